@@ -1,0 +1,70 @@
+# pmtr — see README.md. `make run` and `make test` are the two set-up commands.
+
+CARGO   ?= cargo
+PREFIX  ?= /usr
+DESTDIR ?=
+SYSCONFDIR ?= /etc
+export PREFIX DESTDIR SYSCONFDIR
+
+# Integration tests mostly wait on processes (anti-spin waits are 10 s), so
+# more threads than cores keeps the suite short.
+TEST_THREADS ?= 8
+
+.PHONY: all build release run test deps fmt-check lint unit cross cross-check \
+        sizes install uninstall bench bench-quick clean
+
+all: release
+
+build:
+	$(CARGO) build
+
+release:
+	$(CARGO) build --release
+
+# Runs pmtr in the foreground on the bundled example; Ctrl-C stops it and
+# its jobs.
+run: release
+	./target/release/pmtr -F -c examples/pmtr.conf
+
+# Everything CI runs. Installs what it needs on a fresh machine first.
+test: deps fmt-check lint unit cross-check
+
+deps:
+	sh tests/setup.sh
+
+fmt-check:
+	$(CARGO) fmt --check
+
+lint:
+	$(CARGO) clippy --all-targets -- -D warnings
+
+unit:
+	$(CARGO) build --release
+	RUST_TEST_THREADS=$(TEST_THREADS) $(CARGO) test
+
+# Static binaries for every target with `cross` (needs Docker).
+cross:
+	sh cross/build.sh
+
+# Every target built without Docker and smoke-tested under qemu-user.
+cross-check:
+	sh cross/check.sh
+
+sizes:
+	sh cross/sizes.sh
+
+install: release
+	sh init.d/install.sh install
+
+uninstall:
+	sh init.d/install.sh uninstall
+
+bench: release
+	python3 bench/bench.py
+
+bench-quick: release
+	python3 bench/bench.py --quick
+
+clean:
+	$(CARGO) clean
+	rm -rf .venv bench/out

@@ -1,0 +1,199 @@
+//! Command-line flags, getopt style (SPEC §1): `pmtr -tc FILE` works.
+
+use std::ffi::OsString;
+use std::fmt;
+use std::path::PathBuf;
+
+/// Where the configuration lives unless `-c` says otherwise.
+pub const DEFAULT_CONFIG: &str = "/etc/pmtr.conf";
+
+pub const USAGE: &str = "\
+usage: pmtr [-F] [-t] [-v]... [-c FILE] [-p PIDFILE]
+       pmtr ctl -s HOST -p PORT enable|disable NAME...
+       pmtr rptserver -p PORT -f FILE
+
+Starts the jobs in FILE, restarts them when they exit, and applies edits to
+FILE as soon as it is saved.
+
+  -c FILE     configuration file (default /etc/pmtr.conf)
+  -F          stay in the foreground, log to stderr too (implied as PID 1)
+  -t          check the configuration: print each error as FILE:LINE:COL,
+              exit 0 if valid, 1 if not; runs no job
+  -v          more verbose logging (repeat for more)
+  -p PIDFILE  write pmtr's PID to PIDFILE; removed on exit
+  -h, --help  this text
+  -V, --version
+              pmtr's version
+
+Environment: PMTR_LOG_SOCKET=PATH sends syslog records to PATH instead of
+/dev/log.
+";
+
+/// What the daemon was asked to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    pub config: PathBuf,
+    pub foreground: bool,
+    pub test: bool,
+    pub verbose: u8,
+    pub pidfile: Option<PathBuf>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            config: PathBuf::from(DEFAULT_CONFIG),
+            foreground: false,
+            test: false,
+            verbose: 0,
+            pidfile: None,
+        }
+    }
+}
+
+/// What the command line asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    Run(Options),
+    Help,
+    Version,
+}
+
+/// A command line pmtr cannot follow; printed before the usage text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UsageError {
+    UnknownFlag(String),
+    MissingArgument(char),
+    UnexpectedArgument(String),
+}
+
+impl fmt::Display for UsageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            UsageError::UnknownFlag(flag) => write!(f, "unknown option '{flag}'"),
+            UsageError::MissingArgument(flag) => write!(f, "option '-{flag}' needs an argument"),
+            UsageError::UnexpectedArgument(arg) => write!(f, "unexpected argument '{arg}'"),
+        }
+    }
+}
+
+/// Parses the daemon's flags (everything after argv[0]).
+pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, UsageError> {
+    let mut opts = Options::default();
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        let text = arg.to_string_lossy();
+        match text.as_ref() {
+            "--help" => return Ok(Command::Help),
+            "--version" => return Ok(Command::Version),
+            "--" => {
+                if let Some(extra) = args.next() {
+                    return Err(UsageError::UnexpectedArgument(extra.to_string_lossy().into()));
+                }
+                break;
+            }
+            _ => {}
+        }
+        let Some(flags) = text.strip_prefix('-').filter(|f| !f.is_empty() && !f.starts_with('-'))
+        else {
+            return Err(if text.starts_with("--") {
+                UsageError::UnknownFlag(text.into_owned())
+            } else {
+                UsageError::UnexpectedArgument(text.into_owned())
+            });
+        };
+        for (i, flag) in flags.char_indices() {
+            match flag {
+                'F' => opts.foreground = true,
+                't' => opts.test = true,
+                'v' => opts.verbose = opts.verbose.saturating_add(1),
+                'h' => return Ok(Command::Help),
+                'V' => return Ok(Command::Version),
+                'c' | 'p' => {
+                    // getopt: the rest of this word is the argument, or else
+                    // the next word is.
+                    let rest = &flags[i + 1..];
+                    let value = if rest.is_empty() {
+                        args.next().ok_or(UsageError::MissingArgument(flag))?
+                    } else {
+                        OsString::from(rest)
+                    };
+                    if flag == 'c' {
+                        opts.config = PathBuf::from(value);
+                    } else {
+                        opts.pidfile = Some(PathBuf::from(value));
+                    }
+                    break;
+                }
+                other => return Err(UsageError::UnknownFlag(format!("-{other}"))),
+            }
+        }
+    }
+    Ok(Command::Run(opts))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(args: &[&str]) -> Result<Command, UsageError> {
+        parse(args.iter().map(OsString::from))
+    }
+
+    fn opts(args: &[&str]) -> Options {
+        match run(args) {
+            Ok(Command::Run(o)) => o,
+            other => panic!("{args:?}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn defaults() {
+        assert_eq!(opts(&[]), Options::default());
+    }
+
+    #[test]
+    fn combined_test_and_config() {
+        let o = opts(&["-tc", "/etc/x.conf"]);
+        assert!(o.test);
+        assert_eq!(o.config, PathBuf::from("/etc/x.conf"));
+    }
+
+    #[test]
+    fn attached_argument() {
+        let o = opts(&["-Fc/tmp/a.conf", "-p", "/run/p.pid"]);
+        assert!(o.foreground);
+        assert_eq!(o.config, PathBuf::from("/tmp/a.conf"));
+        assert_eq!(o.pidfile, Some(PathBuf::from("/run/p.pid")));
+    }
+
+    #[test]
+    fn verbose_repeats() {
+        assert_eq!(opts(&["-vv", "-v"]).verbose, 3);
+    }
+
+    #[test]
+    fn help_and_version() {
+        assert_eq!(run(&["-h"]), Ok(Command::Help));
+        assert_eq!(run(&["--help"]), Ok(Command::Help));
+        assert_eq!(run(&["-V"]), Ok(Command::Version));
+        assert_eq!(run(&["--version"]), Ok(Command::Version));
+    }
+
+    #[test]
+    fn unknown_flag() {
+        assert_eq!(run(&["-x"]), Err(UsageError::UnknownFlag("-x".into())));
+        assert_eq!(run(&["--nope"]), Err(UsageError::UnknownFlag("--nope".into())));
+    }
+
+    #[test]
+    fn missing_argument() {
+        assert_eq!(run(&["-c"]), Err(UsageError::MissingArgument('c')));
+        assert_eq!(run(&["-Fp"]), Err(UsageError::MissingArgument('p')));
+    }
+
+    #[test]
+    fn stray_word() {
+        assert_eq!(run(&["conf"]), Err(UsageError::UnexpectedArgument("conf".into())));
+    }
+}

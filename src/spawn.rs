@@ -1,0 +1,1 @@
+//! Starting a job: argv/envp built at load, async-signal-safe child setup.

@@ -1,0 +1,1 @@
+//! What rustix leaves out on purpose: fork, execve, sigprocmask, sigaction, signalfd.

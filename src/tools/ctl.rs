@@ -1,0 +1,8 @@
+//! `pmtr ctl`.
+
+use std::ffi::OsString;
+
+pub fn main(args: &[OsString]) -> u8 {
+    let _ = args;
+    todo!("logging/udp helper")
+}

@@ -1,0 +1,1 @@
+//! `pmtr -t` on valid and invalid files (SPEC §1–2).

@@ -1,0 +1,20 @@
+#!/bin/sh
+# Installs what `make test` needs on a fresh machine of this kind (Debian,
+# root). Cheap when everything is already there.
+set -eu
+
+need_apt=""
+for pkg in busybox shellcheck qemu-user strace util-linux procps; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || need_apt="$need_apt $pkg"
+done
+if [ -n "$need_apt" ]; then
+    echo "setup: installing$need_apt"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    # shellcheck disable=SC2086
+    apt-get install -y -qq --no-install-recommends $need_apt >/dev/null
+fi
+
+for comp in rustfmt clippy; do
+    rustup component list --installed 2>/dev/null | grep -q "^$comp" || rustup component add "$comp"
+done
