@@ -227,18 +227,3 @@ mod trust_tests {
         assert_eq!(verdict(0, 0o100666, 1000), Ok(()));
     }
 }
-
-/// Interim until the parser lands.
-pub fn read(path: &Path) -> Result<Vec<u8>, String> {
-    std::fs::read(path).map_err(|e| format!("{}: can't read: {e}", path.display()))
-}
-
-pub fn parse_bytes(file: &str, bytes: &[u8]) -> Result<Config, Vec<String>> {
-    let _ = (file, bytes);
-    todo!()
-}
-
-pub fn check_trust(path: &Path) -> Result<(), String> {
-    let _ = path;
-    Ok(())
-}
