@@ -257,9 +257,10 @@ mod tests {
 
     #[test]
     fn quote_does_not_continue_on_next_line() {
+        // The second line's quote is inside a word, so an ordinary character.
         let (lines, errors) = run("x \"a\nb\"\n");
-        assert_eq!(errors.len(), 2);
-        assert!(lines.is_empty());
+        assert_eq!(errors.len(), 1);
+        assert_eq!(lines, vec![vec![("b\"".into(), 2, 1, false)]]);
     }
 
     #[test]
