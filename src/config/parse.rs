@@ -108,6 +108,9 @@ struct Draft {
     /// A line of this job could not be read (and was reported): it may
     /// have been its `name` or `cmd`, so their absence is not reported.
     damaged: bool,
+    /// Options that unknown words in this job were taken for (`cmdd` for
+    /// `cmd`): reported as typos, not again as missing.
+    misspelt: Vec<&'static str>,
     /// Single-valued options already given, with where.
     seen: Vec<(&'static str, Pos)>,
     name_pos: Option<Pos>,
@@ -224,6 +227,9 @@ impl Parser<'_> {
                     } else {
                         suggest(kw, GLOBALS).or_else(|| suggest(kw, OPTIONS))
                     };
+                    if let (Some(job), Some(option)) = (&mut self.job, suggestion) {
+                        job.misspelt.push(option);
+                    }
                     self.err(
                         first.pos,
                         ErrorKind::UnknownKeyword {
@@ -318,6 +324,7 @@ impl Parser<'_> {
             open,
             braced,
             damaged,
+            misspelt: Vec::new(),
             seen: Vec::new(),
             name_pos: None,
             ulimit_pos: Vec::new(),
@@ -330,12 +337,15 @@ impl Parser<'_> {
             name_pos,
             damaged,
             seen,
+            misspelt,
             ..
         } = job;
         let at = spec.origin.job;
         // A `name` or `cmd` line that was there but wrong has had its
         // error; "has no name" on top would only mislead.
-        let written = |option: &str| damaged || seen.iter().any(|(o, _)| *o == option);
+        let written = |option: &str| {
+            damaged || seen.iter().any(|(o, _)| *o == option) || misspelt.contains(&option)
+        };
         if !written("name") {
             self.err(
                 at,

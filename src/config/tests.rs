@@ -213,6 +213,18 @@ fn lexical_errors() {
 }
 
 #[test]
+fn misspelt_cmd_is_not_also_missing() {
+    assert_eq!(
+        errors("job {\n name a\n cmdd /bin/x\n}\n"),
+        vec!["t.conf:3:2: unknown option 'cmdd' (did you mean 'cmd'?)"]
+    );
+    assert_eq!(
+        errors("job {\n nmae a\n cmd /bin/x\n}\n"),
+        vec!["t.conf:2:2: unknown option 'nmae' (did you mean 'name'?)"]
+    );
+}
+
+#[test]
 fn broken_line_does_not_add_missing_cmd() {
     assert_eq!(
         errors("job {\n name a\n cmd /bin/sh -c \"x\n}\n"),
@@ -285,7 +297,6 @@ fn every_error_is_reported_in_file_order() {
     assert_eq!(
         e,
         vec![
-            "t.conf:1:1: job 'a' has no 'cmd'; it is required",
             "t.conf:3:2: unknown option 'cmdd' (did you mean 'cmd'?)",
             "t.conf:4:7: nice 99 is out of range: expected -20 (highest priority) to 19 (lowest)",
             "t.conf:7:7: duplicate job name 'a' (first used at line 2:7)",
