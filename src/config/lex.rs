@@ -127,11 +127,13 @@ fn lex_line(text: &str, number: u32) -> Result<Option<Line>, (Pos, ErrorKind)> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    /// A word as (text, line, col, quoted).
+    type Seen = (String, u32, u32, bool);
+    /// An error as (line, col, message).
+    type Problem = (u32, u32, String);
 
-    /// Lexes `src`, returning each line's words as (text, line, col, quoted)
-    /// and the errors as (line, col, message).
-    fn run(src: &str) -> (Vec<Vec<(String, u32, u32, bool)>>, Vec<(u32, u32, String)>) {
+    /// Lexes `src` into each line's words and the errors.
+    fn run(src: &str) -> (Vec<Vec<Seen>>, Vec<Problem>) {
         let mut errors = Vec::new();
         let mut lines = Vec::new();
         for item in super::lines(src) {
