@@ -5,14 +5,16 @@
 //! first word (busybox style, so a device carries one file), `-t`, or the
 //! supervisor itself.
 
+// First: its macros (error!, info!, ...) are textually scoped, so only
+// modules declared after it can use them.
+#[macro_use]
+mod syslog;
 mod cli;
 mod config;
 mod net;
 mod spawn;
 mod supervisor;
 mod sys;
-#[macro_use]
-mod syslog;
 mod tools;
 mod users;
 
