@@ -5,10 +5,12 @@
 //! first word (busybox style, so a device carries one file), `-t`, or the
 //! supervisor itself.
 
-// First: its macros (error!, info!, ...) are textually scoped, so only
-// modules declared after it can use them.
+#![deny(unsafe_code)]
+
+// First, so its macros are in scope in every module below.
 #[macro_use]
 mod syslog;
+
 mod cli;
 mod config;
 mod net;

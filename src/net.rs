@@ -136,14 +136,6 @@ pub fn parse_control(datagram: &[u8]) -> Result<(Control, &str), BadDatagram<'_>
     Ok((control, names))
 }
 
-/// This machine's name, for the `report` line.
-pub fn hostname() -> String {
-    rustix::system::uname()
-        .nodename()
-        .to_string_lossy()
-        .into_owned()
-}
-
 impl Net {
     /// (Re)opens the sockets for a newly loaded configuration and registers
     /// listening socket `i` in `epoll` with token `token_base + i`. Failures

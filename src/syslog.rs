@@ -155,7 +155,9 @@ pub fn log(severity: Severity, args: fmt::Arguments<'_>) {
 
 /// Logs one line of a job's output (`out syslog` / `err syslog`), tagged
 /// with the job's name and PID; a line over the record limit becomes
-/// several records.
+/// several records. (The event loop goes through [`JobOutput`]; this is
+/// for a line that is already whole.)
+#[allow(dead_code)]
 pub fn log_job_line(tag: &str, pid: u32, severity: Severity, line: &[u8]) {
     log_job_piece(tag, pid, severity, line, false, false);
 }
