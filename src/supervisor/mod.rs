@@ -95,7 +95,11 @@ fn detach() -> Result<rustix::fd::OwnedFd, rustix::io::Errno> {
         None => {
             drop(r);
             rustix::process::setsid()?;
-            let null = rustix::fs::open("/dev/null", rustix::fs::OFlags::RDWR, rustix::fs::Mode::empty())?;
+            let null = rustix::fs::open(
+                "/dev/null",
+                rustix::fs::OFlags::RDWR,
+                rustix::fs::Mode::empty(),
+            )?;
             for target in 0..3 {
                 sys::dup_onto(null.as_fd(), target)?;
             }

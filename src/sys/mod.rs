@@ -98,7 +98,11 @@ pub fn block_signals(set: &SigSet) -> io::Result<SigSet> {
     let mut old = SigSet::empty();
     // SAFETY: both pointers are to initialised sigsets.
     let rc = unsafe { libc::sigprocmask(libc::SIG_BLOCK, &set.0, &mut old.0) };
-    if rc == 0 { Ok(old) } else { Err(io::Error::last_os_error()) }
+    if rc == 0 {
+        Ok(old)
+    } else {
+        Err(io::Error::last_os_error())
+    }
 }
 
 /// `sigprocmask(SIG_SETMASK, set)`—Replaces the signal mask; in a forked
@@ -107,7 +111,11 @@ pub fn block_signals(set: &SigSet) -> io::Result<SigSet> {
 pub fn set_signal_mask(set: &SigSet) -> Result<(), Errno> {
     // SAFETY: `set` is initialised; the old mask is not asked for.
     let rc = unsafe { libc::sigprocmask(libc::SIG_SETMASK, &set.0, std::ptr::null_mut()) };
-    if rc == 0 { Ok(()) } else { Err(Errno::from_raw_os_error(last_errno())) }
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(Errno::from_raw_os_error(last_errno()))
+    }
 }
 
 /// `sigaction(sig, SIG_DFL)` for every catchable signal—Gives a forked
