@@ -116,7 +116,6 @@ pub fn init(foreground: bool, verbose: u8) {
             *guard = Some(Writer {
                 foreground,
                 verbose,
-                pid: rustix::process::getpid().as_raw_nonzero().get() as u32,
                 addr,
                 limit,
                 zone,
@@ -148,7 +147,7 @@ pub fn log(severity: Severity, args: fmt::Arguments<'_>) {
         return;
     }
     let mut rec = Record::new();
-    rec.header(severity, now_utc(), &w.zone, "pmtr", w.pid);
+    rec.header(severity, now_utc(), &w.zone, "pmtr", own_pid());
     rec.format_text(args, w.limit);
     w.deliver(&rec, Source::Own);
 }
@@ -354,7 +353,6 @@ enum Source {
 struct Writer {
     foreground: bool,
     verbose: u8,
-    pid: u32,
     /// The socket path; `None` when it cannot be a socket address.
     addr: Option<SocketAddrUnix>,
     /// Record length limit.
@@ -394,9 +392,12 @@ impl Writer {
     /// Sends a formatted record to syslog and, in the foreground or when
     /// syslog is not there, to stderr.
     fn deliver(&mut self, rec: &Record, source: Source) {
-        let sent = self.send(rec);
-        if self.foreground || matches!(sent, Sent::NoSocket) {
-            self.echo(rec, source, !self.foreground);
+        match self.send(rec) {
+            // Without syslog the line must reach a person somehow: stderr,
+            // or as PID 1 without one, the kernel log or console.
+            Sent::NoSocket => self.echo(rec, source, true),
+            Sent::Yes | Sent::Dropped if self.foreground => self.echo(rec, source, false),
+            Sent::Yes | Sent::Dropped => {}
         }
     }
 
@@ -423,7 +424,7 @@ impl Writer {
         }
         if self.lost > 0 {
             let mut notice = Record::new();
-            notice.header(Severity::Warning, now_utc(), &self.zone, "pmtr", self.pid);
+            notice.header(Severity::Warning, now_utc(), &self.zone, "pmtr", own_pid());
             notice.format_text(format_args!("{} messages lost", self.lost), self.limit);
             if let Sent::Yes = self.send_once(notice.bytes()) {
                 self.lost = 0;
@@ -582,6 +583,11 @@ fn open_console() -> Option<Console> {
     rustix::fs::open("/dev/console", flags, Mode::empty())
         .ok()
         .map(|fd| Console { fd, kmsg: false })
+}
+
+/// Asked each time, not kept: `init` runs before pmtr detaches (forks).
+fn own_pid() -> u32 {
+    rustix::process::getpid().as_raw_nonzero().get() as u32
 }
 
 fn now_utc() -> i64 {

@@ -138,7 +138,7 @@ fn nudge_until(p: &Pmtr, what: &str, mut cond: impl FnMut() -> bool) {
     let mut turn = 0u32;
     expect_within(Duration::from_secs(20), what, || {
         turn += 1;
-        if turn % 20 == 0 {
+        if turn.is_multiple_of(20) {
             signal(p.pid(), libc::SIGHUP);
         }
         cond()
@@ -425,4 +425,60 @@ fn full_socket_drops_records_and_counts_them() {
     );
     let n = sock.recv(&mut buf).unwrap();
     assert!(String::from_utf8_lossy(&buf[..n]).contains("rescanning configuration"));
+}
+
+#[test]
+fn detached_pmtr_logs_with_the_daemon_pid() {
+    let dir = TempDir::new("syslog-detach");
+    let d = Syslogd::start(&dir.join("dev"), &dir.join("messages"));
+    let conf = dir.write("pmtr.conf", &job("web", "/bin/sleep 1000"));
+    let pidfile = dir.join("pmtr.pid");
+    // Without -F pmtr detaches: the record tags must carry the PID of the
+    // process that stays, not of the one that exited.
+    let out = Command::new(pmtr_bin())
+        .arg("-c")
+        .arg(&conf)
+        .arg("-p")
+        .arg(&pidfile)
+        .env("PMTR_LOG_SOCKET", dir.join("dev/log"))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut daemon = 0u32;
+    expect_within(T, "the pidfile", || {
+        daemon = fs::read_to_string(&pidfile)
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0);
+        daemon != 0
+    });
+    let tag = format!("pmtr[{daemon}]:");
+    expect_within(T, "a started-job record from the daemon", || {
+        d.records()
+            .iter()
+            .any(|r| r.tag == tag && r.text.starts_with("started job web ["))
+    });
+    let rec = d
+        .records()
+        .into_iter()
+        .find(|r| r.text.starts_with("started job web ["))
+        .unwrap();
+    let job_pid: u32 = rec
+        .text
+        .trim_start_matches("started job web [")
+        .trim_end_matches(']')
+        .parse()
+        .unwrap();
+    signal(daemon, libc::SIGTERM);
+    if !wait_until(T, || !alive(daemon)) {
+        signal(daemon, libc::SIGKILL);
+    }
+    if alive(job_pid) {
+        signal(job_pid, libc::SIGKILL);
+    }
 }

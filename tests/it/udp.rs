@@ -25,8 +25,11 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// A parsed report datagram: host, then (name, e|d, seconds, pid, cmd).
-fn parse_report(datagram: &[u8]) -> (String, Vec<(String, String, u64, u32, String)>) {
+/// One job line of a report: (name, e|d, seconds, pid, cmd).
+type JobLine = (String, String, u64, u32, String);
+
+/// A parsed report datagram: host, then its job lines.
+fn parse_report(datagram: &[u8]) -> (String, Vec<JobLine>) {
     let text = std::str::from_utf8(datagram).expect("report is text");
     assert!(text.ends_with('\n'), "report ends with a newline: {text:?}");
     let mut lines = text.lines();
