@@ -6,3 +6,7 @@ mod util;
 
 /// `pmtr -t` and the configuration language (SPEC §1–2, issue 2).
 mod config;
+
+/// `make install`/`uninstall`, the SysV script, the systemd unit, shell lint
+/// (SPEC §9, issue 6).
+mod install;
