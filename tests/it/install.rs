@@ -11,8 +11,12 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 use crate::util::{TempDir, alive, expect_within, pmtr_bin, signal, wait_until};
@@ -527,6 +531,69 @@ fn ppid(pid: u32) -> Option<u32> {
         .ok()
 }
 
+/// A stand-in for /dev/log that the daemonized pmtr logs to (through
+/// PMTR_LOG_SOCKET), drained by a thread so that pmtr's non-blocking sends
+/// never find the queue full.
+struct LogSink {
+    text: Arc<Mutex<String>>,
+    stop: Arc<AtomicBool>,
+    reader: Option<JoinHandle<()>>,
+}
+
+impl LogSink {
+    fn bind(path: &Path) -> LogSink {
+        let sock = UnixDatagram::bind(path).unwrap();
+        sock.set_read_timeout(Some(Duration::from_millis(50)))
+            .unwrap();
+        let text = Arc::new(Mutex::new(String::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let reader = {
+            let (text, stop) = (text.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                while !stop.load(Ordering::Relaxed) {
+                    if let Ok(n) = sock.recv(&mut buf) {
+                        let mut t = text.lock().unwrap();
+                        t.push_str(&String::from_utf8_lossy(&buf[..n]));
+                        t.push('\n');
+                    }
+                }
+            })
+        };
+        LogSink {
+            text,
+            stop,
+            reader: Some(reader),
+        }
+    }
+
+    fn text(&self) -> String {
+        self.text.lock().unwrap().clone()
+    }
+
+    /// Waits for a record containing `needle`, counting only records after
+    /// the first `from` bytes of the log.
+    fn expect_after(&self, from: usize, needle: &str, limit: Duration) {
+        if !wait_until(limit, || {
+            self.text().get(from..).is_some_and(|t| t.contains(needle))
+        }) {
+            panic!(
+                "no log record with {needle:?} within {limit:?}; log:\n{}",
+                self.text()
+            );
+        }
+    }
+}
+
+impl Drop for LogSink {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(r) = self.reader.take() {
+            let _ = r.join();
+        }
+    }
+}
+
 /// Which start-stop-daemon the init script finds on its PATH.
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Ssd {
@@ -620,7 +687,7 @@ impl InitScript {
             .arg(&self.script)
             .arg(action)
             .env("PMTR_DEFAULTS", self.dir.join("default"))
-            .env("PMTR_LOG_SOCKET", self.dir.join("no-syslog"))
+            .env("PMTR_LOG_SOCKET", self.dir.join("log.sock"))
             .stdin(Stdio::null())
             .output()
             .unwrap();
@@ -677,6 +744,7 @@ job {
 fn init_script_lifecycle(ssd: Ssd) {
     let init = InitScript::new("initd", ssd, Path::new(pmtr_bin()), ONE_JOB);
     let _cleanup = init.cleanup(&["sleeper.pid", "napper.pid"]);
+    let log = LogSink::bind(&init.dir.join("log.sock"));
     let job_file = init.dir.join("sleeper.pid");
 
     init.expect("status", 3);
