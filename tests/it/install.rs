@@ -433,7 +433,8 @@ fn install_on_a_sysv_host_registers_and_starts_pmtr_and_uninstall_stops_it() {
     let conf = format!(
         "job {{\n  name sleeper\n  cmd /bin/sh -c \"echo $$ > {base}/sleeper.pid; exec /bin/sleep 1000\"\n}}\n"
     );
-    inst.dir.write("etc/pmtr.conf", &conf);
+    let conf_path = inst.dir.write("etc/pmtr.conf", &conf);
+    fs::set_permissions(&conf_path, fs::Permissions::from_mode(0o644)).unwrap();
     let pidfile = format!("{base}/pmtr.pid");
     let env = [
         ("DESTDIR", ""),
@@ -619,7 +620,10 @@ impl InitScript {
     fn new(name: &str, ssd: Ssd, pmtr: &Path, config: &str) -> InitScript {
         let dir = TempDir::new(name);
         let base = dir.path().to_str().unwrap().to_owned();
-        dir.write("pmtr.conf", &config.replace("{dir}", &base));
+        let conf = dir.write("pmtr.conf", &config.replace("{dir}", &base));
+        // As root pmtr trusts only a file no other user can change,
+        // whatever the umask the tests run under.
+        fs::set_permissions(&conf, fs::Permissions::from_mode(0o644)).unwrap();
         dir.write(
             "default",
             &format!(
@@ -914,6 +918,33 @@ while :; do sleep 1; done
         );
         init.expect("status", 3);
     }
+}
+
+/// pmtr starts on a broken configuration and waits for a good save
+/// (SPEC §6); the script shows the operator the errors when it starts it,
+/// and refuses to signal a reload of a broken file.
+#[test]
+fn init_script_shows_config_errors_on_start_and_reload() {
+    let init = InitScript::new(
+        "initd-broken",
+        Ssd::Debian,
+        Path::new(pmtr_bin()),
+        "job {\n  name nocmd\n}\n",
+    );
+    let _cleanup = init.cleanup(&[]);
+    let out = init.expect("start", 0);
+    assert!(
+        out.contains("pmtr.conf:"),
+        "no FILE:LINE error shown:\n{out}"
+    );
+    assert!(out.contains("has errors"), "{out}");
+    let pid = read_pid(&init.pidfile()).expect("pmtr did not start on a broken file");
+    init.expect("status", 0);
+    let out = init.expect("reload", 1);
+    assert!(out.contains("has errors"), "{out}");
+    assert!(alive(pid));
+    init.expect("stop", 0);
+    assert!(!alive(pid));
 }
 
 #[test]
