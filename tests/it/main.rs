@@ -7,6 +7,9 @@ mod util;
 /// `pmtr -t` and the configuration language (SPEC §1–2, issue 2).
 mod config;
 
+/// The supervisor core: running, restarting, stopping, live edits (SPEC §3–6, issue 3).
+mod supervisor;
+
 /// `make install`/`uninstall`, the SysV script, the systemd unit, shell lint
 /// (SPEC §9, issue 6).
 mod install;
