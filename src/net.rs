@@ -32,7 +32,13 @@ impl Net {
     /// (Re)opens the sockets for a newly loaded configuration and registers
     /// listening socket `i` in `epoll` with token `token_base + i`. Failures
     /// are logged; jobs are never affected.
-    pub fn configure(&mut self, epoll: BorrowedFd<'_>, token_base: u64, report: &[UdpUrl], listen: &[UdpUrl]) {
+    pub fn configure(
+        &mut self,
+        epoll: BorrowedFd<'_>,
+        token_base: u64,
+        report: &[UdpUrl],
+        listen: &[UdpUrl],
+    ) {
         let _ = (epoll, token_base, listen);
         self.listen.clear();
         self.report = report.to_vec();

@@ -54,3 +54,30 @@ macro_rules! info {
 macro_rules! debug {
     ($($arg:tt)*) => { $crate::syslog::log($crate::syslog::Severity::Debug, format_args!($($arg)*)) };
 }
+
+/// Interim: joins a job's output into lines for [`log_job_line`].
+#[derive(Default)]
+pub struct JobOutput {
+    buf: heapless::Vec<u8, 1024>,
+}
+
+impl JobOutput {
+    pub fn feed(&mut self, data: &[u8], tag: &str, pid: u32, severity: Severity) {
+        for &b in data {
+            if b == b'\n' || self.buf.is_full() {
+                log_job_line(tag, pid, severity, &self.buf);
+                self.buf.clear();
+            }
+            if b != b'\n' {
+                let _ = self.buf.push(b);
+            }
+        }
+    }
+
+    pub fn flush(&mut self, tag: &str, pid: u32, severity: Severity) {
+        if !self.buf.is_empty() {
+            log_job_line(tag, pid, severity, &self.buf);
+            self.buf.clear();
+        }
+    }
+}

@@ -6,3 +6,6 @@ mod util;
 
 /// `pmtr -t` and the configuration language (SPEC §1–2, issue 2).
 mod config;
+
+/// The supervisor core: running, restarting, stopping, live edits (SPEC §3–6, issue 3).
+mod supervisor;
