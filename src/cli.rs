@@ -88,13 +88,17 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, UsageE
             "--version" => return Ok(Command::Version),
             "--" => {
                 if let Some(extra) = args.next() {
-                    return Err(UsageError::UnexpectedArgument(extra.to_string_lossy().into()));
+                    return Err(UsageError::UnexpectedArgument(
+                        extra.to_string_lossy().into(),
+                    ));
                 }
                 break;
             }
             _ => {}
         }
-        let Some(flags) = text.strip_prefix('-').filter(|f| !f.is_empty() && !f.starts_with('-'))
+        let Some(flags) = text
+            .strip_prefix('-')
+            .filter(|f| !f.is_empty() && !f.starts_with('-'))
         else {
             return Err(if text.starts_with("--") {
                 UsageError::UnknownFlag(text.into_owned())
@@ -183,7 +187,10 @@ mod tests {
     #[test]
     fn unknown_flag() {
         assert_eq!(run(&["-x"]), Err(UsageError::UnknownFlag("-x".into())));
-        assert_eq!(run(&["--nope"]), Err(UsageError::UnknownFlag("--nope".into())));
+        assert_eq!(
+            run(&["--nope"]),
+            Err(UsageError::UnknownFlag("--nope".into()))
+        );
     }
 
     #[test]
@@ -194,6 +201,9 @@ mod tests {
 
     #[test]
     fn stray_word() {
-        assert_eq!(run(&["conf"]), Err(UsageError::UnexpectedArgument("conf".into())));
+        assert_eq!(
+            run(&["conf"]),
+            Err(UsageError::UnexpectedArgument("conf".into()))
+        );
     }
 }

@@ -5,14 +5,18 @@
 //! first word (busybox style, so a device carries one file), `-t`, or the
 //! supervisor itself.
 
+#![deny(unsafe_code)]
+
+// First, so its macros are in scope in every module below.
+#[macro_use]
+mod syslog;
+
 mod cli;
 mod config;
 mod net;
 mod spawn;
 mod supervisor;
 mod sys;
-#[macro_use]
-mod syslog;
 mod tools;
 mod users;
 

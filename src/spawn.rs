@@ -1,1 +1,466 @@
-//! Starting a job: argv/envp built at load, async-signal-safe child setup.
+//! Starting a job (SPEC §3).
+//!
+//! Everything the child needs — argv, envp, paths, ids, limits — is built
+//! into a [`Launch`] when the configuration is loaded, so a restart
+//! allocates nothing. After `fork` the child makes only async-signal-safe
+//! calls (raw syscalls through rustix and libc); if a step fails it writes
+//! the step and errno to a close-on-exec pipe and exits 127. The parent does
+//! not wait on that pipe: the event loop reads it when it becomes readable
+//! (EOF means exec succeeded), so starting 1000 jobs never blocks.
+
+#![allow(unsafe_code)]
+
+use std::ffi::{CStr, CString, c_char};
+use std::fmt;
+use std::os::unix::ffi::OsStrExt;
+
+use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
+use rustix::fs::{Mode, OFlags};
+use rustix::io::Errno;
+use rustix::process::{Pid, Resource as RlimitResource, Rlimit};
+use rustix::thread::CpuSet;
+
+use crate::config::{JobSpec, Output, Resource};
+use crate::sys;
+use crate::users::{Ids, Users};
+
+/// What the child does with one of stdout/stderr.
+#[derive(Debug)]
+enum Stream {
+    Null,
+    File(CString),
+    /// A pipe to pmtr, which logs each line (`out syslog`).
+    Syslog,
+}
+
+/// Everything needed to start one job, built at load time.
+pub struct Launch {
+    path: CString,
+    /// Kept alive for the pointers in `argv_ptrs`.
+    _argv: Vec<CString>,
+    argv_ptrs: Vec<*const c_char>,
+    _envp: Vec<CString>,
+    envp_ptrs: Vec<*const c_char>,
+    dir: CString,
+    stdin: CString,
+    stdout: Stream,
+    stderr: Stream,
+    nice: Option<i32>,
+    cpus: Option<CpuSet>,
+    rlimits: Vec<(RlimitResource, Rlimit)>,
+    ids: Option<Ids>,
+    /// `ids.groups` as the kernel wants them.
+    gids: Vec<rustix::process::Gid>,
+}
+
+/// Why a job cannot be prepared: it stays down, the reason is logged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PrepareError {
+    User(String),
+    Nul(&'static str),
+}
+
+impl fmt::Display for PrepareError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PrepareError::User(reason) => f.write_str(reason),
+            PrepareError::Nul(what) => write!(f, "{what} contains a NUL byte"),
+        }
+    }
+}
+
+fn cstring(text: &str, what: &'static str) -> Result<CString, PrepareError> {
+    CString::new(text).map_err(|_| PrepareError::Nul(what))
+}
+
+impl Launch {
+    /// Builds the launch data for `spec`. `environ` is pmtr's own
+    /// environment; the job's `env` lines override variables of the same
+    /// name. `cpu_count` bounds `cpu`: numbers beyond it are ignored.
+    pub fn prepare(
+        spec: &JobSpec,
+        users: &Users,
+        environ: &[(Vec<u8>, Vec<u8>)],
+    ) -> Result<Launch, PrepareError> {
+        let argv: Vec<CString> = spec
+            .cmd
+            .iter()
+            .map(|a| cstring(a, "cmd"))
+            .collect::<Result<_, _>>()?;
+        let path = argv[0].clone();
+        let mut envp: Vec<CString> = Vec::with_capacity(environ.len() + spec.env.len());
+        for (key, value) in environ {
+            let overridden = spec
+                .env
+                .iter()
+                .any(|e| e.as_bytes().split(|&b| b == b'=').next() == Some(key.as_slice()));
+            if !overridden {
+                let mut kv = key.clone();
+                kv.push(b'=');
+                kv.extend_from_slice(value);
+                if let Ok(c) = CString::new(kv) {
+                    envp.push(c);
+                }
+            }
+        }
+        for e in &spec.env {
+            envp.push(cstring(e, "env")?);
+        }
+        let stream = |out: &Output| -> Result<Stream, PrepareError> {
+            Ok(match out {
+                Output::Null => Stream::Null,
+                Output::File(f) => Stream::File(cstring(f, "out/err")?),
+                Output::Syslog => Stream::Syslog,
+            })
+        };
+        let ids = match &spec.user {
+            Some(name) => Some(
+                users
+                    .lookup(name)
+                    .map_err(|e| PrepareError::User(e.to_string()))?,
+            ),
+            None => None,
+        };
+        let cpus = spec.cpu.as_ref().and_then(|list| {
+            let online = rustix::thread::sched_getaffinity(None).ok()?;
+            let mut set = CpuSet::new();
+            for &cpu in list {
+                let cpu = cpu as usize;
+                if cpu < CpuSet::MAX_CPU && online.is_set(cpu) {
+                    set.set(cpu);
+                }
+            }
+            // Every listed CPU beyond the machine's: nothing to pin to.
+            (set.count() > 0).then_some(set)
+        });
+        let argv_ptrs = argv
+            .iter()
+            .map(|a| a.as_ptr())
+            .chain([std::ptr::null()])
+            .collect();
+        let envp_ptrs = envp
+            .iter()
+            .map(|e| e.as_ptr())
+            .chain([std::ptr::null()])
+            .collect();
+        let gids = ids
+            .as_ref()
+            .map(|i| {
+                i.groups
+                    .iter()
+                    .map(|&g| rustix::process::Gid::from_raw(g))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(Launch {
+            path,
+            _argv: argv,
+            argv_ptrs,
+            _envp: envp,
+            envp_ptrs,
+            dir: cstring(spec.dir.as_deref().unwrap_or("/"), "dir")?,
+            stdin: cstring(spec.input.as_deref().unwrap_or("/dev/null"), "in")?,
+            stdout: stream(&spec.out)?,
+            stderr: stream(&spec.err)?,
+            nice: spec.nice,
+            cpus,
+            rlimits: spec
+                .ulimits
+                .iter()
+                .map(|u| {
+                    (
+                        rlimit_resource(u.resource),
+                        Rlimit {
+                            current: u.value,
+                            maximum: u.value,
+                        },
+                    )
+                })
+                .collect(),
+            ids,
+            gids,
+        })
+    }
+
+    pub fn wants_stdout_pipe(&self) -> bool {
+        matches!(self.stdout, Stream::Syslog)
+    }
+
+    pub fn wants_stderr_pipe(&self) -> bool {
+        matches!(self.stderr, Stream::Syslog)
+    }
+}
+
+fn rlimit_resource(r: Resource) -> RlimitResource {
+    match r {
+        Resource::Core => RlimitResource::Core,
+        Resource::Data => RlimitResource::Data,
+        Resource::Nice => RlimitResource::Nice,
+        Resource::Fsize => RlimitResource::Fsize,
+        Resource::Sigpending => RlimitResource::Sigpending,
+        Resource::Memlock => RlimitResource::Memlock,
+        Resource::Rss => RlimitResource::Rss,
+        Resource::Nofile => RlimitResource::Nofile,
+        Resource::Msgqueue => RlimitResource::Msgqueue,
+        Resource::Rtprio => RlimitResource::Rtprio,
+        Resource::Stack => RlimitResource::Stack,
+        Resource::Cpu => RlimitResource::Cpu,
+        Resource::Nproc => RlimitResource::Nproc,
+        Resource::As => RlimitResource::As,
+        Resource::Locks => RlimitResource::Locks,
+    }
+}
+
+/// The step of child setup that failed, sent back with the errno.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Step {
+    Chdir = 1,
+    Stdin,
+    Stdout,
+    Stderr,
+    Nice,
+    Affinity,
+    Rlimit,
+    Groups,
+    Gid,
+    Uid,
+    Exec,
+}
+
+impl Step {
+    fn from_u8(b: u8) -> Option<Step> {
+        use Step::*;
+        [
+            Chdir, Stdin, Stdout, Stderr, Nice, Affinity, Rlimit, Groups, Gid, Uid, Exec,
+        ]
+        .into_iter()
+        .find(|s| *s as u8 == b)
+    }
+}
+
+/// A failed child setup, as read back from the exec pipe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StartError {
+    pub step: Step,
+    pub errno: Errno,
+}
+
+impl StartError {
+    /// `can't exec /bin/nodee: No such file or directory`, naming the
+    /// object of the failed step.
+    pub fn describe<'a>(&'a self, spec: &'a JobSpec) -> impl fmt::Display + 'a {
+        struct D<'a>(&'a StartError, &'a JobSpec);
+        impl fmt::Display for D<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                let (e, spec) = (self.0, self.1);
+                let why = sys::strerror(e.errno);
+                let file = |o: &Output| match o {
+                    Output::File(p) => p.clone(),
+                    _ => String::new(),
+                };
+                match e.step {
+                    Step::Chdir => write!(
+                        f,
+                        "can't change directory to {}: {why}",
+                        spec.dir.as_deref().unwrap_or("/")
+                    ),
+                    Step::Stdin => write!(
+                        f,
+                        "can't open input {}: {why}",
+                        spec.input.as_deref().unwrap_or("/dev/null")
+                    ),
+                    Step::Stdout => write!(f, "can't open output {}: {why}", file(&spec.out)),
+                    Step::Stderr => write!(f, "can't open error output {}: {why}", file(&spec.err)),
+                    Step::Nice => write!(f, "can't set nice {}: {why}", spec.nice.unwrap_or(0)),
+                    Step::Affinity => write!(f, "can't set cpu affinity: {why}"),
+                    Step::Rlimit => write!(f, "can't set ulimit: {why}"),
+                    Step::Groups => write!(f, "can't set supplementary groups: {why}"),
+                    Step::Gid => write!(f, "can't set group id: {why}"),
+                    Step::Uid => write!(f, "can't set user id: {why}"),
+                    Step::Exec => write!(f, "can't exec {}: {why}", spec.cmd[0]),
+                }
+            }
+        }
+        D(self, spec)
+    }
+}
+
+/// A started child: its pid, the read end of its exec-status pipe, and the
+/// read ends of its output pipes when output goes to syslog.
+pub struct Started {
+    pub pid: Pid,
+    pub status_pipe: OwnedFd,
+    pub stdout: Option<OwnedFd>,
+    pub stderr: Option<OwnedFd>,
+}
+
+/// Forks and starts `launch`. Returns once the child exists; whether exec
+/// succeeded arrives later on `status_pipe` (see [`read_start_result`]).
+pub fn spawn(launch: &Launch, parent: Pid) -> Result<Started, Errno> {
+    use rustix::pipe::{PipeFlags, pipe_with};
+    let (status_r, status_w) = pipe_with(PipeFlags::CLOEXEC | PipeFlags::NONBLOCK)?;
+    let out_pipe = if launch.wants_stdout_pipe() {
+        Some(pipe_with(PipeFlags::CLOEXEC | PipeFlags::NONBLOCK)?)
+    } else {
+        None
+    };
+    let err_pipe = if launch.wants_stderr_pipe() {
+        Some(pipe_with(PipeFlags::CLOEXEC | PipeFlags::NONBLOCK)?)
+    } else {
+        None
+    };
+    // SAFETY: pmtr is single-threaded; the child runs only `child_main`,
+    // which makes async-signal-safe calls and ends in execve or _exit.
+    match unsafe { sys::fork() }? {
+        None => child_main(
+            launch,
+            parent,
+            status_w.as_fd(),
+            out_pipe.as_ref().map(|(_, w)| w.as_fd()),
+            err_pipe.as_ref().map(|(_, w)| w.as_fd()),
+        ),
+        Some(pid) => Ok(Started {
+            pid,
+            status_pipe: status_r,
+            stdout: out_pipe.map(|(r, _)| r),
+            stderr: err_pipe.map(|(r, _)| r),
+        }),
+    }
+}
+
+/// What the exec-status pipe says, once readable.
+pub enum StartResult {
+    /// EOF: the pipe closed on exec, the job is running its program.
+    Running,
+    /// The child reported a failed step and exits 127.
+    Failed(StartError),
+    /// Nothing to read yet.
+    Pending,
+}
+
+pub fn read_start_result(pipe: &OwnedFd) -> StartResult {
+    let mut buf = [0u8; 8];
+    match rustix::io::read(pipe, &mut buf) {
+        Ok(0) => StartResult::Running,
+        Ok(8) => {
+            let errno =
+                Errno::from_raw_os_error(i32::from_ne_bytes([buf[4], buf[5], buf[6], buf[7]]));
+            match Step::from_u8(buf[0]) {
+                Some(step) => StartResult::Failed(StartError { step, errno }),
+                None => StartResult::Running,
+            }
+        }
+        Ok(_) => StartResult::Running,
+        Err(Errno::AGAIN) | Err(Errno::INTR) => StartResult::Pending,
+        Err(_) => StartResult::Running,
+    }
+}
+
+/// Reports `step` failing with `errno` to the parent and exits 127, as a
+/// shell does for a command it cannot run.
+fn fail(status: BorrowedFd<'_>, step: Step, errno: Errno) -> ! {
+    let code = errno.raw_os_error().to_ne_bytes();
+    let record = [step as u8, 0, 0, 0, code[0], code[1], code[2], code[3]];
+    let _ = rustix::io::write(status, &record);
+    sys::exit_now(127)
+}
+
+fn open_onto(path: &CStr, flags: OFlags, target: i32, status: BorrowedFd<'_>, step: Step) {
+    match rustix::fs::open(path, flags | OFlags::CLOEXEC, Mode::from_raw_mode(0o644)) {
+        Ok(fd) => dup_onto(fd.as_fd(), target, status, step),
+        Err(e) => fail(status, step, e),
+    }
+}
+
+fn dup_onto(fd: BorrowedFd<'_>, target: i32, status: BorrowedFd<'_>, step: Step) {
+    if let Err(e) = sys::dup_onto(fd, target) {
+        fail(status, step, e);
+    }
+}
+
+/// The child between fork and exec. Only async-signal-safe calls: no
+/// allocation, no locks, no logging.
+fn child_main(
+    launch: &Launch,
+    parent: Pid,
+    status: BorrowedFd<'_>,
+    out_pipe: Option<BorrowedFd<'_>>,
+    err_pipe: Option<BorrowedFd<'_>>,
+) -> ! {
+    // Own process group, so stopping the job reaches a shell script's
+    // children too (SPEC §3, guide tip 2).
+    let _ = rustix::process::setpgid(None, None);
+    sys::reset_signal_dispositions();
+    let _ = sys::set_signal_mask(&sys::SigSet::empty());
+
+    if let Err(e) = rustix::process::chdir(launch.dir.as_c_str()) {
+        fail(status, Step::Chdir, e);
+    }
+    // Relative `in`/`out`/`err` paths resolve against `dir`, now the cwd.
+    open_onto(&launch.stdin, OFlags::RDONLY, 0, status, Step::Stdin);
+    let append = OFlags::WRONLY | OFlags::APPEND | OFlags::CREATE;
+    match (&launch.stdout, out_pipe) {
+        (Stream::Syslog, Some(w)) => dup_onto(w, 1, status, Step::Stdout),
+        (Stream::File(p), _) => open_onto(p, append, 1, status, Step::Stdout),
+        _ => open_onto(c"/dev/null", OFlags::WRONLY, 1, status, Step::Stdout),
+    }
+    match (&launch.stderr, err_pipe) {
+        (Stream::Syslog, Some(w)) => dup_onto(w, 2, status, Step::Stderr),
+        (Stream::File(p), _) => open_onto(p, append, 2, status, Step::Stderr),
+        _ => open_onto(c"/dev/null", OFlags::WRONLY, 2, status, Step::Stderr),
+    }
+    if let Some(nice) = launch.nice
+        && let Err(e) = rustix::process::setpriority_process(None, nice)
+    {
+        fail(status, Step::Nice, e);
+    }
+    if let Some(cpus) = &launch.cpus
+        && let Err(e) = rustix::thread::sched_setaffinity(None, cpus)
+    {
+        fail(status, Step::Affinity, e);
+    }
+    for (resource, limit) in &launch.rlimits {
+        if let Err(e) = rustix::process::setrlimit(*resource, *limit) {
+            fail(status, Step::Rlimit, e);
+        }
+    }
+    // Groups, then gid, then uid: once the uid is dropped the others can no
+    // longer be changed. These rustix calls are per-thread; in the forked
+    // child the one thread is the whole process.
+    if let Some(ids) = &launch.ids {
+        if let Err(e) = rustix::thread::set_thread_groups(&launch.gids) {
+            fail(status, Step::Groups, e);
+        }
+        if let Err(e) = rustix::thread::set_thread_res_gid(
+            rustix::process::Gid::from_raw(ids.gid),
+            rustix::process::Gid::from_raw(ids.gid),
+            rustix::process::Gid::from_raw(ids.gid),
+        ) {
+            fail(status, Step::Gid, e);
+        }
+        let uid = rustix::process::Uid::from_raw(ids.uid);
+        if let Err(e) = rustix::thread::set_thread_res_uid(uid, uid, uid) {
+            fail(status, Step::Uid, e);
+        }
+    }
+    // A job must not outlive a pmtr killed with SIGKILL: a restarted pmtr
+    // would otherwise run a second copy. Set after the uid change, which
+    // clears it; then close the race with a parent that already died.
+    let _ = rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::TERM));
+    if rustix::process::getppid() != Some(parent) {
+        sys::exit_now(127);
+    }
+    // Only fds 0–2 reach the job; the status pipe closes on exec.
+    sys::cloexec_from_3();
+    let errno = sys::execve(&launch.path, &launch.argv_ptrs, &launch.envp_ptrs);
+    fail(status, Step::Exec, errno)
+}
+
+/// pmtr's environment, captured once at startup, as the base of every
+/// job's environment.
+pub fn environ() -> Vec<(Vec<u8>, Vec<u8>)> {
+    std::env::vars_os()
+        .map(|(k, v)| (k.as_bytes().to_vec(), v.as_bytes().to_vec()))
+        .collect()
+}

@@ -1,13 +1,229 @@
-//! Reading `pmtr.conf` (SPEC §2).
+//! Reading `pmtr.conf` (SPEC §2): [`load`] it into a [`Config`], or
+//! [`check`] it for `pmtr -t`.
+//!
+//! The language: [`lex`] splits lines into words (keywords at line start,
+//! `#` comments at line start, double quotes with `\"` and `\\` as the only
+//! escapes); [`parse`] turns them into jobs and reports every error as
+//! `FILE:LINE:COL: message`.
+//!
+//! This module depends on nothing else in the crate: the fuzz target
+//! (`fuzz/fuzz_targets/parse.rs`) includes it by path.
 
+mod error;
+mod lex;
 pub mod model;
+mod parse;
+#[cfg(test)]
+mod tests;
 
+pub use error::Error;
 pub use model::*;
 
+use std::fs::OpenOptions;
+use std::io::{Read, Write};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::Path;
 
-/// `pmtr -t`: prints `FILE: OK, N jobs` or every error; returns the exit code.
+use error::ErrorKind;
+
+/// A configuration file larger than this is refused unread: no real one
+/// comes near it, and pmtr must not slurp a log file named by mistake.
+pub const MAX_FILE_BYTES: u64 = 1 << 20;
+
+/// Reads a configuration file: at most [`MAX_FILE_BYTES`], a regular file,
+/// and (when pmtr runs as root) one only root can change ([`check_trust`]).
+///
+/// Errors read `FILE: can't read: <strerror>`, `FILE: file is N bytes,
+/// over the 1 MiB limit`, or the trust messages.
+pub fn read(path: &Path) -> Result<Vec<u8>, Error> {
+    let io = |e: std::io::Error| Error::from_io(path, &e);
+    // O_NONBLOCK so that a FIFO put in the file's place cannot hang pmtr
+    // in open(2); it changes nothing for a regular file.
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
+        .open(path)
+        .map_err(io)?;
+    // fstat on what was opened, not stat on the name: the check and the
+    // read concern the same file even if the name is swapped meanwhile.
+    let meta = file.metadata().map_err(io)?;
+    if meta.is_dir() {
+        return Err(io(rustix::io::Errno::ISDIR.into()));
+    }
+    if !meta.is_file() {
+        return Err(Error::whole(
+            &path.display().to_string(),
+            ErrorKind::NotRegular,
+        ));
+    }
+    trust(
+        path,
+        meta.uid(),
+        meta.mode(),
+        rustix::process::geteuid().as_raw(),
+    )?;
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(Error::whole(
+            &path.display().to_string(),
+            ErrorKind::TooBig(meta.len()),
+        ));
+    }
+    let mut bytes = Vec::new();
+    // The file may grow between fstat and read: never read past the limit.
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(Error::whole(
+            &path.display().to_string(),
+            ErrorKind::TooBig(bytes.len() as u64),
+        ));
+    }
+    Ok(bytes)
+}
+
+/// Parses the bytes of a file named `file` (used in messages only).
+pub fn parse_bytes(file: &str, bytes: &[u8]) -> Result<Config, Vec<Error>> {
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(vec![Error::whole(
+            file,
+            ErrorKind::TooBig(bytes.len() as u64),
+        )]);
+    }
+    let text = match std::str::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(e) => {
+            let good = &bytes[..e.valid_up_to()];
+            let line_start = good.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+            // The prefix is valid UTF-8, so this cannot fail.
+            let col = std::str::from_utf8(&good[line_start..]).map_or(0, |s| s.chars().count());
+            let pos = Pos {
+                line: u32::try_from(good.iter().filter(|&&b| b == b'\n').count() + 1)
+                    .unwrap_or(u32::MAX),
+                col: u32::try_from(col + 1).unwrap_or(u32::MAX),
+            };
+            return Err(vec![Error::at(
+                file,
+                pos,
+                ErrorKind::NotUtf8(bytes[e.valid_up_to()]),
+            )]);
+        }
+    };
+    // Editors on other systems may save a byte-order mark; it means nothing.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    parse::parse(file, text)
+}
+
+/// [`read`], then [`parse_bytes`].
+pub fn load(path: &Path) -> Result<Config, Vec<Error>> {
+    let bytes = read(path).map_err(|e| vec![e])?;
+    parse_bytes(&path.display().to_string(), &bytes)
+}
+
+/// When pmtr runs as root, refuses a file (the configuration, or a
+/// `depends` file) that a user other than root could change: owned by
+/// someone else, or writable by group or others. Whoever can edit the
+/// configuration chooses what pmtr runs as root, so pmtr trusts it no more
+/// than sshd trusts `authorized_keys` or sudo trusts `sudoers`.
+///
+/// A symlink is followed: the file it leads to is the one checked. Not
+/// running as root, every file passes.
+pub fn check_trust(path: &Path) -> Result<(), Error> {
+    let meta = std::fs::metadata(path).map_err(|e| Error::from_io(path, &e))?;
+    trust(
+        path,
+        meta.uid(),
+        meta.mode(),
+        rustix::process::geteuid().as_raw(),
+    )
+}
+
+/// The verdict of [`check_trust`] on a file's owner and mode, for a
+/// process whose effective uid is `euid`.
+fn trust(path: &Path, uid: u32, mode: u32, euid: u32) -> Result<(), Error> {
+    if euid != 0 {
+        return Ok(());
+    }
+    let file = path.display().to_string();
+    if uid != 0 {
+        return Err(Error::whole(&file, ErrorKind::NotOwnedByRoot { uid }));
+    }
+    if mode & 0o022 != 0 {
+        return Err(Error::whole(&file, ErrorKind::WritableByOthers { mode }));
+    }
+    Ok(())
+}
+
+/// `pmtr -t`: prints `FILE: OK, N jobs` to stdout and returns 0, or
+/// prints every error to stderr, one a line, and returns 1.
 pub fn check(path: &Path) -> u8 {
-    let _ = path;
-    todo!("config helper")
+    // Write errors (a closed pipe) are ignored: the exit code still tells.
+    match load(path) {
+        Ok(config) => {
+            let n = config.jobs.len();
+            let _ = writeln!(
+                std::io::stdout(),
+                "{}: OK, {n} job{}",
+                path.display(),
+                if n == 1 { "" } else { "s" }
+            );
+            0
+        }
+        Err(errors) => {
+            let mut err = std::io::stderr().lock();
+            for e in errors {
+                let _ = writeln!(err, "{e}");
+            }
+            1
+        }
+    }
+}
+
+#[cfg(test)]
+mod trust_tests {
+    use super::*;
+
+    fn verdict(uid: u32, mode: u32, euid: u32) -> Result<(), String> {
+        trust(Path::new("/etc/pmtr.conf"), uid, mode, euid).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn root_accepts_root_owned_file_not_writable_by_others() {
+        assert_eq!(verdict(0, 0o100644, 0), Ok(()));
+        assert_eq!(verdict(0, 0o100600, 0), Ok(()));
+        assert_eq!(verdict(0, 0o100755, 0), Ok(()));
+    }
+
+    #[test]
+    fn root_refuses_file_owned_by_another_user() {
+        let e = verdict(1000, 0o100644, 0).unwrap_err();
+        assert_eq!(
+            e,
+            "/etc/pmtr.conf: owned by uid 1000, not root: whoever owns it could run commands as root \
+             through pmtr; run `chown root /etc/pmtr.conf`"
+        );
+    }
+
+    #[test]
+    fn root_refuses_group_or_world_writable_file() {
+        let e = verdict(0, 0o100664, 0).unwrap_err();
+        assert!(
+            e.starts_with("/etc/pmtr.conf: writable by group (mode 0664)"),
+            "{e}"
+        );
+        assert!(e.ends_with("run `chmod go-w /etc/pmtr.conf`"), "{e}");
+        let e = verdict(0, 0o100646, 0).unwrap_err();
+        assert!(e.contains("writable by others (mode 0646)"), "{e}");
+        let e = verdict(0, 0o100666, 0).unwrap_err();
+        assert!(
+            e.contains("writable by group and others (mode 0666)"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn other_users_trust_every_file() {
+        assert_eq!(verdict(1000, 0o100666, 1000), Ok(()));
+        assert_eq!(verdict(0, 0o100666, 1000), Ok(()));
+    }
 }

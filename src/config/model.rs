@@ -133,7 +133,7 @@ pub struct UdpUrl {
 }
 
 /// A 1-based position in the configuration file.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Pos {
     pub line: u32,
     pub col: u32,
@@ -160,3 +160,66 @@ impl PartialEq for Origin {
 }
 
 impl Eq for Origin {}
+
+impl Resource {
+    /// Every resource, in the order of their shell flags.
+    pub const ALL: [Resource; 15] = [
+        Resource::Core,
+        Resource::Data,
+        Resource::Nice,
+        Resource::Fsize,
+        Resource::Sigpending,
+        Resource::Memlock,
+        Resource::Rss,
+        Resource::Nofile,
+        Resource::Msgqueue,
+        Resource::Rtprio,
+        Resource::Stack,
+        Resource::Cpu,
+        Resource::Nproc,
+        Resource::As,
+        Resource::Locks,
+    ];
+
+    /// The shell's `ulimit` flag letter (`n` for `-n`).
+    pub fn flag(self) -> char {
+        match self {
+            Resource::Core => 'c',
+            Resource::Data => 'd',
+            Resource::Nice => 'e',
+            Resource::Fsize => 'f',
+            Resource::Sigpending => 'i',
+            Resource::Memlock => 'l',
+            Resource::Rss => 'm',
+            Resource::Nofile => 'n',
+            Resource::Msgqueue => 'q',
+            Resource::Rtprio => 'r',
+            Resource::Stack => 's',
+            Resource::Cpu => 't',
+            Resource::Nproc => 'u',
+            Resource::As => 'v',
+            Resource::Locks => 'x',
+        }
+    }
+
+    /// The `RLIMIT_` name, as in setrlimit(2) and log messages.
+    pub fn rlimit_name(self) -> &'static str {
+        match self {
+            Resource::Core => "RLIMIT_CORE",
+            Resource::Data => "RLIMIT_DATA",
+            Resource::Nice => "RLIMIT_NICE",
+            Resource::Fsize => "RLIMIT_FSIZE",
+            Resource::Sigpending => "RLIMIT_SIGPENDING",
+            Resource::Memlock => "RLIMIT_MEMLOCK",
+            Resource::Rss => "RLIMIT_RSS",
+            Resource::Nofile => "RLIMIT_NOFILE",
+            Resource::Msgqueue => "RLIMIT_MSGQUEUE",
+            Resource::Rtprio => "RLIMIT_RTPRIO",
+            Resource::Stack => "RLIMIT_STACK",
+            Resource::Cpu => "RLIMIT_CPU",
+            Resource::Nproc => "RLIMIT_NPROC",
+            Resource::As => "RLIMIT_AS",
+            Resource::Locks => "RLIMIT_LOCKS",
+        }
+    }
+}

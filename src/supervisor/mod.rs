@@ -1,9 +1,136 @@
-//! The supervisor: one event loop that keeps every job as the
+//! The supervisor: one process, one epoll loop that keeps every job as the
 //! configuration wants it (SPEC §3–6).
+//!
+//! This file holds the process duties around the loop: detaching, the
+//! pidfile, the signal mask.
+
+mod event_loop;
+mod job;
+mod reload;
+mod watch;
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use rustix::fd::AsFd;
 
 use crate::cli::Options;
+use crate::sys;
 
+pub use event_loop::Supervisor;
+
+/// Runs pmtr until SIGTERM/SIGINT; returns the exit code.
 pub fn run(opts: &Options) -> u8 {
-    let _ = opts;
-    todo!("core")
+    let pid1 = rustix::process::getpid().is_init();
+    let foreground = opts.foreground || pid1;
+    crate::syslog::init(foreground, opts.verbose);
+
+    // Detach before anything else exists: fork from a single-threaded
+    // process with no descriptors of interest open.
+    let ready = if foreground {
+        None
+    } else {
+        match detach() {
+            Ok(ready) => Some(ready),
+            Err(e) => {
+                error!("can't detach: {e}; exiting");
+                return 1;
+            }
+        }
+    };
+
+    // Block the signals pmtr handles so they queue for the signalfd; jobs
+    // get an empty mask back before exec.
+    let handled = sys::SigSet::of(&sys::HANDLED);
+    if let Err(e) = sys::block_signals(&handled) {
+        error!("can't block signals (sigprocmask): {e}; exiting");
+        return 1;
+    }
+    sys::install_noop_handlers(&sys::HANDLED);
+    if !pid1 {
+        // Orphans of a job (double-forking children) are reparented to
+        // pmtr instead of init, so pmtr reaps them and sees a job's whole
+        // process group leave.
+        if let Err(e) = rustix::process::set_child_subreaper(Some(rustix::process::getpid())) {
+            warn!("can't become child subreaper: {e}; orphans of jobs go to init");
+        }
+    }
+    let pidfile = opts.pidfile.as_deref().map(PidFile::write);
+    let mut supervisor = match Supervisor::new(&opts.config, &handled) {
+        Ok(s) => s,
+        Err(e) => {
+            error!("{e}; exiting");
+            return 1;
+        }
+    };
+    if let Some(w) = ready {
+        // The parent exits 0 once it reads this byte: the daemon runs.
+        let _ = rustix::io::write(w.as_fd(), b"1");
+        drop(w);
+    }
+    supervisor.run();
+    drop(pidfile);
+    info!("exiting");
+    0
+}
+
+/// fork; the parent waits until the child says it runs, then exits 0.
+/// The child starts a new session with stdio on /dev/null and returns the
+/// write end of the readiness pipe.
+fn detach() -> Result<rustix::fd::OwnedFd, rustix::io::Errno> {
+    let (r, w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
+    // SAFETY: still single-threaded; the child goes on as the daemon and
+    // the parent only reads one byte and exits.
+    #[allow(unsafe_code)]
+    let forked = unsafe { sys::fork() }?;
+    match forked {
+        Some(_) => {
+            drop(w);
+            let mut byte = [0u8; 1];
+            let code = match rustix::io::read(&r, &mut byte) {
+                Ok(1) => 0,
+                _ => 1,
+            };
+            sys::exit_now(code)
+        }
+        None => {
+            drop(r);
+            rustix::process::setsid()?;
+            let null = rustix::fs::open(
+                "/dev/null",
+                rustix::fs::OFlags::RDWR,
+                rustix::fs::Mode::empty(),
+            )?;
+            for target in 0..3 {
+                sys::dup_onto(null.as_fd(), target)?;
+            }
+            Ok(w)
+        }
+    }
+}
+
+/// `-p FILE`: written atomically (temp file, then rename) so a reader never
+/// sees a half-written PID; removed when dropped.
+struct PidFile(PathBuf);
+
+impl PidFile {
+    fn write(path: &Path) -> PidFile {
+        let tmp = path.with_extension("pid.new");
+        let pid = rustix::process::getpid().as_raw_nonzero();
+        let result = fs::File::create(&tmp)
+            .and_then(|mut f| writeln!(f, "{pid}"))
+            .and_then(|_| fs::rename(&tmp, path));
+        if let Err(e) = result {
+            error!("can't write pidfile {}: {e}", path.display());
+            let _ = fs::remove_file(&tmp);
+        }
+        PidFile(path.to_path_buf())
+    }
+}
+
+impl Drop for PidFile {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.0);
+    }
 }

@@ -1,1 +1,267 @@
-//! What rustix leaves out on purpose: fork, execve, sigprocmask, sigaction, signalfd.
+//! What rustix leaves out on purpose (see its `not_implemented.rs`): fork,
+//! execve, sigprocmask, sigaction and signalfd, wrapped over `libc`.
+//!
+//! # Safety
+//!
+//! Each wrapper states what its caller must uphold. pmtr is single-threaded,
+//! which is what makes `fork` sound here: the child has the one thread there
+//! was, and every lock is in the state that thread left it in.
+
+#![allow(unsafe_code)]
+
+use std::ffi::{CStr, c_char};
+use std::io;
+use std::mem::MaybeUninit;
+
+use rustix::fd::{FromRawFd, OwnedFd};
+use rustix::io::Errno;
+use rustix::process::Pid;
+
+/// The signals pmtr handles through its signalfd.
+pub const HANDLED: [i32; 4] = [libc::SIGCHLD, libc::SIGTERM, libc::SIGINT, libc::SIGHUP];
+
+/// `fork()`—Creates a child process; `Ok(None)` in the child.
+///
+/// # Safety
+///
+/// The process must be single-threaded, and the child may only make
+/// async-signal-safe calls (no allocation, no locks) before `execve` or
+/// `_exit`.
+///
+/// # References
+///  - [Linux](https://man7.org/linux/man-pages/man2/fork.2.html)
+pub unsafe fn fork() -> Result<Option<Pid>, Errno> {
+    // SAFETY: the caller upholds the single-thread and child-side rules.
+    match unsafe { libc::fork() } {
+        -1 => Err(Errno::from_raw_os_error(last_errno())),
+        0 => Ok(None),
+        pid => Ok(Pid::from_raw(pid)),
+    }
+}
+
+/// `execve(path, argv, envp)`—Replaces the process image; returns only on
+/// failure, with the errno.
+///
+/// `argv` and `envp` are NULL-terminated arrays of pointers to C strings
+/// that stay alive for the call (built when the configuration was loaded).
+///
+/// # References
+///  - [Linux](https://man7.org/linux/man-pages/man2/execve.2.html)
+pub fn execve(path: &CStr, argv: &[*const c_char], envp: &[*const c_char]) -> Errno {
+    debug_assert!(argv.last().is_some_and(|p| p.is_null()));
+    debug_assert!(envp.last().is_some_and(|p| p.is_null()));
+    // SAFETY: all three point at NUL-terminated data that outlives the call,
+    // and both arrays end in a null pointer (checked above in debug builds,
+    // guaranteed by `spawn::Launch`, which builds them).
+    unsafe { libc::execve(path.as_ptr(), argv.as_ptr(), envp.as_ptr()) };
+    Errno::from_raw_os_error(last_errno())
+}
+
+/// `_exit(code)`—Ends the process at once, without running atexit
+/// handlers or flushing stdio: the only safe way out of a forked child.
+pub fn exit_now(code: i32) -> ! {
+    // SAFETY: `_exit` is async-signal-safe and never returns.
+    unsafe { libc::_exit(code) }
+}
+
+/// A set of signals.
+#[derive(Clone, Copy)]
+pub struct SigSet(libc::sigset_t);
+
+impl SigSet {
+    pub fn empty() -> SigSet {
+        let mut set = MaybeUninit::<libc::sigset_t>::uninit();
+        // SAFETY: sigemptyset initialises the whole set.
+        unsafe {
+            libc::sigemptyset(set.as_mut_ptr());
+            SigSet(set.assume_init())
+        }
+    }
+
+    pub fn of(signals: &[i32]) -> SigSet {
+        let mut set = SigSet::empty();
+        for &sig in signals {
+            // SAFETY: `set.0` is initialised; an invalid number only fails.
+            unsafe { libc::sigaddset(&mut set.0, sig) };
+        }
+        set
+    }
+}
+
+/// `sigprocmask(SIG_BLOCK, set)`—Blocks `set` so its signals wait for the
+/// signalfd; returns the mask that was in force before.
+///
+/// # References
+///  - [Linux](https://man7.org/linux/man-pages/man2/sigprocmask.2.html)
+#[doc(alias = "sigprocmask")]
+pub fn block_signals(set: &SigSet) -> io::Result<SigSet> {
+    let mut old = SigSet::empty();
+    // SAFETY: both pointers are to initialised sigsets.
+    let rc = unsafe { libc::sigprocmask(libc::SIG_BLOCK, &set.0, &mut old.0) };
+    if rc == 0 {
+        Ok(old)
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// `sigprocmask(SIG_SETMASK, set)`—Replaces the signal mask; in a forked
+/// child, called with an empty set so the job starts with nothing blocked.
+#[doc(alias = "sigprocmask")]
+pub fn set_signal_mask(set: &SigSet) -> Result<(), Errno> {
+    // SAFETY: `set` is initialised; the old mask is not asked for.
+    let rc = unsafe { libc::sigprocmask(libc::SIG_SETMASK, &set.0, std::ptr::null_mut()) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(Errno::from_raw_os_error(last_errno()))
+    }
+}
+
+/// `sigaction(sig, SIG_DFL)` for every catchable signal—Gives a forked
+/// child default dispositions. Ignored signals survive `execve`, and Rust's
+/// runtime ignores SIGPIPE, so without this every job would too.
+///
+/// Async-signal-safe.
+///
+/// # References
+///  - [Linux](https://man7.org/linux/man-pages/man2/sigaction.2.html)
+#[doc(alias = "sigaction")]
+pub fn reset_signal_dispositions() {
+    for sig in 1..libc::SIGRTMAX() {
+        if sig == libc::SIGKILL || sig == libc::SIGSTOP {
+            continue;
+        }
+        // SAFETY: a zeroed sigaction with SIG_DFL (0) as handler is valid;
+        // signals the kernel refuses only fail.
+        unsafe {
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = libc::SIG_DFL;
+            libc::sigaction(sig, &action, std::ptr::null_mut());
+        }
+    }
+}
+
+extern "C" fn ignore_signal(_: libc::c_int) {}
+
+/// `sigaction(sig, no-op handler)` for each of `signals`—Needed as PID 1
+/// of a PID namespace: the kernel discards a signal sent to a namespace's
+/// init unless init has a handler for it, and a blocked signal with the
+/// default disposition would never reach the signalfd. The handler never
+/// runs, since the signals stay blocked.
+///
+/// # References
+///  - [pid_namespaces(7)](https://man7.org/linux/man-pages/man7/pid_namespaces.7.html)
+pub fn install_noop_handlers(signals: &[i32]) {
+    for &sig in signals {
+        // SAFETY: the handler is a valid `extern "C" fn(c_int)` that does
+        // nothing; the rest of the struct is zeroed (no flags, empty mask).
+        unsafe {
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = ignore_signal as *const () as libc::sighandler_t;
+            libc::sigaction(sig, &action, std::ptr::null_mut());
+        }
+    }
+}
+
+/// `signalfd(-1, set, SFD_NONBLOCK | SFD_CLOEXEC)`—A file descriptor that
+/// becomes readable when a signal in `set` (blocked beforehand) is pending,
+/// so the event loop can sleep in epoll until one arrives.
+///
+/// # References
+///  - [Linux](https://man7.org/linux/man-pages/man2/signalfd.2.html)
+pub fn signalfd(set: &SigSet) -> io::Result<OwnedFd> {
+    // SAFETY: `set` is initialised; -1 asks for a new descriptor.
+    let fd = unsafe { libc::signalfd(-1, &set.0, libc::SFD_NONBLOCK | libc::SFD_CLOEXEC) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: the kernel just returned this descriptor to us alone.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Reads one pending signal number from a signalfd; `None` when none is
+/// pending (EAGAIN).
+pub fn read_signal(fd: &OwnedFd) -> Option<i32> {
+    let mut info = MaybeUninit::<libc::signalfd_siginfo>::uninit();
+    let size = size_of::<libc::signalfd_siginfo>();
+    // SAFETY: the buffer is exactly one siginfo record, which is what a
+    // signalfd read fills.
+    let n = unsafe {
+        libc::read(
+            std::os::fd::AsRawFd::as_raw_fd(fd),
+            info.as_mut_ptr().cast(),
+            size,
+        )
+    };
+    if n as usize != size {
+        return None;
+    }
+    // SAFETY: the kernel filled the whole record.
+    Some(unsafe { info.assume_init() }.ssi_signo as i32)
+}
+
+/// `close_range(3, ~0, CLOSE_RANGE_CLOEXEC)`—Marks every descriptor above
+/// stderr close-on-exec, so a job gets only fds 0–2 even if pmtr inherited
+/// others from whoever started it. Async-signal-safe. Falls back to one
+/// `fcntl` per descriptor on kernels before 5.11.
+///
+/// # References
+///  - [Linux](https://man7.org/linux/man-pages/man2/close_range.2.html)
+#[doc(alias = "close_range")]
+pub fn cloexec_from_3() {
+    const CLOSE_RANGE_CLOEXEC: libc::c_uint = 1 << 2;
+    // SAFETY: close_range only changes descriptor flags.
+    let rc = unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, CLOSE_RANGE_CLOEXEC) };
+    if rc == 0 {
+        return;
+    }
+    for fd in 3..1024 {
+        // SAFETY: fcntl on a closed descriptor only fails with EBADF.
+        unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+    }
+}
+
+/// The text for an errno, as `strerror` gives it (`No such file or
+/// directory`), without the `(os error 2)` that `io::Error` appends.
+pub fn strerror(errno: Errno) -> &'static str {
+    // SAFETY: musl and glibc return a pointer to a static string for every
+    // number; pmtr is single-threaded, so the non-reentrant variant is fine.
+    let text = unsafe { CStr::from_ptr(libc::strerror(errno.raw_os_error())) };
+    text.to_str().unwrap_or("unknown error")
+}
+
+/// `dup2(fd, target)`—Puts `fd` at `target` (0, 1 or 2), without
+/// close-on-exec. Async-signal-safe.
+///
+/// # References
+///  - [Linux](https://man7.org/linux/man-pages/man2/dup2.2.html)
+pub fn dup_onto(fd: std::os::fd::BorrowedFd<'_>, target: i32) -> Result<(), Errno> {
+    // SAFETY: dup2 only affects the descriptor table.
+    if unsafe { libc::dup2(std::os::fd::AsRawFd::as_raw_fd(&fd), target) } < 0 {
+        return Err(Errno::from_raw_os_error(last_errno()));
+    }
+    Ok(())
+}
+
+fn last_errno() -> i32 {
+    io::Error::last_os_error().raw_os_error().unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strerror_has_no_suffix() {
+        assert_eq!(strerror(Errno::NOENT), "No such file or directory");
+    }
+
+    #[test]
+    fn sigset_of_contains_members() {
+        let set = SigSet::of(&[libc::SIGHUP]);
+        // SAFETY: the set is initialised.
+        assert_eq!(unsafe { libc::sigismember(&set.0, libc::SIGHUP) }, 1);
+        assert_eq!(unsafe { libc::sigismember(&set.0, libc::SIGTERM) }, 0);
+    }
+}

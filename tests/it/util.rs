@@ -32,7 +32,10 @@ pub fn wait_until(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
 
 /// Like [`wait_until`], but panics with `what` when the deadline passes.
 pub fn expect_within(limit: Duration, what: &str, cond: impl FnMut() -> bool) {
-    assert!(wait_until(limit, cond), "timed out after {limit:?} waiting for {what}");
+    assert!(
+        wait_until(limit, cond),
+        "timed out after {limit:?} waiting for {what}"
+    );
 }
 
 /// A directory under /tmp, removed when dropped.
@@ -44,7 +47,8 @@ impl TempDir {
     pub fn new(name: &str) -> TempDir {
         static COUNT: AtomicU32 = AtomicU32::new(0);
         let n = COUNT.fetch_add(1, Ordering::Relaxed);
-        let path = std::env::temp_dir().join(format!("pmtr-test-{name}-{}-{n}", std::process::id()));
+        let path =
+            std::env::temp_dir().join(format!("pmtr-test-{name}-{}-{n}", std::process::id()));
         let _ = fs::remove_dir_all(&path);
         fs::create_dir_all(&path).unwrap();
         TempDir { path }
@@ -90,7 +94,11 @@ impl Drop for TempDir {
 
 /// Runs `pmtr ARGS` to completion.
 pub fn run_pmtr(args: &[&str]) -> Output {
-    Command::new(pmtr_bin()).args(args).stdin(Stdio::null()).output().unwrap()
+    Command::new(pmtr_bin())
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
 }
 
 /// Sends `sig` to one process we started.
@@ -104,7 +112,11 @@ pub fn signal(pid: u32, sig: i32) {
 /// True while /proc/PID exists and is not a zombie.
 pub fn alive(pid: u32) -> bool {
     match fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => stat.rsplit(')').next().map(|rest| !rest.trim_start().starts_with('Z')).unwrap_or(false),
+        Ok(stat) => stat
+            .rsplit(')')
+            .next()
+            .map(|rest| !rest.trim_start().starts_with('Z'))
+            .unwrap_or(false),
         Err(_) => false,
     }
 }
@@ -118,7 +130,10 @@ pub fn children(parent: u32) -> Vec<u32> {
     for task in tasks.flatten() {
         let p = task.path().join("children");
         if let Ok(text) = fs::read_to_string(p) {
-            out.extend(text.split_whitespace().filter_map(|s| s.parse::<u32>().ok()));
+            out.extend(
+                text.split_whitespace()
+                    .filter_map(|s| s.parse::<u32>().ok()),
+            );
         }
     }
     out
@@ -195,7 +210,10 @@ impl Pmtr {
     /// Waits until the log contains `text`; panics with the log otherwise.
     pub fn expect_log(&self, text: &str, limit: Duration) {
         if !wait_until(limit, || self.log().contains(text)) {
-            panic!("timed out after {limit:?} waiting for log line {text:?}; log:\n{}", self.log());
+            panic!(
+                "timed out after {limit:?} waiting for log line {text:?}; log:\n{}",
+                self.log()
+            );
         }
     }
 
@@ -223,7 +241,10 @@ impl Pmtr {
             pid = self.job_pid(name);
             pid.is_some()
         }) {
-            panic!("job {name} not running after {limit:?}; log:\n{}", self.log());
+            panic!(
+                "job {name} not running after {limit:?}; log:\n{}",
+                self.log()
+            );
         }
         pid.unwrap()
     }
@@ -252,7 +273,9 @@ impl Drop for Pmtr {
     fn drop(&mut self) {
         if let Ok(None) = self.child.try_wait() {
             signal(self.pid(), libc::SIGTERM);
-            if !wait_until(Duration::from_secs(20), || matches!(self.child.try_wait(), Ok(Some(_)))) {
+            if !wait_until(Duration::from_secs(20), || {
+                matches!(self.child.try_wait(), Ok(Some(_)))
+            }) {
                 let _ = self.child.kill();
                 let _ = self.child.wait();
             }

@@ -1,0 +1,1185 @@
+//! From lines of words to a [`Config`], collecting every error (SPEC §2).
+//!
+//! The parser walks the lines once with a little state: the job being
+//! read, a `depends { … }` or `ulimit { … }` block left open across lines,
+//! and a `job` still waiting for its `{` on the next line. After a mistake
+//! it reports it and carries on with the next line, so one run shows every
+//! error in the file.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+
+use super::error::{Error, ErrorKind};
+use super::lex::{self, Line, Word};
+use super::model::{
+    Config, DEFAULT_KILL_AFTER_SECS, JobSpec, Origin, Output, Pos, Resource, UdpUrl, Ulimit,
+};
+
+/// More jobs than this is an error: far beyond any real file, it keeps a
+/// hostile file from making pmtr hold and fork without bound.
+pub const MAX_JOBS: usize = 10_000;
+
+/// After this many errors the rest are not reported: a binary file read
+/// by mistake would otherwise flood the log.
+pub const MAX_ERRORS: usize = 100;
+
+/// `bounce every` and `kill after` stop at ten years, so that adding them
+/// to a clock can never overflow.
+pub const MAX_DURATION_SECS: u64 = 3650 * 86_400;
+
+/// The options a job may contain.
+const OPTIONS: &[&str] = &[
+    "name", "cmd", "dir", "out", "err", "in", "env", "user", "nice", "cpu", "ulimit", "bounce",
+    "depends", "order", "disable", "wait", "once", "kill",
+];
+
+/// The keywords outside a job.
+const GLOBALS: &[&str] = &["job", "report", "listen"];
+
+/// Parses the text of a configuration file named `file`.
+pub fn parse(file: &str, src: &str) -> Result<Config, Vec<Error>> {
+    let mut p = Parser {
+        diags: Diags {
+            file,
+            errors: Vec::new(),
+        },
+        config: Config::default(),
+        names: HashMap::new(),
+        job: None,
+        awaiting_open: false,
+        block: None,
+        jobs_seen: 0,
+    };
+    for item in lex::lines(src) {
+        match item {
+            Ok(line) => p.line(&line),
+            Err((pos, kind)) => {
+                p.err(pos, kind);
+                // The line may have been this job's `name` or `cmd`.
+                if let Some(job) = &mut p.job {
+                    job.damaged = true;
+                }
+            }
+        }
+    }
+    p.finish();
+    if p.diags.errors.is_empty() {
+        return Ok(p.config);
+    }
+    // In file order; errors about the whole file last.
+    let mut errors = p.diags.errors;
+    errors.sort_by_key(|e| (e.pos().is_none(), e.pos()));
+    Err(errors)
+}
+
+/// Collects errors, up to [`MAX_ERRORS`].
+struct Diags<'f> {
+    file: &'f str,
+    errors: Vec<Error>,
+}
+
+impl Diags<'_> {
+    /// No more errors are recorded: skip work done only for messages.
+    fn full(&self) -> bool {
+        self.errors.len() > MAX_ERRORS
+    }
+
+    fn push(&mut self, pos: Pos, kind: ErrorKind) {
+        if self.errors.len() < MAX_ERRORS {
+            self.errors.push(Error::at(self.file, pos, kind));
+        } else if self.errors.len() == MAX_ERRORS {
+            self.errors.push(Error::whole(
+                self.file,
+                ErrorKind::TooManyErrors(MAX_ERRORS),
+            ));
+        }
+    }
+}
+
+/// A job being read.
+struct Draft {
+    spec: JobSpec,
+    /// The `{` (or the `job` keyword when the brace is missing), where an
+    /// unclosed job is reported.
+    open: Pos,
+    /// False when `{` was missing: the error was given once already, so
+    /// a missing `}` is not reported on top.
+    braced: bool,
+    /// A line of this job could not be read (and was reported): it may
+    /// have been its `name` or `cmd`, so their absence is not reported.
+    damaged: bool,
+    /// Options that unknown words in this job were taken for (`cmdd` for
+    /// `cmd`): reported as typos, not again as missing.
+    misspelt: Vec<&'static str>,
+    /// Single-valued options already given, with where.
+    seen: Vec<(&'static str, Pos)>,
+    name_pos: Option<Pos>,
+    /// Where each ulimit resource was set, to report repeats.
+    ulimit_pos: Vec<(Resource, Pos)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BlockKind {
+    Depends,
+    Ulimit,
+}
+
+impl BlockKind {
+    fn name(self) -> &'static str {
+        match self {
+            BlockKind::Depends => "depends",
+            BlockKind::Ulimit => "ulimit",
+        }
+    }
+}
+
+/// A `depends {` or `ulimit {` whose `}` has not come yet.
+struct Block {
+    kind: BlockKind,
+    open: Pos,
+    entries: usize,
+}
+
+struct Parser<'f> {
+    diags: Diags<'f>,
+    config: Config,
+    /// Job names seen so far and where, for duplicate reports.
+    names: HashMap<String, Pos>,
+    job: Option<Draft>,
+    /// `job` ended its line without `{`: the next line must bring it.
+    awaiting_open: bool,
+    block: Option<Block>,
+    jobs_seen: usize,
+}
+
+impl Parser<'_> {
+    fn err(&mut self, pos: Pos, kind: ErrorKind) {
+        self.diags.push(pos, kind);
+    }
+
+    fn line(&mut self, line: &Line) {
+        let words = &line.words[..];
+        let first = &words[0];
+        if let Some(block) = &self.block {
+            // A job option (or a new job) while a block is open means its
+            // `}` was forgotten: say so at the `{`, then read the line as
+            // what it looks like instead of as block entries.
+            let forgotten =
+                !first.quoted && (first.text == "job" || OPTIONS.contains(&first.text.as_str()));
+            if !forgotten {
+                self.block_words(words);
+                return;
+            }
+            let (open, kind) = (block.open, block.kind);
+            self.err(open, ErrorKind::UnclosedBrace(kind.name()));
+            self.block = None;
+        }
+        if self.awaiting_open {
+            self.awaiting_open = false;
+            if first.is("{") {
+                if let Some(job) = &mut self.job {
+                    job.open = first.pos;
+                }
+                if let Some(extra) = words.get(1) {
+                    self.err(extra.pos, ErrorKind::TextAfterOpen);
+                    if let Some(job) = &mut self.job {
+                        job.damaged = true;
+                    }
+                }
+                return;
+            }
+            let at = self.job.as_mut().map_or(first.pos, |j| {
+                j.braced = false;
+                j.open
+            });
+            self.err(at, ErrorKind::ExpectedOpen("job"));
+        }
+        if first.quoted {
+            self.err(first.pos, ErrorKind::QuotedKeyword(first.text.clone()));
+            return;
+        }
+        let args = &words[1..];
+        match first.text.as_str() {
+            "}" => match self.job.take() {
+                Some(job) => {
+                    self.finish_job(job);
+                    if let Some(extra) = args.first() {
+                        self.err(extra.pos, ErrorKind::TextAfterClose);
+                    }
+                }
+                None => self.err(first.pos, ErrorKind::StrayClose),
+            },
+            "{" => self.err(first.pos, ErrorKind::StrayOpen),
+            "job" => self.start_job(first.pos, args),
+            "report" => self.global(first, args, "to"),
+            "listen" => self.global(first, args, "on"),
+            kw => {
+                if let Some(&option) = OPTIONS.iter().find(|&&o| o == kw) {
+                    if self.job.is_some() {
+                        self.option(option, first.pos, args);
+                    } else {
+                        self.err(first.pos, ErrorKind::OptionOutsideJob(option.to_string()));
+                    }
+                } else if !self.diags.full() {
+                    let in_job = self.job.is_some();
+                    let suggestion = if in_job {
+                        suggest(kw, OPTIONS).or_else(|| suggest(kw, &["}"]))
+                    } else {
+                        suggest(kw, GLOBALS).or_else(|| suggest(kw, OPTIONS))
+                    };
+                    if let (Some(job), Some(option)) = (&mut self.job, suggestion) {
+                        job.misspelt.push(option);
+                    }
+                    self.err(
+                        first.pos,
+                        ErrorKind::UnknownKeyword {
+                            word: kw.to_string(),
+                            suggestion,
+                            in_job,
+                        },
+                    );
+                }
+            }
+        }
+    }
+
+    fn finish(&mut self) {
+        if let Some(block) = self.block.take() {
+            self.err(block.open, ErrorKind::UnclosedBrace(block.kind.name()));
+        }
+        if let Some(job) = self.job.take() {
+            if self.awaiting_open {
+                self.err(job.open, ErrorKind::ExpectedOpen("job"));
+            } else if job.braced {
+                self.err(job.open, ErrorKind::UnclosedBrace("job"));
+            }
+        }
+    }
+
+    fn start_job(&mut self, pos: Pos, args: &[Word]) {
+        if let Some(previous) = self.job.take() {
+            if self.awaiting_open {
+                self.awaiting_open = false;
+                self.err(previous.open, ErrorKind::ExpectedOpen("job"));
+            } else if previous.braced {
+                self.err(previous.open, ErrorKind::UnclosedBrace("job"));
+            }
+            self.finish_job(previous);
+        }
+        self.jobs_seen += 1;
+        if self.jobs_seen == MAX_JOBS + 1 {
+            self.err(pos, ErrorKind::TooManyJobs(MAX_JOBS));
+        }
+        let mut open = pos;
+        let mut braced = true;
+        // Options written after the `{` are not read: their absence is
+        // not reported on top.
+        let mut damaged = false;
+        match args.first() {
+            None => self.awaiting_open = true,
+            Some(brace) if brace.is("{") => {
+                open = brace.pos;
+                if let Some(extra) = args.get(1) {
+                    self.err(extra.pos, ErrorKind::TextAfterOpen);
+                    damaged = true;
+                }
+            }
+            Some(other) => {
+                braced = false;
+                self.err(
+                    other.pos,
+                    ErrorKind::Expected {
+                        expected: "{",
+                        after: "job",
+                        found: Some(other.text.clone()),
+                    },
+                );
+            }
+        }
+        self.job = Some(Draft {
+            spec: JobSpec {
+                name: String::new(),
+                cmd: Vec::new(),
+                dir: None,
+                out: Output::Null,
+                err: Output::Null,
+                input: None,
+                env: Vec::new(),
+                user: None,
+                nice: None,
+                cpu: None,
+                ulimits: Vec::new(),
+                bounce_secs: None,
+                depends: Vec::new(),
+                order: 0,
+                kill_after_secs: DEFAULT_KILL_AFTER_SECS,
+                disable: false,
+                wait: false,
+                once: false,
+                origin: Origin {
+                    job: pos,
+                    user: None,
+                },
+            },
+            open,
+            braced,
+            damaged,
+            misspelt: Vec::new(),
+            seen: Vec::new(),
+            name_pos: None,
+            ulimit_pos: Vec::new(),
+        });
+    }
+
+    fn finish_job(&mut self, job: Draft) {
+        let Draft {
+            mut spec,
+            name_pos,
+            damaged,
+            seen,
+            misspelt,
+            ..
+        } = job;
+        let at = spec.origin.job;
+        // A `name` or `cmd` line that was there but wrong has had its
+        // error; "has no name" on top would only mislead.
+        let written = |option: &str| {
+            damaged || seen.iter().any(|(o, _)| *o == option) || misspelt.contains(&option)
+        };
+        if !written("name") {
+            self.err(
+                at,
+                ErrorKind::MissingOption {
+                    option: "name",
+                    name: None,
+                },
+            );
+        }
+        if !written("cmd") {
+            let name = name_pos.is_some().then(|| spec.name.clone());
+            self.err(
+                at,
+                ErrorKind::MissingOption {
+                    option: "cmd",
+                    name,
+                },
+            );
+        }
+        if let Some(pos) = name_pos {
+            if let Some(&first) = self.names.get(&spec.name) {
+                self.err(
+                    pos,
+                    ErrorKind::DuplicateName {
+                        name: spec.name.clone(),
+                        first,
+                    },
+                );
+            } else {
+                self.names.insert(spec.name.clone(), pos);
+            }
+        }
+        // Relative `depends` paths are relative to the job's directory,
+        // like `out` and `err`; resolve them here so the supervisor and
+        // the equality of specs see one absolute path.
+        let base = spec.dir.as_deref().unwrap_or("/").trim_end_matches('/');
+        for dep in &mut spec.depends {
+            if !dep.starts_with('/') {
+                *dep = format!("{base}/{dep}");
+            }
+        }
+        if self.jobs_seen <= MAX_JOBS {
+            self.config.jobs.push(spec);
+        }
+    }
+
+    /// `report to URL` and `listen on URL`.
+    fn global(&mut self, keyword: &Word, args: &[Word], preposition: &'static str) {
+        let (what, listen): (&'static str, bool) = if keyword.text == "report" {
+            ("report", false)
+        } else {
+            ("listen", true)
+        };
+        if self.job.is_some() {
+            self.err(keyword.pos, ErrorKind::GlobalInsideJob(what));
+            return;
+        }
+        match args.first() {
+            Some(w) if w.is(preposition) => {}
+            other => {
+                let at = other.map_or(keyword.pos, |w| w.pos);
+                let found = other.map(|w| w.text.clone());
+                self.err(
+                    at,
+                    ErrorKind::Expected {
+                        expected: preposition,
+                        after: what,
+                        found,
+                    },
+                );
+                return;
+            }
+        }
+        let Some(url) = args.get(1) else {
+            let option = if listen { "listen on" } else { "report to" };
+            self.err(
+                keyword.pos,
+                ErrorKind::MissingArg {
+                    option,
+                    expected: "a URL like udp://127.0.0.1:9999",
+                },
+            );
+            return;
+        };
+        if let Some(extra) = args.get(2) {
+            let option = if listen { "listen on" } else { "report to" };
+            self.err(extra.pos, ErrorKind::ExtraArg { option, hint: "" });
+        }
+        match parse_url(&url.text, listen) {
+            Ok(u) if listen => self.config.listen.push(u),
+            Ok(u) => self.config.report.push(u),
+            Err(kind) => self.err(url.pos, kind),
+        }
+    }
+
+    /// Records a single-valued option; false (and an error) if it was
+    /// already given in this job.
+    fn first_time(&mut self, option: &'static str, pos: Pos) -> bool {
+        let Some(job) = &mut self.job else {
+            return false;
+        };
+        if let Some(&(_, first)) = job.seen.iter().find(|(o, _)| *o == option) {
+            self.err(pos, ErrorKind::Repeated { option, first });
+            return false;
+        }
+        job.seen.push((option, pos));
+        true
+    }
+
+    /// The one argument of `option`; reports a missing or extra one.
+    fn one<'w>(
+        &mut self,
+        option: &'static str,
+        pos: Pos,
+        args: &'w [Word],
+        expected: &'static str,
+        hint: &'static str,
+    ) -> Option<&'w Word> {
+        let Some(arg) = args.first() else {
+            self.err(pos, ErrorKind::MissingArg { option, expected });
+            return None;
+        };
+        if let Some(extra) = args.get(1) {
+            // The words were meant together; judging the first alone
+            // would only add a second, misleading error.
+            self.err(extra.pos, ErrorKind::ExtraArg { option, hint });
+            return None;
+        }
+        if arg.text.is_empty() {
+            self.err(arg.pos, ErrorKind::EmptyArg(option));
+            return None;
+        }
+        Some(arg)
+    }
+
+    /// The job being read; only called while there is one.
+    fn spec(&mut self) -> &mut JobSpec {
+        &mut self
+            .job
+            .as_mut()
+            .expect("option() runs only inside a job")
+            .spec
+    }
+
+    fn option(&mut self, option: &'static str, pos: Pos, args: &[Word]) {
+        const QUOTE: &str = " (quote an argument that contains spaces)";
+        let repeatable = matches!(option, "env" | "ulimit" | "depends");
+        if !repeatable && !self.first_time(option, pos) {
+            return;
+        }
+        match option {
+            "name" => {
+                let Some(arg) = self.one(
+                    option,
+                    pos,
+                    args,
+                    "a job name",
+                    "; a job name has no spaces",
+                ) else {
+                    return;
+                };
+                if arg
+                    .text
+                    .chars()
+                    .any(|c| c.is_whitespace() || c.is_control())
+                {
+                    self.err(arg.pos, ErrorKind::BadName(arg.text.clone()));
+                    return;
+                }
+                let (text, at) = (arg.text.clone(), arg.pos);
+                self.spec().name = text;
+                if let Some(job) = &mut self.job {
+                    job.name_pos = Some(at);
+                }
+            }
+            "cmd" => {
+                let Some(program) = args.first() else {
+                    self.err(
+                        pos,
+                        ErrorKind::MissingArg {
+                            option,
+                            expected: "the absolute path of a program, then its arguments",
+                        },
+                    );
+                    return;
+                };
+                if !program.text.starts_with('/') {
+                    self.err(
+                        program.pos,
+                        ErrorKind::Relative {
+                            option,
+                            path: program.text.clone(),
+                        },
+                    );
+                }
+                self.spec().cmd = args.iter().map(|w| w.text.clone()).collect();
+            }
+            "dir" => {
+                let Some(arg) = self.one(option, pos, args, "an absolute path", QUOTE) else {
+                    return;
+                };
+                if !arg.text.starts_with('/') {
+                    self.err(
+                        arg.pos,
+                        ErrorKind::Relative {
+                            option,
+                            path: arg.text.clone(),
+                        },
+                    );
+                }
+                self.spec().dir = Some(arg.text.clone());
+            }
+            "out" | "err" => {
+                let Some(arg) =
+                    self.one(option, pos, args, "a file name or the word syslog", QUOTE)
+                else {
+                    return;
+                };
+                // A quoted "syslog" is a file of that name.
+                let out = if arg.is("syslog") {
+                    Output::Syslog
+                } else {
+                    Output::File(arg.text.clone())
+                };
+                if option == "out" {
+                    self.spec().out = out;
+                } else {
+                    self.spec().err = out;
+                }
+            }
+            "in" => {
+                let Some(arg) = self.one(option, pos, args, "a file name", QUOTE) else {
+                    return;
+                };
+                self.spec().input = Some(arg.text.clone());
+            }
+            "env" => {
+                let hint = "; one VAR=VALUE a line (quote a value with spaces: env \"VAR=a b\")";
+                let Some(arg) = self.one(option, pos, args, "VAR=VALUE", hint) else {
+                    return;
+                };
+                match arg.text.find('=') {
+                    None => self.err(arg.pos, ErrorKind::EnvNoEquals(arg.text.clone())),
+                    Some(0) => self.err(arg.pos, ErrorKind::EnvBadName(arg.text.clone())),
+                    Some(_) => {
+                        let text = arg.text.clone();
+                        self.spec().env.push(text);
+                    }
+                }
+            }
+            "user" => {
+                let Some(arg) = self.one(
+                    option,
+                    pos,
+                    args,
+                    "a user name",
+                    "; a user name has no spaces",
+                ) else {
+                    return;
+                };
+                let text = arg.text.clone();
+                let spec = self.spec();
+                spec.user = Some(text);
+                spec.origin.user = Some(pos);
+            }
+            "nice" => {
+                let Some(arg) = self.one(option, pos, args, "a number from -20 to 19", "") else {
+                    return;
+                };
+                match arg.text.parse::<i64>() {
+                    Ok(n) if (-20..=19).contains(&n) => self.spec().nice = Some(n as i32),
+                    Ok(_) => self.err(arg.pos, ErrorKind::NiceRange(arg.text.clone())),
+                    Err(_) if is_integer(&arg.text) => {
+                        self.err(arg.pos, ErrorKind::NiceRange(arg.text.clone()))
+                    }
+                    Err(_) => self.err(
+                        arg.pos,
+                        ErrorKind::BadNumber {
+                            text: arg.text.clone(),
+                            expected: "a whole number from -20 to 19",
+                        },
+                    ),
+                }
+            }
+            "cpu" => {
+                let Some(arg) = self.one(
+                    option,
+                    pos,
+                    args,
+                    "a CPU list like 0,2-3 or a hex mask like 0x0d",
+                    "; write the list without spaces",
+                ) else {
+                    return;
+                };
+                match parse_cpu(&arg.text) {
+                    Ok(cpus) => self.spec().cpu = Some(cpus),
+                    Err(kind) => self.err(arg.pos, kind),
+                }
+            }
+            "order" => {
+                let Some(arg) = self.one(option, pos, args, "a whole number", "") else {
+                    return;
+                };
+                match arg.text.parse::<i32>() {
+                    Ok(n) => self.spec().order = n,
+                    Err(_) => self.err(
+                        arg.pos,
+                        ErrorKind::BadNumber {
+                            text: arg.text.clone(),
+                            expected: "a whole number, negative allowed (lower starts first)",
+                        },
+                    ),
+                }
+            }
+            "disable" | "wait" | "once" => {
+                if let Some(extra) = args.first() {
+                    self.err(extra.pos, ErrorKind::NoArgs(option));
+                }
+                let spec = self.spec();
+                match option {
+                    "disable" => spec.disable = true,
+                    "wait" => spec.wait = true,
+                    _ => spec.once = true,
+                }
+            }
+            "bounce" => {
+                if let Some(secs) = self.duration("bounce", "every", pos, args) {
+                    if secs == 0 {
+                        let text = args[1].text.clone();
+                        self.err(
+                            args[1].pos,
+                            ErrorKind::BadDuration {
+                                text,
+                                reason: "it must be at least 1 second",
+                            },
+                        );
+                    } else {
+                        self.spec().bounce_secs = Some(secs);
+                    }
+                }
+            }
+            "kill" => {
+                if let Some(secs) = self.duration("kill", "after", pos, args) {
+                    self.spec().kill_after_secs = secs;
+                }
+            }
+            "ulimit" => match args.first() {
+                None => self.err(
+                    pos,
+                    ErrorKind::MissingArg {
+                        option,
+                        expected: "a limit and a value, like -n 1024",
+                    },
+                ),
+                Some(brace) if brace.is("{") => {
+                    self.open_block(BlockKind::Ulimit, brace.pos, &args[1..])
+                }
+                Some(_) => self.ulimit_pairs(args),
+            },
+            "depends" => match args.first() {
+                Some(brace) if brace.is("{") => {
+                    self.open_block(BlockKind::Depends, brace.pos, &args[1..])
+                }
+                other => {
+                    let found = other.map(|w| w.text.clone());
+                    let at = other.map_or(pos, |w| w.pos);
+                    self.err(
+                        at,
+                        ErrorKind::Expected {
+                            expected: "{",
+                            after: "depends",
+                            found,
+                        },
+                    );
+                }
+            },
+            _ => unreachable!("option {option} is in OPTIONS but has no arm"),
+        }
+    }
+
+    /// `bounce every T` / `kill after T`: the seconds, or None after an error.
+    fn duration(
+        &mut self,
+        option: &'static str,
+        word: &'static str,
+        pos: Pos,
+        args: &[Word],
+    ) -> Option<u64> {
+        match args.first() {
+            Some(w) if w.is(word) => {}
+            other => {
+                let found = other.map(|w| w.text.clone());
+                let at = other.map_or(pos, |w| w.pos);
+                self.err(
+                    at,
+                    ErrorKind::Expected {
+                        expected: word,
+                        after: option,
+                        found,
+                    },
+                );
+                return None;
+            }
+        }
+        let option_words = if option == "bounce" {
+            "bounce every"
+        } else {
+            "kill after"
+        };
+        let Some(arg) = args.get(1) else {
+            self.err(
+                pos,
+                ErrorKind::MissingArg {
+                    option: option_words,
+                    expected: "a time like 30s, 5m, 1h or 1d",
+                },
+            );
+            return None;
+        };
+        if let Some(extra) = args.get(2) {
+            self.err(
+                extra.pos,
+                ErrorKind::ExtraArg {
+                    option: option_words,
+                    hint: "; write the time without spaces, like 30s",
+                },
+            );
+        }
+        match parse_duration(&arg.text) {
+            Ok(secs) => Some(secs),
+            Err(reason) => {
+                self.err(
+                    arg.pos,
+                    ErrorKind::BadDuration {
+                        text: arg.text.clone(),
+                        reason,
+                    },
+                );
+                None
+            }
+        }
+    }
+
+    /// After `depends {` or `ulimit {`: reads the rest of the line as
+    /// entries; the block stays open if its `}` is not on this line.
+    fn open_block(&mut self, kind: BlockKind, open: Pos, rest: &[Word]) {
+        self.block = Some(Block {
+            kind,
+            open,
+            entries: 0,
+        });
+        self.block_words(rest);
+    }
+
+    /// Entries of the open block, up to and including its `}`.
+    fn block_words(&mut self, words: &[Word]) {
+        let Some(block) = &self.block else { return };
+        let kind = block.kind;
+        let close = words.iter().position(|w| w.is("}"));
+        let entries = &words[..close.unwrap_or(words.len())];
+        match kind {
+            BlockKind::Depends => {
+                for w in entries {
+                    if w.is("{") {
+                        self.err(w.pos, ErrorKind::StrayOpen);
+                    } else if w.text.is_empty() {
+                        self.err(w.pos, ErrorKind::EmptyArg("depends"));
+                    } else {
+                        let text = w.text.clone();
+                        self.spec().depends.push(text);
+                    }
+                }
+            }
+            BlockKind::Ulimit => self.ulimit_pairs(entries),
+        }
+        if let Some(block) = &mut self.block {
+            block.entries += entries.len();
+        }
+        if let Some(i) = close {
+            let block = self.block.take().expect("block is open");
+            if block.entries == 0 {
+                self.err(block.open, ErrorKind::EmptyBlock(kind.name()));
+            }
+            if let Some(extra) = words.get(i + 1) {
+                self.err(extra.pos, ErrorKind::TextAfterClose);
+            }
+        }
+    }
+
+    /// `-n 1024 -c infinity …`: pairs of a limit and its value.
+    fn ulimit_pairs(&mut self, words: &[Word]) {
+        for pair in words.chunks(2) {
+            let flag = &pair[0];
+            let Some(resource) = resource(&flag.text) else {
+                if self.diags.full() {
+                    continue;
+                }
+                let text = flag.text.clone();
+                let suggestion = suggest_resource(&text);
+                self.err(flag.pos, ErrorKind::UnknownUlimit { text, suggestion });
+                continue;
+            };
+            let Some(value) = pair.get(1) else {
+                self.err(flag.pos, ErrorKind::UlimitNoValue(flag.text.clone()));
+                continue;
+            };
+            let limit = if value.text.eq_ignore_ascii_case("infinity")
+                || value.text.eq_ignore_ascii_case("unlimited")
+            {
+                None
+            } else if let (true, Ok(n)) = (
+                value.text.bytes().all(|b| b.is_ascii_digit()),
+                value.text.parse::<u64>(),
+            ) {
+                Some(n)
+            } else {
+                self.err(value.pos, ErrorKind::BadUlimitValue(value.text.clone()));
+                continue;
+            };
+            if resource == Resource::Nofile && limit.is_none() {
+                self.err(value.pos, ErrorKind::NofileInfinity);
+                continue;
+            }
+            let Some(job) = &mut self.job else { return };
+            if let Some(&(_, first)) = job.ulimit_pos.iter().find(|(r, _)| *r == resource) {
+                self.err(
+                    flag.pos,
+                    ErrorKind::UlimitRepeated {
+                        name: resource.rlimit_name(),
+                        first,
+                    },
+                );
+                continue;
+            }
+            job.ulimit_pos.push((resource, flag.pos));
+            job.spec.ulimits.push(Ulimit {
+                resource,
+                value: limit,
+            });
+        }
+    }
+}
+
+/// An optional sign, then digits.
+fn is_integer(text: &str) -> bool {
+    let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
+    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// The resource a `ulimit` flag (`-n`) or name (`RLIMIT_NOFILE`, any case)
+/// stands for.
+fn resource(text: &str) -> Option<Resource> {
+    if let Some(flag) = text.strip_prefix('-') {
+        let mut chars = flag.chars();
+        let (Some(c), None) = (chars.next(), chars.next()) else {
+            return None;
+        };
+        return Resource::ALL.iter().copied().find(|r| r.flag() == c);
+    }
+    Resource::ALL
+        .iter()
+        .copied()
+        .find(|r| r.rlimit_name().eq_ignore_ascii_case(text))
+}
+
+/// For an unknown `ulimit` name: `NOFILE` -> `RLIMIT_NOFILE`, typos by
+/// edit distance. Unknown flags get the list of flags instead.
+fn suggest_resource(text: &str) -> Option<&'static str> {
+    if text.starts_with('-') {
+        return None;
+    }
+    let upper = text.to_ascii_uppercase();
+    let names: Vec<&'static str> = Resource::ALL.iter().map(|r| r.rlimit_name()).collect();
+    if let Some(n) = names.iter().find(|n| n[7..] == upper) {
+        return Some(n);
+    }
+    suggest(&upper, &names)
+}
+
+/// `N`, `Ns`, `Nm`, `Nh` or `Nd` in seconds (a plain number is seconds).
+pub fn parse_duration(text: &str) -> Result<u64, &'static str> {
+    let (digits, unit) = match text.char_indices().last() {
+        None => return Err("it is empty"),
+        Some((_, c)) if c.is_ascii_digit() => (text, 1),
+        Some((i, c)) => {
+            let unit = match c {
+                's' => 1,
+                'm' => 60,
+                'h' => 3600,
+                'd' => 86_400,
+                _ => return Err("unknown unit"),
+            };
+            (&text[..i], unit)
+        }
+    };
+    if digits.is_empty() {
+        return Err("the number is missing");
+    }
+    if !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err("not a whole number");
+    }
+    let secs = digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(unit))
+        .ok_or("too large")?;
+    if secs > MAX_DURATION_SECS {
+        return Err("too large (at most 3650d)");
+    }
+    Ok(secs)
+}
+
+/// Highest CPU number `cpu` accepts (the kernel's default CONFIG_NR_CPUS
+/// range tops out at 1024 CPUs on the boards pmtr is for).
+pub const MAX_CPU: u32 = 1023;
+
+/// `0,2-3` or `0x0d` as sorted CPU numbers without duplicates.
+pub fn parse_cpu(text: &str) -> Result<Vec<u32>, ErrorKind> {
+    let bad = |reason| ErrorKind::BadCpu {
+        text: text.to_string(),
+        reason,
+    };
+    let mut set = [0u64; (MAX_CPU as usize + 1) / 64];
+    let mut add = |n: u32| set[n as usize / 64] |= 1 << (n % 64);
+    if let Some(hex) = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
+        if hex.is_empty() {
+            return Err(bad("no hex digits after 0x"));
+        }
+        if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(bad("not a hex number"));
+        }
+        let significant = hex.trim_start_matches('0');
+        if significant.len() > (MAX_CPU as usize + 1) / 4 {
+            return Err(bad("the mask has bits beyond CPU 1023"));
+        }
+        for (k, digit) in significant.bytes().rev().enumerate() {
+            let v = (digit as char).to_digit(16).unwrap_or(0);
+            for bit in 0..4 {
+                if v & (1 << bit) != 0 {
+                    add((k * 4) as u32 + bit);
+                }
+            }
+        }
+    } else {
+        let number = |s: &str| -> Result<u32, ErrorKind> {
+            if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(bad("not a CPU number"));
+            }
+            match s.parse::<u32>() {
+                Ok(n) if n <= MAX_CPU => Ok(n),
+                _ => Err(ErrorKind::CpuTooBig(s.to_string())),
+            }
+        };
+        for item in text.split(',') {
+            if item.is_empty() {
+                return Err(bad("an empty item"));
+            }
+            match item.split_once('-') {
+                Some((a, b)) => {
+                    let (a, b) = (number(a)?, number(b)?);
+                    if a > b {
+                        return Err(ErrorKind::CpuReversed {
+                            text: item.to_string(),
+                        });
+                    }
+                    (a..=b).for_each(&mut add);
+                }
+                None => add(number(item)?),
+            }
+        }
+    }
+    let cpus: Vec<u32> = (0..=MAX_CPU)
+        .filter(|&n| set[n as usize / 64] & (1 << (n % 64)) != 0)
+        .collect();
+    if cpus.is_empty() {
+        return Err(bad("the mask selects no CPU"));
+    }
+    Ok(cpus)
+}
+
+/// `udp://HOST:PORT[@IFACE]`; the host is a numeric IPv4 address, an IPv6
+/// address in brackets, or a name resolved now (IPv4 preferred).
+pub fn parse_url(text: &str, listen: bool) -> Result<UdpUrl, ErrorKind> {
+    let bad = |reason| ErrorKind::BadUrl {
+        text: text.to_string(),
+        reason,
+    };
+    let Some(rest) = text.strip_prefix("udp://") else {
+        return Err(bad("it must start with udp://"));
+    };
+    let (host_port, iface) = match rest.rsplit_once('@') {
+        Some((hp, iface)) => (hp, Some(iface)),
+        None => (rest, None),
+    };
+    if let Some(iface) = iface {
+        if listen {
+            return Err(ErrorKind::ListenIface);
+        }
+        // IFNAMSIZ is 16 with the NUL.
+        if iface.is_empty() || iface.len() > 15 || iface.contains(['/', ':', '@']) {
+            return Err(bad("bad interface name after '@'"));
+        }
+    }
+    let (host, port, bracketed) = if let Some(inner) = host_port.strip_prefix('[') {
+        let Some((host, after)) = inner.split_once(']') else {
+            return Err(bad("missing ']' after the IPv6 address"));
+        };
+        let Some(port) = after.strip_prefix(':') else {
+            return Err(bad("missing :PORT"));
+        };
+        (host, port, true)
+    } else {
+        let Some((host, port)) = host_port.rsplit_once(':') else {
+            return Err(bad("missing :PORT"));
+        };
+        if host.contains(':') {
+            return Err(bad(
+                "put an IPv6 address in brackets, like udp://[::1]:9999",
+            ));
+        }
+        (host, port, false)
+    };
+    if host.is_empty() {
+        return Err(bad("missing host"));
+    }
+    let port = match port.parse::<u16>() {
+        Ok(p) if p > 0 && port.bytes().all(|b| b.is_ascii_digit()) => p,
+        _ => return Err(bad("the port must be a number from 1 to 65535")),
+    };
+    let addr = if bracketed {
+        match host.parse::<Ipv6Addr>() {
+            Ok(ip) => SocketAddr::new(IpAddr::V6(ip), port),
+            Err(_) => return Err(bad("bad IPv6 address in brackets")),
+        }
+    } else if let Ok(ip) = host.parse::<Ipv4Addr>() {
+        SocketAddr::new(IpAddr::V4(ip), port)
+    } else {
+        let valid = host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'));
+        if !valid || host.len() > 253 {
+            return Err(bad("bad host name"));
+        }
+        resolve(host, port).map_err(|reason| ErrorKind::Resolve {
+            host: host.to_string(),
+            reason,
+        })?
+    };
+    Ok(UdpUrl {
+        text: text.to_string(),
+        addr,
+        iface: iface.map(str::to_string),
+    })
+}
+
+/// Looks a host name up with the system resolver (getaddrinfo, so
+/// /etc/hosts too), preferring an IPv4 address.
+#[cfg(not(fuzzing))]
+fn resolve(host: &str, port: u16) -> Result<SocketAddr, String> {
+    use std::net::ToSocketAddrs;
+    match (host, port).to_socket_addrs() {
+        Ok(addrs) => {
+            let addrs: Vec<SocketAddr> = addrs.collect();
+            addrs
+                .iter()
+                .find(|a| a.is_ipv4())
+                .or(addrs.first())
+                .copied()
+                .ok_or_else(|| "no address".to_string())
+        }
+        Err(e) => {
+            let text = e.to_string();
+            Err(text
+                .strip_prefix("failed to lookup address information: ")
+                .unwrap_or(&text)
+                .to_string())
+        }
+    }
+}
+
+/// The fuzzer must not wait on DNS: only `localhost` resolves.
+#[cfg(fuzzing)]
+fn resolve(host: &str, port: u16) -> Result<SocketAddr, String> {
+    if host == "localhost" {
+        Ok(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port))
+    } else {
+        Err("host name lookup is off in fuzzing builds".to_string())
+    }
+}
+
+/// The candidate closest to `word` by edit distance, if it is close
+/// enough to be a typo (1 edit for words up to 3 letters, else 2).
+pub fn suggest(word: &str, candidates: &[&'static str]) -> Option<&'static str> {
+    let len = word.chars().count();
+    if len > 24 {
+        return None;
+    }
+    let limit = if len <= 3 { 1 } else { 2 };
+    candidates
+        .iter()
+        // Lengths alone rule most candidates out, cheaply.
+        .filter(|c| c.len().abs_diff(len) <= limit)
+        .map(|&c| (distance(word, c), c))
+        .filter(|&(d, _)| d <= limit && d < len.max(1))
+        .min_by_key(|&(d, _)| d)
+        .map(|(_, c)| c)
+}
+
+/// Optimal string alignment distance: insertions, deletions,
+/// substitutions and swaps of two neighbours each cost 1 (`nmae` is one
+/// edit from `name`), ignoring ASCII case.
+fn distance(a: &str, b: &str) -> usize {
+    // Case does not count: `CMD` is `cmd`, `nofile` is `NOFILE`.
+    let a: Vec<char> = a.chars().map(|c| c.to_ascii_lowercase()).collect();
+    let b: Vec<char> = b.chars().map(|c| c.to_ascii_lowercase()).collect();
+    let w = b.len() + 1;
+    let mut d = vec![0usize; (a.len() + 1) * w];
+    for i in 0..=a.len() {
+        d[i * w] = i;
+    }
+    for (j, cell) in d.iter_mut().enumerate().take(w) {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (d[(i - 1) * w + j] + 1)
+                .min(d[i * w + j - 1] + 1)
+                .min(d[(i - 1) * w + j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(d[(i - 2) * w + j - 2] + 1);
+            }
+            d[i * w + j] = best;
+        }
+    }
+    d[a.len() * w + b.len()]
+}

@@ -1,0 +1,165 @@
+//! Applying a new configuration (SPEC §6): added jobs start, removed jobs
+//! stop, changed jobs restart with their new settings, unchanged jobs are
+//! left running untouched. A configuration with errors changes nothing.
+
+use std::hash::{Hash, Hasher};
+use std::time::Instant;
+
+use super::event_loop::{Job, Supervisor};
+use super::job::JobState;
+use crate::config::{self, Config};
+use crate::spawn::Launch;
+use crate::users::Users;
+
+fn content_hash(bytes: &[u8]) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    bytes.hash(&mut h);
+    h.finish()
+}
+
+impl Supervisor {
+    /// Re-reads the configuration; applies it when its content changed
+    /// (or always, when `force`d by SIGHUP or at startup). Also restarts
+    /// jobs whose `depends` files changed, and renews the file watches.
+    pub(super) fn rescan(&mut self, force: bool) {
+        let now = Instant::now();
+        let label = self.config_path.display().to_string();
+        match config::read(&self.config_path) {
+            Err(e) => {
+                let text = e.to_string();
+                if self.last_read_error.as_deref() != Some(&text) {
+                    if self.have_config {
+                        error!("{text}; the running jobs go on as configured");
+                    } else {
+                        error!("{text}; waiting for a valid configuration");
+                    }
+                    self.last_read_error = Some(text);
+                }
+                // The next successful read must be applied.
+                self.config_hash = None;
+            }
+            Ok(bytes) => {
+                self.last_read_error = None;
+                let hash = content_hash(&bytes);
+                if force || self.config_hash != Some(hash) {
+                    self.config_hash = Some(hash);
+                    info!("rescanning configuration {label}");
+                    match config::parse_bytes(&label, &bytes) {
+                        Ok(cfg) => self.apply(cfg, now),
+                        Err(errors) => {
+                            for e in &errors {
+                                error!("{e}");
+                            }
+                            let n = errors.len();
+                            let s = if n == 1 { "" } else { "s" };
+                            if self.have_config {
+                                error!(
+                                    "{label}: {n} error{s}; keeping the running configuration until the next good save"
+                                );
+                            } else {
+                                error!(
+                                    "{label}: {n} error{s}; no job runs until the file is fixed"
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        self.check_depends(now);
+        self.rewatch();
+    }
+
+    /// Replaces the job set with `cfg`'s, keeping unchanged jobs as they are.
+    fn apply(&mut self, cfg: Config, now: Instant) {
+        let users = Users::load();
+        let mut old: Vec<Option<Job>> = std::mem::take(&mut self.jobs)
+            .into_iter()
+            .map(Some)
+            .collect();
+        let (mut added, mut changed, mut kept) = (0, 0, 0);
+        let mut jobs = Vec::with_capacity(cfg.jobs.len());
+        let Config {
+            jobs: specs,
+            report,
+            listen,
+        } = cfg;
+        for spec in specs {
+            let previous = old
+                .iter_mut()
+                .find(|j| j.as_ref().is_some_and(|j| j.spec.name == spec.name))
+                .and_then(Option::take);
+            match previous {
+                Some(mut job) if job.spec == spec => {
+                    kept += 1;
+                    // The file changed: UDP overrides and "do not restart
+                    // me" (exit 33) end here (SPEC §4, §8).
+                    job.override_enabled = None;
+                    if job.state == JobState::Done(super::job::DoneReason::Exit33) {
+                        job.state = JobState::Down;
+                    }
+                    // Keep the positions of the new text for messages.
+                    job.spec.origin = spec.origin;
+                    if job.launch.is_err() {
+                        job.launch = self.prepare(&job.spec, &users);
+                    }
+                    jobs.push(job);
+                }
+                previous => {
+                    if let Some(job) = previous {
+                        changed += 1;
+                        info!(
+                            "job {} changed; restarting it with its new settings",
+                            job.spec.name
+                        );
+                        self.retire(job, now);
+                    } else {
+                        added += 1;
+                    }
+                    let launch = self.prepare(&spec, &users);
+                    let job = self.new_job(spec, launch);
+                    jobs.push(job);
+                }
+            }
+        }
+        let mut removed = 0;
+        for job in old.into_iter().flatten() {
+            removed += 1;
+            info!(
+                "job {} removed from the configuration; stopping it",
+                job.spec.name
+            );
+            self.retire(job, now);
+        }
+        self.jobs = jobs;
+        let mut order: Vec<usize> = (0..self.jobs.len()).collect();
+        // Stable: equal `order` keeps file order (SPEC §3).
+        order.sort_by_key(|&i| self.jobs[i].spec.order);
+        self.start_order = order;
+        self.have_config = true;
+        self.configure_net(&report, &listen, now);
+        info!(
+            "configuration loaded: {} jobs ({added} added, {changed} changed, {removed} removed, {kept} unchanged)",
+            self.jobs.len()
+        );
+    }
+
+    /// Builds a job's launch data; a job that can't be prepared stays down
+    /// and the reason is logged with its position.
+    fn prepare(&self, spec: &config::JobSpec, users: &Users) -> Result<Launch, String> {
+        let label = self.config_path.display();
+        for dep in &spec.depends {
+            if let Err(e) = config::check_trust(std::path::Path::new(dep)) {
+                let msg = format!("{e}");
+                error!("job {}: {msg}; the job will not start", spec.name);
+                return Err(msg);
+            }
+        }
+        Launch::prepare(spec, users, &self.environ).map_err(|e| {
+            let pos = spec.origin.user.unwrap_or(spec.origin.job);
+            let msg = format!("{label}:{}:{}: job '{}': {e}", pos.line, pos.col, spec.name);
+            error!("{msg}; the job will not start");
+            msg
+        })
+    }
+}
