@@ -44,7 +44,7 @@ build_min() {
         say "cross: min $target"
         # shellcheck disable=SC2086 # MIN_STD_ARGS is a list of words
         cross +"$NIGHTLY" build --release --target "$target" --target-dir "$MIN_TARGET_DIR" \
-            $MIN_STD_ARGS --config "target.$target.rustflags=[$rustflags]"
+            $MIN_STD_ARGS --config "target.$target.rustflags=[$rustflags$(min_target_rustflags "$target")]"
         install -D -m 755 "$(cargo_out "$target" min)" "$(dist_path "$target" min)"
     done
 }

@@ -7,6 +7,9 @@
 # min:     nightly -Z build-std + immediate abort, for all four targets,
 #          linked by zig (cross/zig-cc-*) against zig's musl, so it needs no
 #          prebuilt std or C toolchain for any target: only rust-src.
+# cargo's stdin is /dev/null: cargo caches the result of its rustc probes
+# (target/*/.rustc_info.json), and a probe that read a stray stdin once
+# failed and stayed failed until that file was deleted.
 # Each flavour is one cargo invocation for all its targets, so cargo keeps
 # every core busy across targets; the flavours use separate target dirs so
 # neither invalidates the other.
@@ -20,7 +23,7 @@ build_release() {
         set -- "$@" --target "$target"
     done
     say "building release (stable) for $STABLE_LOCAL_TARGETS"
-    cargo +"$STABLE" build --release --target-dir "$STABLE_TARGET_DIR" "$@"
+    cargo +"$STABLE" build --release --target-dir "$STABLE_TARGET_DIR" "$@" </dev/null
     for target in $STABLE_LOCAL_TARGETS; do
         install -D -m 755 "$(cargo_out "$target" release)" "$(dist_path "$target" release)"
     done
@@ -35,11 +38,11 @@ build_min() {
         # linker replaces rust-lld/gcc there.
         set -- "$@" --target "$target" \
             --config "target.$target.linker=\"$TOP/cross/zig-cc-$(short_name "$target")\"" \
-            --config "target.$target.rustflags=[$rustflags]"
+            --config "target.$target.rustflags=[$rustflags$(min_target_rustflags "$target")]"
     done
     say "building min (nightly -Z build-std, immediate abort) for $TARGETS"
     # shellcheck disable=SC2086 # MIN_STD_ARGS is a list of words
-    cargo +"$NIGHTLY" build --release $MIN_STD_ARGS --target-dir "$MIN_TARGET_DIR" "$@"
+    cargo +"$NIGHTLY" build --release $MIN_STD_ARGS --target-dir "$MIN_TARGET_DIR" "$@" </dev/null
     for target in $TARGETS; do
         install -D -m 755 "$(cargo_out "$target" min)" "$(dist_path "$target" min)"
     done
