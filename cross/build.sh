@@ -27,8 +27,7 @@ fi
 build_release() {
     for target in $TARGETS; do
         say "cross: release $target"
-        cross +"$STABLE" build --release --target "$target" --target-dir "$STABLE_TARGET_DIR" \
-            --config "target.$target.rustflags=[\"-Clink-self-contained=yes\"]"
+        cross +"$STABLE" build --release --target "$target" --target-dir "$STABLE_TARGET_DIR"
         install -D -m 755 "$(cargo_out "$target" release)" "$(dist_path "$target" release)"
     done
 }
@@ -39,12 +38,12 @@ build_min() {
     rustup +"$NIGHTLY" component list --installed | grep -q '^rust-src' ||
         rustup +"$NIGHTLY" component add rust-src
     min_panic_strategy
-    rustflags="${MIN_PANIC_RUSTFLAGS:+$MIN_PANIC_RUSTFLAGS, }\"-Clink-self-contained=yes\""
     for target in $TARGETS; do
         say "cross: min $target"
-        # shellcheck disable=SC2086 # MIN_STD_ARGS is a list of words
+        # shellcheck disable=SC2046,SC2086 # lists of words
         cross +"$NIGHTLY" build --release --target "$target" --target-dir "$MIN_TARGET_DIR" \
-            $MIN_STD_ARGS --config "target.$target.rustflags=[$rustflags$(min_target_rustflags "$target")]"
+            $MIN_STD_ARGS --config "target.$target.rustflags=$(toml_array $MIN_PANIC_RUSTFLAGS \
+                $(min_target_rustflags "$target"))"
         install -D -m 755 "$(cargo_out "$target" min)" "$(dist_path "$target" min)"
     done
 }

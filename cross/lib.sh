@@ -94,14 +94,14 @@ file_arch() {
 # The immediate-abort panic strategy is spelled two ways depending on the
 # nightly: newer ones take `-C panic=immediate-abort` (with
 # -Z unstable-options), older ones a std feature. Sets MIN_PANIC_RUSTFLAGS
-# (TOML array items, maybe none) and MIN_STD_ARGS (cargo arguments).
+# (rustc flags, maybe none) and MIN_STD_ARGS (cargo arguments).
 # std is built with only `optimize_for_size` (smaller sort and formatting
 # code, same behaviour): no backtrace support, which immediate abort never
 # prints, and so none of its symbolizer crates to compile.
 min_panic_strategy() {
     if printf '' | rustup run "$NIGHTLY" rustc -Zunstable-options -Cpanic=immediate-abort \
         --crate-type=lib --crate-name=probe --emit=metadata -o /dev/null - 2>/dev/null; then
-        MIN_PANIC_RUSTFLAGS='"-Zunstable-options", "-Cpanic=immediate-abort"'
+        MIN_PANIC_RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort"
         MIN_STD_ARGS="-Zbuild-std=std,panic_abort -Zbuild-std-features=optimize_for_size"
     else
         MIN_PANIC_RUSTFLAGS=""
@@ -109,17 +109,25 @@ min_panic_strategy() {
     fi
 }
 
-# Extra rustflags (TOML array items with a leading comma, or nothing) for
-# TARGET in the min flavour. armv7: Thumb-2 code, about a quarter smaller
+# Extra rustflags for TARGET in the min flavour. armv7: Thumb-2 code, about a quarter smaller
 # than ARM code (268 -> 206 KB when measured); a supervisor spends its time
 # waiting, not computing. rustc warns that thumb-mode is unstable: this
 # flavour is nightly-only anyway. (armv6 has only Thumb-1, which std's
 # atomics cannot be built for.)
 min_target_rustflags() {
     case $1 in
-        armv7-unknown-linux-musleabihf) echo ', "-Ctarget-feature=+thumb-mode"' ;;
+        armv7-unknown-linux-musleabihf) echo "-Ctarget-feature=+thumb-mode" ;;
         *) echo "" ;;
     esac
+}
+
+# toml_array WORD...: the words as a TOML array of strings, for --config.
+toml_array() {
+    out=""
+    for word do
+        out="$out${out:+, }\"$word\""
+    done
+    printf '[%s]' "$out"
 }
 
 # Seconds since the epoch, for the timing lines.

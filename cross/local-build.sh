@@ -31,14 +31,16 @@ build_release() {
 
 build_min() {
     min_panic_strategy
-    rustflags="${MIN_PANIC_RUSTFLAGS:+$MIN_PANIC_RUSTFLAGS, }\"-Clink-self-contained=no\""
     set --
     for target in $TARGETS; do
-        # Appended to the target's rustflags from .cargo/config.toml; the
-        # linker replaces rust-lld/gcc there.
+        # The rustflags are appended to the target's in .cargo/config.toml;
+        # zig links with its own crt objects and libc, hence
+        # link-self-contained=no.
+        # shellcheck disable=SC2046,SC2086 # lists of words
         set -- "$@" --target "$target" \
             --config "target.$target.linker=\"$TOP/cross/zig-cc-$(short_name "$target")\"" \
-            --config "target.$target.rustflags=[$rustflags$(min_target_rustflags "$target")]"
+            --config "target.$target.rustflags=$(toml_array $MIN_PANIC_RUSTFLAGS \
+                -Clink-self-contained=no $(min_target_rustflags "$target"))"
     done
     say "building min (nightly -Z build-std, immediate abort) for $TARGETS"
     # shellcheck disable=SC2086 # MIN_STD_ARGS is a list of words
