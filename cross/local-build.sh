@@ -7,9 +7,6 @@
 # min:     nightly -Z build-std + immediate abort, for all four targets,
 #          linked by zig (cross/zig-cc-*) against zig's musl, so it needs no
 #          prebuilt std or C toolchain for any target: only rust-src.
-# cargo's stdin is /dev/null: cargo caches the result of its rustc probes
-# (target/*/.rustc_info.json), and a probe that read a stray stdin once
-# failed and stayed failed until that file was deleted.
 # Each flavour is one cargo invocation for all its targets, so cargo keeps
 # every core busy across targets; the flavours use separate target dirs so
 # neither invalidates the other.
@@ -17,13 +14,39 @@ set -eu
 # shellcheck source=cross/lib.sh
 . "$(dirname "$0")/lib.sh"
 
+# run_cargo TARGET_DIR CARGO ARGS...: run cargo, retrying when its first
+# step, probing rustc with `rustc -` for target information, fails. On this
+# loaded 2-core machine that probe failed now and then with "couldn't read
+# from stdin, as it did not contain valid UTF-8" (a read error on the empty
+# pipe cargo feeds it), and cargo caches a failed probe in
+# TARGET_DIR/.rustc_info.json, so the cache goes before each retry.
+run_cargo() {
+    dir=$1
+    shift
+    log=$(mktemp)
+    for attempt in 1 2 3; do
+        [ ! -f "$dir/.rustc_info.json" ] || ! grep -q '"success":false' "$dir/.rustc_info.json" ||
+            rm -f "$dir/.rustc_info.json"
+        { rc=0; "$@" </dev/null 2>&1 || rc=$?; echo "$rc" >"$log.rc"; } | tee "$log"
+        rc=$(cat "$log.rc")
+        if [ "$rc" != 0 ] && [ "$attempt" != 3 ] &&
+            grep -q "to learn about target-specific information" "$log"; then
+            say "cargo's rustc probe failed (attempt $attempt); retrying"
+            continue
+        fi
+        break
+    done
+    rm -f "$log" "$log.rc"
+    return "$rc"
+}
+
 build_release() {
     set --
     for target in $STABLE_LOCAL_TARGETS; do
         set -- "$@" --target "$target"
     done
     say "building release (stable) for $STABLE_LOCAL_TARGETS"
-    cargo +"$STABLE" build --release --target-dir "$STABLE_TARGET_DIR" "$@" </dev/null
+    run_cargo "$STABLE_TARGET_DIR" cargo +"$STABLE" build --release --target-dir "$STABLE_TARGET_DIR" "$@"
     for target in $STABLE_LOCAL_TARGETS; do
         install -D -m 755 "$(cargo_out "$target" release)" "$(dist_path "$target" release)"
     done
@@ -44,7 +67,7 @@ build_min() {
     done
     say "building min (nightly -Z build-std, immediate abort) for $TARGETS"
     # shellcheck disable=SC2086 # MIN_STD_ARGS is a list of words
-    cargo +"$NIGHTLY" build --release $MIN_STD_ARGS --target-dir "$MIN_TARGET_DIR" "$@" </dev/null
+    run_cargo "$MIN_TARGET_DIR" cargo +"$NIGHTLY" build --release $MIN_STD_ARGS --target-dir "$MIN_TARGET_DIR" "$@"
     for target in $TARGETS; do
         install -D -m 755 "$(cargo_out "$target" min)" "$(dist_path "$target" min)"
     done
