@@ -24,12 +24,12 @@ run_cargo() {
     dir=$1
     shift
     log=$(mktemp)
-    for attempt in 1 2 3; do
+    for attempt in 1 2 3 4 5; do
         [ ! -f "$dir/.rustc_info.json" ] || ! grep -q '"success":false' "$dir/.rustc_info.json" ||
             rm -f "$dir/.rustc_info.json"
         { rc=0; "$@" </dev/null 2>&1 || rc=$?; echo "$rc" >"$log.rc"; } | tee "$log"
         rc=$(cat "$log.rc")
-        if [ "$rc" != 0 ] && [ "$attempt" != 3 ] &&
+        if [ "$rc" != 0 ] && [ "$attempt" != 5 ] &&
             grep -q "to learn about target-specific information" "$log"; then
             say "cargo's rustc probe failed (attempt $attempt); retrying"
             continue
