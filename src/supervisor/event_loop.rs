@@ -525,9 +525,8 @@ impl Supervisor {
                     .min(FORK_RETRY_MAX);
                 job.fork_failures = job.fork_failures.saturating_add(1);
                 error!(
-                    "can't start job {}: fork failed: {}; retrying in {} sec",
+                    "can't start job {}: {e}; retrying in {} sec",
                     job.spec.name,
-                    sys::strerror(e),
                     retry_in.as_secs()
                 );
                 let (state, _) = job::step(
