@@ -320,15 +320,24 @@ impl fmt::Display for SpawnError {
 /// succeeded arrives later on `status_pipe` (see [`read_start_result`]).
 pub fn spawn(launch: &Launch, parent: Pid) -> Result<Started, SpawnError> {
     use rustix::pipe::{PipeFlags, pipe_with};
-    let pipe = || pipe_with(PipeFlags::CLOEXEC | PipeFlags::NONBLOCK).map_err(SpawnError::Pipe);
-    let (status_r, status_w) = pipe()?;
+    let (status_r, status_w) =
+        pipe_with(PipeFlags::CLOEXEC | PipeFlags::NONBLOCK).map_err(SpawnError::Pipe)?;
+    // O_NONBLOCK belongs to the open file description, so pipe2's flag
+    // would make the job's stdout non-blocking too: a job writing faster
+    // than pmtr logs would get EAGAIN and lose its output (seq stopped at
+    // 64 KiB). Only pmtr's read end is non-blocking; the job waits.
+    let output_pipe = || -> Result<(OwnedFd, OwnedFd), SpawnError> {
+        let (r, w) = pipe_with(PipeFlags::CLOEXEC).map_err(SpawnError::Pipe)?;
+        rustix::fs::fcntl_setfl(&r, OFlags::NONBLOCK).map_err(SpawnError::Pipe)?;
+        Ok((r, w))
+    };
     let out_pipe = if launch.wants_stdout_pipe() {
-        Some(pipe()?)
+        Some(output_pipe()?)
     } else {
         None
     };
     let err_pipe = if launch.wants_stderr_pipe() {
-        Some(pipe()?)
+        Some(output_pipe()?)
     } else {
         None
     };
