@@ -9,3 +9,6 @@ mod config;
 
 /// The supervisor core: running, restarting, stopping, live edits (SPEC §3–6, issue 3).
 mod supervisor;
+
+/// Faults, floods and hostile input pmtr must survive (issue 8).
+mod reliability;
