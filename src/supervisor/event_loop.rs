@@ -585,32 +585,44 @@ impl Supervisor {
         }
     }
 
+    /// Acts on each name as it is read. Collecting them first (into 32
+    /// slots) silently dropped every command after the 32nd name of a
+    /// burst, so one datagram of unknown names hid a real `disable`.
     fn on_datagram(&mut self, index: usize) {
-        let mut commands: heapless::Vec<(Control, heapless::String<64>), 32> = heapless::Vec::new();
+        let jobs = &mut self.jobs;
+        let (mut commands, mut unknown) = (0u32, 0u32);
+        // Enabled jobs that had finished (exit 33, `once`) need a start;
+        // every other change is carried out by `reconcile`.
+        let mut wake = Vec::new();
         self.net.receive(index, |control, name| {
-            let mut n = heapless::String::new();
-            if n.push_str(name).is_ok() {
-                let _ = commands.push((control, n));
+            commands += 1;
+            let Some(i) = jobs.iter().position(|j| j.spec.name == name) else {
+                // The first per batch in full, the rest counted: a flood
+                // of names must not flood the log.
+                if unknown == 0 {
+                    warn!("control: no job named '{name}'");
+                }
+                unknown += 1;
+                return;
+            };
+            let enable = control == Control::Enable;
+            info!(
+                "control: {} job {name}",
+                if enable { "enabling" } else { "disabling" }
+            );
+            jobs[i].override_enabled = Some(enable);
+            if enable && matches!(jobs[i].state, JobState::Done(_)) && !wake.contains(&i) {
+                wake.push(i);
             }
         });
-        let now = Instant::now();
-        for (control, name) in &commands {
-            match self.jobs.iter().position(|j| j.spec.name == name.as_str()) {
-                None => warn!("control: no job named '{name}'"),
-                Some(i) => {
-                    let enable = *control == Control::Enable;
-                    info!(
-                        "control: {} job {name}",
-                        if enable { "enabling" } else { "disabling" }
-                    );
-                    self.jobs[i].override_enabled = Some(enable);
-                    if enable && let JobState::Done(_) = self.jobs[i].state {
-                        self.step_job(Slot::Job(i), JobEvent::Start, now);
-                    }
-                }
-            }
+        if unknown > 1 {
+            warn!("control: {} more unknown job names ignored", unknown - 1);
         }
-        if !commands.is_empty() && self.net.reporting() {
+        let now = Instant::now();
+        for i in wake {
+            self.step_job(Slot::Job(i), JobEvent::Start, now);
+        }
+        if commands > 0 && self.net.reporting() {
             // Report the change soon rather than in up to 10 s.
             self.next_report = Some(now);
         }
