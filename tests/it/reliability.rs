@@ -1064,6 +1064,41 @@ fn udp_listener_survives_garbage_and_still_obeys() {
 }
 
 #[test]
+fn udp_command_behind_a_burst_of_unknown_names_is_obeyed() {
+    let port = std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let p = Pmtr::start(
+        "udp-burst",
+        &format!(
+            "listen on udp://127.0.0.1:{port}\n{}",
+            job("alpha", "/bin/sleep 1000")
+        ),
+    );
+    let alpha = p.wait_job("alpha", T);
+    p.expect_log("configuration loaded", T);
+    let tx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    tx.connect(("127.0.0.1", port)).unwrap();
+    // Stopped, pmtr finds the whole burst queued and reads it in one go.
+    signal(p.pid(), libc::SIGSTOP);
+    let names: Vec<String> = (0..100).map(|i| format!("nosuch{i}")).collect();
+    tx.send(format!("enable {}", names.join(" ")).as_bytes())
+        .unwrap();
+    for i in 0..40 {
+        tx.send(format!("disable other{i}").as_bytes()).unwrap();
+    }
+    tx.send(b"disable alpha").unwrap();
+    signal(p.pid(), libc::SIGCONT);
+    expect_within(T, "alpha disabled", || !alive(alpha));
+    p.expect_log("control: disabling job alpha", T);
+    // 140 unknown names are reported, but not as 140 lines.
+    p.expect_log("more unknown job names", T);
+    assert!(p.log_count("no job named") <= 2, "{}", p.log());
+}
+
+#[test]
 fn odd_bytes_in_argv_env_and_file_names_pass_through_exactly() {
     let d = TempDir::new("odd-bytes");
     let workdir = d.join("dir with spaces ü 日本");
