@@ -106,6 +106,10 @@ pub struct Supervisor {
     pub(super) config_hash: Option<u64>,
     pub(super) last_read_error: Option<String>,
     pub(super) have_config: bool,
+    /// The file is there but could not be read (EMFILE, ENOMEM, EIO):
+    /// read it again then, since no inotify event will come for a save
+    /// that already happened.
+    pub(super) reread_at: Option<Instant>,
     pub(super) environ: Vec<(Vec<u8>, Vec<u8>)>,
     pub(super) net: Net,
     next_report: Option<Instant>,
@@ -175,6 +179,7 @@ impl Supervisor {
             retiring: Vec::new(),
             config_hash: None,
             last_read_error: None,
+            reread_at: None,
             have_config: false,
             environ: spawn::environ(),
             net: Net::default(),
@@ -263,10 +268,12 @@ impl Supervisor {
     fn next_deadline(&self) -> Option<Instant> {
         let jobs = self.jobs.iter().chain(&self.retiring);
         let job_deadline = jobs.filter_map(|j| job::deadline(&j.state, &j.rules)).min();
-        match (
-            job_deadline,
-            self.next_report.filter(|_| !self.shutting_down),
-        ) {
+        let own = [self.next_report, self.reread_at]
+            .into_iter()
+            .flatten()
+            .filter(|_| !self.shutting_down)
+            .min();
+        match (job_deadline, own) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
@@ -643,6 +650,10 @@ impl Supervisor {
         {
             self.send_report(now);
             self.next_report = Some(now + REPORT_EVERY);
+        }
+        if self.reread_at.is_some_and(|at| at <= now) && !self.shutting_down {
+            self.reread_at = None;
+            self.rescan(false);
         }
     }
 

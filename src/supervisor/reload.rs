@@ -11,6 +11,10 @@ use crate::config::{self, Config};
 use crate::spawn::Launch;
 use crate::users::Users;
 
+/// How soon a configuration file that exists but failed to read is read
+/// again.
+const REREAD_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
+
 fn content_hash(bytes: &[u8]) -> u64 {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     bytes.hash(&mut h);
@@ -37,8 +41,16 @@ impl Supervisor {
                 }
                 // The next successful read must be applied.
                 self.config_hash = None;
+                // A regular file pmtr may read that still failed (out of
+                // descriptors or memory, an I/O error) is read again in a
+                // second: its save already happened, no event will follow.
+                let transient = std::fs::metadata(&self.config_path)
+                    .is_ok_and(|m| m.is_file() && m.len() <= config::MAX_FILE_BYTES)
+                    && config::check_trust(&self.config_path).is_ok();
+                self.reread_at = transient.then(|| now + REREAD_AFTER);
             }
             Ok(bytes) => {
+                self.reread_at = None;
                 self.last_read_error = None;
                 let hash = content_hash(&bytes);
                 if force || self.config_hash != Some(hash) {
