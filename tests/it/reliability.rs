@@ -326,6 +326,13 @@ fn fd_exhaustion_is_logged_as_such_and_recovers() {
     );
     assert!(alive(p.pid()));
     assert_eq!(p.job_pid("steady"), Some(steady), "running job disturbed");
+    // A save pmtr can't open now is not lost: it applies once it can.
+    p.write_config(
+        &(job("steady", "/bin/sleep 1000")
+            + "job {\n name victim\n cmd /bin/sleep 1002\n bounce every 1s\n}\n"
+            + &job("late", "/bin/sleep 1003")),
+    );
+    p.expect_log("pmtr.conf: can't read: ", T);
     let raised = Instant::now();
     set_nofile(p.pid(), Some(hard), None);
     expect_within(T, "victim to start again", || {
@@ -334,6 +341,11 @@ fn fd_exhaustion_is_logged_as_such_and_recovers() {
     });
     eprintln!(
         "fd exhaustion: job started {:?} after the limit was raised",
+        raised.elapsed()
+    );
+    p.wait_job("late", T);
+    eprintln!(
+        "fd exhaustion: unreadable save applied {:?} after the limit was raised",
         raised.elapsed()
     );
     assert_eq!(p.job_pid("steady"), Some(steady));
