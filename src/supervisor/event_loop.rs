@@ -86,7 +86,7 @@ impl Job {
     }
 
     /// Running or stopping: a process of it may still exist.
-    fn active(&self) -> bool {
+    pub(super) fn active(&self) -> bool {
         self.pid().is_some()
     }
 }
@@ -110,6 +110,8 @@ pub struct Supervisor {
     /// read it again then, since no inotify event will come for a save
     /// that already happened.
     pub(super) reread_at: Option<Instant>,
+    /// When the file was first read empty while jobs run (see `rescan`).
+    pub(super) empty_since: Option<Instant>,
     pub(super) environ: Vec<(Vec<u8>, Vec<u8>)>,
     pub(super) net: Net,
     next_report: Option<Instant>,
@@ -180,6 +182,7 @@ impl Supervisor {
             config_hash: None,
             last_read_error: None,
             reread_at: None,
+            empty_since: None,
             have_config: false,
             environ: spawn::environ(),
             net: Net::default(),

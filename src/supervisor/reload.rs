@@ -15,6 +15,10 @@ use crate::users::Users;
 /// again.
 const REREAD_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
 
+/// How long a configuration file that became empty must stay empty before
+/// pmtr stops every job for it.
+const EMPTY_SETTLE: std::time::Duration = std::time::Duration::from_millis(300);
+
 fn content_hash(bytes: &[u8]) -> u64 {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     bytes.hash(&mut h);
@@ -52,6 +56,22 @@ impl Supervisor {
             Ok(bytes) => {
                 self.reread_at = None;
                 self.last_read_error = None;
+                // A save in place (open with O_TRUNC, then write) leaves
+                // the file empty for a moment; a read then would stop
+                // every job. An empty file is applied only once it has
+                // stayed empty for EMPTY_SETTLE; the writer's close
+                // brings the real content before that.
+                if bytes.is_empty() && self.jobs.iter().any(|j| j.active()) {
+                    let since = *self.empty_since.get_or_insert(now);
+                    if now < since + EMPTY_SETTLE {
+                        self.reread_at = Some(since + EMPTY_SETTLE);
+                        self.check_depends(now);
+                        self.rewatch();
+                        return;
+                    }
+                } else {
+                    self.empty_since = None;
+                }
                 let hash = content_hash(&bytes);
                 if force || self.config_hash != Some(hash) {
                     self.config_hash = Some(hash);
