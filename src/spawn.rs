@@ -351,12 +351,21 @@ pub fn spawn(launch: &Launch, parent: Pid) -> Result<Started, SpawnError> {
             out_pipe.as_ref().map(|(_, w)| w.as_fd()),
             err_pipe.as_ref().map(|(_, w)| w.as_fd()),
         ),
-        Some(pid) => Ok(Started {
-            pid,
-            status_pipe: status_r,
-            stdout: out_pipe.map(|(r, _)| r),
-            stderr: err_pipe.map(|(r, _)| r),
-        }),
+        Some(pid) => {
+            // The child makes itself a group leader too, but pmtr may
+            // signal the group before the child has run that far: a job
+            // stopped right after its start got kill(-pid) = ESRCH and
+            // ran on until SIGKILL. Both sides call setpgid (as shells
+            // do), so the group exists once fork returns. An error means
+            // the child already did it (or exec'd), which is fine.
+            let _ = rustix::process::setpgid(Some(pid), Some(pid));
+            Ok(Started {
+                pid,
+                status_pipe: status_r,
+                stdout: out_pipe.map(|(r, _)| r),
+                stderr: err_pipe.map(|(r, _)| r),
+            })
+        }
     }
 }
 
