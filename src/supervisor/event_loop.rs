@@ -61,6 +61,9 @@ pub struct Job {
     /// For `wait`: it has exited since it was (re)configured.
     exited_once: bool,
     depends_hash: u64,
+    /// When a `depends` file of it was first seen empty (see
+    /// `check_depends`).
+    depends_empty_since: Option<Instant>,
     status_pipe: Option<OwnedFd>,
     stdout: Option<OutputPipe>,
     stderr: Option<OutputPipe>,
@@ -202,6 +205,7 @@ impl Supervisor {
             id,
             rules: rules(&spec),
             depends_hash: depends_hash(&spec.depends),
+            depends_empty_since: None,
             spec,
             launch,
             state: JobState::Down,
@@ -754,8 +758,25 @@ impl Supervisor {
             }
             let hash = depends_hash(&self.jobs[i].spec.depends);
             if hash == self.jobs[i].depends_hash {
+                self.jobs[i].depends_empty_since = None;
                 continue;
             }
+            // Saved in place, a file is empty between its truncate and
+            // its write: that is its new content only once it stays so.
+            let empty = self.jobs[i]
+                .spec
+                .depends
+                .iter()
+                .any(|p| std::fs::metadata(p).is_ok_and(|m| m.len() == 0));
+            if empty {
+                let settled = *self.jobs[i].depends_empty_since.get_or_insert(now)
+                    + super::reload::EMPTY_SETTLE;
+                if now < settled {
+                    self.reread_at = Some(self.reread_at.map_or(settled, |at| at.min(settled)));
+                    continue;
+                }
+            }
+            self.jobs[i].depends_empty_since = None;
             self.jobs[i].depends_hash = hash;
             if matches!(self.jobs[i].state, JobState::Running { .. }) {
                 info!(

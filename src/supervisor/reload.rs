@@ -15,9 +15,9 @@ use crate::users::Users;
 /// again.
 const REREAD_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// How long a configuration file that became empty must stay empty before
-/// pmtr stops every job for it.
-const EMPTY_SETTLE: std::time::Duration = std::time::Duration::from_millis(300);
+/// How long a configuration (or `depends`) file that became empty must
+/// stay empty before pmtr acts on it.
+pub(super) const EMPTY_SETTLE: std::time::Duration = std::time::Duration::from_millis(300);
 
 fn content_hash(bytes: &[u8]) -> u64 {
     let mut h = std::collections::hash_map::DefaultHasher::new();
