@@ -410,18 +410,18 @@ fn child_main(
         (Stream::File(p), _) => open_onto(p, append, 2, status, Step::Stderr),
         _ => open_onto(c"/dev/null", OFlags::WRONLY, 2, status, Step::Stderr),
     }
-    if let Some(nice) = launch.nice {
-        if let Err(e) = rustix::process::setpriority_process(None, nice) {
-            fail(status, Step::Nice, e);
-        }
+    if let Some(nice) = launch.nice
+        && let Err(e) = rustix::process::setpriority_process(None, nice)
+    {
+        fail(status, Step::Nice, e);
     }
-    if let Some(cpus) = &launch.cpus {
-        if let Err(e) = rustix::thread::sched_setaffinity(None, cpus) {
-            fail(status, Step::Affinity, e);
-        }
+    if let Some(cpus) = &launch.cpus
+        && let Err(e) = rustix::thread::sched_setaffinity(None, cpus)
+    {
+        fail(status, Step::Affinity, e);
     }
     for (resource, limit) in &launch.rlimits {
-        if let Err(e) = rustix::process::setrlimit(*resource, limit.clone()) {
+        if let Err(e) = rustix::process::setrlimit(*resource, *limit) {
             fail(status, Step::Rlimit, e);
         }
     }

@@ -327,7 +327,7 @@ impl Supervisor {
     fn reap(&mut self) {
         let now = Instant::now();
         loop {
-            let (pid, status) = match rustix::process::waitpid(None, WaitOptions::NOHANG) {
+            let (pid, status) = match rustix::process::wait(WaitOptions::NOHANG) {
                 Ok(Some(x)) => x,
                 Ok(None) | Err(Errno::CHILD) => break,
                 Err(Errno::INTR) => continue,
@@ -376,10 +376,9 @@ impl Supervisor {
                 leader_gone: true,
                 ..
             } = job.state
+                && rustix::process::test_kill_process_group(pid) == Err(Errno::SRCH)
             {
-                if rustix::process::test_kill_process_group(pid) == Err(Errno::SRCH) {
-                    self.step_job(slot, JobEvent::GroupGone, now);
-                }
+                self.step_job(slot, JobEvent::GroupGone, now);
             }
         }
         self.retiring.retain(Job::active);
@@ -606,10 +605,8 @@ impl Supervisor {
                         if enable { "enabling" } else { "disabling" }
                     );
                     self.jobs[i].override_enabled = Some(enable);
-                    if enable {
-                        if let JobState::Done(_) = self.jobs[i].state {
-                            self.step_job(Slot::Job(i), JobEvent::Start, now);
-                        }
+                    if enable && let JobState::Done(_) = self.jobs[i].state {
+                        self.step_job(Slot::Job(i), JobEvent::Start, now);
                     }
                 }
             }
@@ -629,11 +626,12 @@ impl Supervisor {
                 self.step_job(slot, JobEvent::Tick, now);
             }
         }
-        if let Some(at) = self.next_report {
-            if at <= now && !self.shutting_down {
-                self.send_report(now);
-                self.next_report = Some(now + REPORT_EVERY);
-            }
+        if let Some(at) = self.next_report
+            && at <= now
+            && !self.shutting_down
+        {
+            self.send_report(now);
+            self.next_report = Some(now + REPORT_EVERY);
         }
     }
 

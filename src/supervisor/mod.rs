@@ -47,6 +47,7 @@ pub fn run(opts: &Options) -> u8 {
         error!("can't block signals (sigprocmask): {e}; exiting");
         return 1;
     }
+    sys::install_noop_handlers(&sys::HANDLED);
     if !pid1 {
         // Orphans of a job (double-forking children) are reparented to
         // pmtr instead of init, so pmtr reaps them and sees a job's whole
@@ -66,6 +67,7 @@ pub fn run(opts: &Options) -> u8 {
     if let Some(w) = ready {
         // The parent exits 0 once it reads this byte: the daemon runs.
         let _ = rustix::io::write(w.as_fd(), b"1");
+        drop(w);
     }
     supervisor.run();
     drop(pidfile);

@@ -15,3 +15,7 @@ mod logging;
 
 /// UDP report and control, `pmtr ctl`, `pmtr rptserver` (SPEC §8, issue 4).
 mod udp;
+
+/// `make install`/`uninstall`, the SysV script, the systemd unit, shell lint
+/// (SPEC §9, issue 6).
+mod install;
