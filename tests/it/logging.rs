@@ -482,3 +482,29 @@ fn detached_pmtr_logs_with_the_daemon_pid() {
         signal(job_pid, libc::SIGKILL);
     }
 }
+
+#[test]
+fn fast_job_output_is_not_cut_off() {
+    // 100000 lines as fast as `seq` writes them: the job must block on a
+    // full pipe while pmtr catches up, never fail with EAGAIN.
+    let dir = TempDir::new("syslog-fast");
+    let missing = dir.join("no-syslog");
+    let config = "job {\n  name fast\n  cmd /usr/bin/seq 1 100000\n  out syslog\n  once\n}\n";
+    let p = start_pmtr("syslog-fast-pmtr", config, &[("PMTR_LOG_SOCKET", &missing)]);
+    p.expect_log("job fast [", T);
+    p.expect_log("exited after", Duration::from_secs(30));
+    let log = p.log();
+    assert!(
+        log.contains("exit status 0"),
+        "seq failed: {}",
+        log.lines()
+            .filter(|l| l.contains("exited"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    assert!(log.contains("]: 100000\n"), "the last line arrived");
+    assert_eq!(
+        log.lines().filter(|l| l.starts_with("fast[")).count(),
+        100000
+    );
+}
