@@ -89,7 +89,7 @@ fn report_datagrams_arrive_and_parse() {
     let config = format!(
         "report to udp://127.0.0.1:{port}\n{}{}job {{\n  name off\n  cmd /bin/sleep 1002\n  disable\n}}\njob {{\n  name setup\n  cmd /bin/true\n  once\n}}\n",
         job("web", "/bin/sleep 1000"),
-        job("db", "/bin/sleep 1001 --x"),
+        job("db", "/bin/sleep 1001 1"),
     );
     let p = Pmtr::start("udp-report", &config);
     let web = p.wait_job("web", T);
@@ -118,7 +118,7 @@ fn report_datagrams_arrive_and_parse() {
         ("e", web, "/bin/sleep 1000")
     );
     assert!(w.2 < 60);
-    assert_eq!(get("db").4, "/bin/sleep 1001 --x");
+    assert_eq!(get("db").4, "/bin/sleep 1001 1");
     let off = get("off");
     assert_eq!((off.1.as_str(), off.2, off.3), ("d", 0, 0));
     assert!(
