@@ -508,3 +508,65 @@ fn fast_job_output_is_not_cut_off() {
         100000
     );
 }
+
+#[test]
+fn pid1_without_stderr_or_syslog_logs_to_kmsg() {
+    use std::io::{Seek, SeekFrom};
+    use std::os::unix::fs::OpenOptionsExt;
+    let null = fs::metadata("/dev/null").unwrap();
+    assert!(
+        std::os::unix::fs::FileTypeExt::is_char_device(&null.file_type()),
+        "/dev/null is not a device on this machine"
+    );
+    let dir = TempDir::new("syslog-kmsg");
+    let conf = dir.write("pmtr.conf", &job("web", "/bin/sleep 1000"));
+    // Only new records: /dev/kmsg seeks to its end.
+    let mut kmsg = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open("/dev/kmsg")
+        .unwrap();
+    kmsg.seek(SeekFrom::End(0)).unwrap();
+    // PID 1 in a new PID namespace, stderr on /dev/null: pmtr's only
+    // way to be heard is the kernel log.
+    let mut init = Command::new("unshare")
+        .args(["--pid", "--fork", "--kill-child"])
+        .arg(pmtr_bin())
+        .arg("-c")
+        .arg(&conf)
+        .env("PMTR_LOG_SOCKET", dir.join("no-syslog"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut pmtr = 0;
+    expect_within(T, "pmtr in its namespace", || {
+        pmtr = children(init.id()).first().copied().unwrap_or(0);
+        pmtr != 0
+    });
+    let mut seen = String::new();
+    let found = wait_until(T, || {
+        let mut record = [0u8; 8192];
+        // One record per read; EAGAIN when there is no more.
+        while let Ok(n) = kmsg.read(&mut record) {
+            seen.push_str(&String::from_utf8_lossy(&record[..n]));
+        }
+        seen.contains("pmtr[1]: started job web [")
+    });
+    // unshare ignores SIGTERM while it waits; pmtr (PID 1 inside) does not.
+    signal(pmtr, libc::SIGTERM);
+    if !wait_until(T, || matches!(init.try_wait(), Ok(Some(_)))) {
+        signal(pmtr, libc::SIGKILL);
+        let _ = init.wait();
+    }
+    assert!(found, "no pmtr record in /dev/kmsg; saw:\n{seen}");
+    let line = seen
+        .lines()
+        .find(|l| l.contains("pmtr[1]: started job web ["))
+        .unwrap();
+    assert!(
+        line.starts_with("30,"),
+        "facility daemon, severity info: {line}"
+    );
+}
