@@ -9,3 +9,6 @@ mod config;
 
 /// The supervisor core: running, restarting, stopping, live edits (SPEC §3–6, issue 3).
 mod supervisor;
+
+/// `pmtr status|stop|start|restart` over the control socket (issue 9).
+mod status;
