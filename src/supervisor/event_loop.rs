@@ -38,6 +38,9 @@ const TOKEN_STATUS: u64 = 3 << 32;
 const TOKEN_STDOUT: u64 = 4 << 32;
 const TOKEN_STDERR: u64 = 5 << 32;
 const TOKEN_NET: u64 = 6 << 32;
+/// The control socket's listener, and its clients (table slot below).
+pub(super) const TOKEN_CONTROL: u64 = 7 << 32;
+const TOKEN_CONTROL_CLIENT: u64 = 8 << 32;
 const KIND_MASK: u64 = !0xffff_ffff;
 
 /// A job's output pipe to syslog and its line buffer.
@@ -92,7 +95,7 @@ impl Job {
 }
 
 pub struct Supervisor {
-    epoll: OwnedFd,
+    pub(super) epoll: OwnedFd,
     signals: OwnedFd,
     watcher: Watcher,
     pub(super) config_path: PathBuf,
@@ -108,6 +111,8 @@ pub struct Supervisor {
     pub(super) have_config: bool,
     pub(super) environ: Vec<(Vec<u8>, Vec<u8>)>,
     pub(super) net: Net,
+    /// `pmtr status|stop|start|restart` (issue 9), when its socket opened.
+    pub(super) control: Option<crate::control::Server>,
     next_report: Option<Instant>,
     shutting_down: bool,
     self_pid: Pid,
@@ -178,6 +183,7 @@ impl Supervisor {
             have_config: false,
             environ: spawn::environ(),
             net: Net::default(),
+            control: None,
             next_report: None,
             shutting_down: false,
             self_pid: rustix::process::getpid(),
@@ -251,6 +257,8 @@ impl Supervisor {
                     TOKEN_STDOUT => self.on_output(token as u32, false),
                     TOKEN_STDERR => self.on_output(token as u32, true),
                     TOKEN_NET => self.on_datagram(token as u32 as usize),
+                    TOKEN_CONTROL => self.on_control_accept(TOKEN_CONTROL_CLIENT),
+                    TOKEN_CONTROL_CLIENT => self.on_control_client(token as u32 as usize),
                     _ => error!("can't happen: unknown epoll token {token:#x}"),
                 }
             }
@@ -692,7 +700,7 @@ impl Supervisor {
     }
 
     /// A changed job starts only when its old version is gone.
-    fn replaced_still_stopping(&self, name: &str) -> bool {
+    pub(super) fn replaced_still_stopping(&self, name: &str) -> bool {
         !self.retiring.is_empty() && self.retiring.iter().any(|j| j.spec.name == name)
     }
 
