@@ -53,7 +53,10 @@ cross-check:
 sizes:
 	sh cross/sizes.sh
 
-install: release
+# No build here: `sudo make install` runs as root, whose PATH (sudo's
+# secure_path) has no ~/.cargo/bin, so building must be `make` beforehand;
+# install.sh says so if the binary is missing.
+install:
 	sh init.d/install.sh install
 
 uninstall:

@@ -77,12 +77,23 @@ impl Launch {
     /// Builds the launch data for `spec`. `environ` is pmtr's own
     /// environment; the job's `env` lines override variables of the same
     /// name. `cpu_count` bounds `cpu`: numbers beyond it are ignored.
-    pub fn prepare(spec: &JobSpec, users: &Users, environ: &[(Vec<u8>, Vec<u8>)]) -> Result<Launch, PrepareError> {
-        let argv: Vec<CString> = spec.cmd.iter().map(|a| cstring(a, "cmd")).collect::<Result<_, _>>()?;
+    pub fn prepare(
+        spec: &JobSpec,
+        users: &Users,
+        environ: &[(Vec<u8>, Vec<u8>)],
+    ) -> Result<Launch, PrepareError> {
+        let argv: Vec<CString> = spec
+            .cmd
+            .iter()
+            .map(|a| cstring(a, "cmd"))
+            .collect::<Result<_, _>>()?;
         let path = argv[0].clone();
         let mut envp: Vec<CString> = Vec::with_capacity(environ.len() + spec.env.len());
         for (key, value) in environ {
-            let overridden = spec.env.iter().any(|e| e.as_bytes().split(|&b| b == b'=').next() == Some(key.as_slice()));
+            let overridden = spec
+                .env
+                .iter()
+                .any(|e| e.as_bytes().split(|&b| b == b'=').next() == Some(key.as_slice()));
             if !overridden {
                 let mut kv = key.clone();
                 kv.push(b'=');
@@ -103,7 +114,11 @@ impl Launch {
             })
         };
         let ids = match &spec.user {
-            Some(name) => Some(users.lookup(name).map_err(|e| PrepareError::User(e.to_string()))?),
+            Some(name) => Some(
+                users
+                    .lookup(name)
+                    .map_err(|e| PrepareError::User(e.to_string()))?,
+            ),
             None => None,
         };
         let cpus = spec.cpu.as_ref().and_then(|list| {
@@ -118,11 +133,24 @@ impl Launch {
             // Every listed CPU beyond the machine's: nothing to pin to.
             (set.count() > 0).then_some(set)
         });
-        let argv_ptrs = argv.iter().map(|a| a.as_ptr()).chain([std::ptr::null()]).collect();
-        let envp_ptrs = envp.iter().map(|e| e.as_ptr()).chain([std::ptr::null()]).collect();
+        let argv_ptrs = argv
+            .iter()
+            .map(|a| a.as_ptr())
+            .chain([std::ptr::null()])
+            .collect();
+        let envp_ptrs = envp
+            .iter()
+            .map(|e| e.as_ptr())
+            .chain([std::ptr::null()])
+            .collect();
         let gids = ids
             .as_ref()
-            .map(|i| i.groups.iter().map(|&g| rustix::process::Gid::from_raw(g)).collect())
+            .map(|i| {
+                i.groups
+                    .iter()
+                    .map(|&g| rustix::process::Gid::from_raw(g))
+                    .collect()
+            })
             .unwrap_or_default();
         Ok(Launch {
             path,
@@ -136,7 +164,19 @@ impl Launch {
             stderr: stream(&spec.err)?,
             nice: spec.nice,
             cpus,
-            rlimits: spec.ulimits.iter().map(|u| (rlimit_resource(u.resource), Rlimit { current: u.value, maximum: u.value })).collect(),
+            rlimits: spec
+                .ulimits
+                .iter()
+                .map(|u| {
+                    (
+                        rlimit_resource(u.resource),
+                        Rlimit {
+                            current: u.value,
+                            maximum: u.value,
+                        },
+                    )
+                })
+                .collect(),
             ids,
             gids,
         })
@@ -191,9 +231,11 @@ pub enum Step {
 impl Step {
     fn from_u8(b: u8) -> Option<Step> {
         use Step::*;
-        [Chdir, Stdin, Stdout, Stderr, Nice, Affinity, Rlimit, Groups, Gid, Uid, Exec]
-            .into_iter()
-            .find(|s| *s as u8 == b)
+        [
+            Chdir, Stdin, Stdout, Stderr, Nice, Affinity, Rlimit, Groups, Gid, Uid, Exec,
+        ]
+        .into_iter()
+        .find(|s| *s as u8 == b)
     }
 }
 
@@ -218,8 +260,16 @@ impl StartError {
                     _ => String::new(),
                 };
                 match e.step {
-                    Step::Chdir => write!(f, "can't change directory to {}: {why}", spec.dir.as_deref().unwrap_or("/")),
-                    Step::Stdin => write!(f, "can't open input {}: {why}", spec.input.as_deref().unwrap_or("/dev/null")),
+                    Step::Chdir => write!(
+                        f,
+                        "can't change directory to {}: {why}",
+                        spec.dir.as_deref().unwrap_or("/")
+                    ),
+                    Step::Stdin => write!(
+                        f,
+                        "can't open input {}: {why}",
+                        spec.input.as_deref().unwrap_or("/dev/null")
+                    ),
                     Step::Stdout => write!(f, "can't open output {}: {why}", file(&spec.out)),
                     Step::Stderr => write!(f, "can't open error output {}: {why}", file(&spec.err)),
                     Step::Nice => write!(f, "can't set nice {}: {why}", spec.nice.unwrap_or(0)),
@@ -250,8 +300,16 @@ pub struct Started {
 pub fn spawn(launch: &Launch, parent: Pid) -> Result<Started, Errno> {
     use rustix::pipe::{PipeFlags, pipe_with};
     let (status_r, status_w) = pipe_with(PipeFlags::CLOEXEC | PipeFlags::NONBLOCK)?;
-    let out_pipe = if launch.wants_stdout_pipe() { Some(pipe_with(PipeFlags::CLOEXEC | PipeFlags::NONBLOCK)?) } else { None };
-    let err_pipe = if launch.wants_stderr_pipe() { Some(pipe_with(PipeFlags::CLOEXEC | PipeFlags::NONBLOCK)?) } else { None };
+    let out_pipe = if launch.wants_stdout_pipe() {
+        Some(pipe_with(PipeFlags::CLOEXEC | PipeFlags::NONBLOCK)?)
+    } else {
+        None
+    };
+    let err_pipe = if launch.wants_stderr_pipe() {
+        Some(pipe_with(PipeFlags::CLOEXEC | PipeFlags::NONBLOCK)?)
+    } else {
+        None
+    };
     // SAFETY: pmtr is single-threaded; the child runs only `child_main`,
     // which makes async-signal-safe calls and ends in execve or _exit.
     match unsafe { sys::fork() }? {
@@ -286,7 +344,8 @@ pub fn read_start_result(pipe: &OwnedFd) -> StartResult {
     match rustix::io::read(pipe, &mut buf) {
         Ok(0) => StartResult::Running,
         Ok(8) => {
-            let errno = Errno::from_raw_os_error(i32::from_ne_bytes([buf[4], buf[5], buf[6], buf[7]]));
+            let errno =
+                Errno::from_raw_os_error(i32::from_ne_bytes([buf[4], buf[5], buf[6], buf[7]]));
             match Step::from_u8(buf[0]) {
                 Some(step) => StartResult::Failed(StartError { step, errno }),
                 None => StartResult::Running,
@@ -351,18 +410,18 @@ fn child_main(
         (Stream::File(p), _) => open_onto(p, append, 2, status, Step::Stderr),
         _ => open_onto(c"/dev/null", OFlags::WRONLY, 2, status, Step::Stderr),
     }
-    if let Some(nice) = launch.nice {
-        if let Err(e) = rustix::process::setpriority_process(None, nice) {
-            fail(status, Step::Nice, e);
-        }
+    if let Some(nice) = launch.nice
+        && let Err(e) = rustix::process::setpriority_process(None, nice)
+    {
+        fail(status, Step::Nice, e);
     }
-    if let Some(cpus) = &launch.cpus {
-        if let Err(e) = rustix::thread::sched_setaffinity(None, cpus) {
-            fail(status, Step::Affinity, e);
-        }
+    if let Some(cpus) = &launch.cpus
+        && let Err(e) = rustix::thread::sched_setaffinity(None, cpus)
+    {
+        fail(status, Step::Affinity, e);
     }
     for (resource, limit) in &launch.rlimits {
-        if let Err(e) = rustix::process::setrlimit(*resource, limit.clone()) {
+        if let Err(e) = rustix::process::setrlimit(*resource, *limit) {
             fail(status, Step::Rlimit, e);
         }
     }
@@ -401,5 +460,7 @@ fn child_main(
 /// pmtr's environment, captured once at startup, as the base of every
 /// job's environment.
 pub fn environ() -> Vec<(Vec<u8>, Vec<u8>)> {
-    std::env::vars_os().map(|(k, v)| (k.as_bytes().to_vec(), v.as_bytes().to_vec())).collect()
+    std::env::vars_os()
+        .map(|(k, v)| (k.as_bytes().to_vec(), v.as_bytes().to_vec()))
+        .collect()
 }

@@ -25,7 +25,9 @@ impl fmt::Display for LookupError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             LookupError::Unreadable { file, reason } => write!(f, "can't read {file}: {reason}"),
-            LookupError::UnknownUser(name) => write!(f, "unknown user '{name}' (not in /etc/passwd)"),
+            LookupError::UnknownUser(name) => {
+                write!(f, "unknown user '{name}' (not in /etc/passwd)")
+            }
         }
     }
 }
@@ -53,10 +55,13 @@ impl Users {
     /// Resolves `name` (or a numeric uid) to its ids and groups: every group
     /// that lists the user as a member, plus its primary group.
     pub fn lookup(&self, name: &str) -> Result<Ids, LookupError> {
-        let passwd = self.passwd.as_ref().map_err(|reason| LookupError::Unreadable {
-            file: "/etc/passwd".into(),
-            reason: reason.clone(),
-        })?;
+        let passwd = self
+            .passwd
+            .as_ref()
+            .map_err(|reason| LookupError::Unreadable {
+                file: "/etc/passwd".into(),
+                reason: reason.clone(),
+            })?;
         let entry = passwd
             .lines()
             .map(|line| line.split(':').collect::<Vec<_>>())
@@ -83,8 +88,12 @@ impl Users {
             if fields.len() < 4 {
                 continue;
             }
-            let Ok(group_id) = fields[2].parse::<u32>() else { continue };
-            if fields[3].split(',').any(|member| member.trim() == user) && !groups.contains(&group_id) {
+            let Ok(group_id) = fields[2].parse::<u32>() else {
+                continue;
+            };
+            if fields[3].split(',').any(|member| member.trim() == user)
+                && !groups.contains(&group_id)
+            {
                 groups.push(group_id);
             }
         }
@@ -102,13 +111,21 @@ mod tests {
                         app:x:1001:1001::/home/app:/bin/sh\n\
                         broken line\n"
                 .into()),
-            group: "root:x:0:\napp:x:1001:\ndialout:x:20:pi,app\nvideo:x:44:app\nother:x:50:pi\n".into(),
+            group: "root:x:0:\napp:x:1001:\ndialout:x:20:pi,app\nvideo:x:44:app\nother:x:50:pi\n"
+                .into(),
         }
     }
 
     #[test]
     fn user_with_supplementary_groups() {
-        assert_eq!(users().lookup("app"), Ok(Ids { uid: 1001, gid: 1001, groups: vec![1001, 20, 44] }));
+        assert_eq!(
+            users().lookup("app"),
+            Ok(Ids {
+                uid: 1001,
+                gid: 1001,
+                groups: vec![1001, 20, 44]
+            })
+        );
     }
 
     #[test]
@@ -118,12 +135,18 @@ mod tests {
 
     #[test]
     fn unknown_user() {
-        assert_eq!(users().lookup("nobody2"), Err(LookupError::UnknownUser("nobody2".into())));
+        assert_eq!(
+            users().lookup("nobody2"),
+            Err(LookupError::UnknownUser("nobody2".into()))
+        );
     }
 
     #[test]
     fn unreadable_passwd() {
         let u = Users::from_files("/nonexistent/passwd", "/nonexistent/group");
-        assert!(matches!(u.lookup("root"), Err(LookupError::Unreadable { .. })));
+        assert!(matches!(
+            u.lookup("root"),
+            Err(LookupError::Unreadable { .. })
+        ));
     }
 }

@@ -42,28 +42,9 @@ impl Error {
         Error::whole(&path.display().to_string(), ErrorKind::Io(strerror(err)))
     }
 
-    /// The file as it was named (`-c FILE`, or the `depends` path).
-    pub fn file(&self) -> &str {
-        &self.file
-    }
-
     /// Where in the file, when the error is about one place in it.
     pub fn pos(&self) -> Option<Pos> {
         self.pos
-    }
-
-    /// True when the file was refused for its owner or permissions (not
-    /// for what it says), so fixing it takes `chmod`/`chown`, not an edit.
-    pub fn is_untrusted(&self) -> bool {
-        matches!(
-            self.kind,
-            ErrorKind::NotOwnedByRoot { .. } | ErrorKind::WritableByOthers { .. }
-        )
-    }
-
-    /// The message without the `FILE:LINE:COL: ` prefix.
-    pub fn message(&self) -> String {
-        self.kind.to_string()
     }
 }
 

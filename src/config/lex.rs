@@ -127,11 +127,13 @@ fn lex_line(text: &str, number: u32) -> Result<Option<Line>, (Pos, ErrorKind)> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    /// A word as (text, line, col, quoted).
+    type Seen = (String, u32, u32, bool);
+    /// An error as (line, col, message).
+    type Problem = (u32, u32, String);
 
-    /// Lexes `src`, returning each line's words as (text, line, col, quoted)
-    /// and the errors as (line, col, message).
-    fn run(src: &str) -> (Vec<Vec<(String, u32, u32, bool)>>, Vec<(u32, u32, String)>) {
+    /// Lexes `src` into each line's words and the errors.
+    fn run(src: &str) -> (Vec<Vec<Seen>>, Vec<Problem>) {
         let mut errors = Vec::new();
         let mut lines = Vec::new();
         for item in super::lines(src) {
@@ -257,9 +259,10 @@ mod tests {
 
     #[test]
     fn quote_does_not_continue_on_next_line() {
+        // The second line's quote is inside a word, so an ordinary character.
         let (lines, errors) = run("x \"a\nb\"\n");
-        assert_eq!(errors.len(), 2);
-        assert!(lines.is_empty());
+        assert_eq!(errors.len(), 1);
+        assert_eq!(lines, vec![vec![("b\"".into(), 2, 1, false)]]);
     }
 
     #[test]

@@ -79,6 +79,11 @@ struct Diags<'f> {
 }
 
 impl Diags<'_> {
+    /// No more errors are recorded: skip work done only for messages.
+    fn full(&self) -> bool {
+        self.errors.len() > MAX_ERRORS
+    }
+
     fn push(&mut self, pos: Pos, kind: ErrorKind) {
         if self.errors.len() < MAX_ERRORS {
             self.errors.push(Error::at(self.file, pos, kind));
@@ -103,6 +108,9 @@ struct Draft {
     /// A line of this job could not be read (and was reported): it may
     /// have been its `name` or `cmd`, so their absence is not reported.
     damaged: bool,
+    /// Options that unknown words in this job were taken for (`cmdd` for
+    /// `cmd`): reported as typos, not again as missing.
+    misspelt: Vec<&'static str>,
     /// Single-valued options already given, with where.
     seen: Vec<(&'static str, Pos)>,
     name_pos: Option<Pos>,
@@ -174,6 +182,9 @@ impl Parser<'_> {
                 }
                 if let Some(extra) = words.get(1) {
                     self.err(extra.pos, ErrorKind::TextAfterOpen);
+                    if let Some(job) = &mut self.job {
+                        job.damaged = true;
+                    }
                 }
                 return;
             }
@@ -209,13 +220,16 @@ impl Parser<'_> {
                     } else {
                         self.err(first.pos, ErrorKind::OptionOutsideJob(option.to_string()));
                     }
-                } else {
+                } else if !self.diags.full() {
                     let in_job = self.job.is_some();
                     let suggestion = if in_job {
                         suggest(kw, OPTIONS).or_else(|| suggest(kw, &["}"]))
                     } else {
                         suggest(kw, GLOBALS).or_else(|| suggest(kw, OPTIONS))
                     };
+                    if let (Some(job), Some(option)) = (&mut self.job, suggestion) {
+                        job.misspelt.push(option);
+                    }
                     self.err(
                         first.pos,
                         ErrorKind::UnknownKeyword {
@@ -258,12 +272,16 @@ impl Parser<'_> {
         }
         let mut open = pos;
         let mut braced = true;
+        // Options written after the `{` are not read: their absence is
+        // not reported on top.
+        let mut damaged = false;
         match args.first() {
             None => self.awaiting_open = true,
             Some(brace) if brace.is("{") => {
                 open = brace.pos;
                 if let Some(extra) = args.get(1) {
                     self.err(extra.pos, ErrorKind::TextAfterOpen);
+                    damaged = true;
                 }
             }
             Some(other) => {
@@ -305,7 +323,8 @@ impl Parser<'_> {
             },
             open,
             braced,
-            damaged: false,
+            damaged,
+            misspelt: Vec::new(),
             seen: Vec::new(),
             name_pos: None,
             ulimit_pos: Vec::new(),
@@ -317,11 +336,17 @@ impl Parser<'_> {
             mut spec,
             name_pos,
             damaged,
+            seen,
+            misspelt,
             ..
         } = job;
         let at = spec.origin.job;
-        let named = name_pos.is_some();
-        if !named && !damaged {
+        // A `name` or `cmd` line that was there but wrong has had its
+        // error; "has no name" on top would only mislead.
+        let written = |option: &str| {
+            damaged || seen.iter().any(|(o, _)| *o == option) || misspelt.contains(&option)
+        };
+        if !written("name") {
             self.err(
                 at,
                 ErrorKind::MissingOption {
@@ -330,8 +355,8 @@ impl Parser<'_> {
                 },
             );
         }
-        if spec.cmd.is_empty() && !damaged {
-            let name = named.then(|| spec.name.clone());
+        if !written("cmd") {
+            let name = name_pos.is_some().then(|| spec.name.clone());
             self.err(
                 at,
                 ErrorKind::MissingOption {
@@ -444,7 +469,10 @@ impl Parser<'_> {
             return None;
         };
         if let Some(extra) = args.get(1) {
+            // The words were meant together; judging the first alone
+            // would only add a second, misleading error.
             self.err(extra.pos, ErrorKind::ExtraArg { option, hint });
+            return None;
         }
         if arg.text.is_empty() {
             self.err(arg.pos, ErrorKind::EmptyArg(option));
@@ -485,6 +513,7 @@ impl Parser<'_> {
                     .any(|c| c.is_whitespace() || c.is_control())
                 {
                     self.err(arg.pos, ErrorKind::BadName(arg.text.clone()));
+                    return;
                 }
                 let (text, at) = (arg.text.clone(), arg.pos);
                 self.spec().name = text;
@@ -811,6 +840,9 @@ impl Parser<'_> {
         for pair in words.chunks(2) {
             let flag = &pair[0];
             let Some(resource) = resource(&flag.text) else {
+                if self.diags.full() {
+                    continue;
+                }
                 let text = flag.text.clone();
                 let suggestion = suggest_resource(&text);
                 self.err(flag.pos, ErrorKind::UnknownUlimit { text, suggestion });
@@ -1112,10 +1144,11 @@ pub fn suggest(word: &str, candidates: &[&'static str]) -> Option<&'static str> 
         return None;
     }
     let limit = if len <= 3 { 1 } else { 2 };
-    let lower = word.to_lowercase();
     candidates
         .iter()
-        .map(|&c| (distance(&lower, &c.to_lowercase()), c))
+        // Lengths alone rule most candidates out, cheaply.
+        .filter(|c| c.len().abs_diff(len) <= limit)
+        .map(|&c| (distance(word, c), c))
         .filter(|&(d, _)| d <= limit && d < len.max(1))
         .min_by_key(|&(d, _)| d)
         .map(|(_, c)| c)
@@ -1123,10 +1156,11 @@ pub fn suggest(word: &str, candidates: &[&'static str]) -> Option<&'static str> 
 
 /// Optimal string alignment distance: insertions, deletions,
 /// substitutions and swaps of two neighbours each cost 1 (`nmae` is one
-/// edit from `name`).
+/// edit from `name`), ignoring ASCII case.
 fn distance(a: &str, b: &str) -> usize {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
+    // Case does not count: `CMD` is `cmd`, `nofile` is `NOFILE`.
+    let a: Vec<char> = a.chars().map(|c| c.to_ascii_lowercase()).collect();
+    let b: Vec<char> = b.chars().map(|c| c.to_ascii_lowercase()).collect();
     let w = b.len() + 1;
     let mut d = vec![0usize; (a.len() + 1) * w];
     for i in 0..=a.len() {

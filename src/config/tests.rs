@@ -1,1 +1,1099 @@
+//! The configuration language, option by option: accepted forms and the
+//! exact error for each rejected one (SPEC §2).
 
+use super::*;
+
+/// A file holding one job with `body` from line 4 on.
+fn with_job(body: &str) -> String {
+    format!("job {{\n  name t\n  cmd /bin/true\n{body}\n}}\n")
+}
+
+fn parse_ok(src: &str) -> Config {
+    match parse_bytes("t.conf", src.as_bytes()) {
+        Ok(c) => c,
+        Err(errors) => panic!("{src:?} was rejected:\n{}", lines(&errors)),
+    }
+}
+
+fn lines(errors: &[Error]) -> String {
+    errors.iter().map(|e| format!("{e}\n")).collect()
+}
+
+/// The job parsed from [`with_job`]`(body)`.
+fn job(body: &str) -> JobSpec {
+    let mut c = parse_ok(&with_job(body));
+    assert_eq!(c.jobs.len(), 1);
+    c.jobs.remove(0)
+}
+
+/// Every error for `src`, as printed.
+fn errors(src: &str) -> Vec<String> {
+    match parse_bytes("t.conf", src.as_bytes()) {
+        Ok(c) => panic!("{src:?} was accepted: {c:?}"),
+        Err(errors) => errors.iter().map(|e| e.to_string()).collect(),
+    }
+}
+
+/// The one error for a job with `body`.
+fn job_error(body: &str) -> String {
+    let mut e = errors(&with_job(body));
+    assert_eq!(e.len(), 1, "{body:?}: {e:#?}");
+    e.remove(0)
+}
+
+/// Checks a table of (body, expected error) pairs.
+fn rejects(table: &[(&str, &str)]) {
+    for (body, want) in table {
+        assert_eq!(job_error(body), *want, "body {body:?}");
+    }
+}
+
+// ---- the whole file -------------------------------------------------------
+
+#[test]
+fn empty_file_has_no_jobs() {
+    assert_eq!(parse_ok(""), Config::default());
+    assert_eq!(parse_ok("\n\n# only comments\n   \n"), Config::default());
+}
+
+#[test]
+fn minimal_job_takes_defaults() {
+    let j = job("");
+    assert_eq!(j.name, "t");
+    assert_eq!(j.cmd, vec!["/bin/true"]);
+    assert_eq!(j.dir, None);
+    assert_eq!(j.out, Output::Null);
+    assert_eq!(j.err, Output::Null);
+    assert_eq!(j.input, None);
+    assert!(j.env.is_empty());
+    assert_eq!(j.user, None);
+    assert_eq!(j.nice, None);
+    assert_eq!(j.cpu, None);
+    assert!(j.ulimits.is_empty());
+    assert_eq!(j.bounce_secs, None);
+    assert!(j.depends.is_empty());
+    assert_eq!(j.order, 0);
+    assert_eq!(j.kill_after_secs, DEFAULT_KILL_AFTER_SECS);
+    assert!(!j.disable && !j.wait && !j.once);
+    assert_eq!(j.origin.job, Pos { line: 1, col: 1 });
+    assert_eq!(j.origin.user, None);
+}
+
+#[test]
+fn crlf_and_missing_final_newline_are_accepted() {
+    let unix = parse_ok("job {\n name a\n cmd /bin/echo \"x y\"\n}\n");
+    assert_eq!(
+        parse_ok("job {\r\n name a\r\n cmd /bin/echo \"x y\"\r\n}\r\n"),
+        unix
+    );
+    assert_eq!(parse_ok("job {\n name a\n cmd /bin/echo \"x y\"\n}"), unix);
+    assert_eq!(
+        parse_ok("job {\r\n name a\r\n cmd /bin/echo \"x y\"\r\n}"),
+        unix
+    );
+}
+
+#[test]
+fn byte_order_mark_is_ignored() {
+    assert_eq!(
+        parse_ok("\u{feff}job {\n name a\n cmd /bin/true\n}\n")
+            .jobs
+            .len(),
+        1
+    );
+}
+
+#[test]
+fn indentation_blank_lines_and_option_order_are_free() {
+    let a = parse_ok("job {\nname a\ncmd /bin/true\nonce\n}\n");
+    let b = parse_ok("\n\n\t job   {\n\n   once\n\t\tcmd\t/bin/true\n name a\n\n   }\n");
+    assert_eq!(a, b);
+}
+
+#[test]
+fn equal_meaning_compares_equal() {
+    let a = parse_ok(
+        "job {\n name a\n cmd /bin/sleep 5\n env A=1\n}\njob {\n name b\n cmd /bin/true\n ulimit -n 10\n}\n",
+    );
+    // Whitespace, comments and the position of the job in the file
+    // differ; job by job, the specs are the same.
+    let b = parse_ok(
+        "# moved\n\n\njob {\n  name b\n\t# comment\n  ulimit { -n 10 }\n  cmd   /bin/true\n}\n\njob {\n cmd /bin/sleep \"5\"\n env A=1\n name a\n}\n",
+    );
+    assert_eq!(a.jobs[0], b.jobs[1]);
+    assert_eq!(a.jobs[1], b.jobs[0]);
+    assert_ne!(a.jobs[0].origin.job, b.jobs[1].origin.job);
+}
+
+#[test]
+fn changed_meaning_compares_unequal() {
+    let base = job("");
+    for body in [
+        "once",
+        "env A=1",
+        "dir /x",
+        "nice 1",
+        "order 1",
+        "kill after 3",
+        "out syslog",
+        "cpu 0",
+    ] {
+        assert_ne!(job(body), base, "{body}");
+    }
+}
+
+#[test]
+fn keyword_only_at_line_start() {
+    // `name` after `cmd` is an argument, not a second option.
+    assert_eq!(
+        job_args("cmd /bin/echo name x"),
+        vec!["/bin/echo", "name", "x"]
+    );
+    // `}` after an option is not the job's end.
+    assert_eq!(job_args("cmd /bin/echo }"), vec!["/bin/echo", "}"]);
+    // A comment only starts a line.
+    assert_eq!(
+        job_args("cmd /bin/echo #1 # not a comment"),
+        vec!["/bin/echo", "#1", "#", "not", "a", "comment"]
+    );
+}
+
+/// `cmd` of a job whose `cmd` line is `line` (no other cmd).
+fn job_args(line: &str) -> Vec<String> {
+    let c = parse_ok(&format!("job {{\n name t\n {line}\n}}\n"));
+    c.jobs[0].cmd.clone()
+}
+
+#[test]
+fn quotes_group_and_escape() {
+    let table: &[(&str, &[&str])] = &[
+        (
+            r#"cmd /bin/sh -c "sleep 1; echo hi""#,
+            &["/bin/sh", "-c", "sleep 1; echo hi"],
+        ),
+        (
+            r#"cmd /bin/bash -c "DATE=`date`; /bin/node -d $DATE""#,
+            &["/bin/bash", "-c", "DATE=`date`; /bin/node -d $DATE"],
+        ),
+        (
+            r#"cmd /bin/echo "a \"b\" c" "\\""#,
+            &["/bin/echo", r#"a "b" c"#, r"\"],
+        ),
+        (
+            r#"cmd /bin/printf "%s\n" """#,
+            &["/bin/printf", r"%s\n", ""],
+        ),
+        (r#"cmd "/opt/my app/run" x"#, &["/opt/my app/run", "x"]),
+        (
+            "cmd /bin/echo it's *.c $HOME",
+            &["/bin/echo", "it's", "*.c", "$HOME"],
+        ),
+    ];
+    for (line, want) in table {
+        assert_eq!(job_args(line), *want, "{line}");
+    }
+}
+
+#[test]
+fn lexical_errors() {
+    rejects(&[
+        (
+            "  cmd2 \"unclosed",
+            "t.conf:4:8: unclosed quote: a quoted argument must end on the same line",
+        ),
+        (
+            "  env \"A=1\"x",
+            "t.conf:4:12: text right after a closing quote; put a space after the quote or quote the whole argument",
+        ),
+        (
+            "  env A=\u{7}",
+            "t.conf:4:9: control character U+0007 is not allowed",
+        ),
+    ]);
+}
+
+#[test]
+fn misspelt_cmd_is_not_also_missing() {
+    assert_eq!(
+        errors("job {\n name a\n cmdd /bin/x\n}\n"),
+        vec!["t.conf:3:2: unknown option 'cmdd' (did you mean 'cmd'?)"]
+    );
+    assert_eq!(
+        errors("job {\n nmae a\n cmd /bin/x\n}\n"),
+        vec!["t.conf:2:2: unknown option 'nmae' (did you mean 'name'?)"]
+    );
+}
+
+#[test]
+fn broken_line_does_not_add_missing_cmd() {
+    assert_eq!(
+        errors("job {\n name a\n cmd /bin/sh -c \"x\n}\n"),
+        vec!["t.conf:3:17: unclosed quote: a quoted argument must end on the same line"]
+    );
+}
+
+#[test]
+fn not_utf8_is_reported_at_the_first_bad_byte() {
+    let e = parse_bytes("t.conf", b"job {\n  name a\xffb\n").unwrap_err();
+    assert_eq!(e.len(), 1);
+    assert_eq!(
+        e[0].to_string(),
+        "t.conf:2:9: not valid UTF-8 (byte 0xff); save the file as UTF-8"
+    );
+    let e = parse_bytes("t.conf", b"\xc3\xa9\xc3").unwrap_err();
+    assert_eq!(e[0].pos(), Some(Pos { line: 1, col: 2 }));
+}
+
+#[test]
+fn over_one_mebibyte_is_refused() {
+    let big = vec![b'#'; (MAX_FILE_BYTES + 1) as usize];
+    let e = parse_bytes("t.conf", &big).unwrap_err();
+    assert_eq!(
+        e[0].to_string(),
+        "t.conf: file is 1048577 bytes, over the 1 MiB limit"
+    );
+    let exactly = vec![b'\n'; MAX_FILE_BYTES as usize];
+    assert!(parse_bytes("t.conf", &exactly).is_ok());
+}
+
+#[test]
+fn thousands_of_jobs_are_accepted() {
+    let src: String = (0..parse::MAX_JOBS)
+        .map(|i| format!("job {{\n name j{i}\n cmd /bin/sleep {i}\n}}\n"))
+        .collect();
+    assert_eq!(parse_ok(&src).jobs.len(), parse::MAX_JOBS);
+}
+
+#[test]
+fn too_many_jobs_is_an_error() {
+    let src: String = (0..=parse::MAX_JOBS)
+        .map(|i| format!("job {{\nname j{i}\ncmd /x\n}}\n"))
+        .collect();
+    let e = errors(&src);
+    assert_eq!(
+        e,
+        vec!["t.conf:40001:1: too many jobs: at most 10000 are allowed"]
+    );
+}
+
+#[test]
+fn errors_stop_after_a_hundred() {
+    let src = "bad\n".repeat(500);
+    let e = errors(&src);
+    assert_eq!(e.len(), parse::MAX_ERRORS + 1);
+    assert_eq!(
+        e[0],
+        "t.conf:1:1: unknown keyword 'bad': expected 'job {', 'report to' or 'listen on'"
+    );
+    assert_eq!(
+        e[parse::MAX_ERRORS],
+        "t.conf: too many errors; stopped reporting after 100"
+    );
+}
+
+#[test]
+fn every_error_is_reported_in_file_order() {
+    let e = errors("job {\n name a\n cmdd /bin/x\n nice 99\n}\njob {\n name a\n cmd x\n}\n");
+    assert_eq!(
+        e,
+        vec![
+            "t.conf:3:2: unknown option 'cmdd' (did you mean 'cmd'?)",
+            "t.conf:4:7: nice 99 is out of range: expected -20 (highest priority) to 19 (lowest)",
+            "t.conf:7:7: duplicate job name 'a' (first used at line 2:7)",
+            "t.conf:8:6: 'cmd' must be an absolute path (starting with '/'), not 'x'",
+        ]
+    );
+}
+
+// ---- structure: jobs, braces, keywords ------------------------------------
+
+#[test]
+fn structure_errors() {
+    let table: &[(&str, &[&str])] = &[
+        ("}\n", &["t.conf:1:1: '}' without a matching '{'"]),
+        ("{\n", &["t.conf:1:1: '{' without 'job' before it"]),
+        (
+            "cmd /bin/true\n",
+            &["t.conf:1:1: option 'cmd' outside a job: put it inside 'job { ... }'"],
+        ),
+        (
+            "jbo {\n",
+            &["t.conf:1:1: unknown keyword 'jbo' (did you mean 'job'?)"],
+        ),
+        (
+            "frobnicate\n",
+            &[
+                "t.conf:1:1: unknown keyword 'frobnicate': expected 'job {', 'report to' or 'listen on'",
+            ],
+        ),
+        (
+            "\"job\" {\n",
+            &["t.conf:1:1: a line must start with an option name, not the quoted text \"job\""],
+        ),
+        (
+            "job {\n name a\n cmd /x\n",
+            &["t.conf:1:5: unclosed '{' of this job: no matching '}'"],
+        ),
+        (
+            "job {  name a\n cmd /x\n}\n",
+            &["t.conf:1:8: text after '{': put each option on a line of its own"],
+        ),
+        (
+            "job {\n name a\n cmd /x\n} job\n",
+            &["t.conf:4:3: text after '}': put it on a line of its own"],
+        ),
+        (
+            "job\n name a\n cmd /x\n}\n",
+            &["t.conf:1:1: expected '{' after 'job'"],
+        ),
+        (
+            "job x {\n name a\n cmd /x\n}\n",
+            &["t.conf:1:5: expected '{' after 'job', found 'x'"],
+        ),
+        (
+            "job {\n}\n",
+            &[
+                "t.conf:1:1: job has no 'name'; it is required",
+                "t.conf:1:1: job has no 'cmd'; it is required",
+            ],
+        ),
+        (
+            "job {\n cmd /x\n}\n",
+            &["t.conf:1:1: job has no 'name'; it is required"],
+        ),
+        (
+            "job {\n name a\n cmd /x\njob {\n name b\n cmd /y\n}\n",
+            &["t.conf:1:5: unclosed '{' of this job: no matching '}'"],
+        ),
+        (
+            "job {\n name a\n cmd /x\n report to udp://127.0.0.1:1\n}\n",
+            &[
+                "t.conf:4:2: 'report' inside a job: it is a global setting; put it outside every 'job { ... }'",
+            ],
+        ),
+        (
+            "job {\n name a\n cmd /x\n Name b\n}\n",
+            &["t.conf:4:2: unknown option 'Name' (did you mean 'name'?)"],
+        ),
+        (
+            "job {\n name a\n cmd /x\n nmae b\n}\n",
+            &["t.conf:4:2: unknown option 'nmae' (did you mean 'name'?)"],
+        ),
+        (
+            "job {\n name a\n cmd /x\n xyzzy\n}\n",
+            &["t.conf:4:2: unknown option 'xyzzy'"],
+        ),
+    ];
+    for (src, want) in table {
+        assert_eq!(errors(src), *want, "{src:?}");
+    }
+}
+
+#[test]
+fn brace_on_next_line_is_accepted() {
+    let c = parse_ok("job\n{\n name a\n cmd /x\n}\n");
+    assert_eq!(c.jobs[0].name, "a");
+    assert_eq!(c.jobs[0].origin.job, Pos { line: 1, col: 1 });
+}
+
+#[test]
+fn origin_records_job_and_user() {
+    let c = parse_ok("\n\n  job {\n name a\n cmd /x\n   user app\n}\n");
+    assert_eq!(c.jobs[0].origin.job, Pos { line: 3, col: 3 });
+    assert_eq!(c.jobs[0].origin.user, Some(Pos { line: 6, col: 4 }));
+}
+
+#[test]
+fn repeated_single_valued_options_are_errors() {
+    for option in [
+        "name b",
+        "cmd /bin/false",
+        "dir /",
+        "out x",
+        "err x",
+        "in x",
+        "user x",
+        "nice 1",
+        "cpu 1",
+        "bounce every 1",
+        "order 1",
+        "disable",
+        "wait",
+        "once",
+        "kill after 1",
+    ] {
+        let src = format!("job {{\n name t\n cmd /bin/true\n {option}\n {option}\n}}\n");
+        let word = option.split(' ').next().unwrap();
+        let first = if word == "name" {
+            "2:2"
+        } else if word == "cmd" {
+            "3:2"
+        } else {
+            "4:2"
+        };
+        let e = errors(&src);
+        let at = if word == "name" || word == "cmd" {
+            "4:2"
+        } else {
+            "5:2"
+        };
+        assert_eq!(
+            e.len(),
+            if word == "name" || word == "cmd" {
+                2
+            } else {
+                1
+            },
+            "{option}: {e:?}"
+        );
+        assert_eq!(
+            e[0],
+            format!("t.conf:{at}: '{word}' given twice in this job (first at line {first})"),
+            "{option}"
+        );
+    }
+}
+
+// ---- options ---------------------------------------------------------------
+
+#[test]
+fn name_forms() {
+    assert_eq!(job("").name, "t");
+    assert_eq!(
+        parse_ok("job {\n name ws-server.2_ü\n cmd /x\n}\n").jobs[0].name,
+        "ws-server.2_ü"
+    );
+    assert_eq!(
+        errors("job {\n name \"a b\"\n cmd /x\n}\n"),
+        vec!["t.conf:2:7: bad job name 'a b': use no spaces or control characters"]
+    );
+    assert_eq!(
+        errors("job {\n name a b\n cmd /x\n}\n"),
+        vec!["t.conf:2:9: too many arguments for 'name'; a job name has no spaces"]
+    );
+    assert_eq!(
+        errors("job {\n name\n cmd /x\n}\n"),
+        vec!["t.conf:2:2: 'name' needs a job name"]
+    );
+}
+
+#[test]
+fn cmd_forms() {
+    assert_eq!(
+        job_args("cmd /bin/node websocket-server.js"),
+        vec!["/bin/node", "websocket-server.js"]
+    );
+    assert_eq!(
+        errors("job {\n name a\n cmd node server.js\n}\n"),
+        vec!["t.conf:3:6: 'cmd' must be an absolute path (starting with '/'), not 'node'"]
+    );
+    assert_eq!(
+        errors("job {\n name a\n cmd\n}\n"),
+        vec!["t.conf:3:2: 'cmd' needs the absolute path of a program, then its arguments"]
+    );
+}
+
+#[test]
+fn dir_out_err_in_forms() {
+    let j = job("dir /data/app\nout node.out\nerr /var/log/node.err\nin input.txt");
+    assert_eq!(j.dir.as_deref(), Some("/data/app"));
+    assert_eq!(j.out, Output::File("node.out".into()));
+    assert_eq!(j.err, Output::File("/var/log/node.err".into()));
+    assert_eq!(j.input.as_deref(), Some("input.txt"));
+    let j = job("out syslog\nerr syslog");
+    assert_eq!((j.out, j.err), (Output::Syslog, Output::Syslog));
+    // Quoted, it is a file of that name.
+    assert_eq!(job("out \"syslog\"").out, Output::File("syslog".into()));
+    assert_eq!(
+        job("dir \"/srv/my app\"").dir.as_deref(),
+        Some("/srv/my app")
+    );
+    rejects(&[
+        (
+            "dir data",
+            "t.conf:4:5: 'dir' must be an absolute path (starting with '/'), not 'data'",
+        ),
+        ("dir", "t.conf:4:1: 'dir' needs an absolute path"),
+        (
+            "dir /a b",
+            "t.conf:4:8: too many arguments for 'dir' (quote an argument that contains spaces)",
+        ),
+        (
+            "out",
+            "t.conf:4:1: 'out' needs a file name or the word syslog",
+        ),
+        ("err \"\"", "t.conf:4:5: 'err' must not be empty"),
+        (
+            "in a b",
+            "t.conf:4:6: too many arguments for 'in' (quote an argument that contains spaces)",
+        ),
+    ]);
+}
+
+#[test]
+fn env_forms() {
+    let j = job("env NODE_ENV=production\nenv EMPTY=\nenv \"MSG=hello world\"\nenv A=b=c");
+    assert_eq!(
+        j.env,
+        vec!["NODE_ENV=production", "EMPTY=", "MSG=hello world", "A=b=c"]
+    );
+    rejects(&[
+        (
+            "env FOO",
+            "t.conf:4:5: 'env' needs VAR=VALUE, got 'FOO' without '='",
+        ),
+        (
+            "env =x",
+            "t.conf:4:5: 'env' needs VAR=VALUE with a non-empty VAR, got '=x'",
+        ),
+        ("env", "t.conf:4:1: 'env' needs VAR=VALUE"),
+        (
+            "env MSG=hello world",
+            "t.conf:4:15: too many arguments for 'env'; one VAR=VALUE a line (quote a value with spaces: env \"VAR=a b\")",
+        ),
+    ]);
+}
+
+#[test]
+fn user_forms() {
+    assert_eq!(job("user app").user.as_deref(), Some("app"));
+    rejects(&[("user", "t.conf:4:1: 'user' needs a user name")]);
+}
+
+#[test]
+fn nice_forms() {
+    for (text, want) in [("-20", -20), ("19", 19), ("0", 0), ("5", 5), ("+3", 3)] {
+        assert_eq!(job(&format!("nice {text}")).nice, Some(want), "{text}");
+    }
+    rejects(&[
+        (
+            "nice 20",
+            "t.conf:4:6: nice 20 is out of range: expected -20 (highest priority) to 19 (lowest)",
+        ),
+        (
+            "nice -21",
+            "t.conf:4:6: nice -21 is out of range: expected -20 (highest priority) to 19 (lowest)",
+        ),
+        (
+            "nice 99999999999999999999",
+            "t.conf:4:6: nice 99999999999999999999 is out of range: expected -20 (highest priority) to 19 (lowest)",
+        ),
+        (
+            "nice five",
+            "t.conf:4:6: bad number 'five': expected a whole number from -20 to 19",
+        ),
+        (
+            "nice 1.5",
+            "t.conf:4:6: bad number '1.5': expected a whole number from -20 to 19",
+        ),
+        ("nice", "t.conf:4:1: 'nice' needs a number from -20 to 19"),
+    ]);
+}
+
+#[test]
+fn cpu_forms() {
+    let table: &[(&str, &[u32])] = &[
+        ("0", &[0]),
+        ("0,2-3", &[0, 2, 3]),
+        ("3,1,2-2,1", &[1, 2, 3]),
+        ("0-3,2-5", &[0, 1, 2, 3, 4, 5]),
+        ("0x0d", &[0, 2, 3]),
+        ("0X1", &[0]),
+        ("0xf0", &[4, 5, 6, 7]),
+        ("0x8000000000000000", &[63]),
+        ("1023", &[1023]),
+        ("1020-1023", &[1020, 1021, 1022, 1023]),
+    ];
+    for (text, want) in table {
+        assert_eq!(
+            job(&format!("cpu {text}")).cpu.as_deref(),
+            Some(*want),
+            "{text}"
+        );
+    }
+    let mut big = String::from("0x8");
+    big.push_str(&"0".repeat(255));
+    assert_eq!(job(&format!("cpu {big}")).cpu, Some(vec![1023]));
+    big.push('0');
+    let tail = "expected CPU numbers and ranges like 0,2-3 or a hex mask like 0x0d";
+    rejects(&[
+        (
+            "cpu 3-1",
+            "t.conf:4:5: bad cpu range '3-1': the first number must not exceed the second",
+        ),
+        (
+            "cpu 1024",
+            "t.conf:4:5: cpu 1024 is too large: CPU numbers go up to 1023",
+        ),
+        (
+            "cpu 0-99999999999",
+            "t.conf:4:5: cpu 99999999999 is too large: CPU numbers go up to 1023",
+        ),
+        (
+            "cpu",
+            "t.conf:4:1: 'cpu' needs a CPU list like 0,2-3 or a hex mask like 0x0d",
+        ),
+        (
+            "cpu 0, 1",
+            "t.conf:4:8: too many arguments for 'cpu'; write the list without spaces",
+        ),
+    ]);
+    for (text, reason) in [
+        ("x", "not a CPU number"),
+        ("1,,2", "an empty item"),
+        ("1,", "an empty item"),
+        ("-1", "not a CPU number"),
+        ("1-", "not a CPU number"),
+        ("1-2-3", "not a CPU number"),
+        ("0x", "no hex digits after 0x"),
+        ("0xg", "not a hex number"),
+        ("0x0", "the mask selects no CPU"),
+        (&big, "the mask has bits beyond CPU 1023"),
+    ] {
+        assert_eq!(
+            job_error(&format!("cpu {text}")),
+            format!("t.conf:4:5: bad cpu list '{text}': {reason}; {tail}")
+        );
+    }
+}
+
+fn ulimits(body: &str) -> Vec<(Resource, Option<u64>)> {
+    job(body)
+        .ulimits
+        .iter()
+        .map(|u| (u.resource, u.value))
+        .collect()
+}
+
+#[test]
+fn ulimit_single_forms() {
+    use Resource::*;
+    assert_eq!(ulimits("ulimit -n 1024"), vec![(Nofile, Some(1024))]);
+    assert_eq!(
+        ulimits("ulimit RLIMIT_NOFILE 1024"),
+        vec![(Nofile, Some(1024))]
+    );
+    assert_eq!(ulimits("ulimit rlimit_core infinity"), vec![(Core, None)]);
+    assert_eq!(ulimits("ulimit -c unlimited"), vec![(Core, None)]);
+    assert_eq!(ulimits("ulimit -c INFINITY"), vec![(Core, None)]);
+    assert_eq!(
+        ulimits("ulimit -n 1024 -c infinity"),
+        vec![(Nofile, Some(1024)), (Core, None)]
+    );
+    assert_eq!(
+        ulimits("ulimit -n 10\nulimit -c 0"),
+        vec![(Nofile, Some(10)), (Core, Some(0))]
+    );
+}
+
+#[test]
+fn ulimit_every_flag_and_name() {
+    for r in Resource::ALL {
+        assert_eq!(
+            ulimits(&format!("ulimit -{} 7", r.flag())),
+            vec![(r, Some(7))]
+        );
+        assert_eq!(
+            ulimits(&format!("ulimit {} 7", r.rlimit_name())),
+            vec![(r, Some(7))]
+        );
+    }
+}
+
+#[test]
+fn ulimit_block_forms() {
+    use Resource::*;
+    let want = vec![(Nofile, Some(1024)), (Core, None)];
+    assert_eq!(ulimits("ulimit { -n 1024  -c infinity }"), want);
+    assert_eq!(ulimits("ulimit {\n  -n 1024\n  -c infinity\n}"), want);
+    assert_eq!(ulimits("ulimit {\n  -n 1024 -c infinity }"), want);
+    assert_eq!(ulimits("ulimit { -n 1024\n -c infinity\n  }"), want);
+}
+
+#[test]
+fn ulimit_errors() {
+    rejects(&[
+        (
+            "ulimit -n infinity",
+            "t.conf:4:11: the open files limit (-n, RLIMIT_NOFILE) cannot be infinity (the kernel refuses it); give a number such as 65536",
+        ),
+        (
+            "ulimit RLIMIT_NOFILE unlimited",
+            "t.conf:4:22: the open files limit (-n, RLIMIT_NOFILE) cannot be infinity (the kernel refuses it); give a number such as 65536",
+        ),
+        (
+            "ulimit -z 1",
+            "t.conf:4:8: unknown ulimit '-z': expected one of -c -d -e -f -i -l -m -n -q -r -s -t -u -v -x or an RLIMIT_ name",
+        ),
+        (
+            "ulimit -nn 1",
+            "t.conf:4:8: unknown ulimit '-nn': expected one of -c -d -e -f -i -l -m -n -q -r -s -t -u -v -x or an RLIMIT_ name",
+        ),
+        (
+            "ulimit RLIMIT_NOFLE 1",
+            "t.conf:4:8: unknown ulimit 'RLIMIT_NOFLE' (did you mean 'RLIMIT_NOFILE'?)",
+        ),
+        (
+            "ulimit nofile 1",
+            "t.conf:4:8: unknown ulimit 'nofile' (did you mean 'RLIMIT_NOFILE'?)",
+        ),
+        (
+            "ulimit -n",
+            "t.conf:4:8: ulimit '-n' needs a value: a number, 'infinity' or 'unlimited'",
+        ),
+        (
+            "ulimit -n 1 -c",
+            "t.conf:4:13: ulimit '-c' needs a value: a number, 'infinity' or 'unlimited'",
+        ),
+        (
+            "ulimit -n lots",
+            "t.conf:4:11: bad ulimit value 'lots': expected a number, 'infinity' or 'unlimited'",
+        ),
+        (
+            "ulimit -n -1",
+            "t.conf:4:11: bad ulimit value '-1': expected a number, 'infinity' or 'unlimited'",
+        ),
+        (
+            "ulimit -n 99999999999999999999",
+            "t.conf:4:11: bad ulimit value '99999999999999999999': expected a number, 'infinity' or 'unlimited'",
+        ),
+        (
+            "ulimit",
+            "t.conf:4:1: 'ulimit' needs a limit and a value, like -n 1024",
+        ),
+        (
+            "ulimit -n 1\nulimit -n 2",
+            "t.conf:5:8: ulimit RLIMIT_NOFILE given twice in this job (first at line 4:8)",
+        ),
+        (
+            "ulimit { -n 1 RLIMIT_NOFILE 2 }",
+            "t.conf:4:15: ulimit RLIMIT_NOFILE given twice in this job (first at line 4:10)",
+        ),
+        (
+            "ulimit { }",
+            "t.conf:4:8: empty 'ulimit { }' block: list at least one entry",
+        ),
+        (
+            "ulimit { -n 1 } x",
+            "t.conf:4:17: text after '}': put it on a line of its own",
+        ),
+    ]);
+    // The block's `}` forgotten: the next option closes it with an error.
+    assert_eq!(
+        errors(&with_job("ulimit { -n 1\nonce")),
+        vec!["t.conf:4:8: unclosed '{' of this ulimit: no matching '}'"]
+    );
+}
+
+#[test]
+fn duration_units() {
+    for (text, secs) in [
+        ("1", 1),
+        ("90", 90),
+        ("30s", 30),
+        ("5m", 300),
+        ("2h", 7200),
+        ("1d", 86_400),
+        ("3650d", 315_360_000),
+    ] {
+        assert_eq!(
+            job(&format!("bounce every {text}")).bounce_secs,
+            Some(secs),
+            "{text}"
+        );
+        assert_eq!(
+            job(&format!("kill after {text}")).kill_after_secs,
+            secs,
+            "{text}"
+        );
+    }
+    assert_eq!(job("kill after 0").kill_after_secs, 0);
+    let tail = "expected a whole number with an optional unit s, m, h or d (e.g. 90, 30s, 5m, 1d)";
+    for (text, reason) in [
+        ("5x", "unknown unit"),
+        ("1w", "unknown unit"),
+        ("1D", "unknown unit"),
+        ("d", "the number is missing"),
+        ("-1s", "not a whole number"),
+        ("1.5h", "not a whole number"),
+        ("3651d", "too large (at most 3650d)"),
+        ("99999999999999999999", "too large"),
+        ("999999999999999999d", "too large"),
+    ] {
+        assert_eq!(
+            job_error(&format!("bounce every {text}")),
+            format!("t.conf:4:14: bad time '{text}': {reason}; {tail}")
+        );
+    }
+    rejects(&[
+        (
+            "bounce every 0",
+            &format!("t.conf:4:14: bad time '0': it must be at least 1 second; {tail}"),
+        ),
+        (
+            "bounce 1d",
+            "t.conf:4:8: expected 'every' after 'bounce', found '1d'",
+        ),
+        ("bounce", "t.conf:4:1: expected 'every' after 'bounce'"),
+        (
+            "bounce every",
+            "t.conf:4:1: 'bounce every' needs a time like 30s, 5m, 1h or 1d",
+        ),
+        (
+            "bounce every 1 d",
+            "t.conf:4:16: too many arguments for 'bounce every'; write the time without spaces, like 30s",
+        ),
+        (
+            "kill 5",
+            "t.conf:4:6: expected 'after' after 'kill', found '5'",
+        ),
+        (
+            "kill after",
+            "t.conf:4:1: 'kill after' needs a time like 30s, 5m, 1h or 1d",
+        ),
+    ]);
+}
+
+#[test]
+fn depends_forms() {
+    let one = vec!["/etc/app.conf".to_string()];
+    assert_eq!(job("depends { /etc/app.conf }").depends, one);
+    assert_eq!(job("depends {\n  /etc/app.conf\n}").depends, one);
+    assert_eq!(
+        job("depends {\n/etc/a /etc/b\n  /etc/c }").depends,
+        vec!["/etc/a", "/etc/b", "/etc/c"]
+    );
+    assert_eq!(
+        job("depends { /etc/a }\ndepends { /etc/b }").depends,
+        vec!["/etc/a", "/etc/b"]
+    );
+    // Relative paths are relative to `dir`, or to / without one.
+    assert_eq!(
+        job("dir /srv/app/\ndepends { app.conf }").depends,
+        vec!["/srv/app/app.conf"]
+    );
+    assert_eq!(job("depends { app.conf }").depends, vec!["/app.conf"]);
+    rejects(&[
+        (
+            "depends /etc/a",
+            "t.conf:4:9: expected '{' after 'depends', found '/etc/a'",
+        ),
+        ("depends", "t.conf:4:1: expected '{' after 'depends'"),
+        (
+            "depends { }",
+            "t.conf:4:9: empty 'depends { }' block: list at least one entry",
+        ),
+        (
+            "depends {\n}",
+            "t.conf:4:9: empty 'depends { }' block: list at least one entry",
+        ),
+        (
+            "depends { /a } x",
+            "t.conf:4:16: text after '}': put it on a line of its own",
+        ),
+        (
+            "depends { \"\" }",
+            "t.conf:4:11: 'depends' must not be empty",
+        ),
+        (
+            "depends { /a { }",
+            "t.conf:4:14: '{' without 'job' before it",
+        ),
+    ]);
+    assert_eq!(
+        errors(&with_job("depends {\n /etc/a\nonce")),
+        vec!["t.conf:4:9: unclosed '{' of this depends: no matching '}'"]
+    );
+    assert_eq!(
+        errors("job {\n name a\n cmd /x\n depends { /etc/a\n"),
+        vec![
+            "t.conf:1:5: unclosed '{' of this job: no matching '}'",
+            "t.conf:4:10: unclosed '{' of this depends: no matching '}'",
+        ]
+    );
+}
+
+#[test]
+fn order_forms() {
+    for (text, want) in [("10", 10), ("-1", -1), ("0", 0), ("-2147483648", i32::MIN)] {
+        assert_eq!(job(&format!("order {text}")).order, want);
+    }
+    let want = "expected a whole number, negative allowed (lower starts first)";
+    rejects(&[
+        (
+            "order first",
+            &format!("t.conf:4:7: bad number 'first': {want}"),
+        ),
+        (
+            "order 2147483648",
+            &format!("t.conf:4:7: bad number '2147483648': {want}"),
+        ),
+        ("order", "t.conf:4:1: 'order' needs a whole number"),
+    ]);
+}
+
+#[test]
+fn flag_options() {
+    let j = job("disable\nwait\nonce");
+    assert!(j.disable && j.wait && j.once);
+    rejects(&[
+        ("disable yes", "t.conf:4:9: 'disable' takes no argument"),
+        ("once 1", "t.conf:4:6: 'once' takes no argument"),
+        ("wait x", "t.conf:4:6: 'wait' takes no argument"),
+    ]);
+}
+
+// ---- globals ---------------------------------------------------------------
+
+fn url(line: &str) -> UdpUrl {
+    let c = parse_ok(&format!("{line}\n"));
+    c.report.into_iter().chain(c.listen).next().unwrap()
+}
+
+#[test]
+fn report_and_listen_forms() {
+    let u = url("report to udp://127.0.0.1:9999");
+    assert_eq!(u.addr, "127.0.0.1:9999".parse().unwrap());
+    assert_eq!((u.text.as_str(), u.iface), ("udp://127.0.0.1:9999", None));
+    let u = url("report to udp://239.0.0.1:9999@eth2");
+    assert_eq!(
+        (u.addr, u.iface.as_deref()),
+        ("239.0.0.1:9999".parse().unwrap(), Some("eth2"))
+    );
+    assert_eq!(
+        url("listen on udp://0.0.0.0:10000").addr,
+        "0.0.0.0:10000".parse().unwrap()
+    );
+    assert_eq!(
+        url("listen on udp://[::1]:10000").addr,
+        "[::1]:10000".parse().unwrap()
+    );
+    assert_eq!(
+        url("report to udp://[ff02::1]:1@eth0").addr,
+        "[ff02::1]:1".parse().unwrap()
+    );
+    // Names resolve through the system resolver (/etc/hosts), IPv4 first.
+    assert_eq!(
+        url("report to udp://localhost:9").addr,
+        "127.0.0.1:9".parse().unwrap()
+    );
+    let c = parse_ok(
+        "report to udp://127.0.0.1:1\nreport to udp://127.0.0.1:2\nlisten on udp://127.0.0.1:3\n",
+    );
+    assert_eq!((c.report.len(), c.listen.len()), (2, 1));
+}
+
+#[test]
+fn url_errors() {
+    let tail = "expected udp://HOST:PORT";
+    for (text, reason) in [
+        ("tcp://1.2.3.4:5", "it must start with udp://"),
+        ("1.2.3.4:5", "it must start with udp://"),
+        ("udp://1.2.3.4", "missing :PORT"),
+        ("udp://:5", "missing host"),
+        (
+            "udp://1.2.3.4:0",
+            "the port must be a number from 1 to 65535",
+        ),
+        (
+            "udp://1.2.3.4:65536",
+            "the port must be a number from 1 to 65535",
+        ),
+        (
+            "udp://1.2.3.4:+5",
+            "the port must be a number from 1 to 65535",
+        ),
+        (
+            "udp://1.2.3.4:x",
+            "the port must be a number from 1 to 65535",
+        ),
+        (
+            "udp://::1:5",
+            "put an IPv6 address in brackets, like udp://[::1]:9999",
+        ),
+        ("udp://[::1:5", "missing ']' after the IPv6 address"),
+        ("udp://[::1]5", "missing :PORT"),
+        ("udp://[nope]:5", "bad IPv6 address in brackets"),
+        ("udp://a/b:5", "bad host name"),
+        ("udp://1.2.3.4:5@", "bad interface name after '@'"),
+        (
+            "udp://1.2.3.4:5@averyveryverylongname",
+            "bad interface name after '@'",
+        ),
+    ] {
+        assert_eq!(
+            errors(&format!("report to {text}\n")),
+            vec![format!("t.conf:1:11: bad URL '{text}': {reason}; {tail}")],
+            "{text}"
+        );
+    }
+    let table: &[(&str, &str)] = &[
+        (
+            "listen on udp://127.0.0.1:5@lo",
+            "t.conf:1:11: '@IFACE' applies only to 'report to', not to 'listen on'",
+        ),
+        (
+            "report udp://1.2.3.4:5",
+            "t.conf:1:8: expected 'to' after 'report', found 'udp://1.2.3.4:5'",
+        ),
+        (
+            "listen to udp://1.2.3.4:5",
+            "t.conf:1:8: expected 'on' after 'listen', found 'to'",
+        ),
+        ("listen", "t.conf:1:1: expected 'on' after 'listen'"),
+        (
+            "report to",
+            "t.conf:1:1: 'report to' needs a URL like udp://127.0.0.1:9999",
+        ),
+        (
+            "report to udp://1.2.3.4:5 x",
+            "t.conf:1:27: too many arguments for 'report to'",
+        ),
+    ];
+    for (src, want) in table {
+        assert_eq!(errors(src), vec![*want], "{src}");
+    }
+}
+
+#[test]
+fn unresolvable_host_is_an_error_with_position() {
+    let e = errors("\n  report to udp://no-such-host.invalid:9\n");
+    assert_eq!(e.len(), 1);
+    assert!(
+        e[0].starts_with("t.conf:2:13: can't resolve host 'no-such-host.invalid': "),
+        "{}",
+        e[0]
+    );
+}
+
+// ---- helpers ---------------------------------------------------------------
+
+#[test]
+fn suggestions_by_edit_distance() {
+    let options = &[
+        "name", "cmd", "dir", "out", "err", "in", "env", "user", "once", "order",
+    ];
+    for (typo, want) in [
+        ("cmdd", Some("cmd")),
+        ("cdm", Some("cmd")),
+        ("nmae", Some("name")),
+        ("usr", Some("user")),
+        ("ordr", Some("order")),
+        ("CMD", Some("cmd")),
+        ("x", None),
+        ("zzzzzz", None),
+        ("", None),
+    ] {
+        assert_eq!(parse::suggest(typo, options), want, "{typo}");
+    }
+}
+
+#[test]
+fn error_position() {
+    let e = parse_bytes("f.conf", b"job {\n x\n}\n").unwrap_err();
+    assert_eq!(e[0].pos(), Some(Pos { line: 1, col: 1 }));
+    assert_eq!(
+        e[0].to_string(),
+        "f.conf:1:1: job has no 'name'; it is required"
+    );
+}

@@ -22,8 +22,8 @@ use super::watch::Watcher;
 use crate::config::{self, JobSpec};
 use crate::net::{Control, Net, ReportLine};
 use crate::spawn::{self, Launch, StartResult};
-use crate::syslog::{JobOutput, Severity};
 use crate::sys;
+use crate::syslog::{JobOutput, Severity};
 
 /// Reports go out this often when `report to` is configured (SPEC §8).
 const REPORT_EVERY: Duration = Duration::from_secs(10);
@@ -140,14 +140,28 @@ pub(super) fn depends_hash(paths: &[String]) -> u64 {
 
 impl Supervisor {
     pub fn new(config_path: &Path, signals: &sys::SigSet) -> Result<Supervisor, String> {
-        let epoll = epoll::create(epoll::CreateFlags::CLOEXEC).map_err(|e| format!("can't create epoll: {e}"))?;
+        let epoll = epoll::create(epoll::CreateFlags::CLOEXEC)
+            .map_err(|e| format!("can't create epoll: {e}"))?;
         let signals = sys::signalfd(signals).map_err(|e| format!("can't create signalfd: {e}"))?;
         let watcher = Watcher::new().map_err(|e| format!("can't create inotify: {e}"))?;
-        epoll::add(&epoll, &signals, epoll::EventData::new_u64(TOKEN_SIGNAL), epoll::EventFlags::IN)
-            .map_err(|e| format!("can't watch signalfd: {e}"))?;
-        epoll::add(&epoll, watcher.fd(), epoll::EventData::new_u64(TOKEN_INOTIFY), epoll::EventFlags::IN)
-            .map_err(|e| format!("can't watch inotify: {e}"))?;
-        let hostname = rustix::system::uname().nodename().to_string_lossy().into_owned();
+        epoll::add(
+            &epoll,
+            &signals,
+            epoll::EventData::new_u64(TOKEN_SIGNAL),
+            epoll::EventFlags::IN,
+        )
+        .map_err(|e| format!("can't watch signalfd: {e}"))?;
+        epoll::add(
+            &epoll,
+            watcher.fd(),
+            epoll::EventData::new_u64(TOKEN_INOTIFY),
+            epoll::EventFlags::IN,
+        )
+        .map_err(|e| format!("can't watch inotify: {e}"))?;
+        let hostname = rustix::system::uname()
+            .nodename()
+            .to_string_lossy()
+            .into_owned();
         Ok(Supervisor {
             epoll,
             signals,
@@ -206,10 +220,17 @@ impl Supervisor {
             let timeout = self.next_deadline().map(|at| {
                 let d = at.saturating_duration_since(Instant::now());
                 // Round up so the deadline has passed when we wake.
-                rustix::time::Timespec { tv_sec: d.as_secs() as _, tv_nsec: (d.subsec_nanos() + 999_999) as _ }
+                rustix::time::Timespec {
+                    tv_sec: d.as_secs() as _,
+                    tv_nsec: (d.subsec_nanos() + 999_999) as _,
+                }
             });
             self.events.clear();
-            match epoll::wait(&self.epoll, rustix::buffer::spare_capacity(&mut self.events), timeout.as_ref()) {
+            match epoll::wait(
+                &self.epoll,
+                rustix::buffer::spare_capacity(&mut self.events),
+                timeout.as_ref(),
+            ) {
                 Ok(_) | Err(Errno::INTR) => {}
                 Err(e) => {
                     error!("epoll_wait failed: {e}; exiting");
@@ -238,7 +259,10 @@ impl Supervisor {
     fn next_deadline(&self) -> Option<Instant> {
         let jobs = self.jobs.iter().chain(&self.retiring);
         let job_deadline = jobs.filter_map(|j| job::deadline(&j.state, &j.rules)).min();
-        match (job_deadline, self.next_report.filter(|_| !self.shutting_down)) {
+        match (
+            job_deadline,
+            self.next_report.filter(|_| !self.shutting_down),
+        ) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
@@ -262,13 +286,28 @@ impl Supervisor {
     /// SIGTERM/SIGINT: stop every job in parallel; the loop ends once the
     /// last is gone. A second one sends SIGKILL at once.
     fn shut_down(&mut self, sig: i32) {
-        let name = if sig == libc::SIGINT { "SIGINT" } else { "SIGTERM" };
+        let name = if sig == libc::SIGINT {
+            "SIGINT"
+        } else {
+            "SIGTERM"
+        };
         let now = Instant::now();
         if self.shutting_down {
             notice!("received {name} again; sending SIGKILL to all jobs");
             for j in self.jobs.iter_mut().chain(self.retiring.iter_mut()) {
-                if let JobState::Stopping { pid, leader_gone, then, .. } = j.state {
-                    j.state = JobState::Stopping { pid, kill_at: Some(now), leader_gone, then };
+                if let JobState::Stopping {
+                    pid,
+                    leader_gone,
+                    then,
+                    ..
+                } = j.state
+                {
+                    j.state = JobState::Stopping {
+                        pid,
+                        kill_at: Some(now),
+                        leader_gone,
+                        then,
+                    };
                 }
             }
             return;
@@ -288,7 +327,7 @@ impl Supervisor {
     fn reap(&mut self) {
         let now = Instant::now();
         loop {
-            let (pid, status) = match rustix::process::waitpid(None, WaitOptions::NOHANG) {
+            let (pid, status) = match rustix::process::wait(WaitOptions::NOHANG) {
                 Ok(Some(x)) => x,
                 Ok(None) | Err(Errno::CHILD) => break,
                 Err(Errno::INTR) => continue,
@@ -306,14 +345,20 @@ impl Supervisor {
                 Some(slot) => {
                     let job = self.job_mut(slot);
                     let ran = match job.state {
-                        JobState::Running { since, .. } => now.saturating_duration_since(since).as_secs(),
+                        JobState::Running { since, .. } => {
+                            now.saturating_duration_since(since).as_secs()
+                        }
                         _ => 0,
                     };
                     let name = &job.spec.name;
                     let pid = pid.as_raw_nonzero();
                     match ending {
-                        Ending::Status(code) => info!("job {name} [{pid}] exited after {ran} sec: exit status {code}"),
-                        Ending::Signal(sig) => info!("job {name} [{pid}] exited after {ran} sec: signal {sig}"),
+                        Ending::Status(code) => {
+                            info!("job {name} [{pid}] exited after {ran} sec: exit status {code}")
+                        }
+                        Ending::Signal(sig) => {
+                            info!("job {name} [{pid}] exited after {ran} sec: signal {sig}")
+                        }
                     }
                     job.last_exit = Some((ending, now));
                     job.exited_once = true;
@@ -326,31 +371,43 @@ impl Supervisor {
         // A stop is over when the job's whole process group is gone.
         for slot in self.slots() {
             let job = self.job_mut(slot);
-            if let JobState::Stopping { pid, leader_gone: true, .. } = job.state {
-                if rustix::process::test_kill_process_group(pid) == Err(Errno::SRCH) {
-                    self.step_job(slot, JobEvent::GroupGone, now);
-                }
+            if let JobState::Stopping {
+                pid,
+                leader_gone: true,
+                ..
+            } = job.state
+                && rustix::process::test_kill_process_group(pid) == Err(Errno::SRCH)
+            {
+                self.step_job(slot, JobEvent::GroupGone, now);
             }
         }
         self.retiring.retain(Job::active);
     }
 
     fn slots(&self) -> impl Iterator<Item = Slot> + use<> {
-        (0..self.jobs.len()).map(Slot::Job).chain((0..self.retiring.len()).map(Slot::Retiring))
+        (0..self.jobs.len())
+            .map(Slot::Job)
+            .chain((0..self.retiring.len()).map(Slot::Retiring))
     }
 
     fn find_by_pid(&self, pid: Pid) -> Option<Slot> {
         if let Some(i) = self.jobs.iter().position(|j| j.pid() == Some(pid)) {
             return Some(Slot::Job(i));
         }
-        self.retiring.iter().position(|j| j.pid() == Some(pid)).map(Slot::Retiring)
+        self.retiring
+            .iter()
+            .position(|j| j.pid() == Some(pid))
+            .map(Slot::Retiring)
     }
 
     fn find_by_id(&self, id: u32) -> Option<Slot> {
         if let Some(i) = self.jobs.iter().position(|j| j.id == id) {
             return Some(Slot::Job(i));
         }
-        self.retiring.iter().position(|j| j.id == id).map(Slot::Retiring)
+        self.retiring
+            .iter()
+            .position(|j| j.id == id)
+            .map(Slot::Retiring)
     }
 
     fn job_mut(&mut self, slot: Slot) -> &mut Job {
@@ -377,12 +434,20 @@ impl Supervisor {
             Action::Spawn => self.start(slot, now),
             Action::Term(pid) => {
                 let job = self.job_mut(slot);
-                info!("sending SIGTERM to job {} [{}]", job.spec.name, pid.as_raw_nonzero());
+                info!(
+                    "sending SIGTERM to job {} [{}]",
+                    job.spec.name,
+                    pid.as_raw_nonzero()
+                );
                 signal_group(pid, Signal::TERM);
             }
             Action::Kill(pid) => {
                 let job = self.job_mut(slot);
-                notice!("sending SIGKILL to job {} [{}]", job.spec.name, pid.as_raw_nonzero());
+                notice!(
+                    "sending SIGKILL to job {} [{}]",
+                    job.spec.name,
+                    pid.as_raw_nonzero()
+                );
                 signal_group(pid, Signal::KILL);
             }
             Action::WaitBeforeRestart => {
@@ -420,19 +485,44 @@ impl Supervisor {
                 job.fork_failures = 0;
                 job.restarts = job.restarts.wrapping_add(1);
                 let id = job.id as u64;
-                let _ = epoll::add(epoll, &started.status_pipe, epoll::EventData::new_u64(TOKEN_STATUS | id), epoll::EventFlags::IN);
+                let _ = epoll::add(
+                    epoll,
+                    &started.status_pipe,
+                    epoll::EventData::new_u64(TOKEN_STATUS | id),
+                    epoll::EventFlags::IN,
+                );
                 job.status_pipe = Some(started.status_pipe);
                 if let Some(fd) = started.stdout {
-                    let _ = epoll::add(epoll, &fd, epoll::EventData::new_u64(TOKEN_STDOUT | id), epoll::EventFlags::IN);
-                    job.stdout = Some(OutputPipe { fd, lines: JobOutput::default(), pid: raw });
+                    let _ = epoll::add(
+                        epoll,
+                        &fd,
+                        epoll::EventData::new_u64(TOKEN_STDOUT | id),
+                        epoll::EventFlags::IN,
+                    );
+                    job.stdout = Some(OutputPipe {
+                        fd,
+                        lines: JobOutput::default(),
+                        pid: raw,
+                    });
                 }
                 if let Some(fd) = started.stderr {
-                    let _ = epoll::add(epoll, &fd, epoll::EventData::new_u64(TOKEN_STDERR | id), epoll::EventFlags::IN);
-                    job.stderr = Some(OutputPipe { fd, lines: JobOutput::default(), pid: raw });
+                    let _ = epoll::add(
+                        epoll,
+                        &fd,
+                        epoll::EventData::new_u64(TOKEN_STDERR | id),
+                        epoll::EventFlags::IN,
+                    );
+                    job.stderr = Some(OutputPipe {
+                        fd,
+                        lines: JobOutput::default(),
+                        pid: raw,
+                    });
                 }
             }
             Err(e) => {
-                let retry_in = FORK_RETRY_MIN.saturating_mul(1 << job.fork_failures.min(6)).min(FORK_RETRY_MAX);
+                let retry_in = FORK_RETRY_MIN
+                    .saturating_mul(1 << job.fork_failures.min(6))
+                    .min(FORK_RETRY_MAX);
                 job.fork_failures = job.fork_failures.saturating_add(1);
                 error!(
                     "can't start job {}: fork failed: {}; retrying in {} sec",
@@ -440,14 +530,21 @@ impl Supervisor {
                     sys::strerror(e),
                     retry_in.as_secs()
                 );
-                let (state, _) = job::step(job.state, JobEvent::ForkFailed { retry_in }, now, &job.rules);
+                let (state, _) = job::step(
+                    job.state,
+                    JobEvent::ForkFailed { retry_in },
+                    now,
+                    &job.rules,
+                );
                 job.state = state;
             }
         }
     }
 
     fn on_status_pipe(&mut self, id: u32) {
-        let Some(slot) = self.find_by_id(id) else { return };
+        let Some(slot) = self.find_by_id(id) else {
+            return;
+        };
         let job = self.job_mut(slot);
         let Some(pipe) = &job.status_pipe else { return };
         match spawn::read_start_result(pipe) {
@@ -460,7 +557,9 @@ impl Supervisor {
     }
 
     fn on_output(&mut self, id: u32, is_stderr: bool) {
-        let Some(slot) = self.find_by_id(id) else { return };
+        let Some(slot) = self.find_by_id(id) else {
+            return;
+        };
         let job = self.job_mut(slot);
         let (pipe, severity) = if is_stderr {
             (&mut job.stderr, Severity::Err)
@@ -501,12 +600,13 @@ impl Supervisor {
                 None => warn!("control: no job named '{name}'"),
                 Some(i) => {
                     let enable = *control == Control::Enable;
-                    info!("control: {} job {name}", if enable { "enabling" } else { "disabling" });
+                    info!(
+                        "control: {} job {name}",
+                        if enable { "enabling" } else { "disabling" }
+                    );
                     self.jobs[i].override_enabled = Some(enable);
-                    if enable {
-                        if let JobState::Done(_) = self.jobs[i].state {
-                            self.step_job(Slot::Job(i), JobEvent::Start, now);
-                        }
+                    if enable && let JobState::Done(_) = self.jobs[i].state {
+                        self.step_job(Slot::Job(i), JobEvent::Start, now);
                     }
                 }
             }
@@ -526,25 +626,35 @@ impl Supervisor {
                 self.step_job(slot, JobEvent::Tick, now);
             }
         }
-        if let Some(at) = self.next_report {
-            if at <= now && !self.shutting_down {
-                self.send_report(now);
-                self.next_report = Some(now + REPORT_EVERY);
-            }
+        if let Some(at) = self.next_report
+            && at <= now
+            && !self.shutting_down
+        {
+            self.send_report(now);
+            self.next_report = Some(now + REPORT_EVERY);
         }
     }
 
     fn send_report(&mut self, now: Instant) {
-        let lines = self.jobs.iter().filter(|j| !j.spec.once).map(|j| ReportLine {
-            name: &j.spec.name,
-            enabled: j.enabled(),
-            secs_running: match j.state {
-                JobState::Running { since, .. } => now.saturating_duration_since(since).as_secs(),
-                _ => 0,
-            },
-            pid: j.pid().map(|p| p.as_raw_nonzero().get() as u32).unwrap_or(0),
-            cmd: &j.spec.cmd,
-        });
+        let lines = self
+            .jobs
+            .iter()
+            .filter(|j| !j.spec.once)
+            .map(|j| ReportLine {
+                name: &j.spec.name,
+                enabled: j.enabled(),
+                secs_running: match j.state {
+                    JobState::Running { since, .. } => {
+                        now.saturating_duration_since(since).as_secs()
+                    }
+                    _ => 0,
+                },
+                pid: j
+                    .pid()
+                    .map(|p| p.as_raw_nonzero().get() as u32)
+                    .unwrap_or(0),
+                cmd: &j.spec.cmd,
+            });
         self.net.send_report(&self.hostname, lines);
     }
 
@@ -561,12 +671,18 @@ impl Supervisor {
             let job = &self.jobs[i];
             let wanted = job.enabled() && job.launch.is_ok();
             if !wanted {
-                if matches!(job.state, JobState::Running { .. } | JobState::Backoff { .. }) {
+                if matches!(
+                    job.state,
+                    JobState::Running { .. } | JobState::Backoff { .. }
+                ) {
                     self.step_job(Slot::Job(i), JobEvent::Stop(AfterStop::Down), now);
                 }
                 continue;
             }
-            if gate_open && job.state == JobState::Down && !self.replaced_still_stopping(&job.spec.name) {
+            if gate_open
+                && job.state == JobState::Down
+                && !self.replaced_still_stopping(&job.spec.name)
+            {
                 self.step_job(Slot::Job(i), JobEvent::Start, now);
             }
             let job = &self.jobs[i];
@@ -582,16 +698,27 @@ impl Supervisor {
     }
 
     /// Re-registers the UDP sockets for the configuration now in force.
-    pub(super) fn configure_net(&mut self, report: &[config::UdpUrl], listen: &[config::UdpUrl], now: Instant) {
-        self.net.configure(self.epoll.as_fd(), TOKEN_NET, report, listen);
+    pub(super) fn configure_net(
+        &mut self,
+        report: &[config::UdpUrl],
+        listen: &[config::UdpUrl],
+        now: Instant,
+    ) {
+        self.net
+            .configure(self.epoll.as_fd(), TOKEN_NET, report, listen);
         self.next_report = self.net.reporting().then_some(now);
     }
 
     /// Everything whose change pmtr must notice.
     pub(super) fn rewatch(&mut self) {
         let config = self.config_path.clone();
-        let depends: Vec<PathBuf> = self.jobs.iter().flat_map(|j| j.spec.depends.iter().map(PathBuf::from)).collect();
-        self.watcher.watch(std::iter::once(config.as_path()).chain(depends.iter().map(PathBuf::as_path)));
+        let depends: Vec<PathBuf> = self
+            .jobs
+            .iter()
+            .flat_map(|j| j.spec.depends.iter().map(PathBuf::from))
+            .collect();
+        self.watcher
+            .watch(std::iter::once(config.as_path()).chain(depends.iter().map(PathBuf::as_path)));
     }
 
     /// Restarts running jobs whose `depends` files changed content.
@@ -606,14 +733,18 @@ impl Supervisor {
             }
             self.jobs[i].depends_hash = hash;
             if matches!(self.jobs[i].state, JobState::Running { .. }) {
-                info!("job {}: a depends file changed; restarting it", self.jobs[i].spec.name);
+                info!(
+                    "job {}: a depends file changed; restarting it",
+                    self.jobs[i].spec.name
+                );
                 self.step_job(Slot::Job(i), JobEvent::Stop(AfterStop::Restart), now);
             }
         }
     }
 
     pub(super) fn retire(&mut self, mut job: Job, now: Instant) {
-        let (state, action) = job::step(job.state, JobEvent::Stop(AfterStop::Down), now, &job.rules);
+        let (state, action) =
+            job::step(job.state, JobEvent::Stop(AfterStop::Down), now, &job.rules);
         job.state = state;
         if job.active() {
             self.retiring.push(job);
@@ -635,6 +766,10 @@ pub(super) enum Slot {
 fn signal_group(pid: Pid, sig: Signal) {
     match rustix::process::kill_process_group(pid, sig) {
         Ok(()) | Err(Errno::SRCH) => {}
-        Err(e) => error!("can't signal process group {}: {}", pid.as_raw_nonzero(), sys::strerror(e)),
+        Err(e) => error!(
+            "can't signal process group {}: {}",
+            pid.as_raw_nonzero(),
+            sys::strerror(e)
+        ),
     }
 }

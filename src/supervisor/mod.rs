@@ -47,6 +47,7 @@ pub fn run(opts: &Options) -> u8 {
         error!("can't block signals (sigprocmask): {e}; exiting");
         return 1;
     }
+    sys::install_noop_handlers(&sys::HANDLED);
     if !pid1 {
         // Orphans of a job (double-forking children) are reparented to
         // pmtr instead of init, so pmtr reaps them and sees a job's whole
@@ -66,6 +67,7 @@ pub fn run(opts: &Options) -> u8 {
     if let Some(w) = ready {
         // The parent exits 0 once it reads this byte: the daemon runs.
         let _ = rustix::io::write(w.as_fd(), b"1");
+        drop(w);
     }
     supervisor.run();
     drop(pidfile);
@@ -95,7 +97,11 @@ fn detach() -> Result<rustix::fd::OwnedFd, rustix::io::Errno> {
         None => {
             drop(r);
             rustix::process::setsid()?;
-            let null = rustix::fs::open("/dev/null", rustix::fs::OFlags::RDWR, rustix::fs::Mode::empty())?;
+            let null = rustix::fs::open(
+                "/dev/null",
+                rustix::fs::OFlags::RDWR,
+                rustix::fs::Mode::empty(),
+            )?;
             for target in 0..3 {
                 sys::dup_onto(null.as_fd(), target)?;
             }

@@ -53,9 +53,13 @@ impl Supervisor {
                             let n = errors.len();
                             let s = if n == 1 { "" } else { "s" };
                             if self.have_config {
-                                error!("{label}: {n} error{s}; keeping the running configuration until the next good save");
+                                error!(
+                                    "{label}: {n} error{s}; keeping the running configuration until the next good save"
+                                );
                             } else {
-                                error!("{label}: {n} error{s}; no job runs until the file is fixed");
+                                error!(
+                                    "{label}: {n} error{s}; no job runs until the file is fixed"
+                                );
                             }
                         }
                     }
@@ -69,12 +73,22 @@ impl Supervisor {
     /// Replaces the job set with `cfg`'s, keeping unchanged jobs as they are.
     fn apply(&mut self, cfg: Config, now: Instant) {
         let users = Users::load();
-        let mut old: Vec<Option<Job>> = std::mem::take(&mut self.jobs).into_iter().map(Some).collect();
+        let mut old: Vec<Option<Job>> = std::mem::take(&mut self.jobs)
+            .into_iter()
+            .map(Some)
+            .collect();
         let (mut added, mut changed, mut kept) = (0, 0, 0);
         let mut jobs = Vec::with_capacity(cfg.jobs.len());
-        let Config { jobs: specs, report, listen } = cfg;
+        let Config {
+            jobs: specs,
+            report,
+            listen,
+        } = cfg;
         for spec in specs {
-            let previous = old.iter_mut().find(|j| j.as_ref().is_some_and(|j| j.spec.name == spec.name)).and_then(Option::take);
+            let previous = old
+                .iter_mut()
+                .find(|j| j.as_ref().is_some_and(|j| j.spec.name == spec.name))
+                .and_then(Option::take);
             match previous {
                 Some(mut job) if job.spec == spec => {
                     kept += 1;
@@ -94,7 +108,10 @@ impl Supervisor {
                 previous => {
                     if let Some(job) = previous {
                         changed += 1;
-                        info!("job {} changed; restarting it with its new settings", job.spec.name);
+                        info!(
+                            "job {} changed; restarting it with its new settings",
+                            job.spec.name
+                        );
                         self.retire(job, now);
                     } else {
                         added += 1;
@@ -108,7 +125,10 @@ impl Supervisor {
         let mut removed = 0;
         for job in old.into_iter().flatten() {
             removed += 1;
-            info!("job {} removed from the configuration; stopping it", job.spec.name);
+            info!(
+                "job {} removed from the configuration; stopping it",
+                job.spec.name
+            );
             self.retire(job, now);
         }
         self.jobs = jobs;

@@ -47,7 +47,12 @@ fn dir_flags() -> WatchFlags {
 impl Watcher {
     pub fn new() -> Result<Watcher, Errno> {
         let fd = inotify::init(CreateFlags::CLOEXEC | CreateFlags::NONBLOCK)?;
-        Ok(Watcher { fd, wds: Vec::new(), names: Vec::new(), buf: vec![MaybeUninit::uninit(); 8192] })
+        Ok(Watcher {
+            fd,
+            wds: Vec::new(),
+            names: Vec::new(),
+            buf: vec![MaybeUninit::uninit(); 8192],
+        })
     }
 
     pub fn fd(&self) -> BorrowedFd<'_> {
@@ -74,10 +79,10 @@ impl Watcher {
     }
 
     fn add(&self, dir: &Path, name: &OsStr, wds: &mut Vec<i32>, names: &mut Vec<OsString>) {
-        if let Ok(wd) = inotify::add_watch(&self.fd, dir, dir_flags()) {
-            if !wds.contains(&wd) {
-                wds.push(wd);
-            }
+        if let Ok(wd) = inotify::add_watch(&self.fd, dir, dir_flags())
+            && !wds.contains(&wd)
+        {
+            wds.push(wd);
         }
         if !names.iter().any(|n| n == name) {
             names.push(name.to_os_string());
@@ -88,7 +93,11 @@ impl Watcher {
         let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
             return;
         };
-        let parent = if parent.as_os_str().is_empty() { Path::new(".") } else { parent };
+        let parent = if parent.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            parent
+        };
         if parent.is_dir() {
             self.add(parent, name, wds, names);
         } else {
@@ -97,7 +106,11 @@ impl Watcher {
             let mut missing = parent;
             while let Some(up) = missing.parent() {
                 if up.as_os_str().is_empty() || up.is_dir() {
-                    let up = if up.as_os_str().is_empty() { Path::new(".") } else { up };
+                    let up = if up.as_os_str().is_empty() {
+                        Path::new(".")
+                    } else {
+                        up
+                    };
                     if let Some(component) = missing.file_name() {
                         self.add(up, component, wds, names);
                     }
@@ -113,13 +126,18 @@ impl Watcher {
         // A directory on the way that is a symlink (Kubernetes' `..data`)
         // is swapped by renaming in its own parent.
         for ancestor in parent.ancestors() {
-            if ancestor.symlink_metadata().is_ok_and(|m| m.file_type().is_symlink()) {
-                if let (Some(up), Some(component)) = (ancestor.parent(), ancestor.file_name()) {
-                    self.add(up, component, wds, names);
-                    if let Ok(target) = std::fs::read_link(ancestor) {
-                        let resolved = up.join(target).join(path.strip_prefix(ancestor).unwrap_or(Path::new("")));
-                        self.watch_path(&resolved, depth + 1, wds, names);
-                    }
+            let is_link = ancestor
+                .symlink_metadata()
+                .is_ok_and(|m| m.file_type().is_symlink());
+            if let (true, Some(up), Some(component)) =
+                (is_link, ancestor.parent(), ancestor.file_name())
+            {
+                self.add(up, component, wds, names);
+                if let Ok(target) = std::fs::read_link(ancestor) {
+                    let resolved = up
+                        .join(target)
+                        .join(path.strip_prefix(ancestor).unwrap_or(Path::new("")));
+                    self.watch_path(&resolved, depth + 1, wds, names);
                 }
             }
         }

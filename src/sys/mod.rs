@@ -98,7 +98,11 @@ pub fn block_signals(set: &SigSet) -> io::Result<SigSet> {
     let mut old = SigSet::empty();
     // SAFETY: both pointers are to initialised sigsets.
     let rc = unsafe { libc::sigprocmask(libc::SIG_BLOCK, &set.0, &mut old.0) };
-    if rc == 0 { Ok(old) } else { Err(io::Error::last_os_error()) }
+    if rc == 0 {
+        Ok(old)
+    } else {
+        Err(io::Error::last_os_error())
+    }
 }
 
 /// `sigprocmask(SIG_SETMASK, set)`—Replaces the signal mask; in a forked
@@ -107,7 +111,11 @@ pub fn block_signals(set: &SigSet) -> io::Result<SigSet> {
 pub fn set_signal_mask(set: &SigSet) -> Result<(), Errno> {
     // SAFETY: `set` is initialised; the old mask is not asked for.
     let rc = unsafe { libc::sigprocmask(libc::SIG_SETMASK, &set.0, std::ptr::null_mut()) };
-    if rc == 0 { Ok(()) } else { Err(Errno::from_raw_os_error(last_errno())) }
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(Errno::from_raw_os_error(last_errno()))
+    }
 }
 
 /// `sigaction(sig, SIG_DFL)` for every catchable signal—Gives a forked
@@ -129,6 +137,28 @@ pub fn reset_signal_dispositions() {
         unsafe {
             let mut action: libc::sigaction = std::mem::zeroed();
             action.sa_sigaction = libc::SIG_DFL;
+            libc::sigaction(sig, &action, std::ptr::null_mut());
+        }
+    }
+}
+
+extern "C" fn ignore_signal(_: libc::c_int) {}
+
+/// `sigaction(sig, no-op handler)` for each of `signals`—Needed as PID 1
+/// of a PID namespace: the kernel discards a signal sent to a namespace's
+/// init unless init has a handler for it, and a blocked signal with the
+/// default disposition would never reach the signalfd. The handler never
+/// runs, since the signals stay blocked.
+///
+/// # References
+///  - [pid_namespaces(7)](https://man7.org/linux/man-pages/man7/pid_namespaces.7.html)
+pub fn install_noop_handlers(signals: &[i32]) {
+    for &sig in signals {
+        // SAFETY: the handler is a valid `extern "C" fn(c_int)` that does
+        // nothing; the rest of the struct is zeroed (no flags, empty mask).
+        unsafe {
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = ignore_signal as *const () as libc::sighandler_t;
             libc::sigaction(sig, &action, std::ptr::null_mut());
         }
     }

@@ -18,13 +18,19 @@ fn proc_status_field(pid: u32, field: &str) -> String {
     let status = fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     status
         .lines()
-        .find_map(|l| l.strip_prefix(field).map(|v| v.trim_start_matches(':').trim().to_string()))
+        .find_map(|l| {
+            l.strip_prefix(field)
+                .map(|v| v.trim_start_matches(':').trim().to_string())
+        })
         .unwrap_or_default()
 }
 
 #[test]
 fn starts_every_job() {
-    let p = Pmtr::start("starts", &(job("a", "/bin/sleep 1000") + &job("b", "/bin/sleep 1001")));
+    let p = Pmtr::start(
+        "starts",
+        &(job("a", "/bin/sleep 1000") + &job("b", "/bin/sleep 1001")),
+    );
     let a = p.wait_job("a", T);
     let b = p.wait_job("b", T);
     assert_eq!(cmdline(a), ["/bin/sleep", "1000"]);
@@ -34,7 +40,13 @@ fn starts_every_job() {
 
 #[test]
 fn disabled_job_is_not_started() {
-    let p = Pmtr::start("disable", &format!("{}job {{\n name off\n cmd /bin/sleep 1000\n disable\n}}\n", job("on", "/bin/sleep 1000")));
+    let p = Pmtr::start(
+        "disable",
+        &format!(
+            "{}job {{\n name off\n cmd /bin/sleep 1000\n disable\n}}\n",
+            job("on", "/bin/sleep 1000")
+        ),
+    );
     p.wait_job("on", T);
     p.expect_log("configuration loaded", T);
     assert!(!p.log().contains("started job off"), "{}", p.log());
@@ -48,14 +60,30 @@ fn job_killed_after_ten_seconds_is_restarted_at_once() {
     expect_within(Duration::from_secs(20), "job to run 10 s", || {
         fs::metadata(format!("/proc/{first}")).is_ok() && p.log_count("started job s [") == 1 && {
             let stat = fs::read_to_string(format!("/proc/{first}/stat")).unwrap_or_default();
-            let start_ticks: u64 = stat.rsplit(')').next().unwrap().split_whitespace().nth(19).unwrap().parse().unwrap();
-            let uptime: f64 = fs::read_to_string("/proc/uptime").unwrap().split_whitespace().next().unwrap().parse().unwrap();
+            let start_ticks: u64 = stat
+                .rsplit(')')
+                .next()
+                .unwrap()
+                .split_whitespace()
+                .nth(19)
+                .unwrap()
+                .parse()
+                .unwrap();
+            let uptime: f64 = fs::read_to_string("/proc/uptime")
+                .unwrap()
+                .split_whitespace()
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap();
             uptime - start_ticks as f64 / 100.0 > 10.5
         }
     });
     signal(first, libc::SIGKILL);
     // Far less than the 10 s a quick exit would wait.
-    expect_within(Duration::from_secs(5), "restart", || p.job_pid("s").is_some_and(|pid| pid != first));
+    expect_within(Duration::from_secs(5), "restart", || {
+        p.job_pid("s").is_some_and(|pid| pid != first)
+    });
     p.expect_log(&format!("job s [{first}] exited after 1"), T);
     p.expect_log("signal 9", T);
 }
@@ -67,9 +95,14 @@ fn quick_exit_waits_ten_seconds() {
     let killed = Instant::now();
     signal(first, libc::SIGKILL);
     p.expect_log("restarting it in 10 sec", T);
-    expect_within(Duration::from_secs(25), "restart", || p.job_pid("q").is_some_and(|pid| pid != first));
+    expect_within(Duration::from_secs(25), "restart", || {
+        p.job_pid("q").is_some_and(|pid| pid != first)
+    });
     let waited = killed.elapsed();
-    assert!(waited >= Duration::from_millis(9500), "restarted after {waited:?}, before the 10 s anti-spin wait");
+    assert!(
+        waited >= Duration::from_millis(9500),
+        "restarted after {waited:?}, before the 10 s anti-spin wait"
+    );
 }
 
 #[test]
@@ -84,7 +117,9 @@ fn exit_33_and_once_are_not_restarted() {
             job("no", "/bin/sh -c \"exit 33\""),
         ),
     );
-    expect_within(Duration::from_secs(30), "tick's second start", || p.log_count("started job tick [") >= 2);
+    expect_within(Duration::from_secs(30), "tick's second start", || {
+        p.log_count("started job tick [") >= 2
+    });
     assert_eq!(p.log_count("started job no ["), 1, "{}", p.log());
     assert_eq!(p.log_count("started job one ["), 1, "{}", p.log());
     assert!(p.log().contains("exit status 33"));
@@ -117,7 +152,10 @@ fn order_sets_start_order() {
     p.wait_job("c", T);
     let log = p.log();
     let at = |n: &str| log.find(&format!("started job {n} [")).unwrap();
-    assert!(at("a") < at("b1") && at("b1") < at("b2") && at("b2") < at("c"), "{log}");
+    assert!(
+        at("a") < at("b1") && at("b1") < at("b2") && at("b2") < at("c"),
+        "{log}"
+    );
 }
 
 #[test]
@@ -147,9 +185,14 @@ fn dir_env_and_stdio() {
 
 #[test]
 fn job_environment_includes_pmtrs_own() {
-    let p = Pmtr::start("envbase", "job {\n name e\n cmd /bin/sh -c \"echo $PMTR_LOG_SOCKET > {dir}/env.txt; exec sleep 1000\"\n}\n");
+    let p = Pmtr::start(
+        "envbase",
+        "job {\n name e\n cmd /bin/sh -c \"echo $PMTR_LOG_SOCKET > {dir}/env.txt; exec sleep 1000\"\n}\n",
+    );
     p.wait_job("e", T);
-    expect_within(T, "env file", || p.dir.read("env.txt").contains("no-syslog"));
+    expect_within(T, "env file", || {
+        p.dir.read("env.txt").contains("no-syslog")
+    });
 }
 
 #[test]
@@ -159,20 +202,49 @@ fn user_nice_cpu_ulimit_apply() {
         "job {\n name c\n cmd /bin/sleep 1000\n user nobody\n nice 7\n cpu 0\n ulimit -n 123\n ulimit { -c 0 }\n}\n",
     );
     let pid = p.wait_job("c", T);
-    expect_within(T, "setuid", || proc_status_field(pid, "Uid").starts_with("65534"));
+    expect_within(T, "setuid", || {
+        proc_status_field(pid, "Uid").starts_with("65534")
+    });
     let passwd = fs::read_to_string("/etc/passwd").unwrap();
-    let nobody_gid = passwd.lines().find(|l| l.starts_with("nobody:")).unwrap().split(':').nth(3).unwrap().to_string();
+    let nobody_gid = passwd
+        .lines()
+        .find(|l| l.starts_with("nobody:"))
+        .unwrap()
+        .split(':')
+        .nth(3)
+        .unwrap()
+        .to_string();
     assert!(proc_status_field(pid, "Gid").starts_with(&nobody_gid));
     let groups = proc_status_field(pid, "Groups");
-    assert!(!groups.split_whitespace().any(|g| g == "0"), "root group kept: {groups}");
+    assert!(
+        !groups.split_whitespace().any(|g| g == "0"),
+        "root group kept: {groups}"
+    );
     assert_eq!(proc_status_field(pid, "Cpus_allowed_list"), "0");
     let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    let nice: i32 = stat.rsplit(')').next().unwrap().split_whitespace().nth(16).unwrap().parse().unwrap();
+    let nice: i32 = stat
+        .rsplit(')')
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .nth(16)
+        .unwrap()
+        .parse()
+        .unwrap();
     assert_eq!(nice, 7);
     let limits = fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
-    let nofile = limits.lines().find(|l| l.starts_with("Max open files")).unwrap();
-    assert_eq!(nofile.split_whitespace().collect::<Vec<_>>()[3..5], ["123", "123"]);
-    let core = limits.lines().find(|l| l.starts_with("Max core file size")).unwrap();
+    let nofile = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .unwrap();
+    assert_eq!(
+        nofile.split_whitespace().collect::<Vec<_>>()[3..5],
+        ["123", "123"]
+    );
+    let core = limits
+        .lines()
+        .find(|l| l.starts_with("Max core file size"))
+        .unwrap();
     assert!(core.contains(" 0 "), "{core}");
 }
 
@@ -180,7 +252,10 @@ fn user_nice_cpu_ulimit_apply() {
 fn unknown_user_stops_only_that_job() {
     let p = Pmtr::start(
         "nouser",
-        &format!("{}job {{\n name bad\n cmd /bin/sleep 1000\n user no-such-user-here\n}}\n", job("good", "/bin/sleep 1000")),
+        &format!(
+            "{}job {{\n name bad\n cmd /bin/sleep 1000\n user no-such-user-here\n}}\n",
+            job("good", "/bin/sleep 1000")
+        ),
     );
     p.wait_job("good", T);
     p.expect_log("unknown user 'no-such-user-here'", T);
@@ -189,9 +264,14 @@ fn unknown_user_stops_only_that_job() {
 
 #[test]
 fn bounce_restarts_a_running_job() {
-    let p = Pmtr::start("bounce", "job {\n name b\n cmd /bin/sleep 1000\n bounce every 2s\n}\n");
+    let p = Pmtr::start(
+        "bounce",
+        "job {\n name b\n cmd /bin/sleep 1000\n bounce every 2s\n}\n",
+    );
     let first = p.wait_job("b", T);
-    expect_within(T, "bounce", || p.job_pid("b").is_some_and(|pid| pid != first));
+    expect_within(T, "bounce", || {
+        p.job_pid("b").is_some_and(|pid| pid != first)
+    });
     p.expect_log(&format!("sending SIGTERM to job b [{first}]"), T);
 }
 
@@ -199,26 +279,44 @@ fn bounce_restarts_a_running_job() {
 fn depends_content_change_restarts() {
     let d = TempDir::new("depends-files");
     let dep = d.write("app.conf", "v1\n");
-    let p = Pmtr::start("depends", &format!("job {{\n name d\n cmd /bin/sleep 1000\n depends {{ {} }}\n}}\n", dep.display()));
+    let p = Pmtr::start(
+        "depends",
+        &format!(
+            "job {{\n name d\n cmd /bin/sleep 1000\n depends {{ {} }}\n}}\n",
+            dep.display()
+        ),
+    );
     let first = p.wait_job("d", T);
     // Same content rewritten: no restart. Then a real change.
     fs::write(&dep, "v1\n").unwrap();
     fs::write(&dep, "v2\n").unwrap();
-    expect_within(T, "restart on change", || p.job_pid("d").is_some_and(|pid| pid != first));
+    expect_within(T, "restart on change", || {
+        p.job_pid("d").is_some_and(|pid| pid != first)
+    });
     assert_eq!(p.log_count("a depends file changed"), 1, "{}", p.log());
 }
 
 fn edit_applies(name: &str, save: impl FnOnce(&Pmtr, &str)) {
-    let p = Pmtr::start(name, &(job("keep", "/bin/sleep 1000") + &job("gone", "/bin/sleep 1001") + &job("chg", "/bin/sleep 1002")));
+    let p = Pmtr::start(
+        name,
+        &(job("keep", "/bin/sleep 1000")
+            + &job("gone", "/bin/sleep 1001")
+            + &job("chg", "/bin/sleep 1002")),
+    );
     let keep = p.wait_job("keep", T);
     let gone = p.wait_job("gone", T);
     let chg = p.wait_job("chg", T);
-    let text = job("keep", "/bin/sleep 1000") + &job("chg", "/bin/sleep 1003") + &job("new", "/bin/sleep 1004");
+    let text = job("keep", "/bin/sleep 1000")
+        + &job("chg", "/bin/sleep 1003")
+        + &job("new", "/bin/sleep 1004");
     save(&p, &text);
     let new = p.wait_job("new", T);
     assert_eq!(cmdline(new), ["/bin/sleep", "1004"]);
     expect_within(T, "removed job to stop", || !alive(gone));
-    expect_within(T, "changed job to restart", || p.job_pid("chg").is_some_and(|pid| pid != chg && cmdline(pid) == ["/bin/sleep", "1003"]));
+    expect_within(T, "changed job to restart", || {
+        p.job_pid("chg")
+            .is_some_and(|pid| pid != chg && cmdline(pid) == ["/bin/sleep", "1003"])
+    });
     assert!(!alive(chg));
     assert_eq!(p.job_pid("keep"), Some(keep), "unchanged job was touched");
 }
@@ -257,7 +355,11 @@ fn symlink_swap_applies() {
     let p = Pmtr::spawn_in(dir, conf, &[]);
     let a = p.wait_job("a", T);
     fs::create_dir(p.dir.join("..v2")).unwrap();
-    fs::write(p.dir.join("..v2/pmtr.conf"), job("a", "/bin/sleep 1000") + &job("b", "/bin/sleep 1001")).unwrap();
+    fs::write(
+        p.dir.join("..v2/pmtr.conf"),
+        job("a", "/bin/sleep 1000") + &job("b", "/bin/sleep 1001"),
+    )
+    .unwrap();
     symlink("..v2", p.dir.join("..data_tmp")).unwrap();
     fs::rename(p.dir.join("..data_tmp"), p.dir.join("..data")).unwrap();
     p.wait_job("b", T);
@@ -305,7 +407,9 @@ fn sighup_forces_a_rescan() {
     p.expect_log("configuration loaded", T);
     signal(p.pid(), libc::SIGHUP);
     p.expect_log("rescanning configuration (SIGHUP)", T);
-    expect_within(T, "second load", || p.log_count("configuration loaded") >= 2);
+    expect_within(T, "second load", || {
+        p.log_count("configuration loaded") >= 2
+    });
     assert_eq!(p.job_pid("a"), Some(a));
 }
 
@@ -315,14 +419,19 @@ fn pidfile_written_and_removed() {
     let conf = dir.write("pmtr.conf", &job("a", "/bin/sleep 1000"));
     let pidfile = dir.join("pmtr.pid");
     let mut p = Pmtr::spawn_in(dir, conf, &["-p", pidfile.to_str().unwrap()]);
-    expect_within(T, "pidfile", || fs::read_to_string(&pidfile).is_ok_and(|s| s.trim() == p.pid().to_string()));
+    expect_within(T, "pidfile", || {
+        fs::read_to_string(&pidfile).is_ok_and(|s| s.trim() == p.pid().to_string())
+    });
     assert_eq!(p.stop(), Some(0));
     assert!(!pidfile.exists());
 }
 
 #[test]
 fn sigterm_stops_all_jobs_and_exits_zero() {
-    let mut p = Pmtr::start("sigterm", &(job("a", "/bin/sleep 1000") + &job("b", "/bin/sleep 1000")));
+    let mut p = Pmtr::start(
+        "sigterm",
+        &(job("a", "/bin/sleep 1000") + &job("b", "/bin/sleep 1000")),
+    );
     let a = p.wait_job("a", T);
     let b = p.wait_job("b", T);
     assert_eq!(p.stop(), Some(0));
@@ -339,16 +448,28 @@ fn term_ignoring_job_gets_sigkill() {
     let pid = p.wait_job("stubborn", T);
     assert_eq!(p.stop(), Some(0));
     assert!(!alive(pid));
-    assert!(p.log().contains(&format!("sending SIGKILL to job stubborn [{pid}]")), "{}", p.log());
+    assert!(
+        p.log()
+            .contains(&format!("sending SIGKILL to job stubborn [{pid}]")),
+        "{}",
+        p.log()
+    );
 }
 
 #[test]
 fn default_kill_timeout_is_ten_seconds() {
-    let mut p = Pmtr::start("sigkill-default", "job {\n name stubborn\n cmd /bin/sh -c \"trap '' TERM; while :; do sleep 1; done\"\n}\n");
+    let mut p = Pmtr::start(
+        "sigkill-default",
+        "job {\n name stubborn\n cmd /bin/sh -c \"trap '' TERM; while :; do sleep 1; done\"\n}\n",
+    );
     let pid = p.wait_job("stubborn", T);
     let t0 = Instant::now();
     assert_eq!(p.stop(), Some(0));
-    assert!(t0.elapsed() >= Duration::from_millis(9500), "SIGKILL came after {:?}", t0.elapsed());
+    assert!(
+        t0.elapsed() >= Duration::from_millis(9500),
+        "SIGKILL came after {:?}",
+        t0.elapsed()
+    );
     assert!(!alive(pid));
 }
 
@@ -363,22 +484,36 @@ fn shell_script_grandchildren_are_stopped() {
     let kids = children(sh);
     // Removing the job from the config stops its whole process group.
     p.write_config("");
-    expect_within(T, "tree gone", || !alive(sh) && kids.iter().all(|&k| !alive(k)));
+    expect_within(T, "tree gone", || {
+        !alive(sh) && kids.iter().all(|&k| !alive(k))
+    });
 }
 
 #[test]
 fn exec_failure_is_logged_and_retried() {
-    let p = Pmtr::start("execfail", &(job("bad", "/bin/nonexistent-pmtr-test arg") + &job("good", "/bin/sleep 1000")));
+    let p = Pmtr::start(
+        "execfail",
+        &(job("bad", "/bin/nonexistent-pmtr-test arg") + &job("good", "/bin/sleep 1000")),
+    );
     p.wait_job("good", T);
-    p.expect_log("job bad: can't exec /bin/nonexistent-pmtr-test: No such file or directory", T);
+    p.expect_log(
+        "job bad: can't exec /bin/nonexistent-pmtr-test: No such file or directory",
+        T,
+    );
     p.expect_log("restarting it in 10 sec", T);
     assert!(alive(p.pid()));
 }
 
 #[test]
 fn bad_dir_is_logged() {
-    let p = Pmtr::start("baddir", "job {\n name d\n cmd /bin/sleep 1000\n dir /nonexistent-dir-pmtr\n}\n");
-    p.expect_log("job d: can't change directory to /nonexistent-dir-pmtr: No such file or directory", T);
+    let p = Pmtr::start(
+        "baddir",
+        "job {\n name d\n cmd /bin/sleep 1000\n dir /nonexistent-dir-pmtr\n}\n",
+    );
+    p.expect_log(
+        "job d: can't change directory to /nonexistent-dir-pmtr: No such file or directory",
+        T,
+    );
 }
 
 #[test]
@@ -387,7 +522,12 @@ fn detaches_without_foreground() {
     let conf = dir.write("pmtr.conf", &job("d", "/bin/sleep 1000"));
     let pidfile = dir.join("pmtr.pid");
     let status = Command::new(pmtr_bin())
-        .args(["-c", conf.to_str().unwrap(), "-p", pidfile.to_str().unwrap()])
+        .args([
+            "-c",
+            conf.to_str().unwrap(),
+            "-p",
+            pidfile.to_str().unwrap(),
+        ])
         .env("PMTR_LOG_SOCKET", dir.join("no-syslog"))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -397,11 +537,18 @@ fn detaches_without_foreground() {
     assert!(status.success());
     let mut daemon = 0;
     expect_within(T, "pidfile", || {
-        daemon = fs::read_to_string(&pidfile).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0);
+        daemon = fs::read_to_string(&pidfile)
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0);
         daemon != 0
     });
     assert!(alive(daemon));
-    expect_within(T, "job under the daemon", || children(daemon).iter().any(|&c| cmdline(c) == ["/bin/sleep", "1000"]));
+    expect_within(T, "job under the daemon", || {
+        children(daemon)
+            .iter()
+            .any(|&c| cmdline(c) == ["/bin/sleep", "1000"])
+    });
     let job = children(daemon)[0];
     signal(daemon, libc::SIGTERM);
     expect_within(T, "daemon exit", || !alive(daemon) && !alive(job));
@@ -413,10 +560,20 @@ fn reaps_orphans_as_pid_1() {
     // pmtr as PID 1 of a new PID namespace; the job leaves an orphan that
     // pmtr must reap.
     let dir = TempDir::new("pid1");
-    let conf = dir.write("pmtr.conf", &job("o", "/bin/sh -c \"(sleep 0.3 &); exec sleep 1000\""));
+    let conf = dir.write(
+        "pmtr.conf",
+        &job("o", "/bin/sh -c \"(sleep 0.3 &); exec sleep 1000\""),
+    );
     let log = fs::File::create(dir.join("pmtr.log")).unwrap();
     let mut unshare = Command::new("unshare")
-        .args(["--pid", "--fork", "--kill-child", pmtr_bin(), "-c", conf.to_str().unwrap()])
+        .args([
+            "--pid",
+            "--fork",
+            "--kill-child",
+            pmtr_bin(),
+            "-c",
+            conf.to_str().unwrap(),
+        ])
         .env("PMTR_LOG_SOCKET", dir.join("no-syslog"))
         .stdin(Stdio::null())
         .stderr(log)
@@ -428,7 +585,9 @@ fn reaps_orphans_as_pid_1() {
         pmtr != 0 && children(pmtr).len() == 1 && cmdline(children(pmtr)[0]) == ["sleep", "1000"]
     });
     let zombies = |pid: u32| children(pid).into_iter().filter(|&c| !alive(c)).count();
-    expect_within(T, "orphan reaped", || children(pmtr).len() == 1 && zombies(pmtr) == 0);
+    expect_within(T, "orphan reaped", || {
+        children(pmtr).len() == 1 && zombies(pmtr) == 0
+    });
     signal(pmtr, libc::SIGTERM);
     expect_within(T, "pmtr exit", || matches!(unshare.try_wait(), Ok(Some(_))));
     let log = fs::read_to_string(dir.join("pmtr.log")).unwrap();
