@@ -366,8 +366,9 @@ class Pmtr(Supervisor):
     name = "pmtr"
     comms = ("pmtr",)
 
-    def __init__(self, binary):
+    def __init__(self, binary, name="pmtr"):
         self.binary = binary
+        self.name = name
 
     def available(self):
         return os.access(self.binary, os.X_OK)
@@ -395,6 +396,7 @@ class Pmtr(Supervisor):
     def sizes(self):
         files = [self.binary]
         out = size_of_files(files)
+        out["path"] = os.path.relpath(self.binary, ROOT)
         opt = size_optimised_pmtr(self.binary)
         if opt:
             out["size_optimised"] = size_of_files([opt])
@@ -552,18 +554,21 @@ def elf_machine(path):
 
 
 def size_optimised_pmtr(release):
-    """The smallest x86_64 pmtr the cross scripts left under target/."""
-    best = None
-    tdir = os.path.join(ROOT, "target")
-    if not os.path.isdir(tdir):
-        return None
-    for triple in os.listdir(tdir):
-        for prof in ("release", "min-size", "minsize", "release-small", "small"):
-            p = os.path.join(tdir, triple, prof, "pmtr")
-            if os.path.isfile(p) and os.path.realpath(p) != os.path.realpath(release) \
-                    and elf_machine(p) == 62 and (not best or stripped_size(p) < stripped_size(best)):
-                best = p
-    return best
+    """The size-optimised static pmtr the cross scripts build for this
+    machine's architecture (`make sizes`, `make cross-check`): target/dist/
+    holds the copy they publish, target/min/ cargo's own output."""
+    arch = platform.machine()
+    short = {"x86_64": "x86_64", "aarch64": "aarch64"}.get(arch)
+    triple = "%s-unknown-linux-musl" % arch
+    candidates = [os.path.join(ROOT, "target", "min", triple, "release", "pmtr")]
+    if short:
+        candidates.insert(0, os.path.join(ROOT, "target", "dist", "pmtr-%s-min" % short))
+    machine = {"x86_64": 62, "aarch64": 183}.get(arch)
+    for p in candidates:
+        if os.path.isfile(p) and os.path.realpath(p) != os.path.realpath(release) \
+                and elf_machine(p) == machine:
+            return p
+    return None
 
 
 # --- one running supervisor --------------------------------------------------
@@ -978,11 +983,11 @@ def fig_idle(sups, results, base, job, seconds):
 
 
 class Allocations:
-    """Heap allocations per restart cycle: a glibc debug pmtr under valgrind
-    for n1 and n2 restarts of otherwise identical runs (same jobs, same
-    shutdown); the difference of the "total heap usage" counts over n2 - n1.
-    begin() and finish() are apart so the anti-spin wait can overlap with
-    another figure's."""
+    """Heap allocations per restart cycle: the glibc release pmtr with
+    bench/alloccount.c preloaded, for n1 and n2 restarts of otherwise
+    identical runs (same jobs, same shutdown); the difference of the counts
+    over n2 - n1. begin() and finish() are apart so the anti-spin wait can
+    overlap with another figure's."""
 
     def __init__(self, results, base, job, k, n1, n2):
         self.results, self.base, self.job = results, base, job
@@ -990,19 +995,23 @@ class Allocations:
         self.insts = []
 
     def begin(self):
-        if not shutil.which("valgrind"):
-            self.results.fail("allocs", "pmtr", TargetFailed("valgrind is not installed"))
+        shim = build_alloccount()
+        if shim is None:
+            self.results.fail("allocs", "pmtr", TargetFailed("cc (a C compiler) is not installed"))
             return
-        log("allocations: building the debug pmtr")
-        r = subprocess.run(["cargo", "build", "-q"], cwd=ROOT, capture_output=True, text=True)
-        dbg = os.path.join(ROOT, "target", "debug", "pmtr")
-        if r.returncode != 0 or not os.access(dbg, os.X_OK):
-            self.results.fail("allocs", "pmtr", TargetFailed("cargo build failed: " + r.stderr[-500:]))
+        glibc = os.path.join(ROOT, "target", "release", "pmtr")
+        if not os.access(glibc, os.X_OK):
+            subprocess.run(["cargo", "build", "--release", "-q"], cwd=ROOT, capture_output=True)
+        if not os.access(glibc, os.X_OK):
+            self.results.fail("allocs", "pmtr", TargetFailed("cargo build --release failed"))
             return
-        sup = Pmtr(dbg)
-        sup.argv = lambda inst: ["valgrind", "--trace-children=no",
-                                 "--log-file=%s/valgrind.%%p" % inst.dir, dbg, "-F", "-c", inst.config]
-        log("allocations: starting pmtr twice under valgrind, %d jobs each" % self.k)
+        sup = Pmtr(glibc)
+        counts_dir = os.path.join(self.base, "allocs")
+        os.makedirs(counts_dir, exist_ok=True)
+        sup.env = lambda inst: {"PMTR_LOG_SOCKET": os.path.join(inst.dir, "no-syslog"),
+                                "LD_PRELOAD": shim, "ALLOCCOUNT_DIR": counts_dir}
+        self.counts_dir = counts_dir
+        log("allocations: starting pmtr twice with the counting allocator, %d jobs each" % self.k)
         for _ in (self.n1, self.n2):
             inst = Instance(sup, self.base, job_names(self.k, "a"), [self.job])
             self.insts.append(inst)
@@ -1014,21 +1023,21 @@ class Allocations:
         n1, n2 = self.n1, self.n2
         try:
             for inst in self.insts:
-                inst.wait_all_running(120)
+                inst.wait_all_running(60)
             time.sleep(max(0, max(i.reports.last_t for i in self.insts) + ANTI_SPIN_S + 1 - now()))
             log("allocations: %d and %d restarts" % (n1, n2))
             for inst, n in zip(self.insts, (n1, n2)):
                 for name in inst.jobs[:n]:
                     old = inst.reports.pid[name]
                     os.kill(old, signal.SIGKILL)
-                    inst.wait_until(lambda: inst.reports.pid[name] != old, 20.0,
-                                    "%s to come back under valgrind" % name)
+                    inst.wait_until(lambda: inst.reports.pid[name] != old, 10.0,
+                                    "%s to come back" % name)
             counts = []
             for inst in self.insts:
                 root = inst.proc.pid
                 os.kill(root, signal.SIGTERM)
-                finish(inst.proc, 60)
-                counts.append(valgrind_allocs(os.path.join(inst.dir, "valgrind.%d" % root)))
+                finish(inst.proc, 30)
+                counts.append(read_count(os.path.join(self.counts_dir, "allocs.%d" % root)))
             per = (counts[1] - counts[0]) / float(n2 - n1)
             self.results.put("allocs", "pmtr", {
                 "unit": "allocs/restart", "median": per, "min": per, "max": per, "n": n2 - n1,
@@ -1044,15 +1053,26 @@ class Allocations:
         self.insts = []
 
 
-def valgrind_allocs(path):
+def build_alloccount():
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if not cc:
+        return None
+    os.makedirs(OUT, exist_ok=True)
+    src, dst = os.path.join(BENCH, "alloccount.c"), os.path.join(OUT, "alloccount.so")
+    if not (os.path.exists(dst) and os.path.getmtime(dst) >= os.path.getmtime(src)):
+        r = subprocess.run([cc, "-O2", "-shared", "-fPIC", "-o", dst, src],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            raise RuntimeError("cc could not build bench/alloccount.c:\n" + r.stderr)
+    return dst
+
+
+def read_count(path):
     try:
         with open(path) as f:
-            m = re.search(r"total heap usage: ([\d,]+) allocs", f.read())
-    except OSError:
-        m = None
-    if not m:
-        raise TargetFailed("no heap summary in %s" % path)
-    return int(m.group(1).replace(",", ""))
+            return int(f.read().strip())
+    except (OSError, ValueError):
+        raise TargetFailed("pmtr left no allocation count (%s): did it exit through exit(3)?" % path)
 
 
 def children(pid):
@@ -1118,6 +1138,7 @@ def fig_soak(pmtr, results, base, restarts):
 
 ROWS = [
     ("size", "binary size, stripped executables (KB)"),
+    ("size_min", "… pmtr's size-optimised build (KB)"),
     ("size_libs", "… plus non-libc libraries / runtime (KB)"),
     ("procs_1", "supervisor processes, 1 job"),
     ("pss_1", "memory PSS, 1 job (KB)"),
@@ -1147,6 +1168,9 @@ def cell_value(fig, key):
     if key == "size":
         v = fig.get("size")
         return v and "bytes" in v and (v["bytes"] / 1024.0,) * 3
+    if key == "size_min":
+        v = (fig.get("size") or {}).get("size_optimised")
+        return v and (v["bytes"] / 1024.0,) * 3
     if key == "size_libs":
         v = fig.get("size")
         if not v or "bytes" not in v:
@@ -1189,9 +1213,6 @@ def table(results, names):
         per = {}
         for name in names:
             fig = {k: v.get(name) for k, v in results.fig.items() if v.get(name)}
-            if key == "size" and "size" in fig and "size_optimised" in fig["size"]:
-                fig = dict(fig)
-                fig["size"] = fig["size"]["size_optimised"]
             per[name] = cell_value(fig, key)
         if not any(per.values()):
             continue
@@ -1216,7 +1237,7 @@ def table(results, names):
 # The targets this rewrite set itself (README "benchmarks"); the original C
 # pmtr's figures on this machine kind are in the README beside them.
 TARGETS = [
-    ("size", "binary size ≤ 120 KB", 120, "KB"),
+    ("size_min", "size-optimised binary ≤ 120 KB", 120, "KB"),
     ("procs_1", "one process", 1, ""),
     ("pss_1", "PSS ≤ 120 KB with 1 job", 120, "KB"),
     ("pss_100", "PSS ≤ 250 KB with 100 jobs", 250, "KB"),
@@ -1234,9 +1255,9 @@ TARGETS = [
 def targets(results):
     rows = []
     fig = {k: v.get("pmtr") for k, v in results.fig.items() if v.get("pmtr")}
-    if "size" in fig and "size_optimised" in fig["size"]:
-        fig["size"] = fig["size"]["size_optimised"]
     for key, what, limit, unit in TARGETS:
+        if key == "size_min" and not cell_value(fig, key):
+            key, what = "size", "binary size ≤ 120 KB (no size-optimised build found)"
         v = cell_value(fig, key)
         if v:
             rows.append({"target": what, "measured": v[0], "unit": unit, "met": v[0] <= limit})
@@ -1360,6 +1381,9 @@ def main():
                     "bench/out/results-quick.json with --quick)")
     ap.add_argument("--no-install", action="store_true", help="never apt-get install peers")
     ap.add_argument("--keep", action="store_true", help="keep the temp dirs")
+    ap.add_argument("--merge", action="store_true",
+                    help="keep the figures of the results file this run does not measure "
+                    "(e.g. --only soak --merge adds the soak to bench/results.json)")
     ap.add_argument("--tmp", default=None, help="where the temp dirs go (default: a tmpfs)")
     args = ap.parse_args()
 
@@ -1388,15 +1412,67 @@ def main():
     base = tempfile.mkdtemp(prefix="pmtr-bench-", dir=args.tmp or tmp_dir())
     results = Results()
     started = time.time()
+    names_extra = []
+    load_before = os.getloadavg()
+    out = args.out or (os.path.join(OUT, "results-quick.json") if quick
+                       else os.path.join(BENCH, "results.json"))
+    old = None
+    if args.merge and os.path.exists(out):
+        with open(out) as f:
+            old = json.load(f)
+
+    def save():
+        """Writes what has been measured so far, so a failure late in a long
+        run loses nothing; with --merge, figures this run did not measure
+        are kept from the file."""
+        doc = {
+            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(started)),
+            "duration_s": round(time.time() - started),
+            "mode": "quick" if quick else "full",
+            "machine": machine(),
+            # Other work on the machine during the run shows up as noise.
+            "loadavg_before_after": [round(load_before[0], 2), round(os.getloadavg()[0], 2)],
+            "versions": {s.name: s.version() for s in sups},
+            "pmtr_binary": os.path.relpath(pmtr.binary, ROOT),
+            "skipped": skipped,
+            "figures": dict(results.fig),
+            "targets": targets(results),
+            "failures": results.failures,
+        }
+        if old is not None:
+            for key, per in old.get("figures", {}).items():
+                doc["figures"].setdefault(key, per)
+            doc["merged_from"] = old.get("merged_from", []) + [old.get("date")]
+            doc["failures"] = [x for x in old.get("failures", [])
+                               if x["figure"] not in results.fig] + results.failures
+            for k in ("date", "duration_s"):
+                doc["%s_merged" % k] = doc[k]
+                doc[k] = old.get(k, doc[k])
+        os.makedirs(os.path.dirname(out), exist_ok=True)
+        tmp = out + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump(doc, f, indent=1, sort_keys=True)
+            f.write("\n")
+        os.rename(tmp, out)
+        return doc
+
     log("pmtr bench (%s): %s; job %s; temp dir %s"
         % ("quick" if quick else "full", ", ".join(s.name for s in sups), job, base))
     try:
         if want("size"):
             fig_sizes(sups, results)
+            save()
         if want("start"):
-            fig_start_memory_shutdown(sups, results, base, job,
+            # The size-optimised build, if the cross scripts left one, for
+            # the memory and start figures only: what a device would run.
+            opt = size_optimised_pmtr(pmtr.binary)
+            extra = [Pmtr(opt, "pmtr-min")] if opt and not quick else []
+            if extra:
+                names_extra.extend(x.name for x in extra)
+            fig_start_memory_shutdown(sups[:1] + extra + sups[1:], results, base, job,
                                       [1, 10, 100] if quick else [1, 10, 100, 1000],
                                       1 if quick else 3, 0.3 if quick else 1.0)
+            save()
         allocs = Allocations(results, base, job, *((12, 4, 12) if quick else (60, 10, 60)))
         try:
             if quick and want("allocs"):
@@ -1404,44 +1480,34 @@ def main():
             if want("respawn"):
                 fig_respawn(sups, results, base, job, 30 if quick else 250, grouped=quick)
                 respawn_floor(results, base, job, 30 if quick else 250)
+                save()
             if want("reload"):
                 fig_reload(pmtr, results, base, job, 5 if quick else 30)
+                save()
             if want("idle"):
                 fig_idle(sups, results, base, job, 5 if quick else 60)
+                save()
             if want("allocs"):
                 if not quick:
                     allocs.begin()
                 allocs.finish()
+                save()
         finally:
             allocs.close()
         if want("soak"):
             fig_soak(pmtr, results, base, 2000 if quick else args.soak_restarts)
+            save()
     finally:
         kill_token(TOKEN)
         reap()
         if not args.keep:
             shutil.rmtree(base, ignore_errors=True)
 
-    names = [s.name for s in sups]
+    doc = save()
+    if args.merge:
+        results.fig = collections.defaultdict(dict, doc["figures"])
+    names = [s.name for s in sups[:1]] + names_extra + [s.name for s in sups[1:]]
     tgt = targets(results)
-    doc = {
-        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(started)),
-        "duration_s": round(time.time() - started),
-        "mode": "quick" if quick else "full",
-        "machine": machine(),
-        "versions": {s.name: s.version() for s in sups},
-        "pmtr_binary": os.path.relpath(pmtr.binary, ROOT),
-        "skipped": skipped,
-        "figures": results.fig,
-        "targets": tgt,
-        "failures": results.failures,
-    }
-    out = args.out or (os.path.join(OUT, "results-quick.json") if quick
-                       else os.path.join(BENCH, "results.json"))
-    os.makedirs(os.path.dirname(out), exist_ok=True)
-    with open(out, "w") as f:
-        json.dump(doc, f, indent=1, sort_keys=True)
-        f.write("\n")
     m = doc["machine"]
     print("\n%s, %s mode, %d CPUs (%s), Linux %s, %d s\n"
           % (doc["date"], doc["mode"], m["nproc"], m["model"], m["kernel"], doc["duration_s"]))
@@ -1460,6 +1526,7 @@ def main():
 
     # A figure nobody could produce means the harness (or everything) broke.
     broken = [k for k, v in results.fig.items() if v and all("error" in x for x in v.values())
+              and (only is None or any(k.startswith(f) for f in only))
               and not any("not installed" in x["error"] for x in v.values())]
     if broken:
         print("no supervisor produced: %s" % ", ".join(sorted(broken)), file=sys.stderr)
