@@ -931,7 +931,7 @@ def fig_idle(sups, results, base, job, seconds):
     a window with 10 idle jobs; all supervisors idle side by side."""
     if not shutil.which("strace"):
         for sup in sups:
-            results.fail("idle", sup.name, TargetFailed("strace is not installed"))
+            results.fail("idle", sup.name, TargetFailed("unavailable: strace is not installed"))
         return
     insts, traced = [], []
     try:
@@ -966,6 +966,12 @@ def fig_idle(sups, results, base, job, seconds):
             except subprocess.TimeoutExpired:
                 st.kill()
                 finish(st)
+            if st.returncode not in (0, -signal.SIGINT, 130) and not (
+                    os.path.exists(out) and os.path.getsize(out)):
+                results.fail("idle", inst.sup.name, TargetFailed(
+                    "unavailable: strace could not attach (exit %d; ptrace not permitted?)"
+                    % st.returncode))
+                continue
             calls = count_syscalls(out)
             ticks = sum((read_stat(p) or (0, 0, 0, 0))[3] for p in pids) - ticks0
             total = sum(calls.values())
@@ -997,7 +1003,7 @@ class Allocations:
     def begin(self):
         shim = build_alloccount()
         if shim is None:
-            self.results.fail("allocs", "pmtr", TargetFailed("cc (a C compiler) is not installed"))
+            self.results.fail("allocs", "pmtr", TargetFailed("unavailable: cc (a C compiler) is not installed"))
             return
         glibc = os.path.join(ROOT, "target", "release", "pmtr")
         if not os.access(glibc, os.X_OK):
@@ -1527,7 +1533,7 @@ def main():
     # A figure nobody could produce means the harness (or everything) broke.
     broken = [k for k, v in results.fig.items() if v and all("error" in x for x in v.values())
               and (only is None or any(k.startswith(f) for f in only))
-              and not any("not installed" in x["error"] for x in v.values())]
+              and not any(x["error"].startswith("unavailable:") for x in v.values())]
     if broken:
         print("no supervisor produced: %s" % ", ".join(sorted(broken)), file=sys.stderr)
         return 1
