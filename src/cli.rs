@@ -33,8 +33,11 @@ FILE as soon as it is saved.
   -V, --version
               pmtr's version
 
-Environment: PMTR_LOG_SOCKET=PATH sends syslog records to PATH instead of
-/dev/log.
+Environment:
+  PMTR_LOG_SOCKET=PATH      send syslog records to PATH instead of /dev/log
+  PMTR_LOG_RECORD_MAX=N     largest syslog record in bytes (128-1024,
+                            default 1023), for syslog daemons with small buffers
+  TZ                        time zone of log timestamps (default /etc/localtime)
 ";
 
 /// What the daemon was asked to do.

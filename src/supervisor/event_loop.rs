@@ -97,7 +97,9 @@ impl Job {
 pub struct Supervisor {
     pub(super) epoll: OwnedFd,
     signals: OwnedFd,
-    watcher: Watcher,
+    pub(super) watcher: Watcher,
+    /// A save completed while pmtr was reading: rescan without waiting.
+    pub(super) pending_rescan: bool,
     pub(super) config_path: PathBuf,
     /// Jobs of the configuration in force, in file order.
     pub(super) jobs: Vec<Job>,
@@ -174,6 +176,7 @@ impl Supervisor {
             epoll,
             signals,
             watcher,
+            pending_rescan: false,
             config_path: config_path.to_path_buf(),
             jobs: Vec::new(),
             start_order: Vec::new(),
@@ -227,7 +230,13 @@ impl Supervisor {
             if self.shutting_down && !self.jobs.iter().chain(&self.retiring).any(Job::active) {
                 break;
             }
-            let timeout = self.next_deadline().map(|at| {
+            // A save landed while pmtr was reading: look again at once.
+            let due = if self.pending_rescan {
+                Some(Instant::now())
+            } else {
+                self.next_deadline()
+            };
+            let timeout = due.map(|at| {
                 let d = at.saturating_duration_since(Instant::now());
                 // Round up so the deadline has passed when we wake.
                 rustix::time::Timespec {
@@ -252,7 +261,7 @@ impl Supervisor {
                 let token = self.events[i].data.u64();
                 match token & KIND_MASK {
                     TOKEN_SIGNAL => self.on_signals(&mut rescan),
-                    TOKEN_INOTIFY => rescan |= self.watcher.drain(),
+                    TOKEN_INOTIFY => rescan |= self.watcher.drain().settled,
                     TOKEN_STATUS => self.on_status_pipe(token as u32),
                     TOKEN_STDOUT => self.on_output(token as u32, false),
                     TOKEN_STDERR => self.on_output(token as u32, true),
@@ -262,7 +271,8 @@ impl Supervisor {
                     _ => error!("can't happen: unknown epoll token {token:#x}"),
                 }
             }
-            if rescan && !self.shutting_down {
+            if (rescan || self.pending_rescan) && !self.shutting_down {
+                self.pending_rescan = false;
                 self.rescan(false);
             }
         }
@@ -730,11 +740,18 @@ impl Supervisor {
 
     /// Restarts running jobs whose `depends` files changed content.
     pub(super) fn check_depends(&mut self, now: Instant) {
-        for i in 0..self.jobs.len() {
-            if self.jobs[i].spec.depends.is_empty() {
-                continue;
-            }
-            let hash = depends_hash(&self.jobs[i].spec.depends);
+        let hashes: Vec<(usize, u64)> = (0..self.jobs.len())
+            .filter(|&i| !self.jobs[i].spec.depends.is_empty())
+            .map(|i| (i, depends_hash(&self.jobs[i].spec.depends)))
+            .collect();
+        // As for the configuration: a write under way makes what was read
+        // suspect (an empty file mid-save is no change to act on).
+        let changes = self.watcher.drain();
+        self.pending_rescan |= changes.settled;
+        if changes.depends_in_flux {
+            return;
+        }
+        for (i, hash) in hashes {
             if hash == self.jobs[i].depends_hash {
                 continue;
             }

@@ -125,6 +125,10 @@ fn status_shows_stopping_until_the_job_is_gone() {
         "job {\n name stubborn\n cmd /bin/sh -c \"trap '' TERM; exec /bin/sleep 1000\"\n kill after 5s\n}\n",
     );
     let pid = p.wait_job("stubborn", T);
+    // The trap is set once the shell has exec'd sleep.
+    expect_within(T, "exec of sleep", || {
+        cmdline(pid) == ["/bin/sleep", "1000"]
+    });
     expect_status(&p, "stubborn", "running");
     assert!(ctl(&p, &["stop", "stubborn"]).status.success());
     let line = status_line(&p, "stubborn");
@@ -439,8 +443,11 @@ fn idle_pmtr_makes_no_syscalls_with_the_socket_open() {
     // the loop.
     expect_status(&p, "up", "running");
     p.expect_log("configuration loaded", T);
-    let trace = p.dir.join("strace.out");
-    let errors = p.dir.join("strace.err");
+    // Not in pmtr's config directory: pmtr watches it, so strace writing
+    // there would wake pmtr.
+    let out_dir = TempDir::new("idle-strace");
+    let trace = out_dir.join("strace.out");
+    let errors = out_dir.join("strace.err");
     let mut strace = Command::new("strace")
         .arg("-p")
         .arg(p.pid().to_string())

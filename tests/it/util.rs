@@ -240,7 +240,10 @@ impl Pmtr {
         let pos = log.rfind(&needle)?;
         let rest = &log[pos + needle.len()..];
         let pid: u32 = rest[..rest.find(']')?].parse().ok()?;
-        alive(pid).then_some(pid)
+        // Between fork and exec the child is still a copy of pmtr.
+        let execed =
+            fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|exe| exe != Path::new(pmtr_bin()));
+        (alive(pid) && execed).then_some(pid)
     }
 
     /// Waits for job `name` to be running and returns its PID.
