@@ -601,3 +601,32 @@ fn reaps_orphans_as_pid_1() {
     let log = fs::read_to_string(dir.join("pmtr.log")).unwrap();
     assert!(log.contains("exiting"), "{log}");
 }
+
+#[test]
+fn depends_file_may_appear_later() {
+    let d = TempDir::new("depends-later");
+    let dep = d.join("later.conf");
+    let p = Pmtr::start(
+        "depends-later",
+        &format!(
+            "job {{\n name d\n cmd /bin/sleep 1000\n depends {{ {} }}\n}}\n",
+            dep.display()
+        ),
+    );
+    let first = p.wait_job("d", T);
+    fs::write(&dep, "now here\n").unwrap();
+    expect_within(T, "restart when the file appears", || {
+        p.job_pid("d").is_some_and(|pid| pid != first)
+    });
+}
+
+#[test]
+fn empty_save_keeps_the_running_configuration() {
+    let p = Pmtr::start("empty-save", &job("a", "/bin/sleep 1000"));
+    let a = p.wait_job("a", T);
+    p.write_config("");
+    p.expect_log("is empty; keeping the running configuration", T);
+    p.write_config(&(job("a", "/bin/sleep 1000") + &job("b", "/bin/sleep 1000")));
+    p.wait_job("b", T);
+    assert_eq!(p.job_pid("a"), Some(a));
+}
