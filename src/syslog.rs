@@ -83,6 +83,9 @@ static WRITER: Mutex<Option<Writer>> = Mutex::new(None);
 /// time zone (`TZ`, else /etc/localtime). Calling it again re-reads them
 /// (the time zone, after an update of /etc/localtime) and keeps the socket.
 pub fn init(foreground: bool, verbose: u8) {
+    // Under systemd stderr is the journal, which also reads /dev/log:
+    // echoing would log every line twice.
+    let foreground = foreground && !stderr_is_journal();
     let path = std::env::var_os("PMTR_LOG_SOCKET").unwrap_or_else(|| DEV_LOG.into());
     // A path that cannot be a socket address (too long) never connects:
     // every record then goes to the fallback, which is what an operator
@@ -1004,4 +1007,19 @@ mod tests {
         out.feed(b"\n", "j", 1, Severity::Info);
         assert!(!out.continued && out.line.is_empty());
     }
+}
+
+/// True when fd 2 is the journal stream systemd named in `JOURNAL_STREAM`
+/// (`DEVICE:INODE`, see systemd.exec(5)).
+fn stderr_is_journal() -> bool {
+    let Some(stream) = std::env::var_os("JOURNAL_STREAM") else {
+        return false;
+    };
+    let Some((dev, ino)) = stream.to_str().and_then(|s| s.split_once(':')) else {
+        return false;
+    };
+    let Ok(stat) = rustix::fs::fstat(rustix::stdio::stderr()) else {
+        return false;
+    };
+    dev.parse::<u64>() == Ok(stat.st_dev) && ino.parse::<u64>() == Ok(stat.st_ino)
 }
