@@ -197,6 +197,18 @@ fn install_sysv_into_destdir_lays_out_binary_companions_config_and_script() {
         script.contains("PMTR_CONF=${PMTR_CONF:-/etc/pmtr.conf}"),
         "{script}"
     );
+    // The companion names reach their tools in the installed binary.
+    for tool in ["pmtr-ctl", "pmtr-rptserver"] {
+        let out = Command::new(root.join("usr/bin").join(tool))
+            .output()
+            .unwrap();
+        let usage = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{tool}: {}", text(&out));
+        assert!(
+            usage.contains(&format!("{tool}: missing")),
+            "{tool}: {usage}"
+        );
+    }
     // Into a DESTDIR nothing on the host is registered or started.
     assert_eq!(inst.calls(), Vec::<String>::new());
 }
