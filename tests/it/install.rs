@@ -47,6 +47,19 @@ fn debian_ssd() -> PathBuf {
     find(&["/sbin/start-stop-daemon", "/usr/sbin/start-stop-daemon"])
 }
 
+/// Fills `dir` with a symlink to busybox for each of its applets, except
+/// those in `skip`.
+fn link_applets(dir: &Path, skip: &[&str]) {
+    fs::create_dir_all(dir).unwrap();
+    let bb = busybox();
+    let list = Command::new(&bb).arg("--list").output().unwrap();
+    for applet in String::from_utf8_lossy(&list.stdout).lines() {
+        if !skip.contains(&applet) {
+            std::os::unix::fs::symlink(&bb, dir.join(applet)).unwrap();
+        }
+    }
+}
+
 fn write_exec(path: &Path, text: &str) {
     fs::write(path, text).unwrap();
     fs::set_permissions(path, fs::Permissions::from_mode(0o755)).unwrap();
@@ -70,6 +83,9 @@ fn text(out: &Output) -> String {
 /// `calls`.
 struct Installer {
     dir: TempDir,
+    /// Runs under busybox ash with only busybox applets on PATH (no
+    /// update-rc.d, no systemctl): a busybox image.
+    busybox: bool,
 }
 
 impl Installer {
@@ -84,7 +100,18 @@ impl Installer {
             );
             write_exec(&dir.join("bin").join(tool), &script);
         }
-        Installer { dir }
+        Installer {
+            dir,
+            busybox: false,
+        }
+    }
+
+    /// An installer on a busybox image: every tool is a busybox applet.
+    fn busybox(name: &str) -> Installer {
+        let dir = TempDir::new(name);
+        fs::create_dir_all(dir.join("root")).unwrap();
+        link_applets(&dir.join("bin"), &[]);
+        Installer { dir, busybox: true }
     }
 
     fn root(&self) -> PathBuf {
@@ -100,8 +127,14 @@ impl Installer {
     /// `env`; DESTDIR defaults to `root`.
     fn run(&self, action: &str, env: &[(&str, &str)]) -> Output {
         let root = self.root();
-        let path = format!("{}:{SYSTEM_PATH}", self.dir.join("bin").display());
-        let mut cmd = Command::new("/bin/sh");
+        let (mut cmd, path) = if self.busybox {
+            let mut c = Command::new(busybox());
+            c.arg("sh");
+            (c, self.dir.join("bin").display().to_string())
+        } else {
+            let path = format!("{}:{SYSTEM_PATH}", self.dir.join("bin").display());
+            (Command::new("/bin/sh"), path)
+        };
         cmd.arg(repo().join("init.d/install.sh"))
             .arg(action)
             .env_clear()
@@ -492,6 +525,61 @@ fn install_on_a_sysv_host_registers_and_starts_pmtr_and_uninstall_stops_it() {
     drop(guard);
 }
 
+/// `make install` on a busybox image, run by busybox ash with only
+/// applets on PATH: no update-rc.d, so install prints the inittab line,
+/// and still starts pmtr through the installed script (busybox's
+/// start-stop-daemon); uninstall stops it.
+#[test]
+fn install_on_a_busybox_image_prints_the_inittab_line_and_starts_pmtr() {
+    let inst = Installer::busybox("inst-busybox");
+    let base = inst.dir.path().to_str().unwrap().to_owned();
+    let conf = format!(
+        "job {{\n  name sleeper\n  cmd /bin/sh -c \"echo $$ > {base}/sleeper.pid; exec /bin/sleep 1000\"\n}}\n"
+    );
+    let conf_path = inst.dir.write("etc/pmtr.conf", &conf);
+    fs::set_permissions(&conf_path, fs::Permissions::from_mode(0o644)).unwrap();
+    let pidfile = format!("{base}/pmtr.pid");
+    let env = [
+        ("DESTDIR", ""),
+        ("PREFIX", &*format!("{base}/usr")),
+        ("SYSCONFDIR", &*format!("{base}/etc")),
+        // A busybox image has no /run/systemd/system; this host might.
+        ("INIT", "sysv"),
+        ("PIDFILE", &*pidfile),
+        ("PMTR_LOG_SOCKET", &*format!("{base}/no-syslog")),
+    ];
+    let guard = Cleanup::new(&[&pidfile, &format!("{base}/sleeper.pid")]);
+
+    let said = inst.ok("install", &env);
+    assert!(
+        said.contains(&format!("::respawn:{base}/usr/bin/pmtr -F")),
+        "no inittab line:\n{said}"
+    );
+    let pid = read_pid(Path::new(&pidfile)).expect("no pidfile after install");
+    assert!(alive(pid));
+    let job = wait_pid_file(&inst.dir.join("sleeper.pid"), Duration::from_secs(15));
+    assert_eq!(ppid(job), Some(pid));
+
+    let said = inst.ok("uninstall", &env);
+    assert!(
+        !said.contains("SIGKILL"),
+        "pmtr did not exit on SIGTERM:\n{said}"
+    );
+    assert!(
+        !alive(pid) && !alive(job),
+        "pmtr or its job survived uninstall"
+    );
+    assert_eq!(
+        tree(&inst.root()),
+        BTreeMap::new(),
+        "DESTDIR was empty: nothing may land in root/"
+    );
+    assert!(!inst.dir.join("usr/bin/pmtr").exists());
+    assert!(!inst.dir.join("etc/init.d/pmtr").exists());
+    assert_eq!(inst.dir.read("etc/pmtr.conf"), conf);
+    drop(guard);
+}
+
 // ---------------------------------------------------------------------------
 // The SysV init script, run for real
 
@@ -661,12 +749,7 @@ impl InitScript {
             ),
             Ssd::Busybox | Ssd::Missing => {
                 let bb = busybox();
-                let list = Command::new(&bb).arg("--list").output().unwrap();
-                for applet in String::from_utf8_lossy(&list.stdout).lines() {
-                    if applet != "start-stop-daemon" {
-                        std::os::unix::fs::symlink(&bb, bin.join(applet)).unwrap();
-                    }
-                }
+                link_applets(&bin, &["start-stop-daemon"]);
                 if ssd == Ssd::Busybox {
                     write_exec(
                         &bin.join("start-stop-daemon"),
