@@ -1106,6 +1106,59 @@ fn init_script_has_lsb_headers() {
     assert!(script.starts_with("#!/bin/sh\n"));
 }
 
+/// Debian's update-rc.d (without insserv, as on Raspberry Pi OS) reads the
+/// LSB header to make the rc links; DPKG_ROOT points it at a temp root.
+#[test]
+fn init_script_header_gives_debian_update_rc_d_the_runlevels() {
+    let Some(update_rc_d) = ["/usr/sbin/update-rc.d", "/sbin/update-rc.d"]
+        .iter()
+        .map(Path::new)
+        .find(|p| p.exists())
+    else {
+        eprintln!(
+            "update-rc.d not installed: LSB header checked by init_script_has_lsb_headers only"
+        );
+        return;
+    };
+    let root = TempDir::new("update-rc-d");
+    fs::create_dir_all(root.join("etc/init.d")).unwrap();
+    fs::copy(repo().join("init.d/pmtr"), root.join("etc/init.d/pmtr")).unwrap();
+    let run = |args: &[&str]| {
+        let out = Command::new(update_rc_d)
+            .args(args)
+            .env("DPKG_ROOT", root.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "update-rc.d {args:?}:\n{}",
+            text(&out)
+        );
+    };
+    let links = || -> Vec<String> {
+        let mut v: Vec<String> = tree(root.path())
+            .into_iter()
+            .filter(|(p, _)| p.starts_with("etc/rc"))
+            .map(|(p, target)| format!("{p} {target}"))
+            .collect();
+        v.sort();
+        v
+    };
+
+    run(&["pmtr", "defaults"]);
+    let want: Vec<String> = ["0K", "1K", "2S", "3S", "4S", "5S", "6K"]
+        .iter()
+        .map(|lk| {
+            let (level, kind) = lk.split_at(1);
+            format!("etc/rc{level}.d/{kind}01pmtr -> ../init.d/pmtr")
+        })
+        .collect();
+    assert_eq!(links(), want);
+
+    run(&["-f", "pmtr", "remove"]);
+    assert_eq!(links(), Vec::<String>::new());
+}
+
 // ---------------------------------------------------------------------------
 // systemd unit and busybox inittab
 
