@@ -489,6 +489,7 @@ fn install_on_a_sysv_host_registers_and_starts_pmtr_and_uninstall_stops_it() {
         // Read by the installed init script, which install.sh runs.
         ("PIDFILE", &*pidfile),
         ("PMTR_LOG_SOCKET", &*format!("{base}/no-syslog")),
+        ("PMTR_OPTS", &*format!("-s {base}/ctl.sock")),
     ];
     let guard = Cleanup::new(&[&pidfile, &format!("{base}/sleeper.pid")]);
 
@@ -547,6 +548,7 @@ fn install_on_a_busybox_image_prints_the_inittab_line_and_starts_pmtr() {
         ("INIT", "sysv"),
         ("PIDFILE", &*pidfile),
         ("PMTR_LOG_SOCKET", &*format!("{base}/no-syslog")),
+        ("PMTR_OPTS", &*format!("-s {base}/ctl.sock")),
     ];
     let guard = Cleanup::new(&[&pidfile, &format!("{base}/sleeper.pid")]);
 
@@ -730,8 +732,10 @@ impl InitScript {
         fs::set_permissions(&conf, fs::Permissions::from_mode(0o644)).unwrap();
         dir.write(
             "default",
+            // Each pmtr gets its own control socket, not the host's
+            // /run/pmtr.sock: this also proves PMTR_OPTS reaches pmtr.
             &format!(
-                "PMTR={}\nPMTR_CONF={base}/pmtr.conf\nPIDFILE={base}/pmtr.pid\n",
+                "PMTR={}\nPMTR_CONF={base}/pmtr.conf\nPIDFILE={base}/pmtr.pid\nPMTR_OPTS=\"-s {base}/ctl.sock\"\n",
                 pmtr.display()
             ),
         );
@@ -863,6 +867,10 @@ fn init_script_lifecycle(ssd: Ssd) {
 
     let job = wait_pid_file(&job_file, Duration::from_secs(15));
     assert_eq!(ppid(job), Some(pid), "the job is not pmtr's child");
+    assert!(
+        init.dir.join("ctl.sock").exists(),
+        "PMTR_OPTS did not reach pmtr"
+    );
 
     // reload reaches pmtr as SIGHUP: it rescans, and the job goes on.
     // (Records arrive in order: once the job's start is in, the startup
