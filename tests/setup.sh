@@ -4,7 +4,7 @@
 set -eu
 
 need_apt=""
-for pkg in busybox shellcheck qemu-user strace util-linux procps; do
+for pkg in busybox shellcheck qemu-user strace util-linux procps tzdata; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need_apt="$need_apt $pkg"
 done
 if [ -n "$need_apt" ]; then

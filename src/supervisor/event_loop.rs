@@ -38,6 +38,9 @@ const TOKEN_STATUS: u64 = 3 << 32;
 const TOKEN_STDOUT: u64 = 4 << 32;
 const TOKEN_STDERR: u64 = 5 << 32;
 const TOKEN_NET: u64 = 6 << 32;
+/// The control socket's listener, and its clients (table slot below).
+pub(super) const TOKEN_CONTROL: u64 = 7 << 32;
+const TOKEN_CONTROL_CLIENT: u64 = 8 << 32;
 const KIND_MASK: u64 = !0xffff_ffff;
 
 /// A job's output pipe to syslog and its line buffer.
@@ -65,6 +68,9 @@ pub struct Job {
     stdout: Option<OutputPipe>,
     stderr: Option<OutputPipe>,
     fork_failures: u32,
+    /// When the current (or last) process was started: its runtime is
+    /// logged at exit, also when it exits while being stopped.
+    started_at: Instant,
     pub restarts: u32,
     pub last_exit: Option<(Ending, Instant)>,
 }
@@ -89,7 +95,7 @@ impl Job {
 }
 
 pub struct Supervisor {
-    epoll: OwnedFd,
+    pub(super) epoll: OwnedFd,
     signals: OwnedFd,
     watcher: Watcher,
     pub(super) config_path: PathBuf,
@@ -105,6 +111,8 @@ pub struct Supervisor {
     pub(super) have_config: bool,
     pub(super) environ: Vec<(Vec<u8>, Vec<u8>)>,
     pub(super) net: Net,
+    /// `pmtr status|stop|start|restart` (issue 9), when its socket opened.
+    pub(super) control: Option<crate::control::Server>,
     next_report: Option<Instant>,
     shutting_down: bool,
     self_pid: Pid,
@@ -175,6 +183,7 @@ impl Supervisor {
             have_config: false,
             environ: spawn::environ(),
             net: Net::default(),
+            control: None,
             next_report: None,
             shutting_down: false,
             self_pid: rustix::process::getpid(),
@@ -200,6 +209,7 @@ impl Supervisor {
             stdout: None,
             stderr: None,
             fork_failures: 0,
+            started_at: Instant::now(),
             restarts: 0,
             last_exit: None,
         }
@@ -247,6 +257,8 @@ impl Supervisor {
                     TOKEN_STDOUT => self.on_output(token as u32, false),
                     TOKEN_STDERR => self.on_output(token as u32, true),
                     TOKEN_NET => self.on_datagram(token as u32 as usize),
+                    TOKEN_CONTROL => self.on_control_accept(TOKEN_CONTROL_CLIENT),
+                    TOKEN_CONTROL_CLIENT => self.on_control_client(token as u32 as usize),
                     _ => error!("can't happen: unknown epoll token {token:#x}"),
                 }
             }
@@ -327,7 +339,7 @@ impl Supervisor {
     fn reap(&mut self) {
         let now = Instant::now();
         loop {
-            let (pid, status) = match rustix::process::waitpid(None, WaitOptions::NOHANG) {
+            let (pid, status) = match rustix::process::wait(WaitOptions::NOHANG) {
                 Ok(Some(x)) => x,
                 Ok(None) | Err(Errno::CHILD) => break,
                 Err(Errno::INTR) => continue,
@@ -344,12 +356,7 @@ impl Supervisor {
             match self.find_by_pid(pid) {
                 Some(slot) => {
                     let job = self.job_mut(slot);
-                    let ran = match job.state {
-                        JobState::Running { since, .. } => {
-                            now.saturating_duration_since(since).as_secs()
-                        }
-                        _ => 0,
-                    };
+                    let ran = now.saturating_duration_since(job.started_at).as_secs();
                     let name = &job.spec.name;
                     let pid = pid.as_raw_nonzero();
                     match ending {
@@ -376,10 +383,9 @@ impl Supervisor {
                 leader_gone: true,
                 ..
             } = job.state
+                && rustix::process::test_kill_process_group(pid) == Err(Errno::SRCH)
             {
-                if rustix::process::test_kill_process_group(pid) == Err(Errno::SRCH) {
-                    self.step_job(slot, JobEvent::GroupGone, now);
-                }
+                self.step_job(slot, JobEvent::GroupGone, now);
             }
         }
         self.retiring.retain(Job::active);
@@ -483,6 +489,7 @@ impl Supervisor {
                 let raw = pid.as_raw_nonzero().get() as u32;
                 info!("started job {} [{raw}]", job.spec.name);
                 job.state = JobState::Running { pid, since: now };
+                job.started_at = now;
                 job.fork_failures = 0;
                 job.restarts = job.restarts.wrapping_add(1);
                 let id = job.id as u64;
@@ -526,9 +533,8 @@ impl Supervisor {
                     .min(FORK_RETRY_MAX);
                 job.fork_failures = job.fork_failures.saturating_add(1);
                 error!(
-                    "can't start job {}: fork failed: {}; retrying in {} sec",
+                    "can't start job {}: {e}; retrying in {} sec",
                     job.spec.name,
-                    sys::strerror(e),
                     retry_in.as_secs()
                 );
                 let (state, _) = job::step(
@@ -606,10 +612,8 @@ impl Supervisor {
                         if enable { "enabling" } else { "disabling" }
                     );
                     self.jobs[i].override_enabled = Some(enable);
-                    if enable {
-                        if let JobState::Done(_) = self.jobs[i].state {
-                            self.step_job(Slot::Job(i), JobEvent::Start, now);
-                        }
+                    if enable && let JobState::Done(_) = self.jobs[i].state {
+                        self.step_job(Slot::Job(i), JobEvent::Start, now);
                     }
                 }
             }
@@ -629,11 +633,12 @@ impl Supervisor {
                 self.step_job(slot, JobEvent::Tick, now);
             }
         }
-        if let Some(at) = self.next_report {
-            if at <= now && !self.shutting_down {
-                self.send_report(now);
-                self.next_report = Some(now + REPORT_EVERY);
-            }
+        if let Some(at) = self.next_report
+            && at <= now
+            && !self.shutting_down
+        {
+            self.send_report(now);
+            self.next_report = Some(now + REPORT_EVERY);
         }
     }
 
@@ -695,7 +700,7 @@ impl Supervisor {
     }
 
     /// A changed job starts only when its old version is gone.
-    fn replaced_still_stopping(&self, name: &str) -> bool {
+    pub(super) fn replaced_still_stopping(&self, name: &str) -> bool {
         !self.retiring.is_empty() && self.retiring.iter().any(|j| j.spec.name == name)
     }
 

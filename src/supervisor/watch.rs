@@ -79,10 +79,10 @@ impl Watcher {
     }
 
     fn add(&self, dir: &Path, name: &OsStr, wds: &mut Vec<i32>, names: &mut Vec<OsString>) {
-        if let Ok(wd) = inotify::add_watch(&self.fd, dir, dir_flags()) {
-            if !wds.contains(&wd) {
-                wds.push(wd);
-            }
+        if let Ok(wd) = inotify::add_watch(&self.fd, dir, dir_flags())
+            && !wds.contains(&wd)
+        {
+            wds.push(wd);
         }
         if !names.iter().any(|n| n == name) {
             names.push(name.to_os_string());
@@ -126,18 +126,18 @@ impl Watcher {
         // A directory on the way that is a symlink (Kubernetes' `..data`)
         // is swapped by renaming in its own parent.
         for ancestor in parent.ancestors() {
-            if ancestor
+            let is_link = ancestor
                 .symlink_metadata()
-                .is_ok_and(|m| m.file_type().is_symlink())
+                .is_ok_and(|m| m.file_type().is_symlink());
+            if let (true, Some(up), Some(component)) =
+                (is_link, ancestor.parent(), ancestor.file_name())
             {
-                if let (Some(up), Some(component)) = (ancestor.parent(), ancestor.file_name()) {
-                    self.add(up, component, wds, names);
-                    if let Ok(target) = std::fs::read_link(ancestor) {
-                        let resolved = up
-                            .join(target)
-                            .join(path.strip_prefix(ancestor).unwrap_or(Path::new("")));
-                        self.watch_path(&resolved, depth + 1, wds, names);
-                    }
+                self.add(up, component, wds, names);
+                if let Ok(target) = std::fs::read_link(ancestor) {
+                    let resolved = up
+                        .join(target)
+                        .join(path.strip_prefix(ancestor).unwrap_or(Path::new("")));
+                    self.watch_path(&resolved, depth + 1, wds, names);
                 }
             }
         }

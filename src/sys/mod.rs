@@ -142,6 +142,28 @@ pub fn reset_signal_dispositions() {
     }
 }
 
+extern "C" fn ignore_signal(_: libc::c_int) {}
+
+/// `sigaction(sig, no-op handler)` for each of `signals`—Needed as PID 1
+/// of a PID namespace: the kernel discards a signal sent to a namespace's
+/// init unless init has a handler for it, and a blocked signal with the
+/// default disposition would never reach the signalfd. The handler never
+/// runs, since the signals stay blocked.
+///
+/// # References
+///  - [pid_namespaces(7)](https://man7.org/linux/man-pages/man7/pid_namespaces.7.html)
+pub fn install_noop_handlers(signals: &[i32]) {
+    for &sig in signals {
+        // SAFETY: the handler is a valid `extern "C" fn(c_int)` that does
+        // nothing; the rest of the struct is zeroed (no flags, empty mask).
+        unsafe {
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = ignore_signal as *const () as libc::sighandler_t;
+            libc::sigaction(sig, &action, std::ptr::null_mut());
+        }
+    }
+}
+
 /// `signalfd(-1, set, SFD_NONBLOCK | SFD_CLOEXEC)`—A file descriptor that
 /// becomes readable when a signal in `set` (blocked beforehand) is pending,
 /// so the event loop can sleep in epoll until one arrives.

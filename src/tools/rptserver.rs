@@ -1,8 +1,455 @@
-//! `pmtr rptserver`.
+//! `pmtr rptserver` (also run as `pmtr-rptserver`): receives the UDP
+//! reports of one or many pmtr instances (`report to udp://...`, SPEC §8)
+//! and keeps FILE as a summary to read: one line per host and job, with how
+//! long ago that host last reported the job.
+//!
+//! FILE is rewritten atomically (FILE.tmp, then rename), after every report
+//! and every few seconds in between so the ages stay true. This is a tool,
+//! not the daemon: it blocks in `recv` with a timeout and allocates freely.
 
+use std::collections::BTreeMap;
 use std::ffi::OsString;
+use std::fmt::Write as _;
+use std::net::{SocketAddr, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+pub const USAGE: &str = "\
+usage: pmtr rptserver -p PORT -f FILE [-a ADDR] [-x SECONDS]
+       pmtr-rptserver -p PORT -f FILE [-a ADDR] [-x SECONDS]
+
+Receives the reports that pmtr sends with `report to udp://HOST:PORT` and
+keeps FILE as a summary: one line per host and job, with the job's state,
+run time, PID, command, and how long ago the host last reported it. FILE
+is replaced atomically (FILE.tmp, then rename) after each report and every
+5 seconds.
+
+  -p PORT     UDP port to receive on
+  -f FILE     the summary file
+  -a ADDR     address to receive on (default 0.0.0.0; a multicast group
+              is joined on the default interface)
+  -x SECONDS  forget a job its host has not reported for this long
+              (default: never)
+  -h          this text
+
+Reports are not authenticated: anyone who can send to PORT can put lines
+into FILE.
+";
+
+/// How often FILE is rewritten when no report comes.
+const REFRESH: Duration = Duration::from_secs(5);
+
+#[derive(Debug, PartialEq, Eq)]
+struct Options {
+    port: u16,
+    file: PathBuf,
+    addr: std::net::IpAddr,
+    forget_after: Option<Duration>,
+}
+
+enum Parsed {
+    Help,
+    Run(Options),
+}
+
+/// One job as its host last reported it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Job {
+    enabled: bool,
+    secs_running: u64,
+    pid: u32,
+    cmd: String,
+}
+
+/// A parsed report datagram.
+#[derive(Debug, PartialEq, Eq)]
+struct Report {
+    host: String,
+    jobs: Vec<(String, Job)>,
+}
+
+/// What FILE shows: jobs by (host, name), with when they were last seen.
+#[derive(Default)]
+struct Summary {
+    jobs: BTreeMap<(String, String), (Job, Instant, SocketAddr)>,
+}
 
 pub fn main(args: &[OsString]) -> u8 {
-    let _ = args;
-    todo!("logging/udp helper")
+    let opts = match parse_args(args) {
+        Ok(Parsed::Help) => {
+            print!("{USAGE}");
+            return 0;
+        }
+        Ok(Parsed::Run(opts)) => opts,
+        Err(e) => {
+            eprint!("pmtr-rptserver: {e}\n{USAGE}");
+            return 2;
+        }
+    };
+    match run(&opts) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("pmtr-rptserver: {e}");
+            1
+        }
+    }
+}
+
+fn parse_args(args: &[OsString]) -> Result<Parsed, String> {
+    let mut port = None;
+    let mut file = None;
+    let mut addr: std::net::IpAddr = std::net::Ipv4Addr::UNSPECIFIED.into();
+    let mut forget_after = None;
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        let arg = arg.to_string_lossy();
+        if arg == "-h" || arg == "--help" {
+            return Ok(Parsed::Help);
+        }
+        let Some(flag) = arg.strip_prefix('-').and_then(|f| f.chars().next()) else {
+            return Err(format!("unexpected argument '{arg}'"));
+        };
+        let inline = &arg[1 + flag.len_utf8()..];
+        if !"pfax".contains(flag) {
+            return Err(format!("unknown option '{arg}'"));
+        }
+        let value: OsString = if inline.is_empty() {
+            args.next()
+                .cloned()
+                .ok_or_else(|| format!("option '-{flag}' needs an argument"))?
+        } else {
+            inline.into()
+        };
+        let text = value.to_string_lossy();
+        match flag {
+            'p' => {
+                port = Some(
+                    text.parse::<u16>()
+                        .ok()
+                        .filter(|&p| p != 0)
+                        .ok_or(format!("'{text}' is not a port number (1-65535)"))?,
+                )
+            }
+            'f' => file = Some(PathBuf::from(value)),
+            'a' => {
+                addr = text
+                    .parse()
+                    .map_err(|_| format!("'{text}' is not an IP address"))?
+            }
+            _ => {
+                let secs = text
+                    .parse::<u64>()
+                    .map_err(|_| format!("'{text}' is not a number of seconds"))?;
+                forget_after = Some(Duration::from_secs(secs));
+            }
+        }
+    }
+    Ok(Parsed::Run(Options {
+        port: port.ok_or("missing -p PORT")?,
+        file: file.ok_or("missing -f FILE")?,
+        addr,
+        forget_after,
+    }))
+}
+
+fn run(opts: &Options) -> Result<(), String> {
+    let sock = UdpSocket::bind((opts.addr, opts.port))
+        .map_err(|e| format!("can't listen on {}:{}: {e}", opts.addr, opts.port))?;
+    match opts.addr {
+        std::net::IpAddr::V4(group) if group.is_multicast() => {
+            sock.join_multicast_v4(&group, &std::net::Ipv4Addr::UNSPECIFIED)
+        }
+        std::net::IpAddr::V6(group) if group.is_multicast() => sock.join_multicast_v6(&group, 0),
+        _ => Ok(()),
+    }
+    .map_err(|e| format!("can't join {}: {e}", opts.addr))?;
+    sock.set_read_timeout(Some(REFRESH))
+        .map_err(|e| format!("setsockopt SO_RCVTIMEO: {e}"))?;
+    let mut summary = Summary::default();
+    write_atomically(&opts.file, &summary.render(Instant::now()))?;
+    let mut buf = vec![0u8; 65536];
+    loop {
+        match sock.recv_from(&mut buf) {
+            Ok((n, from)) => match parse_report(&buf[..n]) {
+                Ok(report) => summary.update(report, Instant::now(), from),
+                Err(why) => eprintln!("pmtr-rptserver: ignored datagram from {from}: {why}"),
+            },
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(format!("recvfrom: {e}")),
+        }
+        let now = Instant::now();
+        if let Some(limit) = opts.forget_after {
+            summary.forget_older_than(now, limit);
+        }
+        // A failed write (full disk) is worth saying, not worth stopping.
+        if let Err(e) = write_atomically(&opts.file, &summary.render(now)) {
+            eprintln!("pmtr-rptserver: {e}");
+        }
+    }
+}
+
+/// Parses `report HOST\nNAME e|d SECONDS PID CMD\n...`.
+fn parse_report(datagram: &[u8]) -> Result<Report, String> {
+    let text = std::str::from_utf8(datagram).map_err(|_| "not UTF-8 text".to_string())?;
+    let mut lines = text.lines();
+    let first = lines.next().unwrap_or("");
+    let host = first
+        .strip_prefix("report ")
+        .and_then(|rest| rest.split_whitespace().next())
+        .ok_or("does not start with 'report HOST'")?;
+    if host.chars().any(char::is_control) {
+        return Err("control characters in the host name".into());
+    }
+    let mut jobs = Vec::new();
+    for (i, line) in lines.enumerate() {
+        if line.is_empty() {
+            continue;
+        }
+        let bad = || format!("line {} is not 'NAME e|d SECONDS PID CMD'", i + 2);
+        if line.chars().any(char::is_control) {
+            return Err(bad());
+        }
+        let mut fields = line.splitn(5, ' ');
+        let name = fields.next().filter(|n| !n.is_empty()).ok_or_else(bad)?;
+        let enabled = match fields.next() {
+            Some("e") => true,
+            Some("d") => false,
+            _ => return Err(bad()),
+        };
+        let secs_running = fields.next().and_then(|s| s.parse().ok()).ok_or_else(bad)?;
+        let pid = fields.next().and_then(|s| s.parse().ok()).ok_or_else(bad)?;
+        let cmd = fields.next().unwrap_or("").to_string();
+        jobs.push((
+            name.to_string(),
+            Job {
+                enabled,
+                secs_running,
+                pid,
+                cmd,
+            },
+        ));
+    }
+    Ok(Report {
+        host: host.to_string(),
+        jobs,
+    })
+}
+
+impl Summary {
+    fn update(&mut self, report: Report, now: Instant, from: SocketAddr) {
+        for (name, job) in report.jobs {
+            self.jobs
+                .insert((report.host.clone(), name), (job, now, from));
+        }
+    }
+
+    fn forget_older_than(&mut self, now: Instant, limit: Duration) {
+        self.jobs
+            .retain(|_, (_, seen, _)| now.duration_since(*seen) < limit);
+    }
+
+    /// The file's text: a header, then aligned columns.
+    fn render(&self, now: Instant) -> String {
+        let mut rows: Vec<[String; 8]> = vec![[
+            "HOST".into(),
+            "JOB".into(),
+            "STATE".into(),
+            "RUNNING".into(),
+            "PID".into(),
+            "SEEN".into(),
+            "FROM".into(),
+            "CMD".into(),
+        ]];
+        for ((host, name), (job, seen, from)) in &self.jobs {
+            rows.push([
+                host.clone(),
+                name.clone(),
+                if job.enabled { "enabled" } else { "disabled" }.into(),
+                if job.pid == 0 {
+                    "-".into()
+                } else {
+                    duration(job.secs_running)
+                },
+                if job.pid == 0 {
+                    "-".into()
+                } else {
+                    job.pid.to_string()
+                },
+                format!("{} ago", duration(now.duration_since(*seen).as_secs())),
+                from.ip().to_string(),
+                job.cmd.clone(),
+            ]);
+        }
+        let mut widths = [0usize; 8];
+        for row in &rows {
+            for (w, cell) in widths.iter_mut().zip(row) {
+                *w = (*w).max(cell.chars().count());
+            }
+        }
+        let hosts: std::collections::BTreeSet<&String> = self.jobs.keys().map(|(h, _)| h).collect();
+        let mut out = format!(
+            "# pmtr-rptserver: {} jobs on {} hosts\n",
+            self.jobs.len(),
+            hosts.len()
+        );
+        for row in &rows {
+            let mut line = String::new();
+            for (i, cell) in row.iter().enumerate() {
+                if i + 1 == row.len() {
+                    line.push_str(cell);
+                } else {
+                    let _ = write!(line, "{cell:<width$}  ", width = widths[i]);
+                }
+            }
+            out.push_str(line.trim_end());
+            out.push('\n');
+        }
+        out
+    }
+}
+
+/// `5s`, `3m12s`, `2h05m`, `3d04h`.
+fn duration(secs: u64) -> String {
+    match secs {
+        0..60 => format!("{secs}s"),
+        60..3600 => format!("{}m{:02}s", secs / 60, secs % 60),
+        3600..86400 => format!("{}h{:02}m", secs / 3600, secs / 60 % 60),
+        _ => format!("{}d{:02}h", secs / 86400, secs / 3600 % 24),
+    }
+}
+
+/// Writes FILE.tmp and renames it over FILE, so a reader never sees half
+/// a file.
+fn write_atomically(file: &Path, text: &str) -> Result<(), String> {
+    let mut tmp = file.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    std::fs::write(&tmp, text).map_err(|e| format!("can't write {}: {e}", tmp.display()))?;
+    std::fs::rename(&tmp, file)
+        .map_err(|e| format!("can't rename {} to {}: {e}", tmp.display(), file.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn report_parses() {
+        let r = parse_report(
+            b"report pi-1\nweb e 12 345 /usr/bin/node server.js\nbatch d 0 0 /bin/true\n",
+        )
+        .unwrap();
+        assert_eq!(r.host, "pi-1");
+        assert_eq!(r.jobs.len(), 2);
+        assert_eq!(
+            r.jobs[0],
+            (
+                "web".into(),
+                Job {
+                    enabled: true,
+                    secs_running: 12,
+                    pid: 345,
+                    cmd: "/usr/bin/node server.js".into()
+                }
+            )
+        );
+        assert!(!r.jobs[1].1.enabled);
+        assert_eq!(parse_report(b"report h\n").unwrap().jobs, vec![]);
+    }
+
+    #[test]
+    fn bad_reports_are_rejected() {
+        assert!(parse_report(b"hello").is_err());
+        assert!(parse_report(b"report \n").is_err());
+        assert!(parse_report(b"report h\nweb x 1 2 /bin/a\n").is_err());
+        assert!(parse_report(b"report h\nweb e one 2 /bin/a\n").is_err());
+        assert!(parse_report(b"report h\xff\n").is_err());
+    }
+
+    #[test]
+    fn summary_has_one_line_per_host_and_job() {
+        let mut s = Summary::default();
+        let t0 = Instant::now();
+        let from: SocketAddr = "127.0.0.1:5000".parse().unwrap();
+        s.update(
+            parse_report(b"report a\nweb e 5 10 /bin/web\n").unwrap(),
+            t0,
+            from,
+        );
+        s.update(
+            parse_report(b"report b\nweb d 0 0 /bin/web\ndb e 4000 11 /bin/db -x\n").unwrap(),
+            t0,
+            from,
+        );
+        s.update(
+            parse_report(b"report a\nweb e 15 10 /bin/web\n").unwrap(),
+            t0 + Duration::from_secs(10),
+            from,
+        );
+        let text = s.render(t0 + Duration::from_secs(72));
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "# pmtr-rptserver: 3 jobs on 2 hosts");
+        assert!(lines[1].starts_with("HOST  JOB  STATE"));
+        fn row(l: &str) -> Vec<&str> {
+            l.split_whitespace().collect()
+        }
+        assert_eq!(
+            row(lines[2]),
+            [
+                "a",
+                "web",
+                "enabled",
+                "15s",
+                "10",
+                "1m02s",
+                "ago",
+                "127.0.0.1",
+                "/bin/web"
+            ]
+        );
+        assert_eq!(
+            row(lines[3]),
+            [
+                "b",
+                "db",
+                "enabled",
+                "1h06m",
+                "11",
+                "1m12s",
+                "ago",
+                "127.0.0.1",
+                "/bin/db",
+                "-x"
+            ]
+        );
+        assert_eq!(
+            row(lines[4]),
+            [
+                "b",
+                "web",
+                "disabled",
+                "-",
+                "-",
+                "1m12s",
+                "ago",
+                "127.0.0.1",
+                "/bin/web"
+            ]
+        );
+        s.forget_older_than(t0 + Duration::from_secs(72), Duration::from_secs(65));
+        assert_eq!(s.jobs.len(), 1);
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(duration(0), "0s");
+        assert_eq!(duration(192), "3m12s");
+        assert_eq!(duration(7500), "2h05m");
+        assert_eq!(duration(273600), "3d04h");
+    }
 }

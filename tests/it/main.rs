@@ -9,3 +9,19 @@ mod config;
 
 /// The supervisor core: running, restarting, stopping, live edits (SPEC §3–6, issue 3).
 mod supervisor;
+
+/// pmtr's syslog writer against busybox syslogd (SPEC §7, issue 4).
+mod logging;
+
+/// UDP report and control, `pmtr ctl`, `pmtr rptserver` (SPEC §8, issue 4).
+mod udp;
+
+/// `make install`/`uninstall`, the SysV script, the systemd unit, shell lint
+/// (SPEC §9, issue 6).
+mod install;
+
+/// Faults, floods and hostile input pmtr must survive (issue 8).
+mod reliability;
+
+/// `pmtr status|stop|start|restart` over the control socket (issue 9).
+mod status;

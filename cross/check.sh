@@ -1,0 +1,121 @@
+#!/bin/sh
+# `make cross-check`: every device target built without Docker, checked and
+# smoke-tested under qemu-user. Exits non-zero on the first kind of failure,
+# saying what failed.
+#   1. setup: qemu-user, rustup targets, nightly rust-src, zig (cross/setup.sh)
+#   2. build: the min flavour for all four targets, the release flavour for
+#      x86_64 and aarch64 (cross/local-build.sh)
+#   3. `file`: right machine, statically linked, no interpreter, stripped;
+#      the armv6 build is tagged ARMv6 (not v7)
+#   4. size budgets (cross/lib.sh): min armv7 <= 128 KB, release x86_64
+#      <= 512 KB; min x86_64 against the 120 KB goal is reported
+#   5. smoke test of every binary (cross/smoke.sh), all at once: armv6 under
+#      `qemu-arm -cpu arm1176`, armv7 under `-cpu cortex-a7`, aarch64 under
+#      `qemu-aarch64 -cpu cortex-a53`, x86_64 natively
+set -eu
+# shellcheck source=cross/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+started=$(now)
+timings=""
+# timed NAME COMMAND...: run, remember how long it took.
+timed() {
+    name=$1
+    shift
+    t0=$(now)
+    "$@" || die "$name failed (see above)"
+    timings="$timings
+  $name: $(($(now) - t0)) s"
+}
+
+timed setup sh "$TOP/cross/setup.sh"
+timed build sh "$TOP/cross/local-build.sh" release min
+
+# What was built: TARGET:FLAVOUR pairs.
+artifacts=""
+for target in $TARGETS; do
+    artifacts="$artifacts $target:min"
+done
+for target in $STABLE_LOCAL_TARGETS; do
+    artifacts="$artifacts $target:release"
+done
+
+verify_files() {
+    for artifact in $artifacts; do
+        target=${artifact%:*}
+        flavour=${artifact#*:}
+        bin=$(dist_path "$target" "$flavour")
+        [ -f "$bin" ] || die "$bin was not built"
+        desc=$(file -b "$bin")
+        echo "$desc" | grep -Eq "$(file_arch "$target")" ||
+            die "$bin is not a $(short_name "$target") executable: $desc"
+        echo "$desc" | grep -Eq "statically linked|static-pie linked" ||
+            die "$bin is not statically linked: $desc"
+        case $desc in
+            *interpreter* | *"dynamically linked"*) die "$bin needs an interpreter: $desc" ;;
+            *"not stripped"* | *"with debug_info"*) die "$bin is not stripped: $desc" ;;
+        esac
+        if [ "$target" = arm-unknown-linux-musleabihf ] && command -v readelf >/dev/null 2>&1; then
+            arch=$(readelf -A "$bin" | sed -n 's/^ *Tag_CPU_arch: *//p')
+            [ "$arch" = v6 ] || die "$bin is tagged for CPU arch '$arch', not v6 (Pi Zero/1)"
+        fi
+        say "file ok: $(basename "$bin"): $desc"
+    done
+}
+
+check_budgets() {
+    size_min_armv7=$(wc -c <"$(dist_path armv7-unknown-linux-musleabihf min)")
+    size_rel_x86=$(wc -c <"$(dist_path x86_64-unknown-linux-musl release)")
+    size_min_x86=$(wc -c <"$(dist_path x86_64-unknown-linux-musl min)")
+    over=""
+    if [ "$size_min_armv7" -le "$BUDGET_MIN_ARMV7" ]; then
+        say "budget ok: min armv7 $size_min_armv7 <= $BUDGET_MIN_ARMV7 bytes"
+    else
+        over="$over min-armv7"
+        say "OVER BUDGET: min armv7 $size_min_armv7 > $BUDGET_MIN_ARMV7 bytes" >&2
+    fi
+    if [ "$size_rel_x86" -le "$BUDGET_RELEASE_X86_64" ]; then
+        say "budget ok: release x86_64 $size_rel_x86 <= $BUDGET_RELEASE_X86_64 bytes"
+    else
+        over="$over release-x86_64"
+        say "OVER BUDGET: release x86_64 $size_rel_x86 > $BUDGET_RELEASE_X86_64 bytes" >&2
+    fi
+    if [ "$size_min_x86" -le "$GOAL_MIN_X86_64" ]; then
+        say "goal met: min x86_64 $size_min_x86 <= $GOAL_MIN_X86_64 bytes"
+    else
+        say "goal missed (not a failure): min x86_64 $size_min_x86 > $GOAL_MIN_X86_64 bytes"
+    fi
+    [ -z "$over" ] || die "size budget exceeded:$over (raise it in cross/lib.sh and the README only as a decision)"
+}
+
+smoke_all() {
+    logs=$(mktemp -d "${TMPDIR:-/tmp}/pmtr-cross-check.XXXXXX")
+    pids=""
+    for artifact in $artifacts; do
+        target=${artifact%:*}
+        flavour=${artifact#*:}
+        label="$(short_name "$target")-$flavour"
+        # shellcheck disable=SC2046 # the runner is words: qemu-arm -cpu arm1176
+        sh "$TOP/cross/smoke.sh" "$label" "$(dist_path "$target" "$flavour")" $(runner_for "$target") \
+            >"$logs/$label" 2>&1 &
+        pids="$pids $!:$label"
+    done
+    failed=""
+    for entry in $pids; do
+        if ! wait "${entry%%:*}"; then
+            failed="$failed ${entry#*:}"
+        fi
+        cat "$logs/${entry#*:}"
+    done
+    rm -rf "$logs"
+    [ -z "$failed" ] || die "smoke test failed for:$failed"
+}
+
+timed verify verify_files
+timed budgets check_budgets
+timed smoke smoke_all
+
+sh "$TOP/cross/sizes.sh" --no-build
+say "timings:$timings
+  total: $(($(now) - started)) s"
+say "cross-check passed"

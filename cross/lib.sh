@@ -1,0 +1,116 @@
+# shellcheck shell=sh
+# shellcheck disable=SC2034 # the variables are for the scripts that source this
+# Shared by the cross/ scripts (sourced, POSIX sh). Defines the targets, the
+# two build flavours and where their binaries land.
+#
+# Flavours:
+#   release  stable Rust, `cargo build --release` with the size-tuned
+#            [profile.release] of Cargo.toml (opt-level z, LTO, one codegen
+#            unit, panic=abort, stripped).
+#   min      the same profile on nightly, with the standard library rebuilt
+#            for the profile (-Z build-std) and the immediate-abort panic
+#            strategy: no panic message, no unwinding tables, no formatting
+#            machinery kept alive just for panics. About a tenth of the size.
+#
+# Binaries are copied to target/dist/pmtr-<short>[-min], e.g.
+# target/dist/pmtr-armv6-min, the file to copy onto a device.
+
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+
+# Every target pmtr ships for, and the short name used in file names.
+TARGETS="arm-unknown-linux-musleabihf armv7-unknown-linux-musleabihf aarch64-unknown-linux-musl x86_64-unknown-linux-musl"
+
+# Targets whose std rustup ships on stable, so the release flavour can be
+# built here without Docker. The 32-bit ARM std is not downloadable on this
+# kind of machine; `make cross` (Docker) builds those.
+STABLE_LOCAL_TARGETS="x86_64-unknown-linux-musl aarch64-unknown-linux-musl"
+
+STABLE=${PMTR_STABLE:-stable}
+NIGHTLY=${PMTR_NIGHTLY:-nightly}
+
+STABLE_TARGET_DIR=${CARGO_TARGET_DIR:-$TOP/target}
+MIN_TARGET_DIR=$STABLE_TARGET_DIR/min
+DIST=$STABLE_TARGET_DIR/dist
+
+# Size budgets in bytes (README, "Builds"): exceeding one fails cross-check,
+# so growth is a decision, not an accident.
+BUDGET_MIN_ARMV7=131072       # 128 KB, size-optimised armv7
+BUDGET_RELEASE_X86_64=524288  # 512 KB, stable x86_64
+GOAL_MIN_X86_64=122880        # 120 KB, the project's target (reported only)
+
+# RUSTFLAGS in the environment would replace every target's rustflags from
+# .cargo/config.toml (static linking, CPU, linker options).
+unset RUSTFLAGS CARGO_ENCODED_RUSTFLAGS
+
+short_name() {
+    case $1 in
+        arm-unknown-linux-musleabihf) echo armv6 ;;
+        armv7-unknown-linux-musleabihf) echo armv7 ;;
+        aarch64-unknown-linux-musl) echo aarch64 ;;
+        x86_64-unknown-linux-musl) echo x86_64 ;;
+        *) echo "cross: unknown target $1" >&2; return 1 ;;
+    esac
+}
+
+# dist_path TARGET FLAVOUR
+dist_path() {
+    if [ "$2" = min ]; then
+        echo "$DIST/pmtr-$(short_name "$1")-min"
+    else
+        echo "$DIST/pmtr-$(short_name "$1")"
+    fi
+}
+
+# cargo's own output path for TARGET in FLAVOUR.
+cargo_out() {
+    if [ "$2" = min ]; then
+        echo "$MIN_TARGET_DIR/$1/release/pmtr"
+    else
+        echo "$STABLE_TARGET_DIR/$1/release/pmtr"
+    fi
+}
+
+# How to run a binary for TARGET on this x86_64 machine: qemu-user with the
+# oldest CPU of the boards it is meant for, so an instruction that CPU lacks
+# fails here instead of on a Pi Zero.
+runner_for() {
+    case $1 in
+        arm-unknown-linux-musleabihf) echo "qemu-arm -cpu arm1176" ;;
+        armv7-unknown-linux-musleabihf) echo "qemu-arm -cpu cortex-a7" ;;
+        aarch64-unknown-linux-musl) echo "qemu-aarch64 -cpu cortex-a53" ;;
+        x86_64-unknown-linux-musl) echo "" ;;
+    esac
+}
+
+# What `file` must say about the machine for TARGET.
+file_arch() {
+    case $1 in
+        arm-unknown-linux-musleabihf | armv7-unknown-linux-musleabihf) echo "32-bit LSB.*ARM, EABI5" ;;
+        aarch64-unknown-linux-musl) echo "64-bit LSB.*ARM aarch64" ;;
+        x86_64-unknown-linux-musl) echo "64-bit LSB.*x86-64" ;;
+    esac
+}
+
+# The immediate-abort panic strategy is spelled two ways depending on the
+# nightly: newer ones take `-C panic=immediate-abort` (with
+# -Z unstable-options), older ones a std feature. Sets MIN_PANIC_RUSTFLAGS
+# (TOML array items, maybe none) and MIN_STD_ARGS (cargo arguments).
+# Either way std is built with no default features: no backtrace support
+# (never printed with immediate abort), which also skips compiling its
+# symbolizer crates.
+min_panic_strategy() {
+    if printf '' | rustup run "$NIGHTLY" rustc -Zunstable-options -Cpanic=immediate-abort \
+        --crate-type=lib --crate-name=probe --emit=metadata -o /dev/null - 2>/dev/null; then
+        MIN_PANIC_RUSTFLAGS='"-Zunstable-options", "-Cpanic=immediate-abort"'
+        MIN_STD_ARGS="-Zbuild-std=std,panic_abort -Zbuild-std-features="
+    else
+        MIN_PANIC_RUSTFLAGS=""
+        MIN_STD_ARGS="-Zbuild-std=std,panic_abort -Zbuild-std-features=panic_immediate_abort"
+    fi
+}
+
+# Seconds since the epoch, for the timing lines.
+now() { date +%s; }
+
+say() { printf 'cross: %s\n' "$*"; }
+die() { printf 'cross: FAIL: %s\n' "$*" >&2; exit 1; }

@@ -1,0 +1,760 @@
+//! Local time for syslog timestamps, without libc's `localtime` (SPEC §7).
+//!
+//! pmtr is a static musl binary, and its records must carry local time the
+//! way the rest of the system's log does. So this reads the zone itself:
+//! `TZ` when set (`:PATH`, `:NAME`, a zone name under /usr/share/zoneinfo,
+//! or a POSIX rule such as `CET-1CEST,M3.5.0,M10.5.0/3`), otherwise
+//! /etc/localtime. Zone files are TZif (RFC 8536) versions 1 to 4; after
+//! the last transition in the file the POSIX rule in its footer applies,
+//! daylight saving included. Anything unreadable means UTC: a log with UTC
+//! times beats no log.
+//!
+//! The zone is loaded once (at `syslog::init`); `offset_at` then only
+//! searches a table, so formatting a record allocates nothing.
+
+use std::ffi::OsStr;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// Zone files bigger than this are not zone files.
+const TZIF_MAX: u64 = 256 * 1024;
+
+/// Where zone names are looked up unless `TZDIR` says otherwise.
+const ZONEINFO: &str = "/usr/share/zoneinfo";
+
+/// A time zone: UTC offsets by time.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Zone {
+    /// Transition instants (seconds since the epoch, UTC), ascending.
+    times: Vec<i64>,
+    /// `offsets[i]`: seconds east of UTC from `times[i]` on.
+    offsets: Vec<i32>,
+    /// The offset before the first transition (or always, without any).
+    initial: i32,
+    /// The rule after the last transition (the TZif footer, or `TZ`).
+    rule: Option<Rule>,
+}
+
+/// Why a zone file or TZ string was not used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TzError {
+    /// Not starting with `TZif`.
+    NotTzif,
+    /// Shorter than its header says.
+    Truncated,
+    /// A transition names a local time type that does not exist, or
+    /// there is no type at all.
+    BadType,
+    /// A POSIX TZ string that does not parse.
+    BadRule,
+}
+
+impl fmt::Display for TzError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TzError::NotTzif => "not a TZif file",
+            TzError::Truncated => "TZif file is truncated",
+            TzError::BadType => "TZif file has a bad local time type",
+            TzError::BadRule => "not a POSIX TZ rule",
+        })
+    }
+}
+
+impl Zone {
+    /// Coordinated Universal Time.
+    pub const UTC: Zone = Zone {
+        times: Vec::new(),
+        offsets: Vec::new(),
+        initial: 0,
+        rule: None,
+    };
+
+    /// The zone the environment asks for: `tz` is the value of `TZ`.
+    pub fn from_env(tz: Option<&OsStr>) -> Zone {
+        let zoneinfo = std::env::var_os("TZDIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(ZONEINFO));
+        let Some(tz) = tz else {
+            return Zone::from_file(Path::new("/etc/localtime")).unwrap_or(Zone::UTC);
+        };
+        let Some(tz) = tz.to_str() else {
+            return Zone::UTC;
+        };
+        if let Some(name) = tz.strip_prefix(':') {
+            // `:NAME` is implementation-defined; like glibc, a file.
+            return Zone::from_named_file(&zoneinfo, name).unwrap_or(Zone::UTC);
+        }
+        if tz.is_empty() {
+            return Zone::UTC;
+        }
+        // A name such as `Europe/Berlin` or `UTC` is a file; only when there
+        // is no such file is it a rule (busybox images often have no
+        // zoneinfo but set `TZ=CET-1CEST,...`).
+        if let Some(zone) = Zone::from_named_file(&zoneinfo, tz) {
+            return zone;
+        }
+        Rule::parse(tz.as_bytes())
+            .map(|rule| Zone {
+                rule: Some(rule),
+                ..Zone::UTC
+            })
+            .unwrap_or(Zone::UTC)
+    }
+
+    fn from_named_file(zoneinfo: &Path, name: &str) -> Option<Zone> {
+        if name.is_empty() {
+            return None;
+        }
+        if name.starts_with('/') {
+            Zone::from_file(Path::new(name))
+        } else {
+            Zone::from_file(&zoneinfo.join(name))
+        }
+    }
+
+    /// Reads a TZif file; `None` when it cannot be read or parsed.
+    pub fn from_file(path: &Path) -> Option<Zone> {
+        use std::io::Read;
+        let file = std::fs::File::open(path).ok()?;
+        let mut data = Vec::new();
+        file.take(TZIF_MAX).read_to_end(&mut data).ok()?;
+        Zone::from_tzif(&data).ok()
+    }
+
+    /// Parses TZif data (RFC 8536). For version 2 and later the 64-bit
+    /// block and the footer are used, the 32-bit block is skipped.
+    pub fn from_tzif(data: &[u8]) -> Result<Zone, TzError> {
+        let header = Header::read(data, 0)?;
+        if header.version == 0 {
+            return Zone::read_block(data, &header, 44, 4).map(|(zone, _)| zone);
+        }
+        let second = 44 + header.block_len(4);
+        let header2 = Header::read(data, second)?;
+        let (mut zone, end) = Zone::read_block(data, &header2, second + 44, 8)?;
+        // The footer: "\n" POSIX-TZ "\n". An empty or unparsable one
+        // leaves the last transition's offset in force.
+        if let Some(rest) = data.get(end..)
+            && let Some(rest) = rest.strip_prefix(b"\n")
+            && let Some(nl) = rest.iter().position(|&b| b == b'\n')
+        {
+            zone.rule = Rule::parse(&rest[..nl]).ok();
+        }
+        Ok(zone)
+    }
+
+    /// Reads one data block; returns the zone and where the block ends.
+    fn read_block(
+        data: &[u8],
+        h: &Header,
+        start: usize,
+        time_size: usize,
+    ) -> Result<(Zone, usize), TzError> {
+        let end = start + h.block_len(time_size);
+        let block = data.get(start..end).ok_or(TzError::Truncated)?;
+        if h.typecnt == 0 {
+            return Err(TzError::BadType);
+        }
+        let times_at = 0;
+        let idx_at = times_at + h.timecnt * time_size;
+        let types_at = idx_at + h.timecnt;
+        let mut type_offsets = Vec::with_capacity(h.typecnt);
+        for i in 0..h.typecnt {
+            let at = types_at + 6 * i;
+            type_offsets.push(be_i32(&block[at..at + 4]));
+        }
+        let mut times = Vec::with_capacity(h.timecnt);
+        let mut offsets = Vec::with_capacity(h.timecnt);
+        for i in 0..h.timecnt {
+            let at = times_at + i * time_size;
+            let t = if time_size == 8 {
+                be_i64(&block[at..at + 8])
+            } else {
+                i64::from(be_i32(&block[at..at + 4]))
+            };
+            let ty = usize::from(block[idx_at + i]);
+            let off = *type_offsets.get(ty).ok_or(TzError::BadType)?;
+            times.push(t);
+            offsets.push(off);
+        }
+        Ok((
+            Zone {
+                times,
+                offsets,
+                initial: type_offsets[0],
+                rule: None,
+            },
+            end,
+        ))
+    }
+
+    /// Seconds east of UTC in force at `t` (seconds since the epoch).
+    pub fn offset_at(&self, t: i64) -> i32 {
+        match self.times.first() {
+            None => {
+                return self
+                    .rule
+                    .as_ref()
+                    .map_or(self.initial, |rule| rule.offset_at(t));
+            }
+            Some(&first) if t < first => return self.initial,
+            Some(_) => {}
+        }
+        let i = self.times.partition_point(|&x| x <= t) - 1;
+        if i + 1 == self.times.len()
+            && let Some(rule) = &self.rule
+        {
+            return rule.offset_at(t);
+        }
+        self.offsets[i]
+    }
+}
+
+/// A TZif header's counts.
+struct Header {
+    /// 0 for version 1, else the version digit.
+    version: u8,
+    isutcnt: usize,
+    isstdcnt: usize,
+    leapcnt: usize,
+    timecnt: usize,
+    typecnt: usize,
+    charcnt: usize,
+}
+
+impl Header {
+    fn read(data: &[u8], at: usize) -> Result<Header, TzError> {
+        let h = data.get(at..at + 44).ok_or(TzError::Truncated)?;
+        if &h[..4] != b"TZif" {
+            return Err(TzError::NotTzif);
+        }
+        let count = |i: usize| be_u32(&h[20 + 4 * i..24 + 4 * i]) as usize;
+        Ok(Header {
+            version: if h[4] == 0 {
+                0
+            } else {
+                h[4].wrapping_sub(b'0')
+            },
+            isutcnt: count(0),
+            isstdcnt: count(1),
+            leapcnt: count(2),
+            timecnt: count(3),
+            typecnt: count(4),
+            charcnt: count(5),
+        })
+    }
+
+    fn block_len(&self, time_size: usize) -> usize {
+        self.timecnt * time_size
+            + self.timecnt
+            + self.typecnt * 6
+            + self.charcnt
+            + self.leapcnt * (time_size + 4)
+            + self.isstdcnt
+            + self.isutcnt
+    }
+}
+
+fn be_u32(b: &[u8]) -> u32 {
+    u32::from_be_bytes([b[0], b[1], b[2], b[3]])
+}
+
+fn be_i32(b: &[u8]) -> i32 {
+    be_u32(b) as i32
+}
+
+fn be_i64(b: &[u8]) -> i64 {
+    i64::from_be_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
+}
+
+/// A POSIX TZ rule: `std offset [dst [offset] [,start[/time],end[/time]]]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rule {
+    /// Standard time, seconds east of UTC.
+    std: i32,
+    dst: Option<Dst>,
+}
+
+/// The daylight-saving part of a rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Dst {
+    /// Seconds east of UTC while in effect.
+    offset: i32,
+    start: Day,
+    /// Local (standard) time of day the switch happens, in seconds; may be
+    /// negative or past 24 h (RFC 8536 §3.3.1).
+    start_time: i32,
+    end: Day,
+    /// Local (daylight) time of day the switch back happens.
+    end_time: i32,
+}
+
+/// The day of a switch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Day {
+    /// `Jn`: 1..=365, February 29 never counted.
+    Julian1(u16),
+    /// `n`: 0..=365, February 29 counted in leap years.
+    Julian0(u16),
+    /// `Mm.w.d`: day `d` (0 = Sunday) of week `w` (5 = last) of month `m`.
+    Month { month: u8, week: u8, weekday: u8 },
+}
+
+impl Rule {
+    /// Parses a POSIX TZ string (without a leading `:`).
+    pub fn parse(s: &[u8]) -> Result<Rule, TzError> {
+        let mut p = Parser { s, at: 0 };
+        p.name()?;
+        let std = -p.offset(24)?;
+        if p.done() {
+            return Ok(Rule { std, dst: None });
+        }
+        p.name()?;
+        let offset = if p.peek().is_some_and(|c| c != b',') {
+            -p.offset(24)?
+        } else {
+            std + 3600
+        };
+        // Without a date rule, POSIX leaves the switch dates to the
+        // implementation; the US rules are what glibc and musl use.
+        let (start, start_time, end, end_time) = if p.done() {
+            (
+                Day::Month {
+                    month: 3,
+                    week: 2,
+                    weekday: 0,
+                },
+                7200,
+                Day::Month {
+                    month: 11,
+                    week: 1,
+                    weekday: 0,
+                },
+                7200,
+            )
+        } else {
+            p.expect(b',')?;
+            let start = p.day()?;
+            let start_time = if p.eat(b'/') { p.offset(167)? } else { 7200 };
+            p.expect(b',')?;
+            let end = p.day()?;
+            let end_time = if p.eat(b'/') { p.offset(167)? } else { 7200 };
+            (start, start_time, end, end_time)
+        };
+        if !p.done() {
+            return Err(TzError::BadRule);
+        }
+        Ok(Rule {
+            std,
+            dst: Some(Dst {
+                offset,
+                start,
+                start_time,
+                end,
+                end_time,
+            }),
+        })
+    }
+
+    /// Seconds east of UTC at `t`.
+    pub fn offset_at(&self, t: i64) -> i32 {
+        let Some(dst) = &self.dst else {
+            return self.std;
+        };
+        let (year, _, _) = civil_from_days((t + i64::from(self.std)).div_euclid(86400));
+        let start = dst.start.days(year) * 86400 + i64::from(dst.start_time) - i64::from(self.std);
+        let end = dst.end.days(year) * 86400 + i64::from(dst.end_time) - i64::from(dst.offset);
+        let in_dst = if start < end {
+            start <= t && t < end
+        } else {
+            // Southern hemisphere: daylight saving spans the new year.
+            !(end <= t && t < start)
+        };
+        if in_dst { dst.offset } else { self.std }
+    }
+}
+
+impl Day {
+    /// Days since the epoch of this day in `year`.
+    fn days(self, year: i64) -> i64 {
+        let jan1 = days_from_civil(year, 1, 1);
+        match self {
+            Day::Julian1(n) => {
+                let n = i64::from(n) - 1;
+                jan1 + n + i64::from(is_leap(year) && n >= 59)
+            }
+            Day::Julian0(n) => jan1 + i64::from(n),
+            Day::Month {
+                month,
+                week,
+                weekday,
+            } => {
+                let first = days_from_civil(year, u32::from(month), 1);
+                let first_wd = (first + 4).rem_euclid(7); // 1970-01-01 was a Thursday
+                let mut day = first
+                    + (i64::from(weekday) - first_wd).rem_euclid(7)
+                    + 7 * (i64::from(week) - 1);
+                let next_month = if month == 12 {
+                    days_from_civil(year + 1, 1, 1)
+                } else {
+                    days_from_civil(year, u32::from(month) + 1, 1)
+                };
+                while day >= next_month {
+                    day -= 7;
+                }
+                day
+            }
+        }
+    }
+}
+
+/// A cursor over a TZ string.
+struct Parser<'a> {
+    s: &'a [u8],
+    at: usize,
+}
+
+impl Parser<'_> {
+    fn peek(&self) -> Option<u8> {
+        self.s.get(self.at).copied()
+    }
+
+    fn done(&self) -> bool {
+        self.at >= self.s.len()
+    }
+
+    fn eat(&mut self, c: u8) -> bool {
+        if self.peek() == Some(c) {
+            self.at += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn expect(&mut self, c: u8) -> Result<(), TzError> {
+        if self.eat(c) {
+            Ok(())
+        } else {
+            Err(TzError::BadRule)
+        }
+    }
+
+    /// A zone abbreviation: letters, or anything but `>` inside `<…>`.
+    fn name(&mut self) -> Result<(), TzError> {
+        let start = self.at;
+        if self.eat(b'<') {
+            while self.peek().is_some_and(|c| c != b'>') {
+                self.at += 1;
+            }
+            self.expect(b'>')?;
+            return if self.at - start > 2 {
+                Ok(())
+            } else {
+                Err(TzError::BadRule)
+            };
+        }
+        while self.peek().is_some_and(|c| c.is_ascii_alphabetic()) {
+            self.at += 1;
+        }
+        if self.at - start >= 3 {
+            Ok(())
+        } else {
+            Err(TzError::BadRule)
+        }
+    }
+
+    fn number(&mut self, max: u32) -> Result<u32, TzError> {
+        let start = self.at;
+        let mut n: u32 = 0;
+        while let Some(c) = self.peek().filter(u8::is_ascii_digit) {
+            n = n.saturating_mul(10).saturating_add(u32::from(c - b'0'));
+            self.at += 1;
+        }
+        if self.at == start || n > max {
+            Err(TzError::BadRule)
+        } else {
+            Ok(n)
+        }
+    }
+
+    /// `[+-]hh[:mm[:ss]]` in seconds, as written (positive is west for
+    /// zone offsets, later for switch times).
+    fn offset(&mut self, max_hours: u32) -> Result<i32, TzError> {
+        let sign = if self.eat(b'-') {
+            -1
+        } else {
+            self.eat(b'+');
+            1
+        };
+        let mut secs = self.number(max_hours)? * 3600;
+        if self.eat(b':') {
+            secs += self.number(59)? * 60;
+            if self.eat(b':') {
+                secs += self.number(59)?;
+            }
+        }
+        Ok(sign * secs as i32)
+    }
+
+    fn day(&mut self) -> Result<Day, TzError> {
+        if self.eat(b'J') {
+            let n = self.number(365)?;
+            return if n >= 1 {
+                Ok(Day::Julian1(n as u16))
+            } else {
+                Err(TzError::BadRule)
+            };
+        }
+        if self.eat(b'M') {
+            let month = self.number(12)?;
+            self.expect(b'.')?;
+            let week = self.number(5)?;
+            self.expect(b'.')?;
+            let weekday = self.number(6)?;
+            if month == 0 || week == 0 {
+                return Err(TzError::BadRule);
+            }
+            return Ok(Day::Month {
+                month: month as u8,
+                week: week as u8,
+                weekday: weekday as u8,
+            });
+        }
+        Ok(Day::Julian0(self.number(365)? as u16))
+    }
+}
+
+fn is_leap(year: i64) -> bool {
+    year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
+/// `days_from_civil`).
+pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let m = i64::from(month);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146097 + doe - 719468
+}
+
+/// The date of a day count since 1970-01-01: (year, month 1..=12, day 1..=31).
+pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719468;
+    let era = z.div_euclid(146097);
+    let doe = z - era * 146097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Builds a TZif file: `version` 0 (v1) or b'2'/b'3'; transitions as
+    /// (time, type index); types as UTC offsets.
+    fn tzif(version: u8, transitions: &[(i64, u8)], types: &[i32], footer: &str) -> Vec<u8> {
+        fn header(out: &mut Vec<u8>, version: u8, timecnt: usize, typecnt: usize) {
+            out.extend_from_slice(b"TZif");
+            out.push(version);
+            out.extend_from_slice(&[0; 15]);
+            // isutcnt, isstdcnt, leapcnt, timecnt, typecnt, charcnt
+            for n in [0, 0, 0, timecnt, typecnt, 4] {
+                out.extend_from_slice(&(n as u32).to_be_bytes());
+            }
+        }
+        fn block(out: &mut Vec<u8>, transitions: &[(i64, u8)], types: &[i32], wide: bool) {
+            for &(t, _) in transitions {
+                if wide {
+                    out.extend_from_slice(&t.to_be_bytes());
+                } else {
+                    out.extend_from_slice(&(t as i32).to_be_bytes());
+                }
+            }
+            out.extend(transitions.iter().map(|&(_, i)| i));
+            for &off in types {
+                out.extend_from_slice(&off.to_be_bytes());
+                out.extend_from_slice(&[0, 0]);
+            }
+            out.extend_from_slice(b"ABC\0");
+        }
+        let mut out = Vec::new();
+        header(&mut out, version, transitions.len(), types.len());
+        block(&mut out, transitions, types, false);
+        if version != 0 {
+            header(&mut out, version, transitions.len(), types.len());
+            block(&mut out, transitions, types, true);
+            out.push(b'\n');
+            out.extend_from_slice(footer.as_bytes());
+            out.push(b'\n');
+        }
+        out
+    }
+
+    fn utc(y: i64, mo: u32, d: u32, h: i64, mi: i64) -> i64 {
+        days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60
+    }
+
+    #[test]
+    fn civil_round_trip() {
+        for z in [-800_000, -1, 0, 1, 59, 10_957, 20_000, 2_932_896] {
+            let (y, m, d) = civil_from_days(z);
+            assert_eq!(days_from_civil(y, m, d), z);
+        }
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(days_from_civil(2024, 2, 29)), (2024, 2, 29));
+    }
+
+    #[test]
+    fn tzif_v1_picks_offset_of_last_transition() {
+        let data = tzif(0, &[(1000, 1), (2000, 0)], &[3600, 7200], "");
+        let zone = Zone::from_tzif(&data).unwrap();
+        assert_eq!(
+            zone.offset_at(999),
+            3600,
+            "before the first transition: type 0"
+        );
+        assert_eq!(zone.offset_at(1000), 7200);
+        assert_eq!(zone.offset_at(1999), 7200);
+        assert_eq!(zone.offset_at(5_000_000_000), 3600);
+    }
+
+    #[test]
+    fn tzif_v2_uses_64_bit_block_and_footer_after_last_transition() {
+        let data = tzif(
+            b'2',
+            &[(-5_000_000_000, 1)],
+            &[0, 3600],
+            "CET-1CEST,M3.5.0,M10.5.0/3",
+        );
+        let zone = Zone::from_tzif(&data).unwrap();
+        assert_eq!(zone.offset_at(-6_000_000_000), 0);
+        assert_eq!(zone.offset_at(utc(2026, 1, 15, 12, 0)), 3600);
+        assert_eq!(zone.offset_at(utc(2026, 7, 15, 12, 0)), 7200);
+        // 2026: last Sunday of March is the 29th, 01:00 UTC; last Sunday
+        // of October is the 25th, 01:00 UTC.
+        assert_eq!(zone.offset_at(utc(2026, 3, 29, 0, 59)), 3600);
+        assert_eq!(zone.offset_at(utc(2026, 3, 29, 1, 0)), 7200);
+        assert_eq!(zone.offset_at(utc(2026, 10, 25, 0, 59)), 7200);
+        assert_eq!(zone.offset_at(utc(2026, 10, 25, 1, 0)), 3600);
+    }
+
+    #[test]
+    fn tzif_with_empty_footer_keeps_last_offset() {
+        let data = tzif(b'3', &[(0, 1)], &[0, -18000], "");
+        let zone = Zone::from_tzif(&data).unwrap();
+        assert_eq!(zone.offset_at(4_000_000_000), -18000);
+    }
+
+    #[test]
+    fn tzif_rejects_garbage_and_truncation() {
+        assert_eq!(
+            Zone::from_tzif(b"not a zone file at all, really not at all...."),
+            Err(TzError::NotTzif)
+        );
+        let data = tzif(b'2', &[(0, 1)], &[0, 3600], "CET-1");
+        assert_eq!(
+            Zone::from_tzif(&data[..data.len() / 2]),
+            Err(TzError::Truncated)
+        );
+        let bad_index = tzif(0, &[(0, 7)], &[0], "");
+        assert_eq!(Zone::from_tzif(&bad_index), Err(TzError::BadType));
+    }
+
+    #[test]
+    fn rule_southern_hemisphere_spans_new_year() {
+        let rule = Rule::parse(b"AEST-10AEDT,M10.1.0,M4.1.0/3").unwrap();
+        assert_eq!(rule.offset_at(utc(2026, 1, 10, 0, 0)), 39600);
+        assert_eq!(rule.offset_at(utc(2026, 6, 10, 0, 0)), 36000);
+        assert_eq!(rule.offset_at(utc(2026, 12, 10, 0, 0)), 39600);
+    }
+
+    #[test]
+    fn rule_forms() {
+        assert_eq!(Rule::parse(b"UTC0").unwrap().offset_at(0), 0);
+        assert_eq!(Rule::parse(b"<+0530>-5:30").unwrap().offset_at(0), 19800);
+        assert_eq!(
+            Rule::parse(b"EST5EDT")
+                .unwrap()
+                .offset_at(utc(2026, 7, 1, 0, 0)),
+            -14400
+        );
+        // Israel: Friday before the last Sunday of March, "26:00" local.
+        let il = Rule::parse(b"IST-2IDT,M3.4.4/26,M10.5.0").unwrap();
+        assert_eq!(il.offset_at(utc(2026, 7, 1, 0, 0)), 10800);
+        assert_eq!(
+            Rule::parse(b"XXX3YYY,J60,300")
+                .unwrap()
+                .offset_at(utc(2026, 6, 1, 0, 0)),
+            -7200
+        );
+        for bad in [
+            &b"UTC"[..],
+            b"",
+            b"CET-1CEST,M13.1.0,M10.5.0",
+            b"CET-1CEST,M3.5.0",
+            b"C-1",
+        ] {
+            assert_eq!(
+                Rule::parse(bad),
+                Err(TzError::BadRule),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
+
+    #[test]
+    fn env_forms() {
+        assert_eq!(Zone::from_env(Some(OsStr::new(""))), Zone::UTC);
+        assert_eq!(Zone::from_env(Some(OsStr::new("UTC0"))).offset_at(0), 0);
+        let fixed = Zone::from_env(Some(OsStr::new("<+03>-3")));
+        assert_eq!(fixed.offset_at(utc(2026, 1, 1, 0, 0)), 10800);
+        assert_eq!(
+            Zone::from_env(Some(OsStr::new(":/nonexistent/zone"))),
+            Zone::UTC
+        );
+    }
+
+    #[test]
+    fn env_path_reads_tzif_file() {
+        let dir = std::env::temp_dir().join(format!("pmtr-tz-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("Test_Zone");
+        std::fs::write(
+            &path,
+            tzif(b'2', &[(0, 1)], &[0, 3600], "CET-1CEST,M3.5.0,M10.5.0/3"),
+        )
+        .unwrap();
+        let arg = format!(":{}", path.display());
+        let zone = Zone::from_env(Some(OsStr::new(&arg)));
+        assert_eq!(zone.offset_at(utc(2026, 7, 1, 0, 0)), 7200);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// The system's own zone files, when tzdata is installed (tests/setup.sh
+    /// installs it).
+    #[test]
+    fn system_zoneinfo_berlin_and_new_york() {
+        let berlin = Zone::from_file(Path::new("/usr/share/zoneinfo/Europe/Berlin"))
+            .expect("tzdata installed");
+        assert_eq!(berlin.offset_at(utc(2026, 1, 15, 12, 0)), 3600);
+        assert_eq!(berlin.offset_at(utc(2026, 7, 15, 12, 0)), 7200);
+        assert_eq!(
+            berlin.offset_at(utc(2060, 7, 15, 12, 0)),
+            7200,
+            "after the table: footer rule"
+        );
+        let ny = Zone::from_file(Path::new("/usr/share/zoneinfo/America/New_York"))
+            .expect("tzdata installed");
+        assert_eq!(ny.offset_at(utc(2026, 1, 15, 12, 0)), -18000);
+        assert_eq!(ny.offset_at(utc(2026, 7, 15, 12, 0)), -14400);
+    }
+}
