@@ -331,10 +331,8 @@ impl Parser<'_> {
             name_pos: None,
             ulimit_pos: Vec::new(),
         });
-        if empty {
-            if let Some(job) = self.job.take() {
-                self.finish_job(job);
-            }
+        if empty && let Some(job) = self.job.take() {
+            self.finish_job(job);
         }
     }
 
