@@ -89,7 +89,7 @@ impl Job {
     }
 
     /// Running or stopping: a process of it may still exist.
-    fn active(&self) -> bool {
+    pub(super) fn active(&self) -> bool {
         self.pid().is_some()
     }
 }
@@ -111,6 +111,12 @@ pub struct Supervisor {
     pub(super) config_hash: Option<u64>,
     pub(super) last_read_error: Option<String>,
     pub(super) have_config: bool,
+    /// The file is there but could not be read (EMFILE, ENOMEM, EIO):
+    /// read it again then, since no inotify event will come for a save
+    /// that already happened.
+    pub(super) reread_at: Option<Instant>,
+    /// When the file was first read empty while jobs run (see `rescan`).
+    pub(super) empty_since: Option<Instant>,
     pub(super) environ: Vec<(Vec<u8>, Vec<u8>)>,
     pub(super) net: Net,
     /// `pmtr status|stop|start|restart` (issue 9), when its socket opened.
@@ -183,6 +189,8 @@ impl Supervisor {
             retiring: Vec::new(),
             config_hash: None,
             last_read_error: None,
+            reread_at: None,
+            empty_since: None,
             have_config: false,
             environ: spawn::environ(),
             net: Net::default(),
@@ -281,10 +289,12 @@ impl Supervisor {
     fn next_deadline(&self) -> Option<Instant> {
         let jobs = self.jobs.iter().chain(&self.retiring);
         let job_deadline = jobs.filter_map(|j| job::deadline(&j.state, &j.rules)).min();
-        match (
-            job_deadline,
-            self.next_report.filter(|_| !self.shutting_down),
-        ) {
+        let own = [self.next_report, self.reread_at]
+            .into_iter()
+            .flatten()
+            .filter(|_| !self.shutting_down)
+            .min();
+        match (job_deadline, own) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
@@ -603,32 +613,44 @@ impl Supervisor {
         }
     }
 
+    /// Acts on each name as it is read. Collecting them first (into 32
+    /// slots) silently dropped every command after the 32nd name of a
+    /// burst, so one datagram of unknown names hid a real `disable`.
     fn on_datagram(&mut self, index: usize) {
-        let mut commands: heapless::Vec<(Control, heapless::String<64>), 32> = heapless::Vec::new();
+        let jobs = &mut self.jobs;
+        let (mut commands, mut unknown) = (0u32, 0u32);
+        // Enabled jobs that had finished (exit 33, `once`) need a start;
+        // every other change is carried out by `reconcile`.
+        let mut wake = Vec::new();
         self.net.receive(index, |control, name| {
-            let mut n = heapless::String::new();
-            if n.push_str(name).is_ok() {
-                let _ = commands.push((control, n));
+            commands += 1;
+            let Some(i) = jobs.iter().position(|j| j.spec.name == name) else {
+                // The first per batch in full, the rest counted: a flood
+                // of names must not flood the log.
+                if unknown == 0 {
+                    warn!("control: no job named '{name}'");
+                }
+                unknown += 1;
+                return;
+            };
+            let enable = control == Control::Enable;
+            info!(
+                "control: {} job {name}",
+                if enable { "enabling" } else { "disabling" }
+            );
+            jobs[i].override_enabled = Some(enable);
+            if enable && matches!(jobs[i].state, JobState::Done(_)) && !wake.contains(&i) {
+                wake.push(i);
             }
         });
-        let now = Instant::now();
-        for (control, name) in &commands {
-            match self.jobs.iter().position(|j| j.spec.name == name.as_str()) {
-                None => warn!("control: no job named '{name}'"),
-                Some(i) => {
-                    let enable = *control == Control::Enable;
-                    info!(
-                        "control: {} job {name}",
-                        if enable { "enabling" } else { "disabling" }
-                    );
-                    self.jobs[i].override_enabled = Some(enable);
-                    if enable && let JobState::Done(_) = self.jobs[i].state {
-                        self.step_job(Slot::Job(i), JobEvent::Start, now);
-                    }
-                }
-            }
+        if unknown > 1 {
+            warn!("control: {} more unknown job names ignored", unknown - 1);
         }
-        if !commands.is_empty() && self.net.reporting() {
+        let now = Instant::now();
+        for i in wake {
+            self.step_job(Slot::Job(i), JobEvent::Start, now);
+        }
+        if commands > 0 && self.net.reporting() {
             // Report the change soon rather than in up to 10 s.
             self.next_report = Some(now);
         }
@@ -649,6 +671,10 @@ impl Supervisor {
         {
             self.send_report(now);
             self.next_report = Some(now + REPORT_EVERY);
+        }
+        if self.reread_at.is_some_and(|at| at <= now) && !self.shutting_down {
+            self.reread_at = None;
+            self.rescan(false);
         }
     }
 

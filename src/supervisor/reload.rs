@@ -11,6 +11,14 @@ use crate::config::{self, Config};
 use crate::spawn::Launch;
 use crate::users::Users;
 
+/// How soon a configuration file that exists but failed to read is read
+/// again.
+const REREAD_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// How long a configuration file that became empty must stay empty before
+/// pmtr stops every job for it.
+const EMPTY_SETTLE: std::time::Duration = std::time::Duration::from_millis(300);
+
 fn content_hash(bytes: &[u8]) -> u64 {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     bytes.hash(&mut h);
@@ -52,23 +60,33 @@ impl Supervisor {
                 }
                 // The next successful read must be applied.
                 self.config_hash = None;
+                // A regular file pmtr may read that still failed (out of
+                // descriptors or memory, an I/O error) is read again in a
+                // second: its save already happened, no event will follow.
+                let transient = std::fs::metadata(&self.config_path)
+                    .is_ok_and(|m| m.is_file() && m.len() <= config::MAX_FILE_BYTES)
+                    && config::check_trust(&self.config_path).is_ok();
+                self.reread_at = transient.then(|| now + REREAD_AFTER);
             }
-            // An in-place save truncates first and writes after: a read in
-            // between sees an empty file, which would stop every job.
-            Some(Ok(bytes))
-                if bytes.is_empty()
-                    && self.have_config
-                    && self.config_hash != Some(content_hash(&bytes)) =>
-            {
-                notice!(
-                    "{label} is empty; keeping the running configuration \
-                     (to run no jobs, save a file holding just a comment)"
-                );
-                self.config_hash = Some(content_hash(&bytes));
-            }
-            Some(Ok(bytes)) if bytes.is_empty() && self.have_config => {}
             Some(Ok(bytes)) => {
+                self.reread_at = None;
                 self.last_read_error = None;
+                // A save in place (open with O_TRUNC, then write) leaves
+                // the file empty for a moment; a read then would stop
+                // every job. An empty file is applied only once it has
+                // stayed empty for EMPTY_SETTLE; the writer's close
+                // brings the real content before that.
+                if bytes.is_empty() && self.jobs.iter().any(|j| j.active()) {
+                    let since = *self.empty_since.get_or_insert(now);
+                    if now < since + EMPTY_SETTLE {
+                        self.reread_at = Some(since + EMPTY_SETTLE);
+                        self.check_depends(now);
+                        self.rewatch();
+                        return;
+                    }
+                } else {
+                    self.empty_since = None;
+                }
                 let hash = content_hash(&bytes);
                 if force || self.config_hash != Some(hash) {
                     self.config_hash = Some(hash);

@@ -122,6 +122,20 @@ fn proc_nofile(pid: u32) -> (String, String) {
     )
 }
 
+/// Waits for job `name` to run its own program, not the forked copy of
+/// pmtr that has not reached execve yet (whose argv is still pmtr's).
+fn wait_exec(p: &Pmtr, name: &str) -> u32 {
+    let pmtr = fs::canonicalize(pmtr_bin()).unwrap();
+    let mut pid = 0;
+    expect_within(T, &format!("job {name} to exec"), || {
+        p.job_pid(name).is_some_and(|q| {
+            pid = q;
+            fs::read_link(format!("/proc/{q}/exe")).is_ok_and(|exe| exe != pmtr)
+        })
+    });
+    pid
+}
+
 /// Starts `pmtr -F -c CONF` in `dir`, run through `wrapper` (a command
 /// that execs its arguments, like `prlimit`, so the child's PID is
 /// pmtr's), with extra environment.
@@ -294,7 +308,7 @@ fn fork_eagain_is_logged_retried_with_backoff_and_recovers() {
     assert!(alive(p.pid()));
     let lifted = Instant::now();
     cgroup.set_max("max");
-    let blocked = p.wait_job("blocked", T);
+    let blocked = wait_exec(&p, "blocked");
     eprintln!(
         "fork EAGAIN: job started {:?} after the limit lifted",
         lifted.elapsed()
@@ -326,6 +340,13 @@ fn fd_exhaustion_is_logged_as_such_and_recovers() {
     );
     assert!(alive(p.pid()));
     assert_eq!(p.job_pid("steady"), Some(steady), "running job disturbed");
+    // A save pmtr can't open now is not lost: it applies once it can.
+    p.write_config(
+        &(job("steady", "/bin/sleep 1000")
+            + "job {\n name victim\n cmd /bin/sleep 1002\n bounce every 1s\n}\n"
+            + &job("late", "/bin/sleep 1003")),
+    );
+    p.expect_log("pmtr.conf: can't read: ", T);
     let raised = Instant::now();
     set_nofile(p.pid(), Some(hard), None);
     expect_within(T, "victim to start again", || {
@@ -334,6 +355,11 @@ fn fd_exhaustion_is_logged_as_such_and_recovers() {
     });
     eprintln!(
         "fd exhaustion: job started {:?} after the limit was raised",
+        raised.elapsed()
+    );
+    p.wait_job("late", T);
+    eprintln!(
+        "fd exhaustion: unreadable save applied {:?} after the limit was raised",
         raised.elapsed()
     );
     assert_eq!(p.job_pid("steady"), Some(steady));
@@ -668,7 +694,7 @@ fn config_truncated_mid_write_applies_only_when_complete() {
     );
     f.write_all(&text.as_bytes()[cut..]).unwrap();
     drop(f);
-    let added = p.wait_job("added", T);
+    let added = wait_exec(&p, "added");
     assert_eq!(cmdline(added), ["/bin/sleep", "1004"]);
     assert_eq!(p.job_pid("keep"), Some(keep));
 }
@@ -709,6 +735,23 @@ fn hundred_saves_in_a_second_end_in_the_last_one() {
     assert_eq!(p.job_pid("also"), Some(also));
     assert!(!p.log().contains("changed; restarting"), "{}", p.log());
     assert!(!p.log().contains("started job broken"), "{}", p.log());
+}
+
+#[test]
+fn emptied_config_stops_every_job() {
+    // Emptied on purpose: applied once the file has stayed empty a moment
+    // (an in-place save is empty between its truncate and its write).
+    let p = Pmtr::start("conf-emptied", &base());
+    let keep = p.wait_job("keep", T);
+    let also = p.wait_job("also", T);
+    let t0 = Instant::now();
+    p.write_config("");
+    expect_within(T, "every job stopped", || !alive(keep) && !alive(also));
+    eprintln!("emptied config: jobs stopped after {:?}", t0.elapsed());
+    p.expect_log("job keep removed from the configuration", T);
+    // And a save in place right after starts them again.
+    p.write_config(&base());
+    p.wait_job("keep", T);
 }
 
 #[test]
@@ -1066,6 +1109,41 @@ fn udp_listener_survives_garbage_and_still_obeys() {
 }
 
 #[test]
+fn udp_command_behind_a_burst_of_unknown_names_is_obeyed() {
+    let port = std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let p = Pmtr::start(
+        "udp-burst",
+        &format!(
+            "listen on udp://127.0.0.1:{port}\n{}",
+            job("alpha", "/bin/sleep 1000")
+        ),
+    );
+    let alpha = p.wait_job("alpha", T);
+    p.expect_log("configuration loaded", T);
+    let tx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    tx.connect(("127.0.0.1", port)).unwrap();
+    // Stopped, pmtr finds the whole burst queued and reads it in one go.
+    signal(p.pid(), libc::SIGSTOP);
+    let names: Vec<String> = (0..100).map(|i| format!("nosuch{i}")).collect();
+    tx.send(format!("enable {}", names.join(" ")).as_bytes())
+        .unwrap();
+    for i in 0..40 {
+        tx.send(format!("disable other{i}").as_bytes()).unwrap();
+    }
+    tx.send(b"disable alpha").unwrap();
+    signal(p.pid(), libc::SIGCONT);
+    expect_within(T, "alpha disabled", || !alive(alpha));
+    p.expect_log("control: disabling job alpha", T);
+    // 140 unknown names are reported, but not as 140 lines.
+    p.expect_log("more unknown job names", T);
+    assert!(p.log_count("no job named") <= 2, "{}", p.log());
+}
+
+#[test]
 fn odd_bytes_in_argv_env_and_file_names_pass_through_exactly() {
     let d = TempDir::new("odd-bytes");
     let workdir = d.join("dir with spaces ü 日本");
@@ -1094,7 +1172,7 @@ fn odd_bytes_in_argv_env_and_file_names_pass_through_exactly() {
         "b".repeat(200_000),
     );
     let p = Pmtr::start("odd-bytes", &conf);
-    let pid = p.wait_job("odd", T);
+    let pid = wait_exec(&p, "odd");
     let mut expected: Vec<u8> = Vec::new();
     for a in ["/bin/sh", "-c", "echo started; sleep 1000; :", "argv0"]
         .into_iter()

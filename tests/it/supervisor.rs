@@ -619,14 +619,3 @@ fn depends_file_may_appear_later() {
         p.job_pid("d").is_some_and(|pid| pid != first)
     });
 }
-
-#[test]
-fn empty_save_keeps_the_running_configuration() {
-    let p = Pmtr::start("empty-save", &job("a", "/bin/sleep 1000"));
-    let a = p.wait_job("a", T);
-    p.write_config("");
-    p.expect_log("is empty; keeping the running configuration", T);
-    p.write_config(&(job("a", "/bin/sleep 1000") + &job("b", "/bin/sleep 1000")));
-    p.wait_job("b", T);
-    assert_eq!(p.job_pid("a"), Some(a));
-}
