@@ -439,8 +439,11 @@ fn idle_pmtr_makes_no_syscalls_with_the_socket_open() {
     // the loop.
     expect_status(&p, "up", "running");
     p.expect_log("configuration loaded", T);
-    let trace = p.dir.join("strace.out");
-    let errors = p.dir.join("strace.err");
+    // Not in pmtr's directory: pmtr watches it for config saves, and would
+    // rightly wake for strace's files.
+    let out_dir = TempDir::new("status-idle-strace");
+    let trace = out_dir.join("strace.out");
+    let errors = out_dir.join("strace.err");
     let mut strace = Command::new("strace")
         .arg("-p")
         .arg(p.pid().to_string())
