@@ -627,7 +627,8 @@ impl InitScript {
         dir.write(
             "default",
             &format!(
-                "PMTR={}\nPMTR_CONF={base}/pmtr.conf\nPIDFILE={base}/pmtr.pid\n",
+                // Its own control socket: tests must not share /run/pmtr.sock.
+                "PMTR={}\nPMTR_CONF={base}/pmtr.conf\nPIDFILE={base}/pmtr.pid\nPMTR_OPTS=\"-s {base}/pmtr.sock\"\n",
                 pmtr.display()
             ),
         );

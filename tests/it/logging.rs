@@ -114,6 +114,9 @@ fn start_pmtr_in(dir: TempDir, config: PathBuf, env: &[(&str, &Path)]) -> Pmtr {
     cmd.arg("-F")
         .arg("-c")
         .arg(&config)
+        // Its own control socket: tests must not share /run/pmtr.sock.
+        .arg("-s")
+        .arg(dir.join("pmtr.sock"))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(log);
@@ -440,6 +443,8 @@ fn detached_pmtr_logs_with_the_daemon_pid() {
         .arg(&conf)
         .arg("-p")
         .arg(&pidfile)
+        .arg("-s")
+        .arg(dir.join("pmtr.sock"))
         .env("PMTR_LOG_SOCKET", dir.join("dev/log"))
         .stdin(Stdio::null())
         .output()

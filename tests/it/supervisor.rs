@@ -527,6 +527,8 @@ fn detaches_without_foreground() {
             conf.to_str().unwrap(),
             "-p",
             pidfile.to_str().unwrap(),
+            "-s",
+            dir.join("pmtr.sock").to_str().unwrap(),
         ])
         .env("PMTR_LOG_SOCKET", dir.join("no-syslog"))
         .stdin(Stdio::null())
@@ -573,6 +575,8 @@ fn reaps_orphans_as_pid_1() {
             pmtr_bin(),
             "-c",
             conf.to_str().unwrap(),
+            "-s",
+            dir.join("pmtr.sock").to_str().unwrap(),
         ])
         .env("PMTR_LOG_SOCKET", dir.join("no-syslog"))
         .stdin(Stdio::null())
