@@ -430,10 +430,16 @@ impl Writer {
                 self.lost = 0;
             }
         }
-        match self.send_once(rec.bytes()) {
+        let sent = match self.send_once(rec.bytes()) {
             Sent::NoSocket if self.connect() => self.send_once(rec.bytes()),
             sent => sent,
+        };
+        // Only the record counts: a notice that did not get through is
+        // simply tried again with the next record.
+        if let Sent::Dropped = sent {
+            self.lost = self.lost.saturating_add(1);
         }
+        sent
     }
 
     /// One attempt on the current socket; closes it when it broke.
@@ -472,10 +478,7 @@ impl Writer {
 
     fn failed(&mut self, e: Errno) -> Sent {
         match e {
-            Errno::AGAIN | Errno::NOBUFS | Errno::MSGSIZE => {
-                self.lost = self.lost.saturating_add(1);
-                Sent::Dropped
-            }
+            Errno::AGAIN | Errno::NOBUFS | Errno::MSGSIZE => Sent::Dropped,
             // The daemon went away or was restarted (ECONNREFUSED,
             // ENOTCONN, ENOENT, EPIPE, ECONNRESET, ...): reconnect.
             _ => {

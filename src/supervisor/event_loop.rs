@@ -68,6 +68,9 @@ pub struct Job {
     stdout: Option<OutputPipe>,
     stderr: Option<OutputPipe>,
     fork_failures: u32,
+    /// When the current (or last) process was started: its runtime is
+    /// logged at exit, also when it exits while being stopped.
+    started_at: Instant,
     pub restarts: u32,
     pub last_exit: Option<(Ending, Instant)>,
 }
@@ -206,6 +209,7 @@ impl Supervisor {
             stdout: None,
             stderr: None,
             fork_failures: 0,
+            started_at: Instant::now(),
             restarts: 0,
             last_exit: None,
         }
@@ -352,12 +356,7 @@ impl Supervisor {
             match self.find_by_pid(pid) {
                 Some(slot) => {
                     let job = self.job_mut(slot);
-                    let ran = match job.state {
-                        JobState::Running { since, .. } => {
-                            now.saturating_duration_since(since).as_secs()
-                        }
-                        _ => 0,
-                    };
+                    let ran = now.saturating_duration_since(job.started_at).as_secs();
                     let name = &job.spec.name;
                     let pid = pid.as_raw_nonzero();
                     match ending {
@@ -490,6 +489,7 @@ impl Supervisor {
                 let raw = pid.as_raw_nonzero().get() as u32;
                 info!("started job {} [{raw}]", job.spec.name);
                 job.state = JobState::Running { pid, since: now };
+                job.started_at = now;
                 job.fork_failures = 0;
                 job.restarts = job.restarts.wrapping_add(1);
                 let id = job.id as u64;
@@ -533,9 +533,8 @@ impl Supervisor {
                     .min(FORK_RETRY_MAX);
                 job.fork_failures = job.fork_failures.saturating_add(1);
                 error!(
-                    "can't start job {}: fork failed: {}; retrying in {} sec",
+                    "can't start job {}: {e}; retrying in {} sec",
                     job.spec.name,
-                    sys::strerror(e),
                     retry_in.as_secs()
                 );
                 let (state, _) = job::step(

@@ -57,6 +57,14 @@ pub fn run(opts: &Options) -> u8 {
             warn!("can't become child subreaper: {e}; orphans of jobs go to init");
         }
     }
+    match crate::spawn::raise_fd_limit() {
+        Ok(Some((old, new))) => debug!("raised the open file limit from {old} to {new}"),
+        Ok(None) => {}
+        Err(e) => warn!(
+            "can't raise the open file limit (setrlimit): {}; fewer jobs fit",
+            sys::strerror(e)
+        ),
+    }
     let pidfile = opts.pidfile.as_deref().map(PidFile::write);
     let mut supervisor = match Supervisor::new(&opts.config, &handled) {
         Ok(s) => s,

@@ -466,7 +466,11 @@ fn install_on_a_sysv_host_registers_and_starts_pmtr_and_uninstall_stops_it() {
     let job = wait_pid_file(&inst.dir.join("sleeper.pid"), Duration::from_secs(15));
     assert_eq!(ppid(job), Some(pid));
 
-    inst.ok("uninstall", &env);
+    let said = inst.ok("uninstall", &env);
+    assert!(
+        !said.contains("SIGKILL"),
+        "pmtr did not exit on SIGTERM:\n{said}"
+    );
     assert!(!alive(pid), "pmtr still running after uninstall");
     assert!(!alive(job), "job still running after uninstall");
     assert_eq!(inst.calls()[1..], ["update-rc.d -f pmtr remove"]);
@@ -766,24 +770,36 @@ fn init_script_lifecycle(ssd: Ssd) {
     let job = wait_pid_file(&job_file, Duration::from_secs(15));
     assert_eq!(ppid(job), Some(pid), "the job is not pmtr's child");
 
-    // reload: the new job starts, the unchanged one and pmtr stay.
+    // reload reaches pmtr as SIGHUP: it rescans, and the job goes on.
+    // (Records arrive in order: once the job's start is in, the startup
+    // rescan is behind us.)
+    log.expect_after(0, "started job sleeper", Duration::from_secs(10));
+    let seen = log.text().len();
+    init.expect("reload", 0);
+    log.expect_after(seen, "rescanning configuration", Duration::from_secs(10));
+    assert!(alive(pid) && alive(job), "reload stopped pmtr or its job");
+
+    // An edit plus force-reload: the new job starts, the unchanged one
+    // and pmtr stay.
     init.dir.write(
         "pmtr.conf",
         &TWO_JOBS.replace("{dir}", init.dir.path().to_str().unwrap()),
     );
-    init.expect("reload", 0);
+    init.expect("force-reload", 0);
     let napper = wait_pid_file(&init.dir.join("napper.pid"), Duration::from_secs(15));
     assert_eq!(ppid(napper), Some(pid));
     assert!(
         alive(pid) && alive(job),
-        "reload stopped pmtr or the unchanged job"
+        "force-reload stopped pmtr or the unchanged job"
     );
-    init.expect("force-reload", 0);
-    assert!(alive(pid) && alive(job));
 
     // restart: a new pmtr, the old one and its jobs gone.
     fs::remove_file(&job_file).unwrap();
-    init.expect("restart", 0);
+    let out = init.expect("restart", 0);
+    assert!(
+        !out.contains("SIGKILL"),
+        "pmtr did not exit on SIGTERM:\n{out}"
+    );
     assert!(!alive(pid), "old pmtr [{pid}] still running after restart");
     assert!(
         !alive(job) && !alive(napper),
@@ -795,8 +811,13 @@ fn init_script_lifecycle(ssd: Ssd) {
     let napper2 = wait_pid_file(&init.dir.join("napper.pid"), Duration::from_secs(15));
     assert_eq!(ppid(job2), Some(pid2));
 
-    // stop returns only when pmtr and its jobs are gone.
-    init.expect("stop", 0);
+    // stop returns only when pmtr and its jobs are gone, pmtr having
+    // stopped them itself (not the script's SIGKILL fallback).
+    let out = init.expect("stop", 0);
+    assert!(
+        !out.contains("SIGKILL"),
+        "pmtr did not exit on SIGTERM:\n{out}"
+    );
     assert!(!alive(pid2), "pmtr [{pid2}] still running after stop");
     assert!(
         !alive(job2) && !alive(napper2),

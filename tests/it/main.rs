@@ -20,5 +20,8 @@ mod udp;
 /// (SPEC §9, issue 6).
 mod install;
 
+/// Faults, floods and hostile input pmtr must survive (issue 8).
+mod reliability;
+
 /// `pmtr status|stop|start|restart` over the control socket (issue 9).
 mod status;
