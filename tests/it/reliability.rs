@@ -139,6 +139,9 @@ fn spawn_pmtr(dir: TempDir, conf: PathBuf, wrapper: &[&str], env: &[(&str, &Path
     cmd.arg("-F")
         .arg("-c")
         .arg(&conf)
+        // Its own control socket: tests must not share /run/pmtr.sock.
+        .arg("-s")
+        .arg(dir.join("pmtr.sock"))
         .env("PMTR_LOG_SOCKET", dir.join("no-syslog"));
     for (k, v) in env {
         cmd.env(k, v);
@@ -894,6 +897,8 @@ fn sigkilled_pmtr_takes_its_jobs_along_and_a_restart_runs_no_duplicate() {
         .arg("-F")
         .arg("-c")
         .arg(&conf)
+        .arg("-s")
+        .arg(dir.join("pmtr.sock"))
         .env("PMTR_LOG_SOCKET", dir.join("no-syslog"))
         .stdin(Stdio::null())
         .stderr(log)
@@ -939,6 +944,8 @@ fn as_pid_1_reaps_orphans_and_sigterm_stops_every_job_exit_0() {
     let mut unshare = Command::new("unshare")
         .args(["--pid", "--fork", "--kill-child", pmtr_bin(), "-c"])
         .arg(&conf)
+        .arg("-s")
+        .arg(dir.join("pmtr.sock"))
         .env("PMTR_LOG_SOCKET", dir.join("no-syslog"))
         .stdin(Stdio::null())
         .stderr(log)
