@@ -107,9 +107,14 @@ impl Server {
                 return Err(OpenError::NotASocket(path.to_path_buf()));
             }
             Ok(_) => {
-                let probe = stream_socket(SocketFlags::CLOEXEC).map_err(call("socket"))?;
+                // Non-blocking: a live pmtr with a full backlog must not
+                // hold this one up (EAGAIN).
+                let probe = stream_socket(SocketFlags::CLOEXEC | SocketFlags::NONBLOCK)
+                    .map_err(call("socket"))?;
                 match net::connect(&probe, &addr) {
-                    Ok(()) => return Err(OpenError::InUse(path.to_path_buf())),
+                    Ok(()) | Err(Errno::AGAIN) => {
+                        return Err(OpenError::InUse(path.to_path_buf()));
+                    }
                     // Left by a pmtr that died without cleaning up.
                     Err(Errno::CONNREFUSED) => match rustix::fs::unlink(path) {
                         Ok(()) | Err(Errno::NOENT) => {

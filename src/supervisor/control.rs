@@ -101,6 +101,10 @@ impl Supervisor {
     /// and what happens, for the operator.
     fn control_job(&mut self, i: usize, verb: Verb, now: Instant) -> (bool, String) {
         let name = self.jobs[i].spec.name.clone();
+        if self.shutting_down {
+            // Every job is stopping and none may start.
+            return (false, "pmtr is exiting".into());
+        }
         if verb != Verb::Stop
             && let Err(reason) = &self.jobs[i].launch
         {

@@ -122,7 +122,7 @@ pub struct Supervisor {
     /// `pmtr status|stop|start|restart` (issue 9), when its socket opened.
     pub(super) control: Option<crate::control::Server>,
     next_report: Option<Instant>,
-    shutting_down: bool,
+    pub(super) shutting_down: bool,
     self_pid: Pid,
     next_id: u32,
     hostname: String,
