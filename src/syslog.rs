@@ -845,6 +845,21 @@ fn split_line(
     }
 }
 
+/// True when fd 2 is the journal stream systemd named in `JOURNAL_STREAM`
+/// (`DEVICE:INODE`, see systemd.exec(5)).
+fn stderr_is_journal() -> bool {
+    let Some(stream) = std::env::var_os("JOURNAL_STREAM") else {
+        return false;
+    };
+    let Some((dev, ino)) = stream.to_str().and_then(|s| s.split_once(':')) else {
+        return false;
+    };
+    let Ok(stat) = rustix::fs::fstat(rustix::stdio::stderr()) else {
+        return false;
+    };
+    dev.parse::<u64>() == Ok(stat.st_dev) && ino.parse::<u64>() == Ok(stat.st_ino)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1007,19 +1022,4 @@ mod tests {
         out.feed(b"\n", "j", 1, Severity::Info);
         assert!(!out.continued && out.line.is_empty());
     }
-}
-
-/// True when fd 2 is the journal stream systemd named in `JOURNAL_STREAM`
-/// (`DEVICE:INODE`, see systemd.exec(5)).
-fn stderr_is_journal() -> bool {
-    let Some(stream) = std::env::var_os("JOURNAL_STREAM") else {
-        return false;
-    };
-    let Some((dev, ino)) = stream.to_str().and_then(|s| s.split_once(':')) else {
-        return false;
-    };
-    let Ok(stat) = rustix::fs::fstat(rustix::stdio::stderr()) else {
-        return false;
-    };
-    dev.parse::<u64>() == Ok(stat.st_dev) && ino.parse::<u64>() == Ok(stat.st_ino)
 }
