@@ -38,6 +38,9 @@ const TOKEN_STATUS: u64 = 3 << 32;
 const TOKEN_STDOUT: u64 = 4 << 32;
 const TOKEN_STDERR: u64 = 5 << 32;
 const TOKEN_NET: u64 = 6 << 32;
+/// The control socket's listener, and its clients (table slot below).
+pub(super) const TOKEN_CONTROL: u64 = 7 << 32;
+const TOKEN_CONTROL_CLIENT: u64 = 8 << 32;
 const KIND_MASK: u64 = !0xffff_ffff;
 
 /// A job's output pipe to syslog and its line buffer.
@@ -95,9 +98,11 @@ impl Job {
 }
 
 pub struct Supervisor {
-    epoll: OwnedFd,
+    pub(super) epoll: OwnedFd,
     signals: OwnedFd,
-    watcher: Watcher,
+    pub(super) watcher: Watcher,
+    /// A save completed while pmtr was reading: rescan without waiting.
+    pub(super) pending_rescan: bool,
     pub(super) config_path: PathBuf,
     /// Jobs of the configuration in force, in file order.
     pub(super) jobs: Vec<Job>,
@@ -117,8 +122,10 @@ pub struct Supervisor {
     pub(super) empty_since: Option<Instant>,
     pub(super) environ: Vec<(Vec<u8>, Vec<u8>)>,
     pub(super) net: Net,
+    /// `pmtr status|stop|start|restart` (issue 9), when its socket opened.
+    pub(super) control: Option<crate::control::Server>,
     next_report: Option<Instant>,
-    shutting_down: bool,
+    pub(super) shutting_down: bool,
     self_pid: Pid,
     next_id: u32,
     hostname: String,
@@ -178,6 +185,7 @@ impl Supervisor {
             epoll,
             signals,
             watcher,
+            pending_rescan: false,
             config_path: config_path.to_path_buf(),
             jobs: Vec::new(),
             start_order: Vec::new(),
@@ -189,6 +197,7 @@ impl Supervisor {
             have_config: false,
             environ: spawn::environ(),
             net: Net::default(),
+            control: None,
             next_report: None,
             shutting_down: false,
             self_pid: rustix::process::getpid(),
@@ -233,7 +242,13 @@ impl Supervisor {
             if self.shutting_down && !self.jobs.iter().chain(&self.retiring).any(Job::active) {
                 break;
             }
-            let timeout = self.next_deadline().map(|at| {
+            // A save landed while pmtr was reading: look again at once.
+            let due = if self.pending_rescan {
+                Some(Instant::now())
+            } else {
+                self.next_deadline()
+            };
+            let timeout = due.map(|at| {
                 let d = at.saturating_duration_since(Instant::now());
                 // Round up so the deadline has passed when we wake.
                 rustix::time::Timespec {
@@ -258,15 +273,18 @@ impl Supervisor {
                 let token = self.events[i].data.u64();
                 match token & KIND_MASK {
                     TOKEN_SIGNAL => self.on_signals(&mut rescan),
-                    TOKEN_INOTIFY => rescan |= self.watcher.drain(),
+                    TOKEN_INOTIFY => rescan |= self.watcher.drain().settled,
                     TOKEN_STATUS => self.on_status_pipe(token as u32),
                     TOKEN_STDOUT => self.on_output(token as u32, false),
                     TOKEN_STDERR => self.on_output(token as u32, true),
                     TOKEN_NET => self.on_datagram(token as u32 as usize),
+                    TOKEN_CONTROL => self.on_control_accept(TOKEN_CONTROL_CLIENT),
+                    TOKEN_CONTROL_CLIENT => self.on_control_client(token as u32 as usize),
                     _ => error!("can't happen: unknown epoll token {token:#x}"),
                 }
             }
-            if rescan && !self.shutting_down {
+            if (rescan || self.pending_rescan) && !self.shutting_down {
+                self.pending_rescan = false;
                 self.rescan(false);
             }
         }
@@ -722,7 +740,7 @@ impl Supervisor {
     }
 
     /// A changed job starts only when its old version is gone.
-    fn replaced_still_stopping(&self, name: &str) -> bool {
+    pub(super) fn replaced_still_stopping(&self, name: &str) -> bool {
         !self.retiring.is_empty() && self.retiring.iter().any(|j| j.spec.name == name)
     }
 
@@ -752,11 +770,18 @@ impl Supervisor {
 
     /// Restarts running jobs whose `depends` files changed content.
     pub(super) fn check_depends(&mut self, now: Instant) {
-        for i in 0..self.jobs.len() {
-            if self.jobs[i].spec.depends.is_empty() {
-                continue;
-            }
-            let hash = depends_hash(&self.jobs[i].spec.depends);
+        let hashes: Vec<(usize, u64)> = (0..self.jobs.len())
+            .filter(|&i| !self.jobs[i].spec.depends.is_empty())
+            .map(|i| (i, depends_hash(&self.jobs[i].spec.depends)))
+            .collect();
+        // As for the configuration: a write under way makes what was read
+        // suspect (an empty file mid-save is no change to act on).
+        let changes = self.watcher.drain();
+        self.pending_rescan |= changes.settled;
+        if changes.depends_in_flux {
+            return;
+        }
+        for (i, hash) in hashes {
             if hash == self.jobs[i].depends_hash {
                 self.jobs[i].depends_empty_since = None;
                 continue;

@@ -4,6 +4,7 @@
 //! This file holds the process duties around the loop: detaching, the
 //! pidfile, the signal mask.
 
+mod control;
 mod event_loop;
 mod job;
 mod reload;
@@ -72,6 +73,7 @@ pub fn run(opts: &Options) -> u8 {
             return 1;
         }
     };
+    supervisor.open_control(&opts.socket, event_loop::TOKEN_CONTROL);
     if let Some(w) = ready {
         // The parent exits 0 once it reads this byte: the daemon runs.
         let _ = rustix::io::write(w.as_fd(), b"1");

@@ -32,8 +32,23 @@ impl Supervisor {
     pub(super) fn rescan(&mut self, force: bool) {
         let now = Instant::now();
         let label = self.config_path.display().to_string();
-        match config::read(&self.config_path) {
-            Err(e) => {
+        let read = config::read(&self.config_path);
+        // A write that began before or during the read makes it suspect
+        // (an in-place save truncates, then writes): its IN_CLOSE_WRITE
+        // brings pmtr back for the finished file.
+        let changes = self.watcher.drain();
+        self.pending_rescan |= changes.settled;
+        let read = if changes.config_in_flux {
+            if force {
+                info!("{label} is being written; reading it once it is closed");
+            }
+            None
+        } else {
+            Some(read)
+        };
+        match read {
+            None => {}
+            Some(Err(e)) => {
                 let text = e.to_string();
                 if self.last_read_error.as_deref() != Some(&text) {
                     if self.have_config {
@@ -53,7 +68,7 @@ impl Supervisor {
                     && config::check_trust(&self.config_path).is_ok();
                 self.reread_at = transient.then(|| now + REREAD_AFTER);
             }
-            Ok(bytes) => {
+            Some(Ok(bytes)) => {
                 self.reread_at = None;
                 self.last_read_error = None;
                 // A save in place (open with O_TRUNC, then write) leaves
@@ -180,8 +195,10 @@ impl Supervisor {
     /// and the reason is logged with its position.
     fn prepare(&self, spec: &config::JobSpec, users: &Users) -> Result<Launch, String> {
         let label = self.config_path.display();
-        for dep in &spec.depends {
-            if let Err(e) = config::check_trust(std::path::Path::new(dep)) {
+        // A `depends` file that does not exist yet is fine: its appearance
+        // counts as a change. One that exists must be trusted as root.
+        for dep in spec.depends.iter().map(std::path::Path::new) {
+            if let (true, Err(e)) = (dep.exists(), config::check_trust(dep)) {
                 let msg = format!("{e}");
                 error!("job {}: {msg}; the job will not start", spec.name);
                 return Err(msg);

@@ -22,3 +22,6 @@ mod install;
 
 /// Faults, floods and hostile input pmtr must survive (issue 8).
 mod reliability;
+
+/// `pmtr status|stop|start|restart` over the control socket (issue 9).
+mod status;

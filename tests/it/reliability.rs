@@ -679,15 +679,13 @@ fn config_truncated_mid_write_applies_only_when_complete() {
     let keep = p.wait_job("keep", T);
     let text = base() + &job("added", "/bin/sleep 1004");
     let cut = text.len() - 12;
-    // One writer, two write(2)s; pmtr is made to read between them.
+    // One writer, two write(2)s; pmtr is asked to read between them and
+    // waits for the writer to close the file instead.
     let mut f = fs::File::create(&p.config).unwrap();
     f.write_all(&text.as_bytes()[..cut]).unwrap();
     f.flush().unwrap();
     signal(p.pid(), libc::SIGHUP);
-    p.expect_log(
-        "keeping the running configuration until the next good save",
-        T,
-    );
+    p.expect_log("is being written; reading it once it is closed", T);
     assert_eq!(p.job_pid("keep"), Some(keep));
     assert!(
         !p.log().contains("removed from the configuration"),
@@ -937,6 +935,8 @@ fn sigkilled_pmtr_takes_its_jobs_along_and_a_restart_runs_no_duplicate() {
         .arg("-F")
         .arg("-c")
         .arg(&conf)
+        .arg("-s")
+        .arg(dir.join("first.sock"))
         .env("PMTR_LOG_SOCKET", dir.join("no-syslog"))
         .stdin(Stdio::null())
         .stderr(log)
@@ -982,6 +982,8 @@ fn as_pid_1_reaps_orphans_and_sigterm_stops_every_job_exit_0() {
     let mut unshare = Command::new("unshare")
         .args(["--pid", "--fork", "--kill-child", pmtr_bin(), "-c"])
         .arg(&conf)
+        .arg("-s")
+        .arg(dir.join("pmtr.sock"))
         .env("PMTR_LOG_SOCKET", dir.join("no-syslog"))
         .stdin(Stdio::null())
         .stderr(log)
