@@ -62,8 +62,8 @@ build_min() {
         # shellcheck disable=SC2046,SC2086 # lists of words
         set -- "$@" --target "$target" \
             --config "target.$target.linker=\"$TOP/cross/zig-cc-$(short_name "$target")\"" \
-            --config "target.$target.rustflags=$(toml_array $MIN_PANIC_RUSTFLAGS \
-                -Clink-self-contained=no $(min_target_rustflags "$target"))"
+            --config "target.$target.rustflags=$(toml_array $(min_rustflags "$target") \
+                -Clink-self-contained=no)"
     done
     say "building min (nightly -Z build-std, immediate abort) for $TARGETS"
     # shellcheck disable=SC2086 # MIN_STD_ARGS is a list of words
