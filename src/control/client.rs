@@ -25,6 +25,7 @@ use rustix::net::{self, AddressFamily, SocketAddrUnix, SocketFlags};
 use super::protocol::{Exit, JobStatus, MAX_REQUEST, Request, State, Verb};
 use crate::cli::DEFAULT_SOCKET;
 use crate::sys;
+use crate::tools::table::{aligned, duration};
 
 const EXIT_OK: u8 = 0;
 const EXIT_FAILED: u8 = 1;
@@ -352,17 +353,6 @@ impl Answer {
     }
 }
 
-/// `45s`, `3m07s`, `2h05m`, `4d03h`: short enough for a column, precise
-/// enough to tell a fresh restart from an old one.
-pub fn duration(secs: u64) -> String {
-    match secs {
-        0..60 => format!("{secs}s"),
-        60..3600 => format!("{}m{:02}s", secs / 60, secs % 60),
-        3600..86400 => format!("{}h{:02}m", secs / 3600, secs % 3600 / 60),
-        _ => format!("{}d{:02}h", secs / 86400, secs % 86400 / 3600),
-    }
-}
-
 fn state_text(job: &JobStatus) -> String {
     match job.state {
         State::Running => "running".into(),
@@ -409,25 +399,7 @@ fn table(jobs: &[JobStatus]) -> String {
             }),
         ]);
     }
-    let mut widths = [0usize; 6];
-    for row in &rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let mut out = String::new();
-    for row in &rows {
-        let mut line = String::new();
-        for (i, cell) in row.iter().enumerate() {
-            if i + 1 == row.len() {
-                line.push_str(cell);
-            } else {
-                let _ = write!(line, "{cell:<w$}  ", w = widths[i]);
-            }
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
+    let mut out = aligned(&rows);
     for j in jobs {
         if let Some(reason) = &j.reason {
             let _ = writeln!(out, "{}: can't start: {reason}", j.name);
@@ -527,15 +499,6 @@ mod tests {
             disabled_in_config: false,
             reason: None,
         }
-    }
-
-    #[test]
-    fn durations_are_short() {
-        assert_eq!(duration(0), "0s");
-        assert_eq!(duration(59), "59s");
-        assert_eq!(duration(187), "3m07s");
-        assert_eq!(duration(7500), "2h05m");
-        assert_eq!(duration(4 * 86400 + 3 * 3600 + 59), "4d03h");
     }
 
     #[test]
