@@ -99,14 +99,19 @@ file_arch() {
 # code, same behaviour): no backtrace support, which immediate abort never
 # prints, and so none of its symbolizer crates to compile.
 min_panic_strategy() {
+    # The probe's output goes to a scratch directory, never /dev/null:
+    # rustc writes its output elsewhere and renames it over the -o path,
+    # which replaces /dev/null with a regular file for the whole machine.
+    probe_dir=$(mktemp -d)
     if printf '' | rustup run "$NIGHTLY" rustc -Zunstable-options -Cpanic=immediate-abort \
-        --crate-type=lib --crate-name=probe --emit=metadata -o /dev/null - 2>/dev/null; then
+        --crate-type=lib --crate-name=probe --emit=metadata -o "$probe_dir/probe.rmeta" - 2>/dev/null; then
         MIN_PANIC_RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort"
         MIN_STD_ARGS="-Zbuild-std=std,panic_abort -Zbuild-std-features=optimize_for_size"
     else
         MIN_PANIC_RUSTFLAGS=""
         MIN_STD_ARGS="-Zbuild-std=std,panic_abort -Zbuild-std-features=panic_immediate_abort,optimize_for_size"
     fi
+    rm -rf "$probe_dir"
 }
 
 # min_rustflags TARGET: the rustflags the min flavour adds for TARGET

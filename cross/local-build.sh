@@ -14,30 +14,10 @@ set -eu
 # shellcheck source=cross/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-# run_cargo TARGET_DIR CARGO ARGS...: run cargo, retrying when its first
-# step, probing rustc with `rustc -` for target information, fails. On this
-# loaded 2-core machine that probe failed now and then with "couldn't read
-# from stdin, as it did not contain valid UTF-8" (a read error on the empty
-# pipe cargo feeds it), and cargo caches a failed probe in
-# TARGET_DIR/.rustc_info.json, so the cache goes before each retry.
+# run_cargo TARGET_DIR CARGO ARGS...: run cargo with no terminal input.
 run_cargo() {
-    dir=$1
     shift
-    log=$(mktemp)
-    for attempt in 1 2 3 4 5; do
-        [ ! -f "$dir/.rustc_info.json" ] || ! grep -q '"success":false' "$dir/.rustc_info.json" ||
-            rm -f "$dir/.rustc_info.json"
-        { rc=0; "$@" </dev/null 2>&1 || rc=$?; echo "$rc" >"$log.rc"; } | tee "$log"
-        rc=$(cat "$log.rc")
-        if [ "$rc" != 0 ] && [ "$attempt" != 5 ] &&
-            grep -q "to learn about target-specific information" "$log"; then
-            say "cargo's rustc probe failed (attempt $attempt); retrying"
-            continue
-        fi
-        break
-    done
-    rm -f "$log" "$log.rc"
-    return "$rc"
+    "$@" </dev/null
 }
 
 build_release() {
