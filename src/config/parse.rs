@@ -6,7 +6,6 @@
 //! it reports it and carries on with the next line, so one run shows every
 //! error in the file.
 
-use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use super::error::{Error, ErrorKind};
@@ -44,7 +43,7 @@ pub fn parse(file: &str, src: &str) -> Result<Config, Vec<Error>> {
             errors: Vec::new(),
         },
         config: Config::default(),
-        names: HashMap::new(),
+        names: Vec::new(),
         job: None,
         awaiting_open: false,
         block: None,
@@ -143,8 +142,10 @@ struct Block {
 struct Parser<'f> {
     diags: Diags<'f>,
     config: Config,
-    /// Job names seen so far and where, for duplicate reports.
-    names: HashMap<String, Pos>,
+    /// Job names seen so far and where, for duplicate reports; sorted by
+    /// name for binary search. A sorted Vec rather than a HashMap: no
+    /// hasher, random seed or hash table code in the binary.
+    names: Vec<(String, Pos)>,
     job: Option<Draft>,
     /// `job` ended its line without `{`: the next line must bring it.
     awaiting_open: bool,
@@ -371,16 +372,21 @@ impl Parser<'_> {
             );
         }
         if let Some(pos) = name_pos {
-            if let Some(&first) = self.names.get(&spec.name) {
-                self.err(
-                    pos,
-                    ErrorKind::DuplicateName {
-                        name: spec.name.clone(),
-                        first,
-                    },
-                );
-            } else {
-                self.names.insert(spec.name.clone(), pos);
+            match self
+                .names
+                .binary_search_by(|(n, _)| n.as_str().cmp(&spec.name))
+            {
+                Ok(i) => {
+                    let first = self.names[i].1;
+                    self.err(
+                        pos,
+                        ErrorKind::DuplicateName {
+                            name: spec.name.clone(),
+                            first,
+                        },
+                    );
+                }
+                Err(i) => self.names.insert(i, (spec.name.clone(), pos)),
             }
         }
         // Relative `depends` paths are relative to the job's directory,

@@ -7,7 +7,6 @@
 //! and every few seconds in between so the ages stay true. This is a tool,
 //! not the daemon: it blocks in `recv` with a timeout and allocates freely.
 
-use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::net::{SocketAddr, UdpSocket};
 use std::path::{Path, PathBuf};
@@ -70,10 +69,18 @@ struct Report {
 }
 
 /// What FILE shows: jobs by (host, name), with when they were last seen.
+/// A Vec kept sorted by (host, name) rather than a BTreeMap: the same order
+/// and lookups in a fraction of the code.
 #[derive(Default)]
 struct Summary {
-    jobs: BTreeMap<(String, String), (Job, Instant, SocketAddr)>,
+    jobs: Vec<(HostJob, Seen)>,
 }
+
+/// A Summary key: (host, job name).
+type HostJob = (String, String);
+
+/// A Summary value: the job as last reported, when, and by which address.
+type Seen = (Job, Instant, SocketAddr);
 
 pub fn main(args: &[OsString]) -> u8 {
     let opts = match parse_args(args) {
@@ -244,14 +251,17 @@ fn parse_report(datagram: &[u8]) -> Result<Report, String> {
 impl Summary {
     fn update(&mut self, report: Report, now: Instant, from: SocketAddr) {
         for (name, job) in report.jobs {
-            self.jobs
-                .insert((report.host.clone(), name), (job, now, from));
+            let key = (report.host.clone(), name);
+            match self.jobs.binary_search_by(|(k, _)| k.cmp(&key)) {
+                Ok(i) => self.jobs[i].1 = (job, now, from),
+                Err(i) => self.jobs.insert(i, (key, (job, now, from))),
+            }
         }
     }
 
     fn forget_older_than(&mut self, now: Instant, limit: Duration) {
         self.jobs
-            .retain(|_, (_, seen, _)| now.duration_since(*seen) < limit);
+            .retain(|(_, (_, seen, _))| now.duration_since(*seen) < limit);
     }
 
     /// The file's text: a header, then aligned columns.
@@ -286,11 +296,17 @@ impl Summary {
                 job.cmd.clone(),
             ]);
         }
-        let hosts: std::collections::BTreeSet<&String> = self.jobs.keys().map(|(h, _)| h).collect();
+        // Sorted by host first, so each new host starts where the host
+        // differs from the row before.
+        let hosts = self
+            .jobs
+            .iter()
+            .enumerate()
+            .filter(|&(i, ((h, _), _))| i == 0 || self.jobs[i - 1].0.0 != *h)
+            .count();
         let mut out = format!(
-            "# pmtr-rptserver: {} jobs on {} hosts\n",
-            self.jobs.len(),
-            hosts.len()
+            "# pmtr-rptserver: {} jobs on {hosts} hosts\n",
+            self.jobs.len()
         );
         out.push_str(&aligned(&rows));
         out
