@@ -499,7 +499,7 @@ class Supervisord(Supervisor):
         # interpreter (the standard library is not counted).
         r = subprocess.run(["dpkg", "-L", "supervisor"], capture_output=True, text=True)
         files = [f for f in r.stdout.split("\n")
-                 if "/supervisor/" in f and f.endswith(".py") and "/tests/" not in f
+                 if "-packages/supervisor/" in f and f.endswith(".py") and "/tests/" not in f
                  and os.path.isfile(f)]
         out = size_of_files(files + [shutil.which("supervisord")])
         py = os.path.realpath(shutil.which("python3") or "/usr/bin/python3")
@@ -693,6 +693,10 @@ class Results:
     def __init__(self):
         self.fig = collections.defaultdict(dict)
         self.failures = []
+        self.load = {}  # figure -> 1-minute load average when it began
+
+    def begin(self, what):
+        self.load[what] = round(os.getloadavg()[0], 2)
 
     def put(self, key, sup, value):
         self.fig[key][sup] = value
@@ -1442,12 +1446,15 @@ def main():
             "pmtr_binary": os.path.relpath(pmtr.binary, ROOT),
             "skipped": skipped,
             "figures": dict(results.fig),
+            "loadavg_at_figure": dict(results.load),
             "targets": targets(results),
             "failures": results.failures,
         }
         if old is not None:
             for key, per in old.get("figures", {}).items():
                 doc["figures"].setdefault(key, per)
+            for key, load in old.get("loadavg_at_figure", {}).items():
+                doc["loadavg_at_figure"].setdefault(key, load)
             doc["merged_from"] = old.get("merged_from", []) + [old.get("date")]
             doc["failures"] = [x for x in old.get("failures", [])
                                if x["figure"] not in results.fig] + results.failures
@@ -1466,6 +1473,7 @@ def main():
         % ("quick" if quick else "full", ", ".join(s.name for s in sups), job, base))
     try:
         if want("size"):
+            results.begin("size")
             fig_sizes(sups, results)
             save()
         if want("start"):
@@ -1475,6 +1483,7 @@ def main():
             extra = [Pmtr(opt, "pmtr-min")] if opt and not quick else []
             if extra:
                 names_extra.extend(x.name for x in extra)
+            results.begin("start")
             fig_start_memory_shutdown(sups[:1] + extra + sups[1:], results, base, job,
                                       [1, 10, 100] if quick else [1, 10, 100, 1000],
                                       1 if quick else 3, 0.3 if quick else 1.0)
@@ -1484,23 +1493,28 @@ def main():
             if quick and want("allocs"):
                 allocs.begin()  # its anti-spin wait overlaps the respawn one
             if want("respawn"):
+                results.begin("respawn")
                 fig_respawn(sups, results, base, job, 30 if quick else 250, grouped=quick)
                 respawn_floor(results, base, job, 30 if quick else 250)
                 save()
             if want("reload"):
+                results.begin("reload")
                 fig_reload(pmtr, results, base, job, 5 if quick else 30)
                 save()
             if want("idle"):
+                results.begin("idle")
                 fig_idle(sups, results, base, job, 5 if quick else 60)
                 save()
             if want("allocs"):
                 if not quick:
                     allocs.begin()
+                results.begin("allocs")
                 allocs.finish()
                 save()
         finally:
             allocs.close()
         if want("soak"):
+            results.begin("soak")
             fig_soak(pmtr, results, base, 2000 if quick else args.soak_restarts)
             save()
     finally:
