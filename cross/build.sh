@@ -42,9 +42,9 @@ build_min() {
     rustflags="${MIN_PANIC_RUSTFLAGS:+$MIN_PANIC_RUSTFLAGS, }\"-Clink-self-contained=yes\""
     for target in $TARGETS; do
         say "cross: min $target"
-        # shellcheck disable=SC2086 # MIN_STD_FEATURES is one word or none
+        # shellcheck disable=SC2086 # MIN_STD_ARGS is a list of words
         cross +"$NIGHTLY" build --release --target "$target" --target-dir "$MIN_TARGET_DIR" \
-            -Zbuild-std $MIN_STD_FEATURES --config "target.$target.rustflags=[$rustflags]"
+            $MIN_STD_ARGS --config "target.$target.rustflags=[$rustflags]"
         install -D -m 755 "$(cargo_out "$target" min)" "$(dist_path "$target" min)"
     done
 }

@@ -94,15 +94,18 @@ file_arch() {
 # The immediate-abort panic strategy is spelled two ways depending on the
 # nightly: newer ones take `-C panic=immediate-abort` (with
 # -Z unstable-options), older ones a std feature. Sets MIN_PANIC_RUSTFLAGS
-# (TOML array items) and MIN_STD_FEATURES (cargo argument or empty).
+# (TOML array items, maybe none) and MIN_STD_ARGS (cargo arguments).
+# Either way std is built with no default features: no backtrace support
+# (never printed with immediate abort), which also skips compiling its
+# symbolizer crates.
 min_panic_strategy() {
     if printf '' | rustup run "$NIGHTLY" rustc -Zunstable-options -Cpanic=immediate-abort \
         --crate-type=lib --crate-name=probe --emit=metadata -o /dev/null - 2>/dev/null; then
         MIN_PANIC_RUSTFLAGS='"-Zunstable-options", "-Cpanic=immediate-abort"'
-        MIN_STD_FEATURES=""
+        MIN_STD_ARGS="-Zbuild-std=std,panic_abort -Zbuild-std-features="
     else
         MIN_PANIC_RUSTFLAGS=""
-        MIN_STD_FEATURES="-Zbuild-std-features=panic_immediate_abort"
+        MIN_STD_ARGS="-Zbuild-std=std,panic_abort -Zbuild-std-features=panic_immediate_abort"
     fi
 }
 

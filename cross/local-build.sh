@@ -37,9 +37,9 @@ build_min() {
             --config "target.$target.linker=\"$TOP/cross/zig-cc-$(short_name "$target")\"" \
             --config "target.$target.rustflags=[$rustflags]"
     done
-    [ -z "$MIN_STD_FEATURES" ] || set -- "$@" "$MIN_STD_FEATURES"
     say "building min (nightly -Z build-std, immediate abort) for $TARGETS"
-    cargo +"$NIGHTLY" build --release -Zbuild-std --target-dir "$MIN_TARGET_DIR" "$@"
+    # shellcheck disable=SC2086 # MIN_STD_ARGS is a list of words
+    cargo +"$NIGHTLY" build --release $MIN_STD_ARGS --target-dir "$MIN_TARGET_DIR" "$@"
     for target in $TARGETS; do
         install -D -m 755 "$(cargo_out "$target" min)" "$(dist_path "$target" min)"
     done

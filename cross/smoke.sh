@@ -55,11 +55,11 @@ fail() {
 }
 
 # How a status reads: "exit status N" or "signal N" (128+N from the shell).
-# SIGILL/SIGABRT is how a panic ends in the min flavour (immediate abort,
-# no message); the release flavour prints the panic message first.
+# A panic ends in SIGABRT in the release flavour (after its message) and
+# in SIGILL (arm, x86_64) or SIGTRAP (aarch64) in the min flavour, silently.
 describe() {
     case $1 in
-        132 | 134) echo "signal $(($1 - 128)) (a panic? the release build prints its message)" ;;
+        132 | 133 | 134) echo "signal $(($1 - 128)) (a panic? the release build prints its message)" ;;
         129 | 13[0-9] | 1[4-9][0-9] | 2[0-9][0-9]) echo "signal $(($1 - 128))" ;;
         *) echo "exit status $1" ;;
     esac

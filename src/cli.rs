@@ -7,8 +7,14 @@ use std::path::PathBuf;
 /// Where the configuration lives unless `-c` says otherwise.
 pub const DEFAULT_CONFIG: &str = "/etc/pmtr.conf";
 
+/// Where pmtr answers `pmtr status|stop|start|restart` unless `-s` says
+/// otherwise.
+pub const DEFAULT_SOCKET: &str = "/run/pmtr.sock";
+
 pub const USAGE: &str = "\
-usage: pmtr [-F] [-t] [-v]... [-c FILE] [-p PIDFILE]
+usage: pmtr [-F] [-t] [-v]... [-c FILE] [-p PIDFILE] [-s SOCKET]
+       pmtr status [-s SOCKET] [--json] [NAME...]
+       pmtr stop|start|restart [-s SOCKET] NAME...
        pmtr ctl -s HOST -p PORT enable|disable NAME...
        pmtr rptserver -p PORT -f FILE
 
@@ -21,12 +27,17 @@ FILE as soon as it is saved.
               exit 0 if valid, 1 if not; runs no job
   -v          more verbose logging (repeat for more)
   -p PIDFILE  write pmtr's PID to PIDFILE; removed on exit
+  -s SOCKET   answer status and control requests on this unix socket
+              (default /run/pmtr.sock); the commands take the same flag
   -h, --help  this text
   -V, --version
               pmtr's version
 
-Environment: PMTR_LOG_SOCKET=PATH sends syslog records to PATH instead of
-/dev/log.
+Environment:
+  PMTR_LOG_SOCKET=PATH      send syslog records to PATH instead of /dev/log
+  PMTR_LOG_RECORD_MAX=N     largest syslog record in bytes (128-1024,
+                            default 1023), for syslog daemons with small buffers
+  TZ                        time zone of log timestamps (default /etc/localtime)
 ";
 
 /// What the daemon was asked to do.
@@ -37,6 +48,7 @@ pub struct Options {
     pub test: bool,
     pub verbose: u8,
     pub pidfile: Option<PathBuf>,
+    pub socket: PathBuf,
 }
 
 impl Default for Options {
@@ -47,6 +59,7 @@ impl Default for Options {
             test: false,
             verbose: 0,
             pidfile: None,
+            socket: PathBuf::from(DEFAULT_SOCKET),
         }
     }
 }
@@ -113,7 +126,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, UsageE
                 'v' => opts.verbose = opts.verbose.saturating_add(1),
                 'h' => return Ok(Command::Help),
                 'V' => return Ok(Command::Version),
-                'c' | 'p' => {
+                'c' | 'p' | 's' => {
                     // getopt: the rest of this word is the argument, or else
                     // the next word is.
                     let rest = &flags[i + 1..];
@@ -122,10 +135,10 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, UsageE
                     } else {
                         OsString::from(rest)
                     };
-                    if flag == 'c' {
-                        opts.config = PathBuf::from(value);
-                    } else {
-                        opts.pidfile = Some(PathBuf::from(value));
+                    match flag {
+                        'c' => opts.config = PathBuf::from(value),
+                        'p' => opts.pidfile = Some(PathBuf::from(value)),
+                        _ => opts.socket = PathBuf::from(value),
                     }
                     break;
                 }
@@ -169,6 +182,16 @@ mod tests {
         assert!(o.foreground);
         assert_eq!(o.config, PathBuf::from("/tmp/a.conf"));
         assert_eq!(o.pidfile, Some(PathBuf::from("/run/p.pid")));
+    }
+
+    #[test]
+    fn socket_flag() {
+        assert_eq!(opts(&[]).socket, PathBuf::from(DEFAULT_SOCKET));
+        assert_eq!(
+            opts(&["-Fs/tmp/p.sock"]).socket,
+            PathBuf::from("/tmp/p.sock")
+        );
+        assert_eq!(run(&["-s"]), Err(UsageError::MissingArgument('s')));
     }
 
     #[test]

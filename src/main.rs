@@ -13,6 +13,7 @@ mod syslog;
 
 mod cli;
 mod config;
+mod control;
 mod net;
 mod spawn;
 mod supervisor;
@@ -38,6 +39,9 @@ fn main() -> ExitCode {
         _ => match rest.first().and_then(|a| a.to_str()) {
             Some("ctl") => tools::ctl::main(&rest[1..]),
             Some("rptserver") => tools::rptserver::main(&rest[1..]),
+            Some(verb @ ("status" | "stop" | "start" | "restart")) => {
+                control::client::main(verb, &rest[1..])
+            }
             _ => daemon(rest),
         },
     };

@@ -217,7 +217,11 @@ impl Net {
             };
             match parsed {
                 Ok((control, names)) => {
-                    debug!("{control}{names} from {from} on {}", listener.text.as_str());
+                    debug!(
+                        "{control} {} from {from} on {}",
+                        names.trim(),
+                        listener.text
+                    );
                     for name in names.split_ascii_whitespace() {
                         command(control, name);
                     }

@@ -13,6 +13,7 @@
 use std::ffi::{CStr, CString, c_char};
 use std::fmt;
 use std::os::unix::ffi::OsStrExt;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
 use rustix::fs::{Mode, OFlags};
@@ -295,24 +296,54 @@ pub struct Started {
     pub stderr: Option<OwnedFd>,
 }
 
+/// Why [`spawn`] could not start a child: the call that failed and its
+/// errno. Both are passing conditions (EMFILE, EAGAIN), so the loop
+/// retries, but the message must name the real call: "fork failed" for a
+/// full descriptor table sends an operator after the process limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpawnError {
+    /// `pipe2` for the exec-status pipe or an `out syslog` pipe.
+    Pipe(Errno),
+    Fork(Errno),
+}
+
+impl fmt::Display for SpawnError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SpawnError::Pipe(e) => write!(f, "can't create a pipe: {}", sys::strerror(*e)),
+            SpawnError::Fork(e) => write!(f, "fork failed: {}", sys::strerror(*e)),
+        }
+    }
+}
+
 /// Forks and starts `launch`. Returns once the child exists; whether exec
 /// succeeded arrives later on `status_pipe` (see [`read_start_result`]).
-pub fn spawn(launch: &Launch, parent: Pid) -> Result<Started, Errno> {
+pub fn spawn(launch: &Launch, parent: Pid) -> Result<Started, SpawnError> {
     use rustix::pipe::{PipeFlags, pipe_with};
-    let (status_r, status_w) = pipe_with(PipeFlags::CLOEXEC | PipeFlags::NONBLOCK)?;
+    let (status_r, status_w) =
+        pipe_with(PipeFlags::CLOEXEC | PipeFlags::NONBLOCK).map_err(SpawnError::Pipe)?;
+    // O_NONBLOCK belongs to the open file description, so pipe2's flag
+    // would make the job's stdout non-blocking too: a job writing faster
+    // than pmtr logs would get EAGAIN and lose its output (seq stopped at
+    // 64 KiB). Only pmtr's read end is non-blocking; the job waits.
+    let output_pipe = || -> Result<(OwnedFd, OwnedFd), SpawnError> {
+        let (r, w) = pipe_with(PipeFlags::CLOEXEC).map_err(SpawnError::Pipe)?;
+        rustix::fs::fcntl_setfl(&r, OFlags::NONBLOCK).map_err(SpawnError::Pipe)?;
+        Ok((r, w))
+    };
     let out_pipe = if launch.wants_stdout_pipe() {
-        Some(pipe_with(PipeFlags::CLOEXEC | PipeFlags::NONBLOCK)?)
+        Some(output_pipe()?)
     } else {
         None
     };
     let err_pipe = if launch.wants_stderr_pipe() {
-        Some(pipe_with(PipeFlags::CLOEXEC | PipeFlags::NONBLOCK)?)
+        Some(output_pipe()?)
     } else {
         None
     };
     // SAFETY: pmtr is single-threaded; the child runs only `child_main`,
     // which makes async-signal-safe calls and ends in execve or _exit.
-    match unsafe { sys::fork() }? {
+    match unsafe { sys::fork() }.map_err(SpawnError::Fork)? {
         None => child_main(
             launch,
             parent,
@@ -320,12 +351,21 @@ pub fn spawn(launch: &Launch, parent: Pid) -> Result<Started, Errno> {
             out_pipe.as_ref().map(|(_, w)| w.as_fd()),
             err_pipe.as_ref().map(|(_, w)| w.as_fd()),
         ),
-        Some(pid) => Ok(Started {
-            pid,
-            status_pipe: status_r,
-            stdout: out_pipe.map(|(r, _)| r),
-            stderr: err_pipe.map(|(r, _)| r),
-        }),
+        Some(pid) => {
+            // The child makes itself a group leader too, but pmtr may
+            // signal the group before the child has run that far: a job
+            // stopped right after its start got kill(-pid) = ESRCH and
+            // ran on until SIGKILL. Both sides call setpgid (as shells
+            // do), so the group exists once fork returns. An error means
+            // the child already did it (or exec'd), which is fine.
+            let _ = rustix::process::setpgid(Some(pid), Some(pid));
+            Ok(Started {
+                pid,
+                status_pipe: status_r,
+                stdout: out_pipe.map(|(r, _)| r),
+                stderr: err_pipe.map(|(r, _)| r),
+            })
+        }
     }
 }
 
@@ -420,6 +460,19 @@ fn child_main(
     {
         fail(status, Step::Affinity, e);
     }
+    // The descriptor limit pmtr was given, not the one it raised for
+    // itself (see [`raise_fd_limit`]); a job's own `ulimit -n` follows.
+    let soft = JOB_NOFILE_SOFT.load(Ordering::Relaxed);
+    if soft != NOT_RAISED {
+        let hard = JOB_NOFILE_HARD.load(Ordering::Relaxed);
+        let _ = rustix::process::setrlimit(
+            RlimitResource::Nofile,
+            Rlimit {
+                current: Some(soft),
+                maximum: (hard != NOT_RAISED).then_some(hard),
+            },
+        );
+    }
     for (resource, limit) in &launch.rlimits {
         if let Err(e) = rustix::process::setrlimit(*resource, *limit) {
             fail(status, Step::Rlimit, e);
@@ -455,6 +508,38 @@ fn child_main(
     sys::cloexec_from_3();
     let errno = sys::execve(&launch.path, &launch.argv_ptrs, &launch.envp_ptrs);
     fail(status, Step::Exec, errno)
+}
+
+/// Marks [`JOB_NOFILE_SOFT`] as unset (and an infinite hard limit).
+const NOT_RAISED: u64 = u64::MAX;
+/// The RLIMIT_NOFILE pmtr started with, given back to every job.
+static JOB_NOFILE_SOFT: AtomicU64 = AtomicU64::new(NOT_RAISED);
+static JOB_NOFILE_HARD: AtomicU64 = AtomicU64::new(NOT_RAISED);
+
+/// `setrlimit(RLIMIT_NOFILE, hard, hard)`—Raises pmtr's soft descriptor
+/// limit to its hard limit. Every running job with `out syslog` holds a
+/// pipe in pmtr and every job being started an exec-status pipe, so 1000
+/// jobs do not fit in the usual soft limit of 1024. Jobs get the limit
+/// pmtr was given back (some programs still use `select`, which breaks on
+/// descriptors over 1023). Returns the (old, new) soft limit when raised.
+pub fn raise_fd_limit() -> Result<Option<(u64, u64)>, Errno> {
+    let limit = rustix::process::getrlimit(RlimitResource::Nofile);
+    let (Some(soft), Some(hard)) = (limit.current, limit.maximum) else {
+        return Ok(None);
+    };
+    if soft >= hard {
+        return Ok(None);
+    }
+    rustix::process::setrlimit(
+        RlimitResource::Nofile,
+        Rlimit {
+            current: Some(hard),
+            maximum: Some(hard),
+        },
+    )?;
+    JOB_NOFILE_HARD.store(hard, Ordering::Relaxed);
+    JOB_NOFILE_SOFT.store(soft, Ordering::Relaxed);
+    Ok(Some((soft, hard)))
 }
 
 /// pmtr's environment, captured once at startup, as the base of every

@@ -83,6 +83,9 @@ static WRITER: Mutex<Option<Writer>> = Mutex::new(None);
 /// time zone (`TZ`, else /etc/localtime). Calling it again re-reads them
 /// (the time zone, after an update of /etc/localtime) and keeps the socket.
 pub fn init(foreground: bool, verbose: u8) {
+    // Under systemd stderr is the journal, which also reads /dev/log:
+    // echoing would log every line twice.
+    let foreground = foreground && !stderr_is_journal();
     let path = std::env::var_os("PMTR_LOG_SOCKET").unwrap_or_else(|| DEV_LOG.into());
     // A path that cannot be a socket address (too long) never connects:
     // every record then goes to the fallback, which is what an operator
@@ -430,10 +433,16 @@ impl Writer {
                 self.lost = 0;
             }
         }
-        match self.send_once(rec.bytes()) {
+        let sent = match self.send_once(rec.bytes()) {
             Sent::NoSocket if self.connect() => self.send_once(rec.bytes()),
             sent => sent,
+        };
+        // Only the record counts: a notice that did not get through is
+        // simply tried again with the next record.
+        if let Sent::Dropped = sent {
+            self.lost = self.lost.saturating_add(1);
         }
+        sent
     }
 
     /// One attempt on the current socket; closes it when it broke.
@@ -472,10 +481,7 @@ impl Writer {
 
     fn failed(&mut self, e: Errno) -> Sent {
         match e {
-            Errno::AGAIN | Errno::NOBUFS | Errno::MSGSIZE => {
-                self.lost = self.lost.saturating_add(1);
-                Sent::Dropped
-            }
+            Errno::AGAIN | Errno::NOBUFS | Errno::MSGSIZE => Sent::Dropped,
             // The daemon went away or was restarted (ECONNREFUSED,
             // ENOTCONN, ENOENT, EPIPE, ECONNRESET, ...): reconnect.
             _ => {
@@ -837,6 +843,21 @@ fn split_line(
             return;
         }
     }
+}
+
+/// True when fd 2 is the journal stream systemd named in `JOURNAL_STREAM`
+/// (`DEVICE:INODE`, see systemd.exec(5)).
+fn stderr_is_journal() -> bool {
+    let Some(stream) = std::env::var_os("JOURNAL_STREAM") else {
+        return false;
+    };
+    let Some((dev, ino)) = stream.to_str().and_then(|s| s.split_once(':')) else {
+        return false;
+    };
+    let Ok(stat) = rustix::fs::fstat(rustix::stdio::stderr()) else {
+        return false;
+    };
+    dev.parse::<u64>() == Ok(stat.st_dev) && ino.parse::<u64>() == Ok(stat.st_ino)
 }
 
 #[cfg(test)]

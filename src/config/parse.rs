@@ -275,11 +275,13 @@ impl Parser<'_> {
         // Options written after the `{` are not read: their absence is
         // not reported on top.
         let mut damaged = false;
+        let empty = args.len() == 2 && args[0].is("{") && args[1].is("}");
         match args.first() {
             None => self.awaiting_open = true,
             Some(brace) if brace.is("{") => {
                 open = brace.pos;
-                if let Some(extra) = args.get(1) {
+                // `job { }` is an empty job, closed at once below.
+                if let Some(extra) = args.get(1).filter(|_| !empty) {
                     self.err(extra.pos, ErrorKind::TextAfterOpen);
                     damaged = true;
                 }
@@ -329,6 +331,9 @@ impl Parser<'_> {
             name_pos: None,
             ulimit_pos: Vec::new(),
         });
+        if empty && let Some(job) = self.job.take() {
+            self.finish_job(job);
+        }
     }
 
     fn finish_job(&mut self, job: Draft) {

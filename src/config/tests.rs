@@ -195,6 +195,23 @@ fn quotes_group_and_escape() {
 }
 
 #[test]
+fn odd_arguments_pass_through_exactly() {
+    // Issue 8: spaces, quotes, UTF-8 and very long words reach the job
+    // byte for byte, or are refused; never cut.
+    let long = "x".repeat(100_000);
+    let line = format!("cmd /bin/echo \"a  b\" 'q' \"\\\"\" héllo→ {long} \"\"");
+    assert_eq!(
+        job_args(&line),
+        vec!["/bin/echo", "a  b", "'q'", "\"", "héllo→", &long, ""]
+    );
+    let j = job(&format!(
+        "env \"K=v w\"\nenv L={long}\nout \"/tmp/a b.log\""
+    ));
+    assert_eq!(j.env, vec!["K=v w".to_string(), format!("L={long}")]);
+    assert_eq!(j.out, Output::File("/tmp/a b.log".into()));
+}
+
+#[test]
 fn lexical_errors() {
     rejects(&[
         (
@@ -352,6 +369,13 @@ fn structure_errors() {
         ),
         (
             "job {\n}\n",
+            &[
+                "t.conf:1:1: job has no 'name'; it is required",
+                "t.conf:1:1: job has no 'cmd'; it is required",
+            ],
+        ),
+        (
+            "job { }\n",
             &[
                 "t.conf:1:1: job has no 'name'; it is required",
                 "t.conf:1:1: job has no 'cmd'; it is required",

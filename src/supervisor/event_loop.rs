@@ -38,6 +38,9 @@ const TOKEN_STATUS: u64 = 3 << 32;
 const TOKEN_STDOUT: u64 = 4 << 32;
 const TOKEN_STDERR: u64 = 5 << 32;
 const TOKEN_NET: u64 = 6 << 32;
+/// The control socket's listener, and its clients (table slot below).
+pub(super) const TOKEN_CONTROL: u64 = 7 << 32;
+const TOKEN_CONTROL_CLIENT: u64 = 8 << 32;
 const KIND_MASK: u64 = !0xffff_ffff;
 
 /// A job's output pipe to syslog and its line buffer.
@@ -61,10 +64,16 @@ pub struct Job {
     /// For `wait`: it has exited since it was (re)configured.
     exited_once: bool,
     depends_hash: u64,
+    /// When a `depends` file of it was first seen empty (see
+    /// `check_depends`).
+    depends_empty_since: Option<Instant>,
     status_pipe: Option<OwnedFd>,
     stdout: Option<OutputPipe>,
     stderr: Option<OutputPipe>,
     fork_failures: u32,
+    /// When the current (or last) process was started: its runtime is
+    /// logged at exit, also when it exits while being stopped.
+    started_at: Instant,
     pub restarts: u32,
     pub last_exit: Option<(Ending, Instant)>,
 }
@@ -83,15 +92,17 @@ impl Job {
     }
 
     /// Running or stopping: a process of it may still exist.
-    fn active(&self) -> bool {
+    pub(super) fn active(&self) -> bool {
         self.pid().is_some()
     }
 }
 
 pub struct Supervisor {
-    epoll: OwnedFd,
+    pub(super) epoll: OwnedFd,
     signals: OwnedFd,
-    watcher: Watcher,
+    pub(super) watcher: Watcher,
+    /// A save completed while pmtr was reading: rescan without waiting.
+    pub(super) pending_rescan: bool,
     pub(super) config_path: PathBuf,
     /// Jobs of the configuration in force, in file order.
     pub(super) jobs: Vec<Job>,
@@ -103,10 +114,18 @@ pub struct Supervisor {
     pub(super) config_hash: Option<u64>,
     pub(super) last_read_error: Option<String>,
     pub(super) have_config: bool,
+    /// The file is there but could not be read (EMFILE, ENOMEM, EIO):
+    /// read it again then, since no inotify event will come for a save
+    /// that already happened.
+    pub(super) reread_at: Option<Instant>,
+    /// When the file was first read empty while jobs run (see `rescan`).
+    pub(super) empty_since: Option<Instant>,
     pub(super) environ: Vec<(Vec<u8>, Vec<u8>)>,
     pub(super) net: Net,
+    /// `pmtr status|stop|start|restart` (issue 9), when its socket opened.
+    pub(super) control: Option<crate::control::Server>,
     next_report: Option<Instant>,
-    shutting_down: bool,
+    pub(super) shutting_down: bool,
     self_pid: Pid,
     next_id: u32,
     hostname: String,
@@ -166,15 +185,19 @@ impl Supervisor {
             epoll,
             signals,
             watcher,
+            pending_rescan: false,
             config_path: config_path.to_path_buf(),
             jobs: Vec::new(),
             start_order: Vec::new(),
             retiring: Vec::new(),
             config_hash: None,
             last_read_error: None,
+            reread_at: None,
+            empty_since: None,
             have_config: false,
             environ: spawn::environ(),
             net: Net::default(),
+            control: None,
             next_report: None,
             shutting_down: false,
             self_pid: rustix::process::getpid(),
@@ -191,6 +214,7 @@ impl Supervisor {
             id,
             rules: rules(&spec),
             depends_hash: depends_hash(&spec.depends),
+            depends_empty_since: None,
             spec,
             launch,
             state: JobState::Down,
@@ -200,6 +224,7 @@ impl Supervisor {
             stdout: None,
             stderr: None,
             fork_failures: 0,
+            started_at: Instant::now(),
             restarts: 0,
             last_exit: None,
         }
@@ -217,7 +242,13 @@ impl Supervisor {
             if self.shutting_down && !self.jobs.iter().chain(&self.retiring).any(Job::active) {
                 break;
             }
-            let timeout = self.next_deadline().map(|at| {
+            // A save landed while pmtr was reading: look again at once.
+            let due = if self.pending_rescan {
+                Some(Instant::now())
+            } else {
+                self.next_deadline()
+            };
+            let timeout = due.map(|at| {
                 let d = at.saturating_duration_since(Instant::now());
                 // Round up so the deadline has passed when we wake.
                 rustix::time::Timespec {
@@ -242,15 +273,18 @@ impl Supervisor {
                 let token = self.events[i].data.u64();
                 match token & KIND_MASK {
                     TOKEN_SIGNAL => self.on_signals(&mut rescan),
-                    TOKEN_INOTIFY => rescan |= self.watcher.drain(),
+                    TOKEN_INOTIFY => rescan |= self.watcher.drain().settled,
                     TOKEN_STATUS => self.on_status_pipe(token as u32),
                     TOKEN_STDOUT => self.on_output(token as u32, false),
                     TOKEN_STDERR => self.on_output(token as u32, true),
                     TOKEN_NET => self.on_datagram(token as u32 as usize),
+                    TOKEN_CONTROL => self.on_control_accept(TOKEN_CONTROL_CLIENT),
+                    TOKEN_CONTROL_CLIENT => self.on_control_client(token as u32 as usize),
                     _ => error!("can't happen: unknown epoll token {token:#x}"),
                 }
             }
-            if rescan && !self.shutting_down {
+            if (rescan || self.pending_rescan) && !self.shutting_down {
+                self.pending_rescan = false;
                 self.rescan(false);
             }
         }
@@ -259,10 +293,12 @@ impl Supervisor {
     fn next_deadline(&self) -> Option<Instant> {
         let jobs = self.jobs.iter().chain(&self.retiring);
         let job_deadline = jobs.filter_map(|j| job::deadline(&j.state, &j.rules)).min();
-        match (
-            job_deadline,
-            self.next_report.filter(|_| !self.shutting_down),
-        ) {
+        let own = [self.next_report, self.reread_at]
+            .into_iter()
+            .flatten()
+            .filter(|_| !self.shutting_down)
+            .min();
+        match (job_deadline, own) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
@@ -344,12 +380,7 @@ impl Supervisor {
             match self.find_by_pid(pid) {
                 Some(slot) => {
                     let job = self.job_mut(slot);
-                    let ran = match job.state {
-                        JobState::Running { since, .. } => {
-                            now.saturating_duration_since(since).as_secs()
-                        }
-                        _ => 0,
-                    };
+                    let ran = now.saturating_duration_since(job.started_at).as_secs();
                     let name = &job.spec.name;
                     let pid = pid.as_raw_nonzero();
                     match ending {
@@ -482,6 +513,7 @@ impl Supervisor {
                 let raw = pid.as_raw_nonzero().get() as u32;
                 info!("started job {} [{raw}]", job.spec.name);
                 job.state = JobState::Running { pid, since: now };
+                job.started_at = now;
                 job.fork_failures = 0;
                 job.restarts = job.restarts.wrapping_add(1);
                 let id = job.id as u64;
@@ -525,9 +557,8 @@ impl Supervisor {
                     .min(FORK_RETRY_MAX);
                 job.fork_failures = job.fork_failures.saturating_add(1);
                 error!(
-                    "can't start job {}: fork failed: {}; retrying in {} sec",
+                    "can't start job {}: {e}; retrying in {} sec",
                     job.spec.name,
-                    sys::strerror(e),
                     retry_in.as_secs()
                 );
                 let (state, _) = job::step(
@@ -586,32 +617,44 @@ impl Supervisor {
         }
     }
 
+    /// Acts on each name as it is read. Collecting them first (into 32
+    /// slots) silently dropped every command after the 32nd name of a
+    /// burst, so one datagram of unknown names hid a real `disable`.
     fn on_datagram(&mut self, index: usize) {
-        let mut commands: heapless::Vec<(Control, heapless::String<64>), 32> = heapless::Vec::new();
+        let jobs = &mut self.jobs;
+        let (mut commands, mut unknown) = (0u32, 0u32);
+        // Enabled jobs that had finished (exit 33, `once`) need a start;
+        // every other change is carried out by `reconcile`.
+        let mut wake = Vec::new();
         self.net.receive(index, |control, name| {
-            let mut n = heapless::String::new();
-            if n.push_str(name).is_ok() {
-                let _ = commands.push((control, n));
+            commands += 1;
+            let Some(i) = jobs.iter().position(|j| j.spec.name == name) else {
+                // The first per batch in full, the rest counted: a flood
+                // of names must not flood the log.
+                if unknown == 0 {
+                    warn!("control: no job named '{name}'");
+                }
+                unknown += 1;
+                return;
+            };
+            let enable = control == Control::Enable;
+            info!(
+                "control: {} job {name}",
+                if enable { "enabling" } else { "disabling" }
+            );
+            jobs[i].override_enabled = Some(enable);
+            if enable && matches!(jobs[i].state, JobState::Done(_)) && !wake.contains(&i) {
+                wake.push(i);
             }
         });
-        let now = Instant::now();
-        for (control, name) in &commands {
-            match self.jobs.iter().position(|j| j.spec.name == name.as_str()) {
-                None => warn!("control: no job named '{name}'"),
-                Some(i) => {
-                    let enable = *control == Control::Enable;
-                    info!(
-                        "control: {} job {name}",
-                        if enable { "enabling" } else { "disabling" }
-                    );
-                    self.jobs[i].override_enabled = Some(enable);
-                    if enable && let JobState::Done(_) = self.jobs[i].state {
-                        self.step_job(Slot::Job(i), JobEvent::Start, now);
-                    }
-                }
-            }
+        if unknown > 1 {
+            warn!("control: {} more unknown job names ignored", unknown - 1);
         }
-        if !commands.is_empty() && self.net.reporting() {
+        let now = Instant::now();
+        for i in wake {
+            self.step_job(Slot::Job(i), JobEvent::Start, now);
+        }
+        if commands > 0 && self.net.reporting() {
             // Report the change soon rather than in up to 10 s.
             self.next_report = Some(now);
         }
@@ -632,6 +675,10 @@ impl Supervisor {
         {
             self.send_report(now);
             self.next_report = Some(now + REPORT_EVERY);
+        }
+        if self.reread_at.is_some_and(|at| at <= now) && !self.shutting_down {
+            self.reread_at = None;
+            self.rescan(false);
         }
     }
 
@@ -693,7 +740,7 @@ impl Supervisor {
     }
 
     /// A changed job starts only when its old version is gone.
-    fn replaced_still_stopping(&self, name: &str) -> bool {
+    pub(super) fn replaced_still_stopping(&self, name: &str) -> bool {
         !self.retiring.is_empty() && self.retiring.iter().any(|j| j.spec.name == name)
     }
 
@@ -723,14 +770,38 @@ impl Supervisor {
 
     /// Restarts running jobs whose `depends` files changed content.
     pub(super) fn check_depends(&mut self, now: Instant) {
-        for i in 0..self.jobs.len() {
-            if self.jobs[i].spec.depends.is_empty() {
-                continue;
-            }
-            let hash = depends_hash(&self.jobs[i].spec.depends);
+        let hashes: Vec<(usize, u64)> = (0..self.jobs.len())
+            .filter(|&i| !self.jobs[i].spec.depends.is_empty())
+            .map(|i| (i, depends_hash(&self.jobs[i].spec.depends)))
+            .collect();
+        // As for the configuration: a write under way makes what was read
+        // suspect (an empty file mid-save is no change to act on).
+        let changes = self.watcher.drain();
+        self.pending_rescan |= changes.settled;
+        if changes.depends_in_flux {
+            return;
+        }
+        for (i, hash) in hashes {
             if hash == self.jobs[i].depends_hash {
+                self.jobs[i].depends_empty_since = None;
                 continue;
             }
+            // Saved in place, a file is empty between its truncate and
+            // its write: that is its new content only once it stays so.
+            let empty = self.jobs[i]
+                .spec
+                .depends
+                .iter()
+                .any(|p| std::fs::metadata(p).is_ok_and(|m| m.len() == 0));
+            if empty {
+                let settled = *self.jobs[i].depends_empty_since.get_or_insert(now)
+                    + super::reload::EMPTY_SETTLE;
+                if now < settled {
+                    self.reread_at = Some(self.reread_at.map_or(settled, |at| at.min(settled)));
+                    continue;
+                }
+            }
+            self.jobs[i].depends_empty_since = None;
             self.jobs[i].depends_hash = hash;
             if matches!(self.jobs[i].state, JobState::Running { .. }) {
                 info!(

@@ -4,6 +4,7 @@
 //! This file holds the process duties around the loop: detaching, the
 //! pidfile, the signal mask.
 
+mod control;
 mod event_loop;
 mod job;
 mod reload;
@@ -56,6 +57,14 @@ pub fn run(opts: &Options) -> u8 {
             warn!("can't become child subreaper: {e}; orphans of jobs go to init");
         }
     }
+    match crate::spawn::raise_fd_limit() {
+        Ok(Some((old, new))) => debug!("raised the open file limit from {old} to {new}"),
+        Ok(None) => {}
+        Err(e) => warn!(
+            "can't raise the open file limit (setrlimit): {}; fewer jobs fit",
+            sys::strerror(e)
+        ),
+    }
     let pidfile = opts.pidfile.as_deref().map(PidFile::write);
     let mut supervisor = match Supervisor::new(&opts.config, &handled) {
         Ok(s) => s,
@@ -64,6 +73,7 @@ pub fn run(opts: &Options) -> u8 {
             return 1;
         }
     };
+    supervisor.open_control(&opts.socket, event_loop::TOKEN_CONTROL);
     if let Some(w) = ready {
         // The parent exits 0 once it reads this byte: the daemon runs.
         let _ = rustix::io::write(w.as_fd(), b"1");

@@ -11,6 +11,14 @@ use crate::config::{self, Config};
 use crate::spawn::Launch;
 use crate::users::Users;
 
+/// How soon a configuration file that exists but failed to read is read
+/// again.
+const REREAD_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// How long a configuration (or `depends`) file that became empty must
+/// stay empty before pmtr acts on it.
+pub(super) const EMPTY_SETTLE: std::time::Duration = std::time::Duration::from_millis(300);
+
 fn content_hash(bytes: &[u8]) -> u64 {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     bytes.hash(&mut h);
@@ -24,8 +32,23 @@ impl Supervisor {
     pub(super) fn rescan(&mut self, force: bool) {
         let now = Instant::now();
         let label = self.config_path.display().to_string();
-        match config::read(&self.config_path) {
-            Err(e) => {
+        let read = config::read(&self.config_path);
+        // A write that began before or during the read makes it suspect
+        // (an in-place save truncates, then writes): its IN_CLOSE_WRITE
+        // brings pmtr back for the finished file.
+        let changes = self.watcher.drain();
+        self.pending_rescan |= changes.settled;
+        let read = if changes.config_in_flux {
+            if force {
+                info!("{label} is being written; reading it once it is closed");
+            }
+            None
+        } else {
+            Some(read)
+        };
+        match read {
+            None => {}
+            Some(Err(e)) => {
                 let text = e.to_string();
                 if self.last_read_error.as_deref() != Some(&text) {
                     if self.have_config {
@@ -37,9 +60,33 @@ impl Supervisor {
                 }
                 // The next successful read must be applied.
                 self.config_hash = None;
+                // A regular file pmtr may read that still failed (out of
+                // descriptors or memory, an I/O error) is read again in a
+                // second: its save already happened, no event will follow.
+                let transient = std::fs::metadata(&self.config_path)
+                    .is_ok_and(|m| m.is_file() && m.len() <= config::MAX_FILE_BYTES)
+                    && config::check_trust(&self.config_path).is_ok();
+                self.reread_at = transient.then(|| now + REREAD_AFTER);
             }
-            Ok(bytes) => {
+            Some(Ok(bytes)) => {
+                self.reread_at = None;
                 self.last_read_error = None;
+                // A save in place (open with O_TRUNC, then write) leaves
+                // the file empty for a moment; a read then would stop
+                // every job. An empty file is applied only once it has
+                // stayed empty for EMPTY_SETTLE; the writer's close
+                // brings the real content before that.
+                if bytes.is_empty() && self.jobs.iter().any(|j| j.active()) {
+                    let since = *self.empty_since.get_or_insert(now);
+                    if now < since + EMPTY_SETTLE {
+                        self.reread_at = Some(since + EMPTY_SETTLE);
+                        self.check_depends(now);
+                        self.rewatch();
+                        return;
+                    }
+                } else {
+                    self.empty_since = None;
+                }
                 let hash = content_hash(&bytes);
                 if force || self.config_hash != Some(hash) {
                     self.config_hash = Some(hash);
@@ -148,8 +195,10 @@ impl Supervisor {
     /// and the reason is logged with its position.
     fn prepare(&self, spec: &config::JobSpec, users: &Users) -> Result<Launch, String> {
         let label = self.config_path.display();
-        for dep in &spec.depends {
-            if let Err(e) = config::check_trust(std::path::Path::new(dep)) {
+        // A `depends` file that does not exist yet is fine: its appearance
+        // counts as a change. One that exists must be trusted as root.
+        for dep in spec.depends.iter().map(std::path::Path::new) {
+            if let (true, Err(e)) = (dep.exists(), config::check_trust(dep)) {
                 let msg = format!("{e}");
                 error!("job {}: {msg}; the job will not start", spec.name);
                 return Err(msg);

@@ -25,11 +25,30 @@ const MAX_LINKS: usize = 8;
 
 pub struct Watcher {
     fd: OwnedFd,
-    /// Current watch descriptors.
-    wds: Vec<i32>,
+    /// Current watch descriptors and the directories they watch.
+    wds: Vec<(i32, PathBuf)>,
     /// File names whose events matter.
     names: Vec<OsString>,
+    /// IN_MODIFY watches on the files themselves, and whether each is the
+    /// configuration (else a `depends` file): a write under way.
+    file_wds: Vec<(i32, bool)>,
+    /// Written to since the last completed save (see [`Changes`]); kept
+    /// across drains, since the loop drains before pmtr reads.
+    in_flux: (bool, bool),
     buf: Vec<MaybeUninit<u8>>,
+}
+
+type Wds = Vec<(i32, PathBuf)>;
+
+/// A regular file that was just created is still empty or being written:
+/// its IN_CLOSE_WRITE follows, and reading it now could apply half a file
+/// (an empty configuration would stop every job). A created directory or
+/// symlink is complete at once.
+fn created_regular_file(wds: &Wds, wd: i32, name: &OsStr) -> bool {
+    wds.iter()
+        .find(|(w, _)| *w == wd)
+        .and_then(|(_, dir)| dir.join(name).symlink_metadata().ok())
+        .is_some_and(|m| m.file_type().is_file())
 }
 
 fn dir_flags() -> WatchFlags {
@@ -51,6 +70,8 @@ impl Watcher {
             fd,
             wds: Vec::new(),
             names: Vec::new(),
+            file_wds: Vec::new(),
+            in_flux: (false, false),
             buf: vec![MaybeUninit::uninit(); 8192],
         })
     }
@@ -63,33 +84,49 @@ impl Watcher {
     /// previous set. Watching an inode twice returns its existing
     /// descriptor, so only watches no longer needed are removed (removal
     /// queues an IN_IGNORED event, which [`Watcher::drain`] skips).
+    /// The first path is the configuration, the others `depends` files.
     pub fn watch<'a>(&mut self, paths: impl IntoIterator<Item = &'a Path>) {
         let mut wds = Vec::new();
         let mut names = Vec::new();
-        for path in paths {
+        let mut file_wds: Vec<(i32, bool)> = Vec::new();
+        for (i, path) in paths.into_iter().enumerate() {
             self.watch_path(path, 0, &mut wds, &mut names);
+            // Follows symlinks: the file the path leads to now.
+            if let Ok(wd) = inotify::add_watch(&self.fd, path, WatchFlags::MODIFY)
+                && !file_wds.iter().any(|(w, _)| *w == wd)
+            {
+                file_wds.push((wd, i == 0));
+            }
         }
-        for &old in &self.wds {
-            if !wds.contains(&old) {
-                let _ = inotify::remove_watch(&self.fd, old);
+        for (old, _) in &self.file_wds {
+            if !file_wds.iter().any(|(wd, _)| wd == old) && !wds.iter().any(|(wd, _)| wd == old) {
+                let _ = inotify::remove_watch(&self.fd, *old);
+            }
+        }
+        self.file_wds = file_wds;
+        for (old, _) in &self.wds {
+            if !wds.iter().any(|(wd, _)| wd == old)
+                && !self.file_wds.iter().any(|(wd, _)| wd == old)
+            {
+                let _ = inotify::remove_watch(&self.fd, *old);
             }
         }
         self.wds = wds;
         self.names = names;
     }
 
-    fn add(&self, dir: &Path, name: &OsStr, wds: &mut Vec<i32>, names: &mut Vec<OsString>) {
+    fn add(&self, dir: &Path, name: &OsStr, wds: &mut Wds, names: &mut Vec<OsString>) {
         if let Ok(wd) = inotify::add_watch(&self.fd, dir, dir_flags())
-            && !wds.contains(&wd)
+            && !wds.iter().any(|(w, _)| *w == wd)
         {
-            wds.push(wd);
+            wds.push((wd, dir.to_path_buf()));
         }
         if !names.iter().any(|n| n == name) {
             names.push(name.to_os_string());
         }
     }
 
-    fn watch_path(&self, path: &Path, depth: usize, wds: &mut Vec<i32>, names: &mut Vec<OsString>) {
+    fn watch_path(&self, path: &Path, depth: usize, wds: &mut Wds, names: &mut Vec<OsString>) {
         let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
             return;
         };
@@ -147,29 +184,47 @@ impl Watcher {
         }
     }
 
-    /// Reads every pending event; true if any of them may concern a
-    /// watched path.
-    pub fn drain(&mut self) -> bool {
-        let mut relevant = false;
+    /// Reads every pending event and sorts them.
+    pub fn drain(&mut self) -> Changes {
+        let mut changes = Changes::default();
+        let (mut config_in_flux, mut depends_in_flux) = self.in_flux;
         let mut reader = inotify::Reader::new(&self.fd, &mut self.buf);
         loop {
             match reader.next() {
                 Ok(event) => {
                     let flags = event.events();
+                    let file = self.file_wds.iter().find(|(wd, _)| *wd == event.wd());
                     if flags.contains(ReadFlags::QUEUE_OVERFLOW) {
-                        relevant = true;
+                        changes.settled = true;
+                    } else if let (Some(&(_, is_config)), true) =
+                        (file, flags.contains(ReadFlags::MODIFY))
+                    {
+                        if is_config {
+                            config_in_flux = true;
+                        } else {
+                            depends_in_flux = true;
+                        }
                     } else if flags.contains(ReadFlags::IGNORED) {
                         // Ours when we removed the watch; a watched
                         // directory that vanished means rewatching.
-                        relevant |= self.wds.contains(&event.wd());
-                    } else {
+                        changes.settled |= self.wds.iter().any(|(wd, _)| *wd == event.wd());
+                    } else if file.is_none() {
                         match event.file_name() {
                             Some(name) => {
                                 let name = OsStr::from_bytes(name.to_bytes());
-                                relevant |= self.names.iter().any(|n| n == name);
+                                let watched = self.names.iter().any(|n| n == name);
+                                let settled = watched
+                                    && !(flags == ReadFlags::CREATE
+                                        && created_regular_file(&self.wds, event.wd(), name));
+                                if settled {
+                                    // A save completed; a write after it
+                                    // sets these again.
+                                    (config_in_flux, depends_in_flux) = (false, false);
+                                }
+                                changes.settled |= settled;
                             }
                             // DELETE_SELF / MOVE_SELF of a watched directory.
-                            None => relevant = true,
+                            None => changes.settled = true,
                         }
                     }
                 }
@@ -177,6 +232,22 @@ impl Watcher {
                 Err(_) => break,
             }
         }
-        relevant
+        self.in_flux = (config_in_flux, depends_in_flux);
+        changes.config_in_flux = config_in_flux;
+        changes.depends_in_flux = depends_in_flux;
+        changes
     }
+}
+
+/// What the pending inotify events say.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Changes {
+    /// A save completed (close after write, rename, delete, create of a
+    /// directory or symlink, chmod): read again.
+    pub settled: bool,
+    /// The configuration was written to since it was last read: what was
+    /// read may be half a save, and its IN_CLOSE_WRITE is still to come.
+    pub config_in_flux: bool,
+    /// Likewise for a `depends` file.
+    pub depends_in_flux: bool,
 }

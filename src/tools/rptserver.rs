@@ -9,10 +9,11 @@
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
-use std::fmt::Write as _;
 use std::net::{SocketAddr, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+
+use super::table::{aligned, duration};
 
 pub const USAGE: &str = "\
 usage: pmtr rptserver -p PORT -f FILE [-a ADDR] [-x SECONDS]
@@ -285,41 +286,14 @@ impl Summary {
                 job.cmd.clone(),
             ]);
         }
-        let mut widths = [0usize; 8];
-        for row in &rows {
-            for (w, cell) in widths.iter_mut().zip(row) {
-                *w = (*w).max(cell.chars().count());
-            }
-        }
         let hosts: std::collections::BTreeSet<&String> = self.jobs.keys().map(|(h, _)| h).collect();
         let mut out = format!(
             "# pmtr-rptserver: {} jobs on {} hosts\n",
             self.jobs.len(),
             hosts.len()
         );
-        for row in &rows {
-            let mut line = String::new();
-            for (i, cell) in row.iter().enumerate() {
-                if i + 1 == row.len() {
-                    line.push_str(cell);
-                } else {
-                    let _ = write!(line, "{cell:<width$}  ", width = widths[i]);
-                }
-            }
-            out.push_str(line.trim_end());
-            out.push('\n');
-        }
+        out.push_str(&aligned(&rows));
         out
-    }
-}
-
-/// `5s`, `3m12s`, `2h05m`, `3d04h`.
-fn duration(secs: u64) -> String {
-    match secs {
-        0..60 => format!("{secs}s"),
-        60..3600 => format!("{}m{:02}s", secs / 60, secs % 60),
-        3600..86400 => format!("{}h{:02}m", secs / 3600, secs / 60 % 60),
-        _ => format!("{}d{:02}h", secs / 86400, secs / 3600 % 24),
     }
 }
 
@@ -443,13 +417,5 @@ mod tests {
         );
         s.forget_older_than(t0 + Duration::from_secs(72), Duration::from_secs(65));
         assert_eq!(s.jobs.len(), 1);
-    }
-
-    #[test]
-    fn durations() {
-        assert_eq!(duration(0), "0s");
-        assert_eq!(duration(192), "3m12s");
-        assert_eq!(duration(7500), "2h05m");
-        assert_eq!(duration(273600), "3d04h");
     }
 }

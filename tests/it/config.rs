@@ -167,6 +167,23 @@ fn missing_file_and_directory_cannot_be_read() {
 }
 
 #[test]
+fn fifo_in_place_of_the_file_does_not_hang() {
+    let dir = TempDir::new("config-fifo");
+    let fifo = dir.join("pmtr.conf");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    fs::set_permissions(&fifo, fs::Permissions::from_mode(0o644)).unwrap();
+    rejects(
+        &check(&fifo),
+        &fifo,
+        &["{file}: can't read: not a regular file"],
+    );
+}
+
+#[test]
 fn thousand_jobs_are_accepted() {
     let dir = TempDir::new("config-1000");
     let src: String = (0..1000)

@@ -47,6 +47,19 @@ fn debian_ssd() -> PathBuf {
     find(&["/sbin/start-stop-daemon", "/usr/sbin/start-stop-daemon"])
 }
 
+/// Fills `dir` with a symlink to busybox for each of its applets, except
+/// those in `skip`.
+fn link_applets(dir: &Path, skip: &[&str]) {
+    fs::create_dir_all(dir).unwrap();
+    let bb = busybox();
+    let list = Command::new(&bb).arg("--list").output().unwrap();
+    for applet in String::from_utf8_lossy(&list.stdout).lines() {
+        if !skip.contains(&applet) {
+            std::os::unix::fs::symlink(&bb, dir.join(applet)).unwrap();
+        }
+    }
+}
+
 fn write_exec(path: &Path, text: &str) {
     fs::write(path, text).unwrap();
     fs::set_permissions(path, fs::Permissions::from_mode(0o755)).unwrap();
@@ -70,6 +83,9 @@ fn text(out: &Output) -> String {
 /// `calls`.
 struct Installer {
     dir: TempDir,
+    /// Runs under busybox ash with only busybox applets on PATH (no
+    /// update-rc.d, no systemctl): a busybox image.
+    busybox: bool,
 }
 
 impl Installer {
@@ -84,7 +100,18 @@ impl Installer {
             );
             write_exec(&dir.join("bin").join(tool), &script);
         }
-        Installer { dir }
+        Installer {
+            dir,
+            busybox: false,
+        }
+    }
+
+    /// An installer on a busybox image: every tool is a busybox applet.
+    fn busybox(name: &str) -> Installer {
+        let dir = TempDir::new(name);
+        fs::create_dir_all(dir.join("root")).unwrap();
+        link_applets(&dir.join("bin"), &[]);
+        Installer { dir, busybox: true }
     }
 
     fn root(&self) -> PathBuf {
@@ -100,8 +127,14 @@ impl Installer {
     /// `env`; DESTDIR defaults to `root`.
     fn run(&self, action: &str, env: &[(&str, &str)]) -> Output {
         let root = self.root();
-        let path = format!("{}:{SYSTEM_PATH}", self.dir.join("bin").display());
-        let mut cmd = Command::new("/bin/sh");
+        let (mut cmd, path) = if self.busybox {
+            let mut c = Command::new(busybox());
+            c.arg("sh");
+            (c, self.dir.join("bin").display().to_string())
+        } else {
+            let path = format!("{}:{SYSTEM_PATH}", self.dir.join("bin").display());
+            (Command::new("/bin/sh"), path)
+        };
         cmd.arg(repo().join("init.d/install.sh"))
             .arg(action)
             .env_clear()
@@ -197,6 +230,18 @@ fn install_sysv_into_destdir_lays_out_binary_companions_config_and_script() {
         script.contains("PMTR_CONF=${PMTR_CONF:-/etc/pmtr.conf}"),
         "{script}"
     );
+    // The companion names reach their tools in the installed binary.
+    for tool in ["pmtr-ctl", "pmtr-rptserver"] {
+        let out = Command::new(root.join("usr/bin").join(tool))
+            .output()
+            .unwrap();
+        let usage = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{tool}: {}", text(&out));
+        assert!(
+            usage.contains(&format!("{tool}: missing")),
+            "{tool}: {usage}"
+        );
+    }
     // Into a DESTDIR nothing on the host is registered or started.
     assert_eq!(inst.calls(), Vec::<String>::new());
 }
@@ -444,6 +489,7 @@ fn install_on_a_sysv_host_registers_and_starts_pmtr_and_uninstall_stops_it() {
         // Read by the installed init script, which install.sh runs.
         ("PIDFILE", &*pidfile),
         ("PMTR_LOG_SOCKET", &*format!("{base}/no-syslog")),
+        ("PMTR_OPTS", &*format!("-s {base}/ctl.sock")),
     ];
     let guard = Cleanup::new(&[&pidfile, &format!("{base}/sleeper.pid")]);
 
@@ -466,12 +512,72 @@ fn install_on_a_sysv_host_registers_and_starts_pmtr_and_uninstall_stops_it() {
     let job = wait_pid_file(&inst.dir.join("sleeper.pid"), Duration::from_secs(15));
     assert_eq!(ppid(job), Some(pid));
 
-    inst.ok("uninstall", &env);
+    let said = inst.ok("uninstall", &env);
+    assert!(
+        !said.contains("SIGKILL"),
+        "pmtr did not exit on SIGTERM:\n{said}"
+    );
     assert!(!alive(pid), "pmtr still running after uninstall");
     assert!(!alive(job), "job still running after uninstall");
     assert_eq!(inst.calls()[1..], ["update-rc.d -f pmtr remove"]);
     assert!(!inst.dir.join("etc/init.d/pmtr").exists());
     assert!(!inst.dir.join("usr/bin/pmtr").exists());
+    assert_eq!(inst.dir.read("etc/pmtr.conf"), conf);
+    drop(guard);
+}
+
+/// `make install` on a busybox image, run by busybox ash with only
+/// applets on PATH: no update-rc.d, so install prints the inittab line,
+/// and still starts pmtr through the installed script (busybox's
+/// start-stop-daemon); uninstall stops it.
+#[test]
+fn install_on_a_busybox_image_prints_the_inittab_line_and_starts_pmtr() {
+    let inst = Installer::busybox("inst-busybox");
+    let base = inst.dir.path().to_str().unwrap().to_owned();
+    let conf = format!(
+        "job {{\n  name sleeper\n  cmd /bin/sh -c \"echo $$ > {base}/sleeper.pid; exec /bin/sleep 1000\"\n}}\n"
+    );
+    let conf_path = inst.dir.write("etc/pmtr.conf", &conf);
+    fs::set_permissions(&conf_path, fs::Permissions::from_mode(0o644)).unwrap();
+    let pidfile = format!("{base}/pmtr.pid");
+    let env = [
+        ("DESTDIR", ""),
+        ("PREFIX", &*format!("{base}/usr")),
+        ("SYSCONFDIR", &*format!("{base}/etc")),
+        // A busybox image has no /run/systemd/system; this host might.
+        ("INIT", "sysv"),
+        ("PIDFILE", &*pidfile),
+        ("PMTR_LOG_SOCKET", &*format!("{base}/no-syslog")),
+        ("PMTR_OPTS", &*format!("-s {base}/ctl.sock")),
+    ];
+    let guard = Cleanup::new(&[&pidfile, &format!("{base}/sleeper.pid")]);
+
+    let said = inst.ok("install", &env);
+    assert!(
+        said.contains(&format!("::respawn:{base}/usr/bin/pmtr -F")),
+        "no inittab line:\n{said}"
+    );
+    let pid = read_pid(Path::new(&pidfile)).expect("no pidfile after install");
+    assert!(alive(pid));
+    let job = wait_pid_file(&inst.dir.join("sleeper.pid"), Duration::from_secs(15));
+    assert_eq!(ppid(job), Some(pid));
+
+    let said = inst.ok("uninstall", &env);
+    assert!(
+        !said.contains("SIGKILL"),
+        "pmtr did not exit on SIGTERM:\n{said}"
+    );
+    assert!(
+        !alive(pid) && !alive(job),
+        "pmtr or its job survived uninstall"
+    );
+    assert_eq!(
+        tree(&inst.root()),
+        BTreeMap::new(),
+        "DESTDIR was empty: nothing may land in root/"
+    );
+    assert!(!inst.dir.join("usr/bin/pmtr").exists());
+    assert!(!inst.dir.join("etc/init.d/pmtr").exists());
     assert_eq!(inst.dir.read("etc/pmtr.conf"), conf);
     drop(guard);
 }
@@ -626,8 +732,10 @@ impl InitScript {
         fs::set_permissions(&conf, fs::Permissions::from_mode(0o644)).unwrap();
         dir.write(
             "default",
+            // Each pmtr gets its own control socket, not the host's
+            // /run/pmtr.sock: this also proves PMTR_OPTS reaches pmtr.
             &format!(
-                "PMTR={}\nPMTR_CONF={base}/pmtr.conf\nPIDFILE={base}/pmtr.pid\n",
+                "PMTR={}\nPMTR_CONF={base}/pmtr.conf\nPIDFILE={base}/pmtr.pid\nPMTR_OPTS=\"-s {base}/ctl.sock\"\n",
                 pmtr.display()
             ),
         );
@@ -645,12 +753,7 @@ impl InitScript {
             ),
             Ssd::Busybox | Ssd::Missing => {
                 let bb = busybox();
-                let list = Command::new(&bb).arg("--list").output().unwrap();
-                for applet in String::from_utf8_lossy(&list.stdout).lines() {
-                    if applet != "start-stop-daemon" {
-                        std::os::unix::fs::symlink(&bb, bin.join(applet)).unwrap();
-                    }
-                }
+                link_applets(&bin, &["start-stop-daemon"]);
                 if ssd == Ssd::Busybox {
                     write_exec(
                         &bin.join("start-stop-daemon"),
@@ -764,25 +867,41 @@ fn init_script_lifecycle(ssd: Ssd) {
 
     let job = wait_pid_file(&job_file, Duration::from_secs(15));
     assert_eq!(ppid(job), Some(pid), "the job is not pmtr's child");
+    assert!(
+        init.dir.join("ctl.sock").exists(),
+        "PMTR_OPTS did not reach pmtr"
+    );
 
-    // reload: the new job starts, the unchanged one and pmtr stay.
+    // reload reaches pmtr as SIGHUP: it rescans, and the job goes on.
+    // (Records arrive in order: once the job's start is in, the startup
+    // rescan is behind us.)
+    log.expect_after(0, "started job sleeper", Duration::from_secs(10));
+    let seen = log.text().len();
+    init.expect("reload", 0);
+    log.expect_after(seen, "rescanning configuration", Duration::from_secs(10));
+    assert!(alive(pid) && alive(job), "reload stopped pmtr or its job");
+
+    // An edit plus force-reload: the new job starts, the unchanged one
+    // and pmtr stay.
     init.dir.write(
         "pmtr.conf",
         &TWO_JOBS.replace("{dir}", init.dir.path().to_str().unwrap()),
     );
-    init.expect("reload", 0);
+    init.expect("force-reload", 0);
     let napper = wait_pid_file(&init.dir.join("napper.pid"), Duration::from_secs(15));
     assert_eq!(ppid(napper), Some(pid));
     assert!(
         alive(pid) && alive(job),
-        "reload stopped pmtr or the unchanged job"
+        "force-reload stopped pmtr or the unchanged job"
     );
-    init.expect("force-reload", 0);
-    assert!(alive(pid) && alive(job));
 
     // restart: a new pmtr, the old one and its jobs gone.
     fs::remove_file(&job_file).unwrap();
-    init.expect("restart", 0);
+    let out = init.expect("restart", 0);
+    assert!(
+        !out.contains("SIGKILL"),
+        "pmtr did not exit on SIGTERM:\n{out}"
+    );
     assert!(!alive(pid), "old pmtr [{pid}] still running after restart");
     assert!(
         !alive(job) && !alive(napper),
@@ -794,8 +913,13 @@ fn init_script_lifecycle(ssd: Ssd) {
     let napper2 = wait_pid_file(&init.dir.join("napper.pid"), Duration::from_secs(15));
     assert_eq!(ppid(job2), Some(pid2));
 
-    // stop returns only when pmtr and its jobs are gone.
-    init.expect("stop", 0);
+    // stop returns only when pmtr and its jobs are gone, pmtr having
+    // stopped them itself (not the script's SIGKILL fallback).
+    let out = init.expect("stop", 0);
+    assert!(
+        !out.contains("SIGKILL"),
+        "pmtr did not exit on SIGTERM:\n{out}"
+    );
     assert!(!alive(pid2), "pmtr [{pid2}] still running after stop");
     assert!(
         !alive(job2) && !alive(napper2),
@@ -988,6 +1112,59 @@ fn init_script_has_lsb_headers() {
         );
     }
     assert!(script.starts_with("#!/bin/sh\n"));
+}
+
+/// Debian's update-rc.d (without insserv, as on Raspberry Pi OS) reads the
+/// LSB header to make the rc links; DPKG_ROOT points it at a temp root.
+#[test]
+fn init_script_header_gives_debian_update_rc_d_the_runlevels() {
+    let Some(update_rc_d) = ["/usr/sbin/update-rc.d", "/sbin/update-rc.d"]
+        .iter()
+        .map(Path::new)
+        .find(|p| p.exists())
+    else {
+        eprintln!(
+            "update-rc.d not installed: LSB header checked by init_script_has_lsb_headers only"
+        );
+        return;
+    };
+    let root = TempDir::new("update-rc-d");
+    fs::create_dir_all(root.join("etc/init.d")).unwrap();
+    fs::copy(repo().join("init.d/pmtr"), root.join("etc/init.d/pmtr")).unwrap();
+    let run = |args: &[&str]| {
+        let out = Command::new(update_rc_d)
+            .args(args)
+            .env("DPKG_ROOT", root.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "update-rc.d {args:?}:\n{}",
+            text(&out)
+        );
+    };
+    let links = || -> Vec<String> {
+        let mut v: Vec<String> = tree(root.path())
+            .into_iter()
+            .filter(|(p, _)| p.starts_with("etc/rc"))
+            .map(|(p, target)| format!("{p} {target}"))
+            .collect();
+        v.sort();
+        v
+    };
+
+    run(&["pmtr", "defaults"]);
+    let want: Vec<String> = ["0K", "1K", "2S", "3S", "4S", "5S", "6K"]
+        .iter()
+        .map(|lk| {
+            let (level, kind) = lk.split_at(1);
+            format!("etc/rc{level}.d/{kind}01pmtr -> ../init.d/pmtr")
+        })
+        .collect();
+    assert_eq!(links(), want);
+
+    run(&["-f", "pmtr", "remove"]);
+    assert_eq!(links(), Vec::<String>::new());
 }
 
 // ---------------------------------------------------------------------------

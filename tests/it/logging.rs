@@ -114,6 +114,8 @@ fn start_pmtr_in(dir: TempDir, config: PathBuf, env: &[(&str, &Path)]) -> Pmtr {
     cmd.arg("-F")
         .arg("-c")
         .arg(&config)
+        .arg("-s")
+        .arg(dir.join("pmtr.sock"))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(log);
@@ -440,6 +442,8 @@ fn detached_pmtr_logs_with_the_daemon_pid() {
         .arg(&conf)
         .arg("-p")
         .arg(&pidfile)
+        .arg("-s")
+        .arg(dir.join("pmtr.sock"))
         .env("PMTR_LOG_SOCKET", dir.join("dev/log"))
         .stdin(Stdio::null())
         .output()
@@ -481,4 +485,94 @@ fn detached_pmtr_logs_with_the_daemon_pid() {
     if alive(job_pid) {
         signal(job_pid, libc::SIGKILL);
     }
+}
+
+#[test]
+fn fast_job_output_is_not_cut_off() {
+    // 100000 lines as fast as `seq` writes them: the job must block on a
+    // full pipe while pmtr catches up, never fail with EAGAIN.
+    let dir = TempDir::new("syslog-fast");
+    let missing = dir.join("no-syslog");
+    let config = "job {\n  name fast\n  cmd /usr/bin/seq 1 100000\n  out syslog\n  once\n}\n";
+    let p = start_pmtr("syslog-fast-pmtr", config, &[("PMTR_LOG_SOCKET", &missing)]);
+    p.expect_log("job fast [", T);
+    p.expect_log("exited after", Duration::from_secs(30));
+    let log = p.log();
+    assert!(
+        log.contains("exit status 0"),
+        "seq failed: {}",
+        log.lines()
+            .filter(|l| l.contains("exited"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    assert!(log.contains("]: 100000\n"), "the last line arrived");
+    assert_eq!(
+        log.lines().filter(|l| l.starts_with("fast[")).count(),
+        100000
+    );
+}
+
+#[test]
+fn pid1_without_stderr_or_syslog_logs_to_kmsg() {
+    use std::io::{Seek, SeekFrom};
+    use std::os::unix::fs::OpenOptionsExt;
+    let null = fs::metadata("/dev/null").unwrap();
+    assert!(
+        std::os::unix::fs::FileTypeExt::is_char_device(&null.file_type()),
+        "/dev/null is not a device on this machine"
+    );
+    let dir = TempDir::new("syslog-kmsg");
+    let conf = dir.write("pmtr.conf", &job("web", "/bin/sleep 1000"));
+    // Only new records: /dev/kmsg seeks to its end.
+    let mut kmsg = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open("/dev/kmsg")
+        .unwrap();
+    kmsg.seek(SeekFrom::End(0)).unwrap();
+    // PID 1 in a new PID namespace, stderr on /dev/null: pmtr's only
+    // way to be heard is the kernel log.
+    let mut init = Command::new("unshare")
+        .args(["--pid", "--fork", "--kill-child"])
+        .arg(pmtr_bin())
+        .arg("-c")
+        .arg(&conf)
+        .arg("-s")
+        .arg(dir.join("pmtr.sock"))
+        .env("PMTR_LOG_SOCKET", dir.join("no-syslog"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut pmtr = 0;
+    expect_within(T, "pmtr in its namespace", || {
+        pmtr = children(init.id()).first().copied().unwrap_or(0);
+        pmtr != 0
+    });
+    let mut seen = String::new();
+    let found = wait_until(T, || {
+        let mut record = [0u8; 8192];
+        // One record per read; EAGAIN when there is no more.
+        while let Ok(n) = kmsg.read(&mut record) {
+            seen.push_str(&String::from_utf8_lossy(&record[..n]));
+        }
+        seen.contains("pmtr[1]: started job web [")
+    });
+    // unshare ignores SIGTERM while it waits; pmtr (PID 1 inside) does not.
+    signal(pmtr, libc::SIGTERM);
+    if !wait_until(T, || matches!(init.try_wait(), Ok(Some(_)))) {
+        signal(pmtr, libc::SIGKILL);
+        let _ = init.wait();
+    }
+    assert!(found, "no pmtr record in /dev/kmsg; saw:\n{seen}");
+    let line = seen
+        .lines()
+        .find(|l| l.contains("pmtr[1]: started job web ["))
+        .unwrap();
+    assert!(
+        line.starts_with("30,"),
+        "facility daemon, severity info: {line}"
+    );
 }

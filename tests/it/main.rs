@@ -19,3 +19,9 @@ mod udp;
 /// `make install`/`uninstall`, the SysV script, the systemd unit, shell lint
 /// (SPEC §9, issue 6).
 mod install;
+
+/// Faults, floods and hostile input pmtr must survive (issue 8).
+mod reliability;
+
+/// `pmtr status|stop|start|restart` over the control socket (issue 9).
+mod status;

@@ -168,8 +168,10 @@ fn dir_env_and_stdio() {
         d.path().display()
     );
     let p = Pmtr::start("stdio", &conf);
-    p.wait_job("io", T);
-    expect_within(T, "output", || d.read("err.txt").contains("oops"));
+    let pid = p.wait_job("io", T);
+
+    // The script execs sleep last, once everything is written.
+    expect_within(T, "output", || cmdline(pid) == ["sleep", "1000"]);
     let out = d.read("out.txt");
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines[0], d.path().to_str().unwrap());
@@ -443,9 +445,10 @@ fn sigterm_stops_all_jobs_and_exits_zero() {
 fn term_ignoring_job_gets_sigkill() {
     let mut p = Pmtr::start(
         "sigkill",
-        "job {\n name stubborn\n cmd /bin/sh -c \"trap '' TERM; while :; do sleep 1; done\"\n kill after 2s\n}\n",
+        "job {\n name stubborn\n cmd /bin/sh -c \"trap '' TERM; touch {dir}/trapped; while :; do sleep 1; done\"\n kill after 2s\n}\n",
     );
     let pid = p.wait_job("stubborn", T);
+    expect_within(T, "trap set", || p.dir.join("trapped").exists());
     assert_eq!(p.stop(), Some(0));
     assert!(!alive(pid));
     assert!(
@@ -460,9 +463,10 @@ fn term_ignoring_job_gets_sigkill() {
 fn default_kill_timeout_is_ten_seconds() {
     let mut p = Pmtr::start(
         "sigkill-default",
-        "job {\n name stubborn\n cmd /bin/sh -c \"trap '' TERM; while :; do sleep 1; done\"\n}\n",
+        "job {\n name stubborn\n cmd /bin/sh -c \"trap '' TERM; touch {dir}/trapped; while :; do sleep 1; done\"\n}\n",
     );
     let pid = p.wait_job("stubborn", T);
+    expect_within(T, "trap set", || p.dir.join("trapped").exists());
     let t0 = Instant::now();
     assert_eq!(p.stop(), Some(0));
     assert!(
@@ -483,7 +487,7 @@ fn shell_script_grandchildren_are_stopped() {
     expect_within(T, "grandchildren", || children(sh).len() == 2);
     let kids = children(sh);
     // Removing the job from the config stops its whole process group.
-    p.write_config("");
+    p.write_config("# no jobs\n");
     expect_within(T, "tree gone", || {
         !alive(sh) && kids.iter().all(|&k| !alive(k))
     });
@@ -527,6 +531,8 @@ fn detaches_without_foreground() {
             conf.to_str().unwrap(),
             "-p",
             pidfile.to_str().unwrap(),
+            "-s",
+            dir.join("pmtr.sock").to_str().unwrap(),
         ])
         .env("PMTR_LOG_SOCKET", dir.join("no-syslog"))
         .stdin(Stdio::null())
@@ -573,6 +579,8 @@ fn reaps_orphans_as_pid_1() {
             pmtr_bin(),
             "-c",
             conf.to_str().unwrap(),
+            "-s",
+            dir.join("pmtr.sock").to_str().unwrap(),
         ])
         .env("PMTR_LOG_SOCKET", dir.join("no-syslog"))
         .stdin(Stdio::null())
@@ -592,4 +600,22 @@ fn reaps_orphans_as_pid_1() {
     expect_within(T, "pmtr exit", || matches!(unshare.try_wait(), Ok(Some(_))));
     let log = fs::read_to_string(dir.join("pmtr.log")).unwrap();
     assert!(log.contains("exiting"), "{log}");
+}
+
+#[test]
+fn depends_file_may_appear_later() {
+    let d = TempDir::new("depends-later");
+    let dep = d.join("later.conf");
+    let p = Pmtr::start(
+        "depends-later",
+        &format!(
+            "job {{\n name d\n cmd /bin/sleep 1000\n depends {{ {} }}\n}}\n",
+            dep.display()
+        ),
+    );
+    let first = p.wait_job("d", T);
+    fs::write(&dep, "now here\n").unwrap();
+    expect_within(T, "restart when the file appears", || {
+        p.job_pid("d").is_some_and(|pid| pid != first)
+    });
 }

@@ -89,7 +89,7 @@ fn report_datagrams_arrive_and_parse() {
     let config = format!(
         "report to udp://127.0.0.1:{port}\n{}{}job {{\n  name off\n  cmd /bin/sleep 1002\n  disable\n}}\njob {{\n  name setup\n  cmd /bin/true\n  once\n}}\n",
         job("web", "/bin/sleep 1000"),
-        job("db", "/bin/sleep 1001 --x"),
+        job("db", "/bin/sleep 1001 1"),
     );
     let p = Pmtr::start("udp-report", &config);
     let web = p.wait_job("web", T);
@@ -118,7 +118,7 @@ fn report_datagrams_arrive_and_parse() {
         ("e", web, "/bin/sleep 1000")
     );
     assert!(w.2 < 60);
-    assert_eq!(get("db").4, "/bin/sleep 1001 --x");
+    assert_eq!(get("db").4, "/bin/sleep 1001 1");
     let off = get("off");
     assert_eq!((off.1.as_str(), off.2, off.3), ("d", 0, 0));
     assert!(
@@ -307,4 +307,39 @@ fn ctl_usage_errors_exit_2() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "rptserver without -f");
+}
+
+#[test]
+fn multicast_report_leaves_by_the_named_interface() {
+    // Multicast over `lo` only: the group is joined on 127.0.0.1, and pmtr
+    // must pick `lo` as the egress interface because of `@lo` (without it
+    // the kernel would use the default route's interface, if any).
+    let group = std::net::Ipv4Addr::new(239, 255, 77, 1);
+    let rx = UdpSocket::bind((group, 0)).unwrap();
+    let port = rx.local_addr().unwrap().port();
+    rx.join_multicast_v4(&group, &std::net::Ipv4Addr::LOCALHOST)
+        .unwrap();
+    rx.set_read_timeout(Some(T)).unwrap();
+    let p = Pmtr::start(
+        "udp-mcast",
+        &format!(
+            "report to udp://{group}:{port}@lo\n{}",
+            job("web", "/bin/sleep 1000")
+        ),
+    );
+    let web = p.wait_job("web", T);
+    let mut buf = [0u8; 2048];
+    loop {
+        let n = rx.recv(&mut buf).expect("a multicast report");
+        let (host, jobs) = parse_report(&buf[..n]);
+        assert_eq!(host, hostname());
+        if jobs.iter().any(|j| j.0 == "web" && j.3 == web) {
+            break;
+        }
+    }
+    assert!(
+        !p.log().contains("report to"),
+        "no error or warning about the destination: {}",
+        p.log()
+    );
 }

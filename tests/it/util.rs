@@ -176,13 +176,17 @@ impl Pmtr {
         Self::spawn_in(dir, conf, extra)
     }
 
-    /// Starts pmtr on `config` (which may not exist yet) in `dir`.
+    /// Starts pmtr on `config` (which may not exist yet) in `dir`. Its
+    /// control socket is `pmtr.sock` there (see [`Pmtr::socket`]) unless
+    /// `extra` has another `-s`, so tests never share /run/pmtr.sock.
     pub fn spawn_in(dir: TempDir, config: PathBuf, extra: &[&str]) -> Pmtr {
         let log = fs::File::create(dir.join("pmtr.log")).unwrap();
         let child = Command::new(pmtr_bin())
             .arg("-F")
             .arg("-c")
             .arg(&config)
+            .arg("-s")
+            .arg(dir.join("pmtr.sock"))
             .args(extra)
             // No syslog daemon in tests unless a test starts one.
             .env("PMTR_LOG_SOCKET", dir.join("no-syslog"))
@@ -196,6 +200,11 @@ impl Pmtr {
 
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// The default control socket of this pmtr (`-s` in [`Pmtr::spawn_in`]).
+    pub fn socket(&self) -> PathBuf {
+        self.dir.join("pmtr.sock")
     }
 
     /// Everything pmtr has logged so far.
@@ -231,7 +240,10 @@ impl Pmtr {
         let pos = log.rfind(&needle)?;
         let rest = &log[pos + needle.len()..];
         let pid: u32 = rest[..rest.find(']')?].parse().ok()?;
-        alive(pid).then_some(pid)
+        // Between fork and exec the child is still a copy of pmtr.
+        let execed =
+            fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|exe| exe != Path::new(pmtr_bin()));
+        (alive(pid) && execed).then_some(pid)
     }
 
     /// Waits for job `name` to be running and returns its PID.

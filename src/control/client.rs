@@ -1,0 +1,566 @@
+//! `pmtr status [NAME…] [--json]` and `pmtr stop|start|restart NAME…`:
+//! one request to the running pmtr over its control socket.
+//!
+//! Exit codes follow the LSB `status` convention, so an init script's
+//! `status` can run `pmtr status` as it is:
+//! - 0: every job asked about is fine: running, or a `once` job that has
+//!   run (`done`); without names, jobs disabled in the configuration file
+//!   count as fine too. For stop/start/restart: done.
+//! - 3: some job asked about is not fine (status only).
+//! - 1: pmtr could not be reached (the message names the socket tried), a
+//!   name is not a job (the message names it; nothing is done), or a job
+//!   can't be started.
+//! - 2: usage error.
+//! - 4: permission denied (the socket's mode, or pmtr refused the uid).
+
+use std::ffi::OsString;
+use std::fmt::Write as _;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rustix::io::Errno;
+use rustix::net::{self, AddressFamily, SocketAddrUnix, SocketFlags};
+
+use super::protocol::{Exit, JobStatus, MAX_REQUEST, Request, State, Verb};
+use crate::cli::DEFAULT_SOCKET;
+use crate::sys;
+use crate::tools::table::{aligned, duration};
+
+const EXIT_OK: u8 = 0;
+const EXIT_FAILED: u8 = 1;
+const EXIT_USAGE: u8 = 2;
+const EXIT_NOT_RUNNING: u8 = 3;
+const EXIT_DENIED: u8 = 4;
+
+/// How long to wait for pmtr's answer; it answers at once unless it is
+/// stuck, and a script must not hang on a stuck pmtr.
+const ANSWER_WITHIN: Duration = Duration::from_secs(10);
+
+pub const USAGE: &str = "\
+usage: pmtr status [-s SOCKET] [--json] [NAME...]
+       pmtr stop|start|restart [-s SOCKET] NAME...
+
+Asks the running pmtr about its jobs, or stops, starts or restarts them.
+A stop lasts until the configuration changes or pmtr restarts.
+
+  -s SOCKET   pmtr's control socket (default /run/pmtr.sock)
+  --json      status as one JSON document
+
+Exit status: 0 all jobs asked about are running (or done, for `once`
+jobs), 3 some are not, 1 pmtr not reachable or unknown job name, 2 usage,
+4 permission denied.
+";
+
+struct Args {
+    socket: PathBuf,
+    json: bool,
+    names: Vec<String>,
+}
+
+enum ParsedArgs {
+    Run(Args),
+    Help,
+}
+
+fn parse_args(verb: Verb, args: &[OsString]) -> Result<ParsedArgs, String> {
+    let mut out = Args {
+        socket: PathBuf::from(DEFAULT_SOCKET),
+        json: false,
+        names: Vec::new(),
+    };
+    let mut args = args.iter();
+    let mut only_names = false;
+    while let Some(arg) = args.next() {
+        let Some(text) = arg.to_str() else {
+            return Err(format!("not UTF-8: {}", arg.to_string_lossy()));
+        };
+        if only_names || !text.starts_with('-') || text == "-" {
+            out.names.push(text.to_string());
+            continue;
+        }
+        match text {
+            "--" => only_names = true,
+            "-h" | "--help" => return Ok(ParsedArgs::Help),
+            "--json" if verb == Verb::Status => out.json = true,
+            "-s" => match args.next() {
+                Some(path) => out.socket = PathBuf::from(path),
+                None => return Err("option '-s' needs an argument".into()),
+            },
+            _ if text.starts_with("-s") => out.socket = PathBuf::from(&text[2..]),
+            _ => return Err(format!("unknown option '{text}'")),
+        }
+    }
+    if verb != Verb::Status && out.names.is_empty() {
+        return Err(format!("'{}' needs at least one job name", verb.word()));
+    }
+    Ok(ParsedArgs::Run(out))
+}
+
+/// Runs `pmtr VERB ARGS…`; returns the exit code.
+pub fn main(verb: &str, args: &[OsString]) -> u8 {
+    let Some(verb) = Verb::from_word(verb) else {
+        eprint!("pmtr: unknown command '{verb}'\n{USAGE}");
+        return EXIT_USAGE;
+    };
+    let args = match parse_args(verb, args) {
+        Ok(ParsedArgs::Run(a)) => a,
+        Ok(ParsedArgs::Help) => {
+            print!("{USAGE}");
+            return EXIT_OK;
+        }
+        Err(e) => {
+            eprint!("pmtr {}: {e}\n{USAGE}", verb.word());
+            return EXIT_USAGE;
+        }
+    };
+    let request = Request {
+        verb,
+        names: args.names.clone(),
+    };
+    let line = request.line();
+    if line.len() > MAX_REQUEST {
+        eprintln!(
+            "pmtr {}: too many names for one request ({} bytes, at most {MAX_REQUEST}); split them",
+            verb.word(),
+            line.len()
+        );
+        return EXIT_USAGE;
+    }
+    let answer = match ask(&args.socket, &line) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("pmtr: {e}");
+            return e.exit_code();
+        }
+    };
+    let answer = match Answer::parse(&answer) {
+        Ok(a) => a,
+        Err(AnswerError::Refused(text)) => {
+            eprintln!("pmtr: {} (socket {})", text, args.socket.display());
+            return EXIT_DENIED;
+        }
+        Err(AnswerError::Unknown(names)) => {
+            let list: Vec<String> = names.iter().map(|n| format!("'{n}'")).collect();
+            eprintln!(
+                "pmtr: no job named {} in the running configuration; nothing done",
+                list.join(", ")
+            );
+            return EXIT_FAILED;
+        }
+        Err(AnswerError::Other(text)) => {
+            eprintln!("pmtr: {} (socket {})", text, args.socket.display());
+            return EXIT_FAILED;
+        }
+    };
+    if verb == Verb::Status {
+        let all = args.names.is_empty();
+        let text = if args.json {
+            json(&answer, all)
+        } else {
+            table(&answer.jobs)
+        };
+        let _ = std::io::stdout().write_all(text.as_bytes());
+        if answer.jobs.iter().all(|j| fine(j, all)) {
+            EXIT_OK
+        } else {
+            EXIT_NOT_RUNNING
+        }
+    } else {
+        let mut code = EXIT_OK;
+        for (name, ok, what) in &answer.results {
+            if *ok {
+                println!("{name}: {what}");
+            } else {
+                eprintln!("pmtr: {name}: {what}");
+                code = EXIT_FAILED;
+            }
+        }
+        code
+    }
+}
+
+/// Whether `job` counts as healthy for the exit code. A `once` job that
+/// has run did what it should; without names, a job the configuration
+/// disables is as configured.
+fn fine(job: &JobStatus, all: bool) -> bool {
+    match job.state {
+        State::Running | State::Done => true,
+        State::Disabled => all && job.disabled_in_config,
+        _ => false,
+    }
+}
+
+/// Why there is no answer.
+#[derive(Debug)]
+enum AskError {
+    Connect {
+        path: PathBuf,
+        errno: Errno,
+    },
+    Io {
+        path: PathBuf,
+        call: &'static str,
+        err: std::io::Error,
+    },
+}
+
+impl AskError {
+    fn exit_code(&self) -> u8 {
+        match self {
+            AskError::Connect {
+                errno: Errno::ACCESS | Errno::PERM,
+                ..
+            } => EXIT_DENIED,
+            _ => EXIT_FAILED,
+        }
+    }
+}
+
+impl std::fmt::Display for AskError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AskError::Connect { path, errno } => {
+                write!(
+                    f,
+                    "can't reach pmtr at {}: connect: {}",
+                    path.display(),
+                    sys::strerror(*errno)
+                )?;
+                match *errno {
+                    Errno::ACCESS | Errno::PERM => {
+                        f.write_str(" (only root and the user pmtr runs as may use it)")
+                    }
+                    Errno::NOENT | Errno::CONNREFUSED | Errno::NOTDIR => {
+                        f.write_str(" (is pmtr running? -s SOCKET picks its socket)")
+                    }
+                    _ => Ok(()),
+                }
+            }
+            AskError::Io { path, call, err } => {
+                write!(
+                    f,
+                    "no answer from pmtr at {}: {call}: {err}",
+                    path.display()
+                )
+            }
+        }
+    }
+}
+
+/// Sends `line` and reads the answer to the end.
+fn ask(path: &Path, line: &str) -> Result<String, AskError> {
+    let connect_err = |errno| AskError::Connect {
+        path: path.to_path_buf(),
+        errno,
+    };
+    let addr = SocketAddrUnix::new(path).map_err(connect_err)?;
+    let fd = net::socket_with(
+        AddressFamily::UNIX,
+        net::SocketType::STREAM,
+        SocketFlags::CLOEXEC,
+        None,
+    )
+    .map_err(connect_err)?;
+    net::connect(&fd, &addr).map_err(connect_err)?;
+    for which in [net::sockopt::Timeout::Recv, net::sockopt::Timeout::Send] {
+        let _ = net::sockopt::set_socket_timeout(&fd, which, Some(ANSWER_WITHIN));
+    }
+    let mut stream = std::os::unix::net::UnixStream::from(fd);
+    // A refusal may close the connection before the request is read; the
+    // answer still waits to be read, so a failed write is not the end.
+    let _ = stream.write_all(line.as_bytes());
+    let mut answer = String::new();
+    let io_err = |call, err| AskError::Io {
+        path: path.to_path_buf(),
+        call,
+        err,
+    };
+    match stream.read_to_string(&mut answer) {
+        Ok(_) => Ok(answer),
+        // The answer came before pmtr closed a connection it had not read
+        // to the end (a refusal): keep what arrived.
+        Err(e) if !answer.is_empty() && e.kind() == std::io::ErrorKind::ConnectionReset => {
+            Ok(answer)
+        }
+        Err(e) => Err(io_err("read", e)),
+    }
+}
+
+/// pmtr's answer, parsed.
+struct Answer {
+    pmtr_pid: Option<u32>,
+    jobs: Vec<JobStatus>,
+    /// stop/start/restart: (name, done, what happened).
+    results: Vec<(String, bool, String)>,
+}
+
+enum AnswerError {
+    Refused(String),
+    Unknown(Vec<String>),
+    Other(String),
+}
+
+impl Answer {
+    fn parse(text: &str) -> Result<Answer, AnswerError> {
+        let mut answer = Answer {
+            pmtr_pid: None,
+            jobs: Vec::new(),
+            results: Vec::new(),
+        };
+        let mut ended = false;
+        for line in text.lines() {
+            let (kind, rest) = line.split_once('\t').unwrap_or((line, ""));
+            match kind {
+                "refused" => return Err(AnswerError::Refused(rest.to_string())),
+                "error" => return Err(AnswerError::Other(rest.to_string())),
+                "unknown" => {
+                    return Err(AnswerError::Unknown(
+                        rest.split('\t').map(String::from).collect(),
+                    ));
+                }
+                "pmtr" => answer.pmtr_pid = rest.parse().ok(),
+                "job" => match JobStatus::parse_fields(rest) {
+                    Some(job) => answer.jobs.push(job),
+                    None => {
+                        return Err(AnswerError::Other(format!(
+                            "can't read pmtr's answer line '{line}'"
+                        )));
+                    }
+                },
+                "ok" | "fail" => {
+                    let (name, what) = rest.split_once('\t').unwrap_or((rest, ""));
+                    answer
+                        .results
+                        .push((name.to_string(), kind == "ok", what.to_string()));
+                }
+                "end" => ended = true,
+                _ => {
+                    return Err(AnswerError::Other(format!(
+                        "can't read pmtr's answer line '{line}'"
+                    )));
+                }
+            }
+        }
+        if !ended {
+            return Err(AnswerError::Other(if text.is_empty() {
+                "pmtr closed the connection without an answer".into()
+            } else {
+                "pmtr's answer was cut short".into()
+            }));
+        }
+        Ok(answer)
+    }
+}
+
+fn state_text(job: &JobStatus) -> String {
+    match job.state {
+        State::Running => "running".into(),
+        State::Stopping => "stopping".into(),
+        State::Waiting => match job.restart_in {
+            Some(n) => format!("waiting to restart in {n} s"),
+            None => "waiting to restart".into(),
+        },
+        State::Exit33 => "stopped by exit 33".into(),
+        State::Done => "done (once)".into(),
+        State::Disabled if job.disabled_in_config => "disabled".into(),
+        State::Disabled => "disabled until the config changes".into(),
+        State::NotStartable => "not startable".into(),
+        State::Pending => "not started yet".into(),
+    }
+}
+
+fn exit_text(exit: Exit) -> String {
+    match exit {
+        Exit::Status(n) => format!("exit status {n}"),
+        Exit::Signal(n) => format!("signal {n}"),
+    }
+}
+
+/// One aligned line per job, headed; reasons a job can't start follow.
+fn table(jobs: &[JobStatus]) -> String {
+    let mut rows: Vec<[String; 6]> = vec![[
+        "NAME".into(),
+        "STATE".into(),
+        "PID".into(),
+        "UPTIME".into(),
+        "RESTARTS".into(),
+        "LAST EXIT".into(),
+    ]];
+    for j in jobs {
+        rows.push([
+            j.name.clone(),
+            state_text(j),
+            j.pid.map_or("-".into(), |p| p.to_string()),
+            j.uptime.map_or("-".into(), duration),
+            j.restarts().to_string(),
+            j.last_exit.map_or("-".into(), |(exit, ago)| {
+                format!("{}, {} ago", exit_text(exit), duration(ago))
+            }),
+        ]);
+    }
+    let mut out = aligned(&rows);
+    for j in jobs {
+        if let Some(reason) = &j.reason {
+            let _ = writeln!(out, "{}: can't start: {reason}", j.name);
+        }
+    }
+    out
+}
+
+/// Appends `text` as a JSON string.
+pub fn json_string(out: &mut String, text: &str) {
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 || c == '\u{7f}' => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+fn json_opt(out: &mut String, v: Option<u64>) {
+    match v {
+        Some(n) => {
+            let _ = write!(out, "{n}");
+        }
+        None => out.push_str("null"),
+    }
+}
+
+/// The status answer as one JSON document (schema in the README).
+fn json(answer: &Answer, all: bool) -> String {
+    let mut out = String::from("{\"pid\":");
+    json_opt(&mut out, answer.pmtr_pid.map(u64::from));
+    out.push_str(",\"jobs\":[");
+    for (i, j) in answer.jobs.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str("{\"name\":");
+        json_string(&mut out, &j.name);
+        out.push_str(",\"state\":");
+        json_string(&mut out, j.state.keyword());
+        out.push_str(",\"text\":");
+        json_string(&mut out, &state_text(j));
+        out.push_str(",\"ok\":");
+        out.push_str(if fine(j, all) { "true" } else { "false" });
+        out.push_str(",\"pid\":");
+        json_opt(&mut out, j.pid.map(u64::from));
+        out.push_str(",\"uptime_secs\":");
+        json_opt(&mut out, j.uptime);
+        let _ = write!(out, ",\"restarts\":{}", j.restarts());
+        out.push_str(",\"restart_in_secs\":");
+        json_opt(&mut out, j.restart_in);
+        out.push_str(",\"last_exit\":");
+        match j.last_exit {
+            Some((exit, ago)) => {
+                let (kind, n) = match exit {
+                    Exit::Status(n) => ("status", n),
+                    Exit::Signal(n) => ("signal", n),
+                };
+                let _ = write!(out, "{{\"{kind}\":{n},\"secs_ago\":{ago}}}");
+            }
+            None => out.push_str("null"),
+        }
+        let _ = write!(out, ",\"disabled_in_config\":{}", j.disabled_in_config);
+        out.push_str(",\"reason\":");
+        match &j.reason {
+            Some(r) => json_string(&mut out, r),
+            None => out.push_str("null"),
+        }
+        out.push('}');
+    }
+    out.push_str("]}\n");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(state: State) -> JobStatus {
+        JobStatus {
+            name: "web".into(),
+            state,
+            pid: None,
+            uptime: None,
+            restart_in: None,
+            starts: 1,
+            last_exit: None,
+            disabled_in_config: false,
+            reason: None,
+        }
+    }
+
+    #[test]
+    fn json_escapes_quotes_backslashes_and_controls() {
+        let mut s = String::new();
+        json_string(&mut s, "a\"b\\c\nd\u{1}é");
+        assert_eq!(s, r#""a\"b\\c\nd\u0001é""#);
+    }
+
+    #[test]
+    fn once_job_that_ran_is_fine() {
+        assert!(fine(&job(State::Done), false));
+        assert!(fine(&job(State::Running), false));
+        assert!(!fine(&job(State::Waiting), true));
+        assert!(!fine(&job(State::Exit33), true));
+    }
+
+    #[test]
+    fn config_disabled_is_fine_only_without_names() {
+        let mut j = job(State::Disabled);
+        j.disabled_in_config = true;
+        assert!(fine(&j, true));
+        assert!(!fine(&j, false));
+        j.disabled_in_config = false;
+        assert!(!fine(&j, true));
+    }
+
+    #[test]
+    fn table_aligns_columns() {
+        let mut a = job(State::Running);
+        a.pid = Some(12);
+        a.uptime = Some(5);
+        let mut b = job(State::Waiting);
+        b.name = "longer-name".into();
+        b.restart_in = Some(7);
+        b.last_exit = Some((Exit::Status(1), 3));
+        let text = table(&[a, b]);
+        let lines: Vec<&str> = text.lines().collect();
+        let col = lines[0].find("STATE").unwrap();
+        assert_eq!(lines[1].find("running"), Some(col));
+        assert_eq!(lines[2].find("waiting to restart in 7 s"), Some(col));
+        assert!(lines[2].ends_with("exit status 1, 3s ago"), "{text}");
+    }
+
+    #[test]
+    fn control_command_needs_names() {
+        assert!(parse_args(Verb::Stop, &[]).is_err());
+        assert!(parse_args(Verb::Status, &[]).is_ok());
+        assert!(parse_args(Verb::Stop, &["--json".into(), "a".into()]).is_err());
+    }
+
+    #[test]
+    fn socket_flag_attached_or_separate() {
+        for args in [vec!["-s", "/x.sock", "a"], vec!["a", "-s/x.sock"]] {
+            let args: Vec<OsString> = args.into_iter().map(OsString::from).collect();
+            match parse_args(Verb::Start, &args) {
+                Ok(ParsedArgs::Run(a)) => {
+                    assert_eq!(a.socket, PathBuf::from("/x.sock"));
+                    assert_eq!(a.names, ["a"]);
+                }
+                _ => panic!("{args:?}"),
+            }
+        }
+    }
+}

@@ -1,0 +1,13 @@
+//! Local status and control (issue 9): `pmtr status`, `pmtr stop|start|
+//! restart NAME…` ask the running pmtr over a unix stream socket
+//! (`/run/pmtr.sock`, or `-s SOCKET`), mode 0600, where pmtr checks the
+//! peer's uid (SO_PEERCRED): root and pmtr's own user only.
+//!
+//! [`server`] is pmtr's side, driven by the event loop; [`client`] is the
+//! commands; [`protocol`] is what goes between them.
+
+pub mod client;
+pub mod protocol;
+pub mod server;
+
+pub use server::{Readiness, Server};

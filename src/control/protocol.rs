@@ -1,0 +1,379 @@
+//! What travels over the control socket. One request line from the client,
+//! then lines from pmtr, then pmtr closes the connection:
+//!
+//! ```text
+//! > status web cron
+//! < pmtr␉1234
+//! < job␉web␉running␉1301␉73␉2␉signal 9␉75␉-␉0␉-
+//! < end
+//! > stop web
+//! < ok␉web␉stopping
+//! < end
+//! < unknown␉nosuch␉other    no job has these names; nothing done
+//! < refused␉TEXT            the peer's uid may not ask
+//! < error␉TEXT              a bad request
+//! ```
+//!
+//! (␉ is a tab.) A job line's fields: name, state, pid, uptime, starts,
+//! last exit, its age, seconds to the restart, disabled in the file (1/0),
+//! why it can't start; `-` for none.
+//!
+//! Fields are separated by tabs. Job names have no whitespace or control
+//! characters (the parser rejects them); the one free-text field, a
+//! not-startable job's reason, is escaped (`\\`, `\t`, `\n`). Times are
+//! whole seconds relative to the moment of the answer, since pmtr keeps
+//! monotonic time. Formatting for people or JSON happens in the client.
+
+use std::fmt::Write;
+
+/// Longest request line pmtr accepts, newline included: a verb and a few
+/// dozen names. Anything longer is refused, so a client costs pmtr at most
+/// this much memory.
+pub const MAX_REQUEST: usize = 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verb {
+    Status,
+    Stop,
+    Start,
+    Restart,
+}
+
+impl Verb {
+    pub fn word(self) -> &'static str {
+        match self {
+            Verb::Status => "status",
+            Verb::Stop => "stop",
+            Verb::Start => "start",
+            Verb::Restart => "restart",
+        }
+    }
+
+    pub fn from_word(word: &str) -> Option<Verb> {
+        [Verb::Status, Verb::Stop, Verb::Start, Verb::Restart]
+            .into_iter()
+            .find(|v| v.word() == word)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    pub verb: Verb,
+    pub names: Vec<String>,
+}
+
+impl Request {
+    /// Parses one request line (without its newline).
+    pub fn parse(line: &[u8]) -> Result<Request, String> {
+        let text = std::str::from_utf8(line).map_err(|_| "request is not UTF-8".to_string())?;
+        let mut words = text.split_ascii_whitespace();
+        let Some(word) = words.next() else {
+            return Err("empty request".into());
+        };
+        let Some(verb) = Verb::from_word(word) else {
+            return Err(format!("unknown request '{}'", escape(word)));
+        };
+        let names: Vec<String> = words.map(String::from).collect();
+        if verb != Verb::Status && names.is_empty() {
+            return Err(format!("'{}' needs at least one job name", verb.word()));
+        }
+        Ok(Request { verb, names })
+    }
+
+    /// The request line, newline included.
+    pub fn line(&self) -> String {
+        let mut s = String::from(self.verb.word());
+        for name in &self.names {
+            s.push(' ');
+            s.push_str(name);
+        }
+        s.push('\n');
+        s
+    }
+}
+
+/// Where a job stands, as `pmtr status` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    Running,
+    /// SIGTERM sent; SIGKILL follows if it does not leave.
+    Stopping,
+    /// Exited quickly (or fork failed); restarts when the wait is over.
+    Waiting,
+    /// Exited with status 33: not restarted until the config changes.
+    Exit33,
+    /// A `once` job that has run.
+    Done,
+    /// Disabled in the configuration, or stopped by `pmtr stop` / UDP.
+    Disabled,
+    /// Can't be started (unknown user, untrusted `depends` file, …).
+    NotStartable,
+    /// Enabled but not started yet: behind an unfinished `wait` job, or
+    /// its old version is still stopping.
+    Pending,
+}
+
+impl State {
+    /// The word on the wire and in JSON.
+    pub fn keyword(self) -> &'static str {
+        match self {
+            State::Running => "running",
+            State::Stopping => "stopping",
+            State::Waiting => "waiting",
+            State::Exit33 => "exit33",
+            State::Done => "done",
+            State::Disabled => "disabled",
+            State::NotStartable => "not-startable",
+            State::Pending => "pending",
+        }
+    }
+
+    fn from_keyword(word: &str) -> Option<State> {
+        [
+            State::Running,
+            State::Stopping,
+            State::Waiting,
+            State::Exit33,
+            State::Done,
+            State::Disabled,
+            State::NotStartable,
+            State::Pending,
+        ]
+        .into_iter()
+        .find(|s| s.keyword() == word)
+    }
+}
+
+/// How a job's last process ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    Status(i32),
+    Signal(i32),
+}
+
+/// One job in a status answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobStatus {
+    pub name: String,
+    pub state: State,
+    /// Running or stopping.
+    pub pid: Option<u32>,
+    /// Seconds since it started, while running.
+    pub uptime: Option<u64>,
+    /// Seconds until the restart, while waiting.
+    pub restart_in: Option<u64>,
+    /// How often pmtr started it since it was (re)configured.
+    pub starts: u32,
+    /// How the last process ended, and how many seconds ago.
+    pub last_exit: Option<(Exit, u64)>,
+    /// The configuration file has `disable` for it (as opposed to a
+    /// runtime stop).
+    pub disabled_in_config: bool,
+    /// Why it can't start.
+    pub reason: Option<String>,
+}
+
+impl JobStatus {
+    /// Restarts since it was (re)configured: every start after the first.
+    pub fn restarts(&self) -> u32 {
+        self.starts.saturating_sub(1)
+    }
+
+    /// Appends the `job` line.
+    pub fn write_line(&self, out: &mut String) {
+        fn opt(out: &mut String, v: Option<u64>) {
+            match v {
+                Some(n) => {
+                    let _ = write!(out, "\t{n}");
+                }
+                None => out.push_str("\t-"),
+            }
+        }
+        let _ = write!(out, "job\t{}\t{}", self.name, self.state.keyword());
+        opt(out, self.pid.map(u64::from));
+        opt(out, self.uptime);
+        let _ = write!(out, "\t{}", self.starts);
+        match self.last_exit {
+            Some((Exit::Status(n), ago)) => {
+                let _ = write!(out, "\tstatus {n}\t{ago}");
+            }
+            Some((Exit::Signal(n), ago)) => {
+                let _ = write!(out, "\tsignal {n}\t{ago}");
+            }
+            None => out.push_str("\t-\t-"),
+        }
+        opt(out, self.restart_in);
+        out.push_str(if self.disabled_in_config {
+            "\t1"
+        } else {
+            "\t0"
+        });
+        match &self.reason {
+            Some(r) => {
+                out.push('\t');
+                out.push_str(&escape(r));
+            }
+            None => out.push_str("\t-"),
+        }
+        out.push('\n');
+    }
+
+    /// Parses the fields after `job\t`.
+    pub fn parse_fields(fields: &str) -> Option<JobStatus> {
+        let f: Vec<&str> = fields.split('\t').collect();
+        let [
+            name,
+            state,
+            pid,
+            uptime,
+            starts,
+            exit,
+            ago,
+            restart_in,
+            in_config,
+            reason,
+        ] = f[..]
+        else {
+            return None;
+        };
+        fn opt(s: &str) -> Option<Option<u64>> {
+            if s == "-" {
+                Some(None)
+            } else {
+                s.parse().ok().map(Some)
+            }
+        }
+        let last_exit = match exit.split_once(' ') {
+            None if exit == "-" => None,
+            Some(("status", n)) => Some((Exit::Status(n.parse().ok()?), ago.parse().ok()?)),
+            Some(("signal", n)) => Some((Exit::Signal(n.parse().ok()?), ago.parse().ok()?)),
+            _ => return None,
+        };
+        Some(JobStatus {
+            name: name.to_string(),
+            state: State::from_keyword(state)?,
+            pid: opt(pid)?.map(|p| p as u32),
+            uptime: opt(uptime)?,
+            restart_in: opt(restart_in)?,
+            starts: starts.parse().ok()?,
+            last_exit,
+            disabled_in_config: in_config == "1",
+            reason: (reason != "-").then(|| unescape(reason)),
+        })
+    }
+}
+
+/// Makes free text safe for one tab-separated field.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            c if c.is_control() => out.push('?'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+pub fn unescape(field: &str) -> String {
+    let mut out = String::with_capacity(field.len());
+    let mut chars = field.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('t') => out.push('\t'),
+            Some('n') => out.push('\n'),
+            Some(other) => out.push(other),
+            None => out.push('\\'),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> JobStatus {
+        JobStatus {
+            name: "web".into(),
+            state: State::Running,
+            pid: Some(1301),
+            uptime: Some(73),
+            restart_in: None,
+            starts: 2,
+            last_exit: Some((Exit::Signal(9), 75)),
+            disabled_in_config: false,
+            reason: None,
+        }
+    }
+
+    #[test]
+    fn job_line_round_trips() {
+        let mut line = String::new();
+        sample().write_line(&mut line);
+        assert_eq!(
+            line,
+            "job\tweb\trunning\t1301\t73\t2\tsignal 9\t75\t-\t0\t-\n"
+        );
+        let fields = line.trim_end().strip_prefix("job\t").unwrap();
+        assert_eq!(JobStatus::parse_fields(fields), Some(sample()));
+    }
+
+    #[test]
+    fn reason_with_tabs_round_trips() {
+        let job = JobStatus {
+            state: State::NotStartable,
+            pid: None,
+            uptime: None,
+            reason: Some("a\tb\\c\nd".into()),
+            ..sample()
+        };
+        let mut line = String::new();
+        job.write_line(&mut line);
+        assert_eq!(line.matches('\t').count(), 10);
+        let fields = line.trim_end().strip_prefix("job\t").unwrap();
+        assert_eq!(JobStatus::parse_fields(fields), Some(job));
+    }
+
+    #[test]
+    fn request_parses() {
+        assert_eq!(
+            Request::parse(b"stop a  b"),
+            Ok(Request {
+                verb: Verb::Stop,
+                names: vec!["a".into(), "b".into()]
+            })
+        );
+        assert_eq!(
+            Request::parse(b"status"),
+            Ok(Request {
+                verb: Verb::Status,
+                names: vec![]
+            })
+        );
+    }
+
+    #[test]
+    fn control_request_needs_a_name() {
+        assert!(Request::parse(b"restart").is_err());
+        assert!(Request::parse(b"").is_err());
+        assert!(Request::parse(b"reboot now").is_err());
+    }
+
+    #[test]
+    fn restarts_do_not_count_the_first_start() {
+        assert_eq!(sample().restarts(), 1);
+        let never = JobStatus {
+            starts: 0,
+            ..sample()
+        };
+        assert_eq!(never.restarts(), 0);
+    }
+}

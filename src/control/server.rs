@@ -1,0 +1,328 @@
+//! pmtr's end of the control socket: a listening unix stream socket in the
+//! event loop's epoll set, and a small table of connected clients.
+//!
+//! Nothing here may stall the loop. Every socket is non-blocking; a client
+//! gets at most [`MAX_REQUEST`] bytes of buffer and one answer, written at
+//! once (a reply that does not fit the socket buffer is cut, and the
+//! client sees no `end` line). A client that connects and says nothing
+//! waits in the table without a timer: it is closed when the table is full
+//! and a newer one needs its place. So pmtr idle with the socket open still
+//! makes no system call.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use rustix::event::epoll;
+use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
+use rustix::fs::{FileType, Mode};
+use rustix::io::Errno;
+use rustix::net::{self, AddressFamily, RecvFlags, SendFlags, SocketAddrUnix, SocketFlags};
+
+use super::protocol::{MAX_REQUEST, Request};
+use crate::sys;
+
+/// Clients connected but not yet answered. More at once than this are
+/// served by closing the oldest (a client that stalls loses its place).
+const MAX_CLIENTS: usize = 8;
+
+/// Why pmtr runs without its control socket.
+#[derive(Debug)]
+pub enum OpenError {
+    /// Another process answers on the socket (another pmtr, most likely).
+    InUse(PathBuf),
+    /// Something that is not a socket is in the way; pmtr won't remove it.
+    NotASocket(PathBuf),
+    /// A system call failed.
+    Call {
+        call: &'static str,
+        path: PathBuf,
+        errno: Errno,
+    },
+}
+
+impl fmt::Display for OpenError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OpenError::InUse(p) => write!(
+                f,
+                "control socket {} is in use by another process (another pmtr?)",
+                p.display()
+            ),
+            OpenError::NotASocket(p) => write!(
+                f,
+                "control socket {}: a file that is not a socket is in the way",
+                p.display()
+            ),
+            OpenError::Call { call, path, errno } => write!(
+                f,
+                "can't create control socket {}: {call}: {}",
+                path.display(),
+                sys::strerror(*errno)
+            ),
+        }
+    }
+}
+
+/// A connected client and what it has sent so far.
+struct Client {
+    fd: OwnedFd,
+    buf: heapless::Vec<u8, MAX_REQUEST>,
+    /// Accept order, to find the oldest.
+    seq: u64,
+}
+
+/// What a client's readiness amounted to.
+pub enum Readiness {
+    /// Nothing complete yet (or the slot is empty): wait for more.
+    Pending,
+    /// A full request; answer it with [`Server::answer`].
+    Request(Request),
+}
+
+pub struct Server {
+    listener: OwnedFd,
+    path: PathBuf,
+    /// The socket file pmtr created, so exit removes only that file and
+    /// not one a later pmtr put in its place.
+    inode: (u64, u64),
+    clients: [Option<Client>; MAX_CLIENTS],
+    next_seq: u64,
+    euid: rustix::process::Uid,
+}
+
+impl Server {
+    /// Creates the socket at `path` (mode 0600) and registers it in `epoll`
+    /// with `token`. A socket file left by a crashed pmtr (nobody answers)
+    /// is replaced; one that answers is left alone.
+    pub fn open(path: &Path, epoll: BorrowedFd<'_>, token: u64) -> Result<Server, OpenError> {
+        let call = |call: &'static str| {
+            let path = path.to_path_buf();
+            move |errno| OpenError::Call { call, path, errno }
+        };
+        let addr = SocketAddrUnix::new(path).map_err(call("socket address"))?;
+        match rustix::fs::lstat(path) {
+            Err(Errno::NOENT) => {}
+            Err(e) => return Err(call("lstat")(e)),
+            Ok(st) if FileType::from_raw_mode(st.st_mode) != FileType::Socket => {
+                return Err(OpenError::NotASocket(path.to_path_buf()));
+            }
+            Ok(_) => {
+                // Non-blocking: a live pmtr with a full backlog must not
+                // hold this one up (EAGAIN).
+                let probe = stream_socket(SocketFlags::CLOEXEC | SocketFlags::NONBLOCK)
+                    .map_err(call("socket"))?;
+                match net::connect(&probe, &addr) {
+                    Ok(()) | Err(Errno::AGAIN) => {
+                        return Err(OpenError::InUse(path.to_path_buf()));
+                    }
+                    // Left by a pmtr that died without cleaning up.
+                    Err(Errno::CONNREFUSED) => match rustix::fs::unlink(path) {
+                        Ok(()) | Err(Errno::NOENT) => {
+                            info!("replacing stale control socket {}", path.display())
+                        }
+                        Err(e) => return Err(call("unlink stale socket")(e)),
+                    },
+                    Err(e) => return Err(call("connect to existing socket")(e)),
+                }
+            }
+        }
+        let listener =
+            stream_socket(SocketFlags::CLOEXEC | SocketFlags::NONBLOCK).map_err(call("socket"))?;
+        net::bind(&listener, &addr).map_err(call("bind"))?;
+        // Before listen(): until then a connect is refused, so there is no
+        // moment when the umask's mode lets anyone in.
+        let st = rustix::fs::chmod(path, Mode::from_raw_mode(0o600))
+            .and_then(|()| rustix::fs::lstat(path))
+            .and_then(|st| net::listen(&listener, 16).map(|()| st));
+        let st = match st {
+            Ok(st) => st,
+            Err(e) => {
+                let _ = rustix::fs::unlink(path);
+                return Err(call("chmod/listen")(e));
+            }
+        };
+        if let Err(e) = epoll::add(
+            epoll,
+            &listener,
+            epoll::EventData::new_u64(token),
+            epoll::EventFlags::IN,
+        ) {
+            let _ = rustix::fs::unlink(path);
+            return Err(call("epoll_ctl")(e));
+        }
+        Ok(Server {
+            listener,
+            path: path.to_path_buf(),
+            inode: (st.st_dev, st.st_ino),
+            clients: Default::default(),
+            next_seq: 0,
+            euid: rustix::process::geteuid(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Accepts every waiting connection. A peer that is neither root nor
+    /// pmtr's own user is told so and closed; the others get a table slot
+    /// registered in `epoll` as `token_base | slot`.
+    pub fn accept(&mut self, epoll: BorrowedFd<'_>, token_base: u64) {
+        loop {
+            let fd = match net::accept_with(
+                &self.listener,
+                SocketFlags::CLOEXEC | SocketFlags::NONBLOCK,
+            ) {
+                Ok(fd) => fd,
+                Err(Errno::INTR) => continue,
+                // AGAIN: all taken. Others (a peer that hung up before the
+                // accept, EMFILE): nothing to serve now; EMFILE clears when
+                // jobs close descriptors, and the listener stays readable.
+                Err(Errno::AGAIN) => return,
+                Err(e) => {
+                    warn!(
+                        "control socket {}: accept: {}",
+                        self.path.display(),
+                        sys::strerror(e)
+                    );
+                    return;
+                }
+            };
+            match net::sockopt::socket_peercred(&fd) {
+                Ok(cred) if cred.uid.is_root() || cred.uid == self.euid => {}
+                Ok(cred) => {
+                    let text = format!(
+                        "refused\tpermission denied: uid {} may not query or control pmtr (only root and uid {} may)\n",
+                        cred.uid.as_raw(),
+                        self.euid.as_raw()
+                    );
+                    notice!(
+                        "control socket: refused a request from uid {} (pid {})",
+                        cred.uid.as_raw(),
+                        cred.pid.as_raw_nonzero()
+                    );
+                    send_all(&fd, text.as_bytes());
+                    continue;
+                }
+                Err(e) => {
+                    warn!("control socket: SO_PEERCRED: {}", sys::strerror(e));
+                    continue;
+                }
+            }
+            let slot = match self.clients.iter().position(Option::is_none) {
+                Some(free) => free,
+                None => {
+                    let oldest = (0..MAX_CLIENTS)
+                        .min_by_key(|&i| self.clients[i].as_ref().map_or(0, |c| c.seq))
+                        .unwrap_or(0);
+                    debug!("control socket: closing a client that sent nothing");
+                    oldest
+                }
+            };
+            // Dropping the old client closes it, which also takes it out of
+            // the epoll set.
+            self.clients[slot] = None;
+            if epoll::add(
+                epoll,
+                &fd,
+                epoll::EventData::new_u64(token_base | slot as u64),
+                epoll::EventFlags::IN | epoll::EventFlags::RDHUP,
+            )
+            .is_err()
+            {
+                continue;
+            }
+            self.clients[slot] = Some(Client {
+                fd,
+                buf: heapless::Vec::new(),
+                seq: self.next_seq,
+            });
+            self.next_seq += 1;
+        }
+    }
+
+    /// Reads what client `slot` has sent. Closes it on EOF before a full
+    /// line, on error, or when its request is too long or malformed (after
+    /// telling it why).
+    pub fn read(&mut self, slot: usize) -> Readiness {
+        let Some(client) = self.clients.get_mut(slot).and_then(Option::as_mut) else {
+            return Readiness::Pending;
+        };
+        loop {
+            if let Some(end) = client.buf.iter().position(|&b| b == b'\n') {
+                let line = &client.buf[..end];
+                let line = line.strip_suffix(b"\r").unwrap_or(line);
+                return match Request::parse(line) {
+                    Ok(req) => Readiness::Request(req),
+                    Err(text) => {
+                        self.answer(slot, format!("error\t{text}\n").as_bytes());
+                        Readiness::Pending
+                    }
+                };
+            }
+            let room = MAX_REQUEST - client.buf.len();
+            if room == 0 {
+                let text = format!("error\trequest longer than {MAX_REQUEST} bytes\n");
+                self.answer(slot, text.as_bytes());
+                return Readiness::Pending;
+            }
+            let mut chunk = [0u8; MAX_REQUEST];
+            match net::recv(&client.fd, &mut chunk[..room], RecvFlags::DONTWAIT) {
+                Ok((0, _)) => {
+                    self.clients[slot] = None;
+                    return Readiness::Pending;
+                }
+                Ok((n, _)) => {
+                    // Fits: `room` bounds the read.
+                    let _ = client.buf.extend_from_slice(&chunk[..n]);
+                }
+                Err(Errno::INTR) => continue,
+                Err(Errno::AGAIN) => return Readiness::Pending,
+                Err(_) => {
+                    self.clients[slot] = None;
+                    return Readiness::Pending;
+                }
+            }
+        }
+    }
+
+    /// Writes `reply` to client `slot` without waiting, then closes it.
+    pub fn answer(&mut self, slot: usize, reply: &[u8]) {
+        if let Some(client) = self.clients.get_mut(slot).and_then(Option::take)
+            && !send_all(&client.fd, reply)
+        {
+            warn!(
+                "control socket: a reply of {} bytes did not fit the socket; the client got part of it",
+                reply.len()
+            );
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let ours =
+            rustix::fs::lstat(&self.path).is_ok_and(|st| (st.st_dev, st.st_ino) == self.inode);
+        if ours {
+            let _ = rustix::fs::unlink(&self.path);
+        }
+    }
+}
+
+fn stream_socket(flags: SocketFlags) -> Result<OwnedFd, Errno> {
+    net::socket_with(AddressFamily::UNIX, net::SocketType::STREAM, flags, None)
+}
+
+/// Sends as much of `data` as the socket takes now. MSG_NOSIGNAL: a client
+/// that hung up must not kill pmtr with SIGPIPE. Returns whether all of it
+/// went.
+fn send_all(fd: impl AsFd, mut data: &[u8]) -> bool {
+    while !data.is_empty() {
+        match net::send(fd.as_fd(), data, SendFlags::NOSIGNAL | SendFlags::DONTWAIT) {
+            Ok(n) => data = &data[n..],
+            Err(Errno::INTR) => {}
+            Err(_) => return false,
+        }
+    }
+    true
+}

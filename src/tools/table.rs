@@ -1,0 +1,68 @@
+//! Text tables for terminals: `pmtr status` and the rptserver summary.
+
+use std::fmt::Write;
+
+/// Lays `rows` out in columns two spaces apart, each as wide as its widest
+/// cell; the last column is not padded and lines carry no trailing blanks.
+pub fn aligned<const N: usize>(rows: &[[String; N]]) -> String {
+    let mut widths = [0usize; N];
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for row in rows {
+        let mut line = String::new();
+        for (i, cell) in row.iter().enumerate() {
+            if i + 1 == N {
+                line.push_str(cell);
+            } else {
+                let _ = write!(line, "{cell:<w$}  ", w = widths[i]);
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// `45s`, `3m07s`, `2h05m`, `4d03h`: short enough for a column, precise
+/// enough to tell a fresh restart from an old one.
+pub fn duration(secs: u64) -> String {
+    match secs {
+        0..60 => format!("{secs}s"),
+        60..3600 => format!("{}m{:02}s", secs / 60, secs % 60),
+        3600..86400 => format!("{}h{:02}m", secs / 3600, secs % 3600 / 60),
+        _ => format!("{}d{:02}h", secs / 86400, secs % 86400 / 3600),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(duration(0), "0s");
+        assert_eq!(duration(192), "3m12s");
+        assert_eq!(duration(7500), "2h05m");
+        assert_eq!(duration(273600), "3d04h");
+    }
+
+    #[test]
+    fn columns_align_and_last_is_unpadded() {
+        let rows = [
+            ["NAME".to_string(), "PID".to_string(), "CMD".to_string()],
+            [
+                "web".to_string(),
+                "12345".to_string(),
+                "/bin/sleep 1".to_string(),
+            ],
+        ];
+        assert_eq!(
+            aligned(&rows),
+            "NAME  PID    CMD\nweb   12345  /bin/sleep 1\n"
+        );
+    }
+}
