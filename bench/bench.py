@@ -14,6 +14,10 @@ and every process it starts carries a token in its environment, so cleanup
 by PID. The harness makes itself a child subreaper so orphans of a stopped
 supervisor are reaped here, not left as zombies.
 
+Helpers it builds into bench/out/: the job (bench/job.rs, with rustc) and,
+for the allocation count, bench/alloccount.c (with cc), an LD_PRELOAD shim
+that counts malloc calls of the glibc build.
+
 Prints a markdown table (median with min-max over repeats, ratio of each
 peer to pmtr beside it) and writes bench/results.json. Python stdlib only.
 
@@ -324,7 +328,6 @@ class Supervisor:
     name = ""
     exes = ()  # what a device must carry to run it
     packages = ()  # Debian packages that provide it
-    comms = ()  # command names of its own processes
 
     def available(self):
         return all(shutil.which(e) for e in self.exes)
@@ -364,7 +367,6 @@ class Supervisor:
 
 class Pmtr(Supervisor):
     name = "pmtr"
-    comms = ("pmtr",)
 
     def __init__(self, binary, name="pmtr"):
         self.binary = binary
@@ -413,7 +415,6 @@ class Runit(Supervisor):
     name = "runit"
     exes = ("runsvdir", "runsv")
     packages = ("runit",)
-    comms = ("runsvdir", "runsv")
 
     def prepare(self, inst, cmd):
         inst.svdir = self.service_dirs(inst, "service", cmd)
@@ -431,7 +432,6 @@ class S6(Supervisor):
     name = "s6"
     exes = ("s6-svscan", "s6-supervise")
     packages = ("s6",)
-    comms = ("s6-svscan", "s6-supervise")
 
     def prepare(self, inst, cmd):
         inst.svdir = self.service_dirs(inst, "scan", cmd)
@@ -446,7 +446,6 @@ class Daemontools(Supervisor):
     name = "daemontools"
     exes = ("svscan", "supervise")
     packages = ("daemontools",)
-    comms = ("svscan", "supervise")
 
     def prepare(self, inst, cmd):
         inst.svdir = self.service_dirs(inst, "service", cmd)
@@ -474,7 +473,6 @@ class Supervisord(Supervisor):
     name = "supervisord"
     exes = ("supervisord",)
     packages = ("supervisor",)
-    comms = ("supervisord",)
 
     def prepare(self, inst, cmd):
         inst.config = os.path.join(inst.dir, "etc", "supervisord.conf")
