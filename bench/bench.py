@@ -14,6 +14,10 @@ and every process it starts carries a token in its environment, so cleanup
 by PID. The harness makes itself a child subreaper so orphans of a stopped
 supervisor are reaped here, not left as zombies.
 
+Helpers it builds into bench/out/: the job (bench/job.rs, with rustc) and,
+for the allocation count, bench/alloccount.c (with cc), an LD_PRELOAD shim
+that counts malloc calls of the glibc build.
+
 Prints a markdown table (median with min-max over repeats, ratio of each
 peer to pmtr beside it) and writes bench/results.json. Python stdlib only.
 
@@ -324,7 +328,6 @@ class Supervisor:
     name = ""
     exes = ()  # what a device must carry to run it
     packages = ()  # Debian packages that provide it
-    comms = ()  # command names of its own processes
 
     def available(self):
         return all(shutil.which(e) for e in self.exes)
@@ -364,7 +367,6 @@ class Supervisor:
 
 class Pmtr(Supervisor):
     name = "pmtr"
-    comms = ("pmtr",)
 
     def __init__(self, binary, name="pmtr"):
         self.binary = binary
@@ -413,7 +415,6 @@ class Runit(Supervisor):
     name = "runit"
     exes = ("runsvdir", "runsv")
     packages = ("runit",)
-    comms = ("runsvdir", "runsv")
 
     def prepare(self, inst, cmd):
         inst.svdir = self.service_dirs(inst, "service", cmd)
@@ -431,7 +432,6 @@ class S6(Supervisor):
     name = "s6"
     exes = ("s6-svscan", "s6-supervise")
     packages = ("s6",)
-    comms = ("s6-svscan", "s6-supervise")
 
     def prepare(self, inst, cmd):
         inst.svdir = self.service_dirs(inst, "scan", cmd)
@@ -446,7 +446,6 @@ class Daemontools(Supervisor):
     name = "daemontools"
     exes = ("svscan", "supervise")
     packages = ("daemontools",)
-    comms = ("svscan", "supervise")
 
     def prepare(self, inst, cmd):
         inst.svdir = self.service_dirs(inst, "service", cmd)
@@ -474,7 +473,6 @@ class Supervisord(Supervisor):
     name = "supervisord"
     exes = ("supervisord",)
     packages = ("supervisor",)
-    comms = ("supervisord",)
 
     def prepare(self, inst, cmd):
         inst.config = os.path.join(inst.dir, "etc", "supervisord.conf")
@@ -499,10 +497,15 @@ class Supervisord(Supervisor):
         # interpreter (the standard library is not counted).
         r = subprocess.run(["dpkg", "-L", "supervisor"], capture_output=True, text=True)
         files = [f for f in r.stdout.split("\n")
-                 if "/supervisor/" in f and f.endswith(".py") and "/tests/" not in f
+                 if "-packages/supervisor/" in f and f.endswith(".py") and "/tests/" not in f
                  and os.path.isfile(f)]
         out = size_of_files(files + [shutil.which("supervisord")])
-        py = os.path.realpath(shutil.which("python3") or "/usr/bin/python3")
+        # The interpreter its script names, not whichever python3 is first
+        # on PATH.
+        with open(shutil.which("supervisord"), "rb") as f:
+            shebang = f.readline().decode(errors="replace")
+        py = shebang[2:].split()[0] if shebang.startswith("#!") else "/usr/bin/python3"
+        py = os.path.realpath(shutil.which(py) or py)
         out["runtime_bytes"] = os.path.getsize(py) + sum(
             os.path.getsize(lib) for lib in extra_libs([py]))
         out["runtime_note"] = "python3 interpreter and its non-libc libraries; stdlib not counted"
@@ -693,6 +696,12 @@ class Results:
     def __init__(self):
         self.fig = collections.defaultdict(dict)
         self.failures = []
+        self.load = {}  # figure -> 1-minute load average when it began
+        self.when = {}  # figure -> when it began
+
+    def begin(self, what):
+        self.load[what] = round(os.getloadavg()[0], 2)
+        self.when[what] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
 
     def put(self, key, sup, value):
         self.fig[key][sup] = value
@@ -823,6 +832,11 @@ def respawn_floor(results, base, job, n):
 def respawn_samples(inst, results):
     lat = []
     for name in inst.jobs:
+        # A supervisor that waits a second before every restart (s6's
+        # pause after ./finish, supervisord's 1 s loop) has shown it after
+        # 60 samples; 250 of them would take minutes and say nothing more.
+        if len(lat) >= 60 and statistics.median(lat) > 200:
+            break
         inst.check_alive()
         old = inst.reports.pid[name]
         t0 = now()
@@ -1272,12 +1286,14 @@ def targets(results):
         rows.append({"target": "no RSS growth over the soak", "measured": soak["growth_kb"],
                      "unit": "KB", "met": soak["growth_kb"] <= 0})
     # The issue's ratios against the peers measured in the same run.
-    peers = {k: v for k, v in results.fig.get("pss_100", {}).items() if k != "pmtr" and "median" in v}
+    peers = {k: v for k, v in results.fig.get("pss_100", {}).items()
+             if not k.startswith("pmtr") and "median" in v}
     mine = results.fig.get("pss_100", {}).get("pmtr", {})
     if peers and "median" in mine:
         rows.append({"target": "PSS at 100 jobs below every peer's", "measured": mine["median"],
                      "unit": "KB", "met": all(mine["median"] < v["median"] for v in peers.values())})
-    peers = {k: v for k, v in results.fig.get("respawn", {}).items() if k != "pmtr" and "median" in v}
+    peers = {k: v for k, v in results.fig.get("respawn", {}).items()
+             if not k.startswith("pmtr") and "median" in v}
     mine = results.fig.get("respawn", {}).get("pmtr", {})
     if peers and "median" in mine:
         fastest = min(v["median"] for v in peers.values())
@@ -1290,8 +1306,8 @@ def targets(results):
 def targets_table(rows):
     out = "| target | pmtr | met |\n|---|---|---|\n"
     for r in rows:
-        out += "| %s | %s %s | %s |\n" % (r["target"], fmt(r["measured"]), r["unit"],
-                                          "yes" if r["met"] else "**no**")
+        out += "| %s | %s | %s |\n" % (r["target"], ("%s %s" % (fmt(r["measured"]), r["unit"])).strip(),
+                                       "yes" if r["met"] else "**no**")
     return out
 
 
@@ -1442,12 +1458,17 @@ def main():
             "pmtr_binary": os.path.relpath(pmtr.binary, ROOT),
             "skipped": skipped,
             "figures": dict(results.fig),
+            "loadavg_at_figure": dict(results.load),
+            "measured_at": dict(results.when),
             "targets": targets(results),
             "failures": results.failures,
         }
         if old is not None:
             for key, per in old.get("figures", {}).items():
                 doc["figures"].setdefault(key, per)
+            for key in ("loadavg_at_figure", "measured_at"):
+                for fig, value in old.get(key, {}).items():
+                    doc[key].setdefault(fig, value)
             doc["merged_from"] = old.get("merged_from", []) + [old.get("date")]
             doc["failures"] = [x for x in old.get("failures", [])
                                if x["figure"] not in results.fig] + results.failures
@@ -1466,6 +1487,7 @@ def main():
         % ("quick" if quick else "full", ", ".join(s.name for s in sups), job, base))
     try:
         if want("size"):
+            results.begin("size")
             fig_sizes(sups, results)
             save()
         if want("start"):
@@ -1475,6 +1497,7 @@ def main():
             extra = [Pmtr(opt, "pmtr-min")] if opt and not quick else []
             if extra:
                 names_extra.extend(x.name for x in extra)
+            results.begin("start")
             fig_start_memory_shutdown(sups[:1] + extra + sups[1:], results, base, job,
                                       [1, 10, 100] if quick else [1, 10, 100, 1000],
                                       1 if quick else 3, 0.3 if quick else 1.0)
@@ -1484,23 +1507,28 @@ def main():
             if quick and want("allocs"):
                 allocs.begin()  # its anti-spin wait overlaps the respawn one
             if want("respawn"):
+                results.begin("respawn")
                 fig_respawn(sups, results, base, job, 30 if quick else 250, grouped=quick)
                 respawn_floor(results, base, job, 30 if quick else 250)
                 save()
             if want("reload"):
+                results.begin("reload")
                 fig_reload(pmtr, results, base, job, 5 if quick else 30)
                 save()
             if want("idle"):
+                results.begin("idle")
                 fig_idle(sups, results, base, job, 5 if quick else 60)
                 save()
             if want("allocs"):
                 if not quick:
                     allocs.begin()
+                results.begin("allocs")
                 allocs.finish()
                 save()
         finally:
             allocs.close()
         if want("soak"):
+            results.begin("soak")
             fig_soak(pmtr, results, base, 2000 if quick else args.soak_restarts)
             save()
     finally:
@@ -1513,10 +1541,16 @@ def main():
     if args.merge:
         results.fig = collections.defaultdict(dict, doc["figures"])
     names = [s.name for s in sups[:1]] + names_extra + [s.name for s in sups[1:]]
+    if args.merge:
+        seen = {n for per in results.fig.values() for n in per}
+        order = ["pmtr", "pmtr-min"] + [p.name for p in all_peers]
+        names = [n for n in order if n in seen]
     tgt = targets(results)
     m = doc["machine"]
-    print("\n%s, %s mode, %d CPUs (%s), Linux %s, %d s\n"
-          % (doc["date"], doc["mode"], m["nproc"], m["model"], m["kernel"], doc["duration_s"]))
+    print("\n%s, %s mode, %d CPUs (%s), Linux %s, %d s%s\n"
+          % (doc["date"], doc["mode"], m["nproc"], m["model"], m["kernel"], doc["duration_s"],
+             "; %s re-measured %s" % (",".join(sorted(only or ())), doc["date_merged"])
+             if "date_merged" in doc else ""))
     print(table(results, names))
     floor = results.fig.get("respawn_floor", {}).get("harness")
     if floor:

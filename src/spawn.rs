@@ -13,6 +13,7 @@
 use std::ffi::{CStr, CString, c_char};
 use std::fmt;
 use std::os::unix::ffi::OsStrExt;
+use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
@@ -40,8 +41,9 @@ pub struct Launch {
     /// Kept alive for the pointers in `argv_ptrs`.
     _argv: Vec<CString>,
     argv_ptrs: Vec<*const c_char>,
-    _envp: Vec<CString>,
-    envp_ptrs: Vec<*const c_char>,
+    /// Shared by every job that adds no `env` line: a copy of pmtr's
+    /// environment per job would be most of a job's memory.
+    env: Rc<Env>,
     dir: CString,
     stdin: CString,
     stdout: Stream,
@@ -81,7 +83,7 @@ impl Launch {
     pub fn prepare(
         spec: &JobSpec,
         users: &Users,
-        environ: &[(Vec<u8>, Vec<u8>)],
+        environ: &Rc<Env>,
     ) -> Result<Launch, PrepareError> {
         let argv: Vec<CString> = spec
             .cmd
@@ -89,24 +91,11 @@ impl Launch {
             .map(|a| cstring(a, "cmd"))
             .collect::<Result<_, _>>()?;
         let path = argv[0].clone();
-        let mut envp: Vec<CString> = Vec::with_capacity(environ.len() + spec.env.len());
-        for (key, value) in environ {
-            let overridden = spec
-                .env
-                .iter()
-                .any(|e| e.as_bytes().split(|&b| b == b'=').next() == Some(key.as_slice()));
-            if !overridden {
-                let mut kv = key.clone();
-                kv.push(b'=');
-                kv.extend_from_slice(value);
-                if let Ok(c) = CString::new(kv) {
-                    envp.push(c);
-                }
-            }
-        }
-        for e in &spec.env {
-            envp.push(cstring(e, "env")?);
-        }
+        let env = if spec.env.is_empty() {
+            Rc::clone(environ)
+        } else {
+            Rc::new(environ.with(&spec.env)?)
+        };
         let stream = |out: &Output| -> Result<Stream, PrepareError> {
             Ok(match out {
                 Output::Null => Stream::Null,
@@ -139,11 +128,6 @@ impl Launch {
             .map(|a| a.as_ptr())
             .chain([std::ptr::null()])
             .collect();
-        let envp_ptrs = envp
-            .iter()
-            .map(|e| e.as_ptr())
-            .chain([std::ptr::null()])
-            .collect();
         let gids = ids
             .as_ref()
             .map(|i| {
@@ -157,8 +141,7 @@ impl Launch {
             path,
             _argv: argv,
             argv_ptrs,
-            _envp: envp,
-            envp_ptrs,
+            env,
             dir: cstring(spec.dir.as_deref().unwrap_or("/"), "dir")?,
             stdin: cstring(spec.input.as_deref().unwrap_or("/dev/null"), "in")?,
             stdout: stream(&spec.out)?,
@@ -506,7 +489,7 @@ fn child_main(
     }
     // Only fds 0–2 reach the job; the status pipe closes on exec.
     sys::cloexec_from_3();
-    let errno = sys::execve(&launch.path, &launch.argv_ptrs, &launch.envp_ptrs);
+    let errno = sys::execve(&launch.path, &launch.argv_ptrs, &launch.env.ptrs);
     fail(status, Step::Exec, errno)
 }
 
@@ -542,10 +525,80 @@ pub fn raise_fd_limit() -> Result<Option<(u64, u64)>, Errno> {
     Ok(Some((soft, hard)))
 }
 
-/// pmtr's environment, captured once at startup, as the base of every
-/// job's environment.
-pub fn environ() -> Vec<(Vec<u8>, Vec<u8>)> {
-    std::env::vars_os()
-        .map(|(k, v)| (k.as_bytes().to_vec(), v.as_bytes().to_vec()))
-        .collect()
+/// An environment ready for `execve`: `VAR=VALUE` strings and the
+/// NULL-terminated array of pointers into them.
+pub struct Env {
+    strings: Vec<CString>,
+    ptrs: Vec<*const c_char>,
+}
+
+impl Env {
+    fn new(strings: Vec<CString>) -> Env {
+        let ptrs = strings
+            .iter()
+            .map(|e| e.as_ptr())
+            .chain([std::ptr::null()])
+            .collect();
+        Env { strings, ptrs }
+    }
+
+    /// pmtr's environment, captured once at startup, as the base of every
+    /// job's environment.
+    pub fn inherited() -> Rc<Env> {
+        let strings = std::env::vars_os()
+            .filter_map(|(k, v)| {
+                let mut kv = k.as_bytes().to_vec();
+                kv.push(b'=');
+                kv.extend_from_slice(v.as_bytes());
+                CString::new(kv).ok()
+            })
+            .collect();
+        Rc::new(Env::new(strings))
+    }
+
+    /// This environment with `lines` (`VAR=VALUE`) added; a line replaces
+    /// a variable of the same name.
+    fn with(&self, lines: &[String]) -> Result<Env, PrepareError> {
+        let name = |kv: &[u8]| kv.split(|&b| b == b'=').next().map(<[u8]>::to_vec);
+        let mut strings: Vec<CString> = self
+            .strings
+            .iter()
+            .filter(|kv| {
+                let key = name(kv.as_bytes());
+                !lines.iter().any(|l| name(l.as_bytes()) == key)
+            })
+            .cloned()
+            .collect();
+        for line in lines {
+            strings.push(cstring(line, "env")?);
+        }
+        Ok(Env::new(strings))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strings(env: &Env) -> Vec<&str> {
+        env.strings.iter().map(|s| s.to_str().unwrap()).collect()
+    }
+
+    #[test]
+    fn job_env_lines_replace_inherited_variables() {
+        let base = Env::new(vec![c"PATH=/bin".into(), c"LANG=C".into()]);
+        let env = base
+            .with(&["LANG=C.UTF-8".to_string(), "NEW=1".to_string()])
+            .unwrap();
+        assert_eq!(strings(&env), ["PATH=/bin", "LANG=C.UTF-8", "NEW=1"]);
+        assert_eq!(env.ptrs.len(), 4);
+        assert!(env.ptrs[3].is_null());
+    }
+
+    #[test]
+    fn a_name_that_is_a_prefix_is_not_replaced() {
+        let base = Env::new(vec![c"PATHX=1".into()]);
+        let env = base.with(&["PATH=/bin".to_string()]).unwrap();
+        assert_eq!(strings(&env), ["PATHX=1", "PATH=/bin"]);
+    }
 }

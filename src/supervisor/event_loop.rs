@@ -45,9 +45,30 @@ const KIND_MASK: u64 = !0xffff_ffff;
 
 /// A job's output pipe to syslog and its line buffer.
 struct OutputPipe {
-    fd: OwnedFd,
-    lines: JobOutput,
+    /// The read end of the current run's pipe, while it is open.
+    fd: Option<OwnedFd>,
+    /// Boxed and made when the job is configured: about a kilobyte that
+    /// only `out syslog`/`err syslog` jobs need, and no allocation per run.
+    lines: Box<JobOutput>,
     pid: u32,
+}
+
+impl OutputPipe {
+    fn for_output(out: &crate::config::Output) -> Option<OutputPipe> {
+        (*out == crate::config::Output::Syslog).then(|| OutputPipe {
+            fd: None,
+            lines: Box::default(),
+            pid: 0,
+        })
+    }
+
+    /// Takes the pipe of a new run; what is left of the previous run's
+    /// last line is logged first.
+    fn attach(&mut self, fd: OwnedFd, pid: u32, tag: &str, severity: Severity) {
+        self.lines.flush(tag, self.pid, severity);
+        self.fd = Some(fd);
+        self.pid = pid;
+    }
 }
 
 /// A job as the loop keeps it: its spec, what it takes to start it, and
@@ -120,7 +141,7 @@ pub struct Supervisor {
     pub(super) reread_at: Option<Instant>,
     /// When the file was first read empty while jobs run (see `rescan`).
     pub(super) empty_since: Option<Instant>,
-    pub(super) environ: Vec<(Vec<u8>, Vec<u8>)>,
+    pub(super) environ: std::rc::Rc<spawn::Env>,
     pub(super) net: Net,
     /// `pmtr status|stop|start|restart` (issue 9), when its socket opened.
     pub(super) control: Option<crate::control::Server>,
@@ -195,7 +216,7 @@ impl Supervisor {
             reread_at: None,
             empty_since: None,
             have_config: false,
-            environ: spawn::environ(),
+            environ: spawn::Env::inherited(),
             net: Net::default(),
             control: None,
             next_report: None,
@@ -210,6 +231,10 @@ impl Supervisor {
     pub(super) fn new_job(&mut self, spec: JobSpec, launch: Result<Launch, String>) -> Job {
         let id = self.next_id;
         self.next_id = self.next_id.wrapping_add(1).max(1);
+        let (stdout, stderr) = (
+            OutputPipe::for_output(&spec.out),
+            OutputPipe::for_output(&spec.err),
+        );
         Job {
             id,
             rules: rules(&spec),
@@ -221,8 +246,8 @@ impl Supervisor {
             override_enabled: None,
             exited_once: false,
             status_pipe: None,
-            stdout: None,
-            stderr: None,
+            stdout,
+            stderr,
             fork_failures: 0,
             started_at: Instant::now(),
             restarts: 0,
@@ -531,11 +556,9 @@ impl Supervisor {
                         epoll::EventData::new_u64(TOKEN_STDOUT | id),
                         epoll::EventFlags::IN,
                     );
-                    job.stdout = Some(OutputPipe {
-                        fd,
-                        lines: JobOutput::default(),
-                        pid: raw,
-                    });
+                    if let Some(out) = &mut job.stdout {
+                        out.attach(fd, raw, &job.spec.name, Severity::Info);
+                    }
                 }
                 if let Some(fd) = started.stderr {
                     let _ = epoll::add(
@@ -544,11 +567,9 @@ impl Supervisor {
                         epoll::EventData::new_u64(TOKEN_STDERR | id),
                         epoll::EventFlags::IN,
                     );
-                    job.stderr = Some(OutputPipe {
-                        fd,
-                        lines: JobOutput::default(),
-                        pid: raw,
-                    });
+                    if let Some(out) = &mut job.stderr {
+                        out.attach(fd, raw, &job.spec.name, Severity::Err);
+                    }
                 }
             }
             Err(e) => {
@@ -599,20 +620,17 @@ impl Supervisor {
         };
         let Some(out) = pipe else { return };
         let mut buf = [0u8; 4096];
-        loop {
-            match rustix::io::read(&out.fd, &mut buf) {
+        while let Some(fd) = &out.fd {
+            match rustix::io::read(fd, &mut buf) {
                 Ok(0) => {
                     out.lines.flush(&job.spec.name, out.pid, severity);
-                    *pipe = None;
-                    return;
+                    // Closing the pipe also takes it out of the epoll set.
+                    out.fd = None;
                 }
                 Ok(n) => out.lines.feed(&buf[..n], &job.spec.name, out.pid, severity),
                 Err(Errno::INTR) => continue,
                 Err(Errno::AGAIN) => return,
-                Err(_) => {
-                    *pipe = None;
-                    return;
-                }
+                Err(_) => out.fd = None,
             }
         }
     }
