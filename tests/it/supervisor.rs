@@ -313,14 +313,19 @@ fn edit_applies(name: &str, save: impl FnOnce(&Pmtr, &str)) {
         + &job("new", "/bin/sleep 1004");
     save(&p, &text);
     let new = p.wait_job("new", T);
-    assert_eq!(cmdline(new), ["/bin/sleep", "1004"]);
+    assert_eq!(cmdline(new), ["/bin/sleep", "1004"], "{}", p.log());
     expect_within(T, "removed job to stop", || !alive(gone));
     expect_within(T, "changed job to restart", || {
         p.job_pid("chg")
             .is_some_and(|pid| pid != chg && cmdline(pid) == ["/bin/sleep", "1003"])
     });
     assert!(!alive(chg));
-    assert_eq!(p.job_pid("keep"), Some(keep), "unchanged job was touched");
+    assert_eq!(
+        p.job_pid("keep"),
+        Some(keep),
+        "unchanged job was touched:\n{}",
+        p.log()
+    );
 }
 
 #[test]

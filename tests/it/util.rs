@@ -240,9 +240,12 @@ impl Pmtr {
         let pos = log.rfind(&needle)?;
         let rest = &log[pos + needle.len()..];
         let pid: u32 = rest[..rest.find(']')?].parse().ok()?;
-        // Between fork and exec the child is still a copy of pmtr.
-        let execed =
-            fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|exe| exe != Path::new(pmtr_bin()));
+        // Between fork and exec the child is still a copy of pmtr; and in
+        // the middle of execve the new image is there (exe) before its
+        // arguments are (cmdline reads empty).
+        let execed = fs::read_link(format!("/proc/{pid}/exe"))
+            .is_ok_and(|exe| exe != Path::new(pmtr_bin()))
+            && !cmdline(pid).is_empty();
         (alive(pid) && execed).then_some(pid)
     }
 
