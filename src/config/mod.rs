@@ -160,6 +160,9 @@ pub fn check(path: &Path) -> u8 {
     // Write errors (a closed pipe) are ignored: the exit code still tells.
     match load(path) {
         Ok(config) => {
+            for w in &config.warnings {
+                let _ = writeln!(std::io::stderr(), "{w}");
+            }
             let n = config.jobs.len();
             let _ = writeln!(
                 std::io::stdout(),

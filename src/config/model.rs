@@ -15,6 +15,10 @@ pub struct Config {
     pub report: Vec<UdpUrl>,
     /// `listen on udp://ADDR:PORT` lines, in file order.
     pub listen: Vec<UdpUrl>,
+    /// `FILE:LINE:COL: message` for what does not stop the file from
+    /// applying: a host name that does not resolve (at boot the network
+    /// may not be up) skips that one destination, and the jobs still run.
+    pub warnings: Vec<String>,
 }
 
 /// One `job { … }` block.

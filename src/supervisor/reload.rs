@@ -92,7 +92,12 @@ impl Supervisor {
                     self.config_hash = Some(hash);
                     info!("rescanning configuration {label}");
                     match config::parse_bytes(&label, &bytes) {
-                        Ok(cfg) => self.apply(cfg, now),
+                        Ok(cfg) => {
+                            for w in &cfg.warnings {
+                                warn!("{w}");
+                            }
+                            self.apply(cfg, now)
+                        }
                         Err(errors) => {
                             for e in &errors {
                                 error!("{e}");
@@ -130,6 +135,7 @@ impl Supervisor {
             jobs: specs,
             report,
             listen,
+            ..
         } = cfg;
         for spec in specs {
             let previous = old
