@@ -153,6 +153,8 @@ fn spawn_pmtr(dir: TempDir, conf: PathBuf, wrapper: &[&str], env: &[(&str, &Path
     cmd.arg("-F")
         .arg("-c")
         .arg(&conf)
+        .arg("-s")
+        .arg(dir.join("pmtr.sock"))
         .env("PMTR_LOG_SOCKET", dir.join("no-syslog"));
     for (k, v) in env {
         cmd.env(k, v);
