@@ -76,19 +76,16 @@ impl Supervisor {
                 // every job. An empty file is applied only once it has
                 // stayed empty for EMPTY_SETTLE; the writer's close
                 // brings the real content before that.
-                if bytes.is_empty() && self.jobs.iter().any(|j| j.active()) {
+                let settling = if bytes.is_empty() && self.jobs.iter().any(|j| j.active()) {
                     let since = *self.empty_since.get_or_insert(now);
-                    if now < since + EMPTY_SETTLE {
-                        self.reread_at = Some(since + EMPTY_SETTLE);
-                        self.check_depends(now);
-                        self.rewatch();
-                        return;
-                    }
+                    self.reread_at = (now < since + EMPTY_SETTLE).then_some(since + EMPTY_SETTLE);
+                    self.reread_at.is_some()
                 } else {
                     self.empty_since = None;
-                }
+                    false
+                };
                 let hash = content_hash(&bytes);
-                if force || self.config_hash != Some(hash) {
+                if !settling && (force || self.config_hash != Some(hash)) {
                     self.config_hash = Some(hash);
                     info!("rescanning configuration {label}");
                     match config::parse_bytes(&label, &bytes) {
