@@ -95,9 +95,9 @@ file_arch() {
 # nightly: newer ones take `-C panic=immediate-abort` (with
 # -Z unstable-options), older ones a std feature. Sets MIN_PANIC_RUSTFLAGS
 # (rustc flags, maybe none) and MIN_STD_ARGS (cargo arguments).
-# std is built with only `optimize_for_size` (smaller sort and formatting
-# code, same behaviour): no backtrace support, which immediate abort never
-# prints, and so none of its symbolizer crates to compile.
+# pmtr is no_std (src/sys/start.rs), so only core and alloc are rebuilt,
+# with `optimize_for_size` (smaller sort and formatting code, same
+# behaviour).
 min_panic_strategy() {
     # The probe's output goes to a scratch directory, never /dev/null:
     # rustc writes its output elsewhere and renames it over the -o path,
@@ -106,10 +106,10 @@ min_panic_strategy() {
     if printf '' | rustup run "$NIGHTLY" rustc -Zunstable-options -Cpanic=immediate-abort \
         --crate-type=lib --crate-name=probe --emit=metadata -o "$probe_dir/probe.rmeta" - 2>/dev/null; then
         MIN_PANIC_RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort"
-        MIN_STD_ARGS="-Zbuild-std=std,panic_abort -Zbuild-std-features=optimize_for_size"
+        MIN_STD_ARGS="-Zbuild-std=core,alloc -Zbuild-std-features=optimize_for_size"
     else
         MIN_PANIC_RUSTFLAGS=""
-        MIN_STD_ARGS="-Zbuild-std=std,panic_abort -Zbuild-std-features=panic_immediate_abort,optimize_for_size"
+        MIN_STD_ARGS="-Zbuild-std=core,alloc -Zbuild-std-features=panic_immediate_abort,optimize_for_size"
     fi
     rm -rf "$probe_dir"
 }

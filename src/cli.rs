@@ -1,8 +1,7 @@
 //! Command-line flags, getopt style (SPEC §1): `pmtr -tc FILE` works.
 
-use std::ffi::OsString;
-use std::fmt;
-use std::path::PathBuf;
+use crate::prelude::*;
+use core::fmt;
 
 /// Where the configuration lives unless `-c` says otherwise.
 pub const DEFAULT_CONFIG: &str = "/etc/pmtr.conf";
@@ -43,23 +42,23 @@ Environment:
 /// What the daemon was asked to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Options {
-    pub config: PathBuf,
+    pub config: String,
     pub foreground: bool,
     pub test: bool,
     pub verbose: u8,
-    pub pidfile: Option<PathBuf>,
-    pub socket: PathBuf,
+    pub pidfile: Option<String>,
+    pub socket: String,
 }
 
 impl Default for Options {
     fn default() -> Self {
         Options {
-            config: PathBuf::from(DEFAULT_CONFIG),
+            config: String::from(DEFAULT_CONFIG),
             foreground: false,
             test: false,
             verbose: 0,
             pidfile: None,
-            socket: PathBuf::from(DEFAULT_SOCKET),
+            socket: String::from(DEFAULT_SOCKET),
         }
     }
 }
@@ -91,19 +90,17 @@ impl fmt::Display for UsageError {
 }
 
 /// Parses the daemon's flags (everything after argv[0]).
-pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, UsageError> {
+pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, UsageError> {
     let mut opts = Options::default();
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
-        let text = arg.to_string_lossy();
-        match text.as_ref() {
+        let text = arg;
+        match text.as_str() {
             "--help" => return Ok(Command::Help),
             "--version" => return Ok(Command::Version),
             "--" => {
                 if let Some(extra) = args.next() {
-                    return Err(UsageError::UnexpectedArgument(
-                        extra.to_string_lossy().into(),
-                    ));
+                    return Err(UsageError::UnexpectedArgument(extra));
                 }
                 break;
             }
@@ -114,9 +111,9 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, UsageE
             .filter(|f| !f.is_empty() && !f.starts_with('-'))
         else {
             return Err(if text.starts_with("--") {
-                UsageError::UnknownFlag(text.into_owned())
+                UsageError::UnknownFlag(text)
             } else {
-                UsageError::UnexpectedArgument(text.into_owned())
+                UsageError::UnexpectedArgument(text)
             });
         };
         for (i, flag) in flags.char_indices() {
@@ -133,12 +130,12 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, UsageE
                     let value = if rest.is_empty() {
                         args.next().ok_or(UsageError::MissingArgument(flag))?
                     } else {
-                        OsString::from(rest)
+                        String::from(rest)
                     };
                     match flag {
-                        'c' => opts.config = PathBuf::from(value),
-                        'p' => opts.pidfile = Some(PathBuf::from(value)),
-                        _ => opts.socket = PathBuf::from(value),
+                        'c' => opts.config = value,
+                        'p' => opts.pidfile = Some(value),
+                        _ => opts.socket = value,
                     }
                     break;
                 }
@@ -154,7 +151,7 @@ mod tests {
     use super::*;
 
     fn run(args: &[&str]) -> Result<Command, UsageError> {
-        parse(args.iter().map(OsString::from))
+        parse(args.iter().map(|a| a.to_string()))
     }
 
     fn opts(args: &[&str]) -> Options {
@@ -173,23 +170,23 @@ mod tests {
     fn combined_test_and_config() {
         let o = opts(&["-tc", "/etc/x.conf"]);
         assert!(o.test);
-        assert_eq!(o.config, PathBuf::from("/etc/x.conf"));
+        assert_eq!(o.config, String::from("/etc/x.conf"));
     }
 
     #[test]
     fn attached_argument() {
         let o = opts(&["-Fc/tmp/a.conf", "-p", "/run/p.pid"]);
         assert!(o.foreground);
-        assert_eq!(o.config, PathBuf::from("/tmp/a.conf"));
-        assert_eq!(o.pidfile, Some(PathBuf::from("/run/p.pid")));
+        assert_eq!(o.config, String::from("/tmp/a.conf"));
+        assert_eq!(o.pidfile, Some(String::from("/run/p.pid")));
     }
 
     #[test]
     fn socket_flag() {
-        assert_eq!(opts(&[]).socket, PathBuf::from(DEFAULT_SOCKET));
+        assert_eq!(opts(&[]).socket, String::from(DEFAULT_SOCKET));
         assert_eq!(
             opts(&["-Fs/tmp/p.sock"]).socket,
-            PathBuf::from("/tmp/p.sock")
+            String::from("/tmp/p.sock")
         );
         assert_eq!(run(&["-s"]), Err(UsageError::MissingArgument('s')));
     }

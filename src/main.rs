@@ -6,8 +6,20 @@
 //! supervisor itself.
 
 #![deny(unsafe_code)]
+// Without std (see `sys/start.rs` for why); unit tests run under std's
+// harness.
+#![cfg_attr(not(test), no_std)]
+#![cfg_attr(not(test), no_main)]
 
-// First, so its macros are in scope in every module below.
+#[cfg_attr(not(test), macro_use)]
+extern crate alloc;
+#[cfg(test)]
+#[macro_use]
+extern crate std;
+
+// First, so their macros are in scope in every module below.
+#[macro_use]
+mod os;
 #[macro_use]
 mod syslog;
 
@@ -15,28 +27,37 @@ mod cli;
 mod config;
 mod control;
 mod net;
+mod resolve;
 mod spawn;
 mod supervisor;
 mod sys;
 mod tools;
 mod users;
 
-use std::ffi::OsString;
-use std::path::Path;
-use std::process::ExitCode;
+/// What every module would have from std's prelude.
+mod prelude {
+    pub use alloc::borrow::ToOwned;
+    pub use alloc::boxed::Box;
+    pub use alloc::string::{String, ToString};
+    pub use alloc::vec::Vec;
+}
 
-fn main() -> ExitCode {
-    let mut args = std::env::args_os();
-    let argv0 = args.next().unwrap_or_default();
-    let program = Path::new(&argv0)
-        .file_name()
-        .map(|name| name.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let rest: Vec<OsString> = args.collect();
-    let code = match program.as_str() {
+use prelude::*;
+
+/// Runs pmtr with its command line (argv, program name first); returns the
+/// exit status. Called by the C entry point in `sys/start.rs`.
+#[cfg_attr(test, allow(dead_code))]
+fn run(mut args: Vec<String>) -> u8 {
+    let argv0 = if args.is_empty() {
+        String::new()
+    } else {
+        args.remove(0)
+    };
+    let rest = args;
+    match os::file_name(&argv0) {
         "pmtr-ctl" => tools::ctl::main(&rest),
         "pmtr-rptserver" => tools::rptserver::main(&rest),
-        _ => match rest.first().and_then(|a| a.to_str()) {
+        _ => match rest.first().map(String::as_str) {
             Some("ctl") => tools::ctl::main(&rest[1..]),
             Some("rptserver") => tools::rptserver::main(&rest[1..]),
             Some(verb @ ("status" | "stop" | "start" | "restart")) => {
@@ -44,12 +65,11 @@ fn main() -> ExitCode {
             }
             _ => daemon(rest),
         },
-    };
-    ExitCode::from(code)
+    }
 }
 
 /// `pmtr [flags]`: validate with `-t`, or supervise.
-fn daemon(args: Vec<OsString>) -> u8 {
+fn daemon(args: Vec<String>) -> u8 {
     let opts = match cli::parse(args) {
         Ok(cli::Command::Run(opts)) => opts,
         Ok(cli::Command::Help) => {

@@ -15,12 +15,13 @@
 //! and never touch the jobs. Receiving and reporting use fixed buffers.
 
 use crate::config::UdpUrl;
+use crate::prelude::*;
+use core::fmt;
+use core::net::{IpAddr, Ipv4Addr, SocketAddr};
 use rustix::event::epoll;
 use rustix::fd::{BorrowedFd, OwnedFd};
 use rustix::io::Errno;
 use rustix::net::{AddressFamily, RecvFlags, SendFlags, SocketFlags, SocketType};
-use std::fmt;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 /// The largest control datagram accepted (SPEC §7's record size: a
 /// control line is logged).
@@ -112,7 +113,7 @@ pub fn parse_control(datagram: &[u8]) -> Result<(Control, &str), BadDatagram<'_>
     if datagram.len() > DATAGRAM_MAX {
         return Err(BadDatagram::Oversized(datagram.len()));
     }
-    let text = std::str::from_utf8(datagram).map_err(|_| BadDatagram::NotText)?;
+    let text = core::str::from_utf8(datagram).map_err(|_| BadDatagram::NotText)?;
     if text
         .chars()
         .any(|c| c.is_control() && !c.is_ascii_whitespace())
@@ -161,8 +162,9 @@ impl Net {
                     Ok(()) => Some(l),
                     Err(e) => {
                         error!(
-                            "listen on {}: epoll_ctl: {e}; not listening there",
-                            url.text
+                            "listen on {}: epoll_ctl: {}; not listening there",
+                            url.text,
+                            crate::sys::strerror(e)
                         );
                         None
                     }
@@ -205,7 +207,11 @@ impl Net {
                 Err(Errno::INTR) => continue,
                 Err(Errno::AGAIN) => break,
                 Err(e) => {
-                    error!("listen on {}: recvfrom: {e}", listener.text);
+                    error!(
+                        "listen on {}: recvfrom: {}",
+                        listener.text,
+                        crate::sys::strerror(e)
+                    );
                     break;
                 }
             };
@@ -290,8 +296,9 @@ impl Net {
                 Err(e) if !d.failing => {
                     d.failing = true;
                     warn!(
-                        "report to {}: sendto: {e}; will keep trying every 10 seconds",
-                        d.text
+                        "report to {}: sendto: {}; will keep trying every 10 seconds",
+                        d.text,
+                        crate::sys::strerror(e)
                     );
                 }
                 Err(_) => {}
@@ -303,7 +310,7 @@ impl Net {
 /// `NAME e|d SECONDS PID CMD\n`, the command cut with `...` if the line
 /// would not fit in `max` bytes.
 fn format_line(line: &mut heapless::Vec<u8, REPORT_MAX>, job: &ReportLine<'_>, max: usize) {
-    use std::fmt::Write;
+    use core::fmt::Write;
     let mut head: heapless::String<128> = heapless::String::new();
     push_word_str(&mut head, job.name);
     let _ = write!(
@@ -316,7 +323,7 @@ fn format_line(line: &mut heapless::Vec<u8, REPORT_MAX>, job: &ReportLine<'_>, m
     let _ = line.extend_from_slice(head.as_bytes());
     let budget = max.min(REPORT_MAX) - 1; // the newline
     for arg in job.cmd {
-        for c in std::iter::once(' ').chain(arg.chars()) {
+        for c in core::iter::once(' ').chain(arg.chars()) {
             // A newline in an argument would start a fake job line.
             let c = if c.is_control() { '?' } else { c };
             let mut utf8 = [0; 4];
@@ -392,26 +399,34 @@ fn udp_socket(addr: &SocketAddr) -> rustix::io::Result<OwnedFd> {
     )
 }
 
+/// A UDP socket bound to `addr` (non-blocking); for a multicast group,
+/// bound to the group's port and a member of it on the default interface.
+/// On failure, the call that failed and its errno.
+pub fn bind_udp(addr: &SocketAddr) -> Result<OwnedFd, (&'static str, Errno)> {
+    let fd = udp_socket(addr).map_err(|e| ("socket", e))?;
+    match addr.ip() {
+        IpAddr::V4(group) if group.is_multicast() => {
+            rustix::net::sockopt::set_socket_reuseaddr(&fd, true)
+                .map_err(|e| ("setsockopt SO_REUSEADDR", e))?;
+            rustix::net::bind(&fd, addr).map_err(|e| ("bind", e))?;
+            rustix::net::sockopt::set_ip_add_membership(&fd, &group, &Ipv4Addr::UNSPECIFIED)
+                .map_err(|e| ("setsockopt IP_ADD_MEMBERSHIP", e))?;
+        }
+        IpAddr::V6(group) if group.is_multicast() => {
+            rustix::net::sockopt::set_socket_reuseaddr(&fd, true)
+                .map_err(|e| ("setsockopt SO_REUSEADDR", e))?;
+            rustix::net::bind(&fd, addr).map_err(|e| ("bind", e))?;
+            rustix::net::sockopt::set_ipv6_add_membership(&fd, &group, 0)
+                .map_err(|e| ("setsockopt IPV6_ADD_MEMBERSHIP", e))?;
+        }
+        _ => rustix::net::bind(&fd, addr).map_err(|e| ("bind", e))?,
+    }
+    Ok(fd)
+}
+
 fn open_listener(epoll: BorrowedFd<'_>, token: epoll::EventData, url: &UdpUrl) -> Option<Listener> {
     let open = || -> Result<OwnedFd, (&'static str, Errno)> {
-        let fd = udp_socket(&url.addr).map_err(|e| ("socket", e))?;
-        match url.addr.ip() {
-            IpAddr::V4(group) if group.is_multicast() => {
-                rustix::net::sockopt::set_socket_reuseaddr(&fd, true)
-                    .map_err(|e| ("setsockopt SO_REUSEADDR", e))?;
-                rustix::net::bind(&fd, &url.addr).map_err(|e| ("bind", e))?;
-                rustix::net::sockopt::set_ip_add_membership(&fd, &group, &Ipv4Addr::UNSPECIFIED)
-                    .map_err(|e| ("setsockopt IP_ADD_MEMBERSHIP", e))?;
-            }
-            IpAddr::V6(group) if group.is_multicast() => {
-                rustix::net::sockopt::set_socket_reuseaddr(&fd, true)
-                    .map_err(|e| ("setsockopt SO_REUSEADDR", e))?;
-                rustix::net::bind(&fd, &url.addr).map_err(|e| ("bind", e))?;
-                rustix::net::sockopt::set_ipv6_add_membership(&fd, &group, 0)
-                    .map_err(|e| ("setsockopt IPV6_ADD_MEMBERSHIP", e))?;
-            }
-            _ => rustix::net::bind(&fd, &url.addr).map_err(|e| ("bind", e))?,
-        }
+        let fd = bind_udp(&url.addr)?;
         epoll::add(epoll, &fd, token, epoll::EventFlags::IN).map_err(|e| ("epoll_ctl", e))?;
         Ok(fd)
     };
@@ -432,7 +447,11 @@ fn open_listener(epoll: BorrowedFd<'_>, token: epoll::EventData, url: &UdpUrl) -
             })
         }
         Err((call, e)) => {
-            error!("listen on {}: {call}: {e}; not listening there", url.text);
+            error!(
+                "listen on {}: {call}: {}; not listening there",
+                url.text,
+                crate::sys::strerror(e)
+            );
             None
         }
     }
@@ -473,7 +492,11 @@ fn open_destination(url: &UdpUrl) -> Option<Destination> {
             failing: false,
         }),
         Err((call, e)) => {
-            error!("report to {}: {call}: {e}; not reporting there", url.text);
+            error!(
+                "report to {}: {call}: {}; not reporting there",
+                url.text,
+                crate::sys::strerror(e)
+            );
             None
         }
     }
@@ -482,7 +505,7 @@ fn open_destination(url: &UdpUrl) -> Option<Destination> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
+    use core::time::Duration;
 
     #[test]
     fn control_datagrams_parse() {
@@ -570,7 +593,7 @@ mod tests {
         while seen.len() < 40 {
             let n = rx.recv(&mut buf).unwrap();
             assert!(n <= REPORT_MAX, "datagram of {n} bytes");
-            let text = std::str::from_utf8(&buf[..n]).unwrap();
+            let text = core::str::from_utf8(&buf[..n]).unwrap();
             let mut lines = text.lines();
             assert_eq!(lines.next(), Some("report host-1"));
             for line in lines {
@@ -600,7 +623,7 @@ mod tests {
             1000,
         );
         assert!(line.len() <= 1000);
-        let text = std::str::from_utf8(&line).unwrap();
+        let text = core::str::from_utf8(&line).unwrap();
         assert!(text.starts_with("a e 1 2 /bin/echo éé"));
         assert!(text.ends_with("...\n"));
     }
@@ -630,8 +653,8 @@ mod tests {
         assert_eq!(events[0].data.u64(), 7);
         let mut got = Vec::new();
         // Datagrams may trickle in; collect until both good ones arrived.
-        let end = std::time::Instant::now() + Duration::from_secs(5);
-        while got.len() < 3 && std::time::Instant::now() < end {
+        let end = crate::os::Instant::now() + Duration::from_secs(5);
+        while got.len() < 3 && crate::os::Instant::now() < end {
             net.receive(0, |c, n| got.push((c, n.to_string())));
         }
         assert_eq!(

@@ -10,11 +10,12 @@
 
 #![allow(unsafe_code)]
 
-use std::ffi::{CStr, CString, c_char};
-use std::fmt;
-use std::os::unix::ffi::OsStrExt;
-use std::rc::Rc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use crate::prelude::*;
+use alloc::ffi::CString;
+use alloc::rc::Rc;
+use core::ffi::{CStr, c_char};
+use core::fmt;
+use core::sync::atomic::{AtomicU64, Ordering};
 
 use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
 use rustix::fs::{Mode, OFlags};
@@ -126,7 +127,7 @@ impl Launch {
         let argv_ptrs = argv
             .iter()
             .map(|a| a.as_ptr())
-            .chain([std::ptr::null()])
+            .chain([core::ptr::null()])
             .collect();
         let gids = ids
             .as_ref()
@@ -537,7 +538,7 @@ impl Env {
         let ptrs = strings
             .iter()
             .map(|e| e.as_ptr())
-            .chain([std::ptr::null()])
+            .chain([core::ptr::null()])
             .collect();
         Env { strings, ptrs }
     }
@@ -545,13 +546,9 @@ impl Env {
     /// pmtr's environment, captured once at startup, as the base of every
     /// job's environment.
     pub fn inherited() -> Rc<Env> {
-        let strings = std::env::vars_os()
-            .filter_map(|(k, v)| {
-                let mut kv = k.as_bytes().to_vec();
-                kv.push(b'=');
-                kv.extend_from_slice(v.as_bytes());
-                CString::new(kv).ok()
-            })
+        let strings = crate::sys::start::environ()
+            .filter(|kv| kv.to_bytes().iter().skip(1).any(|&b| b == b'='))
+            .map(CStr::to_owned)
             .collect();
         Rc::new(Env::new(strings))
     }

@@ -25,12 +25,12 @@
 
 mod tz;
 
+use crate::sys::lock::{Guard, Lock};
+use core::fmt;
 use rustix::fd::{AsFd, OwnedFd};
 use rustix::io::Errno;
 use rustix::net::{AddressFamily, SendFlags, SocketAddrUnix, SocketFlags, SocketType};
 use rustix::time::{ClockId, Timespec};
-use std::fmt;
-use std::sync::Mutex;
 
 pub use tz::Zone;
 
@@ -73,7 +73,7 @@ const DEV_LOG: &str = "/dev/log";
 const SPLIT_MARK: &[u8] = b"...";
 
 /// The writer: one per process, set up by [`init`].
-static WRITER: Mutex<Option<Writer>> = Mutex::new(None);
+static WRITER: Lock<Option<Writer>> = Lock::new(None);
 
 /// Sets up logging once, before the first message: `foreground` echoes
 /// every line to stderr; `verbose` (count of `-v`) lets debug lines through.
@@ -86,16 +86,15 @@ pub fn init(foreground: bool, verbose: u8) {
     // Under systemd stderr is the journal, which also reads /dev/log:
     // echoing would log every line twice.
     let foreground = foreground && !stderr_is_journal();
-    let path = std::env::var_os("PMTR_LOG_SOCKET").unwrap_or_else(|| DEV_LOG.into());
+    let path = crate::sys::start::var("PMTR_LOG_SOCKET").unwrap_or(DEV_LOG);
     // A path that cannot be a socket address (too long) never connects:
     // every record then goes to the fallback, which is what an operator
     // can see and fix.
-    let addr = SocketAddrUnix::new(std::path::Path::new(&path)).ok();
-    let limit = std::env::var("PMTR_LOG_RECORD_MAX")
-        .ok()
+    let addr = SocketAddrUnix::new(path).ok();
+    let limit = crate::sys::start::var("PMTR_LOG_RECORD_MAX")
         .and_then(|v| v.trim().parse::<usize>().ok())
         .map_or(RECORD_LIMIT, |n| n.clamp(RECORD_MIN, RECORD_MAX));
-    let zone = Zone::from_env(std::env::var_os("TZ").as_deref());
+    let zone = Zone::from_env(crate::sys::start::var("TZ"));
     let console = if rustix::process::getpid().is_init() && !stderr_usable() {
         open_console()
     } else {
@@ -142,7 +141,7 @@ pub fn log(severity: Severity, args: fmt::Arguments<'_>) {
             let mut rec = Record::new();
             rec.text_at = 0;
             rec.format_text(args, RECORD_LIMIT);
-            write_line(rustix::stdio::stderr(), &[b"pmtr: ", rec.text(), b"\n"]);
+            write_line(crate::os::stderr(), &[b"pmtr: ", rec.text(), b"\n"]);
         }
         return;
     };
@@ -190,7 +189,7 @@ fn log_job_piece(
             unfinished,
             RECORD_LIMIT,
             |rec| {
-                write_line(rustix::stdio::stderr(), &[rec.tagged(), b"\n"]);
+                write_line(crate::os::stderr(), &[rec.tagged(), b"\n"]);
             },
         );
         return;
@@ -198,7 +197,7 @@ fn log_job_piece(
     let now = now_utc();
     let limit = w.limit;
     let mut rec = Record::new();
-    let zone = std::mem::take(&mut w.zone);
+    let zone = core::mem::take(&mut w.zone);
     split_line(
         &mut rec,
         severity,
@@ -217,12 +216,9 @@ fn log_job_piece(
     w.zone = zone;
 }
 
-/// The writer's lock; a panic elsewhere while it was held (it cannot
-/// happen in the writer itself) must not silence the log.
-fn lock() -> std::sync::MutexGuard<'static, Option<Writer>> {
-    WRITER
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+/// The writer's lock.
+fn lock() -> Guard<'static, Option<Writer>> {
+    WRITER.lock()
 }
 
 macro_rules! error {
@@ -418,7 +414,7 @@ impl Writer {
             }
             return;
         }
-        write_line(rustix::stdio::stderr(), &parts);
+        write_line(crate::os::stderr(), &parts);
     }
 
     fn send(&mut self, rec: &Record) -> Sent {
@@ -570,7 +566,7 @@ fn write_line(fd: rustix::fd::BorrowedFd<'_>, parts: &[&[u8]]) {
 
 /// Whether fd 2 is open and not /dev/null.
 fn stderr_usable() -> bool {
-    match rustix::fs::fstat(rustix::stdio::stderr()) {
+    match rustix::fs::fstat(crate::os::stderr()) {
         Ok(st) => {
             let is_char = rustix::fs::FileType::from_raw_mode(st.st_mode)
                 == rustix::fs::FileType::CharacterDevice;
@@ -765,7 +761,7 @@ fn unit(b: &[u8]) -> (usize, bool) {
         0xF0..=0xF4 => 4,
         _ => return (1, true),
     };
-    match b.get(..len).map(std::str::from_utf8) {
+    match b.get(..len).map(core::str::from_utf8) {
         Some(Ok(s)) if !s.chars().any(|ch| ch.is_control()) => (len, false),
         _ => (1, true),
     }
@@ -848,13 +844,13 @@ fn split_line(
 /// True when fd 2 is the journal stream systemd named in `JOURNAL_STREAM`
 /// (`DEVICE:INODE`, see systemd.exec(5)).
 fn stderr_is_journal() -> bool {
-    let Some(stream) = std::env::var_os("JOURNAL_STREAM") else {
+    let Some(stream) = crate::sys::start::var("JOURNAL_STREAM") else {
         return false;
     };
-    let Some((dev, ino)) = stream.to_str().and_then(|s| s.split_once(':')) else {
+    let Some((dev, ino)) = stream.split_once(':') else {
         return false;
     };
-    let Ok(stat) = rustix::fs::fstat(rustix::stdio::stderr()) else {
+    let Ok(stat) = rustix::fs::fstat(crate::os::stderr()) else {
         return false;
     };
     dev.parse::<u64>() == Ok(stat.st_dev) && ino.parse::<u64>() == Ok(stat.st_ino)
@@ -917,9 +913,9 @@ mod tests {
 
     #[test]
     fn timestamp_is_local_time() {
-        let zone = Zone::from_env(Some(std::ffi::OsStr::new("<+0530>-5:30")));
+        let zone = Zone::from_env(Some("<+0530>-5:30"));
         assert!(own(&zone, "x", RECORD_LIMIT).starts_with("<29>Nov  5 14:37:03 pmtr[42]: "));
-        let day = Zone::from_env(Some(std::ffi::OsStr::new("<-10>10")));
+        let day = Zone::from_env(Some("<-10>10"));
         assert!(own(&day, "x", RECORD_LIMIT).starts_with("<29>Nov  4 23:07:03 "));
     }
 

@@ -1,8 +1,8 @@
 //! Reading /etc/passwd and /etc/group ourselves: a static musl binary has
 //! no NSS, and busybox images have only these files anyway (SPEC §3).
 
-use std::fmt;
-use std::fs;
+use crate::prelude::*;
+use core::fmt;
 
 /// Who a job runs as: uid, primary gid and supplementary groups.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,6 +32,13 @@ impl fmt::Display for LookupError {
     }
 }
 
+/// A text file, with any bytes that are not UTF-8 replaced.
+fn read_text(path: &str) -> Result<String, rustix::io::Errno> {
+    let bytes = crate::os::read_file(path, 16 << 20)?;
+    Ok(String::from_utf8(bytes)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
+}
+
 /// The user database files, read once per configuration load.
 pub struct Users {
     passwd: Result<String, String>,
@@ -46,9 +53,9 @@ impl Users {
 
     pub fn from_files(passwd: &str, group: &str) -> Users {
         Users {
-            passwd: fs::read_to_string(passwd).map_err(|e| e.to_string()),
+            passwd: read_text(passwd).map_err(|e| crate::sys::strerror(e).to_string()),
             // A missing group file only means no supplementary groups.
-            group: fs::read_to_string(group).unwrap_or_default(),
+            group: read_text(group).unwrap_or_default(),
         }
     }
 

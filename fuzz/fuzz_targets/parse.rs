@@ -7,6 +7,24 @@
 
 #[path = "../../src/config/mod.rs"]
 mod config;
+#[path = "../../src/os.rs"]
+mod os;
+
+/// What pmtr's crate root gives the config module.
+mod prelude {
+    pub use std::borrow::ToOwned;
+    pub use std::boxed::Box;
+    pub use std::string::{String, ToString};
+    pub use std::vec::Vec;
+}
+
+/// pmtr's `sys::strerror` is libc's; errors of file reads never happen
+/// here (the target parses bytes).
+mod sys {
+    pub fn strerror(_: rustix::io::Errno) -> &'static str {
+        "I/O error"
+    }
+}
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     match config::parse_bytes("fuzz.conf", data) {

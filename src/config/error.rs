@@ -4,8 +4,8 @@
 //! [`ErrorKind`] whose `Display` says what was expected and, where one
 //! helps, a hint (`unknown option 'cmdd' (did you mean 'cmd'?)`).
 
-use std::fmt;
-use std::path::Path;
+use crate::prelude::*;
+use core::fmt;
 
 use super::model::Pos;
 
@@ -38,8 +38,8 @@ impl Error {
     }
 
     /// `FILE: can't read: <strerror>`.
-    pub(crate) fn from_io(path: &Path, err: &std::io::Error) -> Error {
-        Error::whole(&path.display().to_string(), ErrorKind::Io(strerror(err)))
+    pub(crate) fn from_io(path: &str, err: rustix::io::Errno) -> Error {
+        Error::whole(path, ErrorKind::Io(crate::sys::strerror(err).to_string()))
     }
 
     /// Where in the file, when the error is about one place in it.
@@ -82,16 +82,7 @@ impl fmt::Display for Error {
     }
 }
 
-impl std::error::Error for Error {}
-
-/// `strerror` text of an I/O error, without std's ` (os error N)` suffix.
-fn strerror(err: &std::io::Error) -> String {
-    let text = err.to_string();
-    match text.find(" (os error ") {
-        Some(i) => text[..i].to_string(),
-        None => text,
-    }
-}
+impl core::error::Error for Error {}
 
 /// What is wrong; private so that new cases do not break callers.
 #[derive(Debug, Clone, PartialEq, Eq)]

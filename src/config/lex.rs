@@ -23,6 +23,7 @@
 
 use super::error::ErrorKind;
 use super::model::Pos;
+use crate::prelude::*;
 
 /// One word of a line, after quote removal.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -9,6 +9,7 @@
 //! This module depends on nothing else in the crate: the fuzz target
 //! (`fuzz/fuzz_targets/parse.rs`) includes it by path.
 
+use crate::prelude::*;
 mod error;
 mod lex;
 pub mod model;
@@ -19,10 +20,8 @@ mod tests;
 pub use error::Error;
 pub use model::*;
 
-use std::fs::OpenOptions;
-use std::io::{Read, Write};
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
-use std::path::Path;
+use rustix::fs::{FileType, Mode, OFlags};
+use rustix::io::Errno;
 
 use error::ErrorKind;
 
@@ -35,51 +34,39 @@ pub const MAX_FILE_BYTES: u64 = 1 << 20;
 ///
 /// Errors read `FILE: can't read: <strerror>`, `FILE: file is N bytes,
 /// over the 1 MiB limit`, or the trust messages.
-pub fn read(path: &Path) -> Result<Vec<u8>, Error> {
-    let io = |e: std::io::Error| Error::from_io(path, &e);
+pub fn read(path: &str) -> Result<Vec<u8>, Error> {
+    let io = |e: Errno| Error::from_io(path, e);
     // O_NONBLOCK so that a FIFO put in the file's place cannot hang pmtr
     // in open(2); it changes nothing for a regular file.
-    let file = OpenOptions::new()
-        .read(true)
-        .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
-        .open(path)
-        .map_err(io)?;
+    let fd = rustix::fs::open(
+        path,
+        OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(io)?;
     // fstat on what was opened, not stat on the name: the check and the
     // read concern the same file even if the name is swapped meanwhile.
-    let meta = file.metadata().map_err(io)?;
-    if meta.is_dir() {
-        return Err(io(rustix::io::Errno::ISDIR.into()));
-    }
-    if !meta.is_file() {
-        return Err(Error::whole(
-            &path.display().to_string(),
-            ErrorKind::NotRegular,
-        ));
+    let meta = rustix::fs::fstat(&fd).map_err(io)?;
+    match FileType::from_raw_mode(meta.st_mode) {
+        FileType::RegularFile => {}
+        FileType::Directory => return Err(io(Errno::ISDIR)),
+        _ => return Err(Error::whole(path, ErrorKind::NotRegular)),
     }
     trust(
         path,
-        meta.uid(),
-        meta.mode(),
+        meta.st_uid,
+        meta.st_mode,
         rustix::process::geteuid().as_raw(),
     )?;
-    if meta.len() > MAX_FILE_BYTES {
-        return Err(Error::whole(
-            &path.display().to_string(),
-            ErrorKind::TooBig(meta.len()),
-        ));
+    let too_big = |len: u64| Error::whole(path, ErrorKind::TooBig(len));
+    if meta.st_size as u64 > MAX_FILE_BYTES {
+        return Err(too_big(meta.st_size as u64));
     }
-    let mut bytes = Vec::new();
     // The file may grow between fstat and read: never read past the limit.
-    file.take(MAX_FILE_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(io)?;
-    if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(Error::whole(
-            &path.display().to_string(),
-            ErrorKind::TooBig(bytes.len() as u64),
-        ));
+    match crate::os::read_all(rustix::fd::AsFd::as_fd(&fd), MAX_FILE_BYTES as usize) {
+        Err(Errno::FBIG) => Err(too_big(MAX_FILE_BYTES + 1)),
+        other => other.map_err(io),
     }
-    Ok(bytes)
 }
 
 /// Parses the bytes of a file named `file` (used in messages only).
@@ -90,13 +77,13 @@ pub fn parse_bytes(file: &str, bytes: &[u8]) -> Result<Config, Vec<Error>> {
             ErrorKind::TooBig(bytes.len() as u64),
         )]);
     }
-    let text = match std::str::from_utf8(bytes) {
+    let text = match core::str::from_utf8(bytes) {
         Ok(text) => text,
         Err(e) => {
             let good = &bytes[..e.valid_up_to()];
             let line_start = good.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
             // The prefix is valid UTF-8, so this cannot fail.
-            let col = std::str::from_utf8(&good[line_start..]).map_or(0, |s| s.chars().count());
+            let col = core::str::from_utf8(&good[line_start..]).map_or(0, |s| s.chars().count());
             let pos = Pos {
                 line: u32::try_from(good.iter().filter(|&&b| b == b'\n').count() + 1)
                     .unwrap_or(u32::MAX),
@@ -115,9 +102,9 @@ pub fn parse_bytes(file: &str, bytes: &[u8]) -> Result<Config, Vec<Error>> {
 }
 
 /// [`read`], then [`parse_bytes`].
-pub fn load(path: &Path) -> Result<Config, Vec<Error>> {
+pub fn load(path: &str) -> Result<Config, Vec<Error>> {
     let bytes = read(path).map_err(|e| vec![e])?;
-    parse_bytes(&path.display().to_string(), &bytes)
+    parse_bytes(path, &bytes)
 }
 
 /// When pmtr runs as root, refuses a file (the configuration, or a
@@ -128,54 +115,47 @@ pub fn load(path: &Path) -> Result<Config, Vec<Error>> {
 ///
 /// A symlink is followed: the file it leads to is the one checked. Not
 /// running as root, every file passes.
-pub fn check_trust(path: &Path) -> Result<(), Error> {
-    let meta = std::fs::metadata(path).map_err(|e| Error::from_io(path, &e))?;
+pub fn check_trust(path: &str) -> Result<(), Error> {
+    let meta = rustix::fs::stat(path).map_err(|e| Error::from_io(path, e))?;
     trust(
         path,
-        meta.uid(),
-        meta.mode(),
+        meta.st_uid,
+        meta.st_mode,
         rustix::process::geteuid().as_raw(),
     )
 }
 
 /// The verdict of [`check_trust`] on a file's owner and mode, for a
 /// process whose effective uid is `euid`.
-fn trust(path: &Path, uid: u32, mode: u32, euid: u32) -> Result<(), Error> {
+fn trust(file: &str, uid: u32, mode: u32, euid: u32) -> Result<(), Error> {
     if euid != 0 {
         return Ok(());
     }
-    let file = path.display().to_string();
     if uid != 0 {
-        return Err(Error::whole(&file, ErrorKind::NotOwnedByRoot { uid }));
+        return Err(Error::whole(file, ErrorKind::NotOwnedByRoot { uid }));
     }
     if mode & 0o022 != 0 {
-        return Err(Error::whole(&file, ErrorKind::WritableByOthers { mode }));
+        return Err(Error::whole(file, ErrorKind::WritableByOthers { mode }));
     }
     Ok(())
 }
 
 /// `pmtr -t`: prints `FILE: OK, N jobs` to stdout and returns 0, or
 /// prints every error to stderr, one a line, and returns 1.
-pub fn check(path: &Path) -> u8 {
+pub fn check(path: &str) -> u8 {
     // Write errors (a closed pipe) are ignored: the exit code still tells.
     match load(path) {
         Ok(config) => {
             for w in &config.warnings {
-                let _ = writeln!(std::io::stderr(), "{w}");
+                eprintln!("{w}");
             }
             let n = config.jobs.len();
-            let _ = writeln!(
-                std::io::stdout(),
-                "{}: OK, {n} job{}",
-                path.display(),
-                if n == 1 { "" } else { "s" }
-            );
+            println!("{path}: OK, {n} job{}", if n == 1 { "" } else { "s" });
             0
         }
         Err(errors) => {
-            let mut err = std::io::stderr().lock();
             for e in errors {
-                let _ = writeln!(err, "{e}");
+                eprintln!("{e}");
             }
             1
         }
@@ -187,7 +167,7 @@ mod trust_tests {
     use super::*;
 
     fn verdict(uid: u32, mode: u32, euid: u32) -> Result<(), String> {
-        trust(Path::new("/etc/pmtr.conf"), uid, mode, euid).map_err(|e| e.to_string())
+        trust("/etc/pmtr.conf", uid, mode, euid).map_err(|e| e.to_string())
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //! job stands in the file compare equal job by job, so a reload restarts
 //! exactly the jobs whose meaning changed (SPEC §6).
 
-use std::net::SocketAddr;
+use crate::prelude::*;
+use core::net::SocketAddr;
 
 /// Everything one `pmtr.conf` says.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

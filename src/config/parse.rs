@@ -6,7 +6,8 @@
 //! it reports it and carries on with the next line, so one run shows every
 //! error in the file.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use crate::prelude::*;
+use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use super::error::{Error, ErrorKind};
 use super::lex::{self, Line, Word};
@@ -1116,28 +1117,17 @@ pub fn parse_url(text: &str, listen: bool) -> Result<UdpUrl, ErrorKind> {
     })
 }
 
-/// Looks a host name up with the system resolver (getaddrinfo, so
-/// /etc/hosts too), preferring an IPv4 address.
+/// Looks a host name up in /etc/hosts, then DNS, preferring an IPv4
+/// address (`crate::resolve`, the resolver musl's getaddrinfo was).
 #[cfg(not(fuzzing))]
 fn resolve(host: &str, port: u16) -> Result<SocketAddr, String> {
-    use std::net::ToSocketAddrs;
-    match (host, port).to_socket_addrs() {
-        Ok(addrs) => {
-            let addrs: Vec<SocketAddr> = addrs.collect();
-            addrs
-                .iter()
-                .find(|a| a.is_ipv4())
-                .or(addrs.first())
-                .copied()
-                .ok_or_else(|| "no address".to_string())
-        }
-        Err(e) => {
-            let text = e.to_string();
-            Err(text
-                .strip_prefix("failed to lookup address information: ")
-                .unwrap_or(&text)
-                .to_string())
-        }
+    match crate::resolve::lookup(host, port) {
+        // IPv4 addresses come first.
+        Ok(addrs) => addrs
+            .first()
+            .copied()
+            .ok_or_else(|| "no address".to_string()),
+        Err(e) => Err(e.to_string()),
     }
 }
 

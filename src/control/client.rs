@@ -13,12 +13,11 @@
 //! - 2: usage error.
 //! - 4: permission denied (the socket's mode, or pmtr refused the uid).
 
-use std::ffi::OsString;
-use std::fmt::Write as _;
-use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
-use std::time::Duration;
+use crate::prelude::*;
+use core::fmt::Write as _;
+use core::time::Duration;
 
+use rustix::fd::AsFd;
 use rustix::io::Errno;
 use rustix::net::{self, AddressFamily, SocketAddrUnix, SocketFlags};
 
@@ -53,7 +52,7 @@ jobs), 3 some are not, 1 pmtr not reachable or unknown job name, 2 usage,
 ";
 
 struct Args {
-    socket: PathBuf,
+    socket: String,
     json: bool,
     names: Vec<String>,
 }
@@ -63,18 +62,16 @@ enum ParsedArgs {
     Help,
 }
 
-fn parse_args(verb: Verb, args: &[OsString]) -> Result<ParsedArgs, String> {
+fn parse_args(verb: Verb, args: &[String]) -> Result<ParsedArgs, String> {
     let mut out = Args {
-        socket: PathBuf::from(DEFAULT_SOCKET),
+        socket: String::from(DEFAULT_SOCKET),
         json: false,
         names: Vec::new(),
     };
     let mut args = args.iter();
     let mut only_names = false;
     while let Some(arg) = args.next() {
-        let Some(text) = arg.to_str() else {
-            return Err(format!("not UTF-8: {}", arg.to_string_lossy()));
-        };
+        let text = arg.as_str();
         if only_names || !text.starts_with('-') || text == "-" {
             out.names.push(text.to_string());
             continue;
@@ -84,10 +81,10 @@ fn parse_args(verb: Verb, args: &[OsString]) -> Result<ParsedArgs, String> {
             "-h" | "--help" => return Ok(ParsedArgs::Help),
             "--json" if verb == Verb::Status => out.json = true,
             "-s" => match args.next() {
-                Some(path) => out.socket = PathBuf::from(path),
+                Some(path) => out.socket = path.clone(),
                 None => return Err("option '-s' needs an argument".into()),
             },
-            _ if text.starts_with("-s") => out.socket = PathBuf::from(&text[2..]),
+            _ if text.starts_with("-s") => out.socket = String::from(&text[2..]),
             _ => return Err(format!("unknown option '{text}'")),
         }
     }
@@ -98,7 +95,7 @@ fn parse_args(verb: Verb, args: &[OsString]) -> Result<ParsedArgs, String> {
 }
 
 /// Runs `pmtr VERB ARGS…`; returns the exit code.
-pub fn main(verb: &str, args: &[OsString]) -> u8 {
+pub fn main(verb: &str, args: &[String]) -> u8 {
     let Some(verb) = Verb::from_word(verb) else {
         eprint!("pmtr: unknown command '{verb}'\n{USAGE}");
         return EXIT_USAGE;
@@ -137,7 +134,7 @@ pub fn main(verb: &str, args: &[OsString]) -> u8 {
     let answer = match Answer::parse(&answer) {
         Ok(a) => a,
         Err(AnswerError::Refused(text)) => {
-            eprintln!("pmtr: {} (socket {})", text, args.socket.display());
+            eprintln!("pmtr: {} (socket {})", text, args.socket);
             return EXIT_DENIED;
         }
         Err(AnswerError::Unknown(names)) => {
@@ -149,7 +146,7 @@ pub fn main(verb: &str, args: &[OsString]) -> u8 {
             return EXIT_FAILED;
         }
         Err(AnswerError::Other(text)) => {
-            eprintln!("pmtr: {} (socket {})", text, args.socket.display());
+            eprintln!("pmtr: {} (socket {})", text, args.socket);
             return EXIT_FAILED;
         }
     };
@@ -160,7 +157,7 @@ pub fn main(verb: &str, args: &[OsString]) -> u8 {
         } else {
             table(&answer.jobs)
         };
-        let _ = std::io::stdout().write_all(text.as_bytes());
+        print!("{text}");
         if answer.jobs.iter().all(|j| fine(j, all)) {
             EXIT_OK
         } else {
@@ -195,13 +192,13 @@ fn fine(job: &JobStatus, all: bool) -> bool {
 #[derive(Debug)]
 enum AskError {
     Connect {
-        path: PathBuf,
+        path: String,
         errno: Errno,
     },
     Io {
-        path: PathBuf,
+        path: String,
         call: &'static str,
-        err: std::io::Error,
+        err: Errno,
     },
 }
 
@@ -217,14 +214,14 @@ impl AskError {
     }
 }
 
-impl std::fmt::Display for AskError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl core::fmt::Display for AskError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             AskError::Connect { path, errno } => {
                 write!(
                     f,
                     "can't reach pmtr at {}: connect: {}",
-                    path.display(),
+                    path,
                     sys::strerror(*errno)
                 )?;
                 match *errno {
@@ -240,8 +237,8 @@ impl std::fmt::Display for AskError {
             AskError::Io { path, call, err } => {
                 write!(
                     f,
-                    "no answer from pmtr at {}: {call}: {err}",
-                    path.display()
+                    "no answer from pmtr at {path}: {call}: {}",
+                    sys::strerror(*err)
                 )
             }
         }
@@ -249,9 +246,9 @@ impl std::fmt::Display for AskError {
 }
 
 /// Sends `line` and reads the answer to the end.
-fn ask(path: &Path, line: &str) -> Result<String, AskError> {
+fn ask(path: &str, line: &str) -> Result<String, AskError> {
     let connect_err = |errno| AskError::Connect {
-        path: path.to_path_buf(),
+        path: path.to_string(),
         errno,
     };
     let addr = SocketAddrUnix::new(path).map_err(connect_err)?;
@@ -266,25 +263,29 @@ fn ask(path: &Path, line: &str) -> Result<String, AskError> {
     for which in [net::sockopt::Timeout::Recv, net::sockopt::Timeout::Send] {
         let _ = net::sockopt::set_socket_timeout(&fd, which, Some(ANSWER_WITHIN));
     }
-    let mut stream = std::os::unix::net::UnixStream::from(fd);
     // A refusal may close the connection before the request is read; the
     // answer still waits to be read, so a failed write is not the end.
-    let _ = stream.write_all(line.as_bytes());
-    let mut answer = String::new();
-    let io_err = |call, err| AskError::Io {
-        path: path.to_path_buf(),
-        call,
-        err,
-    };
-    match stream.read_to_string(&mut answer) {
-        Ok(_) => Ok(answer),
-        // The answer came before pmtr closed a connection it had not read
-        // to the end (a refusal): keep what arrived.
-        Err(e) if !answer.is_empty() && e.kind() == std::io::ErrorKind::ConnectionReset => {
-            Ok(answer)
+    let _ = crate::os::write_all(fd.as_fd(), line.as_bytes());
+    let mut answer = Vec::new();
+    let mut chunk = [0u8; 1024];
+    loop {
+        match rustix::io::read(&fd, &mut chunk) {
+            Ok(0) => break,
+            Ok(n) => answer.extend_from_slice(&chunk[..n]),
+            Err(Errno::INTR) => {}
+            // The answer came before pmtr closed a connection it had not
+            // read to the end (a refusal): keep what arrived.
+            Err(Errno::CONNRESET) if !answer.is_empty() => break,
+            Err(err) => {
+                return Err(AskError::Io {
+                    path: path.to_string(),
+                    call: "read",
+                    err,
+                });
+            }
         }
-        Err(e) => Err(io_err("read", e)),
     }
+    Ok(String::from_utf8_lossy(&answer).into_owned())
 }
 
 /// pmtr's answer, parsed.
@@ -553,10 +554,10 @@ mod tests {
     #[test]
     fn socket_flag_attached_or_separate() {
         for args in [vec!["-s", "/x.sock", "a"], vec!["a", "-s/x.sock"]] {
-            let args: Vec<OsString> = args.into_iter().map(OsString::from).collect();
+            let args: Vec<String> = args.into_iter().map(String::from).collect();
             match parse_args(Verb::Start, &args) {
                 Ok(ParsedArgs::Run(a)) => {
-                    assert_eq!(a.socket, PathBuf::from("/x.sock"));
+                    assert_eq!(a.socket, String::from("/x.sock"));
                     assert_eq!(a.names, ["a"]);
                 }
                 _ => panic!("{args:?}"),

@@ -24,7 +24,8 @@
 //! whole seconds relative to the moment of the answer, since pmtr keeps
 //! monotonic time. Formatting for people or JSON happens in the client.
 
-use std::fmt::Write;
+use crate::prelude::*;
+use core::fmt::Write;
 
 /// Longest request line pmtr accepts, newline included: a verb and a few
 /// dozen names. Anything longer is refused, so a client costs pmtr at most
@@ -65,7 +66,7 @@ pub struct Request {
 impl Request {
     /// Parses one request line (without its newline).
     pub fn parse(line: &[u8]) -> Result<Request, String> {
-        let text = std::str::from_utf8(line).map_err(|_| "request is not UTF-8".to_string())?;
+        let text = core::str::from_utf8(line).map_err(|_| "request is not UTF-8".to_string())?;
         let mut words = text.split_ascii_whitespace();
         let Some(word) = words.next() else {
             return Err("empty request".into());

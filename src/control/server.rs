@@ -9,8 +9,8 @@
 //! and a newer one needs its place. So pmtr idle with the socket open still
 //! makes no system call.
 
-use std::fmt;
-use std::path::{Path, PathBuf};
+use crate::prelude::*;
+use core::fmt;
 
 use rustix::event::epoll;
 use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
@@ -29,13 +29,13 @@ const MAX_CLIENTS: usize = 8;
 #[derive(Debug)]
 pub enum OpenError {
     /// Another process answers on the socket (another pmtr, most likely).
-    InUse(PathBuf),
+    InUse(String),
     /// Something that is not a socket is in the way; pmtr won't remove it.
-    NotASocket(PathBuf),
+    NotASocket(String),
     /// A system call failed.
     Call {
         call: &'static str,
-        path: PathBuf,
+        path: String,
         errno: Errno,
     },
 }
@@ -46,17 +46,17 @@ impl fmt::Display for OpenError {
             OpenError::InUse(p) => write!(
                 f,
                 "control socket {} is in use by another process (another pmtr?)",
-                p.display()
+                p
             ),
             OpenError::NotASocket(p) => write!(
                 f,
                 "control socket {}: a file that is not a socket is in the way",
-                p.display()
+                p
             ),
             OpenError::Call { call, path, errno } => write!(
                 f,
                 "can't create control socket {}: {call}: {}",
-                path.display(),
+                path,
                 sys::strerror(*errno)
             ),
         }
@@ -81,7 +81,7 @@ pub enum Readiness {
 
 pub struct Server {
     listener: OwnedFd,
-    path: PathBuf,
+    path: String,
     /// The socket file pmtr created, so exit removes only that file and
     /// not one a later pmtr put in its place.
     inode: (u64, u64),
@@ -94,9 +94,9 @@ impl Server {
     /// Creates the socket at `path` (mode 0600) and registers it in `epoll`
     /// with `token`. A socket file left by a crashed pmtr (nobody answers)
     /// is replaced; one that answers is left alone.
-    pub fn open(path: &Path, epoll: BorrowedFd<'_>, token: u64) -> Result<Server, OpenError> {
+    pub fn open(path: &str, epoll: BorrowedFd<'_>, token: u64) -> Result<Server, OpenError> {
         let call = |call: &'static str| {
-            let path = path.to_path_buf();
+            let path = path.to_string();
             move |errno| OpenError::Call { call, path, errno }
         };
         let addr = SocketAddrUnix::new(path).map_err(call("socket address"))?;
@@ -104,7 +104,7 @@ impl Server {
             Err(Errno::NOENT) => {}
             Err(e) => return Err(call("lstat")(e)),
             Ok(st) if FileType::from_raw_mode(st.st_mode) != FileType::Socket => {
-                return Err(OpenError::NotASocket(path.to_path_buf()));
+                return Err(OpenError::NotASocket(path.to_string()));
             }
             Ok(_) => {
                 // Non-blocking: a live pmtr with a full backlog must not
@@ -113,12 +113,12 @@ impl Server {
                     .map_err(call("socket"))?;
                 match net::connect(&probe, &addr) {
                     Ok(()) | Err(Errno::AGAIN) => {
-                        return Err(OpenError::InUse(path.to_path_buf()));
+                        return Err(OpenError::InUse(path.to_string()));
                     }
                     // Left by a pmtr that died without cleaning up.
                     Err(Errno::CONNREFUSED) => match rustix::fs::unlink(path) {
                         Ok(()) | Err(Errno::NOENT) => {
-                            info!("replacing stale control socket {}", path.display())
+                            info!("replacing stale control socket {}", path)
                         }
                         Err(e) => return Err(call("unlink stale socket")(e)),
                     },
@@ -152,7 +152,7 @@ impl Server {
         }
         Ok(Server {
             listener,
-            path: path.to_path_buf(),
+            path: path.to_string(),
             inode: (st.st_dev, st.st_ino),
             clients: Default::default(),
             next_seq: 0,
@@ -160,7 +160,7 @@ impl Server {
         })
     }
 
-    pub fn path(&self) -> &Path {
+    pub fn path(&self) -> &str {
         &self.path
     }
 
@@ -180,11 +180,7 @@ impl Server {
                 // jobs close descriptors, and the listener stays readable.
                 Err(Errno::AGAIN) => return,
                 Err(e) => {
-                    warn!(
-                        "control socket {}: accept: {}",
-                        self.path.display(),
-                        sys::strerror(e)
-                    );
+                    warn!("control socket {}: accept: {}", self.path, sys::strerror(e));
                     return;
                 }
             };

@@ -3,11 +3,11 @@
 //! changes what is wanted the way a UDP `enable`/`disable` does (until the
 //! configuration changes or pmtr restarts) and acts at once.
 
-use std::fmt::Write;
-use std::path::Path;
+use crate::prelude::*;
+use core::fmt::Write;
 
+use crate::os::Instant;
 use rustix::fd::AsFd;
-use std::time::Instant;
 
 use super::event_loop::{Job, Slot, Supervisor};
 use super::job::{AfterStop, DoneReason, Ending, JobEvent, JobState};
@@ -17,10 +17,10 @@ use crate::control::{Readiness, Server};
 impl Supervisor {
     /// Opens the control socket; without it pmtr runs on, only
     /// unreachable for the commands.
-    pub(super) fn open_control(&mut self, path: &Path, token: u64) {
+    pub(super) fn open_control(&mut self, path: &str, token: u64) {
         match Server::open(path, self.epoll.as_fd(), token) {
             Ok(server) => {
-                debug!("control socket {}", server.path().display());
+                debug!("control socket {}", server.path());
                 self.control = Some(server);
             }
             Err(e) => warn!("{e}; pmtr status/stop/start/restart can't reach this pmtr"),

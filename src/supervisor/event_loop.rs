@@ -9,8 +9,9 @@
 //! load time, logging formats into fixed buffers, and the event and read
 //! buffers are allocated once.
 
-use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use crate::os::Instant;
+use crate::prelude::*;
+use core::time::Duration;
 
 use rustix::event::epoll;
 use rustix::fd::{AsFd, OwnedFd};
@@ -124,7 +125,7 @@ pub struct Supervisor {
     pub(super) watcher: Watcher,
     /// A save completed while pmtr was reading: rescan without waiting.
     pub(super) pending_rescan: bool,
-    pub(super) config_path: PathBuf,
+    pub(super) config_path: String,
     /// Jobs of the configuration in force, in file order.
     pub(super) jobs: Vec<Job>,
     /// Indices into `jobs` in start order (`order`, then file order).
@@ -141,7 +142,7 @@ pub struct Supervisor {
     pub(super) reread_at: Option<Instant>,
     /// When the file was first read empty while jobs run (see `rescan`).
     pub(super) empty_since: Option<Instant>,
-    pub(super) environ: std::rc::Rc<spawn::Env>,
+    pub(super) environ: alloc::rc::Rc<spawn::Env>,
     pub(super) net: Net,
     /// `pmtr status|stop|start|restart` (issue 9), when its socket opened.
     pub(super) control: Option<crate::control::Server>,
@@ -164,40 +165,37 @@ fn rules(spec: &JobSpec) -> Rules {
 /// Hash of `depends` files' contents; a missing file hashes as missing, so
 /// its appearance counts as a change.
 pub(super) fn depends_hash(paths: &[String]) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    for p in paths {
-        match std::fs::read(p) {
-            Ok(bytes) => {
-                1u8.hash(&mut h);
-                bytes.hash(&mut h);
-            }
-            Err(_) => 0u8.hash(&mut h),
-        }
-    }
-    h.finish()
+    paths.iter().fold(0, |h: u64, p| {
+        let file = match crate::os::read_file(p, usize::MAX) {
+            Ok(bytes) => crate::os::content_hash(&bytes) | 1,
+            Err(_) => 0,
+        };
+        h.rotate_left(5) ^ file
+    })
 }
 
 impl Supervisor {
-    pub fn new(config_path: &Path, signals: &sys::SigSet) -> Result<Supervisor, String> {
+    pub fn new(config_path: &str, signals: &sys::SigSet) -> Result<Supervisor, String> {
         let epoll = epoll::create(epoll::CreateFlags::CLOEXEC)
-            .map_err(|e| format!("can't create epoll: {e}"))?;
-        let signals = sys::signalfd(signals).map_err(|e| format!("can't create signalfd: {e}"))?;
-        let watcher = Watcher::new().map_err(|e| format!("can't create inotify: {e}"))?;
+            .map_err(|e| format!("can't create epoll: {}", sys::strerror(e)))?;
+        let signals = sys::signalfd(signals)
+            .map_err(|e| format!("can't create signalfd: {}", sys::strerror(e)))?;
+        let watcher =
+            Watcher::new().map_err(|e| format!("can't create inotify: {}", sys::strerror(e)))?;
         epoll::add(
             &epoll,
             &signals,
             epoll::EventData::new_u64(TOKEN_SIGNAL),
             epoll::EventFlags::IN,
         )
-        .map_err(|e| format!("can't watch signalfd: {e}"))?;
+        .map_err(|e| format!("can't watch signalfd: {}", sys::strerror(e)))?;
         epoll::add(
             &epoll,
             watcher.fd(),
             epoll::EventData::new_u64(TOKEN_INOTIFY),
             epoll::EventFlags::IN,
         )
-        .map_err(|e| format!("can't watch inotify: {e}"))?;
+        .map_err(|e| format!("can't watch inotify: {}", sys::strerror(e)))?;
         let hostname = rustix::system::uname()
             .nodename()
             .to_string_lossy()
@@ -207,7 +205,7 @@ impl Supervisor {
             signals,
             watcher,
             pending_rescan: false,
-            config_path: config_path.to_path_buf(),
+            config_path: config_path.to_string(),
             jobs: Vec::new(),
             start_order: Vec::new(),
             retiring: Vec::new(),
@@ -289,7 +287,7 @@ impl Supervisor {
             ) {
                 Ok(_) | Err(Errno::INTR) => {}
                 Err(e) => {
-                    error!("epoll_wait failed: {e}; exiting");
+                    error!("epoll_wait failed: {}; exiting", sys::strerror(e));
                     break;
                 }
             }
@@ -393,7 +391,7 @@ impl Supervisor {
                 Ok(None) | Err(Errno::CHILD) => break,
                 Err(Errno::INTR) => continue,
                 Err(e) => {
-                    error!("waitpid failed: {e}");
+                    error!("waitpid failed: {}", sys::strerror(e));
                     break;
                 }
             };
@@ -478,7 +476,12 @@ impl Supervisor {
         let job = self.job_mut(slot);
         let (state, action) = job::step(job.state, event, now, &job.rules);
         if state != job.state {
-            debug!("job {}: {:?} -> {:?}", job.spec.name, job.state, state);
+            debug!(
+                "job {}: {} -> {}",
+                job.spec.name,
+                job.state.name(),
+                state.name()
+            );
         }
         job.state = state;
         self.perform(slot, action, now);
@@ -777,13 +780,13 @@ impl Supervisor {
     /// Everything whose change pmtr must notice.
     pub(super) fn rewatch(&mut self) {
         let config = self.config_path.clone();
-        let depends: Vec<PathBuf> = self
+        let depends: Vec<String> = self
             .jobs
             .iter()
-            .flat_map(|j| j.spec.depends.iter().map(PathBuf::from))
+            .flat_map(|j| j.spec.depends.iter().cloned())
             .collect();
         self.watcher
-            .watch(std::iter::once(config.as_path()).chain(depends.iter().map(PathBuf::as_path)));
+            .watch(core::iter::once(config.as_str()).chain(depends.iter().map(String::as_str)));
     }
 
     /// Restarts running jobs whose `depends` files changed content.
@@ -810,7 +813,7 @@ impl Supervisor {
                 .spec
                 .depends
                 .iter()
-                .any(|p| std::fs::metadata(p).is_ok_and(|m| m.len() == 0));
+                .any(|p| crate::os::file_size(p) == Some(0));
             if empty {
                 let settled = *self.jobs[i].depends_empty_since.get_or_insert(now)
                     + super::reload::EMPTY_SETTLE;

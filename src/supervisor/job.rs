@@ -5,7 +5,8 @@
 //! (state, event) pair is written out, so the compiler checks the table and
 //! each rule is unit-tested without forking.
 
-use std::time::{Duration, Instant};
+use crate::os::Instant;
+use core::time::Duration;
 
 use rustix::process::Pid;
 
@@ -40,6 +41,19 @@ pub enum JobState {
     },
     /// Exited and not restarted.
     Done(DoneReason),
+}
+
+impl JobState {
+    /// The state's name, for debug logging.
+    pub fn name(&self) -> &'static str {
+        match self {
+            JobState::Down => "down",
+            JobState::Running { .. } => "running",
+            JobState::Stopping { .. } => "stopping",
+            JobState::Backoff { .. } => "backoff",
+            JobState::Done(_) => "done",
+        }
+    }
 }
 
 /// What follows a stop.

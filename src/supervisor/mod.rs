@@ -4,15 +4,12 @@
 //! This file holds the process duties around the loop: detaching, the
 //! pidfile, the signal mask.
 
+use crate::prelude::*;
 mod control;
 mod event_loop;
 mod job;
 mod reload;
 mod watch;
-
-use std::fs;
-use std::io::Write;
-use std::path::{Path, PathBuf};
 
 use rustix::fd::AsFd;
 
@@ -35,7 +32,7 @@ pub fn run(opts: &Options) -> u8 {
         match detach() {
             Ok(ready) => Some(ready),
             Err(e) => {
-                error!("can't detach: {e}; exiting");
+                error!("can't detach: {}; exiting", sys::strerror(e));
                 return 1;
             }
         }
@@ -45,7 +42,10 @@ pub fn run(opts: &Options) -> u8 {
     // get an empty mask back before exec.
     let handled = sys::SigSet::of(&sys::HANDLED);
     if let Err(e) = sys::block_signals(&handled) {
-        error!("can't block signals (sigprocmask): {e}; exiting");
+        error!(
+            "can't block signals (sigprocmask): {}; exiting",
+            sys::strerror(e)
+        );
         return 1;
     }
     sys::install_noop_handlers(&sys::HANDLED);
@@ -54,7 +54,10 @@ pub fn run(opts: &Options) -> u8 {
         // pmtr instead of init, so pmtr reaps them and sees a job's whole
         // process group leave.
         if let Err(e) = rustix::process::set_child_subreaper(Some(rustix::process::getpid())) {
-            warn!("can't become child subreaper: {e}; orphans of jobs go to init");
+            warn!(
+                "can't become child subreaper: {}; orphans of jobs go to init",
+                sys::strerror(e)
+            );
         }
     }
     match crate::spawn::raise_fd_limit() {
@@ -122,25 +125,24 @@ fn detach() -> Result<rustix::fd::OwnedFd, rustix::io::Errno> {
 
 /// `-p FILE`: written atomically (temp file, then rename) so a reader never
 /// sees a half-written PID; removed when dropped.
-struct PidFile(PathBuf);
+struct PidFile(String);
 
 impl PidFile {
-    fn write(path: &Path) -> PidFile {
-        let tmp = path.with_extension("pid.new");
+    fn write(path: &str) -> PidFile {
+        let tmp = format!("{path}.new");
         let pid = rustix::process::getpid().as_raw_nonzero();
-        let result = fs::File::create(&tmp)
-            .and_then(|mut f| writeln!(f, "{pid}"))
-            .and_then(|_| fs::rename(&tmp, path));
+        let result = crate::os::write_file(&tmp, format!("{pid}\n").as_bytes(), 0o644)
+            .and_then(|()| rustix::fs::rename(&tmp, path));
         if let Err(e) = result {
-            error!("can't write pidfile {}: {e}", path.display());
-            let _ = fs::remove_file(&tmp);
+            error!("can't write pidfile {path}: {}", sys::strerror(e));
+            let _ = rustix::fs::unlink(&tmp);
         }
-        PidFile(path.to_path_buf())
+        PidFile(path.to_string())
     }
 }
 
 impl Drop for PidFile {
     fn drop(&mut self) {
-        let _ = fs::remove_file(&self.0);
+        let _ = rustix::fs::unlink(&self.0);
     }
 }

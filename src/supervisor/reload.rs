@@ -2,8 +2,8 @@
 //! stop, changed jobs restart with their new settings, unchanged jobs are
 //! left running untouched. A configuration with errors changes nothing.
 
-use std::hash::{Hash, Hasher};
-use std::time::Instant;
+use crate::os::Instant;
+use crate::prelude::*;
 
 use super::event_loop::{Job, Supervisor};
 use super::job::JobState;
@@ -13,17 +13,11 @@ use crate::users::Users;
 
 /// How soon a configuration file that exists but failed to read is read
 /// again.
-const REREAD_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
+const REREAD_AFTER: core::time::Duration = core::time::Duration::from_secs(1);
 
 /// How long a configuration (or `depends`) file that became empty must
 /// stay empty before pmtr acts on it.
-pub(super) const EMPTY_SETTLE: std::time::Duration = std::time::Duration::from_millis(300);
-
-fn content_hash(bytes: &[u8]) -> u64 {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    bytes.hash(&mut h);
-    h.finish()
-}
+pub(super) const EMPTY_SETTLE: core::time::Duration = core::time::Duration::from_millis(300);
 
 impl Supervisor {
     /// Re-reads the configuration; applies it when its content changed
@@ -31,7 +25,7 @@ impl Supervisor {
     /// jobs whose `depends` files changed, and renews the file watches.
     pub(super) fn rescan(&mut self, force: bool) {
         let now = Instant::now();
-        let label = self.config_path.display().to_string();
+        let label = self.config_path.clone();
         let read = config::read(&self.config_path);
         // A write that began before or during the read makes it suspect
         // (an in-place save truncates, then writes): its IN_CLOSE_WRITE
@@ -63,8 +57,8 @@ impl Supervisor {
                 // A regular file pmtr may read that still failed (out of
                 // descriptors or memory, an I/O error) is read again in a
                 // second: its save already happened, no event will follow.
-                let transient = std::fs::metadata(&self.config_path)
-                    .is_ok_and(|m| m.is_file() && m.len() <= config::MAX_FILE_BYTES)
+                let transient = crate::os::file_size(&self.config_path)
+                    .is_some_and(|len| len <= config::MAX_FILE_BYTES)
                     && config::check_trust(&self.config_path).is_ok();
                 self.reread_at = transient.then(|| now + REREAD_AFTER);
             }
@@ -84,7 +78,7 @@ impl Supervisor {
                     self.empty_since = None;
                     false
                 };
-                let hash = content_hash(&bytes);
+                let hash = crate::os::content_hash(&bytes);
                 if !settling && (force || self.config_hash != Some(hash)) {
                     self.config_hash = Some(hash);
                     info!("rescanning configuration {label}");
@@ -122,7 +116,7 @@ impl Supervisor {
     /// Replaces the job set with `cfg`'s, keeping unchanged jobs as they are.
     fn apply(&mut self, cfg: Config, now: Instant) {
         let users = Users::load();
-        let mut old: Vec<Option<Job>> = std::mem::take(&mut self.jobs)
+        let mut old: Vec<Option<Job>> = core::mem::take(&mut self.jobs)
             .into_iter()
             .map(Some)
             .collect();
@@ -197,11 +191,12 @@ impl Supervisor {
     /// Builds a job's launch data; a job that can't be prepared stays down
     /// and the reason is logged with its position.
     fn prepare(&self, spec: &config::JobSpec, users: &Users) -> Result<Launch, String> {
-        let label = self.config_path.display();
+        let label = &self.config_path;
         // A `depends` file that does not exist yet is fine: its appearance
         // counts as a change. One that exists must be trusted as root.
-        for dep in spec.depends.iter().map(std::path::Path::new) {
-            if let (true, Err(e)) = (dep.exists(), config::check_trust(dep)) {
+        for dep in &spec.depends {
+            let exists = rustix::fs::access(dep.as_str(), rustix::fs::Access::EXISTS).is_ok();
+            if let (true, Err(e)) = (exists, config::check_trust(dep)) {
                 let msg = format!("{e}");
                 error!("job {}: {msg}; the job will not start", spec.name);
                 return Err(msg);

@@ -11,14 +11,15 @@
 //! one of the path components pmtr cares about; the loop then re-reads the
 //! file and compares its content, so a spurious event costs one read.
 
-use std::ffi::{OsStr, OsString};
-use std::mem::MaybeUninit;
-use std::os::unix::ffi::OsStrExt;
-use std::path::{Path, PathBuf};
+use crate::prelude::*;
+use core::mem::MaybeUninit;
 
 use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
 use rustix::fs::inotify::{self, CreateFlags, ReadFlags, WatchFlags};
+use rustix::fs::{AtFlags, CWD, FileType};
 use rustix::io::Errno;
+
+use crate::os;
 
 /// Symlinks followed per path before giving up (a loop, or absurd nesting).
 const MAX_LINKS: usize = 8;
@@ -26,9 +27,9 @@ const MAX_LINKS: usize = 8;
 pub struct Watcher {
     fd: OwnedFd,
     /// Current watch descriptors and the directories they watch.
-    wds: Vec<(i32, PathBuf)>,
+    wds: Vec<(i32, String)>,
     /// File names whose events matter.
-    names: Vec<OsString>,
+    names: Vec<String>,
     /// IN_MODIFY watches on the files themselves, and whether each is the
     /// configuration (else a `depends` file): a write under way.
     file_wds: Vec<(i32, bool)>,
@@ -38,17 +39,39 @@ pub struct Watcher {
     buf: Vec<MaybeUninit<u8>>,
 }
 
-type Wds = Vec<(i32, PathBuf)>;
+type Wds = Vec<(i32, String)>;
 
 /// A regular file that was just created is still empty or being written:
 /// its IN_CLOSE_WRITE follows, and reading it now could apply half a file
 /// (an empty configuration would stop every job). A created directory or
 /// symlink is complete at once.
-fn created_regular_file(wds: &Wds, wd: i32, name: &OsStr) -> bool {
-    wds.iter()
-        .find(|(w, _)| *w == wd)
-        .and_then(|(_, dir)| dir.join(name).symlink_metadata().ok())
-        .is_some_and(|m| m.file_type().is_file())
+fn created_regular_file(wds: &Wds, wd: i32, name: &str) -> bool {
+    wds.iter().find(|(w, _)| *w == wd).is_some_and(|(_, dir)| {
+        file_type(&os::join(dir, name), false) == Some(FileType::RegularFile)
+    })
+}
+
+/// The type of what `path` names; `follow`: of what a symlink leads to.
+fn file_type(path: &str, follow: bool) -> Option<FileType> {
+    let flags = if follow {
+        AtFlags::empty()
+    } else {
+        AtFlags::SYMLINK_NOFOLLOW
+    };
+    let meta = rustix::fs::statat(CWD, path, flags).ok()?;
+    Some(FileType::from_raw_mode(meta.st_mode))
+}
+
+fn is_dir(path: &str) -> bool {
+    file_type(path, true) == Some(FileType::Directory)
+}
+
+/// `readlink(path)`, if it is a symlink with a UTF-8 target.
+fn read_link(path: &str) -> Option<String> {
+    rustix::fs::readlink(path, Vec::new())
+        .ok()?
+        .into_string()
+        .ok()
 }
 
 fn dir_flags() -> WatchFlags {
@@ -85,7 +108,7 @@ impl Watcher {
     /// descriptor, so only watches no longer needed are removed (removal
     /// queues an IN_IGNORED event, which [`Watcher::drain`] skips).
     /// The first path is the configuration, the others `depends` files.
-    pub fn watch<'a>(&mut self, paths: impl IntoIterator<Item = &'a Path>) {
+    pub fn watch<'a>(&mut self, paths: impl IntoIterator<Item = &'a str>) {
         let mut wds = Vec::new();
         let mut names = Vec::new();
         let mut file_wds: Vec<(i32, bool)> = Vec::new();
@@ -115,42 +138,36 @@ impl Watcher {
         self.names = names;
     }
 
-    fn add(&self, dir: &Path, name: &OsStr, wds: &mut Wds, names: &mut Vec<OsString>) {
+    fn add(&self, dir: &str, name: &str, wds: &mut Wds, names: &mut Vec<String>) {
         if let Ok(wd) = inotify::add_watch(&self.fd, dir, dir_flags())
             && !wds.iter().any(|(w, _)| *w == wd)
         {
-            wds.push((wd, dir.to_path_buf()));
+            wds.push((wd, dir.to_string()));
         }
         if !names.iter().any(|n| n == name) {
-            names.push(name.to_os_string());
+            names.push(name.to_string());
         }
     }
 
-    fn watch_path(&self, path: &Path, depth: usize, wds: &mut Wds, names: &mut Vec<OsString>) {
-        let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
+    fn watch_path(&self, path: &str, depth: usize, wds: &mut Wds, names: &mut Vec<String>) {
+        let name = os::file_name(path);
+        if name.is_empty() || name == "." || name == ".." {
             return;
-        };
-        let parent = if parent.as_os_str().is_empty() {
-            Path::new(".")
-        } else {
-            parent
-        };
-        if parent.is_dir() {
+        }
+        let parent = os::parent(path);
+        if is_dir(parent) {
             self.add(parent, name, wds, names);
         } else {
             // Watch the nearest existing ancestor for the next component
             // to appear; its creation triggers a rescan and a new watch.
             let mut missing = parent;
-            while let Some(up) = missing.parent() {
-                if up.as_os_str().is_empty() || up.is_dir() {
-                    let up = if up.as_os_str().is_empty() {
-                        Path::new(".")
-                    } else {
-                        up
-                    };
-                    if let Some(component) = missing.file_name() {
-                        self.add(up, component, wds, names);
-                    }
+            loop {
+                let up = os::parent(missing);
+                if up == missing {
+                    break;
+                }
+                if is_dir(up) {
+                    self.add(up, os::file_name(missing), wds, names);
                     break;
                 }
                 missing = up;
@@ -162,25 +179,32 @@ impl Watcher {
         }
         // A directory on the way that is a symlink (Kubernetes' `..data`)
         // is swapped by renaming in its own parent.
-        for ancestor in parent.ancestors() {
-            let is_link = ancestor
-                .symlink_metadata()
-                .is_ok_and(|m| m.file_type().is_symlink());
-            if let (true, Some(up), Some(component)) =
-                (is_link, ancestor.parent(), ancestor.file_name())
-            {
-                self.add(up, component, wds, names);
-                if let Ok(target) = std::fs::read_link(ancestor) {
-                    let resolved = up
-                        .join(target)
-                        .join(path.strip_prefix(ancestor).unwrap_or(Path::new("")));
+        let mut ancestor = parent;
+        loop {
+            let up = os::parent(ancestor);
+            if up == ancestor {
+                break;
+            }
+            if file_type(ancestor, false) == Some(FileType::Symlink) {
+                self.add(up, os::file_name(ancestor), wds, names);
+                if let Some(target) = read_link(ancestor) {
+                    let rest = path
+                        .strip_prefix(ancestor)
+                        .unwrap_or("")
+                        .trim_start_matches('/');
+                    let resolved = os::join(up, &target);
+                    let resolved = if rest.is_empty() {
+                        resolved
+                    } else {
+                        os::join(&resolved, rest)
+                    };
                     self.watch_path(&resolved, depth + 1, wds, names);
                 }
             }
+            ancestor = up;
         }
-        if let Ok(target) = std::fs::read_link(path) {
-            let resolved: PathBuf = parent.join(target);
-            self.watch_path(&resolved, depth + 1, wds, names);
+        if let Some(target) = read_link(path) {
+            self.watch_path(&os::join(parent, &target), depth + 1, wds, names);
         }
     }
 
@@ -211,7 +235,7 @@ impl Watcher {
                     } else if file.is_none() {
                         match event.file_name() {
                             Some(name) => {
-                                let name = OsStr::from_bytes(name.to_bytes());
+                                let name = name.to_str().unwrap_or("");
                                 let watched = self.names.iter().any(|n| n == name);
                                 let settled = watched
                                     && !(flags == ReadFlags::CREATE

@@ -9,9 +9,11 @@
 
 #![allow(unsafe_code)]
 
-use std::ffi::{CStr, c_char};
-use std::io;
-use std::mem::MaybeUninit;
+pub mod lock;
+pub mod start;
+
+use core::ffi::{CStr, c_char};
+use core::mem::MaybeUninit;
 
 use rustix::fd::{FromRawFd, OwnedFd};
 use rustix::io::Errno;
@@ -94,14 +96,14 @@ impl SigSet {
 /// # References
 ///  - [Linux](https://man7.org/linux/man-pages/man2/sigprocmask.2.html)
 #[doc(alias = "sigprocmask")]
-pub fn block_signals(set: &SigSet) -> io::Result<SigSet> {
+pub fn block_signals(set: &SigSet) -> Result<SigSet, Errno> {
     let mut old = SigSet::empty();
     // SAFETY: both pointers are to initialised sigsets.
     let rc = unsafe { libc::sigprocmask(libc::SIG_BLOCK, &set.0, &mut old.0) };
     if rc == 0 {
         Ok(old)
     } else {
-        Err(io::Error::last_os_error())
+        Err(Errno::from_raw_os_error(last_errno()))
     }
 }
 
@@ -110,7 +112,7 @@ pub fn block_signals(set: &SigSet) -> io::Result<SigSet> {
 #[doc(alias = "sigprocmask")]
 pub fn set_signal_mask(set: &SigSet) -> Result<(), Errno> {
     // SAFETY: `set` is initialised; the old mask is not asked for.
-    let rc = unsafe { libc::sigprocmask(libc::SIG_SETMASK, &set.0, std::ptr::null_mut()) };
+    let rc = unsafe { libc::sigprocmask(libc::SIG_SETMASK, &set.0, core::ptr::null_mut()) };
     if rc == 0 {
         Ok(())
     } else {
@@ -119,8 +121,9 @@ pub fn set_signal_mask(set: &SigSet) -> Result<(), Errno> {
 }
 
 /// `sigaction(sig, SIG_DFL)` for every catchable signal—Gives a forked
-/// child default dispositions. Ignored signals survive `execve`, and Rust's
-/// runtime ignores SIGPIPE, so without this every job would too.
+/// child default dispositions. Ignored signals survive `execve`, and pmtr
+/// ignores SIGPIPE (`start::prepare_process`), so without this every job
+/// would too.
 ///
 /// Async-signal-safe.
 ///
@@ -135,9 +138,9 @@ pub fn reset_signal_dispositions() {
         // SAFETY: a zeroed sigaction with SIG_DFL (0) as handler is valid;
         // signals the kernel refuses only fail.
         unsafe {
-            let mut action: libc::sigaction = std::mem::zeroed();
+            let mut action: libc::sigaction = core::mem::zeroed();
             action.sa_sigaction = libc::SIG_DFL;
-            libc::sigaction(sig, &action, std::ptr::null_mut());
+            libc::sigaction(sig, &action, core::ptr::null_mut());
         }
     }
 }
@@ -157,9 +160,9 @@ pub fn install_noop_handlers(signals: &[i32]) {
         // SAFETY: the handler is a valid `extern "C" fn(c_int)` that does
         // nothing; the rest of the struct is zeroed (no flags, empty mask).
         unsafe {
-            let mut action: libc::sigaction = std::mem::zeroed();
+            let mut action: libc::sigaction = core::mem::zeroed();
             action.sa_sigaction = ignore_signal as *const () as libc::sighandler_t;
-            libc::sigaction(sig, &action, std::ptr::null_mut());
+            libc::sigaction(sig, &action, core::ptr::null_mut());
         }
     }
 }
@@ -170,11 +173,11 @@ pub fn install_noop_handlers(signals: &[i32]) {
 ///
 /// # References
 ///  - [Linux](https://man7.org/linux/man-pages/man2/signalfd.2.html)
-pub fn signalfd(set: &SigSet) -> io::Result<OwnedFd> {
+pub fn signalfd(set: &SigSet) -> Result<OwnedFd, Errno> {
     // SAFETY: `set` is initialised; -1 asks for a new descriptor.
     let fd = unsafe { libc::signalfd(-1, &set.0, libc::SFD_NONBLOCK | libc::SFD_CLOEXEC) };
     if fd < 0 {
-        return Err(io::Error::last_os_error());
+        return Err(Errno::from_raw_os_error(last_errno()));
     }
     // SAFETY: the kernel just returned this descriptor to us alone.
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
@@ -189,7 +192,7 @@ pub fn read_signal(fd: &OwnedFd) -> Option<i32> {
     // signalfd read fills.
     let n = unsafe {
         libc::read(
-            std::os::fd::AsRawFd::as_raw_fd(fd),
+            rustix::fd::AsRawFd::as_raw_fd(fd),
             info.as_mut_ptr().cast(),
             size,
         )
@@ -236,16 +239,17 @@ pub fn strerror(errno: Errno) -> &'static str {
 ///
 /// # References
 ///  - [Linux](https://man7.org/linux/man-pages/man2/dup2.2.html)
-pub fn dup_onto(fd: std::os::fd::BorrowedFd<'_>, target: i32) -> Result<(), Errno> {
+pub fn dup_onto(fd: rustix::fd::BorrowedFd<'_>, target: i32) -> Result<(), Errno> {
     // SAFETY: dup2 only affects the descriptor table.
-    if unsafe { libc::dup2(std::os::fd::AsRawFd::as_raw_fd(&fd), target) } < 0 {
+    if unsafe { libc::dup2(rustix::fd::AsRawFd::as_raw_fd(&fd), target) } < 0 {
         return Err(Errno::from_raw_os_error(last_errno()));
     }
     Ok(())
 }
 
 fn last_errno() -> i32 {
-    io::Error::last_os_error().raw_os_error().unwrap_or(0)
+    // SAFETY: errno is the calling thread's, always readable.
+    unsafe { *libc::__errno_location() }
 }
 
 #[cfg(test)]

@@ -12,12 +12,11 @@
 //! The zone is loaded once (at `syslog::init`); `offset_at` then only
 //! searches a table, so formatting a record allocates nothing.
 
-use std::ffi::OsStr;
-use std::fmt;
-use std::path::{Path, PathBuf};
+use crate::prelude::*;
+use core::fmt;
 
 /// Zone files bigger than this are not zone files.
-const TZIF_MAX: u64 = 256 * 1024;
+const TZIF_MAX: usize = 256 * 1024;
 
 /// Where zone names are looked up unless `TZDIR` says otherwise.
 const ZONEINFO: &str = "/usr/share/zoneinfo";
@@ -70,19 +69,14 @@ impl Zone {
     };
 
     /// The zone the environment asks for: `tz` is the value of `TZ`.
-    pub fn from_env(tz: Option<&OsStr>) -> Zone {
-        let zoneinfo = std::env::var_os("TZDIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from(ZONEINFO));
+    pub fn from_env(tz: Option<&str>) -> Zone {
+        let zoneinfo = crate::sys::start::var("TZDIR").unwrap_or(ZONEINFO);
         let Some(tz) = tz else {
-            return Zone::from_file(Path::new("/etc/localtime")).unwrap_or(Zone::UTC);
-        };
-        let Some(tz) = tz.to_str() else {
-            return Zone::UTC;
+            return Zone::from_file("/etc/localtime").unwrap_or(Zone::UTC);
         };
         if let Some(name) = tz.strip_prefix(':') {
             // `:NAME` is implementation-defined; like glibc, a file.
-            return Zone::from_named_file(&zoneinfo, name).unwrap_or(Zone::UTC);
+            return Zone::from_named_file(zoneinfo, name).unwrap_or(Zone::UTC);
         }
         if tz.is_empty() {
             return Zone::UTC;
@@ -90,7 +84,7 @@ impl Zone {
         // A name such as `Europe/Berlin` or `UTC` is a file; only when there
         // is no such file is it a rule (busybox images often have no
         // zoneinfo but set `TZ=CET-1CEST,...`).
-        if let Some(zone) = Zone::from_named_file(&zoneinfo, tz) {
+        if let Some(zone) = Zone::from_named_file(zoneinfo, tz) {
             return zone;
         }
         Rule::parse(tz.as_bytes())
@@ -101,23 +95,16 @@ impl Zone {
             .unwrap_or(Zone::UTC)
     }
 
-    fn from_named_file(zoneinfo: &Path, name: &str) -> Option<Zone> {
+    fn from_named_file(zoneinfo: &str, name: &str) -> Option<Zone> {
         if name.is_empty() {
             return None;
         }
-        if name.starts_with('/') {
-            Zone::from_file(Path::new(name))
-        } else {
-            Zone::from_file(&zoneinfo.join(name))
-        }
+        Zone::from_file(&crate::os::join(zoneinfo, name))
     }
 
     /// Reads a TZif file; `None` when it cannot be read or parsed.
-    pub fn from_file(path: &Path) -> Option<Zone> {
-        use std::io::Read;
-        let file = std::fs::File::open(path).ok()?;
-        let mut data = Vec::new();
-        file.take(TZIF_MAX).read_to_end(&mut data).ok()?;
+    pub fn from_file(path: &str) -> Option<Zone> {
+        let data = crate::os::read_file(path, TZIF_MAX).ok()?;
         Zone::from_tzif(&data).ok()
     }
 
@@ -713,14 +700,11 @@ mod tests {
 
     #[test]
     fn env_forms() {
-        assert_eq!(Zone::from_env(Some(OsStr::new(""))), Zone::UTC);
-        assert_eq!(Zone::from_env(Some(OsStr::new("UTC0"))).offset_at(0), 0);
-        let fixed = Zone::from_env(Some(OsStr::new("<+03>-3")));
+        assert_eq!(Zone::from_env(Some("")), Zone::UTC);
+        assert_eq!(Zone::from_env(Some("UTC0")).offset_at(0), 0);
+        let fixed = Zone::from_env(Some("<+03>-3"));
         assert_eq!(fixed.offset_at(utc(2026, 1, 1, 0, 0)), 10800);
-        assert_eq!(
-            Zone::from_env(Some(OsStr::new(":/nonexistent/zone"))),
-            Zone::UTC
-        );
+        assert_eq!(Zone::from_env(Some(":/nonexistent/zone")), Zone::UTC);
     }
 
     #[test]
@@ -734,7 +718,7 @@ mod tests {
         )
         .unwrap();
         let arg = format!(":{}", path.display());
-        let zone = Zone::from_env(Some(OsStr::new(&arg)));
+        let zone = Zone::from_env(Some(arg.as_str()));
         assert_eq!(zone.offset_at(utc(2026, 7, 1, 0, 0)), 7200);
         std::fs::remove_dir_all(&dir).unwrap();
     }
@@ -743,8 +727,8 @@ mod tests {
     /// installs it).
     #[test]
     fn system_zoneinfo_berlin_and_new_york() {
-        let berlin = Zone::from_file(Path::new("/usr/share/zoneinfo/Europe/Berlin"))
-            .expect("tzdata installed");
+        let berlin =
+            Zone::from_file("/usr/share/zoneinfo/Europe/Berlin").expect("tzdata installed");
         assert_eq!(berlin.offset_at(utc(2026, 1, 15, 12, 0)), 3600);
         assert_eq!(berlin.offset_at(utc(2026, 7, 15, 12, 0)), 7200);
         assert_eq!(
@@ -752,8 +736,7 @@ mod tests {
             7200,
             "after the table: footer rule"
         );
-        let ny = Zone::from_file(Path::new("/usr/share/zoneinfo/America/New_York"))
-            .expect("tzdata installed");
+        let ny = Zone::from_file("/usr/share/zoneinfo/America/New_York").expect("tzdata installed");
         assert_eq!(ny.offset_at(utc(2026, 1, 15, 12, 0)), -18000);
         assert_eq!(ny.offset_at(utc(2026, 7, 15, 12, 0)), -14400);
     }

@@ -2,9 +2,10 @@
 //! `disable NAME...` datagram to a pmtr that has `listen on udp://...`
 //! (SPEC §8). There is no reply: the pmtr log says what happened.
 
+use crate::prelude::*;
+
 use crate::net::DATAGRAM_MAX;
-use std::ffi::OsString;
-use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
+use rustix::net::{AddressFamily, SendFlags, SocketFlags, SocketType};
 
 pub const USAGE: &str = "\
 usage: pmtr ctl -s HOST -p PORT enable|disable NAME...
@@ -34,8 +35,8 @@ enum UsageError {
     TooLong(usize),
 }
 
-impl std::fmt::Display for UsageError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl core::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             UsageError::UnknownFlag(flag) => write!(f, "unknown option '{flag}'"),
             UsageError::MissingArgument(flag) => write!(f, "option '-{flag}' needs an argument"),
@@ -64,7 +65,7 @@ enum Parsed {
     Send(Request),
 }
 
-pub fn main(args: &[OsString]) -> u8 {
+pub fn main(args: &[String]) -> u8 {
     let request = match parse(args) {
         Ok(Parsed::Help) => {
             print!("{USAGE}");
@@ -85,11 +86,11 @@ pub fn main(args: &[OsString]) -> u8 {
     }
 }
 
-fn parse(args: &[OsString]) -> Result<Parsed, UsageError> {
+fn parse(args: &[String]) -> Result<Parsed, UsageError> {
     let mut host = None;
     let mut port = None;
     let mut rest: Vec<String> = Vec::new();
-    let mut args = args.iter().map(|a| a.to_string_lossy().into_owned());
+    let mut args = args.iter().cloned();
     while let Some(arg) = args.next() {
         if !rest.is_empty() || !arg.starts_with('-') || arg == "-" {
             rest.push(arg);
@@ -155,23 +156,28 @@ fn parse(args: &[OsString]) -> Result<Parsed, UsageError> {
 }
 
 fn send(request: &Request) -> Result<(), String> {
-    let addrs: Vec<SocketAddr> = (request.host.as_str(), request.port)
-        .to_socket_addrs()
-        .map_err(|e| format!("can't resolve {}: {e}", request.host))?
-        .collect();
+    let addrs = crate::resolve::lookup(&request.host, request.port)
+        .map_err(|e| format!("can't resolve {}: {e}", request.host))?;
     let mut last_error = format!("can't resolve {}: no address", request.host);
     // The first address that takes the datagram; UDP says nothing more.
     for addr in addrs {
-        let local: SocketAddr = if addr.is_ipv4() {
-            "0.0.0.0:0".parse().unwrap()
+        let family = if addr.is_ipv4() {
+            AddressFamily::INET
         } else {
-            "[::]:0".parse().unwrap()
+            AddressFamily::INET6
         };
-        let sent =
-            UdpSocket::bind(local).and_then(|sock| sock.send_to(request.datagram.as_bytes(), addr));
+        let sent = rustix::net::socket_with(family, SocketType::DGRAM, SocketFlags::CLOEXEC, None)
+            .and_then(|sock| {
+                rustix::net::sendto(
+                    &sock,
+                    request.datagram.as_bytes(),
+                    SendFlags::empty(),
+                    &addr,
+                )
+            });
         match sent {
             Ok(_) => return Ok(()),
-            Err(e) => last_error = format!("can't send to {addr}: {e}"),
+            Err(e) => last_error = format!("can't send to {addr}: {}", crate::sys::strerror(e)),
         }
     }
     Err(last_error)
@@ -181,8 +187,8 @@ fn send(request: &Request) -> Result<(), String> {
 mod tests {
     use super::*;
 
-    fn args(list: &[&str]) -> Vec<OsString> {
-        list.iter().map(OsString::from).collect()
+    fn args(list: &[&str]) -> Vec<String> {
+        list.iter().map(|a| a.to_string()).collect()
     }
 
     fn request(list: &[&str]) -> Result<Request, UsageError> {

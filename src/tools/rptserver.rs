@@ -7,10 +7,13 @@
 //! and every few seconds in between so the ages stay true. This is a tool,
 //! not the daemon: it blocks in `recv` with a timeout and allocates freely.
 
-use std::ffi::OsString;
-use std::net::{SocketAddr, UdpSocket};
-use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use crate::prelude::*;
+use core::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use crate::os::Instant;
+use core::time::Duration;
+use rustix::io::Errno;
+use rustix::net::RecvFlags;
 
 use super::table::{aligned, duration};
 
@@ -42,8 +45,8 @@ const REFRESH: Duration = Duration::from_secs(5);
 #[derive(Debug, PartialEq, Eq)]
 struct Options {
     port: u16,
-    file: PathBuf,
-    addr: std::net::IpAddr,
+    file: String,
+    addr: IpAddr,
     forget_after: Option<Duration>,
 }
 
@@ -82,7 +85,7 @@ type HostJob = (String, String);
 /// A Summary value: the job as last reported, when, and by which address.
 type Seen = (Job, Instant, SocketAddr);
 
-pub fn main(args: &[OsString]) -> u8 {
+pub fn main(args: &[String]) -> u8 {
     let opts = match parse_args(args) {
         Ok(Parsed::Help) => {
             print!("{USAGE}");
@@ -103,14 +106,13 @@ pub fn main(args: &[OsString]) -> u8 {
     }
 }
 
-fn parse_args(args: &[OsString]) -> Result<Parsed, String> {
+fn parse_args(args: &[String]) -> Result<Parsed, String> {
     let mut port = None;
     let mut file = None;
-    let mut addr: std::net::IpAddr = std::net::Ipv4Addr::UNSPECIFIED.into();
+    let mut addr: IpAddr = Ipv4Addr::UNSPECIFIED.into();
     let mut forget_after = None;
     let mut args = args.iter();
     while let Some(arg) = args.next() {
-        let arg = arg.to_string_lossy();
         if arg == "-h" || arg == "--help" {
             return Ok(Parsed::Help);
         }
@@ -121,14 +123,13 @@ fn parse_args(args: &[OsString]) -> Result<Parsed, String> {
         if !"pfax".contains(flag) {
             return Err(format!("unknown option '{arg}'"));
         }
-        let value: OsString = if inline.is_empty() {
+        let text: String = if inline.is_empty() {
             args.next()
                 .cloned()
                 .ok_or_else(|| format!("option '-{flag}' needs an argument"))?
         } else {
             inline.into()
         };
-        let text = value.to_string_lossy();
         match flag {
             'p' => {
                 port = Some(
@@ -138,7 +139,7 @@ fn parse_args(args: &[OsString]) -> Result<Parsed, String> {
                         .ok_or(format!("'{text}' is not a port number (1-65535)"))?,
                 )
             }
-            'f' => file = Some(PathBuf::from(value)),
+            'f' => file = Some(text),
             'a' => {
                 addr = text
                     .parse()
@@ -161,34 +162,42 @@ fn parse_args(args: &[OsString]) -> Result<Parsed, String> {
 }
 
 fn run(opts: &Options) -> Result<(), String> {
-    let sock = UdpSocket::bind((opts.addr, opts.port))
-        .map_err(|e| format!("can't listen on {}:{}: {e}", opts.addr, opts.port))?;
-    match opts.addr {
-        std::net::IpAddr::V4(group) if group.is_multicast() => {
-            sock.join_multicast_v4(&group, &std::net::Ipv4Addr::UNSPECIFIED)
-        }
-        std::net::IpAddr::V6(group) if group.is_multicast() => sock.join_multicast_v6(&group, 0),
-        _ => Ok(()),
-    }
-    .map_err(|e| format!("can't join {}: {e}", opts.addr))?;
-    sock.set_read_timeout(Some(REFRESH))
-        .map_err(|e| format!("setsockopt SO_RCVTIMEO: {e}"))?;
+    let sock =
+        crate::net::bind_udp(&SocketAddr::new(opts.addr, opts.port)).map_err(|(call, e)| {
+            let addr = SocketAddr::new(opts.addr, opts.port);
+            format!(
+                "can't listen on {addr}: {call}: {}",
+                crate::sys::strerror(e)
+            )
+        })?;
     let mut summary = Summary::default();
     write_atomically(&opts.file, &summary.render(Instant::now()))?;
     let mut buf = vec![0u8; 65536];
+    let mut pollfd = [rustix::event::PollFd::new(
+        &sock,
+        rustix::event::PollFlags::IN,
+    )];
+    let refresh = rustix::time::Timespec {
+        tv_sec: REFRESH.as_secs() as _,
+        tv_nsec: 0,
+    };
     loop {
-        match sock.recv_from(&mut buf) {
-            Ok((n, from)) => match parse_report(&buf[..n]) {
-                Ok(report) => summary.update(report, Instant::now(), from),
-                Err(why) => eprintln!("pmtr-rptserver: ignored datagram from {from}: {why}"),
-            },
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                ) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(format!("recvfrom: {e}")),
+        // FILE is rewritten after each report, and every REFRESH without one.
+        match rustix::event::poll(&mut pollfd, Some(&refresh)) {
+            Ok(_) | Err(Errno::INTR) => {}
+            Err(e) => return Err(format!("poll: {}", crate::sys::strerror(e))),
+        }
+        match rustix::net::recvfrom(&sock, &mut buf, RecvFlags::empty()) {
+            Ok((n, _, from)) => {
+                let from = from.and_then(|a| SocketAddr::try_from(a).ok());
+                let from = from.unwrap_or(SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), 0));
+                match parse_report(&buf[..n]) {
+                    Ok(report) => summary.update(report, Instant::now(), from),
+                    Err(why) => eprintln!("pmtr-rptserver: ignored datagram from {from}: {why}"),
+                }
+            }
+            Err(Errno::AGAIN | Errno::INTR) => {}
+            Err(e) => return Err(format!("recvfrom: {}", crate::sys::strerror(e))),
         }
         let now = Instant::now();
         if let Some(limit) = opts.forget_after {
@@ -203,7 +212,7 @@ fn run(opts: &Options) -> Result<(), String> {
 
 /// Parses `report HOST\nNAME e|d SECONDS PID CMD\n...`.
 fn parse_report(datagram: &[u8]) -> Result<Report, String> {
-    let text = std::str::from_utf8(datagram).map_err(|_| "not UTF-8 text".to_string())?;
+    let text = core::str::from_utf8(datagram).map_err(|_| "not UTF-8 text".to_string())?;
     let mut lines = text.lines();
     let first = lines.next().unwrap_or("");
     let host = first
@@ -315,13 +324,13 @@ impl Summary {
 
 /// Writes FILE.tmp and renames it over FILE, so a reader never sees half
 /// a file.
-fn write_atomically(file: &Path, text: &str) -> Result<(), String> {
-    let mut tmp = file.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = PathBuf::from(tmp);
-    std::fs::write(&tmp, text).map_err(|e| format!("can't write {}: {e}", tmp.display()))?;
-    std::fs::rename(&tmp, file)
-        .map_err(|e| format!("can't rename {} to {}: {e}", tmp.display(), file.display()))
+fn write_atomically(file: &str, text: &str) -> Result<(), String> {
+    let tmp = format!("{file}.tmp");
+    let strerror = crate::sys::strerror;
+    crate::os::write_file(&tmp, text.as_bytes(), 0o644)
+        .map_err(|e| format!("can't write {tmp}: {}", strerror(e)))?;
+    rustix::fs::rename(&tmp, file)
+        .map_err(|e| format!("can't rename {tmp} to {file}: {}", strerror(e)))
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! Text tables for terminals: `pmtr status` and the rptserver summary.
 
-use std::fmt::Write;
+use crate::prelude::*;
+use core::fmt::Write;
 
 /// Lays `rows` out in columns two spaces apart, each as wide as its widest
 /// cell; the last column is not padded and lines carry no trailing blanks.
