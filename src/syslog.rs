@@ -674,19 +674,13 @@ impl Record {
             secs % 60
         );
         self.tag_at = self.buf.len();
-        // RFC 3164's TAG is alphanumeric; job names are freer, so anything
-        // that would end the tag early (space, `[`, `:`) or is not
-        // printable becomes `_`.
+        // RFC 3164's TAG is ASCII alphanumeric; job names are freer, so
+        // anything that would end the tag early (space, `[`, `:`), is not
+        // printable or not ASCII (syslog daemons differ on UTF-8 in the
+        // header) becomes `_`.
         for c in tag.chars().take(TAG_MAX) {
-            let c = if c.is_alphanumeric() || "-_./@+".contains(c) {
-                c
-            } else {
-                '_'
-            };
-            let mut utf8 = [0; 4];
-            let _ = self
-                .buf
-                .extend_from_slice(c.encode_utf8(&mut utf8).as_bytes());
+            let keep = c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/' | '@' | '+');
+            let _ = self.buf.push(if keep { c as u8 } else { b'_' });
         }
         let _ = write!(Raw(&mut self.buf), "[{pid}]: ");
         self.text_at = self.buf.len();
@@ -989,6 +983,8 @@ mod tests {
         assert_eq!(rec.tagged(), format!("{}[1]: ", "n".repeat(32)).as_bytes());
         rec.header(Severity::Info, 0, &Zone::UTC, "a b:c[d", 1);
         assert_eq!(rec.tagged(), b"a_b_c_d[1]: ");
+        rec.header(Severity::Info, NOV_5, &Zone::UTC, "café", 1);
+        assert_eq!(rec.tagged(), b"caf_[1]: ");
     }
 
     #[test]
