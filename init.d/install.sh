@@ -1,8 +1,10 @@
 #!/bin/sh
 # `make install` / `make uninstall`: sh init.d/install.sh install|uninstall
 #
-# install: the binary as $PREFIX/bin/pmtr (0755) with its companion names
-# pmtr-ctl and pmtr-rptserver as symlinks (one multi-call binary); the
+# install: the binary as $PREFIX/bin/pmtr (0755), and the companion
+# programs pmtr-ctl and pmtr-rptserver (0755) when they were built beside
+# it (a device needs only pmtr; the companions serve the machine that
+# watches it); the
 # example configuration as $SYSCONFDIR/pmtr.conf (0644) unless one exists,
 # which is never overwritten; the boot integration that fits the host: the
 # systemd unit where systemd runs, else the SysV script in
@@ -22,7 +24,8 @@
 #                  exists, else sysv
 #   SYSTEMDUNITDIR default /etc/systemd/system: where an administrator's own
 #                  units go (the same on every systemd distribution)
-#   PMTR_BIN       the binary to install (default: the release build)
+#   PMTR_BIN       the binary to install (default: the release build); the
+#                  companions are taken from the same directory
 #
 # Plain POSIX sh with no install(1): busybox images lack it.
 
@@ -111,8 +114,12 @@ do_install() {
 
     put "$PMTR_BIN" 0755 "$DESTDIR$bin"
     for name in $companions; do
-        ln -sfn pmtr "$DESTDIR$PREFIX/bin/$name"
-        say "installed $DESTDIR$PREFIX/bin/$name -> pmtr"
+        companion=$(dirname "$PMTR_BIN")/$name
+        if [ -f "$companion" ]; then
+            put "$companion" 0755 "$DESTDIR$PREFIX/bin/$name"
+        else
+            say "no $companion built: $name not installed"
+        fi
     done
 
     if [ -e "$DESTDIR$conf" ] || [ -L "$DESTDIR$conf" ]; then
@@ -175,11 +182,13 @@ do_uninstall() {
         say "removed $DESTDIR$script"
     fi
     for name in $companions; do
-        link=$DESTDIR$PREFIX/bin/$name
-        # Only our symlink: a file of that name from elsewhere stays.
-        if [ -L "$link" ] && [ "$(readlink "$link")" = pmtr ]; then
-            rm -f "$link"
-            say "removed $link"
+        file=$DESTDIR$PREFIX/bin/$name
+        # The program install put there, or the symlink to pmtr that
+        # earlier builds installed; any other symlink stays.
+        if { [ -f "$file" ] && [ ! -L "$file" ]; } ||
+            { [ -L "$file" ] && [ "$(readlink "$file")" = pmtr ]; }; then
+            rm -f "$file"
+            say "removed $file"
         fi
     done
     if [ -f "$DESTDIR$bin" ]; then

@@ -14,8 +14,6 @@ pub const USAGE: &str = "\
 usage: pmtr [-F] [-t] [-v]... [-c FILE] [-p PIDFILE] [-s SOCKET]
        pmtr status [-s SOCKET] [--json] [NAME...]
        pmtr stop|start|restart [-s SOCKET] NAME...
-       pmtr ctl -s HOST -p PORT enable|disable NAME...
-       pmtr rptserver -p PORT -f FILE
 
 Starts the jobs in FILE, restarts them when they exit, and applies edits to
 FILE as soon as it is saved.
@@ -31,6 +29,9 @@ FILE as soon as it is saved.
   -h, --help  this text
   -V, --version
               pmtr's version
+
+Companion programs: pmtr-ctl (enable/disable jobs over UDP) and
+pmtr-rptserver (collect the UDP reports of many pmtr); each takes -h.
 
 Environment:
   PMTR_LOG_SOCKET=PATH      send syslog records to PATH instead of /dev/log

@@ -9,6 +9,7 @@
 
 #![allow(unsafe_code)]
 
+pub mod heap;
 pub mod lock;
 pub mod start;
 

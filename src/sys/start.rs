@@ -5,7 +5,7 @@
 //! demangling, DWARF reading) is linked into every stable build whatever the
 //! panic strategy, and it was more than half of the file (657 KB of a static
 //! x86_64 binary; the budget is 512 KB). Without std, pmtr is its own code,
-//! `core`, `alloc`, rustix and the C library's malloc.
+//! `core`, `alloc`, rustix, and the C library for what rustix leaves out.
 //!
 //! Unit tests (`cfg(test)`) are built with std and its test harness, so
 //! everything here that std also defines is left out of them.
@@ -32,20 +32,30 @@ use crate::prelude::*;
 #[cfg(not(test))]
 static ENVP: AtomicPtr<*const c_char> = AtomicPtr::new(core::ptr::null_mut());
 
-/// The C entry point: collects argv, prepares the process the way std's
-/// runtime did, and runs pmtr.
+/// What each program's C `main` (`src/main.rs`, `src/bin/`) calls: collects
+/// argv, prepares the process the way std's runtime did, and runs `program`
+/// with the arguments after the program name; returns its exit status.
+///
+/// # Safety
+///
+/// `argc`, `argv` and `envp` must be what the C runtime passed to `main`.
 #[cfg(not(test))]
-#[unsafe(export_name = "main")]
-extern "C" fn c_main(argc: c_int, argv: *const *const c_char, envp: *const *const c_char) -> c_int {
+pub unsafe fn enter(
+    argc: c_int,
+    argv: *const *const c_char,
+    envp: *const *const c_char,
+    program: fn(Vec<String>) -> u8,
+) -> c_int {
     ENVP.store(envp.cast_mut(), Ordering::Relaxed);
     let mut args = Vec::with_capacity(argc.max(0) as usize);
-    for i in 0..argc.max(0) as usize {
+    // argv[0], the program's name, is not an argument.
+    for i in 1..argc.max(0) as usize {
         // SAFETY: the C runtime passes argc valid C strings in argv.
         let arg = unsafe { CStr::from_ptr(*argv.add(i)) };
         args.push(String::from_utf8_lossy(arg.to_bytes()).into_owned());
     }
     prepare_process();
-    c_int::from(crate::run(args))
+    c_int::from(program(args))
 }
 
 /// What std's runtime does before `main`, and pmtr relies on:
@@ -121,84 +131,10 @@ pub fn var(name: &str) -> Option<&'static str> {
     })
 }
 
-/// The heap is the C library's malloc, as it was under std.
+/// The heap (`sys/heap.rs`).
 #[cfg(not(test))]
 #[global_allocator]
-static HEAP: Malloc = Malloc;
-
-#[cfg(not(test))]
-struct Malloc;
-
-/// The alignment malloc guarantees (`alignof(max_align_t)`).
-#[cfg(not(test))]
-const MALLOC_ALIGN: usize = if cfg!(target_pointer_width = "64") {
-    16
-} else {
-    8
-};
-
-// SAFETY: malloc, calloc, realloc and free are the C allocator's contract;
-// larger alignments go through posix_memalign.
-#[cfg(not(test))]
-unsafe impl core::alloc::GlobalAlloc for Malloc {
-    unsafe fn alloc(&self, layout: core::alloc::Layout) -> *mut u8 {
-        if layout.align() <= MALLOC_ALIGN {
-            // SAFETY: any size is valid; null signals failure.
-            unsafe { libc::malloc(layout.size()).cast() }
-        } else {
-            aligned(layout)
-        }
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: core::alloc::Layout) -> *mut u8 {
-        if layout.align() <= MALLOC_ALIGN {
-            // SAFETY: as for malloc.
-            unsafe { libc::calloc(1, layout.size()).cast() }
-        } else {
-            let p = aligned(layout);
-            if !p.is_null() {
-                // SAFETY: `p` points at `layout.size()` writable bytes.
-                unsafe { p.write_bytes(0, layout.size()) };
-            }
-            p
-        }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, _: core::alloc::Layout) {
-        // SAFETY: `ptr` came from malloc, calloc, realloc or posix_memalign.
-        unsafe { libc::free(ptr.cast()) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: core::alloc::Layout, size: usize) -> *mut u8 {
-        if layout.align() <= MALLOC_ALIGN {
-            // SAFETY: `ptr` came from malloc with this alignment.
-            unsafe { libc::realloc(ptr.cast(), size).cast() }
-        } else {
-            let new = aligned(core::alloc::Layout::from_size_align(size, layout.align()).unwrap());
-            if !new.is_null() {
-                // SAFETY: both blocks are live and at least this long.
-                unsafe {
-                    core::ptr::copy_nonoverlapping(ptr, new, layout.size().min(size));
-                    libc::free(ptr.cast());
-                }
-            }
-            new
-        }
-    }
-}
-
-#[cfg(not(test))]
-fn aligned(layout: core::alloc::Layout) -> *mut u8 {
-    let mut out = core::ptr::null_mut();
-    // SAFETY: the alignment is a power of two and a multiple of the pointer
-    // size (it is above MALLOC_ALIGN); `out` is written only on success.
-    let rc = unsafe { libc::posix_memalign(&mut out, layout.align(), layout.size()) };
-    if rc == 0 {
-        out.cast()
-    } else {
-        core::ptr::null_mut()
-    }
-}
+static HEAP: super::heap::Heap = super::heap::Heap::new();
 
 /// A panic is a bug in pmtr: say where, then abort (SIGABRT, a core dump
 /// if enabled), as when pmtr is killed: each job gets its PDEATHSIG. In the

@@ -1,4 +1,4 @@
-//! `pmtr ctl` (also run as `pmtr-ctl`): sends one `enable NAME...` or
+//! `pmtr-ctl`: sends one `enable NAME...` or
 //! `disable NAME...` datagram to a pmtr that has `listen on udp://...`
 //! (SPEC §8). There is no reply: the pmtr log says what happened.
 
@@ -8,7 +8,7 @@ use crate::net::DATAGRAM_MAX;
 use rustix::net::{AddressFamily, SendFlags, SocketFlags, SocketType};
 
 pub const USAGE: &str = "\
-usage: pmtr ctl -s HOST -p PORT enable|disable NAME...
+usage: pmtr-ctl -s HOST -p PORT enable|disable NAME...
        pmtr-ctl -s HOST -p PORT enable|disable NAME...
 
 Sends one UDP datagram asking the pmtr listening on HOST:PORT (its
@@ -23,7 +23,7 @@ anyone who can reach that port can do the same.
 Exit status: 0 sent, 1 could not send, 2 usage error.
 ";
 
-/// A command line `pmtr ctl` cannot follow.
+/// A command line `pmtr-ctl` cannot follow.
 #[derive(Debug, PartialEq, Eq)]
 enum UsageError {
     UnknownFlag(String),
@@ -65,8 +65,8 @@ enum Parsed {
     Send(Request),
 }
 
-pub fn main(args: &[String]) -> u8 {
-    let request = match parse(args) {
+pub fn main(args: Vec<String>) -> u8 {
+    let request = match parse(&args) {
         Ok(Parsed::Help) => {
             print!("{USAGE}");
             return 0;

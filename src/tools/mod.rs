@@ -1,4 +1,5 @@
-//! Companion tools served by the same binary (SPEC §8).
+//! The companion programs `pmtr-ctl` and `pmtr-rptserver` (SPEC §8),
+//! built as their own binaries (`src/bin/`).
 
 pub mod ctl;
 pub mod rptserver;

@@ -1,11 +1,11 @@
-//! `pmtr rptserver` (also run as `pmtr-rptserver`): receives the UDP
+//! `pmtr-rptserver`: receives the UDP
 //! reports of one or many pmtr instances (`report to udp://...`, SPEC §8)
 //! and keeps FILE as a summary to read: one line per host and job, with how
 //! long ago that host last reported the job.
 //!
 //! FILE is rewritten atomically (FILE.tmp, then rename), after every report
 //! and every few seconds in between so the ages stay true. This is a tool,
-//! not the daemon: it blocks in `recv` with a timeout and allocates freely.
+//! not the daemon: it waits in `poll` with a timeout and allocates freely.
 
 use crate::prelude::*;
 use core::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -18,7 +18,7 @@ use rustix::net::RecvFlags;
 use super::table::{aligned, duration};
 
 pub const USAGE: &str = "\
-usage: pmtr rptserver -p PORT -f FILE [-a ADDR] [-x SECONDS]
+usage: pmtr-rptserver -p PORT -f FILE [-a ADDR] [-x SECONDS]
        pmtr-rptserver -p PORT -f FILE [-a ADDR] [-x SECONDS]
 
 Receives the reports that pmtr sends with `report to udp://HOST:PORT` and
@@ -85,8 +85,8 @@ type HostJob = (String, String);
 /// A Summary value: the job as last reported, when, and by which address.
 type Seen = (Job, Instant, SocketAddr);
 
-pub fn main(args: &[String]) -> u8 {
-    let opts = match parse_args(args) {
+pub fn main(args: Vec<String>) -> u8 {
+    let opts = match parse_args(&args) {
         Ok(Parsed::Help) => {
             print!("{USAGE}");
             return 0;

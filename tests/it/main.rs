@@ -13,7 +13,7 @@ mod supervisor;
 /// pmtr's syslog writer against busybox syslogd (SPEC §7, issue 4).
 mod logging;
 
-/// UDP report and control, `pmtr ctl`, `pmtr rptserver` (SPEC §8, issue 4).
+/// UDP report and control, `pmtr-ctl`, `pmtr-rptserver` (SPEC §8, issue 4).
 mod udp;
 
 /// `make install`/`uninstall`, the SysV script, the systemd unit, shell lint

@@ -1,10 +1,9 @@
 //! UDP report and control over 127.0.0.1 (SPEC §8, issue 4): report
-//! datagrams, `listen on` with `pmtr ctl`, `pmtr rptserver`, and datagrams
+//! datagrams, `listen on` with `pmtr-ctl`, `pmtr-rptserver`, and datagrams
 //! that must change nothing.
 
 use std::fs;
 use std::net::UdpSocket;
-use std::os::unix::fs::symlink;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -63,15 +62,14 @@ fn hostname() -> String {
 }
 
 fn ctl(args: &[&str]) -> std::process::Output {
-    Command::new(pmtr_bin())
-        .arg("ctl")
+    Command::new(env!("CARGO_BIN_EXE_pmtr-ctl"))
         .args(args)
         .stdin(Stdio::null())
         .output()
         .unwrap()
 }
 
-/// A running `pmtr rptserver`, killed (by PID) when dropped.
+/// A running `pmtr-rptserver`, killed (by PID) when dropped.
 struct RptServer(Child);
 
 impl Drop for RptServer {
@@ -133,15 +131,8 @@ fn rptserver_aggregates_two_pmtr_instances() {
     let dir = TempDir::new("rptserver");
     let file = dir.join("status.txt");
     let server = RptServer(
-        Command::new(pmtr_bin())
-            .args([
-                "rptserver",
-                "-a",
-                "127.0.0.1",
-                "-p",
-                &port.to_string(),
-                "-f",
-            ])
+        Command::new(env!("CARGO_BIN_EXE_pmtr-rptserver"))
+            .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-f"])
             .arg(&file)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -208,13 +199,7 @@ fn ctl_disables_and_reenables_a_running_job() {
     expect_within(T, "the job to stop", || !alive(first));
     p.expect_log("disabling job web", T);
     assert_eq!(p.job_pid("web"), None);
-    // The same binary as `pmtr-ctl`, busybox style.
-    let link = p.dir.join("pmtr-ctl");
-    symlink(pmtr_bin(), &link).unwrap();
-    let out = Command::new(&link)
-        .args(["-s", "127.0.0.1", "-p", &port.to_string(), "enable", "web"])
-        .output()
-        .unwrap();
+    let out = ctl(&["-s", "127.0.0.1", "-p", &port.to_string(), "enable", "web"]);
     assert!(
         out.status.success(),
         "{}",
@@ -297,13 +282,13 @@ fn ctl_usage_errors_exit_2() {
     ] {
         let out = ctl(args);
         assert_eq!(out.status.code(), Some(2), "{args:?}");
-        assert!(String::from_utf8_lossy(&out.stderr).contains("usage: pmtr ctl"));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("usage: pmtr-ctl"));
     }
     let help = ctl(&["-h"]);
     assert_eq!(help.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&help.stdout).contains("not authenticated"));
-    let out = Command::new(pmtr_bin())
-        .args(["rptserver", "-p", "1"])
+    let out = Command::new(env!("CARGO_BIN_EXE_pmtr-rptserver"))
+        .args(["-p", "1"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "rptserver without -f");

@@ -1,0 +1,81 @@
+//! pmtr: starts the jobs in /etc/pmtr.conf, restarts them when they exit,
+//! and applies edits to the file as soon as it is saved.
+//!
+//! The library behind three programs (`src/main.rs`, `src/bin/`): `pmtr`
+//! itself, and the companion tools `pmtr-ctl` and `pmtr-rptserver`, which
+//! belong on the machine that watches the devices rather than on each
+//! device, so the file copied onto a Pi carries none of their code. This
+//! file picks pmtr's mode: a `status|stop|start|restart` command, `-t`, or
+//! the supervisor itself.
+
+#![deny(unsafe_code)]
+// Without std (see `sys/start.rs` for why); unit tests run under std's
+// harness.
+#![cfg_attr(not(test), no_std)]
+
+#[cfg_attr(not(test), macro_use)]
+extern crate alloc;
+#[cfg(test)]
+#[macro_use]
+extern crate std;
+
+// First, so their macros are in scope in every module below.
+#[macro_use]
+mod os;
+#[macro_use]
+mod syslog;
+
+mod cli;
+mod config;
+mod control;
+mod net;
+mod resolve;
+mod spawn;
+mod supervisor;
+pub mod sys;
+pub mod tools;
+mod users;
+
+/// What every module would have from std's prelude.
+mod prelude {
+    pub use alloc::borrow::ToOwned;
+    pub use alloc::boxed::Box;
+    pub use alloc::string::{String, ToString};
+    pub use alloc::vec::Vec;
+}
+
+use prelude::*;
+
+/// Runs `pmtr` with its arguments (argv without the program name);
+/// returns the exit status.
+pub fn run(args: Vec<String>) -> u8 {
+    match args.first().map(String::as_str) {
+        Some(verb @ ("status" | "stop" | "start" | "restart")) => {
+            control::client::main(verb, &args[1..])
+        }
+        _ => daemon(args),
+    }
+}
+
+/// `pmtr [flags]`: validate with `-t`, or supervise.
+fn daemon(args: Vec<String>) -> u8 {
+    let opts = match cli::parse(args) {
+        Ok(cli::Command::Run(opts)) => opts,
+        Ok(cli::Command::Help) => {
+            print!("{}", cli::USAGE);
+            return 0;
+        }
+        Ok(cli::Command::Version) => {
+            println!("pmtr {}", env!("CARGO_PKG_VERSION"));
+            return 0;
+        }
+        Err(e) => {
+            eprint!("pmtr: {e}\n{}", cli::USAGE);
+            return 2;
+        }
+    };
+    if opts.test {
+        return config::check(&opts.config);
+    }
+    supervisor::run(&opts)
+}
