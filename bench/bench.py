@@ -14,9 +14,9 @@ and every process it starts carries a token in its environment, so cleanup
 by PID. The harness makes itself a child subreaper so orphans of a stopped
 supervisor are reaped here, not left as zombies.
 
-Helpers it builds into bench/out/: the job (bench/job.rs, with rustc) and,
-for the allocation count, bench/alloccount.c (with cc), an LD_PRELOAD shim
-that counts malloc calls of the glibc build.
+Helpers it builds: the job (bench/job.rs, with rustc, into bench/out/)
+and, for the allocation count, pmtr with the alloc-count feature (into
+target/alloc-count/), whose heap counts the blocks it hands out.
 
 Prints a markdown table (median with min-max over repeats, ratio of each
 peer to pmtr beside it) and writes bench/results.json. Python stdlib only.
@@ -1003,10 +1003,11 @@ def fig_idle(sups, results, base, job, seconds):
 
 
 class Allocations:
-    """Heap allocations per restart cycle: the glibc release pmtr with
-    bench/alloccount.c preloaded, for n1 and n2 restarts of otherwise
-    identical runs (same jobs, same shutdown); the difference of the counts
-    over n2 - n1. begin() and finish() are apart so the anti-spin wait can
+    """Heap allocations per restart cycle: pmtr built with the alloc-count
+    feature (its heap counts every block it hands out and pmtr writes the
+    count when it exits), for n1 and n2 restarts of otherwise identical
+    runs (same jobs, same shutdown); the difference of the counts over
+    n2 - n1. begin() and finish() are apart so the anti-spin wait can
     overlap with another figure's."""
 
     def __init__(self, results, base, job, k, n1, n2):
@@ -1015,23 +1016,22 @@ class Allocations:
         self.insts = []
 
     def begin(self):
-        shim = build_alloccount()
-        if shim is None:
-            self.results.fail("allocs", "pmtr", TargetFailed("unavailable: cc (a C compiler) is not installed"))
+        target_dir = os.path.join(ROOT, "target", "alloc-count")
+        counting = os.path.join(target_dir, "release", "pmtr")
+        r = subprocess.run(["cargo", "build", "--release", "-q", "--features", "alloc-count",
+                            "--bin", "pmtr", "--target-dir", target_dir],
+                           cwd=ROOT, capture_output=True, text=True)
+        if r.returncode != 0 or not os.access(counting, os.X_OK):
+            self.results.fail("allocs", "pmtr", TargetFailed(
+                "cargo build --features alloc-count failed:\n" + r.stderr[-2000:]))
             return
-        glibc = os.path.join(ROOT, "target", "release", "pmtr")
-        if not os.access(glibc, os.X_OK):
-            subprocess.run(["cargo", "build", "--release", "-q"], cwd=ROOT, capture_output=True)
-        if not os.access(glibc, os.X_OK):
-            self.results.fail("allocs", "pmtr", TargetFailed("cargo build --release failed"))
-            return
-        sup = Pmtr(glibc)
+        sup = Pmtr(counting)
         counts_dir = os.path.join(self.base, "allocs")
         os.makedirs(counts_dir, exist_ok=True)
         sup.env = lambda inst: {"PMTR_LOG_SOCKET": os.path.join(inst.dir, "no-syslog"),
-                                "LD_PRELOAD": shim, "ALLOCCOUNT_DIR": counts_dir}
+                                "ALLOCCOUNT_DIR": counts_dir}
         self.counts_dir = counts_dir
-        log("allocations: starting pmtr twice with the counting allocator, %d jobs each" % self.k)
+        log("allocations: starting pmtr twice with the counting heap, %d jobs each" % self.k)
         for _ in (self.n1, self.n2):
             inst = Instance(sup, self.base, job_names(self.k, "a"), [self.job])
             self.insts.append(inst)
@@ -1073,26 +1073,12 @@ class Allocations:
         self.insts = []
 
 
-def build_alloccount():
-    cc = shutil.which("cc") or shutil.which("gcc")
-    if not cc:
-        return None
-    os.makedirs(OUT, exist_ok=True)
-    src, dst = os.path.join(BENCH, "alloccount.c"), os.path.join(OUT, "alloccount.so")
-    if not (os.path.exists(dst) and os.path.getmtime(dst) >= os.path.getmtime(src)):
-        r = subprocess.run([cc, "-O2", "-shared", "-fPIC", "-o", dst, src],
-                           capture_output=True, text=True)
-        if r.returncode != 0:
-            raise RuntimeError("cc could not build bench/alloccount.c:\n" + r.stderr)
-    return dst
-
-
 def read_count(path):
     try:
         with open(path) as f:
             return int(f.read().strip())
     except (OSError, ValueError):
-        raise TargetFailed("pmtr left no allocation count (%s): did it exit through exit(3)?" % path)
+        raise TargetFailed("pmtr left no allocation count (%s): did it exit normally?" % path)
 
 
 def children(pid):

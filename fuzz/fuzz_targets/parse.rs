@@ -11,6 +11,7 @@ mod config;
 mod os;
 
 /// What pmtr's crate root gives the config module.
+#[allow(unused_imports)]
 mod prelude {
     pub use std::borrow::ToOwned;
     pub use std::boxed::Box;

@@ -29,6 +29,31 @@ use rustix::mm::{MapFlags, MremapFlags, ProtFlags};
 
 use super::lock::Lock;
 
+/// Blocks handed out (alloc and realloc calls), with the `alloc-count`
+/// feature: what `make bench` reports as allocations per restart.
+#[cfg(feature = "alloc-count")]
+static ALLOCATIONS: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(0);
+
+/// Writes the allocation count to `$ALLOCCOUNT_DIR/allocs.PID`, if that is
+/// set; called when pmtr exits.
+#[cfg(feature = "alloc-count")]
+pub fn write_count() {
+    use core::sync::atomic::Ordering;
+    if let Some(dir) = super::start::var("ALLOCCOUNT_DIR") {
+        let count = ALLOCATIONS.load(Ordering::Relaxed);
+        let path = alloc::format!(
+            "{dir}/allocs.{}",
+            rustix::process::getpid().as_raw_nonzero()
+        );
+        let _ = crate::os::write_file(&path, alloc::format!("{count}\n").as_bytes(), 0o644);
+    }
+}
+
+fn count_allocation() {
+    #[cfg(feature = "alloc-count")]
+    ALLOCATIONS.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
+}
+
 const PAGE: usize = 4096;
 /// log2 of the smallest block (16 bytes: two pointers, any malloc alignment).
 const MIN_SHIFT: u32 = 4;
@@ -100,6 +125,17 @@ fn map(size: usize) -> *mut u8 {
     mapped.map_or(null_mut(), |p| p.cast())
 }
 
+impl Heap {
+    /// A block for `layout`, uncounted.
+    fn block(&self, layout: Layout) -> *mut u8 {
+        match class(layout) {
+            Some(c) => self.0.lock().alloc_small(c),
+            None if layout.align() <= PAGE => map(pages(layout.size())),
+            None => null_mut(),
+        }
+    }
+}
+
 impl State {
     fn alloc_small(&mut self, class: usize) -> *mut u8 {
         let head = self.free[class];
@@ -137,11 +173,8 @@ impl State {
 // class size, which is at least the alignment; mappings to a page).
 unsafe impl GlobalAlloc for Heap {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        match class(layout) {
-            Some(c) => self.0.lock().alloc_small(c),
-            None if layout.align() <= PAGE => map(pages(layout.size())),
-            None => null_mut(),
-        }
+        count_allocation();
+        self.block(layout)
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
@@ -155,6 +188,7 @@ unsafe impl GlobalAlloc for Heap {
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        count_allocation();
         // SAFETY: the caller guarantees a valid layout for the new size.
         let new = unsafe { Layout::from_size_align_unchecked(new_size, layout.align()) };
         match (class(layout), class(new)) {
@@ -177,7 +211,7 @@ unsafe impl GlobalAlloc for Heap {
         // SAFETY: as for alloc; then both blocks are live and at least
         // `min(old, new)` long, and the old one is freed once.
         unsafe {
-            let fresh = self.alloc(new);
+            let fresh = self.block(new);
             if !fresh.is_null() {
                 core::ptr::copy_nonoverlapping(ptr, fresh, layout.size().min(new_size));
                 self.dealloc(ptr, layout);

@@ -55,7 +55,10 @@ pub unsafe fn enter(
         args.push(String::from_utf8_lossy(arg.to_bytes()).into_owned());
     }
     prepare_process();
-    c_int::from(program(args))
+    let code = program(args);
+    #[cfg(feature = "alloc-count")]
+    super::heap::write_count();
+    c_int::from(code)
 }
 
 /// What std's runtime does before `main`, and pmtr relies on:
