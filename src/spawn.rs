@@ -15,6 +15,7 @@ use alloc::ffi::CString;
 use alloc::rc::Rc;
 use core::ffi::{CStr, c_char};
 use core::fmt;
+use core::mem::MaybeUninit;
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
@@ -325,32 +326,55 @@ pub fn spawn(launch: &Launch, parent: Pid) -> Result<Started, SpawnError> {
     } else {
         None
     };
-    // SAFETY: pmtr is single-threaded; the child runs only `child_main`,
-    // which makes async-signal-safe calls and ends in execve or _exit.
-    match unsafe { sys::fork() }.map_err(SpawnError::Fork)? {
-        None => child_main(
-            launch,
-            parent,
-            status_w.as_fd(),
-            out_pipe.as_ref().map(|(_, w)| w.as_fd()),
-            err_pipe.as_ref().map(|(_, w)| w.as_fd()),
-        ),
-        Some(pid) => {
-            // The child makes itself a group leader too, but pmtr may
-            // signal the group before the child has run that far: a job
-            // stopped right after its start got kill(-pid) = ESRCH and
-            // ran on until SIGKILL. Both sides call setpgid (as shells
-            // do), so the group exists once fork returns. An error means
-            // the child already did it (or exec'd), which is fine.
-            let _ = rustix::process::setpgid(Some(pid), Some(pid));
-            Ok(Started {
-                pid,
-                status_pipe: status_r,
-                stdout: out_pipe.map(|(r, _)| r),
-                stderr: err_pipe.map(|(r, _)| r),
-            })
-        }
-    }
+    let mut child = ChildArgs {
+        launch,
+        parent,
+        status: status_w.as_fd(),
+        out_pipe: out_pipe.as_ref().map(|(_, w)| w.as_fd()),
+        err_pipe: err_pipe.as_ref().map(|(_, w)| w.as_fd()),
+    };
+    // The child's stack while it shares pmtr's memory (it needs about a
+    // kilobyte: child_main's frames and the system call wrappers).
+    let mut stack = [MaybeUninit::<u8>::uninit(); CHILD_STACK];
+    // SAFETY: pmtr is single-threaded; `child_entry` runs only
+    // `child_main`, which makes async-signal-safe calls, writes nothing
+    // pmtr reads, and ends in execve or _exit; `child` outlives the call.
+    let pid = unsafe { sys::spawn_shared(&mut stack, child_entry, (&raw mut child).cast()) }
+        .map_err(SpawnError::Fork)?;
+    // The child makes itself a group leader too, but pmtr may signal the
+    // group before the child has run that far: a job stopped right after
+    // its start got kill(-pid) = ESRCH and ran on until SIGKILL. Both
+    // sides call setpgid (as shells do), so the group exists once spawn
+    // returns. An error means the child already did it (or exec'd), which
+    // is fine.
+    let _ = rustix::process::setpgid(Some(pid), Some(pid));
+    Ok(Started {
+        pid,
+        status_pipe: status_r,
+        stdout: out_pipe.map(|(r, _)| r),
+        stderr: err_pipe.map(|(r, _)| r),
+    })
+}
+
+/// Stack bytes for the child between clone and exec.
+const CHILD_STACK: usize = 8192;
+
+/// What `child_entry` needs, passed through clone's argument pointer.
+struct ChildArgs<'a> {
+    launch: &'a Launch,
+    parent: Pid,
+    status: BorrowedFd<'a>,
+    out_pipe: Option<BorrowedFd<'a>>,
+    err_pipe: Option<BorrowedFd<'a>>,
+}
+
+/// The child's entry point from `sys::spawn_shared`.
+extern "C" fn child_entry(arg: *mut core::ffi::c_void) -> core::ffi::c_int {
+    #[allow(unsafe_code)]
+    // SAFETY: `arg` is the `ChildArgs` that `spawn` passed, alive until the
+    // child has exec'd or exited (pmtr waits for that).
+    let a = unsafe { &*arg.cast::<ChildArgs<'_>>() };
+    child_main(a.launch, a.parent, a.status, a.out_pipe, a.err_pipe)
 }
 
 /// What the exec-status pipe says, once readable.

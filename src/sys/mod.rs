@@ -42,6 +42,42 @@ pub unsafe fn fork() -> Result<Option<Pid>, Errno> {
     }
 }
 
+/// `clone(CLONE_VM | CLONE_VFORK | SIGCHLD)`—Starts a child that shares
+/// pmtr's memory and runs `child(arg)` on `stack`, while pmtr waits until
+/// the child has called `execve` or `_exit`. This is how musl's
+/// `posix_spawn` starts a program: nothing is copied, so a restart does not
+/// pay for duplicating pmtr's page tables, nor pmtr for copy-on-write
+/// faults afterwards. Returns the child's PID.
+///
+/// # Safety
+///
+/// The process must be single-threaded. `child` runs in pmtr's memory: it
+/// may only make async-signal-safe calls that write nothing pmtr reads (no
+/// allocation, no locks, no statics), must not unwind, and must end in
+/// `execve` or `_exit`. `arg` must stay valid until this returns (it does
+/// for the whole child, which finishes before pmtr resumes).
+///
+/// # References
+///  - [Linux](https://man7.org/linux/man-pages/man2/clone.2.html)
+#[doc(alias = "clone")]
+#[doc(alias = "vfork")]
+pub unsafe fn spawn_shared(
+    stack: &mut [MaybeUninit<u8>],
+    child: extern "C" fn(*mut core::ffi::c_void) -> core::ffi::c_int,
+    arg: *mut core::ffi::c_void,
+) -> Result<Pid, Errno> {
+    // The stack grows down from the end of the buffer, 16-byte aligned
+    // as every ABI pmtr targets wants at a call.
+    let top = (stack.as_mut_ptr_range().end as usize) & !15;
+    let flags = libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD;
+    // SAFETY: `top` is the end of a live buffer the child may use as its
+    // stack; the caller upholds the rules for `child` and `arg`.
+    match unsafe { libc::clone(child, top as *mut core::ffi::c_void, flags, arg) } {
+        -1 => Err(Errno::from_raw_os_error(last_errno())),
+        pid => Pid::from_raw(pid).ok_or(Errno::INVAL),
+    }
+}
+
 /// `execve(path, argv, envp)`—Replaces the process image; returns only on
 /// failure, with the errno.
 ///
