@@ -289,6 +289,8 @@ pub struct Started {
 pub enum SpawnError {
     /// `pipe2` for the exec-status pipe or an `out syslog` pipe.
     Pipe(Errno),
+    /// `clone(CLONE_VM|CLONE_VFORK)`: a vfork, reported as "fork failed",
+    /// the words operators search for (EAGAIN: the process limit).
     Fork(Errno),
 }
 
