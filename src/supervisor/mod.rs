@@ -49,6 +49,7 @@ pub fn run(opts: &Options) -> u8 {
         return 1;
     }
     sys::install_noop_handlers(&sys::HANDLED);
+    sys::record_dispositions();
     if !pid1 {
         // Orphans of a job (double-forking children) are reparented to
         // pmtr instead of init, so pmtr reaps them and sees a job's whole

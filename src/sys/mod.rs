@@ -157,27 +157,61 @@ pub fn set_signal_mask(set: &SigSet) -> Result<(), Errno> {
     }
 }
 
-/// `sigaction(sig, SIG_DFL)` for every catchable signal—Gives a forked
-/// child default dispositions. Ignored signals survive `execve`, and pmtr
-/// ignores SIGPIPE (`start::prepare_process`), so without this every job
-/// would too.
+/// The signals whose disposition in pmtr is not the default (bit
+/// `sig - 1`): found once by [`record_dispositions`], so that a child resets
+/// only those, not all 64.
+static NOT_DEFAULT: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(u64::MAX);
+
+/// `rt_sigaction(sig, new, old)` as the kernel takes it, for every signal
+/// number including the ones the C library keeps for itself (32-34 in musl
+/// and glibc, which its `sigaction` refuses, so they would stay ignored in
+/// jobs if pmtr inherited them so). On every architecture pmtr targets the
+/// kernel's struct fits in 32 bytes with the handler first: all zeros is
+/// SIG_DFL, no flags, an empty mask.
+fn kernel_sigaction(sig: i32, new: Option<&[u64; 4]>, old: Option<&mut [u64; 4]>) -> bool {
+    let new = new.map_or(core::ptr::null(), |n| n.as_ptr());
+    let old = old.map_or(core::ptr::null_mut(), |o| o.as_mut_ptr());
+    // SAFETY: both pointers are null or point to 32 writable/readable
+    // bytes, more than the kernel's struct; 8 is the kernel's sigset size.
+    unsafe { libc::syscall(libc::SYS_rt_sigaction, sig, new, old, 8usize) == 0 }
+}
+
+/// Signal numbers the kernel knows (1..=64).
+const SIGNALS: core::ops::RangeInclusive<i32> = 1..=64;
+
+/// `rt_sigaction(sig, NULL, &old)` for every signal—Records which ones
+/// pmtr does not leave at their default: those it inherited as ignored
+/// (`nohup` ignores SIGHUP), SIGPIPE, and its own handlers. Called once
+/// dispositions are final (after [`install_noop_handlers`]); until then
+/// children reset every signal.
+pub fn record_dispositions() {
+    let mut mask = 0u64;
+    for sig in SIGNALS {
+        let mut old = [0u64; 4];
+        // The handler is the first word; on 32-bit targets only its low
+        // half (the rest is sa_flags).
+        if kernel_sigaction(sig, None, Some(&mut old)) && old[0] & usize::MAX as u64 != 0 {
+            mask |= 1 << (sig - 1);
+        }
+    }
+    NOT_DEFAULT.store(mask, core::sync::atomic::Ordering::Relaxed);
+}
+
+/// `rt_sigaction(sig, SIG_DFL)` for every signal pmtr does not leave at its
+/// default—Gives a child default dispositions. Ignored signals survive
+/// `execve`, and pmtr ignores SIGPIPE (`start::prepare_process`), so
+/// without this every job would too.
 ///
-/// Async-signal-safe.
+/// Async-signal-safe, and writes nothing in pmtr's memory.
 ///
 /// # References
-///  - [Linux](https://man7.org/linux/man-pages/man2/sigaction.2.html)
+///  - [Linux](https://man7.org/linux/man-pages/man2/rt_sigaction.2.html)
 #[doc(alias = "sigaction")]
 pub fn reset_signal_dispositions() {
-    for sig in 1..libc::SIGRTMAX() {
-        if sig == libc::SIGKILL || sig == libc::SIGSTOP {
-            continue;
-        }
-        // SAFETY: a zeroed sigaction with SIG_DFL (0) as handler is valid;
-        // signals the kernel refuses only fail.
-        unsafe {
-            let mut action: libc::sigaction = core::mem::zeroed();
-            action.sa_sigaction = libc::SIG_DFL;
-            libc::sigaction(sig, &action, core::ptr::null_mut());
+    let mask = NOT_DEFAULT.load(core::sync::atomic::Ordering::Relaxed);
+    for sig in SIGNALS {
+        if mask & (1 << (sig - 1)) != 0 && sig != libc::SIGKILL && sig != libc::SIGSTOP {
+            kernel_sigaction(sig, Some(&[0; 4]), None);
         }
     }
 }

@@ -198,6 +198,25 @@ fn job_environment_includes_pmtrs_own() {
 }
 
 #[test]
+fn jobs_get_default_signal_dispositions_whatever_pmtr_inherited() {
+    // As under nohup or a shell that ignores signals: pmtr inherits them
+    // ignored (and ignores SIGPIPE itself); its jobs must not.
+    let p = Pmtr::start_after_shell(
+        "sigdfl",
+        &job("s", "/bin/sleep 1000"),
+        "trap '' HUP USR1 TERM",
+    );
+    let pid = p.wait_job("s", T);
+    assert_ne!(
+        proc_status_field(p.pid(), "SigIgn"),
+        "0000000000000000",
+        "the test did not make pmtr inherit ignored signals"
+    );
+    assert_eq!(proc_status_field(pid, "SigIgn"), "0000000000000000");
+    assert_eq!(proc_status_field(pid, "SigBlk"), "0000000000000000");
+}
+
+#[test]
 fn user_nice_cpu_ulimit_apply() {
     let p = Pmtr::start(
         "creds",

@@ -180,8 +180,32 @@ impl Pmtr {
     /// control socket is `pmtr.sock` there (see [`Pmtr::socket`]) unless
     /// `extra` has another `-s`, so tests never share /run/pmtr.sock.
     pub fn spawn_in(dir: TempDir, config: PathBuf, extra: &[&str]) -> Pmtr {
+        Self::spawn_after(dir, config, extra, None)
+    }
+
+    /// Like [`Pmtr::start`], with `shell` (e.g. `trap '' HUP`) run by
+    /// /bin/sh first, which then execs pmtr: pmtr keeps the shell's PID and
+    /// inherits what the shell set up.
+    pub fn start_after_shell(name: &str, config: &str, shell: &str) -> Pmtr {
+        let dir = TempDir::new(name);
+        let text = config.replace("{dir}", dir.path().to_str().unwrap());
+        let conf = dir.write("pmtr.conf", &text);
+        Self::spawn_after(dir, conf, &[], Some(shell))
+    }
+
+    fn spawn_after(dir: TempDir, config: PathBuf, extra: &[&str], shell: Option<&str>) -> Pmtr {
         let log = fs::File::create(dir.join("pmtr.log")).unwrap();
-        let child = Command::new(pmtr_bin())
+        let mut command = match shell {
+            Some(script) => {
+                let mut c = Command::new("/bin/sh");
+                c.arg("-c")
+                    .arg(format!("{script}; exec \"$0\" \"$@\""))
+                    .arg(pmtr_bin());
+                c
+            }
+            None => Command::new(pmtr_bin()),
+        };
+        let child = command
             .arg("-F")
             .arg("-c")
             .arg(&config)
