@@ -15,7 +15,6 @@ use alloc::ffi::CString;
 use alloc::rc::Rc;
 use core::ffi::{CStr, c_char};
 use core::fmt;
-use core::mem::MaybeUninit;
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
@@ -335,13 +334,10 @@ pub fn spawn(launch: &Launch, parent: Pid) -> Result<Started, SpawnError> {
         out_pipe: out_pipe.as_ref().map(|(_, w)| w.as_fd()),
         err_pipe: err_pipe.as_ref().map(|(_, w)| w.as_fd()),
     };
-    // The child's stack while it shares pmtr's memory (it needs about a
-    // kilobyte: child_main's frames and the system call wrappers).
-    let mut stack = [MaybeUninit::<u8>::uninit(); CHILD_STACK];
     // SAFETY: pmtr is single-threaded; `child_entry` runs only
     // `child_main`, which makes async-signal-safe calls, writes nothing
     // pmtr reads, and ends in execve or _exit; `child` outlives the call.
-    let pid = unsafe { sys::spawn_shared(&mut stack, child_entry, (&raw mut child).cast()) }
+    let pid = unsafe { sys::spawn_shared(child_entry, (&raw mut child).cast()) }
         .map_err(SpawnError::Fork)?;
     // The child makes itself a group leader too, but pmtr may signal the
     // group before the child has run that far: a job stopped right after
@@ -357,9 +353,6 @@ pub fn spawn(launch: &Launch, parent: Pid) -> Result<Started, SpawnError> {
         stderr: err_pipe.map(|(r, _)| r),
     })
 }
-
-/// Stack bytes for the child between clone and exec.
-const CHILD_STACK: usize = 8192;
 
 /// What `child_entry` needs, passed through clone's argument pointer.
 struct ChildArgs<'a> {

@@ -66,9 +66,18 @@ pub fn parse(file: &str, src: &str) -> Result<Config, Vec<Error>> {
     if p.diags.errors.is_empty() {
         return Ok(p.config);
     }
-    // In file order; errors about the whole file last.
+    // In file order; errors about the whole file last. An insertion sort:
+    // stable, and there are at most MAX_ERRORS, nearly in order already
+    // (and it keeps the general-purpose stable sort out of the binary).
     let mut errors = p.diags.errors;
-    errors.sort_by_key(|e| (e.pos().is_none(), e.pos()));
+    let key = |e: &Error| (e.pos().is_none(), e.pos());
+    for i in 1..errors.len() {
+        let mut j = i;
+        while j > 0 && key(&errors[j - 1]) > key(&errors[j]) {
+            errors.swap(j - 1, j);
+            j -= 1;
+        }
+    }
     Err(errors)
 }
 

@@ -85,7 +85,9 @@ pub struct Server {
     /// The socket file pmtr created, so exit removes only that file and
     /// not one a later pmtr put in its place.
     inode: (u64, u64),
-    clients: [Option<Client>; MAX_CLIENTS],
+    /// Boxed while connected: the table stays a few pointers, not
+    /// MAX_CLIENTS request buffers, in the supervisor (and its stack).
+    clients: [Option<Box<Client>>; MAX_CLIENTS],
     next_seq: u64,
     euid: rustix::process::Uid,
 }
@@ -228,11 +230,11 @@ impl Server {
             {
                 continue;
             }
-            self.clients[slot] = Some(Client {
+            self.clients[slot] = Some(Box::new(Client {
                 fd,
                 buf: heapless::Vec::new(),
                 seq: self.next_seq,
-            });
+            }));
             self.next_seq += 1;
         }
     }

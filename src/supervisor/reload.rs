@@ -178,7 +178,8 @@ impl Supervisor {
         self.jobs = jobs;
         let mut order: Vec<usize> = (0..self.jobs.len()).collect();
         // Stable: equal `order` keeps file order (SPEC §3).
-        order.sort_by_key(|&i| self.jobs[i].spec.order);
+        // Ties in `order` keep file order: the index is part of the key.
+        order.sort_unstable_by_key(|&i| (self.jobs[i].spec.order, i));
         self.start_order = order;
         self.have_config = true;
         self.configure_net(&report, &listen, now);

@@ -42,8 +42,24 @@ pub unsafe fn fork() -> Result<Option<Pid>, Errno> {
     }
 }
 
+/// Stack bytes for a child between clone and exec (it needs about a
+/// kilobyte: child_main's frames and the system call wrappers).
+const CHILD_STACK_BYTES: usize = 8192;
+
+/// The stack [`spawn_shared`]'s children run on: in .bss, so only the pages
+/// a child touches cost memory, and pmtr's own stack stays small.
+struct ChildStack(core::cell::UnsafeCell<[MaybeUninit<u8>; CHILD_STACK_BYTES]>);
+
+// SAFETY: only a child uses it, and one at a time: pmtr (single-threaded)
+// waits in clone until that child has exec'd or exited.
+unsafe impl Sync for ChildStack {}
+
+static CHILD_STACK: ChildStack = ChildStack(core::cell::UnsafeCell::new(
+    [MaybeUninit::uninit(); CHILD_STACK_BYTES],
+));
+
 /// `clone(CLONE_VM | CLONE_VFORK | SIGCHLD)`—Starts a child that shares
-/// pmtr's memory and runs `child(arg)` on `stack`, while pmtr waits until
+/// pmtr's memory and runs `child(arg)` on its own stack, while pmtr waits until
 /// the child has called `execve` or `_exit`. This is how musl's
 /// `posix_spawn` starts a program: nothing is copied, so a restart does not
 /// pay for duplicating pmtr's page tables, nor pmtr for copy-on-write
@@ -62,16 +78,16 @@ pub unsafe fn fork() -> Result<Option<Pid>, Errno> {
 #[doc(alias = "clone")]
 #[doc(alias = "vfork")]
 pub unsafe fn spawn_shared(
-    stack: &mut [MaybeUninit<u8>],
     child: extern "C" fn(*mut core::ffi::c_void) -> core::ffi::c_int,
     arg: *mut core::ffi::c_void,
 ) -> Result<Pid, Errno> {
     // The stack grows down from the end of the buffer, 16-byte aligned
     // as every ABI pmtr targets wants at a call.
-    let top = (stack.as_mut_ptr_range().end as usize) & !15;
+    let top = (CHILD_STACK.0.get() as usize + CHILD_STACK_BYTES) & !15;
     let flags = libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD;
-    // SAFETY: `top` is the end of a live buffer the child may use as its
-    // stack; the caller upholds the rules for `child` and `arg`.
+    // SAFETY: `top` is the end of the child stack, which no one else uses
+    // while the child runs; the caller upholds the rules for `child` and
+    // `arg`.
     match unsafe { libc::clone(child, top as *mut core::ffi::c_void, flags, arg) } {
         -1 => Err(Errno::from_raw_os_error(last_errno())),
         pid => Pid::from_raw(pid).ok_or(Errno::INVAL),
