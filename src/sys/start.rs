@@ -167,6 +167,23 @@ extern "C" fn _Unwind_Resume() -> ! {
     unsafe { libc::abort() }
 }
 
+// On 32-bit ARM the unwind tables of the prebuilt core and alloc name the
+// EHABI personality routines too; with no unwinder linked (std brought
+// one), they would be undefined under a gcc link. Never called either.
+#[cfg(all(not(test), target_arch = "arm"))]
+#[unsafe(no_mangle)]
+extern "C" fn __aeabi_unwind_cpp_pr0() -> ! {
+    // SAFETY: as in the panic handler.
+    unsafe { libc::abort() }
+}
+
+#[cfg(all(not(test), target_arch = "arm"))]
+#[unsafe(no_mangle)]
+extern "C" fn __aeabi_unwind_cpp_pr1() -> ! {
+    // SAFETY: as in the panic handler.
+    unsafe { libc::abort() }
+}
+
 // The C library, linked explicitly: without std nothing else asks for it
 // on musl (the `libc` crate leaves that to std).
 #[cfg(all(not(test), target_env = "musl"))]
