@@ -9,7 +9,6 @@ use rustix::net::{AddressFamily, SendFlags, SocketFlags, SocketType};
 
 pub const USAGE: &str = "\
 usage: pmtr-ctl -s HOST -p PORT enable|disable NAME...
-       pmtr-ctl -s HOST -p PORT enable|disable NAME...
 
 Sends one UDP datagram asking the pmtr listening on HOST:PORT (its
 `listen on udp://ADDR:PORT`) to enable or disable the named jobs until its

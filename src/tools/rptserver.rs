@@ -19,7 +19,6 @@ use super::table::{aligned, duration};
 
 pub const USAGE: &str = "\
 usage: pmtr-rptserver -p PORT -f FILE [-a ADDR] [-x SECONDS]
-       pmtr-rptserver -p PORT -f FILE [-a ADDR] [-x SECONDS]
 
 Receives the reports that pmtr sends with `report to udp://HOST:PORT` and
 keeps FILE as a summary: one line per host and job, with the job's state,
