@@ -385,11 +385,12 @@ impl fmt::Display for Peer {
     }
 }
 
-fn udp_socket(addr: &SocketAddr) -> rustix::io::Result<OwnedFd> {
-    let family = if addr.is_ipv4() {
-        AddressFamily::INET
-    } else {
+/// A non-blocking, close-on-exec UDP socket, IPv6 if `v6`.
+pub fn udp_socket(v6: bool) -> rustix::io::Result<OwnedFd> {
+    let family = if v6 {
         AddressFamily::INET6
+    } else {
+        AddressFamily::INET
     };
     rustix::net::socket_with(
         family,
@@ -403,7 +404,7 @@ fn udp_socket(addr: &SocketAddr) -> rustix::io::Result<OwnedFd> {
 /// bound to the group's port and a member of it on the default interface.
 /// On failure, the call that failed and its errno.
 pub fn bind_udp(addr: &SocketAddr) -> Result<OwnedFd, (&'static str, Errno)> {
-    let fd = udp_socket(addr).map_err(|e| ("socket", e))?;
+    let fd = udp_socket(addr.is_ipv6()).map_err(|e| ("socket", e))?;
     match addr.ip() {
         IpAddr::V4(group) if group.is_multicast() => {
             rustix::net::sockopt::set_socket_reuseaddr(&fd, true)
@@ -459,7 +460,7 @@ fn open_listener(epoll: BorrowedFd<'_>, token: epoll::EventData, url: &UdpUrl) -
 
 fn open_destination(url: &UdpUrl) -> Option<Destination> {
     let open = || -> Result<OwnedFd, (&'static str, Errno)> {
-        let fd = udp_socket(&url.addr).map_err(|e| ("socket", e))?;
+        let fd = udp_socket(url.addr.is_ipv6()).map_err(|e| ("socket", e))?;
         if let Some(iface) = &url.iface {
             if !url.addr.ip().is_multicast() {
                 warn!(

@@ -22,12 +22,10 @@ use alloc::vec::Vec;
 use core::fmt;
 use core::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-use rustix::buffer::spare_capacity;
 use rustix::event::{PollFd, PollFlags, Timespec};
 use rustix::fd::OwnedFd;
-use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
-use rustix::net::{AddressFamily, RecvFlags, SendFlags, SocketFlags, SocketType};
+use rustix::net::{RecvFlags, SendFlags};
 use rustix::time::ClockId;
 
 /// Where lookups read from; `Sources::SYSTEM` is /etc/hosts,
@@ -120,22 +118,10 @@ fn from_hosts(path: &str, name: &str) -> Vec<IpAddr> {
     ips
 }
 
-/// The whole file, or nothing if it cannot be opened. These files are a
-/// few hundred bytes, so reading them whole keeps parsing to one `split`.
+/// The whole file, or nothing if it cannot be read. A hosts file may be
+/// large (ad blockers ship megabytes), so there is no limit.
 fn read_file(path: &str) -> Vec<u8> {
-    let mut text = Vec::new();
-    let Ok(fd) = rustix::fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()) else {
-        return text;
-    };
-    loop {
-        text.reserve(1024);
-        match rustix::io::read(&fd, spare_capacity(&mut text)) {
-            Ok(0) => break,
-            Ok(_) | Err(Errno::INTR) => {}
-            Err(_) => break,
-        }
-    }
-    text
+    crate::os::read_file(path, usize::MAX).unwrap_or_default()
 }
 
 /// The lines of a hosts or resolv.conf file with `#` comments cut off; a
@@ -269,10 +255,10 @@ impl Dns {
             &conf.servers
         };
         let mut v6 = ips.iter().any(IpAddr::is_ipv6);
-        let fd = match udp_socket(v6) {
+        let fd = match crate::net::udp_socket(v6) {
             Err(_) if v6 => {
                 v6 = false;
-                udp_socket(false)
+                crate::net::udp_socket(false)
             }
             other => other,
         }
@@ -381,20 +367,6 @@ impl Dns {
             Err(LookupError::NoAnswer)
         }
     }
-}
-
-fn udp_socket(v6: bool) -> rustix::io::Result<OwnedFd> {
-    let family = if v6 {
-        AddressFamily::INET6
-    } else {
-        AddressFamily::INET
-    };
-    rustix::net::socket_with(
-        family,
-        SocketType::DGRAM,
-        SocketFlags::CLOEXEC | SocketFlags::NONBLOCK,
-        None,
-    )
 }
 
 /// Milliseconds on the monotonic clock, so a clock step cannot stretch or

@@ -553,15 +553,7 @@ fn write_line(fd: rustix::fd::BorrowedFd<'_>, parts: &[&[u8]]) {
         let room = line.capacity() - line.len();
         let _ = line.extend_from_slice(&part[..part.len().min(room)]);
     }
-    let mut rest = &line[..];
-    while !rest.is_empty() {
-        match rustix::io::write(fd, rest) {
-            Ok(0) => return,
-            Ok(n) => rest = &rest[n..],
-            Err(Errno::INTR) => continue,
-            Err(_) => return,
-        }
-    }
+    let _ = crate::os::write_all(fd, &line);
 }
 
 /// Whether fd 2 is open and not /dev/null.
