@@ -785,8 +785,13 @@ impl Supervisor {
             .iter()
             .flat_map(|j| j.spec.depends.iter().cloned())
             .collect();
-        self.watcher
-            .watch(core::iter::once(config.as_str()).chain(depends.iter().map(String::as_str)));
+        let paths = core::iter::once(config.as_str()).chain(depends.iter().map(String::as_str));
+        // A directory created on the way to the file (`mkdir -p` then a
+        // write) may have had the file written before its watch was added:
+        // read once more, with the watch in place.
+        if self.watcher.watch(paths) {
+            self.pending_rescan = true;
+        }
     }
 
     /// Restarts running jobs whose `depends` files changed content.

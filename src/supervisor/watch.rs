@@ -108,7 +108,12 @@ impl Watcher {
     /// descriptor, so only watches no longer needed are removed (removal
     /// queues an IN_IGNORED event, which [`Watcher::drain`] skips).
     /// The first path is the configuration, the others `depends` files.
-    pub fn watch<'a>(&mut self, paths: impl IntoIterator<Item = &'a str>) {
+    ///
+    /// Returns whether a directory is watched now that was not before
+    /// (one just created on the way to the file, a new symlink target):
+    /// what happened in it before its watch existed sent no event, so the
+    /// caller must look at the files once more.
+    pub fn watch<'a>(&mut self, paths: impl IntoIterator<Item = &'a str>) -> bool {
         let mut wds = Vec::new();
         let mut names = Vec::new();
         let mut file_wds: Vec<(i32, bool)> = Vec::new();
@@ -134,8 +139,12 @@ impl Watcher {
                 let _ = inotify::remove_watch(&self.fd, *old);
             }
         }
+        let added = wds
+            .iter()
+            .any(|(wd, _)| !self.wds.iter().any(|(old, _)| old == wd));
         self.wds = wds;
         self.names = names;
+        added
     }
 
     fn add(&self, dir: &str, name: &str, wds: &mut Wds, names: &mut Vec<String>) {
