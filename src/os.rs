@@ -136,13 +136,45 @@ pub fn join(dir: &str, name: &str) -> String {
     out
 }
 
-/// Formats into one buffer, then writes it with a single call, so lines
-/// from pmtr and its jobs do not interleave mid-line.
+/// Formats into a buffer on the stack and writes it out whenever it fills
+/// and at the end, so a line shorter than the buffer is one `write` and
+/// does not interleave with the jobs' output mid-line. It never allocates:
+/// the panic handler prints with it, also when the heap is exhausted.
 #[cfg_attr(test, allow(dead_code))]
 pub fn print_to(fd: BorrowedFd<'static>, args: fmt::Arguments<'_>) {
-    let mut text = String::new();
-    let _ = fmt::write(&mut text, args);
-    let _ = write_all(fd, text.as_bytes());
+    let mut out = Buffered {
+        fd,
+        buf: heapless::Vec::new(),
+    };
+    let _ = fmt::write(&mut out, args);
+    out.flush();
+}
+
+struct Buffered {
+    fd: BorrowedFd<'static>,
+    buf: heapless::Vec<u8, 1024>,
+}
+
+impl Buffered {
+    fn flush(&mut self) {
+        let _ = write_all(self.fd, &self.buf);
+        self.buf.clear();
+    }
+}
+
+impl fmt::Write for Buffered {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let mut rest = s.as_bytes();
+        while !rest.is_empty() {
+            if self.buf.is_full() {
+                self.flush();
+            }
+            let n = rest.len().min(self.buf.capacity() - self.buf.len());
+            let _ = self.buf.extend_from_slice(&rest[..n]);
+            rest = &rest[n..];
+        }
+        Ok(())
+    }
 }
 
 /// Standard output (fd 1), which `sys::start` makes sure is open.
