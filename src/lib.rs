@@ -21,29 +21,23 @@ extern crate std;
 
 // First, so their macros are in scope in every module below.
 #[macro_use]
-mod os;
+pub mod rt;
 #[macro_use]
 mod syslog;
 
 mod cli;
+mod clock;
 mod config;
 mod control;
+mod files;
 mod net;
-mod resolve;
 mod spawn;
 mod supervisor;
 pub mod sys;
 pub mod tools;
 mod users;
 
-/// What every module would have from std's prelude.
-mod prelude {
-    pub use alloc::borrow::ToOwned;
-    pub use alloc::boxed::Box;
-    pub use alloc::string::{String, ToString};
-    pub use alloc::vec::Vec;
-}
-
+use rt::prelude;
 use prelude::*;
 
 /// Runs `pmtr` with its arguments (argv without the program name);

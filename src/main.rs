@@ -10,5 +10,5 @@ use core::ffi::{c_char, c_int};
 #[unsafe(export_name = "main")]
 extern "C" fn main(argc: c_int, argv: *const *const c_char, envp: *const *const c_char) -> c_int {
     // SAFETY: argc, argv and envp are as the C runtime passed them.
-    unsafe { pmtr::sys::start::enter(argc, argv, envp, pmtr::run) }
+    unsafe { pmtr::rt::start::enter(argc, argv, envp, pmtr::run) }
 }

@@ -565,7 +565,7 @@ impl Env {
     /// pmtr's environment, captured once at startup, as the base of every
     /// job's environment.
     pub fn inherited() -> Rc<Env> {
-        let strings = crate::sys::start::environ()
+        let strings = crate::rt::start::environ()
             .filter(|kv| kv.to_bytes().iter().skip(1).any(|&b| b == b'='))
             .map(CStr::to_owned)
             .collect();

@@ -63,7 +63,7 @@ pub fn read(path: &str) -> Result<Vec<u8>, Error> {
         return Err(too_big(meta.st_size as u64));
     }
     // The file may grow between fstat and read: never read past the limit.
-    match crate::os::read_all(rustix::fd::AsFd::as_fd(&fd), MAX_FILE_BYTES as usize) {
+    match crate::files::read_all(rustix::fd::AsFd::as_fd(&fd), MAX_FILE_BYTES as usize) {
         Err(Errno::FBIG) => Err(too_big(MAX_FILE_BYTES + 1)),
         other => other.map_err(io),
     }

@@ -1127,10 +1127,10 @@ pub fn parse_url(text: &str, listen: bool) -> Result<UdpUrl, ErrorKind> {
 }
 
 /// Looks a host name up in /etc/hosts, then DNS, preferring an IPv4
-/// address (`crate::resolve`, the resolver musl's getaddrinfo was).
+/// address (`crate::net::resolve`, the resolver musl's getaddrinfo was).
 #[cfg(not(fuzzing))]
 fn resolve(host: &str, port: u16) -> Result<SocketAddr, String> {
-    match crate::resolve::lookup(host, port) {
+    match crate::net::resolve::lookup(host, port) {
         // IPv4 addresses come first.
         Ok(addrs) => addrs
             .first()

@@ -24,7 +24,7 @@ use rustix::net::{self, AddressFamily, SocketAddrUnix, SocketFlags};
 use super::protocol::{Exit, JobStatus, MAX_REQUEST, Request, State, Verb};
 use crate::cli::DEFAULT_SOCKET;
 use crate::sys;
-use crate::tools::table::{aligned, duration};
+use crate::control::table::{aligned, duration};
 
 const EXIT_OK: u8 = 0;
 const EXIT_FAILED: u8 = 1;
@@ -265,7 +265,7 @@ fn ask(path: &str, line: &str) -> Result<String, AskError> {
     }
     // A refusal may close the connection before the request is read; the
     // answer still waits to be read, so a failed write is not the end.
-    let _ = crate::os::write_all(fd.as_fd(), line.as_bytes());
+    let _ = crate::files::write_all(fd.as_fd(), line.as_bytes());
     let mut answer = Vec::new();
     let mut chunk = [0u8; 1024];
     loop {

@@ -4,10 +4,12 @@
 //! peer's uid (SO_PEERCRED): root and pmtr's own user only.
 //!
 //! [`server`] is pmtr's side, driven by the event loop; [`client`] is the
-//! commands; [`protocol`] is what goes between them.
+//! commands; [`protocol`] is what goes between them; [`table`] lays out
+//! `pmtr status` (and `pmtr-rptserver`'s summary).
 
 pub mod client;
 pub mod protocol;
 pub mod server;
+pub mod table;
 
 pub use server::{Readiness, Server};

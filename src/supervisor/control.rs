@@ -6,7 +6,7 @@
 use crate::prelude::*;
 use core::fmt::Write;
 
-use crate::os::Instant;
+use crate::clock::Instant;
 use rustix::fd::AsFd;
 
 use super::event_loop::{Job, Slot, Supervisor};

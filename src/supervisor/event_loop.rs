@@ -9,7 +9,7 @@
 //! load time, logging formats into fixed buffers, and the event and read
 //! buffers are allocated once.
 
-use crate::os::Instant;
+use crate::clock::Instant;
 use crate::prelude::*;
 use core::time::Duration;
 
@@ -166,8 +166,8 @@ fn rules(spec: &JobSpec) -> Rules {
 /// its appearance counts as a change.
 pub(super) fn depends_hash(paths: &[String]) -> u64 {
     paths.iter().fold(0, |h: u64, p| {
-        let file = match crate::os::read_file(p, usize::MAX) {
-            Ok(bytes) => crate::os::content_hash(&bytes) | 1,
+        let file = match crate::files::read_file(p, usize::MAX) {
+            Ok(bytes) => crate::files::content_hash(&bytes) | 1,
             Err(_) => 0,
         };
         h.rotate_left(5) ^ file
@@ -818,7 +818,7 @@ impl Supervisor {
                 .spec
                 .depends
                 .iter()
-                .any(|p| crate::os::file_size(p) == Some(0));
+                .any(|p| crate::files::file_size(p) == Some(0));
             if empty {
                 let settled = *self.jobs[i].depends_empty_since.get_or_insert(now)
                     + super::reload::EMPTY_SETTLE;

@@ -5,7 +5,7 @@
 //! (state, event) pair is written out, so the compiler checks the table and
 //! each rule is unit-tested without forking.
 
-use crate::os::Instant;
+use crate::clock::Instant;
 use core::time::Duration;
 
 use rustix::process::Pid;

@@ -132,7 +132,7 @@ impl PidFile {
     fn write(path: &str) -> PidFile {
         let tmp = format!("{path}.new");
         let pid = rustix::process::getpid().as_raw_nonzero();
-        let result = crate::os::write_file(&tmp, format!("{pid}\n").as_bytes(), 0o644)
+        let result = crate::files::write_file(&tmp, format!("{pid}\n").as_bytes(), 0o644)
             .and_then(|()| rustix::fs::rename(&tmp, path));
         if let Err(e) = result {
             error!("can't write pidfile {path}: {}", sys::strerror(e));

@@ -2,7 +2,7 @@
 //! stop, changed jobs restart with their new settings, unchanged jobs are
 //! left running untouched. A configuration with errors changes nothing.
 
-use crate::os::Instant;
+use crate::clock::Instant;
 use crate::prelude::*;
 
 use super::event_loop::{Job, Supervisor};
@@ -57,7 +57,7 @@ impl Supervisor {
                 // A regular file pmtr may read that still failed (out of
                 // descriptors or memory, an I/O error) is read again in a
                 // second: its save already happened, no event will follow.
-                let transient = crate::os::file_size(&self.config_path)
+                let transient = crate::files::file_size(&self.config_path)
                     .is_some_and(|len| len <= config::MAX_FILE_BYTES)
                     && config::check_trust(&self.config_path).is_ok();
                 self.reread_at = transient.then(|| now + REREAD_AFTER);
@@ -78,7 +78,7 @@ impl Supervisor {
                     self.empty_since = None;
                     false
                 };
-                let hash = crate::os::content_hash(&bytes);
+                let hash = crate::files::content_hash(&bytes);
                 if !settling && (force || self.config_hash != Some(hash)) {
                     self.config_hash = Some(hash);
                     info!("rescanning configuration {label}");

@@ -19,7 +19,7 @@ use rustix::fs::inotify::{self, CreateFlags, ReadFlags, WatchFlags};
 use rustix::fs::{AtFlags, CWD, FileType};
 use rustix::io::Errno;
 
-use crate::os;
+use crate::files;
 
 /// Symlinks followed per path before giving up (a loop, or absurd nesting).
 const MAX_LINKS: usize = 8;
@@ -47,7 +47,7 @@ type Wds = Vec<(i32, String)>;
 /// symlink is complete at once.
 fn created_regular_file(wds: &Wds, wd: i32, name: &str) -> bool {
     wds.iter().find(|(w, _)| *w == wd).is_some_and(|(_, dir)| {
-        file_type(&os::join(dir, name), false) == Some(FileType::RegularFile)
+        file_type(&files::join(dir, name), false) == Some(FileType::RegularFile)
     })
 }
 
@@ -159,11 +159,11 @@ impl Watcher {
     }
 
     fn watch_path(&self, path: &str, depth: usize, wds: &mut Wds, names: &mut Vec<String>) {
-        let name = os::file_name(path);
+        let name = files::file_name(path);
         if name.is_empty() || name == "." || name == ".." {
             return;
         }
-        let parent = os::parent(path);
+        let parent = files::parent(path);
         if is_dir(parent) {
             self.add(parent, name, wds, names);
         } else {
@@ -171,12 +171,12 @@ impl Watcher {
             // to appear; its creation triggers a rescan and a new watch.
             let mut missing = parent;
             loop {
-                let up = os::parent(missing);
+                let up = files::parent(missing);
                 if up == missing {
                     break;
                 }
                 if is_dir(up) {
-                    self.add(up, os::file_name(missing), wds, names);
+                    self.add(up, files::file_name(missing), wds, names);
                     break;
                 }
                 missing = up;
@@ -190,22 +190,22 @@ impl Watcher {
         // is swapped by renaming in its own parent.
         let mut ancestor = parent;
         loop {
-            let up = os::parent(ancestor);
+            let up = files::parent(ancestor);
             if up == ancestor {
                 break;
             }
             if file_type(ancestor, false) == Some(FileType::Symlink) {
-                self.add(up, os::file_name(ancestor), wds, names);
+                self.add(up, files::file_name(ancestor), wds, names);
                 if let Some(target) = read_link(ancestor) {
                     let rest = path
                         .strip_prefix(ancestor)
                         .unwrap_or("")
                         .trim_start_matches('/');
-                    let resolved = os::join(up, &target);
+                    let resolved = files::join(up, &target);
                     let resolved = if rest.is_empty() {
                         resolved
                     } else {
-                        os::join(&resolved, rest)
+                        files::join(&resolved, rest)
                     };
                     self.watch_path(&resolved, depth + 1, wds, names);
                 }
@@ -213,7 +213,7 @@ impl Watcher {
             ancestor = up;
         }
         if let Some(target) = read_link(path) {
-            self.watch_path(&os::join(parent, &target), depth + 1, wds, names);
+            self.watch_path(&files::join(parent, &target), depth + 1, wds, names);
         }
     }
 

@@ -9,9 +9,6 @@
 
 #![allow(unsafe_code)]
 
-pub mod heap;
-pub mod lock;
-pub mod start;
 
 use core::ffi::{CStr, c_char};
 use core::mem::MaybeUninit;

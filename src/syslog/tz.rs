@@ -70,7 +70,7 @@ impl Zone {
 
     /// The zone the environment asks for: `tz` is the value of `TZ`.
     pub fn from_env(tz: Option<&str>) -> Zone {
-        let zoneinfo = crate::sys::start::var("TZDIR").unwrap_or(ZONEINFO);
+        let zoneinfo = crate::rt::start::var("TZDIR").unwrap_or(ZONEINFO);
         let Some(tz) = tz else {
             return Zone::from_file("/etc/localtime").unwrap_or(Zone::UTC);
         };
@@ -99,12 +99,12 @@ impl Zone {
         if name.is_empty() {
             return None;
         }
-        Zone::from_file(&crate::os::join(zoneinfo, name))
+        Zone::from_file(&crate::files::join(zoneinfo, name))
     }
 
     /// Reads a TZif file; `None` when it cannot be read or parsed.
     pub fn from_file(path: &str) -> Option<Zone> {
-        let data = crate::os::read_file(path, TZIF_MAX).ok()?;
+        let data = crate::files::read_file(path, TZIF_MAX).ok()?;
         Zone::from_tzif(&data).ok()
     }
 

@@ -155,7 +155,7 @@ fn parse(args: &[String]) -> Result<Parsed, UsageError> {
 }
 
 fn send(request: &Request) -> Result<(), String> {
-    let addrs = crate::resolve::lookup(&request.host, request.port)
+    let addrs = crate::net::resolve::lookup(&request.host, request.port)
         .map_err(|e| format!("can't resolve {}: {e}", request.host))?;
     let mut last_error = format!("can't resolve {}: no address", request.host);
     // The first address that takes the datagram; UDP says nothing more.

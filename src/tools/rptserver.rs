@@ -10,12 +10,12 @@
 use crate::prelude::*;
 use core::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-use crate::os::Instant;
+use crate::clock::Instant;
 use core::time::Duration;
 use rustix::io::Errno;
 use rustix::net::RecvFlags;
 
-use super::table::{aligned, duration};
+use crate::control::table::{aligned, duration};
 
 pub const USAGE: &str = "\
 usage: pmtr-rptserver -p PORT -f FILE [-a ADDR] [-x SECONDS]
@@ -326,7 +326,7 @@ impl Summary {
 fn write_atomically(file: &str, text: &str) -> Result<(), String> {
     let tmp = format!("{file}.tmp");
     let strerror = crate::sys::strerror;
-    crate::os::write_file(&tmp, text.as_bytes(), 0o644)
+    crate::files::write_file(&tmp, text.as_bytes(), 0o644)
         .map_err(|e| format!("can't write {tmp}: {}", strerror(e)))?;
     rustix::fs::rename(&tmp, file)
         .map_err(|e| format!("can't rename {tmp} to {file}: {}", strerror(e)))

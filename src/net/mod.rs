@@ -14,6 +14,8 @@
 //! Sockets are (re)opened on each configuration load; failures are logged
 //! and never touch the jobs. Receiving and reporting use fixed buffers.
 
+pub mod resolve;
+
 use crate::config::UdpUrl;
 use crate::prelude::*;
 use core::fmt;
@@ -654,8 +656,8 @@ mod tests {
         assert_eq!(events[0].data.u64(), 7);
         let mut got = Vec::new();
         // Datagrams may trickle in; collect until both good ones arrived.
-        let end = crate::os::Instant::now() + Duration::from_secs(5);
-        while got.len() < 3 && crate::os::Instant::now() < end {
+        let end = crate::clock::Instant::now() + Duration::from_secs(5);
+        while got.len() < 3 && crate::clock::Instant::now() < end {
             net.receive(0, |c, n| got.push((c, n.to_string())));
         }
         assert_eq!(

@@ -1,52 +1,12 @@
-//! The few things pmtr took from std, over rustix (see `sys/start.rs` for
-//! why pmtr is `no_std`): the monotonic clock, whole-file reads and
-//! writes, paths as strings, and printing to stdout/stderr.
-
-use core::fmt;
-use core::time::Duration;
+//! Files and paths, the part of std's `fs` and `path` pmtr needs (see
+//! `rt/start.rs` for why pmtr is `no_std`): whole-file reads and writes,
+//! a content hash, and paths as strings.
 
 use rustix::fd::{AsFd, BorrowedFd};
 use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
 
 use crate::prelude::*;
-
-/// A point on the monotonic clock (`CLOCK_MONOTONIC`): what job deadlines
-/// and uptimes are measured on, unaffected by changes to the wall clock.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Instant(Duration);
-
-impl Instant {
-    /// `clock_gettime(CLOCK_MONOTONIC)` (through the vDSO: no system call).
-    pub fn now() -> Instant {
-        let t = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
-        Instant(Duration::new(t.tv_sec as u64, t.tv_nsec as u32))
-    }
-
-    /// How long after `earlier` this is; zero if it is not later.
-    pub fn saturating_duration_since(self, earlier: Instant) -> Duration {
-        self.0.saturating_sub(earlier.0)
-    }
-
-    /// How long after `earlier` this is; zero if it is not later.
-    pub fn duration_since(self, earlier: Instant) -> Duration {
-        self.saturating_duration_since(earlier)
-    }
-}
-
-impl core::ops::Add<Duration> for Instant {
-    type Output = Instant;
-    fn add(self, d: Duration) -> Instant {
-        Instant(self.0.saturating_add(d))
-    }
-}
-
-impl core::ops::Sub<Duration> for Instant {
-    type Output = Instant;
-    fn sub(self, d: Duration) -> Instant {
-        Instant(self.0.saturating_sub(d))
-    }
-}
 
 /// FNV-1a, 64 bits: tells whether a file's content changed since it was
 /// last read. Not for untrusted keys (no hash tables here).
@@ -136,91 +96,6 @@ pub fn join(dir: &str, name: &str) -> String {
     out
 }
 
-/// Formats into a buffer on the stack and writes it out whenever it fills
-/// and at the end, so a line shorter than the buffer is one `write` and
-/// does not interleave with the jobs' output mid-line. It never allocates:
-/// the panic handler prints with it, also when the heap is exhausted.
-#[cfg_attr(test, allow(dead_code))]
-pub fn print_to(fd: BorrowedFd<'static>, args: fmt::Arguments<'_>) {
-    let mut out = Buffered {
-        fd,
-        buf: heapless::Vec::new(),
-    };
-    let _ = fmt::write(&mut out, args);
-    out.flush();
-}
-
-struct Buffered {
-    fd: BorrowedFd<'static>,
-    buf: heapless::Vec<u8, 1024>,
-}
-
-impl Buffered {
-    fn flush(&mut self) {
-        let _ = write_all(self.fd, &self.buf);
-        self.buf.clear();
-    }
-}
-
-impl fmt::Write for Buffered {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        let mut rest = s.as_bytes();
-        while !rest.is_empty() {
-            if self.buf.is_full() {
-                self.flush();
-            }
-            let n = rest.len().min(self.buf.capacity() - self.buf.len());
-            let _ = self.buf.extend_from_slice(&rest[..n]);
-            rest = &rest[n..];
-        }
-        Ok(())
-    }
-}
-
-/// Standard output (fd 1), which `sys::start` makes sure is open.
-#[cfg_attr(test, allow(dead_code))]
-pub fn stdout() -> BorrowedFd<'static> {
-    #[allow(unsafe_code)]
-    // SAFETY: fd 1 is open for the whole run, and pmtr never closes it.
-    unsafe {
-        rustix::stdio::stdout()
-    }
-}
-
-/// Standard error (fd 2), which `sys::start` makes sure is open.
-pub fn stderr() -> BorrowedFd<'static> {
-    #[allow(unsafe_code)]
-    // SAFETY: fd 2 is open for the whole run, and pmtr never closes it.
-    unsafe {
-        rustix::stdio::stderr()
-    }
-}
-
-/// `print!` for a `no_std` pmtr; test builds use std's.
-#[cfg(not(test))]
-#[macro_export]
-macro_rules! print {
-    ($($arg:tt)*) => { $crate::os::print_to($crate::os::stdout(), format_args!($($arg)*)) };
-}
-
-#[cfg(not(test))]
-#[macro_export]
-macro_rules! println {
-    ($($arg:tt)*) => { $crate::os::print_to($crate::os::stdout(), format_args!("{}\n", format_args!($($arg)*))) };
-}
-
-#[cfg(not(test))]
-#[macro_export]
-macro_rules! eprint {
-    ($($arg:tt)*) => { $crate::os::print_to($crate::os::stderr(), format_args!($($arg)*)) };
-}
-
-#[cfg(not(test))]
-#[macro_export]
-macro_rules! eprintln {
-    ($($arg:tt)*) => { $crate::os::print_to($crate::os::stderr(), format_args!("{}\n", format_args!($($arg)*))) };
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -256,14 +131,5 @@ mod tests {
         assert_eq!(read_file(path, 4999), Err(Errno::FBIG));
         assert_eq!(read_file("/nonexistent/x", 10), Err(Errno::NOENT));
         std::fs::remove_dir_all(&dir).unwrap();
-    }
-
-    #[test]
-    fn instant_arithmetic_saturates() {
-        let t0 = Instant::now();
-        let t1 = t0 + Duration::from_secs(3);
-        assert_eq!(t1.saturating_duration_since(t0), Duration::from_secs(3));
-        assert_eq!(t0.saturating_duration_since(t1), Duration::ZERO);
-        assert!(t1 > t0);
     }
 }

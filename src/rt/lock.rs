@@ -8,6 +8,8 @@
 //! ordering, so at most one [`Guard`] exists at a time and what one holder
 //! wrote is seen by the next: the guard's `&mut T` is exclusive.
 
+#![allow(unsafe_code)]
+
 use core::cell::UnsafeCell;
 use core::ops::{Deref, DerefMut};
 use core::sync::atomic::{AtomicBool, Ordering};

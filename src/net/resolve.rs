@@ -121,7 +121,7 @@ fn from_hosts(path: &str, name: &str) -> Vec<IpAddr> {
 /// The whole file, or nothing if it cannot be read. A hosts file may be
 /// large (ad blockers ship megabytes), so there is no limit.
 fn read_file(path: &str) -> Vec<u8> {
-    crate::os::read_file(path, usize::MAX).unwrap_or_default()
+    crate::files::read_file(path, usize::MAX).unwrap_or_default()
 }
 
 /// The lines of a hosts or resolv.conf file with `#` comments cut off; a

@@ -45,7 +45,7 @@ pub fn write_count() {
             "{dir}/allocs.{}",
             rustix::process::getpid().as_raw_nonzero()
         );
-        let _ = crate::os::write_file(&path, alloc::format!("{count}\n").as_bytes(), 0o644);
+        let _ = crate::files::write_file(&path, alloc::format!("{count}\n").as_bytes(), 0o644);
     }
 }
 

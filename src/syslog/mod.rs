@@ -1,0 +1,249 @@
+//! pmtr's log (SPEC §7): RFC 3164 records written straight to `/dev/log`.
+//!
+//! A record is `<PRI>Mmm dd hh:mm:ss TAG[PID]: text`, facility daemon, no
+//! hostname (the syslog daemon adds it), local time (see [`tz`]), at most
+//! [`RECORD_LIMIT`] bytes. It is formatted into a fixed buffer on the
+//! stack, so logging allocates nothing; the one writer lives in a static
+//! behind `rt::lock` (pmtr is single-threaded, the lock is never
+//! contended).
+//!
+//! The socket is connected lazily and never blocks pmtr: sends are
+//! non-blocking, a full socket drops the record and counts it (the next
+//! record that gets through is preceded by `N messages lost`), a vanished
+//! or restarted daemon is reconnected at most once a second. While there
+//! is no socket, records go to stderr; as PID 1 without a usable stderr,
+//! to /dev/kmsg or /dev/console. In the foreground every record is also
+//! echoed to stderr, as `pmtr: text` (or `TAG[PID]: text` for job output).
+//!
+//! Text is made safe: control characters and bytes that are not UTF-8
+//! become `#ooo` (octal, as rsyslog writes them), so a job cannot forge
+//! records or drive the console with escape sequences.
+//!
+//! Job output (`out syslog` / `err syslog`) is fed through [`JobOutput`],
+//! one record per line; a line longer than a record is split, every piece
+//! but the last ending in `...` and every piece but the first starting
+//! with `...`.
+//!
+//! The parts: [`record`] formats, [`writer`] delivers, [`lines`] cuts a
+//! job's output into lines, [`tz`] gives local time.
+
+mod lines;
+mod record;
+mod tz;
+mod writer;
+
+use crate::rt::lock::{Guard, Lock};
+use core::fmt;
+use rustix::net::SocketAddrUnix;
+
+pub use lines::JobOutput;
+pub use tz::Zone;
+
+use record::{Record, split_line};
+use writer::{
+    Source, Writer, now_utc, open_console, own_pid, stderr_is_journal, stderr_usable, write_line,
+};
+
+/// Syslog severities pmtr uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    Err = 3,
+    Warning = 4,
+    Notice = 5,
+    Info = 6,
+    Debug = 7,
+}
+
+/// The syslog facility of every record: daemon (3).
+const FACILITY_DAEMON: u8 = 3 << 3;
+
+/// The buffer size of a record (RFC 3164's limit).
+pub const RECORD_MAX: usize = 1024;
+
+/// The default record length: one byte under RFC 3164's 1024 because
+/// busybox syslogd reads one byte less than its buffer, and Debian builds
+/// it with a 1024-byte buffer. Over a stream socket the NUL terminator
+/// makes it 1024.
+pub const RECORD_LIMIT: usize = 1023;
+
+/// The smallest record length `PMTR_LOG_RECORD_MAX` may ask for: room for
+/// the header (up to 75 bytes) and some text.
+const RECORD_MIN: usize = 128;
+
+/// RFC 3164: the TAG is at most 32 characters.
+const TAG_MAX: usize = 32;
+
+/// How long after a failed connect the socket is tried again.
+const RETRY_NANOS: i128 = 1_000_000_000;
+
+/// Where records go unless `PMTR_LOG_SOCKET` says otherwise.
+const DEV_LOG: &str = "/dev/log";
+
+/// Marks a line split over several records.
+const SPLIT_MARK: &[u8] = b"...";
+
+/// The writer: one per process, set up by [`init`].
+static WRITER: Lock<Option<Writer>> = Lock::new(None);
+
+/// Sets up logging once, before the first message: `foreground` echoes
+/// every line to stderr; `verbose` (count of `-v`) lets debug lines through.
+///
+/// Reads `PMTR_LOG_SOCKET` (socket path, default /dev/log),
+/// `PMTR_LOG_RECORD_MAX` (record length, 128..=1024, default 1023) and the
+/// time zone (`TZ`, else /etc/localtime). Calling it again re-reads them
+/// (the time zone, after an update of /etc/localtime) and keeps the socket.
+pub fn init(foreground: bool, verbose: u8) {
+    // Under systemd stderr is the journal, which also reads /dev/log:
+    // echoing would log every line twice.
+    let foreground = foreground && !stderr_is_journal();
+    let path = crate::rt::start::var("PMTR_LOG_SOCKET").unwrap_or(DEV_LOG);
+    // A path that cannot be a socket address (too long) never connects:
+    // every record then goes to the fallback, which is what an operator
+    // can see and fix.
+    let addr = SocketAddrUnix::new(path).ok();
+    let limit = crate::rt::start::var("PMTR_LOG_RECORD_MAX")
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .map_or(RECORD_LIMIT, |n| n.clamp(RECORD_MIN, RECORD_MAX));
+    let zone = Zone::from_env(crate::rt::start::var("TZ"));
+    let console = if rustix::process::getpid().is_init() && !stderr_usable() {
+        open_console()
+    } else {
+        None
+    };
+    let mut guard = lock();
+    match guard.as_mut() {
+        Some(w) => {
+            if w.addr != addr {
+                w.sock = None;
+                w.retry_at = None;
+            }
+            w.foreground = foreground;
+            w.verbose = verbose;
+            w.addr = addr;
+            w.limit = limit;
+            w.zone = zone;
+            w.console = console;
+        }
+        None => {
+            *guard = Some(Writer {
+                foreground,
+                verbose,
+                addr,
+                limit,
+                zone,
+                sock: None,
+                stream: false,
+                retry_at: None,
+                lost: 0,
+                pending: heapless::Vec::new(),
+                console,
+            })
+        }
+    }
+}
+
+/// Logs one of pmtr's own messages.
+pub fn log(severity: Severity, args: fmt::Arguments<'_>) {
+    let mut guard = lock();
+    let Some(w) = guard.as_mut() else {
+        // Before init (flag errors): stderr is all there is.
+        if severity != Severity::Debug {
+            let mut rec = Record::new();
+            rec.text_at = 0;
+            rec.format_text(args, RECORD_LIMIT);
+            write_line(crate::rt::print::stderr(), &[b"pmtr: ", rec.text(), b"\n"]);
+        }
+        return;
+    };
+    if severity == Severity::Debug && w.verbose == 0 {
+        return;
+    }
+    let mut rec = Record::new();
+    rec.header(severity, now_utc(), &w.zone, "pmtr", own_pid());
+    rec.format_text(args, w.limit);
+    w.deliver(&rec, Source::Own);
+}
+
+/// Logs one line of a job's output (`out syslog` / `err syslog`), tagged
+/// with the job's name and PID; a line over the record limit becomes
+/// several records. (The event loop goes through [`JobOutput`]; this is
+/// for a line that is already whole.)
+#[allow(dead_code)]
+pub fn log_job_line(tag: &str, pid: u32, severity: Severity, line: &[u8]) {
+    log_job_piece(tag, pid, severity, line, false, false);
+}
+
+/// Logs a line or a piece of one: `continued` when an earlier piece was
+/// logged, `unfinished` when more of the line follows.
+fn log_job_piece(
+    tag: &str,
+    pid: u32,
+    severity: Severity,
+    line: &[u8],
+    continued: bool,
+    unfinished: bool,
+) {
+    let mut guard = lock();
+    let Some(w) = guard.as_mut() else {
+        let mut rec = Record::new();
+        rec.tag_at = 0;
+        split_line(
+            &mut rec,
+            severity,
+            0,
+            &Zone::UTC,
+            tag,
+            pid,
+            line,
+            continued,
+            unfinished,
+            RECORD_LIMIT,
+            |rec| {
+                write_line(crate::rt::print::stderr(), &[rec.tagged(), b"\n"]);
+            },
+        );
+        return;
+    };
+    let now = now_utc();
+    let limit = w.limit;
+    let mut rec = Record::new();
+    let zone = core::mem::take(&mut w.zone);
+    split_line(
+        &mut rec,
+        severity,
+        now,
+        &zone,
+        tag,
+        pid,
+        line,
+        continued,
+        unfinished,
+        limit,
+        |rec| {
+            w.deliver(rec, Source::Job);
+        },
+    );
+    w.zone = zone;
+}
+
+/// The writer's lock.
+fn lock() -> Guard<'static, Option<Writer>> {
+    WRITER.lock()
+}
+
+macro_rules! error {
+    ($($arg:tt)*) => { $crate::syslog::log($crate::syslog::Severity::Err, format_args!($($arg)*)) };
+}
+macro_rules! warn {
+    ($($arg:tt)*) => { $crate::syslog::log($crate::syslog::Severity::Warning, format_args!($($arg)*)) };
+}
+macro_rules! notice {
+    ($($arg:tt)*) => { $crate::syslog::log($crate::syslog::Severity::Notice, format_args!($($arg)*)) };
+}
+macro_rules! info {
+    ($($arg:tt)*) => { $crate::syslog::log($crate::syslog::Severity::Info, format_args!($($arg)*)) };
+}
+macro_rules! debug {
+    ($($arg:tt)*) => { $crate::syslog::log($crate::syslog::Severity::Debug, format_args!($($arg)*)) };
+}
+

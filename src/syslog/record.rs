@@ -1,0 +1,382 @@
+//! One syslog record: `<PRI>Mmm dd hh:mm:ss TAG[PID]: text` formatted into
+//! a fixed buffer, text made safe (`#ooo` for control characters and bytes
+//! that are not UTF-8), a line over the limit split into marked pieces.
+
+use core::fmt;
+
+use super::tz::{self, Zone};
+use super::{FACILITY_DAEMON, RECORD_MAX, SPLIT_MARK, Severity, TAG_MAX};
+
+/// One record being formatted.
+pub(super) struct Record {
+    pub(super) buf: heapless::Vec<u8, RECORD_MAX>,
+    /// Where `TAG[PID]: ` starts.
+    pub(super) tag_at: usize,
+    /// Where the text starts.
+    pub(super) text_at: usize,
+    /// The longest prefix of the text, in (record bytes, input bytes), that
+    /// still leaves room for [`SPLIT_MARK`].
+    pub(super) mark: (usize, usize),
+    /// Input bytes taken so far.
+    pub(super) taken: usize,
+    /// Text did not fit.
+    pub(super) full: bool,
+}
+
+impl Record {
+    pub(super) fn new() -> Record {
+        Record {
+            buf: heapless::Vec::new(),
+            tag_at: 0,
+            text_at: 0,
+            mark: (0, 0),
+            taken: 0,
+            full: false,
+        }
+    }
+
+    pub(super) fn bytes(&self) -> &[u8] {
+        &self.buf
+    }
+
+    /// `<PRI>`
+    pub(super) fn pri(&self) -> &[u8] {
+        let end = self
+            .buf
+            .iter()
+            .position(|&b| b == b'>')
+            .map_or(0, |i| i + 1);
+        &self.buf[..end]
+    }
+
+    /// `TAG[PID]: text`
+    pub(super) fn tagged(&self) -> &[u8] {
+        &self.buf[self.tag_at..]
+    }
+
+    pub(super) fn text(&self) -> &[u8] {
+        &self.buf[self.text_at..]
+    }
+
+    /// Starts the record: `<PRI>Mmm dd hh:mm:ss TAG[PID]: `.
+    pub(super) fn header(&mut self, severity: Severity, now: i64, zone: &Zone, tag: &str, pid: u32) {
+        use fmt::Write;
+        const MONTHS: [&str; 12] = [
+            "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+        ];
+        self.buf.clear();
+        let local = now + i64::from(zone.offset_at(now));
+        let (_, month, day) = tz::civil_from_days(local.div_euclid(86400));
+        let secs = local.rem_euclid(86400);
+        let mut w = Raw(&mut self.buf);
+        let _ = write!(
+            w,
+            "<{}>{} {:2} {:02}:{:02}:{:02} ",
+            FACILITY_DAEMON | severity as u8,
+            MONTHS[(month as usize - 1) % 12],
+            day,
+            secs / 3600,
+            secs / 60 % 60,
+            secs % 60
+        );
+        self.tag_at = self.buf.len();
+        // RFC 3164's TAG is ASCII alphanumeric; job names are freer, so
+        // anything that would end the tag early (space, `[`, `:`), is not
+        // printable or not ASCII (syslog daemons differ on UTF-8 in the
+        // header) becomes `_`.
+        for c in tag.chars().take(TAG_MAX) {
+            let keep = c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/' | '@' | '+');
+            let _ = self.buf.push(if keep { c as u8 } else { b'_' });
+        }
+        let _ = write!(Raw(&mut self.buf), "[{pid}]: ");
+        self.text_at = self.buf.len();
+        self.mark = (self.buf.len(), 0);
+        self.taken = 0;
+        self.full = false;
+    }
+
+    /// Appends pmtr's own message, truncated to `limit` with `...` when
+    /// it is longer.
+    pub(super) fn format_text(&mut self, args: fmt::Arguments<'_>, limit: usize) {
+        let _ = fmt::write(&mut Escaper { rec: self, limit }, args);
+        if self.full {
+            self.cut_at_mark();
+        }
+    }
+
+    /// Appends `text` escaped, as far as it fits in `limit` bytes; returns
+    /// how many input bytes were taken.
+    pub(super) fn push_escaped(&mut self, text: &[u8], limit: usize) -> usize {
+        let limit = limit.min(RECORD_MAX);
+        let mut i = 0;
+        while i < text.len() {
+            let (len, escape) = unit(&text[i..]);
+            let out_len = if escape { 4 } else { len };
+            if self.buf.len() + out_len > limit {
+                self.full = true;
+                break;
+            }
+            if escape {
+                let b = text[i];
+                let _ = self.buf.extend_from_slice(&[
+                    b'#',
+                    b'0' + (b >> 6),
+                    b'0' + (b >> 3 & 7),
+                    b'0' + (b & 7),
+                ]);
+            } else {
+                let _ = self.buf.extend_from_slice(&text[i..i + len]);
+            }
+            i += len;
+            self.taken += len;
+            if self.buf.len() + SPLIT_MARK.len() <= limit {
+                self.mark = (self.buf.len(), self.taken);
+            }
+        }
+        i
+    }
+
+    /// Ends the record at the mark with `...`; returns the input bytes it
+    /// holds.
+    pub(super) fn cut_at_mark(&mut self) -> usize {
+        self.buf.truncate(self.mark.0);
+        let _ = self.buf.extend_from_slice(SPLIT_MARK);
+        self.mark.1
+    }
+}
+
+/// The length of the character at the start of `b` and whether it must
+/// be escaped (a control character or a byte that is not UTF-8).
+fn unit(b: &[u8]) -> (usize, bool) {
+    let c = b[0];
+    if c < 0x20 || c == 0x7f {
+        return (1, true);
+    }
+    if c < 0x80 {
+        return (1, false);
+    }
+    let len = match c {
+        0xC2..=0xDF => 2,
+        0xE0..=0xEF => 3,
+        0xF0..=0xF4 => 4,
+        _ => return (1, true),
+    };
+    match b.get(..len).map(core::str::from_utf8) {
+        Some(Ok(s)) if !s.chars().any(|ch| ch.is_control()) => (len, false),
+        _ => (1, true),
+    }
+}
+
+/// Formats into a record, escaping, up to a limit.
+struct Escaper<'a> {
+    rec: &'a mut Record,
+    limit: usize,
+}
+
+impl fmt::Write for Escaper<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        if self.rec.push_escaped(s.as_bytes(), self.limit) < s.len() {
+            Err(fmt::Error)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// Formats into a buffer as is (the header), dropping what does not fit.
+struct Raw<'a>(&'a mut heapless::Vec<u8, RECORD_MAX>);
+
+impl fmt::Write for Raw<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.0
+            .extend_from_slice(s.as_bytes())
+            .map_err(|_| fmt::Error)
+    }
+}
+
+/// Formats `line` into as many records as it takes and hands each to
+/// `emit`: pieces are marked with `...` at a cut (`continued`: the line
+/// began in an earlier record; `unfinished`: it goes on in a later one).
+#[allow(clippy::too_many_arguments)]
+pub(super) fn split_line(
+    rec: &mut Record,
+    severity: Severity,
+    now: i64,
+    zone: &Zone,
+    tag: &str,
+    pid: u32,
+    line: &[u8],
+    continued: bool,
+    unfinished: bool,
+    limit: usize,
+    mut emit: impl FnMut(&Record),
+) {
+    let mut rest = line;
+    let mut first = true;
+    loop {
+        rec.header(severity, now, zone, tag, pid);
+        if continued || !first {
+            let _ = rec.buf.extend_from_slice(SPLIT_MARK);
+            rec.mark.0 = rec.buf.len();
+        }
+        first = false;
+        let taken = rec.push_escaped(rest, limit);
+        let taken = if taken < rest.len() {
+            rec.cut_at_mark()
+        } else if unfinished {
+            if rec.buf.len() + SPLIT_MARK.len() > limit {
+                rec.cut_at_mark()
+            } else {
+                let _ = rec.buf.extend_from_slice(SPLIT_MARK);
+                taken
+            }
+        } else {
+            taken
+        };
+        emit(rec);
+        rest = &rest[taken..];
+        if rest.is_empty() {
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::prelude::*;
+    use crate::syslog::RECORD_LIMIT;
+
+    /// 2026-11-05 09:07:03 UTC
+    const NOV_5: i64 = 1_793_869_623;
+
+    fn own(zone: &Zone, text: &str, limit: usize) -> String {
+        let mut rec = Record::new();
+        rec.header(Severity::Notice, NOV_5, zone, "pmtr", 42);
+        rec.format_text(format_args!("{text}"), limit);
+        String::from_utf8(rec.bytes().to_vec()).unwrap()
+    }
+
+    fn job(line: &[u8], limit: usize) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut rec = Record::new();
+        split_line(
+            &mut rec,
+            Severity::Err,
+            NOV_5,
+            &Zone::UTC,
+            "web",
+            7,
+            line,
+            false,
+            false,
+            limit,
+            |r| out.push(String::from_utf8(r.bytes().to_vec()).unwrap()),
+        );
+        out
+    }
+
+    #[test]
+    fn record_has_pri_timestamp_tag_pid() {
+        assert_eq!(
+            own(&Zone::UTC, "started job web [7]", RECORD_LIMIT),
+            "<29>Nov  5 09:07:03 pmtr[42]: started job web [7]"
+        );
+    }
+
+    #[test]
+    fn pri_is_daemon_facility_plus_severity() {
+        for (sev, pri) in [
+            (Severity::Err, 27),
+            (Severity::Warning, 28),
+            (Severity::Info, 30),
+            (Severity::Debug, 31),
+        ] {
+            let mut rec = Record::new();
+            rec.header(sev, 0, &Zone::UTC, "pmtr", 1);
+            assert_eq!(rec.pri(), format!("<{pri}>").as_bytes());
+        }
+    }
+
+    #[test]
+    fn timestamp_is_local_time() {
+        let zone = Zone::from_env(Some("<+0530>-5:30"));
+        assert!(own(&zone, "x", RECORD_LIMIT).starts_with("<29>Nov  5 14:37:03 pmtr[42]: "));
+        let day = Zone::from_env(Some("<-10>10"));
+        assert!(own(&day, "x", RECORD_LIMIT).starts_with("<29>Nov  4 23:07:03 "));
+    }
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(
+            own(&Zone::UTC, "a\nb\tc\x1b[2Jd\x7f", RECORD_LIMIT),
+            "<29>Nov  5 09:07:03 pmtr[42]: a#012b#011c#033[2Jd#177"
+        );
+        let lines = job(b"caf\xc3\xa9 \xff\xc3", RECORD_LIMIT);
+        assert_eq!(lines, ["<27>Nov  5 09:07:03 web[7]: caf\u{e9} #377#303"]);
+        // C1 controls are control characters too.
+        assert_eq!(
+            job("x\u{9b}y".as_bytes(), RECORD_LIMIT),
+            ["<27>Nov  5 09:07:03 web[7]: x#302#233y"]
+        );
+    }
+
+    #[test]
+    fn own_message_over_limit_is_truncated_with_mark() {
+        let long = "é".repeat(600);
+        let rec = own(&Zone::UTC, &long, RECORD_LIMIT);
+        assert!(rec.len() <= RECORD_LIMIT, "{}", rec.len());
+        assert!(rec.len() >= RECORD_LIMIT - 4, "{}", rec.len());
+        assert!(rec.ends_with("é..."));
+        let exact = "x".repeat(RECORD_LIMIT - "<29>Nov  5 09:07:03 pmtr[42]: ".len());
+        assert_eq!(
+            own(&Zone::UTC, &exact, RECORD_LIMIT).len(),
+            RECORD_LIMIT,
+            "a message that fits is not cut"
+        );
+        assert!(!own(&Zone::UTC, &exact, RECORD_LIMIT).ends_with("..."));
+    }
+
+    #[test]
+    fn escapes_are_never_cut() {
+        let text = "\n".repeat(400);
+        let rec = own(&Zone::UTC, &text, 200);
+        assert!(rec.ends_with("#012..."), "{rec}");
+        assert!(rec.len() <= 200);
+    }
+
+    #[test]
+    fn long_job_line_is_split_and_marked() {
+        let line: Vec<u8> = (0..2500).map(|i| b'a' + (i % 26) as u8).collect();
+        let records = job(&line, 300);
+        assert!(records.len() > 1);
+        let mut joined = Vec::new();
+        for (i, r) in records.iter().enumerate() {
+            assert!(r.len() <= 300, "record {i} has {} bytes", r.len());
+            let text = r.strip_prefix("<27>Nov  5 09:07:03 web[7]: ").unwrap();
+            let text = if i > 0 {
+                text.strip_prefix("...").unwrap()
+            } else {
+                text
+            };
+            let text = if i + 1 < records.len() {
+                text.strip_suffix("...").unwrap()
+            } else {
+                text
+            };
+            joined.extend_from_slice(text.as_bytes());
+        }
+        assert_eq!(joined, line, "nothing lost or repeated");
+    }
+
+    #[test]
+    fn tag_is_at_most_32_chars_and_safe() {
+        let mut rec = Record::new();
+        rec.header(Severity::Info, 0, &Zone::UTC, &"n".repeat(40), 1);
+        assert_eq!(rec.tagged(), format!("{}[1]: ", "n".repeat(32)).as_bytes());
+        rec.header(Severity::Info, 0, &Zone::UTC, "a b:c[d", 1);
+        assert_eq!(rec.tagged(), b"a_b_c_d[1]: ");
+        rec.header(Severity::Info, NOV_5, &Zone::UTC, "café", 1);
+        assert_eq!(rec.tagged(), b"caf_[1]: ");
+    }
+}

@@ -1,0 +1,280 @@
+//! Where records go: the `/dev/log` socket (datagram, or stream with NUL
+//! framing), connected lazily and never blocking, and the fallbacks when
+//! it is not there: stderr, or as PID 1 without one, /dev/kmsg or
+//! /dev/console.
+
+use rustix::fd::{AsFd, OwnedFd};
+use rustix::io::Errno;
+use rustix::net::{AddressFamily, SendFlags, SocketAddrUnix, SocketFlags, SocketType};
+use rustix::time::{ClockId, Timespec};
+
+use super::record::Record;
+use super::{RECORD_MAX, RETRY_NANOS, Severity, Zone};
+
+/// Who a record is from, for the echo on stderr.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Source {
+    Own,
+    Job,
+}
+
+/// The process-wide writer state.
+pub(super) struct Writer {
+    pub(super) foreground: bool,
+    pub(super) verbose: u8,
+    /// The socket path; `None` when it cannot be a socket address.
+    pub(super) addr: Option<SocketAddrUnix>,
+    /// Record length limit.
+    pub(super) limit: usize,
+    pub(super) zone: Zone,
+    pub(super) sock: Option<OwnedFd>,
+    /// The socket is a stream: records end with NUL.
+    pub(super) stream: bool,
+    /// No connect before this monotonic time.
+    pub(super) retry_at: Option<i128>,
+    /// Records dropped because the socket was full.
+    pub(super) lost: u32,
+    /// The unsent end of a record on a stream socket: it must go out
+    /// before anything else or the framing breaks.
+    pub(super) pending: heapless::Vec<u8, { RECORD_MAX + 1 }>,
+    /// PID 1 without stderr: /dev/kmsg or /dev/console.
+    pub(super) console: Option<Console>,
+}
+
+/// Where PID 1 writes when there is neither syslog nor stderr.
+pub(super) struct Console {
+    pub(super) fd: OwnedFd,
+    /// /dev/kmsg takes `<PRI>TAG[PID]: text`; the console a plain line.
+    pub(super) kmsg: bool,
+}
+
+/// What became of a record at the socket.
+enum Sent {
+    Yes,
+    /// The socket was full: dropped and counted.
+    Dropped,
+    /// No socket, or it broke.
+    NoSocket,
+}
+
+impl Writer {
+    /// Sends a formatted record to syslog and, in the foreground or when
+    /// syslog is not there, to stderr.
+    pub(super) fn deliver(&mut self, rec: &Record, source: Source) {
+        match self.send(rec) {
+            // Without syslog the line must reach a person somehow: stderr,
+            // or as PID 1 without one, the kernel log or console.
+            Sent::NoSocket => self.echo(rec, source, true),
+            Sent::Yes | Sent::Dropped if self.foreground => self.echo(rec, source, false),
+            Sent::Yes | Sent::Dropped => {}
+        }
+    }
+
+    /// Writes the record for a person: `pmtr: text` or `TAG[PID]: text`.
+    fn echo(&self, rec: &Record, source: Source, fallback: bool) {
+        let parts: [&[u8]; 3] = match source {
+            Source::Own => [b"pmtr: ", rec.text(), b"\n"],
+            Source::Job => [b"", rec.tagged(), b"\n"],
+        };
+        if fallback && let Some(console) = &self.console {
+            if console.kmsg {
+                write_line(console.fd.as_fd(), &[rec.pri(), rec.tagged(), b"\n"]);
+            } else {
+                write_line(console.fd.as_fd(), &parts);
+            }
+            return;
+        }
+        write_line(crate::rt::print::stderr(), &parts);
+    }
+
+    fn send(&mut self, rec: &Record) -> Sent {
+        if self.sock.is_none() && !self.connect() {
+            return Sent::NoSocket;
+        }
+        if self.lost > 0 {
+            let mut notice = Record::new();
+            notice.header(Severity::Warning, now_utc(), &self.zone, "pmtr", own_pid());
+            notice.format_text(format_args!("{} messages lost", self.lost), self.limit);
+            if let Sent::Yes = self.send_once(notice.bytes()) {
+                self.lost = 0;
+            }
+        }
+        let sent = match self.send_once(rec.bytes()) {
+            Sent::NoSocket if self.connect() => self.send_once(rec.bytes()),
+            sent => sent,
+        };
+        // Only the record counts: a notice that did not get through is
+        // simply tried again with the next record.
+        if let Sent::Dropped = sent {
+            self.lost = self.lost.saturating_add(1);
+        }
+        sent
+    }
+
+    /// One attempt on the current socket; closes it when it broke.
+    fn send_once(&mut self, bytes: &[u8]) -> Sent {
+        let Some(sock) = &self.sock else {
+            return Sent::NoSocket;
+        };
+        let flags = SendFlags::DONTWAIT | SendFlags::NOSIGNAL;
+        if self.stream {
+            // Finish the previous record before starting this one.
+            while !self.pending.is_empty() {
+                match send_retrying(sock, &self.pending, flags) {
+                    Ok(n) => {
+                        self.pending.copy_within(n.., 0);
+                        self.pending.truncate(self.pending.len() - n);
+                    }
+                    Err(e) => return self.failed(e),
+                }
+            }
+            let mut framed: heapless::Vec<u8, { RECORD_MAX + 1 }> = heapless::Vec::new();
+            let _ = framed.extend_from_slice(bytes);
+            let _ = framed.push(0);
+            return match send_retrying(sock, &framed, flags) {
+                Ok(n) => {
+                    let _ = self.pending.extend_from_slice(&framed[n..]);
+                    Sent::Yes
+                }
+                Err(e) => self.failed(e),
+            };
+        }
+        match send_retrying(sock, bytes, flags) {
+            Ok(_) => Sent::Yes,
+            Err(e) => self.failed(e),
+        }
+    }
+
+    fn failed(&mut self, e: Errno) -> Sent {
+        match e {
+            Errno::AGAIN | Errno::NOBUFS | Errno::MSGSIZE => Sent::Dropped,
+            // The daemon went away or was restarted (ECONNREFUSED,
+            // ENOTCONN, ENOENT, EPIPE, ECONNRESET, ...): reconnect.
+            _ => {
+                self.sock = None;
+                self.pending.clear();
+                Sent::NoSocket
+            }
+        }
+    }
+
+    /// Connects to the socket unless a connect failed less than a second
+    /// ago. Datagram first; a stream socket when the path is one
+    /// (EPROTOTYPE), as syslog-ng may offer.
+    pub(super) fn connect(&mut self) -> bool {
+        let now = monotonic_nanos();
+        if self.retry_at.is_some_and(|at| now < at) {
+            return false;
+        }
+        let Some(addr) = &self.addr else {
+            return false;
+        };
+        let result = connect_as(addr, SocketType::DGRAM)
+            .map(|fd| (fd, false))
+            .or_else(|e| {
+                if e == Errno::PROTOTYPE {
+                    connect_as(addr, SocketType::STREAM).map(|fd| (fd, true))
+                } else {
+                    Err(e)
+                }
+            });
+        match result {
+            Ok((fd, stream)) => {
+                self.sock = Some(fd);
+                self.stream = stream;
+                self.pending.clear();
+                self.retry_at = None;
+                true
+            }
+            Err(_) => {
+                self.retry_at = Some(now + RETRY_NANOS);
+                false
+            }
+        }
+    }
+}
+
+fn connect_as(addr: &SocketAddrUnix, kind: SocketType) -> rustix::io::Result<OwnedFd> {
+    let fd = rustix::net::socket_with(
+        AddressFamily::UNIX,
+        kind,
+        SocketFlags::CLOEXEC | SocketFlags::NONBLOCK,
+        None,
+    )?;
+    rustix::net::connect(&fd, addr)?;
+    Ok(fd)
+}
+
+fn send_retrying(fd: &OwnedFd, bytes: &[u8], flags: SendFlags) -> rustix::io::Result<usize> {
+    loop {
+        match rustix::net::send(fd, bytes, flags) {
+            Err(Errno::INTR) => continue,
+            other => return other,
+        }
+    }
+}
+
+/// Writes the parts as one line; gives up on any error (a log must not
+/// stop pmtr). The parts are copied into one buffer so that a line is
+/// one write and lines from pmtr and its jobs do not interleave.
+pub(super) fn write_line(fd: rustix::fd::BorrowedFd<'_>, parts: &[&[u8]]) {
+    let mut line: heapless::Vec<u8, { RECORD_MAX + 16 }> = heapless::Vec::new();
+    for part in parts {
+        let room = line.capacity() - line.len();
+        let _ = line.extend_from_slice(&part[..part.len().min(room)]);
+    }
+    let _ = crate::files::write_all(fd, &line);
+}
+
+/// Whether fd 2 is open and not /dev/null.
+pub(super) fn stderr_usable() -> bool {
+    match rustix::fs::fstat(crate::rt::print::stderr()) {
+        Ok(st) => {
+            let is_char = rustix::fs::FileType::from_raw_mode(st.st_mode)
+                == rustix::fs::FileType::CharacterDevice;
+            !(is_char && rustix::fs::major(st.st_rdev) == 1 && rustix::fs::minor(st.st_rdev) == 3)
+        }
+        Err(_) => false,
+    }
+}
+
+pub(super) fn open_console() -> Option<Console> {
+    use rustix::fs::{Mode, OFlags};
+    let flags = OFlags::WRONLY | OFlags::CLOEXEC | OFlags::NOCTTY | OFlags::NONBLOCK;
+    if let Ok(fd) = rustix::fs::open("/dev/kmsg", flags, Mode::empty()) {
+        return Some(Console { fd, kmsg: true });
+    }
+    rustix::fs::open("/dev/console", flags, Mode::empty())
+        .ok()
+        .map(|fd| Console { fd, kmsg: false })
+}
+
+/// Asked each time, not kept: `init` runs before pmtr detaches (forks).
+pub(super) fn own_pid() -> u32 {
+    rustix::process::getpid().as_raw_nonzero().get() as u32
+}
+
+pub(super) fn now_utc() -> i64 {
+    rustix::time::clock_gettime(ClockId::Realtime).tv_sec
+}
+
+pub(super) fn monotonic_nanos() -> i128 {
+    let Timespec { tv_sec, tv_nsec } = rustix::time::clock_gettime(ClockId::Monotonic);
+    i128::from(tv_sec) * 1_000_000_000 + i128::from(tv_nsec)
+}
+
+/// True when fd 2 is the journal stream systemd named in `JOURNAL_STREAM`
+/// (`DEVICE:INODE`, see systemd.exec(5)).
+pub(super) fn stderr_is_journal() -> bool {
+    let Some(stream) = crate::rt::start::var("JOURNAL_STREAM") else {
+        return false;
+    };
+    let Some((dev, ino)) = stream.split_once(':') else {
+        return false;
+    };
+    let Ok(stat) = rustix::fs::fstat(crate::rt::print::stderr()) else {
+        return false;
+    };
+    dev.parse::<u64>() == Ok(stat.st_dev) && ino.parse::<u64>() == Ok(stat.st_ino)
+}
+
