@@ -37,8 +37,8 @@ pub mod sys;
 pub mod tools;
 mod users;
 
-use rt::prelude;
 use prelude::*;
+use rt::prelude;
 
 /// Runs `pmtr` with its arguments (argv without the program name);
 /// returns the exit status.

@@ -16,6 +16,7 @@ pub mod model;
 mod parse;
 #[cfg(test)]
 mod tests;
+mod values;
 
 pub use error::Error;
 pub use model::*;

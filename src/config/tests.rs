@@ -1111,7 +1111,7 @@ fn suggestions_by_edit_distance() {
         ("zzzzzz", None),
         ("", None),
     ] {
-        assert_eq!(parse::suggest(typo, options), want, "{typo}");
+        assert_eq!(values::suggest(typo, options), want, "{typo}");
     }
 }
 

@@ -23,8 +23,8 @@ use rustix::net::{self, AddressFamily, SocketAddrUnix, SocketFlags};
 
 use super::protocol::{Exit, JobStatus, MAX_REQUEST, Request, State, Verb};
 use crate::cli::DEFAULT_SOCKET;
-use crate::sys;
 use crate::control::table::{aligned, duration};
+use crate::sys;
 
 const EXIT_OK: u8 = 0;
 const EXIT_FAILED: u8 = 1;

@@ -91,4 +91,3 @@ macro_rules! eprint {
 macro_rules! eprintln {
     ($($arg:tt)*) => { $crate::rt::print::print_to($crate::rt::print::stderr(), format_args!("{}\n", format_args!($($arg)*))) };
 }
-

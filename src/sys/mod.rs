@@ -9,7 +9,6 @@
 
 #![allow(unsafe_code)]
 
-
 use core::ffi::{CStr, c_char};
 use core::mem::MaybeUninit;
 

@@ -246,4 +246,3 @@ macro_rules! info {
 macro_rules! debug {
     ($($arg:tt)*) => { $crate::syslog::log($crate::syslog::Severity::Debug, format_args!($($arg)*)) };
 }
-

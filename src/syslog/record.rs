@@ -59,7 +59,14 @@ impl Record {
     }
 
     /// Starts the record: `<PRI>Mmm dd hh:mm:ss TAG[PID]: `.
-    pub(super) fn header(&mut self, severity: Severity, now: i64, zone: &Zone, tag: &str, pid: u32) {
+    pub(super) fn header(
+        &mut self,
+        severity: Severity,
+        now: i64,
+        zone: &Zone,
+        tag: &str,
+        pid: u32,
+    ) {
         use fmt::Write;
         const MONTHS: [&str; 12] = [
             "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",

@@ -277,4 +277,3 @@ pub(super) fn stderr_is_journal() -> bool {
     };
     dev.parse::<u64>() == Ok(stat.st_dev) && ino.parse::<u64>() == Ok(stat.st_ino)
 }
-

@@ -1,0 +1,297 @@
+//! The values options take, each parsed by one function: durations
+//! (`1d`), CPU lists (`0,2-3`, `0x0d`), ulimit resources, `udp://` URLs,
+//! and the "did you mean" suggestion for a misspelt word.
+
+use crate::prelude::*;
+use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+
+use super::error::ErrorKind;
+use super::model::{Resource, UdpUrl};
+
+/// `bounce every` and `kill after` stop at ten years, so that adding them
+/// to a clock can never overflow.
+pub const MAX_DURATION_SECS: u64 = 3650 * 86_400;
+
+/// An optional sign, then digits.
+pub(super) fn is_integer(text: &str) -> bool {
+    let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
+    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// The resource a `ulimit` flag (`-n`) or name (`RLIMIT_NOFILE`, any case)
+/// stands for.
+pub(super) fn resource(text: &str) -> Option<Resource> {
+    if let Some(flag) = text.strip_prefix('-') {
+        let mut chars = flag.chars();
+        let (Some(c), None) = (chars.next(), chars.next()) else {
+            return None;
+        };
+        return Resource::ALL.iter().copied().find(|r| r.flag() == c);
+    }
+    Resource::ALL
+        .iter()
+        .copied()
+        .find(|r| r.rlimit_name().eq_ignore_ascii_case(text))
+}
+
+/// For an unknown `ulimit` name: `NOFILE` -> `RLIMIT_NOFILE`, typos by
+/// edit distance. Unknown flags get the list of flags instead.
+pub(super) fn suggest_resource(text: &str) -> Option<&'static str> {
+    if text.starts_with('-') {
+        return None;
+    }
+    let upper = text.to_ascii_uppercase();
+    let names: Vec<&'static str> = Resource::ALL.iter().map(|r| r.rlimit_name()).collect();
+    if let Some(n) = names.iter().find(|n| n[7..] == upper) {
+        return Some(n);
+    }
+    suggest(&upper, &names)
+}
+
+/// `N`, `Ns`, `Nm`, `Nh` or `Nd` in seconds (a plain number is seconds).
+pub fn parse_duration(text: &str) -> Result<u64, &'static str> {
+    let (digits, unit) = match text.char_indices().last() {
+        None => return Err("it is empty"),
+        Some((_, c)) if c.is_ascii_digit() => (text, 1),
+        Some((i, c)) => {
+            let unit = match c {
+                's' => 1,
+                'm' => 60,
+                'h' => 3600,
+                'd' => 86_400,
+                _ => return Err("unknown unit"),
+            };
+            (&text[..i], unit)
+        }
+    };
+    if digits.is_empty() {
+        return Err("the number is missing");
+    }
+    if !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err("not a whole number");
+    }
+    let secs = digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(unit))
+        .ok_or("too large")?;
+    if secs > MAX_DURATION_SECS {
+        return Err("too large (at most 3650d)");
+    }
+    Ok(secs)
+}
+
+/// Highest CPU number `cpu` accepts (the kernel's default CONFIG_NR_CPUS
+/// range tops out at 1024 CPUs on the boards pmtr is for).
+pub const MAX_CPU: u32 = 1023;
+
+/// `0,2-3` or `0x0d` as sorted CPU numbers without duplicates.
+pub fn parse_cpu(text: &str) -> Result<Vec<u32>, ErrorKind> {
+    let bad = |reason| ErrorKind::BadCpu {
+        text: text.to_string(),
+        reason,
+    };
+    let mut set = [0u64; (MAX_CPU as usize + 1) / 64];
+    let mut add = |n: u32| set[n as usize / 64] |= 1 << (n % 64);
+    if let Some(hex) = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
+        if hex.is_empty() {
+            return Err(bad("no hex digits after 0x"));
+        }
+        if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(bad("not a hex number"));
+        }
+        let significant = hex.trim_start_matches('0');
+        if significant.len() > (MAX_CPU as usize + 1) / 4 {
+            return Err(bad("the mask has bits beyond CPU 1023"));
+        }
+        for (k, digit) in significant.bytes().rev().enumerate() {
+            let v = (digit as char).to_digit(16).unwrap_or(0);
+            for bit in 0..4 {
+                if v & (1 << bit) != 0 {
+                    add((k * 4) as u32 + bit);
+                }
+            }
+        }
+    } else {
+        let number = |s: &str| -> Result<u32, ErrorKind> {
+            if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(bad("not a CPU number"));
+            }
+            match s.parse::<u32>() {
+                Ok(n) if n <= MAX_CPU => Ok(n),
+                _ => Err(ErrorKind::CpuTooBig(s.to_string())),
+            }
+        };
+        for item in text.split(',') {
+            if item.is_empty() {
+                return Err(bad("an empty item"));
+            }
+            match item.split_once('-') {
+                Some((a, b)) => {
+                    let (a, b) = (number(a)?, number(b)?);
+                    if a > b {
+                        return Err(ErrorKind::CpuReversed {
+                            text: item.to_string(),
+                        });
+                    }
+                    (a..=b).for_each(&mut add);
+                }
+                None => add(number(item)?),
+            }
+        }
+    }
+    let cpus: Vec<u32> = (0..=MAX_CPU)
+        .filter(|&n| set[n as usize / 64] & (1 << (n % 64)) != 0)
+        .collect();
+    if cpus.is_empty() {
+        return Err(bad("the mask selects no CPU"));
+    }
+    Ok(cpus)
+}
+
+/// `udp://HOST:PORT[@IFACE]`; the host is a numeric IPv4 address, an IPv6
+/// address in brackets, or a name resolved now (IPv4 preferred).
+pub fn parse_url(text: &str, listen: bool) -> Result<UdpUrl, ErrorKind> {
+    let bad = |reason| ErrorKind::BadUrl {
+        text: text.to_string(),
+        reason,
+    };
+    let Some(rest) = text.strip_prefix("udp://") else {
+        return Err(bad("it must start with udp://"));
+    };
+    let (host_port, iface) = match rest.rsplit_once('@') {
+        Some((hp, iface)) => (hp, Some(iface)),
+        None => (rest, None),
+    };
+    if let Some(iface) = iface {
+        if listen {
+            return Err(ErrorKind::ListenIface);
+        }
+        // IFNAMSIZ is 16 with the NUL.
+        if iface.is_empty() || iface.len() > 15 || iface.contains(['/', ':', '@']) {
+            return Err(bad("bad interface name after '@'"));
+        }
+    }
+    let (host, port, bracketed) = if let Some(inner) = host_port.strip_prefix('[') {
+        let Some((host, after)) = inner.split_once(']') else {
+            return Err(bad("missing ']' after the IPv6 address"));
+        };
+        let Some(port) = after.strip_prefix(':') else {
+            return Err(bad("missing :PORT"));
+        };
+        (host, port, true)
+    } else {
+        let Some((host, port)) = host_port.rsplit_once(':') else {
+            return Err(bad("missing :PORT"));
+        };
+        if host.contains(':') {
+            return Err(bad(
+                "put an IPv6 address in brackets, like udp://[::1]:9999",
+            ));
+        }
+        (host, port, false)
+    };
+    if host.is_empty() {
+        return Err(bad("missing host"));
+    }
+    let port = match port.parse::<u16>() {
+        Ok(p) if p > 0 && port.bytes().all(|b| b.is_ascii_digit()) => p,
+        _ => return Err(bad("the port must be a number from 1 to 65535")),
+    };
+    let addr = if bracketed {
+        match host.parse::<Ipv6Addr>() {
+            Ok(ip) => SocketAddr::new(IpAddr::V6(ip), port),
+            Err(_) => return Err(bad("bad IPv6 address in brackets")),
+        }
+    } else if let Ok(ip) = host.parse::<Ipv4Addr>() {
+        SocketAddr::new(IpAddr::V4(ip), port)
+    } else {
+        let valid = host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'));
+        if !valid || host.len() > 253 {
+            return Err(bad("bad host name"));
+        }
+        resolve(host, port).map_err(|reason| ErrorKind::Resolve {
+            host: host.to_string(),
+            reason,
+        })?
+    };
+    Ok(UdpUrl {
+        text: text.to_string(),
+        addr,
+        iface: iface.map(str::to_string),
+    })
+}
+
+/// Looks a host name up in /etc/hosts, then DNS, preferring an IPv4
+/// address (`crate::net::resolve`, the resolver musl's getaddrinfo was).
+#[cfg(not(fuzzing))]
+fn resolve(host: &str, port: u16) -> Result<SocketAddr, String> {
+    match crate::net::resolve::lookup(host, port) {
+        // IPv4 addresses come first.
+        Ok(addrs) => addrs
+            .first()
+            .copied()
+            .ok_or_else(|| "no address".to_string()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// The fuzzer must not wait on DNS: only `localhost` resolves.
+#[cfg(fuzzing)]
+fn resolve(host: &str, port: u16) -> Result<SocketAddr, String> {
+    if host == "localhost" {
+        Ok(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port))
+    } else {
+        Err("host name lookup is off in fuzzing builds".to_string())
+    }
+}
+
+/// The candidate closest to `word` by edit distance, if it is close
+/// enough to be a typo (1 edit for words up to 3 letters, else 2).
+pub fn suggest(word: &str, candidates: &[&'static str]) -> Option<&'static str> {
+    let len = word.chars().count();
+    if len > 24 {
+        return None;
+    }
+    let limit = if len <= 3 { 1 } else { 2 };
+    candidates
+        .iter()
+        // Lengths alone rule most candidates out, cheaply.
+        .filter(|c| c.len().abs_diff(len) <= limit)
+        .map(|&c| (distance(word, c), c))
+        .filter(|&(d, _)| d <= limit && d < len.max(1))
+        .min_by_key(|&(d, _)| d)
+        .map(|(_, c)| c)
+}
+
+/// Optimal string alignment distance: insertions, deletions,
+/// substitutions and swaps of two neighbours each cost 1 (`nmae` is one
+/// edit from `name`), ignoring ASCII case.
+pub(super) fn distance(a: &str, b: &str) -> usize {
+    // Case does not count: `CMD` is `cmd`, `nofile` is `NOFILE`.
+    let a: Vec<char> = a.chars().map(|c| c.to_ascii_lowercase()).collect();
+    let b: Vec<char> = b.chars().map(|c| c.to_ascii_lowercase()).collect();
+    let w = b.len() + 1;
+    let mut d = vec![0usize; (a.len() + 1) * w];
+    for i in 0..=a.len() {
+        d[i * w] = i;
+    }
+    for (j, cell) in d.iter_mut().enumerate().take(w) {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (d[(i - 1) * w + j] + 1)
+                .min(d[i * w + j - 1] + 1)
+                .min(d[(i - 1) * w + j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(d[(i - 2) * w + j - 2] + 1);
+            }
+            d[i * w + j] = best;
+        }
+    }
+    d[a.len() * w + b.len()]
+}
