@@ -25,3 +25,6 @@ mod reliability;
 
 /// `pmtr status|stop|start|restart` over the control socket (issue 9).
 mod status;
+
+/// Hostile jobs, users, output and datagrams (SPEC §10, issue 13).
+mod hostile;
