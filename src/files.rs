@@ -8,12 +8,40 @@ use rustix::io::Errno;
 
 use crate::prelude::*;
 
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+
+/// FNV-1a, 64 bits, continued over `bytes`.
+fn fnv(h: u64, bytes: &[u8]) -> u64 {
+    bytes.iter().fold(h, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
 /// FNV-1a, 64 bits: tells whether a file's content changed since it was
 /// last read. Not for untrusted keys (no hash tables here).
 pub fn content_hash(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-    })
+    fnv(FNV_OFFSET, bytes)
+}
+
+/// [`content_hash`] of everything `fd` yields up to its end, read through
+/// a fixed buffer: at most `limit` bytes, more is `EFBIG`.
+pub fn hash_fd(fd: BorrowedFd<'_>, limit: u64) -> Result<u64, Errno> {
+    let (mut h, mut len) = (FNV_OFFSET, 0u64);
+    let mut chunk = [0u8; 4096];
+    loop {
+        match rustix::io::read(fd, &mut chunk) {
+            Ok(0) => return Ok(h),
+            Ok(n) => {
+                len += n as u64;
+                if len > limit {
+                    return Err(Errno::FBIG);
+                }
+                h = fnv(h, &chunk[..n]);
+            }
+            Err(Errno::INTR) => {}
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 /// Whether `path` names a regular file, and its size (following symlinks).

@@ -60,14 +60,14 @@ pub struct Launch {
 /// Why a job cannot be prepared: it stays down, the reason is logged.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PrepareError {
-    User(String),
+    User(crate::users::LookupError),
     Nul(&'static str),
 }
 
 impl fmt::Display for PrepareError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            PrepareError::User(reason) => f.write_str(reason),
+            PrepareError::User(e) => e.fmt(f),
             PrepareError::Nul(what) => write!(f, "{what} contains a NUL byte"),
         }
     }
@@ -80,7 +80,7 @@ fn cstring(text: &str, what: &'static str) -> Result<CString, PrepareError> {
 impl Launch {
     /// Builds the launch data for `spec`. `environ` is pmtr's own
     /// environment; the job's `env` lines override variables of the same
-    /// name. `cpu_count` bounds `cpu`: numbers beyond it are ignored.
+    /// name. `cpu` numbers the machine does not have are ignored.
     pub fn prepare(
         spec: &JobSpec,
         users: &Users,
@@ -105,11 +105,7 @@ impl Launch {
             })
         };
         let ids = match &spec.user {
-            Some(name) => Some(
-                users
-                    .lookup(name)
-                    .map_err(|e| PrepareError::User(e.to_string()))?,
-            ),
+            Some(name) => Some(users.lookup(name).map_err(PrepareError::User)?),
             None => None,
         };
         let cpus = spec.cpu.as_ref().and_then(|list| {

@@ -57,26 +57,44 @@ impl fmt::Display for Error {
         match &self.kind {
             // These tell the operator which command fixes the file, so they
             // need its name again.
-            ErrorKind::NotOwnedByRoot { uid } => write!(
+            ErrorKind::NotOwnedByRoot { uid, dir: None } => write!(
                 f,
                 "owned by uid {uid}, not root: whoever owns it could run commands as root \
                  through pmtr; run `chown root {}`",
                 self.file
             ),
-            ErrorKind::WritableByOthers { mode } => write!(
+            ErrorKind::NotOwnedByRoot {
+                uid,
+                dir: Some(dir),
+            } => write!(
                 f,
-                "writable by {} (mode {:04o}): anyone who can edit it could run commands as \
-                 root through pmtr; run `chmod go-w {}`",
-                if mode & 0o020 != 0 && mode & 0o002 != 0 {
+                "its directory {dir} is owned by uid {uid}, not root: whoever owns it could \
+                 swap the file and run commands as root through pmtr; run `chown root {dir}`",
+            ),
+            ErrorKind::WritableByOthers { mode, dir } => {
+                let who = if mode & 0o020 != 0 && mode & 0o002 != 0 {
                     "group and others"
                 } else if mode & 0o020 != 0 {
                     "group"
                 } else {
                     "others"
-                },
-                mode & 0o7777,
-                self.file
-            ),
+                };
+                let mode = mode & 0o7777;
+                match dir {
+                    None => write!(
+                        f,
+                        "writable by {who} (mode {mode:04o}): anyone who can edit it could run \
+                         commands as root through pmtr; run `chmod go-w {}`",
+                        self.file
+                    ),
+                    Some(dir) => write!(
+                        f,
+                        "its directory {dir} is writable by {who} (mode {mode:04o}): anyone who \
+                         can write there could swap the file and run commands as root through \
+                         pmtr; run `chmod go-w {dir}`",
+                    ),
+                }
+            }
             kind => kind.fmt(f),
         }
     }
@@ -97,13 +115,16 @@ pub(crate) enum ErrorKind {
     TextAfterQuote,
     TooManyErrors(usize),
     TooManyJobs(usize),
-    /// Owner of a file pmtr (as root) would trust.
+    /// Owner of a file pmtr (as root) would trust, or of `dir`, a
+    /// directory on its path.
     NotOwnedByRoot {
         uid: u32,
+        dir: Option<String>,
     },
-    /// Mode of a file pmtr (as root) would trust.
+    /// Mode of a file pmtr (as root) would trust, or of `dir`.
     WritableByOthers {
         mode: u32,
+        dir: Option<String>,
     },
     UnknownKeyword {
         word: String,
@@ -216,8 +237,8 @@ impl fmt::Display for ErrorKind {
             }
             TooManyErrors(n) => write!(f, "too many errors; stopped reporting after {n}"),
             TooManyJobs(n) => write!(f, "too many jobs: at most {n} are allowed"),
-            NotOwnedByRoot { uid } => write!(f, "owned by uid {uid}, not root"),
-            WritableByOthers { mode } => write!(f, "writable by group or others (mode {:04o})", mode & 0o7777),
+            NotOwnedByRoot { uid, .. } => write!(f, "owned by uid {uid}, not root"),
+            WritableByOthers { mode, .. } => write!(f, "writable by group or others (mode {:04o})", mode & 0o7777),
             UnknownKeyword { word, suggestion, in_job } => {
                 if *in_job {
                     write!(f, "unknown option '{word}'")?;

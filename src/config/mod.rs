@@ -16,10 +16,12 @@ pub mod model;
 mod parse;
 #[cfg(test)]
 mod tests;
+pub mod trust;
 mod values;
 
 pub use error::Error;
 pub use model::*;
+pub use trust::check_trust;
 
 use rustix::fs::{FileType, Mode, OFlags};
 use rustix::io::Errno;
@@ -53,12 +55,7 @@ pub fn read(path: &str) -> Result<Vec<u8>, Error> {
         FileType::Directory => return Err(io(Errno::ISDIR)),
         _ => return Err(Error::whole(path, ErrorKind::NotRegular)),
     }
-    trust(
-        path,
-        meta.st_uid,
-        meta.st_mode,
-        rustix::process::geteuid().as_raw(),
-    )?;
+    trust::check_opened(path, &meta)?;
     let too_big = |len: u64| Error::whole(path, ErrorKind::TooBig(len));
     if meta.st_size as u64 > MAX_FILE_BYTES {
         return Err(too_big(meta.st_size as u64));
@@ -108,39 +105,6 @@ pub fn load(path: &str) -> Result<Config, Vec<Error>> {
     parse_bytes(path, &bytes)
 }
 
-/// When pmtr runs as root, refuses a file (the configuration, or a
-/// `depends` file) that a user other than root could change: owned by
-/// someone else, or writable by group or others. Whoever can edit the
-/// configuration chooses what pmtr runs as root, so pmtr trusts it no more
-/// than sshd trusts `authorized_keys` or sudo trusts `sudoers`.
-///
-/// A symlink is followed: the file it leads to is the one checked. Not
-/// running as root, every file passes.
-pub fn check_trust(path: &str) -> Result<(), Error> {
-    let meta = rustix::fs::stat(path).map_err(|e| Error::from_io(path, e))?;
-    trust(
-        path,
-        meta.st_uid,
-        meta.st_mode,
-        rustix::process::geteuid().as_raw(),
-    )
-}
-
-/// The verdict of [`check_trust`] on a file's owner and mode, for a
-/// process whose effective uid is `euid`.
-fn trust(file: &str, uid: u32, mode: u32, euid: u32) -> Result<(), Error> {
-    if euid != 0 {
-        return Ok(());
-    }
-    if uid != 0 {
-        return Err(Error::whole(file, ErrorKind::NotOwnedByRoot { uid }));
-    }
-    if mode & 0o022 != 0 {
-        return Err(Error::whole(file, ErrorKind::WritableByOthers { mode }));
-    }
-    Ok(())
-}
-
 /// `pmtr -t`: prints `FILE: OK, N jobs` to stdout and returns 0, or
 /// prints every error to stderr, one a line, and returns 1.
 pub fn check(path: &str) -> u8 {
@@ -160,54 +124,5 @@ pub fn check(path: &str) -> u8 {
             }
             1
         }
-    }
-}
-
-#[cfg(test)]
-mod trust_tests {
-    use super::*;
-
-    fn verdict(uid: u32, mode: u32, euid: u32) -> Result<(), String> {
-        trust("/etc/pmtr.conf", uid, mode, euid).map_err(|e| e.to_string())
-    }
-
-    #[test]
-    fn root_accepts_root_owned_file_not_writable_by_others() {
-        assert_eq!(verdict(0, 0o100644, 0), Ok(()));
-        assert_eq!(verdict(0, 0o100600, 0), Ok(()));
-        assert_eq!(verdict(0, 0o100755, 0), Ok(()));
-    }
-
-    #[test]
-    fn root_refuses_file_owned_by_another_user() {
-        let e = verdict(1000, 0o100644, 0).unwrap_err();
-        assert_eq!(
-            e,
-            "/etc/pmtr.conf: owned by uid 1000, not root: whoever owns it could run commands as root \
-             through pmtr; run `chown root /etc/pmtr.conf`"
-        );
-    }
-
-    #[test]
-    fn root_refuses_group_or_world_writable_file() {
-        let e = verdict(0, 0o100664, 0).unwrap_err();
-        assert!(
-            e.starts_with("/etc/pmtr.conf: writable by group (mode 0664)"),
-            "{e}"
-        );
-        assert!(e.ends_with("run `chmod go-w /etc/pmtr.conf`"), "{e}");
-        let e = verdict(0, 0o100646, 0).unwrap_err();
-        assert!(e.contains("writable by others (mode 0646)"), "{e}");
-        let e = verdict(0, 0o100666, 0).unwrap_err();
-        assert!(
-            e.contains("writable by group and others (mode 0666)"),
-            "{e}"
-        );
-    }
-
-    #[test]
-    fn other_users_trust_every_file() {
-        assert_eq!(verdict(1000, 0o100666, 1000), Ok(()));
-        assert_eq!(verdict(0, 0o100666, 1000), Ok(()));
     }
 }

@@ -1,13 +1,23 @@
 //! The event loop: epoll over a signalfd (child exits, SIGTERM/SIGINT,
-//! SIGHUP), an inotify descriptor (config and `depends` saves), each
-//! started job's exec-status pipe, job output pipes (`out syslog`) and the
-//! UDP sockets. Its timeout is the nearest job deadline (anti-spin restart,
-//! SIGKILL escalation, `bounce`) or report, so with nothing due pmtr sleeps
-//! in `epoll_wait` and makes no system call at all.
+//! SIGHUP), the configuration's inotify descriptor, each started job's
+//! exec-status pipe, job output pipes (`out syslog`), the UDP sockets and
+//! the control socket. Its timeout is the nearest deadline (a job's
+//! restart, SIGKILL or `bounce`, the report, a configuration read), so with
+//! nothing due pmtr sleeps in `epoll_wait` and makes no system call at all.
 //!
-//! Steady state allocates nothing: a restart forks with argv/envp built at
-//! load time, logging formats into fixed buffers, and the event and read
-//! buffers are allocated once.
+//! Each turn: feed due deadlines to the jobs, make the jobs what is wanted
+//! ([`Supervisor::reconcile`]), sleep, then dispatch what woke the loop.
+//! Every source gets a bounded amount of work per wakeup (one read of a
+//! pipe, a few datagrams or connections); epoll is level-triggered, so
+//! what is left brings the loop straight back, after the other sources
+//! had their turn (SPEC §10).
+//!
+//! The loop never writes a job's state: it feeds events to the job's
+//! state machine (`job.rs`) and performs the action that comes back.
+//!
+//! Steady state allocates nothing: a restart spawns with argv/envp built
+//! at load time, logging formats into fixed buffers, and the event and
+//! read buffers are allocated once.
 
 use crate::clock::Instant;
 use crate::prelude::*;
@@ -18,19 +28,28 @@ use rustix::fd::{AsFd, OwnedFd};
 use rustix::io::Errno;
 use rustix::process::{Pid, Signal, WaitOptions};
 
-use super::job::{self, Action, AfterStop, Ending, JobEvent, JobState, Rules};
-use super::watch::Watcher;
-use crate::config::{self, JobSpec};
+use super::config_source::ConfigSource;
+use super::control;
+use super::job::{self, Action, AfterStop, Ending, JobEvent, JobState};
+use super::jobs::{Jobs, NotStartable, Slot, Want};
+use crate::config::{self, Config, JobSpec};
 use crate::net::{Control, Net, ReportLine};
-use crate::spawn::{self, Launch, StartResult};
+use crate::spawn::{self, Launch, SpawnError, StartResult};
 use crate::sys;
-use crate::syslog::{JobOutput, Severity};
+use crate::syslog::Severity;
+use crate::users::Users;
 
 /// Reports go out this often when `report to` is configured (SPEC §8).
 const REPORT_EVERY: Duration = Duration::from_secs(10);
-/// First wait after `fork` fails; doubles per failure up to the maximum.
-const FORK_RETRY_MIN: Duration = Duration::from_secs(1);
-const FORK_RETRY_MAX: Duration = Duration::from_secs(60);
+
+/// What one wakeup reads at most from one job's output pipe: a busy job
+/// gets this much per turn, like every other source.
+const OUTPUT_READ: usize = 4096;
+
+/// Reads of [`OUTPUT_READ`] that drain a job's output pipes when its
+/// process exits, so that what it printed is logged before its exit: a
+/// default pipe's 64 KiB, and no more whatever the job left behind.
+const DRAIN_READS: usize = 16;
 
 // Epoll tokens: kind in the high 32 bits, a job id or socket index below.
 const TOKEN_SIGNAL: u64 = 1 << 32;
@@ -41,161 +60,69 @@ const TOKEN_STDERR: u64 = 5 << 32;
 const TOKEN_NET: u64 = 6 << 32;
 /// The control socket's listener, and its clients (table slot below).
 pub(super) const TOKEN_CONTROL: u64 = 7 << 32;
-const TOKEN_CONTROL_CLIENT: u64 = 8 << 32;
+pub(super) const TOKEN_CONTROL_CLIENT: u64 = 8 << 32;
 const KIND_MASK: u64 = !0xffff_ffff;
 
-/// A job's output pipe to syslog and its line buffer.
-struct OutputPipe {
-    /// The read end of the current run's pipe, while it is open.
-    fd: Option<OwnedFd>,
-    /// Boxed and made when the job is configured: about a kilobyte that
-    /// only `out syslog`/`err syslog` jobs need, and no allocation per run.
-    lines: Box<JobOutput>,
-    pid: u32,
-}
-
-impl OutputPipe {
-    fn for_output(out: &crate::config::Output) -> Option<OutputPipe> {
-        (*out == crate::config::Output::Syslog).then(|| OutputPipe {
-            fd: None,
-            lines: Box::default(),
-            pid: 0,
-        })
-    }
-
-    /// Takes the pipe of a new run; what is left of the previous run's
-    /// last line is logged first.
-    fn attach(&mut self, fd: OwnedFd, pid: u32, tag: &str, severity: Severity) {
-        self.lines.flush(tag, self.pid, severity);
-        self.fd = Some(fd);
-        self.pid = pid;
-    }
-}
-
-/// A job as the loop keeps it: its spec, what it takes to start it, and
-/// its state.
-pub struct Job {
-    id: u32,
-    pub spec: JobSpec,
-    rules: Rules,
-    /// `Err` holds why the job can't start (unknown user, …).
-    pub(super) launch: Result<Launch, String>,
-    pub state: JobState,
-    /// UDP `enable`/`disable`, until the configuration changes.
-    pub override_enabled: Option<bool>,
-    /// For `wait`: it has exited since it was (re)configured.
-    exited_once: bool,
-    depends_hash: u64,
-    /// When a `depends` file of it was first seen empty (see
-    /// `check_depends`).
-    depends_empty_since: Option<Instant>,
-    status_pipe: Option<OwnedFd>,
-    stdout: Option<OutputPipe>,
-    stderr: Option<OutputPipe>,
-    fork_failures: u32,
-    /// When the current (or last) process was started: its runtime is
-    /// logged at exit, also when it exits while being stopped.
-    started_at: Instant,
-    pub restarts: u32,
-    pub last_exit: Option<(Ending, Instant)>,
-}
-
-impl Job {
-    /// What the configuration and UDP control ask for.
-    pub fn enabled(&self) -> bool {
-        self.override_enabled.unwrap_or(!self.spec.disable)
-    }
-
-    fn pid(&self) -> Option<Pid> {
-        match self.state {
-            JobState::Running { pid, .. } | JobState::Stopping { pid, .. } => Some(pid),
-            _ => None,
-        }
-    }
-
-    /// Running or stopping: a process of it may still exist.
-    pub(super) fn active(&self) -> bool {
-        self.pid().is_some()
-    }
-}
-
 pub struct Supervisor {
-    pub(super) epoll: OwnedFd,
+    epoll: OwnedFd,
     signals: OwnedFd,
-    pub(super) watcher: Watcher,
-    /// A save completed while pmtr was reading: rescan without waiting.
-    pub(super) pending_rescan: bool,
-    pub(super) config_path: String,
-    /// Jobs of the configuration in force, in file order.
-    pub(super) jobs: Vec<Job>,
-    /// Indices into `jobs` in start order (`order`, then file order).
-    pub(super) start_order: Vec<usize>,
-    /// Jobs removed or replaced by a reload, still stopping.
-    pub(super) retiring: Vec<Job>,
-    /// Hash of the configuration content last read, good or bad.
-    pub(super) config_hash: Option<u64>,
-    pub(super) last_read_error: Option<String>,
-    pub(super) have_config: bool,
-    /// The file is there but could not be read (EMFILE, ENOMEM, EIO):
-    /// read it again then, since no inotify event will come for a save
-    /// that already happened.
-    pub(super) reread_at: Option<Instant>,
-    /// When the file was first read empty while jobs run (see `rescan`).
-    pub(super) empty_since: Option<Instant>,
-    pub(super) environ: alloc::rc::Rc<spawn::Env>,
-    pub(super) net: Net,
-    /// `pmtr status|stop|start|restart` (issue 9), when its socket opened.
-    pub(super) control: Option<crate::control::Server>,
+    source: ConfigSource,
+    jobs: Jobs,
+    /// pmtr's own environment, shared by every job that adds no `env`.
+    environ: alloc::rc::Rc<spawn::Env>,
+    net: Net,
+    /// `pmtr status|stop|start|restart`, when its socket opened.
+    control: Option<crate::control::Server>,
     next_report: Option<Instant>,
-    pub(super) shutting_down: bool,
+    shutting_down: bool,
     self_pid: Pid,
-    next_id: u32,
     hostname: String,
     events: Vec<epoll::Event>,
+    /// Why the last spawn failed, for the log line of its retry.
+    spawn_error: Option<SpawnError>,
 }
 
-fn rules(spec: &JobSpec) -> Rules {
-    Rules {
-        once: spec.once,
-        bounce: spec.bounce_secs.map(Duration::from_secs),
-        kill_after: Duration::from_secs(spec.kill_after_secs),
+/// Why the supervisor could not be set up: the call that failed, and its
+/// errno.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SetupError {
+    Epoll(Errno),
+    Signalfd(Errno),
+    Inotify(Errno),
+    /// `epoll_ctl` for the signalfd or the inotify descriptor.
+    Watch(&'static str, Errno),
+}
+
+impl core::fmt::Display for SetupError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match *self {
+            SetupError::Epoll(e) => write!(f, "can't create epoll: {}", sys::strerror(e)),
+            SetupError::Signalfd(e) => write!(f, "can't create signalfd: {}", sys::strerror(e)),
+            SetupError::Inotify(e) => write!(f, "can't create inotify: {}", sys::strerror(e)),
+            SetupError::Watch(what, e) => write!(f, "can't watch {what}: {}", sys::strerror(e)),
+        }
     }
-}
-
-/// Hash of `depends` files' contents; a missing file hashes as missing, so
-/// its appearance counts as a change.
-pub(super) fn depends_hash(paths: &[String]) -> u64 {
-    paths.iter().fold(0, |h: u64, p| {
-        let file = match crate::files::read_file(p, usize::MAX) {
-            Ok(bytes) => crate::files::content_hash(&bytes) | 1,
-            Err(_) => 0,
-        };
-        h.rotate_left(5) ^ file
-    })
 }
 
 impl Supervisor {
-    pub fn new(config_path: &str, signals: &sys::SigSet) -> Result<Supervisor, String> {
-        let epoll = epoll::create(epoll::CreateFlags::CLOEXEC)
-            .map_err(|e| format!("can't create epoll: {}", sys::strerror(e)))?;
-        let signals = sys::signalfd(signals)
-            .map_err(|e| format!("can't create signalfd: {}", sys::strerror(e)))?;
-        let watcher =
-            Watcher::new().map_err(|e| format!("can't create inotify: {}", sys::strerror(e)))?;
+    pub fn new(config_path: &str, signals: &sys::SigSet) -> Result<Supervisor, SetupError> {
+        let epoll = epoll::create(epoll::CreateFlags::CLOEXEC).map_err(SetupError::Epoll)?;
+        let signals = sys::signalfd(signals).map_err(SetupError::Signalfd)?;
+        let source = ConfigSource::new(config_path).map_err(SetupError::Inotify)?;
         epoll::add(
             &epoll,
             &signals,
             epoll::EventData::new_u64(TOKEN_SIGNAL),
             epoll::EventFlags::IN,
         )
-        .map_err(|e| format!("can't watch signalfd: {}", sys::strerror(e)))?;
+        .map_err(|e| SetupError::Watch("signalfd", e))?;
         epoll::add(
             &epoll,
-            watcher.fd(),
+            source.fd(),
             epoll::EventData::new_u64(TOKEN_INOTIFY),
             epoll::EventFlags::IN,
         )
-        .map_err(|e| format!("can't watch inotify: {}", sys::strerror(e)))?;
+        .map_err(|e| SetupError::Watch("inotify", e))?;
         let hostname = rustix::system::uname()
             .nodename()
             .to_string_lossy()
@@ -203,54 +130,18 @@ impl Supervisor {
         Ok(Supervisor {
             epoll,
             signals,
-            watcher,
-            pending_rescan: false,
-            config_path: config_path.to_string(),
-            jobs: Vec::new(),
-            start_order: Vec::new(),
-            retiring: Vec::new(),
-            config_hash: None,
-            last_read_error: None,
-            reread_at: None,
-            empty_since: None,
-            have_config: false,
+            source,
+            jobs: Jobs::default(),
             environ: spawn::Env::inherited(),
             net: Net::default(),
             control: None,
             next_report: None,
             shutting_down: false,
             self_pid: rustix::process::getpid(),
-            next_id: 1,
             hostname,
             events: Vec::with_capacity(64),
+            spawn_error: None,
         })
-    }
-
-    pub(super) fn new_job(&mut self, spec: JobSpec, launch: Result<Launch, String>) -> Job {
-        let id = self.next_id;
-        self.next_id = self.next_id.wrapping_add(1).max(1);
-        let (stdout, stderr) = (
-            OutputPipe::for_output(&spec.out),
-            OutputPipe::for_output(&spec.err),
-        );
-        Job {
-            id,
-            rules: rules(&spec),
-            depends_hash: depends_hash(&spec.depends),
-            depends_empty_since: None,
-            spec,
-            launch,
-            state: JobState::Down,
-            override_enabled: None,
-            exited_once: false,
-            status_pipe: None,
-            stdout,
-            stderr,
-            fork_failures: 0,
-            started_at: Instant::now(),
-            restarts: 0,
-            last_exit: None,
-        }
     }
 
     /// Loads the configuration, then serves events until every job is down
@@ -262,16 +153,10 @@ impl Supervisor {
             let now = Instant::now();
             self.tick(now);
             self.reconcile(now);
-            if self.shutting_down && !self.jobs.iter().chain(&self.retiring).any(Job::active) {
+            if self.shutting_down && !self.jobs.any_active() {
                 break;
             }
-            // A save landed while pmtr was reading: look again at once.
-            let due = if self.pending_rescan {
-                Some(Instant::now())
-            } else {
-                self.next_deadline()
-            };
-            let timeout = due.map(|at| {
+            let timeout = self.next_deadline(now).map(|at| {
                 let d = at.saturating_duration_since(Instant::now());
                 // Round up so the deadline has passed when we wake.
                 rustix::time::Timespec {
@@ -291,50 +176,46 @@ impl Supervisor {
                     break;
                 }
             }
-            let mut rescan = false;
             for i in 0..self.events.len() {
-                let token = self.events[i].data.u64();
-                match token & KIND_MASK {
-                    TOKEN_SIGNAL => self.on_signals(&mut rescan),
-                    TOKEN_INOTIFY => rescan |= self.watcher.drain().settled,
-                    TOKEN_STATUS => self.on_status_pipe(token as u32),
-                    TOKEN_STDOUT => self.on_output(token as u32, false),
-                    TOKEN_STDERR => self.on_output(token as u32, true),
-                    TOKEN_NET => self.on_datagram(token as u32 as usize),
-                    TOKEN_CONTROL => self.on_control_accept(TOKEN_CONTROL_CLIENT),
-                    TOKEN_CONTROL_CLIENT => self.on_control_client(token as u32 as usize),
-                    _ => error!("can't happen: unknown epoll token {token:#x}"),
-                }
-            }
-            if (rescan || self.pending_rescan) && !self.shutting_down {
-                self.pending_rescan = false;
-                self.rescan(false);
+                self.dispatch(self.events[i].data.u64());
             }
         }
     }
 
-    fn next_deadline(&self) -> Option<Instant> {
-        let jobs = self.jobs.iter().chain(&self.retiring);
-        let job_deadline = jobs.filter_map(|j| job::deadline(&j.state, &j.rules)).min();
-        let own = [self.next_report, self.reread_at]
+    fn dispatch(&mut self, token: u64) {
+        match token & KIND_MASK {
+            TOKEN_SIGNAL => self.on_signals(),
+            TOKEN_INOTIFY => self.source.on_inotify(),
+            TOKEN_STATUS => self.on_status_pipe(token as u32),
+            TOKEN_STDOUT => _ = self.on_output(token as u32, false),
+            TOKEN_STDERR => _ = self.on_output(token as u32, true),
+            TOKEN_NET => self.on_datagram(token as u32 as usize),
+            TOKEN_CONTROL => self.on_control_accept(),
+            TOKEN_CONTROL_CLIENT => self.on_control_client(token as u32 as usize),
+            _ => error!("can't happen: unknown epoll token {token:#x}"),
+        }
+    }
+
+    fn next_deadline(&self, now: Instant) -> Option<Instant> {
+        let jobs = self.jobs.all().flat_map(|j| {
+            [job::deadline(&j.state, &j.rules), j.output_report_due()]
+                .into_iter()
+                .flatten()
+        });
+        let own = [self.next_report, self.source.deadline(now)]
             .into_iter()
             .flatten()
-            .filter(|_| !self.shutting_down)
-            .min();
-        match (job_deadline, own) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+            .filter(|_| !self.shutting_down);
+        jobs.chain(own).min()
     }
 
-    fn on_signals(&mut self, rescan: &mut bool) {
+    fn on_signals(&mut self) {
         while let Some(sig) = sys::read_signal(&self.signals) {
             match sig {
                 libc::SIGCHLD => self.reap(),
                 libc::SIGHUP => {
                     info!("rescanning configuration (SIGHUP)");
                     self.rescan(true);
-                    *rescan = false;
                 }
                 libc::SIGTERM | libc::SIGINT => self.shut_down(sig),
                 other => debug!("ignoring signal {other}"),
@@ -351,33 +232,16 @@ impl Supervisor {
             "SIGTERM"
         };
         let now = Instant::now();
-        if self.shutting_down {
+        let event = if self.shutting_down {
             notice!("received {name} again; sending SIGKILL to all jobs");
-            for j in self.jobs.iter_mut().chain(self.retiring.iter_mut()) {
-                if let JobState::Stopping {
-                    pid,
-                    leader_gone,
-                    then,
-                    ..
-                } = j.state
-                {
-                    j.state = JobState::Stopping {
-                        pid,
-                        kill_at: Some(now),
-                        leader_gone,
-                        then,
-                    };
-                }
-            }
-            return;
-        }
-        notice!("received {name}; stopping all jobs");
-        self.shutting_down = true;
-        for i in 0..self.jobs.len() {
-            self.step_job(Slot::Job(i), JobEvent::Stop(AfterStop::Down), now);
-        }
-        for i in 0..self.retiring.len() {
-            self.step_job(Slot::Retiring(i), JobEvent::Stop(AfterStop::Down), now);
+            JobEvent::KillNow
+        } else {
+            notice!("received {name}; stopping all jobs");
+            self.shutting_down = true;
+            JobEvent::Stop(AfterStop::Down)
+        };
+        for slot in self.jobs.slots() {
+            self.step_job(slot, event, now);
         }
     }
 
@@ -400,22 +264,15 @@ impl Supervisor {
                 (None, Some(sig)) => Ending::Signal(sig),
                 (None, None) => continue,
             };
-            match self.find_by_pid(pid) {
+            match self.jobs.find_by_pid(pid) {
                 Some(slot) => {
-                    let job = self.job_mut(slot);
-                    let ran = now.saturating_duration_since(job.started_at).as_secs();
-                    let name = &job.spec.name;
-                    let pid = pid.as_raw_nonzero();
-                    match ending {
-                        Ending::Status(code) => {
-                            info!("job {name} [{pid}] exited after {ran} sec: exit status {code}")
-                        }
-                        Ending::Signal(sig) => {
-                            info!("job {name} [{pid}] exited after {ran} sec: signal {sig}")
+                    for _ in 0..DRAIN_READS {
+                        let id = self.jobs.get(slot).id;
+                        if !(self.on_output(id, false) | self.on_output(id, true)) {
+                            break;
                         }
                     }
-                    job.last_exit = Some((ending, now));
-                    job.exited_once = true;
+                    log_exit(self.jobs.get(slot), pid, ending, now);
                     self.step_job(slot, JobEvent::Exited(ending), now);
                 }
                 // Normal as PID 1 or subreaper: not an error (SPEC §7).
@@ -423,58 +280,24 @@ impl Supervisor {
             }
         }
         // A stop is over when the job's whole process group is gone.
-        for slot in self.slots() {
-            let job = self.job_mut(slot);
+        for slot in self.jobs.slots() {
             if let JobState::Stopping {
                 pid,
                 leader_gone: true,
                 ..
-            } = job.state
+            } = self.jobs.get(slot).state
                 && rustix::process::test_kill_process_group(pid) == Err(Errno::SRCH)
             {
                 self.step_job(slot, JobEvent::GroupGone, now);
             }
         }
-        self.retiring.retain(Job::active);
-    }
-
-    fn slots(&self) -> impl Iterator<Item = Slot> + use<> {
-        (0..self.jobs.len())
-            .map(Slot::Job)
-            .chain((0..self.retiring.len()).map(Slot::Retiring))
-    }
-
-    fn find_by_pid(&self, pid: Pid) -> Option<Slot> {
-        if let Some(i) = self.jobs.iter().position(|j| j.pid() == Some(pid)) {
-            return Some(Slot::Job(i));
-        }
-        self.retiring
-            .iter()
-            .position(|j| j.pid() == Some(pid))
-            .map(Slot::Retiring)
-    }
-
-    fn find_by_id(&self, id: u32) -> Option<Slot> {
-        if let Some(i) = self.jobs.iter().position(|j| j.id == id) {
-            return Some(Slot::Job(i));
-        }
-        self.retiring
-            .iter()
-            .position(|j| j.id == id)
-            .map(Slot::Retiring)
-    }
-
-    fn job_mut(&mut self, slot: Slot) -> &mut Job {
-        match slot {
-            Slot::Job(i) => &mut self.jobs[i],
-            Slot::Retiring(i) => &mut self.retiring[i],
-        }
+        self.jobs.forget_retired();
     }
 
     /// Feeds `event` to a job's state machine and performs the action.
-    pub(super) fn step_job(&mut self, slot: Slot, event: JobEvent, now: Instant) {
-        let job = self.job_mut(slot);
-        let (state, action) = job::step(job.state, event, now, &job.rules);
+    fn step_job(&mut self, slot: Slot, event: JobEvent, now: Instant) -> Action {
+        let job = self.jobs.get_mut(slot);
+        let (state, action) = job::step(job.state, &mut job.history, event, now, &job.rules);
         if state != job.state {
             debug!(
                 "job {}: {} -> {}",
@@ -485,122 +308,91 @@ impl Supervisor {
         }
         job.state = state;
         self.perform(slot, action, now);
+        action
     }
 
     fn perform(&mut self, slot: Slot, action: Action, now: Instant) {
+        let name = &self.jobs.get(slot).spec.name;
         match action {
             Action::Nothing => {}
-            Action::Spawn => self.start(slot, now),
+            Action::Spawn => self.spawn(slot, now),
             Action::Term(pid) => {
-                let job = self.job_mut(slot);
-                info!(
-                    "sending SIGTERM to job {} [{}]",
-                    job.spec.name,
-                    pid.as_raw_nonzero()
-                );
+                info!("sending SIGTERM to job {name} [{}]", pid.as_raw_nonzero());
                 signal_group(pid, Signal::TERM);
             }
             Action::Kill(pid) => {
-                let job = self.job_mut(slot);
-                notice!(
-                    "sending SIGKILL to job {} [{}]",
-                    job.spec.name,
-                    pid.as_raw_nonzero()
-                );
+                notice!("sending SIGKILL to job {name} [{}]", pid.as_raw_nonzero());
                 signal_group(pid, Signal::KILL);
             }
-            Action::WaitBeforeRestart => {
-                let job = self.job_mut(slot);
-                notice!(
-                    "job {} ran less than {} sec; restarting it in {} sec",
-                    job.spec.name,
-                    job::QUICK_EXIT.as_secs(),
-                    job::QUICK_EXIT.as_secs()
-                );
-            }
+            Action::WaitBeforeRestart(wait) => notice!(
+                "job {name} ran less than {} sec; restarting it in {} sec",
+                job::QUICK_EXIT.as_secs(),
+                wait.as_secs()
+            ),
+            Action::RetrySpawn(wait) => match self.spawn_error.take() {
+                Some(e) => error!(
+                    "can't start job {name}: {e}; retrying in {} sec",
+                    wait.as_secs()
+                ),
+                None => error!("can't start job {name}; retrying in {} sec", wait.as_secs()),
+            },
+            Action::CantHappen(what) => error!("can't happen: job {name}: {what}"),
         }
     }
 
-    /// Forks the job; on failure, retries later with a growing wait.
-    fn start(&mut self, slot: Slot, now: Instant) {
+    /// Spawns the job's process and feeds the result back to its state
+    /// machine. Nothing starts once pmtr is exiting.
+    fn spawn(&mut self, slot: Slot, now: Instant) {
         if self.shutting_down {
+            self.step_job(slot, JobEvent::Stop(AfterStop::Down), now);
             return;
         }
-        let parent = self.self_pid;
-        let epoll = self.epoll.as_fd();
-        let job = match slot {
-            Slot::Job(i) => &mut self.jobs[i],
-            Slot::Retiring(i) => &mut self.retiring[i],
-        };
+        let job = self.jobs.get_mut(slot);
         let Ok(launch) = &job.launch else {
+            // Not startable: the reconcile never starts such a job, and
+            // an explicit start is refused before it gets here.
+            self.step_job(slot, JobEvent::Stop(AfterStop::Down), now);
             return;
         };
-        match spawn::spawn(launch, parent) {
-            Ok(started) => {
-                let pid = started.pid;
-                let raw = pid.as_raw_nonzero().get() as u32;
-                info!("started job {} [{raw}]", job.spec.name);
-                job.state = JobState::Running { pid, since: now };
-                job.started_at = now;
-                job.fork_failures = 0;
-                job.restarts = job.restarts.wrapping_add(1);
-                let id = job.id as u64;
-                let _ = epoll::add(
-                    epoll,
-                    &started.status_pipe,
-                    epoll::EventData::new_u64(TOKEN_STATUS | id),
-                    epoll::EventFlags::IN,
-                );
-                job.status_pipe = Some(started.status_pipe);
-                if let Some(fd) = started.stdout {
-                    let _ = epoll::add(
-                        epoll,
-                        &fd,
-                        epoll::EventData::new_u64(TOKEN_STDOUT | id),
-                        epoll::EventFlags::IN,
-                    );
-                    if let Some(out) = &mut job.stdout {
-                        out.attach(fd, raw, &job.spec.name, Severity::Info);
-                    }
-                }
-                if let Some(fd) = started.stderr {
-                    let _ = epoll::add(
-                        epoll,
-                        &fd,
-                        epoll::EventData::new_u64(TOKEN_STDERR | id),
-                        epoll::EventFlags::IN,
-                    );
-                    if let Some(out) = &mut job.stderr {
-                        out.attach(fd, raw, &job.spec.name, Severity::Err);
-                    }
-                }
-            }
+        let started = match spawn::spawn(launch, self.self_pid) {
+            Ok(started) => started,
             Err(e) => {
-                let retry_in = FORK_RETRY_MIN
-                    .saturating_mul(1 << job.fork_failures.min(6))
-                    .min(FORK_RETRY_MAX);
-                job.fork_failures = job.fork_failures.saturating_add(1);
-                error!(
-                    "can't start job {}: {e}; retrying in {} sec",
-                    job.spec.name,
-                    retry_in.as_secs()
-                );
-                let (state, _) = job::step(
-                    job.state,
-                    JobEvent::ForkFailed { retry_in },
-                    now,
-                    &job.rules,
-                );
-                job.state = state;
+                self.spawn_error = Some(e);
+                self.step_job(slot, JobEvent::SpawnFailed, now);
+                return;
             }
+        };
+        let pid = started.pid;
+        let raw = pid.as_raw_nonzero().get() as u32;
+        info!("started job {} [{raw}]", job.spec.name);
+        let id = u64::from(job.id);
+        let epoll = self.epoll.as_fd();
+        let watch = |fd: &OwnedFd, kind: u64| {
+            let _ = epoll::add(
+                epoll,
+                fd,
+                epoll::EventData::new_u64(kind | id),
+                epoll::EventFlags::IN,
+            );
+        };
+        watch(&started.status_pipe, TOKEN_STATUS);
+        job.status_pipe = Some(started.status_pipe);
+        if let (Some(fd), Some(out)) = (started.stdout, &mut job.stdout) {
+            watch(&fd, TOKEN_STDOUT);
+            out.attach(fd, raw, &job.spec.name, Severity::Info);
         }
+        if let (Some(fd), Some(out)) = (started.stderr, &mut job.stderr) {
+            watch(&fd, TOKEN_STDERR);
+            out.attach(fd, raw, &job.spec.name, Severity::Err);
+        }
+        self.step_job(slot, JobEvent::Spawned { pid }, now);
     }
 
     fn on_status_pipe(&mut self, id: u32) {
-        let Some(slot) = self.find_by_id(id) else {
+        let Some(slot) = self.jobs.find_by_id(id) else {
             return;
         };
-        let job = self.job_mut(slot);
+        let job = self.jobs.get_mut(slot);
         let Some(pipe) = &job.status_pipe else { return };
         match spawn::read_start_result(pipe) {
             StartResult::Pending => return,
@@ -611,45 +403,51 @@ impl Supervisor {
         job.status_pipe = None;
     }
 
-    fn on_output(&mut self, id: u32, is_stderr: bool) {
-        let Some(slot) = self.find_by_id(id) else {
-            return;
+    /// One read from a job's output pipe per wakeup: a job that prints
+    /// without pause gets its share of the loop and no more. Returns
+    /// whether it read anything.
+    fn on_output(&mut self, id: u32, is_stderr: bool) -> bool {
+        let Some(slot) = self.jobs.find_by_id(id) else {
+            return false;
         };
-        let job = self.job_mut(slot);
+        let job = self.jobs.get_mut(slot);
         let (pipe, severity) = if is_stderr {
             (&mut job.stderr, Severity::Err)
         } else {
             (&mut job.stdout, Severity::Info)
         };
-        let Some(out) = pipe else { return };
-        let mut buf = [0u8; 4096];
-        while let Some(fd) = &out.fd {
-            match rustix::io::read(fd, &mut buf) {
-                Ok(0) => {
-                    out.lines.flush(&job.spec.name, out.pid, severity);
-                    // Closing the pipe also takes it out of the epoll set.
-                    out.fd = None;
-                }
-                Ok(n) => out.lines.feed(&buf[..n], &job.spec.name, out.pid, severity),
-                Err(Errno::INTR) => continue,
-                Err(Errno::AGAIN) => return,
-                Err(_) => out.fd = None,
+        let Some(out) = pipe else { return false };
+        let Some(fd) = &out.fd else { return false };
+        let mut buf = [0u8; OUTPUT_READ];
+        match rustix::io::read(fd, &mut buf) {
+            Ok(0) => {
+                out.lines.flush(&job.spec.name, out.pid, severity);
+                // Closing the pipe also takes it out of the epoll set.
+                out.fd = None;
+                false
+            }
+            Ok(n) => {
+                out.lines.feed(&buf[..n], &job.spec.name, out.pid, severity);
+                true
+            }
+            Err(Errno::INTR | Errno::AGAIN) => false,
+            Err(_) => {
+                out.fd = None;
+                false
             }
         }
     }
 
-    /// Acts on each name as it is read. Collecting them first (into 32
-    /// slots) silently dropped every command after the 32nd name of a
-    /// burst, so one datagram of unknown names hid a real `disable`.
+    /// UDP `enable`/`disable` set what the operator wants; the reconcile
+    /// carries it out. An enabled job that has finished runs again, no
+    /// sooner than the anti-spin rule allows (SPEC §8, issue 13).
     fn on_datagram(&mut self, index: usize) {
         let jobs = &mut self.jobs;
         let (mut commands, mut unknown) = (0u32, 0u32);
-        // Enabled jobs that had finished (exit 33, `once`) need a start;
-        // every other change is carried out by `reconcile`.
         let mut wake = Vec::new();
         self.net.receive(index, |control, name| {
             commands += 1;
-            let Some(i) = jobs.iter().position(|j| j.spec.name == name) else {
+            let Some(i) = jobs.by_name(name) else {
                 // The first per batch in full, the rest counted: a flood
                 // of names must not flood the log.
                 if unknown == 0 {
@@ -663,8 +461,9 @@ impl Supervisor {
                 "control: {} job {name}",
                 if enable { "enabling" } else { "disabling" }
             );
-            jobs[i].override_enabled = Some(enable);
-            if enable && matches!(jobs[i].state, JobState::Done(_)) && !wake.contains(&i) {
+            let job = jobs.get_mut(Slot::Job(i));
+            job.want = if enable { Want::Up } else { Want::Down };
+            if enable && matches!(job.state, JobState::Done(_)) && !wake.contains(&i) {
                 wake.push(i);
             }
         });
@@ -673,7 +472,7 @@ impl Supervisor {
         }
         let now = Instant::now();
         for i in wake {
-            self.step_job(Slot::Job(i), JobEvent::Start, now);
+            self.step_job(Slot::Job(i), JobEvent::Wake, now);
         }
         if commands > 0 && self.net.reporting() {
             // Report the change soon rather than in up to 10 s.
@@ -681,24 +480,27 @@ impl Supervisor {
         }
     }
 
-    /// Feeds a tick to every job whose deadline has passed, and sends the
-    /// report when due.
+    /// Feeds a tick to every job whose deadline has passed, logs counts of
+    /// dropped output lines that are due, sends the report when due, and
+    /// reads the configuration when a read is due.
     fn tick(&mut self, now: Instant) {
-        for slot in self.slots() {
-            let job = self.job_mut(slot);
+        for slot in self.jobs.slots() {
+            let job = self.jobs.get_mut(slot);
+            job.report_dropped_output(now);
             if job::deadline(&job.state, &job.rules).is_some_and(|at| at <= now) {
                 self.step_job(slot, JobEvent::Tick, now);
             }
         }
+        if self.shutting_down {
+            return;
+        }
         if let Some(at) = self.next_report
             && at <= now
-            && !self.shutting_down
         {
             self.send_report(now);
             self.next_report = Some(now + REPORT_EVERY);
         }
-        if self.reread_at.is_some_and(|at| at <= now) && !self.shutting_down {
-            self.reread_at = None;
+        if self.source.take_due(now) {
             self.rescan(false);
         }
     }
@@ -706,11 +508,12 @@ impl Supervisor {
     fn send_report(&mut self, now: Instant) {
         let lines = self
             .jobs
+            .current()
             .iter()
             .filter(|j| !j.spec.once)
             .map(|j| ReportLine {
                 name: &j.spec.name,
-                enabled: j.enabled(),
+                enabled: j.wanted(),
                 secs_running: match j.state {
                     JobState::Running { since, .. } => {
                         now.saturating_duration_since(since).as_secs()
@@ -727,135 +530,197 @@ impl Supervisor {
     }
 
     /// Starts the jobs whose turn has come and stops the ones no longer
-    /// wanted: config and UDP set what is wanted; this makes it so.
-    pub(super) fn reconcile(&mut self, now: Instant) {
+    /// wanted: the configuration and the operator set what is wanted; this
+    /// makes it so.
+    fn reconcile(&mut self, now: Instant) {
         if self.shutting_down {
             return;
         }
         // Jobs after an unfinished `wait` job start only once it exits.
         let mut gate_open = true;
-        for k in 0..self.start_order.len() {
-            let i = self.start_order[k];
-            let job = &self.jobs[i];
-            let wanted = job.enabled() && job.launch.is_ok();
-            if !wanted {
-                if matches!(
-                    job.state,
-                    JobState::Running { .. } | JobState::Backoff { .. }
-                ) {
+        for k in 0..self.jobs.start_order().len() {
+            let i = self.jobs.start_order()[k];
+            let job = &self.jobs.current()[i];
+            if !job.wanted() || job.launch.is_err() {
+                if job.state.is_up() {
                     self.step_job(Slot::Job(i), JobEvent::Stop(AfterStop::Down), now);
                 }
                 continue;
             }
             if gate_open
-                && job.state == JobState::Down
-                && !self.replaced_still_stopping(&job.spec.name)
+                && matches!(job.state, JobState::Pending | JobState::Stopped)
+                && !self.jobs.replaced_still_stopping(&job.spec.name)
             {
                 self.step_job(Slot::Job(i), JobEvent::Start, now);
             }
-            let job = &self.jobs[i];
-            if job.spec.wait && !job.exited_once {
+            let job = &self.jobs.current()[i];
+            if job.spec.wait && !job.history.exited() {
                 gate_open = false;
             }
         }
     }
 
-    /// A changed job starts only when its old version is gone.
-    pub(super) fn replaced_still_stopping(&self, name: &str) -> bool {
-        !self.retiring.is_empty() && self.retiring.iter().any(|j| j.spec.name == name)
-    }
-
-    /// Re-registers the UDP sockets for the configuration now in force.
-    pub(super) fn configure_net(
-        &mut self,
-        report: &[config::UdpUrl],
-        listen: &[config::UdpUrl],
-        now: Instant,
-    ) {
-        self.net
-            .configure(self.epoll.as_fd(), TOKEN_NET, report, listen);
-        self.next_report = self.net.reporting().then_some(now);
-    }
-
-    /// Everything whose change pmtr must notice.
-    pub(super) fn rewatch(&mut self) {
-        let config = self.config_path.clone();
-        let depends: Vec<String> = self
-            .jobs
-            .iter()
-            .flat_map(|j| j.spec.depends.iter().cloned())
-            .collect();
-        let paths = core::iter::once(config.as_str()).chain(depends.iter().map(String::as_str));
-        // A directory created on the way to the file (`mkdir -p` then a
-        // write) may have had the file written before its watch was added:
-        // read once more, with the watch in place.
-        if self.watcher.watch(paths) {
-            self.pending_rescan = true;
+    /// Reads the configuration (always, when `force`d by SIGHUP or at
+    /// startup) and applies it when it changed; restarts jobs whose
+    /// `depends` files changed; renews the file watches.
+    fn rescan(&mut self, force: bool) {
+        let now = Instant::now();
+        if let Some(cfg) = self.source.read(force, self.jobs.any_active(), now) {
+            self.apply(cfg, now);
         }
-    }
-
-    /// Restarts running jobs whose `depends` files changed content.
-    pub(super) fn check_depends(&mut self, now: Instant) {
-        let hashes: Vec<(usize, u64)> = (0..self.jobs.len())
-            .filter(|&i| !self.jobs[i].spec.depends.is_empty())
-            .map(|i| (i, depends_hash(&self.jobs[i].spec.depends)))
-            .collect();
-        // As for the configuration: a write under way makes what was read
-        // suspect (an empty file mid-save is no change to act on).
-        let changes = self.watcher.drain();
-        self.pending_rescan |= changes.settled;
-        if changes.depends_in_flux {
-            return;
-        }
-        for (i, hash) in hashes {
-            if hash == self.jobs[i].depends_hash {
-                self.jobs[i].depends_empty_since = None;
+        for id in self.source.changed_depends(now) {
+            let Some(slot) = self.jobs.find_by_id(id) else {
                 continue;
-            }
-            // Saved in place, a file is empty between its truncate and
-            // its write: that is its new content only once it stays so.
-            let empty = self.jobs[i]
-                .spec
-                .depends
-                .iter()
-                .any(|p| crate::files::file_size(p) == Some(0));
-            if empty {
-                let settled = *self.jobs[i].depends_empty_since.get_or_insert(now)
-                    + super::reload::EMPTY_SETTLE;
-                if now < settled {
-                    self.reread_at = Some(self.reread_at.map_or(settled, |at| at.min(settled)));
-                    continue;
-                }
-            }
-            self.jobs[i].depends_empty_since = None;
-            self.jobs[i].depends_hash = hash;
-            if matches!(self.jobs[i].state, JobState::Running { .. }) {
+            };
+            let job = self.jobs.get(slot);
+            if matches!(job.state, JobState::Running { .. }) {
                 info!(
                     "job {}: a depends file changed; restarting it",
-                    self.jobs[i].spec.name
+                    job.spec.name
                 );
-                self.step_job(Slot::Job(i), JobEvent::Stop(AfterStop::Restart), now);
+                self.step_job(slot, JobEvent::Stop(AfterStop::Restart), now);
             }
+        }
+        self.source.rewatch();
+    }
+
+    /// Replaces the job set with `cfg`'s: unchanged jobs are left as they
+    /// are, removed and changed ones stopped (SPEC §6).
+    fn apply(&mut self, cfg: Config, now: Instant) {
+        let users = Users::load();
+        let Config {
+            jobs: specs,
+            report,
+            listen,
+            ..
+        } = cfg;
+        let label = self.source.path();
+        let environ = &self.environ;
+        let applied = self
+            .jobs
+            .apply(specs, |spec| prepare(spec, label, &users, environ));
+        for job in applied.retired {
+            let slot = self.jobs.retire(job);
+            self.step_job(slot, JobEvent::Stop(AfterStop::Down), now);
+        }
+        self.jobs.forget_retired();
+        for slot in self.jobs.slots() {
+            self.step_job(slot, JobEvent::ConfigChanged, now);
+        }
+        self.source.track_depends(
+            self.jobs
+                .current()
+                .iter()
+                .map(|j| (j.id, j.spec.depends.as_slice())),
+        );
+        self.net
+            .configure(self.epoll.as_fd(), TOKEN_NET, &report, &listen);
+        self.next_report = self.net.reporting().then_some(now);
+        info!(
+            "configuration loaded: {} jobs ({} added, {} changed, {} removed, {} unchanged)",
+            self.jobs.current().len(),
+            applied.added,
+            applied.changed,
+            applied.removed,
+            applied.kept
+        );
+    }
+
+    /// Opens the control socket; without it pmtr runs on, only
+    /// unreachable for the commands.
+    pub fn open_control(&mut self, path: &str) {
+        match crate::control::Server::open(path, self.epoll.as_fd(), TOKEN_CONTROL) {
+            Ok(server) => {
+                debug!("control socket {}", server.path());
+                self.control = Some(server);
+            }
+            Err(e) => warn!("{e}; pmtr status/stop/start/restart can't reach this pmtr"),
         }
     }
 
-    pub(super) fn retire(&mut self, mut job: Job, now: Instant) {
-        let (state, action) =
-            job::step(job.state, JobEvent::Stop(AfterStop::Down), now, &job.rules);
-        job.state = state;
-        if job.active() {
-            self.retiring.push(job);
-            let i = self.retiring.len() - 1;
-            self.perform(Slot::Retiring(i), action, now);
+    fn on_control_accept(&mut self) {
+        let epoll = self.epoll.as_fd();
+        if let Some(server) = &mut self.control {
+            server.accept(epoll, TOKEN_CONTROL_CLIENT);
+        }
+    }
+
+    fn on_control_client(&mut self, slot: usize) {
+        let Some(server) = &mut self.control else {
+            return;
+        };
+        let crate::control::Readiness::Request(request) = server.read(slot) else {
+            return;
+        };
+        let reply = control::answer(self, &request, Instant::now());
+        if let Some(server) = &mut self.control {
+            server.answer(slot, reply.as_bytes());
         }
     }
 }
 
-/// Which list a job is in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Slot {
-    Job(usize),
-    Retiring(usize),
+/// What the control socket's answers need of the loop.
+impl control::Loop for Supervisor {
+    fn jobs(&self) -> &Jobs {
+        &self.jobs
+    }
+
+    fn jobs_mut(&mut self) -> &mut Jobs {
+        &mut self.jobs
+    }
+
+    fn shutting_down(&self) -> bool {
+        self.shutting_down
+    }
+
+    fn step_job(&mut self, slot: Slot, event: JobEvent, now: Instant) -> Action {
+        Supervisor::step_job(self, slot, event, now)
+    }
+}
+
+/// `job web [1234] exited after 3 sec: exit status 1` (SPEC §4).
+fn log_exit(job: &super::jobs::Job, pid: Pid, ending: Ending, now: Instant) {
+    let since = match job.state {
+        JobState::Running { since, .. } | JobState::Stopping { since, .. } => since,
+        _ => now,
+    };
+    let ran = now.saturating_duration_since(since).as_secs();
+    let (name, pid) = (&job.spec.name, pid.as_raw_nonzero());
+    match ending {
+        Ending::Status(code) => {
+            info!("job {name} [{pid}] exited after {ran} sec: exit status {code}")
+        }
+        Ending::Signal(sig) => info!("job {name} [{pid}] exited after {ran} sec: signal {sig}"),
+    }
+}
+
+/// Builds a job's launch data; a job that can't be prepared stays down
+/// and the reason is logged with its position.
+fn prepare(
+    spec: &JobSpec,
+    label: &str,
+    users: &Users,
+    environ: &alloc::rc::Rc<spawn::Env>,
+) -> Result<Launch, NotStartable> {
+    // A `depends` file that does not exist yet is fine: its appearance
+    // counts as a change. One that exists must be trusted as root.
+    for dep in &spec.depends {
+        let exists = rustix::fs::access(dep.as_str(), rustix::fs::Access::EXISTS).is_ok();
+        if let (true, Err(e)) = (exists, config::check_trust(dep)) {
+            error!("job {}: {e}; the job will not start", spec.name);
+            return Err(NotStartable::Depends(e));
+        }
+    }
+    Launch::prepare(spec, users, environ).map_err(|error| {
+        let why = NotStartable::Prepare {
+            file: label.to_string(),
+            pos: spec.origin.user.unwrap_or(spec.origin.job),
+            job: spec.name.clone(),
+            error,
+        };
+        error!("{why}; the job will not start");
+        why
+    })
 }
 
 /// `kill(-pgid, sig)`: the job and everything it started in its group.

@@ -1,9 +1,17 @@
-//! One job's state machine (SPEC §4–5).
+//! One job's state machine (SPEC §4–5): every state change of a job goes
+//! through [`step`].
 //!
-//! [`step`] is pure: given the state, an event and the time, it returns the
+//! `step` is pure: given the state, what the job remembers across runs
+//! ([`History`]), an event, the time and the job's rules, it returns the
 //! next state and the one action the event loop must perform. Every
-//! (state, event) pair is written out, so the compiler checks the table and
-//! each rule is unit-tested without forking.
+//! (state, event) pair is written out — no `_` arm — so the compiler
+//! checks the table, each rule is unit-tested without forking, and a pair
+//! that cannot happen is answered with [`Action::CantHappen`], which the
+//! loop logs, instead of being dropped silently.
+//!
+//! Adding a state means editing this file (the enum, `step`, [`deadline`]
+//! and their tests) and the one arm of the loop's `perform` that carries
+//! out any new action.
 
 use crate::clock::Instant;
 use core::time::Duration;
@@ -17,26 +25,42 @@ pub const QUICK_EXIT: Duration = Duration::from_secs(10);
 /// Exit status by which a job asks not to be restarted (SPEC §4).
 pub const DO_NOT_RESTART: i32 = 33;
 
+/// First wait after a failed spawn (fork or pipe); doubles per failure in
+/// a row up to [`SPAWN_RETRY_MAX`].
+pub const SPAWN_RETRY_MIN: Duration = Duration::from_secs(1);
+pub const SPAWN_RETRY_MAX: Duration = Duration::from_secs(60);
+
+/// Where a job stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JobState {
-    /// Not running and nothing scheduled: waiting for its turn (`order`,
-    /// `wait`), disabled, or not startable.
-    Down,
+    /// Not started since it was configured: its turn has not come (`order`,
+    /// `wait`, its old version still stopping) or it is not wanted.
+    Pending,
+    /// Stopped on purpose (disabled, `pmtr stop`, removed, pmtr exiting)
+    /// and not restarted until it is wanted again.
+    Stopped,
+    /// The loop is starting it: between [`Action::Spawn`] and the
+    /// [`JobEvent::Spawned`] or [`JobEvent::SpawnFailed`] that says how it
+    /// went, both within the same turn.
+    Spawning,
     Running {
         pid: Pid,
         since: Instant,
     },
-    /// SIGTERM sent to the process group; SIGKILL follows at `kill_at`
-    /// (`None` once sent). `leader_gone` once the job's own process has
-    /// been reaped; the stop is over when its whole group is gone.
+    /// The stop signal was sent to the process group; SIGKILL follows at
+    /// `kill_at` (`None` once sent). `leader_gone` once the job's own
+    /// process has been reaped; the stop is over when its whole group is
+    /// gone. `since` is when the process started, for the exit log line.
     Stopping {
         pid: Pid,
+        since: Instant,
         kill_at: Option<Instant>,
         leader_gone: bool,
         then: AfterStop,
     },
-    /// Exited; restarted at `restart_at`.
-    Backoff {
+    /// Exited quickly, or could not be spawned: started again at
+    /// `restart_at`. (`waiting` in `pmtr status`.)
+    Waiting {
         restart_at: Instant,
     },
     /// Exited and not restarted.
@@ -47,12 +71,28 @@ impl JobState {
     /// The state's name, for debug logging.
     pub fn name(&self) -> &'static str {
         match self {
-            JobState::Down => "down",
+            JobState::Pending => "pending",
+            JobState::Stopped => "stopped",
+            JobState::Spawning => "spawning",
             JobState::Running { .. } => "running",
             JobState::Stopping { .. } => "stopping",
-            JobState::Backoff { .. } => "backoff",
+            JobState::Waiting { .. } => "waiting",
             JobState::Done(_) => "done",
         }
+    }
+
+    /// The job's process, while it has one.
+    pub fn pid(&self) -> Option<Pid> {
+        match *self {
+            JobState::Running { pid, .. } | JobState::Stopping { pid, .. } => Some(pid),
+            _ => None,
+        }
+    }
+
+    /// Running, or scheduled to run again: what a job that is no longer
+    /// wanted must be stopped from.
+    pub fn is_up(&self) -> bool {
+        matches!(self, JobState::Running { .. } | JobState::Waiting { .. })
     }
 }
 
@@ -61,7 +101,7 @@ impl JobState {
 pub enum AfterStop {
     /// Stay down (disabled, removed, pmtr exiting).
     Down,
-    /// Start again at once (changed `depends`, `bounce`).
+    /// Start again at once (changed `depends`, `bounce`, `pmtr restart`).
     Restart,
 }
 
@@ -80,34 +120,76 @@ pub enum Ending {
     Signal(i32),
 }
 
+/// What a job remembers across its runs, since it was (re)configured.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct History {
+    /// Processes started.
+    pub starts: u32,
+    /// When the last process started.
+    pub last_start: Option<Instant>,
+    /// How the last process ended, and when.
+    pub last_exit: Option<(Ending, Instant)>,
+    /// Failed spawns in a row: the retry wait doubles with each.
+    pub spawn_failures: u32,
+}
+
+impl History {
+    /// Whether a process of the job has exited since it was configured
+    /// (what `wait` waits for).
+    pub fn exited(&self) -> bool {
+        self.last_exit.is_some()
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JobEvent {
-    /// The loop wants the job running now (its turn has come).
+    /// The job is wanted and its turn has come (the loop's reconcile).
     Start,
+    /// The operator asks for it now (`pmtr start`): skips the wait before
+    /// a restart, runs a finished job again, restarts once a stop is over.
+    StartNow,
+    /// UDP `enable`: a finished job runs again, but no sooner than the
+    /// anti-spin rule allows after its last start (SPEC §4, §8).
+    Wake,
+    /// The loop spawned the job's process. (A `Stop(Down)` instead means
+    /// it did not, and will not: pmtr is exiting.)
+    Spawned { pid: Pid },
+    /// The spawn failed (fork or pipe: passing conditions); retried later.
+    SpawnFailed,
     /// The job's own process was reaped.
     Exited(Ending),
     /// The process group of a stopping job has no member left.
     GroupGone,
     /// The job's deadline may have passed.
     Tick,
-    /// Stop the job, then stay down or restart.
+    /// Stop the job, then stay down or restart (`pmtr restart` is
+    /// `Stop(Restart)`).
     Stop(AfterStop),
-    /// `fork` failed; retry after `retry_in`.
-    ForkFailed { retry_in: Duration },
+    /// pmtr got a second SIGTERM/SIGINT while stopping: SIGKILL now.
+    KillNow,
+    /// The configuration changed and this job is unchanged in it: "do
+    /// not restart me" (exit 33) ends here (SPEC §4).
+    ConfigChanged,
 }
 
 /// What the event loop does after a step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
     Nothing,
-    /// Fork and exec the job; on success the loop sets `Running`.
+    /// Spawn the job's process; report the result with
+    /// [`JobEvent::Spawned`] or [`JobEvent::SpawnFailed`].
     Spawn,
     /// SIGTERM to the process group.
     Term(Pid),
     /// SIGKILL to the process group.
     Kill(Pid),
-    /// Log that the job exited quickly and waits before its restart.
-    WaitBeforeRestart,
+    /// Log that the job exited quickly and waits this long before its
+    /// restart.
+    WaitBeforeRestart(Duration),
+    /// Log that the spawn failed and is retried after this long.
+    RetrySpawn(Duration),
+    /// The event makes no sense in the state: a bug to log, not to act on.
+    CantHappen(&'static str),
 }
 
 /// The parts of a job's configuration the state machine needs.
@@ -118,67 +200,148 @@ pub struct Rules {
     pub kill_after: Duration,
 }
 
-/// The next state and action for `event` at `now`.
-pub fn step(state: JobState, event: JobEvent, now: Instant, rules: &Rules) -> (JobState, Action) {
+/// The wait before retrying after `failures` failed spawns in a row.
+fn spawn_retry(failures: u32) -> Duration {
+    SPAWN_RETRY_MIN
+        .saturating_mul(1 << failures.min(6))
+        .min(SPAWN_RETRY_MAX)
+}
+
+/// The next state and action for `event` at `now`; updates `history`.
+pub fn step(
+    state: JobState,
+    history: &mut History,
+    event: JobEvent,
+    now: Instant,
+    rules: &Rules,
+) -> (JobState, Action) {
     use Action as A;
     use JobEvent as E;
     use JobState as S;
+    let stopping = |pid, since, then| S::Stopping {
+        pid,
+        since,
+        kill_at: Some(now + rules.kill_after),
+        leader_gone: false,
+        then,
+    };
     match (state, event) {
-        (S::Down, E::Start) => (S::Down, A::Spawn),
-        (S::Running { .. }, E::Start) => (state, A::Nothing),
+        (S::Pending | S::Stopped, E::Start | E::StartNow) => (S::Spawning, A::Spawn),
+        // Its turn came long ago: the reconcile's Start changes nothing.
+        (S::Running { .. } | S::Stopping { .. } | S::Waiting { .. } | S::Done(_), E::Start) => {
+            (state, A::Nothing)
+        }
+        (S::Running { .. }, E::StartNow) => (state, A::Nothing),
+        (S::Stopping { .. }, E::StartNow) => {
+            step(state, history, E::Stop(AfterStop::Restart), now, rules)
+        }
+        // An explicit start skips the anti-spin wait and wakes a finished job.
+        (S::Waiting { .. } | S::Done(_), E::StartNow) => (S::Spawning, A::Spawn),
+
+        (S::Done(_), E::Wake) => match history.last_start {
+            Some(at) if now.saturating_duration_since(at) < QUICK_EXIT => (
+                S::Waiting {
+                    restart_at: at + QUICK_EXIT,
+                },
+                A::Nothing,
+            ),
+            _ => (S::Spawning, A::Spawn),
+        },
+        // Not finished: wanting it is enough (the reconcile starts it).
         (
-            S::Stopping {
-                pid,
-                kill_at,
-                leader_gone,
-                ..
-            },
-            E::Start,
+            S::Pending | S::Stopped | S::Running { .. } | S::Stopping { .. } | S::Waiting { .. },
+            E::Wake,
+        ) => (state, A::Nothing),
+
+        (S::Spawning, E::Spawned { pid }) => {
+            history.starts = history.starts.wrapping_add(1);
+            history.last_start = Some(now);
+            history.spawn_failures = 0;
+            (S::Running { pid, since: now }, A::Nothing)
+        }
+        (S::Spawning, E::SpawnFailed) => {
+            let retry_in = spawn_retry(history.spawn_failures);
+            history.spawn_failures = history.spawn_failures.saturating_add(1);
+            (
+                S::Waiting {
+                    restart_at: now + retry_in,
+                },
+                A::RetrySpawn(retry_in),
+            )
+        }
+        (
+            S::Pending
+            | S::Stopped
+            | S::Running { .. }
+            | S::Stopping { .. }
+            | S::Waiting { .. }
+            | S::Done(_),
+            E::Spawned { .. } | E::SpawnFailed,
         ) => (
-            S::Stopping {
-                pid,
-                kill_at,
-                leader_gone,
-                then: AfterStop::Restart,
-            },
-            A::Nothing,
+            state,
+            A::CantHappen("a spawn result for a job that was not spawning"),
         ),
-        // An explicit start (enable, restart) skips the anti-spin wait.
-        (S::Backoff { .. }, E::Start) => (S::Down, A::Spawn),
-        (S::Done(_), E::Start) => (S::Down, A::Spawn),
+        // The loop may not spawn after all (pmtr is exiting).
+        (S::Spawning, E::Stop(AfterStop::Down)) => (S::Stopped, A::Nothing),
+        (
+            S::Spawning,
+            E::Start
+            | E::StartNow
+            | E::Wake
+            | E::Exited(_)
+            | E::GroupGone
+            | E::Tick
+            | E::Stop(AfterStop::Restart)
+            | E::KillNow
+            | E::ConfigChanged,
+        ) => (
+            state,
+            A::CantHappen("an event between a spawn and its result"),
+        ),
 
         (S::Running { since, .. }, E::Exited(ending)) => {
+            history.last_exit = Some((ending, now));
             if ending == Ending::Status(DO_NOT_RESTART) {
                 (S::Done(DoneReason::Exit33), A::Nothing)
             } else if rules.once {
                 (S::Done(DoneReason::Once), A::Nothing)
             } else if now.saturating_duration_since(since) >= QUICK_EXIT {
-                (S::Down, A::Spawn)
+                (S::Spawning, A::Spawn)
             } else {
                 (
-                    S::Backoff {
+                    S::Waiting {
                         restart_at: now + QUICK_EXIT,
                     },
-                    A::WaitBeforeRestart,
+                    A::WaitBeforeRestart(QUICK_EXIT),
                 )
             }
         }
         (
             S::Stopping {
-                pid, kill_at, then, ..
-            },
-            E::Exited(_),
-        ) => (
-            S::Stopping {
                 pid,
+                since,
                 kill_at,
-                leader_gone: true,
                 then,
+                ..
             },
-            A::Nothing,
-        ),
-        // Not this job's process: can't happen, the loop looks jobs up by pid.
-        (S::Down | S::Backoff { .. } | S::Done(_), E::Exited(_)) => (state, A::Nothing),
+            E::Exited(ending),
+        ) => {
+            history.last_exit = Some((ending, now));
+            (
+                S::Stopping {
+                    pid,
+                    since,
+                    kill_at,
+                    leader_gone: true,
+                    then,
+                },
+                A::Nothing,
+            )
+        }
+        // The loop finds jobs by the pid of their process.
+        (S::Pending | S::Stopped | S::Waiting { .. } | S::Done(_), E::Exited(_)) => {
+            (state, A::CantHappen("an exit of a job without a process"))
+        }
 
         (
             S::Stopping {
@@ -188,8 +351,8 @@ pub fn step(state: JobState, event: JobEvent, now: Instant, rules: &Rules) -> (J
             },
             E::GroupGone,
         ) => match then {
-            AfterStop::Down => (S::Down, A::Nothing),
-            AfterStop::Restart => (S::Down, A::Spawn),
+            AfterStop::Down => (S::Stopped, A::Nothing),
+            AfterStop::Restart => (S::Spawning, A::Spawn),
         },
         // The leader still runs, so its group cannot be empty.
         (
@@ -197,26 +360,25 @@ pub fn step(state: JobState, event: JobEvent, now: Instant, rules: &Rules) -> (J
                 leader_gone: false, ..
             },
             E::GroupGone,
-        ) => (state, A::Nothing),
-        (S::Down | S::Running { .. } | S::Backoff { .. } | S::Done(_), E::GroupGone) => {
-            (state, A::Nothing)
-        }
+        ) => (state, A::CantHappen("an empty group while its leader runs")),
+        (
+            S::Pending | S::Stopped | S::Running { .. } | S::Waiting { .. } | S::Done(_),
+            E::GroupGone,
+        ) => (
+            state,
+            A::CantHappen("a stop ended for a job that was not stopping"),
+        ),
 
         (S::Running { pid, since }, E::Tick) => match rules.bounce {
-            Some(every) if now.saturating_duration_since(since) >= every => (
-                S::Stopping {
-                    pid,
-                    kill_at: Some(now + rules.kill_after),
-                    leader_gone: false,
-                    then: AfterStop::Restart,
-                },
-                A::Term(pid),
-            ),
+            Some(every) if now.saturating_duration_since(since) >= every => {
+                (stopping(pid, since, AfterStop::Restart), A::Term(pid))
+            }
             _ => (state, A::Nothing),
         },
         (
             S::Stopping {
                 pid,
+                since,
                 kill_at: Some(at),
                 leader_gone,
                 then,
@@ -225,6 +387,7 @@ pub fn step(state: JobState, event: JobEvent, now: Instant, rules: &Rules) -> (J
         ) if now >= at => (
             S::Stopping {
                 pid,
+                since,
                 kill_at: None,
                 leader_gone,
                 then,
@@ -232,22 +395,15 @@ pub fn step(state: JobState, event: JobEvent, now: Instant, rules: &Rules) -> (J
             A::Kill(pid),
         ),
         (S::Stopping { .. }, E::Tick) => (state, A::Nothing),
-        (S::Backoff { restart_at }, E::Tick) if now >= restart_at => (S::Down, A::Spawn),
-        (S::Backoff { .. }, E::Tick) => (state, A::Nothing),
-        (S::Down | S::Done(_), E::Tick) => (state, A::Nothing),
+        (S::Waiting { restart_at }, E::Tick) if now >= restart_at => (S::Spawning, A::Spawn),
+        (S::Waiting { .. }, E::Tick) => (state, A::Nothing),
+        (S::Pending | S::Stopped | S::Done(_), E::Tick) => (state, A::Nothing),
 
-        (S::Running { pid, .. }, E::Stop(then)) => (
-            S::Stopping {
-                pid,
-                kill_at: Some(now + rules.kill_after),
-                leader_gone: false,
-                then,
-            },
-            A::Term(pid),
-        ),
+        (S::Running { pid, since }, E::Stop(then)) => (stopping(pid, since, then), A::Term(pid)),
         (
             S::Stopping {
                 pid,
+                since,
                 kill_at,
                 leader_gone,
                 ..
@@ -256,27 +412,62 @@ pub fn step(state: JobState, event: JobEvent, now: Instant, rules: &Rules) -> (J
         ) => (
             S::Stopping {
                 pid,
+                since,
                 kill_at,
                 leader_gone,
                 then,
             },
             A::Nothing,
         ),
-        (S::Down | S::Backoff { .. } | S::Done(_), E::Stop(AfterStop::Restart)) => {
-            (S::Down, A::Spawn)
+        (S::Pending | S::Stopped | S::Waiting { .. } | S::Done(_), E::Stop(AfterStop::Restart)) => {
+            (S::Spawning, A::Spawn)
         }
-        (S::Down | S::Backoff { .. }, E::Stop(AfterStop::Down)) => (S::Down, A::Nothing),
+        (S::Pending | S::Stopped | S::Waiting { .. }, E::Stop(AfterStop::Down)) => {
+            (S::Stopped, A::Nothing)
+        }
+        // Finished stays finished: `pmtr status` still says how it ended.
         (S::Done(_), E::Stop(AfterStop::Down)) => (state, A::Nothing),
 
         (
-            S::Down | S::Backoff { .. } | S::Done(_) | S::Running { .. } | S::Stopping { .. },
-            E::ForkFailed { retry_in },
-        ) => (
-            S::Backoff {
-                restart_at: now + retry_in,
+            S::Stopping {
+                pid,
+                since,
+                kill_at: Some(_),
+                leader_gone,
+                then,
             },
-            A::Nothing,
+            E::KillNow,
+        ) => (
+            S::Stopping {
+                pid,
+                since,
+                kill_at: None,
+                leader_gone,
+                then,
+            },
+            A::Kill(pid),
         ),
+        // Killed already, or nothing running to kill.
+        (
+            S::Stopping { kill_at: None, .. }
+            | S::Pending
+            | S::Stopped
+            | S::Running { .. }
+            | S::Waiting { .. }
+            | S::Done(_),
+            E::KillNow,
+        ) => (state, A::Nothing),
+
+        (S::Done(DoneReason::Exit33), E::ConfigChanged) => (S::Pending, A::Nothing),
+        (
+            S::Pending
+            | S::Stopped
+            | S::Running { .. }
+            | S::Stopping { .. }
+            | S::Waiting { .. }
+            | S::Done(DoneReason::Once),
+            E::ConfigChanged,
+        ) => (state, A::Nothing),
     }
 }
 
@@ -285,8 +476,8 @@ pub fn deadline(state: &JobState, rules: &Rules) -> Option<Instant> {
     match *state {
         JobState::Running { since, .. } => rules.bounce.map(|every| since + every),
         JobState::Stopping { kill_at, .. } => kill_at,
-        JobState::Backoff { restart_at } => Some(restart_at),
-        JobState::Down | JobState::Done(_) => None,
+        JobState::Waiting { restart_at } => Some(restart_at),
+        JobState::Pending | JobState::Stopped | JobState::Spawning | JobState::Done(_) => None,
     }
 }
 
@@ -308,34 +499,69 @@ mod tests {
         JobState::Running { pid: pid(), since }
     }
 
+    /// Steps with a fresh history.
+    fn step0(state: JobState, event: JobEvent, now: Instant, rules: &Rules) -> (JobState, Action) {
+        step(state, &mut History::default(), event, now, rules)
+    }
+
     #[test]
-    fn start_spawns() {
+    fn start_spawns_and_spawned_runs() {
+        let t0 = Instant::now();
+        let mut h = History::default();
         assert_eq!(
-            step(JobState::Down, JobEvent::Start, Instant::now(), &RULES),
-            (JobState::Down, Action::Spawn)
+            step(JobState::Pending, &mut h, JobEvent::Start, t0, &RULES),
+            (JobState::Spawning, Action::Spawn)
         );
+        let (state, action) = step(
+            JobState::Spawning,
+            &mut h,
+            JobEvent::Spawned { pid: pid() },
+            t0,
+            &RULES,
+        );
+        assert_eq!((state, action), (running(t0), Action::Nothing));
+        assert_eq!(h.starts, 1);
+        assert_eq!(h.last_start, Some(t0));
+    }
+
+    #[test]
+    fn reconcile_start_leaves_a_waiting_or_finished_job_alone() {
+        let t0 = Instant::now();
+        let waiting = JobState::Waiting {
+            restart_at: t0 + QUICK_EXIT,
+        };
+        for state in [waiting, JobState::Done(DoneReason::Once), running(t0)] {
+            assert_eq!(
+                step0(state, JobEvent::Start, t0, &RULES),
+                (state, Action::Nothing)
+            );
+        }
     }
 
     #[test]
     fn long_run_restarts_at_once() {
         let t0 = Instant::now();
         let now = t0 + Duration::from_secs(10);
+        let mut h = History::default();
         assert_eq!(
             step(
                 running(t0),
+                &mut h,
                 JobEvent::Exited(Ending::Status(1)),
                 now,
                 &RULES
             ),
-            (JobState::Down, Action::Spawn)
+            (JobState::Spawning, Action::Spawn)
         );
+        assert_eq!(h.last_exit, Some((Ending::Status(1), now)));
+        assert!(h.exited());
     }
 
     #[test]
     fn quick_exit_waits_ten_seconds() {
         let t0 = Instant::now();
         let now = t0 + Duration::from_secs(3);
-        let (state, action) = step(
+        let (state, action) = step0(
             running(t0),
             JobEvent::Exited(Ending::Signal(9)),
             now,
@@ -343,25 +569,25 @@ mod tests {
         );
         assert_eq!(
             state,
-            JobState::Backoff {
+            JobState::Waiting {
                 restart_at: now + QUICK_EXIT
             }
         );
-        assert_eq!(action, Action::WaitBeforeRestart);
+        assert_eq!(action, Action::WaitBeforeRestart(QUICK_EXIT));
         assert_eq!(
-            step(state, JobEvent::Tick, now + Duration::from_secs(9), &RULES).1,
+            step0(state, JobEvent::Tick, now + Duration::from_secs(9), &RULES).1,
             Action::Nothing
         );
         assert_eq!(
-            step(state, JobEvent::Tick, now + QUICK_EXIT, &RULES),
-            (JobState::Down, Action::Spawn)
+            step0(state, JobEvent::Tick, now + QUICK_EXIT, &RULES),
+            (JobState::Spawning, Action::Spawn)
         );
     }
 
     #[test]
-    fn exit_33_is_not_restarted() {
+    fn exit_33_is_not_restarted_until_the_config_changes() {
         let t0 = Instant::now();
-        let (state, action) = step(
+        let (state, action) = step0(
             running(t0),
             JobEvent::Exited(Ending::Status(33)),
             t0,
@@ -372,61 +598,110 @@ mod tests {
             (JobState::Done(DoneReason::Exit33), Action::Nothing)
         );
         assert_eq!(deadline(&state, &RULES), None);
+        assert_eq!(
+            step0(state, JobEvent::ConfigChanged, t0, &RULES),
+            (JobState::Pending, Action::Nothing)
+        );
     }
 
     #[test]
-    fn once_is_not_restarted() {
+    fn once_is_not_restarted_and_a_config_change_does_not_rerun_it() {
         let rules = Rules {
             once: true,
             ..RULES
         };
         let t0 = Instant::now();
-        let (state, _) = step(
+        let (state, _) = step0(
             running(t0),
             JobEvent::Exited(Ending::Status(0)),
             t0 + Duration::from_secs(60),
             &rules,
         );
         assert_eq!(state, JobState::Done(DoneReason::Once));
+        assert_eq!(step0(state, JobEvent::ConfigChanged, t0, &rules).0, state);
     }
 
     #[test]
     fn stop_sends_term_then_kill() {
         let t0 = Instant::now();
-        let (state, action) = step(running(t0), JobEvent::Stop(AfterStop::Down), t0, &RULES);
+        let (state, action) = step0(running(t0), JobEvent::Stop(AfterStop::Down), t0, &RULES);
         assert_eq!(action, Action::Term(pid()));
         assert_eq!(deadline(&state, &RULES), Some(t0 + RULES.kill_after));
         assert_eq!(
-            step(state, JobEvent::Tick, t0 + Duration::from_secs(5), &RULES).1,
+            step0(state, JobEvent::Tick, t0 + Duration::from_secs(5), &RULES).1,
             Action::Nothing
         );
-        let (state, action) = step(state, JobEvent::Tick, t0 + RULES.kill_after, &RULES);
+        let (state, action) = step0(state, JobEvent::Tick, t0 + RULES.kill_after, &RULES);
         assert_eq!(action, Action::Kill(pid()));
         assert_eq!(deadline(&state, &RULES), None);
     }
 
     #[test]
+    fn kill_now_sends_sigkill_once() {
+        let t0 = Instant::now();
+        let (state, _) = step0(running(t0), JobEvent::Stop(AfterStop::Down), t0, &RULES);
+        let (state, action) = step0(state, JobEvent::KillNow, t0, &RULES);
+        assert_eq!(action, Action::Kill(pid()));
+        assert_eq!(deadline(&state, &RULES), None);
+        assert_eq!(
+            step0(state, JobEvent::KillNow, t0, &RULES).1,
+            Action::Nothing
+        );
+    }
+
+    #[test]
     fn stop_ends_when_group_is_gone() {
         let t0 = Instant::now();
-        let (state, _) = step(running(t0), JobEvent::Stop(AfterStop::Down), t0, &RULES);
+        let mut h = History::default();
+        let (state, _) = step(
+            running(t0),
+            &mut h,
+            JobEvent::Stop(AfterStop::Down),
+            t0,
+            &RULES,
+        );
         // The group can't be gone while the leader runs.
-        assert_eq!(step(state, JobEvent::GroupGone, t0, &RULES).0, state);
-        let (state, _) = step(state, JobEvent::Exited(Ending::Signal(15)), t0, &RULES);
+        let (same, action) = step(state, &mut h, JobEvent::GroupGone, t0, &RULES);
+        assert_eq!(same, state);
+        assert!(matches!(action, Action::CantHappen(_)));
+        let (state, _) = step(
+            state,
+            &mut h,
+            JobEvent::Exited(Ending::Signal(15)),
+            t0,
+            &RULES,
+        );
+        assert_eq!(h.last_exit, Some((Ending::Signal(15), t0)));
         assert_eq!(
-            step(state, JobEvent::GroupGone, t0, &RULES),
-            (JobState::Down, Action::Nothing)
+            step(state, &mut h, JobEvent::GroupGone, t0, &RULES),
+            (JobState::Stopped, Action::Nothing)
         );
     }
 
     #[test]
     fn restart_after_stop_spawns() {
         let t0 = Instant::now();
-        let (state, _) = step(running(t0), JobEvent::Stop(AfterStop::Restart), t0, &RULES);
-        let (state, _) = step(state, JobEvent::Exited(Ending::Signal(15)), t0, &RULES);
+        let (state, _) = step0(running(t0), JobEvent::Stop(AfterStop::Restart), t0, &RULES);
+        let (state, _) = step0(state, JobEvent::Exited(Ending::Signal(15)), t0, &RULES);
         assert_eq!(
-            step(state, JobEvent::GroupGone, t0, &RULES),
-            (JobState::Down, Action::Spawn)
+            step0(state, JobEvent::GroupGone, t0, &RULES),
+            (JobState::Spawning, Action::Spawn)
         );
+    }
+
+    #[test]
+    fn start_now_while_stopping_restarts_after_the_stop() {
+        let t0 = Instant::now();
+        let (state, _) = step0(running(t0), JobEvent::Stop(AfterStop::Down), t0, &RULES);
+        let (state, action) = step0(state, JobEvent::StartNow, t0, &RULES);
+        assert_eq!(action, Action::Nothing);
+        assert!(matches!(
+            state,
+            JobState::Stopping {
+                then: AfterStop::Restart,
+                ..
+            }
+        ));
     }
 
     #[test]
@@ -441,7 +716,7 @@ mod tests {
             Some(t0 + Duration::from_secs(60))
         );
         assert_eq!(
-            step(
+            step0(
                 running(t0),
                 JobEvent::Tick,
                 t0 + Duration::from_secs(59),
@@ -450,7 +725,7 @@ mod tests {
             .1,
             Action::Nothing
         );
-        let (state, action) = step(
+        let (state, action) = step0(
             running(t0),
             JobEvent::Tick,
             t0 + Duration::from_secs(60),
@@ -467,44 +742,115 @@ mod tests {
     }
 
     #[test]
-    fn fork_failure_backs_off() {
+    fn spawn_failure_retries_with_a_growing_wait() {
         let t0 = Instant::now();
-        let retry_in = Duration::from_secs(2);
-        let (state, _) = step(
-            JobState::Down,
-            JobEvent::ForkFailed { retry_in },
+        let mut h = History::default();
+        let mut waits = Vec::new();
+        for _ in 0..8 {
+            let (state, action) = step(
+                JobState::Spawning,
+                &mut h,
+                JobEvent::SpawnFailed,
+                t0,
+                &RULES,
+            );
+            let Action::RetrySpawn(wait) = action else {
+                panic!("{action:?}")
+            };
+            assert_eq!(
+                state,
+                JobState::Waiting {
+                    restart_at: t0 + wait
+                }
+            );
+            waits.push(wait.as_secs());
+        }
+        assert_eq!(waits, [1, 2, 4, 8, 16, 32, 60, 60]);
+        step(
+            JobState::Spawning,
+            &mut h,
+            JobEvent::Spawned { pid: pid() },
             t0,
             &RULES,
         );
+        assert_eq!(h.spawn_failures, 0);
+    }
+
+    #[test]
+    fn explicit_start_skips_the_wait() {
+        let t0 = Instant::now();
+        let state = JobState::Waiting {
+            restart_at: t0 + QUICK_EXIT,
+        };
         assert_eq!(
-            state,
-            JobState::Backoff {
-                restart_at: t0 + retry_in
-            }
+            step0(state, JobEvent::StartNow, t0, &RULES),
+            (JobState::Spawning, Action::Spawn)
+        );
+        assert_eq!(
+            step0(
+                JobState::Done(DoneReason::Once),
+                JobEvent::StartNow,
+                t0,
+                &RULES
+            ),
+            (JobState::Spawning, Action::Spawn)
         );
     }
 
     #[test]
-    fn explicit_start_skips_backoff() {
+    fn wake_reruns_a_finished_job_no_sooner_than_anti_spin_allows() {
         let t0 = Instant::now();
-        let state = JobState::Backoff {
-            restart_at: t0 + QUICK_EXIT,
+        let done = JobState::Done(DoneReason::Once);
+        let mut h = History {
+            last_start: Some(t0),
+            ..History::default()
         };
+        let soon = t0 + Duration::from_secs(2);
         assert_eq!(
-            step(state, JobEvent::Start, t0, &RULES),
-            (JobState::Down, Action::Spawn)
+            step(done, &mut h, JobEvent::Wake, soon, &RULES),
+            (
+                JobState::Waiting {
+                    restart_at: t0 + QUICK_EXIT
+                },
+                Action::Nothing
+            )
+        );
+        assert_eq!(
+            step(done, &mut h, JobEvent::Wake, t0 + QUICK_EXIT, &RULES),
+            (JobState::Spawning, Action::Spawn)
+        );
+        // Anything but a finished job: wanting it is all enable does.
+        assert_eq!(
+            step(running(t0), &mut h, JobEvent::Wake, soon, &RULES),
+            (running(t0), Action::Nothing)
         );
     }
 
     #[test]
     fn stop_of_a_waiting_job_cancels_its_restart() {
         let t0 = Instant::now();
-        let state = JobState::Backoff {
+        let state = JobState::Waiting {
             restart_at: t0 + QUICK_EXIT,
         };
         assert_eq!(
-            step(state, JobEvent::Stop(AfterStop::Down), t0, &RULES),
-            (JobState::Down, Action::Nothing)
+            step0(state, JobEvent::Stop(AfterStop::Down), t0, &RULES),
+            (JobState::Stopped, Action::Nothing)
         );
+    }
+
+    #[test]
+    fn events_between_spawn_and_result_cant_happen() {
+        let t0 = Instant::now();
+        for event in [
+            JobEvent::Tick,
+            JobEvent::Exited(Ending::Status(0)),
+            JobEvent::Start,
+        ] {
+            let (state, action) = step0(JobState::Spawning, event, t0, &RULES);
+            assert_eq!(state, JobState::Spawning);
+            assert!(matches!(action, Action::CantHappen(_)), "{event:?}");
+        }
+        let (_, action) = step0(running(t0), JobEvent::Spawned { pid: pid() }, t0, &RULES);
+        assert!(matches!(action, Action::CantHappen(_)));
     }
 }

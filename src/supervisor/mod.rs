@@ -5,10 +5,11 @@
 //! pidfile, the signal mask.
 
 use crate::prelude::*;
+mod config_source;
 mod control;
 mod event_loop;
 mod job;
-mod reload;
+mod jobs;
 mod watch;
 
 use rustix::fd::AsFd;
@@ -77,7 +78,7 @@ pub fn run(opts: &Options) -> u8 {
             return 1;
         }
     };
-    supervisor.open_control(&opts.socket, event_loop::TOKEN_CONTROL);
+    supervisor.open_control(&opts.socket);
     if let Some(w) = ready {
         // The parent exits 0 once it reads this byte: the daemon runs.
         let _ = rustix::io::write(w.as_fd(), b"1");

@@ -1,7 +1,82 @@
 //! A job's output (`out syslog` / `err syslog`) cut into lines: bytes as
-//! read from the job's pipe go in, one record per line comes out.
+//! read from the job's pipe go in, one record per line comes out, at most
+//! [`LINES_PER_SEC`] a second on average per stream (SPEC §10: every byte
+//! a job prints is untrusted, and the syslog daemon, the SD card behind
+//! it and pmtr's own loop are shared with every other job).
 
 use super::{RECORD_MAX, Severity, log_job_piece};
+use crate::clock::Instant;
+
+/// Records a job's stream may log per second, on average: far beyond what
+/// a job that logs for a person writes, far below what `yes` does.
+pub const LINES_PER_SEC: u32 = 100;
+
+/// Records a stream may log at once after a quiet time: a job's start-up
+/// banner or a stack trace goes through whole.
+pub const LINE_BURST: u32 = 500;
+
+/// A token bucket: [`LINES_PER_SEC`] tokens a second, [`LINE_BURST`] at
+/// most, one per record. What finds it empty is dropped and counted; the
+/// count is logged before the next record that gets through, when the
+/// stream ends, or a second after the last drop (the loop's deadline,
+/// [`JobOutput::report_due`]), whichever comes first.
+struct Budget {
+    tokens: u32,
+    /// When tokens were last added.
+    filled_at: Option<Instant>,
+    dropped: u32,
+}
+
+impl Budget {
+    const fn new() -> Budget {
+        Budget {
+            tokens: LINE_BURST,
+            filled_at: None,
+            dropped: 0,
+        }
+    }
+
+    /// Takes a token for one record at `now`; false when there is none.
+    fn take(&mut self, now: Instant) -> bool {
+        let since = self.filled_at.map_or(1_000, |at| {
+            now.saturating_duration_since(at).as_millis() as u64
+        });
+        let add = since.saturating_mul(u64::from(LINES_PER_SEC)) / 1_000;
+        if add > 0 {
+            let tokens = u64::from(self.tokens).saturating_add(add);
+            self.tokens = tokens.min(u64::from(LINE_BURST)) as u32;
+            self.filled_at = Some(now);
+        } else if self.filled_at.is_none() {
+            self.filled_at = Some(now);
+        }
+        if self.tokens > 0 {
+            self.tokens -= 1;
+            true
+        } else {
+            self.dropped = self.dropped.saturating_add(1);
+            false
+        }
+    }
+
+    /// When the dropped count must be logged even if the job goes quiet.
+    fn report_due(&self) -> Option<Instant> {
+        match (self.dropped, self.filled_at) {
+            (0, _) | (_, None) => None,
+            (_, Some(at)) => Some(at + core::time::Duration::from_secs(1)),
+        }
+    }
+
+    /// Logs how many records were dropped, once there were any.
+    fn report(&mut self, tag: &str, pid: u32) {
+        if self.dropped > 0 {
+            warn!(
+                "job {tag} [{pid}]: {} lines of output dropped (more than {LINES_PER_SEC} a second)",
+                self.dropped
+            );
+            self.dropped = 0;
+        }
+    }
+}
 
 /// One job output stream (`out syslog` or `err syslog`) on its way to
 /// syslog: bytes as read from the job's pipe go in, one record per line
@@ -12,6 +87,7 @@ pub struct JobOutput {
     line: heapless::Vec<u8, RECORD_MAX>,
     /// Part of the current line has already been logged.
     continued: bool,
+    budget: Budget,
 }
 
 impl Default for JobOutput {
@@ -25,6 +101,7 @@ impl JobOutput {
         JobOutput {
             line: heapless::Vec::new(),
             continued: false,
+            budget: Budget::new(),
         }
     }
 
@@ -60,17 +137,43 @@ impl JobOutput {
             self.log_line(tag, pid, severity);
         }
         self.continued = false;
+        self.budget.report(tag, pid);
+    }
+
+    /// When the count of dropped lines is due in the log, if any were.
+    pub fn report_due(&self) -> Option<Instant> {
+        self.budget.report_due()
+    }
+
+    /// Logs the count of dropped lines.
+    pub fn report_dropped(&mut self, tag: &str, pid: u32) {
+        self.budget.report(tag, pid);
+    }
+
+    /// Logs one record of the stream if its budget allows.
+    fn emit(&mut self, tag: &str, pid: u32, severity: Severity, cut: usize, unfinished: bool) {
+        if !self.budget.take(Instant::now()) {
+            if self.budget.dropped == 1 {
+                warn!(
+                    "job {tag} [{pid}]: more than {LINES_PER_SEC} lines of output a second; dropping lines until it slows down"
+                );
+            }
+            return;
+        }
+        self.budget.report(tag, pid);
+        let mut line = &self.line[..cut];
+        if !unfinished && let Some(stripped) = line.strip_suffix(b"\r") {
+            line = stripped;
+        }
+        log_job_piece(tag, pid, severity, line, self.continued, unfinished);
     }
 
     /// Logs the buffered line, which ended with a newline (or end of file).
     fn log_line(&mut self, tag: &str, pid: u32, severity: Severity) {
-        let mut line = &self.line[..];
-        if let Some(stripped) = line.strip_suffix(b"\r") {
-            line = stripped;
-        }
+        let blank = self.line.is_empty() || &self.line[..] == b"\r";
         // Blank lines carry nothing; a blank end of a split line does.
-        if !line.is_empty() || self.continued {
-            log_job_piece(tag, pid, severity, line, self.continued, false);
+        if !blank || self.continued {
+            self.emit(tag, pid, severity, self.line.len(), false);
         }
         self.line.clear();
         self.continued = false;
@@ -81,7 +184,7 @@ impl JobOutput {
     fn log_full_buffer(&mut self, tag: &str, pid: u32, severity: Severity) {
         let keep = incomplete_utf8_tail(&self.line);
         let cut = self.line.len() - keep;
-        log_job_piece(tag, pid, severity, &self.line[..cut], self.continued, true);
+        self.emit(tag, pid, severity, cut, true);
         self.line.copy_within(cut.., 0);
         self.line.truncate(keep);
         self.continued = true;

@@ -27,6 +27,23 @@
 //! The parts: [`record`] formats, [`writer`] delivers, [`lines`] cuts a
 //! job's output into lines, [`tz`] gives local time.
 
+// Before the submodules, which log too.
+macro_rules! error {
+    ($($arg:tt)*) => { $crate::syslog::log($crate::syslog::Severity::Err, format_args!($($arg)*)) };
+}
+macro_rules! warn {
+    ($($arg:tt)*) => { $crate::syslog::log($crate::syslog::Severity::Warning, format_args!($($arg)*)) };
+}
+macro_rules! notice {
+    ($($arg:tt)*) => { $crate::syslog::log($crate::syslog::Severity::Notice, format_args!($($arg)*)) };
+}
+macro_rules! info {
+    ($($arg:tt)*) => { $crate::syslog::log($crate::syslog::Severity::Info, format_args!($($arg)*)) };
+}
+macro_rules! debug {
+    ($($arg:tt)*) => { $crate::syslog::log($crate::syslog::Severity::Debug, format_args!($($arg)*)) };
+}
+
 mod lines;
 mod record;
 mod tz;
@@ -164,15 +181,6 @@ pub fn log(severity: Severity, args: fmt::Arguments<'_>) {
     w.deliver(&rec, Source::Own);
 }
 
-/// Logs one line of a job's output (`out syslog` / `err syslog`), tagged
-/// with the job's name and PID; a line over the record limit becomes
-/// several records. (The event loop goes through [`JobOutput`]; this is
-/// for a line that is already whole.)
-#[allow(dead_code)]
-pub fn log_job_line(tag: &str, pid: u32, severity: Severity, line: &[u8]) {
-    log_job_piece(tag, pid, severity, line, false, false);
-}
-
 /// Logs a line or a piece of one: `continued` when an earlier piece was
 /// logged, `unfinished` when more of the line follows.
 fn log_job_piece(
@@ -229,20 +237,4 @@ fn log_job_piece(
 /// The writer's lock.
 fn lock() -> Guard<'static, Option<Writer>> {
     WRITER.lock()
-}
-
-macro_rules! error {
-    ($($arg:tt)*) => { $crate::syslog::log($crate::syslog::Severity::Err, format_args!($($arg)*)) };
-}
-macro_rules! warn {
-    ($($arg:tt)*) => { $crate::syslog::log($crate::syslog::Severity::Warning, format_args!($($arg)*)) };
-}
-macro_rules! notice {
-    ($($arg:tt)*) => { $crate::syslog::log($crate::syslog::Severity::Notice, format_args!($($arg)*)) };
-}
-macro_rules! info {
-    ($($arg:tt)*) => { $crate::syslog::log($crate::syslog::Severity::Info, format_args!($($arg)*)) };
-}
-macro_rules! debug {
-    ($($arg:tt)*) => { $crate::syslog::log($crate::syslog::Severity::Debug, format_args!($($arg)*)) };
 }

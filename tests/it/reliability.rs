@@ -576,11 +576,12 @@ fn hung_syslog_daemon_never_blocks_pmtr() {
     let p = spawn_pmtr(dir, conf, &[], &[("PMTR_LOG_SOCKET", &sock_path)]);
     let steady = p.wait_job("steady", T);
     // 20,000 lines against a full socket: pmtr gets through every one of
-    // them (echoed to stderr in the foreground) without waiting on the
-    // socket, and the job, not its output, waits when pmtr falls behind.
-    let lines = |p: &Pmtr| p.log().lines().filter(|l| l.starts_with("chatty[")).count();
-    expect_within(T, "all 20,000 lines of job output", || lines(&p) == 20_000);
-    assert!(p.log().contains(": 20000\n"));
+    // them (echoed to stderr in the foreground, or counted as dropped by
+    // the per-job rate limit) without waiting on the socket.
+    expect_within(T, "all 20,000 lines of job output accounted for", || {
+        let (logged, dropped) = job_lines_logged_and_dropped(&p.log(), "chatty");
+        logged + dropped == 20_000
+    });
     // Responsive: SIGHUP and a config edit are handled promptly.
     let before = p.log_count("rescanning configuration (SIGHUP)");
     let t0 = Instant::now();

@@ -321,3 +321,21 @@ impl Drop for Pmtr {
         }
     }
 }
+
+/// How many lines of job `tag`'s output a log holds (`tag[PID]: ...`),
+/// and how many pmtr reported dropped by the per-job rate limit
+/// (`job TAG [PID]: N lines of output dropped ...`).
+pub fn job_lines_logged_and_dropped(log: &str, tag: &str) -> (usize, usize) {
+    let logged = log
+        .lines()
+        .filter(|l| l.starts_with(&format!("{tag}[")))
+        .count();
+    let dropped = log
+        .lines()
+        .filter_map(|l| l.strip_prefix(&format!("pmtr: job {tag} [")))
+        .filter_map(|rest| rest.split_once("]: ").map(|(_, r)| r))
+        .filter_map(|r| r.strip_suffix(" lines of output dropped (more than 100 a second)"))
+        .map(|n| n.parse::<usize>().unwrap())
+        .sum();
+    (logged, dropped)
+}

@@ -1,0 +1,250 @@
+//! Whom pmtr, running as root, trusts with what it reads (SPEC §10):
+//! whoever can change the configuration, a `depends` file or an env file
+//! chooses what pmtr runs as root, so pmtr trusts such a file no more than
+//! sshd trusts `authorized_keys` with StrictModes: the file must be owned
+//! by root and writable by no one else, and so must every directory on the
+//! way to it — including the directories that hold each symlink on the
+//! way, since whoever can write one of those can swap the file for
+//! another. A directory with the sticky bit (`/tmp`) may be writable by
+//! all: there only an entry's owner can rename or remove it.
+//!
+//! Not running as root, every file passes: pmtr runs with no more rights
+//! than whoever can edit its files.
+
+use crate::prelude::*;
+
+use rustix::fs::{AtFlags, CWD, FileType, Stat};
+use rustix::io::Errno;
+
+use super::error::{Error, ErrorKind};
+
+/// Symlinks followed while walking a path, as the kernel's limit.
+const MAX_LINKS: usize = 40;
+
+const STICKY: u32 = 0o1000;
+
+/// [`check_trust`] for a file already opened: `meta` is its `fstat`, so
+/// the file checked is the one read even if the name is swapped meanwhile.
+pub fn check_opened(path: &str, meta: &Stat) -> Result<(), Error> {
+    let euid = rustix::process::geteuid().as_raw();
+    verdict(path, None, meta.st_uid, meta.st_mode, euid)?;
+    check_dirs(path, euid)
+}
+
+/// When pmtr runs as root, refuses `path` (the configuration, a `depends`
+/// or env file) if a user other than root could change it: the file owned
+/// by someone else or writable by group or others, or likewise a directory
+/// on its path.
+pub fn check_trust(path: &str) -> Result<(), Error> {
+    let meta = rustix::fs::stat(path).map_err(|e| Error::from_io(path, e))?;
+    check_opened(path, &meta)
+}
+
+/// The verdict on one file or directory (`dir`: which directory of
+/// `file`'s path) with this owner and mode, for a process whose effective
+/// uid is `euid`.
+fn verdict(file: &str, dir: Option<&str>, uid: u32, mode: u32, euid: u32) -> Result<(), Error> {
+    if euid != 0 {
+        return Ok(());
+    }
+    let dir = dir.map(str::to_string);
+    if uid != 0 {
+        return Err(Error::whole(file, ErrorKind::NotOwnedByRoot { uid, dir }));
+    }
+    let is_dir = FileType::from_raw_mode(mode) == FileType::Directory;
+    if mode & 0o022 != 0 && !(is_dir && mode & STICKY != 0) {
+        return Err(Error::whole(
+            file,
+            ErrorKind::WritableByOthers { mode, dir },
+        ));
+    }
+    Ok(())
+}
+
+/// Walks `path` as the kernel resolves it, checking every directory it
+/// passes through (symlinks followed, each link's own directory checked).
+fn check_dirs(path: &str, euid: u32) -> Result<(), Error> {
+    if euid != 0 {
+        return Ok(());
+    }
+    let io = |e: Errno| Error::from_io(path, e);
+    // `done`: the resolved directories so far; `todo`: what is left to
+    // walk, components in reverse order.
+    let mut todo: Vec<String> = components(path).rev().map(str::to_string).collect();
+    if !path.starts_with('/') {
+        // `-c pmtr.conf`: walk from / through the working directory, so
+        // that `..` means what it means to the kernel.
+        let cwd = rustix::process::getcwd(Vec::new()).map_err(io)?;
+        let cwd = cwd.to_str().map_err(|_| io(Errno::INVAL))?;
+        todo.extend(components(cwd).rev().map(str::to_string));
+    }
+    let mut done = String::from("/");
+    check_dir(path, &done, euid)?;
+    let mut links = 0;
+    while let Some(name) = todo.pop() {
+        match name.as_str() {
+            "." => continue,
+            ".." => {
+                done = crate::files::parent(&done).to_string();
+                continue;
+            }
+            _ => {}
+        }
+        let next = crate::files::join(&done, &name);
+        let meta = rustix::fs::statat(CWD, next.as_str(), AtFlags::SYMLINK_NOFOLLOW).map_err(io)?;
+        match FileType::from_raw_mode(meta.st_mode) {
+            FileType::Symlink => {
+                links += 1;
+                if links > MAX_LINKS {
+                    return Err(io(Errno::LOOP));
+                }
+                let target = rustix::fs::readlink(next.as_str(), Vec::new()).map_err(io)?;
+                let target = target.to_str().map_err(|_| io(Errno::INVAL))?;
+                if target.starts_with('/') {
+                    done = String::from("/");
+                    check_dir(path, &done, euid)?;
+                }
+                todo.extend(components(target).rev().map(str::to_string));
+            }
+            // The file itself: the caller checks it (as opened, or stat).
+            _ if todo.is_empty() => return Ok(()),
+            FileType::Directory => {
+                verdict(path, Some(&next), meta.st_uid, meta.st_mode, euid)?;
+                done = next;
+            }
+            _ => return Err(io(Errno::NOTDIR)),
+        }
+    }
+    Ok(())
+}
+
+fn check_dir(path: &str, dir: &str, euid: u32) -> Result<(), Error> {
+    let meta = rustix::fs::stat(dir).map_err(|e| Error::from_io(path, e))?;
+    verdict(path, Some(dir), meta.st_uid, meta.st_mode, euid)
+}
+
+fn components(path: &str) -> impl DoubleEndedIterator<Item = &str> {
+    path.split('/').filter(|c| !c.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(uid: u32, mode: u32, euid: u32) -> Result<(), String> {
+        verdict("/etc/pmtr.conf", None, uid, mode, euid).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn root_accepts_root_owned_file_not_writable_by_others() {
+        assert_eq!(file(0, 0o100644, 0), Ok(()));
+        assert_eq!(file(0, 0o100600, 0), Ok(()));
+        assert_eq!(file(0, 0o100755, 0), Ok(()));
+    }
+
+    #[test]
+    fn root_refuses_file_owned_by_another_user() {
+        let e = file(1000, 0o100644, 0).unwrap_err();
+        assert_eq!(
+            e,
+            "/etc/pmtr.conf: owned by uid 1000, not root: whoever owns it could run commands as root \
+             through pmtr; run `chown root /etc/pmtr.conf`"
+        );
+    }
+
+    #[test]
+    fn root_refuses_group_or_world_writable_file() {
+        let e = file(0, 0o100664, 0).unwrap_err();
+        assert!(
+            e.starts_with("/etc/pmtr.conf: writable by group (mode 0664)"),
+            "{e}"
+        );
+        assert!(e.ends_with("run `chmod go-w /etc/pmtr.conf`"), "{e}");
+        let e = file(0, 0o100646, 0).unwrap_err();
+        assert!(e.contains("writable by others (mode 0646)"), "{e}");
+        let e = file(0, 0o100666, 0).unwrap_err();
+        assert!(
+            e.contains("writable by group and others (mode 0666)"),
+            "{e}"
+        );
+        // The sticky bit protects the entries of a directory, not a file.
+        assert!(file(0, 0o101666, 0).is_err());
+    }
+
+    #[test]
+    fn root_refuses_a_directory_on_the_path_another_user_could_change() {
+        let v = |uid, mode| {
+            verdict("/srv/cfg/pmtr.conf", Some("/srv/cfg"), uid, mode, 0).map_err(|e| e.to_string())
+        };
+        assert_eq!(v(0, 0o040755), Ok(()));
+        let e = v(1000, 0o040755).unwrap_err();
+        assert_eq!(
+            e,
+            "/srv/cfg/pmtr.conf: its directory /srv/cfg is owned by uid 1000, not root: whoever \
+             owns it could swap the file and run commands as root through pmtr; run \
+             `chown root /srv/cfg`"
+        );
+        let e = v(0, 0o040775).unwrap_err();
+        assert!(
+            e.starts_with(
+                "/srv/cfg/pmtr.conf: its directory /srv/cfg is writable by group (mode 0775)"
+            ),
+            "{e}"
+        );
+        assert!(e.ends_with("run `chmod go-w /srv/cfg`"), "{e}");
+        // /tmp: writable by all, but only an entry's owner may swap it.
+        assert_eq!(v(0, 0o041777), Ok(()));
+    }
+
+    #[test]
+    fn other_users_trust_every_file() {
+        assert_eq!(file(1000, 0o100666, 1000), Ok(()));
+        assert_eq!(file(0, 0o100666, 1000), Ok(()));
+    }
+
+    /// As root (the test suite's user in CI), walks real directories.
+    #[test]
+    fn walk_checks_each_directory_and_each_symlinks_directory() {
+        use std::os::unix::fs::{PermissionsExt, symlink};
+        if rustix::process::geteuid().as_raw() != 0 {
+            return;
+        }
+        let base = std::env::temp_dir().join(format!("pmtr-trust-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        let safe = base.join("safe");
+        let open = base.join("open");
+        std::fs::create_dir_all(&safe).unwrap();
+        std::fs::create_dir_all(&open).unwrap();
+        std::fs::set_permissions(&base, std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::set_permissions(&safe, std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let conf = safe.join("pmtr.conf");
+        std::fs::write(&conf, "").unwrap();
+        std::fs::set_permissions(&conf, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let s = |p: &std::path::Path| p.to_str().unwrap().to_string();
+        assert_eq!(check_trust(&s(&conf)).map_err(|e| e.to_string()), Ok(()));
+        // A file in a world-writable directory (no sticky bit).
+        let bad = open.join("pmtr.conf");
+        std::fs::write(&bad, "").unwrap();
+        std::fs::set_permissions(&bad, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let e = check_trust(&s(&bad)).unwrap_err().to_string();
+        assert!(
+            e.contains(&format!("its directory {} is writable", s(&open))),
+            "{e}"
+        );
+        // A symlink in the open directory to the safe file: whoever can
+        // write the open directory can point it elsewhere.
+        let link = open.join("link.conf");
+        symlink(&conf, &link).unwrap();
+        assert!(check_trust(&s(&link)).is_err());
+        // A symlink in the safe directory into the open one.
+        let inward = safe.join("inward.conf");
+        symlink(&bad, &inward).unwrap();
+        assert!(check_trust(&s(&inward)).is_err());
+        // A safe symlink to a safe file, and `..` on the way.
+        let fine = safe.join("fine.conf");
+        symlink("../safe/pmtr.conf", &fine).unwrap();
+        assert_eq!(check_trust(&s(&fine)).map_err(|e| e.to_string()), Ok(()));
+        std::fs::remove_dir_all(&base).unwrap();
+    }
+}

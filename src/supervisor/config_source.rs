@@ -1,0 +1,327 @@
+//! Where configurations come from (SPEC §6): the file, watched for every
+//! way it can be saved, read when a save settles, parsed, and handed to
+//! the loop only when it parses and its content changed; and the jobs'
+//! `depends` files, whose content changes restart their jobs (SPEC §4).
+//!
+//! A save is applied only once complete: a read that overlapped a write
+//! is not trusted (its IN_CLOSE_WRITE brings pmtr back), and an empty file
+//! is taken for the new content only after it has stayed empty for
+//! [`EMPTY_SETTLE`] (an in-place save truncates first).
+
+use crate::clock::Instant;
+use crate::prelude::*;
+use core::time::Duration;
+
+use rustix::fd::BorrowedFd;
+use rustix::fs::{FileType, Mode, OFlags};
+use rustix::io::Errno;
+
+use super::watch::Watcher;
+use crate::config::{self, Config};
+
+/// How soon a configuration file that exists but failed to read is read
+/// again.
+const REREAD_AFTER: Duration = Duration::from_secs(1);
+
+/// How long a configuration (or `depends`) file that became empty must
+/// stay empty before pmtr acts on it.
+pub const EMPTY_SETTLE: Duration = Duration::from_millis(300);
+
+/// A `depends` file larger than this counts as unreadable: the file is
+/// read whole on every save, and one that another program keeps growing
+/// (a log named by mistake) must not cost pmtr more each time.
+pub const MAX_DEPENDS_BYTES: u64 = 1 << 20;
+
+/// What the content of a job's `depends` files was when last looked at.
+struct Depends {
+    job: u32,
+    paths: Vec<String>,
+    hash: u64,
+    /// When a file of it was first seen empty (see [`EMPTY_SETTLE`]).
+    empty_since: Option<Instant>,
+}
+
+pub struct ConfigSource {
+    path: String,
+    watcher: Watcher,
+    /// A save completed while pmtr was reading: read again at once.
+    pending: bool,
+    /// Hash of the content last read, good or bad.
+    hash: Option<u64>,
+    last_error: Option<String>,
+    /// A configuration has been applied since pmtr started.
+    have_config: bool,
+    /// Read again then: the file is there but could not be read (EMFILE,
+    /// ENOMEM, EIO) and no inotify event will come for a save that
+    /// already happened, or an empty file is settling.
+    reread_at: Option<Instant>,
+    /// When the file was first read empty while jobs run.
+    empty_since: Option<Instant>,
+    depends: Vec<Depends>,
+}
+
+impl ConfigSource {
+    pub fn new(path: &str) -> Result<ConfigSource, Errno> {
+        Ok(ConfigSource {
+            path: path.to_string(),
+            watcher: Watcher::new()?,
+            pending: false,
+            hash: None,
+            last_error: None,
+            have_config: false,
+            reread_at: None,
+            empty_since: None,
+            depends: Vec::new(),
+        })
+    }
+
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// The inotify descriptor for the loop's epoll set.
+    pub fn fd(&self) -> BorrowedFd<'_> {
+        self.watcher.fd()
+    }
+
+    /// Reads the pending inotify events; a completed save makes a read due.
+    pub fn on_inotify(&mut self) {
+        self.pending |= self.watcher.drain().settled;
+    }
+
+    /// When the file must be read next, if a read is due at all.
+    pub fn deadline(&self, now: Instant) -> Option<Instant> {
+        if self.pending {
+            Some(now)
+        } else {
+            self.reread_at
+        }
+    }
+
+    /// Whether a read is due now (and takes it: the caller reads).
+    pub fn take_due(&mut self, now: Instant) -> bool {
+        let due = self.pending || self.reread_at.is_some_and(|at| at <= now);
+        if due {
+            self.pending = false;
+            self.reread_at = None;
+        }
+        due
+    }
+
+    /// Reads the file; returns the configuration to apply when it parsed
+    /// and its content changed (or always, when `force`d by SIGHUP or at
+    /// startup). Errors are logged, and the running jobs go on.
+    /// `jobs_active`: an empty file then settles before it counts.
+    pub fn read(&mut self, force: bool, jobs_active: bool, now: Instant) -> Option<Config> {
+        let read = config::read(&self.path);
+        // A write that began before or during the read makes it suspect
+        // (an in-place save truncates, then writes): its IN_CLOSE_WRITE
+        // brings pmtr back for the finished file.
+        let changes = self.watcher.drain();
+        self.pending |= changes.settled;
+        if changes.config_in_flux {
+            if force {
+                info!(
+                    "{} is being written; reading it once it is closed",
+                    self.path
+                );
+            }
+            return None;
+        }
+        let bytes = match read {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                self.read_failed(e, now);
+                return None;
+            }
+        };
+        self.reread_at = None;
+        self.last_error = None;
+        // A save in place (open with O_TRUNC, then write) leaves the file
+        // empty for a moment; a read then would stop every job. An empty
+        // file is applied only once it has stayed empty for EMPTY_SETTLE;
+        // the writer's close brings the real content before that.
+        if bytes.is_empty() && jobs_active {
+            let settled = *self.empty_since.get_or_insert(now) + EMPTY_SETTLE;
+            if now < settled {
+                self.reread_at = Some(settled);
+                return None;
+            }
+        } else {
+            self.empty_since = None;
+        }
+        let hash = crate::files::content_hash(&bytes);
+        if !force && self.hash == Some(hash) {
+            return None;
+        }
+        self.hash = Some(hash);
+        info!("rescanning configuration {}", self.path);
+        match config::parse_bytes(&self.path, &bytes) {
+            Ok(cfg) => {
+                for w in &cfg.warnings {
+                    warn!("{w}");
+                }
+                self.have_config = true;
+                Some(cfg)
+            }
+            Err(errors) => {
+                for e in &errors {
+                    error!("{e}");
+                }
+                let n = errors.len();
+                let s = if n == 1 { "" } else { "s" };
+                if self.have_config {
+                    error!(
+                        "{}: {n} error{s}; keeping the running configuration until the next good save",
+                        self.path
+                    );
+                } else {
+                    error!(
+                        "{}: {n} error{s}; no job runs until the file is fixed",
+                        self.path
+                    );
+                }
+                None
+            }
+        }
+    }
+
+    fn read_failed(&mut self, e: config::Error, now: Instant) {
+        let text = e.to_string();
+        if self.last_error.as_deref() != Some(&text) {
+            if self.have_config {
+                error!("{text}; the running jobs go on as configured");
+            } else {
+                error!("{text}; waiting for a valid configuration");
+            }
+            self.last_error = Some(text);
+        }
+        // The next successful read must be applied.
+        self.hash = None;
+        // A regular file pmtr may read that still failed (out of
+        // descriptors or memory, an I/O error) is read again in a second:
+        // its save already happened, no event will follow.
+        let transient = crate::files::file_size(&self.path)
+            .is_some_and(|len| len <= config::MAX_FILE_BYTES)
+            && config::check_trust(&self.path).is_ok();
+        self.reread_at = transient.then(|| now + REREAD_AFTER);
+    }
+
+    /// Takes the `depends` files of the jobs now configured (id and
+    /// paths); a job already tracked keeps the content last seen, so a
+    /// change made while the configuration was reloading still counts.
+    pub fn track_depends<'a>(&mut self, jobs: impl Iterator<Item = (u32, &'a [String])>) {
+        let mut old = core::mem::take(&mut self.depends);
+        for (job, paths) in jobs.filter(|(_, paths)| !paths.is_empty()) {
+            match old.iter().position(|d| d.job == job) {
+                Some(i) => self.depends.push(old.swap_remove(i)),
+                None => self.depends.push(Depends {
+                    job,
+                    paths: paths.to_vec(),
+                    hash: depends_hash(paths),
+                    empty_since: None,
+                }),
+            }
+        }
+    }
+
+    /// The jobs whose `depends` files changed content since last looked
+    /// at (by id).
+    pub fn changed_depends(&mut self, now: Instant) -> Vec<u32> {
+        let hashes: Vec<u64> = self
+            .depends
+            .iter()
+            .map(|d| depends_hash(&d.paths))
+            .collect();
+        // As for the configuration: a write under way makes what was read
+        // suspect (an empty file mid-save is no change to act on).
+        let changes = self.watcher.drain();
+        self.pending |= changes.settled;
+        if changes.depends_in_flux {
+            return Vec::new();
+        }
+        let mut changed = Vec::new();
+        for (d, hash) in self.depends.iter_mut().zip(hashes) {
+            if hash == d.hash {
+                d.empty_since = None;
+                continue;
+            }
+            // Saved in place, a file is empty between its truncate and
+            // its write: that is its new content only once it stays so.
+            let empty = d
+                .paths
+                .iter()
+                .any(|p| crate::files::file_size(p) == Some(0));
+            if empty {
+                let settled = *d.empty_since.get_or_insert(now) + EMPTY_SETTLE;
+                if now < settled {
+                    self.reread_at = Some(self.reread_at.map_or(settled, |at| at.min(settled)));
+                    continue;
+                }
+            }
+            d.empty_since = None;
+            d.hash = hash;
+            changed.push(d.job);
+        }
+        changed
+    }
+
+    /// Watches the configuration and every tracked `depends` file. A
+    /// directory created on the way to a file (`mkdir -p` then a write)
+    /// may have had the file written before its watch was added: then the
+    /// files are read once more, with the watch in place.
+    pub fn rewatch(&mut self) {
+        let paths = core::iter::once(self.path.as_str()).chain(
+            self.depends
+                .iter()
+                .flat_map(|d| d.paths.iter().map(String::as_str)),
+        );
+        if self.watcher.watch(paths) {
+            self.pending = true;
+        }
+    }
+}
+
+/// Hash of `depends` files' contents. A missing file hashes as missing, so
+/// its appearance counts as a change; a file pmtr must not or cannot read
+/// (not a regular file, over [`MAX_DEPENDS_BYTES`], not trusted) hashes as
+/// such, with a warning.
+pub fn depends_hash(paths: &[String]) -> u64 {
+    paths.iter().fold(0, |h: u64, p| {
+        let file = match hash_depends_file(p) {
+            Ok(hash) => hash | 1,
+            Err(None) => 0,
+            Err(Some(why)) => {
+                warn!("depends file {p}: {why}; treating it as unreadable");
+                2
+            }
+        };
+        h.rotate_left(5) ^ file
+    })
+}
+
+/// The content hash of one `depends` file, read the way nothing a job's
+/// user controls can hang or bloat pmtr (SPEC §10): opened non-blocking
+/// (a FIFO in its place cannot hang the open), a regular file only (not a
+/// FIFO, not /dev/zero), at most [`MAX_DEPENDS_BYTES`], trusted as the
+/// configuration is — checked on every read, not only at load — and hashed
+/// as it streams through a fixed buffer. `Err(None)`: the file is not
+/// there.
+fn hash_depends_file(path: &str) -> Result<u64, Option<String>> {
+    let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC;
+    let fd = match rustix::fs::open(path, flags, Mode::empty()) {
+        Ok(fd) => fd,
+        Err(Errno::NOENT | Errno::NOTDIR) => return Err(None),
+        Err(e) => return Err(Some(format!("can't open: {}", crate::sys::strerror(e)))),
+    };
+    let meta =
+        rustix::fs::fstat(&fd).map_err(|e| Some(format!("fstat: {}", crate::sys::strerror(e))))?;
+    if FileType::from_raw_mode(meta.st_mode) != FileType::RegularFile {
+        return Err(Some("not a regular file".to_string()));
+    }
+    config::trust::check_opened(path, &meta).map_err(|e| Some(e.to_string()))?;
+    crate::files::hash_fd(rustix::fd::AsFd::as_fd(&fd), MAX_DEPENDS_BYTES).map_err(|e| match e {
+        Errno::FBIG => Some(format!("over {MAX_DEPENDS_BYTES} bytes")),
+        e => Some(format!("can't read: {}", crate::sys::strerror(e))),
+    })
+}

@@ -1,0 +1,342 @@
+//! The job table: every job of the configuration in force, in file order
+//! and in start order, and the jobs a reload removed or replaced that are
+//! still stopping. A [`Job`] is one record: its spec, what it takes to
+//! start it, its state machine's state and memory, what the operator wants
+//! of it, and the descriptors of its current run.
+
+use crate::prelude::*;
+use core::fmt;
+
+use rustix::fd::OwnedFd;
+use rustix::process::Pid;
+
+use super::job::{History, JobState, Rules};
+use crate::config::{self, JobSpec, Output, Pos};
+use crate::spawn::{Launch, PrepareError};
+use crate::syslog::{JobOutput, Severity};
+
+/// What the operator wants of a job, over what the configuration says
+/// (runit's "want"): set by UDP `enable`/`disable` and `pmtr stop|start|
+/// restart`, until the configuration changes or pmtr restarts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Want {
+    AsConfigured,
+    Up,
+    Down,
+}
+
+/// Why a job cannot be started: it stays down, the reason is logged with
+/// its position and shown by `pmtr status`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotStartable {
+    /// A `depends` file pmtr does not trust (SPEC §10).
+    Depends(config::Error),
+    /// Its launch data could not be built (unknown user, a NUL byte).
+    Prepare {
+        file: String,
+        pos: Pos,
+        job: String,
+        error: PrepareError,
+    },
+}
+
+impl fmt::Display for NotStartable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NotStartable::Depends(e) => e.fmt(f),
+            NotStartable::Prepare {
+                file,
+                pos,
+                job,
+                error,
+            } => write!(f, "{file}:{}:{}: job '{job}': {error}", pos.line, pos.col),
+        }
+    }
+}
+
+/// A job's output pipe to syslog and its line buffer.
+pub struct OutputPipe {
+    /// The read end of the current run's pipe, while it is open.
+    pub fd: Option<OwnedFd>,
+    /// Boxed and made when the job is configured: about a kilobyte that
+    /// only `out syslog`/`err syslog` jobs need, and no allocation per run.
+    pub lines: Box<JobOutput>,
+    pub pid: u32,
+}
+
+impl OutputPipe {
+    fn for_output(out: &Output) -> Option<OutputPipe> {
+        (*out == Output::Syslog).then(|| OutputPipe {
+            fd: None,
+            lines: Box::default(),
+            pid: 0,
+        })
+    }
+
+    /// When this stream's count of dropped lines is due in the log.
+    pub fn report_due(&self) -> Option<crate::clock::Instant> {
+        self.lines.report_due()
+    }
+
+    /// Takes the pipe of a new run; what is left of the previous run's
+    /// last line is logged first.
+    pub fn attach(&mut self, fd: OwnedFd, pid: u32, tag: &str, severity: Severity) {
+        self.lines.flush(tag, self.pid, severity);
+        self.fd = Some(fd);
+        self.pid = pid;
+    }
+}
+
+pub struct Job {
+    /// Unique for pmtr's lifetime: epoll tokens name jobs by it.
+    pub id: u32,
+    pub spec: JobSpec,
+    pub rules: Rules,
+    pub launch: Result<Launch, NotStartable>,
+    pub state: JobState,
+    pub history: History,
+    pub want: Want,
+    /// The exec-status pipe of a run whose exec has not been confirmed.
+    pub status_pipe: Option<OwnedFd>,
+    pub stdout: Option<OutputPipe>,
+    pub stderr: Option<OutputPipe>,
+}
+
+impl Job {
+    fn new(id: u32, spec: JobSpec, launch: Result<Launch, NotStartable>) -> Job {
+        Job {
+            id,
+            rules: rules(&spec),
+            stdout: OutputPipe::for_output(&spec.out),
+            stderr: OutputPipe::for_output(&spec.err),
+            spec,
+            launch,
+            state: JobState::Pending,
+            history: History::default(),
+            want: Want::AsConfigured,
+            status_pipe: None,
+        }
+    }
+
+    /// Whether it should run: what the operator wants, else what the
+    /// configuration says.
+    pub fn wanted(&self) -> bool {
+        match self.want {
+            Want::Up => true,
+            Want::Down => false,
+            Want::AsConfigured => !self.spec.disable,
+        }
+    }
+
+    pub fn pid(&self) -> Option<Pid> {
+        self.state.pid()
+    }
+
+    /// The earliest time a count of dropped output lines is due.
+    pub fn output_report_due(&self) -> Option<crate::clock::Instant> {
+        let due = |p: &Option<OutputPipe>| p.as_ref().and_then(OutputPipe::report_due);
+        match (due(&self.stdout), due(&self.stderr)) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Logs the counts of dropped output lines that are due at `now`.
+    pub fn report_dropped_output(&mut self, now: crate::clock::Instant) {
+        for out in [&mut self.stdout, &mut self.stderr].into_iter().flatten() {
+            if out.report_due().is_some_and(|at| at <= now) {
+                out.lines.report_dropped(&self.spec.name, out.pid);
+            }
+        }
+    }
+
+    /// Running or stopping: a process of it may still exist.
+    pub fn active(&self) -> bool {
+        self.pid().is_some()
+    }
+}
+
+fn rules(spec: &JobSpec) -> Rules {
+    use core::time::Duration;
+    Rules {
+        once: spec.once,
+        bounce: spec.bounce_secs.map(Duration::from_secs),
+        kill_after: Duration::from_secs(spec.kill_after_secs),
+    }
+}
+
+/// Which list a job is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Slot {
+    Job(usize),
+    Retiring(usize),
+}
+
+/// What [`Jobs::apply`] did.
+pub struct Applied {
+    pub added: usize,
+    pub changed: usize,
+    pub removed: usize,
+    pub kept: usize,
+    /// Removed jobs, and the old versions of changed ones: to be stopped.
+    pub retired: Vec<Job>,
+}
+
+#[derive(Default)]
+pub struct Jobs {
+    /// The jobs of the configuration in force, in file order.
+    current: Vec<Job>,
+    /// Indices into `current` in start order (`order`, then file order).
+    start_order: Vec<usize>,
+    /// Jobs removed or replaced by a reload, still stopping.
+    retiring: Vec<Job>,
+    next_id: u32,
+}
+
+impl Jobs {
+    pub fn current(&self) -> &[Job] {
+        &self.current
+    }
+
+    pub fn start_order(&self) -> &[usize] {
+        &self.start_order
+    }
+
+    pub fn get(&self, slot: Slot) -> &Job {
+        match slot {
+            Slot::Job(i) => &self.current[i],
+            Slot::Retiring(i) => &self.retiring[i],
+        }
+    }
+
+    pub fn get_mut(&mut self, slot: Slot) -> &mut Job {
+        match slot {
+            Slot::Job(i) => &mut self.current[i],
+            Slot::Retiring(i) => &mut self.retiring[i],
+        }
+    }
+
+    /// Every job, current ones first.
+    pub fn slots(&self) -> impl Iterator<Item = Slot> + use<> {
+        (0..self.current.len())
+            .map(Slot::Job)
+            .chain((0..self.retiring.len()).map(Slot::Retiring))
+    }
+
+    pub fn all(&self) -> impl Iterator<Item = &Job> {
+        self.current.iter().chain(&self.retiring)
+    }
+
+    pub fn by_name(&self, name: &str) -> Option<usize> {
+        self.current.iter().position(|j| j.spec.name == name)
+    }
+
+    pub fn find_by_pid(&self, pid: Pid) -> Option<Slot> {
+        self.find(|j| j.pid() == Some(pid))
+    }
+
+    pub fn find_by_id(&self, id: u32) -> Option<Slot> {
+        self.find(|j| j.id == id)
+    }
+
+    fn find(&self, matches: impl Fn(&Job) -> bool) -> Option<Slot> {
+        if let Some(i) = self.current.iter().position(&matches) {
+            return Some(Slot::Job(i));
+        }
+        self.retiring.iter().position(matches).map(Slot::Retiring)
+    }
+
+    pub fn any_active(&self) -> bool {
+        self.all().any(Job::active)
+    }
+
+    /// A changed job starts only when its old version is gone.
+    pub fn replaced_still_stopping(&self, name: &str) -> bool {
+        self.retiring.iter().any(|j| j.spec.name == name)
+    }
+
+    /// Keeps a removed or replaced job until its processes are gone (see
+    /// [`Jobs::forget_retired`]); returns its slot, to stop it.
+    pub fn retire(&mut self, job: Job) -> Slot {
+        self.retiring.push(job);
+        Slot::Retiring(self.retiring.len() - 1)
+    }
+
+    /// Forgets retired jobs whose processes are all gone.
+    pub fn forget_retired(&mut self) {
+        self.retiring.retain(Job::active);
+    }
+
+    /// Replaces the job set with `specs`, keeping each unchanged job as it
+    /// is (running, with its history); `prepare` builds the launch data of
+    /// new and changed jobs (and of kept ones that could not start).
+    pub fn apply(
+        &mut self,
+        specs: Vec<JobSpec>,
+        mut prepare: impl FnMut(&JobSpec) -> Result<Launch, NotStartable>,
+    ) -> Applied {
+        let mut old: Vec<Option<Job>> = core::mem::take(&mut self.current)
+            .into_iter()
+            .map(Some)
+            .collect();
+        let mut applied = Applied {
+            added: 0,
+            changed: 0,
+            removed: 0,
+            kept: 0,
+            retired: Vec::new(),
+        };
+        let mut jobs = Vec::with_capacity(specs.len());
+        for spec in specs {
+            let previous = old
+                .iter_mut()
+                .find(|j| j.as_ref().is_some_and(|j| j.spec.name == spec.name))
+                .and_then(Option::take);
+            match previous {
+                Some(mut job) if job.spec == spec => {
+                    applied.kept += 1;
+                    // The file changed: the operator's overrides end here
+                    // (SPEC §8).
+                    job.want = Want::AsConfigured;
+                    // Keep the positions of the new text for messages.
+                    job.spec.origin = spec.origin;
+                    if job.launch.is_err() {
+                        job.launch = prepare(&job.spec);
+                    }
+                    jobs.push(job);
+                }
+                previous => {
+                    if let Some(job) = previous {
+                        applied.changed += 1;
+                        info!(
+                            "job {} changed; restarting it with its new settings",
+                            job.spec.name
+                        );
+                        applied.retired.push(job);
+                    } else {
+                        applied.added += 1;
+                    }
+                    let launch = prepare(&spec);
+                    let id = self.next_id.max(1);
+                    self.next_id = id.wrapping_add(1);
+                    jobs.push(Job::new(id, spec, launch));
+                }
+            }
+        }
+        for job in old.into_iter().flatten() {
+            applied.removed += 1;
+            info!(
+                "job {} removed from the configuration; stopping it",
+                job.spec.name
+            );
+            applied.retired.push(job);
+        }
+        self.current = jobs;
+        let mut order: Vec<usize> = (0..self.current.len()).collect();
+        // Ties in `order` keep file order (SPEC §3): the index is part of
+        // the key, so an unstable sort is enough.
+        order.sort_unstable_by_key(|&i| (self.current[i].spec.order, i));
+        self.start_order = order;
+        applied
+    }
+}
