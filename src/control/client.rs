@@ -499,6 +499,7 @@ mod tests {
             last_exit: None,
             disabled_in_config: false,
             reason: None,
+            extra: Vec::new(),
         }
     }
 

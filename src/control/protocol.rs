@@ -16,7 +16,10 @@
 //!
 //! (␉ is a tab.) A job line's fields: name, state, pid, uptime, starts,
 //! last exit, its age, seconds to the restart, disabled in the file (1/0),
-//! why it can't start; `-` for none.
+//! why it can't start; `-` for none. Any further fields are `KEY=VALUE`
+//! ([`JobStatus::extra`]), values escaped like the reason: a client skips
+//! keys it does not know, so pmtr can tell more without breaking older
+//! clients, and a newer client reads an older pmtr's lines.
 //!
 //! Fields are separated by tabs. Job names have no whitespace or control
 //! characters (the parser rejects them); the one free-text field, a
@@ -172,6 +175,8 @@ pub struct JobStatus {
     pub disabled_in_config: bool,
     /// Why it can't start.
     pub reason: Option<String>,
+    /// The `KEY=VALUE` fields after the fixed ones, in order.
+    pub extra: Vec<(String, String)>,
 }
 
 impl JobStatus {
@@ -216,6 +221,9 @@ impl JobStatus {
             }
             None => out.push_str("\t-"),
         }
+        for (key, value) in &self.extra {
+            let _ = write!(out, "\t{key}={}", escape(value));
+        }
         out.push('\n');
     }
 
@@ -233,10 +241,18 @@ impl JobStatus {
             restart_in,
             in_config,
             reason,
+            ref rest @ ..,
         ] = f[..]
         else {
             return None;
         };
+        let extra = rest
+            .iter()
+            .map(|kv| {
+                let (k, v) = kv.split_once('=')?;
+                Some((k.to_string(), unescape(v)))
+            })
+            .collect::<Option<Vec<_>>>()?;
         fn opt(s: &str) -> Option<Option<u64>> {
             if s == "-" {
                 Some(None)
@@ -260,6 +276,7 @@ impl JobStatus {
             last_exit,
             disabled_in_config: in_config == "1",
             reason: (reason != "-").then(|| unescape(reason)),
+            extra,
         })
     }
 }
@@ -312,7 +329,27 @@ mod tests {
             last_exit: Some((Exit::Signal(9), 75)),
             disabled_in_config: false,
             reason: None,
+            extra: Vec::new(),
         }
+    }
+
+    #[test]
+    fn extra_fields_round_trip() {
+        let job = JobStatus {
+            extra: vec![
+                ("delay".into(), "4".into()),
+                ("status_text".into(), "up\tand ready".into()),
+            ],
+            ..sample()
+        };
+        let mut line = String::new();
+        job.write_line(&mut line);
+        assert!(
+            line.ends_with("\t-\tdelay=4\tstatus_text=up\\tand ready\n"),
+            "{line}"
+        );
+        let fields = line.trim_end().strip_prefix("job\t").unwrap();
+        assert_eq!(JobStatus::parse_fields(fields), Some(job));
     }
 
     #[test]

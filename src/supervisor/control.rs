@@ -161,5 +161,6 @@ fn status_of(job: &Job, now: Instant) -> JobStatus {
         }),
         disabled_in_config: job.spec.disable,
         reason: job.launch.as_ref().err().map(|e| e.to_string()),
+        extra: Vec::new(),
     }
 }
