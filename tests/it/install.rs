@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use crate::util::{TempDir, alive, expect_within, pmtr_bin, signal, wait_until};
+use crate::util::{TempDir, alive, pmtr_bin, ppid, read_pid, signal, wait_pid_file, wait_until};
 
 /// The repository's top directory.
 fn repo() -> &'static Path {
@@ -607,35 +607,6 @@ impl Drop for Cleanup {
             }
         }
     }
-}
-
-fn read_pid(path: &Path) -> Option<u32> {
-    fs::read_to_string(path).ok()?.trim().parse().ok()
-}
-
-/// Waits for `path` to name a live process and returns its PID.
-fn wait_pid_file(path: &Path, limit: Duration) -> u32 {
-    let mut pid = 0;
-    expect_within(
-        limit,
-        &format!("{} to name a live process", path.display()),
-        || {
-            pid = read_pid(path).unwrap_or(0);
-            pid != 0 && alive(pid)
-        },
-    );
-    pid
-}
-
-/// The parent PID of `pid`, from /proc.
-fn ppid(pid: u32) -> Option<u32> {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    stat.rsplit(") ")
-        .next()?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
 }
 
 /// A stand-in for /dev/log that the daemonized pmtr logs to (through
