@@ -39,8 +39,11 @@ fmt-check:
 lint:
 	$(CARGO) clippy --all-targets -- -D warnings
 
+# The static x86_64 build is what tests/it/deb.rs packages; built here so
+# that the test finds it ready instead of building it beside other tests.
 unit:
 	$(CARGO) build --release
+	$(CARGO) build --release --target x86_64-unknown-linux-musl
 	RUST_TEST_THREADS=$(TEST_THREADS) $(CARGO) test
 
 # Static binaries for every target with `cross` (needs Docker).

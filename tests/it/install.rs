@@ -1262,7 +1262,7 @@ fn shell_scripts() -> Vec<(PathBuf, String)> {
         }
     }
     let mut out = Vec::new();
-    for dir in ["init.d", "cross", "tests", "bench"] {
+    for dir in ["init.d", "pkg", "cross", "tests", "bench"] {
         walk(&repo().join(dir), &mut out);
     }
     out.sort();
@@ -1276,7 +1276,15 @@ fn shell_scripts_pass_sh_n_and_shellcheck() {
         .iter()
         .map(|(p, _)| p.strip_prefix(repo()).unwrap().display().to_string())
         .collect();
-    for must in ["init.d/pmtr", "init.d/install.sh", "tests/setup.sh"] {
+    for must in [
+        "init.d/pmtr",
+        "init.d/install.sh",
+        "tests/setup.sh",
+        "pkg/deb/build.sh",
+        "pkg/deb/postinst",
+        "pkg/deb/prerm",
+        "pkg/deb/postrm",
+    ] {
         assert!(
             names.iter().any(|n| n == must),
             "{must} not found among {names:?}"
@@ -1286,8 +1294,10 @@ fn shell_scripts_pass_sh_n_and_shellcheck() {
     for (path, shell) in &scripts {
         let rel = path.strip_prefix(repo()).unwrap().display().to_string();
         let mut parsers = vec![if shell == "bash" { "bash" } else { "sh" }.to_owned()];
-        // The init scripts must run under busybox ash as well.
-        if rel.starts_with("init.d/") && shell != "bash" {
+        // The init scripts, and the package's maintainer scripts (dpkg on
+        // a busybox image runs them with busybox sh), must run under
+        // busybox ash as well.
+        if (rel.starts_with("init.d/") || rel.starts_with("pkg/")) && shell != "bash" {
             parsers.push(format!("{} sh", busybox().display()));
         }
         for parser in &parsers {
@@ -1304,7 +1314,7 @@ fn shell_scripts_pass_sh_n_and_shellcheck() {
         }
         // Ours are held to every shellcheck level; other scripts fail on
         // errors only.
-        let severity = if rel.starts_with("init.d/") {
+        let severity = if rel.starts_with("init.d/") || rel.starts_with("pkg/") {
             "style"
         } else {
             "error"
