@@ -124,7 +124,7 @@ fn static_busybox() -> PathBuf {
 
 /// A root directory that dpkg can install into and chroot to: busybox with
 /// every applet linked under /bin (so /bin/sh, start-stop-daemon, sleep…),
-/// /dev/null, empty /proc (mounted per dpkg call), /run, /tmp and an empty
+/// /dev/null and /proc (mounted per dpkg call), /run, /tmp and an empty
 /// dpkg database. `pids` are the processes seen running in it, killed on
 /// drop if a test failed before it stopped them.
 struct Root {
@@ -160,12 +160,8 @@ impl Root {
         for applet in list.lines().filter(|a| *a != "busybox") {
             std::os::unix::fs::symlink("/bin/busybox", root.join("bin").join(applet)).unwrap();
         }
-        run_ok(
-            Command::new("mknod")
-                .args(["-m", "666"])
-                .arg(root.join("dev/null"))
-                .args(["c", "1", "3"]),
-        );
+        // The mount point for the host's /dev/null (see `dpkg`).
+        fs::write(root.join("dev/null"), "").unwrap();
         Root {
             dir,
             pids: Vec::new(),
@@ -181,14 +177,19 @@ impl Root {
     }
 
     /// Runs `dpkg --root=ROOT ARGS` in a mount namespace of its own with
-    /// /proc mounted in the root (the init script reads /proc/PID/stat);
-    /// the mount goes away with the last process of the namespace. dpkg
-    /// logs into the root, not to the host's /var/log/dpkg.log.
+    /// /proc mounted in the root (the init script reads /proc/PID/stat)
+    /// and the host's /dev/null bound onto the root's (a device node made
+    /// under /tmp would not open where /tmp is mounted nodev). The mounts
+    /// go away with the last process of the namespace, pmtr's included.
+    /// dpkg logs into the root, not to the host's /var/log/dpkg.log.
     fn dpkg(&self, args: &[&str]) -> Output {
         Command::new("unshare")
             .args(["--mount", "--propagation", "private", "--"])
             .args(["/bin/sh", "-c"])
-            .arg(r#"mount -t proc proc "$0/proc" && exec dpkg --root="$0" --log="$0/var/log/dpkg.log" "$@""#)
+            .arg(concat!(
+                r#"mount -t proc proc "$0/proc" && mount --bind /dev/null "$0/dev/null" && "#,
+                r#"exec dpkg --root="$0" --log="$0/var/log/dpkg.log" "$@""#
+            ))
             .arg(self.path())
             .args(args)
             .env_clear()
