@@ -99,8 +99,8 @@ build_one() {
     trap 'rm -rf "$stage"' EXIT
     chmod 0755 "$stage"
 
-    # Programs. The companions go in the same package: together about a
-    # quarter of pmtr's size (README, "Debian packages").
+    # Programs. The companions go in the same package: together about
+    # half the size of pmtr, and idle unless called (README, "Install").
     for prog in pmtr pmtr-ctl pmtr-rptserver; do
         put 0755 "$bindir/$prog" "$stage/usr/bin/$prog"
     done
