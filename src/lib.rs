@@ -30,6 +30,7 @@ mod clock;
 mod config;
 mod control;
 mod files;
+mod logger;
 mod net;
 mod spawn;
 mod supervisor;
@@ -47,6 +48,8 @@ pub fn run(args: Vec<String>) -> u8 {
         Some(verb @ ("status" | "stop" | "start" | "restart")) => {
             control::client::main(verb, &args[1..])
         }
+        // A helper pmtr starts from its own binary (src/logger.rs).
+        Some("log") => logger::main(&args[1..]),
         _ => daemon(args),
     }
 }

@@ -40,11 +40,18 @@ enum Stream {
     },
     /// A pipe to pmtr, which logs each line (`out syslog`).
     Syslog,
+    /// A pipe the caller of [`spawn`] passes: a logger's, kept across runs
+    /// (`out FILE max …`), or a logger's own input.
+    Pipe,
+    /// Left as pmtr has it (a logger's stderr, for its fallback lines).
+    Inherit,
 }
 
 /// Everything needed to start one job, built at load time.
 pub struct Launch {
     path: CString,
+    /// Run pmtr's own binary (a logger), through [`SELF_EXE`], not `path`.
+    exec_self: bool,
     /// Kept alive for the pointers in `argv_ptrs`.
     _argv: Vec<CString>,
     argv_ptrs: Vec<*const c_char>,
@@ -138,6 +145,7 @@ impl Launch {
                 Output::Null => Stream::Null,
                 Output::File(f) => file(f, what)?,
                 Output::Syslog => Stream::Syslog,
+                Output::Log(_) => Stream::Pipe,
             })
         };
         let cpus = spec.cpu.as_ref().and_then(|list| {
@@ -168,6 +176,7 @@ impl Launch {
             .unwrap_or_default();
         Ok(Launch {
             path,
+            exec_self: false,
             _argv: argv,
             argv_ptrs,
             env,
@@ -198,6 +207,48 @@ impl Launch {
         })
     }
 
+    /// The launch of a logger: pmtr's own binary with `args` (after the
+    /// program name), reading its stdin (the pipe passed to [`spawn`]),
+    /// stderr left as pmtr's, run with `ids` when the job's user could
+    /// redirect its files (see [`log_rights`]), else with pmtr's.
+    pub fn logger(
+        args: Vec<String>,
+        ids: Option<Ids>,
+        env: &Rc<Env>,
+    ) -> Result<Launch, PrepareError> {
+        let argv: Vec<CString> = core::iter::once("pmtr")
+            .chain(args.iter().map(String::as_str))
+            .map(|a| cstring(a, "out"))
+            .collect::<Result<_, _>>()?;
+        let argv_ptrs = argv
+            .iter()
+            .map(|a| a.as_ptr())
+            .chain([core::ptr::null()])
+            .collect();
+        let gids = ids.as_ref().map_or(Vec::new(), |i| {
+            i.groups
+                .iter()
+                .map(|&g| rustix::process::Gid::from_raw(g))
+                .collect()
+        });
+        Ok(Launch {
+            path: argv[0].clone(),
+            exec_self: true,
+            _argv: argv,
+            argv_ptrs,
+            env: Rc::clone(env),
+            dir: c"/".into(),
+            stdin: Stream::Pipe,
+            stdout: Stream::Null,
+            stderr: Stream::Inherit,
+            nice: None,
+            cpus: None,
+            rlimits: Vec::new(),
+            ids,
+            gids,
+        })
+    }
+
     pub fn wants_stdout_pipe(&self) -> bool {
         matches!(self.stdout, Stream::Syslog)
     }
@@ -205,6 +256,43 @@ impl Launch {
     pub fn wants_stderr_pipe(&self) -> bool {
         matches!(self.stderr, Stream::Syslog)
     }
+}
+
+/// The ids a job's logger runs with: the job's when its user could
+/// redirect the log file or a rotated one (FILE.1 is created anew at each
+/// rotation, so a directory the user may write counts even when sticky),
+/// else none: pmtr's own, root's (SPEC §10, the rule of [`redirectable`]).
+pub fn log_rights(spec: &JobSpec, path: &str, users: &Users) -> Option<Ids> {
+    let ids = users.lookup(spec.user.as_deref()?).ok()?;
+    if ids.uid == rustix::process::geteuid().as_raw() {
+        return None;
+    }
+    let path = crate::files::join(spec.dir.as_deref().unwrap_or("/"), path);
+    (redirectable(&path, &ids) || redirectable(&format!("{path}.1"), &ids)).then_some(ids)
+}
+
+/// An `O_PATH` descriptor of pmtr's own binary, opened at startup: loggers
+/// are pmtr in another mode, and run the very file this pmtr was started
+/// from even after an upgrade replaced it, or with /proc unmounted since.
+/// -1 until [`open_self_exe`].
+static SELF_EXE: core::sync::atomic::AtomicI32 = core::sync::atomic::AtomicI32::new(-1);
+
+/// Finds pmtr's binary: `/proc/self/exe`, or without /proc (early boot, a
+/// busybox image), argv[0] as given or looked up in `PATH`.
+pub fn open_self_exe() -> Result<(), Errno> {
+    let open = |p: &str| rustix::fs::open(p, OFlags::PATH | OFlags::CLOEXEC, Mode::empty());
+    let argv0 = crate::rt::start::argv0().unwrap_or("pmtr");
+    let fd = open("/proc/self/exe").or_else(|e| {
+        if argv0.contains('/') {
+            return open(argv0);
+        }
+        let path = crate::rt::start::var("PATH").unwrap_or("/usr/bin:/bin");
+        path.split(':')
+            .find_map(|dir| open(&crate::files::join(dir, argv0)).ok())
+            .ok_or(e)
+    })?;
+    SELF_EXE.store(rustix::fd::IntoRawFd::into_raw_fd(fd), Ordering::Relaxed);
+    Ok(())
 }
 
 /// Whether the job's user could make `path` lead somewhere else: it can
@@ -385,7 +473,12 @@ impl fmt::Display for SpawnError {
 
 /// Forks and starts `launch`. Returns once the child exists; whether exec
 /// succeeded arrives later on `status_pipe` (see [`read_start_result`]).
-pub fn spawn(launch: &Launch, parent: Pid) -> Result<Started, SpawnError> {
+/// `given` are the pipes for its [`Stream::Pipe`] streams, by fd number.
+pub fn spawn(
+    launch: &Launch,
+    parent: Pid,
+    given: [Option<BorrowedFd<'_>>; 3],
+) -> Result<Started, SpawnError> {
     use rustix::pipe::{PipeFlags, pipe_with};
     let (status_r, status_w) =
         pipe_with(PipeFlags::CLOEXEC | PipeFlags::NONBLOCK).map_err(SpawnError::Pipe)?;
@@ -412,8 +505,11 @@ pub fn spawn(launch: &Launch, parent: Pid) -> Result<Started, SpawnError> {
         launch,
         parent,
         status: status_w.as_fd(),
-        out_pipe: out_pipe.as_ref().map(|(_, w)| w.as_fd()),
-        err_pipe: err_pipe.as_ref().map(|(_, w)| w.as_fd()),
+        pipes: [
+            given[0],
+            out_pipe.as_ref().map(|(_, w)| w.as_fd()).or(given[1]),
+            err_pipe.as_ref().map(|(_, w)| w.as_fd()).or(given[2]),
+        ],
     };
     // SAFETY: pmtr is single-threaded; `child_entry` runs only
     // `child_main`, which makes async-signal-safe calls, writes nothing
@@ -440,8 +536,8 @@ struct ChildArgs<'a> {
     launch: &'a Launch,
     parent: Pid,
     status: BorrowedFd<'a>,
-    out_pipe: Option<BorrowedFd<'a>>,
-    err_pipe: Option<BorrowedFd<'a>>,
+    /// What stdin, stdout and stderr get when they are pipes.
+    pipes: [Option<BorrowedFd<'a>>; 3],
 }
 
 /// The child's entry point from `sys::spawn_shared`.
@@ -450,7 +546,7 @@ extern "C" fn child_entry(arg: *mut core::ffi::c_void) -> core::ffi::c_int {
     // SAFETY: `arg` is the `ChildArgs` that `spawn` passed, alive until the
     // child has exec'd or exited (pmtr waits for that).
     let a = unsafe { &*arg.cast::<ChildArgs<'_>>() };
-    child_main(a.launch, a.parent, a.status, a.out_pipe, a.err_pipe)
+    child_main(a.launch, a.parent, a.status, a.pipes)
 }
 
 /// What the exec-status pipe says, once readable.
@@ -571,8 +667,7 @@ fn child_main(
     launch: &Launch,
     parent: Pid,
     status: BorrowedFd<'_>,
-    out_pipe: Option<BorrowedFd<'_>>,
-    err_pipe: Option<BorrowedFd<'_>>,
+    pipes: [Option<BorrowedFd<'_>>; 3],
 ) -> ! {
     // Own process group, so stopping the job reaches a shell script's
     // children too (SPEC §3, guide tip 2).
@@ -585,14 +680,14 @@ fn child_main(
     }
     // Relative `in`/`out`/`err` paths resolve against `dir`, now the cwd.
     let streams = [
-        (&launch.stdin, None, OFlags::RDONLY, 0, Step::Stdin),
-        (&launch.stdout, out_pipe, OFlags::WRONLY, 1, Step::Stdout),
-        (&launch.stderr, err_pipe, OFlags::WRONLY, 2, Step::Stderr),
+        (&launch.stdin, OFlags::RDONLY, 0, Step::Stdin),
+        (&launch.stdout, OFlags::WRONLY, 1, Step::Stdout),
+        (&launch.stderr, OFlags::WRONLY, 2, Step::Stderr),
     ];
-    for (stream, pipe, null_flags, target, step) in streams {
+    for ((stream, null_flags, target, step), pipe) in streams.into_iter().zip(pipes) {
         match (stream, pipe) {
-            (Stream::Syslog, Some(w)) => dup_onto(w, target, status, step),
-            (Stream::File { .. }, _) => {}
+            (Stream::Syslog | Stream::Pipe, Some(p)) => dup_onto(p, target, status, step),
+            (Stream::File { .. } | Stream::Inherit, _) => {}
             _ => open_onto(c"/dev/null", null_flags, target, false, status, step),
         }
     }
@@ -655,7 +750,15 @@ fn child_main(
     }
     // Only fds 0–2 reach the job; the status pipe closes on exec.
     sys::cloexec_from_3();
-    let errno = sys::execve(&launch.path, &launch.argv_ptrs, &launch.env.ptrs);
+    let errno = if launch.exec_self {
+        sys::execveat_empty(
+            SELF_EXE.load(Ordering::Relaxed),
+            &launch.argv_ptrs,
+            &launch.env.ptrs,
+        )
+    } else {
+        sys::execve(&launch.path, &launch.argv_ptrs, &launch.env.ptrs)
+    };
     fail(status, Step::Exec, errno)
 }
 

@@ -209,6 +209,13 @@ pub(crate) enum ErrorKind {
         reason: &'static str,
     },
     ListenIface,
+    /// A word after the file of `out`/`err` that is not an option of it.
+    LogWord(String),
+    /// `max`, `keep` or `stamp` after `syslog`.
+    LogSyslog,
+    KeepWithoutMax,
+    /// A second `metrics to`; where the first is.
+    RepeatedMetrics(Pos),
     Resolve {
         host: String,
         reason: String,
@@ -247,7 +254,7 @@ impl fmt::Display for ErrorKind {
                 }
                 did_you_mean(f, *suggestion)?;
                 if !in_job && suggestion.is_none() {
-                    f.write_str(": expected 'job {', 'report to' or 'listen on'")?;
+                    f.write_str(": expected 'job {', 'report to', 'listen on' or 'metrics to'")?;
                 }
                 Ok(())
             }
@@ -318,6 +325,17 @@ impl fmt::Display for ErrorKind {
             CpuReversed { text } => write!(f, "bad cpu range '{text}': the first number must not exceed the second"),
             BadUrl { text, reason } => write!(f, "bad URL '{text}': {reason}; expected udp://HOST:PORT"),
             ListenIface => f.write_str("'@IFACE' applies only to 'report to', not to 'listen on'"),
+            LogWord(w) => write!(
+                f,
+                "unknown word '{w}' after the file: expected max SIZE, keep N or stamp (quote a file name that contains spaces)"
+            ),
+            LogSyslog => f.write_str("'max', 'keep' and 'stamp' apply to a file, not to syslog"),
+            KeepWithoutMax => f.write_str("'keep' needs 'max SIZE': files are rotated when they reach a size"),
+            RepeatedMetrics(first) => write!(
+                f,
+                "'metrics to' given twice (first at line {}:{}): there is one metrics file",
+                first.line, first.col
+            ),
             Resolve { host, reason } => write!(f, "can't resolve host '{host}': {reason}"),
         }
     }

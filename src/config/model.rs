@@ -16,6 +16,8 @@ pub struct Config {
     pub report: Vec<UdpUrl>,
     /// `listen on udp://ADDR:PORT` lines, in file order.
     pub listen: Vec<UdpUrl>,
+    /// `metrics to FILE`: where the Prometheus text is kept (absolute).
+    pub metrics: Option<String>,
     /// `FILE:LINE:COL: message` for what does not stop the file from
     /// applying: a host name that does not resolve (at boot the network
     /// may not be up) skips that one destination, and the jobs still run.
@@ -82,6 +84,22 @@ pub enum Output {
     File(String),
     /// The word `syslog`: each line is logged, tagged with the job name.
     Syslog,
+    /// A file with `max`, `keep` or `stamp`: written by a logger process
+    /// between the job's pipe and the files.
+    Log(LogFile),
+}
+
+/// `out FILE [max SIZE [keep N]] [stamp]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogFile {
+    /// Relative to the job's `dir`.
+    pub path: String,
+    /// `max`: bytes a file may reach before it is rotated.
+    pub max: Option<u64>,
+    /// `keep`: rotated files kept (FILE.1 … FILE.N); 1 unless given.
+    pub keep: u32,
+    /// `stamp`: each line starts with its ISO 8601 local time.
+    pub stamp: bool,
 }
 
 /// One `ulimit` setting.

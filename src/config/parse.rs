@@ -11,10 +11,11 @@ use crate::prelude::*;
 use super::error::{Error, ErrorKind};
 use super::lex::{self, Line, Word};
 use super::model::{
-    Config, DEFAULT_KILL_AFTER_SECS, JobSpec, Origin, Output, Pos, Resource, Ulimit,
+    Config, DEFAULT_KILL_AFTER_SECS, JobSpec, LogFile, Origin, Output, Pos, Resource, Ulimit,
 };
 use super::values::{
-    is_integer, parse_cpu, parse_duration, parse_url, resource, suggest, suggest_resource,
+    MAX_KEEP, MIN_LOG_SIZE, is_integer, parse_cpu, parse_duration, parse_size, parse_url, resource,
+    suggest, suggest_resource,
 };
 
 /// More jobs than this is an error: far beyond any real file, it keeps a
@@ -32,7 +33,7 @@ const OPTIONS: &[&str] = &[
 ];
 
 /// The keywords outside a job.
-const GLOBALS: &[&str] = &["job", "report", "listen"];
+const GLOBALS: &[&str] = &["job", "report", "listen", "metrics"];
 
 /// Parses the text of a configuration file named `file`.
 pub fn parse(file: &str, src: &str) -> Result<Config, Vec<Error>> {
@@ -47,6 +48,7 @@ pub fn parse(file: &str, src: &str) -> Result<Config, Vec<Error>> {
         awaiting_open: false,
         block: None,
         jobs_seen: 0,
+        metrics_at: None,
     };
     for item in lex::lines(src) {
         match item {
@@ -159,6 +161,8 @@ struct Parser<'f> {
     awaiting_open: bool,
     block: Option<Block>,
     jobs_seen: usize,
+    /// Where `metrics to` was given, to report a second one.
+    metrics_at: Option<Pos>,
 }
 
 impl Parser<'_> {
@@ -222,6 +226,7 @@ impl Parser<'_> {
             "job" => self.start_job(first.pos, args),
             "report" => self.global(first, args, "to"),
             "listen" => self.global(first, args, "on"),
+            "metrics" => self.metrics(first.pos, args),
             kw => {
                 if let Some(&option) = OPTIONS.iter().find(|&&o| o == kw) {
                     if self.job.is_some() {
@@ -464,6 +469,131 @@ impl Parser<'_> {
         }
     }
 
+    /// `metrics to FILE`, once, outside every job.
+    fn metrics(&mut self, pos: Pos, args: &[Word]) {
+        const OPTION: &str = "metrics to";
+        if self.job.is_some() {
+            self.err(pos, ErrorKind::GlobalInsideJob("metrics"));
+            return;
+        }
+        match args.first() {
+            Some(w) if w.is("to") => {}
+            other => {
+                let at = other.map_or(pos, |w| w.pos);
+                let found = other.map(|w| w.text.clone());
+                let (expected, after) = ("to", "metrics");
+                self.err(
+                    at,
+                    ErrorKind::Expected {
+                        expected,
+                        after,
+                        found,
+                    },
+                );
+                return;
+            }
+        }
+        let hint = " (quote a path that contains spaces)";
+        let Some(path) = self.one(OPTION, pos, &args[1..], "an absolute file path", hint) else {
+            return;
+        };
+        if !path.text.starts_with('/') {
+            let path = path.text.clone();
+            self.err(
+                pos,
+                ErrorKind::Relative {
+                    option: OPTION,
+                    path,
+                },
+            );
+            return;
+        }
+        if let Some(first) = self.metrics_at {
+            self.err(pos, ErrorKind::RepeatedMetrics(first));
+            return;
+        }
+        self.metrics_at = Some(pos);
+        self.config.metrics = Some(path.text.clone());
+    }
+
+    /// What follows the file of `out`/`err`: `max SIZE`, `keep N`,
+    /// `stamp`, each at most once. None after an error.
+    fn log_file(&mut self, out: Output, rest: &[Word]) -> Option<Output> {
+        let Some(first) = rest.first() else {
+            return Some(out);
+        };
+        let Output::File(path) = out else {
+            self.err(first.pos, ErrorKind::LogSyslog);
+            return None;
+        };
+        let mut log = LogFile {
+            path,
+            max: None,
+            keep: 1,
+            stamp: false,
+        };
+        let mut seen: Vec<(&'static str, Pos)> = Vec::new();
+        let mut words = rest.iter();
+        while let Some(word) = words.next() {
+            let Some(option) = ["max", "keep", "stamp"].into_iter().find(|o| word.is(o)) else {
+                self.err(word.pos, ErrorKind::LogWord(word.text.clone()));
+                return None;
+            };
+            if let Some(&(_, first)) = seen.iter().find(|(o, _)| *o == option) {
+                self.err(word.pos, ErrorKind::Repeated { option, first });
+                return None;
+            }
+            seen.push((option, word.pos));
+            if option == "stamp" {
+                log.stamp = true;
+                continue;
+            }
+            let (expected, what) = if option == "max" {
+                (
+                    "a size like 64K, 1M or 1G",
+                    "a size like 64K, 1M or 1G, at least 4K",
+                )
+            } else {
+                (
+                    "a number of files",
+                    "a number of rotated files to keep, 0 to 100",
+                )
+            };
+            let Some(value) = words.next() else {
+                self.err(word.pos, ErrorKind::MissingArg { option, expected });
+                return None;
+            };
+            let bad = ErrorKind::BadNumber {
+                text: value.text.clone(),
+                expected: what,
+            };
+            if option == "max" {
+                match parse_size(&value.text) {
+                    Some(n) if n >= MIN_LOG_SIZE => log.max = Some(n),
+                    _ => {
+                        self.err(value.pos, bad);
+                        return None;
+                    }
+                }
+            } else {
+                match value.text.parse::<u32>() {
+                    Ok(n) if n <= MAX_KEEP && !value.text.starts_with('+') => log.keep = n,
+                    _ => {
+                        self.err(value.pos, bad);
+                        return None;
+                    }
+                }
+            }
+        }
+        if log.max.is_none()
+            && let Some(&(_, at)) = seen.iter().find(|(o, _)| *o == "keep")
+        {
+            self.err(at, ErrorKind::KeepWithoutMax);
+            return None;
+        }
+        Some(Output::Log(log))
+    }
+
     /// Records a single-valued option; false (and an error) if it was
     /// already given in this job.
     fn first_time(&mut self, option: &'static str, pos: Pos) -> bool {
@@ -582,8 +712,8 @@ impl Parser<'_> {
                 self.spec().dir = Some(arg.text.clone());
             }
             "out" | "err" => {
-                let Some(arg) =
-                    self.one(option, pos, args, "a file name or the word syslog", QUOTE)
+                let expected = "a file name or the word syslog";
+                let Some(arg) = self.one(option, pos, &args[..args.len().min(1)], expected, "")
                 else {
                     return;
                 };
@@ -592,6 +722,9 @@ impl Parser<'_> {
                     Output::Syslog
                 } else {
                     Output::File(arg.text.clone())
+                };
+                let Some(out) = self.log_file(out, &args[1..]) else {
+                    return;
                 };
                 if option == "out" {
                     self.spec().out = out;

@@ -300,7 +300,7 @@ fn errors_stop_after_a_hundred() {
     assert_eq!(e.len(), parse::MAX_ERRORS + 1);
     assert_eq!(
         e[0],
-        "t.conf:1:1: unknown keyword 'bad': expected 'job {', 'report to' or 'listen on'"
+        "t.conf:1:1: unknown keyword 'bad': expected 'job {', 'report to', 'listen on' or 'metrics to'"
     );
     assert_eq!(
         e[parse::MAX_ERRORS],
@@ -340,7 +340,7 @@ fn structure_errors() {
         (
             "frobnicate\n",
             &[
-                "t.conf:1:1: unknown keyword 'frobnicate': expected 'job {', 'report to' or 'listen on'",
+                "t.conf:1:1: unknown keyword 'frobnicate': expected 'job {', 'report to', 'listen on' or 'metrics to'",
             ],
         ),
         (
@@ -1122,5 +1122,117 @@ fn error_position() {
     assert_eq!(
         e[0].to_string(),
         "f.conf:1:1: job has no 'name'; it is required"
+    );
+}
+
+// ---- job logs and metrics (issue 17) ---------------------------------------
+
+#[test]
+fn out_file_with_max_keep_and_stamp() {
+    let j = job("  out app.log max 1M keep 3 stamp\n  err err.log stamp");
+    assert_eq!(
+        j.out,
+        Output::Log(LogFile {
+            path: "app.log".into(),
+            max: Some(1 << 20),
+            keep: 3,
+            stamp: true,
+        })
+    );
+    assert_eq!(
+        j.err,
+        Output::Log(LogFile {
+            path: "err.log".into(),
+            max: None,
+            keep: 1,
+            stamp: true,
+        })
+    );
+    let j = job("  out app.log stamp max 64k");
+    assert_eq!(
+        j.out,
+        Output::Log(LogFile {
+            path: "app.log".into(),
+            max: Some(64 << 10),
+            keep: 1,
+            stamp: true,
+        })
+    );
+    // A plain file stays one, opened by the job itself (O_APPEND).
+    assert_eq!(job("  out app.log").out, Output::File("app.log".into()));
+    assert_eq!(job("  out \"max\"").out, Output::File("max".into()));
+    assert_eq!(
+        job("  out a max 4096 keep 0").out,
+        Output::Log(LogFile {
+            path: "a".into(),
+            max: Some(4096),
+            keep: 0,
+            stamp: false,
+        })
+    );
+}
+
+#[test]
+fn out_log_options_are_checked() {
+    rejects(&[
+        (
+            "  out app.log max",
+            "t.conf:4:15: 'max' needs a size like 64K, 1M or 1G",
+        ),
+        (
+            "  out app.log max 1X",
+            "t.conf:4:19: bad number '1X': expected a size like 64K, 1M or 1G, at least 4K",
+        ),
+        (
+            "  out app.log max 100",
+            "t.conf:4:19: bad number '100': expected a size like 64K, 1M or 1G, at least 4K",
+        ),
+        (
+            "  out app.log max 1M keep 101",
+            "t.conf:4:27: bad number '101': expected a number of rotated files to keep, 0 to 100",
+        ),
+        (
+            "  out app.log keep 3",
+            "t.conf:4:15: 'keep' needs 'max SIZE': files are rotated when they reach a size",
+        ),
+        (
+            "  out app.log max 1M max 2M",
+            "t.conf:4:22: 'max' given twice in this job (first at line 4:15)",
+        ),
+        (
+            "  err syslog stamp",
+            "t.conf:4:14: 'max', 'keep' and 'stamp' apply to a file, not to syslog",
+        ),
+        (
+            "  out my app.log",
+            "t.conf:4:10: unknown word 'app.log' after the file: expected max SIZE, keep N or stamp (quote a file name that contains spaces)",
+        ),
+    ]);
+}
+
+#[test]
+fn metrics_to_an_absolute_file_once() {
+    let c = parse_ok("metrics to /var/lib/prometheus/node-exporter/pmtr.prom\n");
+    assert_eq!(
+        c.metrics.as_deref(),
+        Some("/var/lib/prometheus/node-exporter/pmtr.prom")
+    );
+    assert_eq!(
+        errors("metrics to pmtr.prom\n"),
+        ["t.conf:1:1: 'metrics to' must be an absolute path (starting with '/'), not 'pmtr.prom'"]
+    );
+    assert_eq!(
+        errors("metrics to /a\nmetrics to /b\n"),
+        ["t.conf:2:1: 'metrics to' given twice (first at line 1:1): there is one metrics file"]
+    );
+    assert_eq!(
+        errors("metrics /a\n"),
+        ["t.conf:1:9: expected 'to' after 'metrics', found '/a'"]
+    );
+    assert_eq!(
+        errors("job {\n name a\n cmd /x\n metrics to /a\n}\n"),
+        [
+            "t.conf:4:2: 'metrics' inside a job: it is a global setting; put it outside every 'job { ... }'"
+        ]
     );
 }

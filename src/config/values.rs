@@ -81,6 +81,27 @@ pub fn parse_duration(text: &str) -> Result<u64, &'static str> {
     Ok(secs)
 }
 
+/// The smallest `max` a log file takes: a line is never split over two
+/// files, and lines are cut at this length at most (src/logger.rs).
+pub const MIN_LOG_SIZE: u64 = 4096;
+
+/// `keep` goes up to this many rotated files.
+pub const MAX_KEEP: u32 = 100;
+
+/// `4096`, `64K`, `1M`, `1G` (powers of 1024, any case) in bytes.
+pub fn parse_size(text: &str) -> Option<u64> {
+    let (digits, unit) = match text.as_bytes().last()?.to_ascii_lowercase() {
+        b'k' => (&text[..text.len() - 1], 1 << 10),
+        b'm' => (&text[..text.len() - 1], 1 << 20),
+        b'g' => (&text[..text.len() - 1], 1 << 30),
+        _ => (text, 1),
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse::<u64>().ok()?.checked_mul(unit)
+}
+
 /// Highest CPU number `cpu` accepts (the kernel's default CONFIG_NR_CPUS
 /// range tops out at 1024 CPUs on the boards pmtr is for).
 pub const MAX_CPU: u32 = 1023;

@@ -37,7 +37,7 @@ const EXIT_DENIED: u8 = 4;
 const ANSWER_WITHIN: Duration = Duration::from_secs(10);
 
 pub const USAGE: &str = "\
-usage: pmtr status [-s SOCKET] [--json] [NAME...]
+usage: pmtr status [-s SOCKET] [--json | --prometheus] [NAME...]
        pmtr stop|start|restart [-s SOCKET] NAME...
 
 Asks the running pmtr about its jobs, or stops, starts or restarts them.
@@ -45,6 +45,8 @@ A stop lasts until the configuration changes or pmtr restarts.
 
   -s SOCKET   pmtr's control socket (default /run/pmtr.sock)
   --json      status as one JSON document
+  --prometheus
+              the metrics, in Prometheus' text format (as `metrics to`)
 
 Exit status: 0 all jobs asked about are running (or done, for `once`
 jobs), 3 some are not, 1 pmtr not reachable or unknown job name, 2 usage,
@@ -54,6 +56,7 @@ jobs), 3 some are not, 1 pmtr not reachable or unknown job name, 2 usage,
 struct Args {
     socket: String,
     json: bool,
+    prometheus: bool,
     names: Vec<String>,
 }
 
@@ -66,6 +69,7 @@ fn parse_args(verb: Verb, args: &[String]) -> Result<ParsedArgs, String> {
     let mut out = Args {
         socket: String::from(DEFAULT_SOCKET),
         json: false,
+        prometheus: false,
         names: Vec::new(),
     };
     let mut args = args.iter();
@@ -80,6 +84,7 @@ fn parse_args(verb: Verb, args: &[String]) -> Result<ParsedArgs, String> {
             "--" => only_names = true,
             "-h" | "--help" => return Ok(ParsedArgs::Help),
             "--json" if verb == Verb::Status => out.json = true,
+            "--prometheus" if verb == Verb::Status => out.prometheus = true,
             "-s" => match args.next() {
                 Some(path) => out.socket = path.clone(),
                 None => return Err("option '-s' needs an argument".into()),
@@ -87,6 +92,9 @@ fn parse_args(verb: Verb, args: &[String]) -> Result<ParsedArgs, String> {
             _ if text.starts_with("-s") => out.socket = String::from(&text[2..]),
             _ => return Err(format!("unknown option '{text}'")),
         }
+    }
+    if out.json && out.prometheus {
+        return Err("--json and --prometheus exclude each other".into());
     }
     if verb != Verb::Status && out.names.is_empty() {
         return Err(format!("'{}' needs at least one job name", verb.word()));
@@ -112,7 +120,7 @@ pub fn main(verb: &str, args: &[String]) -> u8 {
         }
     };
     let request = Request {
-        verb,
+        verb: if args.prometheus { Verb::Metrics } else { verb },
         names: args.names.clone(),
     };
     let line = request.line();
@@ -131,6 +139,15 @@ pub fn main(verb: &str, args: &[String]) -> u8 {
             return e.exit_code();
         }
     };
+    // The metrics are printed as pmtr wrote them; anything else (a
+    // refusal, an unknown name, a cut answer) is read as usual.
+    if args.prometheus
+        && let Some(text) = answer.strip_suffix("end\n")
+        && !text.contains('\t')
+    {
+        print!("{text}");
+        return EXIT_OK;
+    }
     let answer = match Answer::parse(&answer) {
         Ok(a) => a,
         Err(AnswerError::Refused(text)) => {

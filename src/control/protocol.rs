@@ -9,6 +9,9 @@
 //! > stop web
 //! < ok␉web␉stopping
 //! < end
+//! > metrics web
+//! < # HELP pmtr_build_info …  the Prometheus text, as in `metrics to`
+//! < end
 //! < unknown␉nosuch␉other    no job has these names; nothing done
 //! < refused␉TEXT            the peer's uid may not ask
 //! < error␉TEXT              a bad request
@@ -41,6 +44,8 @@ pub enum Verb {
     Stop,
     Start,
     Restart,
+    /// The Prometheus text (`pmtr status --prometheus`), then `end`.
+    Metrics,
 }
 
 impl Verb {
@@ -50,13 +55,20 @@ impl Verb {
             Verb::Stop => "stop",
             Verb::Start => "start",
             Verb::Restart => "restart",
+            Verb::Metrics => "metrics",
         }
     }
 
     pub fn from_word(word: &str) -> Option<Verb> {
-        [Verb::Status, Verb::Stop, Verb::Start, Verb::Restart]
-            .into_iter()
-            .find(|v| v.word() == word)
+        [
+            Verb::Status,
+            Verb::Stop,
+            Verb::Start,
+            Verb::Restart,
+            Verb::Metrics,
+        ]
+        .into_iter()
+        .find(|v| v.word() == word)
     }
 }
 
@@ -78,7 +90,7 @@ impl Request {
             return Err(format!("unknown request '{}'", escape(word)));
         };
         let names: Vec<String> = words.map(String::from).collect();
-        if verb != Verb::Status && names.is_empty() {
+        if !matches!(verb, Verb::Status | Verb::Metrics) && names.is_empty() {
             return Err(format!("'{}' needs at least one job name", verb.word()));
         }
         Ok(Request { verb, names })
@@ -132,19 +144,20 @@ impl State {
         }
     }
 
+    /// Every state, in the order `pmtr status --prometheus` lists them.
+    pub const ALL: [State; 8] = [
+        State::Running,
+        State::Stopping,
+        State::Waiting,
+        State::Exit33,
+        State::Done,
+        State::Disabled,
+        State::NotStartable,
+        State::Pending,
+    ];
+
     fn from_keyword(word: &str) -> Option<State> {
-        [
-            State::Running,
-            State::Stopping,
-            State::Waiting,
-            State::Exit33,
-            State::Done,
-            State::Disabled,
-            State::NotStartable,
-            State::Pending,
-        ]
-        .into_iter()
-        .find(|s| s.keyword() == word)
+        State::ALL.into_iter().find(|s| s.keyword() == word)
     }
 }
 

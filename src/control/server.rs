@@ -2,12 +2,13 @@
 //! event loop's epoll set, and a small table of connected clients.
 //!
 //! Nothing here may stall the loop. Every socket is non-blocking; a client
-//! gets at most [`MAX_REQUEST`] bytes of buffer and one answer, written at
-//! once (a reply that does not fit the socket buffer is cut, and the
-//! client sees no `end` line). A client that connects and says nothing
-//! waits in the table without a timer: it is closed when the table is full
-//! and a newer one needs its place. So pmtr idle with the socket open still
-//! makes no system call.
+//! gets at most [`MAX_REQUEST`] bytes of buffer and one answer, written as
+//! far as the socket takes it; the rest (the metrics of many jobs can be
+//! larger than a socket's buffer) is kept and sent when the socket has
+//! room again (EPOLLOUT, asked for only then). A client that connects and
+//! says nothing, or reads nothing, waits in the table without a timer: it
+//! is closed when the table is full and a newer one needs its place. So
+//! pmtr idle with the socket open still makes no system call.
 
 use crate::prelude::*;
 use core::fmt;
@@ -69,6 +70,8 @@ struct Client {
     buf: heapless::Vec<u8, MAX_REQUEST>,
     /// Accept order, to find the oldest.
     seq: u64,
+    /// The part of the answer the socket has not taken yet.
+    unsent: Vec<u8>,
 }
 
 /// What a client's readiness amounted to.
@@ -90,6 +93,8 @@ pub struct Server {
     clients: [Option<Box<Client>>; MAX_CLIENTS],
     next_seq: u64,
     euid: rustix::process::Uid,
+    /// The epoll token of client slot 0 (see [`Server::accept`]).
+    client_token: u64,
 }
 
 impl Server {
@@ -159,6 +164,7 @@ impl Server {
             clients: Default::default(),
             next_seq: 0,
             euid: rustix::process::geteuid(),
+            client_token: 0,
         })
     }
 
@@ -170,6 +176,7 @@ impl Server {
     /// pmtr's own user is told so and closed; the others get a table slot
     /// registered in `epoll` as `token_base | slot`.
     pub fn accept(&mut self, epoll: BorrowedFd<'_>, token_base: u64) {
+        self.client_token = token_base;
         // A bounded number per wakeup: the listener stays readable while
         // more wait, and the loop comes back after the other sources.
         for _ in 0..MAX_CLIENTS {
@@ -233,6 +240,7 @@ impl Server {
                 fd,
                 buf: heapless::Vec::new(),
                 seq: self.next_seq,
+                unsent: Vec::new(),
             }));
             self.next_seq += 1;
         }
@@ -241,10 +249,15 @@ impl Server {
     /// Reads what client `slot` has sent. Closes it on EOF before a full
     /// line, on error, or when its request is too long or malformed (after
     /// telling it why).
-    pub fn read(&mut self, slot: usize) -> Readiness {
+    pub fn read(&mut self, epoll: BorrowedFd<'_>, slot: usize) -> Readiness {
         let Some(client) = self.clients.get_mut(slot).and_then(Option::as_mut) else {
             return Readiness::Pending;
         };
+        if !client.unsent.is_empty() {
+            let rest = core::mem::take(&mut client.unsent);
+            self.answer(epoll, slot, &rest);
+            return Readiness::Pending;
+        }
         loop {
             if let Some(end) = client.buf.iter().position(|&b| b == b'\n') {
                 let line = &client.buf[..end];
@@ -252,7 +265,7 @@ impl Server {
                 return match Request::parse(line) {
                     Ok(req) => Readiness::Request(req),
                     Err(text) => {
-                        self.answer(slot, format!("error\t{text}\n").as_bytes());
+                        self.answer(epoll, slot, format!("error\t{text}\n").as_bytes());
                         Readiness::Pending
                     }
                 };
@@ -260,7 +273,7 @@ impl Server {
             let room = MAX_REQUEST - client.buf.len();
             if room == 0 {
                 let text = format!("error\trequest longer than {MAX_REQUEST} bytes\n");
-                self.answer(slot, text.as_bytes());
+                self.answer(epoll, slot, text.as_bytes());
                 return Readiness::Pending;
             }
             let mut chunk = [0u8; MAX_REQUEST];
@@ -283,15 +296,24 @@ impl Server {
         }
     }
 
-    /// Writes `reply` to client `slot` without waiting, then closes it.
-    pub fn answer(&mut self, slot: usize, reply: &[u8]) {
-        if let Some(client) = self.clients.get_mut(slot).and_then(Option::take)
-            && !send_all(&client.fd, reply)
-        {
-            warn!(
-                "control socket: a reply of {} bytes did not fit the socket; the client got part of it",
-                reply.len()
-            );
+    /// Writes `reply` to client `slot` as far as the socket takes it
+    /// without waiting; closes it when all went (or it hung up), else keeps
+    /// the rest and asks epoll for room.
+    pub fn answer(&mut self, epoll: BorrowedFd<'_>, slot: usize, reply: &[u8]) {
+        let token = self.client_token | slot as u64;
+        let Some(client) = self.clients.get_mut(slot).and_then(Option::as_mut) else {
+            return;
+        };
+        match send_some(&client.fd, reply) {
+            Some(n) if n < reply.len() => {
+                if client.unsent.is_empty() {
+                    let out = epoll::EventFlags::OUT | epoll::EventFlags::RDHUP;
+                    let data = epoll::EventData::new_u64(token);
+                    let _ = epoll::modify(epoll, &client.fd, data, out);
+                }
+                client.unsent = reply[n..].to_vec();
+            }
+            _ => self.clients[slot] = None,
         }
     }
 }
@@ -313,13 +335,25 @@ fn stream_socket(flags: SocketFlags) -> Result<OwnedFd, Errno> {
 /// Sends as much of `data` as the socket takes now. MSG_NOSIGNAL: a client
 /// that hung up must not kill pmtr with SIGPIPE. Returns whether all of it
 /// went.
-fn send_all(fd: impl AsFd, mut data: &[u8]) -> bool {
-    while !data.is_empty() {
-        match net::send(fd.as_fd(), data, SendFlags::NOSIGNAL | SendFlags::DONTWAIT) {
-            Ok(n) => data = &data[n..],
+fn send_all(fd: impl AsFd, data: &[u8]) -> bool {
+    send_some(fd, data) == Some(data.len())
+}
+
+/// Sends what the socket takes now of `data`: how much, or None when the
+/// client is gone.
+fn send_some(fd: impl AsFd, data: &[u8]) -> Option<usize> {
+    let mut sent = 0;
+    while sent < data.len() {
+        match net::send(
+            fd.as_fd(),
+            &data[sent..],
+            SendFlags::NOSIGNAL | SendFlags::DONTWAIT,
+        ) {
+            Ok(n) => sent += n,
             Err(Errno::INTR) => {}
-            Err(_) => return false,
+            Err(Errno::AGAIN) => break,
+            Err(_) => return None,
         }
     }
-    true
+    Some(sent)
 }

@@ -32,6 +32,10 @@ use crate::prelude::*;
 #[cfg(not(test))]
 static ENVP: AtomicPtr<*const c_char> = AtomicPtr::new(core::ptr::null_mut());
 
+/// argv[0], null before `main` or when there is none.
+#[cfg(not(test))]
+static ARGV0: AtomicPtr<c_char> = AtomicPtr::new(core::ptr::null_mut());
+
 /// What each program's C `main` (`src/main.rs`, `src/bin/`) calls: collects
 /// argv, prepares the process the way std's runtime did, and runs `program`
 /// with the arguments after the program name; returns its exit status.
@@ -47,6 +51,10 @@ pub unsafe fn enter(
     program: fn(Vec<String>) -> u8,
 ) -> c_int {
     ENVP.store(envp.cast_mut(), Ordering::Relaxed);
+    if argc > 0 {
+        // SAFETY: argv holds argc valid pointers.
+        ARGV0.store(unsafe { *argv }.cast_mut(), Ordering::Relaxed);
+    }
     let mut args = Vec::with_capacity(argc.max(0) as usize);
     // argv[0], the program's name, is not an argument.
     for i in 1..argc.max(0) as usize {
@@ -123,6 +131,20 @@ pub fn environ() -> impl Iterator<Item = &'static CStr> {
         })
         .collect();
     entries.into_iter()
+}
+
+/// The name the program was started by (argv[0]), if UTF-8.
+#[cfg(not(test))]
+pub fn argv0() -> Option<&'static str> {
+    let p = ARGV0.load(Ordering::Relaxed);
+    // SAFETY: set once from argv, whose strings live as long as the
+    // process (see the module's safety note).
+    (!p.is_null()).then(|| unsafe { CStr::from_ptr(p) }.to_str().ok())?
+}
+
+#[cfg(test)]
+pub fn argv0() -> Option<&'static str> {
+    None
 }
 
 /// `getenv(name)`—The value of an environment variable, if set and UTF-8.

@@ -58,6 +58,8 @@ pub struct ConfigSource {
     /// When the file was first read empty while jobs run.
     empty_since: Option<Instant>,
     depends: Vec<Depends>,
+    /// Reloads and failures, for the metrics.
+    pub counts: super::metrics::Counts,
 }
 
 impl ConfigSource {
@@ -72,6 +74,7 @@ impl ConfigSource {
             reread_at: None,
             empty_since: None,
             depends: Vec::new(),
+            counts: Default::default(),
         })
     }
 
@@ -156,8 +159,10 @@ impl ConfigSource {
         }
         self.hash = Some(hash);
         info!("rescanning configuration {}", self.path);
+        self.counts.reloads += 1;
         match config::parse_bytes(&self.path, &bytes) {
             Ok(cfg) => {
+                self.counts.last_good = Some(super::metrics::wall_now());
                 for w in &cfg.warnings {
                     warn!("{w}");
                 }
@@ -165,6 +170,7 @@ impl ConfigSource {
                 Some(cfg)
             }
             Err(errors) => {
+                self.counts.failures += 1;
                 for e in &errors {
                     error!("{e}");
                 }
@@ -189,6 +195,8 @@ impl ConfigSource {
     fn read_failed(&mut self, e: config::Error, now: Instant) {
         let text = e.to_string();
         if self.last_error.as_deref() != Some(&text) {
+            self.counts.reloads += 1;
+            self.counts.failures += 1;
             if self.have_config {
                 error!("{text}; the running jobs go on as configured");
             } else {

@@ -8,6 +8,7 @@ use crate::prelude::*;
 use core::fmt::Write;
 
 use crate::clock::Instant;
+use rustix::process::Pid;
 
 use super::job::{Action, AfterStop, DoneReason, Ending, JobEvent, JobState};
 use super::jobs::{Job, Jobs, Slot, Want};
@@ -20,6 +21,7 @@ pub(super) trait Loop {
     fn jobs_mut(&mut self) -> &mut Jobs;
     fn shutting_down(&self) -> bool;
     fn step_job(&mut self, slot: Slot, event: JobEvent, now: Instant) -> Action;
+    fn counts(&self) -> &super::metrics::Counts;
 }
 
 /// The reply to `request`.
@@ -46,6 +48,14 @@ pub(super) fn answer(sup: &mut impl Loop, request: &Request, now: Instant) -> St
         return out;
     }
     match request.verb {
+        // The same text as the `metrics to` file, then `end`.
+        Verb::Metrics => {
+            let mut text = Vec::new();
+            let jobs = sup.jobs().current();
+            let include = |i| request.names.is_empty() || indices.contains(&i);
+            super::metrics::render(&mut text, jobs, include, sup.counts(), now);
+            out = String::from_utf8(text).unwrap_or_default();
+        }
         Verb::Status => {
             let _ = writeln!(out, "pmtr\t{}", rustix::process::getpid().as_raw_nonzero());
             for i in indices {
@@ -91,7 +101,7 @@ fn control_job(sup: &mut impl Loop, i: usize, verb: Verb, now: Instant) -> (bool
         Verb::Stop => JobEvent::Stop(AfterStop::Down),
         Verb::Start => JobEvent::StartNow,
         Verb::Restart => JobEvent::Stop(AfterStop::Restart),
-        Verb::Status => return (true, String::new()),
+        Verb::Status | Verb::Metrics => return (true, String::new()),
     };
     if event != JobEvent::Stop(AfterStop::Down) && waits_for_old_version {
         // Its old version is still stopping: the reconcile starts it then.
@@ -121,14 +131,15 @@ fn reply(verb: Verb, old: JobState, new: JobState, action: Action) -> &'static s
             "can't start now; retrying (see the log)"
         }
         (Verb::Start | Verb::Restart, _, _) => "started",
-        (Verb::Status, _, _) => "",
+        (Verb::Status | Verb::Metrics, _, _) => "",
     }
 }
 
-/// A job's state as `pmtr status` reports it.
-fn status_of(job: &Job, now: Instant) -> JobStatus {
+/// A job's state as `pmtr status` and the metrics name it, its pid, its
+/// uptime and the seconds to its restart.
+pub(super) fn state_of(job: &Job, now: Instant) -> (State, Option<Pid>, Option<u64>, Option<u64>) {
     let secs = |at: Instant| now.saturating_duration_since(at).as_secs();
-    let (state, pid, uptime, restart_in) = match job.state {
+    match job.state {
         JobState::Running { pid, since } => (State::Running, Some(pid), Some(secs(since)), None),
         JobState::Stopping { pid, .. } => (State::Stopping, Some(pid), None, None),
         _ if job.launch.is_err() => (State::NotStartable, None, None, None),
@@ -144,7 +155,13 @@ fn status_of(job: &Job, now: Instant) -> JobStatus {
         JobState::Pending | JobState::Stopped | JobState::Spawning => {
             (State::Pending, None, None, None)
         }
-    };
+    }
+}
+
+/// A job's state as `pmtr status` reports it.
+fn status_of(job: &Job, now: Instant) -> JobStatus {
+    let secs = |at: Instant| now.saturating_duration_since(at).as_secs();
+    let (state, pid, uptime, restart_in) = state_of(job, now);
     JobStatus {
         name: job.spec.name.clone(),
         state,

@@ -30,9 +30,11 @@ use rustix::process::{Pid, Signal, WaitOptions};
 
 use super::config_source::ConfigSource;
 use super::control;
+use super::helpers::{Helpers, Owner};
 use super::job::{self, Action, AfterStop, Ending, JobEvent, JobState};
 use super::jobs::{Jobs, NotStartable, Slot, Want};
-use crate::config::{self, Config, JobSpec};
+use super::metrics::{self, MetricsFile};
+use crate::config::{self, Config, JobSpec, Output};
 use crate::net::{Control, Net, ReportLine};
 use crate::spawn::{self, Launch, SpawnError, StartResult};
 use crate::sys;
@@ -61,6 +63,8 @@ const TOKEN_NET: u64 = 6 << 32;
 /// The control socket's listener, and its clients (table slot below).
 pub(super) const TOKEN_CONTROL: u64 = 7 << 32;
 pub(super) const TOKEN_CONTROL_CLIENT: u64 = 8 << 32;
+/// The metrics writer's pipe has room again.
+const TOKEN_METRICS: u64 = 9 << 32;
 const KIND_MASK: u64 = !0xffff_ffff;
 
 pub struct Supervisor {
@@ -80,6 +84,10 @@ pub struct Supervisor {
     events: Vec<epoll::Event>,
     /// Why the last spawn failed, for the log line of its retry.
     spawn_error: Option<SpawnError>,
+    /// The log writers of `out FILE max …` and the metrics writer.
+    helpers: Helpers,
+    /// `metrics to FILE`, when configured.
+    metrics: Option<MetricsFile>,
 }
 
 /// Why the supervisor could not be set up: the call that failed, and its
@@ -141,6 +149,8 @@ impl Supervisor {
             hostname,
             events: Vec::with_capacity(64),
             spawn_error: None,
+            helpers: Helpers::default(),
+            metrics: None,
         })
     }
 
@@ -154,7 +164,17 @@ impl Supervisor {
             self.tick(now);
             self.reconcile(now);
             if self.shutting_down && !self.jobs.any_active() {
-                break;
+                // The jobs are gone: the last snapshot of the metrics goes
+                // out, then each helper gets the end of its pipe, writes
+                // what it holds and exits (or is killed after CLOSE_WAIT).
+                if let Some(m) = &mut self.metrics {
+                    m.changed(now - metrics::EVERY);
+                }
+                self.write_metrics(now);
+                self.helpers.close(|_| true, now);
+                if !self.helpers.any_running() {
+                    break;
+                }
             }
             let timeout = self.next_deadline(now).map(|at| {
                 let d = at.saturating_duration_since(Instant::now());
@@ -192,6 +212,7 @@ impl Supervisor {
             TOKEN_NET => self.on_datagram(token as u32 as usize),
             TOKEN_CONTROL => self.on_control_accept(),
             TOKEN_CONTROL_CLIENT => self.on_control_client(token as u32 as usize),
+            TOKEN_METRICS => self.send_metrics(),
             _ => error!("can't happen: unknown epoll token {token:#x}"),
         }
     }
@@ -206,7 +227,11 @@ impl Supervisor {
             .into_iter()
             .flatten()
             .filter(|_| !self.shutting_down);
-        jobs.chain(own).min()
+        let helpers = [
+            self.helpers.deadline(),
+            self.metrics.as_ref().and_then(MetricsFile::deadline),
+        ];
+        jobs.chain(own).chain(helpers.into_iter().flatten()).min()
     }
 
     fn on_signals(&mut self) {
@@ -275,6 +300,7 @@ impl Supervisor {
                     log_exit(self.jobs.get(slot), pid, ending, now);
                     self.step_job(slot, JobEvent::Exited(ending), now);
                 }
+                None if self.helpers.reaped(pid, ending, now) => {}
                 // Normal as PID 1 or subreaper: not an error (SPEC §7).
                 None => debug!("reaped orphan [{}]", pid.as_raw_nonzero()),
             }
@@ -291,7 +317,18 @@ impl Supervisor {
                 self.step_job(slot, JobEvent::GroupGone, now);
             }
         }
+        self.forget_retired(now);
+    }
+
+    /// Forgets retired jobs whose processes are gone, and closes their
+    /// loggers' pipes: each logger writes what is left and exits.
+    fn forget_retired(&mut self, now: Instant) {
         self.jobs.forget_retired();
+        let jobs = &self.jobs;
+        self.helpers.close(
+            |o| matches!(o, Owner::Job { id, .. } if jobs.find_by_id(id).is_none()),
+            now,
+        );
     }
 
     /// Feeds `event` to a job's state machine and performs the action.
@@ -305,6 +342,11 @@ impl Supervisor {
                 job.state.name(),
                 state.name()
             );
+        }
+        if state != job.state
+            && let Some(m) = &mut self.metrics
+        {
+            m.changed(now);
         }
         job.state = state;
         self.perform(slot, action, now);
@@ -354,7 +396,12 @@ impl Supervisor {
             self.step_job(slot, JobEvent::Stop(AfterStop::Down), now);
             return;
         };
-        let started = match spawn::spawn(launch, self.self_pid) {
+        // Its loggers' pipes (`out FILE max …`), and the loggers started.
+        let started = self
+            .helpers
+            .for_job_start(job.id, self.self_pid, now)
+            .and_then(|given| spawn::spawn(launch, self.self_pid, given));
+        let started = match started {
             Ok(started) => started,
             Err(e) => {
                 self.spawn_error = Some(e);
@@ -480,10 +527,34 @@ impl Supervisor {
         }
     }
 
+    /// Renders the metrics into the file's buffer when a snapshot is due,
+    /// and hands it to the metrics writer.
+    fn write_metrics(&mut self, now: Instant) {
+        let Some(m) = &mut self.metrics else { return };
+        let Some(buf) = m.take_due(now) else { return };
+        let jobs = self.jobs.current();
+        metrics::render(buf, jobs, |_| true, &self.source.counts, now);
+        self.send_metrics();
+    }
+
+    /// Sends what the metrics writer's pipe takes of the snapshot.
+    fn send_metrics(&mut self) {
+        let now = Instant::now();
+        let (Some(m), Some(pipe)) = (
+            &mut self.metrics,
+            self.helpers.metrics_pipe(self.self_pid, now),
+        ) else {
+            return;
+        };
+        m.send(pipe, self.epoll.as_fd(), TOKEN_METRICS);
+    }
+
     /// Feeds a tick to every job whose deadline has passed, logs counts of
     /// dropped output lines that are due, sends the report when due, and
     /// reads the configuration when a read is due.
     fn tick(&mut self, now: Instant) {
+        self.helpers.tick(self.self_pid, now);
+        self.write_metrics(now);
         for slot in self.jobs.slots() {
             let job = self.jobs.get_mut(slot);
             job.report_dropped_output(now);
@@ -565,8 +636,12 @@ impl Supervisor {
     /// `depends` files changed; renews the file watches.
     fn rescan(&mut self, force: bool) {
         let now = Instant::now();
+        let counts = self.source.counts;
         if let Some(cfg) = self.source.read(force, self.jobs.any_active(), now) {
             self.apply(cfg, now);
+        }
+        if let (true, Some(m)) = (counts != self.source.counts, &mut self.metrics) {
+            m.changed(now);
         }
         for id in self.source.changed_depends(now) {
             let Some(slot) = self.jobs.find_by_id(id) else {
@@ -592,6 +667,7 @@ impl Supervisor {
             jobs: specs,
             report,
             listen,
+            metrics,
             ..
         } = cfg;
         let label = self.source.path();
@@ -603,7 +679,8 @@ impl Supervisor {
             let slot = self.jobs.retire(job);
             self.step_job(slot, JobEvent::Stop(AfterStop::Down), now);
         }
-        self.jobs.forget_retired();
+        self.forget_retired(now);
+        self.add_helpers(metrics, &users, now);
         for slot in self.jobs.slots() {
             self.step_job(slot, JobEvent::ConfigChanged, now);
         }
@@ -624,6 +701,71 @@ impl Supervisor {
             applied.removed,
             applied.kept
         );
+    }
+
+    /// Makes the loggers of new and changed jobs (and of kept ones that
+    /// could not start before), and the metrics writer when `metrics to`
+    /// changed. Jobs being replaced keep theirs until they are gone.
+    fn add_helpers(&mut self, metrics: Option<String>, users: &Users, now: Instant) {
+        let echo = crate::syslog::foreground();
+        let helper = |args: &[&str], ids| {
+            let mut argv: Vec<String> = vec!["log".into()];
+            if echo {
+                argv.push("-F".into());
+            }
+            argv.extend(args.iter().map(|a| String::from(*a)));
+            Launch::logger(argv, ids, &self.environ)
+        };
+        let mut new = Vec::new();
+        for job in self.jobs.current() {
+            if job.launch.is_err() || self.helpers.has_job(job.id) {
+                continue;
+            }
+            let spec = &job.spec;
+            let both = spec.out == spec.err;
+            for (stream, out) in [("out", &spec.out), ("err", &spec.err)] {
+                let Output::Log(log) = out else { continue };
+                if both && stream == "err" {
+                    break;
+                }
+                let dir = spec.dir.as_deref().unwrap_or("/");
+                let path = crate::files::join(dir, &log.path);
+                let (max, keep) = (log.max.unwrap_or(0).to_string(), log.keep.to_string());
+                let which = if both { "out+err" } else { stream };
+                let stamp = if log.stamp { "1" } else { "0" };
+                let args = [which, &spec.name, &path, &max, &keep, stamp];
+                let owner = Owner::Job {
+                    id: job.id,
+                    stdout: stream == "out",
+                    stderr: both || stream == "err",
+                };
+                let label = if stream == "err" && !both {
+                    format!("stderr log writer of job {}", spec.name)
+                } else {
+                    format!("log writer of job {}", spec.name)
+                };
+                match helper(&args, spawn::log_rights(spec, &log.path, users)) {
+                    Ok(launch) => new.push((owner, label, launch)),
+                    Err(e) => error!("job {}: {e}; its output is not logged", spec.name),
+                }
+            }
+        }
+        if self.metrics.as_ref().map(|m| &m.path) != metrics.as_ref() {
+            self.helpers.close(|o| o == Owner::Metrics, now);
+            self.metrics = None;
+            if let Some(path) = metrics {
+                match helper(&["metrics", "-", &path, "0", "0", "0"], None) {
+                    Ok(launch) => {
+                        new.push((Owner::Metrics, "metrics writer".into(), launch));
+                        self.metrics = Some(MetricsFile::new(path, now));
+                    }
+                    Err(e) => error!("metrics to {path}: {e}"),
+                }
+            }
+        }
+        for (owner, label, launch) in new {
+            self.helpers.add(owner, label, launch);
+        }
     }
 
     /// Opens the control socket; without it pmtr runs on, only
@@ -649,12 +791,13 @@ impl Supervisor {
         let Some(server) = &mut self.control else {
             return;
         };
-        let crate::control::Readiness::Request(request) = server.read(slot) else {
+        let epoll = self.epoll.as_fd();
+        let crate::control::Readiness::Request(request) = server.read(epoll, slot) else {
             return;
         };
         let reply = control::answer(self, &request, Instant::now());
         if let Some(server) = &mut self.control {
-            server.answer(slot, reply.as_bytes());
+            server.answer(self.epoll.as_fd(), slot, reply.as_bytes());
         }
     }
 }
@@ -675,6 +818,10 @@ impl control::Loop for Supervisor {
 
     fn step_job(&mut self, slot: Slot, event: JobEvent, now: Instant) -> Action {
         Supervisor::step_job(self, slot, event, now)
+    }
+
+    fn counts(&self) -> &metrics::Counts {
+        &self.source.counts
     }
 }
 

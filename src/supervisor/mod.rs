@@ -8,8 +8,10 @@ use crate::prelude::*;
 mod config_source;
 mod control;
 mod event_loop;
+mod helpers;
 mod job;
 mod jobs;
+mod metrics;
 mod watch;
 
 use rustix::fd::AsFd;
@@ -69,6 +71,13 @@ pub fn run(opts: &Options) -> u8 {
             "can't raise the open file limit (setrlimit): {}; fewer jobs fit",
             sys::strerror(e)
         ),
+    }
+    // Before anything can replace the binary: the loggers run this file.
+    if let Err(e) = crate::spawn::open_self_exe() {
+        warn!(
+            "can't find pmtr's own binary (no /proc, and not in PATH): {}; logs with 'max' or 'stamp' and 'metrics to' can't be written",
+            sys::strerror(e)
+        );
     }
     let pidfile = opts.pidfile.as_deref().map(PidFile::write);
     let mut supervisor = match Supervisor::new(&opts.config, &handled) {

@@ -108,6 +108,37 @@ pub fn execve(path: &CStr, argv: &[*const c_char], envp: &[*const c_char]) -> Er
     Errno::from_raw_os_error(last_errno())
 }
 
+/// `execveat(fd, "", argv, envp, AT_EMPTY_PATH)`—Runs the program `fd`
+/// refers to (an `O_PATH` descriptor of pmtr's own binary, opened at
+/// startup); returns only on failure, with the errno. rustix has it only
+/// in its unstable `runtime` module.
+///
+/// `fd` may be close-on-exec: that fails only for scripts, which need the
+/// descriptor after the exec; pmtr's binary is not one. Async-signal-safe.
+///
+/// # References
+///  - [Linux](https://man7.org/linux/man-pages/man2/execveat.2.html)
+#[doc(alias = "execveat")]
+#[doc(alias = "fexecve")]
+pub fn execveat_empty(fd: i32, argv: &[*const c_char], envp: &[*const c_char]) -> Errno {
+    debug_assert!(argv.last().is_some_and(|p| p.is_null()));
+    debug_assert!(envp.last().is_some_and(|p| p.is_null()));
+    // SAFETY: the path is an empty C string; both arrays end in a null
+    // pointer and point at C strings that outlive the call (built with the
+    // configuration, `spawn::Launch::logger`). A bad `fd` only fails.
+    unsafe {
+        libc::syscall(
+            libc::SYS_execveat,
+            fd,
+            c"".as_ptr(),
+            argv.as_ptr(),
+            envp.as_ptr(),
+            libc::AT_EMPTY_PATH,
+        )
+    };
+    Errno::from_raw_os_error(last_errno())
+}
+
 /// `_exit(code)`—Ends the process at once, without running atexit
 /// handlers or flushing stdio: the only safe way out of a forked child.
 pub fn exit_now(code: i32) -> ! {

@@ -54,7 +54,7 @@ use core::fmt;
 use rustix::net::SocketAddrUnix;
 
 pub use lines::JobOutput;
-pub use tz::Zone;
+pub use tz::{Zone, civil_from_days};
 
 use record::{Record, split_line};
 use writer::{
@@ -158,6 +158,11 @@ pub fn init(foreground: bool, verbose: u8) {
             })
         }
     }
+}
+
+/// Whether lines are echoed to stderr (`-F`): pmtr's helpers are told.
+pub fn foreground() -> bool {
+    lock().as_ref().is_some_and(|w| w.foreground)
 }
 
 /// Logs one of pmtr's own messages.

@@ -1,0 +1,500 @@
+//! The helper processes pmtr runs from its own binary (issue 17): a job's
+//! log writer (`out FILE max SIZE keep N stamp`) and the writer of the
+//! `metrics to` file.
+//!
+//! Each reads a pipe that pmtr keeps open (so a helper started again goes
+//! on where the last one stopped) and writes files. Writing a file may
+//! wait — a slow or stalled SD card, a full journal — and here only this
+//! process waits: pmtr's loop never writes these files itself. A job that
+//! prints faster than the card takes fills its pipe and waits in its own
+//! `write`, which slows that job and nothing else. pmtr supervises the
+//! helpers (`supervisor/helpers.rs`): one that dies is started again.
+//!
+//! ```text
+//! pmtr log [-F] STREAM JOB PATH MAX KEEP STAMP
+//! ```
+//!
+//! STREAM is `out`, `err`, `out+err` (both streams to one file) or
+//! `metrics` (then JOB, MAX, KEEP and STAMP are `-`); MAX is 0 for no
+//! rotation; STAMP is 1 or 0; `-F` echoes the helper's own log lines to
+//! stderr, as pmtr's are in the foreground. The helper exits 0 when its
+//! pipe ends (pmtr closed it: the job is gone, or pmtr is exiting).
+
+use crate::prelude::*;
+use alloc::ffi::CString;
+
+use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
+use rustix::fs::{FileType, Mode, OFlags};
+use rustix::io::Errno;
+
+use crate::files::write_all;
+use crate::sys::strerror;
+use crate::syslog::Zone;
+
+/// The longest line written whole: a longer one is cut into lines of this
+/// length (the bytes go through unchanged, a newline is added at each cut),
+/// so that no line is split over two files and a job that never prints a
+/// newline cannot grow a file past its `max`.
+pub const LINE_MAX: usize = 16 * 1024;
+
+/// `2025-11-30T16:37:05.123+01:00 `: the length of a `stamp`.
+const STAMP_LEN: usize = 30;
+
+/// A file that could not be opened or written is tried again this often
+/// (seconds); meanwhile its lines are dropped and counted.
+const RETRY_SECS: i64 = 1;
+
+/// Runs `pmtr log ARGS`; returns the exit status.
+pub fn main(args: &[String]) -> u8 {
+    let (foreground, args) = match args.split_first() {
+        Some((flag, rest)) if flag == "-F" => (true, rest),
+        _ => (false, args),
+    };
+    crate::syslog::init(foreground, 0);
+    let [stream, job, path, max, keep, stamp] = args else {
+        eprintln!("pmtr log: internal mode of pmtr; it takes STREAM JOB PATH MAX KEEP STAMP");
+        return 2;
+    };
+    if stream == "metrics" {
+        return metrics(path);
+    }
+    let (Ok(max), Ok(keep)) = (max.parse::<u64>(), keep.parse::<u32>()) else {
+        eprintln!("pmtr log: bad MAX or KEEP");
+        return 2;
+    };
+    let names = (0..=keep)
+        .map(|i| match i {
+            0 => CString::new(path.as_str()),
+            i => CString::new(format!("{path}.{i}")),
+        })
+        .collect::<Result<Vec<_>, _>>();
+    let Ok(names) = names else { return 2 };
+    let mut log = Log {
+        job,
+        path,
+        names,
+        max,
+        stamp: stamp == "1",
+        zone: Zone::from_env(crate::rt::start::var("TZ")),
+        fd: None,
+        size: 0,
+        rotates: false,
+        retry_at: i64::MIN,
+        now: 0,
+        dropped: 0,
+        failing: false,
+        cant_rotate: false,
+    };
+    let stream = if stream == "err" { "stderr" } else { "output" };
+    log.run(stream)
+}
+
+/// A job's log files and the writing of its lines.
+struct Log<'a> {
+    job: &'a str,
+    path: &'a str,
+    /// FILE, FILE.1 … FILE.KEEP.
+    names: Vec<CString>,
+    /// Bytes a file may hold; 0: never rotated.
+    max: u64,
+    stamp: bool,
+    zone: Zone,
+    fd: Option<OwnedFd>,
+    /// Bytes in the open file.
+    size: u64,
+    /// The open file is a regular file: it is rotated at `max` (a
+    /// character device such as /dev/console is not).
+    rotates: bool,
+    /// No open before this (seconds since the epoch).
+    retry_at: i64,
+    /// When the lines being written were read (seconds since the epoch).
+    now: i64,
+    /// Lines dropped since the last report.
+    dropped: u64,
+    /// A failure was logged and not yet followed by a success.
+    failing: bool,
+    /// A failed rotation was logged.
+    cant_rotate: bool,
+}
+
+impl Log<'_> {
+    fn run(&mut self, stream: &str) -> u8 {
+        // What a line may hold so that with its stamp and newline it still
+        // fits in one file (`max` is at least 4K, so this stays positive).
+        let stamp_len = if self.stamp { STAMP_LEN } else { 0 };
+        let cap = match self.max {
+            0 => LINE_MAX,
+            max => LINE_MAX.min(max as usize - stamp_len - 1),
+        };
+        let mut buf = vec![0u8; cap];
+        let mut out = Vec::with_capacity(2 * LINE_MAX);
+        let mut len = 0;
+        loop {
+            let n = match rustix::io::read(stdin(), &mut buf[len..]) {
+                Ok(n) => n,
+                Err(Errno::INTR) => continue,
+                Err(e) => {
+                    error!("job {}: can't read its {stream}: {}", self.job, strerror(e));
+                    return 1;
+                }
+            };
+            let eof = n == 0;
+            len += n;
+            let t = rustix::time::clock_gettime(rustix::time::ClockId::Realtime);
+            let mut stamp = [0u8; STAMP_LEN];
+            if self.stamp {
+                iso8601(&mut stamp, t.tv_sec, t.tv_nsec as u32, &self.zone);
+            }
+            let stamp = &stamp[..stamp_len];
+            self.now = t.tv_sec;
+            self.open();
+            let mut start = 0;
+            while let Some(i) = buf[start..len].iter().position(|&b| b == b'\n') {
+                self.line(&mut out, stamp, &buf[start..=start + i], false);
+                start += i + 1;
+            }
+            // A line as long as the buffer is cut here; so is the last
+            // one when the pipe ends without a newline.
+            if (start == 0 && len == cap) || (eof && start < len) {
+                self.line(&mut out, stamp, &buf[start..len], true);
+                start = len;
+            }
+            buf.copy_within(start..len, 0);
+            len -= start;
+            self.flush(&mut out);
+            if eof {
+                if self.dropped > 0 {
+                    warn!(
+                        "job {}: {} lines of its {stream} were dropped",
+                        self.job, self.dropped
+                    );
+                }
+                return 0;
+            }
+        }
+    }
+
+    /// Adds one line (with its newline, or `cut` to add one) to `out`,
+    /// rotating first when it would not fit in the file.
+    fn line(&mut self, out: &mut Vec<u8>, stamp: &[u8], text: &[u8], cut: bool) {
+        if self.fd.is_none() {
+            self.dropped += 1;
+            return;
+        }
+        let n = (stamp.len() + text.len() + usize::from(cut)) as u64;
+        let held = self.size + out.len() as u64;
+        if self.rotates && self.max > 0 && held > 0 && held + n > self.max {
+            self.flush(out);
+            self.rotate();
+        }
+        out.extend_from_slice(stamp);
+        out.extend_from_slice(text);
+        if cut {
+            out.push(b'\n');
+        }
+        if out.len() >= LINE_MAX {
+            self.flush(out);
+        }
+    }
+
+    /// Writes `out` to the file; lines that cannot be written are dropped
+    /// and counted.
+    fn flush(&mut self, out: &mut Vec<u8>) {
+        if out.is_empty() {
+            return;
+        }
+        let lines = || out.iter().filter(|&&b| b == b'\n').count() as u64;
+        match self.fd.as_ref().map(|fd| write_all(fd.as_fd(), out)) {
+            Some(Ok(())) => self.size += out.len() as u64,
+            Some(Err(e)) => {
+                self.fd = None;
+                self.dropped += lines();
+                self.failed("write", e);
+            }
+            None => self.dropped += lines(),
+        }
+        out.clear();
+    }
+
+    /// Opens FILE for appending when it is not open and a retry is due.
+    /// Non-blocking and checked after the open, like a job's own `out`
+    /// (spawn.rs): a FIFO or a socket put in its place is refused, never
+    /// waited on. Which files this can reach at all is decided by who runs
+    /// it: the job's user, when that user could redirect the path.
+    fn open(&mut self) {
+        if self.fd.is_some() || self.now < self.retry_at {
+            return;
+        }
+        let flags = OFlags::WRONLY
+            | OFlags::APPEND
+            | OFlags::CREATE
+            | OFlags::NONBLOCK
+            | OFlags::NOCTTY
+            | OFlags::CLOEXEC;
+        let opened = rustix::fs::open(self.names[0].as_c_str(), flags, Mode::from_raw_mode(0o644))
+            .and_then(|fd| {
+                let meta = rustix::fs::fstat(&fd)?;
+                let kind = FileType::from_raw_mode(meta.st_mode);
+                if !matches!(kind, FileType::RegularFile | FileType::CharacterDevice) {
+                    return Err(Errno::INVAL);
+                }
+                let fl = rustix::fs::fcntl_getfl(&fd)?;
+                rustix::fs::fcntl_setfl(&fd, fl - OFlags::NONBLOCK)?;
+                Ok((fd, kind == FileType::RegularFile, meta.st_size as u64))
+            });
+        match opened {
+            Ok((fd, regular, size)) => {
+                if self.failing {
+                    notice!(
+                        "job {}: writing {} again; {} lines were dropped",
+                        self.job,
+                        self.path,
+                        self.dropped
+                    );
+                    self.failing = false;
+                    self.dropped = 0;
+                }
+                self.fd = Some(fd);
+                self.rotates = regular;
+                self.size = if regular { size } else { 0 };
+            }
+            Err(e) => self.failed("open", e),
+        }
+    }
+
+    fn failed(&mut self, call: &str, e: Errno) {
+        self.retry_at = self.now + RETRY_SECS;
+        if !self.failing {
+            let why = if e == Errno::INVAL && call == "open" {
+                "not a regular file or a character device"
+            } else {
+                strerror(e)
+            };
+            error!(
+                "job {}: can't {call} {}: {why}; dropping its lines until it can (they are counted)",
+                self.job, self.path
+            );
+            self.failing = true;
+        }
+    }
+
+    /// FILE → FILE.1 → … → FILE.KEEP, the oldest dropped, and a new FILE.
+    /// Renames move whatever is at a name — a symlink or a FIFO the job's
+    /// user put there is moved, never followed. If FILE cannot be renamed
+    /// it is emptied instead, so the cap on disk holds.
+    fn rotate(&mut self) {
+        let keep = self.names.len() - 1;
+        let moved = if keep == 0 {
+            rustix::fs::unlink(self.names[0].as_c_str())
+        } else {
+            for i in (1..keep).rev() {
+                let _ = rustix::fs::rename(self.names[i].as_c_str(), self.names[i + 1].as_c_str());
+            }
+            rustix::fs::rename(self.names[0].as_c_str(), self.names[1].as_c_str())
+        };
+        match moved {
+            Ok(()) | Err(Errno::NOENT) => {
+                self.fd = None;
+                self.size = 0;
+                self.retry_at = i64::MIN;
+                self.open();
+            }
+            Err(e) => {
+                if !self.cant_rotate {
+                    error!(
+                        "job {}: can't rotate {}: {}; emptying it instead",
+                        self.job,
+                        self.path,
+                        strerror(e)
+                    );
+                    self.cant_rotate = true;
+                }
+                if let Some(fd) = &self.fd {
+                    let _ = rustix::fs::ftruncate(fd, 0);
+                }
+                self.size = 0;
+            }
+        }
+    }
+}
+
+/// The helper's stdin: the pipe pmtr gives it.
+fn stdin() -> BorrowedFd<'static> {
+    #[allow(unsafe_code)]
+    // SAFETY: fd 0 is open for the whole run (rt::start makes sure).
+    unsafe {
+        rustix::stdio::stdin()
+    }
+}
+
+/// `2025-11-30T16:37:05.123+01:00 ` (ISO 8601, local time with its UTC
+/// offset, milliseconds) into `out`.
+pub fn iso8601(out: &mut [u8; STAMP_LEN], secs: i64, nanos: u32, zone: &Zone) {
+    let offset = zone.offset_at(secs);
+    let local = secs + i64::from(offset);
+    let (year, month, day) = crate::syslog::civil_from_days(local.div_euclid(86400));
+    let s = local.rem_euclid(86400) as u32;
+    let off = offset.unsigned_abs() / 60;
+    let fields: [(u32, usize); 9] = [
+        (year.clamp(0, 9999) as u32, 4),
+        (month, 2),
+        (day, 2),
+        (s / 3600, 2),
+        (s / 60 % 60, 2),
+        (s % 60, 2),
+        (nanos / 1_000_000, 3),
+        (off / 60, 2),
+        (off % 60, 2),
+    ];
+    let seps = *b"--T::.+:";
+    let mut at = 0;
+    for (i, (n, width)) in fields.into_iter().enumerate() {
+        for k in 0..width {
+            out[at + width - 1 - k] = b'0' + (n / 10u32.pow(k as u32) % 10) as u8;
+        }
+        at += width;
+        if i < 8 {
+            out[at] = match seps[i] {
+                b'+' if offset < 0 => b'-',
+                c => c,
+            };
+            at += 1;
+        }
+    }
+    out[at] = b' ';
+}
+
+/// The `metrics to` writer: reads snapshots from pmtr, each framed as
+/// `\x01TEXT\0` (the text has no control characters), and keeps PATH
+/// holding the newest one, replaced atomically: written to `.NAME.tmp`
+/// in the same directory — created anew with O_EXCL|O_NOFOLLOW, so a
+/// link planted there is never followed — then renamed over PATH. A
+/// reader (node_exporter) sees the old file or the new one, never half of
+/// one; the temporary name does not end in `.prom`, so node_exporter skips
+/// it. Snapshots that queued while a write waited are skipped but the
+/// newest.
+fn metrics(path: &str) -> u8 {
+    let dir = crate::files::parent(path);
+    let tmp = crate::files::join(dir, &format!(".{}.tmp", crate::files::file_name(path)));
+    let mut data: Vec<u8> = Vec::with_capacity(64 * 1024);
+    let mut chunk = [0u8; 16 * 1024];
+    let mut failed: Option<Errno> = None;
+    loop {
+        let n = match rustix::io::read(stdin(), &mut chunk) {
+            Ok(0) => return 0,
+            Ok(n) => n,
+            Err(Errno::INTR) => continue,
+            Err(_) => return 1,
+        };
+        data.extend_from_slice(&chunk[..n]);
+        let Some(end) = data.iter().rposition(|&b| b == 0) else {
+            continue;
+        };
+        if let Some(start) = data[..end].iter().rposition(|&b| b == 1) {
+            let written = replace(&tmp, path, &data[start + 1..end]);
+            match (written, failed) {
+                (Ok(()), Some(_)) => {
+                    notice!("metrics file {path} written again");
+                    failed = None;
+                }
+                (Err(e), last) if last != Some(e) => {
+                    error!(
+                        "can't write metrics file {path}: {}; trying again at the next change",
+                        strerror(e)
+                    );
+                    failed = Some(e);
+                }
+                _ => {}
+            }
+        }
+        data.drain(..=end);
+    }
+}
+
+/// Writes `text` to `tmp`, then renames it over `path`.
+fn replace(tmp: &str, path: &str, text: &[u8]) -> Result<(), Errno> {
+    // Left by a writer that died mid-way (or planted: unlink removes a
+    // link, not what it points to).
+    let _ = rustix::fs::unlink(tmp);
+    let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    let fd = rustix::fs::open(tmp, flags, Mode::from_raw_mode(0o644))?;
+    let written = write_all(fd.as_fd(), text);
+    drop(fd);
+    written
+        .and_then(|()| rustix::fs::rename(tmp, path))
+        .inspect_err(|_| {
+            let _ = rustix::fs::unlink(tmp);
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stamps_are_iso8601_local_time_with_offset() {
+        let mut out = [0u8; STAMP_LEN];
+        // 2025-11-30T16:37:05Z
+        iso8601(&mut out, 1_764_520_625, 123_456_789, &Zone::UTC);
+        assert_eq!(&out, b"2025-11-30T16:37:05.123+00:00 ");
+        let cet = Zone::from_env(Some("CET-1CEST,M3.5.0,M10.5.0/3"));
+        iso8601(&mut out, 1_764_520_625, 5_000_000, &cet);
+        assert_eq!(&out, b"2025-11-30T17:37:05.005+01:00 ");
+        let nyc = Zone::from_env(Some("EST5EDT,M3.2.0,M11.1.0"));
+        iso8601(&mut out, 1_751_328_000, 0, &nyc);
+        assert_eq!(&out, b"2025-06-30T20:00:00.000-04:00 ");
+    }
+
+    #[test]
+    fn lines_rotate_whole_and_the_oldest_is_dropped() {
+        let dir = std::env::temp_dir().join(format!("pmtr-logger-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("app.log").to_str().unwrap().to_string();
+        let names = ["", ".1", ".2"]
+            .map(|suffix| CString::new(format!("{path}{suffix}")).unwrap())
+            .to_vec();
+        let mut log = Log {
+            job: "t",
+            path: &path,
+            names,
+            max: 4096,
+            stamp: false,
+            zone: Zone::UTC,
+            fd: None,
+            size: 0,
+            rotates: false,
+            retry_at: i64::MIN,
+            now: 0,
+            dropped: 0,
+            failing: false,
+            cant_rotate: false,
+        };
+        log.open();
+        let mut out = Vec::new();
+        // 10 lines of 1000 bytes: four fit in a 4096-byte file.
+        for i in 0..10u8 {
+            let mut line = vec![b'a' + i; 999];
+            line.push(b'\n');
+            log.line(&mut out, b"", &line, false);
+        }
+        log.flush(&mut out);
+        let read = |name: &str| std::fs::read(dir.join(name)).unwrap();
+        // Newest last: a b c d | e f g h | i j.
+        assert_eq!(read("app.log").len(), 2000);
+        assert_eq!(read("app.log")[0], b'i');
+        assert_eq!(read("app.log.1").len(), 4000);
+        assert_eq!(read("app.log.1")[0], b'e');
+        assert_eq!(read("app.log.2")[0], b'a');
+        for _ in 0..4 {
+            log.line(&mut out, b"", &[b'z'; 1000], false);
+        }
+        log.flush(&mut out);
+        // a..d dropped: e..h in .2, i j z z in .1, z z in FILE.
+        assert_eq!(read("app.log.2")[0], b'e');
+        assert_eq!(read("app.log.1")[0], b'i');
+        assert_eq!(read("app.log"), [b'z'; 2000]);
+        assert!(!dir.join("app.log.3").exists());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

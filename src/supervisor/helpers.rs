@@ -1,0 +1,362 @@
+//! pmtr's helper processes (issue 17): the log writer of each job stream
+//! with `out FILE max …` or `stamp`, and the writer of the `metrics to`
+//! file — pmtr's own binary in another mode (`src/logger.rs`). This table
+//! starts them, starts them again when they die, and ends them.
+//!
+//! A helper reads a pipe that pmtr makes at its first start and keeps,
+//! both ends, for the helper's lifetime: the write end becomes the job's
+//! stdout at every start of the job (or carries the metrics), the read end
+//! the helper's stdin at every start of the helper. So the helper outlives
+//! the job's restarts, and a helper that died is replaced without losing
+//! what waits in the pipe; while none runs, the job's writes wait in its
+//! pipe. pmtr never reads or polls these pipes: an idle helper costs pmtr
+//! nothing.
+//!
+//! The rules here are few, and kept apart from the loop in [`after_exit`]
+//! so they are tested without forking: a helper that dies is started again
+//! at once, or after 1, 2, 4 … 60 s when it keeps dying within
+//! [`QUICK_EXIT`] of its start (anti-spin); when pmtr exits, or the job
+//! is gone, its pipe is closed, the helper writes what it has and exits,
+//! and is killed if it is still there [`CLOSE_WAIT`] later.
+
+use crate::clock::Instant;
+use crate::prelude::*;
+use core::time::Duration;
+
+use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
+use rustix::io::Errno;
+use rustix::process::{Pid, Signal};
+
+use super::job::{Ending, QUICK_EXIT};
+use crate::spawn::{self, Launch, SpawnError, StartResult};
+use crate::sys;
+
+/// How long a helper has to write what it holds and exit once its pipe
+/// is closed, before SIGKILL.
+pub const CLOSE_WAIT: Duration = Duration::from_secs(5);
+
+/// The longest wait before a dying helper is started again.
+const RESTART_MAX: Duration = Duration::from_secs(60);
+
+/// Whose helper it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Owner {
+    /// Job `id`'s logger, for its stdout (`out`), stderr (`err`) or both.
+    Job {
+        id: u32,
+        stdout: bool,
+        stderr: bool,
+    },
+    Metrics,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    /// Not started yet.
+    Down,
+    Running {
+        pid: Pid,
+        since: Instant,
+    },
+    /// Died; started again at `restart_at`.
+    Waiting {
+        restart_at: Instant,
+    },
+    /// Its pipe is closed; SIGKILL at `kill_at` if it has not exited.
+    Closing {
+        pid: Pid,
+        kill_at: Option<Instant>,
+    },
+}
+
+pub struct Helper {
+    pub owner: Owner,
+    /// `log writer of job web` or `metrics writer`, for messages.
+    label: String,
+    launch: Launch,
+    /// (read end, write end), from the first start on.
+    pipe: Option<(OwnedFd, OwnedFd)>,
+    state: State,
+    /// Quick exits in a row: the restart wait doubles with each.
+    quick_exits: u32,
+    /// The exec-status pipe of the current run (see `spawn::spawn`),
+    /// read when it is reaped: it says why an exec failed.
+    status: Option<OwnedFd>,
+}
+
+/// When a helper that started at `since` and exited at `now`, after
+/// `quick_exits` quick exits in a row, starts again, and the new count.
+pub fn after_exit(since: Instant, now: Instant, quick_exits: u32) -> (Instant, u32) {
+    if now.saturating_duration_since(since) >= QUICK_EXIT {
+        return (now, 0);
+    }
+    let wait = Duration::from_secs(1 << quick_exits.min(6)).min(RESTART_MAX);
+    (now + wait, quick_exits.saturating_add(1))
+}
+
+#[derive(Default)]
+pub struct Helpers {
+    list: Vec<Helper>,
+}
+
+impl Helpers {
+    pub fn add(&mut self, owner: Owner, label: String, launch: Launch) {
+        self.list.push(Helper {
+            owner,
+            label,
+            launch,
+            pipe: None,
+            state: State::Down,
+            quick_exits: 0,
+            status: None,
+        });
+    }
+
+    /// The helpers of `owner` still in service (not closing).
+    fn serving(&mut self, owner: impl Fn(Owner) -> bool) -> impl Iterator<Item = &mut Helper> {
+        self.list
+            .iter_mut()
+            .filter(move |h| owner(h.owner) && !matches!(h.state, State::Closing { .. }))
+    }
+
+    pub fn has_job(&self, id: u32) -> bool {
+        self.list
+            .iter()
+            .any(|h| matches!(h.owner, Owner::Job { id: j, .. } if j == id))
+    }
+
+    /// Makes job `id`'s log pipes and starts its loggers that are not
+    /// running (and not waiting out a restart), before the job starts;
+    /// returns the pipes for its stdout and stderr. Only a pipe that can't
+    /// be made fails the job's start: a logger that can't start now is
+    /// retried, and the job's output waits in its pipe meanwhile.
+    pub fn for_job_start(
+        &mut self,
+        id: u32,
+        parent: Pid,
+        now: Instant,
+    ) -> Result<[Option<BorrowedFd<'_>>; 3], SpawnError> {
+        let is_job = |o| matches!(o, Owner::Job { id: j, .. } if j == id);
+        for h in self.serving(is_job) {
+            h.make_pipe(false).map_err(SpawnError::Pipe)?;
+            if h.state == State::Down {
+                h.start(parent, now);
+            }
+        }
+        let mut fds = [None; 3];
+        for h in self
+            .list
+            .iter()
+            .filter(|h| !matches!(h.state, State::Closing { .. }))
+        {
+            if let (
+                Owner::Job {
+                    id: j,
+                    stdout,
+                    stderr,
+                },
+                Some((_, w)),
+            ) = (h.owner, &h.pipe)
+                && j == id
+            {
+                if stdout {
+                    fds[1] = Some(w.as_fd());
+                }
+                if stderr {
+                    fds[2] = Some(w.as_fd());
+                }
+            }
+        }
+        Ok(fds)
+    }
+
+    /// Starts the metrics writer if it is not running; returns its pipe's
+    /// write end (non-blocking: pmtr never waits on it).
+    pub fn metrics_pipe(&mut self, parent: Pid, now: Instant) -> Option<BorrowedFd<'_>> {
+        let h = self.serving(|o| o == Owner::Metrics).next()?;
+        if let Err(e) = h.make_pipe(true) {
+            error!(
+                "can't start the {}: can't create a pipe: {}",
+                h.label,
+                sys::strerror(e)
+            );
+            return None;
+        }
+        if h.state == State::Down {
+            h.start(parent, now);
+        }
+        h.pipe.as_ref().map(|(_, w)| w.as_fd())
+    }
+
+    /// Takes the exit of `pid` if it is a helper's; returns whether it was.
+    pub fn reaped(&mut self, pid: Pid, ending: Ending, now: Instant) -> bool {
+        let Some(i) = self.list.iter().position(|h| h.pid() == Some(pid)) else {
+            return false;
+        };
+        let h = &mut self.list[i];
+        let failed = match h.status.take().as_ref().map(spawn::read_start_result) {
+            Some(StartResult::Failed(e)) => Some(e),
+            _ => None,
+        };
+        match h.state {
+            State::Running { since, .. } => {
+                let (restart_at, quick_exits) = after_exit(since, now, h.quick_exits);
+                h.quick_exits = quick_exits;
+                h.state = State::Waiting { restart_at };
+                let wait = restart_at.saturating_duration_since(now).as_secs();
+                let how = match (failed, ending) {
+                    (Some(e), _) => format!("can't run pmtr: {}", sys::strerror(e.errno)),
+                    (None, Ending::Status(n)) => format!("exit status {n}"),
+                    (None, Ending::Signal(n)) => format!("signal {n}"),
+                };
+                notice!(
+                    "the {} [{}] ended ({how}); starting it again in {wait} sec",
+                    h.label,
+                    pid.as_raw_nonzero()
+                );
+            }
+            _ => {
+                debug!("the {} [{}] exited", h.label, pid.as_raw_nonzero());
+                self.list.swap_remove(i);
+            }
+        }
+        true
+    }
+
+    /// Starts the helpers whose restart is due, kills those that overstay
+    /// their close.
+    pub fn tick(&mut self, parent: Pid, now: Instant) {
+        for h in &mut self.list {
+            match h.state {
+                State::Waiting { restart_at } if restart_at <= now => h.start(parent, now),
+                State::Closing {
+                    pid,
+                    kill_at: Some(at),
+                } if at <= now => {
+                    warn!(
+                        "the {} [{}] did not exit within {} sec of its close; sending SIGKILL",
+                        h.label,
+                        pid.as_raw_nonzero(),
+                        CLOSE_WAIT.as_secs()
+                    );
+                    let _ = rustix::process::kill_process_group(pid, Signal::KILL);
+                    h.state = State::Closing { pid, kill_at: None };
+                }
+                _ => {}
+            }
+        }
+    }
+
+    pub fn deadline(&self) -> Option<Instant> {
+        self.list
+            .iter()
+            .filter_map(|h| match h.state {
+                State::Waiting { restart_at } => Some(restart_at),
+                State::Closing { kill_at, .. } => kill_at,
+                State::Down | State::Running { .. } => None,
+            })
+            .min()
+    }
+
+    /// Closes the pipes of the helpers `owner` picks: each writes what it
+    /// has and exits; those not running are forgotten.
+    pub fn close(&mut self, owner: impl Fn(Owner) -> bool, now: Instant) {
+        self.list.retain_mut(|h| {
+            if !owner(h.owner) {
+                return true;
+            }
+            h.pipe = None;
+            match h.state {
+                State::Running { pid, .. } => {
+                    h.state = State::Closing {
+                        pid,
+                        kill_at: Some(now + CLOSE_WAIT),
+                    };
+                    true
+                }
+                State::Closing { .. } => true,
+                State::Down | State::Waiting { .. } => false,
+            }
+        });
+    }
+
+    /// A helper still has a process.
+    pub fn any_running(&self) -> bool {
+        self.list.iter().any(|h| h.pid().is_some())
+    }
+}
+
+impl Helper {
+    fn pid(&self) -> Option<Pid> {
+        match self.state {
+            State::Running { pid, .. } | State::Closing { pid, .. } => Some(pid),
+            State::Down | State::Waiting { .. } => None,
+        }
+    }
+
+    /// The pipe, made once. Only pmtr's end of the metrics pipe is
+    /// non-blocking: a job's end must block, as a job's stdout does (the
+    /// flag belongs to the open file, which the job shares).
+    fn make_pipe(&mut self, nonblocking_write: bool) -> Result<(), Errno> {
+        if self.pipe.is_none() {
+            use rustix::pipe::{PipeFlags, pipe_with};
+            let (r, w) = pipe_with(PipeFlags::CLOEXEC)?;
+            if nonblocking_write {
+                rustix::fs::fcntl_setfl(&w, rustix::fs::OFlags::NONBLOCK)?;
+            }
+            self.pipe = Some((r, w));
+        }
+        Ok(())
+    }
+
+    fn start(&mut self, parent: Pid, now: Instant) {
+        let Some((r, _)) = &self.pipe else { return };
+        match spawn::spawn(&self.launch, parent, [Some(r.as_fd()), None, None]) {
+            Ok(started) => {
+                debug!(
+                    "started the {} [{}]",
+                    self.label,
+                    started.pid.as_raw_nonzero()
+                );
+                self.status = Some(started.status_pipe);
+                self.state = State::Running {
+                    pid: started.pid,
+                    since: now,
+                };
+            }
+            Err(e) => {
+                let (restart_at, quick_exits) = after_exit(now, now, self.quick_exits);
+                self.quick_exits = quick_exits;
+                self.state = State::Waiting { restart_at };
+                error!(
+                    "can't start the {}: {e}; retrying in {} sec",
+                    self.label,
+                    restart_at.saturating_duration_since(now).as_secs()
+                );
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_helper_that_ran_long_enough_starts_again_at_once() {
+        let t0 = Instant::now();
+        let t1 = t0 + QUICK_EXIT;
+        assert_eq!(after_exit(t0, t1, 3), (t1, 0));
+    }
+
+    #[test]
+    fn quick_exits_in_a_row_wait_longer_up_to_a_minute() {
+        let t0 = Instant::now();
+        let t1 = t0 + Duration::from_secs(2);
+        assert_eq!(after_exit(t0, t1, 0), (t1 + Duration::from_secs(1), 1));
+        assert_eq!(after_exit(t0, t1, 1), (t1 + Duration::from_secs(2), 2));
+        assert_eq!(after_exit(t0, t1, 5), (t1 + Duration::from_secs(32), 6));
+        assert_eq!(after_exit(t0, t1, 6), (t1 + RESTART_MAX, 7));
+        assert_eq!(after_exit(t0, t1, 60), (t1 + RESTART_MAX, 61));
+    }
+}

@@ -1,0 +1,403 @@
+//! Prometheus metrics (issue 17): one formatter, [`render`], for the
+//! `metrics to FILE` file and for `pmtr status --prometheus`, and the
+//! pacing of the file ([`MetricsFile`]).
+//!
+//! The file is written on every job state change and configuration
+//! reload, at most once a second: the first change after a quiet second
+//! is written at once, later ones are merged into one write a second
+//! after the last. There is a deadline only while a write is pending, so
+//! an idle pmtr still makes no system call. pmtr does not write the file
+//! itself — a stalled SD card would stop the loop in `write` or `rename` —
+//! but hands each snapshot to the metrics writer (`src/logger.rs`) over a
+//! pipe it never waits on: if the writer is stuck, the pipe fills, pmtr
+//! keeps the rest of the snapshot and sends it when the pipe has room
+//! (EPOLLOUT), and changes meanwhile make one newer snapshot after it.
+//! Rendering reuses one buffer, which grows only with the number of jobs.
+
+use crate::clock::Instant;
+use crate::prelude::*;
+use core::time::Duration;
+
+use rustix::event::epoll;
+use rustix::fd::BorrowedFd;
+use rustix::io::Errno;
+
+use super::control::state_of;
+use super::job::{Ending, JobState};
+use super::jobs::Job;
+use crate::control::protocol::State;
+
+/// At most one write of the file per this.
+pub const EVERY: Duration = Duration::from_secs(1);
+
+/// What pmtr counts about its configuration.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Counts {
+    /// Times a configuration with new content was read, applied or not
+    /// (the first one included).
+    pub reloads: u64,
+    /// Of those, the ones with errors (or that could not be read).
+    pub failures: u64,
+    /// When a configuration was last applied (seconds since the epoch).
+    pub last_good: Option<i64>,
+}
+
+/// The wall clock, seconds since the epoch.
+pub fn wall_now() -> i64 {
+    rustix::time::clock_gettime(rustix::time::ClockId::Realtime).tv_sec
+}
+
+/// A per-job metric: name, type, help, and its value for a job, if any.
+type JobMetric = (
+    &'static str,
+    &'static str,
+    &'static str,
+    fn(&Job, i64, Instant) -> Option<i64>,
+);
+
+/// The per-job metrics after `pmtr_job_up` and `pmtr_job_state`.
+const JOB_METRICS: [JobMetric; 4] = [
+    (
+        "pmtr_job_starts_total",
+        "counter",
+        "Processes of the job started since it was (re)configured.",
+        |j, _, _| Some(i64::from(j.history.starts)),
+    ),
+    (
+        "pmtr_job_last_exit_status",
+        "gauge",
+        "Exit status of the job's last process, when it exited rather than was killed.",
+        |j, _, _| match j.history.last_exit? {
+            (Ending::Status(n), _) => Some(i64::from(n)),
+            (Ending::Signal(_), _) => None,
+        },
+    ),
+    (
+        "pmtr_job_last_exit_signal",
+        "gauge",
+        "Signal that ended the job's last process, 0 when it exited.",
+        |j, _, _| match j.history.last_exit? {
+            (Ending::Status(_), _) => Some(0),
+            (Ending::Signal(n), _) => Some(i64::from(n)),
+        },
+    ),
+    (
+        "pmtr_job_start_time_seconds",
+        "gauge",
+        "When the job's last process started, in seconds since the epoch.",
+        |j, wall, now| {
+            let ago = now.saturating_duration_since(j.history.last_start?);
+            Some(wall - ago.as_secs() as i64)
+        },
+    ),
+];
+
+/// Appends the Prometheus text exposition format (version 0.0.4) for the
+/// jobs `include` picks (by index) and pmtr itself to `out`. A family
+/// with no sample (no job has exited yet) is left out whole.
+pub fn render(
+    out: &mut Vec<u8>,
+    jobs: &[Job],
+    include: impl Fn(usize) -> bool,
+    counts: &Counts,
+    now: Instant,
+) {
+    let wall = wall_now();
+    let picked = || {
+        jobs.iter()
+            .enumerate()
+            .filter(|(i, _)| include(*i))
+            .map(|(_, j)| j)
+    };
+    family(
+        out,
+        "pmtr_build_info",
+        "gauge",
+        "pmtr's version, in the label.",
+    );
+    out.extend_from_slice(
+        concat!(
+            "pmtr_build_info{version=\"",
+            env!("CARGO_PKG_VERSION"),
+            "\"} 1\n"
+        )
+        .as_bytes(),
+    );
+    family(
+        out,
+        "pmtr_jobs_configured",
+        "gauge",
+        "Jobs in the configuration in force.",
+    );
+    sample(out, "pmtr_jobs_configured", None, None, jobs.len() as i64);
+    let reloads: [(&str, &str, &str, Option<i64>); 3] = [
+        (
+            "pmtr_config_reloads_total",
+            "counter",
+            "Configurations read with new content, applied or rejected.",
+            Some(counts.reloads as i64),
+        ),
+        (
+            "pmtr_config_reload_failures_total",
+            "counter",
+            "Configurations rejected for errors, or that could not be read.",
+            Some(counts.failures as i64),
+        ),
+        (
+            "pmtr_config_last_reload_success_timestamp_seconds",
+            "gauge",
+            "When a configuration was last applied, in seconds since the epoch.",
+            counts.last_good,
+        ),
+    ];
+    for (name, kind, help, value) in reloads {
+        if let Some(v) = value {
+            family(out, name, kind, help);
+            sample(out, name, None, None, v);
+        }
+    }
+    if picked().next().is_none() {
+        return;
+    }
+    family(
+        out,
+        "pmtr_job_up",
+        "gauge",
+        "1 while the job's process runs, else 0.",
+    );
+    for j in picked() {
+        let up = matches!(j.state, JobState::Running { .. });
+        sample(out, "pmtr_job_up", Some(&j.spec.name), None, i64::from(up));
+    }
+    family(
+        out,
+        "pmtr_job_state",
+        "gauge",
+        "1 for the state the job is in (as pmtr status names it), 0 for the others.",
+    );
+    for j in picked() {
+        let current = state_of(j, now).0;
+        for state in State::ALL {
+            let value = i64::from(state == current);
+            sample(
+                out,
+                "pmtr_job_state",
+                Some(&j.spec.name),
+                Some(state.keyword()),
+                value,
+            );
+        }
+    }
+    for (name, kind, help, value) in JOB_METRICS {
+        let mut headed = false;
+        for j in picked() {
+            if let Some(v) = value(j, wall, now) {
+                if !headed {
+                    family(out, name, kind, help);
+                    headed = true;
+                }
+                sample(out, name, Some(&j.spec.name), None, v);
+            }
+        }
+    }
+}
+
+/// `# HELP` and `# TYPE` of a family.
+fn family(out: &mut Vec<u8>, name: &str, kind: &str, help: &str) {
+    for part in [
+        "# HELP ",
+        name,
+        " ",
+        help,
+        "\n# TYPE ",
+        name,
+        " ",
+        kind,
+        "\n",
+    ] {
+        out.extend_from_slice(part.as_bytes());
+    }
+}
+
+/// `name{job="…",state="…"} value`.
+fn sample(out: &mut Vec<u8>, name: &str, job: Option<&str>, state: Option<&str>, value: i64) {
+    out.extend_from_slice(name.as_bytes());
+    if let Some(job) = job {
+        out.extend_from_slice(b"{job=\"");
+        // Label values escape `\`, `"` and newline; a job name has no
+        // control characters (the parser refuses them), so nothing else.
+        for &b in job.as_bytes() {
+            if b == b'\\' || b == b'"' {
+                out.push(b'\\');
+            }
+            out.push(b);
+        }
+        out.push(b'"');
+        if let Some(state) = state {
+            out.extend_from_slice(b",state=\"");
+            out.extend_from_slice(state.as_bytes());
+            out.push(b'"');
+        }
+        out.push(b'}');
+    }
+    out.push(b' ');
+    if value < 0 {
+        out.push(b'-');
+    }
+    let mut digits = [0u8; 20];
+    let mut n = value.unsigned_abs();
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
+    out.push(b'\n');
+}
+
+/// The `metrics to` file: when its next snapshot is due, and the snapshot
+/// on its way to the writer.
+pub struct MetricsFile {
+    pub path: String,
+    /// The snapshot being sent, framed `\x01TEXT\0` (see `logger.rs`).
+    buf: Vec<u8>,
+    /// Bytes of `buf` already in the pipe.
+    sent: usize,
+    /// A change waits to be written then.
+    due: Option<Instant>,
+    /// When the last snapshot was made.
+    last: Option<Instant>,
+    /// The pipe is in the epoll set for EPOLLOUT.
+    watching: bool,
+}
+
+impl MetricsFile {
+    pub fn new(path: String, now: Instant) -> MetricsFile {
+        MetricsFile {
+            path,
+            buf: Vec::new(),
+            sent: 0,
+            due: Some(now),
+            last: None,
+            watching: false,
+        }
+    }
+
+    /// Something the file shows changed at `now`.
+    pub fn changed(&mut self, now: Instant) {
+        if self.due.is_none() {
+            self.due = Some(self.last.map_or(now, |at| now.max(at + EVERY)));
+        }
+    }
+
+    /// When the loop must wake for this file: while a change waits and no
+    /// snapshot is still on its way.
+    pub fn deadline(&self) -> Option<Instant> {
+        self.due.filter(|_| !self.sending())
+    }
+
+    fn sending(&self) -> bool {
+        self.sent < self.buf.len()
+    }
+
+    /// The buffer for a new snapshot when one is due at `now` (the caller
+    /// renders into it, then calls [`MetricsFile::send`]).
+    pub fn take_due(&mut self, now: Instant) -> Option<&mut Vec<u8>> {
+        if self.deadline().is_none_or(|at| at > now) {
+            return None;
+        }
+        self.due = None;
+        self.last = Some(now);
+        self.buf.clear();
+        self.buf.push(1);
+        self.sent = 0;
+        Some(&mut self.buf)
+    }
+
+    /// Sends what the pipe takes of the snapshot (ending it first if it
+    /// was just rendered); the rest waits for EPOLLOUT on `pipe`, which is
+    /// in the epoll set only while something waits.
+    pub fn send(&mut self, pipe: BorrowedFd<'_>, epoll: BorrowedFd<'_>, token: u64) {
+        if self.buf.last() != Some(&0) {
+            self.buf.push(0);
+        }
+        while self.sending() {
+            match rustix::io::write(pipe, &self.buf[self.sent..]) {
+                Ok(n) => self.sent += n,
+                Err(Errno::INTR) => {}
+                Err(Errno::AGAIN) => break,
+                Err(e) => {
+                    error!(
+                        "can't hand the metrics to their writer: {}",
+                        crate::sys::strerror(e)
+                    );
+                    self.sent = self.buf.len();
+                }
+            }
+        }
+        let waiting = self.sending();
+        if waiting != self.watching {
+            let _ = if waiting {
+                epoll::add(
+                    epoll,
+                    pipe,
+                    epoll::EventData::new_u64(token),
+                    epoll::EventFlags::OUT,
+                )
+            } else {
+                epoll::delete(epoll, pipe)
+            };
+            self.watching = waiting;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn samples_escape_job_names_and_print_negative_numbers() {
+        let mut out = Vec::new();
+        sample(&mut out, "m", Some("a\"b\\c"), Some("running"), -127);
+        sample(&mut out, "n", None, None, 0);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "m{job=\"a\\\"b\\\\c\",state=\"running\"} -127\nn 0\n"
+        );
+    }
+
+    #[test]
+    fn changes_are_written_at_once_then_at_most_once_a_second() {
+        let t0 = Instant::now();
+        let mut m = MetricsFile::new("/x".into(), t0);
+        assert_eq!(m.deadline(), Some(t0));
+        let sent = |m: &mut MetricsFile| m.sent = m.buf.len();
+        assert!(m.take_due(t0).is_some());
+        assert_eq!(
+            m.deadline(),
+            None,
+            "no deadline while the snapshot is on its way"
+        );
+        sent(&mut m);
+        assert_eq!(m.deadline(), None, "no deadline while nothing changed");
+        let t1 = t0 + Duration::from_millis(300);
+        m.changed(t1);
+        m.changed(t1 + Duration::from_millis(100));
+        assert_eq!(m.deadline(), Some(t0 + EVERY));
+        assert!(m.take_due(t1).is_none());
+        assert!(m.take_due(t0 + EVERY).is_some());
+        sent(&mut m);
+        let t2 = t0 + Duration::from_secs(5);
+        m.changed(t2);
+        assert_eq!(
+            m.deadline(),
+            Some(t2),
+            "a change after a quiet second goes at once"
+        );
+    }
+}
