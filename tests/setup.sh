@@ -6,7 +6,10 @@ set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 
 need_apt=""
-for pkg in busybox shellcheck qemu-user strace util-linux procps tzdata lintian; do
+# prometheus-node-exporter: tests/it/metrics.rs scrapes pmtr's metrics
+# through its textfile collector; python3-venv for the parser below.
+for pkg in busybox shellcheck qemu-user strace util-linux procps tzdata lintian \
+    prometheus-node-exporter python3-venv; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need_apt="$need_apt $pkg"
 done
 if [ -n "$need_apt" ]; then
@@ -20,6 +23,14 @@ fi
 for comp in rustfmt clippy; do
     rustup component list --installed 2>/dev/null | grep -q "^$comp" || rustup component add "$comp"
 done
+
+# The official Prometheus text parser (prometheus_client.parser, from PyPI),
+# in the repository's .venv (which cross/setup.sh also uses, for zig).
+if ! "$top/.venv/bin/python3" -c 'import prometheus_client.parser' 2>/dev/null; then
+    echo "setup: installing prometheus-client into $top/.venv"
+    [ -x "$top/.venv/bin/python3" ] || python3 -m venv "$top/.venv"
+    "$top/.venv/bin/python3" -m pip install --quiet --disable-pip-version-check prometheus-client
+fi
 
 # tests/it/deb.rs installs the package into a chroot built on the static
 # x86_64 build of pmtr...

@@ -32,3 +32,9 @@ mod status;
 
 /// Hostile jobs, users, output and datagrams (SPEC §10, issue 13).
 mod hostile;
+
+/// Prometheus metrics: `metrics to`, node_exporter, `status --prometheus` (issue 17).
+mod metrics;
+
+/// Job logs with `max`, `keep` and `stamp` through a logger process (issue 17).
+mod joblog;
