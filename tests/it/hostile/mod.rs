@@ -10,3 +10,6 @@
 
 /// The untrusted job and its user (items 1–4, 6, 8, 9).
 mod job;
+
+/// The job's user against its rotated logs (issue 17).
+mod logs;
