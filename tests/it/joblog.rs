@@ -255,3 +255,48 @@ fn loggers_write_what_is_left_and_exit_with_pmtr() {
     assert_eq!(p.stop(), Some(0), "log:\n{}", p.log());
     assert!(!alive(logger[0]), "the logger outlived pmtr");
 }
+
+/// Without /proc (early boot, a bare busybox image) pmtr finds its own
+/// binary for the logger by the name it was started with.
+#[test]
+fn the_logger_runs_without_proc() {
+    let dir = TempDir::new("joblog-noproc");
+    let conf = dir.write(
+        "pmtr.conf",
+        &format!(
+            "job {{\n name hello\n dir {}\n out hello.log max 64K\n cmd /bin/echo hello\n once\n}}\n",
+            dir.path().display()
+        ),
+    );
+    let log = fs::File::create(dir.join("pmtr.log")).unwrap();
+    // A mount namespace of its own, /proc unmounted, then exec pmtr.
+    let mut child = Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "/bin/sh", "-c"])
+        .arg("umount -l /proc && exec \"$0\" \"$@\"")
+        .arg(pmtr_bin())
+        .arg("-F")
+        .arg("-c")
+        .arg(&conf)
+        .arg("-s")
+        .arg(dir.join("pmtr.sock"))
+        .env("PMTR_LOG_SOCKET", dir.join("no-syslog"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("unshare (util-linux; tests/setup.sh installs it)");
+    let written = wait_until(T, || {
+        fs::read_to_string(dir.join("hello.log")).is_ok_and(|t| t == "hello\n")
+    });
+    signal(child.id(), libc::SIGTERM);
+    let _ = child.wait();
+    let pmtr_log = fs::read_to_string(dir.join("pmtr.log")).unwrap_or_default();
+    assert!(
+        written,
+        "no log line without /proc; pmtr's log:\n{pmtr_log}"
+    );
+    assert!(
+        !pmtr_log.contains("can't find pmtr's own binary"),
+        "{pmtr_log}"
+    );
+}
