@@ -12,7 +12,7 @@ pub const DEFAULT_SOCKET: &str = "/run/pmtr.sock";
 
 pub const USAGE: &str = "\
 usage: pmtr [-F] [-t] [-v]... [-c FILE] [-p PIDFILE] [-s SOCKET]
-       pmtr status [-s SOCKET] [--json] [NAME...]
+       pmtr status [-s SOCKET] [--json | --prometheus] [NAME...]
        pmtr stop|start|restart [-s SOCKET] NAME...
 
 Starts the jobs in FILE, restarts them when they exit, and applies edits to

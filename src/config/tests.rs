@@ -1236,3 +1236,10 @@ fn metrics_to_an_absolute_file_once() {
         ]
     );
 }
+
+#[test]
+fn fleet_example_parses() {
+    let c = parse_ok(include_str!("../../examples/fleet.conf"));
+    assert!(c.metrics.is_some());
+    assert!(matches!(c.jobs[0].out, Output::Log(_)));
+}
