@@ -46,29 +46,28 @@ const RETRY_SECS: i64 = 1;
 
 /// Runs `pmtr log ARGS`; returns the exit status.
 pub fn main(args: &[String]) -> u8 {
-    let (foreground, args) = match args.split_first() {
-        Some((flag, rest)) if flag == "-F" => (true, rest),
-        _ => (false, args),
-    };
-    crate::syslog::init(foreground, 0);
-    let [stream, job, path, max, keep, stamp] = args else {
-        eprintln!("pmtr log: internal mode of pmtr; it takes STREAM JOB PATH MAX KEEP STAMP");
+    let [echo, stream, job, path, max, keep, stamp] = args else {
+        eprintln!("pmtr log: a helper pmtr starts itself (src/logger.rs)");
         return 2;
     };
+    crate::syslog::init(echo == "-F", 0);
     if stream == "metrics" {
         return metrics(path);
     }
-    let (Ok(max), Ok(keep)) = (max.parse::<u64>(), keep.parse::<u32>()) else {
-        eprintln!("pmtr log: bad MAX or KEEP");
+    let (Ok(max), Ok(keep)) = (max.parse::<u64>(), keep.parse::<u64>()) else {
         return 2;
     };
+    // FILE, FILE.1 … FILE.KEEP (paths from pmtr's configuration: no NUL).
     let names = (0..=keep)
-        .map(|i| match i {
-            0 => CString::new(path.as_str()),
-            i => CString::new(format!("{path}.{i}")),
+        .map(|i| {
+            let mut name = path.clone();
+            if i > 0 {
+                name.push('.');
+                name.push_str(itoa(i).as_str());
+            }
+            CString::new(name).unwrap_or_default()
         })
-        .collect::<Result<Vec<_>, _>>();
-    let Ok(names) = names else { return 2 };
+        .collect();
     let mut log = Log {
         job,
         path,
@@ -85,8 +84,21 @@ pub fn main(args: &[String]) -> u8 {
         failing: false,
         cant_rotate: false,
     };
-    let stream = if stream == "err" { "stderr" } else { "output" };
-    log.run(stream)
+    log.run(if stream == "err" { "stderr" } else { "output" })
+}
+
+/// `n` in decimal, without `core::fmt`.
+pub fn itoa(mut n: u64) -> heapless::String<20> {
+    let mut digits = heapless::Vec::<u8, 20>::new();
+    loop {
+        let _ = digits.push(b'0' + (n % 10) as u8);
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    digits.reverse();
+    heapless::String::from_utf8(digits).unwrap_or_default()
 }
 
 /// A job's log files and the writing of its lines.
@@ -335,33 +347,29 @@ pub fn iso8601(out: &mut [u8; STAMP_LEN], secs: i64, nanos: u32, zone: &Zone) {
     let (year, month, day) = crate::syslog::civil_from_days(local.div_euclid(86400));
     let s = local.rem_euclid(86400) as u32;
     let off = offset.unsigned_abs() / 60;
-    let fields: [(u32, usize); 9] = [
-        (year.clamp(0, 9999) as u32, 4),
-        (month, 2),
-        (day, 2),
-        (s / 3600, 2),
-        (s / 60 % 60, 2),
-        (s % 60, 2),
-        (nanos / 1_000_000, 3),
-        (off / 60, 2),
-        (off % 60, 2),
+    *out = *b"0000-00-00T00:00:00.000+00:00 ";
+    if offset < 0 {
+        out[23] = b'-';
+    }
+    // Each field's digits, right-aligned on the template's zeros.
+    let fields = [
+        (4, year.clamp(0, 9999) as u32),
+        (7, month),
+        (10, day),
+        (13, s / 3600),
+        (16, s / 60 % 60),
+        (19, s % 60),
+        (23, nanos / 1_000_000),
+        (26, off / 60),
+        (29, off % 60),
     ];
-    let seps = *b"--T::.+:";
-    let mut at = 0;
-    for (i, (n, width)) in fields.into_iter().enumerate() {
-        for k in 0..width {
-            out[at + width - 1 - k] = b'0' + (n / 10u32.pow(k as u32) % 10) as u8;
-        }
-        at += width;
-        if i < 8 {
-            out[at] = match seps[i] {
-                b'+' if offset < 0 => b'-',
-                c => c,
-            };
-            at += 1;
+    for (mut end, mut n) in fields {
+        while n > 0 {
+            end -= 1;
+            out[end] = b'0' + (n % 10) as u8;
+            n /= 10;
         }
     }
-    out[at] = b' ';
 }
 
 /// The `metrics to` writer: reads snapshots from pmtr, each framed as

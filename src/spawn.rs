@@ -41,8 +41,10 @@ enum Stream {
     /// A pipe to pmtr, which logs each line (`out syslog`).
     Syslog,
     /// A pipe the caller of [`spawn`] passes: a logger's, kept across runs
-    /// (`out FILE max …`), or a logger's own input.
-    Pipe,
+    /// (`out FILE max …`), or a logger's own input. `true`: the logger
+    /// runs with the job's rights, because its user could redirect the
+    /// log file or a rotated one (see [`Launch::logger_ids`]).
+    Pipe(bool),
     /// Left as pmtr has it (a logger's stderr, for its fallback lines).
     Inherit,
 }
@@ -145,7 +147,12 @@ impl Launch {
                 Output::Null => Stream::Null,
                 Output::File(f) => file(f, what)?,
                 Output::Syslog => Stream::Syslog,
-                Output::Log(_) => Stream::Pipe,
+                // FILE.1 is created anew at each rotation: a directory the
+                // user may write makes it the user's even when sticky.
+                Output::Log(log) => Stream::Pipe(other_user.is_some_and(|ids| {
+                    let path = crate::files::join(dir, &log.path);
+                    redirectable(&path, ids) || redirectable(&(path + ".1"), ids)
+                })),
             })
         };
         let cpus = spec.cpu.as_ref().and_then(|list| {
@@ -207,17 +214,22 @@ impl Launch {
         })
     }
 
-    /// The launch of a logger: pmtr's own binary with `args` (after the
-    /// program name), reading its stdin (the pipe passed to [`spawn`]),
-    /// stderr left as pmtr's, run with `ids` when the job's user could
-    /// redirect its files (see [`log_rights`]), else with pmtr's.
-    pub fn logger(
-        args: Vec<String>,
-        ids: Option<Ids>,
-        env: &Rc<Env>,
-    ) -> Result<Launch, PrepareError> {
-        let argv: Vec<CString> = core::iter::once("pmtr")
-            .chain(args.iter().map(String::as_str))
+    /// The ids the logger of the job's stdout (or `stderr`) runs with: the
+    /// job's when its user could redirect the log (SPEC §10, the rule of
+    /// [`redirectable`]), else none: pmtr's own, root's.
+    pub fn logger_ids(&self, stderr: bool) -> Option<Ids> {
+        let stream = if stderr { &self.stderr } else { &self.stdout };
+        matches!(stream, Stream::Pipe(true))
+            .then(|| self.ids.clone())
+            .flatten()
+    }
+
+    /// The launch of a logger: pmtr's own binary with `args` (argv[0]
+    /// first), reading its stdin (the pipe passed to [`spawn`]), stderr
+    /// left as pmtr's, run with `ids` (see [`Launch::logger_ids`]).
+    pub fn logger(args: &[&str], ids: Option<Ids>, env: &Rc<Env>) -> Result<Launch, PrepareError> {
+        let argv: Vec<CString> = args
+            .iter()
             .map(|a| cstring(a, "out"))
             .collect::<Result<_, _>>()?;
         let argv_ptrs = argv
@@ -238,7 +250,7 @@ impl Launch {
             argv_ptrs,
             env: Rc::clone(env),
             dir: c"/".into(),
-            stdin: Stream::Pipe,
+            stdin: Stream::Pipe(false),
             stdout: Stream::Null,
             stderr: Stream::Inherit,
             nice: None,
@@ -256,19 +268,6 @@ impl Launch {
     pub fn wants_stderr_pipe(&self) -> bool {
         matches!(self.stderr, Stream::Syslog)
     }
-}
-
-/// The ids a job's logger runs with: the job's when its user could
-/// redirect the log file or a rotated one (FILE.1 is created anew at each
-/// rotation, so a directory the user may write counts even when sticky),
-/// else none: pmtr's own, root's (SPEC §10, the rule of [`redirectable`]).
-pub fn log_rights(spec: &JobSpec, path: &str, users: &Users) -> Option<Ids> {
-    let ids = users.lookup(spec.user.as_deref()?).ok()?;
-    if ids.uid == rustix::process::geteuid().as_raw() {
-        return None;
-    }
-    let path = crate::files::join(spec.dir.as_deref().unwrap_or("/"), path);
-    (redirectable(&path, &ids) || redirectable(&format!("{path}.1"), &ids)).then_some(ids)
 }
 
 /// An `O_PATH` descriptor of pmtr's own binary, opened at startup: loggers
@@ -686,7 +685,7 @@ fn child_main(
     ];
     for ((stream, null_flags, target, step), pipe) in streams.into_iter().zip(pipes) {
         match (stream, pipe) {
-            (Stream::Syslog | Stream::Pipe, Some(p)) => dup_onto(p, target, status, step),
+            (Stream::Syslog | Stream::Pipe(_), Some(p)) => dup_onto(p, target, status, step),
             (Stream::File { .. } | Stream::Inherit, _) => {}
             _ => open_onto(c"/dev/null", null_flags, target, false, status, step),
         }

@@ -519,6 +519,7 @@ impl Parser<'_> {
     /// What follows the file of `out`/`err`: `max SIZE`, `keep N`,
     /// `stamp`, each at most once. None after an error.
     fn log_file(&mut self, out: Output, rest: &[Word]) -> Option<Output> {
+        const OPTIONS: [&str; 3] = ["max", "keep", "stamp"];
         let Some(first) = rest.first() else {
             return Some(out);
         };
@@ -526,72 +527,61 @@ impl Parser<'_> {
             self.err(first.pos, ErrorKind::LogSyslog);
             return None;
         };
-        let mut log = LogFile {
-            path,
-            max: None,
-            keep: 1,
-            stamp: false,
-        };
-        let mut seen: Vec<(&'static str, Pos)> = Vec::new();
+        // Where each of OPTIONS was given, and the values of max and keep.
+        let mut seen: [Option<Pos>; 3] = [None; 3];
+        let mut values = [0u64, 1];
         let mut words = rest.iter();
         while let Some(word) = words.next() {
-            let Some(option) = ["max", "keep", "stamp"].into_iter().find(|o| word.is(o)) else {
+            let Some(i) = OPTIONS.iter().position(|o| word.is(o)) else {
                 self.err(word.pos, ErrorKind::LogWord(word.text.clone()));
                 return None;
             };
-            if let Some(&(_, first)) = seen.iter().find(|(o, _)| *o == option) {
+            let option = OPTIONS[i];
+            if let Some(first) = seen[i] {
                 self.err(word.pos, ErrorKind::Repeated { option, first });
                 return None;
             }
-            seen.push((option, word.pos));
-            if option == "stamp" {
-                log.stamp = true;
+            seen[i] = Some(word.pos);
+            if i == 2 {
                 continue;
             }
-            let (expected, what) = if option == "max" {
+            let (expected, range) = [
                 (
-                    "a size like 64K, 1M or 1G",
                     "a size like 64K, 1M or 1G, at least 4K",
-                )
-            } else {
+                    MIN_LOG_SIZE..=u64::MAX,
+                ),
                 (
-                    "a number of files",
                     "a number of rotated files to keep, 0 to 100",
-                )
-            };
+                    0..=u64::from(MAX_KEEP),
+                ),
+            ][i]
+                .clone();
             let Some(value) = words.next() else {
                 self.err(word.pos, ErrorKind::MissingArg { option, expected });
                 return None;
             };
-            let bad = ErrorKind::BadNumber {
-                text: value.text.clone(),
-                expected: what,
-            };
-            if option == "max" {
-                match parse_size(&value.text) {
-                    Some(n) if n >= MIN_LOG_SIZE => log.max = Some(n),
-                    _ => {
-                        self.err(value.pos, bad);
-                        return None;
-                    }
+            // Sizes take K, M, G; a count is a plain number.
+            match parse_size(&value.text).filter(|n| range.contains(n)) {
+                Some(n) if i == 0 || value.text.bytes().all(|b| b.is_ascii_digit()) => {
+                    values[i] = n
                 }
-            } else {
-                match value.text.parse::<u32>() {
-                    Ok(n) if n <= MAX_KEEP && !value.text.starts_with('+') => log.keep = n,
-                    _ => {
-                        self.err(value.pos, bad);
-                        return None;
-                    }
+                _ => {
+                    let text = value.text.clone();
+                    self.err(value.pos, ErrorKind::BadNumber { text, expected });
+                    return None;
                 }
             }
         }
-        if log.max.is_none()
-            && let Some(&(_, at)) = seen.iter().find(|(o, _)| *o == "keep")
-        {
+        if let (None, Some(at)) = (seen[0], seen[1]) {
             self.err(at, ErrorKind::KeepWithoutMax);
             return None;
         }
-        Some(Output::Log(log))
+        Some(Output::Log(LogFile {
+            path,
+            max: seen[0].map(|_| values[0]),
+            keep: values[1] as u32,
+            stamp: seen[2].is_some(),
+        }))
     }
 
     /// Records a single-valued option; false (and an error) if it was

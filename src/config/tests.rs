@@ -1177,7 +1177,7 @@ fn out_log_options_are_checked() {
     rejects(&[
         (
             "  out app.log max",
-            "t.conf:4:15: 'max' needs a size like 64K, 1M or 1G",
+            "t.conf:4:15: 'max' needs a size like 64K, 1M or 1G, at least 4K",
         ),
         (
             "  out app.log max 1X",

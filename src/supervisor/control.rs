@@ -53,7 +53,7 @@ pub(super) fn answer(sup: &mut impl Loop, request: &Request, now: Instant) -> St
             let mut text = Vec::new();
             let jobs = sup.jobs().current();
             let include = |i| request.names.is_empty() || indices.contains(&i);
-            super::metrics::render(&mut text, jobs, include, sup.counts(), now);
+            super::metrics::render(&mut text, jobs, &include, sup.counts(), now);
             out = String::from_utf8(text).unwrap_or_default();
         }
         Verb::Status => {

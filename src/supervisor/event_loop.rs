@@ -171,7 +171,7 @@ impl Supervisor {
                     m.changed(now - metrics::EVERY);
                 }
                 self.write_metrics(now);
-                self.helpers.close(|_| true, now);
+                self.helpers.close(&|_| true, now);
                 if !self.helpers.any_running() {
                     break;
                 }
@@ -326,7 +326,7 @@ impl Supervisor {
         self.jobs.forget_retired();
         let jobs = &self.jobs;
         self.helpers.close(
-            |o| matches!(o, Owner::Job { id, .. } if jobs.find_by_id(id).is_none()),
+            &|o| matches!(o, Owner::Job { id, .. } if jobs.find_by_id(id).is_none()),
             now,
         );
     }
@@ -533,7 +533,7 @@ impl Supervisor {
         let Some(m) = &mut self.metrics else { return };
         let Some(buf) = m.take_due(now) else { return };
         let jobs = self.jobs.current();
-        metrics::render(buf, jobs, |_| true, &self.source.counts, now);
+        metrics::render(buf, jobs, &|_| true, &self.source.counts, now);
         self.send_metrics();
     }
 
@@ -680,7 +680,7 @@ impl Supervisor {
             self.step_job(slot, JobEvent::Stop(AfterStop::Down), now);
         }
         self.forget_retired(now);
-        self.add_helpers(metrics, &users, now);
+        self.add_helpers(metrics, now);
         for slot in self.jobs.slots() {
             self.step_job(slot, JobEvent::ConfigChanged, now);
         }
@@ -706,65 +706,58 @@ impl Supervisor {
     /// Makes the loggers of new and changed jobs (and of kept ones that
     /// could not start before), and the metrics writer when `metrics to`
     /// changed. Jobs being replaced keep theirs until they are gone.
-    fn add_helpers(&mut self, metrics: Option<String>, users: &Users, now: Instant) {
-        let echo = crate::syslog::foreground();
-        let helper = |args: &[&str], ids| {
-            let mut argv: Vec<String> = vec!["log".into()];
-            if echo {
-                argv.push("-F".into());
-            }
-            argv.extend(args.iter().map(|a| String::from(*a)));
-            Launch::logger(argv, ids, &self.environ)
+    fn add_helpers(&mut self, metrics: Option<String>, now: Instant) {
+        // `pmtr log -F|- STREAM JOB PATH MAX KEEP STAMP` (src/logger.rs).
+        let echo = if crate::syslog::foreground() {
+            "-F"
+        } else {
+            "-"
         };
-        let mut new = Vec::new();
         for job in self.jobs.current() {
-            if job.launch.is_err() || self.helpers.has_job(job.id) {
+            let (Ok(launch), false) = (&job.launch, self.helpers.has_job(job.id)) else {
                 continue;
-            }
+            };
             let spec = &job.spec;
             let both = spec.out == spec.err;
-            for (stream, out) in [("out", &spec.out), ("err", &spec.err)] {
+            for (stderr, out) in [(false, &spec.out), (true, &spec.err)] {
                 let Output::Log(log) = out else { continue };
-                if both && stream == "err" {
+                if both && stderr {
                     break;
                 }
-                let dir = spec.dir.as_deref().unwrap_or("/");
-                let path = crate::files::join(dir, &log.path);
-                let (max, keep) = (log.max.unwrap_or(0).to_string(), log.keep.to_string());
-                let which = if both { "out+err" } else { stream };
-                let stamp = if log.stamp { "1" } else { "0" };
-                let args = [which, &spec.name, &path, &max, &keep, stamp];
+                let path = crate::files::join(spec.dir.as_deref().unwrap_or("/"), &log.path);
+                let max = crate::logger::itoa(log.max.unwrap_or(0));
+                let keep = crate::logger::itoa(u64::from(log.keep));
+                let stream = [["out", "err"][usize::from(stderr)], "out+err"][usize::from(both)];
+                let stamp = ["0", "1"][usize::from(log.stamp)];
+                let args = [
+                    "pmtr", "log", echo, stream, &spec.name, &path, &max, &keep, stamp,
+                ];
                 let owner = Owner::Job {
                     id: job.id,
-                    stdout: stream == "out",
-                    stderr: both || stream == "err",
+                    stdout: !stderr,
+                    stderr: both || stderr,
                 };
-                let label = if stream == "err" && !both {
-                    format!("stderr log writer of job {}", spec.name)
-                } else {
-                    format!("log writer of job {}", spec.name)
-                };
-                match helper(&args, spawn::log_rights(spec, &log.path, users)) {
-                    Ok(launch) => new.push((owner, label, launch)),
+                let which = ["", "stderr "][usize::from(stderr && !both)];
+                let label = format!("{which}log writer of job {}", spec.name);
+                match Launch::logger(&args, launch.logger_ids(stderr), &self.environ) {
+                    Ok(l) => self.helpers.add(owner, label, l),
                     Err(e) => error!("job {}: {e}; its output is not logged", spec.name),
                 }
             }
         }
         if self.metrics.as_ref().map(|m| &m.path) != metrics.as_ref() {
-            self.helpers.close(|o| o == Owner::Metrics, now);
+            self.helpers.close(&|o| o == Owner::Metrics, now);
             self.metrics = None;
             if let Some(path) = metrics {
-                match helper(&["metrics", "-", &path, "0", "0", "0"], None) {
-                    Ok(launch) => {
-                        new.push((Owner::Metrics, "metrics writer".into(), launch));
+                let args = ["pmtr", "log", echo, "metrics", "-", &path, "0", "0", "0"];
+                match Launch::logger(&args, None, &self.environ) {
+                    Ok(l) => {
+                        self.helpers.add(Owner::Metrics, "metrics writer".into(), l);
                         self.metrics = Some(MetricsFile::new(path, now));
                     }
                     Err(e) => error!("metrics to {path}: {e}"),
                 }
             }
-        }
-        for (owner, label, launch) in new {
-            self.helpers.add(owner, label, launch);
         }
     }
 

@@ -194,23 +194,26 @@ impl Helpers {
             return false;
         };
         let h = &mut self.list[i];
-        let failed = match h.status.take().as_ref().map(spawn::read_start_result) {
-            Some(StartResult::Failed(e)) => Some(e),
-            _ => None,
-        };
+        if let Some(StartResult::Failed(e)) = h.status.take().as_ref().map(spawn::read_start_result)
+        {
+            error!(
+                "can't run pmtr for the {}: {}",
+                h.label,
+                sys::strerror(e.errno)
+            );
+        }
         match h.state {
             State::Running { since, .. } => {
                 let (restart_at, quick_exits) = after_exit(since, now, h.quick_exits);
                 h.quick_exits = quick_exits;
                 h.state = State::Waiting { restart_at };
                 let wait = restart_at.saturating_duration_since(now).as_secs();
-                let how = match (failed, ending) {
-                    (Some(e), _) => format!("can't run pmtr: {}", sys::strerror(e.errno)),
-                    (None, Ending::Status(n)) => format!("exit status {n}"),
-                    (None, Ending::Signal(n)) => format!("signal {n}"),
+                let (how, n) = match ending {
+                    Ending::Status(n) => ("exit status", n),
+                    Ending::Signal(n) => ("signal", n),
                 };
                 notice!(
-                    "the {} [{}] ended ({how}); starting it again in {wait} sec",
+                    "the {} [{}] ended ({how} {n}); starting it again in {wait} sec",
                     h.label,
                     pid.as_raw_nonzero()
                 );
@@ -260,7 +263,7 @@ impl Helpers {
 
     /// Closes the pipes of the helpers `owner` picks: each writes what it
     /// has and exits; those not running are forgotten.
-    pub fn close(&mut self, owner: impl Fn(Owner) -> bool, now: Instant) {
+    pub fn close(&mut self, owner: &dyn Fn(Owner) -> bool, now: Instant) {
         self.list.retain_mut(|h| {
             if !owner(h.owner) {
                 return true;

@@ -98,7 +98,7 @@ const JOB_METRICS: [JobMetric; 4] = [
 pub fn render(
     out: &mut Vec<u8>,
     jobs: &[Job],
-    include: impl Fn(usize) -> bool,
+    include: &dyn Fn(usize) -> bool,
     counts: &Counts,
     now: Instant,
 ) {
@@ -244,18 +244,7 @@ fn sample(out: &mut Vec<u8>, name: &str, job: Option<&str>, state: Option<&str>,
     if value < 0 {
         out.push(b'-');
     }
-    let mut digits = [0u8; 20];
-    let mut n = value.unsigned_abs();
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[at..]);
+    out.extend_from_slice(crate::logger::itoa(value.unsigned_abs()).as_bytes());
     out.push(b'\n');
 }
 
