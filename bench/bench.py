@@ -407,7 +407,12 @@ class Pmtr(Supervisor):
             f.write(pmtr_config(inst.jobs, cmd))
 
     def argv(self, inst):
-        return [self.binary, "-F", "-c", inst.config]
+        # A control socket of its own: at the default /run/pmtr.sock, each
+        # pmtr starting on the machine (another instance of this run, or
+        # someone's tests) probes the socket with a connect, which wakes the
+        # measured pmtr (an accept in the idle figure), and `pmtr status`
+        # run by anyone else would be answered by the benchmark.
+        return [self.binary, "-F", "-c", inst.config, "-s", os.path.join(inst.dir, "pmtr.sock")]
 
     def sizes(self):
         files = [self.binary]
