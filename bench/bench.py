@@ -257,11 +257,12 @@ def wait_exits(pids, timeout):
 
 # --- the job and its reports -------------------------------------------------
 
-def build_job():
-    """Compiles bench/job.rs with rustc into bench/out/job (static if the
-    musl target or a static glibc is available)."""
+def build_job(name="job"):
+    """Compiles bench/NAME.rs (the job, or the minimal supervisor) with
+    rustc into bench/out/NAME (static if the musl target or a static glibc
+    is available)."""
     os.makedirs(OUT, exist_ok=True)
-    src, dst = os.path.join(BENCH, "job.rs"), os.path.join(OUT, "job")
+    src, dst = os.path.join(BENCH, name + ".rs"), os.path.join(OUT, name)
     if os.path.exists(dst) and os.path.getmtime(dst) >= os.path.getmtime(src):
         return dst
     base = ["rustc", "--edition", "2021", "-C", "opt-level=s", "-C", "panic=abort",
@@ -279,7 +280,7 @@ def build_job():
         if r.returncode == 0:
             return dst
         err = r.stderr
-    raise RuntimeError("rustc could not build bench/job.rs:\n" + err)
+    raise RuntimeError("rustc could not build bench/%s.rs:\n%s" % (name, err))
 
 
 class Reports:
@@ -493,6 +494,41 @@ def inode_watched(pids, ino):
             except OSError:
                 continue
     return False
+
+
+class Minimal(Supervisor):
+    """bench/minimal.rs, the least a supervisor can do (waitpid(-1), then
+    spawn the replacement): the reference for the respawn figures, which
+    the harness's own floor is not, since it leaves out the job's death and
+    its parent's wakeup. Measured in the respawn figures only."""
+    name = "minimal"
+
+    def __init__(self, binary):
+        self.binary = binary
+
+    def available(self):
+        return os.access(self.binary, os.X_OK)
+
+    def version(self):
+        return "bench/minimal.rs"
+
+    def prepare(self, inst, cmd):
+        inst.cmd = cmd
+
+    def argv(self, inst):
+        return [self.binary] + inst.cmd + inst.jobs
+
+    def stop(self, inst):
+        # It has no shutdown: SIGTERM ends it, and Instance.close() kills
+        # its jobs by the run's token.
+        os.kill(inst.proc.pid, signal.SIGTERM)
+
+    def sizes(self):
+        return {}
+
+
+# Not peers: programs measured beside them as a yardstick.
+REFERENCES = ("minimal",)
 
 
 # --peer NAME=PATH: the peers the harness runs from a path the user gives.
@@ -1574,7 +1610,7 @@ def targets(results):
         rows.append({"target": "PSS at 100 jobs below every peer's", "measured": mine["median"],
                      "unit": "KB", "met": all(mine["median"] < v["median"] for v in peers.values())})
     peers = {k: v for k, v in results.fig.get("respawn", {}).items()
-             if not k.startswith("pmtr") and "median" in v}
+             if not k.startswith("pmtr") and k not in REFERENCES and "median" in v}
     mine = results.fig.get("respawn", {}).get("pmtr", {})
     if peers and "median" in mine:
         fastest = min(v["median"] for v in peers.values())
@@ -1643,7 +1679,8 @@ def respawn_targets(results):
         per = results.fig.get(key, {})
         floor = results.fig.get(key.replace("respawn", "respawn_floor", 1), {}).get("harness", {})
         mine = per.get("pmtr", {})
-        others = {k: v for k, v in per.items() if k not in ("pmtr", "pmtr-min") and "median" in v}
+        others = {k: v for k, v in per.items()
+                  if k not in ("pmtr", "pmtr-min") + REFERENCES and "median" in v}
         for stat in ("median", "p99"):
             if stat not in mine or stat not in floor:
                 continue
@@ -1809,6 +1846,7 @@ def main():
     results = Results()
     started = time.time()
     names_extra = []
+    names_extra_tail = []
     load_before = os.getloadavg()
     out = args.out or (os.path.join(OUT, "results-quick.json") if quick
                        else os.path.join(BENCH, "results.json"))
@@ -1884,8 +1922,11 @@ def main():
             if phases:
                 for key in phases:
                     results.begin(key)
-                fig_respawn(sups, results, base, job, 30 if quick else 250, grouped=quick,
-                            phases=phases)
+                # The minimal supervisor last, as the reference beside the floor.
+                minimal = Minimal(build_job("minimal"))
+                names_extra_tail.append(minimal.name)
+                fig_respawn(sups + [minimal], results, base, job, 30 if quick else 250,
+                            grouped=quick, phases=phases)
                 for key in phases:
                     log("respawn floor: the harness spawning the job itself%s"
                         % (", %d busy loops beside it" % RESPAWN_PHASES[key]
@@ -1927,10 +1968,12 @@ def main():
     measured = dict(results.fig)
     if args.merge:
         results.fig = collections.defaultdict(dict, doc["figures"])
-    names = [s.name for s in sups[:1]] + names_extra + [s.name for s in sups[1:]]
+    names = ([s.name for s in sups[:1]] + names_extra + [s.name for s in sups[1:]]
+             + names_extra_tail)
     if args.merge:
         seen = {n for k, per in results.fig.items() if not k.startswith("arm_") for n in per}
-        order = ["pmtr", "pmtr-min"] + list(PATH_PEERS) + [p.name for p in all_peers]
+        order = (["pmtr", "pmtr-min"] + list(PATH_PEERS) + [p.name for p in all_peers]
+                 + list(REFERENCES))
         names = [n for n in order if n in seen]
     if any(k.startswith("respawn_floor") for k in results.fig):
         names.append("floor")
