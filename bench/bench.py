@@ -4,6 +4,9 @@
     python3 bench/bench.py            # full run: every figure, 3 repeats
     python3 bench/bench.py --quick    # under a minute: pmtr and runit if present
     python3 bench/bench.py --soak     # full run plus the 100,000-restart soak
+    python3 bench/bench.py --peer pmtr-c=PATH   # with the original C pmtr
+    python3 bench/bench.py --only respawn-contention   # beside 2 busy loops
+    python3 bench/bench.py --only arm --merge   # bytes and PSS on an ARM kernel
 
 Every supervisor runs the same job: bench/job.rs, a small static program
 that reports "NAME PID" into a FIFO when it starts and then sleeps. The
@@ -14,9 +17,13 @@ and every process it starts carries a token in its environment, so cleanup
 by PID. The harness makes itself a child subreaper so orphans of a stopped
 supervisor are reaped here, not left as zombies.
 
-Helpers it builds: the job (bench/job.rs, with rustc, into bench/out/)
-and, for the allocation count, pmtr with the alloc-count feature (into
-target/alloc-count/), whose heap counts the blocks it hands out.
+Helpers it builds: the job (bench/job.rs, with rustc, into bench/out/),
+the minimal supervisor the respawn rows are read against (bench/minimal.rs,
+likewise) and, for the allocation count, pmtr with the alloc-count feature
+(into target/alloc-count/), whose heap counts the blocks it hands out. It
+never fetches or builds the original C pmtr: --peer names a binary the
+user built. The ARM figure runs bench/arm-vm.sh, which downloads Debian's
+armhf kernel and busybox with apt-get on its first run.
 
 Prints a markdown table (median with min-max over repeats, ratio of each
 peer to pmtr beside it) and writes bench/results.json. Python stdlib only.
@@ -63,6 +70,10 @@ TOKEN = "%d-%s" % (os.getpid(), os.urandom(6).hex())
 # arm and soak run only when asked for (--arm, --soak, or --only).
 FIGURES = ("size", "start", "respawn", "respawn_contention", "reload", "idle", "allocs",
            "soak", "arm")
+
+
+def figure_list():
+    return ",".join(f.replace("_", "-") for f in FIGURES)
 
 
 class TargetFailed(Exception):
@@ -519,9 +530,9 @@ class Minimal(Supervisor):
         return [self.binary] + inst.cmd + inst.jobs
 
     def stop(self, inst):
-        # It has no shutdown: SIGTERM ends it, and Instance.close() kills
-        # its jobs by the run's token.
-        os.kill(inst.proc.pid, signal.SIGTERM)
+        # It has no shutdown of its own: SIGTERM to the process group the
+        # harness made for it (start_new_session), which its jobs share.
+        os.killpg(inst.proc.pid, signal.SIGTERM)
 
     def sizes(self):
         return {}
@@ -1435,8 +1446,8 @@ def arm_sup(name):
 def arm_table(results):
     """Bytes and PSS per ARM target: pmtr's size-optimised build, its
     release build when present, the C pmtr when given, and pmtr ÷ C."""
-    out = ("| target | binary | bytes | PSS, 1 job (KB) | RSS (KB) | processes | pmtr ÷ C (bytes, PSS) |\n"
-           "|---|---|---|---|---|---|---|\n")
+    out = ("| target | binary | bytes | PSS, 1 job (KB) | RSS (KB) | processes "
+           "| pmtr ÷ C (bytes, PSS) |\n|---|---|---|---|---|---|---|\n")
     any_row = False
     for key, target in (("arm_armv7", "armv7"), ("arm_armv6", "armv6")):
         per = results.fig.get(key, {})
@@ -1786,7 +1797,7 @@ def main():
     ap.add_argument("--peers", default=None,
                     help="comma-separated peers (default: all; runit in --quick)")
     ap.add_argument("--only", default=None,
-                    help="comma-separated figures: %s" % ",".join(FIGURES))
+                    help="comma-separated figures: %s" % figure_list())
     ap.add_argument("--peer", action="append", default=[], metavar="NAME=PATH",
                     help="a peer you built, by path (never fetched or built here): "
                     "pmtr-c=PATH, the original C pmtr for this machine, joins every figure "
@@ -1813,7 +1824,7 @@ def main():
     only = {f.strip().replace("-", "_") for f in args.only.split(",")} if args.only else None
     unknown = sorted((only or set()) - set(FIGURES))
     if unknown:
-        ap.error("unknown figure %s (figures: %s)" % (", ".join(unknown), ",".join(FIGURES)))
+        ap.error("unknown figure %s (figures: %s)" % (", ".join(unknown), figure_list()))
     if args.soak and only is not None:
         only.add("soak")
     if args.arm and only is not None:
@@ -1881,6 +1892,8 @@ def main():
             for key in ("loadavg_at_figure", "measured_at"):
                 for fig, value in old.get(key, {}).items():
                     doc[key].setdefault(fig, value)
+            # The supervisors this run did not start keep their versions.
+            doc["versions"] = dict(old.get("versions", {}), **doc["versions"])
             doc["merged_from"] = old.get("merged_from", []) + [old.get("date")]
             doc["failures"] = [x for x in old.get("failures", [])
                                if x["figure"] not in results.fig] + results.failures
@@ -1956,7 +1969,7 @@ def main():
             save()
         if want("arm"):
             results.begin("arm")
-            fig_arm(results, arm_peers, 3)
+            fig_arm(results, arm_peers, 5)
             save()
     finally:
         kill_token(TOKEN)
