@@ -183,8 +183,11 @@ measure() {
         done
         [ -n "$job" ] && break
         tries=$((tries + 1))
-        if [ $tries -gt 300 ] || ! [ -d "/proc/$pid" ]; then
-            echo "ARMVM fail $1 the job did not start within 30 s: $(tail -n 3 "$dir/log" | tr '\n' '|')"
+        why=""
+        [ -d "/proc/$pid" ] || why="exited before its job started"
+        [ $tries -le 300 ] || why="its job did not start within 30 s"
+        if [ -n "$why" ]; then
+            echo "ARMVM fail $1 $why: $(tail -n 3 "$dir/log" | tr '\n' '|')"
             kill -KILL "$pid" 2>/dev/null
             wait "$pid" 2>/dev/null
             return
