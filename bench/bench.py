@@ -42,6 +42,7 @@ import json
 import os
 import platform
 import re
+import resource
 import select
 import shutil
 import signal
@@ -118,6 +119,20 @@ def become_subreaper():
         libc.prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
     except (OSError, AttributeError):
         pass
+
+
+def raise_fd_limit():
+    """Soft RLIMIT_NOFILE up to the hard limit (at most 65536), inherited
+    by every supervisor alike: the C pmtr's pmtr-log holds two sockets per
+    job and ends the whole supervisor on EMFILE, so with a soft limit of
+    1024 it cannot run 1000 jobs."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = 65536 if hard == resource.RLIM_INFINITY else min(hard, 65536)
+    if soft != resource.RLIM_INFINITY and soft < want:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+        except (ValueError, OSError):
+            pass
 
 
 def reap():
@@ -1852,6 +1867,7 @@ def main():
     sups = [pmtr] + path_peers + peers
 
     become_subreaper()
+    raise_fd_limit()
     job = build_job()
     base = tempfile.mkdtemp(prefix="pmtr-bench-", dir=args.tmp or tmp_dir())
     results = Results()
