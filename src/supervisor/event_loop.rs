@@ -168,7 +168,7 @@ impl Supervisor {
                 // out, then each helper gets the end of its pipe, writes
                 // what it holds and exits (or is killed after CLOSE_WAIT).
                 if let Some(m) = &mut self.metrics {
-                    m.changed(now - metrics::EVERY);
+                    m.hurry(now);
                 }
                 self.write_metrics(now);
                 self.helpers.close(&|_| true, now);

@@ -283,6 +283,12 @@ impl MetricsFile {
         }
     }
 
+    /// A change that waits is written now, not a second after the last
+    /// (pmtr is exiting: this is the last snapshot).
+    pub fn hurry(&mut self, now: Instant) {
+        self.due = self.due.map(|at| at.min(now));
+    }
+
     /// When the loop must wake for this file: while a change waits and no
     /// snapshot is still on its way.
     pub fn deadline(&self) -> Option<Instant> {

@@ -340,3 +340,23 @@ fn idle_pmtr_with_metrics_and_a_logger_makes_no_syscalls() {
     assert!(completed.is_empty(), "idle pmtr made system calls:\n{text}");
     assert_eq!(fs::metadata(&file).unwrap().modified().unwrap(), written);
 }
+
+/// When pmtr exits, the file's last snapshot shows its jobs stopped.
+#[test]
+fn the_last_snapshot_shows_the_jobs_stopped() {
+    let (mut p, textfiles) = pmtr_with_metrics("metrics-exit");
+    p.wait_job("web", T);
+    let file = textfiles.join("pmtr.prom");
+    expect_within(T, "web up in the file", || {
+        fs::read_to_string(&file)
+            .unwrap_or_default()
+            .contains("pmtr_job_up{job=\"web\"} 1")
+    });
+    assert_eq!(p.stop(), Some(0));
+    let m = parse(&fs::read_to_string(&file).unwrap());
+    assert_eq!(m.get("gauge pmtr_job_up{job=web}"), Some(&0.0));
+    assert_eq!(
+        m.get("gauge pmtr_job_last_exit_signal{job=web}"),
+        Some(&15.0)
+    );
+}
