@@ -92,6 +92,29 @@ fn cstring(text: &str, what: &'static str) -> Result<CString, PrepareError> {
     CString::new(text).map_err(|_| PrepareError::Nul(what))
 }
 
+/// An argv for `execve`: the strings, and the NULL-terminated array of
+/// pointers into them.
+type Argv = (Vec<CString>, Vec<*const c_char>);
+
+fn argv(words: &mut dyn Iterator<Item = &str>, what: &'static str) -> Result<Argv, PrepareError> {
+    let strings: Vec<CString> = words.map(|a| cstring(a, what)).collect::<Result<_, _>>()?;
+    let ptrs = strings
+        .iter()
+        .map(|a| a.as_ptr())
+        .chain([core::ptr::null()])
+        .collect();
+    Ok((strings, ptrs))
+}
+
+/// The supplementary groups of `ids` as the kernel wants them.
+fn gids(ids: &Option<Ids>) -> Vec<rustix::process::Gid> {
+    let groups = ids.as_ref().map_or(&[][..], |i| &i.groups);
+    groups
+        .iter()
+        .map(|&g| rustix::process::Gid::from_raw(g))
+        .collect()
+}
+
 impl Launch {
     /// Builds the launch data for `spec`. `environ` is pmtr's own
     /// environment; the job's `env` lines override variables of the same
@@ -101,11 +124,7 @@ impl Launch {
         users: &Users,
         environ: &Rc<Env>,
     ) -> Result<Launch, PrepareError> {
-        let argv: Vec<CString> = spec
-            .cmd
-            .iter()
-            .map(|a| cstring(a, "cmd"))
-            .collect::<Result<_, _>>()?;
+        let (argv, argv_ptrs) = argv(&mut spec.cmd.iter().map(String::as_str), "cmd")?;
         let path = argv[0].clone();
         let ids = match &spec.user {
             Some(name) => Some(users.lookup(name).map_err(PrepareError::User)?),
@@ -167,21 +186,8 @@ impl Launch {
             // Every listed CPU beyond the machine's: nothing to pin to.
             (set.count() > 0).then_some(set)
         });
-        let argv_ptrs = argv
-            .iter()
-            .map(|a| a.as_ptr())
-            .chain([core::ptr::null()])
-            .collect();
-        let gids = ids
-            .as_ref()
-            .map(|i| {
-                i.groups
-                    .iter()
-                    .map(|&g| rustix::process::Gid::from_raw(g))
-                    .collect()
-            })
-            .unwrap_or_default();
         Ok(Launch {
+            gids: gids(&ids),
             path,
             exec_self: false,
             _argv: argv,
@@ -210,7 +216,6 @@ impl Launch {
                 })
                 .collect(),
             ids,
-            gids,
         })
     }
 
@@ -228,22 +233,9 @@ impl Launch {
     /// first), reading its stdin (the pipe passed to [`spawn`]), stderr
     /// left as pmtr's, run with `ids` (see [`Launch::logger_ids`]).
     pub fn logger(args: &[&str], ids: Option<Ids>, env: &Rc<Env>) -> Result<Launch, PrepareError> {
-        let argv: Vec<CString> = args
-            .iter()
-            .map(|a| cstring(a, "out"))
-            .collect::<Result<_, _>>()?;
-        let argv_ptrs = argv
-            .iter()
-            .map(|a| a.as_ptr())
-            .chain([core::ptr::null()])
-            .collect();
-        let gids = ids.as_ref().map_or(Vec::new(), |i| {
-            i.groups
-                .iter()
-                .map(|&g| rustix::process::Gid::from_raw(g))
-                .collect()
-        });
+        let (argv, argv_ptrs) = argv(&mut args.iter().copied(), "out")?;
         Ok(Launch {
+            gids: gids(&ids),
             path: argv[0].clone(),
             exec_self: true,
             _argv: argv,
@@ -257,7 +249,6 @@ impl Launch {
             cpus: None,
             rlimits: Vec::new(),
             ids,
-            gids,
         })
     }
 
