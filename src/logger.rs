@@ -11,14 +11,15 @@
 //! helpers (`supervisor/helpers.rs`): one that dies is started again.
 //!
 //! ```text
-//! pmtr log [-F] STREAM JOB PATH MAX KEEP STAMP
+//! pmtr log -F|- STREAM JOB PATH MAX KEEP STAMP
 //! ```
 //!
-//! STREAM is `out`, `err`, `out+err` (both streams to one file) or
-//! `metrics` (then JOB, MAX, KEEP and STAMP are `-`); MAX is 0 for no
-//! rotation; STAMP is 1 or 0; `-F` echoes the helper's own log lines to
-//! stderr, as pmtr's are in the foreground. The helper exits 0 when its
-//! pipe ends (pmtr closed it: the job is gone, or pmtr is exiting).
+//! `-F` echoes the helper's own log lines to stderr, as pmtr's are in the
+//! foreground (`-` does not). STREAM is `out`, `err`, `out+err` (both
+//! streams to one file) or `metrics` (then JOB is `-` and MAX, KEEP and
+//! STAMP are 0); MAX is 0 for no rotation; STAMP is 1 or 0. The helper
+//! exits 0 when its pipe ends (pmtr closed it: the job is gone, or pmtr is
+//! exiting).
 
 use crate::prelude::*;
 use alloc::ffi::CString;
