@@ -65,8 +65,78 @@ pub struct JobSpec {
     pub wait: bool,
     /// `once`: never restarted.
     pub once: bool,
+    /// `ready`, `after`, `check` and `watchdog` (issue 16); `None` for the
+    /// many jobs that use none of them, so they cost one pointer.
+    pub readiness: Option<Box<Readiness>>,
     /// Where the job was written. Always compares equal (see [`Origin`]).
     pub origin: Origin,
+}
+
+/// How a job says it is ready, what it starts after, and how its health
+/// is checked (issue 16). Times are in milliseconds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Readiness {
+    /// `ready notify`, `ready fd N` or `ready when CMD…`.
+    pub how: Option<ReadyHow>,
+    /// `ready every T`: how often `ready when` runs (default 1 s).
+    pub every_ms: Option<u64>,
+    /// `ready timeout T`: not ready by then, the job is stopped.
+    pub timeout_ms: Option<u64>,
+    /// `after NAME… [restart]` lines, in file order.
+    pub after: Vec<After>,
+    /// `check every T CMD…`: the command; empty without one.
+    pub check_cmd: Vec<String>,
+    pub check_every_ms: Option<u64>,
+    /// `check timeout T`; default half of `check every`.
+    pub check_timeout_ms: Option<u64>,
+    /// `check fails N`: failures in a row that restart the job.
+    pub check_fails: Option<u32>,
+    /// `watchdog T` (with `ready notify`): restarted when no
+    /// `WATCHDOG=1` came for this long.
+    pub watchdog_ms: Option<u64>,
+}
+
+/// Default for [`Readiness::every_ms`].
+pub const DEFAULT_READY_EVERY_MS: u64 = 1000;
+
+/// Default for [`Readiness::check_fails`].
+pub const DEFAULT_CHECK_FAILS: u32 = 3;
+
+impl Readiness {
+    /// How often `ready when` runs.
+    pub fn every_ms(&self) -> u64 {
+        self.every_ms.unwrap_or(DEFAULT_READY_EVERY_MS)
+    }
+
+    /// How long a check may run before it is killed and counts as failed.
+    pub fn check_timeout_ms(&self) -> u64 {
+        self.check_timeout_ms
+            .unwrap_or(self.check_every_ms.unwrap_or(0) / 2)
+            .max(1)
+    }
+
+    pub fn check_fails(&self) -> u32 {
+        self.check_fails.unwrap_or(DEFAULT_CHECK_FAILS)
+    }
+}
+
+/// How a job says it is ready.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadyHow {
+    /// The sd_notify protocol: `READY=1` on `$NOTIFY_SOCKET`.
+    Notify,
+    /// A newline written to this descriptor (s6 style).
+    Fd(u32),
+    /// This command (argv, absolute path first) exits 0.
+    When(Vec<String>),
+}
+
+/// One job named by `after`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct After {
+    pub name: String,
+    /// `after NAME restart`: stopped before it and started again after it.
+    pub restart: bool,
 }
 
 /// Default for [`JobSpec::kill_after_secs`] (SPEC §5).
@@ -156,6 +226,8 @@ pub struct Origin {
     pub job: Pos,
     /// The `user` option, when there is one.
     pub user: Option<Pos>,
+    /// Each name of [`Readiness::after`], in the same order.
+    pub after: Vec<Pos>,
 }
 
 impl PartialEq for Origin {

@@ -17,6 +17,8 @@ use super::values::{
     is_integer, parse_cpu, parse_duration, parse_url, resource, suggest, suggest_resource,
 };
 
+mod ready;
+
 /// More jobs than this is an error: far beyond any real file, it keeps a
 /// hostile file from making pmtr hold and fork without bound.
 pub const MAX_JOBS: usize = 10_000;
@@ -28,7 +30,7 @@ pub const MAX_ERRORS: usize = 100;
 /// The options a job may contain.
 const OPTIONS: &[&str] = &[
     "name", "cmd", "dir", "out", "err", "in", "env", "user", "nice", "cpu", "ulimit", "bounce",
-    "depends", "order", "disable", "wait", "once", "kill",
+    "depends", "order", "disable", "wait", "once", "kill", "ready", "after", "check", "watchdog",
 ];
 
 /// The keywords outside a job.
@@ -61,6 +63,7 @@ pub fn parse(file: &str, src: &str) -> Result<Config, Vec<Error>> {
         }
     }
     p.finish();
+    p.check_after();
     if p.diags.errors.is_empty() {
         return Ok(p.config);
     }
@@ -327,9 +330,11 @@ impl Parser<'_> {
                 disable: false,
                 wait: false,
                 once: false,
+                readiness: None,
                 origin: Origin {
                     job: pos,
                     user: None,
+                    after: Vec::new(),
                 },
             },
             open,
@@ -397,6 +402,7 @@ impl Parser<'_> {
                 Err(i) => self.names.insert(i, (spec.name.clone(), pos)),
             }
         }
+        self.finish_readiness(&spec, &seen);
         // Relative `depends` paths are relative to the job's directory,
         // like `out` and `err`; resolve them here so the supervisor and
         // the equality of specs see one absolute path.
@@ -515,7 +521,11 @@ impl Parser<'_> {
 
     fn option(&mut self, option: &'static str, pos: Pos, args: &[Word]) {
         const QUOTE: &str = " (quote an argument that contains spaces)";
-        let repeatable = matches!(option, "env" | "ulimit" | "depends");
+        // `ready`, `after` and `check` lines check their own repeats.
+        let repeatable = matches!(
+            option,
+            "env" | "ulimit" | "depends" | "ready" | "after" | "check"
+        );
         if !repeatable && !self.first_time(option, pos) {
             return;
         }
@@ -745,6 +755,7 @@ impl Parser<'_> {
                     );
                 }
             },
+            "ready" | "after" | "check" | "watchdog" => self.readiness_option(option, pos, args),
             _ => unreachable!("option {option} is in OPTIONS but has no arm"),
         }
     }

@@ -248,6 +248,20 @@ fn resolve(host: &str, port: u16) -> Result<SocketAddr, String> {
     }
 }
 
+/// Like [`parse_duration`], in milliseconds, and also `Nms`: the times
+/// of `ready`, `check` and `watchdog` (issue 16) may be below a second.
+pub fn parse_duration_ms(text: &str) -> Result<u64, &'static str> {
+    match text.strip_suffix("ms") {
+        Some(digits) if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) => {
+            match digits.parse::<u64>() {
+                Ok(ms) if ms <= MAX_DURATION_SECS * 1000 => Ok(ms),
+                _ => Err("too large (at most 3650d)"),
+            }
+        }
+        _ => parse_duration(text).map(|secs| secs * 1000),
+    }
+}
+
 /// The candidate closest to `word` by edit distance, if it is close
 /// enough to be a typo (1 edit for words up to 3 letters, else 2).
 pub fn suggest(word: &str, candidates: &[&'static str]) -> Option<&'static str> {
