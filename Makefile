@@ -11,7 +11,7 @@ export PREFIX DESTDIR SYSCONFDIR
 TEST_THREADS ?= 8
 
 .PHONY: all build release run test deps fmt-check lint unit cross cross-check \
-        sizes install uninstall bench bench-quick clean
+        sizes deb install uninstall bench bench-quick clean
 
 all: release
 
@@ -39,8 +39,11 @@ fmt-check:
 lint:
 	$(CARGO) clippy --all-targets -- -D warnings
 
+# The static x86_64 build is what tests/it/deb.rs packages; built here so
+# that the test finds it ready instead of building it beside other tests.
 unit:
 	$(CARGO) build --release
+	$(CARGO) build --release --target x86_64-unknown-linux-musl
 	RUST_TEST_THREADS=$(TEST_THREADS) $(CARGO) test
 
 # Static binaries for every target with `cross` (needs Docker).
@@ -53,6 +56,12 @@ cross-check:
 
 sizes:
 	sh cross/sizes.sh
+
+# Debian packages for armhf (the armv6 build: every Pi on 32-bit Raspberry
+# Pi OS), arm64 and amd64 from the size-optimised builds, into target/deb/.
+# Installs the nightly toolchain and zig on first use (cross/setup.sh).
+deb:
+	sh pkg/deb/build.sh
 
 # No build here: `sudo make install` runs as root, whose PATH (sudo's
 # secure_path) has no ~/.cargo/bin, so building must be `make` beforehand;

@@ -92,6 +92,86 @@ pub fn write_all(fd: BorrowedFd<'_>, mut data: &[u8]) -> Result<(), Errno> {
     Ok(())
 }
 
+/// Symlinks followed while walking a path, as the kernel's limit.
+const MAX_LINKS: usize = 40;
+
+/// Walks `path` as the kernel resolves it and calls `visit` for every
+/// entry it passes: `/` first, then each component — directories, the
+/// symlinks on the way (then followed, a symlink at the end too), and the
+/// file at the end — with the entry's path, its `lstat` (`None` for a
+/// component that does not exist: the walk ends there) and the `lstat` of
+/// the directory that holds it. Stops at the first error `visit` returns.
+/// A relative path is walked from `/` through the working directory, so
+/// that `..` means what it means to the kernel. Allocates: for
+/// configuration time, not for a job's restart.
+pub fn walk_path<E>(
+    path: &str,
+    mut visit: impl FnMut(&str, Option<&rustix::fs::Stat>, &rustix::fs::Stat) -> Result<(), E>,
+    io: impl Fn(Errno) -> E,
+) -> Result<(), E> {
+    use rustix::fs::{AtFlags, CWD, FileType};
+    let components = |p: &str| -> Vec<String> {
+        p.split('/')
+            .filter(|c| !c.is_empty())
+            .rev()
+            .map(str::to_string)
+            .collect()
+    };
+    // What is left to walk, components in reverse order.
+    let mut todo = components(path);
+    if !path.starts_with('/') {
+        let cwd = rustix::process::getcwd(Vec::new()).map_err(&io)?;
+        todo.extend(components(cwd.to_str().map_err(|_| io(Errno::INVAL))?));
+    }
+    let root = rustix::fs::stat("/").map_err(&io)?;
+    visit("/", Some(&root), &root)?;
+    // The directory reached so far, and its lstat; `..` goes back by
+    // stat'ing the parent again.
+    let mut done = String::from("/");
+    let mut dir = root;
+    let mut links = 0;
+    while let Some(name) = todo.pop() {
+        match name.as_str() {
+            "." => continue,
+            ".." => {
+                done = parent(&done).to_string();
+                dir = rustix::fs::stat(done.as_str()).map_err(&io)?;
+                continue;
+            }
+            _ => {}
+        }
+        let next = join(&done, &name);
+        let meta = match rustix::fs::statat(CWD, next.as_str(), AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(meta) => meta,
+            Err(Errno::NOENT) => return visit(&next, None, &dir),
+            Err(e) => return Err(io(e)),
+        };
+        visit(&next, Some(&meta), &dir)?;
+        match FileType::from_raw_mode(meta.st_mode) {
+            FileType::Symlink => {
+                links += 1;
+                if links > MAX_LINKS {
+                    return Err(io(Errno::LOOP));
+                }
+                let target = rustix::fs::readlink(next.as_str(), Vec::new()).map_err(&io)?;
+                let target = target.to_str().map_err(|_| io(Errno::INVAL))?;
+                if target.starts_with('/') {
+                    done = String::from("/");
+                    dir = root;
+                }
+                todo.extend(components(target));
+            }
+            _ if todo.is_empty() => return Ok(()),
+            FileType::Directory => {
+                done = next;
+                dir = meta;
+            }
+            _ => return Err(io(Errno::NOTDIR)),
+        }
+    }
+    Ok(())
+}
+
 /// The directory part of a path (`/etc` for `/etc/pmtr.conf`, `.` for a
 /// bare name, `/` for `/x`), like `dirname`.
 pub fn parent(path: &str) -> &str {

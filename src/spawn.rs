@@ -27,11 +27,17 @@ use crate::config::{JobSpec, Output, Resource};
 use crate::sys;
 use crate::users::{Ids, Users};
 
-/// What the child does with one of stdout/stderr.
+/// What the child does with one of stdin/stdout/stderr.
 #[derive(Debug)]
 enum Stream {
     Null,
-    File(CString),
+    /// A file the child opens. `as_job`: with the job's credentials, after
+    /// it has taken them, because the job's user could redirect the path
+    /// (see [`redirectable`]); else with pmtr's, before.
+    File {
+        path: CString,
+        as_job: bool,
+    },
     /// A pipe to pmtr, which logs each line (`out syslog`).
     Syslog,
 }
@@ -46,7 +52,7 @@ pub struct Launch {
     /// environment per job would be most of a job's memory.
     env: Rc<Env>,
     dir: CString,
-    stdin: CString,
+    stdin: Stream,
     stdout: Stream,
     stderr: Stream,
     nice: Option<i32>,
@@ -92,21 +98,47 @@ impl Launch {
             .map(|a| cstring(a, "cmd"))
             .collect::<Result<_, _>>()?;
         let path = argv[0].clone();
-        let env = if spec.env.is_empty() {
-            Rc::clone(environ)
-        } else {
-            Rc::new(environ.with(&spec.env)?)
-        };
-        let stream = |out: &Output| -> Result<Stream, PrepareError> {
-            Ok(match out {
-                Output::Null => Stream::Null,
-                Output::File(f) => Stream::File(cstring(f, "out/err")?),
-                Output::Syslog => Stream::Syslog,
-            })
-        };
         let ids = match &spec.user {
             Some(name) => Some(users.lookup(name).map_err(PrepareError::User)?),
             None => None,
+        };
+        // A job running as another user gets that user's HOME, USER and
+        // LOGNAME, as `su -` and every supervisor give them; its own
+        // `env` lines still win.
+        let own_env: Vec<String> = match &ids {
+            Some(ids) => [
+                format!("HOME={}", ids.home),
+                format!("USER={}", ids.name),
+                format!("LOGNAME={}", ids.name),
+            ]
+            .into_iter()
+            .chain(spec.env.iter().cloned())
+            .collect(),
+            None => Vec::new(),
+        };
+        let env = match (&ids, spec.env.is_empty()) {
+            (None, true) => Rc::clone(environ),
+            (None, false) => Rc::new(environ.with(&spec.env)?),
+            (Some(_), _) => Rc::new(environ.with(&own_env)?),
+        };
+        let dir = spec.dir.as_deref().unwrap_or("/");
+        let other_user = ids
+            .as_ref()
+            .filter(|ids| ids.uid != rustix::process::geteuid().as_raw());
+        let file = |path: &str, what| -> Result<Stream, PrepareError> {
+            let as_job =
+                other_user.is_some_and(|ids| redirectable(&crate::files::join(dir, path), ids));
+            Ok(Stream::File {
+                path: cstring(path, what)?,
+                as_job,
+            })
+        };
+        let stream = |out: &Output, what| -> Result<Stream, PrepareError> {
+            Ok(match out {
+                Output::Null => Stream::Null,
+                Output::File(f) => file(f, what)?,
+                Output::Syslog => Stream::Syslog,
+            })
         };
         let cpus = spec.cpu.as_ref().and_then(|list| {
             let online = rustix::thread::sched_getaffinity(None).ok()?;
@@ -139,10 +171,13 @@ impl Launch {
             _argv: argv,
             argv_ptrs,
             env,
-            dir: cstring(spec.dir.as_deref().unwrap_or("/"), "dir")?,
-            stdin: cstring(spec.input.as_deref().unwrap_or("/dev/null"), "in")?,
-            stdout: stream(&spec.out)?,
-            stderr: stream(&spec.err)?,
+            dir: cstring(dir, "dir")?,
+            stdin: match &spec.input {
+                Some(path) => file(path, "in")?,
+                None => Stream::Null,
+            },
+            stdout: stream(&spec.out, "out")?,
+            stderr: stream(&spec.err, "err")?,
             nice: spec.nice,
             cpus,
             rlimits: spec
@@ -170,6 +205,33 @@ impl Launch {
     pub fn wants_stderr_pipe(&self) -> bool {
         matches!(self.stderr, Stream::Syslog)
     }
+}
+
+/// Whether the job's user could make `path` lead somewhere else: it can
+/// change an entry the path passes through (symlinks followed) — one in a
+/// directory it may write, unless that directory is sticky (`/tmp`) and
+/// the entry exists and is not the user's — so it could put a symlink, a
+/// FIFO or another file in the path's place. Then pmtr must open the path
+/// with the job's rights, not root's (SPEC §10). A path only root can
+/// change — `out /var/log/app.log` for `user app` — is opened by pmtr, on
+/// the operator's behalf. Anything the walk cannot tell counts as
+/// redirectable.
+fn redirectable(path: &str, ids: &Ids) -> bool {
+    const STICKY: u32 = 0o1000;
+    let mut changeable = false;
+    let walked = crate::files::walk_path(
+        path,
+        |_, entry, dir| {
+            let writable = ids.may_write(dir.st_uid, dir.st_gid, dir.st_mode);
+            let protected = dir.st_mode & STICKY != 0
+                && dir.st_uid != ids.uid
+                && entry.is_some_and(|e| e.st_uid != ids.uid);
+            changeable |= writable && !protected;
+            Ok(())
+        },
+        |e| e,
+    );
+    changeable || walked.is_err()
 }
 
 fn rlimit_resource(r: Resource) -> RlimitResource {
@@ -225,7 +287,15 @@ impl Step {
 pub struct StartError {
     pub step: Step,
     pub errno: Errno,
+    /// [`DETAIL_WRONG_TYPE`], [`DETAIL_AS_JOB`].
+    pub detail: u8,
 }
+
+/// The file opened for a stream was not a regular file or a character
+/// device (a FIFO, a socket, a directory): refused.
+pub const DETAIL_WRONG_TYPE: u8 = 1;
+/// The stream's file was opened with the job's rights.
+pub const DETAIL_AS_JOB: u8 = 2;
 
 impl StartError {
     /// `can't exec /bin/nodee: No such file or directory`, naming the
@@ -235,24 +305,39 @@ impl StartError {
         impl fmt::Display for D<'_> {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 let (e, spec) = (self.0, self.1);
-                let why = sys::strerror(e.errno);
+                let why = if e.detail & DETAIL_WRONG_TYPE != 0 {
+                    "not a regular file or a character device"
+                } else {
+                    sys::strerror(e.errno)
+                };
                 let file = |o: &Output| match o {
                     Output::File(p) => p.clone(),
                     _ => String::new(),
                 };
+                if matches!(e.step, Step::Stdin | Step::Stdout | Step::Stderr) {
+                    let (what, path) = match e.step {
+                        Step::Stdin => ("input", spec.input.clone().unwrap_or_default()),
+                        Step::Stdout => ("output", file(&spec.out)),
+                        _ => ("error output", file(&spec.err)),
+                    };
+                    write!(f, "can't open {what} {path}: {why}")?;
+                    if e.detail & DETAIL_AS_JOB != 0 {
+                        // Why root could not have opened it either.
+                        let user = spec.user.as_deref().unwrap_or("?");
+                        write!(
+                            f,
+                            " (opened with the rights of user {user}, who can write a directory on its path)"
+                        )?;
+                    }
+                    return Ok(());
+                }
                 match e.step {
                     Step::Chdir => write!(
                         f,
                         "can't change directory to {}: {why}",
                         spec.dir.as_deref().unwrap_or("/")
                     ),
-                    Step::Stdin => write!(
-                        f,
-                        "can't open input {}: {why}",
-                        spec.input.as_deref().unwrap_or("/dev/null")
-                    ),
-                    Step::Stdout => write!(f, "can't open output {}: {why}", file(&spec.out)),
-                    Step::Stderr => write!(f, "can't open error output {}: {why}", file(&spec.err)),
+                    Step::Stdin | Step::Stdout | Step::Stderr => Ok(()),
                     Step::Nice => write!(f, "can't set nice {}: {why}", spec.nice.unwrap_or(0)),
                     Step::Affinity => write!(f, "can't set cpu affinity: {why}"),
                     Step::Rlimit => write!(f, "can't set ulimit: {why}"),
@@ -386,7 +471,11 @@ pub fn read_start_result(pipe: &OwnedFd) -> StartResult {
             let errno =
                 Errno::from_raw_os_error(i32::from_ne_bytes([buf[4], buf[5], buf[6], buf[7]]));
             match Step::from_u8(buf[0]) {
-                Some(step) => StartResult::Failed(StartError { step, errno }),
+                Some(step) => StartResult::Failed(StartError {
+                    step,
+                    errno,
+                    detail: buf[1],
+                }),
                 None => StartResult::Running,
             }
         }
@@ -399,16 +488,74 @@ pub fn read_start_result(pipe: &OwnedFd) -> StartResult {
 /// Reports `step` failing with `errno` to the parent and exits 127, as a
 /// shell does for a command it cannot run.
 fn fail(status: BorrowedFd<'_>, step: Step, errno: Errno) -> ! {
+    fail_with(status, step, errno, 0)
+}
+
+fn fail_with(status: BorrowedFd<'_>, step: Step, errno: Errno, detail: u8) -> ! {
     let code = errno.raw_os_error().to_ne_bytes();
-    let record = [step as u8, 0, 0, 0, code[0], code[1], code[2], code[3]];
+    let record = [step as u8, detail, 0, 0, code[0], code[1], code[2], code[3]];
     let _ = rustix::io::write(status, &record);
     sys::exit_now(127)
 }
 
-fn open_onto(path: &CStr, flags: OFlags, target: i32, status: BorrowedFd<'_>, step: Step) {
-    match rustix::fs::open(path, flags | OFlags::CLOEXEC, Mode::from_raw_mode(0o644)) {
-        Ok(fd) => dup_onto(fd.as_fd(), target, status, step),
-        Err(e) => fail(status, step, e),
+/// Opens `path` for stream `target` (0, 1 or 2) in a way nothing at the
+/// path can make wait, while pmtr waits for this child (SPEC §10):
+/// non-blocking (a FIFO without a writer or reader, a serial line without
+/// carrier), without becoming the controlling terminal; then checks what
+/// was opened — a regular file or a character device, or, opened with
+/// pmtr's rights on a path only root controls, a FIFO the operator put
+/// there — and clears O_NONBLOCK, which the job expects off.
+fn open_onto(
+    path: &CStr,
+    flags: OFlags,
+    target: i32,
+    as_job: bool,
+    status: BorrowedFd<'_>,
+    step: Step,
+) {
+    use rustix::fs::FileType;
+    let detail = if as_job { DETAIL_AS_JOB } else { 0 };
+    let flags = flags | OFlags::CLOEXEC | OFlags::NONBLOCK | OFlags::NOCTTY;
+    let fd = match rustix::fs::open(path, flags, Mode::from_raw_mode(0o644)) {
+        Ok(fd) => fd,
+        Err(e) => fail_with(status, step, e, detail),
+    };
+    let kind = match rustix::fs::fstat(&fd) {
+        Ok(meta) => FileType::from_raw_mode(meta.st_mode),
+        Err(e) => fail_with(status, step, e, detail),
+    };
+    let allowed = match kind {
+        FileType::RegularFile | FileType::CharacterDevice => true,
+        FileType::Fifo => !as_job,
+        _ => false,
+    };
+    if !allowed {
+        fail_with(status, step, Errno::INVAL, detail | DETAIL_WRONG_TYPE);
+    }
+    let cleared = rustix::fs::fcntl_getfl(&fd)
+        .and_then(|fl| rustix::fs::fcntl_setfl(&fd, fl - OFlags::NONBLOCK));
+    if let Err(e) = cleared {
+        fail_with(status, step, e, detail);
+    }
+    dup_onto(fd.as_fd(), target, status, step);
+}
+
+/// Opens the streams whose files are opened with the rights the child
+/// has now: pmtr's (`as_job` false) before it takes the job's, the job's
+/// (`as_job` true) after.
+fn open_streams(launch: &Launch, as_job: bool, status: BorrowedFd<'_>) {
+    let append = OFlags::WRONLY | OFlags::APPEND | OFlags::CREATE;
+    let streams = [
+        (&launch.stdin, OFlags::RDONLY, 0, Step::Stdin),
+        (&launch.stdout, append, 1, Step::Stdout),
+        (&launch.stderr, append, 2, Step::Stderr),
+    ];
+    for (stream, flags, target, step) in streams {
+        if let Stream::File { path, as_job: mine } = stream
+            && *mine == as_job
+        {
+            open_onto(path, flags, target, as_job, status, step);
+        }
     }
 }
 
@@ -437,18 +584,19 @@ fn child_main(
         fail(status, Step::Chdir, e);
     }
     // Relative `in`/`out`/`err` paths resolve against `dir`, now the cwd.
-    open_onto(&launch.stdin, OFlags::RDONLY, 0, status, Step::Stdin);
-    let append = OFlags::WRONLY | OFlags::APPEND | OFlags::CREATE;
-    match (&launch.stdout, out_pipe) {
-        (Stream::Syslog, Some(w)) => dup_onto(w, 1, status, Step::Stdout),
-        (Stream::File(p), _) => open_onto(p, append, 1, status, Step::Stdout),
-        _ => open_onto(c"/dev/null", OFlags::WRONLY, 1, status, Step::Stdout),
+    let streams = [
+        (&launch.stdin, None, OFlags::RDONLY, 0, Step::Stdin),
+        (&launch.stdout, out_pipe, OFlags::WRONLY, 1, Step::Stdout),
+        (&launch.stderr, err_pipe, OFlags::WRONLY, 2, Step::Stderr),
+    ];
+    for (stream, pipe, null_flags, target, step) in streams {
+        match (stream, pipe) {
+            (Stream::Syslog, Some(w)) => dup_onto(w, target, status, step),
+            (Stream::File { .. }, _) => {}
+            _ => open_onto(c"/dev/null", null_flags, target, false, status, step),
+        }
     }
-    match (&launch.stderr, err_pipe) {
-        (Stream::Syslog, Some(w)) => dup_onto(w, 2, status, Step::Stderr),
-        (Stream::File(p), _) => open_onto(p, append, 2, status, Step::Stderr),
-        _ => open_onto(c"/dev/null", OFlags::WRONLY, 2, status, Step::Stderr),
-    }
+    open_streams(launch, false, status);
     if let Some(nice) = launch.nice
         && let Err(e) = rustix::process::setpriority_process(None, nice)
     {
@@ -496,6 +644,8 @@ fn child_main(
             fail(status, Step::Uid, e);
         }
     }
+    // What the job's user could redirect, opened with its rights only.
+    open_streams(launch, true, status);
     // A job must not outlive a pmtr killed with SIGKILL: a restarted pmtr
     // would otherwise run a second copy. Set after the uid change, which
     // clears it; then close the race with a parent that already died.

@@ -4,12 +4,24 @@
 use crate::prelude::*;
 use core::fmt;
 
-/// Who a job runs as: uid, primary gid and supplementary groups.
+/// Who a job runs as: uid, primary gid and supplementary groups, and the
+/// name and home directory its environment gets (`USER`, `LOGNAME`,
+/// `HOME`, as `su -` sets them).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ids {
     pub uid: u32,
     pub gid: u32,
     pub groups: Vec<u32>,
+    pub name: String,
+    pub home: String,
+}
+
+impl Ids {
+    /// Whether these ids may write a file or directory with this owner,
+    /// group and mode (ignoring ACLs, as root's view of the job's rights).
+    pub fn may_write(&self, uid: u32, gid: u32, mode: u32) -> bool {
+        uid == self.uid || (mode & 0o020 != 0 && self.groups.contains(&gid)) || mode & 0o002 != 0
+    }
 }
 
 /// Why a `user` could not be resolved.
@@ -89,6 +101,11 @@ impl Users {
             return Err(LookupError::UnknownUser(name.to_string()));
         };
         let user = entry[0];
+        let home = entry
+            .get(5)
+            .copied()
+            .filter(|h| !h.is_empty())
+            .unwrap_or("/");
         let mut groups = vec![gid];
         for line in self.group.lines() {
             let fields: Vec<&str> = line.split(':').collect();
@@ -104,7 +121,13 @@ impl Users {
                 groups.push(group_id);
             }
         }
-        Ok(Ids { uid, gid, groups })
+        Ok(Ids {
+            uid,
+            gid,
+            groups,
+            name: user.to_string(),
+            home: home.to_string(),
+        })
     }
 }
 
@@ -130,7 +153,9 @@ mod tests {
             Ok(Ids {
                 uid: 1001,
                 gid: 1001,
-                groups: vec![1001, 20, 44]
+                groups: vec![1001, 20, 44],
+                name: "app".into(),
+                home: "/home/app".into(),
             })
         );
     }

@@ -3,8 +3,10 @@
 # root). Cheap when everything is already there.
 set -eu
 
+top=$(cd "$(dirname "$0")/.." && pwd)
+
 need_apt=""
-for pkg in busybox shellcheck qemu-user strace util-linux procps tzdata; do
+for pkg in busybox shellcheck qemu-user strace util-linux procps tzdata lintian; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need_apt="$need_apt $pkg"
 done
 if [ -n "$need_apt" ]; then
@@ -18,3 +20,27 @@ fi
 for comp in rustfmt clippy; do
     rustup component list --installed 2>/dev/null | grep -q "^$comp" || rustup component add "$comp"
 done
+
+# tests/it/deb.rs installs the package into a chroot built on the static
+# x86_64 build of pmtr...
+if ! rustup target list --installed 2>/dev/null | grep -qx x86_64-unknown-linux-musl; then
+    rustup target add x86_64-unknown-linux-musl
+fi
+
+# ...and Debian's static busybox. The busybox-static package conflicts with
+# the busybox above (which other tests run), so its binary is unpacked into
+# the target directory instead of installed.
+bb_static=${CARGO_TARGET_DIR:-$top/target}/test-tools/busybox-static
+if [ ! -x "$bb_static" ]; then
+    echo "setup: fetching busybox-static into $bb_static"
+    work=$(mktemp -d)
+    # apt fetches as _apt where it can; a private directory it cannot
+    # write only costs a warning, so keep the download in a 0755 one.
+    chmod 0755 "$work"
+    (cd "$work" && { apt-get download busybox-static 2>/dev/null ||
+        { apt-get update -qq && apt-get download busybox-static; }; }) >/dev/null
+    dpkg-deb -x "$work"/busybox-static_*.deb "$work/x"
+    mkdir -p "$(dirname "$bb_static")"
+    install -m 0755 "$work/x/bin/busybox" "$bb_static"
+    rm -rf "$work"
+fi

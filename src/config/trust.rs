@@ -13,13 +13,9 @@
 
 use crate::prelude::*;
 
-use rustix::fs::{AtFlags, CWD, FileType, Stat};
-use rustix::io::Errno;
+use rustix::fs::{FileType, Stat};
 
 use super::error::{Error, ErrorKind};
-
-/// Symlinks followed while walking a path, as the kernel's limit.
-const MAX_LINKS: usize = 40;
 
 const STICKY: u32 = 0o1000;
 
@@ -61,70 +57,22 @@ fn verdict(file: &str, dir: Option<&str>, uid: u32, mode: u32, euid: u32) -> Res
     Ok(())
 }
 
-/// Walks `path` as the kernel resolves it, checking every directory it
-/// passes through (symlinks followed, each link's own directory checked).
+/// Checks every directory `path` passes through (symlinks followed, each
+/// link's own directory included: see [`crate::files::walk_path`]).
 fn check_dirs(path: &str, euid: u32) -> Result<(), Error> {
     if euid != 0 {
         return Ok(());
     }
-    let io = |e: Errno| Error::from_io(path, e);
-    // `done`: the resolved directories so far; `todo`: what is left to
-    // walk, components in reverse order.
-    let mut todo: Vec<String> = components(path).rev().map(str::to_string).collect();
-    if !path.starts_with('/') {
-        // `-c pmtr.conf`: walk from / through the working directory, so
-        // that `..` means what it means to the kernel.
-        let cwd = rustix::process::getcwd(Vec::new()).map_err(io)?;
-        let cwd = cwd.to_str().map_err(|_| io(Errno::INVAL))?;
-        todo.extend(components(cwd).rev().map(str::to_string));
-    }
-    let mut done = String::from("/");
-    check_dir(path, &done, euid)?;
-    let mut links = 0;
-    while let Some(name) = todo.pop() {
-        match name.as_str() {
-            "." => continue,
-            ".." => {
-                done = crate::files::parent(&done).to_string();
-                continue;
+    crate::files::walk_path(
+        path,
+        |entry, meta, _| match meta {
+            Some(meta) if FileType::from_raw_mode(meta.st_mode) == FileType::Directory => {
+                verdict(path, Some(entry), meta.st_uid, meta.st_mode, euid)
             }
-            _ => {}
-        }
-        let next = crate::files::join(&done, &name);
-        let meta = rustix::fs::statat(CWD, next.as_str(), AtFlags::SYMLINK_NOFOLLOW).map_err(io)?;
-        match FileType::from_raw_mode(meta.st_mode) {
-            FileType::Symlink => {
-                links += 1;
-                if links > MAX_LINKS {
-                    return Err(io(Errno::LOOP));
-                }
-                let target = rustix::fs::readlink(next.as_str(), Vec::new()).map_err(io)?;
-                let target = target.to_str().map_err(|_| io(Errno::INVAL))?;
-                if target.starts_with('/') {
-                    done = String::from("/");
-                    check_dir(path, &done, euid)?;
-                }
-                todo.extend(components(target).rev().map(str::to_string));
-            }
-            // The file itself: the caller checks it (as opened, or stat).
-            _ if todo.is_empty() => return Ok(()),
-            FileType::Directory => {
-                verdict(path, Some(&next), meta.st_uid, meta.st_mode, euid)?;
-                done = next;
-            }
-            _ => return Err(io(Errno::NOTDIR)),
-        }
-    }
-    Ok(())
-}
-
-fn check_dir(path: &str, dir: &str, euid: u32) -> Result<(), Error> {
-    let meta = rustix::fs::stat(dir).map_err(|e| Error::from_io(path, e))?;
-    verdict(path, Some(dir), meta.st_uid, meta.st_mode, euid)
-}
-
-fn components(path: &str) -> impl DoubleEndedIterator<Item = &str> {
-    path.split('/').filter(|c| !c.is_empty())
+            _ => Ok(()),
+        },
+        |e| Error::from_io(path, e),
+    )
 }
 
 #[cfg(test)]

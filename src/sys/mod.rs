@@ -289,8 +289,11 @@ pub fn read_signal(fd: &OwnedFd) -> Option<i32> {
 
 /// `close_range(3, ~0, CLOSE_RANGE_CLOEXEC)`—Marks every descriptor above
 /// stderr close-on-exec, so a job gets only fds 0–2 even if pmtr inherited
-/// others from whoever started it. Async-signal-safe. Falls back to one
-/// `fcntl` per descriptor on kernels before 5.11.
+/// others from whoever started it. Async-signal-safe, and allocates
+/// nothing. Kernels before 5.11 lack the flag: then each descriptor listed
+/// in /proc/self/fd is marked, and without /proc (early boot), every
+/// number below the descriptor limit — pmtr raises its own limit, so 1024
+/// would not be enough.
 ///
 /// # References
 ///  - [Linux](https://man7.org/linux/man-pages/man2/close_range.2.html)
@@ -302,10 +305,63 @@ pub fn cloexec_from_3() {
     if rc == 0 {
         return;
     }
-    for fd in 3..1024 {
+    let cloexec = |fd: i32| {
         // SAFETY: fcntl on a closed descriptor only fails with EBADF.
         unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+    };
+    if let Ok(dir) = rustix::fs::open(
+        c"/proc/self/fd",
+        rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::CLOEXEC,
+        rustix::fs::Mode::empty(),
+    ) {
+        let mut buf = [MaybeUninit::<u8>::uninit(); 512];
+        let mut entries = rustix::fs::RawDir::new(&dir, &mut buf);
+        while let Some(Ok(entry)) = entries.next() {
+            let name = entry.file_name().to_bytes();
+            if !name.is_empty() && name.iter().all(u8::is_ascii_digit) {
+                let fd = name.iter().fold(0i32, |n, d| {
+                    n.saturating_mul(10).saturating_add(i32::from(d - b'0'))
+                });
+                if fd >= 3 {
+                    cloexec(fd);
+                }
+            }
+        }
+        return;
     }
+    let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile)
+        .current
+        .map_or(i32::MAX, |n| n.min(i32::MAX as u64) as i32);
+    for fd in 3..limit {
+        cloexec(fd);
+    }
+}
+
+/// The uid of the process at the other end of a unix socket, from
+/// `SO_PEERCRED`. Only the uid: the pid reads 0 for a peer outside pmtr's
+/// PID namespace (a host-side client on a container's bind-mounted
+/// socket), which rustix's `socket_peercred` refuses.
+///
+/// # References
+///  - [unix(7)](https://man7.org/linux/man-pages/man7/unix.7.html)
+pub fn peer_uid(fd: rustix::fd::BorrowedFd<'_>) -> Result<u32, Errno> {
+    let mut cred = MaybeUninit::<libc::ucred>::zeroed();
+    let mut len = size_of::<libc::ucred>() as libc::socklen_t;
+    // SAFETY: the buffer is one ucred, and `len` says so.
+    let rc = unsafe {
+        libc::getsockopt(
+            rustix::fd::AsRawFd::as_raw_fd(&fd),
+            libc::SOL_SOCKET,
+            libc::SO_PEERCRED,
+            cred.as_mut_ptr().cast(),
+            &mut len,
+        )
+    };
+    if rc != 0 {
+        return Err(Errno::from_raw_os_error(last_errno()));
+    }
+    // SAFETY: zeroed, then filled by the kernel.
+    Ok(unsafe { cred.assume_init() }.uid)
 }
 
 /// The text for an errno, as `strerror` gives it (`No such file or

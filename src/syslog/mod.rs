@@ -154,6 +154,7 @@ pub fn init(foreground: bool, verbose: u8) {
                 lost: 0,
                 pending: heapless::Vec::new(),
                 console,
+                echo_lost: 0,
             })
         }
     }
@@ -168,7 +169,7 @@ pub fn log(severity: Severity, args: fmt::Arguments<'_>) {
             let mut rec = Record::new();
             rec.text_at = 0;
             rec.format_text(args, RECORD_LIMIT);
-            write_line(crate::rt::print::stderr(), &[b"pmtr: ", rec.text(), b"\n"]);
+            let _ = write_line(crate::rt::print::stderr(), &[b"pmtr: ", rec.text(), b"\n"]);
         }
         return;
     };
@@ -207,7 +208,7 @@ fn log_job_piece(
             unfinished,
             RECORD_LIMIT,
             |rec| {
-                write_line(crate::rt::print::stderr(), &[rec.tagged(), b"\n"]);
+                let _ = write_line(crate::rt::print::stderr(), &[rec.tagged(), b"\n"]);
             },
         );
         return;

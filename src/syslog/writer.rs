@@ -39,6 +39,8 @@ pub(super) struct Writer {
     pub(super) pending: heapless::Vec<u8, { RECORD_MAX + 1 }>,
     /// PID 1 without stderr: /dev/kmsg or /dev/console.
     pub(super) console: Option<Console>,
+    /// Lines stderr (or the console) did not take at once.
+    pub(super) echo_lost: u32,
 }
 
 /// Where PID 1 writes when there is neither syslog nor stderr.
@@ -71,20 +73,39 @@ impl Writer {
     }
 
     /// Writes the record for a person: `pmtr: text` or `TAG[PID]: text`.
-    fn echo(&self, rec: &Record, source: Source, fallback: bool) {
+    /// Never waits: a line the terminal or pipe does not take at once is
+    /// dropped and counted, and the count is written before the next line
+    /// that goes through.
+    fn echo(&mut self, rec: &Record, source: Source, fallback: bool) {
         let parts: [&[u8]; 3] = match source {
             Source::Own => [b"pmtr: ", rec.text(), b"\n"],
             Source::Job => [b"", rec.tagged(), b"\n"],
         };
-        if fallback && let Some(console) = &self.console {
-            if console.kmsg {
-                write_line(console.fd.as_fd(), &[rec.pri(), rec.tagged(), b"\n"]);
-            } else {
-                write_line(console.fd.as_fd(), &parts);
+        let (fd, parts) = match &self.console {
+            Some(console) if fallback && console.kmsg => {
+                (console.fd.as_fd(), [rec.pri(), rec.tagged(), b"\n"])
             }
-            return;
+            Some(console) if fallback => (console.fd.as_fd(), parts),
+            _ => (crate::rt::print::stderr(), parts),
+        };
+        if self.echo_lost > 0 {
+            let mut count: heapless::String<64> = heapless::String::new();
+            let _ = core::fmt::write(
+                &mut count,
+                format_args!(
+                    "pmtr: {} lines not echoed (output was not taking them)\n",
+                    self.echo_lost
+                ),
+            );
+            if !write_line(fd, &[count.as_bytes()]) {
+                self.echo_lost = self.echo_lost.saturating_add(1);
+                return;
+            }
+            self.echo_lost = 0;
         }
-        write_line(crate::rt::print::stderr(), &parts);
+        if !write_line(fd, &parts) {
+            self.echo_lost = self.echo_lost.saturating_add(1);
+        }
     }
 
     fn send(&mut self, rec: &Record) -> Sent {
@@ -214,16 +235,50 @@ fn send_retrying(fd: &OwnedFd, bytes: &[u8], flags: SendFlags) -> rustix::io::Re
     }
 }
 
-/// Writes the parts as one line; gives up on any error (a log must not
-/// stop pmtr). The parts are copied into one buffer so that a line is
+/// Writes the parts as one line, only as far as `fd` takes them at once:
+/// a stalled terminal, or a pipe nobody reads, must never stop pmtr's
+/// loop (SPEC §10: the bytes may be a job's). Returns whether the whole
+/// line went out. The parts are copied into one buffer so that a line is
 /// one write and lines from pmtr and its jobs do not interleave.
-pub(super) fn write_line(fd: rustix::fd::BorrowedFd<'_>, parts: &[&[u8]]) {
+pub(super) fn write_line(fd: rustix::fd::BorrowedFd<'_>, parts: &[&[u8]]) -> bool {
+    use rustix::event::{PollFd, PollFlags};
     let mut line: heapless::Vec<u8, { RECORD_MAX + 16 }> = heapless::Vec::new();
     for part in parts {
         let room = line.capacity() - line.len();
         let _ = line.extend_from_slice(&part[..part.len().min(room)]);
     }
-    let _ = crate::files::write_all(fd, &line);
+    // The console and /dev/kmsg are opened non-blocking (and /dev/kmsg
+    // does not poll for writing); only stderr, shared with whoever started
+    // pmtr, may block, so only it is asked first.
+    let ask = rustix::fd::AsRawFd::as_raw_fd(&fd) == 2;
+    let mut rest = &line[..];
+    while !rest.is_empty() {
+        if !ask {
+            match rustix::io::write(fd, rest) {
+                Ok(n) if n > 0 => rest = &rest[n..],
+                Err(Errno::INTR) => {}
+                _ => return false,
+            }
+            continue;
+        }
+        let mut poll = [PollFd::new(&fd, PollFlags::OUT)];
+        let zero = rustix::event::Timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        match rustix::event::poll(&mut poll, Some(&zero)) {
+            Ok(1) if poll[0].revents().contains(PollFlags::OUT) => {}
+            Err(Errno::INTR) => continue,
+            _ => return false,
+        }
+        match rustix::io::write(fd, rest) {
+            Ok(0) => return false,
+            Ok(n) => rest = &rest[n..],
+            Err(Errno::INTR) => {}
+            Err(_) => return false,
+        }
+    }
+    true
 }
 
 /// Whether fd 2 is open and not /dev/null.

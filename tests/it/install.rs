@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use crate::util::{TempDir, alive, expect_within, pmtr_bin, signal, wait_until};
+use crate::util::{TempDir, alive, pmtr_bin, ppid, read_pid, signal, wait_pid_file, wait_until};
 
 /// The repository's top directory.
 fn repo() -> &'static Path {
@@ -607,35 +607,6 @@ impl Drop for Cleanup {
             }
         }
     }
-}
-
-fn read_pid(path: &Path) -> Option<u32> {
-    fs::read_to_string(path).ok()?.trim().parse().ok()
-}
-
-/// Waits for `path` to name a live process and returns its PID.
-fn wait_pid_file(path: &Path, limit: Duration) -> u32 {
-    let mut pid = 0;
-    expect_within(
-        limit,
-        &format!("{} to name a live process", path.display()),
-        || {
-            pid = read_pid(path).unwrap_or(0);
-            pid != 0 && alive(pid)
-        },
-    );
-    pid
-}
-
-/// The parent PID of `pid`, from /proc.
-fn ppid(pid: u32) -> Option<u32> {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    stat.rsplit(") ")
-        .next()?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
 }
 
 /// A stand-in for /dev/log that the daemonized pmtr logs to (through
@@ -1291,7 +1262,7 @@ fn shell_scripts() -> Vec<(PathBuf, String)> {
         }
     }
     let mut out = Vec::new();
-    for dir in ["init.d", "cross", "tests", "bench"] {
+    for dir in ["init.d", "pkg", "cross", "tests", "bench"] {
         walk(&repo().join(dir), &mut out);
     }
     out.sort();
@@ -1305,7 +1276,15 @@ fn shell_scripts_pass_sh_n_and_shellcheck() {
         .iter()
         .map(|(p, _)| p.strip_prefix(repo()).unwrap().display().to_string())
         .collect();
-    for must in ["init.d/pmtr", "init.d/install.sh", "tests/setup.sh"] {
+    for must in [
+        "init.d/pmtr",
+        "init.d/install.sh",
+        "tests/setup.sh",
+        "pkg/deb/build.sh",
+        "pkg/deb/postinst",
+        "pkg/deb/prerm",
+        "pkg/deb/postrm",
+    ] {
         assert!(
             names.iter().any(|n| n == must),
             "{must} not found among {names:?}"
@@ -1315,8 +1294,10 @@ fn shell_scripts_pass_sh_n_and_shellcheck() {
     for (path, shell) in &scripts {
         let rel = path.strip_prefix(repo()).unwrap().display().to_string();
         let mut parsers = vec![if shell == "bash" { "bash" } else { "sh" }.to_owned()];
-        // The init scripts must run under busybox ash as well.
-        if rel.starts_with("init.d/") && shell != "bash" {
+        // The init scripts, and the package's maintainer scripts (dpkg on
+        // a busybox image runs them with busybox sh), must run under
+        // busybox ash as well.
+        if (rel.starts_with("init.d/") || rel.starts_with("pkg/")) && shell != "bash" {
             parsers.push(format!("{} sh", busybox().display()));
         }
         for parser in &parsers {
@@ -1333,7 +1314,7 @@ fn shell_scripts_pass_sh_n_and_shellcheck() {
         }
         // Ours are held to every shellcheck level; other scripts fail on
         // errors only.
-        let severity = if rel.starts_with("init.d/") {
+        let severity = if rel.starts_with("init.d/") || rel.starts_with("pkg/") {
             "style"
         } else {
             "error"

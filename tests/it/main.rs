@@ -20,6 +20,10 @@ mod udp;
 /// (SPEC §9, issue 6).
 mod install;
 
+/// The Debian package: build, lintian, install/upgrade/remove/purge with
+/// dpkg in a throwaway busybox root (issue 17).
+mod deb;
+
 /// Faults, floods and hostile input pmtr must survive (issue 8).
 mod reliability;
 

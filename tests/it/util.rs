@@ -339,3 +339,33 @@ pub fn job_lines_logged_and_dropped(log: &str, tag: &str) -> (usize, usize) {
         .sum();
     (logged, dropped)
 }
+
+/// The PID a pidfile names, if it holds one.
+pub fn read_pid(path: &Path) -> Option<u32> {
+    fs::read_to_string(path).ok()?.trim().parse().ok()
+}
+
+/// Waits for `path` to name a live process and returns its PID.
+pub fn wait_pid_file(path: &Path, limit: Duration) -> u32 {
+    let mut pid = 0;
+    expect_within(
+        limit,
+        &format!("{} to name a live process", path.display()),
+        || {
+            pid = read_pid(path).unwrap_or(0);
+            pid != 0 && alive(pid)
+        },
+    );
+    pid
+}
+
+/// The parent PID of `pid`, from /proc.
+pub fn ppid(pid: u32) -> Option<u32> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit(") ")
+        .next()?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}

@@ -7,3 +7,6 @@
 //! stops pmtr within its `kill after` time, no file outside the job's
 //! rights is touched, and pmtr's memory stays bounded. One submodule per
 //! area; each names the defect it holds closed.
+
+/// The untrusted job and its user (items 1–4, 6, 8, 9).
+mod job;
