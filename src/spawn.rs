@@ -61,6 +61,11 @@ pub struct Launch {
     ids: Option<Ids>,
     /// `ids.groups` as the kernel wants them.
     gids: Vec<rustix::process::Gid>,
+    /// `ready fd N`: the write end of a pipe to pmtr is put at N (issue 16).
+    ready_fd: Option<i32>,
+    /// stderr goes to stdout's pipe (a `ready when` or `check` command,
+    /// whose last line of either is what pmtr shows).
+    merged: bool,
 }
 
 /// Why a job cannot be prepared: it stays down, the reason is logged.
@@ -195,7 +200,63 @@ impl Launch {
                 .collect(),
             ids,
             gids,
+            ready_fd: None,
+            merged: false,
         })
+    }
+
+    // Issue 16.
+
+    /// This job's `ready when` or `check` command `cmd`: as the job's
+    /// user, in its dir, with its environment; stdin from /dev/null,
+    /// stdout and stderr into one pipe to pmtr; no nice, cpu or ulimit.
+    pub fn probe(&self, cmd: &[String]) -> Result<Launch, PrepareError> {
+        let argv: Vec<CString> = cmd
+            .iter()
+            .map(|a| cstring(a, "cmd"))
+            .collect::<Result<_, _>>()?;
+        Ok(Launch {
+            path: argv[0].clone(),
+            argv_ptrs: argv
+                .iter()
+                .map(|a| a.as_ptr())
+                .chain([core::ptr::null()])
+                .collect(),
+            _argv: argv,
+            env: Rc::clone(&self.env),
+            dir: self.dir.clone(),
+            stdin: Stream::Null,
+            stdout: Stream::Syslog,
+            stderr: Stream::Syslog,
+            nice: None,
+            cpus: None,
+            rlimits: Vec::new(),
+            ids: self.ids.clone(),
+            gids: self.gids.clone(),
+            ready_fd: None,
+            merged: true,
+        })
+    }
+
+    /// The same launch with `lines` (`VAR=VALUE`) added to its environment.
+    pub fn with_env(self, lines: &[String]) -> Result<Launch, PrepareError> {
+        Ok(Launch {
+            env: Rc::new(self.env.with(lines)?),
+            ..self
+        })
+    }
+
+    /// The same launch with a readiness pipe at descriptor `fd` (>= 3).
+    pub fn with_ready_fd(self, fd: i32) -> Launch {
+        Launch {
+            ready_fd: Some(fd),
+            ..self
+        }
+    }
+
+    /// The uid and gid the job runs as, when a `user` is set.
+    pub fn owner(&self) -> Option<(u32, u32)> {
+        self.ids.as_ref().map(|i| (i.uid, i.gid))
     }
 
     pub fn wants_stdout_pipe(&self) -> bool {
@@ -359,6 +420,8 @@ pub struct Started {
     pub status_pipe: OwnedFd,
     pub stdout: Option<OwnedFd>,
     pub stderr: Option<OwnedFd>,
+    /// The read end of the `ready fd` pipe, non-blocking.
+    pub ready: Option<OwnedFd>,
 }
 
 /// Why [`spawn`] could not start a child: the call that failed and its
@@ -387,8 +450,16 @@ impl fmt::Display for SpawnError {
 /// succeeded arrives later on `status_pipe` (see [`read_start_result`]).
 pub fn spawn(launch: &Launch, parent: Pid) -> Result<Started, SpawnError> {
     use rustix::pipe::{PipeFlags, pipe_with};
-    let (status_r, status_w) =
+    let (status_r, mut status_w) =
         pipe_with(PipeFlags::CLOEXEC | PipeFlags::NONBLOCK).map_err(SpawnError::Pipe)?;
+    // The child puts the ready pipe at its fd N just before exec: the
+    // status pipe must not be there, or an exec failure would be
+    // reported into the job's ready pipe.
+    if let Some(n) = launch.ready_fd
+        && rustix::fd::AsRawFd::as_raw_fd(&status_w) == n
+    {
+        status_w = rustix::io::fcntl_dupfd_cloexec(&status_w, n + 1).map_err(SpawnError::Pipe)?;
+    }
     // O_NONBLOCK belongs to the open file description, so pipe2's flag
     // would make the job's stdout non-blocking too: a job writing faster
     // than pmtr logs would get EAGAIN and lose its output (seq stopped at
@@ -403,17 +474,27 @@ pub fn spawn(launch: &Launch, parent: Pid) -> Result<Started, SpawnError> {
     } else {
         None
     };
-    let err_pipe = if launch.wants_stderr_pipe() {
+    let err_pipe = if launch.wants_stderr_pipe() && !launch.merged {
         Some(output_pipe()?)
     } else {
         None
+    };
+    // The job writes a newline when it is ready; pmtr's end never blocks.
+    let ready_pipe = match launch.ready_fd {
+        Some(_) => Some(output_pipe()?),
+        None => None,
     };
     let mut child = ChildArgs {
         launch,
         parent,
         status: status_w.as_fd(),
         out_pipe: out_pipe.as_ref().map(|(_, w)| w.as_fd()),
-        err_pipe: err_pipe.as_ref().map(|(_, w)| w.as_fd()),
+        err_pipe: match (&err_pipe, &out_pipe) {
+            (Some((_, w)), _) => Some(w.as_fd()),
+            (None, Some((_, w))) if launch.merged => Some(w.as_fd()),
+            _ => None,
+        },
+        ready_pipe: ready_pipe.as_ref().map(|(_, w)| w.as_fd()),
     };
     // SAFETY: pmtr is single-threaded; `child_entry` runs only
     // `child_main`, which makes async-signal-safe calls, writes nothing
@@ -432,6 +513,7 @@ pub fn spawn(launch: &Launch, parent: Pid) -> Result<Started, SpawnError> {
         status_pipe: status_r,
         stdout: out_pipe.map(|(r, _)| r),
         stderr: err_pipe.map(|(r, _)| r),
+        ready: ready_pipe.map(|(r, _)| r),
     })
 }
 
@@ -442,6 +524,7 @@ struct ChildArgs<'a> {
     status: BorrowedFd<'a>,
     out_pipe: Option<BorrowedFd<'a>>,
     err_pipe: Option<BorrowedFd<'a>>,
+    ready_pipe: Option<BorrowedFd<'a>>,
 }
 
 /// The child's entry point from `sys::spawn_shared`.
@@ -450,7 +533,14 @@ extern "C" fn child_entry(arg: *mut core::ffi::c_void) -> core::ffi::c_int {
     // SAFETY: `arg` is the `ChildArgs` that `spawn` passed, alive until the
     // child has exec'd or exited (pmtr waits for that).
     let a = unsafe { &*arg.cast::<ChildArgs<'_>>() };
-    child_main(a.launch, a.parent, a.status, a.out_pipe, a.err_pipe)
+    child_main(
+        a.launch,
+        a.parent,
+        a.status,
+        a.out_pipe,
+        a.err_pipe,
+        a.ready_pipe,
+    )
 }
 
 /// What the exec-status pipe says, once readable.
@@ -573,6 +663,7 @@ fn child_main(
     status: BorrowedFd<'_>,
     out_pipe: Option<BorrowedFd<'_>>,
     err_pipe: Option<BorrowedFd<'_>>,
+    ready_pipe: Option<BorrowedFd<'_>>,
 ) -> ! {
     // Own process group, so stopping the job reaches a shell script's
     // children too (SPEC §3, guide tip 2).
@@ -655,6 +746,18 @@ fn child_main(
     }
     // Only fds 0–2 reach the job; the status pipe closes on exec.
     sys::cloexec_from_3();
+    // ...and `ready fd N`, put there after, so it stays open (dup2 gives
+    // a descriptor without close-on-exec).
+    if let (Some(w), Some(n)) = (ready_pipe, launch.ready_fd) {
+        let result = if rustix::fd::AsRawFd::as_raw_fd(&w) == n {
+            rustix::io::fcntl_setfd(w, rustix::io::FdFlags::empty())
+        } else {
+            sys::dup_onto(w, n)
+        };
+        if let Err(e) = result {
+            fail(status, Step::Exec, e);
+        }
+    }
     let errno = sys::execve(&launch.path, &launch.argv_ptrs, &launch.env.ptrs);
     fail(status, Step::Exec, errno)
 }

@@ -226,8 +226,11 @@ pub struct Origin {
     pub job: Pos,
     /// The `user` option, when there is one.
     pub user: Option<Pos>,
-    /// Each name of [`Readiness::after`], in the same order.
-    pub after: Vec<Pos>,
+    /// For each name of [`Readiness::after`], in the same order: where it
+    /// is written, and the index (in file order) of the job it names,
+    /// resolved once the whole file is read. Like the positions, not part
+    /// of the job's meaning: a job added above another does not change it.
+    pub after: Vec<(Pos, u32)>,
 }
 
 impl PartialEq for Origin {

@@ -156,7 +156,8 @@ struct Parser<'f> {
     /// Job names seen so far and where, for duplicate reports; sorted by
     /// name for binary search. A sorted Vec rather than a HashMap: no
     /// hasher, random seed or hash table code in the binary.
-    names: Vec<(String, Pos)>,
+    /// With each, the job's index in the file's jobs (for `after`).
+    names: Vec<(String, Pos, u32)>,
     job: Option<Draft>,
     /// `job` ended its line without `{`: the next line must bring it.
     awaiting_open: bool,
@@ -387,7 +388,7 @@ impl Parser<'_> {
         if let Some(pos) = name_pos {
             match self
                 .names
-                .binary_search_by(|(n, _)| n.as_str().cmp(&spec.name))
+                .binary_search_by(|(n, ..)| n.as_str().cmp(&spec.name))
             {
                 Ok(i) => {
                     let first = self.names[i].1;
@@ -399,7 +400,10 @@ impl Parser<'_> {
                         },
                     );
                 }
-                Err(i) => self.names.insert(i, (spec.name.clone(), pos)),
+                Err(i) => {
+                    let index = self.config.jobs.len() as u32;
+                    self.names.insert(i, (spec.name.clone(), pos, index));
+                }
             }
         }
         self.finish_readiness(&spec, &seen);

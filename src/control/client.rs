@@ -355,8 +355,19 @@ impl Answer {
 }
 
 fn state_text(job: &JobStatus) -> String {
+    // Issue 16: how long in this state; for `running`, only when it
+    // became ready after it started (else UPTIME says it).
+    let in_state = job.extra("in_state").and_then(|s| s.parse().ok());
+    let with_time = |word: &str| match in_state {
+        Some(secs) if word != "running" || Some(secs) != job.uptime => {
+            format!("{word} {}", duration(secs))
+        }
+        _ => word.into(),
+    };
     match job.state {
-        State::Running => "running".into(),
+        State::Running => with_time("running"),
+        State::Starting => with_time("starting"),
+        State::Unhealthy => with_time("unhealthy"),
         State::Stopping => "stopping".into(),
         State::Waiting => match job.restart_in {
             Some(n) => format!("waiting to restart in {n} s"),
@@ -367,7 +378,10 @@ fn state_text(job: &JobStatus) -> String {
         State::Disabled if job.disabled_in_config => "disabled".into(),
         State::Disabled => "disabled until the config changes".into(),
         State::NotStartable => "not startable".into(),
-        State::Pending => "not started yet".into(),
+        State::Pending => match job.extra("waits") {
+            Some(names) => format!("waiting for {}", names.replace(',', ", ")),
+            None => "not started yet".into(),
+        },
     }
 }
 
@@ -478,10 +492,29 @@ fn json(answer: &Answer, all: bool) -> String {
             Some(r) => json_string(&mut out, r),
             None => out.push_str("null"),
         }
+        json_extra(&mut out, j);
         out.push('}');
     }
     out.push_str("]}\n");
     out
+}
+
+/// The `KEY=VALUE` fields pmtr sent beyond the fixed ones (issue 16:
+/// `in_state`, `fails`, `check`, `check_ago`, `check_text`, `status`,
+/// `main_pid`, `waits`), as members of the job: a number as a number,
+/// anything else as a string.
+fn json_extra(out: &mut String, j: &JobStatus) {
+    for (key, value) in &j.extra {
+        out.push(',');
+        json_string(out, key);
+        out.push(':');
+        match value.parse::<u64>() {
+            Ok(n) => {
+                let _ = write!(out, "{n}");
+            }
+            Err(_) => json_string(out, value),
+        }
+    }
 }
 
 #[cfg(test)]

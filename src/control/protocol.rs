@@ -21,6 +21,14 @@
 //! keys it does not know, so pmtr can tell more without breaking older
 //! clients, and a newer client reads an older pmtr's lines.
 //!
+//! Extra fields of issue 16: `in_state=SECS` (how long in this state,
+//! for starting, running and unhealthy), `fails=N` (checks failed in a
+//! row), `check=ok|failed`, `check_ago=SECS` and `check_text=TEXT` (the
+//! last check), `status=TEXT` (the last STATUS= of a `ready notify` job),
+//! `main_pid=N`, `waits=NAME,…` (the jobs it starts after that are not
+//! ready). The states `starting` and `unhealthy` are new words: a client
+//! older than them reports such a line as unreadable.
+//!
 //! Fields are separated by tabs. Job names have no whitespace or control
 //! characters (the parser rejects them); the one free-text field, a
 //! not-startable job's reason, is escaped (`\\`, `\t`, `\n`). Times are
@@ -99,7 +107,12 @@ impl Request {
 /// Where a job stands, as `pmtr status` names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum State {
+    /// Ready (issue 16: a job without `ready` is ready when started).
     Running,
+    /// Running, not ready yet.
+    Starting,
+    /// Ready, but its last checks failed.
+    Unhealthy,
     /// SIGTERM sent; SIGKILL follows if it does not leave.
     Stopping,
     /// Exited quickly (or fork failed); restarts when the wait is over.
@@ -122,6 +135,8 @@ impl State {
     pub fn keyword(self) -> &'static str {
         match self {
             State::Running => "running",
+            State::Starting => "starting",
+            State::Unhealthy => "unhealthy",
             State::Stopping => "stopping",
             State::Waiting => "waiting",
             State::Exit33 => "exit33",
@@ -135,6 +150,8 @@ impl State {
     fn from_keyword(word: &str) -> Option<State> {
         [
             State::Running,
+            State::Starting,
+            State::Unhealthy,
             State::Stopping,
             State::Waiting,
             State::Exit33,
@@ -180,6 +197,14 @@ pub struct JobStatus {
 }
 
 impl JobStatus {
+    /// The value of extra field `key`, if pmtr sent it.
+    pub fn extra(&self, key: &str) -> Option<&str> {
+        self.extra
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
     /// Restarts since it was (re)configured: every start after the first.
     pub fn restarts(&self) -> u32 {
         self.starts.saturating_sub(1)

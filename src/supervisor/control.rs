@@ -9,8 +9,8 @@ use core::fmt::Write;
 
 use crate::clock::Instant;
 
-use super::job::{Action, AfterStop, DoneReason, Ending, JobEvent, JobState};
-use super::jobs::{Job, Jobs, Slot, Want};
+use super::job::{Action, AfterStop, DoneReason, Ending, JobEvent, JobState, Up};
+use super::jobs::{Jobs, Slot, Want};
 use crate::control::protocol::{Exit, JobStatus, Request, State, Verb};
 
 /// What answering a request needs of the loop: its job table, and feeding
@@ -49,7 +49,7 @@ pub(super) fn answer(sup: &mut impl Loop, request: &Request, now: Instant) -> St
         Verb::Status => {
             let _ = writeln!(out, "pmtr\t{}", rustix::process::getpid().as_raw_nonzero());
             for i in indices {
-                status_of(&sup.jobs().current()[i], now).write_line(&mut out);
+                status_of(sup.jobs(), i, now).write_line(&mut out);
             }
         }
         verb => {
@@ -108,12 +108,12 @@ fn reply(verb: Verb, old: JobState, new: JobState, action: Action) -> &'static s
     match (verb, old, action) {
         (_, _, Action::CantHappen(_)) => "not done (an internal error; see the log)",
         (Verb::Stop, JobState::Running { .. }, _) => "stopping",
-        (Verb::Stop, JobState::Stopping { .. }, _) => "stopping",
+        (Verb::Stop, JobState::Stopping { .. } | JobState::Holding { .. }, _) => "stopping",
         (Verb::Stop, JobState::Waiting { .. }, _) => "stopped (its restart is cancelled)",
         (Verb::Stop, _, _) => "stopped (it was not running)",
         (Verb::Start, JobState::Running { .. }, _) => "already running",
         (Verb::Restart, JobState::Running { .. }, _) => "restarting",
-        (Verb::Start | Verb::Restart, JobState::Stopping { .. }, _) => {
+        (Verb::Start | Verb::Restart, JobState::Stopping { .. } | JobState::Holding { .. }, _) => {
             "starting once its stop completes"
         }
         (Verb::Start | Verb::Restart, _, _) if matches!(new, JobState::Running { .. }) => "started",
@@ -126,11 +126,27 @@ fn reply(verb: Verb, old: JobState, new: JobState, action: Action) -> &'static s
 }
 
 /// A job's state as `pmtr status` reports it.
-fn status_of(job: &Job, now: Instant) -> JobStatus {
+fn status_of(jobs: &Jobs, i: usize, now: Instant) -> JobStatus {
+    let job = &jobs.current()[i];
     let secs = |at: Instant| now.saturating_duration_since(at).as_secs();
+    let mut extra = Vec::new();
     let (state, pid, uptime, restart_in) = match job.state {
-        JobState::Running { pid, since } => (State::Running, Some(pid), Some(secs(since)), None),
-        JobState::Stopping { pid, .. } => (State::Stopping, Some(pid), None, None),
+        JobState::Running { pid, since, up } => {
+            let (state, at) = match up {
+                Up::Starting => (State::Starting, since),
+                Up::Ready { at, .. } => (State::Running, at),
+                Up::Unhealthy { at, fails, .. } => {
+                    extra.push(("fails".into(), fails.to_string()));
+                    (State::Unhealthy, at)
+                }
+                Up::Leaving { at } => (State::Stopping, at),
+            };
+            extra.push(("in_state".into(), secs(at).to_string()));
+            (state, Some(pid), Some(secs(since)), None)
+        }
+        JobState::Stopping { pid, .. } | JobState::Holding { pid, .. } => {
+            (State::Stopping, Some(pid), None, None)
+        }
         _ if job.launch.is_err() => (State::NotStartable, None, None, None),
         _ if !job.wanted() => (State::Disabled, None, None, None),
         JobState::Waiting { restart_at } => {
@@ -161,6 +177,45 @@ fn status_of(job: &Job, now: Instant) -> JobStatus {
         }),
         disabled_in_config: job.spec.disable,
         reason: job.launch.as_ref().err().map(|e| e.to_string()),
-        extra: Vec::new(),
+        extra: readiness_fields(jobs, i, now, extra),
     }
+}
+
+/// The `KEY=VALUE` fields of issue 16 (see `control::protocol`).
+fn readiness_fields(
+    jobs: &Jobs,
+    i: usize,
+    now: Instant,
+    mut extra: Vec<(String, String)>,
+) -> Vec<(String, String)> {
+    let job = &jobs.current()[i];
+    if let Some(h) = &job.health {
+        if let Some(c) = &h.last_check {
+            let ago = now.saturating_duration_since(c.at).as_secs();
+            let ok = if c.passed { "ok" } else { "failed" };
+            extra.push(("check".into(), ok.into()));
+            extra.push(("check_ago".into(), ago.to_string()));
+            extra.push(("check_text".into(), c.text.as_str().into()));
+        }
+        if !h.status.is_empty() {
+            extra.push(("status".into(), h.status.as_str().into()));
+        }
+        if let Some(pid) = h.main_pid {
+            extra.push(("main_pid".into(), pid.to_string()));
+        }
+    }
+    if matches!(job.state, JobState::Pending | JobState::Stopped) {
+        let waits: Vec<&str> = jobs
+            .graph()
+            .after(i)
+            .iter()
+            .map(|e| &jobs.current()[e.after as usize])
+            .filter(|d| !d.ready())
+            .map(|d| d.spec.name.as_str())
+            .collect();
+        if !waits.is_empty() {
+            extra.push(("waits".into(), waits.join(",")));
+        }
+    }
+    extra
 }

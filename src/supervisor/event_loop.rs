@@ -32,12 +32,15 @@ use super::config_source::ConfigSource;
 use super::control;
 use super::job::{self, Action, AfterStop, Ending, JobEvent, JobState};
 use super::jobs::{Jobs, NotStartable, Slot, Want};
+use super::notify;
 use crate::config::{self, Config, JobSpec};
 use crate::net::{Control, Net, ReportLine};
 use crate::spawn::{self, Launch, SpawnError, StartResult};
 use crate::sys;
 use crate::syslog::Severity;
 use crate::users::Users;
+
+mod ready;
 
 /// Reports go out this often when `report to` is configured (SPEC §8).
 const REPORT_EVERY: Duration = Duration::from_secs(10);
@@ -61,6 +64,10 @@ const TOKEN_NET: u64 = 6 << 32;
 /// The control socket's listener, and its clients (table slot below).
 pub(super) const TOKEN_CONTROL: u64 = 7 << 32;
 pub(super) const TOKEN_CONTROL_CLIENT: u64 = 8 << 32;
+/// Issue 16: a job's ready-fd pipe, notify socket, probe output.
+const TOKEN_READY_FD: u64 = 9 << 32;
+const TOKEN_NOTIFY: u64 = 10 << 32;
+const TOKEN_PROBE: u64 = 11 << 32;
 const KIND_MASK: u64 = !0xffff_ffff;
 
 pub struct Supervisor {
@@ -68,6 +75,9 @@ pub struct Supervisor {
     signals: OwnedFd,
     source: ConfigSource,
     jobs: Jobs,
+    /// Where `ready notify` sockets go; after `jobs`, so that it is
+    /// removed once their sockets are (fields drop in order).
+    notify_dir: notify::Dir,
     /// pmtr's own environment, shared by every job that adds no `env`.
     environ: alloc::rc::Rc<spawn::Env>,
     net: Net,
@@ -132,6 +142,7 @@ impl Supervisor {
             signals,
             source,
             jobs: Jobs::default(),
+            notify_dir: notify::Dir::default(),
             environ: spawn::Env::inherited(),
             net: Net::default(),
             control: None,
@@ -192,15 +203,23 @@ impl Supervisor {
             TOKEN_NET => self.on_datagram(token as u32 as usize),
             TOKEN_CONTROL => self.on_control_accept(),
             TOKEN_CONTROL_CLIENT => self.on_control_client(token as u32 as usize),
+            TOKEN_READY_FD => self.on_ready_fd(token as u32),
+            TOKEN_NOTIFY => self.on_notify(token as u32),
+            TOKEN_PROBE => self.on_probe_output(token as u32),
             _ => error!("can't happen: unknown epoll token {token:#x}"),
         }
     }
 
     fn next_deadline(&self, now: Instant) -> Option<Instant> {
         let jobs = self.jobs.all().flat_map(|j| {
-            [job::deadline(&j.state, &j.rules), j.output_report_due()]
-                .into_iter()
-                .flatten()
+            let probe = j.health.as_ref().and_then(|h| h.probe.deadline());
+            [
+                job::deadline(&j.state, &j.rules),
+                j.output_report_due(),
+                probe,
+            ]
+            .into_iter()
+            .flatten()
         });
         let own = [self.next_report, self.source.deadline(now)]
             .into_iter()
@@ -272,11 +291,21 @@ impl Supervisor {
                             break;
                         }
                     }
-                    log_exit(self.jobs.get(slot), pid, ending, now);
+                    let job = self.jobs.get(slot);
+                    log_exit(job, pid, ending, now);
+                    let ran = matches!(job.state, JobState::Running { .. }) && job.rules.held;
                     self.step_job(slot, JobEvent::Exited(ending), now);
+                    if ran {
+                        // Its run ended by itself: those that restart
+                        // with it follow (issue 16).
+                        self.stop_dependents(slot, now);
+                    }
                 }
-                // Normal as PID 1 or subreaper: not an error (SPEC §7).
-                None => debug!("reaped orphan [{}]", pid.as_raw_nonzero()),
+                None => match self.jobs.find_by_probe_pid(pid) {
+                    Some(slot) => self.probe_exited(slot, pid, ending, now),
+                    // Normal as PID 1 or subreaper: not an error (SPEC §7).
+                    None => debug!("reaped orphan [{}]", pid.as_raw_nonzero()),
+                },
             }
         }
         // A stop is over when the job's whole process group is gone.
@@ -308,6 +337,7 @@ impl Supervisor {
         }
         job.state = state;
         self.perform(slot, action, now);
+        self.sync_probe(slot, now);
         action
     }
 
@@ -320,6 +350,18 @@ impl Supervisor {
                 info!("sending SIGTERM to job {name} [{}]", pid.as_raw_nonzero());
                 signal_group(pid, Signal::TERM);
             }
+            Action::Fault(pid, fault) => {
+                self.log_fault(slot, fault);
+                self.perform(slot, Action::Term(pid), now);
+            }
+            Action::StopDependents(why) => {
+                if let Some(fault) = why {
+                    self.log_fault(slot, fault);
+                }
+                self.stop_dependents(slot, now);
+                self.release_held(now);
+            }
+            Action::Note(note) => self.log_note(slot, note),
             Action::Kill(pid) => {
                 notice!("sending SIGKILL to job {name} [{}]", pid.as_raw_nonzero());
                 signal_group(pid, Signal::KILL);
@@ -384,6 +426,12 @@ impl Supervisor {
         if let (Some(fd), Some(out)) = (started.stderr, &mut job.stderr) {
             watch(&fd, TOKEN_STDERR);
             out.attach(fd, raw, &job.spec.name, Severity::Err);
+        }
+        if let Some(health) = &mut job.health {
+            if let Some(fd) = &started.ready {
+                watch(fd, TOKEN_READY_FD);
+            }
+            health.new_run(started.ready);
         }
         self.step_job(slot, JobEvent::Spawned { pid }, now);
     }
@@ -487,8 +535,12 @@ impl Supervisor {
         for slot in self.jobs.slots() {
             let job = self.jobs.get_mut(slot);
             job.report_dropped_output(now);
+            let probe_due = job.health.as_ref().and_then(|h| h.probe.deadline());
             if job::deadline(&job.state, &job.rules).is_some_and(|at| at <= now) {
                 self.step_job(slot, JobEvent::Tick, now);
+            }
+            if probe_due.is_some_and(|at| at <= now) {
+                self.probe_event(slot, job::ProbeEvent::Tick, now);
             }
         }
         if self.shutting_down {
@@ -533,13 +585,27 @@ impl Supervisor {
     /// wanted: the configuration and the operator set what is wanted; this
     /// makes it so.
     fn reconcile(&mut self, now: Instant) {
+        // Also while exiting: a job holding its stop for its dependents.
+        self.release_held(now);
         if self.shutting_down {
             return;
         }
-        // Jobs after an unfinished `wait` job start only once it exits.
-        let mut gate_open = true;
-        for k in 0..self.jobs.start_order().len() {
-            let i = self.jobs.start_order()[k];
+        // Jobs after an unfinished `wait` job (in start order) start only
+        // once it exits.
+        let current = self.jobs.current();
+        let gate = self
+            .jobs
+            .start_order()
+            .iter()
+            .position(|&i| {
+                let job = &current[i];
+                job.wanted() && job.launch.is_ok() && job.spec.wait && !job.history.exited()
+            })
+            .unwrap_or(usize::MAX);
+        // In an order that puts each job after those it names in `after`,
+        // so a tree of jobs ready when started starts in one pass.
+        for k in 0..current.len() {
+            let i = self.jobs.launch_order()[k];
             let job = &self.jobs.current()[i];
             if !job.wanted() || job.launch.is_err() {
                 if job.state.is_up() {
@@ -547,15 +613,12 @@ impl Supervisor {
                 }
                 continue;
             }
-            if gate_open
+            if self.jobs.rank(i) <= gate
                 && matches!(job.state, JobState::Pending | JobState::Stopped)
                 && !self.jobs.replaced_still_stopping(&job.spec.name)
+                && self.jobs.after_ready(i)
             {
                 self.step_job(Slot::Job(i), JobEvent::Start, now);
-            }
-            let job = &self.jobs.current()[i];
-            if job.spec.wait && !job.history.exited() {
-                gate_open = false;
             }
         }
     }
@@ -596,13 +659,18 @@ impl Supervisor {
         } = cfg;
         let label = self.source.path();
         let environ = &self.environ;
-        let applied = self
-            .jobs
-            .apply(specs, |spec| prepare(spec, label, &users, environ));
-        for job in applied.retired {
+        let notify_dir = self.notify_dir.path();
+        let applied = self.jobs.apply(specs, |spec, id| {
+            prepare(spec, id, label, &users, environ, notify_dir)
+        });
+        for mut job in applied.retired {
+            // Stopped at once: what restarts with it is judged against
+            // the new configuration.
+            job.rules.held = false;
             let slot = self.jobs.retire(job);
             self.step_job(slot, JobEvent::Stop(AfterStop::Down), now);
         }
+        self.equip();
         self.jobs.forget_retired();
         for slot in self.jobs.slots() {
             self.step_job(slot, JobEvent::ConfigChanged, now);
@@ -629,6 +697,7 @@ impl Supervisor {
     /// Opens the control socket; without it pmtr runs on, only
     /// unreachable for the commands.
     pub fn open_control(&mut self, path: &str) {
+        self.notify_dir = notify::Dir::beside(path);
         match crate::control::Server::open(path, self.epoll.as_fd(), TOKEN_CONTROL) {
             Ok(server) => {
                 debug!("control socket {}", server.path());
@@ -681,7 +750,9 @@ impl control::Loop for Supervisor {
 /// `job web [1234] exited after 3 sec: exit status 1` (SPEC §4).
 fn log_exit(job: &super::jobs::Job, pid: Pid, ending: Ending, now: Instant) {
     let since = match job.state {
-        JobState::Running { since, .. } | JobState::Stopping { since, .. } => since,
+        JobState::Running { since, .. }
+        | JobState::Holding { since, .. }
+        | JobState::Stopping { since, .. } => since,
         _ => now,
     };
     let ran = now.saturating_duration_since(since).as_secs();
@@ -698,9 +769,11 @@ fn log_exit(job: &super::jobs::Job, pid: Pid, ending: Ending, now: Instant) {
 /// and the reason is logged with its position.
 fn prepare(
     spec: &JobSpec,
+    id: u32,
     label: &str,
     users: &Users,
     environ: &alloc::rc::Rc<spawn::Env>,
+    notify_dir: &str,
 ) -> Result<Launch, NotStartable> {
     // A `depends` file that does not exist yet is fine: its appearance
     // counts as a change. One that exists must be trusted as root.
@@ -711,7 +784,7 @@ fn prepare(
             return Err(NotStartable::Depends(e));
         }
     }
-    Launch::prepare(spec, users, environ).map_err(|error| {
+    ready::launch(spec, id, users, environ, notify_dir).map_err(|error| {
         let why = NotStartable::Prepare {
             file: label.to_string(),
             pos: spec.origin.user.unwrap_or(spec.origin.job),

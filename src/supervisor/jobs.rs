@@ -10,7 +10,9 @@ use core::fmt;
 use rustix::fd::OwnedFd;
 use rustix::process::Pid;
 
-use super::job::{History, JobState, Rules};
+use super::after::Graph;
+use super::health::Health;
+use super::job::{History, JobState, Rules, Up};
 use crate::config::{self, JobSpec, Output, Pos};
 use crate::spawn::{Launch, PrepareError};
 use crate::syslog::{JobOutput, Severity};
@@ -31,6 +33,9 @@ pub enum Want {
 pub enum NotStartable {
     /// A `depends` file pmtr does not trust (SPEC §10).
     Depends(config::Error),
+    /// What `ready` or `check` needs could not be set up (its notify
+    /// socket, its command), with the reason.
+    Readiness(String),
     /// Its launch data could not be built (unknown user, a NUL byte).
     Prepare {
         file: String,
@@ -44,6 +49,7 @@ impl fmt::Display for NotStartable {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             NotStartable::Depends(e) => e.fmt(f),
+            NotStartable::Readiness(e) => f.write_str(e),
             NotStartable::Prepare {
                 file,
                 pos,
@@ -100,6 +106,8 @@ pub struct Job {
     pub status_pipe: Option<OwnedFd>,
     pub stdout: Option<OutputPipe>,
     pub stderr: Option<OutputPipe>,
+    /// `ready`, `check`, `watchdog` (issue 16); `None` without them.
+    pub health: Option<Box<Health>>,
 }
 
 impl Job {
@@ -115,6 +123,7 @@ impl Job {
             history: History::default(),
             want: Want::AsConfigured,
             status_pipe: None,
+            health: None,
         }
     }
 
@@ -154,14 +163,37 @@ impl Job {
     pub fn active(&self) -> bool {
         self.pid().is_some()
     }
+
+    /// Ready, as jobs that start after it wait for (issue 16): running
+    /// and ready (healthy or not), or a `once` job that exited 0.
+    pub fn ready(&self) -> bool {
+        match self.state {
+            JobState::Running { up, .. } => matches!(up, Up::Ready { .. } | Up::Unhealthy { .. }),
+            JobState::Done(super::job::DoneReason::Once) => matches!(
+                self.history.last_exit,
+                Some((super::job::Ending::Status(0), _))
+            ),
+            _ => false,
+        }
+    }
 }
 
 fn rules(spec: &JobSpec) -> Rules {
     use core::time::Duration;
+    let r = spec.readiness.as_deref();
     Rules {
         once: spec.once,
         bounce: spec.bounce_secs.map(Duration::from_secs),
         kill_after: Duration::from_secs(spec.kill_after_secs),
+        waits_ready: spec.once || r.is_some_and(|r| r.how.is_some()),
+        ready_timeout: r.and_then(|r| r.timeout_ms).map(Duration::from_millis),
+        watchdog: r.and_then(|r| r.watchdog_ms).map(Duration::from_millis),
+        check_fails: r
+            .filter(|r| r.check_every_ms.is_some())
+            .map_or(0, |r| r.check_fails()),
+        gated: r.is_some_and(|r| !r.after.is_empty()),
+        // Set by `Jobs::apply`: it depends on the other jobs.
+        held: false,
     }
 }
 
@@ -191,6 +223,10 @@ pub struct Jobs {
     /// Jobs removed or replaced by a reload, still stopping.
     retiring: Vec<Job>,
     next_id: u32,
+    /// `after` between the current jobs.
+    graph: Graph,
+    /// Each current job's place in `start_order` (for `wait`).
+    rank: Vec<u32>,
 }
 
 impl Jobs {
@@ -200,6 +236,29 @@ impl Jobs {
 
     pub fn start_order(&self) -> &[usize] {
         &self.start_order
+    }
+
+    /// The order to start jobs in: `start_order`, with each job after
+    /// the jobs it names in `after`.
+    pub fn launch_order(&self) -> &[usize] {
+        self.graph.order().unwrap_or(&self.start_order)
+    }
+
+    /// Job `i`'s place in `start_order`.
+    pub fn rank(&self, i: usize) -> usize {
+        self.rank[i] as usize
+    }
+
+    pub fn graph(&self) -> &Graph {
+        &self.graph
+    }
+
+    /// Whether every job that current job `i` starts after is ready.
+    pub fn after_ready(&self, i: usize) -> bool {
+        self.graph
+            .after(i)
+            .iter()
+            .all(|e| self.current[e.after as usize].ready())
     }
 
     pub fn get(&self, slot: Slot) -> &Job {
@@ -233,6 +292,11 @@ impl Jobs {
 
     pub fn find_by_pid(&self, pid: Pid) -> Option<Slot> {
         self.find(|j| j.pid() == Some(pid))
+    }
+
+    /// The job whose `ready when` or `check` command runs as `pid`.
+    pub fn find_by_probe_pid(&self, pid: Pid) -> Option<Slot> {
+        self.find(|j| j.health.as_ref().and_then(|h| h.probe.pid()) == Some(pid))
     }
 
     pub fn find_by_id(&self, id: u32) -> Option<Slot> {
@@ -273,7 +337,7 @@ impl Jobs {
     pub fn apply(
         &mut self,
         specs: Vec<JobSpec>,
-        mut prepare: impl FnMut(&JobSpec) -> Result<Launch, NotStartable>,
+        mut prepare: impl FnMut(&JobSpec, u32) -> Result<Launch, NotStartable>,
     ) -> Applied {
         let mut old: Vec<Option<Job>> = core::mem::take(&mut self.current)
             .into_iter()
@@ -301,7 +365,7 @@ impl Jobs {
                     // Keep the positions of the new text for messages.
                     job.spec.origin = spec.origin;
                     if job.launch.is_err() {
-                        job.launch = prepare(&job.spec);
+                        job.launch = prepare(&job.spec, job.id);
                     }
                     jobs.push(job);
                 }
@@ -316,9 +380,9 @@ impl Jobs {
                     } else {
                         applied.added += 1;
                     }
-                    let launch = prepare(&spec);
                     let id = self.next_id.max(1);
                     self.next_id = id.wrapping_add(1);
+                    let launch = prepare(&spec, id);
                     jobs.push(Job::new(id, spec, launch));
                 }
             }
@@ -336,7 +400,17 @@ impl Jobs {
         // Ties in `order` keep file order (SPEC §3): the index is part of
         // the key, so an unstable sort is enough.
         order.sort_unstable_by_key(|&i| (self.current[i].spec.order, i));
+        self.rank = vec![0; order.len()];
+        for (k, &i) in order.iter().enumerate() {
+            self.rank[i] = k as u32;
+        }
+        let specs: Vec<&JobSpec> = self.current.iter().map(|j| &j.spec).collect();
+        self.graph = Graph::build(&specs, &order);
         self.start_order = order;
+        for i in 0..self.current.len() {
+            let held = self.graph.restarting_with(i).next().is_some();
+            self.current[i].rules.held = held;
+        }
         applied
     }
 }

@@ -5,11 +5,14 @@
 //! pidfile, the signal mask.
 
 use crate::prelude::*;
+mod after;
 mod config_source;
 mod control;
 mod event_loop;
+mod health;
 mod job;
 mod jobs;
+mod notify;
 mod watch;
 
 use rustix::fd::AsFd;

@@ -154,7 +154,7 @@ impl Parser<'_> {
             }
             let name = w.text.clone();
             self.readiness().after.push(After { name, restart });
-            self.spec().origin.after.push(w.pos);
+            self.spec().origin.after.push((w.pos, u32::MAX));
         }
     }
 
@@ -297,38 +297,41 @@ impl Parser<'_> {
         }
     }
 
-    /// Every `after` names a job of the file, and the `after` lines make
+    /// Every `after` names a job of the file (each name is resolved to
+    /// the job's index, for the supervisor), and the `after` lines make
     /// no cycle (each cycle is reported once, at the `after` word that
     /// closes it).
     pub(super) fn check_after(&mut self) {
-        let Parser { config, diags, .. } = self;
-        let jobs = &config.jobs;
+        let Parser {
+            config,
+            diags,
+            names,
+            ..
+        } = self;
+        let jobs = &mut config.jobs;
         if jobs.iter().all(|j| j.readiness.is_none()) {
             return;
         }
-        let mut by_name: Vec<(&str, usize)> = jobs
-            .iter()
-            .enumerate()
-            .map(|(i, j)| (j.name.as_str(), i))
-            .collect();
-        by_name.sort_unstable();
         // edges[i]: the jobs job i starts after, with where each is named.
         let mut edges: Vec<Vec<(usize, Pos)>> = vec![Vec::new(); jobs.len()];
-        for (i, job) in jobs.iter().enumerate() {
+        for (i, job) in jobs.iter_mut().enumerate() {
             let Some(r) = &job.readiness else { continue };
-            for (after, &pos) in r.after.iter().zip(&job.origin.after) {
-                match by_name.binary_search_by(|(n, _)| n.cmp(&after.name.as_str())) {
-                    Ok(k) => edges[i].push((by_name[k].1, pos)),
-                    Err(_) if diags.full() => {}
-                    Err(_) => {
-                        let suggestion = by_name
+            for (after, (pos, index)) in r.after.iter().zip(&mut job.origin.after) {
+                match names.binary_search_by(|(n, ..)| n.as_str().cmp(&after.name)) {
+                    Ok(k) if (names[k].2 as usize) < edges.len() => {
+                        *index = names[k].2;
+                        edges[i].push((*index as usize, *pos));
+                    }
+                    _ if diags.full() => {}
+                    _ => {
+                        let suggestion = names
                             .iter()
-                            .map(|&(n, _)| (distance(&after.name, n), n))
+                            .map(|(n, ..)| (distance(&after.name, n), n))
                             .filter(|&(d, _)| d <= 2)
                             .min_by_key(|&(d, _)| d)
-                            .map(|(_, n)| n.to_string());
+                            .map(|(_, n)| n.clone());
                         diags.push(
-                            pos,
+                            *pos,
                             ErrorKind::UnknownAfter {
                                 name: after.name.clone(),
                                 suggestion,
@@ -363,16 +366,13 @@ impl Parser<'_> {
                     }
                     1 => {
                         let from = path.iter().position(|&(u, _)| u == w).unwrap_or(0);
-                        let names: Vec<&str> = path[from..]
-                            .iter()
-                            .map(|&(u, _)| jobs[u].name.as_str())
-                            .collect();
+                        let cycle = &path[from..];
                         let mut text = String::new();
-                        for name in names.iter().take(CYCLE_NAMES) {
-                            text.push_str(name);
+                        for &(u, _) in cycle.iter().take(CYCLE_NAMES) {
+                            text.push_str(&jobs[u].name);
                             text.push_str(" -> ");
                         }
-                        if names.len() > CYCLE_NAMES {
+                        if cycle.len() > CYCLE_NAMES {
                             text.push_str("… -> ");
                         }
                         text.push_str(&jobs[w].name);
@@ -468,9 +468,9 @@ mod tests {
         assert_eq!(
             t.origin.after,
             [
-                Pos { line: 12, col: 8 },
-                Pos { line: 13, col: 8 },
-                Pos { line: 13, col: 18 }
+                (Pos { line: 12, col: 8 }, 0),
+                (Pos { line: 13, col: 8 }, 1),
+                (Pos { line: 13, col: 18 }, 0)
             ]
         );
     }
