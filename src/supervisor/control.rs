@@ -198,7 +198,7 @@ fn readiness_fields(
             extra.push(("check_text".into(), c.text.as_str().into()));
         }
         if !h.status.is_empty() {
-            extra.push(("status".into(), h.status.as_str().into()));
+            extra.push(("status_text".into(), h.status.as_str().into()));
         }
         if let Some(pid) = h.main_pid {
             extra.push(("main_pid".into(), pid.to_string()));

@@ -32,3 +32,6 @@ mod status;
 
 /// Hostile jobs, users, output and datagrams (SPEC §10, issue 13).
 mod hostile;
+
+/// Readiness, `after` and health checks against real processes (issue 16).
+mod ready;

@@ -157,9 +157,8 @@ impl Supervisor {
                     Notice::Status(text) => health::set_text(&mut health.status, text),
                     // Shown only if it is a process of the job's group.
                     Notice::MainPid(n) => {
-                        let theirs = Pid::from_raw(n as i32)
-                            .and_then(|p| rustix::process::getpgid(Some(p)).ok());
-                        if theirs.is_some() && theirs == pid {
+                        let group = i32::try_from(n).ok().and_then(crate::sys::process_group_of);
+                        if group.is_some() && group == pid.map(|p| p.as_raw_nonzero().get()) {
                             health.main_pid = Some(n);
                         }
                     }
