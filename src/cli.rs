@@ -25,7 +25,8 @@ FILE as soon as it is saved.
   -v          more verbose logging (repeat for more)
   -p PIDFILE  write pmtr's PID to PIDFILE; removed on exit
   -s SOCKET   answer status and control requests on this unix socket
-              (default /run/pmtr.sock); the commands take the same flag
+              (default /run/pmtr.sock); the commands take the same flag.
+              `ready notify` jobs' sockets go in SOCKET.notify/ (.sock cut)
   -h, --help  this text
   -V, --version
               pmtr's version

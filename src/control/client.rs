@@ -46,8 +46,8 @@ A stop lasts until the configuration changes or pmtr restarts.
   -s SOCKET   pmtr's control socket (default /run/pmtr.sock)
   --json      status as one JSON document
 
-Exit status: 0 all jobs asked about are running (or done, for `once`
-jobs), 3 some are not, 1 pmtr not reachable or unknown job name, 2 usage,
+Exit status: 0 all jobs asked about are running, ready and healthy (or
+done, for `once` jobs), 3 some are not, 1 pmtr not reachable or unknown job name, 2 usage,
 4 permission denied.
 ";
 

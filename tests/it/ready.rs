@@ -462,3 +462,14 @@ fn cycles_and_unknown_names_are_config_errors() {
         "{err}"
     );
 }
+
+#[test]
+fn the_example_is_valid() {
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/ready.conf");
+    let out = run_pmtr(&["-t", "-c", example]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -350,7 +350,10 @@ impl Supervisor {
     /// Stops the jobs that restart with the one in `slot` (`after NAME
     /// restart`): the reconcile starts them again once it is ready.
     pub(super) fn stop_dependents(&mut self, slot: Slot, now: Instant) {
-        let Slot::Job(i) = slot else { return };
+        // Exiting, every job is being stopped anyway.
+        let (Slot::Job(i), false) = (slot, self.shutting_down) else {
+            return;
+        };
         let edges = self.jobs.graph().edges().len();
         for k in 0..edges {
             let e = self.jobs.graph().edges()[k];
