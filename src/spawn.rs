@@ -231,7 +231,14 @@ impl Launch {
             nice: None,
             cpus: None,
             rlimits: Vec::new(),
-            ids: self.ids.clone(),
+            // The child takes only the ids (groups from `gids`).
+            ids: self.ids.as_ref().map(|i| Ids {
+                uid: i.uid,
+                gid: i.gid,
+                groups: Vec::new(),
+                name: String::new(),
+                home: String::new(),
+            }),
             gids: self.gids.clone(),
             ready_fd: None,
             merged: true,

@@ -501,7 +501,7 @@ fn json(answer: &Answer, all: bool) -> String {
 
 /// The `KEY=VALUE` fields pmtr sent beyond the fixed ones (issue 16:
 /// `in_state`, `fails`, `check`, `check_ago`, `check_text`, `status_text`,
-/// `main_pid`, `waits`), as members of the job: a number as a number,
+/// `waits`), as members of the job: a number as a number,
 /// anything else as a string.
 fn json_extra(out: &mut String, j: &JobStatus) {
     for (key, value) in &j.extra {

@@ -25,7 +25,7 @@
 //! for starting, running and unhealthy), `fails=N` (checks failed in a
 //! row), `check=ok|failed`, `check_ago=SECS` and `check_text=TEXT` (the
 //! last check), `status_text=TEXT` (the last STATUS= of a `ready notify` job),
-//! `main_pid=N`, `waits=NAME,…` (the jobs it starts after that are not
+//! `waits=NAME,…` (the jobs it starts after that are not
 //! ready). The states `starting` and `unhealthy` are new words: a client
 //! older than them reports such a line as unreadable.
 //!

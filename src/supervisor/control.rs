@@ -200,9 +200,6 @@ fn readiness_fields(
         if !h.status.is_empty() {
             extra.push(("status_text".into(), h.status.as_str().into()));
         }
-        if let Some(pid) = h.main_pid {
-            extra.push(("main_pid".into(), pid.to_string()));
-        }
     }
     if matches!(job.state, JobState::Pending | JobState::Stopped) {
         let waits: Vec<&str> = jobs

@@ -80,8 +80,6 @@ pub struct Health {
     pub last_check: Option<CheckResult>,
     /// The last STATUS= text.
     pub status: Text<STATUS_MAX>,
-    /// The last MAINPID= that was a process of the job's group.
-    pub main_pid: Option<u32>,
 }
 
 /// Whether `spec` needs a [`Health`].
@@ -143,7 +141,6 @@ impl Health {
             last_line: heapless::Vec::new(),
             last_check: None,
             status: Text::new(),
-            main_pid: None,
         })
     }
 
@@ -171,7 +168,6 @@ impl Health {
         self.ready_pipe = ready_pipe;
         self.ready_pipe_read = 0;
         self.status.clear();
-        self.main_pid = None;
     }
 
     /// A probe started: its output is captured from here.

@@ -15,9 +15,12 @@
 //! wakeup, and parsed in place without allocating. Descriptors passed
 //! with a message (systemd-notify's barrier, `FDSTORE=1`) are closed by
 //! the kernel, since pmtr reads no control data. Recognised: `READY=1`,
-//! `STOPPING=1`, `WATCHDOG=1`, `STATUS=…` and `MAINPID=` (see
-//! [`Notice::MainPid`]); anything else is ignored, as systemd ignores
-//! what it does not know.
+//! `STOPPING=1`, `WATCHDOG=1` and `STATUS=…`. `MAINPID=` is read and
+//! ignored on purpose: pmtr stops a job by signalling the process group
+//! of the process it started, and the end of that process ends the run,
+//! so a job can't make pmtr signal or wait for a process of someone
+//! else's (a PID it names may be any process, or reused). Anything else
+//! is ignored, as systemd ignores what it does not know.
 
 use crate::prelude::*;
 
@@ -168,11 +171,6 @@ pub enum Notice<'a> {
     Watchdog,
     /// `STATUS=…`: free text for `pmtr status --json`.
     Status(&'a [u8]),
-    /// `MAINPID=N`. pmtr only shows it (if that process is in the job's
-    /// process group): it signals the group, never a PID a job names, and
-    /// the job's own process exiting still ends the run. So a job cannot
-    /// make pmtr signal or wait for a process that is not its own.
-    MainPid(u32),
 }
 
 /// The notices in one datagram: `KEY=VALUE` lines; lines pmtr does not
@@ -186,12 +184,6 @@ pub fn notices(datagram: &[u8]) -> impl Iterator<Item = Notice<'_>> {
             (b"STOPPING", b"1") => Some(Notice::Stopping),
             (b"WATCHDOG", b"1") => Some(Notice::Watchdog),
             (b"STATUS", text) => Some(Notice::Status(text)),
-            (b"MAINPID", digits) => core::str::from_utf8(digits)
-                .ok()?
-                .parse()
-                .ok()
-                .filter(|&pid| pid > 0)
-                .map(Notice::MainPid),
             _ => None,
         }
     })
@@ -241,7 +233,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_five_notices_and_nothing_else() {
+    fn the_four_notices_and_nothing_else() {
         let got: Vec<Notice<'_>> = notices(
             b"READY=1\nSTATUS=listening on :80\nWATCHDOG=1\nSTOPPING=1\nMAINPID=42\n\
               RELOADING=1\nREADY=0\nBARRIER=1\nnoequals\n=1\nMAINPID=x\nMAINPID=0",
@@ -254,7 +246,6 @@ mod tests {
                 Notice::Status(b"listening on :80"),
                 Notice::Watchdog,
                 Notice::Stopping,
-                Notice::MainPid(42),
             ]
         );
     }

@@ -386,21 +386,6 @@ pub fn dup_onto(fd: rustix::fd::BorrowedFd<'_>, target: i32) -> Result<(), Errno
     Ok(())
 }
 
-/// `getpgid(pid)`—The process group of `pid`, if it exists and its
-/// group is in pmtr's pid namespace. rustix's `getpgid` takes the answer
-/// for a `Pid`, which may not be 0, but the kernel answers 0 for a
-/// process whose group lies outside the namespace (PID 1's, seen from a
-/// container), so a job could abort pmtr by naming such a process.
-///
-/// # References
-///  - [Linux](https://man7.org/linux/man-pages/man2/getpgid.2.html)
-#[doc(alias = "getpgid")]
-pub fn process_group_of(pid: i32) -> Option<i32> {
-    // SAFETY: getpgid only reads the process table.
-    let pgid = unsafe { libc::getpgid(pid) };
-    (pgid > 0).then_some(pgid)
-}
-
 fn last_errno() -> i32 {
     // SAFETY: errno is the calling thread's, always readable.
     unsafe { *libc::__errno_location() }

@@ -260,39 +260,31 @@ impl Parser<'_> {
     /// job is read (options may come in any order).
     pub(super) fn finish_readiness(&mut self, spec: &JobSpec, seen: &[(&'static str, Pos)]) {
         let Some(r) = &spec.readiness else { return };
-        let at = |option: &str| seen.iter().find(|(o, _)| *o == option).map(|&(_, p)| p);
-        let mut needs = Vec::new();
-        if spec.once {
-            for option in ["ready", "ready every", "ready timeout"] {
-                needs.push((
-                    option,
-                    "does not apply to a 'once' job: it is ready when it exits with status 0",
-                ));
-            }
-        }
-        if !matches!(r.how, Some(ReadyHow::When(_))) {
-            needs.push((
+        const ONCE: &str =
+            "does not apply to a 'once' job: it is ready when it exits with status 0";
+        const CHECK: &str = "needs 'check every T CMD'";
+        let (once, no_check) = (spec.once, r.check_every_ms.is_none());
+        let when = matches!(r.how, Some(ReadyHow::When(_)));
+        let rows = [
+            ("ready", once, ONCE),
+            ("ready every", once, ONCE),
+            ("ready timeout", once, ONCE),
+            (
                 "ready every",
+                !once && !when,
                 "needs 'ready when CMD': it is how often CMD runs",
-            ));
-        }
-        if r.how != Some(ReadyHow::Notify) {
-            needs.push((
+            ),
+            (
                 "watchdog",
+                r.how != Some(ReadyHow::Notify),
                 "needs 'ready notify': the job sends WATCHDOG=1 on its notify socket",
-            ));
-        }
-        if r.check_every_ms.is_none() {
-            needs.push(("check timeout", "needs 'check every T CMD'"));
-            needs.push(("check fails", "needs 'check every T CMD'"));
-        }
-        let mut reported = Vec::new();
-        for (option, why) in needs {
-            if let Some(pos) = at(option)
-                && !reported.contains(&option)
-            {
-                reported.push(option);
-                self.err(pos, ErrorKind::Needs { option, needs: why });
+            ),
+            ("check timeout", no_check, CHECK),
+            ("check fails", no_check, CHECK),
+        ];
+        for (option, wrong, needs) in rows {
+            if let (true, Some(&(_, pos))) = (wrong, seen.iter().find(|(o, _)| *o == option)) {
+                self.err(pos, ErrorKind::Needs { option, needs });
             }
         }
     }

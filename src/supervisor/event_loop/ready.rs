@@ -124,7 +124,6 @@ impl Supervisor {
         let mut buf = [0u8; notify::DATAGRAM_MAX];
         for _ in 0..notify::READS_PER_WAKEUP {
             let job = self.jobs.get_mut(slot);
-            let pid = job.pid();
             let Some(health) = job.health.as_mut() else {
                 return;
             };
@@ -155,13 +154,6 @@ impl Supervisor {
                     Notice::Watchdog => alive = true,
                     Notice::Stopping => leaving = true,
                     Notice::Status(text) => health::set_text(&mut health.status, text),
-                    // Shown only if it is a process of the job's group.
-                    Notice::MainPid(n) => {
-                        let group = i32::try_from(n).ok().and_then(crate::sys::process_group_of);
-                        if group.is_some() && group == pid.map(|p| p.as_raw_nonzero().get()) {
-                            health.main_pid = Some(n);
-                        }
-                    }
                 }
             }
             for (said, event) in [

@@ -109,7 +109,8 @@ fn notify_flood_leaves_pmtr_responsive_and_bounded() {
         after <= before + 256,
         "RSS grew from {before} to {after} kB"
     );
-    // MAINPID=1 is not a process of the job's group: not taken.
+    // MAINPID=1 (PID 1's group is outside a container's pid namespace,
+    // which once aborted pmtr) is ignored.
     let out = Command::new(pmtr_bin())
         .args(["status", "--json", "-s"])
         .arg(p.socket())
