@@ -473,3 +473,19 @@ fn the_example_is_valid() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn a_check_that_cant_run_fails_with_the_reason() {
+    let p = Pmtr::start(
+        "rdy-nocheck",
+        &job(
+            "lost",
+            " cmd /bin/sleep 1000\n check every 200ms /no/such/check --now",
+        ),
+    );
+    p.wait_job("lost", T);
+    p.expect_log(
+        "job lost: check failed (1 of 3): can't run /no/such/check: No such file or directory",
+        T,
+    );
+}

@@ -296,10 +296,21 @@ impl Supervisor {
                 };
                 fmt::write(&mut text, format_args!("timed out after {}", Time(limit)))
             }
-            (_, Some(e)) => fmt::write(
-                &mut text,
-                format_args!("can't run it: {}", crate::sys::strerror(e.errno)),
-            ),
+            (_, Some(e)) => {
+                // The step that failed is the probe's: its exec, or the
+                // job's own dir or user, as for the job.
+                let r = job.spec.readiness.as_deref();
+                let program = match (action, r.and_then(|r| r.how.as_ref())) {
+                    (ProbeAction::Failed(ProbeKind::Ready), Some(ReadyHow::When(cmd))) => &cmd[0],
+                    _ => r
+                        .and_then(|r| r.check_cmd.first())
+                        .map_or("", |s| s.as_str()),
+                };
+                fmt::write(
+                    &mut text,
+                    format_args!("can't run {program}: {}", crate::sys::strerror(e.errno)),
+                )
+            }
             (ProbeAction::Passed(_), _) => fmt::write(&mut text, format_args!("{line}")),
             (_, None) if line.is_empty() => fmt::write(&mut text, format_args!("{ending}")),
             (_, None) => fmt::write(&mut text, format_args!("{ending}: {line}")),
