@@ -11,7 +11,7 @@ export PREFIX DESTDIR SYSCONFDIR
 TEST_THREADS ?= 8
 
 .PHONY: all build release run test deps fmt-check lint unit cross cross-check \
-        sizes deb install uninstall bench bench-quick clean
+        sizes deb install uninstall bench bench-quick bench-arm clean
 
 all: release
 
@@ -82,6 +82,16 @@ bench: release
 # breaks, not when pmtr misses a target.
 bench-quick: release
 	python3 bench/bench.py --quick $(BENCH_FLAGS)
+
+# Bytes and PSS with one job on a real 32-bit ARM kernel (Debian's armmp
+# under qemu-system-arm, bench/arm-vm.sh) for the armv7 and armv6 min
+# builds, added to bench/results.json. The first run downloads the kernel
+# and busybox-static:armhf with apt-get. The C pmtr joins with
+# BENCH_FLAGS="--peer pmtr-c-armv7=PATH --peer pmtr-c-armv6=PATH".
+bench-arm:
+	sh cross/setup.sh
+	sh cross/local-build.sh min
+	python3 bench/bench.py --only arm --merge $(BENCH_FLAGS)
 
 clean:
 	$(CARGO) clean
