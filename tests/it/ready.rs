@@ -489,3 +489,53 @@ fn a_check_that_cant_run_fails_with_the_reason() {
         T,
     );
 }
+
+/// Once its jobs are ready, pmtr sleeps: `ready`, `after` and a ready
+/// notify socket add no timer or wakeup (only checks and the watchdog are
+/// timers, and a job without them has none).
+#[test]
+fn ready_jobs_leave_pmtr_idle_with_no_system_calls() {
+    let config = [
+        job(
+            "db",
+            " cmd /bin/sh -c \"systemd-notify --ready; exec sleep 1000\"\n ready notify",
+        ),
+        job(
+            "app",
+            " cmd /bin/sh -c \"echo >&3; exec sleep 1000\"\n ready fd 3\n after db restart",
+        ),
+        job(
+            "web",
+            " cmd /bin/sleep 1000\n ready when /bin/true\n ready every 100ms\n after app",
+        ),
+    ]
+    .concat();
+    let p = Pmtr::start("rdy-idle", &config);
+    p.expect_log("job web is ready", T);
+    expect_status(&p, "web", "running");
+    // Not in pmtr's config directory: pmtr watches it.
+    let out_dir = TempDir::new("rdy-idle-strace");
+    let trace = out_dir.join("strace.out");
+    let errors = out_dir.join("strace.err");
+    let mut strace = Command::new("strace")
+        .arg("-p")
+        .arg(p.pid().to_string())
+        .arg("-o")
+        .arg(&trace)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(fs::File::create(&errors).unwrap())
+        .spawn()
+        .expect("strace (tests/setup.sh installs it)");
+    expect_within(T, "strace to attach", || {
+        fs::read_to_string(&errors)
+            .unwrap_or_default()
+            .contains("attached")
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    signal(strace.id(), libc::SIGINT);
+    strace.wait().unwrap();
+    let text = fs::read_to_string(&trace).unwrap();
+    let completed: Vec<&str> = text.lines().filter(|l| l.contains(") = ")).collect();
+    assert!(completed.is_empty(), "idle pmtr made system calls:\n{text}");
+}
