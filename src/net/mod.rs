@@ -13,8 +13,12 @@
 //!
 //! Sockets are (re)opened on each configuration load; failures are logged
 //! and never touch the jobs. Receiving and reporting use fixed buffers.
+//! What goes in the datagrams, both ways, is `wire.rs`.
 
 pub mod resolve;
+pub mod wire;
+
+pub use wire::{Control, ReportLine};
 
 use crate::config::UdpUrl;
 use crate::prelude::*;
@@ -24,40 +28,7 @@ use rustix::event::epoll;
 use rustix::fd::{BorrowedFd, OwnedFd};
 use rustix::io::Errno;
 use rustix::net::{AddressFamily, RecvFlags, SendFlags, SocketFlags, SocketType};
-
-/// The largest control datagram accepted (SPEC §7's record size: a
-/// control line is logged).
-pub const DATAGRAM_MAX: usize = 1024;
-
-/// Reports are split to stay under a typical Ethernet MTU, so that no
-/// datagram is fragmented.
-pub const REPORT_MAX: usize = 1400;
-
-/// A control datagram's verb.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Control {
-    Enable,
-    Disable,
-}
-
-impl fmt::Display for Control {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Control::Enable => "enable",
-            Control::Disable => "disable",
-        })
-    }
-}
-
-/// One line of a report: `NAME e|d SECONDS_RUNNING PID CMD`.
-pub struct ReportLine<'a> {
-    pub name: &'a str,
-    pub enabled: bool,
-    pub secs_running: u64,
-    /// 0 when the job is not running.
-    pub pid: u32,
-    pub cmd: &'a [String],
-}
+use wire::{BadDatagram, DATAGRAM_MAX};
 
 /// The report destinations and listening sockets of the current config.
 #[derive(Default)]
@@ -80,63 +51,6 @@ struct Destination {
     text: String,
     /// The last send failed (logged once, not every 10 seconds).
     failing: bool,
-}
-
-/// Why a control datagram was dropped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BadDatagram<'a> {
-    Oversized(usize),
-    NotText,
-    ControlCharacter,
-    Empty,
-    UnknownVerb(&'a str),
-    NoJobNames,
-}
-
-impl fmt::Display for BadDatagram<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            BadDatagram::Oversized(n) => write!(f, "{n} bytes, more than {DATAGRAM_MAX}"),
-            BadDatagram::NotText => f.write_str("not UTF-8 text"),
-            BadDatagram::ControlCharacter => f.write_str("contains control characters"),
-            BadDatagram::Empty => f.write_str("empty"),
-            BadDatagram::UnknownVerb(verb) => {
-                let short: String = verb.chars().take(32).collect();
-                write!(f, "'{short}' is not enable or disable")
-            }
-            BadDatagram::NoJobNames => f.write_str("names no job"),
-        }
-    }
-}
-
-/// Parses `enable NAME...` / `disable NAME...` (whitespace-separated, a
-/// trailing newline is fine) into the verb and the text holding the names.
-pub fn parse_control(datagram: &[u8]) -> Result<(Control, &str), BadDatagram<'_>> {
-    if datagram.len() > DATAGRAM_MAX {
-        return Err(BadDatagram::Oversized(datagram.len()));
-    }
-    let text = core::str::from_utf8(datagram).map_err(|_| BadDatagram::NotText)?;
-    if text
-        .chars()
-        .any(|c| c.is_control() && !c.is_ascii_whitespace())
-    {
-        return Err(BadDatagram::ControlCharacter);
-    }
-    let text = text.trim_start_matches(|c: char| c.is_ascii_whitespace());
-    let verb_end = text
-        .find(|c: char| c.is_ascii_whitespace())
-        .unwrap_or(text.len());
-    let (verb, names) = text.split_at(verb_end);
-    let control = match verb {
-        "" => return Err(BadDatagram::Empty),
-        "enable" => Control::Enable,
-        "disable" => Control::Disable,
-        other => return Err(BadDatagram::UnknownVerb(other)),
-    };
-    if names.split_ascii_whitespace().next().is_none() {
-        return Err(BadDatagram::NoJobNames);
-    }
-    Ok((control, names))
 }
 
 impl Net {
@@ -221,7 +135,7 @@ impl Net {
             let parsed = if len > DATAGRAM_MAX {
                 Err(BadDatagram::Oversized(len))
             } else {
-                parse_control(&buf[..copied])
+                wire::parse_control(&buf[..copied])
             };
             match parsed {
                 Ok((control, names)) => {
@@ -251,29 +165,12 @@ impl Net {
     }
 
     /// Sends the report to every `report to` destination, in as many
-    /// datagrams of at most [`REPORT_MAX`] bytes as it takes.
+    /// datagrams as it takes (see [`wire::build_report`]).
     pub fn send_report<'a>(&mut self, hostname: &str, jobs: impl Iterator<Item = ReportLine<'a>>) {
         if self.report.is_empty() {
             return;
         }
-        let mut header: heapless::Vec<u8, 300> = heapless::Vec::new();
-        let _ = header.extend_from_slice(b"report ");
-        push_word(&mut header, hostname, 255);
-        let _ = header.push(b'\n');
-        let mut dgram: heapless::Vec<u8, REPORT_MAX> = heapless::Vec::new();
-        let _ = dgram.extend_from_slice(&header);
-        for job in jobs {
-            let mut line: heapless::Vec<u8, REPORT_MAX> = heapless::Vec::new();
-            format_line(&mut line, &job, REPORT_MAX - header.len());
-            if dgram.len() + line.len() > REPORT_MAX {
-                self.send_all(&dgram);
-                dgram.clear();
-                let _ = dgram.extend_from_slice(&header);
-            }
-            let _ = dgram.extend_from_slice(&line);
-        }
-        // Sent even without jobs: the report says the host is alive.
-        self.send_all(&dgram);
+        wire::build_report(hostname, jobs, |dgram| self.send_all(dgram));
     }
 
     fn send_all(&mut self, dgram: &[u8]) {
@@ -306,72 +203,6 @@ impl Net {
                 Err(_) => {}
             }
         }
-    }
-}
-
-/// `NAME e|d SECONDS PID CMD\n`, the command cut with `...` if the line
-/// would not fit in `max` bytes.
-fn format_line(line: &mut heapless::Vec<u8, REPORT_MAX>, job: &ReportLine<'_>, max: usize) {
-    use core::fmt::Write;
-    let mut head: heapless::String<128> = heapless::String::new();
-    push_word_str(&mut head, job.name);
-    let _ = write!(
-        head,
-        " {} {} {}",
-        if job.enabled { 'e' } else { 'd' },
-        job.secs_running,
-        job.pid
-    );
-    let _ = line.extend_from_slice(head.as_bytes());
-    let budget = max.min(REPORT_MAX) - 1; // the newline
-    for arg in job.cmd {
-        for c in core::iter::once(' ').chain(arg.chars()) {
-            // A newline in an argument would start a fake job line.
-            let c = if c.is_control() { '?' } else { c };
-            let mut utf8 = [0; 4];
-            let bytes = c.encode_utf8(&mut utf8).as_bytes();
-            if line.len() + bytes.len() > budget {
-                while line.len() + 3 > budget {
-                    line.pop();
-                }
-                // Do not leave half a UTF-8 character before the mark.
-                while line.last().is_some_and(|&b| b & 0xC0 == 0x80) {
-                    line.pop();
-                }
-                if line.last().is_some_and(|&b| b >= 0xC0) {
-                    line.pop();
-                }
-                let _ = line.extend_from_slice(b"...\n");
-                return;
-            }
-            let _ = line.extend_from_slice(bytes);
-        }
-    }
-    let _ = line.push(b'\n');
-}
-
-/// A job name may not contain whitespace or control characters (the
-/// config language has no way to write them), but a report must stay
-/// parseable whatever it gets.
-fn push_word_str(out: &mut heapless::String<128>, word: &str) {
-    for c in word.chars().take(100) {
-        let _ = out.push(if c.is_whitespace() || c.is_control() {
-            '_'
-        } else {
-            c
-        });
-    }
-}
-
-fn push_word<const N: usize>(out: &mut heapless::Vec<u8, N>, word: &str, max_chars: usize) {
-    for c in word.chars().take(max_chars) {
-        let c = if c.is_whitespace() || c.is_control() {
-            '_'
-        } else {
-            c
-        };
-        let mut utf8 = [0; 4];
-        let _ = out.extend_from_slice(c.encode_utf8(&mut utf8).as_bytes());
     }
 }
 
@@ -510,46 +341,6 @@ mod tests {
     use super::*;
     use core::time::Duration;
 
-    #[test]
-    fn control_datagrams_parse() {
-        assert_eq!(
-            parse_control(b"enable web\n"),
-            Ok((Control::Enable, " web\n"))
-        );
-        let (c, names) = parse_control(b"  disable a\tb  c\r\n").unwrap();
-        assert_eq!(c, Control::Disable);
-        assert_eq!(
-            names.split_ascii_whitespace().collect::<Vec<_>>(),
-            ["a", "b", "c"]
-        );
-    }
-
-    #[test]
-    fn malformed_datagrams_are_rejected() {
-        assert_eq!(parse_control(b""), Err(BadDatagram::Empty));
-        assert_eq!(parse_control(b" \n"), Err(BadDatagram::Empty));
-        assert_eq!(parse_control(b"enable"), Err(BadDatagram::NoJobNames));
-        assert_eq!(parse_control(b"enable \n"), Err(BadDatagram::NoJobNames));
-        assert_eq!(
-            parse_control(b"start web"),
-            Err(BadDatagram::UnknownVerb("start"))
-        );
-        assert_eq!(
-            parse_control(b"ENABLE web"),
-            Err(BadDatagram::UnknownVerb("ENABLE"))
-        );
-        assert_eq!(
-            parse_control(b"enable w\x00eb"),
-            Err(BadDatagram::ControlCharacter)
-        );
-        assert_eq!(parse_control(b"enable \xff"), Err(BadDatagram::NotText));
-        let big = [b'a'; DATAGRAM_MAX + 1];
-        assert_eq!(
-            parse_control(&big),
-            Err(BadDatagram::Oversized(DATAGRAM_MAX + 1))
-        );
-    }
-
     fn url(text: &str) -> UdpUrl {
         let hostport = text.trim_start_matches("udp://");
         UdpUrl {
@@ -565,70 +356,6 @@ mod tests {
             .local_addr()
             .unwrap()
             .port()
-    }
-
-    #[test]
-    fn report_is_split_across_datagrams_not_cut() {
-        let rx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-        rx.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-        let port = rx.local_addr().unwrap().port();
-        let ep = epoll::create(epoll::CreateFlags::CLOEXEC).unwrap();
-        let mut net = Net::default();
-        net.configure(
-            rustix::fd::AsFd::as_fd(&ep),
-            100,
-            &[url(&format!("udp://127.0.0.1:{port}"))],
-            &[],
-        );
-        assert!(net.reporting());
-        let cmd = vec!["/bin/sleep".to_string(), "x".repeat(100)];
-        let names: Vec<String> = (0..40).map(|i| format!("job{i}")).collect();
-        let jobs = names.iter().map(|n| ReportLine {
-            name: n,
-            enabled: n != "job3",
-            secs_running: 12,
-            pid: 99,
-            cmd: &cmd,
-        });
-        net.send_report("host-1", jobs);
-        let mut seen = Vec::new();
-        let mut buf = [0u8; 4096];
-        while seen.len() < 40 {
-            let n = rx.recv(&mut buf).unwrap();
-            assert!(n <= REPORT_MAX, "datagram of {n} bytes");
-            let text = core::str::from_utf8(&buf[..n]).unwrap();
-            let mut lines = text.lines();
-            assert_eq!(lines.next(), Some("report host-1"));
-            for line in lines {
-                let fields: Vec<&str> = line.splitn(5, ' ').collect();
-                assert_eq!(fields[4], cmd.join(" "));
-                seen.push((fields[0].to_string(), fields[1].to_string()));
-            }
-        }
-        assert_eq!(seen[0], ("job0".to_string(), "e".to_string()));
-        assert_eq!(seen[3], ("job3".to_string(), "d".to_string()));
-        assert_eq!(seen.len(), 40);
-    }
-
-    #[test]
-    fn overlong_command_is_cut_with_mark() {
-        let cmd = vec!["/bin/echo".to_string(), "é".repeat(2000)];
-        let mut line = heapless::Vec::new();
-        format_line(
-            &mut line,
-            &ReportLine {
-                name: "a",
-                enabled: true,
-                secs_running: 1,
-                pid: 2,
-                cmd: &cmd,
-            },
-            1000,
-        );
-        assert!(line.len() <= 1000);
-        let text = core::str::from_utf8(&line).unwrap();
-        assert!(text.starts_with("a e 1 2 /bin/echo éé"));
-        assert!(text.ends_with("...\n"));
     }
 
     #[test]
