@@ -20,6 +20,7 @@ mod values;
 
 pub use error::Error;
 pub use model::*;
+pub use values::is_host_name;
 
 use rustix::fs::{FileType, Mode, OFlags};
 use rustix::io::Errno;

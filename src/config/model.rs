@@ -5,7 +5,7 @@
 //! exactly the jobs whose meaning changed (SPEC §6).
 
 use crate::prelude::*;
-use core::net::SocketAddr;
+use core::net::IpAddr;
 
 /// Everything one `pmtr.conf` says.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -17,8 +17,10 @@ pub struct Config {
     /// `listen on udp://ADDR:PORT` lines, in file order.
     pub listen: Vec<UdpUrl>,
     /// `FILE:LINE:COL: message` for what does not stop the file from
-    /// applying: a host name that does not resolve (at boot the network
-    /// may not be up) skips that one destination, and the jobs still run.
+    /// applying, logged when it is loaded and printed by `pmtr -t`. (None
+    /// today: host names used to be looked up here, and a name that did
+    /// not resolve was one. They are checked for syntax only now; src/net
+    /// looks them up.)
     pub warnings: Vec<String>,
 }
 
@@ -127,14 +129,28 @@ pub enum Resource {
     Locks,
 }
 
-/// A `udp://HOST:PORT[@IFACE]` URL, resolved when the file is read.
+/// A `udp://HOST:PORT[@IFACE]` URL as written. The config layer does no
+/// I/O: a host name is looked up by the networking part, without blocking,
+/// after the file is loaded (SPEC §10).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UdpUrl {
     /// The text as written, for log messages.
     pub text: String,
-    pub addr: SocketAddr,
+    pub host: Host,
+    /// 1 to 65535.
+    pub port: u16,
     /// `@IFACE`: egress interface for multicast reports.
     pub iface: Option<String>,
+}
+
+/// The host of a [`UdpUrl`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Host {
+    /// A numeric IPv4 address, or an IPv6 address written in brackets.
+    Ip(IpAddr),
+    /// A host name as written (a trailing dot kept): syntactically valid
+    /// for DNS, not looked up.
+    Name(String),
 }
 
 /// A 1-based position in the configuration file.

@@ -300,7 +300,7 @@ impl Supervisor {
                     TOKEN_STATUS => self.on_status_pipe(token as u32),
                     TOKEN_STDOUT => self.on_output(token as u32, false),
                     TOKEN_STDERR => self.on_output(token as u32, true),
-                    TOKEN_NET => self.on_datagram(token as u32 as usize),
+                    TOKEN_NET => self.on_datagram(token as u32),
                     TOKEN_CONTROL => self.on_control_accept(TOKEN_CONTROL_CLIENT),
                     TOKEN_CONTROL_CLIENT => self.on_control_client(token as u32 as usize),
                     _ => error!("can't happen: unknown epoll token {token:#x}"),
@@ -316,7 +316,7 @@ impl Supervisor {
     fn next_deadline(&self) -> Option<Instant> {
         let jobs = self.jobs.iter().chain(&self.retiring);
         let job_deadline = jobs.filter_map(|j| job::deadline(&j.state, &j.rules)).min();
-        let own = [self.next_report, self.reread_at]
+        let own = [self.next_report, self.reread_at, self.net.deadline()]
             .into_iter()
             .flatten()
             .filter(|_| !self.shutting_down)
@@ -641,13 +641,16 @@ impl Supervisor {
     /// Acts on each name as it is read. Collecting them first (into 32
     /// slots) silently dropped every command after the 32nd name of a
     /// burst, so one datagram of unknown names hid a real `disable`.
-    fn on_datagram(&mut self, index: usize) {
+    /// (`n`, the token's low 32 bits, may also be a resolver socket's:
+    /// Net then moves its lookups on and calls no command.)
+    fn on_datagram(&mut self, n: u32) {
+        let now = Instant::now();
         let jobs = &mut self.jobs;
         let (mut commands, mut unknown) = (0u32, 0u32);
         // Enabled jobs that had finished (exit 33, `once`) need a start;
         // every other change is carried out by `reconcile`.
         let mut wake = Vec::new();
-        self.net.receive(index, |control, name| {
+        self.net.on_event(n, now, |control, name| {
             commands += 1;
             let Some(i) = jobs.iter().position(|j| j.spec.name == name) else {
                 // The first per batch in full, the rest counted: a flood
@@ -671,7 +674,6 @@ impl Supervisor {
         if unknown > 1 {
             warn!("control: {} more unknown job names ignored", unknown - 1);
         }
-        let now = Instant::now();
         for i in wake {
             self.step_job(Slot::Job(i), JobEvent::Start, now);
         }
@@ -701,6 +703,8 @@ impl Supervisor {
             self.reread_at = None;
             self.rescan(false);
         }
+        // Name lookups: resends, timeouts, retries (src/net).
+        self.net.tick(now);
     }
 
     fn send_report(&mut self, now: Instant) {
@@ -773,7 +777,7 @@ impl Supervisor {
         now: Instant,
     ) {
         self.net
-            .configure(self.epoll.as_fd(), TOKEN_NET, report, listen);
+            .configure(self.epoll.as_fd(), TOKEN_NET, report, listen, now);
         self.next_report = self.net.reporting().then_some(now);
     }
 
