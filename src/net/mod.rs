@@ -8,6 +8,8 @@
 //! `listen on udp://ADDR:PORT`: datagrams `enable NAME...` or
 //! `disable NAME...`. There is no authentication: anyone who can reach the
 //! port can stop jobs, so pmtr warns when the address is not loopback.
+//! Malformed datagrams are counted: one is logged in full, then at most one
+//! line per 10 seconds sums up the rest, so a flood cannot flood the log.
 //!
 //! Host names: the configuration holds them as written. [`Net::configure`]
 //! starts looking each one up (/etc/hosts, then DNS) without waiting for
@@ -31,10 +33,12 @@
 //!   once per turn (it does nothing until something is due);
 //! - [`Net::send_report`] every 10 seconds while [`Net::reporting`].
 //!
-//! A resolver socket gets at most [`resolve::RECV_PER_WAKEUP`] replies read
-//! per wakeup; epoll is level-triggered, so what is left brings the loop
-//! back. Nothing is allocated in the steady state: only loading a
-//! configuration and (re)resolving a name allocate.
+//! Each call does a bounded amount of work: at most
+//! [`DATAGRAMS_PER_WAKEUP`] datagrams per listening socket and
+//! [`resolve::RECV_PER_WAKEUP`] replies per resolver socket; epoll is
+//! level-triggered, so what is left brings the loop back. Nothing is
+//! allocated in the steady state: only loading a configuration and
+//! (re)resolving a name allocate.
 
 pub mod dns;
 pub mod resolve;
@@ -62,6 +66,11 @@ pub const RETRY_EVERY: Duration = Duration::from_secs(10);
 /// A name that resolved is looked up again this often, so that a
 /// listener follows its address (a DHCP lease, an edited /etc/hosts).
 pub const REFRESH_EVERY: Duration = Duration::from_secs(300);
+/// Datagrams read from one listening socket per wakeup: a flood takes
+/// this much of a turn, no more.
+pub const DATAGRAMS_PER_WAKEUP: usize = 16;
+/// At most one log line about bad datagrams this often.
+pub const BAD_LOG_EVERY: Duration = Duration::from_secs(10);
 /// Marks a resolver socket among Net's epoll tokens; listening socket `i`
 /// is just `i`.
 const RESOLVER_TOKEN: u32 = 1 << 31;
@@ -82,6 +91,7 @@ pub struct Net {
     token_base: u64,
     /// For a new name's lookup key.
     last_key: u32,
+    bad: BadDatagrams,
 }
 
 struct Name {
@@ -134,6 +144,7 @@ impl Net {
             resolver: Resolver::new(Sockets::default(), sources),
             token_base: 0,
             last_key: 0,
+            bad: BadDatagrams::default(),
         }
     }
 
@@ -250,12 +261,12 @@ impl Net {
             self.start_due(now);
             self.take_results(now);
         } else {
-            self.receive(n as usize, command);
+            self.receive(n as usize, now, command);
         }
     }
 
     /// When [`Net::tick`] has something to do: a lookup to resend or give
-    /// up, a name to look up again.
+    /// up, a name to look up again, a summary of bad datagrams to log.
     pub fn deadline(&self) -> Option<Instant> {
         // A name due while every lookup slot is taken waits for a slot,
         // which a lookup's end (an event or the resolver's deadline) frees.
@@ -266,7 +277,7 @@ impl Net {
             .filter_map(|n| n.due)
             .min()
             .filter(|_| self.resolver.has_room());
-        [self.resolver.deadline(), names]
+        [self.resolver.deadline(), names, self.bad.deadline()]
             .into_iter()
             .flatten()
             .min()
@@ -279,6 +290,7 @@ impl Net {
         }
         self.start_due(now);
         self.take_results(now);
+        self.bad.tick(now);
     }
 
     /// Starts the lookups that are due, as slots allow.
@@ -375,10 +387,9 @@ impl Net {
         }
     }
 
-    /// Reads every pending datagram on listening socket `index`. Bad
-    /// datagrams are logged (the first in detail, the rest counted, so a
-    /// flood does not flood the log) and dropped.
-    fn receive(&mut self, index: usize, mut command: impl FnMut(Control, &str)) {
+    /// Reads up to [`DATAGRAMS_PER_WAKEUP`] datagrams on listening socket
+    /// `index`.
+    fn receive(&mut self, index: usize, now: Instant, mut command: impl FnMut(Control, &str)) {
         let Some(Listener {
             fd: Some(fd), url, ..
         }) = self.listen.get(index)
@@ -386,8 +397,7 @@ impl Net {
             return;
         };
         let mut buf = [0u8; DATAGRAM_MAX + 1];
-        let mut more_bad = 0u32;
-        loop {
+        for _ in 0..DATAGRAMS_PER_WAKEUP {
             // MSG_TRUNC: the length returned is the datagram's, so an
             // oversized one is seen as such and not parsed cut.
             let (copied, len, from) =
@@ -417,19 +427,8 @@ impl Net {
                         command(control, name);
                     }
                 }
-                Err(why) if more_bad == 0 => {
-                    warn!("ignored datagram from {from} on {}: {why}", url.text);
-                    more_bad = 1;
-                }
-                Err(_) => more_bad += 1,
+                Err(why) => self.bad.note(now, from, &url.text, why),
             }
-        }
-        if more_bad > 1 {
-            warn!(
-                "ignored {} more bad datagrams on {}",
-                more_bad - 1,
-                url.text
-            );
         }
     }
 
@@ -522,7 +521,57 @@ fn send_all(report: &mut [Destination], dgram: &[u8]) {
     }
 }
 
+/// Counts malformed control datagrams so that the log gets at most one
+/// line about them per [`BAD_LOG_EVERY`]: the first in full, then a sum.
+#[derive(Default)]
+struct BadDatagrams {
+    /// While set and not passed, bad datagrams are counted, not logged.
+    quiet_until: Option<Instant>,
+    count: u32,
+    last_from: Peer,
+}
+
+impl BadDatagrams {
+    fn note(&mut self, now: Instant, from: Peer, on: &str, why: BadDatagram<'_>) {
+        self.last_from = from;
+        match self.quiet_until {
+            Some(until) if now < until => self.count = self.count.saturating_add(1),
+            // The quiet time is over but its sum is not logged yet.
+            Some(_) if self.count > 0 => {
+                self.count = self.count.saturating_add(1);
+                self.summarise(now);
+            }
+            _ => {
+                warn!("ignored datagram from {from} on {on}: {why}");
+                self.quiet_until = Some(now + BAD_LOG_EVERY);
+            }
+        }
+    }
+
+    fn tick(&mut self, now: Instant) {
+        if self.deadline().is_some_and(|at| at <= now) {
+            self.summarise(now);
+        }
+    }
+
+    fn deadline(&self) -> Option<Instant> {
+        self.quiet_until.filter(|_| self.count > 0)
+    }
+
+    fn summarise(&mut self, now: Instant) {
+        warn!(
+            "ignored {} more bad datagrams in the last {} sec, the last from {}",
+            self.count,
+            BAD_LOG_EVERY.as_secs(),
+            self.last_from
+        );
+        self.count = 0;
+        self.quiet_until = Some(now + BAD_LOG_EVERY);
+    }
+}
+
 /// The sender of a datagram, for log lines.
+#[derive(Clone, Copy, Default)]
 struct Peer(Option<SocketAddr>);
 
 impl fmt::Display for Peer {

@@ -1,5 +1,5 @@
-//! Net against real sockets on loopback: listening, and names that
-//! resolve late.
+//! Net against real sockets on loopback: listening, bounded reads, bad
+//! datagram summaries, and names that resolve late.
 
 use super::*;
 use std::net::UdpSocket;
@@ -93,6 +93,7 @@ fn listener_receives_control_and_drops_garbage() {
             (Control::Enable, "c".to_string())
         ]
     );
+    assert_eq!(net.bad.count, 1, "the first logged, the second counted");
     // Reconfiguring with the same address keeps the socket.
     net.configure(ep.as_fd(), 8 << 32, &[], &listen, Clock::now());
     assert!(net.listen[0].fd.is_some());
@@ -121,6 +122,66 @@ fn bind_failure_is_not_fatal() {
         "the second listener still opens"
     );
     net.on_event(0, Clock::now(), |_, _| panic!("no socket, no datagram"));
+}
+
+#[test]
+fn a_flood_is_read_in_bounded_batches() {
+    let port = free_port();
+    let ep = epoll();
+    let mut net = Net::default();
+    net.configure(
+        ep.as_fd(),
+        0,
+        &[],
+        &[url(&format!("udp://127.0.0.1:{port}"))],
+        Clock::now(),
+    );
+    let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
+    for _ in 0..100 {
+        tx.send_to(b"enable a", ("127.0.0.1", port)).unwrap();
+    }
+    let mut total = 0;
+    while total < 100 {
+        assert_eq!(wait(&ep, 5), [0], "level-triggered: reported again");
+        let mut batch = 0;
+        net.on_event(0, Clock::now(), |_, _| batch += 1);
+        assert!(batch <= DATAGRAMS_PER_WAKEUP, "{batch}");
+        total += batch;
+    }
+    assert_eq!(total, 100);
+}
+
+#[test]
+fn bad_datagrams_make_one_line_per_window() {
+    let mut bad = BadDatagrams::default();
+    let t0 = Clock::now();
+    let from = Peer(None);
+    bad.note(t0, from, "udp://x", BadDatagram::Empty);
+    assert_eq!(
+        (bad.count, bad.deadline()),
+        (0, None),
+        "the first is logged"
+    );
+    for _ in 0..1000 {
+        bad.note(
+            t0 + Duration::from_secs(1),
+            from,
+            "udp://x",
+            BadDatagram::Empty,
+        );
+    }
+    let end = t0 + BAD_LOG_EVERY;
+    assert_eq!((bad.count, bad.deadline()), (1000, Some(end)));
+    bad.tick(end - Duration::from_millis(1));
+    assert_eq!(bad.count, 1000, "not before the window ends");
+    bad.tick(end);
+    assert_eq!(bad.count, 0, "summed up in one line");
+    assert_eq!(bad.deadline(), None);
+    // Quiet for a window: the next one is logged in full again.
+    let later = end + BAD_LOG_EVERY;
+    bad.note(later, from, "udp://x", BadDatagram::Empty);
+    assert_eq!(bad.count, 0);
+    assert_eq!(bad.quiet_until, Some(later + BAD_LOG_EVERY));
 }
 
 #[test]
