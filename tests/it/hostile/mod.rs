@@ -7,3 +7,7 @@
 //! stops pmtr within its `kill after` time, no file outside the job's
 //! rights is touched, and pmtr's memory stays bounded. One submodule per
 //! area; each names the defect it holds closed.
+
+/// The network: silent, late or lying nameservers; floods of junk
+/// datagrams (items 5 and 6).
+mod net;
