@@ -1140,9 +1140,11 @@ fn udp_command_behind_a_burst_of_unknown_names_is_obeyed() {
     signal(p.pid(), libc::SIGCONT);
     expect_within(T, "alpha disabled", || !alive(alpha));
     p.expect_log("control: disabling job alpha", T);
-    // 140 unknown names are reported, but not as 140 lines.
+    // 140 unknown names are reported, but not as 140 lines: one line and
+    // a count per batch, and pmtr reads at most 16 datagrams of a socket
+    // per wakeup (src/net), so these 42 come in at most 3 batches.
     p.expect_log("more unknown job names", T);
-    assert!(p.log_count("no job named") <= 2, "{}", p.log());
+    assert!(p.log_count("no job named") <= 3, "{}", p.log());
 }
 
 #[test]
