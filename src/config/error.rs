@@ -209,10 +209,6 @@ pub(crate) enum ErrorKind {
         reason: &'static str,
     },
     ListenIface,
-    Resolve {
-        host: String,
-        reason: String,
-    },
 }
 
 fn did_you_mean(f: &mut fmt::Formatter<'_>, suggestion: Option<&str>) -> fmt::Result {
@@ -318,7 +314,6 @@ impl fmt::Display for ErrorKind {
             CpuReversed { text } => write!(f, "bad cpu range '{text}': the first number must not exceed the second"),
             BadUrl { text, reason } => write!(f, "bad URL '{text}': {reason}; expected udp://HOST:PORT"),
             ListenIface => f.write_str("'@IFACE' applies only to 'report to', not to 'listen on'"),
-            Resolve { host, reason } => write!(f, "can't resolve host '{host}': {reason}"),
         }
     }
 }

@@ -5,7 +5,7 @@
 //! exactly the jobs whose meaning changed (SPEC §6).
 
 use crate::prelude::*;
-use core::net::SocketAddr;
+use core::net::IpAddr;
 
 /// Everything one `pmtr.conf` says.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -16,10 +16,6 @@ pub struct Config {
     pub report: Vec<UdpUrl>,
     /// `listen on udp://ADDR:PORT` lines, in file order.
     pub listen: Vec<UdpUrl>,
-    /// `FILE:LINE:COL: message` for what does not stop the file from
-    /// applying: a host name that does not resolve (at boot the network
-    /// may not be up) skips that one destination, and the jobs still run.
-    pub warnings: Vec<String>,
 }
 
 /// One `job { … }` block.
@@ -127,14 +123,28 @@ pub enum Resource {
     Locks,
 }
 
-/// A `udp://HOST:PORT[@IFACE]` URL, resolved when the file is read.
+/// A `udp://HOST:PORT[@IFACE]` URL as written. The config layer does no
+/// I/O: a host name is looked up by the networking part, without blocking,
+/// after the file is loaded (SPEC §10).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UdpUrl {
     /// The text as written, for log messages.
     pub text: String,
-    pub addr: SocketAddr,
+    pub host: Host,
+    /// 1 to 65535.
+    pub port: u16,
     /// `@IFACE`: egress interface for multicast reports.
     pub iface: Option<String>,
+}
+
+/// The host of a [`UdpUrl`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Host {
+    /// A numeric IPv4 address, or an IPv6 address written in brackets.
+    Ip(IpAddr),
+    /// A host name as written (a trailing dot kept): syntactically valid
+    /// for DNS, not looked up.
+    Name(String),
 }
 
 /// A 1-based position in the configuration file.

@@ -456,10 +456,6 @@ impl Parser<'_> {
         match parse_url(&url.text, listen) {
             Ok(u) if listen => self.config.listen.push(u),
             Ok(u) => self.config.report.push(u),
-            Err(kind @ ErrorKind::Resolve { .. }) => {
-                let warning = Error::at(self.diags.file, url.pos, kind);
-                self.config.warnings.push(format!("{warning}; skipping it"));
-            }
             Err(kind) => self.err(url.pos, kind),
         }
     }

@@ -974,37 +974,56 @@ fn url(line: &str) -> UdpUrl {
     c.report.into_iter().chain(c.listen).next().unwrap()
 }
 
+fn ip(text: &str) -> Host {
+    Host::Ip(text.parse().unwrap())
+}
+
 #[test]
 fn report_and_listen_forms() {
     let u = url("report to udp://127.0.0.1:9999");
-    assert_eq!(u.addr, "127.0.0.1:9999".parse().unwrap());
+    assert_eq!((u.host, u.port), (ip("127.0.0.1"), 9999));
     assert_eq!((u.text.as_str(), u.iface), ("udp://127.0.0.1:9999", None));
     let u = url("report to udp://239.0.0.1:9999@eth2");
     assert_eq!(
-        (u.addr, u.iface.as_deref()),
-        ("239.0.0.1:9999".parse().unwrap(), Some("eth2"))
+        (u.host, u.port, u.iface.as_deref()),
+        (ip("239.0.0.1"), 9999, Some("eth2"))
     );
-    assert_eq!(
-        url("listen on udp://0.0.0.0:10000").addr,
-        "0.0.0.0:10000".parse().unwrap()
-    );
-    assert_eq!(
-        url("listen on udp://[::1]:10000").addr,
-        "[::1]:10000".parse().unwrap()
-    );
-    assert_eq!(
-        url("report to udp://[ff02::1]:1@eth0").addr,
-        "[ff02::1]:1".parse().unwrap()
-    );
-    // Names resolve through the system resolver (/etc/hosts), IPv4 first.
-    assert_eq!(
-        url("report to udp://localhost:9").addr,
-        "127.0.0.1:9".parse().unwrap()
-    );
+    assert_eq!(url("listen on udp://0.0.0.0:10000").host, ip("0.0.0.0"));
+    let u = url("listen on udp://[::1]:10000");
+    assert_eq!((u.host, u.port), (ip("::1"), 10000));
+    assert_eq!(url("report to udp://[ff02::1]:1@eth0").host, ip("ff02::1"));
     let c = parse_ok(
         "report to udp://127.0.0.1:1\nreport to udp://127.0.0.1:2\nlisten on udp://127.0.0.1:3\n",
     );
     assert_eq!((c.report.len(), c.listen.len()), (2, 1));
+}
+
+#[test]
+fn host_names_are_kept_as_written_not_looked_up() {
+    // The parser does no I/O (SPEC §10): a name that exists nowhere is as
+    // good as localhost here, and yields no warning.
+    for name in [
+        "localhost",
+        "no-such-host.invalid",
+        "Pi-Kitchen.local.",
+        "_srv.example",
+        "x1",
+    ] {
+        let c = parse_bytes("t.conf", format!("report to udp://{name}:9\n").as_bytes()).unwrap();
+        assert_eq!(c.report[0].host, Host::Name(name.to_string()));
+        assert_eq!(c.report[0].port, 9);
+    }
+    let longest = [
+        "a".repeat(63),
+        "b".repeat(63),
+        "c".repeat(63),
+        "d".repeat(61),
+    ]
+    .join(".");
+    assert_eq!(
+        url(&format!("listen on udp://{longest}.:10")).host,
+        Host::Name(format!("{longest}."))
+    );
 }
 
 #[test]
@@ -1039,6 +1058,11 @@ fn url_errors() {
         ("udp://[::1]5", "missing :PORT"),
         ("udp://[nope]:5", "bad IPv6 address in brackets"),
         ("udp://a/b:5", "bad host name"),
+        ("udp://a..b:5", "bad host name"),
+        ("udp://.a:5", "bad host name"),
+        ("udp://bäd:5", "bad host name"),
+        ("udp://10.0.0.256:5", "bad IPv4 address"),
+        ("udp://10.1:5", "bad IPv4 address"),
         ("udp://1.2.3.4:5@", "bad interface name after '@'"),
         (
             "udp://1.2.3.4:5@averyveryverylongname",
@@ -1049,6 +1073,15 @@ fn url_errors() {
             errors(&format!("report to {text}\n")),
             vec![format!("t.conf:1:11: bad URL '{text}': {reason}; {tail}")],
             "{text}"
+        );
+    }
+    for long in ["a".repeat(64), ["abcdefghi"; 26].join(".")] {
+        let text = format!("udp://{long}:5");
+        assert_eq!(
+            errors(&format!("report to {text}\n")),
+            vec![format!(
+                "t.conf:1:11: bad URL '{text}': bad host name; {tail}"
+            )],
         );
     }
     let table: &[(&str, &str)] = &[
@@ -1077,20 +1110,6 @@ fn url_errors() {
     for (src, want) in table {
         assert_eq!(errors(src), vec![*want], "{src}");
     }
-}
-
-#[test]
-fn unresolvable_host_is_a_warning_with_position() {
-    // At boot the network may not be up: the jobs must still start.
-    let cfg = parse_bytes("t.conf", b"\n  report to udp://no-such-host.invalid:9\n").unwrap();
-    assert!(cfg.report.is_empty());
-    assert_eq!(cfg.warnings.len(), 1);
-    let w = &cfg.warnings[0];
-    assert!(
-        w.starts_with("t.conf:2:13: can't resolve host 'no-such-host.invalid': ")
-            && w.ends_with("; skipping it"),
-        "{w}"
-    );
 }
 
 // ---- helpers ---------------------------------------------------------------

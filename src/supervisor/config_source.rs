@@ -158,9 +158,6 @@ impl ConfigSource {
         info!("rescanning configuration {}", self.path);
         match config::parse_bytes(&self.path, &bytes) {
             Ok(cfg) => {
-                for w in &cfg.warnings {
-                    warn!("{w}");
-                }
                 self.have_config = true;
                 Some(cfg)
             }

@@ -36,7 +36,7 @@ use crate::config::{self, Config, JobSpec};
 use crate::net::{Control, Net, ReportLine};
 use crate::spawn::{self, Launch, SpawnError, StartResult};
 use crate::sys;
-use crate::syslog::Severity;
+use crate::syslog::{Quota, Severity};
 use crate::users::Users;
 
 /// Reports go out this often when `report to` is configured (SPEC §8).
@@ -80,6 +80,10 @@ pub struct Supervisor {
     events: Vec<epoll::Event>,
     /// Why the last spawn failed, for the log line of its retry.
     spawn_error: Option<SpawnError>,
+    /// Log lines UDP control commands may cause: changes of what is
+    /// wanted, and names of no job (the first, then a count).
+    control_quota: Quota,
+    unknown_quota: Quota,
 }
 
 /// Why the supervisor could not be set up: the call that failed, and its
@@ -141,6 +145,8 @@ impl Supervisor {
             hostname,
             events: Vec::with_capacity(64),
             spawn_error: None,
+            control_quota: Quota::new(10),
+            unknown_quota: Quota::new(1),
         })
     }
 
@@ -189,7 +195,7 @@ impl Supervisor {
             TOKEN_STATUS => self.on_status_pipe(token as u32),
             TOKEN_STDOUT => _ = self.on_output(token as u32, false),
             TOKEN_STDERR => _ = self.on_output(token as u32, true),
-            TOKEN_NET => self.on_datagram(token as u32 as usize),
+            TOKEN_NET => self.on_datagram(token as u32),
             TOKEN_CONTROL => self.on_control_accept(),
             TOKEN_CONTROL_CLIENT => self.on_control_client(token as u32 as usize),
             _ => error!("can't happen: unknown epoll token {token:#x}"),
@@ -202,10 +208,16 @@ impl Supervisor {
                 .into_iter()
                 .flatten()
         });
-        let own = [self.next_report, self.source.deadline(now)]
-            .into_iter()
-            .flatten()
-            .filter(|_| !self.shutting_down);
+        let own = [
+            self.next_report,
+            self.source.deadline(now),
+            self.net.deadline(),
+            self.control_quota.deadline(),
+            self.unknown_quota.deadline(),
+        ]
+        .into_iter()
+        .flatten()
+        .filter(|_| !self.shutting_down);
         jobs.chain(own).min()
     }
 
@@ -440,37 +452,39 @@ impl Supervisor {
 
     /// UDP `enable`/`disable` set what the operator wants; the reconcile
     /// carries it out. An enabled job that has finished runs again, no
-    /// sooner than the anti-spin rule allows (SPEC §8, issue 13).
-    fn on_datagram(&mut self, index: usize) {
+    /// sooner than the anti-spin rule allows (SPEC §8, issue 13). (`n`,
+    /// the token's low 32 bits, may also be a resolver socket's: Net then
+    /// moves its lookups on and calls no command.)
+    fn on_datagram(&mut self, n: u32) {
+        let now = Instant::now();
         let jobs = &mut self.jobs;
-        let (mut commands, mut unknown) = (0u32, 0u32);
+        let (changes, unknown) = (&mut self.control_quota, &mut self.unknown_quota);
+        let mut commands = 0u32;
         let mut wake = Vec::new();
-        self.net.receive(index, |control, name| {
+        self.net.on_event(n, now, |control, name| {
             commands += 1;
+            // Anyone who can send a datagram causes these lines: a flood
+            // gets a few and a count (SPEC §10).
             let Some(i) = jobs.by_name(name) else {
-                // The first per batch in full, the rest counted: a flood
-                // of names must not flood the log.
-                if unknown == 0 {
+                if unknown.allow(now) {
                     warn!("control: no job named '{name}'");
                 }
-                unknown += 1;
                 return;
             };
             let enable = control == Control::Enable;
-            info!(
-                "control: {} job {name}",
-                if enable { "enabling" } else { "disabling" }
-            );
             let job = jobs.get_mut(Slot::Job(i));
-            job.want = if enable { Want::Up } else { Want::Down };
+            let want = if enable { Want::Up } else { Want::Down };
+            if job.want != want && changes.allow(now) {
+                info!(
+                    "control: {} job {name}",
+                    if enable { "enabling" } else { "disabling" }
+                );
+            }
+            job.want = want;
             if enable && matches!(job.state, JobState::Done(_)) && !wake.contains(&i) {
                 wake.push(i);
             }
         });
-        if unknown > 1 {
-            warn!("control: {} more unknown job names ignored", unknown - 1);
-        }
-        let now = Instant::now();
         for i in wake {
             self.step_job(Slot::Job(i), JobEvent::Wake, now);
         }
@@ -502,6 +516,15 @@ impl Supervisor {
         }
         if self.source.take_due(now) {
             self.rescan(false);
+        }
+        // Name lookups: resends, timeouts, retries (src/net).
+        self.net.tick(now);
+        let secs = Quota::EVERY.as_secs();
+        if let Some(n) = self.control_quota.take_due(now) {
+            warn!("control: {n} more enable/disable lines not logged in the last {secs} sec");
+        }
+        if let Some(n) = self.unknown_quota.take_due(now) {
+            warn!("control: {n} more unknown job names ignored in the last {secs} sec");
         }
     }
 
@@ -614,7 +637,7 @@ impl Supervisor {
                 .map(|j| (j.id, j.spec.depends.as_slice())),
         );
         self.net
-            .configure(self.epoll.as_fd(), TOKEN_NET, &report, &listen);
+            .configure(self.epoll.as_fd(), TOKEN_NET, &report, &listen, now);
         self.next_report = self.net.reporting().then_some(now);
         info!(
             "configuration loaded: {} jobs ({} added, {} changed, {} removed, {} unchanged)",

@@ -10,3 +10,7 @@
 
 /// The untrusted job and its user (items 1–4, 6, 8, 9).
 mod job;
+
+/// The network: silent, late or lying nameservers; floods of junk
+/// datagrams (items 5 and 6).
+mod net;
