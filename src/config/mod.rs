@@ -106,7 +106,9 @@ pub fn load(path: &str) -> Result<Config, Vec<Error>> {
 }
 
 /// `pmtr -t`: prints `FILE: OK, N jobs` to stdout and returns 0, or
-/// prints every error to stderr, one a line, and returns 1.
+/// prints every error to stderr, one a line, then `FILE: parse failed: N
+/// errors`, and returns 1. The original pmtr printed `parse failed`, and
+/// scripts written for it grep for those words (issue 15).
 pub fn check(path: &str) -> u8 {
     // Write errors (a closed pipe) are ignored: the exit code still tells.
     match load(path) {
@@ -119,9 +121,14 @@ pub fn check(path: &str) -> u8 {
             0
         }
         Err(errors) => {
-            for e in errors {
+            for e in &errors {
                 eprintln!("{e}");
             }
+            // Past the cap the last line says so; it is not an error more.
+            let n = errors.len().min(parse::MAX_ERRORS);
+            let more = if errors.len() > n { "over " } else { "" };
+            let s = if n == 1 { "" } else { "s" };
+            eprintln!("{path}: parse failed: {more}{n} error{s}");
             1
         }
     }
