@@ -22,6 +22,7 @@ mod values;
 pub use error::Error;
 pub use model::*;
 pub use trust::check_trust;
+pub use values::{parse_signal, signal_name};
 
 use rustix::fs::{FileType, Mode, OFlags};
 use rustix::io::Errno;
