@@ -69,14 +69,17 @@ struct Client {
     buf: heapless::Vec<u8, MAX_REQUEST>,
     /// Accept order, to find the oldest.
     seq: u64,
+    /// The peer's uid (SO_PEERCRED), for the log of what it asked.
+    uid: u32,
 }
 
 /// What a client's readiness amounted to.
 pub enum Readiness {
     /// Nothing complete yet (or the slot is empty): wait for more.
     Pending,
-    /// A full request; answer it with [`Server::answer`].
-    Request(Request),
+    /// A full request and the uid that sent it; answer it with
+    /// [`Server::answer`].
+    Request(Request, u32),
 }
 
 pub struct Server {
@@ -186,8 +189,8 @@ impl Server {
                     return;
                 }
             };
-            match net::sockopt::socket_peercred(&fd) {
-                Ok(cred) if cred.uid.is_root() || cred.uid == self.euid => {}
+            let uid = match net::sockopt::socket_peercred(&fd) {
+                Ok(cred) if cred.uid.is_root() || cred.uid == self.euid => cred.uid.as_raw(),
                 Ok(cred) => {
                     let text = format!(
                         "refused\tpermission denied: uid {} may not query or control pmtr (only root and uid {} may)\n",
@@ -206,7 +209,7 @@ impl Server {
                     warn!("control socket: SO_PEERCRED: {}", sys::strerror(e));
                     continue;
                 }
-            }
+            };
             let slot = match self.clients.iter().position(Option::is_none) {
                 Some(free) => free,
                 None => {
@@ -234,6 +237,7 @@ impl Server {
                 fd,
                 buf: heapless::Vec::new(),
                 seq: self.next_seq,
+                uid,
             }));
             self.next_seq += 1;
         }
@@ -251,7 +255,7 @@ impl Server {
                 let line = &client.buf[..end];
                 let line = line.strip_suffix(b"\r").unwrap_or(line);
                 return match Request::parse(line) {
-                    Ok(req) => Readiness::Request(req),
+                    Ok(req) => Readiness::Request(req, client.uid),
                     Err(text) => {
                         self.answer(slot, format!("error\t{text}\n").as_bytes());
                         Readiness::Pending

@@ -75,6 +75,8 @@ pub struct Supervisor {
     control: Option<crate::control::Server>,
     next_report: Option<Instant>,
     shutting_down: bool,
+    /// What pmtr exits with: 1 once a `give up ... then exit` job gave up.
+    exit_code: u8,
     self_pid: Pid,
     hostname: String,
     events: Vec<epoll::Event>,
@@ -137,6 +139,7 @@ impl Supervisor {
             control: None,
             next_report: None,
             shutting_down: false,
+            exit_code: 0,
             self_pid: rustix::process::getpid(),
             hostname,
             events: Vec::with_capacity(64),
@@ -145,8 +148,9 @@ impl Supervisor {
     }
 
     /// Loads the configuration, then serves events until every job is down
-    /// after SIGTERM/SIGINT.
-    pub fn run(&mut self) {
+    /// after SIGTERM/SIGINT (or a `give up ... then exit`); returns pmtr's
+    /// exit status.
+    pub fn run(&mut self) -> u8 {
         info!("starting (pid {})", self.self_pid.as_raw_nonzero());
         self.rescan(true);
         loop {
@@ -180,6 +184,7 @@ impl Supervisor {
                 self.dispatch(self.events[i].data.u64());
             }
         }
+        self.exit_code
     }
 
     fn dispatch(&mut self, token: u64) {
@@ -232,16 +237,23 @@ impl Supervisor {
             "SIGTERM"
         };
         let now = Instant::now();
-        let event = if self.shutting_down {
+        if self.shutting_down {
             notice!("received {name} again; sending SIGKILL to all jobs");
-            JobEvent::KillNow
+            for slot in self.jobs.slots() {
+                self.step_job(slot, JobEvent::KillNow, now);
+            }
         } else {
             notice!("received {name}; stopping all jobs");
-            self.shutting_down = true;
-            JobEvent::Stop(AfterStop::Down)
-        };
+            self.stop_all(now);
+        }
+    }
+
+    /// Stops every job in parallel, each with its stop signal; the loop
+    /// ends once the last is gone.
+    fn stop_all(&mut self, now: Instant) {
+        self.shutting_down = true;
         for slot in self.jobs.slots() {
-            self.step_job(slot, event, now);
+            self.step_job(slot, JobEvent::Stop(AfterStop::Down), now);
         }
     }
 
@@ -316,9 +328,13 @@ impl Supervisor {
         match action {
             Action::Nothing => {}
             Action::Spawn => self.spawn(slot, now),
-            Action::Term(pid) => {
-                info!("sending SIGTERM to job {name} [{}]", pid.as_raw_nonzero());
-                signal_group(pid, Signal::TERM);
+            Action::Signal(pid, sig) => {
+                let sig_name = config::signal_name(sig);
+                info!(
+                    "sending SIG{sig_name} to job {name} [{}]",
+                    pid.as_raw_nonzero()
+                );
+                signal_group(pid, sig);
             }
             Action::Kill(pid) => {
                 notice!("sending SIGKILL to job {name} [{}]", pid.as_raw_nonzero());
@@ -326,9 +342,10 @@ impl Supervisor {
             }
             Action::WaitBeforeRestart(wait) => notice!(
                 "job {name} ran less than {} sec; restarting it in {} sec",
-                job::QUICK_EXIT.as_secs(),
+                job::quick_run(&self.jobs.get(slot).rules).as_secs(),
                 wait.as_secs()
             ),
+            Action::GiveUp => self.give_up(slot, now),
             Action::RetrySpawn(wait) => match self.spawn_error.take() {
                 Some(e) => error!(
                     "can't start job {name}: {e}; retrying in {} sec",
@@ -337,6 +354,32 @@ impl Supervisor {
                 None => error!("can't start job {name}; retrying in {} sec", wait.as_secs()),
             },
             Action::CantHappen(what) => error!("can't happen: job {name}: {what}"),
+        }
+    }
+
+    /// A job reached `give up after N in T` (issue 15): said once, at ERR,
+    /// with its last exit; `then exit` stops every job and makes pmtr exit
+    /// 1, so that a container's orchestrator restarts the whole pod.
+    fn give_up(&mut self, slot: Slot, now: Instant) {
+        let job = self.jobs.get(slot);
+        let Some(rules) = job.rules.give_up else {
+            return;
+        };
+        let name = &job.spec.name;
+        let (n, secs) = (rules.after, rules.within.as_secs());
+        match job.history.last_exit {
+            Some((ending, _)) => error!(
+                "job {name} failed: {n} quick exits within {secs} sec, the last with {ending}; \
+                 not restarting it (pmtr start {name} does)"
+            ),
+            None => error!("job {name} failed: {n} quick exits within {secs} sec"),
+        }
+        if rules.then_exit && !self.shutting_down {
+            error!(
+                "job {name} failed and says 'then exit': stopping all jobs; pmtr exits with status 1"
+            );
+            self.exit_code = 1;
+            self.stop_all(now);
         }
     }
 
@@ -510,7 +553,7 @@ impl Supervisor {
             .jobs
             .current()
             .iter()
-            .filter(|j| !j.spec.once)
+            .filter(|j| !j.rules.once)
             .map(|j| ReportLine {
                 name: &j.spec.name,
                 enabled: j.wanted(),
@@ -649,10 +692,10 @@ impl Supervisor {
         let Some(server) = &mut self.control else {
             return;
         };
-        let crate::control::Readiness::Request(request) = server.read(slot) else {
+        let crate::control::Readiness::Request(request, uid) = server.read(slot) else {
             return;
         };
-        let reply = control::answer(self, &request, Instant::now());
+        let reply = control::answer(self, &request, uid, Instant::now());
         if let Some(server) = &mut self.control {
             server.answer(slot, reply.as_bytes());
         }
@@ -686,12 +729,7 @@ fn log_exit(job: &super::jobs::Job, pid: Pid, ending: Ending, now: Instant) {
     };
     let ran = now.saturating_duration_since(since).as_secs();
     let (name, pid) = (&job.spec.name, pid.as_raw_nonzero());
-    match ending {
-        Ending::Status(code) => {
-            info!("job {name} [{pid}] exited after {ran} sec: exit status {code}")
-        }
-        Ending::Signal(sig) => info!("job {name} [{pid}] exited after {ran} sec: signal {sig}"),
-    }
+    info!("job {name} [{pid}] exited after {ran} sec: {ending}");
 }
 
 /// Builds a job's launch data; a job that can't be prepared stays down
