@@ -79,12 +79,14 @@ fn cstring(text: &str, what: &'static str) -> Result<CString, PrepareError> {
 
 impl Launch {
     /// Builds the launch data for `spec`. `environ` is pmtr's own
-    /// environment; the job's `env` lines override variables of the same
-    /// name. `cpu` numbers the machine does not have are ignored.
+    /// environment; the lines of its `env file`s (`env_files`) override
+    /// variables of the same name, and its `env` lines override both.
+    /// `cpu` numbers the machine does not have are ignored.
     pub fn prepare(
         spec: &JobSpec,
         users: &Users,
         environ: &Rc<Env>,
+        env_files: &[String],
     ) -> Result<Launch, PrepareError> {
         let argv: Vec<CString> = spec
             .cmd
@@ -92,11 +94,7 @@ impl Launch {
             .map(|a| cstring(a, "cmd"))
             .collect::<Result<_, _>>()?;
         let path = argv[0].clone();
-        let env = if spec.env.is_empty() {
-            Rc::clone(environ)
-        } else {
-            Rc::new(environ.with(&spec.env)?)
-        };
+        let env = job_env(spec, environ, env_files)?;
         let stream = |out: &Output| -> Result<Stream, PrepareError> {
             Ok(match out {
                 Output::Null => Stream::Null,
@@ -163,6 +161,20 @@ impl Launch {
         })
     }
 
+    /// Gives the job the environment its `env file`s now make (issue
+    /// 15); returns whether that changed it.
+    pub fn replace_env(
+        &mut self,
+        spec: &JobSpec,
+        environ: &Rc<Env>,
+        env_files: &[String],
+    ) -> Result<bool, PrepareError> {
+        let env = job_env(spec, environ, env_files)?;
+        let changed = env.strings != self.env.strings;
+        self.env = env;
+        Ok(changed)
+    }
+
     pub fn wants_stdout_pipe(&self) -> bool {
         matches!(self.stdout, Stream::Syslog)
     }
@@ -170,6 +182,35 @@ impl Launch {
     pub fn wants_stderr_pipe(&self) -> bool {
         matches!(self.stderr, Stream::Syslog)
     }
+}
+
+/// pmtr's environment with the lines of the job's env files, then its
+/// `env` lines: a later line replaces a variable of the same name. (Two
+/// `env` lines of one name both reach the job, as they always did.)
+fn job_env(
+    spec: &JobSpec,
+    environ: &Rc<Env>,
+    env_files: &[String],
+) -> Result<Rc<Env>, PrepareError> {
+    if spec.env.is_empty() && env_files.is_empty() {
+        return Ok(Rc::clone(environ));
+    }
+    fn key(line: &str) -> &str {
+        line.split('=').next().unwrap_or(line)
+    }
+    let mut lines: Vec<String> = env_files
+        .iter()
+        .enumerate()
+        .filter(|&(i, line)| {
+            !env_files[i + 1..]
+                .iter()
+                .chain(&spec.env)
+                .any(|later| key(later) == key(line))
+        })
+        .map(|(_, line)| line.clone())
+        .collect();
+    lines.extend(spec.env.iter().cloned());
+    Ok(Rc::new(environ.with(&lines)?))
 }
 
 fn rlimit_resource(r: Resource) -> RlimitResource {
@@ -605,6 +646,25 @@ mod tests {
         assert_eq!(strings(&env), ["PATH=/bin", "LANG=C.UTF-8", "NEW=1"]);
         assert_eq!(env.ptrs.len(), 4);
         assert!(env.ptrs[3].is_null());
+    }
+
+    #[test]
+    fn env_file_lines_yield_to_later_ones_and_to_env_lines() {
+        let base = Rc::new(Env::new(vec![c"PATH=/bin".into(), c"A=0".into()]));
+        let text = "job {\n name t\n cmd /bin/true\n env B=env\n}\n";
+        let spec = crate::config::parse_bytes("t", text.as_bytes())
+            .unwrap()
+            .jobs
+            .remove(0);
+        let files: Vec<String> = ["A=1", "B=file", "C=1", "C=2"].map(String::from).into();
+        let env = job_env(&spec, &base, &files).unwrap();
+        assert_eq!(strings(&env), ["PATH=/bin", "A=1", "C=2", "B=env"]);
+        // Nothing to add: pmtr's own environment, shared.
+        let plain = crate::config::parse_bytes("t", b"job {\n name t\n cmd /x\n}\n")
+            .unwrap()
+            .jobs
+            .remove(0);
+        assert!(Rc::ptr_eq(&job_env(&plain, &base, &[]).unwrap(), &base));
     }
 
     #[test]

@@ -214,6 +214,8 @@ pub(crate) enum ErrorKind {
         reason: String,
     },
     UnknownSignal(String),
+    /// A bad line of an env file; never quotes the line (secrets).
+    EnvLine(&'static str),
 }
 
 fn did_you_mean(f: &mut fmt::Formatter<'_>, suggestion: Option<&str>) -> fmt::Result {
@@ -320,6 +322,7 @@ impl fmt::Display for ErrorKind {
             BadUrl { text, reason } => write!(f, "bad URL '{text}': {reason}; expected udp://HOST:PORT"),
             ListenIface => f.write_str("'@IFACE' applies only to 'report to', not to 'listen on'"),
             Resolve { host, reason } => write!(f, "can't resolve host '{host}': {reason}"),
+            EnvLine(why) => f.write_str(why),
             UnknownSignal(t) => write!(f, "unknown signal '{t}': expected a name like TERM, INT, HUP or USR1, or a number from 1 to 31"),
         }
     }

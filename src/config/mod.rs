@@ -10,6 +10,7 @@
 //! (`fuzz/fuzz_targets/parse.rs`) includes it by path.
 
 use crate::prelude::*;
+mod env_file;
 mod error;
 mod lex;
 pub mod model;
@@ -19,6 +20,7 @@ mod tests;
 pub mod trust;
 mod values;
 
+pub use env_file::read_env_files;
 pub use error::Error;
 pub use model::*;
 pub use trust::check_trust;

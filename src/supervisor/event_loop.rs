@@ -624,7 +624,44 @@ impl Supervisor {
                 self.step_job(slot, JobEvent::Stop(AfterStop::Restart), now);
             }
         }
+        for id in self.source.changed_env_files(now) {
+            if let Some(slot) = self.jobs.find_by_id(id) {
+                self.reload_env(slot, now);
+            }
+        }
         self.source.rewatch();
+    }
+
+    /// A job's `env file` changed (issue 15): read it again and restart the
+    /// job if it runs and its environment changed. A file that is now bad
+    /// changes nothing (as for the configuration); one that is now good
+    /// makes a job it kept from starting startable.
+    fn reload_env(&mut self, slot: Slot, now: Instant) {
+        let job = self.jobs.get_mut(slot);
+        let spec = &job.spec;
+        let Ok(launch) = &mut job.launch else {
+            let users = Users::load();
+            job.launch = prepare(spec, self.source.path(), &users, &self.environ);
+            return;
+        };
+        let Ok(lines) = env_file_lines(spec, "keeping its environment as it was") else {
+            return;
+        };
+        match launch.replace_env(spec, &self.environ, &lines) {
+            Ok(false) => debug!(
+                "job {}: env file saved; its environment is unchanged",
+                spec.name
+            ),
+            Ok(true) if matches!(job.state, JobState::Running { .. }) => {
+                info!("job {}: its environment changed; restarting it", spec.name);
+                self.step_job(slot, JobEvent::Stop(AfterStop::Restart), now);
+            }
+            Ok(true) => info!(
+                "job {}: its environment changed; its next start has it",
+                spec.name
+            ),
+            Err(e) => error!("job {}: {e}; keeping its environment as it was", spec.name),
+        }
     }
 
     /// Replaces the job set with `cfg`'s: unchanged jobs are left as they
@@ -655,6 +692,12 @@ impl Supervisor {
                 .current()
                 .iter()
                 .map(|j| (j.id, j.spec.depends.as_slice())),
+        );
+        self.source.track_env_files(
+            self.jobs
+                .current()
+                .iter()
+                .map(|j| (j.id, j.spec.env_files.as_slice())),
         );
         self.net
             .configure(self.epoll.as_fd(), TOKEN_NET, &report, &listen);
@@ -749,7 +792,8 @@ fn prepare(
             return Err(NotStartable::Depends(e));
         }
     }
-    Launch::prepare(spec, users, environ).map_err(|error| {
+    let env_files = env_file_lines(spec, "the job will not start")?;
+    Launch::prepare(spec, users, environ, &env_files).map_err(|error| {
         let why = NotStartable::Prepare {
             file: label.to_string(),
             pos: spec.origin.user.unwrap_or(spec.origin.job),
@@ -758,6 +802,19 @@ fn prepare(
         };
         error!("{why}; the job will not start");
         why
+    })
+}
+
+/// The `KEY=VALUE` lines of a job's `env file`s (issue 15); every bad line
+/// is logged by position (never its text: it may hold a secret), then
+/// `what_next`.
+fn env_file_lines(spec: &JobSpec, what_next: &str) -> Result<Vec<String>, NotStartable> {
+    config::read_env_files(&spec.env_files).map_err(|mut errors| {
+        for e in &errors {
+            error!("job {}: {e}", spec.name);
+        }
+        error!("job {}: bad env file; {what_next}", spec.name);
+        NotStartable::EnvFile(errors.swap_remove(0))
     })
 }
 

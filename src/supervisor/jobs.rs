@@ -31,6 +31,9 @@ pub enum Want {
 pub enum NotStartable {
     /// A `depends` file pmtr does not trust (SPEC §10).
     Depends(config::Error),
+    /// An `env file` that is missing, untrusted or has a bad line (the
+    /// first error; all are logged).
+    EnvFile(config::Error),
     /// Its launch data could not be built (unknown user, a NUL byte).
     Prepare {
         file: String,
@@ -43,7 +46,7 @@ pub enum NotStartable {
 impl fmt::Display for NotStartable {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            NotStartable::Depends(e) => e.fmt(f),
+            NotStartable::Depends(e) | NotStartable::EnvFile(e) => e.fmt(f),
             NotStartable::Prepare {
                 file,
                 pos,
