@@ -55,6 +55,8 @@ pub struct Launch {
     ids: Option<Ids>,
     /// `ids.groups` as the kernel wants them.
     gids: Vec<rustix::process::Gid>,
+    /// `umask` (issue 15); `None` keeps pmtr's.
+    umask: Option<Mode>,
 }
 
 /// Why a job cannot be prepared: it stays down, the reason is logged.
@@ -102,10 +104,9 @@ impl Launch {
                 Output::Syslog => Stream::Syslog,
             })
         };
-        let ids = match &spec.user {
-            Some(name) => Some(users.lookup(name).map_err(PrepareError::User)?),
-            None => None,
-        };
+        let ids = users
+            .ids(spec.user.as_deref(), spec.group.as_deref(), &spec.groups)
+            .map_err(PrepareError::User)?;
         let cpus = spec.cpu.as_ref().and_then(|list| {
             let online = rustix::thread::sched_getaffinity(None).ok()?;
             let mut set = CpuSet::new();
@@ -158,6 +159,7 @@ impl Launch {
                 .collect(),
             ids,
             gids,
+            umask: spec.umask.map(Mode::from_raw_mode),
         })
     }
 
@@ -473,6 +475,10 @@ fn child_main(
     let _ = rustix::process::setpgid(None, None);
     sys::reset_signal_dispositions();
     let _ = sys::set_signal_mask(&sys::SigSet::empty());
+    // Before `out`/`err` are created: they get the job's umask too.
+    if let Some(mask) = launch.umask {
+        rustix::process::umask(mask);
+    }
 
     if let Err(e) = rustix::process::chdir(launch.dir.as_c_str()) {
         fail(status, Step::Chdir, e);

@@ -794,9 +794,15 @@ fn prepare(
     }
     let env_files = env_file_lines(spec, "the job will not start")?;
     Launch::prepare(spec, users, environ, &env_files).map_err(|error| {
+        let at = match error {
+            spawn::PrepareError::User(crate::users::LookupError::UnknownGroup(_)) => {
+                spec.origin.group
+            }
+            _ => spec.origin.user,
+        };
         let why = NotStartable::Prepare {
             file: label.to_string(),
-            pos: spec.origin.user.unwrap_or(spec.origin.job),
+            pos: at.unwrap_or(spec.origin.job),
             job: spec.name.clone(),
             error,
         };
