@@ -49,10 +49,12 @@ impl fmt::Display for Control {
     }
 }
 
-/// One line of a report: `NAME e|d SECONDS_RUNNING PID CMD`.
+/// One line of a report: `NAME e|d|f SECONDS_RUNNING PID CMD`.
 pub struct ReportLine<'a> {
     pub name: &'a str,
     pub enabled: bool,
+    /// Gave up (`give up`, issue 15): `f` instead of `e`/`d`.
+    pub failed: bool,
     pub secs_running: u64,
     /// 0 when the job is not running.
     pub pid: u32,
@@ -318,7 +320,11 @@ fn format_line(line: &mut heapless::Vec<u8, REPORT_MAX>, job: &ReportLine<'_>, m
     let _ = write!(
         head,
         " {} {} {}",
-        if job.enabled { 'e' } else { 'd' },
+        match (job.failed, job.enabled) {
+            (true, _) => 'f',
+            (false, true) => 'e',
+            (false, false) => 'd',
+        },
         job.secs_running,
         job.pid
     );
@@ -586,6 +592,7 @@ mod tests {
         let jobs = names.iter().map(|n| ReportLine {
             name: n,
             enabled: n != "job3",
+            failed: n == "job4",
             secs_running: 12,
             pid: 99,
             cmd: &cmd,
@@ -607,6 +614,7 @@ mod tests {
         }
         assert_eq!(seen[0], ("job0".to_string(), "e".to_string()));
         assert_eq!(seen[3], ("job3".to_string(), "d".to_string()));
+        assert_eq!(seen[4], ("job4".to_string(), "f".to_string()));
         assert_eq!(seen.len(), 40);
     }
 
@@ -619,6 +627,7 @@ mod tests {
             &ReportLine {
                 name: "a",
                 enabled: true,
+                failed: false,
                 secs_running: 1,
                 pid: 2,
                 cmd: &cmd,

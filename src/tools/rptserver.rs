@@ -58,6 +58,8 @@ enum Parsed {
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Job {
     enabled: bool,
+    /// `f`: the job gave up (pmtr's `give up`).
+    failed: bool,
     secs_running: u64,
     pid: u32,
     cmd: String,
@@ -226,15 +228,16 @@ fn parse_report(datagram: &[u8]) -> Result<Report, String> {
         if line.is_empty() {
             continue;
         }
-        let bad = || format!("line {} is not 'NAME e|d SECONDS PID CMD'", i + 2);
+        let bad = || format!("line {} is not 'NAME e|d|f SECONDS PID CMD'", i + 2);
         if line.chars().any(char::is_control) {
             return Err(bad());
         }
         let mut fields = line.splitn(5, ' ');
         let name = fields.next().filter(|n| !n.is_empty()).ok_or_else(bad)?;
-        let enabled = match fields.next() {
-            Some("e") => true,
-            Some("d") => false,
+        let (enabled, failed) = match fields.next() {
+            Some("e") => (true, false),
+            Some("d") => (false, false),
+            Some("f") => (true, true),
             _ => return Err(bad()),
         };
         let secs_running = fields.next().and_then(|s| s.parse().ok()).ok_or_else(bad)?;
@@ -244,6 +247,7 @@ fn parse_report(datagram: &[u8]) -> Result<Report, String> {
             name.to_string(),
             Job {
                 enabled,
+                failed,
                 secs_running,
                 pid,
                 cmd,
@@ -288,7 +292,12 @@ impl Summary {
             rows.push([
                 host.clone(),
                 name.clone(),
-                if job.enabled { "enabled" } else { "disabled" }.into(),
+                match (job.failed, job.enabled) {
+                    (true, _) => "failed",
+                    (false, true) => "enabled",
+                    (false, false) => "disabled",
+                }
+                .into(),
                 if job.pid == 0 {
                     "-".into()
                 } else {
@@ -350,6 +359,7 @@ mod tests {
                 "web".into(),
                 Job {
                     enabled: true,
+                    failed: false,
                     secs_running: 12,
                     pid: 345,
                     cmd: "/usr/bin/node server.js".into()
@@ -357,6 +367,8 @@ mod tests {
             )
         );
         assert!(!r.jobs[1].1.enabled);
+        let f = parse_report(b"report h\nweb f 0 0 /bin/false\n").unwrap();
+        assert!(f.jobs[0].1.failed);
         assert_eq!(parse_report(b"report h\n").unwrap().jobs, vec![]);
     }
 
