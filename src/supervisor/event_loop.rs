@@ -649,7 +649,7 @@ impl Supervisor {
             return;
         };
         match launch.replace_env(spec, &self.environ, &lines) {
-            Ok(false) => debug!(
+            Ok(false) => info!(
                 "job {}: env file saved; its environment is unchanged",
                 spec.name
             ),
