@@ -164,17 +164,16 @@ impl Launch {
     }
 
     /// Gives the job the environment its `env file`s now make (issue
-    /// 15); returns whether that changed it.
-    pub fn replace_env(
-        &mut self,
-        spec: &JobSpec,
-        environ: &Rc<Env>,
-        env_files: &[String],
-    ) -> Result<bool, PrepareError> {
-        let env = job_env(spec, environ, env_files)?;
+    /// 15); returns whether that changed it. (It cannot fail: the lines
+    /// have no NUL bytes, the configuration's and env files' parsers see
+    /// to that.)
+    pub fn replace_env(&mut self, spec: &JobSpec, environ: &Rc<Env>, env_files: &[String]) -> bool {
+        let Ok(env) = job_env(spec, environ, env_files) else {
+            return false;
+        };
         let changed = env.strings != self.env.strings;
         self.env = env;
-        Ok(changed)
+        changed
     }
 
     pub fn wants_stdout_pipe(&self) -> bool {

@@ -139,14 +139,8 @@ impl Users {
         if user.is_none() && group.is_none() && groups.is_empty() {
             return Ok(None);
         }
-        let numeric = |text: &str| {
-            text.bytes()
-                .all(|b| b.is_ascii_digit())
-                .then(|| text.parse().ok())
-                .flatten()
-        };
         let mut ids = match user {
-            Some(name) => match (self.lookup(name), numeric(name)) {
+            Some(name) => match (self.lookup(name), number(name)) {
                 (Ok(ids), _) => ids,
                 (Err(_), Some(uid)) if group.is_some() => Ids {
                     uid,
@@ -189,15 +183,18 @@ impl Users {
                 .then(|| fields.nth(1)?.parse().ok())
                 .flatten()
         });
-        let by_number = || {
-            name.bytes()
-                .all(|b| b.is_ascii_digit())
-                .then(|| name.parse().ok())
-                .flatten()
-        };
         by_name
-            .or_else(by_number)
+            .or_else(|| number(name))
             .ok_or_else(|| LookupError::UnknownGroup(name.to_string()))
+    }
+}
+
+/// A plain decimal id (no sign, no spaces).
+fn number(text: &str) -> Option<u32> {
+    if text.bytes().all(|b| b.is_ascii_digit()) {
+        text.parse().ok()
+    } else {
+        None
     }
 }
 

@@ -393,14 +393,11 @@ fn state_text(job: &JobStatus) -> String {
                 None => "waiting to restart".into(),
             };
             // Issue 15: the backoff and the `give up` window, if any.
-            let quick = extra(job, "quick_exits").zip(extra(job, "give_up_after"));
-            match (extra(job, "delay_secs"), quick) {
-                (None, None) => {}
-                (Some(d), None) => _ = write!(text, " (delay {d} s)"),
-                (None, Some((n, of))) => _ = write!(text, " ({n} of {of} quick exits)"),
-                (Some(d), Some((n, of))) => {
-                    _ = write!(text, " (delay {d} s, {n} of {of} quick exits)")
-                }
+            if let Some(d) = extra(job, "delay_secs") {
+                _ = write!(text, ", delay {d} s");
+            }
+            if let (Some(n), Some(of)) = (extra(job, "quick_exits"), extra(job, "give_up_after")) {
+                _ = write!(text, ", {n} of {of} quick exits");
             }
             text
         }
@@ -619,7 +616,7 @@ mod tests {
         w.restart_in = Some(3);
         assert_eq!(
             state_text(&with(w.clone(), &[("delay_secs", "4")])),
-            "waiting to restart in 3 s (delay 4 s)"
+            "waiting to restart in 3 s, delay 4 s"
         );
         assert_eq!(
             state_text(&with(
@@ -630,7 +627,7 @@ mod tests {
                     ("give_up_after", "5")
                 ]
             )),
-            "waiting to restart in 3 s (delay 4 s, 2 of 5 quick exits)"
+            "waiting to restart in 3 s, delay 4 s, 2 of 5 quick exits"
         );
         assert_eq!(state_text(&w), "waiting to restart in 3 s");
         let failed = with(job(State::Failed), &[("give_up_after", "5")]);

@@ -231,11 +231,17 @@ impl ConfigSource {
     /// The jobs whose `depends` files changed content since last looked
     /// at (by id).
     pub fn changed_depends(&mut self, now: Instant) -> Vec<u32> {
-        let hashes: Vec<u64> = self
-            .depends
-            .iter()
-            .map(|d| depends_hash(&d.paths))
-            .collect();
+        self.changed(false, now)
+    }
+
+    /// The jobs whose `depends` files, or (`env`) `env file`s, changed.
+    fn changed(&mut self, env: bool, now: Instant) -> Vec<u32> {
+        let files = if env {
+            &mut self.env_files
+        } else {
+            &mut self.depends
+        };
+        let hashes: Vec<u64> = files.iter().map(|d| files_hash(&d.paths, !env)).collect();
         // As for the configuration: a write under way makes what was read
         // suspect (an empty file mid-save is no change to act on).
         let changes = self.watcher.drain();
@@ -243,7 +249,7 @@ impl ConfigSource {
         if changes.depends_in_flux {
             return Vec::new();
         }
-        changed(&mut self.depends, hashes, now, &mut self.reread_at)
+        changed(files, hashes, now, &mut self.reread_at)
     }
 
     /// Takes the `env file`s of the jobs now configured, as
@@ -257,7 +263,7 @@ impl ConfigSource {
                     let paths: Vec<String> = files.iter().map(|f| f.path.clone()).collect();
                     self.env_files.push(Depends {
                         job,
-                        hash: env_files_hash(&paths),
+                        hash: files_hash(&paths, false),
                         paths,
                         empty_since: None,
                     })
@@ -270,17 +276,7 @@ impl ConfigSource {
     /// the loop reads them again and restarts a job whose environment
     /// changed. Saves settle as `depends` files do.
     pub fn changed_env_files(&mut self, now: Instant) -> Vec<u32> {
-        let hashes: Vec<u64> = self
-            .env_files
-            .iter()
-            .map(|d| env_files_hash(&d.paths))
-            .collect();
-        let changes = self.watcher.drain();
-        self.pending |= changes.settled;
-        if changes.depends_in_flux {
-            return Vec::new();
-        }
-        changed(&mut self.env_files, hashes, now, &mut self.reread_at)
+        self.changed(true, now)
     }
 
     /// Watches the configuration and every tracked `depends` file. A
@@ -335,30 +331,25 @@ fn changed(
     changed
 }
 
-/// Hash of env files' contents, read as `depends` files are; what is
-/// wrong with one is said when the loop reads it (never its content).
-fn env_files_hash(paths: &[String]) -> u64 {
-    paths.iter().fold(0, |h: u64, p| {
-        let file = match hash_depends_file(p) {
-            Ok(hash) => hash | 1,
-            Err(None) => 0,
-            Err(Some(_)) => 2,
-        };
-        h.rotate_left(5) ^ file
-    })
-}
-
 /// Hash of `depends` files' contents. A missing file hashes as missing, so
 /// its appearance counts as a change; a file pmtr must not or cannot read
 /// (not a regular file, over [`MAX_DEPENDS_BYTES`], not trusted) hashes as
 /// such, with a warning.
 pub fn depends_hash(paths: &[String]) -> u64 {
+    files_hash(paths, true)
+}
+
+/// [`depends_hash`]; without `warn` for env files, whose errors the loop
+/// says when it reads them (never their content).
+fn files_hash(paths: &[String], warn: bool) -> u64 {
     paths.iter().fold(0, |h: u64, p| {
         let file = match hash_depends_file(p) {
             Ok(hash) => hash | 1,
             Err(None) => 0,
             Err(Some(why)) => {
-                warn!("depends file {p}: {why}; treating it as unreadable");
+                if warn {
+                    warn!("depends file {p}: {why}; treating it as unreadable");
+                }
                 2
             }
         };

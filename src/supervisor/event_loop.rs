@@ -365,18 +365,18 @@ impl Supervisor {
         let Some(rules) = job.rules.give_up else {
             return;
         };
-        let name = &job.spec.name;
+        // A quick exit gets here: there is a last exit.
+        let (Some((ending, _)), name) = (job.history.last_exit, &job.spec.name) else {
+            return;
+        };
         let (n, secs) = (rules.after, rules.within.as_secs());
-        match job.history.last_exit {
-            Some((ending, _)) => error!(
-                "job {name} failed: {n} quick exits within {secs} sec, the last with {ending}; \
-                 not restarting it (pmtr start {name} does)"
-            ),
-            None => error!("job {name} failed: {n} quick exits within {secs} sec"),
-        }
+        error!(
+            "job {name} failed: {n} quick exits within {secs} sec, the last with {ending}; \
+             not restarting it (pmtr start {name} does)"
+        );
         if rules.then_exit && !self.shutting_down {
             error!(
-                "job {name} failed and says 'then exit': stopping all jobs; pmtr exits with status 1"
+                "job {name} failed and says 'then exit': stopping all jobs; exiting with status 1"
             );
             self.exit_code = 1;
             self.stop_all(now);
@@ -648,20 +648,12 @@ impl Supervisor {
         let Ok(lines) = env_file_lines(spec, "keeping its environment as it was") else {
             return;
         };
-        match launch.replace_env(spec, &self.environ, &lines) {
-            Ok(false) => info!(
-                "job {}: env file saved; its environment is unchanged",
-                spec.name
-            ),
-            Ok(true) if matches!(job.state, JobState::Running { .. }) => {
-                info!("job {}: its environment changed; restarting it", spec.name);
-                self.step_job(slot, JobEvent::Stop(AfterStop::Restart), now);
-            }
-            Ok(true) => info!(
-                "job {}: its environment changed; its next start has it",
-                spec.name
-            ),
-            Err(e) => error!("job {}: {e}; keeping its environment as it was", spec.name),
+        // Otherwise its next start has the new environment.
+        if !launch.replace_env(spec, &self.environ, &lines) {
+            info!("job {}: env file saved; environment unchanged", spec.name);
+        } else if matches!(job.state, JobState::Running { .. }) {
+            info!("job {}: environment changed; restarting it", spec.name);
+            self.step_job(slot, JobEvent::Stop(AfterStop::Restart), now);
         }
     }
 

@@ -222,7 +222,9 @@ fn then_exit_makes_pmtr_exit_1_as_pid_1() {
     assert_eq!(status.unwrap().code(), Some(1), "{log}");
     assert!(log.contains("starting (pid 1)"), "not PID 1?\n{log}");
     assert!(
-        log.contains("job broken failed and says 'then exit': stopping all jobs"),
+        log.contains(
+            "job broken failed and says 'then exit': stopping all jobs; exiting with status 1"
+        ),
         "{log}"
     );
     // The other job was stopped, not left behind.
@@ -385,13 +387,13 @@ fn env_file_change_restarts_only_its_job() {
         p.job_pid("a").is_some_and(|pid| pid != a)
     });
     expect_within(T, "a's new output", || read("a") == "bye hunter2\n");
-    p.expect_log("job a: its environment changed; restarting it", T);
+    p.expect_log("job a: environment changed; restarting it", T);
     assert_eq!(p.job_pid("b"), Some(b));
     // A comment, in place: the environment is the same, nothing restarts.
     let a2 = p.job_pid("a").unwrap();
     p.dir
         .write("b.env", "# still hi\nexport GREETING=\"hi there\"\n");
-    p.expect_log("job b: env file saved; its environment is unchanged", T);
+    p.expect_log("job b: env file saved; environment unchanged", T);
     // A bad line changes nothing either, and its text is not logged.
     p.dir.write("a.env", "GREETING=bye\nhunter3 oops\n");
     p.expect_log("a.env:2:1: expected KEY=VALUE", T);

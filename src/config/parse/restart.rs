@@ -156,7 +156,7 @@ impl Parser<'_> {
                         max.pos,
                         ErrorKind::BadDuration {
                             text: max.text.clone(),
-                            reason: "max must be at least 1 second and not less than the delay",
+                            reason: "max must be at least the delay, and 1 s",
                         },
                     );
                     return;
@@ -190,8 +190,7 @@ impl Parser<'_> {
             // anti-spin wait protects the device from a crash loop, so
             // say so (pmtr -t and every load print it).
             let warning = format!(
-                "{}:{}:{}: restart delay 0: a job that keeps exiting is restarted at once, \
-                 without the wait that keeps a crash loop from hogging the device",
+                "{}:{}:{}: restart delay 0: a crash loop restarts without pause",
                 self.diags.file, pos.line, pos.col
             );
             self.config.warnings.push(warning);
@@ -381,5 +380,7 @@ fn parse_umask(text: &str) -> Option<u32> {
     if text.len() > 4 || !text.bytes().all(|b| (b'0'..=b'7').contains(&b)) {
         return None;
     }
-    u32::from_str_radix(text, 8).ok().filter(|&m| m <= 0o777)
+    // At most 4 digits: no overflow.
+    let mask = text.bytes().fold(0, |m, b| m * 8 + u32::from(b - b'0'));
+    (mask <= 0o777).then_some(mask)
 }
