@@ -9,6 +9,9 @@
 //! > stop web
 //! < ok␉web␉stopping
 //! < end
+//! > signal web USR1            (reload web: its reload signal)
+//! < ok␉web␉sent SIGUSR1
+//! < end
 //! < unknown␉nosuch␉other    no job has these names; nothing done
 //! < refused␉TEXT            the peer's uid may not ask
 //! < error␉TEXT              a bad request

@@ -8,7 +8,6 @@ use crate::prelude::*;
 use core::fmt::Write;
 
 use crate::clock::Instant;
-use rustix::process::Signal;
 
 use super::job::{Action, AfterStop, DoneReason, Ending, JobEvent, JobState};
 use super::jobs::{Job, Jobs, Slot, Want};
@@ -91,7 +90,7 @@ fn control_job(
     // Issue 15: reload and signal send a signal to the job's process
     // group and change nothing else; the log says who asked.
     let signal = match verb {
-        Verb::Reload => Some(job.spec.reload_signal.unwrap_or(Signal::HUP)),
+        Verb::Reload => Some(job.rules.reload_signal),
         Verb::Signal => request.signal,
         _ => None,
     };

@@ -289,6 +289,8 @@ pub struct Rules {
     pub give_up: Option<GiveUp>,
     /// Sent first by every stop (SIGTERM unless `stop signal`).
     pub stop_signal: Signal,
+    /// What `pmtr reload` sends (SIGHUP unless `reload signal`).
+    pub reload_signal: Signal,
 }
 
 /// `give up after N in T [then exit]`.
@@ -665,6 +667,7 @@ mod tests {
         delay_max: None,
         give_up: None,
         stop_signal: Signal::TERM,
+        reload_signal: Signal::HUP,
     };
 
     fn pid() -> Pid {

@@ -182,6 +182,7 @@ fn rules(spec: &JobSpec) -> Rules {
             then_exit: g.then_exit,
         }),
         stop_signal: spec.stop_signal.unwrap_or(Signal::TERM),
+        reload_signal: spec.reload_signal.unwrap_or(Signal::HUP),
     }
 }
 
@@ -381,14 +382,17 @@ mod tests {
         assert_eq!(r.delay, job::QUICK_EXIT);
         assert_eq!(r.delay_max, None);
         assert_eq!(job::quick_run(&r), job::QUICK_EXIT);
-        assert_eq!(r.stop_signal, Signal::TERM);
+        assert_eq!(
+            (r.stop_signal, r.reload_signal),
+            (Signal::TERM, Signal::HUP)
+        );
         assert!(!r.once && !r.on_failure && r.give_up.is_none());
     }
 
     #[test]
     fn issue_15_options_become_rules() {
         let r = rules(&spec(
-            "restart on-failure\nrestart delay 1 max 8\ngive up after 5 in 1m then exit\nstop signal INT",
+            "restart on-failure\nrestart delay 1 max 8\ngive up after 5 in 1m then exit\nstop signal INT\nreload signal USR1",
         ));
         assert!(r.on_failure && !r.once);
         assert_eq!(r.delay, Duration::from_secs(1));
@@ -401,7 +405,10 @@ mod tests {
                 then_exit: true
             })
         );
-        assert_eq!(r.stop_signal, Signal::INT);
+        assert_eq!(
+            (r.stop_signal, r.reload_signal),
+            (Signal::INT, Signal::USR1)
+        );
         assert!(rules(&spec("restart never")).once);
     }
 
