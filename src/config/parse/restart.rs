@@ -3,6 +3,10 @@
 //! it runs with (`env file`, `group`, `groups`, `umask`). Each default
 //! keeps what an existing `pmtr.conf` does; each mistake is reported at
 //! its word, like every other option's.
+//!
+//! Most of them are fixed words with values between (`give up after N in
+//! T`): one checker, [`Parser::shape`], reads all of those, so that each
+//! option costs the binary little more than its values' checks.
 
 use crate::prelude::*;
 
@@ -17,362 +21,239 @@ use super::Parser;
 /// bounded; a crash loop is plain long before a hundred.
 pub const MAX_GIVE_UP: u32 = 100;
 
+/// In a shape, a value's place is named in capitals (`N`, `TIME`).
+fn is_value(word: &str) -> bool {
+    word.starts_with(|c: char| c.is_ascii_uppercase())
+}
+
 impl Parser<'_> {
     /// Reads `option` when it is one of issue 15's (`env` only in its
     /// `env file PATH` form); returns false for every other option.
     pub(super) fn restart_option(&mut self, option: &'static str, pos: Pos, args: &[Word]) -> bool {
-        match option {
-            "restart" => self.restart(pos, args),
-            "give" => self.give_up(pos, args),
-            "stop" | "reload" => self.signal_option(option, pos, args),
-            "env" if args.first().is_some_and(|w| w.is("file")) => self.env_file(pos, args),
-            "group" | "groups" | "umask" => {
-                if !self.first_time(option, pos) {
-                    return true;
-                }
-                let expected = match option {
-                    "group" => "a group name or number",
-                    "groups" => "group names or numbers separated by commas",
-                    _ => "an octal mode like 022",
-                };
-                let Some(arg) = self.one(option, pos, args, expected, "") else {
-                    return true;
-                };
-                let text = arg.text.clone();
-                match option {
-                    "group" => {
-                        let spec = self.spec();
-                        spec.group = Some(text);
-                        spec.origin.group.get_or_insert(pos);
-                    }
-                    "groups" => {
-                        if text.split(',').any(str::is_empty) {
-                            self.err(arg.pos, ErrorKind::EmptyArg("groups"));
-                            return true;
-                        }
-                        let spec = self.spec();
-                        spec.groups = text.split(',').map(String::from).collect();
-                        spec.origin.group.get_or_insert(pos);
-                    }
-                    _ => match parse_umask(&text) {
-                        Some(mask) => self.spec().umask = Some(mask),
-                        None => self.err(
-                            arg.pos,
-                            ErrorKind::BadNumber {
-                                text,
-                                expected: "an octal mode from 000 to 777, like 022",
-                            },
-                        ),
-                    },
-                }
-            }
-            _ => return false,
+        let first = args
+            .first()
+            .map_or("", |w| if w.quoted { "" } else { &w.text });
+        // The key for "given twice", and the words after the keyword.
+        let (key, shape, usage): (&'static str, &[&'static str], &'static str) =
+            match (option, first) {
+                ("restart", "delay") => (
+                    "restart delay",
+                    &["delay", "TIME", "max", "TIME"],
+                    "delay TIME [max TIME]",
+                ),
+                ("restart", _) => (
+                    "restart",
+                    &["POLICY"],
+                    "always, on-failure, never, or delay TIME [max TIME]",
+                ),
+                ("give", _) => (
+                    "give up",
+                    &["up", "after", "N", "in", "TIME", "then", "exit"],
+                    "up after N in TIME [then exit]",
+                ),
+                ("stop", _) => ("stop signal", &["signal", "SIGNAL"], "signal SIGNAL"),
+                ("reload", _) => ("reload signal", &["signal", "SIGNAL"], "signal SIGNAL"),
+                ("env", "file") => ("env file", &["file", "PATH"], "file PATH"),
+                ("group", _) => ("group", &["GROUP"], "a group name or number"),
+                ("groups", _) => ("groups", &["GROUPS"], "group names or numbers, like a,b,20"),
+                ("umask", _) => ("umask", &["MASK"], "an octal mode like 022"),
+                _ => return false,
+            };
+        // `env file` may be repeated; the others are once per job.
+        if key != "env file" && !self.first_time(key, pos) {
+            return true;
+        }
+        // Parts after the first two words are optional, as a whole.
+        let need = shape.len().min(if option == "give" { 5 } else { 2 });
+        if self.shape(option, key, pos, args, shape, need, usage) {
+            self.restart_values(key, pos, args);
         }
         true
     }
 
-    /// `restart always|on-failure|never` or `restart delay T [max T2]`:
-    /// one of each per job.
-    fn restart(&mut self, pos: Pos, args: &[Word]) {
-        let Some(first) = args.first() else {
-            self.err(
-                pos,
-                ErrorKind::MissingArg {
-                    option: "restart",
-                    expected: "always, on-failure, never, or delay and a time",
-                },
-            );
-            return;
-        };
-        if first.is("delay") {
-            if self.first_time("restart delay", pos) {
-                self.restart_delay(pos, &args[1..]);
-            }
-            return;
-        }
-        if !self.first_time("restart", pos) {
-            return;
-        }
-        let policy = [Restart::Always, Restart::OnFailure, Restart::Never]
-            .into_iter()
-            .find(|p| first.is(p.word()));
-        let Some(policy) = policy else {
-            self.err(
-                first.pos,
-                ErrorKind::Expected {
-                    // Inside the message's quotes: 'always', 'on-failure', ...
-                    expected: "always', 'on-failure', 'never' or 'delay",
-                    after: "restart",
-                    found: Some(first.text.clone()),
-                },
-            );
-            return;
-        };
-        if let Some(extra) = args.get(1) {
-            self.err(
-                extra.pos,
-                ErrorKind::ExtraArg {
-                    option: "restart",
-                    hint: "",
-                },
-            );
-            return;
-        }
-        self.spec().restart = policy;
-    }
-
-    /// After `restart delay`: `T [max T2]`.
-    fn restart_delay(&mut self, pos: Pos, args: &[Word]) {
-        const OPTION: &str = "restart delay";
-        let Some(first) = args.first() else {
-            self.err(
-                pos,
-                ErrorKind::MissingArg {
-                    option: OPTION,
-                    expected: "a time like 1s or 5m, then optionally max and a time",
-                },
-            );
-            return;
-        };
-        let Some(secs) = self.time(first) else { return };
-        let max_secs = match args.get(1) {
-            None => None,
-            Some(w) if w.is("max") => {
-                let Some(max) = args.get(2) else {
-                    self.err(
-                        w.pos,
-                        ErrorKind::MissingArg {
-                            option: "max",
-                            expected: "a time like 1m",
-                        },
-                    );
-                    return;
-                };
-                let Some(max_secs) = self.time(max) else {
-                    return;
-                };
-                if max_secs == 0 || max_secs < secs {
-                    self.err(
-                        max.pos,
-                        ErrorKind::BadDuration {
-                            text: max.text.clone(),
-                            reason: "max must be at least the delay, and 1 s",
-                        },
-                    );
-                    return;
-                }
-                if let Some(extra) = args.get(3) {
-                    self.err(
-                        extra.pos,
-                        ErrorKind::ExtraArg {
-                            option: OPTION,
-                            hint: "",
-                        },
-                    );
-                    return;
-                }
-                Some(max_secs)
-            }
-            Some(other) => {
-                self.err(
-                    other.pos,
-                    ErrorKind::Expected {
-                        expected: "max",
-                        after: OPTION,
-                        found: Some(other.text.clone()),
-                    },
-                );
-                return;
-            }
-        };
-        if secs == 0 {
-            // Allowed, for jobs that must come back at once; but the
-            // anti-spin wait protects the device from a crash loop, so
-            // say so (pmtr -t and every load print it).
-            let warning = format!(
-                "{}:{}:{}: restart delay 0: a crash loop restarts without pause",
-                self.diags.file, pos.line, pos.col
-            );
-            self.config.warnings.push(warning);
-        }
-        self.spec().restart_delay = Some(RestartDelay { secs, max_secs });
-    }
-
-    /// `give up after N in T [then exit]`.
-    fn give_up(&mut self, pos: Pos, args: &[Word]) {
-        const OPTION: &str = "give up";
-        if !self.first_time(OPTION, pos) {
-            return;
-        }
-        // The words in order; `None` stands for a value.
-        let shape = [
-            Some("up"),
-            Some("after"),
-            None,
-            Some("in"),
-            None,
-            Some("then"),
-            Some("exit"),
-        ];
-        for (i, want) in shape.iter().enumerate() {
-            let word = args.get(i);
-            // `then exit` is optional: the line may end before it.
-            if i == 5 && word.is_none() {
-                break;
-            }
-            let at = word.map_or(pos, |w| w.pos);
-            match (want, word) {
-                (Some(w), Some(found)) if found.is(w) => {}
-                (None, Some(_)) => {}
-                (Some(w), found) => {
-                    let after = ["give", "up", "", "N", "", "TIME", "then"][i];
-                    self.err(
-                        at,
-                        ErrorKind::Expected {
-                            expected: w,
-                            after,
-                            found: found.map(|f| f.text.clone()),
-                        },
-                    );
-                    return;
-                }
-                (None, None) => {
-                    self.err(
-                        pos,
-                        ErrorKind::MissingArg {
-                            option: OPTION,
-                            expected: "after N in TIME, like give up after 5 in 1m",
-                        },
-                    );
-                    return;
-                }
-            }
-        }
+    /// Checks `args` word by word against `shape` (fixed words, and
+    /// values named in capitals): `need` words at least, then all of the
+    /// rest or none. Reports the first mismatch for `key` (the option's
+    /// name, after its `keyword`); false after one.
+    #[allow(clippy::too_many_arguments)]
+    fn shape(
+        &mut self,
+        keyword: &'static str,
+        key: &'static str,
+        pos: Pos,
+        args: &[Word],
+        shape: &[&'static str],
+        need: usize,
+        usage: &'static str,
+    ) -> bool {
+        let len = args.len();
         if let Some(extra) = args.get(shape.len()) {
-            self.err(
-                extra.pos,
-                ErrorKind::ExtraArg {
-                    option: OPTION,
-                    hint: "",
-                },
-            );
-            return;
+            let kind = ErrorKind::ExtraArg {
+                option: key,
+                hint: "",
+            };
+            self.err(extra.pos, kind);
+            return false;
         }
-        let n = &args[2];
-        let after = match n.text.parse::<u32>() {
-            Ok(after) if (1..=MAX_GIVE_UP).contains(&after) && !n.text.starts_with('+') => after,
+        for (i, &want) in shape.iter().enumerate() {
+            let word = args.get(i);
+            let value = is_value(want);
+            let kind = match word {
+                None if i >= need && len <= need => return true,
+                Some(w) if value && w.text.is_empty() => ErrorKind::EmptyArg(key),
+                Some(w) if value || w.is(want) => continue,
+                None if i == 0 || value => ErrorKind::MissingArg {
+                    option: keyword,
+                    expected: usage,
+                },
+                _ => ErrorKind::Expected {
+                    expected: want,
+                    after: if i == 0 { keyword } else { shape[i - 1] },
+                    found: word.map(|w| w.text.clone()),
+                },
+            };
+            // At the word, or at the last one there when it is missing.
+            let at = word.or(i.checked_sub(1).and_then(|j| args.get(j)));
+            self.err(at.map_or(pos, |w| w.pos), kind);
+            return false;
+        }
+        true
+    }
+
+    /// The values of an option whose shape is right.
+    fn restart_values(&mut self, key: &'static str, pos: Pos, args: &[Word]) {
+        let arg = |i: usize| &args[i];
+        match key {
+            "restart" => {
+                let policy = [Restart::Always, Restart::OnFailure, Restart::Never]
+                    .into_iter()
+                    .find(|p| arg(0).is(p.word()));
+                match policy {
+                    Some(p) => self.spec().restart = p,
+                    None => self.err(
+                        arg(0).pos,
+                        ErrorKind::Expected {
+                            // Inside the message's quotes: 'always', ...
+                            expected: "always', 'on-failure', 'never' or 'delay",
+                            after: "restart",
+                            found: Some(arg(0).text.clone()),
+                        },
+                    ),
+                }
+            }
+            "restart delay" => {
+                let Some(secs) = self.time(arg(1), false) else {
+                    return;
+                };
+                let max_secs = match args.get(3) {
+                    Some(w) => match self.time(w, true) {
+                        Some(max) if max >= secs => Some(max),
+                        Some(_) => {
+                            self.bad_time(w, "max must not be less than the delay");
+                            return;
+                        }
+                        None => return,
+                    },
+                    None => None,
+                };
+                if secs == 0 {
+                    // Allowed, for jobs that must come back at once, but
+                    // the anti-spin wait protects the device: say so at
+                    // every load and in pmtr -t.
+                    let warning = format!(
+                        "{}:{}:{}: restart delay 0: a crash loop restarts without pause",
+                        self.diags.file, pos.line, pos.col
+                    );
+                    self.config.warnings.push(warning);
+                }
+                self.spec().restart_delay = Some(RestartDelay { secs, max_secs });
+            }
+            "give up" => {
+                let n = arg(2);
+                let after = match n.text.parse::<u32>() {
+                    Ok(after) if (1..=MAX_GIVE_UP).contains(&after) && is_digits(&n.text) => after,
+                    _ => {
+                        let text = n.text.clone();
+                        let expected = "a whole number of quick exits from 1 to 100";
+                        self.err(n.pos, ErrorKind::BadNumber { text, expected });
+                        return;
+                    }
+                };
+                if let Some(within_secs) = self.time(arg(4), true) {
+                    let then_exit = args.len() > 5;
+                    self.spec().give_up = Some(GiveUp {
+                        after,
+                        within_secs,
+                        then_exit,
+                    });
+                }
+            }
+            "stop signal" | "reload signal" => match parse_signal(&arg(1).text) {
+                Some(sig) if key == "stop signal" => self.spec().stop_signal = Some(sig),
+                Some(sig) => self.spec().reload_signal = Some(sig),
+                None => self.err(arg(1).pos, ErrorKind::UnknownSignal(arg(1).text.clone())),
+            },
+            "env file" => {
+                let text = &arg(1).text;
+                let (optional, path) = match text.strip_prefix('-') {
+                    Some(path) => (true, path),
+                    None => (false, text.as_str()),
+                };
+                if path.is_empty() {
+                    self.err(arg(1).pos, ErrorKind::EmptyArg(key));
+                    return;
+                }
+                let path = path.to_string();
+                self.spec().env_files.push(EnvFile { path, optional });
+            }
             _ => {
-                self.err(
-                    n.pos,
-                    ErrorKind::BadNumber {
-                        text: n.text.clone(),
-                        expected: "a whole number of quick exits from 1 to 100",
+                let text = arg(0).text.clone();
+                let spec = self.spec();
+                match key {
+                    "umask" => match parse_umask(&text) {
+                        Some(mask) => spec.umask = Some(mask),
+                        None => {
+                            let expected = "an octal mode from 000 to 777, like 022";
+                            self.err(arg(0).pos, ErrorKind::BadNumber { text, expected });
+                        }
                     },
-                );
-                return;
-            }
-        };
-        let Some(within_secs) = self.time(&args[4]) else {
-            return;
-        };
-        if within_secs == 0 {
-            self.err(
-                args[4].pos,
-                ErrorKind::BadDuration {
-                    text: args[4].text.clone(),
-                    reason: "it must be at least 1 second",
-                },
-            );
-            return;
-        }
-        self.spec().give_up = Some(GiveUp {
-            after,
-            within_secs,
-            then_exit: args.len() > 5,
-        });
-    }
-
-    /// `stop signal SIG` / `reload signal SIG`.
-    fn signal_option(&mut self, option: &'static str, pos: Pos, args: &[Word]) {
-        let key = if option == "stop" {
-            "stop signal"
-        } else {
-            "reload signal"
-        };
-        if !self.first_time(key, pos) {
-            return;
-        }
-        match args.first() {
-            Some(w) if w.is("signal") => {}
-            other => {
-                self.err(
-                    other.map_or(pos, |w| w.pos),
-                    ErrorKind::Expected {
-                        expected: "signal",
-                        after: option,
-                        found: other.map(|w| w.text.clone()),
-                    },
-                );
-                return;
+                    _ if text.split(',').any(str::is_empty) => {
+                        self.err(arg(0).pos, ErrorKind::EmptyArg(key));
+                    }
+                    "group" => spec.group = Some(text),
+                    _ => spec.groups = text.split(',').map(String::from).collect(),
+                }
+                if matches!(key, "group" | "groups") {
+                    self.spec().origin.group.get_or_insert(pos);
+                }
             }
         }
-        let Some(arg) = self.one(key, pos, &args[1..], "a signal like TERM, INT or 2", "") else {
-            return;
-        };
-        let Some(sig) = parse_signal(&arg.text) else {
-            self.err(arg.pos, ErrorKind::UnknownSignal(arg.text.clone()));
-            return;
-        };
-        let spec = self.spec();
-        if option == "stop" {
-            spec.stop_signal = Some(sig);
-        } else {
-            spec.reload_signal = Some(sig);
-        }
     }
 
-    /// `env file [-]PATH`, repeatable.
-    fn env_file(&mut self, pos: Pos, args: &[Word]) {
-        let Some(arg) = self.one(
-            "env file",
-            pos,
-            &args[1..],
-            "a path (a leading - makes the file optional)",
-            " (quote a path that contains spaces)",
-        ) else {
-            return;
-        };
-        let (optional, path) = match arg.text.strip_prefix('-') {
-            Some(path) => (true, path),
-            None => (false, arg.text.as_str()),
-        };
-        if path.is_empty() {
-            self.err(arg.pos, ErrorKind::EmptyArg("env file"));
-            return;
-        }
-        let file = EnvFile {
-            path: path.to_string(),
-            optional,
-        };
-        self.spec().env_files.push(file);
-    }
-
-    /// A time word (`90`, `30s`, `5m`); reports a bad one.
-    fn time(&mut self, word: &Word) -> Option<u64> {
+    /// A time word (`90`, `30s`, `5m`); reports a bad one, and 0 when
+    /// `nonzero`.
+    fn time(&mut self, word: &Word, nonzero: bool) -> Option<u64> {
         match parse_duration(&word.text) {
+            Ok(0) if nonzero => {
+                self.bad_time(word, "it must be at least 1 second");
+                None
+            }
             Ok(secs) => Some(secs),
             Err(reason) => {
-                self.err(
-                    word.pos,
-                    ErrorKind::BadDuration {
-                        text: word.text.clone(),
-                        reason,
-                    },
-                );
+                self.bad_time(word, reason);
                 None
             }
         }
     }
+
+    fn bad_time(&mut self, word: &Word, reason: &'static str) {
+        let text = word.text.clone();
+        self.err(word.pos, ErrorKind::BadDuration { text, reason });
+    }
+}
+
+fn is_digits(text: &str) -> bool {
+    text.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// `022`, `0027`, `7`: octal, at most 0o777.
