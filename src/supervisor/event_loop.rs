@@ -557,7 +557,7 @@ impl Supervisor {
             .map(|j| ReportLine {
                 name: &j.spec.name,
                 enabled: j.wanted(),
-                failed: j.state == JobState::Failed,
+                failed: matches!(j.state, JobState::Failed),
                 secs_running: match j.state {
                     JobState::Running { since, .. } => {
                         now.saturating_duration_since(since).as_secs()

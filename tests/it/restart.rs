@@ -518,3 +518,27 @@ fn new_options_pass_pmtr_t_and_the_example_parses() {
     assert!(err.contains("bad.conf:5:16: bad number '0'"), "{err}");
     assert!(err.ends_with("bad.conf: parse failed: 2 errors\n"), "{err}");
 }
+
+/// SPEC §10: a FIFO in an env file's place must not hang pmtr (it is
+/// opened non-blocking and refused as not a regular file), and only its
+/// job stays down.
+#[test]
+fn env_file_fifo_does_not_hang_pmtr() {
+    let dir = TempDir::new("env-fifo");
+    let fifo = dir.join("web.env");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let conf = dir.write(
+        "pmtr.conf",
+        &format!(
+            "job {{\n name web\n cmd /bin/sleep 1000\n env file {}\n}}\n\
+             job {{\n name other\n cmd /bin/sleep 1001\n}}\n",
+            fifo.display()
+        ),
+    );
+    let p = Pmtr::spawn_in(dir, conf, &[]);
+    p.wait_job("other", T);
+    p.expect_log("web.env: can't read: not a regular file", T);
+    let out = ctl(&p, &["status", "web"]);
+    assert!(stdout(&out).contains("not startable"), "{}", stdout(&out));
+}
