@@ -209,6 +209,9 @@ pub(crate) enum ErrorKind {
         reason: &'static str,
     },
     ListenIface,
+    UnknownSignal(String),
+    /// A bad line of an env file; never quotes the line (secrets).
+    EnvLine(&'static str),
 }
 
 fn did_you_mean(f: &mut fmt::Formatter<'_>, suggestion: Option<&str>) -> fmt::Result {
@@ -314,6 +317,8 @@ impl fmt::Display for ErrorKind {
             CpuReversed { text } => write!(f, "bad cpu range '{text}': the first number must not exceed the second"),
             BadUrl { text, reason } => write!(f, "bad URL '{text}': {reason}; expected udp://HOST:PORT"),
             ListenIface => f.write_str("'@IFACE' applies only to 'report to', not to 'listen on'"),
+            EnvLine(why) => f.write_str(why),
+            UnknownSignal(t) => write!(f, "unknown signal '{t}': expected a name like TERM, INT, HUP or USR1, or a number from 1 to 31"),
         }
     }
 }

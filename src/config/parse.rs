@@ -11,11 +11,13 @@ use crate::prelude::*;
 use super::error::{Error, ErrorKind};
 use super::lex::{self, Line, Word};
 use super::model::{
-    Config, DEFAULT_KILL_AFTER_SECS, JobSpec, Origin, Output, Pos, Resource, Ulimit,
+    Config, DEFAULT_KILL_AFTER_SECS, JobSpec, Origin, Output, Pos, Resource, Restart, Ulimit,
 };
 use super::values::{
     is_integer, parse_cpu, parse_duration, parse_url, resource, suggest, suggest_resource,
 };
+
+mod restart;
 
 /// More jobs than this is an error: far beyond any real file, it keeps a
 /// hostile file from making pmtr hold and fork without bound.
@@ -29,6 +31,8 @@ pub const MAX_ERRORS: usize = 100;
 const OPTIONS: &[&str] = &[
     "name", "cmd", "dir", "out", "err", "in", "env", "user", "nice", "cpu", "ulimit", "bounce",
     "depends", "order", "disable", "wait", "once", "kill",
+    // Issue 15 (parse/restart.rs).
+    "restart", "give", "stop", "reload", "group", "groups", "umask",
 ];
 
 /// The keywords outside a job.
@@ -324,12 +328,22 @@ impl Parser<'_> {
                 depends: Vec::new(),
                 order: 0,
                 kill_after_secs: DEFAULT_KILL_AFTER_SECS,
+                restart: Restart::Always,
+                restart_delay: None,
+                give_up: None,
+                stop_signal: None,
+                reload_signal: None,
+                env_files: Vec::new(),
+                group: None,
+                groups: Vec::new(),
+                umask: None,
                 disable: false,
                 wait: false,
                 once: false,
                 origin: Origin {
                     job: pos,
                     user: None,
+                    group: None,
                 },
             },
             open,
@@ -404,6 +418,11 @@ impl Parser<'_> {
         for dep in &mut spec.depends {
             if !dep.starts_with('/') {
                 *dep = format!("{base}/{dep}");
+            }
+        }
+        for file in &mut spec.env_files {
+            if !file.path.starts_with('/') {
+                file.path = format!("{base}/{}", file.path);
             }
         }
         if self.jobs_seen <= MAX_JOBS {
@@ -511,6 +530,9 @@ impl Parser<'_> {
 
     fn option(&mut self, option: &'static str, pos: Pos, args: &[Word]) {
         const QUOTE: &str = " (quote an argument that contains spaces)";
+        if self.restart_option(option, pos, args) {
+            return;
+        }
         let repeatable = matches!(option, "env" | "ulimit" | "depends");
         if !repeatable && !self.first_time(option, pos) {
             return;

@@ -6,7 +6,7 @@ use crate::prelude::*;
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::error::ErrorKind;
-use super::model::{Host, Resource, UdpUrl};
+use super::model::{Host, Resource, Signal, UdpUrl};
 
 /// `bounce every` and `kill after` stop at ten years, so that adding them
 /// to a clock can never overflow.
@@ -79,6 +79,43 @@ pub fn parse_duration(text: &str) -> Result<u64, &'static str> {
         return Err("too large (at most 3650d)");
     }
     Ok(secs)
+}
+
+/// Signal names without `SIG`, by number, as Linux numbers them on every
+/// target pmtr is built for (ARM, AArch64, x86; the assertion below holds
+/// the table to the kernel's numbers). Real-time signals have no name.
+const SIGNALS: [&str; 32] = [
+    "", "HUP", "INT", "QUIT", "ILL", "TRAP", "ABRT", "BUS", "FPE", "KILL", "USR1", "SEGV", "USR2",
+    "PIPE", "ALRM", "TERM", "STKFLT", "CHLD", "CONT", "STOP", "TSTP", "TTIN", "TTOU", "URG",
+    "XCPU", "XFSZ", "VTALRM", "PROF", "WINCH", "IO", "PWR", "SYS",
+];
+
+const _: () = {
+    use rustix::process::Signal as S;
+    assert!(S::HUP.as_raw() == 1 && S::KILL.as_raw() == 9 && S::USR1.as_raw() == 10);
+    assert!(S::TERM.as_raw() == 15 && S::CHILD.as_raw() == 17 && S::STOP.as_raw() == 19);
+    assert!(S::WINCH.as_raw() == 28 && S::POWER.as_raw() == 30 && S::SYS.as_raw() == 31);
+};
+
+/// A signal by name (`TERM`, `SIGTERM`, any case) or number (1 to 31):
+/// what `stop signal`, `reload signal` and `pmtr signal` accept.
+pub fn parse_signal(text: &str) -> Option<Signal> {
+    let n = if text.bytes().all(|b| b.is_ascii_digit()) {
+        text.parse().ok()?
+    } else {
+        let upper = text.to_ascii_uppercase();
+        let name = upper.strip_prefix("SIG").unwrap_or(&upper);
+        SIGNALS.iter().position(|s| *s == name)? as i32
+    };
+    if !(1..SIGNALS.len() as i32).contains(&n) {
+        return None;
+    }
+    Signal::from_named_raw(n)
+}
+
+/// `TERM` for SIGTERM; `?` for a signal without a name.
+pub fn signal_name(sig: Signal) -> &'static str {
+    SIGNALS.get(sig.as_raw() as usize).copied().unwrap_or("?")
 }
 
 /// Highest CPU number `cpu` accepts (the kernel's default CONFIG_NR_CPUS

@@ -142,11 +142,14 @@ pub fn control_datagram<'a>(
     Ok(datagram)
 }
 
-/// One job of a report, as pmtr has it: `NAME e|d SECONDS_RUNNING PID CMD`.
+/// One job of a report, as pmtr has it: `NAME e|d|f SECONDS_RUNNING PID
+/// CMD`.
 #[derive(Clone, Copy)]
 pub struct ReportLine<'a> {
     pub name: &'a str,
     pub enabled: bool,
+    /// Gave up (`give up`, issue 15): `f` instead of `e`/`d`.
+    pub failed: bool,
     pub secs_running: u64,
     /// 0 when the job is not running.
     pub pid: u32,
@@ -183,7 +186,7 @@ pub fn build_report<'a>(
     send(&dgram);
 }
 
-/// `NAME e|d SECONDS PID CMD\n`, the command cut with `...` if the line
+/// `NAME e|d|f SECONDS PID CMD\n`, the command cut with `...` if the line
 /// would not fit in `max` bytes.
 fn format_line(line: &mut heapless::Vec<u8, REPORT_MAX>, job: &ReportLine<'_>, max: usize) {
     use core::fmt::Write;
@@ -192,7 +195,11 @@ fn format_line(line: &mut heapless::Vec<u8, REPORT_MAX>, job: &ReportLine<'_>, m
     let _ = write!(
         head,
         " {} {} {}",
-        if job.enabled { 'e' } else { 'd' },
+        match (job.failed, job.enabled) {
+            (true, _) => 'f',
+            (false, true) => 'e',
+            (false, false) => 'd',
+        },
         job.secs_running,
         job.pid
     );
@@ -252,6 +259,8 @@ pub struct Report {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReportJob {
     pub enabled: bool,
+    /// `f`: the job gave up (pmtr's `give up`).
+    pub failed: bool,
     pub secs_running: u64,
     /// 0 when the job is not running.
     pub pid: u32,
@@ -264,7 +273,7 @@ pub enum BadReport {
     NotText,
     NoHeader,
     ControlInHost,
-    /// This line (1-based) is not `NAME e|d SECONDS PID CMD`.
+    /// This line (1-based) is not `NAME e|d|f SECONDS PID CMD`.
     BadLine(usize),
 }
 
@@ -274,12 +283,12 @@ impl fmt::Display for BadReport {
             BadReport::NotText => f.write_str("not UTF-8 text"),
             BadReport::NoHeader => f.write_str("does not start with 'report HOST'"),
             BadReport::ControlInHost => f.write_str("control characters in the host name"),
-            BadReport::BadLine(n) => write!(f, "line {n} is not 'NAME e|d SECONDS PID CMD'"),
+            BadReport::BadLine(n) => write!(f, "line {n} is not 'NAME e|d|f SECONDS PID CMD'"),
         }
     }
 }
 
-/// Parses `report HOST\nNAME e|d SECONDS PID CMD\n...` (empty lines are
+/// Parses `report HOST\nNAME e|d|f SECONDS PID CMD\n...` (empty lines are
 /// skipped; a missing command is empty).
 pub fn parse_report(datagram: &[u8]) -> Result<Report, BadReport> {
     let text = core::str::from_utf8(datagram).map_err(|_| BadReport::NotText)?;
@@ -303,9 +312,10 @@ pub fn parse_report(datagram: &[u8]) -> Result<Report, BadReport> {
         }
         let mut fields = line.splitn(5, ' ');
         let name = fields.next().filter(|n| !n.is_empty()).ok_or(bad)?;
-        let enabled = match fields.next() {
-            Some("e") => true,
-            Some("d") => false,
+        let (enabled, failed) = match fields.next() {
+            Some("e") => (true, false),
+            Some("d") => (false, false),
+            Some("f") => (true, true),
             _ => return Err(bad),
         };
         let secs_running = fields.next().and_then(|s| s.parse().ok()).ok_or(bad)?;
@@ -315,6 +325,7 @@ pub fn parse_report(datagram: &[u8]) -> Result<Report, BadReport> {
             name.to_string(),
             ReportJob {
                 enabled,
+                failed,
                 secs_running,
                 pid,
                 cmd,
@@ -423,6 +434,7 @@ mod tests {
                 ReportLine {
                     name: "web",
                     enabled: true,
+                    failed: false,
                     secs_running: 12,
                     pid: 345,
                     cmd: &web,
@@ -430,6 +442,7 @@ mod tests {
                 ReportLine {
                     name: "backup",
                     enabled: false,
+                    failed: false,
                     secs_running: 0,
                     pid: 0,
                     cmd: &backup,
@@ -449,6 +462,7 @@ mod tests {
                 "web".into(),
                 ReportJob {
                     enabled: true,
+                    failed: false,
                     secs_running: 12,
                     pid: 345,
                     cmd: "/usr/bin/node server.js".into()
@@ -470,6 +484,7 @@ mod tests {
             .map(|n| ReportLine {
                 name: n,
                 enabled: n != "job3",
+                failed: n == "job4",
                 secs_running: 12,
                 pid: 99,
                 cmd: &cmd,
@@ -497,6 +512,7 @@ mod tests {
         let job = ReportLine {
             name: "a",
             enabled: true,
+            failed: false,
             secs_running: 1,
             pid: 2,
             cmd: &cmd,
@@ -513,6 +529,7 @@ mod tests {
             &[ReportLine {
                 name: "a b",
                 enabled: true,
+                failed: false,
                 secs_running: 1,
                 pid: 2,
                 cmd: &cmd,
@@ -543,7 +560,7 @@ mod tests {
         assert_eq!(parse_report(b"report h\xff\n"), Err(BadReport::NotText));
         assert_eq!(
             BadReport::BadLine(4).to_string(),
-            "line 4 is not 'NAME e|d SECONDS PID CMD'"
+            "line 4 is not 'NAME e|d|f SECONDS PID CMD'"
         );
     }
 }

@@ -75,6 +75,8 @@ pub struct Supervisor {
     control: Option<crate::control::Server>,
     next_report: Option<Instant>,
     shutting_down: bool,
+    /// What pmtr exits with: 1 once a `give up ... then exit` job gave up.
+    exit_code: u8,
     self_pid: Pid,
     hostname: String,
     events: Vec<epoll::Event>,
@@ -141,6 +143,7 @@ impl Supervisor {
             control: None,
             next_report: None,
             shutting_down: false,
+            exit_code: 0,
             self_pid: rustix::process::getpid(),
             hostname,
             events: Vec::with_capacity(64),
@@ -151,8 +154,9 @@ impl Supervisor {
     }
 
     /// Loads the configuration, then serves events until every job is down
-    /// after SIGTERM/SIGINT.
-    pub fn run(&mut self) {
+    /// after SIGTERM/SIGINT (or a `give up ... then exit`); returns pmtr's
+    /// exit status.
+    pub fn run(&mut self) -> u8 {
         info!("starting (pid {})", self.self_pid.as_raw_nonzero());
         self.rescan(true);
         loop {
@@ -186,6 +190,7 @@ impl Supervisor {
                 self.dispatch(self.events[i].data.u64());
             }
         }
+        self.exit_code
     }
 
     fn dispatch(&mut self, token: u64) {
@@ -244,16 +249,23 @@ impl Supervisor {
             "SIGTERM"
         };
         let now = Instant::now();
-        let event = if self.shutting_down {
+        if self.shutting_down {
             notice!("received {name} again; sending SIGKILL to all jobs");
-            JobEvent::KillNow
+            for slot in self.jobs.slots() {
+                self.step_job(slot, JobEvent::KillNow, now);
+            }
         } else {
             notice!("received {name}; stopping all jobs");
-            self.shutting_down = true;
-            JobEvent::Stop(AfterStop::Down)
-        };
+            self.stop_all(now);
+        }
+    }
+
+    /// Stops every job in parallel, each with its stop signal; the loop
+    /// ends once the last is gone.
+    fn stop_all(&mut self, now: Instant) {
+        self.shutting_down = true;
         for slot in self.jobs.slots() {
-            self.step_job(slot, event, now);
+            self.step_job(slot, JobEvent::Stop(AfterStop::Down), now);
         }
     }
 
@@ -328,9 +340,13 @@ impl Supervisor {
         match action {
             Action::Nothing => {}
             Action::Spawn => self.spawn(slot, now),
-            Action::Term(pid) => {
-                info!("sending SIGTERM to job {name} [{}]", pid.as_raw_nonzero());
-                signal_group(pid, Signal::TERM);
+            Action::Signal(pid, sig) => {
+                let sig_name = config::signal_name(sig);
+                info!(
+                    "sending SIG{sig_name} to job {name} [{}]",
+                    pid.as_raw_nonzero()
+                );
+                signal_group(pid, sig);
             }
             Action::Kill(pid) => {
                 notice!("sending SIGKILL to job {name} [{}]", pid.as_raw_nonzero());
@@ -338,9 +354,10 @@ impl Supervisor {
             }
             Action::WaitBeforeRestart(wait) => notice!(
                 "job {name} ran less than {} sec; restarting it in {} sec",
-                job::QUICK_EXIT.as_secs(),
+                job::quick_run(&self.jobs.get(slot).rules).as_secs(),
                 wait.as_secs()
             ),
+            Action::GiveUp => self.give_up(slot, now),
             Action::RetrySpawn(wait) => match self.spawn_error.take() {
                 Some(e) => error!(
                     "can't start job {name}: {e}; retrying in {} sec",
@@ -349,6 +366,32 @@ impl Supervisor {
                 None => error!("can't start job {name}; retrying in {} sec", wait.as_secs()),
             },
             Action::CantHappen(what) => error!("can't happen: job {name}: {what}"),
+        }
+    }
+
+    /// A job reached `give up after N in T` (issue 15): said once, at ERR,
+    /// with its last exit; `then exit` stops every job and makes pmtr exit
+    /// 1, so that a container's orchestrator restarts the whole pod.
+    fn give_up(&mut self, slot: Slot, now: Instant) {
+        let job = self.jobs.get(slot);
+        let Some(rules) = job.rules.give_up else {
+            return;
+        };
+        // A quick exit gets here: there is a last exit.
+        let (Some((ending, _)), name) = (job.history.last_exit, &job.spec.name) else {
+            return;
+        };
+        let (n, secs) = (rules.after, rules.within.as_secs());
+        error!(
+            "job {name} failed: {n} quick exits within {secs} sec, the last with {ending}; \
+             not restarting it (pmtr start {name} does)"
+        );
+        if rules.then_exit && !self.shutting_down {
+            error!(
+                "job {name} failed and says 'then exit': stopping all jobs; exiting with status 1"
+            );
+            self.exit_code = 1;
+            self.stop_all(now);
         }
     }
 
@@ -533,10 +576,11 @@ impl Supervisor {
             .jobs
             .current()
             .iter()
-            .filter(|j| !j.spec.once)
+            .filter(|j| !j.rules.once)
             .map(|j| ReportLine {
                 name: &j.spec.name,
                 enabled: j.wanted(),
+                failed: matches!(j.state, JobState::Failed),
                 secs_running: match j.state {
                     JobState::Running { since, .. } => {
                         now.saturating_duration_since(since).as_secs()
@@ -604,7 +648,36 @@ impl Supervisor {
                 self.step_job(slot, JobEvent::Stop(AfterStop::Restart), now);
             }
         }
+        for id in self.source.changed_env_files(now) {
+            if let Some(slot) = self.jobs.find_by_id(id) {
+                self.reload_env(slot, now);
+            }
+        }
         self.source.rewatch();
+    }
+
+    /// A job's `env file` changed (issue 15): read it again and restart the
+    /// job if it runs and its environment changed. A file that is now bad
+    /// changes nothing (as for the configuration); one that is now good
+    /// makes a job it kept from starting startable.
+    fn reload_env(&mut self, slot: Slot, now: Instant) {
+        let job = self.jobs.get_mut(slot);
+        let spec = &job.spec;
+        let Ok(launch) = &mut job.launch else {
+            let users = Users::load();
+            job.launch = prepare(spec, self.source.path(), &users, &self.environ);
+            return;
+        };
+        let Ok(lines) = env_file_lines(spec, "keeping its environment as it was") else {
+            return;
+        };
+        // Otherwise its next start has the new environment.
+        if !launch.replace_env(spec, &self.environ, &lines) {
+            info!("job {}: env file saved; environment unchanged", spec.name);
+        } else if matches!(job.state, JobState::Running { .. }) {
+            info!("job {}: environment changed; restarting it", spec.name);
+            self.step_job(slot, JobEvent::Stop(AfterStop::Restart), now);
+        }
     }
 
     /// Replaces the job set with `cfg`'s: unchanged jobs are left as they
@@ -635,6 +708,12 @@ impl Supervisor {
                 .current()
                 .iter()
                 .map(|j| (j.id, j.spec.depends.as_slice())),
+        );
+        self.source.track_env_files(
+            self.jobs
+                .current()
+                .iter()
+                .map(|j| (j.id, j.spec.env_files.as_slice())),
         );
         self.net
             .configure(self.epoll.as_fd(), TOKEN_NET, &report, &listen, now);
@@ -672,10 +751,10 @@ impl Supervisor {
         let Some(server) = &mut self.control else {
             return;
         };
-        let crate::control::Readiness::Request(request) = server.read(slot) else {
+        let crate::control::Readiness::Request(request, uid) = server.read(slot) else {
             return;
         };
-        let reply = control::answer(self, &request, Instant::now());
+        let reply = control::answer(self, &request, uid, Instant::now());
         if let Some(server) = &mut self.control {
             server.answer(slot, reply.as_bytes());
         }
@@ -709,12 +788,7 @@ fn log_exit(job: &super::jobs::Job, pid: Pid, ending: Ending, now: Instant) {
     };
     let ran = now.saturating_duration_since(since).as_secs();
     let (name, pid) = (&job.spec.name, pid.as_raw_nonzero());
-    match ending {
-        Ending::Status(code) => {
-            info!("job {name} [{pid}] exited after {ran} sec: exit status {code}")
-        }
-        Ending::Signal(sig) => info!("job {name} [{pid}] exited after {ran} sec: signal {sig}"),
-    }
+    info!("job {name} [{pid}] exited after {ran} sec: {ending}");
 }
 
 /// Builds a job's launch data; a job that can't be prepared stays down
@@ -734,15 +808,35 @@ fn prepare(
             return Err(NotStartable::Depends(e));
         }
     }
-    Launch::prepare(spec, users, environ).map_err(|error| {
+    let env_files = env_file_lines(spec, "the job will not start")?;
+    Launch::prepare(spec, users, environ, &env_files).map_err(|error| {
+        let at = match error {
+            spawn::PrepareError::User(crate::users::LookupError::UnknownGroup(_)) => {
+                spec.origin.group
+            }
+            _ => spec.origin.user,
+        };
         let why = NotStartable::Prepare {
             file: label.to_string(),
-            pos: spec.origin.user.unwrap_or(spec.origin.job),
+            pos: at.unwrap_or(spec.origin.job),
             job: spec.name.clone(),
             error,
         };
         error!("{why}; the job will not start");
         why
+    })
+}
+
+/// The `KEY=VALUE` lines of a job's `env file`s (issue 15); every bad line
+/// is logged by position (never its text: it may hold a secret), then
+/// `what_next`.
+fn env_file_lines(spec: &JobSpec, what_next: &str) -> Result<Vec<String>, NotStartable> {
+    config::read_env_files(&spec.env_files).map_err(|mut errors| {
+        for e in &errors {
+            error!("job {}: {e}", spec.name);
+        }
+        error!("job {}: bad env file; {what_next}", spec.name);
+        NotStartable::EnvFile(errors.swap_remove(0))
     })
 }
 

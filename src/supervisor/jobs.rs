@@ -10,7 +10,7 @@ use core::fmt;
 use rustix::fd::OwnedFd;
 use rustix::process::Pid;
 
-use super::job::{History, JobState, Rules};
+use super::job::{self, History, JobState, QuickExits, Rules};
 use crate::config::{self, JobSpec, Output, Pos};
 use crate::spawn::{Launch, PrepareError};
 use crate::syslog::{JobOutput, Severity};
@@ -31,6 +31,9 @@ pub enum Want {
 pub enum NotStartable {
     /// A `depends` file pmtr does not trust (SPEC §10).
     Depends(config::Error),
+    /// An `env file` that is missing, untrusted or has a bad line (the
+    /// first error; all are logged).
+    EnvFile(config::Error),
     /// Its launch data could not be built (unknown user, a NUL byte).
     Prepare {
         file: String,
@@ -43,7 +46,7 @@ pub enum NotStartable {
 impl fmt::Display for NotStartable {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            NotStartable::Depends(e) => e.fmt(f),
+            NotStartable::Depends(e) | NotStartable::EnvFile(e) => e.fmt(f),
             NotStartable::Prepare {
                 file,
                 pos,
@@ -104,15 +107,21 @@ pub struct Job {
 
 impl Job {
     fn new(id: u32, spec: JobSpec, launch: Result<Launch, NotStartable>) -> Job {
+        let rules = rules(&spec);
+        // The `give up` window, made now so that no restart allocates.
+        let window = rules.give_up.map_or(0, |g| g.after as usize);
         Job {
             id,
-            rules: rules(&spec),
+            history: History {
+                quick_exits: QuickExits::new(window),
+                ..History::default()
+            },
+            rules,
             stdout: OutputPipe::for_output(&spec.out),
             stderr: OutputPipe::for_output(&spec.err),
             spec,
             launch,
             state: JobState::Pending,
-            history: History::default(),
             want: Want::AsConfigured,
             status_pipe: None,
         }
@@ -157,11 +166,23 @@ impl Job {
 }
 
 fn rules(spec: &JobSpec) -> Rules {
+    use crate::config::{Restart, Signal};
     use core::time::Duration;
+    let delay = spec.restart_delay;
     Rules {
-        once: spec.once,
+        once: spec.once || spec.restart == Restart::Never,
         bounce: spec.bounce_secs.map(Duration::from_secs),
         kill_after: Duration::from_secs(spec.kill_after_secs),
+        on_failure: spec.restart == Restart::OnFailure,
+        delay: delay.map_or(job::QUICK_EXIT, |d| Duration::from_secs(d.secs)),
+        delay_max: delay.and_then(|d| d.max_secs).map(Duration::from_secs),
+        give_up: spec.give_up.map(|g| job::GiveUp {
+            after: g.after,
+            within: Duration::from_secs(g.within_secs),
+            then_exit: g.then_exit,
+        }),
+        stop_signal: spec.stop_signal.unwrap_or(Signal::TERM),
+        reload_signal: spec.reload_signal.unwrap_or(Signal::HUP),
     }
 }
 
@@ -338,5 +359,66 @@ impl Jobs {
         order.sort_unstable_by_key(|&i| (self.current[i].spec.order, i));
         self.start_order = order;
         applied
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use core::time::Duration;
+    use rustix::process::Signal;
+
+    fn spec(body: &str) -> JobSpec {
+        let text = format!("job {{\n name t\n cmd /bin/true\n{body}\n}}\n");
+        config::parse_bytes("t.conf", text.as_bytes())
+            .unwrap()
+            .jobs
+            .remove(0)
+    }
+
+    #[test]
+    fn default_rules_are_todays() {
+        let r = rules(&spec(""));
+        assert_eq!(r.delay, job::QUICK_EXIT);
+        assert_eq!(r.delay_max, None);
+        assert_eq!(job::quick_run(&r), job::QUICK_EXIT);
+        assert_eq!(
+            (r.stop_signal, r.reload_signal),
+            (Signal::TERM, Signal::HUP)
+        );
+        assert!(!r.once && !r.on_failure && r.give_up.is_none());
+    }
+
+    #[test]
+    fn issue_15_options_become_rules() {
+        let r = rules(&spec(
+            "restart on-failure\nrestart delay 1 max 8\ngive up after 5 in 1m then exit\nstop signal INT\nreload signal USR1",
+        ));
+        assert!(r.on_failure && !r.once);
+        assert_eq!(r.delay, Duration::from_secs(1));
+        assert_eq!(job::quick_run(&r), Duration::from_secs(8));
+        assert_eq!(
+            r.give_up,
+            Some(job::GiveUp {
+                after: 5,
+                within: Duration::from_secs(60),
+                then_exit: true
+            })
+        );
+        assert_eq!(
+            (r.stop_signal, r.reload_signal),
+            (Signal::INT, Signal::USR1)
+        );
+        assert!(rules(&spec("restart never")).once);
+    }
+
+    #[test]
+    fn the_give_up_window_is_made_at_load() {
+        let not_startable =
+            || NotStartable::Depends(config::parse_bytes("x", b"}").unwrap_err().remove(0));
+        let job = Job::new(1, spec("give up after 5 in 1m"), Err(not_startable()));
+        assert_eq!(job.history.quick_exits.capacity(), 5);
+        let job = Job::new(2, spec(""), Err(not_startable()));
+        assert_eq!(job.history.quick_exits.capacity(), 0);
     }
 }

@@ -229,7 +229,12 @@ impl Summary {
             rows.push([
                 host.clone(),
                 name.clone(),
-                if job.enabled { "enabled" } else { "disabled" }.into(),
+                match (job.failed, job.enabled) {
+                    (true, _) => "failed",
+                    (false, true) => "enabled",
+                    (false, false) => "disabled",
+                }
+                .into(),
                 if job.pid == 0 {
                     "-".into()
                 } else {

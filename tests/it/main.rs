@@ -32,3 +32,7 @@ mod status;
 
 /// Hostile jobs, users, output and datagrams (SPEC §10, issue 13).
 mod hostile;
+
+/// Restart policy, backoff, give up, stop/reload signals, env files,
+/// groups and umask (issue 15).
+mod restart;
