@@ -13,7 +13,8 @@ pub const DEFAULT_SOCKET: &str = "/run/pmtr.sock";
 pub const USAGE: &str = "\
 usage: pmtr [-F] [-t] [-v]... [-c FILE] [-p PIDFILE] [-s SOCKET]
        pmtr status [-s SOCKET] [--json] [NAME...]
-       pmtr stop|start|restart [-s SOCKET] NAME...
+       pmtr stop|start|restart|reload [-s SOCKET] NAME...
+       pmtr signal [-s SOCKET] NAME... SIGNAL
 
 Starts the jobs in FILE, restarts them when they exit, and applies edits to
 FILE as soon as it is saved.

@@ -44,7 +44,7 @@ use rt::prelude;
 /// returns the exit status.
 pub fn run(args: Vec<String>) -> u8 {
     match args.first().map(String::as_str) {
-        Some(verb @ ("status" | "stop" | "start" | "restart")) => {
+        Some(verb @ ("status" | "stop" | "start" | "restart" | "reload" | "signal")) => {
             control::client::main(verb, &args[1..])
         }
         _ => daemon(args),

@@ -61,6 +61,8 @@ pub struct Launch {
     ids: Option<Ids>,
     /// `ids.groups` as the kernel wants them.
     gids: Vec<rustix::process::Gid>,
+    /// `umask` (issue 15); `None` keeps pmtr's.
+    umask: Option<Mode>,
     /// `ready fd N`: the write end of a pipe to pmtr is put at N (issue 16).
     ready_fd: Option<i32>,
     /// stderr goes to stdout's pipe (a `ready when` or `check` command,
@@ -90,12 +92,14 @@ fn cstring(text: &str, what: &'static str) -> Result<CString, PrepareError> {
 
 impl Launch {
     /// Builds the launch data for `spec`. `environ` is pmtr's own
-    /// environment; the job's `env` lines override variables of the same
-    /// name. `cpu` numbers the machine does not have are ignored.
+    /// environment; the lines of its `env file`s (`env_files`) override
+    /// variables of the same name, and its `env` lines override both.
+    /// `cpu` numbers the machine does not have are ignored.
     pub fn prepare(
         spec: &JobSpec,
         users: &Users,
         environ: &Rc<Env>,
+        env_files: &[String],
     ) -> Result<Launch, PrepareError> {
         let argv: Vec<CString> = spec
             .cmd
@@ -103,29 +107,10 @@ impl Launch {
             .map(|a| cstring(a, "cmd"))
             .collect::<Result<_, _>>()?;
         let path = argv[0].clone();
-        let ids = match &spec.user {
-            Some(name) => Some(users.lookup(name).map_err(PrepareError::User)?),
-            None => None,
-        };
-        // A job running as another user gets that user's HOME, USER and
-        // LOGNAME, as `su -` and every supervisor give them; its own
-        // `env` lines still win.
-        let own_env: Vec<String> = match &ids {
-            Some(ids) => [
-                format!("HOME={}", ids.home),
-                format!("USER={}", ids.name),
-                format!("LOGNAME={}", ids.name),
-            ]
-            .into_iter()
-            .chain(spec.env.iter().cloned())
-            .collect(),
-            None => Vec::new(),
-        };
-        let env = match (&ids, spec.env.is_empty()) {
-            (None, true) => Rc::clone(environ),
-            (None, false) => Rc::new(environ.with(&spec.env)?),
-            (Some(_), _) => Rc::new(environ.with(&own_env)?),
-        };
+        let ids = users
+            .ids(spec.user.as_deref(), spec.group.as_deref(), &spec.groups)
+            .map_err(PrepareError::User)?;
+        let env = job_env(spec, environ, env_files, ids.as_ref())?;
         let dir = spec.dir.as_deref().unwrap_or("/");
         let other_user = ids
             .as_ref()
@@ -200,9 +185,23 @@ impl Launch {
                 .collect(),
             ids,
             gids,
+            umask: spec.umask.map(Mode::from_raw_mode),
             ready_fd: None,
             merged: false,
         })
+    }
+
+    /// Gives the job the environment its `env file`s now make (issue
+    /// 15); returns whether that changed it. (It cannot fail: the lines
+    /// have no NUL bytes, the configuration's and env files' parsers see
+    /// to that.)
+    pub fn replace_env(&mut self, spec: &JobSpec, environ: &Rc<Env>, env_files: &[String]) -> bool {
+        let Ok(env) = job_env(spec, environ, env_files, self.ids.as_ref()) else {
+            return false;
+        };
+        let changed = env.strings != self.env.strings;
+        self.env = env;
+        changed
     }
 
     // Issue 16.
@@ -240,16 +239,9 @@ impl Launch {
                 home: String::new(),
             }),
             gids: self.gids.clone(),
+            umask: self.umask,
             ready_fd: None,
             merged: true,
-        })
-    }
-
-    /// The same launch with `lines` (`VAR=VALUE`) added to its environment.
-    pub fn with_env(self, lines: &[String]) -> Result<Launch, PrepareError> {
-        Ok(Launch {
-            env: Rc::new(self.env.with(lines)?),
-            ..self
         })
     }
 
@@ -300,6 +292,49 @@ fn redirectable(path: &str, ids: &Ids) -> bool {
         |e| e,
     );
     changeable || walked.is_err()
+}
+
+/// pmtr's environment; for a job that runs as another `user`, that
+/// user's HOME, USER and LOGNAME from its passwd entry, as `su -` and
+/// every supervisor give them; then the lines of the job's env files;
+/// then its `env` lines: a later line replaces a variable of the same
+/// name. (Two `env` lines of one name both reach the job, as they always
+/// did.)
+fn job_env(
+    spec: &JobSpec,
+    environ: &Rc<Env>,
+    env_files: &[String],
+    ids: Option<&Ids>,
+) -> Result<Rc<Env>, PrepareError> {
+    let user_vars: Vec<String> = match ids {
+        Some(ids) if spec.user.is_some() => vec![
+            format!("HOME={}", ids.home),
+            format!("USER={}", ids.name),
+            format!("LOGNAME={}", ids.name),
+        ],
+        _ => Vec::new(),
+    };
+    if spec.env.is_empty() && env_files.is_empty() && user_vars.is_empty() {
+        return Ok(Rc::clone(environ));
+    }
+    fn key(line: &str) -> &str {
+        line.split('=').next().unwrap_or(line)
+    }
+    let base: Vec<&String> = user_vars.iter().chain(env_files).collect();
+    let mut lines: Vec<String> = base
+        .iter()
+        .enumerate()
+        .filter(|&(i, line)| {
+            !base[i + 1..]
+                .iter()
+                .copied()
+                .chain(&spec.env)
+                .any(|later| key(later) == key(line))
+        })
+        .map(|(_, line)| (*line).clone())
+        .collect();
+    lines.extend(spec.env.iter().cloned());
+    Ok(Rc::new(environ.with(&lines)?))
 }
 
 fn rlimit_resource(r: Resource) -> RlimitResource {
@@ -677,6 +712,10 @@ fn child_main(
     let _ = rustix::process::setpgid(None, None);
     sys::reset_signal_dispositions();
     let _ = sys::set_signal_mask(&sys::SigSet::empty());
+    // Before `out`/`err` are created: they get the job's umask too.
+    if let Some(mask) = launch.umask {
+        rustix::process::umask(mask);
+    }
 
     if let Err(e) = rustix::process::chdir(launch.dir.as_c_str()) {
         fail(status, Step::Chdir, e);
@@ -865,6 +904,28 @@ mod tests {
         assert_eq!(strings(&env), ["PATH=/bin", "LANG=C.UTF-8", "NEW=1"]);
         assert_eq!(env.ptrs.len(), 4);
         assert!(env.ptrs[3].is_null());
+    }
+
+    #[test]
+    fn env_file_lines_yield_to_later_ones_and_to_env_lines() {
+        let base = Rc::new(Env::new(vec![c"PATH=/bin".into(), c"A=0".into()]));
+        let text = "job {\n name t\n cmd /bin/true\n env B=env\n}\n";
+        let spec = crate::config::parse_bytes("t", text.as_bytes())
+            .unwrap()
+            .jobs
+            .remove(0);
+        let files: Vec<String> = ["A=1", "B=file", "C=1", "C=2"].map(String::from).into();
+        let env = job_env(&spec, &base, &files, None).unwrap();
+        assert_eq!(strings(&env), ["PATH=/bin", "A=1", "C=2", "B=env"]);
+        // Nothing to add: pmtr's own environment, shared.
+        let plain = crate::config::parse_bytes("t", b"job {\n name t\n cmd /x\n}\n")
+            .unwrap()
+            .jobs
+            .remove(0);
+        assert!(Rc::ptr_eq(
+            &job_env(&plain, &base, &[], None).unwrap(),
+            &base
+        ));
     }
 
     #[test]

@@ -209,6 +209,9 @@ pub(crate) enum ErrorKind {
         reason: &'static str,
     },
     ListenIface,
+    UnknownSignal(String),
+    /// A bad line of an env file; never quotes the line (secrets).
+    EnvLine(&'static str),
     /// A word after `ready` or `check` that is none of `one_of`.
     ExpectedOneOf {
         after: &'static str,
@@ -229,10 +232,6 @@ pub(crate) enum ErrorKind {
     },
     /// `after` lines that make a cycle: the names, `web -> db -> web`.
     AfterCycle(String),
-    Resolve {
-        host: String,
-        reason: String,
-    },
 }
 
 fn did_you_mean(f: &mut fmt::Formatter<'_>, suggestion: Option<&str>) -> fmt::Result {
@@ -338,6 +337,8 @@ impl fmt::Display for ErrorKind {
             CpuReversed { text } => write!(f, "bad cpu range '{text}': the first number must not exceed the second"),
             BadUrl { text, reason } => write!(f, "bad URL '{text}': {reason}; expected udp://HOST:PORT"),
             ListenIface => f.write_str("'@IFACE' applies only to 'report to', not to 'listen on'"),
+            EnvLine(why) => f.write_str(why),
+            UnknownSignal(t) => write!(f, "unknown signal '{t}': expected a name like TERM, INT, HUP or USR1, or a number from 1 to 31"),
             ExpectedOneOf { after, one_of, found } => {
                 write!(f, "expected {one_of} after '{after}'")?;
                 match found {
@@ -358,7 +359,6 @@ impl fmt::Display for ErrorKind {
                 f,
                 "'after' makes a cycle: {cycle}; none of these jobs could ever start"
             ),
-            Resolve { host, reason } => write!(f, "can't resolve host '{host}': {reason}"),
         }
     }
 }

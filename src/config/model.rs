@@ -5,7 +5,7 @@
 //! exactly the jobs whose meaning changed (SPEC §6).
 
 use crate::prelude::*;
-use core::net::SocketAddr;
+use core::net::IpAddr;
 
 /// Everything one `pmtr.conf` says.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -17,8 +17,8 @@ pub struct Config {
     /// `listen on udp://ADDR:PORT` lines, in file order.
     pub listen: Vec<UdpUrl>,
     /// `FILE:LINE:COL: message` for what does not stop the file from
-    /// applying: a host name that does not resolve (at boot the network
-    /// may not be up) skips that one destination, and the jobs still run.
+    /// applying but deserves a word (`restart delay 0`): logged at every
+    /// load, printed by `pmtr -t`.
     pub warnings: Vec<String>,
 }
 
@@ -59,6 +59,27 @@ pub struct JobSpec {
     /// `kill after T` (beyond the original): seconds between SIGTERM and
     /// SIGKILL when stopping the job; default 10.
     pub kill_after_secs: u64,
+    // Issue 15: restart policy, backoff, crash-loop budget, signals, env
+    // files and credentials. Each default keeps today's behaviour.
+    /// `restart always|on-failure|never`.
+    pub restart: Restart,
+    /// `restart delay T [max T2]`; `None`: the fixed 10 s anti-spin wait.
+    pub restart_delay: Option<RestartDelay>,
+    /// `give up after N in T [then exit]`.
+    pub give_up: Option<GiveUp>,
+    /// `stop signal SIG`: sent first when stopping the job; `None` is TERM.
+    pub stop_signal: Option<Signal>,
+    /// `reload signal SIG`: what `pmtr reload` sends; `None` is HUP.
+    pub reload_signal: Option<Signal>,
+    /// `env file [-]PATH` lines in file order, made absolute (relative to
+    /// `dir`, like `depends`).
+    pub env_files: Vec<EnvFile>,
+    /// `group`: primary group (name or gid) instead of the user's.
+    pub group: Option<String>,
+    /// `groups`: supplementary groups (names or gids) added to the user's.
+    pub groups: Vec<String>,
+    /// `umask`: 0..=0o777; `None` keeps pmtr's.
+    pub umask: Option<u32>,
     /// `disable`
     pub disable: bool,
     /// `wait`: later jobs start only after this one exits.
@@ -142,6 +163,57 @@ pub struct After {
 /// Default for [`JobSpec::kill_after_secs`] (SPEC §5).
 pub const DEFAULT_KILL_AFTER_SECS: u64 = 10;
 
+/// A signal, as `stop signal`, `reload signal` and `pmtr signal` name it.
+pub use rustix::process::Signal;
+
+/// `restart always|on-failure|never` (issue 15).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Restart {
+    /// Restarted whenever it exits (the original pmtr's only way).
+    #[default]
+    Always,
+    /// Not restarted after exit status 0.
+    OnFailure,
+    /// Never restarted: `once`.
+    Never,
+}
+
+impl Restart {
+    pub fn word(self) -> &'static str {
+        match self {
+            Restart::Always => "always",
+            Restart::OnFailure => "on-failure",
+            Restart::Never => "never",
+        }
+    }
+}
+
+/// `restart delay T [max T2]`: the wait after a quick exit is `secs`,
+/// doubling with each further quick exit up to `max_secs`; a run of
+/// `max_secs` (10 s without `max`) is not quick and resets it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RestartDelay {
+    pub secs: u64,
+    pub max_secs: Option<u64>,
+}
+
+/// `give up after N in T [then exit]`: after `after` quick exits within
+/// `within_secs` the job is not restarted; `then_exit`: pmtr exits 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GiveUp {
+    pub after: u32,
+    pub within_secs: u64,
+    pub then_exit: bool,
+}
+
+/// `env file [-]PATH`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvFile {
+    pub path: String,
+    /// Written with a leading `-`: a missing file is no error.
+    pub optional: bool,
+}
+
 /// Where a stdout/stderr stream goes.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum Output {
@@ -197,14 +269,28 @@ pub enum Resource {
     Locks,
 }
 
-/// A `udp://HOST:PORT[@IFACE]` URL, resolved when the file is read.
+/// A `udp://HOST:PORT[@IFACE]` URL as written. The config layer does no
+/// I/O: a host name is looked up by the networking part, without blocking,
+/// after the file is loaded (SPEC §10).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UdpUrl {
     /// The text as written, for log messages.
     pub text: String,
-    pub addr: SocketAddr,
+    pub host: Host,
+    /// 1 to 65535.
+    pub port: u16,
     /// `@IFACE`: egress interface for multicast reports.
     pub iface: Option<String>,
+}
+
+/// The host of a [`UdpUrl`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Host {
+    /// A numeric IPv4 address, or an IPv6 address written in brackets.
+    Ip(IpAddr),
+    /// A host name as written (a trailing dot kept): syntactically valid
+    /// for DNS, not looked up.
+    Name(String),
 }
 
 /// A 1-based position in the configuration file.
@@ -226,6 +312,8 @@ pub struct Origin {
     pub job: Pos,
     /// The `user` option, when there is one.
     pub user: Option<Pos>,
+    /// The first `group` or `groups` option, when there is one.
+    pub group: Option<Pos>,
     /// For each name of [`Readiness::after`], in the same order: where it
     /// is written, and the index (in file order) of the job it names,
     /// resolved once the whole file is read. Like the positions, not part

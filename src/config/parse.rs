@@ -11,13 +11,14 @@ use crate::prelude::*;
 use super::error::{Error, ErrorKind};
 use super::lex::{self, Line, Word};
 use super::model::{
-    Config, DEFAULT_KILL_AFTER_SECS, JobSpec, Origin, Output, Pos, Resource, Ulimit,
+    Config, DEFAULT_KILL_AFTER_SECS, JobSpec, Origin, Output, Pos, Resource, Restart, Ulimit,
 };
 use super::values::{
     is_integer, parse_cpu, parse_duration, parse_url, resource, suggest, suggest_resource,
 };
 
 mod ready;
+mod restart;
 
 /// More jobs than this is an error: far beyond any real file, it keeps a
 /// hostile file from making pmtr hold and fork without bound.
@@ -30,7 +31,11 @@ pub const MAX_ERRORS: usize = 100;
 /// The options a job may contain.
 const OPTIONS: &[&str] = &[
     "name", "cmd", "dir", "out", "err", "in", "env", "user", "nice", "cpu", "ulimit", "bounce",
-    "depends", "order", "disable", "wait", "once", "kill", "ready", "after", "check", "watchdog",
+    "depends", "order", "disable", "wait", "once", "kill",
+    // Issue 15 (parse/restart.rs).
+    "restart", "give", "stop", "reload", "group", "groups", "umask",
+    // Issue 16 (parse/ready.rs).
+    "ready", "after", "check", "watchdog",
 ];
 
 /// The keywords outside a job.
@@ -328,6 +333,15 @@ impl Parser<'_> {
                 depends: Vec::new(),
                 order: 0,
                 kill_after_secs: DEFAULT_KILL_AFTER_SECS,
+                restart: Restart::Always,
+                restart_delay: None,
+                give_up: None,
+                stop_signal: None,
+                reload_signal: None,
+                env_files: Vec::new(),
+                group: None,
+                groups: Vec::new(),
+                umask: None,
                 disable: false,
                 wait: false,
                 once: false,
@@ -335,6 +349,7 @@ impl Parser<'_> {
                 origin: Origin {
                     job: pos,
                     user: None,
+                    group: None,
                     after: Vec::new(),
                 },
             },
@@ -416,6 +431,11 @@ impl Parser<'_> {
                 *dep = format!("{base}/{dep}");
             }
         }
+        for file in &mut spec.env_files {
+            if !file.path.starts_with('/') {
+                file.path = format!("{base}/{}", file.path);
+            }
+        }
         if self.jobs_seen <= MAX_JOBS {
             self.config.jobs.push(spec);
         }
@@ -466,10 +486,6 @@ impl Parser<'_> {
         match parse_url(&url.text, listen) {
             Ok(u) if listen => self.config.listen.push(u),
             Ok(u) => self.config.report.push(u),
-            Err(kind @ ErrorKind::Resolve { .. }) => {
-                let warning = Error::at(self.diags.file, url.pos, kind);
-                self.config.warnings.push(format!("{warning}; skipping it"));
-            }
             Err(kind) => self.err(url.pos, kind),
         }
     }
@@ -525,6 +541,9 @@ impl Parser<'_> {
 
     fn option(&mut self, option: &'static str, pos: Pos, args: &[Word]) {
         const QUOTE: &str = " (quote an argument that contains spaces)";
+        if self.restart_option(option, pos, args) {
+            return;
+        }
         // `ready`, `after` and `check` lines check their own repeats.
         let repeatable = matches!(
             option,

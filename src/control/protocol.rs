@@ -9,6 +9,9 @@
 //! > stop web
 //! < ok␉web␉stopping
 //! < end
+//! > signal web USR1            (reload web: its reload signal)
+//! < ok␉web␉sent SIGUSR1
+//! < end
 //! < unknown␉nosuch␉other    no job has these names; nothing done
 //! < refused␉TEXT            the peer's uid may not ask
 //! < error␉TEXT              a bad request
@@ -38,6 +41,8 @@
 use crate::prelude::*;
 use core::fmt::Write;
 
+use rustix::process::Signal;
+
 /// Longest request line pmtr accepts, newline included: a verb and a few
 /// dozen names. Anything longer is refused, so a client costs pmtr at most
 /// this much memory.
@@ -49,6 +54,10 @@ pub enum Verb {
     Stop,
     Start,
     Restart,
+    /// Send the job's reload signal (issue 15).
+    Reload,
+    /// Send the signal named last in the request (issue 15).
+    Signal,
 }
 
 impl Verb {
@@ -58,12 +67,16 @@ impl Verb {
             Verb::Stop => "stop",
             Verb::Start => "start",
             Verb::Restart => "restart",
+            Verb::Reload => "reload",
+            Verb::Signal => "signal",
         }
     }
 
     pub fn from_word(word: &str) -> Option<Verb> {
-        [Verb::Status, Verb::Stop, Verb::Start, Verb::Restart]
+        let verbs = [Verb::Status, Verb::Stop, Verb::Start, Verb::Restart];
+        verbs
             .into_iter()
+            .chain([Verb::Reload, Verb::Signal])
             .find(|v| v.word() == word)
     }
 }
@@ -72,6 +85,8 @@ impl Verb {
 pub struct Request {
     pub verb: Verb,
     pub names: Vec<String>,
+    /// `signal NAME... SIG`: the signal, last on the line.
+    pub signal: Option<Signal>,
 }
 
 impl Request {
@@ -85,11 +100,24 @@ impl Request {
         let Some(verb) = Verb::from_word(word) else {
             return Err(format!("unknown request '{}'", escape(word)));
         };
-        let names: Vec<String> = words.map(String::from).collect();
+        let mut names: Vec<String> = words.map(String::from).collect();
+        let mut signal = None;
+        if verb == Verb::Signal {
+            // Only signals known by name or number (SPEC §10).
+            let word = names.pop().unwrap_or_default();
+            signal = Some(
+                crate::config::parse_signal(&word)
+                    .ok_or_else(|| format!("unknown signal '{}'", escape(&word)))?,
+            );
+        }
         if verb != Verb::Status && names.is_empty() {
             return Err(format!("'{}' needs at least one job name", verb.word()));
         }
-        Ok(Request { verb, names })
+        Ok(Request {
+            verb,
+            names,
+            signal,
+        })
     }
 
     /// The request line, newline included.
@@ -98,6 +126,9 @@ impl Request {
         for name in &self.names {
             s.push(' ');
             s.push_str(name);
+        }
+        if let Some(sig) = self.signal {
+            let _ = write!(s, " {}", sig.as_raw());
         }
         s.push('\n');
         s
@@ -128,6 +159,8 @@ pub enum State {
     /// Enabled but not started yet: behind an unfinished `wait` job, or
     /// its old version is still stopping.
     Pending,
+    /// Gave up after `give up after N in T` quick exits (issue 15).
+    Failed,
 }
 
 impl State {
@@ -144,6 +177,7 @@ impl State {
             State::Disabled => "disabled",
             State::NotStartable => "not-startable",
             State::Pending => "pending",
+            State::Failed => "failed",
         }
     }
 
@@ -159,6 +193,7 @@ impl State {
             State::Disabled,
             State::NotStartable,
             State::Pending,
+            State::Failed,
         ]
         .into_iter()
         .find(|s| s.keyword() == word)
@@ -411,16 +446,37 @@ mod tests {
             Request::parse(b"stop a  b"),
             Ok(Request {
                 verb: Verb::Stop,
-                names: vec!["a".into(), "b".into()]
+                names: vec!["a".into(), "b".into()],
+                signal: None,
             })
         );
         assert_eq!(
             Request::parse(b"status"),
             Ok(Request {
                 verb: Verb::Status,
-                names: vec![]
+                names: vec![],
+                signal: None,
             })
         );
+    }
+
+    #[test]
+    fn signal_request_takes_a_known_signal_last() {
+        let req = Request::parse(b"signal web db SIGUSR1").unwrap();
+        assert_eq!(req.names, ["web", "db"]);
+        assert_eq!(req.signal, Some(Signal::USR1));
+        assert_eq!(req.line(), "signal web db 10\n");
+        assert_eq!(Request::parse(req.line().trim_end().as_bytes()), Ok(req));
+        assert_eq!(
+            Request::parse(b"signal web NOPE"),
+            Err("unknown signal 'NOPE'".into())
+        );
+        assert!(Request::parse(b"signal web 0").is_err());
+        assert!(Request::parse(b"signal web 64").is_err());
+        assert!(Request::parse(b"signal HUP").is_err());
+        assert!(Request::parse(b"signal").is_err());
+        let reload = Request::parse(b"reload web").unwrap();
+        assert_eq!((reload.verb, reload.signal), (Verb::Reload, None));
     }
 
     #[test]

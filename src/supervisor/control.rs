@@ -1,5 +1,5 @@
-//! The supervisor's side of `pmtr status|stop|start|restart` (issue 9):
-//! a request from the control socket is answered with the jobs' state, or
+//! The supervisor's side of `pmtr status|stop|start|restart` (issue 9) and
+//! `pmtr reload|signal` (issue 15): a request from the control socket is answered with the jobs' state, or
 //! turned into what the operator wants of a job (until the configuration
 //! changes or pmtr restarts) and an event for its state machine; the reply
 //! says what happened, read off the state before and after and the action.
@@ -10,7 +10,7 @@ use core::fmt::Write;
 use crate::clock::Instant;
 
 use super::job::{Action, AfterStop, DoneReason, Ending, JobEvent, JobState, Up};
-use super::jobs::{Jobs, Slot, Want};
+use super::jobs::{Job, Jobs, Slot, Want};
 use crate::control::protocol::{Exit, JobStatus, Request, State, Verb};
 
 /// What answering a request needs of the loop: its job table, and feeding
@@ -22,8 +22,8 @@ pub(super) trait Loop {
     fn step_job(&mut self, slot: Slot, event: JobEvent, now: Instant) -> Action;
 }
 
-/// The reply to `request`.
-pub(super) fn answer(sup: &mut impl Loop, request: &Request, now: Instant) -> String {
+/// The reply to `request`, from the peer with `uid`.
+pub(super) fn answer(sup: &mut impl Loop, request: &Request, uid: u32, now: Instant) -> String {
     let mut out = String::new();
     let mut indices = Vec::new();
     let mut unknown = Vec::new();
@@ -52,9 +52,9 @@ pub(super) fn answer(sup: &mut impl Loop, request: &Request, now: Instant) -> St
                 status_of(sup.jobs(), i, now).write_line(&mut out);
             }
         }
-        verb => {
+        _ => {
             for i in indices {
-                let (ok, what) = control_job(sup, i, verb, now);
+                let (ok, what) = control_job(sup, i, request, uid, now);
                 let tag = if ok { "ok" } else { "fail" };
                 let _ = writeln!(out, "{tag}\t{}\t{what}", sup.jobs().current()[i].spec.name);
             }
@@ -64,24 +64,49 @@ pub(super) fn answer(sup: &mut impl Loop, request: &Request, now: Instant) -> St
     out
 }
 
-/// Applies stop/start/restart to job `i`; returns whether it could, and
-/// what happens, for the operator.
-fn control_job(sup: &mut impl Loop, i: usize, verb: Verb, now: Instant) -> (bool, String) {
+/// Applies stop/start/restart/reload/signal to job `i` for the peer with
+/// `uid`; returns whether it could, and what happens, for the operator.
+fn control_job(
+    sup: &mut impl Loop,
+    i: usize,
+    request: &Request,
+    uid: u32,
+    now: Instant,
+) -> (bool, String) {
+    let verb = request.verb;
     if sup.shutting_down() {
         // Every job is stopping and none may start.
         return (false, "pmtr is exiting".into());
     }
     let job = &sup.jobs().current()[i];
-    if verb != Verb::Stop
+    if matches!(verb, Verb::Start | Verb::Restart)
         && let Err(reason) = &job.launch
     {
         return (false, format!("can't start: {reason}"));
     }
     let name = job.spec.name.clone();
     let old = job.state;
-    info!("control socket: {} job {name}", verb.word());
-    let waits_for_old_version = sup.jobs().replaced_still_stopping(&name);
     let slot = Slot::Job(i);
+    // Issue 15: reload and signal send a signal to the job's process
+    // group and change nothing else; the log says who asked.
+    let signal = match verb {
+        Verb::Reload => Some(job.rules.reload_signal),
+        Verb::Signal => request.signal,
+        _ => None,
+    };
+    if let Some(sig) = signal {
+        let sig_name = crate::config::signal_name(sig);
+        info!(
+            "control socket: {} job {name} with SIG{sig_name} (uid {uid})",
+            verb.word()
+        );
+        return match sup.step_job(slot, JobEvent::Signal(sig), now) {
+            Action::Signal(..) => (true, format!("sent SIG{sig_name}")),
+            _ => (false, "not running; no signal sent".into()),
+        };
+    }
+    info!("control socket: {} job {name} (uid {uid})", verb.word());
+    let waits_for_old_version = sup.jobs().replaced_still_stopping(&name);
     sup.jobs_mut().get_mut(slot).want = if verb == Verb::Stop {
         Want::Down
     } else {
@@ -91,7 +116,7 @@ fn control_job(sup: &mut impl Loop, i: usize, verb: Verb, now: Instant) -> (bool
         Verb::Stop => JobEvent::Stop(AfterStop::Down),
         Verb::Start => JobEvent::StartNow,
         Verb::Restart => JobEvent::Stop(AfterStop::Restart),
-        Verb::Status => return (true, String::new()),
+        Verb::Status | Verb::Reload | Verb::Signal => return (true, String::new()),
     };
     if event != JobEvent::Stop(AfterStop::Down) && waits_for_old_version {
         // Its old version is still stopping: the reconcile starts it then.
@@ -121,7 +146,7 @@ fn reply(verb: Verb, old: JobState, new: JobState, action: Action) -> &'static s
             "can't start now; retrying (see the log)"
         }
         (Verb::Start | Verb::Restart, _, _) => "started",
-        (Verb::Status, _, _) => "",
+        (Verb::Status | Verb::Reload | Verb::Signal, _, _) => "",
     }
 }
 
@@ -156,7 +181,8 @@ fn status_of(jobs: &Jobs, i: usize, now: Instant) -> JobStatus {
             (State::Waiting, None, None, Some(left))
         }
         JobState::Done(DoneReason::Exit33) => (State::Exit33, None, None, None),
-        JobState::Done(DoneReason::Once) => (State::Done, None, None, None),
+        JobState::Done(DoneReason::Once | DoneReason::Succeeded) => (State::Done, None, None, None),
+        JobState::Failed => (State::Failed, None, None, None),
         JobState::Pending | JobState::Stopped | JobState::Spawning => {
             (State::Pending, None, None, None)
         }
@@ -177,7 +203,10 @@ fn status_of(jobs: &Jobs, i: usize, now: Instant) -> JobStatus {
         }),
         disabled_in_config: job.spec.disable,
         reason: job.launch.as_ref().err().map(|e| e.to_string()),
-        extra: readiness_fields(jobs, i, now, extra),
+        extra: {
+            extra.extend(restart_fields(job, now));
+            readiness_fields(jobs, i, now, extra)
+        },
     }
 }
 
@@ -213,6 +242,26 @@ fn readiness_fields(
         if !waits.is_empty() {
             extra.push(("waits".into(), waits.join(",")));
         }
+    }
+    extra
+}
+
+/// Issue 15's status fields, each only where it applies: the policy when
+/// it is not `always`, the current backoff delay, and the quick exits in
+/// the `give up` window with its limit.
+fn restart_fields(job: &Job, now: Instant) -> Vec<(String, String)> {
+    let mut extra = Vec::new();
+    let mut add = |key: &str, value: String| extra.push((key.to_string(), value));
+    if job.spec.restart != crate::config::Restart::Always {
+        add("restart", job.spec.restart.word().to_string());
+    }
+    if let (Some(_), Some(delay)) = (job.spec.restart_delay, job.history.delay) {
+        add("delay_secs", delay.as_secs().to_string());
+    }
+    if let Some(give_up) = job.rules.give_up {
+        let n = job.history.quick_exits.within(give_up.within, now);
+        add("quick_exits", n.to_string());
+        add("give_up_after", give_up.after.to_string());
     }
     extra
 }

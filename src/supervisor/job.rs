@@ -14,12 +14,13 @@
 //! out any new action.
 
 use crate::clock::Instant;
+use crate::prelude::*;
 use core::time::Duration;
 
-use rustix::process::Pid;
+use rustix::process::{Pid, Signal};
 
 /// A job that ran less than this is restarted only this long after it
-/// exited (anti-spin, SPEC §4).
+/// exited (anti-spin, SPEC §4), unless `restart delay` says otherwise.
 pub const QUICK_EXIT: Duration = Duration::from_secs(10);
 
 /// Exit status by which a job asks not to be restarted (SPEC §4).
@@ -69,6 +70,9 @@ pub enum JobState {
     Waiting { restart_at: Instant },
     /// Exited and not restarted.
     Done(DoneReason),
+    /// Gave up after `give up after N in T` quick exits (issue 15): not
+    /// restarted until `pmtr start`, a change of the job or pmtr's restart.
+    Failed,
 }
 
 impl JobState {
@@ -83,6 +87,7 @@ impl JobState {
             JobState::Stopping { .. } => "stopping",
             JobState::Waiting { .. } => "waiting",
             JobState::Done(_) => "done",
+            JobState::Failed => "failed",
         }
     }
 
@@ -171,6 +176,8 @@ pub enum DoneReason {
     Once,
     /// The job exited with status 33.
     Exit33,
+    /// A `restart on-failure` job exited with status 0.
+    Succeeded,
 }
 
 /// How a job's process ended.
@@ -191,7 +198,7 @@ impl core::fmt::Display for Ending {
 }
 
 /// What a job remembers across its runs, since it was (re)configured.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct History {
     /// Processes started.
     pub starts: u32,
@@ -201,6 +208,59 @@ pub struct History {
     pub last_exit: Option<(Ending, Instant)>,
     /// Failed spawns in a row: the retry wait doubles with each.
     pub spawn_failures: u32,
+    /// The wait the last quick exit got; doubles with each further one
+    /// under `restart delay T max T2`; `None` again after a long run.
+    pub delay: Option<Duration>,
+    /// When the latest quick exits happened, for `give up`.
+    pub quick_exits: QuickExits,
+}
+
+/// The times of a job's latest quick exits, for `give up after N in T`
+/// (issue 15): a ring of N made when the job is loaded, so that counting
+/// a quick exit allocates nothing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QuickExits {
+    at: Box<[Instant]>,
+    /// Where the next one goes: the oldest, once the ring is full.
+    next: usize,
+    len: usize,
+}
+
+impl QuickExits {
+    /// A ring for `capacity` quick exits (`give up after N`; 0 without).
+    pub fn new(capacity: usize) -> QuickExits {
+        QuickExits {
+            at: vec![Instant::now(); capacity].into_boxed_slice(),
+            next: 0,
+            len: 0,
+        }
+    }
+
+    fn record(&mut self, now: Instant) {
+        if let Some(slot) = self.at.get_mut(self.next) {
+            *slot = now;
+            self.next = (self.next + 1) % self.at.len();
+            self.len = (self.len + 1).min(self.at.len());
+        }
+    }
+
+    /// How many of them are at most `window` old at `now`.
+    pub fn within(&self, window: Duration, now: Instant) -> u32 {
+        self.at[..self.len]
+            .iter()
+            .filter(|&&at| now.saturating_duration_since(at) <= window)
+            .count() as u32
+    }
+
+    fn clear(&mut self) {
+        self.next = 0;
+        self.len = 0;
+    }
+
+    #[cfg(test)]
+    pub fn capacity(&self) -> usize {
+        self.at.len()
+    }
 }
 
 impl History {
@@ -242,6 +302,9 @@ pub enum JobEvent {
     /// The configuration changed and this job is unchanged in it: "do
     /// not restart me" (exit 33) ends here (SPEC §4).
     ConfigChanged,
+    /// `pmtr reload` (with the job's reload signal) or `pmtr signal`:
+    /// send this signal to the job's process group, if it has one.
+    Signal(Signal),
     // Issue 16.
     /// The job is ready: READY=1, a newline on its ready fd, or its
     /// `ready when` command passed.
@@ -264,8 +327,10 @@ pub enum Action {
     /// Spawn the job's process; report the result with
     /// [`JobEvent::Spawned`] or [`JobEvent::SpawnFailed`].
     Spawn,
-    /// SIGTERM to the process group.
-    Term(Pid),
+    /// Send this signal to the process group: the job's stop signal
+    /// (SIGTERM unless `stop signal` says otherwise) when stopping it, or
+    /// what `pmtr reload|signal` asked for.
+    Signal(Pid, Signal),
     /// SIGKILL to the process group.
     Kill(Pid),
     /// Log that the job exited quickly and waits this long before its
@@ -273,7 +338,10 @@ pub enum Action {
     WaitBeforeRestart(Duration),
     /// Log that the spawn failed and is retried after this long.
     RetrySpawn(Duration),
-    /// Log why the job is stopped, then SIGTERM to the process group.
+    /// Log at ERR, once, that the job gave up (`give up`, issue 15), with
+    /// its last exit; with `then exit`, stop every job and exit 1.
+    GiveUp,
+    /// Log why the job is stopped, then its stop signal to the group.
     Fault(Pid, Fault),
     /// Log why, if there is a reason, and stop the jobs that restart with
     /// this one; [`JobEvent::DependentsGone`] follows once they are gone.
@@ -287,9 +355,24 @@ pub enum Action {
 /// The parts of a job's configuration the state machine needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Rules {
+    /// `once` or `restart never`.
     pub once: bool,
     pub bounce: Option<Duration>,
     pub kill_after: Duration,
+    // Issue 15.
+    /// `restart on-failure`: exit status 0 ends the job.
+    pub on_failure: bool,
+    /// The wait after a quick exit: 10 s, or `restart delay T`.
+    pub delay: Duration,
+    /// `restart delay T max T2`: each further quick exit doubles the wait
+    /// up to T2, and a run of T2 is not quick. Without it the wait stays
+    /// T, and a run of 10 s is not quick.
+    pub delay_max: Option<Duration>,
+    pub give_up: Option<GiveUp>,
+    /// Sent first by every stop (SIGTERM unless `stop signal`).
+    pub stop_signal: Signal,
+    /// What `pmtr reload` sends (SIGHUP unless `reload signal`).
+    pub reload_signal: Signal,
     // Issue 16.
     /// Not ready when started (a `ready` option, or `once`).
     pub waits_ready: bool,
@@ -305,22 +388,48 @@ pub struct Rules {
     pub held: bool,
 }
 
+/// `give up after N in T [then exit]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GiveUp {
+    pub after: u32,
+    pub within: Duration,
+    pub then_exit: bool,
+}
+
+/// A run shorter than this is a quick exit: it waits before its restart
+/// and counts towards `give up`.
+pub fn quick_run(rules: &Rules) -> Duration {
+    rules.delay_max.unwrap_or(QUICK_EXIT)
+}
+
+/// After a quick exit: give up when the window holds N of them, else wait
+/// the delay, doubled for each quick exit since the last long run up to
+/// the max (issue 15).
+fn after_quick_exit(history: &mut History, now: Instant, rules: &Rules) -> (JobState, Action) {
+    if let Some(give_up) = rules.give_up {
+        history.quick_exits.record(now);
+        if history.quick_exits.within(give_up.within, now) >= give_up.after {
+            return (JobState::Failed, Action::GiveUp);
+        }
+    }
+    let wait = match (history.delay, rules.delay_max) {
+        (Some(last), Some(max)) => last.saturating_mul(2).min(max),
+        _ => rules.delay,
+    };
+    history.delay = Some(wait);
+    (
+        JobState::Waiting {
+            restart_at: now + wait,
+        },
+        Action::WaitBeforeRestart(wait),
+    )
+}
+
 /// The wait before retrying after `failures` failed spawns in a row.
 fn spawn_retry(failures: u32) -> Duration {
     SPAWN_RETRY_MIN
         .saturating_mul(1 << failures.min(6))
         .min(SPAWN_RETRY_MAX)
-}
-
-/// The wait before the restart after a quick exit (or a job stopped for
-/// not getting ready, which counts as one), and the action that logs it.
-fn after_quick_exit(now: Instant) -> (JobState, Action) {
-    (
-        JobState::Waiting {
-            restart_at: now + QUICK_EXIT,
-        },
-        Action::WaitBeforeRestart(QUICK_EXIT),
-    )
 }
 
 /// The next state and action for `event` at `now`; updates `history`.
@@ -341,16 +450,17 @@ pub fn step(
         leader_gone: false,
         then,
     };
+    let stop_signal = |pid| A::Signal(pid, rules.stop_signal);
     // Every stop of a running job: signalled now, or held until the jobs
     // that restart with it are gone (issue 16).
     let stop = |pid, since, then, why: Option<Fault>| match (rules.held, why) {
         (true, why) => (S::Holding { pid, since, then }, A::StopDependents(why)),
         (false, Some(fault)) => (stopping(pid, since, then), A::Fault(pid, fault)),
-        (false, None) => (stopping(pid, since, then), A::Term(pid)),
+        (false, None) => (stopping(pid, since, then), stop_signal(pid)),
     };
     // A start pmtr makes by itself (not the operator's): a job with
     // `after` goes back to the reconcile, which starts it once its
-    // dependencies are ready.
+    // dependencies are ready (issue 16).
     let restart = || {
         if rules.gated {
             (S::Pending, A::Nothing)
@@ -447,6 +557,7 @@ pub fn step(
             | E::Stop(AfterStop::Restart | AfterStop::Retry)
             | E::KillNow
             | E::ConfigChanged
+            | E::Signal(_)
             | E::Ready
             | E::Alive
             | E::Leaving
@@ -464,10 +575,14 @@ pub fn step(
                 (S::Done(DoneReason::Exit33), A::Nothing)
             } else if rules.once {
                 (S::Done(DoneReason::Once), A::Nothing)
-            } else if now.saturating_duration_since(since) >= QUICK_EXIT {
+            } else if rules.on_failure && ending == Ending::Status(0) {
+                (S::Done(DoneReason::Succeeded), A::Nothing)
+            } else if now.saturating_duration_since(since) >= quick_run(rules) {
+                // A long run: the backoff starts over.
+                history.delay = None;
                 restart()
             } else {
-                after_quick_exit(now)
+                after_quick_exit(history, now, rules)
             }
         }
         // It exited while its dependents stop: what is left of its group
@@ -482,7 +597,7 @@ pub fn step(
                     leader_gone: true,
                     then,
                 },
-                A::Term(pid),
+                stop_signal(pid),
             )
         }
         (
@@ -522,7 +637,8 @@ pub fn step(
         ) => match then {
             AfterStop::Down => (S::Stopped, A::Nothing),
             AfterStop::Restart => restart(),
-            AfterStop::Retry => after_quick_exit(now),
+            // Not ready in time (issue 16): as after a quick exit.
+            AfterStop::Retry => after_quick_exit(history, now, rules),
         },
         // The leader still runs, so its group cannot be empty.
         (
@@ -659,9 +775,49 @@ pub fn step(
             | S::Holding { .. }
             | S::Stopping { .. }
             | S::Waiting { .. }
-            | S::Done(DoneReason::Once),
+            | S::Done(DoneReason::Once | DoneReason::Succeeded),
             E::ConfigChanged,
         ) => (state, A::Nothing),
+
+        // `pmtr reload|signal` (issue 15): to the group while it has one.
+        (
+            S::Running { pid, .. } | S::Holding { pid, .. } | S::Stopping { pid, .. },
+            E::Signal(sig),
+        ) => (state, A::Signal(pid, sig)),
+        (S::Pending | S::Stopped | S::Waiting { .. } | S::Done(_), E::Signal(_)) => {
+            (state, A::Nothing)
+        }
+
+        // Gave up (issue 15): only an explicit start or restart runs it
+        // again, with a fresh window and delay; a change of the job makes
+        // a new one, and pmtr's restart forgets it.
+        (S::Failed, E::StartNow | E::Stop(AfterStop::Restart | AfterStop::Retry)) => {
+            history.quick_exits.clear();
+            history.delay = None;
+            (S::Spawning, A::Spawn)
+        }
+        (
+            S::Failed,
+            E::Start
+            | E::Wake
+            | E::Tick
+            | E::Stop(AfterStop::Down)
+            | E::KillNow
+            | E::ConfigChanged
+            | E::Signal(_)
+            | E::Ready
+            | E::Alive
+            | E::Leaving,
+        ) => (state, A::Nothing),
+        (S::Failed, E::Spawned { .. } | E::SpawnFailed) => (
+            state,
+            A::CantHappen("a spawn result for a job that was not spawning"),
+        ),
+        (S::Failed, E::Exited(_)) => (state, A::CantHappen("an exit of a job without a process")),
+        (S::Failed, E::GroupGone) => (
+            state,
+            A::CantHappen("a stop ended for a job that was not stopping"),
+        ),
 
         // Readiness and health (issue 16). What a job says about itself
         // counts only while it runs; anything else is a late message.
@@ -787,7 +943,8 @@ pub fn step(
             | S::Holding { .. }
             | S::Stopping { .. }
             | S::Waiting { .. }
-            | S::Done(_),
+            | S::Done(_)
+            | S::Failed,
             E::CheckPassed | E::CheckFailed,
         ) => (
             state,
@@ -795,7 +952,7 @@ pub fn step(
         ),
 
         (S::Holding { pid, since, then }, E::DependentsGone) => {
-            (stopping(pid, since, then), A::Term(pid))
+            (stopping(pid, since, then), stop_signal(pid))
         }
         (
             S::Pending
@@ -803,7 +960,8 @@ pub fn step(
             | S::Running { .. }
             | S::Stopping { .. }
             | S::Waiting { .. }
-            | S::Done(_),
+            | S::Done(_)
+            | S::Failed,
             E::DependentsGone,
         ) => (
             state,
@@ -832,7 +990,8 @@ pub fn deadline(state: &JobState, rules: &Rules) -> Option<Instant> {
         | JobState::Stopped
         | JobState::Spawning
         | JobState::Holding { .. }
-        | JobState::Done(_) => None,
+        | JobState::Done(_)
+        | JobState::Failed => None,
     }
 }
 
@@ -1065,6 +1224,12 @@ mod tests {
         once: false,
         bounce: None,
         kill_after: Duration::from_secs(10),
+        on_failure: false,
+        delay: QUICK_EXIT,
+        delay_max: None,
+        give_up: None,
+        stop_signal: Signal::TERM,
+        reload_signal: Signal::HUP,
         waits_ready: false,
         ready_timeout: None,
         watchdog: None,
@@ -1216,7 +1381,7 @@ mod tests {
     fn stop_sends_term_then_kill() {
         let t0 = Instant::now();
         let (state, action) = step0(running(t0), JobEvent::Stop(AfterStop::Down), t0, &RULES);
-        assert_eq!(action, Action::Term(pid()));
+        assert_eq!(action, Action::Signal(pid(), Signal::TERM));
         assert_eq!(deadline(&state, &RULES), Some(t0 + RULES.kill_after));
         assert_eq!(
             step0(state, JobEvent::Tick, t0 + Duration::from_secs(5), &RULES).1,
@@ -1322,7 +1487,7 @@ mod tests {
             t0 + Duration::from_secs(60),
             &rules,
         );
-        assert_eq!(action, Action::Term(pid()));
+        assert_eq!(action, Action::Signal(pid(), Signal::TERM));
         assert!(matches!(
             state,
             JobState::Stopping {
@@ -1443,6 +1608,402 @@ mod tests {
         }
         let (_, action) = step0(running(t0), JobEvent::Spawned { pid: pid() }, t0, &RULES);
         assert!(matches!(action, Action::CantHappen(_)));
+    }
+
+    // ---- issue 15: restart policy, backoff, give up, stop signal ----------
+
+    /// Starts a job at `at` and lets it exit after `ran` with `ending`.
+    fn run_and_exit(
+        h: &mut History,
+        at: Instant,
+        ran: Duration,
+        ending: Ending,
+        rules: &Rules,
+    ) -> (JobState, Action) {
+        let (state, _) = step(
+            JobState::Spawning,
+            h,
+            JobEvent::Spawned { pid: pid() },
+            at,
+            rules,
+        );
+        step(state, h, JobEvent::Exited(ending), at + ran, rules)
+    }
+
+    fn backoff(max: u64) -> Rules {
+        Rules {
+            delay: Duration::from_secs(1),
+            delay_max: Some(Duration::from_secs(max)),
+            ..RULES
+        }
+    }
+
+    #[test]
+    fn crash_loop_backs_off_1_2_4_8_and_resets_after_a_long_run() {
+        let rules = backoff(8);
+        let mut h = History::default();
+        let mut t = Instant::now();
+        let mut waits = Vec::new();
+        for _ in 0..6 {
+            let (state, action) =
+                run_and_exit(&mut h, t, Duration::from_secs(1), Ending::Status(1), &rules);
+            let Action::WaitBeforeRestart(wait) = action else {
+                panic!("{action:?}")
+            };
+            assert_eq!(
+                state,
+                JobState::Waiting {
+                    restart_at: t + Duration::from_secs(1) + wait
+                }
+            );
+            waits.push(wait.as_secs());
+            t = t + Duration::from_secs(1) + wait;
+        }
+        assert_eq!(waits, [1, 2, 4, 8, 8, 8]);
+        assert_eq!(h.delay, Some(Duration::from_secs(8)));
+        // A run as long as the max is not quick: restarted at once, and
+        // the next quick exit waits the first delay again.
+        let (state, action) =
+            run_and_exit(&mut h, t, Duration::from_secs(8), Ending::Signal(9), &rules);
+        assert_eq!((state, action), (JobState::Spawning, Action::Spawn));
+        assert_eq!(h.delay, None);
+        let (_, action) =
+            run_and_exit(&mut h, t, Duration::from_secs(7), Ending::Status(1), &rules);
+        assert_eq!(action, Action::WaitBeforeRestart(Duration::from_secs(1)));
+    }
+
+    #[test]
+    fn restart_delay_without_max_stays_fixed_and_10_s_is_long() {
+        let rules = Rules {
+            delay: Duration::from_secs(3),
+            ..RULES
+        };
+        let mut h = History::default();
+        let t0 = Instant::now();
+        for _ in 0..3 {
+            let (_, action) = run_and_exit(
+                &mut h,
+                t0,
+                Duration::from_secs(9),
+                Ending::Status(1),
+                &rules,
+            );
+            assert_eq!(action, Action::WaitBeforeRestart(Duration::from_secs(3)));
+        }
+        let (_, action) = run_and_exit(&mut h, t0, QUICK_EXIT, Ending::Status(1), &rules);
+        assert_eq!(action, Action::Spawn);
+        // `restart delay 0`: back at the next turn of the loop.
+        let now_rules = Rules {
+            delay: Duration::ZERO,
+            ..RULES
+        };
+        let (state, action) =
+            run_and_exit(&mut h, t0, Duration::ZERO, Ending::Status(1), &now_rules);
+        assert_eq!(state, JobState::Waiting { restart_at: t0 });
+        assert_eq!(action, Action::WaitBeforeRestart(Duration::ZERO));
+    }
+
+    #[test]
+    fn default_rules_keep_the_fixed_ten_second_wait() {
+        let mut h = History::default();
+        let t0 = Instant::now();
+        for _ in 0..4 {
+            let (_, action) = run_and_exit(
+                &mut h,
+                t0,
+                Duration::from_secs(1),
+                Ending::Status(1),
+                &RULES,
+            );
+            assert_eq!(action, Action::WaitBeforeRestart(QUICK_EXIT));
+        }
+    }
+
+    fn give_up(after: u32, within: u64) -> Rules {
+        Rules {
+            delay: Duration::from_secs(1),
+            give_up: Some(GiveUp {
+                after,
+                within: Duration::from_secs(within),
+                then_exit: false,
+            }),
+            ..RULES
+        }
+    }
+
+    fn history_for(rules: &Rules) -> History {
+        History {
+            quick_exits: QuickExits::new(rules.give_up.map_or(0, |g| g.after as usize)),
+            ..History::default()
+        }
+    }
+
+    #[test]
+    fn give_up_after_n_quick_exits_within_the_window() {
+        let rules = give_up(3, 60);
+        let mut h = history_for(&rules);
+        let t0 = Instant::now();
+        let quick = Duration::from_secs(1);
+        for k in 0..2u64 {
+            let (state, _) = run_and_exit(
+                &mut h,
+                t0 + Duration::from_secs(k * 5),
+                quick,
+                Ending::Status(1),
+                &rules,
+            );
+            assert!(matches!(state, JobState::Waiting { .. }), "{state:?}");
+        }
+        assert_eq!(
+            h.quick_exits
+                .within(Duration::from_secs(60), t0 + Duration::from_secs(10)),
+            2
+        );
+        let (state, action) = run_and_exit(
+            &mut h,
+            t0 + Duration::from_secs(10),
+            quick,
+            Ending::Status(2),
+            &rules,
+        );
+        assert_eq!((state, action), (JobState::Failed, Action::GiveUp));
+        assert_eq!(h.last_exit.map(|(e, _)| e), Some(Ending::Status(2)));
+        assert_eq!(deadline(&state, &rules), None);
+    }
+
+    #[test]
+    fn quick_exits_older_than_the_window_do_not_count() {
+        let rules = give_up(3, 60);
+        let mut h = history_for(&rules);
+        let t0 = Instant::now();
+        let quick = Duration::from_secs(1);
+        // Two, then a long pause, then two more: never three in a minute.
+        for at in [0u64, 5, 100, 105, 200, 205] {
+            let (state, _) = run_and_exit(
+                &mut h,
+                t0 + Duration::from_secs(at),
+                quick,
+                Ending::Status(1),
+                &rules,
+            );
+            assert!(
+                matches!(state, JobState::Waiting { .. }),
+                "at {at}: {state:?}"
+            );
+        }
+        // Long runs do not count at all.
+        let mut h = history_for(&rules);
+        for k in 0..5u64 {
+            let (state, _) = run_and_exit(
+                &mut h,
+                t0 + Duration::from_secs(k * 11),
+                QUICK_EXIT,
+                Ending::Status(1),
+                &rules,
+            );
+            assert_eq!(state, JobState::Spawning);
+        }
+    }
+
+    #[test]
+    fn failed_is_left_by_start_or_restart_only() {
+        let rules = give_up(1, 60);
+        let t0 = Instant::now();
+        let mut h = history_for(&rules);
+        let (state, _) = run_and_exit(
+            &mut h,
+            t0,
+            Duration::from_secs(1),
+            Ending::Status(1),
+            &rules,
+        );
+        assert_eq!(state, JobState::Failed);
+        for event in [
+            JobEvent::Start,
+            JobEvent::Wake,
+            JobEvent::Tick,
+            JobEvent::Stop(AfterStop::Down),
+            JobEvent::KillNow,
+            JobEvent::ConfigChanged,
+            JobEvent::Signal(Signal::HUP),
+        ] {
+            assert_eq!(
+                step(state, &mut h, event, t0, &rules),
+                (JobState::Failed, Action::Nothing),
+                "{event:?}"
+            );
+        }
+        for event in [JobEvent::StartNow, JobEvent::Stop(AfterStop::Restart)] {
+            let mut h2 = h.clone();
+            assert_eq!(
+                step(state, &mut h2, event, t0, &rules),
+                (JobState::Spawning, Action::Spawn)
+            );
+            // A fresh window and delay: the next quick exit waits again.
+            assert_eq!(h2.quick_exits.within(Duration::from_secs(60), t0), 0);
+            assert_eq!(h2.delay, None);
+        }
+        let (_, action) = step(
+            state,
+            &mut h,
+            JobEvent::Exited(Ending::Status(0)),
+            t0,
+            &rules,
+        );
+        assert!(matches!(action, Action::CantHappen(_)));
+    }
+
+    #[test]
+    fn on_failure_ends_at_exit_0_and_restarts_on_anything_else() {
+        let rules = Rules {
+            on_failure: true,
+            ..RULES
+        };
+        let t0 = Instant::now();
+        let long = Duration::from_secs(60);
+        let mut h = History::default();
+        assert_eq!(
+            run_and_exit(&mut h, t0, long, Ending::Status(0), &rules),
+            (JobState::Done(DoneReason::Succeeded), Action::Nothing)
+        );
+        assert_eq!(
+            run_and_exit(&mut h, t0, long, Ending::Status(1), &rules).1,
+            Action::Spawn
+        );
+        assert_eq!(
+            run_and_exit(&mut h, t0, long, Ending::Signal(15), &rules).1,
+            Action::Spawn
+        );
+        // Done like a `once` job: a config change leaves it, start reruns it.
+        let done = JobState::Done(DoneReason::Succeeded);
+        assert_eq!(
+            step(done, &mut h, JobEvent::ConfigChanged, t0, &rules).0,
+            done
+        );
+        assert_eq!(
+            step(done, &mut h, JobEvent::StartNow, t0, &rules).1,
+            Action::Spawn
+        );
+        // `restart always` (the default) restarts after exit 0 too.
+        assert_eq!(
+            run_and_exit(&mut h, t0, long, Ending::Status(0), &RULES).1,
+            Action::Spawn
+        );
+    }
+
+    #[test]
+    fn exit_33_means_do_not_restart_under_every_policy() {
+        let t0 = Instant::now();
+        let policies = [
+            RULES,
+            Rules {
+                on_failure: true,
+                ..RULES
+            },
+            Rules {
+                once: true,
+                ..RULES
+            },
+            give_up(1, 60),
+            backoff(8),
+        ];
+        for rules in policies {
+            let mut h = history_for(&rules);
+            for ran in [Duration::from_secs(1), Duration::from_secs(60)] {
+                assert_eq!(
+                    run_and_exit(&mut h, t0, ran, Ending::Status(33), &rules),
+                    (JobState::Done(DoneReason::Exit33), Action::Nothing),
+                    "{rules:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_stop_sends_the_stop_signal() {
+        let rules = Rules {
+            stop_signal: Signal::INT,
+            bounce: Some(Duration::from_secs(60)),
+            ..RULES
+        };
+        let t0 = Instant::now();
+        let int = Action::Signal(pid(), Signal::INT);
+        for event in [
+            JobEvent::Stop(AfterStop::Down),
+            JobEvent::Stop(AfterStop::Restart),
+        ] {
+            assert_eq!(step0(running(t0), event, t0, &rules).1, int, "{event:?}");
+        }
+        // bounce
+        assert_eq!(
+            step0(
+                running(t0),
+                JobEvent::Tick,
+                t0 + Duration::from_secs(60),
+                &rules
+            )
+            .1,
+            int
+        );
+        // pmtr start while stopping only changes what follows the stop.
+        let (stopping, _) = step0(running(t0), JobEvent::Stop(AfterStop::Down), t0, &rules);
+        assert_eq!(
+            step0(stopping, JobEvent::StartNow, t0, &rules).1,
+            Action::Nothing
+        );
+        // SIGKILL still follows after `kill after`.
+        assert_eq!(
+            step0(stopping, JobEvent::Tick, t0 + rules.kill_after, &rules).1,
+            Action::Kill(pid())
+        );
+    }
+
+    #[test]
+    fn signal_reaches_a_job_only_while_it_has_a_process() {
+        let t0 = Instant::now();
+        let usr1 = JobEvent::Signal(Signal::USR1);
+        assert_eq!(
+            step0(running(t0), usr1, t0, &RULES),
+            (running(t0), Action::Signal(pid(), Signal::USR1))
+        );
+        let (stopping, _) = step0(running(t0), JobEvent::Stop(AfterStop::Down), t0, &RULES);
+        assert_eq!(
+            step0(stopping, usr1, t0, &RULES),
+            (stopping, Action::Signal(pid(), Signal::USR1))
+        );
+        let waiting = JobState::Waiting { restart_at: t0 };
+        for state in [
+            JobState::Pending,
+            JobState::Stopped,
+            waiting,
+            JobState::Done(DoneReason::Once),
+            JobState::Failed,
+        ] {
+            assert_eq!(
+                step0(state, usr1, t0, &RULES),
+                (state, Action::Nothing),
+                "{state:?}"
+            );
+        }
+        assert!(matches!(
+            step0(JobState::Spawning, usr1, t0, &RULES).1,
+            Action::CantHappen(_)
+        ));
+    }
+
+    #[test]
+    fn quick_exit_ring_keeps_the_latest_n() {
+        let mut ring = QuickExits::new(3);
+        let t0 = Instant::now();
+        for k in 0..10u64 {
+            ring.record(t0 + Duration::from_secs(k));
+        }
+        let now = t0 + Duration::from_secs(9);
+        assert_eq!(ring.within(Duration::from_secs(100), now), 3);
+        assert_eq!(ring.within(Duration::from_secs(1), now), 2);
+        let mut none = QuickExits::new(0);
+        none.record(t0);
+        assert_eq!(none.within(Duration::from_secs(100), t0), 0);
     }
 
     // ---- readiness, dependencies and health (issue 16) --------------------
@@ -1734,7 +2295,7 @@ mod tests {
         ));
         // Its dependents are gone: now it is signalled.
         let (state, action) = step0(holding, JobEvent::DependentsGone, t0, &rules);
-        assert_eq!(action, Action::Term(pid()));
+        assert_eq!(action, Action::Signal(pid(), Signal::TERM));
         assert!(matches!(
             state,
             JobState::Stopping {
@@ -1745,7 +2306,7 @@ mod tests {
         ));
         // It exited meanwhile: the rest of its group is stopped.
         let (state, action) = step0(holding, JobEvent::Exited(Ending::Status(0)), t0, &rules);
-        assert_eq!(action, Action::Term(pid()));
+        assert_eq!(action, Action::Signal(pid(), Signal::TERM));
         assert!(matches!(
             state,
             JobState::Stopping {

@@ -21,8 +21,7 @@ use super::super::notify::{self, Notice, Recv};
 use super::{DRAIN_READS, Supervisor, TOKEN_NOTIFY, TOKEN_PROBE, signal_group};
 use crate::clock::Instant;
 use crate::config::{JobSpec, ReadyHow};
-use crate::spawn::{self, Env, Launch, PrepareError, StartResult};
-use crate::users::Users;
+use crate::spawn::{self, Launch, StartResult};
 
 /// `500 ms`, `2 sec`: a time as the log says it.
 struct Time(Duration);
@@ -36,28 +35,28 @@ impl fmt::Display for Time {
     }
 }
 
-/// A job's launch: with `ready notify`, `NOTIFY_SOCKET` (and the
-/// watchdog's `WATCHDOG_USEC`, which sd_notify libraries read) in its
-/// environment; with `ready fd N`, a pipe at N.
-pub(super) fn launch(
-    spec: &JobSpec,
-    id: u32,
-    users: &Users,
-    environ: &alloc::rc::Rc<Env>,
-    notify_dir: &str,
-) -> Result<Launch, PrepareError> {
-    let launch = Launch::prepare(spec, users, environ)?;
-    let r = spec.readiness.as_deref();
-    match r.and_then(|r| r.how.as_ref()) {
-        Some(ReadyHow::Notify) => {
-            let mut env = vec![format!("NOTIFY_SOCKET={}", notify::path_in(notify_dir, id))];
-            if let Some(ms) = r.and_then(|r| r.watchdog_ms) {
-                env.push(format!("WATCHDOG_USEC={}", ms * 1000));
-            }
-            launch.with_env(&env)
+/// What `ready notify` adds to a job's environment: `NOTIFY_SOCKET`, and
+/// with `watchdog` the `WATCHDOG_USEC` that sd_notify libraries read.
+/// Empty for other jobs.
+pub(super) fn env_lines(spec: &JobSpec, id: u32, notify_dir: &str) -> Vec<String> {
+    let Some(r) = spec.readiness.as_deref() else {
+        return Vec::new();
+    };
+    let mut lines = Vec::new();
+    if r.how == Some(ReadyHow::Notify) {
+        lines.push(format!("NOTIFY_SOCKET={}", notify::path_in(notify_dir, id)));
+        if let Some(ms) = r.watchdog_ms {
+            lines.push(format!("WATCHDOG_USEC={}", ms * 1000));
         }
-        Some(ReadyHow::Fd(n)) => Ok(launch.with_ready_fd(*n as i32)),
-        _ => Ok(launch),
+    }
+    lines
+}
+
+/// With `ready fd N`, the launch puts a pipe to pmtr at N.
+pub(super) fn with_ready_fd(launch: Launch, spec: &JobSpec) -> Launch {
+    match spec.readiness.as_deref().and_then(|r| r.how.as_ref()) {
+        Some(ReadyHow::Fd(n)) => launch.with_ready_fd(*n as i32),
+        _ => launch,
     }
 }
 
