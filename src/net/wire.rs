@@ -154,6 +154,11 @@ pub struct ReportLine<'a> {
     /// 0 when the job is not running.
     pub pid: u32,
     pub cmd: &'a [String],
+    /// Issue 16: `starting` or `unhealthy` and the seconds in that state,
+    /// for a job that runs but is not ready or not healthy. Sent after a
+    /// tab at the end of the line, where the original C pmtr-rptserver,
+    /// which reads the first three words, does not look.
+    pub up: Option<(&'static str, u64)>,
 }
 
 /// Calls `send` with each datagram of the report: `report HOSTNAME`, then
@@ -204,7 +209,12 @@ fn format_line(line: &mut heapless::Vec<u8, REPORT_MAX>, job: &ReportLine<'_>, m
         job.pid
     );
     let _ = line.extend_from_slice(head.as_bytes());
-    let budget = max.min(REPORT_MAX) - 1; // the newline
+    let mut tail: heapless::String<40> = heapless::String::new();
+    if let Some((word, secs)) = job.up {
+        let _ = write!(tail, "\t{word} {secs}");
+    }
+    // The newline, and the readiness after the command.
+    let budget = max.min(REPORT_MAX) - 1 - tail.len();
     for arg in job.cmd {
         for c in core::iter::once(' ').chain(arg.chars()) {
             // A newline in an argument would start a fake job line.
@@ -222,12 +232,15 @@ fn format_line(line: &mut heapless::Vec<u8, REPORT_MAX>, job: &ReportLine<'_>, m
                 if line.last().is_some_and(|&b| b >= 0xC0) {
                     line.pop();
                 }
-                let _ = line.extend_from_slice(b"...\n");
+                let _ = line.extend_from_slice(b"...");
+                let _ = line.extend_from_slice(tail.as_bytes());
+                let _ = line.push(b'\n');
                 return;
             }
             let _ = line.extend_from_slice(bytes);
         }
     }
+    let _ = line.extend_from_slice(tail.as_bytes());
     let _ = line.push(b'\n');
 }
 
@@ -265,6 +278,10 @@ pub struct ReportJob {
     /// 0 when the job is not running.
     pub pid: u32,
     pub cmd: String,
+    /// `starting` or `unhealthy` and the seconds in it (issue 16), from
+    /// the end of the line after a tab; `None` for a running job that is
+    /// ready, one that is not running, or an older pmtr.
+    pub up: Option<(String, u64)>,
 }
 
 /// Why a datagram is not a report.
@@ -307,6 +324,18 @@ pub fn parse_report(datagram: &[u8]) -> Result<Report, BadReport> {
             continue;
         }
         let bad = BadReport::BadLine(i + 2);
+        // The command has its control characters made `?`, so a tab
+        // starts the readiness part (issue 16).
+        let (line, up) = match line.split_once('\t') {
+            Some((line, up)) => {
+                let (word, secs) = up.split_once(' ').ok_or(bad)?;
+                (
+                    line,
+                    Some((word.to_string(), secs.parse().map_err(|_| bad)?)),
+                )
+            }
+            None => (line, None),
+        };
         if line.chars().any(char::is_control) {
             return Err(bad);
         }
@@ -329,6 +358,7 @@ pub fn parse_report(datagram: &[u8]) -> Result<Report, BadReport> {
                 secs_running,
                 pid,
                 cmd,
+                up,
             },
         ));
     }
@@ -438,6 +468,7 @@ mod tests {
                     secs_running: 12,
                     pid: 345,
                     cmd: &web,
+                    up: None,
                 },
                 ReportLine {
                     name: "backup",
@@ -446,6 +477,7 @@ mod tests {
                     secs_running: 0,
                     pid: 0,
                     cmd: &backup,
+                    up: None,
                 },
             ],
         );
@@ -465,7 +497,8 @@ mod tests {
                     failed: false,
                     secs_running: 12,
                     pid: 345,
-                    cmd: "/usr/bin/node server.js".into()
+                    cmd: "/usr/bin/node server.js".into(),
+                    up: None,
                 }
             )
         );
@@ -488,6 +521,7 @@ mod tests {
                 secs_running: 12,
                 pid: 99,
                 cmd: &cmd,
+                up: None,
             })
             .collect();
         let mut seen = Vec::new();
@@ -516,6 +550,7 @@ mod tests {
             secs_running: 1,
             pid: 2,
             cmd: &cmd,
+            up: None,
         };
         format_line(&mut line, &job, 1000);
         assert!(line.len() <= 1000);
@@ -533,6 +568,7 @@ mod tests {
                 secs_running: 1,
                 pid: 2,
                 cmd: &cmd,
+                up: None,
             }],
         );
         let r = parse_report(&sent[0]).unwrap();
@@ -561,6 +597,58 @@ mod tests {
         assert_eq!(
             BadReport::BadLine(4).to_string(),
             "line 4 is not 'NAME e|d|f SECONDS PID CMD'"
+        );
+    }
+
+    #[test]
+    fn readiness_follows_a_tab_where_the_original_reader_does_not_look() {
+        let cmd = vec!["/usr/bin/node".to_string(), "server.js".to_string()];
+        let line = |up| ReportLine {
+            name: "web",
+            enabled: true,
+            failed: false,
+            secs_running: 12,
+            pid: 345,
+            cmd: &cmd,
+            up,
+        };
+        let sent = report("h", &[line(Some(("starting", 3))), line(None)]);
+        assert_eq!(
+            sent[0],
+            b"report h\nweb e 12 345 /usr/bin/node server.js\tstarting 3\nweb e 12 345 /usr/bin/node server.js\n"
+        );
+        // The original C pmtr-rptserver splits on whitespace and keeps the
+        // first three words: name, e|d, seconds. Those are unchanged.
+        let text = core::str::from_utf8(&sent[0]).unwrap();
+        let words: Vec<&str> = text
+            .lines()
+            .nth(1)
+            .unwrap()
+            .split_whitespace()
+            .take(3)
+            .collect();
+        assert_eq!(words, ["web", "e", "12"]);
+        let r = parse_report(&sent[0]).unwrap();
+        assert_eq!(r.jobs[0].1.up, Some(("starting".into(), 3)));
+        assert_eq!(r.jobs[0].1.cmd, "/usr/bin/node server.js");
+        assert_eq!(r.jobs[1].1.up, None);
+        // A command cut to fit keeps its readiness.
+        let long = vec!["/bin/echo".to_string(), "x".repeat(2000)];
+        let mut out = heapless::Vec::new();
+        format_line(
+            &mut out,
+            &ReportLine {
+                cmd: &long,
+                up: Some(("unhealthy", 40)),
+                ..line(None)
+            },
+            1000,
+        );
+        assert!(out.len() <= 1000);
+        assert!(out.ends_with(b"...\tunhealthy 40\n"));
+        assert_eq!(
+            parse_report(b"report h\nweb e 1 2 /bin/a\tstarting\n"),
+            Err(BadReport::BadLine(2))
         );
     }
 }

@@ -30,7 +30,7 @@ use rustix::process::{Pid, Signal, WaitOptions};
 
 use super::config_source::ConfigSource;
 use super::control;
-use super::job::{self, Action, AfterStop, Ending, JobEvent, JobState};
+use super::job::{self, Action, AfterStop, Ending, JobEvent, JobState, Up};
 use super::jobs::{Jobs, NotStartable, Slot, Want};
 use super::notify;
 use crate::config::{self, Config, JobSpec};
@@ -645,6 +645,19 @@ impl Supervisor {
                     .map(|p| p.as_raw_nonzero().get() as u32)
                     .unwrap_or(0),
                 cmd: &j.spec.cmd,
+                // What the original format can't say (issue 16).
+                up: match j.state {
+                    JobState::Running {
+                        up: Up::Starting,
+                        since,
+                        ..
+                    } => Some(("starting", now.saturating_duration_since(since).as_secs())),
+                    JobState::Running {
+                        up: Up::Unhealthy { at, .. },
+                        ..
+                    } => Some(("unhealthy", now.saturating_duration_since(at).as_secs())),
+                    _ => None,
+                },
             });
         self.net.send_report(&self.hostname, lines);
     }

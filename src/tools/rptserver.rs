@@ -229,12 +229,13 @@ impl Summary {
             rows.push([
                 host.clone(),
                 name.clone(),
-                match (job.failed, job.enabled) {
-                    (true, _) => "failed",
-                    (false, true) => "enabled",
-                    (false, false) => "disabled",
-                }
-                .into(),
+                match (&job.up, job.failed, job.enabled) {
+                    // Running, not ready or not healthy (issue 16).
+                    (Some((word, secs)), _, _) => format!("{word} {}", duration(*secs)),
+                    (None, true, _) => "failed".into(),
+                    (None, false, true) => "enabled".into(),
+                    (None, false, false) => "disabled".into(),
+                },
                 if job.pid == 0 {
                     "-".into()
                 } else {
@@ -354,5 +355,33 @@ mod tests {
         );
         s.forget_older_than(t0 + Duration::from_secs(72), Duration::from_secs(65));
         assert_eq!(s.jobs.len(), 1);
+    }
+
+    #[test]
+    fn starting_and_unhealthy_jobs_show_as_such() {
+        let mut s = Summary::default();
+        let t0 = Instant::now();
+        let from: SocketAddr = "127.0.0.1:5000".parse().unwrap();
+        s.update(
+            parse_report(
+                b"report a\napi e 3 7 /bin/api\tstarting 3\ndb e 90 8 /bin/db\tunhealthy 75\n",
+            )
+            .unwrap(),
+            t0,
+            from,
+        );
+        let text = s.render(t0);
+        let states: Vec<String> = text
+            .lines()
+            .skip(2)
+            .map(|l| {
+                l.split_whitespace()
+                    .skip(2)
+                    .take(2)
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect();
+        assert_eq!(states, ["starting 3s", "unhealthy 1m15s"], "{text}");
     }
 }

@@ -539,3 +539,102 @@ fn ready_jobs_leave_pmtr_idle_with_no_system_calls() {
     let completed: Vec<&str> = text.lines().filter(|l| l.contains(") = ")).collect();
     assert!(completed.is_empty(), "idle pmtr made system calls:\n{text}");
 }
+
+/// The UDP report carries `starting` and `unhealthy` after a tab, where
+/// the original C pmtr-rptserver (first three words) does not look, and
+/// pmtr-rptserver shows them.
+#[test]
+fn report_and_rptserver_carry_starting_and_unhealthy() {
+    use std::net::UdpSocket;
+    let free = || {
+        UdpSocket::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    };
+    let rx = UdpSocket::bind("127.0.0.1:0").unwrap();
+    rx.set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let (raw, rpt, ctl_port) = (rx.local_addr().unwrap().port(), free(), free());
+    let dir = TempDir::new("rdy-rpt");
+    let file = dir.join("status.txt");
+    let mut server = Command::new(env!("CARGO_BIN_EXE_pmtr-rptserver"))
+        .args(["-a", "127.0.0.1", "-p", &rpt.to_string(), "-f"])
+        .arg(&file)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    expect_within(T, "the summary file", || file.exists());
+    let config = format!(
+        "report to udp://127.0.0.1:{raw}\nreport to udp://127.0.0.1:{rpt}\nlisten on udp://127.0.0.1:{ctl_port}\n{}{}{}",
+        job("slow", " cmd /bin/sleep 1000\n ready notify"),
+        job(
+            "sick",
+            " cmd /bin/sleep 1001\n check every 150ms /bin/false\n check fails 1000"
+        ),
+        job("fine", " cmd /bin/sleep 1002"),
+    );
+    let p = Pmtr::start("rdy-report", &config);
+    p.wait_job("slow", T);
+    p.expect_log("job sick: check failed (1 of 1000)", T);
+    // An enable sends a report at once (rather than within 10 s).
+    let mut lines = Vec::new();
+    expect_within(T, "a report with both states", || {
+        let _ = Command::new(env!("CARGO_BIN_EXE_pmtr-ctl"))
+            .args([
+                "-s",
+                "127.0.0.1",
+                "-p",
+                &ctl_port.to_string(),
+                "enable",
+                "fine",
+            ])
+            .output();
+        let mut buf = [0u8; 2048];
+        while let Ok(n) = rx.recv(&mut buf) {
+            let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+            if text.contains("\tunhealthy ") && text.contains("\tstarting ") {
+                lines = text.lines().map(String::from).collect();
+                return true;
+            }
+        }
+        false
+    });
+    let line = |name: &str| {
+        lines
+            .iter()
+            .find(|l| l.starts_with(&format!("{name} ")))
+            .unwrap()
+            .clone()
+    };
+    assert!(
+        line("slow").contains(" /bin/sleep 1000\tstarting "),
+        "{lines:?}"
+    );
+    assert!(
+        line("sick").contains(" /bin/sleep 1001\tunhealthy "),
+        "{lines:?}"
+    );
+    // A ready, healthy job's line is as it always was.
+    assert!(line("fine").ends_with(" /bin/sleep 1002"), "{lines:?}");
+    // What the original reader takes: name, e|d, seconds.
+    let sick = line("sick");
+    let words: Vec<&str> = sick.split_whitespace().take(3).collect();
+    assert_eq!(words[..2], ["sick", "e"]);
+    assert!(words[2].parse::<u64>().is_ok());
+    expect_within(T, "the states in pmtr-rptserver's summary", || {
+        let text = fs::read_to_string(&file).unwrap_or_default();
+        let state = |name: &str| {
+            text.lines()
+                .find(|l| l.split_whitespace().nth(1) == Some(name))
+                .and_then(|l| l.split_whitespace().nth(2).map(String::from))
+        };
+        state("slow").as_deref() == Some("starting")
+            && state("sick").as_deref() == Some("unhealthy")
+    });
+    let _ = server.kill();
+    let _ = server.wait();
+}
