@@ -228,6 +228,12 @@ pub fn parse_url(text: &str, listen: bool) -> Result<UdpUrl, ErrorKind> {
 /// address (`crate::net::resolve`, the resolver musl's getaddrinfo was).
 #[cfg(not(fuzzing))]
 fn resolve(host: &str, port: u16) -> Result<SocketAddr, String> {
+    // The unit tests that replay the fuzz corpus (src/fuzz.rs) must not
+    // wait on DNS either: 148 of its files name hosts.
+    #[cfg(test)]
+    if crate::fuzz::OFFLINE.get() {
+        return offline(host, port);
+    }
     match crate::net::resolve::lookup(host, port) {
         // IPv4 addresses come first.
         Ok(addrs) => addrs
@@ -241,6 +247,12 @@ fn resolve(host: &str, port: u16) -> Result<SocketAddr, String> {
 /// The fuzzer must not wait on DNS: only `localhost` resolves.
 #[cfg(fuzzing)]
 fn resolve(host: &str, port: u16) -> Result<SocketAddr, String> {
+    offline(host, port)
+}
+
+/// Resolution without DNS, for the fuzzer and the corpus replay.
+#[cfg(any(fuzzing, test))]
+fn offline(host: &str, port: u16) -> Result<SocketAddr, String> {
     if host == "localhost" {
         Ok(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port))
     } else {

@@ -416,7 +416,7 @@ fn is_reply_to(reply: &[u8], query: &[u8]) -> bool {
 /// are not checked, as in musl: the answer to our one question is the
 /// CNAME chain and the target's addresses. Stops at the first record that
 /// does not fit, so a truncated (TC) reply yields what arrived.
-fn parse_answers(reply: &[u8], ips: &mut Vec<IpAddr>) {
+pub(crate) fn parse_answers(reply: &[u8], ips: &mut Vec<IpAddr>) {
     let count = |at: usize| u16::from_be_bytes([reply[at], reply[at + 1]]);
     let mut pos = 12;
     for _ in 0..count(4) {
@@ -446,7 +446,7 @@ fn parse_answers(reply: &[u8], ips: &mut Vec<IpAddr>) {
 /// ends a name, so compression needs no following here: owner names are
 /// not used. Past the end means past the end; the caller's bounds checks
 /// then stop.
-fn skip_name(msg: &[u8], mut pos: usize) -> usize {
+pub(crate) fn skip_name(msg: &[u8], mut pos: usize) -> usize {
     while let Some(&len) = msg.get(pos) {
         match len {
             0 => return pos + 1,

@@ -29,7 +29,7 @@
 
 mod lines;
 mod record;
-mod tz;
+pub(crate) mod tz;
 mod writer;
 
 use crate::rt::lock::{Guard, Lock};
