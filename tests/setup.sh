@@ -4,7 +4,8 @@
 set -eu
 
 need_apt=""
-for pkg in busybox shellcheck qemu-user strace util-linux procps tzdata; do
+# g++: libfuzzer-sys compiles libFuzzer (make fuzz).
+for pkg in busybox shellcheck qemu-user strace util-linux procps tzdata g++; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need_apt="$need_apt $pkg"
 done
 if [ -n "$need_apt" ]; then
@@ -18,3 +19,8 @@ fi
 for comp in rustfmt clippy; do
     rustup component list --installed 2>/dev/null | grep -q "^$comp" || rustup component add "$comp"
 done
+
+# make unit-i686: the unit tests on 32-bit x86 (linked by rust-lld, see
+# .cargo/config.toml, so no 32-bit C toolchain is needed).
+rustup target list --installed 2>/dev/null | grep -qx i686-unknown-linux-musl ||
+    rustup target add i686-unknown-linux-musl
