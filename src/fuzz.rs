@@ -259,15 +259,16 @@ mod tests {
         out
     }
 
-    /// Every corpus file of `target` through `entry`, then `mutants`
-    /// mutations of each.
-    fn replay(target: &str, entry: fn(&[u8]), mutants: usize, at_least: usize) {
+    /// Every corpus file of `target` through `entry`, then about
+    /// `mutations` mutations spread over them (at least one each).
+    fn replay(target: &str, entry: fn(&[u8]), mutations: usize, at_least: usize) {
         let files = corpus(target);
         assert!(
             files.len() >= at_least,
             "fuzz/corpus/{target}: {} files, expected at least {at_least}",
             files.len()
         );
+        let mutants = (mutations / files.len()).max(1);
         super::OFFLINE.set(true);
         let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
         for path in &files {
@@ -317,26 +318,26 @@ mod tests {
 
     #[test]
     fn parse_corpus_replays() {
-        replay("parse", super::config, 1, 1000);
+        replay("parse", super::config, 2_500, 2_000);
     }
 
     #[test]
     fn dns_corpus_replays() {
-        replay("dns", super::dns_reply, 200, 4);
+        replay("dns", super::dns_reply, 5_000, 9);
     }
 
     #[test]
     fn tzif_corpus_replays() {
-        replay("tzif", super::tzif, 200, 4);
+        replay("tzif", super::tzif, 20_000, 19);
     }
 
     #[test]
     fn udp_corpus_replays() {
-        replay("udp", super::udp_control, 100, 4);
+        replay("udp", super::udp_control, 10_000, 11);
     }
 
     #[test]
     fn control_corpus_replays() {
-        replay("control", super::control_request, 100, 4);
+        replay("control", super::control_request, 10_000, 12);
     }
 }
