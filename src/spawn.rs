@@ -819,7 +819,10 @@ mod tests {
             .unwrap()
             .jobs
             .remove(0);
-        assert!(Rc::ptr_eq(&job_env(&plain, &base, &[], None).unwrap(), &base));
+        assert!(Rc::ptr_eq(
+            &job_env(&plain, &base, &[], None).unwrap(),
+            &base
+        ));
     }
 
     #[test]

@@ -6,7 +6,7 @@ set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 
 need_apt=""
-for pkg in busybox shellcheck qemu-user strace util-linux procps tzdata lintian; do
+for pkg in busybox shellcheck qemu-user strace util-linux procps tzdata lintian g++; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need_apt="$need_apt $pkg"
 done
 if [ -n "$need_apt" ]; then
@@ -44,3 +44,8 @@ if [ ! -x "$bb_static" ]; then
     install -m 0755 "$work/x/bin/busybox" "$bb_static"
     rm -rf "$work"
 fi
+
+# make unit-i686: the unit tests on 32-bit x86 (linked by rust-lld, see
+# .cargo/config.toml, so no 32-bit C toolchain is needed).
+rustup target list --installed 2>/dev/null | grep -qx i686-unknown-linux-musl ||
+    rustup target add i686-unknown-linux-musl
