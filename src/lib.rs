@@ -30,6 +30,10 @@ mod clock;
 mod config;
 mod control;
 mod files;
+// Entry points for fuzz/ (built with `--cfg fuzzing`) and the unit tests
+// that replay its corpora; never in the programs.
+#[cfg(any(test, fuzzing))]
+pub mod fuzz;
 mod net;
 mod spawn;
 mod supervisor;

@@ -6,7 +6,7 @@ set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 
 need_apt=""
-for pkg in busybox shellcheck qemu-user strace util-linux procps tzdata lintian systemd python3; do
+for pkg in busybox shellcheck qemu-user strace util-linux procps tzdata lintian g++ systemd python3; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need_apt="$need_apt $pkg"
 done
 # pip, for the PyPI package below (any python3 with pip will do).
@@ -46,6 +46,11 @@ if [ ! -x "$bb_static" ]; then
     install -m 0755 "$work/x/bin/busybox" "$bb_static"
     rm -rf "$work"
 fi
+
+# make unit-i686: the unit tests on 32-bit x86 (linked by rust-lld, see
+# .cargo/config.toml, so no 32-bit C toolchain is needed).
+rustup target list --installed 2>/dev/null | grep -qx i686-unknown-linux-musl ||
+    rustup target add i686-unknown-linux-musl
 
 # tests/it/ready.rs tries sd_notify clients nobody here wrote:
 # systemd-notify (the systemd package above) and python's sdnotify from

@@ -6,8 +6,8 @@
 //! escapes); [`parse`] turns them into jobs and reports every error as
 //! `FILE:LINE:COL: message`.
 //!
-//! This module depends on nothing else in the crate: the fuzz target
-//! (`fuzz/fuzz_targets/parse.rs`) includes it by path.
+//! The `parse` fuzz target (`fuzz/`) and its corpus replay on 32 bits
+//! reach it through [`parse_bytes`] (`src/fuzz.rs`).
 
 use crate::prelude::*;
 mod env_file;

@@ -284,7 +284,9 @@ impl Parser<'_> {
             }
             self.finish_job(previous);
         }
-        self.jobs_seen += 1;
+        // Counts saturate instead of trusting the 1 MiB cap of
+        // `parse_bytes` to keep them small (issue 13: no input may panic).
+        self.jobs_seen = self.jobs_seen.saturating_add(1);
         if self.jobs_seen == MAX_JOBS + 1 {
             self.err(pos, ErrorKind::TooManyJobs(MAX_JOBS));
         }
@@ -879,7 +881,7 @@ impl Parser<'_> {
             BlockKind::Ulimit => self.ulimit_pairs(entries),
         }
         if let Some(block) = &mut self.block {
-            block.entries += entries.len();
+            block.entries = block.entries.saturating_add(entries.len());
         }
         if let Some(i) = close {
             let block = self.block.take().expect("block is open");

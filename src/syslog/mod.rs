@@ -46,7 +46,7 @@ macro_rules! debug {
 
 mod lines;
 mod record;
-mod tz;
+pub(crate) mod tz;
 mod writer;
 
 use crate::rt::lock::{Guard, Lock};
