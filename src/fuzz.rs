@@ -25,6 +25,14 @@ pub fn config(data: &[u8]) {
                 if let Some(cpus) = &job.cpu {
                     assert!(cpus.windows(2).all(|w| w[0] < w[1]));
                 }
+                // Every `after` name resolved to a job of the file, as the
+                // supervisor indexes its table with it (issue 16).
+                if let Some(r) = &job.readiness {
+                    assert_eq!(r.after.len(), job.origin.after.len());
+                    for (a, &(_, i)) in r.after.iter().zip(&job.origin.after) {
+                        assert_eq!(cfg.jobs[i as usize].name, a.name);
+                    }
+                }
             }
         }
         Err(errors) => {
