@@ -638,3 +638,22 @@ fn report_and_rptserver_carry_starting_and_unhealthy() {
     let _ = server.kill();
     let _ = server.wait();
 }
+
+/// A job stopped for not getting ready counts as a quick exit: its
+/// `restart delay` applies and `give up` counts it (issue 15's rules).
+#[test]
+fn ready_timeouts_count_towards_give_up() {
+    let p = Pmtr::start(
+        "rdy-giveup",
+        &job(
+            "never",
+            " cmd /bin/sleep 1000\n ready notify\n ready timeout 200ms\n restart delay 1s\n \
+             give up after 2 in 1m",
+        ),
+    );
+    p.expect_log("job never not ready after 200 ms; stopping it", T);
+    p.expect_log("job never failed: 2 quick exits within 60 sec", T);
+    assert_eq!(p.log_count("started job never"), 2, "{}", p.log());
+    let line = status_line(&p, "never");
+    assert!(line.starts_with("never failed"), "{line}");
+}
