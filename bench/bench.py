@@ -69,7 +69,7 @@ TOKEN = "%d-%s" % (os.getpid(), os.urandom(6).hex())
 
 # What --only can pick (respawn_contention may be written respawn-contention).
 # arm and soak run only when asked for (--arm, --soak, or --only).
-FIGURES = ("size", "start", "respawn", "respawn_contention", "reload", "idle", "allocs",
+FIGURES = ("size", "start", "after", "respawn", "respawn_contention", "reload", "idle", "allocs",
            "soak", "arm")
 
 
@@ -1083,6 +1083,44 @@ def respawn_samples(inst, results, key, names):
     results.put(key, inst.sup.name, summary(lat, "ms"))
 
 
+class PmtrAfterTree(Pmtr):
+    """pmtr with every job but the first `after` another, a binary tree:
+    job i starts after job (i - 1) // 2 (issue 16). The jobs are the same
+    program; only the order they may start in differs."""
+
+    def prepare(self, inst, cmd):
+        super().prepare(inst, cmd)
+        names = inst.jobs
+        with open(inst.config, "w") as f:
+            for i, n in enumerate(names):
+                argv = " ".join(cmd + ([n] if cmd[0].endswith("/job") else []))
+                after = "  after %s\n" % names[(i - 1) // 2] if i else ""
+                f.write("job {\n  name %s\n  cmd %s\n%s}\n" % (n, argv, after))
+
+
+def fig_start_after_tree(pmtr, results, base, job, n, reps):
+    """pmtr only: start-all of n jobs in an `after` tree, beside the same n
+    jobs without `after`, run after run (issue 16: a dependency tree starts
+    as fast as unrelated jobs). The figure is the tree's; the flat runs'
+    summary is kept with it as "flat"."""
+    tree = PmtrAfterTree(pmtr.binary, "pmtr-after")
+    samples = {"flat": [], "tree": []}
+    for rep in range(reps):
+        for kind, sup in (("flat", pmtr), ("tree", tree)):
+            log("start with after: %s, %d jobs, run %d/%d" % (kind, n, rep + 1, reps))
+            inst = Instance(sup, base, job_names(n), [job])
+            try:
+                t0 = inst.start()
+                samples[kind].append((inst.wait_all_running(30 + 0.1 * n) - t0) * 1000)
+            except TargetFailed as e:
+                results.fail("start_after_%d" % n, "pmtr", e)
+            finally:
+                inst.close()
+    fig = summary(samples["tree"], "ms")
+    fig["flat"] = summary(samples["flat"], "ms")
+    results.put("start_after_%d" % n, "pmtr", fig)
+
+
 def fig_reload(sup, results, base, job, edits):
     """pmtr and the C pmtr (the peers have no equivalent): an edit that
     swaps one job for another, from the save to the new job running and the
@@ -1500,6 +1538,8 @@ ROWS = [
     ("rss_100", "memory RSS, 100 jobs (KB)"),
     ("start_100", "start-all, 100 jobs (ms)"),
     ("start_1000", "start-all, 1000 jobs (ms)"),
+    ("start_after_100", "start-all, 100 jobs in an `after` tree (ms)"),
+    ("start_after_1000", "start-all, 1000 jobs in an `after` tree (ms)"),
     ("respawn", "respawn latency, median (ms)"),
     ("respawn_p99", "respawn latency, p99 (ms)"),
     ("respawn_contention", "respawn beside %d busy loops, median (ms)" % BUSY_LOOPS),
@@ -1606,6 +1646,7 @@ TARGETS = [
     ("pss_100", "PSS ≤ 250 KB with 100 jobs", 250, "KB"),
     ("pss_1000", "PSS ≤ 1 MB with 1000 jobs", 1024, "KB"),
     ("start_1000", "1000 jobs started ≤ 300 ms", 300, "ms"),
+    ("start_after_1000", "1000 jobs in an `after` tree started ≤ 300 ms", 300, "ms"),
     ("respawn", "respawn ≤ 0.6 ms median", 0.6, "ms"),
     ("reload_rename", "edit applied ≤ 10 ms (rename)", 10, "ms"),
     ("reload_inplace", "edit applied ≤ 10 ms (in place)", 10, "ms"),
@@ -1942,6 +1983,11 @@ def main():
             fig_start_memory_shutdown(sups[:1] + extra + sups[1:], results, base, job,
                                       [1, 10, 100] if quick else [1, 10, 100, 1000],
                                       1 if quick else 3, 0.3 if quick else 1.0)
+            save()
+        if want("after"):
+            results.begin("after")
+            fig_start_after_tree(pmtr, results, base, job, 100 if quick else 1000,
+                                 2 if quick else 3)
             save()
         allocs = Allocations(results, base, job, *((12, 4, 12) if quick else (60, 10, 60)))
         try:

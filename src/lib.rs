@@ -31,6 +31,10 @@ mod config;
 mod control;
 mod files;
 mod logger;
+// Entry points for fuzz/ (built with `--cfg fuzzing`) and the unit tests
+// that replay its corpora; never in the programs.
+#[cfg(any(test, fuzzing))]
+pub mod fuzz;
 mod net;
 mod spawn;
 mod supervisor;
@@ -45,7 +49,7 @@ use rt::prelude;
 /// returns the exit status.
 pub fn run(args: Vec<String>) -> u8 {
     match args.first().map(String::as_str) {
-        Some(verb @ ("status" | "stop" | "start" | "restart")) => {
+        Some(verb @ ("status" | "stop" | "start" | "restart" | "reload" | "signal")) => {
             control::client::main(verb, &args[1..])
         }
         // A helper pmtr starts from its own binary (src/logger.rs).

@@ -23,7 +23,7 @@ use rustix::fd::BorrowedFd;
 use rustix::io::Errno;
 
 use super::control::state_of;
-use super::job::{Ending, JobState};
+use super::job::{Ending, JobState, Up};
 use super::jobs::Job;
 use crate::control::protocol::State;
 
@@ -56,12 +56,49 @@ type JobMetric = (
 );
 
 /// The per-job metrics after `pmtr_job_up` and `pmtr_job_state`.
-const JOB_METRICS: [JobMetric; 4] = [
+const JOB_METRICS: [JobMetric; 7] = [
     (
         "pmtr_job_starts_total",
         "counter",
         "Processes of the job started since it was (re)configured.",
         |j, _, _| Some(i64::from(j.history.starts)),
+    ),
+    (
+        "pmtr_job_quick_exits_total",
+        "counter",
+        "Exits of the job's process before its quick-exit time (10 s by default), since it was (re)configured.",
+        |j, _, _| Some(i64::from(j.history.quick_exit_count)),
+    ),
+    (
+        "pmtr_job_ready",
+        "gauge",
+        "1 while the job runs and is ready (at once without a ready option), else 0.",
+        |j, _, _| {
+            let ready = matches!(
+                j.state,
+                JobState::Running {
+                    up: Up::Ready { .. } | Up::Unhealthy { .. },
+                    ..
+                }
+            );
+            Some(i64::from(ready))
+        },
+    ),
+    (
+        "pmtr_job_healthy",
+        "gauge",
+        "For a job with a check: 1 while it runs and its checks pass, else 0.",
+        |j, _, _| {
+            j.health.as_ref().filter(|h| h.has_check())?;
+            let healthy = matches!(
+                j.state,
+                JobState::Running {
+                    up: Up::Ready { .. },
+                    ..
+                }
+            );
+            Some(i64::from(healthy))
+        },
     ),
     (
         "pmtr_job_last_exit_status",
@@ -176,7 +213,7 @@ pub fn render(
         "1 for the state the job is in (as pmtr status names it), 0 for the others.",
     );
     for j in picked() {
-        let current = state_of(j, now).0;
+        let current = state_of(j, now).state;
         for state in State::ALL {
             let value = i64::from(state == current);
             sample(

@@ -33,6 +33,13 @@ mod status;
 /// Hostile jobs, users, output and datagrams (SPEC §10, issue 13).
 mod hostile;
 
+/// Restart policy, backoff, give up, stop/reload signals, env files,
+/// groups and umask (issue 15).
+mod restart;
+
+/// Readiness, `after` and health checks against real processes (issue 16).
+mod ready;
+
 /// Prometheus metrics: `metrics to`, node_exporter, `status --prometheus` (issue 17).
 mod metrics;
 

@@ -133,13 +133,15 @@ impl Drop for NodeExporter {
 
 const CONFIG: &str = "metrics to {dir}/textfile/pmtr.prom\n\
 job {\n name web\n cmd /bin/sleep 1000\n}\n\
-job {\n name flaky\n cmd /bin/sh -c \"exit 3\"\n}\n";
+job {\n name flaky\n cmd /bin/sh -c \"exit 3\"\n}\n\
+job {\n name checked\n cmd /bin/sleep 1002\n check every 1s /bin/test -e {dir}/healthy\n check fails 100\n}\n";
 
 fn pmtr_with_metrics(name: &str) -> (Pmtr, PathBuf) {
     let dir = TempDir::new(name);
     let textfiles = dir.join("textfile");
     fs::create_dir_all(&textfiles).unwrap();
     let text = CONFIG.replace("{dir}", dir.path().to_str().unwrap());
+    dir.write("healthy", "");
     let conf = dir.write("pmtr.conf", &text);
     (Pmtr::spawn_in(dir, conf, &[]), textfiles)
 }
@@ -163,7 +165,16 @@ fn node_exporter_serves_pmtr_metrics_that_follow_what_happens() {
     );
     assert_eq!(v("gauge pmtr_job_up{job=flaky}"), Some(0.0));
     assert_eq!(v("gauge pmtr_job_last_exit_signal{job=flaky}"), Some(0.0));
-    assert_eq!(v("gauge pmtr_jobs_configured{}"), Some(2.0));
+    assert_eq!(v("gauge pmtr_jobs_configured{}"), Some(3.0));
+    assert_eq!(v("counter pmtr_job_quick_exits_total{job=web}"), Some(0.0));
+    assert!(v("counter pmtr_job_quick_exits_total{job=flaky}") >= Some(1.0));
+    assert_eq!(v("gauge pmtr_job_ready{job=web}"), Some(1.0));
+    assert_eq!(v("gauge pmtr_job_ready{job=flaky}"), Some(0.0));
+    assert_eq!(
+        v("gauge pmtr_job_healthy{job=web}"),
+        None,
+        "web has no check"
+    );
     assert_eq!(v("counter pmtr_config_reloads_total{}"), Some(1.0));
     assert_eq!(v("counter pmtr_config_reload_failures_total{}"), Some(0.0));
     assert_eq!(
@@ -188,6 +199,20 @@ fn node_exporter_serves_pmtr_metrics_that_follow_what_happens() {
         "reload time {reloaded}, now {now}"
     );
 
+    // A failing check makes the job unhealthy, still ready.
+    ne.expect("checked healthy", |m| {
+        m.get("gauge pmtr_job_healthy{job=checked}") == Some(&1.0)
+    });
+    fs::remove_file(p.dir.join("healthy")).unwrap();
+    let m = ne.expect("checked unhealthy", |m| {
+        m.get("gauge pmtr_job_healthy{job=checked}") == Some(&0.0)
+    });
+    assert_eq!(m.get("gauge pmtr_job_ready{job=checked}"), Some(&1.0));
+    assert_eq!(
+        m.get("gauge pmtr_job_state{job=checked,state=unhealthy}"),
+        Some(&1.0)
+    );
+
     // A restart is a start more.
     let out = Command::new(pmtr_bin())
         .args(["restart", "web", "-s"])
@@ -207,7 +232,7 @@ fn node_exporter_serves_pmtr_metrics_that_follow_what_happens() {
         m.get("counter pmtr_config_reload_failures_total{}") == Some(&1.0)
     });
     assert_eq!(m.get("counter pmtr_config_reloads_total{}"), Some(&2.0));
-    assert_eq!(m.get("gauge pmtr_jobs_configured{}"), Some(&2.0));
+    assert_eq!(m.get("gauge pmtr_jobs_configured{}"), Some(&3.0));
     // A good one applies.
     p.write_config(&format!(
         "{}job {{\n name third\n cmd /bin/sleep 1001\n}}\n",
@@ -215,7 +240,7 @@ fn node_exporter_serves_pmtr_metrics_that_follow_what_happens() {
     ));
     ne.expect("the good reload", |m| {
         m.get("counter pmtr_config_reloads_total{}") == Some(&3.0)
-            && m.get("gauge pmtr_jobs_configured{}") == Some(&3.0)
+            && m.get("gauge pmtr_jobs_configured{}") == Some(&4.0)
             && m.get("gauge pmtr_job_up{job=third}") == Some(&1.0)
     });
 }
@@ -257,7 +282,7 @@ fn status_prometheus_prints_the_same_metrics() {
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("pmtr_job_up{job=\"web\"} 1"), "{text}");
     assert!(!text.contains("flaky"), "{text}");
-    assert!(text.contains("pmtr_jobs_configured 2"), "{text}");
+    assert!(text.contains("pmtr_jobs_configured 3"), "{text}");
     let out = Command::new(pmtr_bin())
         .args(["status", "--prometheus", "--json"])
         .output()
