@@ -1318,6 +1318,23 @@ mod tests {
     }
 
     #[test]
+    fn quick_exits_are_counted_for_the_metrics() {
+        let t0 = Instant::now();
+        let mut h = History::default();
+        let exit = JobEvent::Exited(Ending::Status(1));
+        step(
+            running(t0),
+            &mut h,
+            exit,
+            t0 + Duration::from_secs(3),
+            &RULES,
+        );
+        assert_eq!(h.quick_exit_count, 1);
+        step(running(t0), &mut h, exit, t0 + QUICK_EXIT, &RULES);
+        assert_eq!(h.quick_exit_count, 1, "a long run is not quick");
+    }
+
+    #[test]
     fn quick_exit_waits_ten_seconds() {
         let t0 = Instant::now();
         let now = t0 + Duration::from_secs(3);
