@@ -62,18 +62,29 @@ build_release() {
     done
 }
 
+# min_zig_link_args TARGET: linker arguments for zig's lld in the min
+# flavour. x86_64 and aarch64 have the script in .cargo/config.toml
+# already, as `-T FILE`, which rust-lld and zig cc both take.
+min_zig_link_args() {
+    case $1 in
+        x86_64-* | aarch64-*) ;;
+        *) echo "-Clink-arg=-T -Clink-arg=$TOP/cross/discard-unwind.ld" ;;
+    esac
+}
+
 build_min() {
     min_panic_strategy
     set --
     for target in $TARGETS; do
         # The rustflags are appended to the target's in .cargo/config.toml;
         # zig links with its own crt objects and libc, hence
-        # link-self-contained=no.
+        # link-self-contained=no. zig's lld takes the script that drops the
+        # unwind tables (cross/discard-unwind.ld says why).
         # shellcheck disable=SC2046,SC2086 # lists of words
         set -- "$@" --target "$target" \
             --config "target.$target.linker=\"$TOP/cross/zig-cc-$(short_name "$target")\"" \
             --config "target.$target.rustflags=$(toml_array $(min_rustflags "$target") \
-                -Clink-self-contained=no ${PMTR_RUSTFLAGS:-})"
+                -Clink-self-contained=no $(min_zig_link_args "$target") ${PMTR_RUSTFLAGS:-})"
     done
     say "building min (nightly -Z build-std, immediate abort) for $TARGETS"
     # cross/zig-cc writes the map: zig takes no -Map, only --print-map.
