@@ -582,6 +582,9 @@ impl Supervisor {
             }
         }
         self.source.rewatch();
+        // The parser's pages are cold until the next read: give them back
+        // (issue 18, PSS; rt/trim.rs says what it costs).
+        crate::rt::trim::release_startup_pages();
     }
 
     /// Replaces the job set with `cfg`'s: unchanged jobs are left as they
