@@ -72,19 +72,33 @@ min_zig_link_args() {
     esac
 }
 
+# min_spec_rustflags TARGET: for a target built from a JSON spec
+# (min_target), what .cargo/config.toml gives its rustc target, whose
+# [target.TRIPLE] section does not apply to it.
+min_spec_rustflags() {
+    case $1 in
+        arm-unknown-linux-musleabihf)
+            echo "-Ctarget-feature=+crt-static -Ctarget-cpu=arm1176jzf-s -Clink-arg=-Wl,-z,max-page-size=4096"
+            ;;
+    esac
+}
+
 build_min() {
     min_panic_strategy
-    set --
+    # For cross/armv6-thumb.json (min_target in cross/lib.sh).
+    set -- -Zjson-target-spec
     for target in $TARGETS; do
+        name=$(min_target_name "$target")
         # The rustflags are appended to the target's in .cargo/config.toml;
         # zig links with its own crt objects and libc, hence
         # link-self-contained=no. zig's lld takes the script that drops the
         # unwind tables (cross/discard-unwind.ld says why).
         # shellcheck disable=SC2046,SC2086 # lists of words
-        set -- "$@" --target "$target" \
-            --config "target.$target.linker=\"$TOP/cross/zig-cc-$(short_name "$target")\"" \
-            --config "target.$target.rustflags=$(toml_array $(min_rustflags "$target") \
-                -Clink-self-contained=no $(min_zig_link_args "$target") ${PMTR_RUSTFLAGS:-})"
+        set -- "$@" --target "$(min_target "$target")" \
+            --config "target.$name.linker=\"$TOP/cross/zig-cc-$(short_name "$target")\"" \
+            --config "target.$name.rustflags=$(toml_array $(min_rustflags "$target") \
+                $(min_spec_rustflags "$target") -Clink-self-contained=no \
+                $(min_zig_link_args "$target") ${PMTR_RUSTFLAGS:-})"
     done
     say "building min (nightly -Z build-std, immediate abort) for $TARGETS"
     # cross/zig-cc writes the map: zig takes no -Map, only --print-map.

@@ -4,6 +4,15 @@
 //! back start-up pages ([`trim`]) and the prelude. Syscall wrappers live
 //! apart, in `sys/`.
 
+// The Thumb-1 armv6 build's 64-bit atomics (`cross/armv6-thumb.json`).
+#[cfg(all(
+    not(test),
+    target_arch = "arm",
+    target_feature = "thumb-mode",
+    not(target_feature = "thumb2")
+))]
+mod atomic64;
+
 pub mod heap;
 pub mod lock;
 pub mod prelude;
