@@ -32,15 +32,11 @@ run_cargo() {
 }
 
 # map_rustflags TARGET: the rustflags that make the stable link write its
-# map into $PMTR_LINK_MAP (none when unset). aarch64 links with rust-lld
-# itself, x86_64 through cc.
+# map into $PMTR_LINK_MAP (none when unset). Both stable targets link with
+# rust-lld itself (.cargo/config.toml).
 map_rustflags() {
     [ -n "${PMTR_LINK_MAP:-}" ] || return 0
-    map="$PMTR_LINK_MAP/release-$(short_name "$1").map"
-    case $1 in
-        aarch64-unknown-linux-musl) echo "-Clink-arg=-Map=$map" ;;
-        *) echo "-Clink-arg=-Wl,-Map=$map" ;;
-    esac
+    echo "-Clink-arg=-Map=$PMTR_LINK_MAP/release-$(short_name "$1").map"
 }
 
 build_release() {

@@ -13,10 +13,11 @@
 //! neighbours from merging), and from then on a fault maps one page.
 //!
 //! Measured with `cross/pss.sh --respawns 1` (1 job, x86_64, sum of PSS):
-//! release 312 -> 220 KB, min 240 -> 188 KB; `bench.py --only respawn`
-//! median 0.60 ms with and without. The costs: one kernel VMA per page of
-//! text and rodata (about 200 bytes of kernel memory each, not counted in
-//! PSS: 10 KB for the 50 pages of the x86_64 min build), a minor fault the
+//! stable 268 -> 184 KB, min 236 -> 160 KB (text 162 -> 88 KB);
+//! `bench.py --only respawn` median 0.49 to 0.52 ms with and without. The
+//! costs: one kernel VMA per page of text and rodata (about 200 bytes of
+//! kernel memory each, not counted in PSS: 9 KB for the 45 pages of the
+//! x86_64 min build), a minor fault the
 //! first time a page is used again, and no read-ahead for these pages if
 //! the kernel ever evicts them (a fault then reads the one page). A
 //! debugger's breakpoints in the text are dropped by each call.
