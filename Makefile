@@ -10,8 +10,8 @@ export PREFIX DESTDIR SYSCONFDIR
 # more threads than cores keeps the suite short.
 TEST_THREADS ?= 8
 
-.PHONY: all build release run test deps fmt-check lint unit cross cross-check \
-        sizes bloat deb install uninstall bench bench-quick clean
+.PHONY: all build release run test deps fmt-check lint unit unit-i686 fuzz \
+        cross cross-check sizes bloat deb install uninstall bench bench-quick bench-arm clean
 
 all: release
 
@@ -28,7 +28,7 @@ run: release
 
 # Everything CI runs. Installs what it needs on a fresh machine first.
 # bench-quick keeps the benchmark harness itself working (under a minute).
-test: deps fmt-check lint unit cross-check bench-quick
+test: deps fmt-check lint unit unit-i686 fuzz cross-check bench-quick
 
 deps:
 	sh tests/setup.sh
@@ -45,6 +45,19 @@ unit:
 	$(CARGO) build --release
 	$(CARGO) build --release --target x86_64-unknown-linux-musl
 	RUST_TEST_THREADS=$(TEST_THREADS) $(CARGO) test
+
+# The library's unit tests again on 32-bit x86 (runs natively here), where
+# usize is as narrow as on the Pi's armv6/armv7 builds: length arithmetic
+# that overflows only there fails here. Includes the replay of every fuzz
+# corpus (src/fuzz.rs).
+unit-i686:
+	$(CARGO) test --lib --target i686-unknown-linux-musl
+
+# Builds every fuzz target and runs each for FUZZ_SECONDS (fuzz/run.sh);
+# `make fuzz FUZZ_SECONDS=600` for a long run.
+FUZZ_SECONDS ?= 5
+fuzz:
+	sh fuzz/run.sh $(FUZZ_SECONDS)
 
 # Static binaries for every target with `cross` (needs Docker).
 cross:
@@ -87,6 +100,16 @@ bench: release
 # breaks, not when pmtr misses a target.
 bench-quick: release
 	python3 bench/bench.py --quick $(BENCH_FLAGS)
+
+# Bytes and PSS with one job on a real 32-bit ARM kernel (Debian's armmp
+# under qemu-system-arm, bench/arm-vm.sh) for the armv7 and armv6 min
+# builds, added to bench/results.json. The first run downloads the kernel
+# and busybox-static:armhf with apt-get. The C pmtr joins with
+# BENCH_FLAGS="--peer pmtr-c-armv7=PATH --peer pmtr-c-armv6=PATH".
+bench-arm:
+	sh cross/setup.sh
+	sh cross/local-build.sh min
+	python3 bench/bench.py --only arm --merge $(BENCH_FLAGS)
 
 clean:
 	$(CARGO) clean

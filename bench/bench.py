@@ -4,6 +4,9 @@
     python3 bench/bench.py            # full run: every figure, 3 repeats
     python3 bench/bench.py --quick    # under a minute: pmtr and runit if present
     python3 bench/bench.py --soak     # full run plus the 100,000-restart soak
+    python3 bench/bench.py --peer pmtr-c=PATH   # with the original C pmtr
+    python3 bench/bench.py --only respawn-contention   # beside 2 busy loops
+    python3 bench/bench.py --only arm --merge   # bytes and PSS on an ARM kernel
 
 Every supervisor runs the same job: bench/job.rs, a small static program
 that reports "NAME PID" into a FIFO when it starts and then sleeps. The
@@ -14,9 +17,13 @@ and every process it starts carries a token in its environment, so cleanup
 by PID. The harness makes itself a child subreaper so orphans of a stopped
 supervisor are reaped here, not left as zombies.
 
-Helpers it builds: the job (bench/job.rs, with rustc, into bench/out/)
-and, for the allocation count, pmtr with the alloc-count feature (into
-target/alloc-count/), whose heap counts the blocks it hands out.
+Helpers it builds: the job (bench/job.rs, with rustc, into bench/out/),
+the minimal supervisor the respawn rows are read against (bench/minimal.rs,
+likewise) and, for the allocation count, pmtr with the alloc-count feature
+(into target/alloc-count/), whose heap counts the blocks it hands out. It
+never fetches or builds the original C pmtr: --peer names a binary the
+user built. The ARM figure runs bench/arm-vm.sh, which downloads Debian's
+armhf kernel and busybox with apt-get on its first run.
 
 Prints a markdown table (median with min-max over repeats, ratio of each
 peer to pmtr beside it) and writes bench/results.json. Python stdlib only.
@@ -30,10 +37,12 @@ import argparse
 import collections
 import ctypes
 import fcntl
+import hashlib
 import json
 import os
 import platform
 import re
+import resource
 import select
 import shutil
 import signal
@@ -57,6 +66,15 @@ ANTI_SPIN_S = 10.0
 JOB_COMMS = {"run", "job", "sleep"}
 
 TOKEN = "%d-%s" % (os.getpid(), os.urandom(6).hex())
+
+# What --only can pick (respawn_contention may be written respawn-contention).
+# arm and soak run only when asked for (--arm, --soak, or --only).
+FIGURES = ("size", "start", "after", "respawn", "respawn_contention", "reload", "idle", "allocs",
+           "soak", "arm")
+
+
+def figure_list():
+    return ",".join(f.replace("_", "-") for f in FIGURES)
 
 
 class TargetFailed(Exception):
@@ -101,6 +119,20 @@ def become_subreaper():
         libc.prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
     except (OSError, AttributeError):
         pass
+
+
+def raise_fd_limit():
+    """Soft RLIMIT_NOFILE up to the hard limit (at most 65536), inherited
+    by every supervisor alike: the C pmtr's pmtr-log holds two sockets per
+    job and ends the whole supervisor on EMFILE, so with a soft limit of
+    1024 it cannot run 1000 jobs."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = 65536 if hard == resource.RLIM_INFINITY else min(hard, 65536)
+    if soft != resource.RLIM_INFINITY and soft < want:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+        except (ValueError, OSError):
+            pass
 
 
 def reap():
@@ -251,11 +283,12 @@ def wait_exits(pids, timeout):
 
 # --- the job and its reports -------------------------------------------------
 
-def build_job():
-    """Compiles bench/job.rs with rustc into bench/out/job (static if the
-    musl target or a static glibc is available)."""
+def build_job(name="job"):
+    """Compiles bench/NAME.rs (the job, or the minimal supervisor) with
+    rustc into bench/out/NAME (static if the musl target or a static glibc
+    is available)."""
     os.makedirs(OUT, exist_ok=True)
-    src, dst = os.path.join(BENCH, "job.rs"), os.path.join(OUT, "job")
+    src, dst = os.path.join(BENCH, name + ".rs"), os.path.join(OUT, name)
     if os.path.exists(dst) and os.path.getmtime(dst) >= os.path.getmtime(src):
         return dst
     base = ["rustc", "--edition", "2021", "-C", "opt-level=s", "-C", "panic=abort",
@@ -273,7 +306,7 @@ def build_job():
         if r.returncode == 0:
             return dst
         err = r.stderr
-    raise RuntimeError("rustc could not build bench/job.rs:\n" + err)
+    raise RuntimeError("rustc could not build bench/%s.rs:\n%s" % (name, err))
 
 
 class Reports:
@@ -355,6 +388,14 @@ class Supervisor:
     def sizes(self):
         return size_of_files([shutil.which(e) for e in self.exes])
 
+    def edit_ready(self, inst):
+        """Whether an edit of the config now would be seen (reload figure)."""
+        return True
+
+    def untraceable(self, inst, pids):
+        """Those of `pids` that must not be traced in the idle figure."""
+        return set()
+
     def service_dirs(self, inst, sub, cmd):
         """One directory per job with ./run a symlink to the job program."""
         base = os.path.join(inst.dir, sub)
@@ -393,7 +434,12 @@ class Pmtr(Supervisor):
             f.write(pmtr_config(inst.jobs, cmd))
 
     def argv(self, inst):
-        return [self.binary, "-F", "-c", inst.config]
+        # A control socket of its own: at the default /run/pmtr.sock, each
+        # pmtr starting on the machine (another instance of this run, or
+        # someone's tests) probes the socket with a connect, which wakes the
+        # measured pmtr (an accept in the idle figure), and `pmtr status`
+        # run by anyone else would be answered by the benchmark.
+        return [self.binary, "-F", "-c", inst.config, "-s", os.path.join(inst.dir, "pmtr.sock")]
 
     def sizes(self):
         files = [self.binary]
@@ -404,6 +450,146 @@ class Pmtr(Supervisor):
             out["size_optimised"] = size_of_files([opt])
             out["size_optimised"]["path"] = os.path.relpath(opt, ROOT)
         return out
+
+
+class PmtrC(Supervisor):
+    """The original C pmtr (troydhanson/pmtr), a binary the user built and
+    passed with --peer pmtr-c=PATH; the harness never fetches or builds it.
+    It reads the same config syntax. It runs three processes: the
+    supervisor, pmtr-log (jobs' stdout/stderr go to it over a unix socket,
+    on to syslog) and pmtr-dep (an inotify watch on the config file itself,
+    which signals the parent half a second after a change and exits, to be
+    forked again)."""
+
+    def __init__(self, binary, name="pmtr-c"):
+        self.binary = binary
+        self.name = name
+
+    def available(self):
+        return os.access(self.binary, os.X_OK)
+
+    def version(self):
+        # It has no --version; name the exact file instead.
+        with open(self.binary, "rb") as f:
+            digest = hashlib.sha256(f.read()).hexdigest()
+        return "C pmtr, %d bytes, sha256 %s" % (os.path.getsize(self.binary), digest[:16])
+
+    def prepare(self, inst, cmd):
+        inst.config = os.path.join(inst.dir, "etc", "pmtr.conf")
+        os.makedirs(os.path.dirname(inst.config))
+        with open(inst.config, "w") as f:
+            f.write(pmtr_config(inst.jobs, cmd))
+
+    def argv(self, inst):
+        return [self.binary, "-F", "-c", inst.config]
+
+    def sizes(self):
+        out = size_of_files([self.binary])
+        out["path"] = self.binary
+        return out
+
+    def untraceable(self, inst, pids):
+        # A ptrace attach makes pmtr-log's epoll_wait fail with EINTR (as
+        # signal(7) says stop signals do), which it treats as fatal, and the
+        # supervisor shuts down when pmtr-log exits: the idle figure counts
+        # its wakeups from context switches instead of tracing it.
+        return {p for p in pids if (read_stat(p) or ("",))[0] == "pmtr-log"}
+
+    def edit_ready(self, inst):
+        # Between a change and the new pmtr-dep's inotify_add_watch, an edit
+        # goes unseen; the next edit waits for the watch on the file now at
+        # the config's path.
+        return inode_watched(inst.own_pids(), os.stat(inst.config).st_ino)
+
+
+def inode_watched(pids, ino):
+    """Whether one of `pids` holds an inotify watch on inode `ino`
+    (/proc/PID/fdinfo of an inotify fd lists `inotify wd:N ino:HEX ...`)."""
+    for pid in pids:
+        try:
+            fds = os.listdir("/proc/%d/fdinfo" % pid)
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                with open("/proc/%d/fdinfo/%s" % (pid, fd)) as f:
+                    for line in f:
+                        m = re.match(r"inotify wd:\S+ ino:([0-9a-f]+)", line)
+                        if m and int(m.group(1), 16) == ino:
+                            return True
+            except OSError:
+                continue
+    return False
+
+
+class Minimal(Supervisor):
+    """bench/minimal.rs, the least a supervisor can do (waitpid(-1), then
+    spawn the replacement): the reference for the respawn figures, which
+    the harness's own floor is not, since it leaves out the job's death and
+    its parent's wakeup. Measured in the respawn figures only."""
+    name = "minimal"
+
+    def __init__(self, binary):
+        self.binary = binary
+
+    def available(self):
+        return os.access(self.binary, os.X_OK)
+
+    def version(self):
+        return "bench/minimal.rs"
+
+    def prepare(self, inst, cmd):
+        inst.cmd = cmd
+
+    def argv(self, inst):
+        return [self.binary] + inst.cmd + inst.jobs
+
+    def stop(self, inst):
+        # It has no shutdown of its own: SIGTERM to the process group the
+        # harness made for it (start_new_session), which its jobs share.
+        os.killpg(inst.proc.pid, signal.SIGTERM)
+
+    def sizes(self):
+        return {}
+
+
+# Not peers: programs measured beside them as a yardstick.
+REFERENCES = ("minimal",)
+
+
+# --peer NAME=PATH: the peers the harness runs from a path the user gives.
+# pmtr-c is measured beside the others on this machine; pmtr-c-armv7 and
+# pmtr-c-armv6 only in the ARM VM (--only arm).
+PATH_PEERS = {"pmtr-c": PmtrC}
+ARM_PATH_PEERS = ("pmtr-c-armv7", "pmtr-c-armv6")
+
+
+def parse_path_peers(ap, specs):
+    """--peer NAME=PATH arguments: ([Supervisor] for this machine,
+    {name: path} for the ARM VM)."""
+    here, arm = [], {}
+    host = {"x86_64": 62, "aarch64": 183}.get(platform.machine())
+    for spec in specs:
+        name, sep, path = spec.partition("=")
+        if not sep or not path:
+            ap.error("--peer %s: expected NAME=PATH" % spec)
+        path = os.path.abspath(path)
+        if not (os.path.isfile(path) and os.access(path, os.X_OK)):
+            ap.error("--peer %s: %s is not an executable file" % (name, path))
+        if name in PATH_PEERS:
+            if host is not None and elf_machine(path) != host:
+                ap.error("--peer %s: %s is not a program for this machine (%s); ARM builds "
+                         "go in as pmtr-c-armv7=PATH or pmtr-c-armv6=PATH"
+                         % (name, path, platform.machine()))
+            here.append(PATH_PEERS[name](path))
+        elif name in ARM_PATH_PEERS:
+            if elf_machine(path) != 40:  # EM_ARM
+                ap.error("--peer %s: %s is not a 32-bit ARM program" % (name, path))
+            arm[name] = path
+        else:
+            ap.error("--peer %s: unknown (known: %s)"
+                     % (name, ", ".join(list(PATH_PEERS) + list(ARM_PATH_PEERS))))
+    return here, arm
 
 
 def pmtr_config(names, cmd):
@@ -768,46 +954,94 @@ def fig_start_memory_shutdown(sups, results, base, job, ns, reps, settle_s):
             results.put("%s_%d" % (kind, n), name, summary(vals, units[kind]))
 
 
-def fig_respawn(sups, results, base, job, njobs, grouped):
+# Respawn under CPU contention: this many processes spinning in user space
+# beside the supervisor (as many as this kind of machine has cores), so the
+# supervisor, the dying job and its replacement have to win the CPU back.
+BUSY_LOOPS = 2
+
+
+class BusyLoops:
+    """`n` busy loops the harness starts and kills by PID (they carry the
+    run's token too, so cleanup after an error finds them)."""
+
+    def __init__(self, n):
+        env = dict(os.environ, BENCH_TOKEN=TOKEN + "-busy")
+        self.procs = [spawn([sys.executable, "-c", "while True: pass"], env=env,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+                      for _ in range(n)]
+        # Until each has run for a tick, so the first samples see the load.
+        end = now() + 5.0
+        while now() < end and any((read_stat(p.pid) or (0, 0, 0, 0))[3] < 1 for p in self.procs):
+            time.sleep(0.02)
+
+    def stop(self):
+        for p in self.procs:
+            try:
+                os.kill(p.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            finish(p)
+        self.procs = []
+
+
+# The respawn figures: (figure key, busy loops beside the supervisor).
+RESPAWN_PHASES = {"respawn": 0, "respawn_contention": BUSY_LOOPS}
+
+
+def fig_respawn(sups, results, base, job, njobs, grouped, phases):
     """SIGKILL of a job older than the anti-spin window until its
-    replacement reports; one sample per job, so no job waits twice."""
+    replacement reports; one sample per job, so no job waits twice. Each
+    phase (quiet, then with busy loops) kills its own `njobs` jobs of the
+    same instance, so the contention run needs no second anti-spin wait."""
     groups = [sups] if grouped else [[s] for s in sups]
     for group in groups:
         insts = []
         try:
             for sup in group:
-                log("respawn: %s, starting %d jobs" % (sup.name, njobs))
-                inst = Instance(sup, base, job_names(njobs, "r"), [job])
+                log("respawn: %s, starting %d jobs" % (sup.name, njobs * len(phases)))
+                inst = Instance(sup, base, job_names(njobs * len(phases), "r"), [job])
                 insts.append(inst)
                 inst.start()
             ready = []
             for inst in insts:
                 try:
-                    inst.wait_all_running(30 + 0.1 * njobs)
+                    inst.wait_all_running(30 + 0.1 * njobs * len(phases))
                     ready.append(inst)
                 except TargetFailed as e:
-                    results.fail("respawn", inst.sup.name, e)
+                    for key in phases:
+                        results.fail(key, inst.sup.name, e)
             if not ready:
                 continue
             wait = max(i.reports.last_t for i in ready) + ANTI_SPIN_S + 1 - now()
             log("respawn: waiting %.0f s so every job is past the anti-spin window" % max(0, wait))
             time.sleep(max(0, wait))
-            for inst in ready:
-                log("respawn: %s, %d kills" % (inst.sup.name, njobs))
-                measure(results, "respawn", inst.sup.name, lambda: respawn_samples(inst, results))
+            for k, key in enumerate(phases):
+                loops = BusyLoops(RESPAWN_PHASES[key]) if RESPAWN_PHASES[key] else None
+                try:
+                    for inst in ready:
+                        names = inst.jobs[k * njobs:(k + 1) * njobs]
+                        log("respawn: %s, %d kills%s" % (inst.sup.name, njobs,
+                            ", %d busy loops beside it" % RESPAWN_PHASES[key] if loops else ""))
+                        measure(results, key, inst.sup.name,
+                                lambda: respawn_samples(inst, results, key, names))
+                finally:
+                    if loops:
+                        loops.stop()
         finally:
             for inst in insts:
                 inst.close()
 
 
-def respawn_floor(results, base, job, n):
+def respawn_floor(results, base, job, n, key="respawn"):
     """The same event with no supervisor: the harness itself spawns the job
-    (posix_spawn) and waits for its report. No supervisor can beat this on
-    this machine; it puts the respawn figures in proportion."""
+    (posix_spawn) and waits for its report, with the same busy loops as the
+    figure `key`. No supervisor can beat this on this machine; it puts the
+    respawn figures in proportion."""
     d = tempfile.mkdtemp(prefix="floor-", dir=base)
     reports = Reports(os.path.join(d, "reports"))
     env = dict(os.environ, BENCH_FIFO=os.path.join(d, "reports"), BENCH_TOKEN=TOKEN + "-floor")
     lat = []
+    loops = BusyLoops(RESPAWN_PHASES[key]) if RESPAWN_PHASES[key] else None
     try:
         for i in range(n):
             name = "f%04d" % i
@@ -824,14 +1058,16 @@ def respawn_floor(results, base, job, n):
                 os.waitpid(pid, 0)
             time.sleep(0.01)
     finally:
+        if loops:
+            loops.stop()
         reports.close()
     if lat:
-        results.put("respawn_floor", "harness", summary(lat, "ms"))
+        results.put(key.replace("respawn", "respawn_floor", 1), "harness", summary(lat, "ms"))
 
 
-def respawn_samples(inst, results):
+def respawn_samples(inst, results, key, names):
     lat = []
-    for name in inst.jobs:
+    for name in names:
         # A supervisor that waits a second before every restart (s6's
         # pause after ./finish, supervisord's 1 s loop) has shown it after
         # 60 samples; 250 of them would take minutes and say nothing more.
@@ -844,16 +1080,56 @@ def respawn_samples(inst, results):
         inst.wait_until(lambda: inst.reports.pid[name] != old, 5.0, "%s to come back" % name)
         lat.append((inst.reports.last_t - t0) * 1000)
         time.sleep(0.01)  # let the supervisor finish its bookkeeping
-    results.put("respawn", inst.sup.name, summary(lat, "ms"))
+    results.put(key, inst.sup.name, summary(lat, "ms"))
 
 
-def fig_reload(pmtr, results, base, job, edits):
-    """pmtr only: an edit that swaps one job for another, from the save to
-    the new job running and the old one gone (reaped), by rename and by
-    writing in place. Ten untouched jobs must not be restarted."""
-    log("reload: pmtr, %d edits each way" % edits)
+class PmtrAfterTree(Pmtr):
+    """pmtr with every job but the first `after` another, a binary tree:
+    job i starts after job (i - 1) // 2 (issue 16). The jobs are the same
+    program; only the order they may start in differs."""
+
+    def prepare(self, inst, cmd):
+        super().prepare(inst, cmd)
+        names = inst.jobs
+        with open(inst.config, "w") as f:
+            for i, n in enumerate(names):
+                argv = " ".join(cmd + ([n] if cmd[0].endswith("/job") else []))
+                after = "  after %s\n" % names[(i - 1) // 2] if i else ""
+                f.write("job {\n  name %s\n  cmd %s\n%s}\n" % (n, argv, after))
+
+
+def fig_start_after_tree(pmtr, results, base, job, n, reps):
+    """pmtr only: start-all of n jobs in an `after` tree, beside the same n
+    jobs without `after`, run after run (issue 16: a dependency tree starts
+    as fast as unrelated jobs). The figure is the tree's; the flat runs'
+    summary is kept with it as "flat"."""
+    tree = PmtrAfterTree(pmtr.binary, "pmtr-after")
+    samples = {"flat": [], "tree": []}
+    for rep in range(reps):
+        for kind, sup in (("flat", pmtr), ("tree", tree)):
+            log("start with after: %s, %d jobs, run %d/%d" % (kind, n, rep + 1, reps))
+            inst = Instance(sup, base, job_names(n), [job])
+            try:
+                t0 = inst.start()
+                samples[kind].append((inst.wait_all_running(30 + 0.1 * n) - t0) * 1000)
+            except TargetFailed as e:
+                results.fail("start_after_%d" % n, "pmtr", e)
+            finally:
+                inst.close()
+    fig = summary(samples["tree"], "ms")
+    fig["flat"] = summary(samples["flat"], "ms")
+    results.put("start_after_%d" % n, "pmtr", fig)
+
+
+def fig_reload(sup, results, base, job, edits):
+    """pmtr and the C pmtr (the peers have no equivalent): an edit that
+    swaps one job for another, from the save to the new job running and the
+    old one gone (reaped), by rename and by writing in place. Ten untouched
+    jobs must not be restarted. Each edit waits (untimed) until the
+    supervisor can see it (Supervisor.edit_ready)."""
+    log("reload: %s, %d edits each way" % (sup.name, edits))
     stable = job_names(10, "b")
-    inst = Instance(pmtr, base, stable + ["x0000"], [job])
+    inst = Instance(sup, base, stable + ["x0000"], [job])
     try:
         inst.start()
         inst.wait_all_running(30)
@@ -865,6 +1141,8 @@ def fig_reload(pmtr, results, base, job, edits):
                     old_name, new_name = "x%04d" % k, "x%04d" % (k + 1)
                     k += 1
                     old_pid = inst.reports.pid[old_name]
+                    inst.wait_until(lambda: sup.edit_ready(inst), 5.0,
+                                    "%s to watch the config again" % sup.name)
                     text = pmtr_config(stable + [new_name], [job])
                     if mode == "rename":
                         tmp = inst.config + ".new"
@@ -882,15 +1160,15 @@ def fig_reload(pmtr, results, base, job, edits):
                     t_gone = wait_reaped(inst, old_pid, 5.0)
                     lat.append((max(t_new, t_gone) - t0) * 1000)
                     time.sleep(0.02)
-                results.put("reload_" + mode, "pmtr", summary(lat, "ms"))
+                results.put("reload_" + mode, sup.name, summary(lat, "ms"))
             except TargetFailed as e:
-                results.fail("reload_" + mode, "pmtr", e)
+                results.fail("reload_" + mode, sup.name, e)
                 break
         disturbed = sum(inst.reports.starts[n] - 1 for n in stable)
-        results.put("reload_disturbed", "pmtr", {"unit": "restarts", "median": disturbed,
-                                                 "min": disturbed, "max": disturbed, "n": 1})
+        results.put("reload_disturbed", sup.name, {"unit": "restarts", "median": disturbed,
+                                                   "min": disturbed, "max": disturbed, "n": 1})
     except TargetFailed as e:
-        results.fail("reload_rename", "pmtr", e)
+        results.fail("reload_rename", sup.name, e)
     finally:
         inst.close()
 
@@ -940,6 +1218,10 @@ def count_syscalls(trace):
     return calls
 
 
+def voluntary_switches(pid):
+    return status_kb(pid, "voluntary_ctxt_switches")
+
+
 def fig_idle(sups, results, base, job, seconds):
     """System calls and CPU ticks of every supervisor's own processes over
     a window with 10 idle jobs; all supervisors idle side by side."""
@@ -963,23 +1245,31 @@ def fig_idle(sups, results, base, job, seconds):
         time.sleep(2.0)  # past supervisord's RUNNING transition and first rescans
         for inst in ready:
             pids = inst.own_pids()
+            untraced = inst.sup.untraceable(inst, pids)
             out = os.path.join(inst.dir, "strace.out")
             argv = ["strace", "-f", "-qq", "-o", out]
             for p in pids:
-                argv += ["-p", str(p)]
+                if p not in untraced:
+                    argv += ["-p", str(p)]
             ticks = sum((read_stat(p) or (0, 0, 0, 0))[3] for p in pids)
-            traced.append((inst, pids, out, ticks,
+            switches = {p: voluntary_switches(p) for p in untraced}
+            traced.append((inst, pids, out, ticks, switches,
                            spawn(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)))
         log("idle: tracing %s for %d s" % (", ".join(i.sup.name for i in ready), seconds))
         time.sleep(seconds)
         for *_, st in traced:
             st.send_signal(signal.SIGINT)
-        for inst, pids, out, ticks0, st in traced:
+        for inst, pids, out, ticks0, switches, st in traced:
             try:
                 finish(st, 10)
             except subprocess.TimeoutExpired:
                 st.kill()
                 finish(st)
+            try:
+                inst.check_alive()
+            except TargetFailed as e:
+                results.fail("idle", inst.sup.name, TargetFailed("during the window: %s" % e))
+                continue
             if st.returncode not in (0, -signal.SIGINT, 130) and not (
                     os.path.exists(out) and os.path.getsize(out)):
                 results.fail("idle", inst.sup.name, TargetFailed(
@@ -988,11 +1278,17 @@ def fig_idle(sups, results, base, job, seconds):
                 continue
             calls = count_syscalls(out)
             ticks = sum((read_stat(p) or (0, 0, 0, 0))[3] for p in pids) - ticks0
-            total = sum(calls.values())
-            results.put("idle", inst.sup.name, {
-                "unit": "calls/%ds" % seconds, "median": total, "min": total, "max": total,
-                "n": 1, "per_minute": total * 60.0 / seconds, "cpu_ticks": ticks,
-                "processes": len(pids), "top": calls.most_common(4)})
+            # An untraced process's wakeups: each returned from at least one
+            # blocking call, so they count as one call each (a lower bound).
+            woke = {(read_stat(p) or ("?",))[0]: voluntary_switches(p) - n
+                    for p, n in switches.items()}
+            total = sum(calls.values()) + sum(woke.values())
+            entry = {"unit": "calls/%ds" % seconds, "median": total, "min": total, "max": total,
+                     "n": 1, "per_minute": total * 60.0 / seconds, "cpu_ticks": ticks,
+                     "processes": len(pids), "top": calls.most_common(4)}
+            if woke:
+                entry["untraced_wakeups"] = woke
+            results.put("idle", inst.sup.name, entry)
     finally:
         for *_, st in traced:
             if st.poll() is None:
@@ -1140,6 +1436,94 @@ def fig_soak(pmtr, results, base, restarts):
         inst.close()
 
 
+def fig_arm(results, c_peers, reps):
+    """Bytes and PSS with one job on a real 32-bit ARM kernel: bench/arm-vm.sh
+    boots Debian's armmp kernel under qemu-system-arm with pmtr's armv7 and
+    armv6 builds from target/dist/ and any C pmtr ARM binaries given
+    (--peer pmtr-c-armv7=PATH, pmtr-c-armv6=PATH). One figure per target
+    (arm_armv7, arm_armv6), one entry per supervisor and flavour: "pmtr"
+    (min), "pmtr-release" (if `make cross` built it), "pmtr-c"."""
+    binaries = []
+    for short in ("armv7", "armv6"):
+        for suffix in ("-min", ""):
+            path = os.path.join(ROOT, "target", "dist", "pmtr-%s%s" % (short, suffix))
+            if os.path.isfile(path):
+                binaries.append(("pmtr-%s%s" % (short, suffix), path))
+        if ("pmtr-c-" + short) in c_peers:
+            binaries.append(("pmtr-c-" + short, c_peers["pmtr-c-" + short]))
+    if not any(n.endswith("-min") for n, _ in binaries):
+        results.fail("arm_armv7", "pmtr", TargetFailed(
+            "no target/dist/pmtr-armv7-min: run `sh cross/local-build.sh min` first"))
+        return
+    log("arm: booting the armmp kernel under qemu-system-arm for %s"
+        % ", ".join(n for n, _ in binaries))
+    argv = ["sh", os.path.join(BENCH, "arm-vm.sh"), "--reps", str(reps)]
+    argv += ["%s=%s" % (n, p) for n, p in binaries]
+    p = spawn(argv, stdout=subprocess.PIPE, text=True,
+              env=dict(os.environ, BENCH_TOKEN=TOKEN + "-arm"))
+    out, _ = p.communicate()
+    finish(p)
+    runs = collections.defaultdict(list)
+    kernel = None
+    for line in out.split("\n"):
+        f = line.split()
+        if f[:2] == ["ARMVM", "kernel"]:
+            kernel = " ".join(f[2:])
+        elif f[:2] == ["ARMVM", "result"] and len(f) == 7:
+            runs[f[2]].append([int(x) for x in f[3:]])
+        elif f[:2] == ["ARMVM", "fail"]:
+            results.fail(arm_key(f[2]), arm_sup(f[2]), TargetFailed(" ".join(f[3:])))
+    if p.returncode != 0 and not runs:
+        results.fail("arm_armv7", "pmtr", TargetFailed(
+            "bench/arm-vm.sh exited with status %d (its messages are above)" % p.returncode))
+        return
+    for name, rows in runs.items():
+        pss = [r[1] for r in rows]
+        entry = summary(pss, "KB")
+        entry.update({"bytes": rows[0][0], "rss_kb": statistics.median(r[2] for r in rows),
+                      "processes": rows[0][3], "binary": name, "kernel": kernel,
+                      "machine": "qemu-system-arm -M virt -cpu cortex-a7"})
+        results.put(arm_key(name), arm_sup(name), entry)
+
+
+def arm_key(name):
+    return "arm_armv6" if "armv6" in name else "arm_armv7"
+
+
+def arm_sup(name):
+    if name.startswith("pmtr-c-"):
+        return "pmtr-c"
+    return "pmtr" if name.endswith("-min") else "pmtr-release"
+
+
+def arm_table(results):
+    """Bytes and PSS per ARM target: pmtr's size-optimised build, its
+    release build when present, the C pmtr when given, and pmtr ÷ C."""
+    out = ("| target | binary | bytes | PSS, 1 job (KB) | RSS (KB) | processes "
+           "| pmtr ÷ C (bytes, PSS) |\n|---|---|---|---|---|---|---|\n")
+    any_row = False
+    for key, target in (("arm_armv7", "armv7"), ("arm_armv6", "armv6")):
+        per = results.fig.get(key, {})
+        c = per.get("pmtr-c", {})
+        for sup in ("pmtr", "pmtr-release", "pmtr-c"):
+            v = per.get(sup)
+            if not v:
+                continue
+            any_row = True
+            if "median" not in v:
+                out += "| %s | %s | failed: %s | | | | |\n" % (target, sup, v.get("error", "?")[:80])
+                continue
+            ratio = ""
+            if sup != "pmtr-c" and "median" in c:
+                ratio = "%.2f×, %.2f×" % (v["bytes"] / c["bytes"], v["median"] / c["median"])
+            pss = fmt(v["median"]) + (" (%s–%s)" % (fmt(v["min"]), fmt(v["max"]))
+                                      if v["min"] != v["max"] else "")
+            out += "| %s | %s | %d | %s | %s | %d | %s |\n" % (
+                target, v.get("binary", sup), v["bytes"], pss, fmt(v["rss_kb"]),
+                v["processes"], ratio)
+    return out if any_row else ""
+
+
 # --- report ------------------------------------------------------------------
 
 ROWS = [
@@ -1154,8 +1538,12 @@ ROWS = [
     ("rss_100", "memory RSS, 100 jobs (KB)"),
     ("start_100", "start-all, 100 jobs (ms)"),
     ("start_1000", "start-all, 1000 jobs (ms)"),
+    ("start_after_100", "start-all, 100 jobs in an `after` tree (ms)"),
+    ("start_after_1000", "start-all, 1000 jobs in an `after` tree (ms)"),
     ("respawn", "respawn latency, median (ms)"),
     ("respawn_p99", "respawn latency, p99 (ms)"),
+    ("respawn_contention", "respawn beside %d busy loops, median (ms)" % BUSY_LOOPS),
+    ("respawn_contention_p99", "respawn beside %d busy loops, p99 (ms)" % BUSY_LOOPS),
     ("shutdown_100", "shutdown, 100 jobs (ms)"),
     ("shutdown_1000", "shutdown, 1000 jobs (ms)"),
     ("idle", "idle system calls per minute, 10 jobs"),
@@ -1183,8 +1571,8 @@ def cell_value(fig, key):
             return None
         extra = v.get("runtime_bytes", v.get("lib_bytes", 0))
         return ((v["bytes"] + extra) / 1024.0,) * 3
-    if key == "respawn_p99":
-        v = fig.get("respawn")
+    if key.endswith("_p99"):
+        v = fig.get(key[:-len("_p99")])
         return v and "p99" in v and (v["p99"],) * 3
     if key == "idle":
         v = fig.get("idle")
@@ -1213,13 +1601,22 @@ def fmt(x):
 
 
 def table(results, names):
+    """The markdown table, a column per name. The column "floor" is the
+    harness spawning the job itself (respawn_floor*), in the respawn rows."""
     head = "| figure | " + " | ".join(names) + " |\n|---|" + "---|" * len(names) + "\n"
     body = ""
+    figs = {}
+    for name in names:
+        if name == "floor":
+            figs[name] = {k.replace("respawn_floor", "respawn", 1): v["harness"]
+                          for k, v in results.fig.items()
+                          if k.startswith("respawn_floor") and "harness" in v}
+        else:
+            figs[name] = {k: v.get(name) for k, v in results.fig.items() if v.get(name)}
     for key, label in ROWS:
         per = {}
         for name in names:
-            fig = {k: v.get(name) for k, v in results.fig.items() if v.get(name)}
-            per[name] = cell_value(fig, key)
+            per[name] = cell_value(figs[name], key)
         if not any(per.values()):
             continue
         cells = []
@@ -1237,7 +1634,7 @@ def table(results, names):
                 text += " ×%s" % fmt(v[0] / base[0])
             cells.append(text)
         body += "| %s | %s |\n" % (label, " | ".join(cells))
-    return head + body
+    return head + body if body else ""
 
 
 # The targets this rewrite set itself (README "benchmarks"); the original C
@@ -1249,6 +1646,7 @@ TARGETS = [
     ("pss_100", "PSS ≤ 250 KB with 100 jobs", 250, "KB"),
     ("pss_1000", "PSS ≤ 1 MB with 1000 jobs", 1024, "KB"),
     ("start_1000", "1000 jobs started ≤ 300 ms", 300, "ms"),
+    ("start_after_1000", "1000 jobs in an `after` tree started ≤ 300 ms", 300, "ms"),
     ("respawn", "respawn ≤ 0.6 ms median", 0.6, "ms"),
     ("reload_rename", "edit applied ≤ 10 ms (rename)", 10, "ms"),
     ("reload_inplace", "edit applied ≤ 10 ms (in place)", 10, "ms"),
@@ -1279,13 +1677,87 @@ def targets(results):
         rows.append({"target": "PSS at 100 jobs below every peer's", "measured": mine["median"],
                      "unit": "KB", "met": all(mine["median"] < v["median"] for v in peers.values())})
     peers = {k: v for k, v in results.fig.get("respawn", {}).items()
-             if not k.startswith("pmtr") and "median" in v}
+             if not k.startswith("pmtr") and k not in REFERENCES and "median" in v}
     mine = results.fig.get("respawn", {}).get("pmtr", {})
     if peers and "median" in mine:
         fastest = min(v["median"] for v in peers.values())
         rows.append({"target": "respawn within 1.5× of the fastest peer (%s ms)" % fmt(fastest),
                      "measured": mine["median"], "unit": "ms",
                      "met": mine["median"] <= 1.5 * fastest})
+    return rows + c_targets(results) + respawn_targets(results)
+
+
+# Issue 18: against the original C pmtr measured in the same run (--peer
+# pmtr-c=PATH): (figure, build of pmtr compared, at most this times the C's).
+C_TARGETS = [
+    ("size", "pmtr-min", 1.0),
+    ("pss_1", "pmtr-min", 1.0),
+    ("pss_100", "pmtr", 0.75),
+    ("pss_1000", "pmtr", 0.5),
+]
+
+
+def c_targets(results):
+    rows = []
+    fig = results.fig
+    for key, build, limit in C_TARGETS:
+        c = cell_value({key: fig.get(key, {}).get("pmtr-c")}, key)
+        if not c:
+            continue
+        if key == "size":
+            mine = cell_value({"size": fig[key].get("pmtr")}, "size_min")
+            what = "size-optimised binary"
+            if not mine:
+                mine, what = cell_value({"size": fig[key].get("pmtr")}, "size"), "binary"
+        else:
+            what = "PSS with %s%s" % (plural(int(key.split("_")[1]), "job"),
+                                           ", size-optimised build" if build == "pmtr-min" else "")
+            mine = cell_value({key: fig[key].get(build)}, key)
+            if not mine and build == "pmtr-min":
+                mine, what = cell_value({key: fig[key].get("pmtr")}, key), what.split(",")[0]
+        if not mine:
+            continue
+        bound = "the C pmtr's" if limit == 1.0 else "%s× the C pmtr's" % fmt(limit)
+        rows.append({"target": "%s ≤ %s (%s %s)" % (what, bound, fmt(c[0]), "KB"),
+                     "measured": mine[0], "unit": "KB", "met": mine[0] <= limit * c[0]})
+    for key, target in (("arm_armv7", "armv7"), ("arm_armv6", "armv6")):
+        per = fig.get(key, {})
+        mine, c = per.get("pmtr", {}), per.get("pmtr-c", {})
+        if "median" in mine and "median" in c:
+            rows.append({"target": "%s size-optimised binary ≤ the C pmtr's (%s KB)"
+                         % (target, fmt(c["bytes"] / 1024.0)), "measured": mine["bytes"] / 1024.0,
+                         "unit": "KB", "met": mine["bytes"] <= c["bytes"]})
+            rows.append({"target": "%s PSS with 1 job ≤ the C pmtr's (%s KB)"
+                         % (target, fmt(c["median"])), "measured": mine["median"],
+                         "unit": "KB", "met": mine["median"] <= c["median"]})
+    return rows
+
+
+def plural(n, word):
+    return "%d %s%s" % (n, word, "" if n == 1 else "s")
+
+
+def respawn_targets(results):
+    """Issue 18: pmtr's respawn median and p99, quiet and beside the busy
+    loops, the best of every supervisor measured (the C pmtr included) and
+    within 0.1 ms of the floor."""
+    rows = []
+    for key, when in (("respawn", "quiet"), ("respawn_contention", "under contention")):
+        per = results.fig.get(key, {})
+        floor = results.fig.get(key.replace("respawn", "respawn_floor", 1), {}).get("harness", {})
+        mine = per.get("pmtr", {})
+        others = {k: v for k, v in per.items()
+                  if k not in ("pmtr", "pmtr-min") + REFERENCES and "median" in v}
+        for stat in ("median", "p99"):
+            if stat not in mine or stat not in floor:
+                continue
+            vals = [v[stat] for v in others.values() if stat in v]
+            best = min(vals) if vals else None
+            met = mine[stat] <= floor[stat] + 0.1 and (best is None or mine[stat] <= best)
+            rows.append({"target": "respawn %s %s ≤ every peer's%s and ≤ floor + 0.1 ms (%s ms)"
+                         % (stat, when, " (best %s ms)" % fmt(best) if best is not None else "",
+                            fmt(floor[stat])),
+                         "measured": mine[stat], "unit": "ms", "met": met})
     return rows
 
 
@@ -1381,7 +1853,15 @@ def main():
     ap.add_argument("--peers", default=None,
                     help="comma-separated peers (default: all; runit in --quick)")
     ap.add_argument("--only", default=None,
-                    help="comma-separated figures: size,start,respawn,reload,idle,allocs,soak")
+                    help="comma-separated figures: %s" % figure_list())
+    ap.add_argument("--peer", action="append", default=[], metavar="NAME=PATH",
+                    help="a peer you built, by path (never fetched or built here): "
+                    "pmtr-c=PATH, the original C pmtr for this machine, joins every figure "
+                    "it has; pmtr-c-armv7=PATH and pmtr-c-armv6=PATH join the ARM VM run "
+                    "(--only arm). Repeat for several")
+    ap.add_argument("--arm", action="store_true",
+                    help="add the ARM VM run (bench/arm-vm.sh, about a minute; needs "
+                    "qemu-system-arm and the min builds in target/dist/)")
     ap.add_argument("--pmtr", default=None,
                     help="the binary to measure (default: the static musl release build "
                     "in full mode, target/release/pmtr in --quick)")
@@ -1396,31 +1876,45 @@ def main():
     args = ap.parse_args()
 
     quick = args.quick
+    # "respawn-contention" on the command line, respawn_contention inside.
+    only = {f.strip().replace("-", "_") for f in args.only.split(",")} if args.only else None
+    unknown = sorted((only or set()) - set(FIGURES))
+    if unknown:
+        ap.error("unknown figure %s (figures: %s)" % (", ".join(unknown), figure_list()))
+    if args.soak and only is not None:
+        only.add("soak")
+    if args.arm and only is not None:
+        only.add("arm")
+
+    def want(f):
+        if f in ("soak", "arm"):
+            flag = args.soak if f == "soak" else args.arm
+            return flag and not quick or (only is not None and f in only)
+        return only is None or f in only
+
+    path_peers, arm_peers = parse_path_peers(ap, args.peer)
     all_peers = [Runit(), S6(), Daemontools(), Supervisord()]
     wanted = args.peers.split(",") if args.peers is not None else (["runit"] if quick else None)
     peers = [p for p in all_peers if wanted is None or p.name in wanted]
+    # Only the figures that run every supervisor need the packaged peers.
+    if not any(want(f) for f in ("size", "start", "respawn", "respawn_contention", "idle")):
+        peers = []
     ensure_peers(peers, install=not quick and not args.no_install)
     skipped = [p.name for p in peers if not p.available()]
     peers = [p for p in peers if p.available()]
     pmtr = Pmtr(os.path.abspath(args.pmtr or default_pmtr(quick)))
     if not pmtr.available():
         raise RuntimeError("%s is missing: run `cargo build --release` (make bench does)" % args.pmtr)
-    sups = [pmtr] + peers
-    only = set(args.only.split(",")) if args.only else None
-    if args.soak and only is not None:
-        only.add("soak")
-
-    def want(f):
-        if f == "soak":
-            return args.soak and not quick or (only is not None and "soak" in only)
-        return only is None or f in only
+    sups = [pmtr] + path_peers + peers
 
     become_subreaper()
+    raise_fd_limit()
     job = build_job()
     base = tempfile.mkdtemp(prefix="pmtr-bench-", dir=args.tmp or tmp_dir())
     results = Results()
     started = time.time()
     names_extra = []
+    names_extra_tail = []
     load_before = os.getloadavg()
     out = args.out or (os.path.join(OUT, "results-quick.json") if quick
                        else os.path.join(BENCH, "results.json"))
@@ -1455,6 +1949,8 @@ def main():
             for key in ("loadavg_at_figure", "measured_at"):
                 for fig, value in old.get(key, {}).items():
                     doc[key].setdefault(fig, value)
+            # The supervisors this run did not start keep their versions.
+            doc["versions"] = dict(old.get("versions", {}), **doc["versions"])
             doc["merged_from"] = old.get("merged_from", []) + [old.get("date")]
             doc["failures"] = [x for x in old.get("failures", [])
                                if x["figure"] not in results.fig] + results.failures
@@ -1488,18 +1984,34 @@ def main():
                                       [1, 10, 100] if quick else [1, 10, 100, 1000],
                                       1 if quick else 3, 0.3 if quick else 1.0)
             save()
+        if want("after"):
+            results.begin("after")
+            fig_start_after_tree(pmtr, results, base, job, 100 if quick else 1000,
+                                 2 if quick else 3)
+            save()
         allocs = Allocations(results, base, job, *((12, 4, 12) if quick else (60, 10, 60)))
         try:
             if quick and want("allocs"):
                 allocs.begin()  # its anti-spin wait overlaps the respawn one
-            if want("respawn"):
-                results.begin("respawn")
-                fig_respawn(sups, results, base, job, 30 if quick else 250, grouped=quick)
-                respawn_floor(results, base, job, 30 if quick else 250)
+            phases = [k for k in RESPAWN_PHASES if want(k)]
+            if phases:
+                for key in phases:
+                    results.begin(key)
+                # The minimal supervisor last, as the reference beside the floor.
+                minimal = Minimal(build_job("minimal"))
+                names_extra_tail.append(minimal.name)
+                fig_respawn(sups + [minimal], results, base, job, 30 if quick else 250,
+                            grouped=quick, phases=phases)
+                for key in phases:
+                    log("respawn floor: the harness spawning the job itself%s"
+                        % (", %d busy loops beside it" % RESPAWN_PHASES[key]
+                           if RESPAWN_PHASES[key] else ""))
+                    respawn_floor(results, base, job, 30 if quick else 250, key)
                 save()
             if want("reload"):
                 results.begin("reload")
-                fig_reload(pmtr, results, base, job, 5 if quick else 30)
+                for sup in [pmtr] + path_peers:
+                    fig_reload(sup, results, base, job, 5 if quick else 30)
                 save()
             if want("idle"):
                 results.begin("idle")
@@ -1517,6 +2029,10 @@ def main():
             results.begin("soak")
             fig_soak(pmtr, results, base, 2000 if quick else args.soak_restarts)
             save()
+        if want("arm"):
+            results.begin("arm")
+            fig_arm(results, arm_peers, 5)
+            save()
     finally:
         kill_token(TOKEN)
         reap()
@@ -1524,13 +2040,18 @@ def main():
             shutil.rmtree(base, ignore_errors=True)
 
     doc = save()
+    measured = dict(results.fig)
     if args.merge:
         results.fig = collections.defaultdict(dict, doc["figures"])
-    names = [s.name for s in sups[:1]] + names_extra + [s.name for s in sups[1:]]
+    names = ([s.name for s in sups[:1]] + names_extra + [s.name for s in sups[1:]]
+             + names_extra_tail)
     if args.merge:
-        seen = {n for per in results.fig.values() for n in per}
-        order = ["pmtr", "pmtr-min"] + [p.name for p in all_peers]
+        seen = {n for k, per in results.fig.items() if not k.startswith("arm_") for n in per}
+        order = (["pmtr", "pmtr-min"] + list(PATH_PEERS) + [p.name for p in all_peers]
+                 + list(REFERENCES))
         names = [n for n in order if n in seen]
+    if any(k.startswith("respawn_floor") for k in results.fig):
+        names.append("floor")
     tgt = targets(results)
     m = doc["machine"]
     print("\n%s, %s mode, %d CPUs (%s), Linux %s, %d s%s\n"
@@ -1538,10 +2059,20 @@ def main():
              "; %s re-measured %s" % (",".join(sorted(only or ())), doc["date_merged"])
              if "date_merged" in doc else ""))
     print(table(results, names))
-    floor = results.fig.get("respawn_floor", {}).get("harness")
-    if floor:
-        print("respawn floor (the harness spawning the job itself, no supervisor): "
-              "median %s ms, p99 %s ms\n" % (fmt(floor["median"]), fmt(floor.get("p99", floor["max"]))))
+    for key, when in (("respawn_floor", ""), ("respawn_floor_contention",
+                                              ", %d busy loops beside it" % BUSY_LOOPS)):
+        floor = results.fig.get(key, {}).get("harness")
+        if floor:
+            print("respawn floor (the harness spawning the job itself, no supervisor%s): "
+                  "median %s ms, p99 %s ms" % (when, fmt(floor["median"]),
+                                               fmt(floor.get("p99", floor["max"]))))
+    arm = arm_table(results)
+    if arm:
+        print("\nOn a real ARM kernel (Debian armmp under qemu-system-arm -M virt -cpu "
+              "cortex-a7), one job, sum of PSS:\n")
+        print(arm)
+    else:
+        print()
     if tgt:
         print(targets_table(tgt))
     if skipped:
@@ -1551,7 +2082,7 @@ def main():
     print("wrote %s" % os.path.relpath(out, ROOT))
 
     # A figure nobody could produce means the harness (or everything) broke.
-    broken = [k for k, v in results.fig.items() if v and all("error" in x for x in v.values())
+    broken = [k for k, v in measured.items() if v and all("error" in x for x in v.values())
               and (only is None or any(k.startswith(f) for f in only))
               and not any(x["error"].startswith("unavailable:") for x in v.values())]
     if broken:

@@ -13,7 +13,8 @@ pub const DEFAULT_SOCKET: &str = "/run/pmtr.sock";
 pub const USAGE: &str = "\
 usage: pmtr [-F] [-t] [-v]... [-c FILE] [-p PIDFILE] [-s SOCKET]
        pmtr status [-s SOCKET] [--json] [NAME...]
-       pmtr stop|start|restart [-s SOCKET] NAME...
+       pmtr stop|start|restart|reload [-s SOCKET] NAME...
+       pmtr signal [-s SOCKET] NAME... SIGNAL
 
 Starts the jobs in FILE, restarts them when they exit, and applies edits to
 FILE as soon as it is saved.
@@ -25,7 +26,8 @@ FILE as soon as it is saved.
   -v          more verbose logging (repeat for more)
   -p PIDFILE  write pmtr's PID to PIDFILE; removed on exit
   -s SOCKET   answer status and control requests on this unix socket
-              (default /run/pmtr.sock); the commands take the same flag
+              (default /run/pmtr.sock); the commands take the same flag.
+              `ready notify` jobs' sockets go in SOCKET.notify/ (.sock cut)
   -h, --help  this text
   -V, --version
               pmtr's version

@@ -30,6 +30,10 @@ mod clock;
 mod config;
 mod control;
 mod files;
+// Entry points for fuzz/ (built with `--cfg fuzzing`) and the unit tests
+// that replay its corpora; never in the programs.
+#[cfg(any(test, fuzzing))]
+pub mod fuzz;
 mod net;
 mod spawn;
 mod supervisor;
@@ -44,7 +48,7 @@ use rt::prelude;
 /// returns the exit status.
 pub fn run(args: Vec<String>) -> u8 {
     match args.first().map(String::as_str) {
-        Some(verb @ ("status" | "stop" | "start" | "restart")) => {
+        Some(verb @ ("status" | "stop" | "start" | "restart" | "reload" | "signal")) => {
             control::client::main(verb, &args[1..])
         }
         _ => daemon(args),

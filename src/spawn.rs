@@ -61,6 +61,13 @@ pub struct Launch {
     ids: Option<Ids>,
     /// `ids.groups` as the kernel wants them.
     gids: Vec<rustix::process::Gid>,
+    /// `umask` (issue 15); `None` keeps pmtr's.
+    umask: Option<Mode>,
+    /// `ready fd N`: the write end of a pipe to pmtr is put at N (issue 16).
+    ready_fd: Option<i32>,
+    /// stderr goes to stdout's pipe (a `ready when` or `check` command,
+    /// whose last line of either is what pmtr shows).
+    merged: bool,
 }
 
 /// Why a job cannot be prepared: it stays down, the reason is logged.
@@ -85,12 +92,14 @@ fn cstring(text: &str, what: &'static str) -> Result<CString, PrepareError> {
 
 impl Launch {
     /// Builds the launch data for `spec`. `environ` is pmtr's own
-    /// environment; the job's `env` lines override variables of the same
-    /// name. `cpu` numbers the machine does not have are ignored.
+    /// environment; the lines of its `env file`s (`env_files`) override
+    /// variables of the same name, and its `env` lines override both.
+    /// `cpu` numbers the machine does not have are ignored.
     pub fn prepare(
         spec: &JobSpec,
         users: &Users,
         environ: &Rc<Env>,
+        env_files: &[String],
     ) -> Result<Launch, PrepareError> {
         let argv: Vec<CString> = spec
             .cmd
@@ -98,29 +107,10 @@ impl Launch {
             .map(|a| cstring(a, "cmd"))
             .collect::<Result<_, _>>()?;
         let path = argv[0].clone();
-        let ids = match &spec.user {
-            Some(name) => Some(users.lookup(name).map_err(PrepareError::User)?),
-            None => None,
-        };
-        // A job running as another user gets that user's HOME, USER and
-        // LOGNAME, as `su -` and every supervisor give them; its own
-        // `env` lines still win.
-        let own_env: Vec<String> = match &ids {
-            Some(ids) => [
-                format!("HOME={}", ids.home),
-                format!("USER={}", ids.name),
-                format!("LOGNAME={}", ids.name),
-            ]
-            .into_iter()
-            .chain(spec.env.iter().cloned())
-            .collect(),
-            None => Vec::new(),
-        };
-        let env = match (&ids, spec.env.is_empty()) {
-            (None, true) => Rc::clone(environ),
-            (None, false) => Rc::new(environ.with(&spec.env)?),
-            (Some(_), _) => Rc::new(environ.with(&own_env)?),
-        };
+        let ids = users
+            .ids(spec.user.as_deref(), spec.group.as_deref(), &spec.groups)
+            .map_err(PrepareError::User)?;
+        let env = job_env(spec, environ, env_files, ids.as_ref())?;
         let dir = spec.dir.as_deref().unwrap_or("/");
         let other_user = ids
             .as_ref()
@@ -195,7 +185,77 @@ impl Launch {
                 .collect(),
             ids,
             gids,
+            umask: spec.umask.map(Mode::from_raw_mode),
+            ready_fd: None,
+            merged: false,
         })
+    }
+
+    /// Gives the job the environment its `env file`s now make (issue
+    /// 15); returns whether that changed it. (It cannot fail: the lines
+    /// have no NUL bytes, the configuration's and env files' parsers see
+    /// to that.)
+    pub fn replace_env(&mut self, spec: &JobSpec, environ: &Rc<Env>, env_files: &[String]) -> bool {
+        let Ok(env) = job_env(spec, environ, env_files, self.ids.as_ref()) else {
+            return false;
+        };
+        let changed = env.strings != self.env.strings;
+        self.env = env;
+        changed
+    }
+
+    // Issue 16.
+
+    /// This job's `ready when` or `check` command `cmd`: as the job's
+    /// user, in its dir, with its environment; stdin from /dev/null,
+    /// stdout and stderr into one pipe to pmtr; no nice, cpu or ulimit.
+    pub fn probe(&self, cmd: &[String]) -> Result<Launch, PrepareError> {
+        let argv: Vec<CString> = cmd
+            .iter()
+            .map(|a| cstring(a, "cmd"))
+            .collect::<Result<_, _>>()?;
+        Ok(Launch {
+            path: argv[0].clone(),
+            argv_ptrs: argv
+                .iter()
+                .map(|a| a.as_ptr())
+                .chain([core::ptr::null()])
+                .collect(),
+            _argv: argv,
+            env: Rc::clone(&self.env),
+            dir: self.dir.clone(),
+            stdin: Stream::Null,
+            stdout: Stream::Syslog,
+            stderr: Stream::Syslog,
+            nice: None,
+            cpus: None,
+            rlimits: Vec::new(),
+            // The child takes only the ids (groups from `gids`).
+            ids: self.ids.as_ref().map(|i| Ids {
+                uid: i.uid,
+                gid: i.gid,
+                groups: Vec::new(),
+                name: String::new(),
+                home: String::new(),
+            }),
+            gids: self.gids.clone(),
+            umask: self.umask,
+            ready_fd: None,
+            merged: true,
+        })
+    }
+
+    /// The same launch with a readiness pipe at descriptor `fd` (>= 3).
+    pub fn with_ready_fd(self, fd: i32) -> Launch {
+        Launch {
+            ready_fd: Some(fd),
+            ..self
+        }
+    }
+
+    /// The uid and gid the job runs as, when a `user` is set.
+    pub fn owner(&self) -> Option<(u32, u32)> {
+        self.ids.as_ref().map(|i| (i.uid, i.gid))
     }
 
     pub fn wants_stdout_pipe(&self) -> bool {
@@ -232,6 +292,49 @@ fn redirectable(path: &str, ids: &Ids) -> bool {
         |e| e,
     );
     changeable || walked.is_err()
+}
+
+/// pmtr's environment; for a job that runs as another `user`, that
+/// user's HOME, USER and LOGNAME from its passwd entry, as `su -` and
+/// every supervisor give them; then the lines of the job's env files;
+/// then its `env` lines: a later line replaces a variable of the same
+/// name. (Two `env` lines of one name both reach the job, as they always
+/// did.)
+fn job_env(
+    spec: &JobSpec,
+    environ: &Rc<Env>,
+    env_files: &[String],
+    ids: Option<&Ids>,
+) -> Result<Rc<Env>, PrepareError> {
+    let user_vars: Vec<String> = match ids {
+        Some(ids) if spec.user.is_some() => vec![
+            format!("HOME={}", ids.home),
+            format!("USER={}", ids.name),
+            format!("LOGNAME={}", ids.name),
+        ],
+        _ => Vec::new(),
+    };
+    if spec.env.is_empty() && env_files.is_empty() && user_vars.is_empty() {
+        return Ok(Rc::clone(environ));
+    }
+    fn key(line: &str) -> &str {
+        line.split('=').next().unwrap_or(line)
+    }
+    let base: Vec<&String> = user_vars.iter().chain(env_files).collect();
+    let mut lines: Vec<String> = base
+        .iter()
+        .enumerate()
+        .filter(|&(i, line)| {
+            !base[i + 1..]
+                .iter()
+                .copied()
+                .chain(&spec.env)
+                .any(|later| key(later) == key(line))
+        })
+        .map(|(_, line)| (*line).clone())
+        .collect();
+    lines.extend(spec.env.iter().cloned());
+    Ok(Rc::new(environ.with(&lines)?))
 }
 
 fn rlimit_resource(r: Resource) -> RlimitResource {
@@ -359,6 +462,8 @@ pub struct Started {
     pub status_pipe: OwnedFd,
     pub stdout: Option<OwnedFd>,
     pub stderr: Option<OwnedFd>,
+    /// The read end of the `ready fd` pipe, non-blocking.
+    pub ready: Option<OwnedFd>,
 }
 
 /// Why [`spawn`] could not start a child: the call that failed and its
@@ -387,8 +492,16 @@ impl fmt::Display for SpawnError {
 /// succeeded arrives later on `status_pipe` (see [`read_start_result`]).
 pub fn spawn(launch: &Launch, parent: Pid) -> Result<Started, SpawnError> {
     use rustix::pipe::{PipeFlags, pipe_with};
-    let (status_r, status_w) =
+    let (status_r, mut status_w) =
         pipe_with(PipeFlags::CLOEXEC | PipeFlags::NONBLOCK).map_err(SpawnError::Pipe)?;
+    // The child puts the ready pipe at its fd N just before exec: the
+    // status pipe must not be there, or an exec failure would be
+    // reported into the job's ready pipe.
+    if let Some(n) = launch.ready_fd
+        && rustix::fd::AsRawFd::as_raw_fd(&status_w) == n
+    {
+        status_w = rustix::io::fcntl_dupfd_cloexec(&status_w, n + 1).map_err(SpawnError::Pipe)?;
+    }
     // O_NONBLOCK belongs to the open file description, so pipe2's flag
     // would make the job's stdout non-blocking too: a job writing faster
     // than pmtr logs would get EAGAIN and lose its output (seq stopped at
@@ -403,17 +516,27 @@ pub fn spawn(launch: &Launch, parent: Pid) -> Result<Started, SpawnError> {
     } else {
         None
     };
-    let err_pipe = if launch.wants_stderr_pipe() {
+    let err_pipe = if launch.wants_stderr_pipe() && !launch.merged {
         Some(output_pipe()?)
     } else {
         None
+    };
+    // The job writes a newline when it is ready; pmtr's end never blocks.
+    let ready_pipe = match launch.ready_fd {
+        Some(_) => Some(output_pipe()?),
+        None => None,
     };
     let mut child = ChildArgs {
         launch,
         parent,
         status: status_w.as_fd(),
         out_pipe: out_pipe.as_ref().map(|(_, w)| w.as_fd()),
-        err_pipe: err_pipe.as_ref().map(|(_, w)| w.as_fd()),
+        err_pipe: match (&err_pipe, &out_pipe) {
+            (Some((_, w)), _) => Some(w.as_fd()),
+            (None, Some((_, w))) if launch.merged => Some(w.as_fd()),
+            _ => None,
+        },
+        ready_pipe: ready_pipe.as_ref().map(|(_, w)| w.as_fd()),
     };
     // SAFETY: pmtr is single-threaded; `child_entry` runs only
     // `child_main`, which makes async-signal-safe calls, writes nothing
@@ -432,6 +555,7 @@ pub fn spawn(launch: &Launch, parent: Pid) -> Result<Started, SpawnError> {
         status_pipe: status_r,
         stdout: out_pipe.map(|(r, _)| r),
         stderr: err_pipe.map(|(r, _)| r),
+        ready: ready_pipe.map(|(r, _)| r),
     })
 }
 
@@ -442,6 +566,7 @@ struct ChildArgs<'a> {
     status: BorrowedFd<'a>,
     out_pipe: Option<BorrowedFd<'a>>,
     err_pipe: Option<BorrowedFd<'a>>,
+    ready_pipe: Option<BorrowedFd<'a>>,
 }
 
 /// The child's entry point from `sys::spawn_shared`.
@@ -450,7 +575,14 @@ extern "C" fn child_entry(arg: *mut core::ffi::c_void) -> core::ffi::c_int {
     // SAFETY: `arg` is the `ChildArgs` that `spawn` passed, alive until the
     // child has exec'd or exited (pmtr waits for that).
     let a = unsafe { &*arg.cast::<ChildArgs<'_>>() };
-    child_main(a.launch, a.parent, a.status, a.out_pipe, a.err_pipe)
+    child_main(
+        a.launch,
+        a.parent,
+        a.status,
+        a.out_pipe,
+        a.err_pipe,
+        a.ready_pipe,
+    )
 }
 
 /// What the exec-status pipe says, once readable.
@@ -573,12 +705,17 @@ fn child_main(
     status: BorrowedFd<'_>,
     out_pipe: Option<BorrowedFd<'_>>,
     err_pipe: Option<BorrowedFd<'_>>,
+    ready_pipe: Option<BorrowedFd<'_>>,
 ) -> ! {
     // Own process group, so stopping the job reaches a shell script's
     // children too (SPEC §3, guide tip 2).
     let _ = rustix::process::setpgid(None, None);
     sys::reset_signal_dispositions();
     let _ = sys::set_signal_mask(&sys::SigSet::empty());
+    // Before `out`/`err` are created: they get the job's umask too.
+    if let Some(mask) = launch.umask {
+        rustix::process::umask(mask);
+    }
 
     if let Err(e) = rustix::process::chdir(launch.dir.as_c_str()) {
         fail(status, Step::Chdir, e);
@@ -655,6 +792,18 @@ fn child_main(
     }
     // Only fds 0–2 reach the job; the status pipe closes on exec.
     sys::cloexec_from_3();
+    // ...and `ready fd N`, put there after, so it stays open (dup2 gives
+    // a descriptor without close-on-exec).
+    if let (Some(w), Some(n)) = (ready_pipe, launch.ready_fd) {
+        let result = if rustix::fd::AsRawFd::as_raw_fd(&w) == n {
+            rustix::io::fcntl_setfd(w, rustix::io::FdFlags::empty())
+        } else {
+            sys::dup_onto(w, n)
+        };
+        if let Err(e) = result {
+            fail(status, Step::Exec, e);
+        }
+    }
     let errno = sys::execve(&launch.path, &launch.argv_ptrs, &launch.env.ptrs);
     fail(status, Step::Exec, errno)
 }
@@ -755,6 +904,28 @@ mod tests {
         assert_eq!(strings(&env), ["PATH=/bin", "LANG=C.UTF-8", "NEW=1"]);
         assert_eq!(env.ptrs.len(), 4);
         assert!(env.ptrs[3].is_null());
+    }
+
+    #[test]
+    fn env_file_lines_yield_to_later_ones_and_to_env_lines() {
+        let base = Rc::new(Env::new(vec![c"PATH=/bin".into(), c"A=0".into()]));
+        let text = "job {\n name t\n cmd /bin/true\n env B=env\n}\n";
+        let spec = crate::config::parse_bytes("t", text.as_bytes())
+            .unwrap()
+            .jobs
+            .remove(0);
+        let files: Vec<String> = ["A=1", "B=file", "C=1", "C=2"].map(String::from).into();
+        let env = job_env(&spec, &base, &files, None).unwrap();
+        assert_eq!(strings(&env), ["PATH=/bin", "A=1", "C=2", "B=env"]);
+        // Nothing to add: pmtr's own environment, shared.
+        let plain = crate::config::parse_bytes("t", b"job {\n name t\n cmd /x\n}\n")
+            .unwrap()
+            .jobs
+            .remove(0);
+        assert!(Rc::ptr_eq(
+            &job_env(&plain, &base, &[], None).unwrap(),
+            &base
+        ));
     }
 
     #[test]

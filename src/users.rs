@@ -31,6 +31,11 @@ pub enum LookupError {
     Unreadable { file: String, reason: String },
     /// No such user in the passwd file.
     UnknownUser(String),
+    /// `user UID` with no passwd entry, so no primary group, and no
+    /// `group` to give one.
+    NoGroupFor(String),
+    /// `group`/`groups`: no such group in the group file, and not a number.
+    UnknownGroup(String),
 }
 
 impl fmt::Display for LookupError {
@@ -39,6 +44,16 @@ impl fmt::Display for LookupError {
             LookupError::Unreadable { file, reason } => write!(f, "can't read {file}: {reason}"),
             LookupError::UnknownUser(name) => {
                 write!(f, "unknown user '{name}' (not in /etc/passwd)")
+            }
+            LookupError::NoGroupFor(uid) => write!(
+                f,
+                "uid {uid} is not in /etc/passwd, so it has no primary group: add `group GID`"
+            ),
+            LookupError::UnknownGroup(name) => {
+                write!(
+                    f,
+                    "unknown group '{name}' (not in /etc/group, and not a number)"
+                )
             }
         }
     }
@@ -131,6 +146,87 @@ impl Users {
     }
 }
 
+impl Users {
+    /// Who a job runs as, from its `user`, `group` and `groups` (issue 15):
+    /// the user's ids and groups, with `group` as the primary group
+    /// instead of the user's and `groups` added to its supplementary
+    /// groups. `user` and `group` may be numbers, which busybox images
+    /// often have no entry for (a uid without one needs `group`). Without
+    /// `user`, pmtr's own uid. `None` when the job names none of them.
+    pub fn ids(
+        &self,
+        user: Option<&str>,
+        group: Option<&str>,
+        groups: &[String],
+    ) -> Result<Option<Ids>, LookupError> {
+        if user.is_none() && group.is_none() && groups.is_empty() {
+            return Ok(None);
+        }
+        let mut ids = match user {
+            Some(name) => match (self.lookup(name), number(name)) {
+                (Ok(ids), _) => ids,
+                (Err(_), Some(uid)) if group.is_some() => Ids {
+                    uid,
+                    gid: 0,
+                    groups: Vec::new(),
+                    name: name.to_string(),
+                    home: "/".to_string(),
+                },
+                (Err(_), Some(_)) => return Err(LookupError::NoGroupFor(name.to_string())),
+                (Err(e), None) => return Err(e),
+            },
+            // Only the groups change: the user, its name and home stay
+            // pmtr's (the job's environment keeps pmtr's HOME and USER).
+            None => Ids {
+                uid: rustix::process::geteuid().as_raw(),
+                gid: rustix::process::getegid().as_raw(),
+                groups: Vec::new(),
+                name: String::new(),
+                home: String::new(),
+            },
+        };
+        if let Some(name) = group {
+            let gid = self.group_id(name)?;
+            ids.gid = gid;
+            // The new primary group takes the old one's place, first.
+            if !ids.groups.is_empty() {
+                ids.groups.remove(0);
+            }
+            ids.groups.retain(|&g| g != gid);
+            ids.groups.insert(0, gid);
+        }
+        for name in groups {
+            let gid = self.group_id(name)?;
+            if !ids.groups.contains(&gid) {
+                ids.groups.push(gid);
+            }
+        }
+        Ok(Some(ids))
+    }
+
+    /// A group's id by name in /etc/group, else as a number.
+    fn group_id(&self, name: &str) -> Result<u32, LookupError> {
+        let by_name = self.group.lines().find_map(|line| {
+            let mut fields = line.split(':');
+            (fields.next() == Some(name))
+                .then(|| fields.nth(1)?.parse().ok())
+                .flatten()
+        });
+        by_name
+            .or_else(|| number(name))
+            .ok_or_else(|| LookupError::UnknownGroup(name.to_string()))
+    }
+}
+
+/// A plain decimal id (no sign, no spaces).
+fn number(text: &str) -> Option<u32> {
+    if text.bytes().all(|b| b.is_ascii_digit()) {
+        text.parse().ok()
+    } else {
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -171,6 +267,53 @@ mod tests {
             users().lookup("nobody2"),
             Err(LookupError::UnknownUser("nobody2".into()))
         );
+    }
+
+    #[test]
+    fn group_replaces_the_primary_group_and_groups_add() {
+        let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(users().ids(None, None, &[]), Ok(None));
+        assert_eq!(
+            users().ids(
+                Some("app"),
+                Some("video"),
+                &strings(&["other", "20", "900"])
+            ),
+            Ok(Some(Ids {
+                uid: 1001,
+                gid: 44,
+                groups: vec![44, 20, 50, 900],
+                name: "app".into(),
+                home: "/home/app".into(),
+            }))
+        );
+        // Numbers need no entry, but a uid without one needs a group.
+        assert_eq!(
+            users().ids(Some("4242"), Some("4343"), &[]),
+            Ok(Some(Ids {
+                uid: 4242,
+                gid: 4343,
+                groups: vec![4343],
+                name: "4242".into(),
+                home: "/".into(),
+            }))
+        );
+        assert_eq!(
+            users().ids(Some("4242"), None, &[]),
+            Err(LookupError::NoGroupFor("4242".into()))
+        );
+        assert_eq!(
+            users().ids(Some("app"), Some("nogroup"), &[]),
+            Err(LookupError::UnknownGroup("nogroup".into()))
+        );
+        assert_eq!(
+            users().ids(Some("app"), None, &strings(&["x1"])),
+            Err(LookupError::UnknownGroup("x1".into()))
+        );
+        // Without `user`: pmtr's own uid, with the group given.
+        let own = users().ids(None, Some("dialout"), &[]).unwrap().unwrap();
+        assert_eq!(own.uid, rustix::process::geteuid().as_raw());
+        assert_eq!((own.gid, own.groups), (20, vec![20]));
     }
 
     #[test]

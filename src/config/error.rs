@@ -209,10 +209,29 @@ pub(crate) enum ErrorKind {
         reason: &'static str,
     },
     ListenIface,
-    Resolve {
-        host: String,
-        reason: String,
+    UnknownSignal(String),
+    /// A bad line of an env file; never quotes the line (secrets).
+    EnvLine(&'static str),
+    /// A word after `ready` or `check` that is none of `one_of`.
+    ExpectedOneOf {
+        after: &'static str,
+        one_of: &'static str,
+        found: Option<String>,
     },
+    /// `ready fd N` outside 3..=1023.
+    BadFd(String),
+    /// An option that means nothing without another (`watchdog` without
+    /// `ready notify`), or with this job's kind (`ready` on a `once` job).
+    Needs {
+        option: &'static str,
+        needs: &'static str,
+    },
+    UnknownAfter {
+        name: String,
+        suggestion: Option<String>,
+    },
+    /// `after` lines that make a cycle: the names, `web -> db -> web`.
+    AfterCycle(String),
 }
 
 fn did_you_mean(f: &mut fmt::Formatter<'_>, suggestion: Option<&str>) -> fmt::Result {
@@ -318,7 +337,28 @@ impl fmt::Display for ErrorKind {
             CpuReversed { text } => write!(f, "bad cpu range '{text}': the first number must not exceed the second"),
             BadUrl { text, reason } => write!(f, "bad URL '{text}': {reason}; expected udp://HOST:PORT"),
             ListenIface => f.write_str("'@IFACE' applies only to 'report to', not to 'listen on'"),
-            Resolve { host, reason } => write!(f, "can't resolve host '{host}': {reason}"),
+            EnvLine(why) => f.write_str(why),
+            UnknownSignal(t) => write!(f, "unknown signal '{t}': expected a name like TERM, INT, HUP or USR1, or a number from 1 to 31"),
+            ExpectedOneOf { after, one_of, found } => {
+                write!(f, "expected {one_of} after '{after}'")?;
+                match found {
+                    Some(w) => write!(f, ", found '{w}'"),
+                    None => Ok(()),
+                }
+            }
+            BadFd(t) => write!(
+                f,
+                "bad descriptor '{t}' for 'ready fd': expected a number from 3 to 1023 (0, 1 and 2 are stdin, stdout and stderr)"
+            ),
+            Needs { option, needs } => write!(f, "'{option}' {needs}"),
+            UnknownAfter { name, suggestion } => {
+                write!(f, "'after {name}': no job is named '{name}'")?;
+                did_you_mean(f, suggestion.as_deref())
+            }
+            AfterCycle(cycle) => write!(
+                f,
+                "'after' makes a cycle: {cycle}; none of these jobs could ever start"
+            ),
         }
     }
 }

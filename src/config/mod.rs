@@ -6,10 +6,11 @@
 //! escapes); [`parse`] turns them into jobs and reports every error as
 //! `FILE:LINE:COL: message`.
 //!
-//! This module depends on nothing else in the crate: the fuzz target
-//! (`fuzz/fuzz_targets/parse.rs`) includes it by path.
+//! The `parse` fuzz target (`fuzz/`) and its corpus replay on 32 bits
+//! reach it through [`parse_bytes`] (`src/fuzz.rs`).
 
 use crate::prelude::*;
+mod env_file;
 mod error;
 mod lex;
 pub mod model;
@@ -19,9 +20,11 @@ mod tests;
 pub mod trust;
 mod values;
 
+pub use env_file::read_env_files;
 pub use error::Error;
 pub use model::*;
 pub use trust::check_trust;
+pub use values::{is_host_name, parse_signal, signal_name};
 
 use rustix::fs::{FileType, Mode, OFlags};
 use rustix::io::Errno;
@@ -106,7 +109,9 @@ pub fn load(path: &str) -> Result<Config, Vec<Error>> {
 }
 
 /// `pmtr -t`: prints `FILE: OK, N jobs` to stdout and returns 0, or
-/// prints every error to stderr, one a line, and returns 1.
+/// prints every error to stderr, one a line, then `FILE: parse failed: N
+/// errors`, and returns 1. The original pmtr printed `parse failed`, and
+/// scripts written for it grep for those words (issue 15).
 pub fn check(path: &str) -> u8 {
     // Write errors (a closed pipe) are ignored: the exit code still tells.
     match load(path) {
@@ -119,9 +124,14 @@ pub fn check(path: &str) -> u8 {
             0
         }
         Err(errors) => {
-            for e in errors {
+            for e in &errors {
                 eprintln!("{e}");
             }
+            // Past the cap the last line says so; it is not an error more.
+            let n = errors.len().min(parse::MAX_ERRORS);
+            let more = if errors.len() > n { "over " } else { "" };
+            let s = if n == 1 { "" } else { "s" };
+            eprintln!("{path}: parse failed: {more}{n} error{s}");
             1
         }
     }

@@ -5,7 +5,7 @@
 //! exactly the jobs whose meaning changed (SPEC §6).
 
 use crate::prelude::*;
-use core::net::SocketAddr;
+use core::net::IpAddr;
 
 /// Everything one `pmtr.conf` says.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -17,8 +17,8 @@ pub struct Config {
     /// `listen on udp://ADDR:PORT` lines, in file order.
     pub listen: Vec<UdpUrl>,
     /// `FILE:LINE:COL: message` for what does not stop the file from
-    /// applying: a host name that does not resolve (at boot the network
-    /// may not be up) skips that one destination, and the jobs still run.
+    /// applying but deserves a word (`restart delay 0`): logged at every
+    /// load, printed by `pmtr -t`.
     pub warnings: Vec<String>,
 }
 
@@ -59,18 +59,160 @@ pub struct JobSpec {
     /// `kill after T` (beyond the original): seconds between SIGTERM and
     /// SIGKILL when stopping the job; default 10.
     pub kill_after_secs: u64,
+    // Issue 15: restart policy, backoff, crash-loop budget, signals, env
+    // files and credentials. Each default keeps today's behaviour.
+    /// `restart always|on-failure|never`.
+    pub restart: Restart,
+    /// `restart delay T [max T2]`; `None`: the fixed 10 s anti-spin wait.
+    pub restart_delay: Option<RestartDelay>,
+    /// `give up after N in T [then exit]`.
+    pub give_up: Option<GiveUp>,
+    /// `stop signal SIG`: sent first when stopping the job; `None` is TERM.
+    pub stop_signal: Option<Signal>,
+    /// `reload signal SIG`: what `pmtr reload` sends; `None` is HUP.
+    pub reload_signal: Option<Signal>,
+    /// `env file [-]PATH` lines in file order, made absolute (relative to
+    /// `dir`, like `depends`).
+    pub env_files: Vec<EnvFile>,
+    /// `group`: primary group (name or gid) instead of the user's.
+    pub group: Option<String>,
+    /// `groups`: supplementary groups (names or gids) added to the user's.
+    pub groups: Vec<String>,
+    /// `umask`: 0..=0o777; `None` keeps pmtr's.
+    pub umask: Option<u32>,
     /// `disable`
     pub disable: bool,
     /// `wait`: later jobs start only after this one exits.
     pub wait: bool,
     /// `once`: never restarted.
     pub once: bool,
+    /// `ready`, `after`, `check` and `watchdog` (issue 16); `None` for the
+    /// many jobs that use none of them, so they cost one pointer.
+    pub readiness: Option<Box<Readiness>>,
     /// Where the job was written. Always compares equal (see [`Origin`]).
     pub origin: Origin,
 }
 
+/// How a job says it is ready, what it starts after, and how its health
+/// is checked (issue 16). Times are in milliseconds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Readiness {
+    /// `ready notify`, `ready fd N` or `ready when CMD…`.
+    pub how: Option<ReadyHow>,
+    /// `ready every T`: how often `ready when` runs (default 1 s).
+    pub every_ms: Option<u64>,
+    /// `ready timeout T`: not ready by then, the job is stopped.
+    pub timeout_ms: Option<u64>,
+    /// `after NAME… [restart]` lines, in file order.
+    pub after: Vec<After>,
+    /// `check every T CMD…`: the command; empty without one.
+    pub check_cmd: Vec<String>,
+    pub check_every_ms: Option<u64>,
+    /// `check timeout T`; default half of `check every`.
+    pub check_timeout_ms: Option<u64>,
+    /// `check fails N`: failures in a row that restart the job.
+    pub check_fails: Option<u32>,
+    /// `watchdog T` (with `ready notify`): restarted when no
+    /// `WATCHDOG=1` came for this long.
+    pub watchdog_ms: Option<u64>,
+}
+
+/// Default for [`Readiness::every_ms`].
+pub const DEFAULT_READY_EVERY_MS: u64 = 1000;
+
+/// Default for [`Readiness::check_fails`].
+pub const DEFAULT_CHECK_FAILS: u32 = 3;
+
+impl Readiness {
+    /// How often `ready when` runs.
+    pub fn every_ms(&self) -> u64 {
+        self.every_ms.unwrap_or(DEFAULT_READY_EVERY_MS)
+    }
+
+    /// How long a check may run before it is killed and counts as failed.
+    pub fn check_timeout_ms(&self) -> u64 {
+        self.check_timeout_ms
+            .unwrap_or(self.check_every_ms.unwrap_or(0) / 2)
+            .max(1)
+    }
+
+    pub fn check_fails(&self) -> u32 {
+        self.check_fails.unwrap_or(DEFAULT_CHECK_FAILS)
+    }
+}
+
+/// How a job says it is ready.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadyHow {
+    /// The sd_notify protocol: `READY=1` on `$NOTIFY_SOCKET`.
+    Notify,
+    /// A newline written to this descriptor (s6 style).
+    Fd(u32),
+    /// This command (argv, absolute path first) exits 0.
+    When(Vec<String>),
+}
+
+/// One job named by `after`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct After {
+    pub name: String,
+    /// `after NAME restart`: stopped before it and started again after it.
+    pub restart: bool,
+}
+
 /// Default for [`JobSpec::kill_after_secs`] (SPEC §5).
 pub const DEFAULT_KILL_AFTER_SECS: u64 = 10;
+
+/// A signal, as `stop signal`, `reload signal` and `pmtr signal` name it.
+pub use rustix::process::Signal;
+
+/// `restart always|on-failure|never` (issue 15).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Restart {
+    /// Restarted whenever it exits (the original pmtr's only way).
+    #[default]
+    Always,
+    /// Not restarted after exit status 0.
+    OnFailure,
+    /// Never restarted: `once`.
+    Never,
+}
+
+impl Restart {
+    pub fn word(self) -> &'static str {
+        match self {
+            Restart::Always => "always",
+            Restart::OnFailure => "on-failure",
+            Restart::Never => "never",
+        }
+    }
+}
+
+/// `restart delay T [max T2]`: the wait after a quick exit is `secs`,
+/// doubling with each further quick exit up to `max_secs`; a run of
+/// `max_secs` (10 s without `max`) is not quick and resets it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RestartDelay {
+    pub secs: u64,
+    pub max_secs: Option<u64>,
+}
+
+/// `give up after N in T [then exit]`: after `after` quick exits within
+/// `within_secs` the job is not restarted; `then_exit`: pmtr exits 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GiveUp {
+    pub after: u32,
+    pub within_secs: u64,
+    pub then_exit: bool,
+}
+
+/// `env file [-]PATH`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvFile {
+    pub path: String,
+    /// Written with a leading `-`: a missing file is no error.
+    pub optional: bool,
+}
 
 /// Where a stdout/stderr stream goes.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -127,14 +269,28 @@ pub enum Resource {
     Locks,
 }
 
-/// A `udp://HOST:PORT[@IFACE]` URL, resolved when the file is read.
+/// A `udp://HOST:PORT[@IFACE]` URL as written. The config layer does no
+/// I/O: a host name is looked up by the networking part, without blocking,
+/// after the file is loaded (SPEC §10).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UdpUrl {
     /// The text as written, for log messages.
     pub text: String,
-    pub addr: SocketAddr,
+    pub host: Host,
+    /// 1 to 65535.
+    pub port: u16,
     /// `@IFACE`: egress interface for multicast reports.
     pub iface: Option<String>,
+}
+
+/// The host of a [`UdpUrl`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Host {
+    /// A numeric IPv4 address, or an IPv6 address written in brackets.
+    Ip(IpAddr),
+    /// A host name as written (a trailing dot kept): syntactically valid
+    /// for DNS, not looked up.
+    Name(String),
 }
 
 /// A 1-based position in the configuration file.
@@ -156,6 +312,13 @@ pub struct Origin {
     pub job: Pos,
     /// The `user` option, when there is one.
     pub user: Option<Pos>,
+    /// The first `group` or `groups` option, when there is one.
+    pub group: Option<Pos>,
+    /// For each name of [`Readiness::after`], in the same order: where it
+    /// is written, and the index (in file order) of the job it names,
+    /// resolved once the whole file is read. Like the positions, not part
+    /// of the job's meaning: a job added above another does not change it.
+    pub after: Vec<(Pos, u32)>,
 }
 
 impl PartialEq for Origin {

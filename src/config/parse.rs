@@ -11,11 +11,14 @@ use crate::prelude::*;
 use super::error::{Error, ErrorKind};
 use super::lex::{self, Line, Word};
 use super::model::{
-    Config, DEFAULT_KILL_AFTER_SECS, JobSpec, Origin, Output, Pos, Resource, Ulimit,
+    Config, DEFAULT_KILL_AFTER_SECS, JobSpec, Origin, Output, Pos, Resource, Restart, Ulimit,
 };
 use super::values::{
     is_integer, parse_cpu, parse_duration, parse_url, resource, suggest, suggest_resource,
 };
+
+mod ready;
+mod restart;
 
 /// More jobs than this is an error: far beyond any real file, it keeps a
 /// hostile file from making pmtr hold and fork without bound.
@@ -29,6 +32,10 @@ pub const MAX_ERRORS: usize = 100;
 const OPTIONS: &[&str] = &[
     "name", "cmd", "dir", "out", "err", "in", "env", "user", "nice", "cpu", "ulimit", "bounce",
     "depends", "order", "disable", "wait", "once", "kill",
+    // Issue 15 (parse/restart.rs).
+    "restart", "give", "stop", "reload", "group", "groups", "umask",
+    // Issue 16 (parse/ready.rs).
+    "ready", "after", "check", "watchdog",
 ];
 
 /// The keywords outside a job.
@@ -61,6 +68,7 @@ pub fn parse(file: &str, src: &str) -> Result<Config, Vec<Error>> {
         }
     }
     p.finish();
+    p.check_after();
     if p.diags.errors.is_empty() {
         return Ok(p.config);
     }
@@ -153,7 +161,8 @@ struct Parser<'f> {
     /// Job names seen so far and where, for duplicate reports; sorted by
     /// name for binary search. A sorted Vec rather than a HashMap: no
     /// hasher, random seed or hash table code in the binary.
-    names: Vec<(String, Pos)>,
+    /// With each, the job's index in the file's jobs (for `after`).
+    names: Vec<(String, Pos, u32)>,
     job: Option<Draft>,
     /// `job` ended its line without `{`: the next line must bring it.
     awaiting_open: bool,
@@ -275,7 +284,9 @@ impl Parser<'_> {
             }
             self.finish_job(previous);
         }
-        self.jobs_seen += 1;
+        // Counts saturate instead of trusting the 1 MiB cap of
+        // `parse_bytes` to keep them small (issue 13: no input may panic).
+        self.jobs_seen = self.jobs_seen.saturating_add(1);
         if self.jobs_seen == MAX_JOBS + 1 {
             self.err(pos, ErrorKind::TooManyJobs(MAX_JOBS));
         }
@@ -324,12 +335,24 @@ impl Parser<'_> {
                 depends: Vec::new(),
                 order: 0,
                 kill_after_secs: DEFAULT_KILL_AFTER_SECS,
+                restart: Restart::Always,
+                restart_delay: None,
+                give_up: None,
+                stop_signal: None,
+                reload_signal: None,
+                env_files: Vec::new(),
+                group: None,
+                groups: Vec::new(),
+                umask: None,
                 disable: false,
                 wait: false,
                 once: false,
+                readiness: None,
                 origin: Origin {
                     job: pos,
                     user: None,
+                    group: None,
+                    after: Vec::new(),
                 },
             },
             open,
@@ -382,7 +405,7 @@ impl Parser<'_> {
         if let Some(pos) = name_pos {
             match self
                 .names
-                .binary_search_by(|(n, _)| n.as_str().cmp(&spec.name))
+                .binary_search_by(|(n, ..)| n.as_str().cmp(&spec.name))
             {
                 Ok(i) => {
                     let first = self.names[i].1;
@@ -394,9 +417,13 @@ impl Parser<'_> {
                         },
                     );
                 }
-                Err(i) => self.names.insert(i, (spec.name.clone(), pos)),
+                Err(i) => {
+                    let index = self.config.jobs.len() as u32;
+                    self.names.insert(i, (spec.name.clone(), pos, index));
+                }
             }
         }
+        self.finish_readiness(&spec, &seen);
         // Relative `depends` paths are relative to the job's directory,
         // like `out` and `err`; resolve them here so the supervisor and
         // the equality of specs see one absolute path.
@@ -404,6 +431,11 @@ impl Parser<'_> {
         for dep in &mut spec.depends {
             if !dep.starts_with('/') {
                 *dep = format!("{base}/{dep}");
+            }
+        }
+        for file in &mut spec.env_files {
+            if !file.path.starts_with('/') {
+                file.path = format!("{base}/{}", file.path);
             }
         }
         if self.jobs_seen <= MAX_JOBS {
@@ -456,10 +488,6 @@ impl Parser<'_> {
         match parse_url(&url.text, listen) {
             Ok(u) if listen => self.config.listen.push(u),
             Ok(u) => self.config.report.push(u),
-            Err(kind @ ErrorKind::Resolve { .. }) => {
-                let warning = Error::at(self.diags.file, url.pos, kind);
-                self.config.warnings.push(format!("{warning}; skipping it"));
-            }
             Err(kind) => self.err(url.pos, kind),
         }
     }
@@ -515,7 +543,14 @@ impl Parser<'_> {
 
     fn option(&mut self, option: &'static str, pos: Pos, args: &[Word]) {
         const QUOTE: &str = " (quote an argument that contains spaces)";
-        let repeatable = matches!(option, "env" | "ulimit" | "depends");
+        if self.restart_option(option, pos, args) {
+            return;
+        }
+        // `ready`, `after` and `check` lines check their own repeats.
+        let repeatable = matches!(
+            option,
+            "env" | "ulimit" | "depends" | "ready" | "after" | "check"
+        );
         if !repeatable && !self.first_time(option, pos) {
             return;
         }
@@ -745,6 +780,7 @@ impl Parser<'_> {
                     );
                 }
             },
+            "ready" | "after" | "check" | "watchdog" => self.readiness_option(option, pos, args),
             _ => unreachable!("option {option} is in OPTIONS but has no arm"),
         }
     }
@@ -845,7 +881,7 @@ impl Parser<'_> {
             BlockKind::Ulimit => self.ulimit_pairs(entries),
         }
         if let Some(block) = &mut self.block {
-            block.entries += entries.len();
+            block.entries = block.entries.saturating_add(entries.len());
         }
         if let Some(i) = close {
             let block = self.block.take().expect("block is open");

@@ -974,37 +974,56 @@ fn url(line: &str) -> UdpUrl {
     c.report.into_iter().chain(c.listen).next().unwrap()
 }
 
+fn ip(text: &str) -> Host {
+    Host::Ip(text.parse().unwrap())
+}
+
 #[test]
 fn report_and_listen_forms() {
     let u = url("report to udp://127.0.0.1:9999");
-    assert_eq!(u.addr, "127.0.0.1:9999".parse().unwrap());
+    assert_eq!((u.host, u.port), (ip("127.0.0.1"), 9999));
     assert_eq!((u.text.as_str(), u.iface), ("udp://127.0.0.1:9999", None));
     let u = url("report to udp://239.0.0.1:9999@eth2");
     assert_eq!(
-        (u.addr, u.iface.as_deref()),
-        ("239.0.0.1:9999".parse().unwrap(), Some("eth2"))
+        (u.host, u.port, u.iface.as_deref()),
+        (ip("239.0.0.1"), 9999, Some("eth2"))
     );
-    assert_eq!(
-        url("listen on udp://0.0.0.0:10000").addr,
-        "0.0.0.0:10000".parse().unwrap()
-    );
-    assert_eq!(
-        url("listen on udp://[::1]:10000").addr,
-        "[::1]:10000".parse().unwrap()
-    );
-    assert_eq!(
-        url("report to udp://[ff02::1]:1@eth0").addr,
-        "[ff02::1]:1".parse().unwrap()
-    );
-    // Names resolve through the system resolver (/etc/hosts), IPv4 first.
-    assert_eq!(
-        url("report to udp://localhost:9").addr,
-        "127.0.0.1:9".parse().unwrap()
-    );
+    assert_eq!(url("listen on udp://0.0.0.0:10000").host, ip("0.0.0.0"));
+    let u = url("listen on udp://[::1]:10000");
+    assert_eq!((u.host, u.port), (ip("::1"), 10000));
+    assert_eq!(url("report to udp://[ff02::1]:1@eth0").host, ip("ff02::1"));
     let c = parse_ok(
         "report to udp://127.0.0.1:1\nreport to udp://127.0.0.1:2\nlisten on udp://127.0.0.1:3\n",
     );
     assert_eq!((c.report.len(), c.listen.len()), (2, 1));
+}
+
+#[test]
+fn host_names_are_kept_as_written_not_looked_up() {
+    // The parser does no I/O (SPEC §10): a name that exists nowhere is as
+    // good as localhost here, and yields no warning.
+    for name in [
+        "localhost",
+        "no-such-host.invalid",
+        "Pi-Kitchen.local.",
+        "_srv.example",
+        "x1",
+    ] {
+        let c = parse_bytes("t.conf", format!("report to udp://{name}:9\n").as_bytes()).unwrap();
+        assert_eq!(c.report[0].host, Host::Name(name.to_string()));
+        assert_eq!(c.report[0].port, 9);
+    }
+    let longest = [
+        "a".repeat(63),
+        "b".repeat(63),
+        "c".repeat(63),
+        "d".repeat(61),
+    ]
+    .join(".");
+    assert_eq!(
+        url(&format!("listen on udp://{longest}.:10")).host,
+        Host::Name(format!("{longest}."))
+    );
 }
 
 #[test]
@@ -1039,6 +1058,11 @@ fn url_errors() {
         ("udp://[::1]5", "missing :PORT"),
         ("udp://[nope]:5", "bad IPv6 address in brackets"),
         ("udp://a/b:5", "bad host name"),
+        ("udp://a..b:5", "bad host name"),
+        ("udp://.a:5", "bad host name"),
+        ("udp://bäd:5", "bad host name"),
+        ("udp://10.0.0.256:5", "bad IPv4 address"),
+        ("udp://10.1:5", "bad IPv4 address"),
         ("udp://1.2.3.4:5@", "bad interface name after '@'"),
         (
             "udp://1.2.3.4:5@averyveryverylongname",
@@ -1049,6 +1073,15 @@ fn url_errors() {
             errors(&format!("report to {text}\n")),
             vec![format!("t.conf:1:11: bad URL '{text}': {reason}; {tail}")],
             "{text}"
+        );
+    }
+    for long in ["a".repeat(64), ["abcdefghi"; 26].join(".")] {
+        let text = format!("udp://{long}:5");
+        assert_eq!(
+            errors(&format!("report to {text}\n")),
+            vec![format!(
+                "t.conf:1:11: bad URL '{text}': bad host name; {tail}"
+            )],
         );
     }
     let table: &[(&str, &str)] = &[
@@ -1079,18 +1112,301 @@ fn url_errors() {
     }
 }
 
+// ---- issue 15: restart policy, backoff, give up, signals, env files, ids ---
+
 #[test]
-fn unresolvable_host_is_a_warning_with_position() {
-    // At boot the network may not be up: the jobs must still start.
-    let cfg = parse_bytes("t.conf", b"\n  report to udp://no-such-host.invalid:9\n").unwrap();
-    assert!(cfg.report.is_empty());
-    assert_eq!(cfg.warnings.len(), 1);
-    let w = &cfg.warnings[0];
-    assert!(
-        w.starts_with("t.conf:2:13: can't resolve host 'no-such-host.invalid': ")
-            && w.ends_with("; skipping it"),
-        "{w}"
+fn defaults_keep_todays_behaviour() {
+    let j = job("");
+    assert_eq!(j.restart, Restart::Always);
+    assert_eq!(j.restart_delay, None);
+    assert_eq!(j.give_up, None);
+    assert_eq!((j.stop_signal, j.reload_signal), (None, None));
+    assert!(j.env_files.is_empty() && j.groups.is_empty());
+    assert_eq!((j.group, j.umask), (None, None));
+}
+
+#[test]
+fn restart_policy_forms() {
+    assert_eq!(job("restart on-failure").restart, Restart::OnFailure);
+    assert_eq!(job("restart never").restart, Restart::Never);
+    assert_eq!(job("restart always").restart, Restart::Always);
+    // A policy and a delay are two lines of their own.
+    let j = job("restart on-failure\nrestart delay 1 max 8");
+    assert_eq!(j.restart, Restart::OnFailure);
+    rejects(&[
+        (
+            "restart sometimes",
+            "t.conf:4:9: expected 'always', 'on-failure', 'never' or 'delay' after 'restart', found 'sometimes'",
+        ),
+        (
+            "restart",
+            "t.conf:4:1: 'restart' needs always, on-failure, never, or delay TIME [max TIME]",
+        ),
+        (
+            "restart never now",
+            "t.conf:4:15: too many arguments for 'restart'",
+        ),
+        (
+            "restart never\nrestart always",
+            "t.conf:5:1: 'restart' given twice in this job (first at line 4:1)",
+        ),
+    ]);
+}
+
+#[test]
+fn restart_delay_forms() {
+    let delay = |body: &str| job(body).restart_delay.unwrap();
+    assert_eq!(
+        delay("restart delay 1 max 8"),
+        RestartDelay {
+            secs: 1,
+            max_secs: Some(8)
+        }
     );
+    assert_eq!(
+        delay("restart delay 30s"),
+        RestartDelay {
+            secs: 30,
+            max_secs: None
+        }
+    );
+    assert_eq!(delay("restart delay 2 max 2").max_secs, Some(2));
+    rejects(&[
+        (
+            "restart delay",
+            "t.conf:4:9: 'restart' needs delay TIME [max TIME]",
+        ),
+        (
+            "restart delay 5x",
+            "t.conf:4:15: bad time '5x': unknown unit; expected a whole number with an optional unit s, m, h or d (e.g. 90, 30s, 5m, 1d)",
+        ),
+        (
+            "restart delay 5 upto 8",
+            "t.conf:4:17: expected 'max' after 'TIME', found 'upto'",
+        ),
+        (
+            "restart delay 5 max",
+            "t.conf:4:17: 'restart' needs delay TIME [max TIME]",
+        ),
+        (
+            "restart delay 5 max 2",
+            "t.conf:4:21: bad time '2': max must not be less than the delay; expected a whole number with an optional unit s, m, h or d (e.g. 90, 30s, 5m, 1d)",
+        ),
+        (
+            "restart delay 1 max 8 x",
+            "t.conf:4:23: too many arguments for 'restart delay'",
+        ),
+        (
+            "restart delay 1\nrestart delay 2",
+            "t.conf:5:1: 'restart delay' given twice in this job (first at line 4:1)",
+        ),
+    ]);
+}
+
+#[test]
+fn restart_delay_zero_is_allowed_with_a_warning() {
+    let cfg = parse_ok(&with_job("  restart delay 0"));
+    assert_eq!(cfg.jobs[0].restart_delay.unwrap().secs, 0);
+    assert_eq!(cfg.warnings.len(), 1);
+    assert!(
+        cfg.warnings[0] == "t.conf:4:3: restart delay 0: a crash loop restarts without pause",
+        "{:?}",
+        cfg.warnings
+    );
+}
+
+#[test]
+fn give_up_forms() {
+    assert_eq!(
+        job("give up after 5 in 1m").give_up,
+        Some(GiveUp {
+            after: 5,
+            within_secs: 60,
+            then_exit: false
+        })
+    );
+    assert_eq!(
+        job("give up after 1 in 10 then exit").give_up,
+        Some(GiveUp {
+            after: 1,
+            within_secs: 10,
+            then_exit: true
+        })
+    );
+    assert_eq!(job("give up after 100 in 1d").give_up.unwrap().after, 100);
+    rejects(&[
+        (
+            "give up after 101 in 1m",
+            "t.conf:4:15: bad number '101': expected a whole number of quick exits from 1 to 100",
+        ),
+        (
+            "give up after 0 in 1m",
+            "t.conf:4:15: bad number '0': expected a whole number of quick exits from 1 to 100",
+        ),
+        (
+            "give up after 3 in 0",
+            "t.conf:4:20: bad time '0': it must be at least 1 second; expected a whole number with an optional unit s, m, h or d (e.g. 90, 30s, 5m, 1d)",
+        ),
+        (
+            "give up after 3 within 1m",
+            "t.conf:4:17: expected 'in' after 'N', found 'within'",
+        ),
+        ("give up after 3", "t.conf:4:15: expected 'in' after 'N'"),
+        (
+            "give up after",
+            "t.conf:4:9: 'give' needs up after N in TIME [then exit]",
+        ),
+        (
+            "give in",
+            "t.conf:4:6: expected 'up' after 'give', found 'in'",
+        ),
+        (
+            "give up after 3 in 1m then",
+            "t.conf:4:23: expected 'exit' after 'then'",
+        ),
+        (
+            "give up after 3 in 1m then stop",
+            "t.conf:4:28: expected 'exit' after 'then', found 'stop'",
+        ),
+        (
+            "give up after 3 in 1m then exit 1",
+            "t.conf:4:33: too many arguments for 'give up'",
+        ),
+    ]);
+}
+
+#[test]
+fn signal_forms() {
+    for (text, raw) in [
+        ("INT", 2),
+        ("SIGINT", 2),
+        ("int", 2),
+        ("QUIT", 3),
+        ("10", 10),
+    ] {
+        let j = job(&format!("stop signal {text}\nreload signal {text}"));
+        assert_eq!(j.stop_signal.map(Signal::as_raw), Some(raw), "{text}");
+        assert_eq!(j.reload_signal.map(Signal::as_raw), Some(raw), "{text}");
+    }
+    assert_eq!(job("reload signal USR2").reload_signal, Some(Signal::USR2));
+    rejects(&[
+        (
+            "stop signal FOO",
+            "t.conf:4:13: unknown signal 'FOO': expected a name like TERM, INT, HUP or USR1, or a number from 1 to 31",
+        ),
+        (
+            "stop signal 0",
+            "t.conf:4:13: unknown signal '0': expected a name like TERM, INT, HUP or USR1, or a number from 1 to 31",
+        ),
+        (
+            "stop signal 40",
+            "t.conf:4:13: unknown signal '40': expected a name like TERM, INT, HUP or USR1, or a number from 1 to 31",
+        ),
+        (
+            "stop sig TERM",
+            "t.conf:4:6: expected 'signal' after 'stop', found 'sig'",
+        ),
+        ("reload signal", "t.conf:4:8: 'reload' needs signal SIGNAL"),
+        (
+            "stop signal INT\nstop signal QUIT",
+            "t.conf:5:1: 'stop signal' given twice in this job (first at line 4:1)",
+        ),
+    ]);
+}
+
+#[test]
+fn signal_names_round_trip() {
+    for n in 1..32 {
+        let sig = Signal::from_named_raw(n).unwrap();
+        assert_eq!(parse_signal(signal_name(sig)), Some(sig), "{n}");
+    }
+    assert_eq!(parse_signal(""), None);
+    assert_eq!(parse_signal("SIG"), None);
+    assert_eq!(parse_signal("-1"), None);
+}
+
+#[test]
+fn env_file_forms() {
+    let j = job("env file /etc/default/web\nenv file -/run/web.env\nenv A=1\nenv file rel.env");
+    let files: Vec<(&str, bool)> = j
+        .env_files
+        .iter()
+        .map(|f| (f.path.as_str(), f.optional))
+        .collect();
+    assert_eq!(
+        files,
+        [
+            ("/etc/default/web", false),
+            ("/run/web.env", true),
+            ("/rel.env", false)
+        ]
+    );
+    assert_eq!(j.env, ["A=1"]);
+    // Relative to `dir`, like `depends`.
+    assert_eq!(
+        job("dir /srv\nenv file a.env").env_files[0].path,
+        "/srv/a.env"
+    );
+    // `env file=x` is a variable named `file`.
+    assert_eq!(job("env file=x").env, ["file=x"]);
+    rejects(&[
+        ("env file", "t.conf:4:5: 'env' needs file PATH"),
+        ("env file -", "t.conf:4:10: 'env file' must not be empty"),
+        (
+            "env file /a b",
+            "t.conf:4:13: too many arguments for 'env file'",
+        ),
+    ]);
+}
+
+#[test]
+fn group_groups_and_umask_forms() {
+    let j = job("user 1000\ngroup 100\ngroups dialout,44\numask 027");
+    assert_eq!(j.user.as_deref(), Some("1000"));
+    assert_eq!(j.group.as_deref(), Some("100"));
+    assert_eq!(j.groups, ["dialout", "44"]);
+    assert_eq!(j.umask, Some(0o027));
+    assert_eq!(j.origin.group, Some(Pos { line: 5, col: 1 }));
+    assert_eq!(job("umask 0").umask, Some(0));
+    assert_eq!(job("umask 0777").umask, Some(0o777));
+    rejects(&[
+        ("group", "t.conf:4:1: 'group' needs a group name or number"),
+        ("groups a,,b", "t.conf:4:8: 'groups' must not be empty"),
+        (
+            "umask 0999",
+            "t.conf:4:7: bad number '0999': expected an octal mode from 000 to 777, like 022",
+        ),
+        (
+            "umask 01777",
+            "t.conf:4:7: bad number '01777': expected an octal mode from 000 to 777, like 022",
+        ),
+        (
+            "umask 1000",
+            "t.conf:4:7: bad number '1000': expected an octal mode from 000 to 777, like 022",
+        ),
+        (
+            "group a\ngroup b",
+            "t.conf:5:1: 'group' given twice in this job (first at line 4:1)",
+        ),
+    ]);
+}
+
+#[test]
+fn new_options_change_the_job() {
+    let base = job("");
+    for body in [
+        "restart on-failure",
+        "restart delay 1",
+        "give up after 3 in 1m",
+        "stop signal INT",
+        "reload signal USR1",
+        "env file /x",
+        "group 1",
+        "groups 1",
+        "umask 022",
+    ] {
+        assert_ne!(job(body), base, "{body}");
+    }
 }
 
 // ---- helpers ---------------------------------------------------------------

@@ -3,10 +3,10 @@
 //! and the "did you mean" suggestion for a misspelt word.
 
 use crate::prelude::*;
-use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::error::ErrorKind;
-use super::model::{Resource, UdpUrl};
+use super::model::{Host, Resource, Signal, UdpUrl};
 
 /// `bounce every` and `kill after` stop at ten years, so that adding them
 /// to a clock can never overflow.
@@ -81,6 +81,43 @@ pub fn parse_duration(text: &str) -> Result<u64, &'static str> {
     Ok(secs)
 }
 
+/// Signal names without `SIG`, by number, as Linux numbers them on every
+/// target pmtr is built for (ARM, AArch64, x86; the assertion below holds
+/// the table to the kernel's numbers). Real-time signals have no name.
+const SIGNALS: [&str; 32] = [
+    "", "HUP", "INT", "QUIT", "ILL", "TRAP", "ABRT", "BUS", "FPE", "KILL", "USR1", "SEGV", "USR2",
+    "PIPE", "ALRM", "TERM", "STKFLT", "CHLD", "CONT", "STOP", "TSTP", "TTIN", "TTOU", "URG",
+    "XCPU", "XFSZ", "VTALRM", "PROF", "WINCH", "IO", "PWR", "SYS",
+];
+
+const _: () = {
+    use rustix::process::Signal as S;
+    assert!(S::HUP.as_raw() == 1 && S::KILL.as_raw() == 9 && S::USR1.as_raw() == 10);
+    assert!(S::TERM.as_raw() == 15 && S::CHILD.as_raw() == 17 && S::STOP.as_raw() == 19);
+    assert!(S::WINCH.as_raw() == 28 && S::POWER.as_raw() == 30 && S::SYS.as_raw() == 31);
+};
+
+/// A signal by name (`TERM`, `SIGTERM`, any case) or number (1 to 31):
+/// what `stop signal`, `reload signal` and `pmtr signal` accept.
+pub fn parse_signal(text: &str) -> Option<Signal> {
+    let n = if text.bytes().all(|b| b.is_ascii_digit()) {
+        text.parse().ok()?
+    } else {
+        let upper = text.to_ascii_uppercase();
+        let name = upper.strip_prefix("SIG").unwrap_or(&upper);
+        SIGNALS.iter().position(|s| *s == name)? as i32
+    };
+    if !(1..SIGNALS.len() as i32).contains(&n) {
+        return None;
+    }
+    Signal::from_named_raw(n)
+}
+
+/// `TERM` for SIGTERM; `?` for a signal without a name.
+pub fn signal_name(sig: Signal) -> &'static str {
+    SIGNALS.get(sig.as_raw() as usize).copied().unwrap_or("?")
+}
+
 /// Highest CPU number `cpu` accepts (the kernel's default CONFIG_NR_CPUS
 /// range tops out at 1024 CPUs on the boards pmtr is for).
 pub const MAX_CPU: u32 = 1023;
@@ -150,7 +187,8 @@ pub fn parse_cpu(text: &str) -> Result<Vec<u32>, ErrorKind> {
 }
 
 /// `udp://HOST:PORT[@IFACE]`; the host is a numeric IPv4 address, an IPv6
-/// address in brackets, or a name resolved now (IPv4 preferred).
+/// address in brackets, or a host name, checked for syntax only: it is
+/// looked up later, by src/net, never while the file is read.
 pub fn parse_url(text: &str, listen: bool) -> Result<UdpUrl, ErrorKind> {
     let bad = |reason| ErrorKind::BadUrl {
         text: text.to_string(),
@@ -198,53 +236,54 @@ pub fn parse_url(text: &str, listen: bool) -> Result<UdpUrl, ErrorKind> {
         Ok(p) if p > 0 && port.bytes().all(|b| b.is_ascii_digit()) => p,
         _ => return Err(bad("the port must be a number from 1 to 65535")),
     };
-    let addr = if bracketed {
+    let host = if bracketed {
         match host.parse::<Ipv6Addr>() {
-            Ok(ip) => SocketAddr::new(IpAddr::V6(ip), port),
+            Ok(ip) => Host::Ip(IpAddr::V6(ip)),
             Err(_) => return Err(bad("bad IPv6 address in brackets")),
         }
     } else if let Ok(ip) = host.parse::<Ipv4Addr>() {
-        SocketAddr::new(IpAddr::V4(ip), port)
+        Host::Ip(IpAddr::V4(ip))
+    } else if host.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        // `10.0.0.256`, `10.1`: a mistyped address, not a name to look up.
+        return Err(bad("bad IPv4 address"));
+    } else if is_host_name(host) {
+        Host::Name(host.to_string())
     } else {
-        let valid = host
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'));
-        if !valid || host.len() > 253 {
-            return Err(bad("bad host name"));
-        }
-        resolve(host, port).map_err(|reason| ErrorKind::Resolve {
-            host: host.to_string(),
-            reason,
-        })?
+        return Err(bad("bad host name"));
     };
     Ok(UdpUrl {
         text: text.to_string(),
-        addr,
+        host,
+        port,
         iface: iface.map(str::to_string),
     })
 }
 
-/// Looks a host name up in /etc/hosts, then DNS, preferring an IPv4
-/// address (`crate::net::resolve`, the resolver musl's getaddrinfo was).
-#[cfg(not(fuzzing))]
-fn resolve(host: &str, port: u16) -> Result<SocketAddr, String> {
-    match crate::net::resolve::lookup(host, port) {
-        // IPv4 addresses come first.
-        Ok(addrs) => addrs
-            .first()
-            .copied()
-            .ok_or_else(|| "no address".to_string()),
-        Err(e) => Err(e.to_string()),
-    }
+/// Whether `name` is a host name DNS can carry: labels of 1 to 63
+/// letters, digits, `-` or `_` (service-style hosts exist), separated by
+/// dots, 253 bytes in all, one trailing dot allowed (an absolute name).
+pub fn is_host_name(name: &str) -> bool {
+    let name = name.strip_suffix('.').unwrap_or(name);
+    name.len() <= 253
+        && name.split('.').all(|label| {
+            (1..=63).contains(&label.len())
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
 }
 
-/// The fuzzer must not wait on DNS: only `localhost` resolves.
-#[cfg(fuzzing)]
-fn resolve(host: &str, port: u16) -> Result<SocketAddr, String> {
-    if host == "localhost" {
-        Ok(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port))
-    } else {
-        Err("host name lookup is off in fuzzing builds".to_string())
+/// Like [`parse_duration`], in milliseconds, and also `Nms`: the times
+/// of `ready`, `check` and `watchdog` (issue 16) may be below a second.
+pub fn parse_duration_ms(text: &str) -> Result<u64, &'static str> {
+    match text.strip_suffix("ms") {
+        Some(digits) if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) => {
+            match digits.parse::<u64>() {
+                Ok(ms) if ms <= MAX_DURATION_SECS * 1000 => Ok(ms),
+                _ => Err("too large (at most 3650d)"),
+            }
+        }
+        _ => parse_duration(text).map(|secs| secs * 1000),
     }
 }
 

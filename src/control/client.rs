@@ -1,5 +1,5 @@
-//! `pmtr status [NAME…] [--json]` and `pmtr stop|start|restart NAME…`:
-//! one request to the running pmtr over its control socket.
+//! `pmtr status [NAME…] [--json]`, `pmtr stop|start|restart|reload NAME…`
+//! and `pmtr signal NAME… SIGNAL`: one request to the running pmtr over its control socket.
 //!
 //! Exit codes follow the LSB `status` convention, so an init script's
 //! `status` can run `pmtr status` as it is:
@@ -7,9 +7,10 @@
 //!   run (`done`); without names, jobs disabled in the configuration file
 //!   count as fine too. For stop/start/restart: done.
 //! - 3: some job asked about is not fine (status only).
-//! - 1: pmtr could not be reached (the message names the socket tried), a
-//!   name is not a job (the message names it; nothing is done), or a job
-//!   can't be started.
+//! - 1: some job asked about has failed (`give up`, issue 15: dead, not
+//!   merely down), pmtr could not be reached (the message names the socket
+//!   tried), a name is not a job (the message names it; nothing is done),
+//!   or a job can't be started.
 //! - 2: usage error.
 //! - 4: permission denied (the socket's mode, or pmtr refused the uid).
 
@@ -38,23 +39,29 @@ const ANSWER_WITHIN: Duration = Duration::from_secs(10);
 
 pub const USAGE: &str = "\
 usage: pmtr status [-s SOCKET] [--json] [NAME...]
-       pmtr stop|start|restart [-s SOCKET] NAME...
+       pmtr stop|start|restart|reload [-s SOCKET] NAME...
+       pmtr signal [-s SOCKET] NAME... SIGNAL
 
 Asks the running pmtr about its jobs, or stops, starts or restarts them.
-A stop lasts until the configuration changes or pmtr restarts.
+A stop lasts until the configuration changes or pmtr restarts. reload
+sends each job's reload signal (HUP unless its `reload signal` says
+otherwise), signal sends SIGNAL (a name like USR1, or a number), to the
+job's process group.
 
   -s SOCKET   pmtr's control socket (default /run/pmtr.sock)
   --json      status as one JSON document
 
-Exit status: 0 all jobs asked about are running (or done, for `once`
-jobs), 3 some are not, 1 pmtr not reachable or unknown job name, 2 usage,
-4 permission denied.
+Exit status: 0 all jobs asked about are running, ready and healthy (or
+done, for `once` jobs), 3 some are not, 1 some failed (gave up), pmtr
+not reachable or unknown job name, 2 usage, 4 permission denied.
 ";
 
 struct Args {
     socket: String,
     json: bool,
     names: Vec<String>,
+    /// `pmtr signal NAME... SIGNAL`.
+    signal: Option<rustix::process::Signal>,
 }
 
 enum ParsedArgs {
@@ -67,6 +74,7 @@ fn parse_args(verb: Verb, args: &[String]) -> Result<ParsedArgs, String> {
         socket: String::from(DEFAULT_SOCKET),
         json: false,
         names: Vec::new(),
+        signal: None,
     };
     let mut args = args.iter();
     let mut only_names = false;
@@ -87,6 +95,15 @@ fn parse_args(verb: Verb, args: &[String]) -> Result<ParsedArgs, String> {
             _ if text.starts_with("-s") => out.socket = String::from(&text[2..]),
             _ => return Err(format!("unknown option '{text}'")),
         }
+    }
+    if verb == Verb::Signal {
+        let Some(word) = out.names.pop() else {
+            return Err("'signal' needs job names and a signal, like: pmtr signal web USR1".into());
+        };
+        let sig = crate::config::parse_signal(&word).ok_or_else(|| {
+            format!("unknown signal '{word}': give a name like HUP, USR1 or TERM, or a number from 1 to 31")
+        })?;
+        out.signal = Some(sig);
     }
     if verb != Verb::Status && out.names.is_empty() {
         return Err(format!("'{}' needs at least one job name", verb.word()));
@@ -114,6 +131,7 @@ pub fn main(verb: &str, args: &[String]) -> u8 {
     let request = Request {
         verb,
         names: args.names.clone(),
+        signal: args.signal,
     };
     let line = request.line();
     if line.len() > MAX_REQUEST {
@@ -158,7 +176,10 @@ pub fn main(verb: &str, args: &[String]) -> u8 {
             table(&answer.jobs)
         };
         print!("{text}");
-        if answer.jobs.iter().all(|j| fine(j, all)) {
+        if answer.jobs.iter().any(|j| j.state == State::Failed) {
+            // A job that gave up is dead, not merely down (LSB's 1).
+            EXIT_FAILED
+        } else if answer.jobs.iter().all(|j| fine(j, all)) {
             EXIT_OK
         } else {
             EXIT_NOT_RUNNING
@@ -354,20 +375,59 @@ impl Answer {
     }
 }
 
+/// The value of a `KEY=VALUE` field of a job line.
+fn extra<'a>(job: &'a JobStatus, key: &str) -> Option<&'a str> {
+    job.extra
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+}
+
 fn state_text(job: &JobStatus) -> String {
+    // Issue 16: how long in this state; for `running`, only when it
+    // became ready after it started (else UPTIME says it).
+    let in_state = job.extra("in_state").and_then(|s| s.parse().ok());
+    let with_time = |word: &str| match in_state {
+        Some(secs) if word != "running" || Some(secs) != job.uptime => {
+            format!("{word} {}", duration(secs))
+        }
+        _ => word.into(),
+    };
     match job.state {
-        State::Running => "running".into(),
+        State::Running => with_time("running"),
+        State::Starting => with_time("starting"),
+        State::Unhealthy => with_time("unhealthy"),
         State::Stopping => "stopping".into(),
-        State::Waiting => match job.restart_in {
-            Some(n) => format!("waiting to restart in {n} s"),
-            None => "waiting to restart".into(),
+        State::Waiting => {
+            let mut text = match job.restart_in {
+                Some(n) => format!("waiting to restart in {n} s"),
+                None => "waiting to restart".into(),
+            };
+            // Issue 15: the backoff and the `give up` window, if any.
+            if let Some(d) = extra(job, "delay_secs") {
+                _ = write!(text, ", delay {d} s");
+            }
+            if let (Some(n), Some(of)) = (extra(job, "quick_exits"), extra(job, "give_up_after")) {
+                _ = write!(text, ", {n} of {of} quick exits");
+            }
+            text
+        }
+        State::Failed => match extra(job, "give_up_after") {
+            Some(n) => format!("failed: gave up after {n} quick exits"),
+            None => "failed".into(),
         },
         State::Exit33 => "stopped by exit 33".into(),
+        State::Done if extra(job, "restart") == Some("on-failure") => {
+            "done (exited 0; restart on-failure)".into()
+        }
         State::Done => "done (once)".into(),
         State::Disabled if job.disabled_in_config => "disabled".into(),
         State::Disabled => "disabled until the config changes".into(),
         State::NotStartable => "not startable".into(),
-        State::Pending => "not started yet".into(),
+        State::Pending => match job.extra("waits") {
+            Some(names) => format!("waiting for {}", names.replace(',', ", ")),
+            None => "not started yet".into(),
+        },
     }
 }
 
@@ -478,6 +538,17 @@ fn json(answer: &Answer, all: bool) -> String {
             Some(r) => json_string(&mut out, r),
             None => out.push_str("null"),
         }
+        // The KEY=VALUE fields pmtr added (`restart`, `delay_secs`,
+        // `quick_exits`, `give_up_after`, …): numbers as numbers.
+        for (key, value) in &j.extra {
+            out.push(',');
+            json_string(&mut out, key);
+            out.push(':');
+            match value.parse::<u64>() {
+                Ok(n) => _ = write!(out, "{n}"),
+                Err(_) => json_string(&mut out, value),
+            }
+        }
         out.push('}');
     }
     out.push_str("]}\n");
@@ -543,6 +614,77 @@ mod tests {
         assert_eq!(lines[1].find("running"), Some(col));
         assert_eq!(lines[2].find("waiting to restart in 7 s"), Some(col));
         assert!(lines[2].ends_with("exit status 1, 3s ago"), "{text}");
+    }
+
+    fn with(mut j: JobStatus, fields: &[(&str, &str)]) -> JobStatus {
+        j.extra = fields
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        j
+    }
+
+    #[test]
+    fn backoff_and_give_up_show_in_the_state() {
+        let mut w = job(State::Waiting);
+        w.restart_in = Some(3);
+        assert_eq!(
+            state_text(&with(w.clone(), &[("delay_secs", "4")])),
+            "waiting to restart in 3 s, delay 4 s"
+        );
+        assert_eq!(
+            state_text(&with(
+                w.clone(),
+                &[
+                    ("delay_secs", "4"),
+                    ("quick_exits", "2"),
+                    ("give_up_after", "5")
+                ]
+            )),
+            "waiting to restart in 3 s, delay 4 s, 2 of 5 quick exits"
+        );
+        assert_eq!(state_text(&w), "waiting to restart in 3 s");
+        let failed = with(job(State::Failed), &[("give_up_after", "5")]);
+        assert_eq!(state_text(&failed), "failed: gave up after 5 quick exits");
+        assert!(!fine(&failed, true));
+        let done = with(job(State::Done), &[("restart", "on-failure")]);
+        assert_eq!(state_text(&done), "done (exited 0; restart on-failure)");
+        assert!(fine(&done, false));
+    }
+
+    #[test]
+    fn json_carries_the_extra_fields_numbers_as_numbers() {
+        let j = with(
+            job(State::Failed),
+            &[("restart", "on-failure"), ("quick_exits", "5")],
+        );
+        let answer = Answer {
+            pmtr_pid: Some(1),
+            jobs: vec![j],
+            results: Vec::new(),
+        };
+        let text = json(&answer, true);
+        assert!(
+            text.contains(r#""state":"failed""#)
+                && text.contains(r#","restart":"on-failure","quick_exits":5}"#),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn signal_takes_names_then_a_known_signal() {
+        let args = |a: &[&str]| -> Vec<String> { a.iter().map(|s| s.to_string()).collect() };
+        match parse_args(Verb::Signal, &args(&["web", "db", "usr1"])) {
+            Ok(ParsedArgs::Run(a)) => {
+                assert_eq!(a.names, ["web", "db"]);
+                assert_eq!(a.signal, Some(rustix::process::Signal::USR1));
+            }
+            _ => panic!(),
+        }
+        assert!(parse_args(Verb::Signal, &args(&["web", "BOGUS"])).is_err());
+        assert!(parse_args(Verb::Signal, &args(&["USR1"])).is_err());
+        assert!(parse_args(Verb::Signal, &args(&[])).is_err());
+        assert!(parse_args(Verb::Reload, &args(&[])).is_err());
     }
 
     #[test]

@@ -9,6 +9,9 @@
 //! > stop web
 //! < ok␉web␉stopping
 //! < end
+//! > signal web USR1            (reload web: its reload signal)
+//! < ok␉web␉sent SIGUSR1
+//! < end
 //! < unknown␉nosuch␉other    no job has these names; nothing done
 //! < refused␉TEXT            the peer's uid may not ask
 //! < error␉TEXT              a bad request
@@ -21,6 +24,14 @@
 //! keys it does not know, so pmtr can tell more without breaking older
 //! clients, and a newer client reads an older pmtr's lines.
 //!
+//! Extra fields of issue 16: `in_state=SECS` (how long in this state,
+//! for starting, running and unhealthy), `fails=N` (checks failed in a
+//! row), `check=ok|failed`, `check_ago=SECS` and `check_text=TEXT` (the
+//! last check), `status_text=TEXT` (the last STATUS= of a `ready notify` job),
+//! `waits=NAME,…` (the jobs it starts after that are not
+//! ready). The states `starting` and `unhealthy` are new words: a client
+//! older than them reports such a line as unreadable.
+//!
 //! Fields are separated by tabs. Job names have no whitespace or control
 //! characters (the parser rejects them); the one free-text field, a
 //! not-startable job's reason, is escaped (`\\`, `\t`, `\n`). Times are
@@ -29,6 +40,8 @@
 
 use crate::prelude::*;
 use core::fmt::Write;
+
+use rustix::process::Signal;
 
 /// Longest request line pmtr accepts, newline included: a verb and a few
 /// dozen names. Anything longer is refused, so a client costs pmtr at most
@@ -41,6 +54,10 @@ pub enum Verb {
     Stop,
     Start,
     Restart,
+    /// Send the job's reload signal (issue 15).
+    Reload,
+    /// Send the signal named last in the request (issue 15).
+    Signal,
 }
 
 impl Verb {
@@ -50,12 +67,16 @@ impl Verb {
             Verb::Stop => "stop",
             Verb::Start => "start",
             Verb::Restart => "restart",
+            Verb::Reload => "reload",
+            Verb::Signal => "signal",
         }
     }
 
     pub fn from_word(word: &str) -> Option<Verb> {
-        [Verb::Status, Verb::Stop, Verb::Start, Verb::Restart]
+        let verbs = [Verb::Status, Verb::Stop, Verb::Start, Verb::Restart];
+        verbs
             .into_iter()
+            .chain([Verb::Reload, Verb::Signal])
             .find(|v| v.word() == word)
     }
 }
@@ -64,6 +85,8 @@ impl Verb {
 pub struct Request {
     pub verb: Verb,
     pub names: Vec<String>,
+    /// `signal NAME... SIG`: the signal, last on the line.
+    pub signal: Option<Signal>,
 }
 
 impl Request {
@@ -77,11 +100,24 @@ impl Request {
         let Some(verb) = Verb::from_word(word) else {
             return Err(format!("unknown request '{}'", escape(word)));
         };
-        let names: Vec<String> = words.map(String::from).collect();
+        let mut names: Vec<String> = words.map(String::from).collect();
+        let mut signal = None;
+        if verb == Verb::Signal {
+            // Only signals known by name or number (SPEC §10).
+            let word = names.pop().unwrap_or_default();
+            signal = Some(
+                crate::config::parse_signal(&word)
+                    .ok_or_else(|| format!("unknown signal '{}'", escape(&word)))?,
+            );
+        }
         if verb != Verb::Status && names.is_empty() {
             return Err(format!("'{}' needs at least one job name", verb.word()));
         }
-        Ok(Request { verb, names })
+        Ok(Request {
+            verb,
+            names,
+            signal,
+        })
     }
 
     /// The request line, newline included.
@@ -91,6 +127,9 @@ impl Request {
             s.push(' ');
             s.push_str(name);
         }
+        if let Some(sig) = self.signal {
+            let _ = write!(s, " {}", sig.as_raw());
+        }
         s.push('\n');
         s
     }
@@ -99,7 +138,12 @@ impl Request {
 /// Where a job stands, as `pmtr status` names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum State {
+    /// Ready (issue 16: a job without `ready` is ready when started).
     Running,
+    /// Running, not ready yet.
+    Starting,
+    /// Ready, but its last checks failed.
+    Unhealthy,
     /// SIGTERM sent; SIGKILL follows if it does not leave.
     Stopping,
     /// Exited quickly (or fork failed); restarts when the wait is over.
@@ -115,6 +159,8 @@ pub enum State {
     /// Enabled but not started yet: behind an unfinished `wait` job, or
     /// its old version is still stopping.
     Pending,
+    /// Gave up after `give up after N in T` quick exits (issue 15).
+    Failed,
 }
 
 impl State {
@@ -122,6 +168,8 @@ impl State {
     pub fn keyword(self) -> &'static str {
         match self {
             State::Running => "running",
+            State::Starting => "starting",
+            State::Unhealthy => "unhealthy",
             State::Stopping => "stopping",
             State::Waiting => "waiting",
             State::Exit33 => "exit33",
@@ -129,12 +177,15 @@ impl State {
             State::Disabled => "disabled",
             State::NotStartable => "not-startable",
             State::Pending => "pending",
+            State::Failed => "failed",
         }
     }
 
     fn from_keyword(word: &str) -> Option<State> {
         [
             State::Running,
+            State::Starting,
+            State::Unhealthy,
             State::Stopping,
             State::Waiting,
             State::Exit33,
@@ -142,6 +193,7 @@ impl State {
             State::Disabled,
             State::NotStartable,
             State::Pending,
+            State::Failed,
         ]
         .into_iter()
         .find(|s| s.keyword() == word)
@@ -180,6 +232,14 @@ pub struct JobStatus {
 }
 
 impl JobStatus {
+    /// The value of extra field `key`, if pmtr sent it.
+    pub fn extra(&self, key: &str) -> Option<&str> {
+        self.extra
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
     /// Restarts since it was (re)configured: every start after the first.
     pub fn restarts(&self) -> u32 {
         self.starts.saturating_sub(1)
@@ -386,16 +446,37 @@ mod tests {
             Request::parse(b"stop a  b"),
             Ok(Request {
                 verb: Verb::Stop,
-                names: vec!["a".into(), "b".into()]
+                names: vec!["a".into(), "b".into()],
+                signal: None,
             })
         );
         assert_eq!(
             Request::parse(b"status"),
             Ok(Request {
                 verb: Verb::Status,
-                names: vec![]
+                names: vec![],
+                signal: None,
             })
         );
+    }
+
+    #[test]
+    fn signal_request_takes_a_known_signal_last() {
+        let req = Request::parse(b"signal web db SIGUSR1").unwrap();
+        assert_eq!(req.names, ["web", "db"]);
+        assert_eq!(req.signal, Some(Signal::USR1));
+        assert_eq!(req.line(), "signal web db 10\n");
+        assert_eq!(Request::parse(req.line().trim_end().as_bytes()), Ok(req));
+        assert_eq!(
+            Request::parse(b"signal web NOPE"),
+            Err("unknown signal 'NOPE'".into())
+        );
+        assert!(Request::parse(b"signal web 0").is_err());
+        assert!(Request::parse(b"signal web 64").is_err());
+        assert!(Request::parse(b"signal HUP").is_err());
+        assert!(Request::parse(b"signal").is_err());
+        let reload = Request::parse(b"reload web").unwrap();
+        assert_eq!((reload.verb, reload.signal), (Verb::Reload, None));
     }
 
     #[test]

@@ -69,14 +69,17 @@ struct Client {
     buf: heapless::Vec<u8, MAX_REQUEST>,
     /// Accept order, to find the oldest.
     seq: u64,
+    /// The peer's uid (SO_PEERCRED), for the log of what it asked.
+    uid: u32,
 }
 
 /// What a client's readiness amounted to.
 pub enum Readiness {
     /// Nothing complete yet (or the slot is empty): wait for more.
     Pending,
-    /// A full request; answer it with [`Server::answer`].
-    Request(Request),
+    /// A full request and the uid that sent it; answer it with
+    /// [`Server::answer`].
+    Request(Request, u32),
 }
 
 pub struct Server {
@@ -190,8 +193,8 @@ impl Server {
             };
             // By uid alone: a peer outside pmtr's PID namespace has no pid
             // here, and its uid is what the rule is about.
-            match sys::peer_uid(fd.as_fd()) {
-                Ok(uid) if uid == 0 || uid == self.euid.as_raw() => {}
+            let uid = match sys::peer_uid(fd.as_fd()) {
+                Ok(uid) if uid == 0 || uid == self.euid.as_raw() => uid,
                 Ok(uid) => {
                     let text = format!(
                         "refused\tpermission denied: uid {uid} may not query or control pmtr (only root and uid {} may)\n",
@@ -205,7 +208,7 @@ impl Server {
                     warn!("control socket: SO_PEERCRED: {}", sys::strerror(e));
                     continue;
                 }
-            }
+            };
             let slot = match self.clients.iter().position(Option::is_none) {
                 Some(free) => free,
                 None => {
@@ -233,6 +236,7 @@ impl Server {
                 fd,
                 buf: heapless::Vec::new(),
                 seq: self.next_seq,
+                uid,
             }));
             self.next_seq += 1;
         }
@@ -250,7 +254,7 @@ impl Server {
                 let line = &client.buf[..end];
                 let line = line.strip_suffix(b"\r").unwrap_or(line);
                 return match Request::parse(line) {
-                    Ok(req) => Readiness::Request(req),
+                    Ok(req) => Readiness::Request(req, client.uid),
                     Err(text) => {
                         self.answer(slot, format!("error\t{text}\n").as_bytes());
                         Readiness::Pending

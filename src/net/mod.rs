@@ -1,381 +1,577 @@
-//! UDP report and control (SPEC §8).
+//! UDP report and control (SPEC §8): the sockets. What goes in the
+//! datagrams is `wire.rs`; host names are looked up by `resolve.rs`.
 //!
 //! `report to udp://HOST:PORT[@IFACE]`: every 10 seconds (and right after
 //! an enable/disable) the event loop calls [`Net::send_report`], which
-//! sends `report HOSTNAME` and one `NAME e|d SECONDS PID CMD` line per
-//! restartable job to every destination. A report too big for one
-//! datagram is split into several, each starting with its own `report`
-//! line, rather than cut.
+//! sends the report to every destination whose address is known.
 //!
 //! `listen on udp://ADDR:PORT`: datagrams `enable NAME...` or
 //! `disable NAME...`. There is no authentication: anyone who can reach the
 //! port can stop jobs, so pmtr warns when the address is not loopback.
+//! Malformed datagrams are counted: one is logged in full, then at most one
+//! line per 10 seconds sums up the rest, so a flood cannot flood the log.
 //!
-//! Sockets are (re)opened on each configuration load; failures are logged
-//! and never touch the jobs. Receiving and reporting use fixed buffers.
+//! Host names: the configuration holds them as written. [`Net::configure`]
+//! starts looking each one up (/etc/hosts, then DNS) without waiting for
+//! the answer; until a name resolves, the destination or listener that
+//! uses it is simply not in use, and the jobs never wait for it. A failure
+//! is logged once and the name is tried again every 10 seconds, so reports
+//! begin soon after a network that came up late; a resolved name is looked
+//! up again on each load and every 5 minutes, and a listener whose address
+//! changed is bound again.
+//!
+//! # Driving it from the event loop
+//!
+//! Everything Net registers in the loop's epoll set carries the data
+//! `token_base | n`, with `n` below 2³²; the loop hands `n` back:
+//!
+//! - [`Net::configure`] when a configuration is loaded;
+//! - [`Net::on_event`]`(n, now, command)` for each epoll event of that
+//!   kind: a listening socket's datagrams become `command(verb, job_name)`
+//!   calls, a resolver socket's replies move lookups on;
+//! - [`Net::deadline`] folded into the epoll timeout, and [`Net::tick`]
+//!   once per turn (it does nothing until something is due);
+//! - [`Net::send_report`] every 10 seconds while [`Net::reporting`].
+//!
+//! Each call does a bounded amount of work: at most
+//! [`DATAGRAMS_PER_WAKEUP`] datagrams per listening socket and
+//! [`resolve::RECV_PER_WAKEUP`] replies per resolver socket; epoll is
+//! level-triggered, so what is left brings the loop back. Nothing is
+//! allocated in the steady state: only loading a configuration and
+//! (re)resolving a name allocate.
 
+pub mod dns;
 pub mod resolve;
+pub mod wire;
 
-use crate::config::UdpUrl;
+pub use wire::{Control, ReportLine};
+
+use crate::clock::Instant;
+use crate::config::{Host, UdpUrl};
 use crate::prelude::*;
 use core::fmt;
 use core::net::{IpAddr, Ipv4Addr, SocketAddr};
+use core::time::Duration;
+
+use resolve::{LookupError, Resolver, Sockets, Sources};
 use rustix::event::epoll;
-use rustix::fd::{BorrowedFd, OwnedFd};
+use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
 use rustix::io::Errno;
 use rustix::net::{AddressFamily, RecvFlags, SendFlags, SocketFlags, SocketType};
+use wire::{BadDatagram, DATAGRAM_MAX};
 
-/// The largest control datagram accepted (SPEC §7's record size: a
-/// control line is logged).
-pub const DATAGRAM_MAX: usize = 1024;
+/// A name that did not resolve is looked up again this often: SPEC §8's
+/// report period, so reports begin within 10 s of DNS answering.
+pub const RETRY_EVERY: Duration = Duration::from_secs(10);
+/// A name that resolved is looked up again this often, so that a
+/// listener follows its address (a DHCP lease, an edited /etc/hosts).
+pub const REFRESH_EVERY: Duration = Duration::from_secs(300);
+/// Datagrams read from one listening socket per wakeup: a flood takes
+/// this much of a turn, no more.
+pub const DATAGRAMS_PER_WAKEUP: usize = 16;
+/// At most one log line about bad datagrams this often.
+pub const BAD_LOG_EVERY: Duration = Duration::from_secs(10);
+/// Marks a resolver socket among Net's epoll tokens; listening socket `i`
+/// is just `i`.
+const RESOLVER_TOKEN: u32 = 1 << 31;
 
-/// Reports are split to stay under a typical Ethernet MTU, so that no
-/// datagram is fragmented.
-pub const REPORT_MAX: usize = 1400;
-
-/// A control datagram's verb.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Control {
-    Enable,
-    Disable,
-}
-
-impl fmt::Display for Control {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Control::Enable => "enable",
-            Control::Disable => "disable",
-        })
-    }
-}
-
-/// One line of a report: `NAME e|d SECONDS_RUNNING PID CMD`.
-pub struct ReportLine<'a> {
-    pub name: &'a str,
-    pub enabled: bool,
-    pub secs_running: u64,
-    /// 0 when the job is not running.
-    pub pid: u32,
-    pub cmd: &'a [String],
-}
-
-/// The report destinations and listening sockets of the current config.
-#[derive(Default)]
+/// The report destinations, listening sockets and host names of the
+/// current configuration.
 pub struct Net {
-    /// Indexed like the config's `listen on` lines; `None` where the
-    /// socket could not be opened.
-    listen: Vec<Option<Listener>>,
+    /// One per `listen on` line, in file order; listener `i` is
+    /// registered as `token_base | i`.
+    listen: Vec<Listener>,
+    /// One per `report to` line.
     report: Vec<Destination>,
+    /// The distinct host names of those lines.
+    names: Vec<Name>,
+    /// Owns a duplicate of the loop's epoll descriptor, made at the first
+    /// load, through which it and Net register sockets later.
+    resolver: Resolver<'static, Sockets>,
+    token_base: u64,
+    /// For a new name's lookup key.
+    last_key: u32,
+    bad: BadDatagrams,
+}
+
+struct Name {
+    /// As written in the configuration.
+    host: String,
+    /// Its lookups' key with the resolver; unique among names.
+    key: u32,
+    resolving: bool,
+    /// The address in use: the first the last successful lookup gave
+    /// (IPv4 preferred).
+    ip: Option<IpAddr>,
+    /// When to look it up next, unless a lookup is under way.
+    due: Option<Instant>,
+    /// A failure has been logged since the last load or success.
+    warned: bool,
 }
 
 struct Listener {
-    fd: OwnedFd,
-    addr: SocketAddr,
-    text: String,
+    url: UdpUrl,
+    /// Its host's index in `Net::names`, for a name.
+    name: Option<usize>,
+    addr: Option<SocketAddr>,
+    /// Open and registered; `None` until the address is known, or when
+    /// it could not be bound (logged).
+    fd: Option<OwnedFd>,
 }
 
 struct Destination {
-    fd: OwnedFd,
-    addr: SocketAddr,
-    text: String,
+    url: UdpUrl,
+    name: Option<usize>,
+    addr: Option<SocketAddr>,
+    fd: Option<OwnedFd>,
     /// The last send failed (logged once, not every 10 seconds).
     failing: bool,
 }
 
-/// Why a control datagram was dropped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BadDatagram<'a> {
-    Oversized(usize),
-    NotText,
-    ControlCharacter,
-    Empty,
-    UnknownVerb(&'a str),
-    NoJobNames,
-}
-
-impl fmt::Display for BadDatagram<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            BadDatagram::Oversized(n) => write!(f, "{n} bytes, more than {DATAGRAM_MAX}"),
-            BadDatagram::NotText => f.write_str("not UTF-8 text"),
-            BadDatagram::ControlCharacter => f.write_str("contains control characters"),
-            BadDatagram::Empty => f.write_str("empty"),
-            BadDatagram::UnknownVerb(verb) => {
-                let short: String = verb.chars().take(32).collect();
-                write!(f, "'{short}' is not enable or disable")
-            }
-            BadDatagram::NoJobNames => f.write_str("names no job"),
-        }
+impl Default for Net {
+    fn default() -> Net {
+        Net::with_sources(Sources::SYSTEM)
     }
-}
-
-/// Parses `enable NAME...` / `disable NAME...` (whitespace-separated, a
-/// trailing newline is fine) into the verb and the text holding the names.
-pub fn parse_control(datagram: &[u8]) -> Result<(Control, &str), BadDatagram<'_>> {
-    if datagram.len() > DATAGRAM_MAX {
-        return Err(BadDatagram::Oversized(datagram.len()));
-    }
-    let text = core::str::from_utf8(datagram).map_err(|_| BadDatagram::NotText)?;
-    if text
-        .chars()
-        .any(|c| c.is_control() && !c.is_ascii_whitespace())
-    {
-        return Err(BadDatagram::ControlCharacter);
-    }
-    let text = text.trim_start_matches(|c: char| c.is_ascii_whitespace());
-    let verb_end = text
-        .find(|c: char| c.is_ascii_whitespace())
-        .unwrap_or(text.len());
-    let (verb, names) = text.split_at(verb_end);
-    let control = match verb {
-        "" => return Err(BadDatagram::Empty),
-        "enable" => Control::Enable,
-        "disable" => Control::Disable,
-        other => return Err(BadDatagram::UnknownVerb(other)),
-    };
-    if names.split_ascii_whitespace().next().is_none() {
-        return Err(BadDatagram::NoJobNames);
-    }
-    Ok((control, names))
 }
 
 impl Net {
-    /// (Re)opens the sockets for a newly loaded configuration and registers
-    /// listening socket `i` in `epoll` with token `token_base + i`. Failures
-    /// are logged; jobs are never affected. A listening socket whose
-    /// address is unchanged is kept (no datagram lost, no repeated
-    /// warning); the others are closed.
+    /// A Net that reads other hosts and resolv.conf files (tests).
+    fn with_sources(sources: Sources<'static>) -> Net {
+        Net {
+            listen: Vec::new(),
+            report: Vec::new(),
+            names: Vec::new(),
+            resolver: Resolver::new(Sockets::default(), sources),
+            token_base: 0,
+            last_key: 0,
+            bad: BadDatagrams::default(),
+        }
+    }
+
+    /// Takes a newly loaded configuration's `report to` and `listen on`
+    /// lines. Numeric addresses are used at once; names keep the address
+    /// they had (if any) and are looked up again, without waiting. A
+    /// listening socket whose address is unchanged is kept (no datagram
+    /// lost, no repeated warning); the others are closed. Failures are
+    /// logged and never touch the jobs.
     pub fn configure(
         &mut self,
         epoll: BorrowedFd<'_>,
         token_base: u64,
         report: &[UdpUrl],
         listen: &[UdpUrl],
+        now: Instant,
     ) {
-        let mut old: Vec<Listener> = self.listen.drain(..).flatten().collect();
-        for (i, url) in listen.iter().enumerate() {
-            let token = epoll::EventData::new_u64(token_base + i as u64);
+        if self.resolver.io.epoll.is_none() {
+            match rustix::io::fcntl_dupfd_cloexec(epoll, 0) {
+                Ok(fd) => self.resolver.io.epoll = Some(fd),
+                Err(e) => error!(
+                    "can't duplicate the epoll descriptor: {}; host names in URLs will not resolve",
+                    crate::sys::strerror(e)
+                ),
+            }
+        }
+        self.token_base = token_base;
+        self.resolver.io.token = token_base | u64::from(RESOLVER_TOKEN);
+
+        let mut old_names = core::mem::take(&mut self.names);
+        let mut name_of = |url: &UdpUrl, names: &mut Vec<Name>| match &url.host {
+            Host::Ip(_) => None,
+            Host::Name(host) => Some(intern(names, &mut old_names, &mut self.last_key, host, now)),
+        };
+        let mut names = Vec::new();
+        let mut listeners = Vec::with_capacity(listen.len());
+        for url in listen {
+            let name = name_of(url, &mut names);
+            listeners.push(Listener {
+                addr: address(url, name.and_then(|n: usize| names[n].ip)),
+                url: url.clone(),
+                name,
+                fd: None,
+            });
+        }
+        let mut destinations = Vec::with_capacity(report.len());
+        for url in report {
+            let name = name_of(url, &mut names);
+            destinations.push(Destination {
+                addr: address(url, name.and_then(|n: usize| names[n].ip)),
+                url: url.clone(),
+                name,
+                fd: None,
+                failing: false,
+            });
+        }
+        for gone in old_names.iter().filter(|n| n.resolving) {
+            self.resolver.cancel(gone.key);
+        }
+        self.names = names;
+
+        let mut old = core::mem::take(&mut self.listen);
+        for (i, mut l) in listeners.into_iter().enumerate() {
+            let token = epoll::EventData::new_u64(token_base | i as u64);
             let kept = old
                 .iter()
-                .position(|l| l.addr == url.addr)
+                .position(|o| o.fd.is_some() && o.addr.is_some() && o.addr == l.addr)
                 .map(|at| old.swap_remove(at));
-            let listener = match kept {
-                Some(l) => match epoll::modify(epoll, &l.fd, token, epoll::EventFlags::IN) {
-                    Ok(()) => Some(l),
+            l.fd = match kept.and_then(|o| o.fd) {
+                Some(fd) => match epoll::modify(epoll, &fd, token, epoll::EventFlags::IN) {
+                    Ok(()) => Some(fd),
                     Err(e) => {
                         error!(
                             "listen on {}: epoll_ctl: {}; not listening there",
-                            url.text,
+                            l.url.text,
                             crate::sys::strerror(e)
                         );
                         None
                     }
                 },
-                None => open_listener(epoll, token, url),
+                None => open_listener(epoll, token, &l),
             };
-            self.listen.push(listener);
+            self.listen.push(l);
         }
-        for l in old {
-            let _ = epoll::delete(epoll, &l.fd);
-            info!("no longer listening on {}", l.text);
+        for o in old {
+            if let Some(fd) = o.fd {
+                let _ = epoll::delete(epoll, &fd);
+                info!("no longer listening on {}", o.url.text);
+            }
         }
-        self.report = report.iter().filter_map(open_destination).collect();
+        for d in &mut destinations {
+            d.fd = open_destination(d);
+        }
+        self.report = destinations;
+        // Names in /etc/hosts resolve right here.
+        self.start_due(now);
+        self.take_results(now);
     }
 
-    /// True when reports are due every 10 seconds.
+    /// True when reports are due every 10 seconds: there are `report to`
+    /// lines, resolved or not yet.
     pub fn reporting(&self) -> bool {
         !self.report.is_empty()
     }
 
-    /// Reads every pending datagram on listening socket `index` and calls
-    /// `command` once per job name in each well-formed one. Bad datagrams
-    /// are logged (the first in detail, the rest counted, so a flood does
-    /// not flood the log) and dropped.
-    pub fn receive(&mut self, index: usize, mut command: impl FnMut(Control, &str)) {
-        let Some(Some(listener)) = self.listen.get(index) else {
-            return;
-        };
-        let mut buf = [0u8; DATAGRAM_MAX + 1];
-        let mut more_bad = 0u32;
-        loop {
-            // MSG_TRUNC: the length returned is the datagram's, so an
-            // oversized one is seen as such and not parsed cut.
-            let (copied, len, from) = match rustix::net::recvfrom(
-                &listener.fd,
-                &mut buf,
-                RecvFlags::TRUNC | RecvFlags::DONTWAIT,
-            ) {
-                Ok(got) => got,
-                Err(Errno::INTR) => continue,
-                Err(Errno::AGAIN) => break,
-                Err(e) => {
-                    error!(
-                        "listen on {}: recvfrom: {}",
-                        listener.text,
-                        crate::sys::strerror(e)
-                    );
-                    break;
-                }
-            };
-            let from = Peer(from.and_then(|a| SocketAddr::try_from(a).ok()));
-            let parsed = if len > DATAGRAM_MAX {
-                Err(BadDatagram::Oversized(len))
-            } else {
-                parse_control(&buf[..copied])
-            };
-            match parsed {
-                Ok((control, names)) => {
-                    debug!(
-                        "{control} {} from {from} on {}",
-                        names.trim(),
-                        listener.text
-                    );
-                    for name in names.split_ascii_whitespace() {
-                        command(control, name);
-                    }
-                }
-                Err(why) if more_bad == 0 => {
-                    warn!("ignored datagram from {from} on {}: {why}", listener.text);
-                    more_bad = 1;
-                }
-                Err(_) => more_bad += 1,
+    /// An epoll event for one of Net's sockets: `n` is the low 32 bits of
+    /// its data. A listening socket's well-formed datagrams become one
+    /// `command(verb, job_name)` call per name; a resolver socket's
+    /// replies move lookups on.
+    pub fn on_event(&mut self, n: u32, now: Instant, command: impl FnMut(Control, &str)) {
+        if n & RESOLVER_TOKEN != 0 {
+            self.resolver
+                .on_readable((n & !RESOLVER_TOKEN) as usize, now);
+            self.start_due(now);
+            self.take_results(now);
+        } else {
+            self.receive(n as usize, now, command);
+        }
+    }
+
+    /// When [`Net::tick`] has something to do: a lookup to resend or give
+    /// up, a name to look up again, a summary of bad datagrams to log.
+    pub fn deadline(&self) -> Option<Instant> {
+        // A name due while every lookup slot is taken waits for a slot,
+        // which a lookup's end (an event or the resolver's deadline) frees.
+        let names = self
+            .names
+            .iter()
+            .filter(|n| !n.resolving)
+            .filter_map(|n| n.due)
+            .min()
+            .filter(|_| self.resolver.has_room());
+        [self.resolver.deadline(), names, self.bad.deadline()]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// Does what is due at `now`; cheap when nothing is.
+    pub fn tick(&mut self, now: Instant) {
+        if self.resolver.deadline().is_some_and(|at| at <= now) {
+            self.resolver.tick(now);
+        }
+        self.start_due(now);
+        self.take_results(now);
+        self.bad.tick(now);
+    }
+
+    /// Starts the lookups that are due, as slots allow.
+    fn start_due(&mut self, now: Instant) {
+        for name in &mut self.names {
+            if !self.resolver.has_room() {
+                break;
+            }
+            if !name.resolving && name.due.is_some_and(|at| at <= now) {
+                name.resolving = true;
+                name.due = None;
+                self.resolver.start(name.key, &name.host, now);
             }
         }
-        if more_bad > 1 {
+    }
+
+    /// Puts the addresses of finished lookups to use.
+    fn take_results(&mut self, now: Instant) {
+        while let Some((key, result)) = self.resolver.finished() {
+            let Some(n) = self.names.iter().position(|n| n.resolving && n.key == key) else {
+                continue;
+            };
+            let name = &mut self.names[n];
+            name.resolving = false;
+            // The resolver gives no empty success; were it to, it is a
+            // failure like any other.
+            let first = result.and_then(|ips| ips.first().copied().ok_or(LookupError::NotFound));
+            match first {
+                Ok(ip) => {
+                    name.due = Some(now + REFRESH_EVERY);
+                    name.warned = false;
+                    if name.ip != Some(ip) {
+                        name.ip = Some(ip);
+                        self.readdress(n);
+                    }
+                }
+                Err(e) => {
+                    name.due = Some(now + RETRY_EVERY);
+                    if !name.warned {
+                        name.warned = true;
+                        self.log_unresolved(n, e);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Once per load, or per failure after a success.
+    fn log_unresolved(&self, n: usize, e: LookupError) {
+        let name = &self.names[n];
+        let every = RETRY_EVERY.as_secs();
+        if let Some(ip) = name.ip {
             warn!(
-                "ignored {} more bad datagrams on {}",
-                more_bad - 1,
-                listener.text
+                "can't resolve {} again: {e}; still using {ip}, trying again every {every} sec",
+                name.host
+            );
+            return;
+        }
+        let listen = self.listen.iter().map(|l| ("listen on", l.name, &l.url));
+        let report = self.report.iter().map(|d| ("report to", d.name, &d.url));
+        for (what, _, url) in listen.chain(report).filter(|u| u.1 == Some(n)) {
+            warn!(
+                "{what} {}: can't resolve {}: {e}; not in use until it resolves (trying again every {every} sec)",
+                url.text, name.host
             );
         }
     }
 
-    /// Sends the report to every `report to` destination, in as many
-    /// datagrams of at most [`REPORT_MAX`] bytes as it takes.
+    /// Name `n` has a new address: bind its listeners again, point its
+    /// destinations at it.
+    fn readdress(&mut self, n: usize) {
+        let Some(ip) = self.names[n].ip else { return };
+        let Some(epoll) = &self.resolver.io.epoll else {
+            return;
+        };
+        for (i, l) in self.listen.iter_mut().enumerate() {
+            if l.name != Some(n) {
+                continue;
+            }
+            if let Some(fd) = l.fd.take() {
+                let _ = epoll::delete(epoll, &fd);
+            }
+            l.addr = Some(SocketAddr::new(ip, l.url.port));
+            let token = epoll::EventData::new_u64(self.token_base | i as u64);
+            l.fd = open_listener(epoll.as_fd(), token, l);
+        }
+        for d in self.report.iter_mut().filter(|d| d.name == Some(n)) {
+            d.addr = Some(SocketAddr::new(ip, d.url.port));
+            d.failing = false;
+            d.fd = open_destination(d);
+            if let (Some(_), Some(addr)) = (&d.fd, d.addr) {
+                info!("report to {}: sending to {addr}", d.url.text);
+            }
+        }
+    }
+
+    /// Reads up to [`DATAGRAMS_PER_WAKEUP`] datagrams on listening socket
+    /// `index`.
+    fn receive(&mut self, index: usize, now: Instant, mut command: impl FnMut(Control, &str)) {
+        let Some(Listener {
+            fd: Some(fd), url, ..
+        }) = self.listen.get(index)
+        else {
+            return;
+        };
+        let mut buf = [0u8; DATAGRAM_MAX + 1];
+        for _ in 0..DATAGRAMS_PER_WAKEUP {
+            // MSG_TRUNC: the length returned is the datagram's, so an
+            // oversized one is seen as such and not parsed cut.
+            let (copied, len, from) =
+                match rustix::net::recvfrom(fd, &mut buf, RecvFlags::TRUNC | RecvFlags::DONTWAIT) {
+                    Ok(got) => got,
+                    Err(Errno::INTR) => continue,
+                    Err(Errno::AGAIN) => break,
+                    Err(e) => {
+                        error!(
+                            "listen on {}: recvfrom: {}",
+                            url.text,
+                            crate::sys::strerror(e)
+                        );
+                        break;
+                    }
+                };
+            let from = Peer(from.and_then(|a| SocketAddr::try_from(a).ok()));
+            let parsed = if len > DATAGRAM_MAX {
+                Err(BadDatagram::Oversized(len))
+            } else {
+                wire::parse_control(&buf[..copied])
+            };
+            match parsed {
+                Ok((control, names)) => {
+                    debug!("{control} {} from {from} on {}", names.trim(), url.text);
+                    for name in names.split_ascii_whitespace() {
+                        command(control, name);
+                    }
+                }
+                Err(why) => self.bad.note(now, from, &url.text, why),
+            }
+        }
+    }
+
+    /// Sends the report to every `report to` destination whose address is
+    /// known, in as many datagrams as it takes (see
+    /// [`wire::build_report`]).
     pub fn send_report<'a>(&mut self, hostname: &str, jobs: impl Iterator<Item = ReportLine<'a>>) {
-        if self.report.is_empty() {
+        if self.report.iter().all(|d| d.fd.is_none()) {
             return;
         }
-        let mut header: heapless::Vec<u8, 300> = heapless::Vec::new();
-        let _ = header.extend_from_slice(b"report ");
-        push_word(&mut header, hostname, 255);
-        let _ = header.push(b'\n');
-        let mut dgram: heapless::Vec<u8, REPORT_MAX> = heapless::Vec::new();
-        let _ = dgram.extend_from_slice(&header);
-        for job in jobs {
-            let mut line: heapless::Vec<u8, REPORT_MAX> = heapless::Vec::new();
-            format_line(&mut line, &job, REPORT_MAX - header.len());
-            if dgram.len() + line.len() > REPORT_MAX {
-                self.send_all(&dgram);
-                dgram.clear();
-                let _ = dgram.extend_from_slice(&header);
-            }
-            let _ = dgram.extend_from_slice(&line);
-        }
-        // Sent even without jobs: the report says the host is alive.
-        self.send_all(&dgram);
-    }
-
-    fn send_all(&mut self, dgram: &[u8]) {
-        for d in &mut self.report {
-            let sent = loop {
-                match rustix::net::sendto(
-                    &d.fd,
-                    dgram,
-                    SendFlags::DONTWAIT | SendFlags::NOSIGNAL,
-                    &d.addr,
-                ) {
-                    Err(Errno::INTR) => continue,
-                    other => break other,
-                }
-            };
-            match sent {
-                Ok(_) if d.failing => {
-                    d.failing = false;
-                    info!("report to {}: sending again", d.text);
-                }
-                Ok(_) => {}
-                Err(e) if !d.failing => {
-                    d.failing = true;
-                    warn!(
-                        "report to {}: sendto: {}; will keep trying every 10 seconds",
-                        d.text,
-                        crate::sys::strerror(e)
-                    );
-                }
-                Err(_) => {}
-            }
-        }
+        let report = &mut self.report;
+        wire::build_report(hostname, jobs, |dgram| send_all(report, dgram));
     }
 }
 
-/// `NAME e|d SECONDS PID CMD\n`, the command cut with `...` if the line
-/// would not fit in `max` bytes.
-fn format_line(line: &mut heapless::Vec<u8, REPORT_MAX>, job: &ReportLine<'_>, max: usize) {
-    use core::fmt::Write;
-    let mut head: heapless::String<128> = heapless::String::new();
-    push_word_str(&mut head, job.name);
-    let _ = write!(
-        head,
-        " {} {} {}",
-        if job.enabled { 'e' } else { 'd' },
-        job.secs_running,
-        job.pid
-    );
-    let _ = line.extend_from_slice(head.as_bytes());
-    let budget = max.min(REPORT_MAX) - 1; // the newline
-    for arg in job.cmd {
-        for c in core::iter::once(' ').chain(arg.chars()) {
-            // A newline in an argument would start a fake job line.
-            let c = if c.is_control() { '?' } else { c };
-            let mut utf8 = [0; 4];
-            let bytes = c.encode_utf8(&mut utf8).as_bytes();
-            if line.len() + bytes.len() > budget {
-                while line.len() + 3 > budget {
-                    line.pop();
-                }
-                // Do not leave half a UTF-8 character before the mark.
-                while line.last().is_some_and(|&b| b & 0xC0 == 0x80) {
-                    line.pop();
-                }
-                if line.last().is_some_and(|&b| b >= 0xC0) {
-                    line.pop();
-                }
-                let _ = line.extend_from_slice(b"...\n");
-                return;
+/// The index in `names` of `host`: found there, carried over from the
+/// previous configuration's `old` names (with its address and any lookup
+/// under way), or new. Due for a lookup now either way.
+fn intern(
+    names: &mut Vec<Name>,
+    old: &mut Vec<Name>,
+    last_key: &mut u32,
+    host: &str,
+    now: Instant,
+) -> usize {
+    if let Some(i) = names.iter().position(|n| n.host == host) {
+        return i;
+    }
+    let name = match old.iter().position(|n| n.host == host) {
+        Some(i) => {
+            let mut name = old.swap_remove(i);
+            name.warned = false;
+            if !name.resolving {
+                name.due = Some(now);
             }
-            let _ = line.extend_from_slice(bytes);
+            name
         }
-    }
-    let _ = line.push(b'\n');
+        None => {
+            *last_key = last_key.wrapping_add(1);
+            Name {
+                host: host.to_string(),
+                key: *last_key,
+                resolving: false,
+                ip: None,
+                due: Some(now),
+                warned: false,
+            }
+        }
+    };
+    names.push(name);
+    names.len() - 1
 }
 
-/// A job name may not contain whitespace or control characters (the
-/// config language has no way to write them), but a report must stay
-/// parseable whatever it gets.
-fn push_word_str(out: &mut heapless::String<128>, word: &str) {
-    for c in word.chars().take(100) {
-        let _ = out.push(if c.is_whitespace() || c.is_control() {
-            '_'
-        } else {
-            c
-        });
+/// A URL's socket address: its numeric host's, or its name's once known.
+fn address(url: &UdpUrl, name_ip: Option<IpAddr>) -> Option<SocketAddr> {
+    match url.host {
+        Host::Ip(ip) => Some(ip),
+        Host::Name(_) => name_ip,
     }
+    .map(|ip| SocketAddr::new(ip, url.port))
 }
 
-fn push_word<const N: usize>(out: &mut heapless::Vec<u8, N>, word: &str, max_chars: usize) {
-    for c in word.chars().take(max_chars) {
-        let c = if c.is_whitespace() || c.is_control() {
-            '_'
-        } else {
-            c
+fn send_all(report: &mut [Destination], dgram: &[u8]) {
+    for d in report {
+        let (Some(fd), Some(addr)) = (&d.fd, &d.addr) else {
+            continue;
         };
-        let mut utf8 = [0; 4];
-        let _ = out.extend_from_slice(c.encode_utf8(&mut utf8).as_bytes());
+        let sent = loop {
+            match rustix::net::sendto(fd, dgram, SendFlags::DONTWAIT | SendFlags::NOSIGNAL, addr) {
+                Err(Errno::INTR) => continue,
+                other => break other,
+            }
+        };
+        match sent {
+            Ok(_) if d.failing => {
+                d.failing = false;
+                info!("report to {}: sending again", d.url.text);
+            }
+            Ok(_) => {}
+            Err(e) if !d.failing => {
+                d.failing = true;
+                warn!(
+                    "report to {}: sendto: {}; will keep trying every 10 seconds",
+                    d.url.text,
+                    crate::sys::strerror(e)
+                );
+            }
+            Err(_) => {}
+        }
+    }
+}
+
+/// Counts malformed control datagrams so that the log gets at most one
+/// line about them per [`BAD_LOG_EVERY`]: the first in full, then a sum.
+#[derive(Default)]
+struct BadDatagrams {
+    /// While set and not passed, bad datagrams are counted, not logged.
+    quiet_until: Option<Instant>,
+    count: u32,
+    last_from: Peer,
+}
+
+impl BadDatagrams {
+    fn note(&mut self, now: Instant, from: Peer, on: &str, why: BadDatagram<'_>) {
+        self.last_from = from;
+        match self.quiet_until {
+            Some(until) if now < until => self.count = self.count.saturating_add(1),
+            // The quiet time is over but its sum is not logged yet.
+            Some(_) if self.count > 0 => {
+                self.count = self.count.saturating_add(1);
+                self.summarise(now);
+            }
+            _ => {
+                warn!("ignored datagram from {from} on {on}: {why}");
+                self.quiet_until = Some(now + BAD_LOG_EVERY);
+            }
+        }
+    }
+
+    fn tick(&mut self, now: Instant) {
+        if self.deadline().is_some_and(|at| at <= now) {
+            self.summarise(now);
+        }
+    }
+
+    fn deadline(&self) -> Option<Instant> {
+        self.quiet_until.filter(|_| self.count > 0)
+    }
+
+    fn summarise(&mut self, now: Instant) {
+        warn!(
+            "ignored {} more bad datagrams in the last {} sec, the last from {}",
+            self.count,
+            BAD_LOG_EVERY.as_secs(),
+            self.last_from
+        );
+        self.count = 0;
+        self.quiet_until = Some(now + BAD_LOG_EVERY);
     }
 }
 
 /// The sender of a datagram, for log lines.
+#[derive(Clone, Copy, Default)]
 struct Peer(Option<SocketAddr>);
 
 impl fmt::Display for Peer {
@@ -427,32 +623,29 @@ pub fn bind_udp(addr: &SocketAddr) -> Result<OwnedFd, (&'static str, Errno)> {
     Ok(fd)
 }
 
-fn open_listener(epoll: BorrowedFd<'_>, token: epoll::EventData, url: &UdpUrl) -> Option<Listener> {
+fn open_listener(epoll: BorrowedFd<'_>, token: epoll::EventData, l: &Listener) -> Option<OwnedFd> {
+    let addr = l.addr?;
     let open = || -> Result<OwnedFd, (&'static str, Errno)> {
-        let fd = bind_udp(&url.addr)?;
+        let fd = bind_udp(&addr)?;
         epoll::add(epoll, &fd, token, epoll::EventFlags::IN).map_err(|e| ("epoll_ctl", e))?;
         Ok(fd)
     };
+    // For a name, which address it stands for now.
+    let resolved = Resolved(&l.url, addr);
     match open() {
         Ok(fd) => {
-            if url.addr.ip().is_loopback() {
-                info!("listening on {}", url.text);
+            if addr.ip().is_loopback() {
+                info!("listening on {resolved}");
             } else {
                 warn!(
-                    "listening on {} without authentication: anyone who can send to it can enable and disable jobs",
-                    url.text
+                    "listening on {resolved} without authentication: anyone who can send to it can enable and disable jobs"
                 );
             }
-            Some(Listener {
-                fd,
-                addr: url.addr,
-                text: url.text.clone(),
-            })
+            Some(fd)
         }
         Err((call, e)) => {
             error!(
-                "listen on {}: {call}: {}; not listening there",
-                url.text,
+                "listen on {resolved}: {call}: {}; not listening there",
                 crate::sys::strerror(e)
             );
             None
@@ -460,20 +653,35 @@ fn open_listener(epoll: BorrowedFd<'_>, token: epoll::EventData, url: &UdpUrl) -
     }
 }
 
-fn open_destination(url: &UdpUrl) -> Option<Destination> {
+/// A URL as written, and the address it stands for if it names a host:
+/// `udp://pi.lan:10000 (192.168.0.22:10000)`.
+struct Resolved<'a>(&'a UdpUrl, SocketAddr);
+
+impl fmt::Display for Resolved<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0.text)?;
+        match self.0.host {
+            Host::Name(_) => write!(f, " ({})", self.1),
+            Host::Ip(_) => Ok(()),
+        }
+    }
+}
+
+fn open_destination(d: &Destination) -> Option<OwnedFd> {
+    let addr = d.addr?;
     let open = || -> Result<OwnedFd, (&'static str, Errno)> {
-        let fd = udp_socket(url.addr.is_ipv6()).map_err(|e| ("socket", e))?;
-        if let Some(iface) = &url.iface {
-            if !url.addr.ip().is_multicast() {
+        let fd = udp_socket(addr.is_ipv6()).map_err(|e| ("socket", e))?;
+        if let Some(iface) = &d.url.iface {
+            if !addr.ip().is_multicast() {
                 warn!(
                     "report to {}: @{iface} applies only to multicast destinations; ignored",
-                    url.text
+                    Resolved(&d.url, addr)
                 );
                 return Ok(fd);
             }
             let index = rustix::net::netdevice::name_to_index(&fd, iface)
                 .map_err(|e| ("interface lookup", e))?;
-            match url.addr.ip() {
+            match addr.ip() {
                 IpAddr::V4(group) => rustix::net::sockopt::set_ip_multicast_if_with_ifindex(
                     &fd,
                     &group,
@@ -488,16 +696,11 @@ fn open_destination(url: &UdpUrl) -> Option<Destination> {
         Ok(fd)
     };
     match open() {
-        Ok(fd) => Some(Destination {
-            fd,
-            addr: url.addr,
-            text: url.text.clone(),
-            failing: false,
-        }),
+        Ok(fd) => Some(fd),
         Err((call, e)) => {
             error!(
                 "report to {}: {call}: {}; not reporting there",
-                url.text,
+                Resolved(&d.url, addr),
                 crate::sys::strerror(e)
             );
             None
@@ -506,192 +709,4 @@ fn open_destination(url: &UdpUrl) -> Option<Destination> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use core::time::Duration;
-
-    #[test]
-    fn control_datagrams_parse() {
-        assert_eq!(
-            parse_control(b"enable web\n"),
-            Ok((Control::Enable, " web\n"))
-        );
-        let (c, names) = parse_control(b"  disable a\tb  c\r\n").unwrap();
-        assert_eq!(c, Control::Disable);
-        assert_eq!(
-            names.split_ascii_whitespace().collect::<Vec<_>>(),
-            ["a", "b", "c"]
-        );
-    }
-
-    #[test]
-    fn malformed_datagrams_are_rejected() {
-        assert_eq!(parse_control(b""), Err(BadDatagram::Empty));
-        assert_eq!(parse_control(b" \n"), Err(BadDatagram::Empty));
-        assert_eq!(parse_control(b"enable"), Err(BadDatagram::NoJobNames));
-        assert_eq!(parse_control(b"enable \n"), Err(BadDatagram::NoJobNames));
-        assert_eq!(
-            parse_control(b"start web"),
-            Err(BadDatagram::UnknownVerb("start"))
-        );
-        assert_eq!(
-            parse_control(b"ENABLE web"),
-            Err(BadDatagram::UnknownVerb("ENABLE"))
-        );
-        assert_eq!(
-            parse_control(b"enable w\x00eb"),
-            Err(BadDatagram::ControlCharacter)
-        );
-        assert_eq!(parse_control(b"enable \xff"), Err(BadDatagram::NotText));
-        let big = [b'a'; DATAGRAM_MAX + 1];
-        assert_eq!(
-            parse_control(&big),
-            Err(BadDatagram::Oversized(DATAGRAM_MAX + 1))
-        );
-    }
-
-    fn url(text: &str) -> UdpUrl {
-        let hostport = text.trim_start_matches("udp://");
-        UdpUrl {
-            text: text.to_string(),
-            addr: hostport.parse().unwrap(),
-            iface: None,
-        }
-    }
-
-    fn free_port() -> u16 {
-        std::net::UdpSocket::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port()
-    }
-
-    #[test]
-    fn report_is_split_across_datagrams_not_cut() {
-        let rx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-        rx.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-        let port = rx.local_addr().unwrap().port();
-        let ep = epoll::create(epoll::CreateFlags::CLOEXEC).unwrap();
-        let mut net = Net::default();
-        net.configure(
-            rustix::fd::AsFd::as_fd(&ep),
-            100,
-            &[url(&format!("udp://127.0.0.1:{port}"))],
-            &[],
-        );
-        assert!(net.reporting());
-        let cmd = vec!["/bin/sleep".to_string(), "x".repeat(100)];
-        let names: Vec<String> = (0..40).map(|i| format!("job{i}")).collect();
-        let jobs = names.iter().map(|n| ReportLine {
-            name: n,
-            enabled: n != "job3",
-            secs_running: 12,
-            pid: 99,
-            cmd: &cmd,
-        });
-        net.send_report("host-1", jobs);
-        let mut seen = Vec::new();
-        let mut buf = [0u8; 4096];
-        while seen.len() < 40 {
-            let n = rx.recv(&mut buf).unwrap();
-            assert!(n <= REPORT_MAX, "datagram of {n} bytes");
-            let text = core::str::from_utf8(&buf[..n]).unwrap();
-            let mut lines = text.lines();
-            assert_eq!(lines.next(), Some("report host-1"));
-            for line in lines {
-                let fields: Vec<&str> = line.splitn(5, ' ').collect();
-                assert_eq!(fields[4], cmd.join(" "));
-                seen.push((fields[0].to_string(), fields[1].to_string()));
-            }
-        }
-        assert_eq!(seen[0], ("job0".to_string(), "e".to_string()));
-        assert_eq!(seen[3], ("job3".to_string(), "d".to_string()));
-        assert_eq!(seen.len(), 40);
-    }
-
-    #[test]
-    fn overlong_command_is_cut_with_mark() {
-        let cmd = vec!["/bin/echo".to_string(), "é".repeat(2000)];
-        let mut line = heapless::Vec::new();
-        format_line(
-            &mut line,
-            &ReportLine {
-                name: "a",
-                enabled: true,
-                secs_running: 1,
-                pid: 2,
-                cmd: &cmd,
-            },
-            1000,
-        );
-        assert!(line.len() <= 1000);
-        let text = core::str::from_utf8(&line).unwrap();
-        assert!(text.starts_with("a e 1 2 /bin/echo éé"));
-        assert!(text.ends_with("...\n"));
-    }
-
-    #[test]
-    fn listener_receives_control_and_drops_garbage() {
-        let port = free_port();
-        let ep = epoll::create(epoll::CreateFlags::CLOEXEC).unwrap();
-        let mut net = Net::default();
-        let listen = [url(&format!("udp://127.0.0.1:{port}"))];
-        net.configure(rustix::fd::AsFd::as_fd(&ep), 7, &[], &listen);
-        let tx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-        tx.send_to(b"garbage", ("127.0.0.1", port)).unwrap();
-        tx.send_to(&[b'x'; 3000], ("127.0.0.1", port)).unwrap();
-        tx.send_to(b"disable a b\n", ("127.0.0.1", port)).unwrap();
-        tx.send_to(b"enable c", ("127.0.0.1", port)).unwrap();
-        let mut events = Vec::with_capacity(4);
-        epoll::wait(
-            &ep,
-            rustix::buffer::spare_capacity(&mut events),
-            Some(&rustix::time::Timespec {
-                tv_sec: 5,
-                tv_nsec: 0,
-            }),
-        )
-        .unwrap();
-        assert_eq!(events[0].data.u64(), 7);
-        let mut got = Vec::new();
-        // Datagrams may trickle in; collect until both good ones arrived.
-        let end = crate::clock::Instant::now() + Duration::from_secs(5);
-        while got.len() < 3 && crate::clock::Instant::now() < end {
-            net.receive(0, |c, n| got.push((c, n.to_string())));
-        }
-        assert_eq!(
-            got,
-            [
-                (Control::Disable, "a".to_string()),
-                (Control::Disable, "b".to_string()),
-                (Control::Enable, "c".to_string())
-            ]
-        );
-        // Reconfiguring with the same address keeps the socket.
-        net.configure(rustix::fd::AsFd::as_fd(&ep), 8, &[], &listen);
-        assert!(net.listen[0].is_some());
-        net.configure(rustix::fd::AsFd::as_fd(&ep), 8, &[], &[]);
-        assert!(net.listen.is_empty());
-        assert!(
-            std::net::UdpSocket::bind(("127.0.0.1", port)).is_ok(),
-            "old socket closed"
-        );
-    }
-
-    #[test]
-    fn bind_failure_is_not_fatal() {
-        let taken = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-        let port = taken.local_addr().unwrap().port();
-        let ep = epoll::create(epoll::CreateFlags::CLOEXEC).unwrap();
-        let mut net = Net::default();
-        let listen = [
-            url(&format!("udp://127.0.0.1:{port}")),
-            url(&format!("udp://127.0.0.1:{}", free_port())),
-        ];
-        net.configure(rustix::fd::AsFd::as_fd(&ep), 0, &[], &listen);
-        assert!(net.listen[0].is_none());
-        assert!(net.listen[1].is_some(), "the second listener still opens");
-        net.receive(0, |_, _| panic!("no socket, no datagram"));
-    }
-}
+mod tests;

@@ -134,15 +134,18 @@ pub fn var(name: &str) -> Option<&'static str> {
     })
 }
 
-/// The heap (`sys/heap.rs`).
-#[cfg(not(test))]
+/// The heap (`sys/heap.rs`). Not in the fuzz targets (`--cfg fuzzing`):
+/// they are std programs, and std's allocator is the one a sanitizer
+/// watches.
+#[cfg(not(any(test, fuzzing)))]
 #[global_allocator]
 static HEAP: super::heap::Heap = super::heap::Heap::new();
 
 /// A panic is a bug in pmtr: say where, then abort (SIGABRT, a core dump
 /// if enabled), as when pmtr is killed: each job gets its PDEATHSIG. In the
 /// size-optimised build panics abort at once, without this message.
-#[cfg(not(test))]
+/// Tests and fuzz targets have std's handler instead.
+#[cfg(not(any(test, fuzzing)))]
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
     if let Some(at) = info.location() {
@@ -156,11 +159,12 @@ fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
 // unwinding, so their code names the unwinder's personality routine and
 // `_Unwind_Resume` even though pmtr is built with panic=abort and nothing
 // ever unwinds. These two satisfy the linker; neither can be reached.
-#[cfg(not(test))]
+// With std linked (tests, fuzz targets) std's own would clash with them.
+#[cfg(not(any(test, fuzzing)))]
 #[unsafe(no_mangle)]
 extern "C" fn rust_eh_personality() {}
 
-#[cfg(not(test))]
+#[cfg(not(any(test, fuzzing)))]
 #[unsafe(no_mangle)]
 extern "C" fn _Unwind_Resume() -> ! {
     // SAFETY: as in the panic handler.
@@ -170,14 +174,14 @@ extern "C" fn _Unwind_Resume() -> ! {
 // On 32-bit ARM the unwind tables of the prebuilt core and alloc name the
 // EHABI personality routines too; with no unwinder linked (std brought
 // one), they would be undefined under a gcc link. Never called either.
-#[cfg(all(not(test), target_arch = "arm"))]
+#[cfg(all(not(any(test, fuzzing)), target_arch = "arm"))]
 #[unsafe(no_mangle)]
 extern "C" fn __aeabi_unwind_cpp_pr0() -> ! {
     // SAFETY: as in the panic handler.
     unsafe { libc::abort() }
 }
 
-#[cfg(all(not(test), target_arch = "arm"))]
+#[cfg(all(not(any(test, fuzzing)), target_arch = "arm"))]
 #[unsafe(no_mangle)]
 extern "C" fn __aeabi_unwind_cpp_pr1() -> ! {
     // SAFETY: as in the panic handler.

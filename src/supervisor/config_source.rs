@@ -17,7 +17,7 @@ use rustix::fs::{FileType, Mode, OFlags};
 use rustix::io::Errno;
 
 use super::watch::Watcher;
-use crate::config::{self, Config};
+use crate::config::{self, Config, EnvFile};
 
 /// How soon a configuration file that exists but failed to read is read
 /// again.
@@ -58,6 +58,8 @@ pub struct ConfigSource {
     /// When the file was first read empty while jobs run.
     empty_since: Option<Instant>,
     depends: Vec<Depends>,
+    /// The jobs' `env file`s, watched like `depends` (issue 15).
+    env_files: Vec<Depends>,
 }
 
 impl ConfigSource {
@@ -72,6 +74,7 @@ impl ConfigSource {
             reread_at: None,
             empty_since: None,
             depends: Vec::new(),
+            env_files: Vec::new(),
         })
     }
 
@@ -228,11 +231,17 @@ impl ConfigSource {
     /// The jobs whose `depends` files changed content since last looked
     /// at (by id).
     pub fn changed_depends(&mut self, now: Instant) -> Vec<u32> {
-        let hashes: Vec<u64> = self
-            .depends
-            .iter()
-            .map(|d| depends_hash(&d.paths))
-            .collect();
+        self.changed(false, now)
+    }
+
+    /// The jobs whose `depends` files, or (`env`) `env file`s, changed.
+    fn changed(&mut self, env: bool, now: Instant) -> Vec<u32> {
+        let files = if env {
+            &mut self.env_files
+        } else {
+            &mut self.depends
+        };
+        let hashes: Vec<u64> = files.iter().map(|d| files_hash(&d.paths, !env)).collect();
         // As for the configuration: a write under way makes what was read
         // suspect (an empty file mid-save is no change to act on).
         let changes = self.watcher.drain();
@@ -240,30 +249,34 @@ impl ConfigSource {
         if changes.depends_in_flux {
             return Vec::new();
         }
-        let mut changed = Vec::new();
-        for (d, hash) in self.depends.iter_mut().zip(hashes) {
-            if hash == d.hash {
-                d.empty_since = None;
-                continue;
-            }
-            // Saved in place, a file is empty between its truncate and
-            // its write: that is its new content only once it stays so.
-            let empty = d
-                .paths
-                .iter()
-                .any(|p| crate::files::file_size(p) == Some(0));
-            if empty {
-                let settled = *d.empty_since.get_or_insert(now) + EMPTY_SETTLE;
-                if now < settled {
-                    self.reread_at = Some(self.reread_at.map_or(settled, |at| at.min(settled)));
-                    continue;
+        changed(files, hashes, now, &mut self.reread_at)
+    }
+
+    /// Takes the `env file`s of the jobs now configured, as
+    /// [`ConfigSource::track_depends`] takes `depends` files.
+    pub fn track_env_files<'a>(&mut self, jobs: impl Iterator<Item = (u32, &'a [EnvFile])>) {
+        let mut old = core::mem::take(&mut self.env_files);
+        for (job, files) in jobs.filter(|(_, files)| !files.is_empty()) {
+            match old.iter().position(|d| d.job == job) {
+                Some(i) => self.env_files.push(old.swap_remove(i)),
+                None => {
+                    let paths: Vec<String> = files.iter().map(|f| f.path.clone()).collect();
+                    self.env_files.push(Depends {
+                        job,
+                        hash: files_hash(&paths, false),
+                        paths,
+                        empty_since: None,
+                    })
                 }
             }
-            d.empty_since = None;
-            d.hash = hash;
-            changed.push(d.job);
         }
-        changed
+    }
+
+    /// The jobs whose `env file`s changed content since last looked at:
+    /// the loop reads them again and restarts a job whose environment
+    /// changed. Saves settle as `depends` files do.
+    pub fn changed_env_files(&mut self, now: Instant) -> Vec<u32> {
+        self.changed(true, now)
     }
 
     /// Watches the configuration and every tracked `depends` file. A
@@ -274,6 +287,7 @@ impl ConfigSource {
         let paths = core::iter::once(self.path.as_str()).chain(
             self.depends
                 .iter()
+                .chain(&self.env_files)
                 .flat_map(|d| d.paths.iter().map(String::as_str)),
         );
         if self.watcher.watch(paths) {
@@ -282,17 +296,60 @@ impl ConfigSource {
     }
 }
 
+/// The jobs of `files` whose new `hashes` differ from the last seen; an
+/// empty file counts only once it has stayed empty for [`EMPTY_SETTLE`]
+/// (then `reread_at` brings pmtr back).
+fn changed(
+    files: &mut [Depends],
+    hashes: Vec<u64>,
+    now: Instant,
+    reread_at: &mut Option<Instant>,
+) -> Vec<u32> {
+    let mut changed = Vec::new();
+    for (d, hash) in files.iter_mut().zip(hashes) {
+        if hash == d.hash {
+            d.empty_since = None;
+            continue;
+        }
+        // Saved in place, a file is empty between its truncate and
+        // its write: that is its new content only once it stays so.
+        let empty = d
+            .paths
+            .iter()
+            .any(|p| crate::files::file_size(p) == Some(0));
+        if empty {
+            let settled = *d.empty_since.get_or_insert(now) + EMPTY_SETTLE;
+            if now < settled {
+                *reread_at = Some(reread_at.map_or(settled, |at| at.min(settled)));
+                continue;
+            }
+        }
+        d.empty_since = None;
+        d.hash = hash;
+        changed.push(d.job);
+    }
+    changed
+}
+
 /// Hash of `depends` files' contents. A missing file hashes as missing, so
 /// its appearance counts as a change; a file pmtr must not or cannot read
 /// (not a regular file, over [`MAX_DEPENDS_BYTES`], not trusted) hashes as
 /// such, with a warning.
 pub fn depends_hash(paths: &[String]) -> u64 {
+    files_hash(paths, true)
+}
+
+/// [`depends_hash`]; without `warn` for env files, whose errors the loop
+/// says when it reads them (never their content).
+fn files_hash(paths: &[String], warn: bool) -> u64 {
     paths.iter().fold(0, |h: u64, p| {
         let file = match hash_depends_file(p) {
             Ok(hash) => hash | 1,
             Err(None) => 0,
             Err(Some(why)) => {
-                warn!("depends file {p}: {why}; treating it as unreadable");
+                if warn {
+                    warn!("depends file {p}: {why}; treating it as unreadable");
+                }
                 2
             }
         };

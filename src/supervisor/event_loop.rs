@@ -30,14 +30,17 @@ use rustix::process::{Pid, Signal, WaitOptions};
 
 use super::config_source::ConfigSource;
 use super::control;
-use super::job::{self, Action, AfterStop, Ending, JobEvent, JobState};
+use super::job::{self, Action, AfterStop, Ending, JobEvent, JobState, Up};
 use super::jobs::{Jobs, NotStartable, Slot, Want};
+use super::notify;
 use crate::config::{self, Config, JobSpec};
 use crate::net::{Control, Net, ReportLine};
 use crate::spawn::{self, Launch, SpawnError, StartResult};
 use crate::sys;
-use crate::syslog::Severity;
+use crate::syslog::{Quota, Severity};
 use crate::users::Users;
+
+mod ready;
 
 /// Reports go out this often when `report to` is configured (SPEC §8).
 const REPORT_EVERY: Duration = Duration::from_secs(10);
@@ -61,6 +64,10 @@ const TOKEN_NET: u64 = 6 << 32;
 /// The control socket's listener, and its clients (table slot below).
 pub(super) const TOKEN_CONTROL: u64 = 7 << 32;
 pub(super) const TOKEN_CONTROL_CLIENT: u64 = 8 << 32;
+/// Issue 16: a job's ready-fd pipe, notify socket, probe output.
+const TOKEN_READY_FD: u64 = 9 << 32;
+const TOKEN_NOTIFY: u64 = 10 << 32;
+const TOKEN_PROBE: u64 = 11 << 32;
 const KIND_MASK: u64 = !0xffff_ffff;
 
 pub struct Supervisor {
@@ -68,6 +75,9 @@ pub struct Supervisor {
     signals: OwnedFd,
     source: ConfigSource,
     jobs: Jobs,
+    /// Where `ready notify` sockets go; after `jobs`, so that it is
+    /// removed once their sockets are (fields drop in order).
+    notify_dir: notify::Dir,
     /// pmtr's own environment, shared by every job that adds no `env`.
     environ: alloc::rc::Rc<spawn::Env>,
     net: Net,
@@ -75,11 +85,17 @@ pub struct Supervisor {
     control: Option<crate::control::Server>,
     next_report: Option<Instant>,
     shutting_down: bool,
+    /// What pmtr exits with: 1 once a `give up ... then exit` job gave up.
+    exit_code: u8,
     self_pid: Pid,
     hostname: String,
     events: Vec<epoll::Event>,
     /// Why the last spawn failed, for the log line of its retry.
     spawn_error: Option<SpawnError>,
+    /// Log lines UDP control commands may cause: changes of what is
+    /// wanted, and names of no job (the first, then a count).
+    control_quota: Quota,
+    unknown_quota: Quota,
 }
 
 /// Why the supervisor could not be set up: the call that failed, and its
@@ -132,21 +148,26 @@ impl Supervisor {
             signals,
             source,
             jobs: Jobs::default(),
+            notify_dir: notify::Dir::default(),
             environ: spawn::Env::inherited(),
             net: Net::default(),
             control: None,
             next_report: None,
             shutting_down: false,
+            exit_code: 0,
             self_pid: rustix::process::getpid(),
             hostname,
             events: Vec::with_capacity(64),
             spawn_error: None,
+            control_quota: Quota::new(10),
+            unknown_quota: Quota::new(1),
         })
     }
 
     /// Loads the configuration, then serves events until every job is down
-    /// after SIGTERM/SIGINT.
-    pub fn run(&mut self) {
+    /// after SIGTERM/SIGINT (or a `give up ... then exit`); returns pmtr's
+    /// exit status.
+    pub fn run(&mut self) -> u8 {
         info!("starting (pid {})", self.self_pid.as_raw_nonzero());
         self.rescan(true);
         loop {
@@ -180,6 +201,7 @@ impl Supervisor {
                 self.dispatch(self.events[i].data.u64());
             }
         }
+        self.exit_code
     }
 
     fn dispatch(&mut self, token: u64) {
@@ -189,23 +211,37 @@ impl Supervisor {
             TOKEN_STATUS => self.on_status_pipe(token as u32),
             TOKEN_STDOUT => _ = self.on_output(token as u32, false),
             TOKEN_STDERR => _ = self.on_output(token as u32, true),
-            TOKEN_NET => self.on_datagram(token as u32 as usize),
+            TOKEN_NET => self.on_datagram(token as u32),
             TOKEN_CONTROL => self.on_control_accept(),
             TOKEN_CONTROL_CLIENT => self.on_control_client(token as u32 as usize),
+            TOKEN_READY_FD => self.on_ready_fd(token as u32),
+            TOKEN_NOTIFY => self.on_notify(token as u32),
+            TOKEN_PROBE => self.on_probe_output(token as u32),
             _ => error!("can't happen: unknown epoll token {token:#x}"),
         }
     }
 
     fn next_deadline(&self, now: Instant) -> Option<Instant> {
         let jobs = self.jobs.all().flat_map(|j| {
-            [job::deadline(&j.state, &j.rules), j.output_report_due()]
-                .into_iter()
-                .flatten()
-        });
-        let own = [self.next_report, self.source.deadline(now)]
+            let probe = j.health.as_ref().and_then(|h| h.probe.deadline());
+            [
+                job::deadline(&j.state, &j.rules),
+                j.output_report_due(),
+                probe,
+            ]
             .into_iter()
             .flatten()
-            .filter(|_| !self.shutting_down);
+        });
+        let own = [
+            self.next_report,
+            self.source.deadline(now),
+            self.net.deadline(),
+            self.control_quota.deadline(),
+            self.unknown_quota.deadline(),
+        ]
+        .into_iter()
+        .flatten()
+        .filter(|_| !self.shutting_down);
         jobs.chain(own).min()
     }
 
@@ -232,16 +268,23 @@ impl Supervisor {
             "SIGTERM"
         };
         let now = Instant::now();
-        let event = if self.shutting_down {
+        if self.shutting_down {
             notice!("received {name} again; sending SIGKILL to all jobs");
-            JobEvent::KillNow
+            for slot in self.jobs.slots() {
+                self.step_job(slot, JobEvent::KillNow, now);
+            }
         } else {
             notice!("received {name}; stopping all jobs");
-            self.shutting_down = true;
-            JobEvent::Stop(AfterStop::Down)
-        };
+            self.stop_all(now);
+        }
+    }
+
+    /// Stops every job in parallel, each with its stop signal; the loop
+    /// ends once the last is gone.
+    fn stop_all(&mut self, now: Instant) {
+        self.shutting_down = true;
         for slot in self.jobs.slots() {
-            self.step_job(slot, event, now);
+            self.step_job(slot, JobEvent::Stop(AfterStop::Down), now);
         }
     }
 
@@ -272,11 +315,21 @@ impl Supervisor {
                             break;
                         }
                     }
-                    log_exit(self.jobs.get(slot), pid, ending, now);
+                    let job = self.jobs.get(slot);
+                    log_exit(job, pid, ending, now);
+                    let ran = matches!(job.state, JobState::Running { .. }) && job.rules.held;
                     self.step_job(slot, JobEvent::Exited(ending), now);
+                    if ran {
+                        // Its run ended by itself: those that restart
+                        // with it follow (issue 16).
+                        self.stop_dependents(slot, now);
+                    }
                 }
-                // Normal as PID 1 or subreaper: not an error (SPEC §7).
-                None => debug!("reaped orphan [{}]", pid.as_raw_nonzero()),
+                None => match self.jobs.find_by_probe_pid(pid) {
+                    Some(slot) => self.probe_exited(slot, pid, ending, now),
+                    // Normal as PID 1 or subreaper: not an error (SPEC §7).
+                    None => debug!("reaped orphan [{}]", pid.as_raw_nonzero()),
+                },
             }
         }
         // A stop is over when the job's whole process group is gone.
@@ -308,6 +361,7 @@ impl Supervisor {
         }
         job.state = state;
         self.perform(slot, action, now);
+        self.sync_probe(slot, now);
         action
     }
 
@@ -316,19 +370,37 @@ impl Supervisor {
         match action {
             Action::Nothing => {}
             Action::Spawn => self.spawn(slot, now),
-            Action::Term(pid) => {
-                info!("sending SIGTERM to job {name} [{}]", pid.as_raw_nonzero());
-                signal_group(pid, Signal::TERM);
+            Action::Signal(pid, sig) => {
+                let sig_name = config::signal_name(sig);
+                info!(
+                    "sending SIG{sig_name} to job {name} [{}]",
+                    pid.as_raw_nonzero()
+                );
+                signal_group(pid, sig);
             }
+            Action::Fault(pid, fault) => {
+                self.log_fault(slot, fault);
+                let sig = self.jobs.get(slot).rules.stop_signal;
+                self.perform(slot, Action::Signal(pid, sig), now);
+            }
+            Action::StopDependents(why) => {
+                if let Some(fault) = why {
+                    self.log_fault(slot, fault);
+                }
+                self.stop_dependents(slot, now);
+                self.release_held(now);
+            }
+            Action::Note(note) => self.log_note(slot, note),
             Action::Kill(pid) => {
                 notice!("sending SIGKILL to job {name} [{}]", pid.as_raw_nonzero());
                 signal_group(pid, Signal::KILL);
             }
             Action::WaitBeforeRestart(wait) => notice!(
                 "job {name} ran less than {} sec; restarting it in {} sec",
-                job::QUICK_EXIT.as_secs(),
+                job::quick_run(&self.jobs.get(slot).rules).as_secs(),
                 wait.as_secs()
             ),
+            Action::GiveUp => self.give_up(slot, now),
             Action::RetrySpawn(wait) => match self.spawn_error.take() {
                 Some(e) => error!(
                     "can't start job {name}: {e}; retrying in {} sec",
@@ -337,6 +409,32 @@ impl Supervisor {
                 None => error!("can't start job {name}; retrying in {} sec", wait.as_secs()),
             },
             Action::CantHappen(what) => error!("can't happen: job {name}: {what}"),
+        }
+    }
+
+    /// A job reached `give up after N in T` (issue 15): said once, at ERR,
+    /// with its last exit; `then exit` stops every job and makes pmtr exit
+    /// 1, so that a container's orchestrator restarts the whole pod.
+    fn give_up(&mut self, slot: Slot, now: Instant) {
+        let job = self.jobs.get(slot);
+        let Some(rules) = job.rules.give_up else {
+            return;
+        };
+        // A quick exit gets here: there is a last exit.
+        let (Some((ending, _)), name) = (job.history.last_exit, &job.spec.name) else {
+            return;
+        };
+        let (n, secs) = (rules.after, rules.within.as_secs());
+        error!(
+            "job {name} failed: {n} quick exits within {secs} sec, the last with {ending}; \
+             not restarting it (pmtr start {name} does)"
+        );
+        if rules.then_exit && !self.shutting_down {
+            error!(
+                "job {name} failed and says 'then exit': stopping all jobs; exiting with status 1"
+            );
+            self.exit_code = 1;
+            self.stop_all(now);
         }
     }
 
@@ -384,6 +482,12 @@ impl Supervisor {
         if let (Some(fd), Some(out)) = (started.stderr, &mut job.stderr) {
             watch(&fd, TOKEN_STDERR);
             out.attach(fd, raw, &job.spec.name, Severity::Err);
+        }
+        if let Some(health) = &mut job.health {
+            if let Some(fd) = &started.ready {
+                watch(fd, TOKEN_READY_FD);
+            }
+            health.new_run(started.ready);
         }
         self.step_job(slot, JobEvent::Spawned { pid }, now);
     }
@@ -440,37 +544,39 @@ impl Supervisor {
 
     /// UDP `enable`/`disable` set what the operator wants; the reconcile
     /// carries it out. An enabled job that has finished runs again, no
-    /// sooner than the anti-spin rule allows (SPEC §8, issue 13).
-    fn on_datagram(&mut self, index: usize) {
+    /// sooner than the anti-spin rule allows (SPEC §8, issue 13). (`n`,
+    /// the token's low 32 bits, may also be a resolver socket's: Net then
+    /// moves its lookups on and calls no command.)
+    fn on_datagram(&mut self, n: u32) {
+        let now = Instant::now();
         let jobs = &mut self.jobs;
-        let (mut commands, mut unknown) = (0u32, 0u32);
+        let (changes, unknown) = (&mut self.control_quota, &mut self.unknown_quota);
+        let mut commands = 0u32;
         let mut wake = Vec::new();
-        self.net.receive(index, |control, name| {
+        self.net.on_event(n, now, |control, name| {
             commands += 1;
+            // Anyone who can send a datagram causes these lines: a flood
+            // gets a few and a count (SPEC §10).
             let Some(i) = jobs.by_name(name) else {
-                // The first per batch in full, the rest counted: a flood
-                // of names must not flood the log.
-                if unknown == 0 {
+                if unknown.allow(now) {
                     warn!("control: no job named '{name}'");
                 }
-                unknown += 1;
                 return;
             };
             let enable = control == Control::Enable;
-            info!(
-                "control: {} job {name}",
-                if enable { "enabling" } else { "disabling" }
-            );
             let job = jobs.get_mut(Slot::Job(i));
-            job.want = if enable { Want::Up } else { Want::Down };
+            let want = if enable { Want::Up } else { Want::Down };
+            if job.want != want && changes.allow(now) {
+                info!(
+                    "control: {} job {name}",
+                    if enable { "enabling" } else { "disabling" }
+                );
+            }
+            job.want = want;
             if enable && matches!(job.state, JobState::Done(_)) && !wake.contains(&i) {
                 wake.push(i);
             }
         });
-        if unknown > 1 {
-            warn!("control: {} more unknown job names ignored", unknown - 1);
-        }
-        let now = Instant::now();
         for i in wake {
             self.step_job(Slot::Job(i), JobEvent::Wake, now);
         }
@@ -487,8 +593,12 @@ impl Supervisor {
         for slot in self.jobs.slots() {
             let job = self.jobs.get_mut(slot);
             job.report_dropped_output(now);
+            let probe_due = job.health.as_ref().and_then(|h| h.probe.deadline());
             if job::deadline(&job.state, &job.rules).is_some_and(|at| at <= now) {
                 self.step_job(slot, JobEvent::Tick, now);
+            }
+            if probe_due.is_some_and(|at| at <= now) {
+                self.probe_event(slot, job::ProbeEvent::Tick, now);
             }
         }
         if self.shutting_down {
@@ -503,6 +613,15 @@ impl Supervisor {
         if self.source.take_due(now) {
             self.rescan(false);
         }
+        // Name lookups: resends, timeouts, retries (src/net).
+        self.net.tick(now);
+        let secs = Quota::EVERY.as_secs();
+        if let Some(n) = self.control_quota.take_due(now) {
+            warn!("control: {n} more enable/disable lines not logged in the last {secs} sec");
+        }
+        if let Some(n) = self.unknown_quota.take_due(now) {
+            warn!("control: {n} more unknown job names ignored in the last {secs} sec");
+        }
     }
 
     fn send_report(&mut self, now: Instant) {
@@ -510,10 +629,11 @@ impl Supervisor {
             .jobs
             .current()
             .iter()
-            .filter(|j| !j.spec.once)
+            .filter(|j| !j.rules.once)
             .map(|j| ReportLine {
                 name: &j.spec.name,
                 enabled: j.wanted(),
+                failed: matches!(j.state, JobState::Failed),
                 secs_running: match j.state {
                     JobState::Running { since, .. } => {
                         now.saturating_duration_since(since).as_secs()
@@ -525,6 +645,19 @@ impl Supervisor {
                     .map(|p| p.as_raw_nonzero().get() as u32)
                     .unwrap_or(0),
                 cmd: &j.spec.cmd,
+                // What the original format can't say (issue 16).
+                up: match j.state {
+                    JobState::Running {
+                        up: Up::Starting,
+                        since,
+                        ..
+                    } => Some(("starting", now.saturating_duration_since(since).as_secs())),
+                    JobState::Running {
+                        up: Up::Unhealthy { at, .. },
+                        ..
+                    } => Some(("unhealthy", now.saturating_duration_since(at).as_secs())),
+                    _ => None,
+                },
             });
         self.net.send_report(&self.hostname, lines);
     }
@@ -533,13 +666,27 @@ impl Supervisor {
     /// wanted: the configuration and the operator set what is wanted; this
     /// makes it so.
     fn reconcile(&mut self, now: Instant) {
+        // Also while exiting: a job holding its stop for its dependents.
+        self.release_held(now);
         if self.shutting_down {
             return;
         }
-        // Jobs after an unfinished `wait` job start only once it exits.
-        let mut gate_open = true;
-        for k in 0..self.jobs.start_order().len() {
-            let i = self.jobs.start_order()[k];
+        // Jobs after an unfinished `wait` job (in start order) start only
+        // once it exits.
+        let current = self.jobs.current();
+        let gate = self
+            .jobs
+            .start_order()
+            .iter()
+            .position(|&i| {
+                let job = &current[i];
+                job.wanted() && job.launch.is_ok() && job.spec.wait && !job.history.exited()
+            })
+            .unwrap_or(usize::MAX);
+        // In an order that puts each job after those it names in `after`,
+        // so a tree of jobs ready when started starts in one pass.
+        for k in 0..current.len() {
+            let i = self.jobs.launch_order()[k];
             let job = &self.jobs.current()[i];
             if !job.wanted() || job.launch.is_err() {
                 if job.state.is_up() {
@@ -547,15 +694,12 @@ impl Supervisor {
                 }
                 continue;
             }
-            if gate_open
+            if self.jobs.rank(i) <= gate
                 && matches!(job.state, JobState::Pending | JobState::Stopped)
                 && !self.jobs.replaced_still_stopping(&job.spec.name)
+                && self.jobs.after_ready(i)
             {
                 self.step_job(Slot::Job(i), JobEvent::Start, now);
-            }
-            let job = &self.jobs.current()[i];
-            if job.spec.wait && !job.history.exited() {
-                gate_open = false;
             }
         }
     }
@@ -581,10 +725,44 @@ impl Supervisor {
                 self.step_job(slot, JobEvent::Stop(AfterStop::Restart), now);
             }
         }
+        for id in self.source.changed_env_files(now) {
+            if let Some(slot) = self.jobs.find_by_id(id) {
+                self.reload_env(slot, now);
+            }
+        }
         self.source.rewatch();
         // The parser's pages are cold until the next read: give them back
         // (issue 18, PSS; rt/trim.rs says what it costs).
         crate::rt::trim::release_startup_pages();
+    }
+
+    /// A job's `env file` changed (issue 15): read it again and restart the
+    /// job if it runs and its environment changed. A file that is now bad
+    /// changes nothing (as for the configuration); one that is now good
+    /// makes a job it kept from starting startable.
+    fn reload_env(&mut self, slot: Slot, now: Instant) {
+        let job = self.jobs.get_mut(slot);
+        let spec = &job.spec;
+        let notify_dir = self.notify_dir.path();
+        let Ok(launch) = &mut job.launch else {
+            let users = Users::load();
+            let (path, id) = (self.source.path(), job.id);
+            job.launch = prepare(spec, id, path, &users, &self.environ, notify_dir);
+            // Its notify socket or probes, now that it can start.
+            self.equip();
+            return;
+        };
+        let Ok(mut lines) = env_file_lines(spec, "keeping its environment as it was") else {
+            return;
+        };
+        lines.extend(ready::env_lines(spec, job.id, notify_dir));
+        // Otherwise its next start has the new environment.
+        if !launch.replace_env(spec, &self.environ, &lines) {
+            info!("job {}: env file saved; environment unchanged", spec.name);
+        } else if matches!(job.state, JobState::Running { .. }) {
+            info!("job {}: environment changed; restarting it", spec.name);
+            self.step_job(slot, JobEvent::Stop(AfterStop::Restart), now);
+        }
     }
 
     /// Replaces the job set with `cfg`'s: unchanged jobs are left as they
@@ -599,13 +777,18 @@ impl Supervisor {
         } = cfg;
         let label = self.source.path();
         let environ = &self.environ;
-        let applied = self
-            .jobs
-            .apply(specs, |spec| prepare(spec, label, &users, environ));
-        for job in applied.retired {
+        let notify_dir = self.notify_dir.path();
+        let applied = self.jobs.apply(specs, |spec, id| {
+            prepare(spec, id, label, &users, environ, notify_dir)
+        });
+        for mut job in applied.retired {
+            // Stopped at once: what restarts with it is judged against
+            // the new configuration.
+            job.rules.held = false;
             let slot = self.jobs.retire(job);
             self.step_job(slot, JobEvent::Stop(AfterStop::Down), now);
         }
+        self.equip();
         self.jobs.forget_retired();
         for slot in self.jobs.slots() {
             self.step_job(slot, JobEvent::ConfigChanged, now);
@@ -616,8 +799,14 @@ impl Supervisor {
                 .iter()
                 .map(|j| (j.id, j.spec.depends.as_slice())),
         );
+        self.source.track_env_files(
+            self.jobs
+                .current()
+                .iter()
+                .map(|j| (j.id, j.spec.env_files.as_slice())),
+        );
         self.net
-            .configure(self.epoll.as_fd(), TOKEN_NET, &report, &listen);
+            .configure(self.epoll.as_fd(), TOKEN_NET, &report, &listen, now);
         self.next_report = self.net.reporting().then_some(now);
         info!(
             "configuration loaded: {} jobs ({} added, {} changed, {} removed, {} unchanged)",
@@ -632,6 +821,7 @@ impl Supervisor {
     /// Opens the control socket; without it pmtr runs on, only
     /// unreachable for the commands.
     pub fn open_control(&mut self, path: &str) {
+        self.notify_dir = notify::Dir::beside(path);
         match crate::control::Server::open(path, self.epoll.as_fd(), TOKEN_CONTROL) {
             Ok(server) => {
                 debug!("control socket {}", server.path());
@@ -652,10 +842,10 @@ impl Supervisor {
         let Some(server) = &mut self.control else {
             return;
         };
-        let crate::control::Readiness::Request(request) = server.read(slot) else {
+        let crate::control::Readiness::Request(request, uid) = server.read(slot) else {
             return;
         };
-        let reply = control::answer(self, &request, Instant::now());
+        let reply = control::answer(self, &request, uid, Instant::now());
         if let Some(server) = &mut self.control {
             server.answer(slot, reply.as_bytes());
         }
@@ -684,26 +874,25 @@ impl control::Loop for Supervisor {
 /// `job web [1234] exited after 3 sec: exit status 1` (SPEC §4).
 fn log_exit(job: &super::jobs::Job, pid: Pid, ending: Ending, now: Instant) {
     let since = match job.state {
-        JobState::Running { since, .. } | JobState::Stopping { since, .. } => since,
+        JobState::Running { since, .. }
+        | JobState::Holding { since, .. }
+        | JobState::Stopping { since, .. } => since,
         _ => now,
     };
     let ran = now.saturating_duration_since(since).as_secs();
     let (name, pid) = (&job.spec.name, pid.as_raw_nonzero());
-    match ending {
-        Ending::Status(code) => {
-            info!("job {name} [{pid}] exited after {ran} sec: exit status {code}")
-        }
-        Ending::Signal(sig) => info!("job {name} [{pid}] exited after {ran} sec: signal {sig}"),
-    }
+    info!("job {name} [{pid}] exited after {ran} sec: {ending}");
 }
 
 /// Builds a job's launch data; a job that can't be prepared stays down
 /// and the reason is logged with its position.
 fn prepare(
     spec: &JobSpec,
+    id: u32,
     label: &str,
     users: &Users,
     environ: &alloc::rc::Rc<spawn::Env>,
+    notify_dir: &str,
 ) -> Result<Launch, NotStartable> {
     // A `depends` file that does not exist yet is fine: its appearance
     // counts as a change. One that exists must be trusted as root.
@@ -714,15 +903,39 @@ fn prepare(
             return Err(NotStartable::Depends(e));
         }
     }
-    Launch::prepare(spec, users, environ).map_err(|error| {
-        let why = NotStartable::Prepare {
-            file: label.to_string(),
-            pos: spec.origin.user.unwrap_or(spec.origin.job),
-            job: spec.name.clone(),
-            error,
-        };
-        error!("{why}; the job will not start");
-        why
+    let mut env_files = env_file_lines(spec, "the job will not start")?;
+    // NOTIFY_SOCKET (issue 16) wins over an env file's, not over `env`.
+    env_files.extend(ready::env_lines(spec, id, notify_dir));
+    Launch::prepare(spec, users, environ, &env_files)
+        .map(|launch| ready::with_ready_fd(launch, spec))
+        .map_err(|error| {
+            let at = match error {
+                spawn::PrepareError::User(crate::users::LookupError::UnknownGroup(_)) => {
+                    spec.origin.group
+                }
+                _ => spec.origin.user,
+            };
+            let why = NotStartable::Prepare {
+                file: label.to_string(),
+                pos: at.unwrap_or(spec.origin.job),
+                job: spec.name.clone(),
+                error,
+            };
+            error!("{why}; the job will not start");
+            why
+        })
+}
+
+/// The `KEY=VALUE` lines of a job's `env file`s (issue 15); every bad line
+/// is logged by position (never its text: it may hold a secret), then
+/// `what_next`.
+fn env_file_lines(spec: &JobSpec, what_next: &str) -> Result<Vec<String>, NotStartable> {
+    config::read_env_files(&spec.env_files).map_err(|mut errors| {
+        for e in &errors {
+            error!("job {}: {e}", spec.name);
+        }
+        error!("job {}: bad env file; {what_next}", spec.name);
+        NotStartable::EnvFile(errors.swap_remove(0))
     })
 }
 

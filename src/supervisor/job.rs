@@ -14,12 +14,13 @@
 //! out any new action.
 
 use crate::clock::Instant;
+use crate::prelude::*;
 use core::time::Duration;
 
-use rustix::process::Pid;
+use rustix::process::{Pid, Signal};
 
 /// A job that ran less than this is restarted only this long after it
-/// exited (anti-spin, SPEC §4).
+/// exited (anti-spin, SPEC §4), unless `restart delay` says otherwise.
 pub const QUICK_EXIT: Duration = Duration::from_secs(10);
 
 /// Exit status by which a job asks not to be restarted (SPEC §4).
@@ -43,9 +44,15 @@ pub enum JobState {
     /// [`JobEvent::Spawned`] or [`JobEvent::SpawnFailed`] that says how it
     /// went, both within the same turn.
     Spawning,
-    Running {
+    /// Its process runs; `up` says whether it is ready and healthy.
+    Running { pid: Pid, since: Instant, up: Up },
+    /// Asked to stop, but jobs that restart with it (`after NAME
+    /// restart`) are still up: it is signalled once they are gone
+    /// ([`JobEvent::DependentsGone`], issue 16).
+    Holding {
         pid: Pid,
         since: Instant,
+        then: AfterStop,
     },
     /// The stop signal was sent to the process group; SIGKILL follows at
     /// `kill_at` (`None` once sent). `leader_gone` once the job's own
@@ -60,11 +67,12 @@ pub enum JobState {
     },
     /// Exited quickly, or could not be spawned: started again at
     /// `restart_at`. (`waiting` in `pmtr status`.)
-    Waiting {
-        restart_at: Instant,
-    },
+    Waiting { restart_at: Instant },
     /// Exited and not restarted.
     Done(DoneReason),
+    /// Gave up after `give up after N in T` quick exits (issue 15): not
+    /// restarted until `pmtr start`, a change of the job or pmtr's restart.
+    Failed,
 }
 
 impl JobState {
@@ -74,17 +82,21 @@ impl JobState {
             JobState::Pending => "pending",
             JobState::Stopped => "stopped",
             JobState::Spawning => "spawning",
-            JobState::Running { .. } => "running",
+            JobState::Running { up, .. } => up.name(),
+            JobState::Holding { .. } => "holding",
             JobState::Stopping { .. } => "stopping",
             JobState::Waiting { .. } => "waiting",
             JobState::Done(_) => "done",
+            JobState::Failed => "failed",
         }
     }
 
     /// The job's process, while it has one.
     pub fn pid(&self) -> Option<Pid> {
         match *self {
-            JobState::Running { pid, .. } | JobState::Stopping { pid, .. } => Some(pid),
+            JobState::Running { pid, .. }
+            | JobState::Holding { pid, .. }
+            | JobState::Stopping { pid, .. } => Some(pid),
             _ => None,
         }
     }
@@ -96,13 +108,66 @@ impl JobState {
     }
 }
 
+/// Whether a running job is ready and healthy (issue 16).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Up {
+    /// Started, not ready yet: it has a `ready` option, or is a `once`
+    /// job (ready when it exited 0).
+    Starting,
+    /// Ready since `at`. `alive_at`: its last sign of life, from which
+    /// the `watchdog` counts (readiness, then each WATCHDOG=1).
+    Ready { at: Instant, alive_at: Instant },
+    /// `fails` checks in a row failed, the first at `at`.
+    Unhealthy {
+        at: Instant,
+        alive_at: Instant,
+        fails: u32,
+    },
+    /// It said STOPPING=1 at `at`: it is shutting down by itself.
+    Leaving { at: Instant },
+}
+
+impl Up {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Up::Starting => "starting",
+            Up::Ready { .. } => "running",
+            Up::Unhealthy { .. } => "unhealthy",
+            Up::Leaving { .. } => "leaving",
+        }
+    }
+}
+
 /// What follows a stop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AfterStop {
     /// Stay down (disabled, removed, pmtr exiting).
     Down,
-    /// Start again at once (changed `depends`, `bounce`, `pmtr restart`).
+    /// Start again at once (changed `depends`, `bounce`, `pmtr restart`,
+    /// failed checks, watchdog).
     Restart,
+    /// Start again as after a quick exit (`ready timeout`, issue 16).
+    Retry,
+}
+
+/// Why pmtr stops a job that is running (issue 16).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// Not ready within its `ready timeout`.
+    NotReady(Duration),
+    /// No WATCHDOG=1 for its `watchdog` time.
+    Watchdog(Duration),
+    /// This many checks failed in a row (`check fails`).
+    Unhealthy(u32),
+}
+
+/// A change of readiness or health worth a log line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Note {
+    Ready,
+    /// The n-th check in a row failed (fewer than `check fails`).
+    CheckFailed(u32),
+    Recovered,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,6 +176,8 @@ pub enum DoneReason {
     Once,
     /// The job exited with status 33.
     Exit33,
+    /// A `restart on-failure` job exited with status 0.
+    Succeeded,
 }
 
 /// How a job's process ended.
@@ -120,8 +187,18 @@ pub enum Ending {
     Signal(i32),
 }
 
+/// `exit status 1` or `signal 9`, as the log says it (SPEC §4).
+impl core::fmt::Display for Ending {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Ending::Status(n) => write!(f, "exit status {n}"),
+            Ending::Signal(n) => write!(f, "signal {n}"),
+        }
+    }
+}
+
 /// What a job remembers across its runs, since it was (re)configured.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct History {
     /// Processes started.
     pub starts: u32,
@@ -131,6 +208,59 @@ pub struct History {
     pub last_exit: Option<(Ending, Instant)>,
     /// Failed spawns in a row: the retry wait doubles with each.
     pub spawn_failures: u32,
+    /// The wait the last quick exit got; doubles with each further one
+    /// under `restart delay T max T2`; `None` again after a long run.
+    pub delay: Option<Duration>,
+    /// When the latest quick exits happened, for `give up`.
+    pub quick_exits: QuickExits,
+}
+
+/// The times of a job's latest quick exits, for `give up after N in T`
+/// (issue 15): a ring of N made when the job is loaded, so that counting
+/// a quick exit allocates nothing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QuickExits {
+    at: Box<[Instant]>,
+    /// Where the next one goes: the oldest, once the ring is full.
+    next: usize,
+    len: usize,
+}
+
+impl QuickExits {
+    /// A ring for `capacity` quick exits (`give up after N`; 0 without).
+    pub fn new(capacity: usize) -> QuickExits {
+        QuickExits {
+            at: vec![Instant::now(); capacity].into_boxed_slice(),
+            next: 0,
+            len: 0,
+        }
+    }
+
+    fn record(&mut self, now: Instant) {
+        if let Some(slot) = self.at.get_mut(self.next) {
+            *slot = now;
+            self.next = (self.next + 1) % self.at.len();
+            self.len = (self.len + 1).min(self.at.len());
+        }
+    }
+
+    /// How many of them are at most `window` old at `now`.
+    pub fn within(&self, window: Duration, now: Instant) -> u32 {
+        self.at[..self.len]
+            .iter()
+            .filter(|&&at| now.saturating_duration_since(at) <= window)
+            .count() as u32
+    }
+
+    fn clear(&mut self) {
+        self.next = 0;
+        self.len = 0;
+    }
+
+    #[cfg(test)]
+    pub fn capacity(&self) -> usize {
+        self.at.len()
+    }
 }
 
 impl History {
@@ -153,7 +283,9 @@ pub enum JobEvent {
     Wake,
     /// The loop spawned the job's process. (A `Stop(Down)` instead means
     /// it did not, and will not: pmtr is exiting.)
-    Spawned { pid: Pid },
+    Spawned {
+        pid: Pid,
+    },
     /// The spawn failed (fork or pipe: passing conditions); retried later.
     SpawnFailed,
     /// The job's own process was reaped.
@@ -170,6 +302,22 @@ pub enum JobEvent {
     /// The configuration changed and this job is unchanged in it: "do
     /// not restart me" (exit 33) ends here (SPEC §4).
     ConfigChanged,
+    /// `pmtr reload` (with the job's reload signal) or `pmtr signal`:
+    /// send this signal to the job's process group, if it has one.
+    Signal(Signal),
+    // Issue 16.
+    /// The job is ready: READY=1, a newline on its ready fd, or its
+    /// `ready when` command passed.
+    Ready,
+    /// WATCHDOG=1.
+    Alive,
+    /// STOPPING=1.
+    Leaving,
+    /// Its `check` command passed, or failed (or timed out).
+    CheckPassed,
+    CheckFailed,
+    /// The jobs that restart with a holding job are all gone.
+    DependentsGone,
 }
 
 /// What the event loop does after a step.
@@ -179,8 +327,10 @@ pub enum Action {
     /// Spawn the job's process; report the result with
     /// [`JobEvent::Spawned`] or [`JobEvent::SpawnFailed`].
     Spawn,
-    /// SIGTERM to the process group.
-    Term(Pid),
+    /// Send this signal to the process group: the job's stop signal
+    /// (SIGTERM unless `stop signal` says otherwise) when stopping it, or
+    /// what `pmtr reload|signal` asked for.
+    Signal(Pid, Signal),
     /// SIGKILL to the process group.
     Kill(Pid),
     /// Log that the job exited quickly and waits this long before its
@@ -188,6 +338,16 @@ pub enum Action {
     WaitBeforeRestart(Duration),
     /// Log that the spawn failed and is retried after this long.
     RetrySpawn(Duration),
+    /// Log at ERR, once, that the job gave up (`give up`, issue 15), with
+    /// its last exit; with `then exit`, stop every job and exit 1.
+    GiveUp,
+    /// Log why the job is stopped, then its stop signal to the group.
+    Fault(Pid, Fault),
+    /// Log why, if there is a reason, and stop the jobs that restart with
+    /// this one; [`JobEvent::DependentsGone`] follows once they are gone.
+    StopDependents(Option<Fault>),
+    /// Log a change of readiness or health.
+    Note(Note),
     /// The event makes no sense in the state: a bug to log, not to act on.
     CantHappen(&'static str),
 }
@@ -195,9 +355,74 @@ pub enum Action {
 /// The parts of a job's configuration the state machine needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Rules {
+    /// `once` or `restart never`.
     pub once: bool,
     pub bounce: Option<Duration>,
     pub kill_after: Duration,
+    // Issue 15.
+    /// `restart on-failure`: exit status 0 ends the job.
+    pub on_failure: bool,
+    /// The wait after a quick exit: 10 s, or `restart delay T`.
+    pub delay: Duration,
+    /// `restart delay T max T2`: each further quick exit doubles the wait
+    /// up to T2, and a run of T2 is not quick. Without it the wait stays
+    /// T, and a run of 10 s is not quick.
+    pub delay_max: Option<Duration>,
+    pub give_up: Option<GiveUp>,
+    /// Sent first by every stop (SIGTERM unless `stop signal`).
+    pub stop_signal: Signal,
+    /// What `pmtr reload` sends (SIGHUP unless `reload signal`).
+    pub reload_signal: Signal,
+    // Issue 16.
+    /// Not ready when started (a `ready` option, or `once`).
+    pub waits_ready: bool,
+    pub ready_timeout: Option<Duration>,
+    pub watchdog: Option<Duration>,
+    /// `check fails N`; 0 without a check.
+    pub check_fails: u32,
+    /// It has `after`: it is started again only through the reconcile,
+    /// which waits for its dependencies, never straight by its own timer.
+    pub gated: bool,
+    /// Jobs restart with it (`after THIS restart`): its stop waits for
+    /// theirs.
+    pub held: bool,
+}
+
+/// `give up after N in T [then exit]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GiveUp {
+    pub after: u32,
+    pub within: Duration,
+    pub then_exit: bool,
+}
+
+/// A run shorter than this is a quick exit: it waits before its restart
+/// and counts towards `give up`.
+pub fn quick_run(rules: &Rules) -> Duration {
+    rules.delay_max.unwrap_or(QUICK_EXIT)
+}
+
+/// After a quick exit: give up when the window holds N of them, else wait
+/// the delay, doubled for each quick exit since the last long run up to
+/// the max (issue 15).
+fn after_quick_exit(history: &mut History, now: Instant, rules: &Rules) -> (JobState, Action) {
+    if let Some(give_up) = rules.give_up {
+        history.quick_exits.record(now);
+        if history.quick_exits.within(give_up.within, now) >= give_up.after {
+            return (JobState::Failed, Action::GiveUp);
+        }
+    }
+    let wait = match (history.delay, rules.delay_max) {
+        (Some(last), Some(max)) => last.saturating_mul(2).min(max),
+        _ => rules.delay,
+    };
+    history.delay = Some(wait);
+    (
+        JobState::Waiting {
+            restart_at: now + wait,
+        },
+        Action::WaitBeforeRestart(wait),
+    )
 }
 
 /// The wait before retrying after `failures` failed spawns in a row.
@@ -225,14 +450,38 @@ pub fn step(
         leader_gone: false,
         then,
     };
+    let stop_signal = |pid| A::Signal(pid, rules.stop_signal);
+    // Every stop of a running job: signalled now, or held until the jobs
+    // that restart with it are gone (issue 16).
+    let stop = |pid, since, then, why: Option<Fault>| match (rules.held, why) {
+        (true, why) => (S::Holding { pid, since, then }, A::StopDependents(why)),
+        (false, Some(fault)) => (stopping(pid, since, then), A::Fault(pid, fault)),
+        (false, None) => (stopping(pid, since, then), stop_signal(pid)),
+    };
+    // A start pmtr makes by itself (not the operator's): a job with
+    // `after` goes back to the reconcile, which starts it once its
+    // dependencies are ready (issue 16).
+    let restart = || {
+        if rules.gated {
+            (S::Pending, A::Nothing)
+        } else {
+            (S::Spawning, A::Spawn)
+        }
+    };
+    let running = |pid, since, up| S::Running { pid, since, up };
     match (state, event) {
         (S::Pending | S::Stopped, E::Start | E::StartNow) => (S::Spawning, A::Spawn),
         // Its turn came long ago: the reconcile's Start changes nothing.
-        (S::Running { .. } | S::Stopping { .. } | S::Waiting { .. } | S::Done(_), E::Start) => {
-            (state, A::Nothing)
-        }
+        (
+            S::Running { .. }
+            | S::Holding { .. }
+            | S::Stopping { .. }
+            | S::Waiting { .. }
+            | S::Done(_),
+            E::Start,
+        ) => (state, A::Nothing),
         (S::Running { .. }, E::StartNow) => (state, A::Nothing),
-        (S::Stopping { .. }, E::StartNow) => {
+        (S::Holding { .. } | S::Stopping { .. }, E::StartNow) => {
             step(state, history, E::Stop(AfterStop::Restart), now, rules)
         }
         // An explicit start skips the anti-spin wait and wakes a finished job.
@@ -245,11 +494,16 @@ pub fn step(
                 },
                 A::Nothing,
             ),
-            _ => (S::Spawning, A::Spawn),
+            _ => restart(),
         },
         // Not finished: wanting it is enough (the reconcile starts it).
         (
-            S::Pending | S::Stopped | S::Running { .. } | S::Stopping { .. } | S::Waiting { .. },
+            S::Pending
+            | S::Stopped
+            | S::Running { .. }
+            | S::Holding { .. }
+            | S::Stopping { .. }
+            | S::Waiting { .. },
             E::Wake,
         ) => (state, A::Nothing),
 
@@ -257,7 +511,15 @@ pub fn step(
             history.starts = history.starts.wrapping_add(1);
             history.last_start = Some(now);
             history.spawn_failures = 0;
-            (S::Running { pid, since: now }, A::Nothing)
+            let up = if rules.waits_ready {
+                Up::Starting
+            } else {
+                Up::Ready {
+                    at: now,
+                    alive_at: now,
+                }
+            };
+            (running(pid, now, up), A::Nothing)
         }
         (S::Spawning, E::SpawnFailed) => {
             let retry_in = spawn_retry(history.spawn_failures);
@@ -273,6 +535,7 @@ pub fn step(
             S::Pending
             | S::Stopped
             | S::Running { .. }
+            | S::Holding { .. }
             | S::Stopping { .. }
             | S::Waiting { .. }
             | S::Done(_),
@@ -291,9 +554,16 @@ pub fn step(
             | E::Exited(_)
             | E::GroupGone
             | E::Tick
-            | E::Stop(AfterStop::Restart)
+            | E::Stop(AfterStop::Restart | AfterStop::Retry)
             | E::KillNow
-            | E::ConfigChanged,
+            | E::ConfigChanged
+            | E::Signal(_)
+            | E::Ready
+            | E::Alive
+            | E::Leaving
+            | E::CheckPassed
+            | E::CheckFailed
+            | E::DependentsGone,
         ) => (
             state,
             A::CantHappen("an event between a spawn and its result"),
@@ -305,16 +575,30 @@ pub fn step(
                 (S::Done(DoneReason::Exit33), A::Nothing)
             } else if rules.once {
                 (S::Done(DoneReason::Once), A::Nothing)
-            } else if now.saturating_duration_since(since) >= QUICK_EXIT {
-                (S::Spawning, A::Spawn)
+            } else if rules.on_failure && ending == Ending::Status(0) {
+                (S::Done(DoneReason::Succeeded), A::Nothing)
+            } else if now.saturating_duration_since(since) >= quick_run(rules) {
+                // A long run: the backoff starts over.
+                history.delay = None;
+                restart()
             } else {
-                (
-                    S::Waiting {
-                        restart_at: now + QUICK_EXIT,
-                    },
-                    A::WaitBeforeRestart(QUICK_EXIT),
-                )
+                after_quick_exit(history, now, rules)
             }
+        }
+        // It exited while its dependents stop: what is left of its group
+        // is stopped now.
+        (S::Holding { pid, since, then }, E::Exited(ending)) => {
+            history.last_exit = Some((ending, now));
+            (
+                S::Stopping {
+                    pid,
+                    since,
+                    kill_at: Some(now + rules.kill_after),
+                    leader_gone: true,
+                    then,
+                },
+                stop_signal(pid),
+            )
         }
         (
             S::Stopping {
@@ -352,29 +636,39 @@ pub fn step(
             E::GroupGone,
         ) => match then {
             AfterStop::Down => (S::Stopped, A::Nothing),
-            AfterStop::Restart => (S::Spawning, A::Spawn),
+            AfterStop::Restart => restart(),
+            // Not ready in time (issue 16): as after a quick exit.
+            AfterStop::Retry => after_quick_exit(history, now, rules),
         },
         // The leader still runs, so its group cannot be empty.
         (
             S::Stopping {
                 leader_gone: false, ..
-            },
+            }
+            | S::Running { .. }
+            | S::Holding { .. },
             E::GroupGone,
         ) => (state, A::CantHappen("an empty group while its leader runs")),
-        (
-            S::Pending | S::Stopped | S::Running { .. } | S::Waiting { .. } | S::Done(_),
-            E::GroupGone,
-        ) => (
+        (S::Pending | S::Stopped | S::Waiting { .. } | S::Done(_), E::GroupGone) => (
             state,
             A::CantHappen("a stop ended for a job that was not stopping"),
         ),
 
-        (S::Running { pid, since }, E::Tick) => match rules.bounce {
-            Some(every) if now.saturating_duration_since(since) >= every => {
-                (stopping(pid, since, AfterStop::Restart), A::Term(pid))
+        (S::Running { pid, since, up }, E::Tick) => {
+            let past = |d: Option<Duration>, from: Instant| d.is_some_and(|d| now >= from + d);
+            match (up, rules.ready_timeout, rules.watchdog) {
+                (Up::Starting, Some(t), _) if past(Some(t), since) => {
+                    stop(pid, since, AfterStop::Retry, Some(Fault::NotReady(t)))
+                }
+                (Up::Ready { alive_at, .. } | Up::Unhealthy { alive_at, .. }, _, Some(w))
+                    if past(Some(w), alive_at) =>
+                {
+                    stop(pid, since, AfterStop::Restart, Some(Fault::Watchdog(w)))
+                }
+                _ if past(rules.bounce, since) => stop(pid, since, AfterStop::Restart, None),
+                _ => (state, A::Nothing),
             }
-            _ => (state, A::Nothing),
-        },
+        }
         (
             S::Stopping {
                 pid,
@@ -395,11 +689,14 @@ pub fn step(
             A::Kill(pid),
         ),
         (S::Stopping { .. }, E::Tick) => (state, A::Nothing),
-        (S::Waiting { restart_at }, E::Tick) if now >= restart_at => (S::Spawning, A::Spawn),
+        (S::Waiting { restart_at }, E::Tick) if now >= restart_at => restart(),
         (S::Waiting { .. }, E::Tick) => (state, A::Nothing),
-        (S::Pending | S::Stopped | S::Done(_), E::Tick) => (state, A::Nothing),
+        (S::Pending | S::Stopped | S::Holding { .. } | S::Done(_), E::Tick) => (state, A::Nothing),
 
-        (S::Running { pid, since }, E::Stop(then)) => (stopping(pid, since, then), A::Term(pid)),
+        (S::Running { pid, since, .. }, E::Stop(then)) => stop(pid, since, then, None),
+        (S::Holding { pid, since, .. }, E::Stop(then)) => {
+            (S::Holding { pid, since, then }, A::Nothing)
+        }
         (
             S::Stopping {
                 pid,
@@ -419,9 +716,10 @@ pub fn step(
             },
             A::Nothing,
         ),
-        (S::Pending | S::Stopped | S::Waiting { .. } | S::Done(_), E::Stop(AfterStop::Restart)) => {
-            (S::Spawning, A::Spawn)
-        }
+        (
+            S::Pending | S::Stopped | S::Waiting { .. } | S::Done(_),
+            E::Stop(AfterStop::Restart | AfterStop::Retry),
+        ) => (S::Spawning, A::Spawn),
         (S::Pending | S::Stopped | S::Waiting { .. }, E::Stop(AfterStop::Down)) => {
             (S::Stopped, A::Nothing)
         }
@@ -447,6 +745,17 @@ pub fn step(
             },
             A::Kill(pid),
         ),
+        // pmtr is exiting for good: its dependents are being killed too.
+        (S::Holding { pid, since, then }, E::KillNow) => (
+            S::Stopping {
+                pid,
+                since,
+                kill_at: None,
+                leader_gone: false,
+                then,
+            },
+            A::Kill(pid),
+        ),
         // Killed already, or nothing running to kill.
         (
             S::Stopping { kill_at: None, .. }
@@ -463,21 +772,447 @@ pub fn step(
             S::Pending
             | S::Stopped
             | S::Running { .. }
+            | S::Holding { .. }
             | S::Stopping { .. }
             | S::Waiting { .. }
-            | S::Done(DoneReason::Once),
+            | S::Done(DoneReason::Once | DoneReason::Succeeded),
             E::ConfigChanged,
         ) => (state, A::Nothing),
+
+        // `pmtr reload|signal` (issue 15): to the group while it has one.
+        (
+            S::Running { pid, .. } | S::Holding { pid, .. } | S::Stopping { pid, .. },
+            E::Signal(sig),
+        ) => (state, A::Signal(pid, sig)),
+        (S::Pending | S::Stopped | S::Waiting { .. } | S::Done(_), E::Signal(_)) => {
+            (state, A::Nothing)
+        }
+
+        // Gave up (issue 15): only an explicit start or restart runs it
+        // again, with a fresh window and delay; a change of the job makes
+        // a new one, and pmtr's restart forgets it.
+        (S::Failed, E::StartNow | E::Stop(AfterStop::Restart | AfterStop::Retry)) => {
+            history.quick_exits.clear();
+            history.delay = None;
+            (S::Spawning, A::Spawn)
+        }
+        (
+            S::Failed,
+            E::Start
+            | E::Wake
+            | E::Tick
+            | E::Stop(AfterStop::Down)
+            | E::KillNow
+            | E::ConfigChanged
+            | E::Signal(_)
+            | E::Ready
+            | E::Alive
+            | E::Leaving,
+        ) => (state, A::Nothing),
+        (S::Failed, E::Spawned { .. } | E::SpawnFailed) => (
+            state,
+            A::CantHappen("a spawn result for a job that was not spawning"),
+        ),
+        (S::Failed, E::Exited(_)) => (state, A::CantHappen("an exit of a job without a process")),
+        (S::Failed, E::GroupGone) => (
+            state,
+            A::CantHappen("a stop ended for a job that was not stopping"),
+        ),
+
+        // Readiness and health (issue 16). What a job says about itself
+        // counts only while it runs; anything else is a late message.
+        (
+            S::Running {
+                pid,
+                since,
+                up: Up::Starting,
+            },
+            E::Ready,
+        ) => (
+            running(
+                pid,
+                since,
+                Up::Ready {
+                    at: now,
+                    alive_at: now,
+                },
+            ),
+            A::Note(Note::Ready),
+        ),
+        (
+            S::Running {
+                pid,
+                since,
+                up: Up::Ready { at, .. },
+            },
+            E::Alive,
+        ) => (
+            running(pid, since, Up::Ready { at, alive_at: now }),
+            A::Nothing,
+        ),
+        (
+            S::Running {
+                pid,
+                since,
+                up: Up::Unhealthy { at, fails, .. },
+            },
+            E::Alive,
+        ) => (
+            running(
+                pid,
+                since,
+                Up::Unhealthy {
+                    at,
+                    alive_at: now,
+                    fails,
+                },
+            ),
+            A::Nothing,
+        ),
+        (S::Running { pid, since, up }, E::Leaving) if !matches!(up, Up::Leaving { .. }) => {
+            (running(pid, since, Up::Leaving { at: now }), A::Nothing)
+        }
+        (
+            S::Running {
+                pid,
+                since,
+                up: Up::Unhealthy { alive_at, .. },
+            },
+            E::CheckPassed,
+        ) => (
+            running(pid, since, Up::Ready { at: now, alive_at }),
+            A::Note(Note::Recovered),
+        ),
+        (
+            S::Running {
+                pid,
+                since,
+                up: Up::Ready { alive_at, .. } | Up::Unhealthy { alive_at, .. },
+            },
+            E::CheckFailed,
+        ) => {
+            let (at, fails) = match state {
+                S::Running {
+                    up: Up::Unhealthy { at, fails, .. },
+                    ..
+                } => (at, fails + 1),
+                _ => (now, 1),
+            };
+            if fails >= rules.check_fails {
+                stop(
+                    pid,
+                    since,
+                    AfterStop::Restart,
+                    Some(Fault::Unhealthy(fails)),
+                )
+            } else {
+                (
+                    running(
+                        pid,
+                        since,
+                        Up::Unhealthy {
+                            at,
+                            alive_at,
+                            fails,
+                        },
+                    ),
+                    A::Note(Note::CheckFailed(fails)),
+                )
+            }
+        }
+        // Said again, or not what counts in this state: a repeated
+        // READY=1, WATCHDOG=1 before readiness, a check result that came
+        // after STOPPING=1.
+        (S::Running { .. }, E::Ready | E::Alive | E::Leaving | E::CheckPassed | E::CheckFailed) => {
+            (state, A::Nothing)
+        }
+        (
+            S::Pending
+            | S::Stopped
+            | S::Holding { .. }
+            | S::Stopping { .. }
+            | S::Waiting { .. }
+            | S::Done(_),
+            E::Ready | E::Alive | E::Leaving,
+        ) => (state, A::Nothing),
+        // Checks run only while the job runs: their results are dropped
+        // once it stops (the probe's own machine sees to that).
+        (
+            S::Pending
+            | S::Stopped
+            | S::Holding { .. }
+            | S::Stopping { .. }
+            | S::Waiting { .. }
+            | S::Done(_)
+            | S::Failed,
+            E::CheckPassed | E::CheckFailed,
+        ) => (
+            state,
+            A::CantHappen("a check result for a job that is not running"),
+        ),
+
+        (S::Holding { pid, since, then }, E::DependentsGone) => {
+            (stopping(pid, since, then), stop_signal(pid))
+        }
+        (
+            S::Pending
+            | S::Stopped
+            | S::Running { .. }
+            | S::Stopping { .. }
+            | S::Waiting { .. }
+            | S::Done(_)
+            | S::Failed,
+            E::DependentsGone,
+        ) => (
+            state,
+            A::CantHappen("dependents gone for a job that was not holding"),
+        ),
     }
 }
 
 /// When `state` next needs a [`JobEvent::Tick`], if ever.
 pub fn deadline(state: &JobState, rules: &Rules) -> Option<Instant> {
     match *state {
-        JobState::Running { since, .. } => rules.bounce.map(|every| since + every),
+        JobState::Running { since, up, .. } => {
+            let due = match up {
+                Up::Starting => rules.ready_timeout.map(|t| since + t),
+                Up::Ready { alive_at, .. } | Up::Unhealthy { alive_at, .. } => {
+                    rules.watchdog.map(|w| alive_at + w)
+                }
+                Up::Leaving { .. } => None,
+            };
+            let bounce = rules.bounce.map(|every| since + every);
+            due.into_iter().chain(bounce).min()
+        }
         JobState::Stopping { kill_at, .. } => kill_at,
         JobState::Waiting { restart_at } => Some(restart_at),
-        JobState::Pending | JobState::Stopped | JobState::Spawning | JobState::Done(_) => None,
+        JobState::Pending
+        | JobState::Stopped
+        | JobState::Spawning
+        | JobState::Holding { .. }
+        | JobState::Done(_)
+        | JobState::Failed => None,
+    }
+}
+
+/// Which command a job's probe runs (issue 16).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProbeKind {
+    /// `ready when CMD…`, while the job is starting.
+    Ready,
+    /// `check every T CMD…`, while it is ready.
+    Check,
+}
+
+/// A job's `ready when` or `check` process: a second, smaller machine
+/// beside the job's. The loop tells it which kind the job's state calls
+/// for ([`probe_aim`]), so a probe never runs while its job does not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Probe {
+    /// Nothing to run.
+    Off,
+    /// `kind` runs at `at`.
+    Due { kind: ProbeKind, at: Instant },
+    /// Runs as `pid`, the leader of its own process group; SIGKILL at
+    /// `kill_at` (`None` once sent). `aim` is what the job calls for now:
+    /// the result counts only if that is still `kind`.
+    Running {
+        kind: ProbeKind,
+        pid: Pid,
+        kill_at: Option<Instant>,
+        aim: Option<ProbeKind>,
+    },
+}
+
+impl Probe {
+    /// The kind the job last called for.
+    pub fn aim(&self) -> Option<ProbeKind> {
+        match *self {
+            Probe::Off => None,
+            Probe::Due { kind, .. } => Some(kind),
+            Probe::Running { aim, .. } => aim,
+        }
+    }
+
+    pub fn pid(&self) -> Option<Pid> {
+        match *self {
+            Probe::Running { pid, .. } => Some(pid),
+            Probe::Off | Probe::Due { .. } => None,
+        }
+    }
+
+    /// When it next needs a [`ProbeEvent::Tick`].
+    pub fn deadline(&self) -> Option<Instant> {
+        match *self {
+            Probe::Off => None,
+            Probe::Due { at, .. } => Some(at),
+            Probe::Running { kill_at, .. } => kill_at,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProbeEvent {
+    /// The job's state calls for this kind (or none) now.
+    Aim(Option<ProbeKind>),
+    Tick,
+    Spawned(Pid),
+    SpawnFailed,
+    /// The probe's process was reaped; `passed`: it exited 0.
+    Exited {
+        passed: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProbeAction {
+    Nothing,
+    /// Spawn the command; report with `Spawned` or `SpawnFailed`.
+    Spawn(ProbeKind),
+    /// SIGKILL to the probe's process group.
+    Kill(Pid),
+    /// The result, for the job: `Ready`/`CheckPassed`/`CheckFailed`.
+    Passed(ProbeKind),
+    Failed(ProbeKind),
+    /// Killed at its timeout: a failure.
+    TimedOut(ProbeKind),
+    CantHappen(&'static str),
+}
+
+/// How often each kind runs and how long it may take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProbeRules {
+    /// `ready every`: both the interval and the time a run may take.
+    pub ready_every: Duration,
+    pub check_every: Duration,
+    pub check_timeout: Duration,
+}
+
+impl ProbeRules {
+    fn every(&self, kind: ProbeKind) -> Duration {
+        match kind {
+            ProbeKind::Ready => self.ready_every,
+            ProbeKind::Check => self.check_every,
+        }
+    }
+
+    fn timeout(&self, kind: ProbeKind) -> Duration {
+        match kind {
+            ProbeKind::Ready => self.ready_every,
+            ProbeKind::Check => self.check_timeout,
+        }
+    }
+}
+
+/// The probe a job in `state` calls for: `ready when` while it is
+/// starting, `check` while it is ready or unhealthy, none otherwise.
+/// `has`: whether the job has a `ready when` / a `check` command.
+pub fn probe_aim(state: &JobState, has_ready: bool, has_check: bool) -> Option<ProbeKind> {
+    match state {
+        JobState::Running {
+            up: Up::Starting, ..
+        } if has_ready => Some(ProbeKind::Ready),
+        JobState::Running {
+            up: Up::Ready { .. } | Up::Unhealthy { .. },
+            ..
+        } if has_check => Some(ProbeKind::Check),
+        _ => None,
+    }
+}
+
+/// The probe's next state and action for `event` at `now`.
+pub fn probe_step(
+    probe: Probe,
+    event: ProbeEvent,
+    now: Instant,
+    rules: &ProbeRules,
+) -> (Probe, ProbeAction) {
+    use ProbeAction as A;
+    use ProbeEvent as E;
+    let due = |aim: Option<ProbeKind>| match aim {
+        Some(kind) => Probe::Due {
+            kind,
+            at: now + rules.every(kind),
+        },
+        None => Probe::Off,
+    };
+    match (probe, event) {
+        (Probe::Off, E::Aim(aim)) => (due(aim), A::Nothing),
+        (Probe::Due { kind, .. }, E::Aim(aim)) if aim == Some(kind) => (probe, A::Nothing),
+        (Probe::Due { .. }, E::Aim(aim)) => (due(aim), A::Nothing),
+        (
+            Probe::Running {
+                kind, pid, kill_at, ..
+            },
+            E::Aim(aim),
+        ) => {
+            let running = |kill_at| Probe::Running {
+                kind,
+                pid,
+                kill_at,
+                aim,
+            };
+            match kill_at {
+                // No longer wanted: killed now, its result dropped.
+                Some(_) if aim != Some(kind) => (running(None), A::Kill(pid)),
+                _ => (running(kill_at), A::Nothing),
+            }
+        }
+
+        (Probe::Due { kind, at }, E::Tick) if now >= at => (probe, A::Spawn(kind)),
+        (
+            Probe::Running {
+                kind,
+                pid,
+                kill_at: Some(at),
+                aim,
+            },
+            E::Tick,
+        ) if now >= at => (
+            Probe::Running {
+                kind,
+                pid,
+                kill_at: None,
+                aim,
+            },
+            A::Kill(pid),
+        ),
+        (Probe::Off | Probe::Due { .. } | Probe::Running { .. }, E::Tick) => (probe, A::Nothing),
+
+        (Probe::Due { kind, .. }, E::Spawned(pid)) => (
+            Probe::Running {
+                kind,
+                pid,
+                kill_at: Some(now + rules.timeout(kind)),
+                aim: Some(kind),
+            },
+            A::Nothing,
+        ),
+        // A passing condition (fork or pipe): tried again next time.
+        (Probe::Due { kind, .. }, E::SpawnFailed) => (due(Some(kind)), A::Nothing),
+        (Probe::Off | Probe::Running { .. }, E::Spawned(_) | E::SpawnFailed) => (
+            probe,
+            A::CantHappen("a spawn result for a probe that was not due"),
+        ),
+
+        (
+            Probe::Running {
+                kind, kill_at, aim, ..
+            },
+            E::Exited { passed },
+        ) => {
+            let result = match (aim == Some(kind), kill_at, passed) {
+                (false, _, _) => A::Nothing,
+                (true, None, _) => A::TimedOut(kind),
+                (true, Some(_), true) => A::Passed(kind),
+                (true, Some(_), false) => A::Failed(kind),
+            };
+            (due(aim), result)
+        }
+        (Probe::Off | Probe::Due { .. }, E::Exited { .. }) => (
+            probe,
+            A::CantHappen("an exit of a probe that was not running"),
+        ),
     }
 }
 
@@ -489,14 +1224,35 @@ mod tests {
         once: false,
         bounce: None,
         kill_after: Duration::from_secs(10),
+        on_failure: false,
+        delay: QUICK_EXIT,
+        delay_max: None,
+        give_up: None,
+        stop_signal: Signal::TERM,
+        reload_signal: Signal::HUP,
+        waits_ready: false,
+        ready_timeout: None,
+        watchdog: None,
+        check_fails: 0,
+        gated: false,
+        held: false,
     };
 
     fn pid() -> Pid {
         Pid::from_raw(1234).unwrap()
     }
 
+    /// Running and ready since `since`.
     fn running(since: Instant) -> JobState {
-        JobState::Running { pid: pid(), since }
+        let up = Up::Ready {
+            at: since,
+            alive_at: since,
+        };
+        JobState::Running {
+            pid: pid(),
+            since,
+            up,
+        }
     }
 
     /// Steps with a fresh history.
@@ -625,7 +1381,7 @@ mod tests {
     fn stop_sends_term_then_kill() {
         let t0 = Instant::now();
         let (state, action) = step0(running(t0), JobEvent::Stop(AfterStop::Down), t0, &RULES);
-        assert_eq!(action, Action::Term(pid()));
+        assert_eq!(action, Action::Signal(pid(), Signal::TERM));
         assert_eq!(deadline(&state, &RULES), Some(t0 + RULES.kill_after));
         assert_eq!(
             step0(state, JobEvent::Tick, t0 + Duration::from_secs(5), &RULES).1,
@@ -731,7 +1487,7 @@ mod tests {
             t0 + Duration::from_secs(60),
             &rules,
         );
-        assert_eq!(action, Action::Term(pid()));
+        assert_eq!(action, Action::Signal(pid(), Signal::TERM));
         assert!(matches!(
             state,
             JobState::Stopping {
@@ -852,5 +1608,851 @@ mod tests {
         }
         let (_, action) = step0(running(t0), JobEvent::Spawned { pid: pid() }, t0, &RULES);
         assert!(matches!(action, Action::CantHappen(_)));
+    }
+
+    // ---- issue 15: restart policy, backoff, give up, stop signal ----------
+
+    /// Starts a job at `at` and lets it exit after `ran` with `ending`.
+    fn run_and_exit(
+        h: &mut History,
+        at: Instant,
+        ran: Duration,
+        ending: Ending,
+        rules: &Rules,
+    ) -> (JobState, Action) {
+        let (state, _) = step(
+            JobState::Spawning,
+            h,
+            JobEvent::Spawned { pid: pid() },
+            at,
+            rules,
+        );
+        step(state, h, JobEvent::Exited(ending), at + ran, rules)
+    }
+
+    fn backoff(max: u64) -> Rules {
+        Rules {
+            delay: Duration::from_secs(1),
+            delay_max: Some(Duration::from_secs(max)),
+            ..RULES
+        }
+    }
+
+    #[test]
+    fn crash_loop_backs_off_1_2_4_8_and_resets_after_a_long_run() {
+        let rules = backoff(8);
+        let mut h = History::default();
+        let mut t = Instant::now();
+        let mut waits = Vec::new();
+        for _ in 0..6 {
+            let (state, action) =
+                run_and_exit(&mut h, t, Duration::from_secs(1), Ending::Status(1), &rules);
+            let Action::WaitBeforeRestart(wait) = action else {
+                panic!("{action:?}")
+            };
+            assert_eq!(
+                state,
+                JobState::Waiting {
+                    restart_at: t + Duration::from_secs(1) + wait
+                }
+            );
+            waits.push(wait.as_secs());
+            t = t + Duration::from_secs(1) + wait;
+        }
+        assert_eq!(waits, [1, 2, 4, 8, 8, 8]);
+        assert_eq!(h.delay, Some(Duration::from_secs(8)));
+        // A run as long as the max is not quick: restarted at once, and
+        // the next quick exit waits the first delay again.
+        let (state, action) =
+            run_and_exit(&mut h, t, Duration::from_secs(8), Ending::Signal(9), &rules);
+        assert_eq!((state, action), (JobState::Spawning, Action::Spawn));
+        assert_eq!(h.delay, None);
+        let (_, action) =
+            run_and_exit(&mut h, t, Duration::from_secs(7), Ending::Status(1), &rules);
+        assert_eq!(action, Action::WaitBeforeRestart(Duration::from_secs(1)));
+    }
+
+    #[test]
+    fn restart_delay_without_max_stays_fixed_and_10_s_is_long() {
+        let rules = Rules {
+            delay: Duration::from_secs(3),
+            ..RULES
+        };
+        let mut h = History::default();
+        let t0 = Instant::now();
+        for _ in 0..3 {
+            let (_, action) = run_and_exit(
+                &mut h,
+                t0,
+                Duration::from_secs(9),
+                Ending::Status(1),
+                &rules,
+            );
+            assert_eq!(action, Action::WaitBeforeRestart(Duration::from_secs(3)));
+        }
+        let (_, action) = run_and_exit(&mut h, t0, QUICK_EXIT, Ending::Status(1), &rules);
+        assert_eq!(action, Action::Spawn);
+        // `restart delay 0`: back at the next turn of the loop.
+        let now_rules = Rules {
+            delay: Duration::ZERO,
+            ..RULES
+        };
+        let (state, action) =
+            run_and_exit(&mut h, t0, Duration::ZERO, Ending::Status(1), &now_rules);
+        assert_eq!(state, JobState::Waiting { restart_at: t0 });
+        assert_eq!(action, Action::WaitBeforeRestart(Duration::ZERO));
+    }
+
+    #[test]
+    fn default_rules_keep_the_fixed_ten_second_wait() {
+        let mut h = History::default();
+        let t0 = Instant::now();
+        for _ in 0..4 {
+            let (_, action) = run_and_exit(
+                &mut h,
+                t0,
+                Duration::from_secs(1),
+                Ending::Status(1),
+                &RULES,
+            );
+            assert_eq!(action, Action::WaitBeforeRestart(QUICK_EXIT));
+        }
+    }
+
+    fn give_up(after: u32, within: u64) -> Rules {
+        Rules {
+            delay: Duration::from_secs(1),
+            give_up: Some(GiveUp {
+                after,
+                within: Duration::from_secs(within),
+                then_exit: false,
+            }),
+            ..RULES
+        }
+    }
+
+    fn history_for(rules: &Rules) -> History {
+        History {
+            quick_exits: QuickExits::new(rules.give_up.map_or(0, |g| g.after as usize)),
+            ..History::default()
+        }
+    }
+
+    #[test]
+    fn give_up_after_n_quick_exits_within_the_window() {
+        let rules = give_up(3, 60);
+        let mut h = history_for(&rules);
+        let t0 = Instant::now();
+        let quick = Duration::from_secs(1);
+        for k in 0..2u64 {
+            let (state, _) = run_and_exit(
+                &mut h,
+                t0 + Duration::from_secs(k * 5),
+                quick,
+                Ending::Status(1),
+                &rules,
+            );
+            assert!(matches!(state, JobState::Waiting { .. }), "{state:?}");
+        }
+        assert_eq!(
+            h.quick_exits
+                .within(Duration::from_secs(60), t0 + Duration::from_secs(10)),
+            2
+        );
+        let (state, action) = run_and_exit(
+            &mut h,
+            t0 + Duration::from_secs(10),
+            quick,
+            Ending::Status(2),
+            &rules,
+        );
+        assert_eq!((state, action), (JobState::Failed, Action::GiveUp));
+        assert_eq!(h.last_exit.map(|(e, _)| e), Some(Ending::Status(2)));
+        assert_eq!(deadline(&state, &rules), None);
+    }
+
+    #[test]
+    fn quick_exits_older_than_the_window_do_not_count() {
+        let rules = give_up(3, 60);
+        let mut h = history_for(&rules);
+        let t0 = Instant::now();
+        let quick = Duration::from_secs(1);
+        // Two, then a long pause, then two more: never three in a minute.
+        for at in [0u64, 5, 100, 105, 200, 205] {
+            let (state, _) = run_and_exit(
+                &mut h,
+                t0 + Duration::from_secs(at),
+                quick,
+                Ending::Status(1),
+                &rules,
+            );
+            assert!(
+                matches!(state, JobState::Waiting { .. }),
+                "at {at}: {state:?}"
+            );
+        }
+        // Long runs do not count at all.
+        let mut h = history_for(&rules);
+        for k in 0..5u64 {
+            let (state, _) = run_and_exit(
+                &mut h,
+                t0 + Duration::from_secs(k * 11),
+                QUICK_EXIT,
+                Ending::Status(1),
+                &rules,
+            );
+            assert_eq!(state, JobState::Spawning);
+        }
+    }
+
+    #[test]
+    fn failed_is_left_by_start_or_restart_only() {
+        let rules = give_up(1, 60);
+        let t0 = Instant::now();
+        let mut h = history_for(&rules);
+        let (state, _) = run_and_exit(
+            &mut h,
+            t0,
+            Duration::from_secs(1),
+            Ending::Status(1),
+            &rules,
+        );
+        assert_eq!(state, JobState::Failed);
+        for event in [
+            JobEvent::Start,
+            JobEvent::Wake,
+            JobEvent::Tick,
+            JobEvent::Stop(AfterStop::Down),
+            JobEvent::KillNow,
+            JobEvent::ConfigChanged,
+            JobEvent::Signal(Signal::HUP),
+        ] {
+            assert_eq!(
+                step(state, &mut h, event, t0, &rules),
+                (JobState::Failed, Action::Nothing),
+                "{event:?}"
+            );
+        }
+        for event in [JobEvent::StartNow, JobEvent::Stop(AfterStop::Restart)] {
+            let mut h2 = h.clone();
+            assert_eq!(
+                step(state, &mut h2, event, t0, &rules),
+                (JobState::Spawning, Action::Spawn)
+            );
+            // A fresh window and delay: the next quick exit waits again.
+            assert_eq!(h2.quick_exits.within(Duration::from_secs(60), t0), 0);
+            assert_eq!(h2.delay, None);
+        }
+        let (_, action) = step(
+            state,
+            &mut h,
+            JobEvent::Exited(Ending::Status(0)),
+            t0,
+            &rules,
+        );
+        assert!(matches!(action, Action::CantHappen(_)));
+    }
+
+    #[test]
+    fn on_failure_ends_at_exit_0_and_restarts_on_anything_else() {
+        let rules = Rules {
+            on_failure: true,
+            ..RULES
+        };
+        let t0 = Instant::now();
+        let long = Duration::from_secs(60);
+        let mut h = History::default();
+        assert_eq!(
+            run_and_exit(&mut h, t0, long, Ending::Status(0), &rules),
+            (JobState::Done(DoneReason::Succeeded), Action::Nothing)
+        );
+        assert_eq!(
+            run_and_exit(&mut h, t0, long, Ending::Status(1), &rules).1,
+            Action::Spawn
+        );
+        assert_eq!(
+            run_and_exit(&mut h, t0, long, Ending::Signal(15), &rules).1,
+            Action::Spawn
+        );
+        // Done like a `once` job: a config change leaves it, start reruns it.
+        let done = JobState::Done(DoneReason::Succeeded);
+        assert_eq!(
+            step(done, &mut h, JobEvent::ConfigChanged, t0, &rules).0,
+            done
+        );
+        assert_eq!(
+            step(done, &mut h, JobEvent::StartNow, t0, &rules).1,
+            Action::Spawn
+        );
+        // `restart always` (the default) restarts after exit 0 too.
+        assert_eq!(
+            run_and_exit(&mut h, t0, long, Ending::Status(0), &RULES).1,
+            Action::Spawn
+        );
+    }
+
+    #[test]
+    fn exit_33_means_do_not_restart_under_every_policy() {
+        let t0 = Instant::now();
+        let policies = [
+            RULES,
+            Rules {
+                on_failure: true,
+                ..RULES
+            },
+            Rules {
+                once: true,
+                ..RULES
+            },
+            give_up(1, 60),
+            backoff(8),
+        ];
+        for rules in policies {
+            let mut h = history_for(&rules);
+            for ran in [Duration::from_secs(1), Duration::from_secs(60)] {
+                assert_eq!(
+                    run_and_exit(&mut h, t0, ran, Ending::Status(33), &rules),
+                    (JobState::Done(DoneReason::Exit33), Action::Nothing),
+                    "{rules:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_stop_sends_the_stop_signal() {
+        let rules = Rules {
+            stop_signal: Signal::INT,
+            bounce: Some(Duration::from_secs(60)),
+            ..RULES
+        };
+        let t0 = Instant::now();
+        let int = Action::Signal(pid(), Signal::INT);
+        for event in [
+            JobEvent::Stop(AfterStop::Down),
+            JobEvent::Stop(AfterStop::Restart),
+        ] {
+            assert_eq!(step0(running(t0), event, t0, &rules).1, int, "{event:?}");
+        }
+        // bounce
+        assert_eq!(
+            step0(
+                running(t0),
+                JobEvent::Tick,
+                t0 + Duration::from_secs(60),
+                &rules
+            )
+            .1,
+            int
+        );
+        // pmtr start while stopping only changes what follows the stop.
+        let (stopping, _) = step0(running(t0), JobEvent::Stop(AfterStop::Down), t0, &rules);
+        assert_eq!(
+            step0(stopping, JobEvent::StartNow, t0, &rules).1,
+            Action::Nothing
+        );
+        // SIGKILL still follows after `kill after`.
+        assert_eq!(
+            step0(stopping, JobEvent::Tick, t0 + rules.kill_after, &rules).1,
+            Action::Kill(pid())
+        );
+    }
+
+    #[test]
+    fn signal_reaches_a_job_only_while_it_has_a_process() {
+        let t0 = Instant::now();
+        let usr1 = JobEvent::Signal(Signal::USR1);
+        assert_eq!(
+            step0(running(t0), usr1, t0, &RULES),
+            (running(t0), Action::Signal(pid(), Signal::USR1))
+        );
+        let (stopping, _) = step0(running(t0), JobEvent::Stop(AfterStop::Down), t0, &RULES);
+        assert_eq!(
+            step0(stopping, usr1, t0, &RULES),
+            (stopping, Action::Signal(pid(), Signal::USR1))
+        );
+        let waiting = JobState::Waiting { restart_at: t0 };
+        for state in [
+            JobState::Pending,
+            JobState::Stopped,
+            waiting,
+            JobState::Done(DoneReason::Once),
+            JobState::Failed,
+        ] {
+            assert_eq!(
+                step0(state, usr1, t0, &RULES),
+                (state, Action::Nothing),
+                "{state:?}"
+            );
+        }
+        assert!(matches!(
+            step0(JobState::Spawning, usr1, t0, &RULES).1,
+            Action::CantHappen(_)
+        ));
+    }
+
+    #[test]
+    fn quick_exit_ring_keeps_the_latest_n() {
+        let mut ring = QuickExits::new(3);
+        let t0 = Instant::now();
+        for k in 0..10u64 {
+            ring.record(t0 + Duration::from_secs(k));
+        }
+        let now = t0 + Duration::from_secs(9);
+        assert_eq!(ring.within(Duration::from_secs(100), now), 3);
+        assert_eq!(ring.within(Duration::from_secs(1), now), 2);
+        let mut none = QuickExits::new(0);
+        none.record(t0);
+        assert_eq!(none.within(Duration::from_secs(100), t0), 0);
+    }
+
+    // ---- readiness, dependencies and health (issue 16) --------------------
+
+    const MS: fn(u64) -> Duration = Duration::from_millis;
+
+    fn starting(since: Instant) -> JobState {
+        JobState::Running {
+            pid: pid(),
+            since,
+            up: Up::Starting,
+        }
+    }
+
+    fn up_of(state: JobState) -> Up {
+        match state {
+            JobState::Running { up, .. } => up,
+            other => panic!("not running: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_job_without_ready_is_ready_when_started_one_with_it_is_starting() {
+        let t0 = Instant::now();
+        let spawned = |rules: &Rules| {
+            step0(
+                JobState::Spawning,
+                JobEvent::Spawned { pid: pid() },
+                t0,
+                rules,
+            )
+            .0
+        };
+        assert_eq!(spawned(&RULES), running(t0));
+        let rules = Rules {
+            waits_ready: true,
+            ..RULES
+        };
+        assert_eq!(spawned(&rules), starting(t0));
+        // READY=1 (or a newline, or `ready when` passing) makes it ready.
+        let t1 = t0 + MS(700);
+        let (state, action) = step0(starting(t0), JobEvent::Ready, t1, &rules);
+        assert_eq!(
+            up_of(state),
+            Up::Ready {
+                at: t1,
+                alive_at: t1
+            }
+        );
+        assert_eq!(action, Action::Note(Note::Ready));
+        // Said twice, it changes nothing.
+        assert_eq!(
+            step0(state, JobEvent::Ready, t1 + MS(5), &rules),
+            (state, Action::Nothing)
+        );
+    }
+
+    #[test]
+    fn ready_timeout_stops_the_job_and_counts_as_a_quick_exit() {
+        let t0 = Instant::now();
+        let rules = Rules {
+            waits_ready: true,
+            ready_timeout: Some(MS(500)),
+            ..RULES
+        };
+        assert_eq!(deadline(&starting(t0), &rules), Some(t0 + MS(500)));
+        assert_eq!(
+            step0(starting(t0), JobEvent::Tick, t0 + MS(499), &rules).1,
+            Action::Nothing
+        );
+        let mut h = History::default();
+        let now = t0 + MS(500);
+        let (state, action) = step(starting(t0), &mut h, JobEvent::Tick, now, &rules);
+        assert_eq!(action, Action::Fault(pid(), Fault::NotReady(MS(500))));
+        assert!(matches!(
+            state,
+            JobState::Stopping {
+                then: AfterStop::Retry,
+                ..
+            }
+        ));
+        let (state, _) = step(
+            state,
+            &mut h,
+            JobEvent::Exited(Ending::Signal(15)),
+            now,
+            &rules,
+        );
+        assert_eq!(
+            step(state, &mut h, JobEvent::GroupGone, now, &rules),
+            (
+                JobState::Waiting {
+                    restart_at: now + QUICK_EXIT
+                },
+                Action::WaitBeforeRestart(QUICK_EXIT)
+            )
+        );
+        // Ready in time: no deadline for it any more.
+        let (ready, _) = step0(starting(t0), JobEvent::Ready, t0 + MS(100), &rules);
+        assert_eq!(deadline(&ready, &rules), None);
+    }
+
+    #[test]
+    fn watchdog_counts_from_readiness_and_each_sign_of_life() {
+        let t0 = Instant::now();
+        let w = MS(300);
+        let rules = Rules {
+            waits_ready: true,
+            watchdog: Some(w),
+            ..RULES
+        };
+        // Not armed before readiness (systemd's WatchdogSec likewise).
+        assert_eq!(deadline(&starting(t0), &rules), None);
+        let t1 = t0 + MS(1000);
+        let (state, _) = step0(starting(t0), JobEvent::Ready, t1, &rules);
+        assert_eq!(deadline(&state, &rules), Some(t1 + w));
+        let t2 = t1 + MS(200);
+        let (state, action) = step0(state, JobEvent::Alive, t2, &rules);
+        assert_eq!(action, Action::Nothing);
+        assert_eq!(deadline(&state, &rules), Some(t2 + w));
+        assert_eq!(
+            step0(state, JobEvent::Tick, t2 + MS(299), &rules).1,
+            Action::Nothing
+        );
+        let (state, action) = step0(state, JobEvent::Tick, t2 + w, &rules);
+        assert_eq!(action, Action::Fault(pid(), Fault::Watchdog(w)));
+        assert!(matches!(
+            state,
+            JobState::Stopping {
+                then: AfterStop::Restart,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn failed_checks_in_a_row_make_it_unhealthy_then_restart_it() {
+        let t0 = Instant::now();
+        let rules = Rules {
+            check_fails: 3,
+            ..RULES
+        };
+        let t1 = t0 + MS(100);
+        let (state, action) = step0(running(t0), JobEvent::CheckFailed, t1, &rules);
+        assert_eq!(action, Action::Note(Note::CheckFailed(1)));
+        assert_eq!(
+            up_of(state),
+            Up::Unhealthy {
+                at: t1,
+                alive_at: t0,
+                fails: 1
+            }
+        );
+        // A pass in between starts the count over.
+        let t2 = t1 + MS(100);
+        let (state, action) = step0(state, JobEvent::CheckPassed, t2, &rules);
+        assert_eq!(action, Action::Note(Note::Recovered));
+        assert_eq!(
+            up_of(state),
+            Up::Ready {
+                at: t2,
+                alive_at: t0
+            }
+        );
+        let mut state = state;
+        for n in 1..3 {
+            let (next, action) = step0(state, JobEvent::CheckFailed, t2, &rules);
+            assert_eq!(action, Action::Note(Note::CheckFailed(n)));
+            state = next;
+        }
+        // Unhealthy since the first of the three.
+        assert!(matches!(up_of(state), Up::Unhealthy { at, fails: 2, .. } if at == t2));
+        let (state, action) = step0(state, JobEvent::CheckFailed, t2, &rules);
+        assert_eq!(action, Action::Fault(pid(), Fault::Unhealthy(3)));
+        assert!(matches!(
+            state,
+            JobState::Stopping {
+                then: AfterStop::Restart,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn stopping_1_suspends_the_watchdog() {
+        let t0 = Instant::now();
+        let rules = Rules {
+            watchdog: Some(MS(100)),
+            ..RULES
+        };
+        let (state, _) = step0(running(t0), JobEvent::Leaving, t0, &rules);
+        assert_eq!(up_of(state), Up::Leaving { at: t0 });
+        assert_eq!(deadline(&state, &rules), None);
+        assert_eq!(state.name(), "leaving");
+        for event in [JobEvent::Ready, JobEvent::Alive, JobEvent::Leaving] {
+            assert_eq!(step0(state, event, t0, &rules), (state, Action::Nothing));
+        }
+    }
+
+    #[test]
+    fn what_a_job_says_after_it_stopped_is_ignored() {
+        let t0 = Instant::now();
+        let waiting = JobState::Waiting {
+            restart_at: t0 + QUICK_EXIT,
+        };
+        for state in [JobState::Stopped, waiting, JobState::Done(DoneReason::Once)] {
+            for event in [JobEvent::Ready, JobEvent::Alive, JobEvent::Leaving] {
+                assert_eq!(step0(state, event, t0, &RULES), (state, Action::Nothing));
+            }
+            // A check never runs then: its result can't happen.
+            let (_, action) = step0(state, JobEvent::CheckFailed, t0, &RULES);
+            assert!(matches!(action, Action::CantHappen(_)));
+        }
+    }
+
+    #[test]
+    fn a_job_with_after_restarts_only_through_the_reconcile() {
+        let t0 = Instant::now();
+        let rules = Rules {
+            gated: true,
+            ..RULES
+        };
+        // Its own timer, a long run's exit, the end of a restart's stop:
+        // back to Pending, which the reconcile starts once the jobs it
+        // starts after are ready.
+        let waiting = JobState::Waiting { restart_at: t0 };
+        assert_eq!(
+            step0(waiting, JobEvent::Tick, t0, &rules),
+            (JobState::Pending, Action::Nothing)
+        );
+        let long = t0 + QUICK_EXIT;
+        assert_eq!(
+            step0(
+                running(t0),
+                JobEvent::Exited(Ending::Status(1)),
+                long,
+                &rules
+            ),
+            (JobState::Pending, Action::Nothing)
+        );
+        let (state, _) = step0(running(t0), JobEvent::Stop(AfterStop::Restart), t0, &rules);
+        let (state, _) = step0(state, JobEvent::Exited(Ending::Signal(15)), t0, &rules);
+        assert_eq!(
+            step0(state, JobEvent::GroupGone, t0, &rules),
+            (JobState::Pending, Action::Nothing)
+        );
+        // The operator's start does not wait.
+        assert_eq!(
+            step0(waiting, JobEvent::StartNow, t0, &rules),
+            (JobState::Spawning, Action::Spawn)
+        );
+    }
+
+    #[test]
+    fn a_job_others_restart_with_stops_after_them() {
+        let t0 = Instant::now();
+        let rules = Rules {
+            held: true,
+            check_fails: 1,
+            ..RULES
+        };
+        let holding = JobState::Holding {
+            pid: pid(),
+            since: t0,
+            then: AfterStop::Restart,
+        };
+        assert_eq!(
+            step0(running(t0), JobEvent::Stop(AfterStop::Restart), t0, &rules),
+            (holding, Action::StopDependents(None))
+        );
+        assert_eq!(
+            step0(running(t0), JobEvent::CheckFailed, t0, &rules),
+            (holding, Action::StopDependents(Some(Fault::Unhealthy(1))))
+        );
+        assert_eq!(holding.pid(), Some(pid()));
+        assert_eq!(deadline(&holding, &rules), None);
+        assert_eq!(
+            step0(holding, JobEvent::Tick, t0, &rules),
+            (holding, Action::Nothing)
+        );
+        // A later stop only changes what follows.
+        let (down, _) = step0(holding, JobEvent::Stop(AfterStop::Down), t0, &rules);
+        assert!(matches!(
+            down,
+            JobState::Holding {
+                then: AfterStop::Down,
+                ..
+            }
+        ));
+        // Its dependents are gone: now it is signalled.
+        let (state, action) = step0(holding, JobEvent::DependentsGone, t0, &rules);
+        assert_eq!(action, Action::Signal(pid(), Signal::TERM));
+        assert!(matches!(
+            state,
+            JobState::Stopping {
+                then: AfterStop::Restart,
+                leader_gone: false,
+                ..
+            }
+        ));
+        // It exited meanwhile: the rest of its group is stopped.
+        let (state, action) = step0(holding, JobEvent::Exited(Ending::Status(0)), t0, &rules);
+        assert_eq!(action, Action::Signal(pid(), Signal::TERM));
+        assert!(matches!(
+            state,
+            JobState::Stopping {
+                leader_gone: true,
+                ..
+            }
+        ));
+        // A second SIGTERM to pmtr: no more waiting.
+        assert_eq!(
+            step0(holding, JobEvent::KillNow, t0, &rules).1,
+            Action::Kill(pid())
+        );
+        for event in [JobEvent::GroupGone, JobEvent::Spawned { pid: pid() }] {
+            let (_, action) = step0(holding, event, t0, &rules);
+            assert!(matches!(action, Action::CantHappen(_)), "{event:?}");
+        }
+        let (_, action) = step0(running(t0), JobEvent::DependentsGone, t0, &rules);
+        assert!(matches!(action, Action::CantHappen(_)));
+    }
+
+    const PROBES: ProbeRules = ProbeRules {
+        ready_every: Duration::from_millis(200),
+        check_every: Duration::from_millis(1000),
+        check_timeout: Duration::from_millis(500),
+    };
+
+    fn probe_pid() -> Pid {
+        Pid::from_raw(4321).unwrap()
+    }
+
+    #[test]
+    fn the_probe_follows_the_jobs_state() {
+        let t0 = Instant::now();
+        let aim = |state: &JobState| probe_aim(state, true, true);
+        assert_eq!(aim(&starting(t0)), Some(ProbeKind::Ready));
+        assert_eq!(aim(&running(t0)), Some(ProbeKind::Check));
+        assert_eq!(probe_aim(&running(t0), true, false), None);
+        assert_eq!(probe_aim(&starting(t0), false, true), None);
+        let leaving = JobState::Running {
+            pid: pid(),
+            since: t0,
+            up: Up::Leaving { at: t0 },
+        };
+        for state in [
+            leaving,
+            JobState::Pending,
+            JobState::Stopped,
+            JobState::Holding {
+                pid: pid(),
+                since: t0,
+                then: AfterStop::Down,
+            },
+            JobState::Waiting { restart_at: t0 },
+        ] {
+            assert_eq!(aim(&state), None, "{state:?}");
+        }
+    }
+
+    #[test]
+    fn a_check_runs_every_t_and_reports_its_result() {
+        let t0 = Instant::now();
+        let (probe, action) = probe_step(
+            Probe::Off,
+            ProbeEvent::Aim(Some(ProbeKind::Check)),
+            t0,
+            &PROBES,
+        );
+        assert_eq!(action, ProbeAction::Nothing);
+        assert_eq!(probe.deadline(), Some(t0 + MS(1000)));
+        assert_eq!(
+            probe_step(probe, ProbeEvent::Tick, t0 + MS(999), &PROBES).1,
+            ProbeAction::Nothing
+        );
+        let t1 = t0 + MS(1000);
+        let (probe, action) = probe_step(probe, ProbeEvent::Tick, t1, &PROBES);
+        assert_eq!(action, ProbeAction::Spawn(ProbeKind::Check));
+        let (probe, _) = probe_step(probe, ProbeEvent::Spawned(probe_pid()), t1, &PROBES);
+        assert_eq!(probe.pid(), Some(probe_pid()));
+        assert_eq!(probe.deadline(), Some(t1 + MS(500)));
+        let t2 = t1 + MS(30);
+        let (next, action) = probe_step(probe, ProbeEvent::Exited { passed: true }, t2, &PROBES);
+        assert_eq!(action, ProbeAction::Passed(ProbeKind::Check));
+        assert_eq!(next.deadline(), Some(t2 + MS(1000)));
+        let (_, action) = probe_step(probe, ProbeEvent::Exited { passed: false }, t2, &PROBES);
+        assert_eq!(action, ProbeAction::Failed(ProbeKind::Check));
+    }
+
+    #[test]
+    fn a_probe_that_overruns_is_killed_and_fails() {
+        let t0 = Instant::now();
+        let probe = Probe::Running {
+            kind: ProbeKind::Ready,
+            pid: probe_pid(),
+            kill_at: Some(t0 + MS(200)),
+            aim: Some(ProbeKind::Ready),
+        };
+        let (probe, action) = probe_step(probe, ProbeEvent::Tick, t0 + MS(200), &PROBES);
+        assert_eq!(action, ProbeAction::Kill(probe_pid()));
+        assert_eq!(probe.deadline(), None);
+        let (probe, action) = probe_step(
+            probe,
+            ProbeEvent::Exited { passed: false },
+            t0 + MS(201),
+            &PROBES,
+        );
+        assert_eq!(action, ProbeAction::TimedOut(ProbeKind::Ready));
+        assert!(matches!(
+            probe,
+            Probe::Due {
+                kind: ProbeKind::Ready,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn a_probe_the_job_no_longer_calls_for_is_killed_and_its_result_dropped() {
+        let t0 = Instant::now();
+        let probe = Probe::Running {
+            kind: ProbeKind::Check,
+            pid: probe_pid(),
+            kill_at: Some(t0 + MS(500)),
+            aim: Some(ProbeKind::Check),
+        };
+        let (probe, action) = probe_step(probe, ProbeEvent::Aim(None), t0, &PROBES);
+        assert_eq!(action, ProbeAction::Kill(probe_pid()));
+        assert_eq!(probe.aim(), None);
+        let (probe, action) = probe_step(probe, ProbeEvent::Exited { passed: true }, t0, &PROBES);
+        assert_eq!((probe, action), (Probe::Off, ProbeAction::Nothing));
+        // A due probe is simply called off, or switched.
+        let due = Probe::Due {
+            kind: ProbeKind::Ready,
+            at: t0,
+        };
+        assert_eq!(
+            probe_step(due, ProbeEvent::Aim(None), t0, &PROBES).0,
+            Probe::Off
+        );
+        assert_eq!(
+            probe_step(due, ProbeEvent::Aim(Some(ProbeKind::Check)), t0, &PROBES).0,
+            Probe::Due {
+                kind: ProbeKind::Check,
+                at: t0 + MS(1000)
+            }
+        );
+        let (_, action) = probe_step(Probe::Off, ProbeEvent::Exited { passed: true }, t0, &PROBES);
+        assert!(matches!(action, ProbeAction::CantHappen(_)));
     }
 }

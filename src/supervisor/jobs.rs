@@ -10,7 +10,9 @@ use core::fmt;
 use rustix::fd::OwnedFd;
 use rustix::process::Pid;
 
-use super::job::{History, JobState, Rules};
+use super::after::Graph;
+use super::health::Health;
+use super::job::{self, History, JobState, QuickExits, Rules, Up};
 use crate::config::{self, JobSpec, Output, Pos};
 use crate::spawn::{Launch, PrepareError};
 use crate::syslog::{JobOutput, Severity};
@@ -31,6 +33,12 @@ pub enum Want {
 pub enum NotStartable {
     /// A `depends` file pmtr does not trust (SPEC §10).
     Depends(config::Error),
+    /// An `env file` that is missing, untrusted or has a bad line (the
+    /// first error; all are logged).
+    EnvFile(config::Error),
+    /// What `ready` or `check` needs could not be set up (its notify
+    /// socket, its command), with the reason.
+    Readiness(String),
     /// Its launch data could not be built (unknown user, a NUL byte).
     Prepare {
         file: String,
@@ -43,7 +51,8 @@ pub enum NotStartable {
 impl fmt::Display for NotStartable {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            NotStartable::Depends(e) => e.fmt(f),
+            NotStartable::Depends(e) | NotStartable::EnvFile(e) => e.fmt(f),
+            NotStartable::Readiness(e) => f.write_str(e),
             NotStartable::Prepare {
                 file,
                 pos,
@@ -100,21 +109,30 @@ pub struct Job {
     pub status_pipe: Option<OwnedFd>,
     pub stdout: Option<OutputPipe>,
     pub stderr: Option<OutputPipe>,
+    /// `ready`, `check`, `watchdog` (issue 16); `None` without them.
+    pub health: Option<Box<Health>>,
 }
 
 impl Job {
     fn new(id: u32, spec: JobSpec, launch: Result<Launch, NotStartable>) -> Job {
+        let rules = rules(&spec);
+        // The `give up` window, made now so that no restart allocates.
+        let window = rules.give_up.map_or(0, |g| g.after as usize);
         Job {
             id,
-            rules: rules(&spec),
+            history: History {
+                quick_exits: QuickExits::new(window),
+                ..History::default()
+            },
+            rules,
             stdout: OutputPipe::for_output(&spec.out),
             stderr: OutputPipe::for_output(&spec.err),
             spec,
             launch,
             state: JobState::Pending,
-            history: History::default(),
             want: Want::AsConfigured,
             status_pipe: None,
+            health: None,
         }
     }
 
@@ -154,14 +172,52 @@ impl Job {
     pub fn active(&self) -> bool {
         self.pid().is_some()
     }
+
+    /// Ready, as jobs that start after it wait for (issue 16): running
+    /// and ready (healthy or not), or a job not restarted that exited 0.
+    pub fn ready(&self) -> bool {
+        match self.state {
+            JobState::Running { up, .. } => matches!(up, Up::Ready { .. } | Up::Unhealthy { .. }),
+            // Not restarted after it exited 0: `once`, `restart never`,
+            // or a `restart on-failure` job that succeeded.
+            JobState::Done(job::DoneReason::Once | job::DoneReason::Succeeded) => {
+                matches!(self.history.last_exit, Some((job::Ending::Status(0), _)))
+            }
+            _ => false,
+        }
+    }
 }
 
 fn rules(spec: &JobSpec) -> Rules {
+    use crate::config::{Restart, Signal};
     use core::time::Duration;
+    let delay = spec.restart_delay;
+    let r = spec.readiness.as_deref();
+    let once = spec.once || spec.restart == Restart::Never;
     Rules {
-        once: spec.once,
+        once,
         bounce: spec.bounce_secs.map(Duration::from_secs),
         kill_after: Duration::from_secs(spec.kill_after_secs),
+        on_failure: spec.restart == Restart::OnFailure,
+        delay: delay.map_or(job::QUICK_EXIT, |d| Duration::from_secs(d.secs)),
+        delay_max: delay.and_then(|d| d.max_secs).map(Duration::from_secs),
+        give_up: spec.give_up.map(|g| job::GiveUp {
+            after: g.after,
+            within: Duration::from_secs(g.within_secs),
+            then_exit: g.then_exit,
+        }),
+        stop_signal: spec.stop_signal.unwrap_or(Signal::TERM),
+        reload_signal: spec.reload_signal.unwrap_or(Signal::HUP),
+        // A job that is not restarted is ready when it exited 0.
+        waits_ready: once || r.is_some_and(|r| r.how.is_some()),
+        ready_timeout: r.and_then(|r| r.timeout_ms).map(Duration::from_millis),
+        watchdog: r.and_then(|r| r.watchdog_ms).map(Duration::from_millis),
+        check_fails: r
+            .filter(|r| r.check_every_ms.is_some())
+            .map_or(0, |r| r.check_fails()),
+        gated: r.is_some_and(|r| !r.after.is_empty()),
+        // Set by `Jobs::apply`: it depends on the other jobs.
+        held: false,
     }
 }
 
@@ -191,6 +247,10 @@ pub struct Jobs {
     /// Jobs removed or replaced by a reload, still stopping.
     retiring: Vec<Job>,
     next_id: u32,
+    /// `after` between the current jobs.
+    graph: Graph,
+    /// Each current job's place in `start_order` (for `wait`).
+    rank: Vec<u32>,
 }
 
 impl Jobs {
@@ -200,6 +260,29 @@ impl Jobs {
 
     pub fn start_order(&self) -> &[usize] {
         &self.start_order
+    }
+
+    /// The order to start jobs in: `start_order`, with each job after
+    /// the jobs it names in `after`.
+    pub fn launch_order(&self) -> &[usize] {
+        self.graph.order().unwrap_or(&self.start_order)
+    }
+
+    /// Job `i`'s place in `start_order`.
+    pub fn rank(&self, i: usize) -> usize {
+        self.rank[i] as usize
+    }
+
+    pub fn graph(&self) -> &Graph {
+        &self.graph
+    }
+
+    /// Whether every job that current job `i` starts after is ready.
+    pub fn after_ready(&self, i: usize) -> bool {
+        self.graph
+            .after(i)
+            .iter()
+            .all(|e| self.current[e.after as usize].ready())
     }
 
     pub fn get(&self, slot: Slot) -> &Job {
@@ -233,6 +316,11 @@ impl Jobs {
 
     pub fn find_by_pid(&self, pid: Pid) -> Option<Slot> {
         self.find(|j| j.pid() == Some(pid))
+    }
+
+    /// The job whose `ready when` or `check` command runs as `pid`.
+    pub fn find_by_probe_pid(&self, pid: Pid) -> Option<Slot> {
+        self.find(|j| j.health.as_ref().and_then(|h| h.probe.pid()) == Some(pid))
     }
 
     pub fn find_by_id(&self, id: u32) -> Option<Slot> {
@@ -273,7 +361,7 @@ impl Jobs {
     pub fn apply(
         &mut self,
         specs: Vec<JobSpec>,
-        mut prepare: impl FnMut(&JobSpec) -> Result<Launch, NotStartable>,
+        mut prepare: impl FnMut(&JobSpec, u32) -> Result<Launch, NotStartable>,
     ) -> Applied {
         let mut old: Vec<Option<Job>> = core::mem::take(&mut self.current)
             .into_iter()
@@ -301,7 +389,7 @@ impl Jobs {
                     // Keep the positions of the new text for messages.
                     job.spec.origin = spec.origin;
                     if job.launch.is_err() {
-                        job.launch = prepare(&job.spec);
+                        job.launch = prepare(&job.spec, job.id);
                     }
                     jobs.push(job);
                 }
@@ -316,9 +404,9 @@ impl Jobs {
                     } else {
                         applied.added += 1;
                     }
-                    let launch = prepare(&spec);
                     let id = self.next_id.max(1);
                     self.next_id = id.wrapping_add(1);
+                    let launch = prepare(&spec, id);
                     jobs.push(Job::new(id, spec, launch));
                 }
             }
@@ -336,7 +424,78 @@ impl Jobs {
         // Ties in `order` keep file order (SPEC §3): the index is part of
         // the key, so an unstable sort is enough.
         order.sort_unstable_by_key(|&i| (self.current[i].spec.order, i));
+        self.rank = vec![0; order.len()];
+        for (k, &i) in order.iter().enumerate() {
+            self.rank[i] = k as u32;
+        }
+        let specs: Vec<&JobSpec> = self.current.iter().map(|j| &j.spec).collect();
+        self.graph = Graph::build(&specs, &order);
         self.start_order = order;
+        for i in 0..self.current.len() {
+            let held = self.graph.restarting_with(i).next().is_some();
+            self.current[i].rules.held = held;
+        }
         applied
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use core::time::Duration;
+    use rustix::process::Signal;
+
+    fn spec(body: &str) -> JobSpec {
+        let text = format!("job {{\n name t\n cmd /bin/true\n{body}\n}}\n");
+        config::parse_bytes("t.conf", text.as_bytes())
+            .unwrap()
+            .jobs
+            .remove(0)
+    }
+
+    #[test]
+    fn default_rules_are_todays() {
+        let r = rules(&spec(""));
+        assert_eq!(r.delay, job::QUICK_EXIT);
+        assert_eq!(r.delay_max, None);
+        assert_eq!(job::quick_run(&r), job::QUICK_EXIT);
+        assert_eq!(
+            (r.stop_signal, r.reload_signal),
+            (Signal::TERM, Signal::HUP)
+        );
+        assert!(!r.once && !r.on_failure && r.give_up.is_none());
+    }
+
+    #[test]
+    fn issue_15_options_become_rules() {
+        let r = rules(&spec(
+            "restart on-failure\nrestart delay 1 max 8\ngive up after 5 in 1m then exit\nstop signal INT\nreload signal USR1",
+        ));
+        assert!(r.on_failure && !r.once);
+        assert_eq!(r.delay, Duration::from_secs(1));
+        assert_eq!(job::quick_run(&r), Duration::from_secs(8));
+        assert_eq!(
+            r.give_up,
+            Some(job::GiveUp {
+                after: 5,
+                within: Duration::from_secs(60),
+                then_exit: true
+            })
+        );
+        assert_eq!(
+            (r.stop_signal, r.reload_signal),
+            (Signal::INT, Signal::USR1)
+        );
+        assert!(rules(&spec("restart never")).once);
+    }
+
+    #[test]
+    fn the_give_up_window_is_made_at_load() {
+        let not_startable =
+            || NotStartable::Depends(config::parse_bytes("x", b"}").unwrap_err().remove(0));
+        let job = Job::new(1, spec("give up after 5 in 1m"), Err(not_startable()));
+        assert_eq!(job.history.quick_exits.capacity(), 5);
+        let job = Job::new(2, spec(""), Err(not_startable()));
+        assert_eq!(job.history.quick_exits.capacity(), 0);
     }
 }

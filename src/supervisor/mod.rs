@@ -5,11 +5,14 @@
 //! pidfile, the signal mask.
 
 use crate::prelude::*;
+mod after;
 mod config_source;
 mod control;
 mod event_loop;
+mod health;
 mod job;
 mod jobs;
+mod notify;
 mod watch;
 
 use rustix::fd::AsFd;
@@ -19,7 +22,8 @@ use crate::sys;
 
 pub use event_loop::Supervisor;
 
-/// Runs pmtr until SIGTERM/SIGINT; returns the exit code.
+/// Runs pmtr until SIGTERM/SIGINT (or a `give up ... then exit`); returns
+/// the exit code.
 pub fn run(opts: &Options) -> u8 {
     let pid1 = rustix::process::getpid().is_init();
     let foreground = opts.foreground || pid1;
@@ -84,10 +88,10 @@ pub fn run(opts: &Options) -> u8 {
         let _ = rustix::io::write(w.as_fd(), b"1");
         drop(w);
     }
-    supervisor.run();
+    let code = supervisor.run();
     drop(pidfile);
     info!("exiting");
-    0
+    code
 }
 
 /// fork; the parent waits until the child says it runs, then exits 0.

@@ -46,7 +46,7 @@ macro_rules! debug {
 
 mod lines;
 mod record;
-mod tz;
+pub(crate) mod tz;
 mod writer;
 
 use crate::rt::lock::{Guard, Lock};
@@ -238,4 +238,78 @@ fn log_job_piece(
 /// The writer's lock.
 fn lock() -> Guard<'static, Option<Writer>> {
     WRITER.lock()
+}
+
+/// Keeps one kind of log line that outsiders can cause (UDP control
+/// commands) to at most `max` lines per [`Quota::EVERY`]: the rest are
+/// counted, and the count is due in the log when the window ends
+/// ([`Quota::deadline`], [`Quota::take_due`]), so a flood costs a few
+/// lines, not one per datagram.
+#[derive(Debug)]
+pub struct Quota {
+    max: u32,
+    window_end: Option<crate::clock::Instant>,
+    lines: u32,
+    suppressed: u32,
+}
+
+impl Quota {
+    pub const EVERY: core::time::Duration = core::time::Duration::from_secs(10);
+
+    pub const fn new(max: u32) -> Quota {
+        Quota {
+            max,
+            window_end: None,
+            lines: 0,
+            suppressed: 0,
+        }
+    }
+
+    /// Whether a line may be logged at `now`; if not, it is counted.
+    pub fn allow(&mut self, now: crate::clock::Instant) -> bool {
+        if self.window_end.is_none_or(|end| now >= end) && self.suppressed == 0 {
+            self.window_end = Some(now + Self::EVERY);
+            self.lines = 0;
+        }
+        if self.lines < self.max && self.suppressed == 0 {
+            self.lines += 1;
+            true
+        } else {
+            self.suppressed = self.suppressed.saturating_add(1);
+            false
+        }
+    }
+
+    /// When the count of lines not logged is due.
+    pub fn deadline(&self) -> Option<crate::clock::Instant> {
+        self.window_end.filter(|_| self.suppressed > 0)
+    }
+
+    /// The count of lines not logged, once its window is over.
+    pub fn take_due(&mut self, now: crate::clock::Instant) -> Option<u32> {
+        let due = self.deadline().is_some_and(|at| at <= now);
+        due.then(|| {
+            self.window_end = None;
+            core::mem::take(&mut self.suppressed)
+        })
+    }
+}
+
+#[cfg(test)]
+mod quota_tests {
+    use super::Quota;
+    use crate::clock::Instant;
+
+    #[test]
+    fn a_flood_costs_ten_lines_and_a_count_per_window() {
+        let t0 = Instant::now();
+        let mut q = Quota::new(10);
+        let allowed = (0..1000).filter(|_| q.allow(t0)).count();
+        assert_eq!(allowed, 10);
+        assert_eq!(q.deadline(), Some(t0 + Quota::EVERY));
+        assert_eq!(q.take_due(t0), None);
+        assert_eq!(q.take_due(t0 + Quota::EVERY), Some(990));
+        assert_eq!(q.deadline(), None);
+        assert!(q.allow(t0 + Quota::EVERY));
+    }
 }

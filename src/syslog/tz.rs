@@ -110,14 +110,21 @@ impl Zone {
 
     /// Parses TZif data (RFC 8536). For version 2 and later the 64-bit
     /// block and the footer are used, the 32-bit block is skipped.
+    ///
+    /// The header's counts are 32-bit and untrusted: lengths made of them
+    /// are computed in `u64` (where they cannot overflow, while in a 32-bit
+    /// `usize` they did) and checked against the data before anything is
+    /// read or reserved.
     pub fn from_tzif(data: &[u8]) -> Result<Zone, TzError> {
         let header = Header::read(data, 0)?;
         if header.version == 0 {
-            return Zone::read_block(data, &header, 44, 4).map(|(zone, _)| zone);
+            return Zone::read_block(data, &header, HEADER_LEN, 4).map(|(zone, _)| zone);
         }
-        let second = 44 + header.block_len(4);
+        let second = HEADER_LEN as u64 + header.block_len(4);
+        let second = usize::try_from(second).map_err(|_| TzError::Truncated)?;
         let header2 = Header::read(data, second)?;
-        let (mut zone, end) = Zone::read_block(data, &header2, second + 44, 8)?;
+        let (mut zone, end) =
+            Zone::read_block(data, &header2, second.saturating_add(HEADER_LEN), 8)?;
         // The footer: "\n" POSIX-TZ "\n". An empty or unparsable one
         // leaves the last transition's offset in force.
         if let Some(rest) = data.get(end..)
@@ -129,45 +136,47 @@ impl Zone {
         Ok(zone)
     }
 
-    /// Reads one data block; returns the zone and where the block ends.
+    /// Reads the data block at `start`; returns the zone and where the
+    /// block ends. The whole block must be there before anything is
+    /// reserved, so a count is never larger than the file.
     fn read_block(
         data: &[u8],
         h: &Header,
         start: usize,
         time_size: usize,
     ) -> Result<(Zone, usize), TzError> {
-        let end = start + h.block_len(time_size);
-        let block = data.get(start..end).ok_or(TzError::Truncated)?;
+        let mut rest = data.get(start..).ok_or(TzError::Truncated)?;
+        let mut block = take(&mut rest, h.block_len(time_size as u64))?;
+        let end = data.len() - rest.len();
         if h.typecnt == 0 {
             return Err(TzError::BadType);
         }
-        let times_at = 0;
-        let idx_at = times_at + h.timecnt * time_size;
-        let types_at = idx_at + h.timecnt;
-        let mut type_offsets = Vec::with_capacity(h.typecnt);
-        for i in 0..h.typecnt {
-            let at = types_at + 6 * i;
-            type_offsets.push(be_i32(&block[at..at + 4]));
+        let raw_times = take(&mut block, u64::from(h.timecnt) * time_size as u64)?;
+        let indices = take(&mut block, u64::from(h.timecnt))?;
+        let types = take(&mut block, u64::from(h.typecnt) * 6)?;
+        // Each type is utoff (4 bytes), isdst, desigidx.
+        let mut type_offsets = Vec::with_capacity(types.len() / 6);
+        for t in types.chunks_exact(6) {
+            type_offsets.push(be_i32(t));
         }
-        let mut times = Vec::with_capacity(h.timecnt);
-        let mut offsets = Vec::with_capacity(h.timecnt);
-        for i in 0..h.timecnt {
-            let at = times_at + i * time_size;
+        let mut times = Vec::with_capacity(indices.len());
+        let mut offsets = Vec::with_capacity(indices.len());
+        for (raw, &ty) in raw_times.chunks_exact(time_size).zip(indices) {
             let t = if time_size == 8 {
-                be_i64(&block[at..at + 8])
+                be_i64(raw)
             } else {
-                i64::from(be_i32(&block[at..at + 4]))
+                i64::from(be_i32(raw))
             };
-            let ty = usize::from(block[idx_at + i]);
-            let off = *type_offsets.get(ty).ok_or(TzError::BadType)?;
+            let off = *type_offsets.get(usize::from(ty)).ok_or(TzError::BadType)?;
             times.push(t);
             offsets.push(off);
         }
+        let initial = *type_offsets.first().ok_or(TzError::BadType)?;
         Ok((
             Zone {
                 times,
                 offsets,
-                initial: type_offsets[0],
+                initial,
                 rule: None,
             },
             end,
@@ -196,25 +205,31 @@ impl Zone {
     }
 }
 
-/// A TZif header's counts.
+/// The size of a TZif header.
+const HEADER_LEN: usize = 44;
+
+/// A TZif header's counts, as the file gives them.
 struct Header {
     /// 0 for version 1, else the version digit.
     version: u8,
-    isutcnt: usize,
-    isstdcnt: usize,
-    leapcnt: usize,
-    timecnt: usize,
-    typecnt: usize,
-    charcnt: usize,
+    isutcnt: u32,
+    isstdcnt: u32,
+    leapcnt: u32,
+    timecnt: u32,
+    typecnt: u32,
+    charcnt: u32,
 }
 
 impl Header {
     fn read(data: &[u8], at: usize) -> Result<Header, TzError> {
-        let h = data.get(at..at + 44).ok_or(TzError::Truncated)?;
+        let h = data
+            .get(at..)
+            .and_then(|rest| rest.get(..HEADER_LEN))
+            .ok_or(TzError::Truncated)?;
         if &h[..4] != b"TZif" {
             return Err(TzError::NotTzif);
         }
-        let count = |i: usize| be_u32(&h[20 + 4 * i..24 + 4 * i]) as usize;
+        let count = |i: usize| be_u32(&h[20 + 4 * i..24 + 4 * i]);
         Ok(Header {
             version: if h[4] == 0 {
                 0
@@ -230,15 +245,28 @@ impl Header {
         })
     }
 
-    fn block_len(&self, time_size: usize) -> usize {
-        self.timecnt * time_size
-            + self.timecnt
-            + self.typecnt * 6
-            + self.charcnt
-            + self.leapcnt * (time_size + 4)
-            + self.isstdcnt
-            + self.isutcnt
+    /// The length of the data block after this header. Each count is at
+    /// most 2^32 - 1 and `time_size` 8, so the sum is below 2^37: no `u64`
+    /// overflow, whatever the file says.
+    fn block_len(&self, time_size: u64) -> u64 {
+        let n = u64::from;
+        n(self.timecnt) * time_size
+            + n(self.timecnt)
+            + n(self.typecnt) * 6
+            + n(self.charcnt)
+            + n(self.leapcnt) * (time_size + 4)
+            + n(self.isstdcnt)
+            + n(self.isutcnt)
     }
+}
+
+/// Splits `len` bytes off the front of `rest`; `Truncated` if there are
+/// fewer (or `len` does not even fit a `usize`).
+fn take<'a>(rest: &mut &'a [u8], len: u64) -> Result<&'a [u8], TzError> {
+    let len = usize::try_from(len).map_err(|_| TzError::Truncated)?;
+    let (head, tail) = rest.split_at_checked(len).ok_or(TzError::Truncated)?;
+    *rest = tail;
+    Ok(head)
 }
 
 fn be_u32(b: &[u8]) -> u32 {
@@ -653,6 +681,48 @@ mod tests {
         );
         let bad_index = tzif(0, &[(0, 7)], &[0], "");
         assert_eq!(Zone::from_tzif(&bad_index), Err(TzError::BadType));
+    }
+
+    /// A TZif header with these counts (isutcnt, isstdcnt, leapcnt,
+    /// timecnt, typecnt, charcnt), then `pad` zero bytes of "data".
+    fn header_only(version: u8, counts: [u32; 6], pad: usize) -> Vec<u8> {
+        let mut out = b"TZif".to_vec();
+        out.push(version);
+        out.extend_from_slice(&[0; 15]);
+        for n in counts {
+            out.extend_from_slice(&n.to_be_bytes());
+        }
+        out.resize(out.len() + pad, 0);
+        out
+    }
+
+    /// Issue 13, item 7: the header's counts were multiplied and added in
+    /// `usize`, which on the 32-bit builds (armv6/armv7) overflowed: a
+    /// panic where overflow checks are on, and where they are off a block
+    /// length wrapped to a few bytes, so the reader went on to reserve
+    /// 0x33333334 transitions (a capacity-overflow panic). Either way, a
+    /// corrupt /etc/localtime aborted pmtr at startup, as PID 1 a boot
+    /// loop. Each of these is now just a truncated file, on every target.
+    #[test]
+    fn tzif_counts_that_overflow_32_bit_lengths_are_truncated() {
+        let cases: [(&str, u8, [u32; 6]); 6] = [
+            // timecnt * 4 overflows.
+            ("timecnt * 4", 0, [0, 0, 0, 0x4000_0000, 1, 0]),
+            // 5 * timecnt + 6 is 0x1_0000_000a: wraps to 10 bytes.
+            ("timecnt * 5 wraps small", 0, [0, 0, 0, 0x3333_3334, 1, 0]),
+            // leapcnt * (4 + 4) overflows.
+            ("leapcnt * 8", 0, [0, 0, 0x2000_0000, 0, 1, 0]),
+            // typecnt * 6 overflows.
+            ("typecnt * 6", 0, [0, 0, 0, 0, 0x3000_0000, 0]),
+            // 44 + the v1 block length is 2^32: the second header would
+            // be read at offset 0 again.
+            ("second header at 2^32", b'2', [0, 0, 0, 0, 0, 0xffff_ffd4]),
+            ("every count at its maximum", b'3', [u32::MAX; 6]),
+        ];
+        for (what, version, counts) in cases {
+            let data = header_only(version, counts, 64);
+            assert_eq!(Zone::from_tzif(&data), Err(TzError::Truncated), "{what}");
+        }
     }
 
     #[test]

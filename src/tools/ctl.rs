@@ -4,7 +4,7 @@
 
 use crate::prelude::*;
 
-use crate::net::DATAGRAM_MAX;
+use crate::net::wire::{self, BadControl, Control, DATAGRAM_MAX};
 use rustix::net::{AddressFamily, SendFlags, SocketFlags, SocketType};
 
 pub const USAGE: &str = "\
@@ -123,30 +123,17 @@ fn parse(args: &[String]) -> Result<Parsed, UsageError> {
     }
     let host = host.ok_or(UsageError::Missing("-s HOST"))?;
     let port = port.ok_or(UsageError::Missing("-p PORT"))?;
-    let mut words = rest.into_iter();
+    let mut words = rest.iter();
     let verb = words
         .next()
         .ok_or(UsageError::Missing("enable or disable"))?;
-    if verb != "enable" && verb != "disable" {
-        return Err(UsageError::BadVerb(verb));
-    }
-    let mut datagram = verb;
-    let mut names = 0;
-    for name in words {
-        if name.is_empty() || name.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(UsageError::BadName(name));
-        }
-        datagram.push(' ');
-        datagram.push_str(&name);
-        names += 1;
-    }
-    if names == 0 {
-        return Err(UsageError::Missing("job name"));
-    }
-    datagram.push('\n');
-    if datagram.len() > DATAGRAM_MAX {
-        return Err(UsageError::TooLong(datagram.len()));
-    }
+    let control = Control::from_word(verb).ok_or_else(|| UsageError::BadVerb(verb.clone()))?;
+    let datagram =
+        wire::control_datagram(control, words.map(String::as_str)).map_err(|e| match e {
+            BadControl::NoJobNames => UsageError::Missing("job name"),
+            BadControl::BadName(name) => UsageError::BadName(name.to_string()),
+            BadControl::TooLong(n) => UsageError::TooLong(n),
+        })?;
     Ok(Parsed::Send(Request {
         host,
         port,

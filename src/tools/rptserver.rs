@@ -16,6 +16,7 @@ use rustix::io::Errno;
 use rustix::net::RecvFlags;
 
 use crate::control::table::{aligned, duration};
+use crate::net::wire::{Report, ReportJob, parse_report};
 
 pub const USAGE: &str = "\
 usage: pmtr-rptserver -p PORT -f FILE [-a ADDR] [-x SECONDS]
@@ -55,20 +56,7 @@ enum Parsed {
 }
 
 /// One job as its host last reported it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Job {
-    enabled: bool,
-    secs_running: u64,
-    pid: u32,
-    cmd: String,
-}
-
-/// A parsed report datagram.
-#[derive(Debug, PartialEq, Eq)]
-struct Report {
-    host: String,
-    jobs: Vec<(String, Job)>,
-}
+type Job = ReportJob;
 
 /// What FILE shows: jobs by (host, name), with when they were last seen.
 /// A Vec kept sorted by (host, name) rather than a BTreeMap: the same order
@@ -209,53 +197,6 @@ fn run(opts: &Options) -> Result<(), String> {
     }
 }
 
-/// Parses `report HOST\nNAME e|d SECONDS PID CMD\n...`.
-fn parse_report(datagram: &[u8]) -> Result<Report, String> {
-    let text = core::str::from_utf8(datagram).map_err(|_| "not UTF-8 text".to_string())?;
-    let mut lines = text.lines();
-    let first = lines.next().unwrap_or("");
-    let host = first
-        .strip_prefix("report ")
-        .and_then(|rest| rest.split_whitespace().next())
-        .ok_or("does not start with 'report HOST'")?;
-    if host.chars().any(char::is_control) {
-        return Err("control characters in the host name".into());
-    }
-    let mut jobs = Vec::new();
-    for (i, line) in lines.enumerate() {
-        if line.is_empty() {
-            continue;
-        }
-        let bad = || format!("line {} is not 'NAME e|d SECONDS PID CMD'", i + 2);
-        if line.chars().any(char::is_control) {
-            return Err(bad());
-        }
-        let mut fields = line.splitn(5, ' ');
-        let name = fields.next().filter(|n| !n.is_empty()).ok_or_else(bad)?;
-        let enabled = match fields.next() {
-            Some("e") => true,
-            Some("d") => false,
-            _ => return Err(bad()),
-        };
-        let secs_running = fields.next().and_then(|s| s.parse().ok()).ok_or_else(bad)?;
-        let pid = fields.next().and_then(|s| s.parse().ok()).ok_or_else(bad)?;
-        let cmd = fields.next().unwrap_or("").to_string();
-        jobs.push((
-            name.to_string(),
-            Job {
-                enabled,
-                secs_running,
-                pid,
-                cmd,
-            },
-        ));
-    }
-    Ok(Report {
-        host: host.to_string(),
-        jobs,
-    })
-}
-
 impl Summary {
     fn update(&mut self, report: Report, now: Instant, from: SocketAddr) {
         for (name, job) in report.jobs {
@@ -288,7 +229,13 @@ impl Summary {
             rows.push([
                 host.clone(),
                 name.clone(),
-                if job.enabled { "enabled" } else { "disabled" }.into(),
+                match (&job.up, job.failed, job.enabled) {
+                    // Running, not ready or not healthy (issue 16).
+                    (Some((word, secs)), _, _) => format!("{word} {}", duration(*secs)),
+                    (None, true, _) => "failed".into(),
+                    (None, false, true) => "enabled".into(),
+                    (None, false, false) => "disabled".into(),
+                },
                 if job.pid == 0 {
                     "-".into()
                 } else {
@@ -335,39 +282,6 @@ fn write_atomically(file: &str, text: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn report_parses() {
-        let r = parse_report(
-            b"report pi-1\nweb e 12 345 /usr/bin/node server.js\nbatch d 0 0 /bin/true\n",
-        )
-        .unwrap();
-        assert_eq!(r.host, "pi-1");
-        assert_eq!(r.jobs.len(), 2);
-        assert_eq!(
-            r.jobs[0],
-            (
-                "web".into(),
-                Job {
-                    enabled: true,
-                    secs_running: 12,
-                    pid: 345,
-                    cmd: "/usr/bin/node server.js".into()
-                }
-            )
-        );
-        assert!(!r.jobs[1].1.enabled);
-        assert_eq!(parse_report(b"report h\n").unwrap().jobs, vec![]);
-    }
-
-    #[test]
-    fn bad_reports_are_rejected() {
-        assert!(parse_report(b"hello").is_err());
-        assert!(parse_report(b"report \n").is_err());
-        assert!(parse_report(b"report h\nweb x 1 2 /bin/a\n").is_err());
-        assert!(parse_report(b"report h\nweb e one 2 /bin/a\n").is_err());
-        assert!(parse_report(b"report h\xff\n").is_err());
-    }
 
     #[test]
     fn summary_has_one_line_per_host_and_job() {
@@ -441,5 +355,33 @@ mod tests {
         );
         s.forget_older_than(t0 + Duration::from_secs(72), Duration::from_secs(65));
         assert_eq!(s.jobs.len(), 1);
+    }
+
+    #[test]
+    fn starting_and_unhealthy_jobs_show_as_such() {
+        let mut s = Summary::default();
+        let t0 = Instant::now();
+        let from: SocketAddr = "127.0.0.1:5000".parse().unwrap();
+        s.update(
+            parse_report(
+                b"report a\napi e 3 7 /bin/api\tstarting 3\ndb e 90 8 /bin/db\tunhealthy 75\n",
+            )
+            .unwrap(),
+            t0,
+            from,
+        );
+        let text = s.render(t0);
+        let states: Vec<String> = text
+            .lines()
+            .skip(2)
+            .map(|l| {
+                l.split_whitespace()
+                    .skip(2)
+                    .take(2)
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect();
+        assert_eq!(states, ["starting 3s", "unhealthy 1m15s"], "{text}");
     }
 }

@@ -38,12 +38,16 @@ fn accepts(out: &Output, file: &Path, jobs: &str) {
 }
 
 /// `pmtr -t` rejects the file with exactly these lines (`{file}` stands
-/// for its path) on stderr, nothing on stdout, exit 1.
+/// for its path) on stderr, then the summary line the original pmtr's
+/// scripts grep for (`parse failed`, issue 15), nothing on stdout, exit 1.
 fn rejects(out: &Output, file: &Path, lines: &[&str]) {
-    let want: String = lines
+    let mut want: String = lines
         .iter()
         .map(|l| l.replace("{file}", &file.display().to_string()) + "\n")
         .collect();
+    let n = lines.len();
+    let s = if n == 1 { "" } else { "s" };
+    want += &format!("{}: parse failed: {n} error{s}\n", file.display());
     assert_eq!(text(&out.stderr), want);
     assert_eq!(text(&out.stdout), "", "stdout");
     assert_eq!(out.status.code(), Some(1));
@@ -292,4 +296,24 @@ fn trust_follows_symlinks_to_the_file() {
             "{file}: writable by others (mode 0646): anyone who can edit it could run commands as root through pmtr; run `chmod go-w {file}`",
         ],
     );
+}
+
+/// The original pmtr's own test suite greps `pmtr -t`'s output for
+/// `parse failed` (issue 15): the summary ends the error list, and past
+/// the cap of 100 it says there were more.
+#[test]
+fn parse_failed_summary_counts_the_errors() {
+    let dir = TempDir::new("config-summary");
+    let src: String = (0..150).map(|i| format!("bogus{i}\n")).collect();
+    let file = dir.write("pmtr.conf", &src);
+    fs::set_permissions(&file, fs::Permissions::from_mode(0o644)).unwrap();
+    let out = check(&file);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    let last = err.lines().last().unwrap_or_default().to_string();
+    assert_eq!(
+        last,
+        format!("{}: parse failed: over 100 errors", file.display())
+    );
+    assert_eq!(err.lines().count(), 102, "{err}");
 }

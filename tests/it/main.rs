@@ -32,3 +32,10 @@ mod status;
 
 /// Hostile jobs, users, output and datagrams (SPEC §10, issue 13).
 mod hostile;
+
+/// Restart policy, backoff, give up, stop/reload signals, env files,
+/// groups and umask (issue 15).
+mod restart;
+
+/// Readiness, `after` and health checks against real processes (issue 16).
+mod ready;

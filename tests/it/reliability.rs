@@ -1141,9 +1141,11 @@ fn udp_command_behind_a_burst_of_unknown_names_is_obeyed() {
     signal(p.pid(), libc::SIGCONT);
     expect_within(T, "alpha disabled", || !alive(alpha));
     p.expect_log("control: disabling job alpha", T);
-    // 140 unknown names are reported, but not as 140 lines.
-    p.expect_log("more unknown job names", T);
-    assert!(p.log_count("no job named") <= 2, "{}", p.log());
+    // 140 unknown names are reported, but not as 140 lines: the first,
+    // then a count when its 10-second window ends (issue 13: a flood of
+    // datagrams costs the log a line or two, whatever its size).
+    p.expect_log("more unknown job names", Duration::from_secs(20));
+    assert_eq!(p.log_count("no job named"), 1, "{}", p.log());
 }
 
 #[test]

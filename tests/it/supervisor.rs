@@ -643,19 +643,3 @@ fn depends_file_may_appear_later() {
         p.job_pid("d").is_some_and(|pid| pid != first)
     });
 }
-
-#[test]
-fn unresolvable_report_host_does_not_hold_jobs_back() {
-    // A Pi booting before its network: the jobs run, the destination waits
-    // for the next rescan.
-    let p = Pmtr::start(
-        "unresolvable",
-        &format!(
-            "report to udp://no-such-host.invalid:9999\n{}",
-            job("a", "/bin/sleep 1000")
-        ),
-    );
-    p.wait_job("a", T);
-    p.expect_log("can't resolve host 'no-such-host.invalid'", T);
-    p.expect_log("; skipping it", T);
-}

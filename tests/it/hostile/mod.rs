@@ -10,3 +10,11 @@
 
 /// The untrusted job and its user (items 1–4, 6, 8, 9).
 mod job;
+
+/// The network: silent, late or lying nameservers; floods of junk
+/// datagrams (items 5 and 6).
+mod net;
+
+/// Readiness input and health checks (issue 16): notify and ready-fd
+/// floods, garbage datagrams, other users, checks that hang or babble.
+mod ready;

@@ -1,0 +1,236 @@
+//! `env file PATH` (issue 15): variables for a job, one `KEY=VALUE` a
+//! line, as systemd's `EnvironmentFile=` and Docker's `--env-file` read
+//! them. Blank lines and lines starting with `#` are skipped; a line may
+//! start with `export `; a value may be wrapped in single or double
+//! quotes, which are removed; nothing is expanded (no `$VAR`, no escapes).
+//!
+//! Such a file may hold secrets: no message quotes a line of it, only
+//! where it is (`FILE:LINE:COL`). It is read as the configuration is
+//! ([`super::read`]): without blocking, a regular file only, at most 1 MiB,
+//! and, when pmtr runs as root, only if no other user can change it.
+
+use crate::prelude::*;
+
+use super::error::{Error, ErrorKind};
+use super::model::{EnvFile, Pos};
+
+/// A file with more bad lines than this is not worth reading further.
+const MAX_ERRORS: usize = 20;
+
+/// The `KEY=VALUE` lines of `files`, in order; a missing optional file
+/// (`-PATH`) gives none. Every error of every file, or the lines.
+pub fn read_env_files(files: &[EnvFile]) -> Result<Vec<String>, Vec<Error>> {
+    let mut lines = Vec::new();
+    let mut errors = Vec::new();
+    for file in files {
+        let path = file.path.as_str();
+        if file.optional
+            && rustix::fs::access(path, rustix::fs::Access::EXISTS) == Err(rustix::io::Errno::NOENT)
+        {
+            continue;
+        }
+        match super::read(path)
+            .map_err(|e| vec![e])
+            .and_then(|bytes| parse_env(path, &bytes))
+        {
+            Ok(more) => lines.extend(more),
+            Err(more) => errors.extend(more),
+        }
+    }
+    if errors.is_empty() {
+        Ok(lines)
+    } else {
+        Err(errors)
+    }
+}
+
+/// The `KEY=VALUE` lines of an env file's content; `file` names it in
+/// errors.
+pub fn parse_env(file: &str, bytes: &[u8]) -> Result<Vec<String>, Vec<Error>> {
+    let Ok(text) = core::str::from_utf8(bytes) else {
+        return Err(vec![Error::whole(
+            file,
+            ErrorKind::EnvLine("not valid UTF-8"),
+        )]);
+    };
+    let mut lines = Vec::new();
+    let mut errors = Vec::new();
+    for (i, raw) in text.split('\n').enumerate() {
+        let line = raw.strip_suffix('\r').unwrap_or(raw);
+        let body = line.trim_start_matches([' ', '\t']);
+        if body.is_empty() || body.starts_with('#') {
+            continue;
+        }
+        let body = match body.strip_prefix("export") {
+            Some(rest) if rest.starts_with([' ', '\t']) => rest.trim_start_matches([' ', '\t']),
+            _ => body,
+        };
+        match entry(body) {
+            Ok(kv) => lines.push(kv),
+            Err((at, why)) => {
+                // Columns count characters, as in the configuration.
+                let offset = line.len() - body.len() + at;
+                let pos = Pos {
+                    line: u32::try_from(i + 1).unwrap_or(u32::MAX),
+                    col: u32::try_from(line[..offset].chars().count() + 1).unwrap_or(u32::MAX),
+                };
+                errors.push(Error::at(file, pos, ErrorKind::EnvLine(why)));
+                if errors.len() == MAX_ERRORS {
+                    break;
+                }
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(lines)
+    } else {
+        Err(errors)
+    }
+}
+
+/// One `KEY=VALUE` (after any `export `) as `KEY=VALUE` with the quotes
+/// removed, or where in it (a byte offset) and what is wrong.
+fn entry(body: &str) -> Result<String, (usize, &'static str)> {
+    let Some((key, value)) = body.split_once('=') else {
+        return Err((0, "expected KEY=VALUE"));
+    };
+    let name_ok = key
+        .bytes()
+        .enumerate()
+        .all(|(i, b)| b == b'_' || b.is_ascii_alphabetic() || (i > 0 && b.is_ascii_digit()));
+    if key.is_empty() || !name_ok {
+        return Err((
+            0,
+            "a variable name is letters, digits and _, not starting with a digit",
+        ));
+    }
+    let at = key.len() + 1;
+    let value = match value.chars().next() {
+        Some(quote @ ('"' | '\'')) => {
+            let inner = &value[1..];
+            let Some(end) = inner.find(quote) else {
+                return Err((at, "unclosed quote: a quoted value must end on its line"));
+            };
+            let rest = &inner[end + 1..];
+            let text = rest.trim_start_matches([' ', '\t']);
+            if !text.trim_end_matches([' ', '\t']).is_empty() {
+                let offset = at + 1 + end + 1 + rest.len() - text.len();
+                return Err((offset, "text after the closing quote"));
+            }
+            &inner[..end]
+        }
+        _ => value.trim_end_matches([' ', '\t']),
+    };
+    if value.contains('\0') {
+        return Err((at, "a NUL byte cannot be in the environment"));
+    }
+    let mut kv = String::with_capacity(key.len() + 1 + value.len());
+    kv.push_str(key);
+    kv.push('=');
+    kv.push_str(value);
+    Ok(kv)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(text: &str) -> Vec<String> {
+        parse_env("e.env", text.as_bytes()).unwrap()
+    }
+
+    fn errors(text: &str) -> Vec<String> {
+        parse_env("e.env", text.as_bytes())
+            .unwrap_err()
+            .iter()
+            .map(|e| e.to_string())
+            .collect()
+    }
+
+    #[test]
+    fn lines_comments_export_and_quotes() {
+        let text = "# comment\n\n  A=1\r\nexport B=two words  \nC=\"quoted # not a comment\"\n\
+                    D='single \"inner\"'\nE=\nF=a=b\n\t# indented comment\nexport\tG=\"\"\n";
+        assert_eq!(
+            ok(text),
+            [
+                "A=1",
+                "B=two words",
+                "C=quoted # not a comment",
+                "D=single \"inner\"",
+                "E=",
+                "F=a=b",
+                "G="
+            ]
+        );
+    }
+
+    #[test]
+    fn nothing_is_expanded() {
+        assert_eq!(
+            ok("A=$HOME\nB=\"$(id)\"\nC='\\n'"),
+            ["A=$HOME", "B=$(id)", "C=\\n"]
+        );
+    }
+
+    #[test]
+    fn bad_lines_are_reported_by_position_without_their_text() {
+        let text = "GOOD=1\nsecret-without-equals\n1X=2\nexport\nK=\"unclosed\nQ='a' b\n  BAD KEY=1\nN=a\0b\n";
+        assert_eq!(
+            errors(text),
+            [
+                "e.env:2:1: expected KEY=VALUE",
+                "e.env:3:1: a variable name is letters, digits and _, not starting with a digit",
+                "e.env:4:1: expected KEY=VALUE",
+                "e.env:5:3: unclosed quote: a quoted value must end on its line",
+                "e.env:6:7: text after the closing quote",
+                "e.env:7:3: a variable name is letters, digits and _, not starting with a digit",
+                "e.env:8:3: a NUL byte cannot be in the environment",
+            ]
+        );
+        for e in errors(text) {
+            assert!(!e.contains("secret") && !e.contains("unclosed\""), "{e}");
+        }
+    }
+
+    #[test]
+    fn not_utf8_and_too_many_errors() {
+        assert_eq!(
+            parse_env("e.env", b"A=\xff\n").unwrap_err()[0].to_string(),
+            "e.env: not valid UTF-8"
+        );
+        assert_eq!(errors(&"x\n".repeat(1000)).len(), MAX_ERRORS);
+    }
+
+    #[test]
+    fn files_in_order_and_optional_missing_ones() {
+        let dir = std::env::temp_dir().join(format!("pmtr-env-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let a = dir.join("a.env");
+        std::fs::write(&a, "A=1\nB=2\n").unwrap();
+        let path = |p: &std::path::Path| p.to_str().unwrap().to_string();
+        let files = [
+            EnvFile {
+                path: path(&a),
+                optional: false,
+            },
+            EnvFile {
+                path: path(&dir.join("missing.env")),
+                optional: true,
+            },
+        ];
+        assert_eq!(read_env_files(&files), Ok(vec!["A=1".into(), "B=2".into()]));
+        let required = [EnvFile {
+            path: path(&dir.join("missing.env")),
+            optional: false,
+        }];
+        let e = read_env_files(&required).unwrap_err();
+        assert!(
+            e[0].to_string()
+                .ends_with("missing.env: can't read: No such file or directory"),
+            "{:?}",
+            e
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

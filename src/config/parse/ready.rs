@@ -1,0 +1,633 @@
+//! The options of issue 16 — `ready`, `after`, `check`, `watchdog` — and
+//! the checks that need the whole file: every `after` names a job, and no
+//! `after` lines make a cycle.
+//!
+//! ```text
+//! ready notify | ready fd N | ready when CMD…
+//! ready every T            ready timeout T
+//! after NAME… [restart]    (repeatable)
+//! check every T CMD…       check timeout T      check fails N
+//! watchdog T
+//! ```
+//!
+//! Times take `ms` besides `s`, `m`, `h` and `d`.
+
+use super::Parser;
+use crate::config::error::ErrorKind;
+use crate::config::lex::Word;
+use crate::config::model::{After, JobSpec, Pos, Readiness, ReadyHow};
+use crate::config::values::{distance, parse_duration_ms};
+use crate::prelude::*;
+
+/// Longest cycle named in full; a longer one ends in `…`.
+const CYCLE_NAMES: usize = 8;
+
+impl Parser<'_> {
+    fn readiness(&mut self) -> &mut Readiness {
+        self.spec().readiness.get_or_insert_with(Default::default)
+    }
+
+    pub(super) fn readiness_option(&mut self, option: &'static str, pos: Pos, args: &[Word]) {
+        match option {
+            "ready" => self.ready(pos, args),
+            "after" => self.after(pos, args),
+            "check" => self.check(pos, args),
+            _ => {
+                if let Some(ms) = self.time_ms("watchdog", pos, args) {
+                    self.readiness().watchdog_ms = Some(ms);
+                }
+            }
+        }
+    }
+
+    /// The sub-keyword after `ready` or `check`, or an error naming the
+    /// ones it may be.
+    fn sub<'w>(
+        &mut self,
+        option: &'static str,
+        pos: Pos,
+        args: &'w [Word],
+        words: &[&'static str],
+        one_of: &'static str,
+    ) -> Option<(&'static str, &'w [Word])> {
+        if let Some(first) = args.first()
+            && let Some(&word) = words.iter().find(|&&w| first.is(w))
+        {
+            return Some((word, &args[1..]));
+        }
+        let at = args.first().map_or(pos, |w| w.pos);
+        let found = args.first().map(|w| w.text.clone());
+        self.err(
+            at,
+            ErrorKind::ExpectedOneOf {
+                after: option,
+                one_of,
+                found,
+            },
+        );
+        None
+    }
+
+    fn ready(&mut self, pos: Pos, args: &[Word]) {
+        const WORDS: &[&str] = &["notify", "fd", "when", "every", "timeout"];
+        const ONE_OF: &str = "'notify', 'fd N', 'when CMD', 'every T' or 'timeout T'";
+        let Some((word, rest)) = self.sub("ready", pos, args, WORDS, ONE_OF) else {
+            return;
+        };
+        match word {
+            "every" | "timeout" => {
+                let option = if word == "every" {
+                    "ready every"
+                } else {
+                    "ready timeout"
+                };
+                if !self.first_time(option, pos) {
+                    return;
+                }
+                let Some(ms) = self.time_ms(option, pos, rest) else {
+                    return;
+                };
+                let r = self.readiness();
+                if word == "every" {
+                    r.every_ms = Some(ms);
+                } else {
+                    r.timeout_ms = Some(ms);
+                }
+            }
+            _ => {
+                // One way of telling readiness per job.
+                if !self.first_time("ready", pos) {
+                    return;
+                }
+                let how = match word {
+                    "notify" => {
+                        if let Some(extra) = rest.first() {
+                            self.err(extra.pos, ErrorKind::NoArgs("ready notify"));
+                            return;
+                        }
+                        ReadyHow::Notify
+                    }
+                    "fd" => {
+                        let Some(arg) = self.one("ready fd", pos, rest, "a descriptor number", "")
+                        else {
+                            return;
+                        };
+                        match arg.text.parse::<u32>() {
+                            Ok(n) if (3..=1023).contains(&n) => ReadyHow::Fd(n),
+                            _ => {
+                                self.err(arg.pos, ErrorKind::BadFd(arg.text.clone()));
+                                return;
+                            }
+                        }
+                    }
+                    _ => match self.command("ready when", pos, rest) {
+                        Some(cmd) => ReadyHow::When(cmd),
+                        None => return,
+                    },
+                };
+                self.readiness().how = Some(how);
+            }
+        }
+    }
+
+    fn after(&mut self, pos: Pos, args: &[Word]) {
+        // A last bare `restart` is the flag; a job named restart is
+        // written "restart", as a file named syslog is `out "syslog"`.
+        let (names, restart) = match args.split_last() {
+            Some((last, names)) if last.is("restart") && !names.is_empty() => (names, true),
+            _ => (args, false),
+        };
+        if names.is_empty() {
+            self.err(
+                pos,
+                ErrorKind::MissingArg {
+                    option: "after",
+                    expected: "the names of the jobs it starts after",
+                },
+            );
+            return;
+        }
+        for w in names {
+            if w.text.is_empty() || w.text.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                self.err(w.pos, ErrorKind::BadName(w.text.clone()));
+                continue;
+            }
+            let name = w.text.clone();
+            self.readiness().after.push(After { name, restart });
+            self.spec().origin.after.push((w.pos, u32::MAX));
+        }
+    }
+
+    fn check(&mut self, pos: Pos, args: &[Word]) {
+        const WORDS: &[&str] = &["every", "timeout", "fails"];
+        const ONE_OF: &str = "'every T CMD', 'timeout T' or 'fails N'";
+        let Some((word, rest)) = self.sub("check", pos, args, WORDS, ONE_OF) else {
+            return;
+        };
+        let option = match word {
+            "every" => "check every",
+            "timeout" => "check timeout",
+            _ => "check fails",
+        };
+        if !self.first_time(option, pos) {
+            return;
+        }
+        match word {
+            "every" => {
+                let (time, cmd) = rest.split_at(rest.len().min(1));
+                let Some(ms) = self.time_ms(option, pos, time) else {
+                    return;
+                };
+                let Some(cmd) = self.command(option, pos, cmd) else {
+                    return;
+                };
+                let r = self.readiness();
+                r.check_every_ms = Some(ms);
+                r.check_cmd = cmd;
+            }
+            "timeout" => {
+                if let Some(ms) = self.time_ms(option, pos, rest) {
+                    self.readiness().check_timeout_ms = Some(ms);
+                }
+            }
+            _ => {
+                let Some(arg) = self.one(option, pos, rest, "a number of failures", "") else {
+                    return;
+                };
+                match arg.text.parse::<u32>() {
+                    Ok(n) if (1..=1000).contains(&n) => self.readiness().check_fails = Some(n),
+                    _ => self.err(
+                        arg.pos,
+                        ErrorKind::BadNumber {
+                            text: arg.text.clone(),
+                            expected: "a whole number from 1 to 1000",
+                        },
+                    ),
+                }
+            }
+        }
+    }
+
+    /// The one time argument of `option`, in milliseconds, more than 0.
+    fn time_ms(&mut self, option: &'static str, pos: Pos, args: &[Word]) -> Option<u64> {
+        let arg = self.one(option, pos, args, "a time like 500ms, 30s or 5m", "")?;
+        match parse_duration_ms(&arg.text) {
+            Ok(0) => self.err(
+                arg.pos,
+                ErrorKind::BadDuration {
+                    text: arg.text.clone(),
+                    reason: "it must be more than 0",
+                },
+            ),
+            Ok(ms) => return Some(ms),
+            Err(reason) => self.err(
+                arg.pos,
+                ErrorKind::BadDuration {
+                    text: arg.text.clone(),
+                    reason,
+                },
+            ),
+        }
+        None
+    }
+
+    /// A command line: an absolute program path, then its arguments.
+    fn command(&mut self, option: &'static str, pos: Pos, args: &[Word]) -> Option<Vec<String>> {
+        let Some(program) = args.first() else {
+            self.err(
+                pos,
+                ErrorKind::MissingArg {
+                    option,
+                    expected: "the absolute path of a program, then its arguments",
+                },
+            );
+            return None;
+        };
+        if !program.text.starts_with('/') {
+            self.err(
+                program.pos,
+                ErrorKind::Relative {
+                    option,
+                    path: program.text.clone(),
+                },
+            );
+            return None;
+        }
+        Some(args.iter().map(|w| w.text.clone()).collect())
+    }
+
+    /// Options that mean nothing without another, checked once the whole
+    /// job is read (options may come in any order).
+    pub(super) fn finish_readiness(&mut self, spec: &JobSpec, seen: &[(&'static str, Pos)]) {
+        let Some(r) = &spec.readiness else { return };
+        const ONCE: &str =
+            "does not apply to a 'once' job: it is ready when it exits with status 0";
+        const CHECK: &str = "needs 'check every T CMD'";
+        let (once, no_check) = (spec.once, r.check_every_ms.is_none());
+        let when = matches!(r.how, Some(ReadyHow::When(_)));
+        let rows = [
+            ("ready", once, ONCE),
+            ("ready every", once, ONCE),
+            ("ready timeout", once, ONCE),
+            (
+                "ready every",
+                !once && !when,
+                "needs 'ready when CMD': it is how often CMD runs",
+            ),
+            (
+                "watchdog",
+                r.how != Some(ReadyHow::Notify),
+                "needs 'ready notify': the job sends WATCHDOG=1 on its notify socket",
+            ),
+            ("check timeout", no_check, CHECK),
+            ("check fails", no_check, CHECK),
+        ];
+        for (option, wrong, needs) in rows {
+            if let (true, Some(&(_, pos))) = (wrong, seen.iter().find(|(o, _)| *o == option)) {
+                self.err(pos, ErrorKind::Needs { option, needs });
+            }
+        }
+    }
+
+    /// Every `after` names a job of the file (each name is resolved to
+    /// the job's index, for the supervisor), and the `after` lines make
+    /// no cycle (each cycle is reported once, at the `after` word that
+    /// closes it).
+    pub(super) fn check_after(&mut self) {
+        let Parser {
+            config,
+            diags,
+            names,
+            ..
+        } = self;
+        let jobs = &mut config.jobs;
+        if jobs.iter().all(|j| j.readiness.is_none()) {
+            return;
+        }
+        // edges[i]: the jobs job i starts after, with where each is named.
+        let mut edges: Vec<Vec<(usize, Pos)>> = vec![Vec::new(); jobs.len()];
+        for (i, job) in jobs.iter_mut().enumerate() {
+            let Some(r) = &job.readiness else { continue };
+            for (after, (pos, index)) in r.after.iter().zip(&mut job.origin.after) {
+                match names.binary_search_by(|(n, ..)| n.as_str().cmp(&after.name)) {
+                    Ok(k) if (names[k].2 as usize) < edges.len() => {
+                        *index = names[k].2;
+                        edges[i].push((*index as usize, *pos));
+                    }
+                    _ if diags.full() => {}
+                    _ => {
+                        let suggestion = names
+                            .iter()
+                            .map(|(n, ..)| (distance(&after.name, n), n))
+                            .filter(|&(d, _)| d <= 2)
+                            .min_by_key(|&(d, _)| d)
+                            .map(|(_, n)| n.clone());
+                        diags.push(
+                            *pos,
+                            ErrorKind::UnknownAfter {
+                                name: after.name.clone(),
+                                suggestion,
+                            },
+                        );
+                    }
+                }
+            }
+        }
+        // Depth-first, without recursion (a chain may be thousands long):
+        // 0 unseen, 1 on the current path, 2 done.
+        let mut mark = vec![0u8; jobs.len()];
+        let mut path: Vec<(usize, usize)> = Vec::new();
+        for start in 0..jobs.len() {
+            if mark[start] != 0 {
+                continue;
+            }
+            mark[start] = 1;
+            path.push((start, 0));
+            while let Some(top) = path.last_mut() {
+                let (v, next) = *top;
+                let Some(&(w, pos)) = edges[v].get(next) else {
+                    mark[v] = 2;
+                    path.pop();
+                    continue;
+                };
+                top.1 += 1;
+                match mark[w] {
+                    0 => {
+                        mark[w] = 1;
+                        path.push((w, 0));
+                    }
+                    1 => {
+                        let from = path.iter().position(|&(u, _)| u == w).unwrap_or(0);
+                        let cycle = &path[from..];
+                        let mut text = String::new();
+                        for &(u, _) in cycle.iter().take(CYCLE_NAMES) {
+                            text.push_str(&jobs[u].name);
+                            text.push_str(" -> ");
+                        }
+                        if cycle.len() > CYCLE_NAMES {
+                            text.push_str("… -> ");
+                        }
+                        text.push_str(&jobs[w].name);
+                        diags.push(pos, ErrorKind::AfterCycle(text));
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::model::*;
+    use crate::config::parse_bytes;
+
+    /// A file holding one job with `body` from line 4 on.
+    fn with_job(body: &str) -> String {
+        format!("job {{\n  name t\n  cmd /bin/true\n{body}\n}}\n")
+    }
+
+    fn readiness(body: &str) -> Readiness {
+        let mut c = parse_bytes("t.conf", with_job(body).as_bytes()).unwrap();
+        *c.jobs.remove(0).readiness.unwrap()
+    }
+
+    fn errors(src: &str) -> Vec<String> {
+        match parse_bytes("t.conf", src.as_bytes()) {
+            Ok(c) => panic!("{src:?} was accepted: {c:?}"),
+            Err(errors) => errors.iter().map(|e| e.to_string()).collect(),
+        }
+    }
+
+    fn job_error(body: &str) -> String {
+        let e = errors(&with_job(body));
+        assert_eq!(e.len(), 1, "{body:?}: {e:#?}");
+        e[0].clone()
+    }
+
+    fn cmd(words: &[&str]) -> Vec<String> {
+        words.iter().map(|w| w.to_string()).collect()
+    }
+
+    #[test]
+    fn a_job_without_these_options_has_none() {
+        let c = parse_bytes("t.conf", with_job("").as_bytes()).unwrap();
+        assert_eq!(c.jobs[0].readiness, None);
+    }
+
+    #[test]
+    fn ready_forms() {
+        assert_eq!(readiness("ready notify").how, Some(ReadyHow::Notify));
+        assert_eq!(readiness("ready fd 3").how, Some(ReadyHow::Fd(3)));
+        let r = readiness(
+            "ready when /usr/bin/nc -z 127.0.0.1 8080\nready every 250ms\nready timeout 1m",
+        );
+        assert_eq!(
+            r.how,
+            Some(ReadyHow::When(cmd(&[
+                "/usr/bin/nc",
+                "-z",
+                "127.0.0.1",
+                "8080"
+            ])))
+        );
+        assert_eq!((r.every_ms, r.every_ms()), (Some(250), 250));
+        assert_eq!(r.timeout_ms, Some(60_000));
+        assert_eq!(readiness("ready when /bin/true").every_ms(), 1000);
+    }
+
+    #[test]
+    fn checks_and_watchdog() {
+        let r = readiness("check every 2s /bin/sh -c \"test -e /x\"");
+        assert_eq!(r.check_cmd, cmd(&["/bin/sh", "-c", "test -e /x"]));
+        assert_eq!(r.check_every_ms, Some(2000));
+        assert_eq!((r.check_timeout_ms(), r.check_fails()), (1000, 3));
+        let r = readiness("check fails 5\ncheck timeout 300ms\ncheck every 1s /bin/true");
+        assert_eq!((r.check_timeout_ms(), r.check_fails()), (300, 5));
+        let r = readiness("ready notify\nwatchdog 500ms");
+        assert_eq!(r.watchdog_ms, Some(500));
+    }
+
+    #[test]
+    fn after_lines_add_up_and_restart_is_a_flag() {
+        let src = "job {\n name a\n cmd /bin/true\n}\njob {\n name restart\n cmd /bin/true\n}\n\
+                   job {\n name t\n cmd /bin/true\n after a\n after \"restart\" a restart\n}\n";
+        let c = parse_bytes("t.conf", src.as_bytes()).unwrap();
+        let t = &c.jobs[2];
+        let after = &t.readiness.as_ref().unwrap().after;
+        let got: Vec<(&str, bool)> = after.iter().map(|a| (a.name.as_str(), a.restart)).collect();
+        assert_eq!(got, [("a", false), ("restart", true), ("a", true)]);
+        assert_eq!(
+            t.origin.after,
+            [
+                (Pos { line: 12, col: 8 }, 0),
+                (Pos { line: 13, col: 8 }, 1),
+                (Pos { line: 13, col: 18 }, 0)
+            ]
+        );
+    }
+
+    #[test]
+    fn rejected_forms() {
+        for (body, want) in [
+            (
+                "ready",
+                "t.conf:4:1: expected 'notify', 'fd N', 'when CMD', 'every T' or 'timeout T' after 'ready'",
+            ),
+            (
+                "ready notfy",
+                "t.conf:4:7: expected 'notify', 'fd N', 'when CMD', 'every T' or 'timeout T' after 'ready', found 'notfy'",
+            ),
+            (
+                "ready notify now",
+                "t.conf:4:14: 'ready notify' takes no argument",
+            ),
+            (
+                "ready fd 1",
+                "t.conf:4:10: bad descriptor '1' for 'ready fd': expected a number from 3 to 1023 (0, 1 and 2 are stdin, stdout and stderr)",
+            ),
+            (
+                "ready when nc -z x",
+                "t.conf:4:12: 'ready when' must be an absolute path (starting with '/'), not 'nc'",
+            ),
+            (
+                "ready timeout 0",
+                "t.conf:4:15: bad time '0': it must be more than 0; expected a whole number with an optional unit s, m, h or d (e.g. 90, 30s, 5m, 1d)",
+            ),
+            (
+                "ready notify\nready fd 3",
+                "t.conf:5:1: 'ready' given twice in this job (first at line 4:1)",
+            ),
+            (
+                "check every 1s",
+                "t.conf:4:1: 'check every' needs the absolute path of a program, then its arguments",
+            ),
+            (
+                "check fails 0\ncheck every 1s /bin/true",
+                "t.conf:4:13: bad number '0': expected a whole number from 1 to 1000",
+            ),
+            (
+                "check often",
+                "t.conf:4:7: expected 'every T CMD', 'timeout T' or 'fails N' after 'check', found 'often'",
+            ),
+            (
+                "after",
+                "t.conf:4:1: 'after' needs the names of the jobs it starts after",
+            ),
+        ] {
+            assert_eq!(job_error(body), want, "{body:?}");
+        }
+    }
+
+    #[test]
+    fn options_that_need_another() {
+        for (body, want) in [
+            (
+                "watchdog 5s",
+                "t.conf:4:1: 'watchdog' needs 'ready notify': the job sends WATCHDOG=1 on its notify socket",
+            ),
+            (
+                "ready fd 3\nwatchdog 5s",
+                "t.conf:5:1: 'watchdog' needs 'ready notify': the job sends WATCHDOG=1 on its notify socket",
+            ),
+            (
+                "ready every 1s\nready notify",
+                "t.conf:4:1: 'ready every' needs 'ready when CMD': it is how often CMD runs",
+            ),
+            (
+                "check fails 2",
+                "t.conf:4:1: 'check fails' needs 'check every T CMD'",
+            ),
+            (
+                "once\nready notify",
+                "t.conf:5:1: 'ready' does not apply to a 'once' job: it is ready when it exits with status 0",
+            ),
+        ] {
+            assert_eq!(job_error(body), want, "{body:?}");
+        }
+    }
+
+    fn jobs(specs: &[(&str, &str)]) -> String {
+        specs
+            .iter()
+            .map(|(name, extra)| format!("job {{\n name {name}\n cmd /bin/true\n{extra}}}\n"))
+            .collect()
+    }
+
+    #[test]
+    fn after_an_unknown_job_is_an_error_with_a_suggestion() {
+        let e = errors(&jobs(&[("db", ""), ("web", " after dbb cache\n")]));
+        assert_eq!(
+            e,
+            [
+                "t.conf:8:8: 'after dbb': no job is named 'dbb' (did you mean 'db'?)",
+                "t.conf:8:12: 'after cache': no job is named 'cache'",
+            ]
+        );
+    }
+
+    #[test]
+    fn cycles_are_named() {
+        let e = errors(&jobs(&[("web", " after db\n"), ("db", " after web\n")]));
+        assert_eq!(
+            e,
+            [
+                "t.conf:9:8: 'after' makes a cycle: web -> db -> web; none of these jobs could ever start"
+            ]
+        );
+        let e = errors(&jobs(&[("a", " after a\n")]));
+        assert_eq!(
+            e,
+            ["t.conf:4:8: 'after' makes a cycle: a -> a; none of these jobs could ever start"]
+        );
+        // A tree and a diamond are fine.
+        let ok = jobs(&[
+            ("a", ""),
+            ("b", " after a\n"),
+            ("c", " after a\n"),
+            ("d", " after b c restart\n"),
+        ]);
+        assert!(parse_bytes("t.conf", ok.as_bytes()).is_ok());
+    }
+
+    #[test]
+    fn a_long_cycle_is_shortened_and_a_long_chain_is_fine() {
+        let mut specs: Vec<(String, String)> = (0..2000)
+            .map(|i| (format!("j{i}"), format!(" after j{}\n", i + 1)))
+            .collect();
+        specs.push(("j2000".into(), String::new()));
+        let refs: Vec<(&str, &str)> = specs
+            .iter()
+            .map(|(a, b)| (a.as_str(), b.as_str()))
+            .collect();
+        assert!(parse_bytes("t.conf", jobs(&refs).as_bytes()).is_ok());
+        specs.last_mut().unwrap().1 = " after j0\n".into();
+        let refs: Vec<(&str, &str)> = specs
+            .iter()
+            .map(|(a, b)| (a.as_str(), b.as_str()))
+            .collect();
+        let e = errors(&jobs(&refs));
+        assert_eq!(e.len(), 1);
+        assert!(
+            e[0].contains("cycle: j0 -> j1 -> j2 -> j3 -> j4 -> j5 -> j6 -> j7 -> … -> j0;"),
+            "{}",
+            e[0]
+        );
+    }
+
+    #[test]
+    fn readiness_is_part_of_the_meaning() {
+        let spec = |body: &str| {
+            parse_bytes("t.conf", with_job(body).as_bytes())
+                .unwrap()
+                .jobs
+                .remove(0)
+        };
+        assert_eq!(spec("ready notify"), spec("ready   notify"));
+        assert_ne!(spec("ready notify"), spec(""));
+        assert_ne!(
+            spec("check every 1s /bin/true"),
+            spec("check every 2s /bin/true")
+        );
+    }
+}

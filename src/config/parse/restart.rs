@@ -1,0 +1,267 @@
+//! The job options of issue 15: how a job is restarted (`restart`, `give
+//! up`), stopped and signalled (`stop signal`, `reload signal`), and what
+//! it runs with (`env file`, `group`, `groups`, `umask`). Each default
+//! keeps what an existing `pmtr.conf` does; each mistake is reported at
+//! its word, like every other option's.
+//!
+//! Most of them are fixed words with values between (`give up after N in
+//! T`): one checker, [`Parser::shape`], reads all of those, so that each
+//! option costs the binary little more than its values' checks.
+
+use crate::prelude::*;
+
+use super::super::error::ErrorKind;
+use super::super::lex::Word;
+use super::super::model::{EnvFile, GiveUp, Pos, Restart, RestartDelay};
+use super::super::values::{parse_duration, parse_signal};
+use super::Parser;
+
+/// `give up after N`: the most quick exits a job's window remembers. The
+/// window is a ring of N times made when the job is loaded, so N is
+/// bounded; a crash loop is plain long before a hundred.
+pub const MAX_GIVE_UP: u32 = 100;
+
+/// In a shape, a value's place is named in capitals (`N`, `TIME`).
+fn is_value(word: &str) -> bool {
+    word.starts_with(|c: char| c.is_ascii_uppercase())
+}
+
+impl Parser<'_> {
+    /// Reads `option` when it is one of issue 15's (`env` only in its
+    /// `env file PATH` form); returns false for every other option.
+    pub(super) fn restart_option(&mut self, option: &'static str, pos: Pos, args: &[Word]) -> bool {
+        let first = args
+            .first()
+            .map_or("", |w| if w.quoted { "" } else { &w.text });
+        // The key for "given twice", and the words after the keyword.
+        let (key, shape, usage): (&'static str, &[&'static str], &'static str) =
+            match (option, first) {
+                ("restart", "delay") => (
+                    "restart delay",
+                    &["delay", "TIME", "max", "TIME"],
+                    "delay TIME [max TIME]",
+                ),
+                ("restart", _) => (
+                    "restart",
+                    &["POLICY"],
+                    "always, on-failure, never, or delay TIME [max TIME]",
+                ),
+                ("give", _) => (
+                    "give up",
+                    &["up", "after", "N", "in", "TIME", "then", "exit"],
+                    "up after N in TIME [then exit]",
+                ),
+                ("stop", _) => ("stop signal", &["signal", "SIGNAL"], "signal SIGNAL"),
+                ("reload", _) => ("reload signal", &["signal", "SIGNAL"], "signal SIGNAL"),
+                ("env", "file") => ("env file", &["file", "PATH"], "file PATH"),
+                ("group", _) => ("group", &["GROUP"], "a group name or number"),
+                ("groups", _) => ("groups", &["GROUPS"], "group names or numbers, like a,b,20"),
+                ("umask", _) => ("umask", &["MASK"], "an octal mode like 022"),
+                _ => return false,
+            };
+        // `env file` may be repeated; the others are once per job.
+        if key != "env file" && !self.first_time(key, pos) {
+            return true;
+        }
+        // Parts after the first two words are optional, as a whole.
+        let need = shape.len().min(if option == "give" { 5 } else { 2 });
+        if self.shape(option, key, pos, args, shape, need, usage) {
+            self.restart_values(key, pos, args);
+        }
+        true
+    }
+
+    /// Checks `args` word by word against `shape` (fixed words, and
+    /// values named in capitals): `need` words at least, then all of the
+    /// rest or none. Reports the first mismatch for `key` (the option's
+    /// name, after its `keyword`); false after one.
+    #[allow(clippy::too_many_arguments)]
+    fn shape(
+        &mut self,
+        keyword: &'static str,
+        key: &'static str,
+        pos: Pos,
+        args: &[Word],
+        shape: &[&'static str],
+        need: usize,
+        usage: &'static str,
+    ) -> bool {
+        let len = args.len();
+        if let Some(extra) = args.get(shape.len()) {
+            let kind = ErrorKind::ExtraArg {
+                option: key,
+                hint: "",
+            };
+            self.err(extra.pos, kind);
+            return false;
+        }
+        for (i, &want) in shape.iter().enumerate() {
+            let word = args.get(i);
+            let value = is_value(want);
+            let kind = match word {
+                None if i >= need && len <= need => return true,
+                Some(w) if value && w.text.is_empty() => ErrorKind::EmptyArg(key),
+                Some(w) if value || w.is(want) => continue,
+                None if i == 0 || value => ErrorKind::MissingArg {
+                    option: keyword,
+                    expected: usage,
+                },
+                _ => ErrorKind::Expected {
+                    expected: want,
+                    after: if i == 0 { keyword } else { shape[i - 1] },
+                    found: word.map(|w| w.text.clone()),
+                },
+            };
+            // At the word, or at the last one there when it is missing.
+            let at = word.or(i.checked_sub(1).and_then(|j| args.get(j)));
+            self.err(at.map_or(pos, |w| w.pos), kind);
+            return false;
+        }
+        true
+    }
+
+    /// The values of an option whose shape is right.
+    fn restart_values(&mut self, key: &'static str, pos: Pos, args: &[Word]) {
+        let arg = |i: usize| &args[i];
+        match key {
+            "restart" => {
+                let policy = [Restart::Always, Restart::OnFailure, Restart::Never]
+                    .into_iter()
+                    .find(|p| arg(0).is(p.word()));
+                match policy {
+                    Some(p) => self.spec().restart = p,
+                    None => self.err(
+                        arg(0).pos,
+                        ErrorKind::Expected {
+                            // Inside the message's quotes: 'always', ...
+                            expected: "always', 'on-failure', 'never' or 'delay",
+                            after: "restart",
+                            found: Some(arg(0).text.clone()),
+                        },
+                    ),
+                }
+            }
+            "restart delay" => {
+                let Some(secs) = self.time(arg(1), false) else {
+                    return;
+                };
+                let max_secs = match args.get(3) {
+                    Some(w) => match self.time(w, true) {
+                        Some(max) if max >= secs => Some(max),
+                        Some(_) => {
+                            self.bad_time(w, "max must not be less than the delay");
+                            return;
+                        }
+                        None => return,
+                    },
+                    None => None,
+                };
+                if secs == 0 {
+                    // Allowed, for jobs that must come back at once, but
+                    // the anti-spin wait protects the device: say so at
+                    // every load and in pmtr -t.
+                    let warning = format!(
+                        "{}:{}:{}: restart delay 0: a crash loop restarts without pause",
+                        self.diags.file, pos.line, pos.col
+                    );
+                    self.config.warnings.push(warning);
+                }
+                self.spec().restart_delay = Some(RestartDelay { secs, max_secs });
+            }
+            "give up" => {
+                let n = arg(2);
+                let after = match n.text.parse::<u32>() {
+                    Ok(after) if (1..=MAX_GIVE_UP).contains(&after) && is_digits(&n.text) => after,
+                    _ => {
+                        let text = n.text.clone();
+                        let expected = "a whole number of quick exits from 1 to 100";
+                        self.err(n.pos, ErrorKind::BadNumber { text, expected });
+                        return;
+                    }
+                };
+                if let Some(within_secs) = self.time(arg(4), true) {
+                    let then_exit = args.len() > 5;
+                    self.spec().give_up = Some(GiveUp {
+                        after,
+                        within_secs,
+                        then_exit,
+                    });
+                }
+            }
+            "stop signal" | "reload signal" => match parse_signal(&arg(1).text) {
+                Some(sig) if key == "stop signal" => self.spec().stop_signal = Some(sig),
+                Some(sig) => self.spec().reload_signal = Some(sig),
+                None => self.err(arg(1).pos, ErrorKind::UnknownSignal(arg(1).text.clone())),
+            },
+            "env file" => {
+                let text = &arg(1).text;
+                let (optional, path) = match text.strip_prefix('-') {
+                    Some(path) => (true, path),
+                    None => (false, text.as_str()),
+                };
+                if path.is_empty() {
+                    self.err(arg(1).pos, ErrorKind::EmptyArg(key));
+                    return;
+                }
+                let path = path.to_string();
+                self.spec().env_files.push(EnvFile { path, optional });
+            }
+            _ => {
+                let text = arg(0).text.clone();
+                let spec = self.spec();
+                match key {
+                    "umask" => match parse_umask(&text) {
+                        Some(mask) => spec.umask = Some(mask),
+                        None => {
+                            let expected = "an octal mode from 000 to 777, like 022";
+                            self.err(arg(0).pos, ErrorKind::BadNumber { text, expected });
+                        }
+                    },
+                    _ if text.split(',').any(str::is_empty) => {
+                        self.err(arg(0).pos, ErrorKind::EmptyArg(key));
+                    }
+                    "group" => spec.group = Some(text),
+                    _ => spec.groups = text.split(',').map(String::from).collect(),
+                }
+                if matches!(key, "group" | "groups") {
+                    self.spec().origin.group.get_or_insert(pos);
+                }
+            }
+        }
+    }
+
+    /// A time word (`90`, `30s`, `5m`); reports a bad one, and 0 when
+    /// `nonzero`.
+    fn time(&mut self, word: &Word, nonzero: bool) -> Option<u64> {
+        match parse_duration(&word.text) {
+            Ok(0) if nonzero => {
+                self.bad_time(word, "it must be at least 1 second");
+                None
+            }
+            Ok(secs) => Some(secs),
+            Err(reason) => {
+                self.bad_time(word, reason);
+                None
+            }
+        }
+    }
+
+    fn bad_time(&mut self, word: &Word, reason: &'static str) {
+        let text = word.text.clone();
+        self.err(word.pos, ErrorKind::BadDuration { text, reason });
+    }
+}
+
+fn is_digits(text: &str) -> bool {
+    text.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// `022`, `0027`, `7`: octal, at most 0o777.
+fn parse_umask(text: &str) -> Option<u32> {
+    if text.len() > 4 || !text.bytes().all(|b| (b'0'..=b'7').contains(&b)) {
+        return None;
+    }
+    // At most 4 digits: no overflow.
+    let mask = text.bytes().fold(0, |m, b| m * 8 + u32::from(b - b'0'));
+    (mask <= 0o777).then_some(mask)
+}

@@ -1,0 +1,654 @@
+//! What travels over UDP (SPEC §8), both ways, for pmtr and its companion
+//! tools: the report pmtr sends every 10 seconds (built here, parsed by
+//! `pmtr-rptserver`), and the control datagram `pmtr-ctl` sends (built
+//! here, parsed by pmtr). Sockets are in `net/mod.rs`; this file only
+//! turns values into bytes and bytes into values.
+//!
+//! ```text
+//! report pi-kitchen                          first line: `report HOSTNAME`
+//! web e 3605 815 /usr/bin/node server.js     NAME e|d SECONDS_RUNNING PID CMD
+//! backup d 0 0 /usr/local/bin/backup --daily
+//!
+//! enable web backup                          a control datagram
+//! disable web
+//! ```
+//!
+//! Neither is authenticated (see the README's "UDP report and control").
+
+use crate::prelude::*;
+use core::fmt;
+
+/// The largest control datagram accepted (SPEC §7's record size: a
+/// control line is logged).
+pub const DATAGRAM_MAX: usize = 1024;
+
+/// Reports are split to stay under a typical Ethernet MTU, so that no
+/// datagram is fragmented.
+pub const REPORT_MAX: usize = 1400;
+
+/// A control datagram's verb.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Control {
+    Enable,
+    Disable,
+}
+
+impl Control {
+    pub fn from_word(word: &str) -> Option<Control> {
+        match word {
+            "enable" => Some(Control::Enable),
+            "disable" => Some(Control::Disable),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Control {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Control::Enable => "enable",
+            Control::Disable => "disable",
+        })
+    }
+}
+
+/// Why a control datagram was dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BadDatagram<'a> {
+    Oversized(usize),
+    NotText,
+    ControlCharacter,
+    Empty,
+    UnknownVerb(&'a str),
+    NoJobNames,
+}
+
+impl fmt::Display for BadDatagram<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BadDatagram::Oversized(n) => write!(f, "{n} bytes, more than {DATAGRAM_MAX}"),
+            BadDatagram::NotText => f.write_str("not UTF-8 text"),
+            BadDatagram::ControlCharacter => f.write_str("contains control characters"),
+            BadDatagram::Empty => f.write_str("empty"),
+            BadDatagram::UnknownVerb(verb) => {
+                // At most 32 characters of it: the rest is the sender's.
+                let end = verb.char_indices().nth(32).map_or(verb.len(), |(i, _)| i);
+                write!(f, "'{}' is not enable or disable", &verb[..end])
+            }
+            BadDatagram::NoJobNames => f.write_str("names no job"),
+        }
+    }
+}
+
+/// Parses `enable NAME...` / `disable NAME...` (whitespace-separated, a
+/// trailing newline is fine) into the verb and the text holding the names.
+pub fn parse_control(datagram: &[u8]) -> Result<(Control, &str), BadDatagram<'_>> {
+    if datagram.len() > DATAGRAM_MAX {
+        return Err(BadDatagram::Oversized(datagram.len()));
+    }
+    let text = core::str::from_utf8(datagram).map_err(|_| BadDatagram::NotText)?;
+    if text
+        .chars()
+        .any(|c| c.is_control() && !c.is_ascii_whitespace())
+    {
+        return Err(BadDatagram::ControlCharacter);
+    }
+    let text = text.trim_start_matches(|c: char| c.is_ascii_whitespace());
+    let verb_end = text
+        .find(|c: char| c.is_ascii_whitespace())
+        .unwrap_or(text.len());
+    let (verb, names) = text.split_at(verb_end);
+    let control = match verb {
+        "" => return Err(BadDatagram::Empty),
+        verb => Control::from_word(verb).ok_or(BadDatagram::UnknownVerb(verb))?,
+    };
+    if names.split_ascii_whitespace().next().is_none() {
+        return Err(BadDatagram::NoJobNames);
+    }
+    Ok((control, names))
+}
+
+/// Why [`control_datagram`] could not build a datagram.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BadControl<'a> {
+    NoJobNames,
+    /// Empty, or with whitespace or control characters: pmtr would read
+    /// it as other names, or refuse it.
+    BadName(&'a str),
+    /// The datagram would be this long, over [`DATAGRAM_MAX`].
+    TooLong(usize),
+}
+
+/// `VERB NAME...\n`, the datagram pmtr's `listen on` takes.
+pub fn control_datagram<'a>(
+    control: Control,
+    names: impl IntoIterator<Item = &'a str>,
+) -> Result<String, BadControl<'a>> {
+    let mut datagram = control.to_string();
+    for name in names {
+        if name.is_empty() || name.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(BadControl::BadName(name));
+        }
+        datagram.push(' ');
+        datagram.push_str(name);
+    }
+    if !datagram.contains(' ') {
+        return Err(BadControl::NoJobNames);
+    }
+    datagram.push('\n');
+    if datagram.len() > DATAGRAM_MAX {
+        return Err(BadControl::TooLong(datagram.len()));
+    }
+    Ok(datagram)
+}
+
+/// One job of a report, as pmtr has it: `NAME e|d|f SECONDS_RUNNING PID
+/// CMD`.
+#[derive(Clone, Copy)]
+pub struct ReportLine<'a> {
+    pub name: &'a str,
+    pub enabled: bool,
+    /// Gave up (`give up`, issue 15): `f` instead of `e`/`d`.
+    pub failed: bool,
+    pub secs_running: u64,
+    /// 0 when the job is not running.
+    pub pid: u32,
+    pub cmd: &'a [String],
+    /// Issue 16: `starting` or `unhealthy` and the seconds in that state,
+    /// for a job that runs but is not ready or not healthy. Sent after a
+    /// tab at the end of the line, where the original C pmtr-rptserver,
+    /// which reads the first three words, does not look.
+    pub up: Option<(&'static str, u64)>,
+}
+
+/// Calls `send` with each datagram of the report: `report HOSTNAME`, then
+/// one line per job. A report too big for [`REPORT_MAX`] is split into
+/// several datagrams, each starting with its own `report` line, rather
+/// than cut; one line too long on its own has its command cut with `...`.
+/// Built in fixed buffers: nothing is allocated.
+pub fn build_report<'a>(
+    hostname: &str,
+    jobs: impl Iterator<Item = ReportLine<'a>>,
+    mut send: impl FnMut(&[u8]),
+) {
+    let mut header: heapless::Vec<u8, 300> = heapless::Vec::new();
+    let _ = header.extend_from_slice(b"report ");
+    push_word(&mut header, hostname, 255);
+    let _ = header.push(b'\n');
+    let mut dgram: heapless::Vec<u8, REPORT_MAX> = heapless::Vec::new();
+    let _ = dgram.extend_from_slice(&header);
+    for job in jobs {
+        let mut line: heapless::Vec<u8, REPORT_MAX> = heapless::Vec::new();
+        format_line(&mut line, &job, REPORT_MAX - header.len());
+        if dgram.len() + line.len() > REPORT_MAX {
+            send(&dgram);
+            dgram.clear();
+            let _ = dgram.extend_from_slice(&header);
+        }
+        let _ = dgram.extend_from_slice(&line);
+    }
+    // Sent even without jobs: the report says the host is alive.
+    send(&dgram);
+}
+
+/// `NAME e|d|f SECONDS PID CMD\n`, the command cut with `...` if the line
+/// would not fit in `max` bytes.
+fn format_line(line: &mut heapless::Vec<u8, REPORT_MAX>, job: &ReportLine<'_>, max: usize) {
+    use core::fmt::Write;
+    push_word(line, job.name, 100);
+    let mut head: heapless::String<48> = heapless::String::new();
+    let _ = write!(
+        head,
+        " {} {} {}",
+        match (job.failed, job.enabled) {
+            (true, _) => 'f',
+            (false, true) => 'e',
+            (false, false) => 'd',
+        },
+        job.secs_running,
+        job.pid
+    );
+    let _ = line.extend_from_slice(head.as_bytes());
+    let mut tail: heapless::String<40> = heapless::String::new();
+    if let Some((word, secs)) = job.up {
+        let _ = write!(tail, "\t{word} {secs}");
+    }
+    // The newline, and the readiness after the command.
+    let budget = max.min(REPORT_MAX) - 1 - tail.len();
+    for arg in job.cmd {
+        for c in core::iter::once(' ').chain(arg.chars()) {
+            // A newline in an argument would start a fake job line.
+            let c = if c.is_control() { '?' } else { c };
+            let mut utf8 = [0; 4];
+            let bytes = c.encode_utf8(&mut utf8).as_bytes();
+            if line.len() + bytes.len() > budget {
+                while line.len() + 3 > budget {
+                    line.pop();
+                }
+                // Do not leave half a UTF-8 character before the mark.
+                while line.last().is_some_and(|&b| b & 0xC0 == 0x80) {
+                    line.pop();
+                }
+                if line.last().is_some_and(|&b| b >= 0xC0) {
+                    line.pop();
+                }
+                let _ = line.extend_from_slice(b"...");
+                let _ = line.extend_from_slice(tail.as_bytes());
+                let _ = line.push(b'\n');
+                return;
+            }
+            let _ = line.extend_from_slice(bytes);
+        }
+    }
+    let _ = line.extend_from_slice(tail.as_bytes());
+    let _ = line.push(b'\n');
+}
+
+/// Up to `max_chars` of `word`, whitespace and control characters made
+/// `_`: a job name cannot hold them (the config language has no way to
+/// write them) and a host name should not, but a report must stay
+/// parseable whatever it gets.
+fn push_word<const N: usize>(out: &mut heapless::Vec<u8, N>, word: &str, max_chars: usize) {
+    for c in word.chars().take(max_chars) {
+        let c = if c.is_whitespace() || c.is_control() {
+            '_'
+        } else {
+            c
+        };
+        let mut utf8 = [0; 4];
+        let _ = out.extend_from_slice(c.encode_utf8(&mut utf8).as_bytes());
+    }
+}
+
+/// A report as `pmtr-rptserver` reads it.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Report {
+    pub host: String,
+    /// Each job's name and what the line says of it, in report order.
+    pub jobs: Vec<(String, ReportJob)>,
+}
+
+/// One job line of a [`Report`], its name aside.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportJob {
+    pub enabled: bool,
+    /// `f`: the job gave up (pmtr's `give up`).
+    pub failed: bool,
+    pub secs_running: u64,
+    /// 0 when the job is not running.
+    pub pid: u32,
+    pub cmd: String,
+    /// `starting` or `unhealthy` and the seconds in it (issue 16), from
+    /// the end of the line after a tab; `None` for a running job that is
+    /// ready, one that is not running, or an older pmtr.
+    pub up: Option<(String, u64)>,
+}
+
+/// Why a datagram is not a report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BadReport {
+    NotText,
+    NoHeader,
+    ControlInHost,
+    /// This line (1-based) is not `NAME e|d|f SECONDS PID CMD`.
+    BadLine(usize),
+}
+
+impl fmt::Display for BadReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BadReport::NotText => f.write_str("not UTF-8 text"),
+            BadReport::NoHeader => f.write_str("does not start with 'report HOST'"),
+            BadReport::ControlInHost => f.write_str("control characters in the host name"),
+            BadReport::BadLine(n) => write!(f, "line {n} is not 'NAME e|d|f SECONDS PID CMD'"),
+        }
+    }
+}
+
+/// Parses `report HOST\nNAME e|d|f SECONDS PID CMD\n...` (empty lines are
+/// skipped; a missing command is empty).
+pub fn parse_report(datagram: &[u8]) -> Result<Report, BadReport> {
+    let text = core::str::from_utf8(datagram).map_err(|_| BadReport::NotText)?;
+    let mut lines = text.lines();
+    let first = lines.next().unwrap_or("");
+    let host = first
+        .strip_prefix("report ")
+        .and_then(|rest| rest.split_whitespace().next())
+        .ok_or(BadReport::NoHeader)?;
+    if host.chars().any(char::is_control) {
+        return Err(BadReport::ControlInHost);
+    }
+    let mut jobs = Vec::new();
+    for (i, line) in lines.enumerate() {
+        if line.is_empty() {
+            continue;
+        }
+        let bad = BadReport::BadLine(i + 2);
+        // The command has its control characters made `?`, so a tab
+        // starts the readiness part (issue 16).
+        let (line, up) = match line.split_once('\t') {
+            Some((line, up)) => {
+                let (word, secs) = up.split_once(' ').ok_or(bad)?;
+                (
+                    line,
+                    Some((word.to_string(), secs.parse().map_err(|_| bad)?)),
+                )
+            }
+            None => (line, None),
+        };
+        if line.chars().any(char::is_control) {
+            return Err(bad);
+        }
+        let mut fields = line.splitn(5, ' ');
+        let name = fields.next().filter(|n| !n.is_empty()).ok_or(bad)?;
+        let (enabled, failed) = match fields.next() {
+            Some("e") => (true, false),
+            Some("d") => (false, false),
+            Some("f") => (true, true),
+            _ => return Err(bad),
+        };
+        let secs_running = fields.next().and_then(|s| s.parse().ok()).ok_or(bad)?;
+        let pid = fields.next().and_then(|s| s.parse().ok()).ok_or(bad)?;
+        let cmd = fields.next().unwrap_or("").to_string();
+        jobs.push((
+            name.to_string(),
+            ReportJob {
+                enabled,
+                failed,
+                secs_running,
+                pid,
+                cmd,
+                up,
+            },
+        ));
+    }
+    Ok(Report {
+        host: host.to_string(),
+        jobs,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_datagrams_parse() {
+        assert_eq!(
+            parse_control(b"enable web\n"),
+            Ok((Control::Enable, " web\n"))
+        );
+        let (c, names) = parse_control(b"  disable a\tb  c\r\n").unwrap();
+        assert_eq!(c, Control::Disable);
+        assert_eq!(
+            names.split_ascii_whitespace().collect::<Vec<_>>(),
+            ["a", "b", "c"]
+        );
+    }
+
+    #[test]
+    fn malformed_datagrams_are_rejected() {
+        assert_eq!(parse_control(b""), Err(BadDatagram::Empty));
+        assert_eq!(parse_control(b" \n"), Err(BadDatagram::Empty));
+        assert_eq!(parse_control(b"enable"), Err(BadDatagram::NoJobNames));
+        assert_eq!(parse_control(b"enable \n"), Err(BadDatagram::NoJobNames));
+        assert_eq!(
+            parse_control(b"start web"),
+            Err(BadDatagram::UnknownVerb("start"))
+        );
+        assert_eq!(
+            parse_control(b"ENABLE web"),
+            Err(BadDatagram::UnknownVerb("ENABLE"))
+        );
+        assert_eq!(
+            parse_control(b"enable w\x00eb"),
+            Err(BadDatagram::ControlCharacter)
+        );
+        assert_eq!(parse_control(b"enable \xff"), Err(BadDatagram::NotText));
+        let big = [b'a'; DATAGRAM_MAX + 1];
+        assert_eq!(
+            parse_control(&big),
+            Err(BadDatagram::Oversized(DATAGRAM_MAX + 1))
+        );
+        let verb = "é".repeat(40);
+        let shown = BadDatagram::UnknownVerb(&verb).to_string();
+        assert_eq!(
+            shown,
+            format!("'{}' is not enable or disable", "é".repeat(32))
+        );
+    }
+
+    #[test]
+    fn control_datagram_round_trips() {
+        let d = control_datagram(Control::Disable, ["web", "db"]).unwrap();
+        assert_eq!(d, "disable web db\n");
+        let (c, names) = parse_control(d.as_bytes()).unwrap();
+        assert_eq!(c, Control::Disable);
+        assert_eq!(
+            names.split_ascii_whitespace().collect::<Vec<_>>(),
+            ["web", "db"]
+        );
+        assert_eq!(
+            control_datagram(Control::Enable, []),
+            Err(BadControl::NoJobNames)
+        );
+        for bad in ["", "a b", "a\nb", "x\u{7f}"] {
+            assert_eq!(
+                control_datagram(Control::Enable, ["ok", bad]),
+                Err(BadControl::BadName(bad))
+            );
+        }
+        let long = "n".repeat(DATAGRAM_MAX);
+        assert_eq!(
+            control_datagram(Control::Enable, [long.as_str()]),
+            Err(BadControl::TooLong(DATAGRAM_MAX + 8))
+        );
+        assert_eq!(Control::from_word("enable"), Some(Control::Enable));
+        assert_eq!(Control::from_word("Enable"), None);
+    }
+
+    fn report(hostname: &str, jobs: &[ReportLine<'_>]) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        let lines = jobs.iter().copied();
+        build_report(hostname, lines, |d| out.push(d.to_vec()));
+        out
+    }
+
+    #[test]
+    fn report_round_trips_through_the_parser() {
+        let web = vec!["/usr/bin/node".to_string(), "server.js".to_string()];
+        let backup = vec!["/bin/backup".to_string()];
+        let sent = report(
+            "pi-1",
+            &[
+                ReportLine {
+                    name: "web",
+                    enabled: true,
+                    failed: false,
+                    secs_running: 12,
+                    pid: 345,
+                    cmd: &web,
+                    up: None,
+                },
+                ReportLine {
+                    name: "backup",
+                    enabled: false,
+                    failed: false,
+                    secs_running: 0,
+                    pid: 0,
+                    cmd: &backup,
+                    up: None,
+                },
+            ],
+        );
+        assert_eq!(sent.len(), 1);
+        assert_eq!(
+            sent[0],
+            b"report pi-1\nweb e 12 345 /usr/bin/node server.js\nbackup d 0 0 /bin/backup\n"
+        );
+        let r = parse_report(&sent[0]).unwrap();
+        assert_eq!(r.host, "pi-1");
+        assert_eq!(
+            r.jobs[0],
+            (
+                "web".into(),
+                ReportJob {
+                    enabled: true,
+                    failed: false,
+                    secs_running: 12,
+                    pid: 345,
+                    cmd: "/usr/bin/node server.js".into(),
+                    up: None,
+                }
+            )
+        );
+        assert!(!r.jobs[1].1.enabled);
+        // No jobs: still a report, saying the host is alive.
+        assert_eq!(report("h", &[]), [b"report h\n".to_vec()]);
+        assert_eq!(parse_report(b"report h\n").unwrap().jobs, vec![]);
+    }
+
+    #[test]
+    fn report_is_split_across_datagrams_not_cut() {
+        let cmd = vec!["/bin/sleep".to_string(), "x".repeat(100)];
+        let names: Vec<String> = (0..40).map(|i| format!("job{i}")).collect();
+        let jobs: Vec<ReportLine> = names
+            .iter()
+            .map(|n| ReportLine {
+                name: n,
+                enabled: n != "job3",
+                failed: n == "job4",
+                secs_running: 12,
+                pid: 99,
+                cmd: &cmd,
+                up: None,
+            })
+            .collect();
+        let mut seen = Vec::new();
+        for d in report("host 1", &jobs) {
+            assert!(d.len() <= REPORT_MAX, "datagram of {} bytes", d.len());
+            let r = parse_report(&d).unwrap();
+            assert_eq!(r.host, "host_1", "whitespace in the host name made _");
+            for (name, job) in r.jobs {
+                assert_eq!(job.cmd, cmd.join(" "));
+                seen.push((name, job.enabled));
+            }
+        }
+        assert_eq!(seen.len(), 40);
+        assert_eq!(seen[0], ("job0".to_string(), true));
+        assert_eq!(seen[3], ("job3".to_string(), false));
+    }
+
+    #[test]
+    fn overlong_command_is_cut_with_mark() {
+        let cmd = vec!["/bin/echo".to_string(), "é".repeat(2000)];
+        let mut line = heapless::Vec::new();
+        let job = ReportLine {
+            name: "a",
+            enabled: true,
+            failed: false,
+            secs_running: 1,
+            pid: 2,
+            cmd: &cmd,
+            up: None,
+        };
+        format_line(&mut line, &job, 1000);
+        assert!(line.len() <= 1000);
+        let text = core::str::from_utf8(&line).unwrap();
+        assert!(text.starts_with("a e 1 2 /bin/echo éé"));
+        assert!(text.ends_with("...\n"));
+        // A newline in an argument cannot forge a job line.
+        let cmd = vec!["/bin/echo".to_string(), "x\nevil e 1 1 /bin/sh".to_string()];
+        let sent = report(
+            "h",
+            &[ReportLine {
+                name: "a b",
+                enabled: true,
+                failed: false,
+                secs_running: 1,
+                pid: 2,
+                cmd: &cmd,
+                up: None,
+            }],
+        );
+        let r = parse_report(&sent[0]).unwrap();
+        assert_eq!(r.jobs.len(), 1);
+        assert_eq!(r.jobs[0].0, "a_b");
+        assert_eq!(r.jobs[0].1.cmd, "/bin/echo x?evil e 1 1 /bin/sh");
+    }
+
+    #[test]
+    fn bad_reports_are_rejected() {
+        assert_eq!(parse_report(b"hello"), Err(BadReport::NoHeader));
+        assert_eq!(parse_report(b"report \n"), Err(BadReport::NoHeader));
+        assert_eq!(
+            parse_report(b"report h\nweb x 1 2 /bin/a\n"),
+            Err(BadReport::BadLine(2))
+        );
+        assert_eq!(
+            parse_report(b"report h\n\nweb e one 2 /bin/a\n"),
+            Err(BadReport::BadLine(3))
+        );
+        assert_eq!(
+            parse_report(b"report h\nweb e 1 2 /bin/\x07\n"),
+            Err(BadReport::BadLine(2))
+        );
+        assert_eq!(parse_report(b"report h\xff\n"), Err(BadReport::NotText));
+        assert_eq!(
+            BadReport::BadLine(4).to_string(),
+            "line 4 is not 'NAME e|d|f SECONDS PID CMD'"
+        );
+    }
+
+    #[test]
+    fn readiness_follows_a_tab_where_the_original_reader_does_not_look() {
+        let cmd = vec!["/usr/bin/node".to_string(), "server.js".to_string()];
+        let line = |up| ReportLine {
+            name: "web",
+            enabled: true,
+            failed: false,
+            secs_running: 12,
+            pid: 345,
+            cmd: &cmd,
+            up,
+        };
+        let sent = report("h", &[line(Some(("starting", 3))), line(None)]);
+        assert_eq!(
+            sent[0],
+            b"report h\nweb e 12 345 /usr/bin/node server.js\tstarting 3\nweb e 12 345 /usr/bin/node server.js\n"
+        );
+        // The original C pmtr-rptserver splits on whitespace and keeps the
+        // first three words: name, e|d, seconds. Those are unchanged.
+        let text = core::str::from_utf8(&sent[0]).unwrap();
+        let words: Vec<&str> = text
+            .lines()
+            .nth(1)
+            .unwrap()
+            .split_whitespace()
+            .take(3)
+            .collect();
+        assert_eq!(words, ["web", "e", "12"]);
+        let r = parse_report(&sent[0]).unwrap();
+        assert_eq!(r.jobs[0].1.up, Some(("starting".into(), 3)));
+        assert_eq!(r.jobs[0].1.cmd, "/usr/bin/node server.js");
+        assert_eq!(r.jobs[1].1.up, None);
+        // A command cut to fit keeps its readiness.
+        let long = vec!["/bin/echo".to_string(), "x".repeat(2000)];
+        let mut out = heapless::Vec::new();
+        format_line(
+            &mut out,
+            &ReportLine {
+                cmd: &long,
+                up: Some(("unhealthy", 40)),
+                ..line(None)
+            },
+            1000,
+        );
+        assert!(out.len() <= 1000);
+        assert!(out.ends_with(b"...\tunhealthy 40\n"));
+        assert_eq!(
+            parse_report(b"report h\nweb e 1 2 /bin/a\tstarting\n"),
+            Err(BadReport::BadLine(2))
+        );
+    }
+}

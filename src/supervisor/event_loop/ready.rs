@@ -1,0 +1,452 @@
+//! The loop's side of issue 16: readiness messages (notify socket, ready
+//! fd), the `ready when` and `check` probes, and jobs that restart with
+//! another (`after NAME restart`). Decisions are the state machines'
+//! (`job::step`, `job::probe_step`); this reads what the job says, runs
+//! probes, and carries out the actions.
+
+use crate::prelude::*;
+use core::fmt;
+use core::time::Duration;
+
+use rustix::event::epoll;
+use rustix::fd::AsFd;
+use rustix::process::{Pid, Signal};
+
+use super::super::health::{self, CheckResult, Health, Text};
+use super::super::job::{
+    self, Ending, Fault, JobEvent, JobState, Note, ProbeAction, ProbeEvent, ProbeKind,
+};
+use super::super::jobs::{NotStartable, Slot};
+use super::super::notify::{self, Notice, Recv};
+use super::{DRAIN_READS, Supervisor, TOKEN_NOTIFY, TOKEN_PROBE, signal_group};
+use crate::clock::Instant;
+use crate::config::{JobSpec, ReadyHow};
+use crate::spawn::{self, Launch, StartResult};
+
+/// `500 ms`, `2 sec`: a time as the log says it.
+struct Time(Duration);
+
+impl fmt::Display for Time {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0.subsec_millis() {
+            0 => write!(f, "{} sec", self.0.as_secs()),
+            ms => write!(f, "{} ms", self.0.as_secs() * 1000 + u64::from(ms)),
+        }
+    }
+}
+
+/// What `ready notify` adds to a job's environment: `NOTIFY_SOCKET`, and
+/// with `watchdog` the `WATCHDOG_USEC` that sd_notify libraries read.
+/// Empty for other jobs.
+pub(super) fn env_lines(spec: &JobSpec, id: u32, notify_dir: &str) -> Vec<String> {
+    let Some(r) = spec.readiness.as_deref() else {
+        return Vec::new();
+    };
+    let mut lines = Vec::new();
+    if r.how == Some(ReadyHow::Notify) {
+        lines.push(format!("NOTIFY_SOCKET={}", notify::path_in(notify_dir, id)));
+        if let Some(ms) = r.watchdog_ms {
+            lines.push(format!("WATCHDOG_USEC={}", ms * 1000));
+        }
+    }
+    lines
+}
+
+/// With `ready fd N`, the launch puts a pipe to pmtr at N.
+pub(super) fn with_ready_fd(launch: Launch, spec: &JobSpec) -> Launch {
+    match spec.readiness.as_deref().and_then(|r| r.how.as_ref()) {
+        Some(ReadyHow::Fd(n)) => launch.with_ready_fd(*n as i32),
+        _ => launch,
+    }
+}
+
+impl Supervisor {
+    /// Gives each new job with `ready`/`check` what it needs (its notify
+    /// socket, its probes); a job for which that fails can't start.
+    pub(super) fn equip(&mut self) {
+        let euid = rustix::process::geteuid().as_raw();
+        for i in 0..self.jobs.current().len() {
+            let job = &self.jobs.current()[i];
+            if job.health.is_some() || job.launch.is_err() || !health::needed(&job.spec) {
+                continue;
+            }
+            let notify = matches!(
+                job.spec.readiness.as_ref().and_then(|r| r.how.as_ref()),
+                Some(ReadyHow::Notify)
+            );
+            let path = notify::path_in(self.notify_dir.path(), job.id);
+            let made = match notify {
+                true => self.notify_dir.make().map_err(|e| {
+                    format!(
+                        "can't make the notify directory {}: {}",
+                        self.notify_dir.path(),
+                        crate::sys::strerror(e)
+                    )
+                }),
+                false => Ok(()),
+            };
+            let job = &self.jobs.current()[i];
+            // The socket belongs to the job's user, so that only it (and
+            // root) may send to it.
+            let Ok(launch) = &job.launch else { continue };
+            let owner = launch.owner().filter(|&(uid, _)| uid != euid);
+            let socket = notify.then_some((path.as_str(), owner));
+            let built = made.and_then(|()| Health::new(&job.spec, launch, socket));
+            let id = u64::from(job.id);
+            let job = self.jobs.get_mut(Slot::Job(i));
+            match built {
+                Ok(health) => {
+                    if let Some(sock) = &health.notify {
+                        let _ = epoll::add(
+                            &self.epoll,
+                            sock.fd(),
+                            epoll::EventData::new_u64(TOKEN_NOTIFY | id),
+                            epoll::EventFlags::IN,
+                        );
+                    }
+                    job.health = Some(Box::new(health));
+                }
+                Err(why) => {
+                    error!("job {}: {why}; the job will not start", job.spec.name);
+                    job.launch = Err(NotStartable::Readiness(why));
+                }
+            }
+        }
+    }
+
+    /// Datagrams on a job's notify socket: at most a few per wakeup.
+    pub(super) fn on_notify(&mut self, id: u32) {
+        let Some(slot) = self.jobs.find_by_id(id) else {
+            return;
+        };
+        let now = Instant::now();
+        let mut buf = [0u8; notify::DATAGRAM_MAX];
+        for _ in 0..notify::READS_PER_WAKEUP {
+            let job = self.jobs.get_mut(slot);
+            let Some(health) = job.health.as_mut() else {
+                return;
+            };
+            let Some(sock) = &health.notify else { return };
+            let len = match sock.recv(&mut buf) {
+                Ok(Recv::Datagram(len)) => len,
+                Ok(Recv::Oversized(len)) => {
+                    debug!(
+                        "job {}: ignored a notify datagram of {len} bytes",
+                        job.spec.name
+                    );
+                    continue;
+                }
+                Ok(Recv::Empty) => return,
+                Err(e) => {
+                    error!(
+                        "job {}: notify socket: recv: {}",
+                        job.spec.name,
+                        crate::sys::strerror(e)
+                    );
+                    return;
+                }
+            };
+            let (mut ready, mut alive, mut leaving) = (false, false, false);
+            for notice in notify::notices(&buf[..len]) {
+                match notice {
+                    Notice::Ready => ready = true,
+                    Notice::Watchdog => alive = true,
+                    Notice::Stopping => leaving = true,
+                    Notice::Status(text) => health::set_text(&mut health.status, text),
+                }
+            }
+            for (said, event) in [
+                (ready, JobEvent::Ready),
+                (alive, JobEvent::Alive),
+                (leaving, JobEvent::Leaving),
+            ] {
+                if said {
+                    self.step_job(slot, event, now);
+                }
+            }
+        }
+    }
+
+    /// The ready fd: a newline makes the job ready.
+    pub(super) fn on_ready_fd(&mut self, id: u32) {
+        let Some(slot) = self.jobs.find_by_id(id) else {
+            return;
+        };
+        let said = self
+            .jobs
+            .get_mut(slot)
+            .health
+            .as_mut()
+            .and_then(|h| h.read_ready_pipe());
+        if said == Some(true) {
+            self.step_job(slot, JobEvent::Ready, Instant::now());
+        }
+    }
+
+    /// One read of a running probe's output.
+    pub(super) fn on_probe_output(&mut self, id: u32) {
+        if let Some(slot) = self.jobs.find_by_id(id)
+            && let Some(health) = self.jobs.get_mut(slot).health.as_mut()
+        {
+            health.read_probe();
+        }
+    }
+
+    /// Tells the probe which kind the job's state calls for, if that
+    /// changed (after every step of the job).
+    pub(super) fn sync_probe(&mut self, slot: Slot, now: Instant) {
+        let job = self.jobs.get(slot);
+        let Some(h) = &job.health else { return };
+        let aim = job::probe_aim(&job.state, h.has_ready_cmd(), h.has_check());
+        if aim != h.probe.aim() {
+            self.probe_event(slot, ProbeEvent::Aim(aim), now);
+        }
+    }
+
+    /// Feeds `event` to the job's probe machine and performs its action.
+    pub(super) fn probe_event(&mut self, slot: Slot, event: ProbeEvent, now: Instant) {
+        let Some(h) = self.jobs.get_mut(slot).health.as_mut() else {
+            return;
+        };
+        let (probe, action) = job::probe_step(h.probe, event, now, &h.probe_rules);
+        h.probe = probe;
+        match action {
+            ProbeAction::Nothing => {}
+            ProbeAction::Spawn(kind) => self.spawn_probe(slot, kind, now),
+            ProbeAction::Kill(pid) => signal_group(pid, Signal::KILL),
+            ProbeAction::CantHappen(what) => {
+                error!(
+                    "can't happen: job {}: {what}",
+                    self.jobs.get(slot).spec.name
+                )
+            }
+            // Results come only from an exit (`probe_exited`).
+            ProbeAction::Passed(_) | ProbeAction::Failed(_) | ProbeAction::TimedOut(_) => {}
+        }
+    }
+
+    /// Starts a probe the way jobs start (never blocking the loop).
+    fn spawn_probe(&mut self, slot: Slot, kind: ProbeKind, now: Instant) {
+        let parent = self.self_pid;
+        let job = self.jobs.get_mut(slot);
+        let id = u64::from(job.id);
+        let Some(h) = job.health.as_mut() else { return };
+        let Some(launch) = h.launch(kind) else { return };
+        match spawn::spawn(launch, parent) {
+            Ok(started) => {
+                if let Some(fd) = &started.stdout {
+                    let _ = epoll::add(
+                        &self.epoll,
+                        fd.as_fd(),
+                        epoll::EventData::new_u64(TOKEN_PROBE | id),
+                        epoll::EventFlags::IN,
+                    );
+                }
+                h.probe_started(started.stdout, started.status_pipe);
+                self.probe_event(slot, ProbeEvent::Spawned(started.pid), now);
+            }
+            Err(e) => {
+                warn!(
+                    "job {}: can't run its {} command: {e}",
+                    job.spec.name,
+                    what(kind)
+                );
+                self.probe_event(slot, ProbeEvent::SpawnFailed, now);
+            }
+        }
+    }
+
+    /// A probe's process was reaped: its result goes to the job.
+    pub(super) fn probe_exited(&mut self, slot: Slot, pid: Pid, ending: Ending, now: Instant) {
+        // What it left in its group goes with it.
+        signal_group(pid, Signal::KILL);
+        let job = self.jobs.get_mut(slot);
+        let name = &job.spec.name;
+        let Some(h) = job.health.as_mut() else { return };
+        for _ in 0..DRAIN_READS {
+            if !h.read_probe() {
+                break;
+            }
+        }
+        h.probe_out = None;
+        let failed = h
+            .probe_status
+            .take()
+            .and_then(|p| match spawn::read_start_result(&p) {
+                StartResult::Failed(e) => Some(e),
+                _ => None,
+            });
+        let (probe, action) = job::probe_step(
+            h.probe,
+            ProbeEvent::Exited {
+                passed: ending == Ending::Status(0),
+            },
+            now,
+            &h.probe_rules,
+        );
+        h.probe = probe;
+        let line = h.probe_line();
+        let mut text: Text<{ health::LINE_MAX }> = Text::new();
+        let _ = match (action, failed) {
+            (ProbeAction::TimedOut(kind), _) => {
+                let limit = match kind {
+                    ProbeKind::Ready => h.probe_rules.ready_every,
+                    ProbeKind::Check => h.probe_rules.check_timeout,
+                };
+                fmt::write(&mut text, format_args!("timed out after {}", Time(limit)))
+            }
+            (_, Some(e)) => {
+                // The step that failed is the probe's: its exec, or the
+                // job's own dir or user, as for the job.
+                let r = job.spec.readiness.as_deref();
+                let program = match (action, r.and_then(|r| r.how.as_ref())) {
+                    (ProbeAction::Failed(ProbeKind::Ready), Some(ReadyHow::When(cmd))) => &cmd[0],
+                    _ => r
+                        .and_then(|r| r.check_cmd.first())
+                        .map_or("", |s| s.as_str()),
+                };
+                fmt::write(
+                    &mut text,
+                    format_args!("can't run {program}: {}", crate::sys::strerror(e.errno)),
+                )
+            }
+            (ProbeAction::Passed(_), _) => fmt::write(&mut text, format_args!("{line}")),
+            (_, None) if line.is_empty() => fmt::write(&mut text, format_args!("{ending}")),
+            (_, None) => fmt::write(&mut text, format_args!("{ending}: {line}")),
+        };
+        let event = match action {
+            ProbeAction::Passed(ProbeKind::Ready) => Some(JobEvent::Ready),
+            ProbeAction::Failed(ProbeKind::Ready) | ProbeAction::TimedOut(ProbeKind::Ready) => {
+                debug!("job {name}: not ready yet: {text}");
+                None
+            }
+            ProbeAction::Passed(ProbeKind::Check)
+            | ProbeAction::Failed(ProbeKind::Check)
+            | ProbeAction::TimedOut(ProbeKind::Check) => {
+                let passed = matches!(action, ProbeAction::Passed(_));
+                h.last_check = Some(CheckResult {
+                    passed,
+                    at: now,
+                    text,
+                });
+                Some(if passed {
+                    JobEvent::CheckPassed
+                } else {
+                    JobEvent::CheckFailed
+                })
+            }
+            ProbeAction::CantHappen(what) => {
+                error!("can't happen: job {name}: {what}");
+                None
+            }
+            ProbeAction::Nothing | ProbeAction::Spawn(_) | ProbeAction::Kill(_) => None,
+        };
+        if let Some(event) = event {
+            self.step_job(slot, event, now);
+        }
+        // The probe is due again (or off): nothing to sync, but the job's
+        // state may have changed the kind it calls for.
+        self.sync_probe(slot, now);
+    }
+
+    /// Stops the jobs that restart with the one in `slot` (`after NAME
+    /// restart`): the reconcile starts them again once it is ready.
+    pub(super) fn stop_dependents(&mut self, slot: Slot, now: Instant) {
+        // Exiting, every job is being stopped anyway.
+        let (Slot::Job(i), false) = (slot, self.shutting_down) else {
+            return;
+        };
+        let edges = self.jobs.graph().edges().len();
+        for k in 0..edges {
+            let e = self.jobs.graph().edges()[k];
+            let j = e.job as usize;
+            if !e.restart
+                || e.after as usize != i
+                || !matches!(self.jobs.current()[j].state, JobState::Running { .. })
+            {
+                continue;
+            }
+            info!(
+                "job {} restarts with {}: stopping it",
+                self.jobs.current()[j].spec.name,
+                self.jobs.current()[i].spec.name
+            );
+            self.step_job(Slot::Job(j), JobEvent::Stop(job::AfterStop::Down), now);
+        }
+    }
+
+    /// Lets each holding job stop once the jobs that restart with it are
+    /// all gone.
+    pub(super) fn release_held(&mut self, now: Instant) {
+        for slot in self.jobs.slots() {
+            if !matches!(self.jobs.get(slot).state, JobState::Holding { .. }) {
+                continue;
+            }
+            let waiting = match slot {
+                Slot::Job(i) => self
+                    .jobs
+                    .graph()
+                    .restarting_with(i)
+                    .any(|j| self.jobs.current()[j].active()),
+                Slot::Retiring(_) => false,
+            };
+            if !waiting {
+                self.step_job(slot, JobEvent::DependentsGone, now);
+            }
+        }
+    }
+
+    pub(super) fn log_fault(&self, slot: Slot, fault: Fault) {
+        let job = self.jobs.get(slot);
+        let name = &job.spec.name;
+        match fault {
+            Fault::NotReady(t) => notice!("job {name} not ready after {}; stopping it", Time(t)),
+            Fault::Watchdog(t) => {
+                notice!("job {name}: no WATCHDOG=1 for {}; restarting it", Time(t))
+            }
+            Fault::Unhealthy(n) => {
+                let last = job
+                    .health
+                    .as_ref()
+                    .and_then(|h| h.last_check.as_ref())
+                    .map_or("", |c| c.text.as_str());
+                notice!("job {name}: {n} checks failed in a row (last: {last}); restarting it")
+            }
+        }
+    }
+
+    pub(super) fn log_note(&self, slot: Slot, note: Note) {
+        let job = self.jobs.get(slot);
+        let name = &job.spec.name;
+        match note {
+            Note::Ready => {
+                let after = match job.state {
+                    JobState::Running { since, .. } => {
+                        Instant::now().saturating_duration_since(since)
+                    }
+                    _ => Duration::ZERO,
+                };
+                info!("job {name} is ready (after {})", Time(after))
+            }
+            Note::CheckFailed(n) => {
+                let last = job
+                    .health
+                    .as_ref()
+                    .and_then(|h| h.last_check.as_ref())
+                    .map_or("", |c| c.text.as_str());
+                warn!(
+                    "job {name}: check failed ({n} of {}): {last}",
+                    job.rules.check_fails
+                )
+            }
+            Note::Recovered => info!("job {name}: check passed; healthy again"),
+        }
+    }
+}
+
+fn what(kind: ProbeKind) -> &'static str {
+    match kind {
+        ProbeKind::Ready => "ready when",
+        ProbeKind::Check => "check",
+    }
+}

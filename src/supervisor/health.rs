@@ -1,0 +1,267 @@
+//! What a job with `ready`, `check` or `watchdog` carries besides its
+//! state (issue 16): its notify socket, its ready-fd pipe, the commands
+//! of its `ready when` and `check` (built at load, like the job's own),
+//! the probe machine's state and the running probe's pipes, and what
+//! `pmtr status --json` shows (the last STATUS= text, the last check).
+//!
+//! Boxed in the job record and made when the job is configured: a job
+//! without these options has none of it, and a restart allocates nothing.
+
+use crate::prelude::*;
+use core::time::Duration;
+
+use rustix::fd::OwnedFd;
+use rustix::io::Errno;
+
+use super::job::{Probe, ProbeKind, ProbeRules};
+use super::notify::NotifySocket;
+use crate::clock::Instant;
+use crate::config::{JobSpec, ReadyHow};
+use crate::spawn::Launch;
+
+/// Bytes of STATUS= text kept (it is shown, not interpreted).
+pub const STATUS_MAX: usize = 128;
+
+/// Bytes kept of a probe's last line of output.
+pub const LINE_MAX: usize = 160;
+
+/// What one wakeup reads from a probe's output or a ready fd.
+pub const PIPE_READ: usize = 1024;
+
+/// What pmtr reads of one probe run's output, or of a ready fd before
+/// its newline; then the pipe is closed (the writer gets EPIPE). A check
+/// that prints megabytes costs pmtr this much reading, no more.
+pub const PIPE_TOTAL_MAX: usize = 64 * 1024;
+
+/// Text from a job, made safe to show: valid UTF-8 only, control
+/// characters as `?`, cut to `N` bytes.
+pub type Text<const N: usize> = heapless::String<N>;
+
+/// Replaces `dst` with the printable part of `bytes`.
+pub fn set_text<const N: usize>(dst: &mut Text<N>, bytes: &[u8]) {
+    dst.clear();
+    let valid = match core::str::from_utf8(bytes) {
+        Ok(s) => s,
+        Err(e) => core::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or(""),
+    };
+    for c in valid.chars() {
+        let c = if c.is_control() { '?' } else { c };
+        if dst.push(c).is_err() {
+            break;
+        }
+    }
+}
+
+/// The last check's outcome, for `pmtr status --json`.
+pub struct CheckResult {
+    pub passed: bool,
+    pub at: Instant,
+    /// `exit status 1: <last line>`, `timed out after 2 s`, or the line.
+    pub text: Text<LINE_MAX>,
+}
+
+pub struct Health {
+    /// `ready notify`.
+    pub notify: Option<NotifySocket>,
+    /// `ready fd N`: the read end during a run, until its newline.
+    pub ready_pipe: Option<OwnedFd>,
+    ready_pipe_read: usize,
+    ready_cmd: Option<Launch>,
+    check_cmd: Option<Launch>,
+    pub probe: Probe,
+    pub probe_rules: ProbeRules,
+    /// The running probe's output (stdout and stderr) and exec-status pipe.
+    pub probe_out: Option<OwnedFd>,
+    pub probe_status: Option<OwnedFd>,
+    captured: usize,
+    /// The line being read and the last complete one.
+    line: heapless::Vec<u8, LINE_MAX>,
+    last_line: heapless::Vec<u8, LINE_MAX>,
+    pub last_check: Option<CheckResult>,
+    /// The last STATUS= text.
+    pub status: Text<STATUS_MAX>,
+}
+
+/// Whether `spec` needs a [`Health`].
+pub fn needed(spec: &JobSpec) -> bool {
+    spec.readiness
+        .as_ref()
+        .is_some_and(|r| r.how.is_some() || r.check_every_ms.is_some())
+}
+
+/// A probe's command, from its job's launch.
+fn probe_launch(job: &Launch, cmd: &[String]) -> Result<Launch, String> {
+    job.probe(cmd).map_err(|e| format!("{}: {e}", cmd[0]))
+}
+
+impl Health {
+    /// Builds what `spec` needs; `socket`: its notify socket path (when it
+    /// has `ready notify`) and the owner to give it.
+    pub fn new(
+        spec: &JobSpec,
+        job: &Launch,
+        socket: Option<(&str, Option<(u32, u32)>)>,
+    ) -> Result<Health, String> {
+        let Some(r) = spec.readiness.as_deref() else {
+            return Err(String::new());
+        };
+        let notify = match socket {
+            Some((path, owner)) => Some(NotifySocket::bind(path, owner).map_err(|e| {
+                format!(
+                    "can't create notify socket {path}: {}",
+                    crate::sys::strerror(e)
+                )
+            })?),
+            None => None,
+        };
+        let ready_cmd = match &r.how {
+            Some(ReadyHow::When(cmd)) => Some(probe_launch(job, cmd)?),
+            _ => None,
+        };
+        let check_cmd = match r.check_every_ms {
+            Some(_) => Some(probe_launch(job, &r.check_cmd)?),
+            None => None,
+        };
+        Ok(Health {
+            notify,
+            ready_pipe: None,
+            ready_pipe_read: 0,
+            ready_cmd,
+            check_cmd,
+            probe: Probe::Off,
+            probe_rules: ProbeRules {
+                ready_every: Duration::from_millis(r.every_ms()),
+                check_every: Duration::from_millis(r.check_every_ms.unwrap_or(1000)),
+                check_timeout: Duration::from_millis(r.check_timeout_ms()),
+            },
+            probe_out: None,
+            probe_status: None,
+            captured: 0,
+            line: heapless::Vec::new(),
+            last_line: heapless::Vec::new(),
+            last_check: None,
+            status: Text::new(),
+        })
+    }
+
+    pub fn has_ready_cmd(&self) -> bool {
+        self.ready_cmd.is_some()
+    }
+
+    pub fn has_check(&self) -> bool {
+        self.check_cmd.is_some()
+    }
+
+    /// The command of a probe of `kind`.
+    pub fn launch(&self, kind: ProbeKind) -> Option<&Launch> {
+        match kind {
+            ProbeKind::Ready => self.ready_cmd.as_ref(),
+            ProbeKind::Check => self.check_cmd.as_ref(),
+        }
+    }
+
+    /// A new run of the job: what the last one said no longer holds.
+    pub fn new_run(&mut self, ready_pipe: Option<OwnedFd>) {
+        if let Some(n) = &self.notify {
+            n.drain();
+        }
+        self.ready_pipe = ready_pipe;
+        self.ready_pipe_read = 0;
+        self.status.clear();
+    }
+
+    /// A probe started: its output is captured from here.
+    pub fn probe_started(&mut self, out: Option<OwnedFd>, status: OwnedFd) {
+        self.probe_out = out;
+        self.probe_status = Some(status);
+        self.captured = 0;
+        self.line.clear();
+        self.last_line.clear();
+    }
+
+    /// One read of the probe's output; returns whether it read anything.
+    /// Only the last line is kept; past [`PIPE_TOTAL_MAX`] the pipe is
+    /// closed.
+    pub fn read_probe(&mut self) -> bool {
+        let Some(fd) = &self.probe_out else {
+            return false;
+        };
+        let mut buf = [0u8; PIPE_READ];
+        let n = match rustix::io::read(fd, &mut buf) {
+            Ok(0) => {
+                self.probe_out = None;
+                return false;
+            }
+            Ok(n) => n,
+            Err(Errno::AGAIN | Errno::INTR) => return false,
+            Err(_) => {
+                self.probe_out = None;
+                return false;
+            }
+        };
+        for &b in &buf[..n] {
+            if b == b'\n' {
+                if !self.line.is_empty() {
+                    self.last_line = core::mem::take(&mut self.line);
+                }
+            } else {
+                let _ = self.line.push(b);
+            }
+        }
+        self.captured += n;
+        if self.captured >= PIPE_TOTAL_MAX {
+            self.probe_out = None;
+        }
+        true
+    }
+
+    /// The probe's last line of output (one cut short counts).
+    pub fn probe_line(&self) -> Text<LINE_MAX> {
+        let mut text = Text::new();
+        let line = if self.line.is_empty() {
+            &self.last_line
+        } else {
+            &self.line
+        };
+        set_text(&mut text, line);
+        text
+    }
+
+    /// One read of the ready fd; `Some(true)` at the newline that makes
+    /// the job ready. The pipe is closed then (as s6 does), at EOF, and
+    /// after [`PIPE_TOTAL_MAX`] bytes without a newline.
+    pub fn read_ready_pipe(&mut self) -> Option<bool> {
+        let fd = self.ready_pipe.as_ref()?;
+        let mut buf = [0u8; PIPE_READ];
+        let (ready, done) = match rustix::io::read(fd, &mut buf) {
+            Ok(0) => (false, true),
+            Ok(n) => {
+                self.ready_pipe_read += n;
+                let ready = buf[..n].contains(&b'\n');
+                (ready, ready || self.ready_pipe_read >= PIPE_TOTAL_MAX)
+            }
+            Err(Errno::AGAIN | Errno::INTR) => (false, false),
+            Err(_) => (false, true),
+        };
+        if done {
+            self.ready_pipe = None;
+        }
+        Some(ready)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_is_made_safe_and_cut() {
+        let mut t: Text<8> = Text::new();
+        set_text(&mut t, b"ok\x1b[1m\tz");
+        assert_eq!(t.as_str(), "ok?[1m?z");
+        set_text(&mut t, "ééééé".as_bytes());
+        assert_eq!(t.as_str(), "éééé");
+        set_text(&mut t, b"ab\xffcd");
+        assert_eq!(t.as_str(), "ab");
+    }
+}

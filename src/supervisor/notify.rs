@@ -1,0 +1,297 @@
+//! `ready notify`: the sd_notify protocol (issue 16).
+//!
+//! Each such job gets a unix datagram socket of its own, bound when the
+//! job is loaded at `DIR/ID` in a directory pmtr owns (mode 0711, beside
+//! the control socket: `/run/pmtr.notify/` for `/run/pmtr.sock`). The
+//! socket file belongs to the job's user with mode 0600, so only that user
+//! (and root) can send to it: a message on it is the job's word, and no
+//! other user can make a job ready or keep its watchdog quiet. Its path
+//! is in the job's environment as `NOTIFY_SOCKET`, set at load like the
+//! rest of the environment, so every daemon built with systemd's notify
+//! support and every sd_notify library work unchanged.
+//!
+//! What arrives is hostile input: a datagram is read into a fixed buffer
+//! (a longer one is dropped, not cut), at most [`READS_PER_WAKEUP`] per
+//! wakeup, and parsed in place without allocating. Descriptors passed
+//! with a message (systemd-notify's barrier, `FDSTORE=1`) are closed by
+//! the kernel, since pmtr reads no control data. Recognised: `READY=1`,
+//! `STOPPING=1`, `WATCHDOG=1` and `STATUS=…`. `MAINPID=` is read and
+//! ignored on purpose: pmtr stops a job by signalling the process group
+//! of the process it started, and the end of that process ends the run,
+//! so a job can't make pmtr signal or wait for a process of someone
+//! else's (a PID it names may be any process, or reused). Anything else
+//! is ignored, as systemd ignores what it does not know.
+
+use crate::prelude::*;
+
+use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
+use rustix::fs::Mode;
+use rustix::io::Errno;
+use rustix::net::{self, AddressFamily, RecvFlags, SocketAddrUnix, SocketFlags, SocketType};
+
+/// The largest datagram read: systemd's own limit for a notify message
+/// (a pipe buffer's atomic size).
+pub const DATAGRAM_MAX: usize = 4096;
+
+/// Datagrams read from one job's socket per wakeup.
+pub const READS_PER_WAKEUP: usize = 16;
+
+/// The notify directory for control socket `socket`: `X.sock` gives
+/// `X.notify`, anything else `SOCKET.notify`.
+pub fn dir_for(socket: &str) -> String {
+    format!("{}.notify", socket.strip_suffix(".sock").unwrap_or(socket))
+}
+
+/// The socket path of job `id` in `dir`.
+pub fn path_in(dir: &str, id: u32) -> String {
+    format!("{dir}/{id}")
+}
+
+/// Creates `dir` for the sockets, mode 0711 (anyone may reach a socket
+/// whose name they know, no one else may list or add), or takes it over
+/// from an earlier pmtr if it is a real directory owned by pmtr's user.
+pub fn make_dir(dir: &str) -> Result<(), Errno> {
+    match rustix::fs::mkdir(dir, Mode::from_raw_mode(0o711)) {
+        Ok(()) | Err(Errno::EXIST) => {}
+        Err(e) => return Err(e),
+    }
+    let meta = rustix::fs::lstat(dir)?;
+    let is_dir = rustix::fs::FileType::from_raw_mode(meta.st_mode).is_dir();
+    if !is_dir || meta.st_uid != rustix::process::geteuid().as_raw() {
+        // Someone else's, or a symlink: pmtr must not put sockets there.
+        return Err(Errno::PERM);
+    }
+    rustix::fs::chmod(dir, Mode::from_raw_mode(0o711))
+}
+
+/// A job's notify socket; its file is removed when this is dropped.
+pub struct NotifySocket {
+    fd: OwnedFd,
+    path: String,
+}
+
+/// What one read from a notify socket gave.
+pub enum Recv {
+    /// A datagram of this many bytes, in the buffer.
+    Datagram(usize),
+    /// A datagram longer than the buffer: dropped.
+    Oversized(usize),
+    /// Nothing (more) to read now.
+    Empty,
+}
+
+impl NotifySocket {
+    /// Binds a non-blocking datagram socket at `path`, replacing a file
+    /// an earlier pmtr left there, and gives it to `owner` (uid, gid):
+    /// mode 0600, so only that user and root can send to it.
+    pub fn bind(path: &str, owner: Option<(u32, u32)>) -> Result<NotifySocket, Errno> {
+        let fd = net::socket_with(
+            AddressFamily::UNIX,
+            SocketType::DGRAM,
+            SocketFlags::CLOEXEC | SocketFlags::NONBLOCK,
+            None,
+        )?;
+        let addr = SocketAddrUnix::new(path)?;
+        match rustix::fs::unlink(path) {
+            Ok(()) | Err(Errno::NOENT) => {}
+            Err(e) => return Err(e),
+        }
+        // The file is created 0600 (umask), so no other user can send to
+        // it in the moment before it is given to the job's user.
+        let old = rustix::process::umask(Mode::from_raw_mode(0o177));
+        let bound = net::bind(&fd, &addr);
+        rustix::process::umask(old);
+        bound?;
+        let socket = NotifySocket {
+            fd,
+            path: path.to_string(),
+        };
+        if let Some((uid, gid)) = owner {
+            let (uid, gid) = (
+                rustix::process::Uid::from_raw(uid),
+                rustix::process::Gid::from_raw(gid),
+            );
+            rustix::fs::chown(path, Some(uid), Some(gid))?;
+        }
+        Ok(socket)
+    }
+
+    pub fn fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+
+    /// Reads one datagram into `buf` without waiting.
+    pub fn recv(&self, buf: &mut [u8; DATAGRAM_MAX]) -> Result<Recv, Errno> {
+        // MSG_TRUNC: the length returned is the datagram's, so one too
+        // long is seen as such rather than parsed cut.
+        match net::recv(
+            &self.fd,
+            &mut buf[..],
+            RecvFlags::DONTWAIT | RecvFlags::TRUNC,
+        ) {
+            Ok((_, len)) if len > DATAGRAM_MAX => Ok(Recv::Oversized(len)),
+            Ok((_, len)) => Ok(Recv::Datagram(len)),
+            Err(Errno::AGAIN | Errno::INTR) => Ok(Recv::Empty),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Drops what an earlier run left queued (a READY=1 sent just before
+    /// it died must not make the next run ready), at most a wakeup's worth.
+    pub fn drain(&self) {
+        let mut byte = [0u8; 1];
+        for _ in 0..READS_PER_WAKEUP * 4 {
+            if net::recv(
+                &self.fd,
+                &mut byte[..],
+                RecvFlags::DONTWAIT | RecvFlags::TRUNC,
+            )
+            .is_err()
+            {
+                break;
+            }
+        }
+    }
+}
+
+impl Drop for NotifySocket {
+    fn drop(&mut self) {
+        let _ = rustix::fs::unlink(&self.path);
+    }
+}
+
+/// One thing a job said.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Notice<'a> {
+    /// `READY=1`
+    Ready,
+    /// `STOPPING=1`
+    Stopping,
+    /// `WATCHDOG=1`
+    Watchdog,
+    /// `STATUS=…`: free text for `pmtr status --json`.
+    Status(&'a [u8]),
+}
+
+/// The notices in one datagram: `KEY=VALUE` lines; lines pmtr does not
+/// know, or that are malformed, are skipped.
+pub fn notices(datagram: &[u8]) -> impl Iterator<Item = Notice<'_>> {
+    datagram.split(|&b| b == b'\n').filter_map(|line| {
+        let eq = line.iter().position(|&b| b == b'=')?;
+        let (key, value) = (&line[..eq], &line[eq + 1..]);
+        match (key, value) {
+            (b"READY", b"1") => Some(Notice::Ready),
+            (b"STOPPING", b"1") => Some(Notice::Stopping),
+            (b"WATCHDOG", b"1") => Some(Notice::Watchdog),
+            (b"STATUS", text) => Some(Notice::Status(text)),
+            _ => None,
+        }
+    })
+}
+
+/// The notify directory of this pmtr: made when the first `ready
+/// notify` job is loaded, removed (once empty) when dropped.
+#[derive(Default)]
+pub struct Dir {
+    path: String,
+    made: bool,
+}
+
+impl Dir {
+    /// The directory beside control socket `socket`.
+    pub fn beside(socket: &str) -> Dir {
+        Dir {
+            path: dir_for(socket),
+            made: false,
+        }
+    }
+
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// Makes it, the first time.
+    pub fn make(&mut self) -> Result<(), Errno> {
+        if !self.made {
+            make_dir(&self.path)?;
+            self.made = true;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        if self.made {
+            let _ = rustix::fs::rmdir(&self.path);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_four_notices_and_nothing_else() {
+        let got: Vec<Notice<'_>> = notices(
+            b"READY=1\nSTATUS=listening on :80\nWATCHDOG=1\nSTOPPING=1\nMAINPID=42\n\
+              RELOADING=1\nREADY=0\nBARRIER=1\nnoequals\n=1\nMAINPID=x\nMAINPID=0",
+        )
+        .collect();
+        assert_eq!(
+            got,
+            [
+                Notice::Ready,
+                Notice::Status(b"listening on :80"),
+                Notice::Watchdog,
+                Notice::Stopping,
+            ]
+        );
+    }
+
+    #[test]
+    fn garbage_yields_nothing() {
+        assert_eq!(notices(b"").count(), 0);
+        assert_eq!(notices(&[0xff; 64]).count(), 0);
+        assert_eq!(notices(b"\n\n\n===\n").count(), 0);
+        // A status with odd bytes is passed on as bytes; made safe when shown.
+        assert_eq!(
+            notices(b"STATUS=\x1b[31mred\xff").next(),
+            Some(Notice::Status(b"\x1b[31mred\xff"))
+        );
+    }
+
+    #[test]
+    fn dir_beside_the_control_socket() {
+        assert_eq!(dir_for("/run/pmtr.sock"), "/run/pmtr.notify");
+        assert_eq!(dir_for("/tmp/ctl"), "/tmp/ctl.notify");
+        assert_eq!(path_in("/run/pmtr.notify", 7), "/run/pmtr.notify/7");
+    }
+
+    #[test]
+    fn a_socket_is_0600_and_reads_one_datagram_at_a_time() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("pmtr-notify-unit-{}", std::process::id()));
+        let dir = dir.to_str().unwrap().to_string();
+        make_dir(&dir).unwrap();
+        let path = path_in(&dir, 1);
+        let sock = NotifySocket::bind(&path, None).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let client = std::os::unix::net::UnixDatagram::unbound().unwrap();
+        client.send_to(b"READY=1", &path).unwrap();
+        client.send_to(&[b'x'; DATAGRAM_MAX + 1], &path).unwrap();
+        let mut buf = [0u8; DATAGRAM_MAX];
+        assert!(matches!(sock.recv(&mut buf), Ok(Recv::Datagram(7))));
+        assert_eq!(&buf[..7], b"READY=1");
+        assert!(matches!(sock.recv(&mut buf), Ok(Recv::Oversized(n)) if n == DATAGRAM_MAX + 1));
+        assert!(matches!(sock.recv(&mut buf), Ok(Recv::Empty)));
+        client.send_to(b"READY=1", &path).unwrap();
+        sock.drain();
+        assert!(matches!(sock.recv(&mut buf), Ok(Recv::Empty)));
+        drop(sock);
+        assert!(!std::path::Path::new(&path).exists());
+        let _ = std::fs::remove_dir(&dir);
+    }
+}
