@@ -63,8 +63,8 @@ dist_path() {
 
 # min_target TARGET: what the min flavour of cross/local-build.sh passes
 # to cargo as --target. armv6 is built from cross/armv6-thumb.json:
-# arm-unknown-linux-musleabihf in Thumb-1 code (issue 18: 186812 -> about
-# 133000 bytes, -29%; ARM1176 runs Thumb-1, not Thumb-2). rustc's own
+# arm-unknown-linux-musleabihf in Thumb-1 code (issue 18: 187196 -> 136180
+# bytes, -27%; ARM1176 runs Thumb-1, not Thumb-2). rustc's own
 # target cannot be switched to Thumb-1 (compiler-builtins' atomics for it
 # need `has-thumb-interworking`, which only a target spec sets), and a
 # JSON target spec needs nightly: the min flavour is nightly anyway.
