@@ -72,9 +72,17 @@ dist_path() {
 # the same work takes more instructions (parsing a 3000-job file under
 # qemu-arm: 0.09 s of CPU as ARM code, 0.13 s as Thumb-1); pmtr's work per
 # restart is microseconds against a fork and exec.
+# PMTR_ARMV6_ARM=1 builds armv6 as ARM code instead, as before, e.g. to
+# compare: CARGO_TARGET_DIR=$PWD/target/arm PMTR_ARMV6_ARM=1 sh cross/bloat.sh
 min_target() {
     case $1 in
-        arm-unknown-linux-musleabihf) echo "$TOP/cross/armv6-thumb.json" ;;
+        arm-unknown-linux-musleabihf)
+            if [ -n "${PMTR_ARMV6_ARM:-}" ]; then
+                echo "$1"
+            else
+                echo "$TOP/cross/armv6-thumb.json"
+            fi
+            ;;
         *) echo "$1" ;;
     esac
 }

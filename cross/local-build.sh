@@ -72,8 +72,8 @@ min_zig_link_args() {
 # (min_target), what .cargo/config.toml gives its rustc target, whose
 # [target.TRIPLE] section does not apply to it.
 min_spec_rustflags() {
-    case $1 in
-        arm-unknown-linux-musleabihf)
+    case $1:$(min_target "$1") in
+        arm-unknown-linux-musleabihf:*.json)
             echo "-Ctarget-feature=+crt-static -Ctarget-cpu=arm1176jzf-s -Clink-arg=-Wl,-z,max-page-size=4096"
             ;;
     esac
