@@ -28,7 +28,10 @@
 //! the file's bytes, never written (text relocations are not used, and the
 //! relocated read-only data of a static-pie build sits in the writable
 //! RELRO segment), so dropping them only makes the next access read the
-//! same bytes back from the page cache.
+//! same bytes back from the page cache. Those bytes cannot change: the
+//! kernel refuses writes to a running executable (ETXTBSY), and a package
+//! upgrade that renames a new file over it leaves pmtr's mapping on the
+//! old inode.
 
 #![allow(unsafe_code)]
 
