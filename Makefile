@@ -11,7 +11,7 @@ export PREFIX DESTDIR SYSCONFDIR
 TEST_THREADS ?= 8
 
 .PHONY: all build release run test deps fmt-check lint unit unit-i686 fuzz \
-        cross cross-check sizes deb install uninstall bench bench-quick bench-arm clean
+        cross cross-check sizes bloat deb install uninstall bench bench-quick bench-arm clean
 
 all: release
 
@@ -69,6 +69,11 @@ cross-check:
 
 sizes:
 	sh cross/sizes.sh
+
+# Where the bytes go: per crate, pmtr module, C object and function, for
+# each target and flavour (unstripped copies in target/bloat/).
+bloat:
+	sh cross/bloat.sh
 
 # Debian packages for armhf (the armv6 build: every Pi on 32-bit Raspberry
 # Pi OS), arm64 and amd64 from the size-optimised builds, into target/deb/.

@@ -13,6 +13,12 @@ set -eu
 . "$(dirname "$0")/lib.sh"
 
 export CROSS_CONFIG="$TOP/cross/Cross.toml"
+# x86_64 and aarch64 link with rust-lld, as .cargo/config.toml says; the
+# cross images name their gcc in these variables, which would win over it,
+# and GNU ld cannot take cross/discard-unwind.ld. Cross.toml passes them
+# into the container. (Not exercised by CI, which has no Docker engine.)
+export CARGO_TARGET_X86_64_UNKNOWN_LINUX_MUSL_LINKER=rust-lld
+export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER=rust-lld
 cd "$TOP"
 
 command -v cross >/dev/null 2>&1 ||

@@ -61,10 +61,42 @@ dist_path() {
     fi
 }
 
+# min_target TARGET: what the min flavour of cross/local-build.sh passes
+# to cargo as --target. armv6 is built from cross/armv6-thumb.json:
+# arm-unknown-linux-musleabihf in Thumb-1 code (issue 18: 187196 -> 136180
+# bytes, -27%; ARM1176 runs Thumb-1, not Thumb-2). rustc's own
+# target cannot be switched to Thumb-1 (compiler-builtins' atomics for it
+# need `has-thumb-interworking`, which only a target spec sets), and a
+# JSON target spec needs nightly: the min flavour is nightly anyway.
+# The price: Thumb-1 has 8 usable registers and no VFP instructions, so
+# the same work takes more instructions (parsing a 3000-job file under
+# qemu-arm: 0.09 s of CPU as ARM code, 0.13 s as Thumb-1); pmtr's work per
+# restart is microseconds against a fork and exec.
+# PMTR_ARMV6_ARM=1 builds armv6 as ARM code instead, as before, e.g. to
+# compare: CARGO_TARGET_DIR=$PWD/target/arm PMTR_ARMV6_ARM=1 sh cross/bloat.sh
+min_target() {
+    case $1 in
+        arm-unknown-linux-musleabihf)
+            if [ -n "${PMTR_ARMV6_ARM:-}" ]; then
+                echo "$1"
+            else
+                echo "$TOP/cross/armv6-thumb.json"
+            fi
+            ;;
+        *) echo "$1" ;;
+    esac
+}
+
+# min_target_name TARGET: the name cargo knows min_target TARGET by (its
+# output directory and the key of its [target.NAME] settings).
+min_target_name() {
+    basename "$(min_target "$1")" .json
+}
+
 # cargo's own output path for TARGET in FLAVOUR.
 cargo_out() {
     if [ "$2" = min ]; then
-        echo "$MIN_TARGET_DIR/$1/release/pmtr"
+        echo "$MIN_TARGET_DIR/$(min_target_name "$1")/release/pmtr"
     else
         echo "$STABLE_TARGET_DIR/$1/release/pmtr"
     fi
@@ -122,12 +154,21 @@ min_panic_strategy() {
 # - armv7: Thumb-2 code, about a quarter smaller than ARM code (268 -> 206
 #   KB when measured); a supervisor spends its time waiting, not computing.
 #   rustc warns that thumb-mode is unstable: this flavour is nightly-only
-#   anyway. (armv6 has only Thumb-1, which std's atomics cannot be built
-#   for.)
+#   anyway. (armv6, which has only Thumb-1, gets it from its target spec:
+#   see min_target.)
+# - LLVM's machine outliner, which turns repeated instruction sequences
+#   into shared calls: on by default only on aarch64 at opt-level z; here
+#   for the others too (issue 18, measured: armv6 -5208 bytes, armv7 -1408,
+#   x86_64 -1664). The calls cost a few cycles; pmtr waits, it does not
+#   compute.
 min_rustflags() {
     flags="$MIN_PANIC_RUSTFLAGS -Cforce-unwind-tables=no"
     case $1 in
         armv7-unknown-linux-musleabihf) flags="$flags -Ctarget-feature=+thumb-mode" ;;
+    esac
+    case $1 in
+        aarch64-*) ;;
+        *) flags="$flags -Cllvm-args=-enable-machine-outliner=always" ;;
     esac
     echo "$flags"
 }

@@ -10,6 +10,17 @@
 # Each flavour is one cargo invocation for all its targets, so cargo keeps
 # every core busy across targets; the flavours use separate target dirs so
 # neither invalidates the other.
+#
+# For measuring (cross/bloat.sh, and trying a flag before adopting it), with
+# CARGO_TARGET_DIR set to a directory of its own so that the normal builds
+# are not invalidated (the binaries then land in $CARGO_TARGET_DIR/dist):
+#   PMTR_RUSTFLAGS   rustflags added for every target of both flavours,
+#                    e.g. -Zlocation-detail=none (min only: nightly flags);
+#   PMTR_CARGO_ARGS  cargo arguments added to both flavours' builds, e.g.
+#                    --bin pmtr --config profile.release.strip=false;
+#   PMTR_LINK_MAP    a directory: each link of pmtr writes its linker map
+#                    there, as <flavour>-<short>.map (build --bin pmtr only,
+#                    or the companions' links overwrite it).
 set -eu
 # shellcheck source=cross/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -20,34 +31,80 @@ run_cargo() {
     "$@" </dev/null
 }
 
+# map_rustflags TARGET: the rustflags that make the stable link write its
+# map into $PMTR_LINK_MAP (none when unset). Both stable targets link with
+# rust-lld itself (.cargo/config.toml).
+map_rustflags() {
+    [ -n "${PMTR_LINK_MAP:-}" ] || return 0
+    echo "-Clink-arg=-Map=$PMTR_LINK_MAP/release-$(short_name "$1").map"
+}
+
 build_release() {
     set --
     for target in $STABLE_LOCAL_TARGETS; do
         set -- "$@" --target "$target"
+        # shellcheck disable=SC2046,SC2086 # lists of words
+        if [ -n "${PMTR_RUSTFLAGS:-}${PMTR_LINK_MAP:-}" ]; then
+            set -- "$@" --config "target.$target.rustflags=$(toml_array ${PMTR_RUSTFLAGS:-} $(map_rustflags "$target"))"
+        fi
     done
+    [ -z "${PMTR_LINK_MAP:-}" ] || mkdir -p "$PMTR_LINK_MAP"
     say "building release (stable) for $STABLE_LOCAL_TARGETS"
-    run_cargo "$STABLE_TARGET_DIR" cargo +"$STABLE" build --release --target-dir "$STABLE_TARGET_DIR" "$@"
+    # shellcheck disable=SC2086 # PMTR_CARGO_ARGS is a list of words
+    run_cargo "$STABLE_TARGET_DIR" cargo +"$STABLE" build --release --target-dir "$STABLE_TARGET_DIR" \
+        ${PMTR_CARGO_ARGS:-} "$@"
     for target in $STABLE_LOCAL_TARGETS; do
         install -D -m 755 "$(cargo_out "$target" release)" "$(dist_path "$target" release)"
     done
 }
 
+# min_zig_link_args TARGET: linker arguments for zig's lld in the min
+# flavour. x86_64 and aarch64 have the script in .cargo/config.toml
+# already, as `-T FILE`, which rust-lld and zig cc both take.
+min_zig_link_args() {
+    case $1 in
+        x86_64-* | aarch64-*) ;;
+        *) echo "-Clink-arg=-T -Clink-arg=$TOP/cross/discard-unwind.ld" ;;
+    esac
+}
+
+# min_spec_rustflags TARGET: for a target built from a JSON spec
+# (min_target), what .cargo/config.toml gives its rustc target, whose
+# [target.TRIPLE] section does not apply to it.
+min_spec_rustflags() {
+    case $1:$(min_target "$1") in
+        arm-unknown-linux-musleabihf:*.json)
+            echo "-Ctarget-feature=+crt-static -Ctarget-cpu=arm1176jzf-s -Clink-arg=-Wl,-z,max-page-size=4096"
+            ;;
+    esac
+}
+
 build_min() {
     min_panic_strategy
-    set --
+    # For cross/armv6-thumb.json (min_target in cross/lib.sh).
+    set -- -Zjson-target-spec
     for target in $TARGETS; do
+        name=$(min_target_name "$target")
         # The rustflags are appended to the target's in .cargo/config.toml;
         # zig links with its own crt objects and libc, hence
-        # link-self-contained=no.
+        # link-self-contained=no. zig's lld takes the script that drops the
+        # unwind tables (cross/discard-unwind.ld says why).
         # shellcheck disable=SC2046,SC2086 # lists of words
-        set -- "$@" --target "$target" \
-            --config "target.$target.linker=\"$TOP/cross/zig-cc-$(short_name "$target")\"" \
-            --config "target.$target.rustflags=$(toml_array $(min_rustflags "$target") \
-                -Clink-self-contained=no)"
+        set -- "$@" --target "$(min_target "$target")" \
+            --config "target.$name.linker=\"$TOP/cross/zig-cc-$(short_name "$target")\"" \
+            --config "target.$name.rustflags=$(toml_array $(min_rustflags "$target") \
+                $(min_spec_rustflags "$target") -Clink-self-contained=no \
+                $(min_zig_link_args "$target") ${PMTR_RUSTFLAGS:-})"
     done
     say "building min (nightly -Z build-std, immediate abort) for $TARGETS"
-    # shellcheck disable=SC2086 # MIN_STD_ARGS is a list of words
-    run_cargo "$MIN_TARGET_DIR" cargo +"$NIGHTLY" build --release $MIN_STD_ARGS --target-dir "$MIN_TARGET_DIR" "$@"
+    # cross/zig-cc writes the map: zig takes no -Map, only --print-map.
+    if [ -n "${PMTR_LINK_MAP:-}" ]; then
+        mkdir -p "$PMTR_LINK_MAP"
+        export PMTR_ZIG_MAP_DIR="$PMTR_LINK_MAP"
+    fi
+    # shellcheck disable=SC2086 # MIN_STD_ARGS and PMTR_CARGO_ARGS are lists of words
+    run_cargo "$MIN_TARGET_DIR" cargo +"$NIGHTLY" build --release $MIN_STD_ARGS --target-dir "$MIN_TARGET_DIR" \
+        ${PMTR_CARGO_ARGS:-} "$@"
     for target in $TARGETS; do
         install -D -m 755 "$(cargo_out "$target" min)" "$(dist_path "$target" min)"
     done

@@ -170,13 +170,14 @@ build_one() {
 }
 
 # All three from the min flavour, whose cargo output for TARGET is
-# $target_dir/min/TARGET/release (cross/lib.sh, cargo_out).
+# $target_dir/min/NAME/release (cross/lib.sh, cargo_out): NAME is the
+# target, except armv6, built from cross/armv6-thumb.json (Thumb-1 code).
 build_all() {
     target_dir=${CARGO_TARGET_DIR:-$top/target}
     sh "$top/cross/setup.sh"
     sh "$top/cross/local-build.sh" min
     out=$target_dir/deb
-    for pair in armhf:arm-unknown-linux-musleabihf arm64:aarch64-unknown-linux-musl \
+    for pair in armhf:armv6-thumb arm64:aarch64-unknown-linux-musl \
         amd64:x86_64-unknown-linux-musl; do
         build_one "${pair%%:*}" "$target_dir/min/${pair#*:}/release" "$out"
     done

@@ -1,7 +1,17 @@
 //! The `no_std` runtime: what std's runtime gave pmtr and the rest of the
 //! crate builds on — the C entry point and process set-up ([`start`]), the
-//! heap ([`heap`]), the one lock ([`lock`]), printing ([`print`]) and the
-//! prelude. Syscall wrappers live apart, in `sys/`.
+//! heap ([`heap`]), the one lock ([`lock`]), printing ([`print`]), giving
+//! back start-up pages ([`trim`]) and the prelude. Syscall wrappers live
+//! apart, in `sys/`.
+
+// The Thumb-1 armv6 build's 64-bit atomics (`cross/armv6-thumb.json`).
+#[cfg(all(
+    not(test),
+    target_arch = "arm",
+    target_feature = "thumb-mode",
+    not(target_feature = "thumb2")
+))]
+mod atomic64;
 
 pub mod heap;
 pub mod lock;
@@ -9,3 +19,4 @@ pub mod prelude;
 #[macro_use]
 pub mod print;
 pub mod start;
+pub mod trim;

@@ -806,6 +806,9 @@ impl Supervisor {
             }
         }
         self.source.rewatch();
+        // The parser's pages are cold until the next read: give them back
+        // (issue 18, PSS; rt/trim.rs says what it costs).
+        crate::rt::trim::release_startup_pages();
     }
 
     /// A job's `env file` changed (issue 15): read it again and restart the
