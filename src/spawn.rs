@@ -541,7 +541,8 @@ impl StartError {
 /// read ends of its output pipes when output goes to syslog.
 pub struct Started {
     pub pid: Pid,
-    pub status_pipe: OwnedFd,
+    /// Whether the child's exec went through.
+    pub exec: Exec,
     pub stdout: Option<OwnedFd>,
     pub stderr: Option<OwnedFd>,
     /// The read end of the `ready fd` pipe, non-blocking.
@@ -633,16 +634,26 @@ pub fn spawn(
     // pmtr reads, and ends in execve or _exit; `child` outlives the call.
     let pid = unsafe { sys::spawn_shared(child_entry, (&raw mut child).cast()) }
         .map_err(SpawnError::Fork)?;
-    // The child makes itself a group leader too, but pmtr may signal the
-    // group before the child has run that far: a job stopped right after
-    // its start got kill(-pid) = ESRCH and ran on until SIGKILL. Both
-    // sides call setpgid (as shells do), so the group exists once spawn
-    // returns. An error means the child already did it (or exec'd), which
-    // is fine.
-    let _ = rustix::process::setpgid(Some(pid), Some(pid));
+    // pmtr waited (CLONE_VFORK) until the child exec'd or exited: with its
+    // own write end closed, the pipe says at once which — EOF, or the
+    // failed step — with no epoll round and no second wakeup while the
+    // new job wants the CPU. Only where clone degrades to a plain fork
+    // (qemu-user) is the child still running; then the pipe is watched.
+    drop(status_w);
+    let exec = match read_start_result(&status_r) {
+        StartResult::Running => Exec::Running,
+        StartResult::Failed(e) => Exec::Failed(e),
+        StartResult::Pending => {
+            // The child makes itself a group leader too, but pmtr may
+            // signal the group before a forked child has run that far:
+            // both sides call setpgid, as shells do.
+            let _ = rustix::process::setpgid(Some(pid), Some(pid));
+            Exec::Unknown(status_r)
+        }
+    };
     Ok(Started {
         pid,
-        status_pipe: status_r,
+        exec,
         stdout: out_pipe.map(|(r, _)| r),
         stderr: err_pipe.map(|(r, _)| r),
         ready: ready_pipe.map(|(r, _)| r),
@@ -666,6 +677,28 @@ extern "C" fn child_entry(arg: *mut core::ffi::c_void) -> core::ffi::c_int {
     // child has exec'd or exited (pmtr waits for that).
     let a = unsafe { &*arg.cast::<ChildArgs<'_>>() };
     child_main(a.launch, a.parent, a.status, a.pipes, a.ready_pipe)
+}
+
+/// Whether a child's exec went through, as [`spawn`] knows it on return.
+pub enum Exec {
+    /// The child runs its program.
+    Running,
+    /// The child reported a failed step and exits 127.
+    Failed(StartError),
+    /// Not known yet (the child still runs, as after a plain fork): the
+    /// exec-status pipe says, once readable.
+    Unknown(OwnedFd),
+}
+
+impl Exec {
+    /// What is known now; [`StartResult::Pending`] while unknown.
+    pub fn result(&self) -> StartResult {
+        match self {
+            Exec::Running => StartResult::Running,
+            Exec::Failed(e) => StartResult::Failed(*e),
+            Exec::Unknown(pipe) => read_start_result(pipe),
+        }
+    }
 }
 
 /// What the exec-status pipe says, once readable.
@@ -808,13 +841,29 @@ fn child_main(
         (&launch.stdout, OFlags::WRONLY, 1, Step::Stdout),
         (&launch.stderr, OFlags::WRONLY, 2, Step::Stderr),
     ];
-    for ((stream, null_flags, target, step), pipe) in streams.into_iter().zip(pipes) {
+    // /dev/null, opened once for every stream that gets it: a character
+    // device only root controls, so no checks (a restart is one open,
+    // not three opens with their checks).
+    let mut null: Option<OwnedFd> = None;
+    for ((stream, _, target, step), pipe) in streams.into_iter().zip(pipes) {
         match (stream, pipe) {
             (Stream::Syslog | Stream::Pipe(_), Some(p)) => dup_onto(p, target, status, step),
             (Stream::File { .. } | Stream::Inherit, _) => {}
-            _ => open_onto(c"/dev/null", null_flags, target, false, status, step),
+            _ => {
+                if null.is_none() {
+                    let flags = OFlags::RDWR | OFlags::CLOEXEC | OFlags::NOCTTY;
+                    match rustix::fs::open(c"/dev/null", flags, Mode::empty()) {
+                        Ok(fd) => null = Some(fd),
+                        Err(e) => fail(status, step, e),
+                    }
+                }
+                if let Some(fd) = &null {
+                    dup_onto(fd.as_fd(), target, status, step);
+                }
+            }
         }
     }
+    drop(null);
     open_streams(launch, false, status);
     if let Some(nice) = launch.nice
         && let Err(e) = rustix::process::setpriority_process(None, nice)

@@ -37,7 +37,7 @@ use super::metrics::{self, MetricsFile};
 use super::notify;
 use crate::config::{self, Config, JobSpec, Output};
 use crate::net::{Control, Net, ReportLine};
-use crate::spawn::{self, Launch, SpawnError, StartResult};
+use crate::spawn::{self, Exec, Launch, SpawnError, StartResult};
 use crate::sys;
 use crate::syslog::{Quota, Severity};
 use crate::users::Users;
@@ -96,6 +96,8 @@ pub struct Supervisor {
     events: Vec<epoll::Event>,
     /// Why the last spawn failed, for the log line of its retry.
     spawn_error: Option<SpawnError>,
+    /// A job's exit, logged after its restart's spawn (`reap`).
+    exit_line: Option<ExitLine>,
     /// Log lines UDP control commands may cause: changes of what is
     /// wanted, and names of no job (the first, then a count).
     control_quota: Quota,
@@ -167,6 +169,7 @@ impl Supervisor {
             hostname,
             events: Vec::with_capacity(64),
             spawn_error: None,
+            exit_line: None,
             control_quota: Quota::new(10),
             unknown_quota: Quota::new(1),
             helpers: Helpers::default(),
@@ -341,9 +344,12 @@ impl Supervisor {
                         }
                     }
                     let job = self.jobs.get(slot);
-                    log_exit(job, pid, ending, now);
+                    // Logged once the replacement is spawned, if it is
+                    // (see `spawn`): the restart does not wait on the log.
+                    self.exit_line = Some(ExitLine::of(job, slot, pid, ending, now));
                     let ran = matches!(job.state, JobState::Running { .. }) && job.rules.held;
                     self.step_job(slot, JobEvent::Exited(ending), now);
+                    self.log_exit_line();
                     if ran {
                         // Its run ended by itself: those that restart
                         // with it follow (issue 16).
@@ -482,6 +488,15 @@ impl Supervisor {
 
     /// Spawns the job's process and feeds the result back to its state
     /// machine. Nothing starts once pmtr is exiting.
+    /// Logs the exit `reap` left for after the restart, if any.
+    fn log_exit_line(&mut self) {
+        if let Some(line) = self.exit_line.take() {
+            let name = &self.jobs.get(line.slot).spec.name;
+            let (pid, ran, ending) = (line.pid.as_raw_nonzero(), line.ran, line.ending);
+            info!("job {name} [{pid}] exited after {ran} sec: {ending}");
+        }
+    }
+
     fn spawn(&mut self, slot: Slot, now: Instant) {
         if self.shutting_down {
             self.step_job(slot, JobEvent::Stop(AfterStop::Down), now);
@@ -502,6 +517,7 @@ impl Supervisor {
         let started = match started {
             Ok(started) => started,
             Err(e) => {
+                self.log_exit_line();
                 self.spawn_error = Some(e);
                 self.step_job(slot, JobEvent::SpawnFailed, now);
                 return;
@@ -509,6 +525,8 @@ impl Supervisor {
         };
         let pid = started.pid;
         let raw = pid.as_raw_nonzero().get() as u32;
+        self.log_exit_line();
+        let job = self.jobs.get_mut(slot);
         info!("started job {} [{raw}]", job.spec.name);
         let id = u64::from(job.id);
         let epoll = self.epoll.as_fd();
@@ -520,8 +538,14 @@ impl Supervisor {
                 epoll::EventFlags::IN,
             );
         };
-        watch(&started.status_pipe, TOKEN_STATUS);
-        job.status_pipe = Some(started.status_pipe);
+        match started.exec {
+            Exec::Running => {}
+            Exec::Failed(e) => error!("job {}: {}", job.spec.name, e.describe(&job.spec)),
+            Exec::Unknown(pipe) => {
+                watch(&pipe, TOKEN_STATUS);
+                job.status_pipe = Some(pipe);
+            }
+        }
         if let (Some(fd), Some(out)) = (started.stdout, &mut job.stdout) {
             watch(&fd, TOKEN_STDOUT);
             out.attach(fd, raw, &job.spec.name, Severity::Info);
@@ -1011,17 +1035,30 @@ impl control::Loop for Supervisor {
     }
 }
 
-/// `job web [1234] exited after 3 sec: exit status 1` (SPEC §4).
-fn log_exit(job: &super::jobs::Job, pid: Pid, ending: Ending, now: Instant) {
-    let since = match job.state {
-        JobState::Running { since, .. }
-        | JobState::Holding { since, .. }
-        | JobState::Stopping { since, .. } => since,
-        _ => now,
-    };
-    let ran = now.saturating_duration_since(since).as_secs();
-    let (name, pid) = (&job.spec.name, pid.as_raw_nonzero());
-    info!("job {name} [{pid}] exited after {ran} sec: {ending}");
+/// `job web [1234] exited after 3 sec: exit status 1` (SPEC §4), to be
+/// logged.
+struct ExitLine {
+    slot: Slot,
+    pid: Pid,
+    ending: Ending,
+    ran: u64,
+}
+
+impl ExitLine {
+    fn of(job: &super::jobs::Job, slot: Slot, pid: Pid, ending: Ending, now: Instant) -> ExitLine {
+        let since = match job.state {
+            JobState::Running { since, .. }
+            | JobState::Holding { since, .. }
+            | JobState::Stopping { since, .. } => since,
+            _ => now,
+        };
+        ExitLine {
+            slot,
+            pid,
+            ending,
+            ran: now.saturating_duration_since(since).as_secs(),
+        }
+    }
 }
 
 /// Builds a job's launch data; a job that can't be prepared stays down

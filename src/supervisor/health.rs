@@ -72,7 +72,7 @@ pub struct Health {
     pub probe_rules: ProbeRules,
     /// The running probe's output (stdout and stderr) and exec-status pipe.
     pub probe_out: Option<OwnedFd>,
-    pub probe_status: Option<OwnedFd>,
+    pub probe_status: Option<crate::spawn::Exec>,
     captured: usize,
     /// The line being read and the last complete one.
     line: heapless::Vec<u8, LINE_MAX>,
@@ -171,7 +171,7 @@ impl Health {
     }
 
     /// A probe started: its output is captured from here.
-    pub fn probe_started(&mut self, out: Option<OwnedFd>, status: OwnedFd) {
+    pub fn probe_started(&mut self, out: Option<OwnedFd>, status: crate::spawn::Exec) {
         self.probe_out = out;
         self.probe_status = Some(status);
         self.captured = 0;

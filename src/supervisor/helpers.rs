@@ -81,7 +81,7 @@ pub struct Helper {
     quick_exits: u32,
     /// The exec-status pipe of the current run (see `spawn::spawn`),
     /// read when it is reaped: it says why an exec failed.
-    status: Option<OwnedFd>,
+    status: Option<spawn::Exec>,
 }
 
 /// When a helper that started at `since` and exited at `now`, after
@@ -194,8 +194,7 @@ impl Helpers {
             return false;
         };
         let h = &mut self.list[i];
-        if let Some(StartResult::Failed(e)) = h.status.take().as_ref().map(spawn::read_start_result)
-        {
+        if let Some(StartResult::Failed(e)) = h.status.take().as_ref().map(spawn::Exec::result) {
             error!(
                 "can't run pmtr for the {}: {}",
                 h.label,
@@ -321,7 +320,7 @@ impl Helper {
                     self.label,
                     started.pid.as_raw_nonzero()
                 );
-                self.status = Some(started.status_pipe);
+                self.status = Some(started.exec);
                 self.state = State::Running {
                     pid: started.pid,
                     since: now,

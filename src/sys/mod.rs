@@ -223,27 +223,30 @@ fn kernel_sigaction(sig: i32, new: Option<&[u64; 4]>, old: Option<&mut [u64; 4]>
 const SIGNALS: core::ops::RangeInclusive<i32> = 1..=64;
 
 /// `rt_sigaction(sig, NULL, &old)` for every signal—Records which ones
-/// pmtr does not leave at their default: those it inherited as ignored
-/// (`nohup` ignores SIGHUP), SIGPIPE, and its own handlers. Called once
-/// dispositions are final (after [`install_noop_handlers`]); until then
-/// children reset every signal.
+/// pmtr ignores: those it inherited as ignored (`nohup` ignores SIGHUP)
+/// and SIGPIPE. Only these need resetting in a child: `execve` itself
+/// resets every caught signal (pmtr's own handlers) to the default, but
+/// keeps ignored ones ignored. Called once dispositions are final (after
+/// [`install_noop_handlers`]); until then children reset every signal.
 pub fn record_dispositions() {
     let mut mask = 0u64;
     for sig in SIGNALS {
         let mut old = [0u64; 4];
         // The handler is the first word; on 32-bit targets only its low
         // half (the rest is sa_flags).
-        if kernel_sigaction(sig, None, Some(&mut old)) && old[0] & usize::MAX as u64 != 0 {
+        if kernel_sigaction(sig, None, Some(&mut old))
+            && old[0] & usize::MAX as u64 == libc::SIG_IGN as u64
+        {
             mask |= 1 << (sig - 1);
         }
     }
     NOT_DEFAULT.store(mask, core::sync::atomic::Ordering::Relaxed);
 }
 
-/// `rt_sigaction(sig, SIG_DFL)` for every signal pmtr does not leave at its
-/// default—Gives a child default dispositions. Ignored signals survive
-/// `execve`, and pmtr ignores SIGPIPE (`start::prepare_process`), so
-/// without this every job would too.
+/// `rt_sigaction(sig, SIG_DFL)` for every signal pmtr ignores—Gives a
+/// child default dispositions. Ignored signals survive `execve`, and pmtr
+/// ignores SIGPIPE (`start::prepare_process`), so without this every job
+/// would too. (Caught signals need nothing: `execve` resets them.)
 ///
 /// Async-signal-safe, and writes nothing in pmtr's memory.
 ///

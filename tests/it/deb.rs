@@ -59,10 +59,19 @@ fn text(out: &Output) -> String {
 }
 
 fn run_ok(cmd: &mut Command) -> String {
-    let out = cmd
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("{cmd:?}: {e}; run tests/setup.sh"));
+    // ETXTBSY: a script this test just wrote can still be open for
+    // writing in a child another test thread forked and has not exec'd
+    // yet; that passes in moments.
+    let mut tries = 0;
+    let out = loop {
+        match cmd.stdin(Stdio::null()).output() {
+            Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) && tries < 100 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            other => break other.unwrap_or_else(|e| panic!("{cmd:?}: {e}; run tests/setup.sh")),
+        }
+    };
     assert!(out.status.success(), "{cmd:?} failed:\n{}", text(&out));
     String::from_utf8_lossy(&out.stdout).into_owned()
 }

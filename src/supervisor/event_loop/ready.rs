@@ -242,7 +242,7 @@ impl Supervisor {
                         epoll::EventFlags::IN,
                     );
                 }
-                h.probe_started(started.stdout, started.status_pipe);
+                h.probe_started(started.stdout, started.exec);
                 self.probe_event(slot, ProbeEvent::Spawned(started.pid), now);
             }
             Err(e) => {
@@ -269,13 +269,10 @@ impl Supervisor {
             }
         }
         h.probe_out = None;
-        let failed = h
-            .probe_status
-            .take()
-            .and_then(|p| match spawn::read_start_result(&p) {
-                StartResult::Failed(e) => Some(e),
-                _ => None,
-            });
+        let failed = h.probe_status.take().and_then(|p| match p.result() {
+            StartResult::Failed(e) => Some(e),
+            _ => None,
+        });
         let (probe, action) = job::probe_step(
             h.probe,
             ProbeEvent::Exited {
