@@ -246,31 +246,36 @@ impl Supervisor {
     }
 
     fn next_deadline(&self, now: Instant) -> Option<Instant> {
-        let jobs = self.jobs.all().flat_map(|j| {
-            let probe = j.health.as_ref().and_then(|h| h.probe.deadline());
-            [
-                job::deadline(&j.state, &j.rules),
-                j.output_report_due(),
-                probe,
-            ]
-            .into_iter()
-            .flatten()
-        });
-        let own = [
-            self.next_report,
-            self.source.deadline(now),
-            self.net.deadline(),
-            self.control_quota.deadline(),
-            self.unknown_quota.deadline(),
-        ]
-        .into_iter()
-        .flatten()
-        .filter(|_| !self.shutting_down);
-        let helpers = [
-            self.helpers.deadline(),
+        // Plain loops into one accumulator: iterator chains over arrays of
+        // `Option<Instant>` inlined a comparison per source (issue 18).
+        let mut next = None;
+        for j in self.jobs.all() {
+            job::earliest(&mut next, job::deadline(&j.state, &j.rules));
+            for out in [&j.stdout, &j.stderr].into_iter().flatten() {
+                job::earliest(&mut next, out.report_due());
+            }
+            job::earliest(
+                &mut next,
+                j.health.as_ref().and_then(|h| h.probe.deadline()),
+            );
+        }
+        if !self.shutting_down {
+            for at in [
+                self.next_report,
+                self.source.deadline(now),
+                self.net.deadline(),
+                self.control_quota.deadline(),
+                self.unknown_quota.deadline(),
+            ] {
+                job::earliest(&mut next, at);
+            }
+        }
+        job::earliest(&mut next, self.helpers.deadline());
+        job::earliest(
+            &mut next,
             self.metrics.as_ref().and_then(MetricsFile::deadline),
-        ];
-        jobs.chain(own).chain(helpers.into_iter().flatten()).min()
+        );
+        next
     }
 
     fn on_signals(&mut self) {

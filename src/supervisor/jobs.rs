@@ -150,15 +150,6 @@ impl Job {
         self.state.pid()
     }
 
-    /// The earliest time a count of dropped output lines is due.
-    pub fn output_report_due(&self) -> Option<crate::clock::Instant> {
-        let due = |p: &Option<OutputPipe>| p.as_ref().and_then(OutputPipe::report_due);
-        match (due(&self.stdout), due(&self.stderr)) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
-    }
-
     /// Logs the counts of dropped output lines that are due at `now`.
     pub fn report_dropped_output(&mut self, now: crate::clock::Instant) {
         for out in [&mut self.stdout, &mut self.stderr].into_iter().flatten() {
