@@ -545,7 +545,7 @@ impl Supervisor {
         };
         match started.exec {
             Exec::Running => {}
-            Exec::Failed(e) => error!("job {}: {}", job.spec.name, e.describe(&job.spec)),
+            Exec::Failed(e) => log_start_error(&job.spec, &e),
             Exec::Unknown(pipe) => {
                 watch(&pipe, TOKEN_STATUS);
                 job.status_pipe = Some(pipe);
@@ -577,7 +577,7 @@ impl Supervisor {
         match spawn::read_start_result(pipe) {
             StartResult::Pending => return,
             StartResult::Running => {}
-            StartResult::Failed(e) => error!("job {}: {}", job.spec.name, e.describe(&job.spec)),
+            StartResult::Failed(e) => log_start_error(&job.spec, &e),
         }
         // Closing the pipe also takes it out of the epoll set.
         job.status_pipe = None;
@@ -1119,6 +1119,12 @@ fn env_file_lines(spec: &JobSpec, what_next: &str) -> Result<Vec<String>, NotSta
         error!("job {}: bad env file; {what_next}", spec.name);
         NotStartable::EnvFile(errors.swap_remove(0))
     })
+}
+
+/// A job's child could not set itself up or exec (one call for the two
+/// places that learn it).
+fn log_start_error(spec: &JobSpec, e: &spawn::StartError) {
+    error!("job {}: {}", spec.name, e.describe(spec));
 }
 
 /// `kill(-pgid, sig)`: the job and everything it started in its group.
