@@ -564,8 +564,8 @@ pub enum SpawnError {
 impl fmt::Display for SpawnError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            SpawnError::Pipe(e) => write!(f, "can't create a pipe: {}", sys::strerror(*e)),
-            SpawnError::Fork(e) => write!(f, "fork failed: {}", sys::strerror(*e)),
+            SpawnError::Pipe(e) => crate::write_failed(f, &["can't create a pipe"], *e),
+            SpawnError::Fork(e) => crate::write_failed(f, &["fork failed"], *e),
         }
     }
 }

@@ -121,12 +121,15 @@ pub enum SetupError {
 
 impl core::fmt::Display for SetupError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match *self {
-            SetupError::Epoll(e) => write!(f, "can't create epoll: {}", sys::strerror(e)),
-            SetupError::Signalfd(e) => write!(f, "can't create signalfd: {}", sys::strerror(e)),
-            SetupError::Inotify(e) => write!(f, "can't create inotify: {}", sys::strerror(e)),
-            SetupError::Watch(what, e) => write!(f, "can't watch {what}: {}", sys::strerror(e)),
-        }
+        let (what, e) = match *self {
+            SetupError::Epoll(e) => ("create epoll", e),
+            SetupError::Signalfd(e) => ("create signalfd", e),
+            SetupError::Inotify(e) => ("create inotify", e),
+            SetupError::Watch(what, e) => {
+                return crate::write_failed(f, &["can't watch ", what], e);
+            }
+        };
+        crate::write_failed(f, &["can't ", what], e)
     }
 }
 
