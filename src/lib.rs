@@ -45,6 +45,23 @@ mod users;
 use prelude::*;
 use rt::prelude;
 
+/// Writes `PARTS…: STRERROR(e)`: the call or object that failed, then why.
+/// One function for the `Display` of every error that carries an errno
+/// (issue 18: a `write!` per message built its own argument list; these
+/// `write_str` calls are the same text for fewer bytes).
+#[inline(never)]
+pub(crate) fn write_failed(
+    f: &mut core::fmt::Formatter<'_>,
+    parts: &[&str],
+    e: rustix::io::Errno,
+) -> core::fmt::Result {
+    for part in parts {
+        f.write_str(part)?;
+    }
+    f.write_str(": ")?;
+    f.write_str(sys::strerror(e))
+}
+
 /// Runs `pmtr` with its arguments (argv without the program name);
 /// returns the exit status.
 pub fn run(args: Vec<String>) -> u8 {

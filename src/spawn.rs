@@ -105,12 +105,19 @@ type Argv = (Vec<CString>, Vec<*const c_char>);
 
 fn argv(words: &mut dyn Iterator<Item = &str>, what: &'static str) -> Result<Argv, PrepareError> {
     let strings: Vec<CString> = words.map(|a| cstring(a, what)).collect::<Result<_, _>>()?;
-    let ptrs = strings
-        .iter()
-        .map(|a| a.as_ptr())
-        .chain([core::ptr::null()])
-        .collect();
+    let ptrs = pointers(&strings);
     Ok((strings, ptrs))
+}
+
+/// The NULL-terminated array of pointers into `strings` that `execve`
+/// takes (one function for argv and envp: issue 18, bytes).
+fn pointers(strings: &[CString]) -> Vec<*const c_char> {
+    let mut ptrs = Vec::with_capacity(strings.len() + 1);
+    for s in strings {
+        ptrs.push(s.as_ptr());
+    }
+    ptrs.push(core::ptr::null());
+    ptrs
 }
 
 /// The supplementary groups of `ids` as the kernel wants them.
@@ -267,18 +274,11 @@ impl Launch {
     /// user, in its dir, with its environment; stdin from /dev/null,
     /// stdout and stderr into one pipe to pmtr; no nice, cpu or ulimit.
     pub fn probe(&self, cmd: &[String]) -> Result<Launch, PrepareError> {
-        let argv: Vec<CString> = cmd
-            .iter()
-            .map(|a| cstring(a, "cmd"))
-            .collect::<Result<_, _>>()?;
+        let (argv, argv_ptrs) = argv(&mut cmd.iter().map(String::as_str), "cmd")?;
         Ok(Launch {
             path: argv[0].clone(),
             exec_self: false,
-            argv_ptrs: argv
-                .iter()
-                .map(|a| a.as_ptr())
-                .chain([core::ptr::null()])
-                .collect(),
+            argv_ptrs,
             _argv: argv,
             env: Rc::clone(&self.env),
             dir: self.dir.clone(),
@@ -495,42 +495,41 @@ impl StartError {
                 } else {
                     sys::strerror(e.errno)
                 };
-                let file = |o: &Output| match o {
-                    Output::File(p) => p.clone(),
-                    _ => String::new(),
-                };
-                if matches!(e.step, Step::Stdin | Step::Stdout | Step::Stderr) {
-                    let (what, path) = match e.step {
-                        Step::Stdin => ("input", spec.input.clone().unwrap_or_default()),
-                        Step::Stdout => ("output", file(&spec.out)),
-                        _ => ("error output", file(&spec.err)),
-                    };
-                    write!(f, "can't open {what} {path}: {why}")?;
-                    if e.detail & DETAIL_AS_JOB != 0 {
-                        // Why root could not have opened it either.
-                        let user = spec.user.as_deref().unwrap_or("?");
-                        write!(
-                            f,
-                            " (opened with the rights of user {user}, who can write a directory on its path)"
-                        )?;
+                // What failed and on what: one `write!` for (nearly) every
+                // step, not one per step (issue 18, bytes).
+                fn file(o: &Output) -> &str {
+                    match o {
+                        Output::File(p) => p,
+                        _ => "",
                     }
-                    return Ok(());
                 }
-                match e.step {
-                    Step::Chdir => write!(
+                let (what, object) = match e.step {
+                    Step::Stdin => ("open input ", spec.input.as_deref().unwrap_or("")),
+                    Step::Stdout => ("open output ", file(&spec.out)),
+                    Step::Stderr => ("open error output ", file(&spec.err)),
+                    Step::Chdir => ("change directory to ", spec.dir.as_deref().unwrap_or("/")),
+                    Step::Nice => {
+                        return write!(f, "can't set nice {}: {why}", spec.nice.unwrap_or(0));
+                    }
+                    Step::Affinity => ("set cpu affinity", ""),
+                    Step::Rlimit => ("set ulimit", ""),
+                    Step::Groups => ("set supplementary groups", ""),
+                    Step::Gid => ("set group id", ""),
+                    Step::Uid => ("set user id", ""),
+                    Step::Exec => ("exec ", spec.cmd.first().map_or("", String::as_str)),
+                };
+                write!(f, "can't {what}{object}: {why}")?;
+                if matches!(e.step, Step::Stdin | Step::Stdout | Step::Stderr)
+                    && e.detail & DETAIL_AS_JOB != 0
+                {
+                    // Why root could not have opened it either.
+                    let user = spec.user.as_deref().unwrap_or("?");
+                    write!(
                         f,
-                        "can't change directory to {}: {why}",
-                        spec.dir.as_deref().unwrap_or("/")
-                    ),
-                    Step::Stdin | Step::Stdout | Step::Stderr => Ok(()),
-                    Step::Nice => write!(f, "can't set nice {}: {why}", spec.nice.unwrap_or(0)),
-                    Step::Affinity => write!(f, "can't set cpu affinity: {why}"),
-                    Step::Rlimit => write!(f, "can't set ulimit: {why}"),
-                    Step::Groups => write!(f, "can't set supplementary groups: {why}"),
-                    Step::Gid => write!(f, "can't set group id: {why}"),
-                    Step::Uid => write!(f, "can't set user id: {why}"),
-                    Step::Exec => write!(f, "can't exec {}: {why}", spec.cmd[0]),
+                        " (opened with the rights of user {user}, who can write a directory on its path)"
+                    )?;
                 }
+                Ok(())
             }
         }
         D(self, spec)
@@ -565,8 +564,8 @@ pub enum SpawnError {
 impl fmt::Display for SpawnError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            SpawnError::Pipe(e) => write!(f, "can't create a pipe: {}", sys::strerror(*e)),
-            SpawnError::Fork(e) => write!(f, "fork failed: {}", sys::strerror(*e)),
+            SpawnError::Pipe(e) => crate::write_failed(f, &["can't create a pipe"], *e),
+            SpawnError::Fork(e) => crate::write_failed(f, &["fork failed"], *e),
         }
     }
 }
@@ -988,11 +987,7 @@ pub struct Env {
 
 impl Env {
     fn new(strings: Vec<CString>) -> Env {
-        let ptrs = strings
-            .iter()
-            .map(|e| e.as_ptr())
-            .chain([core::ptr::null()])
-            .collect();
+        let ptrs = pointers(&strings);
         Env { strings, ptrs }
     }
 
@@ -1009,7 +1004,9 @@ impl Env {
     /// This environment with `lines` (`VAR=VALUE`) added; a line replaces
     /// a variable of the same name.
     fn with(&self, lines: &[String]) -> Result<Env, PrepareError> {
-        let name = |kv: &[u8]| kv.split(|&b| b == b'=').next().map(<[u8]>::to_vec);
+        fn name(kv: &[u8]) -> &[u8] {
+            kv.split(|&b| b == b'=').next().unwrap_or(kv)
+        }
         let mut strings: Vec<CString> = self
             .strings
             .iter()

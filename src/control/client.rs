@@ -25,7 +25,6 @@ use rustix::net::{self, AddressFamily, SocketAddrUnix, SocketFlags};
 use super::protocol::{Exit, JobStatus, MAX_REQUEST, Request, State, Verb};
 use crate::cli::DEFAULT_SOCKET;
 use crate::control::table::{aligned, duration};
-use crate::sys;
 
 const EXIT_OK: u8 = 0;
 const EXIT_FAILED: u8 = 1;
@@ -256,12 +255,7 @@ impl core::fmt::Display for AskError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             AskError::Connect { path, errno } => {
-                write!(
-                    f,
-                    "can't reach pmtr at {}: connect: {}",
-                    path,
-                    sys::strerror(*errno)
-                )?;
+                crate::write_failed(f, &["can't reach pmtr at ", path, ": connect"], *errno)?;
                 match *errno {
                     Errno::ACCESS | Errno::PERM => {
                         f.write_str(" (only root and the user pmtr runs as may use it)")
@@ -273,11 +267,7 @@ impl core::fmt::Display for AskError {
                 }
             }
             AskError::Io { path, call, err } => {
-                write!(
-                    f,
-                    "no answer from pmtr at {path}: {call}: {}",
-                    sys::strerror(*err)
-                )
+                crate::write_failed(f, &["no answer from pmtr at ", path, ": ", call], *err)
             }
         }
     }

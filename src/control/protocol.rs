@@ -251,8 +251,21 @@ impl JobStatus {
         self.starts.saturating_sub(1)
     }
 
-    /// Appends the `job` line.
+    /// Appends the `job` line (pmtr's side writes it in parts:
+    /// `supervisor::control`).
+    #[cfg(test)]
     pub fn write_line(&self, out: &mut String) {
+        self.write_fields(out);
+        for (key, value) in &self.extra {
+            write_extra(out, key, value);
+        }
+        out.push('\n');
+    }
+
+    /// Appends the `job` line's fixed fields: pmtr writes its `extra`
+    /// fields straight after them ([`write_extra`]), then the newline,
+    /// instead of collecting them as strings first (issue 18, bytes).
+    pub fn write_fields(&self, out: &mut String) {
         fn opt(out: &mut String, v: Option<u64>) {
             match v {
                 Some(n) => {
@@ -283,14 +296,10 @@ impl JobStatus {
         match &self.reason {
             Some(r) => {
                 out.push('\t');
-                out.push_str(&escape(r));
+                escape_into(out, r);
             }
             None => out.push_str("\t-"),
         }
-        for (key, value) in &self.extra {
-            let _ = write!(out, "\t{key}={}", escape(value));
-        }
-        out.push('\n');
     }
 
     /// Parses the fields after `job\t`.
@@ -347,9 +356,23 @@ impl JobStatus {
     }
 }
 
+/// Appends a `KEY=VALUE` field of a job line, the value escaped.
+pub fn write_extra(out: &mut String, key: &str, value: &str) {
+    out.push('\t');
+    out.push_str(key);
+    out.push('=');
+    escape_into(out, value);
+}
+
 /// Makes free text safe for one tab-separated field.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
+    escape_into(&mut out, text);
+    out
+}
+
+/// Appends `text` made safe for one tab-separated field.
+pub fn escape_into(out: &mut String, text: &str) {
     for c in text.chars() {
         match c {
             '\\' => out.push_str("\\\\"),
@@ -359,7 +382,6 @@ pub fn escape(text: &str) -> String {
             c => out.push(c),
         }
     }
-    out
 }
 
 pub fn unescape(field: &str) -> String {

@@ -54,11 +54,10 @@ impl fmt::Display for OpenError {
                 "control socket {}: a file that is not a socket is in the way",
                 p
             ),
-            OpenError::Call { call, path, errno } => write!(
+            OpenError::Call { call, path, errno } => crate::write_failed(
                 f,
-                "can't create control socket {}: {call}: {}",
-                path,
-                sys::strerror(*errno)
+                &["can't create control socket ", path, ": ", call],
+                *errno,
             ),
         }
     }

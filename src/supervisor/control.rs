@@ -12,7 +12,7 @@ use rustix::process::Pid;
 
 use super::job::{Action, AfterStop, DoneReason, Ending, JobEvent, JobState, Up};
 use super::jobs::{Job, Jobs, Slot, Want};
-use crate::control::protocol::{Exit, JobStatus, Request, State, Verb};
+use crate::control::protocol::{Exit, JobStatus, Request, State, Verb, escape_into, write_extra};
 
 /// What answering a request needs of the loop: its job table, and feeding
 /// an event to a job (the loop performs the action that comes back).
@@ -59,19 +59,40 @@ pub(super) fn answer(sup: &mut impl Loop, request: &Request, uid: u32, now: Inst
         Verb::Status => {
             let _ = writeln!(out, "pmtr\t{}", rustix::process::getpid().as_raw_nonzero());
             for i in indices {
-                status_of(sup.jobs(), i, now).write_line(&mut out);
+                write_status(sup.jobs(), i, now, &mut out);
             }
         }
         _ => {
             for i in indices {
-                let (ok, what) = control_job(sup, i, request, uid, now);
+                let outcome = control_job(sup, i, request, uid, now);
+                let job = &sup.jobs().current()[i];
+                // One line for every outcome: `{tag}\tNAME\t{text}{more}`.
+                let (ok, text, more): (bool, &str, &dyn core::fmt::Display) = match &outcome {
+                    Outcome::Done(text) => (true, text, &""),
+                    Outcome::Refused(text) => (false, text, &""),
+                    Outcome::Sent(name) => (true, "sent SIG", name),
+                    Outcome::CantStart => match &job.launch {
+                        Err(reason) => (false, "can't start: ", reason),
+                        Ok(_) => (false, "can't start", &""),
+                    },
+                };
                 let tag = if ok { "ok" } else { "fail" };
-                let _ = writeln!(out, "{tag}\t{}\t{what}", sup.jobs().current()[i].spec.name);
+                let _ = writeln!(out, "{tag}\t{}\t{text}{more}", job.spec.name);
             }
         }
     }
     out.push_str("end\n");
     out
+}
+
+/// What a control verb did to one job, for the operator.
+enum Outcome {
+    Done(&'static str),
+    Refused(&'static str),
+    /// The signal of `reload` or `signal` went out (its name).
+    Sent(&'static str),
+    /// Not startable: the reason is the job's.
+    CantStart,
 }
 
 /// Applies stop/start/restart/reload/signal to job `i` for the peer with
@@ -82,17 +103,15 @@ fn control_job(
     request: &Request,
     uid: u32,
     now: Instant,
-) -> (bool, String) {
+) -> Outcome {
     let verb = request.verb;
     if sup.shutting_down() {
         // Every job is stopping and none may start.
-        return (false, "pmtr is exiting".into());
+        return Outcome::Refused("pmtr is exiting");
     }
     let job = &sup.jobs().current()[i];
-    if matches!(verb, Verb::Start | Verb::Restart)
-        && let Err(reason) = &job.launch
-    {
-        return (false, format!("can't start: {reason}"));
+    if matches!(verb, Verb::Start | Verb::Restart) && job.launch.is_err() {
+        return Outcome::CantStart;
     }
     let name = job.spec.name.clone();
     let old = job.state;
@@ -111,8 +130,8 @@ fn control_job(
             verb.word()
         );
         return match sup.step_job(slot, JobEvent::Signal(sig), now) {
-            Action::Signal(..) => (true, format!("sent SIG{sig_name}")),
-            _ => (false, "not running; no signal sent".into()),
+            Action::Signal(..) => Outcome::Sent(sig_name),
+            _ => Outcome::Refused("not running; no signal sent"),
         };
     }
     info!("control socket: {} job {name} (uid {uid})", verb.word());
@@ -126,15 +145,15 @@ fn control_job(
         Verb::Stop => JobEvent::Stop(AfterStop::Down),
         Verb::Start => JobEvent::StartNow,
         Verb::Restart => JobEvent::Stop(AfterStop::Restart),
-        Verb::Status | Verb::Reload | Verb::Signal | Verb::Metrics => return (true, String::new()),
+        Verb::Status | Verb::Reload | Verb::Signal | Verb::Metrics => return Outcome::Done(""),
     };
     if event != JobEvent::Stop(AfterStop::Down) && waits_for_old_version {
         // Its old version is still stopping: the reconcile starts it then.
-        return (true, "starting once its old version has stopped".into());
+        return Outcome::Done("starting once its old version has stopped");
     }
     let action = sup.step_job(slot, event, now);
     let new = sup.jobs().current()[i].state;
-    (true, reply(verb, old, new, action).to_string())
+    Outcome::Done(reply(verb, old, new, action))
 }
 
 /// What a control verb did, from the job's state before and after and
@@ -220,8 +239,9 @@ pub(super) fn state_of(job: &Job, now: Instant) -> Seen {
     }
 }
 
-/// A job's state as `pmtr status` reports it.
-fn status_of(jobs: &Jobs, i: usize, now: Instant) -> JobStatus {
+/// Appends job `i`'s line of a `pmtr status` answer: the fixed fields,
+/// then the `KEY=VALUE` ones that apply, written as they are found.
+fn write_status(jobs: &Jobs, i: usize, now: Instant, out: &mut String) {
     let job = &jobs.current()[i];
     let secs = |at: Instant| now.saturating_duration_since(at).as_secs();
     let Seen {
@@ -231,13 +251,6 @@ fn status_of(jobs: &Jobs, i: usize, now: Instant) -> JobStatus {
         restart_in,
         in_state,
     } = state_of(job, now);
-    let mut extra = Vec::new();
-    if let Some((at, fails)) = in_state {
-        if let Some(fails) = fails {
-            extra.push(("fails".into(), fails.to_string()));
-        }
-        extra.push(("in_state".into(), secs(at).to_string()));
-    }
     JobStatus {
         name: job.spec.name.clone(),
         state,
@@ -254,65 +267,56 @@ fn status_of(jobs: &Jobs, i: usize, now: Instant) -> JobStatus {
         }),
         disabled_in_config: job.spec.disable,
         reason: job.launch.as_ref().err().map(|e| e.to_string()),
-        extra: {
-            extra.extend(restart_fields(job, now));
-            readiness_fields(jobs, i, now, extra)
-        },
+        extra: Vec::new(),
     }
-}
-
-/// The `KEY=VALUE` fields of issue 16 (see `control::protocol`).
-fn readiness_fields(
-    jobs: &Jobs,
-    i: usize,
-    now: Instant,
-    mut extra: Vec<(String, String)>,
-) -> Vec<(String, String)> {
-    let job = &jobs.current()[i];
-    if let Some(h) = &job.health {
-        if let Some(c) = &h.last_check {
-            let ago = now.saturating_duration_since(c.at).as_secs();
-            let ok = if c.passed { "ok" } else { "failed" };
-            extra.push(("check".into(), ok.into()));
-            extra.push(("check_ago".into(), ago.to_string()));
-            extra.push(("check_text".into(), c.text.as_str().into()));
+    .write_fields(out);
+    let num = |out: &mut String, key: &str, n: u64| {
+        let _ = write!(out, "\t{key}={n}");
+    };
+    // Issue 16: how long in this state, and failed checks in a row.
+    if let Some((at, fails)) = in_state {
+        if let Some(fails) = fails {
+            num(out, "fails", fails.into());
         }
-        if !h.status.is_empty() {
-            extra.push(("status_text".into(), h.status.as_str().into()));
-        }
+        num(out, "in_state", secs(at));
     }
-    if matches!(job.state, JobState::Pending | JobState::Stopped) {
-        let waits: Vec<&str> = jobs
-            .graph()
-            .after(i)
-            .iter()
-            .map(|e| &jobs.current()[e.after as usize])
-            .filter(|d| !d.ready())
-            .map(|d| d.spec.name.as_str())
-            .collect();
-        if !waits.is_empty() {
-            extra.push(("waits".into(), waits.join(",")));
-        }
-    }
-    extra
-}
-
-/// Issue 15's status fields, each only where it applies: the policy when
-/// it is not `always`, the current backoff delay, and the quick exits in
-/// the `give up` window with its limit.
-fn restart_fields(job: &Job, now: Instant) -> Vec<(String, String)> {
-    let mut extra = Vec::new();
-    let mut add = |key: &str, value: String| extra.push((key.to_string(), value));
+    // Issue 15, each only where it applies: the policy when it is not
+    // `always`, the current backoff delay, and the quick exits in the
+    // `give up` window with its limit.
     if job.spec.restart != crate::config::Restart::Always {
-        add("restart", job.spec.restart.word().to_string());
+        write_extra(out, "restart", job.spec.restart.word());
     }
     if let (Some(_), Some(delay)) = (job.spec.restart_delay, job.history.delay) {
-        add("delay_secs", delay.as_secs().to_string());
+        num(out, "delay_secs", delay.as_secs());
     }
     if let Some(give_up) = job.rules.give_up {
         let n = job.history.quick_exits.within(give_up.within, now);
-        add("quick_exits", n.to_string());
-        add("give_up_after", give_up.after.to_string());
+        num(out, "quick_exits", n.into());
+        num(out, "give_up_after", give_up.after.into());
     }
-    extra
+    // Issue 16 (see `control::protocol`): the last check, the last
+    // STATUS=, and the jobs it starts after that are not ready.
+    if let Some(h) = &job.health {
+        if let Some(c) = &h.last_check {
+            write_extra(out, "check", if c.passed { "ok" } else { "failed" });
+            num(out, "check_ago", secs(c.at));
+            write_extra(out, "check_text", c.text.as_str());
+        }
+        if !h.status.is_empty() {
+            write_extra(out, "status_text", h.status.as_str());
+        }
+    }
+    if matches!(job.state, JobState::Pending | JobState::Stopped) {
+        let mut first = true;
+        for e in jobs.graph().after(i) {
+            let d = &jobs.current()[e.after as usize];
+            if d.ready() {
+                continue;
+            }
+            out.push_str(if first { "\twaits=" } else { "," });
+            escape_into(out, &d.spec.name);
+            first = false;
+        }
+    }
+    out.push('\n');
 }

@@ -121,12 +121,15 @@ pub enum SetupError {
 
 impl core::fmt::Display for SetupError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match *self {
-            SetupError::Epoll(e) => write!(f, "can't create epoll: {}", sys::strerror(e)),
-            SetupError::Signalfd(e) => write!(f, "can't create signalfd: {}", sys::strerror(e)),
-            SetupError::Inotify(e) => write!(f, "can't create inotify: {}", sys::strerror(e)),
-            SetupError::Watch(what, e) => write!(f, "can't watch {what}: {}", sys::strerror(e)),
-        }
+        let (what, e) = match *self {
+            SetupError::Epoll(e) => ("create epoll", e),
+            SetupError::Signalfd(e) => ("create signalfd", e),
+            SetupError::Inotify(e) => ("create inotify", e),
+            SetupError::Watch(what, e) => {
+                return crate::write_failed(f, &["can't watch ", what], e);
+            }
+        };
+        crate::write_failed(f, &["can't ", what], e)
     }
 }
 
@@ -246,31 +249,36 @@ impl Supervisor {
     }
 
     fn next_deadline(&self, now: Instant) -> Option<Instant> {
-        let jobs = self.jobs.all().flat_map(|j| {
-            let probe = j.health.as_ref().and_then(|h| h.probe.deadline());
-            [
-                job::deadline(&j.state, &j.rules),
-                j.output_report_due(),
-                probe,
-            ]
-            .into_iter()
-            .flatten()
-        });
-        let own = [
-            self.next_report,
-            self.source.deadline(now),
-            self.net.deadline(),
-            self.control_quota.deadline(),
-            self.unknown_quota.deadline(),
-        ]
-        .into_iter()
-        .flatten()
-        .filter(|_| !self.shutting_down);
-        let helpers = [
-            self.helpers.deadline(),
+        // Plain loops into one accumulator: iterator chains over arrays of
+        // `Option<Instant>` inlined a comparison per source (issue 18).
+        let mut next = None;
+        for j in self.jobs.all() {
+            job::earliest(&mut next, job::deadline(&j.state, &j.rules));
+            for out in [&j.stdout, &j.stderr].into_iter().flatten() {
+                job::earliest(&mut next, out.report_due());
+            }
+            job::earliest(
+                &mut next,
+                j.health.as_ref().and_then(|h| h.probe.deadline()),
+            );
+        }
+        if !self.shutting_down {
+            for at in [
+                self.next_report,
+                self.source.deadline(now),
+                self.net.deadline(),
+                self.control_quota.deadline(),
+                self.unknown_quota.deadline(),
+            ] {
+                job::earliest(&mut next, at);
+            }
+        }
+        job::earliest(&mut next, self.helpers.deadline());
+        job::earliest(
+            &mut next,
             self.metrics.as_ref().and_then(MetricsFile::deadline),
-        ];
-        jobs.chain(own).chain(helpers.into_iter().flatten()).min()
+        );
+        next
     }
 
     fn on_signals(&mut self) {
@@ -540,7 +548,7 @@ impl Supervisor {
         };
         match started.exec {
             Exec::Running => {}
-            Exec::Failed(e) => error!("job {}: {}", job.spec.name, e.describe(&job.spec)),
+            Exec::Failed(e) => log_start_error(&job.spec, &e),
             Exec::Unknown(pipe) => {
                 watch(&pipe, TOKEN_STATUS);
                 job.status_pipe = Some(pipe);
@@ -572,7 +580,7 @@ impl Supervisor {
         match spawn::read_start_result(pipe) {
             StartResult::Pending => return,
             StartResult::Running => {}
-            StartResult::Failed(e) => error!("job {}: {}", job.spec.name, e.describe(&job.spec)),
+            StartResult::Failed(e) => log_start_error(&job.spec, &e),
         }
         // Closing the pipe also takes it out of the epoll set.
         job.status_pipe = None;
@@ -1114,6 +1122,12 @@ fn env_file_lines(spec: &JobSpec, what_next: &str) -> Result<Vec<String>, NotSta
         error!("job {}: bad env file; {what_next}", spec.name);
         NotStartable::EnvFile(errors.swap_remove(0))
     })
+}
+
+/// A job's child could not set itself up or exec (one call for the two
+/// places that learn it).
+fn log_start_error(spec: &JobSpec, e: &spawn::StartError) {
+    error!("job {}: {}", spec.name, e.describe(spec));
 }
 
 /// `kill(-pgid, sig)`: the job and everything it started in its group.

@@ -250,14 +250,16 @@ impl Helpers {
     }
 
     pub fn deadline(&self) -> Option<Instant> {
-        self.list
-            .iter()
-            .filter_map(|h| match h.state {
+        let mut next = None;
+        for h in &self.list {
+            let at = match h.state {
                 State::Waiting { restart_at } => Some(restart_at),
                 State::Closing { kill_at, .. } => kill_at,
                 State::Down | State::Running { .. } => None,
-            })
-            .min()
+            };
+            super::job::earliest(&mut next, at);
+        }
+        next
     }
 
     /// Closes the pipes of the helpers `owner` picks: each writes what it

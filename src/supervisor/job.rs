@@ -974,6 +974,18 @@ pub fn step(
     }
 }
 
+/// Keeps in `next` the earlier of it and `at`: the one comparison of
+/// instants the loop's deadlines share (not inlined: an `Instant` is a
+/// `Duration`, and each inlined comparison costs its own code).
+#[inline(never)]
+pub fn earliest(next: &mut Option<Instant>, at: Option<Instant>) {
+    if let Some(at) = at
+        && next.is_none_or(|n| at < n)
+    {
+        *next = Some(at);
+    }
+}
+
 /// When `state` next needs a [`JobEvent::Tick`], if ever.
 pub fn deadline(state: &JobState, rules: &Rules) -> Option<Instant> {
     match *state {
@@ -985,8 +997,9 @@ pub fn deadline(state: &JobState, rules: &Rules) -> Option<Instant> {
                 }
                 Up::Leaving { .. } => None,
             };
-            let bounce = rules.bounce.map(|every| since + every);
-            due.into_iter().chain(bounce).min()
+            let mut next = due;
+            earliest(&mut next, rules.bounce.map(|every| since + every));
+            next
         }
         JobState::Stopping { kill_at, .. } => kill_at,
         JobState::Waiting { restart_at } => Some(restart_at),
