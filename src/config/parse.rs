@@ -8,7 +8,7 @@
 
 use crate::prelude::*;
 
-use super::error::{Error, ErrorKind};
+use super::error::{Error, ErrorKind, Msg};
 use super::lex::{self, Line, Word};
 use super::model::{
     Config, DEFAULT_KILL_AFTER_SECS, JobSpec, LogFile, Origin, Output, Pos, Resource, Restart,
@@ -106,10 +106,8 @@ impl Diags<'_> {
         if self.errors.len() < MAX_ERRORS {
             self.errors.push(Error::at(self.file, pos, kind));
         } else if self.errors.len() == MAX_ERRORS {
-            self.errors.push(Error::whole(
-                self.file,
-                ErrorKind::TooManyErrors(MAX_ERRORS),
-            ));
+            let kind = ErrorKind::plain(Msg::TooManyErrors).num(MAX_ERRORS as u64);
+            self.errors.push(Error::whole(self.file, kind));
         }
     }
 }
@@ -180,6 +178,31 @@ impl Parser<'_> {
         self.diags.push(pos, kind);
     }
 
+    /// Reports `msg` at `word`, which it names (`%w`), or at `pos` when
+    /// the line has no such word; `a` and `b` are its fixed texts.
+    fn report(
+        &mut self,
+        msg: Msg,
+        pos: Pos,
+        word: Option<&Word>,
+        a: &'static str,
+        b: &'static str,
+    ) {
+        let at = word.map_or(pos, |w| w.pos);
+        let kind = ErrorKind::new(msg, word.map(|w| w.text.as_str()), a, b);
+        self.diags.push(at, kind);
+    }
+
+    /// Reports `msg` about `word`, at it.
+    fn bad(&mut self, word: &Word, msg: Msg, a: &'static str) {
+        self.report(msg, word.pos, Some(word), a, "");
+    }
+
+    /// Reports `msg`, which names no word of the file, at `pos`.
+    fn fail(&mut self, pos: Pos, msg: Msg, a: &'static str, b: &'static str) {
+        self.report(msg, pos, None, a, b);
+    }
+
     fn line(&mut self, line: &Line) {
         let words = &line.words[..];
         let first = &words[0];
@@ -194,7 +217,7 @@ impl Parser<'_> {
                 return;
             }
             let (open, kind) = (block.open, block.kind);
-            self.err(open, ErrorKind::UnclosedBrace(kind.name()));
+            self.fail(open, Msg::UnclosedBrace, kind.name(), "");
             self.block = None;
         }
         if self.awaiting_open {
@@ -204,7 +227,7 @@ impl Parser<'_> {
                     job.open = first.pos;
                 }
                 if let Some(extra) = words.get(1) {
-                    self.err(extra.pos, ErrorKind::TextAfterOpen);
+                    self.fail(extra.pos, Msg::TextAfterOpen, "", "");
                     if let Some(job) = &mut self.job {
                         job.damaged = true;
                     }
@@ -215,10 +238,10 @@ impl Parser<'_> {
                 j.braced = false;
                 j.open
             });
-            self.err(at, ErrorKind::ExpectedOpen("job"));
+            self.fail(at, Msg::ExpectedOpen, "job", "");
         }
         if first.quoted {
-            self.err(first.pos, ErrorKind::QuotedKeyword(first.text.clone()));
+            self.bad(first, Msg::QuotedKeyword, "");
             return;
         }
         let args = &words[1..];
@@ -227,12 +250,12 @@ impl Parser<'_> {
                 Some(job) => {
                     self.finish_job(job);
                     if let Some(extra) = args.first() {
-                        self.err(extra.pos, ErrorKind::TextAfterClose);
+                        self.fail(extra.pos, Msg::TextAfterClose, "", "");
                     }
                 }
-                None => self.err(first.pos, ErrorKind::StrayClose),
+                None => self.fail(first.pos, Msg::StrayClose, "", ""),
             },
-            "{" => self.err(first.pos, ErrorKind::StrayOpen),
+            "{" => self.fail(first.pos, Msg::StrayOpen, "", ""),
             "job" => self.start_job(first.pos, args),
             "report" => self.global(first, args, "to"),
             "listen" => self.global(first, args, "on"),
@@ -242,7 +265,7 @@ impl Parser<'_> {
                     if self.job.is_some() {
                         self.option(option, first.pos, args);
                     } else {
-                        self.err(first.pos, ErrorKind::OptionOutsideJob(option.to_string()));
+                        self.fail(first.pos, Msg::OptionOutsideJob, option, "");
                     }
                 } else if !self.diags.full() {
                     let in_job = self.job.is_some();
@@ -254,14 +277,13 @@ impl Parser<'_> {
                     if let (Some(job), Some(option)) = (&mut self.job, suggestion) {
                         job.misspelt.push(option);
                     }
-                    self.err(
-                        first.pos,
-                        ErrorKind::UnknownKeyword {
-                            word: kw.to_string(),
-                            suggestion,
-                            in_job,
-                        },
-                    );
+                    let msg = if in_job {
+                        Msg::UnknownOption
+                    } else {
+                        Msg::UnknownKeyword
+                    };
+                    let kind = ErrorKind::new(msg, Some(kw), "", "").suggest(suggestion);
+                    self.err(first.pos, kind);
                 }
             }
         }
@@ -269,13 +291,13 @@ impl Parser<'_> {
 
     fn finish(&mut self) {
         if let Some(block) = self.block.take() {
-            self.err(block.open, ErrorKind::UnclosedBrace(block.kind.name()));
+            self.fail(block.open, Msg::UnclosedBrace, block.kind.name(), "");
         }
         if let Some(job) = self.job.take() {
             if self.awaiting_open {
-                self.err(job.open, ErrorKind::ExpectedOpen("job"));
+                self.fail(job.open, Msg::ExpectedOpen, "job", "");
             } else if job.braced {
-                self.err(job.open, ErrorKind::UnclosedBrace("job"));
+                self.fail(job.open, Msg::UnclosedBrace, "job", "");
             }
         }
     }
@@ -284,9 +306,9 @@ impl Parser<'_> {
         if let Some(previous) = self.job.take() {
             if self.awaiting_open {
                 self.awaiting_open = false;
-                self.err(previous.open, ErrorKind::ExpectedOpen("job"));
+                self.fail(previous.open, Msg::ExpectedOpen, "job", "");
             } else if previous.braced {
-                self.err(previous.open, ErrorKind::UnclosedBrace("job"));
+                self.fail(previous.open, Msg::UnclosedBrace, "job", "");
             }
             self.finish_job(previous);
         }
@@ -294,7 +316,7 @@ impl Parser<'_> {
         // `parse_bytes` to keep them small (issue 13: no input may panic).
         self.jobs_seen = self.jobs_seen.saturating_add(1);
         if self.jobs_seen == MAX_JOBS + 1 {
-            self.err(pos, ErrorKind::TooManyJobs(MAX_JOBS));
+            self.err(pos, ErrorKind::plain(Msg::TooManyJobs).num(MAX_JOBS as u64));
         }
         let mut open = pos;
         let mut braced = true;
@@ -308,20 +330,13 @@ impl Parser<'_> {
                 open = brace.pos;
                 // `job { }` is an empty job, closed at once below.
                 if let Some(extra) = args.get(1).filter(|_| !empty) {
-                    self.err(extra.pos, ErrorKind::TextAfterOpen);
+                    self.fail(extra.pos, Msg::TextAfterOpen, "", "");
                     damaged = true;
                 }
             }
             Some(other) => {
                 braced = false;
-                self.err(
-                    other.pos,
-                    ErrorKind::Expected {
-                        expected: "{",
-                        after: "job",
-                        found: Some(other.text.clone()),
-                    },
-                );
+                self.report(Msg::Expected, pos, Some(other), "{", "job");
             }
         }
         self.job = Some(Draft {
@@ -390,23 +405,14 @@ impl Parser<'_> {
             damaged || seen.iter().any(|(o, _)| *o == option) || misspelt.contains(&option)
         };
         if !written("name") {
-            self.err(
-                at,
-                ErrorKind::MissingOption {
-                    option: "name",
-                    name: None,
-                },
-            );
+            self.fail(at, Msg::MissingOption, "name", "");
         }
         if !written("cmd") {
-            let name = name_pos.is_some().then(|| spec.name.clone());
-            self.err(
-                at,
-                ErrorKind::MissingOption {
-                    option: "cmd",
-                    name,
-                },
-            );
+            let kind = match name_pos {
+                Some(_) => ErrorKind::new(Msg::MissingOptionOf, Some(&spec.name), "cmd", ""),
+                None => ErrorKind::new(Msg::MissingOption, None, "cmd", ""),
+            };
+            self.err(at, kind);
         }
         if let Some(pos) = name_pos {
             match self
@@ -415,13 +421,8 @@ impl Parser<'_> {
             {
                 Ok(i) => {
                     let first = self.names[i].1;
-                    self.err(
-                        pos,
-                        ErrorKind::DuplicateName {
-                            name: spec.name.clone(),
-                            first,
-                        },
-                    );
+                    let kind = ErrorKind::new(Msg::DuplicateName, Some(&spec.name), "", "");
+                    self.err(pos, kind.first(first));
                 }
                 Err(i) => {
                     let index = self.config.jobs.len() as u32;
@@ -457,39 +458,25 @@ impl Parser<'_> {
             ("listen", true)
         };
         if self.job.is_some() {
-            self.err(keyword.pos, ErrorKind::GlobalInsideJob(what));
+            self.fail(keyword.pos, Msg::GlobalInsideJob, what, "");
             return;
         }
         match args.first() {
             Some(w) if w.is(preposition) => {}
             other => {
-                let at = other.map_or(keyword.pos, |w| w.pos);
-                let found = other.map(|w| w.text.clone());
-                self.err(
-                    at,
-                    ErrorKind::Expected {
-                        expected: preposition,
-                        after: what,
-                        found,
-                    },
-                );
+                self.report(Msg::Expected, keyword.pos, other, preposition, what);
                 return;
             }
         }
         let Some(url) = args.get(1) else {
             let option = if listen { "listen on" } else { "report to" };
-            self.err(
-                keyword.pos,
-                ErrorKind::MissingArg {
-                    option,
-                    expected: "a URL like udp://127.0.0.1:9999",
-                },
-            );
+            let expected = "a URL like udp://127.0.0.1:9999";
+            self.fail(keyword.pos, Msg::MissingArg, option, expected);
             return;
         };
         if let Some(extra) = args.get(2) {
             let option = if listen { "listen on" } else { "report to" };
-            self.err(extra.pos, ErrorKind::ExtraArg { option, hint: "" });
+            self.fail(extra.pos, Msg::ExtraArg, option, "");
         }
         match parse_url(&url.text, listen) {
             Ok(u) if listen => self.config.listen.push(u),
@@ -502,23 +489,13 @@ impl Parser<'_> {
     fn metrics(&mut self, pos: Pos, args: &[Word]) {
         const OPTION: &str = "metrics to";
         if self.job.is_some() {
-            self.err(pos, ErrorKind::GlobalInsideJob("metrics"));
+            self.fail(pos, Msg::GlobalInsideJob, "metrics", "");
             return;
         }
         match args.first() {
             Some(w) if w.is("to") => {}
             other => {
-                let at = other.map_or(pos, |w| w.pos);
-                let found = other.map(|w| w.text.clone());
-                let (expected, after) = ("to", "metrics");
-                self.err(
-                    at,
-                    ErrorKind::Expected {
-                        expected,
-                        after,
-                        found,
-                    },
-                );
+                self.report(Msg::Expected, pos, other, "to", "metrics");
                 return;
             }
         }
@@ -527,18 +504,12 @@ impl Parser<'_> {
             return;
         };
         if !path.text.starts_with('/') {
-            let path = path.text.clone();
-            self.err(
-                pos,
-                ErrorKind::Relative {
-                    option: OPTION,
-                    path,
-                },
-            );
+            let kind = ErrorKind::new(Msg::Relative, Some(&path.text), OPTION, "");
+            self.err(pos, kind);
             return;
         }
         if let Some(first) = self.metrics_at {
-            self.err(pos, ErrorKind::RepeatedMetrics(first));
+            self.err(pos, ErrorKind::plain(Msg::RepeatedMetrics).first(first));
             return;
         }
         self.metrics_at = Some(pos);
@@ -553,7 +524,7 @@ impl Parser<'_> {
             return Some(out);
         };
         let Output::File(path) = out else {
-            self.err(first.pos, ErrorKind::LogSyslog);
+            self.fail(first.pos, Msg::LogSyslog, "", "");
             return None;
         };
         // Where each of OPTIONS was given, and the values of max and keep.
@@ -562,12 +533,13 @@ impl Parser<'_> {
         let mut words = rest.iter();
         while let Some(word) = words.next() {
             let Some(i) = OPTIONS.iter().position(|o| word.is(o)) else {
-                self.err(word.pos, ErrorKind::LogWord(word.text.clone()));
+                self.bad(word, Msg::LogWord, "");
                 return None;
             };
             let option = OPTIONS[i];
             if let Some(first) = seen[i] {
-                self.err(word.pos, ErrorKind::Repeated { option, first });
+                let kind = ErrorKind::new(Msg::Repeated, None, option, "");
+                self.err(word.pos, kind.first(first));
                 return None;
             }
             seen[i] = Some(word.pos);
@@ -586,7 +558,7 @@ impl Parser<'_> {
             ][i]
                 .clone();
             let Some(value) = words.next() else {
-                self.err(word.pos, ErrorKind::MissingArg { option, expected });
+                self.fail(word.pos, Msg::MissingArg, option, expected);
                 return None;
             };
             // Sizes take K, M, G; a count is a plain number.
@@ -595,14 +567,13 @@ impl Parser<'_> {
                     values[i] = n
                 }
                 _ => {
-                    let text = value.text.clone();
-                    self.err(value.pos, ErrorKind::BadNumber { text, expected });
+                    self.bad(value, Msg::BadNumber, expected);
                     return None;
                 }
             }
         }
         if let (None, Some(at)) = (seen[0], seen[1]) {
-            self.err(at, ErrorKind::KeepWithoutMax);
+            self.fail(at, Msg::KeepWithoutMax, "", "");
             return None;
         }
         Some(Output::Log(LogFile {
@@ -620,7 +591,8 @@ impl Parser<'_> {
             return false;
         };
         if let Some(&(_, first)) = job.seen.iter().find(|(o, _)| *o == option) {
-            self.err(pos, ErrorKind::Repeated { option, first });
+            let kind = ErrorKind::new(Msg::Repeated, None, option, "");
+            self.err(pos, kind.first(first));
             return false;
         }
         job.seen.push((option, pos));
@@ -637,17 +609,17 @@ impl Parser<'_> {
         hint: &'static str,
     ) -> Option<&'w Word> {
         let Some(arg) = args.first() else {
-            self.err(pos, ErrorKind::MissingArg { option, expected });
+            self.fail(pos, Msg::MissingArg, option, expected);
             return None;
         };
         if let Some(extra) = args.get(1) {
             // The words were meant together; judging the first alone
             // would only add a second, misleading error.
-            self.err(extra.pos, ErrorKind::ExtraArg { option, hint });
+            self.fail(extra.pos, Msg::ExtraArg, option, hint);
             return None;
         }
         if arg.text.is_empty() {
-            self.err(arg.pos, ErrorKind::EmptyArg(option));
+            self.fail(arg.pos, Msg::EmptyArg, option, "");
             return None;
         }
         Some(arg)
@@ -691,7 +663,7 @@ impl Parser<'_> {
                     .chars()
                     .any(|c| c.is_whitespace() || c.is_control())
                 {
-                    self.err(arg.pos, ErrorKind::BadName(arg.text.clone()));
+                    self.bad(arg, Msg::BadName, "");
                     return;
                 }
                 let (text, at) = (arg.text.clone(), arg.pos);
@@ -702,23 +674,12 @@ impl Parser<'_> {
             }
             "cmd" => {
                 let Some(program) = args.first() else {
-                    self.err(
-                        pos,
-                        ErrorKind::MissingArg {
-                            option,
-                            expected: "the absolute path of a program, then its arguments",
-                        },
-                    );
+                    let expected = "the absolute path of a program, then its arguments";
+                    self.fail(pos, Msg::MissingArg, option, expected);
                     return;
                 };
                 if !program.text.starts_with('/') {
-                    self.err(
-                        program.pos,
-                        ErrorKind::Relative {
-                            option,
-                            path: program.text.clone(),
-                        },
-                    );
+                    self.bad(program, Msg::Relative, option);
                 }
                 self.spec().cmd = args.iter().map(|w| w.text.clone()).collect();
             }
@@ -727,13 +688,7 @@ impl Parser<'_> {
                     return;
                 };
                 if !arg.text.starts_with('/') {
-                    self.err(
-                        arg.pos,
-                        ErrorKind::Relative {
-                            option,
-                            path: arg.text.clone(),
-                        },
-                    );
+                    self.bad(arg, Msg::Relative, option);
                 }
                 self.spec().dir = Some(arg.text.clone());
             }
@@ -770,8 +725,8 @@ impl Parser<'_> {
                     return;
                 };
                 match arg.text.find('=') {
-                    None => self.err(arg.pos, ErrorKind::EnvNoEquals(arg.text.clone())),
-                    Some(0) => self.err(arg.pos, ErrorKind::EnvBadName(arg.text.clone())),
+                    None => self.bad(arg, Msg::EnvNoEquals, ""),
+                    Some(0) => self.bad(arg, Msg::EnvBadName, ""),
                     Some(_) => {
                         let text = arg.text.clone();
                         self.spec().env.push(text);
@@ -799,17 +754,9 @@ impl Parser<'_> {
                 };
                 match arg.text.parse::<i64>() {
                     Ok(n) if (-20..=19).contains(&n) => self.spec().nice = Some(n as i32),
-                    Ok(_) => self.err(arg.pos, ErrorKind::NiceRange(arg.text.clone())),
-                    Err(_) if is_integer(&arg.text) => {
-                        self.err(arg.pos, ErrorKind::NiceRange(arg.text.clone()))
-                    }
-                    Err(_) => self.err(
-                        arg.pos,
-                        ErrorKind::BadNumber {
-                            text: arg.text.clone(),
-                            expected: "a whole number from -20 to 19",
-                        },
-                    ),
+                    Ok(_) => self.bad(arg, Msg::NiceRange, ""),
+                    Err(_) if is_integer(&arg.text) => self.bad(arg, Msg::NiceRange, ""),
+                    Err(_) => self.bad(arg, Msg::BadNumber, "a whole number from -20 to 19"),
                 }
             }
             "cpu" => {
@@ -833,18 +780,16 @@ impl Parser<'_> {
                 };
                 match arg.text.parse::<i32>() {
                     Ok(n) => self.spec().order = n,
-                    Err(_) => self.err(
-                        arg.pos,
-                        ErrorKind::BadNumber {
-                            text: arg.text.clone(),
-                            expected: "a whole number, negative allowed (lower starts first)",
-                        },
+                    Err(_) => self.bad(
+                        arg,
+                        Msg::BadNumber,
+                        "a whole number, negative allowed (lower starts first)",
                     ),
                 }
             }
             "disable" | "wait" | "once" => {
                 if let Some(extra) = args.first() {
-                    self.err(extra.pos, ErrorKind::NoArgs(option));
+                    self.fail(extra.pos, Msg::NoArgs, option, "");
                 }
                 let spec = self.spec();
                 match option {
@@ -856,14 +801,7 @@ impl Parser<'_> {
             "bounce" => {
                 if let Some(secs) = self.duration("bounce", "every", pos, args) {
                     if secs == 0 {
-                        let text = args[1].text.clone();
-                        self.err(
-                            args[1].pos,
-                            ErrorKind::BadDuration {
-                                text,
-                                reason: "it must be at least 1 second",
-                            },
-                        );
+                        self.bad(&args[1], Msg::BadDuration, "it must be at least 1 second");
                     } else {
                         self.spec().bounce_secs = Some(secs);
                     }
@@ -875,12 +813,11 @@ impl Parser<'_> {
                 }
             }
             "ulimit" => match args.first() {
-                None => self.err(
+                None => self.fail(
                     pos,
-                    ErrorKind::MissingArg {
-                        option,
-                        expected: "a limit and a value, like -n 1024",
-                    },
+                    Msg::MissingArg,
+                    option,
+                    "a limit and a value, like -n 1024",
                 ),
                 Some(brace) if brace.is("{") => {
                     self.open_block(BlockKind::Ulimit, brace.pos, &args[1..])
@@ -891,18 +828,7 @@ impl Parser<'_> {
                 Some(brace) if brace.is("{") => {
                     self.open_block(BlockKind::Depends, brace.pos, &args[1..])
                 }
-                other => {
-                    let found = other.map(|w| w.text.clone());
-                    let at = other.map_or(pos, |w| w.pos);
-                    self.err(
-                        at,
-                        ErrorKind::Expected {
-                            expected: "{",
-                            after: "depends",
-                            found,
-                        },
-                    );
-                }
+                other => self.report(Msg::Expected, pos, other, "{", "depends"),
             },
             "ready" | "after" | "check" | "watchdog" => self.readiness_option(option, pos, args),
             _ => unreachable!("option {option} is in OPTIONS but has no arm"),
@@ -920,16 +846,7 @@ impl Parser<'_> {
         match args.first() {
             Some(w) if w.is(word) => {}
             other => {
-                let found = other.map(|w| w.text.clone());
-                let at = other.map_or(pos, |w| w.pos);
-                self.err(
-                    at,
-                    ErrorKind::Expected {
-                        expected: word,
-                        after: option,
-                        found,
-                    },
-                );
+                self.report(Msg::Expected, pos, other, word, option);
                 return None;
             }
         }
@@ -939,34 +856,18 @@ impl Parser<'_> {
             "kill after"
         };
         let Some(arg) = args.get(1) else {
-            self.err(
-                pos,
-                ErrorKind::MissingArg {
-                    option: option_words,
-                    expected: "a time like 30s, 5m, 1h or 1d",
-                },
-            );
+            let expected = "a time like 30s, 5m, 1h or 1d";
+            self.fail(pos, Msg::MissingArg, option_words, expected);
             return None;
         };
         if let Some(extra) = args.get(2) {
-            self.err(
-                extra.pos,
-                ErrorKind::ExtraArg {
-                    option: option_words,
-                    hint: "; write the time without spaces, like 30s",
-                },
-            );
+            let hint = "; write the time without spaces, like 30s";
+            self.fail(extra.pos, Msg::ExtraArg, option_words, hint);
         }
         match parse_duration(&arg.text) {
             Ok(secs) => Some(secs),
             Err(reason) => {
-                self.err(
-                    arg.pos,
-                    ErrorKind::BadDuration {
-                        text: arg.text.clone(),
-                        reason,
-                    },
-                );
+                self.bad(arg, Msg::BadDuration, reason);
                 None
             }
         }
@@ -993,9 +894,9 @@ impl Parser<'_> {
             BlockKind::Depends => {
                 for w in entries {
                     if w.is("{") {
-                        self.err(w.pos, ErrorKind::StrayOpen);
+                        self.fail(w.pos, Msg::StrayOpen, "", "");
                     } else if w.text.is_empty() {
-                        self.err(w.pos, ErrorKind::EmptyArg("depends"));
+                        self.fail(w.pos, Msg::EmptyArg, "depends", "");
                     } else {
                         let text = w.text.clone();
                         self.spec().depends.push(text);
@@ -1010,10 +911,10 @@ impl Parser<'_> {
         if let Some(i) = close {
             let block = self.block.take().expect("block is open");
             if block.entries == 0 {
-                self.err(block.open, ErrorKind::EmptyBlock(kind.name()));
+                self.fail(block.open, Msg::EmptyBlock, kind.name(), "");
             }
             if let Some(extra) = words.get(i + 1) {
-                self.err(extra.pos, ErrorKind::TextAfterClose);
+                self.fail(extra.pos, Msg::TextAfterClose, "", "");
             }
         }
     }
@@ -1026,13 +927,13 @@ impl Parser<'_> {
                 if self.diags.full() {
                     continue;
                 }
-                let text = flag.text.clone();
-                let suggestion = suggest_resource(&text);
-                self.err(flag.pos, ErrorKind::UnknownUlimit { text, suggestion });
+                let suggestion = suggest_resource(&flag.text);
+                let kind = ErrorKind::new(Msg::UnknownUlimit, Some(&flag.text), "", "");
+                self.err(flag.pos, kind.suggest(suggestion));
                 continue;
             };
             let Some(value) = pair.get(1) else {
-                self.err(flag.pos, ErrorKind::UlimitNoValue(flag.text.clone()));
+                self.bad(flag, Msg::UlimitNoValue, "");
                 continue;
             };
             let limit = if value.text.eq_ignore_ascii_case("infinity")
@@ -1045,22 +946,17 @@ impl Parser<'_> {
             ) {
                 Some(n)
             } else {
-                self.err(value.pos, ErrorKind::BadUlimitValue(value.text.clone()));
+                self.bad(value, Msg::BadUlimitValue, "");
                 continue;
             };
             if resource == Resource::Nofile && limit.is_none() {
-                self.err(value.pos, ErrorKind::NofileInfinity);
+                self.fail(value.pos, Msg::NofileInfinity, "", "");
                 continue;
             }
             let Some(job) = &mut self.job else { return };
             if let Some(&(_, first)) = job.ulimit_pos.iter().find(|(r, _)| *r == resource) {
-                self.err(
-                    flag.pos,
-                    ErrorKind::UlimitRepeated {
-                        name: resource.rlimit_name(),
-                        first,
-                    },
-                );
+                let kind = ErrorKind::new(Msg::UlimitRepeated, None, resource.rlimit_name(), "");
+                self.err(flag.pos, kind.first(first));
                 continue;
             }
             job.ulimit_pos.push((resource, flag.pos));

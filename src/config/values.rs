@@ -5,7 +5,7 @@
 use crate::prelude::*;
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use super::error::ErrorKind;
+use super::error::{ErrorKind, Msg};
 use super::model::{Host, Resource, Signal, UdpUrl};
 
 /// `bounce every` and `kill after` stop at ten years, so that adding them
@@ -145,10 +145,7 @@ pub const MAX_CPU: u32 = 1023;
 
 /// `0,2-3` or `0x0d` as sorted CPU numbers without duplicates.
 pub fn parse_cpu(text: &str) -> Result<Vec<u32>, ErrorKind> {
-    let bad = |reason| ErrorKind::BadCpu {
-        text: text.to_string(),
-        reason,
-    };
+    let bad = |reason| ErrorKind::new(Msg::BadCpu, Some(text), reason, "");
     let mut set = [0u64; (MAX_CPU as usize + 1) / 64];
     let mut add = |n: u32| set[n as usize / 64] |= 1 << (n % 64);
     if let Some(hex) = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
@@ -177,7 +174,7 @@ pub fn parse_cpu(text: &str) -> Result<Vec<u32>, ErrorKind> {
             }
             match s.parse::<u32>() {
                 Ok(n) if n <= MAX_CPU => Ok(n),
-                _ => Err(ErrorKind::CpuTooBig(s.to_string())),
+                _ => Err(ErrorKind::new(Msg::CpuTooBig, Some(s), "", "")),
             }
         };
         for item in text.split(',') {
@@ -188,9 +185,7 @@ pub fn parse_cpu(text: &str) -> Result<Vec<u32>, ErrorKind> {
                 Some((a, b)) => {
                     let (a, b) = (number(a)?, number(b)?);
                     if a > b {
-                        return Err(ErrorKind::CpuReversed {
-                            text: item.to_string(),
-                        });
+                        return Err(ErrorKind::new(Msg::CpuReversed, Some(item), "", ""));
                     }
                     (a..=b).for_each(&mut add);
                 }
@@ -211,10 +206,7 @@ pub fn parse_cpu(text: &str) -> Result<Vec<u32>, ErrorKind> {
 /// address in brackets, or a host name, checked for syntax only: it is
 /// looked up later, by src/net, never while the file is read.
 pub fn parse_url(text: &str, listen: bool) -> Result<UdpUrl, ErrorKind> {
-    let bad = |reason| ErrorKind::BadUrl {
-        text: text.to_string(),
-        reason,
-    };
+    let bad = |reason| ErrorKind::new(Msg::BadUrl, Some(text), reason, "");
     let Some(rest) = text.strip_prefix("udp://") else {
         return Err(bad("it must start with udp://"));
     };
@@ -224,7 +216,7 @@ pub fn parse_url(text: &str, listen: bool) -> Result<UdpUrl, ErrorKind> {
     };
     if let Some(iface) = iface {
         if listen {
-            return Err(ErrorKind::ListenIface);
+            return Err(ErrorKind::plain(Msg::ListenIface));
         }
         // IFNAMSIZ is 16 with the NUL.
         if iface.is_empty() || iface.len() > 15 || iface.contains(['/', ':', '@']) {

@@ -13,7 +13,7 @@
 //! Times take `ms` besides `s`, `m`, `h` and `d`.
 
 use super::Parser;
-use crate::config::error::ErrorKind;
+use crate::config::error::{ErrorKind, Msg};
 use crate::config::lex::Word;
 use crate::config::model::{After, JobSpec, Pos, Readiness, ReadyHow};
 use crate::config::values::{distance, parse_duration_ms};
@@ -55,16 +55,7 @@ impl Parser<'_> {
         {
             return Some((word, &args[1..]));
         }
-        let at = args.first().map_or(pos, |w| w.pos);
-        let found = args.first().map(|w| w.text.clone());
-        self.err(
-            at,
-            ErrorKind::ExpectedOneOf {
-                after: option,
-                one_of,
-                found,
-            },
-        );
+        self.report(Msg::ExpectedOneOf, pos, args.first(), option, one_of);
         None
     }
 
@@ -102,7 +93,7 @@ impl Parser<'_> {
                 let how = match word {
                     "notify" => {
                         if let Some(extra) = rest.first() {
-                            self.err(extra.pos, ErrorKind::NoArgs("ready notify"));
+                            self.fail(extra.pos, Msg::NoArgs, "ready notify", "");
                             return;
                         }
                         ReadyHow::Notify
@@ -115,7 +106,7 @@ impl Parser<'_> {
                         match arg.text.parse::<u32>() {
                             Ok(n) if (3..=1023).contains(&n) => ReadyHow::Fd(n),
                             _ => {
-                                self.err(arg.pos, ErrorKind::BadFd(arg.text.clone()));
+                                self.bad(arg, Msg::BadFd, "");
                                 return;
                             }
                         }
@@ -138,18 +129,13 @@ impl Parser<'_> {
             _ => (args, false),
         };
         if names.is_empty() {
-            self.err(
-                pos,
-                ErrorKind::MissingArg {
-                    option: "after",
-                    expected: "the names of the jobs it starts after",
-                },
-            );
+            let expected = "the names of the jobs it starts after";
+            self.fail(pos, Msg::MissingArg, "after", expected);
             return;
         }
         for w in names {
             if w.text.is_empty() || w.text.chars().any(|c| c.is_whitespace() || c.is_control()) {
-                self.err(w.pos, ErrorKind::BadName(w.text.clone()));
+                self.bad(w, Msg::BadName, "");
                 continue;
             }
             let name = w.text.clone();
@@ -196,13 +182,7 @@ impl Parser<'_> {
                 };
                 match arg.text.parse::<u32>() {
                     Ok(n) if (1..=1000).contains(&n) => self.readiness().check_fails = Some(n),
-                    _ => self.err(
-                        arg.pos,
-                        ErrorKind::BadNumber {
-                            text: arg.text.clone(),
-                            expected: "a whole number from 1 to 1000",
-                        },
-                    ),
+                    _ => self.bad(arg, Msg::BadNumber, "a whole number from 1 to 1000"),
                 }
             }
         }
@@ -212,21 +192,9 @@ impl Parser<'_> {
     fn time_ms(&mut self, option: &'static str, pos: Pos, args: &[Word]) -> Option<u64> {
         let arg = self.one(option, pos, args, "a time like 500ms, 30s or 5m", "")?;
         match parse_duration_ms(&arg.text) {
-            Ok(0) => self.err(
-                arg.pos,
-                ErrorKind::BadDuration {
-                    text: arg.text.clone(),
-                    reason: "it must be more than 0",
-                },
-            ),
+            Ok(0) => self.bad(arg, Msg::BadDuration, "it must be more than 0"),
             Ok(ms) => return Some(ms),
-            Err(reason) => self.err(
-                arg.pos,
-                ErrorKind::BadDuration {
-                    text: arg.text.clone(),
-                    reason,
-                },
-            ),
+            Err(reason) => self.bad(arg, Msg::BadDuration, reason),
         }
         None
     }
@@ -234,23 +202,12 @@ impl Parser<'_> {
     /// A command line: an absolute program path, then its arguments.
     fn command(&mut self, option: &'static str, pos: Pos, args: &[Word]) -> Option<Vec<String>> {
         let Some(program) = args.first() else {
-            self.err(
-                pos,
-                ErrorKind::MissingArg {
-                    option,
-                    expected: "the absolute path of a program, then its arguments",
-                },
-            );
+            let expected = "the absolute path of a program, then its arguments";
+            self.fail(pos, Msg::MissingArg, option, expected);
             return None;
         };
         if !program.text.starts_with('/') {
-            self.err(
-                program.pos,
-                ErrorKind::Relative {
-                    option,
-                    path: program.text.clone(),
-                },
-            );
+            self.bad(program, Msg::Relative, option);
             return None;
         }
         Some(args.iter().map(|w| w.text.clone()).collect())
@@ -284,7 +241,7 @@ impl Parser<'_> {
         ];
         for (option, wrong, needs) in rows {
             if let (true, Some(&(_, pos))) = (wrong, seen.iter().find(|(o, _)| *o == option)) {
-                self.err(pos, ErrorKind::Needs { option, needs });
+                self.fail(pos, Msg::Needs, option, needs);
             }
         }
     }
@@ -321,14 +278,9 @@ impl Parser<'_> {
                             .map(|(n, ..)| (distance(&after.name, n), n))
                             .filter(|&(d, _)| d <= 2)
                             .min_by_key(|&(d, _)| d)
-                            .map(|(_, n)| n.clone());
-                        diags.push(
-                            *pos,
-                            ErrorKind::UnknownAfter {
-                                name: after.name.clone(),
-                                suggestion,
-                            },
-                        );
+                            .map(|(_, n)| n.as_str());
+                        let kind = ErrorKind::new(Msg::UnknownAfter, Some(&after.name), "", "");
+                        diags.push(*pos, kind.suggest(suggestion));
                     }
                 }
             }
@@ -368,7 +320,7 @@ impl Parser<'_> {
                             text.push_str("… -> ");
                         }
                         text.push_str(&jobs[w].name);
-                        diags.push(pos, ErrorKind::AfterCycle(text));
+                        diags.push(pos, ErrorKind::new(Msg::AfterCycle, Some(&text), "", ""));
                     }
                     _ => {}
                 }

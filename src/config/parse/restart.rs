@@ -10,7 +10,7 @@
 
 use crate::prelude::*;
 
-use super::super::error::ErrorKind;
+use super::super::error::Msg;
 use super::super::lex::Word;
 use super::super::model::{EnvFile, GiveUp, Pos, Restart, RestartDelay};
 use super::super::values::{parse_duration, parse_signal};
@@ -88,33 +88,28 @@ impl Parser<'_> {
     ) -> bool {
         let len = args.len();
         if let Some(extra) = args.get(shape.len()) {
-            let kind = ErrorKind::ExtraArg {
-                option: key,
-                hint: "",
-            };
-            self.err(extra.pos, kind);
+            self.fail(extra.pos, Msg::ExtraArg, key, "");
             return false;
         }
         for (i, &want) in shape.iter().enumerate() {
             let word = args.get(i);
             let value = is_value(want);
-            let kind = match word {
+            let (msg, a, b) = match word {
                 None if i >= need && len <= need => return true,
-                Some(w) if value && w.text.is_empty() => ErrorKind::EmptyArg(key),
+                Some(w) if value && w.text.is_empty() => (Msg::EmptyArg, key, ""),
                 Some(w) if value || w.is(want) => continue,
-                None if i == 0 || value => ErrorKind::MissingArg {
-                    option: keyword,
-                    expected: usage,
-                },
-                _ => ErrorKind::Expected {
-                    expected: want,
-                    after: if i == 0 { keyword } else { shape[i - 1] },
-                    found: word.map(|w| w.text.clone()),
-                },
+                None if i == 0 || value => (Msg::MissingArg, keyword, usage),
+                _ => (
+                    Msg::Expected,
+                    want,
+                    if i == 0 { keyword } else { shape[i - 1] },
+                ),
             };
             // At the word, or at the last one there when it is missing.
             let at = word.or(i.checked_sub(1).and_then(|j| args.get(j)));
-            self.err(at.map_or(pos, |w| w.pos), kind);
+            let at = at.map_or(pos, |w| w.pos);
+            let found = if msg == Msg::Expected { word } else { None };
+            self.report(msg, at, found, a, b);
             return false;
         }
         true
@@ -130,14 +125,13 @@ impl Parser<'_> {
                     .find(|p| arg(0).is(p.word()));
                 match policy {
                     Some(p) => self.spec().restart = p,
-                    None => self.err(
-                        arg(0).pos,
-                        ErrorKind::Expected {
-                            // Inside the message's quotes: 'always', ...
-                            expected: "always', 'on-failure', 'never' or 'delay",
-                            after: "restart",
-                            found: Some(arg(0).text.clone()),
-                        },
+                    None => self.report(
+                        Msg::Expected,
+                        pos,
+                        Some(arg(0)),
+                        // Inside the message's quotes: 'always', ...
+                        "always', 'on-failure', 'never' or 'delay",
+                        "restart",
                     ),
                 }
             }
@@ -173,9 +167,8 @@ impl Parser<'_> {
                 let after = match n.text.parse::<u32>() {
                     Ok(after) if (1..=MAX_GIVE_UP).contains(&after) && is_digits(&n.text) => after,
                     _ => {
-                        let text = n.text.clone();
                         let expected = "a whole number of quick exits from 1 to 100";
-                        self.err(n.pos, ErrorKind::BadNumber { text, expected });
+                        self.bad(n, Msg::BadNumber, expected);
                         return;
                     }
                 };
@@ -191,7 +184,7 @@ impl Parser<'_> {
             "stop signal" | "reload signal" => match parse_signal(&arg(1).text) {
                 Some(sig) if key == "stop signal" => self.spec().stop_signal = Some(sig),
                 Some(sig) => self.spec().reload_signal = Some(sig),
-                None => self.err(arg(1).pos, ErrorKind::UnknownSignal(arg(1).text.clone())),
+                None => self.bad(arg(1), Msg::UnknownSignal, ""),
             },
             "env file" => {
                 let text = &arg(1).text;
@@ -200,7 +193,7 @@ impl Parser<'_> {
                     None => (false, text.as_str()),
                 };
                 if path.is_empty() {
-                    self.err(arg(1).pos, ErrorKind::EmptyArg(key));
+                    self.fail(arg(1).pos, Msg::EmptyArg, key, "");
                     return;
                 }
                 let path = path.to_string();
@@ -214,11 +207,11 @@ impl Parser<'_> {
                         Some(mask) => spec.umask = Some(mask),
                         None => {
                             let expected = "an octal mode from 000 to 777, like 022";
-                            self.err(arg(0).pos, ErrorKind::BadNumber { text, expected });
+                            self.bad(arg(0), Msg::BadNumber, expected);
                         }
                     },
                     _ if text.split(',').any(str::is_empty) => {
-                        self.err(arg(0).pos, ErrorKind::EmptyArg(key));
+                        self.fail(arg(0).pos, Msg::EmptyArg, key, "");
                     }
                     "group" => spec.group = Some(text),
                     _ => spec.groups = text.split(',').map(String::from).collect(),
@@ -247,8 +240,7 @@ impl Parser<'_> {
     }
 
     fn bad_time(&mut self, word: &Word, reason: &'static str) {
-        let text = word.text.clone();
-        self.err(word.pos, ErrorKind::BadDuration { text, reason });
+        self.bad(word, Msg::BadDuration, reason);
     }
 }
 
