@@ -15,8 +15,8 @@ use super::model::{
     Ulimit,
 };
 use super::values::{
-    MAX_KEEP, MIN_LOG_SIZE, is_integer, parse_cpu, parse_duration, parse_size, parse_url, resource,
-    suggest, suggest_resource,
+    MAX_KEEP, MIN_LOG_SIZE, is_digits, is_integer, number, parse_cpu, parse_duration, parse_size,
+    parse_url, resource, signed, suggest, suggest_resource,
 };
 
 mod ready;
@@ -563,9 +563,7 @@ impl Parser<'_> {
             };
             // Sizes take K, M, G; a count is a plain number.
             match parse_size(&value.text).filter(|n| range.contains(n)) {
-                Some(n) if i == 0 || value.text.bytes().all(|b| b.is_ascii_digit()) => {
-                    values[i] = n
-                }
+                Some(n) if i == 0 || is_digits(&value.text) => values[i] = n,
                 _ => {
                     self.bad(value, Msg::BadNumber, expected);
                     return None;
@@ -752,11 +750,10 @@ impl Parser<'_> {
                 let Some(arg) = self.one(option, pos, args, "a number from -20 to 19", "") else {
                     return;
                 };
-                match arg.text.parse::<i64>() {
-                    Ok(n) if (-20..=19).contains(&n) => self.spec().nice = Some(n as i32),
-                    Ok(_) => self.bad(arg, Msg::NiceRange, ""),
-                    Err(_) if is_integer(&arg.text) => self.bad(arg, Msg::NiceRange, ""),
-                    Err(_) => self.bad(arg, Msg::BadNumber, "a whole number from -20 to 19"),
+                match signed(&arg.text) {
+                    Some(n @ -20..=19) => self.spec().nice = Some(n as i32),
+                    _ if is_integer(&arg.text) => self.bad(arg, Msg::NiceRange, ""),
+                    _ => self.bad(arg, Msg::BadNumber, "a whole number from -20 to 19"),
                 }
             }
             "cpu" => {
@@ -778,9 +775,9 @@ impl Parser<'_> {
                 let Some(arg) = self.one(option, pos, args, "a whole number", "") else {
                     return;
                 };
-                match arg.text.parse::<i32>() {
-                    Ok(n) => self.spec().order = n,
-                    Err(_) => self.bad(
+                match signed(&arg.text).and_then(|n| i32::try_from(n).ok()) {
+                    Some(n) => self.spec().order = n,
+                    None => self.bad(
                         arg,
                         Msg::BadNumber,
                         "a whole number, negative allowed (lower starts first)",
@@ -940,10 +937,7 @@ impl Parser<'_> {
                 || value.text.eq_ignore_ascii_case("unlimited")
             {
                 None
-            } else if let (true, Ok(n)) = (
-                value.text.bytes().all(|b| b.is_ascii_digit()),
-                value.text.parse::<u64>(),
-            ) {
+            } else if let Some(n) = number(&value.text) {
                 Some(n)
             } else {
                 self.bad(value, Msg::BadUlimitValue, "");

@@ -16,7 +16,7 @@ use super::Parser;
 use crate::config::error::{ErrorKind, Msg};
 use crate::config::lex::Word;
 use crate::config::model::{After, JobSpec, Pos, Readiness, ReadyHow};
-use crate::config::values::{distance, parse_duration_ms};
+use crate::config::values::{distance, number, parse_duration_ms};
 use crate::prelude::*;
 
 /// Longest cycle named in full; a longer one ends in `…`.
@@ -103,8 +103,10 @@ impl Parser<'_> {
                         else {
                             return;
                         };
-                        match arg.text.parse::<u32>() {
-                            Ok(n) if (3..=1023).contains(&n) => ReadyHow::Fd(n),
+                        // A `+` as Rust's `parse` takes it.
+                        let digits = arg.text.strip_prefix('+').unwrap_or(&arg.text);
+                        match number(digits) {
+                            Some(n @ 3..=1023) => ReadyHow::Fd(n as u32),
                             _ => {
                                 self.bad(arg, Msg::BadFd, "");
                                 return;
@@ -180,8 +182,9 @@ impl Parser<'_> {
                 let Some(arg) = self.one(option, pos, rest, "a number of failures", "") else {
                     return;
                 };
-                match arg.text.parse::<u32>() {
-                    Ok(n) if (1..=1000).contains(&n) => self.readiness().check_fails = Some(n),
+                let digits = arg.text.strip_prefix('+').unwrap_or(&arg.text);
+                match number(digits) {
+                    Some(n @ 1..=1000) => self.readiness().check_fails = Some(n as u32),
                     _ => self.bad(arg, Msg::BadNumber, "a whole number from 1 to 1000"),
                 }
             }

@@ -13,7 +13,7 @@ use crate::prelude::*;
 use super::super::error::Msg;
 use super::super::lex::Word;
 use super::super::model::{EnvFile, GiveUp, Pos, Restart, RestartDelay};
-use super::super::values::{parse_duration, parse_signal};
+use super::super::values::{number, parse_duration, parse_signal};
 use super::Parser;
 
 /// `give up after N`: the most quick exits a job's window remembers. The
@@ -164,8 +164,8 @@ impl Parser<'_> {
             }
             "give up" => {
                 let n = arg(2);
-                let after = match n.text.parse::<u32>() {
-                    Ok(after) if (1..=MAX_GIVE_UP).contains(&after) && is_digits(&n.text) => after,
+                let after = match number(&n.text) {
+                    Some(after) if (1..=u64::from(MAX_GIVE_UP)).contains(&after) => after as u32,
                     _ => {
                         let expected = "a whole number of quick exits from 1 to 100";
                         self.bad(n, Msg::BadNumber, expected);
@@ -242,10 +242,6 @@ impl Parser<'_> {
     fn bad_time(&mut self, word: &Word, reason: &'static str) {
         self.bad(word, Msg::BadDuration, reason);
     }
-}
-
-fn is_digits(text: &str) -> bool {
-    text.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// `022`, `0027`, `7`: octal, at most 0o777.
