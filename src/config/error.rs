@@ -176,6 +176,8 @@ messages! {
     UnknownAfter = "'after %w': no job is named '%w'%?",
     /// `after` lines that make a cycle: the names, `web -> db -> web`.
     AfterCycle = "'after' makes a cycle: %w; none of these jobs could ever start",
+    /// A warning, not an error: the file still applies.
+    RestartDelayZero = "restart delay 0: a crash loop restarts without pause",
 }
 
 impl Msg {
@@ -302,7 +304,7 @@ mod tests {
 
     #[test]
     fn every_message_has_its_text() {
-        assert_eq!(TEXT.split('\0').count(), Msg::AfterCycle as usize + 2);
+        assert_eq!(TEXT.split('\0').count(), Msg::RestartDelayZero as usize + 2);
         assert_eq!(Msg::Io.text(), "can't read: %a");
         assert_eq!(
             Msg::AfterCycle.text(),

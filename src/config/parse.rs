@@ -30,18 +30,79 @@ pub const MAX_JOBS: usize = 10_000;
 /// by mistake would otherwise flood the log.
 pub const MAX_ERRORS: usize = 100;
 
-/// The options a job may contain.
-const OPTIONS: &[&str] = &[
-    "name", "cmd", "dir", "out", "err", "in", "env", "user", "nice", "cpu", "ulimit", "bounce",
-    "depends", "order", "disable", "wait", "once", "kill",
+/// Defines [`Kw`] and [`KEYWORDS`] from one list, in one order.
+macro_rules! keywords {
+    ($($name:ident = $text:literal,)*) => {
+        /// What a line starts with, found once in [`KEYWORDS`]; the
+        /// parser then matches on this, not on strings.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        enum Kw {
+            $($name,)*
+        }
+
+        impl Kw {
+            const ALL: &[Kw] = &[$(Kw::$name,)*];
+        }
+
+        /// The words of [`Kw`], in its order.
+        const KEYWORDS: &[&str] = &[$($text,)*];
+    };
+}
+
+keywords! {
+    // The keywords outside a job.
+    Job = "job", Report = "report", Listen = "listen", Metrics = "metrics",
+    // The options a job may contain.
+    Name = "name", Cmd = "cmd", Dir = "dir", Out = "out", Err = "err", In = "in", Env = "env",
+    User = "user", Nice = "nice", Cpu = "cpu", Ulimit = "ulimit", Bounce = "bounce",
+    Depends = "depends", Order = "order", Disable = "disable", Wait = "wait", Once = "once",
+    Kill = "kill",
     // Issue 15 (parse/restart.rs).
-    "restart", "give", "stop", "reload", "group", "groups", "umask",
+    Restart = "restart", Give = "give", Stop = "stop", Reload = "reload", Group = "group",
+    Groups = "groups", Umask = "umask",
     // Issue 16 (parse/ready.rs).
-    "ready", "after", "check", "watchdog",
-];
+    Ready = "ready", After = "after", Check = "check", Watchdog = "watchdog",
+    // Braces, which are words of their own.
+    Close = "}", Open = "{",
+}
 
 /// The keywords outside a job.
-const GLOBALS: &[&str] = &["job", "report", "listen", "metrics"];
+const GLOBALS: &[&str] = KEYWORDS.split_at(Kw::Name as usize).0;
+
+/// The options a job may contain; with `}` after them, what a word in a
+/// job may be a typo of.
+const OPTIONS_AND_CLOSE: &[&str] = KEYWORDS
+    .split_at(Kw::Open as usize)
+    .0
+    .split_at(Kw::Name as usize)
+    .1;
+
+/// The options a job may contain.
+const OPTIONS: &[&str] = KEYWORDS
+    .split_at(Kw::Close as usize)
+    .0
+    .split_at(Kw::Name as usize)
+    .1;
+
+impl Kw {
+    /// The keyword `word` is, if it is one (and not quoted).
+    fn of(word: &Word) -> Option<Kw> {
+        if word.quoted {
+            return None;
+        }
+        let i = KEYWORDS.iter().position(|k| *k == word.text)?;
+        Kw::ALL.get(i).copied()
+    }
+
+    fn word(self) -> &'static str {
+        KEYWORDS[self as usize]
+    }
+
+    /// An option of a job (not a global keyword, not a brace).
+    fn is_option(self) -> bool {
+        (Kw::Name as usize..Kw::Close as usize).contains(&(self as usize))
+    }
+}
 
 /// Parses the text of a configuration file named `file`.
 pub fn parse(file: &str, src: &str) -> Result<Config, Vec<Error>> {
@@ -206,12 +267,12 @@ impl Parser<'_> {
     fn line(&mut self, line: &Line) {
         let words = &line.words[..];
         let first = &words[0];
+        let kw = Kw::of(first);
         if let Some(block) = &self.block {
             // A job option (or a new job) while a block is open means its
             // `}` was forgotten: say so at the `{`, then read the line as
             // what it looks like instead of as block entries.
-            let forgotten =
-                !first.quoted && (first.text == "job" || OPTIONS.contains(&first.text.as_str()));
+            let forgotten = kw.is_some_and(|k| k == Kw::Job || k.is_option());
             if !forgotten {
                 self.block_words(words);
                 return;
@@ -222,7 +283,7 @@ impl Parser<'_> {
         }
         if self.awaiting_open {
             self.awaiting_open = false;
-            if first.is("{") {
+            if kw == Some(Kw::Open) {
                 if let Some(job) = &mut self.job {
                     job.open = first.pos;
                 }
@@ -245,32 +306,36 @@ impl Parser<'_> {
             return;
         }
         let args = &words[1..];
-        match first.text.as_str() {
-            "}" => match self.job.take() {
+        let pos = first.pos;
+        match kw {
+            Some(Kw::Close) => match self.job.take() {
                 Some(job) => {
                     self.finish_job(job);
                     if let Some(extra) = args.first() {
                         self.fail(extra.pos, Msg::TextAfterClose, "", "");
                     }
                 }
-                None => self.fail(first.pos, Msg::StrayClose, "", ""),
+                None => self.fail(pos, Msg::StrayClose, "", ""),
             },
-            "{" => self.fail(first.pos, Msg::StrayOpen, "", ""),
-            "job" => self.start_job(first.pos, args),
-            "report" => self.global(first, args, "to"),
-            "listen" => self.global(first, args, "on"),
-            "metrics" => self.metrics(first.pos, args),
-            kw => {
-                if let Some(&option) = OPTIONS.iter().find(|&&o| o == kw) {
-                    if self.job.is_some() {
-                        self.option(option, first.pos, args);
-                    } else {
-                        self.fail(first.pos, Msg::OptionOutsideJob, option, "");
-                    }
-                } else if !self.diags.full() {
+            Some(Kw::Open) => self.fail(pos, Msg::StrayOpen, "", ""),
+            Some(Kw::Job) => self.start_job(pos, args),
+            Some(Kw::Report) => self.global(pos, args, false),
+            Some(Kw::Listen) => self.global(pos, args, true),
+            Some(Kw::Metrics) => self.metrics(pos, args),
+            Some(option) => {
+                if self.job.is_some() {
+                    self.option(option, pos, args);
+                } else {
+                    self.fail(pos, Msg::OptionOutsideJob, option.word(), "");
+                }
+            }
+            None => {
+                if !self.diags.full() {
+                    let kw = first.text.as_str();
                     let in_job = self.job.is_some();
+                    // Options first: on a tie, an option is the likelier.
                     let suggestion = if in_job {
-                        suggest(kw, OPTIONS).or_else(|| suggest(kw, &["}"]))
+                        suggest(kw, OPTIONS_AND_CLOSE)
                     } else {
                         suggest(kw, GLOBALS).or_else(|| suggest(kw, OPTIONS))
                     };
@@ -451,31 +516,29 @@ impl Parser<'_> {
     }
 
     /// `report to URL` and `listen on URL`.
-    fn global(&mut self, keyword: &Word, args: &[Word], preposition: &'static str) {
-        let (what, listen): (&'static str, bool) = if keyword.text == "report" {
-            ("report", false)
+    fn global(&mut self, pos: Pos, args: &[Word], listen: bool) {
+        let (what, preposition, option) = if listen {
+            ("listen", "on", "listen on")
         } else {
-            ("listen", true)
+            ("report", "to", "report to")
         };
         if self.job.is_some() {
-            self.fail(keyword.pos, Msg::GlobalInsideJob, what, "");
+            self.fail(pos, Msg::GlobalInsideJob, what, "");
             return;
         }
         match args.first() {
             Some(w) if w.is(preposition) => {}
             other => {
-                self.report(Msg::Expected, keyword.pos, other, preposition, what);
+                self.report(Msg::Expected, pos, other, preposition, what);
                 return;
             }
         }
         let Some(url) = args.get(1) else {
-            let option = if listen { "listen on" } else { "report to" };
             let expected = "a URL like udp://127.0.0.1:9999";
-            self.fail(keyword.pos, Msg::MissingArg, option, expected);
+            self.fail(pos, Msg::MissingArg, option, expected);
             return;
         };
         if let Some(extra) = args.get(2) {
-            let option = if listen { "listen on" } else { "report to" };
             self.fail(extra.pos, Msg::ExtraArg, option, "");
         }
         match parse_url(&url.text, listen) {
@@ -632,21 +695,29 @@ impl Parser<'_> {
             .spec
     }
 
-    fn option(&mut self, option: &'static str, pos: Pos, args: &[Word]) {
+    fn option(&mut self, kw: Kw, pos: Pos, args: &[Word]) {
         const QUOTE: &str = " (quote an argument that contains spaces)";
-        if self.restart_option(option, pos, args) {
+        let env_file = kw == Kw::Env && args.first().is_some_and(|w| w.is("file"));
+        if env_file
+            || matches!(
+                kw,
+                Kw::Restart | Kw::Give | Kw::Stop | Kw::Reload | Kw::Group | Kw::Groups | Kw::Umask
+            )
+        {
+            self.restart_option(kw, pos, args);
             return;
         }
+        let option = kw.word();
         // `ready`, `after` and `check` lines check their own repeats.
         let repeatable = matches!(
-            option,
-            "env" | "ulimit" | "depends" | "ready" | "after" | "check"
+            kw,
+            Kw::Env | Kw::Ulimit | Kw::Depends | Kw::Ready | Kw::After | Kw::Check
         );
         if !repeatable && !self.first_time(option, pos) {
             return;
         }
-        match option {
-            "name" => {
+        match kw {
+            Kw::Name => {
                 let Some(arg) = self.one(
                     option,
                     pos,
@@ -670,18 +741,14 @@ impl Parser<'_> {
                     job.name_pos = Some(at);
                 }
             }
-            "cmd" => {
-                let Some(program) = args.first() else {
-                    let expected = "the absolute path of a program, then its arguments";
-                    self.fail(pos, Msg::MissingArg, option, expected);
-                    return;
-                };
-                if !program.text.starts_with('/') {
-                    self.bad(program, Msg::Relative, option);
+            Kw::Cmd => {
+                // A relative program is reported, and the file refused:
+                // whether the job keeps the command then makes no odds.
+                if let Some(cmd) = self.command(option, pos, args) {
+                    self.spec().cmd = cmd;
                 }
-                self.spec().cmd = args.iter().map(|w| w.text.clone()).collect();
             }
-            "dir" => {
+            Kw::Dir => {
                 let Some(arg) = self.one(option, pos, args, "an absolute path", QUOTE) else {
                     return;
                 };
@@ -690,7 +757,7 @@ impl Parser<'_> {
                 }
                 self.spec().dir = Some(arg.text.clone());
             }
-            "out" | "err" => {
+            Kw::Out | Kw::Err => {
                 let expected = "a file name or the word syslog";
                 let Some(arg) = self.one(option, pos, &args[..args.len().min(1)], expected, "")
                 else {
@@ -705,19 +772,19 @@ impl Parser<'_> {
                 let Some(out) = self.log_file(out, &args[1..]) else {
                     return;
                 };
-                if option == "out" {
+                if kw == Kw::Out {
                     self.spec().out = out;
                 } else {
                     self.spec().err = out;
                 }
             }
-            "in" => {
+            Kw::In => {
                 let Some(arg) = self.one(option, pos, args, "a file name", QUOTE) else {
                     return;
                 };
                 self.spec().input = Some(arg.text.clone());
             }
-            "env" => {
+            Kw::Env => {
                 let hint = "; one VAR=VALUE a line (quote a value with spaces: env \"VAR=a b\")";
                 let Some(arg) = self.one(option, pos, args, "VAR=VALUE", hint) else {
                     return;
@@ -731,7 +798,7 @@ impl Parser<'_> {
                     }
                 }
             }
-            "user" => {
+            Kw::User => {
                 let Some(arg) = self.one(
                     option,
                     pos,
@@ -746,7 +813,7 @@ impl Parser<'_> {
                 spec.user = Some(text);
                 spec.origin.user = Some(pos);
             }
-            "nice" => {
+            Kw::Nice => {
                 let Some(arg) = self.one(option, pos, args, "a number from -20 to 19", "") else {
                     return;
                 };
@@ -756,7 +823,7 @@ impl Parser<'_> {
                     _ => self.bad(arg, Msg::BadNumber, "a whole number from -20 to 19"),
                 }
             }
-            "cpu" => {
+            Kw::Cpu => {
                 let Some(arg) = self.one(
                     option,
                     pos,
@@ -771,7 +838,7 @@ impl Parser<'_> {
                     Err(kind) => self.err(arg.pos, kind),
                 }
             }
-            "order" => {
+            Kw::Order => {
                 let Some(arg) = self.one(option, pos, args, "a whole number", "") else {
                     return;
                 };
@@ -784,18 +851,18 @@ impl Parser<'_> {
                     ),
                 }
             }
-            "disable" | "wait" | "once" => {
+            Kw::Disable | Kw::Wait | Kw::Once => {
                 if let Some(extra) = args.first() {
                     self.fail(extra.pos, Msg::NoArgs, option, "");
                 }
                 let spec = self.spec();
-                match option {
-                    "disable" => spec.disable = true,
-                    "wait" => spec.wait = true,
+                match kw {
+                    Kw::Disable => spec.disable = true,
+                    Kw::Wait => spec.wait = true,
                     _ => spec.once = true,
                 }
             }
-            "bounce" => {
+            Kw::Bounce => {
                 if let Some(secs) = self.duration("bounce", "every", pos, args) {
                     if secs == 0 {
                         self.bad(&args[1], Msg::BadDuration, "it must be at least 1 second");
@@ -804,12 +871,12 @@ impl Parser<'_> {
                     }
                 }
             }
-            "kill" => {
+            Kw::Kill => {
                 if let Some(secs) = self.duration("kill", "after", pos, args) {
                     self.spec().kill_after_secs = secs;
                 }
             }
-            "ulimit" => match args.first() {
+            Kw::Ulimit => match args.first() {
                 None => self.fail(
                     pos,
                     Msg::MissingArg,
@@ -821,14 +888,16 @@ impl Parser<'_> {
                 }
                 Some(_) => self.ulimit_pairs(args),
             },
-            "depends" => match args.first() {
+            Kw::Depends => match args.first() {
                 Some(brace) if brace.is("{") => {
                     self.open_block(BlockKind::Depends, brace.pos, &args[1..])
                 }
                 other => self.report(Msg::Expected, pos, other, "{", "depends"),
             },
-            "ready" | "after" | "check" | "watchdog" => self.readiness_option(option, pos, args),
-            _ => unreachable!("option {option} is in OPTIONS but has no arm"),
+            Kw::Ready | Kw::After | Kw::Check | Kw::Watchdog => {
+                self.readiness_option(kw, pos, args)
+            }
+            _ => unreachable!("{kw:?} is not an option"),
         }
     }
 

@@ -12,7 +12,7 @@
 //!
 //! Times take `ms` besides `s`, `m`, `h` and `d`.
 
-use super::Parser;
+use super::{Kw, Parser};
 use crate::config::error::{ErrorKind, Msg};
 use crate::config::lex::Word;
 use crate::config::model::{After, JobSpec, Pos, Readiness, ReadyHow};
@@ -27,11 +27,11 @@ impl Parser<'_> {
         self.spec().readiness.get_or_insert_with(Default::default)
     }
 
-    pub(super) fn readiness_option(&mut self, option: &'static str, pos: Pos, args: &[Word]) {
-        match option {
-            "ready" => self.ready(pos, args),
-            "after" => self.after(pos, args),
-            "check" => self.check(pos, args),
+    pub(super) fn readiness_option(&mut self, kw: Kw, pos: Pos, args: &[Word]) {
+        match kw {
+            Kw::Ready => self.ready(pos, args),
+            Kw::After => self.after(pos, args),
+            Kw::Check => self.check(pos, args),
             _ => {
                 if let Some(ms) = self.time_ms("watchdog", pos, args) {
                     self.readiness().watchdog_ms = Some(ms);
@@ -203,7 +203,12 @@ impl Parser<'_> {
     }
 
     /// A command line: an absolute program path, then its arguments.
-    fn command(&mut self, option: &'static str, pos: Pos, args: &[Word]) -> Option<Vec<String>> {
+    pub(super) fn command(
+        &mut self,
+        option: &'static str,
+        pos: Pos,
+        args: &[Word],
+    ) -> Option<Vec<String>> {
         let Some(program) = args.first() else {
             let expected = "the absolute path of a program, then its arguments";
             self.fail(pos, Msg::MissingArg, option, expected);

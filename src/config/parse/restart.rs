@@ -10,11 +10,11 @@
 
 use crate::prelude::*;
 
-use super::super::error::Msg;
+use super::super::error::{Error, ErrorKind, Msg};
 use super::super::lex::Word;
 use super::super::model::{EnvFile, GiveUp, Pos, Restart, RestartDelay};
 use super::super::values::{number, parse_duration, parse_signal};
-use super::Parser;
+use super::{Kw, Parser};
 
 /// `give up after N`: the most quick exits a job's window remembers. The
 /// window is a ring of N times made when the job is loaded, so N is
@@ -27,48 +27,46 @@ fn is_value(word: &str) -> bool {
 }
 
 impl Parser<'_> {
-    /// Reads `option` when it is one of issue 15's (`env` only in its
-    /// `env file PATH` form); returns false for every other option.
-    pub(super) fn restart_option(&mut self, option: &'static str, pos: Pos, args: &[Word]) -> bool {
+    /// Reads `option`, one of issue 15's (`env` only in its `env file
+    /// PATH` form).
+    pub(super) fn restart_option(&mut self, kw: Kw, pos: Pos, args: &[Word]) {
         let first = args
             .first()
             .map_or("", |w| if w.quoted { "" } else { &w.text });
         // The key for "given twice", and the words after the keyword.
-        let (key, shape, usage): (&'static str, &[&'static str], &'static str) =
-            match (option, first) {
-                ("restart", "delay") => (
-                    "restart delay",
-                    &["delay", "TIME", "max", "TIME"],
-                    "delay TIME [max TIME]",
-                ),
-                ("restart", _) => (
-                    "restart",
-                    &["POLICY"],
-                    "always, on-failure, never, or delay TIME [max TIME]",
-                ),
-                ("give", _) => (
-                    "give up",
-                    &["up", "after", "N", "in", "TIME", "then", "exit"],
-                    "up after N in TIME [then exit]",
-                ),
-                ("stop", _) => ("stop signal", &["signal", "SIGNAL"], "signal SIGNAL"),
-                ("reload", _) => ("reload signal", &["signal", "SIGNAL"], "signal SIGNAL"),
-                ("env", "file") => ("env file", &["file", "PATH"], "file PATH"),
-                ("group", _) => ("group", &["GROUP"], "a group name or number"),
-                ("groups", _) => ("groups", &["GROUPS"], "group names or numbers, like a,b,20"),
-                ("umask", _) => ("umask", &["MASK"], "an octal mode like 022"),
-                _ => return false,
-            };
+        let (key, shape, usage): (&'static str, &[&'static str], &'static str) = match (kw, first) {
+            (Kw::Restart, "delay") => (
+                "restart delay",
+                &["delay", "TIME", "max", "TIME"],
+                "delay TIME [max TIME]",
+            ),
+            (Kw::Restart, _) => (
+                "restart",
+                &["POLICY"],
+                "always, on-failure, never, or delay TIME [max TIME]",
+            ),
+            (Kw::Give, _) => (
+                "give up",
+                &["up", "after", "N", "in", "TIME", "then", "exit"],
+                "up after N in TIME [then exit]",
+            ),
+            (Kw::Stop, _) => ("stop signal", &["signal", "SIGNAL"], "signal SIGNAL"),
+            (Kw::Reload, _) => ("reload signal", &["signal", "SIGNAL"], "signal SIGNAL"),
+            (Kw::Env, _) => ("env file", &["file", "PATH"], "file PATH"),
+            (Kw::Group, _) => ("group", &["GROUP"], "a group name or number"),
+            (Kw::Groups, _) => ("groups", &["GROUPS"], "group names or numbers, like a,b,20"),
+            (Kw::Umask, _) => ("umask", &["MASK"], "an octal mode like 022"),
+            _ => unreachable!("{kw:?} is not an option of issue 15"),
+        };
         // `env file` may be repeated; the others are once per job.
-        if key != "env file" && !self.first_time(key, pos) {
-            return true;
+        if kw != Kw::Env && !self.first_time(key, pos) {
+            return;
         }
         // Parts after the first two words are optional, as a whole.
-        let need = shape.len().min(if option == "give" { 5 } else { 2 });
-        if self.shape(option, key, pos, args, shape, need, usage) {
-            self.restart_values(key, pos, args);
+        let need = shape.len().min(if kw == Kw::Give { 5 } else { 2 });
+        if self.shape(kw.word(), key, pos, args, shape, need, usage) {
+            self.restart_values(kw, key, pos, args);
         }
-        true
     }
 
     /// Checks `args` word by word against `shape` (fixed words, and
@@ -116,10 +114,10 @@ impl Parser<'_> {
     }
 
     /// The values of an option whose shape is right.
-    fn restart_values(&mut self, key: &'static str, pos: Pos, args: &[Word]) {
+    fn restart_values(&mut self, kw: Kw, key: &'static str, pos: Pos, args: &[Word]) {
         let arg = |i: usize| &args[i];
-        match key {
-            "restart" => {
+        match kw {
+            Kw::Restart if !arg(0).is("delay") => {
                 let policy = [Restart::Always, Restart::OnFailure, Restart::Never]
                     .into_iter()
                     .find(|p| arg(0).is(p.word()));
@@ -135,7 +133,7 @@ impl Parser<'_> {
                     ),
                 }
             }
-            "restart delay" => {
+            Kw::Restart => {
                 let Some(secs) = self.time(arg(1), false) else {
                     return;
                 };
@@ -154,15 +152,13 @@ impl Parser<'_> {
                     // Allowed, for jobs that must come back at once, but
                     // the anti-spin wait protects the device: say so at
                     // every load and in pmtr -t.
-                    let warning = format!(
-                        "{}:{}:{}: restart delay 0: a crash loop restarts without pause",
-                        self.diags.file, pos.line, pos.col
-                    );
-                    self.config.warnings.push(warning);
+                    let warning = ErrorKind::plain(Msg::RestartDelayZero);
+                    let warning = Error::at(self.diags.file, pos, warning);
+                    self.config.warnings.push(warning.to_string());
                 }
                 self.spec().restart_delay = Some(RestartDelay { secs, max_secs });
             }
-            "give up" => {
+            Kw::Give => {
                 let n = arg(2);
                 let after = match number(&n.text) {
                     Some(after) if (1..=u64::from(MAX_GIVE_UP)).contains(&after) => after as u32,
@@ -181,12 +177,12 @@ impl Parser<'_> {
                     });
                 }
             }
-            "stop signal" | "reload signal" => match parse_signal(&arg(1).text) {
-                Some(sig) if key == "stop signal" => self.spec().stop_signal = Some(sig),
+            Kw::Stop | Kw::Reload => match parse_signal(&arg(1).text) {
+                Some(sig) if kw == Kw::Stop => self.spec().stop_signal = Some(sig),
                 Some(sig) => self.spec().reload_signal = Some(sig),
                 None => self.bad(arg(1), Msg::UnknownSignal, ""),
             },
-            "env file" => {
+            Kw::Env => {
                 let text = &arg(1).text;
                 let (optional, path) = match text.strip_prefix('-') {
                     Some(path) => (true, path),
@@ -202,8 +198,8 @@ impl Parser<'_> {
             _ => {
                 let text = arg(0).text.clone();
                 let spec = self.spec();
-                match key {
-                    "umask" => match parse_umask(&text) {
+                match kw {
+                    Kw::Umask => match parse_umask(&text) {
                         Some(mask) => spec.umask = Some(mask),
                         None => {
                             let expected = "an octal mode from 000 to 777, like 022";
@@ -213,10 +209,10 @@ impl Parser<'_> {
                     _ if text.split(',').any(str::is_empty) => {
                         self.fail(arg(0).pos, Msg::EmptyArg, key, "");
                     }
-                    "group" => spec.group = Some(text),
+                    Kw::Group => spec.group = Some(text),
                     _ => spec.groups = text.split(',').map(String::from).collect(),
                 }
-                if matches!(key, "group" | "groups") {
+                if kw != Kw::Umask {
                     self.spec().origin.group.get_or_insert(pos);
                 }
             }
