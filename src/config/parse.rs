@@ -140,7 +140,10 @@ pub fn parse(file: &str, src: &str) -> Result<Config, Vec<Error>> {
     // stable, and there are at most MAX_ERRORS, nearly in order already
     // (and it keeps the general-purpose stable sort out of the binary).
     let mut errors = p.diags.errors;
-    let key = |e: &Error| (e.pos().is_none(), e.pos());
+    let key = |e: &Error| {
+        e.pos()
+            .map_or(u64::MAX, |p| u64::from(p.line) << 32 | u64::from(p.col))
+    };
     for i in 1..errors.len() {
         let mut j = i;
         while j > 0 && key(&errors[j - 1]) > key(&errors[j]) {
@@ -500,14 +503,11 @@ impl Parser<'_> {
         // like `out` and `err`; resolve them here so the supervisor and
         // the equality of specs see one absolute path.
         let base = spec.dir.as_deref().unwrap_or("/").trim_end_matches('/');
-        for dep in &mut spec.depends {
-            if !dep.starts_with('/') {
-                *dep = format!("{base}/{dep}");
-            }
-        }
-        for file in &mut spec.env_files {
-            if !file.path.starts_with('/') {
-                file.path = format!("{base}/{}", file.path);
+        let base = if base.is_empty() { "/" } else { base };
+        let paths = spec.depends.iter_mut();
+        for path in paths.chain(spec.env_files.iter_mut().map(|f| &mut f.path)) {
+            if !path.starts_with('/') {
+                *path = crate::files::join(base, path);
             }
         }
         if self.jobs_seen <= MAX_JOBS {
