@@ -269,16 +269,13 @@ impl Parser<'_> {
         if jobs.iter().all(|j| j.readiness.is_none()) {
             return;
         }
-        // edges[i]: the jobs job i starts after, with where each is named.
-        let mut edges: Vec<Vec<(usize, Pos)>> = vec![Vec::new(); jobs.len()];
-        for (i, job) in jobs.iter_mut().enumerate() {
+        let count = jobs.len();
+        // Each name to its job's index; u32::MAX stays where there is none.
+        for job in jobs.iter_mut() {
             let Some(r) = &job.readiness else { continue };
             for (after, (pos, index)) in r.after.iter().zip(&mut job.origin.after) {
                 match names.binary_search_by(|(n, ..)| n.as_str().cmp(&after.name)) {
-                    Ok(k) if (names[k].2 as usize) < edges.len() => {
-                        *index = names[k].2;
-                        edges[i].push((*index as usize, *pos));
-                    }
+                    Ok(k) if (names[k].2 as usize) < count => *index = names[k].2,
                     _ if diags.full() => {}
                     _ => {
                         let suggestion = names
@@ -293,11 +290,11 @@ impl Parser<'_> {
                 }
             }
         }
-        // Depth-first, without recursion (a chain may be thousands long):
-        // 0 unseen, 1 on the current path, 2 done.
-        let mut mark = vec![0u8; jobs.len()];
+        // Depth-first along those indexes, without recursion (a chain may
+        // be thousands long): 0 unseen, 1 on the current path, 2 done.
+        let mut mark = vec![0u8; count];
         let mut path: Vec<(usize, usize)> = Vec::new();
-        for start in 0..jobs.len() {
+        for start in 0..count {
             if mark[start] != 0 {
                 continue;
             }
@@ -305,18 +302,20 @@ impl Parser<'_> {
             path.push((start, 0));
             while let Some(top) = path.last_mut() {
                 let (v, next) = *top;
-                let Some(&(w, pos)) = edges[v].get(next) else {
+                let Some(&(pos, w)) = jobs[v].origin.after.get(next) else {
                     mark[v] = 2;
                     path.pop();
                     continue;
                 };
                 top.1 += 1;
-                match mark[w] {
-                    0 => {
+                let w = w as usize;
+                // An index of u32::MAX, a name of no job, is no edge.
+                match mark.get(w) {
+                    Some(0) => {
                         mark[w] = 1;
                         path.push((w, 0));
                     }
-                    1 => {
+                    Some(1) => {
                         let from = path.iter().position(|&(u, _)| u == w).unwrap_or(0);
                         let cycle = &path[from..];
                         let mut text = String::new();
