@@ -26,37 +26,48 @@ fn is_value(word: &str) -> bool {
     word.starts_with(|c: char| c.is_ascii_uppercase())
 }
 
+/// For each option, by [`Kw`] from `restart` on: the key for "given
+/// twice", the words after the keyword, and what to write there. One
+/// table rather than a `match` building the three per option (issue 18).
+const SHAPES: [(&str, &[&str], &str); 9] = [
+    (
+        "restart",
+        &["POLICY"],
+        "always, on-failure, never, or delay TIME [max TIME]",
+    ),
+    (
+        "give up",
+        &["up", "after", "N", "in", "TIME", "then", "exit"],
+        "up after N in TIME [then exit]",
+    ),
+    ("stop signal", &["signal", "SIGNAL"], "signal SIGNAL"),
+    ("reload signal", &["signal", "SIGNAL"], "signal SIGNAL"),
+    ("group", &["GROUP"], "a group name or number"),
+    ("groups", &["GROUPS"], "group names or numbers, like a,b,20"),
+    ("umask", &["MASK"], "an octal mode like 022"),
+    // `restart delay`, then `env file`.
+    (
+        "restart delay",
+        &["delay", "TIME", "max", "TIME"],
+        "delay TIME [max TIME]",
+    ),
+    ("env file", &["file", "PATH"], "file PATH"),
+];
+
+const _: () = assert!(Kw::Umask as usize - Kw::Restart as usize == 6);
+
 impl Parser<'_> {
     /// Reads `option`, one of issue 15's (`env` only in its `env file
     /// PATH` form).
     pub(super) fn restart_option(&mut self, kw: Kw, pos: Pos, args: &[Word]) {
-        let first = args
-            .first()
-            .map_or("", |w| if w.quoted { "" } else { &w.text });
-        // The key for "given twice", and the words after the keyword.
-        let (key, shape, usage): (&'static str, &[&'static str], &'static str) = match (kw, first) {
-            (Kw::Restart, "delay") => (
-                "restart delay",
-                &["delay", "TIME", "max", "TIME"],
-                "delay TIME [max TIME]",
-            ),
-            (Kw::Restart, _) => (
-                "restart",
-                &["POLICY"],
-                "always, on-failure, never, or delay TIME [max TIME]",
-            ),
-            (Kw::Give, _) => (
-                "give up",
-                &["up", "after", "N", "in", "TIME", "then", "exit"],
-                "up after N in TIME [then exit]",
-            ),
-            (Kw::Stop, _) => ("stop signal", &["signal", "SIGNAL"], "signal SIGNAL"),
-            (Kw::Reload, _) => ("reload signal", &["signal", "SIGNAL"], "signal SIGNAL"),
-            (Kw::Env, _) => ("env file", &["file", "PATH"], "file PATH"),
-            (Kw::Group, _) => ("group", &["GROUP"], "a group name or number"),
-            (Kw::Groups, _) => ("groups", &["GROUPS"], "group names or numbers, like a,b,20"),
-            (Kw::Umask, _) => ("umask", &["MASK"], "an octal mode like 022"),
-            _ => unreachable!("{kw:?} is not an option of issue 15"),
+        let delay = kw == Kw::Restart && args.first().is_some_and(|w| w.is("delay"));
+        let row = match kw {
+            Kw::Env => SHAPES.len() - 1,
+            _ if delay => SHAPES.len() - 2,
+            _ => kw as usize - Kw::Restart as usize,
+        };
+        let Some(&(key, shape, usage)) = SHAPES.get(row) else {
+            unreachable!("{kw:?} is not an option of issue 15")
         };
         // `env file` may be repeated; the others are once per job.
         if kw != Kw::Env && !self.first_time(key, pos) {
