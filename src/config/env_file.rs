@@ -11,7 +11,7 @@
 
 use crate::prelude::*;
 
-use super::error::{Error, ErrorKind};
+use super::error::{Error, ErrorKind, Msg};
 use super::model::{EnvFile, Pos};
 
 /// A file with more bad lines than this is not worth reading further.
@@ -50,7 +50,7 @@ pub fn parse_env(file: &str, bytes: &[u8]) -> Result<Vec<String>, Vec<Error>> {
     let Ok(text) = core::str::from_utf8(bytes) else {
         return Err(vec![Error::whole(
             file,
-            ErrorKind::EnvLine("not valid UTF-8"),
+            ErrorKind::new(Msg::EnvLine, None, "not valid UTF-8", ""),
         )]);
     };
     let mut lines = Vec::new();
@@ -74,7 +74,11 @@ pub fn parse_env(file: &str, bytes: &[u8]) -> Result<Vec<String>, Vec<Error>> {
                     line: u32::try_from(i + 1).unwrap_or(u32::MAX),
                     col: u32::try_from(line[..offset].chars().count() + 1).unwrap_or(u32::MAX),
                 };
-                errors.push(Error::at(file, pos, ErrorKind::EnvLine(why)));
+                errors.push(Error::at(
+                    file,
+                    pos,
+                    ErrorKind::new(Msg::EnvLine, None, why, ""),
+                ));
                 if errors.len() == MAX_ERRORS {
                     break;
                 }

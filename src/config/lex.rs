@@ -21,7 +21,7 @@
 //!
 //! Positions are 1-based; columns count characters, a tab being one.
 
-use super::error::ErrorKind;
+use super::error::{ErrorKind, Msg};
 use super::model::Pos;
 use crate::prelude::*;
 
@@ -78,7 +78,10 @@ fn lex_line(text: &str, number: u32) -> Result<Option<Line>, (Pos, ErrorKind)> {
         return Ok(None);
     }
     if let Some(bad) = (i..chars.len()).find(|&j| chars[j].is_control() && chars[j] != '\t') {
-        return Err((at(bad), ErrorKind::ControlChar(chars[bad])));
+        return Err((
+            at(bad),
+            ErrorKind::plain(Msg::ControlChar).num(u64::from(chars[bad])),
+        ));
     }
     let mut words = Vec::new();
     while i < chars.len() {
@@ -93,7 +96,7 @@ fn lex_line(text: &str, number: u32) -> Result<Option<Line>, (Pos, ErrorKind)> {
             i += 1;
             loop {
                 match chars.get(i) {
-                    None => return Err((at(start), ErrorKind::UnclosedQuote)),
+                    None => return Err((at(start), ErrorKind::plain(Msg::UnclosedQuote))),
                     Some('"') => {
                         i += 1;
                         break;
@@ -109,7 +112,7 @@ fn lex_line(text: &str, number: u32) -> Result<Option<Line>, (Pos, ErrorKind)> {
                 }
             }
             if i < chars.len() && !is_blank(chars[i]) {
-                return Err((at(i), ErrorKind::TextAfterQuote));
+                return Err((at(i), ErrorKind::plain(Msg::TextAfterQuote)));
             }
         } else {
             while i < chars.len() && !is_blank(chars[i]) {

@@ -29,7 +29,7 @@ pub use values::{is_host_name, parse_signal, signal_name};
 use rustix::fs::{FileType, Mode, OFlags};
 use rustix::io::Errno;
 
-use error::ErrorKind;
+use error::{ErrorKind, Msg};
 
 /// A configuration file larger than this is refused unread: no real one
 /// comes near it, and pmtr must not slurp a log file named by mistake.
@@ -56,10 +56,10 @@ pub fn read(path: &str) -> Result<Vec<u8>, Error> {
     match FileType::from_raw_mode(meta.st_mode) {
         FileType::RegularFile => {}
         FileType::Directory => return Err(io(Errno::ISDIR)),
-        _ => return Err(Error::whole(path, ErrorKind::NotRegular)),
+        _ => return Err(Error::whole(path, ErrorKind::plain(Msg::NotRegular))),
     }
     trust::check_opened(path, &meta)?;
-    let too_big = |len: u64| Error::whole(path, ErrorKind::TooBig(len));
+    let too_big = |len: u64| Error::whole(path, ErrorKind::plain(Msg::TooBig).num(len));
     if meta.st_size as u64 > MAX_FILE_BYTES {
         return Err(too_big(meta.st_size as u64));
     }
@@ -73,10 +73,8 @@ pub fn read(path: &str) -> Result<Vec<u8>, Error> {
 /// Parses the bytes of a file named `file` (used in messages only).
 pub fn parse_bytes(file: &str, bytes: &[u8]) -> Result<Config, Vec<Error>> {
     if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(vec![Error::whole(
-            file,
-            ErrorKind::TooBig(bytes.len() as u64),
-        )]);
+        let kind = ErrorKind::plain(Msg::TooBig).num(bytes.len() as u64);
+        return Err(vec![Error::whole(file, kind)]);
     }
     let text = match core::str::from_utf8(bytes) {
         Ok(text) => text,
@@ -93,7 +91,7 @@ pub fn parse_bytes(file: &str, bytes: &[u8]) -> Result<Config, Vec<Error>> {
             return Err(vec![Error::at(
                 file,
                 pos,
-                ErrorKind::NotUtf8(bytes[e.valid_up_to()]),
+                ErrorKind::plain(Msg::NotUtf8).num(u64::from(bytes[e.valid_up_to()])),
             )]);
         }
     };

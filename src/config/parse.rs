@@ -8,15 +8,15 @@
 
 use crate::prelude::*;
 
-use super::error::{Error, ErrorKind};
+use super::error::{Error, ErrorKind, Msg};
 use super::lex::{self, Line, Word};
 use super::model::{
     Config, DEFAULT_KILL_AFTER_SECS, JobSpec, LogFile, Origin, Output, Pos, Resource, Restart,
     Ulimit,
 };
 use super::values::{
-    MAX_KEEP, MIN_LOG_SIZE, is_integer, parse_cpu, parse_duration, parse_size, parse_url, resource,
-    suggest, suggest_resource,
+    MAX_KEEP, MIN_LOG_SIZE, is_digits, is_integer, number, parse_cpu, parse_duration, parse_size,
+    parse_url, resource, signed, suggest, suggest_resource,
 };
 
 mod ready;
@@ -30,18 +30,79 @@ pub const MAX_JOBS: usize = 10_000;
 /// by mistake would otherwise flood the log.
 pub const MAX_ERRORS: usize = 100;
 
-/// The options a job may contain.
-const OPTIONS: &[&str] = &[
-    "name", "cmd", "dir", "out", "err", "in", "env", "user", "nice", "cpu", "ulimit", "bounce",
-    "depends", "order", "disable", "wait", "once", "kill",
+/// Defines [`Kw`] and [`KEYWORDS`] from one list, in one order.
+macro_rules! keywords {
+    ($($name:ident = $text:literal,)*) => {
+        /// What a line starts with, found once in [`KEYWORDS`]; the
+        /// parser then matches on this, not on strings.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        enum Kw {
+            $($name,)*
+        }
+
+        impl Kw {
+            const ALL: &[Kw] = &[$(Kw::$name,)*];
+        }
+
+        /// The words of [`Kw`], in its order.
+        const KEYWORDS: &[&str] = &[$($text,)*];
+    };
+}
+
+keywords! {
+    // The keywords outside a job.
+    Job = "job", Report = "report", Listen = "listen", Metrics = "metrics",
+    // The options a job may contain.
+    Name = "name", Cmd = "cmd", Dir = "dir", Out = "out", Err = "err", In = "in", Env = "env",
+    User = "user", Nice = "nice", Cpu = "cpu", Ulimit = "ulimit", Bounce = "bounce",
+    Depends = "depends", Order = "order", Disable = "disable", Wait = "wait", Once = "once",
+    Kill = "kill",
     // Issue 15 (parse/restart.rs).
-    "restart", "give", "stop", "reload", "group", "groups", "umask",
+    Restart = "restart", Give = "give", Stop = "stop", Reload = "reload", Group = "group",
+    Groups = "groups", Umask = "umask",
     // Issue 16 (parse/ready.rs).
-    "ready", "after", "check", "watchdog",
-];
+    Ready = "ready", After = "after", Check = "check", Watchdog = "watchdog",
+    // Braces, which are words of their own.
+    Close = "}", Open = "{",
+}
 
 /// The keywords outside a job.
-const GLOBALS: &[&str] = &["job", "report", "listen", "metrics"];
+const GLOBALS: &[&str] = KEYWORDS.split_at(Kw::Name as usize).0;
+
+/// The options a job may contain; with `}` after them, what a word in a
+/// job may be a typo of.
+const OPTIONS_AND_CLOSE: &[&str] = KEYWORDS
+    .split_at(Kw::Open as usize)
+    .0
+    .split_at(Kw::Name as usize)
+    .1;
+
+/// The options a job may contain.
+const OPTIONS: &[&str] = KEYWORDS
+    .split_at(Kw::Close as usize)
+    .0
+    .split_at(Kw::Name as usize)
+    .1;
+
+impl Kw {
+    /// The keyword `word` is, if it is one (and not quoted).
+    fn of(word: &Word) -> Option<Kw> {
+        if word.quoted {
+            return None;
+        }
+        let i = KEYWORDS.iter().position(|k| *k == word.text)?;
+        Kw::ALL.get(i).copied()
+    }
+
+    fn word(self) -> &'static str {
+        KEYWORDS[self as usize]
+    }
+
+    /// An option of a job (not a global keyword, not a brace).
+    fn is_option(self) -> bool {
+        (Kw::Name as usize..Kw::Close as usize).contains(&(self as usize))
+    }
+}
 
 /// Parses the text of a configuration file named `file`.
 pub fn parse(file: &str, src: &str) -> Result<Config, Vec<Error>> {
@@ -79,7 +140,10 @@ pub fn parse(file: &str, src: &str) -> Result<Config, Vec<Error>> {
     // stable, and there are at most MAX_ERRORS, nearly in order already
     // (and it keeps the general-purpose stable sort out of the binary).
     let mut errors = p.diags.errors;
-    let key = |e: &Error| (e.pos().is_none(), e.pos());
+    let key = |e: &Error| {
+        e.pos()
+            .map_or(u64::MAX, |p| u64::from(p.line) << 32 | u64::from(p.col))
+    };
     for i in 1..errors.len() {
         let mut j = i;
         while j > 0 && key(&errors[j - 1]) > key(&errors[j]) {
@@ -106,10 +170,8 @@ impl Diags<'_> {
         if self.errors.len() < MAX_ERRORS {
             self.errors.push(Error::at(self.file, pos, kind));
         } else if self.errors.len() == MAX_ERRORS {
-            self.errors.push(Error::whole(
-                self.file,
-                ErrorKind::TooManyErrors(MAX_ERRORS),
-            ));
+            let kind = ErrorKind::plain(Msg::TooManyErrors).num(MAX_ERRORS as u64);
+            self.errors.push(Error::whole(self.file, kind));
         }
     }
 }
@@ -180,31 +242,56 @@ impl Parser<'_> {
         self.diags.push(pos, kind);
     }
 
+    /// Reports `msg` at `word`, which it names (`%w`), or at `pos` when
+    /// the line has no such word; `a` and `b` are its fixed texts.
+    fn report(
+        &mut self,
+        msg: Msg,
+        pos: Pos,
+        word: Option<&Word>,
+        a: &'static str,
+        b: &'static str,
+    ) {
+        let at = word.map_or(pos, |w| w.pos);
+        let kind = ErrorKind::new(msg, word.map(|w| w.text.as_str()), a, b);
+        self.diags.push(at, kind);
+    }
+
+    /// Reports `msg` about `word`, at it.
+    fn bad(&mut self, word: &Word, msg: Msg, a: &'static str) {
+        self.report(msg, word.pos, Some(word), a, "");
+    }
+
+    /// Reports `msg`, which names no word of the file, at `pos`.
+    fn fail(&mut self, pos: Pos, msg: Msg, a: &'static str, b: &'static str) {
+        self.report(msg, pos, None, a, b);
+    }
+
     fn line(&mut self, line: &Line) {
         let words = &line.words[..];
         let first = &words[0];
+        let kw = Kw::of(first);
         if let Some(block) = &self.block {
             // A job option (or a new job) while a block is open means its
             // `}` was forgotten: say so at the `{`, then read the line as
             // what it looks like instead of as block entries.
-            let forgotten =
-                !first.quoted && (first.text == "job" || OPTIONS.contains(&first.text.as_str()));
+            let forgotten = kw.is_some_and(|k| k == Kw::Job || k.is_option());
             if !forgotten {
                 self.block_words(words);
                 return;
             }
             let (open, kind) = (block.open, block.kind);
-            self.err(open, ErrorKind::UnclosedBrace(kind.name()));
+            self.fail(open, Msg::UnclosedBrace, kind.name(), "");
             self.block = None;
         }
         if self.awaiting_open {
             self.awaiting_open = false;
-            if first.is("{") {
+            if kw == Some(Kw::Open) {
                 if let Some(job) = &mut self.job {
                     job.open = first.pos;
                 }
                 if let Some(extra) = words.get(1) {
-                    self.err(extra.pos, ErrorKind::TextAfterOpen);
+                    self.fail(extra.pos, Msg::TextAfterOpen, "", "");
                     if let Some(job) = &mut self.job {
                         job.damaged = true;
                     }
@@ -215,53 +302,56 @@ impl Parser<'_> {
                 j.braced = false;
                 j.open
             });
-            self.err(at, ErrorKind::ExpectedOpen("job"));
+            self.fail(at, Msg::ExpectedOpen, "job", "");
         }
         if first.quoted {
-            self.err(first.pos, ErrorKind::QuotedKeyword(first.text.clone()));
+            self.bad(first, Msg::QuotedKeyword, "");
             return;
         }
         let args = &words[1..];
-        match first.text.as_str() {
-            "}" => match self.job.take() {
+        let pos = first.pos;
+        match kw {
+            Some(Kw::Close) => match self.job.take() {
                 Some(job) => {
                     self.finish_job(job);
                     if let Some(extra) = args.first() {
-                        self.err(extra.pos, ErrorKind::TextAfterClose);
+                        self.fail(extra.pos, Msg::TextAfterClose, "", "");
                     }
                 }
-                None => self.err(first.pos, ErrorKind::StrayClose),
+                None => self.fail(pos, Msg::StrayClose, "", ""),
             },
-            "{" => self.err(first.pos, ErrorKind::StrayOpen),
-            "job" => self.start_job(first.pos, args),
-            "report" => self.global(first, args, "to"),
-            "listen" => self.global(first, args, "on"),
-            "metrics" => self.metrics(first.pos, args),
-            kw => {
-                if let Some(&option) = OPTIONS.iter().find(|&&o| o == kw) {
-                    if self.job.is_some() {
-                        self.option(option, first.pos, args);
-                    } else {
-                        self.err(first.pos, ErrorKind::OptionOutsideJob(option.to_string()));
-                    }
-                } else if !self.diags.full() {
+            Some(Kw::Open) => self.fail(pos, Msg::StrayOpen, "", ""),
+            Some(Kw::Job) => self.start_job(pos, args),
+            Some(Kw::Report) => self.global(pos, args, false),
+            Some(Kw::Listen) => self.global(pos, args, true),
+            Some(Kw::Metrics) => self.metrics(pos, args),
+            Some(option) => {
+                if self.job.is_some() {
+                    self.option(option, pos, args);
+                } else {
+                    self.fail(pos, Msg::OptionOutsideJob, option.word(), "");
+                }
+            }
+            None => {
+                if !self.diags.full() {
+                    let kw = first.text.as_str();
                     let in_job = self.job.is_some();
+                    // Options first: on a tie, an option is the likelier.
                     let suggestion = if in_job {
-                        suggest(kw, OPTIONS).or_else(|| suggest(kw, &["}"]))
+                        suggest(kw, OPTIONS_AND_CLOSE)
                     } else {
                         suggest(kw, GLOBALS).or_else(|| suggest(kw, OPTIONS))
                     };
                     if let (Some(job), Some(option)) = (&mut self.job, suggestion) {
                         job.misspelt.push(option);
                     }
-                    self.err(
-                        first.pos,
-                        ErrorKind::UnknownKeyword {
-                            word: kw.to_string(),
-                            suggestion,
-                            in_job,
-                        },
-                    );
+                    let msg = if in_job {
+                        Msg::UnknownOption
+                    } else {
+                        Msg::UnknownKeyword
+                    };
+                    let kind = ErrorKind::new(msg, Some(kw), "", "").suggest(suggestion);
+                    self.err(first.pos, kind);
                 }
             }
         }
@@ -269,13 +359,13 @@ impl Parser<'_> {
 
     fn finish(&mut self) {
         if let Some(block) = self.block.take() {
-            self.err(block.open, ErrorKind::UnclosedBrace(block.kind.name()));
+            self.fail(block.open, Msg::UnclosedBrace, block.kind.name(), "");
         }
         if let Some(job) = self.job.take() {
             if self.awaiting_open {
-                self.err(job.open, ErrorKind::ExpectedOpen("job"));
+                self.fail(job.open, Msg::ExpectedOpen, "job", "");
             } else if job.braced {
-                self.err(job.open, ErrorKind::UnclosedBrace("job"));
+                self.fail(job.open, Msg::UnclosedBrace, "job", "");
             }
         }
     }
@@ -284,9 +374,9 @@ impl Parser<'_> {
         if let Some(previous) = self.job.take() {
             if self.awaiting_open {
                 self.awaiting_open = false;
-                self.err(previous.open, ErrorKind::ExpectedOpen("job"));
+                self.fail(previous.open, Msg::ExpectedOpen, "job", "");
             } else if previous.braced {
-                self.err(previous.open, ErrorKind::UnclosedBrace("job"));
+                self.fail(previous.open, Msg::UnclosedBrace, "job", "");
             }
             self.finish_job(previous);
         }
@@ -294,7 +384,7 @@ impl Parser<'_> {
         // `parse_bytes` to keep them small (issue 13: no input may panic).
         self.jobs_seen = self.jobs_seen.saturating_add(1);
         if self.jobs_seen == MAX_JOBS + 1 {
-            self.err(pos, ErrorKind::TooManyJobs(MAX_JOBS));
+            self.err(pos, ErrorKind::plain(Msg::TooManyJobs).num(MAX_JOBS as u64));
         }
         let mut open = pos;
         let mut braced = true;
@@ -308,20 +398,13 @@ impl Parser<'_> {
                 open = brace.pos;
                 // `job { }` is an empty job, closed at once below.
                 if let Some(extra) = args.get(1).filter(|_| !empty) {
-                    self.err(extra.pos, ErrorKind::TextAfterOpen);
+                    self.fail(extra.pos, Msg::TextAfterOpen, "", "");
                     damaged = true;
                 }
             }
             Some(other) => {
                 braced = false;
-                self.err(
-                    other.pos,
-                    ErrorKind::Expected {
-                        expected: "{",
-                        after: "job",
-                        found: Some(other.text.clone()),
-                    },
-                );
+                self.report(Msg::Expected, pos, Some(other), "{", "job");
             }
         }
         self.job = Some(Draft {
@@ -390,23 +473,14 @@ impl Parser<'_> {
             damaged || seen.iter().any(|(o, _)| *o == option) || misspelt.contains(&option)
         };
         if !written("name") {
-            self.err(
-                at,
-                ErrorKind::MissingOption {
-                    option: "name",
-                    name: None,
-                },
-            );
+            self.fail(at, Msg::MissingOption, "name", "");
         }
         if !written("cmd") {
-            let name = name_pos.is_some().then(|| spec.name.clone());
-            self.err(
-                at,
-                ErrorKind::MissingOption {
-                    option: "cmd",
-                    name,
-                },
-            );
+            let kind = match name_pos {
+                Some(_) => ErrorKind::new(Msg::MissingOptionOf, Some(&spec.name), "cmd", ""),
+                None => ErrorKind::new(Msg::MissingOption, None, "cmd", ""),
+            };
+            self.err(at, kind);
         }
         if let Some(pos) = name_pos {
             match self
@@ -415,13 +489,8 @@ impl Parser<'_> {
             {
                 Ok(i) => {
                     let first = self.names[i].1;
-                    self.err(
-                        pos,
-                        ErrorKind::DuplicateName {
-                            name: spec.name.clone(),
-                            first,
-                        },
-                    );
+                    let kind = ErrorKind::new(Msg::DuplicateName, Some(&spec.name), "", "");
+                    self.err(pos, kind.first(first));
                 }
                 Err(i) => {
                     let index = self.config.jobs.len() as u32;
@@ -434,14 +503,11 @@ impl Parser<'_> {
         // like `out` and `err`; resolve them here so the supervisor and
         // the equality of specs see one absolute path.
         let base = spec.dir.as_deref().unwrap_or("/").trim_end_matches('/');
-        for dep in &mut spec.depends {
-            if !dep.starts_with('/') {
-                *dep = format!("{base}/{dep}");
-            }
-        }
-        for file in &mut spec.env_files {
-            if !file.path.starts_with('/') {
-                file.path = format!("{base}/{}", file.path);
+        let base = if base.is_empty() { "/" } else { base };
+        let paths = spec.depends.iter_mut();
+        for path in paths.chain(spec.env_files.iter_mut().map(|f| &mut f.path)) {
+            if !path.starts_with('/') {
+                *path = crate::files::join(base, path);
             }
         }
         if self.jobs_seen <= MAX_JOBS {
@@ -450,46 +516,30 @@ impl Parser<'_> {
     }
 
     /// `report to URL` and `listen on URL`.
-    fn global(&mut self, keyword: &Word, args: &[Word], preposition: &'static str) {
-        let (what, listen): (&'static str, bool) = if keyword.text == "report" {
-            ("report", false)
+    fn global(&mut self, pos: Pos, args: &[Word], listen: bool) {
+        let (what, preposition, option) = if listen {
+            ("listen", "on", "listen on")
         } else {
-            ("listen", true)
+            ("report", "to", "report to")
         };
         if self.job.is_some() {
-            self.err(keyword.pos, ErrorKind::GlobalInsideJob(what));
+            self.fail(pos, Msg::GlobalInsideJob, what, "");
             return;
         }
         match args.first() {
             Some(w) if w.is(preposition) => {}
             other => {
-                let at = other.map_or(keyword.pos, |w| w.pos);
-                let found = other.map(|w| w.text.clone());
-                self.err(
-                    at,
-                    ErrorKind::Expected {
-                        expected: preposition,
-                        after: what,
-                        found,
-                    },
-                );
+                self.report(Msg::Expected, pos, other, preposition, what);
                 return;
             }
         }
         let Some(url) = args.get(1) else {
-            let option = if listen { "listen on" } else { "report to" };
-            self.err(
-                keyword.pos,
-                ErrorKind::MissingArg {
-                    option,
-                    expected: "a URL like udp://127.0.0.1:9999",
-                },
-            );
+            let expected = "a URL like udp://127.0.0.1:9999";
+            self.fail(pos, Msg::MissingArg, option, expected);
             return;
         };
         if let Some(extra) = args.get(2) {
-            let option = if listen { "listen on" } else { "report to" };
-            self.err(extra.pos, ErrorKind::ExtraArg { option, hint: "" });
+            self.fail(extra.pos, Msg::ExtraArg, option, "");
         }
         match parse_url(&url.text, listen) {
             Ok(u) if listen => self.config.listen.push(u),
@@ -502,23 +552,13 @@ impl Parser<'_> {
     fn metrics(&mut self, pos: Pos, args: &[Word]) {
         const OPTION: &str = "metrics to";
         if self.job.is_some() {
-            self.err(pos, ErrorKind::GlobalInsideJob("metrics"));
+            self.fail(pos, Msg::GlobalInsideJob, "metrics", "");
             return;
         }
         match args.first() {
             Some(w) if w.is("to") => {}
             other => {
-                let at = other.map_or(pos, |w| w.pos);
-                let found = other.map(|w| w.text.clone());
-                let (expected, after) = ("to", "metrics");
-                self.err(
-                    at,
-                    ErrorKind::Expected {
-                        expected,
-                        after,
-                        found,
-                    },
-                );
+                self.report(Msg::Expected, pos, other, "to", "metrics");
                 return;
             }
         }
@@ -527,18 +567,12 @@ impl Parser<'_> {
             return;
         };
         if !path.text.starts_with('/') {
-            let path = path.text.clone();
-            self.err(
-                pos,
-                ErrorKind::Relative {
-                    option: OPTION,
-                    path,
-                },
-            );
+            let kind = ErrorKind::new(Msg::Relative, Some(&path.text), OPTION, "");
+            self.err(pos, kind);
             return;
         }
         if let Some(first) = self.metrics_at {
-            self.err(pos, ErrorKind::RepeatedMetrics(first));
+            self.err(pos, ErrorKind::plain(Msg::RepeatedMetrics).first(first));
             return;
         }
         self.metrics_at = Some(pos);
@@ -553,7 +587,7 @@ impl Parser<'_> {
             return Some(out);
         };
         let Output::File(path) = out else {
-            self.err(first.pos, ErrorKind::LogSyslog);
+            self.fail(first.pos, Msg::LogSyslog, "", "");
             return None;
         };
         // Where each of OPTIONS was given, and the values of max and keep.
@@ -562,12 +596,13 @@ impl Parser<'_> {
         let mut words = rest.iter();
         while let Some(word) = words.next() {
             let Some(i) = OPTIONS.iter().position(|o| word.is(o)) else {
-                self.err(word.pos, ErrorKind::LogWord(word.text.clone()));
+                self.bad(word, Msg::LogWord, "");
                 return None;
             };
             let option = OPTIONS[i];
             if let Some(first) = seen[i] {
-                self.err(word.pos, ErrorKind::Repeated { option, first });
+                let kind = ErrorKind::new(Msg::Repeated, None, option, "");
+                self.err(word.pos, kind.first(first));
                 return None;
             }
             seen[i] = Some(word.pos);
@@ -586,23 +621,20 @@ impl Parser<'_> {
             ][i]
                 .clone();
             let Some(value) = words.next() else {
-                self.err(word.pos, ErrorKind::MissingArg { option, expected });
+                self.fail(word.pos, Msg::MissingArg, option, expected);
                 return None;
             };
             // Sizes take K, M, G; a count is a plain number.
             match parse_size(&value.text).filter(|n| range.contains(n)) {
-                Some(n) if i == 0 || value.text.bytes().all(|b| b.is_ascii_digit()) => {
-                    values[i] = n
-                }
+                Some(n) if i == 0 || is_digits(&value.text) => values[i] = n,
                 _ => {
-                    let text = value.text.clone();
-                    self.err(value.pos, ErrorKind::BadNumber { text, expected });
+                    self.bad(value, Msg::BadNumber, expected);
                     return None;
                 }
             }
         }
         if let (None, Some(at)) = (seen[0], seen[1]) {
-            self.err(at, ErrorKind::KeepWithoutMax);
+            self.fail(at, Msg::KeepWithoutMax, "", "");
             return None;
         }
         Some(Output::Log(LogFile {
@@ -620,7 +652,8 @@ impl Parser<'_> {
             return false;
         };
         if let Some(&(_, first)) = job.seen.iter().find(|(o, _)| *o == option) {
-            self.err(pos, ErrorKind::Repeated { option, first });
+            let kind = ErrorKind::new(Msg::Repeated, None, option, "");
+            self.err(pos, kind.first(first));
             return false;
         }
         job.seen.push((option, pos));
@@ -637,17 +670,17 @@ impl Parser<'_> {
         hint: &'static str,
     ) -> Option<&'w Word> {
         let Some(arg) = args.first() else {
-            self.err(pos, ErrorKind::MissingArg { option, expected });
+            self.fail(pos, Msg::MissingArg, option, expected);
             return None;
         };
         if let Some(extra) = args.get(1) {
             // The words were meant together; judging the first alone
             // would only add a second, misleading error.
-            self.err(extra.pos, ErrorKind::ExtraArg { option, hint });
+            self.fail(extra.pos, Msg::ExtraArg, option, hint);
             return None;
         }
         if arg.text.is_empty() {
-            self.err(arg.pos, ErrorKind::EmptyArg(option));
+            self.fail(arg.pos, Msg::EmptyArg, option, "");
             return None;
         }
         Some(arg)
@@ -662,21 +695,29 @@ impl Parser<'_> {
             .spec
     }
 
-    fn option(&mut self, option: &'static str, pos: Pos, args: &[Word]) {
+    fn option(&mut self, kw: Kw, pos: Pos, args: &[Word]) {
         const QUOTE: &str = " (quote an argument that contains spaces)";
-        if self.restart_option(option, pos, args) {
+        let env_file = kw == Kw::Env && args.first().is_some_and(|w| w.is("file"));
+        if env_file
+            || matches!(
+                kw,
+                Kw::Restart | Kw::Give | Kw::Stop | Kw::Reload | Kw::Group | Kw::Groups | Kw::Umask
+            )
+        {
+            self.restart_option(kw, pos, args);
             return;
         }
+        let option = kw.word();
         // `ready`, `after` and `check` lines check their own repeats.
         let repeatable = matches!(
-            option,
-            "env" | "ulimit" | "depends" | "ready" | "after" | "check"
+            kw,
+            Kw::Env | Kw::Ulimit | Kw::Depends | Kw::Ready | Kw::After | Kw::Check
         );
         if !repeatable && !self.first_time(option, pos) {
             return;
         }
-        match option {
-            "name" => {
+        match kw {
+            Kw::Name => {
                 let Some(arg) = self.one(
                     option,
                     pos,
@@ -691,7 +732,7 @@ impl Parser<'_> {
                     .chars()
                     .any(|c| c.is_whitespace() || c.is_control())
                 {
-                    self.err(arg.pos, ErrorKind::BadName(arg.text.clone()));
+                    self.bad(arg, Msg::BadName, "");
                     return;
                 }
                 let (text, at) = (arg.text.clone(), arg.pos);
@@ -700,44 +741,23 @@ impl Parser<'_> {
                     job.name_pos = Some(at);
                 }
             }
-            "cmd" => {
-                let Some(program) = args.first() else {
-                    self.err(
-                        pos,
-                        ErrorKind::MissingArg {
-                            option,
-                            expected: "the absolute path of a program, then its arguments",
-                        },
-                    );
-                    return;
-                };
-                if !program.text.starts_with('/') {
-                    self.err(
-                        program.pos,
-                        ErrorKind::Relative {
-                            option,
-                            path: program.text.clone(),
-                        },
-                    );
+            Kw::Cmd => {
+                // A relative program is reported, and the file refused:
+                // whether the job keeps the command then makes no odds.
+                if let Some(cmd) = self.command(option, pos, args) {
+                    self.spec().cmd = cmd;
                 }
-                self.spec().cmd = args.iter().map(|w| w.text.clone()).collect();
             }
-            "dir" => {
+            Kw::Dir => {
                 let Some(arg) = self.one(option, pos, args, "an absolute path", QUOTE) else {
                     return;
                 };
                 if !arg.text.starts_with('/') {
-                    self.err(
-                        arg.pos,
-                        ErrorKind::Relative {
-                            option,
-                            path: arg.text.clone(),
-                        },
-                    );
+                    self.bad(arg, Msg::Relative, option);
                 }
                 self.spec().dir = Some(arg.text.clone());
             }
-            "out" | "err" => {
+            Kw::Out | Kw::Err => {
                 let expected = "a file name or the word syslog";
                 let Some(arg) = self.one(option, pos, &args[..args.len().min(1)], expected, "")
                 else {
@@ -752,33 +772,33 @@ impl Parser<'_> {
                 let Some(out) = self.log_file(out, &args[1..]) else {
                     return;
                 };
-                if option == "out" {
+                if kw == Kw::Out {
                     self.spec().out = out;
                 } else {
                     self.spec().err = out;
                 }
             }
-            "in" => {
+            Kw::In => {
                 let Some(arg) = self.one(option, pos, args, "a file name", QUOTE) else {
                     return;
                 };
                 self.spec().input = Some(arg.text.clone());
             }
-            "env" => {
+            Kw::Env => {
                 let hint = "; one VAR=VALUE a line (quote a value with spaces: env \"VAR=a b\")";
                 let Some(arg) = self.one(option, pos, args, "VAR=VALUE", hint) else {
                     return;
                 };
                 match arg.text.find('=') {
-                    None => self.err(arg.pos, ErrorKind::EnvNoEquals(arg.text.clone())),
-                    Some(0) => self.err(arg.pos, ErrorKind::EnvBadName(arg.text.clone())),
+                    None => self.bad(arg, Msg::EnvNoEquals, ""),
+                    Some(0) => self.bad(arg, Msg::EnvBadName, ""),
                     Some(_) => {
                         let text = arg.text.clone();
                         self.spec().env.push(text);
                     }
                 }
             }
-            "user" => {
+            Kw::User => {
                 let Some(arg) = self.one(
                     option,
                     pos,
@@ -793,26 +813,17 @@ impl Parser<'_> {
                 spec.user = Some(text);
                 spec.origin.user = Some(pos);
             }
-            "nice" => {
+            Kw::Nice => {
                 let Some(arg) = self.one(option, pos, args, "a number from -20 to 19", "") else {
                     return;
                 };
-                match arg.text.parse::<i64>() {
-                    Ok(n) if (-20..=19).contains(&n) => self.spec().nice = Some(n as i32),
-                    Ok(_) => self.err(arg.pos, ErrorKind::NiceRange(arg.text.clone())),
-                    Err(_) if is_integer(&arg.text) => {
-                        self.err(arg.pos, ErrorKind::NiceRange(arg.text.clone()))
-                    }
-                    Err(_) => self.err(
-                        arg.pos,
-                        ErrorKind::BadNumber {
-                            text: arg.text.clone(),
-                            expected: "a whole number from -20 to 19",
-                        },
-                    ),
+                match signed(&arg.text) {
+                    Some(n @ -20..=19) => self.spec().nice = Some(n as i32),
+                    _ if is_integer(&arg.text) => self.bad(arg, Msg::NiceRange, ""),
+                    _ => self.bad(arg, Msg::BadNumber, "a whole number from -20 to 19"),
                 }
             }
-            "cpu" => {
+            Kw::Cpu => {
                 let Some(arg) = self.one(
                     option,
                     pos,
@@ -827,85 +838,66 @@ impl Parser<'_> {
                     Err(kind) => self.err(arg.pos, kind),
                 }
             }
-            "order" => {
+            Kw::Order => {
                 let Some(arg) = self.one(option, pos, args, "a whole number", "") else {
                     return;
                 };
-                match arg.text.parse::<i32>() {
-                    Ok(n) => self.spec().order = n,
-                    Err(_) => self.err(
-                        arg.pos,
-                        ErrorKind::BadNumber {
-                            text: arg.text.clone(),
-                            expected: "a whole number, negative allowed (lower starts first)",
-                        },
+                match signed(&arg.text).and_then(|n| i32::try_from(n).ok()) {
+                    Some(n) => self.spec().order = n,
+                    None => self.bad(
+                        arg,
+                        Msg::BadNumber,
+                        "a whole number, negative allowed (lower starts first)",
                     ),
                 }
             }
-            "disable" | "wait" | "once" => {
+            Kw::Disable | Kw::Wait | Kw::Once => {
                 if let Some(extra) = args.first() {
-                    self.err(extra.pos, ErrorKind::NoArgs(option));
+                    self.fail(extra.pos, Msg::NoArgs, option, "");
                 }
                 let spec = self.spec();
-                match option {
-                    "disable" => spec.disable = true,
-                    "wait" => spec.wait = true,
+                match kw {
+                    Kw::Disable => spec.disable = true,
+                    Kw::Wait => spec.wait = true,
                     _ => spec.once = true,
                 }
             }
-            "bounce" => {
+            Kw::Bounce => {
                 if let Some(secs) = self.duration("bounce", "every", pos, args) {
                     if secs == 0 {
-                        let text = args[1].text.clone();
-                        self.err(
-                            args[1].pos,
-                            ErrorKind::BadDuration {
-                                text,
-                                reason: "it must be at least 1 second",
-                            },
-                        );
+                        self.bad(&args[1], Msg::BadDuration, "it must be at least 1 second");
                     } else {
                         self.spec().bounce_secs = Some(secs);
                     }
                 }
             }
-            "kill" => {
+            Kw::Kill => {
                 if let Some(secs) = self.duration("kill", "after", pos, args) {
                     self.spec().kill_after_secs = secs;
                 }
             }
-            "ulimit" => match args.first() {
-                None => self.err(
+            Kw::Ulimit => match args.first() {
+                None => self.fail(
                     pos,
-                    ErrorKind::MissingArg {
-                        option,
-                        expected: "a limit and a value, like -n 1024",
-                    },
+                    Msg::MissingArg,
+                    option,
+                    "a limit and a value, like -n 1024",
                 ),
                 Some(brace) if brace.is("{") => {
                     self.open_block(BlockKind::Ulimit, brace.pos, &args[1..])
                 }
                 Some(_) => self.ulimit_pairs(args),
             },
-            "depends" => match args.first() {
+            Kw::Depends => match args.first() {
                 Some(brace) if brace.is("{") => {
                     self.open_block(BlockKind::Depends, brace.pos, &args[1..])
                 }
-                other => {
-                    let found = other.map(|w| w.text.clone());
-                    let at = other.map_or(pos, |w| w.pos);
-                    self.err(
-                        at,
-                        ErrorKind::Expected {
-                            expected: "{",
-                            after: "depends",
-                            found,
-                        },
-                    );
-                }
+                other => self.report(Msg::Expected, pos, other, "{", "depends"),
             },
-            "ready" | "after" | "check" | "watchdog" => self.readiness_option(option, pos, args),
-            _ => unreachable!("option {option} is in OPTIONS but has no arm"),
+            Kw::Ready | Kw::After | Kw::Check | Kw::Watchdog => {
+                self.readiness_option(kw, pos, args)
+            }
+            _ => unreachable!("{kw:?} is not an option"),
         }
     }
 
@@ -920,16 +912,7 @@ impl Parser<'_> {
         match args.first() {
             Some(w) if w.is(word) => {}
             other => {
-                let found = other.map(|w| w.text.clone());
-                let at = other.map_or(pos, |w| w.pos);
-                self.err(
-                    at,
-                    ErrorKind::Expected {
-                        expected: word,
-                        after: option,
-                        found,
-                    },
-                );
+                self.report(Msg::Expected, pos, other, word, option);
                 return None;
             }
         }
@@ -939,34 +922,18 @@ impl Parser<'_> {
             "kill after"
         };
         let Some(arg) = args.get(1) else {
-            self.err(
-                pos,
-                ErrorKind::MissingArg {
-                    option: option_words,
-                    expected: "a time like 30s, 5m, 1h or 1d",
-                },
-            );
+            let expected = "a time like 30s, 5m, 1h or 1d";
+            self.fail(pos, Msg::MissingArg, option_words, expected);
             return None;
         };
         if let Some(extra) = args.get(2) {
-            self.err(
-                extra.pos,
-                ErrorKind::ExtraArg {
-                    option: option_words,
-                    hint: "; write the time without spaces, like 30s",
-                },
-            );
+            let hint = "; write the time without spaces, like 30s";
+            self.fail(extra.pos, Msg::ExtraArg, option_words, hint);
         }
         match parse_duration(&arg.text) {
             Ok(secs) => Some(secs),
             Err(reason) => {
-                self.err(
-                    arg.pos,
-                    ErrorKind::BadDuration {
-                        text: arg.text.clone(),
-                        reason,
-                    },
-                );
+                self.bad(arg, Msg::BadDuration, reason);
                 None
             }
         }
@@ -993,9 +960,9 @@ impl Parser<'_> {
             BlockKind::Depends => {
                 for w in entries {
                     if w.is("{") {
-                        self.err(w.pos, ErrorKind::StrayOpen);
+                        self.fail(w.pos, Msg::StrayOpen, "", "");
                     } else if w.text.is_empty() {
-                        self.err(w.pos, ErrorKind::EmptyArg("depends"));
+                        self.fail(w.pos, Msg::EmptyArg, "depends", "");
                     } else {
                         let text = w.text.clone();
                         self.spec().depends.push(text);
@@ -1010,10 +977,10 @@ impl Parser<'_> {
         if let Some(i) = close {
             let block = self.block.take().expect("block is open");
             if block.entries == 0 {
-                self.err(block.open, ErrorKind::EmptyBlock(kind.name()));
+                self.fail(block.open, Msg::EmptyBlock, kind.name(), "");
             }
             if let Some(extra) = words.get(i + 1) {
-                self.err(extra.pos, ErrorKind::TextAfterClose);
+                self.fail(extra.pos, Msg::TextAfterClose, "", "");
             }
         }
     }
@@ -1026,41 +993,33 @@ impl Parser<'_> {
                 if self.diags.full() {
                     continue;
                 }
-                let text = flag.text.clone();
-                let suggestion = suggest_resource(&text);
-                self.err(flag.pos, ErrorKind::UnknownUlimit { text, suggestion });
+                let suggestion = suggest_resource(&flag.text);
+                let kind = ErrorKind::new(Msg::UnknownUlimit, Some(&flag.text), "", "");
+                self.err(flag.pos, kind.suggest(suggestion));
                 continue;
             };
             let Some(value) = pair.get(1) else {
-                self.err(flag.pos, ErrorKind::UlimitNoValue(flag.text.clone()));
+                self.bad(flag, Msg::UlimitNoValue, "");
                 continue;
             };
             let limit = if value.text.eq_ignore_ascii_case("infinity")
                 || value.text.eq_ignore_ascii_case("unlimited")
             {
                 None
-            } else if let (true, Ok(n)) = (
-                value.text.bytes().all(|b| b.is_ascii_digit()),
-                value.text.parse::<u64>(),
-            ) {
+            } else if let Some(n) = number(&value.text) {
                 Some(n)
             } else {
-                self.err(value.pos, ErrorKind::BadUlimitValue(value.text.clone()));
+                self.bad(value, Msg::BadUlimitValue, "");
                 continue;
             };
             if resource == Resource::Nofile && limit.is_none() {
-                self.err(value.pos, ErrorKind::NofileInfinity);
+                self.fail(value.pos, Msg::NofileInfinity, "", "");
                 continue;
             }
             let Some(job) = &mut self.job else { return };
             if let Some(&(_, first)) = job.ulimit_pos.iter().find(|(r, _)| *r == resource) {
-                self.err(
-                    flag.pos,
-                    ErrorKind::UlimitRepeated {
-                        name: resource.rlimit_name(),
-                        first,
-                    },
-                );
+                let kind = ErrorKind::new(Msg::UlimitRepeated, None, resource.rlimit_name(), "");
+                self.err(flag.pos, kind.first(first));
                 continue;
             }
             job.ulimit_pos.push((resource, flag.pos));

@@ -11,11 +11,9 @@
 //! Not running as root, every file passes: pmtr runs with no more rights
 //! than whoever can edit its files.
 
-use crate::prelude::*;
-
 use rustix::fs::{FileType, Stat};
 
-use super::error::{Error, ErrorKind};
+use super::error::{Error, ErrorKind, Msg};
 
 const STICKY: u32 = 0o1000;
 
@@ -43,18 +41,34 @@ fn verdict(file: &str, dir: Option<&str>, uid: u32, mode: u32, euid: u32) -> Res
     if euid != 0 {
         return Ok(());
     }
-    let dir = dir.map(str::to_string);
-    if uid != 0 {
-        return Err(Error::whole(file, ErrorKind::NotOwnedByRoot { uid, dir }));
-    }
-    let is_dir = FileType::from_raw_mode(mode) == FileType::Directory;
-    if mode & 0o022 != 0 && !(is_dir && mode & STICKY != 0) {
-        return Err(Error::whole(
-            file,
-            ErrorKind::WritableByOthers { mode, dir },
-        ));
-    }
-    Ok(())
+    // The messages name the file, or the directory, twice: in what is
+    // wrong and in the command that fixes it.
+    let what = Some(dir.unwrap_or(file));
+    let kind = if uid != 0 {
+        let msg = match dir {
+            None => Msg::NotOwnedByRoot,
+            Some(_) => Msg::DirNotOwnedByRoot,
+        };
+        ErrorKind::new(msg, what, "", "").num(u64::from(uid))
+    } else {
+        let is_dir = FileType::from_raw_mode(mode) == FileType::Directory;
+        if mode & 0o022 == 0 || (is_dir && mode & STICKY != 0) {
+            return Ok(());
+        }
+        let who = if mode & 0o020 != 0 && mode & 0o002 != 0 {
+            "group and others"
+        } else if mode & 0o020 != 0 {
+            "group"
+        } else {
+            "others"
+        };
+        let msg = match dir {
+            None => Msg::WritableByOthers,
+            Some(_) => Msg::DirWritableByOthers,
+        };
+        ErrorKind::new(msg, what, "", who).num(u64::from(mode))
+    };
+    Err(Error::whole(file, kind))
 }
 
 /// Checks every directory `path` passes through (symlinks followed, each

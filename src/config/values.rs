@@ -5,7 +5,7 @@
 use crate::prelude::*;
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use super::error::ErrorKind;
+use super::error::{ErrorKind, Msg};
 use super::model::{Host, Resource, Signal, UdpUrl};
 
 /// `bounce every` and `kill after` stop at ten years, so that adding them
@@ -14,8 +14,36 @@ pub const MAX_DURATION_SECS: u64 = 3650 * 86_400;
 
 /// An optional sign, then digits.
 pub(super) fn is_integer(text: &str) -> bool {
-    let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
-    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
+    is_digits(text.strip_prefix(['-', '+']).unwrap_or(text))
+}
+
+/// One decimal digit or more, and nothing else.
+pub(super) fn is_digits(text: &str) -> bool {
+    !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Digits as a number; `None` when `text` is something else or the
+/// number does not fit in 64 bits. Every number of the file is read by
+/// this one function (or [`signed`]), then checked against its range:
+/// one copy of core's `parse` for every width (issue 18).
+pub(super) fn number(text: &str) -> Option<u64> {
+    // core's parse would also take a `+`.
+    if is_digits(text) {
+        text.parse().ok()
+    } else {
+        None
+    }
+}
+
+/// [`number`] with an optional sign (`+` or `-`), as Rust's `parse`
+/// reads a signed number; `None` beyond the range of i64.
+pub(super) fn signed(text: &str) -> Option<i64> {
+    let (negative, digits) = match text.strip_prefix('-') {
+        Some(digits) => (true, digits),
+        None => (false, text.strip_prefix('+').unwrap_or(text)),
+    };
+    let n = i64::try_from(number(digits)?).ok()?;
+    Some(if negative { -n } else { n })
 }
 
 /// The resource a `ulimit` flag (`-n`) or name (`RLIMIT_NOFILE`, any case)
@@ -67,12 +95,10 @@ pub fn parse_duration(text: &str) -> Result<u64, &'static str> {
     if digits.is_empty() {
         return Err("the number is missing");
     }
-    if !digits.bytes().all(|b| b.is_ascii_digit()) {
+    if !is_digits(digits) {
         return Err("not a whole number");
     }
-    let secs = digits
-        .parse::<u64>()
-        .ok()
+    let secs = number(digits)
         .and_then(|n| n.checked_mul(unit))
         .ok_or("too large")?;
     if secs > MAX_DURATION_SECS {
@@ -96,10 +122,7 @@ pub fn parse_size(text: &str) -> Option<u64> {
         b'g' => (&text[..text.len() - 1], 1 << 30),
         _ => (text, 1),
     };
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    digits.parse::<u64>().ok()?.checked_mul(unit)
+    number(digits)?.checked_mul(unit)
 }
 
 /// Signal names without `SIG`, by number, as Linux numbers them on every
@@ -121,17 +144,17 @@ const _: () = {
 /// A signal by name (`TERM`, `SIGTERM`, any case) or number (1 to 31):
 /// what `stop signal`, `reload signal` and `pmtr signal` accept.
 pub fn parse_signal(text: &str) -> Option<Signal> {
-    let n = if text.bytes().all(|b| b.is_ascii_digit()) {
-        text.parse().ok()?
+    let n = if is_digits(text) {
+        number(text)?
     } else {
         let upper = text.to_ascii_uppercase();
         let name = upper.strip_prefix("SIG").unwrap_or(&upper);
-        SIGNALS.iter().position(|s| *s == name)? as i32
+        SIGNALS.iter().position(|s| *s == name)? as u64
     };
-    if !(1..SIGNALS.len() as i32).contains(&n) {
+    if !(1..SIGNALS.len() as u64).contains(&n) {
         return None;
     }
-    Signal::from_named_raw(n)
+    Signal::from_named_raw(n as i32)
 }
 
 /// `TERM` for SIGTERM; `?` for a signal without a name.
@@ -145,10 +168,7 @@ pub const MAX_CPU: u32 = 1023;
 
 /// `0,2-3` or `0x0d` as sorted CPU numbers without duplicates.
 pub fn parse_cpu(text: &str) -> Result<Vec<u32>, ErrorKind> {
-    let bad = |reason| ErrorKind::BadCpu {
-        text: text.to_string(),
-        reason,
-    };
+    let bad = |reason| ErrorKind::new(Msg::BadCpu, Some(text), reason, "");
     let mut set = [0u64; (MAX_CPU as usize + 1) / 64];
     let mut add = |n: u32| set[n as usize / 64] |= 1 << (n % 64);
     if let Some(hex) = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
@@ -172,12 +192,12 @@ pub fn parse_cpu(text: &str) -> Result<Vec<u32>, ErrorKind> {
         }
     } else {
         let number = |s: &str| -> Result<u32, ErrorKind> {
-            if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+            if !is_digits(s) {
                 return Err(bad("not a CPU number"));
             }
-            match s.parse::<u32>() {
-                Ok(n) if n <= MAX_CPU => Ok(n),
-                _ => Err(ErrorKind::CpuTooBig(s.to_string())),
+            match number(s) {
+                Some(n) if n <= u64::from(MAX_CPU) => Ok(n as u32),
+                _ => Err(ErrorKind::new(Msg::CpuTooBig, Some(s), "", "")),
             }
         };
         for item in text.split(',') {
@@ -188,9 +208,7 @@ pub fn parse_cpu(text: &str) -> Result<Vec<u32>, ErrorKind> {
                 Some((a, b)) => {
                     let (a, b) = (number(a)?, number(b)?);
                     if a > b {
-                        return Err(ErrorKind::CpuReversed {
-                            text: item.to_string(),
-                        });
+                        return Err(ErrorKind::new(Msg::CpuReversed, Some(item), "", ""));
                     }
                     (a..=b).for_each(&mut add);
                 }
@@ -211,10 +229,7 @@ pub fn parse_cpu(text: &str) -> Result<Vec<u32>, ErrorKind> {
 /// address in brackets, or a host name, checked for syntax only: it is
 /// looked up later, by src/net, never while the file is read.
 pub fn parse_url(text: &str, listen: bool) -> Result<UdpUrl, ErrorKind> {
-    let bad = |reason| ErrorKind::BadUrl {
-        text: text.to_string(),
-        reason,
-    };
+    let bad = |reason| ErrorKind::new(Msg::BadUrl, Some(text), reason, "");
     let Some(rest) = text.strip_prefix("udp://") else {
         return Err(bad("it must start with udp://"));
     };
@@ -224,7 +239,7 @@ pub fn parse_url(text: &str, listen: bool) -> Result<UdpUrl, ErrorKind> {
     };
     if let Some(iface) = iface {
         if listen {
-            return Err(ErrorKind::ListenIface);
+            return Err(ErrorKind::plain(Msg::ListenIface));
         }
         // IFNAMSIZ is 16 with the NUL.
         if iface.is_empty() || iface.len() > 15 || iface.contains(['/', ':', '@']) {
@@ -253,8 +268,8 @@ pub fn parse_url(text: &str, listen: bool) -> Result<UdpUrl, ErrorKind> {
     if host.is_empty() {
         return Err(bad("missing host"));
     }
-    let port = match port.parse::<u16>() {
-        Ok(p) if p > 0 && port.bytes().all(|b| b.is_ascii_digit()) => p,
+    let port = match number(port) {
+        Some(p @ 1..=65535) => p as u16,
         _ => return Err(bad("the port must be a number from 1 to 65535")),
     };
     let host = if bracketed {
@@ -298,12 +313,10 @@ pub fn is_host_name(name: &str) -> bool {
 /// of `ready`, `check` and `watchdog` (issue 16) may be below a second.
 pub fn parse_duration_ms(text: &str) -> Result<u64, &'static str> {
     match text.strip_suffix("ms") {
-        Some(digits) if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) => {
-            match digits.parse::<u64>() {
-                Ok(ms) if ms <= MAX_DURATION_SECS * 1000 => Ok(ms),
-                _ => Err("too large (at most 3650d)"),
-            }
-        }
+        Some(digits) if is_digits(digits) => match number(digits) {
+            Some(ms) if ms <= MAX_DURATION_SECS * 1000 => Ok(ms),
+            _ => Err("too large (at most 3650d)"),
+        },
         _ => parse_duration(text).map(|secs| secs * 1000),
     }
 }

@@ -12,11 +12,11 @@
 //!
 //! Times take `ms` besides `s`, `m`, `h` and `d`.
 
-use super::Parser;
-use crate::config::error::ErrorKind;
+use super::{Kw, Parser};
+use crate::config::error::{ErrorKind, Msg};
 use crate::config::lex::Word;
 use crate::config::model::{After, JobSpec, Pos, Readiness, ReadyHow};
-use crate::config::values::{distance, parse_duration_ms};
+use crate::config::values::{distance, number, parse_duration_ms};
 use crate::prelude::*;
 
 /// Longest cycle named in full; a longer one ends in `…`.
@@ -27,11 +27,11 @@ impl Parser<'_> {
         self.spec().readiness.get_or_insert_with(Default::default)
     }
 
-    pub(super) fn readiness_option(&mut self, option: &'static str, pos: Pos, args: &[Word]) {
-        match option {
-            "ready" => self.ready(pos, args),
-            "after" => self.after(pos, args),
-            "check" => self.check(pos, args),
+    pub(super) fn readiness_option(&mut self, kw: Kw, pos: Pos, args: &[Word]) {
+        match kw {
+            Kw::Ready => self.ready(pos, args),
+            Kw::After => self.after(pos, args),
+            Kw::Check => self.check(pos, args),
             _ => {
                 if let Some(ms) = self.time_ms("watchdog", pos, args) {
                     self.readiness().watchdog_ms = Some(ms);
@@ -55,16 +55,7 @@ impl Parser<'_> {
         {
             return Some((word, &args[1..]));
         }
-        let at = args.first().map_or(pos, |w| w.pos);
-        let found = args.first().map(|w| w.text.clone());
-        self.err(
-            at,
-            ErrorKind::ExpectedOneOf {
-                after: option,
-                one_of,
-                found,
-            },
-        );
+        self.report(Msg::ExpectedOneOf, pos, args.first(), option, one_of);
         None
     }
 
@@ -102,7 +93,7 @@ impl Parser<'_> {
                 let how = match word {
                     "notify" => {
                         if let Some(extra) = rest.first() {
-                            self.err(extra.pos, ErrorKind::NoArgs("ready notify"));
+                            self.fail(extra.pos, Msg::NoArgs, "ready notify", "");
                             return;
                         }
                         ReadyHow::Notify
@@ -112,10 +103,12 @@ impl Parser<'_> {
                         else {
                             return;
                         };
-                        match arg.text.parse::<u32>() {
-                            Ok(n) if (3..=1023).contains(&n) => ReadyHow::Fd(n),
+                        // A `+` as Rust's `parse` takes it.
+                        let digits = arg.text.strip_prefix('+').unwrap_or(&arg.text);
+                        match number(digits) {
+                            Some(n @ 3..=1023) => ReadyHow::Fd(n as u32),
                             _ => {
-                                self.err(arg.pos, ErrorKind::BadFd(arg.text.clone()));
+                                self.bad(arg, Msg::BadFd, "");
                                 return;
                             }
                         }
@@ -138,18 +131,13 @@ impl Parser<'_> {
             _ => (args, false),
         };
         if names.is_empty() {
-            self.err(
-                pos,
-                ErrorKind::MissingArg {
-                    option: "after",
-                    expected: "the names of the jobs it starts after",
-                },
-            );
+            let expected = "the names of the jobs it starts after";
+            self.fail(pos, Msg::MissingArg, "after", expected);
             return;
         }
         for w in names {
             if w.text.is_empty() || w.text.chars().any(|c| c.is_whitespace() || c.is_control()) {
-                self.err(w.pos, ErrorKind::BadName(w.text.clone()));
+                self.bad(w, Msg::BadName, "");
                 continue;
             }
             let name = w.text.clone();
@@ -194,15 +182,10 @@ impl Parser<'_> {
                 let Some(arg) = self.one(option, pos, rest, "a number of failures", "") else {
                     return;
                 };
-                match arg.text.parse::<u32>() {
-                    Ok(n) if (1..=1000).contains(&n) => self.readiness().check_fails = Some(n),
-                    _ => self.err(
-                        arg.pos,
-                        ErrorKind::BadNumber {
-                            text: arg.text.clone(),
-                            expected: "a whole number from 1 to 1000",
-                        },
-                    ),
+                let digits = arg.text.strip_prefix('+').unwrap_or(&arg.text);
+                match number(digits) {
+                    Some(n @ 1..=1000) => self.readiness().check_fails = Some(n as u32),
+                    _ => self.bad(arg, Msg::BadNumber, "a whole number from 1 to 1000"),
                 }
             }
         }
@@ -212,45 +195,27 @@ impl Parser<'_> {
     fn time_ms(&mut self, option: &'static str, pos: Pos, args: &[Word]) -> Option<u64> {
         let arg = self.one(option, pos, args, "a time like 500ms, 30s or 5m", "")?;
         match parse_duration_ms(&arg.text) {
-            Ok(0) => self.err(
-                arg.pos,
-                ErrorKind::BadDuration {
-                    text: arg.text.clone(),
-                    reason: "it must be more than 0",
-                },
-            ),
+            Ok(0) => self.bad(arg, Msg::BadDuration, "it must be more than 0"),
             Ok(ms) => return Some(ms),
-            Err(reason) => self.err(
-                arg.pos,
-                ErrorKind::BadDuration {
-                    text: arg.text.clone(),
-                    reason,
-                },
-            ),
+            Err(reason) => self.bad(arg, Msg::BadDuration, reason),
         }
         None
     }
 
     /// A command line: an absolute program path, then its arguments.
-    fn command(&mut self, option: &'static str, pos: Pos, args: &[Word]) -> Option<Vec<String>> {
+    pub(super) fn command(
+        &mut self,
+        option: &'static str,
+        pos: Pos,
+        args: &[Word],
+    ) -> Option<Vec<String>> {
         let Some(program) = args.first() else {
-            self.err(
-                pos,
-                ErrorKind::MissingArg {
-                    option,
-                    expected: "the absolute path of a program, then its arguments",
-                },
-            );
+            let expected = "the absolute path of a program, then its arguments";
+            self.fail(pos, Msg::MissingArg, option, expected);
             return None;
         };
         if !program.text.starts_with('/') {
-            self.err(
-                program.pos,
-                ErrorKind::Relative {
-                    option,
-                    path: program.text.clone(),
-                },
-            );
+            self.bad(program, Msg::Relative, option);
             return None;
         }
         Some(args.iter().map(|w| w.text.clone()).collect())
@@ -284,7 +249,7 @@ impl Parser<'_> {
         ];
         for (option, wrong, needs) in rows {
             if let (true, Some(&(_, pos))) = (wrong, seen.iter().find(|(o, _)| *o == option)) {
-                self.err(pos, ErrorKind::Needs { option, needs });
+                self.fail(pos, Msg::Needs, option, needs);
             }
         }
     }
@@ -304,16 +269,13 @@ impl Parser<'_> {
         if jobs.iter().all(|j| j.readiness.is_none()) {
             return;
         }
-        // edges[i]: the jobs job i starts after, with where each is named.
-        let mut edges: Vec<Vec<(usize, Pos)>> = vec![Vec::new(); jobs.len()];
-        for (i, job) in jobs.iter_mut().enumerate() {
+        let count = jobs.len();
+        // Each name to its job's index; u32::MAX stays where there is none.
+        for job in jobs.iter_mut() {
             let Some(r) = &job.readiness else { continue };
             for (after, (pos, index)) in r.after.iter().zip(&mut job.origin.after) {
                 match names.binary_search_by(|(n, ..)| n.as_str().cmp(&after.name)) {
-                    Ok(k) if (names[k].2 as usize) < edges.len() => {
-                        *index = names[k].2;
-                        edges[i].push((*index as usize, *pos));
-                    }
+                    Ok(k) if (names[k].2 as usize) < count => *index = names[k].2,
                     _ if diags.full() => {}
                     _ => {
                         let suggestion = names
@@ -321,23 +283,18 @@ impl Parser<'_> {
                             .map(|(n, ..)| (distance(&after.name, n), n))
                             .filter(|&(d, _)| d <= 2)
                             .min_by_key(|&(d, _)| d)
-                            .map(|(_, n)| n.clone());
-                        diags.push(
-                            *pos,
-                            ErrorKind::UnknownAfter {
-                                name: after.name.clone(),
-                                suggestion,
-                            },
-                        );
+                            .map(|(_, n)| n.as_str());
+                        let kind = ErrorKind::new(Msg::UnknownAfter, Some(&after.name), "", "");
+                        diags.push(*pos, kind.suggest(suggestion));
                     }
                 }
             }
         }
-        // Depth-first, without recursion (a chain may be thousands long):
-        // 0 unseen, 1 on the current path, 2 done.
-        let mut mark = vec![0u8; jobs.len()];
+        // Depth-first along those indexes, without recursion (a chain may
+        // be thousands long): 0 unseen, 1 on the current path, 2 done.
+        let mut mark = vec![0u8; count];
         let mut path: Vec<(usize, usize)> = Vec::new();
-        for start in 0..jobs.len() {
+        for start in 0..count {
             if mark[start] != 0 {
                 continue;
             }
@@ -345,18 +302,20 @@ impl Parser<'_> {
             path.push((start, 0));
             while let Some(top) = path.last_mut() {
                 let (v, next) = *top;
-                let Some(&(w, pos)) = edges[v].get(next) else {
+                let Some(&(pos, w)) = jobs[v].origin.after.get(next) else {
                     mark[v] = 2;
                     path.pop();
                     continue;
                 };
                 top.1 += 1;
-                match mark[w] {
-                    0 => {
+                let w = w as usize;
+                // An index of u32::MAX, a name of no job, is no edge.
+                match mark.get(w) {
+                    Some(0) => {
                         mark[w] = 1;
                         path.push((w, 0));
                     }
-                    1 => {
+                    Some(1) => {
                         let from = path.iter().position(|&(u, _)| u == w).unwrap_or(0);
                         let cycle = &path[from..];
                         let mut text = String::new();
@@ -368,7 +327,7 @@ impl Parser<'_> {
                             text.push_str("… -> ");
                         }
                         text.push_str(&jobs[w].name);
-                        diags.push(pos, ErrorKind::AfterCycle(text));
+                        diags.push(pos, ErrorKind::new(Msg::AfterCycle, Some(&text), "", ""));
                     }
                     _ => {}
                 }

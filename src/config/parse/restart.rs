@@ -10,11 +10,11 @@
 
 use crate::prelude::*;
 
-use super::super::error::ErrorKind;
+use super::super::error::{Error, ErrorKind, Msg};
 use super::super::lex::Word;
 use super::super::model::{EnvFile, GiveUp, Pos, Restart, RestartDelay};
-use super::super::values::{parse_duration, parse_signal};
-use super::Parser;
+use super::super::values::{number, parse_duration, parse_signal};
+use super::{Kw, Parser};
 
 /// `give up after N`: the most quick exits a job's window remembers. The
 /// window is a ring of N times made when the job is loaded, so N is
@@ -26,49 +26,58 @@ fn is_value(word: &str) -> bool {
     word.starts_with(|c: char| c.is_ascii_uppercase())
 }
 
+/// For each option, by [`Kw`] from `restart` on: the key for "given
+/// twice", the words after the keyword, and what to write there. One
+/// table rather than a `match` building the three per option (issue 18).
+const SHAPES: [(&str, &[&str], &str); 9] = [
+    (
+        "restart",
+        &["POLICY"],
+        "always, on-failure, never, or delay TIME [max TIME]",
+    ),
+    (
+        "give up",
+        &["up", "after", "N", "in", "TIME", "then", "exit"],
+        "up after N in TIME [then exit]",
+    ),
+    ("stop signal", &["signal", "SIGNAL"], "signal SIGNAL"),
+    ("reload signal", &["signal", "SIGNAL"], "signal SIGNAL"),
+    ("group", &["GROUP"], "a group name or number"),
+    ("groups", &["GROUPS"], "group names or numbers, like a,b,20"),
+    ("umask", &["MASK"], "an octal mode like 022"),
+    // `restart delay`, then `env file`.
+    (
+        "restart delay",
+        &["delay", "TIME", "max", "TIME"],
+        "delay TIME [max TIME]",
+    ),
+    ("env file", &["file", "PATH"], "file PATH"),
+];
+
+const _: () = assert!(Kw::Umask as usize - Kw::Restart as usize == 6);
+
 impl Parser<'_> {
-    /// Reads `option` when it is one of issue 15's (`env` only in its
-    /// `env file PATH` form); returns false for every other option.
-    pub(super) fn restart_option(&mut self, option: &'static str, pos: Pos, args: &[Word]) -> bool {
-        let first = args
-            .first()
-            .map_or("", |w| if w.quoted { "" } else { &w.text });
-        // The key for "given twice", and the words after the keyword.
-        let (key, shape, usage): (&'static str, &[&'static str], &'static str) =
-            match (option, first) {
-                ("restart", "delay") => (
-                    "restart delay",
-                    &["delay", "TIME", "max", "TIME"],
-                    "delay TIME [max TIME]",
-                ),
-                ("restart", _) => (
-                    "restart",
-                    &["POLICY"],
-                    "always, on-failure, never, or delay TIME [max TIME]",
-                ),
-                ("give", _) => (
-                    "give up",
-                    &["up", "after", "N", "in", "TIME", "then", "exit"],
-                    "up after N in TIME [then exit]",
-                ),
-                ("stop", _) => ("stop signal", &["signal", "SIGNAL"], "signal SIGNAL"),
-                ("reload", _) => ("reload signal", &["signal", "SIGNAL"], "signal SIGNAL"),
-                ("env", "file") => ("env file", &["file", "PATH"], "file PATH"),
-                ("group", _) => ("group", &["GROUP"], "a group name or number"),
-                ("groups", _) => ("groups", &["GROUPS"], "group names or numbers, like a,b,20"),
-                ("umask", _) => ("umask", &["MASK"], "an octal mode like 022"),
-                _ => return false,
-            };
+    /// Reads `option`, one of issue 15's (`env` only in its `env file
+    /// PATH` form).
+    pub(super) fn restart_option(&mut self, kw: Kw, pos: Pos, args: &[Word]) {
+        let delay = kw == Kw::Restart && args.first().is_some_and(|w| w.is("delay"));
+        let row = match kw {
+            Kw::Env => SHAPES.len() - 1,
+            _ if delay => SHAPES.len() - 2,
+            _ => kw as usize - Kw::Restart as usize,
+        };
+        let Some(&(key, shape, usage)) = SHAPES.get(row) else {
+            unreachable!("{kw:?} is not an option of issue 15")
+        };
         // `env file` may be repeated; the others are once per job.
-        if key != "env file" && !self.first_time(key, pos) {
-            return true;
+        if kw != Kw::Env && !self.first_time(key, pos) {
+            return;
         }
         // Parts after the first two words are optional, as a whole.
-        let need = shape.len().min(if option == "give" { 5 } else { 2 });
-        if self.shape(option, key, pos, args, shape, need, usage) {
-            self.restart_values(key, pos, args);
+        let need = shape.len().min(if kw == Kw::Give { 5 } else { 2 });
+        if self.shape(kw.word(), key, pos, args, shape, need, usage) {
+            self.restart_values(kw, key, pos, args);
         }
-        true
     }
 
     /// Checks `args` word by word against `shape` (fixed words, and
@@ -88,60 +97,54 @@ impl Parser<'_> {
     ) -> bool {
         let len = args.len();
         if let Some(extra) = args.get(shape.len()) {
-            let kind = ErrorKind::ExtraArg {
-                option: key,
-                hint: "",
-            };
-            self.err(extra.pos, kind);
+            self.fail(extra.pos, Msg::ExtraArg, key, "");
             return false;
         }
         for (i, &want) in shape.iter().enumerate() {
             let word = args.get(i);
             let value = is_value(want);
-            let kind = match word {
+            let (msg, a, b) = match word {
                 None if i >= need && len <= need => return true,
-                Some(w) if value && w.text.is_empty() => ErrorKind::EmptyArg(key),
+                Some(w) if value && w.text.is_empty() => (Msg::EmptyArg, key, ""),
                 Some(w) if value || w.is(want) => continue,
-                None if i == 0 || value => ErrorKind::MissingArg {
-                    option: keyword,
-                    expected: usage,
-                },
-                _ => ErrorKind::Expected {
-                    expected: want,
-                    after: if i == 0 { keyword } else { shape[i - 1] },
-                    found: word.map(|w| w.text.clone()),
-                },
+                None if i == 0 || value => (Msg::MissingArg, keyword, usage),
+                _ => (
+                    Msg::Expected,
+                    want,
+                    if i == 0 { keyword } else { shape[i - 1] },
+                ),
             };
             // At the word, or at the last one there when it is missing.
             let at = word.or(i.checked_sub(1).and_then(|j| args.get(j)));
-            self.err(at.map_or(pos, |w| w.pos), kind);
+            let at = at.map_or(pos, |w| w.pos);
+            let found = if msg == Msg::Expected { word } else { None };
+            self.report(msg, at, found, a, b);
             return false;
         }
         true
     }
 
     /// The values of an option whose shape is right.
-    fn restart_values(&mut self, key: &'static str, pos: Pos, args: &[Word]) {
+    fn restart_values(&mut self, kw: Kw, key: &'static str, pos: Pos, args: &[Word]) {
         let arg = |i: usize| &args[i];
-        match key {
-            "restart" => {
+        match kw {
+            Kw::Restart if !arg(0).is("delay") => {
                 let policy = [Restart::Always, Restart::OnFailure, Restart::Never]
                     .into_iter()
                     .find(|p| arg(0).is(p.word()));
                 match policy {
                     Some(p) => self.spec().restart = p,
-                    None => self.err(
-                        arg(0).pos,
-                        ErrorKind::Expected {
-                            // Inside the message's quotes: 'always', ...
-                            expected: "always', 'on-failure', 'never' or 'delay",
-                            after: "restart",
-                            found: Some(arg(0).text.clone()),
-                        },
+                    None => self.report(
+                        Msg::Expected,
+                        pos,
+                        Some(arg(0)),
+                        // Inside the message's quotes: 'always', ...
+                        "always', 'on-failure', 'never' or 'delay",
+                        "restart",
                     ),
                 }
             }
-            "restart delay" => {
+            Kw::Restart => {
                 let Some(secs) = self.time(arg(1), false) else {
                     return;
                 };
@@ -160,22 +163,19 @@ impl Parser<'_> {
                     // Allowed, for jobs that must come back at once, but
                     // the anti-spin wait protects the device: say so at
                     // every load and in pmtr -t.
-                    let warning = format!(
-                        "{}:{}:{}: restart delay 0: a crash loop restarts without pause",
-                        self.diags.file, pos.line, pos.col
-                    );
-                    self.config.warnings.push(warning);
+                    let warning = ErrorKind::plain(Msg::RestartDelayZero);
+                    let warning = Error::at(self.diags.file, pos, warning);
+                    self.config.warnings.push(warning.to_string());
                 }
                 self.spec().restart_delay = Some(RestartDelay { secs, max_secs });
             }
-            "give up" => {
+            Kw::Give => {
                 let n = arg(2);
-                let after = match n.text.parse::<u32>() {
-                    Ok(after) if (1..=MAX_GIVE_UP).contains(&after) && is_digits(&n.text) => after,
+                let after = match number(&n.text) {
+                    Some(after) if (1..=u64::from(MAX_GIVE_UP)).contains(&after) => after as u32,
                     _ => {
-                        let text = n.text.clone();
                         let expected = "a whole number of quick exits from 1 to 100";
-                        self.err(n.pos, ErrorKind::BadNumber { text, expected });
+                        self.bad(n, Msg::BadNumber, expected);
                         return;
                     }
                 };
@@ -188,19 +188,19 @@ impl Parser<'_> {
                     });
                 }
             }
-            "stop signal" | "reload signal" => match parse_signal(&arg(1).text) {
-                Some(sig) if key == "stop signal" => self.spec().stop_signal = Some(sig),
+            Kw::Stop | Kw::Reload => match parse_signal(&arg(1).text) {
+                Some(sig) if kw == Kw::Stop => self.spec().stop_signal = Some(sig),
                 Some(sig) => self.spec().reload_signal = Some(sig),
-                None => self.err(arg(1).pos, ErrorKind::UnknownSignal(arg(1).text.clone())),
+                None => self.bad(arg(1), Msg::UnknownSignal, ""),
             },
-            "env file" => {
+            Kw::Env => {
                 let text = &arg(1).text;
                 let (optional, path) = match text.strip_prefix('-') {
                     Some(path) => (true, path),
                     None => (false, text.as_str()),
                 };
                 if path.is_empty() {
-                    self.err(arg(1).pos, ErrorKind::EmptyArg(key));
+                    self.fail(arg(1).pos, Msg::EmptyArg, key, "");
                     return;
                 }
                 let path = path.to_string();
@@ -209,21 +209,21 @@ impl Parser<'_> {
             _ => {
                 let text = arg(0).text.clone();
                 let spec = self.spec();
-                match key {
-                    "umask" => match parse_umask(&text) {
+                match kw {
+                    Kw::Umask => match parse_umask(&text) {
                         Some(mask) => spec.umask = Some(mask),
                         None => {
                             let expected = "an octal mode from 000 to 777, like 022";
-                            self.err(arg(0).pos, ErrorKind::BadNumber { text, expected });
+                            self.bad(arg(0), Msg::BadNumber, expected);
                         }
                     },
                     _ if text.split(',').any(str::is_empty) => {
-                        self.err(arg(0).pos, ErrorKind::EmptyArg(key));
+                        self.fail(arg(0).pos, Msg::EmptyArg, key, "");
                     }
-                    "group" => spec.group = Some(text),
+                    Kw::Group => spec.group = Some(text),
                     _ => spec.groups = text.split(',').map(String::from).collect(),
                 }
-                if matches!(key, "group" | "groups") {
+                if kw != Kw::Umask {
                     self.spec().origin.group.get_or_insert(pos);
                 }
             }
@@ -247,13 +247,8 @@ impl Parser<'_> {
     }
 
     fn bad_time(&mut self, word: &Word, reason: &'static str) {
-        let text = word.text.clone();
-        self.err(word.pos, ErrorKind::BadDuration { text, reason });
+        self.bad(word, Msg::BadDuration, reason);
     }
-}
-
-fn is_digits(text: &str) -> bool {
-    text.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// `022`, `0027`, `7`: octal, at most 0o777.
