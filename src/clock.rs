@@ -11,8 +11,8 @@ pub struct Instant(Duration);
 impl Instant {
     /// `clock_gettime(CLOCK_MONOTONIC)` (through the vDSO: no system call).
     pub fn now() -> Instant {
-        let t = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
-        Instant(Duration::new(t.tv_sec as u64, t.tv_nsec as u32))
+        let (secs, nanos) = crate::sys::clock_now(crate::sys::Clock::Monotonic);
+        Instant(Duration::new(secs as u64, nanos))
     }
 
     /// How long after `earlier` this is; zero if it is not later.
@@ -24,6 +24,12 @@ impl Instant {
     pub fn duration_since(self, earlier: Instant) -> Duration {
         self.saturating_duration_since(earlier)
     }
+}
+
+/// The wall clock (`CLOCK_REALTIME`): seconds since the epoch and
+/// nanoseconds, for timestamps (no system call either).
+pub fn wall() -> (i64, u32) {
+    crate::sys::clock_now(crate::sys::Clock::Realtime)
 }
 
 impl core::ops::Add<Duration> for Instant {
@@ -43,6 +49,22 @@ impl core::ops::Sub<Duration> for Instant {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Both clocks read through `sys::clock_now` give today's time; on
+    /// i686 musl (`make unit-i686`) this is the 64-bit `time_t` call.
+    #[test]
+    fn clocks_read_the_real_time() {
+        let (secs, nanos) = wall();
+        // 2024-01-01 and 2100-01-01: a truncated or garbled time_t is
+        // far outside.
+        assert!((1_704_067_200..4_102_444_800).contains(&secs), "{secs}");
+        assert!(nanos < 1_000_000_000);
+        let a = Instant::now();
+        let b = Instant::now();
+        // Monotonic: never backwards, and not jumping either.
+        assert!(a.0 <= b.0);
+        assert!(b.duration_since(a) < Duration::from_secs(1));
+    }
 
     #[test]
     fn instant_arithmetic_saturates() {

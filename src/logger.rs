@@ -153,13 +153,13 @@ impl Log<'_> {
             };
             let eof = n == 0;
             len += n;
-            let t = rustix::time::clock_gettime(rustix::time::ClockId::Realtime);
+            let (secs, nanos) = crate::clock::wall();
             let mut stamp = [0u8; STAMP_LEN];
             if self.stamp {
-                iso8601(&mut stamp, t.tv_sec, t.tv_nsec as u32, &self.zone);
+                iso8601(&mut stamp, secs, nanos, &self.zone);
             }
             let stamp = &stamp[..stamp_len];
-            self.now = t.tv_sec;
+            self.now = secs;
             self.open();
             let mut start = 0;
             while let Some(i) = buf[start..len].iter().position(|&b| b == b'\n') {

@@ -527,8 +527,7 @@ impl Lookup {
 /// in musl; the kernel's random source port of each round's sockets adds
 /// the rest.
 fn query_id() -> u16 {
-    let t = rustix::time::clock_gettime(rustix::time::ClockId::Realtime);
-    let ns = t.tv_nsec as u64;
+    let ns = u64::from(crate::clock::wall().1);
     (ns ^ (ns >> 16)) as u16
 }
 

@@ -44,7 +44,7 @@ pub struct Counts {
 
 /// The wall clock, seconds since the epoch.
 pub fn wall_now() -> i64 {
-    rustix::time::clock_gettime(rustix::time::ClockId::Realtime).tv_sec
+    crate::clock::wall().0
 }
 
 /// A per-job metric: name, type, help, and its value for a job, if any.

@@ -91,7 +91,7 @@ const RECORD_MIN: usize = 128;
 const TAG_MAX: usize = 32;
 
 /// How long after a failed connect the socket is tried again.
-const RETRY_NANOS: i128 = 1_000_000_000;
+const RETRY_AFTER: core::time::Duration = core::time::Duration::from_secs(1);
 
 /// Where records go unless `PMTR_LOG_SOCKET` says otherwise.
 const DEV_LOG: &str = "/dev/log";

@@ -6,10 +6,11 @@
 use rustix::fd::{AsFd, OwnedFd};
 use rustix::io::Errno;
 use rustix::net::{AddressFamily, SendFlags, SocketAddrUnix, SocketFlags, SocketType};
-use rustix::time::{ClockId, Timespec};
+
+use crate::clock::Instant;
 
 use super::record::Record;
-use super::{RECORD_MAX, RETRY_NANOS, Severity, Zone};
+use super::{RECORD_MAX, RETRY_AFTER, Severity, Zone};
 
 /// Who a record is from, for the echo on stderr.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -30,8 +31,8 @@ pub(super) struct Writer {
     pub(super) sock: Option<OwnedFd>,
     /// The socket is a stream: records end with NUL.
     pub(super) stream: bool,
-    /// No connect before this monotonic time.
-    pub(super) retry_at: Option<i128>,
+    /// No connect before this.
+    pub(super) retry_at: Option<Instant>,
     /// Records dropped because the socket was full.
     pub(super) lost: u32,
     /// The unsent end of a record on a stream socket: it must go out
@@ -183,7 +184,7 @@ impl Writer {
     /// ago. Datagram first; a stream socket when the path is one
     /// (EPROTOTYPE), as syslog-ng may offer.
     pub(super) fn connect(&mut self) -> bool {
-        let now = monotonic_nanos();
+        let now = Instant::now();
         if self.retry_at.is_some_and(|at| now < at) {
             return false;
         }
@@ -208,7 +209,7 @@ impl Writer {
                 true
             }
             Err(_) => {
-                self.retry_at = Some(now + RETRY_NANOS);
+                self.retry_at = Some(now + RETRY_AFTER);
                 false
             }
         }
@@ -310,12 +311,7 @@ pub(super) fn own_pid() -> u32 {
 }
 
 pub(super) fn now_utc() -> i64 {
-    rustix::time::clock_gettime(ClockId::Realtime).tv_sec
-}
-
-pub(super) fn monotonic_nanos() -> i128 {
-    let Timespec { tv_sec, tv_nsec } = rustix::time::clock_gettime(ClockId::Monotonic);
-    i128::from(tv_sec) * 1_000_000_000 + i128::from(tv_nsec)
+    crate::clock::wall().0
 }
 
 /// True when fd 2 is the journal stream systemd named in `JOURNAL_STREAM`
