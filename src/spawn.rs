@@ -65,9 +65,11 @@ pub struct Launch {
     stdout: Stream,
     stderr: Stream,
     nice: Option<i32>,
-    cpus: Option<CpuSet>,
+    /// Boxed, like `ids`: most jobs have neither, and each Launch lives
+    /// as long as its job (CpuSet is 128 bytes, Ids 80).
+    cpus: Option<Box<CpuSet>>,
     rlimits: Vec<(RlimitResource, Rlimit)>,
-    ids: Option<Ids>,
+    ids: Option<Box<Ids>>,
     /// `ids.groups` as the kernel wants them.
     gids: Vec<rustix::process::Gid>,
     /// `umask` (issue 15); `None` keeps pmtr's.
@@ -181,7 +183,7 @@ impl Launch {
                 }
             }
             // Every listed CPU beyond the machine's: nothing to pin to.
-            (set.count() > 0).then_some(set)
+            (set.count() > 0).then(|| Box::new(set))
         });
         Ok(Launch {
             gids: gids(&ids),
@@ -212,7 +214,7 @@ impl Launch {
                     )
                 })
                 .collect(),
-            ids,
+            ids: ids.map(Box::new),
             umask: spec.umask.map(Mode::from_raw_mode),
             ready_fd: None,
             merged: false,
@@ -225,7 +227,7 @@ impl Launch {
     pub fn logger_ids(&self, stderr: bool) -> Option<Ids> {
         let stream = if stderr { &self.stderr } else { &self.stdout };
         matches!(stream, Stream::Pipe(true))
-            .then(|| self.ids.clone())
+            .then(|| self.ids.as_deref().cloned())
             .flatten()
     }
 
@@ -248,7 +250,7 @@ impl Launch {
             nice: None,
             cpus: None,
             rlimits: Vec::new(),
-            ids,
+            ids: ids.map(Box::new),
             umask: None,
             ready_fd: None,
             merged: false,
@@ -260,7 +262,7 @@ impl Launch {
     /// have no NUL bytes, the configuration's and env files' parsers see
     /// to that.)
     pub fn replace_env(&mut self, spec: &JobSpec, environ: &Rc<Env>, env_files: &[String]) -> bool {
-        let Ok(env) = job_env(spec, environ, env_files, self.ids.as_ref()) else {
+        let Ok(env) = job_env(spec, environ, env_files, self.ids.as_deref()) else {
             return false;
         };
         let changed = env.strings != self.env.strings;
@@ -289,12 +291,14 @@ impl Launch {
             cpus: None,
             rlimits: Vec::new(),
             // The child takes only the ids (groups from `gids`).
-            ids: self.ids.as_ref().map(|i| Ids {
-                uid: i.uid,
-                gid: i.gid,
-                groups: Vec::new(),
-                name: String::new(),
-                home: String::new(),
+            ids: self.ids.as_ref().map(|i| {
+                Box::new(Ids {
+                    uid: i.uid,
+                    gid: i.gid,
+                    groups: Vec::new(),
+                    name: String::new(),
+                    home: String::new(),
+                })
             }),
             gids: self.gids.clone(),
             umask: self.umask,

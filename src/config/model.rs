@@ -228,7 +228,7 @@ pub enum Output {
     Syslog,
     /// A file with `max`, `keep` or `stamp`: written by a logger process
     /// between the job's pipe and the files.
-    Log(LogFile),
+    Log(Box<LogFile>),
 }
 
 /// `out FILE [max SIZE [keep N]] [stamp]`.

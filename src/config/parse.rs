@@ -637,12 +637,12 @@ impl Parser<'_> {
             self.fail(at, Msg::KeepWithoutMax, "", "");
             return None;
         }
-        Some(Output::Log(LogFile {
+        Some(Output::Log(Box::new(LogFile {
             path,
             max: seen[0].map(|_| values[0]),
             keep: values[1] as u32,
             stamp: seen[2].is_some(),
-        }))
+        })))
     }
 
     /// Records a single-valued option; false (and an error) if it was

@@ -1448,43 +1448,43 @@ fn out_file_with_max_keep_and_stamp() {
     let j = job("  out app.log max 1M keep 3 stamp\n  err err.log stamp");
     assert_eq!(
         j.out,
-        Output::Log(LogFile {
+        Output::Log(Box::new(LogFile {
             path: "app.log".into(),
             max: Some(1 << 20),
             keep: 3,
             stamp: true,
-        })
+        }))
     );
     assert_eq!(
         j.err,
-        Output::Log(LogFile {
+        Output::Log(Box::new(LogFile {
             path: "err.log".into(),
             max: None,
             keep: 1,
             stamp: true,
-        })
+        }))
     );
     let j = job("  out app.log stamp max 64k");
     assert_eq!(
         j.out,
-        Output::Log(LogFile {
+        Output::Log(Box::new(LogFile {
             path: "app.log".into(),
             max: Some(64 << 10),
             keep: 1,
             stamp: true,
-        })
+        }))
     );
     // A plain file stays one, opened by the job itself (O_APPEND).
     assert_eq!(job("  out app.log").out, Output::File("app.log".into()));
     assert_eq!(job("  out \"max\"").out, Output::File("max".into()));
     assert_eq!(
         job("  out a max 4096 keep 0").out,
-        Output::Log(LogFile {
+        Output::Log(Box::new(LogFile {
             path: "a".into(),
             max: Some(4096),
             keep: 0,
             stamp: false,
-        })
+        }))
     );
 }
 
