@@ -41,12 +41,19 @@ use rustix::mm::Advice;
 
 const PAGE: usize = 4096;
 
+// What stays touched after a trim is the steady state's code, which the
+// min builds link first, in a few pages (cross/hot-text.ld, made by
+// cross/hot-trace.sh). Naming the script here makes cargo relink when it
+// changes; the string itself is not kept in the binary.
+const _: &str = include_str!("../../cross/hot-text.ld");
+
 /// Set once the segments are cut into one-page VMAs.
 static SPLIT: AtomicBool = AtomicBool::new(false);
 
 /// Drops pmtr's file pages from its page table (they stay in the page
-/// cache): call after reading a configuration, when the parser's pages
-/// become cold. Three system calls after the first time.
+/// cache): called when the loop is about to sleep after reading a
+/// configuration, when the parser's pages have become cold. Three system
+/// calls after the first time.
 pub fn release_startup_pages() {
     let split = !SPLIT.swap(true, Ordering::Relaxed);
     for_each_read_only_segment(|start, end| {

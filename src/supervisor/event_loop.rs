@@ -82,6 +82,9 @@ pub struct Supervisor {
     /// Where `ready notify` sockets go; after `jobs`, so that it is
     /// removed once their sockets are (fields drop in order).
     notify_dir: notify::Dir,
+    /// A configuration was read: pmtr's file pages are given back before
+    /// the loop next sleeps (see `run`).
+    trim_due: bool,
     /// pmtr's own environment, shared by every job that adds no `env`.
     environ: alloc::rc::Rc<spawn::Env>,
     net: Net,
@@ -167,6 +170,7 @@ impl Supervisor {
             control: None,
             next_report: None,
             shutting_down: false,
+            trim_due: false,
             exit_code: 0,
             self_pid: rustix::process::getpid(),
             hostname,
@@ -183,6 +187,9 @@ impl Supervisor {
     /// Loads the configuration, then serves events until every job is down
     /// after SIGTERM/SIGINT (or a `give up ... then exit`); returns pmtr's
     /// exit status.
+    // Not inlined into start-up: the loop is then a function of its own
+    // that cross/hot-text.ld can place among the hot ones (issue 18).
+    #[inline(never)]
     pub fn run(&mut self) -> u8 {
         info!("starting (pid {})", self.self_pid.as_raw_nonzero());
         self.rescan(true);
@@ -211,6 +218,18 @@ impl Supervisor {
                     tv_nsec: (d.subsec_nanos() + 999_999) as _,
                 }
             });
+            if self.trim_due {
+                // The parser's and start-up's pages are cold until the
+                // next read: give them back (issue 18, PSS; rt/trim.rs
+                // says what it costs). Here, as the loop goes to sleep,
+                // rather than at the end of `rescan`: the code that runs
+                // between the two (the rest of the read, the jobs'
+                // starts, the first log lines) would be faulted in again
+                // at once, and whatever of it the steady state never runs
+                // would stay resident for good.
+                self.trim_due = false;
+                crate::rt::trim::release_startup_pages();
+            }
             self.events.clear();
             match epoll::wait(
                 &self.epoll,
@@ -838,9 +857,7 @@ impl Supervisor {
             }
         }
         self.source.rewatch();
-        // The parser's pages are cold until the next read: give them back
-        // (issue 18, PSS; rt/trim.rs says what it costs).
-        crate::rt::trim::release_startup_pages();
+        self.trim_due = true;
     }
 
     /// A job's `env file` changed (issue 15): read it again and restart the

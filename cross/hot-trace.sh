@@ -1,0 +1,163 @@
+#!/bin/sh
+# The functions pmtr's steady state runs, found on a real run, written as
+# cross/hot-text.ld (issue 18, cross/SIZE-NOTES.md item 1).
+#   sh cross/hot-trace.sh UNSTRIPPED_PMTR [OUT]
+# UNSTRIPPED_PMTR: an x86_64 pmtr with its symbol table, e.g. from
+# `make bloat` (target/bloat/dist/pmtr-x86_64-min). OUT defaults to
+# cross/hot-text.ld.
+#
+# Why: after src/rt/trim.rs has given back pmtr's file pages, PSS counts
+# the text pages the loop touches again. The functions it runs are spread
+# over the whole file; the linker script this writes puts them first, in
+# a few pages, on every target and flavour (the patterns name functions,
+# not addresses, so one trace on x86_64 serves them all).
+#
+# How: pmtr -F runs one job (/bin/sleep) and logs to a datagram socket
+# drained by this script, as /dev/log is on a device. Once the job has run
+# past the 10 s anti-spin window, gdb attaches, puts a breakpoint on every
+# function, and records which are entered while the job is SIGKILLed and
+# restarted and `pmtr status` is asked: a respawn, its log lines and the
+# control socket. To those it adds the loop itself (Supervisor::run,
+# entered before gdb attached; the min build has no unwind tables, so gdb
+# cannot find it on the stack) and every function of the clone child's
+# path (gdb takes its breakpoints out while a vfork child runs, so it
+# cannot see them): pmtr::spawn, pmtr::sys and musl's execve.
+#
+# The patterns drop the crate hashes of each Rust symbol, so the list keeps
+# matching after unrelated changes; a pattern that no longer matches
+# anything is ignored by the linker. The names are those of the min
+# flavour (nightly mangles with v0); the stable flavour's legacy names are
+# not matched, so its layout is unchanged. Run it again after a large
+# change to the loop, and compare with `sh cross/pss.sh --respawns 1`.
+set -eu
+
+[ $# -ge 1 ] || { echo "usage: sh cross/hot-trace.sh UNSTRIPPED_PMTR [OUT]" >&2; exit 2; }
+bin=$(readlink -f "$1")
+top=$(cd "$(dirname "$0")/.." && pwd)
+out=${2:-$top/cross/hot-text.ld}
+command -v gdb >/dev/null || { echo "hot-trace: needs gdb (apt-get install gdb)" >&2; exit 1; }
+if [ -z "$(nm "$bin" 2>/dev/null | head -n 1)" ]; then
+    echo "hot-trace: $bin has no symbol table (build it with make bloat)" >&2
+    exit 1
+fi
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/pmtr-hot.XXXXXX")
+pid="" drain="" gdbpid=""
+cleanup() {
+    for p in $gdbpid $pid $drain; do kill -TERM "$p" 2>/dev/null || true; done
+    for p in $gdbpid $pid $drain; do wait "$p" 2>/dev/null || true; done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+wait_for() {
+    deadline=$(($(date +%s) + $1))
+    shift
+    while ! "$@"; do
+        [ "$(date +%s)" -lt "$deadline" ] || return 1
+        sleep 0.1
+    done
+}
+children() { cat "/proc/$pid/task/$pid/children" 2>/dev/null || true; }
+one_child() { [ -n "$(children)" ]; }
+replaced() { c=$(children); [ -n "$c" ] && [ "$c" != "$1 " ] && [ "$c" != "$1" ]; }
+
+# The log socket, drained, so records are sent as on a device.
+python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+while True:
+    s.recv(65536)
+' "$work/log.sock" &
+drain=$!
+wait_for 10 test -S "$work/log.sock"
+
+printf 'job {\n  name hot\n  cmd /bin/sleep 100000\n}\n' >"$work/pmtr.conf"
+chmod 600 "$work/pmtr.conf"
+PMTR_LOG_SOCKET="$work/log.sock" \
+    "$bin" -F -c "$work/pmtr.conf" -s "$work/ctl.sock" >"$work/pmtr.log" 2>&1 &
+pid=$!
+wait_for 20 one_child || { cat "$work/pmtr.log" >&2; echo "hot-trace: the job did not start" >&2; exit 1; }
+job=$(children)
+job=${job%% *}
+echo "hot-trace: pmtr $pid, job $job; waiting until the job is past anti-spin" >&2
+sleep 11
+
+# Every function symbol: address, name.
+nm --defined-only "$bin" | awk '$2 ~ /^[tTwW]$/ { print $1, $3 }' >"$work/functions"
+
+cat >"$work/trace.py" <<'EOF'
+import gdb, os
+work = os.environ["HOT_WORK"]
+hits = set()
+class Entry(gdb.Breakpoint):
+    def stop(self):
+        hits.add(self.name_)
+        return False
+gdb.execute("set pagination off")
+gdb.execute("handle SIGSTOP stop print nopass")
+bps = []
+for line in open(work + "/functions"):
+    addr, name = line.split()
+    b = Entry("*0x" + addr, internal=True)
+    b.name_ = name
+    bps.append(b)
+open(work + "/ready", "w").close()
+try:
+    gdb.execute("continue")
+except gdb.error:
+    pass
+with open(work + "/hits", "w") as f:
+    for n in sorted(hits):
+        f.write(n + "\n")
+for b in bps:
+    b.delete()
+gdb.execute("detach")
+EOF
+HOT_WORK=$work gdb -q -batch -p "$pid" -x "$work/trace.py" >"$work/gdb.log" 2>&1 &
+gdbpid=$!
+wait_for 300 test -e "$work/ready" || { cat "$work/gdb.log" >&2; echo "hot-trace: gdb did not attach" >&2; exit 1; }
+echo "hot-trace: breakpoints set; killing job $job" >&2
+kill -KILL "$job"
+wait_for 60 replaced "$job" || { cat "$work/pmtr.log" >&2; echo "hot-trace: the job was not restarted" >&2; exit 1; }
+"$bin" status -s "$work/ctl.sock" >/dev/null 2>&1 || true
+sleep 1
+# SIGSTOP gives gdb control back without pmtr seeing a signal it acts on
+# (SIGINT would trace the shutdown); gdb does not pass it on.
+kill -STOP "$pid"
+wait "$gdbpid" || true
+gdbpid=""
+kill -CONT "$pid"
+[ -s "$work/hits" ] || { cat "$work/gdb.log" >&2; echo "hot-trace: gdb recorded nothing" >&2; exit 1; }
+
+# The clone child's path, which gdb cannot see.
+# And the loop itself (Supervisor::run), entered before gdb attached: the
+# min build has no unwind tables, so gdb cannot see it on the stack.
+awk '$2 ~ /4pmtr5spawn(11child_entry|10child_main|12open_streams|9open_onto|8dup_onto|4fail|9fail_with)$/ ||
+     $2 ~ /4pmtr3sys/ || $2 ~ /10Supervisor3run$/ ||
+     $2 == "execve" || $2 == "__syscall_cp" || $2 == "__restore_sigs" { print $2 }' \
+    "$work/functions" >>"$work/hits"
+
+{
+    echo "/*"
+    echo " * Generated by cross/hot-trace.sh from $(basename "$bin") on $(date -u +%Y-%m-%d):"
+    echo " * the functions pmtr's steady state runs (a respawn, its log lines,"
+    echo " * pmtr status), first in the code, in a few pages (issue 18; the"
+    echo " * script says how they were found). Hashes are left out, so a"
+    echo " * pattern matches every copy of a function and survives changes; one"
+    echo " * that matches nothing is ignored. Passed to lld beside"
+    echo " * cross/discard-unwind.ld."
+    echo " */"
+    echo "SECTIONS {"
+    echo "    .text.hot : {"
+    # Crate disambiguators (v0 `Cs<base62>_`, legacy `17h<hash>E`) vary
+    # with flags and toolchains; the outliner's numbering with every build.
+    grep -v '^OUTLINED_FUNCTION_' "$work/hits" |
+        sed -E -e 's/Cs[0-9A-Za-z]+_/Cs*_/g' -e 's/17h[0-9a-f]{16}E$/17h*/' -e 's/\.[0-9]+$/*/' | sort -u |
+        awk '{ print "        *(.text." $0 ")" }'
+    echo "    }"
+    echo "} INSERT BEFORE .text;"
+} >"$out"
+echo "hot-trace: $(sort -u "$work/hits" | wc -l) functions -> $out" >&2
