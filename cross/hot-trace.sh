@@ -16,8 +16,10 @@
 # drained by this script, as /dev/log is on a device. Once the job has run
 # past the 10 s anti-spin window, gdb attaches, puts a breakpoint on every
 # function, and records which are entered while the job is SIGKILLed and
-# restarted and `pmtr status` is asked: a respawn, its log lines and the
-# control socket. To those it adds the loop itself (Supervisor::run,
+# restarted and `pmtr status` is asked (a respawn, its log lines and the
+# control socket), then, with the log socket gone, while the new job is
+# killed at once and restarted after the anti-spin wait (a quick exit,
+# and log records with no syslog daemon to take them). To those it adds the loop itself (Supervisor::run,
 # entered before gdb attached; the min build has no unwind tables, so gdb
 # cannot find it on the stack) and every function of the clone child's
 # path (gdb takes its breakpoints out while a vfork child runs, so it
@@ -123,6 +125,17 @@ echo "hot-trace: breakpoints set; killing job $job" >&2
 kill -KILL "$job"
 wait_for 60 replaced "$job" || { cat "$work/pmtr.log" >&2; echo "hot-trace: the job was not restarted" >&2; exit 1; }
 "$bin" status -s "$work/ctl.sock" >/dev/null 2>&1 || true
+# Then the other steady state: no syslog daemon (the log socket gone, so
+# each record tries to reconnect and goes to stderr), and a job that exits
+# at once, restarted after the anti-spin wait.
+kill -TERM "$drain"
+wait "$drain" 2>/dev/null || true
+drain=""
+rm -f "$work/log.sock"
+job=$(children)
+job=${job%% *}
+kill -KILL "$job"
+wait_for 60 replaced "$job" || { cat "$work/pmtr.log" >&2; echo "hot-trace: the job was not restarted after anti-spin" >&2; exit 1; }
 sleep 1
 # SIGSTOP gives gdb control back without pmtr seeing a signal it acts on
 # (SIGINT would trace the shutdown); gdb does not pass it on.
@@ -135,10 +148,14 @@ kill -CONT "$pid"
 # The clone child's path, which gdb cannot see.
 # And the loop itself (Supervisor::run), entered before gdb attached: the
 # min build has no unwind tables, so gdb cannot see it on the stack.
+# The C library's functions under every alias at their address: the
+# input section is named after one of them (zig's own libc names dup2
+# `c.unistd.dup2Linux`).
 awk '$2 ~ /4pmtr5spawn(11child_entry|10child_main|12open_streams|9open_onto|8dup_onto|4fail|9fail_with)$/ ||
      $2 ~ /4pmtr3sys/ || $2 ~ /10Supervisor3run$/ ||
-     $2 == "execve" || $2 == "__syscall_cp" || $2 == "__restore_sigs" { print $2 }' \
-    "$work/functions" >>"$work/hits"
+     $2 ~ /^(execve|dup2|dup3|fcntl|close|syscall|memset|memmove|memcmp|memcpy|__syscall_cp|__restore_sigs)$/ { print $1 }' \
+    "$work/functions" | sort -u >"$work/child"
+awk 'NR == FNR { want[$1] = 1; next } ($1 in want) { print $2 }' "$work/child" "$work/functions" >>"$work/hits"
 
 {
     echo "/*"

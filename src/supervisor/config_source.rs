@@ -91,6 +91,7 @@ impl ConfigSource {
     }
 
     /// Reads the pending inotify events; a completed save makes a read due.
+    #[inline(never)] // cold: see Supervisor::dispatch
     pub fn on_inotify(&mut self) {
         self.pending |= self.watcher.drain().settled;
     }

@@ -249,6 +249,12 @@ impl Supervisor {
         self.exit_code
     }
 
+    /// The handlers of sources a respawn does not use (the config file,
+    /// datagrams, the control socket, readiness and checks, metrics) are
+    /// `#[inline(never)]`: inlined, they made this function 18 KB (min
+    /// x86_64), and each of its pages was touched again after the trim.
+    /// Out of line they stay cold, and the loop's code fits in fewer pages
+    /// (issue 18, cross/hot-text.ld).
     fn dispatch(&mut self, token: u64) {
         match token & KIND_MASK {
             TOKEN_SIGNAL => self.on_signals(),
@@ -645,6 +651,7 @@ impl Supervisor {
     /// sooner than the anti-spin rule allows (SPEC §8, issue 13). (`n`,
     /// the token's low 32 bits, may also be a resolver socket's: Net then
     /// moves its lookups on and calls no command.)
+    #[inline(never)] // cold: see Supervisor::dispatch
     fn on_datagram(&mut self, n: u32) {
         let now = Instant::now();
         let jobs = &mut self.jobs;
@@ -695,6 +702,7 @@ impl Supervisor {
     }
 
     /// Sends what the metrics writer's pipe takes of the snapshot.
+    #[inline(never)] // cold: see Supervisor::dispatch
     fn send_metrics(&mut self) {
         let now = Instant::now();
         let (Some(m), Some(pipe)) = (
@@ -1015,6 +1023,7 @@ impl Supervisor {
         }
     }
 
+    #[inline(never)] // cold: see Supervisor::dispatch
     fn on_control_accept(&mut self) {
         let epoll = self.epoll.as_fd();
         if let Some(server) = &mut self.control {
@@ -1022,6 +1031,7 @@ impl Supervisor {
         }
     }
 
+    #[inline(never)] // cold: see Supervisor::dispatch
     fn on_control_client(&mut self, slot: usize) {
         let Some(server) = &mut self.control else {
             return;

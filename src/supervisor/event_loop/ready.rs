@@ -115,6 +115,7 @@ impl Supervisor {
     }
 
     /// Datagrams on a job's notify socket: at most a few per wakeup.
+    #[inline(never)] // cold: see Supervisor::dispatch
     pub(super) fn on_notify(&mut self, id: u32) {
         let Some(slot) = self.jobs.find_by_id(id) else {
             return;
@@ -168,6 +169,7 @@ impl Supervisor {
     }
 
     /// The ready fd: a newline makes the job ready.
+    #[inline(never)] // cold: see Supervisor::dispatch
     pub(super) fn on_ready_fd(&mut self, id: u32) {
         let Some(slot) = self.jobs.find_by_id(id) else {
             return;
@@ -184,6 +186,7 @@ impl Supervisor {
     }
 
     /// One read of a running probe's output.
+    #[inline(never)] // cold: see Supervisor::dispatch
     pub(super) fn on_probe_output(&mut self, id: u32) {
         if let Some(slot) = self.jobs.find_by_id(id)
             && let Some(health) = self.jobs.get_mut(slot).health.as_mut()
