@@ -3,8 +3,11 @@
 # kernel: boots Debian's armmp kernel under qemu-system-arm (-M virt, a
 # Cortex-A7) with an initramfs made here from busybox-static:armhf and the
 # binaries to measure. In the VM each binary supervises one job (busybox
-# `sleep`); once the job runs, the PSS of the supervisor's own processes
-# (the job left out) is summed from /proc/PID/smaps_rollup.
+# `sleep`); once the job has run past the 10 s anti-spin window, it is
+# killed and restarted (the steady state: the respawn path has run, as in
+# `cross/pss.sh --respawns 1`), and then the PSS of the supervisor's own
+# processes (the job left out) is summed from /proc/PID/smaps_rollup.
+# About 14 s per run.
 #
 #   sh bench/arm-vm.sh [--reps N] [NAME=PATH ...]
 #
@@ -29,7 +32,7 @@ TOP=$(cd "$(dirname "$0")/.." && pwd)
 CACHE=${PMTR_ARM_CACHE:-$TOP/bench/out/arm-vm}
 REPS=3
 # The whole VM run; a hung boot must not hang `make bench-arm`.
-TIMEOUT_S=${PMTR_ARM_TIMEOUT:-600}
+TIMEOUT_S=${PMTR_ARM_TIMEOUT:-900}
 
 say() { printf 'arm-vm: %s\n' "$*" >&2; }
 die() { printf 'arm-vm: FAIL: %s\n' "$*" >&2; exit 1; }
@@ -188,6 +191,28 @@ measure() {
         [ $tries -le 300 ] || why="its job did not start within 30 s"
         if [ -n "$why" ]; then
             echo "ARMVM fail $1 $why: $(tail -n 3 "$dir/log" | tr '\n' '|')"
+            kill -KILL "$pid" 2>/dev/null
+            wait "$pid" 2>/dev/null
+            return
+        fi
+        usleep 100000
+    done
+    # The steady state: past the anti-spin window the job is killed and
+    # restarted at once, so what a respawn and its log lines touch is in
+    # the figure too.
+    sleep 11
+    kill -KILL "$job"
+    old=$job
+    job=""
+    tries=0
+    while [ -z "$job" ]; do
+        for c in $(children "$pid"); do
+            [ "$c" != "$old" ] && [ "$(comm "$c")" = sleep ] && job=$c
+        done
+        [ -n "$job" ] && break
+        tries=$((tries + 1))
+        if [ $tries -gt 300 ]; then
+            echo "ARMVM fail $1 its job was not restarted within 30 s: $(tail -n 3 "$dir/log" | tr '\n' '|')"
             kill -KILL "$pid" 2>/dev/null
             wait "$pid" 2>/dev/null
             return

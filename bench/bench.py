@@ -1860,7 +1860,7 @@ def main():
                     "it has; pmtr-c-armv7=PATH and pmtr-c-armv6=PATH join the ARM VM run "
                     "(--only arm). Repeat for several")
     ap.add_argument("--arm", action="store_true",
-                    help="add the ARM VM run (bench/arm-vm.sh, about a minute; needs "
+                    help="add the ARM VM run (bench/arm-vm.sh, about five minutes; needs "
                     "qemu-system-arm and the min builds in target/dist/)")
     ap.add_argument("--pmtr", default=None,
                     help="the binary to measure (default: the static musl release build "
