@@ -32,6 +32,8 @@
 # not matched, so its layout is unchanged. Run it again after a large
 # change to the loop, and compare with `sh cross/pss.sh --respawns 1`.
 set -eu
+# shellcheck source=cross/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 [ $# -ge 1 ] || { echo "usage: sh cross/hot-trace.sh UNSTRIPPED_PMTR [OUT]" >&2; exit 2; }
 bin=$(readlink -f "$1")
@@ -53,14 +55,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-wait_for() {
-    deadline=$(($(date +%s) + $1))
-    shift
-    while ! "$@"; do
-        [ "$(date +%s)" -lt "$deadline" ] || return 1
-        sleep 0.1
-    done
-}
 children() { cat "/proc/$pid/task/$pid/children" 2>/dev/null || true; }
 one_child() { [ -n "$(children)" ]; }
 replaced() { c=$(children); [ -n "$c" ] && [ "$c" != "$1 " ] && [ "$c" != "$1" ]; }

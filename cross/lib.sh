@@ -189,4 +189,15 @@ toml_array() {
 now() { date +%s; }
 
 say() { printf 'cross: %s\n' "$*"; }
+
+# wait_for SECONDS COMMAND...: poll until the command succeeds; false if
+# it has not within SECONDS (for scripts that wait on a process they ran).
+wait_for() {
+    deadline=$(($(date +%s) + $1))
+    shift
+    while ! "$@"; do
+        [ "$(date +%s)" -lt "$deadline" ] || return 1
+        sleep 0.1
+    done
+}
 die() { printf 'cross: FAIL: %s\n' "$*" >&2; exit 1; }

@@ -17,6 +17,8 @@
 # A restart of a job that ran under 10 s waits 10 s (anti-spin, SPEC §5), so
 # each respawn here costs about 10 s.
 set -eu
+# shellcheck source=cross/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 jobs=1
 respawns=0
@@ -43,15 +45,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-# wait_for SECONDS COMMAND...: poll until the command succeeds.
-wait_for() {
-    deadline=$(($(date +%s) + $1))
-    shift
-    while ! "$@"; do
-        [ "$(date +%s)" -lt "$deadline" ] || return 1
-        sleep 0.05
-    done
-}
 
 children() { cat "/proc/$pid/task/$pid/children" 2>/dev/null || true; }
 count_children() { n=0; for _ in $(children); do n=$((n + 1)); done; echo "$n"; }

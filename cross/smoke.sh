@@ -15,6 +15,8 @@
 # output. Waits poll for a condition with generous deadlines (qemu is slow
 # to start); nothing is timed for pass/fail.
 set -eu
+# shellcheck source=cross/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 [ $# -ge 2 ] || { echo "usage: smoke.sh LABEL BINARY [RUNNER...]" >&2; exit 2; }
 label=$1
@@ -65,15 +67,6 @@ describe() {
     esac
 }
 
-# wait_for SECONDS COMMAND...: poll until the command succeeds.
-wait_for() {
-    deadline=$(($(date +%s) + $1))
-    shift
-    while ! "$@"; do
-        [ "$(date +%s)" -lt "$deadline" ] || return 1
-        sleep 0.1
-    done
-}
 
 lines() { if [ -f "$1" ]; then wc -l <"$1"; else echo 0; fi; }
 # A zombie (exited, not yet reaped by its parent: this shell for pmtr, init
