@@ -360,6 +360,21 @@ pub fn wait_pid_file(path: &Path, limit: Duration) -> u32 {
 }
 
 /// The parent PID of `pid`, from /proc.
+/// pmtr's anonymous memory in kB (`RssAnon`: heap, stack, the clone
+/// child's stack): what a hostile job or peer could make grow. Not
+/// `VmRSS`: pmtr gives back its own file pages when its loop goes to sleep
+/// after a configuration read (`src/rt/trim.rs`) and faults back the
+/// code it runs next, so its total RSS rises by up to the binary's size
+/// whatever a job does.
+pub fn anon_kb(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("RssAnon:"))
+        .and_then(|v| v.trim().trim_end_matches(" kB").parse().ok())
+        .unwrap_or(0)
+}
+
 pub fn ppid(pid: u32) -> Option<u32> {
     let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     stat.rsplit(") ")

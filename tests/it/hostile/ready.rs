@@ -48,15 +48,6 @@ fn stays_responsive(p: &Pmtr, how_long: Duration) {
     }
 }
 
-fn rss_kb(pid: u32) -> u64 {
-    fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches(" kB").parse().ok())
-        .unwrap_or(0)
-}
-
 /// The state word of job `name` in `pmtr status`.
 fn state_of(p: &Pmtr, name: &str) -> String {
     let out = Command::new(pmtr_bin())
@@ -101,13 +92,13 @@ fn notify_flood_leaves_pmtr_responsive_and_bounded() {
     let p = python_job("flood", script);
     p.wait_job("flood", T);
     std::thread::sleep(Duration::from_millis(500));
-    let before = rss_kb(p.pid());
+    let before = anon_kb(p.pid());
     stays_responsive(&p, Duration::from_secs(3));
     assert_eq!(state_of(&p, "flood"), "starting");
-    let after = rss_kb(p.pid());
+    let after = anon_kb(p.pid());
     assert!(
         after <= before + 256,
-        "RSS grew from {before} to {after} kB"
+        "anonymous memory grew from {before} to {after} kB"
     );
     // MAINPID=1 (PID 1's group is outside a container's pid namespace,
     // which once aborted pmtr) is ignored.
@@ -159,11 +150,11 @@ fn ready_fd_flood_is_bounded() {
         ),
     );
     p.expect_log("started job fdflood", T);
-    let before = rss_kb(p.pid());
+    let before = anon_kb(p.pid());
     stays_responsive(&p, Duration::from_secs(2));
     // cat is killed by SIGPIPE once pmtr closes its end (sh exits 141).
     p.expect_log("exited after 0 sec: exit status 141", T);
-    assert!(rss_kb(p.pid()) <= before + 256);
+    assert!(anon_kb(p.pid()) <= before + 256);
     assert!(!p.log().contains("job fdflood is ready"), "{}", p.log());
 }
 
@@ -280,9 +271,9 @@ fn a_check_that_prints_megabytes_is_bounded() {
     );
     p.wait_job("chatty", T);
     std::thread::sleep(Duration::from_millis(300));
-    let before = rss_kb(p.pid());
+    let before = anon_kb(p.pid());
     stays_responsive(&p, Duration::from_secs(3));
-    assert!(rss_kb(p.pid()) <= before + 256, "RSS grew");
+    assert!(anon_kb(p.pid()) <= before + 256, "anonymous memory grew");
     // Cut off after 64 KiB, the check fails (EPIPE) rather than hang pmtr.
     p.expect_log("job chatty: check failed (1 of 3)", T);
     let line = p
