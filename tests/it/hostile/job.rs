@@ -6,8 +6,9 @@ use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt, symlink};
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use super::{answers_within_a_second, stays_responsive};
 use crate::util::*;
 
 const T: Duration = Duration::from_secs(10);
@@ -27,42 +28,6 @@ fn root_only(dir: &TempDir, name: &str, text: &str) -> std::path::PathBuf {
     let path = dir.write(name, text);
     fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
     path
-}
-
-/// `pmtr status` answers within a second (the loop is not stuck).
-fn answers_within_a_second(p: &Pmtr) {
-    let t0 = Instant::now();
-    let mut child = Command::new(pmtr_bin())
-        .arg("status")
-        .arg("-s")
-        .arg(p.socket())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let answered = wait_until(Duration::from_secs(1), || {
-        matches!(child.try_wait(), Ok(Some(_)))
-    });
-    if !answered {
-        let _ = child.kill();
-        let _ = child.wait();
-    }
-    assert!(
-        answered,
-        "pmtr status did not answer within a second ({:?}); log:\n{}",
-        t0.elapsed(),
-        p.log()
-    );
-}
-
-/// Keeps checking that pmtr answers, for `how_long`.
-fn stays_responsive(p: &Pmtr, how_long: Duration) {
-    let end = Instant::now() + how_long;
-    while Instant::now() < end {
-        answers_within_a_second(p);
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 /// SIGTERM stops pmtr within its jobs' `kill after` time (plus slack).

@@ -21,3 +21,44 @@ mod ready;
 
 /// The job's user against its rotated logs (issue 17).
 mod logs;
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::util::{Pmtr, pmtr_bin, wait_until};
+
+/// `pmtr status` answers within a second (the loop is not stuck).
+pub(super) fn answers_within_a_second(p: &Pmtr) {
+    let t0 = Instant::now();
+    let mut child = Command::new(pmtr_bin())
+        .arg("status")
+        .arg("-s")
+        .arg(p.socket())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let answered = wait_until(Duration::from_secs(1), || {
+        matches!(child.try_wait(), Ok(Some(_)))
+    });
+    if !answered {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    assert!(
+        answered,
+        "pmtr status did not answer within a second ({:?}); log:\n{}",
+        t0.elapsed(),
+        p.log()
+    );
+}
+
+/// Keeps checking that pmtr answers, for `how_long`.
+pub(super) fn stays_responsive(p: &Pmtr, how_long: Duration) {
+    let end = Instant::now() + how_long;
+    while Instant::now() < end {
+        answers_within_a_second(p);
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
