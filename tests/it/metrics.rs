@@ -337,31 +337,9 @@ fn idle_pmtr_with_metrics_and_a_logger_makes_no_syscalls() {
             .contains("pmtr_job_up{job=\"up\"} 1")
     });
     let written = fs::metadata(&file).unwrap().modified().unwrap();
-    // Out of pmtr's config directory: pmtr watches it.
-    let out_dir = TempDir::new("metrics-idle-strace");
-    let trace = out_dir.join("strace.out");
-    let errors = out_dir.join("strace.err");
-    let mut strace = Command::new("strace")
-        .arg("-p")
-        .arg(p.pid().to_string())
-        .arg("-o")
-        .arg(&trace)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(fs::File::create(&errors).unwrap())
-        .spawn()
-        .expect("strace (tests/setup.sh installs it)");
-    expect_within(T, "strace to attach", || {
-        fs::read_to_string(&errors)
-            .unwrap_or_default()
-            .contains("attached")
-    });
     // The observation window: nothing is due, so nothing may happen.
-    std::thread::sleep(Duration::from_secs(3));
-    signal(strace.id(), libc::SIGINT);
-    strace.wait().unwrap();
-    let text = fs::read_to_string(&trace).unwrap();
-    let completed: Vec<&str> = text.lines().filter(|l| l.contains(") = ")).collect();
+    let text = strace_window(p.pid(), "metrics-idle-strace", Duration::from_secs(3));
+    let completed = completed_calls(&text);
     assert!(completed.is_empty(), "idle pmtr made system calls:\n{text}");
     assert_eq!(fs::metadata(&file).unwrap().modified().unwrap(), written);
 }

@@ -513,30 +513,8 @@ fn ready_jobs_leave_pmtr_idle_with_no_system_calls() {
     let p = Pmtr::start("rdy-idle", &config);
     p.expect_log("job web is ready", T);
     expect_status(&p, "web", "running");
-    // Not in pmtr's config directory: pmtr watches it.
-    let out_dir = TempDir::new("rdy-idle-strace");
-    let trace = out_dir.join("strace.out");
-    let errors = out_dir.join("strace.err");
-    let mut strace = Command::new("strace")
-        .arg("-p")
-        .arg(p.pid().to_string())
-        .arg("-o")
-        .arg(&trace)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(fs::File::create(&errors).unwrap())
-        .spawn()
-        .expect("strace (tests/setup.sh installs it)");
-    expect_within(T, "strace to attach", || {
-        fs::read_to_string(&errors)
-            .unwrap_or_default()
-            .contains("attached")
-    });
-    std::thread::sleep(Duration::from_secs(2));
-    signal(strace.id(), libc::SIGINT);
-    strace.wait().unwrap();
-    let text = fs::read_to_string(&trace).unwrap();
-    let completed: Vec<&str> = text.lines().filter(|l| l.contains(") = ")).collect();
+    let text = strace_window(p.pid(), "rdy-idle-strace", Duration::from_secs(2));
+    let completed = completed_calls(&text);
     assert!(completed.is_empty(), "idle pmtr made system calls:\n{text}");
 }
 

@@ -443,34 +443,11 @@ fn idle_pmtr_makes_no_syscalls_with_the_socket_open() {
     // the loop.
     expect_status(&p, "up", "running");
     p.expect_log("configuration loaded", T);
-    // Not in pmtr's config directory: pmtr watches it, so strace writing
-    // there would wake pmtr.
-    let out_dir = TempDir::new("idle-strace");
-    let trace = out_dir.join("strace.out");
-    let errors = out_dir.join("strace.err");
-    let mut strace = Command::new("strace")
-        .arg("-p")
-        .arg(p.pid().to_string())
-        .arg("-o")
-        .arg(&trace)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(fs::File::create(&errors).unwrap())
-        .spawn()
-        .expect("strace (tests/setup.sh installs it)");
-    expect_within(T, "strace to attach", || {
-        fs::read_to_string(&errors)
-            .unwrap_or_default()
-            .contains("attached")
-    });
     // The observation window: pmtr is idle, so nothing may happen in it.
-    std::thread::sleep(Duration::from_secs(3));
-    signal(strace.id(), libc::SIGINT);
-    strace.wait().unwrap();
-    let text = fs::read_to_string(&trace).unwrap();
     // strace shows the epoll_wait pmtr was blocked in as unfinished, then
     // detached; a call that completed would end in "= RESULT".
-    let completed: Vec<&str> = text.lines().filter(|l| l.contains(") = ")).collect();
+    let text = strace_window(p.pid(), "idle-strace", Duration::from_secs(3));
+    let completed = completed_calls(&text);
     assert!(completed.is_empty(), "idle pmtr made system calls:\n{text}");
     assert!(text.contains("epoll_"), "{text}");
 }

@@ -375,6 +375,41 @@ pub fn anon_kb(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
+/// What `pid` does for `window` once `strace -p` has attached: the
+/// trace's text. The trace goes to a directory of its own (`dir_name`),
+/// outside pmtr's config directory, which pmtr watches. strace shows the
+/// call pmtr was blocked in when it attached as unfinished; a call that
+/// completed in the window ends in `) = RESULT` (see [`completed_calls`]).
+pub fn strace_window(pid: u32, dir_name: &str, window: Duration) -> String {
+    let out_dir = TempDir::new(dir_name);
+    let trace = out_dir.join("strace.out");
+    let errors = out_dir.join("strace.err");
+    let mut strace = Command::new("strace")
+        .arg("-p")
+        .arg(pid.to_string())
+        .arg("-o")
+        .arg(&trace)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(fs::File::create(&errors).unwrap())
+        .spawn()
+        .expect("strace (tests/setup.sh installs it)");
+    expect_within(Duration::from_secs(15), "strace to attach", || {
+        fs::read_to_string(&errors)
+            .unwrap_or_default()
+            .contains("attached")
+    });
+    std::thread::sleep(window);
+    signal(strace.id(), libc::SIGINT);
+    strace.wait().unwrap();
+    fs::read_to_string(&trace).unwrap()
+}
+
+/// The lines of an strace text for calls that completed.
+pub fn completed_calls(trace: &str) -> Vec<&str> {
+    trace.lines().filter(|l| l.contains(") = ")).collect()
+}
+
 pub fn ppid(pid: u32) -> Option<u32> {
     let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     stat.rsplit(") ")
