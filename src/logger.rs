@@ -69,22 +69,14 @@ pub fn main(args: &[String]) -> u8 {
             CString::new(name).unwrap_or_default()
         })
         .collect();
-    let mut log = Log {
+    let mut log = Log::new(
         job,
         path,
         names,
         max,
-        stamp: stamp == "1",
-        zone: Zone::from_env(crate::rt::start::var("TZ")),
-        fd: None,
-        size: 0,
-        rotates: false,
-        retry_at: i64::MIN,
-        now: 0,
-        dropped: 0,
-        failing: false,
-        cant_rotate: false,
-    };
+        stamp == "1",
+        Zone::from_env(crate::rt::start::var("TZ")),
+    );
     log.run(if stream == "err" { "stderr" } else { "output" })
 }
 
@@ -130,7 +122,34 @@ struct Log<'a> {
     cant_rotate: bool,
 }
 
-impl Log<'_> {
+impl<'a> Log<'a> {
+    /// A log with nothing open yet.
+    fn new(
+        job: &'a str,
+        path: &'a str,
+        names: Vec<CString>,
+        max: u64,
+        stamp: bool,
+        zone: Zone,
+    ) -> Log<'a> {
+        Log {
+            job,
+            path,
+            names,
+            max,
+            stamp,
+            zone,
+            fd: None,
+            size: 0,
+            rotates: false,
+            retry_at: i64::MIN,
+            now: 0,
+            dropped: 0,
+            failing: false,
+            cant_rotate: false,
+        }
+    }
+
     fn run(&mut self, stream: &str) -> u8 {
         // What a line may hold so that with its stamp and newline it still
         // fits in one file (`max` is at least 4K, so this stays positive).
@@ -463,22 +482,7 @@ mod tests {
         let names = ["", ".1", ".2"]
             .map(|suffix| CString::new(format!("{path}{suffix}")).unwrap())
             .to_vec();
-        let mut log = Log {
-            job: "t",
-            path: &path,
-            names,
-            max: 4096,
-            stamp: false,
-            zone: Zone::UTC,
-            fd: None,
-            size: 0,
-            rotates: false,
-            retry_at: i64::MIN,
-            now: 0,
-            dropped: 0,
-            failing: false,
-            cant_rotate: false,
-        };
+        let mut log = Log::new("t", &path, names, 4096, false, Zone::UTC);
         log.open();
         let mut out = Vec::new();
         // 10 lines of 1000 bytes: four fit in a 4096-byte file.
