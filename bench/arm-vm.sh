@@ -171,6 +171,31 @@ kb() {
     awk -v k="$2:" '$1 == k { s += $2 } END { print s + 0 }' "$f"
 }
 
+# wait_job NAME OLD WHAT: sets job to the supervisor's (pid) job other
+# than OLD, waiting up to 30 s; if there is none, prints why, stops the
+# supervisor and fails.
+wait_job() {
+    job=""
+    tries=0
+    while [ -z "$job" ]; do
+        for c in $(children "$pid"); do
+            [ "$c" != "$2" ] && [ "$(comm "$c")" = sleep ] && job=$c
+        done
+        [ -n "$job" ] && return 0
+        tries=$((tries + 1))
+        why=""
+        [ -d "/proc/$pid" ] || why="exited before its job could $3"
+        [ $tries -le 300 ] || why="its job did not $3 within 30 s"
+        if [ -n "$why" ]; then
+            echo "ARMVM fail $1 $why: $(tail -n 3 "$dir/log" | tr '\n' '|')"
+            kill -KILL "$pid" 2>/dev/null
+            wait "$pid" 2>/dev/null
+            return 1
+        fi
+        usleep 100000
+    done
+}
+
 measure() {
     bin=/bench/$1
     dir=/tmp/$1.$2
@@ -178,47 +203,13 @@ measure() {
     printf 'job {\n  name s\n  cmd /bin/sleep 3600\n}\n' >"$dir/etc/pmtr.conf"
     PMTR_LOG_SOCKET=$dir/no-syslog "$bin" -F -c "$dir/etc/pmtr.conf" >"$dir/log" 2>&1 &
     pid=$!
-    job=""
-    tries=0
-    while [ -z "$job" ]; do
-        for c in $(children "$pid"); do
-            [ "$(comm "$c")" = sleep ] && job=$c
-        done
-        [ -n "$job" ] && break
-        tries=$((tries + 1))
-        why=""
-        [ -d "/proc/$pid" ] || why="exited before its job started"
-        [ $tries -le 300 ] || why="its job did not start within 30 s"
-        if [ -n "$why" ]; then
-            echo "ARMVM fail $1 $why: $(tail -n 3 "$dir/log" | tr '\n' '|')"
-            kill -KILL "$pid" 2>/dev/null
-            wait "$pid" 2>/dev/null
-            return
-        fi
-        usleep 100000
-    done
+    wait_job "$1" "" "start" || return
     # The steady state: past the anti-spin window the job is killed and
     # restarted at once, so what a respawn and its log lines touch is in
     # the figure too.
     sleep 11
     kill -KILL "$job"
-    old=$job
-    job=""
-    tries=0
-    while [ -z "$job" ]; do
-        for c in $(children "$pid"); do
-            [ "$c" != "$old" ] && [ "$(comm "$c")" = sleep ] && job=$c
-        done
-        [ -n "$job" ] && break
-        tries=$((tries + 1))
-        if [ $tries -gt 300 ]; then
-            echo "ARMVM fail $1 its job was not restarted within 30 s: $(tail -n 3 "$dir/log" | tr '\n' '|')"
-            kill -KILL "$pid" 2>/dev/null
-            wait "$pid" 2>/dev/null
-            return
-        fi
-        usleep 100000
-    done
+    wait_job "$1" "$job" "be restarted" || return
     # As on x86_64 (bench.py): settle for a second after the job reports.
     sleep 1
     own=$pid
