@@ -5,19 +5,31 @@ use core::time::Duration;
 
 /// A point on the monotonic clock (`CLOCK_MONOTONIC`): what job deadlines
 /// and uptimes are measured on, unaffected by changes to the wall clock.
+/// Nanoseconds since the clock's start (boot) in a `u64`, good for 584
+/// years: half the bytes of a `Duration`, and a job's record holds about
+/// a dozen of them (issue 18).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Instant(Duration);
+pub struct Instant(u64);
+
+const NANOS_PER_SEC: u64 = 1_000_000_000;
+
+/// `d` in nanoseconds, saturating (a `Duration` can hold far more).
+fn nanos(d: Duration) -> u64 {
+    d.as_secs()
+        .saturating_mul(NANOS_PER_SEC)
+        .saturating_add(u64::from(d.subsec_nanos()))
+}
 
 impl Instant {
     /// `clock_gettime(CLOCK_MONOTONIC)` (through the vDSO: no system call).
     pub fn now() -> Instant {
         let (secs, nanos) = crate::sys::clock_now(crate::sys::Clock::Monotonic);
-        Instant(Duration::new(secs as u64, nanos))
+        Instant((secs as u64).saturating_mul(NANOS_PER_SEC) + u64::from(nanos))
     }
 
     /// How long after `earlier` this is; zero if it is not later.
     pub fn saturating_duration_since(self, earlier: Instant) -> Duration {
-        self.0.saturating_sub(earlier.0)
+        Duration::from_nanos(self.0.saturating_sub(earlier.0))
     }
 
     /// How long after `earlier` this is; zero if it is not later.
@@ -35,14 +47,14 @@ pub fn wall() -> (i64, u32) {
 impl core::ops::Add<Duration> for Instant {
     type Output = Instant;
     fn add(self, d: Duration) -> Instant {
-        Instant(self.0.saturating_add(d))
+        Instant(self.0.saturating_add(nanos(d)))
     }
 }
 
 impl core::ops::Sub<Duration> for Instant {
     type Output = Instant;
     fn sub(self, d: Duration) -> Instant {
-        Instant(self.0.saturating_sub(d))
+        Instant(self.0.saturating_sub(nanos(d)))
     }
 }
 
@@ -73,5 +85,13 @@ mod tests {
         assert_eq!(t1.saturating_duration_since(t0), Duration::from_secs(3));
         assert_eq!(t0.saturating_duration_since(t1), Duration::ZERO);
         assert!(t1 > t0);
+        // A wait of "forever" stays at the end of time, not wrapped.
+        let end = t0 + Duration::MAX;
+        assert!(end > t1);
+        assert_eq!(end + Duration::from_secs(1), end);
+        assert_eq!(
+            (t1 + Duration::from_nanos(1_500_000_001)).saturating_duration_since(t1),
+            Duration::new(1, 500_000_001)
+        );
     }
 }

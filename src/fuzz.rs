@@ -22,7 +22,7 @@ pub fn config(data: &[u8]) {
             for job in &cfg.jobs {
                 assert!(job.cmd.first().is_some_and(|c| c.starts_with('/')));
                 assert!(!job.name.is_empty());
-                if let Some(cpus) = &job.cpu {
+                if let Some(cpus) = &job.extra().cpu {
                     assert!(cpus.windows(2).all(|w| w[0] < w[1]));
                 }
                 // Every `after` name resolved to a job of the file, as the

@@ -51,34 +51,59 @@ enum Stream {
 
 /// Everything needed to start one job, built at load time.
 pub struct Launch {
-    path: CString,
-    /// Run pmtr's own binary (a logger), through [`SELF_EXE`], not `path`.
+    /// Run pmtr's own binary (a logger), through [`SELF_EXE`], not
+    /// `argv[0]`.
     exec_self: bool,
-    /// Kept alive for the pointers in `argv_ptrs`.
-    _argv: Vec<CString>,
-    argv_ptrs: Vec<*const c_char>,
+    /// `argv[0]` is the path to run.
+    argv: CStrings,
     /// Shared by every job that adds no `env` line: a copy of pmtr's
     /// environment per job would be most of a job's memory.
     env: Rc<Env>,
-    dir: CString,
+    /// `dir`; `None` is `/`.
+    dir: Option<CString>,
     stdin: Stream,
     stdout: Stream,
     stderr: Stream,
-    nice: Option<i32>,
-    /// Boxed, like `ids`: most jobs have neither, and each Launch lives
-    /// as long as its job (CpuSet is 128 bytes, Ids 80).
-    cpus: Option<Box<CpuSet>>,
-    rlimits: Vec<(RlimitResource, Rlimit)>,
-    ids: Option<Box<Ids>>,
-    /// `ids.groups` as the kernel wants them.
-    gids: Vec<rustix::process::Gid>,
-    /// `umask` (issue 15); `None` keeps pmtr's.
-    umask: Option<Mode>,
+    /// `nice`, `cpu`, `ulimit`, `umask`: boxed, as most jobs set none and
+    /// each Launch lives as long as its job (issue 18).
+    limits: Option<Box<Limits>>,
+    /// `user`, `group`, `groups`: boxed for the same reason.
+    creds: Option<Box<Creds>>,
     /// `ready fd N`: the write end of a pipe to pmtr is put at N (issue 16).
     ready_fd: Option<i32>,
     /// stderr goes to stdout's pipe (a `ready when` or `check` command,
     /// whose last line of either is what pmtr shows).
     merged: bool,
+}
+
+/// What a job changes of its process beyond its ids, when it sets any of
+/// these options.
+#[derive(Default)]
+struct Limits {
+    nice: Option<i32>,
+    /// `cpu`: the CPUs of the machine it may run on (never empty).
+    cpus: Option<CpuSet>,
+    rlimits: Vec<(RlimitResource, Rlimit)>,
+    /// `umask` (issue 15); `None` keeps pmtr's.
+    umask: Option<Mode>,
+}
+
+/// The ids a job runs as.
+struct Creds {
+    ids: Ids,
+    /// `ids.groups` as the kernel wants them.
+    gids: Vec<rustix::process::Gid>,
+}
+
+impl Creds {
+    fn new(ids: Ids) -> Box<Creds> {
+        let gids = ids
+            .groups
+            .iter()
+            .map(|&g| rustix::process::Gid::from_raw(g))
+            .collect();
+        Box::new(Creds { ids, gids })
+    }
 }
 
 /// Why a job cannot be prepared: it stays down, the reason is logged.
@@ -101,34 +126,62 @@ fn cstring(text: &str, what: &'static str) -> Result<CString, PrepareError> {
     CString::new(text).map_err(|_| PrepareError::Nul(what))
 }
 
-/// An argv for `execve`: the strings, and the NULL-terminated array of
-/// pointers into them.
-type Argv = (Vec<CString>, Vec<*const c_char>);
-
-fn argv(words: &mut dyn Iterator<Item = &str>, what: &'static str) -> Result<Argv, PrepareError> {
-    let strings: Vec<CString> = words.map(|a| cstring(a, what)).collect::<Result<_, _>>()?;
-    let ptrs = pointers(&strings);
-    Ok((strings, ptrs))
+/// NUL-terminated strings in one block, and the NULL-terminated array
+/// of pointers into it that `execve` takes as argv or envp: two
+/// allocations however many strings. (A `CString` each cost every job an
+/// allocation per argument, and an environment of its own one per
+/// variable: issue 18.)
+pub struct CStrings {
+    bytes: Box<[u8]>,
+    ptrs: Box<[*const c_char]>,
 }
 
-/// The NULL-terminated array of pointers into `strings` that `execve`
-/// takes (one function for argv and envp: issue 18, bytes).
-fn pointers(strings: &[CString]) -> Vec<*const c_char> {
-    let mut ptrs = Vec::with_capacity(strings.len() + 1);
-    for s in strings {
-        ptrs.push(s.as_ptr());
+impl CStrings {
+    /// The strings of `words`; `None` if one contains a NUL byte.
+    fn new<'a>(words: impl Iterator<Item = &'a [u8]>) -> Option<CStrings> {
+        let mut bytes = Vec::new();
+        for word in words {
+            if word.contains(&0) {
+                return None;
+            }
+            bytes.extend_from_slice(word);
+            bytes.push(0);
+        }
+        let bytes = bytes.into_boxed_slice();
+        let count = bytes.iter().filter(|&&b| b == 0).count();
+        let mut ptrs = Vec::with_capacity(count + 1);
+        let mut start = 0;
+        for (i, &b) in bytes.iter().enumerate() {
+            if b == 0 {
+                ptrs.push(bytes[start..].as_ptr().cast::<c_char>());
+                start = i + 1;
+            }
+        }
+        ptrs.push(core::ptr::null());
+        // The pointers stay valid: moving the box does not move its bytes.
+        let ptrs = ptrs.into_boxed_slice();
+        Some(CStrings { bytes, ptrs })
     }
-    ptrs.push(core::ptr::null());
-    ptrs
-}
 
-/// The supplementary groups of `ids` as the kernel wants them.
-fn gids(ids: &Option<Ids>) -> Vec<rustix::process::Gid> {
-    let groups = ids.as_ref().map_or(&[][..], |i| &i.groups);
-    groups
-        .iter()
-        .map(|&g| rustix::process::Gid::from_raw(g))
-        .collect()
+    /// Like [`CStrings::new`], for the configuration's text: the error
+    /// names `what` has the NUL byte.
+    fn from_text<'a>(
+        words: impl Iterator<Item = &'a str>,
+        what: &'static str,
+    ) -> Result<CStrings, PrepareError> {
+        CStrings::new(words.map(str::as_bytes)).ok_or(PrepareError::Nul(what))
+    }
+
+    /// Each string, without its NUL.
+    fn iter(&self) -> impl Iterator<Item = &[u8]> {
+        let body = self.bytes.split_last().map_or(&[][..], |(_, body)| body);
+        body.split(|&b| b == 0).take(self.ptrs.len() - 1)
+    }
+
+    /// The first string (`argv[0]`, the path to run).
+    fn first(&self) -> Option<&CStr> {
+        CStr::from_bytes_until_nul(&self.bytes).ok()
+    }
 }
 
 impl Launch {
@@ -142,10 +195,13 @@ impl Launch {
         environ: &Rc<Env>,
         env_files: &[String],
     ) -> Result<Launch, PrepareError> {
-        let (argv, argv_ptrs) = argv(&mut spec.cmd.iter().map(String::as_str), "cmd")?;
-        let path = argv[0].clone();
+        let argv = CStrings::from_text(spec.cmd.iter().map(String::as_str), "cmd")?;
         let ids = users
-            .ids(spec.user.as_deref(), spec.group.as_deref(), &spec.groups)
+            .ids(
+                spec.user.as_deref(),
+                spec.extra().group.as_deref(),
+                &spec.extra().groups,
+            )
             .map_err(PrepareError::User)?;
         let env = job_env(spec, environ, env_files, ids.as_ref())?;
         let dir = spec.dir.as_deref().unwrap_or("/");
@@ -173,7 +229,8 @@ impl Launch {
                 })),
             })
         };
-        let cpus = spec.cpu.as_ref().and_then(|list| {
+        let extra = spec.extra();
+        let cpus = extra.cpu.as_ref().and_then(|list| {
             let online = rustix::thread::sched_getaffinity(None).ok()?;
             let mut set = CpuSet::new();
             for &cpu in list {
@@ -183,25 +240,12 @@ impl Launch {
                 }
             }
             // Every listed CPU beyond the machine's: nothing to pin to.
-            (set.count() > 0).then(|| Box::new(set))
+            (set.count() > 0).then_some(set)
         });
-        Ok(Launch {
-            gids: gids(&ids),
-            path,
-            exec_self: false,
-            _argv: argv,
-            argv_ptrs,
-            env,
-            dir: cstring(dir, "dir")?,
-            stdin: match &spec.input {
-                Some(path) => file(path, "in")?,
-                None => Stream::Null,
-            },
-            stdout: stream(&spec.out, "out")?,
-            stderr: stream(&spec.err, "err")?,
-            nice: spec.nice,
+        let limits = Limits {
+            nice: extra.nice,
             cpus,
-            rlimits: spec
+            rlimits: extra
                 .ulimits
                 .iter()
                 .map(|u| {
@@ -214,8 +258,29 @@ impl Launch {
                     )
                 })
                 .collect(),
-            ids: ids.map(Box::new),
-            umask: spec.umask.map(Mode::from_raw_mode),
+            umask: extra.umask.map(Mode::from_raw_mode),
+        };
+        let limits = (limits.nice.is_some()
+            || limits.cpus.is_some()
+            || !limits.rlimits.is_empty()
+            || limits.umask.is_some())
+        .then(|| Box::new(limits));
+        Ok(Launch {
+            exec_self: false,
+            argv,
+            env,
+            dir: match spec.dir {
+                Some(_) => Some(cstring(dir, "dir")?),
+                None => None,
+            },
+            stdin: match &extra.input {
+                Some(path) => file(path, "in")?,
+                None => Stream::Null,
+            },
+            stdout: stream(&spec.out, "out")?,
+            stderr: stream(&spec.err, "err")?,
+            limits,
+            creds: ids.map(Creds::new),
             ready_fd: None,
             merged: false,
         })
@@ -227,7 +292,7 @@ impl Launch {
     pub fn logger_ids(&self, stderr: bool) -> Option<Ids> {
         let stream = if stderr { &self.stderr } else { &self.stdout };
         matches!(stream, Stream::Pipe(true))
-            .then(|| self.ids.as_deref().cloned())
+            .then(|| self.ids().cloned())
             .flatten()
     }
 
@@ -235,23 +300,16 @@ impl Launch {
     /// first), reading its stdin (the pipe passed to [`spawn`]), stderr
     /// left as pmtr's, run with `ids` (see [`Launch::logger_ids`]).
     pub fn logger(args: &[&str], ids: Option<Ids>, env: &Rc<Env>) -> Result<Launch, PrepareError> {
-        let (argv, argv_ptrs) = argv(&mut args.iter().copied(), "out")?;
         Ok(Launch {
-            gids: gids(&ids),
-            path: argv[0].clone(),
             exec_self: true,
-            _argv: argv,
-            argv_ptrs,
+            argv: CStrings::from_text(args.iter().copied(), "out")?,
             env: Rc::clone(env),
-            dir: c"/".into(),
+            dir: None,
             stdin: Stream::Pipe(false),
             stdout: Stream::Null,
             stderr: Stream::Inherit,
-            nice: None,
-            cpus: None,
-            rlimits: Vec::new(),
-            ids: ids.map(Box::new),
-            umask: None,
+            limits: None,
+            creds: ids.map(Creds::new),
             ready_fd: None,
             merged: false,
         })
@@ -262,10 +320,10 @@ impl Launch {
     /// have no NUL bytes, the configuration's and env files' parsers see
     /// to that.)
     pub fn replace_env(&mut self, spec: &JobSpec, environ: &Rc<Env>, env_files: &[String]) -> bool {
-        let Ok(env) = job_env(spec, environ, env_files, self.ids.as_deref()) else {
+        let Ok(env) = job_env(spec, environ, env_files, self.ids()) else {
             return false;
         };
-        let changed = env.strings != self.env.strings;
+        let changed = env.bytes != self.env.bytes;
         self.env = env;
         changed
     }
@@ -276,32 +334,33 @@ impl Launch {
     /// user, in its dir, with its environment; stdin from /dev/null,
     /// stdout and stderr into one pipe to pmtr; no nice, cpu or ulimit.
     pub fn probe(&self, cmd: &[String]) -> Result<Launch, PrepareError> {
-        let (argv, argv_ptrs) = argv(&mut cmd.iter().map(String::as_str), "cmd")?;
         Ok(Launch {
-            path: argv[0].clone(),
             exec_self: false,
-            argv_ptrs,
-            _argv: argv,
+            argv: CStrings::from_text(cmd.iter().map(String::as_str), "cmd")?,
             env: Rc::clone(&self.env),
             dir: self.dir.clone(),
             stdin: Stream::Null,
             stdout: Stream::Syslog,
             stderr: Stream::Syslog,
-            nice: None,
-            cpus: None,
-            rlimits: Vec::new(),
-            // The child takes only the ids (groups from `gids`).
-            ids: self.ids.as_ref().map(|i| {
-                Box::new(Ids {
-                    uid: i.uid,
-                    gid: i.gid,
-                    groups: Vec::new(),
-                    name: String::new(),
-                    home: String::new(),
+            limits: self.limits.as_ref().and_then(|l| l.umask).map(|umask| {
+                Box::new(Limits {
+                    umask: Some(umask),
+                    ..Limits::default()
                 })
             }),
-            gids: self.gids.clone(),
-            umask: self.umask,
+            // The child takes only the ids and `gids`.
+            creds: self.creds.as_ref().map(|c| {
+                Box::new(Creds {
+                    ids: Ids {
+                        uid: c.ids.uid,
+                        gid: c.ids.gid,
+                        groups: Vec::new(),
+                        name: String::new(),
+                        home: String::new(),
+                    },
+                    gids: c.gids.clone(),
+                })
+            }),
             ready_fd: None,
             merged: true,
         })
@@ -317,7 +376,11 @@ impl Launch {
 
     /// The uid and gid the job runs as, when a `user` is set.
     pub fn owner(&self) -> Option<(u32, u32)> {
-        self.ids.as_ref().map(|i| (i.uid, i.gid))
+        self.ids().map(|i| (i.uid, i.gid))
+    }
+
+    fn ids(&self) -> Option<&Ids> {
+        self.creds.as_deref().map(|c| &c.ids)
     }
 
     pub fn wants_stdout_pipe(&self) -> bool {
@@ -508,12 +571,16 @@ impl StartError {
                     }
                 }
                 let (what, object) = match e.step {
-                    Step::Stdin => ("open input ", spec.input.as_deref().unwrap_or("")),
+                    Step::Stdin => ("open input ", spec.extra().input.as_deref().unwrap_or("")),
                     Step::Stdout => ("open output ", file(&spec.out)),
                     Step::Stderr => ("open error output ", file(&spec.err)),
                     Step::Chdir => ("change directory to ", spec.dir.as_deref().unwrap_or("/")),
                     Step::Nice => {
-                        return write!(f, "can't set nice {}: {why}", spec.nice.unwrap_or(0));
+                        return write!(
+                            f,
+                            "can't set nice {}: {why}",
+                            spec.extra().nice.unwrap_or(0)
+                        );
                     }
                     Step::Affinity => ("set cpu affinity", ""),
                     Step::Rlimit => ("set ulimit", ""),
@@ -831,11 +898,12 @@ fn child_main(
     sys::reset_signal_dispositions();
     let _ = sys::set_signal_mask(&sys::SigSet::empty());
     // Before `out`/`err` are created: they get the job's umask too.
-    if let Some(mask) = launch.umask {
+    let limits = launch.limits.as_deref();
+    if let Some(mask) = limits.and_then(|l| l.umask) {
         rustix::process::umask(mask);
     }
 
-    if let Err(e) = rustix::process::chdir(launch.dir.as_c_str()) {
+    if let Err(e) = rustix::process::chdir(launch.dir.as_deref().unwrap_or(c"/")) {
         fail(status, Step::Chdir, e);
     }
     // Relative `in`/`out`/`err` paths resolve against `dir`, now the cwd.
@@ -868,12 +936,12 @@ fn child_main(
     }
     drop(null);
     open_streams(launch, false, status);
-    if let Some(nice) = launch.nice
+    if let Some(nice) = limits.and_then(|l| l.nice)
         && let Err(e) = rustix::process::setpriority_process(None, nice)
     {
         fail(status, Step::Nice, e);
     }
-    if let Some(cpus) = &launch.cpus
+    if let Some(cpus) = limits.and_then(|l| l.cpus.as_ref())
         && let Err(e) = rustix::thread::sched_setaffinity(None, cpus)
     {
         fail(status, Step::Affinity, e);
@@ -891,7 +959,7 @@ fn child_main(
             },
         );
     }
-    for (resource, limit) in &launch.rlimits {
+    for (resource, limit) in limits.map_or(&[][..], |l| &l.rlimits) {
         if let Err(e) = rustix::process::setrlimit(*resource, *limit) {
             fail(status, Step::Rlimit, e);
         }
@@ -899,8 +967,8 @@ fn child_main(
     // Groups, then gid, then uid: once the uid is dropped the others can no
     // longer be changed. These rustix calls are per-thread; in the forked
     // child the one thread is the whole process.
-    if let Some(ids) = &launch.ids {
-        if let Err(e) = rustix::thread::set_thread_groups(&launch.gids) {
+    if let Some(Creds { ids, gids }) = launch.creds.as_deref() {
+        if let Err(e) = rustix::thread::set_thread_groups(gids) {
             fail(status, Step::Groups, e);
         }
         if let Err(e) = rustix::thread::set_thread_res_gid(
@@ -941,11 +1009,15 @@ fn child_main(
     let errno = if launch.exec_self {
         sys::execveat_empty(
             SELF_EXE.load(Ordering::Relaxed),
-            &launch.argv_ptrs,
+            &launch.argv.ptrs,
             &launch.env.ptrs,
         )
     } else {
-        sys::execve(&launch.path, &launch.argv_ptrs, &launch.env.ptrs)
+        match launch.argv.first() {
+            Some(path) => sys::execve(path, &launch.argv.ptrs, &launch.env.ptrs),
+            // The parser never gives an empty `cmd`; no panic in the child.
+            None => rustix::io::Errno::NOEXEC,
+        }
     };
     fail(status, Step::Exec, errno)
 }
@@ -982,27 +1054,25 @@ pub fn raise_fd_limit() -> Result<Option<(u64, u64)>, Errno> {
     Ok(Some((soft, hard)))
 }
 
-/// An environment ready for `execve`: `VAR=VALUE` strings and the
-/// NULL-terminated array of pointers into them.
-pub struct Env {
-    strings: Vec<CString>,
-    ptrs: Vec<*const c_char>,
-}
+/// An environment ready for `execve`: `VAR=VALUE` strings.
+pub type Env = CStrings;
 
 impl Env {
-    fn new(strings: Vec<CString>) -> Env {
-        let ptrs = pointers(&strings);
-        Env { strings, ptrs }
-    }
-
     /// pmtr's environment, captured once at startup, as the base of every
     /// job's environment.
     pub fn inherited() -> Rc<Env> {
-        let strings = crate::rt::start::environ()
-            .filter(|kv| kv.to_bytes().iter().skip(1).any(|&b| b == b'='))
-            .map(CStr::to_owned)
-            .collect();
-        Rc::new(Env::new(strings))
+        let vars = crate::rt::start::environ()
+            .map(CStr::to_bytes)
+            .filter(|kv| kv.iter().skip(1).any(|&b| b == b'='));
+        // Strings from C have no NUL inside.
+        Rc::new(CStrings::new(vars).unwrap_or_else(Env::empty))
+    }
+
+    fn empty() -> Env {
+        CStrings {
+            bytes: Box::default(),
+            ptrs: Box::new([core::ptr::null()]),
+        }
     }
 
     /// This environment with `lines` (`VAR=VALUE`) added; a line replaces
@@ -1011,19 +1081,12 @@ impl Env {
         fn name(kv: &[u8]) -> &[u8] {
             kv.split(|&b| b == b'=').next().unwrap_or(kv)
         }
-        let mut strings: Vec<CString> = self
-            .strings
-            .iter()
-            .filter(|kv| {
-                let key = name(kv.as_bytes());
-                !lines.iter().any(|l| name(l.as_bytes()) == key)
-            })
-            .cloned()
-            .collect();
-        for line in lines {
-            strings.push(cstring(line, "env")?);
-        }
-        Ok(Env::new(strings))
+        let kept = self.iter().filter(|kv| {
+            let key = name(kv);
+            !lines.iter().any(|l| name(l.as_bytes()) == key)
+        });
+        CStrings::new(kept.chain(lines.iter().map(String::as_bytes)))
+            .ok_or(PrepareError::Nul("env"))
     }
 }
 
@@ -1032,12 +1095,18 @@ mod tests {
     use super::*;
 
     fn strings(env: &Env) -> Vec<&str> {
-        env.strings.iter().map(|s| s.to_str().unwrap()).collect()
+        env.iter()
+            .map(|s| core::str::from_utf8(s).unwrap())
+            .collect()
+    }
+
+    fn env(vars: &[&str]) -> Env {
+        CStrings::new(vars.iter().map(|v| v.as_bytes())).unwrap()
     }
 
     #[test]
     fn job_env_lines_replace_inherited_variables() {
-        let base = Env::new(vec![c"PATH=/bin".into(), c"LANG=C".into()]);
+        let base = env(&["PATH=/bin", "LANG=C"]);
         let env = base
             .with(&["LANG=C.UTF-8".to_string(), "NEW=1".to_string()])
             .unwrap();
@@ -1048,7 +1117,7 @@ mod tests {
 
     #[test]
     fn env_file_lines_yield_to_later_ones_and_to_env_lines() {
-        let base = Rc::new(Env::new(vec![c"PATH=/bin".into(), c"A=0".into()]));
+        let base = Rc::new(env(&["PATH=/bin", "A=0"]));
         let text = "job {\n name t\n cmd /bin/true\n env B=env\n}\n";
         let spec = crate::config::parse_bytes("t", text.as_bytes())
             .unwrap()
@@ -1068,9 +1137,41 @@ mod tests {
         ));
     }
 
+    /// The one block holds each string once, NUL-terminated, and each
+    /// pointer is the start of its string: what `execve` reads.
+    #[test]
+    fn cstrings_point_at_each_string_in_one_block() {
+        let words: [&[u8]; 4] = [b"/bin/echo", b"", b"two words", b"x"];
+        let c = CStrings::new(words.into_iter()).unwrap();
+        assert_eq!(&*c.bytes, b"/bin/echo\0\0two words\0x\0");
+        assert_eq!(c.ptrs.len(), 5);
+        for (i, word) in words.iter().enumerate() {
+            // SAFETY: each pointer is the start of a NUL-terminated string
+            // inside `c.bytes`, which lives to the end of the test.
+            let s = unsafe { CStr::from_ptr(c.ptrs[i]) };
+            assert_eq!(s.to_bytes(), *word);
+        }
+        assert!(c.ptrs[4].is_null());
+        assert_eq!(c.iter().collect::<Vec<_>>(), words);
+        assert_eq!(c.first(), Some(c"/bin/echo"));
+        // Moved, the pointers still hold: the bytes stay where they are.
+        let moved = Box::new(c);
+        // SAFETY: as above.
+        assert_eq!(unsafe { CStr::from_ptr(moved.ptrs[2]) }, c"two words");
+
+        let none = CStrings::new(core::iter::empty()).unwrap();
+        assert_eq!((none.ptrs.len(), none.iter().count()), (1, 0));
+        assert_eq!(none.first(), None);
+        assert!(CStrings::new([&b"a\0b"[..]].into_iter()).is_none());
+        assert!(matches!(
+            CStrings::from_text(["ok", "bad\0"].into_iter(), "cmd"),
+            Err(PrepareError::Nul("cmd"))
+        ));
+    }
+
     #[test]
     fn a_name_that_is_a_prefix_is_not_replaced() {
-        let base = Env::new(vec![c"PATHX=1".into()]);
+        let base = env(&["PATHX=1"]);
         let env = base.with(&["PATH=/bin".to_string()]).unwrap();
         assert_eq!(strings(&env), ["PATHX=1", "PATH=/bin"]);
     }

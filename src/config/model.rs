@@ -37,12 +37,37 @@ pub struct JobSpec {
     pub out: Output,
     /// `err`: where stderr goes.
     pub err: Output,
-    /// `in`: stdin file (relative to `dir`); `None` means `/dev/null`.
-    pub input: Option<String>,
     /// `env` lines as written, each `VAR=VALUE`, in file order.
     pub env: Vec<String>,
     /// `user`: run as this user; `None` means the user pmtr runs as.
     pub user: Option<String>,
+    /// `order`: lower starts first; default 0.
+    pub order: i32,
+    /// `restart always|on-failure|never` (issue 15).
+    pub restart: Restart,
+    /// `disable`
+    pub disable: bool,
+    /// `wait`: later jobs start only after this one exits.
+    pub wait: bool,
+    /// `once`: never restarted.
+    pub once: bool,
+    /// The options most jobs never set; see [`JobSpec::extra`].
+    extra: Extras,
+    /// `ready`, `after`, `check` and `watchdog` (issue 16); `None` for the
+    /// many jobs that use none of them, so they cost one pointer.
+    pub readiness: Option<Box<Readiness>>,
+    /// Where the job was written. Always compares equal (see [`Origin`]).
+    pub origin: Origin,
+}
+
+/// The options of a job that most jobs never set: boxed, so that a job
+/// without any costs one pointer where they took 260 bytes of every
+/// job's record (issue 18). Read with [`JobSpec::extra`], set with
+/// [`JobSpec::extra_mut`]; [`Extra::NONE`] holds every default.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Extra {
+    /// `in`: stdin file (relative to `dir`); `None` means `/dev/null`.
+    pub input: Option<String>,
     /// `nice`: -20..=19.
     pub nice: Option<i32>,
     /// `cpu`: the CPU numbers the job may run on, sorted, without
@@ -56,15 +81,11 @@ pub struct JobSpec {
     pub bounce_secs: Option<u64>,
     /// `depends { … }`: files whose content change restarts the job.
     pub depends: Vec<String>,
-    /// `order`: lower starts first; default 0.
-    pub order: i32,
     /// `kill after T` (beyond the original): seconds between SIGTERM and
     /// SIGKILL when stopping the job; default 10.
     pub kill_after_secs: u64,
-    // Issue 15: restart policy, backoff, crash-loop budget, signals, env
-    // files and credentials. Each default keeps today's behaviour.
-    /// `restart always|on-failure|never`.
-    pub restart: Restart,
+    // Issue 15: restart backoff, crash-loop budget, signals, env files and
+    // credentials. Each default keeps today's behaviour.
     /// `restart delay T [max T2]`; `None`: the fixed 10 s anti-spin wait.
     pub restart_delay: Option<RestartDelay>,
     /// `give up after N in T [then exit]`.
@@ -82,17 +103,88 @@ pub struct JobSpec {
     pub groups: Vec<String>,
     /// `umask`: 0..=0o777; `None` keeps pmtr's.
     pub umask: Option<u32>,
-    /// `disable`
-    pub disable: bool,
-    /// `wait`: later jobs start only after this one exits.
-    pub wait: bool,
-    /// `once`: never restarted.
-    pub once: bool,
-    /// `ready`, `after`, `check` and `watchdog` (issue 16); `None` for the
-    /// many jobs that use none of them, so they cost one pointer.
-    pub readiness: Option<Box<Readiness>>,
-    /// Where the job was written. Always compares equal (see [`Origin`]).
-    pub origin: Origin,
+}
+
+impl Extra {
+    /// Every default: what a job without these options has.
+    pub const NONE: Extra = Extra {
+        input: None,
+        nice: None,
+        cpu: None,
+        ulimits: Vec::new(),
+        bounce_secs: None,
+        depends: Vec::new(),
+        kill_after_secs: DEFAULT_KILL_AFTER_SECS,
+        restart_delay: None,
+        give_up: None,
+        stop_signal: None,
+        reload_signal: None,
+        env_files: Vec::new(),
+        group: None,
+        groups: Vec::new(),
+        umask: None,
+    };
+}
+
+static NO_EXTRA: Extra = Extra::NONE;
+
+impl JobSpec {
+    /// A job named by nothing yet, every option at its default, written
+    /// at `pos`: what the parser fills in.
+    pub fn new(pos: Pos) -> JobSpec {
+        JobSpec {
+            name: String::new(),
+            cmd: Vec::new(),
+            dir: None,
+            out: Output::Null,
+            err: Output::Null,
+            env: Vec::new(),
+            user: None,
+            order: 0,
+            restart: Restart::Always,
+            disable: false,
+            wait: false,
+            once: false,
+            extra: Extras(None),
+            readiness: None,
+            origin: Origin {
+                job: pos,
+                user: None,
+                group: None,
+                after: Vec::new(),
+            },
+        }
+    }
+
+    /// The job's rarely set options, or their defaults.
+    pub fn extra(&self) -> &Extra {
+        self.extra.get()
+    }
+
+    /// The job's rarely set options, to set one: made on first use.
+    pub fn extra_mut(&mut self) -> &mut Extra {
+        self.extra.0.get_or_insert_with(|| Box::new(Extra::NONE))
+    }
+}
+
+/// A job's [`Extra`] options, boxed only when one is set. Compares by
+/// the options, however they are stored: a job whose rarely set options
+/// were all set to their defaults equals one without (SPEC §6).
+#[derive(Debug, Clone, Default)]
+struct Extras(Option<Box<Extra>>);
+
+impl PartialEq for Extras {
+    fn eq(&self, other: &Extras) -> bool {
+        self.get() == other.get()
+    }
+}
+
+impl Eq for Extras {}
+
+impl Extras {
+    fn get(&self) -> &Extra {
+        self.0.as_deref().unwrap_or(&NO_EXTRA)
+    }
 }
 
 /// How a job says it is ready, what it starts after, and how its health

@@ -10,10 +10,7 @@ use crate::prelude::*;
 
 use super::error::{Error, ErrorKind, Msg};
 use super::lex::{self, Line, Word};
-use super::model::{
-    Config, DEFAULT_KILL_AFTER_SECS, JobSpec, LogFile, Origin, Output, Pos, Resource, Restart,
-    Ulimit,
-};
+use super::model::{Config, JobSpec, LogFile, Output, Pos, Resource, Ulimit};
 use super::values::{
     MAX_KEEP, MIN_LOG_SIZE, is_digits, is_integer, number, parse_cpu, parse_duration, parse_size,
     parse_url, resource, signed, suggest, suggest_resource,
@@ -408,42 +405,7 @@ impl Parser<'_> {
             }
         }
         self.job = Some(Draft {
-            spec: JobSpec {
-                name: String::new(),
-                cmd: Vec::new(),
-                dir: None,
-                out: Output::Null,
-                err: Output::Null,
-                input: None,
-                env: Vec::new(),
-                user: None,
-                nice: None,
-                cpu: None,
-                ulimits: Vec::new(),
-                bounce_secs: None,
-                depends: Vec::new(),
-                order: 0,
-                kill_after_secs: DEFAULT_KILL_AFTER_SECS,
-                restart: Restart::Always,
-                restart_delay: None,
-                give_up: None,
-                stop_signal: None,
-                reload_signal: None,
-                env_files: Vec::new(),
-                group: None,
-                groups: Vec::new(),
-                umask: None,
-                disable: false,
-                wait: false,
-                once: false,
-                readiness: None,
-                origin: Origin {
-                    job: pos,
-                    user: None,
-                    group: None,
-                    after: Vec::new(),
-                },
-            },
+            spec: JobSpec::new(pos),
             open,
             braced,
             damaged,
@@ -502,12 +464,16 @@ impl Parser<'_> {
         // Relative `depends` paths are relative to the job's directory,
         // like `out` and `err`; resolve them here so the supervisor and
         // the equality of specs see one absolute path.
-        let base = spec.dir.as_deref().unwrap_or("/").trim_end_matches('/');
-        let base = if base.is_empty() { "/" } else { base };
-        let paths = spec.depends.iter_mut();
-        for path in paths.chain(spec.env_files.iter_mut().map(|f| &mut f.path)) {
-            if !path.starts_with('/') {
-                *path = crate::files::join(base, path);
+        let extra = spec.extra();
+        if !extra.depends.is_empty() || !extra.env_files.is_empty() {
+            let base = spec.dir.as_deref().unwrap_or("/").trim_end_matches('/');
+            let base = if base.is_empty() { "/" } else { base }.to_string();
+            let extra = spec.extra_mut();
+            let paths = extra.depends.iter_mut();
+            for path in paths.chain(extra.env_files.iter_mut().map(|f| &mut f.path)) {
+                if !path.starts_with('/') {
+                    *path = crate::files::join(&base, path);
+                }
             }
         }
         if self.jobs_seen <= MAX_JOBS {
@@ -782,7 +748,7 @@ impl Parser<'_> {
                 let Some(arg) = self.one(option, pos, args, "a file name", QUOTE) else {
                     return;
                 };
-                self.spec().input = Some(arg.text.clone());
+                self.spec().extra_mut().input = Some(arg.text.clone());
             }
             Kw::Env => {
                 let hint = "; one VAR=VALUE a line (quote a value with spaces: env \"VAR=a b\")";
@@ -818,7 +784,7 @@ impl Parser<'_> {
                     return;
                 };
                 match signed(&arg.text) {
-                    Some(n @ -20..=19) => self.spec().nice = Some(n as i32),
+                    Some(n @ -20..=19) => self.spec().extra_mut().nice = Some(n as i32),
                     _ if is_integer(&arg.text) => self.bad(arg, Msg::NiceRange, ""),
                     _ => self.bad(arg, Msg::BadNumber, "a whole number from -20 to 19"),
                 }
@@ -834,7 +800,7 @@ impl Parser<'_> {
                     return;
                 };
                 match parse_cpu(&arg.text) {
-                    Ok(cpus) => self.spec().cpu = Some(cpus),
+                    Ok(cpus) => self.spec().extra_mut().cpu = Some(cpus),
                     Err(kind) => self.err(arg.pos, kind),
                 }
             }
@@ -867,13 +833,13 @@ impl Parser<'_> {
                     if secs == 0 {
                         self.bad(&args[1], Msg::BadDuration, "it must be at least 1 second");
                     } else {
-                        self.spec().bounce_secs = Some(secs);
+                        self.spec().extra_mut().bounce_secs = Some(secs);
                     }
                 }
             }
             Kw::Kill => {
                 if let Some(secs) = self.duration("kill", "after", pos, args) {
-                    self.spec().kill_after_secs = secs;
+                    self.spec().extra_mut().kill_after_secs = secs;
                 }
             }
             Kw::Ulimit => match args.first() {
@@ -965,7 +931,7 @@ impl Parser<'_> {
                         self.fail(w.pos, Msg::EmptyArg, "depends", "");
                     } else {
                         let text = w.text.clone();
-                        self.spec().depends.push(text);
+                        self.spec().extra_mut().depends.push(text);
                     }
                 }
             }
@@ -1023,7 +989,7 @@ impl Parser<'_> {
                 continue;
             }
             job.ulimit_pos.push((resource, flag.pos));
-            job.spec.ulimits.push(Ulimit {
+            job.spec.extra_mut().ulimits.push(Ulimit {
                 resource,
                 value: limit,
             });

@@ -64,19 +64,29 @@ fn minimal_job_takes_defaults() {
     assert_eq!(j.dir, None);
     assert_eq!(j.out, Output::Null);
     assert_eq!(j.err, Output::Null);
-    assert_eq!(j.input, None);
+    assert_eq!(j.extra().input, None);
     assert!(j.env.is_empty());
     assert_eq!(j.user, None);
-    assert_eq!(j.nice, None);
-    assert_eq!(j.cpu, None);
-    assert!(j.ulimits.is_empty());
-    assert_eq!(j.bounce_secs, None);
-    assert!(j.depends.is_empty());
+    assert_eq!(j.extra().nice, None);
+    assert_eq!(j.extra().cpu, None);
+    assert!(j.extra().ulimits.is_empty());
+    assert_eq!(j.extra().bounce_secs, None);
+    assert!(j.extra().depends.is_empty());
     assert_eq!(j.order, 0);
-    assert_eq!(j.kill_after_secs, DEFAULT_KILL_AFTER_SECS);
+    assert_eq!(j.extra().kill_after_secs, DEFAULT_KILL_AFTER_SECS);
     assert!(!j.disable && !j.wait && !j.once);
     assert_eq!(j.origin.job, Pos { line: 1, col: 1 });
     assert_eq!(j.origin.user, None);
+}
+
+/// The rarely set options are boxed only when one is written (issue 18);
+/// a job that writes one at its default still equals a job without, so a
+/// reload that adds `kill after 10` restarts nothing (SPEC §6).
+#[test]
+fn rare_options_at_their_defaults_change_nothing() {
+    assert_eq!(job("kill after 10"), job(""));
+    assert_ne!(job("kill after 11"), job(""));
+    assert_ne!(job("umask 022"), job(""));
 }
 
 #[test]
@@ -523,7 +533,7 @@ fn dir_out_err_in_forms() {
     assert_eq!(j.dir.as_deref(), Some("/data/app"));
     assert_eq!(j.out, Output::File("node.out".into()));
     assert_eq!(j.err, Output::File("/var/log/node.err".into()));
-    assert_eq!(j.input.as_deref(), Some("input.txt"));
+    assert_eq!(j.extra().input.as_deref(), Some("input.txt"));
     let j = job("out syslog\nerr syslog");
     assert_eq!((j.out, j.err), (Output::Syslog, Output::Syslog));
     // Quoted, it is a file of that name.
@@ -587,7 +597,11 @@ fn user_forms() {
 #[test]
 fn nice_forms() {
     for (text, want) in [("-20", -20), ("19", 19), ("0", 0), ("5", 5), ("+3", 3)] {
-        assert_eq!(job(&format!("nice {text}")).nice, Some(want), "{text}");
+        assert_eq!(
+            job(&format!("nice {text}")).extra().nice,
+            Some(want),
+            "{text}"
+        );
     }
     rejects(&[
         (
@@ -630,14 +644,14 @@ fn cpu_forms() {
     ];
     for (text, want) in table {
         assert_eq!(
-            job(&format!("cpu {text}")).cpu.as_deref(),
+            job(&format!("cpu {text}")).extra().cpu.as_deref(),
             Some(*want),
             "{text}"
         );
     }
     let mut big = String::from("0x8");
     big.push_str(&"0".repeat(255));
-    assert_eq!(job(&format!("cpu {big}")).cpu, Some(vec![1023]));
+    assert_eq!(job(&format!("cpu {big}")).extra().cpu, Some(vec![1023]));
     big.push('0');
     let tail = "expected CPU numbers and ranges like 0,2-3 or a hex mask like 0x0d";
     rejects(&[
@@ -683,6 +697,7 @@ fn cpu_forms() {
 
 fn ulimits(body: &str) -> Vec<(Resource, Option<u64>)> {
     job(body)
+        .extra()
         .ulimits
         .iter()
         .map(|u| (u.resource, u.value))
@@ -821,17 +836,17 @@ fn duration_units() {
         ("3650d", 315_360_000),
     ] {
         assert_eq!(
-            job(&format!("bounce every {text}")).bounce_secs,
+            job(&format!("bounce every {text}")).extra().bounce_secs,
             Some(secs),
             "{text}"
         );
         assert_eq!(
-            job(&format!("kill after {text}")).kill_after_secs,
+            job(&format!("kill after {text}")).extra().kill_after_secs,
             secs,
             "{text}"
         );
     }
-    assert_eq!(job("kill after 0").kill_after_secs, 0);
+    assert_eq!(job("kill after 0").extra().kill_after_secs, 0);
     let tail = "expected a whole number with an optional unit s, m, h or d (e.g. 90, 30s, 5m, 1d)";
     for (text, reason) in [
         ("5x", "unknown unit"),
@@ -881,22 +896,27 @@ fn duration_units() {
 #[test]
 fn depends_forms() {
     let one = vec!["/etc/app.conf".to_string()];
-    assert_eq!(job("depends { /etc/app.conf }").depends, one);
-    assert_eq!(job("depends {\n  /etc/app.conf\n}").depends, one);
+    assert_eq!(job("depends { /etc/app.conf }").extra().depends, one);
+    assert_eq!(job("depends {\n  /etc/app.conf\n}").extra().depends, one);
     assert_eq!(
-        job("depends {\n/etc/a /etc/b\n  /etc/c }").depends,
+        job("depends {\n/etc/a /etc/b\n  /etc/c }").extra().depends,
         vec!["/etc/a", "/etc/b", "/etc/c"]
     );
     assert_eq!(
-        job("depends { /etc/a }\ndepends { /etc/b }").depends,
+        job("depends { /etc/a }\ndepends { /etc/b }")
+            .extra()
+            .depends,
         vec!["/etc/a", "/etc/b"]
     );
     // Relative paths are relative to `dir`, or to / without one.
     assert_eq!(
-        job("dir /srv/app/\ndepends { app.conf }").depends,
+        job("dir /srv/app/\ndepends { app.conf }").extra().depends,
         vec!["/srv/app/app.conf"]
     );
-    assert_eq!(job("depends { app.conf }").depends, vec!["/app.conf"]);
+    assert_eq!(
+        job("depends { app.conf }").extra().depends,
+        vec!["/app.conf"]
+    );
     rejects(&[
         (
             "depends /etc/a",
@@ -1118,11 +1138,14 @@ fn url_errors() {
 fn defaults_keep_todays_behaviour() {
     let j = job("");
     assert_eq!(j.restart, Restart::Always);
-    assert_eq!(j.restart_delay, None);
-    assert_eq!(j.give_up, None);
-    assert_eq!((j.stop_signal, j.reload_signal), (None, None));
-    assert!(j.env_files.is_empty() && j.groups.is_empty());
-    assert_eq!((j.group, j.umask), (None, None));
+    assert_eq!(j.extra().restart_delay, None);
+    assert_eq!(j.extra().give_up, None);
+    assert_eq!(
+        (j.extra().stop_signal, j.extra().reload_signal),
+        (None, None)
+    );
+    assert!(j.extra().env_files.is_empty() && j.extra().groups.is_empty());
+    assert_eq!((&j.extra().group, j.extra().umask), (&None, None));
 }
 
 #[test]
@@ -1155,7 +1178,7 @@ fn restart_policy_forms() {
 
 #[test]
 fn restart_delay_forms() {
-    let delay = |body: &str| job(body).restart_delay.unwrap();
+    let delay = |body: &str| job(body).extra().restart_delay.unwrap();
     assert_eq!(
         delay("restart delay 1 max 8"),
         RestartDelay {
@@ -1206,7 +1229,7 @@ fn restart_delay_forms() {
 #[test]
 fn restart_delay_zero_is_allowed_with_a_warning() {
     let cfg = parse_ok(&with_job("  restart delay 0"));
-    assert_eq!(cfg.jobs[0].restart_delay.unwrap().secs, 0);
+    assert_eq!(cfg.jobs[0].extra().restart_delay.unwrap().secs, 0);
     assert_eq!(cfg.warnings.len(), 1);
     assert!(
         cfg.warnings[0] == "t.conf:4:3: restart delay 0: a crash loop restarts without pause",
@@ -1218,7 +1241,7 @@ fn restart_delay_zero_is_allowed_with_a_warning() {
 #[test]
 fn give_up_forms() {
     assert_eq!(
-        job("give up after 5 in 1m").give_up,
+        job("give up after 5 in 1m").extra().give_up,
         Some(GiveUp {
             after: 5,
             within_secs: 60,
@@ -1226,14 +1249,21 @@ fn give_up_forms() {
         })
     );
     assert_eq!(
-        job("give up after 1 in 10 then exit").give_up,
+        job("give up after 1 in 10 then exit").extra().give_up,
         Some(GiveUp {
             after: 1,
             within_secs: 10,
             then_exit: true
         })
     );
-    assert_eq!(job("give up after 100 in 1d").give_up.unwrap().after, 100);
+    assert_eq!(
+        job("give up after 100 in 1d")
+            .extra()
+            .give_up
+            .unwrap()
+            .after,
+        100
+    );
     rejects(&[
         (
             "give up after 101 in 1m",
@@ -1285,10 +1315,21 @@ fn signal_forms() {
         ("10", 10),
     ] {
         let j = job(&format!("stop signal {text}\nreload signal {text}"));
-        assert_eq!(j.stop_signal.map(Signal::as_raw), Some(raw), "{text}");
-        assert_eq!(j.reload_signal.map(Signal::as_raw), Some(raw), "{text}");
+        assert_eq!(
+            j.extra().stop_signal.map(Signal::as_raw),
+            Some(raw),
+            "{text}"
+        );
+        assert_eq!(
+            j.extra().reload_signal.map(Signal::as_raw),
+            Some(raw),
+            "{text}"
+        );
     }
-    assert_eq!(job("reload signal USR2").reload_signal, Some(Signal::USR2));
+    assert_eq!(
+        job("reload signal USR2").extra().reload_signal,
+        Some(Signal::USR2)
+    );
     rejects(&[
         (
             "stop signal FOO",
@@ -1329,6 +1370,7 @@ fn signal_names_round_trip() {
 fn env_file_forms() {
     let j = job("env file /etc/default/web\nenv file -/run/web.env\nenv A=1\nenv file rel.env");
     let files: Vec<(&str, bool)> = j
+        .extra()
         .env_files
         .iter()
         .map(|f| (f.path.as_str(), f.optional))
@@ -1344,7 +1386,7 @@ fn env_file_forms() {
     assert_eq!(j.env, ["A=1"]);
     // Relative to `dir`, like `depends`.
     assert_eq!(
-        job("dir /srv\nenv file a.env").env_files[0].path,
+        job("dir /srv\nenv file a.env").extra().env_files[0].path,
         "/srv/a.env"
     );
     // `env file=x` is a variable named `file`.
@@ -1363,12 +1405,12 @@ fn env_file_forms() {
 fn group_groups_and_umask_forms() {
     let j = job("user 1000\ngroup 100\ngroups dialout,44\numask 027");
     assert_eq!(j.user.as_deref(), Some("1000"));
-    assert_eq!(j.group.as_deref(), Some("100"));
-    assert_eq!(j.groups, ["dialout", "44"]);
-    assert_eq!(j.umask, Some(0o027));
+    assert_eq!(j.extra().group.as_deref(), Some("100"));
+    assert_eq!(j.extra().groups, ["dialout", "44"]);
+    assert_eq!(j.extra().umask, Some(0o027));
     assert_eq!(j.origin.group, Some(Pos { line: 5, col: 1 }));
-    assert_eq!(job("umask 0").umask, Some(0));
-    assert_eq!(job("umask 0777").umask, Some(0o777));
+    assert_eq!(job("umask 0").extra().umask, Some(0));
+    assert_eq!(job("umask 0777").extra().umask, Some(0o777));
     rejects(&[
         ("group", "t.conf:4:1: 'group' needs a group name or number"),
         ("groups a,,b", "t.conf:4:8: 'groups' must not be empty"),

@@ -119,7 +119,7 @@ fn control_job(
     // Issue 15: reload and signal send a signal to the job's process
     // group and change nothing else; the log says who asked.
     let signal = match verb {
-        Verb::Reload => Some(job.rules.reload_signal),
+        Verb::Reload => Some(job.rules().reload_signal),
         Verb::Signal => request.signal,
         _ => None,
     };
@@ -286,10 +286,10 @@ fn write_status(jobs: &Jobs, i: usize, now: Instant, out: &mut String) {
     if job.spec.restart != crate::config::Restart::Always {
         write_extra(out, "restart", job.spec.restart.word());
     }
-    if let (Some(_), Some(delay)) = (job.spec.restart_delay, job.history.delay) {
+    if let (Some(_), Some(delay)) = (job.spec.extra().restart_delay, job.history.delay) {
         num(out, "delay_secs", delay.as_secs());
     }
-    if let Some(give_up) = job.rules.give_up {
+    if let Some(give_up) = job.rules().give_up {
         let n = job.history.quick_exits.within(give_up.within, now);
         num(out, "quick_exits", n.into());
         num(out, "give_up_after", give_up.after.into());

@@ -278,7 +278,7 @@ impl Supervisor {
         // `Option<Instant>` inlined a comparison per source (issue 18).
         let mut next = None;
         for j in self.jobs.all() {
-            job::earliest(&mut next, job::deadline(&j.state, &j.rules));
+            job::earliest(&mut next, job::deadline(&j.state, &j.rules()));
             for out in [&j.stdout, &j.stderr].into_iter().flatten() {
                 job::earliest(&mut next, out.report_due());
             }
@@ -380,7 +380,7 @@ impl Supervisor {
                     // Logged once the replacement is spawned, if it is
                     // (see `spawn`): the restart does not wait on the log.
                     self.exit_line = Some(ExitLine::of(job, slot, pid, ending, now));
-                    let ran = matches!(job.state, JobState::Running { .. }) && job.rules.held;
+                    let ran = matches!(job.state, JobState::Running { .. }) && job.held;
                     self.step_job(slot, JobEvent::Exited(ending), now);
                     self.log_exit_line();
                     if ran {
@@ -426,7 +426,8 @@ impl Supervisor {
     /// Feeds `event` to a job's state machine and performs the action.
     fn step_job(&mut self, slot: Slot, event: JobEvent, now: Instant) -> Action {
         let job = self.jobs.get_mut(slot);
-        let (state, action) = job::step(job.state, &mut job.history, event, now, &job.rules);
+        let rules = job.rules();
+        let (state, action) = job::step(job.state, &mut job.history, event, now, &rules);
         if state != job.state {
             debug!(
                 "job {}: {} -> {}",
@@ -461,7 +462,7 @@ impl Supervisor {
             }
             Action::Fault(pid, fault) => {
                 self.log_fault(slot, fault);
-                let sig = self.jobs.get(slot).rules.stop_signal;
+                let sig = self.jobs.get(slot).rules().stop_signal;
                 self.perform(slot, Action::Signal(pid, sig), now);
             }
             Action::StopDependents(why) => {
@@ -478,7 +479,7 @@ impl Supervisor {
             }
             Action::WaitBeforeRestart(wait) => notice!(
                 "job {name} ran less than {} sec; restarting it in {} sec",
-                job::quick_run(&self.jobs.get(slot).rules).as_secs(),
+                job::quick_run(&self.jobs.get(slot).rules()).as_secs(),
                 wait.as_secs()
             ),
             Action::GiveUp => self.give_up(slot, now),
@@ -498,7 +499,7 @@ impl Supervisor {
     /// 1, so that a container's orchestrator restarts the whole pod.
     fn give_up(&mut self, slot: Slot, now: Instant) {
         let job = self.jobs.get(slot);
-        let Some(rules) = job.rules.give_up else {
+        let Some(rules) = job.rules().give_up else {
             return;
         };
         // A quick exit gets here: there is a last exit.
@@ -724,7 +725,7 @@ impl Supervisor {
             let job = self.jobs.get_mut(slot);
             job.report_dropped_output(now);
             let probe_due = job.health.as_ref().and_then(|h| h.probe.deadline());
-            if job::deadline(&job.state, &job.rules).is_some_and(|at| at <= now) {
+            if job::deadline(&job.state, &job.rules()).is_some_and(|at| at <= now) {
                 self.step_job(slot, JobEvent::Tick, now);
             }
             if probe_due.is_some_and(|at| at <= now) {
@@ -759,7 +760,7 @@ impl Supervisor {
             .jobs
             .current()
             .iter()
-            .filter(|j| !j.rules.once)
+            .filter(|j| !j.rules().once)
             .map(|j| ReportLine {
                 name: &j.spec.name,
                 enabled: j.wanted(),
@@ -917,7 +918,7 @@ impl Supervisor {
         for mut job in applied.retired {
             // Stopped at once: what restarts with it is judged against
             // the new configuration.
-            job.rules.held = false;
+            job.held = false;
             let slot = self.jobs.retire(job);
             self.step_job(slot, JobEvent::Stop(AfterStop::Down), now);
         }
@@ -931,13 +932,13 @@ impl Supervisor {
             self.jobs
                 .current()
                 .iter()
-                .map(|j| (j.id, j.spec.depends.as_slice())),
+                .map(|j| (j.id, j.spec.extra().depends.as_slice())),
         );
         self.source.track_env_files(
             self.jobs
                 .current()
                 .iter()
-                .map(|j| (j.id, j.spec.env_files.as_slice())),
+                .map(|j| (j.id, j.spec.extra().env_files.as_slice())),
         );
         self.net
             .configure(self.epoll.as_fd(), TOKEN_NET, &report, &listen, now);
@@ -1108,7 +1109,7 @@ fn prepare(
 ) -> Result<Launch, NotStartable> {
     // A `depends` file that does not exist yet is fine: its appearance
     // counts as a change. One that exists must be trusted as root.
-    for dep in &spec.depends {
+    for dep in &spec.extra().depends {
         let exists = rustix::fs::access(dep.as_str(), rustix::fs::Access::EXISTS).is_ok();
         if let (true, Err(e)) = (exists, config::check_trust(dep)) {
             error!("job {}: {e}; the job will not start", spec.name);
@@ -1142,7 +1143,7 @@ fn prepare(
 /// is logged by position (never its text: it may hold a secret), then
 /// `what_next`.
 fn env_file_lines(spec: &JobSpec, what_next: &str) -> Result<Vec<String>, NotStartable> {
-    config::read_env_files(&spec.env_files).map_err(|mut errors| {
+    config::read_env_files(&spec.extra().env_files).map_err(|mut errors| {
         for e in &errors {
             error!("job {}: {e}", spec.name);
         }

@@ -224,9 +224,10 @@ pub struct History {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct QuickExits {
     at: Box<[Instant]>,
-    /// Where the next one goes: the oldest, once the ring is full.
-    next: usize,
-    len: usize,
+    /// Where the next one goes: the oldest, once the ring is full. (At
+    /// most 100: `give up after N`, N <= 100.)
+    next: u32,
+    len: u32,
 }
 
 impl QuickExits {
@@ -240,16 +241,17 @@ impl QuickExits {
     }
 
     fn record(&mut self, now: Instant) {
-        if let Some(slot) = self.at.get_mut(self.next) {
+        let size = self.at.len() as u32;
+        if let Some(slot) = self.at.get_mut(self.next as usize) {
             *slot = now;
-            self.next = (self.next + 1) % self.at.len();
-            self.len = (self.len + 1).min(self.at.len());
+            self.next = (self.next + 1) % size;
+            self.len = (self.len + 1).min(size);
         }
     }
 
     /// How many of them are at most `window` old at `now`.
     pub fn within(&self, window: Duration, now: Instant) -> u32 {
-        self.at[..self.len]
+        self.at[..self.len as usize]
             .iter()
             .filter(|&&at| now.saturating_duration_since(at) <= window)
             .count() as u32

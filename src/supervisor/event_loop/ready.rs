@@ -436,7 +436,7 @@ impl Supervisor {
                     .map_or("", |c| c.text.as_str());
                 warn!(
                     "job {name}: check failed ({n} of {}): {last}",
-                    job.rules.check_fails
+                    job.rules().check_fails
                 )
             }
             Note::Recovered => info!("job {name}: check passed; healthy again"),
