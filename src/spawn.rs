@@ -31,13 +31,9 @@ use crate::users::{Ids, Users};
 #[derive(Debug)]
 enum Stream {
     Null,
-    /// A file the child opens. `as_job`: with the job's credentials, after
-    /// it has taken them, because the job's user could redirect the path
-    /// (see [`redirectable`]); else with pmtr's, before.
-    File {
-        path: CString,
-        as_job: bool,
-    },
+    /// A file the child opens; boxed, as most jobs' streams are not
+    /// files and a Launch lives as long as its job (issue 18).
+    File(Box<FileStream>),
     /// A pipe to pmtr, which logs each line (`out syslog`).
     Syslog,
     /// A pipe the caller of [`spawn`] passes: a logger's, kept across runs
@@ -47,6 +43,16 @@ enum Stream {
     Pipe(bool),
     /// Left as pmtr has it (a logger's stderr, for its fallback lines).
     Inherit,
+}
+
+/// A file a job's stream goes to or comes from.
+#[derive(Debug)]
+struct FileStream {
+    path: CString,
+    /// With the job's credentials, after it has taken them, because the
+    /// job's user could redirect the path (see [`redirectable`]); else
+    /// with pmtr's, before.
+    as_job: bool,
 }
 
 /// Everything needed to start one job, built at load time.
@@ -211,10 +217,10 @@ impl Launch {
         let file = |path: &str, what| -> Result<Stream, PrepareError> {
             let as_job =
                 other_user.is_some_and(|ids| redirectable(&crate::files::join(dir, path), ids));
-            Ok(Stream::File {
+            Ok(Stream::File(Box::new(FileStream {
                 path: cstring(path, what)?,
                 as_job,
-            })
+            })))
         };
         let stream = |out: &Output, what| -> Result<Stream, PrepareError> {
             Ok(match out {
@@ -869,10 +875,10 @@ fn open_streams(launch: &Launch, as_job: bool, status: BorrowedFd<'_>) {
         (&launch.stderr, append, 2, Step::Stderr),
     ];
     for (stream, flags, target, step) in streams {
-        if let Stream::File { path, as_job: mine } = stream
-            && *mine == as_job
+        if let Stream::File(file) = stream
+            && file.as_job == as_job
         {
-            open_onto(path, flags, target, as_job, status, step);
+            open_onto(&file.path, flags, target, as_job, status, step);
         }
     }
 }
@@ -919,7 +925,7 @@ fn child_main(
     for ((stream, _, target, step), pipe) in streams.into_iter().zip(pipes) {
         match (stream, pipe) {
             (Stream::Syslog | Stream::Pipe(_), Some(p)) => dup_onto(p, target, status, step),
-            (Stream::File { .. } | Stream::Inherit, _) => {}
+            (Stream::File(_) | Stream::Inherit, _) => {}
             _ => {
                 if null.is_none() {
                     let flags = OFlags::RDWR | OFlags::CLOEXEC | OFlags::NOCTTY;

@@ -28,11 +28,11 @@ pub struct Config {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JobSpec {
     /// `name`: unique within the file.
-    pub name: String,
+    pub name: Box<str>,
     /// `cmd`: argv; `cmd[0]` is an absolute path.
     pub cmd: Vec<String>,
     /// `dir`: absolute working directory; `None` means `/`.
-    pub dir: Option<String>,
+    pub dir: Option<Box<str>>,
     /// `out`: where stdout goes.
     pub out: Output,
     /// `err`: where stderr goes.
@@ -40,7 +40,7 @@ pub struct JobSpec {
     /// `env` lines as written, each `VAR=VALUE`, in file order.
     pub env: Vec<String>,
     /// `user`: run as this user; `None` means the user pmtr runs as.
-    pub user: Option<String>,
+    pub user: Option<Box<str>>,
     /// `order`: lower starts first; default 0.
     pub order: i32,
     /// `restart always|on-failure|never` (issue 15).
@@ -133,7 +133,7 @@ impl JobSpec {
     /// at `pos`: what the parser fills in.
     pub fn new(pos: Pos) -> JobSpec {
         JobSpec {
-            name: String::new(),
+            name: Box::default(),
             cmd: Vec::new(),
             dir: None,
             out: Output::Null,
@@ -151,7 +151,6 @@ impl JobSpec {
                 job: pos,
                 user: None,
                 group: None,
-                after: Vec::new(),
             },
         }
     }
@@ -247,12 +246,28 @@ pub enum ReadyHow {
 }
 
 /// One job named by `after`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct After {
-    pub name: String,
+    pub name: Box<str>,
     /// `after NAME restart`: stopped before it and started again after it.
     pub restart: bool,
+    /// Where the name is written.
+    pub pos: Pos,
+    /// The index (in file order) of the job it names, resolved once the
+    /// whole file is read; `u32::MAX` until then. Like the position, not
+    /// part of the job's meaning: a job added above another does not
+    /// change it.
+    pub index: u32,
 }
+
+/// The name and the flag: what the line means (see [`After::index`]).
+impl PartialEq for After {
+    fn eq(&self, other: &After) -> bool {
+        self.name == other.name && self.restart == other.restart
+    }
+}
+
+impl Eq for After {}
 
 /// Default for [`JobSpec::kill_after_secs`] (SPEC §5).
 pub const DEFAULT_KILL_AFTER_SECS: u64 = 10;
@@ -424,11 +439,6 @@ pub struct Origin {
     pub user: Option<Pos>,
     /// The first `group` or `groups` option, when there is one.
     pub group: Option<Pos>,
-    /// For each name of [`Readiness::after`], in the same order: where it
-    /// is written, and the index (in file order) of the job it names,
-    /// resolved once the whole file is read. Like the positions, not part
-    /// of the job's meaning: a job added above another does not change it.
-    pub after: Vec<(Pos, u32)>,
 }
 
 impl PartialEq for Origin {

@@ -456,7 +456,7 @@ impl Parser<'_> {
                 }
                 Err(i) => {
                     let index = self.config.jobs.len() as u32;
-                    self.names.insert(i, (spec.name.clone(), pos, index));
+                    self.names.insert(i, (spec.name.to_string(), pos, index));
                 }
             }
         }
@@ -477,6 +477,10 @@ impl Parser<'_> {
             }
         }
         if self.jobs_seen <= MAX_JOBS {
+            // Kept as long as the job: no room to grow (a `Vec` pushed to
+            // holds four at least).
+            spec.cmd.shrink_to_fit();
+            spec.env.shrink_to_fit();
             self.config.jobs.push(spec);
         }
     }
@@ -702,7 +706,7 @@ impl Parser<'_> {
                     return;
                 }
                 let (text, at) = (arg.text.clone(), arg.pos);
-                self.spec().name = text;
+                self.spec().name = text.into();
                 if let Some(job) = &mut self.job {
                     job.name_pos = Some(at);
                 }
@@ -721,7 +725,7 @@ impl Parser<'_> {
                 if !arg.text.starts_with('/') {
                     self.bad(arg, Msg::Relative, option);
                 }
-                self.spec().dir = Some(arg.text.clone());
+                self.spec().dir = Some(arg.text.as_str().into());
             }
             Kw::Out | Kw::Err => {
                 let expected = "a file name or the word syslog";
@@ -776,7 +780,7 @@ impl Parser<'_> {
                 };
                 let text = arg.text.clone();
                 let spec = self.spec();
-                spec.user = Some(text);
+                spec.user = Some(text.into());
                 spec.origin.user = Some(pos);
             }
             Kw::Nice => {

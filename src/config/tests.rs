@@ -59,7 +59,7 @@ fn empty_file_has_no_jobs() {
 #[test]
 fn minimal_job_takes_defaults() {
     let j = job("");
-    assert_eq!(j.name, "t");
+    assert_eq!(&*j.name, "t");
     assert_eq!(j.cmd, vec!["/bin/true"]);
     assert_eq!(j.dir, None);
     assert_eq!(j.out, Output::Null);
@@ -426,7 +426,7 @@ fn structure_errors() {
 #[test]
 fn brace_on_next_line_is_accepted() {
     let c = parse_ok("job\n{\n name a\n cmd /x\n}\n");
-    assert_eq!(c.jobs[0].name, "a");
+    assert_eq!(&*c.jobs[0].name, "a");
     assert_eq!(c.jobs[0].origin.job, Pos { line: 1, col: 1 });
 }
 
@@ -492,9 +492,9 @@ fn repeated_single_valued_options_are_errors() {
 
 #[test]
 fn name_forms() {
-    assert_eq!(job("").name, "t");
+    assert_eq!(&*job("").name, "t");
     assert_eq!(
-        parse_ok("job {\n name ws-server.2_ü\n cmd /x\n}\n").jobs[0].name,
+        &*parse_ok("job {\n name ws-server.2_ü\n cmd /x\n}\n").jobs[0].name,
         "ws-server.2_ü"
     );
     assert_eq!(

@@ -36,11 +36,11 @@ impl Graph {
         let mut edges = Vec::new();
         for (i, spec) in specs.iter().enumerate() {
             let Some(r) = &spec.readiness else { continue };
-            for (a, &(_, after)) in r.after.iter().zip(&spec.origin.after) {
-                if (after as usize) < specs.len() {
+            for a in &r.after {
+                if (a.index as usize) < specs.len() {
                     edges.push(Edge {
                         job: i as u32,
-                        after,
+                        after: a.index,
                         restart: a.restart,
                     });
                 }

@@ -252,7 +252,7 @@ fn write_status(jobs: &Jobs, i: usize, now: Instant, out: &mut String) {
         in_state,
     } = state_of(job, now);
     JobStatus {
-        name: job.spec.name.clone(),
+        name: job.spec.name.to_string(),
         state,
         pid: pid.map(|p| p.as_raw_nonzero().get() as u32),
         uptime,

@@ -1131,7 +1131,7 @@ fn prepare(
             let why = NotStartable::Prepare {
                 file: label.to_string(),
                 pos: at.unwrap_or(spec.origin.job),
-                job: spec.name.clone(),
+                job: spec.name.to_string(),
                 error,
             };
             error!("{why}; the job will not start");

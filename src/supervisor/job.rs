@@ -220,9 +220,13 @@ pub struct History {
 
 /// The times of a job's latest quick exits, for `give up after N in T`
 /// (issue 15): a ring of N made when the job is loaded, so that counting
-/// a quick exit allocates nothing.
+/// a quick exit allocates nothing. Boxed: one pointer in the many jobs
+/// without `give up` (issue 18).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct QuickExits {
+pub struct QuickExits(Option<Box<Ring>>);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Ring {
     at: Box<[Instant]>,
     /// Where the next one goes: the oldest, once the ring is full. (At
     /// most 100: `give up after N`, N <= 100.)
@@ -233,38 +237,44 @@ pub struct QuickExits {
 impl QuickExits {
     /// A ring for `capacity` quick exits (`give up after N`; 0 without).
     pub fn new(capacity: usize) -> QuickExits {
-        QuickExits {
-            at: vec![Instant::now(); capacity].into_boxed_slice(),
-            next: 0,
-            len: 0,
-        }
+        QuickExits((capacity > 0).then(|| {
+            Box::new(Ring {
+                at: vec![Instant::now(); capacity].into_boxed_slice(),
+                next: 0,
+                len: 0,
+            })
+        }))
     }
 
     fn record(&mut self, now: Instant) {
-        let size = self.at.len() as u32;
-        if let Some(slot) = self.at.get_mut(self.next as usize) {
+        let Some(r) = &mut self.0 else { return };
+        let size = r.at.len() as u32;
+        if let Some(slot) = r.at.get_mut(r.next as usize) {
             *slot = now;
-            self.next = (self.next + 1) % size;
-            self.len = (self.len + 1).min(size);
+            r.next = (r.next + 1) % size;
+            r.len = (r.len + 1).min(size);
         }
     }
 
     /// How many of them are at most `window` old at `now`.
     pub fn within(&self, window: Duration, now: Instant) -> u32 {
-        self.at[..self.len as usize]
+        let Some(r) = &self.0 else { return 0 };
+        r.at[..r.len as usize]
             .iter()
             .filter(|&&at| now.saturating_duration_since(at) <= window)
             .count() as u32
     }
 
     fn clear(&mut self) {
-        self.next = 0;
-        self.len = 0;
+        if let Some(r) = &mut self.0 {
+            r.next = 0;
+            r.len = 0;
+        }
     }
 
     #[cfg(test)]
     pub fn capacity(&self) -> usize {
-        self.at.len()
+        self.0.as_ref().map_or(0, |r| r.at.len())
     }
 }
 

@@ -141,8 +141,12 @@ impl Parser<'_> {
                 continue;
             }
             let name = w.text.clone();
-            self.readiness().after.push(After { name, restart });
-            self.spec().origin.after.push((w.pos, u32::MAX));
+            self.readiness().after.push(After {
+                name: name.into(),
+                restart,
+                pos: w.pos,
+                index: u32::MAX,
+            });
         }
     }
 
@@ -272,8 +276,11 @@ impl Parser<'_> {
         let count = jobs.len();
         // Each name to its job's index; u32::MAX stays where there is none.
         for job in jobs.iter_mut() {
-            let Some(r) = &job.readiness else { continue };
-            for (after, (pos, index)) in r.after.iter().zip(&mut job.origin.after) {
+            let Some(r) = &mut job.readiness else {
+                continue;
+            };
+            for after in r.after.iter_mut() {
+                let (pos, index) = (&after.pos, &mut after.index);
                 match names.binary_search_by(|(n, ..)| n.as_str().cmp(&after.name)) {
                     Ok(k) if (names[k].2 as usize) < count => *index = names[k].2,
                     _ if diags.full() => {}
@@ -302,7 +309,8 @@ impl Parser<'_> {
             path.push((start, 0));
             while let Some(top) = path.last_mut() {
                 let (v, next) = *top;
-                let Some(&(pos, w)) = jobs[v].origin.after.get(next) else {
+                let after = jobs[v].readiness.as_ref().and_then(|r| r.after.get(next));
+                let Some(&After { pos, index: w, .. }) = after else {
                     mark[v] = 2;
                     path.pop();
                     continue;
@@ -414,10 +422,10 @@ mod tests {
         let c = parse_bytes("t.conf", src.as_bytes()).unwrap();
         let t = &c.jobs[2];
         let after = &t.readiness.as_ref().unwrap().after;
-        let got: Vec<(&str, bool)> = after.iter().map(|a| (a.name.as_str(), a.restart)).collect();
+        let got: Vec<(&str, bool)> = after.iter().map(|a| (&*a.name, a.restart)).collect();
         assert_eq!(got, [("a", false), ("restart", true), ("a", true)]);
         assert_eq!(
-            t.origin.after,
+            after.iter().map(|a| (a.pos, a.index)).collect::<Vec<_>>(),
             [
                 (Pos { line: 12, col: 8 }, 0),
                 (Pos { line: 13, col: 8 }, 1),
