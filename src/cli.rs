@@ -93,6 +93,7 @@ impl fmt::Display for UsageError {
 }
 
 /// Parses the daemon's flags (everything after argv[0]).
+#[inline(never)]
 pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, UsageError> {
     let mut opts = Options::default();
     let mut args = args.into_iter();

@@ -46,6 +46,7 @@ const STAMP_LEN: usize = 30;
 const RETRY_SECS: i64 = 1;
 
 /// Runs `pmtr log ARGS`; returns the exit status.
+#[inline(never)]
 pub fn main(args: &[String]) -> u8 {
     let [echo, stream, job, path, max, keep, stamp] = args else {
         eprintln!("pmtr log: a helper pmtr starts itself (src/logger.rs)");

@@ -110,6 +110,7 @@ pub fn load(path: &str) -> Result<Config, Vec<Error>> {
 /// prints every error to stderr, one a line, then `FILE: parse failed: N
 /// errors`, and returns 1. The original pmtr printed `parse failed`, and
 /// scripts written for it grep for those words (issue 15).
+#[inline(never)]
 pub fn check(path: &str) -> u8 {
     // Write errors (a closed pipe) are ignored: the exit code still tells.
     match load(path) {

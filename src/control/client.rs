@@ -119,6 +119,7 @@ fn parse_args(verb: Verb, args: &[String]) -> Result<ParsedArgs, String> {
 }
 
 /// Runs `pmtr VERB ARGS…`; returns the exit code.
+#[inline(never)]
 pub fn main(verb: &str, args: &[String]) -> u8 {
     let Some(verb) = Verb::from_word(verb) else {
         eprint!("pmtr: unknown command '{verb}'\n{USAGE}");

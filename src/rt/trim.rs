@@ -51,10 +51,11 @@ const _: &str = include_str!("../../cross/hot-text.ld");
 static SPLIT: AtomicBool = AtomicBool::new(false);
 
 /// Drops pmtr's file pages from its page table (they stay in the page
-/// cache): called when the loop is about to sleep after reading a
-/// configuration, when the parser's pages have become cold. Three system
-/// calls after the first time.
+/// cache), and the stack below the caller's frame: called when the loop
+/// is about to sleep after reading a configuration, when the parser's
+/// pages have become cold. Four system calls after the first time.
 pub fn release_startup_pages() {
+    release_stack_below_here();
     let split = !SPLIT.swap(true, Ordering::Relaxed);
     for_each_read_only_segment(|start, end| {
         // SAFETY: see the module's safety note; the range is whole pages
@@ -71,6 +72,33 @@ pub fn release_startup_pages() {
             let _ = rustix::mm::madvise(start as *mut _, end - start, Advice::LinuxDontNeed);
         }
     });
+}
+
+/// How far below this function's frame the stack is given back: start-up
+/// and a configuration's read (the parser, the checks of each file) go
+/// deeper than the loop (tens of KB), and each page they wrote stays in
+/// pmtr's memory unless given back. Nothing else can be mapped there: the
+/// kernel keeps at least 128 MiB between the top of the main thread's
+/// stack and the mappings below it (`mmap_base`), and pmtr maps nothing
+/// at a fixed address.
+const STACK_DROP: usize = 256 << 10;
+
+/// `MADV_DONTNEED` on the stack below the caller's frame, less two pages:
+/// it is dead (nothing is kept below the stack pointer but the x86_64 red
+/// zone, 128 bytes, and the kernel's signal frames, which pmtr's blocked
+/// signals never push), and a page used again is a zeroed one.
+#[inline(never)]
+fn release_stack_below_here() {
+    let here = 0u8;
+    let sp = core::hint::black_box(core::ptr::addr_of!(here)) as usize;
+    let top = (sp & !(PAGE - 1)).saturating_sub(2 * PAGE);
+    let bottom = top.saturating_sub(STACK_DROP);
+    // SAFETY: whole pages below the stack pointer, which hold nothing
+    // (above). The range runs past the lowest page the stack ever had:
+    // madvise then drops the mapped part and returns ENOMEM, ignored.
+    unsafe {
+        let _ = rustix::mm::madvise(bottom as *mut _, top - bottom, Advice::LinuxDontNeed);
+    }
 }
 
 /// Calls `f(start, end)` with the page-aligned bounds of each loaded

@@ -27,6 +27,21 @@ pub use event_loop::Supervisor;
 /// Runs pmtr until SIGTERM/SIGINT (or a `give up ... then exit`); returns
 /// the exit code.
 pub fn run(opts: &Options) -> u8 {
+    let (mut supervisor, pidfile) = match start(opts) {
+        Ok(started) => started,
+        Err(code) => return code,
+    };
+    let code = supervisor.run();
+    drop(pidfile);
+    info!("exiting");
+    code
+}
+
+/// Everything before the loop: detach, signals, limits, the supervisor's
+/// descriptors. Its own function, returned from before the loop runs, so
+/// that its frames are not under the loop's for good (see `crate::run`).
+#[inline(never)]
+fn start(opts: &Options) -> Result<(Supervisor, Option<PidFile>), u8> {
     let pid1 = rustix::process::getpid().is_init();
     let foreground = opts.foreground || pid1;
     crate::syslog::init(foreground, opts.verbose);
@@ -40,7 +55,7 @@ pub fn run(opts: &Options) -> u8 {
             Ok(ready) => Some(ready),
             Err(e) => {
                 error!("can't detach: {}; exiting", sys::strerror(e));
-                return 1;
+                return Err(1);
             }
         }
     };
@@ -53,7 +68,7 @@ pub fn run(opts: &Options) -> u8 {
             "can't block signals (sigprocmask): {}; exiting",
             sys::strerror(e)
         );
-        return 1;
+        return Err(1);
     }
     sys::install_noop_handlers(&sys::HANDLED);
     sys::record_dispositions();
@@ -88,7 +103,7 @@ pub fn run(opts: &Options) -> u8 {
         Ok(s) => s,
         Err(e) => {
             error!("{e}; exiting");
-            return 1;
+            return Err(1);
         }
     };
     supervisor.open_control(&opts.socket);
@@ -97,10 +112,7 @@ pub fn run(opts: &Options) -> u8 {
         let _ = rustix::io::write(w.as_fd(), b"1");
         drop(w);
     }
-    let code = supervisor.run();
-    drop(pidfile);
-    info!("exiting");
-    code
+    Ok((supervisor, pidfile))
 }
 
 /// fork; the parent waits until the child says it runs, then exits 0.
