@@ -406,16 +406,17 @@ fn metrics(path: &str) -> u8 {
     let dir = crate::files::parent(path);
     let tmp = crate::files::join(dir, &format!(".{}.tmp", crate::files::file_name(path)));
     let mut data: Vec<u8> = Vec::with_capacity(64 * 1024);
-    let mut chunk = [0u8; 16 * 1024];
     let mut failed: Option<Errno> = None;
     loop {
-        let n = match rustix::io::read(stdin(), &mut chunk) {
+        // Read straight into `data`: a 16 KB buffer on the stack was 16
+        // KB of this process's memory for good (issue 18).
+        data.reserve(16 * 1024);
+        match rustix::io::read(stdin(), rustix::buffer::spare_capacity(&mut data)) {
             Ok(0) => return 0,
-            Ok(n) => n,
+            Ok(_) => {}
             Err(Errno::INTR) => continue,
             Err(_) => return 1,
-        };
-        data.extend_from_slice(&chunk[..n]);
+        }
         let Some(end) = data.iter().rposition(|&b| b == 0) else {
             continue;
         };
