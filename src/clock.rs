@@ -1,15 +1,22 @@
 //! The monotonic clock pmtr measures deadlines and uptimes on (std's
 //! `Instant`, which a `no_std` pmtr does not have).
 
+use core::num::NonZeroU64;
 use core::time::Duration;
 
 /// A point on the monotonic clock (`CLOCK_MONOTONIC`): what job deadlines
 /// and uptimes are measured on, unaffected by changes to the wall clock.
 /// Nanoseconds since the clock's start (boot) in a `u64`, good for 584
 /// years: half the bytes of a `Duration`, and a job's record holds about
-/// a dozen of them (issue 18).
+/// a dozen of them (issue 18). Never zero (the clock has run since boot;
+/// arithmetic stops at 1 ns), so an `Option<Instant>` is 8 bytes too.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Instant(u64);
+pub struct Instant(NonZeroU64);
+
+/// The instant `nanos` after boot; 0 becomes 1 ns.
+fn at(nanos: u64) -> Instant {
+    Instant(NonZeroU64::new(nanos).unwrap_or(NonZeroU64::MIN))
+}
 
 const NANOS_PER_SEC: u64 = 1_000_000_000;
 
@@ -24,12 +31,14 @@ impl Instant {
     /// `clock_gettime(CLOCK_MONOTONIC)` (through the vDSO: no system call).
     pub fn now() -> Instant {
         let (secs, nanos) = crate::sys::clock_now(crate::sys::Clock::Monotonic);
-        Instant((secs as u64).saturating_mul(NANOS_PER_SEC) + u64::from(nanos))
+        at((secs as u64)
+            .saturating_mul(NANOS_PER_SEC)
+            .saturating_add(u64::from(nanos)))
     }
 
     /// How long after `earlier` this is; zero if it is not later.
     pub fn saturating_duration_since(self, earlier: Instant) -> Duration {
-        Duration::from_nanos(self.0.saturating_sub(earlier.0))
+        Duration::from_nanos(self.0.get().saturating_sub(earlier.0.get()))
     }
 
     /// How long after `earlier` this is; zero if it is not later.
@@ -47,14 +56,14 @@ pub fn wall() -> (i64, u32) {
 impl core::ops::Add<Duration> for Instant {
     type Output = Instant;
     fn add(self, d: Duration) -> Instant {
-        Instant(self.0.saturating_add(nanos(d)))
+        at(self.0.get().saturating_add(nanos(d)))
     }
 }
 
 impl core::ops::Sub<Duration> for Instant {
     type Output = Instant;
     fn sub(self, d: Duration) -> Instant {
-        Instant(self.0.saturating_sub(nanos(d)))
+        at(self.0.get().saturating_sub(nanos(d)))
     }
 }
 
@@ -93,5 +102,8 @@ mod tests {
             (t1 + Duration::from_nanos(1_500_000_001)).saturating_duration_since(t1),
             Duration::new(1, 500_000_001)
         );
+        // Before boot is the first nanosecond, and still an instant.
+        assert_eq!(t0 - Duration::MAX, at(1));
+        assert_eq!(size_of::<Option<Instant>>(), 8);
     }
 }
