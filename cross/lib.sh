@@ -17,8 +17,9 @@
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 
-# Every target pmtr ships for, and the short name used in file names.
-TARGETS="arm-unknown-linux-musleabihf armv7-unknown-linux-musleabihf aarch64-unknown-linux-musl x86_64-unknown-linux-musl"
+# Every target pmtr ships for, and the short name used in file names
+# (PMTR_TARGETS: a subset, for measuring one flag on one target).
+TARGETS=${PMTR_TARGETS:-"arm-unknown-linux-musleabihf armv7-unknown-linux-musleabihf aarch64-unknown-linux-musl x86_64-unknown-linux-musl"}
 
 # Targets whose std rustup ships on stable, so the release flavour can be
 # built here without Docker. The 32-bit ARM std is not downloadable on this
