@@ -42,6 +42,7 @@
 
 pub mod dns;
 pub mod resolve;
+mod text;
 pub mod wire;
 
 pub use wire::{Control, ReportLine};
@@ -344,8 +345,9 @@ impl Net {
         let every = RETRY_EVERY.as_secs();
         if let Some(ip) = name.ip {
             warn!(
-                "can't resolve {} again: {e}; still using {ip}, trying again every {every} sec",
-                name.host
+                "can't resolve {} again: {e}; still using {}, trying again every {every} sec",
+                name.host,
+                text::Ip(ip)
             );
             return;
         }
@@ -382,7 +384,7 @@ impl Net {
             d.failing = false;
             d.fd = open_destination(d);
             if let (Some(_), Some(addr)) = (&d.fd, d.addr) {
-                info!("report to {}: sending to {addr}", d.url.text);
+                info!("report to {}: sending to {}", d.url.text, text::Addr(addr));
             }
         }
     }
@@ -577,7 +579,7 @@ struct Peer(Option<SocketAddr>);
 impl fmt::Display for Peer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.0 {
-            Some(addr) => addr.fmt(f),
+            Some(addr) => text::Addr(addr).fmt(f),
             None => f.write_str("an unknown address"),
         }
     }
@@ -661,7 +663,7 @@ impl fmt::Display for Resolved<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0.text)?;
         match self.0.host {
-            Host::Name(_) => write!(f, " ({})", self.1),
+            Host::Name(_) => write!(f, " ({})", text::Addr(self.1)),
             Host::Ip(_) => Ok(()),
         }
     }
