@@ -75,9 +75,10 @@ impl Record {
         let local = now + i64::from(zone.offset_at(now));
         let (_, month, day) = tz::civil_from_days(local.div_euclid(86400));
         let secs = local.rem_euclid(86400);
-        let mut w = Raw(&mut self.buf);
+        // Into the buffer as is, dropping what does not fit: heapless's
+        // own fmt::Write for a Vec view, one copy for every buffer size.
         let _ = write!(
-            w,
+            self.buf.as_mut_view(),
             "<{}>{} {:2} {:02}:{:02}:{:02} ",
             FACILITY_DAEMON | severity as u8,
             MONTHS[(month as usize - 1) % 12],
@@ -95,7 +96,7 @@ impl Record {
             let keep = c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/' | '@' | '+');
             let _ = self.buf.push(if keep { c as u8 } else { b'_' });
         }
-        let _ = write!(Raw(&mut self.buf), "[{pid}]: ");
+        let _ = write!(self.buf.as_mut_view(), "[{pid}]: ");
         self.text_at = self.buf.len();
         self.mark = (self.buf.len(), 0);
         self.taken = 0;
@@ -187,17 +188,6 @@ impl fmt::Write for Escaper<'_> {
         } else {
             Ok(())
         }
-    }
-}
-
-/// Formats into a buffer as is (the header), dropping what does not fit.
-struct Raw<'a>(&'a mut heapless::Vec<u8, RECORD_MAX>);
-
-impl fmt::Write for Raw<'_> {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        self.0
-            .extend_from_slice(s.as_bytes())
-            .map_err(|_| fmt::Error)
     }
 }
 
