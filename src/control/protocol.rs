@@ -337,8 +337,8 @@ impl JobStatus {
         }
         let last_exit = match exit.split_once(' ') {
             None if exit == "-" => None,
-            Some(("status", n)) => Some((Exit::Status(n.parse().ok()?), ago.parse().ok()?)),
-            Some(("signal", n)) => Some((Exit::Signal(n.parse().ok()?), ago.parse().ok()?)),
+            Some(("status", n)) => Some((Exit::Status(crate::parse_i32(n)?), ago.parse().ok()?)),
+            Some(("signal", n)) => Some((Exit::Signal(crate::parse_i32(n)?), ago.parse().ok()?)),
             _ => return None,
         };
         Some(JobStatus {
@@ -347,7 +347,7 @@ impl JobStatus {
             pid: opt(pid)?.map(|p| p as u32),
             uptime: opt(uptime)?,
             restart_in: opt(restart_in)?,
-            starts: starts.parse().ok()?,
+            starts: crate::parse_unsigned(starts)?,
             last_exit,
             disabled_in_config: in_config == "1",
             reason: (reason != "-").then(|| unescape(reason)),

@@ -647,7 +647,7 @@ fn read_conf(path: &str) -> Conf {
             }
             Some("options") => {
                 for (key, value) in words.filter_map(|word| word.split_once(':')) {
-                    let Ok(n) = value.parse::<u32>() else {
+                    let Some(n) = crate::parse_unsigned::<u32>(value) else {
                         continue;
                     };
                     match key {

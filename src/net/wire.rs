@@ -349,7 +349,7 @@ pub fn parse_report(datagram: &[u8]) -> Result<Report, BadReport> {
             _ => return Err(bad),
         };
         let secs_running = fields.next().and_then(|s| s.parse().ok()).ok_or(bad)?;
-        let pid = fields.next().and_then(|s| s.parse().ok()).ok_or(bad)?;
+        let pid = fields.next().and_then(crate::parse_unsigned).ok_or(bad)?;
         let cmd = fields.next().unwrap_or("").to_string();
         jobs.push((
             name.to_string(),
