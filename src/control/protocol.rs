@@ -321,13 +321,11 @@ impl JobStatus {
         else {
             return None;
         };
-        let extra = rest
-            .iter()
-            .map(|kv| {
-                let (k, v) = kv.split_once('=')?;
-                Some((k.to_string(), unescape(v)))
-            })
-            .collect::<Option<Vec<_>>>()?;
+        let mut extra = Vec::with_capacity(rest.len());
+        for kv in rest {
+            let (k, v) = kv.split_once('=')?;
+            extra.push((k.to_string(), unescape(v)));
+        }
         fn opt(s: &str) -> Option<Option<u64>> {
             if s == "-" {
                 Some(None)
