@@ -271,17 +271,21 @@ impl Net {
     pub fn deadline(&self) -> Option<Instant> {
         // A name due while every lookup slot is taken waits for a slot,
         // which a lookup's end (an event or the resolver's deadline) frees.
-        let names = self
-            .names
-            .iter()
-            .filter(|n| !n.resolving)
-            .filter_map(|n| n.due)
-            .min()
-            .filter(|_| self.resolver.has_room());
-        [self.resolver.deadline(), names, self.bad.deadline()]
-            .into_iter()
-            .flatten()
-            .min()
+        let mut next = self.resolver.deadline();
+        let mut earlier = |at: Option<Instant>| {
+            if let Some(at) = at
+                && next.is_none_or(|n| at < n)
+            {
+                next = Some(at);
+            }
+        };
+        if self.resolver.has_room() {
+            for name in self.names.iter().filter(|n| !n.resolving) {
+                earlier(name.due);
+            }
+        }
+        earlier(self.bad.deadline());
+        next
     }
 
     /// Does what is due at `now`; cheap when nothing is.
