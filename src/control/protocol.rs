@@ -78,11 +78,16 @@ impl Verb {
     }
 
     pub fn from_word(word: &str) -> Option<Verb> {
-        let verbs = [Verb::Status, Verb::Stop, Verb::Start, Verb::Restart];
-        verbs
-            .into_iter()
-            .chain([Verb::Reload, Verb::Signal, Verb::Metrics])
-            .find(|v| v.word() == word)
+        const ALL: [Verb; 7] = [
+            Verb::Status,
+            Verb::Stop,
+            Verb::Start,
+            Verb::Restart,
+            Verb::Reload,
+            Verb::Signal,
+            Verb::Metrics,
+        ];
+        ALL.into_iter().find(|v| v.word() == word)
     }
 }
 
