@@ -62,6 +62,26 @@ pub(crate) fn write_failed(
     f.write_str(sys::strerror(e))
 }
 
+/// `text` as `str::parse` reads an unsigned number (an optional `+`, then
+/// digits, in range), through core's `parse::<u64>` for every width: one
+/// copy of core's parse, not one per integer type (issue 18, bytes).
+pub(crate) fn parse_unsigned<T: TryFrom<u64>>(text: &str) -> Option<T> {
+    T::try_from(text.parse::<u64>().ok()?).ok()
+}
+
+/// `text` as `str::parse::<i32>` reads it (an optional `+` or `-`, then
+/// digits, in range), through [`parse_unsigned`].
+pub(crate) fn parse_i32(text: &str) -> Option<i32> {
+    let (negative, digits) = match text.strip_prefix('-') {
+        // parse::<u64> would take the `+` of `-+1`.
+        Some(rest) if rest.starts_with('+') => return None,
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let n: i64 = parse_unsigned(digits)?;
+    i32::try_from(if negative { -n } else { n }).ok()
+}
+
 /// Runs `pmtr` with its arguments (argv without the program name);
 /// returns the exit status.
 ///
@@ -104,4 +124,61 @@ fn daemon(args: Vec<String>) -> u8 {
         return config::check(&opts.config);
     }
     supervisor::run(&opts)
+}
+
+#[cfg(test)]
+mod parse_tests {
+    use super::{parse_i32, parse_unsigned};
+
+    const TEXTS: &[&str] = &[
+        "",
+        "+",
+        "-",
+        "0",
+        "-0",
+        "+0",
+        "7",
+        "+7",
+        "-7",
+        "+-7",
+        "-+7",
+        "--7",
+        "++7",
+        " 7",
+        "7 ",
+        "07",
+        "1e3",
+        "0x10",
+        "255",
+        "256",
+        "65535",
+        "65536",
+        "2147483647",
+        "2147483648",
+        "-2147483648",
+        "-2147483649",
+        "4294967295",
+        "4294967296",
+        "18446744073709551615",
+        "18446744073709551616",
+        "99999999999999999999999",
+    ];
+
+    #[test]
+    fn parse_unsigned_reads_as_core_parse_does() {
+        for text in TEXTS {
+            assert_eq!(parse_unsigned::<u8>(text), text.parse().ok(), "{text}");
+            assert_eq!(parse_unsigned::<u16>(text), text.parse().ok(), "{text}");
+            assert_eq!(parse_unsigned::<u32>(text), text.parse().ok(), "{text}");
+            assert_eq!(parse_unsigned::<u64>(text), text.parse().ok(), "{text}");
+            assert_eq!(parse_unsigned::<usize>(text), text.parse().ok(), "{text}");
+        }
+    }
+
+    #[test]
+    fn parse_i32_reads_as_core_parse_does() {
+        for text in TEXTS {
+            assert_eq!(parse_i32(text), text.parse().ok(), "{text}");
+        }
+    }
 }

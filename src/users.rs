@@ -104,15 +104,18 @@ impl Users {
             .or_else(|| {
                 // `user 1000` names a uid; it must still have an entry, for
                 // its primary group.
-                let uid: u32 = name.parse().ok()?;
+                let uid: u32 = crate::parse_unsigned(name)?;
                 passwd
                     .lines()
                     .map(|line| line.split(':').collect::<Vec<_>>())
                     .filter(|fields| fields.len() >= 4)
-                    .find(|fields| fields[2].parse() == Ok(uid))
+                    .find(|fields| crate::parse_unsigned(fields[2]) == Some(uid))
             })
             .ok_or_else(|| LookupError::UnknownUser(name.to_string()))?;
-        let (Ok(uid), Ok(gid)) = (entry[2].parse::<u32>(), entry[3].parse::<u32>()) else {
+        let (Some(uid), Some(gid)) = (
+            crate::parse_unsigned::<u32>(entry[2]),
+            crate::parse_unsigned::<u32>(entry[3]),
+        ) else {
             return Err(LookupError::UnknownUser(name.to_string()));
         };
         let user = entry[0];
@@ -127,7 +130,7 @@ impl Users {
             if fields.len() < 4 {
                 continue;
             }
-            let Ok(group_id) = fields[2].parse::<u32>() else {
+            let Some(group_id) = crate::parse_unsigned::<u32>(fields[2]) else {
                 continue;
             };
             if fields[3].split(',').any(|member| member.trim() == user)
@@ -209,7 +212,7 @@ impl Users {
         let by_name = self.group.lines().find_map(|line| {
             let mut fields = line.split(':');
             (fields.next() == Some(name))
-                .then(|| fields.nth(1)?.parse().ok())
+                .then(|| crate::parse_unsigned(fields.nth(1)?))
                 .flatten()
         });
         by_name
@@ -221,7 +224,7 @@ impl Users {
 /// A plain decimal id (no sign, no spaces).
 fn number(text: &str) -> Option<u32> {
     if text.bytes().all(|b| b.is_ascii_digit()) {
-        text.parse().ok()
+        crate::parse_unsigned(text)
     } else {
         None
     }

@@ -349,7 +349,7 @@ impl Answer {
                         rest.split('\t').map(String::from).collect(),
                     ));
                 }
-                "pmtr" => answer.pmtr_pid = rest.parse().ok(),
+                "pmtr" => answer.pmtr_pid = crate::parse_unsigned(rest),
                 "job" => match JobStatus::parse_fields(rest) {
                     Some(job) => answer.jobs.push(job),
                     None => {

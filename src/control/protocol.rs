@@ -78,11 +78,16 @@ impl Verb {
     }
 
     pub fn from_word(word: &str) -> Option<Verb> {
-        let verbs = [Verb::Status, Verb::Stop, Verb::Start, Verb::Restart];
-        verbs
-            .into_iter()
-            .chain([Verb::Reload, Verb::Signal, Verb::Metrics])
-            .find(|v| v.word() == word)
+        const ALL: [Verb; 7] = [
+            Verb::Status,
+            Verb::Stop,
+            Verb::Start,
+            Verb::Restart,
+            Verb::Reload,
+            Verb::Signal,
+            Verb::Metrics,
+        ];
+        ALL.into_iter().find(|v| v.word() == word)
     }
 }
 
@@ -321,13 +326,11 @@ impl JobStatus {
         else {
             return None;
         };
-        let extra = rest
-            .iter()
-            .map(|kv| {
-                let (k, v) = kv.split_once('=')?;
-                Some((k.to_string(), unescape(v)))
-            })
-            .collect::<Option<Vec<_>>>()?;
+        let mut extra = Vec::with_capacity(rest.len());
+        for kv in rest {
+            let (k, v) = kv.split_once('=')?;
+            extra.push((k.to_string(), unescape(v)));
+        }
         fn opt(s: &str) -> Option<Option<u64>> {
             if s == "-" {
                 Some(None)
@@ -337,8 +340,8 @@ impl JobStatus {
         }
         let last_exit = match exit.split_once(' ') {
             None if exit == "-" => None,
-            Some(("status", n)) => Some((Exit::Status(n.parse().ok()?), ago.parse().ok()?)),
-            Some(("signal", n)) => Some((Exit::Signal(n.parse().ok()?), ago.parse().ok()?)),
+            Some(("status", n)) => Some((Exit::Status(crate::parse_i32(n)?), ago.parse().ok()?)),
+            Some(("signal", n)) => Some((Exit::Signal(crate::parse_i32(n)?), ago.parse().ok()?)),
             _ => return None,
         };
         Some(JobStatus {
@@ -347,7 +350,7 @@ impl JobStatus {
             pid: opt(pid)?.map(|p| p as u32),
             uptime: opt(uptime)?,
             restart_in: opt(restart_in)?,
-            starts: starts.parse().ok()?,
+            starts: crate::parse_unsigned(starts)?,
             last_exit,
             disabled_in_config: in_config == "1",
             reason: (reason != "-").then(|| unescape(reason)),

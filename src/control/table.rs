@@ -31,12 +31,14 @@ pub fn aligned<const N: usize>(rows: &[[String; N]]) -> String {
 /// `45s`, `3m07s`, `2h05m`, `4d03h`: short enough for a column, precise
 /// enough to tell a fresh restart from an old one.
 pub fn duration(secs: u64) -> String {
-    match secs {
-        0..60 => format!("{secs}s"),
-        60..3600 => format!("{}m{:02}s", secs / 60, secs % 60),
-        3600..86400 => format!("{}h{:02}m", secs / 3600, secs % 3600 / 60),
-        _ => format!("{}d{:02}h", secs / 86400, secs % 86400 / 3600),
-    }
+    // One format for the three two-unit forms (issue 18, bytes).
+    let (big, big_unit, small, small_unit) = match secs {
+        0..60 => return format!("{secs}s"),
+        60..3600 => (secs / 60, 'm', secs % 60, 's'),
+        3600..86400 => (secs / 3600, 'h', secs % 3600 / 60, 'm'),
+        _ => (secs / 86400, 'd', secs % 86400 / 3600, 'h'),
+    };
+    format!("{big}{big_unit}{small:02}{small_unit}")
 }
 
 #[cfg(test)]
@@ -49,6 +51,13 @@ mod tests {
         assert_eq!(duration(192), "3m12s");
         assert_eq!(duration(7500), "2h05m");
         assert_eq!(duration(273600), "3d04h");
+        assert_eq!(duration(59), "59s");
+        assert_eq!(duration(60), "1m00s");
+        assert_eq!(duration(3599), "59m59s");
+        assert_eq!(duration(3600), "1h00m");
+        assert_eq!(duration(86399), "23h59m");
+        assert_eq!(duration(86400), "1d00h");
+        assert_eq!(duration(u64::MAX), "213503982334601d07h");
     }
 
     #[test]

@@ -42,6 +42,7 @@
 
 pub mod dns;
 pub mod resolve;
+mod text;
 pub mod wire;
 
 pub use wire::{Control, ReportLine};
@@ -270,17 +271,21 @@ impl Net {
     pub fn deadline(&self) -> Option<Instant> {
         // A name due while every lookup slot is taken waits for a slot,
         // which a lookup's end (an event or the resolver's deadline) frees.
-        let names = self
-            .names
-            .iter()
-            .filter(|n| !n.resolving)
-            .filter_map(|n| n.due)
-            .min()
-            .filter(|_| self.resolver.has_room());
-        [self.resolver.deadline(), names, self.bad.deadline()]
-            .into_iter()
-            .flatten()
-            .min()
+        let mut next = self.resolver.deadline();
+        let mut earlier = |at: Option<Instant>| {
+            if let Some(at) = at
+                && next.is_none_or(|n| at < n)
+            {
+                next = Some(at);
+            }
+        };
+        if self.resolver.has_room() {
+            for name in self.names.iter().filter(|n| !n.resolving) {
+                earlier(name.due);
+            }
+        }
+        earlier(self.bad.deadline());
+        next
     }
 
     /// Does what is due at `now`; cheap when nothing is.
@@ -344,8 +349,9 @@ impl Net {
         let every = RETRY_EVERY.as_secs();
         if let Some(ip) = name.ip {
             warn!(
-                "can't resolve {} again: {e}; still using {ip}, trying again every {every} sec",
-                name.host
+                "can't resolve {} again: {e}; still using {}, trying again every {every} sec",
+                name.host,
+                text::Ip(ip)
             );
             return;
         }
@@ -382,7 +388,7 @@ impl Net {
             d.failing = false;
             d.fd = open_destination(d);
             if let (Some(_), Some(addr)) = (&d.fd, d.addr) {
-                info!("report to {}: sending to {addr}", d.url.text);
+                info!("report to {}: sending to {}", d.url.text, text::Addr(addr));
             }
         }
     }
@@ -577,7 +583,7 @@ struct Peer(Option<SocketAddr>);
 impl fmt::Display for Peer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.0 {
-            Some(addr) => addr.fmt(f),
+            Some(addr) => text::Addr(addr).fmt(f),
             None => f.write_str("an unknown address"),
         }
     }
@@ -661,7 +667,7 @@ impl fmt::Display for Resolved<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0.text)?;
         match self.0.host {
-            Host::Name(_) => write!(f, " ({})", self.1),
+            Host::Name(_) => write!(f, " ({})", text::Addr(self.1)),
             Host::Ip(_) => Ok(()),
         }
     }

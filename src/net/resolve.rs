@@ -639,15 +639,18 @@ fn read_conf(path: &str) -> Conf {
                 }
             }
             Some("search" | "domain") => {
-                conf.search = words
-                    .filter(|d| crate::config::is_host_name(d))
-                    .take(MAX_SEARCH)
-                    .map(|d| d.strip_suffix('.').unwrap_or(d).to_string())
-                    .collect();
+                conf.search.clear();
+                for d in words.filter(|d| crate::config::is_host_name(d)) {
+                    if conf.search.len() == MAX_SEARCH {
+                        break;
+                    }
+                    conf.search
+                        .push(d.strip_suffix('.').unwrap_or(d).to_string());
+                }
             }
             Some("options") => {
                 for (key, value) in words.filter_map(|word| word.split_once(':')) {
-                    let Ok(n) = value.parse::<u32>() else {
+                    let Some(n) = crate::parse_unsigned::<u32>(value) else {
                         continue;
                     };
                     match key {

@@ -196,9 +196,10 @@ pub fn build_report<'a>(
 fn format_line(line: &mut heapless::Vec<u8, REPORT_MAX>, job: &ReportLine<'_>, max: usize) {
     use core::fmt::Write;
     push_word(line, job.name, 100);
-    let mut head: heapless::String<48> = heapless::String::new();
+    // Vec views, not heapless Strings: one fmt::Write for every size.
+    let mut head: heapless::Vec<u8, 48> = heapless::Vec::new();
     let _ = write!(
-        head,
+        head.as_mut_view(),
         " {} {} {}",
         match (job.failed, job.enabled) {
             (true, _) => 'f',
@@ -208,10 +209,10 @@ fn format_line(line: &mut heapless::Vec<u8, REPORT_MAX>, job: &ReportLine<'_>, m
         job.secs_running,
         job.pid
     );
-    let _ = line.extend_from_slice(head.as_bytes());
-    let mut tail: heapless::String<40> = heapless::String::new();
+    let _ = line.extend_from_slice(&head);
+    let mut tail: heapless::Vec<u8, 40> = heapless::Vec::new();
     if let Some((word, secs)) = job.up {
-        let _ = write!(tail, "\t{word} {secs}");
+        let _ = write!(tail.as_mut_view(), "\t{word} {secs}");
     }
     // The newline, and the readiness after the command.
     let budget = max.min(REPORT_MAX) - 1 - tail.len();
@@ -233,14 +234,14 @@ fn format_line(line: &mut heapless::Vec<u8, REPORT_MAX>, job: &ReportLine<'_>, m
                     line.pop();
                 }
                 let _ = line.extend_from_slice(b"...");
-                let _ = line.extend_from_slice(tail.as_bytes());
+                let _ = line.extend_from_slice(&tail);
                 let _ = line.push(b'\n');
                 return;
             }
             let _ = line.extend_from_slice(bytes);
         }
     }
-    let _ = line.extend_from_slice(tail.as_bytes());
+    let _ = line.extend_from_slice(&tail);
     let _ = line.push(b'\n');
 }
 
@@ -348,7 +349,7 @@ pub fn parse_report(datagram: &[u8]) -> Result<Report, BadReport> {
             _ => return Err(bad),
         };
         let secs_running = fields.next().and_then(|s| s.parse().ok()).ok_or(bad)?;
-        let pid = fields.next().and_then(|s| s.parse().ok()).ok_or(bad)?;
+        let pid = fields.next().and_then(crate::parse_unsigned).ok_or(bad)?;
         let cmd = fields.next().unwrap_or("").to_string();
         jobs.push((
             name.to_string(),

@@ -49,7 +49,7 @@ mod record;
 pub(crate) mod tz;
 mod writer;
 
-use crate::rt::lock::{Guard, Lock};
+use crate::rt::lock::{Guard, Lock, Slot};
 use core::fmt;
 use rustix::net::SocketAddrUnix;
 
@@ -99,8 +99,9 @@ const DEV_LOG: &str = "/dev/log";
 /// Marks a line split over several records.
 const SPLIT_MARK: &[u8] = b"...";
 
-/// The writer: one per process, set up by [`init`].
-static WRITER: Lock<Option<Writer>> = Lock::new(None);
+/// The writer: one per process, set up by [`init`]. A [`Slot`], not an
+/// `Option`, so that it is in .bss, not in the file.
+static WRITER: Lock<Slot<Writer>> = Lock::new(Slot::EMPTY);
 
 /// Sets up logging once, before the first message: `foreground` echoes
 /// every line to stderr; `verbose` (count of `-v`) lets debug lines through.
@@ -142,7 +143,7 @@ pub fn init(foreground: bool, verbose: u8) {
             w.console = console;
         }
         None => {
-            *guard = Some(Writer {
+            guard.insert(Writer {
                 foreground,
                 verbose,
                 addr,
@@ -155,7 +156,7 @@ pub fn init(foreground: bool, verbose: u8) {
                 pending: heapless::Vec::new(),
                 console,
                 echo_lost: 0,
-            })
+            });
         }
     }
 }
@@ -241,7 +242,7 @@ fn log_job_piece(
 }
 
 /// The writer's lock.
-fn lock() -> Guard<'static, Option<Writer>> {
+fn lock() -> Guard<'static, Slot<Writer>> {
     WRITER.lock()
 }
 

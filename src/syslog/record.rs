@@ -67,25 +67,45 @@ impl Record {
         tag: &str,
         pid: u32,
     ) {
-        use fmt::Write;
-        const MONTHS: [&str; 12] = [
-            "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+        const MONTHS: [[u8; 3]; 12] = [
+            *b"Jan", *b"Feb", *b"Mar", *b"Apr", *b"May", *b"Jun", *b"Jul", *b"Aug", *b"Sep",
+            *b"Oct", *b"Nov", *b"Dec",
         ];
         self.buf.clear();
         let local = now + i64::from(zone.offset_at(now));
         let (_, month, day) = tz::civil_from_days(local.div_euclid(86400));
-        let secs = local.rem_euclid(86400);
-        let mut w = Raw(&mut self.buf);
-        let _ = write!(
-            w,
-            "<{}>{} {:2} {:02}:{:02}:{:02} ",
-            FACILITY_DAEMON | severity as u8,
-            MONTHS[(month as usize - 1) % 12],
-            day,
-            secs / 3600,
-            secs / 60 % 60,
-            secs % 60
-        );
+        let secs = local.rem_euclid(86400) as u32;
+        // `<PRI>Mmm dd hh:mm:ss `, the day padded with a space, the rest
+        // with zeros, filled in as bytes: not through `write!` and core's
+        // padding (issue 18, bytes). PRI is daemon (24) plus a severity
+        // (3 to 7): two digits.
+        let digit = |n: u32| b'0' + (n % 10) as u8;
+        let pri = u32::from(FACILITY_DAEMON | severity as u8);
+        let [m0, m1, m2] = MONTHS[(month as usize).wrapping_sub(1) % 12];
+        let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
+        let day_tens = if day < 10 { b' ' } else { digit(day / 10) };
+        let _ = self.buf.extend_from_slice(&[
+            b'<',
+            digit(pri / 10),
+            digit(pri),
+            b'>',
+            m0,
+            m1,
+            m2,
+            b' ',
+            day_tens,
+            digit(day),
+            b' ',
+            digit(h / 10),
+            digit(h),
+            b':',
+            digit(m / 10),
+            digit(m),
+            b':',
+            digit(s / 10),
+            digit(s),
+            b' ',
+        ]);
         self.tag_at = self.buf.len();
         // RFC 3164's TAG is ASCII alphanumeric; job names are freer, so
         // anything that would end the tag early (space, `[`, `:`), is not
@@ -95,7 +115,11 @@ impl Record {
             let keep = c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/' | '@' | '+');
             let _ = self.buf.push(if keep { c as u8 } else { b'_' });
         }
-        let _ = write!(Raw(&mut self.buf), "[{pid}]: ");
+        let _ = self.buf.push(b'[');
+        let _ = self
+            .buf
+            .extend_from_slice(crate::logger::itoa(pid.into()).as_bytes());
+        let _ = self.buf.extend_from_slice(b"]: ");
         self.text_at = self.buf.len();
         self.mark = (self.buf.len(), 0);
         self.taken = 0;
@@ -190,17 +214,6 @@ impl fmt::Write for Escaper<'_> {
     }
 }
 
-/// Formats into a buffer as is (the header), dropping what does not fit.
-struct Raw<'a>(&'a mut heapless::Vec<u8, RECORD_MAX>);
-
-impl fmt::Write for Raw<'_> {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        self.0
-            .extend_from_slice(s.as_bytes())
-            .map_err(|_| fmt::Error)
-    }
-}
-
 /// Formats `line` into as many records as it takes and hands each to
 /// `emit`: pieces are marked with `...` at a cut (`continued`: the line
 /// began in an earlier record; `unfinished`: it goes on in a later one).
@@ -281,6 +294,42 @@ mod tests {
             |r| out.push(String::from_utf8(r.bytes().to_vec()).unwrap()),
         );
         out
+    }
+
+    /// The header as `write!` made it before it was filled in as bytes.
+    #[test]
+    fn header_reads_as_the_format_string_wrote_it() {
+        const MONTHS: [&str; 12] = [
+            "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+        ];
+        let severities = [
+            Severity::Err,
+            Severity::Warning,
+            Severity::Notice,
+            Severity::Info,
+            Severity::Debug,
+        ];
+        // Every day of four years (a leap year among them), at a time
+        // that moves through the hours, minutes and seconds.
+        for (i, day) in (19_000..19_000 + 4 * 366).enumerate() {
+            let now = day * 86400 + (i as i64 * 3767) % 86400;
+            let severity = severities[i % severities.len()];
+            let pid = [1, 42, 4_294_967_295][i % 3];
+            let mut rec = Record::new();
+            rec.header(severity, now, &Zone::UTC, "web", pid);
+            let (_, month, mday) = tz::civil_from_days(now.div_euclid(86400));
+            let secs = now.rem_euclid(86400);
+            let want = format!(
+                "<{}>{} {:2} {:02}:{:02}:{:02} web[{pid}]: ",
+                FACILITY_DAEMON | severity as u8,
+                MONTHS[(month as usize - 1) % 12],
+                mday,
+                secs / 3600,
+                secs / 60 % 60,
+                secs % 60
+            );
+            assert_eq!(String::from_utf8_lossy(rec.bytes()), want);
+        }
     }
 
     #[test]

@@ -90,15 +90,15 @@ impl Writer {
             _ => (crate::rt::print::stderr(), parts),
         };
         if self.echo_lost > 0 {
-            let mut count: heapless::String<64> = heapless::String::new();
-            let _ = core::fmt::write(
-                &mut count,
+            let mut count: heapless::Vec<u8, 64> = heapless::Vec::new();
+            let _ = core::fmt::Write::write_fmt(
+                count.as_mut_view(),
                 format_args!(
                     "pmtr: {} lines not echoed (output was not taking them)\n",
                     self.echo_lost
                 ),
             );
-            if !write_line(fd, &[count.as_bytes()]) {
+            if !write_line(fd, &[&count]) {
                 self.echo_lost = self.echo_lost.saturating_add(1);
                 return;
             }
