@@ -144,15 +144,34 @@ pub struct CStrings {
 
 impl CStrings {
     /// The strings of `words`; `None` if one contains a NUL byte.
+    ///
+    /// Only the loop is generic: the work per word and the pointer array
+    /// are functions of their own, not copied into each of the four
+    /// iterator types this is called with (issue 18).
     fn new<'a>(words: impl Iterator<Item = &'a [u8]>) -> Option<CStrings> {
         let mut bytes = Vec::new();
         for word in words {
-            if word.contains(&0) {
+            if !CStrings::push(&mut bytes, word) {
                 return None;
             }
-            bytes.extend_from_slice(word);
-            bytes.push(0);
         }
+        Some(CStrings::point(bytes))
+    }
+
+    /// Appends `word` and its NUL; false if it contains a NUL itself.
+    #[inline(never)]
+    fn push(bytes: &mut Vec<u8>, word: &[u8]) -> bool {
+        if word.contains(&0) {
+            return false;
+        }
+        bytes.extend_from_slice(word);
+        bytes.push(0);
+        true
+    }
+
+    /// The block of NUL-terminated strings, with its pointer array.
+    #[inline(never)]
+    fn point(bytes: Vec<u8>) -> CStrings {
         let bytes = bytes.into_boxed_slice();
         let count = bytes.iter().filter(|&&b| b == 0).count();
         let mut ptrs = Vec::with_capacity(count + 1);
@@ -166,7 +185,7 @@ impl CStrings {
         ptrs.push(core::ptr::null());
         // The pointers stay valid: moving the box does not move its bytes.
         let ptrs = ptrs.into_boxed_slice();
-        Some(CStrings { bytes, ptrs })
+        CStrings { bytes, ptrs }
     }
 
     /// Like [`CStrings::new`], for the configuration's text: the error
