@@ -480,34 +480,42 @@ fn job_env(
     env_files: &[String],
     ids: Option<&Ids>,
 ) -> Result<Rc<Env>, PrepareError> {
-    let user_vars: Vec<String> = match ids {
-        Some(ids) if spec.user.is_some() => vec![
-            format!("HOME={}", ids.home),
-            format!("USER={}", ids.name),
-            format!("LOGNAME={}", ids.name),
-        ],
-        _ => Vec::new(),
-    };
-    if spec.env.is_empty() && env_files.is_empty() && user_vars.is_empty() {
+    let mut lines: Vec<String> = Vec::new();
+    if let (Some(ids), Some(_)) = (ids, &spec.user) {
+        for (key, value) in [
+            ("HOME=", &ids.home),
+            ("USER=", &ids.name),
+            ("LOGNAME=", &ids.name),
+        ] {
+            let mut line = String::from(key);
+            line.push_str(value);
+            lines.push(line);
+        }
+    }
+    if spec.env.is_empty() && env_files.is_empty() && lines.is_empty() {
         return Ok(Rc::clone(environ));
     }
     fn key(line: &str) -> &str {
         line.split('=').next().unwrap_or(line)
     }
-    let base: Vec<&String> = user_vars.iter().chain(env_files).collect();
-    let mut lines: Vec<String> = base
-        .iter()
-        .enumerate()
-        .filter(|&(i, line)| {
-            !base[i + 1..]
-                .iter()
-                .copied()
-                .chain(&spec.env)
-                .any(|later| key(later) == key(line))
-        })
-        .map(|(_, line)| (*line).clone())
-        .collect();
-    lines.extend(spec.env.iter().cloned());
+    lines.extend_from_slice(env_files);
+    let mut base = lines.len();
+    lines.extend_from_slice(&spec.env);
+    // A line of the user's variables or the env files gives way to any
+    // later line of its name; the `env` lines all stay. In place: no
+    // list of references and no iterator chain (issue 18).
+    let mut i = 0;
+    while i < base {
+        if lines[i + 1..]
+            .iter()
+            .any(|later| key(later) == key(&lines[i]))
+        {
+            lines.remove(i);
+            base -= 1;
+        } else {
+            i += 1;
+        }
+    }
     Ok(Rc::new(environ.with(&lines)?))
 }
 
