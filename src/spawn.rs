@@ -453,18 +453,14 @@ pub fn open_self_exe() -> Result<(), Errno> {
 fn redirectable(path: &str, ids: &Ids) -> bool {
     const STICKY: u32 = 0o1000;
     let mut changeable = false;
-    let walked = crate::files::walk_path(
-        path,
-        |_, entry, dir| {
-            let writable = ids.may_write(dir.st_uid, dir.st_gid, dir.st_mode);
-            let protected = dir.st_mode & STICKY != 0
-                && dir.st_uid != ids.uid
-                && entry.is_some_and(|e| e.st_uid != ids.uid);
-            changeable |= writable && !protected;
-            Ok(())
-        },
-        |e| e,
-    );
+    let walked = crate::config::trust::walk(path, &mut |_, entry, dir| {
+        let writable = ids.may_write(dir.st_uid, dir.st_gid, dir.st_mode);
+        let protected = dir.st_mode & STICKY != 0
+            && dir.st_uid != ids.uid
+            && entry.is_some_and(|e| e.st_uid != ids.uid);
+        changeable |= writable && !protected;
+        Ok(())
+    });
     changeable || walked.is_err()
 }
 
