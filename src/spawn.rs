@@ -144,15 +144,34 @@ pub struct CStrings {
 
 impl CStrings {
     /// The strings of `words`; `None` if one contains a NUL byte.
+    ///
+    /// Only the loop is generic: the work per word and the pointer array
+    /// are functions of their own, not copied into each of the four
+    /// iterator types this is called with (issue 18).
     fn new<'a>(words: impl Iterator<Item = &'a [u8]>) -> Option<CStrings> {
         let mut bytes = Vec::new();
         for word in words {
-            if word.contains(&0) {
+            if !CStrings::push(&mut bytes, word) {
                 return None;
             }
-            bytes.extend_from_slice(word);
-            bytes.push(0);
         }
+        Some(CStrings::point(bytes))
+    }
+
+    /// Appends `word` and its NUL; false if it contains a NUL itself.
+    #[inline(never)]
+    fn push(bytes: &mut Vec<u8>, word: &[u8]) -> bool {
+        if word.contains(&0) {
+            return false;
+        }
+        bytes.extend_from_slice(word);
+        bytes.push(0);
+        true
+    }
+
+    /// The block of NUL-terminated strings, with its pointer array.
+    #[inline(never)]
+    fn point(bytes: Vec<u8>) -> CStrings {
         let bytes = bytes.into_boxed_slice();
         let count = bytes.iter().filter(|&&b| b == 0).count();
         let mut ptrs = Vec::with_capacity(count + 1);
@@ -166,7 +185,7 @@ impl CStrings {
         ptrs.push(core::ptr::null());
         // The pointers stay valid: moving the box does not move its bytes.
         let ptrs = ptrs.into_boxed_slice();
-        Some(CStrings { bytes, ptrs })
+        CStrings { bytes, ptrs }
     }
 
     /// Like [`CStrings::new`], for the configuration's text: the error
@@ -434,18 +453,14 @@ pub fn open_self_exe() -> Result<(), Errno> {
 fn redirectable(path: &str, ids: &Ids) -> bool {
     const STICKY: u32 = 0o1000;
     let mut changeable = false;
-    let walked = crate::files::walk_path(
-        path,
-        |_, entry, dir| {
-            let writable = ids.may_write(dir.st_uid, dir.st_gid, dir.st_mode);
-            let protected = dir.st_mode & STICKY != 0
-                && dir.st_uid != ids.uid
-                && entry.is_some_and(|e| e.st_uid != ids.uid);
-            changeable |= writable && !protected;
-            Ok(())
-        },
-        |e| e,
-    );
+    let walked = crate::config::trust::walk(path, &mut |_, entry, dir| {
+        let writable = ids.may_write(dir.st_uid, dir.st_gid, dir.st_mode);
+        let protected = dir.st_mode & STICKY != 0
+            && dir.st_uid != ids.uid
+            && entry.is_some_and(|e| e.st_uid != ids.uid);
+        changeable |= writable && !protected;
+        Ok(())
+    });
     changeable || walked.is_err()
 }
 
@@ -461,34 +476,42 @@ fn job_env(
     env_files: &[String],
     ids: Option<&Ids>,
 ) -> Result<Rc<Env>, PrepareError> {
-    let user_vars: Vec<String> = match ids {
-        Some(ids) if spec.user.is_some() => vec![
-            format!("HOME={}", ids.home),
-            format!("USER={}", ids.name),
-            format!("LOGNAME={}", ids.name),
-        ],
-        _ => Vec::new(),
-    };
-    if spec.env.is_empty() && env_files.is_empty() && user_vars.is_empty() {
+    let mut lines: Vec<String> = Vec::new();
+    if let (Some(ids), Some(_)) = (ids, &spec.user) {
+        for (key, value) in [
+            ("HOME=", &ids.home),
+            ("USER=", &ids.name),
+            ("LOGNAME=", &ids.name),
+        ] {
+            let mut line = String::from(key);
+            line.push_str(value);
+            lines.push(line);
+        }
+    }
+    if spec.env.is_empty() && env_files.is_empty() && lines.is_empty() {
         return Ok(Rc::clone(environ));
     }
     fn key(line: &str) -> &str {
         line.split('=').next().unwrap_or(line)
     }
-    let base: Vec<&String> = user_vars.iter().chain(env_files).collect();
-    let mut lines: Vec<String> = base
-        .iter()
-        .enumerate()
-        .filter(|&(i, line)| {
-            !base[i + 1..]
-                .iter()
-                .copied()
-                .chain(&spec.env)
-                .any(|later| key(later) == key(line))
-        })
-        .map(|(_, line)| (*line).clone())
-        .collect();
-    lines.extend(spec.env.iter().cloned());
+    lines.extend_from_slice(env_files);
+    let mut base = lines.len();
+    lines.extend_from_slice(&spec.env);
+    // A line of the user's variables or the env files gives way to any
+    // later line of its name; the `env` lines all stay. In place: no
+    // list of references and no iterator chain (issue 18).
+    let mut i = 0;
+    while i < base {
+        if lines[i + 1..]
+            .iter()
+            .any(|later| key(later) == key(&lines[i]))
+        {
+            lines.remove(i);
+            base -= 1;
+        } else {
+            i += 1;
+        }
+    }
     Ok(Rc::new(environ.with(&lines)?))
 }
 

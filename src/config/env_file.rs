@@ -57,12 +57,12 @@ pub fn parse_env(file: &str, bytes: &[u8]) -> Result<Vec<String>, Vec<Error>> {
     let mut errors = Vec::new();
     for (i, raw) in text.split('\n').enumerate() {
         let line = raw.strip_suffix('\r').unwrap_or(raw);
-        let body = line.trim_start_matches([' ', '\t']);
+        let body = skip_blanks(line);
         if body.is_empty() || body.starts_with('#') {
             continue;
         }
         let body = match body.strip_prefix("export") {
-            Some(rest) if rest.starts_with([' ', '\t']) => rest.trim_start_matches([' ', '\t']),
+            Some(rest) if skip_blanks(rest).len() < rest.len() => skip_blanks(rest),
             _ => body,
         };
         match entry(body) {
@@ -92,6 +92,19 @@ pub fn parse_env(file: &str, bytes: &[u8]) -> Result<Vec<String>, Vec<Error>> {
     }
 }
 
+/// A space or a tab.
+fn is_blank(b: u8) -> bool {
+    b == b' ' || b == b'\t'
+}
+
+/// `text` without its leading spaces and tabs. Bytes, not a `char`
+/// pattern: `str`'s trimming is generic over the pattern, a copy for each
+/// kind (issue 18).
+fn skip_blanks(text: &str) -> &str {
+    let blanks = text.bytes().take_while(|&b| is_blank(b)).count();
+    &text[blanks..]
+}
+
 /// One `KEY=VALUE` (after any `export `) as `KEY=VALUE` with the quotes
 /// removed, or where in it (a byte offset) and what is wrong.
 fn entry(body: &str) -> Result<String, (usize, &'static str)> {
@@ -116,14 +129,17 @@ fn entry(body: &str) -> Result<String, (usize, &'static str)> {
                 return Err((at, "unclosed quote: a quoted value must end on its line"));
             };
             let rest = &inner[end + 1..];
-            let text = rest.trim_start_matches([' ', '\t']);
-            if !text.trim_end_matches([' ', '\t']).is_empty() {
+            let text = skip_blanks(rest);
+            if !text.is_empty() {
                 let offset = at + 1 + end + 1 + rest.len() - text.len();
                 return Err((offset, "text after the closing quote"));
             }
             &inner[..end]
         }
-        _ => value.trim_end_matches([' ', '\t']),
+        _ => {
+            let blanks = value.bytes().rev().take_while(|&b| is_blank(b)).count();
+            &value[..value.len() - blanks]
+        }
     };
     if value.contains('\0') {
         return Err((at, "a NUL byte cannot be in the environment"));

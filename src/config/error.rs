@@ -206,6 +206,9 @@ pub(crate) struct ErrorKind {
 
 impl ErrorKind {
     /// `msg` with its word and fixed texts (`""` where it has none).
+    // Not inlined: the copy of the word was repeated at each of some 40
+    // call sites (issue 18).
+    #[inline(never)]
     pub(crate) fn new(msg: Msg, word: Option<&str>, a: &'static str, b: &'static str) -> Self {
         ErrorKind {
             msg,

@@ -12,6 +12,7 @@
 //! than whoever can edit its files.
 
 use rustix::fs::{FileType, Stat};
+use rustix::io::Errno;
 
 use super::error::{Error, ErrorKind, Msg};
 
@@ -77,16 +78,33 @@ fn check_dirs(path: &str, euid: u32) -> Result<(), Error> {
     if euid != 0 {
         return Ok(());
     }
-    crate::files::walk_path(
-        path,
-        |entry, meta, _| match meta {
-            Some(meta) if FileType::from_raw_mode(meta.st_mode) == FileType::Directory => {
-                verdict(path, Some(entry), meta.st_uid, meta.st_mode, euid)
-            }
-            _ => Ok(()),
-        },
-        |e| Error::from_io(path, e),
-    )
+    // The first directory refused; the walk stops at it.
+    let mut refused = None;
+    let walked = walk(path, &mut |entry, meta, _| match meta {
+        Some(meta) if FileType::from_raw_mode(meta.st_mode) == FileType::Directory => {
+            verdict(path, Some(entry), meta.st_uid, meta.st_mode, euid).map_err(|e| {
+                refused = Some(e);
+                Errno::PERM
+            })
+        }
+        _ => Ok(()),
+    });
+    match (refused, walked) {
+        (Some(e), _) => Err(e),
+        (None, walked) => walked.map_err(|e| Error::from_io(path, e)),
+    }
+}
+
+/// What a visit of [`walk`] is given: the entry's path, its `lstat`
+/// (`None` if it does not exist) and its directory's.
+pub type Visit<'a> = dyn FnMut(&str, Option<&Stat>, &Stat) -> Result<(), Errno> + 'a;
+
+/// [`crate::files::walk_path`] with a visit behind a reference and
+/// errors as errnos: the one copy of the walk for its two users, the
+/// checks here and `spawn::redirectable` (issue 18).
+#[inline(never)]
+pub fn walk(path: &str, visit: &mut Visit<'_>) -> Result<(), Errno> {
+    crate::files::walk_path(path, visit, core::convert::identity)
 }
 
 #[cfg(test)]

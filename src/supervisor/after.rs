@@ -28,16 +28,20 @@ pub struct Graph {
 }
 
 impl Graph {
-    /// The graph of `specs` (the job table, in file order), and a start
+    /// The graph of `jobs` (the job table, in file order; `spec` gives
+    /// each one's spec, so that no list of them is made), and a start
     /// order that keeps `start_order` wherever `after` allows.
-    pub fn build(specs: &[&JobSpec], start_order: &[usize]) -> Graph {
+    pub fn build<T>(jobs: &[T], spec: fn(&T) -> &JobSpec, start_order: &[usize]) -> Graph {
         // The parser resolved each name to the job's index in the file,
         // which is its index in the table.
         let mut edges = Vec::new();
-        for (i, spec) in specs.iter().enumerate() {
-            let Some(r) = &spec.readiness else { continue };
+        let n = jobs.len();
+        for (i, job) in jobs.iter().enumerate() {
+            let Some(r) = &spec(job).readiness else {
+                continue;
+            };
             for a in &r.after {
-                if (a.index as usize) < specs.len() {
+                if (a.index as usize) < n {
                     edges.push(Edge {
                         job: i as u32,
                         after: a.index,
@@ -52,8 +56,8 @@ impl Graph {
         // Depth first from each job in start order, the jobs it names
         // first. Iterative: a chain may be thousands of jobs long. A
         // cycle (which the parser rejects) would only be cut, not loop.
-        let mut order = Vec::with_capacity(specs.len());
-        let mut mark = vec![0u8; specs.len()]; // 0 new, 1 on the path, 2 placed
+        let mut order = Vec::with_capacity(n);
+        let mut mark = vec![0u8; n]; // 0 new, 1 on the path, 2 placed
         let mut path: Vec<(usize, usize)> = Vec::new();
         let graph = Graph {
             edges,
@@ -134,9 +138,8 @@ mod tests {
     }
 
     fn graph(specs: &[JobSpec]) -> Graph {
-        let refs: Vec<&JobSpec> = specs.iter().collect();
         let start: Vec<usize> = (0..specs.len()).collect();
-        Graph::build(&refs, &start)
+        Graph::build(specs, |s| s, &start)
     }
 
     #[test]

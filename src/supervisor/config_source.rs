@@ -225,15 +225,7 @@ impl ConfigSource {
     pub fn track_depends<'a>(&mut self, jobs: impl Iterator<Item = (u32, &'a [String])>) {
         let mut old = core::mem::take(&mut self.depends);
         for (job, paths) in jobs.filter(|(_, paths)| !paths.is_empty()) {
-            match old.iter().position(|d| d.job == job) {
-                Some(i) => self.depends.push(old.swap_remove(i)),
-                None => self.depends.push(Depends {
-                    job,
-                    paths: paths.to_vec(),
-                    hash: depends_hash(paths),
-                    empty_since: None,
-                }),
-            }
+            track(&mut self.depends, &mut old, job, paths.to_vec(), true);
         }
     }
 
@@ -266,18 +258,8 @@ impl ConfigSource {
     pub fn track_env_files<'a>(&mut self, jobs: impl Iterator<Item = (u32, &'a [EnvFile])>) {
         let mut old = core::mem::take(&mut self.env_files);
         for (job, files) in jobs.filter(|(_, files)| !files.is_empty()) {
-            match old.iter().position(|d| d.job == job) {
-                Some(i) => self.env_files.push(old.swap_remove(i)),
-                None => {
-                    let paths: Vec<String> = files.iter().map(|f| f.path.clone()).collect();
-                    self.env_files.push(Depends {
-                        job,
-                        hash: files_hash(&paths, false),
-                        paths,
-                        empty_since: None,
-                    })
-                }
-            }
+            let paths = files.iter().map(|f| f.path.clone()).collect();
+            track(&mut self.env_files, &mut old, job, paths, false);
         }
     }
 
@@ -303,6 +285,28 @@ impl ConfigSource {
             self.pending = true;
         }
     }
+}
+
+/// Adds job `job`'s entry to `list`: the one in `old` (taken out of it)
+/// if the job was tracked, else a new one of `paths`, hashed now (`warn`:
+/// as [`files_hash`]). One body for `depends` and `env file`s (issue 18).
+fn track(
+    list: &mut Vec<Depends>,
+    old: &mut Vec<Depends>,
+    job: u32,
+    paths: Vec<String>,
+    warn: bool,
+) {
+    let entry = match old.iter().position(|d| d.job == job) {
+        Some(i) => old.swap_remove(i),
+        None => Depends {
+            job,
+            hash: files_hash(&paths, warn),
+            paths,
+            empty_since: None,
+        },
+    };
+    list.push(entry);
 }
 
 /// The jobs of `files` whose new `hashes` differ from the last seen; an
@@ -343,13 +347,8 @@ fn changed(
 /// Hash of `depends` files' contents. A missing file hashes as missing, so
 /// its appearance counts as a change; a file pmtr must not or cannot read
 /// (not a regular file, over [`MAX_DEPENDS_BYTES`], not trusted) hashes as
-/// such, with a warning.
-pub fn depends_hash(paths: &[String]) -> u64 {
-    files_hash(paths, true)
-}
-
-/// [`depends_hash`]; without `warn` for env files, whose errors the loop
-/// says when it reads them (never their content).
+/// such, with a warning when `warn` (not for env files, whose errors the
+/// loop says when it reads them, never their content).
 fn files_hash(paths: &[String], warn: bool) -> u64 {
     paths.iter().fold(0, |h: u64, p| {
         let file = match hash_depends_file(p) {

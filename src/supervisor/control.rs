@@ -113,7 +113,6 @@ fn control_job(
     if matches!(verb, Verb::Start | Verb::Restart) && job.launch.is_err() {
         return Outcome::CantStart;
     }
-    let name = job.spec.name.clone();
     let old = job.state;
     let slot = Slot::Job(i);
     // Issue 15: reload and signal send a signal to the job's process
@@ -123,6 +122,7 @@ fn control_job(
         Verb::Signal => request.signal,
         _ => None,
     };
+    let name = &job.spec.name;
     if let Some(sig) = signal {
         let sig_name = crate::config::signal_name(sig);
         info!(
@@ -135,7 +135,7 @@ fn control_job(
         };
     }
     info!("control socket: {} job {name} (uid {uid})", verb.word());
-    let waits_for_old_version = sup.jobs().replaced_still_stopping(&name);
+    let waits_for_old_version = sup.jobs().replaced_still_stopping(name);
     sup.jobs_mut().get_mut(slot).want = if verb == Verb::Stop {
         Want::Down
     } else {

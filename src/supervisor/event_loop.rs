@@ -238,7 +238,7 @@ impl Supervisor {
             ) {
                 Ok(_) | Err(Errno::INTR) => {}
                 Err(e) => {
-                    error!("epoll_wait failed: {}; exiting", sys::strerror(e));
+                    super::log_failed(Severity::Err, &["epoll_wait failed"], e, "; exiting");
                     break;
                 }
             }
@@ -359,7 +359,7 @@ impl Supervisor {
                 Ok(None) | Err(Errno::CHILD) => break,
                 Err(Errno::INTR) => continue,
                 Err(e) => {
-                    error!("waitpid failed: {}", sys::strerror(e));
+                    super::log_failed(Severity::Err, &["waitpid failed"], e, "");
                     break;
                 }
             };

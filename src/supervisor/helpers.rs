@@ -29,7 +29,7 @@ use rustix::process::{Pid, Signal};
 
 use super::job::{Ending, QUICK_EXIT};
 use crate::spawn::{self, Launch, SpawnError, StartResult};
-use crate::sys;
+use crate::syslog::Severity;
 
 /// How long a helper has to write what it holds and exit once its pipe
 /// is closed, before SIGKILL.
@@ -175,11 +175,8 @@ impl Helpers {
     pub fn metrics_pipe(&mut self, parent: Pid, now: Instant) -> Option<BorrowedFd<'_>> {
         let h = self.serving(|o| o == Owner::Metrics).next()?;
         if let Err(e) = h.make_pipe(true) {
-            error!(
-                "can't start the {}: can't create a pipe: {}",
-                h.label,
-                sys::strerror(e)
-            );
+            let what = ["can't start the ", &h.label, ": can't create a pipe"];
+            super::log_failed(Severity::Err, &what, e, "");
             return None;
         }
         if h.state == State::Down {
@@ -195,11 +192,8 @@ impl Helpers {
         };
         let h = &mut self.list[i];
         if let Some(StartResult::Failed(e)) = h.status.take().as_ref().map(spawn::Exec::result) {
-            error!(
-                "can't run pmtr for the {}: {}",
-                h.label,
-                sys::strerror(e.errno)
-            );
+            let what = ["can't run pmtr for the ", &h.label];
+            super::log_failed(Severity::Err, &what, e.errno, "");
         }
         match h.state {
             State::Running { since, .. } => {

@@ -427,8 +427,7 @@ impl Jobs {
         for (k, &i) in order.iter().enumerate() {
             self.rank[i] = k as u32;
         }
-        let specs: Vec<&JobSpec> = self.current.iter().map(|j| &j.spec).collect();
-        self.graph = Graph::build(&specs, &order);
+        self.graph = Graph::build(&self.current, |j| &j.spec, &order);
         self.start_order = order;
         for i in 0..self.current.len() {
             let held = self.graph.restarting_with(i).next().is_some();

@@ -16,6 +16,7 @@
 
 use crate::clock::Instant;
 use crate::prelude::*;
+use crate::syslog::Severity;
 use core::time::Duration;
 
 use rustix::event::epoll;
@@ -363,10 +364,8 @@ impl MetricsFile {
                 Err(Errno::INTR) => {}
                 Err(Errno::AGAIN) => break,
                 Err(e) => {
-                    error!(
-                        "can't hand the metrics to their writer: {}",
-                        crate::sys::strerror(e)
-                    );
+                    let what = "can't hand the metrics to their writer";
+                    super::log_failed(Severity::Err, &[what], e, "");
                     self.sent = self.buf.len();
                 }
             }

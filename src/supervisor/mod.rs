@@ -21,8 +21,23 @@ use rustix::fd::AsFd;
 
 use crate::cli::Options;
 use crate::sys;
+use crate::syslog::Severity;
 
 pub use event_loop::Supervisor;
+
+/// Logs `PARTS: <strerror>NEXT` at `severity`: the message of a call that
+/// failed, and what pmtr does about it. One function, so that each of the
+/// supervisor's such lines is a call, not a format of its own (issue 18).
+#[inline(never)]
+fn log_failed(severity: crate::syslog::Severity, parts: &[&str], e: rustix::io::Errno, next: &str) {
+    struct Failed<'a>(&'a [&'a str], rustix::io::Errno);
+    impl core::fmt::Display for Failed<'_> {
+        fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+            crate::write_failed(f, self.0, self.1)
+        }
+    }
+    crate::syslog::log(severity, format_args!("{}{next}", Failed(parts, e)));
+}
 
 /// Runs pmtr until SIGTERM/SIGINT (or a `give up ... then exit`); returns
 /// the exit code.
@@ -54,7 +69,7 @@ fn start(opts: &Options) -> Result<(Supervisor, Option<PidFile>), u8> {
         match detach() {
             Ok(ready) => Some(ready),
             Err(e) => {
-                error!("can't detach: {}; exiting", sys::strerror(e));
+                log_failed(Severity::Err, &["can't detach"], e, "; exiting");
                 return Err(1);
             }
         }
@@ -64,10 +79,8 @@ fn start(opts: &Options) -> Result<(Supervisor, Option<PidFile>), u8> {
     // get an empty mask back before exec.
     let handled = sys::SigSet::of(&sys::HANDLED);
     if let Err(e) = sys::block_signals(&handled) {
-        error!(
-            "can't block signals (sigprocmask): {}; exiting",
-            sys::strerror(e)
-        );
+        let what = "can't block signals (sigprocmask)";
+        log_failed(Severity::Err, &[what], e, "; exiting");
         return Err(1);
     }
     sys::install_noop_handlers(&sys::HANDLED);
@@ -77,26 +90,28 @@ fn start(opts: &Options) -> Result<(Supervisor, Option<PidFile>), u8> {
         // pmtr instead of init, so pmtr reaps them and sees a job's whole
         // process group leave.
         if let Err(e) = rustix::process::set_child_subreaper(Some(rustix::process::getpid())) {
-            warn!(
-                "can't become child subreaper: {}; orphans of jobs go to init",
-                sys::strerror(e)
+            let next = "; orphans of jobs go to init";
+            log_failed(
+                Severity::Warning,
+                &["can't become child subreaper"],
+                e,
+                next,
             );
         }
     }
     match crate::spawn::raise_fd_limit() {
         Ok(Some((old, new))) => debug!("raised the open file limit from {old} to {new}"),
         Ok(None) => {}
-        Err(e) => warn!(
-            "can't raise the open file limit (setrlimit): {}; fewer jobs fit",
-            sys::strerror(e)
-        ),
+        Err(e) => {
+            let what = "can't raise the open file limit (setrlimit)";
+            log_failed(Severity::Warning, &[what], e, "; fewer jobs fit");
+        }
     }
     // Before anything can replace the binary: the loggers run this file.
     if let Err(e) = crate::spawn::open_self_exe() {
-        warn!(
-            "can't find pmtr's own binary (no /proc, and not in PATH): {}; logs with 'max' or 'stamp' and 'metrics to' can't be written",
-            sys::strerror(e)
-        );
+        let what = "can't find pmtr's own binary (no /proc, and not in PATH)";
+        let next = "; logs with 'max' or 'stamp' and 'metrics to' can't be written";
+        log_failed(Severity::Warning, &[what], e, next);
     }
     let pidfile = opts.pidfile.as_deref().map(PidFile::write);
     let mut supervisor = match Supervisor::new(&opts.config, &handled) {
@@ -161,7 +176,7 @@ impl PidFile {
         let result = crate::files::write_file(&tmp, format!("{pid}\n").as_bytes(), 0o644)
             .and_then(|()| rustix::fs::rename(&tmp, path));
         if let Err(e) = result {
-            error!("can't write pidfile {path}: {}", sys::strerror(e));
+            log_failed(Severity::Err, &["can't write pidfile ", path], e, "");
             let _ = rustix::fs::unlink(&tmp);
         }
         PidFile(path.to_string())

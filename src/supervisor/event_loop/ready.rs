@@ -6,6 +6,8 @@
 
 use crate::prelude::*;
 use core::fmt;
+
+use crate::syslog::Severity;
 use core::time::Duration;
 
 use rustix::event::epoll;
@@ -139,11 +141,8 @@ impl Supervisor {
                 }
                 Ok(Recv::Empty) => return,
                 Err(e) => {
-                    error!(
-                        "job {}: notify socket: recv: {}",
-                        job.spec.name,
-                        crate::sys::strerror(e)
-                    );
+                    let what = ["job ", &job.spec.name, ": notify socket: recv"];
+                    super::super::log_failed(Severity::Err, &what, e, "");
                     return;
                 }
             };
