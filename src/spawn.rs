@@ -220,7 +220,7 @@ impl Launch {
         environ: &Rc<Env>,
         env_files: &[String],
     ) -> Result<Launch, PrepareError> {
-        let argv = CStrings::from_text(spec.cmd.iter().map(String::as_str), "cmd")?;
+        let argv = CStrings::from_text(spec.cmd.iter().map(|a| &**a), "cmd")?;
         let ids = users
             .ids(
                 spec.user.as_deref(),
@@ -616,7 +616,7 @@ impl StartError {
                     Step::Groups => ("set supplementary groups", ""),
                     Step::Gid => ("set group id", ""),
                     Step::Uid => ("set user id", ""),
-                    Step::Exec => ("exec ", spec.cmd.first().map_or("", String::as_str)),
+                    Step::Exec => ("exec ", spec.cmd.first().map_or("", |a| a)),
                 };
                 write!(f, "can't {what}{object}: {why}")?;
                 if matches!(e.step, Step::Stdin | Step::Stdout | Step::Stderr)

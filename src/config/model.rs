@@ -30,7 +30,7 @@ pub struct JobSpec {
     /// `name`: unique within the file.
     pub name: Box<str>,
     /// `cmd`: argv; `cmd[0]` is an absolute path.
-    pub cmd: Vec<String>,
+    pub cmd: Box<[Box<str>]>,
     /// `dir`: absolute working directory; `None` means `/`.
     pub dir: Option<Box<str>>,
     /// `out`: where stdout goes.
@@ -134,7 +134,7 @@ impl JobSpec {
     pub fn new(pos: Pos) -> JobSpec {
         JobSpec {
             name: Box::default(),
-            cmd: Vec::new(),
+            cmd: Box::default(),
             dir: None,
             out: Output::Null,
             err: Output::Null,

@@ -479,7 +479,6 @@ impl Parser<'_> {
         if self.jobs_seen <= MAX_JOBS {
             // Kept as long as the job: no room to grow (a `Vec` pushed to
             // holds four at least).
-            spec.cmd.shrink_to_fit();
             spec.env.shrink_to_fit();
             self.config.jobs.push(spec);
         }
@@ -715,7 +714,7 @@ impl Parser<'_> {
                 // A relative program is reported, and the file refused:
                 // whether the job keeps the command then makes no odds.
                 if let Some(cmd) = self.command(option, pos, args) {
-                    self.spec().cmd = cmd;
+                    self.spec().cmd = cmd.into_iter().map(String::into_boxed_str).collect();
                 }
             }
             Kw::Dir => {

@@ -60,7 +60,7 @@ fn empty_file_has_no_jobs() {
 fn minimal_job_takes_defaults() {
     let j = job("");
     assert_eq!(&*j.name, "t");
-    assert_eq!(j.cmd, vec!["/bin/true"]);
+    assert_eq!(&*j.cmd, [Box::from("/bin/true")]);
     assert_eq!(j.dir, None);
     assert_eq!(j.out, Output::Null);
     assert_eq!(j.err, Output::Null);
@@ -171,7 +171,7 @@ fn keyword_only_at_line_start() {
 /// `cmd` of a job whose `cmd` line is `line` (no other cmd).
 fn job_args(line: &str) -> Vec<String> {
     let c = parse_ok(&format!("job {{\n name t\n {line}\n}}\n"));
-    c.jobs[0].cmd.clone()
+    c.jobs[0].cmd.iter().map(|a| a.to_string()).collect()
 }
 
 #[test]

@@ -153,7 +153,7 @@ pub struct ReportLine<'a> {
     pub secs_running: u64,
     /// 0 when the job is not running.
     pub pid: u32,
-    pub cmd: &'a [String],
+    pub cmd: &'a [Box<str>],
     /// Issue 16: `starting` or `unhealthy` and the seconds in that state,
     /// for a job that runs but is not ready or not healthy. Sent after a
     /// tab at the end of the line, where the original C pmtr-rptserver,
@@ -457,8 +457,8 @@ mod tests {
 
     #[test]
     fn report_round_trips_through_the_parser() {
-        let web = vec!["/usr/bin/node".to_string(), "server.js".to_string()];
-        let backup = vec!["/bin/backup".to_string()];
+        let web: Vec<Box<str>> = vec!["/usr/bin/node".into(), "server.js".into()];
+        let backup: Vec<Box<str>> = vec!["/bin/backup".into()];
         let sent = report(
             "pi-1",
             &[
@@ -511,7 +511,7 @@ mod tests {
 
     #[test]
     fn report_is_split_across_datagrams_not_cut() {
-        let cmd = vec!["/bin/sleep".to_string(), "x".repeat(100)];
+        let cmd: Vec<Box<str>> = vec!["/bin/sleep".into(), "x".repeat(100).into()];
         let names: Vec<String> = (0..40).map(|i| format!("job{i}")).collect();
         let jobs: Vec<ReportLine> = names
             .iter()
@@ -542,7 +542,7 @@ mod tests {
 
     #[test]
     fn overlong_command_is_cut_with_mark() {
-        let cmd = vec!["/bin/echo".to_string(), "é".repeat(2000)];
+        let cmd: Vec<Box<str>> = vec!["/bin/echo".into(), "é".repeat(2000).into()];
         let mut line = heapless::Vec::new();
         let job = ReportLine {
             name: "a",
@@ -559,7 +559,7 @@ mod tests {
         assert!(text.starts_with("a e 1 2 /bin/echo éé"));
         assert!(text.ends_with("...\n"));
         // A newline in an argument cannot forge a job line.
-        let cmd = vec!["/bin/echo".to_string(), "x\nevil e 1 1 /bin/sh".to_string()];
+        let cmd: Vec<Box<str>> = vec!["/bin/echo".into(), "x\nevil e 1 1 /bin/sh".into()];
         let sent = report(
             "h",
             &[ReportLine {
@@ -603,7 +603,7 @@ mod tests {
 
     #[test]
     fn readiness_follows_a_tab_where_the_original_reader_does_not_look() {
-        let cmd = vec!["/usr/bin/node".to_string(), "server.js".to_string()];
+        let cmd: Vec<Box<str>> = vec!["/usr/bin/node".into(), "server.js".into()];
         let line = |up| ReportLine {
             name: "web",
             enabled: true,
@@ -634,7 +634,7 @@ mod tests {
         assert_eq!(r.jobs[0].1.cmd, "/usr/bin/node server.js");
         assert_eq!(r.jobs[1].1.up, None);
         // A command cut to fit keeps its readiness.
-        let long = vec!["/bin/echo".to_string(), "x".repeat(2000)];
+        let long: Vec<Box<str>> = vec!["/bin/echo".into(), "x".repeat(2000).into()];
         let mut out = heapless::Vec::new();
         format_line(
             &mut out,
