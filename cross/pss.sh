@@ -12,6 +12,8 @@
 #   stack   the main thread's stack
 #   vdso    [vdso] and [vvar]
 #   sh cross/pss.sh [--jobs N] [--respawns K] BINARY...
+# PSS_JOB_LINES: lines added to every job (e.g. "  user nobody" and a
+# newline), to measure what an option costs per job.
 # Binaries must run on this machine (x86_64). The figures are the sum over
 # pmtr's own process (pmtr is one process); the jobs are not counted.
 # A restart of a job that ran under 10 s waits 10 s (anti-spin, SPEC §5), so
@@ -101,7 +103,7 @@ smaps_table() {
 
 i=1
 while [ "$i" -le "$jobs" ]; do
-    printf 'job {\n  name j%d\n  cmd /bin/sleep 100000\n}\n' "$i"
+    printf 'job {\n  name j%d\n  cmd /bin/sleep 100000\n%s}\n' "$i" "${PSS_JOB_LINES:-}"
     i=$((i + 1))
 done >"$work/pmtr.conf"
 chmod 600 "$work/pmtr.conf"

@@ -212,13 +212,15 @@ impl CStrings {
 impl Launch {
     /// Builds the launch data for `spec`. `environ` is pmtr's own
     /// environment; the lines of its `env file`s (`env_files`) override
-    /// variables of the same name, and its `env` lines override both.
-    /// `cpu` numbers the machine does not have are ignored.
+    /// variables of the same name, and its `env` lines override both; an
+    /// environment already in `envs` is shared, not copied. `cpu` numbers
+    /// the machine does not have are ignored.
     pub fn prepare(
         spec: &JobSpec,
         users: &Users,
         environ: &Rc<Env>,
         env_files: &[String],
+        envs: &mut Envs,
     ) -> Result<Launch, PrepareError> {
         let argv = CStrings::from_text(spec.cmd.iter().map(|a| &**a), "cmd")?;
         let ids = users
@@ -228,7 +230,7 @@ impl Launch {
                 &spec.extra().groups,
             )
             .map_err(PrepareError::User)?;
-        let env = job_env(spec, environ, env_files, ids.as_ref())?;
+        let env = job_env(spec, environ, env_files, ids.as_ref(), envs)?;
         let dir = spec.dir.as_deref().unwrap_or("/");
         let other_user = ids
             .as_ref()
@@ -345,7 +347,7 @@ impl Launch {
     /// have no NUL bytes, the configuration's and env files' parsers see
     /// to that.)
     pub fn replace_env(&mut self, spec: &JobSpec, environ: &Rc<Env>, env_files: &[String]) -> bool {
-        let Ok(env) = job_env(spec, environ, env_files, self.ids()) else {
+        let Ok(env) = job_env(spec, environ, env_files, self.ids(), &mut Envs::default()) else {
             return false;
         };
         let changed = env.bytes != self.env.bytes;
@@ -475,6 +477,7 @@ fn job_env(
     environ: &Rc<Env>,
     env_files: &[String],
     ids: Option<&Ids>,
+    envs: &mut Envs,
 ) -> Result<Rc<Env>, PrepareError> {
     let mut lines: Vec<String> = Vec::new();
     if let (Some(ids), Some(_)) = (ids, &spec.user) {
@@ -512,7 +515,25 @@ fn job_env(
             i += 1;
         }
     }
-    Ok(Rc::new(environ.with(&lines)?))
+    Ok(envs.share(environ.with(&lines)?))
+}
+
+/// The environments made for the jobs of one configuration read: a job
+/// whose environment is byte for byte one of these shares it, so the
+/// jobs of one `user` (their HOME, USER and LOGNAME added to pmtr's
+/// environment) keep one copy of it, not one each (issue 18).
+#[derive(Default)]
+pub struct Envs(Vec<Rc<Env>>);
+
+impl Envs {
+    fn share(&mut self, env: Env) -> Rc<Env> {
+        if let Some(same) = self.0.iter().find(|e| e.bytes == env.bytes) {
+            return Rc::clone(same);
+        }
+        let env = Rc::new(env);
+        self.0.push(Rc::clone(&env));
+        env
+    }
 }
 
 fn rlimit_resource(r: Resource) -> RlimitResource {
@@ -1153,7 +1174,7 @@ mod tests {
             .jobs
             .remove(0);
         let files: Vec<String> = ["A=1", "B=file", "C=1", "C=2"].map(String::from).into();
-        let env = job_env(&spec, &base, &files, None).unwrap();
+        let env = job_env(&spec, &base, &files, None, &mut Envs::default()).unwrap();
         assert_eq!(strings(&env), ["PATH=/bin", "A=1", "C=2", "B=env"]);
         // Nothing to add: pmtr's own environment, shared.
         let plain = crate::config::parse_bytes("t", b"job {\n name t\n cmd /x\n}\n")
@@ -1161,7 +1182,7 @@ mod tests {
             .jobs
             .remove(0);
         assert!(Rc::ptr_eq(
-            &job_env(&plain, &base, &[], None).unwrap(),
+            &job_env(&plain, &base, &[], None, &mut Envs::default()).unwrap(),
             &base
         ));
     }
@@ -1196,6 +1217,38 @@ mod tests {
             CStrings::from_text(["ok", "bad\0"].into_iter(), "cmd"),
             Err(PrepareError::Nul("cmd"))
         ));
+    }
+
+    /// Jobs of one `user` share one environment (their HOME, USER and
+    /// LOGNAME added to pmtr's), not a copy each; a job with its own
+    /// `env` line has its own.
+    #[test]
+    fn jobs_of_one_user_share_their_environment() {
+        let base = Rc::new(env(&["PATH=/bin"]));
+        let spec = |body: &str| {
+            let text = format!("job {{\n name t\n cmd /x\n user pi\n{body}}}\n");
+            crate::config::parse_bytes("t", text.as_bytes())
+                .unwrap()
+                .jobs
+                .remove(0)
+        };
+        let pi = Ids {
+            uid: 1000,
+            gid: 1000,
+            groups: Vec::new(),
+            name: "pi".into(),
+            home: "/home/pi".into(),
+        };
+        let mut envs = Envs::default();
+        let mut made = |body: &str| job_env(&spec(body), &base, &[], Some(&pi), &mut envs).unwrap();
+        let (a, b, own) = (made(""), made(""), made(" env A=1\n"));
+        assert_eq!(
+            strings(&a),
+            ["PATH=/bin", "HOME=/home/pi", "USER=pi", "LOGNAME=pi"]
+        );
+        assert!(Rc::ptr_eq(&a, &b));
+        assert!(!Rc::ptr_eq(&a, &own));
+        assert_eq!(strings(&own).last(), Some(&"A=1"));
     }
 
     #[test]

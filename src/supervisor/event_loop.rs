@@ -880,7 +880,8 @@ impl Supervisor {
         let Ok(launch) = &mut job.launch else {
             let users = Users::load();
             let (path, id) = (self.source.path(), job.id);
-            job.launch = prepare(spec, id, path, &users, &self.environ, notify_dir);
+            let envs = &mut spawn::Envs::default();
+            job.launch = prepare(spec, id, path, &users, &self.environ, notify_dir, envs);
             // Its notify socket or probes, now that it can start.
             self.equip();
             return;
@@ -912,8 +913,9 @@ impl Supervisor {
         let label = self.source.path();
         let environ = &self.environ;
         let notify_dir = self.notify_dir.path();
+        let mut envs = spawn::Envs::default();
         let applied = self.jobs.apply(specs, |spec, id| {
-            prepare(spec, id, label, &users, environ, notify_dir)
+            prepare(spec, id, label, &users, environ, notify_dir, &mut envs)
         });
         for mut job in applied.retired {
             // Stopped at once: what restarts with it is judged against
@@ -1106,6 +1108,7 @@ fn prepare(
     users: &Users,
     environ: &alloc::rc::Rc<spawn::Env>,
     notify_dir: &str,
+    envs: &mut spawn::Envs,
 ) -> Result<Launch, NotStartable> {
     // A `depends` file that does not exist yet is fine: its appearance
     // counts as a change. One that exists must be trusted as root.
@@ -1119,7 +1122,7 @@ fn prepare(
     let mut env_files = env_file_lines(spec, "the job will not start")?;
     // NOTIFY_SOCKET (issue 16) wins over an env file's, not over `env`.
     env_files.extend(ready::env_lines(spec, id, notify_dir));
-    Launch::prepare(spec, users, environ, &env_files)
+    Launch::prepare(spec, users, environ, &env_files, envs)
         .map(|launch| ready::with_ready_fd(launch, spec))
         .map_err(|error| {
             let at = match error {
