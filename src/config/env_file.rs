@@ -72,7 +72,8 @@ pub fn parse_env(file: &str, bytes: &[u8]) -> Result<Vec<String>, Vec<Error>> {
                 let offset = line.len() - body.len() + at;
                 let pos = Pos {
                     line: u32::try_from(i + 1).unwrap_or(u32::MAX),
-                    col: u32::try_from(line[..offset].chars().count() + 1).unwrap_or(u32::MAX),
+                    col: u32::try_from(line.get(..offset).unwrap_or(line).chars().count() + 1)
+                        .unwrap_or(u32::MAX),
                 };
                 errors.push(Error::at(
                     file,
@@ -102,7 +103,9 @@ fn is_blank(b: u8) -> bool {
 /// kind (issue 18).
 fn skip_blanks(text: &str) -> &str {
     let blanks = text.bytes().take_while(|&b| is_blank(b)).count();
-    &text[blanks..]
+    // Blanks are ASCII: `get` never fails here, and unlike `[blanks..]`
+    // brings no slicing panic (issue 18, stable build).
+    text.get(blanks..).unwrap_or("")
 }
 
 /// One `KEY=VALUE` (after any `export `) as `KEY=VALUE` with the quotes
@@ -124,21 +127,21 @@ fn entry(body: &str) -> Result<String, (usize, &'static str)> {
     let at = key.len() + 1;
     let value = match value.chars().next() {
         Some(quote @ ('"' | '\'')) => {
-            let inner = &value[1..];
+            let inner = value.get(1..).unwrap_or("");
             let Some(end) = inner.find(quote) else {
                 return Err((at, "unclosed quote: a quoted value must end on its line"));
             };
-            let rest = &inner[end + 1..];
+            let rest = inner.get(end + 1..).unwrap_or("");
             let text = skip_blanks(rest);
             if !text.is_empty() {
                 let offset = at + 1 + end + 1 + rest.len() - text.len();
                 return Err((offset, "text after the closing quote"));
             }
-            &inner[..end]
+            inner.get(..end).unwrap_or("")
         }
         _ => {
             let blanks = value.bytes().rev().take_while(|&b| is_blank(b)).count();
-            &value[..value.len() - blanks]
+            value.get(..value.len() - blanks).unwrap_or(value)
         }
     };
     if value.contains('\0') {

@@ -866,7 +866,7 @@ impl Parser<'_> {
             Kw::Ready | Kw::After | Kw::Check | Kw::Watchdog => {
                 self.readiness_option(kw, pos, args)
             }
-            _ => unreachable!("{kw:?} is not an option"),
+            _ => unreachable!("a keyword that is not an option"),
         }
     }
 

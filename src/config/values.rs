@@ -70,7 +70,7 @@ pub(super) fn suggest_resource(text: &str) -> Option<&'static str> {
     }
     let upper = text.to_ascii_uppercase();
     let names: Vec<&'static str> = Resource::ALL.iter().map(|r| r.rlimit_name()).collect();
-    if let Some(n) = names.iter().find(|n| n[7..] == upper) {
+    if let Some(n) = names.iter().find(|n| n.get(7..) == Some(upper.as_str())) {
         return Some(n);
     }
     suggest(&upper, &names)
@@ -89,7 +89,9 @@ pub fn parse_duration(text: &str) -> Result<u64, &'static str> {
                 'd' => 86_400,
                 _ => return Err("unknown unit"),
             };
-            (&text[..i], unit)
+            // `get`, not `[..i]`: the same, without str's slicing panic
+            // (its code is kilobytes in the stable build: issue 18).
+            (text.get(..i).unwrap_or(""), unit)
         }
     };
     if digits.is_empty() {
@@ -116,10 +118,12 @@ pub const MAX_KEEP: u32 = 100;
 
 /// `4096`, `64K`, `1M`, `1G` (powers of 1024, any case) in bytes.
 pub fn parse_size(text: &str) -> Option<u64> {
+    // All but the unit letter (ASCII, so `get` cannot fail where it is).
+    let head = text.get(..text.len().saturating_sub(1)).unwrap_or("");
     let (digits, unit) = match text.as_bytes().last()?.to_ascii_lowercase() {
-        b'k' => (&text[..text.len() - 1], 1 << 10),
-        b'm' => (&text[..text.len() - 1], 1 << 20),
-        b'g' => (&text[..text.len() - 1], 1 << 30),
+        b'k' => (head, 1 << 10),
+        b'm' => (head, 1 << 20),
+        b'g' => (head, 1 << 30),
         _ => (text, 1),
     };
     number(digits)?.checked_mul(unit)

@@ -67,7 +67,7 @@ impl Parser<'_> {
             _ => kw as usize - Kw::Restart as usize,
         };
         let Some(&(key, shape, usage)) = SHAPES.get(row) else {
-            unreachable!("{kw:?} is not an option of issue 15")
+            unreachable!("a keyword that is not an option of issue 15")
         };
         // `env file` may be repeated; the others are once per job.
         if kw != Kw::Env && !self.first_time(key, pos) {
