@@ -520,8 +520,6 @@ impl Supervisor {
         }
     }
 
-    /// Spawns the job's process and feeds the result back to its state
-    /// machine. Nothing starts once pmtr is exiting.
     /// Logs the exit `reap` left for after the restart, if any.
     fn log_exit_line(&mut self) {
         if let Some(line) = self.exit_line.take() {
@@ -531,6 +529,8 @@ impl Supervisor {
         }
     }
 
+    /// Spawns the job's process and feeds the result back to its state
+    /// machine. Nothing starts once pmtr is exiting.
     fn spawn(&mut self, slot: Slot, now: Instant) {
         if self.shutting_down {
             self.step_job(slot, JobEvent::Stop(AfterStop::Down), now);
@@ -543,6 +543,9 @@ impl Supervisor {
             self.step_job(slot, JobEvent::Stop(AfterStop::Down), now);
             return;
         };
+        if let Some(health) = &job.health {
+            health.before_run();
+        }
         // Its loggers' pipes (`out FILE max …`), and the loggers started.
         let started = self
             .helpers

@@ -161,10 +161,17 @@ impl Health {
     }
 
     /// A new run of the job: what the last one said no longer holds.
-    pub fn new_run(&mut self, ready_pipe: Option<OwnedFd>) {
+    /// Called before the job's process is spawned: what an earlier run
+    /// left queued on the notify socket is dropped now, not once the new
+    /// process runs, which may have said READY=1 already (a job that
+    /// notifies at once, on a busy machine).
+    pub fn before_run(&self) {
         if let Some(n) = &self.notify {
             n.drain();
         }
+    }
+
+    pub fn new_run(&mut self, ready_pipe: Option<OwnedFd>) {
         self.ready_pipe = ready_pipe;
         self.ready_pipe_read = 0;
         self.status.clear();
@@ -253,6 +260,40 @@ impl Health {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What an earlier run left on the notify socket is dropped before
+    /// the next process is spawned, never after: a new process that says
+    /// READY=1 at once (before pmtr is back from the spawn, on a busy
+    /// machine) is not made to wait for a readiness it already gave.
+    #[test]
+    fn a_runs_own_ready_survives_and_an_old_one_does_not() {
+        use super::super::notify::{DATAGRAM_MAX, Recv};
+        let dir = std::env::temp_dir().join(format!("pmtr-health-unit-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("1");
+        let path = path.to_str().unwrap();
+        let text = "job {\n name t\n cmd /bin/true\n ready notify\n}\n";
+        let spec = crate::config::parse_bytes("t", text.as_bytes())
+            .unwrap()
+            .jobs
+            .remove(0);
+        let env = alloc::rc::Rc::new(crate::spawn::Env::inherited());
+        let launch = Launch::logger(&["/bin/true"], None, &env).unwrap();
+        let mut h = Health::new(&spec, &launch, Some((path, None))).unwrap();
+        let client = std::os::unix::net::UnixDatagram::unbound().unwrap();
+        let mut buf = [0u8; DATAGRAM_MAX];
+        let recv = |h: &Health, buf: &mut [u8; DATAGRAM_MAX]| h.notify.as_ref().unwrap().recv(buf);
+
+        client.send_to(b"READY=1", path).unwrap();
+        h.before_run();
+        assert!(matches!(recv(&h, &mut buf), Ok(Recv::Empty)));
+        // Sent by the new process before the loop took its spawn in.
+        client.send_to(b"READY=1", path).unwrap();
+        h.new_run(None);
+        assert!(matches!(recv(&h, &mut buf), Ok(Recv::Datagram(7))));
+        drop(h);
+        let _ = std::fs::remove_dir(&dir);
+    }
 
     #[test]
     fn text_is_made_safe_and_cut() {
