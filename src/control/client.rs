@@ -96,8 +96,10 @@ fn parse_args(verb: Verb, args: &[String]) -> Result<ParsedArgs, String> {
                 Some(path) => out.socket = path.clone(),
                 None => return Err("option '-s' needs an argument".into()),
             },
-            _ if text.starts_with("-s") => out.socket = String::from(&text[2..]),
-            _ => return Err(format!("unknown option '{text}'")),
+            _ => match text.strip_prefix("-s") {
+                Some(path) => out.socket = String::from(path),
+                None => return Err(format!("unknown option '{text}'")),
+            },
         }
     }
     if out.json && out.prometheus {
@@ -173,11 +175,16 @@ pub fn main(verb: &str, args: &[String]) -> u8 {
             return EXIT_DENIED;
         }
         Err(AnswerError::Unknown(names)) => {
-            let list: Vec<String> = names.iter().map(|n| format!("'{n}'")).collect();
-            eprintln!(
-                "pmtr: no job named {} in the running configuration; nothing done",
-                list.join(", ")
-            );
+            let mut list = String::new();
+            for n in &names {
+                if !list.is_empty() {
+                    list.push_str(", ");
+                }
+                list.push('\'');
+                list.push_str(n);
+                list.push('\'');
+            }
+            eprintln!("pmtr: no job named {list} in the running configuration; nothing done");
             return EXIT_FAILED;
         }
         Err(AnswerError::Other(text)) => {
@@ -383,67 +390,69 @@ impl Answer {
     }
 }
 
-/// The value of a `KEY=VALUE` field of a job line.
-fn extra<'a>(job: &'a JobStatus, key: &str) -> Option<&'a str> {
-    job.extra
-        .iter()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v.as_str())
-}
-
 fn state_text(job: &JobStatus) -> String {
-    // Issue 16: how long in this state; for `running`, only when it
-    // became ready after it started (else UPTIME says it).
-    let in_state = job.extra("in_state").and_then(|s| s.parse().ok());
-    let with_time = |word: &str| match in_state {
-        Some(secs) if word != "running" || Some(secs) != job.uptime => {
-            format!("{word} {}", duration(secs))
-        }
-        _ => word.into(),
-    };
-    match job.state {
-        State::Running => with_time("running"),
-        State::Starting => with_time("starting"),
-        State::Unhealthy => with_time("unhealthy"),
-        State::Stopping => "stopping".into(),
+    // Written into one String: static pieces, no String per arm (issue 18,
+    // bytes).
+    let mut text = String::new();
+    let (word, timed) = match job.state {
+        State::Running => ("running", true),
+        State::Starting => ("starting", true),
+        State::Unhealthy => ("unhealthy", true),
+        State::Stopping => ("stopping", false),
         State::Waiting => {
-            let mut text = match job.restart_in {
-                Some(n) => format!("waiting to restart in {n} s"),
-                None => "waiting to restart".into(),
-            };
+            text.push_str("waiting to restart");
+            if let Some(n) = job.restart_in {
+                _ = write!(text, " in {n} s");
+            }
             // Issue 15: the backoff and the `give up` window, if any.
-            if let Some(d) = extra(job, "delay_secs") {
+            if let Some(d) = job.extra("delay_secs") {
                 _ = write!(text, ", delay {d} s");
             }
-            if let (Some(n), Some(of)) = (extra(job, "quick_exits"), extra(job, "give_up_after")) {
+            if let (Some(n), Some(of)) = (job.extra("quick_exits"), job.extra("give_up_after")) {
                 _ = write!(text, ", {n} of {of} quick exits");
             }
-            text
+            return text;
         }
-        State::Failed => match extra(job, "give_up_after") {
-            Some(n) => format!("failed: gave up after {n} quick exits"),
-            None => "failed".into(),
-        },
-        State::Exit33 => "stopped by exit 33".into(),
-        State::Done if extra(job, "restart") == Some("on-failure") => {
-            "done (exited 0; restart on-failure)".into()
+        State::Failed => {
+            text.push_str("failed");
+            if let Some(n) = job.extra("give_up_after") {
+                _ = write!(text, ": gave up after {n} quick exits");
+            }
+            return text;
         }
-        State::Done => "done (once)".into(),
-        State::Disabled if job.disabled_in_config => "disabled".into(),
-        State::Disabled => "disabled until the config changes".into(),
-        State::NotStartable => "not startable".into(),
+        State::Exit33 => ("stopped by exit 33", false),
+        State::Done if job.extra("restart") == Some("on-failure") => {
+            ("done (exited 0; restart on-failure)", false)
+        }
+        State::Done => ("done (once)", false),
+        State::Disabled if job.disabled_in_config => ("disabled", false),
+        State::Disabled => ("disabled until the config changes", false),
+        State::NotStartable => ("not startable", false),
         State::Pending => match job.extra("waits") {
-            Some(names) => format!("waiting for {}", names.replace(',', ", ")),
-            None => "not started yet".into(),
+            Some(names) => {
+                text.push_str("waiting for ");
+                for (i, name) in names.split(',').enumerate() {
+                    if i > 0 {
+                        text.push_str(", ");
+                    }
+                    text.push_str(name);
+                }
+                return text;
+            }
+            None => ("not started yet", false),
         },
+    };
+    text.push_str(word);
+    // Issue 16: how long in this state; for `running`, only when it
+    // became ready after it started (else UPTIME says it).
+    if timed
+        && let Some(secs) = job.extra("in_state").and_then(crate::parse_unsigned::<u64>)
+        && (word != "running" || Some(secs) != job.uptime)
+    {
+        text.push(' ');
+        text.push_str(&duration(secs));
     }
-}
-
-fn exit_text(exit: Exit) -> String {
-    match exit {
-        Exit::Status(n) => format!("exit status {n}"),
-        Exit::Signal(n) => format!("signal {n}"),
-    }
+    text
 }
 
 /// One aligned line per job, headed; reasons a job can't start follow.
@@ -464,7 +473,11 @@ fn table(jobs: &[JobStatus]) -> String {
             j.uptime.map_or("-".into(), duration),
             j.restarts().to_string(),
             j.last_exit.map_or("-".into(), |(exit, ago)| {
-                format!("{}, {} ago", exit_text(exit), duration(ago))
+                let (word, n) = match exit {
+                    Exit::Status(n) => ("exit status", n),
+                    Exit::Signal(n) => ("signal", n),
+                };
+                format!("{word} {n}, {} ago", duration(ago))
             }),
         ]);
     }
