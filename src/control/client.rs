@@ -348,7 +348,7 @@ impl Answer {
         let mut ended = false;
         for line in text.lines() {
             let (kind, rest) = line.split_once('\t').unwrap_or((line, ""));
-            match kind {
+            let read = match kind {
                 "refused" => return Err(AnswerError::Refused(rest.to_string())),
                 "error" => return Err(AnswerError::Other(rest.to_string())),
                 "unknown" => {
@@ -356,27 +356,32 @@ impl Answer {
                         rest.split('\t').map(String::from).collect(),
                     ));
                 }
-                "pmtr" => answer.pmtr_pid = crate::parse_unsigned(rest),
-                "job" => match JobStatus::parse_fields(rest) {
-                    Some(job) => answer.jobs.push(job),
-                    None => {
-                        return Err(AnswerError::Other(format!(
-                            "can't read pmtr's answer line '{line}'"
-                        )));
-                    }
-                },
+                "pmtr" => {
+                    answer.pmtr_pid = crate::parse_unsigned(rest);
+                    true
+                }
+                "job" => JobStatus::parse_fields(rest)
+                    .map(|job| answer.jobs.push(job))
+                    .is_some(),
                 "ok" | "fail" => {
                     let (name, what) = rest.split_once('\t').unwrap_or((rest, ""));
                     answer
                         .results
                         .push((name.to_string(), kind == "ok", what.to_string()));
+                    true
                 }
-                "end" => ended = true,
-                _ => {
-                    return Err(AnswerError::Other(format!(
-                        "can't read pmtr's answer line '{line}'"
-                    )));
+                "end" => {
+                    ended = true;
+                    true
                 }
+                _ => false,
+            };
+            // One message for an unknown line and a job line that does
+            // not read (issue 18, bytes).
+            if !read {
+                return Err(AnswerError::Other(format!(
+                    "can't read pmtr's answer line '{line}'"
+                )));
             }
         }
         if !ended {
