@@ -544,7 +544,8 @@ fn json(answer: &Answer, all: bool) -> String {
         json_opt(&mut out, j.pid.map(u64::from));
         out.push_str(",\"uptime_secs\":");
         json_opt(&mut out, j.uptime);
-        let _ = write!(out, ",\"restarts\":{}", j.restarts());
+        out.push_str(",\"restarts\":");
+        json_opt(&mut out, Some(j.restarts().into()));
         out.push_str(",\"restart_in_secs\":");
         json_opt(&mut out, j.restart_in);
         out.push_str(",\"last_exit\":");
@@ -558,7 +559,12 @@ fn json(answer: &Answer, all: bool) -> String {
             }
             None => out.push_str("null"),
         }
-        let _ = write!(out, ",\"disabled_in_config\":{}", j.disabled_in_config);
+        // No bool Display (issue 18, bytes).
+        out.push_str(if j.disabled_in_config {
+            ",\"disabled_in_config\":true"
+        } else {
+            ",\"disabled_in_config\":false"
+        });
         out.push_str(",\"reason\":");
         match &j.reason {
             Some(r) => json_string(&mut out, r),
