@@ -516,9 +516,8 @@ pub fn json_string(out: &mut String, text: &str) {
 
 fn json_opt(out: &mut String, v: Option<u64>) {
     match v {
-        Some(n) => {
-            let _ = write!(out, "{n}");
-        }
+        // itoa, not write! (issue 18, bytes).
+        Some(n) => out.push_str(&crate::logger::itoa(n)),
         None => out.push_str("null"),
     }
 }
@@ -577,7 +576,7 @@ fn json(answer: &Answer, all: bool) -> String {
             json_string(&mut out, key);
             out.push(':');
             match value.parse::<u64>() {
-                Ok(n) => _ = write!(out, "{n}"),
+                Ok(n) => json_opt(&mut out, Some(n)),
                 Err(_) => json_string(&mut out, value),
             }
         }
