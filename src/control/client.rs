@@ -474,9 +474,9 @@ fn table(jobs: &[JobStatus]) -> String {
         rows.push([
             j.name.clone(),
             state_text(j),
-            j.pid.map_or("-".into(), |p| p.to_string()),
+            j.pid.map_or("-".into(), |p| number(p.into())),
             j.uptime.map_or("-".into(), duration),
-            j.restarts().to_string(),
+            number(j.restarts().into()),
             j.last_exit.map_or("-".into(), |(exit, ago)| {
                 let (word, n) = match exit {
                     Exit::Status(n) => ("exit status", n),
@@ -493,6 +493,11 @@ fn table(jobs: &[JobStatus]) -> String {
         }
     }
     out
+}
+
+/// `n` in decimal, through itoa rather than ToString (issue 18, bytes).
+fn number(n: u64) -> String {
+    String::from(crate::logger::itoa(n).as_str())
 }
 
 /// Appends `text` as a JSON string.
