@@ -235,19 +235,20 @@ fn fine(job: &JobStatus, all: bool) -> bool {
 
 /// Why there is no answer.
 #[derive(Debug)]
-enum AskError {
+enum AskError<'a> {
+    // The socket's path borrowed, not copied (issue 18, bytes).
     Connect {
-        path: String,
+        path: &'a str,
         errno: Errno,
     },
     Io {
-        path: String,
+        path: &'a str,
         call: &'static str,
         err: Errno,
     },
 }
 
-impl AskError {
+impl AskError<'_> {
     fn exit_code(&self) -> u8 {
         match self {
             AskError::Connect {
@@ -259,7 +260,7 @@ impl AskError {
     }
 }
 
-impl core::fmt::Display for AskError {
+impl core::fmt::Display for AskError<'_> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             AskError::Connect { path, errno } => {
@@ -282,11 +283,8 @@ impl core::fmt::Display for AskError {
 }
 
 /// Sends `line` and reads the answer to the end.
-fn ask(path: &str, line: &str) -> Result<String, AskError> {
-    let connect_err = |errno| AskError::Connect {
-        path: path.to_string(),
-        errno,
-    };
+fn ask<'a>(path: &'a str, line: &str) -> Result<String, AskError<'a>> {
+    let connect_err = |errno| AskError::Connect { path, errno };
     let addr = SocketAddrUnix::new(path).map_err(connect_err)?;
     let fd = net::socket_with(
         AddressFamily::UNIX,
@@ -314,7 +312,7 @@ fn ask(path: &str, line: &str) -> Result<String, AskError> {
             Err(Errno::CONNRESET) if !answer.is_empty() => break,
             Err(err) => {
                 return Err(AskError::Io {
-                    path: path.to_string(),
+                    path,
                     call: "read",
                     err,
                 });
