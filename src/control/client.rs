@@ -323,21 +323,22 @@ fn ask<'a>(path: &'a str, line: &str) -> Result<String, AskError<'a>> {
 }
 
 /// pmtr's answer, parsed.
-struct Answer {
+/// Borrowing the answer's text (issue 18, bytes).
+struct Answer<'a> {
     pmtr_pid: Option<u32>,
     jobs: Vec<JobStatus>,
     /// stop/start/restart: (name, done, what happened).
-    results: Vec<(String, bool, String)>,
+    results: Vec<(&'a str, bool, &'a str)>,
 }
 
-enum AnswerError {
-    Refused(String),
+enum AnswerError<'a> {
+    Refused(&'a str),
     Unknown(Vec<String>),
     Other(String),
 }
 
-impl Answer {
-    fn parse(text: &str) -> Result<Answer, AnswerError> {
+impl<'a> Answer<'a> {
+    fn parse(text: &'a str) -> Result<Answer<'a>, AnswerError<'a>> {
         let mut answer = Answer {
             pmtr_pid: None,
             jobs: Vec::new(),
@@ -347,7 +348,7 @@ impl Answer {
         for line in text.lines() {
             let (kind, rest) = line.split_once('\t').unwrap_or((line, ""));
             let read = match kind {
-                "refused" => return Err(AnswerError::Refused(rest.to_string())),
+                "refused" => return Err(AnswerError::Refused(rest)),
                 "error" => return Err(AnswerError::Other(rest.to_string())),
                 "unknown" => {
                     return Err(AnswerError::Unknown(
@@ -363,9 +364,7 @@ impl Answer {
                     .is_some(),
                 "ok" | "fail" => {
                     let (name, what) = rest.split_once('\t').unwrap_or((rest, ""));
-                    answer
-                        .results
-                        .push((name.to_string(), kind == "ok", what.to_string()));
+                    answer.results.push((name, kind == "ok", what));
                     true
                 }
                 "end" => {
@@ -526,7 +525,7 @@ fn json_opt(out: &mut String, v: Option<u64>) {
 }
 
 /// The status answer as one JSON document (schema in the README).
-fn json(answer: &Answer, all: bool) -> String {
+fn json(answer: &Answer<'_>, all: bool) -> String {
     let mut out = String::from("{\"pid\":");
     json_opt(&mut out, answer.pmtr_pid.map(u64::from));
     out.push_str(",\"jobs\":[");
