@@ -120,7 +120,10 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, UsageErr
                 UsageError::UnexpectedArgument(text)
             });
         };
-        for (i, flag) in flags.char_indices() {
+        // Chars, not char_indices: the rest of the word is `as_str`, no
+        // slice to check (issue 18, bytes).
+        let mut chars = flags.chars();
+        while let Some(flag) = chars.next() {
             match flag {
                 'F' => opts.foreground = true,
                 't' => opts.test = true,
@@ -130,7 +133,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, UsageErr
                 'c' | 'p' | 's' => {
                     // getopt: the rest of this word is the argument, or else
                     // the next word is.
-                    let rest = &flags[i + 1..];
+                    let rest = chars.as_str();
                     let value = if rest.is_empty() {
                         args.next().ok_or(UsageError::MissingArgument(flag))?
                     } else {
@@ -143,7 +146,11 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, UsageErr
                     }
                     break;
                 }
-                other => return Err(UsageError::UnknownFlag(format!("-{other}"))),
+                other => {
+                    let mut flag = String::from("-");
+                    flag.push(other);
+                    return Err(UsageError::UnknownFlag(flag));
+                }
             }
         }
     }

@@ -83,16 +83,21 @@ pub fn main(args: &[String]) -> u8 {
 
 /// `n` in decimal, without `core::fmt`.
 pub fn itoa(mut n: u64) -> heapless::String<20> {
-    let mut digits = heapless::Vec::<u8, 20>::new();
-    loop {
-        let _ = digits.push(b'0' + (n % 10) as u8);
+    let mut buf = [0; 20];
+    let mut out = heapless::String::new();
+    // Written from the end: no reverse (issue 18, bytes). u64::MAX has
+    // 20 digits, so `at` never passes 0.
+    let mut at = buf.len();
+    while at > 0 {
+        at -= 1;
+        buf[at] = b'0' + (n % 10) as u8;
         n /= 10;
         if n == 0 {
             break;
         }
     }
-    digits.reverse();
-    heapless::String::from_utf8(digits).unwrap_or_default()
+    let _ = out.push_str(core::str::from_utf8(&buf[at..]).unwrap_or_default());
+    out
 }
 
 /// A job's log files and the writing of its lines.
@@ -460,6 +465,13 @@ fn replace(tmp: &str, path: &str, text: &[u8]) -> Result<(), Errno> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn itoa_writes_every_digit() {
+        for n in [0, 7, 10, 4_096, 1_234_567_890, u64::MAX] {
+            assert_eq!(itoa(n).as_str(), n.to_string());
+        }
+    }
 
     #[test]
     fn stamps_are_iso8601_local_time_with_offset() {

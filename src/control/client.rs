@@ -96,8 +96,10 @@ fn parse_args(verb: Verb, args: &[String]) -> Result<ParsedArgs, String> {
                 Some(path) => out.socket = path.clone(),
                 None => return Err("option '-s' needs an argument".into()),
             },
-            _ if text.starts_with("-s") => out.socket = String::from(&text[2..]),
-            _ => return Err(format!("unknown option '{text}'")),
+            _ => match text.strip_prefix("-s") {
+                Some(path) => out.socket = String::from(path),
+                None => return Err(format!("unknown option '{text}'")),
+            },
         }
     }
     if out.json && out.prometheus {
@@ -173,11 +175,16 @@ pub fn main(verb: &str, args: &[String]) -> u8 {
             return EXIT_DENIED;
         }
         Err(AnswerError::Unknown(names)) => {
-            let list: Vec<String> = names.iter().map(|n| format!("'{n}'")).collect();
-            eprintln!(
-                "pmtr: no job named {} in the running configuration; nothing done",
-                list.join(", ")
-            );
+            let mut list = String::new();
+            for n in &names {
+                if !list.is_empty() {
+                    list.push_str(", ");
+                }
+                list.push('\'');
+                list.push_str(n);
+                list.push('\'');
+            }
+            eprintln!("pmtr: no job named {list} in the running configuration; nothing done");
             return EXIT_FAILED;
         }
         Err(AnswerError::Other(text)) => {
@@ -228,19 +235,20 @@ fn fine(job: &JobStatus, all: bool) -> bool {
 
 /// Why there is no answer.
 #[derive(Debug)]
-enum AskError {
+enum AskError<'a> {
+    // The socket's path borrowed, not copied (issue 18, bytes).
     Connect {
-        path: String,
+        path: &'a str,
         errno: Errno,
     },
     Io {
-        path: String,
+        path: &'a str,
         call: &'static str,
         err: Errno,
     },
 }
 
-impl AskError {
+impl AskError<'_> {
     fn exit_code(&self) -> u8 {
         match self {
             AskError::Connect {
@@ -252,7 +260,7 @@ impl AskError {
     }
 }
 
-impl core::fmt::Display for AskError {
+impl core::fmt::Display for AskError<'_> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             AskError::Connect { path, errno } => {
@@ -275,11 +283,8 @@ impl core::fmt::Display for AskError {
 }
 
 /// Sends `line` and reads the answer to the end.
-fn ask(path: &str, line: &str) -> Result<String, AskError> {
-    let connect_err = |errno| AskError::Connect {
-        path: path.to_string(),
-        errno,
-    };
+fn ask<'a>(path: &'a str, line: &str) -> Result<String, AskError<'a>> {
+    let connect_err = |errno| AskError::Connect { path, errno };
     let addr = SocketAddrUnix::new(path).map_err(connect_err)?;
     let fd = net::socket_with(
         AddressFamily::UNIX,
@@ -307,7 +312,7 @@ fn ask(path: &str, line: &str) -> Result<String, AskError> {
             Err(Errno::CONNRESET) if !answer.is_empty() => break,
             Err(err) => {
                 return Err(AskError::Io {
-                    path: path.to_string(),
+                    path,
                     call: "read",
                     err,
                 });
@@ -318,21 +323,22 @@ fn ask(path: &str, line: &str) -> Result<String, AskError> {
 }
 
 /// pmtr's answer, parsed.
-struct Answer {
+/// Borrowing the answer's text (issue 18, bytes).
+struct Answer<'a> {
     pmtr_pid: Option<u32>,
     jobs: Vec<JobStatus>,
     /// stop/start/restart: (name, done, what happened).
-    results: Vec<(String, bool, String)>,
+    results: Vec<(&'a str, bool, &'a str)>,
 }
 
-enum AnswerError {
-    Refused(String),
+enum AnswerError<'a> {
+    Refused(&'a str),
     Unknown(Vec<String>),
     Other(String),
 }
 
-impl Answer {
-    fn parse(text: &str) -> Result<Answer, AnswerError> {
+impl<'a> Answer<'a> {
+    fn parse(text: &'a str) -> Result<Answer<'a>, AnswerError<'a>> {
         let mut answer = Answer {
             pmtr_pid: None,
             jobs: Vec::new(),
@@ -341,35 +347,38 @@ impl Answer {
         let mut ended = false;
         for line in text.lines() {
             let (kind, rest) = line.split_once('\t').unwrap_or((line, ""));
-            match kind {
-                "refused" => return Err(AnswerError::Refused(rest.to_string())),
+            let read = match kind {
+                "refused" => return Err(AnswerError::Refused(rest)),
                 "error" => return Err(AnswerError::Other(rest.to_string())),
                 "unknown" => {
                     return Err(AnswerError::Unknown(
                         rest.split('\t').map(String::from).collect(),
                     ));
                 }
-                "pmtr" => answer.pmtr_pid = crate::parse_unsigned(rest),
-                "job" => match JobStatus::parse_fields(rest) {
-                    Some(job) => answer.jobs.push(job),
-                    None => {
-                        return Err(AnswerError::Other(format!(
-                            "can't read pmtr's answer line '{line}'"
-                        )));
-                    }
-                },
+                "pmtr" => {
+                    answer.pmtr_pid = crate::parse_unsigned(rest);
+                    true
+                }
+                "job" => JobStatus::parse_fields(rest)
+                    .map(|job| answer.jobs.push(job))
+                    .is_some(),
                 "ok" | "fail" => {
                     let (name, what) = rest.split_once('\t').unwrap_or((rest, ""));
-                    answer
-                        .results
-                        .push((name.to_string(), kind == "ok", what.to_string()));
+                    answer.results.push((name, kind == "ok", what));
+                    true
                 }
-                "end" => ended = true,
-                _ => {
-                    return Err(AnswerError::Other(format!(
-                        "can't read pmtr's answer line '{line}'"
-                    )));
+                "end" => {
+                    ended = true;
+                    true
                 }
+                _ => false,
+            };
+            // One message for an unknown line and a job line that does
+            // not read (issue 18, bytes).
+            if !read {
+                return Err(AnswerError::Other(format!(
+                    "can't read pmtr's answer line '{line}'"
+                )));
             }
         }
         if !ended {
@@ -383,67 +392,69 @@ impl Answer {
     }
 }
 
-/// The value of a `KEY=VALUE` field of a job line.
-fn extra<'a>(job: &'a JobStatus, key: &str) -> Option<&'a str> {
-    job.extra
-        .iter()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v.as_str())
-}
-
 fn state_text(job: &JobStatus) -> String {
-    // Issue 16: how long in this state; for `running`, only when it
-    // became ready after it started (else UPTIME says it).
-    let in_state = job.extra("in_state").and_then(|s| s.parse().ok());
-    let with_time = |word: &str| match in_state {
-        Some(secs) if word != "running" || Some(secs) != job.uptime => {
-            format!("{word} {}", duration(secs))
-        }
-        _ => word.into(),
-    };
-    match job.state {
-        State::Running => with_time("running"),
-        State::Starting => with_time("starting"),
-        State::Unhealthy => with_time("unhealthy"),
-        State::Stopping => "stopping".into(),
+    // Written into one String: static pieces, no String per arm (issue 18,
+    // bytes).
+    let mut text = String::new();
+    let (word, timed) = match job.state {
+        State::Running => ("running", true),
+        State::Starting => ("starting", true),
+        State::Unhealthy => ("unhealthy", true),
+        State::Stopping => ("stopping", false),
         State::Waiting => {
-            let mut text = match job.restart_in {
-                Some(n) => format!("waiting to restart in {n} s"),
-                None => "waiting to restart".into(),
-            };
+            text.push_str("waiting to restart");
+            if let Some(n) = job.restart_in {
+                _ = write!(text, " in {n} s");
+            }
             // Issue 15: the backoff and the `give up` window, if any.
-            if let Some(d) = extra(job, "delay_secs") {
+            if let Some(d) = job.extra("delay_secs") {
                 _ = write!(text, ", delay {d} s");
             }
-            if let (Some(n), Some(of)) = (extra(job, "quick_exits"), extra(job, "give_up_after")) {
+            if let (Some(n), Some(of)) = (job.extra("quick_exits"), job.extra("give_up_after")) {
                 _ = write!(text, ", {n} of {of} quick exits");
             }
-            text
+            return text;
         }
-        State::Failed => match extra(job, "give_up_after") {
-            Some(n) => format!("failed: gave up after {n} quick exits"),
-            None => "failed".into(),
-        },
-        State::Exit33 => "stopped by exit 33".into(),
-        State::Done if extra(job, "restart") == Some("on-failure") => {
-            "done (exited 0; restart on-failure)".into()
+        State::Failed => {
+            text.push_str("failed");
+            if let Some(n) = job.extra("give_up_after") {
+                _ = write!(text, ": gave up after {n} quick exits");
+            }
+            return text;
         }
-        State::Done => "done (once)".into(),
-        State::Disabled if job.disabled_in_config => "disabled".into(),
-        State::Disabled => "disabled until the config changes".into(),
-        State::NotStartable => "not startable".into(),
+        State::Exit33 => ("stopped by exit 33", false),
+        State::Done if job.extra("restart") == Some("on-failure") => {
+            ("done (exited 0; restart on-failure)", false)
+        }
+        State::Done => ("done (once)", false),
+        State::Disabled if job.disabled_in_config => ("disabled", false),
+        State::Disabled => ("disabled until the config changes", false),
+        State::NotStartable => ("not startable", false),
         State::Pending => match job.extra("waits") {
-            Some(names) => format!("waiting for {}", names.replace(',', ", ")),
-            None => "not started yet".into(),
+            Some(names) => {
+                text.push_str("waiting for ");
+                for (i, name) in names.split(',').enumerate() {
+                    if i > 0 {
+                        text.push_str(", ");
+                    }
+                    text.push_str(name);
+                }
+                return text;
+            }
+            None => ("not started yet", false),
         },
+    };
+    text.push_str(word);
+    // Issue 16: how long in this state; for `running`, only when it
+    // became ready after it started (else UPTIME says it).
+    if timed
+        && let Some(secs) = job.extra("in_state").and_then(crate::parse_unsigned::<u64>)
+        && (word != "running" || Some(secs) != job.uptime)
+    {
+        text.push(' ');
+        text.push_str(&duration(secs));
     }
-}
-
-fn exit_text(exit: Exit) -> String {
-    match exit {
-        Exit::Status(n) => format!("exit status {n}"),
-        Exit::Signal(n) => format!("signal {n}"),
-    }
+    text
 }
 
 /// One aligned line per job, headed; reasons a job can't start follow.
@@ -460,11 +471,15 @@ fn table(jobs: &[JobStatus]) -> String {
         rows.push([
             j.name.clone(),
             state_text(j),
-            j.pid.map_or("-".into(), |p| p.to_string()),
+            j.pid.map_or("-".into(), |p| number(p.into())),
             j.uptime.map_or("-".into(), duration),
-            j.restarts().to_string(),
+            number(j.restarts().into()),
             j.last_exit.map_or("-".into(), |(exit, ago)| {
-                format!("{}, {} ago", exit_text(exit), duration(ago))
+                let (word, n) = match exit {
+                    Exit::Status(n) => ("exit status", n),
+                    Exit::Signal(n) => ("signal", n),
+                };
+                format!("{word} {n}, {} ago", duration(ago))
             }),
         ]);
     }
@@ -475,6 +490,11 @@ fn table(jobs: &[JobStatus]) -> String {
         }
     }
     out
+}
+
+/// `n` in decimal, through itoa rather than ToString (issue 18, bytes).
+fn number(n: u64) -> String {
+    String::from(crate::logger::itoa(n).as_str())
 }
 
 /// Appends `text` as a JSON string.
@@ -498,15 +518,14 @@ pub fn json_string(out: &mut String, text: &str) {
 
 fn json_opt(out: &mut String, v: Option<u64>) {
     match v {
-        Some(n) => {
-            let _ = write!(out, "{n}");
-        }
+        // itoa, not write! (issue 18, bytes).
+        Some(n) => out.push_str(&crate::logger::itoa(n)),
         None => out.push_str("null"),
     }
 }
 
 /// The status answer as one JSON document (schema in the README).
-fn json(answer: &Answer, all: bool) -> String {
+fn json(answer: &Answer<'_>, all: bool) -> String {
     let mut out = String::from("{\"pid\":");
     json_opt(&mut out, answer.pmtr_pid.map(u64::from));
     out.push_str(",\"jobs\":[");
@@ -526,7 +545,8 @@ fn json(answer: &Answer, all: bool) -> String {
         json_opt(&mut out, j.pid.map(u64::from));
         out.push_str(",\"uptime_secs\":");
         json_opt(&mut out, j.uptime);
-        let _ = write!(out, ",\"restarts\":{}", j.restarts());
+        out.push_str(",\"restarts\":");
+        json_opt(&mut out, Some(j.restarts().into()));
         out.push_str(",\"restart_in_secs\":");
         json_opt(&mut out, j.restart_in);
         out.push_str(",\"last_exit\":");
@@ -540,7 +560,12 @@ fn json(answer: &Answer, all: bool) -> String {
             }
             None => out.push_str("null"),
         }
-        let _ = write!(out, ",\"disabled_in_config\":{}", j.disabled_in_config);
+        // No bool Display (issue 18, bytes).
+        out.push_str(if j.disabled_in_config {
+            ",\"disabled_in_config\":true"
+        } else {
+            ",\"disabled_in_config\":false"
+        });
         out.push_str(",\"reason\":");
         match &j.reason {
             Some(r) => json_string(&mut out, r),
@@ -553,7 +578,7 @@ fn json(answer: &Answer, all: bool) -> String {
             json_string(&mut out, key);
             out.push(':');
             match value.parse::<u64>() {
-                Ok(n) => _ = write!(out, "{n}"),
+                Ok(n) => json_opt(&mut out, Some(n)),
                 Err(_) => json_string(&mut out, value),
             }
         }

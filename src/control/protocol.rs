@@ -338,11 +338,18 @@ impl JobStatus {
                 s.parse().ok().map(Some)
             }
         }
-        let last_exit = match exit.split_once(' ') {
-            None if exit == "-" => None,
-            Some(("status", n)) => Some((Exit::Status(crate::parse_i32(n)?), ago.parse().ok()?)),
-            Some(("signal", n)) => Some((Exit::Signal(crate::parse_i32(n)?), ago.parse().ok()?)),
-            _ => return None,
+        // The two kinds read by one path (issue 18, bytes).
+        let last_exit = if exit == "-" {
+            None
+        } else {
+            let (kind, n) = exit.split_once(' ')?;
+            let n = crate::parse_i32(n)?;
+            let exit = match kind {
+                "status" => Exit::Status(n),
+                "signal" => Exit::Signal(n),
+                _ => return None,
+            };
+            Some((exit, ago.parse().ok()?))
         };
         Some(JobStatus {
             name: name.to_string(),

@@ -28,20 +28,21 @@ const MAX_CLIENTS: usize = 8;
 
 /// Why pmtr runs without its control socket.
 #[derive(Debug)]
-pub enum OpenError {
+/// The path is borrowed from the caller, not copied (issue 18, bytes).
+pub enum OpenError<'a> {
     /// Another process answers on the socket (another pmtr, most likely).
-    InUse(String),
+    InUse(&'a str),
     /// Something that is not a socket is in the way; pmtr won't remove it.
-    NotASocket(String),
+    NotASocket(&'a str),
     /// A system call failed.
     Call {
         call: &'static str,
-        path: String,
+        path: &'a str,
         errno: Errno,
     },
 }
 
-impl fmt::Display for OpenError {
+impl fmt::Display for OpenError<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             OpenError::InUse(p) => write!(
@@ -103,17 +104,18 @@ impl Server {
     /// Creates the socket at `path` (mode 0600) and registers it in `epoll`
     /// with `token`. A socket file left by a crashed pmtr (nobody answers)
     /// is replaced; one that answers is left alone.
-    pub fn open(path: &str, epoll: BorrowedFd<'_>, token: u64) -> Result<Server, OpenError> {
-        let call = |call: &'static str| {
-            let path = path.to_string();
-            move |errno| OpenError::Call { call, path, errno }
-        };
+    pub fn open<'a>(
+        path: &'a str,
+        epoll: BorrowedFd<'_>,
+        token: u64,
+    ) -> Result<Server, OpenError<'a>> {
+        let call = |call: &'static str| move |errno| OpenError::Call { call, path, errno };
         let addr = SocketAddrUnix::new(path).map_err(call("socket address"))?;
         match rustix::fs::lstat(path) {
             Err(Errno::NOENT) => {}
             Err(e) => return Err(call("lstat")(e)),
             Ok(st) if FileType::from_raw_mode(st.st_mode) != FileType::Socket => {
-                return Err(OpenError::NotASocket(path.to_string()));
+                return Err(OpenError::NotASocket(path));
             }
             Ok(_) => {
                 // Non-blocking: a live pmtr with a full backlog must not
@@ -122,7 +124,7 @@ impl Server {
                     .map_err(call("socket"))?;
                 match net::connect(&probe, &addr) {
                     Ok(()) | Err(Errno::AGAIN) => {
-                        return Err(OpenError::InUse(path.to_string()));
+                        return Err(OpenError::InUse(path));
                     }
                     // Left by a pmtr that died without cleaning up.
                     Err(Errno::CONNREFUSED) => match rustix::fs::unlink(path) {

@@ -666,7 +666,9 @@ fn read_conf(path: &str) -> Conf {
         }
     });
     conf.timeout = Duration::from_secs(timeout.into());
-    conf.retry = conf.timeout / attempts;
+    // What `timeout / attempts` gives, without Duration's division and
+    // its panic path (issue 18, bytes).
+    conf.retry = Duration::from_nanos(u64::from(timeout) * 1_000_000_000 / u64::from(attempts));
     conf
 }
 
