@@ -188,7 +188,9 @@ pub fn parent(path: &str) -> &str {
     let trimmed = path.trim_end_matches('/');
     match trimmed.rfind('/') {
         Some(0) => "/",
-        Some(i) => trimmed[..i].trim_end_matches('/'),
+        // `get`: the same (a '/' is a boundary), without str's slicing
+        // panic in the stable build (issue 18).
+        Some(i) => trimmed.get(..i).unwrap_or("").trim_end_matches('/'),
         None if path.starts_with('/') => "/",
         None => ".",
     }

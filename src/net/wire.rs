@@ -73,7 +73,8 @@ impl fmt::Display for BadDatagram<'_> {
             BadDatagram::UnknownVerb(verb) => {
                 // At most 32 characters of it: the rest is the sender's.
                 let end = verb.char_indices().nth(32).map_or(verb.len(), |(i, _)| i);
-                write!(f, "'{}' is not enable or disable", &verb[..end])
+                let shown = verb.get(..end).unwrap_or(verb);
+                write!(f, "'{shown}' is not enable or disable")
             }
             BadDatagram::NoJobNames => f.write_str("names no job"),
         }
@@ -97,7 +98,9 @@ pub fn parse_control(datagram: &[u8]) -> Result<(Control, &str), BadDatagram<'_>
     let verb_end = text
         .find(|c: char| c.is_ascii_whitespace())
         .unwrap_or(text.len());
-    let (verb, names) = text.split_at(verb_end);
+    // At an ASCII space (or the end): never fails, and unlike split_at
+    // brings no slicing panic into the stable build (issue 18).
+    let (verb, names) = text.split_at_checked(verb_end).unwrap_or((text, ""));
     let control = match verb {
         "" => return Err(BadDatagram::Empty),
         verb => Control::from_word(verb).ok_or(BadDatagram::UnknownVerb(verb))?,
