@@ -20,20 +20,22 @@ fn at(nanos: u64) -> Instant {
 
 const NANOS_PER_SEC: u64 = 1_000_000_000;
 
+/// `secs` seconds and `nanos` nanoseconds in nanoseconds, saturating.
+fn total_nanos(secs: u64, nanos: u32) -> u64 {
+    secs.saturating_mul(NANOS_PER_SEC)
+        .saturating_add(u64::from(nanos))
+}
+
 /// `d` in nanoseconds, saturating (a `Duration` can hold far more).
 fn nanos(d: Duration) -> u64 {
-    d.as_secs()
-        .saturating_mul(NANOS_PER_SEC)
-        .saturating_add(u64::from(d.subsec_nanos()))
+    total_nanos(d.as_secs(), d.subsec_nanos())
 }
 
 impl Instant {
     /// `clock_gettime(CLOCK_MONOTONIC)` (through the vDSO: no system call).
     pub fn now() -> Instant {
         let (secs, nanos) = crate::sys::clock_now(crate::sys::Clock::Monotonic);
-        at((secs as u64)
-            .saturating_mul(NANOS_PER_SEC)
-            .saturating_add(u64::from(nanos)))
+        at(total_nanos(secs as u64, nanos))
     }
 
     /// How long after `earlier` this is; zero if it is not later.

@@ -296,10 +296,7 @@ impl Launch {
             exec_self: false,
             argv,
             env,
-            dir: match spec.dir {
-                Some(_) => Some(cstring(dir, "dir")?),
-                None => None,
-            },
+            dir: spec.dir.as_deref().map(|d| cstring(d, "dir")).transpose()?,
             stdin: match &extra.input {
                 Some(path) => file(path, "in")?,
                 None => Stream::Null,
