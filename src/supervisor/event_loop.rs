@@ -415,7 +415,13 @@ impl Supervisor {
     /// Forgets retired jobs whose processes are gone, and closes their
     /// loggers' pipes: each logger writes what is left and exits.
     fn forget_retired(&mut self, now: Instant) {
-        self.jobs.forget_retired();
+        // Only a forgotten job leaves loggers without their job: asking
+        // each logger at every reap whether its job is still there was
+        // loggers x jobs steps per restart (issue 18: 0.7 ms with 1000
+        // `out ... max` jobs).
+        if !self.jobs.forget_retired() {
+            return;
+        }
         let jobs = &self.jobs;
         self.helpers.close(
             &|o| matches!(o, Owner::Job { id, .. } if jobs.find_by_id(id).is_none()),

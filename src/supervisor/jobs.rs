@@ -352,9 +352,12 @@ impl Jobs {
         Slot::Retiring(self.retiring.len() - 1)
     }
 
-    /// Forgets retired jobs whose processes are all gone.
-    pub fn forget_retired(&mut self) {
+    /// Forgets retired jobs whose processes are all gone; whether there
+    /// were any.
+    pub fn forget_retired(&mut self) -> bool {
+        let before = self.retiring.len();
         self.retiring.retain(Job::active);
+        self.retiring.len() != before
     }
 
     /// Replaces the job set with `specs`, keeping each unchanged job as it

@@ -256,6 +256,29 @@ fn loggers_write_what_is_left_and_exit_with_pmtr() {
     assert!(!alive(logger[0]), "the logger outlived pmtr");
 }
 
+/// A job taken out of the configuration takes its logger with it, and
+/// only its own: the other job's logger goes on, and the removed job's
+/// last lines are in its file.
+#[test]
+fn a_removed_job_takes_its_logger_and_only_its_own() {
+    let job = |name: &str| {
+        format!("job {{\n name {name}\n dir {{dir}}\n out {name}.log max 64K\n cmd {TICKER}\n}}\n")
+    };
+    let p = Pmtr::start("joblog-remove", &(job("kept") + &job("gone")));
+    p.wait_job("kept", T);
+    p.wait_job("gone", T);
+    let (kept, gone) = (loggers(&p, "kept"), loggers(&p, "gone"));
+    assert_eq!((kept.len(), gone.len()), (1, 1), "{kept:?} {gone:?}");
+    let log = p.dir.join("gone.log");
+    expect_within(T, "the job's first lines", || {
+        last_line(&log).starts_with("tick ")
+    });
+    p.write_config(&job("kept"));
+    expect_within(T, "the removed job's logger to exit", || !alive(gone[0]));
+    assert_eq!(loggers(&p, "kept"), kept, "the kept job's logger goes on");
+    assert!(last_line(&log).starts_with("tick "), "log:\n{}", p.log());
+}
+
 /// Without /proc (early boot, a bare busybox image) pmtr finds its own
 /// binary for the logger by the name it was started with.
 #[test]
