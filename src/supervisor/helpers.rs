@@ -119,10 +119,11 @@ impl Helpers {
             .filter(move |h| owner(h.owner) && !matches!(h.state, State::Closing { .. }))
     }
 
-    pub fn has_job(&self, id: u32) -> bool {
-        self.list
-            .iter()
-            .any(|h| matches!(h.owner, Owner::Job { id: j, .. } if j == id))
+    /// Whether job `id` has loggers; the search starts at `*at` (see
+    /// `find_from`: a load asks for every job in file order).
+    pub fn has_job(&self, id: u32, at: &mut usize) -> bool {
+        let of_job = |h: &Helper| matches!(h.owner, Owner::Job { id: j, .. } if j == id);
+        super::find_from(&self.list, at, of_job).is_some()
     }
 
     /// Makes job `id`'s log pipes and starts its loggers that are not

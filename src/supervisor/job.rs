@@ -372,7 +372,8 @@ pub enum Action {
 pub struct Rules {
     /// `once` or `restart never`.
     pub once: bool,
-    pub bounce: Option<Duration>,
+    /// What [`deadline`] reads.
+    pub timers: Timers,
     pub kill_after: Duration,
     // Issue 15.
     /// `restart on-failure`: exit status 0 ends the job.
@@ -391,8 +392,6 @@ pub struct Rules {
     // Issue 16.
     /// Not ready when started (a `ready` option, or `once`).
     pub waits_ready: bool,
-    pub ready_timeout: Option<Duration>,
-    pub watchdog: Option<Duration>,
     /// `check fails N`; 0 without a check.
     pub check_fails: u32,
     /// It has `after`: it is started again only through the reconcile,
@@ -401,6 +400,19 @@ pub struct Rules {
     /// Jobs restart with it (`after THIS restart`): its stop waits for
     /// theirs.
     pub held: bool,
+}
+
+/// The timers of a running job: all of its rules that [`deadline`]
+/// reads. Apart, so the loop can find each job's next deadline at every
+/// wakeup without working out all its [`Rules`] (issue 18).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Timers {
+    /// `bounce every T`: a planned restart.
+    pub bounce: Option<Duration>,
+    /// `ready ... timeout T`: stopped if not ready by then.
+    pub ready_timeout: Option<Duration>,
+    /// `ready notify watchdog T`: restarted if silent that long.
+    pub watchdog: Option<Duration>,
 }
 
 /// `give up after N in T [then exit]`.
@@ -672,7 +684,7 @@ pub fn step(
 
         (S::Running { pid, since, up }, E::Tick) => {
             let past = |d: Option<Duration>, from: Instant| d.is_some_and(|d| now >= from + d);
-            match (up, rules.ready_timeout, rules.watchdog) {
+            match (up, rules.timers.ready_timeout, rules.timers.watchdog) {
                 (Up::Starting, Some(t), _) if past(Some(t), since) => {
                     stop(pid, since, AfterStop::Retry, Some(Fault::NotReady(t)))
                 }
@@ -681,7 +693,7 @@ pub fn step(
                 {
                     stop(pid, since, AfterStop::Restart, Some(Fault::Watchdog(w)))
                 }
-                _ if past(rules.bounce, since) => stop(pid, since, AfterStop::Restart, None),
+                _ if past(rules.timers.bounce, since) => stop(pid, since, AfterStop::Restart, None),
                 _ => (state, A::Nothing),
             }
         }
@@ -999,18 +1011,18 @@ pub fn earliest(next: &mut Option<Instant>, at: Option<Instant>) {
 }
 
 /// When `state` next needs a [`JobEvent::Tick`], if ever.
-pub fn deadline(state: &JobState, rules: &Rules) -> Option<Instant> {
+pub fn deadline(state: &JobState, timers: &Timers) -> Option<Instant> {
     match *state {
         JobState::Running { since, up, .. } => {
             let due = match up {
-                Up::Starting => rules.ready_timeout.map(|t| since + t),
+                Up::Starting => timers.ready_timeout.map(|t| since + t),
                 Up::Ready { alive_at, .. } | Up::Unhealthy { alive_at, .. } => {
-                    rules.watchdog.map(|w| alive_at + w)
+                    timers.watchdog.map(|w| alive_at + w)
                 }
                 Up::Leaving { .. } => None,
             };
             let mut next = due;
-            earliest(&mut next, rules.bounce.map(|every| since + every));
+            earliest(&mut next, timers.bounce.map(|every| since + every));
             next
         }
         JobState::Stopping { kill_at, .. } => kill_at,
@@ -1251,7 +1263,11 @@ mod tests {
 
     const RULES: Rules = Rules {
         once: false,
-        bounce: None,
+        timers: Timers {
+            bounce: None,
+            ready_timeout: None,
+            watchdog: None,
+        },
         kill_after: Duration::from_secs(10),
         on_failure: false,
         delay: QUICK_EXIT,
@@ -1260,8 +1276,6 @@ mod tests {
         stop_signal: Signal::TERM,
         reload_signal: Signal::HUP,
         waits_ready: false,
-        ready_timeout: None,
-        watchdog: None,
         check_fails: 0,
         gated: false,
         held: false,
@@ -1399,7 +1413,7 @@ mod tests {
             (state, action),
             (JobState::Done(DoneReason::Exit33), Action::Nothing)
         );
-        assert_eq!(deadline(&state, &RULES), None);
+        assert_eq!(deadline(&state, &RULES.timers), None);
         assert_eq!(
             step0(state, JobEvent::ConfigChanged, t0, &RULES),
             (JobState::Pending, Action::Nothing)
@@ -1428,14 +1442,14 @@ mod tests {
         let t0 = Instant::now();
         let (state, action) = step0(running(t0), JobEvent::Stop(AfterStop::Down), t0, &RULES);
         assert_eq!(action, Action::Signal(pid(), Signal::TERM));
-        assert_eq!(deadline(&state, &RULES), Some(t0 + RULES.kill_after));
+        assert_eq!(deadline(&state, &RULES.timers), Some(t0 + RULES.kill_after));
         assert_eq!(
             step0(state, JobEvent::Tick, t0 + Duration::from_secs(5), &RULES).1,
             Action::Nothing
         );
         let (state, action) = step0(state, JobEvent::Tick, t0 + RULES.kill_after, &RULES);
         assert_eq!(action, Action::Kill(pid()));
-        assert_eq!(deadline(&state, &RULES), None);
+        assert_eq!(deadline(&state, &RULES.timers), None);
     }
 
     #[test]
@@ -1444,7 +1458,7 @@ mod tests {
         let (state, _) = step0(running(t0), JobEvent::Stop(AfterStop::Down), t0, &RULES);
         let (state, action) = step0(state, JobEvent::KillNow, t0, &RULES);
         assert_eq!(action, Action::Kill(pid()));
-        assert_eq!(deadline(&state, &RULES), None);
+        assert_eq!(deadline(&state, &RULES.timers), None);
         assert_eq!(
             step0(state, JobEvent::KillNow, t0, &RULES).1,
             Action::Nothing
@@ -1509,12 +1523,15 @@ mod tests {
     #[test]
     fn bounce_stops_and_restarts() {
         let rules = Rules {
-            bounce: Some(Duration::from_secs(60)),
+            timers: Timers {
+                bounce: Some(Duration::from_secs(60)),
+                ..Timers::default()
+            },
             ..RULES
         };
         let t0 = Instant::now();
         assert_eq!(
-            deadline(&running(t0), &rules),
+            deadline(&running(t0), &rules.timers),
             Some(t0 + Duration::from_secs(60))
         );
         assert_eq!(
@@ -1814,7 +1831,7 @@ mod tests {
         );
         assert_eq!((state, action), (JobState::Failed, Action::GiveUp));
         assert_eq!(h.last_exit.map(|(e, _)| e), Some(Ending::Status(2)));
-        assert_eq!(deadline(&state, &rules), None);
+        assert_eq!(deadline(&state, &rules.timers), None);
     }
 
     #[test]
@@ -1969,7 +1986,10 @@ mod tests {
     fn every_stop_sends_the_stop_signal() {
         let rules = Rules {
             stop_signal: Signal::INT,
-            bounce: Some(Duration::from_secs(60)),
+            timers: Timers {
+                bounce: Some(Duration::from_secs(60)),
+                ..Timers::default()
+            },
             ..RULES
         };
         let t0 = Instant::now();
@@ -2112,10 +2132,13 @@ mod tests {
         let t0 = Instant::now();
         let rules = Rules {
             waits_ready: true,
-            ready_timeout: Some(MS(500)),
+            timers: Timers {
+                ready_timeout: Some(MS(500)),
+                ..Timers::default()
+            },
             ..RULES
         };
-        assert_eq!(deadline(&starting(t0), &rules), Some(t0 + MS(500)));
+        assert_eq!(deadline(&starting(t0), &rules.timers), Some(t0 + MS(500)));
         assert_eq!(
             step0(starting(t0), JobEvent::Tick, t0 + MS(499), &rules).1,
             Action::Nothing
@@ -2149,7 +2172,7 @@ mod tests {
         );
         // Ready in time: no deadline for it any more.
         let (ready, _) = step0(starting(t0), JobEvent::Ready, t0 + MS(100), &rules);
-        assert_eq!(deadline(&ready, &rules), None);
+        assert_eq!(deadline(&ready, &rules.timers), None);
     }
 
     #[test]
@@ -2158,18 +2181,21 @@ mod tests {
         let w = MS(300);
         let rules = Rules {
             waits_ready: true,
-            watchdog: Some(w),
+            timers: Timers {
+                watchdog: Some(w),
+                ..Timers::default()
+            },
             ..RULES
         };
         // Not armed before readiness (systemd's WatchdogSec likewise).
-        assert_eq!(deadline(&starting(t0), &rules), None);
+        assert_eq!(deadline(&starting(t0), &rules.timers), None);
         let t1 = t0 + MS(1000);
         let (state, _) = step0(starting(t0), JobEvent::Ready, t1, &rules);
-        assert_eq!(deadline(&state, &rules), Some(t1 + w));
+        assert_eq!(deadline(&state, &rules.timers), Some(t1 + w));
         let t2 = t1 + MS(200);
         let (state, action) = step0(state, JobEvent::Alive, t2, &rules);
         assert_eq!(action, Action::Nothing);
-        assert_eq!(deadline(&state, &rules), Some(t2 + w));
+        assert_eq!(deadline(&state, &rules.timers), Some(t2 + w));
         assert_eq!(
             step0(state, JobEvent::Tick, t2 + MS(299), &rules).1,
             Action::Nothing
@@ -2237,12 +2263,15 @@ mod tests {
     fn stopping_1_suspends_the_watchdog() {
         let t0 = Instant::now();
         let rules = Rules {
-            watchdog: Some(MS(100)),
+            timers: Timers {
+                watchdog: Some(MS(100)),
+                ..Timers::default()
+            },
             ..RULES
         };
         let (state, _) = step0(running(t0), JobEvent::Leaving, t0, &rules);
         assert_eq!(up_of(state), Up::Leaving { at: t0 });
-        assert_eq!(deadline(&state, &rules), None);
+        assert_eq!(deadline(&state, &rules.timers), None);
         assert_eq!(state.name(), "leaving");
         for event in [JobEvent::Ready, JobEvent::Alive, JobEvent::Leaving] {
             assert_eq!(step0(state, event, t0, &rules), (state, Action::Nothing));
@@ -2325,7 +2354,7 @@ mod tests {
             (holding, Action::StopDependents(Some(Fault::Unhealthy(1))))
         );
         assert_eq!(holding.pid(), Some(pid()));
-        assert_eq!(deadline(&holding, &rules), None);
+        assert_eq!(deadline(&holding, &rules.timers), None);
         assert_eq!(
             step0(holding, JobEvent::Tick, t0, &rules),
             (holding, Action::Nothing)

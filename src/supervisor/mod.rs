@@ -41,6 +41,18 @@ fn log_failed(severity: crate::syslog::Severity, parts: &[&str], e: rustix::io::
 
 /// Runs pmtr until SIGTERM/SIGINT (or a `give up ... then exit`); returns
 /// the exit code.
+/// The index of the first item from `*at` on (wrapping round) that `hit`
+/// picks; `*at` moves past it. A config load looks up each job of the new
+/// file among the old jobs (and among the loggers) in file order, so each
+/// is found at once where a search from the start was n²/2 steps: 1000
+/// jobs took 1.3 ms more per load (issue 18).
+fn find_from<T>(items: &[T], at: &mut usize, hit: impl Fn(&T) -> bool) -> Option<usize> {
+    let n = items.len();
+    let k = (0..n).map(|k| (*at + k) % n).find(|&k| hit(&items[k]))?;
+    *at = k + 1;
+    Some(k)
+}
+
 pub fn run(opts: &Options) -> u8 {
     let (mut supervisor, pidfile) = match start(opts) {
         Ok(started) => started,
@@ -186,5 +198,28 @@ impl PidFile {
 impl Drop for PidFile {
     fn drop(&mut self) {
         let _ = rustix::fs::unlink(&self.0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::find_from;
+
+    #[test]
+    fn find_from_starts_at_the_cursor_wraps_and_moves_it() {
+        let items = [10, 20, 30, 20];
+        let mut at = 0;
+        assert_eq!(find_from(&items, &mut at, |&x| x == 20), Some(1));
+        assert_eq!(at, 2);
+        // From the cursor on first: the later 20.
+        assert_eq!(find_from(&items, &mut at, |&x| x == 20), Some(3));
+        assert_eq!(at, 4);
+        // Past the end, it wraps round to the start.
+        assert_eq!(find_from(&items, &mut at, |&x| x == 10), Some(0));
+        assert_eq!(at, 1);
+        // Not there: None, and the cursor stays.
+        assert_eq!(find_from(&items, &mut at, |&x| x == 99), None);
+        assert_eq!(at, 1);
+        assert_eq!(find_from(&[] as &[u8], &mut at, |_| true), None);
     }
 }

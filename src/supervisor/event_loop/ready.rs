@@ -212,6 +212,7 @@ impl Supervisor {
         };
         let (probe, action) = job::probe_step(h.probe, event, now, &h.probe_rules);
         h.probe = probe;
+        job::earliest(&mut self.jobs_due, probe.deadline());
         match action {
             ProbeAction::Nothing => {}
             ProbeAction::Spawn(kind) => self.spawn_probe(slot, kind, now),
