@@ -609,22 +609,23 @@ pub fn udp_socket(v6: bool) -> rustix::io::Result<OwnedFd> {
 /// On failure, the call that failed and its errno.
 pub fn bind_udp(addr: &SocketAddr) -> Result<OwnedFd, (&'static str, Errno)> {
     let fd = udp_socket(addr.is_ipv6()).map_err(|e| ("socket", e))?;
+    // The same steps for both families; only the membership call differs.
+    let multicast = addr.ip().is_multicast();
+    if multicast {
+        rustix::net::sockopt::set_socket_reuseaddr(&fd, true)
+            .map_err(|e| ("setsockopt SO_REUSEADDR", e))?;
+    }
+    rustix::net::bind(&fd, addr).map_err(|e| ("bind", e))?;
     match addr.ip() {
-        IpAddr::V4(group) if group.is_multicast() => {
-            rustix::net::sockopt::set_socket_reuseaddr(&fd, true)
-                .map_err(|e| ("setsockopt SO_REUSEADDR", e))?;
-            rustix::net::bind(&fd, addr).map_err(|e| ("bind", e))?;
+        IpAddr::V4(group) if multicast => {
             rustix::net::sockopt::set_ip_add_membership(&fd, &group, &Ipv4Addr::UNSPECIFIED)
-                .map_err(|e| ("setsockopt IP_ADD_MEMBERSHIP", e))?;
+                .map_err(|e| ("setsockopt IP_ADD_MEMBERSHIP", e))?
         }
-        IpAddr::V6(group) if group.is_multicast() => {
-            rustix::net::sockopt::set_socket_reuseaddr(&fd, true)
-                .map_err(|e| ("setsockopt SO_REUSEADDR", e))?;
-            rustix::net::bind(&fd, addr).map_err(|e| ("bind", e))?;
+        IpAddr::V6(group) if multicast => {
             rustix::net::sockopt::set_ipv6_add_membership(&fd, &group, 0)
-                .map_err(|e| ("setsockopt IPV6_ADD_MEMBERSHIP", e))?;
+                .map_err(|e| ("setsockopt IPV6_ADD_MEMBERSHIP", e))?
         }
-        _ => rustix::net::bind(&fd, addr).map_err(|e| ("bind", e))?,
+        _ => {}
     }
     Ok(fd)
 }
