@@ -60,16 +60,17 @@ pub fn main(args: &[String]) -> u8 {
         return 2;
     };
     // FILE, FILE.1 … FILE.KEEP (paths from pmtr's configuration: no NUL).
-    let names = (0..=keep)
-        .map(|i| {
-            let mut name = path.clone();
-            if i > 0 {
-                name.push('.');
-                name.push_str(itoa(i).as_str());
-            }
-            CString::new(name).unwrap_or_default()
-        })
-        .collect();
+    // A loop, not `map().collect()`: that brought its iterator's fold
+    // and size_hint (issue 18, bytes).
+    let mut names = Vec::new();
+    for i in 0..=keep {
+        let mut name = path.clone();
+        if i > 0 {
+            name.push('.');
+            name.push_str(itoa(i).as_str());
+        }
+        names.push(CString::new(name).unwrap_or_default());
+    }
     let mut log = Log::new(
         job,
         path,
