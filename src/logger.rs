@@ -410,7 +410,10 @@ pub fn iso8601(out: &mut [u8; STAMP_LEN], secs: i64, nanos: u32, zone: &Zone) {
 /// newest.
 fn metrics(path: &str) -> u8 {
     let dir = crate::files::parent(path);
-    let tmp = crate::files::join(dir, &format!(".{}.tmp", crate::files::file_name(path)));
+    let mut name = String::from(".");
+    name.push_str(crate::files::file_name(path));
+    name.push_str(".tmp");
+    let tmp = crate::files::join(dir, &name);
     let mut data: Vec<u8> = Vec::with_capacity(64 * 1024);
     let mut failed: Option<Errno> = None;
     loop {
