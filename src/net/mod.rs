@@ -180,35 +180,20 @@ impl Net {
             Host::Ip(_) => None,
             Host::Name(host) => Some(intern(names, &mut old_names, &mut self.last_key, host, now)),
         };
+        // Each listener is made and opened in one pass, then each
+        // destination: no list of them built first (issue 18, bytes).
+        // Names are interned in the same order as ever, listeners first.
         let mut names = Vec::new();
-        let mut listeners = Vec::with_capacity(listen.len());
-        for url in listen {
-            let name = name_of(url, &mut names);
-            listeners.push(Listener {
-                addr: address(url, name.and_then(|n: usize| names[n].ip)),
-                url: url.clone(),
-                name,
-                fd: None,
-            });
-        }
-        let mut destinations = Vec::with_capacity(report.len());
-        for url in report {
-            let name = name_of(url, &mut names);
-            destinations.push(Destination {
-                addr: address(url, name.and_then(|n: usize| names[n].ip)),
-                url: url.clone(),
-                name,
-                fd: None,
-                failing: false,
-            });
-        }
-        for gone in old_names.iter().filter(|n| n.resolving) {
-            self.resolver.cancel(gone.key);
-        }
-        self.names = names;
-
         let mut old = core::mem::take(&mut self.listen);
-        for (i, mut l) in listeners.into_iter().enumerate() {
+        self.listen.reserve_exact(listen.len());
+        for (i, url) in listen.iter().enumerate() {
+            let name = name_of(url, &mut names);
+            let mut l = Listener {
+                addr: address(url, name.and_then(|n: usize| names[n].ip)),
+                url: url.clone(),
+                name,
+                fd: None,
+            };
             let token = epoll::EventData::new_u64(token_base | i as u64);
             let kept = old
                 .iter()
@@ -236,10 +221,25 @@ impl Net {
                 info!("no longer listening on {}", o.url.text);
             }
         }
-        for d in &mut destinations {
-            d.fd = open_destination(d);
+        let old_report = core::mem::take(&mut self.report);
+        self.report.reserve_exact(report.len());
+        for url in report {
+            let name = name_of(url, &mut names);
+            let mut d = Destination {
+                addr: address(url, name.and_then(|n: usize| names[n].ip)),
+                url: url.clone(),
+                name,
+                fd: None,
+                failing: false,
+            };
+            d.fd = open_destination(&d);
+            self.report.push(d);
         }
-        self.report = destinations;
+        drop(old_report);
+        for gone in old_names.iter().filter(|n| n.resolving) {
+            self.resolver.cancel(gone.key);
+        }
+        self.names = names;
         // Names in /etc/hosts resolve right here.
         self.start_due(now);
         self.take_results(now);
