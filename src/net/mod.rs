@@ -372,6 +372,8 @@ impl Net {
         let Some(epoll) = &self.resolver.io.epoll else {
             return;
         };
+        // Through `address`, which the loads use too: one copy of the
+        // socket address's making (issue 18, bytes).
         for (i, l) in self.listen.iter_mut().enumerate() {
             if l.name != Some(n) {
                 continue;
@@ -379,12 +381,12 @@ impl Net {
             if let Some(fd) = l.fd.take() {
                 let _ = epoll::delete(epoll, &fd);
             }
-            l.addr = Some(SocketAddr::new(ip, l.url.port));
+            l.addr = address(&l.url, Some(ip));
             let token = epoll::EventData::new_u64(self.token_base | i as u64);
             l.fd = open_listener(epoll.as_fd(), token, l);
         }
         for d in self.report.iter_mut().filter(|d| d.name == Some(n)) {
-            d.addr = Some(SocketAddr::new(ip, d.url.port));
+            d.addr = address(&d.url, Some(ip));
             d.failing = false;
             d.fd = open_destination(d);
             if let (Some(_), Some(addr)) = (&d.fd, d.addr) {
