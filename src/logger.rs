@@ -369,10 +369,7 @@ fn stdin() -> BorrowedFd<'static> {
 /// `2025-11-30T16:37:05.123+01:00 ` (ISO 8601, local time with its UTC
 /// offset, milliseconds) into `out`.
 pub fn iso8601(out: &mut [u8; STAMP_LEN], secs: i64, nanos: u32, zone: &Zone) {
-    let offset = zone.offset_at(secs);
-    let local = secs + i64::from(offset);
-    let (year, month, day) = crate::syslog::civil_from_days(local.div_euclid(86400));
-    let s = local.rem_euclid(86400) as u32;
+    let ((year, month, day), s, offset) = zone.local_time(secs);
     let off = offset.unsigned_abs() / 60;
     *out = *b"0000-00-00T00:00:00.000+00:00 ";
     if offset < 0 {

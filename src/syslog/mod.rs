@@ -54,7 +54,7 @@ use core::fmt;
 use rustix::net::SocketAddrUnix;
 
 pub use lines::JobOutput;
-pub use tz::{Zone, civil_from_days};
+pub use tz::Zone;
 
 use record::{Record, split_line};
 use writer::{

@@ -4,7 +4,7 @@
 
 use core::fmt;
 
-use super::tz::{self, Zone};
+use super::tz::Zone;
 use super::{FACILITY_DAEMON, RECORD_MAX, SPLIT_MARK, Severity, TAG_MAX};
 
 /// One record being formatted.
@@ -72,9 +72,7 @@ impl Record {
             *b"Oct", *b"Nov", *b"Dec",
         ];
         self.buf.clear();
-        let local = now + i64::from(zone.offset_at(now));
-        let (_, month, day) = tz::civil_from_days(local.div_euclid(86400));
-        let secs = local.rem_euclid(86400) as u32;
+        let ((_, month, day), secs, _) = zone.local_time(now);
         // `<PRI>Mmm dd hh:mm:ss `, the day padded with a space, the rest
         // with zeros, filled in as bytes: not through `write!` and core's
         // padding (issue 18, bytes). PRI is daemon (24) plus a severity
@@ -317,7 +315,7 @@ mod tests {
             let pid = [1, 42, 4_294_967_295][i % 3];
             let mut rec = Record::new();
             rec.header(severity, now, &Zone::UTC, "web", pid);
-            let (_, month, mday) = tz::civil_from_days(now.div_euclid(86400));
+            let (_, month, mday) = crate::syslog::tz::civil_from_days(now.div_euclid(86400));
             let secs = now.rem_euclid(86400);
             let want = format!(
                 "<{}>{} {:2} {:02}:{:02}:{:02} web[{pid}]: ",
