@@ -72,7 +72,16 @@ impl fmt::Display for BadDatagram<'_> {
             BadDatagram::Empty => f.write_str("empty"),
             BadDatagram::UnknownVerb(verb) => {
                 // At most 32 characters of it: the rest is the sender's.
-                let end = verb.char_indices().nth(32).map_or(verb.len(), |(i, _)| i);
+                // Where the 33rd character starts: counted as the bytes
+                // that start one, not decoded (issue 18, bytes).
+                let mut starts = 0;
+                let end = verb
+                    .bytes()
+                    .position(|b| {
+                        starts += usize::from(b & 0xC0 != 0x80);
+                        starts > 32
+                    })
+                    .unwrap_or(verb.len());
                 let shown = verb.get(..end).unwrap_or(verb);
                 write!(f, "'{shown}' is not enable or disable")
             }
