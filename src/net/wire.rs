@@ -103,9 +103,11 @@ pub fn parse_control(datagram: &[u8]) -> Result<(Control, &str), BadDatagram<'_>
     {
         return Err(BadDatagram::ControlCharacter);
     }
-    let text = text.trim_start_matches(|c: char| c.is_ascii_whitespace());
+    // As bytes: ASCII whitespace is never part of a longer character.
+    let text = text.trim_ascii_start();
     let verb_end = text
-        .find(|c: char| c.is_ascii_whitespace())
+        .bytes()
+        .position(|b| b.is_ascii_whitespace())
         .unwrap_or(text.len());
     // At an ASCII space (or the end): never fails, and unlike split_at
     // brings no slicing panic into the stable build (issue 18).
