@@ -191,7 +191,9 @@ fn unit(b: &[u8]) -> (usize, bool) {
         _ => return (1, true),
     };
     match b.get(..len).map(core::str::from_utf8) {
-        Some(Ok(s)) if !s.chars().any(|ch| ch.is_control()) => (len, false),
+        // The only control characters past ASCII are C1's, U+0080 to
+        // U+009F: C2 80 to C2 9F. Checked as bytes, not decoded.
+        Some(Ok(s)) if !matches!(s.as_bytes(), [0xC2, 0x80..=0x9F]) => (len, false),
         _ => (1, true),
     }
 }
@@ -373,6 +375,18 @@ mod tests {
             job("x\u{9b}y".as_bytes(), RECORD_LIMIT),
             ["<27>Nov  5 09:07:03 web[7]: x#302#233y"]
         );
+    }
+
+    /// `unit` escapes exactly the control characters, checked as bytes.
+    #[test]
+    fn unit_escapes_what_is_control() {
+        for ch in (0..=0x10FFFF).filter_map(char::from_u32) {
+            let mut utf8 = [0; 4];
+            let bytes = ch.encode_utf8(&mut utf8).as_bytes();
+            // An escaped character goes byte by byte.
+            let len = if ch.is_control() { 1 } else { bytes.len() };
+            assert_eq!(unit(bytes), (len, ch.is_control()), "{ch:?}");
+        }
     }
 
     #[test]
