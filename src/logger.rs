@@ -248,7 +248,7 @@ impl<'a> Log<'a> {
             Some(Err(e)) => {
                 self.fd = None;
                 self.dropped += lines();
-                self.failed("write", e);
+                self.failed("write", strerror(e));
             }
             None => self.dropped += lines(),
         }
@@ -297,18 +297,15 @@ impl<'a> Log<'a> {
                 self.rotates = regular;
                 self.size = if regular { size } else { 0 };
             }
-            Err(e) => self.failed("open", e),
+            // EINVAL here is (also) the check above: say what it means.
+            Err(Errno::INVAL) => self.failed("open", "not a regular file or a character device"),
+            Err(e) => self.failed("open", strerror(e)),
         }
     }
 
-    fn failed(&mut self, call: &str, e: Errno) {
+    fn failed(&mut self, call: &str, why: &str) {
         self.retry_at = self.now + RETRY_SECS;
         if !self.failing {
-            let why = if e == Errno::INVAL && call == "open" {
-                "not a regular file or a character device"
-            } else {
-                strerror(e)
-            };
             error!(
                 "job {}: can't {call} {}: {why}; dropping its lines until it can (they are counted)",
                 self.job, self.path
