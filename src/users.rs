@@ -115,11 +115,14 @@ impl Users {
                     .filter(|fields| fields.len() >= 4)
                     .find(|fields| crate::parse_unsigned(fields[2]) == Some(uid))
             })
-            .ok_or_else(|| LookupError::UnknownUser(name.to_string()))?;
-        let (Some(uid), Some(gid)) = (
-            crate::parse_unsigned::<u32>(entry[2]),
-            crate::parse_unsigned::<u32>(entry[3]),
-        ) else {
+            .and_then(|entry| {
+                let uid = crate::parse_unsigned::<u32>(entry[2])?;
+                let gid = crate::parse_unsigned::<u32>(entry[3])?;
+                Some((entry, uid, gid))
+            });
+        // Not there, or with an id that is not a number: one error made
+        // in one place (issue 18, bytes).
+        let Some((entry, uid, gid)) = entry else {
             return Err(LookupError::UnknownUser(name.to_string()));
         };
         let user = entry[0];
