@@ -320,14 +320,15 @@ impl<'a> Log<'a> {
     /// it is emptied instead, so the cap on disk holds.
     fn rotate(&mut self) {
         let keep = self.names.len() - 1;
-        let moved = if keep == 0 {
-            rustix::fs::unlink(self.names[0].as_c_str())
-        } else {
-            for i in (1..keep).rev() {
-                let _ = rustix::fs::rename(self.names[i].as_c_str(), self.names[i + 1].as_c_str());
-            }
-            rustix::fs::rename(self.names[0].as_c_str(), self.names[1].as_c_str())
-        };
+        // What counts is FILE's own move, the last rename: the older
+        // ones may be missing.
+        let mut moved = Ok(());
+        for i in (0..keep).rev() {
+            moved = rustix::fs::rename(self.names[i].as_c_str(), self.names[i + 1].as_c_str());
+        }
+        if keep == 0 {
+            moved = rustix::fs::unlink(self.names[0].as_c_str());
+        }
         match moved {
             Ok(()) | Err(Errno::NOENT) => {
                 self.fd = None;
