@@ -60,16 +60,17 @@ pub fn main(args: &[String]) -> u8 {
         return 2;
     };
     // FILE, FILE.1 … FILE.KEEP (paths from pmtr's configuration: no NUL).
-    let names = (0..=keep)
-        .map(|i| {
-            let mut name = path.clone();
-            if i > 0 {
-                name.push('.');
-                name.push_str(itoa(i).as_str());
-            }
-            CString::new(name).unwrap_or_default()
-        })
-        .collect();
+    // A loop, not `map().collect()`: that brought its iterator's fold
+    // and size_hint (issue 18, bytes).
+    let mut names = Vec::new();
+    for i in 0..=keep {
+        let mut name = path.clone();
+        if i > 0 {
+            name.push('.');
+            name.push_str(itoa(i).as_str());
+        }
+        names.push(CString::new(name).unwrap_or_default());
+    }
     let mut log = Log::new(
         job,
         path,
@@ -247,7 +248,7 @@ impl<'a> Log<'a> {
             Some(Err(e)) => {
                 self.fd = None;
                 self.dropped += lines();
-                self.failed("write", e);
+                self.failed("write", strerror(e));
             }
             None => self.dropped += lines(),
         }
@@ -296,18 +297,15 @@ impl<'a> Log<'a> {
                 self.rotates = regular;
                 self.size = if regular { size } else { 0 };
             }
-            Err(e) => self.failed("open", e),
+            // EINVAL here is (also) the check above: say what it means.
+            Err(Errno::INVAL) => self.failed("open", "not a regular file or a character device"),
+            Err(e) => self.failed("open", strerror(e)),
         }
     }
 
-    fn failed(&mut self, call: &str, e: Errno) {
+    fn failed(&mut self, call: &str, why: &str) {
         self.retry_at = self.now + RETRY_SECS;
         if !self.failing {
-            let why = if e == Errno::INVAL && call == "open" {
-                "not a regular file or a character device"
-            } else {
-                strerror(e)
-            };
             error!(
                 "job {}: can't {call} {}: {why}; dropping its lines until it can (they are counted)",
                 self.job, self.path
@@ -322,14 +320,15 @@ impl<'a> Log<'a> {
     /// it is emptied instead, so the cap on disk holds.
     fn rotate(&mut self) {
         let keep = self.names.len() - 1;
-        let moved = if keep == 0 {
-            rustix::fs::unlink(self.names[0].as_c_str())
-        } else {
-            for i in (1..keep).rev() {
-                let _ = rustix::fs::rename(self.names[i].as_c_str(), self.names[i + 1].as_c_str());
-            }
-            rustix::fs::rename(self.names[0].as_c_str(), self.names[1].as_c_str())
-        };
+        // What counts is FILE's own move, the last rename: the older
+        // ones may be missing.
+        let mut moved = Ok(());
+        for i in (0..keep).rev() {
+            moved = rustix::fs::rename(self.names[i].as_c_str(), self.names[i + 1].as_c_str());
+        }
+        if keep == 0 {
+            moved = rustix::fs::unlink(self.names[0].as_c_str());
+        }
         match moved {
             Ok(()) | Err(Errno::NOENT) => {
                 self.fd = None;
@@ -368,10 +367,7 @@ fn stdin() -> BorrowedFd<'static> {
 /// `2025-11-30T16:37:05.123+01:00 ` (ISO 8601, local time with its UTC
 /// offset, milliseconds) into `out`.
 pub fn iso8601(out: &mut [u8; STAMP_LEN], secs: i64, nanos: u32, zone: &Zone) {
-    let offset = zone.offset_at(secs);
-    let local = secs + i64::from(offset);
-    let (year, month, day) = crate::syslog::civil_from_days(local.div_euclid(86400));
-    let s = local.rem_euclid(86400) as u32;
+    let ((year, month, day), s, offset) = zone.local_time(secs);
     let off = offset.unsigned_abs() / 60;
     *out = *b"0000-00-00T00:00:00.000+00:00 ";
     if offset < 0 {
@@ -409,7 +405,10 @@ pub fn iso8601(out: &mut [u8; STAMP_LEN], secs: i64, nanos: u32, zone: &Zone) {
 /// newest.
 fn metrics(path: &str) -> u8 {
     let dir = crate::files::parent(path);
-    let tmp = crate::files::join(dir, &format!(".{}.tmp", crate::files::file_name(path)));
+    let mut name = String::from(".");
+    name.push_str(crate::files::file_name(path));
+    name.push_str(".tmp");
+    let tmp = crate::files::join(dir, &name);
     let mut data: Vec<u8> = Vec::with_capacity(64 * 1024);
     let mut failed: Option<Errno> = None;
     loop {

@@ -28,7 +28,10 @@ impl Ids {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LookupError {
     /// The passwd file could not be read.
-    Unreadable { file: String, reason: String },
+    Unreadable {
+        file: &'static str,
+        reason: &'static str,
+    },
     /// No such user in the passwd file.
     UnknownUser(String),
     /// `user UID` with no passwd entry, so no primary group, and no
@@ -68,7 +71,8 @@ fn read_text(path: &str) -> Result<String, rustix::io::Errno> {
 
 /// The user database files, read once per configuration load.
 pub struct Users {
-    passwd: Result<String, String>,
+    /// The text, or why it could not be read (strerror's words).
+    passwd: Result<String, &'static str>,
     group: String,
 }
 
@@ -80,7 +84,7 @@ impl Users {
 
     pub fn from_files(passwd: &str, group: &str) -> Users {
         Users {
-            passwd: read_text(passwd).map_err(|e| crate::sys::strerror(e).to_string()),
+            passwd: read_text(passwd).map_err(crate::sys::strerror),
             // A missing group file only means no supplementary groups.
             group: read_text(group).unwrap_or_default(),
         }
@@ -92,9 +96,9 @@ impl Users {
         let passwd = self
             .passwd
             .as_ref()
-            .map_err(|reason| LookupError::Unreadable {
-                file: "/etc/passwd".into(),
-                reason: reason.clone(),
+            .map_err(|&reason| LookupError::Unreadable {
+                file: "/etc/passwd",
+                reason,
             })?;
         let entry = passwd
             .lines()
@@ -111,11 +115,14 @@ impl Users {
                     .filter(|fields| fields.len() >= 4)
                     .find(|fields| crate::parse_unsigned(fields[2]) == Some(uid))
             })
-            .ok_or_else(|| LookupError::UnknownUser(name.to_string()))?;
-        let (Some(uid), Some(gid)) = (
-            crate::parse_unsigned::<u32>(entry[2]),
-            crate::parse_unsigned::<u32>(entry[3]),
-        ) else {
+            .and_then(|entry| {
+                let uid = crate::parse_unsigned::<u32>(entry[2])?;
+                let gid = crate::parse_unsigned::<u32>(entry[3])?;
+                Some((entry, uid, gid))
+            });
+        // Not there, or with an id that is not a number: one error made
+        // in one place (issue 18, bytes).
+        let Some((entry, uid, gid)) = entry else {
             return Err(LookupError::UnknownUser(name.to_string()));
         };
         let user = entry[0];

@@ -32,29 +32,37 @@ pub struct Query {
 impl Query {
     /// The query with id `id` for `name`'s records of type `qtype`;
     /// `None` if `name` (without a trailing dot) has an empty label, a
-    /// label over 63 bytes, or is over 253 bytes.
+    /// label over 63 bytes, or is over 253 bytes. (The resolver uses
+    /// [`Query::set`]; this is for tests.)
+    #[cfg(test)]
     pub fn new(id: u16, name: &str, qtype: u16) -> Option<Query> {
+        let mut q = Query::blank();
+        q.set(id, name, qtype).then_some(q)
+    }
+
+    /// Makes this the query [`Query::new`] would make, in place (no
+    /// 271-byte query moved, issue 18); false, and blank, when `new`
+    /// would give `None`.
+    pub fn set(&mut self, id: u16, name: &str, qtype: u16) -> bool {
+        self.len = 0;
         if name.len() > 253 {
-            return None;
+            return false;
         }
-        let mut q = Query {
-            bytes: [0; QUERY_MAX],
-            len: 0,
-        };
         let [id_hi, id_lo] = id.to_be_bytes();
         // Flags: RD. Counts: one question, no records.
-        q.push(&[id_hi, id_lo, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0]);
+        self.push(&[id_hi, id_lo, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0]);
         for label in name.split('.') {
             if !(1..=63).contains(&label.len()) {
-                return None;
+                self.len = 0;
+                return false;
             }
-            q.push(&[label.len() as u8]);
-            q.push(label.as_bytes());
+            self.push(&[label.len() as u8]);
+            self.push(label.as_bytes());
         }
         let [t_hi, t_lo] = qtype.to_be_bytes();
         // Root label, QTYPE, QCLASS IN.
-        q.push(&[0, t_hi, t_lo, 0, 1]);
-        Some(q)
+        self.push(&[0, t_hi, t_lo, 0, 1]);
+        true
     }
 
     /// A placeholder that no reply matches.
@@ -239,6 +247,10 @@ mod tests {
             &(longest.clone() + "e"),
         ] {
             assert!(Query::new(1, bad, TYPE_A).is_none(), "{bad:?}");
+            // In place, a failure leaves a blank that no reply matches.
+            let mut q = Query::new(1, "ok", TYPE_A).unwrap();
+            assert!(!q.set(1, bad, TYPE_A), "{bad:?}");
+            assert!(q.as_bytes().is_empty(), "{bad:?}");
         }
     }
 

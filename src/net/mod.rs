@@ -180,35 +180,20 @@ impl Net {
             Host::Ip(_) => None,
             Host::Name(host) => Some(intern(names, &mut old_names, &mut self.last_key, host, now)),
         };
+        // Each listener is made and opened in one pass, then each
+        // destination: no list of them built first (issue 18, bytes).
+        // Names are interned in the same order as ever, listeners first.
         let mut names = Vec::new();
-        let mut listeners = Vec::with_capacity(listen.len());
-        for url in listen {
-            let name = name_of(url, &mut names);
-            listeners.push(Listener {
-                addr: address(url, name.and_then(|n: usize| names[n].ip)),
-                url: url.clone(),
-                name,
-                fd: None,
-            });
-        }
-        let mut destinations = Vec::with_capacity(report.len());
-        for url in report {
-            let name = name_of(url, &mut names);
-            destinations.push(Destination {
-                addr: address(url, name.and_then(|n: usize| names[n].ip)),
-                url: url.clone(),
-                name,
-                fd: None,
-                failing: false,
-            });
-        }
-        for gone in old_names.iter().filter(|n| n.resolving) {
-            self.resolver.cancel(gone.key);
-        }
-        self.names = names;
-
         let mut old = core::mem::take(&mut self.listen);
-        for (i, mut l) in listeners.into_iter().enumerate() {
+        self.listen.reserve_exact(listen.len());
+        for (i, url) in listen.iter().enumerate() {
+            let name = name_of(url, &mut names);
+            let mut l = Listener {
+                addr: address(url, name.and_then(|n: usize| names[n].ip)),
+                url: url.clone(),
+                name,
+                fd: None,
+            };
             let token = epoll::EventData::new_u64(token_base | i as u64);
             let kept = old
                 .iter()
@@ -236,10 +221,25 @@ impl Net {
                 info!("no longer listening on {}", o.url.text);
             }
         }
-        for d in &mut destinations {
-            d.fd = open_destination(d);
+        let old_report = core::mem::take(&mut self.report);
+        self.report.reserve_exact(report.len());
+        for url in report {
+            let name = name_of(url, &mut names);
+            let mut d = Destination {
+                addr: address(url, name.and_then(|n: usize| names[n].ip)),
+                url: url.clone(),
+                name,
+                fd: None,
+                failing: false,
+            };
+            d.fd = open_destination(&d);
+            self.report.push(d);
         }
-        self.report = destinations;
+        drop(old_report);
+        for gone in old_names.iter().filter(|n| n.resolving) {
+            self.resolver.cancel(gone.key);
+        }
+        self.names = names;
         // Names in /etc/hosts resolve right here.
         self.start_due(now);
         self.take_results(now);
@@ -372,6 +372,8 @@ impl Net {
         let Some(epoll) = &self.resolver.io.epoll else {
             return;
         };
+        // Through `address`, which the loads use too: one copy of the
+        // socket address's making (issue 18, bytes).
         for (i, l) in self.listen.iter_mut().enumerate() {
             if l.name != Some(n) {
                 continue;
@@ -379,12 +381,12 @@ impl Net {
             if let Some(fd) = l.fd.take() {
                 let _ = epoll::delete(epoll, &fd);
             }
-            l.addr = Some(SocketAddr::new(ip, l.url.port));
+            l.addr = address(&l.url, Some(ip));
             let token = epoll::EventData::new_u64(self.token_base | i as u64);
             l.fd = open_listener(epoll.as_fd(), token, l);
         }
         for d in self.report.iter_mut().filter(|d| d.name == Some(n)) {
-            d.addr = Some(SocketAddr::new(ip, d.url.port));
+            d.addr = address(&d.url, Some(ip));
             d.failing = false;
             d.fd = open_destination(d);
             if let (Some(_), Some(addr)) = (&d.fd, d.addr) {
@@ -609,22 +611,23 @@ pub fn udp_socket(v6: bool) -> rustix::io::Result<OwnedFd> {
 /// On failure, the call that failed and its errno.
 pub fn bind_udp(addr: &SocketAddr) -> Result<OwnedFd, (&'static str, Errno)> {
     let fd = udp_socket(addr.is_ipv6()).map_err(|e| ("socket", e))?;
+    // The same steps for both families; only the membership call differs.
+    let multicast = addr.ip().is_multicast();
+    if multicast {
+        rustix::net::sockopt::set_socket_reuseaddr(&fd, true)
+            .map_err(|e| ("setsockopt SO_REUSEADDR", e))?;
+    }
+    rustix::net::bind(&fd, addr).map_err(|e| ("bind", e))?;
     match addr.ip() {
-        IpAddr::V4(group) if group.is_multicast() => {
-            rustix::net::sockopt::set_socket_reuseaddr(&fd, true)
-                .map_err(|e| ("setsockopt SO_REUSEADDR", e))?;
-            rustix::net::bind(&fd, addr).map_err(|e| ("bind", e))?;
+        IpAddr::V4(group) if multicast => {
             rustix::net::sockopt::set_ip_add_membership(&fd, &group, &Ipv4Addr::UNSPECIFIED)
-                .map_err(|e| ("setsockopt IP_ADD_MEMBERSHIP", e))?;
+                .map_err(|e| ("setsockopt IP_ADD_MEMBERSHIP", e))?
         }
-        IpAddr::V6(group) if group.is_multicast() => {
-            rustix::net::sockopt::set_socket_reuseaddr(&fd, true)
-                .map_err(|e| ("setsockopt SO_REUSEADDR", e))?;
-            rustix::net::bind(&fd, addr).map_err(|e| ("bind", e))?;
+        IpAddr::V6(group) if multicast => {
             rustix::net::sockopt::set_ipv6_add_membership(&fd, &group, 0)
-                .map_err(|e| ("setsockopt IPV6_ADD_MEMBERSHIP", e))?;
+                .map_err(|e| ("setsockopt IPV6_ADD_MEMBERSHIP", e))?
         }
-        _ => rustix::net::bind(&fd, addr).map_err(|e| ("bind", e))?,
+        _ => {}
     }
     Ok(fd)
 }

@@ -451,14 +451,16 @@ impl<S> Round<S> {
                 continue;
             }
             let id = query_id();
-            let (Some(a), Some(aaaa)) = (
-                Query::new(id, &candidate, dns::TYPE_A),
-                Query::new(id.wrapping_add(1), &candidate, dns::TYPE_AAAA),
-            ) else {
-                // Too long with this domain.
+            // Made in place. When they cannot be (too long with this
+            // domain) they are left blank, which no reply matches; a
+            // lookup left without a candidate is not sent again (a new
+            // one is not kept, one after NXDOMAIN has both answered).
+            let [a, aaaa] = &mut lookup.questions;
+            if !a.set(id, &candidate, dns::TYPE_A)
+                || !aaaa.set(id.wrapping_add(1), &candidate, dns::TYPE_AAAA)
+            {
                 continue;
-            };
-            lookup.questions = [a, aaaa];
+            }
             lookup.answered = [false; 2];
             lookup.nxdomain = false;
             lookup.ips.clear();

@@ -72,7 +72,16 @@ impl fmt::Display for BadDatagram<'_> {
             BadDatagram::Empty => f.write_str("empty"),
             BadDatagram::UnknownVerb(verb) => {
                 // At most 32 characters of it: the rest is the sender's.
-                let end = verb.char_indices().nth(32).map_or(verb.len(), |(i, _)| i);
+                // Where the 33rd character starts: counted as the bytes
+                // that start one, not decoded (issue 18, bytes).
+                let mut starts = 0;
+                let end = verb
+                    .bytes()
+                    .position(|b| {
+                        starts += usize::from(b & 0xC0 != 0x80);
+                        starts > 32
+                    })
+                    .unwrap_or(verb.len());
                 let shown = verb.get(..end).unwrap_or(verb);
                 write!(f, "'{shown}' is not enable or disable")
             }
@@ -94,9 +103,11 @@ pub fn parse_control(datagram: &[u8]) -> Result<(Control, &str), BadDatagram<'_>
     {
         return Err(BadDatagram::ControlCharacter);
     }
-    let text = text.trim_start_matches(|c: char| c.is_ascii_whitespace());
+    // As bytes: ASCII whitespace is never part of a longer character.
+    let text = text.trim_ascii_start();
     let verb_end = text
-        .find(|c: char| c.is_ascii_whitespace())
+        .bytes()
+        .position(|b| b.is_ascii_whitespace())
         .unwrap_or(text.len());
     // At an ASCII space (or the end): never fails, and unlike split_at
     // brings no slicing panic into the stable build (issue 18).

@@ -38,10 +38,16 @@ impl Budget {
 
     /// Takes a token for one record at `now`; false when there is none.
     fn take(&mut self, now: Instant) -> bool {
-        let since = self.filled_at.map_or(1_000, |at| {
-            now.saturating_duration_since(at).as_millis() as u64
+        // Whole tokens earned since the last fill, counted in milliseconds
+        // (a second's worth at first): `ms * LINES_PER_SEC / 1000`, taken
+        // as seconds and milliseconds apart so that no u128 of
+        // `as_millis` is needed (issue 18, bytes). Cannot overflow: a
+        // Duration from u64 nanoseconds has under 2^35 seconds.
+        let add = self.filled_at.map_or(u64::from(LINES_PER_SEC), |at| {
+            let since = now.saturating_duration_since(at);
+            since.as_secs() * u64::from(LINES_PER_SEC)
+                + u64::from(since.subsec_millis() * LINES_PER_SEC / 1_000)
         });
-        let add = since.saturating_mul(u64::from(LINES_PER_SEC)) / 1_000;
         if add > 0 {
             let tokens = u64::from(self.tokens).saturating_add(add);
             self.tokens = tokens.min(u64::from(LINE_BURST)) as u32;

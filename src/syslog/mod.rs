@@ -54,7 +54,7 @@ use core::fmt;
 use rustix::net::SocketAddrUnix;
 
 pub use lines::JobOutput;
-pub use tz::{Zone, civil_from_days};
+pub use tz::Zone;
 
 use record::{Record, split_line};
 use writer::{
@@ -199,30 +199,16 @@ fn log_job_piece(
     unfinished: bool,
 ) {
     let mut guard = lock();
-    let Some(w) = guard.as_mut() else {
-        let mut rec = Record::new();
-        rec.tag_at = 0;
-        split_line(
-            &mut rec,
-            severity,
-            0,
-            &Zone::UTC,
-            tag,
-            pid,
-            line,
-            continued,
-            unfinished,
-            RECORD_LIMIT,
-            |rec| {
-                let _ = write_line(crate::rt::print::stderr(), &[rec.tagged(), b"\n"]);
-            },
-        );
-        return;
+    let mut w = guard.as_mut();
+    // One `split_line` for both cases: each call is a copy of it (issue
+    // 18, bytes). Before init (tests, flag errors) stderr is all there is,
+    // in UTC; the zone is taken out of the writer so that `emit` may
+    // borrow the writer while the records are formatted.
+    let (now, limit, zone) = match &mut w {
+        Some(w) => (now_utc(), w.limit, core::mem::take(&mut w.zone)),
+        None => (0, RECORD_LIMIT, Zone::UTC),
     };
-    let now = now_utc();
-    let limit = w.limit;
     let mut rec = Record::new();
-    let zone = core::mem::take(&mut w.zone);
     split_line(
         &mut rec,
         severity,
@@ -234,11 +220,16 @@ fn log_job_piece(
         continued,
         unfinished,
         limit,
-        |rec| {
-            w.deliver(rec, Source::Job);
+        |rec| match &mut w {
+            Some(w) => w.deliver(rec, Source::Job),
+            None => {
+                let _ = write_line(crate::rt::print::stderr(), &[rec.tagged(), b"\n"]);
+            }
         },
     );
-    w.zone = zone;
+    if let Some(w) = w {
+        w.zone = zone;
+    }
 }
 
 /// The writer's lock.

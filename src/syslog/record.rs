@@ -4,7 +4,7 @@
 
 use core::fmt;
 
-use super::tz::{self, Zone};
+use super::tz::Zone;
 use super::{FACILITY_DAEMON, RECORD_MAX, SPLIT_MARK, Severity, TAG_MAX};
 
 /// One record being formatted.
@@ -72,9 +72,7 @@ impl Record {
             *b"Oct", *b"Nov", *b"Dec",
         ];
         self.buf.clear();
-        let local = now + i64::from(zone.offset_at(now));
-        let (_, month, day) = tz::civil_from_days(local.div_euclid(86400));
-        let secs = local.rem_euclid(86400) as u32;
+        let ((_, month, day), secs, _) = zone.local_time(now);
         // `<PRI>Mmm dd hh:mm:ss `, the day padded with a space, the rest
         // with zeros, filled in as bytes: not through `write!` and core's
         // padding (issue 18, bytes). PRI is daemon (24) plus a severity
@@ -193,7 +191,9 @@ fn unit(b: &[u8]) -> (usize, bool) {
         _ => return (1, true),
     };
     match b.get(..len).map(core::str::from_utf8) {
-        Some(Ok(s)) if !s.chars().any(|ch| ch.is_control()) => (len, false),
+        // The only control characters past ASCII are C1's, U+0080 to
+        // U+009F: C2 80 to C2 9F. Checked as bytes, not decoded.
+        Some(Ok(s)) if !matches!(s.as_bytes(), [0xC2, 0x80..=0x9F]) => (len, false),
         _ => (1, true),
     }
 }
@@ -317,7 +317,7 @@ mod tests {
             let pid = [1, 42, 4_294_967_295][i % 3];
             let mut rec = Record::new();
             rec.header(severity, now, &Zone::UTC, "web", pid);
-            let (_, month, mday) = tz::civil_from_days(now.div_euclid(86400));
+            let (_, month, mday) = crate::syslog::tz::civil_from_days(now.div_euclid(86400));
             let secs = now.rem_euclid(86400);
             let want = format!(
                 "<{}>{} {:2} {:02}:{:02}:{:02} web[{pid}]: ",
@@ -375,6 +375,18 @@ mod tests {
             job("x\u{9b}y".as_bytes(), RECORD_LIMIT),
             ["<27>Nov  5 09:07:03 web[7]: x#302#233y"]
         );
+    }
+
+    /// `unit` escapes exactly the control characters, checked as bytes.
+    #[test]
+    fn unit_escapes_what_is_control() {
+        for ch in (0..=0x10FFFF).filter_map(char::from_u32) {
+            let mut utf8 = [0; 4];
+            let bytes = ch.encode_utf8(&mut utf8).as_bytes();
+            // An escaped character goes byte by byte.
+            let len = if ch.is_control() { 1 } else { bytes.len() };
+            assert_eq!(unit(bytes), (len, ch.is_control()), "{ch:?}");
+        }
     }
 
     #[test]

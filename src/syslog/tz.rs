@@ -183,6 +183,17 @@ impl Zone {
         ))
     }
 
+    /// The local time at `t` (seconds since the epoch): the date (year,
+    /// month, day), the seconds since local midnight and the UTC offset.
+    /// One copy for the syslog header and the log file stamp (issue 18,
+    /// bytes).
+    pub fn local_time(&self, t: i64) -> ((i64, u32, u32), u32, i32) {
+        let offset = self.offset_at(t);
+        let local = t + i64::from(offset);
+        let date = civil_from_days(local.div_euclid(86400));
+        (date, local.rem_euclid(86400) as u32, offset)
+    }
+
     /// Seconds east of UTC in force at `t` (seconds since the epoch).
     pub fn offset_at(&self, t: i64) -> i32 {
         match self.times.first() {

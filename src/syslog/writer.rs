@@ -254,29 +254,22 @@ pub(super) fn write_line(fd: rustix::fd::BorrowedFd<'_>, parts: &[&[u8]]) -> boo
     let ask = rustix::fd::AsRawFd::as_raw_fd(&fd) == 2;
     let mut rest = &line[..];
     while !rest.is_empty() {
-        if !ask {
-            match rustix::io::write(fd, rest) {
-                Ok(n) if n > 0 => rest = &rest[n..],
-                Err(Errno::INTR) => {}
+        if ask {
+            let mut poll = [PollFd::new(&fd, PollFlags::OUT)];
+            let zero = rustix::event::Timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            };
+            match rustix::event::poll(&mut poll, Some(&zero)) {
+                Ok(1) if poll[0].revents().contains(PollFlags::OUT) => {}
+                Err(Errno::INTR) => continue,
                 _ => return false,
             }
-            continue;
-        }
-        let mut poll = [PollFd::new(&fd, PollFlags::OUT)];
-        let zero = rustix::event::Timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
-        };
-        match rustix::event::poll(&mut poll, Some(&zero)) {
-            Ok(1) if poll[0].revents().contains(PollFlags::OUT) => {}
-            Err(Errno::INTR) => continue,
-            _ => return false,
         }
         match rustix::io::write(fd, rest) {
-            Ok(0) => return false,
-            Ok(n) => rest = &rest[n..],
+            Ok(n) if n > 0 => rest = &rest[n..],
             Err(Errno::INTR) => {}
-            Err(_) => return false,
+            _ => return false,
         }
     }
     true
