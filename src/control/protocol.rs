@@ -283,12 +283,14 @@ impl JobStatus {
         opt(out, self.pid.map(u64::from));
         opt(out, self.uptime);
         let _ = write!(out, "\t{}", self.starts);
+        // The two kinds through one format (issue 18, bytes).
         match self.last_exit {
-            Some((Exit::Status(n), ago)) => {
-                let _ = write!(out, "\tstatus {n}\t{ago}");
-            }
-            Some((Exit::Signal(n), ago)) => {
-                let _ = write!(out, "\tsignal {n}\t{ago}");
+            Some((exit, ago)) => {
+                let (kind, n) = match exit {
+                    Exit::Status(n) => ("status", n),
+                    Exit::Signal(n) => ("signal", n),
+                };
+                let _ = write!(out, "\t{kind} {n}\t{ago}");
             }
             None => out.push_str("\t-\t-"),
         }
