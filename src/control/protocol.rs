@@ -310,6 +310,7 @@ impl JobStatus {
     }
 
     /// Parses the fields after `job\t`.
+    #[inline(never)]
     pub fn parse_fields(fields: &str) -> Option<JobStatus> {
         let f: Vec<&str> = fields.split('\t').collect();
         let [
