@@ -70,7 +70,10 @@ impl fmt::Display for OpenError<'_> {
 /// A connected client and what it has sent so far.
 struct Client {
     fd: OwnedFd,
-    buf: heapless::Vec<u8, MAX_REQUEST>,
+    /// The request so far: `buf[..len]`. Received into in place, with no
+    /// buffer on the stack to copy from (issue 18, bytes).
+    buf: [u8; MAX_REQUEST],
+    len: usize,
     /// Accept order, to find the oldest.
     seq: u64,
     /// The peer's uid (SO_PEERCRED), for the log of what it asked.
@@ -245,7 +248,8 @@ impl Server {
             }
             self.clients[slot] = Some(Box::new(Client {
                 fd,
-                buf: heapless::Vec::new(),
+                buf: [0; MAX_REQUEST],
+                len: 0,
                 seq: self.next_seq,
                 uid,
                 unsent: Vec::new(),
@@ -267,8 +271,9 @@ impl Server {
             return Readiness::Pending;
         }
         loop {
-            if let Some(end) = client.buf.iter().position(|&b| b == b'\n') {
-                let line = &client.buf[..end];
+            let got = &client.buf[..client.len];
+            if let Some(end) = got.iter().position(|&b| b == b'\n') {
+                let line = &got[..end];
                 let line = line.strip_suffix(b"\r").unwrap_or(line);
                 return match Request::parse(line) {
                     Ok(req) => Readiness::Request(req, client.uid),
@@ -278,23 +283,20 @@ impl Server {
                     }
                 };
             }
-            let room = MAX_REQUEST - client.buf.len();
-            if room == 0 {
+            if client.len == MAX_REQUEST {
                 // A fixed text, not format! (issue 18, bytes); a test
                 // checks that it names MAX_REQUEST.
                 self.answer(epoll, slot, TOO_LONG);
                 return Readiness::Pending;
             }
-            let mut chunk = [0u8; MAX_REQUEST];
-            match net::recv(&client.fd, &mut chunk[..room], RecvFlags::DONTWAIT) {
+            // At most the room left: the buffer bounds the request.
+            let room = &mut client.buf[client.len..];
+            match net::recv(&client.fd, room, RecvFlags::DONTWAIT) {
                 Ok((0, _)) => {
                     self.clients[slot] = None;
                     return Readiness::Pending;
                 }
-                Ok((n, _)) => {
-                    // Fits: `room` bounds the read.
-                    let _ = client.buf.extend_from_slice(&chunk[..n]);
-                }
+                Ok((n, _)) => client.len += n,
                 Err(Errno::INTR) => continue,
                 Err(Errno::AGAIN) => return Readiness::Pending,
                 Err(_) => {
