@@ -451,7 +451,7 @@ fn state_text(job: &JobStatus) -> String {
     // became ready after it started (else UPTIME says it).
     if timed
         && let Some(secs) = job.extra("in_state").and_then(crate::parse_unsigned::<u64>)
-        && (word != "running" || Some(secs) != job.uptime)
+        && (job.state != State::Running || Some(secs) != job.uptime)
     {
         text.push(' ');
         text.push_str(&duration(secs));
