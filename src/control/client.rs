@@ -398,11 +398,11 @@ fn state_text(job: &JobStatus) -> String {
     // Written into one String: static pieces, no String per arm (issue 18,
     // bytes).
     let mut text = String::new();
-    let (word, timed) = match job.state {
-        State::Running => ("running", true),
-        State::Starting => ("starting", true),
-        State::Unhealthy => ("unhealthy", true),
-        State::Stopping => ("stopping", false),
+    let word = match job.state {
+        // Said as on the wire (issue 18, bytes).
+        State::Running | State::Starting | State::Unhealthy | State::Stopping => {
+            job.state.keyword()
+        }
         State::Waiting => {
             text.push_str("waiting to restart");
             if let Some(n) = job.restart_in {
@@ -424,14 +424,14 @@ fn state_text(job: &JobStatus) -> String {
             }
             return text;
         }
-        State::Exit33 => ("stopped by exit 33", false),
+        State::Exit33 => "stopped by exit 33",
         State::Done if job.extra("restart") == Some("on-failure") => {
-            ("done (exited 0; restart on-failure)", false)
+            "done (exited 0; restart on-failure)"
         }
-        State::Done => ("done (once)", false),
-        State::Disabled if job.disabled_in_config => ("disabled", false),
-        State::Disabled => ("disabled until the config changes", false),
-        State::NotStartable => ("not startable", false),
+        State::Done => "done (once)",
+        State::Disabled if job.disabled_in_config => "disabled",
+        State::Disabled => "disabled until the config changes",
+        State::NotStartable => "not startable",
         State::Pending => match job.extra("waits") {
             Some(names) => {
                 text.push_str("waiting for ");
@@ -443,14 +443,16 @@ fn state_text(job: &JobStatus) -> String {
                 }
                 return text;
             }
-            None => ("not started yet", false),
+            None => "not started yet",
         },
     };
     text.push_str(word);
     // Issue 16: how long in this state; for `running`, only when it
     // became ready after it started (else UPTIME says it).
-    if timed
-        && let Some(secs) = job.extra("in_state").and_then(crate::parse_unsigned::<u64>)
+    if matches!(
+        job.state,
+        State::Running | State::Starting | State::Unhealthy
+    ) && let Some(secs) = job.extra("in_state").and_then(crate::parse_unsigned::<u64>)
         && (job.state != State::Running || Some(secs) != job.uptime)
     {
         text.push(' ');
