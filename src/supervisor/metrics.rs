@@ -48,6 +48,31 @@ pub fn wall_now() -> i64 {
     crate::clock::wall().0
 }
 
+/// pmtr's own metrics after `pmtr_build_info`: name, type, help; each has
+/// a sample once it has a value (see [`render`]).
+const OWN_METRICS: [(&str, &str, &str); 4] = [
+    (
+        "pmtr_jobs_configured",
+        "gauge",
+        "Jobs in the configuration in force.",
+    ),
+    (
+        "pmtr_config_reloads_total",
+        "counter",
+        "Configurations read with new content, applied or rejected.",
+    ),
+    (
+        "pmtr_config_reload_failures_total",
+        "counter",
+        "Configurations rejected for errors, or that could not be read.",
+    ),
+    (
+        "pmtr_config_last_reload_success_timestamp_seconds",
+        "gauge",
+        "When a configuration was last applied, in seconds since the epoch.",
+    ),
+];
+
 /// A per-job metric: name, type, help, and its value for a job, if any.
 type JobMetric = (
     &'static str,
@@ -161,35 +186,17 @@ pub fn render(
         )
         .as_bytes(),
     );
-    family(
-        out,
-        "pmtr_jobs_configured",
-        "gauge",
-        "Jobs in the configuration in force.",
-    );
-    sample(out, "pmtr_jobs_configured", None, None, jobs.len() as i64);
-    let reloads: [(&str, &str, &str, Option<i64>); 3] = [
-        (
-            "pmtr_config_reloads_total",
-            "counter",
-            "Configurations read with new content, applied or rejected.",
-            Some(counts.reloads as i64),
-        ),
-        (
-            "pmtr_config_reload_failures_total",
-            "counter",
-            "Configurations rejected for errors, or that could not be read.",
-            Some(counts.failures as i64),
-        ),
-        (
-            "pmtr_config_last_reload_success_timestamp_seconds",
-            "gauge",
-            "When a configuration was last applied, in seconds since the epoch.",
-            counts.last_good,
-        ),
+    // pmtr's own families: their text a constant table, only the values
+    // built here, one for each row (issue 18, bytes).
+    let values: [Option<i64>; OWN_METRICS.len()] = [
+        Some(jobs.len() as i64),
+        Some(counts.reloads as i64),
+        Some(counts.failures as i64),
+        counts.last_good,
     ];
-    for (name, kind, help, value) in reloads {
+    for (i, value) in values.into_iter().enumerate() {
         if let Some(v) = value {
+            let (name, kind, help) = OWN_METRICS[i];
             family(out, name, kind, help);
             sample(out, name, None, None, v);
         }
