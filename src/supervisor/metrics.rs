@@ -233,7 +233,9 @@ pub fn render(
             );
         }
     }
-    for (name, kind, help, value) in JOB_METRICS {
+    // By reference: `in JOB_METRICS` copied the table to the stack first
+    // (issue 18, bytes).
+    for &(name, kind, help, value) in JOB_METRICS.iter() {
         let mut headed = false;
         for j in picked() {
             if let Some(v) = value(j, wall, now) {
