@@ -81,8 +81,15 @@ type JobMetric = (
     fn(&Job, i64, Instant) -> Option<i64>,
 );
 
-/// The per-job metrics after `pmtr_job_up` and `pmtr_job_state`.
-const JOB_METRICS: [JobMetric; 7] = [
+/// The per-job metrics; `pmtr_job_state` follows the first (see
+/// [`render`]).
+const JOB_METRICS: [JobMetric; 8] = [
+    (
+        "pmtr_job_up",
+        "gauge",
+        "1 while the job's process runs, else 0.",
+        |j, _, _| Some(i64::from(matches!(j.state, JobState::Running { .. }))),
+    ),
     (
         "pmtr_job_starts_total",
         "counter",
@@ -204,38 +211,32 @@ pub fn render(
     if picked().next().is_none() {
         return;
     }
-    family(
-        out,
-        "pmtr_job_up",
-        "gauge",
-        "1 while the job's process runs, else 0.",
-    );
-    for j in picked() {
-        let up = matches!(j.state, JobState::Running { .. });
-        sample(out, "pmtr_job_up", Some(&j.spec.name), None, i64::from(up));
-    }
-    family(
-        out,
-        "pmtr_job_state",
-        "gauge",
-        "1 for the state the job is in (as pmtr status names it), 0 for the others.",
-    );
-    for j in picked() {
-        let current = state_of(j, now).state;
-        for state in State::ALL {
-            let value = i64::from(state == current);
-            sample(
-                out,
-                "pmtr_job_state",
-                Some(&j.spec.name),
-                Some(state.keyword()),
-                value,
-            );
-        }
-    }
     // By reference: `in JOB_METRICS` copied the table to the stack first
     // (issue 18, bytes).
-    for &(name, kind, help, value) in JOB_METRICS.iter() {
+    for (row, &(name, kind, help, value)) in JOB_METRICS.iter().enumerate() {
+        // pmtr_job_state has a second label, so it is not a row of the
+        // table; it comes second, after pmtr_job_up.
+        if row == 1 {
+            family(
+                out,
+                "pmtr_job_state",
+                "gauge",
+                "1 for the state the job is in (as pmtr status names it), 0 for the others.",
+            );
+            for j in picked() {
+                let current = state_of(j, now).state;
+                for state in State::ALL {
+                    let value = i64::from(state == current);
+                    sample(
+                        out,
+                        "pmtr_job_state",
+                        Some(&j.spec.name),
+                        Some(state.keyword()),
+                        value,
+                    );
+                }
+            }
+        }
         let mut headed = false;
         for j in picked() {
             if let Some(v) = value(j, wall, now) {
