@@ -28,22 +28,24 @@ pub(super) trait Loop {
 pub(super) fn answer(sup: &mut impl Loop, request: &Request, uid: u32, now: Instant) -> Vec<u8> {
     let mut out = String::new();
     let mut indices = Vec::new();
-    let mut unknown = Vec::new();
     if request.names.is_empty() {
         indices.extend(0..sup.jobs().current().len());
     }
+    // Unknown names go straight into the `unknown` line, not into a list
+    // first (issue 18, bytes).
     for name in &request.names {
         match sup.jobs().by_name(name) {
             Some(i) => indices.push(i),
-            None => unknown.push(name.as_str()),
+            None => {
+                if out.is_empty() {
+                    out.push_str("unknown");
+                }
+                out.push('\t');
+                out.push_str(name);
+            }
         }
     }
-    if !unknown.is_empty() {
-        out.push_str("unknown");
-        for name in unknown {
-            out.push('\t');
-            out.push_str(name);
-        }
+    if !out.is_empty() {
         out.push('\n');
         return out.into_bytes();
     }
