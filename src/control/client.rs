@@ -130,7 +130,7 @@ pub fn main(verb: &str, args: &[String]) -> u8 {
     let args = match parse_args(verb, args) {
         Ok(ParsedArgs::Run(a)) => a,
         Ok(ParsedArgs::Help) => {
-            print!("{USAGE}");
+            out(USAGE);
             return EXIT_OK;
         }
         Err(e) => {
@@ -165,7 +165,7 @@ pub fn main(verb: &str, args: &[String]) -> u8 {
         && let Some(text) = answer.strip_suffix("end\n")
         && !text.contains('\t')
     {
-        print!("{text}");
+        out(text);
         return EXIT_OK;
     }
     let answer = match Answer::parse(&answer) {
@@ -199,7 +199,7 @@ pub fn main(verb: &str, args: &[String]) -> u8 {
         } else {
             table(&answer.jobs)
         };
-        print!("{text}");
+        out(&text);
         if answer.jobs.iter().any(|j| j.state == State::Failed) {
             // A job that gave up is dead, not merely down (LSB's 1).
             EXIT_FAILED
@@ -220,6 +220,12 @@ pub fn main(verb: &str, args: &[String]) -> u8 {
         }
         code
     }
+}
+
+/// Writes `text` to standard output as it is: no formatting to do, so
+/// not through print! (issue 18, bytes).
+fn out(text: &str) {
+    let _ = crate::files::write_all(crate::rt::print::stdout(), text.as_bytes());
 }
 
 /// Whether `job` counts as healthy for the exit code. A `once` job that
