@@ -112,7 +112,12 @@ impl Request {
         let Some(verb) = Verb::from_word(word) else {
             return Err(format!("unknown request '{}'", escape(word)));
         };
-        let mut names: Vec<String> = words.map(String::from).collect();
+        // A loop, not `map(String::from).collect()`: that instantiated
+        // collect's machinery for this one use (issue 18, bytes).
+        let mut names = Vec::new();
+        for word in words {
+            names.push(String::from(word));
+        }
         let mut signal = None;
         if verb == Verb::Signal {
             // Only signals known by name or number (SPEC §10).
