@@ -29,7 +29,10 @@ pub(super) fn answer(sup: &mut impl Loop, request: &Request, uid: u32, now: Inst
     let mut out = String::new();
     let mut indices = Vec::new();
     if request.names.is_empty() {
-        indices.extend(0..sup.jobs().current().len());
+        // A loop: extend() from a range was larger (issue 18, bytes).
+        for i in 0..sup.jobs().current().len() {
+            indices.push(i);
+        }
     }
     // Unknown names go straight into the `unknown` line, not into a list
     // first (issue 18, bytes).
