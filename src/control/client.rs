@@ -441,12 +441,13 @@ fn state_text(job: &JobStatus) -> String {
         State::Pending => match job.extra("waits") {
             Some(names) => {
                 text.push_str("waiting for ");
-                for (i, name) in names.split(',').enumerate() {
-                    if i > 0 {
-                        text.push_str(", ");
-                    }
+                // Each name and ", ", then the last ", " cut: split
+                // yields at least one name (issue 18, bytes).
+                for name in names.split(',') {
                     text.push_str(name);
+                    text.push_str(", ");
                 }
+                text.truncate(text.len() - 2);
                 return text;
             }
             None => "not started yet",
@@ -693,6 +694,15 @@ mod tests {
         let done = with(job(State::Done), &[("restart", "on-failure")]);
         assert_eq!(state_text(&done), "done (exited 0; restart on-failure)");
         assert!(fine(&done, false));
+    }
+
+    #[test]
+    fn pending_lists_the_jobs_it_waits_for() {
+        let one = with(job(State::Pending), &[("waits", "db")]);
+        assert_eq!(state_text(&one), "waiting for db");
+        let two = with(job(State::Pending), &[("waits", "db,cache")]);
+        assert_eq!(state_text(&two), "waiting for db, cache");
+        assert_eq!(state_text(&job(State::Pending)), "not started yet");
     }
 
     #[test]
