@@ -1,7 +1,6 @@
 //! Text tables for terminals: `pmtr status` and the rptserver summary.
 
 use crate::prelude::*;
-use core::fmt::Write;
 
 /// Lays `rows` out in columns two spaces apart, each as wide as its widest
 /// cell; the last column is not padded and lines carry no trailing blanks.
@@ -16,10 +15,12 @@ pub fn aligned<const N: usize>(rows: &[[String; N]]) -> String {
     for row in rows {
         let mut line = String::new();
         for (i, cell) in row.iter().enumerate() {
-            if i + 1 == N {
-                line.push_str(cell);
-            } else {
-                let _ = write!(line, "{cell:<w$}  ", w = widths[i]);
+            line.push_str(cell);
+            if i + 1 < N {
+                // Padded by hand, not with `{:<w$}` (issue 18, bytes).
+                for _ in cell.chars().count()..widths[i] + 2 {
+                    line.push(' ');
+                }
             }
         }
         out.push_str(line.trim_end());

@@ -24,37 +24,45 @@ pub(super) trait Loop {
     fn counts(&self) -> &super::metrics::Counts;
 }
 
-/// The reply to `request`, from the peer with `uid`.
-pub(super) fn answer(sup: &mut impl Loop, request: &Request, uid: u32, now: Instant) -> String {
+/// The reply to `request`, from the peer with `uid`, as the bytes to send.
+pub(super) fn answer(sup: &mut impl Loop, request: &Request, uid: u32, now: Instant) -> Vec<u8> {
     let mut out = String::new();
     let mut indices = Vec::new();
-    let mut unknown = Vec::new();
     if request.names.is_empty() {
-        indices.extend(0..sup.jobs().current().len());
+        // A loop: extend() from a range was larger (issue 18, bytes).
+        for i in 0..sup.jobs().current().len() {
+            indices.push(i);
+        }
     }
+    // Unknown names go straight into the `unknown` line, not into a list
+    // first (issue 18, bytes).
     for name in &request.names {
         match sup.jobs().by_name(name) {
             Some(i) => indices.push(i),
-            None => unknown.push(name.as_str()),
+            None => {
+                if out.is_empty() {
+                    out.push_str("unknown");
+                }
+                out.push('\t');
+                out.push_str(name);
+            }
         }
     }
-    if !unknown.is_empty() {
-        out.push_str("unknown");
-        for name in unknown {
-            out.push('\t');
-            out.push_str(name);
-        }
+    if !out.is_empty() {
         out.push('\n');
-        return out;
+        return out.into_bytes();
     }
     match request.verb {
         // The same text as the `metrics to` file, then `end`.
         Verb::Metrics => {
+            // Rendered as bytes and sent as they are: no String, so no
+            // UTF-8 check of the whole text (issue 18, bytes).
             let mut text = Vec::new();
             let jobs = sup.jobs().current();
             let include = |i| request.names.is_empty() || indices.contains(&i);
             super::metrics::render(&mut text, jobs, &include, sup.counts(), now);
-            out = String::from_utf8(text).unwrap_or_default();
+            text.extend_from_slice(b"end\n");
+            return text;
         }
         Verb::Status => {
             let _ = writeln!(out, "pmtr\t{}", rustix::process::getpid().as_raw_nonzero());
@@ -82,7 +90,7 @@ pub(super) fn answer(sup: &mut impl Loop, request: &Request, uid: u32, now: Inst
         }
     }
     out.push_str("end\n");
-    out
+    out.into_bytes()
 }
 
 /// What a control verb did to one job, for the operator.

@@ -1072,7 +1072,7 @@ impl Supervisor {
         };
         let reply = control::answer(self, &request, uid, Instant::now());
         if let Some(server) = &mut self.control {
-            server.answer(self.epoll.as_fd(), slot, reply.as_bytes());
+            server.answer(self.epoll.as_fd(), slot, &reply);
         }
     }
 }

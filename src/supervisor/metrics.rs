@@ -48,6 +48,31 @@ pub fn wall_now() -> i64 {
     crate::clock::wall().0
 }
 
+/// pmtr's own metrics after `pmtr_build_info`: name, type, help; each has
+/// a sample once it has a value (see [`render`]).
+const OWN_METRICS: [(&str, &str, &str); 4] = [
+    (
+        "pmtr_jobs_configured",
+        "gauge",
+        "Jobs in the configuration in force.",
+    ),
+    (
+        "pmtr_config_reloads_total",
+        "counter",
+        "Configurations read with new content, applied or rejected.",
+    ),
+    (
+        "pmtr_config_reload_failures_total",
+        "counter",
+        "Configurations rejected for errors, or that could not be read.",
+    ),
+    (
+        "pmtr_config_last_reload_success_timestamp_seconds",
+        "gauge",
+        "When a configuration was last applied, in seconds since the epoch.",
+    ),
+];
+
 /// A per-job metric: name, type, help, and its value for a job, if any.
 type JobMetric = (
     &'static str,
@@ -56,8 +81,15 @@ type JobMetric = (
     fn(&Job, i64, Instant) -> Option<i64>,
 );
 
-/// The per-job metrics after `pmtr_job_up` and `pmtr_job_state`.
-const JOB_METRICS: [JobMetric; 7] = [
+/// The per-job metrics; `pmtr_job_state` follows the first (see
+/// [`render`]).
+const JOB_METRICS: [JobMetric; 8] = [
+    (
+        "pmtr_job_up",
+        "gauge",
+        "1 while the job's process runs, else 0.",
+        |j, _, _| Some(i64::from(matches!(j.state, JobState::Running { .. }))),
+    ),
     (
         "pmtr_job_starts_total",
         "counter",
@@ -161,35 +193,17 @@ pub fn render(
         )
         .as_bytes(),
     );
-    family(
-        out,
-        "pmtr_jobs_configured",
-        "gauge",
-        "Jobs in the configuration in force.",
-    );
-    sample(out, "pmtr_jobs_configured", None, None, jobs.len() as i64);
-    let reloads: [(&str, &str, &str, Option<i64>); 3] = [
-        (
-            "pmtr_config_reloads_total",
-            "counter",
-            "Configurations read with new content, applied or rejected.",
-            Some(counts.reloads as i64),
-        ),
-        (
-            "pmtr_config_reload_failures_total",
-            "counter",
-            "Configurations rejected for errors, or that could not be read.",
-            Some(counts.failures as i64),
-        ),
-        (
-            "pmtr_config_last_reload_success_timestamp_seconds",
-            "gauge",
-            "When a configuration was last applied, in seconds since the epoch.",
-            counts.last_good,
-        ),
+    // pmtr's own families: their text a constant table, only the values
+    // built here, one for each row (issue 18, bytes).
+    let values: [Option<i64>; OWN_METRICS.len()] = [
+        Some(jobs.len() as i64),
+        Some(counts.reloads as i64),
+        Some(counts.failures as i64),
+        counts.last_good,
     ];
-    for (name, kind, help, value) in reloads {
+    for (i, value) in values.into_iter().enumerate() {
         if let Some(v) = value {
+            let (name, kind, help) = OWN_METRICS[i];
             family(out, name, kind, help);
             sample(out, name, None, None, v);
         }
@@ -197,36 +211,32 @@ pub fn render(
     if picked().next().is_none() {
         return;
     }
-    family(
-        out,
-        "pmtr_job_up",
-        "gauge",
-        "1 while the job's process runs, else 0.",
-    );
-    for j in picked() {
-        let up = matches!(j.state, JobState::Running { .. });
-        sample(out, "pmtr_job_up", Some(&j.spec.name), None, i64::from(up));
-    }
-    family(
-        out,
-        "pmtr_job_state",
-        "gauge",
-        "1 for the state the job is in (as pmtr status names it), 0 for the others.",
-    );
-    for j in picked() {
-        let current = state_of(j, now).state;
-        for state in State::ALL {
-            let value = i64::from(state == current);
-            sample(
+    // By reference: `in JOB_METRICS` copied the table to the stack first
+    // (issue 18, bytes).
+    for (row, &(name, kind, help, value)) in JOB_METRICS.iter().enumerate() {
+        // pmtr_job_state has a second label, so it is not a row of the
+        // table; it comes second, after pmtr_job_up.
+        if row == 1 {
+            family(
                 out,
                 "pmtr_job_state",
-                Some(&j.spec.name),
-                Some(state.keyword()),
-                value,
+                "gauge",
+                "1 for the state the job is in (as pmtr status names it), 0 for the others.",
             );
+            for j in picked() {
+                let current = state_of(j, now).state;
+                for state in State::ALL {
+                    let value = i64::from(state == current);
+                    sample(
+                        out,
+                        "pmtr_job_state",
+                        Some(&j.spec.name),
+                        Some(state.keyword()),
+                        value,
+                    );
+                }
+            }
         }
-    }
-    for (name, kind, help, value) in JOB_METRICS {
         let mut headed = false;
         for j in picked() {
             if let Some(v) = value(j, wall, now) {
