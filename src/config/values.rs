@@ -347,9 +347,7 @@ pub fn suggest(word: &str, candidates: &[&'static str]) -> Option<&'static str> 
 /// substitutions and swaps of two neighbours each cost 1 (`nmae` is one
 /// edit from `name`), ignoring ASCII case.
 pub(super) fn distance(a: &str, b: &str) -> usize {
-    // Case does not count: `CMD` is `cmd`, `nofile` is `NOFILE`.
-    let a: Vec<char> = a.chars().map(|c| c.to_ascii_lowercase()).collect();
-    let b: Vec<char> = b.chars().map(|c| c.to_ascii_lowercase()).collect();
+    let (a, b) = (folded(a), folded(b));
     let w = b.len() + 1;
     let mut d = vec![0usize; (a.len() + 1) * w];
     for i in 0..=a.len() {
@@ -371,4 +369,12 @@ pub(super) fn distance(a: &str, b: &str) -> usize {
         }
     }
     d[a.len() * w + b.len()]
+}
+
+/// The chars of `s` in ASCII lower case: for [`distance`], case does not
+/// count (`CMD` is `cmd`, `nofile` is `NOFILE`). One function for both
+/// words rather than two inlined copies of the collect (issue 18).
+#[inline(never)]
+fn folded(s: &str) -> Vec<char> {
+    s.chars().map(|c| c.to_ascii_lowercase()).collect()
 }
