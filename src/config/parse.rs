@@ -12,8 +12,8 @@ use super::error::{Error, ErrorKind, Msg};
 use super::lex::{self, Line, Word};
 use super::model::{Config, JobSpec, LogFile, Output, Pos, Resource, Ulimit};
 use super::values::{
-    MAX_KEEP, MIN_LOG_SIZE, is_digits, is_integer, number, parse_cpu, parse_duration, parse_size,
-    parse_url, resource, signed, suggest, suggest_resource,
+    MAX_KEEP, MIN_LOG_SIZE, is_digits, is_integer, nth_word, number, parse_cpu, parse_duration,
+    parse_size, parse_url, resource, signed, split_words, suggest, suggest_resource, word_index,
 };
 
 mod ready;
@@ -41,8 +41,9 @@ macro_rules! keywords {
             const ALL: &[Kw] = &[$(Kw::$name,)*];
         }
 
-        /// The words of [`Kw`], in its order.
-        const KEYWORDS: &[&str] = &[$($text,)*];
+        /// The words of [`Kw`], in its order, each ended by a NUL (see
+        /// `values::nth_word`).
+        const KEYWORDS: &str = concat!($($text, "\0",)*);
     };
 }
 
@@ -64,22 +65,22 @@ keywords! {
 }
 
 /// The keywords outside a job.
-const GLOBALS: &[&str] = KEYWORDS.split_at(Kw::Name as usize).0;
+const GLOBALS: &str = split_words(KEYWORDS, Kw::Name as usize).0;
 
 /// The options a job may contain; with `}` after them, what a word in a
 /// job may be a typo of.
-const OPTIONS_AND_CLOSE: &[&str] = KEYWORDS
-    .split_at(Kw::Open as usize)
-    .0
-    .split_at(Kw::Name as usize)
-    .1;
+const OPTIONS_AND_CLOSE: &str = split_words(
+    split_words(KEYWORDS, Kw::Open as usize).0,
+    Kw::Name as usize,
+)
+.1;
 
 /// The options a job may contain.
-const OPTIONS: &[&str] = KEYWORDS
-    .split_at(Kw::Close as usize)
-    .0
-    .split_at(Kw::Name as usize)
-    .1;
+const OPTIONS: &str = split_words(
+    split_words(KEYWORDS, Kw::Close as usize).0,
+    Kw::Name as usize,
+)
+.1;
 
 impl Kw {
     /// The keyword `word` is, if it is one (and not quoted).
@@ -87,12 +88,12 @@ impl Kw {
         if word.quoted {
             return None;
         }
-        let i = KEYWORDS.iter().position(|k| *k == word.text)?;
+        let i = word_index(KEYWORDS, &word.text)?;
         Kw::ALL.get(i).copied()
     }
 
     fn word(self) -> &'static str {
-        KEYWORDS[self as usize]
+        nth_word(KEYWORDS, self as usize).unwrap_or("")
     }
 
     /// An option of a job (not a global keyword, not a brace).
@@ -997,5 +998,19 @@ impl Parser<'_> {
                 value: limit,
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keyword_lists_are_cut_between_words() {
+        assert_eq!(GLOBALS, "job\0report\0listen\0metrics\0");
+        assert!(OPTIONS.starts_with("name\0cmd\0") && OPTIONS.ends_with("\0watchdog\0"));
+        assert_eq!(OPTIONS_AND_CLOSE, format!("{OPTIONS}}}\0"));
+        assert_eq!(Kw::Watchdog.word(), "watchdog");
+        assert_eq!(Kw::ALL.len(), KEYWORDS.split_terminator('\0').count());
     }
 }

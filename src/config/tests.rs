@@ -727,9 +727,10 @@ fn ulimit_single_forms() {
 
 #[test]
 fn ulimit_every_flag_and_name() {
-    for r in Resource::ALL {
+    assert_eq!(Resource::RLIMIT_NAMES.split_terminator('\0').count(), 15);
+    for (r, flag) in Resource::ALL.into_iter().zip(Resource::FLAGS) {
         assert_eq!(
-            ulimits(&format!("ulimit -{} 7", r.flag())),
+            ulimits(&format!("ulimit -{} 7", char::from(*flag))),
             vec![(r, Some(7))]
         );
         assert_eq!(
@@ -1361,8 +1362,18 @@ fn signal_names_round_trip() {
         let sig = Signal::from_named_raw(n).unwrap();
         assert_eq!(parse_signal(signal_name(sig)), Some(sig), "{n}");
     }
+    for (n, name) in [
+        (1, "HUP"),
+        (9, "KILL"),
+        (15, "TERM"),
+        (17, "CHLD"),
+        (31, "SYS"),
+    ] {
+        assert_eq!(signal_name(Signal::from_named_raw(n).unwrap()), name);
+    }
     assert_eq!(parse_signal(""), None);
     assert_eq!(parse_signal("SIG"), None);
+    assert_eq!(parse_signal("32"), None);
     assert_eq!(parse_signal("-1"), None);
 }
 
@@ -1455,9 +1466,7 @@ fn new_options_change_the_job() {
 
 #[test]
 fn suggestions_by_edit_distance() {
-    let options = &[
-        "name", "cmd", "dir", "out", "err", "in", "env", "user", "once", "order",
-    ];
+    let options = "name\0cmd\0dir\0out\0err\0in\0env\0user\0once\0order\0";
     for (typo, want) in [
         ("cmdd", Some("cmd")),
         ("cdm", Some("cmd")),

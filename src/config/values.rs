@@ -12,6 +12,39 @@ use super::model::{Host, Resource, Signal, UdpUrl};
 /// to a clock can never overflow.
 pub const MAX_DURATION_SECS: u64 = 3650 * 86_400;
 
+// Lists of words (keywords, signal and resource names, messages) are one
+// string each, every word ended by a NUL, rather than an array of `&str`:
+// an array holds a pointer and a length per word (8 or 16 bytes, in
+// .data.rel.ro) on top of the text, and each list had its own search loop
+// (issue 18).
+
+/// The `i`th word of `list` (words each ended by a NUL).
+#[inline(never)]
+pub(crate) fn nth_word(list: &'static str, i: usize) -> Option<&'static str> {
+    list.split_terminator('\0').nth(i)
+}
+
+/// Where `word` is in `list` (as for [`nth_word`]). A word with a NUL in
+/// it is in no list.
+#[inline(never)]
+pub(crate) fn word_index(list: &str, word: &str) -> Option<usize> {
+    list.split_terminator('\0').position(|w| w == word)
+}
+
+/// `list` (as for [`nth_word`]) cut before its `n`th word, at compile
+/// time: the parts of one list that are lists of their own.
+pub(crate) const fn split_words(list: &'static str, n: usize) -> (&'static str, &'static str) {
+    let bytes = list.as_bytes();
+    let (mut i, mut seen) = (0, 0);
+    while seen < n {
+        if bytes[i] == 0 {
+            seen += 1;
+        }
+        i += 1;
+    }
+    list.split_at(i)
+}
+
 /// An optional sign, then digits.
 pub(super) fn is_integer(text: &str) -> bool {
     is_digits(text.strip_prefix(['-', '+']).unwrap_or(text))
@@ -49,17 +82,16 @@ pub(super) fn signed(text: &str) -> Option<i64> {
 /// The resource a `ulimit` flag (`-n`) or name (`RLIMIT_NOFILE`, any case)
 /// stands for.
 pub(super) fn resource(text: &str) -> Option<Resource> {
-    if let Some(flag) = text.strip_prefix('-') {
-        let mut chars = flag.chars();
-        let (Some(c), None) = (chars.next(), chars.next()) else {
-            return None;
-        };
-        return Resource::ALL.iter().copied().find(|r| r.flag() == c);
-    }
-    Resource::ALL
-        .iter()
-        .copied()
-        .find(|r| r.rlimit_name().eq_ignore_ascii_case(text))
+    let i = match text.strip_prefix('-') {
+        Some(flag) => match flag.as_bytes() {
+            &[c] => Resource::FLAGS.iter().position(|&f| f == c)?,
+            _ => return None,
+        },
+        None => Resource::RLIMIT_NAMES
+            .split_terminator('\0')
+            .position(|name| name.eq_ignore_ascii_case(text))?,
+    };
+    Resource::ALL.get(i).copied()
 }
 
 /// For an unknown `ulimit` name: `NOFILE` -> `RLIMIT_NOFILE`, typos by
@@ -69,11 +101,14 @@ pub(super) fn suggest_resource(text: &str) -> Option<&'static str> {
         return None;
     }
     let upper = text.to_ascii_uppercase();
-    let names: Vec<&'static str> = Resource::ALL.iter().map(|r| r.rlimit_name()).collect();
-    if let Some(n) = names.iter().find(|n| n.get(7..) == Some(upper.as_str())) {
+    let names = Resource::RLIMIT_NAMES;
+    if let Some(n) = names
+        .split_terminator('\0')
+        .find(|n| n.get(7..) == Some(upper.as_str()))
+    {
         return Some(n);
     }
-    suggest(&upper, &names)
+    suggest(&upper, names)
 }
 
 /// `N`, `Ns`, `Nm`, `Nh` or `Nd` in seconds (a plain number is seconds).
@@ -129,14 +164,17 @@ pub fn parse_size(text: &str) -> Option<u64> {
     number(digits)?.checked_mul(unit)
 }
 
-/// Signal names without `SIG`, by number, as Linux numbers them on every
-/// target pmtr is built for (ARM, AArch64, x86; the assertion below holds
-/// the table to the kernel's numbers). Real-time signals have no name.
-const SIGNALS: [&str; 32] = [
-    "", "HUP", "INT", "QUIT", "ILL", "TRAP", "ABRT", "BUS", "FPE", "KILL", "USR1", "SEGV", "USR2",
-    "PIPE", "ALRM", "TERM", "STKFLT", "CHLD", "CONT", "STOP", "TSTP", "TTIN", "TTOU", "URG",
-    "XCPU", "XFSZ", "VTALRM", "PROF", "WINCH", "IO", "PWR", "SYS",
-];
+/// Signal names without `SIG`, by number (the place in the list, as for
+/// [`nth_word`]; 0 names none), as Linux numbers them on every target
+/// pmtr is built for (ARM, AArch64, x86; the assertion below and the
+/// tests hold the list to the kernel's numbers). Real-time signals have
+/// no name.
+const SIGNALS: &str = "\0HUP\0INT\0QUIT\0ILL\0TRAP\0ABRT\0BUS\0FPE\0KILL\0USR1\0SEGV\0USR2\0\
+    PIPE\0ALRM\0TERM\0STKFLT\0CHLD\0CONT\0STOP\0TSTP\0TTIN\0TTOU\0URG\0\
+    XCPU\0XFSZ\0VTALRM\0PROF\0WINCH\0IO\0PWR\0SYS\0";
+
+/// How many numbers [`SIGNALS`] names (0, which names none, included).
+const SIGNAL_COUNT: u64 = 32;
 
 const _: () = {
     use rustix::process::Signal as S;
@@ -153,9 +191,9 @@ pub fn parse_signal(text: &str) -> Option<Signal> {
     } else {
         let upper = text.to_ascii_uppercase();
         let name = upper.strip_prefix("SIG").unwrap_or(&upper);
-        SIGNALS.iter().position(|s| *s == name)? as u64
+        word_index(SIGNALS, name)? as u64
     };
-    if !(1..SIGNALS.len() as u64).contains(&n) {
+    if !(1..SIGNAL_COUNT).contains(&n) {
         return None;
     }
     Signal::from_named_raw(n as i32)
@@ -163,7 +201,7 @@ pub fn parse_signal(text: &str) -> Option<Signal> {
 
 /// `TERM` for SIGTERM; `?` for a signal without a name.
 pub fn signal_name(sig: Signal) -> &'static str {
-    SIGNALS.get(sig.as_raw() as usize).copied().unwrap_or("?")
+    nth_word(SIGNALS, sig.as_raw() as usize).unwrap_or("?")
 }
 
 /// Highest CPU number `cpu` accepts (the kernel's default CONFIG_NR_CPUS
@@ -327,17 +365,18 @@ pub fn parse_duration_ms(text: &str) -> Result<u64, &'static str> {
 
 /// The candidate closest to `word` by edit distance, if it is close
 /// enough to be a typo (1 edit for words up to 3 letters, else 2).
-pub fn suggest(word: &str, candidates: &[&'static str]) -> Option<&'static str> {
+/// The candidates are a list of words as for [`nth_word`].
+pub fn suggest(word: &str, candidates: &'static str) -> Option<&'static str> {
     let len = word.chars().count();
     if len > 24 {
         return None;
     }
     let limit = if len <= 3 { 1 } else { 2 };
     candidates
-        .iter()
+        .split_terminator('\0')
         // Lengths alone rule most candidates out, cheaply.
         .filter(|c| c.len().abs_diff(len) <= limit)
-        .map(|&c| (distance(word, c), c))
+        .map(|c| (distance(word, c), c))
         .filter(|&(d, _)| d <= limit && d < len.max(1))
         .min_by_key(|&(d, _)| d)
         .map(|(_, c)| c)
