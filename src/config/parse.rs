@@ -713,8 +713,8 @@ impl Parser<'_> {
                     self.bad(arg, Msg::BadName, "");
                     return;
                 }
-                let (text, at) = (arg.text.clone(), arg.pos);
-                self.spec().name = text.into();
+                let (text, at) = (Box::from(arg.text.as_str()), arg.pos);
+                self.spec().name = text;
                 if let Some(job) = &mut self.job {
                     job.name_pos = Some(at);
                 }
@@ -786,9 +786,9 @@ impl Parser<'_> {
                 ) else {
                     return;
                 };
-                let text = arg.text.clone();
+                let text = Box::from(arg.text.as_str());
                 let spec = self.spec();
-                spec.user = Some(text.into());
+                spec.user = Some(text);
                 spec.origin.user = Some(pos);
             }
             Kw::Nice => {

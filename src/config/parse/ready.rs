@@ -140,9 +140,9 @@ impl Parser<'_> {
                 self.bad(w, Msg::BadName, "");
                 continue;
             }
-            let name = w.text.clone();
+            let name = Box::from(w.text.as_str());
             self.readiness().after.push(After {
-                name: name.into(),
+                name,
                 restart,
                 pos: w.pos,
                 index: u32::MAX,
