@@ -16,7 +16,7 @@ use super::{Kw, Parser};
 use crate::config::error::{ErrorKind, Msg};
 use crate::config::lex::Word;
 use crate::config::model::{After, JobSpec, Pos, Readiness, ReadyHow};
-use crate::config::values::{distance, number, parse_duration_ms};
+use crate::config::values::{distance, number, parse_duration_ms, word_index};
 use crate::prelude::*;
 
 /// Longest cycle named in full; a longer one ends in `…`.
@@ -40,34 +40,40 @@ impl Parser<'_> {
         }
     }
 
-    /// The sub-keyword after `ready` or `check`, or an error naming the
-    /// ones it may be.
+    /// The sub-keyword after `ready` or `check`, as its place in `words`
+    /// (a list as for `values::nth_word`: matched once, then the callers
+    /// match on the number, not on strings again), or an error naming
+    /// the ones it may be.
     fn sub<'w>(
         &mut self,
         option: &'static str,
         pos: Pos,
         args: &'w [Word],
-        words: &[&'static str],
+        words: &'static str,
         one_of: &'static str,
-    ) -> Option<(&'static str, &'w [Word])> {
-        if let Some(first) = args.first()
-            && let Some(&word) = words.iter().find(|&&w| first.is(w))
+    ) -> Option<(usize, &'w [Word])> {
+        if let Some(first) = args.first().filter(|w| !w.quoted)
+            && let Some(i) = word_index(words, &first.text)
         {
-            return Some((word, &args[1..]));
+            return Some((i, &args[1..]));
         }
         self.report(Msg::ExpectedOneOf, pos, args.first(), option, one_of);
         None
     }
 
     fn ready(&mut self, pos: Pos, args: &[Word]) {
-        const WORDS: &[&str] = &["notify", "fd", "when", "every", "timeout"];
+        const WORDS: &str = "notify\0fd\0when\0every\0timeout\0";
+        // Places in WORDS.
+        const NOTIFY: usize = 0;
+        const FD: usize = 1;
+        const EVERY: usize = 3;
         const ONE_OF: &str = "'notify', 'fd N', 'when CMD', 'every T' or 'timeout T'";
         let Some((word, rest)) = self.sub("ready", pos, args, WORDS, ONE_OF) else {
             return;
         };
         match word {
-            "every" | "timeout" => {
-                let option = if word == "every" {
+            EVERY.. => {
+                let option = if word == EVERY {
                     "ready every"
                 } else {
                     "ready timeout"
@@ -79,7 +85,7 @@ impl Parser<'_> {
                     return;
                 };
                 let r = self.readiness();
-                if word == "every" {
+                if word == EVERY {
                     r.every_ms = Some(ms);
                 } else {
                     r.timeout_ms = Some(ms);
@@ -91,14 +97,14 @@ impl Parser<'_> {
                     return;
                 }
                 let how = match word {
-                    "notify" => {
+                    NOTIFY => {
                         if let Some(extra) = rest.first() {
                             self.fail(extra.pos, Msg::NoArgs, "ready notify", "");
                             return;
                         }
                         ReadyHow::Notify
                     }
-                    "fd" => {
+                    FD => {
                         let Some(arg) = self.one("ready fd", pos, rest, "a descriptor number", "")
                         else {
                             return;
@@ -151,21 +157,24 @@ impl Parser<'_> {
     }
 
     fn check(&mut self, pos: Pos, args: &[Word]) {
-        const WORDS: &[&str] = &["every", "timeout", "fails"];
+        const WORDS: &str = "every\0timeout\0fails\0";
+        // Places in WORDS.
+        const EVERY: usize = 0;
+        const TIMEOUT: usize = 1;
         const ONE_OF: &str = "'every T CMD', 'timeout T' or 'fails N'";
         let Some((word, rest)) = self.sub("check", pos, args, WORDS, ONE_OF) else {
             return;
         };
         let option = match word {
-            "every" => "check every",
-            "timeout" => "check timeout",
+            EVERY => "check every",
+            TIMEOUT => "check timeout",
             _ => "check fails",
         };
         if !self.first_time(option, pos) {
             return;
         }
         match word {
-            "every" => {
+            EVERY => {
                 let (time, cmd) = rest.split_at(rest.len().min(1));
                 let Some(ms) = self.time_ms(option, pos, time) else {
                     return;
@@ -177,7 +186,7 @@ impl Parser<'_> {
                 r.check_every_ms = Some(ms);
                 r.check_cmd = cmd;
             }
-            "timeout" => {
+            TIMEOUT => {
                 if let Some(ms) = self.time_ms(option, pos, rest) {
                     self.readiness().check_timeout_ms = Some(ms);
                 }
