@@ -552,7 +552,7 @@ impl Parser<'_> {
     /// What follows the file of `out`/`err`: `max SIZE`, `keep N`,
     /// `stamp`, each at most once. None after an error.
     fn log_file(&mut self, out: Output, rest: &[Word]) -> Option<Output> {
-        const OPTIONS: [&str; 3] = ["max", "keep", "stamp"];
+        const OPTIONS: &str = "max\0keep\0stamp\0";
         let Some(first) = rest.first() else {
             return Some(out);
         };
@@ -565,11 +565,11 @@ impl Parser<'_> {
         let mut values = [0u64, 1];
         let mut words = rest.iter();
         while let Some(word) = words.next() {
-            let Some(i) = OPTIONS.iter().position(|o| word.is(o)) else {
+            let Some(i) = word_index(OPTIONS, &word.text).filter(|_| !word.quoted) else {
                 self.bad(word, Msg::LogWord, "");
                 return None;
             };
-            let option = OPTIONS[i];
+            let option = nth_word(OPTIONS, i).unwrap_or("");
             if let Some(first) = seen[i] {
                 let kind = ErrorKind::new(Msg::Repeated, None, option, "");
                 self.err(word.pos, kind.first(first));
@@ -579,17 +579,17 @@ impl Parser<'_> {
             if i == 2 {
                 continue;
             }
-            let (expected, range) = [
+            let (expected, range) = if i == 0 {
                 (
                     "a size like 64K, 1M or 1G, at least 4K",
                     MIN_LOG_SIZE..=u64::MAX,
-                ),
+                )
+            } else {
                 (
                     "a number of rotated files to keep, 0 to 100",
                     0..=u64::from(MAX_KEEP),
-                ),
-            ][i]
-                .clone();
+                )
+            };
             let Some(value) = words.next() else {
                 self.fail(word.pos, Msg::MissingArg, option, expected);
                 return None;
