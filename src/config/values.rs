@@ -113,20 +113,23 @@ pub(super) fn suggest_resource(text: &str) -> Option<&'static str> {
 
 /// `N`, `Ns`, `Nm`, `Nh` or `Nd` in seconds (a plain number is seconds).
 pub fn parse_duration(text: &str) -> Result<u64, &'static str> {
-    let (digits, unit) = match text.char_indices().last() {
+    // The last byte, not the last char: a unit is ASCII, and the last
+    // byte of any other char is no unit either (nor a digit), so the
+    // answer is the same without decoding the text.
+    let (digits, unit) = match text.as_bytes().last() {
         None => return Err("it is empty"),
-        Some((_, c)) if c.is_ascii_digit() => (text, 1),
-        Some((i, c)) => {
-            let unit = match c {
-                's' => 1,
-                'm' => 60,
-                'h' => 3600,
-                'd' => 86_400,
+        Some(b) if b.is_ascii_digit() => (text, 1),
+        Some(b) => {
+            let unit = match b {
+                b's' => 1,
+                b'm' => 60,
+                b'h' => 3600,
+                b'd' => 86_400,
                 _ => return Err("unknown unit"),
             };
             // `get`, not `[..i]`: the same, without str's slicing panic
             // (its code is kilobytes in the stable build: issue 18).
-            (text.get(..i).unwrap_or(""), unit)
+            (text.get(..text.len() - 1).unwrap_or(""), unit)
         }
     };
     if digits.is_empty() {
