@@ -12,8 +12,9 @@ use super::error::{Error, ErrorKind, Msg};
 use super::lex::{self, Line, Word};
 use super::model::{Config, Extra, JobSpec, LogFile, Output, Pos, Resource, Ulimit};
 use super::values::{
-    MAX_KEEP, MIN_LOG_SIZE, is_digits, is_integer, nth_word, number, parse_cpu, parse_duration,
-    parse_size, parse_url, resource, signed, split_words, suggest, suggest_resource, word_index,
+    MAX_KEEP, MIN_LOG_SIZE, is_digits, is_integer, is_job_name, nth_word, number, parse_cpu,
+    parse_duration, parse_size, parse_url, resource, signed, split_words, suggest,
+    suggest_resource, word_index,
 };
 
 mod ready;
@@ -705,11 +706,7 @@ impl Parser<'_> {
                 ) else {
                     return;
                 };
-                if arg
-                    .text
-                    .chars()
-                    .any(|c| c.is_whitespace() || c.is_control())
-                {
+                if !is_job_name(&arg.text) {
                     self.bad(arg, Msg::BadName, "");
                     return;
                 }

@@ -340,6 +340,13 @@ pub fn parse_url(text: &str, listen: bool) -> Result<UdpUrl, ErrorKind> {
     })
 }
 
+/// Whether `text` may name a job (`name`, `after`): not empty, no
+/// whitespace or control characters. One function for both (issue 18).
+#[inline(never)]
+pub(super) fn is_job_name(text: &str) -> bool {
+    !text.is_empty() && !text.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
 /// Whether `name` is a host name DNS can carry: labels of 1 to 63
 /// letters, digits, `-` or `_` (service-style hosts exist), separated by
 /// dots, 253 bytes in all, one trailing dot allowed (an absolute name).

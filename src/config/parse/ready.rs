@@ -16,7 +16,7 @@ use super::{Kw, Parser};
 use crate::config::error::{ErrorKind, Msg};
 use crate::config::lex::Word;
 use crate::config::model::{After, JobSpec, Pos, Readiness, ReadyHow};
-use crate::config::values::{distance, number, parse_duration_ms, word_index};
+use crate::config::values::{distance, is_job_name, number, parse_duration_ms, word_index};
 use crate::prelude::*;
 
 /// Longest cycle named in full; a longer one ends in `…`.
@@ -142,7 +142,7 @@ impl Parser<'_> {
             return;
         }
         for w in names {
-            if w.text.is_empty() || w.text.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            if !is_job_name(&w.text) {
                 self.bad(w, Msg::BadName, "");
                 continue;
             }
