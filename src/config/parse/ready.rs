@@ -16,7 +16,7 @@ use super::{Kw, Parser};
 use crate::config::error::{ErrorKind, Msg};
 use crate::config::lex::Word;
 use crate::config::model::{After, JobSpec, Pos, Readiness, ReadyHow};
-use crate::config::values::{distance, is_job_name, number, parse_duration_ms, word_index};
+use crate::config::values::{distance, is_job_name, parse_duration_ms, signed, word_index};
 use crate::prelude::*;
 
 /// Longest cycle named in full; a longer one ends in `…`.
@@ -109,9 +109,9 @@ impl Parser<'_> {
                         else {
                             return;
                         };
-                        // A `+` as Rust's `parse` takes it.
-                        let digits = arg.text.strip_prefix('+').unwrap_or(&arg.text);
-                        match number(digits) {
+                        // A `+` as Rust's `parse` takes it (and a `-`,
+                        // out of range anyway).
+                        match signed(&arg.text) {
                             Some(n @ 3..=1023) => ReadyHow::Fd(n as u32),
                             _ => {
                                 self.bad(arg, Msg::BadFd, "");
@@ -195,8 +195,7 @@ impl Parser<'_> {
                 let Some(arg) = self.one(option, pos, rest, "a number of failures", "") else {
                     return;
                 };
-                let digits = arg.text.strip_prefix('+').unwrap_or(&arg.text);
-                match number(digits) {
+                match signed(&arg.text) {
                     Some(n @ 1..=1000) => self.readiness().check_fails = Some(n as u32),
                     _ => self.bad(arg, Msg::BadNumber, "a whole number from 1 to 1000"),
                 }
