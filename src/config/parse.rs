@@ -13,8 +13,7 @@ use super::lex::{self, Line, Word};
 use super::model::{Config, Extra, JobSpec, LogFile, Output, Pos, Resource, Ulimit};
 use super::values::{
     MAX_KEEP, MIN_LOG_SIZE, is_digits, is_integer, is_job_name, nth_word, number, parse_cpu,
-    parse_duration, parse_size, parse_url, resource, signed, split_words, suggest,
-    suggest_resource, word_index,
+    parse_size, parse_url, resource, signed, split_words, suggest, suggest_resource, word_index,
 };
 
 mod ready;
@@ -839,11 +838,7 @@ impl Parser<'_> {
             }
             Kw::Bounce => {
                 if let Some(secs) = self.duration("bounce", "every", pos, args) {
-                    if secs == 0 {
-                        self.bad(&args[1], Msg::BadDuration, "it must be at least 1 second");
-                    } else {
-                        self.extra().bounce_secs = Some(secs);
-                    }
+                    self.extra().bounce_secs = Some(secs);
                 }
             }
             Kw::Kill => {
@@ -876,7 +871,8 @@ impl Parser<'_> {
         }
     }
 
-    /// `bounce every T` / `kill after T`: the seconds, or None after an error.
+    /// `bounce every T` / `kill after T`: the seconds, or None after an
+    /// error.
     fn duration(
         &mut self,
         option: &'static str,
@@ -891,11 +887,8 @@ impl Parser<'_> {
                 return None;
             }
         }
-        let option_words = if option == "bounce" {
-            "bounce every"
-        } else {
-            "kill after"
-        };
+        let bounce = option == "bounce";
+        let option_words = if bounce { "bounce every" } else { "kill after" };
         let Some(arg) = args.get(1) else {
             let expected = "a time like 30s, 5m, 1h or 1d";
             self.fail(pos, Msg::MissingArg, option_words, expected);
@@ -905,13 +898,8 @@ impl Parser<'_> {
             let hint = "; write the time without spaces, like 30s";
             self.fail(extra.pos, Msg::ExtraArg, option_words, hint);
         }
-        match parse_duration(&arg.text) {
-            Ok(secs) => Some(secs),
-            Err(reason) => {
-                self.bad(arg, Msg::BadDuration, reason);
-                None
-            }
-        }
+        // A job bounced every 0 seconds would never run.
+        self.time(arg, bounce)
     }
 
     /// After `depends {` or `ulimit {`: reads the rest of the line as

@@ -232,7 +232,7 @@ impl Parser<'_> {
 
     /// A time word (`90`, `30s`, `5m`); reports a bad one, and 0 when
     /// `nonzero`.
-    fn time(&mut self, word: &Word, nonzero: bool) -> Option<u64> {
+    pub(super) fn time(&mut self, word: &Word, nonzero: bool) -> Option<u64> {
         match parse_duration(&word.text) {
             Ok(0) if nonzero => {
                 self.bad_time(word, "it must be at least 1 second");
