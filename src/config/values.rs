@@ -261,9 +261,13 @@ pub fn parse_cpu(text: &str) -> Result<Vec<u32>, ErrorKind> {
             }
         }
     }
-    let cpus: Vec<u32> = (0..=MAX_CPU)
-        .filter(|&n| set[n as usize / 64] & (1 << (n % 64)) != 0)
-        .collect();
+    // A loop, not filter().collect(): no iterator adapter code for it.
+    let mut cpus = Vec::new();
+    for n in 0..=MAX_CPU {
+        if set[n as usize / 64] & (1 << (n % 64)) != 0 {
+            cpus.push(n);
+        }
+    }
     if cpus.is_empty() {
         return Err(bad("the mask selects no CPU"));
     }
