@@ -230,7 +230,12 @@ impl Parser<'_> {
             self.bad(program, Msg::Relative, option);
             return None;
         }
-        Some(args.iter().map(|w| w.text.clone()).collect())
+        // A loop, not map().collect(): no adapter code.
+        let mut cmd = Vec::with_capacity(args.len());
+        for w in args {
+            cmd.push(w.text.clone());
+        }
+        Some(cmd)
     }
 
     /// Options that mean nothing without another, checked once the whole
@@ -293,12 +298,15 @@ impl Parser<'_> {
                     Ok(k) if (names[k].2 as usize) < count => *index = names[k].2,
                     _ if diags.full() => {}
                     _ => {
-                        let suggestion = names
-                            .iter()
-                            .map(|(n, ..)| (distance(&after.name, n), n))
-                            .filter(|&(d, _)| d <= 2)
-                            .min_by_key(|&(d, _)| d)
-                            .map(|(_, n)| n.as_str());
+                        // The first of the closest names, 2 edits at most;
+                        // a loop, not an iterator chain (less code).
+                        let (mut suggestion, mut best) = (None, 2);
+                        for (n, ..) in names.iter() {
+                            let d = distance(&after.name, n);
+                            if d < best || (d == best && suggestion.is_none()) {
+                                (suggestion, best) = (Some(n.as_str()), d);
+                            }
+                        }
                         let kind = ErrorKind::new(Msg::UnknownAfter, Some(&after.name), "", "");
                         diags.push(*pos, kind.suggest(suggestion));
                     }
