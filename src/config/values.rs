@@ -435,5 +435,9 @@ pub(super) fn distance(a: &str, b: &str) -> usize {
 /// words rather than two inlined copies of the collect (issue 18).
 #[inline(never)]
 fn folded(s: &str) -> Vec<char> {
-    s.chars().map(|c| c.to_ascii_lowercase()).collect()
+    // The same collect as the lexer's, then lower case in place: one
+    // copy of the collect's code (issue 18).
+    let mut chars: Vec<char> = s.chars().collect();
+    chars.iter_mut().for_each(char::make_ascii_lowercase);
+    chars
 }
