@@ -269,6 +269,9 @@ fn not_utf8_is_reported_at_the_first_bad_byte() {
     );
     let e = parse_bytes("t.conf", b"\xc3\xa9\xc3").unwrap_err();
     assert_eq!(e[0].pos(), Some(Pos { line: 1, col: 2 }));
+    // Columns count chars, not bytes, on the bad byte's line only.
+    let e = parse_bytes("t.conf", b"\xc3\xa9\n\n x\xe2\x82\xac\xf0\x9f\x98\x80\xff").unwrap_err();
+    assert_eq!(e[0].pos(), Some(Pos { line: 3, col: 5 }));
 }
 
 #[test]
