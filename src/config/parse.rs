@@ -117,9 +117,11 @@ pub fn parse(file: &str, src: &str) -> Result<Config, Vec<Error>> {
         jobs_seen: 0,
         metrics_at: None,
     };
-    for item in lex::lines(src) {
-        match item {
-            Ok(line) => p.line(&line),
+    // A plain loop, not an iterator of lines: less code (issue 18).
+    for (i, raw) in src.split('\n').enumerate() {
+        match lex::line(raw, i) {
+            Ok(None) => {}
+            Ok(Some(line)) => p.line(&line),
             Err((pos, kind)) => {
                 p.err(pos, kind);
                 // The line may have been this job's `name` or `cmd`.
