@@ -29,12 +29,12 @@ pub fn read_env_files(files: &[EnvFile]) -> Result<Vec<String>, Vec<Error>> {
         {
             continue;
         }
-        match super::read(path)
-            .map_err(|e| vec![e])
-            .and_then(|bytes| parse_env(path, &bytes))
-        {
-            Ok(more) => lines.extend(more),
-            Err(more) => errors.extend(more),
+        match super::read(path) {
+            Ok(bytes) => match parse_env(path, &bytes) {
+                Ok(more) => lines.extend(more),
+                Err(more) => errors.extend(more),
+            },
+            Err(e) => errors.push(e),
         }
     }
     if errors.is_empty() {
