@@ -154,6 +154,13 @@ pub fn parse(file: &str, src: &str) -> Result<Config, Vec<Error>> {
     Err(errors)
 }
 
+/// Where `name` is in `names` (sorted by name), or where it would go.
+/// One search for both its users (issue 18).
+#[inline(never)]
+fn find_name(names: &[(String, Pos, u32)], name: &str) -> Result<usize, usize> {
+    names.binary_search_by(|(n, ..)| n.as_str().cmp(name))
+}
+
 /// Collects errors, up to [`MAX_ERRORS`].
 struct Diags<'f> {
     file: &'f str,
@@ -448,10 +455,7 @@ impl Parser<'_> {
             self.err(at, kind);
         }
         if let Some(pos) = name_pos {
-            match self
-                .names
-                .binary_search_by(|(n, ..)| n.as_str().cmp(&spec.name))
-            {
+            match find_name(&self.names, &spec.name) {
                 Ok(i) => {
                     let first = self.names[i].1;
                     let kind = ErrorKind::new(Msg::DuplicateName, Some(&spec.name), "", "");

@@ -12,7 +12,7 @@
 //!
 //! Times take `ms` besides `s`, `m`, `h` and `d`.
 
-use super::{Kw, Parser};
+use super::{Kw, Parser, find_name};
 use crate::config::error::{ErrorKind, Msg};
 use crate::config::lex::Word;
 use crate::config::model::{After, JobSpec, Pos, Readiness, ReadyHow};
@@ -294,7 +294,7 @@ impl Parser<'_> {
             };
             for after in r.after.iter_mut() {
                 let (pos, index) = (&after.pos, &mut after.index);
-                match names.binary_search_by(|(n, ..)| n.as_str().cmp(&after.name)) {
+                match find_name(names, &after.name) {
                     Ok(k) if (names[k].2 as usize) < count => *index = names[k].2,
                     _ if diags.full() => {}
                     _ => {
@@ -343,7 +343,7 @@ impl Parser<'_> {
                         let from = path.iter().position(|&(u, _)| u == w).unwrap_or(0);
                         let cycle = &path[from..];
                         let mut text = String::new();
-                        for &(u, _) in cycle.iter().take(CYCLE_NAMES) {
+                        for &(u, _) in cycle.get(..CYCLE_NAMES).unwrap_or(cycle) {
                             text.push_str(&jobs[u].name);
                             text.push_str(" -> ");
                         }
