@@ -1613,3 +1613,20 @@ fn fleet_example_parses() {
     assert!(c.metrics.is_some());
     assert!(matches!(c.jobs[0].out, Output::Log(_)));
 }
+
+#[test]
+fn host_names() {
+    use crate::config::is_host_name;
+    let l63 = "a".repeat(63);
+    let l64 = "a".repeat(64);
+    let long = format!("{l63}.{l63}.{l63}.{}", "a".repeat(61)); // 253 bytes
+    for good in ["a", "a.", "a-b_c.d", "10.0.x", l63.as_str(), long.as_str()] {
+        assert!(is_host_name(good), "{good}");
+    }
+    let too_long = format!("{long}a");
+    for bad in [
+        "", ".", "..", ".a", "a..b", "a.b..", "é", "a b", &l64, &too_long,
+    ] {
+        assert!(!is_host_name(bad), "{bad}");
+    }
+}
