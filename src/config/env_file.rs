@@ -125,10 +125,12 @@ fn entry(body: &str) -> Result<String, (usize, &'static str)> {
         ));
     }
     let at = key.len() + 1;
-    let value = match value.chars().next() {
-        Some(quote @ ('"' | '\'')) => {
+    // Bytes, not chars: the quotes are ASCII (no decoding, no char
+    // searcher: issue 18).
+    let value = match value.as_bytes().first() {
+        Some(&quote @ (b'"' | b'\'')) => {
             let inner = value.get(1..).unwrap_or("");
-            let Some(end) = inner.find(quote) else {
+            let Some(end) = inner.bytes().position(|b| b == quote) else {
                 return Err((at, "unclosed quote: a quoted value must end on its line"));
             };
             let rest = inner.get(end + 1..).unwrap_or("");
@@ -144,7 +146,7 @@ fn entry(body: &str) -> Result<String, (usize, &'static str)> {
             value.get(..value.len() - blanks).unwrap_or(value)
         }
     };
-    if value.contains('\0') {
+    if value.bytes().any(|b| b == 0) {
         return Err((at, "a NUL byte cannot be in the environment"));
     }
     let mut kv = String::with_capacity(key.len() + 1 + value.len());
