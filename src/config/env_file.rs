@@ -29,12 +29,12 @@ pub fn read_env_files(files: &[EnvFile]) -> Result<Vec<String>, Vec<Error>> {
         {
             continue;
         }
-        match super::read(path)
-            .map_err(|e| vec![e])
-            .and_then(|bytes| parse_env(path, &bytes))
-        {
-            Ok(more) => lines.extend(more),
-            Err(more) => errors.extend(more),
+        match super::read(path) {
+            Ok(bytes) => match parse_env(path, &bytes) {
+                Ok(more) => lines.extend(more),
+                Err(more) => errors.extend(more),
+            },
+            Err(e) => errors.push(e),
         }
     }
     if errors.is_empty() {
@@ -125,10 +125,12 @@ fn entry(body: &str) -> Result<String, (usize, &'static str)> {
         ));
     }
     let at = key.len() + 1;
-    let value = match value.chars().next() {
-        Some(quote @ ('"' | '\'')) => {
+    // Bytes, not chars: the quotes are ASCII (no decoding, no char
+    // searcher: issue 18).
+    let value = match value.as_bytes().first() {
+        Some(&quote @ (b'"' | b'\'')) => {
             let inner = value.get(1..).unwrap_or("");
-            let Some(end) = inner.find(quote) else {
+            let Some(end) = inner.bytes().position(|b| b == quote) else {
                 return Err((at, "unclosed quote: a quoted value must end on its line"));
             };
             let rest = inner.get(end + 1..).unwrap_or("");
@@ -144,7 +146,7 @@ fn entry(body: &str) -> Result<String, (usize, &'static str)> {
             value.get(..value.len() - blanks).unwrap_or(value)
         }
     };
-    if value.contains('\0') {
+    if value.bytes().any(|b| b == 0) {
         return Err((at, "a NUL byte cannot be in the environment"));
     }
     let mut kv = String::with_capacity(key.len() + 1 + value.len());

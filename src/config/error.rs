@@ -183,7 +183,7 @@ messages! {
 impl Msg {
     /// The text, with its `%` marks.
     fn text(self) -> &'static str {
-        TEXT.split('\0').nth(self as usize).unwrap_or("")
+        super::values::nth_word(TEXT, self as usize).unwrap_or("")
     }
 }
 
@@ -257,9 +257,10 @@ impl fmt::Display for ErrorKind {
                 b'a' => f.write_str(self.a)?,
                 b'b' => f.write_str(self.b)?,
                 b'n' => fmt::Display::fmt(&n, f)?,
-                b'x' => digits(f, n, 16, 2, 0x20)?,
-                b'X' => digits(f, n, 16, 4, 0)?,
-                b'o' => digits(f, n & 0o7777, 8, 4, 0)?,
+                // A byte, a char, a mode: each fits in 32 bits.
+                b'x' => digits(f, n as u32, 16, 2, 0x20)?,
+                b'X' => digits(f, n as u32, 16, 4, 0)?,
+                b'o' => digits(f, n as u32 & 0o7777, 8, 4, 0)?,
                 b'p' => {
                     let p = Pos {
                         line: (n >> 32) as u32,
@@ -288,9 +289,10 @@ impl fmt::Display for ErrorKind {
 
 /// `n` in `radix` (8 or 16), at least `width` digits; `case` 0x20 makes
 /// hex digits lower case. Not core's `{:x}`, `{:X}` and `{:o}`: three
-/// impls only these messages used.
-fn digits(f: &mut fmt::Formatter<'_>, n: u64, radix: u64, width: usize, case: u8) -> fmt::Result {
-    let mut buf = [0u8; 22];
+/// impls only these messages used. 32 bits: no 64-bit division on
+/// 32-bit targets.
+fn digits(f: &mut fmt::Formatter<'_>, n: u32, radix: u32, width: usize, case: u8) -> fmt::Result {
+    let mut buf = [0u8; 11];
     let mut i = buf.len();
     let mut n = n;
     while n > 0 || buf.len() - i < width {

@@ -48,14 +48,22 @@ pub struct Line {
 }
 
 /// The lines of `src` with words, in order, or for a line with a lexical
-/// error, where and what it is. Lexing line by line, interleaved with
-/// parsing, keeps errors in file order.
+/// error, where and what it is (for the tests: the parser calls [`line`]
+/// in a plain loop, which is less code than this `filter_map`).
+#[cfg(test)]
 pub fn lines(src: &str) -> impl Iterator<Item = Result<Line, (Pos, ErrorKind)>> + '_ {
-    src.split('\n').enumerate().filter_map(|(i, raw)| {
-        let number = u32::try_from(i + 1).unwrap_or(u32::MAX);
-        let text = raw.strip_suffix('\r').unwrap_or(raw);
-        lex_line(text, number).transpose()
-    })
+    src.split('\n')
+        .enumerate()
+        .filter_map(|(i, raw)| line(raw, i).transpose())
+}
+
+/// Line `i` (from 0) of the file, `raw` with its CR if it has one:
+/// `None` for a blank or comment line. Lexing line by line, interleaved
+/// with parsing, keeps errors in file order.
+pub fn line(raw: &str, i: usize) -> Result<Option<Line>, (Pos, ErrorKind)> {
+    let number = u32::try_from(i + 1).unwrap_or(u32::MAX);
+    let text = raw.strip_suffix('\r').unwrap_or(raw);
+    lex_line(text, number)
 }
 
 fn is_blank(c: char) -> bool {

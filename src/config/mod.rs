@@ -79,15 +79,18 @@ pub fn parse_bytes(file: &str, bytes: &[u8]) -> Result<Config, Vec<Error>> {
     let text = match core::str::from_utf8(bytes) {
         Ok(text) => text,
         Err(e) => {
-            let good = &bytes[..e.valid_up_to()];
-            let line_start = good.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-            // The prefix is valid UTF-8, so this cannot fail.
-            let col = core::str::from_utf8(&good[line_start..]).map_or(0, |s| s.chars().count());
-            let pos = Pos {
-                line: u32::try_from(good.iter().filter(|&&b| b == b'\n').count() + 1)
-                    .unwrap_or(u32::MAX),
-                col: u32::try_from(col + 1).unwrap_or(u32::MAX),
-            };
+            // Lines and the chars of the last one, in one pass: the
+            // prefix is valid UTF-8, so its chars are its bytes that do
+            // not continue a char.
+            let (mut line, mut col) = (1u32, 1u32);
+            for &b in &bytes[..e.valid_up_to()] {
+                if b == b'\n' {
+                    (line, col) = (line.saturating_add(1), 1);
+                } else if b & 0xc0 != 0x80 {
+                    col = col.saturating_add(1);
+                }
+            }
+            let pos = Pos { line, col };
             return Err(vec![Error::at(
                 file,
                 pos,

@@ -469,45 +469,19 @@ impl Resource {
         Resource::Locks,
     ];
 
-    /// The shell's `ulimit` flag letter (`n` for `-n`).
-    pub fn flag(self) -> char {
-        match self {
-            Resource::Core => 'c',
-            Resource::Data => 'd',
-            Resource::Nice => 'e',
-            Resource::Fsize => 'f',
-            Resource::Sigpending => 'i',
-            Resource::Memlock => 'l',
-            Resource::Rss => 'm',
-            Resource::Nofile => 'n',
-            Resource::Msgqueue => 'q',
-            Resource::Rtprio => 'r',
-            Resource::Stack => 's',
-            Resource::Cpu => 't',
-            Resource::Nproc => 'u',
-            Resource::As => 'v',
-            Resource::Locks => 'x',
-        }
-    }
+    /// The shell's `ulimit` flag letters (`n` for `-n`), in the order of
+    /// [`Resource::ALL`]: bytes, not a `match` to `char` (a table of four
+    /// bytes a letter).
+    pub const FLAGS: &[u8; 15] = b"cdefilmnqrstuvx";
+
+    /// The `RLIMIT_` names in the order of [`Resource::ALL`], each ended
+    /// by a NUL (see `values::nth_word`).
+    pub const RLIMIT_NAMES: &str = "RLIMIT_CORE\0RLIMIT_DATA\0RLIMIT_NICE\0RLIMIT_FSIZE\0\
+        RLIMIT_SIGPENDING\0RLIMIT_MEMLOCK\0RLIMIT_RSS\0RLIMIT_NOFILE\0RLIMIT_MSGQUEUE\0\
+        RLIMIT_RTPRIO\0RLIMIT_STACK\0RLIMIT_CPU\0RLIMIT_NPROC\0RLIMIT_AS\0RLIMIT_LOCKS\0";
 
     /// The `RLIMIT_` name, as in setrlimit(2) and log messages.
     pub fn rlimit_name(self) -> &'static str {
-        match self {
-            Resource::Core => "RLIMIT_CORE",
-            Resource::Data => "RLIMIT_DATA",
-            Resource::Nice => "RLIMIT_NICE",
-            Resource::Fsize => "RLIMIT_FSIZE",
-            Resource::Sigpending => "RLIMIT_SIGPENDING",
-            Resource::Memlock => "RLIMIT_MEMLOCK",
-            Resource::Rss => "RLIMIT_RSS",
-            Resource::Nofile => "RLIMIT_NOFILE",
-            Resource::Msgqueue => "RLIMIT_MSGQUEUE",
-            Resource::Rtprio => "RLIMIT_RTPRIO",
-            Resource::Stack => "RLIMIT_STACK",
-            Resource::Cpu => "RLIMIT_CPU",
-            Resource::Nproc => "RLIMIT_NPROC",
-            Resource::As => "RLIMIT_AS",
-            Resource::Locks => "RLIMIT_LOCKS",
-        }
+        super::values::nth_word(Self::RLIMIT_NAMES, self as usize).unwrap_or("")
     }
 }

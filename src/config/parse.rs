@@ -10,10 +10,10 @@ use crate::prelude::*;
 
 use super::error::{Error, ErrorKind, Msg};
 use super::lex::{self, Line, Word};
-use super::model::{Config, JobSpec, LogFile, Output, Pos, Resource, Ulimit};
+use super::model::{Config, Extra, JobSpec, LogFile, Output, Pos, Resource, Ulimit};
 use super::values::{
-    MAX_KEEP, MIN_LOG_SIZE, is_digits, is_integer, number, parse_cpu, parse_duration, parse_size,
-    parse_url, resource, signed, suggest, suggest_resource,
+    MAX_KEEP, MIN_LOG_SIZE, is_digits, is_integer, is_job_name, nth_word, number, parse_cpu,
+    parse_size, parse_url, resource, signed, split_words, suggest, suggest_resource, word_index,
 };
 
 mod ready;
@@ -41,8 +41,9 @@ macro_rules! keywords {
             const ALL: &[Kw] = &[$(Kw::$name,)*];
         }
 
-        /// The words of [`Kw`], in its order.
-        const KEYWORDS: &[&str] = &[$($text,)*];
+        /// The words of [`Kw`], in its order, each ended by a NUL (see
+        /// `values::nth_word`).
+        const KEYWORDS: &str = concat!($($text, "\0",)*);
     };
 }
 
@@ -64,22 +65,22 @@ keywords! {
 }
 
 /// The keywords outside a job.
-const GLOBALS: &[&str] = KEYWORDS.split_at(Kw::Name as usize).0;
+const GLOBALS: &str = split_words(KEYWORDS, Kw::Name as usize).0;
 
 /// The options a job may contain; with `}` after them, what a word in a
 /// job may be a typo of.
-const OPTIONS_AND_CLOSE: &[&str] = KEYWORDS
-    .split_at(Kw::Open as usize)
-    .0
-    .split_at(Kw::Name as usize)
-    .1;
+const OPTIONS_AND_CLOSE: &str = split_words(
+    split_words(KEYWORDS, Kw::Open as usize).0,
+    Kw::Name as usize,
+)
+.1;
 
 /// The options a job may contain.
-const OPTIONS: &[&str] = KEYWORDS
-    .split_at(Kw::Close as usize)
-    .0
-    .split_at(Kw::Name as usize)
-    .1;
+const OPTIONS: &str = split_words(
+    split_words(KEYWORDS, Kw::Close as usize).0,
+    Kw::Name as usize,
+)
+.1;
 
 impl Kw {
     /// The keyword `word` is, if it is one (and not quoted).
@@ -87,12 +88,12 @@ impl Kw {
         if word.quoted {
             return None;
         }
-        let i = KEYWORDS.iter().position(|k| *k == word.text)?;
+        let i = word_index(KEYWORDS, &word.text)?;
         Kw::ALL.get(i).copied()
     }
 
     fn word(self) -> &'static str {
-        KEYWORDS[self as usize]
+        nth_word(KEYWORDS, self as usize).unwrap_or("")
     }
 
     /// An option of a job (not a global keyword, not a brace).
@@ -116,9 +117,11 @@ pub fn parse(file: &str, src: &str) -> Result<Config, Vec<Error>> {
         jobs_seen: 0,
         metrics_at: None,
     };
-    for item in lex::lines(src) {
-        match item {
-            Ok(line) => p.line(&line),
+    // A plain loop, not an iterator of lines: less code (issue 18).
+    for (i, raw) in src.split('\n').enumerate() {
+        match lex::line(raw, i) {
+            Ok(None) => {}
+            Ok(Some(line)) => p.line(&line),
             Err((pos, kind)) => {
                 p.err(pos, kind);
                 // The line may have been this job's `name` or `cmd`.
@@ -149,6 +152,13 @@ pub fn parse(file: &str, src: &str) -> Result<Config, Vec<Error>> {
         }
     }
     Err(errors)
+}
+
+/// Where `name` is in `names` (sorted by name), or where it would go.
+/// One search for both its users (issue 18).
+#[inline(never)]
+fn find_name(names: &[(String, Pos, u32)], name: &str) -> Result<usize, usize> {
+    names.binary_search_by(|(n, ..)| n.as_str().cmp(name))
 }
 
 /// Collects errors, up to [`MAX_ERRORS`].
@@ -445,10 +455,7 @@ impl Parser<'_> {
             self.err(at, kind);
         }
         if let Some(pos) = name_pos {
-            match self
-                .names
-                .binary_search_by(|(n, ..)| n.as_str().cmp(&spec.name))
-            {
+            match find_name(&self.names, &spec.name) {
                 Ok(i) => {
                     let first = self.names[i].1;
                     let kind = ErrorKind::new(Msg::DuplicateName, Some(&spec.name), "", "");
@@ -469,12 +476,17 @@ impl Parser<'_> {
             let base = spec.dir.as_deref().unwrap_or("/").trim_end_matches('/');
             let base = if base.is_empty() { "/" } else { base }.to_string();
             let extra = spec.extra_mut();
-            let paths = extra.depends.iter_mut();
-            for path in paths.chain(extra.env_files.iter_mut().map(|f| &mut f.path)) {
+            let absolute = |path: &mut String| {
                 if !path.starts_with('/') {
                     *path = crate::files::join(&base, path);
                 }
-            }
+            };
+            // Two loops, not a chain of iterators: less code.
+            extra.depends.iter_mut().for_each(absolute);
+            extra
+                .env_files
+                .iter_mut()
+                .for_each(|f| absolute(&mut f.path));
         }
         if self.jobs_seen <= MAX_JOBS {
             // Kept as long as the job: no room to grow (a `Vec` pushed to
@@ -551,7 +563,7 @@ impl Parser<'_> {
     /// What follows the file of `out`/`err`: `max SIZE`, `keep N`,
     /// `stamp`, each at most once. None after an error.
     fn log_file(&mut self, out: Output, rest: &[Word]) -> Option<Output> {
-        const OPTIONS: [&str; 3] = ["max", "keep", "stamp"];
+        const OPTIONS: &str = "max\0keep\0stamp\0";
         let Some(first) = rest.first() else {
             return Some(out);
         };
@@ -564,11 +576,11 @@ impl Parser<'_> {
         let mut values = [0u64, 1];
         let mut words = rest.iter();
         while let Some(word) = words.next() {
-            let Some(i) = OPTIONS.iter().position(|o| word.is(o)) else {
+            let Some(i) = word_index(OPTIONS, &word.text).filter(|_| !word.quoted) else {
                 self.bad(word, Msg::LogWord, "");
                 return None;
             };
-            let option = OPTIONS[i];
+            let option = nth_word(OPTIONS, i).unwrap_or("");
             if let Some(first) = seen[i] {
                 let kind = ErrorKind::new(Msg::Repeated, None, option, "");
                 self.err(word.pos, kind.first(first));
@@ -578,17 +590,17 @@ impl Parser<'_> {
             if i == 2 {
                 continue;
             }
-            let (expected, range) = [
+            let (expected, range) = if i == 0 {
                 (
                     "a size like 64K, 1M or 1G, at least 4K",
                     MIN_LOG_SIZE..=u64::MAX,
-                ),
+                )
+            } else {
                 (
                     "a number of rotated files to keep, 0 to 100",
                     0..=u64::from(MAX_KEEP),
-                ),
-            ][i]
-                .clone();
+                )
+            };
             let Some(value) = words.next() else {
                 self.fail(word.pos, Msg::MissingArg, option, expected);
                 return None;
@@ -655,13 +667,22 @@ impl Parser<'_> {
         Some(arg)
     }
 
-    /// The job being read; only called while there is one.
+    /// The job being read; only called while there is one. Not inlined:
+    /// it is called from some 25 places (with `extra` below, 200 bytes
+    /// on armv7, 448 on x86_64; issue 18).
+    #[inline(never)]
     fn spec(&mut self) -> &mut JobSpec {
         &mut self
             .job
             .as_mut()
             .expect("option() runs only inside a job")
             .spec
+    }
+
+    /// The rarely set options of the job being read ([`Parser::spec`]).
+    #[inline(never)]
+    fn extra(&mut self) -> &mut Extra {
+        self.spec().extra_mut()
     }
 
     fn option(&mut self, kw: Kw, pos: Pos, args: &[Word]) {
@@ -696,16 +717,12 @@ impl Parser<'_> {
                 ) else {
                     return;
                 };
-                if arg
-                    .text
-                    .chars()
-                    .any(|c| c.is_whitespace() || c.is_control())
-                {
+                if !is_job_name(&arg.text) {
                     self.bad(arg, Msg::BadName, "");
                     return;
                 }
-                let (text, at) = (arg.text.clone(), arg.pos);
-                self.spec().name = text.into();
+                let (text, at) = (Box::from(arg.text.as_str()), arg.pos);
+                self.spec().name = text;
                 if let Some(job) = &mut self.job {
                     job.name_pos = Some(at);
                 }
@@ -751,7 +768,7 @@ impl Parser<'_> {
                 let Some(arg) = self.one(option, pos, args, "a file name", QUOTE) else {
                     return;
                 };
-                self.spec().extra_mut().input = Some(arg.text.clone());
+                self.extra().input = Some(arg.text.clone());
             }
             Kw::Env => {
                 let hint = "; one VAR=VALUE a line (quote a value with spaces: env \"VAR=a b\")";
@@ -777,9 +794,9 @@ impl Parser<'_> {
                 ) else {
                     return;
                 };
-                let text = arg.text.clone();
+                let text = Box::from(arg.text.as_str());
                 let spec = self.spec();
-                spec.user = Some(text.into());
+                spec.user = Some(text);
                 spec.origin.user = Some(pos);
             }
             Kw::Nice => {
@@ -787,7 +804,7 @@ impl Parser<'_> {
                     return;
                 };
                 match signed(&arg.text) {
-                    Some(n @ -20..=19) => self.spec().extra_mut().nice = Some(n as i32),
+                    Some(n @ -20..=19) => self.extra().nice = Some(n as i32),
                     _ if is_integer(&arg.text) => self.bad(arg, Msg::NiceRange, ""),
                     _ => self.bad(arg, Msg::BadNumber, "a whole number from -20 to 19"),
                 }
@@ -803,7 +820,7 @@ impl Parser<'_> {
                     return;
                 };
                 match parse_cpu(&arg.text) {
-                    Ok(cpus) => self.spec().extra_mut().cpu = Some(cpus),
+                    Ok(cpus) => self.extra().cpu = Some(cpus),
                     Err(kind) => self.err(arg.pos, kind),
                 }
             }
@@ -833,16 +850,12 @@ impl Parser<'_> {
             }
             Kw::Bounce => {
                 if let Some(secs) = self.duration("bounce", "every", pos, args) {
-                    if secs == 0 {
-                        self.bad(&args[1], Msg::BadDuration, "it must be at least 1 second");
-                    } else {
-                        self.spec().extra_mut().bounce_secs = Some(secs);
-                    }
+                    self.extra().bounce_secs = Some(secs);
                 }
             }
             Kw::Kill => {
                 if let Some(secs) = self.duration("kill", "after", pos, args) {
-                    self.spec().extra_mut().kill_after_secs = secs;
+                    self.extra().kill_after_secs = secs;
                 }
             }
             Kw::Ulimit => match args.first() {
@@ -870,7 +883,8 @@ impl Parser<'_> {
         }
     }
 
-    /// `bounce every T` / `kill after T`: the seconds, or None after an error.
+    /// `bounce every T` / `kill after T`: the seconds, or None after an
+    /// error.
     fn duration(
         &mut self,
         option: &'static str,
@@ -885,11 +899,8 @@ impl Parser<'_> {
                 return None;
             }
         }
-        let option_words = if option == "bounce" {
-            "bounce every"
-        } else {
-            "kill after"
-        };
+        let bounce = option == "bounce";
+        let option_words = if bounce { "bounce every" } else { "kill after" };
         let Some(arg) = args.get(1) else {
             let expected = "a time like 30s, 5m, 1h or 1d";
             self.fail(pos, Msg::MissingArg, option_words, expected);
@@ -899,13 +910,9 @@ impl Parser<'_> {
             let hint = "; write the time without spaces, like 30s";
             self.fail(extra.pos, Msg::ExtraArg, option_words, hint);
         }
-        match parse_duration(&arg.text) {
-            Ok(secs) => Some(secs),
-            Err(reason) => {
-                self.bad(arg, Msg::BadDuration, reason);
-                None
-            }
-        }
+        // `bounce every 0` is refused ("it must be at least 1 second");
+        // `kill after 0` is not.
+        self.time(arg, bounce)
     }
 
     /// After `depends {` or `ulimit {`: reads the rest of the line as
@@ -934,7 +941,7 @@ impl Parser<'_> {
                         self.fail(w.pos, Msg::EmptyArg, "depends", "");
                     } else {
                         let text = w.text.clone();
-                        self.spec().extra_mut().depends.push(text);
+                        self.extra().depends.push(text);
                     }
                 }
             }
@@ -997,5 +1004,19 @@ impl Parser<'_> {
                 value: limit,
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keyword_lists_are_cut_between_words() {
+        assert_eq!(GLOBALS, "job\0report\0listen\0metrics\0");
+        assert!(OPTIONS.starts_with("name\0cmd\0") && OPTIONS.ends_with("\0watchdog\0"));
+        assert_eq!(OPTIONS_AND_CLOSE, format!("{OPTIONS}}}\0"));
+        assert_eq!(Kw::Watchdog.word(), "watchdog");
+        assert_eq!(Kw::ALL.len(), KEYWORDS.split_terminator('\0').count());
     }
 }

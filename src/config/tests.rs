@@ -269,6 +269,9 @@ fn not_utf8_is_reported_at_the_first_bad_byte() {
     );
     let e = parse_bytes("t.conf", b"\xc3\xa9\xc3").unwrap_err();
     assert_eq!(e[0].pos(), Some(Pos { line: 1, col: 2 }));
+    // Columns count chars, not bytes, on the bad byte's line only.
+    let e = parse_bytes("t.conf", b"\xc3\xa9\n\n x\xe2\x82\xac\xf0\x9f\x98\x80\xff").unwrap_err();
+    assert_eq!(e[0].pos(), Some(Pos { line: 3, col: 5 }));
 }
 
 #[test]
@@ -727,9 +730,10 @@ fn ulimit_single_forms() {
 
 #[test]
 fn ulimit_every_flag_and_name() {
-    for r in Resource::ALL {
+    assert_eq!(Resource::RLIMIT_NAMES.split_terminator('\0').count(), 15);
+    for (r, flag) in Resource::ALL.into_iter().zip(Resource::FLAGS) {
         assert_eq!(
-            ulimits(&format!("ulimit -{} 7", r.flag())),
+            ulimits(&format!("ulimit -{} 7", char::from(*flag))),
             vec![(r, Some(7))]
         );
         assert_eq!(
@@ -1361,8 +1365,18 @@ fn signal_names_round_trip() {
         let sig = Signal::from_named_raw(n).unwrap();
         assert_eq!(parse_signal(signal_name(sig)), Some(sig), "{n}");
     }
+    for (n, name) in [
+        (1, "HUP"),
+        (9, "KILL"),
+        (15, "TERM"),
+        (17, "CHLD"),
+        (31, "SYS"),
+    ] {
+        assert_eq!(signal_name(Signal::from_named_raw(n).unwrap()), name);
+    }
     assert_eq!(parse_signal(""), None);
     assert_eq!(parse_signal("SIG"), None);
+    assert_eq!(parse_signal("32"), None);
     assert_eq!(parse_signal("-1"), None);
 }
 
@@ -1455,9 +1469,7 @@ fn new_options_change_the_job() {
 
 #[test]
 fn suggestions_by_edit_distance() {
-    let options = &[
-        "name", "cmd", "dir", "out", "err", "in", "env", "user", "once", "order",
-    ];
+    let options = "name\0cmd\0dir\0out\0err\0in\0env\0user\0once\0order\0";
     for (typo, want) in [
         ("cmdd", Some("cmd")),
         ("cdm", Some("cmd")),
@@ -1600,4 +1612,21 @@ fn fleet_example_parses() {
     let c = parse_ok(include_str!("../../examples/fleet.conf"));
     assert!(c.metrics.is_some());
     assert!(matches!(c.jobs[0].out, Output::Log(_)));
+}
+
+#[test]
+fn host_names() {
+    use crate::config::is_host_name;
+    let l63 = "a".repeat(63);
+    let l64 = "a".repeat(64);
+    let long = format!("{l63}.{l63}.{l63}.{}", "a".repeat(61)); // 253 bytes
+    for good in ["a", "a.", "a-b_c.d", "10.0.x", l63.as_str(), long.as_str()] {
+        assert!(is_host_name(good), "{good}");
+    }
+    let too_long = format!("{long}a");
+    for bad in [
+        "", ".", "..", ".a", "a..b", "a.b..", "é", "a b", &l64, &too_long,
+    ] {
+        assert!(!is_host_name(bad), "{bad}");
+    }
 }

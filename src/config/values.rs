@@ -12,6 +12,39 @@ use super::model::{Host, Resource, Signal, UdpUrl};
 /// to a clock can never overflow.
 pub const MAX_DURATION_SECS: u64 = 3650 * 86_400;
 
+// Lists of words (keywords, signal and resource names, messages) are one
+// string each, every word ended by a NUL, rather than an array of `&str`:
+// an array holds a pointer and a length per word (8 or 16 bytes, in
+// .data.rel.ro) on top of the text, and each list had its own search loop
+// (issue 18).
+
+/// The `i`th word of `list` (words each ended by a NUL).
+#[inline(never)]
+pub(crate) fn nth_word(list: &'static str, i: usize) -> Option<&'static str> {
+    list.split_terminator('\0').nth(i)
+}
+
+/// Where `word` is in `list` (as for [`nth_word`]). A word with a NUL in
+/// it is in no list.
+#[inline(never)]
+pub(crate) fn word_index(list: &str, word: &str) -> Option<usize> {
+    list.split_terminator('\0').position(|w| w == word)
+}
+
+/// `list` (as for [`nth_word`]) cut before its `n`th word, at compile
+/// time: the parts of one list that are lists of their own.
+pub(crate) const fn split_words(list: &'static str, n: usize) -> (&'static str, &'static str) {
+    let bytes = list.as_bytes();
+    let (mut i, mut seen) = (0, 0);
+    while seen < n {
+        if bytes[i] == 0 {
+            seen += 1;
+        }
+        i += 1;
+    }
+    list.split_at(i)
+}
+
 /// An optional sign, then digits.
 pub(super) fn is_integer(text: &str) -> bool {
     is_digits(text.strip_prefix(['-', '+']).unwrap_or(text))
@@ -49,17 +82,16 @@ pub(super) fn signed(text: &str) -> Option<i64> {
 /// The resource a `ulimit` flag (`-n`) or name (`RLIMIT_NOFILE`, any case)
 /// stands for.
 pub(super) fn resource(text: &str) -> Option<Resource> {
-    if let Some(flag) = text.strip_prefix('-') {
-        let mut chars = flag.chars();
-        let (Some(c), None) = (chars.next(), chars.next()) else {
-            return None;
-        };
-        return Resource::ALL.iter().copied().find(|r| r.flag() == c);
-    }
-    Resource::ALL
-        .iter()
-        .copied()
-        .find(|r| r.rlimit_name().eq_ignore_ascii_case(text))
+    let i = match text.strip_prefix('-') {
+        Some(flag) => match flag.as_bytes() {
+            &[c] => Resource::FLAGS.iter().position(|&f| f == c)?,
+            _ => return None,
+        },
+        None => Resource::RLIMIT_NAMES
+            .split_terminator('\0')
+            .position(|name| name.eq_ignore_ascii_case(text))?,
+    };
+    Resource::ALL.get(i).copied()
 }
 
 /// For an unknown `ulimit` name: `NOFILE` -> `RLIMIT_NOFILE`, typos by
@@ -69,29 +101,35 @@ pub(super) fn suggest_resource(text: &str) -> Option<&'static str> {
         return None;
     }
     let upper = text.to_ascii_uppercase();
-    let names: Vec<&'static str> = Resource::ALL.iter().map(|r| r.rlimit_name()).collect();
-    if let Some(n) = names.iter().find(|n| n.get(7..) == Some(upper.as_str())) {
+    let names = Resource::RLIMIT_NAMES;
+    if let Some(n) = names
+        .split_terminator('\0')
+        .find(|n| n.get(7..) == Some(upper.as_str()))
+    {
         return Some(n);
     }
-    suggest(&upper, &names)
+    suggest(&upper, names)
 }
 
 /// `N`, `Ns`, `Nm`, `Nh` or `Nd` in seconds (a plain number is seconds).
 pub fn parse_duration(text: &str) -> Result<u64, &'static str> {
-    let (digits, unit) = match text.char_indices().last() {
+    // The last byte, not the last char: a unit is ASCII, and the last
+    // byte of any other char is no unit either (nor a digit), so the
+    // answer is the same without decoding the text.
+    let (digits, unit) = match text.as_bytes().last() {
         None => return Err("it is empty"),
-        Some((_, c)) if c.is_ascii_digit() => (text, 1),
-        Some((i, c)) => {
-            let unit = match c {
-                's' => 1,
-                'm' => 60,
-                'h' => 3600,
-                'd' => 86_400,
+        Some(b) if b.is_ascii_digit() => (text, 1),
+        Some(b) => {
+            let unit = match b {
+                b's' => 1,
+                b'm' => 60,
+                b'h' => 3600,
+                b'd' => 86_400,
                 _ => return Err("unknown unit"),
             };
             // `get`, not `[..i]`: the same, without str's slicing panic
             // (its code is kilobytes in the stable build: issue 18).
-            (text.get(..i).unwrap_or(""), unit)
+            (text.get(..text.len() - 1).unwrap_or(""), unit)
         }
     };
     if digits.is_empty() {
@@ -129,14 +167,17 @@ pub fn parse_size(text: &str) -> Option<u64> {
     number(digits)?.checked_mul(unit)
 }
 
-/// Signal names without `SIG`, by number, as Linux numbers them on every
-/// target pmtr is built for (ARM, AArch64, x86; the assertion below holds
-/// the table to the kernel's numbers). Real-time signals have no name.
-const SIGNALS: [&str; 32] = [
-    "", "HUP", "INT", "QUIT", "ILL", "TRAP", "ABRT", "BUS", "FPE", "KILL", "USR1", "SEGV", "USR2",
-    "PIPE", "ALRM", "TERM", "STKFLT", "CHLD", "CONT", "STOP", "TSTP", "TTIN", "TTOU", "URG",
-    "XCPU", "XFSZ", "VTALRM", "PROF", "WINCH", "IO", "PWR", "SYS",
-];
+/// Signal names without `SIG`, by number (the place in the list, as for
+/// [`nth_word`]; 0 names none), as Linux numbers them on every target
+/// pmtr is built for (ARM, AArch64, x86; the assertion below and the
+/// tests hold the list to the kernel's numbers). Real-time signals have
+/// no name.
+const SIGNALS: &str = "\0HUP\0INT\0QUIT\0ILL\0TRAP\0ABRT\0BUS\0FPE\0KILL\0USR1\0SEGV\0USR2\0\
+    PIPE\0ALRM\0TERM\0STKFLT\0CHLD\0CONT\0STOP\0TSTP\0TTIN\0TTOU\0URG\0\
+    XCPU\0XFSZ\0VTALRM\0PROF\0WINCH\0IO\0PWR\0SYS\0";
+
+/// How many numbers [`SIGNALS`] names (0, which names none, included).
+const SIGNAL_COUNT: u64 = 32;
 
 const _: () = {
     use rustix::process::Signal as S;
@@ -153,9 +194,9 @@ pub fn parse_signal(text: &str) -> Option<Signal> {
     } else {
         let upper = text.to_ascii_uppercase();
         let name = upper.strip_prefix("SIG").unwrap_or(&upper);
-        SIGNALS.iter().position(|s| *s == name)? as u64
+        word_index(SIGNALS, name)? as u64
     };
-    if !(1..SIGNALS.len() as u64).contains(&n) {
+    if !(1..SIGNAL_COUNT).contains(&n) {
         return None;
     }
     Signal::from_named_raw(n as i32)
@@ -163,7 +204,7 @@ pub fn parse_signal(text: &str) -> Option<Signal> {
 
 /// `TERM` for SIGTERM; `?` for a signal without a name.
 pub fn signal_name(sig: Signal) -> &'static str {
-    SIGNALS.get(sig.as_raw() as usize).copied().unwrap_or("?")
+    nth_word(SIGNALS, sig.as_raw() as usize).unwrap_or("?")
 }
 
 /// Highest CPU number `cpu` accepts (the kernel's default CONFIG_NR_CPUS
@@ -220,9 +261,13 @@ pub fn parse_cpu(text: &str) -> Result<Vec<u32>, ErrorKind> {
             }
         }
     }
-    let cpus: Vec<u32> = (0..=MAX_CPU)
-        .filter(|&n| set[n as usize / 64] & (1 << (n % 64)) != 0)
-        .collect();
+    // A loop, not filter().collect(): no iterator adapter code for it.
+    let mut cpus = Vec::new();
+    for n in 0..=MAX_CPU {
+        if set[n as usize / 64] & (1 << (n % 64)) != 0 {
+            cpus.push(n);
+        }
+    }
     if cpus.is_empty() {
         return Err(bad("the mask selects no CPU"));
     }
@@ -299,18 +344,36 @@ pub fn parse_url(text: &str, listen: bool) -> Result<UdpUrl, ErrorKind> {
     })
 }
 
+/// Whether `text` may name a job (`name`, `after`): not empty, no
+/// whitespace or control characters. One function for both (issue 18).
+#[inline(never)]
+pub(super) fn is_job_name(text: &str) -> bool {
+    !text.is_empty() && !text.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
 /// Whether `name` is a host name DNS can carry: labels of 1 to 63
 /// letters, digits, `-` or `_` (service-style hosts exist), separated by
 /// dots, 253 bytes in all, one trailing dot allowed (an absolute name).
 pub fn is_host_name(name: &str) -> bool {
     let name = name.strip_suffix('.').unwrap_or(name);
-    name.len() <= 253
-        && name.split('.').all(|label| {
-            (1..=63).contains(&label.len())
-                && label
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        })
+    if name.len() > 253 {
+        return false;
+    }
+    // One pass over the bytes, not a split into labels (less code).
+    let mut label = 0;
+    for b in name.bytes() {
+        if b == b'.' {
+            if !(1..=63).contains(&label) {
+                return false;
+            }
+            label = 0;
+        } else if b.is_ascii_alphanumeric() || b == b'-' || b == b'_' {
+            label += 1;
+        } else {
+            return false;
+        }
+    }
+    (1..=63).contains(&label)
 }
 
 /// Like [`parse_duration`], in milliseconds, and also `Nms`: the times
@@ -327,29 +390,34 @@ pub fn parse_duration_ms(text: &str) -> Result<u64, &'static str> {
 
 /// The candidate closest to `word` by edit distance, if it is close
 /// enough to be a typo (1 edit for words up to 3 letters, else 2).
-pub fn suggest(word: &str, candidates: &[&'static str]) -> Option<&'static str> {
+/// The candidates are a list of words as for [`nth_word`].
+pub fn suggest(word: &str, candidates: &'static str) -> Option<&'static str> {
     let len = word.chars().count();
     if len > 24 {
         return None;
     }
     let limit = if len <= 3 { 1 } else { 2 };
-    candidates
-        .iter()
+    // The first of the closest; a loop, not an iterator chain (less code).
+    let mut best = None;
+    let mut best_d = limit.min(len.max(1) - 1);
+    for c in candidates.split_terminator('\0') {
         // Lengths alone rule most candidates out, cheaply.
-        .filter(|c| c.len().abs_diff(len) <= limit)
-        .map(|&c| (distance(word, c), c))
-        .filter(|&(d, _)| d <= limit && d < len.max(1))
-        .min_by_key(|&(d, _)| d)
-        .map(|(_, c)| c)
+        if c.len().abs_diff(len) > limit {
+            continue;
+        }
+        let d = distance(word, c);
+        if d < best_d || (d == best_d && best.is_none()) {
+            (best, best_d) = (Some(c), d);
+        }
+    }
+    best
 }
 
 /// Optimal string alignment distance: insertions, deletions,
 /// substitutions and swaps of two neighbours each cost 1 (`nmae` is one
 /// edit from `name`), ignoring ASCII case.
 pub(super) fn distance(a: &str, b: &str) -> usize {
-    // Case does not count: `CMD` is `cmd`, `nofile` is `NOFILE`.
-    let a: Vec<char> = a.chars().map(|c| c.to_ascii_lowercase()).collect();
-    let b: Vec<char> = b.chars().map(|c| c.to_ascii_lowercase()).collect();
+    let (a, b) = (folded(a), folded(b));
     let w = b.len() + 1;
     let mut d = vec![0usize; (a.len() + 1) * w];
     for i in 0..=a.len() {
@@ -371,4 +439,16 @@ pub(super) fn distance(a: &str, b: &str) -> usize {
         }
     }
     d[a.len() * w + b.len()]
+}
+
+/// The chars of `s` in ASCII lower case: for [`distance`], case does not
+/// count (`CMD` is `cmd`, `nofile` is `NOFILE`). One function for both
+/// words rather than two inlined copies of the collect (issue 18).
+#[inline(never)]
+fn folded(s: &str) -> Vec<char> {
+    // The same collect as the lexer's, then lower case in place: one
+    // copy of the collect's code (issue 18).
+    let mut chars: Vec<char> = s.chars().collect();
+    chars.iter_mut().for_each(char::make_ascii_lowercase);
+    chars
 }

@@ -12,11 +12,11 @@
 //!
 //! Times take `ms` besides `s`, `m`, `h` and `d`.
 
-use super::{Kw, Parser};
+use super::{Kw, Parser, find_name};
 use crate::config::error::{ErrorKind, Msg};
 use crate::config::lex::Word;
 use crate::config::model::{After, JobSpec, Pos, Readiness, ReadyHow};
-use crate::config::values::{distance, number, parse_duration_ms};
+use crate::config::values::{distance, is_job_name, parse_duration_ms, signed, word_index};
 use crate::prelude::*;
 
 /// Longest cycle named in full; a longer one ends in `…`.
@@ -40,34 +40,40 @@ impl Parser<'_> {
         }
     }
 
-    /// The sub-keyword after `ready` or `check`, or an error naming the
-    /// ones it may be.
+    /// The sub-keyword after `ready` or `check`, as its place in `words`
+    /// (a list as for `values::nth_word`: matched once, then the callers
+    /// match on the number, not on strings again), or an error naming
+    /// the ones it may be.
     fn sub<'w>(
         &mut self,
         option: &'static str,
         pos: Pos,
         args: &'w [Word],
-        words: &[&'static str],
+        words: &'static str,
         one_of: &'static str,
-    ) -> Option<(&'static str, &'w [Word])> {
-        if let Some(first) = args.first()
-            && let Some(&word) = words.iter().find(|&&w| first.is(w))
+    ) -> Option<(usize, &'w [Word])> {
+        if let Some(first) = args.first().filter(|w| !w.quoted)
+            && let Some(i) = word_index(words, &first.text)
         {
-            return Some((word, &args[1..]));
+            return Some((i, &args[1..]));
         }
         self.report(Msg::ExpectedOneOf, pos, args.first(), option, one_of);
         None
     }
 
     fn ready(&mut self, pos: Pos, args: &[Word]) {
-        const WORDS: &[&str] = &["notify", "fd", "when", "every", "timeout"];
+        const WORDS: &str = "notify\0fd\0when\0every\0timeout\0";
+        // Places in WORDS.
+        const NOTIFY: usize = 0;
+        const FD: usize = 1;
+        const EVERY: usize = 3;
         const ONE_OF: &str = "'notify', 'fd N', 'when CMD', 'every T' or 'timeout T'";
         let Some((word, rest)) = self.sub("ready", pos, args, WORDS, ONE_OF) else {
             return;
         };
         match word {
-            "every" | "timeout" => {
-                let option = if word == "every" {
+            EVERY.. => {
+                let option = if word == EVERY {
                     "ready every"
                 } else {
                     "ready timeout"
@@ -79,7 +85,7 @@ impl Parser<'_> {
                     return;
                 };
                 let r = self.readiness();
-                if word == "every" {
+                if word == EVERY {
                     r.every_ms = Some(ms);
                 } else {
                     r.timeout_ms = Some(ms);
@@ -91,21 +97,21 @@ impl Parser<'_> {
                     return;
                 }
                 let how = match word {
-                    "notify" => {
+                    NOTIFY => {
                         if let Some(extra) = rest.first() {
                             self.fail(extra.pos, Msg::NoArgs, "ready notify", "");
                             return;
                         }
                         ReadyHow::Notify
                     }
-                    "fd" => {
+                    FD => {
                         let Some(arg) = self.one("ready fd", pos, rest, "a descriptor number", "")
                         else {
                             return;
                         };
-                        // A `+` as Rust's `parse` takes it.
-                        let digits = arg.text.strip_prefix('+').unwrap_or(&arg.text);
-                        match number(digits) {
+                        // A `+` as Rust's `parse` takes it (and a `-`,
+                        // out of range anyway).
+                        match signed(&arg.text) {
                             Some(n @ 3..=1023) => ReadyHow::Fd(n as u32),
                             _ => {
                                 self.bad(arg, Msg::BadFd, "");
@@ -136,13 +142,13 @@ impl Parser<'_> {
             return;
         }
         for w in names {
-            if w.text.is_empty() || w.text.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            if !is_job_name(&w.text) {
                 self.bad(w, Msg::BadName, "");
                 continue;
             }
-            let name = w.text.clone();
+            let name = Box::from(w.text.as_str());
             self.readiness().after.push(After {
-                name: name.into(),
+                name,
                 restart,
                 pos: w.pos,
                 index: u32::MAX,
@@ -151,21 +157,24 @@ impl Parser<'_> {
     }
 
     fn check(&mut self, pos: Pos, args: &[Word]) {
-        const WORDS: &[&str] = &["every", "timeout", "fails"];
+        const WORDS: &str = "every\0timeout\0fails\0";
+        // Places in WORDS.
+        const EVERY: usize = 0;
+        const TIMEOUT: usize = 1;
         const ONE_OF: &str = "'every T CMD', 'timeout T' or 'fails N'";
         let Some((word, rest)) = self.sub("check", pos, args, WORDS, ONE_OF) else {
             return;
         };
         let option = match word {
-            "every" => "check every",
-            "timeout" => "check timeout",
+            EVERY => "check every",
+            TIMEOUT => "check timeout",
             _ => "check fails",
         };
         if !self.first_time(option, pos) {
             return;
         }
         match word {
-            "every" => {
+            EVERY => {
                 let (time, cmd) = rest.split_at(rest.len().min(1));
                 let Some(ms) = self.time_ms(option, pos, time) else {
                     return;
@@ -177,7 +186,7 @@ impl Parser<'_> {
                 r.check_every_ms = Some(ms);
                 r.check_cmd = cmd;
             }
-            "timeout" => {
+            TIMEOUT => {
                 if let Some(ms) = self.time_ms(option, pos, rest) {
                     self.readiness().check_timeout_ms = Some(ms);
                 }
@@ -186,8 +195,7 @@ impl Parser<'_> {
                 let Some(arg) = self.one(option, pos, rest, "a number of failures", "") else {
                     return;
                 };
-                let digits = arg.text.strip_prefix('+').unwrap_or(&arg.text);
-                match number(digits) {
+                match signed(&arg.text) {
                     Some(n @ 1..=1000) => self.readiness().check_fails = Some(n as u32),
                     _ => self.bad(arg, Msg::BadNumber, "a whole number from 1 to 1000"),
                 }
@@ -222,7 +230,12 @@ impl Parser<'_> {
             self.bad(program, Msg::Relative, option);
             return None;
         }
-        Some(args.iter().map(|w| w.text.clone()).collect())
+        // A loop, not map().collect(): no adapter code.
+        let mut cmd = Vec::with_capacity(args.len());
+        for w in args {
+            cmd.push(w.text.clone());
+        }
+        Some(cmd)
     }
 
     /// Options that mean nothing without another, checked once the whole
@@ -281,16 +294,19 @@ impl Parser<'_> {
             };
             for after in r.after.iter_mut() {
                 let (pos, index) = (&after.pos, &mut after.index);
-                match names.binary_search_by(|(n, ..)| n.as_str().cmp(&after.name)) {
+                match find_name(names, &after.name) {
                     Ok(k) if (names[k].2 as usize) < count => *index = names[k].2,
                     _ if diags.full() => {}
                     _ => {
-                        let suggestion = names
-                            .iter()
-                            .map(|(n, ..)| (distance(&after.name, n), n))
-                            .filter(|&(d, _)| d <= 2)
-                            .min_by_key(|&(d, _)| d)
-                            .map(|(_, n)| n.as_str());
+                        // The first of the closest names, 2 edits at most;
+                        // a loop, not an iterator chain (less code).
+                        let (mut suggestion, mut best) = (None, 2);
+                        for (n, ..) in names.iter() {
+                            let d = distance(&after.name, n);
+                            if d < best || (d == best && suggestion.is_none()) {
+                                (suggestion, best) = (Some(n.as_str()), d);
+                            }
+                        }
                         let kind = ErrorKind::new(Msg::UnknownAfter, Some(&after.name), "", "");
                         diags.push(*pos, kind.suggest(suggestion));
                     }
@@ -327,7 +343,7 @@ impl Parser<'_> {
                         let from = path.iter().position(|&(u, _)| u == w).unwrap_or(0);
                         let cycle = &path[from..];
                         let mut text = String::new();
-                        for &(u, _) in cycle.iter().take(CYCLE_NAMES) {
+                        for &(u, _) in cycle.get(..CYCLE_NAMES).unwrap_or(cycle) {
                             text.push_str(&jobs[u].name);
                             text.push_str(" -> ");
                         }

@@ -167,7 +167,7 @@ impl Parser<'_> {
                     let warning = Error::at(self.diags.file, pos, warning);
                     self.config.warnings.push(warning.to_string());
                 }
-                self.spec().extra_mut().restart_delay = Some(RestartDelay { secs, max_secs });
+                self.extra().restart_delay = Some(RestartDelay { secs, max_secs });
             }
             Kw::Give => {
                 let n = arg(2);
@@ -181,7 +181,7 @@ impl Parser<'_> {
                 };
                 if let Some(within_secs) = self.time(arg(4), true) {
                     let then_exit = args.len() > 5;
-                    self.spec().extra_mut().give_up = Some(GiveUp {
+                    self.extra().give_up = Some(GiveUp {
                         after,
                         within_secs,
                         then_exit,
@@ -189,8 +189,8 @@ impl Parser<'_> {
                 }
             }
             Kw::Stop | Kw::Reload => match parse_signal(&arg(1).text) {
-                Some(sig) if kw == Kw::Stop => self.spec().extra_mut().stop_signal = Some(sig),
-                Some(sig) => self.spec().extra_mut().reload_signal = Some(sig),
+                Some(sig) if kw == Kw::Stop => self.extra().stop_signal = Some(sig),
+                Some(sig) => self.extra().reload_signal = Some(sig),
                 None => self.bad(arg(1), Msg::UnknownSignal, ""),
             },
             Kw::Env => {
@@ -204,14 +204,11 @@ impl Parser<'_> {
                     return;
                 }
                 let path = path.to_string();
-                self.spec()
-                    .extra_mut()
-                    .env_files
-                    .push(EnvFile { path, optional });
+                self.extra().env_files.push(EnvFile { path, optional });
             }
             _ => {
                 let text = arg(0).text.clone();
-                let spec = self.spec().extra_mut();
+                let spec = self.extra();
                 match kw {
                     Kw::Umask => match parse_umask(&text) {
                         Some(mask) => spec.umask = Some(mask),
@@ -235,7 +232,7 @@ impl Parser<'_> {
 
     /// A time word (`90`, `30s`, `5m`); reports a bad one, and 0 when
     /// `nonzero`.
-    fn time(&mut self, word: &Word, nonzero: bool) -> Option<u64> {
+    pub(super) fn time(&mut self, word: &Word, nonzero: bool) -> Option<u64> {
         match parse_duration(&word.text) {
             Ok(0) if nonzero => {
                 self.bad_time(word, "it must be at least 1 second");
