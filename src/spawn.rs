@@ -492,7 +492,7 @@ fn job_env(
         return Ok(Rc::clone(environ));
     }
     fn key(line: &str) -> &str {
-        line.split('=').next().unwrap_or(line)
+        line.split_once('=').map_or(line, |(key, _)| key)
     }
     lines.extend_from_slice(env_files);
     let mut base = lines.len();
