@@ -492,7 +492,7 @@ fn job_env(
         return Ok(Rc::clone(environ));
     }
     fn key(line: &str) -> &str {
-        line.split('=').next().unwrap_or(line)
+        line.split_once('=').map_or(line, |(key, _)| key)
     }
     lines.extend_from_slice(env_files);
     let mut base = lines.len();
@@ -573,11 +573,21 @@ pub enum Step {
 impl Step {
     fn from_u8(b: u8) -> Option<Step> {
         use Step::*;
-        [
-            Chdir, Stdin, Stdout, Stderr, Nice, Affinity, Rlimit, Groups, Gid, Uid, Exec,
-        ]
-        .into_iter()
-        .find(|s| *s as u8 == b)
+        // A match, not a search of an array of the steps (bytes).
+        Some(match b {
+            1 => Chdir,
+            2 => Stdin,
+            3 => Stdout,
+            4 => Stderr,
+            5 => Nice,
+            6 => Affinity,
+            7 => Rlimit,
+            8 => Groups,
+            9 => Gid,
+            10 => Uid,
+            11 => Exec,
+            _ => return None,
+        })
     }
 }
 

@@ -31,6 +31,8 @@ pub const EMPTY_SETTLE: Duration = Duration::from_millis(300);
 /// read whole on every save, and one that another program keeps growing
 /// (a log named by mistake) must not cost pmtr more each time.
 pub const MAX_DEPENDS_BYTES: u64 = 1 << 20;
+// The "over 1048576 bytes" of `hash_depends_file` says this number.
+const _: () = assert!(MAX_DEPENDS_BYTES == 1_048_576);
 
 /// What the content of a job's `depends` files was when last looked at.
 struct Depends {
@@ -377,16 +379,24 @@ fn hash_depends_file(path: &str) -> Result<u64, Option<String>> {
     let fd = match rustix::fs::open(path, flags, Mode::empty()) {
         Ok(fd) => fd,
         Err(Errno::NOENT | Errno::NOTDIR) => return Err(None),
-        Err(e) => return Err(Some(format!("can't open: {}", crate::sys::strerror(e)))),
+        Err(e) => return Err(Some(failed("can't open: ", e))),
     };
-    let meta =
-        rustix::fs::fstat(&fd).map_err(|e| Some(format!("fstat: {}", crate::sys::strerror(e))))?;
+    let meta = rustix::fs::fstat(&fd).map_err(|e| Some(failed("fstat: ", e)))?;
     if FileType::from_raw_mode(meta.st_mode) != FileType::RegularFile {
         return Err(Some("not a regular file".to_string()));
     }
     config::trust::check_opened(path, &meta).map_err(|e| Some(e.to_string()))?;
     crate::files::hash_fd(rustix::fd::AsFd::as_fd(&fd), MAX_DEPENDS_BYTES).map_err(|e| match e {
-        Errno::FBIG => Some(format!("over {MAX_DEPENDS_BYTES} bytes")),
-        e => Some(format!("can't read: {}", crate::sys::strerror(e))),
+        // MAX_DEPENDS_BYTES, as text written out: no `format!` (bytes).
+        Errno::FBIG => Some(String::from("over 1048576 bytes")),
+        e => Some(failed("can't read: ", e)),
     })
+}
+
+/// `what` and `e`'s text: one function, not one `format!` per call
+/// (issue 18, bytes).
+fn failed(what: &str, e: Errno) -> String {
+    let mut why = String::from(what);
+    why.push_str(crate::sys::strerror(e));
+    why
 }

@@ -183,7 +183,8 @@ struct PidFile(String);
 
 impl PidFile {
     fn write(path: &str) -> PidFile {
-        let tmp = format!("{path}.new");
+        let mut tmp = String::from(path);
+        tmp.push_str(".new");
         let pid = rustix::process::getpid().as_raw_nonzero();
         let result = crate::files::write_file(&tmp, format!("{pid}\n").as_bytes(), 0o644)
             .and_then(|()| rustix::fs::rename(&tmp, path));

@@ -39,7 +39,10 @@ pub const READS_PER_WAKEUP: usize = 16;
 /// The notify directory for control socket `socket`: `X.sock` gives
 /// `X.notify`, anything else `SOCKET.notify`.
 pub fn dir_for(socket: &str) -> String {
-    format!("{}.notify", socket.strip_suffix(".sock").unwrap_or(socket))
+    // Pushed, not `format!`: no `fmt::Arguments` (issue 18, bytes).
+    let mut dir = String::from(socket.strip_suffix(".sock").unwrap_or(socket));
+    dir.push_str(".notify");
+    dir
 }
 
 /// The socket path of job `id` in `dir`.
