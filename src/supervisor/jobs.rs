@@ -377,10 +377,11 @@ impl Jobs {
     pub fn forget_retired(&mut self) -> Vec<u32> {
         let mut gone = Vec::new();
         self.retiring.retain(|j| {
-            if !j.active() {
+            let keep = j.active();
+            if !keep {
                 gone.push(j.id);
             }
-            j.active()
+            keep
         });
         gone
     }

@@ -39,13 +39,11 @@ fn log_failed(severity: crate::syslog::Severity, parts: &[&str], e: rustix::io::
     crate::syslog::log(severity, format_args!("{}{next}", Failed(parts, e)));
 }
 
-/// Runs pmtr until SIGTERM/SIGINT (or a `give up ... then exit`); returns
-/// the exit code.
 /// The index of the first item from `*at` on (wrapping round) that `hit`
 /// picks; `*at` moves past it. A config load looks up each job of the new
 /// file among the old jobs (and among the loggers) in file order, so each
-/// is found at once where a search from the start was n²/2 steps: 1000
-/// jobs took 1.3 ms more per load (issue 18).
+/// is found at once where a search from the start was n²/2 steps: 0.6 ms
+/// more per load of 1000 jobs, 0.9 ms with loggers (issue 18).
 fn find_from<T>(items: &[T], at: &mut usize, hit: impl Fn(&T) -> bool) -> Option<usize> {
     let n = items.len();
     let k = (0..n).map(|k| (*at + k) % n).find(|&k| hit(&items[k]))?;
@@ -53,6 +51,8 @@ fn find_from<T>(items: &[T], at: &mut usize, hit: impl Fn(&T) -> bool) -> Option
     Some(k)
 }
 
+/// Runs pmtr until SIGTERM/SIGINT (or a `give up ... then exit`); returns
+/// the exit code.
 pub fn run(opts: &Options) -> u8 {
     let (mut supervisor, pidfile) = match start(opts) {
         Ok(started) => started,
