@@ -65,9 +65,10 @@ static CHILD_STACK: ChildStack = ChildStack(core::cell::UnsafeCell::new(
 ///
 /// The process must be single-threaded. `child` runs in pmtr's memory: it
 /// may only make async-signal-safe calls that write nothing pmtr reads (no
-/// allocation, no locks, no statics), must not unwind, and must end in
-/// `execve` or `_exit`. `arg` must stay valid until this returns (it does
-/// for the whole child, which finishes before pmtr resumes).
+/// allocation, no locks, no statics) but through `arg`, which pmtr reads only
+/// after this returns; must not unwind, and must end in `execve` or `_exit`.
+/// `arg` must stay valid until this returns (it does for the whole child,
+/// which finishes before pmtr resumes).
 ///
 /// # References
 ///  - [Linux](https://man7.org/linux/man-pages/man2/clone.2.html)
