@@ -4,13 +4,13 @@
 //! into a [`Launch`] when the configuration is loaded, so a restart
 //! allocates nothing. After `fork` the child makes only async-signal-safe
 //! calls (raw syscalls through rustix and libc); if a step fails it writes
-//! the step and errno into a record in the memory it shares with pmtr and
-//! to a close-on-exec pipe, and exits 127. pmtr resumes only once the child
-//! has exec'd or exited, and reads the record at once: no epoll round and no
-//! second wakeup. Only where clone degrades to a plain fork (qemu-user) is
-//! the record not shared; then the event loop reads the pipe when it
-//! becomes readable (EOF means exec succeeded), so starting 1000 jobs never
-//! blocks.
+//! the step and errno into a record in the memory it shares with pmtr, and
+//! exits 127. pmtr resumes only once the child has exec'd or exited, and
+//! reads the record at once: no epoll round and no second wakeup. Only
+//! where clone degrades to a plain fork (qemu-user) is the record not
+//! shared; there the child also writes to a close-on-exec pipe, which the
+//! event loop reads when it becomes readable (EOF means exec succeeded), so
+//! starting 1000 jobs never blocks. The first start tells which case holds.
 
 #![allow(unsafe_code)]
 
@@ -20,7 +20,7 @@ use alloc::rc::Rc;
 use core::cell::Cell;
 use core::ffi::{CStr, c_char};
 use core::fmt;
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
 use rustix::fs::{Mode, OFlags};
@@ -626,14 +626,20 @@ impl StartError {
                 };
                 // What failed and on what: one `write!` for (nearly) every
                 // step, not one per step (issue 18, bytes).
+                // A stream that is not a file of the job's is /dev/null,
+                // or a pipe (which only a dup could fail for: no name).
                 fn file(o: &Output) -> &str {
                     match o {
                         Output::File(p) => p,
+                        Output::Null => "/dev/null",
                         _ => "",
                     }
                 }
                 let (what, object) = match e.step {
-                    Step::Stdin => ("open input ", spec.extra().input.as_deref().unwrap_or("")),
+                    Step::Stdin => (
+                        "open input ",
+                        spec.extra().input.as_deref().unwrap_or("/dev/null"),
+                    ),
                     Step::Stdout => ("open output ", file(&spec.out)),
                     Step::Stderr => ("open error output ", file(&spec.err)),
                     Step::Chdir => ("change directory to ", spec.dir.as_deref().unwrap_or("/")),
@@ -703,8 +709,9 @@ impl fmt::Display for SpawnError {
     }
 }
 
-/// Forks and starts `launch`. Returns once the child exists; whether exec
-/// succeeded arrives later on `status_pipe` (see [`read_start_result`]).
+/// Forks and starts `launch`. Returns once the child has exec'd or failed;
+/// only where clone degrades to a plain fork may that be unknown yet, and
+/// the exec-status pipe then says (see [`Exec::Unknown`]).
 /// `given` are the pipes for its [`Stream::Pipe`] streams, by fd number.
 pub fn spawn(
     launch: &Launch,
@@ -712,16 +719,25 @@ pub fn spawn(
     given: [Option<BorrowedFd<'_>>; 3],
 ) -> Result<Started, SpawnError> {
     use rustix::pipe::{PipeFlags, pipe_with};
-    let (status_r, mut status_w) =
-        pipe_with(PipeFlags::CLOEXEC | PipeFlags::NONBLOCK).map_err(SpawnError::Pipe)?;
-    // The child puts the ready pipe at its fd N just before exec: the
-    // status pipe must not be there, or an exec failure would be
-    // reported into the job's ready pipe.
-    if let Some(n) = launch.ready_fd
-        && rustix::fd::AsRawFd::as_raw_fd(&status_w) == n
-    {
-        status_w = rustix::io::fcntl_dupfd_cloexec(&status_w, n + 1).map_err(SpawnError::Pipe)?;
-    }
+    // Until a child's record has shown that clone shares pmtr's memory,
+    // the child reports through a pipe too. After that the record is
+    // enough: no pipe (an inode and two files) to make and free at each
+    // restart.
+    let (status_r, status_w) = if CLONE_SHARES_MEMORY.load(Ordering::Relaxed) {
+        (None, None)
+    } else {
+        let (r, mut w) =
+            pipe_with(PipeFlags::CLOEXEC | PipeFlags::NONBLOCK).map_err(SpawnError::Pipe)?;
+        // The child puts the ready pipe at its fd N just before exec: the
+        // status pipe must not be there, or an exec failure would be
+        // reported into the job's ready pipe.
+        if let Some(n) = launch.ready_fd
+            && rustix::fd::AsRawFd::as_raw_fd(&w) == n
+        {
+            w = rustix::io::fcntl_dupfd_cloexec(&w, n + 1).map_err(SpawnError::Pipe)?;
+        }
+        (Some(r), Some(w))
+    };
     // O_NONBLOCK belongs to the open file description, so pipe2's flag
     // would make the job's stdout non-blocking too: a job writing faster
     // than pmtr logs would get EAGAIN and lose its output (seq stopped at
@@ -749,7 +765,7 @@ pub fn spawn(
     let mut child = ChildArgs {
         launch,
         parent,
-        status: status_w.as_fd(),
+        status: status_w.as_ref().map(AsFd::as_fd),
         record: Cell::new([0; 8]),
         pipes: [
             given[0],
@@ -778,16 +794,28 @@ pub fn spawn(
     // record stay empty; then the pipe says, now or once watched.
     let known = shared_result(child.record.get());
     drop(status_w);
-    let exec = match known.unwrap_or_else(|| read_start_result(&status_r)) {
-        StartResult::Running => Exec::Running,
-        StartResult::Failed(e) => Exec::Failed(e),
-        StartResult::Pending => {
-            // The child makes itself a group leader too, but pmtr may
-            // signal the group before a forked child has run that far:
-            // both sides call setpgid, as shells do.
-            let _ = rustix::process::setpgid(Some(pid), Some(pid));
-            Exec::Unknown(status_r)
+    let exec = match (known, status_r) {
+        (Some(result), _) => {
+            CLONE_SHARES_MEMORY.store(true, Ordering::Relaxed);
+            match result {
+                StartResult::Failed(e) => Exec::Failed(e),
+                _ => Exec::Running,
+            }
         }
+        (None, Some(pipe)) => match read_start_result(&pipe) {
+            StartResult::Running => Exec::Running,
+            StartResult::Failed(e) => Exec::Failed(e),
+            StartResult::Pending => {
+                // The child makes itself a group leader too, but pmtr may
+                // signal the group before a forked child has run that far:
+                // both sides call setpgid, as shells do.
+                let _ = rustix::process::setpgid(Some(pid), Some(pid));
+                Exec::Unknown(pipe)
+            }
+        },
+        // No pipe only once the record was seen to be shared, and clone
+        // does not change how it works: not reached.
+        (None, None) => Exec::Running,
     };
     Ok(Started {
         pid,
@@ -802,7 +830,8 @@ pub fn spawn(
 struct ChildArgs<'a> {
     launch: &'a Launch,
     parent: Pid,
-    status: BorrowedFd<'a>,
+    /// The exec-status pipe's write end, while one is made.
+    status: Option<BorrowedFd<'a>>,
     /// The child's report, in pmtr's memory when clone shares it: see
     /// [`Report`].
     record: Cell<[u8; 8]>,
@@ -833,9 +862,15 @@ extern "C" fn child_entry(arg: *mut core::ffi::c_void) -> core::ffi::c_int {
 /// clone shares it (CLONE_VM) and the child's copy after a plain fork.
 #[derive(Clone, Copy)]
 struct Report<'a> {
-    pipe: BorrowedFd<'a>,
+    pipe: Option<BorrowedFd<'a>>,
     record: &'a Cell<[u8; 8]>,
 }
+
+/// Set once a child's record was seen in pmtr's memory: clone shares it
+/// here (a real kernel, not qemu-user), and [`spawn`] makes no more
+/// exec-status pipes. pmtr is single-threaded; the atomic is only a
+/// static's way to change.
+static CLONE_SHARES_MEMORY: AtomicBool = AtomicBool::new(false);
 
 /// What the child writes into its record first: "this memory is shared".
 const RECORD_SHARED: [u8; 8] = [0, 0, 1, 0, 0, 0, 0, 0];
@@ -917,7 +952,9 @@ fn fail_with(status: Report<'_>, step: Step, errno: Errno, detail: u8) -> ! {
     let code = errno.raw_os_error().to_ne_bytes();
     let record = [step as u8, detail, 1, 1, code[0], code[1], code[2], code[3]];
     status.record.set(record);
-    let _ = rustix::io::write(status.pipe, &record);
+    if let Some(pipe) = status.pipe {
+        let _ = rustix::io::write(pipe, &record);
+    }
     sys::exit_now(127)
 }
 
@@ -1335,6 +1372,9 @@ mod tests {
             assert!(matches!(ran.exec, Exec::Running));
             assert_eq!(reap(ran.pid).exit_status(), Some(0));
         }
+        // From now on without the pipe: the failure below comes through
+        // the record alone.
+        assert!(CLONE_SHARES_MEMORY.load(Ordering::Relaxed));
         let failed = spawn(&launch("/nonexistent/job"), me, [None; 3]).unwrap();
         match failed.exec {
             Exec::Failed(e) => assert_eq!((e.step, e.errno), (Step::Exec, Errno::NOENT)),

@@ -330,11 +330,15 @@ fn fd_exhaustion_is_logged_as_such_and_recovers() {
     let steady = p.wait_job("steady", T);
     p.wait_job("victim", T);
     // 0, 1 and 2 are open, so with a limit of 3 every new descriptor
-    // fails with EMFILE: the next start (at the bounce) can't make its
-    // exec-status pipe.
+    // fails with EMFILE: the next start (at the bounce) can't open the
+    // job's /dev/null (the child inherits pmtr's limit). No pipe is made
+    // before the fork any more: the child reports into pmtr's memory.
     let (_, hard) = set_nofile(p.pid(), Some(3), None);
-    p.expect_log("can't start job victim: can't create a pipe: ", T);
-    p.expect_log("retrying in 2 sec", T);
+    p.expect_log(
+        "job victim: can't open input /dev/null: Too many open files",
+        T,
+    );
+    p.expect_log("restarting it in 10 sec", T);
     assert!(
         !p.log().contains("fork failed"),
         "EMFILE blamed on fork: {}",
