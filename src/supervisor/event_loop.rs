@@ -95,10 +95,21 @@ pub struct Supervisor {
     /// dropped output) before this: the tick walks the jobs only once it
     /// has passed, not at every wakeup (issue 18: with `Job::deadline`,
     /// half the instructions per restart among 1000 jobs). Set by
-    /// `next_deadline` as the loop goes to sleep, and brought forward by
-    /// whatever sets a job's deadline meanwhile; a deadline missed here would be served
-    /// at the timeout `next_deadline` sets, which always sees them all.
+    /// `next_deadline` as the loop goes to sleep, from the jobs changed
+    /// since it last did (every change goes through `Jobs::get_mut`):
+    /// never later than a job's deadline, earlier once one went away.
     jobs_due: Option<Instant>,
+    /// Some job is stopping with its leader gone and its process group
+    /// perhaps not (`Stopping { leader_gone: true }`): only then does a
+    /// reap look for groups that have ended. Set by `step_job`, cleared by
+    /// the reap that finds none left (issue 18: the look at every job was
+    /// the largest part of pmtr's own work per restart among 1000 jobs).
+    group_waits: bool,
+    /// Some job holds its stop until its dependents are gone
+    /// (`Holding`): only then does the reconcile look for holds to
+    /// release. Set by `step_job`, cleared by `release_held` when none is
+    /// left (issue 18, as `group_waits`).
+    holding: bool,
     shutting_down: bool,
     /// What pmtr exits with: 1 once a `give up ... then exit` job gave up.
     exit_code: u8,
@@ -189,6 +200,8 @@ impl Supervisor {
             unknown_quota: Quota::new(1),
             helpers: Helpers::default(),
             jobs_due: None,
+            group_waits: false,
+            holding: false,
             metrics: None,
         })
     }
@@ -283,17 +296,35 @@ impl Supervisor {
     }
 
     fn next_deadline(&mut self, now: Instant) -> Option<Instant> {
-        // Plain loops into one accumulator: iterator chains over arrays of
-        // `Option<Instant>` inlined a comparison per source (issue 18).
+        // The other jobs' deadlines are where they were, none before
+        // `jobs_due`: only the changed jobs are looked at, unless
+        // `jobs_due` has passed (the tick served it; what comes next is
+        // not known) or more jobs changed (issue 18: a walk of 1000 jobs
+        // at every restart). A deadline that went away leaves `jobs_due`
+        // early: one wakeup that finds nothing due, then a full walk.
         let mut next = None;
-        for j in self.jobs.all() {
-            job::earliest(&mut next, j.deadline());
-            for out in [&j.stdout, &j.stderr].into_iter().flatten() {
-                job::earliest(&mut next, out.report_due());
+        match self.jobs.take_touched() {
+            Some(touched) if self.jobs_due.is_none_or(|at| at > now) => {
+                next = self.jobs_due;
+                for &slot in &touched {
+                    job::earliest(&mut next, jobs_deadline(self.jobs.get(slot)));
+                }
             }
-            job::earliest(
-                &mut next,
-                j.health.as_ref().and_then(|h| h.probe.deadline()),
+            _ => {
+                for j in self.jobs.all() {
+                    job::earliest(&mut next, jobs_deadline(j));
+                }
+            }
+        }
+        #[cfg(debug_assertions)]
+        {
+            let mut all = None;
+            for j in self.jobs.all() {
+                job::earliest(&mut all, jobs_deadline(j));
+            }
+            debug_assert!(
+                all.is_none_or(|at| next.is_some_and(|n| n <= at)),
+                "a job's deadline {all:?} is before jobs_due {next:?}"
             );
         }
         self.jobs_due = next;
@@ -408,15 +439,21 @@ impl Supervisor {
             }
         }
         // A stop is over when the job's whole process group is gone.
-        for slot in self.jobs.slots() {
-            if let JobState::Stopping {
-                pid,
-                leader_gone: true,
-                ..
-            } = self.jobs.get(slot).state
-                && rustix::process::test_kill_process_group(pid) == Err(Errno::SRCH)
-            {
-                self.step_job(slot, JobEvent::GroupGone, now);
+        if self.group_waits {
+            self.group_waits = false;
+            for slot in self.jobs.slots() {
+                if let JobState::Stopping {
+                    pid,
+                    leader_gone: true,
+                    ..
+                } = self.jobs.get(slot).state
+                {
+                    if rustix::process::test_kill_process_group(pid) == Err(Errno::SRCH) {
+                        self.step_job(slot, JobEvent::GroupGone, now);
+                    } else {
+                        self.group_waits = true;
+                    }
+                }
             }
         }
         self.forget_retired(now);
@@ -455,7 +492,13 @@ impl Supervisor {
             m.changed(now);
         }
         job.state = state;
-        job::earliest(&mut self.jobs_due, job.deadline());
+        match state {
+            JobState::Stopping {
+                leader_gone: true, ..
+            } => self.group_waits = true,
+            JobState::Holding { .. } => self.holding = true,
+            _ => {}
+        }
         self.perform(slot, action, now);
         self.sync_probe(slot, now);
         action
@@ -654,7 +697,6 @@ impl Supervisor {
             }
             Ok(n) => {
                 out.lines.feed(&buf[..n], &job.spec.name, out.pid, severity);
-                job::earliest(&mut self.jobs_due, out.report_due());
                 true
             }
             Err(Errno::INTR | Errno::AGAIN) => false,
@@ -833,13 +875,13 @@ impl Supervisor {
         let current = self.jobs.current();
         let gate = self
             .jobs
-            .start_order()
+            .waits()
             .iter()
-            .position(|&i| {
+            .find(|&&i| {
                 let job = &current[i];
-                job.wanted() && job.launch.is_ok() && job.spec.wait && !job.history.exited()
+                job.wanted() && job.launch.is_ok() && !job.history.exited()
             })
-            .unwrap_or(usize::MAX);
+            .map_or(usize::MAX, |&i| self.jobs.rank(i));
         // In an order that puts each job after those it names in `after`,
         // so a tree of jobs ready when started starts in one pass.
         for k in 0..current.len() {
@@ -1098,6 +1140,22 @@ impl control::Loop for Supervisor {
     fn counts(&self) -> &metrics::Counts {
         &self.source.counts
     }
+}
+
+/// The earliest of a job's deadlines: its state's, its probe's and its
+/// outputs' reports of dropped lines. Plain calls into one accumulator:
+/// iterator chains over arrays of `Option<Instant>` inlined a comparison
+/// per source (issue 18).
+fn jobs_deadline(j: &super::jobs::Job) -> Option<Instant> {
+    let mut next = j.deadline();
+    for out in [&j.stdout, &j.stderr].into_iter().flatten() {
+        job::earliest(&mut next, out.report_due());
+    }
+    job::earliest(
+        &mut next,
+        j.health.as_ref().and_then(|h| h.probe.deadline()),
+    );
+    next
 }
 
 /// `job web [1234] exited after 3 sec: exit status 1` (SPEC §4), to be

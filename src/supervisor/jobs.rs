@@ -273,21 +273,32 @@ pub struct Jobs {
     graph: Graph,
     /// Each current job's place in `start_order` (for `wait`).
     rank: Vec<u32>,
+    /// The `wait` jobs, in start order: the reconcile looks at these,
+    /// not at every job, for the first one still to finish.
+    waits: Vec<usize>,
+    /// The jobs changed through [`Jobs::get_mut`] since the loop last
+    /// took them ([`Jobs::take_touched`]), so only their deadlines can
+    /// have moved; `None` when more changed than fit, or the lists did.
+    touched: Option<Touched>,
 }
+
+/// A few jobs changed in one wakeup: a restart changes one.
+pub type Touched = heapless::Vec<Slot, 4>;
 
 impl Jobs {
     pub fn current(&self) -> &[Job] {
         &self.current
     }
 
-    pub fn start_order(&self) -> &[usize] {
-        &self.start_order
-    }
-
     /// The order to start jobs in: `start_order`, with each job after
     /// the jobs it names in `after`.
     pub fn launch_order(&self) -> &[usize] {
         self.graph.order().unwrap_or(&self.start_order)
+    }
+
+    /// The current jobs with `wait`, in start order.
+    pub fn waits(&self) -> &[usize] {
+        &self.waits
     }
 
     /// Job `i`'s place in `start_order`.
@@ -315,10 +326,21 @@ impl Jobs {
     }
 
     pub fn get_mut(&mut self, slot: Slot) -> &mut Job {
+        if let Some(t) = &mut self.touched
+            && !t.contains(&slot)
+            && t.push(slot).is_err()
+        {
+            self.touched = None;
+        }
         match slot {
             Slot::Job(i) => &mut self.current[i],
             Slot::Retiring(i) => &mut self.retiring[i],
         }
+    }
+
+    /// The jobs changed since the last call; `None` if any job may have.
+    pub fn take_touched(&mut self) -> Option<Touched> {
+        self.touched.replace(Touched::new())
     }
 
     /// Every job, current ones first.
@@ -368,6 +390,7 @@ impl Jobs {
     /// Keeps a removed or replaced job until its processes are gone (see
     /// [`Jobs::forget_retired`]); returns its slot, to stop it.
     pub fn retire(&mut self, job: Job) -> Slot {
+        self.touched = None;
         self.retiring.push(job);
         Slot::Retiring(self.retiring.len() - 1)
     }
@@ -383,6 +406,10 @@ impl Jobs {
             }
             keep
         });
+        if !gone.is_empty() {
+            // Slots after a forgotten job now name another.
+            self.touched = None;
+        }
         gone
     }
 
@@ -452,12 +479,19 @@ impl Jobs {
             applied.retired.push(job);
         }
         self.current = jobs;
+        self.touched = None;
         let order = start_order(&self.current);
         self.rank = vec![0; order.len()];
         for (k, &i) in order.iter().enumerate() {
             self.rank[i] = k as u32;
         }
         self.graph = Graph::build(&self.current, |j| &j.spec, &order);
+        self.waits.clear();
+        for &i in &order {
+            if self.current[i].spec.wait {
+                self.waits.push(i);
+            }
+        }
         self.start_order = order;
         for i in 0..self.current.len() {
             let held = self.graph.restarting_with(i).next().is_some();

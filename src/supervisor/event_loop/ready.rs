@@ -212,7 +212,6 @@ impl Supervisor {
         };
         let (probe, action) = job::probe_step(h.probe, event, now, &h.probe_rules);
         h.probe = probe;
-        job::earliest(&mut self.jobs_due, probe.deadline());
         match action {
             ProbeAction::Nothing => {}
             ProbeAction::Spawn(kind) => self.spawn_probe(slot, kind, now),
@@ -378,6 +377,10 @@ impl Supervisor {
     /// Lets each holding job stop once the jobs that restart with it are
     /// all gone.
     pub(super) fn release_held(&mut self, now: Instant) {
+        if !self.holding {
+            return;
+        }
+        self.holding = false;
         for slot in self.jobs.slots() {
             if !matches!(self.jobs.get(slot).state, JobState::Holding { .. }) {
                 continue;
@@ -390,7 +393,9 @@ impl Supervisor {
                     .any(|j| self.jobs.current()[j].active()),
                 Slot::Retiring(_) => false,
             };
-            if !waiting {
+            if waiting {
+                self.holding = true;
+            } else {
                 self.step_job(slot, JobEvent::DependentsGone, now);
             }
         }
