@@ -110,6 +110,10 @@ pub struct Supervisor {
     /// release. Set by `step_job`, cleared by `release_held` when none is
     /// left (issue 18, as `group_waits`).
     holding: bool,
+    /// The last reconcile left no job it might act on (`needs_reconcile`):
+    /// the next looks only at the jobs changed since, unless one of them
+    /// needs it (issue 18: a walk of every job at every wakeup).
+    settled: bool,
     shutting_down: bool,
     /// What pmtr exits with: 1 once a `give up ... then exit` job gave up.
     exit_code: u8,
@@ -202,6 +206,7 @@ impl Supervisor {
             jobs_due: None,
             group_waits: false,
             holding: false,
+            settled: false,
             metrics: None,
         })
     }
@@ -282,8 +287,11 @@ impl Supervisor {
             TOKEN_SIGNAL => self.on_signals(),
             TOKEN_INOTIFY => self.source.on_inotify(),
             TOKEN_STATUS => self.on_status_pipe(token as u32),
-            TOKEN_STDOUT => _ = self.on_output(token as u32, false),
-            TOKEN_STDERR => _ = self.on_output(token as u32, true),
+            TOKEN_STDOUT | TOKEN_STDERR => {
+                if let Some(slot) = self.jobs.find_by_id(token as u32) {
+                    self.on_output(slot, token & KIND_MASK == TOKEN_STDERR);
+                }
+            }
             TOKEN_NET => self.on_datagram(token as u32),
             TOKEN_CONTROL => self.on_control_accept(),
             TOKEN_CONTROL_CLIENT => self.on_control_client(token as u32 as usize),
@@ -412,8 +420,7 @@ impl Supervisor {
             match self.jobs.find_by_pid(pid) {
                 Some(slot) => {
                     for _ in 0..DRAIN_READS {
-                        let id = self.jobs.get(slot).id;
-                        if !(self.on_output(id, false) | self.on_output(id, true)) {
+                        if !(self.on_output(slot, false) | self.on_output(slot, true)) {
                             break;
                         }
                     }
@@ -499,6 +506,7 @@ impl Supervisor {
             JobState::Holding { .. } => self.holding = true,
             _ => {}
         }
+        self.jobs.note_pid(slot);
         self.perform(slot, action, now);
         self.sync_probe(slot, now);
         action
@@ -675,10 +683,7 @@ impl Supervisor {
     /// One read from a job's output pipe per wakeup: a job that prints
     /// without pause gets its share of the loop and no more. Returns
     /// whether it read anything.
-    fn on_output(&mut self, id: u32, is_stderr: bool) -> bool {
-        let Some(slot) = self.jobs.find_by_id(id) else {
-            return false;
-        };
+    fn on_output(&mut self, slot: Slot, is_stderr: bool) -> bool {
         let job = self.jobs.get_mut(slot);
         let (pipe, severity) = if is_stderr {
             (&mut job.stderr, Severity::Err)
@@ -870,9 +875,18 @@ impl Supervisor {
         if self.shutting_down {
             return;
         }
+        let changed = self.jobs.take_touched_for_reconcile();
+        let current = self.jobs.current();
+        let needs = |slot: &Slot| match *slot {
+            Slot::Job(i) => current[i].needs_reconcile(),
+            Slot::Retiring(_) => false,
+        };
+        if self.settled && changed.is_some_and(|c| !c.iter().any(needs)) {
+            debug_assert!(!current.iter().any(|j| j.needs_reconcile()));
+            return;
+        }
         // Jobs after an unfinished `wait` job (in start order) start only
         // once it exits.
-        let current = self.jobs.current();
         let gate = self
             .jobs
             .waits()
@@ -883,10 +897,17 @@ impl Supervisor {
             })
             .map_or(usize::MAX, |&i| self.jobs.rank(i));
         // In an order that puts each job after those it names in `after`,
-        // so a tree of jobs ready when started starts in one pass.
+        // so a tree of jobs ready when started starts in one pass. Settled
+        // if no job needed a look: one changed after its look is among
+        // the changed ones next time.
+        self.settled = true;
         for k in 0..current.len() {
             let i = self.jobs.launch_order()[k];
             let job = &self.jobs.current()[i];
+            if !job.needs_reconcile() {
+                continue;
+            }
+            self.settled = false;
             if !job.wanted() || job.launch.is_err() {
                 if job.state.is_up() {
                     self.step_job(Slot::Job(i), JobEvent::Stop(AfterStop::Down), now);

@@ -150,6 +150,17 @@ impl Job {
         }
     }
 
+    /// Whether the reconcile may have to act on it: stop it (up, but not
+    /// wanted or not startable), or start it (wanted, startable, and
+    /// neither started nor finished). Every other job it passes over.
+    pub fn needs_reconcile(&self) -> bool {
+        if self.wanted() && self.launch.is_ok() {
+            matches!(self.state, JobState::Pending | JobState::Stopped)
+        } else {
+            self.state.is_up()
+        }
+    }
+
     /// What the state machine needs of its configuration, worked out
     /// from the spec when needed: a few field reads, where a copy kept in
     /// each job was 144 bytes of every job's record (issue 18).
@@ -277,13 +288,38 @@ pub struct Jobs {
     /// not at every job, for the first one still to finish.
     waits: Vec<usize>,
     /// The jobs changed through [`Jobs::get_mut`] since the loop last
-    /// took them ([`Jobs::take_touched`]), so only their deadlines can
-    /// have moved; `None` when more changed than fit, or the lists did.
-    touched: Option<Touched>,
+    /// took them, for each of its two readers: the deadlines
+    /// ([`Jobs::take_touched`]) and the reconcile
+    /// ([`Jobs::take_touched_for_reconcile`]). Only these can have moved.
+    touched: [Changed; 2],
+    /// Each current job's pid, as its state has it (`note_pid`): a reap
+    /// finds its job in these 4 bytes a job, not by reading every job
+    /// (issue 18: the search is on the way to the restart).
+    pids: Vec<Option<Pid>>,
 }
 
 /// A few jobs changed in one wakeup: a restart changes one.
 pub type Touched = heapless::Vec<Slot, 4>;
+
+/// Which jobs changed since a reader last looked: `None` when more than
+/// fit in [`Touched`], or the job lists themselves changed (slots moved).
+#[derive(Default)]
+struct Changed(Option<Touched>);
+
+impl Changed {
+    fn note(&mut self, slot: Slot) {
+        if let Some(t) = &mut self.0
+            && !t.contains(&slot)
+            && t.push(slot).is_err()
+        {
+            self.0 = None;
+        }
+    }
+
+    fn take(&mut self) -> Option<Touched> {
+        self.0.replace(Touched::new())
+    }
+}
 
 impl Jobs {
     pub fn current(&self) -> &[Job] {
@@ -326,11 +362,8 @@ impl Jobs {
     }
 
     pub fn get_mut(&mut self, slot: Slot) -> &mut Job {
-        if let Some(t) = &mut self.touched
-            && !t.contains(&slot)
-            && t.push(slot).is_err()
-        {
-            self.touched = None;
+        for changed in &mut self.touched {
+            changed.note(slot);
         }
         match slot {
             Slot::Job(i) => &mut self.current[i],
@@ -340,7 +373,17 @@ impl Jobs {
 
     /// The jobs changed since the last call; `None` if any job may have.
     pub fn take_touched(&mut self) -> Option<Touched> {
-        self.touched.replace(Touched::new())
+        self.touched[0].take()
+    }
+
+    /// The same, for the reconcile.
+    pub fn take_touched_for_reconcile(&mut self) -> Option<Touched> {
+        self.touched[1].take()
+    }
+
+    /// Every slot may have changed (the lists did).
+    fn touch_all(&mut self) {
+        self.touched = Default::default();
     }
 
     /// Every job, current ones first.
@@ -359,7 +402,24 @@ impl Jobs {
     }
 
     pub fn find_by_pid(&self, pid: Pid) -> Option<Slot> {
-        self.find(|j| j.pid() == Some(pid))
+        let found = match self.pids.iter().position(|&p| p == Some(pid)) {
+            Some(i) => Some(Slot::Job(i)),
+            None => self
+                .retiring
+                .iter()
+                .position(|j| j.pid() == Some(pid))
+                .map(Slot::Retiring),
+        };
+        debug_assert_eq!(found, self.find(|j| j.pid() == Some(pid)));
+        found
+    }
+
+    /// Records the pid of the job in `slot` after its state changed (only
+    /// the loop's `step_job` changes a state).
+    pub fn note_pid(&mut self, slot: Slot) {
+        if let Slot::Job(i) = slot {
+            self.pids[i] = self.current[i].pid();
+        }
     }
 
     /// The job whose `ready when` or `check` command runs as `pid`.
@@ -390,7 +450,7 @@ impl Jobs {
     /// Keeps a removed or replaced job until its processes are gone (see
     /// [`Jobs::forget_retired`]); returns its slot, to stop it.
     pub fn retire(&mut self, job: Job) -> Slot {
-        self.touched = None;
+        self.touch_all();
         self.retiring.push(job);
         Slot::Retiring(self.retiring.len() - 1)
     }
@@ -408,7 +468,7 @@ impl Jobs {
         });
         if !gone.is_empty() {
             // Slots after a forgotten job now name another.
-            self.touched = None;
+            self.touch_all();
         }
         gone
     }
@@ -479,7 +539,8 @@ impl Jobs {
             applied.retired.push(job);
         }
         self.current = jobs;
-        self.touched = None;
+        self.touch_all();
+        self.pids = self.current.iter().map(Job::pid).collect();
         let order = start_order(&self.current);
         self.rank = vec![0; order.len()];
         for (k, &i) in order.iter().enumerate() {
