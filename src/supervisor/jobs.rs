@@ -716,6 +716,56 @@ mod tests {
         assert_eq!(job.history.quick_exits.capacity(), 0);
     }
 
+    /// What the loop relies on to skip its walks of every job: each job
+    /// changed through `get_mut` is noted, for each reader once; too many,
+    /// or a load, note them all; a pid is found in the table once noted.
+    #[test]
+    fn changed_jobs_are_noted_and_pids_found() {
+        let not_startable =
+            || NotStartable::Depends(config::parse_bytes("x", b"}").unwrap_err().remove(0));
+        let text = "job {\n name a\n cmd /x\n}\njob {\n name b\n cmd /x\n wait\n}\n\
+                    job {\n name c\n cmd /x\n}\njob {\n name d\n cmd /x\n}\n\
+                    job {\n name e\n cmd /x\n wait\n}\n";
+        let specs = config::parse_bytes("t.conf", text.as_bytes()).unwrap().jobs;
+        let mut jobs = Jobs::default();
+        jobs.apply(specs, |_, _| Err(not_startable()));
+        assert_eq!(jobs.waits(), [1, 4]);
+        // A load changed every job, for both readers.
+        assert!(jobs.take_touched().is_none());
+        assert!(jobs.take_touched_for_reconcile().is_none());
+        assert_eq!(jobs.take_touched().as_deref(), Some(&[][..]));
+        jobs.get_mut(Slot::Job(2));
+        jobs.get_mut(Slot::Job(2));
+        jobs.get_mut(Slot::Job(0));
+        assert_eq!(
+            jobs.take_touched().as_deref(),
+            Some(&[Slot::Job(2), Slot::Job(0)][..])
+        );
+        // The other reader still has them; taken, they are gone.
+        assert_eq!(jobs.take_touched_for_reconcile().map(|t| t.len()), Some(2));
+        assert_eq!(jobs.take_touched().as_deref(), Some(&[][..]));
+        for i in 0..5 {
+            jobs.get_mut(Slot::Job(i));
+        }
+        assert!(jobs.take_touched().is_none(), "five do not fit in four");
+
+        let pid = Pid::from_raw(4242).unwrap();
+        assert_eq!(jobs.find_by_pid(pid), None);
+        jobs.get_mut(Slot::Job(3)).state = JobState::Running {
+            pid,
+            since: crate::clock::Instant::now(),
+            up: job::Up::Ready {
+                at: crate::clock::Instant::now(),
+                alive_at: crate::clock::Instant::now(),
+            },
+        };
+        jobs.note_pid(Slot::Job(3));
+        assert_eq!(jobs.find_by_pid(pid), Some(Slot::Job(3)));
+        jobs.get_mut(Slot::Job(3)).state = JobState::Stopped;
+        jobs.note_pid(Slot::Job(3));
+        assert_eq!(jobs.find_by_pid(pid), None);
+    }
+
     #[test]
     fn start_order_is_by_order_then_file_order() {
         let not_startable =
