@@ -16,7 +16,7 @@ use rustix::fd::BorrowedFd;
 use rustix::fs::{FileType, Mode, OFlags};
 use rustix::io::Errno;
 
-use super::watch::Watcher;
+use super::watch::{WatchSet, Watcher};
 use crate::config::{self, Config, EnvFile};
 
 /// How soon a configuration file that exists but failed to read is read
@@ -277,13 +277,14 @@ impl ConfigSource {
     /// may have had the file written before its watch was added: then the
     /// files are read once more, with the watch in place.
     pub fn rewatch(&mut self) {
-        let paths = core::iter::once(self.path.as_str()).chain(
-            self.depends
-                .iter()
-                .chain(&self.env_files)
-                .flat_map(|d| d.paths.iter().map(String::as_str)),
-        );
-        if self.watcher.watch(paths) {
+        let mut set = WatchSet::default();
+        self.watcher.add_path(&mut set, &self.path, true);
+        for d in self.depends.iter().chain(&self.env_files) {
+            for path in &d.paths {
+                self.watcher.add_path(&mut set, path, false);
+            }
+        }
+        if self.watcher.watch(set) {
             self.pending = true;
         }
     }
