@@ -956,18 +956,8 @@ impl Supervisor {
         for slot in self.jobs.slots() {
             self.step_job(slot, JobEvent::ConfigChanged, now);
         }
-        self.source.track_depends(
-            self.jobs
-                .current()
-                .iter()
-                .map(|j| (j.id, j.spec.extra().depends.as_slice())),
-        );
-        self.source.track_env_files(
-            self.jobs
-                .current()
-                .iter()
-                .map(|j| (j.id, j.spec.extra().env_files.as_slice())),
-        );
+        self.source
+            .track(self.jobs.current().iter().map(|j| (j.id, &j.spec)));
         self.net
             .configure(self.epoll.as_fd(), TOKEN_NET, &report, &listen, now);
         self.next_report = self.net.reporting().then_some(now);
