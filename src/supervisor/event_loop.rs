@@ -915,7 +915,7 @@ impl Supervisor {
         let Ok(mut lines) = env_file_lines(spec, "keeping its environment as it was") else {
             return;
         };
-        lines.extend(ready::env_lines(spec, job.id, notify_dir));
+        ready::add_env_lines(&mut lines, spec, job.id, notify_dir);
         // Otherwise its next start has the new environment.
         if !launch.replace_env(spec, &self.environ, &lines) {
             info!("job {}: env file saved; environment unchanged", spec.name);
@@ -1138,7 +1138,7 @@ fn prepare(
     }
     let mut env_files = env_file_lines(spec, "the job will not start")?;
     // NOTIFY_SOCKET (issue 16) wins over an env file's, not over `env`.
-    env_files.extend(ready::env_lines(spec, id, notify_dir));
+    ready::add_env_lines(&mut env_files, spec, id, notify_dir);
     Launch::prepare(spec, users, environ, &env_files, envs)
         .map(|launch| ready::with_ready_fd(launch, spec))
         .map_err(|error| {

@@ -37,21 +37,20 @@ impl fmt::Display for Time {
     }
 }
 
-/// What `ready notify` adds to a job's environment: `NOTIFY_SOCKET`, and
-/// with `watchdog` the `WATCHDOG_USEC` that sd_notify libraries read.
-/// Empty for other jobs.
-pub(super) fn env_lines(spec: &JobSpec, id: u32, notify_dir: &str) -> Vec<String> {
+/// Adds to `lines` what `ready notify` adds to a job's environment:
+/// `NOTIFY_SOCKET`, and with `watchdog` the `WATCHDOG_USEC` that sd_notify
+/// libraries read. Nothing for other jobs. Pushed onto the env file's
+/// lines, not returned as a Vec of their own to append (issue 18, bytes).
+pub(super) fn add_env_lines(lines: &mut Vec<String>, spec: &JobSpec, id: u32, notify_dir: &str) {
     let Some(r) = spec.readiness.as_deref() else {
-        return Vec::new();
+        return;
     };
-    let mut lines = Vec::new();
     if r.how == Some(ReadyHow::Notify) {
         lines.push(format!("NOTIFY_SOCKET={}", notify::path_in(notify_dir, id)));
         if let Some(ms) = r.watchdog_ms {
             lines.push(format!("WATCHDOG_USEC={}", ms * 1000));
         }
     }
-    lines
 }
 
 /// With `ready fd N`, the launch puts a pipe to pmtr at N.
