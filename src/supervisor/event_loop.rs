@@ -866,11 +866,13 @@ impl Supervisor {
     /// `depends` files changed; renews the file watches.
     fn rescan(&mut self, force: bool) {
         let now = Instant::now();
-        let counts = self.source.counts;
+        // The counts change only with a read that counts as a reload:
+        // comparing that number is enough (issue 18, bytes).
+        let reloads = self.source.counts.reloads;
         if let Some(cfg) = self.source.read(force, self.jobs.any_active(), now) {
             self.apply(cfg, now);
         }
-        if let (true, Some(m)) = (counts != self.source.counts, &mut self.metrics) {
+        if let (true, Some(m)) = (reloads != self.source.counts.reloads, &mut self.metrics) {
             m.changed(now);
         }
         for id in self.source.changed_depends(now) {
