@@ -39,6 +39,10 @@ struct Depends {
     job: u32,
     paths: Vec<String>,
     hash: u64,
+    /// The hash of the last read, until the watcher says whether it
+    /// counts (see [`ConfigSource::changed`]): a field, not a Vec of
+    /// hashes made per check (issue 18, bytes).
+    read: u64,
     /// When a file of it was first seen empty (see [`EMPTY_SETTLE`]).
     empty_since: Option<Instant>,
 }
@@ -257,7 +261,9 @@ impl ConfigSource {
         } else {
             &mut self.depends
         };
-        let hashes: Vec<u64> = files.iter().map(|d| files_hash(&d.paths, !env)).collect();
+        for d in files.iter_mut() {
+            d.read = files_hash(&d.paths, !env);
+        }
         // As for the configuration: a write under way makes what was read
         // suspect (an empty file mid-save is no change to act on).
         let changes = self.watcher.drain();
@@ -265,7 +271,7 @@ impl ConfigSource {
         if changes.depends_in_flux {
             return Vec::new();
         }
-        changed(files, hashes, now, &mut self.reread_at)
+        changed(files, now, &mut self.reread_at)
     }
 
     /// The jobs whose `env file`s changed content since last looked at:
@@ -305,27 +311,27 @@ fn track(
 ) {
     let entry = match old.iter().position(|d| d.job == job) {
         Some(i) => old.swap_remove(i),
-        None => Depends {
-            job,
-            hash: files_hash(&paths, warn),
-            paths,
-            empty_since: None,
-        },
+        None => {
+            let hash = files_hash(&paths, warn);
+            Depends {
+                job,
+                hash,
+                read: hash,
+                paths,
+                empty_since: None,
+            }
+        }
     };
     list.push(entry);
 }
 
-/// The jobs of `files` whose new `hashes` differ from the last seen; an
+/// The jobs of `files` whose hash just read differs from the last seen; an
 /// empty file counts only once it has stayed empty for [`EMPTY_SETTLE`]
 /// (then `reread_at` brings pmtr back).
-fn changed(
-    files: &mut [Depends],
-    hashes: Vec<u64>,
-    now: Instant,
-    reread_at: &mut Option<Instant>,
-) -> Vec<u32> {
+fn changed(files: &mut [Depends], now: Instant, reread_at: &mut Option<Instant>) -> Vec<u32> {
     let mut changed = Vec::new();
-    for (d, hash) in files.iter_mut().zip(hashes) {
+    for d in files {
+        let hash = d.read;
         if hash == d.hash {
             d.empty_since = None;
             continue;
