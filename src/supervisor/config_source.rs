@@ -125,6 +125,11 @@ impl ConfigSource {
     /// and its content changed (or always, when `force`d by SIGHUP or at
     /// startup). Errors are logged, and the running jobs go on.
     /// `jobs_active`: an empty file then settles before it counts.
+    ///
+    /// Out of line: inlined into `Supervisor::rescan`, the `Config` was
+    /// built in one place and copied to another (72 bytes of armv7, 160
+    /// of min x86_64).
+    #[inline(never)]
     pub fn read(&mut self, force: bool, jobs_active: bool, now: Instant) -> Option<Config> {
         let read = config::read(&self.path);
         // A write that began before or during the read makes it suspect
