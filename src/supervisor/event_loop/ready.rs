@@ -75,6 +75,13 @@ impl Supervisor {
                 job.spec.readiness.as_ref().and_then(|r| r.how.as_ref()),
                 Some(ReadyHow::Notify)
             );
+            // The socket belongs to the job's user, so that only it (and
+            // root) may send to it. Taken before the socket's path is made
+            // and with the one borrow of the job: no path or error to drop
+            // on the way out (issue 18: 112 bytes of armv7, 512 of min
+            // x86_64).
+            let Ok(launch) = &job.launch else { continue };
+            let owner = launch.owner().filter(|&(uid, _)| uid != euid);
             let path = notify::path_in(self.notify_dir.path(), job.id);
             let made = match notify {
                 true => self.notify_dir.make().map_err(|e| {
@@ -86,11 +93,6 @@ impl Supervisor {
                 }),
                 false => Ok(()),
             };
-            let job = &self.jobs.current()[i];
-            // The socket belongs to the job's user, so that only it (and
-            // root) may send to it.
-            let Ok(launch) = &job.launch else { continue };
-            let owner = launch.owner().filter(|&(uid, _)| uid != euid);
             let socket = notify.then_some((path.as_str(), owner));
             let built = made.and_then(|()| Health::new(&job.spec, launch, socket));
             let id = u64::from(job.id);
