@@ -929,11 +929,13 @@ impl Supervisor {
     /// `depends` files changed; renews the file watches.
     fn rescan(&mut self, force: bool) {
         let now = Instant::now();
-        let counts = self.source.counts;
+        // The counts change only with a read that counts as a reload:
+        // comparing that number is enough (issue 18, bytes).
+        let reloads = self.source.counts.reloads;
         if let Some(cfg) = self.source.read(force, self.jobs.any_active(), now) {
             self.apply(cfg, now);
         }
-        if let (true, Some(m)) = (counts != self.source.counts, &mut self.metrics) {
+        if let (true, Some(m)) = (reloads != self.source.counts.reloads, &mut self.metrics) {
             m.changed(now);
         }
         for id in self.source.changed_depends(now) {
@@ -978,7 +980,7 @@ impl Supervisor {
         let Ok(mut lines) = env_file_lines(spec, "keeping its environment as it was") else {
             return;
         };
-        lines.extend(ready::env_lines(spec, job.id, notify_dir));
+        ready::add_env_lines(&mut lines, spec, job.id, notify_dir);
         // Otherwise its next start has the new environment.
         if !launch.replace_env(spec, &self.environ, &lines) {
             info!("job {}: env file saved; environment unchanged", spec.name);
@@ -1019,18 +1021,8 @@ impl Supervisor {
         for slot in self.jobs.slots() {
             self.step_job(slot, JobEvent::ConfigChanged, now);
         }
-        self.source.track_depends(
-            self.jobs
-                .current()
-                .iter()
-                .map(|j| (j.id, j.spec.extra().depends.as_slice())),
-        );
-        self.source.track_env_files(
-            self.jobs
-                .current()
-                .iter()
-                .map(|j| (j.id, j.spec.extra().env_files.as_slice())),
-        );
+        self.source
+            .track(self.jobs.current().iter().map(|j| (j.id, &j.spec)));
         self.net
             .configure(self.epoll.as_fd(), TOKEN_NET, &report, &listen, now);
         self.next_report = self.net.reporting().then_some(now);
@@ -1227,7 +1219,7 @@ fn prepare(
     }
     let mut env_files = env_file_lines(spec, "the job will not start")?;
     // NOTIFY_SOCKET (issue 16) wins over an env file's, not over `env`.
-    env_files.extend(ready::env_lines(spec, id, notify_dir));
+    ready::add_env_lines(&mut env_files, spec, id, notify_dir);
     Launch::prepare(spec, users, environ, &env_files, envs)
         .map(|launch| ready::with_ready_fd(launch, spec))
         .map_err(|error| {

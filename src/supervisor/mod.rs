@@ -187,7 +187,9 @@ impl PidFile {
         tmp.push_str(".new");
         let pid = rustix::process::getpid().as_raw_nonzero();
         let result = crate::files::write_file(&tmp, format!("{pid}\n").as_bytes(), 0o644)
-            .and_then(|()| rustix::fs::rename(&tmp, path));
+            // As `&str`: rustix's `rename::<&str, &str>` is there already
+            // for the loggers; a `&String` made a second copy (bytes).
+            .and_then(|()| rustix::fs::rename(tmp.as_str(), path));
         if let Err(e) = result {
             log_failed(Severity::Err, &["can't write pidfile ", path], e, "");
             let _ = rustix::fs::unlink(&tmp);

@@ -41,6 +41,16 @@ pub struct Watcher {
 
 type Wds = Vec<(i32, String)>;
 
+/// The watches a new set needs, gathered path by path
+/// ([`Watcher::add_path`]) before [`Watcher::watch`] puts them in place.
+#[derive(Default)]
+pub struct WatchSet {
+    /// As [`Watcher`]'s fields of the same names.
+    wds: Wds,
+    names: Vec<String>,
+    file_wds: Vec<(i32, bool)>,
+}
+
 /// A regular file that was just created is still empty or being written:
 /// its IN_CLOSE_WRITE follows, and reading it now could apply half a file
 /// (an empty configuration would stop every job). A created directory or
@@ -100,42 +110,44 @@ impl Watcher {
         self.fd.as_fd()
     }
 
-    /// Watches what makes each of `paths` observable, replacing the
-    /// previous set. Watching an inode twice returns its existing
-    /// descriptor, so only watches no longer needed are removed (removal
-    /// queues an IN_IGNORED event, which [`Watcher::drain`] skips).
-    /// The first path is the configuration, the others `depends` files.
+    /// Adds what makes `path` observable to `set`; `config`: it is the
+    /// configuration (else a `depends` or env file). The caller then puts
+    /// `set` in place with [`Watcher::watch`]: one call per path, not an
+    /// iterator chain over every path list (issue 18, bytes).
+    pub fn add_path(&self, set: &mut WatchSet, path: &str, config: bool) {
+        self.watch_path(path, 0, &mut set.wds, &mut set.names);
+        // Follows symlinks: the file the path leads to now.
+        if let Ok(wd) = inotify::add_watch(&self.fd, path, WatchFlags::MODIFY)
+            && !set.file_wds.iter().any(|(w, _)| *w == wd)
+        {
+            set.file_wds.push((wd, config));
+        }
+    }
+
+    /// Watches what `set` holds, replacing the previous set. Watching an
+    /// inode twice returns its existing descriptor, so only watches no
+    /// longer needed are removed (removal queues an IN_IGNORED event,
+    /// which [`Watcher::drain`] skips).
     ///
     /// Returns whether a directory is watched now that was not before
     /// (one just created on the way to the file, a new symlink target):
     /// what happened in it before its watch existed sent no event, so the
     /// caller must look at the files once more.
-    pub fn watch<'a>(&mut self, paths: impl IntoIterator<Item = &'a str>) -> bool {
-        let mut wds = Vec::new();
-        let mut names = Vec::new();
-        let mut file_wds: Vec<(i32, bool)> = Vec::new();
-        for (i, path) in paths.into_iter().enumerate() {
-            self.watch_path(path, 0, &mut wds, &mut names);
-            // Follows symlinks: the file the path leads to now.
-            if let Ok(wd) = inotify::add_watch(&self.fd, path, WatchFlags::MODIFY)
-                && !file_wds.iter().any(|(w, _)| *w == wd)
-            {
-                file_wds.push((wd, i == 0));
-            }
-        }
-        for (old, _) in &self.file_wds {
-            if !file_wds.iter().any(|(wd, _)| wd == old) && !wds.iter().any(|(wd, _)| wd == old) {
-                let _ = inotify::remove_watch(&self.fd, *old);
+    pub fn watch(&mut self, set: WatchSet) -> bool {
+        let WatchSet {
+            wds,
+            names,
+            file_wds,
+        } = set;
+        // An old watch (file, then directory) that neither new list
+        // holds goes; one loop for both lists.
+        let old = self.file_wds.iter().map(|w| w.0);
+        for old in old.chain(self.wds.iter().map(|w| w.0)) {
+            if !file_wds.iter().any(|(wd, _)| *wd == old) && !wds.iter().any(|(wd, _)| *wd == old) {
+                let _ = inotify::remove_watch(&self.fd, old);
             }
         }
         self.file_wds = file_wds;
-        for (old, _) in &self.wds {
-            if !wds.iter().any(|(wd, _)| wd == old)
-                && !self.file_wds.iter().any(|(wd, _)| wd == old)
-            {
-                let _ = inotify::remove_watch(&self.fd, *old);
-            }
-        }
         let added = wds
             .iter()
             .any(|(wd, _)| !self.wds.iter().any(|(old, _)| old == wd));
