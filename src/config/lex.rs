@@ -89,7 +89,10 @@ fn lex_line(text: &str, number: u32) -> Result<Option<Line>, (Pos, ErrorKind)> {
     }
     let mut control = chars.iter().enumerate().skip(i);
     if let Some((bad, &c)) = control.find(|&(_, &c)| c.is_control() && c != '\t') {
-        return Err((at(bad), ErrorKind::plain(Msg::ControlChar).num(u64::from(c))));
+        return Err((
+            at(bad),
+            ErrorKind::plain(Msg::ControlChar).num(u64::from(c)),
+        ));
     }
     let mut words = Vec::new();
     while let Some(&first) = chars.get(i) {
