@@ -97,7 +97,8 @@ pub fn itoa(mut n: u64) -> heapless::String<20> {
             break;
         }
     }
-    let _ = out.push_str(core::str::from_utf8(&buf[at..]).unwrap_or_default());
+    let digits = buf.get(at..).unwrap_or_default();
+    let _ = out.push_str(core::str::from_utf8(digits).unwrap_or_default());
     out
 }
 
@@ -188,15 +189,19 @@ impl<'a> Log<'a> {
             self.now = secs;
             self.open();
             let mut start = 0;
-            while let Some(i) = buf[start..len].iter().position(|&b| b == b'\n') {
-                self.line(&mut out, stamp, &buf[start..=start + i], false);
-                start += i + 1;
-            }
-            // A line as long as the buffer is cut here; so is the last
-            // one when the pipe ends without a newline.
-            if (start == 0 && len == cap) || (eof && start < len) {
-                self.line(&mut out, stamp, &buf[start..len], true);
-                start = len;
+            for line in buf
+                .get(..len)
+                .unwrap_or_default()
+                .split_inclusive(|&b| b == b'\n')
+            {
+                // A line as long as the buffer is cut here; so is the last
+                // one when the pipe ends without a newline.
+                let cut = line.last() != Some(&b'\n');
+                if cut && line.len() < cap && !eof {
+                    break;
+                }
+                self.line(&mut out, stamp, line, cut);
+                start += line.len();
             }
             buf.copy_within(start..len, 0);
             len -= start;
@@ -214,7 +219,9 @@ impl<'a> Log<'a> {
     }
 
     /// Adds one line (with its newline, or `cut` to add one) to `out`,
-    /// rotating first when it would not fit in the file.
+    /// rotating first when it would not fit in the file. Not inlined
+    /// into its one caller: 112 bytes less on x86_64 min (issue 18).
+    #[inline(never)]
     fn line(&mut self, out: &mut Vec<u8>, stamp: &[u8], text: &[u8], cut: bool) {
         if self.fd.is_none() {
             self.dropped += 1;
@@ -270,8 +277,12 @@ impl<'a> Log<'a> {
             | OFlags::NONBLOCK
             | OFlags::NOCTTY
             | OFlags::CLOEXEC;
-        let opened = rustix::fs::open(self.names[0].as_c_str(), flags, Mode::from_raw_mode(0o644))
-            .and_then(|fd| {
+        // `names` always holds FILE, first.
+        let Some(file) = self.names.first() else {
+            return;
+        };
+        let opened =
+            rustix::fs::open(file.as_c_str(), flags, Mode::from_raw_mode(0o644)).and_then(|fd| {
                 let meta = rustix::fs::fstat(&fd)?;
                 let kind = FileType::from_raw_mode(meta.st_mode);
                 if !matches!(kind, FileType::RegularFile | FileType::CharacterDevice) {
@@ -319,15 +330,15 @@ impl<'a> Log<'a> {
     /// user put there is moved, never followed. If FILE cannot be renamed
     /// it is emptied instead, so the cap on disk holds.
     fn rotate(&mut self) {
-        let keep = self.names.len() - 1;
         // What counts is FILE's own move, the last rename: the older
         // ones may be missing.
         let mut moved = Ok(());
-        for i in (0..keep).rev() {
-            moved = rustix::fs::rename(self.names[i].as_c_str(), self.names[i + 1].as_c_str());
+        for pair in self.names.windows(2).rev() {
+            moved = rustix::fs::rename(pair[0].as_c_str(), pair[1].as_c_str());
         }
-        if keep == 0 {
-            moved = rustix::fs::unlink(self.names[0].as_c_str());
+        // `keep 0`: FILE alone.
+        if let [file] = &self.names[..] {
+            moved = rustix::fs::unlink(file.as_c_str());
         }
         match moved {
             Ok(()) | Err(Errno::NOENT) => {

@@ -180,12 +180,10 @@ impl CStrings {
         let bytes = bytes.into_boxed_slice();
         let count = bytes.iter().filter(|&&b| b == 0).count();
         let mut ptrs = Vec::with_capacity(count + 1);
-        let mut start = 0;
-        for (i, &b) in bytes.iter().enumerate() {
-            if b == 0 {
-                ptrs.push(bytes[start..].as_ptr().cast::<c_char>());
-                start = i + 1;
-            }
+        // Each string up to its NUL; the empty piece after the last NUL
+        // is no string.
+        for string in bytes.split(|&b| b == 0).take(count) {
+            ptrs.push(string.as_ptr().cast::<c_char>());
         }
         ptrs.push(core::ptr::null());
         // The pointers stay valid: moving the box does not move its bytes.
@@ -507,10 +505,11 @@ fn job_env(
     // list of references and no iterator chain (issue 18).
     let mut i = 0;
     while i < base {
-        if lines[i + 1..]
-            .iter()
-            .any(|later| key(later) == key(&lines[i]))
-        {
+        // Not None: i < base <= lines.len().
+        let Some((line, later)) = lines.get(i..).and_then(|l| l.split_first()) else {
+            break;
+        };
+        if later.iter().any(|later| key(later) == key(line)) {
             lines.remove(i);
             base -= 1;
         } else {

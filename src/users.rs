@@ -103,8 +103,10 @@ impl Users {
         let entry = passwd
             .lines()
             .map(|line| line.split(':').collect::<Vec<_>>())
-            .filter(|fields| fields.len() >= 4)
-            .find(|fields| fields[0] == name)
+            // name:password:uid:gid[:gecos:home:...]; a line of fewer
+            // fields is no entry. Matched by slice patterns: no index, no
+            // bounds check (issue 18).
+            .find(|fields| matches!(fields[..], [user, _, _, _, ..] if user == name))
             .or_else(|| {
                 // `user 1000` names a uid; it must still have an entry, for
                 // its primary group.
@@ -112,8 +114,9 @@ impl Users {
                 passwd
                     .lines()
                     .map(|line| line.split(':').collect::<Vec<_>>())
-                    .filter(|fields| fields.len() >= 4)
-                    .find(|fields| crate::parse_unsigned(fields[2]) == Some(uid))
+                    .find(|fields| {
+                        matches!(fields[..], [_, _, id, _, ..] if crate::parse_unsigned(id) == Some(uid))
+                    })
             })
             .and_then(|entry| {
                 let uid = crate::parse_unsigned::<u32>(entry[2])?;

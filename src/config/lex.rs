@@ -78,53 +78,56 @@ fn lex_line(text: &str, number: u32) -> Result<Option<Line>, (Pos, ErrorKind)> {
         col: u32::try_from(col + 1).unwrap_or(u32::MAX),
     };
     let chars: Vec<char> = text.chars().collect();
+    // Chars read with `get` and iterators, not indexes: no bounds check
+    // (and on stable no panic location) each (issue 18).
     let mut i = 0;
-    while i < chars.len() && is_blank(chars[i]) {
+    while chars.get(i).is_some_and(|&c| is_blank(c)) {
         i += 1;
     }
-    if i == chars.len() || chars[i] == '#' {
+    if matches!(chars.get(i), None | Some('#')) {
         return Ok(None);
     }
-    if let Some(bad) = (i..chars.len()).find(|&j| chars[j].is_control() && chars[j] != '\t') {
+    let mut control = chars.iter().enumerate().skip(i);
+    if let Some((bad, &c)) = control.find(|&(_, &c)| c.is_control() && c != '\t') {
         return Err((
             at(bad),
-            ErrorKind::plain(Msg::ControlChar).num(u64::from(chars[bad])),
+            ErrorKind::plain(Msg::ControlChar).num(u64::from(c)),
         ));
     }
     let mut words = Vec::new();
-    while i < chars.len() {
-        if is_blank(chars[i]) {
+    while let Some(&first) = chars.get(i) {
+        if is_blank(first) {
             i += 1;
             continue;
         }
         let start = i;
         let mut word = String::new();
-        let quoted = chars[i] == '"';
+        let quoted = first == '"';
         if quoted {
             i += 1;
             loop {
-                match chars.get(i) {
-                    None => return Err((at(start), ErrorKind::plain(Msg::UnclosedQuote))),
-                    Some('"') => {
+                match (chars.get(i), chars.get(i + 1)) {
+                    (None, _) => return Err((at(start), ErrorKind::plain(Msg::UnclosedQuote))),
+                    (Some('"'), _) => {
                         i += 1;
                         break;
                     }
-                    Some('\\') if matches!(chars.get(i + 1), Some('"' | '\\')) => {
-                        word.push(chars[i + 1]);
+                    (Some('\\'), Some(&c @ ('"' | '\\'))) => {
+                        word.push(c);
                         i += 2;
                     }
-                    Some(&c) => {
+                    (Some(&c), _) => {
                         word.push(c);
                         i += 1;
                     }
                 }
             }
-            if i < chars.len() && !is_blank(chars[i]) {
+            if chars.get(i).is_some_and(|&c| !is_blank(c)) {
                 return Err((at(i), ErrorKind::plain(Msg::TextAfterQuote)));
             }
         } else {
-            while i < chars.len() && !is_blank(chars[i]) {
-                word.push(chars[i]);
+            while let Some(&c) = chars.get(i).filter(|&&c| !is_blank(c)) {
+                word.push(c);
                 i += 1;
             }
         }

@@ -145,20 +145,28 @@ pub fn parse(file: &str, src: &str) -> Result<Config, Vec<Error>> {
             .map_or(u64::MAX, |p| u64::from(p.line) << 32 | u64::from(p.col))
     };
     for i in 1..errors.len() {
-        let mut j = i;
-        while j > 0 && key(&errors[j - 1]) > key(&errors[j]) {
-            errors.swap(j - 1, j);
-            j -= 1;
+        // Error i moves down, one neighbour at a time, to its place.
+        for j in (1..=i).rev() {
+            match errors.get_mut(j - 1..=j) {
+                Some(pair) if key(&pair[0]) > key(&pair[1]) => pair.swap(0, 1),
+                _ => break,
+            }
         }
     }
     Err(errors)
 }
 
-/// Where `name` is in `names` (sorted by name), or where it would go.
-/// One search for both its users (issue 18).
+/// The entry of `name` in `names` (sorted by name), or where it would
+/// go. One search for both its users (issue 18); the entry, not its
+/// index, so that they index nothing.
 #[inline(never)]
-fn find_name(names: &[(String, Pos, u32)], name: &str) -> Result<usize, usize> {
-    names.binary_search_by(|(n, ..)| n.as_str().cmp(name))
+fn find_name<'a>(
+    names: &'a [(String, Pos, u32)],
+    name: &str,
+) -> Result<&'a (String, Pos, u32), usize> {
+    let i = names.binary_search_by(|(n, ..)| n.as_str().cmp(name))?;
+    // Found at i: `get` is always Some.
+    names.get(i).ok_or(i)
 }
 
 /// Collects errors, up to [`MAX_ERRORS`].
@@ -276,7 +284,8 @@ impl Parser<'_> {
 
     fn line(&mut self, line: &Line) {
         let words = &line.words[..];
-        let first = &words[0];
+        // The lexer makes no line without words.
+        let [first, args @ ..] = words else { return };
         let kw = Kw::of(first);
         if let Some(block) = &self.block {
             // A job option (or a new job) while a block is open means its
@@ -315,7 +324,6 @@ impl Parser<'_> {
             self.bad(first, Msg::QuotedKeyword, "");
             return;
         }
-        let args = &words[1..];
         let pos = first.pos;
         match kw {
             Some(Kw::Close) => match self.job.take() {
@@ -456,8 +464,7 @@ impl Parser<'_> {
         }
         if let Some(pos) = name_pos {
             match find_name(&self.names, &spec.name) {
-                Ok(i) => {
-                    let first = self.names[i].1;
+                Ok(&(_, first, _)) => {
                     let kind = ErrorKind::new(Msg::DuplicateName, Some(&spec.name), "", "");
                     self.err(pos, kind.first(first));
                 }
@@ -544,7 +551,8 @@ impl Parser<'_> {
             }
         }
         let hint = " (quote a path that contains spaces)";
-        let Some(path) = self.one(OPTION, pos, &args[1..], "an absolute file path", hint) else {
+        let rest = args.get(1..).unwrap_or_default();
+        let Some(path) = self.one(OPTION, pos, rest, "an absolute file path", hint) else {
             return;
         };
         if !path.text.starts_with('/') {
@@ -755,7 +763,7 @@ impl Parser<'_> {
                 } else {
                     Output::File(arg.text.clone())
                 };
-                let Some(out) = self.log_file(out, &args[1..]) else {
+                let Some(out) = self.log_file(out, args.get(1..).unwrap_or_default()) else {
                     return;
                 };
                 if kw == Kw::Out {
@@ -858,23 +866,23 @@ impl Parser<'_> {
                     self.extra().kill_after_secs = secs;
                 }
             }
-            Kw::Ulimit => match args.first() {
-                None => self.fail(
+            Kw::Ulimit => match args {
+                [] => self.fail(
                     pos,
                     Msg::MissingArg,
                     option,
                     "a limit and a value, like -n 1024",
                 ),
-                Some(brace) if brace.is("{") => {
-                    self.open_block(BlockKind::Ulimit, brace.pos, &args[1..])
+                [brace, rest @ ..] if brace.is("{") => {
+                    self.open_block(BlockKind::Ulimit, brace.pos, rest)
                 }
-                Some(_) => self.ulimit_pairs(args),
+                _ => self.ulimit_pairs(args),
             },
-            Kw::Depends => match args.first() {
-                Some(brace) if brace.is("{") => {
-                    self.open_block(BlockKind::Depends, brace.pos, &args[1..])
+            Kw::Depends => match args {
+                [brace, rest @ ..] if brace.is("{") => {
+                    self.open_block(BlockKind::Depends, brace.pos, rest)
                 }
-                other => self.report(Msg::Expected, pos, other, "{", "depends"),
+                _ => self.report(Msg::Expected, pos, args.first(), "{", "depends"),
             },
             Kw::Ready | Kw::After | Kw::Check | Kw::Watchdog => {
                 self.readiness_option(kw, pos, args)
@@ -950,8 +958,10 @@ impl Parser<'_> {
         if let Some(block) = &mut self.block {
             block.entries = block.entries.saturating_add(entries.len());
         }
-        if let Some(i) = close {
-            let block = self.block.take().expect("block is open");
+        // At its `}` the block ends (it was open on entry, and is still).
+        if let Some(i) = close
+            && let Some(block) = self.block.take()
+        {
             if block.entries == 0 {
                 self.fail(block.open, Msg::EmptyBlock, kind.name(), "");
             }
@@ -964,7 +974,8 @@ impl Parser<'_> {
     /// `-n 1024 -c infinity …`: pairs of a limit and its value.
     fn ulimit_pairs(&mut self, words: &[Word]) {
         for pair in words.chunks(2) {
-            let flag = &pair[0];
+            // A chunk is never empty.
+            let [flag, value @ ..] = pair else { continue };
             let Some(resource) = resource(&flag.text) else {
                 if self.diags.full() {
                     continue;
@@ -974,7 +985,7 @@ impl Parser<'_> {
                 self.err(flag.pos, kind.suggest(suggestion));
                 continue;
             };
-            let Some(value) = pair.get(1) else {
+            let Some(value) = value.first() else {
                 self.bad(flag, Msg::UlimitNoValue, "");
                 continue;
             };

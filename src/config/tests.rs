@@ -1485,6 +1485,46 @@ fn suggestions_by_edit_distance() {
     }
 }
 
+/// `distance` with three rows against the whole table, as it was
+/// written first: the same number for every pair.
+#[test]
+fn edit_distance_matches_the_whole_table() {
+    fn table(a: &str, b: &str) -> usize {
+        let a: Vec<char> = a.to_lowercase().chars().collect();
+        let b: Vec<char> = b.to_lowercase().chars().collect();
+        let w = b.len() + 1;
+        let mut d = vec![0usize; (a.len() + 1) * w];
+        for i in 0..=a.len() {
+            d[i * w] = i;
+        }
+        for (j, cell) in d.iter_mut().enumerate().take(w) {
+            *cell = j;
+        }
+        for i in 1..=a.len() {
+            for j in 1..=b.len() {
+                let cost = usize::from(a[i - 1] != b[j - 1]);
+                let mut best = (d[(i - 1) * w + j] + 1)
+                    .min(d[i * w + j - 1] + 1)
+                    .min(d[(i - 1) * w + j - 1] + cost);
+                if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                    best = best.min(d[(i - 2) * w + j - 2] + 1);
+                }
+                d[i * w + j] = best;
+            }
+        }
+        d[a.len() * w + b.len()]
+    }
+    let words = [
+        "", "a", "ab", "ba", "abc", "acb", "bca", "name", "nmae", "NAME", "cmd", "cdm", "abcabc",
+        "cabcab", "kitten", "sitting", "été", "tée", "aaaa", "ababab",
+    ];
+    for a in words {
+        for b in words {
+            assert_eq!(values::distance(a, b), table(a, b), "{a:?} {b:?}");
+        }
+    }
+}
+
 #[test]
 fn error_position() {
     let e = parse_bytes("f.conf", b"job {\n x\n}\n").unwrap_err();

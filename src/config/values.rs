@@ -418,27 +418,41 @@ pub fn suggest(word: &str, candidates: &'static str) -> Option<&'static str> {
 /// edit from `name`), ignoring ASCII case.
 pub(super) fn distance(a: &str, b: &str) -> usize {
     let (a, b) = (folded(a), folded(b));
-    let w = b.len() + 1;
-    let mut d = vec![0usize; (a.len() + 1) * w];
-    for i in 0..=a.len() {
-        d[i * w] = i;
-    }
-    for (j, cell) in d.iter_mut().enumerate().take(w) {
+    // Rows i-2, i-1 and i of the table (cell j: the distance between
+    // a[..i] and b[..j]), the recurrence looks no further back; walked
+    // with iterators, which need no bounds checks (issue 18).
+    let mut d = vec![0; 3 * (b.len() + 1)];
+    let mut rows = d.chunks_exact_mut(b.len() + 1);
+    let (Some(mut up2), Some(mut up), Some(mut row)) = (rows.next(), rows.next(), rows.next())
+    else {
+        return 0; // three rows of b.len() + 1 cells: not reached
+    };
+    for (j, cell) in up.iter_mut().enumerate() {
         *cell = j;
     }
-    for i in 1..=a.len() {
-        for j in 1..=b.len() {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut best = (d[(i - 1) * w + j] + 1)
-                .min(d[i * w + j - 1] + 1)
-                .min(d[(i - 1) * w + j - 1] + cost);
-            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                best = best.min(d[(i - 2) * w + j - 2] + 1);
-            }
-            d[i * w + j] = best;
+    let mut last_x = None; // a[i-2]
+    for (i, &x) in a.iter().enumerate() {
+        let mut cells = row.iter_mut();
+        let mut left = i + 1; // row[j-1]
+        if let Some(cell) = cells.next() {
+            *cell = left;
         }
+        // b[j-2] and up2[j-2]
+        let (mut last_y, mut corner) = (None, 0);
+        for (((cell, &y), above), &u2) in cells.zip(&b).zip(up.windows(2)).zip(up2.iter()) {
+            let cost = usize::from(x != y);
+            let mut best = (above[1] + 1).min(left + 1).min(above[0] + cost);
+            if last_x == Some(y) && last_y == Some(x) {
+                best = best.min(corner + 1);
+            }
+            (*cell, left, last_y, corner) = (best, best, Some(y), u2);
+        }
+        last_x = Some(x);
+        // Row i becomes row i-1, row i-1 row i-2; the oldest is reused.
+        (up2, up, row) = (up, row, up2);
     }
-    d[a.len() * w + b.len()]
+    // The last cell of row a.len(); a row is never empty.
+    up.last().copied().unwrap_or(0)
 }
 
 /// The chars of `s` in ASCII lower case: for [`distance`], case does not

@@ -357,12 +357,9 @@ fn send_all(fd: impl AsFd, data: &[u8]) -> bool {
 /// client is gone.
 fn send_some(fd: impl AsFd, data: &[u8]) -> Option<usize> {
     let mut sent = 0;
-    while sent < data.len() {
-        match net::send(
-            fd.as_fd(),
-            &data[sent..],
-            SendFlags::NOSIGNAL | SendFlags::DONTWAIT,
-        ) {
+    // `sent` stays within `data`: `get` only spares a bounds check.
+    while let Some(rest) = data.get(sent..).filter(|rest| !rest.is_empty()) {
+        match net::send(fd.as_fd(), rest, SendFlags::NOSIGNAL | SendFlags::DONTWAIT) {
             Ok(n) => sent += n,
             Err(Errno::INTR) => {}
             Err(Errno::AGAIN) => break,

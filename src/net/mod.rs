@@ -189,7 +189,7 @@ impl Net {
         for (i, url) in listen.iter().enumerate() {
             let name = name_of(url, &mut names);
             let mut l = Listener {
-                addr: address(url, name.and_then(|n: usize| names[n].ip)),
+                addr: address(url, name.and_then(|n: usize| names.get(n)?.ip)),
                 url: url.clone(),
                 name,
                 fd: None,
@@ -226,7 +226,7 @@ impl Net {
         for url in report {
             let name = name_of(url, &mut names);
             let mut d = Destination {
-                addr: address(url, name.and_then(|n: usize| names[n].ip)),
+                addr: address(url, name.and_then(|n: usize| names.get(n)?.ip)),
                 url: url.clone(),
                 name,
                 fd: None,
@@ -345,7 +345,9 @@ impl Net {
 
     /// Once per load, or per failure after a success.
     fn log_unresolved(&self, n: usize, e: LookupError) {
-        let name = &self.names[n];
+        let Some(name) = self.names.get(n) else {
+            return;
+        };
         let every = RETRY_EVERY.as_secs();
         if let Some(ip) = name.ip {
             warn!(
@@ -368,7 +370,9 @@ impl Net {
     /// Name `n` has a new address: bind its listeners again, point its
     /// destinations at it.
     fn readdress(&mut self, n: usize) {
-        let Some(ip) = self.names[n].ip else { return };
+        let Some(ip) = self.names.get(n).and_then(|name| name.ip) else {
+            return;
+        };
         let Some(epoll) = &self.resolver.io.epoll else {
             return;
         };

@@ -670,7 +670,10 @@ fn read_conf(path: &str) -> Conf {
     conf.timeout = Duration::from_secs(timeout.into());
     // What `timeout / attempts` gives, without Duration's division and
     // its panic path (issue 18, bytes).
-    conf.retry = Duration::from_nanos(u64::from(timeout) * 1_000_000_000 / u64::from(attempts));
+    // `attempts` is 1 to 5; max(1) tells the compiler, which then drops
+    // the division's zero check and its panic.
+    let attempts = u64::from(attempts.max(1));
+    conf.retry = Duration::from_nanos(u64::from(timeout) * 1_000_000_000 / attempts);
     conf
 }
 

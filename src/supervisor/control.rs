@@ -73,7 +73,11 @@ pub(super) fn answer(sup: &mut impl Loop, request: &Request, uid: u32, now: Inst
         _ => {
             for i in indices {
                 let outcome = control_job(sup, i, request, uid, now);
-                let job = &sup.jobs().current()[i];
+                // `i` is a current job's (`indices`): `get` spares a
+                // bounds check (issue 18).
+                let Some(job) = sup.jobs().current().get(i) else {
+                    continue;
+                };
                 // One line for every outcome: `{tag}\tNAME\t{text}{more}`.
                 let (ok, text, more): (bool, &str, &dyn core::fmt::Display) = match &outcome {
                     Outcome::Done(text) => (true, text, &""),
@@ -250,7 +254,10 @@ pub(super) fn state_of(job: &Job, now: Instant) -> Seen {
 /// Appends job `i`'s line of a `pmtr status` answer: the fixed fields,
 /// then the `KEY=VALUE` ones that apply, written as they are found.
 fn write_status(jobs: &Jobs, i: usize, now: Instant, out: &mut String) {
-    let job = &jobs.current()[i];
+    // `i` is a current job's: `get` spares a bounds check (issue 18).
+    let Some(job) = jobs.current().get(i) else {
+        return;
+    };
     let secs = |at: Instant| now.saturating_duration_since(at).as_secs();
     let Seen {
         state,
@@ -317,7 +324,10 @@ fn write_status(jobs: &Jobs, i: usize, now: Instant, out: &mut String) {
     if matches!(job.state, JobState::Pending | JobState::Stopped) {
         let mut first = true;
         for e in jobs.graph().after(i) {
-            let d = &jobs.current()[e.after as usize];
+            // Edges are between current jobs (`Graph::build`).
+            let Some(d) = jobs.current().get(e.after as usize) else {
+                continue;
+            };
             if d.ready() {
                 continue;
             }

@@ -351,7 +351,9 @@ impl Jobs {
         self.graph
             .after(i)
             .iter()
-            .all(|e| self.current[e.after as usize].ready())
+            // Every edge is between current jobs (`Graph::build`): `get`
+            // only spares a bounds check (issue 18).
+            .all(|e| self.current.get(e.after as usize).is_some_and(Job::ready))
     }
 
     pub fn get(&self, slot: Slot) -> &Job {
@@ -543,8 +545,11 @@ impl Jobs {
         self.pids = self.current.iter().map(Job::pid).collect();
         let order = start_order(&self.current);
         self.rank = vec![0; order.len()];
+        // `order` holds each index once: `get_mut` is always Some.
         for (k, &i) in order.iter().enumerate() {
-            self.rank[i] = k as u32;
+            if let Some(rank) = self.rank.get_mut(i) {
+                *rank = k as u32;
+            }
         }
         self.graph = Graph::build(&self.current, |j| &j.spec, &order);
         self.waits.clear();
@@ -554,9 +559,8 @@ impl Jobs {
             }
         }
         self.start_order = order;
-        for i in 0..self.current.len() {
-            let held = self.graph.restarting_with(i).next().is_some();
-            self.current[i].held = held;
+        for (i, job) in self.current.iter_mut().enumerate() {
+            job.held = self.graph.restarting_with(i).next().is_some();
         }
         applied
     }
@@ -573,7 +577,8 @@ fn start_order(jobs: &[Job]) -> Vec<usize> {
     let mut order: Vec<usize> = Vec::with_capacity(jobs.len());
     for (i, job) in jobs.iter().enumerate() {
         let o = job.spec.order;
-        let at = order.partition_point(|&j| jobs[j].spec.order <= o);
+        // Every j in `order` is below i: `get` is always Some.
+        let at = order.partition_point(|&j| jobs.get(j).is_some_and(|job| job.spec.order <= o));
         order.insert(at, i);
     }
     order

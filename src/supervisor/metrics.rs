@@ -369,7 +369,11 @@ impl MetricsFile {
             self.buf.push(0);
         }
         while self.sending() {
-            match rustix::io::write(pipe, &self.buf[self.sent..]) {
+            // `sent` is within `buf`: `get` only spares a bounds check.
+            let Some(rest) = self.buf.get(self.sent..) else {
+                break;
+            };
+            match rustix::io::write(pipe, rest) {
                 Ok(n) => self.sent += n,
                 Err(Errno::INTR) => {}
                 Err(Errno::AGAIN) => break,

@@ -181,7 +181,8 @@ pub enum Notice<'a> {
 pub fn notices(datagram: &[u8]) -> impl Iterator<Item = Notice<'_>> {
     datagram.split(|&b| b == b'\n').filter_map(|line| {
         let eq = line.iter().position(|&b| b == b'=')?;
-        let (key, value) = (&line[..eq], &line[eq + 1..]);
+        // `eq` is within the line: `get` only spares bounds checks.
+        let (key, value) = (line.get(..eq)?, line.get(eq + 1..)?);
         match (key, value) {
             (b"READY", b"1") => Some(Notice::Ready),
             (b"STOPPING", b"1") => Some(Notice::Stopping),

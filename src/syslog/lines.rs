@@ -124,13 +124,13 @@ impl JobOutput {
             let _ = self.line.extend_from_slice(&segment[..take]);
             if take < segment.len() || (newline.is_none() && self.line.is_full()) {
                 self.log_full_buffer(tag, pid, severity);
-                data = &data[take..];
+                data = data.get(take..).unwrap_or_default();
                 continue;
             }
             match newline {
                 Some(at) => {
                     self.log_line(tag, pid, severity);
-                    data = &data[at + 1..];
+                    data = data.get(at + 1..).unwrap_or_default();
                 }
                 None => break,
             }
@@ -200,8 +200,8 @@ impl JobOutput {
 /// The number of bytes at the end of `b` that start a UTF-8 character
 /// whose remaining bytes have not arrived yet.
 pub(super) fn incomplete_utf8_tail(b: &[u8]) -> usize {
-    for back in 1..=3.min(b.len()) {
-        let c = b[b.len() - back];
+    for (i, &c) in b.iter().rev().take(3).enumerate() {
+        let back = i + 1;
         if c & 0xC0 == 0x80 {
             continue; // a continuation byte: look further back
         }

@@ -155,7 +155,10 @@ impl Writer {
             let _ = framed.push(0);
             return match send_retrying(sock, &framed, flags) {
                 Ok(n) => {
-                    let _ = self.pending.extend_from_slice(&framed[n..]);
+                    // The kernel took at most all of it.
+                    if let Some(rest) = framed.get(n..) {
+                        let _ = self.pending.extend_from_slice(rest);
+                    }
                     Sent::Yes
                 }
                 Err(e) => self.failed(e),

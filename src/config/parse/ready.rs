@@ -52,10 +52,11 @@ impl Parser<'_> {
         words: &'static str,
         one_of: &'static str,
     ) -> Option<(usize, &'w [Word])> {
-        if let Some(first) = args.first().filter(|w| !w.quoted)
+        if let [first, rest @ ..] = args
+            && !first.quoted
             && let Some(i) = word_index(words, &first.text)
         {
-            return Some((i, &args[1..]));
+            return Some((i, rest));
         }
         self.report(Msg::ExpectedOneOf, pos, args.first(), option, one_of);
         None
@@ -175,7 +176,7 @@ impl Parser<'_> {
         }
         match word {
             EVERY => {
-                let (time, cmd) = rest.split_at(rest.len().min(1));
+                let (time, cmd) = rest.split_at_checked(1).unwrap_or((rest, &[]));
                 let Some(ms) = self.time_ms(option, pos, time) else {
                     return;
                 };
@@ -295,7 +296,7 @@ impl Parser<'_> {
             for after in r.after.iter_mut() {
                 let (pos, index) = (&after.pos, &mut after.index);
                 match find_name(names, &after.name) {
-                    Ok(k) if (names[k].2 as usize) < count => *index = names[k].2,
+                    Ok(&(_, _, k)) if (k as usize) < count => *index = k,
                     _ if diags.full() => {}
                     _ => {
                         // The first of the closest names, 2 edits at most;
@@ -315,42 +316,48 @@ impl Parser<'_> {
         }
         // Depth-first along those indexes, without recursion (a chain may
         // be thousands long): 0 unseen, 1 on the current path, 2 done.
+        // Marks and jobs are reached with `get`: every index on the path
+        // is a job's, checked when it was marked (no bounds checks).
+        let jobs = &*jobs;
+        let name = |u: usize| jobs.get(u).map_or("", |j| &*j.name);
         let mut mark = vec![0u8; count];
         let mut path: Vec<(usize, usize)> = Vec::new();
         for start in 0..count {
-            if mark[start] != 0 {
-                continue;
+            match mark.get_mut(start) {
+                Some(m) if *m == 0 => *m = 1,
+                _ => continue,
             }
-            mark[start] = 1;
             path.push((start, 0));
             while let Some(top) = path.last_mut() {
                 let (v, next) = *top;
-                let after = jobs[v].readiness.as_ref().and_then(|r| r.after.get(next));
-                let Some(&After { pos, index: w, .. }) = after else {
-                    mark[v] = 2;
+                let job = jobs.get(v).and_then(|j| j.readiness.as_ref());
+                let Some(&After { pos, index: w, .. }) = job.and_then(|r| r.after.get(next)) else {
+                    if let Some(m) = mark.get_mut(v) {
+                        *m = 2;
+                    }
                     path.pop();
                     continue;
                 };
                 top.1 += 1;
                 let w = w as usize;
                 // An index of u32::MAX, a name of no job, is no edge.
-                match mark.get(w) {
-                    Some(0) => {
-                        mark[w] = 1;
+                match mark.get_mut(w) {
+                    Some(m) if *m == 0 => {
+                        *m = 1;
                         path.push((w, 0));
                     }
-                    Some(1) => {
+                    Some(m) if *m == 1 => {
                         let from = path.iter().position(|&(u, _)| u == w).unwrap_or(0);
-                        let cycle = &path[from..];
+                        let cycle = path.get(from..).unwrap_or_default();
                         let mut text = String::new();
                         for &(u, _) in cycle.get(..CYCLE_NAMES).unwrap_or(cycle) {
-                            text.push_str(&jobs[u].name);
+                            text.push_str(name(u));
                             text.push_str(" -> ");
                         }
                         if cycle.len() > CYCLE_NAMES {
                             text.push_str("… -> ");
                         }
-                        text.push_str(&jobs[w].name);
+                        text.push_str(name(w));
                         diags.push(pos, ErrorKind::new(Msg::AfterCycle, Some(&text), "", ""));
                     }
                     _ => {}
