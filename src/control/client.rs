@@ -170,13 +170,10 @@ pub fn main(verb: &str, args: &[String]) -> u8 {
     }
     let answer = match Answer::parse(&answer) {
         Ok(a) => a,
-        Err(AnswerError::Refused(text)) => {
-            eprintln!("pmtr: {} (socket {})", text, args.socket);
-            return EXIT_DENIED;
-        }
         Err(AnswerError::Unknown(names)) => {
+            // The names as pmtr sent them, tab-separated, each quoted.
             let mut list = String::new();
-            for n in &names {
+            for n in names.split('\t') {
                 if !list.is_empty() {
                     list.push_str(", ");
                 }
@@ -187,9 +184,9 @@ pub fn main(verb: &str, args: &[String]) -> u8 {
             eprintln!("pmtr: no job named {list} in the running configuration; nothing done");
             return EXIT_FAILED;
         }
-        Err(AnswerError::Other(text)) => {
-            eprintln!("pmtr: {} (socket {})", text, args.socket);
-            return EXIT_FAILED;
+        Err(AnswerError::Other([before, text, after], code)) => {
+            eprintln!("pmtr: {before}{text}{after} (socket {})", args.socket);
+            return code;
         }
     };
     if verb == Verb::Status {
@@ -340,9 +337,11 @@ struct Answer<'a> {
 }
 
 enum AnswerError<'a> {
-    Refused(&'a str),
-    Unknown(Vec<String>),
-    Other(String),
+    /// The names that are not jobs, tab-separated as pmtr sent them.
+    Unknown(&'a str),
+    /// What went wrong in pieces printed one after the other, and the
+    /// exit code: no String made (issue 18, bytes).
+    Other([&'a str; 3], u8),
 }
 
 impl<'a> Answer<'a> {
@@ -356,13 +355,9 @@ impl<'a> Answer<'a> {
         for line in text.lines() {
             let (kind, rest) = line.split_once('\t').unwrap_or((line, ""));
             let read = match kind {
-                "refused" => return Err(AnswerError::Refused(rest)),
-                "error" => return Err(AnswerError::Other(rest.to_string())),
-                "unknown" => {
-                    return Err(AnswerError::Unknown(
-                        rest.split('\t').map(String::from).collect(),
-                    ));
-                }
+                "refused" => return Err(AnswerError::Other(["", rest, ""], EXIT_DENIED)),
+                "error" => return Err(AnswerError::Other(["", rest, ""], EXIT_FAILED)),
+                "unknown" => return Err(AnswerError::Unknown(rest)),
                 "pmtr" => {
                     answer.pmtr_pid = crate::parse_unsigned(rest);
                     true
@@ -384,17 +379,19 @@ impl<'a> Answer<'a> {
             // One message for an unknown line and a job line that does
             // not read (issue 18, bytes).
             if !read {
-                return Err(AnswerError::Other(format!(
-                    "can't read pmtr's answer line '{line}'"
-                )));
+                return Err(AnswerError::Other(
+                    ["can't read pmtr's answer line '", line, "'"],
+                    EXIT_FAILED,
+                ));
             }
         }
         if !ended {
-            return Err(AnswerError::Other(if text.is_empty() {
-                "pmtr closed the connection without an answer".into()
+            let text = if text.is_empty() {
+                "pmtr closed the connection without an answer"
             } else {
-                "pmtr's answer was cut short".into()
-            }));
+                "pmtr's answer was cut short"
+            };
+            return Err(AnswerError::Other([text, "", ""], EXIT_FAILED));
         }
         Ok(answer)
     }
