@@ -107,12 +107,13 @@ pub fn run(args: Vec<String>) -> u8 {
 fn daemon(args: Vec<String>) -> u8 {
     let opts = match cli::parse(args) {
         Ok(cli::Command::Run(opts)) => opts,
+        // Written as they are, not through print! (issue 18, bytes).
         Ok(cli::Command::Help) => {
-            print!("{}", cli::USAGE);
+            rt::print::out(cli::USAGE);
             return 0;
         }
         Ok(cli::Command::Version) => {
-            println!("pmtr {}", env!("CARGO_PKG_VERSION"));
+            rt::print::out(concat!("pmtr ", env!("CARGO_PKG_VERSION"), "\n"));
             return 0;
         }
         Err(e) => {

@@ -25,6 +25,7 @@ use rustix::net::{self, AddressFamily, SocketAddrUnix, SocketFlags};
 use super::protocol::{Exit, JobStatus, MAX_REQUEST, Request, State, Verb};
 use crate::cli::DEFAULT_SOCKET;
 use crate::control::table::{aligned, duration};
+use crate::rt::print::out;
 
 const EXIT_OK: u8 = 0;
 const EXIT_FAILED: u8 = 1;
@@ -217,12 +218,6 @@ pub fn main(verb: &str, args: &[String]) -> u8 {
         }
         code
     }
-}
-
-/// Writes `text` to standard output as it is: no formatting to do, so
-/// not through print! (issue 18, bytes).
-fn out(text: &str) {
-    let _ = crate::files::write_all(crate::rt::print::stdout(), text.as_bytes());
 }
 
 /// Whether `job` counts as healthy for the exit code. A `once` job that
