@@ -92,12 +92,15 @@ pub(crate) fn parse_i32(text: &str) -> Option<i32> {
 /// function's frame was 18 KB, every page of it written (stack probes)
 /// and kept for good (issue 18, PSS).
 pub fn run(args: Vec<String>) -> u8 {
-    match args.first().map(String::as_str) {
-        Some(verb @ ("status" | "stop" | "start" | "restart" | "reload" | "signal")) => {
+    let first = args.first().map_or("", String::as_str);
+    // The verb found once, here (issue 18, bytes); `metrics` is the
+    // wire's word for `status --prometheus`, not a command.
+    match control::protocol::Verb::from_word(first) {
+        Some(verb) if verb != control::protocol::Verb::Metrics => {
             control::client::main(verb, &args[1..])
         }
         // A helper pmtr starts from its own binary (src/logger.rs).
-        Some("log") => logger::main(&args[1..]),
+        _ if first == "log" => logger::main(&args[1..]),
         _ => daemon(args),
     }
 }

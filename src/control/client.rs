@@ -123,11 +123,7 @@ fn parse_args(verb: Verb, args: &[String]) -> Result<ParsedArgs, String> {
 
 /// Runs `pmtr VERB ARGS…`; returns the exit code.
 #[inline(never)]
-pub fn main(verb: &str, args: &[String]) -> u8 {
-    let Some(verb) = Verb::from_word(verb) else {
-        eprint!("pmtr: unknown command '{verb}'\n{USAGE}");
-        return EXIT_USAGE;
-    };
+pub fn main(verb: Verb, args: &[String]) -> u8 {
     let args = match parse_args(verb, args) {
         Ok(ParsedArgs::Run(a)) => a,
         Ok(ParsedArgs::Help) => {
