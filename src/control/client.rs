@@ -24,7 +24,7 @@ use rustix::net::{self, AddressFamily, SocketAddrUnix, SocketFlags};
 
 use super::protocol::{Exit, JobStatus, MAX_REQUEST, Request, State, Verb};
 use crate::cli::DEFAULT_SOCKET;
-use crate::control::table::{aligned, duration};
+use crate::control::table::{Cells, duration};
 use crate::rt::print::out;
 
 const EXIT_OK: u8 = 0;
@@ -388,10 +388,8 @@ impl<'a> Answer<'a> {
     }
 }
 
-fn state_text(job: &JobStatus) -> String {
-    // Written into one String: static pieces, no String per arm (issue 18,
-    // bytes).
-    let mut text = String::new();
+/// Appends the STATE column's text for `job`.
+fn state_text(text: &mut String, job: &JobStatus) {
     let word = match job.state {
         // Said as on the wire (issue 18, bytes).
         State::Running | State::Starting | State::Unhealthy | State::Stopping => {
@@ -409,14 +407,14 @@ fn state_text(job: &JobStatus) -> String {
             if let (Some(n), Some(of)) = (job.extra("quick_exits"), job.extra("give_up_after")) {
                 _ = write!(text, ", {n} of {of} quick exits");
             }
-            return text;
+            return;
         }
         State::Failed => {
             text.push_str("failed");
             if let Some(n) = job.extra("give_up_after") {
                 _ = write!(text, ": gave up after {n} quick exits");
             }
-            return text;
+            return;
         }
         State::Exit33 => "stopped by exit 33",
         State::Done if job.extra("restart") == Some("on-failure") => {
@@ -436,7 +434,7 @@ fn state_text(job: &JobStatus) -> String {
                     text.push_str(", ");
                 }
                 text.truncate(text.len() - 2);
-                return text;
+                return;
             }
             None => "not started yet",
         },
@@ -451,49 +449,49 @@ fn state_text(job: &JobStatus) -> String {
         && (job.state != State::Running || Some(secs) != job.uptime)
     {
         text.push(' ');
-        text.push_str(&duration(secs));
+        duration(text, secs);
     }
-    text
 }
 
 /// One aligned line per job, headed; reasons a job can't start follow.
 fn table(jobs: &[JobStatus]) -> String {
-    let mut rows: Vec<[String; 6]> = vec![[
-        "NAME".into(),
-        "STATE".into(),
-        "PID".into(),
-        "UPTIME".into(),
-        "RESTARTS".into(),
-        "LAST EXIT".into(),
-    ]];
+    let mut cells = Cells::new(["NAME", "STATE", "PID", "UPTIME", "RESTARTS", "LAST EXIT"]);
     for j in jobs {
-        rows.push([
-            j.name.clone(),
-            state_text(j),
-            j.pid.map_or("-".into(), |p| number(p.into())),
-            j.uptime.map_or("-".into(), duration),
-            number(j.restarts().into()),
-            j.last_exit.map_or("-".into(), |(exit, ago)| {
+        cells.push(&j.name);
+        state_text(&mut cells.text, j);
+        cells.end();
+        match j.pid {
+            Some(p) => cells.push(&crate::logger::itoa(p.into())),
+            None => cells.push("-"),
+        }
+        match j.uptime {
+            Some(secs) => {
+                duration(&mut cells.text, secs);
+                cells.end();
+            }
+            None => cells.push("-"),
+        }
+        cells.push(&crate::logger::itoa(j.restarts().into()));
+        match j.last_exit {
+            Some((exit, ago)) => {
                 let (word, n) = match exit {
                     Exit::Status(n) => ("exit status", n),
                     Exit::Signal(n) => ("signal", n),
                 };
-                format!("{word} {n}, {} ago", duration(ago))
-            }),
-        ]);
+                let _ = write!(cells.text, "{word} {n}, ");
+                duration(&mut cells.text, ago);
+                cells.push(" ago");
+            }
+            None => cells.push("-"),
+        }
     }
-    let mut out = aligned(&rows);
+    let mut out = cells.aligned();
     for j in jobs {
         if let Some(reason) = &j.reason {
             let _ = writeln!(out, "{}: can't start: {reason}", j.name);
         }
     }
     out
-}
-
-/// `n` in decimal, through itoa rather than ToString (issue 18, bytes).
-fn number(n: u64) -> String {
-    String::from(crate::logger::itoa(n).as_str())
 }
 
 /// Appends `text` as a JSON string.
@@ -537,7 +535,9 @@ fn json(answer: &Answer<'_>, all: bool) -> String {
         out.push_str(",\"state\":");
         json_string(&mut out, j.state.keyword());
         out.push_str(",\"text\":");
-        json_string(&mut out, &state_text(j));
+        let mut text = String::new();
+        state_text(&mut text, j);
+        json_string(&mut out, &text);
         out.push_str(",\"ok\":");
         out.push_str(if fine(j, all) { "true" } else { "false" });
         out.push_str(",\"pid\":");
@@ -654,6 +654,12 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         j
+    }
+
+    fn state_text(job: &JobStatus) -> String {
+        let mut text = String::new();
+        super::state_text(&mut text, job);
+        text
     }
 
     #[test]
