@@ -494,8 +494,10 @@ fn table(jobs: &[JobStatus]) -> String {
     out
 }
 
-/// Appends `text` as a JSON string.
-pub fn json_string(out: &mut String, text: &str) {
+/// Appends `key` (the text before the value: `,"name":`), then `text`
+/// as a JSON string. One call for both (issue 18, bytes).
+pub fn json_string(out: &mut String, key: &str, text: &str) {
+    out.push_str(key);
     out.push('"');
     for c in text.chars() {
         match c {
@@ -513,7 +515,10 @@ pub fn json_string(out: &mut String, text: &str) {
     out.push('"');
 }
 
-fn json_opt(out: &mut String, v: Option<u64>) {
+/// Appends `key` (the text before the value: `,"pid":`), then `v` or
+/// `null`. One call for both (issue 18, bytes).
+fn json_opt(out: &mut String, key: &str, v: Option<u64>) {
+    out.push_str(key);
     match v {
         // itoa, not write! (issue 18, bytes).
         Some(n) => out.push_str(&crate::logger::itoa(n)),
@@ -523,31 +528,27 @@ fn json_opt(out: &mut String, v: Option<u64>) {
 
 /// The status answer as one JSON document (schema in the README).
 fn json(answer: &Answer<'_>, all: bool) -> String {
-    let mut out = String::from("{\"pid\":");
-    json_opt(&mut out, answer.pmtr_pid.map(u64::from));
+    let mut out = String::new();
+    json_opt(&mut out, "{\"pid\":", answer.pmtr_pid.map(u64::from));
     out.push_str(",\"jobs\":[");
     for (i, j) in answer.jobs.iter().enumerate() {
         if i > 0 {
             out.push(',');
         }
-        out.push_str("{\"name\":");
-        json_string(&mut out, &j.name);
-        out.push_str(",\"state\":");
-        json_string(&mut out, j.state.keyword());
-        out.push_str(",\"text\":");
+        json_string(&mut out, "{\"name\":", &j.name);
+        json_string(&mut out, ",\"state\":", j.state.keyword());
         let mut text = String::new();
         state_text(&mut text, j);
-        json_string(&mut out, &text);
-        out.push_str(",\"ok\":");
-        out.push_str(if fine(j, all) { "true" } else { "false" });
-        out.push_str(",\"pid\":");
-        json_opt(&mut out, j.pid.map(u64::from));
-        out.push_str(",\"uptime_secs\":");
-        json_opt(&mut out, j.uptime);
-        out.push_str(",\"restarts\":");
-        json_opt(&mut out, Some(j.restarts().into()));
-        out.push_str(",\"restart_in_secs\":");
-        json_opt(&mut out, j.restart_in);
+        json_string(&mut out, ",\"text\":", &text);
+        out.push_str(if fine(j, all) {
+            ",\"ok\":true"
+        } else {
+            ",\"ok\":false"
+        });
+        json_opt(&mut out, ",\"pid\":", j.pid.map(u64::from));
+        json_opt(&mut out, ",\"uptime_secs\":", j.uptime);
+        json_opt(&mut out, ",\"restarts\":", Some(j.restarts().into()));
+        json_opt(&mut out, ",\"restart_in_secs\":", j.restart_in);
         out.push_str(",\"last_exit\":");
         match j.last_exit {
             Some((exit, ago)) => {
@@ -565,20 +566,18 @@ fn json(answer: &Answer<'_>, all: bool) -> String {
         } else {
             ",\"disabled_in_config\":false"
         });
-        out.push_str(",\"reason\":");
         match &j.reason {
-            Some(r) => json_string(&mut out, r),
-            None => out.push_str("null"),
+            Some(r) => json_string(&mut out, ",\"reason\":", r),
+            None => out.push_str(",\"reason\":null"),
         }
         // The KEY=VALUE fields pmtr added (`restart`, `delay_secs`,
         // `quick_exits`, `give_up_after`, …): numbers as numbers.
         for (key, value) in &j.extra {
-            out.push(',');
-            json_string(&mut out, key);
+            json_string(&mut out, ",", key);
             out.push(':');
             match value.parse::<u64>() {
-                Ok(n) => json_opt(&mut out, Some(n)),
-                Err(_) => json_string(&mut out, value),
+                Ok(n) => json_opt(&mut out, "", Some(n)),
+                Err(_) => json_string(&mut out, "", value),
             }
         }
         out.push('}');
@@ -609,7 +608,7 @@ mod tests {
     #[test]
     fn json_escapes_quotes_backslashes_and_controls() {
         let mut s = String::new();
-        json_string(&mut s, "a\"b\\c\nd\u{1}é");
+        json_string(&mut s, "", "a\"b\\c\nd\u{1}é");
         assert_eq!(s, r#""a\"b\\c\nd\u0001é""#);
     }
 
