@@ -297,11 +297,13 @@ fn ask<'a>(path: &'a str, line: &str) -> Result<String, AskError<'a>> {
     // answer still waits to be read, so a failed write is not the end.
     let _ = crate::files::write_all(fd.as_fd(), line.as_bytes());
     let mut answer = Vec::new();
-    let mut chunk = [0u8; 1024];
     loop {
-        match rustix::io::read(&fd, &mut chunk) {
+        // Read straight into `answer`, as `logger::metrics` does: no
+        // buffer on the stack, no copy (issue 18, bytes).
+        answer.reserve(1024);
+        match rustix::io::read(&fd, rustix::buffer::spare_capacity(&mut answer)) {
             Ok(0) => break,
-            Ok(n) => answer.extend_from_slice(&chunk[..n]),
+            Ok(_) => {}
             Err(Errno::INTR) => {}
             // The answer came before pmtr closed a connection it had not
             // read to the end (a refusal): keep what arrived.
