@@ -227,28 +227,20 @@ fn fine(job: &JobStatus, all: bool) -> bool {
     }
 }
 
-/// Why there is no answer.
+/// Why there is no answer: the call that failed on the socket at `path`
+/// (borrowed, not copied: issue 18, bytes), and why.
 #[derive(Debug)]
-enum AskError<'a> {
-    // The socket's path borrowed, not copied (issue 18, bytes).
-    Connect {
-        path: &'a str,
-        errno: Errno,
-    },
-    Io {
-        path: &'a str,
-        call: &'static str,
-        err: Errno,
-    },
+struct AskError<'a> {
+    path: &'a str,
+    errno: Errno,
+    /// The answer could not be read (else: no connection).
+    read: bool,
 }
 
 impl AskError<'_> {
     fn exit_code(&self) -> u8 {
-        match self {
-            AskError::Connect {
-                errno: Errno::ACCESS | Errno::PERM,
-                ..
-            } => EXIT_DENIED,
+        match self.errno {
+            Errno::ACCESS | Errno::PERM if !self.read => EXIT_DENIED,
             _ => EXIT_FAILED,
         }
     }
@@ -256,22 +248,19 @@ impl AskError<'_> {
 
 impl core::fmt::Display for AskError<'_> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            AskError::Connect { path, errno } => {
-                crate::write_failed(f, &["can't reach pmtr at ", path, ": connect"], *errno)?;
-                match *errno {
-                    Errno::ACCESS | Errno::PERM => {
-                        f.write_str(" (only root and the user pmtr runs as may use it)")
-                    }
-                    Errno::NOENT | Errno::CONNREFUSED | Errno::NOTDIR => {
-                        f.write_str(" (is pmtr running? -s SOCKET picks its socket)")
-                    }
-                    _ => Ok(()),
-                }
+        let AskError { path, errno, read } = *self;
+        if read {
+            return crate::write_failed(f, &["no answer from pmtr at ", path, ": read"], errno);
+        }
+        crate::write_failed(f, &["can't reach pmtr at ", path, ": connect"], errno)?;
+        match errno {
+            Errno::ACCESS | Errno::PERM => {
+                f.write_str(" (only root and the user pmtr runs as may use it)")
             }
-            AskError::Io { path, call, err } => {
-                crate::write_failed(f, &["no answer from pmtr at ", path, ": ", call], *err)
+            Errno::NOENT | Errno::CONNREFUSED | Errno::NOTDIR => {
+                f.write_str(" (is pmtr running? -s SOCKET picks its socket)")
             }
+            _ => Ok(()),
         }
     }
 }
@@ -280,7 +269,11 @@ impl core::fmt::Display for AskError<'_> {
 /// it made client::main larger by 152 bytes on armv7 (issue 18).
 #[inline(never)]
 fn ask<'a>(path: &'a str, line: &str) -> Result<String, AskError<'a>> {
-    let connect_err = |errno| AskError::Connect { path, errno };
+    let connect_err = |errno| AskError {
+        path,
+        errno,
+        read: false,
+    };
     let addr = SocketAddrUnix::new(path).map_err(connect_err)?;
     let fd = net::socket_with(
         AddressFamily::UNIX,
@@ -309,10 +302,10 @@ fn ask<'a>(path: &'a str, line: &str) -> Result<String, AskError<'a>> {
             // read to the end (a refusal): keep what arrived.
             Err(Errno::CONNRESET) if !answer.is_empty() => break,
             Err(err) => {
-                return Err(AskError::Io {
+                return Err(AskError {
                     path,
-                    call: "read",
-                    err,
+                    errno: err,
+                    read: true,
                 });
             }
         }
