@@ -502,7 +502,13 @@ pub fn json_string(out: &mut String, key: &str, text: &str) {
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
             c if (c as u32) < 0x20 || c == '\u{7f}' => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
+                // `\u00XX`, the two digits by hand: nothing else uses
+                // u32's LowerHex (issue 18, bytes).
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                let b = c as u8;
+                out.push_str("\\u00");
+                out.push(char::from(HEX[usize::from(b >> 4)]));
+                out.push(char::from(HEX[usize::from(b & 15)]));
             }
             c => out.push(c),
         }
@@ -605,6 +611,9 @@ mod tests {
         let mut s = String::new();
         json_string(&mut s, "", "a\"b\\c\nd\u{1}é");
         assert_eq!(s, r#""a\"b\\c\nd\u0001é""#);
+        s.clear();
+        json_string(&mut s, "", "\u{1f}\u{7f}\u{80}");
+        assert_eq!(s, "\"\\u001f\\u007f\u{80}\"");
     }
 
     #[test]
