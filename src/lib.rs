@@ -108,7 +108,7 @@ pub fn run(args: Vec<String>) -> u8 {
 /// `pmtr [flags]`: validate with `-t`, or supervise.
 #[inline(never)]
 fn daemon(args: Vec<String>) -> u8 {
-    let opts = match cli::parse(args) {
+    let opts = match cli::parse(&args) {
         Ok(cli::Command::Run(opts)) => opts,
         // Written as they are, not through print! (issue 18, bytes).
         Ok(cli::Command::Help) => {
@@ -125,7 +125,7 @@ fn daemon(args: Vec<String>) -> u8 {
         }
     };
     if opts.test {
-        return config::check(&opts.config);
+        return config::check(opts.config);
     }
     supervisor::run(&opts)
 }
