@@ -120,18 +120,21 @@ pub fn walk_path<E>(
     io: impl Fn(Errno) -> E,
 ) -> Result<(), E> {
     use rustix::fs::{AtFlags, CWD, FileType};
-    let components = |p: &str| -> Vec<String> {
-        p.split('/')
-            .filter(|c| !c.is_empty())
-            .rev()
-            .map(str::to_string)
-            .collect()
+    // Pushes `p`'s components in reverse order, with a loop: no
+    // collect and extend machinery (issue 18, bytes).
+    let components = |todo: &mut Vec<String>, p: &str| {
+        for c in p.split('/').rev() {
+            if !c.is_empty() {
+                todo.push(c.to_string());
+            }
+        }
     };
     // What is left to walk, components in reverse order.
-    let mut todo = components(path);
+    let mut todo = Vec::new();
+    components(&mut todo, path);
     if !path.starts_with('/') {
         let cwd = rustix::process::getcwd(Vec::new()).map_err(&io)?;
-        todo.extend(components(cwd.to_str().map_err(|_| io(Errno::INVAL))?));
+        components(&mut todo, cwd.to_str().map_err(|_| io(Errno::INVAL))?);
     }
     let root = rustix::fs::stat("/").map_err(&io)?;
     visit("/", Some(&root), &root)?;
@@ -169,7 +172,7 @@ pub fn walk_path<E>(
                     done = String::from("/");
                     dir = root;
                 }
-                todo.extend(components(target));
+                components(&mut todo, target);
             }
             _ if todo.is_empty() => return Ok(()),
             FileType::Directory => {

@@ -92,12 +92,15 @@ pub(crate) fn parse_i32(text: &str) -> Option<i32> {
 /// function's frame was 18 KB, every page of it written (stack probes)
 /// and kept for good (issue 18, PSS).
 pub fn run(args: Vec<String>) -> u8 {
-    match args.first().map(String::as_str) {
-        Some(verb @ ("status" | "stop" | "start" | "restart" | "reload" | "signal")) => {
+    let first = args.first().map_or("", String::as_str);
+    // The verb found once, here (issue 18, bytes); `metrics` is the
+    // wire's word for `status --prometheus`, not a command.
+    match control::protocol::Verb::from_word(first) {
+        Some(verb) if verb != control::protocol::Verb::Metrics => {
             control::client::main(verb, &args[1..])
         }
         // A helper pmtr starts from its own binary (src/logger.rs).
-        Some("log") => logger::main(&args[1..]),
+        _ if first == "log" => logger::main(&args[1..]),
         _ => daemon(args),
     }
 }
@@ -105,14 +108,15 @@ pub fn run(args: Vec<String>) -> u8 {
 /// `pmtr [flags]`: validate with `-t`, or supervise.
 #[inline(never)]
 fn daemon(args: Vec<String>) -> u8 {
-    let opts = match cli::parse(args) {
+    let opts = match cli::parse(&args) {
         Ok(cli::Command::Run(opts)) => opts,
+        // Written as they are, not through print! (issue 18, bytes).
         Ok(cli::Command::Help) => {
-            print!("{}", cli::USAGE);
+            rt::print::out(cli::USAGE);
             return 0;
         }
         Ok(cli::Command::Version) => {
-            println!("pmtr {}", env!("CARGO_PKG_VERSION"));
+            rt::print::out(concat!("pmtr ", env!("CARGO_PKG_VERSION"), "\n"));
             return 0;
         }
         Err(e) => {
@@ -121,7 +125,7 @@ fn daemon(args: Vec<String>) -> u8 {
         }
     };
     if opts.test {
-        return config::check(&opts.config);
+        return config::check(opts.config);
     }
     supervisor::run(&opts)
 }

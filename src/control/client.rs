@@ -24,7 +24,8 @@ use rustix::net::{self, AddressFamily, SocketAddrUnix, SocketFlags};
 
 use super::protocol::{Exit, JobStatus, MAX_REQUEST, Request, State, Verb};
 use crate::cli::DEFAULT_SOCKET;
-use crate::control::table::{aligned, duration};
+use crate::control::table::{Cells, duration};
+use crate::rt::print::out;
 
 const EXIT_OK: u8 = 0;
 const EXIT_FAILED: u8 = 1;
@@ -122,11 +123,7 @@ fn parse_args(verb: Verb, args: &[String]) -> Result<ParsedArgs, String> {
 
 /// Runs `pmtr VERB ARGS…`; returns the exit code.
 #[inline(never)]
-pub fn main(verb: &str, args: &[String]) -> u8 {
-    let Some(verb) = Verb::from_word(verb) else {
-        eprint!("pmtr: unknown command '{verb}'\n{USAGE}");
-        return EXIT_USAGE;
-    };
+pub fn main(verb: Verb, args: &[String]) -> u8 {
     let args = match parse_args(verb, args) {
         Ok(ParsedArgs::Run(a)) => a,
         Ok(ParsedArgs::Help) => {
@@ -170,13 +167,10 @@ pub fn main(verb: &str, args: &[String]) -> u8 {
     }
     let answer = match Answer::parse(&answer) {
         Ok(a) => a,
-        Err(AnswerError::Refused(text)) => {
-            eprintln!("pmtr: {} (socket {})", text, args.socket);
-            return EXIT_DENIED;
-        }
         Err(AnswerError::Unknown(names)) => {
+            // The names as pmtr sent them, tab-separated, each quoted.
             let mut list = String::new();
-            for n in &names {
+            for n in names.split('\t') {
                 if !list.is_empty() {
                     list.push_str(", ");
                 }
@@ -187,9 +181,9 @@ pub fn main(verb: &str, args: &[String]) -> u8 {
             eprintln!("pmtr: no job named {list} in the running configuration; nothing done");
             return EXIT_FAILED;
         }
-        Err(AnswerError::Other(text)) => {
-            eprintln!("pmtr: {} (socket {})", text, args.socket);
-            return EXIT_FAILED;
+        Err(AnswerError::Other([before, text, after], code)) => {
+            eprintln!("pmtr: {before}{text}{after} (socket {})", args.socket);
+            return code;
         }
     };
     if verb == Verb::Status {
@@ -222,12 +216,6 @@ pub fn main(verb: &str, args: &[String]) -> u8 {
     }
 }
 
-/// Writes `text` to standard output as it is: no formatting to do, so
-/// not through print! (issue 18, bytes).
-fn out(text: &str) {
-    let _ = crate::files::write_all(crate::rt::print::stdout(), text.as_bytes());
-}
-
 /// Whether `job` counts as healthy for the exit code. A `once` job that
 /// has run did what it should; without names, a job the configuration
 /// disables is as configured.
@@ -239,28 +227,20 @@ fn fine(job: &JobStatus, all: bool) -> bool {
     }
 }
 
-/// Why there is no answer.
+/// Why there is no answer: the call that failed on the socket at `path`
+/// (borrowed, not copied: issue 18, bytes), and why.
 #[derive(Debug)]
-enum AskError<'a> {
-    // The socket's path borrowed, not copied (issue 18, bytes).
-    Connect {
-        path: &'a str,
-        errno: Errno,
-    },
-    Io {
-        path: &'a str,
-        call: &'static str,
-        err: Errno,
-    },
+struct AskError<'a> {
+    path: &'a str,
+    errno: Errno,
+    /// The answer could not be read (else: no connection).
+    read: bool,
 }
 
 impl AskError<'_> {
     fn exit_code(&self) -> u8 {
-        match self {
-            AskError::Connect {
-                errno: Errno::ACCESS | Errno::PERM,
-                ..
-            } => EXIT_DENIED,
+        match self.errno {
+            Errno::ACCESS | Errno::PERM if !self.read => EXIT_DENIED,
             _ => EXIT_FAILED,
         }
     }
@@ -268,22 +248,19 @@ impl AskError<'_> {
 
 impl core::fmt::Display for AskError<'_> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            AskError::Connect { path, errno } => {
-                crate::write_failed(f, &["can't reach pmtr at ", path, ": connect"], *errno)?;
-                match *errno {
-                    Errno::ACCESS | Errno::PERM => {
-                        f.write_str(" (only root and the user pmtr runs as may use it)")
-                    }
-                    Errno::NOENT | Errno::CONNREFUSED | Errno::NOTDIR => {
-                        f.write_str(" (is pmtr running? -s SOCKET picks its socket)")
-                    }
-                    _ => Ok(()),
-                }
+        let AskError { path, errno, read } = *self;
+        if read {
+            return crate::write_failed(f, &["no answer from pmtr at ", path, ": read"], errno);
+        }
+        crate::write_failed(f, &["can't reach pmtr at ", path, ": connect"], errno)?;
+        match errno {
+            Errno::ACCESS | Errno::PERM => {
+                f.write_str(" (only root and the user pmtr runs as may use it)")
             }
-            AskError::Io { path, call, err } => {
-                crate::write_failed(f, &["no answer from pmtr at ", path, ": ", call], *err)
+            Errno::NOENT | Errno::CONNREFUSED | Errno::NOTDIR => {
+                f.write_str(" (is pmtr running? -s SOCKET picks its socket)")
             }
+            _ => Ok(()),
         }
     }
 }
@@ -292,7 +269,11 @@ impl core::fmt::Display for AskError<'_> {
 /// it made client::main larger by 152 bytes on armv7 (issue 18).
 #[inline(never)]
 fn ask<'a>(path: &'a str, line: &str) -> Result<String, AskError<'a>> {
-    let connect_err = |errno| AskError::Connect { path, errno };
+    let connect_err = |errno| AskError {
+        path,
+        errno,
+        read: false,
+    };
     let addr = SocketAddrUnix::new(path).map_err(connect_err)?;
     let fd = net::socket_with(
         AddressFamily::UNIX,
@@ -309,20 +290,22 @@ fn ask<'a>(path: &'a str, line: &str) -> Result<String, AskError<'a>> {
     // answer still waits to be read, so a failed write is not the end.
     let _ = crate::files::write_all(fd.as_fd(), line.as_bytes());
     let mut answer = Vec::new();
-    let mut chunk = [0u8; 1024];
     loop {
-        match rustix::io::read(&fd, &mut chunk) {
+        // Read straight into `answer`, as `logger::metrics` does: no
+        // buffer on the stack, no copy (issue 18, bytes).
+        answer.reserve(1024);
+        match rustix::io::read(&fd, rustix::buffer::spare_capacity(&mut answer)) {
             Ok(0) => break,
-            Ok(n) => answer.extend_from_slice(&chunk[..n]),
+            Ok(_) => {}
             Err(Errno::INTR) => {}
             // The answer came before pmtr closed a connection it had not
             // read to the end (a refusal): keep what arrived.
             Err(Errno::CONNRESET) if !answer.is_empty() => break,
             Err(err) => {
-                return Err(AskError::Io {
+                return Err(AskError {
                     path,
-                    call: "read",
-                    err,
+                    errno: err,
+                    read: true,
                 });
             }
         }
@@ -340,9 +323,11 @@ struct Answer<'a> {
 }
 
 enum AnswerError<'a> {
-    Refused(&'a str),
-    Unknown(Vec<String>),
-    Other(String),
+    /// The names that are not jobs, tab-separated as pmtr sent them.
+    Unknown(&'a str),
+    /// What went wrong in pieces printed one after the other, and the
+    /// exit code: no String made (issue 18, bytes).
+    Other([&'a str; 3], u8),
 }
 
 impl<'a> Answer<'a> {
@@ -356,13 +341,9 @@ impl<'a> Answer<'a> {
         for line in text.lines() {
             let (kind, rest) = line.split_once('\t').unwrap_or((line, ""));
             let read = match kind {
-                "refused" => return Err(AnswerError::Refused(rest)),
-                "error" => return Err(AnswerError::Other(rest.to_string())),
-                "unknown" => {
-                    return Err(AnswerError::Unknown(
-                        rest.split('\t').map(String::from).collect(),
-                    ));
-                }
+                "refused" => return Err(AnswerError::Other(["", rest, ""], EXIT_DENIED)),
+                "error" => return Err(AnswerError::Other(["", rest, ""], EXIT_FAILED)),
+                "unknown" => return Err(AnswerError::Unknown(rest)),
                 "pmtr" => {
                     answer.pmtr_pid = crate::parse_unsigned(rest);
                     true
@@ -384,26 +365,26 @@ impl<'a> Answer<'a> {
             // One message for an unknown line and a job line that does
             // not read (issue 18, bytes).
             if !read {
-                return Err(AnswerError::Other(format!(
-                    "can't read pmtr's answer line '{line}'"
-                )));
+                return Err(AnswerError::Other(
+                    ["can't read pmtr's answer line '", line, "'"],
+                    EXIT_FAILED,
+                ));
             }
         }
         if !ended {
-            return Err(AnswerError::Other(if text.is_empty() {
-                "pmtr closed the connection without an answer".into()
+            let text = if text.is_empty() {
+                "pmtr closed the connection without an answer"
             } else {
-                "pmtr's answer was cut short".into()
-            }));
+                "pmtr's answer was cut short"
+            };
+            return Err(AnswerError::Other([text, "", ""], EXIT_FAILED));
         }
         Ok(answer)
     }
 }
 
-fn state_text(job: &JobStatus) -> String {
-    // Written into one String: static pieces, no String per arm (issue 18,
-    // bytes).
-    let mut text = String::new();
+/// Appends the STATE column's text for `job`.
+fn state_text(text: &mut String, job: &JobStatus) {
     let word = match job.state {
         // Said as on the wire (issue 18, bytes).
         State::Running | State::Starting | State::Unhealthy | State::Stopping => {
@@ -421,14 +402,14 @@ fn state_text(job: &JobStatus) -> String {
             if let (Some(n), Some(of)) = (job.extra("quick_exits"), job.extra("give_up_after")) {
                 _ = write!(text, ", {n} of {of} quick exits");
             }
-            return text;
+            return;
         }
         State::Failed => {
             text.push_str("failed");
             if let Some(n) = job.extra("give_up_after") {
                 _ = write!(text, ": gave up after {n} quick exits");
             }
-            return text;
+            return;
         }
         State::Exit33 => "stopped by exit 33",
         State::Done if job.extra("restart") == Some("on-failure") => {
@@ -448,7 +429,7 @@ fn state_text(job: &JobStatus) -> String {
                     text.push_str(", ");
                 }
                 text.truncate(text.len() - 2);
-                return text;
+                return;
             }
             None => "not started yet",
         },
@@ -463,38 +444,43 @@ fn state_text(job: &JobStatus) -> String {
         && (job.state != State::Running || Some(secs) != job.uptime)
     {
         text.push(' ');
-        text.push_str(&duration(secs));
+        duration(text, secs);
     }
-    text
 }
 
 /// One aligned line per job, headed; reasons a job can't start follow.
 fn table(jobs: &[JobStatus]) -> String {
-    let mut rows: Vec<[String; 6]> = vec![[
-        "NAME".into(),
-        "STATE".into(),
-        "PID".into(),
-        "UPTIME".into(),
-        "RESTARTS".into(),
-        "LAST EXIT".into(),
-    ]];
+    let mut cells = Cells::new(["NAME", "STATE", "PID", "UPTIME", "RESTARTS", "LAST EXIT"]);
     for j in jobs {
-        rows.push([
-            j.name.clone(),
-            state_text(j),
-            j.pid.map_or("-".into(), |p| number(p.into())),
-            j.uptime.map_or("-".into(), duration),
-            number(j.restarts().into()),
-            j.last_exit.map_or("-".into(), |(exit, ago)| {
+        cells.push(&j.name);
+        state_text(&mut cells.text, j);
+        cells.end();
+        match j.pid {
+            Some(p) => cells.push(&crate::logger::itoa(p.into())),
+            None => cells.push("-"),
+        }
+        match j.uptime {
+            Some(secs) => {
+                duration(&mut cells.text, secs);
+                cells.end();
+            }
+            None => cells.push("-"),
+        }
+        cells.push(&crate::logger::itoa(j.restarts().into()));
+        match j.last_exit {
+            Some((exit, ago)) => {
                 let (word, n) = match exit {
                     Exit::Status(n) => ("exit status", n),
                     Exit::Signal(n) => ("signal", n),
                 };
-                format!("{word} {n}, {} ago", duration(ago))
-            }),
-        ]);
+                let _ = write!(cells.text, "{word} {n}, ");
+                duration(&mut cells.text, ago);
+                cells.push(" ago");
+            }
+            None => cells.push("-"),
+        }
     }
-    let mut out = aligned(&rows);
+    let mut out = cells.aligned();
     for j in jobs {
         if let Some(reason) = &j.reason {
             let _ = writeln!(out, "{}: can't start: {reason}", j.name);
@@ -503,13 +489,10 @@ fn table(jobs: &[JobStatus]) -> String {
     out
 }
 
-/// `n` in decimal, through itoa rather than ToString (issue 18, bytes).
-fn number(n: u64) -> String {
-    String::from(crate::logger::itoa(n).as_str())
-}
-
-/// Appends `text` as a JSON string.
-pub fn json_string(out: &mut String, text: &str) {
+/// Appends `key` (the text before the value: `,"name":`), then `text`
+/// as a JSON string. One call for both (issue 18, bytes).
+pub fn json_string(out: &mut String, key: &str, text: &str) {
+    out.push_str(key);
     out.push('"');
     for c in text.chars() {
         match c {
@@ -519,7 +502,13 @@ pub fn json_string(out: &mut String, text: &str) {
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
             c if (c as u32) < 0x20 || c == '\u{7f}' => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
+                // `\u00XX`, the two digits by hand: nothing else uses
+                // u32's LowerHex (issue 18, bytes).
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                let b = c as u8;
+                out.push_str("\\u00");
+                out.push(char::from(HEX[usize::from(b >> 4)]));
+                out.push(char::from(HEX[usize::from(b & 15)]));
             }
             c => out.push(c),
         }
@@ -527,7 +516,10 @@ pub fn json_string(out: &mut String, text: &str) {
     out.push('"');
 }
 
-fn json_opt(out: &mut String, v: Option<u64>) {
+/// Appends `key` (the text before the value: `,"pid":`), then `v` or
+/// `null`. One call for both (issue 18, bytes).
+fn json_opt(out: &mut String, key: &str, v: Option<u64>) {
+    out.push_str(key);
     match v {
         // itoa, not write! (issue 18, bytes).
         Some(n) => out.push_str(&crate::logger::itoa(n)),
@@ -537,29 +529,27 @@ fn json_opt(out: &mut String, v: Option<u64>) {
 
 /// The status answer as one JSON document (schema in the README).
 fn json(answer: &Answer<'_>, all: bool) -> String {
-    let mut out = String::from("{\"pid\":");
-    json_opt(&mut out, answer.pmtr_pid.map(u64::from));
+    let mut out = String::new();
+    json_opt(&mut out, "{\"pid\":", answer.pmtr_pid.map(u64::from));
     out.push_str(",\"jobs\":[");
     for (i, j) in answer.jobs.iter().enumerate() {
         if i > 0 {
             out.push(',');
         }
-        out.push_str("{\"name\":");
-        json_string(&mut out, &j.name);
-        out.push_str(",\"state\":");
-        json_string(&mut out, j.state.keyword());
-        out.push_str(",\"text\":");
-        json_string(&mut out, &state_text(j));
-        out.push_str(",\"ok\":");
-        out.push_str(if fine(j, all) { "true" } else { "false" });
-        out.push_str(",\"pid\":");
-        json_opt(&mut out, j.pid.map(u64::from));
-        out.push_str(",\"uptime_secs\":");
-        json_opt(&mut out, j.uptime);
-        out.push_str(",\"restarts\":");
-        json_opt(&mut out, Some(j.restarts().into()));
-        out.push_str(",\"restart_in_secs\":");
-        json_opt(&mut out, j.restart_in);
+        json_string(&mut out, "{\"name\":", &j.name);
+        json_string(&mut out, ",\"state\":", j.state.keyword());
+        let mut text = String::new();
+        state_text(&mut text, j);
+        json_string(&mut out, ",\"text\":", &text);
+        out.push_str(if fine(j, all) {
+            ",\"ok\":true"
+        } else {
+            ",\"ok\":false"
+        });
+        json_opt(&mut out, ",\"pid\":", j.pid.map(u64::from));
+        json_opt(&mut out, ",\"uptime_secs\":", j.uptime);
+        json_opt(&mut out, ",\"restarts\":", Some(j.restarts().into()));
+        json_opt(&mut out, ",\"restart_in_secs\":", j.restart_in);
         out.push_str(",\"last_exit\":");
         match j.last_exit {
             Some((exit, ago)) => {
@@ -577,20 +567,18 @@ fn json(answer: &Answer<'_>, all: bool) -> String {
         } else {
             ",\"disabled_in_config\":false"
         });
-        out.push_str(",\"reason\":");
         match &j.reason {
-            Some(r) => json_string(&mut out, r),
-            None => out.push_str("null"),
+            Some(r) => json_string(&mut out, ",\"reason\":", r),
+            None => out.push_str(",\"reason\":null"),
         }
         // The KEY=VALUE fields pmtr added (`restart`, `delay_secs`,
         // `quick_exits`, `give_up_after`, …): numbers as numbers.
         for (key, value) in &j.extra {
-            out.push(',');
-            json_string(&mut out, key);
+            json_string(&mut out, ",", key);
             out.push(':');
             match value.parse::<u64>() {
-                Ok(n) => json_opt(&mut out, Some(n)),
-                Err(_) => json_string(&mut out, value),
+                Ok(n) => json_opt(&mut out, "", Some(n)),
+                Err(_) => json_string(&mut out, "", value),
             }
         }
         out.push('}');
@@ -621,8 +609,11 @@ mod tests {
     #[test]
     fn json_escapes_quotes_backslashes_and_controls() {
         let mut s = String::new();
-        json_string(&mut s, "a\"b\\c\nd\u{1}é");
+        json_string(&mut s, "", "a\"b\\c\nd\u{1}é");
         assert_eq!(s, r#""a\"b\\c\nd\u0001é""#);
+        s.clear();
+        json_string(&mut s, "", "\u{1f}\u{7f}\u{80}");
+        assert_eq!(s, "\"\\u001f\\u007f\u{80}\"");
     }
 
     #[test]
@@ -666,6 +657,12 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         j
+    }
+
+    fn state_text(job: &JobStatus) -> String {
+        let mut text = String::new();
+        super::state_text(&mut text, job);
+        text
     }
 
     #[test]

@@ -1,50 +1,99 @@
 //! Text tables for terminals: `pmtr status` and the rptserver summary.
 
 use crate::prelude::*;
+use core::fmt::Write as _;
 
-/// Lays `rows` out in columns two spaces apart, each as wide as its widest
-/// cell; the last column is not padded and lines carry no trailing blanks.
-pub fn aligned<const N: usize>(rows: &[[String; N]]) -> String {
-    let mut widths = [0usize; N];
-    for row in rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let mut out = String::new();
-    for row in rows {
-        let mut line = String::new();
-        for (i, cell) in row.iter().enumerate() {
-            line.push_str(cell);
-            if i + 1 < N {
-                // Padded by hand, not with `{:<w$}` (issue 18, bytes).
-                for _ in cell.chars().count()..widths[i] + 2 {
-                    line.push(' ');
-                }
-            }
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
+/// Cells written one after the other into one String, the end of each
+/// noted, `N` to a row: no String per cell (issue 18, bytes).
+pub struct Cells<const N: usize> {
+    pub text: String,
+    ends: Vec<usize>,
 }
 
-/// `45s`, `3m07s`, `2h05m`, `4d03h`: short enough for a column, precise
-/// enough to tell a fresh restart from an old one.
-pub fn duration(secs: u64) -> String {
+impl<const N: usize> Cells<N> {
+    /// A table whose first row is `header`.
+    pub fn new(header: [&str; N]) -> Self {
+        let mut cells = Cells {
+            text: String::new(),
+            ends: Vec::new(),
+        };
+        for name in header {
+            cells.push(name);
+        }
+        cells
+    }
+
+    /// Ends the cell written into `text` since the last one ended.
+    pub fn end(&mut self) {
+        self.ends.push(self.text.len());
+    }
+
+    /// Writes `text` as a cell of its own.
+    pub fn push(&mut self, text: &str) {
+        self.text.push_str(text);
+        self.end();
+    }
+
+    /// Lays the cells out in columns two spaces apart, each as wide as its
+    /// widest cell; the last column is not padded and lines carry no
+    /// trailing blanks.
+    pub fn aligned(&self) -> String {
+        // `get`, not `[..]`: the ends are char boundaries, and an index
+        // brings str's slice panic into the stable build (6 KB).
+        let cell = |i: usize| {
+            let start = if i == 0 { 0 } else { self.ends[i - 1] };
+            self.text.get(start..self.ends[i]).unwrap_or_default()
+        };
+        let mut widths = [0usize; N];
+        for i in 0..self.ends.len() {
+            widths[i % N] = widths[i % N].max(cell(i).chars().count());
+        }
+        let mut out = String::new();
+        let mut line = 0;
+        for i in 0..self.ends.len() {
+            let text = cell(i);
+            out.push_str(text);
+            if i % N + 1 < N {
+                // Padded by hand, not with `{:<w$}` (issue 18, bytes).
+                for _ in text.chars().count()..widths[i % N] + 2 {
+                    out.push(' ');
+                }
+            } else {
+                let kept = out.get(line..).unwrap_or_default().trim_end().len();
+                out.truncate(line + kept);
+                out.push('\n');
+                line = out.len();
+            }
+        }
+        out
+    }
+}
+
+/// Appends `45s`, `3m07s`, `2h05m`, `4d03h`: short enough for a column,
+/// precise enough to tell a fresh restart from an old one.
+pub fn duration(out: &mut String, secs: u64) {
     // One format for the three two-unit forms (issue 18, bytes).
     let (big, big_unit, small, small_unit) = match secs {
-        0..60 => return format!("{secs}s"),
+        0..60 => {
+            let _ = write!(out, "{secs}s");
+            return;
+        }
         60..3600 => (secs / 60, 'm', secs % 60, 's'),
         3600..86400 => (secs / 3600, 'h', secs % 3600 / 60, 'm'),
         _ => (secs / 86400, 'd', secs % 86400 / 3600, 'h'),
     };
-    format!("{big}{big_unit}{small:02}{small_unit}")
+    let _ = write!(out, "{big}{big_unit}{small:02}{small_unit}");
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn duration(secs: u64) -> String {
+        let mut text = String::new();
+        super::duration(&mut text, secs);
+        text
+    }
 
     #[test]
     fn durations() {
@@ -63,17 +112,22 @@ mod tests {
 
     #[test]
     fn columns_align_and_last_is_unpadded() {
-        let rows = [
-            ["NAME".to_string(), "PID".to_string(), "CMD".to_string()],
-            [
-                "web".to_string(),
-                "12345".to_string(),
-                "/bin/sleep 1".to_string(),
-            ],
-        ];
+        let mut cells = Cells::new(["NAME", "PID", "CMD"]);
+        for cell in ["web", "12345", "/bin/sleep 1"] {
+            cells.push(cell);
+        }
         assert_eq!(
-            aligned(&rows),
+            cells.aligned(),
             "NAME  PID    CMD\nweb   12345  /bin/sleep 1\n"
         );
+    }
+
+    #[test]
+    fn blank_ends_are_cut_from_their_line_only() {
+        let mut cells = Cells::new(["A", "B"]);
+        for cell in ["", " ", "é", ""] {
+            cells.push(cell);
+        }
+        assert_eq!(cells.aligned(), "A  B\n\né\n");
     }
 }

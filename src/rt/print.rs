@@ -48,6 +48,12 @@ impl fmt::Write for Buffered {
     }
 }
 
+/// Writes `text` to standard output as it is: no formatting to do, so
+/// not through print! (issue 18, bytes).
+pub fn out(text: &str) {
+    let _ = write_all(stdout(), text.as_bytes());
+}
+
 /// Standard output (fd 1), which `rt::start` makes sure is open.
 #[cfg_attr(test, allow(dead_code))]
 pub fn stdout() -> BorrowedFd<'static> {

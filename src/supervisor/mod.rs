@@ -125,15 +125,15 @@ fn start(opts: &Options) -> Result<(Supervisor, Option<PidFile>), u8> {
         let next = "; logs with 'max' or 'stamp' and 'metrics to' can't be written";
         log_failed(Severity::Warning, &[what], e, next);
     }
-    let pidfile = opts.pidfile.as_deref().map(PidFile::write);
-    let mut supervisor = match Supervisor::new(&opts.config, &handled) {
+    let pidfile = opts.pidfile.map(PidFile::write);
+    let mut supervisor = match Supervisor::new(opts.config, &handled) {
         Ok(s) => s,
         Err(e) => {
             error!("{e}; exiting");
             return Err(1);
         }
     };
-    supervisor.open_control(&opts.socket);
+    supervisor.open_control(opts.socket);
     if let Some(w) = ready {
         // The parent exits 0 once it reads this byte: the daemon runs.
         let _ = rustix::io::write(w.as_fd(), b"1");

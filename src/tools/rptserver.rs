@@ -15,7 +15,7 @@ use core::time::Duration;
 use rustix::io::Errno;
 use rustix::net::RecvFlags;
 
-use crate::control::table::{aligned, duration};
+use crate::control::table::{Cells, duration};
 use crate::net::wire::{Report, ReportJob, parse_report};
 
 pub const USAGE: &str = "\
@@ -215,41 +215,36 @@ impl Summary {
 
     /// The file's text: a header, then aligned columns.
     fn render(&self, now: Instant) -> String {
-        let mut rows: Vec<[String; 8]> = vec![[
-            "HOST".into(),
-            "JOB".into(),
-            "STATE".into(),
-            "RUNNING".into(),
-            "PID".into(),
-            "SEEN".into(),
-            "FROM".into(),
-            "CMD".into(),
-        ]];
+        let mut cells = Cells::new([
+            "HOST", "JOB", "STATE", "RUNNING", "PID", "SEEN", "FROM", "CMD",
+        ]);
         for ((host, name), (job, seen, from)) in &self.jobs {
-            rows.push([
-                host.clone(),
-                name.clone(),
-                match (&job.up, job.failed, job.enabled) {
-                    // Running, not ready or not healthy (issue 16).
-                    (Some((word, secs)), _, _) => format!("{word} {}", duration(*secs)),
-                    (None, true, _) => "failed".into(),
-                    (None, false, true) => "enabled".into(),
-                    (None, false, false) => "disabled".into(),
-                },
-                if job.pid == 0 {
-                    "-".into()
-                } else {
-                    duration(job.secs_running)
-                },
-                if job.pid == 0 {
-                    "-".into()
-                } else {
-                    job.pid.to_string()
-                },
-                format!("{} ago", duration(now.duration_since(*seen).as_secs())),
-                from.ip().to_string(),
-                job.cmd.clone(),
-            ]);
+            cells.push(host);
+            cells.push(name);
+            match (&job.up, job.failed, job.enabled) {
+                // Running, not ready or not healthy (issue 16).
+                (Some((word, secs)), _, _) => {
+                    cells.text.push_str(word);
+                    cells.text.push(' ');
+                    duration(&mut cells.text, *secs);
+                    cells.end();
+                }
+                (None, true, _) => cells.push("failed"),
+                (None, false, true) => cells.push("enabled"),
+                (None, false, false) => cells.push("disabled"),
+            }
+            if job.pid == 0 {
+                cells.push("-");
+                cells.push("-");
+            } else {
+                duration(&mut cells.text, job.secs_running);
+                cells.end();
+                cells.push(&job.pid.to_string());
+            }
+            duration(&mut cells.text, now.duration_since(*seen).as_secs());
+            cells.push(" ago");
+            cells.push(&from.ip().to_string());
+            cells.push(&job.cmd);
         }
         // Sorted by host first, so each new host starts where the host
         // differs from the row before.
@@ -263,7 +258,7 @@ impl Summary {
             "# pmtr-rptserver: {} jobs on {hosts} hosts\n",
             self.jobs.len()
         );
-        out.push_str(&aligned(&rows));
+        out.push_str(&cells.aligned());
         out
     }
 }
