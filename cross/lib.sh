@@ -35,12 +35,13 @@ DIST=$STABLE_TARGET_DIR/dist
 
 # Size budgets in bytes (README, "Builds"): exceeding one fails cross-check,
 # so growth is a decision, not an accident.
-# Set 2026-12-01 at the sizes after that day's cuts (min armv7 169328,
-# release x86_64 251272) plus about 4 KB; before that 174 and 257 KB
-# (2026-11-30, late), and 184 and 288 KB. Issue 18's goals (armv7 <= 124 KB) are not met yet, and the
+# Set 2026-12-01 (second session) at the sizes after that session's cuts
+# (min armv7 168720, release x86_64 245480) plus about 4 KB; before that
+# 169 and 250 KB (2026-12-01), 174 and 257 KB (2026-11-30, late), and 184
+# and 288 KB. Issue 18's goals (armv7 <= 124 KB) are not met yet, and the
 # budget's job is to catch growth meanwhile.
-BUDGET_MIN_ARMV7=173056       # 169 KB, size-optimised armv7
-BUDGET_RELEASE_X86_64=256000  # 250 KB, stable x86_64
+BUDGET_MIN_ARMV7=172800       # 168.75 KB, size-optimised armv7
+BUDGET_RELEASE_X86_64=249856  # 244 KB, stable x86_64
 GOAL_MIN_X86_64=122880        # 120 KB, the project's target (reported only)
 
 # RUSTFLAGS in the environment would replace every target's rustflags from
