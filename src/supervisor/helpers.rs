@@ -97,6 +97,12 @@ pub fn after_exit(since: Instant, now: Instant, quick_exits: u32) -> (Instant, u
 #[derive(Default)]
 pub struct Helpers {
     list: Vec<Helper>,
+    /// No helper's deadline (a restart, a kill after its close) is before
+    /// this: `tick` walks the list only once it has passed, and
+    /// `deadline` answers without a walk (issue 18: with a logger per job,
+    /// two walks of every logger at every wakeup). Brought forward by
+    /// every change that sets a deadline; exact after a walk.
+    due: Option<Instant>,
 }
 
 impl Helpers {
@@ -110,13 +116,6 @@ impl Helpers {
             quick_exits: 0,
             status: None,
         });
-    }
-
-    /// The helpers of `owner` still in service (not closing).
-    fn serving(&mut self, owner: impl Fn(Owner) -> bool) -> impl Iterator<Item = &mut Helper> {
-        self.list
-            .iter_mut()
-            .filter(move |h| owner(h.owner) && !matches!(h.state, State::Closing { .. }))
     }
 
     /// Whether job `id` has loggers; the search starts at `*at` (see
@@ -137,29 +136,27 @@ impl Helpers {
         parent: Pid,
         now: Instant,
     ) -> Result<[Option<BorrowedFd<'_>>; 3], SpawnError> {
-        let is_job = |o| matches!(o, Owner::Job { id: j, .. } if j == id);
-        for h in self.serving(is_job) {
+        let mut fds = [None; 3];
+        // One pass: the job's loggers are started and their pipes taken.
+        for h in self.list.iter_mut() {
+            let Owner::Job {
+                id: j,
+                stdout,
+                stderr,
+            } = h.owner
+            else {
+                continue;
+            };
+            if j != id || matches!(h.state, State::Closing { .. }) {
+                continue;
+            }
             h.make_pipe(false).map_err(SpawnError::Pipe)?;
             if h.state == State::Down {
                 h.start(parent, now);
+                super::job::earliest(&mut self.due, h.deadline());
             }
-        }
-        let mut fds = [None; 3];
-        for h in self
-            .list
-            .iter()
-            .filter(|h| !matches!(h.state, State::Closing { .. }))
-        {
-            if let (
-                Owner::Job {
-                    id: j,
-                    stdout,
-                    stderr,
-                },
-                Some((_, w)),
-            ) = (h.owner, &h.pipe)
-                && j == id
-            {
+            let h: &Helper = h;
+            if let Some((_, w)) = &h.pipe {
                 if stdout {
                     fds[1] = Some(w.as_fd());
                 }
@@ -174,7 +171,10 @@ impl Helpers {
     /// Starts the metrics writer if it is not running; returns its pipe's
     /// write end (non-blocking: pmtr never waits on it).
     pub fn metrics_pipe(&mut self, parent: Pid, now: Instant) -> Option<BorrowedFd<'_>> {
-        let h = self.serving(|o| o == Owner::Metrics).next()?;
+        let h = self
+            .list
+            .iter_mut()
+            .find(|h| h.owner == Owner::Metrics && !matches!(h.state, State::Closing { .. }))?;
         if let Err(e) = h.make_pipe(true) {
             let what = ["can't start the ", &h.label, ": can't create a pipe"];
             super::log_failed(Severity::Err, &what, e, "");
@@ -182,6 +182,7 @@ impl Helpers {
         }
         if h.state == State::Down {
             h.start(parent, now);
+            super::job::earliest(&mut self.due, h.deadline());
         }
         h.pipe.as_ref().map(|(_, w)| w.as_fd())
     }
@@ -201,6 +202,7 @@ impl Helpers {
                 let (restart_at, quick_exits) = after_exit(since, now, h.quick_exits);
                 h.quick_exits = quick_exits;
                 h.state = State::Waiting { restart_at };
+                super::job::earliest(&mut self.due, Some(restart_at));
                 let wait = restart_at.saturating_duration_since(now).as_secs();
                 let (how, n) = match ending {
                     Ending::Status(n) => ("exit status", n),
@@ -223,6 +225,10 @@ impl Helpers {
     /// Starts the helpers whose restart is due, kills those that overstay
     /// their close.
     pub fn tick(&mut self, parent: Pid, now: Instant) {
+        if self.due.is_none_or(|at| at > now) {
+            return;
+        }
+        let mut due = None;
         for h in &mut self.list {
             match h.state {
                 State::Waiting { restart_at } if restart_at <= now => h.start(parent, now),
@@ -241,25 +247,31 @@ impl Helpers {
                 }
                 _ => {}
             }
+            super::job::earliest(&mut due, h.deadline());
         }
+        self.due = due;
     }
 
     pub fn deadline(&self) -> Option<Instant> {
-        let mut next = None;
-        for h in &self.list {
-            let at = match h.state {
-                State::Waiting { restart_at } => Some(restart_at),
-                State::Closing { kill_at, .. } => kill_at,
-                State::Down | State::Running { .. } => None,
-            };
-            super::job::earliest(&mut next, at);
+        #[cfg(debug_assertions)]
+        {
+            let mut all = None;
+            for h in &self.list {
+                super::job::earliest(&mut all, h.deadline());
+            }
+            debug_assert!(
+                all.is_none_or(|at| self.due.is_some_and(|d| d <= at)),
+                "a helper's deadline {all:?} is before its due {:?}",
+                self.due
+            );
         }
-        next
+        self.due
     }
 
     /// Closes the pipes of the helpers `owner` picks: each writes what it
     /// has and exits; those not running are forgotten.
     pub fn close(&mut self, owner: &dyn Fn(Owner) -> bool, now: Instant) {
+        let due = &mut self.due;
         self.list.retain_mut(|h| {
             if !owner(h.owner) {
                 return true;
@@ -271,6 +283,7 @@ impl Helpers {
                         pid,
                         kill_at: Some(now + CLOSE_WAIT),
                     };
+                    super::job::earliest(due, h.deadline());
                     true
                 }
                 State::Closing { .. } => true,
@@ -286,6 +299,15 @@ impl Helpers {
 }
 
 impl Helper {
+    /// When `tick` has something to do for it.
+    fn deadline(&self) -> Option<Instant> {
+        match self.state {
+            State::Waiting { restart_at } => Some(restart_at),
+            State::Closing { kill_at, .. } => kill_at,
+            State::Down | State::Running { .. } => None,
+        }
+    }
+
     fn pid(&self) -> Option<Pid> {
         match self.state {
             State::Running { pid, .. } | State::Closing { pid, .. } => Some(pid),
