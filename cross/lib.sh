@@ -36,7 +36,7 @@ DIST=$STABLE_TARGET_DIR/dist
 # Size budgets in bytes (README, "Builds"): exceeding one fails cross-check,
 # so growth is a decision, not an accident.
 # Set 2026-12-01 (second session) at the sizes after that session's cuts
-# (min armv7 168720, release x86_64 245480) plus about 4 KB; before that
+# (min armv7 168776, release x86_64 245576) plus about 4 KB; before that
 # 169 and 250 KB (2026-12-01), 174 and 257 KB (2026-11-30, late), and 184
 # and 288 KB. Issue 18's goals (armv7 <= 124 KB) are not met yet, and the
 # budget's job is to catch growth meanwhile.
