@@ -79,8 +79,10 @@ pub unsafe fn enter(
 fn prepare_process() {
     use rustix::fs::{Mode, OFlags};
     for fd in 0..3 {
-        // SAFETY: only asks whether the descriptor number is open.
-        let open = unsafe { libc::fcntl(fd, libc::F_GETFD) } != -1;
+        // SAFETY: only asks whether the descriptor number is open; the
+        // borrow ends with the call.
+        let open =
+            rustix::io::fcntl_getfd(unsafe { rustix::fd::BorrowedFd::borrow_raw(fd) }).is_ok();
         if !open {
             // Opening takes the lowest free number, which is `fd`.
             let null = rustix::fs::open("/dev/null", OFlags::RDWR, Mode::empty());
@@ -173,8 +175,7 @@ fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
     if let Some(at) = info.location() {
         crate::eprintln!("pmtr: internal error at {}:{}", at.file(), at.line());
     }
-    // SAFETY: abort never returns and is async-signal-safe.
-    unsafe { libc::abort() }
+    crate::sys::abort()
 }
 
 // The prebuilt `core` and `alloc` of a stable toolchain are compiled for
@@ -189,8 +190,7 @@ extern "C" fn rust_eh_personality() {}
 #[cfg(not(any(test, fuzzing)))]
 #[unsafe(no_mangle)]
 extern "C" fn _Unwind_Resume() -> ! {
-    // SAFETY: as in the panic handler.
-    unsafe { libc::abort() }
+    crate::sys::abort()
 }
 
 // On 32-bit ARM the unwind tables of the prebuilt core and alloc name the
@@ -199,15 +199,13 @@ extern "C" fn _Unwind_Resume() -> ! {
 #[cfg(all(not(any(test, fuzzing)), target_arch = "arm"))]
 #[unsafe(no_mangle)]
 extern "C" fn __aeabi_unwind_cpp_pr0() -> ! {
-    // SAFETY: as in the panic handler.
-    unsafe { libc::abort() }
+    crate::sys::abort()
 }
 
 #[cfg(all(not(any(test, fuzzing)), target_arch = "arm"))]
 #[unsafe(no_mangle)]
 extern "C" fn __aeabi_unwind_cpp_pr1() -> ! {
-    // SAFETY: as in the panic handler.
-    unsafe { libc::abort() }
+    crate::sys::abort()
 }
 
 // The C library, linked explicitly: without std nothing else asks for it

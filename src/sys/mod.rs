@@ -30,12 +30,31 @@ pub const HANDLED: [i32; 4] = [libc::SIGCHLD, libc::SIGTERM, libc::SIGINT, libc:
 /// # References
 ///  - [Linux](https://man7.org/linux/man-pages/man2/fork.2.html)
 pub unsafe fn fork() -> Result<Option<Pid>, Errno> {
+    // The system call itself, `clone(SIGCHLD)` with no stack (the child
+    // goes on on a copy of this one): the C library's `fork` also runs
+    // atfork handlers and takes its internal locks, which a single-threaded
+    // program without either does not need, and links 2 KB of lock code
+    // (issue 18). All other arguments are zero, so their order, which
+    // differs between architectures, does not matter. In the child, musl's
+    // cached thread id is the parent's: only `raise` and `abort` read it,
+    // and pmtr calls neither ([`abort`] signals by process id).
     // SAFETY: the caller upholds the single-thread and child-side rules.
-    match unsafe { libc::fork() } {
+    match unsafe { libc::syscall(libc::SYS_clone, libc::SIGCHLD, 0, 0, 0, 0) } {
         -1 => Err(Errno::from_raw_os_error(last_errno())),
         0 => Ok(None),
-        pid => Ok(Pid::from_raw(pid)),
+        pid => Ok(Pid::from_raw(pid as i32)),
     }
+}
+
+/// `abort()`—Ends pmtr with SIGABRT (a core dump if enabled), as the C
+/// library's `abort` does, but signalling the process by its id: after
+/// [`fork`] the C library's cached thread id is the parent's.
+pub fn abort() -> ! {
+    let abrt = rustix::process::Signal::ABORT;
+    // SIGABRT is never blocked in pmtr; its default action is to end it.
+    kernel_sigaction(abrt.as_raw(), Some(&[0; 4]), None);
+    let _ = rustix::process::kill_process(rustix::process::getpid(), abrt);
+    exit_now(127)
 }
 
 /// Stack bytes for a child between clone and exec (it needs about a
@@ -153,19 +172,30 @@ pub struct SigSet(libc::sigset_t);
 
 impl SigSet {
     pub fn empty() -> SigSet {
-        let mut set = MaybeUninit::<libc::sigset_t>::uninit();
-        // SAFETY: sigemptyset initialises the whole set.
-        unsafe {
-            libc::sigemptyset(set.as_mut_ptr());
-            SigSet(set.assume_init())
-        }
+        // SAFETY: a sigset_t is an array of integers; all zeros is the
+        // empty set, as `sigemptyset` makes it.
+        SigSet(unsafe { core::mem::zeroed() })
     }
 
+    /// The set of `signals`, each 1..=64, by setting its bit as
+    /// `sigaddset` does (bit `sig - 1`, counted in `unsigned long` words),
+    /// without linking it (issue 18).
     pub fn of(signals: &[i32]) -> SigSet {
+        const BITS: usize = libc::c_ulong::BITS as usize;
         let mut set = SigSet::empty();
+        // SAFETY: sigset_t is an array of `unsigned long` in every C
+        // library pmtr builds with; the slice covers exactly it.
+        let words = unsafe {
+            core::slice::from_raw_parts_mut(
+                (&raw mut set.0).cast::<libc::c_ulong>(),
+                size_of::<libc::sigset_t>() / size_of::<libc::c_ulong>(),
+            )
+        };
         for &sig in signals {
-            // SAFETY: `set.0` is initialised; an invalid number only fails.
-            unsafe { libc::sigaddset(&mut set.0, sig) };
+            let bit = (sig - 1) as usize;
+            if let Some(word) = words.get_mut(bit / BITS) {
+                *word |= 1 << (bit % BITS);
+            }
         }
         set
     }
@@ -304,22 +334,17 @@ pub fn signalfd(set: &SigSet) -> Result<OwnedFd, Errno> {
 /// Reads one pending signal number from a signalfd; `None` when none is
 /// pending (EAGAIN).
 pub fn read_signal(fd: &OwnedFd) -> Option<i32> {
-    let mut info = MaybeUninit::<libc::signalfd_siginfo>::uninit();
-    let size = size_of::<libc::signalfd_siginfo>();
-    // SAFETY: the buffer is exactly one siginfo record, which is what a
-    // signalfd read fills.
-    let n = unsafe {
-        libc::read(
-            rustix::fd::AsRawFd::as_raw_fd(fd),
-            info.as_mut_ptr().cast(),
-            size,
-        )
-    };
-    if n as usize != size {
-        return None;
+    // One siginfo record, which is what a signalfd read fills; the signal
+    // number is its first field (`ssi_signo`, a u32).
+    const SIZE: usize = size_of::<libc::signalfd_siginfo>();
+    let mut info = [0u8; SIZE];
+    match rustix::io::read(fd, &mut info) {
+        Ok(SIZE) => {
+            let signo = [info[0], info[1], info[2], info[3]];
+            Some(u32::from_ne_bytes(signo) as i32)
+        }
+        _ => None,
     }
-    // SAFETY: the kernel filled the whole record.
-    Some(unsafe { info.assume_init() }.ssi_signo as i32)
 }
 
 /// `close_range(3, ~0, CLOSE_RANGE_CLOEXEC)`—Marks every descriptor above
@@ -341,8 +366,10 @@ pub fn cloexec_from_3() {
         return;
     }
     let cloexec = |fd: i32| {
-        // SAFETY: fcntl on a closed descriptor only fails with EBADF.
-        unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+        // SAFETY: fcntl on a closed descriptor only fails with EBADF; the
+        // borrow ends with the call.
+        let fd = unsafe { rustix::fd::BorrowedFd::borrow_raw(fd) };
+        let _ = rustix::io::fcntl_setfd(fd, rustix::io::FdFlags::CLOEXEC);
     };
     if let Ok(dir) = rustix::fs::open(
         c"/proc/self/fd",
@@ -383,12 +410,15 @@ pub fn peer_uid(fd: rustix::fd::BorrowedFd<'_>) -> Result<u32, Errno> {
     let mut cred = MaybeUninit::<libc::ucred>::zeroed();
     let mut len = size_of::<libc::ucred>() as libc::socklen_t;
     // SAFETY: the buffer is one ucred, and `len` says so.
+    // The system call itself: the C library's `getsockopt` adds a 32-bit
+    // time compatibility path for socket timeouts (issue 18: 252 bytes).
     let rc = unsafe {
-        libc::getsockopt(
+        libc::syscall(
+            libc::SYS_getsockopt,
             rustix::fd::AsRawFd::as_raw_fd(&fd),
             libc::SOL_SOCKET,
             libc::SO_PEERCRED,
-            cred.as_mut_ptr().cast(),
+            cred.as_mut_ptr(),
             &mut len,
         )
     };
@@ -510,5 +540,37 @@ mod tests {
         // SAFETY: the set is initialised.
         assert_eq!(unsafe { libc::sigismember(&set.0, libc::SIGHUP) }, 1);
         assert_eq!(unsafe { libc::sigismember(&set.0, libc::SIGTERM) }, 0);
+        // Every number the kernel has, alone and together, as the C
+        // library's own sigaddset would set it.
+        let all: Vec<i32> = (1..=64).collect();
+        for sig in 1..=64 {
+            let mut expect = SigSet::empty();
+            // SAFETY: the set is initialised; sig is a valid number. The
+            // C library refuses the ones it keeps for itself (32-34).
+            if unsafe { libc::sigaddset(&mut expect.0, sig) } != 0 {
+                continue;
+            }
+            // SAFETY: both sets are initialised.
+            let (one, every) = (SigSet::of(&[sig]), SigSet::of(&all));
+            for other in 1..=64 {
+                let member = |s: &SigSet| unsafe { libc::sigismember(&s.0, other) };
+                assert_eq!(member(&one), member(&expect), "{sig} {other}");
+                assert_eq!(member(&every), 1, "{other}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_signalfd_read_gives_the_signal_number() {
+        let set = SigSet::of(&[libc::SIGUSR2]);
+        let old = block_signals(&set).unwrap();
+        let fd = signalfd(&set).unwrap();
+        assert_eq!(read_signal(&fd), None);
+        // To this thread: the test harness's other threads don't block it.
+        // SAFETY: raise only sends a signal, which is blocked here.
+        assert_eq!(unsafe { libc::raise(libc::SIGUSR2) }, 0);
+        assert_eq!(read_signal(&fd), Some(libc::SIGUSR2));
+        assert_eq!(read_signal(&fd), None);
+        set_signal_mask(&old).unwrap();
     }
 }
