@@ -158,8 +158,8 @@ awk 'NR == FNR { want[$1] = 1; next } ($1 in want) { print $2 }' "$work/child" "
     echo " * pmtr status), first in the code, in a few pages (issue 18; the"
     echo " * script says how they were found). Hashes are left out, so a"
     echo " * pattern matches every copy of a function and survives changes; one"
-    echo " * that matches nothing is ignored. Passed to lld beside"
-    echo " * cross/discard-unwind.ld."
+    echo " * that matches nothing is ignored. zig cc passes only the last"
+    echo " * \`-T\` script to lld, so cross/discard-unwind.ld follows, verbatim."
     echo " */"
     echo "SECTIONS {"
     echo "    .text.hot : {"
@@ -170,5 +170,7 @@ awk 'NR == FNR { want[$1] = 1; next } ($1 in want) { print $2 }' "$work/child" "
         awk '{ print "        *(.text." $0 ")" }'
     echo "    }"
     echo "} INSERT BEFORE .text;"
+    echo
+    cat "$TOP/cross/discard-unwind.ld"
 } >"$out"
 echo "hot-trace: $(sort -u "$work/hits" | wc -l) functions -> $out" >&2

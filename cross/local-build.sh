@@ -59,16 +59,14 @@ build_release() {
 }
 
 # min_zig_link_args TARGET: linker arguments for zig's lld in the min
-# flavour. x86_64 and aarch64 have the unwind script in .cargo/config.toml
-# already, as `-T FILE`, which rust-lld and zig cc both take. Every target
-# gets cross/hot-text.ld: the steady state's functions first (issue 18;
-# cross/hot-trace.sh makes it). Its patterns are the min flavour's v0
-# symbol names, hence min only.
+# flavour: cross/hot-text.ld, the steady state's functions first (issue 18;
+# cross/hot-trace.sh makes it; its patterns are the min flavour's v0 symbol
+# names, hence min only), with cross/discard-unwind.ld's rule inside it:
+# zig cc hands lld only the last `-T` it is given, so the script that
+# .cargo/config.toml names for x86_64 and aarch64 is dropped here, and a
+# second `-T` for the unwind tables would be too (cross/check.sh checks
+# that no min binary has any).
 min_zig_link_args() {
-    case $1 in
-        x86_64-* | aarch64-*) ;;
-        *) echo "-Clink-arg=-T -Clink-arg=$TOP/cross/discard-unwind.ld" ;;
-    esac
     echo "-Clink-arg=-T -Clink-arg=$TOP/cross/hot-text.ld"
 }
 
