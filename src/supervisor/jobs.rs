@@ -532,7 +532,8 @@ impl Jobs {
                 }
             }
         }
-        for job in old.into_iter().flatten() {
+        for job in old {
+            let Some(job) = job else { continue };
             applied.removed += 1;
             info!(
                 "job {} removed from the configuration; stopping it",
@@ -542,25 +543,30 @@ impl Jobs {
         }
         self.current = jobs;
         self.touch_all();
-        self.pids = self.current.iter().map(Job::pid).collect();
         let order = start_order(&self.current);
         self.rank = vec![0; order.len()];
+        self.waits.clear();
         // `order` holds each index once: `get_mut` is always Some.
         for (k, &i) in order.iter().enumerate() {
             if let Some(rank) = self.rank.get_mut(i) {
                 *rank = k as u32;
             }
-        }
-        self.graph = Graph::build(&self.current, |j| &j.spec, &order);
-        self.waits.clear();
-        for &i in &order {
-            if self.current[i].spec.wait {
+            if self.current.get(i).is_some_and(|j| j.spec.wait) {
                 self.waits.push(i);
             }
         }
+        self.graph = Graph::build(&self.current, |j| &j.spec, &order);
         self.start_order = order;
-        for (i, job) in self.current.iter_mut().enumerate() {
-            job.held = self.graph.restarting_with(i).next().is_some();
+        // Held: some job restarts with it. One pass over the edges.
+        self.pids.clear();
+        for job in &mut self.current {
+            job.held = false;
+            self.pids.push(job.pid());
+        }
+        for e in self.graph.edges() {
+            if let (true, Some(job)) = (e.restart, self.current.get_mut(e.after as usize)) {
+                job.held = true;
+            }
         }
         applied
     }
