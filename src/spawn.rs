@@ -1222,12 +1222,22 @@ impl Env {
         fn name(kv: &[u8]) -> &[u8] {
             kv.split(|&b| b == b'=').next().unwrap_or(kv)
         }
-        let kept = self.iter().filter(|kv| {
+        // Two loops, not `CStrings::new` over a chain of both: its own
+        // copy of the loop for that iterator type (issue 18, bytes).
+        let mut bytes = Vec::new();
+        for kv in self.iter() {
             let key = name(kv);
-            !lines.iter().any(|l| name(l.as_bytes()) == key)
-        });
-        CStrings::new(kept.chain(lines.iter().map(String::as_bytes)))
-            .ok_or(PrepareError::Nul("env"))
+            // Strings from C have no NUL inside: `push` is always true.
+            if !lines.iter().any(|l| name(l.as_bytes()) == key) {
+                CStrings::push(&mut bytes, kv);
+            }
+        }
+        for line in lines {
+            if !CStrings::push(&mut bytes, line.as_bytes()) {
+                return Err(PrepareError::Nul("env"));
+            }
+        }
+        Ok(CStrings::point(bytes))
     }
 }
 

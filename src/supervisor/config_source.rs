@@ -191,17 +191,13 @@ impl ConfigSource {
                 }
                 let n = errors.len();
                 let s = if n == 1 { "" } else { "s" };
-                if self.have_config {
-                    error!(
-                        "{}: {n} error{s}; keeping the running configuration until the next good save",
-                        self.path
-                    );
+                // One line, its ending chosen (issue 18, bytes).
+                let next = if self.have_config {
+                    "keeping the running configuration until the next good save"
                 } else {
-                    error!(
-                        "{}: {n} error{s}; no job runs until the file is fixed",
-                        self.path
-                    );
-                }
+                    "no job runs until the file is fixed"
+                };
+                error!("{}: {n} error{s}; {next}", self.path);
                 None
             }
         }
@@ -212,11 +208,12 @@ impl ConfigSource {
         if self.last_error.as_deref() != Some(&text) {
             self.counts.reloads += 1;
             self.counts.failures += 1;
-            if self.have_config {
-                error!("{text}; the running jobs go on as configured");
+            let next = if self.have_config {
+                "the running jobs go on as configured"
             } else {
-                error!("{text}; waiting for a valid configuration");
-            }
+                "waiting for a valid configuration"
+            };
+            error!("{text}; {next}");
             self.last_error = Some(text);
         }
         // The next successful read must be applied.

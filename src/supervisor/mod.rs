@@ -185,8 +185,11 @@ impl PidFile {
     fn write(path: &str) -> PidFile {
         let mut tmp = String::from(path);
         tmp.push_str(".new");
-        let pid = rustix::process::getpid().as_raw_nonzero();
-        let result = crate::files::write_file(&tmp, format!("{pid}\n").as_bytes(), 0o644)
+        // The digits by `logger::itoa`, there anyway: no `format!`.
+        let pid = rustix::process::getpid().as_raw_nonzero().get();
+        let mut line = crate::logger::itoa(pid as u64);
+        let _ = line.push('\n');
+        let result = crate::files::write_file(&tmp, line.as_bytes(), 0o644)
             // As `&str`: rustix's `rename::<&str, &str>` is there already
             // for the loggers; a `&String` made a second copy (bytes).
             .and_then(|()| rustix::fs::rename(tmp.as_str(), path));
