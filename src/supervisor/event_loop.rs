@@ -1213,8 +1213,9 @@ fn prepare(
     for dep in &spec.extra().depends {
         let exists = rustix::fs::access(dep.as_str(), rustix::fs::Access::EXISTS).is_ok();
         if let (true, Err(e)) = (exists, config::check_trust(dep)) {
-            error!("job {}: {e}; the job will not start", spec.name);
-            return Err(NotStartable::Depends(e));
+            let why = e.to_string();
+            error!("job {}: {why}; the job will not start", spec.name);
+            return Err(NotStartable(why));
         }
     }
     let mut env_files = env_file_lines(spec, "the job will not start")?;
@@ -1229,14 +1230,13 @@ fn prepare(
                 }
                 _ => spec.origin.user,
             };
-            let why = NotStartable::Prepare {
-                file: label.to_string(),
-                pos: at.unwrap_or(spec.origin.job),
-                job: spec.name.to_string(),
-                error,
-            };
+            let pos = at.unwrap_or(spec.origin.job);
+            let why = format!(
+                "{label}:{}:{}: job '{}': {error}",
+                pos.line, pos.col, spec.name
+            );
             error!("{why}; the job will not start");
-            why
+            NotStartable(why)
         })
 }
 
@@ -1249,7 +1249,7 @@ fn env_file_lines(spec: &JobSpec, what_next: &str) -> Result<Vec<String>, NotSta
             error!("job {}: {e}", spec.name);
         }
         error!("job {}: bad env file; {what_next}", spec.name);
-        NotStartable::EnvFile(errors.swap_remove(0))
+        NotStartable(errors.swap_remove(0).to_string())
     })
 }
 

@@ -111,7 +111,7 @@ impl Supervisor {
                 }
                 Err(why) => {
                     error!("job {}: {why}; the job will not start", job.spec.name);
-                    job.launch = Err(NotStartable::Readiness(why));
+                    job.launch = Err(NotStartable(why));
                 }
             }
         }
