@@ -320,9 +320,8 @@ impl JobSpec {
         m.opt32(give_up.map(|g| g.after));
         m.opt(give_up.as_ref().map(|g| &g.within_secs));
         m.num(give_up.map_or(0, |g| usize::from(g.then_exit)));
-        for signal in [stop_signal, reload_signal] {
-            m.opt32(signal.map(|s| s.as_raw() as u32));
-        }
+        m.opt32(stop_signal.map(|s| s.as_raw() as u32));
+        m.opt32(reload_signal.map(|s| s.as_raw() as u32));
         m.num(env_files.len());
         for f in env_files {
             m.text(&f.path);
@@ -359,9 +358,8 @@ impl JobSpec {
                 m.texts(cmd);
             }
         }
-        for ms in [every_ms, timeout_ms] {
-            m.opt(ms.as_ref());
-        }
+        m.opt(every_ms.as_ref());
+        m.opt(timeout_ms.as_ref());
         // An `after` line's name and flag, not its place (see [`After`]).
         m.num(after.len());
         for a in after {
@@ -369,9 +367,8 @@ impl JobSpec {
             m.num(usize::from(a.restart));
         }
         m.texts(check_cmd);
-        for ms in [check_every_ms, check_timeout_ms] {
-            m.opt(ms.as_ref());
-        }
+        m.opt(check_every_ms.as_ref());
+        m.opt(check_timeout_ms.as_ref());
         m.opt32(*check_fails);
         m.opt(watchdog_ms.as_ref());
         m.0
