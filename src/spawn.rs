@@ -494,9 +494,6 @@ fn job_env(
     if spec.env.is_empty() && env_files.is_empty() && lines.is_empty() {
         return Ok(Rc::clone(environ));
     }
-    fn key(line: &str) -> &str {
-        line.split_once('=').map_or(line, |(key, _)| key)
-    }
     lines.extend_from_slice(env_files);
     let mut base = lines.len();
     lines.extend_from_slice(&spec.env);
@@ -509,7 +506,8 @@ fn job_env(
         let Some((line, later)) = lines.get(i..).and_then(|l| l.split_first()) else {
             break;
         };
-        if later.iter().any(|later| key(later) == key(line)) {
+        let key = name(line.as_bytes());
+        if later.iter().any(|later| name(later.as_bytes()) == key) {
             lines.remove(i);
             base -= 1;
         } else {
@@ -517,6 +515,12 @@ fn job_env(
         }
     }
     Ok(envs.share(environ.with(&lines)?))
+}
+
+/// The name of a `NAME=VALUE` line (all of it without a `=`): one
+/// function for `job_env` and `Env::with` (issue 18, bytes).
+fn name(kv: &[u8]) -> &[u8] {
+    kv.split(|&b| b == b'=').next().unwrap_or(kv)
 }
 
 /// The environments made for the jobs of one configuration read: a job
@@ -1219,9 +1223,6 @@ impl Env {
     /// This environment with `lines` (`VAR=VALUE`) added; a line replaces
     /// a variable of the same name.
     fn with(&self, lines: &[String]) -> Result<Env, PrepareError> {
-        fn name(kv: &[u8]) -> &[u8] {
-            kv.split(|&b| b == b'=').next().unwrap_or(kv)
-        }
         // Two loops, not `CStrings::new` over a chain of both: its own
         // copy of the loop for that iterator type (issue 18, bytes).
         let mut bytes = Vec::new();
