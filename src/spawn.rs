@@ -28,7 +28,7 @@ use rustix::io::Errno;
 use rustix::process::{Pid, Resource as RlimitResource, Rlimit};
 use rustix::thread::CpuSet;
 
-use crate::config::{JobSpec, Output, Resource};
+use crate::config::{JobSpec, Output, ReadyHow, Resource};
 use crate::sys;
 use crate::users::{Ids, Users};
 
@@ -308,7 +308,12 @@ impl Launch {
             stderr: stream(&spec.err, "err")?,
             limits,
             creds: ids.map(Creds::new),
-            ready_fd: None,
+            // `ready fd N`: a pipe to pmtr at N. Set here, not by a copy
+            // of the whole launch made after (issue 18, bytes).
+            ready_fd: match spec.readiness.as_deref().and_then(|r| r.how.as_ref()) {
+                Some(ReadyHow::Fd(n)) => Some(*n as i32),
+                _ => None,
+            },
             merged: false,
         })
     }
@@ -391,14 +396,6 @@ impl Launch {
             ready_fd: None,
             merged: true,
         })
-    }
-
-    /// The same launch with a readiness pipe at descriptor `fd` (>= 3).
-    pub fn with_ready_fd(self, fd: i32) -> Launch {
-        Launch {
-            ready_fd: Some(fd),
-            ..self
-        }
     }
 
     /// The uid and gid the job runs as, when a `user` is set.

@@ -1221,23 +1221,21 @@ fn prepare(
     let mut env_files = env_file_lines(spec, "the job will not start")?;
     // NOTIFY_SOCKET (issue 16) wins over an env file's, not over `env`.
     ready::add_env_lines(&mut env_files, spec, id, notify_dir);
-    Launch::prepare(spec, users, environ, &env_files, envs)
-        .map(|launch| ready::with_ready_fd(launch, spec))
-        .map_err(|error| {
-            let at = match error {
-                spawn::PrepareError::User(crate::users::LookupError::UnknownGroup(_)) => {
-                    spec.origin.group
-                }
-                _ => spec.origin.user,
-            };
-            let pos = at.unwrap_or(spec.origin.job);
-            let why = format!(
-                "{label}:{}:{}: job '{}': {error}",
-                pos.line, pos.col, spec.name
-            );
-            error!("{why}; the job will not start");
-            NotStartable(why)
-        })
+    Launch::prepare(spec, users, environ, &env_files, envs).map_err(|error| {
+        let at = match error {
+            spawn::PrepareError::User(crate::users::LookupError::UnknownGroup(_)) => {
+                spec.origin.group
+            }
+            _ => spec.origin.user,
+        };
+        let pos = at.unwrap_or(spec.origin.job);
+        let why = format!(
+            "{label}:{}:{}: job '{}': {error}",
+            pos.line, pos.col, spec.name
+        );
+        error!("{why}; the job will not start");
+        NotStartable(why)
+    })
 }
 
 /// The `KEY=VALUE` lines of a job's `env file`s (issue 15); every bad line
