@@ -452,7 +452,11 @@ fn metrics(path: &str) -> u8 {
                 _ => {}
             }
         }
-        data.drain(..=end);
+        // What follows the NUL moves to the front: `copy_within` as in
+        // `Log::run`, not a `Drain` of its own (issue 18, bytes).
+        let rest = data.len() - (end + 1);
+        data.copy_within(end + 1.., 0);
+        data.truncate(rest);
     }
 }
 
