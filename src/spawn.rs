@@ -491,9 +491,15 @@ fn job_env(
     if spec.env.is_empty() && env_files.is_empty() && lines.is_empty() {
         return Ok(Rc::clone(environ));
     }
-    lines.extend_from_slice(env_files);
+    // Pushed one by one: `extend_from_slice` for `String`s was code only
+    // this function used (issue 18, bytes).
+    for line in env_files {
+        lines.push(line.clone());
+    }
     let mut base = lines.len();
-    lines.extend_from_slice(&spec.env);
+    for line in &spec.env {
+        lines.push(line.clone());
+    }
     // A line of the user's variables or the env files gives way to any
     // later line of its name; the `env` lines all stay. In place: no
     // list of references and no iterator chain (issue 18).
