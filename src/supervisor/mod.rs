@@ -154,7 +154,10 @@ fn detach() -> Result<rustix::fd::OwnedFd, rustix::io::Errno> {
     match forked {
         Some(_) => {
             drop(w);
-            let mut byte = [0u8; 1];
+            // The child writes one byte. A buffer of the size the loop's
+            // pipe reads use: rustix's `read` for it is there already, one
+            // for `[u8; 1]` was 56 bytes more (issue 18).
+            let mut byte = [0u8; 1024];
             let code = match rustix::io::read(&r, &mut byte) {
                 Ok(1) => 0,
                 _ => 1,
