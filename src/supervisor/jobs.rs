@@ -566,7 +566,8 @@ impl Jobs {
         }
         self.graph = Graph::build(&self.current, |j| &j.spec, &order);
         self.start_order = order;
-        // Held: some job restarts with it. One pass over the edges.
+        // The pid table, and `held` (some job restarts with it) cleared,
+        // then set from one pass over the edges.
         self.pids.clear();
         for job in &mut self.current {
             job.held = false;
