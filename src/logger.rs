@@ -22,7 +22,6 @@
 //! exiting).
 
 use crate::prelude::*;
-use alloc::ffi::CString;
 
 use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
 use rustix::fs::{FileType, Mode, OFlags};
@@ -61,7 +60,8 @@ pub fn main(args: &[String]) -> u8 {
     };
     // FILE, FILE.1 … FILE.KEEP (paths from pmtr's configuration: no NUL).
     // A loop, not `map().collect()`: that brought its iterator's fold
-    // and size_hint (issue 18, bytes).
+    // and size_hint (issue 18, bytes). Kept as `String`s: rustix's calls
+    // for `&str` paths are there anyway, a `CString` each was more code.
     let mut names = Vec::new();
     for i in 0..=keep {
         let mut name = path.clone();
@@ -69,7 +69,7 @@ pub fn main(args: &[String]) -> u8 {
             name.push('.');
             name.push_str(itoa(i).as_str());
         }
-        names.push(CString::new(name).unwrap_or_default());
+        names.push(name);
     }
     let mut log = Log::new(
         job,
@@ -107,7 +107,7 @@ struct Log<'a> {
     job: &'a str,
     path: &'a str,
     /// FILE, FILE.1 … FILE.KEEP.
-    names: Vec<CString>,
+    names: Vec<String>,
     /// Bytes a file may hold; 0: never rotated.
     max: u64,
     stamp: bool,
@@ -135,7 +135,7 @@ impl<'a> Log<'a> {
     fn new(
         job: &'a str,
         path: &'a str,
-        names: Vec<CString>,
+        names: Vec<String>,
         max: u64,
         stamp: bool,
         zone: Zone,
@@ -282,7 +282,7 @@ impl<'a> Log<'a> {
             return;
         };
         let opened =
-            rustix::fs::open(file.as_c_str(), flags, Mode::from_raw_mode(0o644)).and_then(|fd| {
+            rustix::fs::open(file.as_str(), flags, Mode::from_raw_mode(0o644)).and_then(|fd| {
                 let meta = rustix::fs::fstat(&fd)?;
                 let kind = FileType::from_raw_mode(meta.st_mode);
                 if !matches!(kind, FileType::RegularFile | FileType::CharacterDevice) {
@@ -334,11 +334,11 @@ impl<'a> Log<'a> {
         // ones may be missing.
         let mut moved = Ok(());
         for pair in self.names.windows(2).rev() {
-            moved = rustix::fs::rename(pair[0].as_c_str(), pair[1].as_c_str());
+            moved = rustix::fs::rename(pair[0].as_str(), pair[1].as_str());
         }
         // `keep 0`: FILE alone.
         if let [file] = &self.names[..] {
-            moved = rustix::fs::unlink(file.as_c_str());
+            moved = rustix::fs::unlink(file.as_str());
         }
         match moved {
             Ok(()) | Err(Errno::NOENT) => {
@@ -452,7 +452,11 @@ fn metrics(path: &str) -> u8 {
                 _ => {}
             }
         }
-        data.drain(..=end);
+        // What follows the NUL moves to the front: `copy_within` as in
+        // `Log::run`, not a `Drain` of its own (issue 18, bytes).
+        let rest = data.len() - (end + 1);
+        data.copy_within(end + 1.., 0);
+        data.truncate(rest);
     }
 }
 
@@ -504,7 +508,7 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("app.log").to_str().unwrap().to_string();
         let names = ["", ".1", ".2"]
-            .map(|suffix| CString::new(format!("{path}{suffix}")).unwrap())
+            .map(|suffix| format!("{path}{suffix}"))
             .to_vec();
         let mut log = Log::new("t", &path, names, 4096, false, Zone::UTC);
         log.open();

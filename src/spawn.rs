@@ -28,7 +28,7 @@ use rustix::io::Errno;
 use rustix::process::{Pid, Resource as RlimitResource, Rlimit};
 use rustix::thread::CpuSet;
 
-use crate::config::{JobSpec, Output, Resource};
+use crate::config::{JobSpec, Output, ReadyHow, Resource};
 use crate::sys;
 use crate::users::{Ids, Users};
 
@@ -308,7 +308,12 @@ impl Launch {
             stderr: stream(&spec.err, "err")?,
             limits,
             creds: ids.map(Creds::new),
-            ready_fd: None,
+            // `ready fd N`: a pipe to pmtr at N. Set here, not by a copy
+            // of the whole launch made after (issue 18, bytes).
+            ready_fd: match spec.readiness.as_deref().and_then(|r| r.how.as_ref()) {
+                Some(ReadyHow::Fd(n)) => Some(*n as i32),
+                _ => None,
+            },
             merged: false,
         })
     }
@@ -391,14 +396,6 @@ impl Launch {
             ready_fd: None,
             merged: true,
         })
-    }
-
-    /// The same launch with a readiness pipe at descriptor `fd` (>= 3).
-    pub fn with_ready_fd(self, fd: i32) -> Launch {
-        Launch {
-            ready_fd: Some(fd),
-            ..self
-        }
     }
 
     /// The uid and gid the job runs as, when a `user` is set.
@@ -494,12 +491,15 @@ fn job_env(
     if spec.env.is_empty() && env_files.is_empty() && lines.is_empty() {
         return Ok(Rc::clone(environ));
     }
-    fn key(line: &str) -> &str {
-        line.split_once('=').map_or(line, |(key, _)| key)
+    // Pushed one by one: `extend_from_slice` for `String`s was code only
+    // this function used (issue 18, bytes).
+    for line in env_files {
+        lines.push(line.clone());
     }
-    lines.extend_from_slice(env_files);
     let mut base = lines.len();
-    lines.extend_from_slice(&spec.env);
+    for line in &spec.env {
+        lines.push(line.clone());
+    }
     // A line of the user's variables or the env files gives way to any
     // later line of its name; the `env` lines all stay. In place: no
     // list of references and no iterator chain (issue 18).
@@ -509,7 +509,8 @@ fn job_env(
         let Some((line, later)) = lines.get(i..).and_then(|l| l.split_first()) else {
             break;
         };
-        if later.iter().any(|later| key(later) == key(line)) {
+        let key = name(line.as_bytes());
+        if later.iter().any(|later| name(later.as_bytes()) == key) {
             lines.remove(i);
             base -= 1;
         } else {
@@ -517,6 +518,12 @@ fn job_env(
         }
     }
     Ok(envs.share(environ.with(&lines)?))
+}
+
+/// The name of a `NAME=VALUE` line (all of it without a `=`): one
+/// function for `job_env` and `Env::with` (issue 18, bytes).
+fn name(kv: &[u8]) -> &[u8] {
+    kv.split(|&b| b == b'=').next().unwrap_or(kv)
 }
 
 /// The environments made for the jobs of one configuration read: a job
@@ -1219,15 +1226,22 @@ impl Env {
     /// This environment with `lines` (`VAR=VALUE`) added; a line replaces
     /// a variable of the same name.
     fn with(&self, lines: &[String]) -> Result<Env, PrepareError> {
-        fn name(kv: &[u8]) -> &[u8] {
-            kv.split(|&b| b == b'=').next().unwrap_or(kv)
-        }
-        let kept = self.iter().filter(|kv| {
+        // Two loops, not `CStrings::new` over a chain of both: its own
+        // copy of the loop for that iterator type (issue 18, bytes).
+        let mut bytes = Vec::new();
+        for kv in self.iter() {
             let key = name(kv);
-            !lines.iter().any(|l| name(l.as_bytes()) == key)
-        });
-        CStrings::new(kept.chain(lines.iter().map(String::as_bytes)))
-            .ok_or(PrepareError::Nul("env"))
+            // Strings from C have no NUL inside: `push` is always true.
+            if !lines.iter().any(|l| name(l.as_bytes()) == key) {
+                CStrings::push(&mut bytes, kv);
+            }
+        }
+        for line in lines {
+            if !CStrings::push(&mut bytes, line.as_bytes()) {
+                return Err(PrepareError::Nul("env"));
+            }
+        }
+        Ok(CStrings::point(bytes))
     }
 }
 

@@ -191,17 +191,13 @@ impl ConfigSource {
                 }
                 let n = errors.len();
                 let s = if n == 1 { "" } else { "s" };
-                if self.have_config {
-                    error!(
-                        "{}: {n} error{s}; keeping the running configuration until the next good save",
-                        self.path
-                    );
+                // One line, its ending chosen (issue 18, bytes).
+                let next = if self.have_config {
+                    "keeping the running configuration until the next good save"
                 } else {
-                    error!(
-                        "{}: {n} error{s}; no job runs until the file is fixed",
-                        self.path
-                    );
-                }
+                    "no job runs until the file is fixed"
+                };
+                error!("{}: {n} error{s}; {next}", self.path);
                 None
             }
         }
@@ -212,11 +208,12 @@ impl ConfigSource {
         if self.last_error.as_deref() != Some(&text) {
             self.counts.reloads += 1;
             self.counts.failures += 1;
-            if self.have_config {
-                error!("{text}; the running jobs go on as configured");
+            let next = if self.have_config {
+                "the running jobs go on as configured"
             } else {
-                error!("{text}; waiting for a valid configuration");
-            }
+                "waiting for a valid configuration"
+            };
+            error!("{text}; {next}");
             self.last_error = Some(text);
         }
         // The next successful read must be applied.
@@ -247,7 +244,11 @@ impl ConfigSource {
                 track(&mut self.depends, &mut old_depends, job, paths, true);
             }
             if !extra.env_files.is_empty() {
-                let paths = extra.env_files.iter().map(|f| f.path.clone()).collect();
+                // A loop, not `map().collect()` (issue 18, bytes).
+                let mut paths = Vec::new();
+                for f in &extra.env_files {
+                    paths.push(f.path.clone());
+                }
                 track(&mut self.env_files, &mut old_env_files, job, paths, false);
             }
         }
@@ -367,7 +368,8 @@ fn changed(files: &mut [Depends], now: Instant, reread_at: &mut Option<Instant>)
 /// such, with a warning when `warn` (not for env files, whose errors the
 /// loop says when it reads them, never their content).
 fn files_hash(paths: &[String], warn: bool) -> u64 {
-    paths.iter().fold(0, |h: u64, p| {
+    let mut h: u64 = 0;
+    for p in paths {
         let file = match hash_depends_file(p) {
             Ok(hash) => hash | 1,
             Err(None) => 0,
@@ -378,8 +380,9 @@ fn files_hash(paths: &[String], warn: bool) -> u64 {
                 2
             }
         };
-        h.rotate_left(5) ^ file
-    })
+        h = h.rotate_left(5) ^ file;
+    }
+    h
 }
 
 /// The content hash of one `depends` file, read the way nothing a job's

@@ -1213,31 +1213,29 @@ fn prepare(
     for dep in &spec.extra().depends {
         let exists = rustix::fs::access(dep.as_str(), rustix::fs::Access::EXISTS).is_ok();
         if let (true, Err(e)) = (exists, config::check_trust(dep)) {
-            error!("job {}: {e}; the job will not start", spec.name);
-            return Err(NotStartable::Depends(e));
+            let why = e.to_string();
+            error!("job {}: {why}; the job will not start", spec.name);
+            return Err(NotStartable(why));
         }
     }
     let mut env_files = env_file_lines(spec, "the job will not start")?;
     // NOTIFY_SOCKET (issue 16) wins over an env file's, not over `env`.
     ready::add_env_lines(&mut env_files, spec, id, notify_dir);
-    Launch::prepare(spec, users, environ, &env_files, envs)
-        .map(|launch| ready::with_ready_fd(launch, spec))
-        .map_err(|error| {
-            let at = match error {
-                spawn::PrepareError::User(crate::users::LookupError::UnknownGroup(_)) => {
-                    spec.origin.group
-                }
-                _ => spec.origin.user,
-            };
-            let why = NotStartable::Prepare {
-                file: label.to_string(),
-                pos: at.unwrap_or(spec.origin.job),
-                job: spec.name.to_string(),
-                error,
-            };
-            error!("{why}; the job will not start");
-            why
-        })
+    Launch::prepare(spec, users, environ, &env_files, envs).map_err(|error| {
+        let at = match error {
+            spawn::PrepareError::User(crate::users::LookupError::UnknownGroup(_)) => {
+                spec.origin.group
+            }
+            _ => spec.origin.user,
+        };
+        let pos = at.unwrap_or(spec.origin.job);
+        let why = format!(
+            "{label}:{}:{}: job '{}': {error}",
+            pos.line, pos.col, spec.name
+        );
+        error!("{why}; the job will not start");
+        NotStartable(why)
+    })
 }
 
 /// The `KEY=VALUE` lines of a job's `env file`s (issue 15); every bad line
@@ -1249,7 +1247,7 @@ fn env_file_lines(spec: &JobSpec, what_next: &str) -> Result<Vec<String>, NotSta
             error!("job {}: {e}", spec.name);
         }
         error!("job {}: bad env file; {what_next}", spec.name);
-        NotStartable::EnvFile(errors.swap_remove(0))
+        NotStartable(errors.swap_remove(0).to_string())
     })
 }
 

@@ -13,8 +13,8 @@ use rustix::process::Pid;
 use super::after::Graph;
 use super::health::Health;
 use super::job::{self, History, JobState, QuickExits, Rules, Up};
-use crate::config::{self, JobSpec, Output, Pos};
-use crate::spawn::{Launch, PrepareError};
+use crate::config::{JobSpec, Output};
+use crate::spawn::Launch;
 use crate::syslog::{JobOutput, Severity};
 
 /// What the operator wants of a job, over what the configuration says
@@ -28,38 +28,20 @@ pub enum Want {
 }
 
 /// Why a job cannot be started: it stays down, the reason is logged with
-/// its position and shown by `pmtr status`.
+/// its position and shown by `pmtr status`. A `depends` file pmtr does
+/// not trust (SPEC §10); an `env file` that is missing, untrusted or has
+/// a bad line (the first error; all are logged); what `ready` or `check`
+/// needs that could not be set up (its notify socket, its command); launch
+/// data that could not be built (an unknown user, a NUL byte). Only its
+/// text is ever used, so the text is what is kept: an enum of the four
+/// with a `Display` arm each, its drop glue and two copied names were
+/// more code (issue 18).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum NotStartable {
-    /// A `depends` file pmtr does not trust (SPEC §10).
-    Depends(config::Error),
-    /// An `env file` that is missing, untrusted or has a bad line (the
-    /// first error; all are logged).
-    EnvFile(config::Error),
-    /// What `ready` or `check` needs could not be set up (its notify
-    /// socket, its command), with the reason.
-    Readiness(String),
-    /// Its launch data could not be built (unknown user, a NUL byte).
-    Prepare {
-        file: String,
-        pos: Pos,
-        job: String,
-        error: PrepareError,
-    },
-}
+pub struct NotStartable(pub String);
 
 impl fmt::Display for NotStartable {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            NotStartable::Depends(e) | NotStartable::EnvFile(e) => e.fmt(f),
-            NotStartable::Readiness(e) => f.write_str(e),
-            NotStartable::Prepare {
-                file,
-                pos,
-                job,
-                error,
-            } => write!(f, "{file}:{}:{}: job '{job}': {error}", pos.line, pos.col),
-        }
+        f.write_str(&self.0)
     }
 }
 
@@ -298,6 +280,30 @@ pub struct Jobs {
     pids: Vec<Option<Pid>>,
 }
 
+/// The slots of [`Jobs::slots`]: one count over both lists, where a
+/// chain of two mapped ranges was more code (issue 18, bytes).
+struct Slots {
+    next: usize,
+    current: usize,
+    all: usize,
+}
+
+impl Iterator for Slots {
+    type Item = Slot;
+
+    fn next(&mut self) -> Option<Slot> {
+        let i = self.next;
+        if i >= self.all {
+            return None;
+        }
+        self.next = i + 1;
+        Some(match i.checked_sub(self.current) {
+            None => Slot::Job(i),
+            Some(k) => Slot::Retiring(k),
+        })
+    }
+}
+
 /// A few jobs changed in one wakeup: a restart changes one.
 pub type Touched = heapless::Vec<Slot, 4>;
 
@@ -390,9 +396,12 @@ impl Jobs {
 
     /// Every job, current ones first.
     pub fn slots(&self) -> impl Iterator<Item = Slot> + use<> {
-        (0..self.current.len())
-            .map(Slot::Job)
-            .chain((0..self.retiring.len()).map(Slot::Retiring))
+        let current = self.current.len();
+        Slots {
+            next: 0,
+            current,
+            all: current + self.retiring.len(),
+        }
     }
 
     pub fn all(&self) -> impl Iterator<Item = &Job> {
@@ -532,7 +541,8 @@ impl Jobs {
                 }
             }
         }
-        for job in old.into_iter().flatten() {
+        for job in old {
+            let Some(job) = job else { continue };
             applied.removed += 1;
             info!(
                 "job {} removed from the configuration; stopping it",
@@ -542,25 +552,31 @@ impl Jobs {
         }
         self.current = jobs;
         self.touch_all();
-        self.pids = self.current.iter().map(Job::pid).collect();
         let order = start_order(&self.current);
         self.rank = vec![0; order.len()];
+        self.waits.clear();
         // `order` holds each index once: `get_mut` is always Some.
         for (k, &i) in order.iter().enumerate() {
             if let Some(rank) = self.rank.get_mut(i) {
                 *rank = k as u32;
             }
-        }
-        self.graph = Graph::build(&self.current, |j| &j.spec, &order);
-        self.waits.clear();
-        for &i in &order {
-            if self.current[i].spec.wait {
+            if self.current.get(i).is_some_and(|j| j.spec.wait) {
                 self.waits.push(i);
             }
         }
+        self.graph = Graph::build(&self.current, |j| &j.spec, &order);
         self.start_order = order;
-        for (i, job) in self.current.iter_mut().enumerate() {
-            job.held = self.graph.restarting_with(i).next().is_some();
+        // The pid table, and `held` (some job restarts with it) cleared,
+        // then set from one pass over the edges.
+        self.pids.clear();
+        for job in &mut self.current {
+            job.held = false;
+            self.pids.push(job.pid());
+        }
+        for e in self.graph.edges() {
+            if let (true, Some(job)) = (e.restart, self.current.get_mut(e.after as usize)) {
+                job.held = true;
+            }
         }
         applied
     }
@@ -587,6 +603,7 @@ fn start_order(jobs: &[Job]) -> Vec<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config;
     use core::time::Duration;
     use rustix::process::Signal;
 
@@ -694,8 +711,7 @@ mod tests {
             JobState::Waiting { restart_at: t1 },
             JobState::Failed,
         ];
-        let not_startable =
-            || NotStartable::Depends(config::parse_bytes("x", b"}").unwrap_err().remove(0));
+        let not_startable = || NotStartable(String::new());
         for body in [
             "",
             "bounce every 1h",
@@ -713,8 +729,7 @@ mod tests {
 
     #[test]
     fn the_give_up_window_is_made_at_load() {
-        let not_startable =
-            || NotStartable::Depends(config::parse_bytes("x", b"}").unwrap_err().remove(0));
+        let not_startable = || NotStartable(String::new());
         let job = Job::new(1, spec("give up after 5 in 1m"), Err(not_startable()));
         assert_eq!(job.history.quick_exits.capacity(), 5);
         let job = Job::new(2, spec(""), Err(not_startable()));
@@ -726,8 +741,7 @@ mod tests {
     /// or a load, note them all; a pid is found in the table once noted.
     #[test]
     fn changed_jobs_are_noted_and_pids_found() {
-        let not_startable =
-            || NotStartable::Depends(config::parse_bytes("x", b"}").unwrap_err().remove(0));
+        let not_startable = || NotStartable(String::new());
         let text = "job {\n name a\n cmd /x\n}\njob {\n name b\n cmd /x\n wait\n}\n\
                     job {\n name c\n cmd /x\n}\njob {\n name d\n cmd /x\n}\n\
                     job {\n name e\n cmd /x\n wait\n}\n";
@@ -754,6 +768,14 @@ mod tests {
         }
         assert!(jobs.take_touched().is_none(), "five do not fit in four");
 
+        // Every slot, current jobs first.
+        let slots: Vec<Slot> = jobs.slots().collect();
+        assert_eq!(slots, (0..5).map(Slot::Job).collect::<Vec<_>>());
+        let first = Job::new(9, jobs.current()[0].spec.clone(), Err(not_startable()));
+        assert_eq!(jobs.retire(first), Slot::Retiring(0));
+        assert_eq!(jobs.slots().nth(5), Some(Slot::Retiring(0)));
+        assert_eq!(jobs.slots().count(), 6);
+
         let pid = Pid::from_raw(4242).unwrap();
         assert_eq!(jobs.find_by_pid(pid), None);
         jobs.get_mut(Slot::Job(3)).state = JobState::Running {
@@ -773,8 +795,7 @@ mod tests {
 
     #[test]
     fn start_order_is_by_order_then_file_order() {
-        let not_startable =
-            || NotStartable::Depends(config::parse_bytes("x", b"}").unwrap_err().remove(0));
+        let not_startable = || NotStartable(String::new());
         // Every length up to 12 with a few patterns of orders: equal,
         // ascending, descending, and mixed with negative ones.
         for n in 0..12usize {

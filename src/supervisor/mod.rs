@@ -154,7 +154,10 @@ fn detach() -> Result<rustix::fd::OwnedFd, rustix::io::Errno> {
     match forked {
         Some(_) => {
             drop(w);
-            let mut byte = [0u8; 1];
+            // The child writes one byte. A buffer of the size the loop's
+            // pipe reads use: rustix's `read` for it is there already, one
+            // for `[u8; 1]` was 56 bytes more (issue 18).
+            let mut byte = [0u8; 1024];
             let code = match rustix::io::read(&r, &mut byte) {
                 Ok(1) => 0,
                 _ => 1,
@@ -185,8 +188,11 @@ impl PidFile {
     fn write(path: &str) -> PidFile {
         let mut tmp = String::from(path);
         tmp.push_str(".new");
-        let pid = rustix::process::getpid().as_raw_nonzero();
-        let result = crate::files::write_file(&tmp, format!("{pid}\n").as_bytes(), 0o644)
+        // The digits by `logger::itoa`, there anyway: no `format!`.
+        let pid = rustix::process::getpid().as_raw_nonzero().get();
+        let mut line = crate::logger::itoa(pid as u64);
+        let _ = line.push('\n');
+        let result = crate::files::write_file(&tmp, line.as_bytes(), 0o644)
             // As `&str`: rustix's `rename::<&str, &str>` is there already
             // for the loggers; a `&String` made a second copy (bytes).
             .and_then(|()| rustix::fs::rename(tmp.as_str(), path));

@@ -23,7 +23,7 @@ use super::super::notify::{self, Notice, Recv};
 use super::{DRAIN_READS, Supervisor, TOKEN_NOTIFY, TOKEN_PROBE, signal_group};
 use crate::clock::Instant;
 use crate::config::{JobSpec, ReadyHow};
-use crate::spawn::{self, Launch, StartResult};
+use crate::spawn::{self, StartResult};
 
 /// `500 ms`, `2 sec`: a time as the log says it.
 struct Time(Duration);
@@ -50,14 +50,6 @@ pub(super) fn add_env_lines(lines: &mut Vec<String>, spec: &JobSpec, id: u32, no
         if let Some(ms) = r.watchdog_ms {
             lines.push(format!("WATCHDOG_USEC={}", ms * 1000));
         }
-    }
-}
-
-/// With `ready fd N`, the launch puts a pipe to pmtr at N.
-pub(super) fn with_ready_fd(launch: Launch, spec: &JobSpec) -> Launch {
-    match spec.readiness.as_deref().and_then(|r| r.how.as_ref()) {
-        Some(ReadyHow::Fd(n)) => launch.with_ready_fd(*n as i32),
-        _ => launch,
     }
 }
 
@@ -111,7 +103,7 @@ impl Supervisor {
                 }
                 Err(why) => {
                     error!("job {}: {why}; the job will not start", job.spec.name);
-                    job.launch = Err(NotStartable::Readiness(why));
+                    job.launch = Err(NotStartable(why));
                 }
             }
         }
@@ -156,14 +148,16 @@ impl Supervisor {
                     Notice::Status(text) => health::set_text(&mut health.status, text),
                 }
             }
-            for (said, event) in [
-                (ready, JobEvent::Ready),
-                (alive, JobEvent::Alive),
-                (leaving, JobEvent::Leaving),
-            ] {
-                if said {
-                    self.step_job(slot, event, now);
-                }
+            // Three calls, not a loop over an array of the events
+            // (issue 18, bytes).
+            if ready {
+                self.step_job(slot, JobEvent::Ready, now);
+            }
+            if alive {
+                self.step_job(slot, JobEvent::Alive, now);
+            }
+            if leaving {
+                self.step_job(slot, JobEvent::Leaving, now);
             }
         }
     }
@@ -299,12 +293,13 @@ impl Supervisor {
                 // The step that failed is the probe's: its exec, or the
                 // job's own dir or user, as for the job.
                 let r = job.spec.readiness.as_deref();
-                let program = match (action, r.and_then(|r| r.how.as_ref())) {
-                    (ProbeAction::Failed(ProbeKind::Ready), Some(ReadyHow::When(cmd))) => &cmd[0],
-                    _ => r
-                        .and_then(|r| r.check_cmd.first())
-                        .map_or("", |s| s.as_str()),
+                let cmd = match (action, r.and_then(|r| r.how.as_ref())) {
+                    (ProbeAction::Failed(ProbeKind::Ready), Some(ReadyHow::When(cmd))) => Some(cmd),
+                    _ => r.map(|r| &r.check_cmd),
                 };
+                // Never empty (the parser sees to it): `first` only
+                // spares a bounds check.
+                let program = cmd.and_then(|c| c.first()).map_or("", |s| s.as_str());
                 fmt::write(
                     &mut text,
                     format_args!("can't run {program}: {}", crate::sys::strerror(e.errno)),
@@ -358,18 +353,25 @@ impl Supervisor {
         };
         let edges = self.jobs.graph().edges().len();
         for k in 0..edges {
-            let e = self.jobs.graph().edges()[k];
+            // Every edge is between current jobs (`Graph::build`): `get`
+            // only spares the bounds checks (issue 18).
+            let Some(&e) = self.jobs.graph().edges().get(k) else {
+                break;
+            };
             let j = e.job as usize;
+            let current = self.jobs.current();
+            let (Some(dependent), Some(job)) = (current.get(j), current.get(i)) else {
+                continue;
+            };
             if !e.restart
                 || e.after as usize != i
-                || !matches!(self.jobs.current()[j].state, JobState::Running { .. })
+                || !matches!(dependent.state, JobState::Running { .. })
             {
                 continue;
             }
             info!(
                 "job {} restarts with {}: stopping it",
-                self.jobs.current()[j].spec.name,
-                self.jobs.current()[i].spec.name
+                dependent.spec.name, job.spec.name
             );
             self.step_job(Slot::Job(j), JobEvent::Stop(job::AfterStop::Down), now);
         }
