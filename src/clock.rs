@@ -38,7 +38,11 @@ impl Instant {
         at(total_nanos(secs as u64, nanos))
     }
 
-    /// How long after `earlier` this is; zero if it is not later.
+    /// How long after `earlier` this is; zero if it is not later. Out of
+    /// line, as `+` is: 64-bit saturating arithmetic is long on 32-bit ARM,
+    /// and the two were inlined at 27 places (issue 18: -1584 bytes on
+    /// min armv7).
+    #[inline(never)]
     pub fn saturating_duration_since(self, earlier: Instant) -> Duration {
         Duration::from_nanos(self.0.get().saturating_sub(earlier.0.get()))
     }
@@ -57,6 +61,7 @@ pub fn wall() -> (i64, u32) {
 
 impl core::ops::Add<Duration> for Instant {
     type Output = Instant;
+    #[inline(never)]
     fn add(self, d: Duration) -> Instant {
         at(self.0.get().saturating_add(nanos(d)))
     }
