@@ -89,13 +89,7 @@ fn prepare_process() {
             core::mem::forget(null);
         }
     }
-    // SAFETY: SIG_IGN is a valid disposition for SIGPIPE; the rest of the
-    // struct is zeroed (no flags, empty mask).
-    unsafe {
-        let mut action: libc::sigaction = core::mem::zeroed();
-        action.sa_sigaction = libc::SIG_IGN;
-        libc::sigaction(libc::SIGPIPE, &action, core::ptr::null_mut());
-    }
+    crate::sys::ignore(libc::SIGPIPE);
 }
 
 /// The environment entries (`NAME=value`) the process started with.

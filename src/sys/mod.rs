@@ -295,18 +295,39 @@ pub fn reset_signal_dispositions() {
 
 extern "C" fn ignore_signal(_: libc::c_int) {}
 
+/// `rt_sigaction(sig, SIG_IGN)`—Ignores `sig` (pmtr ignores SIGPIPE,
+/// `start::prepare_process`). The system call itself: no handler, so no
+/// signal-return trampoline is needed.
+pub fn ignore(sig: i32) {
+    kernel_sigaction(sig, Some(&[libc::SIG_IGN as u64, 0, 0, 0]), None);
+}
+
 /// `sigaction(sig, no-op handler)` for each of `signals`—Needed as PID 1
 /// of a PID namespace: the kernel discards a signal sent to a namespace's
 /// init unless init has a handler for it, and a blocked signal with the
 /// default disposition would never reach the signalfd. The handler never
 /// runs, since the signals stay blocked.
 ///
+/// On 32-bit ARM and aarch64 the kernel returns from a handler through a
+/// trampoline of its own (the sigpage, the vDSO) when none is given, so
+/// the system call is made directly: the C library's `sigaction` brings
+/// its lock for SIGABRT and the code to block signals around it (issue
+/// 18: about 1 KB). On x86 a handler must name its return trampoline,
+/// which only the C library has: there pmtr calls its `sigaction`.
+///
 /// # References
 ///  - [pid_namespaces(7)](https://man7.org/linux/man-pages/man7/pid_namespaces.7.html)
 pub fn install_noop_handlers(signals: &[i32]) {
     for &sig in signals {
+        #[cfg(any(target_arch = "arm", target_arch = "aarch64"))]
+        kernel_sigaction(
+            sig,
+            Some(&[ignore_signal as *const () as usize as u64, 0, 0, 0]),
+            None,
+        );
         // SAFETY: the handler is a valid `extern "C" fn(c_int)` that does
         // nothing; the rest of the struct is zeroed (no flags, empty mask).
+        #[cfg(not(any(target_arch = "arm", target_arch = "aarch64")))]
         unsafe {
             let mut action: libc::sigaction = core::mem::zeroed();
             action.sa_sigaction = ignore_signal as *const () as libc::sighandler_t;
