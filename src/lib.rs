@@ -112,7 +112,7 @@ fn daemon(args: Vec<String>) -> u8 {
         Ok(cli::Command::Run(opts)) => opts,
         // Written as they are, not through print! (issue 18, bytes).
         Ok(cli::Command::Help) => {
-            rt::print::out(cli::USAGE);
+            cli::write_usage(rt::print::stdout(), cli::USAGE_HEAD, cli::USAGE_TAIL);
             return 0;
         }
         Ok(cli::Command::Version) => {
@@ -120,7 +120,8 @@ fn daemon(args: Vec<String>) -> u8 {
             return 0;
         }
         Err(e) => {
-            eprint!("pmtr: {e}\n{}", cli::USAGE);
+            eprint!("pmtr: {e}\n");
+            cli::write_usage(rt::print::stderr(), cli::USAGE_HEAD, cli::USAGE_TAIL);
             return 2;
         }
     };

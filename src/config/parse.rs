@@ -470,7 +470,8 @@ impl Parser<'_> {
                 }
                 Err(i) => {
                     let index = self.config.jobs.len() as u32;
-                    self.names.insert(i, (spec.name.to_string(), pos, index));
+                    self.names
+                        .insert(i, (String::from(&*spec.name), pos, index));
                 }
             }
         }
@@ -480,7 +481,7 @@ impl Parser<'_> {
         // the equality of specs see one absolute path.
         let extra = spec.extra();
         if !extra.depends.is_empty() || !extra.env_files.is_empty() {
-            let base = spec.dir.as_deref().unwrap_or("/").trim_end_matches('/');
+            let base = crate::files::trim_slashes(spec.dir.as_deref().unwrap_or("/"));
             let base = if base.is_empty() { "/" } else { base }.to_string();
             let extra = spec.extra_mut();
             let absolute = |path: &mut String| {

@@ -282,7 +282,7 @@ pub fn parse_url(text: &str, listen: bool) -> Result<UdpUrl, ErrorKind> {
     let Some(rest) = text.strip_prefix("udp://") else {
         return Err(bad("it must start with udp://"));
     };
-    let (host_port, iface) = match rest.rsplit_once('@') {
+    let (host_port, iface) = match crate::files::rsplit_at(rest, b'@') {
         Some((hp, iface)) => (hp, Some(iface)),
         None => (rest, None),
     };
@@ -304,7 +304,7 @@ pub fn parse_url(text: &str, listen: bool) -> Result<UdpUrl, ErrorKind> {
         };
         (host, port, true)
     } else {
-        let Some((host, port)) = host_port.rsplit_once(':') else {
+        let Some((host, port)) = crate::files::rsplit_at(host_port, b':') else {
             return Err(bad("missing :PORT"));
         };
         if host.contains(':') {

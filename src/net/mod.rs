@@ -434,7 +434,12 @@ impl Net {
             };
             match parsed {
                 Ok((control, names)) => {
-                    debug!("{control} {} from {from} on {}", names.trim(), url.text);
+                    debug!(
+                        "{} {} from {from} on {}",
+                        control.word(),
+                        names.trim(),
+                        url.text
+                    );
                     for name in names.split_ascii_whitespace() {
                         command(control, name);
                     }
