@@ -82,6 +82,29 @@ pub(crate) fn parse_i32(text: &str) -> Option<i32> {
     i32::try_from(if negative { -n } else { n }).ok()
 }
 
+/// Cuts the first `out.len()` fields of `text`, separated by `sep` (an
+/// ASCII byte), into `out`; returns how many there were (at most
+/// `out.len()`), and what follows the last one's separator when there is
+/// more. The fields as `split(sep).collect::<Vec<_>>()` would give them,
+/// without a `Vec` (issue 18, bytes: one loop instead of core's collect;
+/// out of line, or it is inlined at each of its five calls).
+#[inline(never)]
+pub(crate) fn split_fields<'a>(
+    mut text: &'a str,
+    sep: u8,
+    out: &mut [&'a str],
+) -> (usize, Option<&'a str>) {
+    for (n, field) in out.iter_mut().enumerate() {
+        // core's `split_once`, which the binary has anyway.
+        let Some((first, rest)) = text.split_once(char::from(sep)) else {
+            *field = text;
+            return (n + 1, None);
+        };
+        (*field, text) = (first, rest);
+    }
+    (out.len(), Some(text))
+}
+
 /// Runs `pmtr` with its arguments (argv without the program name);
 /// returns the exit status.
 ///
@@ -168,6 +191,32 @@ mod parse_tests {
         "18446744073709551616",
         "99999999999999999999999",
     ];
+
+    #[test]
+    fn split_fields_cuts_as_split_does() {
+        for text in [
+            "",
+            "a",
+            "a:b",
+            "a:b:",
+            "a:b:c:d",
+            ":::",
+            "é:ü:x:y:z",
+            "a::b:c:d:e:f",
+        ] {
+            let all: Vec<&str> = text.split(':').collect();
+            let mut out = [""; 4];
+            let (n, rest) = super::split_fields(text, b':', &mut out);
+            assert_eq!(n, all.len().min(4), "{text:?}");
+            assert_eq!(out[..n], all[..n], "{text:?}");
+            let more: Option<Vec<&str>> = rest.map(|r| r.split(':').collect());
+            assert_eq!(
+                more.as_deref(),
+                all.get(4..).filter(|m| !m.is_empty()),
+                "{text:?}"
+            );
+        }
+    }
 
     #[test]
     fn parse_unsigned_reads_as_core_parse_does() {

@@ -319,7 +319,12 @@ impl JobStatus {
     /// Parses the fields after `job\t`.
     #[inline(never)]
     pub fn parse_fields(fields: &str) -> Option<JobStatus> {
-        let f: Vec<&str> = fields.split('\t').collect();
+        // Ten fields into an array, not a Vec (issue 18, bytes); the
+        // extra `key=value` fields after them.
+        let mut f = [""; 10];
+        let (10, rest) = crate::split_fields(fields, b'\t', &mut f) else {
+            return None;
+        };
         let [
             name,
             state,
@@ -331,14 +336,12 @@ impl JobStatus {
             restart_in,
             in_config,
             reason,
-            ref rest @ ..,
-        ] = f[..]
-        else {
-            return None;
-        };
-        let mut extra = Vec::with_capacity(rest.len());
-        for kv in rest {
-            let (k, v) = kv.split_once('=')?;
+        ] = f;
+        let (mut extra, mut rest) = (Vec::new(), rest);
+        while let Some(more) = rest {
+            let mut kv = [""];
+            (_, rest) = crate::split_fields(more, b'\t', &mut kv);
+            let (k, v) = kv[0].split_once('=')?;
             extra.push((k.to_string(), unescape(v)));
         }
         fn opt(s: &str) -> Option<Option<u64>> {
