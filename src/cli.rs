@@ -98,8 +98,9 @@ pub enum Command<'a> {
 pub enum UsageError<'a> {
     UnknownFlag(&'a str),
     /// An unknown letter in a word of flags (`x` of `-Fx`).
-    UnknownLetter(char),
-    MissingArgument(char),
+    UnknownLetter(&'a str),
+    /// The letter of `-c`, `-p` or `-s`.
+    MissingArgument(&'a str),
     UnexpectedArgument(&'a str),
 }
 
@@ -143,9 +144,15 @@ pub fn parse(args: &[String]) -> Result<Command<'_>, UsageError<'_>> {
             });
         };
         // Chars, not char_indices: the rest of the word is `as_str`, no
-        // slice to check (issue 18, bytes).
+        // slice to check; the letter in an error is the word's own slice,
+        // not a char, so no char `Display` (issue 18, bytes).
         let mut chars = flags.chars();
-        while let Some(flag) = chars.next() {
+        loop {
+            let word = chars.as_str();
+            let Some(flag) = chars.next() else {
+                break;
+            };
+            let letter = word.get(..flag.len_utf8()).unwrap_or_default();
             match flag {
                 'F' => opts.foreground = true,
                 't' => opts.test = true,
@@ -157,7 +164,7 @@ pub fn parse(args: &[String]) -> Result<Command<'_>, UsageError<'_>> {
                     // the next word is.
                     let rest = chars.as_str();
                     let value = if rest.is_empty() {
-                        args.next().ok_or(UsageError::MissingArgument(flag))?
+                        args.next().ok_or(UsageError::MissingArgument(letter))?
                     } else {
                         rest
                     };
@@ -168,7 +175,7 @@ pub fn parse(args: &[String]) -> Result<Command<'_>, UsageError<'_>> {
                     }
                     break;
                 }
-                other => return Err(UsageError::UnknownLetter(other)),
+                _ => return Err(UsageError::UnknownLetter(letter)),
             }
         }
     }
@@ -219,7 +226,7 @@ mod tests {
     fn socket_flag() {
         assert_eq!(opts(&[]).socket, DEFAULT_SOCKET);
         assert_eq!(opts(&["-Fs/tmp/p.sock"]).socket, "/tmp/p.sock");
-        assert_eq!(run(&["-s"]), Err(UsageError::MissingArgument('s')));
+        assert_eq!(run(&["-s"]), Err(UsageError::MissingArgument("s")));
     }
 
     #[test]
@@ -237,19 +244,20 @@ mod tests {
 
     #[test]
     fn unknown_flag() {
-        assert_eq!(run(&["-x"]), Err(UsageError::UnknownLetter('x')));
-        assert_eq!(run(&["-Fx"]), Err(UsageError::UnknownLetter('x')));
+        assert_eq!(run(&["-x"]), Err(UsageError::UnknownLetter("x")));
+        assert_eq!(run(&["-Fx"]), Err(UsageError::UnknownLetter("x")));
+        assert_eq!(run(&["-Fé"]), Err(UsageError::UnknownLetter("é")));
         assert_eq!(run(&["--nope"]), Err(UsageError::UnknownFlag("--nope")));
         assert_eq!(
-            UsageError::UnknownLetter('x').to_string(),
+            UsageError::UnknownLetter("x").to_string(),
             UsageError::UnknownFlag("-x").to_string()
         );
     }
 
     #[test]
     fn missing_argument() {
-        assert_eq!(run(&["-c"]), Err(UsageError::MissingArgument('c')));
-        assert_eq!(run(&["-Fp"]), Err(UsageError::MissingArgument('p')));
+        assert_eq!(run(&["-c"]), Err(UsageError::MissingArgument("c")));
+        assert_eq!(run(&["-Fp"]), Err(UsageError::MissingArgument("p")));
     }
 
     #[test]

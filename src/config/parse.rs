@@ -203,9 +203,12 @@ struct Draft {
     /// A line of this job could not be read (and was reported): it may
     /// have been its `name` or `cmd`, so their absence is not reported.
     damaged: bool,
-    /// Options that unknown words in this job were taken for (`cmdd` for
-    /// `cmd`): reported as typos, not again as missing.
-    misspelt: Vec<&'static str>,
+    /// An unknown word in this job was taken for `name` or `cmd` (`cmdd`
+    /// for `cmd`): reported as a typo, not again as missing. Only those
+    /// two are ever missing: two flags, not a Vec of options (issue 18,
+    /// bytes).
+    misspelt_name: bool,
+    misspelt_cmd: bool,
     /// Single-valued options already given, with where.
     seen: Vec<(&'static str, Pos)>,
     name_pos: Option<Pos>,
@@ -358,7 +361,8 @@ impl Parser<'_> {
                         suggest(kw, GLOBALS).or_else(|| suggest(kw, OPTIONS))
                     };
                     if let (Some(job), Some(option)) = (&mut self.job, suggestion) {
-                        job.misspelt.push(option);
+                        job.misspelt_name |= option == "name";
+                        job.misspelt_cmd |= option == "cmd";
                     }
                     let msg = if in_job {
                         Msg::UnknownOption
@@ -427,7 +431,8 @@ impl Parser<'_> {
             open,
             braced,
             damaged,
-            misspelt: Vec::new(),
+            misspelt_name: false,
+            misspelt_cmd: false,
             seen: Vec::new(),
             name_pos: None,
             ulimit_pos: Vec::new(),
@@ -443,19 +448,20 @@ impl Parser<'_> {
             name_pos,
             damaged,
             seen,
-            misspelt,
+            misspelt_name,
+            misspelt_cmd,
             ..
         } = job;
         let at = spec.origin.job;
         // A `name` or `cmd` line that was there but wrong has had its
         // error; "has no name" on top would only mislead.
-        let written = |option: &str| {
-            damaged || seen.iter().any(|(o, _)| *o == option) || misspelt.contains(&option)
+        let written = |option: &str, misspelt: bool| {
+            damaged || misspelt || seen.iter().any(|(o, _)| *o == option)
         };
-        if !written("name") {
+        if !written("name", misspelt_name) {
             self.fail(at, Msg::MissingOption, "name", "");
         }
-        if !written("cmd") {
+        if !written("cmd", misspelt_cmd) {
             let kind = match name_pos {
                 Some(_) => ErrorKind::new(Msg::MissingOptionOf, Some(&spec.name), "cmd", ""),
                 None => ErrorKind::new(Msg::MissingOption, None, "cmd", ""),
