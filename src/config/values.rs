@@ -3,7 +3,7 @@
 //! and the "did you mean" suggestion for a misspelt word.
 
 use crate::prelude::*;
-use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use core::net::IpAddr;
 
 use super::error::{ErrorKind, Msg};
 use super::model::{Host, Resource, Signal, UdpUrl};
@@ -291,7 +291,12 @@ pub fn parse_url(text: &str, listen: bool) -> Result<UdpUrl, ErrorKind> {
             return Err(ErrorKind::plain(Msg::ListenIface));
         }
         // IFNAMSIZ is 16 with the NUL.
-        if iface.is_empty() || iface.len() > 15 || iface.contains(['/', ':', '@']) {
+        // As bytes, not `contains` with a char array: no char searcher
+        // for this one test (issue 18, bytes).
+        if iface.is_empty()
+            || iface.len() > 15
+            || iface.bytes().any(|b| matches!(b, b'/' | b':' | b'@'))
+        {
             return Err(bad("bad interface name after '@'"));
         }
     }
@@ -321,13 +326,17 @@ pub fn parse_url(text: &str, listen: bool) -> Result<UdpUrl, ErrorKind> {
         Some(p @ 1..=65535) => p as u16,
         _ => return Err(bad("the port must be a number from 1 to 65535")),
     };
+    // Both through `IpAddr`'s parse, which src/net has anyway: not the
+    // v4 and v6 ones inlined here besides (issue 18, bytes). Without
+    // brackets there is no ':', so no IPv6 address.
+    let ip = host.parse::<IpAddr>();
     let host = if bracketed {
-        match host.parse::<Ipv6Addr>() {
-            Ok(ip) => Host::Ip(IpAddr::V6(ip)),
-            Err(_) => return Err(bad("bad IPv6 address in brackets")),
+        match ip {
+            Ok(ip @ IpAddr::V6(_)) => Host::Ip(ip),
+            _ => return Err(bad("bad IPv6 address in brackets")),
         }
-    } else if let Ok(ip) = host.parse::<Ipv4Addr>() {
-        Host::Ip(IpAddr::V4(ip))
+    } else if let Ok(ip) = ip {
+        Host::Ip(ip)
     } else if host.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
         // `10.0.0.256`, `10.1`: a mistyped address, not a name to look up.
         return Err(bad("bad IPv4 address"));
