@@ -53,7 +53,7 @@ Environment:
 
 /// Writes a usage text to `fd`: `head`, [`VERB_LINES`], `tail`.
 pub fn write_usage(fd: rustix::fd::BorrowedFd<'_>, head: &str, tail: &str) {
-    for part in [head, VERB_LINES, tail] {
+    for part in &[head, VERB_LINES, tail] {
         let _ = crate::files::write_all(fd, part.as_bytes());
     }
 }

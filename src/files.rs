@@ -237,7 +237,8 @@ pub fn join(dir: &str, name: &str) -> String {
     }
     let mut out = String::with_capacity(dir.len() + 1 + name.len());
     out.push_str(dir);
-    if !dir.ends_with('/') {
+    // The last byte, not `ends_with` with a char pattern (issue 18).
+    if dir.as_bytes().last() != Some(&b'/') {
         out.push('/');
     }
     out.push_str(name);

@@ -254,7 +254,8 @@ impl<'a, I: Io> Resolver<'a, I> {
         let sources = &self.sources;
         let round = self.round.get_or_insert_with(|| Round::open(io, sources));
         let dots = name.bytes().filter(|&b| b == b'.').count();
-        let search = !host.ends_with('.') && dots < round.conf.ndots;
+        // An absolute name (`host.`) had its dot cut above: no search.
+        let search = name.len() == host.len() && dots < round.conf.ndots;
         let mut lookup = Lookup {
             key,
             name: name.to_string(),

@@ -226,13 +226,13 @@ fn format_line(line: &mut heapless::Vec<u8, REPORT_MAX>, job: &ReportLine<'_>, m
         (false, false) => b'd',
     };
     let (secs, pid) = (itoa(job.secs_running), itoa(job.pid.into()));
-    for part in [&[b' ', state, b' '], secs.as_bytes(), b" ", pid.as_bytes()] {
+    for part in &[&[b' ', state, b' '], secs.as_bytes(), b" ", pid.as_bytes()] {
         let _ = line.extend_from_slice(part);
     }
     let mut tail: heapless::Vec<u8, 40> = heapless::Vec::new();
     if let Some((word, secs)) = job.up {
         let secs = itoa(secs);
-        for part in [b"\t", word.as_bytes(), b" ", secs.as_bytes()] {
+        for part in &[b"\t", word.as_bytes(), b" ", secs.as_bytes()] {
             let _ = tail.extend_from_slice(part);
         }
     }
