@@ -31,6 +31,15 @@ pub(crate) fn word_index(list: &str, word: &str) -> Option<usize> {
     list.split_terminator('\0').position(|w| w == word)
 }
 
+/// [`word_index`] ignoring ASCII case, for the upper-case lists of
+/// signal and RLIMIT_ names: `usr1` finds `USR1` without an upper-case
+/// copy of the word (issue 18, bytes).
+#[inline(never)]
+pub(crate) fn word_index_any_case(list: &str, word: &str) -> Option<usize> {
+    list.split_terminator('\0')
+        .position(|w| w.eq_ignore_ascii_case(word))
+}
+
 /// `list` (as for [`nth_word`]) cut before its `n`th word, at compile
 /// time: the parts of one list that are lists of their own.
 pub(crate) const fn split_words(list: &'static str, n: usize) -> (&'static str, &'static str) {
@@ -87,9 +96,7 @@ pub(super) fn resource(text: &str) -> Option<Resource> {
             &[c] => Resource::FLAGS.iter().position(|&f| f == c)?,
             _ => return None,
         },
-        None => Resource::RLIMIT_NAMES
-            .split_terminator('\0')
-            .position(|name| name.eq_ignore_ascii_case(text))?,
+        None => word_index_any_case(Resource::RLIMIT_NAMES, text)?,
     };
     Resource::ALL.get(i).copied()
 }
@@ -100,15 +107,16 @@ pub(super) fn suggest_resource(text: &str) -> Option<&'static str> {
     if text.starts_with('-') {
         return None;
     }
-    let upper = text.to_ascii_uppercase();
+    // The names are upper case, and `distance` ignores ASCII case: no
+    // upper-case copy of `text` (issue 18, bytes).
     let names = Resource::RLIMIT_NAMES;
-    if let Some(n) = names
-        .split_terminator('\0')
-        .find(|n| n.get(7..) == Some(upper.as_str()))
-    {
+    if let Some(n) = names.split_terminator('\0').find(|n| {
+        n.get(7..)
+            .is_some_and(|short| short.eq_ignore_ascii_case(text))
+    }) {
         return Some(n);
     }
-    suggest(&upper, names)
+    suggest(text, names)
 }
 
 /// `N`, `Ns`, `Nm`, `Nh` or `Nd` in seconds (a plain number is seconds).
@@ -192,9 +200,13 @@ pub fn parse_signal(text: &str) -> Option<Signal> {
     let n = if is_digits(text) {
         number(text)?
     } else {
-        let upper = text.to_ascii_uppercase();
-        let name = upper.strip_prefix("SIG").unwrap_or(&upper);
-        word_index(SIGNALS, name)? as u64
+        // Any case, without an upper-case copy (issue 18, bytes).
+        let name = text
+            .get(..3)
+            .filter(|sig| sig.eq_ignore_ascii_case("SIG"))
+            .and_then(|_| text.get(3..))
+            .unwrap_or(text);
+        word_index_any_case(SIGNALS, name)? as u64
     };
     if !(1..SIGNAL_COUNT).contains(&n) {
         return None;
