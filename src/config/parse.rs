@@ -536,9 +536,16 @@ impl Parser<'_> {
         if let Some(extra) = args.get(2) {
             self.fail(extra.pos, Msg::ExtraArg, option, "");
         }
+        // One push for both lists: one call site (issue 18, bytes).
         match parse_url(&url.text, listen) {
-            Ok(u) if listen => self.config.listen.push(u),
-            Ok(u) => self.config.report.push(u),
+            Ok(u) => {
+                let list = if listen {
+                    &mut self.config.listen
+                } else {
+                    &mut self.config.report
+                };
+                list.push(u);
+            }
             Err(kind) => self.err(url.pos, kind),
         }
     }

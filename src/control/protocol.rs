@@ -110,7 +110,7 @@ impl Request {
             return Err("empty request".into());
         };
         let Some(verb) = Verb::from_word(word) else {
-            return Err(format!("unknown request '{}'", escape(word)));
+            return Err(refusal("unknown request '", word, "'"));
         };
         // A loop, not `map(String::from).collect()`: that instantiated
         // collect's machinery for this one use (issue 18, bytes).
@@ -124,11 +124,12 @@ impl Request {
             let word = names.pop().unwrap_or_default();
             signal = Some(
                 crate::config::parse_signal(&word)
-                    .ok_or_else(|| format!("unknown signal '{}'", escape(&word)))?,
+                    .ok_or_else(|| refusal("unknown signal '", &word, "'"))?,
             );
         }
         if !matches!(verb, Verb::Status | Verb::Metrics) && names.is_empty() {
-            return Err(format!("'{}' needs at least one job name", verb.word()));
+            // A verb's word needs no escaping: it stays as it is.
+            return Err(refusal("'", verb.word(), "' needs at least one job name"));
         }
         Ok(Request {
             verb,
@@ -388,9 +389,12 @@ pub fn write_extra(out: &mut String, key: &str, value: &str) {
 }
 
 /// Makes free text safe for one tab-separated field.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    escape_into(&mut out, text);
+/// `before`, `word` escaped, `after`: a refused request's text, built
+/// without `format!` (issue 18, bytes).
+fn refusal(before: &str, word: &str, after: &str) -> String {
+    let mut out = String::from(before);
+    escape_into(&mut out, word);
+    out.push_str(after);
     out
 }
 
@@ -528,6 +532,22 @@ mod tests {
         assert!(Request::parse(b"signal").is_err());
         let reload = Request::parse(b"reload web").unwrap();
         assert_eq!((reload.verb, reload.signal), (Verb::Reload, None));
+    }
+
+    #[test]
+    fn refusals_quote_the_word_escaped() {
+        assert_eq!(
+            Request::parse(b"bo\x01g\\us x"),
+            Err("unknown request 'bo?g\\\\us'".into())
+        );
+        assert_eq!(
+            Request::parse(b"signal web S\x7fG"),
+            Err("unknown signal 'S?G'".into())
+        );
+        assert_eq!(
+            Request::parse(b"stop"),
+            Err("'stop' needs at least one job name".into())
+        );
     }
 
     #[test]
