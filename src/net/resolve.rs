@@ -236,7 +236,7 @@ impl<'a, I: Io> Resolver<'a, I> {
     /// Reads /etc/hosts and, when a round begins, resolv.conf: both root's
     /// files, read with `O_NONBLOCK` and a size cap.
     pub fn start(&mut self, key: u32, host: &str, now: Instant) {
-        if let Ok(ip) = host.parse::<IpAddr>() {
+        if let Some(ip) = crate::config::parse_ip(host) {
             self.finished.push((key, Ok(vec![ip])));
             return;
         }
@@ -541,7 +541,7 @@ fn from_hosts(path: &str, name: &str) -> Vec<IpAddr> {
     let mut ips = Vec::new();
     for_each_line(path, HOSTS_MAX, &mut |line| {
         let mut words = line.split_ascii_whitespace();
-        let Some(Ok(ip)) = words.next().map(str::parse::<IpAddr>) else {
+        let Some(ip) = words.next().and_then(crate::config::parse_ip) else {
             return;
         };
         if ips.len() < MAX_ADDRS && words.any(|word| word.eq_ignore_ascii_case(name)) {
@@ -637,7 +637,7 @@ fn read_conf(path: &str) -> Conf {
         let mut words = line.split_ascii_whitespace();
         match words.next() {
             Some("nameserver") => {
-                if let Some(Ok(ip)) = words.next().map(str::parse::<IpAddr>) {
+                if let Some(ip) = words.next().and_then(crate::config::parse_ip) {
                     let _ = conf.servers.push(ip);
                 }
             }
