@@ -44,9 +44,25 @@ pub fn hash_fd(fd: BorrowedFd<'_>, limit: u64) -> Result<u64, Errno> {
     }
 }
 
+/// `stat(path)`, as `fstatat(AT_FDCWD, path, 0)`: the one rustix path
+/// call for both `stat` and `lstat` (issue 18, bytes: rustix's `stat` and
+/// `lstat` are each a copy of its C-string conversion).
+///
+/// # References
+///  - [Linux](https://man7.org/linux/man-pages/man2/stat.2.html)
+pub fn stat(path: &str) -> Result<rustix::fs::Stat, Errno> {
+    rustix::fs::statat(rustix::fs::CWD, path, rustix::fs::AtFlags::empty())
+}
+
+/// `lstat(path)`, as `fstatat(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW)` (see
+/// [`stat`]).
+pub fn lstat(path: &str) -> Result<rustix::fs::Stat, Errno> {
+    rustix::fs::statat(rustix::fs::CWD, path, rustix::fs::AtFlags::SYMLINK_NOFOLLOW)
+}
+
 /// Whether `path` names a regular file, and its size (following symlinks).
 pub fn file_size(path: &str) -> Option<u64> {
-    let meta = rustix::fs::stat(path).ok()?;
+    let meta = stat(path).ok()?;
     (rustix::fs::FileType::from_raw_mode(meta.st_mode) == rustix::fs::FileType::RegularFile)
         .then_some(meta.st_size as u64)
 }
@@ -119,7 +135,7 @@ pub fn walk_path<E>(
     mut visit: impl FnMut(&str, Option<&rustix::fs::Stat>, &rustix::fs::Stat) -> Result<(), E>,
     io: impl Fn(Errno) -> E,
 ) -> Result<(), E> {
-    use rustix::fs::{AtFlags, CWD, FileType};
+    use rustix::fs::FileType;
     // Pushes `p`'s components in reverse order, with a loop: no
     // collect and extend machinery (issue 18, bytes).
     let components = |todo: &mut Vec<String>, mut p: &str| {
@@ -141,7 +157,7 @@ pub fn walk_path<E>(
         let cwd = rustix::process::getcwd(Vec::new()).map_err(&io)?;
         components(&mut todo, cwd.to_str().map_err(|_| io(Errno::INVAL))?);
     }
-    let root = rustix::fs::stat("/").map_err(&io)?;
+    let root = stat("/").map_err(&io)?;
     visit("/", Some(&root), &root)?;
     // The directory reached so far, and its lstat; `..` goes back by
     // stat'ing the parent again.
@@ -153,13 +169,13 @@ pub fn walk_path<E>(
             "." => continue,
             ".." => {
                 done = parent(&done).to_string();
-                dir = rustix::fs::stat(done.as_str()).map_err(&io)?;
+                dir = stat(done.as_str()).map_err(&io)?;
                 continue;
             }
             _ => {}
         }
         let next = join(&done, &name);
-        let meta = match rustix::fs::statat(CWD, next.as_str(), AtFlags::SYMLINK_NOFOLLOW) {
+        let meta = match lstat(next.as_str()) {
             Ok(meta) => meta,
             Err(Errno::NOENT) => return visit(&next, None, &dir),
             Err(e) => return Err(io(e)),
