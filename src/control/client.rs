@@ -579,7 +579,8 @@ fn json(answer: &Answer<'_>, all: bool) -> String {
         }
         // The KEY=VALUE fields pmtr added (`restart`, `delay_secs`,
         // `quick_exits`, `give_up_after`, …): numbers as numbers.
-        for (key, value) in &j.extra {
+        for kv in &j.extra {
+            let (key, value) = kv.split_once('=').unwrap_or_default();
             json_string(&mut out, ",", key);
             out.push(':');
             match value.parse::<u64>() {
@@ -658,10 +659,7 @@ mod tests {
     }
 
     fn with(mut j: JobStatus, fields: &[(&str, &str)]) -> JobStatus {
-        j.extra = fields
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        j.extra = fields.iter().map(|(k, v)| format!("{k}={v}")).collect();
         j
     }
 

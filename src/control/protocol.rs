@@ -246,8 +246,10 @@ pub struct JobStatus {
     pub disabled_in_config: bool,
     /// Why it can't start.
     pub reason: Option<String>,
-    /// The `KEY=VALUE` fields after the fixed ones, in order.
-    pub extra: Vec<(String, String)>,
+    /// The `KEY=VALUE` fields after the fixed ones, in order, each one
+    /// String with its value unescaped (`Vec<String>`, a type the binary
+    /// has anyway, not one of pairs: issue 18, bytes). A key has no `=`.
+    pub extra: Vec<String>,
 }
 
 impl JobStatus {
@@ -255,8 +257,7 @@ impl JobStatus {
     pub fn extra(&self, key: &str) -> Option<&str> {
         self.extra
             .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
+            .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='))
     }
 
     /// Restarts since it was (re)configured: every start after the first.
@@ -269,7 +270,8 @@ impl JobStatus {
     #[cfg(test)]
     pub fn write_line(&self, out: &mut String) {
         self.write_fields(out);
-        for (key, value) in &self.extra {
+        for kv in &self.extra {
+            let (key, value) = kv.split_once('=').unwrap_or_default();
             write_extra(out, key, value);
         }
         out.push('\n');
@@ -343,7 +345,8 @@ impl JobStatus {
             let mut kv = [""];
             (_, rest) = crate::split_fields(more, b'\t', &mut kv);
             let (k, v) = kv[0].split_once('=')?;
-            extra.push((k.to_string(), unescape(v)));
+            // `KEY=` as it is, then the value unescaped.
+            extra.push(unescape(kv[0].get(..=k.len())?, v));
         }
         fn opt(s: &str) -> Option<Option<u64>> {
             if s == "-" {
@@ -374,7 +377,7 @@ impl JobStatus {
             starts: crate::parse_unsigned(starts)?,
             last_exit,
             disabled_in_config: in_config == "1",
-            reason: (reason != "-").then(|| unescape(reason)),
+            reason: (reason != "-").then(|| unescape("", reason)),
             extra,
         })
     }
@@ -411,8 +414,9 @@ pub fn escape_into(out: &mut String, text: &str) {
     }
 }
 
-pub fn unescape(field: &str) -> String {
-    let mut out = String::with_capacity(field.len());
+/// `prefix`, then `field` unescaped.
+pub fn unescape(prefix: &str, field: &str) -> String {
+    let mut out = String::from(prefix);
     let mut chars = field.chars();
     while let Some(c) = chars.next() {
         if c != '\\' {
@@ -451,10 +455,7 @@ mod tests {
     #[test]
     fn extra_fields_round_trip() {
         let job = JobStatus {
-            extra: vec![
-                ("delay".into(), "4".into()),
-                ("status_text".into(), "up\tand ready".into()),
-            ],
+            extra: vec!["delay=4".into(), "status_text=up\tand ready".into()],
             ..sample()
         };
         let mut line = String::new();

@@ -155,7 +155,8 @@ impl Io for Sockets {
         rustix::net::connect(&fd, &server)?;
         if let Some(epoll) = &self.epoll {
             let data = epoll::EventData::new_u64(self.token | index as u64);
-            epoll::add(epoll, &fd, data, epoll::EventFlags::IN)?;
+            // `as_fd`: the instance the listeners use (issue 18, bytes).
+            epoll::add(epoll.as_fd(), &fd, data, epoll::EventFlags::IN)?;
         }
         Ok(fd)
     }
