@@ -105,6 +105,29 @@ pub(crate) fn split_fields<'a>(
     (out.len(), Some(text))
 }
 
+/// The words of a text split at ASCII whitespace, as
+/// `split_ascii_whitespace` gives them: one small `next`, not core's
+/// filter-over-split (issue 18, bytes).
+pub(crate) struct Words<'a>(pub &'a str);
+
+impl<'a> Iterator for Words<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let bytes = self.0.as_bytes();
+        let start = bytes.iter().position(|b| !b.is_ascii_whitespace())?;
+        let end = bytes
+            .iter()
+            .skip(start)
+            .position(u8::is_ascii_whitespace)
+            .map_or(bytes.len(), |n| start + n);
+        // Cut at ASCII bytes: char boundaries.
+        let word = self.0.get(start..end)?;
+        self.0 = self.0.get(end..)?;
+        Some(word)
+    }
+}
+
 /// Runs `pmtr` with its arguments (argv without the program name);
 /// returns the exit status.
 ///
@@ -191,6 +214,23 @@ mod parse_tests {
         "18446744073709551616",
         "99999999999999999999999",
     ];
+
+    #[test]
+    fn words_split_as_split_ascii_whitespace_does() {
+        for text in [
+            "",
+            " ",
+            "a",
+            " a ",
+            "a b",
+            "\ta\n\x0cb\r c  ",
+            "é \u{a0}x",
+            "a\x0bb",
+        ] {
+            let want: Vec<&str> = text.split_ascii_whitespace().collect();
+            assert_eq!(super::Words(text).collect::<Vec<_>>(), want, "{text:?}");
+        }
+    }
 
     #[test]
     fn split_fields_cuts_as_split_does() {

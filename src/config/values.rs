@@ -240,7 +240,7 @@ pub fn parse_cpu(text: &str) -> Result<Vec<u32>, ErrorKind> {
             return Err(bad("the mask has bits beyond CPU 1023"));
         }
         for (k, digit) in significant.bytes().rev().enumerate() {
-            let v = (digit as char).to_digit(16).unwrap_or(0);
+            let v = hex_digit(digit).unwrap_or(0);
             for bit in 0..4 {
                 if v & (1 << bit) != 0 {
                     add((k * 4) as u32 + bit);
@@ -403,6 +403,18 @@ fn cut(bytes: &[u8], sep: u8) -> (&[u8], Option<&[u8]>) {
     }
 }
 
+/// The value of an ASCII hex digit, either case: as `char::to_digit(16)`
+/// without its radix code (issue 18, bytes).
+fn hex_digit(b: u8) -> Option<u32> {
+    let v = match b {
+        b'0'..=b'9' => b - b'0',
+        b'a'..=b'f' => b - b'a' + 10,
+        b'A'..=b'F' => b - b'A' + 10,
+        _ => return None,
+    };
+    Some(u32::from(v))
+}
+
 /// Four decimal octets, 1 to 3 digits each, no leading zero.
 fn parse_v4(bytes: &[u8]) -> Option<[u8; 4]> {
     let mut octets = [0u8; 4];
@@ -446,7 +458,7 @@ fn parse_groups(bytes: &[u8], groups: &mut [u16]) -> Option<(usize, bool)> {
         }
         let mut g = 0u16;
         for &b in part {
-            g = g << 4 | char::from(b).to_digit(16)? as u16;
+            g = g << 4 | hex_digit(b)? as u16;
         }
         *groups.get_mut(n)? = g;
         n += 1;
@@ -584,6 +596,13 @@ mod ip_tests {
 
     fn same(text: &str) {
         assert_eq!(parse_ip(text), text.parse::<IpAddr>().ok(), "{text:?}");
+    }
+
+    #[test]
+    fn hex_digits_as_to_digit() {
+        for b in 0..=255u8 {
+            assert_eq!(super::hex_digit(b), char::from(b).to_digit(16), "{b}");
+        }
     }
 
     #[test]

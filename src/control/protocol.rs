@@ -105,7 +105,7 @@ impl Request {
     #[inline(never)]
     pub fn parse(line: &[u8]) -> Result<Request, String> {
         let text = core::str::from_utf8(line).map_err(|_| "request is not UTF-8".to_string())?;
-        let mut words = text.split_ascii_whitespace();
+        let mut words = crate::Words(text);
         let Some(word) = words.next() else {
             return Err("empty request".into());
         };

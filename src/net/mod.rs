@@ -440,7 +440,7 @@ impl Net {
                         names.trim(),
                         url.text
                     );
-                    for name in names.split_ascii_whitespace() {
+                    for name in crate::Words(names) {
                         command(control, name);
                     }
                 }

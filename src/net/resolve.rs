@@ -541,7 +541,7 @@ fn query_id() -> u16 {
 fn from_hosts(path: &str, name: &str) -> Vec<IpAddr> {
     let mut ips = Vec::new();
     for_each_line(path, HOSTS_MAX, &mut |line| {
-        let mut words = line.split_ascii_whitespace();
+        let mut words = crate::Words(line);
         let Some(ip) = words.next().and_then(crate::config::parse_ip) else {
             return;
         };
@@ -635,7 +635,7 @@ fn read_conf(path: &str) -> Conf {
         retry: Duration::ZERO,
     };
     for_each_line(path, RESOLV_CONF_MAX, &mut |line| {
-        let mut words = line.split_ascii_whitespace();
+        let mut words = crate::Words(line);
         match words.next() {
             Some("nameserver") => {
                 if let Some(ip) = words.next().and_then(crate::config::parse_ip) {

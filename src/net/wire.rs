@@ -124,7 +124,7 @@ pub fn parse_control(datagram: &[u8]) -> Result<(Control, &str), BadDatagram<'_>
         "" => return Err(BadDatagram::Empty),
         verb => Control::from_word(verb).ok_or(BadDatagram::UnknownVerb(verb))?,
     };
-    if names.split_ascii_whitespace().next().is_none() {
+    if crate::Words(names).next().is_none() {
         return Err(BadDatagram::NoJobNames);
     }
     Ok((control, names))
