@@ -146,7 +146,9 @@ impl Users {
             let Some(group_id) = crate::parse_unsigned::<u32>(fields[2]) else {
                 continue;
             };
-            if fields[3].split(',').any(|member| member.trim() == user)
+            if fields[3]
+                .split(',')
+                .any(|member| crate::trim(member) == user)
                 && !groups.contains(&group_id)
             {
                 groups.push(group_id);

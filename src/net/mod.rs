@@ -437,7 +437,7 @@ impl Net {
                     debug!(
                         "{} {} from {from} on {}",
                         control.word(),
-                        names.trim(),
+                        crate::trim(names),
                         url.text
                     );
                     for name in crate::Words(names) {
