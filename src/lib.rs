@@ -182,7 +182,7 @@ fn daemon(args: Vec<String>) -> u8 {
             return 0;
         }
         Err(e) => {
-            eprint!("pmtr: {e}\n");
+            eprintln!("pmtr: {e}");
             cli::write_usage(rt::print::stderr(), cli::USAGE_HEAD, cli::USAGE_TAIL);
             return 2;
         }

@@ -135,7 +135,7 @@ pub fn main(verb: Verb, args: &[String]) -> u8 {
             return EXIT_OK;
         }
         Err(e) => {
-            eprint!("pmtr {}: {e}\n", verb.word());
+            eprintln!("pmtr {}: {e}", verb.word());
             crate::cli::write_usage(stderr(), "usage: ", USAGE_TAIL);
             return EXIT_USAGE;
         }
