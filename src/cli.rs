@@ -10,12 +10,21 @@ pub const DEFAULT_CONFIG: &str = "/etc/pmtr.conf";
 /// otherwise.
 pub const DEFAULT_SOCKET: &str = "/run/pmtr.sock";
 
-pub const USAGE: &str = "\
+/// `pmtr -h`: [`USAGE_HEAD`], [`VERB_LINES`], [`USAGE_TAIL`] (see
+/// [`write_usage`]).
+pub const USAGE_HEAD: &str = "\
 usage: pmtr [-F] [-t] [-v]... [-c FILE] [-p PIDFILE] [-s SOCKET]
-       pmtr status [-s SOCKET] [--json | --prometheus] [NAME...]
+       ";
+
+/// The verbs' lines, in `pmtr -h` and in `pmtr status -h`: one copy in
+/// the binary, not one in each usage text (issue 18, bytes).
+pub const VERB_LINES: &str = "\
+pmtr status [-s SOCKET] [--json | --prometheus] [NAME...]
        pmtr stop|start|restart|reload [-s SOCKET] NAME...
        pmtr signal [-s SOCKET] NAME... SIGNAL
+";
 
+pub const USAGE_TAIL: &str = "
 Starts the jobs in FILE, restarts them when they exit, and applies edits to
 FILE as soon as it is saved.
 
@@ -41,6 +50,13 @@ Environment:
                             default 1023), for syslog daemons with small buffers
   TZ                        time zone of log timestamps (default /etc/localtime)
 ";
+
+/// Writes a usage text to `fd`: `head`, [`VERB_LINES`], `tail`.
+pub fn write_usage(fd: rustix::fd::BorrowedFd<'_>, head: &str, tail: &str) {
+    for part in &[head, VERB_LINES, tail] {
+        let _ = crate::files::write_all(fd, part.as_bytes());
+    }
+}
 
 /// What the daemon was asked to do. The paths are borrowed from the
 /// command line: nothing copied, nothing to drop (issue 18, bytes).
@@ -76,17 +92,23 @@ pub enum Command<'a> {
 }
 
 /// A command line pmtr cannot follow; printed before the usage text.
+/// The words are borrowed from the command line: nothing to drop
+/// (issue 18, bytes).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum UsageError {
-    UnknownFlag(String),
-    MissingArgument(char),
-    UnexpectedArgument(String),
+pub enum UsageError<'a> {
+    UnknownFlag(&'a str),
+    /// An unknown letter in a word of flags (`x` of `-Fx`).
+    UnknownLetter(&'a str),
+    /// The letter of `-c`, `-p` or `-s`.
+    MissingArgument(&'a str),
+    UnexpectedArgument(&'a str),
 }
 
-impl fmt::Display for UsageError {
+impl fmt::Display for UsageError<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             UsageError::UnknownFlag(flag) => write!(f, "unknown option '{flag}'"),
+            UsageError::UnknownLetter(flag) => write!(f, "unknown option '-{flag}'"),
             UsageError::MissingArgument(flag) => write!(f, "option '-{flag}' needs an argument"),
             UsageError::UnexpectedArgument(arg) => write!(f, "unexpected argument '{arg}'"),
         }
@@ -95,7 +117,7 @@ impl fmt::Display for UsageError {
 
 /// Parses the daemon's flags (everything after argv[0]).
 #[inline(never)]
-pub fn parse(args: &[String]) -> Result<Command<'_>, UsageError> {
+pub fn parse(args: &[String]) -> Result<Command<'_>, UsageError<'_>> {
     let mut opts = Options::default();
     let mut args = args.iter();
     while let Some(arg) = args.next() {
@@ -105,7 +127,7 @@ pub fn parse(args: &[String]) -> Result<Command<'_>, UsageError> {
             "--version" => return Ok(Command::Version),
             "--" => {
                 if let Some(extra) = args.next() {
-                    return Err(UsageError::UnexpectedArgument(extra.clone()));
+                    return Err(UsageError::UnexpectedArgument(extra));
                 }
                 break;
             }
@@ -116,15 +138,21 @@ pub fn parse(args: &[String]) -> Result<Command<'_>, UsageError> {
             .filter(|f| !f.is_empty() && !f.starts_with('-'))
         else {
             return Err(if text.starts_with("--") {
-                UsageError::UnknownFlag(arg.clone())
+                UsageError::UnknownFlag(text)
             } else {
-                UsageError::UnexpectedArgument(arg.clone())
+                UsageError::UnexpectedArgument(text)
             });
         };
         // Chars, not char_indices: the rest of the word is `as_str`, no
-        // slice to check (issue 18, bytes).
+        // slice to check; the letter in an error is the word's own slice,
+        // not a char, so no char `Display` (issue 18, bytes).
         let mut chars = flags.chars();
-        while let Some(flag) = chars.next() {
+        loop {
+            let word = chars.as_str();
+            let Some(flag) = chars.next() else {
+                break;
+            };
+            let letter = word.get(..flag.len_utf8()).unwrap_or_default();
             match flag {
                 'F' => opts.foreground = true,
                 't' => opts.test = true,
@@ -136,7 +164,7 @@ pub fn parse(args: &[String]) -> Result<Command<'_>, UsageError> {
                     // the next word is.
                     let rest = chars.as_str();
                     let value = if rest.is_empty() {
-                        args.next().ok_or(UsageError::MissingArgument(flag))?
+                        args.next().ok_or(UsageError::MissingArgument(letter))?
                     } else {
                         rest
                     };
@@ -147,11 +175,7 @@ pub fn parse(args: &[String]) -> Result<Command<'_>, UsageError> {
                     }
                     break;
                 }
-                other => {
-                    let mut flag = String::from("-");
-                    flag.push(other);
-                    return Err(UsageError::UnknownFlag(flag));
-                }
+                _ => return Err(UsageError::UnknownLetter(letter)),
             }
         }
     }
@@ -162,7 +186,7 @@ pub fn parse(args: &[String]) -> Result<Command<'_>, UsageError> {
 mod tests {
     use super::*;
 
-    fn run(args: &[&str]) -> Result<Command<'static>, UsageError> {
+    fn run(args: &[&str]) -> Result<Command<'static>, UsageError<'static>> {
         parse(
             args.iter()
                 .map(|a| a.to_string())
@@ -202,7 +226,7 @@ mod tests {
     fn socket_flag() {
         assert_eq!(opts(&[]).socket, DEFAULT_SOCKET);
         assert_eq!(opts(&["-Fs/tmp/p.sock"]).socket, "/tmp/p.sock");
-        assert_eq!(run(&["-s"]), Err(UsageError::MissingArgument('s')));
+        assert_eq!(run(&["-s"]), Err(UsageError::MissingArgument("s")));
     }
 
     #[test]
@@ -220,24 +244,24 @@ mod tests {
 
     #[test]
     fn unknown_flag() {
-        assert_eq!(run(&["-x"]), Err(UsageError::UnknownFlag("-x".into())));
+        assert_eq!(run(&["-x"]), Err(UsageError::UnknownLetter("x")));
+        assert_eq!(run(&["-Fx"]), Err(UsageError::UnknownLetter("x")));
+        assert_eq!(run(&["-Fé"]), Err(UsageError::UnknownLetter("é")));
+        assert_eq!(run(&["--nope"]), Err(UsageError::UnknownFlag("--nope")));
         assert_eq!(
-            run(&["--nope"]),
-            Err(UsageError::UnknownFlag("--nope".into()))
+            UsageError::UnknownLetter("x").to_string(),
+            UsageError::UnknownFlag("-x").to_string()
         );
     }
 
     #[test]
     fn missing_argument() {
-        assert_eq!(run(&["-c"]), Err(UsageError::MissingArgument('c')));
-        assert_eq!(run(&["-Fp"]), Err(UsageError::MissingArgument('p')));
+        assert_eq!(run(&["-c"]), Err(UsageError::MissingArgument("c")));
+        assert_eq!(run(&["-Fp"]), Err(UsageError::MissingArgument("p")));
     }
 
     #[test]
     fn stray_word() {
-        assert_eq!(
-            run(&["conf"]),
-            Err(UsageError::UnexpectedArgument("conf".into()))
-        );
+        assert_eq!(run(&["conf"]), Err(UsageError::UnexpectedArgument("conf")));
     }
 }

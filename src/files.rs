@@ -44,9 +44,25 @@ pub fn hash_fd(fd: BorrowedFd<'_>, limit: u64) -> Result<u64, Errno> {
     }
 }
 
+/// `stat(path)`, as `fstatat(AT_FDCWD, path, 0)`: the one rustix path
+/// call for both `stat` and `lstat` (issue 18, bytes: rustix's `stat` and
+/// `lstat` are each a copy of its C-string conversion).
+///
+/// # References
+///  - [Linux](https://man7.org/linux/man-pages/man2/stat.2.html)
+pub fn stat(path: &str) -> Result<rustix::fs::Stat, Errno> {
+    rustix::fs::statat(rustix::fs::CWD, path, rustix::fs::AtFlags::empty())
+}
+
+/// `lstat(path)`, as `fstatat(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW)` (see
+/// [`stat`]).
+pub fn lstat(path: &str) -> Result<rustix::fs::Stat, Errno> {
+    rustix::fs::statat(rustix::fs::CWD, path, rustix::fs::AtFlags::SYMLINK_NOFOLLOW)
+}
+
 /// Whether `path` names a regular file, and its size (following symlinks).
 pub fn file_size(path: &str) -> Option<u64> {
-    let meta = rustix::fs::stat(path).ok()?;
+    let meta = stat(path).ok()?;
     (rustix::fs::FileType::from_raw_mode(meta.st_mode) == rustix::fs::FileType::RegularFile)
         .then_some(meta.st_size as u64)
 }
@@ -119,14 +135,19 @@ pub fn walk_path<E>(
     mut visit: impl FnMut(&str, Option<&rustix::fs::Stat>, &rustix::fs::Stat) -> Result<(), E>,
     io: impl Fn(Errno) -> E,
 ) -> Result<(), E> {
-    use rustix::fs::{AtFlags, CWD, FileType};
+    use rustix::fs::FileType;
     // Pushes `p`'s components in reverse order, with a loop: no
     // collect and extend machinery (issue 18, bytes).
-    let components = |todo: &mut Vec<String>, p: &str| {
-        for c in p.split('/').rev() {
+    let components = |todo: &mut Vec<String>, mut p: &str| {
+        loop {
+            let (rest, c) = rsplit_at(p, b'/').unwrap_or(("", p));
             if !c.is_empty() {
                 todo.push(c.to_string());
             }
+            if rest.is_empty() {
+                break;
+            }
+            p = rest;
         }
     };
     // What is left to walk, components in reverse order.
@@ -136,7 +157,7 @@ pub fn walk_path<E>(
         let cwd = rustix::process::getcwd(Vec::new()).map_err(&io)?;
         components(&mut todo, cwd.to_str().map_err(|_| io(Errno::INVAL))?);
     }
-    let root = rustix::fs::stat("/").map_err(&io)?;
+    let root = stat("/").map_err(&io)?;
     visit("/", Some(&root), &root)?;
     // The directory reached so far, and its lstat; `..` goes back by
     // stat'ing the parent again.
@@ -148,13 +169,13 @@ pub fn walk_path<E>(
             "." => continue,
             ".." => {
                 done = parent(&done).to_string();
-                dir = rustix::fs::stat(done.as_str()).map_err(&io)?;
+                dir = stat(done.as_str()).map_err(&io)?;
                 continue;
             }
             _ => {}
         }
         let next = join(&done, &name);
-        let meta = match rustix::fs::statat(CWD, next.as_str(), AtFlags::SYMLINK_NOFOLLOW) {
+        let meta = match lstat(next.as_str()) {
             Ok(meta) => meta,
             Err(Errno::NOENT) => return visit(&next, None, &dir),
             Err(e) => return Err(io(e)),
@@ -188,12 +209,10 @@ pub fn walk_path<E>(
 /// The directory part of a path (`/etc` for `/etc/pmtr.conf`, `.` for a
 /// bare name, `/` for `/x`), like `dirname`.
 pub fn parent(path: &str) -> &str {
-    let trimmed = path.trim_end_matches('/');
-    match trimmed.rfind('/') {
-        Some(0) => "/",
-        // `get`: the same (a '/' is a boundary), without str's slicing
-        // panic in the stable build (issue 18).
-        Some(i) => trimmed.get(..i).unwrap_or("").trim_end_matches('/'),
+    let trimmed = trim_slashes(path);
+    match rsplit_at(trimmed, b'/') {
+        Some(("", _)) => "/",
+        Some((dir, _)) => trim_slashes(dir),
         None if path.starts_with('/') => "/",
         None => ".",
     }
@@ -201,8 +220,30 @@ pub fn parent(path: &str) -> &str {
 
 /// The last component of a path (`pmtr.conf` for `/etc/pmtr.conf`).
 pub fn file_name(path: &str) -> &str {
-    let trimmed = path.trim_end_matches('/');
-    trimmed.rsplit('/').next().unwrap_or(trimmed)
+    let trimmed = trim_slashes(path);
+    rsplit_at(trimmed, b'/').map_or(trimmed, |(_, name)| name)
+}
+
+/// `path` without the slashes at its end.
+///
+/// Paths here are searched as bytes, not with `str`'s char patterns
+/// (`rsplit`, `rfind`, `trim_end_matches`): one small loop each instead
+/// of core's reverse char searcher (issue 18, bytes). A `/` or `@` byte
+/// is never inside a multi-byte char, so the cuts are char boundaries.
+pub fn trim_slashes(path: &str) -> &str {
+    let end = path
+        .as_bytes()
+        .iter()
+        .rposition(|&b| b != b'/')
+        .map_or(0, |i| i + 1);
+    path.get(..end).unwrap_or("")
+}
+
+/// `text` cut at its last `byte` (an ASCII byte), which goes: like
+/// `rsplit_once` with a char, as bytes (see [`trim_slashes`]).
+pub fn rsplit_at(text: &str, byte: u8) -> Option<(&str, &str)> {
+    let i = text.as_bytes().iter().rposition(|&b| b == byte)?;
+    Some((text.get(..i)?, text.get(i + 1..)?))
 }
 
 /// `dir/name`; just `name` if it is absolute.
@@ -212,7 +253,8 @@ pub fn join(dir: &str, name: &str) -> String {
     }
     let mut out = String::with_capacity(dir.len() + 1 + name.len());
     out.push_str(dir);
-    if !dir.ends_with('/') {
+    // The last byte, not `ends_with` with a char pattern (issue 18).
+    if dir.as_bytes().last() != Some(&b'/') {
         out.push('/');
     }
     out.push_str(name);
@@ -233,6 +275,54 @@ mod tests {
         assert_eq!(file_name("/etc/pmtr.conf"), "pmtr.conf");
         assert_eq!(file_name("pmtr.conf"), "pmtr.conf");
         assert_eq!(file_name("/etc/"), "etc");
+        assert_eq!(trim_slashes("/a//"), "/a");
+        assert_eq!(
+            rsplit_at("udp://h:1@eth0", b'@'),
+            Some(("udp://h:1", "eth0"))
+        );
+        assert_eq!(rsplit_at("é:x", b':'), Some(("é", "x")));
+        assert_eq!(rsplit_at("x", b':'), None);
+    }
+
+    #[test]
+    fn byte_searches_cut_like_the_char_patterns() {
+        // The char-pattern versions these replaced (issue 18, bytes).
+        fn old_parent(path: &str) -> &str {
+            let trimmed = path.trim_end_matches('/');
+            match trimmed.rfind('/') {
+                Some(0) => "/",
+                Some(i) => trimmed[..i].trim_end_matches('/'),
+                None if path.starts_with('/') => "/",
+                None => ".",
+            }
+        }
+        fn old_file_name(path: &str) -> &str {
+            let trimmed = path.trim_end_matches('/');
+            trimmed.rsplit('/').next().unwrap_or(trimmed)
+        }
+        for p in [
+            "",
+            "/",
+            "//",
+            "///",
+            "x",
+            "/x",
+            "//x",
+            "x/",
+            "/a//",
+            "a///b///",
+            "a/é/",
+            "é",
+            "/é/ü//x",
+            "a//b",
+            "./a",
+            "../..",
+        ] {
+            assert_eq!(parent(p), old_parent(p), "{p:?}");
+            assert_eq!(file_name(p), old_file_name(p), "{p:?}");
+            assert_eq!(trim_slashes(p), p.trim_end_matches('/'), "{p:?}");
+            assert_eq!(rsplit_at(p, b'/'), p.rsplit_once('/'), "{p:?}");
+        }
     }
 
     #[test]

@@ -82,6 +82,80 @@ pub(crate) fn parse_i32(text: &str) -> Option<i32> {
     i32::try_from(if negative { -n } else { n }).ok()
 }
 
+/// Cuts the first `out.len()` fields of `text`, separated by `sep` (an
+/// ASCII byte), into `out`; returns how many there were (at most
+/// `out.len()`), and what follows the last one's separator when there is
+/// more. The fields as `split(sep).collect::<Vec<_>>()` would give them,
+/// without a `Vec` (issue 18, bytes: one loop instead of core's collect;
+/// out of line, or it is inlined at each of its five calls).
+#[inline(never)]
+pub(crate) fn split_fields<'a>(
+    mut text: &'a str,
+    sep: u8,
+    out: &mut [&'a str],
+) -> (usize, Option<&'a str>) {
+    for (n, field) in out.iter_mut().enumerate() {
+        // core's `split_once`, which the binary has anyway.
+        let Some((first, rest)) = text.split_once(char::from(sep)) else {
+            *field = text;
+            return (n + 1, None);
+        };
+        (*field, text) = (first, rest);
+    }
+    (out.len(), Some(text))
+}
+
+/// `text.trim()`: without the whitespace (Unicode's, as `char::
+/// is_whitespace` says) at either end. One forward loop, not core's
+/// two-ended `trim_matches` (issue 18: 242 bytes on armv7).
+pub(crate) fn trim(text: &str) -> &str {
+    let (start, end) = unblank(text);
+    text.get(start..end).unwrap_or_default()
+}
+
+/// `text.trim_end()`, through [`trim`]'s loop.
+pub(crate) fn trim_end(text: &str) -> &str {
+    text.get(..unblank(text).1).unwrap_or_default()
+}
+
+/// Where the text without its whitespace at either end starts and ends
+/// (both 0 when it is all whitespace).
+fn unblank(text: &str) -> (usize, usize) {
+    let (mut at, mut start, mut end) = (0, None, 0);
+    for c in text.chars() {
+        let next = at + c.len_utf8();
+        if !c.is_whitespace() {
+            start.get_or_insert(at);
+            end = next;
+        }
+        at = next;
+    }
+    (start.unwrap_or(0), end)
+}
+
+/// The words of a text split at ASCII whitespace, as
+/// `split_ascii_whitespace` gives them: one small `next`, not core's
+/// filter-over-split (issue 18, bytes).
+pub(crate) struct Words<'a>(pub &'a str);
+
+impl<'a> Iterator for Words<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let bytes = self.0.as_bytes();
+        let start = bytes.iter().position(|b| !b.is_ascii_whitespace())?;
+        let end = bytes
+            .iter()
+            .skip(start)
+            .position(u8::is_ascii_whitespace)
+            .map_or(bytes.len(), |n| start + n);
+        // Cut at ASCII bytes: char boundaries.
+        let word = self.0.get(start..end)?;
+        self.0 = self.0.get(end..)?;
+        Some(word)
+    }
+}
+
 /// Runs `pmtr` with its arguments (argv without the program name);
 /// returns the exit status.
 ///
@@ -112,7 +186,7 @@ fn daemon(args: Vec<String>) -> u8 {
         Ok(cli::Command::Run(opts)) => opts,
         // Written as they are, not through print! (issue 18, bytes).
         Ok(cli::Command::Help) => {
-            rt::print::out(cli::USAGE);
+            cli::write_usage(rt::print::stdout(), cli::USAGE_HEAD, cli::USAGE_TAIL);
             return 0;
         }
         Ok(cli::Command::Version) => {
@@ -120,7 +194,8 @@ fn daemon(args: Vec<String>) -> u8 {
             return 0;
         }
         Err(e) => {
-            eprint!("pmtr: {e}\n{}", cli::USAGE);
+            eprintln!("pmtr: {e}");
+            cli::write_usage(rt::print::stderr(), cli::USAGE_HEAD, cli::USAGE_TAIL);
             return 2;
         }
     };
@@ -167,6 +242,66 @@ mod parse_tests {
         "18446744073709551616",
         "99999999999999999999999",
     ];
+
+    #[test]
+    fn trim_cuts_as_str_trim_does() {
+        for text in [
+            "",
+            " ",
+            "a",
+            " a ",
+            "\u{a0}1024\u{3000}",
+            "\t\n x y \r",
+            "é",
+            " \u{85}é \u{2028}",
+        ] {
+            assert_eq!(super::trim(text), text.trim(), "{text:?}");
+            assert_eq!(super::trim_end(text), text.trim_end(), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn words_split_as_split_ascii_whitespace_does() {
+        for text in [
+            "",
+            " ",
+            "a",
+            " a ",
+            "a b",
+            "\ta\n\x0cb\r c  ",
+            "é \u{a0}x",
+            "a\x0bb",
+        ] {
+            let want: Vec<&str> = text.split_ascii_whitespace().collect();
+            assert_eq!(super::Words(text).collect::<Vec<_>>(), want, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn split_fields_cuts_as_split_does() {
+        for text in [
+            "",
+            "a",
+            "a:b",
+            "a:b:",
+            "a:b:c:d",
+            ":::",
+            "é:ü:x:y:z",
+            "a::b:c:d:e:f",
+        ] {
+            let all: Vec<&str> = text.split(':').collect();
+            let mut out = [""; 4];
+            let (n, rest) = super::split_fields(text, b':', &mut out);
+            assert_eq!(n, all.len().min(4), "{text:?}");
+            assert_eq!(out[..n], all[..n], "{text:?}");
+            let more: Option<Vec<&str>> = rest.map(|r| r.split(':').collect());
+            assert_eq!(
+                more.as_deref(),
+                all.get(4..).filter(|m| !m.is_empty()),
+                "{text:?}"
+            );
+        }
+    }
 
     #[test]
     fn parse_unsigned_reads_as_core_parse_does() {

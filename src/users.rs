@@ -100,50 +100,55 @@ impl Users {
                 file: "/etc/passwd",
                 reason,
             })?;
-        let entry = passwd
-            .lines()
-            .map(|line| line.split(':').collect::<Vec<_>>())
-            // name:password:uid:gid[:gecos:home:...]; a line of fewer
-            // fields is no entry. Matched by slice patterns: no index, no
-            // bounds check (issue 18).
-            .find(|fields| matches!(fields[..], [user, _, _, _, ..] if user == name))
-            .or_else(|| {
-                // `user 1000` names a uid; it must still have an entry, for
-                // its primary group.
-                let uid: u32 = crate::parse_unsigned(name)?;
-                passwd
-                    .lines()
-                    .map(|line| line.split(':').collect::<Vec<_>>())
-                    .find(|fields| {
-                        matches!(fields[..], [_, _, id, _, ..] if crate::parse_unsigned(id) == Some(uid))
-                    })
-            })
-            .and_then(|entry| {
-                let uid = crate::parse_unsigned::<u32>(entry[2])?;
-                let gid = crate::parse_unsigned::<u32>(entry[3])?;
-                Some((entry, uid, gid))
-            });
+        // name:password:uid:gid[:gecos:home:...]; a line of fewer
+        // fields is no entry. Fields cut into an array, not collected
+        // into a Vec per line (issue 18, bytes).
+        let wanted = crate::parse_unsigned::<u32>(name);
+        let mut entry = None;
+        // By name; else `user 1000` names a uid, which must still have an
+        // entry, for its primary group. Two passes of one loop, no
+        // closure (issue 18, bytes).
+        'search: for by_uid in [false, true] {
+            if by_uid && wanted.is_none() {
+                break;
+            }
+            for line in passwd.lines() {
+                let mut f = [""; 6];
+                let (n, _) = crate::split_fields(line, b':', &mut f);
+                let found = if by_uid {
+                    crate::parse_unsigned(f[2]) == wanted
+                } else {
+                    f[0] == name
+                };
+                if n >= 4 && found {
+                    entry = Some((f, n));
+                    break 'search;
+                }
+            }
+        }
+        let entry = entry.and_then(|(entry, n)| {
+            let uid = crate::parse_unsigned::<u32>(entry[2])?;
+            let gid = crate::parse_unsigned::<u32>(entry[3])?;
+            Some((entry, n, uid, gid))
+        });
         // Not there, or with an id that is not a number: one error made
         // in one place (issue 18, bytes).
-        let Some((entry, uid, gid)) = entry else {
+        let Some(([user, _, _, _, _, home], n, uid, gid)) = entry else {
             return Err(LookupError::UnknownUser(name.to_string()));
         };
-        let user = entry[0];
-        let home = entry
-            .get(5)
-            .copied()
-            .filter(|h| !h.is_empty())
-            .unwrap_or("/");
+        let home = if n < 6 || home.is_empty() { "/" } else { home };
         let mut groups = vec![gid];
         for line in self.group.lines() {
-            let fields: Vec<&str> = line.split(':').collect();
-            if fields.len() < 4 {
+            let mut fields = [""; 4];
+            let (4, _) = crate::split_fields(line, b':', &mut fields) else {
                 continue;
-            }
+            };
             let Some(group_id) = crate::parse_unsigned::<u32>(fields[2]) else {
                 continue;
             };
-            if fields[3].split(',').any(|member| member.trim() == user)
+            if fields[3]
+                .split(',')
+                .any(|member| crate::trim(member) == user)
                 && !groups.contains(&group_id)
             {
                 groups.push(group_id);

@@ -24,7 +24,7 @@ pub use env_file::read_env_files;
 pub use error::Error;
 pub use model::*;
 pub use trust::check_trust;
-pub use values::{is_host_name, parse_signal, signal_name};
+pub use values::{is_host_name, parse_ip, parse_signal, signal_name};
 
 use rustix::fs::{FileType, Mode, OFlags};
 use rustix::io::Errno;

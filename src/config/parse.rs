@@ -203,9 +203,12 @@ struct Draft {
     /// A line of this job could not be read (and was reported): it may
     /// have been its `name` or `cmd`, so their absence is not reported.
     damaged: bool,
-    /// Options that unknown words in this job were taken for (`cmdd` for
-    /// `cmd`): reported as typos, not again as missing.
-    misspelt: Vec<&'static str>,
+    /// An unknown word in this job was taken for `name` or `cmd` (`cmdd`
+    /// for `cmd`): reported as a typo, not again as missing. Only those
+    /// two are ever missing: two flags, not a Vec of options (issue 18,
+    /// bytes).
+    misspelt_name: bool,
+    misspelt_cmd: bool,
     /// Single-valued options already given, with where.
     seen: Vec<(&'static str, Pos)>,
     name_pos: Option<Pos>,
@@ -358,7 +361,8 @@ impl Parser<'_> {
                         suggest(kw, GLOBALS).or_else(|| suggest(kw, OPTIONS))
                     };
                     if let (Some(job), Some(option)) = (&mut self.job, suggestion) {
-                        job.misspelt.push(option);
+                        job.misspelt_name |= option == "name";
+                        job.misspelt_cmd |= option == "cmd";
                     }
                     let msg = if in_job {
                         Msg::UnknownOption
@@ -427,7 +431,8 @@ impl Parser<'_> {
             open,
             braced,
             damaged,
-            misspelt: Vec::new(),
+            misspelt_name: false,
+            misspelt_cmd: false,
             seen: Vec::new(),
             name_pos: None,
             ulimit_pos: Vec::new(),
@@ -443,19 +448,20 @@ impl Parser<'_> {
             name_pos,
             damaged,
             seen,
-            misspelt,
+            misspelt_name,
+            misspelt_cmd,
             ..
         } = job;
         let at = spec.origin.job;
         // A `name` or `cmd` line that was there but wrong has had its
         // error; "has no name" on top would only mislead.
-        let written = |option: &str| {
-            damaged || seen.iter().any(|(o, _)| *o == option) || misspelt.contains(&option)
+        let written = |option: &str, misspelt: bool| {
+            damaged || misspelt || seen.iter().any(|(o, _)| *o == option)
         };
-        if !written("name") {
+        if !written("name", misspelt_name) {
             self.fail(at, Msg::MissingOption, "name", "");
         }
-        if !written("cmd") {
+        if !written("cmd", misspelt_cmd) {
             let kind = match name_pos {
                 Some(_) => ErrorKind::new(Msg::MissingOptionOf, Some(&spec.name), "cmd", ""),
                 None => ErrorKind::new(Msg::MissingOption, None, "cmd", ""),
@@ -470,7 +476,8 @@ impl Parser<'_> {
                 }
                 Err(i) => {
                     let index = self.config.jobs.len() as u32;
-                    self.names.insert(i, (spec.name.to_string(), pos, index));
+                    self.names
+                        .insert(i, (String::from(&*spec.name), pos, index));
                 }
             }
         }
@@ -480,7 +487,7 @@ impl Parser<'_> {
         // the equality of specs see one absolute path.
         let extra = spec.extra();
         if !extra.depends.is_empty() || !extra.env_files.is_empty() {
-            let base = spec.dir.as_deref().unwrap_or("/").trim_end_matches('/');
+            let base = crate::files::trim_slashes(spec.dir.as_deref().unwrap_or("/"));
             let base = if base.is_empty() { "/" } else { base }.to_string();
             let extra = spec.extra_mut();
             let absolute = |path: &mut String| {
@@ -529,9 +536,16 @@ impl Parser<'_> {
         if let Some(extra) = args.get(2) {
             self.fail(extra.pos, Msg::ExtraArg, option, "");
         }
+        // One push for both lists: one call site (issue 18, bytes).
         match parse_url(&url.text, listen) {
-            Ok(u) if listen => self.config.listen.push(u),
-            Ok(u) => self.config.report.push(u),
+            Ok(u) => {
+                let list = if listen {
+                    &mut self.config.listen
+                } else {
+                    &mut self.config.report
+                };
+                list.push(u);
+            }
             Err(kind) => self.err(url.pos, kind),
         }
     }

@@ -31,7 +31,7 @@ pub fn check_opened(path: &str, meta: &Stat) -> Result<(), Error> {
 /// by someone else or writable by group or others, or likewise a directory
 /// on its path.
 pub fn check_trust(path: &str) -> Result<(), Error> {
-    let meta = rustix::fs::stat(path).map_err(|e| Error::from_io(path, e))?;
+    let meta = crate::files::stat(path).map_err(|e| Error::from_io(path, e))?;
     check_opened(path, &meta)
 }
 

@@ -3,7 +3,7 @@
 //! and the "did you mean" suggestion for a misspelt word.
 
 use crate::prelude::*;
-use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use core::net::IpAddr;
 
 use super::error::{ErrorKind, Msg};
 use super::model::{Host, Resource, Signal, UdpUrl};
@@ -29,6 +29,15 @@ pub(crate) fn nth_word(list: &'static str, i: usize) -> Option<&'static str> {
 #[inline(never)]
 pub(crate) fn word_index(list: &str, word: &str) -> Option<usize> {
     list.split_terminator('\0').position(|w| w == word)
+}
+
+/// [`word_index`] ignoring ASCII case, for the upper-case lists of
+/// signal and RLIMIT_ names: `usr1` finds `USR1` without an upper-case
+/// copy of the word (issue 18, bytes).
+#[inline(never)]
+pub(crate) fn word_index_any_case(list: &str, word: &str) -> Option<usize> {
+    list.split_terminator('\0')
+        .position(|w| w.eq_ignore_ascii_case(word))
 }
 
 /// `list` (as for [`nth_word`]) cut before its `n`th word, at compile
@@ -87,9 +96,7 @@ pub(super) fn resource(text: &str) -> Option<Resource> {
             &[c] => Resource::FLAGS.iter().position(|&f| f == c)?,
             _ => return None,
         },
-        None => Resource::RLIMIT_NAMES
-            .split_terminator('\0')
-            .position(|name| name.eq_ignore_ascii_case(text))?,
+        None => word_index_any_case(Resource::RLIMIT_NAMES, text)?,
     };
     Resource::ALL.get(i).copied()
 }
@@ -100,15 +107,16 @@ pub(super) fn suggest_resource(text: &str) -> Option<&'static str> {
     if text.starts_with('-') {
         return None;
     }
-    let upper = text.to_ascii_uppercase();
+    // The names are upper case, and `distance` ignores ASCII case: no
+    // upper-case copy of `text` (issue 18, bytes).
     let names = Resource::RLIMIT_NAMES;
-    if let Some(n) = names
-        .split_terminator('\0')
-        .find(|n| n.get(7..) == Some(upper.as_str()))
-    {
+    if let Some(n) = names.split_terminator('\0').find(|n| {
+        n.get(7..)
+            .is_some_and(|short| short.eq_ignore_ascii_case(text))
+    }) {
         return Some(n);
     }
-    suggest(&upper, names)
+    suggest(text, names)
 }
 
 /// `N`, `Ns`, `Nm`, `Nh` or `Nd` in seconds (a plain number is seconds).
@@ -192,9 +200,13 @@ pub fn parse_signal(text: &str) -> Option<Signal> {
     let n = if is_digits(text) {
         number(text)?
     } else {
-        let upper = text.to_ascii_uppercase();
-        let name = upper.strip_prefix("SIG").unwrap_or(&upper);
-        word_index(SIGNALS, name)? as u64
+        // Any case, without an upper-case copy (issue 18, bytes).
+        let name = text
+            .get(..3)
+            .filter(|sig| sig.eq_ignore_ascii_case("SIG"))
+            .and_then(|_| text.get(3..))
+            .unwrap_or(text);
+        word_index_any_case(SIGNALS, name)? as u64
     };
     if !(1..SIGNAL_COUNT).contains(&n) {
         return None;
@@ -228,7 +240,7 @@ pub fn parse_cpu(text: &str) -> Result<Vec<u32>, ErrorKind> {
             return Err(bad("the mask has bits beyond CPU 1023"));
         }
         for (k, digit) in significant.bytes().rev().enumerate() {
-            let v = (digit as char).to_digit(16).unwrap_or(0);
+            let v = hex_digit(digit).unwrap_or(0);
             for bit in 0..4 {
                 if v & (1 << bit) != 0 {
                     add((k * 4) as u32 + bit);
@@ -282,7 +294,7 @@ pub fn parse_url(text: &str, listen: bool) -> Result<UdpUrl, ErrorKind> {
     let Some(rest) = text.strip_prefix("udp://") else {
         return Err(bad("it must start with udp://"));
     };
-    let (host_port, iface) = match rest.rsplit_once('@') {
+    let (host_port, iface) = match crate::files::rsplit_at(rest, b'@') {
         Some((hp, iface)) => (hp, Some(iface)),
         None => (rest, None),
     };
@@ -291,7 +303,12 @@ pub fn parse_url(text: &str, listen: bool) -> Result<UdpUrl, ErrorKind> {
             return Err(ErrorKind::plain(Msg::ListenIface));
         }
         // IFNAMSIZ is 16 with the NUL.
-        if iface.is_empty() || iface.len() > 15 || iface.contains(['/', ':', '@']) {
+        // As bytes, not `contains` with a char array: no char searcher
+        // for this one test (issue 18, bytes).
+        if iface.is_empty()
+            || iface.len() > 15
+            || iface.bytes().any(|b| matches!(b, b'/' | b':' | b'@'))
+        {
             return Err(bad("bad interface name after '@'"));
         }
     }
@@ -304,7 +321,7 @@ pub fn parse_url(text: &str, listen: bool) -> Result<UdpUrl, ErrorKind> {
         };
         (host, port, true)
     } else {
-        let Some((host, port)) = host_port.rsplit_once(':') else {
+        let Some((host, port)) = crate::files::rsplit_at(host_port, b':') else {
             return Err(bad("missing :PORT"));
         };
         if host.contains(':') {
@@ -321,13 +338,17 @@ pub fn parse_url(text: &str, listen: bool) -> Result<UdpUrl, ErrorKind> {
         Some(p @ 1..=65535) => p as u16,
         _ => return Err(bad("the port must be a number from 1 to 65535")),
     };
+    // Both through `IpAddr`'s parse, which src/net has anyway: not the
+    // v4 and v6 ones inlined here besides (issue 18, bytes). Without
+    // brackets there is no ':', so no IPv6 address.
+    let ip = parse_ip(host);
     let host = if bracketed {
-        match host.parse::<Ipv6Addr>() {
-            Ok(ip) => Host::Ip(IpAddr::V6(ip)),
-            Err(_) => return Err(bad("bad IPv6 address in brackets")),
+        match ip {
+            Some(ip @ IpAddr::V6(_)) => Host::Ip(ip),
+            _ => return Err(bad("bad IPv6 address in brackets")),
         }
-    } else if let Ok(ip) = host.parse::<Ipv4Addr>() {
-        Host::Ip(IpAddr::V4(ip))
+    } else if let Some(ip) = ip {
+        Host::Ip(ip)
     } else if host.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
         // `10.0.0.256`, `10.1`: a mistyped address, not a name to look up.
         return Err(bad("bad IPv4 address"));
@@ -342,6 +363,107 @@ pub fn parse_url(text: &str, listen: bool) -> Result<UdpUrl, ErrorKind> {
         port,
         iface: iface.map(str::to_string),
     })
+}
+
+/// `text` as `IpAddr`'s `from_str` reads it: IPv4 as four decimal
+/// octets (no leading zeros), IPv6 as RFC 4291 text (one `::`, an IPv4
+/// address as its last 32 bits), no zone. Written here, not core's
+/// parser (about 600 bytes on armv7 for the three address types, issue
+/// 18); a test compares the two on many inputs.
+pub fn parse_ip(text: &str) -> Option<IpAddr> {
+    let bytes = text.as_bytes();
+    if let Some(v4) = parse_v4(bytes) {
+        return Some(IpAddr::V4(v4.into()));
+    }
+    // Groups before the first `::`, then those after it, at the end.
+    let mut groups = [0u16; 8];
+    let gap = bytes.windows(2).position(|w| matches!(w, [b':', b':']));
+    let (n, v4) = parse_groups(bytes.get(..gap.unwrap_or(bytes.len()))?, &mut groups)?;
+    match gap {
+        // Without `::` all eight groups; with it, at most seven, and an
+        // IPv4 part only after it.
+        None if n == 8 => {}
+        Some(at) if n < 8 && !v4 => {
+            let mut tail = [0u16; 7];
+            let (t, _) = parse_groups(bytes.get(at + 2..)?, tail.get_mut(..7 - n)?)?;
+            groups.get_mut(8 - t..)?.copy_from_slice(tail.get(..t)?);
+        }
+        _ => return None,
+    }
+    Some(IpAddr::V6(groups.into()))
+}
+
+/// `bytes` cut at its first `sep`: what is before, and what is after if
+/// there was one. One loop for both address families, not a slice
+/// `split` per separator (issue 18, bytes).
+fn cut(bytes: &[u8], sep: u8) -> (&[u8], Option<&[u8]>) {
+    match bytes.iter().position(|&b| b == sep) {
+        Some(i) => (bytes.get(..i).unwrap_or_default(), bytes.get(i + 1..)),
+        None => (bytes, None),
+    }
+}
+
+/// The value of an ASCII hex digit, either case: as `char::to_digit(16)`
+/// without its radix code (issue 18, bytes).
+fn hex_digit(b: u8) -> Option<u32> {
+    let v = match b {
+        b'0'..=b'9' => b - b'0',
+        b'a'..=b'f' => b - b'a' + 10,
+        b'A'..=b'F' => b - b'A' + 10,
+        _ => return None,
+    };
+    Some(u32::from(v))
+}
+
+/// Four decimal octets, 1 to 3 digits each, no leading zero.
+fn parse_v4(bytes: &[u8]) -> Option<[u8; 4]> {
+    let mut octets = [0u8; 4];
+    let mut rest = Some(bytes);
+    for octet in &mut octets {
+        let part;
+        (part, rest) = cut(rest?, b'.');
+        if part.is_empty() || part.len() > 3 || (part.len() > 1 && part.first() == Some(&b'0')) {
+            return None;
+        }
+        let mut n = 0u32;
+        for &b in part {
+            if !b.is_ascii_digit() {
+                return None;
+            }
+            n = n * 10 + u32::from(b - b'0');
+        }
+        *octet = u8::try_from(n).ok()?;
+    }
+    rest.is_none().then_some(octets)
+}
+
+/// Hex groups separated by `:` into `groups` (none for an empty text),
+/// the last may be an IPv4 address (two groups); how many, and whether
+/// that was an IPv4 address.
+fn parse_groups(bytes: &[u8], groups: &mut [u16]) -> Option<(usize, bool)> {
+    let (mut n, mut rest) = (0, (!bytes.is_empty()).then_some(bytes));
+    while let Some(text) = rest {
+        let part;
+        (part, rest) = cut(text, b':');
+        if part.contains(&b'.') {
+            // Room for two groups, and nothing after it.
+            let [a, b, c, d] = parse_v4(part).filter(|_| rest.is_none())?;
+            groups
+                .get_mut(n..n + 2)?
+                .copy_from_slice(&[u16::from_be_bytes([a, b]), u16::from_be_bytes([c, d])]);
+            return Some((n + 2, true));
+        }
+        if part.is_empty() || part.len() > 4 {
+            return None;
+        }
+        let mut g = 0u16;
+        for &b in part {
+            g = g << 4 | hex_digit(b)? as u16;
+        }
+        *groups.get_mut(n)? = g;
+        n += 1;
+    }
+    Some((n, false))
 }
 
 /// Whether `text` may name a job (`name`, `after`): not empty, no
@@ -465,4 +587,157 @@ fn folded(s: &str) -> Vec<char> {
     let mut chars: Vec<char> = s.chars().collect();
     chars.iter_mut().for_each(char::make_ascii_lowercase);
     chars
+}
+
+#[cfg(test)]
+mod ip_tests {
+    use super::parse_ip;
+    use core::net::IpAddr;
+
+    fn same(text: &str) {
+        assert_eq!(parse_ip(text), text.parse::<IpAddr>().ok(), "{text:?}");
+    }
+
+    #[test]
+    fn hex_digits_as_to_digit() {
+        for b in 0..=255u8 {
+            assert_eq!(super::hex_digit(b), char::from(b).to_digit(16), "{b}");
+        }
+    }
+
+    #[test]
+    fn reads_addresses_as_core_does() {
+        for text in [
+            "",
+            "1.2.3.4",
+            "255.255.255.255",
+            "256.1.1.1",
+            "01.2.3.4",
+            "0.0.0.0",
+            "00.1.2.3",
+            "1.2.3",
+            "1.2.3.4.5",
+            "1.2.3.4 ",
+            " 1.2.3.4",
+            "1..2.3",
+            "1.2.3.4:5",
+            "1.2.3.4::",
+            "1234.1.1.1",
+            "::",
+            ":::",
+            "::1",
+            "1::",
+            "1::2::3",
+            "1:2:3:4:5:6:7:8",
+            "1:2:3:4:5:6:7:8:9",
+            "1:2:3:4:5:6:7::",
+            "1:2:3:4:5:6:7:8::",
+            "::1:2:3:4:5:6:7",
+            "::1:2:3:4:5:6:7:8",
+            "::ffff:1.2.3.4",
+            "::1.2.3.4",
+            "1:2:3:4:5:6:1.2.3.4",
+            "1:2:3:4:5::1.2.3.4",
+            "1:2:3:4:5:6::1.2.3.4",
+            "1.2.3.4::1",
+            "1:2:3:4:5:6:7:1.2.3.4",
+            "::1.2.3.4:1",
+            "::1.2.3.04",
+            "::1.2.3",
+            "ffff::",
+            "FFFF::abcd",
+            "12345::",
+            "0000::00000",
+            "1:",
+            ":1",
+            "1:::2",
+            "::2:",
+            "fe80::1%2",
+            "[::1]",
+            "::g",
+            "1.2.3.4.",
+            "::1.2.3.4.",
+            "2001:db8::8a2e:370:7334",
+            "1::1.2.3.4",
+            "1:1.2.3.4",
+            "::0.0.0.0",
+            "é",
+            "::é",
+        ] {
+            same(text);
+        }
+    }
+
+    #[test]
+    fn random_texts_read_as_core_reads_them() {
+        // xorshift: the same texts every run.
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let alphabet = b"0123456789abcdefABF:.:.:0";
+        for _ in 0..400_000 {
+            let len = (next() % 24) as usize;
+            let text: String = (0..len)
+                .map(|_| char::from(alphabet[(next() % alphabet.len() as u64) as usize]))
+                .collect();
+            same(&text);
+        }
+        // Near-valid ones: groups and octets joined at random.
+        for _ in 0..400_000 {
+            let mut text = String::new();
+            for _ in 0..(next() % 10) {
+                match next() % 8 {
+                    0 => text.push_str("::"),
+                    1 | 2 => text.push(':'),
+                    3 => text.push('.'),
+                    4 => text.push_str(&format!("{}", next() % 300)),
+                    5 => text.push_str(&format!("{:x}", next() % 0x1_ffff)),
+                    6 => text.push_str(&format!(
+                        "{}.{}.{}.{}",
+                        next() % 260,
+                        next() % 260,
+                        next() % 260,
+                        next() % 260
+                    )),
+                    _ => text.push('0'),
+                }
+            }
+            same(&text);
+        }
+        // Addresses built as RFC 4291 writes them, some one group off.
+        let mut valid = 0;
+        for _ in 0..200_000 {
+            let groups = (next() % 10) as usize;
+            let gap = (next() % 2 == 0).then(|| (next() % (groups as u64 + 1)) as usize);
+            let v4 = next() % 3 == 0;
+            let mut parts: Vec<String> = (0..groups)
+                .map(|_| {
+                    format!(
+                        "{:x}",
+                        next() % [0x10, 0x1000, 0x10000, 0x100000][(next() % 4) as usize]
+                    )
+                })
+                .collect();
+            if v4 && groups > 0 {
+                parts[groups - 1] = format!(
+                    "{}.{}.{}.{}",
+                    next() % 256,
+                    next() % 256,
+                    next() % 300,
+                    next() % 256
+                );
+            }
+            let text = match gap {
+                Some(at) => format!("{}::{}", parts[..at].join(":"), parts[at..].join(":")),
+                None => parts.join(":"),
+            };
+            valid += usize::from(parse_ip(&text).is_some());
+            same(&text);
+        }
+        assert!(valid > 20_000, "{valid}");
+    }
 }

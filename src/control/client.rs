@@ -25,7 +25,7 @@ use rustix::net::{self, AddressFamily, SocketAddrUnix, SocketFlags};
 use super::protocol::{Exit, JobStatus, MAX_REQUEST, Request, State, Verb};
 use crate::cli::DEFAULT_SOCKET;
 use crate::control::table::{Cells, duration};
-use crate::rt::print::out;
+use crate::rt::print::{out, stderr, stdout};
 
 const EXIT_OK: u8 = 0;
 const EXIT_FAILED: u8 = 1;
@@ -37,11 +37,8 @@ const EXIT_DENIED: u8 = 4;
 /// stuck, and a script must not hang on a stuck pmtr.
 const ANSWER_WITHIN: Duration = Duration::from_secs(10);
 
-pub const USAGE: &str = "\
-usage: pmtr status [-s SOCKET] [--json | --prometheus] [NAME...]
-       pmtr stop|start|restart|reload [-s SOCKET] NAME...
-       pmtr signal [-s SOCKET] NAME... SIGNAL
-
+/// `pmtr VERB -h`: "usage: ", [`crate::cli::VERB_LINES`], this.
+pub const USAGE_TAIL: &str = "
 Asks the running pmtr about its jobs, or stops, starts or restarts them.
 A stop lasts until the configuration changes or pmtr restarts. reload
 sends each job's reload signal (HUP unless its `reload signal` says
@@ -58,8 +55,9 @@ done, for `once` jobs), 3 some are not, 1 some failed (gave up), pmtr
 not reachable or unknown job name, 2 usage, 4 permission denied.
 ";
 
-struct Args {
-    socket: String,
+/// The socket path is borrowed from the command line (issue 18, bytes).
+struct Args<'a> {
+    socket: &'a str,
     json: bool,
     prometheus: bool,
     names: Vec<String>,
@@ -67,14 +65,14 @@ struct Args {
     signal: Option<rustix::process::Signal>,
 }
 
-enum ParsedArgs {
-    Run(Args),
+enum ParsedArgs<'a> {
+    Run(Args<'a>),
     Help,
 }
 
-fn parse_args(verb: Verb, args: &[String]) -> Result<ParsedArgs, String> {
+fn parse_args(verb: Verb, args: &[String]) -> Result<ParsedArgs<'_>, String> {
     let mut out = Args {
-        socket: String::from(DEFAULT_SOCKET),
+        socket: DEFAULT_SOCKET,
         json: false,
         prometheus: false,
         names: Vec::new(),
@@ -94,11 +92,11 @@ fn parse_args(verb: Verb, args: &[String]) -> Result<ParsedArgs, String> {
             "--json" if verb == Verb::Status => out.json = true,
             "--prometheus" if verb == Verb::Status => out.prometheus = true,
             "-s" => match args.next() {
-                Some(path) => out.socket = path.clone(),
+                Some(path) => out.socket = path,
                 None => return Err("option '-s' needs an argument".into()),
             },
             _ => match text.strip_prefix("-s") {
-                Some(path) => out.socket = String::from(path),
+                Some(path) => out.socket = path,
                 None => return Err(format!("unknown option '{text}'")),
             },
         }
@@ -124,21 +122,30 @@ fn parse_args(verb: Verb, args: &[String]) -> Result<ParsedArgs, String> {
 /// Runs `pmtr VERB ARGS…`; returns the exit code.
 #[inline(never)]
 pub fn main(verb: Verb, args: &[String]) -> u8 {
-    let args = match parse_args(verb, args) {
+    let Args {
+        socket,
+        json: as_json,
+        prometheus,
+        names,
+        signal,
+    } = match parse_args(verb, args) {
         Ok(ParsedArgs::Run(a)) => a,
         Ok(ParsedArgs::Help) => {
-            out(USAGE);
+            crate::cli::write_usage(stdout(), "usage: ", USAGE_TAIL);
             return EXIT_OK;
         }
         Err(e) => {
-            eprint!("pmtr {}: {e}\n{USAGE}", verb.word());
+            eprintln!("pmtr {}: {e}", verb.word());
+            crate::cli::write_usage(stderr(), "usage: ", USAGE_TAIL);
             return EXIT_USAGE;
         }
     };
+    // The names moved into the request, not cloned (issue 18, bytes).
+    let all = names.is_empty();
     let request = Request {
-        verb: if args.prometheus { Verb::Metrics } else { verb },
-        names: args.names.clone(),
-        signal: args.signal,
+        verb: if prometheus { Verb::Metrics } else { verb },
+        names,
+        signal,
     };
     let line = request.line();
     if line.len() > MAX_REQUEST {
@@ -149,7 +156,7 @@ pub fn main(verb: Verb, args: &[String]) -> u8 {
         );
         return EXIT_USAGE;
     }
-    let answer = match ask(&args.socket, &line) {
+    let answer = match ask(socket, &line) {
         Ok(a) => a,
         Err(e) => {
             eprintln!("pmtr: {e}");
@@ -158,7 +165,7 @@ pub fn main(verb: Verb, args: &[String]) -> u8 {
     };
     // The metrics are printed as pmtr wrote them; anything else (a
     // refusal, an unknown name, a cut answer) is read as usual.
-    if args.prometheus
+    if prometheus
         && let Some(text) = answer.strip_suffix("end\n")
         && !text.contains('\t')
     {
@@ -182,13 +189,12 @@ pub fn main(verb: Verb, args: &[String]) -> u8 {
             return EXIT_FAILED;
         }
         Err(AnswerError::Other([before, text, after], code)) => {
-            eprintln!("pmtr: {before}{text}{after} (socket {})", args.socket);
+            eprintln!("pmtr: {before}{text}{after} (socket {socket})");
             return code;
         }
     };
     if verb == Verb::Status {
-        let all = args.names.is_empty();
-        let text = if args.json {
+        let text = if as_json {
             json(&answer, all)
         } else {
             table(&answer.jobs)
@@ -573,7 +579,8 @@ fn json(answer: &Answer<'_>, all: bool) -> String {
         }
         // The KEY=VALUE fields pmtr added (`restart`, `delay_secs`,
         // `quick_exits`, `give_up_after`, …): numbers as numbers.
-        for (key, value) in &j.extra {
+        for kv in &j.extra {
+            let (key, value) = kv.split_once('=').unwrap_or_default();
             json_string(&mut out, ",", key);
             out.push(':');
             match value.parse::<u64>() {
@@ -652,10 +659,7 @@ mod tests {
     }
 
     fn with(mut j: JobStatus, fields: &[(&str, &str)]) -> JobStatus {
-        j.extra = fields
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        j.extra = fields.iter().map(|(k, v)| format!("{k}={v}")).collect();
         j
     }
 

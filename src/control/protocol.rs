@@ -105,12 +105,12 @@ impl Request {
     #[inline(never)]
     pub fn parse(line: &[u8]) -> Result<Request, String> {
         let text = core::str::from_utf8(line).map_err(|_| "request is not UTF-8".to_string())?;
-        let mut words = text.split_ascii_whitespace();
+        let mut words = crate::Words(text);
         let Some(word) = words.next() else {
             return Err("empty request".into());
         };
         let Some(verb) = Verb::from_word(word) else {
-            return Err(format!("unknown request '{}'", escape(word)));
+            return Err(refusal("unknown request '", word, "'"));
         };
         // A loop, not `map(String::from).collect()`: that instantiated
         // collect's machinery for this one use (issue 18, bytes).
@@ -124,11 +124,12 @@ impl Request {
             let word = names.pop().unwrap_or_default();
             signal = Some(
                 crate::config::parse_signal(&word)
-                    .ok_or_else(|| format!("unknown signal '{}'", escape(&word)))?,
+                    .ok_or_else(|| refusal("unknown signal '", &word, "'"))?,
             );
         }
         if !matches!(verb, Verb::Status | Verb::Metrics) && names.is_empty() {
-            return Err(format!("'{}' needs at least one job name", verb.word()));
+            // A verb's word needs no escaping: it stays as it is.
+            return Err(refusal("'", verb.word(), "' needs at least one job name"));
         }
         Ok(Request {
             verb,
@@ -245,8 +246,10 @@ pub struct JobStatus {
     pub disabled_in_config: bool,
     /// Why it can't start.
     pub reason: Option<String>,
-    /// The `KEY=VALUE` fields after the fixed ones, in order.
-    pub extra: Vec<(String, String)>,
+    /// The `KEY=VALUE` fields after the fixed ones, in order, each one
+    /// String with its value unescaped (`Vec<String>`, a type the binary
+    /// has anyway, not one of pairs: issue 18, bytes). A key has no `=`.
+    pub extra: Vec<String>,
 }
 
 impl JobStatus {
@@ -254,8 +257,7 @@ impl JobStatus {
     pub fn extra(&self, key: &str) -> Option<&str> {
         self.extra
             .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
+            .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='))
     }
 
     /// Restarts since it was (re)configured: every start after the first.
@@ -268,7 +270,8 @@ impl JobStatus {
     #[cfg(test)]
     pub fn write_line(&self, out: &mut String) {
         self.write_fields(out);
-        for (key, value) in &self.extra {
+        for kv in &self.extra {
+            let (key, value) = kv.split_once('=').unwrap_or_default();
             write_extra(out, key, value);
         }
         out.push('\n');
@@ -319,7 +322,12 @@ impl JobStatus {
     /// Parses the fields after `job\t`.
     #[inline(never)]
     pub fn parse_fields(fields: &str) -> Option<JobStatus> {
-        let f: Vec<&str> = fields.split('\t').collect();
+        // Ten fields into an array, not a Vec (issue 18, bytes); the
+        // extra `key=value` fields after them.
+        let mut f = [""; 10];
+        let (10, rest) = crate::split_fields(fields, b'\t', &mut f) else {
+            return None;
+        };
         let [
             name,
             state,
@@ -331,15 +339,14 @@ impl JobStatus {
             restart_in,
             in_config,
             reason,
-            ref rest @ ..,
-        ] = f[..]
-        else {
-            return None;
-        };
-        let mut extra = Vec::with_capacity(rest.len());
-        for kv in rest {
-            let (k, v) = kv.split_once('=')?;
-            extra.push((k.to_string(), unescape(v)));
+        ] = f;
+        let (mut extra, mut rest) = (Vec::new(), rest);
+        while let Some(more) = rest {
+            let mut kv = [""];
+            (_, rest) = crate::split_fields(more, b'\t', &mut kv);
+            let (k, v) = kv[0].split_once('=')?;
+            // `KEY=` as it is, then the value unescaped.
+            extra.push(unescape(kv[0].get(..=k.len())?, v));
         }
         fn opt(s: &str) -> Option<Option<u64>> {
             if s == "-" {
@@ -370,7 +377,7 @@ impl JobStatus {
             starts: crate::parse_unsigned(starts)?,
             last_exit,
             disabled_in_config: in_config == "1",
-            reason: (reason != "-").then(|| unescape(reason)),
+            reason: (reason != "-").then(|| unescape("", reason)),
             extra,
         })
     }
@@ -385,9 +392,12 @@ pub fn write_extra(out: &mut String, key: &str, value: &str) {
 }
 
 /// Makes free text safe for one tab-separated field.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    escape_into(&mut out, text);
+/// `before`, `word` escaped, `after`: a refused request's text, built
+/// without `format!` (issue 18, bytes).
+fn refusal(before: &str, word: &str, after: &str) -> String {
+    let mut out = String::from(before);
+    escape_into(&mut out, word);
+    out.push_str(after);
     out
 }
 
@@ -404,8 +414,9 @@ pub fn escape_into(out: &mut String, text: &str) {
     }
 }
 
-pub fn unescape(field: &str) -> String {
-    let mut out = String::with_capacity(field.len());
+/// `prefix`, then `field` unescaped.
+pub fn unescape(prefix: &str, field: &str) -> String {
+    let mut out = String::from(prefix);
     let mut chars = field.chars();
     while let Some(c) = chars.next() {
         if c != '\\' {
@@ -444,10 +455,7 @@ mod tests {
     #[test]
     fn extra_fields_round_trip() {
         let job = JobStatus {
-            extra: vec![
-                ("delay".into(), "4".into()),
-                ("status_text".into(), "up\tand ready".into()),
-            ],
+            extra: vec!["delay=4".into(), "status_text=up\tand ready".into()],
             ..sample()
         };
         let mut line = String::new();
@@ -525,6 +533,22 @@ mod tests {
         assert!(Request::parse(b"signal").is_err());
         let reload = Request::parse(b"reload web").unwrap();
         assert_eq!((reload.verb, reload.signal), (Verb::Reload, None));
+    }
+
+    #[test]
+    fn refusals_quote_the_word_escaped() {
+        assert_eq!(
+            Request::parse(b"bo\x01g\\us x"),
+            Err("unknown request 'bo?g\\\\us'".into())
+        );
+        assert_eq!(
+            Request::parse(b"signal web S\x7fG"),
+            Err("unknown signal 'S?G'".into())
+        );
+        assert_eq!(
+            Request::parse(b"stop"),
+            Err("'stop' needs at least one job name".into())
+        );
     }
 
     #[test]

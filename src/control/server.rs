@@ -117,7 +117,7 @@ impl Server {
     ) -> Result<Server, OpenError<'a>> {
         let call = |call: &'static str| move |errno| OpenError::Call { call, path, errno };
         let addr = SocketAddrUnix::new(path).map_err(call("socket address"))?;
-        match rustix::fs::lstat(path) {
+        match crate::files::lstat(path) {
             Err(Errno::NOENT) => {}
             Err(e) => return Err(call("lstat")(e)),
             Ok(st) if FileType::from_raw_mode(st.st_mode) != FileType::Socket => {
@@ -149,7 +149,7 @@ impl Server {
         // Before listen(): until then a connect is refused, so there is no
         // moment when the umask's mode lets anyone in.
         let st = rustix::fs::chmod(path, Mode::from_raw_mode(0o600))
-            .and_then(|()| rustix::fs::lstat(path))
+            .and_then(|()| crate::files::lstat(path))
             .and_then(|st| net::listen(&listener, 16).map(|()| st));
         let st = match st {
             Ok(st) => st,
@@ -335,7 +335,7 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         let ours =
-            rustix::fs::lstat(&self.path).is_ok_and(|st| (st.st_dev, st.st_ino) == self.inode);
+            crate::files::lstat(&self.path).is_ok_and(|st| (st.st_dev, st.st_ino) == self.inode);
         if ours {
             let _ = rustix::fs::unlink(&self.path);
         }

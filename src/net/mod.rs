@@ -434,8 +434,13 @@ impl Net {
             };
             match parsed {
                 Ok((control, names)) => {
-                    debug!("{control} {} from {from} on {}", names.trim(), url.text);
-                    for name in names.split_ascii_whitespace() {
+                    debug!(
+                        "{} {} from {from} on {}",
+                        control.word(),
+                        crate::trim(names),
+                        url.text
+                    );
+                    for name in crate::Words(names) {
                         command(control, name);
                     }
                 }

@@ -155,7 +155,8 @@ impl Io for Sockets {
         rustix::net::connect(&fd, &server)?;
         if let Some(epoll) = &self.epoll {
             let data = epoll::EventData::new_u64(self.token | index as u64);
-            epoll::add(epoll, &fd, data, epoll::EventFlags::IN)?;
+            // `as_fd`: the instance the listeners use (issue 18, bytes).
+            epoll::add(epoll.as_fd(), &fd, data, epoll::EventFlags::IN)?;
         }
         Ok(fd)
     }
@@ -236,7 +237,7 @@ impl<'a, I: Io> Resolver<'a, I> {
     /// Reads /etc/hosts and, when a round begins, resolv.conf: both root's
     /// files, read with `O_NONBLOCK` and a size cap.
     pub fn start(&mut self, key: u32, host: &str, now: Instant) {
-        if let Ok(ip) = host.parse::<IpAddr>() {
+        if let Some(ip) = crate::config::parse_ip(host) {
             self.finished.push((key, Ok(vec![ip])));
             return;
         }
@@ -254,7 +255,8 @@ impl<'a, I: Io> Resolver<'a, I> {
         let sources = &self.sources;
         let round = self.round.get_or_insert_with(|| Round::open(io, sources));
         let dots = name.bytes().filter(|&b| b == b'.').count();
-        let search = !host.ends_with('.') && dots < round.conf.ndots;
+        // An absolute name (`host.`) had its dot cut above: no search.
+        let search = name.len() == host.len() && dots < round.conf.ndots;
         let mut lookup = Lookup {
             key,
             name: name.to_string(),
@@ -539,8 +541,8 @@ fn query_id() -> u16 {
 fn from_hosts(path: &str, name: &str) -> Vec<IpAddr> {
     let mut ips = Vec::new();
     for_each_line(path, HOSTS_MAX, &mut |line| {
-        let mut words = line.split_ascii_whitespace();
-        let Some(Ok(ip)) = words.next().map(str::parse::<IpAddr>) else {
+        let mut words = crate::Words(line);
+        let Some(ip) = words.next().and_then(crate::config::parse_ip) else {
             return;
         };
         if ips.len() < MAX_ADDRS && words.any(|word| word.eq_ignore_ascii_case(name)) {
@@ -633,10 +635,10 @@ fn read_conf(path: &str) -> Conf {
         retry: Duration::ZERO,
     };
     for_each_line(path, RESOLV_CONF_MAX, &mut |line| {
-        let mut words = line.split_ascii_whitespace();
+        let mut words = crate::Words(line);
         match words.next() {
             Some("nameserver") => {
-                if let Some(Ok(ip)) = words.next().map(str::parse::<IpAddr>) {
+                if let Some(ip) = words.next().and_then(crate::config::parse_ip) {
                     let _ = conf.servers.push(ip);
                 }
             }

@@ -43,12 +43,20 @@ impl Control {
     }
 }
 
-impl fmt::Display for Control {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+impl Control {
+    /// `enable` or `disable`: in pmtr's log line as a `&str`, no
+    /// `Display` of its own in the binary (issue 18, bytes).
+    pub fn word(self) -> &'static str {
+        match self {
             Control::Enable => "enable",
             Control::Disable => "disable",
-        })
+        }
+    }
+}
+
+impl fmt::Display for Control {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.word())
     }
 }
 
@@ -116,7 +124,7 @@ pub fn parse_control(datagram: &[u8]) -> Result<(Control, &str), BadDatagram<'_>
         "" => return Err(BadDatagram::Empty),
         verb => Control::from_word(verb).ok_or(BadDatagram::UnknownVerb(verb))?,
     };
-    if names.split_ascii_whitespace().next().is_none() {
+    if crate::Words(names).next().is_none() {
         return Err(BadDatagram::NoJobNames);
     }
     Ok((control, names))
@@ -187,7 +195,7 @@ pub fn build_report<'a>(
 ) {
     let mut header: heapless::Vec<u8, 300> = heapless::Vec::new();
     let _ = header.extend_from_slice(b"report ");
-    push_word(&mut header, hostname, 255);
+    push_word(header.as_mut_view(), hostname, 255);
     let _ = header.push(b'\n');
     let mut dgram: heapless::Vec<u8, REPORT_MAX> = heapless::Vec::new();
     let _ = dgram.extend_from_slice(&header);
@@ -208,25 +216,25 @@ pub fn build_report<'a>(
 /// `NAME e|d|f SECONDS PID CMD\n`, the command cut with `...` if the line
 /// would not fit in `max` bytes.
 fn format_line(line: &mut heapless::Vec<u8, REPORT_MAX>, job: &ReportLine<'_>, max: usize) {
-    use core::fmt::Write;
-    push_word(line, job.name, 100);
-    // Vec views, not heapless Strings: one fmt::Write for every size.
-    let mut head: heapless::Vec<u8, 48> = heapless::Vec::new();
-    let _ = write!(
-        head.as_mut_view(),
-        " {} {} {}",
-        match (job.failed, job.enabled) {
-            (true, _) => 'f',
-            (false, true) => 'e',
-            (false, false) => 'd',
-        },
-        job.secs_running,
-        job.pid
-    );
-    let _ = line.extend_from_slice(&head);
+    use crate::logger::itoa;
+    push_word(line.as_mut_view(), job.name, 100);
+    // The numbers through `itoa`, the line as bytes: no `fmt::Write` for
+    // a heapless buffer in the binary (issue 18, bytes).
+    let state = match (job.failed, job.enabled) {
+        (true, _) => b'f',
+        (false, true) => b'e',
+        (false, false) => b'd',
+    };
+    let (secs, pid) = (itoa(job.secs_running), itoa(job.pid.into()));
+    for part in &[&[b' ', state, b' '], secs.as_bytes(), b" ", pid.as_bytes()] {
+        let _ = line.extend_from_slice(part);
+    }
     let mut tail: heapless::Vec<u8, 40> = heapless::Vec::new();
     if let Some((word, secs)) = job.up {
-        let _ = write!(tail.as_mut_view(), "\t{word} {secs}");
+        let secs = itoa(secs);
+        for part in &[b"\t", word.as_bytes(), b" ", secs.as_bytes()] {
+            let _ = tail.extend_from_slice(part);
+        }
     }
     // The newline, and the readiness after the command.
     let budget = max.min(REPORT_MAX) - 1 - tail.len();
@@ -263,7 +271,7 @@ fn format_line(line: &mut heapless::Vec<u8, REPORT_MAX>, job: &ReportLine<'_>, m
 /// `_`: a job name cannot hold them (the config language has no way to
 /// write them) and a host name should not, but a report must stay
 /// parseable whatever it gets.
-fn push_word<const N: usize>(out: &mut heapless::Vec<u8, N>, word: &str, max_chars: usize) {
+fn push_word(out: &mut heapless::VecView<u8>, word: &str, max_chars: usize) {
     for c in word.chars().take(max_chars) {
         let c = if c.is_whitespace() || c.is_control() {
             '_'

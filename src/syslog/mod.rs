@@ -120,7 +120,7 @@ pub fn init(foreground: bool, verbose: u8) {
     // can see and fix.
     let addr = SocketAddrUnix::new(path).ok();
     let limit = crate::rt::start::var("PMTR_LOG_RECORD_MAX")
-        .and_then(|v| crate::parse_unsigned::<usize>(v.trim()))
+        .and_then(|v| crate::parse_unsigned::<usize>(crate::trim(v)))
         .map_or(RECORD_LIMIT, |n| n.clamp(RECORD_MIN, RECORD_MAX));
     let zone = Zone::from_env(crate::rt::start::var("TZ"));
     let console = if rustix::process::getpid().is_init() && !stderr_usable() {

@@ -70,29 +70,34 @@ impl Zone {
 
     /// The zone the environment asks for: `tz` is the value of `TZ`.
     pub fn from_env(tz: Option<&str>) -> Zone {
+        // UTC for every failure in one place: one `unwrap_or`, inlined,
+        // not an out-of-line copy for three calls (issue 18, bytes).
+        Zone::find(tz).unwrap_or(Zone::UTC)
+    }
+
+    /// The zone `TZ` names, if it names one that can be read.
+    fn find(tz: Option<&str>) -> Option<Zone> {
         let zoneinfo = crate::rt::start::var("TZDIR").unwrap_or(ZONEINFO);
         let Some(tz) = tz else {
-            return Zone::from_file("/etc/localtime").unwrap_or(Zone::UTC);
+            return Zone::from_file("/etc/localtime");
         };
         if let Some(name) = tz.strip_prefix(':') {
             // `:NAME` is implementation-defined; like glibc, a file.
-            return Zone::from_named_file(zoneinfo, name).unwrap_or(Zone::UTC);
+            return Zone::from_named_file(zoneinfo, name);
         }
         if tz.is_empty() {
-            return Zone::UTC;
+            return None;
         }
         // A name such as `Europe/Berlin` or `UTC` is a file; only when there
         // is no such file is it a rule (busybox images often have no
         // zoneinfo but set `TZ=CET-1CEST,...`).
         if let Some(zone) = Zone::from_named_file(zoneinfo, tz) {
-            return zone;
+            return Some(zone);
         }
-        Rule::parse(tz.as_bytes())
-            .map(|rule| Zone {
-                rule: Some(rule),
-                ..Zone::UTC
-            })
-            .unwrap_or(Zone::UTC)
+        Rule::parse(tz.as_bytes()).ok().map(|rule| Zone {
+            rule: Some(rule),
+            ..Zone::UTC
+        })
     }
 
     fn from_named_file(zoneinfo: &str, name: &str) -> Option<Zone> {

@@ -90,15 +90,15 @@ impl Writer {
             _ => (crate::rt::print::stderr(), parts),
         };
         if self.echo_lost > 0 {
-            let mut count: heapless::Vec<u8, 64> = heapless::Vec::new();
-            let _ = core::fmt::Write::write_fmt(
-                count.as_mut_view(),
-                format_args!(
-                    "pmtr: {} lines not echoed (output was not taking them)\n",
-                    self.echo_lost
-                ),
-            );
-            if !write_line(fd, &[&count]) {
+            // The count as parts of the line, through `itoa`: no
+            // `fmt::Write` for a heapless buffer (issue 18, bytes).
+            let count = crate::logger::itoa(self.echo_lost.into());
+            let notice: [&[u8]; 3] = [
+                b"pmtr: ",
+                count.as_bytes(),
+                b" lines not echoed (output was not taking them)\n",
+            ];
+            if !write_line(fd, &notice) {
                 self.echo_lost = self.echo_lost.saturating_add(1);
                 return;
             }

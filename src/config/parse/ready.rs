@@ -259,7 +259,7 @@ impl Parser<'_> {
             ),
             (
                 "watchdog",
-                r.how != Some(ReadyHow::Notify),
+                !matches!(r.how, Some(ReadyHow::Notify)),
                 "needs 'ready notify': the job sends WATCHDOG=1 on its notify socket",
             ),
             ("check timeout", no_check, CHECK),
