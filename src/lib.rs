@@ -109,18 +109,6 @@ pub(crate) fn split_fields<'a>(
 /// is_whitespace` says) at either end. One forward loop, not core's
 /// two-ended `trim_matches` (issue 18: 242 bytes on armv7).
 pub(crate) fn trim(text: &str) -> &str {
-    let (start, end) = unblank(text);
-    text.get(start..end).unwrap_or_default()
-}
-
-/// `text.trim_end()`, through [`trim`]'s loop.
-pub(crate) fn trim_end(text: &str) -> &str {
-    text.get(..unblank(text).1).unwrap_or_default()
-}
-
-/// Where the text without its whitespace at either end starts and ends
-/// (both 0 when it is all whitespace).
-fn unblank(text: &str) -> (usize, usize) {
     let (mut at, mut start, mut end) = (0, None, 0);
     for c in text.chars() {
         let next = at + c.len_utf8();
@@ -130,7 +118,7 @@ fn unblank(text: &str) -> (usize, usize) {
         }
         at = next;
     }
-    (start.unwrap_or(0), end)
+    text.get(start.unwrap_or(0)..end).unwrap_or_default()
 }
 
 /// The words of a text split at ASCII whitespace, as
@@ -256,7 +244,6 @@ mod parse_tests {
             " \u{85}é \u{2028}",
         ] {
             assert_eq!(super::trim(text), text.trim(), "{text:?}");
-            assert_eq!(super::trim_end(text), text.trim_end(), "{text:?}");
         }
     }
 

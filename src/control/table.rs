@@ -59,7 +59,7 @@ impl<const N: usize> Cells<N> {
                     out.push(' ');
                 }
             } else {
-                let kept = crate::trim_end(out.get(line..).unwrap_or_default()).len();
+                let kept = out.get(line..).unwrap_or_default().trim_end().len();
                 out.truncate(line + kept);
                 out.push('\n');
                 line = out.len();
