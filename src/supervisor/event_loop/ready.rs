@@ -156,14 +156,14 @@ impl Supervisor {
                     Notice::Status(text) => health::set_text(&mut health.status, text),
                 }
             }
-            for (said, event) in [
-                (ready, JobEvent::Ready),
-                (alive, JobEvent::Alive),
-                (leaving, JobEvent::Leaving),
-            ] {
-                if said {
-                    self.step_job(slot, event, now);
-                }
+            if ready {
+                self.step_job(slot, JobEvent::Ready, now);
+            }
+            if alive {
+                self.step_job(slot, JobEvent::Alive, now);
+            }
+            if leaving {
+                self.step_job(slot, JobEvent::Leaving, now);
             }
         }
     }
