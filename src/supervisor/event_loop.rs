@@ -833,6 +833,7 @@ impl Supervisor {
         }
     }
 
+    #[inline(never)] // cold: see Supervisor::dispatch
     fn send_report(&mut self, now: Instant) {
         let lines = self
             .jobs
