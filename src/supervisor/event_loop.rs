@@ -517,11 +517,20 @@ impl Supervisor {
         match action {
             Action::Nothing => {}
             Action::Spawn => self.spawn(slot, now),
-            Action::Signal(pid, sig) => {
+            // One line and one call for both: SIGKILL is said at NOTICE,
+            // any other signal at INFO (issue 18, bytes).
+            Action::Signal(pid, _) | Action::Kill(pid) => {
+                let (sig, severity) = match action {
+                    Action::Signal(_, sig) => (sig, Severity::Info),
+                    _ => (Signal::KILL, Severity::Notice),
+                };
                 let sig_name = config::signal_name(sig);
-                info!(
-                    "sending SIG{sig_name} to job {name} [{}]",
-                    pid.as_raw_nonzero()
+                crate::syslog::log(
+                    severity,
+                    format_args!(
+                        "sending SIG{sig_name} to job {name} [{}]",
+                        pid.as_raw_nonzero()
+                    ),
                 );
                 signal_group(pid, sig);
             }
@@ -538,10 +547,6 @@ impl Supervisor {
                 self.release_held(now);
             }
             Action::Note(note) => self.log_note(slot, note),
-            Action::Kill(pid) => {
-                notice!("sending SIGKILL to job {name} [{}]", pid.as_raw_nonzero());
-                signal_group(pid, Signal::KILL);
-            }
             Action::WaitBeforeRestart(wait) => notice!(
                 "job {name} ran less than {} sec; restarting it in {} sec",
                 job::quick_run(&self.jobs.get(slot).rules()).as_secs(),
@@ -828,6 +833,7 @@ impl Supervisor {
         }
     }
 
+    #[inline(never)] // cold: see Supervisor::dispatch
     fn send_report(&mut self, now: Instant) {
         let lines = self
             .jobs

@@ -204,12 +204,9 @@ impl Helpers {
                 h.state = State::Waiting { restart_at };
                 super::job::earliest(&mut self.due, Some(restart_at));
                 let wait = restart_at.saturating_duration_since(now).as_secs();
-                let (how, n) = match ending {
-                    Ending::Status(n) => ("exit status", n),
-                    Ending::Signal(n) => ("signal", n),
-                };
+                // `exit status N` or `signal N`, as `Ending` says it.
                 notice!(
-                    "the {} [{}] ended ({how} {n}); starting it again in {wait} sec",
+                    "the {} [{}] ended ({ending}); starting it again in {wait} sec",
                     h.label,
                     pid.as_raw_nonzero()
                 );

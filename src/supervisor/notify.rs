@@ -179,18 +179,17 @@ pub enum Notice<'a> {
 /// The notices in one datagram: `KEY=VALUE` lines; lines pmtr does not
 /// know, or that are malformed, are skipped.
 pub fn notices(datagram: &[u8]) -> impl Iterator<Item = Notice<'_>> {
-    datagram.split(|&b| b == b'\n').filter_map(|line| {
-        let eq = line.iter().position(|&b| b == b'=')?;
-        // `eq` is within the line: `get` only spares bounds checks.
-        let (key, value) = (line.get(..eq)?, line.get(eq + 1..)?);
-        match (key, value) {
-            (b"READY", b"1") => Some(Notice::Ready),
-            (b"STOPPING", b"1") => Some(Notice::Stopping),
-            (b"WATCHDOG", b"1") => Some(Notice::Watchdog),
-            (b"STATUS", text) => Some(Notice::Status(text)),
-            _ => None,
-        }
-    })
+    // Whole lines compared: no key has a `=`, so `READY=1` is the key
+    // READY with the value 1, and `STATUS=` starts the key STATUS (issue
+    // 18: no search for the `=`, no key and value cut apart).
+    datagram
+        .split(|&b| b == b'\n')
+        .filter_map(|line| match line {
+            b"READY=1" => Some(Notice::Ready),
+            b"STOPPING=1" => Some(Notice::Stopping),
+            b"WATCHDOG=1" => Some(Notice::Watchdog),
+            _ => line.strip_prefix(b"STATUS=").map(Notice::Status),
+        })
 }
 
 /// The notify directory of this pmtr: made when the first `ready
@@ -252,6 +251,16 @@ mod tests {
                 Notice::Stopping,
             ]
         );
+    }
+
+    #[test]
+    fn a_notice_is_a_whole_line() {
+        // The value is all after the first `=`: `READY=1=1` is not
+        // READY=1, and a STATUS= text may hold `=`.
+        let got: Vec<Notice<'_>> =
+            notices(b"READY=1=1\nREADY=11\nXREADY=1\nREADY =1\nSTATUS=a=b\nSTATUS\nSTATUS=")
+                .collect();
+        assert_eq!(got, [Notice::Status(b"a=b"), Notice::Status(b"")]);
     }
 
     #[test]

@@ -254,6 +254,7 @@ impl Supervisor {
     }
 
     /// A probe's process was reaped: its result goes to the job.
+    #[inline(never)] // cold: see Supervisor::dispatch
     pub(super) fn probe_exited(&mut self, slot: Slot, pid: Pid, ending: Ending, now: Instant) {
         // What it left in its group goes with it.
         signal_group(pid, Signal::KILL);
