@@ -267,7 +267,7 @@ fn write_status(jobs: &Jobs, i: usize, now: Instant, out: &mut String) {
         in_state,
     } = state_of(job, now);
     JobStatus {
-        name: job.spec.name.to_string(),
+        name: String::from(&*job.spec.name),
         state,
         pid: pid.map(|p| p.as_raw_nonzero().get() as u32),
         uptime,
@@ -281,7 +281,7 @@ fn write_status(jobs: &Jobs, i: usize, now: Instant, out: &mut String) {
             (exit, secs(at))
         }),
         disabled_in_config: job.spec.disable,
-        reason: job.launch.as_ref().err().map(|e| e.to_string()),
+        reason: job.launch.as_ref().err().map(|e| e.0.clone()),
         extra: Vec::new(),
     }
     .write_fields(out);
