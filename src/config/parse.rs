@@ -14,6 +14,7 @@ use super::model::{Config, Extra, JobSpec, LogFile, Output, Pos, Resource, Ulimi
 use super::values::{
     MAX_KEEP, MIN_LOG_SIZE, is_digits, is_integer, is_job_name, nth_word, number, parse_cpu,
     parse_size, parse_url, resource, signed, split_words, suggest, suggest_resource, word_index,
+    word_index_any_case,
 };
 
 mod ready;
@@ -752,8 +753,9 @@ impl Parser<'_> {
             Kw::Cmd => {
                 // A relative program is reported, and the file refused:
                 // whether the job keeps the command then makes no odds.
-                if let Some(cmd) = self.command(option, pos, args) {
-                    self.spec().cmd = cmd.into_iter().map(String::into_boxed_str).collect();
+                if self.program(option, pos, args) {
+                    // Boxed from the words, not from a Vec of Strings.
+                    self.spec().cmd = args.iter().map(|w| Box::from(w.text.as_str())).collect();
                 }
             }
             Kw::Dir => {
@@ -1003,9 +1005,7 @@ impl Parser<'_> {
                 self.bad(flag, Msg::UlimitNoValue, "");
                 continue;
             };
-            let limit = if value.text.eq_ignore_ascii_case("infinity")
-                || value.text.eq_ignore_ascii_case("unlimited")
-            {
+            let limit = if word_index_any_case("infinity\0unlimited\0", &value.text).is_some() {
                 None
             } else if let Some(n) = number(&value.text) {
                 Some(n)

@@ -215,6 +215,21 @@ impl Parser<'_> {
         None
     }
 
+    /// Whether `args` start with an absolute program path; reports
+    /// what is wrong if not.
+    pub(super) fn program(&mut self, option: &'static str, pos: Pos, args: &[Word]) -> bool {
+        let Some(program) = args.first() else {
+            let expected = "the absolute path of a program, then its arguments";
+            self.fail(pos, Msg::MissingArg, option, expected);
+            return false;
+        };
+        if !program.text.starts_with('/') {
+            self.bad(program, Msg::Relative, option);
+            return false;
+        }
+        true
+    }
+
     /// A command line: an absolute program path, then its arguments.
     pub(super) fn command(
         &mut self,
@@ -222,13 +237,7 @@ impl Parser<'_> {
         pos: Pos,
         args: &[Word],
     ) -> Option<Vec<String>> {
-        let Some(program) = args.first() else {
-            let expected = "the absolute path of a program, then its arguments";
-            self.fail(pos, Msg::MissingArg, option, expected);
-            return None;
-        };
-        if !program.text.starts_with('/') {
-            self.bad(program, Msg::Relative, option);
+        if !self.program(option, pos, args) {
             return None;
         }
         // A loop, not map().collect(): no adapter code.

@@ -221,7 +221,12 @@ impl Parser<'_> {
                         self.fail(arg(0).pos, Msg::EmptyArg, key, "");
                     }
                     Kw::Group => spec.group = Some(text),
-                    _ => spec.groups = text.split(',').map(String::from).collect(),
+                    _ => {
+                        // A loop, not map().collect(): no adapter code.
+                        for g in text.split(',') {
+                            spec.groups.push(String::from(g));
+                        }
+                    }
                 }
                 if kw != Kw::Umask {
                     self.spec().origin.group.get_or_insert(pos);
