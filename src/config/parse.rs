@@ -330,15 +330,13 @@ impl Parser<'_> {
         }
         let pos = first.pos;
         match kw {
-            Some(Kw::Close) => match self.job.take() {
-                Some(job) => {
-                    self.finish_job(job);
-                    if let Some(extra) = args.first() {
-                        self.fail(extra.pos, Msg::TextAfterClose, "", "");
-                    }
+            Some(Kw::Close) if self.job.is_some() => {
+                self.finish_job();
+                if let Some(extra) = args.first() {
+                    self.fail(extra.pos, Msg::TextAfterClose, "", "");
                 }
-                None => self.fail(pos, Msg::StrayClose, "", ""),
-            },
+            }
+            Some(Kw::Close) => self.fail(pos, Msg::StrayClose, "", ""),
             Some(Kw::Open) => self.fail(pos, Msg::StrayOpen, "", ""),
             Some(Kw::Job) => self.start_job(pos, args),
             Some(Kw::Report) => self.global(pos, args, false),
@@ -391,14 +389,15 @@ impl Parser<'_> {
     }
 
     fn start_job(&mut self, pos: Pos, args: &[Word]) {
-        if let Some(previous) = self.job.take() {
+        if let Some(previous) = &self.job {
+            let (open, braced) = (previous.open, previous.braced);
             if self.awaiting_open {
                 self.awaiting_open = false;
-                self.fail(previous.open, Msg::ExpectedOpen, "job", "");
-            } else if previous.braced {
-                self.fail(previous.open, Msg::UnclosedBrace, "job", "");
+                self.fail(open, Msg::ExpectedOpen, "job", "");
+            } else if braced {
+                self.fail(open, Msg::UnclosedBrace, "job", "");
             }
-            self.finish_job(previous);
+            self.finish_job();
         }
         // Counts saturate instead of trusting the 1 MiB cap of
         // `parse_bytes` to keep them small (issue 13: no input may panic).
@@ -438,12 +437,16 @@ impl Parser<'_> {
             name_pos: None,
             ulimit_pos: Vec::new(),
         });
-        if empty && let Some(job) = self.job.take() {
-            self.finish_job(job);
+        if empty {
+            self.finish_job();
         }
     }
 
-    fn finish_job(&mut self, job: Draft) {
+    /// Ends the job being read, if any: its checks, then it joins the
+    /// file's jobs. It takes the job itself: one move of the Draft out
+    /// of `self.job`, not one at each caller (issue 18, bytes).
+    fn finish_job(&mut self) {
+        let Some(job) = self.job.take() else { return };
         let Draft {
             mut spec,
             name_pos,
