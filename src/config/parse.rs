@@ -65,6 +65,28 @@ keywords! {
     Close = "}", Open = "{",
 }
 
+/// For each option from `name` on, by [`Kw`]: whether it takes one
+/// word, and if so its hint in [`HINTS`] (`0` to `5`; `-` takes more).
+const ONE_WORD: &str = "1-20023405---0";
+
+/// What a one-word option expects, by [`Kw`] from `name` (empty for
+/// the others; `err` uses `out`'s).
+const EXPECTED: &str = "a job name\0\0an absolute path\0a file name or the word syslog\0\0\
+    a file name\0VAR=VALUE\0a user name\0a number from -20 to 19\0\
+    a CPU list like 0,2-3 or a hex mask like 0x0d\0\0\0\0a whole number\0";
+
+/// The hints of [`ONE_WORD`] after "too many arguments for 'OPTION'".
+const HINTS: &str = "\0; a job name has no spaces\0 (quote an argument that contains spaces)\0\
+    ; one VAR=VALUE a line (quote a value with spaces: env \"VAR=a b\")\0\
+    ; a user name has no spaces\0; write the list without spaces\0";
+
+/// The `arg` of an option that takes more than one word.
+static NO_WORD: Word = Word {
+    text: String::new(),
+    pos: Pos { line: 0, col: 0 },
+    quoted: false,
+};
+
 /// The keywords outside a job.
 const GLOBALS: &str = split_words(KEYWORDS, Kw::Name as usize).0;
 
@@ -712,7 +734,6 @@ impl Parser<'_> {
     }
 
     fn option(&mut self, kw: Kw, pos: Pos, args: &[Word]) {
-        const QUOTE: &str = " (quote an argument that contains spaces)";
         let env_file = kw == Kw::Env && args.first().is_some_and(|w| w.is("file"));
         if env_file
             || matches!(
@@ -732,17 +753,35 @@ impl Parser<'_> {
         if !repeatable && !self.first_time(option, pos) {
             return;
         }
+        // The options of one word: that word read once, here, with what
+        // each expects from a table (issue 18, bytes).
+        let i = kw as usize - Kw::Name as usize;
+        let hint = ONE_WORD
+            .as_bytes()
+            .get(i)
+            .map_or(b'-', |&h| h)
+            .wrapping_sub(b'0');
+        let arg = if hint < 6 {
+            // `out` and `err` are followed by their own words.
+            let words = if matches!(kw, Kw::Out | Kw::Err) {
+                args.get(..1).unwrap_or_default()
+            } else {
+                args
+            };
+            // `err` expects what `out` does.
+            let which = if kw == Kw::Err { i - 1 } else { i };
+            let expected = nth_word(EXPECTED, which).unwrap_or("");
+            let hint = nth_word(HINTS, usize::from(hint)).unwrap_or("");
+            match self.one(option, pos, words, expected, hint) {
+                Some(arg) => arg,
+                None => return,
+            }
+        } else {
+            // Not read by the options of more words.
+            &NO_WORD
+        };
         match kw {
             Kw::Name => {
-                let Some(arg) = self.one(
-                    option,
-                    pos,
-                    args,
-                    "a job name",
-                    "; a job name has no spaces",
-                ) else {
-                    return;
-                };
                 if !is_job_name(&arg.text) {
                     self.bad(arg, Msg::BadName, "");
                     return;
@@ -753,29 +792,13 @@ impl Parser<'_> {
                     job.name_pos = Some(at);
                 }
             }
-            Kw::Cmd => {
-                // A relative program is reported, and the file refused:
-                // whether the job keeps the command then makes no odds.
-                if self.program(option, pos, args) {
-                    // Boxed from the words, not from a Vec of Strings.
-                    self.spec().cmd = args.iter().map(|w| Box::from(w.text.as_str())).collect();
-                }
-            }
             Kw::Dir => {
-                let Some(arg) = self.one(option, pos, args, "an absolute path", QUOTE) else {
-                    return;
-                };
                 if !arg.text.starts_with('/') {
                     self.bad(arg, Msg::Relative, option);
                 }
                 self.spec().dir = Some(arg.text.as_str().into());
             }
             Kw::Out | Kw::Err => {
-                let expected = "a file name or the word syslog";
-                let Some(arg) = self.one(option, pos, &args[..args.len().min(1)], expected, "")
-                else {
-                    return;
-                };
                 // A quoted "syslog" is a file of that name.
                 let out = if arg.is("syslog") {
                     Output::Syslog
@@ -792,76 +815,45 @@ impl Parser<'_> {
                 }
             }
             Kw::In => {
-                let Some(arg) = self.one(option, pos, args, "a file name", QUOTE) else {
-                    return;
-                };
                 self.extra().input = Some(arg.text.clone());
             }
-            Kw::Env => {
-                let hint = "; one VAR=VALUE a line (quote a value with spaces: env \"VAR=a b\")";
-                let Some(arg) = self.one(option, pos, args, "VAR=VALUE", hint) else {
-                    return;
-                };
-                match arg.text.find('=') {
-                    None => self.bad(arg, Msg::EnvNoEquals, ""),
-                    Some(0) => self.bad(arg, Msg::EnvBadName, ""),
-                    Some(_) => {
-                        let text = arg.text.clone();
-                        self.spec().env.push(text);
-                    }
+            Kw::Env => match arg.text.find('=') {
+                None => self.bad(arg, Msg::EnvNoEquals, ""),
+                Some(0) => self.bad(arg, Msg::EnvBadName, ""),
+                Some(_) => {
+                    let text = arg.text.clone();
+                    self.spec().env.push(text);
                 }
-            }
+            },
             Kw::User => {
-                let Some(arg) = self.one(
-                    option,
-                    pos,
-                    args,
-                    "a user name",
-                    "; a user name has no spaces",
-                ) else {
-                    return;
-                };
                 let text = Box::from(arg.text.as_str());
                 let spec = self.spec();
                 spec.user = Some(text);
                 spec.origin.user = Some(pos);
             }
-            Kw::Nice => {
-                let Some(arg) = self.one(option, pos, args, "a number from -20 to 19", "") else {
-                    return;
-                };
-                match signed(&arg.text) {
-                    Some(n @ -20..=19) => self.extra().nice = Some(n as i32),
-                    _ if is_integer(&arg.text) => self.bad(arg, Msg::NiceRange, ""),
-                    _ => self.bad(arg, Msg::BadNumber, "a whole number from -20 to 19"),
-                }
-            }
-            Kw::Cpu => {
-                let Some(arg) = self.one(
-                    option,
-                    pos,
-                    args,
-                    "a CPU list like 0,2-3 or a hex mask like 0x0d",
-                    "; write the list without spaces",
-                ) else {
-                    return;
-                };
-                match parse_cpu(&arg.text) {
-                    Ok(cpus) => self.extra().cpu = Some(cpus),
-                    Err(kind) => self.err(arg.pos, kind),
-                }
-            }
-            Kw::Order => {
-                let Some(arg) = self.one(option, pos, args, "a whole number", "") else {
-                    return;
-                };
-                match signed(&arg.text).and_then(|n| i32::try_from(n).ok()) {
-                    Some(n) => self.spec().order = n,
-                    None => self.bad(
-                        arg,
-                        Msg::BadNumber,
-                        "a whole number, negative allowed (lower starts first)",
-                    ),
+            Kw::Nice => match signed(&arg.text) {
+                Some(n @ -20..=19) => self.extra().nice = Some(n as i32),
+                _ if is_integer(&arg.text) => self.bad(arg, Msg::NiceRange, ""),
+                _ => self.bad(arg, Msg::BadNumber, "a whole number from -20 to 19"),
+            },
+            Kw::Cpu => match parse_cpu(&arg.text) {
+                Ok(cpus) => self.extra().cpu = Some(cpus),
+                Err(kind) => self.err(arg.pos, kind),
+            },
+            Kw::Order => match signed(&arg.text).and_then(|n| i32::try_from(n).ok()) {
+                Some(n) => self.spec().order = n,
+                None => self.bad(
+                    arg,
+                    Msg::BadNumber,
+                    "a whole number, negative allowed (lower starts first)",
+                ),
+            },
+            Kw::Cmd => {
+                // A relative program is reported, and the file refused:
+                // whether the job keeps the command then makes no odds.
+                if self.program(option, pos, args) {
+                    // Boxed from the words, not from a Vec of Strings.
+                    self.spec().cmd = args.iter().map(|w| Box::from(w.text.as_str())).collect();
                 }
             }
             Kw::Disable | Kw::Wait | Kw::Once => {
@@ -1046,5 +1038,21 @@ mod tests {
         assert_eq!(OPTIONS_AND_CLOSE, format!("{OPTIONS}}}\0"));
         assert_eq!(Kw::Watchdog.word(), "watchdog");
         assert_eq!(Kw::ALL.len(), KEYWORDS.split_terminator('\0').count());
+    }
+
+    #[test]
+    fn one_word_options_find_their_texts() {
+        let at = |kw: Kw| kw as usize - Kw::Name as usize;
+        assert_eq!(ONE_WORD.len(), at(Kw::Order) + 1);
+        assert_eq!(nth_word(EXPECTED, at(Kw::Name)), Some("a job name"));
+        assert_eq!(
+            nth_word(EXPECTED, at(Kw::Out)),
+            Some("a file name or the word syslog")
+        );
+        assert_eq!(nth_word(EXPECTED, at(Kw::Order)), Some("a whole number"));
+        let hint = |kw: Kw| nth_word(HINTS, usize::from(ONE_WORD.as_bytes()[at(kw)] - b'0'));
+        assert_eq!(hint(Kw::Cpu), Some("; write the list without spaces"));
+        assert_eq!(hint(Kw::In), hint(Kw::Dir));
+        assert_eq!(hint(Kw::Nice), Some(""));
     }
 }
