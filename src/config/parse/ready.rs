@@ -168,11 +168,8 @@ impl Parser<'_> {
         let Some((word, rest)) = self.sub("check", pos, args, WORDS, ONE_OF) else {
             return;
         };
-        let option = match word {
-            EVERY => "check every",
-            TIMEOUT => "check timeout",
-            _ => "check fails",
-        };
+        // By place in WORDS.
+        let option = nth_word("check every\0check timeout\0check fails\0", word).unwrap_or("");
         if !self.first_time(option, pos) {
             return;
         }
