@@ -401,26 +401,30 @@ impl Parser<'_> {
         if let Some(block) = self.block.take() {
             self.fail(block.open, Msg::UnclosedBrace, block.kind.name(), "");
         }
-        if let Some(job) = self.job.take() {
-            if self.awaiting_open {
-                self.fail(job.open, Msg::ExpectedOpen, "job", "");
-            } else if job.braced {
-                self.fail(job.open, Msg::UnclosedBrace, "job", "");
-            }
-        }
+        // The last job, never closed, is reported and dropped.
+        self.unclosed();
+        self.job = None;
     }
 
-    fn start_job(&mut self, pos: Pos, args: &[Word]) {
-        if let Some(previous) = &self.job {
-            let (open, braced) = (previous.open, previous.braced);
+    /// Reports the job being read, if any, as never closed: its `{`
+    /// missing, or its `}`. One body for the end of the file and the
+    /// next `job` (issue 18, bytes).
+    fn unclosed(&mut self) {
+        if let Some(job) = &self.job {
+            let (open, braced) = (job.open, job.braced);
             if self.awaiting_open {
                 self.awaiting_open = false;
                 self.fail(open, Msg::ExpectedOpen, "job", "");
             } else if braced {
                 self.fail(open, Msg::UnclosedBrace, "job", "");
             }
-            self.finish_job();
         }
+    }
+
+    fn start_job(&mut self, pos: Pos, args: &[Word]) {
+        // The job before, unclosed, still counts.
+        self.unclosed();
+        self.finish_job();
         // Counts saturate instead of trusting the 1 MiB cap of
         // `parse_bytes` to keep them small (issue 13: no input may panic).
         self.jobs_seen = self.jobs_seen.saturating_add(1);
