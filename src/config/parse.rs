@@ -298,6 +298,13 @@ impl Parser<'_> {
         self.diags.push(at, kind);
     }
 
+    /// Reports `msg` at `pos`, about something given before at `first`
+    /// (`%p`): one call for the five "given twice" errors (issue 18).
+    #[inline(never)]
+    fn again(&mut self, pos: Pos, msg: Msg, word: Option<&str>, a: &'static str, first: Pos) {
+        self.err(pos, ErrorKind::new(msg, word, a, "").first(first));
+    }
+
     /// Reports `msg` about `word`, at it.
     fn bad(&mut self, word: &Word, msg: Msg, a: &'static str) {
         self.report(msg, word.pos, Some(word), a, "");
@@ -501,8 +508,7 @@ impl Parser<'_> {
         if let Some(pos) = name_pos {
             match find_name(&self.names, &spec.name) {
                 Ok(&(_, first, _)) => {
-                    let kind = ErrorKind::new(Msg::DuplicateName, Some(&spec.name), "", "");
-                    self.err(pos, kind.first(first));
+                    self.again(pos, Msg::DuplicateName, Some(&spec.name), "", first);
                 }
                 Err(i) => {
                     let index = self.config.jobs.len() as u32;
@@ -605,7 +611,7 @@ impl Parser<'_> {
             return;
         }
         if let Some(first) = self.metrics_at {
-            self.err(pos, ErrorKind::plain(Msg::RepeatedMetrics).first(first));
+            self.again(pos, Msg::RepeatedMetrics, None, "", first);
             return;
         }
         self.metrics_at = Some(pos);
@@ -634,8 +640,7 @@ impl Parser<'_> {
             };
             let option = nth_word(OPTIONS, i).unwrap_or("");
             if let Some(first) = seen[i] {
-                let kind = ErrorKind::new(Msg::Repeated, None, option, "");
-                self.err(word.pos, kind.first(first));
+                self.again(word.pos, Msg::Repeated, None, option, first);
                 return None;
             }
             seen[i] = Some(word.pos);
@@ -685,8 +690,7 @@ impl Parser<'_> {
             return false;
         };
         if let Some(&(_, first)) = job.seen.iter().find(|(o, _)| *o == option) {
-            let kind = ErrorKind::new(Msg::Repeated, None, option, "");
-            self.err(pos, kind.first(first));
+            self.again(pos, Msg::Repeated, None, option, first);
             return false;
         }
         job.seen.push((option, pos));
@@ -1018,8 +1022,8 @@ impl Parser<'_> {
             }
             let Some(job) = &mut self.job else { return };
             if let Some(&(_, first)) = job.ulimit_pos.iter().find(|(r, _)| *r == resource) {
-                let kind = ErrorKind::new(Msg::UlimitRepeated, None, resource.rlimit_name(), "");
-                self.err(flag.pos, kind.first(first));
+                let name = resource.rlimit_name();
+                self.again(flag.pos, Msg::UlimitRepeated, None, name, first);
                 continue;
             }
             job.ulimit_pos.push((resource, flag.pos));
