@@ -264,10 +264,10 @@ impl Parser<'_> {
         let when = matches!(r.how, Some(ReadyHow::When(_)));
         let notify = matches!(r.how, Some(ReadyHow::Notify));
         // Bit k: row k's rule is broken.
-        let broken = u32::from(once) * 0b111
-            | u32::from(!once && !when) << 3
-            | u32::from(!notify) << 4
-            | u32::from(no_check) * 0b110_0000;
+        let broken = (u32::from(once) * 0b111)
+            | (u32::from(!once && !when) << 3)
+            | (u32::from(!notify) << 4)
+            | (u32::from(no_check) * 0b110_0000);
         for (k, rule) in RULE.into_iter().enumerate() {
             if broken >> k & 1 == 0 {
                 continue;
