@@ -14,6 +14,7 @@ use super::model::{Config, Extra, JobSpec, LogFile, Output, Pos, Resource, Ulimi
 use super::values::{
     MAX_KEEP, MIN_LOG_SIZE, is_digits, is_integer, is_job_name, nth_word, number, parse_cpu,
     parse_size, parse_url, resource, signed, split_words, suggest, suggest_resource, word_index,
+    word_index_any_case,
 };
 
 mod ready;
@@ -63,6 +64,28 @@ keywords! {
     // Braces, which are words of their own.
     Close = "}", Open = "{",
 }
+
+/// For each option from `name` on, by [`Kw`]: whether it takes one
+/// word, and if so its hint in [`HINTS`] (`0` to `5`; `-` takes more).
+const ONE_WORD: &str = "1-20023405---0";
+
+/// What a one-word option expects, by [`Kw`] from `name` (empty for
+/// the others; `err` uses `out`'s).
+const EXPECTED: &str = "a job name\0\0an absolute path\0a file name or the word syslog\0\0\
+    a file name\0VAR=VALUE\0a user name\0a number from -20 to 19\0\
+    a CPU list like 0,2-3 or a hex mask like 0x0d\0\0\0\0a whole number\0";
+
+/// The hints of [`ONE_WORD`] after "too many arguments for 'OPTION'".
+const HINTS: &str = "\0; a job name has no spaces\0 (quote an argument that contains spaces)\0\
+    ; one VAR=VALUE a line (quote a value with spaces: env \"VAR=a b\")\0\
+    ; a user name has no spaces\0; write the list without spaces\0";
+
+/// The `arg` of an option that takes more than one word.
+static NO_WORD: Word = Word {
+    text: String::new(),
+    pos: Pos { line: 0, col: 0 },
+    quoted: false,
+};
 
 /// The keywords outside a job.
 const GLOBALS: &str = split_words(KEYWORDS, Kw::Name as usize).0;
@@ -275,6 +298,13 @@ impl Parser<'_> {
         self.diags.push(at, kind);
     }
 
+    /// Reports `msg` at `pos`, about something given before at `first`
+    /// (`%p`): one call for the five "given twice" errors (issue 18).
+    #[inline(never)]
+    fn again(&mut self, pos: Pos, msg: Msg, word: Option<&str>, a: &'static str, first: Pos) {
+        self.err(pos, ErrorKind::new(msg, word, a, "").first(first));
+    }
+
     /// Reports `msg` about `word`, at it.
     fn bad(&mut self, word: &Word, msg: Msg, a: &'static str) {
         self.report(msg, word.pos, Some(word), a, "");
@@ -329,15 +359,13 @@ impl Parser<'_> {
         }
         let pos = first.pos;
         match kw {
-            Some(Kw::Close) => match self.job.take() {
-                Some(job) => {
-                    self.finish_job(job);
-                    if let Some(extra) = args.first() {
-                        self.fail(extra.pos, Msg::TextAfterClose, "", "");
-                    }
+            Some(Kw::Close) if self.job.is_some() => {
+                self.finish_job();
+                if let Some(extra) = args.first() {
+                    self.fail(extra.pos, Msg::TextAfterClose, "", "");
                 }
-                None => self.fail(pos, Msg::StrayClose, "", ""),
-            },
+            }
+            Some(Kw::Close) => self.fail(pos, Msg::StrayClose, "", ""),
             Some(Kw::Open) => self.fail(pos, Msg::StrayOpen, "", ""),
             Some(Kw::Job) => self.start_job(pos, args),
             Some(Kw::Report) => self.global(pos, args, false),
@@ -380,25 +408,30 @@ impl Parser<'_> {
         if let Some(block) = self.block.take() {
             self.fail(block.open, Msg::UnclosedBrace, block.kind.name(), "");
         }
-        if let Some(job) = self.job.take() {
+        // The last job, never closed, is reported and dropped.
+        self.unclosed();
+        self.job = None;
+    }
+
+    /// Reports the job being read, if any, as never closed: its `{`
+    /// missing, or its `}`. One body for the end of the file and the
+    /// next `job` (issue 18, bytes).
+    fn unclosed(&mut self) {
+        if let Some(job) = &self.job {
+            let (open, braced) = (job.open, job.braced);
             if self.awaiting_open {
-                self.fail(job.open, Msg::ExpectedOpen, "job", "");
-            } else if job.braced {
-                self.fail(job.open, Msg::UnclosedBrace, "job", "");
+                self.awaiting_open = false;
+                self.fail(open, Msg::ExpectedOpen, "job", "");
+            } else if braced {
+                self.fail(open, Msg::UnclosedBrace, "job", "");
             }
         }
     }
 
     fn start_job(&mut self, pos: Pos, args: &[Word]) {
-        if let Some(previous) = self.job.take() {
-            if self.awaiting_open {
-                self.awaiting_open = false;
-                self.fail(previous.open, Msg::ExpectedOpen, "job", "");
-            } else if previous.braced {
-                self.fail(previous.open, Msg::UnclosedBrace, "job", "");
-            }
-            self.finish_job(previous);
-        }
+        // The job before, unclosed, still counts.
+        self.unclosed();
+        self.finish_job();
         // Counts saturate instead of trusting the 1 MiB cap of
         // `parse_bytes` to keep them small (issue 13: no input may panic).
         self.jobs_seen = self.jobs_seen.saturating_add(1);
@@ -437,12 +470,16 @@ impl Parser<'_> {
             name_pos: None,
             ulimit_pos: Vec::new(),
         });
-        if empty && let Some(job) = self.job.take() {
-            self.finish_job(job);
+        if empty {
+            self.finish_job();
         }
     }
 
-    fn finish_job(&mut self, job: Draft) {
+    /// Ends the job being read, if any: its checks, then it joins the
+    /// file's jobs. It takes the job itself: one move of the Draft out
+    /// of `self.job`, not one at each caller (issue 18, bytes).
+    fn finish_job(&mut self) {
+        let Some(job) = self.job.take() else { return };
         let Draft {
             mut spec,
             name_pos,
@@ -471,8 +508,7 @@ impl Parser<'_> {
         if let Some(pos) = name_pos {
             match find_name(&self.names, &spec.name) {
                 Ok(&(_, first, _)) => {
-                    let kind = ErrorKind::new(Msg::DuplicateName, Some(&spec.name), "", "");
-                    self.err(pos, kind.first(first));
+                    self.again(pos, Msg::DuplicateName, Some(&spec.name), "", first);
                 }
                 Err(i) => {
                     let index = self.config.jobs.len() as u32;
@@ -575,7 +611,7 @@ impl Parser<'_> {
             return;
         }
         if let Some(first) = self.metrics_at {
-            self.err(pos, ErrorKind::plain(Msg::RepeatedMetrics).first(first));
+            self.again(pos, Msg::RepeatedMetrics, None, "", first);
             return;
         }
         self.metrics_at = Some(pos);
@@ -604,8 +640,7 @@ impl Parser<'_> {
             };
             let option = nth_word(OPTIONS, i).unwrap_or("");
             if let Some(first) = seen[i] {
-                let kind = ErrorKind::new(Msg::Repeated, None, option, "");
-                self.err(word.pos, kind.first(first));
+                self.again(word.pos, Msg::Repeated, None, option, first);
                 return None;
             }
             seen[i] = Some(word.pos);
@@ -655,8 +690,7 @@ impl Parser<'_> {
             return false;
         };
         if let Some(&(_, first)) = job.seen.iter().find(|(o, _)| *o == option) {
-            let kind = ErrorKind::new(Msg::Repeated, None, option, "");
-            self.err(pos, kind.first(first));
+            self.again(pos, Msg::Repeated, None, option, first);
             return false;
         }
         job.seen.push((option, pos));
@@ -708,7 +742,6 @@ impl Parser<'_> {
     }
 
     fn option(&mut self, kw: Kw, pos: Pos, args: &[Word]) {
-        const QUOTE: &str = " (quote an argument that contains spaces)";
         let env_file = kw == Kw::Env && args.first().is_some_and(|w| w.is("file"));
         if env_file
             || matches!(
@@ -728,17 +761,35 @@ impl Parser<'_> {
         if !repeatable && !self.first_time(option, pos) {
             return;
         }
+        // The options of one word: that word read once, here, with what
+        // each expects from a table (issue 18, bytes).
+        let i = kw as usize - Kw::Name as usize;
+        let hint = ONE_WORD
+            .as_bytes()
+            .get(i)
+            .map_or(b'-', |&h| h)
+            .wrapping_sub(b'0');
+        let arg = if hint < 6 {
+            // `out` and `err` are followed by their own words.
+            let words = if matches!(kw, Kw::Out | Kw::Err) {
+                args.get(..1).unwrap_or_default()
+            } else {
+                args
+            };
+            // `err` expects what `out` does.
+            let which = if kw == Kw::Err { i - 1 } else { i };
+            let expected = nth_word(EXPECTED, which).unwrap_or("");
+            let hint = nth_word(HINTS, usize::from(hint)).unwrap_or("");
+            match self.one(option, pos, words, expected, hint) {
+                Some(arg) => arg,
+                None => return,
+            }
+        } else {
+            // Not read by the options of more words.
+            &NO_WORD
+        };
         match kw {
             Kw::Name => {
-                let Some(arg) = self.one(
-                    option,
-                    pos,
-                    args,
-                    "a job name",
-                    "; a job name has no spaces",
-                ) else {
-                    return;
-                };
                 if !is_job_name(&arg.text) {
                     self.bad(arg, Msg::BadName, "");
                     return;
@@ -749,28 +800,13 @@ impl Parser<'_> {
                     job.name_pos = Some(at);
                 }
             }
-            Kw::Cmd => {
-                // A relative program is reported, and the file refused:
-                // whether the job keeps the command then makes no odds.
-                if let Some(cmd) = self.command(option, pos, args) {
-                    self.spec().cmd = cmd.into_iter().map(String::into_boxed_str).collect();
-                }
-            }
             Kw::Dir => {
-                let Some(arg) = self.one(option, pos, args, "an absolute path", QUOTE) else {
-                    return;
-                };
                 if !arg.text.starts_with('/') {
                     self.bad(arg, Msg::Relative, option);
                 }
                 self.spec().dir = Some(arg.text.as_str().into());
             }
             Kw::Out | Kw::Err => {
-                let expected = "a file name or the word syslog";
-                let Some(arg) = self.one(option, pos, &args[..args.len().min(1)], expected, "")
-                else {
-                    return;
-                };
                 // A quoted "syslog" is a file of that name.
                 let out = if arg.is("syslog") {
                     Output::Syslog
@@ -787,76 +823,45 @@ impl Parser<'_> {
                 }
             }
             Kw::In => {
-                let Some(arg) = self.one(option, pos, args, "a file name", QUOTE) else {
-                    return;
-                };
                 self.extra().input = Some(arg.text.clone());
             }
-            Kw::Env => {
-                let hint = "; one VAR=VALUE a line (quote a value with spaces: env \"VAR=a b\")";
-                let Some(arg) = self.one(option, pos, args, "VAR=VALUE", hint) else {
-                    return;
-                };
-                match arg.text.find('=') {
-                    None => self.bad(arg, Msg::EnvNoEquals, ""),
-                    Some(0) => self.bad(arg, Msg::EnvBadName, ""),
-                    Some(_) => {
-                        let text = arg.text.clone();
-                        self.spec().env.push(text);
-                    }
+            Kw::Env => match arg.text.find('=') {
+                None => self.bad(arg, Msg::EnvNoEquals, ""),
+                Some(0) => self.bad(arg, Msg::EnvBadName, ""),
+                Some(_) => {
+                    let text = arg.text.clone();
+                    self.spec().env.push(text);
                 }
-            }
+            },
             Kw::User => {
-                let Some(arg) = self.one(
-                    option,
-                    pos,
-                    args,
-                    "a user name",
-                    "; a user name has no spaces",
-                ) else {
-                    return;
-                };
                 let text = Box::from(arg.text.as_str());
                 let spec = self.spec();
                 spec.user = Some(text);
                 spec.origin.user = Some(pos);
             }
-            Kw::Nice => {
-                let Some(arg) = self.one(option, pos, args, "a number from -20 to 19", "") else {
-                    return;
-                };
-                match signed(&arg.text) {
-                    Some(n @ -20..=19) => self.extra().nice = Some(n as i32),
-                    _ if is_integer(&arg.text) => self.bad(arg, Msg::NiceRange, ""),
-                    _ => self.bad(arg, Msg::BadNumber, "a whole number from -20 to 19"),
-                }
-            }
-            Kw::Cpu => {
-                let Some(arg) = self.one(
-                    option,
-                    pos,
-                    args,
-                    "a CPU list like 0,2-3 or a hex mask like 0x0d",
-                    "; write the list without spaces",
-                ) else {
-                    return;
-                };
-                match parse_cpu(&arg.text) {
-                    Ok(cpus) => self.extra().cpu = Some(cpus),
-                    Err(kind) => self.err(arg.pos, kind),
-                }
-            }
-            Kw::Order => {
-                let Some(arg) = self.one(option, pos, args, "a whole number", "") else {
-                    return;
-                };
-                match signed(&arg.text).and_then(|n| i32::try_from(n).ok()) {
-                    Some(n) => self.spec().order = n,
-                    None => self.bad(
-                        arg,
-                        Msg::BadNumber,
-                        "a whole number, negative allowed (lower starts first)",
-                    ),
+            Kw::Nice => match signed(&arg.text) {
+                Some(n @ -20..=19) => self.extra().nice = Some(n as i32),
+                _ if is_integer(&arg.text) => self.bad(arg, Msg::NiceRange, ""),
+                _ => self.bad(arg, Msg::BadNumber, "a whole number from -20 to 19"),
+            },
+            Kw::Cpu => match parse_cpu(&arg.text) {
+                Ok(cpus) => self.extra().cpu = Some(cpus),
+                Err(kind) => self.err(arg.pos, kind),
+            },
+            Kw::Order => match signed(&arg.text).and_then(|n| i32::try_from(n).ok()) {
+                Some(n) => self.spec().order = n,
+                None => self.bad(
+                    arg,
+                    Msg::BadNumber,
+                    "a whole number, negative allowed (lower starts first)",
+                ),
+            },
+            Kw::Cmd => {
+                // A relative program is reported, and the file refused:
+                // whether the job keeps the command then makes no odds.
+                if self.program(option, pos, args) {
+                    // Boxed from the words, not from a Vec of Strings.
+                    self.spec().cmd = args.iter().map(|w| Box::from(w.text.as_str())).collect();
                 }
             }
             Kw::Disable | Kw::Wait | Kw::Once => {
@@ -1003,9 +1008,7 @@ impl Parser<'_> {
                 self.bad(flag, Msg::UlimitNoValue, "");
                 continue;
             };
-            let limit = if value.text.eq_ignore_ascii_case("infinity")
-                || value.text.eq_ignore_ascii_case("unlimited")
-            {
+            let limit = if word_index_any_case("infinity\0unlimited\0", &value.text).is_some() {
                 None
             } else if let Some(n) = number(&value.text) {
                 Some(n)
@@ -1019,8 +1022,8 @@ impl Parser<'_> {
             }
             let Some(job) = &mut self.job else { return };
             if let Some(&(_, first)) = job.ulimit_pos.iter().find(|(r, _)| *r == resource) {
-                let kind = ErrorKind::new(Msg::UlimitRepeated, None, resource.rlimit_name(), "");
-                self.err(flag.pos, kind.first(first));
+                let name = resource.rlimit_name();
+                self.again(flag.pos, Msg::UlimitRepeated, None, name, first);
                 continue;
             }
             job.ulimit_pos.push((resource, flag.pos));
@@ -1043,5 +1046,21 @@ mod tests {
         assert_eq!(OPTIONS_AND_CLOSE, format!("{OPTIONS}}}\0"));
         assert_eq!(Kw::Watchdog.word(), "watchdog");
         assert_eq!(Kw::ALL.len(), KEYWORDS.split_terminator('\0').count());
+    }
+
+    #[test]
+    fn one_word_options_find_their_texts() {
+        let at = |kw: Kw| kw as usize - Kw::Name as usize;
+        assert_eq!(ONE_WORD.len(), at(Kw::Order) + 1);
+        assert_eq!(nth_word(EXPECTED, at(Kw::Name)), Some("a job name"));
+        assert_eq!(
+            nth_word(EXPECTED, at(Kw::Out)),
+            Some("a file name or the word syslog")
+        );
+        assert_eq!(nth_word(EXPECTED, at(Kw::Order)), Some("a whole number"));
+        let hint = |kw: Kw| nth_word(HINTS, usize::from(ONE_WORD.as_bytes()[at(kw)] - b'0'));
+        assert_eq!(hint(Kw::Cpu), Some("; write the list without spaces"));
+        assert_eq!(hint(Kw::In), hint(Kw::Dir));
+        assert_eq!(hint(Kw::Nice), Some(""));
     }
 }

@@ -16,7 +16,9 @@ use super::{Kw, Parser, find_name};
 use crate::config::error::{ErrorKind, Msg};
 use crate::config::lex::Word;
 use crate::config::model::{After, JobSpec, Pos, Readiness, ReadyHow};
-use crate::config::values::{distance, is_job_name, parse_duration_ms, signed, word_index};
+use crate::config::values::{
+    distance, is_job_name, nth_word, parse_duration_ms, signed, word_index,
+};
 use crate::prelude::*;
 
 /// Longest cycle named in full; a longer one ends in `…`.
@@ -166,11 +168,8 @@ impl Parser<'_> {
         let Some((word, rest)) = self.sub("check", pos, args, WORDS, ONE_OF) else {
             return;
         };
-        let option = match word {
-            EVERY => "check every",
-            TIMEOUT => "check timeout",
-            _ => "check fails",
-        };
+        // By place in WORDS.
+        let option = nth_word("check every\0check timeout\0check fails\0", word).unwrap_or("");
         if !self.first_time(option, pos) {
             return;
         }
@@ -215,6 +214,21 @@ impl Parser<'_> {
         None
     }
 
+    /// Whether `args` start with an absolute program path; reports
+    /// what is wrong if not.
+    pub(super) fn program(&mut self, option: &'static str, pos: Pos, args: &[Word]) -> bool {
+        let Some(program) = args.first() else {
+            let expected = "the absolute path of a program, then its arguments";
+            self.fail(pos, Msg::MissingArg, option, expected);
+            return false;
+        };
+        if !program.text.starts_with('/') {
+            self.bad(program, Msg::Relative, option);
+            return false;
+        }
+        true
+    }
+
     /// A command line: an absolute program path, then its arguments.
     pub(super) fn command(
         &mut self,
@@ -222,13 +236,7 @@ impl Parser<'_> {
         pos: Pos,
         args: &[Word],
     ) -> Option<Vec<String>> {
-        let Some(program) = args.first() else {
-            let expected = "the absolute path of a program, then its arguments";
-            self.fail(pos, Msg::MissingArg, option, expected);
-            return None;
-        };
-        if !program.text.starts_with('/') {
-            self.bad(program, Msg::Relative, option);
+        if !self.program(option, pos, args) {
             return None;
         }
         // A loop, not map().collect(): no adapter code.
@@ -243,30 +251,30 @@ impl Parser<'_> {
     /// job is read (options may come in any order).
     pub(super) fn finish_readiness(&mut self, spec: &JobSpec, seen: &[(&'static str, Pos)]) {
         let Some(r) = &spec.readiness else { return };
-        const ONCE: &str =
-            "does not apply to a 'once' job: it is ready when it exits with status 0";
-        const CHECK: &str = "needs 'check every T CMD'";
+        // The rule broken, for each option it concerns: a list of words
+        // and a byte per row, not an array of strs built on the stack
+        // (issue 18, bytes).
+        const OPTIONS: &str = "ready\0ready every\0ready timeout\0ready every\0watchdog\0check timeout\0check fails\0";
+        const NEEDS: &str = "does not apply to a 'once' job: it is ready when it exits with status 0\0\
+            needs 'ready when CMD': it is how often CMD runs\0\
+            needs 'ready notify': the job sends WATCHDOG=1 on its notify socket\0\
+            needs 'check every T CMD'\0";
+        const RULE: [u8; 7] = [0, 0, 0, 1, 2, 3, 3];
         let (once, no_check) = (spec.once, r.check_every_ms.is_none());
         let when = matches!(r.how, Some(ReadyHow::When(_)));
-        let rows = [
-            ("ready", once, ONCE),
-            ("ready every", once, ONCE),
-            ("ready timeout", once, ONCE),
-            (
-                "ready every",
-                !once && !when,
-                "needs 'ready when CMD': it is how often CMD runs",
-            ),
-            (
-                "watchdog",
-                !matches!(r.how, Some(ReadyHow::Notify)),
-                "needs 'ready notify': the job sends WATCHDOG=1 on its notify socket",
-            ),
-            ("check timeout", no_check, CHECK),
-            ("check fails", no_check, CHECK),
-        ];
-        for (option, wrong, needs) in rows {
-            if let (true, Some(&(_, pos))) = (wrong, seen.iter().find(|(o, _)| *o == option)) {
+        let notify = matches!(r.how, Some(ReadyHow::Notify));
+        // Bit k: row k's rule is broken.
+        let broken = (u32::from(once) * 0b111)
+            | (u32::from(!once && !when) << 3)
+            | (u32::from(!notify) << 4)
+            | (u32::from(no_check) * 0b110_0000);
+        for (k, rule) in RULE.into_iter().enumerate() {
+            if broken >> k & 1 == 0 {
+                continue;
+            }
+            let option = nth_word(OPTIONS, k).unwrap_or("");
+            if let Some(&(_, pos)) = seen.iter().find(|(o, _)| *o == option) {
+                let needs = nth_word(NEEDS, usize::from(rule)).unwrap_or("");
                 self.fail(pos, Msg::Needs, option, needs);
             }
         }

@@ -13,7 +13,7 @@ use crate::prelude::*;
 use super::super::error::{Error, ErrorKind, Msg};
 use super::super::lex::Word;
 use super::super::model::{EnvFile, GiveUp, Pos, Restart, RestartDelay};
-use super::super::values::{number, parse_duration, parse_signal};
+use super::super::values::{nth_word, number, parse_duration, parse_signal};
 use super::{Kw, Parser};
 
 /// `give up after N`: the most quick exits a job's window remembers. The
@@ -26,33 +26,19 @@ fn is_value(word: &str) -> bool {
     word.starts_with(|c: char| c.is_ascii_uppercase())
 }
 
-/// For each option, by [`Kw`] from `restart` on: the key for "given
-/// twice", the words after the keyword, and what to write there. One
-/// table rather than a `match` building the three per option (issue 18).
-const SHAPES: [(&str, &[&str], &str); 9] = [
-    (
-        "restart",
-        &["POLICY"],
-        "always, on-failure, never, or delay TIME [max TIME]",
-    ),
-    (
-        "give up",
-        &["up", "after", "N", "in", "TIME", "then", "exit"],
-        "up after N in TIME [then exit]",
-    ),
-    ("stop signal", &["signal", "SIGNAL"], "signal SIGNAL"),
-    ("reload signal", &["signal", "SIGNAL"], "signal SIGNAL"),
-    ("group", &["GROUP"], "a group name or number"),
-    ("groups", &["GROUPS"], "group names or numbers, like a,b,20"),
-    ("umask", &["MASK"], "an octal mode like 022"),
-    // `restart delay`, then `env file`.
-    (
-        "restart delay",
-        &["delay", "TIME", "max", "TIME"],
-        "delay TIME [max TIME]",
-    ),
-    ("env file", &["file", "PATH"], "file PATH"),
-];
+/// For each option, by [`Kw`] from `restart` on, then `restart delay`
+/// and `env file`: the key for "given twice", the words after the
+/// keyword (one string, a space between words), and what to write
+/// there. Three lists of words (as for `values::nth_word`), not an array
+/// of tuples and slices of strs: no pointers in .data.rel.ro (issue 18).
+const KEYS: &str = "restart\0give up\0stop signal\0reload signal\0group\0groups\0umask\0\
+    restart delay\0env file\0";
+const SHAPES: &str = "POLICY\0up after N in TIME then exit\0signal SIGNAL\0signal SIGNAL\0\
+    GROUP\0GROUPS\0MASK\0delay TIME max TIME\0file PATH\0";
+const USAGES: &str = "always, on-failure, never, or delay TIME [max TIME]\0\
+    up after N in TIME [then exit]\0signal SIGNAL\0signal SIGNAL\0a group name or number\0\
+    group names or numbers, like a,b,20\0an octal mode like 022\0delay TIME [max TIME]\0\
+    file PATH\0";
 
 const _: () = assert!(Kw::Umask as usize - Kw::Restart as usize == 6);
 
@@ -62,19 +48,19 @@ impl Parser<'_> {
     pub(super) fn restart_option(&mut self, kw: Kw, pos: Pos, args: &[Word]) {
         let delay = kw == Kw::Restart && args.first().is_some_and(|w| w.is("delay"));
         let row = match kw {
-            Kw::Env => SHAPES.len() - 1,
-            _ if delay => SHAPES.len() - 2,
+            Kw::Env => 8,
+            _ if delay => 7,
             _ => kw as usize - Kw::Restart as usize,
         };
-        let Some(&(key, shape, usage)) = SHAPES.get(row) else {
-            unreachable!("a keyword that is not an option of issue 15")
-        };
+        let key = nth_word(KEYS, row).unwrap_or("");
+        let shape = nth_word(SHAPES, row).unwrap_or("");
+        let usage = nth_word(USAGES, row).unwrap_or("");
         // `env file` may be repeated; the others are once per job.
         if kw != Kw::Env && !self.first_time(key, pos) {
             return;
         }
-        // Parts after the first two words are optional, as a whole.
-        let need = shape.len().min(if kw == Kw::Give { 5 } else { 2 });
+        // Words needed at least (all of a shorter shape).
+        let need = if kw == Kw::Give { 5 } else { 2 };
         if self.shape(kw.word(), key, pos, args, shape, need, usage) {
             self.restart_values(kw, key, pos, args);
         }
@@ -91,28 +77,32 @@ impl Parser<'_> {
         key: &'static str,
         pos: Pos,
         args: &[Word],
-        shape: &[&'static str],
+        shape: &'static str,
         need: usize,
         usage: &'static str,
     ) -> bool {
         let len = args.len();
-        if let Some(extra) = args.get(shape.len()) {
+        // Parts after the first `need` words are optional, as a whole.
+        let n = shape.bytes().filter(|&b| b == b' ').count() + 1;
+        let need = need.min(n);
+        if let Some(extra) = args.get(n) {
             self.fail(extra.pos, Msg::ExtraArg, key, "");
             return false;
         }
-        for (i, &want) in shape.iter().enumerate() {
+        // The word before `want`.
+        let mut before = keyword;
+        for (i, want) in shape.split(' ').enumerate() {
             let word = args.get(i);
             let value = is_value(want);
             let (msg, a, b) = match word {
                 None if i >= need && len <= need => return true,
                 Some(w) if value && w.text.is_empty() => (Msg::EmptyArg, key, ""),
-                Some(w) if value || w.is(want) => continue,
+                Some(w) if value || w.is(want) => {
+                    before = want;
+                    continue;
+                }
                 None if i == 0 || value => (Msg::MissingArg, keyword, usage),
-                _ => (
-                    Msg::Expected,
-                    want,
-                    if i == 0 { keyword } else { shape[i - 1] },
-                ),
+                _ => (Msg::Expected, want, before),
             };
             // At the word, or at the last one there when it is missing.
             let at = word.or(i.checked_sub(1).and_then(|j| args.get(j)));
@@ -221,7 +211,12 @@ impl Parser<'_> {
                         self.fail(arg(0).pos, Msg::EmptyArg, key, "");
                     }
                     Kw::Group => spec.group = Some(text),
-                    _ => spec.groups = text.split(',').map(String::from).collect(),
+                    _ => {
+                        // A loop, not map().collect(): no adapter code.
+                        for g in text.split(',') {
+                            spec.groups.push(String::from(g));
+                        }
+                    }
                 }
                 if kw != Kw::Umask {
                     self.spec().origin.group.get_or_insert(pos);
