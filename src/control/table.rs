@@ -1,7 +1,6 @@
 //! Text tables for terminals: `pmtr status` and the rptserver summary.
 
 use crate::prelude::*;
-use core::fmt::Write as _;
 
 /// Cells written one after the other into one String, the end of each
 /// noted, `N` to a row: no String per cell (issue 18, bytes).
@@ -72,17 +71,25 @@ impl<const N: usize> Cells<N> {
 /// Appends `45s`, `3m07s`, `2h05m`, `4d03h`: short enough for a column,
 /// precise enough to tell a fresh restart from an old one.
 pub fn duration(out: &mut String, secs: u64) {
-    // One format for the three two-unit forms (issue 18, bytes).
+    // One path for the three two-unit forms; digits by `itoa`, not
+    // `write!` (issue 18, bytes).
     let (big, big_unit, small, small_unit) = match secs {
         0..60 => {
-            let _ = write!(out, "{secs}s");
+            out.push_str(&crate::logger::itoa(secs));
+            out.push('s');
             return;
         }
         60..3600 => (secs / 60, 'm', secs % 60, 's'),
         3600..86400 => (secs / 3600, 'h', secs % 3600 / 60, 'm'),
         _ => (secs / 86400, 'd', secs % 86400 / 3600, 'h'),
     };
-    let _ = write!(out, "{big}{big_unit}{small:02}{small_unit}");
+    out.push_str(&crate::logger::itoa(big));
+    out.push(big_unit);
+    if small < 10 {
+        out.push('0');
+    }
+    out.push_str(&crate::logger::itoa(small));
+    out.push(small_unit);
 }
 
 #[cfg(test)]
