@@ -86,12 +86,13 @@ fn parse_args(verb: Verb, args: &[String]) -> Result<ParsedArgs<'_>, String> {
             out.names.push(text.to_string());
             continue;
         }
-        match text {
-            "--" => only_names = true,
-            "-h" | "--help" => return Ok(ParsedArgs::Help),
-            "--json" if verb == Verb::Status => out.json = true,
-            "--prometheus" if verb == Verb::Status => out.prometheus = true,
-            "-s" => match args.next() {
+        // Matched by place in one list (issue 18, bytes).
+        match word_index("--\0-h\0--help\0--json\0--prometheus\0-s\0", text) {
+            Some(0) => only_names = true,
+            Some(1 | 2) => return Ok(ParsedArgs::Help),
+            Some(3) if verb == Verb::Status => out.json = true,
+            Some(4) if verb == Verb::Status => out.prometheus = true,
+            Some(5) => match args.next() {
                 Some(path) => out.socket = path,
                 None => return Err("option '-s' needs an argument".into()),
             },
@@ -346,27 +347,28 @@ impl<'a> Answer<'a> {
         let mut ended = false;
         for line in text.lines() {
             let (kind, rest) = line.split_once('\t').unwrap_or((line, ""));
-            let read = match kind {
-                "refused" => return Err(AnswerError::Other(["", rest, ""], EXIT_DENIED)),
-                "error" => return Err(AnswerError::Other(["", rest, ""], EXIT_FAILED)),
-                "unknown" => return Err(AnswerError::Unknown(rest)),
-                "pmtr" => {
+            let read = match word_index("refused\0error\0unknown\0pmtr\0job\0ok\0fail\0end\0", kind)
+            {
+                Some(0) => return Err(AnswerError::Other(["", rest, ""], EXIT_DENIED)),
+                Some(1) => return Err(AnswerError::Other(["", rest, ""], EXIT_FAILED)),
+                Some(2) => return Err(AnswerError::Unknown(rest)),
+                Some(3) => {
                     answer.pmtr_pid = crate::parse_unsigned(rest);
                     true
                 }
-                "job" => JobStatus::parse_fields(rest)
+                Some(4) => JobStatus::parse_fields(rest)
                     .map(|job| answer.jobs.push(job))
                     .is_some(),
-                "ok" | "fail" => {
+                Some(n @ (5 | 6)) => {
                     let (name, what) = rest.split_once('\t').unwrap_or((rest, ""));
-                    answer.results.push((name, kind == "ok", what));
+                    answer.results.push((name, n == 5, what));
                     true
                 }
-                "end" => {
+                Some(_) => {
                     ended = true;
                     true
                 }
-                _ => false,
+                None => false,
             };
             // One message for an unknown line and a job line that does
             // not read (issue 18, bytes).
@@ -387,6 +389,14 @@ impl<'a> Answer<'a> {
         }
         Ok(answer)
     }
+}
+
+/// Where `word` is in `list`, whose words each end with a NUL (as the
+/// configuration's keywords do): one comparison loop, not one call per
+/// word (issue 18, bytes).
+#[inline(never)]
+fn word_index(list: &str, word: &str) -> Option<usize> {
+    list.split_terminator('\0').position(|w| w == word)
 }
 
 /// Appends the STATE column's text for `job`.
