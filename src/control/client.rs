@@ -87,7 +87,7 @@ fn parse_args(verb: Verb, args: &[String]) -> Result<ParsedArgs<'_>, String> {
             continue;
         }
         // Matched by place in one list (issue 18, bytes).
-        match word_index("--\0-h\0--help\0--json\0--prometheus\0-s\0", text) {
+        match crate::config::word_index("--\0-h\0--help\0--json\0--prometheus\0-s\0", text) {
             Some(0) => only_names = true,
             Some(1 | 2) => return Ok(ParsedArgs::Help),
             Some(3) if verb == Verb::Status => out.json = true,
@@ -347,8 +347,10 @@ impl<'a> Answer<'a> {
         let mut ended = false;
         for line in text.lines() {
             let (kind, rest) = line.split_once('\t').unwrap_or((line, ""));
-            let read = match word_index("refused\0error\0unknown\0pmtr\0job\0ok\0fail\0end\0", kind)
-            {
+            let read = match crate::config::word_index(
+                "refused\0error\0unknown\0pmtr\0job\0ok\0fail\0end\0",
+                kind,
+            ) {
                 Some(0) => return Err(AnswerError::Other(["", rest, ""], EXIT_DENIED)),
                 Some(1) => return Err(AnswerError::Other(["", rest, ""], EXIT_FAILED)),
                 Some(2) => return Err(AnswerError::Unknown(rest)),
@@ -389,14 +391,6 @@ impl<'a> Answer<'a> {
         }
         Ok(answer)
     }
-}
-
-/// Where `word` is in `list`, whose words each end with a NUL (as the
-/// configuration's keywords do): one comparison loop, not one call per
-/// word (issue 18, bytes).
-#[inline(never)]
-fn word_index(list: &str, word: &str) -> Option<usize> {
-    list.split_terminator('\0').position(|w| w == word)
 }
 
 /// Appends the STATE column's text for `job`.
