@@ -176,10 +176,6 @@ impl Net {
         self.resolver.io.token = token_base | u64::from(RESOLVER_TOKEN);
 
         let mut old_names = core::mem::take(&mut self.names);
-        let mut name_of = |url: &UdpUrl, names: &mut Vec<Name>| match &url.host {
-            Host::Ip(_) => None,
-            Host::Name(host) => Some(intern(names, &mut old_names, &mut self.last_key, host, now)),
-        };
         // Each listener is made and opened in one pass, then each
         // destination: no list of them built first (issue 18, bytes).
         // Names are interned in the same order as ever, listeners first.
@@ -187,9 +183,9 @@ impl Net {
         let mut old = core::mem::take(&mut self.listen);
         self.listen.reserve_exact(listen.len());
         for (i, url) in listen.iter().enumerate() {
-            let name = name_of(url, &mut names);
+            let (name, addr) = place(url, &mut names, &mut old_names, &mut self.last_key, now);
             let mut l = Listener {
-                addr: address(url, name.and_then(|n: usize| names.get(n)?.ip)),
+                addr,
                 url: url.clone(),
                 name,
                 fd: None,
@@ -224,9 +220,9 @@ impl Net {
         let old_report = core::mem::take(&mut self.report);
         self.report.reserve_exact(report.len());
         for url in report {
-            let name = name_of(url, &mut names);
+            let (name, addr) = place(url, &mut names, &mut old_names, &mut self.last_key, now);
             let mut d = Destination {
-                addr: address(url, name.and_then(|n: usize| names.get(n)?.ip)),
+                addr,
                 url: url.clone(),
                 name,
                 fd: None,
@@ -500,6 +496,24 @@ fn intern(
 }
 
 /// A URL's socket address: its numeric host's, or its name's once known.
+/// A `report to` or `listen on` URL's name (interned into `names`) and
+/// the address it stands for now. One body for both lists (issue 18,
+/// bytes).
+#[inline(never)]
+fn place(
+    url: &UdpUrl,
+    names: &mut Vec<Name>,
+    old: &mut Vec<Name>,
+    last_key: &mut u32,
+    now: Instant,
+) -> (Option<usize>, Option<SocketAddr>) {
+    let name = match &url.host {
+        Host::Ip(_) => None,
+        Host::Name(host) => Some(intern(names, old, last_key, host, now)),
+    };
+    (name, address(url, name.and_then(|n| names.get(n)?.ip)))
+}
+
 fn address(url: &UdpUrl, name_ip: Option<IpAddr>) -> Option<SocketAddr> {
     match url.host {
         Host::Ip(ip) => Some(ip),

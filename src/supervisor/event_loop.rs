@@ -1059,7 +1059,7 @@ impl Supervisor {
             };
             let spec = &job.spec;
             let both = spec.out == spec.err;
-            for (stderr, out) in [(false, &spec.out), (true, &spec.err)] {
+            for &(stderr, out) in &[(false, &spec.out), (true, &spec.err)] {
                 let Output::Log(log) = out else { continue };
                 if both && stderr {
                     break;
@@ -1078,7 +1078,9 @@ impl Supervisor {
                     stderr: both || stderr,
                 };
                 let which = ["", "stderr "][usize::from(stderr && !both)];
-                let label = format!("{which}log writer of job {}", spec.name);
+                let mut label = String::from(which);
+                label.push_str("log writer of job ");
+                label.push_str(&spec.name);
                 match Launch::logger(&args, launch.logger_ids(stderr), &self.environ) {
                     Ok(l) => self.helpers.add(owner, label, l),
                     Err(e) => error!("job {}: {e}; its output is not logged", spec.name),

@@ -100,13 +100,13 @@ impl Health {
     pub fn new(
         spec: &JobSpec,
         job: &Launch,
-        socket: Option<(&str, Option<(u32, u32)>)>,
-    ) -> Result<Health, String> {
+        socket: Option<(String, Option<(u32, u32)>)>,
+    ) -> Result<Box<Health>, String> {
         let Some(r) = spec.readiness.as_deref() else {
             return Err(String::new());
         };
         let notify = match socket {
-            Some((path, owner)) => Some(NotifySocket::bind(path, owner).map_err(|e| {
+            Some((path, owner)) => Some(NotifySocket::bind(path, owner).map_err(|(e, path)| {
                 format!(
                     "can't create notify socket {path}: {}",
                     crate::sys::strerror(e)
@@ -122,7 +122,9 @@ impl Health {
             Some(_) => Some(probe_launch(job, &r.check_cmd)?),
             None => None,
         };
-        Ok(Health {
+        // Boxed here, where it is made: not moved into its box by the
+        // caller (issue 18, bytes).
+        Ok(Box::new(Health {
             notify,
             ready_pipe: None,
             ready_pipe_read: 0,
@@ -141,7 +143,7 @@ impl Health {
             last_line: heapless::Vec::new(),
             last_check: None,
             status: Text::new(),
-        })
+        }))
     }
 
     pub fn has_ready_cmd(&self) -> bool {
@@ -279,7 +281,7 @@ mod tests {
             .remove(0);
         let env = alloc::rc::Rc::new(crate::spawn::Env::inherited());
         let launch = Launch::logger(&["/bin/true"], None, &env).unwrap();
-        let mut h = Health::new(&spec, &launch, Some((path, None))).unwrap();
+        let mut h = Health::new(&spec, &launch, Some((path.to_string(), None))).unwrap();
         let client = std::os::unix::net::UnixDatagram::unbound().unwrap();
         let mut buf = [0u8; DATAGRAM_MAX];
         let recv = |h: &Health, buf: &mut [u8; DATAGRAM_MAX]| h.notify.as_ref().unwrap().recv(buf);

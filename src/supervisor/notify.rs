@@ -87,38 +87,50 @@ impl NotifySocket {
     /// Binds a non-blocking datagram socket at `path`, replacing a file
     /// an earlier pmtr left there, and gives it to `owner` (uid, gid):
     /// mode 0600, so only that user and root can send to it.
-    pub fn bind(path: &str, owner: Option<(u32, u32)>) -> Result<NotifySocket, Errno> {
-        let fd = net::socket_with(
-            AddressFamily::UNIX,
-            SocketType::DGRAM,
-            SocketFlags::CLOEXEC | SocketFlags::NONBLOCK,
-            None,
-        )?;
-        let addr = SocketAddrUnix::new(path)?;
-        match rustix::fs::unlink(path) {
-            Ok(()) | Err(Errno::NOENT) => {}
-            Err(e) => return Err(e),
+    /// The path is handed back with the error, for its message: taken
+    /// by value, it is not copied (issue 18, bytes).
+    pub fn bind(path: String, owner: Option<(u32, u32)>) -> Result<NotifySocket, (Errno, String)> {
+        match bind_at(&path, owner) {
+            Ok(fd) => Ok(NotifySocket { fd, path }),
+            Err(e) => Err((e, path)),
         }
-        // The file is created 0600 (umask), so no other user can send to
-        // it in the moment before it is given to the job's user.
-        let old = rustix::process::umask(Mode::from_raw_mode(0o177));
-        let bound = net::bind(&fd, &addr);
-        rustix::process::umask(old);
-        bound?;
-        let socket = NotifySocket {
-            fd,
-            path: path.to_string(),
-        };
-        if let Some((uid, gid)) = owner {
-            let (uid, gid) = (
-                rustix::process::Uid::from_raw(uid),
-                rustix::process::Gid::from_raw(gid),
-            );
-            rustix::fs::chown(path, Some(uid), Some(gid))?;
-        }
-        Ok(socket)
     }
+}
 
+/// [`NotifySocket::bind`]'s socket: a file it made is removed again when
+/// it fails after the bind.
+fn bind_at(path: &str, owner: Option<(u32, u32)>) -> Result<OwnedFd, Errno> {
+    let fd = net::socket_with(
+        AddressFamily::UNIX,
+        SocketType::DGRAM,
+        SocketFlags::CLOEXEC | SocketFlags::NONBLOCK,
+        None,
+    )?;
+    let addr = SocketAddrUnix::new(path)?;
+    match rustix::fs::unlink(path) {
+        Ok(()) | Err(Errno::NOENT) => {}
+        Err(e) => return Err(e),
+    }
+    // The file is created 0600 (umask), so no other user can send to
+    // it in the moment before it is given to the job's user.
+    let old = rustix::process::umask(Mode::from_raw_mode(0o177));
+    let bound = net::bind(&fd, &addr);
+    rustix::process::umask(old);
+    bound?;
+    if let Some((uid, gid)) = owner {
+        let (uid, gid) = (
+            rustix::process::Uid::from_raw(uid),
+            rustix::process::Gid::from_raw(gid),
+        );
+        if let Err(e) = rustix::fs::chown(path, Some(uid), Some(gid)) {
+            let _ = rustix::fs::unlink(path);
+            return Err(e);
+        }
+    }
+    Ok(fd)
+}
+
+impl NotifySocket {
     pub fn fd(&self) -> BorrowedFd<'_> {
         self.fd.as_fd()
     }
@@ -289,7 +301,7 @@ mod tests {
         let dir = dir.to_str().unwrap().to_string();
         make_dir(&dir).unwrap();
         let path = path_in(&dir, 1);
-        let sock = NotifySocket::bind(&path, None).unwrap();
+        let sock = NotifySocket::bind(path.clone(), None).unwrap();
         let mode = std::fs::metadata(&path).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
         let client = std::os::unix::net::UnixDatagram::unbound().unwrap();

@@ -85,7 +85,7 @@ impl Supervisor {
                 }),
                 false => Ok(()),
             };
-            let socket = notify.then_some((path.as_str(), owner));
+            let socket = notify.then_some((path, owner));
             let built = made.and_then(|()| Health::new(&job.spec, launch, socket));
             let id = u64::from(job.id);
             let job = self.jobs.get_mut(Slot::Job(i));
@@ -99,7 +99,7 @@ impl Supervisor {
                             epoll::EventFlags::IN,
                         );
                     }
-                    job.health = Some(Box::new(health));
+                    job.health = Some(health);
                 }
                 Err(why) => {
                     error!("job {}: {why}; the job will not start", job.spec.name);
