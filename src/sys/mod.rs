@@ -104,9 +104,42 @@ pub unsafe fn spawn_shared(
     // SAFETY: `top` is the end of the child stack, which no one else uses
     // while the child runs; the caller upholds the rules for `child` and
     // `arg`.
-    match unsafe { libc::clone(child, top as *mut core::ffi::c_void, flags, arg) } {
-        -1 => Err(Errno::from_raw_os_error(last_errno())),
+    // SAFETY: as above.
+    let pid = unsafe { clone_raw(child, top as *mut core::ffi::c_void, flags, arg) };
+    match pid {
+        ..0 => Err(Errno::from_raw_os_error(-pid)),
         pid => Pid::from_raw(pid).ok_or(Errno::INVAL),
+    }
+}
+
+// musl's `clone` wrapper also handles clones without CLONE_VM, and that
+// links its fork machinery (atfork locks, signal blocking: about 1 KB);
+// `__clone`, the assembly it calls in the CLONE_VM case, is all pmtr
+// needs. It returns the child's PID or the negated errno.
+#[cfg(target_env = "musl")]
+unsafe extern "C" {
+    #[link_name = "__clone"]
+    fn clone_raw(
+        child: extern "C" fn(*mut core::ffi::c_void) -> core::ffi::c_int,
+        stack: *mut core::ffi::c_void,
+        flags: core::ffi::c_int,
+        arg: *mut core::ffi::c_void,
+    ) -> core::ffi::c_int;
+}
+
+/// The host's C library (the unit tests): its `clone` wrapper, with
+/// `__clone`'s way of returning an error.
+#[cfg(not(target_env = "musl"))]
+unsafe fn clone_raw(
+    child: extern "C" fn(*mut core::ffi::c_void) -> core::ffi::c_int,
+    stack: *mut core::ffi::c_void,
+    flags: core::ffi::c_int,
+    arg: *mut core::ffi::c_void,
+) -> core::ffi::c_int {
+    // SAFETY: the caller's, passed on.
+    match unsafe { libc::clone(child, stack, flags, arg) } {
+        -1 => -last_errno(),
+        pid => pid,
     }
 }
 
