@@ -117,26 +117,33 @@ pub fn load(path: &str) -> Result<Config, Vec<Error>> {
 /// scripts written for it grep for those words (issue 15).
 #[inline(never)]
 pub fn check(path: &str) -> u8 {
+    use crate::rt::print::{print_to, stderr, stdout};
     // Write errors (a closed pipe) are ignored: the exit code still tells.
-    match load(path) {
+    // Each line through `print_to` with its own newline, not `println!`'s
+    // arguments within arguments; one last line for both outcomes (issue
+    // 18, bytes).
+    let (fd, head, n, noun, code) = match load(path) {
         Ok(config) => {
             for w in &config.warnings {
-                eprintln!("{w}");
+                print_to(stderr(), format_args!("{w}\n"));
             }
-            let n = config.jobs.len();
-            println!("{path}: OK, {n} job{}", if n == 1 { "" } else { "s" });
-            0
+            (stdout(), "OK, ", config.jobs.len(), "job", 0)
         }
         Err(errors) => {
             for e in &errors {
-                eprintln!("{e}");
+                print_to(stderr(), format_args!("{e}\n"));
             }
             // Past the cap the last line says so; it is not an error more.
             let n = errors.len().min(parse::MAX_ERRORS);
-            let more = if errors.len() > n { "over " } else { "" };
-            let s = if n == 1 { "" } else { "s" };
-            eprintln!("{path}: parse failed: {more}{n} error{s}");
-            1
+            let head = if errors.len() > n {
+                "parse failed: over "
+            } else {
+                "parse failed: "
+            };
+            (stderr(), head, n, "error", 1)
         }
-    }
+    };
+    let s = if n == 1 { "" } else { "s" };
+    print_to(fd, format_args!("{path}: {head}{n} {noun}{s}\n"));
+    code
 }

@@ -368,9 +368,7 @@ impl Parser<'_> {
             Some(Kw::Close) => self.fail(pos, Msg::StrayClose, "", ""),
             Some(Kw::Open) => self.fail(pos, Msg::StrayOpen, "", ""),
             Some(Kw::Job) => self.start_job(pos, args),
-            Some(Kw::Report) => self.global(pos, args, false),
-            Some(Kw::Listen) => self.global(pos, args, true),
-            Some(Kw::Metrics) => self.metrics(pos, args),
+            Some(kw @ (Kw::Report | Kw::Listen | Kw::Metrics)) => self.global(kw, pos, args),
             Some(option) => {
                 if self.job.is_some() {
                     self.option(option, pos, args);
@@ -546,13 +544,13 @@ impl Parser<'_> {
         }
     }
 
-    /// `report to URL` and `listen on URL`.
-    fn global(&mut self, pos: Pos, args: &[Word], listen: bool) {
-        let (what, preposition, option) = if listen {
-            ("listen", "on", "listen on")
-        } else {
-            ("report", "to", "report to")
-        };
+    /// `report to URL`, `listen on URL` and `metrics to FILE`, outside
+    /// every job: one body for the words they have in common (issue 18,
+    /// bytes).
+    fn global(&mut self, kw: Kw, pos: Pos, args: &[Word]) {
+        let what = kw.word();
+        let listen = kw == Kw::Listen;
+        let preposition = if listen { "on" } else { "to" };
         if self.job.is_some() {
             self.fail(pos, Msg::GlobalInsideJob, what, "");
             return;
@@ -564,6 +562,11 @@ impl Parser<'_> {
                 return;
             }
         }
+        if kw == Kw::Metrics {
+            self.metrics(pos, args.get(1..).unwrap_or_default());
+            return;
+        }
+        let option = if listen { "listen on" } else { "report to" };
         let Some(url) = args.get(1) else {
             let expected = "a URL like udp://127.0.0.1:9999";
             self.fail(pos, Msg::MissingArg, option, expected);
@@ -586,22 +589,10 @@ impl Parser<'_> {
         }
     }
 
-    /// `metrics to FILE`, once, outside every job.
-    fn metrics(&mut self, pos: Pos, args: &[Word]) {
+    /// `metrics to FILE`, once: `rest` is what follows `to`.
+    fn metrics(&mut self, pos: Pos, rest: &[Word]) {
         const OPTION: &str = "metrics to";
-        if self.job.is_some() {
-            self.fail(pos, Msg::GlobalInsideJob, "metrics", "");
-            return;
-        }
-        match args.first() {
-            Some(w) if w.is("to") => {}
-            other => {
-                self.report(Msg::Expected, pos, other, "to", "metrics");
-                return;
-            }
-        }
         let hint = " (quote a path that contains spaces)";
-        let rest = args.get(1..).unwrap_or_default();
         let Some(path) = self.one(OPTION, pos, rest, "an absolute file path", hint) else {
             return;
         };
@@ -825,7 +816,8 @@ impl Parser<'_> {
             Kw::In => {
                 self.extra().input = Some(arg.text.clone());
             }
-            Kw::Env => match arg.text.find('=') {
+            // As bytes: no char searcher here (issue 18, bytes).
+            Kw::Env => match arg.text.bytes().position(|b| b == b'=') {
                 None => self.bad(arg, Msg::EnvNoEquals, ""),
                 Some(0) => self.bad(arg, Msg::EnvBadName, ""),
                 Some(_) => {
