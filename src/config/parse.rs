@@ -609,17 +609,20 @@ impl Parser<'_> {
         self.config.metrics = Some(path.text.clone());
     }
 
-    /// What follows the file of `out`/`err`: `max SIZE`, `keep N`,
-    /// `stamp`, each at most once. None after an error.
-    fn log_file(&mut self, out: Output, rest: &[Word]) -> Option<Output> {
+    /// The `file` of `out`/`err` (or `syslog`) and what follows it: `max
+    /// SIZE`, `keep N`, `stamp`, each at most once. None after an error.
+    /// The output is made once all is read: no copy of the name made
+    /// only to be dropped after an error (issue 18, bytes).
+    fn log_file(&mut self, file: &Word, rest: &[Word]) -> Option<Output> {
         const OPTIONS: &str = "max\0keep\0stamp\0";
-        let Some(first) = rest.first() else {
-            return Some(out);
-        };
-        let Output::File(path) = out else {
+        // A quoted "syslog" is a file of that name.
+        if file.is("syslog") {
+            let Some(first) = rest.first() else {
+                return Some(Output::Syslog);
+            };
             self.fail(first.pos, Msg::LogSyslog, "", "");
             return None;
-        };
+        }
         // Where each of OPTIONS was given, and the values of max and keep.
         let mut seen: [Option<Pos>; 3] = [None; 3];
         let mut values = [0u64, 1];
@@ -665,6 +668,10 @@ impl Parser<'_> {
         if let (None, Some(at)) = (seen[0], seen[1]) {
             self.fail(at, Msg::KeepWithoutMax, "", "");
             return None;
+        }
+        let path = file.text.clone();
+        if rest.is_empty() {
+            return Some(Output::File(path));
         }
         Some(Output::Log(Box::new(LogFile {
             path,
@@ -798,13 +805,7 @@ impl Parser<'_> {
                 self.spec().dir = Some(arg.text.as_str().into());
             }
             Kw::Out | Kw::Err => {
-                // A quoted "syslog" is a file of that name.
-                let out = if arg.is("syslog") {
-                    Output::Syslog
-                } else {
-                    Output::File(arg.text.clone())
-                };
-                let Some(out) = self.log_file(out, args.get(1..).unwrap_or_default()) else {
+                let Some(out) = self.log_file(arg, args.get(1..).unwrap_or_default()) else {
                     return;
                 };
                 if kw == Kw::Out {

@@ -226,8 +226,10 @@ pub const MAX_CPU: u32 = 1023;
 /// `0,2-3` or `0x0d` as sorted CPU numbers without duplicates.
 pub fn parse_cpu(text: &str) -> Result<Vec<u32>, ErrorKind> {
     let bad = |reason| ErrorKind::new(Msg::BadCpu, Some(text), reason, "");
-    let mut set = [0u64; (MAX_CPU as usize + 1) / 64];
-    let mut add = |n: u32| set[n as usize / 64] |= 1 << (n % 64);
+    // Words of 32 bits: no 64-bit shifts on 32-bit targets (issue 18,
+    // bytes).
+    let mut set = [0u32; (MAX_CPU as usize + 1) / 32];
+    let mut add = |n: u32| set[n as usize / 32] |= 1 << (n % 32);
     if let Some(hex) = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
         if hex.is_empty() {
             return Err(bad("no hex digits after 0x"));
@@ -276,7 +278,7 @@ pub fn parse_cpu(text: &str) -> Result<Vec<u32>, ErrorKind> {
     // A loop, not filter().collect(): no iterator adapter code for it.
     let mut cpus = Vec::new();
     for n in 0..=MAX_CPU {
-        if set[n as usize / 64] & (1 << (n % 64)) != 0 {
+        if set[n as usize / 32] & (1 << (n % 32)) != 0 {
             cpus.push(n);
         }
     }
