@@ -441,18 +441,19 @@ impl Parser<'_> {
         // Options written after the `{` are not read: their absence is
         // not reported on top.
         let mut damaged = false;
-        let empty = args.len() == 2 && args[0].is("{") && args[1].is("}");
-        match args.first() {
-            None => self.awaiting_open = true,
-            Some(brace) if brace.is("{") => {
+        let mut empty = false;
+        match args {
+            [] => self.awaiting_open = true,
+            [brace, rest @ ..] if brace.is("{") => {
                 open = brace.pos;
                 // `job { }` is an empty job, closed at once below.
-                if let Some(extra) = args.get(1).filter(|_| !empty) {
+                empty = matches!(rest, [close] if close.is("}"));
+                if let Some(extra) = rest.first().filter(|_| !empty) {
                     self.fail(extra.pos, Msg::TextAfterOpen, "", "");
                     damaged = true;
                 }
             }
-            Some(other) => {
+            [other, ..] => {
                 braced = false;
                 self.report(Msg::Expected, pos, Some(other), "{", "job");
             }
@@ -792,10 +793,9 @@ impl Parser<'_> {
                     self.bad(arg, Msg::BadName, "");
                     return;
                 }
-                let (text, at) = (Box::from(arg.text.as_str()), arg.pos);
-                self.spec().name = text;
                 if let Some(job) = &mut self.job {
-                    job.name_pos = Some(at);
+                    job.spec.name = Box::from(arg.text.as_str());
+                    job.name_pos = Some(arg.pos);
                 }
             }
             Kw::Dir => {
