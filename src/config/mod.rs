@@ -85,35 +85,37 @@ pub fn read(path: &str) -> Result<Vec<u8>, Error> {
 
 /// Parses the bytes of a file named `file` (used in messages only).
 pub fn parse_bytes(file: &str, bytes: &[u8]) -> Result<Config, Vec<Error>> {
-    if bytes.len() as u64 > MAX_FILE_BYTES {
+    // Too big or not UTF-8: the one error, returned at one place.
+    let error = if bytes.len() as u64 > MAX_FILE_BYTES {
         let kind = ErrorKind::plain(Msg::TooBig).num(bytes.len() as u64);
-        return Err(vec![Error::whole(file, kind)]);
-    }
-    let text = match core::str::from_utf8(bytes) {
-        Ok(text) => text,
-        Err(e) => {
-            // Lines and the chars of the last one, in one pass: the
-            // prefix is valid UTF-8, so its chars are its bytes that do
-            // not continue a char.
-            let (mut line, mut col) = (1u32, 1u32);
-            for &b in &bytes[..e.valid_up_to()] {
-                if b == b'\n' {
-                    (line, col) = (line.saturating_add(1), 1);
-                } else if b & 0xc0 != 0x80 {
-                    col = col.saturating_add(1);
-                }
+        Error::whole(file, kind)
+    } else {
+        match core::str::from_utf8(bytes) {
+            Ok(text) => {
+                // Editors on other systems may save a byte-order mark; it
+                // means nothing.
+                let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+                return parse::parse(file, text);
             }
-            let pos = Pos { line, col };
-            return Err(vec![Error::at(
-                file,
-                pos,
-                ErrorKind::plain(Msg::NotUtf8).num(u64::from(bytes[e.valid_up_to()])),
-            )]);
+            Err(e) => {
+                // Lines and the chars of the last one, in one pass: the
+                // prefix is valid UTF-8, so its chars are its bytes that
+                // do not continue a char.
+                let (mut line, mut col) = (1u32, 1u32);
+                for &b in &bytes[..e.valid_up_to()] {
+                    if b == b'\n' {
+                        (line, col) = (line.saturating_add(1), 1);
+                    } else if b & 0xc0 != 0x80 {
+                        col = col.saturating_add(1);
+                    }
+                }
+                let pos = Pos { line, col };
+                let byte = u64::from(bytes[e.valid_up_to()]);
+                Error::at(file, pos, ErrorKind::plain(Msg::NotUtf8).num(byte))
+            }
         }
     };
-    // Editors on other systems may save a byte-order mark; it means nothing.
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    parse::parse(file, text)
+    Err(vec![error])
 }
 
 /// [`read`], then [`parse_bytes`].
