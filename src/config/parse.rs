@@ -204,6 +204,14 @@ impl Diags<'_> {
         self.errors.len() > MAX_ERRORS
     }
 
+    /// `msg` about the unknown `word` at `pos`, with the word it may be a
+    /// typo of: one call for the three such reports (issue 18, bytes).
+    #[inline(never)]
+    fn unknown(&mut self, pos: Pos, msg: Msg, word: &str, suggestion: Option<&str>) {
+        let kind = ErrorKind::new(msg, Some(word), "", "").suggest(suggestion);
+        self.push(pos, kind);
+    }
+
     fn push(&mut self, pos: Pos, kind: ErrorKind) {
         if self.errors.len() < MAX_ERRORS {
             self.errors.push(Error::at(self.file, pos, kind));
@@ -395,8 +403,7 @@ impl Parser<'_> {
                     } else {
                         Msg::UnknownKeyword
                     };
-                    let kind = ErrorKind::new(msg, Some(kw), "", "").suggest(suggestion);
-                    self.err(first.pos, kind);
+                    self.diags.unknown(first.pos, msg, kw, suggestion);
                 }
             }
         }
@@ -993,8 +1000,8 @@ impl Parser<'_> {
                     continue;
                 }
                 let suggestion = suggest_resource(&flag.text);
-                let kind = ErrorKind::new(Msg::UnknownUlimit, Some(&flag.text), "", "");
-                self.err(flag.pos, kind.suggest(suggestion));
+                self.diags
+                    .unknown(flag.pos, Msg::UnknownUlimit, &flag.text, suggestion);
                 continue;
             };
             let Some(value) = value.first() else {

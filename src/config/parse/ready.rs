@@ -317,8 +317,7 @@ impl Parser<'_> {
                                 (suggestion, best) = (Some(n.as_str()), d);
                             }
                         }
-                        let kind = ErrorKind::new(Msg::UnknownAfter, Some(&after.name), "", "");
-                        diags.push(*pos, kind.suggest(suggestion));
+                        diags.unknown(*pos, Msg::UnknownAfter, &after.name, suggestion);
                     }
                 }
             }
