@@ -183,7 +183,7 @@ messages! {
 impl Msg {
     /// The text, with its `%` marks.
     fn text(self) -> &'static str {
-        super::values::nth_word(TEXT, self as usize).unwrap_or("")
+        super::values::nth_word(TEXT, self as usize)
     }
 }
 

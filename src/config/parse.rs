@@ -116,7 +116,7 @@ impl Kw {
     }
 
     fn word(self) -> &'static str {
-        nth_word(KEYWORDS, self as usize).unwrap_or("")
+        nth_word(KEYWORDS, self as usize)
     }
 
     /// An option of a job (not a global keyword, not a brace).
@@ -640,7 +640,7 @@ impl Parser<'_> {
                 self.bad(word, Msg::LogWord, "");
                 return None;
             };
-            let option = nth_word(OPTIONS, i).unwrap_or("");
+            let option = nth_word(OPTIONS, i);
             if let Some(first) = seen[i] {
                 self.again(word.pos, Msg::Repeated, None, option, first);
                 return None;
@@ -784,8 +784,8 @@ impl Parser<'_> {
             };
             // `err` expects what `out` does.
             let which = if kw == Kw::Err { i - 1 } else { i };
-            let expected = nth_word(EXPECTED, which).unwrap_or("");
-            let hint = nth_word(HINTS, usize::from(hint)).unwrap_or("");
+            let expected = nth_word(EXPECTED, which);
+            let hint = nth_word(HINTS, usize::from(hint));
             match self.one(option, pos, words, expected, hint) {
                 Some(arg) => arg,
                 None => return,
@@ -1052,15 +1052,15 @@ mod tests {
     fn one_word_options_find_their_texts() {
         let at = |kw: Kw| kw as usize - Kw::Name as usize;
         assert_eq!(ONE_WORD.len(), at(Kw::Order) + 1);
-        assert_eq!(nth_word(EXPECTED, at(Kw::Name)), Some("a job name"));
+        assert_eq!(nth_word(EXPECTED, at(Kw::Name)), "a job name");
         assert_eq!(
             nth_word(EXPECTED, at(Kw::Out)),
-            Some("a file name or the word syslog")
+            "a file name or the word syslog"
         );
-        assert_eq!(nth_word(EXPECTED, at(Kw::Order)), Some("a whole number"));
+        assert_eq!(nth_word(EXPECTED, at(Kw::Order)), "a whole number");
         let hint = |kw: Kw| nth_word(HINTS, usize::from(ONE_WORD.as_bytes()[at(kw)] - b'0'));
-        assert_eq!(hint(Kw::Cpu), Some("; write the list without spaces"));
+        assert_eq!(hint(Kw::Cpu), "; write the list without spaces");
         assert_eq!(hint(Kw::In), hint(Kw::Dir));
-        assert_eq!(hint(Kw::Nice), Some(""));
+        assert_eq!(hint(Kw::Nice), "");
     }
 }

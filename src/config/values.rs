@@ -18,10 +18,12 @@ pub const MAX_DURATION_SECS: u64 = 3650 * 86_400;
 // .data.rel.ro) on top of the text, and each list had its own search loop
 // (issue 18).
 
-/// The `i`th word of `list` (words each ended by a NUL).
+/// The `i`th word of `list` (words each ended by a NUL), or `""` past
+/// its end: what every caller wants then, so not an `Option` each
+/// unwraps (issue 18, bytes).
 #[inline(never)]
-pub(crate) fn nth_word(list: &'static str, i: usize) -> Option<&'static str> {
-    list.split_terminator('\0').nth(i)
+pub(crate) fn nth_word(list: &'static str, i: usize) -> &'static str {
+    list.split_terminator('\0').nth(i).unwrap_or("")
 }
 
 /// Where `word` is in `list` (as for [`nth_word`]). A word with a NUL in
@@ -216,7 +218,11 @@ pub fn parse_signal(text: &str) -> Option<Signal> {
 
 /// `TERM` for SIGTERM; `?` for a signal without a name.
 pub fn signal_name(sig: Signal) -> &'static str {
-    nth_word(SIGNALS, sig.as_raw() as usize).unwrap_or("?")
+    // Past the list and 0 (which no `Signal` is) alike: no name.
+    match nth_word(SIGNALS, sig.as_raw() as usize) {
+        "" => "?",
+        name => name,
+    }
 }
 
 /// Highest CPU number `cpu` accepts (the kernel's default CONFIG_NR_CPUS

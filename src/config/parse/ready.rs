@@ -169,7 +169,7 @@ impl Parser<'_> {
             return;
         };
         // By place in WORDS.
-        let option = nth_word("check every\0check timeout\0check fails\0", word).unwrap_or("");
+        let option = nth_word("check every\0check timeout\0check fails\0", word);
         if !self.first_time(option, pos) {
             return;
         }
@@ -273,9 +273,9 @@ impl Parser<'_> {
             if broken >> k & 1 == 0 {
                 continue;
             }
-            let option = nth_word(OPTIONS, k).unwrap_or("");
+            let option = nth_word(OPTIONS, k);
             if let Some(&(_, pos)) = seen.iter().find(|(o, _)| *o == option) {
-                let needs = nth_word(NEEDS, usize::from(rule)).unwrap_or("");
+                let needs = nth_word(NEEDS, usize::from(rule));
                 self.fail(pos, Msg::Needs, option, needs);
             }
         }

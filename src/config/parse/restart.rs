@@ -52,9 +52,9 @@ impl Parser<'_> {
             _ if delay => 7,
             _ => kw as usize - Kw::Restart as usize,
         };
-        let key = nth_word(KEYS, row).unwrap_or("");
-        let shape = nth_word(SHAPES, row).unwrap_or("");
-        let usage = nth_word(USAGES, row).unwrap_or("");
+        let key = nth_word(KEYS, row);
+        let shape = nth_word(SHAPES, row);
+        let usage = nth_word(USAGES, row);
         // `env file` may be repeated; the others are once per job.
         if kw != Kw::Env && !self.first_time(key, pos) {
             return;
