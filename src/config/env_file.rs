@@ -30,10 +30,7 @@ pub fn read_env_files(files: &[EnvFile]) -> Result<Vec<String>, Vec<Error>> {
             continue;
         }
         match super::read(path) {
-            Ok(bytes) => match parse_env(path, &bytes) {
-                Ok(more) => lines.extend(more),
-                Err(more) => errors.extend(more),
-            },
+            Ok(bytes) => parse_into(path, &bytes, &mut lines, &mut errors),
             Err(e) => errors.push(e),
         }
     }
@@ -46,15 +43,28 @@ pub fn read_env_files(files: &[EnvFile]) -> Result<Vec<String>, Vec<Error>> {
 
 /// The `KEY=VALUE` lines of an env file's content; `file` names it in
 /// errors.
+#[cfg(test)]
 pub fn parse_env(file: &str, bytes: &[u8]) -> Result<Vec<String>, Vec<Error>> {
+    let (mut lines, mut errors) = (Vec::new(), Vec::new());
+    parse_into(file, bytes, &mut lines, &mut errors);
+    if errors.is_empty() {
+        Ok(lines)
+    } else {
+        Err(errors)
+    }
+}
+
+/// [`parse_env`] onto the lines and errors of the files before: no
+/// vectors of its own to move over (issue 18, bytes). When there are
+/// errors, the lines are not used.
+fn parse_into(file: &str, bytes: &[u8], lines: &mut Vec<String>, errors: &mut Vec<Error>) {
     let Ok(text) = core::str::from_utf8(bytes) else {
-        return Err(vec![Error::whole(
-            file,
-            ErrorKind::new(Msg::EnvLine, None, "not valid UTF-8", ""),
-        )]);
+        let kind = ErrorKind::new(Msg::EnvLine, None, "not valid UTF-8", "");
+        errors.push(Error::whole(file, kind));
+        return;
     };
-    let mut lines = Vec::new();
-    let mut errors = Vec::new();
+    // This file's errors are counted from here.
+    let before = errors.len();
     for (i, raw) in text.split('\n').enumerate() {
         let line = raw.strip_suffix('\r').unwrap_or(raw);
         let body = skip_blanks(line);
@@ -80,16 +90,11 @@ pub fn parse_env(file: &str, bytes: &[u8]) -> Result<Vec<String>, Vec<Error>> {
                     pos,
                     ErrorKind::new(Msg::EnvLine, None, why, ""),
                 ));
-                if errors.len() == MAX_ERRORS {
+                if errors.len() - before == MAX_ERRORS {
                     break;
                 }
             }
         }
-    }
-    if errors.is_empty() {
-        Ok(lines)
-    } else {
-        Err(errors)
     }
 }
 

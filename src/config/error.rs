@@ -183,7 +183,7 @@ messages! {
 impl Msg {
     /// The text, with its `%` marks.
     fn text(self) -> &'static str {
-        super::values::nth_word(TEXT, self as usize).unwrap_or("")
+        super::values::nth_word(TEXT, self as usize)
     }
 }
 
@@ -252,36 +252,49 @@ impl fmt::Display for ErrorKind {
             let mark = marked.bytes().next().unwrap_or(0);
             rest = marked.get(1..).unwrap_or("");
             let n = self.n;
-            match mark {
-                b'w' => f.write_str(word)?,
-                b'a' => f.write_str(self.a)?,
-                b'b' => f.write_str(self.b)?,
-                b'n' => fmt::Display::fmt(&n, f)?,
-                // A byte, a char, a mode: each fits in 32 bits.
-                b'x' => digits(f, n as u32, 16, 2, 0x20)?,
-                b'X' => digits(f, n as u32, 16, 4, 0)?,
-                b'o' => digits(f, n as u32 & 0o7777, 8, 4, 0)?,
+            // What a mark writes that is text: a word between two fixed
+            // texts, written at one place for all of them (issue 18,
+            // bytes).
+            let (before, text, after) = match mark {
+                b'w' => ("", word, ""),
+                b'a' => ("", self.a, ""),
+                b'b' => ("", self.b, ""),
+                b'F' if self.word.is_some() => (", found '", word, "'"),
+                b'?' => match &self.more {
+                    // The end of the message.
+                    Some(s) => {
+                        rest = "";
+                        (" (did you mean '", &**s, "'?)")
+                    }
+                    None => continue,
+                },
+                b'n' => {
+                    fmt::Display::fmt(&n, f)?;
+                    continue;
+                }
                 b'p' => {
                     let p = Pos {
                         line: (n >> 32) as u32,
                         col: n as u32,
                     };
-                    line_col(f, p)?
+                    line_col(f, p)?;
+                    continue;
                 }
-                b'F' if self.word.is_some() => {
-                    f.write_str(", found '")?;
-                    f.write_str(word)?;
-                    f.write_str("'")?
+                // A byte, a char, a mode: each fits in 32 bits.
+                b'x' | b'X' | b'o' => {
+                    let (n, radix, width, case) = match mark {
+                        b'x' => (n as u32, 16, 2, 0x20),
+                        b'X' => (n as u32, 16, 4, 0),
+                        _ => (n as u32 & 0o7777, 8, 4, 0),
+                    };
+                    digits(f, n, radix, width, case)?;
+                    continue;
                 }
-                b'?' => {
-                    if let Some(s) = &self.more {
-                        f.write_str(" (did you mean '")?;
-                        f.write_str(s)?;
-                        return f.write_str("'?)");
-                    }
-                }
-                _ => {}
-            }
+                _ => continue,
+            };
+            f.write_str(before)?;
+            f.write_str(text)?;
+            f.write_str(after)?;
         }
         f.write_str(rest)
     }

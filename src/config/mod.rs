@@ -43,66 +43,79 @@ pub const MAX_FILE_BYTES: u64 = 1 << 20;
 /// Errors read `FILE: can't read: <strerror>`, `FILE: file is N bytes,
 /// over the 1 MiB limit`, or the trust messages.
 pub fn read(path: &str) -> Result<Vec<u8>, Error> {
-    let io = |e: Errno| Error::from_io(path, e);
-    // O_NONBLOCK so that a FIFO put in the file's place cannot hang pmtr
-    // in open(2); it changes nothing for a regular file.
-    let fd = rustix::fs::open(
-        path,
-        OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC,
-        Mode::empty(),
-    )
-    .map_err(io)?;
-    // fstat on what was opened, not stat on the name: the check and the
-    // read concern the same file even if the name is swapped meanwhile.
-    let meta = rustix::fs::fstat(&fd).map_err(io)?;
-    match FileType::from_raw_mode(meta.st_mode) {
-        FileType::RegularFile => {}
-        FileType::Directory => return Err(io(Errno::ISDIR)),
-        _ => return Err(Error::whole(path, ErrorKind::plain(Msg::NotRegular))),
-    }
-    trust::check_opened(path, &meta)?;
-    let too_big = |len: u64| Error::whole(path, ErrorKind::plain(Msg::TooBig).num(len));
-    if meta.st_size as u64 > MAX_FILE_BYTES {
-        return Err(too_big(meta.st_size as u64));
-    }
-    // The file may grow between fstat and read: never read past the limit.
-    match crate::files::read_all(rustix::fd::AsFd::as_fd(&fd), MAX_FILE_BYTES as usize) {
-        Err(Errno::FBIG) => Err(too_big(MAX_FILE_BYTES + 1)),
-        other => other.map_err(io),
-    }
+    // What went wrong, an errno or a message with its number, made an
+    // `Error` at one place below, not at each call (issue 18, bytes).
+    let failed: Result<Errno, (Msg, u64)> = 'failed: {
+        // O_NONBLOCK so that a FIFO put in the file's place cannot hang
+        // pmtr in open(2); it changes nothing for a regular file.
+        let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC;
+        let fd = match rustix::fs::open(path, flags, Mode::empty()) {
+            Ok(fd) => fd,
+            Err(e) => break 'failed Ok(e),
+        };
+        // fstat on what was opened, not stat on the name: the check and
+        // the read concern the same file even if the name is swapped
+        // meanwhile.
+        let meta = match rustix::fs::fstat(&fd) {
+            Ok(meta) => meta,
+            Err(e) => break 'failed Ok(e),
+        };
+        match FileType::from_raw_mode(meta.st_mode) {
+            FileType::RegularFile => {}
+            FileType::Directory => break 'failed Ok(Errno::ISDIR),
+            _ => break 'failed Err((Msg::NotRegular, 0)),
+        }
+        trust::check_opened(path, &meta)?;
+        if meta.st_size as u64 > MAX_FILE_BYTES {
+            break 'failed Err((Msg::TooBig, meta.st_size as u64));
+        }
+        // The file may grow between fstat and read: never read past the
+        // limit.
+        match crate::files::read_all(rustix::fd::AsFd::as_fd(&fd), MAX_FILE_BYTES as usize) {
+            Ok(bytes) => return Ok(bytes),
+            Err(Errno::FBIG) => Err((Msg::TooBig, MAX_FILE_BYTES + 1)),
+            Err(e) => Ok(e),
+        }
+    };
+    Err(match failed {
+        Ok(errno) => Error::from_io(path, errno),
+        Err((msg, n)) => Error::whole(path, ErrorKind::plain(msg).num(n)),
+    })
 }
 
 /// Parses the bytes of a file named `file` (used in messages only).
 pub fn parse_bytes(file: &str, bytes: &[u8]) -> Result<Config, Vec<Error>> {
-    if bytes.len() as u64 > MAX_FILE_BYTES {
+    // Too big or not UTF-8: the one error, returned at one place.
+    let error = if bytes.len() as u64 > MAX_FILE_BYTES {
         let kind = ErrorKind::plain(Msg::TooBig).num(bytes.len() as u64);
-        return Err(vec![Error::whole(file, kind)]);
-    }
-    let text = match core::str::from_utf8(bytes) {
-        Ok(text) => text,
-        Err(e) => {
-            // Lines and the chars of the last one, in one pass: the
-            // prefix is valid UTF-8, so its chars are its bytes that do
-            // not continue a char.
-            let (mut line, mut col) = (1u32, 1u32);
-            for &b in &bytes[..e.valid_up_to()] {
-                if b == b'\n' {
-                    (line, col) = (line.saturating_add(1), 1);
-                } else if b & 0xc0 != 0x80 {
-                    col = col.saturating_add(1);
-                }
+        Error::whole(file, kind)
+    } else {
+        match core::str::from_utf8(bytes) {
+            Ok(text) => {
+                // Editors on other systems may save a byte-order mark; it
+                // means nothing.
+                let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+                return parse::parse(file, text);
             }
-            let pos = Pos { line, col };
-            return Err(vec![Error::at(
-                file,
-                pos,
-                ErrorKind::plain(Msg::NotUtf8).num(u64::from(bytes[e.valid_up_to()])),
-            )]);
+            Err(e) => {
+                // Lines and the chars of the last one, in one pass: the
+                // prefix is valid UTF-8, so its chars are its bytes that
+                // do not continue a char.
+                let (mut line, mut col) = (1u32, 1u32);
+                for &b in &bytes[..e.valid_up_to()] {
+                    if b == b'\n' {
+                        (line, col) = (line.saturating_add(1), 1);
+                    } else if b & 0xc0 != 0x80 {
+                        col = col.saturating_add(1);
+                    }
+                }
+                let pos = Pos { line, col };
+                let byte = u64::from(bytes[e.valid_up_to()]);
+                Error::at(file, pos, ErrorKind::plain(Msg::NotUtf8).num(byte))
+            }
         }
     };
-    // Editors on other systems may save a byte-order mark; it means nothing.
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    parse::parse(file, text)
+    Err(vec![error])
 }
 
 /// [`read`], then [`parse_bytes`].
@@ -117,26 +130,33 @@ pub fn load(path: &str) -> Result<Config, Vec<Error>> {
 /// scripts written for it grep for those words (issue 15).
 #[inline(never)]
 pub fn check(path: &str) -> u8 {
+    use crate::rt::print::{print_to, stderr, stdout};
     // Write errors (a closed pipe) are ignored: the exit code still tells.
-    match load(path) {
+    // Each line through `print_to` with its own newline, not `println!`'s
+    // arguments within arguments; one last line for both outcomes (issue
+    // 18, bytes).
+    let (fd, head, n, noun, code) = match load(path) {
         Ok(config) => {
             for w in &config.warnings {
-                eprintln!("{w}");
+                print_to(stderr(), format_args!("{w}\n"));
             }
-            let n = config.jobs.len();
-            println!("{path}: OK, {n} job{}", if n == 1 { "" } else { "s" });
-            0
+            (stdout(), "OK, ", config.jobs.len(), "job", 0)
         }
         Err(errors) => {
             for e in &errors {
-                eprintln!("{e}");
+                print_to(stderr(), format_args!("{e}\n"));
             }
             // Past the cap the last line says so; it is not an error more.
             let n = errors.len().min(parse::MAX_ERRORS);
-            let more = if errors.len() > n { "over " } else { "" };
-            let s = if n == 1 { "" } else { "s" };
-            eprintln!("{path}: parse failed: {more}{n} error{s}");
-            1
+            let head = if errors.len() > n {
+                "parse failed: over "
+            } else {
+                "parse failed: "
+            };
+            (stderr(), head, n, "error", 1)
         }
-    }
+    };
+    let s = if n == 1 { "" } else { "s" };
+    print_to(fd, format_args!("{path}: {head}{n} {noun}{s}\n"));
+    code
 }

@@ -691,7 +691,7 @@ impl Resource {
 
     /// The `RLIMIT_` name, as in setrlimit(2) and log messages.
     pub fn rlimit_name(self) -> &'static str {
-        super::values::nth_word(Self::RLIMIT_NAMES, self as usize).unwrap_or("")
+        super::values::nth_word(Self::RLIMIT_NAMES, self as usize)
     }
 }
 

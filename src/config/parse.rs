@@ -116,7 +116,7 @@ impl Kw {
     }
 
     fn word(self) -> &'static str {
-        nth_word(KEYWORDS, self as usize).unwrap_or("")
+        nth_word(KEYWORDS, self as usize)
     }
 
     /// An option of a job (not a global keyword, not a brace).
@@ -202,6 +202,14 @@ impl Diags<'_> {
     /// No more errors are recorded: skip work done only for messages.
     fn full(&self) -> bool {
         self.errors.len() > MAX_ERRORS
+    }
+
+    /// `msg` about the unknown `word` at `pos`, with the word it may be a
+    /// typo of: one call for the three such reports (issue 18, bytes).
+    #[inline(never)]
+    fn unknown(&mut self, pos: Pos, msg: Msg, word: &str, suggestion: Option<&str>) {
+        let kind = ErrorKind::new(msg, Some(word), "", "").suggest(suggestion);
+        self.push(pos, kind);
     }
 
     fn push(&mut self, pos: Pos, kind: ErrorKind) {
@@ -368,9 +376,7 @@ impl Parser<'_> {
             Some(Kw::Close) => self.fail(pos, Msg::StrayClose, "", ""),
             Some(Kw::Open) => self.fail(pos, Msg::StrayOpen, "", ""),
             Some(Kw::Job) => self.start_job(pos, args),
-            Some(Kw::Report) => self.global(pos, args, false),
-            Some(Kw::Listen) => self.global(pos, args, true),
-            Some(Kw::Metrics) => self.metrics(pos, args),
+            Some(kw @ (Kw::Report | Kw::Listen | Kw::Metrics)) => self.global(kw, pos, args),
             Some(option) => {
                 if self.job.is_some() {
                     self.option(option, pos, args);
@@ -397,8 +403,7 @@ impl Parser<'_> {
                     } else {
                         Msg::UnknownKeyword
                     };
-                    let kind = ErrorKind::new(msg, Some(kw), "", "").suggest(suggestion);
-                    self.err(first.pos, kind);
+                    self.diags.unknown(first.pos, msg, kw, suggestion);
                 }
             }
         }
@@ -443,18 +448,19 @@ impl Parser<'_> {
         // Options written after the `{` are not read: their absence is
         // not reported on top.
         let mut damaged = false;
-        let empty = args.len() == 2 && args[0].is("{") && args[1].is("}");
-        match args.first() {
-            None => self.awaiting_open = true,
-            Some(brace) if brace.is("{") => {
+        let mut empty = false;
+        match args {
+            [] => self.awaiting_open = true,
+            [brace, rest @ ..] if brace.is("{") => {
                 open = brace.pos;
                 // `job { }` is an empty job, closed at once below.
-                if let Some(extra) = args.get(1).filter(|_| !empty) {
+                empty = matches!(rest, [close] if close.is("}"));
+                if let Some(extra) = rest.first().filter(|_| !empty) {
                     self.fail(extra.pos, Msg::TextAfterOpen, "", "");
                     damaged = true;
                 }
             }
-            Some(other) => {
+            [other, ..] => {
                 braced = false;
                 self.report(Msg::Expected, pos, Some(other), "{", "job");
             }
@@ -546,13 +552,13 @@ impl Parser<'_> {
         }
     }
 
-    /// `report to URL` and `listen on URL`.
-    fn global(&mut self, pos: Pos, args: &[Word], listen: bool) {
-        let (what, preposition, option) = if listen {
-            ("listen", "on", "listen on")
-        } else {
-            ("report", "to", "report to")
-        };
+    /// `report to URL`, `listen on URL` and `metrics to FILE`, outside
+    /// every job: one body for the words they have in common (issue 18,
+    /// bytes).
+    fn global(&mut self, kw: Kw, pos: Pos, args: &[Word]) {
+        let what = kw.word();
+        let listen = kw == Kw::Listen;
+        let preposition = if listen { "on" } else { "to" };
         if self.job.is_some() {
             self.fail(pos, Msg::GlobalInsideJob, what, "");
             return;
@@ -564,6 +570,11 @@ impl Parser<'_> {
                 return;
             }
         }
+        if kw == Kw::Metrics {
+            self.metrics(pos, args.get(1..).unwrap_or_default());
+            return;
+        }
+        let option = if listen { "listen on" } else { "report to" };
         let Some(url) = args.get(1) else {
             let expected = "a URL like udp://127.0.0.1:9999";
             self.fail(pos, Msg::MissingArg, option, expected);
@@ -586,22 +597,10 @@ impl Parser<'_> {
         }
     }
 
-    /// `metrics to FILE`, once, outside every job.
-    fn metrics(&mut self, pos: Pos, args: &[Word]) {
+    /// `metrics to FILE`, once: `rest` is what follows `to`.
+    fn metrics(&mut self, pos: Pos, rest: &[Word]) {
         const OPTION: &str = "metrics to";
-        if self.job.is_some() {
-            self.fail(pos, Msg::GlobalInsideJob, "metrics", "");
-            return;
-        }
-        match args.first() {
-            Some(w) if w.is("to") => {}
-            other => {
-                self.report(Msg::Expected, pos, other, "to", "metrics");
-                return;
-            }
-        }
         let hint = " (quote a path that contains spaces)";
-        let rest = args.get(1..).unwrap_or_default();
         let Some(path) = self.one(OPTION, pos, rest, "an absolute file path", hint) else {
             return;
         };
@@ -618,17 +617,20 @@ impl Parser<'_> {
         self.config.metrics = Some(path.text.clone());
     }
 
-    /// What follows the file of `out`/`err`: `max SIZE`, `keep N`,
-    /// `stamp`, each at most once. None after an error.
-    fn log_file(&mut self, out: Output, rest: &[Word]) -> Option<Output> {
+    /// The `file` of `out`/`err` (or `syslog`) and what follows it: `max
+    /// SIZE`, `keep N`, `stamp`, each at most once. None after an error.
+    /// The output is made once all is read: no copy of the name made
+    /// only to be dropped after an error (issue 18, bytes).
+    fn log_file(&mut self, file: &Word, rest: &[Word]) -> Option<Output> {
         const OPTIONS: &str = "max\0keep\0stamp\0";
-        let Some(first) = rest.first() else {
-            return Some(out);
-        };
-        let Output::File(path) = out else {
+        // A quoted "syslog" is a file of that name.
+        if file.is("syslog") {
+            let Some(first) = rest.first() else {
+                return Some(Output::Syslog);
+            };
             self.fail(first.pos, Msg::LogSyslog, "", "");
             return None;
-        };
+        }
         // Where each of OPTIONS was given, and the values of max and keep.
         let mut seen: [Option<Pos>; 3] = [None; 3];
         let mut values = [0u64, 1];
@@ -638,7 +640,7 @@ impl Parser<'_> {
                 self.bad(word, Msg::LogWord, "");
                 return None;
             };
-            let option = nth_word(OPTIONS, i).unwrap_or("");
+            let option = nth_word(OPTIONS, i);
             if let Some(first) = seen[i] {
                 self.again(word.pos, Msg::Repeated, None, option, first);
                 return None;
@@ -674,6 +676,10 @@ impl Parser<'_> {
         if let (None, Some(at)) = (seen[0], seen[1]) {
             self.fail(at, Msg::KeepWithoutMax, "", "");
             return None;
+        }
+        let path = file.text.clone();
+        if rest.is_empty() {
+            return Some(Output::File(path));
         }
         Some(Output::Log(Box::new(LogFile {
             path,
@@ -778,8 +784,8 @@ impl Parser<'_> {
             };
             // `err` expects what `out` does.
             let which = if kw == Kw::Err { i - 1 } else { i };
-            let expected = nth_word(EXPECTED, which).unwrap_or("");
-            let hint = nth_word(HINTS, usize::from(hint)).unwrap_or("");
+            let expected = nth_word(EXPECTED, which);
+            let hint = nth_word(HINTS, usize::from(hint));
             match self.one(option, pos, words, expected, hint) {
                 Some(arg) => arg,
                 None => return,
@@ -794,10 +800,9 @@ impl Parser<'_> {
                     self.bad(arg, Msg::BadName, "");
                     return;
                 }
-                let (text, at) = (Box::from(arg.text.as_str()), arg.pos);
-                self.spec().name = text;
                 if let Some(job) = &mut self.job {
-                    job.name_pos = Some(at);
+                    job.spec.name = Box::from(arg.text.as_str());
+                    job.name_pos = Some(arg.pos);
                 }
             }
             Kw::Dir => {
@@ -807,13 +812,7 @@ impl Parser<'_> {
                 self.spec().dir = Some(arg.text.as_str().into());
             }
             Kw::Out | Kw::Err => {
-                // A quoted "syslog" is a file of that name.
-                let out = if arg.is("syslog") {
-                    Output::Syslog
-                } else {
-                    Output::File(arg.text.clone())
-                };
-                let Some(out) = self.log_file(out, args.get(1..).unwrap_or_default()) else {
+                let Some(out) = self.log_file(arg, args.get(1..).unwrap_or_default()) else {
                     return;
                 };
                 if kw == Kw::Out {
@@ -825,7 +824,8 @@ impl Parser<'_> {
             Kw::In => {
                 self.extra().input = Some(arg.text.clone());
             }
-            Kw::Env => match arg.text.find('=') {
+            // As bytes: no char searcher here (issue 18, bytes).
+            Kw::Env => match arg.text.bytes().position(|b| b == b'=') {
                 None => self.bad(arg, Msg::EnvNoEquals, ""),
                 Some(0) => self.bad(arg, Msg::EnvBadName, ""),
                 Some(_) => {
@@ -1000,8 +1000,8 @@ impl Parser<'_> {
                     continue;
                 }
                 let suggestion = suggest_resource(&flag.text);
-                let kind = ErrorKind::new(Msg::UnknownUlimit, Some(&flag.text), "", "");
-                self.err(flag.pos, kind.suggest(suggestion));
+                self.diags
+                    .unknown(flag.pos, Msg::UnknownUlimit, &flag.text, suggestion);
                 continue;
             };
             let Some(value) = value.first() else {
@@ -1052,15 +1052,15 @@ mod tests {
     fn one_word_options_find_their_texts() {
         let at = |kw: Kw| kw as usize - Kw::Name as usize;
         assert_eq!(ONE_WORD.len(), at(Kw::Order) + 1);
-        assert_eq!(nth_word(EXPECTED, at(Kw::Name)), Some("a job name"));
+        assert_eq!(nth_word(EXPECTED, at(Kw::Name)), "a job name");
         assert_eq!(
             nth_word(EXPECTED, at(Kw::Out)),
-            Some("a file name or the word syslog")
+            "a file name or the word syslog"
         );
-        assert_eq!(nth_word(EXPECTED, at(Kw::Order)), Some("a whole number"));
+        assert_eq!(nth_word(EXPECTED, at(Kw::Order)), "a whole number");
         let hint = |kw: Kw| nth_word(HINTS, usize::from(ONE_WORD.as_bytes()[at(kw)] - b'0'));
-        assert_eq!(hint(Kw::Cpu), Some("; write the list without spaces"));
+        assert_eq!(hint(Kw::Cpu), "; write the list without spaces");
         assert_eq!(hint(Kw::In), hint(Kw::Dir));
-        assert_eq!(hint(Kw::Nice), Some(""));
+        assert_eq!(hint(Kw::Nice), "");
     }
 }

@@ -45,12 +45,14 @@ fn verdict(file: &str, dir: Option<&str>, uid: u32, mode: u32, euid: u32) -> Res
     // The messages name the file, or the directory, twice: in what is
     // wrong and in the command that fixes it.
     let what = Some(dir.unwrap_or(file));
-    let kind = if uid != 0 {
+    // The message, who may write (`%b`) and the number it shows: one
+    // `ErrorKind` made for the four messages (issue 18, bytes).
+    let (msg, who, n) = if uid != 0 {
         let msg = match dir {
             None => Msg::NotOwnedByRoot,
             Some(_) => Msg::DirNotOwnedByRoot,
         };
-        ErrorKind::new(msg, what, "", "").num(u64::from(uid))
+        (msg, "", uid)
     } else {
         let is_dir = FileType::from_raw_mode(mode) == FileType::Directory;
         if mode & 0o022 == 0 || (is_dir && mode & STICKY != 0) {
@@ -67,8 +69,9 @@ fn verdict(file: &str, dir: Option<&str>, uid: u32, mode: u32, euid: u32) -> Res
             None => Msg::WritableByOthers,
             Some(_) => Msg::DirWritableByOthers,
         };
-        ErrorKind::new(msg, what, "", who).num(u64::from(mode))
+        (msg, who, mode)
     };
+    let kind = ErrorKind::new(msg, what, "", who).num(u64::from(n));
     Err(Error::whole(file, kind))
 }
 

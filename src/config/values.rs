@@ -18,10 +18,12 @@ pub const MAX_DURATION_SECS: u64 = 3650 * 86_400;
 // .data.rel.ro) on top of the text, and each list had its own search loop
 // (issue 18).
 
-/// The `i`th word of `list` (words each ended by a NUL).
+/// The `i`th word of `list` (words each ended by a NUL), or `""` past
+/// its end: what every caller wants then, so not an `Option` each
+/// unwraps (issue 18, bytes).
 #[inline(never)]
-pub(crate) fn nth_word(list: &'static str, i: usize) -> Option<&'static str> {
-    list.split_terminator('\0').nth(i)
+pub(crate) fn nth_word(list: &'static str, i: usize) -> &'static str {
+    list.split_terminator('\0').nth(i).unwrap_or("")
 }
 
 /// Where `word` is in `list` (as for [`nth_word`]). A word with a NUL in
@@ -216,7 +218,11 @@ pub fn parse_signal(text: &str) -> Option<Signal> {
 
 /// `TERM` for SIGTERM; `?` for a signal without a name.
 pub fn signal_name(sig: Signal) -> &'static str {
-    nth_word(SIGNALS, sig.as_raw() as usize).unwrap_or("?")
+    // Past the list and 0 (which no `Signal` is) alike: no name.
+    match nth_word(SIGNALS, sig.as_raw() as usize) {
+        "" => "?",
+        name => name,
+    }
 }
 
 /// Highest CPU number `cpu` accepts (the kernel's default CONFIG_NR_CPUS
@@ -226,8 +232,10 @@ pub const MAX_CPU: u32 = 1023;
 /// `0,2-3` or `0x0d` as sorted CPU numbers without duplicates.
 pub fn parse_cpu(text: &str) -> Result<Vec<u32>, ErrorKind> {
     let bad = |reason| ErrorKind::new(Msg::BadCpu, Some(text), reason, "");
-    let mut set = [0u64; (MAX_CPU as usize + 1) / 64];
-    let mut add = |n: u32| set[n as usize / 64] |= 1 << (n % 64);
+    // Words of 32 bits: no 64-bit shifts on 32-bit targets (issue 18,
+    // bytes).
+    let mut set = [0u32; (MAX_CPU as usize + 1) / 32];
+    let mut add = |n: u32| set[n as usize / 32] |= 1 << (n % 32);
     if let Some(hex) = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
         if hex.is_empty() {
             return Err(bad("no hex digits after 0x"));
@@ -276,7 +284,7 @@ pub fn parse_cpu(text: &str) -> Result<Vec<u32>, ErrorKind> {
     // A loop, not filter().collect(): no iterator adapter code for it.
     let mut cpus = Vec::new();
     for n in 0..=MAX_CPU {
-        if set[n as usize / 64] & (1 << (n % 64)) != 0 {
+        if set[n as usize / 32] & (1 << (n % 32)) != 0 {
             cpus.push(n);
         }
     }

@@ -169,7 +169,7 @@ impl Parser<'_> {
             return;
         };
         // By place in WORDS.
-        let option = nth_word("check every\0check timeout\0check fails\0", word).unwrap_or("");
+        let option = nth_word("check every\0check timeout\0check fails\0", word);
         if !self.first_time(option, pos) {
             return;
         }
@@ -259,7 +259,8 @@ impl Parser<'_> {
             needs 'ready when CMD': it is how often CMD runs\0\
             needs 'ready notify': the job sends WATCHDOG=1 on its notify socket\0\
             needs 'check every T CMD'\0";
-        const RULE: [u8; 7] = [0, 0, 0, 1, 2, 3, 3];
+        // Bytes of a string, not an array by value: no array iterator.
+        const RULE: &[u8; 7] = b"\0\0\0\x01\x02\x03\x03";
         let (once, no_check) = (spec.once, r.check_every_ms.is_none());
         let when = matches!(r.how, Some(ReadyHow::When(_)));
         let notify = matches!(r.how, Some(ReadyHow::Notify));
@@ -268,13 +269,13 @@ impl Parser<'_> {
             | (u32::from(!once && !when) << 3)
             | (u32::from(!notify) << 4)
             | (u32::from(no_check) * 0b110_0000);
-        for (k, rule) in RULE.into_iter().enumerate() {
+        for (k, &rule) in RULE.iter().enumerate() {
             if broken >> k & 1 == 0 {
                 continue;
             }
-            let option = nth_word(OPTIONS, k).unwrap_or("");
+            let option = nth_word(OPTIONS, k);
             if let Some(&(_, pos)) = seen.iter().find(|(o, _)| *o == option) {
-                let needs = nth_word(NEEDS, usize::from(rule)).unwrap_or("");
+                let needs = nth_word(NEEDS, usize::from(rule));
                 self.fail(pos, Msg::Needs, option, needs);
             }
         }
@@ -316,8 +317,7 @@ impl Parser<'_> {
                                 (suggestion, best) = (Some(n.as_str()), d);
                             }
                         }
-                        let kind = ErrorKind::new(Msg::UnknownAfter, Some(&after.name), "", "");
-                        diags.push(*pos, kind.suggest(suggestion));
+                        diags.unknown(*pos, Msg::UnknownAfter, &after.name, suggestion);
                     }
                 }
             }

@@ -13,7 +13,7 @@ use crate::prelude::*;
 use super::super::error::{Error, ErrorKind, Msg};
 use super::super::lex::Word;
 use super::super::model::{EnvFile, GiveUp, Pos, Restart, RestartDelay};
-use super::super::values::{nth_word, number, parse_duration, parse_signal};
+use super::super::values::{nth_word, number, parse_duration, parse_signal, word_index};
 use super::{Kw, Parser};
 
 /// `give up after N`: the most quick exits a job's window remembers. The
@@ -52,9 +52,9 @@ impl Parser<'_> {
             _ if delay => 7,
             _ => kw as usize - Kw::Restart as usize,
         };
-        let key = nth_word(KEYS, row).unwrap_or("");
-        let shape = nth_word(SHAPES, row).unwrap_or("");
-        let usage = nth_word(USAGES, row).unwrap_or("");
+        let key = nth_word(KEYS, row);
+        let shape = nth_word(SHAPES, row);
+        let usage = nth_word(USAGES, row);
         // `env file` may be repeated; the others are once per job.
         if kw != Kw::Env && !self.first_time(key, pos) {
             return;
@@ -119,11 +119,17 @@ impl Parser<'_> {
         let arg = |i: usize| &args[i];
         match kw {
             Kw::Restart if !arg(0).is("delay") => {
-                let policy = [Restart::Always, Restart::OnFailure, Restart::Never]
-                    .into_iter()
-                    .find(|p| arg(0).is(p.word()));
-                match policy {
-                    Some(p) => self.spec().restart = p,
+                // By place in a word list, not an array of the policies
+                // searched through their words (issue 18, bytes).
+                let policy = word_index("always\0on-failure\0never\0", &arg(0).text);
+                match policy.filter(|_| !arg(0).quoted) {
+                    Some(i) => {
+                        self.spec().restart = match i {
+                            0 => Restart::Always,
+                            1 => Restart::OnFailure,
+                            _ => Restart::Never,
+                        }
+                    }
                     None => self.report(
                         Msg::Expected,
                         pos,
