@@ -840,34 +840,33 @@ impl Supervisor {
             .current()
             .iter()
             .filter(|j| !j.rules().once)
-            .map(|j| ReportLine {
-                name: &j.spec.name,
-                enabled: j.wanted(),
-                failed: matches!(j.state, JobState::Failed),
-                secs_running: match j.state {
-                    JobState::Running { since, .. } => {
-                        now.saturating_duration_since(since).as_secs()
-                    }
-                    _ => 0,
-                },
-                pid: j
-                    .pid()
-                    .map(|p| p.as_raw_nonzero().get() as u32)
-                    .unwrap_or(0),
-                cmd: &j.spec.cmd,
-                // What the original format can't say (issue 16).
-                up: match j.state {
-                    JobState::Running {
-                        up: Up::Starting,
-                        since,
-                        ..
-                    } => Some(("starting", now.saturating_duration_since(since).as_secs())),
-                    JobState::Running {
-                        up: Up::Unhealthy { at, .. },
-                        ..
-                    } => Some(("unhealthy", now.saturating_duration_since(at).as_secs())),
-                    _ => None,
-                },
+            .map(|j| {
+                // The state looked at once: a starting job's seconds are
+                // its running seconds (issue 18, bytes).
+                let (mut secs_running, mut up) = (0, None);
+                if let JobState::Running { since, up: how, .. } = j.state {
+                    secs_running = now.saturating_duration_since(since).as_secs();
+                    // What the original format can't say (issue 16).
+                    up = match how {
+                        Up::Starting => Some(("starting", secs_running)),
+                        Up::Unhealthy { at, .. } => {
+                            Some(("unhealthy", now.saturating_duration_since(at).as_secs()))
+                        }
+                        Up::Ready { .. } | Up::Leaving { .. } => None,
+                    };
+                }
+                ReportLine {
+                    name: &j.spec.name,
+                    enabled: j.wanted(),
+                    failed: matches!(j.state, JobState::Failed),
+                    secs_running,
+                    pid: j
+                        .pid()
+                        .map(|p| p.as_raw_nonzero().get() as u32)
+                        .unwrap_or(0),
+                    cmd: &j.spec.cmd,
+                    up,
+                }
             });
         self.net.send_report(&self.hostname, lines);
     }
