@@ -306,9 +306,19 @@ impl Supervisor {
                     format_args!("can't run {program}: {}", crate::sys::strerror(e.errno)),
                 )
             }
-            (ProbeAction::Passed(_), _) => fmt::write(&mut text, format_args!("{line}")),
-            (_, None) if line.is_empty() => fmt::write(&mut text, format_args!("{ending}")),
-            (_, None) => fmt::write(&mut text, format_args!("{ending}: {line}")),
+            // The line as it is, not through a format; `: {line}` after
+            // the ending pushed, as `write!` would (issue 18, bytes).
+            (ProbeAction::Passed(_), _) => {
+                text = line;
+                Ok(())
+            }
+            (_, None) => fmt::write(&mut text, format_args!("{ending}")).and_then(|()| {
+                if line.is_empty() {
+                    return Ok(());
+                }
+                let pushed = text.push_str(": ").and_then(|()| text.push_str(&line));
+                pushed.map_err(|_| fmt::Error)
+            }),
         };
         let event = match action {
             ProbeAction::Passed(ProbeKind::Ready) => Some(JobEvent::Ready),
