@@ -1221,7 +1221,7 @@ fn prepare(
         let exists = rustix::fs::access(dep.as_str(), rustix::fs::Access::EXISTS).is_ok();
         if let (true, Err(e)) = (exists, config::check_trust(dep)) {
             let why = e.to_string();
-            error!("job {}: {why}; the job will not start", spec.name);
+            refuse(spec, &why);
             return Err(NotStartable(why));
         }
     }
@@ -1243,6 +1243,12 @@ fn prepare(
         error!("{why}; the job will not start");
         NotStartable(why)
     })
+}
+
+/// Logs `job NAME: WHY; the job will not start`: one call for the trust
+/// check and `equip` (issue 18, bytes).
+fn refuse(spec: &JobSpec, why: &str) {
+    error!("job {}: {why}; the job will not start", spec.name);
 }
 
 /// The `KEY=VALUE` lines of a job's `env file`s (issue 15); every bad line

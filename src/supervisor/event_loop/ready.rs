@@ -102,7 +102,7 @@ impl Supervisor {
                     job.health = Some(health);
                 }
                 Err(why) => {
-                    error!("job {}: {why}; the job will not start", job.spec.name);
+                    super::refuse(&job.spec, &why);
                     job.launch = Err(NotStartable(why));
                 }
             }
