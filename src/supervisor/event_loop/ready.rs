@@ -20,7 +20,7 @@ use super::super::job::{
 };
 use super::super::jobs::{NotStartable, Slot};
 use super::super::notify::{self, Notice, Recv};
-use super::{DRAIN_READS, Supervisor, TOKEN_NOTIFY, TOKEN_PROBE, signal_group};
+use super::{DRAIN_READS, Supervisor, TOKEN_NOTIFY, TOKEN_PROBE, cant_happen, signal_group};
 use crate::clock::Instant;
 use crate::config::{JobSpec, ReadyHow};
 use crate::spawn::{self, StartResult};
@@ -211,12 +211,7 @@ impl Supervisor {
             ProbeAction::Nothing => {}
             ProbeAction::Spawn(kind) => self.spawn_probe(slot, kind, now),
             ProbeAction::Kill(pid) => signal_group(pid, Signal::KILL),
-            ProbeAction::CantHappen(what) => {
-                error!(
-                    "can't happen: job {}: {what}",
-                    self.jobs.get(slot).spec.name
-                )
-            }
+            ProbeAction::CantHappen(what) => cant_happen(&self.jobs.get(slot).spec.name, what),
             // Results come only from an exit (`probe_exited`).
             ProbeAction::Passed(_) | ProbeAction::Failed(_) | ProbeAction::TimedOut(_) => {}
         }
@@ -342,7 +337,7 @@ impl Supervisor {
                 })
             }
             ProbeAction::CantHappen(what) => {
-                error!("can't happen: job {name}: {what}");
+                cant_happen(name, what);
                 None
             }
             ProbeAction::Nothing | ProbeAction::Spawn(_) | ProbeAction::Kill(_) => None,
