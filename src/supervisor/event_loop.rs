@@ -1255,12 +1255,14 @@ fn refuse(spec: &JobSpec, why: &str) {
 /// is logged by position (never its text: it may hold a secret), then
 /// `what_next`.
 fn env_file_lines(spec: &JobSpec, what_next: &str) -> Result<Vec<String>, NotStartable> {
-    config::read_env_files(&spec.extra().env_files).map_err(|mut errors| {
+    config::read_env_files(&spec.extra().env_files).map_err(|errors| {
         for e in &errors {
             error!("job {}: {e}", spec.name);
         }
         error!("job {}: bad env file; {what_next}", spec.name);
-        NotStartable(errors.swap_remove(0).to_string())
+        // The first error's text (there is one), without taking it out
+        // of the list (issue 18, bytes).
+        NotStartable(errors.first().map_or_else(String::new, |e| e.to_string()))
     })
 }
 
