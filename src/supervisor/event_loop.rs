@@ -560,7 +560,7 @@ impl Supervisor {
                 ),
                 None => error!("can't start job {name}; retrying in {} sec", wait.as_secs()),
             },
-            Action::CantHappen(what) => error!("can't happen: job {name}: {what}"),
+            Action::CantHappen(what) => cant_happen(name, what),
         }
     }
 
@@ -840,34 +840,33 @@ impl Supervisor {
             .current()
             .iter()
             .filter(|j| !j.rules().once)
-            .map(|j| ReportLine {
-                name: &j.spec.name,
-                enabled: j.wanted(),
-                failed: matches!(j.state, JobState::Failed),
-                secs_running: match j.state {
-                    JobState::Running { since, .. } => {
-                        now.saturating_duration_since(since).as_secs()
-                    }
-                    _ => 0,
-                },
-                pid: j
-                    .pid()
-                    .map(|p| p.as_raw_nonzero().get() as u32)
-                    .unwrap_or(0),
-                cmd: &j.spec.cmd,
-                // What the original format can't say (issue 16).
-                up: match j.state {
-                    JobState::Running {
-                        up: Up::Starting,
-                        since,
-                        ..
-                    } => Some(("starting", now.saturating_duration_since(since).as_secs())),
-                    JobState::Running {
-                        up: Up::Unhealthy { at, .. },
-                        ..
-                    } => Some(("unhealthy", now.saturating_duration_since(at).as_secs())),
-                    _ => None,
-                },
+            .map(|j| {
+                // The state looked at once: a starting job's seconds are
+                // its running seconds (issue 18, bytes).
+                let (mut secs_running, mut up) = (0, None);
+                if let JobState::Running { since, up: how, .. } = j.state {
+                    secs_running = now.saturating_duration_since(since).as_secs();
+                    // What the original format can't say (issue 16).
+                    up = match how {
+                        Up::Starting => Some(("starting", secs_running)),
+                        Up::Unhealthy { at, .. } => {
+                            Some(("unhealthy", now.saturating_duration_since(at).as_secs()))
+                        }
+                        Up::Ready { .. } | Up::Leaving { .. } => None,
+                    };
+                }
+                ReportLine {
+                    name: &j.spec.name,
+                    enabled: j.wanted(),
+                    failed: matches!(j.state, JobState::Failed),
+                    secs_running,
+                    pid: j
+                        .pid()
+                        .map(|p| p.as_raw_nonzero().get() as u32)
+                        .unwrap_or(0),
+                    cmd: &j.spec.cmd,
+                    up,
+                }
             });
         self.net.send_report(&self.hostname, lines);
     }
@@ -1222,7 +1221,7 @@ fn prepare(
         let exists = rustix::fs::access(dep.as_str(), rustix::fs::Access::EXISTS).is_ok();
         if let (true, Err(e)) = (exists, config::check_trust(dep)) {
             let why = e.to_string();
-            error!("job {}: {why}; the job will not start", spec.name);
+            refuse(spec, &why);
             return Err(NotStartable(why));
         }
     }
@@ -1246,17 +1245,33 @@ fn prepare(
     })
 }
 
+/// Logs `job NAME: WHY; the job will not start`: one call for the trust
+/// check and `equip` (issue 18, bytes).
+fn refuse(spec: &JobSpec, why: &str) {
+    error!("job {}: {why}; the job will not start", spec.name);
+}
+
 /// The `KEY=VALUE` lines of a job's `env file`s (issue 15); every bad line
 /// is logged by position (never its text: it may hold a secret), then
 /// `what_next`.
 fn env_file_lines(spec: &JobSpec, what_next: &str) -> Result<Vec<String>, NotStartable> {
-    config::read_env_files(&spec.extra().env_files).map_err(|mut errors| {
+    config::read_env_files(&spec.extra().env_files).map_err(|errors| {
         for e in &errors {
             error!("job {}: {e}", spec.name);
         }
         error!("job {}: bad env file; {what_next}", spec.name);
-        NotStartable(errors.swap_remove(0).to_string())
+        // The first error's text (there is one), without taking it out
+        // of the list (issue 18, bytes).
+        NotStartable(errors.first().map_or_else(String::new, |e| e.to_string()))
     })
+}
+
+/// `can't happen: job NAME: WHAT`, an impossible (state, event) pair of
+/// a job's or its probe's machine: one call for the three places that
+/// learn one (issue 18, bytes).
+#[cold]
+fn cant_happen(name: &str, what: &str) {
+    error!("can't happen: job {name}: {what}");
 }
 
 /// A job's child could not set itself up or exec (one call for the two

@@ -20,7 +20,7 @@ use super::super::job::{
 };
 use super::super::jobs::{NotStartable, Slot};
 use super::super::notify::{self, Notice, Recv};
-use super::{DRAIN_READS, Supervisor, TOKEN_NOTIFY, TOKEN_PROBE, signal_group};
+use super::{DRAIN_READS, Supervisor, TOKEN_NOTIFY, TOKEN_PROBE, cant_happen, signal_group};
 use crate::clock::Instant;
 use crate::config::{JobSpec, ReadyHow};
 use crate::spawn::{self, StartResult};
@@ -102,7 +102,7 @@ impl Supervisor {
                     job.health = Some(health);
                 }
                 Err(why) => {
-                    error!("job {}: {why}; the job will not start", job.spec.name);
+                    super::refuse(&job.spec, &why);
                     job.launch = Err(NotStartable(why));
                 }
             }
@@ -211,12 +211,7 @@ impl Supervisor {
             ProbeAction::Nothing => {}
             ProbeAction::Spawn(kind) => self.spawn_probe(slot, kind, now),
             ProbeAction::Kill(pid) => signal_group(pid, Signal::KILL),
-            ProbeAction::CantHappen(what) => {
-                error!(
-                    "can't happen: job {}: {what}",
-                    self.jobs.get(slot).spec.name
-                )
-            }
+            ProbeAction::CantHappen(what) => cant_happen(&self.jobs.get(slot).spec.name, what),
             // Results come only from an exit (`probe_exited`).
             ProbeAction::Passed(_) | ProbeAction::Failed(_) | ProbeAction::TimedOut(_) => {}
         }
@@ -306,9 +301,19 @@ impl Supervisor {
                     format_args!("can't run {program}: {}", crate::sys::strerror(e.errno)),
                 )
             }
-            (ProbeAction::Passed(_), _) => fmt::write(&mut text, format_args!("{line}")),
-            (_, None) if line.is_empty() => fmt::write(&mut text, format_args!("{ending}")),
-            (_, None) => fmt::write(&mut text, format_args!("{ending}: {line}")),
+            // The line as it is, not through a format; `: {line}` after
+            // the ending pushed, as `write!` would (issue 18, bytes).
+            (ProbeAction::Passed(_), _) => {
+                text = line;
+                Ok(())
+            }
+            (_, None) => fmt::write(&mut text, format_args!("{ending}")).and_then(|()| {
+                if line.is_empty() {
+                    return Ok(());
+                }
+                let pushed = text.push_str(": ").and_then(|()| text.push_str(&line));
+                pushed.map_err(|_| fmt::Error)
+            }),
         };
         let event = match action {
             ProbeAction::Passed(ProbeKind::Ready) => Some(JobEvent::Ready),
@@ -332,7 +337,7 @@ impl Supervisor {
                 })
             }
             ProbeAction::CantHappen(what) => {
-                error!("can't happen: job {name}: {what}");
+                cant_happen(name, what);
                 None
             }
             ProbeAction::Nothing | ProbeAction::Spawn(_) | ProbeAction::Kill(_) => None,
