@@ -636,13 +636,18 @@ fn read_conf(path: &str) -> Conf {
     };
     for_each_line(path, RESOLV_CONF_MAX, &mut |line| {
         let mut words = crate::Words(line);
-        match words.next() {
-            Some("nameserver") => {
+        // Keywords by place in one word list: one search, not a string
+        // comparison per keyword (issue 18, bytes).
+        let keyword = words
+            .next()
+            .and_then(|w| crate::config::word_index("nameserver\0search\0domain\0options\0", w));
+        match keyword {
+            Some(0) => {
                 if let Some(ip) = words.next().and_then(crate::config::parse_ip) {
                     let _ = conf.servers.push(ip);
                 }
             }
-            Some("search" | "domain") => {
+            Some(1 | 2) => {
                 conf.search.clear();
                 for d in words.filter(|d| crate::config::is_host_name(d)) {
                     if conf.search.len() == MAX_SEARCH {
@@ -652,17 +657,17 @@ fn read_conf(path: &str) -> Conf {
                         .push(d.strip_suffix('.').unwrap_or(d).to_string());
                 }
             }
-            Some("options") => {
+            Some(_) => {
                 for (key, value) in words.filter_map(|word| word.split_once(':')) {
                     let Some(n) = crate::parse_unsigned::<u32>(value) else {
                         continue;
                     };
-                    match key {
-                        "ndots" => conf.ndots = n.min(15) as usize,
+                    match crate::config::word_index("ndots\0timeout\0attempts\0", key) {
+                        Some(0) => conf.ndots = n.min(15) as usize,
                         // Zero would mean never waiting: clamp to 1.
-                        "timeout" => timeout = n.clamp(1, 30),
-                        "attempts" => attempts = n.clamp(1, 5),
-                        _ => {}
+                        Some(1) => timeout = n.clamp(1, 30),
+                        Some(_) => attempts = n.clamp(1, 5),
+                        None => {}
                     }
                 }
             }
