@@ -81,9 +81,9 @@ const RESOLVER_TOKEN: u32 = 1 << 31;
 pub struct Net {
     /// One per `listen on` line, in file order; listener `i` is
     /// registered as `token_base | i`.
-    listen: Vec<Listener>,
+    listen: Vec<Endpoint>,
     /// One per `report to` line.
-    report: Vec<Destination>,
+    report: Vec<Endpoint>,
     /// The distinct host names of those lines.
     names: Vec<Name>,
     /// Owns a duplicate of the loop's epoll descriptor, made at the first
@@ -110,22 +110,19 @@ struct Name {
     warned: bool,
 }
 
-struct Listener {
+/// A `listen on` or a `report to` line's socket. One type for both: one
+/// copy of the vector and drop code (issue 18, bytes).
+struct Endpoint {
     url: UdpUrl,
     /// Its host's index in `Net::names`, for a name.
     name: Option<usize>,
     addr: Option<SocketAddr>,
-    /// Open and registered; `None` until the address is known, or when
-    /// it could not be bound (logged).
+    /// A listener's is open and registered, a destination's open; `None`
+    /// until the address is known, or when it could not be opened
+    /// (logged).
     fd: Option<OwnedFd>,
-}
-
-struct Destination {
-    url: UdpUrl,
-    name: Option<usize>,
-    addr: Option<SocketAddr>,
-    fd: Option<OwnedFd>,
-    /// The last send failed (logged once, not every 10 seconds).
+    /// A destination's last send failed (logged once, not every 10
+    /// seconds). Always false for a listener.
     failing: bool,
 }
 
@@ -184,11 +181,12 @@ impl Net {
         self.listen.reserve_exact(listen.len());
         for (i, url) in listen.iter().enumerate() {
             let (name, addr) = place(url, &mut names, &mut old_names, &mut self.last_key, now);
-            let mut l = Listener {
+            let mut l = Endpoint {
                 addr,
                 url: url.clone(),
                 name,
                 fd: None,
+                failing: false,
             };
             let token = epoll::EventData::new_u64(token_base | i as u64);
             let kept = old
@@ -221,7 +219,7 @@ impl Net {
         self.report.reserve_exact(report.len());
         for url in report {
             let (name, addr) = place(url, &mut names, &mut old_names, &mut self.last_key, now);
-            let mut d = Destination {
+            let mut d = Endpoint {
                 addr,
                 url: url.clone(),
                 name,
@@ -353,12 +351,12 @@ impl Net {
             );
             return;
         }
-        let listen = self.listen.iter().map(|l| ("listen on", l.name, &l.url));
-        let report = self.report.iter().map(|d| ("report to", d.name, &d.url));
-        for (what, _, url) in listen.chain(report).filter(|u| u.1 == Some(n)) {
+        let listen = self.listen.iter().map(|l| ("listen on", l));
+        let report = self.report.iter().map(|d| ("report to", d));
+        for (what, p) in listen.chain(report).filter(|(_, p)| p.name == Some(n)) {
             warn!(
                 "{what} {}: can't resolve {}: {e}; not in use until it resolves (trying again every {every} sec)",
-                url.text, name.host
+                p.url.text, name.host
             );
         }
     }
@@ -398,7 +396,7 @@ impl Net {
     /// Reads up to [`DATAGRAMS_PER_WAKEUP`] datagrams on listening socket
     /// `index`.
     fn receive(&mut self, index: usize, now: Instant, mut command: impl FnMut(Control, &str)) {
-        let Some(Listener {
+        let Some(Endpoint {
             fd: Some(fd), url, ..
         }) = self.listen.get(index)
         else {
@@ -522,7 +520,7 @@ fn address(url: &UdpUrl, name_ip: Option<IpAddr>) -> Option<SocketAddr> {
     .map(|ip| SocketAddr::new(ip, url.port))
 }
 
-fn send_all(report: &mut [Destination], dgram: &[u8]) {
+fn send_all(report: &mut [Endpoint], dgram: &[u8]) {
     for d in report {
         let (Some(fd), Some(addr)) = (&d.fd, &d.addr) else {
             continue;
@@ -655,7 +653,7 @@ pub fn bind_udp(addr: &SocketAddr) -> Result<OwnedFd, (&'static str, Errno)> {
     Ok(fd)
 }
 
-fn open_listener(epoll: BorrowedFd<'_>, token: epoll::EventData, l: &Listener) -> Option<OwnedFd> {
+fn open_listener(epoll: BorrowedFd<'_>, token: epoll::EventData, l: &Endpoint) -> Option<OwnedFd> {
     let addr = l.addr?;
     let open = || -> Result<OwnedFd, (&'static str, Errno)> {
         let fd = bind_udp(&addr)?;
@@ -699,7 +697,7 @@ impl fmt::Display for Resolved<'_> {
     }
 }
 
-fn open_destination(d: &Destination) -> Option<OwnedFd> {
+fn open_destination(d: &Endpoint) -> Option<OwnedFd> {
     let addr = d.addr?;
     let open = || -> Result<OwnedFd, (&'static str, Errno)> {
         let fd = udp_socket(addr.is_ipv6()).map_err(|e| ("socket", e))?;
