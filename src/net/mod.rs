@@ -58,7 +58,7 @@ use resolve::{LookupError, Resolver, Sockets, Sources};
 use rustix::event::epoll;
 use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
 use rustix::io::Errno;
-use rustix::net::{AddressFamily, RecvFlags, SendFlags, SocketFlags, SocketType};
+use rustix::net::{AddressFamily, RecvFlags, SendFlags, SocketAddrAny, SocketFlags, SocketType};
 use wire::{BadDatagram, DATAGRAM_MAX};
 
 /// A name that did not resolve is looked up again this often: SPEC §8's
@@ -526,7 +526,8 @@ fn send_all(report: &mut [Endpoint], dgram: &[u8]) {
             continue;
         };
         let sent = loop {
-            match rustix::net::sendto(fd, dgram, SendFlags::DONTWAIT | SendFlags::NOSIGNAL, addr) {
+            let to = sockaddr(addr);
+            match rustix::net::sendto(fd, dgram, SendFlags::DONTWAIT | SendFlags::NOSIGNAL, &to) {
                 Err(Errno::INTR) => continue,
                 other => break other,
             }
@@ -612,6 +613,15 @@ impl fmt::Display for Peer {
     }
 }
 
+/// `addr` as the kernel takes it. rustix encodes a `SocketAddr` inline
+/// at every call that takes one, each family with its own system call;
+/// here it is encoded once for `bind`, `connect` and `sendto` (issue 18,
+/// bytes).
+#[inline(never)]
+pub fn sockaddr(addr: &SocketAddr) -> SocketAddrAny {
+    SocketAddrAny::from(*addr)
+}
+
 /// A non-blocking, close-on-exec UDP socket, IPv6 if `v6`.
 pub fn udp_socket(v6: bool) -> rustix::io::Result<OwnedFd> {
     let family = if v6 {
@@ -638,7 +648,7 @@ pub fn bind_udp(addr: &SocketAddr) -> Result<OwnedFd, (&'static str, Errno)> {
         rustix::net::sockopt::set_socket_reuseaddr(&fd, true)
             .map_err(|e| ("setsockopt SO_REUSEADDR", e))?;
     }
-    rustix::net::bind(&fd, addr).map_err(|e| ("bind", e))?;
+    rustix::net::bind(&fd, &sockaddr(addr)).map_err(|e| ("bind", e))?;
     match addr.ip() {
         IpAddr::V4(group) if multicast => {
             rustix::net::sockopt::set_ip_add_membership(&fd, &group, &Ipv4Addr::UNSPECIFIED)

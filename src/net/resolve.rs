@@ -152,7 +152,7 @@ impl Io for Sockets {
     fn connect(&mut self, index: usize, server: SocketAddr) -> Result<OwnedFd, Errno> {
         let fd = super::udp_socket(server.is_ipv6())?;
         // A UDP connect only sets the peer: it never blocks.
-        rustix::net::connect(&fd, &server)?;
+        rustix::net::connect(&fd, &super::sockaddr(&server))?;
         if let Some(epoll) = &self.epoll {
             let data = epoll::EventData::new_u64(self.token | index as u64);
             // `as_fd`: the instance the listeners use (issue 18, bytes).
