@@ -342,10 +342,12 @@ impl Net {
         let Some(name) = self.names.get(n) else {
             return;
         };
-        let every = RETRY_EVERY.as_secs();
+        // "every 10 sec" written out, not formatted from RETRY_EVERY at
+        // run time: one argument less per line (issue 18, bytes).
+        const _: () = assert!(RETRY_EVERY.as_secs() == 10, "the text says 10 sec");
         if let Some(ip) = name.ip {
             warn!(
-                "can't resolve {} again: {e}; still using {}, trying again every {every} sec",
+                "can't resolve {} again: {e}; still using {}, trying again every 10 sec",
                 name.host,
                 text::Ip(ip)
             );
@@ -355,7 +357,7 @@ impl Net {
         let report = self.report.iter().map(|d| ("report to", d));
         for (what, p) in listen.chain(report).filter(|(_, p)| p.name == Some(n)) {
             warn!(
-                "{what} {}: can't resolve {}: {e}; not in use until it resolves (trying again every {every} sec)",
+                "{what} {}: can't resolve {}: {e}; not in use until it resolves (trying again every 10 sec)",
                 p.url.text, name.host
             );
         }
@@ -589,11 +591,11 @@ impl BadDatagrams {
     }
 
     fn summarise(&mut self, now: Instant) {
+        // "10 sec" written out (issue 18, bytes).
+        const _: () = assert!(BAD_LOG_EVERY.as_secs() == 10, "the text says 10 sec");
         warn!(
-            "ignored {} more bad datagrams in the last {} sec, the last from {}",
-            self.count,
-            BAD_LOG_EVERY.as_secs(),
-            self.last_from
+            "ignored {} more bad datagrams in the last 10 sec, the last from {}",
+            self.count, self.last_from
         );
         self.count = 0;
         self.quiet_until = Some(now + BAD_LOG_EVERY);
