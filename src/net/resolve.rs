@@ -419,8 +419,8 @@ impl<S> Round<S> {
             for (query, _) in lookup
                 .questions
                 .iter()
-                .zip(lookup.answered)
-                .filter(|(_, done)| !done)
+                .zip(&lookup.answered)
+                .filter(|(_, done)| !**done)
             {
                 let Some(socket) = &self.servers[index] else {
                     break;
