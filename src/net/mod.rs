@@ -180,14 +180,7 @@ impl Net {
         let mut old = core::mem::take(&mut self.listen);
         self.listen.reserve_exact(listen.len());
         for (i, url) in listen.iter().enumerate() {
-            let (name, addr) = place(url, &mut names, &mut old_names, &mut self.last_key, now);
-            let mut l = Endpoint {
-                addr,
-                url: url.clone(),
-                name,
-                fd: None,
-                failing: false,
-            };
+            let mut l = place(url, &mut names, &mut old_names, &mut self.last_key, now);
             let token = epoll::EventData::new_u64(token_base | i as u64);
             let kept = old
                 .iter()
@@ -218,14 +211,7 @@ impl Net {
         let old_report = core::mem::take(&mut self.report);
         self.report.reserve_exact(report.len());
         for url in report {
-            let (name, addr) = place(url, &mut names, &mut old_names, &mut self.last_key, now);
-            let mut d = Endpoint {
-                addr,
-                url: url.clone(),
-                name,
-                fd: None,
-                failing: false,
-            };
+            let mut d = place(url, &mut names, &mut old_names, &mut self.last_key, now);
             d.fd = open_destination(&d);
             self.report.push(d);
         }
@@ -495,10 +481,9 @@ fn intern(
     names.len() - 1
 }
 
-/// A URL's socket address: its numeric host's, or its name's once known.
-/// A `report to` or `listen on` URL's name (interned into `names`) and
-/// the address it stands for now. One body for both lists (issue 18,
-/// bytes).
+/// A `report to` or `listen on` URL's endpoint, not open yet: its name
+/// (interned into `names`) and the address it stands for now. One body
+/// for both lists, the endpoint made here too (issue 18, bytes).
 #[inline(never)]
 fn place(
     url: &UdpUrl,
@@ -506,14 +491,21 @@ fn place(
     old: &mut Vec<Name>,
     last_key: &mut u32,
     now: Instant,
-) -> (Option<usize>, Option<SocketAddr>) {
+) -> Endpoint {
     let name = match &url.host {
         Host::Ip(_) => None,
         Host::Name(host) => Some(intern(names, old, last_key, host, now)),
     };
-    (name, address(url, name.and_then(|n| names.get(n)?.ip)))
+    Endpoint {
+        addr: address(url, name.and_then(|n| names.get(n)?.ip)),
+        url: url.clone(),
+        name,
+        fd: None,
+        failing: false,
+    }
 }
 
+/// A URL's socket address: its numeric host's, or its name's once known.
 fn address(url: &UdpUrl, name_ip: Option<IpAddr>) -> Option<SocketAddr> {
     match url.host {
         Host::Ip(ip) => Some(ip),
