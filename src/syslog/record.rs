@@ -229,24 +229,25 @@ impl fmt::Write for Escaper<'_> {
 /// Formats `line` into as many records as it takes and hands each to
 /// `emit`: pieces are marked with `...` at a cut (`continued`: the line
 /// began in an earlier record; `unfinished`: it goes on in a later one).
-#[allow(clippy::too_many_arguments)]
+/// `rec` holds the header ([`Record::header`]), which every piece
+/// repeats: each piece starts again after it, as `header` leaves a
+/// record.
 pub(super) fn split_line(
     rec: &mut Record,
-    severity: Severity,
-    now: i64,
-    zone: &Zone,
-    tag: &str,
-    pid: u32,
     line: &[u8],
     continued: bool,
     unfinished: bool,
     limit: usize,
     mut emit: impl FnMut(&Record),
 ) {
+    let text_at = rec.text_at;
     let mut rest = line;
     let mut first = true;
     loop {
-        rec.header(severity, now, zone, tag, pid);
+        rec.buf.truncate(text_at);
+        rec.mark = (text_at, 0);
+        rec.taken = 0;
+        rec.full = false;
         if continued || !first {
             let _ = rec.buf.extend_from_slice(SPLIT_MARK);
             rec.mark.0 = rec.buf.len();
@@ -292,19 +293,10 @@ mod tests {
     fn job(line: &[u8], limit: usize) -> Vec<String> {
         let mut out = Vec::new();
         let mut rec = Record::new();
-        split_line(
-            &mut rec,
-            Severity::Err,
-            NOV_5,
-            &Zone::UTC,
-            "web",
-            7,
-            line,
-            false,
-            false,
-            limit,
-            |r| out.push(String::from_utf8(r.bytes().to_vec()).unwrap()),
-        );
+        rec.header(Severity::Err, NOV_5, &Zone::UTC, "web", 7);
+        split_line(&mut rec, line, false, false, limit, |r| {
+            out.push(String::from_utf8(r.bytes().to_vec()).unwrap())
+        });
         out
     }
 
