@@ -113,14 +113,15 @@ pub enum LookupError {
 
 impl fmt::Display for LookupError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            LookupError::NotFound => f.write_str("name does not resolve"),
-            LookupError::BadName => f.write_str("bad host name"),
-            LookupError::NoAnswer => f.write_str("no DNS server answered"),
+        // The plain reasons through one `write_str` (issue 18, bytes).
+        f.write_str(match self {
+            LookupError::NotFound => "name does not resolve",
+            LookupError::BadName => "bad host name",
+            LookupError::NoAnswer => "no DNS server answered",
             LookupError::Unreachable(e) => {
-                write!(f, "no DNS server reachable ({})", crate::sys::strerror(*e))
+                return write!(f, "no DNS server reachable ({})", crate::sys::strerror(*e));
             }
-        }
+        })
     }
 }
 
