@@ -108,7 +108,9 @@ impl Users {
         // By name; else `user 1000` names a uid, which must still have an
         // entry, for its primary group. Two passes of one loop, no
         // closure (issue 18, bytes).
-        'search: for by_uid in [false, true] {
+        // The passes by a range, not an array by value (issue 18, bytes).
+        'search: for pass in 0..2 {
+            let by_uid = pass == 1;
             if by_uid && wanted.is_none() {
                 break;
             }

@@ -58,7 +58,7 @@ use resolve::{LookupError, Resolver, Sockets, Sources};
 use rustix::event::epoll;
 use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
 use rustix::io::Errno;
-use rustix::net::{AddressFamily, RecvFlags, SendFlags, SocketFlags, SocketType};
+use rustix::net::{AddressFamily, RecvFlags, SendFlags, SocketAddrAny, SocketFlags, SocketType};
 use wire::{BadDatagram, DATAGRAM_MAX};
 
 /// A name that did not resolve is looked up again this often: SPEC §8's
@@ -81,9 +81,9 @@ const RESOLVER_TOKEN: u32 = 1 << 31;
 pub struct Net {
     /// One per `listen on` line, in file order; listener `i` is
     /// registered as `token_base | i`.
-    listen: Vec<Listener>,
+    listen: Vec<Endpoint>,
     /// One per `report to` line.
-    report: Vec<Destination>,
+    report: Vec<Endpoint>,
     /// The distinct host names of those lines.
     names: Vec<Name>,
     /// Owns a duplicate of the loop's epoll descriptor, made at the first
@@ -110,22 +110,19 @@ struct Name {
     warned: bool,
 }
 
-struct Listener {
+/// A `listen on` or a `report to` line's socket. One type for both: one
+/// copy of the vector and drop code (issue 18, bytes).
+struct Endpoint {
     url: UdpUrl,
     /// Its host's index in `Net::names`, for a name.
     name: Option<usize>,
     addr: Option<SocketAddr>,
-    /// Open and registered; `None` until the address is known, or when
-    /// it could not be bound (logged).
+    /// A listener's is open and registered, a destination's open; `None`
+    /// until the address is known, or when it could not be opened
+    /// (logged).
     fd: Option<OwnedFd>,
-}
-
-struct Destination {
-    url: UdpUrl,
-    name: Option<usize>,
-    addr: Option<SocketAddr>,
-    fd: Option<OwnedFd>,
-    /// The last send failed (logged once, not every 10 seconds).
+    /// A destination's last send failed (logged once, not every 10
+    /// seconds). Always false for a listener.
     failing: bool,
 }
 
@@ -183,13 +180,7 @@ impl Net {
         let mut old = core::mem::take(&mut self.listen);
         self.listen.reserve_exact(listen.len());
         for (i, url) in listen.iter().enumerate() {
-            let (name, addr) = place(url, &mut names, &mut old_names, &mut self.last_key, now);
-            let mut l = Listener {
-                addr,
-                url: url.clone(),
-                name,
-                fd: None,
-            };
+            let mut l = place(url, &mut names, &mut old_names, &mut self.last_key, now);
             let token = epoll::EventData::new_u64(token_base | i as u64);
             let kept = old
                 .iter()
@@ -220,14 +211,7 @@ impl Net {
         let old_report = core::mem::take(&mut self.report);
         self.report.reserve_exact(report.len());
         for url in report {
-            let (name, addr) = place(url, &mut names, &mut old_names, &mut self.last_key, now);
-            let mut d = Destination {
-                addr,
-                url: url.clone(),
-                name,
-                fd: None,
-                failing: false,
-            };
+            let mut d = place(url, &mut names, &mut old_names, &mut self.last_key, now);
             d.fd = open_destination(&d);
             self.report.push(d);
         }
@@ -344,21 +328,23 @@ impl Net {
         let Some(name) = self.names.get(n) else {
             return;
         };
-        let every = RETRY_EVERY.as_secs();
+        // "every 10 sec" written out, not formatted from RETRY_EVERY at
+        // run time: one argument less per line (issue 18, bytes).
+        const _: () = assert!(RETRY_EVERY.as_secs() == 10, "the text says 10 sec");
         if let Some(ip) = name.ip {
             warn!(
-                "can't resolve {} again: {e}; still using {}, trying again every {every} sec",
+                "can't resolve {} again: {e}; still using {}, trying again every 10 sec",
                 name.host,
                 text::Ip(ip)
             );
             return;
         }
-        let listen = self.listen.iter().map(|l| ("listen on", l.name, &l.url));
-        let report = self.report.iter().map(|d| ("report to", d.name, &d.url));
-        for (what, _, url) in listen.chain(report).filter(|u| u.1 == Some(n)) {
+        let listen = self.listen.iter().map(|l| ("listen on", l));
+        let report = self.report.iter().map(|d| ("report to", d));
+        for (what, p) in listen.chain(report).filter(|(_, p)| p.name == Some(n)) {
             warn!(
-                "{what} {}: can't resolve {}: {e}; not in use until it resolves (trying again every {every} sec)",
-                url.text, name.host
+                "{what} {}: can't resolve {}: {e}; not in use until it resolves (trying again every 10 sec)",
+                p.url.text, name.host
             );
         }
     }
@@ -398,7 +384,7 @@ impl Net {
     /// Reads up to [`DATAGRAMS_PER_WAKEUP`] datagrams on listening socket
     /// `index`.
     fn receive(&mut self, index: usize, now: Instant, mut command: impl FnMut(Control, &str)) {
-        let Some(Listener {
+        let Some(Endpoint {
             fd: Some(fd), url, ..
         }) = self.listen.get(index)
         else {
@@ -495,10 +481,9 @@ fn intern(
     names.len() - 1
 }
 
-/// A URL's socket address: its numeric host's, or its name's once known.
-/// A `report to` or `listen on` URL's name (interned into `names`) and
-/// the address it stands for now. One body for both lists (issue 18,
-/// bytes).
+/// A `report to` or `listen on` URL's endpoint, not open yet: its name
+/// (interned into `names`) and the address it stands for now. One body
+/// for both lists, the endpoint made here too (issue 18, bytes).
 #[inline(never)]
 fn place(
     url: &UdpUrl,
@@ -506,14 +491,21 @@ fn place(
     old: &mut Vec<Name>,
     last_key: &mut u32,
     now: Instant,
-) -> (Option<usize>, Option<SocketAddr>) {
+) -> Endpoint {
     let name = match &url.host {
         Host::Ip(_) => None,
         Host::Name(host) => Some(intern(names, old, last_key, host, now)),
     };
-    (name, address(url, name.and_then(|n| names.get(n)?.ip)))
+    Endpoint {
+        addr: address(url, name.and_then(|n| names.get(n)?.ip)),
+        url: url.clone(),
+        name,
+        fd: None,
+        failing: false,
+    }
 }
 
+/// A URL's socket address: its numeric host's, or its name's once known.
 fn address(url: &UdpUrl, name_ip: Option<IpAddr>) -> Option<SocketAddr> {
     match url.host {
         Host::Ip(ip) => Some(ip),
@@ -522,13 +514,14 @@ fn address(url: &UdpUrl, name_ip: Option<IpAddr>) -> Option<SocketAddr> {
     .map(|ip| SocketAddr::new(ip, url.port))
 }
 
-fn send_all(report: &mut [Destination], dgram: &[u8]) {
+fn send_all(report: &mut [Endpoint], dgram: &[u8]) {
     for d in report {
         let (Some(fd), Some(addr)) = (&d.fd, &d.addr) else {
             continue;
         };
         let sent = loop {
-            match rustix::net::sendto(fd, dgram, SendFlags::DONTWAIT | SendFlags::NOSIGNAL, addr) {
+            let to = sockaddr(addr);
+            match rustix::net::sendto(fd, dgram, SendFlags::DONTWAIT | SendFlags::NOSIGNAL, &to) {
                 Err(Errno::INTR) => continue,
                 other => break other,
             }
@@ -590,11 +583,11 @@ impl BadDatagrams {
     }
 
     fn summarise(&mut self, now: Instant) {
+        // "10 sec" written out (issue 18, bytes).
+        const _: () = assert!(BAD_LOG_EVERY.as_secs() == 10, "the text says 10 sec");
         warn!(
-            "ignored {} more bad datagrams in the last {} sec, the last from {}",
-            self.count,
-            BAD_LOG_EVERY.as_secs(),
-            self.last_from
+            "ignored {} more bad datagrams in the last 10 sec, the last from {}",
+            self.count, self.last_from
         );
         self.count = 0;
         self.quiet_until = Some(now + BAD_LOG_EVERY);
@@ -612,6 +605,15 @@ impl fmt::Display for Peer {
             None => f.write_str("an unknown address"),
         }
     }
+}
+
+/// `addr` as the kernel takes it. rustix encodes a `SocketAddr` inline
+/// at every call that takes one, each family with its own system call;
+/// here it is encoded once for `bind`, `connect` and `sendto` (issue 18,
+/// bytes).
+#[inline(never)]
+pub fn sockaddr(addr: &SocketAddr) -> SocketAddrAny {
+    SocketAddrAny::from(*addr)
 }
 
 /// A non-blocking, close-on-exec UDP socket, IPv6 if `v6`.
@@ -640,7 +642,7 @@ pub fn bind_udp(addr: &SocketAddr) -> Result<OwnedFd, (&'static str, Errno)> {
         rustix::net::sockopt::set_socket_reuseaddr(&fd, true)
             .map_err(|e| ("setsockopt SO_REUSEADDR", e))?;
     }
-    rustix::net::bind(&fd, addr).map_err(|e| ("bind", e))?;
+    rustix::net::bind(&fd, &sockaddr(addr)).map_err(|e| ("bind", e))?;
     match addr.ip() {
         IpAddr::V4(group) if multicast => {
             rustix::net::sockopt::set_ip_add_membership(&fd, &group, &Ipv4Addr::UNSPECIFIED)
@@ -655,7 +657,7 @@ pub fn bind_udp(addr: &SocketAddr) -> Result<OwnedFd, (&'static str, Errno)> {
     Ok(fd)
 }
 
-fn open_listener(epoll: BorrowedFd<'_>, token: epoll::EventData, l: &Listener) -> Option<OwnedFd> {
+fn open_listener(epoll: BorrowedFd<'_>, token: epoll::EventData, l: &Endpoint) -> Option<OwnedFd> {
     let addr = l.addr?;
     let open = || -> Result<OwnedFd, (&'static str, Errno)> {
         let fd = bind_udp(&addr)?;
@@ -699,7 +701,7 @@ impl fmt::Display for Resolved<'_> {
     }
 }
 
-fn open_destination(d: &Destination) -> Option<OwnedFd> {
+fn open_destination(d: &Endpoint) -> Option<OwnedFd> {
     let addr = d.addr?;
     let open = || -> Result<OwnedFd, (&'static str, Errno)> {
         let fd = udp_socket(addr.is_ipv6()).map_err(|e| ("socket", e))?;

@@ -113,14 +113,15 @@ pub enum LookupError {
 
 impl fmt::Display for LookupError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            LookupError::NotFound => f.write_str("name does not resolve"),
-            LookupError::BadName => f.write_str("bad host name"),
-            LookupError::NoAnswer => f.write_str("no DNS server answered"),
+        // The plain reasons through one `write_str` (issue 18, bytes).
+        f.write_str(match self {
+            LookupError::NotFound => "name does not resolve",
+            LookupError::BadName => "bad host name",
+            LookupError::NoAnswer => "no DNS server answered",
             LookupError::Unreachable(e) => {
-                write!(f, "no DNS server reachable ({})", crate::sys::strerror(*e))
+                return write!(f, "no DNS server reachable ({})", crate::sys::strerror(*e));
             }
-        }
+        })
     }
 }
 
@@ -152,7 +153,7 @@ impl Io for Sockets {
     fn connect(&mut self, index: usize, server: SocketAddr) -> Result<OwnedFd, Errno> {
         let fd = super::udp_socket(server.is_ipv6())?;
         // A UDP connect only sets the peer: it never blocks.
-        rustix::net::connect(&fd, &server)?;
+        rustix::net::connect(&fd, &super::sockaddr(&server))?;
         if let Some(epoll) = &self.epoll {
             let data = epoll::EventData::new_u64(self.token | index as u64);
             // `as_fd`: the instance the listeners use (issue 18, bytes).
@@ -419,8 +420,8 @@ impl<S> Round<S> {
             for (query, _) in lookup
                 .questions
                 .iter()
-                .zip(lookup.answered)
-                .filter(|(_, done)| !done)
+                .zip(&lookup.answered)
+                .filter(|(_, done)| !**done)
             {
                 let Some(socket) = &self.servers[index] else {
                     break;
@@ -636,13 +637,18 @@ fn read_conf(path: &str) -> Conf {
     };
     for_each_line(path, RESOLV_CONF_MAX, &mut |line| {
         let mut words = crate::Words(line);
-        match words.next() {
-            Some("nameserver") => {
+        // Keywords by place in one word list: one search, not a string
+        // comparison per keyword (issue 18, bytes).
+        let keyword = words
+            .next()
+            .and_then(|w| crate::config::word_index("nameserver\0search\0domain\0options\0", w));
+        match keyword {
+            Some(0) => {
                 if let Some(ip) = words.next().and_then(crate::config::parse_ip) {
                     let _ = conf.servers.push(ip);
                 }
             }
-            Some("search" | "domain") => {
+            Some(1 | 2) => {
                 conf.search.clear();
                 for d in words.filter(|d| crate::config::is_host_name(d)) {
                     if conf.search.len() == MAX_SEARCH {
@@ -652,17 +658,17 @@ fn read_conf(path: &str) -> Conf {
                         .push(d.strip_suffix('.').unwrap_or(d).to_string());
                 }
             }
-            Some("options") => {
+            Some(_) => {
                 for (key, value) in words.filter_map(|word| word.split_once(':')) {
                     let Some(n) = crate::parse_unsigned::<u32>(value) else {
                         continue;
                     };
-                    match key {
-                        "ndots" => conf.ndots = n.min(15) as usize,
+                    match crate::config::word_index("ndots\0timeout\0attempts\0", key) {
+                        Some(0) => conf.ndots = n.min(15) as usize,
                         // Zero would mean never waiting: clamp to 1.
-                        "timeout" => timeout = n.clamp(1, 30),
-                        "attempts" => attempts = n.clamp(1, 5),
-                        _ => {}
+                        Some(1) => timeout = n.clamp(1, 30),
+                        Some(_) => attempts = n.clamp(1, 5),
+                        None => {}
                     }
                 }
             }

@@ -87,7 +87,8 @@ fn write_ip(f: &mut fmt::Formatter<'_>, ip: IpAddr) -> fmt::Result {
 }
 
 fn write_v4(f: &mut fmt::Formatter<'_>, ip: Ipv4Addr) -> fmt::Result {
-    for (i, octet) in ip.octets().into_iter().enumerate() {
+    // By reference: no array::IntoIter (issue 18, bytes).
+    for (i, &octet) in ip.octets().iter().enumerate() {
         if i != 0 {
             f.write_char('.')?;
         }

@@ -73,11 +73,16 @@ pub enum BadDatagram<'a> {
 
 impl fmt::Display for BadDatagram<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            BadDatagram::Oversized(n) => write!(f, "{n} bytes, more than {DATAGRAM_MAX}"),
-            BadDatagram::NotText => f.write_str("not UTF-8 text"),
-            BadDatagram::ControlCharacter => f.write_str("contains control characters"),
-            BadDatagram::Empty => f.write_str("empty"),
+        // The plain reasons through one `write_str` (issue 18, bytes).
+        f.write_str(match self {
+            BadDatagram::Oversized(n) => {
+                // The limit written out, not formatted (issue 18, bytes).
+                const _: () = assert!(DATAGRAM_MAX == 1024, "the text says 1024");
+                return write!(f, "{n} bytes, more than 1024");
+            }
+            BadDatagram::NotText => "not UTF-8 text",
+            BadDatagram::ControlCharacter => "contains control characters",
+            BadDatagram::Empty => "empty",
             BadDatagram::UnknownVerb(verb) => {
                 // At most 32 characters of it: the rest is the sender's.
                 // Where the 33rd character starts: counted as the bytes
@@ -91,10 +96,10 @@ impl fmt::Display for BadDatagram<'_> {
                     })
                     .unwrap_or(verb.len());
                 let shown = verb.get(..end).unwrap_or(verb);
-                write!(f, "'{shown}' is not enable or disable")
+                return write!(f, "'{shown}' is not enable or disable");
             }
-            BadDatagram::NoJobNames => f.write_str("names no job"),
-        }
+            BadDatagram::NoJobNames => "names no job",
+        })
     }
 }
 
@@ -105,11 +110,16 @@ pub fn parse_control(datagram: &[u8]) -> Result<(Control, &str), BadDatagram<'_>
         return Err(BadDatagram::Oversized(datagram.len()));
     }
     let text = core::str::from_utf8(datagram).map_err(|_| BadDatagram::NotText)?;
-    if text
-        .chars()
-        .any(|c| c.is_control() && !c.is_ascii_whitespace())
-    {
-        return Err(BadDatagram::ControlCharacter);
+    // Control characters (Unicode's Cc) other than ASCII whitespace,
+    // found as bytes in text that is UTF-8: C0 and DEL are single bytes,
+    // C1 (U+0080 to U+009F) is C2 80 to C2 9F. No `Chars` decoding
+    // (issue 18, bytes).
+    let mut bytes = text.as_bytes().iter();
+    while let Some(&b) = bytes.next() {
+        let c1 = b == 0xC2 && matches!(bytes.as_slice().first(), Some(0x80..=0x9F));
+        if (b < 0x20 && !b.is_ascii_whitespace()) || b == 0x7F || c1 {
+            return Err(BadDatagram::ControlCharacter);
+        }
     }
     // As bytes: ASCII whitespace is never part of a longer character.
     let text = text.trim_ascii_start();
@@ -407,6 +417,26 @@ mod tests {
             names.split_ascii_whitespace().collect::<Vec<_>>(),
             ["a", "b", "c"]
         );
+    }
+
+    /// The control characters found as bytes are the ones `char` calls
+    /// control (less ASCII whitespace), wherever they stand.
+    #[test]
+    fn control_characters_as_bytes_are_chars_is_control() {
+        let chars = (0..=0x2FFu32)
+            .chain([0x2028, 0x200B, 0xFEFF, 0xFFFD, 0x1F600])
+            .filter_map(char::from_u32);
+        for c in chars {
+            let want = c.is_control() && !c.is_ascii_whitespace();
+            for text in [
+                format!("enable a{c}b"),
+                format!("enable a{c}"),
+                format!("{c}"),
+            ] {
+                let got = parse_control(text.as_bytes()) == Err(BadDatagram::ControlCharacter);
+                assert_eq!(got, want, "{c:?} in {text:?}");
+            }
+        }
     }
 
     #[test]

@@ -10,6 +10,9 @@ use crate::clock::Instant;
 /// Records a job's stream may log per second, on average: far beyond what
 /// a job that logs for a person writes, far below what `yes` does.
 pub const LINES_PER_SEC: u32 = 100;
+// The log lines about it say "100" as text, not formatted at run time
+// (issue 18, bytes).
+const _: () = assert!(LINES_PER_SEC == 100, "the messages say 100");
 
 /// Records a stream may log at once after a quiet time: a job's start-up
 /// banner or a stack trace goes through whole.
@@ -76,7 +79,7 @@ impl Budget {
     fn report(&mut self, tag: &str, pid: u32) {
         if self.dropped > 0 {
             warn!(
-                "job {tag} [{pid}]: {} lines of output dropped (more than {LINES_PER_SEC} a second)",
+                "job {tag} [{pid}]: {} lines of output dropped (more than 100 a second)",
                 self.dropped
             );
             self.dropped = 0;
@@ -161,7 +164,7 @@ impl JobOutput {
         if !self.budget.take(Instant::now()) {
             if self.budget.dropped == 1 {
                 warn!(
-                    "job {tag} [{pid}]: more than {LINES_PER_SEC} lines of output a second; dropping lines until it slows down"
+                    "job {tag} [{pid}]: more than 100 lines of output a second; dropping lines until it slows down"
                 );
             }
             return;

@@ -202,20 +202,19 @@ fn log_job_piece(
     let mut w = guard.as_mut();
     // One `split_line` for both cases: each call is a copy of it (issue
     // 18, bytes). Before init (tests, flag errors) stderr is all there is,
-    // in UTC; the zone is taken out of the writer so that `emit` may
-    // borrow the writer while the records are formatted.
-    let (now, limit, zone) = match &mut w {
-        Some(w) => (now_utc(), w.limit, core::mem::take(&mut w.zone)),
-        None => (0, RECORD_LIMIT, Zone::UTC),
+    // in UTC. The header, the same for every piece, is made here once,
+    // so that `emit` may borrow the writer (and not its zone) while the
+    // pieces are formatted: no zone taken out and put back (issue 18,
+    // bytes).
+    let utc = Zone::UTC;
+    let (now, limit, zone) = match &w {
+        Some(w) => (now_utc(), w.limit, &w.zone),
+        None => (0, RECORD_LIMIT, &utc),
     };
     let mut rec = Record::new();
+    rec.header(severity, now, zone, tag, pid);
     split_line(
         &mut rec,
-        severity,
-        now,
-        &zone,
-        tag,
-        pid,
         line,
         continued,
         unfinished,
@@ -227,9 +226,6 @@ fn log_job_piece(
             }
         },
     );
-    if let Some(w) = w {
-        w.zone = zone;
-    }
 }
 
 /// The writer's lock.

@@ -109,9 +109,21 @@ impl Record {
         // anything that would end the tag early (space, `[`, `:`), is not
         // printable or not ASCII (syslog daemons differ on UTF-8 in the
         // header) becomes `_`.
-        for c in tag.chars().take(TAG_MAX) {
-            let keep = c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/' | '@' | '+');
-            let _ = self.buf.push(if keep { c as u8 } else { b'_' });
+        // Walked as bytes, one `_` per character: a character's later
+        // bytes (10xxxxxx) are skipped, its first is not ASCII. No `Chars`
+        // decoding (issue 18, bytes).
+        let mut chars = 0;
+        for &b in tag.as_bytes() {
+            if b & 0xC0 == 0x80 {
+                continue;
+            }
+            if chars == TAG_MAX {
+                break;
+            }
+            chars += 1;
+            let keep =
+                b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'/' | b'@' | b'+');
+            let _ = self.buf.push(if keep { b } else { b'_' });
         }
         let _ = self.buf.push(b'[');
         let _ = self
@@ -217,24 +229,25 @@ impl fmt::Write for Escaper<'_> {
 /// Formats `line` into as many records as it takes and hands each to
 /// `emit`: pieces are marked with `...` at a cut (`continued`: the line
 /// began in an earlier record; `unfinished`: it goes on in a later one).
-#[allow(clippy::too_many_arguments)]
+/// `rec` holds the header ([`Record::header`]), which every piece
+/// repeats: each piece starts again after it, as `header` leaves a
+/// record.
 pub(super) fn split_line(
     rec: &mut Record,
-    severity: Severity,
-    now: i64,
-    zone: &Zone,
-    tag: &str,
-    pid: u32,
     line: &[u8],
     continued: bool,
     unfinished: bool,
     limit: usize,
     mut emit: impl FnMut(&Record),
 ) {
+    let text_at = rec.text_at;
     let mut rest = line;
     let mut first = true;
     loop {
-        rec.header(severity, now, zone, tag, pid);
+        rec.buf.truncate(text_at);
+        rec.mark = (text_at, 0);
+        rec.taken = 0;
+        rec.full = false;
         if continued || !first {
             let _ = rec.buf.extend_from_slice(SPLIT_MARK);
             rec.mark.0 = rec.buf.len();
@@ -280,19 +293,10 @@ mod tests {
     fn job(line: &[u8], limit: usize) -> Vec<String> {
         let mut out = Vec::new();
         let mut rec = Record::new();
-        split_line(
-            &mut rec,
-            Severity::Err,
-            NOV_5,
-            &Zone::UTC,
-            "web",
-            7,
-            line,
-            false,
-            false,
-            limit,
-            |r| out.push(String::from_utf8(r.bytes().to_vec()).unwrap()),
-        );
+        rec.header(Severity::Err, NOV_5, &Zone::UTC, "web", 7);
+        split_line(&mut rec, line, false, false, limit, |r| {
+            out.push(String::from_utf8(r.bytes().to_vec()).unwrap())
+        });
         out
     }
 
@@ -446,5 +450,44 @@ mod tests {
         assert_eq!(rec.tagged(), b"a_b_c_d[1]: ");
         rec.header(Severity::Info, NOV_5, &Zone::UTC, "café", 1);
         assert_eq!(rec.tagged(), b"caf_[1]: ");
+    }
+
+    /// The tag walked as bytes gives what `chars().take(32)` gave: one `_`
+    /// per character that is not kept, whatever its length in UTF-8.
+    #[test]
+    fn tag_as_bytes_reads_as_chars_did() {
+        let by_chars = |tag: &str| -> Vec<u8> {
+            let mut out: Vec<u8> = tag
+                .chars()
+                .take(TAG_MAX)
+                .map(|c| {
+                    let keep =
+                        c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/' | '@' | '+');
+                    if keep { c as u8 } else { b'_' }
+                })
+                .collect();
+            out.extend_from_slice(b"[1]: ");
+            out
+        };
+        let long = "é".repeat(40);
+        let mixed = "aé€😀".repeat(12);
+        for tag in [
+            "",
+            "web",
+            "a b:c[d",
+            "café",
+            "€uro",
+            "😀x",
+            "x😀",
+            "ÿ",
+            "\u{80}\u{7f}\t",
+            &long,
+            &mixed,
+            "-_./@+=,~",
+        ] {
+            let mut rec = Record::new();
+            rec.header(Severity::Info, 0, &Zone::UTC, tag, 1);
+            assert_eq!(rec.tagged(), &by_chars(tag)[..], "{tag:?}");
+        }
     }
 }

@@ -363,12 +363,8 @@ impl Rule {
                 7200,
             )
         } else {
-            p.expect(b',')?;
-            let start = p.day()?;
-            let start_time = if p.eat(b'/') { p.offset(167)? } else { 7200 };
-            p.expect(b',')?;
-            let end = p.day()?;
-            let end_time = if p.eat(b'/') { p.offset(167)? } else { 7200 };
+            let (start, start_time) = p.switch()?;
+            let (end, end_time) = p.switch()?;
             (start, start_time, end, end_time)
         };
         if !p.done() {
@@ -525,6 +521,20 @@ impl Parser<'_> {
             }
         }
         Ok(sign * secs as i32)
+    }
+
+    /// `,DAY[/TIME]`: a switch's day and local time of day (2:00 when
+    /// not given). One copy for the start and the end (issue 18, bytes).
+    #[inline(never)]
+    fn switch(&mut self) -> Result<(Day, i32), TzError> {
+        self.expect(b',')?;
+        let day = self.day()?;
+        let time = if self.eat(b'/') {
+            self.offset(167)?
+        } else {
+            7200
+        };
+        Ok((day, time))
     }
 
     fn day(&mut self) -> Result<Day, TzError> {

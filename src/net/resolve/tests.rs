@@ -525,7 +525,11 @@ fn resolv_conf_options_defaults_and_caps() {
                 nameserver 10.0.0.4\n\
                 domain a.example\n\
                 search b.example. c..bad d1 d2 d3 d4 d5 d6 d7\n\
-                options ndots:3 timeout:99 attempts:0 rotate\n";
+                options ndots:3 timeout:99 attempts:0 rotate\n\
+                nameservers 10.0.0.8\n\
+                searchx e.example\n\
+                Options ndots:9\n\
+                options ndot:9 Timeout:7 attempt:4\n";
     let files = Files::new("conf", "", text);
     let conf = read_conf(&files.resolv);
     let servers: Vec<String> = conf.servers.iter().map(ToString::to_string).collect();
