@@ -78,8 +78,11 @@ pub struct Launch {
     /// `nice`, `cpu`, `ulimit`, `umask`: boxed, as most jobs set none and
     /// each Launch lives as long as its job (issue 18).
     limits: Option<Box<Limits>>,
-    /// `user`, `group`, `groups`: boxed for the same reason.
-    creds: Option<Box<Creds>>,
+    /// `user`, `group`, `groups`: boxed for the same reason. The child
+    /// gives `groups` to the kernel as they are (see `child_main`): a
+    /// second list of them as rustix's `Gid`s was a copy per job, and
+    /// code to make and drop it (issue 18).
+    creds: Option<Box<Ids>>,
     /// `ready fd N`: the write end of a pipe to pmtr is put at N (issue 16).
     ready_fd: Option<i32>,
     /// stderr goes to stdout's pipe (a `ready when` or `check` command,
@@ -94,27 +97,12 @@ struct Limits {
     nice: Option<i32>,
     /// `cpu`: the CPUs of the machine it may run on (never empty).
     cpus: Option<CpuSet>,
+    /// `ulimit`s as the configuration has them, each made the kernel's
+    /// in the child: a list of rustix's pairs made at load was code of
+    /// its own (issue 18, bytes).
     rlimits: Vec<(RlimitResource, Rlimit)>,
     /// `umask` (issue 15); `None` keeps pmtr's.
     umask: Option<Mode>,
-}
-
-/// The ids a job runs as.
-struct Creds {
-    ids: Ids,
-    /// `ids.groups` as the kernel wants them.
-    gids: Vec<rustix::process::Gid>,
-}
-
-impl Creds {
-    fn new(ids: Ids) -> Box<Creds> {
-        let gids = ids
-            .groups
-            .iter()
-            .map(|&g| rustix::process::Gid::from_raw(g))
-            .collect();
-        Box::new(Creds { ids, gids })
-    }
 }
 
 /// Why a job cannot be prepared: it stays down, the reason is logged.
@@ -307,7 +295,7 @@ impl Launch {
             stdout: stream(&spec.out, "out")?,
             stderr: stream(&spec.err, "err")?,
             limits,
-            creds: ids.map(Creds::new),
+            creds: ids.map(Box::new),
             // `ready fd N`: a pipe to pmtr at N. Set here, not by a copy
             // of the whole launch made after (issue 18, bytes).
             ready_fd: match spec.readiness.as_deref().and_then(|r| r.how.as_ref()) {
@@ -341,7 +329,7 @@ impl Launch {
             stdout: Stream::Null,
             stderr: Stream::Inherit,
             limits: None,
-            creds: ids.map(Creds::new),
+            creds: ids.map(Box::new),
             ready_fd: None,
             merged: false,
         })
@@ -380,17 +368,14 @@ impl Launch {
                     ..Limits::default()
                 })
             }),
-            // The child takes only the ids and `gids`.
+            // The child takes only the ids and groups.
             creds: self.creds.as_ref().map(|c| {
-                Box::new(Creds {
-                    ids: Ids {
-                        uid: c.ids.uid,
-                        gid: c.ids.gid,
-                        groups: Vec::new(),
-                        name: String::new(),
-                        home: String::new(),
-                    },
-                    gids: c.gids.clone(),
+                Box::new(Ids {
+                    uid: c.uid,
+                    gid: c.gid,
+                    groups: c.groups.clone(),
+                    name: String::new(),
+                    home: String::new(),
                 })
             }),
             ready_fd: None,
@@ -404,7 +389,7 @@ impl Launch {
     }
 
     fn ids(&self) -> Option<&Ids> {
-        self.creds.as_deref().map(|c| &c.ids)
+        self.creds.as_deref()
     }
 
     pub fn wants_stdout_pipe(&self) -> bool {
@@ -1115,7 +1100,15 @@ fn child_main(
     // Groups, then gid, then uid: once the uid is dropped the others can no
     // longer be changed. These rustix calls are per-thread; in the forked
     // child the one thread is the whole process.
-    if let Some(Creds { ids, gids }) = launch.creds.as_deref() {
+    if let Some(ids) = launch.creds.as_deref() {
+        // SAFETY: rustix's `Gid` is `#[repr(transparent)]` over the
+        // kernel's `gid_t`, a u32: a slice of u32 is a slice of `Gid`s.
+        let gids = unsafe {
+            core::slice::from_raw_parts(
+                ids.groups.as_ptr().cast::<rustix::process::Gid>(),
+                ids.groups.len(),
+            )
+        };
         if let Err(e) = rustix::thread::set_thread_groups(gids) {
             fail(status, Step::Groups, e);
         }
