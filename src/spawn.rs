@@ -738,21 +738,22 @@ pub fn spawn(
         rustix::fs::fcntl_setfl(&r, OFlags::NONBLOCK).map_err(SpawnError::Pipe)?;
         Ok((r, w))
     };
-    let out_pipe = if launch.wants_stdout_pipe() {
-        Some(output_pipe()?)
-    } else {
-        None
-    };
-    let err_pipe = if launch.wants_stderr_pipe() && !launch.merged {
-        Some(output_pipe()?)
-    } else {
-        None
-    };
-    // The job writes a newline when it is ready; pmtr's end never blocks.
-    let ready_pipe = match launch.ready_fd {
-        Some(_) => Some(output_pipe()?),
-        None => None,
-    };
+    // stdout's, stderr's, and the `ready fd` pipe (the job writes a
+    // newline when it is ready; pmtr's end never blocks). Made in one
+    // loop: one way out on failure, not one per pipe with its own drops
+    // (issue 18, bytes).
+    let wanted = [
+        launch.wants_stdout_pipe(),
+        launch.wants_stderr_pipe() && !launch.merged,
+        launch.ready_fd.is_some(),
+    ];
+    let mut pipes: [Option<(OwnedFd, OwnedFd)>; 3] = [None, None, None];
+    for (pipe, &wanted) in pipes.iter_mut().zip(&wanted) {
+        if wanted {
+            *pipe = Some(output_pipe()?);
+        }
+    }
+    let [out_pipe, err_pipe, ready_pipe] = pipes;
     let mut child = ChildArgs {
         launch,
         parent,
