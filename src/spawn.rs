@@ -251,14 +251,18 @@ impl Launch {
         let cpus = extra.cpu.as_ref().and_then(|list| {
             let online = rustix::thread::sched_getaffinity(None).ok()?;
             let mut set = CpuSet::new();
+            // Noted as they are set: no count of the set's bits after
+            // (issue 18, bytes).
+            let mut any = false;
             for &cpu in list {
                 let cpu = cpu as usize;
                 if cpu < CpuSet::MAX_CPU && online.is_set(cpu) {
                     set.set(cpu);
+                    any = true;
                 }
             }
             // Every listed CPU beyond the machine's: nothing to pin to.
-            (set.count() > 0).then_some(set)
+            any.then_some(set)
         });
         let limits = Limits {
             nice: extra.nice,
