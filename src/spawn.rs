@@ -396,6 +396,11 @@ impl Launch {
         self.creds.as_deref()
     }
 
+    /// Its stdin, stdout and stderr, in the order of [`STDIO`].
+    fn stdio(&self) -> [&Stream; 3] {
+        [&self.stdin, &self.stdout, &self.stderr]
+    }
+
     pub fn wants_stdout_pipe(&self) -> bool {
         matches!(self.stdout, Stream::Syslog)
     }
@@ -1000,20 +1005,24 @@ fn open_onto(
 /// has now: pmtr's (`as_job` false) before it takes the job's, the job's
 /// (`as_job` true) after.
 fn open_streams(launch: &Launch, as_job: bool, status: Report<'_>) {
-    let append = OFlags::WRONLY | OFlags::APPEND | OFlags::CREATE;
-    let streams = [
-        (&launch.stdin, OFlags::RDONLY, 0, Step::Stdin),
-        (&launch.stdout, append, 1, Step::Stdout),
-        (&launch.stderr, append, 2, Step::Stderr),
-    ];
-    for (stream, flags, target, step) in streams {
+    for (stream, &(target, step)) in launch.stdio().iter().zip(&STDIO) {
         if let Stream::File(file) = stream
             && file.as_job == as_job
         {
+            let flags = match target {
+                0 => OFlags::RDONLY,
+                _ => OFlags::WRONLY | OFlags::APPEND | OFlags::CREATE,
+            };
             open_onto(&file.path, flags, target, as_job, status, step);
         }
     }
 }
+
+/// Stdin, stdout and stderr (see [`Launch::stdio`]): the descriptor each
+/// goes to, and the step that fails if it cannot. Walked by reference
+/// beside the streams: arrays of tuples walked by value were code of
+/// their own, one for each loop (issue 18, bytes).
+const STDIO: [(i32, Step); 3] = [(0, Step::Stdin), (1, Step::Stdout), (2, Step::Stderr)];
 
 fn dup_onto(fd: BorrowedFd<'_>, target: i32, status: Report<'_>, step: Step) {
     if let Err(e) = sys::dup_onto(fd, target) {
@@ -1045,17 +1054,13 @@ fn child_main(
         fail(status, Step::Chdir, e);
     }
     // Relative `in`/`out`/`err` paths resolve against `dir`, now the cwd.
-    let streams = [
-        (&launch.stdin, OFlags::RDONLY, 0, Step::Stdin),
-        (&launch.stdout, OFlags::WRONLY, 1, Step::Stdout),
-        (&launch.stderr, OFlags::WRONLY, 2, Step::Stderr),
-    ];
     // /dev/null, opened once for every stream that gets it: a character
     // device only root controls, so no checks (a restart is one open,
     // not three opens with their checks).
     let mut null: Option<OwnedFd> = None;
-    for ((stream, _, target, step), pipe) in streams.into_iter().zip(pipes) {
-        match (stream, pipe) {
+    let stdio = launch.stdio();
+    for ((stream, &pipe), &(target, step)) in stdio.iter().zip(&pipes).zip(&STDIO) {
+        match (*stream, pipe) {
             (Stream::Syslog | Stream::Pipe(_), Some(p)) => dup_onto(p, target, status, step),
             (Stream::File(_) | Stream::Inherit, _) => {}
             _ => {
