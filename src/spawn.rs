@@ -180,12 +180,20 @@ impl CStrings {
     }
 
     /// Like [`CStrings::new`], for the configuration's text: the error
-    /// names `what` has the NUL byte.
+    /// names `what` has the NUL byte. Through `dyn Iterator`: one loop
+    /// for the three kinds of word list (`cmd`, a probe's, a logger's),
+    /// not one each (issue 18, bytes).
     fn from_text<'a>(
-        words: impl Iterator<Item = &'a str>,
+        words: &mut dyn Iterator<Item = &'a str>,
         what: &'static str,
     ) -> Result<CStrings, PrepareError> {
-        CStrings::new(words.map(str::as_bytes)).ok_or(PrepareError::Nul(what))
+        let mut bytes = Vec::new();
+        for word in words {
+            if !CStrings::push(&mut bytes, word.as_bytes()) {
+                return Err(PrepareError::Nul(what));
+            }
+        }
+        Ok(CStrings::point(bytes))
     }
 
     /// Each string, without its NUL.
@@ -213,7 +221,7 @@ impl Launch {
         env_files: &[String],
         envs: &mut Envs,
     ) -> Result<Launch, PrepareError> {
-        let argv = CStrings::from_text(spec.cmd.iter().map(|a| &**a), "cmd")?;
+        let argv = CStrings::from_text(&mut spec.cmd.iter().map(|a| &**a), "cmd")?;
         let ids = users
             .ids(
                 spec.user.as_deref(),
@@ -326,7 +334,7 @@ impl Launch {
     pub fn logger(args: &[&str], ids: Option<Ids>, env: &Rc<Env>) -> Result<Launch, PrepareError> {
         Ok(Launch {
             exec_self: true,
-            argv: CStrings::from_text(args.iter().copied(), "out")?,
+            argv: CStrings::from_text(&mut args.iter().copied(), "out")?,
             env: Rc::clone(env),
             dir: None,
             stdin: Stream::Pipe(false),
@@ -360,7 +368,7 @@ impl Launch {
     pub fn probe(&self, cmd: &[String]) -> Result<Launch, PrepareError> {
         Ok(Launch {
             exec_self: false,
-            argv: CStrings::from_text(cmd.iter().map(String::as_str), "cmd")?,
+            argv: CStrings::from_text(&mut cmd.iter().map(String::as_str), "cmd")?,
             env: Rc::clone(&self.env),
             dir: self.dir.clone(),
             stdin: Stream::Null,
@@ -1322,7 +1330,7 @@ mod tests {
         assert_eq!(none.first(), None);
         assert!(CStrings::new([&b"a\0b"[..]].into_iter()).is_none());
         assert!(matches!(
-            CStrings::from_text(["ok", "bad\0"].into_iter(), "cmd"),
+            CStrings::from_text(&mut ["ok", "bad\0"].into_iter(), "cmd"),
             Err(PrepareError::Nul("cmd"))
         ));
     }
