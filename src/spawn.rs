@@ -480,7 +480,7 @@ fn job_env(
 ) -> Result<Rc<Env>, PrepareError> {
     let mut lines: Vec<String> = Vec::new();
     if let (Some(ids), Some(_)) = (ids, &spec.user) {
-        for (key, value) in [
+        for &(key, value) in &[
             ("HOME=", &ids.home),
             ("USER=", &ids.name),
             ("LOGNAME=", &ids.name),
