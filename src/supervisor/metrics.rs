@@ -79,57 +79,58 @@ fn word(row: usize, k: usize) -> &'static str {
         .unwrap_or_default()
 }
 
-/// A per-job metric's value for a job, if any.
-type JobMetric = fn(&Job, i64, Instant) -> Option<i64>;
+/// The per-job metrics, in the order of their rows in [`FAMILIES`]
+/// (`pmtr_job_state` follows the first, see [`render`]).
+const JOB_METRICS: usize = 8;
 
-/// The per-job metrics' values, in the order of their rows in
-/// [`FAMILIES`]; `pmtr_job_state` follows the first (see [`render`]).
-const JOB_METRICS: [JobMetric; 8] = [
-    // pmtr_job_up
-    |j, _, _| Some(i64::from(matches!(j.state, JobState::Running { .. }))),
-    // pmtr_job_starts_total
-    |j, _, _| Some(i64::from(j.history.starts)),
-    // pmtr_job_quick_exits_total
-    |j, _, _| Some(i64::from(j.history.quick_exit_count)),
-    // pmtr_job_ready
-    |j, _, _| {
-        let ready = matches!(
+/// The value of per-job metric `row` for job `j`, if any. One `match`,
+/// not a table of functions: one function, no pointer per row (issue
+/// 18, bytes).
+fn job_metric(row: usize, j: &Job, wall: i64, now: Instant) -> Option<i64> {
+    let value = match row {
+        // pmtr_job_up
+        0 => i64::from(matches!(j.state, JobState::Running { .. })),
+        // pmtr_job_starts_total
+        1 => i64::from(j.history.starts),
+        // pmtr_job_quick_exits_total
+        2 => i64::from(j.history.quick_exit_count),
+        // pmtr_job_ready
+        3 => i64::from(matches!(
             j.state,
             JobState::Running {
                 up: Up::Ready { .. } | Up::Unhealthy { .. },
                 ..
             }
-        );
-        Some(i64::from(ready))
-    },
-    // pmtr_job_healthy
-    |j, _, _| {
-        j.health.as_ref().filter(|h| h.has_check())?;
-        let healthy = matches!(
-            j.state,
-            JobState::Running {
-                up: Up::Ready { .. },
-                ..
-            }
-        );
-        Some(i64::from(healthy))
-    },
-    // pmtr_job_last_exit_status
-    |j, _, _| match j.history.last_exit? {
-        (Ending::Status(n), _) => Some(i64::from(n)),
-        (Ending::Signal(_), _) => None,
-    },
-    // pmtr_job_last_exit_signal
-    |j, _, _| match j.history.last_exit? {
-        (Ending::Status(_), _) => Some(0),
-        (Ending::Signal(n), _) => Some(i64::from(n)),
-    },
-    // pmtr_job_start_time_seconds
-    |j, wall, now| {
-        let ago = now.saturating_duration_since(j.history.last_start?);
-        Some(wall - ago.as_secs() as i64)
-    },
-];
+        )),
+        // pmtr_job_healthy: for a job with a check.
+        4 => {
+            j.health.as_ref().filter(|h| h.has_check())?;
+            i64::from(matches!(
+                j.state,
+                JobState::Running {
+                    up: Up::Ready { .. },
+                    ..
+                }
+            ))
+        }
+        // pmtr_job_last_exit_status
+        5 => match j.history.last_exit? {
+            (Ending::Status(n), _) => i64::from(n),
+            (Ending::Signal(_), _) => return None,
+        },
+        // pmtr_job_last_exit_signal
+        6 => match j.history.last_exit? {
+            (Ending::Status(_), _) => 0,
+            (Ending::Signal(n), _) => i64::from(n),
+        },
+        // pmtr_job_start_time_seconds
+        _ => {
+            let ago = now.saturating_duration_since(j.history.last_start?);
+            wall - ago.as_secs() as i64
+        }
+    };
+    Some(value)
+}
 
 /// Appends the Prometheus text exposition format (version 0.0.4) for the
 /// jobs `include` picks (by index) and pmtr itself to `out`. A family
@@ -180,9 +181,7 @@ pub fn render(
     if picked().next().is_none() {
         return;
     }
-    // By reference: `in JOB_METRICS` copied the table to the stack first
-    // (issue 18, bytes).
-    for (row, value) in JOB_METRICS.iter().enumerate() {
+    for row in 0..JOB_METRICS {
         // pmtr_job_state has a second label, so it is not a row of the
         // table; it comes second, after pmtr_job_up.
         if row == 1 {
@@ -210,7 +209,7 @@ pub fn render(
         let name = word(at, 0);
         let mut headed = false;
         for j in picked() {
-            if let Some(v) = value(j, wall, now) {
+            if let Some(v) = job_metric(row, j, wall, now) {
                 if !headed {
                     family(out, name, word(at, 1), word(at, 2));
                     headed = true;
