@@ -193,7 +193,7 @@ pub fn render(
             );
             for j in picked() {
                 let current = state_of(j, now).state;
-                for state in State::ALL {
+                for &state in &State::ALL {
                     let value = i64::from(state == current);
                     sample(
                         out,
