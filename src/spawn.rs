@@ -183,8 +183,8 @@ impl CStrings {
     /// names `what` has the NUL byte. Through `dyn Iterator`: one loop
     /// for the three kinds of word list (`cmd`, a probe's, a logger's),
     /// not one each (issue 18, bytes).
-    fn from_text<'a>(
-        words: &mut dyn Iterator<Item = &'a str>,
+    fn from_text(
+        words: &mut dyn Iterator<Item = &str>,
         what: &'static str,
     ) -> Result<CStrings, PrepareError> {
         let mut bytes = Vec::new();
