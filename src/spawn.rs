@@ -78,8 +78,11 @@ pub struct Launch {
     /// `nice`, `cpu`, `ulimit`, `umask`: boxed, as most jobs set none and
     /// each Launch lives as long as its job (issue 18).
     limits: Option<Box<Limits>>,
-    /// `user`, `group`, `groups`: boxed for the same reason.
-    creds: Option<Box<Creds>>,
+    /// `user`, `group`, `groups`: boxed for the same reason. The child
+    /// gives `groups` to the kernel as they are (see `child_main`): a
+    /// second list of them as rustix's `Gid`s was a copy per job, and
+    /// code to make and drop it (issue 18).
+    creds: Option<Box<Ids>>,
     /// `ready fd N`: the write end of a pipe to pmtr is put at N (issue 16).
     ready_fd: Option<i32>,
     /// stderr goes to stdout's pipe (a `ready when` or `check` command,
@@ -94,27 +97,12 @@ struct Limits {
     nice: Option<i32>,
     /// `cpu`: the CPUs of the machine it may run on (never empty).
     cpus: Option<CpuSet>,
+    /// `ulimit`s as the configuration has them, each made the kernel's
+    /// in the child: a list of rustix's pairs made at load was code of
+    /// its own (issue 18, bytes).
     rlimits: Vec<(RlimitResource, Rlimit)>,
     /// `umask` (issue 15); `None` keeps pmtr's.
     umask: Option<Mode>,
-}
-
-/// The ids a job runs as.
-struct Creds {
-    ids: Ids,
-    /// `ids.groups` as the kernel wants them.
-    gids: Vec<rustix::process::Gid>,
-}
-
-impl Creds {
-    fn new(ids: Ids) -> Box<Creds> {
-        let gids = ids
-            .groups
-            .iter()
-            .map(|&g| rustix::process::Gid::from_raw(g))
-            .collect();
-        Box::new(Creds { ids, gids })
-    }
 }
 
 /// Why a job cannot be prepared: it stays down, the reason is logged.
@@ -192,12 +180,20 @@ impl CStrings {
     }
 
     /// Like [`CStrings::new`], for the configuration's text: the error
-    /// names `what` has the NUL byte.
-    fn from_text<'a>(
-        words: impl Iterator<Item = &'a str>,
+    /// names `what` has the NUL byte. Through `dyn Iterator`: one loop
+    /// for the three kinds of word list (`cmd`, a probe's, a logger's),
+    /// not one each (issue 18, bytes).
+    fn from_text(
+        words: &mut dyn Iterator<Item = &str>,
         what: &'static str,
     ) -> Result<CStrings, PrepareError> {
-        CStrings::new(words.map(str::as_bytes)).ok_or(PrepareError::Nul(what))
+        let mut bytes = Vec::new();
+        for word in words {
+            if !CStrings::push(&mut bytes, word.as_bytes()) {
+                return Err(PrepareError::Nul(what));
+            }
+        }
+        Ok(CStrings::point(bytes))
     }
 
     /// Each string, without its NUL.
@@ -225,7 +221,7 @@ impl Launch {
         env_files: &[String],
         envs: &mut Envs,
     ) -> Result<Launch, PrepareError> {
-        let argv = CStrings::from_text(spec.cmd.iter().map(|a| &**a), "cmd")?;
+        let argv = CStrings::from_text(&mut spec.cmd.iter().map(|a| &**a), "cmd")?;
         let ids = users
             .ids(
                 spec.user.as_deref(),
@@ -263,14 +259,18 @@ impl Launch {
         let cpus = extra.cpu.as_ref().and_then(|list| {
             let online = rustix::thread::sched_getaffinity(None).ok()?;
             let mut set = CpuSet::new();
+            // Noted as they are set: no count of the set's bits after
+            // (issue 18, bytes).
+            let mut any = false;
             for &cpu in list {
                 let cpu = cpu as usize;
                 if cpu < CpuSet::MAX_CPU && online.is_set(cpu) {
                     set.set(cpu);
+                    any = true;
                 }
             }
             // Every listed CPU beyond the machine's: nothing to pin to.
-            (set.count() > 0).then_some(set)
+            any.then_some(set)
         });
         let limits = Limits {
             nice: extra.nice,
@@ -307,7 +307,7 @@ impl Launch {
             stdout: stream(&spec.out, "out")?,
             stderr: stream(&spec.err, "err")?,
             limits,
-            creds: ids.map(Creds::new),
+            creds: ids.map(Box::new),
             // `ready fd N`: a pipe to pmtr at N. Set here, not by a copy
             // of the whole launch made after (issue 18, bytes).
             ready_fd: match spec.readiness.as_deref().and_then(|r| r.how.as_ref()) {
@@ -334,14 +334,14 @@ impl Launch {
     pub fn logger(args: &[&str], ids: Option<Ids>, env: &Rc<Env>) -> Result<Launch, PrepareError> {
         Ok(Launch {
             exec_self: true,
-            argv: CStrings::from_text(args.iter().copied(), "out")?,
+            argv: CStrings::from_text(&mut args.iter().copied(), "out")?,
             env: Rc::clone(env),
             dir: None,
             stdin: Stream::Pipe(false),
             stdout: Stream::Null,
             stderr: Stream::Inherit,
             limits: None,
-            creds: ids.map(Creds::new),
+            creds: ids.map(Box::new),
             ready_fd: None,
             merged: false,
         })
@@ -368,7 +368,7 @@ impl Launch {
     pub fn probe(&self, cmd: &[String]) -> Result<Launch, PrepareError> {
         Ok(Launch {
             exec_self: false,
-            argv: CStrings::from_text(cmd.iter().map(String::as_str), "cmd")?,
+            argv: CStrings::from_text(&mut cmd.iter().map(String::as_str), "cmd")?,
             env: Rc::clone(&self.env),
             dir: self.dir.clone(),
             stdin: Stream::Null,
@@ -380,17 +380,14 @@ impl Launch {
                     ..Limits::default()
                 })
             }),
-            // The child takes only the ids and `gids`.
+            // The child takes only the ids and groups.
             creds: self.creds.as_ref().map(|c| {
-                Box::new(Creds {
-                    ids: Ids {
-                        uid: c.ids.uid,
-                        gid: c.ids.gid,
-                        groups: Vec::new(),
-                        name: String::new(),
-                        home: String::new(),
-                    },
-                    gids: c.gids.clone(),
+                Box::new(Ids {
+                    uid: c.uid,
+                    gid: c.gid,
+                    groups: c.groups.clone(),
+                    name: String::new(),
+                    home: String::new(),
                 })
             }),
             ready_fd: None,
@@ -404,7 +401,12 @@ impl Launch {
     }
 
     fn ids(&self) -> Option<&Ids> {
-        self.creds.as_deref().map(|c| &c.ids)
+        self.creds.as_deref()
+    }
+
+    /// Its stdin, stdout and stderr, in the order of [`STDIO`].
+    fn stdio(&self) -> [&Stream; 3] {
+        [&self.stdin, &self.stdout, &self.stderr]
     }
 
     pub fn wants_stdout_pipe(&self) -> bool {
@@ -478,7 +480,7 @@ fn job_env(
 ) -> Result<Rc<Env>, PrepareError> {
     let mut lines: Vec<String> = Vec::new();
     if let (Some(ids), Some(_)) = (ids, &spec.user) {
-        for (key, value) in [
+        for &(key, value) in &[
             ("HOME=", &ids.home),
             ("USER=", &ids.name),
             ("LOGNAME=", &ids.name),
@@ -753,21 +755,22 @@ pub fn spawn(
         rustix::fs::fcntl_setfl(&r, OFlags::NONBLOCK).map_err(SpawnError::Pipe)?;
         Ok((r, w))
     };
-    let out_pipe = if launch.wants_stdout_pipe() {
-        Some(output_pipe()?)
-    } else {
-        None
-    };
-    let err_pipe = if launch.wants_stderr_pipe() && !launch.merged {
-        Some(output_pipe()?)
-    } else {
-        None
-    };
-    // The job writes a newline when it is ready; pmtr's end never blocks.
-    let ready_pipe = match launch.ready_fd {
-        Some(_) => Some(output_pipe()?),
-        None => None,
-    };
+    // stdout's, stderr's, and the `ready fd` pipe (the job writes a
+    // newline when it is ready; pmtr's end never blocks). Made in one
+    // loop: one way out on failure, not one per pipe with its own drops
+    // (issue 18, bytes).
+    let wanted = [
+        launch.wants_stdout_pipe(),
+        launch.wants_stderr_pipe() && !launch.merged,
+        launch.ready_fd.is_some(),
+    ];
+    let mut pipes: [Option<(OwnedFd, OwnedFd)>; 3] = [None, None, None];
+    for (pipe, &wanted) in pipes.iter_mut().zip(&wanted) {
+        if wanted {
+            *pipe = Some(output_pipe()?);
+        }
+    }
+    let [out_pipe, err_pipe, ready_pipe] = pipes;
     let mut child = ChildArgs {
         launch,
         parent,
@@ -1010,20 +1013,24 @@ fn open_onto(
 /// has now: pmtr's (`as_job` false) before it takes the job's, the job's
 /// (`as_job` true) after.
 fn open_streams(launch: &Launch, as_job: bool, status: Report<'_>) {
-    let append = OFlags::WRONLY | OFlags::APPEND | OFlags::CREATE;
-    let streams = [
-        (&launch.stdin, OFlags::RDONLY, 0, Step::Stdin),
-        (&launch.stdout, append, 1, Step::Stdout),
-        (&launch.stderr, append, 2, Step::Stderr),
-    ];
-    for (stream, flags, target, step) in streams {
+    for (stream, &(target, step)) in launch.stdio().iter().zip(&STDIO) {
         if let Stream::File(file) = stream
             && file.as_job == as_job
         {
+            let flags = match target {
+                0 => OFlags::RDONLY,
+                _ => OFlags::WRONLY | OFlags::APPEND | OFlags::CREATE,
+            };
             open_onto(&file.path, flags, target, as_job, status, step);
         }
     }
 }
+
+/// Stdin, stdout and stderr (see [`Launch::stdio`]): the descriptor each
+/// goes to, and the step that fails if it cannot. Walked by reference
+/// beside the streams: arrays of tuples walked by value were code of
+/// their own, one for each loop (issue 18, bytes).
+const STDIO: [(i32, Step); 3] = [(0, Step::Stdin), (1, Step::Stdout), (2, Step::Stderr)];
 
 fn dup_onto(fd: BorrowedFd<'_>, target: i32, status: Report<'_>, step: Step) {
     if let Err(e) = sys::dup_onto(fd, target) {
@@ -1055,17 +1062,13 @@ fn child_main(
         fail(status, Step::Chdir, e);
     }
     // Relative `in`/`out`/`err` paths resolve against `dir`, now the cwd.
-    let streams = [
-        (&launch.stdin, OFlags::RDONLY, 0, Step::Stdin),
-        (&launch.stdout, OFlags::WRONLY, 1, Step::Stdout),
-        (&launch.stderr, OFlags::WRONLY, 2, Step::Stderr),
-    ];
     // /dev/null, opened once for every stream that gets it: a character
     // device only root controls, so no checks (a restart is one open,
     // not three opens with their checks).
     let mut null: Option<OwnedFd> = None;
-    for ((stream, _, target, step), pipe) in streams.into_iter().zip(pipes) {
-        match (stream, pipe) {
+    let stdio = launch.stdio();
+    for ((stream, &pipe), &(target, step)) in stdio.iter().zip(&pipes).zip(&STDIO) {
+        match (*stream, pipe) {
             (Stream::Syslog | Stream::Pipe(_), Some(p)) => dup_onto(p, target, status, step),
             (Stream::File(_) | Stream::Inherit, _) => {}
             _ => {
@@ -1115,7 +1118,15 @@ fn child_main(
     // Groups, then gid, then uid: once the uid is dropped the others can no
     // longer be changed. These rustix calls are per-thread; in the forked
     // child the one thread is the whole process.
-    if let Some(Creds { ids, gids }) = launch.creds.as_deref() {
+    if let Some(ids) = launch.creds.as_deref() {
+        // SAFETY: rustix's `Gid` is `#[repr(transparent)]` over the
+        // kernel's `gid_t`, a u32: a slice of u32 is a slice of `Gid`s.
+        let gids = unsafe {
+            core::slice::from_raw_parts(
+                ids.groups.as_ptr().cast::<rustix::process::Gid>(),
+                ids.groups.len(),
+            )
+        };
         if let Err(e) = rustix::thread::set_thread_groups(gids) {
             fail(status, Step::Groups, e);
         }
@@ -1319,7 +1330,7 @@ mod tests {
         assert_eq!(none.first(), None);
         assert!(CStrings::new([&b"a\0b"[..]].into_iter()).is_none());
         assert!(matches!(
-            CStrings::from_text(["ok", "bad\0"].into_iter(), "cmd"),
+            CStrings::from_text(&mut ["ok", "bad\0"].into_iter(), "cmd"),
             Err(PrepareError::Nul("cmd"))
         ));
     }

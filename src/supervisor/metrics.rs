@@ -48,119 +48,89 @@ pub fn wall_now() -> i64 {
     crate::clock::wall().0
 }
 
-/// pmtr's own metrics after `pmtr_build_info`: name, type, help; each has
-/// a sample once it has a value (see [`render`]).
-const OWN_METRICS: [(&str, &str, &str); 4] = [
-    (
-        "pmtr_jobs_configured",
-        "gauge",
-        "Jobs in the configuration in force.",
-    ),
-    (
-        "pmtr_config_reloads_total",
-        "counter",
-        "Configurations read with new content, applied or rejected.",
-    ),
-    (
-        "pmtr_config_reload_failures_total",
-        "counter",
-        "Configurations rejected for errors, or that could not be read.",
-    ),
-    (
-        "pmtr_config_last_reload_success_timestamp_seconds",
-        "gauge",
-        "When a configuration was last applied, in seconds since the epoch.",
-    ),
-];
-
-/// A per-job metric: name, type, help, and its value for a job, if any.
-type JobMetric = (
-    &'static str,
-    &'static str,
-    &'static str,
-    fn(&Job, i64, Instant) -> Option<i64>,
+/// The families' names, types and helps, three words a row (each ended
+/// by a NUL): pmtr's own after `pmtr_build_info` ([`OWN_ROWS`] of them),
+/// then the per-job ones of [`JOB_METRICS`], in its order. One list, not
+/// an array of `&str`s: a pointer and a length a word (issue 18, bytes).
+const FAMILIES: &str = concat!(
+    "pmtr_jobs_configured\0gauge\0Jobs in the configuration in force.\0",
+    "pmtr_config_reloads_total\0counter\0Configurations read with new content, applied or rejected.\0",
+    "pmtr_config_reload_failures_total\0counter\0Configurations rejected for errors, or that could not be read.\0",
+    "pmtr_config_last_reload_success_timestamp_seconds\0gauge\0When a configuration was last applied, in seconds since the epoch.\0",
+    "pmtr_job_up\0gauge\01 while the job's process runs, else 0.\0",
+    "pmtr_job_starts_total\0counter\0Processes of the job started since it was (re)configured.\0",
+    "pmtr_job_quick_exits_total\0counter\0Exits of the job's process before its quick-exit time (10 s by default), since it was (re)configured.\0",
+    "pmtr_job_ready\0gauge\01 while the job runs and is ready (at once without a ready option), else 0.\0",
+    "pmtr_job_healthy\0gauge\0For a job with a check: 1 while it runs and its checks pass, else 0.\0",
+    "pmtr_job_last_exit_status\0gauge\0Exit status of the job's last process, when it exited rather than was killed.\0",
+    "pmtr_job_last_exit_signal\0gauge\0Signal that ended the job's last process, 0 when it exited.\0",
+    "pmtr_job_start_time_seconds\0gauge\0When the job's last process started, in seconds since the epoch.\0",
 );
 
-/// The per-job metrics; `pmtr_job_state` follows the first (see
-/// [`render`]).
-const JOB_METRICS: [JobMetric; 8] = [
-    (
-        "pmtr_job_up",
-        "gauge",
-        "1 while the job's process runs, else 0.",
-        |j, _, _| Some(i64::from(matches!(j.state, JobState::Running { .. }))),
-    ),
-    (
-        "pmtr_job_starts_total",
-        "counter",
-        "Processes of the job started since it was (re)configured.",
-        |j, _, _| Some(i64::from(j.history.starts)),
-    ),
-    (
-        "pmtr_job_quick_exits_total",
-        "counter",
-        "Exits of the job's process before its quick-exit time (10 s by default), since it was (re)configured.",
-        |j, _, _| Some(i64::from(j.history.quick_exit_count)),
-    ),
-    (
-        "pmtr_job_ready",
-        "gauge",
-        "1 while the job runs and is ready (at once without a ready option), else 0.",
-        |j, _, _| {
-            let ready = matches!(
-                j.state,
-                JobState::Running {
-                    up: Up::Ready { .. } | Up::Unhealthy { .. },
-                    ..
-                }
-            );
-            Some(i64::from(ready))
-        },
-    ),
-    (
-        "pmtr_job_healthy",
-        "gauge",
-        "For a job with a check: 1 while it runs and its checks pass, else 0.",
-        |j, _, _| {
+/// The rows of [`FAMILIES`] that are pmtr's own; each has a sample once
+/// it has a value (see [`render`]).
+const OWN_ROWS: usize = 4;
+
+/// Word `k` (0 name, 1 type, 2 help) of row `row` of [`FAMILIES`].
+fn word(row: usize, k: usize) -> &'static str {
+    FAMILIES
+        .split_terminator('\0')
+        .nth(3 * row + k)
+        .unwrap_or_default()
+}
+
+/// The per-job metrics, in the order of their rows in [`FAMILIES`]
+/// (`pmtr_job_state` follows the first, see [`render`]).
+const JOB_METRICS: usize = 8;
+
+/// The value of per-job metric `row` for job `j`, if any. One `match`,
+/// not a table of functions: one function, no pointer per row (issue
+/// 18, bytes).
+fn job_metric(row: usize, j: &Job, wall: i64, now: Instant) -> Option<i64> {
+    let value = match row {
+        // pmtr_job_up
+        0 => i64::from(matches!(j.state, JobState::Running { .. })),
+        // pmtr_job_starts_total
+        1 => i64::from(j.history.starts),
+        // pmtr_job_quick_exits_total
+        2 => i64::from(j.history.quick_exit_count),
+        // pmtr_job_ready
+        3 => i64::from(matches!(
+            j.state,
+            JobState::Running {
+                up: Up::Ready { .. } | Up::Unhealthy { .. },
+                ..
+            }
+        )),
+        // pmtr_job_healthy: for a job with a check.
+        4 => {
             j.health.as_ref().filter(|h| h.has_check())?;
-            let healthy = matches!(
+            i64::from(matches!(
                 j.state,
                 JobState::Running {
                     up: Up::Ready { .. },
                     ..
                 }
-            );
-            Some(i64::from(healthy))
+            ))
+        }
+        // pmtr_job_last_exit_status
+        5 => match j.history.last_exit? {
+            (Ending::Status(n), _) => i64::from(n),
+            (Ending::Signal(_), _) => return None,
         },
-    ),
-    (
-        "pmtr_job_last_exit_status",
-        "gauge",
-        "Exit status of the job's last process, when it exited rather than was killed.",
-        |j, _, _| match j.history.last_exit? {
-            (Ending::Status(n), _) => Some(i64::from(n)),
-            (Ending::Signal(_), _) => None,
+        // pmtr_job_last_exit_signal
+        6 => match j.history.last_exit? {
+            (Ending::Status(_), _) => 0,
+            (Ending::Signal(n), _) => i64::from(n),
         },
-    ),
-    (
-        "pmtr_job_last_exit_signal",
-        "gauge",
-        "Signal that ended the job's last process, 0 when it exited.",
-        |j, _, _| match j.history.last_exit? {
-            (Ending::Status(_), _) => Some(0),
-            (Ending::Signal(n), _) => Some(i64::from(n)),
-        },
-    ),
-    (
-        "pmtr_job_start_time_seconds",
-        "gauge",
-        "When the job's last process started, in seconds since the epoch.",
-        |j, wall, now| {
+        // pmtr_job_start_time_seconds
+        _ => {
             let ago = now.saturating_duration_since(j.history.last_start?);
-            Some(wall - ago.as_secs() as i64)
-        },
-    ),
-];
+            wall - ago.as_secs() as i64
+        }
+    };
+    Some(value)
+}
 
 /// Appends the Prometheus text exposition format (version 0.0.4) for the
 /// jobs `include` picks (by index) and pmtr itself to `out`. A family
@@ -195,25 +165,23 @@ pub fn render(
     );
     // pmtr's own families: their text a constant table, only the values
     // built here, one for each row (issue 18, bytes).
-    let values: [Option<i64>; OWN_METRICS.len()] = [
+    let values: [Option<i64>; OWN_ROWS] = [
         Some(jobs.len() as i64),
         Some(counts.reloads as i64),
         Some(counts.failures as i64),
         counts.last_good,
     ];
-    for (i, value) in values.into_iter().enumerate() {
+    for (row, value) in values.into_iter().enumerate() {
         if let Some(v) = value {
-            let (name, kind, help) = OWN_METRICS[i];
-            family(out, name, kind, help);
+            let name = word(row, 0);
+            family(out, name, word(row, 1), word(row, 2));
             sample(out, name, None, None, v);
         }
     }
     if picked().next().is_none() {
         return;
     }
-    // By reference: `in JOB_METRICS` copied the table to the stack first
-    // (issue 18, bytes).
-    for (row, &(name, kind, help, value)) in JOB_METRICS.iter().enumerate() {
+    for row in 0..JOB_METRICS {
         // pmtr_job_state has a second label, so it is not a row of the
         // table; it comes second, after pmtr_job_up.
         if row == 1 {
@@ -225,7 +193,7 @@ pub fn render(
             );
             for j in picked() {
                 let current = state_of(j, now).state;
-                for state in State::ALL {
+                for &state in &State::ALL {
                     let value = i64::from(state == current);
                     sample(
                         out,
@@ -237,11 +205,13 @@ pub fn render(
                 }
             }
         }
+        let at = OWN_ROWS + row;
+        let name = word(at, 0);
         let mut headed = false;
         for j in picked() {
-            if let Some(v) = value(j, wall, now) {
+            if let Some(v) = job_metric(row, j, wall, now) {
                 if !headed {
-                    family(out, name, kind, help);
+                    family(out, name, word(at, 1), word(at, 2));
                     headed = true;
                 }
                 sample(out, name, Some(&j.spec.name), None, v);

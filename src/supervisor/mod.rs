@@ -68,7 +68,7 @@ pub fn run(opts: &Options) -> u8 {
 /// descriptors. Its own function, returned from before the loop runs, so
 /// that its frames are not under the loop's for good (see `crate::run`).
 #[inline(never)]
-fn start(opts: &Options) -> Result<(Supervisor, Option<PidFile>), u8> {
+fn start<'a>(opts: &Options<'a>) -> Result<(Supervisor, Option<PidFile<'a>>), u8> {
     let pid1 = rustix::process::getpid().is_init();
     let foreground = opts.foreground || pid1;
     crate::syslog::init(foreground, opts.verbose);
@@ -181,11 +181,12 @@ fn detach() -> Result<rustix::fd::OwnedFd, rustix::io::Errno> {
 }
 
 /// `-p FILE`: written atomically (temp file, then rename) so a reader never
-/// sees a half-written PID; removed when dropped.
-struct PidFile(String);
+/// sees a half-written PID; removed when dropped. The path is the command
+/// line's, borrowed: no copy of it to make and free (issue 18, bytes).
+struct PidFile<'a>(&'a str);
 
-impl PidFile {
-    fn write(path: &str) -> PidFile {
+impl<'a> PidFile<'a> {
+    fn write(path: &'a str) -> PidFile<'a> {
         let mut tmp = String::from(path);
         tmp.push_str(".new");
         // The digits by `logger::itoa`, there anyway: no `format!`.
@@ -200,13 +201,13 @@ impl PidFile {
             log_failed(Severity::Err, &["can't write pidfile ", path], e, "");
             let _ = rustix::fs::unlink(&tmp);
         }
-        PidFile(path.to_string())
+        PidFile(path)
     }
 }
 
-impl Drop for PidFile {
+impl Drop for PidFile<'_> {
     fn drop(&mut self) {
-        let _ = rustix::fs::unlink(&self.0);
+        let _ = rustix::fs::unlink(self.0);
     }
 }
 
