@@ -344,11 +344,14 @@ impl JobStatus {
         ] = f;
         let (mut extra, mut rest) = (Vec::new(), rest);
         while let Some(more) = rest {
-            let mut kv = [""];
-            (_, rest) = crate::split_fields(more, b'\t', &mut kv);
-            let (k, v) = kv[0].split_once('=')?;
+            let kv;
+            (kv, rest) = match more.split_once('\t') {
+                Some((kv, next)) => (kv, Some(next)),
+                None => (more, None),
+            };
+            let (k, v) = kv.split_once('=')?;
             // `KEY=` as it is, then the value unescaped.
-            extra.push(unescape(kv[0].get(..=k.len())?, v));
+            extra.push(unescape(kv.get(..=k.len())?, v));
         }
         fn opt(s: &str) -> Option<Option<u64>> {
             if s == "-" {
