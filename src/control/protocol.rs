@@ -87,7 +87,8 @@ impl Verb {
             Verb::Signal,
             Verb::Metrics,
         ];
-        ALL.into_iter().find(|v| v.word() == word)
+        // A slice, not the array by value (issue 18, bytes).
+        ALL.iter().copied().find(|v| v.word() == word)
     }
 }
 
@@ -217,7 +218,8 @@ impl State {
     ];
 
     fn from_keyword(word: &str) -> Option<State> {
-        State::ALL.into_iter().find(|s| s.keyword() == word)
+        // A slice, not the array by value (issue 18, bytes).
+        State::ALL.iter().copied().find(|s| s.keyword() == word)
     }
 }
 
