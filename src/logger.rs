@@ -62,14 +62,21 @@ pub fn main(args: &[String]) -> u8 {
     // A loop, not `map().collect()`: that brought its iterator's fold
     // and size_hint (issue 18, bytes). Kept as `String`s: rustix's calls
     // for `&str` paths are there anyway, a `CString` each was more code.
+    // Counted by hand, not over `0..=keep`: RangeInclusive's end flag
+    // (issue 18, bytes).
     let mut names = Vec::new();
-    for i in 0..=keep {
+    let mut i = 0;
+    loop {
         let mut name = path.clone();
         if i > 0 {
             name.push('.');
             name.push_str(itoa(i).as_str());
         }
         names.push(name);
+        if i == keep {
+            break;
+        }
+        i += 1;
     }
     let mut log = Log::new(
         job,
