@@ -122,16 +122,17 @@ pub fn parse(args: &[String]) -> Result<Command<'_>, UsageError<'_>> {
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         let text = arg.as_str();
-        match text {
-            "--help" => return Ok(Command::Help),
-            "--version" => return Ok(Command::Version),
-            "--" => {
+        // Matched by place in one list (issue 18, bytes).
+        match crate::config::word_index("--help\0--version\0--\0", text) {
+            Some(0) => return Ok(Command::Help),
+            Some(1) => return Ok(Command::Version),
+            Some(_) => {
                 if let Some(extra) = args.next() {
                     return Err(UsageError::UnexpectedArgument(extra));
                 }
                 break;
             }
-            _ => {}
+            None => {}
         }
         let Some(flags) = text
             .strip_prefix('-')

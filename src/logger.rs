@@ -62,14 +62,21 @@ pub fn main(args: &[String]) -> u8 {
     // A loop, not `map().collect()`: that brought its iterator's fold
     // and size_hint (issue 18, bytes). Kept as `String`s: rustix's calls
     // for `&str` paths are there anyway, a `CString` each was more code.
+    // Counted by hand, not over `0..=keep`: RangeInclusive's end flag
+    // (issue 18, bytes).
     let mut names = Vec::new();
-    for i in 0..=keep {
+    let mut i = 0;
+    loop {
         let mut name = path.clone();
         if i > 0 {
             name.push('.');
             name.push_str(itoa(i).as_str());
         }
         names.push(name);
+        if i == keep {
+            break;
+        }
+        i += 1;
     }
     let mut log = Log::new(
         job,
@@ -384,19 +391,23 @@ pub fn iso8601(out: &mut [u8; STAMP_LEN], secs: i64, nanos: u32, zone: &Zone) {
     if offset < 0 {
         out[23] = b'-';
     }
-    // Each field's digits, right-aligned on the template's zeros.
-    let fields = [
-        (4, year.clamp(0, 9999) as u32),
-        (7, month),
-        (10, day),
-        (13, s / 3600),
-        (16, s / 60 % 60),
-        (19, s % 60),
-        (23, nanos / 1_000_000),
-        (26, off / 60),
-        (29, off % 60),
+    // Each field's digits, right-aligned on the template's zeros: the
+    // values in one array, where each ends in a constant table (issue 18,
+    // bytes: not an array of pairs built on the stack).
+    let values = [
+        year.clamp(0, 9999) as u32,
+        month,
+        day,
+        s / 3600,
+        s / 60 % 60,
+        s % 60,
+        nanos / 1_000_000,
+        off / 60,
+        off % 60,
     ];
-    for (mut end, mut n) in fields {
+    const ENDS: [u8; 9] = [4, 7, 10, 13, 16, 19, 23, 26, 29];
+    for (i, &end) in ENDS.iter().enumerate() {
+        let (mut end, mut n) = (usize::from(end), values[i]);
         while n > 0 {
             end -= 1;
             out[end] = b'0' + (n % 10) as u8;

@@ -22,7 +22,7 @@ use rustix::fd::AsFd;
 use rustix::io::Errno;
 use rustix::net::{self, AddressFamily, SocketAddrUnix, SocketFlags};
 
-use super::protocol::{Exit, JobStatus, MAX_REQUEST, Request, State, Verb};
+use super::protocol::{Exit, JobStatus, MAX_REQUEST, State, Verb};
 use crate::cli::DEFAULT_SOCKET;
 use crate::control::table::{Cells, duration};
 use crate::rt::print::{out, stderr, stdout};
@@ -55,12 +55,13 @@ done, for `once` jobs), 3 some are not, 1 some failed (gave up), pmtr
 not reachable or unknown job name, 2 usage, 4 permission denied.
 ";
 
-/// The socket path is borrowed from the command line (issue 18, bytes).
+/// The socket path and the names are borrowed from the command line
+/// (issue 18, bytes).
 struct Args<'a> {
     socket: &'a str,
     json: bool,
     prometheus: bool,
-    names: Vec<String>,
+    names: Vec<&'a str>,
     /// `pmtr signal NAME... SIGNAL`.
     signal: Option<rustix::process::Signal>,
 }
@@ -70,7 +71,11 @@ enum ParsedArgs<'a> {
     Help,
 }
 
-fn parse_args(verb: Verb, args: &[String]) -> Result<ParsedArgs<'_>, String> {
+/// A usage error in pieces printed one after the other: no String made
+/// (issue 18, bytes).
+type UsageError<'a> = [&'a str; 3];
+
+fn parse_args(verb: Verb, args: &[String]) -> Result<ParsedArgs<'_>, UsageError<'_>> {
     let mut out = Args {
         socket: DEFAULT_SOCKET,
         json: false,
@@ -83,7 +88,7 @@ fn parse_args(verb: Verb, args: &[String]) -> Result<ParsedArgs<'_>, String> {
     while let Some(arg) = args.next() {
         let text = arg.as_str();
         if only_names || !text.starts_with('-') || text == "-" {
-            out.names.push(text.to_string());
+            out.names.push(text);
             continue;
         }
         // Matched by place in one list (issue 18, bytes).
@@ -94,28 +99,36 @@ fn parse_args(verb: Verb, args: &[String]) -> Result<ParsedArgs<'_>, String> {
             Some(4) if verb == Verb::Status => out.prometheus = true,
             Some(5) => match args.next() {
                 Some(path) => out.socket = path,
-                None => return Err("option '-s' needs an argument".into()),
+                None => return Err(["option '-s' needs an argument", "", ""]),
             },
             _ => match text.strip_prefix("-s") {
                 Some(path) => out.socket = path,
-                None => return Err(format!("unknown option '{text}'")),
+                None => return Err(["unknown option '", text, "'"]),
             },
         }
     }
     if out.json && out.prometheus {
-        return Err("--json and --prometheus exclude each other".into());
+        return Err(["--json and --prometheus exclude each other", "", ""]);
     }
     if verb == Verb::Signal {
         let Some(word) = out.names.pop() else {
-            return Err("'signal' needs job names and a signal, like: pmtr signal web USR1".into());
+            return Err([
+                "'signal' needs job names and a signal, like: pmtr signal web USR1",
+                "",
+                "",
+            ]);
         };
-        let sig = crate::config::parse_signal(&word).ok_or_else(|| {
-            format!("unknown signal '{word}': give a name like HUP, USR1 or TERM, or a number from 1 to 31")
-        })?;
+        let Some(sig) = crate::config::parse_signal(word) else {
+            return Err([
+                "unknown signal '",
+                word,
+                "': give a name like HUP, USR1 or TERM, or a number from 1 to 31",
+            ]);
+        };
         out.signal = Some(sig);
     }
     if verb != Verb::Status && out.names.is_empty() {
-        return Err(format!("'{}' needs at least one job name", verb.word()));
+        return Err(["'", verb.word(), "' needs at least one job name"]);
     }
     Ok(ParsedArgs::Run(out))
 }
@@ -135,20 +148,24 @@ pub fn main(verb: Verb, args: &[String]) -> u8 {
             crate::cli::write_usage(stdout(), "usage: ", USAGE_TAIL);
             return EXIT_OK;
         }
-        Err(e) => {
-            eprintln!("pmtr {}: {e}", verb.word());
+        Err([a, b, c]) => {
+            eprintln!("pmtr {}: {a}{b}{c}", verb.word());
             crate::cli::write_usage(stderr(), "usage: ", USAGE_TAIL);
             return EXIT_USAGE;
         }
     };
-    // The names moved into the request, not cloned (issue 18, bytes).
+    // The request line written here from the borrowed names: no String
+    // per name (issue 18, bytes). `Request::line` writes the same.
     let all = names.is_empty();
-    let request = Request {
-        verb: if prometheus { Verb::Metrics } else { verb },
-        names,
-        signal,
-    };
-    let line = request.line();
+    let mut line = String::from(if prometheus { Verb::Metrics } else { verb }.word());
+    for name in &names {
+        line.push(' ');
+        line.push_str(name);
+    }
+    if let Some(sig) = signal {
+        let _ = write!(line, " {}", sig.as_raw());
+    }
+    line.push('\n');
     if line.len() > MAX_REQUEST {
         eprintln!(
             "pmtr {}: too many names for one request ({} bytes, at most {MAX_REQUEST}); split them",
@@ -159,10 +176,7 @@ pub fn main(verb: Verb, args: &[String]) -> u8 {
     }
     let answer = match ask(socket, &line) {
         Ok(a) => a,
-        Err(e) => {
-            eprintln!("pmtr: {e}");
-            return e.exit_code();
-        }
+        Err(e) => return e.report(),
     };
     // The metrics are printed as pmtr wrote them; anything else (a
     // refusal, an unknown name, a cut answer) is read as usual.
@@ -210,14 +224,17 @@ pub fn main(verb: Verb, args: &[String]) -> u8 {
             EXIT_NOT_RUNNING
         }
     } else {
+        // One print for both: done to stdout, failed to stderr after
+        // "pmtr: " (issue 18, bytes).
         let mut code = EXIT_OK;
-        for (name, ok, what) in &answer.results {
-            if *ok {
-                println!("{name}: {what}");
+        for &(name, ok, what) in &answer.results {
+            let (fd, head) = if ok {
+                (stdout(), "")
             } else {
-                eprintln!("pmtr: {name}: {what}");
                 code = EXIT_FAILED;
-            }
+                (stderr(), "pmtr: ")
+            };
+            crate::rt::print::print_to(fd, format_args!("{head}{name}: {what}\n"));
         }
         code
     }
@@ -245,30 +262,33 @@ struct AskError<'a> {
 }
 
 impl AskError<'_> {
-    fn exit_code(&self) -> u8 {
-        match self.errno {
-            Errno::ACCESS | Errno::PERM if !self.read => EXIT_DENIED,
-            _ => EXIT_FAILED,
-        }
-    }
-}
-
-impl core::fmt::Display for AskError<'_> {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+    /// Prints why, with a hint for the usual causes of a failed connect,
+    /// and returns the exit code. One `eprintln!`, no `Display` impl
+    /// (issue 18, bytes).
+    fn report(&self) -> u8 {
         let AskError { path, errno, read } = *self;
-        if read {
-            return crate::write_failed(f, &["no answer from pmtr at ", path, ": read"], errno);
-        }
-        crate::write_failed(f, &["can't reach pmtr at ", path, ": connect"], errno)?;
-        match errno {
-            Errno::ACCESS | Errno::PERM => {
-                f.write_str(" (only root and the user pmtr runs as may use it)")
-            }
-            Errno::NOENT | Errno::CONNREFUSED | Errno::NOTDIR => {
-                f.write_str(" (is pmtr running? -s SOCKET picks its socket)")
-            }
-            _ => Ok(()),
-        }
+        let (head, call) = if read {
+            ("no answer from pmtr at ", "read")
+        } else {
+            ("can't reach pmtr at ", "connect")
+        };
+        let (hint, code) = match errno {
+            _ if read => ("", EXIT_FAILED),
+            Errno::ACCESS | Errno::PERM => (
+                " (only root and the user pmtr runs as may use it)",
+                EXIT_DENIED,
+            ),
+            Errno::NOENT | Errno::CONNREFUSED | Errno::NOTDIR => (
+                " (is pmtr running? -s SOCKET picks its socket)",
+                EXIT_FAILED,
+            ),
+            _ => ("", EXIT_FAILED),
+        };
+        eprintln!(
+            "pmtr: {head}{path}: {call}: {}{hint}",
+            crate::sys::strerror(errno)
+        );
+        code
     }
 }
 

@@ -87,7 +87,8 @@ impl Verb {
             Verb::Signal,
             Verb::Metrics,
         ];
-        ALL.into_iter().find(|v| v.word() == word)
+        // A slice, not the array by value (issue 18, bytes).
+        ALL.iter().copied().find(|v| v.word() == word)
     }
 }
 
@@ -138,7 +139,9 @@ impl Request {
         })
     }
 
-    /// The request line, newline included.
+    /// The request line, newline included. The client writes its own
+    /// from the words it borrows (issue 18, bytes).
+    #[cfg(any(test, fuzzing))]
     pub fn line(&self) -> String {
         let mut s = String::from(self.verb.word());
         for name in &self.names {
@@ -215,7 +218,8 @@ impl State {
     ];
 
     fn from_keyword(word: &str) -> Option<State> {
-        State::ALL.into_iter().find(|s| s.keyword() == word)
+        // A slice, not the array by value (issue 18, bytes).
+        State::ALL.iter().copied().find(|s| s.keyword() == word)
     }
 }
 
@@ -342,11 +346,14 @@ impl JobStatus {
         ] = f;
         let (mut extra, mut rest) = (Vec::new(), rest);
         while let Some(more) = rest {
-            let mut kv = [""];
-            (_, rest) = crate::split_fields(more, b'\t', &mut kv);
-            let (k, v) = kv[0].split_once('=')?;
+            let kv;
+            (kv, rest) = match more.split_once('\t') {
+                Some((kv, next)) => (kv, Some(next)),
+                None => (more, None),
+            };
+            let (k, v) = kv.split_once('=')?;
             // `KEY=` as it is, then the value unescaped.
-            extra.push(unescape(kv[0].get(..=k.len())?, v));
+            extra.push(unescape(kv.get(..=k.len())?, v));
         }
         fn opt(s: &str) -> Option<Option<u64>> {
             if s == "-" {

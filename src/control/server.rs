@@ -226,16 +226,18 @@ impl Server {
                     continue;
                 }
             };
-            let slot = match self.clients.iter().position(Option::is_none) {
-                Some(free) => free,
-                None => {
-                    let oldest = (0..MAX_CLIENTS)
-                        .min_by_key(|&i| self.clients[i].as_ref().map_or(0, |c| c.seq))
-                        .unwrap_or(0);
-                    debug!("control socket: closing a client that sent nothing");
-                    oldest
+            // The first free slot, else the oldest client's: one loop, a
+            // free slot counted as older than any client (issue 18, bytes).
+            let (mut slot, mut least) = (0, u64::MAX);
+            for (i, client) in self.clients.iter().enumerate() {
+                let key = client.as_ref().map_or(0, |c| c.seq + 1);
+                if key < least {
+                    (slot, least) = (i, key);
                 }
-            };
+            }
+            if least > 0 {
+                debug!("control socket: closing a client that sent nothing");
+            }
             // Dropping the old client closes it, which also takes it out of
             // the epoll set.
             self.clients[slot] = None;
