@@ -2,11 +2,60 @@
 //! `rt/start.rs` for why pmtr is `no_std`): whole-file reads and writes,
 //! a content hash, and paths as strings.
 
+use core::ffi::CStr;
+
 use rustix::fd::{AsFd, BorrowedFd};
 use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
 
 use crate::prelude::*;
+
+/// Paths shorter than this are made C strings on the stack.
+const SHORT_PATH: usize = 256;
+
+/// A path as the C string a system call takes. rustix converts a `&str`
+/// path inside each of its functions that takes one, a copy of that code
+/// per function (about 100 bytes each on armv7); pmtr converts here, once,
+/// and hands rustix the `&CStr` (issue 18, bytes). As rustix does, a short
+/// path is copied onto the stack, a long one onto the heap, and one with a
+/// NUL byte inside is `EINVAL`.
+// The short variant is the point: a stack buffer that lives for one call.
+#[allow(clippy::large_enum_variant)]
+pub enum CPath {
+    /// NUL-terminated, then zeroed.
+    Short([u8; SHORT_PATH]),
+    Long(alloc::ffi::CString),
+}
+
+impl CPath {
+    #[inline(never)]
+    pub fn new(path: &str) -> Result<Self, Errno> {
+        let bytes = path.as_bytes();
+        if bytes.len() >= SHORT_PATH {
+            return alloc::ffi::CString::new(bytes)
+                .map(Self::Long)
+                .map_err(|_| Errno::INVAL);
+        }
+        if bytes.contains(&0) {
+            return Err(Errno::INVAL);
+        }
+        let mut buf = [0; SHORT_PATH];
+        buf[..bytes.len()].copy_from_slice(bytes);
+        Ok(Self::Short(buf))
+    }
+}
+
+impl core::ops::Deref for CPath {
+    type Target = CStr;
+
+    fn deref(&self) -> &CStr {
+        match self {
+            // Never `c""`: `new` left at least one zero after the path.
+            Self::Short(buf) => CStr::from_bytes_until_nul(buf).unwrap_or(c""),
+            Self::Long(path) => path,
+        }
+    }
+}
 
 const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
 
@@ -51,13 +100,73 @@ pub fn hash_fd(fd: BorrowedFd<'_>, limit: u64) -> Result<u64, Errno> {
 /// # References
 ///  - [Linux](https://man7.org/linux/man-pages/man2/stat.2.html)
 pub fn stat(path: &str) -> Result<rustix::fs::Stat, Errno> {
-    rustix::fs::statat(rustix::fs::CWD, path, rustix::fs::AtFlags::empty())
+    statat(path, rustix::fs::AtFlags::empty())
 }
 
 /// `lstat(path)`, as `fstatat(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW)` (see
 /// [`stat`]).
 pub fn lstat(path: &str) -> Result<rustix::fs::Stat, Errno> {
-    rustix::fs::statat(rustix::fs::CWD, path, rustix::fs::AtFlags::SYMLINK_NOFOLLOW)
+    statat(path, rustix::fs::AtFlags::SYMLINK_NOFOLLOW)
+}
+
+/// `fstatat(AT_FDCWD, path, flags)`.
+pub fn statat(path: &str, flags: rustix::fs::AtFlags) -> Result<rustix::fs::Stat, Errno> {
+    rustix::fs::statat(rustix::fs::CWD, &*CPath::new(path)?, flags)
+}
+
+/// `open(path, flags, mode)`.
+pub fn open(path: &str, flags: OFlags, mode: Mode) -> Result<rustix::fd::OwnedFd, Errno> {
+    rustix::fs::open(&*CPath::new(path)?, flags, mode)
+}
+
+/// `unlink(path)`.
+pub fn unlink(path: &str) -> Result<(), Errno> {
+    rustix::fs::unlink(&*CPath::new(path)?)
+}
+
+/// `chmod(path, mode)`.
+pub fn chmod(path: &str, mode: u32) -> Result<(), Errno> {
+    rustix::fs::chmod(&*CPath::new(path)?, Mode::from_raw_mode(mode))
+}
+
+/// Whether `path` exists (`access(path, F_OK)`): `Err` only if it
+/// does not or cannot be looked up.
+pub fn exists(path: &str) -> Result<(), Errno> {
+    rustix::fs::access(&*CPath::new(path)?, rustix::fs::Access::EXISTS)
+}
+
+/// `rename(from, to)`.
+pub fn rename(from: &str, to: &str) -> Result<(), Errno> {
+    rustix::fs::rename(&*CPath::new(from)?, &*CPath::new(to)?)
+}
+
+/// `mkdir(path, mode)`.
+pub fn mkdir(path: &str, mode: u32) -> Result<(), Errno> {
+    rustix::fs::mkdir(&*CPath::new(path)?, Mode::from_raw_mode(mode))
+}
+
+/// `rmdir(path)`.
+pub fn rmdir(path: &str) -> Result<(), Errno> {
+    rustix::fs::rmdir(&*CPath::new(path)?)
+}
+
+/// `chown(path, uid, gid)`.
+pub fn chown(path: &str, uid: rustix::fs::Uid, gid: rustix::fs::Gid) -> Result<(), Errno> {
+    rustix::fs::chown(&*CPath::new(path)?, Some(uid), Some(gid))
+}
+
+/// `inotify_add_watch(fd, path, flags)`.
+pub fn add_watch(
+    fd: BorrowedFd<'_>,
+    path: &str,
+    flags: rustix::fs::inotify::WatchFlags,
+) -> Result<i32, Errno> {
+    rustix::fs::inotify::add_watch(fd, &*CPath::new(path)?, flags)
+}
+
+/// A Unix socket address for `path`.
+pub fn unix_addr(path: &str) -> Result<rustix::net::SocketAddrUnix, Errno> {
+    rustix::net::SocketAddrUnix::new(&*CPath::new(path)?)
 }
 
 /// Whether `path` names a regular file, and its size (following symlinks).
@@ -69,7 +178,7 @@ pub fn file_size(path: &str) -> Option<u64> {
 
 /// Reads a whole file of at most `limit` bytes; a longer one is `EFBIG`.
 pub fn read_file(path: &str, limit: usize) -> Result<Vec<u8>, Errno> {
-    let fd = rustix::fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())?;
+    let fd = open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())?;
     read_all(fd.as_fd(), limit)
 }
 
@@ -91,7 +200,7 @@ pub fn read_all(fd: BorrowedFd<'_>, limit: usize) -> Result<Vec<u8>, Errno> {
 /// Creates (or truncates) `path` with `mode` and writes `data` to it.
 pub fn write_file(path: &str, data: &[u8], mode: u32) -> Result<(), Errno> {
     let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::TRUNC | OFlags::CLOEXEC;
-    let fd = rustix::fs::open(path, flags, Mode::from_raw_mode(mode))?;
+    let fd = open(path, flags, Mode::from_raw_mode(mode))?;
     write_all(fd.as_fd(), data)
 }
 
@@ -118,7 +227,7 @@ const MAX_LINKS: usize = 40;
 /// brings a panic path and `NulError`'s `Debug` (724 bytes on stable
 /// x86_64) into the binary; `readlinkat` trusts the kernel.
 pub fn readlink(path: &str) -> Result<alloc::ffi::CString, Errno> {
-    rustix::fs::readlinkat(rustix::fs::CWD, path, Vec::new())
+    rustix::fs::readlinkat(rustix::fs::CWD, &*CPath::new(path)?, Vec::new())
 }
 
 /// Walks `path` as the kernel resolves it and calls `visit` for every
@@ -264,6 +373,61 @@ pub fn join(dir: &str, name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_path_becomes_the_same_c_string_short_or_long() {
+        for len in [0, 1, SHORT_PATH - 1, SHORT_PATH, SHORT_PATH + 1, 4095] {
+            let path = "a/".repeat(len).chars().take(len).collect::<String>();
+            let c = CPath::new(&path).unwrap();
+            assert_eq!(c.to_bytes(), path.as_bytes(), "length {len}");
+            assert_eq!(
+                matches!(c, CPath::Short(_)),
+                len < SHORT_PATH,
+                "length {len}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_path_with_a_nul_inside_is_einval_as_in_rustix() {
+        for path in ["a\0b", "\0", &("x".repeat(300) + "\0")] {
+            assert_eq!(CPath::new(path).err(), Some(Errno::INVAL));
+            assert_eq!(
+                rustix::fs::access(path, rustix::fs::Access::EXISTS),
+                Err(Errno::INVAL)
+            );
+        }
+    }
+
+    #[test]
+    fn calls_through_a_c_path_reach_the_file() {
+        let dir = std::env::temp_dir().join(format!("pmtr-cpath-{}", std::process::id()));
+        let dir = dir.to_str().unwrap().to_string();
+        // A long path too: a deep tree of short names, over SHORT_PATH.
+        let deep = format!("{dir}/{}", ["d"; 150].join("/"));
+        assert!(deep.len() > SHORT_PATH);
+        let mut at = dir.clone();
+        mkdir(&at, 0o700).unwrap();
+        for _ in 0..150 {
+            at.push_str("/d");
+            mkdir(&at, 0o700).unwrap();
+        }
+        for base in [&dir, &deep] {
+            let file = format!("{base}/f");
+            write_file(&file, b"x", 0o600).unwrap();
+            chmod(&file, 0o640).unwrap();
+            assert_eq!(stat(&file).unwrap().st_mode & 0o777, 0o640);
+            rename(&file, &format!("{base}/g")).unwrap();
+            assert_eq!(exists(&file), Err(Errno::NOENT));
+            assert_eq!(read_file(&format!("{base}/g"), 10).unwrap(), b"x");
+            unlink(&format!("{base}/g")).unwrap();
+        }
+        while at != dir {
+            rmdir(&at).unwrap();
+            at.truncate(at.len() - 2);
+        }
+        rmdir(&dir).unwrap();
+    }
 
     #[test]
     fn parent_and_file_name_split_like_dirname_and_basename() {

@@ -288,17 +288,16 @@ impl<'a> Log<'a> {
         let Some(file) = self.names.first() else {
             return;
         };
-        let opened =
-            rustix::fs::open(file.as_str(), flags, Mode::from_raw_mode(0o644)).and_then(|fd| {
-                let meta = rustix::fs::fstat(&fd)?;
-                let kind = FileType::from_raw_mode(meta.st_mode);
-                if !matches!(kind, FileType::RegularFile | FileType::CharacterDevice) {
-                    return Err(Errno::INVAL);
-                }
-                let fl = rustix::fs::fcntl_getfl(&fd)?;
-                rustix::fs::fcntl_setfl(&fd, fl - OFlags::NONBLOCK)?;
-                Ok((fd, kind == FileType::RegularFile, meta.st_size as u64))
-            });
+        let opened = crate::files::open(file, flags, Mode::from_raw_mode(0o644)).and_then(|fd| {
+            let meta = rustix::fs::fstat(&fd)?;
+            let kind = FileType::from_raw_mode(meta.st_mode);
+            if !matches!(kind, FileType::RegularFile | FileType::CharacterDevice) {
+                return Err(Errno::INVAL);
+            }
+            let fl = rustix::fs::fcntl_getfl(&fd)?;
+            rustix::fs::fcntl_setfl(&fd, fl - OFlags::NONBLOCK)?;
+            Ok((fd, kind == FileType::RegularFile, meta.st_size as u64))
+        });
         match opened {
             Ok((fd, regular, size)) => {
                 if self.failing {
@@ -341,11 +340,11 @@ impl<'a> Log<'a> {
         // ones may be missing.
         let mut moved = Ok(());
         for pair in self.names.windows(2).rev() {
-            moved = rustix::fs::rename(pair[0].as_str(), pair[1].as_str());
+            moved = crate::files::rename(&pair[0], &pair[1]);
         }
         // `keep 0`: FILE alone.
         if let [file] = &self.names[..] {
-            moved = rustix::fs::unlink(file.as_str());
+            moved = crate::files::unlink(file);
         }
         match moved {
             Ok(()) | Err(Errno::NOENT) => {
@@ -475,15 +474,15 @@ fn metrics(path: &str) -> u8 {
 fn replace(tmp: &str, path: &str, text: &[u8]) -> Result<(), Errno> {
     // Left by a writer that died mid-way (or planted: unlink removes a
     // link, not what it points to).
-    let _ = rustix::fs::unlink(tmp);
+    let _ = crate::files::unlink(tmp);
     let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-    let fd = rustix::fs::open(tmp, flags, Mode::from_raw_mode(0o644))?;
+    let fd = crate::files::open(tmp, flags, Mode::from_raw_mode(0o644))?;
     let written = write_all(fd.as_fd(), text);
     drop(fd);
     written
-        .and_then(|()| rustix::fs::rename(tmp, path))
+        .and_then(|()| crate::files::rename(tmp, path))
         .inspect_err(|_| {
-            let _ = rustix::fs::unlink(tmp);
+            let _ = crate::files::unlink(tmp);
         })
 }
 

@@ -427,7 +427,7 @@ static SELF_EXE: core::sync::atomic::AtomicI32 = core::sync::atomic::AtomicI32::
 /// Finds pmtr's binary: `/proc/self/exe`, or without /proc (early boot, a
 /// busybox image), argv[0] as given or looked up in `PATH`.
 pub fn open_self_exe() -> Result<(), Errno> {
-    let open = |p: &str| rustix::fs::open(p, OFlags::PATH | OFlags::CLOEXEC, Mode::empty());
+    let open = |p: &str| crate::files::open(p, OFlags::PATH | OFlags::CLOEXEC, Mode::empty());
     let argv0 = crate::rt::start::argv0().unwrap_or("pmtr");
     let fd = open("/proc/self/exe").or_else(|e| {
         if argv0.contains('/') {

@@ -24,9 +24,7 @@ pub fn read_env_files(files: &[EnvFile]) -> Result<Vec<String>, Vec<Error>> {
     let mut errors = Vec::new();
     for file in files {
         let path = file.path.as_str();
-        if file.optional
-            && rustix::fs::access(path, rustix::fs::Access::EXISTS) == Err(rustix::io::Errno::NOENT)
-        {
+        if file.optional && crate::files::exists(path) == Err(rustix::io::Errno::NOENT) {
             continue;
         }
         match super::read(path) {

@@ -49,7 +49,7 @@ pub fn read(path: &str) -> Result<Vec<u8>, Error> {
         // O_NONBLOCK so that a FIFO put in the file's place cannot hang
         // pmtr in open(2); it changes nothing for a regular file.
         let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC;
-        let fd = match rustix::fs::open(path, flags, Mode::empty()) {
+        let fd = match crate::files::open(path, flags, Mode::empty()) {
             Ok(fd) => fd,
             Err(e) => break 'failed Ok(e),
         };

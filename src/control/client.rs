@@ -20,7 +20,7 @@ use core::time::Duration;
 
 use rustix::fd::AsFd;
 use rustix::io::Errno;
-use rustix::net::{self, AddressFamily, SocketAddrUnix, SocketFlags};
+use rustix::net::{self, AddressFamily, SocketFlags};
 
 use super::protocol::{Exit, JobStatus, MAX_REQUEST, State, Verb};
 use crate::cli::DEFAULT_SOCKET;
@@ -301,7 +301,7 @@ fn ask<'a>(path: &'a str, line: &str) -> Result<String, AskError<'a>> {
         errno,
         read: false,
     };
-    let addr = SocketAddrUnix::new(path).map_err(connect_err)?;
+    let addr = crate::files::unix_addr(path).map_err(connect_err)?;
     let fd = net::socket_with(
         AddressFamily::UNIX,
         net::SocketType::STREAM,

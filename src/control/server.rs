@@ -15,9 +15,9 @@ use core::fmt;
 
 use rustix::event::epoll;
 use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
-use rustix::fs::{FileType, Mode};
+use rustix::fs::FileType;
 use rustix::io::Errno;
-use rustix::net::{self, AddressFamily, RecvFlags, SendFlags, SocketAddrUnix, SocketFlags};
+use rustix::net::{self, AddressFamily, RecvFlags, SendFlags, SocketFlags};
 
 use super::protocol::{MAX_REQUEST, Request};
 use crate::sys;
@@ -116,7 +116,7 @@ impl Server {
         token: u64,
     ) -> Result<Server, OpenError<'a>> {
         let call = |call: &'static str| move |errno| OpenError::Call { call, path, errno };
-        let addr = SocketAddrUnix::new(path).map_err(call("socket address"))?;
+        let addr = crate::files::unix_addr(path).map_err(call("socket address"))?;
         match crate::files::lstat(path) {
             Err(Errno::NOENT) => {}
             Err(e) => return Err(call("lstat")(e)),
@@ -133,7 +133,7 @@ impl Server {
                         return Err(OpenError::InUse(path));
                     }
                     // Left by a pmtr that died without cleaning up.
-                    Err(Errno::CONNREFUSED) => match rustix::fs::unlink(path) {
+                    Err(Errno::CONNREFUSED) => match crate::files::unlink(path) {
                         Ok(()) | Err(Errno::NOENT) => {
                             info!("replacing stale control socket {}", path)
                         }
@@ -148,13 +148,13 @@ impl Server {
         net::bind(&listener, &addr).map_err(call("bind"))?;
         // Before listen(): until then a connect is refused, so there is no
         // moment when the umask's mode lets anyone in.
-        let st = rustix::fs::chmod(path, Mode::from_raw_mode(0o600))
+        let st = crate::files::chmod(path, 0o600)
             .and_then(|()| crate::files::lstat(path))
             .and_then(|st| net::listen(&listener, 16).map(|()| st));
         let st = match st {
             Ok(st) => st,
             Err(e) => {
-                let _ = rustix::fs::unlink(path);
+                let _ = crate::files::unlink(path);
                 return Err(call("chmod/listen")(e));
             }
         };
@@ -164,7 +164,7 @@ impl Server {
             epoll::EventData::new_u64(token),
             epoll::EventFlags::IN,
         ) {
-            let _ = rustix::fs::unlink(path);
+            let _ = crate::files::unlink(path);
             return Err(call("epoll_ctl")(e));
         }
         Ok(Server {
@@ -339,7 +339,7 @@ impl Drop for Server {
         let ours =
             crate::files::lstat(&self.path).is_ok_and(|st| (st.st_dev, st.st_ino) == self.inode);
         if ours {
-            let _ = rustix::fs::unlink(&self.path);
+            let _ = crate::files::unlink(&self.path);
         }
     }
 }

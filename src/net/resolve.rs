@@ -574,7 +574,7 @@ fn ipv4_first(ips: &mut [IpAddr]) {
 /// of stopping pmtr.
 fn for_each_line(path: &str, max: u64, each: &mut dyn FnMut(&str)) {
     let flags = OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NONBLOCK;
-    let Ok(fd) = rustix::fs::open(path, flags, Mode::empty()) else {
+    let Ok(fd) = crate::files::open(path, flags, Mode::empty()) else {
         return;
     };
     let mut give = |line: &[u8]| {

@@ -85,7 +85,7 @@ fn prepare_process() {
             rustix::io::fcntl_getfd(unsafe { rustix::fd::BorrowedFd::borrow_raw(fd) }).is_ok();
         if !open {
             // Opening takes the lowest free number, which is `fd`.
-            let null = rustix::fs::open("/dev/null", OFlags::RDWR, Mode::empty());
+            let null = rustix::fs::open(c"/dev/null", OFlags::RDWR, Mode::empty());
             core::mem::forget(null);
         }
     }

@@ -394,7 +394,7 @@ fn files_hash(paths: &[String], warn: bool) -> u64 {
 /// there.
 fn hash_depends_file(path: &str) -> Result<u64, Option<String>> {
     let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC;
-    let fd = match rustix::fs::open(path, flags, Mode::empty()) {
+    let fd = match crate::files::open(path, flags, Mode::empty()) {
         Ok(fd) => fd,
         Err(Errno::NOENT | Errno::NOTDIR) => return Err(None),
         Err(e) => return Err(Some(failed("can't open: ", e))),

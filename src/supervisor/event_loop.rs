@@ -1218,7 +1218,7 @@ fn prepare(
     // A `depends` file that does not exist yet is fine: its appearance
     // counts as a change. One that exists must be trusted as root.
     for dep in &spec.extra().depends {
-        let exists = rustix::fs::access(dep.as_str(), rustix::fs::Access::EXISTS).is_ok();
+        let exists = crate::files::exists(dep).is_ok();
         if let (true, Err(e)) = (exists, config::check_trust(dep)) {
             let why = e.to_string();
             refuse(spec, &why);

@@ -168,7 +168,7 @@ fn detach() -> Result<rustix::fd::OwnedFd, rustix::io::Errno> {
             drop(r);
             rustix::process::setsid()?;
             let null = rustix::fs::open(
-                "/dev/null",
+                c"/dev/null",
                 rustix::fs::OFlags::RDWR,
                 rustix::fs::Mode::empty(),
             )?;
@@ -194,12 +194,10 @@ impl<'a> PidFile<'a> {
         let mut line = crate::logger::itoa(pid as u64);
         let _ = line.push('\n');
         let result = crate::files::write_file(&tmp, line.as_bytes(), 0o644)
-            // As `&str`: rustix's `rename::<&str, &str>` is there already
-            // for the loggers; a `&String` made a second copy (bytes).
-            .and_then(|()| rustix::fs::rename(tmp.as_str(), path));
+            .and_then(|()| crate::files::rename(&tmp, path));
         if let Err(e) = result {
             log_failed(Severity::Err, &["can't write pidfile ", path], e, "");
-            let _ = rustix::fs::unlink(&tmp);
+            let _ = crate::files::unlink(&tmp);
         }
         PidFile(path)
     }
@@ -207,7 +205,7 @@ impl<'a> PidFile<'a> {
 
 impl Drop for PidFile<'_> {
     fn drop(&mut self) {
-        let _ = rustix::fs::unlink(self.0);
+        let _ = crate::files::unlink(self.0);
     }
 }
 

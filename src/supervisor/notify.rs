@@ -27,7 +27,7 @@ use crate::prelude::*;
 use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
 use rustix::fs::Mode;
 use rustix::io::Errno;
-use rustix::net::{self, AddressFamily, RecvFlags, SocketAddrUnix, SocketFlags, SocketType};
+use rustix::net::{self, AddressFamily, RecvFlags, SocketFlags, SocketType};
 
 /// The largest datagram read: systemd's own limit for a notify message
 /// (a pipe buffer's atomic size).
@@ -54,17 +54,17 @@ pub fn path_in(dir: &str, id: u32) -> String {
 /// whose name they know, no one else may list or add), or takes it over
 /// from an earlier pmtr if it is a real directory owned by pmtr's user.
 pub fn make_dir(dir: &str) -> Result<(), Errno> {
-    match rustix::fs::mkdir(dir, Mode::from_raw_mode(0o711)) {
+    match crate::files::mkdir(dir, 0o711) {
         Ok(()) | Err(Errno::EXIST) => {}
         Err(e) => return Err(e),
     }
-    let meta = rustix::fs::lstat(dir)?;
+    let meta = crate::files::lstat(dir)?;
     let is_dir = rustix::fs::FileType::from_raw_mode(meta.st_mode).is_dir();
     if !is_dir || meta.st_uid != rustix::process::geteuid().as_raw() {
         // Someone else's, or a symlink: pmtr must not put sockets there.
         return Err(Errno::PERM);
     }
-    rustix::fs::chmod(dir, Mode::from_raw_mode(0o711))
+    crate::files::chmod(dir, 0o711)
 }
 
 /// A job's notify socket; its file is removed when this is dropped.
@@ -106,8 +106,8 @@ fn bind_at(path: &str, owner: Option<(u32, u32)>) -> Result<OwnedFd, Errno> {
         SocketFlags::CLOEXEC | SocketFlags::NONBLOCK,
         None,
     )?;
-    let addr = SocketAddrUnix::new(path)?;
-    match rustix::fs::unlink(path) {
+    let addr = crate::files::unix_addr(path)?;
+    match crate::files::unlink(path) {
         Ok(()) | Err(Errno::NOENT) => {}
         Err(e) => return Err(e),
     }
@@ -122,8 +122,8 @@ fn bind_at(path: &str, owner: Option<(u32, u32)>) -> Result<OwnedFd, Errno> {
             rustix::process::Uid::from_raw(uid),
             rustix::process::Gid::from_raw(gid),
         );
-        if let Err(e) = rustix::fs::chown(path, Some(uid), Some(gid)) {
-            let _ = rustix::fs::unlink(path);
+        if let Err(e) = crate::files::chown(path, uid, gid) {
+            let _ = crate::files::unlink(path);
             return Err(e);
         }
     }
@@ -171,7 +171,7 @@ impl NotifySocket {
 
 impl Drop for NotifySocket {
     fn drop(&mut self) {
-        let _ = rustix::fs::unlink(&self.path);
+        let _ = crate::files::unlink(&self.path);
     }
 }
 
@@ -238,7 +238,7 @@ impl Dir {
 impl Drop for Dir {
     fn drop(&mut self) {
         if self.made {
-            let _ = rustix::fs::rmdir(&self.path);
+            let _ = crate::files::rmdir(&self.path);
         }
     }
 }

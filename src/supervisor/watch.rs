@@ -16,7 +16,7 @@ use core::mem::MaybeUninit;
 
 use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
 use rustix::fs::inotify::{self, CreateFlags, ReadFlags, WatchFlags};
-use rustix::fs::{AtFlags, CWD, FileType};
+use rustix::fs::{AtFlags, FileType};
 use rustix::io::Errno;
 
 use crate::files;
@@ -68,7 +68,7 @@ fn file_type(path: &str, follow: bool) -> Option<FileType> {
     } else {
         AtFlags::SYMLINK_NOFOLLOW
     };
-    let meta = rustix::fs::statat(CWD, path, flags).ok()?;
+    let meta = files::statat(path, flags).ok()?;
     Some(FileType::from_raw_mode(meta.st_mode))
 }
 
@@ -117,7 +117,7 @@ impl Watcher {
     pub fn add_path(&self, set: &mut WatchSet, path: &str, config: bool) {
         self.watch_path(path, 0, &mut set.wds, &mut set.names);
         // Follows symlinks: the file the path leads to now.
-        if let Ok(wd) = inotify::add_watch(&self.fd, path, WatchFlags::MODIFY)
+        if let Ok(wd) = files::add_watch(self.fd.as_fd(), path, WatchFlags::MODIFY)
             && !set.file_wds.iter().any(|(w, _)| *w == wd)
         {
             set.file_wds.push((wd, config));
@@ -157,7 +157,7 @@ impl Watcher {
     }
 
     fn add(&self, dir: &str, name: &str, wds: &mut Wds, names: &mut Vec<String>) {
-        if let Ok(wd) = inotify::add_watch(&self.fd, dir, dir_flags())
+        if let Ok(wd) = files::add_watch(self.fd.as_fd(), dir, dir_flags())
             && !wds.iter().any(|(w, _)| *w == wd)
         {
             wds.push((wd, dir.to_string()));

@@ -51,7 +51,6 @@ mod writer;
 
 use crate::rt::lock::{Guard, Lock, Slot};
 use core::fmt;
-use rustix::net::SocketAddrUnix;
 
 pub use lines::JobOutput;
 pub use tz::Zone;
@@ -118,7 +117,7 @@ pub fn init(foreground: bool, verbose: u8) {
     // A path that cannot be a socket address (too long) never connects:
     // every record then goes to the fallback, which is what an operator
     // can see and fix.
-    let addr = SocketAddrUnix::new(path).ok();
+    let addr = crate::files::unix_addr(path).ok();
     let limit = crate::rt::start::var("PMTR_LOG_RECORD_MAX")
         .and_then(|v| crate::parse_unsigned::<usize>(crate::trim(v)))
         .map_or(RECORD_LIMIT, |n| n.clamp(RECORD_MIN, RECORD_MAX));

@@ -293,10 +293,10 @@ pub(super) fn stderr_usable() -> bool {
 pub(super) fn open_console() -> Option<Console> {
     use rustix::fs::{Mode, OFlags};
     let flags = OFlags::WRONLY | OFlags::CLOEXEC | OFlags::NOCTTY | OFlags::NONBLOCK;
-    if let Ok(fd) = rustix::fs::open("/dev/kmsg", flags, Mode::empty()) {
+    if let Ok(fd) = rustix::fs::open(c"/dev/kmsg", flags, Mode::empty()) {
         return Some(Console { fd, kmsg: true });
     }
-    rustix::fs::open("/dev/console", flags, Mode::empty())
+    rustix::fs::open(c"/dev/console", flags, Mode::empty())
         .ok()
         .map(|fd| Console { fd, kmsg: false })
 }
