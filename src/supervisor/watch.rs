@@ -230,6 +230,9 @@ impl Watcher {
     pub fn drain(&mut self) -> Changes {
         let mut changes = Changes::default();
         let (mut config_in_flux, mut depends_in_flux) = self.in_flux;
+        // Written to since the last drain, even if the save completed
+        // since: the caller read before this drain, maybe mid-write.
+        let (mut config_written, mut depends_written) = (false, false);
         let mut reader = inotify::Reader::new(&self.fd, &mut self.buf);
         loop {
             match reader.next() {
@@ -242,9 +245,9 @@ impl Watcher {
                         (file, flags.contains(ReadFlags::MODIFY))
                     {
                         if is_config {
-                            config_in_flux = true;
+                            (config_in_flux, config_written) = (true, true);
                         } else {
-                            depends_in_flux = true;
+                            (depends_in_flux, depends_written) = (true, true);
                         }
                     } else if flags.contains(ReadFlags::IGNORED) {
                         // Ours when we removed the watch; a watched
@@ -275,8 +278,8 @@ impl Watcher {
             }
         }
         self.in_flux = (config_in_flux, depends_in_flux);
-        changes.config_in_flux = config_in_flux;
-        changes.depends_in_flux = depends_in_flux;
+        changes.config_in_flux = config_in_flux || config_written;
+        changes.depends_in_flux = depends_in_flux || depends_written;
         changes
     }
 }
@@ -287,9 +290,73 @@ pub struct Changes {
     /// A save completed (close after write, rename, delete, create of a
     /// directory or symlink, chmod): read again.
     pub settled: bool,
-    /// The configuration was written to since it was last read: what was
-    /// read may be half a save, and its IN_CLOSE_WRITE is still to come.
+    /// The configuration was written to since the last drain, or is being
+    /// written: what was read before this drain may be half a save. A
+    /// save that completed since brings `settled`, so the caller reads
+    /// again; else its IN_CLOSE_WRITE is still to come.
     pub config_in_flux: bool,
     /// Likewise for a `depends` file.
     pub depends_in_flux: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    /// A watcher on `file` (a `depends` file) in a directory of its own.
+    fn watching(name: &str) -> (Watcher, String, String) {
+        let dir = std::env::temp_dir().join(format!("pmtr-watch-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir(&dir).unwrap();
+        let file = dir.join("app.conf");
+        std::fs::write(&file, "v1\n").unwrap();
+        let (dir, file) = (
+            dir.to_str().unwrap().to_string(),
+            file.to_str().unwrap().to_string(),
+        );
+        let mut w = Watcher::new().unwrap();
+        let mut set = WatchSet::default();
+        w.add_path(&mut set, &file, false);
+        w.watch(set);
+        (w, dir, file)
+    }
+
+    #[test]
+    fn a_save_completed_since_the_last_drain_still_makes_a_read_suspect() {
+        // pmtr reads, then drains: if the whole save (truncate, write,
+        // close) lands in between, the read may have seen the file empty
+        // or half written even though the save is complete by the drain.
+        let (mut w, dir, file) = watching("since");
+        std::fs::write(&file, "v2\n").unwrap();
+        let changes = w.drain();
+        assert!(changes.settled, "the save completed: read again");
+        assert!(
+            changes.depends_in_flux,
+            "but what was read before is suspect"
+        );
+        // Nothing since: a read now is of the finished file.
+        let changes = w.drain();
+        assert!(!changes.settled && !changes.depends_in_flux);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_write_under_way_stays_in_flux_until_its_close() {
+        let (mut w, dir, file) = watching("open");
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .truncate(true)
+            .open(&file)
+            .unwrap();
+        f.write_all(b"v").unwrap();
+        let changes = w.drain();
+        assert!(changes.depends_in_flux && !changes.settled);
+        // No event since, but the file is still open for writing.
+        assert!(w.drain().depends_in_flux);
+        drop(f);
+        let changes = w.drain();
+        assert!(changes.settled && !changes.depends_in_flux);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
 }
