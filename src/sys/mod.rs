@@ -328,6 +328,19 @@ pub fn reset_signal_dispositions() {
 
 extern "C" fn ignore_signal(_: libc::c_int) {}
 
+/// The kernel's flag for a handler that names its return trampoline.
+#[cfg(target_arch = "x86_64")]
+const SA_RESTORER: u64 = 0x0400_0000;
+
+/// The return trampoline of a signal handler on x86_64: a handler returns
+/// here, on the frame the kernel built, which `rt_sigreturn` (15) takes
+/// down. What the C library's `__restore_rt` is.
+#[cfg(target_arch = "x86_64")]
+#[unsafe(naked)]
+unsafe extern "C" fn restore_rt() {
+    core::arch::naked_asm!("mov eax, 15", "syscall")
+}
+
 /// `rt_sigaction(sig, SIG_IGN)`—Ignores `sig` (pmtr ignores SIGPIPE,
 /// `start::prepare_process`). The system call itself: no handler, so no
 /// signal-return trampoline is needed.
@@ -341,12 +354,13 @@ pub fn ignore(sig: i32) {
 /// default disposition would never reach the signalfd. The handler never
 /// runs, since the signals stay blocked.
 ///
-/// On 32-bit ARM and aarch64 the kernel returns from a handler through a
-/// trampoline of its own (the sigpage, the vDSO) when none is given, so
-/// the system call is made directly: the C library's `sigaction` brings
+/// The system call is made directly: the C library's `sigaction` brings
 /// its lock for SIGABRT and the code to block signals around it (issue
-/// 18: about 1 KB). On x86 a handler must name its return trampoline,
-/// which only the C library has: there pmtr calls its `sigaction`.
+/// 18: about 1 KB). On 32-bit ARM and aarch64 the kernel returns from a
+/// handler through a trampoline of its own (the sigpage, the vDSO) when
+/// none is given; on x86_64 a handler must name its return trampoline
+/// (`SA_RESTORER`), which is [`restore_rt`]. Elsewhere (32-bit x86, the
+/// unit tests' 32-bit target) pmtr calls the C library's `sigaction`.
 ///
 /// # References
 ///  - [pid_namespaces(7)](https://man7.org/linux/man-pages/man7/pid_namespaces.7.html)
@@ -358,9 +372,21 @@ pub fn install_noop_handlers(signals: &[i32]) {
             Some(&[ignore_signal as *const () as usize as u64, 0, 0, 0]),
             None,
         );
+        // The kernel's struct on x86_64: handler, flags, restorer, mask.
+        #[cfg(target_arch = "x86_64")]
+        kernel_sigaction(
+            sig,
+            Some(&[
+                ignore_signal as *const () as u64,
+                SA_RESTORER,
+                restore_rt as *const () as u64,
+                0,
+            ]),
+            None,
+        );
         // SAFETY: the handler is a valid `extern "C" fn(c_int)` that does
         // nothing; the rest of the struct is zeroed (no flags, empty mask).
-        #[cfg(not(any(target_arch = "arm", target_arch = "aarch64")))]
+        #[cfg(not(any(target_arch = "arm", target_arch = "aarch64", target_arch = "x86_64")))]
         unsafe {
             let mut action: libc::sigaction = core::mem::zeroed();
             action.sa_sigaction = ignore_signal as *const () as libc::sighandler_t;
@@ -612,6 +638,25 @@ mod tests {
                 assert_eq!(member(&every), 1, "{other}");
             }
         }
+    }
+
+    #[test]
+    fn a_noop_handler_runs_and_returns() {
+        install_noop_handlers(&[libc::SIGUSR1]);
+        let status = std::fs::read_to_string("/proc/thread-self/status").unwrap();
+        let caught = status
+            .lines()
+            .find_map(|l| l.strip_prefix("SigCgt:"))
+            .unwrap();
+        let caught = u64::from_str_radix(caught.trim(), 16).unwrap();
+        assert_ne!(caught & 1 << (libc::SIGUSR1 - 1), 0, "{status}");
+        // Not blocked: the handler runs, then returns through the
+        // trampoline (x86_64: restore_rt). A bad one kills the process.
+        for _ in 0..3 {
+            // SAFETY: raise only sends a signal, which has a handler now.
+            assert_eq!(unsafe { libc::raise(libc::SIGUSR1) }, 0);
+        }
+        assert!(kernel_sigaction(libc::SIGUSR1, Some(&[0; 4]), None));
     }
 
     #[test]
