@@ -242,12 +242,19 @@ impl SigSet {
 #[doc(alias = "sigprocmask")]
 pub fn block_signals(set: &SigSet) -> Result<SigSet, Errno> {
     let mut old = SigSet::empty();
-    // SAFETY: both pointers are to initialised sigsets.
-    let rc = unsafe { libc::sigprocmask(libc::SIG_BLOCK, &set.0, &mut old.0) };
-    if rc == 0 {
-        Ok(old)
-    } else {
-        Err(Errno::from_raw_os_error(last_errno()))
+    sigprocmask(libc::SIG_BLOCK, set, &mut old.0).map(|()| old)
+}
+
+/// `rt_sigprocmask(how, set, old)`: the system call itself, as the C
+/// library's `sigprocmask` makes it (issue 18: its wrapper and
+/// `pthread_sigmask`, 144 bytes of armv7). The kernel's signal set is the
+/// first 8 bytes of `sigset_t`; the rest stays zero.
+fn sigprocmask(how: i32, set: &SigSet, old: *mut libc::sigset_t) -> Result<(), Errno> {
+    // SAFETY: `set` is initialised, `old` is null or a writable sigset,
+    // larger than the kernel's 8 bytes.
+    match unsafe { libc::syscall(libc::SYS_rt_sigprocmask, how, &raw const set.0, old, 8usize) } {
+        0 => Ok(()),
+        _ => Err(Errno::from_raw_os_error(last_errno())),
     }
 }
 
@@ -255,13 +262,7 @@ pub fn block_signals(set: &SigSet) -> Result<SigSet, Errno> {
 /// child, called with an empty set so the job starts with nothing blocked.
 #[doc(alias = "sigprocmask")]
 pub fn set_signal_mask(set: &SigSet) -> Result<(), Errno> {
-    // SAFETY: `set` is initialised; the old mask is not asked for.
-    let rc = unsafe { libc::sigprocmask(libc::SIG_SETMASK, &set.0, core::ptr::null_mut()) };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(Errno::from_raw_os_error(last_errno()))
-    }
+    sigprocmask(libc::SIG_SETMASK, set, core::ptr::null_mut())
 }
 
 /// The signals whose disposition in pmtr is not the default (bit
@@ -402,13 +403,16 @@ pub fn install_noop_handlers(signals: &[i32]) {
 /// # References
 ///  - [Linux](https://man7.org/linux/man-pages/man2/signalfd.2.html)
 pub fn signalfd(set: &SigSet) -> Result<OwnedFd, Errno> {
+    // The system call itself, as the C library's `signalfd` makes it
+    // (`signalfd4`, with the kernel's 8-byte signal set).
+    let flags = libc::SFD_NONBLOCK | libc::SFD_CLOEXEC;
     // SAFETY: `set` is initialised; -1 asks for a new descriptor.
-    let fd = unsafe { libc::signalfd(-1, &set.0, libc::SFD_NONBLOCK | libc::SFD_CLOEXEC) };
+    let fd = unsafe { libc::syscall(libc::SYS_signalfd4, -1, &raw const set.0, 8usize, flags) };
     if fd < 0 {
         return Err(Errno::from_raw_os_error(last_errno()));
     }
     // SAFETY: the kernel just returned this descriptor to us alone.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
 }
 
 /// Reads one pending signal number from a signalfd; `None` when none is
@@ -663,6 +667,11 @@ mod tests {
     fn a_signalfd_read_gives_the_signal_number() {
         let set = SigSet::of(&[libc::SIGUSR2]);
         let old = block_signals(&set).unwrap();
+        // The mask before a call comes back, in the C library's layout.
+        let blocked = block_signals(&set).unwrap();
+        // SAFETY: both are initialised sigsets.
+        assert_eq!(unsafe { libc::sigismember(&blocked.0, libc::SIGUSR2) }, 1);
+        assert_eq!(unsafe { libc::sigismember(&old.0, libc::SIGUSR2) }, 0);
         let fd = signalfd(&set).unwrap();
         assert_eq!(read_signal(&fd), None);
         // To this thread: the test harness's other threads don't block it.
