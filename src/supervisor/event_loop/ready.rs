@@ -145,7 +145,7 @@ impl Supervisor {
                     Notice::Ready => ready = true,
                     Notice::Watchdog => alive = true,
                     Notice::Stopping => leaving = true,
-                    Notice::Status(text) => health::set_text(&mut health.status, text),
+                    Notice::Status(text) => health::set_text(health.status.as_mut_view(), text),
                 }
             }
             // Three calls, not a loop over an array of the events
