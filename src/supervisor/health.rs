@@ -108,10 +108,7 @@ impl Health {
         };
         let notify = match socket {
             Some((path, owner)) => Some(NotifySocket::bind(path, owner).map_err(|(e, path)| {
-                format!(
-                    "can't create notify socket {path}: {}",
-                    crate::sys::strerror(e)
-                )
+                super::config_source::failed(&["can't create notify socket ", &path, ": "], e)
             })?),
             None => None,
         };

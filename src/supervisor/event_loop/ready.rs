@@ -77,10 +77,10 @@ impl Supervisor {
             let path = notify::path_in(self.notify_dir.path(), job.id);
             let made = match notify {
                 true => self.notify_dir.make().map_err(|e| {
-                    format!(
-                        "can't make the notify directory {}: {}",
-                        self.notify_dir.path(),
-                        crate::sys::strerror(e)
+                    let dir = self.notify_dir.path();
+                    super::super::config_source::failed(
+                        &["can't make the notify directory ", dir, ": "],
+                        e,
                     )
                 }),
                 false => Ok(()),
