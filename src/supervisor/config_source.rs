@@ -397,9 +397,9 @@ fn hash_depends_file(path: &str) -> Result<u64, Option<String>> {
     let fd = match crate::files::open(path, flags, Mode::empty()) {
         Ok(fd) => fd,
         Err(Errno::NOENT | Errno::NOTDIR) => return Err(None),
-        Err(e) => return Err(Some(failed("can't open: ", e))),
+        Err(e) => return Err(Some(failed(&["can't open: "], e))),
     };
-    let meta = rustix::fs::fstat(&fd).map_err(|e| Some(failed("fstat: ", e)))?;
+    let meta = rustix::fs::fstat(&fd).map_err(|e| Some(failed(&["fstat: "], e)))?;
     if FileType::from_raw_mode(meta.st_mode) != FileType::RegularFile {
         return Err(Some("not a regular file".to_string()));
     }
@@ -407,14 +407,17 @@ fn hash_depends_file(path: &str) -> Result<u64, Option<String>> {
     crate::files::hash_fd(rustix::fd::AsFd::as_fd(&fd), MAX_DEPENDS_BYTES).map_err(|e| match e {
         // MAX_DEPENDS_BYTES, as text written out: no `format!` (bytes).
         Errno::FBIG => Some(String::from("over 1048576 bytes")),
-        e => Some(failed("can't read: ", e)),
+        e => Some(failed(&["can't read: "], e)),
     })
 }
 
-/// `what` and `e`'s text: one function, not one `format!` per call
-/// (issue 18, bytes).
-fn failed(what: &str, e: Errno) -> String {
-    let mut why = String::from(what);
+/// `parts` and `e`'s text: one function, not one `format!` per call
+/// (issue 18, bytes); also the notify socket's and directory's errors.
+pub(super) fn failed(parts: &[&str], e: Errno) -> String {
+    let mut why = String::new();
+    for part in parts {
+        why.push_str(part);
+    }
     why.push_str(crate::sys::strerror(e));
     why
 }

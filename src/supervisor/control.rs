@@ -285,8 +285,9 @@ fn write_status(jobs: &Jobs, i: usize, now: Instant, out: &mut String) {
         extra: Vec::new(),
     }
     .write_fields(out);
+    // The digits by `itoa`, no `write!` (issue 18, bytes).
     let num = |out: &mut String, key: &str, n: u64| {
-        let _ = write!(out, "\t{key}={n}");
+        write_extra(out, key, &crate::logger::itoa(n));
     };
     // Issue 16: how long in this state, and failed checks in a row.
     if let Some((at, fails)) = in_state {

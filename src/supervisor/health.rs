@@ -37,8 +37,9 @@ pub const PIPE_TOTAL_MAX: usize = 64 * 1024;
 /// characters as `?`, cut to `N` bytes.
 pub type Text<const N: usize> = heapless::String<N>;
 
-/// Replaces `dst` with the printable part of `bytes`.
-pub fn set_text<const N: usize>(dst: &mut Text<N>, bytes: &[u8]) {
+/// Replaces `dst` with the printable part of `bytes`. One copy for every
+/// capacity, through heapless's view of the string (issue 18, bytes).
+pub fn set_text(dst: &mut heapless::string::StringView, bytes: &[u8]) {
     dst.clear();
     let valid = match core::str::from_utf8(bytes) {
         Ok(s) => s,
@@ -107,10 +108,7 @@ impl Health {
         };
         let notify = match socket {
             Some((path, owner)) => Some(NotifySocket::bind(path, owner).map_err(|(e, path)| {
-                format!(
-                    "can't create notify socket {path}: {}",
-                    crate::sys::strerror(e)
-                )
+                super::config_source::failed(&["can't create notify socket ", &path, ": "], e)
             })?),
             None => None,
         };
@@ -232,7 +230,7 @@ impl Health {
         } else {
             &self.line
         };
-        set_text(&mut text, line);
+        set_text(text.as_mut_view(), line);
         text
     }
 
@@ -300,11 +298,11 @@ mod tests {
     #[test]
     fn text_is_made_safe_and_cut() {
         let mut t: Text<8> = Text::new();
-        set_text(&mut t, b"ok\x1b[1m\tz");
+        set_text(t.as_mut_view(), b"ok\x1b[1m\tz");
         assert_eq!(t.as_str(), "ok?[1m?z");
-        set_text(&mut t, "ééééé".as_bytes());
+        set_text(t.as_mut_view(), "ééééé".as_bytes());
         assert_eq!(t.as_str(), "éééé");
-        set_text(&mut t, b"ab\xffcd");
+        set_text(t.as_mut_view(), b"ab\xffcd");
         assert_eq!(t.as_str(), "ab");
     }
 }

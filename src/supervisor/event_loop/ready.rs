@@ -77,10 +77,10 @@ impl Supervisor {
             let path = notify::path_in(self.notify_dir.path(), job.id);
             let made = match notify {
                 true => self.notify_dir.make().map_err(|e| {
-                    format!(
-                        "can't make the notify directory {}: {}",
-                        self.notify_dir.path(),
-                        crate::sys::strerror(e)
+                    let dir = self.notify_dir.path();
+                    super::super::config_source::failed(
+                        &["can't make the notify directory ", dir, ": "],
+                        e,
                     )
                 }),
                 false => Ok(()),
@@ -145,7 +145,7 @@ impl Supervisor {
                     Notice::Ready => ready = true,
                     Notice::Watchdog => alive = true,
                     Notice::Stopping => leaving = true,
-                    Notice::Status(text) => health::set_text(&mut health.status, text),
+                    Notice::Status(text) => health::set_text(health.status.as_mut_view(), text),
                 }
             }
             // Three calls, not a loop over an array of the events
