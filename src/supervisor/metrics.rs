@@ -73,10 +73,7 @@ const OWN_ROWS: usize = 4;
 
 /// Word `k` (0 name, 1 type, 2 help) of row `row` of [`FAMILIES`].
 fn word(row: usize, k: usize) -> &'static str {
-    FAMILIES
-        .split_terminator('\0')
-        .nth(3 * row + k)
-        .unwrap_or_default()
+    crate::config::nth_word(FAMILIES, 3 * row + k)
 }
 
 /// The per-job metrics, in the order of their rows in [`FAMILIES`]
