@@ -243,7 +243,7 @@ pub fn parse_cpu(text: &str) -> Result<Vec<u32>, ErrorKind> {
         if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(bad("not a hex number"));
         }
-        let significant = hex.trim_start_matches('0');
+        let significant = crate::files::trim_leading(hex, b'0');
         if significant.len() > (MAX_CPU as usize + 1) / 4 {
             return Err(bad("the mask has bits beyond CPU 1023"));
         }
