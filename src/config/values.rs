@@ -547,7 +547,8 @@ pub fn suggest(word: &str, candidates: &'static str) -> Option<&'static str> {
 /// substitutions and swaps of two neighbours each cost 1 (`nmae` is one
 /// edit from `name`), ignoring ASCII case.
 pub(super) fn distance(a: &str, b: &str) -> usize {
-    let (a, b) = (folded(a), folded(b));
+    // `a` is walked once, so read as it comes; `b` once a row.
+    let b = folded(b);
     // Rows i-2, i-1 and i of the table (cell j: the distance between
     // a[..i] and b[..j]), the recurrence looks no further back; walked
     // with iterators, which need no bounds checks (issue 18).
@@ -561,7 +562,7 @@ pub(super) fn distance(a: &str, b: &str) -> usize {
         *cell = j;
     }
     let mut last_x = None; // a[i-2]
-    for (i, &x) in a.iter().enumerate() {
+    for (i, x) in a.chars().map(|c| c.to_ascii_lowercase()).enumerate() {
         let mut cells = row.iter_mut();
         let mut left = i + 1; // row[j-1]
         if let Some(cell) = cells.next() {
@@ -586,9 +587,7 @@ pub(super) fn distance(a: &str, b: &str) -> usize {
 }
 
 /// The chars of `s` in ASCII lower case: for [`distance`], case does not
-/// count (`CMD` is `cmd`, `nofile` is `NOFILE`). One function for both
-/// words rather than two inlined copies of the collect (issue 18).
-#[inline(never)]
+/// count (`CMD` is `cmd`, `nofile` is `NOFILE`).
 fn folded(s: &str) -> Vec<char> {
     // The same collect as the lexer's, then lower case in place: one
     // copy of the collect's code (issue 18).
