@@ -181,8 +181,8 @@ pub fn render(
         return;
     }
     for row in 0..JOB_METRICS {
-        // pmtr_job_state has a second label, so it is not a row of the
-        // table; it comes second, after pmtr_job_up.
+        // pmtr_job_state has a second label, so its samples are not
+        // job_metric's values; it comes second, after pmtr_job_up.
         if row == 1 {
             family(out, STATE_ROW);
             for j in picked() {
