@@ -28,18 +28,29 @@ pub(crate) fn nth_word(list: &'static str, i: usize) -> &'static str {
 
 /// Where `word` is in `list` (as for [`nth_word`]). A word with a NUL in
 /// it is in no list.
-#[inline(never)]
+#[inline]
 pub(crate) fn word_index(list: &str, word: &str) -> Option<usize> {
-    list.split_terminator('\0').position(|w| w == word)
+    find_word(list, word, false)
 }
 
 /// [`word_index`] ignoring ASCII case, for the upper-case lists of
 /// signal and RLIMIT_ names: `usr1` finds `USR1` without an upper-case
 /// copy of the word (issue 18, bytes).
-#[inline(never)]
+#[inline]
 pub(crate) fn word_index_any_case(list: &str, word: &str) -> Option<usize> {
-    list.split_terminator('\0')
-        .position(|w| w.eq_ignore_ascii_case(word))
+    find_word(list, word, true)
+}
+
+/// Both searches of a list in one loop (issue 18, bytes).
+#[inline(never)]
+fn find_word(list: &str, word: &str, any_case: bool) -> Option<usize> {
+    list.split_terminator('\0').position(|w| {
+        if any_case {
+            w.eq_ignore_ascii_case(word)
+        } else {
+            w == word
+        }
+    })
 }
 
 /// `list` (as for [`nth_word`]) cut before its `n`th word, at compile
