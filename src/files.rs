@@ -348,6 +348,18 @@ pub fn trim_slashes(path: &str) -> &str {
     path.get(..end).unwrap_or("")
 }
 
+/// `text` without the `byte`s (an ASCII byte) it starts with: like
+/// `trim_start_matches` with a char, as bytes (core's char searcher is
+/// code of its own; issue 18, bytes).
+pub fn trim_leading(text: &str, byte: u8) -> &str {
+    let start = text
+        .as_bytes()
+        .iter()
+        .position(|&b| b != byte)
+        .unwrap_or(text.len());
+    text.get(start..).unwrap_or("")
+}
+
 /// `text` cut at its last `byte` (an ASCII byte), which goes: like
 /// `rsplit_once` with a char, as bytes (see [`trim_slashes`]).
 pub fn rsplit_at(text: &str, byte: u8) -> Option<(&str, &str)> {
@@ -481,10 +493,15 @@ mod tests {
             "a//b",
             "./a",
             "../..",
+            "0",
+            "000",
+            "00a0",
         ] {
             assert_eq!(parent(p), old_parent(p), "{p:?}");
             assert_eq!(file_name(p), old_file_name(p), "{p:?}");
             assert_eq!(trim_slashes(p), p.trim_end_matches('/'), "{p:?}");
+            assert_eq!(trim_leading(p, b'/'), p.trim_start_matches('/'), "{p:?}");
+            assert_eq!(trim_leading(p, b'0'), p.trim_start_matches('0'), "{p:?}");
             assert_eq!(rsplit_at(p, b'/'), p.rsplit_once('/'), "{p:?}");
         }
     }

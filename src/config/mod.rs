@@ -24,9 +24,9 @@ pub use env_file::read_env_files;
 pub use error::Error;
 pub use model::*;
 pub use trust::check_trust;
-/// NUL-ended word lists (the keywords', the client's options and answers).
-pub(crate) use values::word_index;
 pub use values::{is_host_name, parse_ip, parse_signal, signal_name};
+/// NUL-ended word lists (the keywords', the client's options and answers).
+pub(crate) use values::{nth_word, word_index};
 
 use rustix::fs::{FileType, Mode, OFlags};
 use rustix::io::Errno;

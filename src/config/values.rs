@@ -28,18 +28,29 @@ pub(crate) fn nth_word(list: &'static str, i: usize) -> &'static str {
 
 /// Where `word` is in `list` (as for [`nth_word`]). A word with a NUL in
 /// it is in no list.
-#[inline(never)]
+#[inline]
 pub(crate) fn word_index(list: &str, word: &str) -> Option<usize> {
-    list.split_terminator('\0').position(|w| w == word)
+    find_word(list, word, false)
 }
 
 /// [`word_index`] ignoring ASCII case, for the upper-case lists of
 /// signal and RLIMIT_ names: `usr1` finds `USR1` without an upper-case
 /// copy of the word (issue 18, bytes).
-#[inline(never)]
+#[inline]
 pub(crate) fn word_index_any_case(list: &str, word: &str) -> Option<usize> {
-    list.split_terminator('\0')
-        .position(|w| w.eq_ignore_ascii_case(word))
+    find_word(list, word, true)
+}
+
+/// Both searches of a list in one loop (issue 18, bytes).
+#[inline(never)]
+fn find_word(list: &str, word: &str, any_case: bool) -> Option<usize> {
+    list.split_terminator('\0').position(|w| {
+        if any_case {
+            w.eq_ignore_ascii_case(word)
+        } else {
+            w == word
+        }
+    })
 }
 
 /// `list` (as for [`nth_word`]) cut before its `n`th word, at compile
@@ -243,7 +254,7 @@ pub fn parse_cpu(text: &str) -> Result<Vec<u32>, ErrorKind> {
         if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(bad("not a hex number"));
         }
-        let significant = hex.trim_start_matches('0');
+        let significant = crate::files::trim_leading(hex, b'0');
         if significant.len() > (MAX_CPU as usize + 1) / 4 {
             return Err(bad("the mask has bits beyond CPU 1023"));
         }
@@ -547,7 +558,8 @@ pub fn suggest(word: &str, candidates: &'static str) -> Option<&'static str> {
 /// substitutions and swaps of two neighbours each cost 1 (`nmae` is one
 /// edit from `name`), ignoring ASCII case.
 pub(super) fn distance(a: &str, b: &str) -> usize {
-    let (a, b) = (folded(a), folded(b));
+    // `a` is walked once, so read as it comes; `b` once a row.
+    let b = folded(b);
     // Rows i-2, i-1 and i of the table (cell j: the distance between
     // a[..i] and b[..j]), the recurrence looks no further back; walked
     // with iterators, which need no bounds checks (issue 18).
@@ -561,7 +573,7 @@ pub(super) fn distance(a: &str, b: &str) -> usize {
         *cell = j;
     }
     let mut last_x = None; // a[i-2]
-    for (i, &x) in a.iter().enumerate() {
+    for (i, x) in a.chars().map(|c| c.to_ascii_lowercase()).enumerate() {
         let mut cells = row.iter_mut();
         let mut left = i + 1; // row[j-1]
         if let Some(cell) = cells.next() {
@@ -586,9 +598,7 @@ pub(super) fn distance(a: &str, b: &str) -> usize {
 }
 
 /// The chars of `s` in ASCII lower case: for [`distance`], case does not
-/// count (`CMD` is `cmd`, `nofile` is `NOFILE`). One function for both
-/// words rather than two inlined copies of the collect (issue 18).
-#[inline(never)]
+/// count (`CMD` is `cmd`, `nofile` is `NOFILE`).
 fn folded(s: &str) -> Vec<char> {
     // The same collect as the lexer's, then lower case in place: one
     // copy of the collect's code (issue 18).

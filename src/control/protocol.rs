@@ -64,31 +64,30 @@ pub enum Verb {
     Metrics,
 }
 
+/// The verbs' words, in the order of [`Verb`] (a list as for
+/// `config::nth_word`): one lookup for both ways, not a `match` and a
+/// search of its own (issue 18, bytes).
+const VERBS: &str = "status\0stop\0start\0restart\0reload\0signal\0metrics\0";
+
 impl Verb {
+    const ALL: [Verb; 7] = [
+        Verb::Status,
+        Verb::Stop,
+        Verb::Start,
+        Verb::Restart,
+        Verb::Reload,
+        Verb::Signal,
+        Verb::Metrics,
+    ];
+
     pub fn word(self) -> &'static str {
-        match self {
-            Verb::Status => "status",
-            Verb::Stop => "stop",
-            Verb::Start => "start",
-            Verb::Restart => "restart",
-            Verb::Reload => "reload",
-            Verb::Signal => "signal",
-            Verb::Metrics => "metrics",
-        }
+        crate::config::nth_word(VERBS, self as usize)
     }
 
     pub fn from_word(word: &str) -> Option<Verb> {
-        const ALL: [Verb; 7] = [
-            Verb::Status,
-            Verb::Stop,
-            Verb::Start,
-            Verb::Restart,
-            Verb::Reload,
-            Verb::Signal,
-            Verb::Metrics,
-        ];
-        // A slice, not the array by value (issue 18, bytes).
-        ALL.iter().copied().find(|v| v.word() == word)
+        Verb::ALL
+            .get(crate::config::word_index(VERBS, word)?)
+            .copied()
     }
 }
 
@@ -156,6 +155,9 @@ impl Request {
     }
 }
 
+/// The states' words, in the order of [`State`] (see [`VERBS`]).
+const STATES: &str = "running\0starting\0unhealthy\0stopping\0waiting\0exit33\0done\0disabled\0not-startable\0pending\0failed\0";
+
 /// Where a job stands, as `pmtr status` names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum State {
@@ -187,19 +189,7 @@ pub enum State {
 impl State {
     /// The word on the wire and in JSON.
     pub fn keyword(self) -> &'static str {
-        match self {
-            State::Running => "running",
-            State::Starting => "starting",
-            State::Unhealthy => "unhealthy",
-            State::Stopping => "stopping",
-            State::Waiting => "waiting",
-            State::Exit33 => "exit33",
-            State::Done => "done",
-            State::Disabled => "disabled",
-            State::NotStartable => "not-startable",
-            State::Pending => "pending",
-            State::Failed => "failed",
-        }
+        crate::config::nth_word(STATES, self as usize)
     }
 
     /// Every state, in the order `pmtr status --prometheus` lists them.
@@ -218,8 +208,9 @@ impl State {
     ];
 
     fn from_keyword(word: &str) -> Option<State> {
-        // A slice, not the array by value (issue 18, bytes).
-        State::ALL.iter().copied().find(|s| s.keyword() == word)
+        State::ALL
+            .get(crate::config::word_index(STATES, word)?)
+            .copied()
     }
 }
 
@@ -456,6 +447,39 @@ mod tests {
             disabled_in_config: false,
             reason: None,
             extra: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn words_are_the_wire_words() {
+        let verbs = [
+            "status", "stop", "start", "restart", "reload", "signal", "metrics",
+        ];
+        assert_eq!(Verb::ALL.len(), verbs.len());
+        for (&verb, word) in Verb::ALL.iter().zip(verbs) {
+            assert_eq!(verb.word(), word);
+            assert_eq!(Verb::from_word(word), Some(verb));
+        }
+        let states = [
+            "running",
+            "starting",
+            "unhealthy",
+            "stopping",
+            "waiting",
+            "exit33",
+            "done",
+            "disabled",
+            "not-startable",
+            "pending",
+            "failed",
+        ];
+        for (&state, word) in State::ALL.iter().zip(states) {
+            assert_eq!(state.keyword(), word);
+            assert_eq!(State::from_keyword(word), Some(state));
+        }
+        for word in ["", "Status", "stat", "runningx", "\0"] {
+            assert_eq!(Verb::from_word(word), None);
+            assert_eq!(State::from_keyword(word), None);
         }
     }
 

@@ -49,9 +49,10 @@ pub fn wall_now() -> i64 {
 }
 
 /// The families' names, types and helps, three words a row (each ended
-/// by a NUL): pmtr's own after `pmtr_build_info` ([`OWN_ROWS`] of them),
-/// then the per-job ones of [`JOB_METRICS`], in its order. One list, not
-/// an array of `&str`s: a pointer and a length a word (issue 18, bytes).
+/// by a NUL): pmtr's own ([`OWN_ROWS`] of them), then the per-job ones
+/// of [`JOB_METRICS`], in its order, then `pmtr_build_info` and
+/// `pmtr_job_state`. One list, not an array of `&str`s: a pointer and a
+/// length a word (issue 18, bytes).
 const FAMILIES: &str = concat!(
     "pmtr_jobs_configured\0gauge\0Jobs in the configuration in force.\0",
     "pmtr_config_reloads_total\0counter\0Configurations read with new content, applied or rejected.\0",
@@ -65,7 +66,14 @@ const FAMILIES: &str = concat!(
     "pmtr_job_last_exit_status\0gauge\0Exit status of the job's last process, when it exited rather than was killed.\0",
     "pmtr_job_last_exit_signal\0gauge\0Signal that ended the job's last process, 0 when it exited.\0",
     "pmtr_job_start_time_seconds\0gauge\0When the job's last process started, in seconds since the epoch.\0",
+    "pmtr_build_info\0gauge\0pmtr's version, in the label.\0",
+    "pmtr_job_state\0gauge\01 for the state the job is in (as pmtr status names it), 0 for the others.\0",
 );
+
+/// The rows of [`FAMILIES`] after the per-job ones: families whose
+/// samples are not a value each (a version label, one sample a state).
+const BUILD_ROW: usize = OWN_ROWS + JOB_METRICS;
+const STATE_ROW: usize = BUILD_ROW + 1;
 
 /// The rows of [`FAMILIES`] that are pmtr's own; each has a sample once
 /// it has a value (see [`render`]).
@@ -73,10 +81,7 @@ const OWN_ROWS: usize = 4;
 
 /// Word `k` (0 name, 1 type, 2 help) of row `row` of [`FAMILIES`].
 fn word(row: usize, k: usize) -> &'static str {
-    FAMILIES
-        .split_terminator('\0')
-        .nth(3 * row + k)
-        .unwrap_or_default()
+    crate::config::nth_word(FAMILIES, 3 * row + k)
 }
 
 /// The per-job metrics, in the order of their rows in [`FAMILIES`]
@@ -149,12 +154,7 @@ pub fn render(
             .filter(|(i, _)| include(*i))
             .map(|(_, j)| j)
     };
-    family(
-        out,
-        "pmtr_build_info",
-        "gauge",
-        "pmtr's version, in the label.",
-    );
+    family(out, BUILD_ROW);
     out.extend_from_slice(
         concat!(
             "pmtr_build_info{version=\"",
@@ -173,24 +173,18 @@ pub fn render(
     ];
     for (row, value) in values.into_iter().enumerate() {
         if let Some(v) = value {
-            let name = word(row, 0);
-            family(out, name, word(row, 1), word(row, 2));
-            sample(out, name, None, None, v);
+            family(out, row);
+            sample(out, word(row, 0), None, None, v);
         }
     }
     if picked().next().is_none() {
         return;
     }
     for row in 0..JOB_METRICS {
-        // pmtr_job_state has a second label, so it is not a row of the
-        // table; it comes second, after pmtr_job_up.
+        // pmtr_job_state has a second label, so its samples are not
+        // job_metric's values; it comes second, after pmtr_job_up.
         if row == 1 {
-            family(
-                out,
-                "pmtr_job_state",
-                "gauge",
-                "1 for the state the job is in (as pmtr status names it), 0 for the others.",
-            );
+            family(out, STATE_ROW);
             for j in picked() {
                 let current = state_of(j, now).state;
                 for &state in &State::ALL {
@@ -211,7 +205,7 @@ pub fn render(
         for j in picked() {
             if let Some(v) = job_metric(row, j, wall, now) {
                 if !headed {
-                    family(out, name, word(at, 1), word(at, 2));
+                    family(out, at);
                     headed = true;
                 }
                 sample(out, name, Some(&j.spec.name), None, v);
@@ -220,17 +214,19 @@ pub fn render(
     }
 }
 
-/// `# HELP` and `# TYPE` of a family.
-fn family(out: &mut Vec<u8>, name: &str, kind: &str, help: &str) {
+/// `# HELP` and `# TYPE` of the family of row `row` of [`FAMILIES`]:
+/// its words read here, not at each call (issue 18, bytes).
+fn family(out: &mut Vec<u8>, row: usize) {
+    let name = word(row, 0);
     for part in [
         "# HELP ",
         name,
         " ",
-        help,
+        word(row, 2),
         "\n# TYPE ",
         name,
         " ",
-        kind,
+        word(row, 1),
         "\n",
     ] {
         out.extend_from_slice(part.as_bytes());
@@ -383,6 +379,39 @@ mod tests {
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "m{job=\"a\\\"b\\\\c\",state=\"running\"} -127\nn 0\n"
+        );
+    }
+
+    #[test]
+    fn families_are_headed_from_their_rows() {
+        let mut out = Vec::new();
+        let counts = Counts {
+            reloads: 2,
+            failures: 1,
+            last_good: None,
+        };
+        render(&mut out, &[], &|_| true, &counts, Instant::now());
+        let expected = concat!(
+            "# HELP pmtr_build_info pmtr's version, in the label.\n",
+            "# TYPE pmtr_build_info gauge\n",
+            "pmtr_build_info{version=\"",
+            env!("CARGO_PKG_VERSION"),
+            "\"} 1\n",
+            "# HELP pmtr_jobs_configured Jobs in the configuration in force.\n",
+            "# TYPE pmtr_jobs_configured gauge\n",
+            "pmtr_jobs_configured 0\n",
+            "# HELP pmtr_config_reloads_total Configurations read with new content, applied or rejected.\n",
+            "# TYPE pmtr_config_reloads_total counter\n",
+            "pmtr_config_reloads_total 2\n",
+            "# HELP pmtr_config_reload_failures_total Configurations rejected for errors, or that could not be read.\n",
+            "# TYPE pmtr_config_reload_failures_total counter\n",
+            "pmtr_config_reload_failures_total 1\n",
+        );
+        assert_eq!(String::from_utf8(out).unwrap(), expected);
+        assert_eq!(word(STATE_ROW, 0), "pmtr_job_state");
+        assert_eq!(
+            word(STATE_ROW, 2),
+            "1 for the state the job is in (as pmtr status names it), 0 for the others."
         );
     }
 

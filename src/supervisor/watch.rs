@@ -206,10 +206,7 @@ impl Watcher {
             if file_type(ancestor, false) == Some(FileType::Symlink) {
                 self.add(up, files::file_name(ancestor), wds, names);
                 if let Some(target) = read_link(ancestor) {
-                    let rest = path
-                        .strip_prefix(ancestor)
-                        .unwrap_or("")
-                        .trim_start_matches('/');
+                    let rest = files::trim_leading(path.strip_prefix(ancestor).unwrap_or(""), b'/');
                     let resolved = files::join(up, &target);
                     let resolved = if rest.is_empty() {
                         resolved
