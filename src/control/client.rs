@@ -337,7 +337,7 @@ fn ask<'a>(path: &'a str, line: &str) -> Result<String, AskError<'a>> {
             }
         }
     }
-    Ok(String::from_utf8_lossy(&answer).into_owned())
+    Ok(crate::lossy(&answer))
 }
 
 /// pmtr's answer, parsed.
