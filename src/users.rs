@@ -208,12 +208,16 @@ impl Users {
         if let Some(name) = group {
             let gid = self.group_id(name)?;
             ids.gid = gid;
-            // The new primary group takes the old one's place, first.
-            if !ids.groups.is_empty() {
-                ids.groups.remove(0);
+            // The new primary group takes the old one's place, first,
+            // and is not listed again: the list made anew by pushes, no
+            // `remove`, `retain` and `insert` of its own (issue 18, bytes).
+            let old = core::mem::take(&mut ids.groups);
+            ids.groups.push(gid);
+            for &g in old.iter().skip(1) {
+                if g != gid {
+                    ids.groups.push(g);
+                }
             }
-            ids.groups.retain(|&g| g != gid);
-            ids.groups.insert(0, gid);
         }
         for name in groups {
             let gid = self.group_id(name)?;
