@@ -138,7 +138,10 @@ impl Users {
             return Err(LookupError::UnknownUser(name.to_string()));
         };
         let home = if n < 6 || home.is_empty() { "/" } else { home };
-        let mut groups = vec![gid];
+        // Pushed, not `vec![gid]`: no boxed array of its own (issue 18,
+        // bytes).
+        let mut groups = Vec::new();
+        groups.push(gid);
         for line in self.group.lines() {
             let mut fields = [""; 4];
             let (4, _) = crate::split_fields(line, b':', &mut fields) else {
