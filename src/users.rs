@@ -65,8 +65,7 @@ impl fmt::Display for LookupError {
 /// A text file, with any bytes that are not UTF-8 replaced.
 fn read_text(path: &str) -> Result<String, rustix::io::Errno> {
     let bytes = crate::files::read_file(path, 16 << 20)?;
-    Ok(String::from_utf8(bytes)
-        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 /// The user database files, read once per configuration load.
@@ -139,7 +138,10 @@ impl Users {
             return Err(LookupError::UnknownUser(name.to_string()));
         };
         let home = if n < 6 || home.is_empty() { "/" } else { home };
-        let mut groups = vec![gid];
+        // Pushed, not `vec![gid]`: no boxed array of its own (issue 18,
+        // bytes).
+        let mut groups = Vec::new();
+        groups.push(gid);
         for line in self.group.lines() {
             let mut fields = [""; 4];
             let (4, _) = crate::split_fields(line, b':', &mut fields) else {
@@ -208,12 +210,16 @@ impl Users {
         if let Some(name) = group {
             let gid = self.group_id(name)?;
             ids.gid = gid;
-            // The new primary group takes the old one's place, first.
-            if !ids.groups.is_empty() {
-                ids.groups.remove(0);
+            // The new primary group takes the old one's place, first,
+            // and is not listed again: the list made anew by pushes, no
+            // `remove`, `retain` and `insert` of its own (issue 18, bytes).
+            let old = core::mem::take(&mut ids.groups);
+            ids.groups.push(gid);
+            for &g in old.iter().skip(1) {
+                if g != gid {
+                    ids.groups.push(g);
+                }
             }
-            ids.groups.retain(|&g| g != gid);
-            ids.groups.insert(0, gid);
         }
         for name in groups {
             let gid = self.group_id(name)?;

@@ -281,7 +281,11 @@ impl<'a, I: Io> Resolver<'a, I> {
     /// Stops the lookup for `key`, if one is in flight.
     pub fn cancel(&mut self, key: u32) {
         self.lookups.retain(|l| l.key != key);
-        self.finished.retain(|(k, _)| *k != key);
+        // Found and removed, not `retain`ed: no retain of its own
+        // (issue 18, bytes); the others keep their order.
+        while let Some(i) = self.finished.iter().position(|(k, _)| *k == key) {
+            let _ = self.finished.remove(i);
+        }
         if self.lookups.is_empty() {
             self.round = None;
         }
