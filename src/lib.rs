@@ -112,58 +112,13 @@ pub(crate) fn trim(text: &str) -> &str {
     let (mut at, mut start, mut end) = (0, None, 0);
     for c in text.chars() {
         let next = at + c.len_utf8();
-        if !is_space(c) {
+        if !c.is_whitespace() {
             start.get_or_insert(at);
             end = next;
         }
         at = next;
     }
     text.get(start.unwrap_or(0)..end).unwrap_or_default()
-}
-
-/// `c.is_whitespace()`: Unicode's White_Space, listed (25 code points,
-/// unchanged since Unicode 6.3), not core's 256-byte lookup table (issue
-/// 18, bytes). A test compares the two on every char.
-pub(crate) fn is_space(c: char) -> bool {
-    matches!(
-        c,
-        '\t'..='\r'
-            | ' '
-            | '\u{85}'
-            | '\u{a0}'
-            | '\u{1680}'
-            | '\u{2000}'..='\u{200a}'
-            | '\u{2028}'
-            | '\u{2029}'
-            | '\u{202f}'
-            | '\u{205f}'
-            | '\u{3000}'
-    )
-}
-
-/// `String::from_utf8_lossy(bytes).into_owned()`: the valid text as it
-/// is, each invalid sequence (as long as `Utf8Error::error_len` says) as
-/// one U+FFFD. One loop over `str::from_utf8`, not core's `Utf8Chunks`
-/// (issue 18, bytes); a test compares the two.
-pub(crate) fn lossy(mut bytes: &[u8]) -> String {
-    let mut out = String::new();
-    loop {
-        match core::str::from_utf8(bytes) {
-            Ok(text) => {
-                out.push_str(text);
-                return out;
-            }
-            Err(e) => {
-                let (good, rest) = bytes.split_at(e.valid_up_to());
-                out.push_str(core::str::from_utf8(good).unwrap_or_default());
-                out.push('\u{fffd}');
-                // None: the text ends inside a sequence.
-                bytes = rest
-                    .get(e.error_len().map_or(rest.len(), usize::from)..)
-                    .unwrap_or_default();
-            }
-        }
-    }
 }
 
 /// The words of a text split at ASCII whitespace, as
@@ -239,7 +194,7 @@ fn daemon(args: Vec<String>) -> u8 {
 }
 
 #[cfg(test)]
-mod tests {
+mod parse_tests {
     use super::{parse_i32, parse_unsigned};
 
     const TEXTS: &[&str] = &[
@@ -350,52 +305,6 @@ mod tests {
     fn parse_i32_reads_as_core_parse_does() {
         for text in TEXTS {
             assert_eq!(parse_i32(text), text.parse().ok(), "{text}");
-        }
-    }
-
-    #[test]
-    fn is_space_is_char_is_whitespace() {
-        for c in (0..=0x10ffff).filter_map(char::from_u32) {
-            assert_eq!(super::is_space(c), c.is_whitespace(), "U+{:04X}", c as u32);
-        }
-    }
-
-    #[test]
-    fn lossy_is_from_utf8_lossy() {
-        let mut texts: Vec<Vec<u8>> = [
-            &b""[..],
-            b"plain",
-            b"\xff",
-            b"a\xffb",
-            b"\xe2\x82",
-            b"a\xe2\x82",
-            b"\xe2\x82\xac\xe2",
-            b"\xf0\x90\x80",
-            b"\xf0\x90\x80z",
-            b"\xed\xa0\x80",
-            b"\xc0\xaf",
-            b"\xf4\x90\x80\x80",
-            "caf\u{e9} \u{1f600}".as_bytes(),
-        ]
-        .iter()
-        .map(|t| t.to_vec())
-        .collect();
-        // And every short byte string over a few interesting bytes.
-        let bytes = [
-            b'a', 0x80, 0xbf, 0xc2, 0xe0, 0xed, 0xf0, 0xf4, 0xff, 0xa0, 0x90,
-        ];
-        for len in 1..=4 {
-            for mut n in 0..bytes.len().pow(len) {
-                let mut t = Vec::new();
-                for _ in 0..len {
-                    t.push(bytes[n % bytes.len()]);
-                    n /= bytes.len();
-                }
-                texts.push(t);
-            }
-        }
-        for t in &texts {
-            assert_eq!(super::lossy(t), String::from_utf8_lossy(t), "{t:x?}");
         }
     }
 }

@@ -65,7 +65,7 @@ impl fmt::Display for LookupError {
 /// A text file, with any bytes that are not UTF-8 replaced.
 fn read_text(path: &str) -> Result<String, rustix::io::Errno> {
     let bytes = crate::files::read_file(path, 16 << 20)?;
-    Ok(crate::lossy(&bytes))
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 /// The user database files, read once per configuration load.

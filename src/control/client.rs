@@ -337,7 +337,7 @@ fn ask<'a>(path: &'a str, line: &str) -> Result<String, AskError<'a>> {
             }
         }
     }
-    Ok(crate::lossy(&answer))
+    Ok(String::from_utf8_lossy(&answer).into_owned())
 }
 
 /// pmtr's answer, parsed.

@@ -60,7 +60,7 @@ pub unsafe fn enter(
     for i in 1..argc.max(0) as usize {
         // SAFETY: the C runtime passes argc valid C strings in argv.
         let arg = unsafe { CStr::from_ptr(*argv.add(i)) };
-        args.push(crate::lossy(arg.to_bytes()));
+        args.push(String::from_utf8_lossy(arg.to_bytes()).into_owned());
     }
     prepare_process();
     let code = program(args);
