@@ -136,11 +136,10 @@ pub struct CStrings {
 }
 
 impl CStrings {
-    /// The strings of `words`; `None` if one contains a NUL byte.
-    ///
-    /// Only the loop is generic: the work per word and the pointer array
-    /// are functions of their own, not copied into each of the four
-    /// iterator types this is called with (issue 18).
+    /// The strings of `words`; `None` if one contains a NUL byte. For the
+    /// tests: pmtr itself builds its blocks with `push` and `point` in
+    /// loops of their own (issue 18, bytes).
+    #[cfg(test)]
     fn new<'a>(words: impl Iterator<Item = &'a [u8]>) -> Option<CStrings> {
         let mut bytes = Vec::new();
         for word in words {
@@ -179,8 +178,8 @@ impl CStrings {
         CStrings { bytes, ptrs }
     }
 
-    /// Like [`CStrings::new`], for the configuration's text: the error
-    /// names `what` has the NUL byte. Through `dyn Iterator`: one loop
+    /// The strings of the configuration's `words`; the error names `what`
+    /// has the NUL byte. Through `dyn Iterator`: one loop
     /// for the three kinds of word list (`cmd`, a probe's, a logger's),
     /// not one each (issue 18, bytes).
     fn from_text(
@@ -1220,18 +1219,16 @@ impl Env {
     /// pmtr's environment, captured once at startup, as the base of every
     /// job's environment.
     pub fn inherited() -> Rc<Env> {
-        let vars = crate::rt::start::environ()
-            .map(CStr::to_bytes)
-            .filter(|kv| kv.iter().skip(1).any(|&b| b == b'='));
-        // Strings from C have no NUL inside.
-        Rc::new(CStrings::new(vars).unwrap_or_else(Env::empty))
-    }
-
-    fn empty() -> Env {
-        CStrings {
-            bytes: Box::default(),
-            ptrs: Box::new([core::ptr::null()]),
+        // Pushed in a loop of its own, not through `CStrings::new` and an
+        // empty fallback: strings from C have no NUL inside, so `push` is
+        // always true (issue 18, bytes).
+        let mut bytes = Vec::new();
+        for kv in crate::rt::start::environ().map(CStr::to_bytes) {
+            if kv.iter().skip(1).any(|&b| b == b'=') {
+                CStrings::push(&mut bytes, kv);
+            }
         }
+        Rc::new(CStrings::point(bytes))
     }
 
     /// This environment with `lines` (`VAR=VALUE`) added; a line replaces
