@@ -150,7 +150,7 @@ pub fn control_request(data: &[u8]) {
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     match Request::parse(line) {
         Ok(req) => {
-            assert!(req.verb == Verb::Status || !req.names.is_empty());
+            assert!(matches!(req.verb, Verb::Status | Verb::Metrics) || !req.names.is_empty());
             for name in &req.names {
                 assert!(!name.is_empty() && !name.contains(|c: char| c.is_ascii_whitespace()));
             }
