@@ -97,9 +97,7 @@ struct Limits {
     nice: Option<i32>,
     /// `cpu`: the CPUs of the machine it may run on (never empty).
     cpus: Option<CpuSet>,
-    /// `ulimit`s as the configuration has them, each made the kernel's
-    /// in the child: a list of rustix's pairs made at load was code of
-    /// its own (issue 18, bytes).
+    /// `ulimit`s as the kernel takes them, made at load.
     rlimits: Vec<(RlimitResource, Rlimit)>,
     /// `umask` (issue 15); `None` keeps pmtr's.
     umask: Option<Mode>,
