@@ -1,6 +1,7 @@
 //! Files and paths, the part of std's `fs` and `path` pmtr needs (see
 //! `rt/start.rs` for why pmtr is `no_std`): whole-file reads and writes,
-//! a content hash, and paths as strings.
+//! a content hash, paths as strings, and the system calls that take a
+//! path (each through [`CPath`]).
 
 use core::ffi::CStr;
 
@@ -93,9 +94,9 @@ pub fn hash_fd(fd: BorrowedFd<'_>, limit: u64) -> Result<u64, Errno> {
     }
 }
 
-/// `stat(path)`, as `fstatat(AT_FDCWD, path, 0)`: the one rustix path
-/// call for both `stat` and `lstat` (issue 18, bytes: rustix's `stat` and
-/// `lstat` are each a copy of its C-string conversion).
+/// `stat(path)`, as `fstatat(AT_FDCWD, path, 0)`: one rustix call,
+/// [`statat`], for both `stat` and `lstat` (issue 18, bytes: rustix's
+/// `stat` and `lstat` are each a wrapper of their own).
 ///
 /// # References
 ///  - [Linux](https://man7.org/linux/man-pages/man2/stat.2.html)

@@ -129,7 +129,7 @@ pub fn environ() -> impl Iterator<Item = &'static CStr> {
     entries.into_iter()
 }
 
-/// The name the program was started by (argv[0]), if UTF-8.
+/// The name the program was started by (`argv[0]`), if UTF-8.
 #[cfg(not(test))]
 pub fn argv0() -> Option<&'static str> {
     let p = ARGV0.load(Ordering::Relaxed);

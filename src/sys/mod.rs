@@ -360,7 +360,7 @@ pub fn ignore(sig: i32) {
 /// 18: about 1 KB). On 32-bit ARM and aarch64 the kernel returns from a
 /// handler through a trampoline of its own (the sigpage, the vDSO) when
 /// none is given; on x86_64 a handler must name its return trampoline
-/// (`SA_RESTORER`), which is [`restore_rt`]. Elsewhere (32-bit x86, the
+/// (`SA_RESTORER`), which is `restore_rt`. Elsewhere (32-bit x86, the
 /// unit tests' 32-bit target) pmtr calls the C library's `sigaction`.
 ///
 /// # References
