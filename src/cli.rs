@@ -3,6 +3,8 @@
 use crate::prelude::*;
 use core::fmt;
 
+use crate::packed::{MAX_TEXT, Packed, packed};
+
 /// Where the configuration lives unless `-c` says otherwise.
 pub const DEFAULT_CONFIG: &str = "/etc/pmtr.conf";
 
@@ -10,21 +12,58 @@ pub const DEFAULT_CONFIG: &str = "/etc/pmtr.conf";
 /// otherwise.
 pub const DEFAULT_SOCKET: &str = "/run/pmtr.sock";
 
-/// `pmtr -h`: [`USAGE_HEAD`], [`VERB_LINES`], [`USAGE_TAIL`] (see
-/// [`write_usage`]).
-pub const USAGE_HEAD: &str = "\
-usage: pmtr [-F] [-t] [-v]... [-c FILE] [-p PIDFILE] [-s SOCKET]
-       ";
-
-/// The verbs' lines, in `pmtr -h` and in `pmtr status -h`: one copy in
-/// the binary, not one in each usage text (issue 18, bytes).
-pub const VERB_LINES: &str = "\
+/// The verbs' lines, in `pmtr -h` and in `pmtr status -h`: written once
+/// here, a macro so that [`USAGES`] can `concat!` them.
+macro_rules! verb_lines {
+    () => {
+        "\
 pmtr status [-s SOCKET] [--json | --prometheus] [NAME...]
        pmtr stop|start|restart|reload [-s SOCKET] NAME...
        pmtr signal [-s SOCKET] NAME... SIGNAL
-";
+"
+    };
+}
 
-pub const USAGE_TAIL: &str = "
+/// Which usage text [`write_usage`] writes.
+#[derive(Clone, Copy)]
+pub enum Usage {
+    /// `pmtr VERB -h`.
+    Verb = 0,
+    /// `pmtr -h`.
+    Pmtr = 1,
+}
+
+/// The two usage texts, in the order of [`Usage`], each ended by a NUL,
+/// packed (see [`crate::packed`]). `pmtr VERB -h` comes first, so that
+/// `pmtr -h`'s copy of the verbs' lines is within reach of the packer's
+/// copies of the first one.
+const USAGES: Packed = packed!(concat!(
+    // pmtr VERB -h
+    "usage: ",
+    verb_lines!(),
+    "
+Asks the running pmtr about its jobs, or stops, starts or restarts them.
+A stop lasts until the configuration changes or pmtr restarts. reload
+sends each job's reload signal (HUP unless its `reload signal` says
+otherwise), signal sends SIGNAL (a name like USR1, or a number), to the
+job's process group.
+
+  -s SOCKET   pmtr's control socket (default /run/pmtr.sock)
+  --json      status as one JSON document
+  --prometheus
+              the metrics, in Prometheus' text format (as `metrics to`)
+
+Exit status: 0 all jobs asked about are running, ready and healthy (or
+done, for `once` jobs), 3 some are not, 1 some failed (gave up), pmtr
+not reachable or unknown job name, 2 usage, 4 permission denied.
+",
+    "\0",
+    // pmtr -h
+    "\
+usage: pmtr [-F] [-t] [-v]... [-c FILE] [-p PIDFILE] [-s SOCKET]
+       ",
+    verb_lines!(),
+    "
 Starts the jobs in FILE, restarts them when they exit, and applies edits to
 FILE as soon as it is saved.
 
@@ -49,13 +88,15 @@ Environment:
   PMTR_LOG_RECORD_MAX=N     largest syslog record in bytes (128-1024,
                             default 1023), for syslog daemons with small buffers
   TZ                        time zone of log timestamps (default /etc/localtime)
-";
+",
+    "\0",
+));
 
-/// Writes a usage text to `fd`: `head`, [`VERB_LINES`], `tail`.
-pub fn write_usage(fd: rustix::fd::BorrowedFd<'_>, head: &str, tail: &str) {
-    for part in &[head, VERB_LINES, tail] {
-        let _ = crate::files::write_all(fd, part.as_bytes());
-    }
+/// Writes usage text `which` to `fd`.
+pub fn write_usage(fd: rustix::fd::BorrowedFd<'_>, which: Usage) {
+    let mut buf = [0; MAX_TEXT];
+    let text = crate::config::nth_word(USAGES.unpack(&mut buf), which as usize);
+    let _ = crate::files::write_all(fd, text.as_bytes());
 }
 
 /// What the daemon was asked to do. The paths are borrowed from the

@@ -36,6 +36,7 @@ mod logger;
 #[cfg(any(test, fuzzing))]
 pub mod fuzz;
 mod net;
+mod packed;
 mod spawn;
 mod supervisor;
 pub mod sys;
@@ -174,7 +175,7 @@ fn daemon(args: Vec<String>) -> u8 {
         Ok(cli::Command::Run(opts)) => opts,
         // Written as they are, not through print! (issue 18, bytes).
         Ok(cli::Command::Help) => {
-            cli::write_usage(rt::print::stdout(), cli::USAGE_HEAD, cli::USAGE_TAIL);
+            cli::write_usage(rt::print::stdout(), cli::Usage::Pmtr);
             return 0;
         }
         Ok(cli::Command::Version) => {
@@ -183,7 +184,7 @@ fn daemon(args: Vec<String>) -> u8 {
         }
         Err(e) => {
             eprintln!("pmtr: {e}");
-            cli::write_usage(rt::print::stderr(), cli::USAGE_HEAD, cli::USAGE_TAIL);
+            cli::write_usage(rt::print::stderr(), cli::Usage::Pmtr);
             return 2;
         }
     };

@@ -12,6 +12,7 @@ use crate::prelude::*;
 use core::fmt;
 
 use super::model::Pos;
+use crate::packed::{MAX_TEXT, Packed, packed};
 
 /// One thing wrong with a configuration file.
 ///
@@ -86,8 +87,9 @@ macro_rules! messages {
 
         /// The text of every message in the order of [`Msg`], each ended
         /// by a NUL: one string, not a table of pointers to strings (which
-        /// would cost 8 or 16 bytes a message).
-        const TEXT: &str = concat!($($text, "\0",)*);
+        /// would cost 8 or 16 bytes a message), packed (see
+        /// [`crate::packed`]).
+        const TEXT: Packed = packed!(concat!($($text, "\0",)*));
     };
 }
 
@@ -181,9 +183,9 @@ messages! {
 }
 
 impl Msg {
-    /// The text, with its `%` marks.
-    fn text(self) -> &'static str {
-        super::values::nth_word(TEXT, self as usize)
+    /// The text, with its `%` marks, unpacked into `buf`.
+    fn text(self, buf: &mut [u8; MAX_TEXT]) -> &str {
+        super::values::nth_word(TEXT.unpack(buf), self as usize)
     }
 }
 
@@ -246,7 +248,8 @@ impl ErrorKind {
 impl fmt::Display for ErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let word = self.word.as_deref().unwrap_or("");
-        let mut rest = self.msg.text();
+        let mut buf = [0; MAX_TEXT];
+        let mut rest = self.msg.text(&mut buf);
         while let Some((text, marked)) = rest.split_once('%') {
             f.write_str(text)?;
             let mark = marked.bytes().next().unwrap_or(0);
@@ -322,10 +325,12 @@ mod tests {
 
     #[test]
     fn every_message_has_its_text() {
-        assert_eq!(TEXT.split('\0').count(), Msg::RestartDelayZero as usize + 2);
-        assert_eq!(Msg::Io.text(), "can't read: %a");
+        let mut buf = [0; MAX_TEXT];
+        let text = TEXT.unpack(&mut buf).to_string();
+        assert_eq!(text.split('\0').count(), Msg::RestartDelayZero as usize + 2);
+        assert_eq!(Msg::Io.text(&mut buf), "can't read: %a");
         assert_eq!(
-            Msg::AfterCycle.text(),
+            Msg::AfterCycle.text(&mut buf),
             "'after' makes a cycle: %w; none of these jobs could ever start"
         );
     }

@@ -22,7 +22,7 @@ pub const MAX_DURATION_SECS: u64 = 3650 * 86_400;
 /// its end: what every caller wants then, so not an `Option` each
 /// unwraps (issue 18, bytes).
 #[inline(never)]
-pub(crate) fn nth_word(list: &'static str, i: usize) -> &'static str {
+pub(crate) fn nth_word(list: &str, i: usize) -> &str {
     list.split_terminator('\0').nth(i).unwrap_or("")
 }
 

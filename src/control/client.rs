@@ -37,24 +37,6 @@ const EXIT_DENIED: u8 = 4;
 /// stuck, and a script must not hang on a stuck pmtr.
 const ANSWER_WITHIN: Duration = Duration::from_secs(10);
 
-/// `pmtr VERB -h`: "usage: ", [`crate::cli::VERB_LINES`], this.
-pub const USAGE_TAIL: &str = "
-Asks the running pmtr about its jobs, or stops, starts or restarts them.
-A stop lasts until the configuration changes or pmtr restarts. reload
-sends each job's reload signal (HUP unless its `reload signal` says
-otherwise), signal sends SIGNAL (a name like USR1, or a number), to the
-job's process group.
-
-  -s SOCKET   pmtr's control socket (default /run/pmtr.sock)
-  --json      status as one JSON document
-  --prometheus
-              the metrics, in Prometheus' text format (as `metrics to`)
-
-Exit status: 0 all jobs asked about are running, ready and healthy (or
-done, for `once` jobs), 3 some are not, 1 some failed (gave up), pmtr
-not reachable or unknown job name, 2 usage, 4 permission denied.
-";
-
 /// The socket path and the names are borrowed from the command line
 /// (issue 18, bytes).
 struct Args<'a> {
@@ -145,12 +127,12 @@ pub fn main(verb: Verb, args: &[String]) -> u8 {
     } = match parse_args(verb, args) {
         Ok(ParsedArgs::Run(a)) => a,
         Ok(ParsedArgs::Help) => {
-            crate::cli::write_usage(stdout(), "usage: ", USAGE_TAIL);
+            crate::cli::write_usage(stdout(), crate::cli::Usage::Verb);
             return EXIT_OK;
         }
         Err([a, b, c]) => {
             eprintln!("pmtr {}: {a}{b}{c}", verb.word());
-            crate::cli::write_usage(stderr(), "usage: ", USAGE_TAIL);
+            crate::cli::write_usage(stderr(), crate::cli::Usage::Verb);
             return EXIT_USAGE;
         }
     };

@@ -15,6 +15,7 @@
 //! Rendering reuses one buffer, which grows only with the number of jobs.
 
 use crate::clock::Instant;
+use crate::packed::{MAX_TEXT, Packed, packed};
 use crate::prelude::*;
 use crate::syslog::Severity;
 use core::time::Duration;
@@ -52,8 +53,9 @@ pub fn wall_now() -> i64 {
 /// by a NUL): pmtr's own ([`OWN_ROWS`] of them), then the per-job ones
 /// of [`JOB_METRICS`], in its order, then `pmtr_build_info` and
 /// `pmtr_job_state`. One list, not an array of `&str`s: a pointer and a
-/// length a word (issue 18, bytes).
-const FAMILIES: &str = concat!(
+/// length a word (issue 18, bytes); packed (see [`crate::packed`]),
+/// unpacked once per [`render`].
+const FAMILIES: Packed = packed!(concat!(
     "pmtr_jobs_configured\0gauge\0Jobs in the configuration in force.\0",
     "pmtr_config_reloads_total\0counter\0Configurations read with new content, applied or rejected.\0",
     "pmtr_config_reload_failures_total\0counter\0Configurations rejected for errors, or that could not be read.\0",
@@ -68,7 +70,7 @@ const FAMILIES: &str = concat!(
     "pmtr_job_start_time_seconds\0gauge\0When the job's last process started, in seconds since the epoch.\0",
     "pmtr_build_info\0gauge\0pmtr's version, in the label.\0",
     "pmtr_job_state\0gauge\01 for the state the job is in (as pmtr status names it), 0 for the others.\0",
-);
+));
 
 /// The rows of [`FAMILIES`] after the per-job ones: families whose
 /// samples are not a value each (a version label, one sample a state).
@@ -79,9 +81,10 @@ const STATE_ROW: usize = BUILD_ROW + 1;
 /// it has a value (see [`render`]).
 const OWN_ROWS: usize = 4;
 
-/// Word `k` (0 name, 1 type, 2 help) of row `row` of [`FAMILIES`].
-fn word(row: usize, k: usize) -> &'static str {
-    crate::config::nth_word(FAMILIES, 3 * row + k)
+/// Word `k` (0 name, 1 type, 2 help) of row `row` of `families`, the
+/// unpacked [`FAMILIES`].
+fn word(families: &str, row: usize, k: usize) -> &str {
+    crate::config::nth_word(families, 3 * row + k)
 }
 
 /// The per-job metrics, in the order of their rows in [`FAMILIES`]
@@ -148,13 +151,15 @@ pub fn render(
     now: Instant,
 ) {
     let wall = wall_now();
+    let mut buf = [0; MAX_TEXT];
+    let families = FAMILIES.unpack(&mut buf);
     let picked = || {
         jobs.iter()
             .enumerate()
             .filter(|(i, _)| include(*i))
             .map(|(_, j)| j)
     };
-    family(out, BUILD_ROW);
+    family(out, families, BUILD_ROW);
     out.extend_from_slice(
         concat!(
             "pmtr_build_info{version=\"",
@@ -173,8 +178,8 @@ pub fn render(
     ];
     for (row, value) in values.into_iter().enumerate() {
         if let Some(v) = value {
-            family(out, row);
-            sample(out, word(row, 0), None, None, v);
+            family(out, families, row);
+            sample(out, word(families, row, 0), None, None, v);
         }
     }
     if picked().next().is_none() {
@@ -184,7 +189,7 @@ pub fn render(
         // pmtr_job_state has a second label, so its samples are not
         // job_metric's values; it comes second, after pmtr_job_up.
         if row == 1 {
-            family(out, STATE_ROW);
+            family(out, families, STATE_ROW);
             for j in picked() {
                 let current = state_of(j, now).state;
                 for &state in &State::ALL {
@@ -200,12 +205,12 @@ pub fn render(
             }
         }
         let at = OWN_ROWS + row;
-        let name = word(at, 0);
+        let name = word(families, at, 0);
         let mut headed = false;
         for j in picked() {
             if let Some(v) = job_metric(row, j, wall, now) {
                 if !headed {
-                    family(out, at);
+                    family(out, families, at);
                     headed = true;
                 }
                 sample(out, name, Some(&j.spec.name), None, v);
@@ -216,17 +221,17 @@ pub fn render(
 
 /// `# HELP` and `# TYPE` of the family of row `row` of [`FAMILIES`]:
 /// its words read here, not at each call (issue 18, bytes).
-fn family(out: &mut Vec<u8>, row: usize) {
-    let name = word(row, 0);
+fn family(out: &mut Vec<u8>, families: &str, row: usize) {
+    let name = word(families, row, 0);
     for part in [
         "# HELP ",
         name,
         " ",
-        word(row, 2),
+        word(families, row, 2),
         "\n# TYPE ",
         name,
         " ",
-        word(row, 1),
+        word(families, row, 1),
         "\n",
     ] {
         out.extend_from_slice(part.as_bytes());
@@ -408,9 +413,11 @@ mod tests {
             "pmtr_config_reload_failures_total 1\n",
         );
         assert_eq!(String::from_utf8(out).unwrap(), expected);
-        assert_eq!(word(STATE_ROW, 0), "pmtr_job_state");
+        let mut buf = [0; MAX_TEXT];
+        let families = FAMILIES.unpack(&mut buf);
+        assert_eq!(word(families, STATE_ROW, 0), "pmtr_job_state");
         assert_eq!(
-            word(STATE_ROW, 2),
+            word(families, STATE_ROW, 2),
             "1 for the state the job is in (as pmtr status names it), 0 for the others."
         );
     }
