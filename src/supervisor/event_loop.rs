@@ -393,6 +393,7 @@ impl Supervisor {
     /// ends once the last is gone.
     fn stop_all(&mut self, now: Instant) {
         self.shutting_down = true;
+        self.source.unwatch();
         for slot in self.jobs.slots() {
             self.step_job(slot, JobEvent::Stop(AfterStop::Down), now);
         }

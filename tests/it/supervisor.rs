@@ -483,6 +483,45 @@ fn term_ignoring_job_gets_sigkill() {
     );
 }
 
+/// The `inotify wd:` lines of every descriptor pmtr holds: one a watch.
+fn inotify_watches(pid: u32) -> usize {
+    let Ok(fds) = fs::read_dir(format!("/proc/{pid}/fdinfo")) else {
+        return 0;
+    };
+    fds.flatten()
+        .map(|e| fs::read_to_string(e.path()).unwrap_or_default())
+        .map(|info| {
+            info.lines()
+                .filter(|l| l.starts_with("inotify wd:"))
+                .count()
+        })
+        .sum()
+}
+
+/// Shutdown removes the watches at once, while the jobs stop: a close of
+/// an inotify descriptor that still has watches waits out an SRCU grace
+/// period (most of a 100-job shutdown's time). Seen here while a job that
+/// ignores SIGTERM holds pmtr in its shutdown.
+#[test]
+fn shutdown_drops_the_file_watches_while_jobs_stop() {
+    let mut p = Pmtr::start(
+        "unwatch",
+        "job {\n name stubborn\n cmd /bin/sh -c \"trap '' TERM; touch {dir}/trapped; while :; do sleep 1; done\"\n kill after 60s\n}\n",
+    );
+    let pid = p.wait_job("stubborn", T);
+    expect_within(T, "trap set", || p.dir.join("trapped").exists());
+    expect_within(T, "the configuration watched", || {
+        inotify_watches(p.pid()) > 0
+    });
+    signal(p.pid(), libc::SIGTERM);
+    p.expect_log("stopping all jobs", T);
+    expect_within(T, "no watch left", || inotify_watches(p.pid()) == 0);
+    assert!(alive(pid) && alive(p.pid()), "the job still holds pmtr");
+    // A second SIGTERM sends SIGKILL: the test ends at once.
+    assert_eq!(p.stop(), Some(0));
+    assert!(!alive(pid));
+}
+
 #[test]
 fn default_kill_timeout_is_ten_seconds() {
     let mut p = Pmtr::start(
