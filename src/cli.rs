@@ -228,6 +228,19 @@ pub fn parse(args: &[String]) -> Result<Command<'_>, UsageError<'_>> {
 mod tests {
     use super::*;
 
+    #[test]
+    fn both_usages_unpack_with_the_verb_lines() {
+        let mut buf = [0; MAX_TEXT];
+        let all = USAGES.unpack(&mut buf);
+        let verb = crate::config::nth_word(all, Usage::Verb as usize);
+        let pmtr = crate::config::nth_word(all, Usage::Pmtr as usize);
+        assert!(verb.starts_with(concat!("usage: ", verb_lines!(), "\nAsks the running pmtr")));
+        assert!(pmtr.starts_with("usage: pmtr [-F] [-t] [-v]... [-c FILE]"));
+        assert!(pmtr.contains(concat!("\n       ", verb_lines!(), "\nStarts the jobs")));
+        assert!(pmtr.ends_with("(default /etc/localtime)\n"));
+        assert_eq!(all.matches('\0').count(), 2);
+    }
+
     fn run(args: &[&str]) -> Result<Command<'static>, UsageError<'static>> {
         parse(
             args.iter()

@@ -1,6 +1,6 @@
 //! Long texts packed when pmtr is compiled and unpacked when they are
-//! shown (issue 18, bytes): the config error templates, `pmtr -h`, the
-//! status command's help and the metrics families' help. They are read
+//! shown (issue 18, bytes): the config error templates, `pmtr -h` and
+//! `pmtr VERB -h`, the metrics families' names and help. They are read
 //! rarely (an error, a help request, a metrics page at most once a
 //! second) and make about 7 KB of the binary, which this cuts to about 4.
 //!
