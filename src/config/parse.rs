@@ -187,7 +187,9 @@ fn find_name<'a>(
     names: &'a [(String, Pos, u32)],
     name: &str,
 ) -> Result<&'a (String, Pos, u32), usize> {
-    let i = names.binary_search_by(|(n, ..)| n.as_str().cmp(name))?;
+    // Byte by byte, the order of `str`'s `cmp`: that called the C
+    // library's memcmp, which nothing else links (issue 18, bytes).
+    let i = names.binary_search_by(|(n, ..)| n.bytes().cmp(name.bytes()))?;
     // Found at i: `get` is always Some.
     names.get(i).ok_or(i)
 }
