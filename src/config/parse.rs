@@ -556,7 +556,11 @@ impl Parser<'_> {
 
     /// `report to URL`, `listen on URL` and `metrics to FILE`, outside
     /// every job: one body for the words they have in common (issue 18,
-    /// bytes).
+    /// bytes). Out of line on 32-bit ARM, as `option` and
+    /// `readiness_option` are: with all three inlined into `line` (8 KB)
+    /// min armv7 was 232 bytes larger; on x86_64 inlined, where out of
+    /// line cost 144 (min) and 288 (stable) bytes (issue 18).
+    #[cfg_attr(target_arch = "arm", inline(never))]
     fn global(&mut self, kw: Kw, pos: Pos, args: &[Word]) {
         let what = kw.word();
         let listen = kw == Kw::Listen;
@@ -749,6 +753,9 @@ impl Parser<'_> {
         self.spec().extra_mut()
     }
 
+    /// One option of the job being read. Out of line on ARM only: see
+    /// [`Parser::global`].
+    #[cfg_attr(target_arch = "arm", inline(never))]
     fn option(&mut self, kw: Kw, pos: Pos, args: &[Word]) {
         let env_file = kw == Kw::Env && args.first().is_some_and(|w| w.is("file"));
         if env_file

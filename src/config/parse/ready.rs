@@ -29,6 +29,8 @@ impl Parser<'_> {
         self.spec().readiness.get_or_insert_with(Default::default)
     }
 
+    /// Out of line on ARM only: see [`Parser::global`].
+    #[cfg_attr(target_arch = "arm", inline(never))]
     pub(super) fn readiness_option(&mut self, kw: Kw, pos: Pos, args: &[Word]) {
         match kw {
             Kw::Ready => self.ready(pos, args),
