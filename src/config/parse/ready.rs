@@ -119,7 +119,7 @@ impl Parser<'_> {
                         match signed(&arg.text) {
                             Some(n @ 3..=1023) => ReadyHow::Fd(n as u32),
                             _ => {
-                                self.bad(arg, Msg::BadFd, "");
+                                self.bad_plain(arg, Msg::BadFd);
                                 return;
                             }
                         }
@@ -148,7 +148,7 @@ impl Parser<'_> {
         }
         for w in names {
             if !is_job_name(&w.text) {
-                self.bad(w, Msg::BadName, "");
+                self.bad_plain(w, Msg::BadName);
                 continue;
             }
             let name = Box::from(w.text.as_str());

@@ -189,7 +189,7 @@ impl Parser<'_> {
             Kw::Stop | Kw::Reload => match parse_signal(&arg(1).text) {
                 Some(sig) if kw == Kw::Stop => self.extra().stop_signal = Some(sig),
                 Some(sig) => self.extra().reload_signal = Some(sig),
-                None => self.bad(arg(1), Msg::UnknownSignal, ""),
+                None => self.bad_plain(arg(1), Msg::UnknownSignal),
             },
             Kw::Env => {
                 let text = &arg(1).text;
