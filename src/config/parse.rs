@@ -898,14 +898,15 @@ impl Parser<'_> {
                     _ => spec.once = true,
                 }
             }
-            Kw::Bounce => {
-                if let Some(secs) = self.duration("bounce", "every", pos, args) {
-                    self.extra().bounce_secs = Some(secs);
-                }
-            }
-            Kw::Kill => {
-                if let Some(secs) = self.duration("kill", "after", pos, args) {
-                    self.extra().kill_after_secs = secs;
+            Kw::Bounce | Kw::Kill => {
+                let bounce = kw == Kw::Bounce;
+                if let Some(secs) = self.duration(bounce, pos, args) {
+                    let extra = self.extra();
+                    if bounce {
+                        extra.bounce_secs = Some(secs);
+                    } else {
+                        extra.kill_after_secs = secs;
+                    }
                 }
             }
             Kw::Ulimit => match args {
@@ -933,15 +934,15 @@ impl Parser<'_> {
         }
     }
 
-    /// `bounce every T` / `kill after T`: the seconds, or None after an
-    /// error.
-    fn duration(
-        &mut self,
-        option: &'static str,
-        word: &'static str,
-        pos: Pos,
-        args: &[Word],
-    ) -> Option<u64> {
+    /// `bounce every T` (`bounce`) or `kill after T`: the seconds, or
+    /// None after an error. Its words chosen here, not passed at each
+    /// call (issue 18, bytes).
+    fn duration(&mut self, bounce: bool, pos: Pos, args: &[Word]) -> Option<u64> {
+        let (option, word, option_words) = if bounce {
+            ("bounce", "every", "bounce every")
+        } else {
+            ("kill", "after", "kill after")
+        };
         match args.first() {
             Some(w) if w.is(word) => {}
             other => {
@@ -949,8 +950,6 @@ impl Parser<'_> {
                 return None;
             }
         }
-        let bounce = option == "bounce";
-        let option_words = if bounce { "bounce every" } else { "kill after" };
         let Some(arg) = args.get(1) else {
             let expected = "a time like 30s, 5m, 1h or 1d";
             self.fail(pos, Msg::MissingArg, option_words, expected);
