@@ -909,24 +909,28 @@ impl Parser<'_> {
                     }
                 }
             }
-            Kw::Ulimit => match args {
-                [] => self.fail(
-                    pos,
-                    Msg::MissingArg,
-                    option,
-                    "a limit and a value, like -n 1024",
-                ),
-                [brace, rest @ ..] if brace.is("{") => {
-                    self.open_block(BlockKind::Ulimit, brace.pos, rest)
+            // One arm for the two blocks (issue 18, bytes).
+            Kw::Ulimit | Kw::Depends => {
+                let ulimit = kw == Kw::Ulimit;
+                match args {
+                    [brace, rest @ ..] if brace.is("{") => {
+                        let kind = if ulimit {
+                            BlockKind::Ulimit
+                        } else {
+                            BlockKind::Depends
+                        };
+                        self.open_block(kind, brace.pos, rest)
+                    }
+                    [] if ulimit => self.fail(
+                        pos,
+                        Msg::MissingArg,
+                        option,
+                        "a limit and a value, like -n 1024",
+                    ),
+                    _ if ulimit => self.ulimit_pairs(args),
+                    _ => self.report(Msg::Expected, pos, args.first(), "{", "depends"),
                 }
-                _ => self.ulimit_pairs(args),
-            },
-            Kw::Depends => match args {
-                [brace, rest @ ..] if brace.is("{") => {
-                    self.open_block(BlockKind::Depends, brace.pos, rest)
-                }
-                _ => self.report(Msg::Expected, pos, args.first(), "{", "depends"),
-            },
+            }
             Kw::Ready | Kw::After | Kw::Check | Kw::Watchdog => {
                 self.readiness_option(kw, pos, args)
             }
