@@ -429,9 +429,9 @@ impl Parser<'_> {
         if let Some(block) = self.block.take() {
             self.fail(block.open, Msg::UnclosedBrace, block.kind.name(), "");
         }
-        // The last job, never closed, is reported and dropped.
+        // The last job, never closed, is reported; it is dropped with the
+        // parser, never having joined the file's jobs.
         self.unclosed();
-        self.job = None;
     }
 
     /// Reports the job being read, if any, as never closed: its `{`
@@ -440,12 +440,16 @@ impl Parser<'_> {
     fn unclosed(&mut self) {
         if let Some(job) = &self.job {
             let (open, braced) = (job.open, job.braced);
-            if self.awaiting_open {
+            // One report, of either message (issue 18, bytes).
+            let msg = if self.awaiting_open {
                 self.awaiting_open = false;
-                self.fail(open, Msg::ExpectedOpen, "job", "");
+                Msg::ExpectedOpen
             } else if braced {
-                self.fail(open, Msg::UnclosedBrace, "job", "");
-            }
+                Msg::UnclosedBrace
+            } else {
+                return;
+            };
+            self.fail(open, msg, "job", "");
         }
     }
 
