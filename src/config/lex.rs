@@ -77,7 +77,7 @@ fn lex_line(text: &str, number: u32) -> Result<Option<Line>, (Pos, ErrorKind)> {
         line: number,
         col: u32::try_from(col + 1).unwrap_or(u32::MAX),
     };
-    let chars: Vec<char> = text.chars().collect();
+    let chars = super::values::char_vec(text);
     // Chars read with `get` and iterators, not indexes: no bounds check
     // (and on stable no panic location) each (issue 18).
     let mut i = 0;

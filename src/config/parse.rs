@@ -187,7 +187,9 @@ fn find_name<'a>(
     names: &'a [(String, Pos, u32)],
     name: &str,
 ) -> Result<&'a (String, Pos, u32), usize> {
-    let i = names.binary_search_by(|(n, ..)| n.as_str().cmp(name))?;
+    // Byte by byte, the order of `str`'s `cmp`: that called the C
+    // library's memcmp, which nothing else links (issue 18, bytes).
+    let i = names.binary_search_by(|(n, ..)| n.bytes().cmp(name.bytes()))?;
     // Found at i: `get` is always Some.
     names.get(i).ok_or(i)
 }
@@ -313,9 +315,23 @@ impl Parser<'_> {
         self.err(pos, ErrorKind::new(msg, word, a, "").first(first));
     }
 
+    /// Reports `msg`, which names only `word`, at it: one call with two
+    /// arguments fewer (issue 18, bytes).
+    #[inline(never)]
+    fn bad_plain(&mut self, word: &Word, msg: Msg) {
+        self.bad(word, msg, "");
+    }
+
     /// Reports `msg` about `word`, at it.
     fn bad(&mut self, word: &Word, msg: Msg, a: &'static str) {
         self.report(msg, word.pos, Some(word), a, "");
+    }
+
+    /// Reports `msg`, which names nothing, at `pos`: one call with two
+    /// arguments fewer for the ten such reports (issue 18, bytes).
+    #[inline(never)]
+    fn fail_plain(&mut self, pos: Pos, msg: Msg) {
+        self.fail(pos, msg, "", "");
     }
 
     /// Reports `msg`, which names no word of the file, at `pos`.
@@ -348,7 +364,7 @@ impl Parser<'_> {
                     job.open = first.pos;
                 }
                 if let Some(extra) = words.get(1) {
-                    self.fail(extra.pos, Msg::TextAfterOpen, "", "");
+                    self.fail_plain(extra.pos, Msg::TextAfterOpen);
                     if let Some(job) = &mut self.job {
                         job.damaged = true;
                     }
@@ -362,7 +378,7 @@ impl Parser<'_> {
             self.fail(at, Msg::ExpectedOpen, "job", "");
         }
         if first.quoted {
-            self.bad(first, Msg::QuotedKeyword, "");
+            self.bad_plain(first, Msg::QuotedKeyword);
             return;
         }
         let pos = first.pos;
@@ -370,11 +386,11 @@ impl Parser<'_> {
             Some(Kw::Close) if self.job.is_some() => {
                 self.finish_job();
                 if let Some(extra) = args.first() {
-                    self.fail(extra.pos, Msg::TextAfterClose, "", "");
+                    self.fail_plain(extra.pos, Msg::TextAfterClose);
                 }
             }
-            Some(Kw::Close) => self.fail(pos, Msg::StrayClose, "", ""),
-            Some(Kw::Open) => self.fail(pos, Msg::StrayOpen, "", ""),
+            Some(Kw::Close) => self.fail_plain(pos, Msg::StrayClose),
+            Some(Kw::Open) => self.fail_plain(pos, Msg::StrayOpen),
             Some(Kw::Job) => self.start_job(pos, args),
             Some(kw @ (Kw::Report | Kw::Listen | Kw::Metrics)) => self.global(kw, pos, args),
             Some(option) => {
@@ -413,9 +429,9 @@ impl Parser<'_> {
         if let Some(block) = self.block.take() {
             self.fail(block.open, Msg::UnclosedBrace, block.kind.name(), "");
         }
-        // The last job, never closed, is reported and dropped.
+        // The last job, never closed, is reported; it is dropped with the
+        // parser, never having joined the file's jobs.
         self.unclosed();
-        self.job = None;
     }
 
     /// Reports the job being read, if any, as never closed: its `{`
@@ -424,12 +440,16 @@ impl Parser<'_> {
     fn unclosed(&mut self) {
         if let Some(job) = &self.job {
             let (open, braced) = (job.open, job.braced);
-            if self.awaiting_open {
+            // One report, of either message (issue 18, bytes).
+            let msg = if self.awaiting_open {
                 self.awaiting_open = false;
-                self.fail(open, Msg::ExpectedOpen, "job", "");
+                Msg::ExpectedOpen
             } else if braced {
-                self.fail(open, Msg::UnclosedBrace, "job", "");
-            }
+                Msg::UnclosedBrace
+            } else {
+                return;
+            };
+            self.fail(open, msg, "job", "");
         }
     }
 
@@ -456,7 +476,7 @@ impl Parser<'_> {
                 // `job { }` is an empty job, closed at once below.
                 empty = matches!(rest, [close] if close.is("}"));
                 if let Some(extra) = rest.first().filter(|_| !empty) {
-                    self.fail(extra.pos, Msg::TextAfterOpen, "", "");
+                    self.fail_plain(extra.pos, Msg::TextAfterOpen);
                     damaged = true;
                 }
             }
@@ -554,7 +574,11 @@ impl Parser<'_> {
 
     /// `report to URL`, `listen on URL` and `metrics to FILE`, outside
     /// every job: one body for the words they have in common (issue 18,
-    /// bytes).
+    /// bytes). Out of line on 32-bit ARM, as `option` and
+    /// `readiness_option` are: with all three inlined into `line` (8 KB)
+    /// min armv7 was 232 bytes larger; on x86_64 inlined, where out of
+    /// line cost 144 (min) and 288 (stable) bytes (issue 18).
+    #[cfg_attr(target_arch = "arm", inline(never))]
     fn global(&mut self, kw: Kw, pos: Pos, args: &[Word]) {
         let what = kw.word();
         let listen = kw == Kw::Listen;
@@ -628,7 +652,7 @@ impl Parser<'_> {
             let Some(first) = rest.first() else {
                 return Some(Output::Syslog);
             };
-            self.fail(first.pos, Msg::LogSyslog, "", "");
+            self.fail_plain(first.pos, Msg::LogSyslog);
             return None;
         }
         // Where each of OPTIONS was given, and the values of max and keep.
@@ -637,7 +661,7 @@ impl Parser<'_> {
         let mut words = rest.iter();
         while let Some(word) = words.next() {
             let Some(i) = word_index(OPTIONS, &word.text).filter(|_| !word.quoted) else {
-                self.bad(word, Msg::LogWord, "");
+                self.bad_plain(word, Msg::LogWord);
                 return None;
             };
             let option = nth_word(OPTIONS, i);
@@ -674,7 +698,7 @@ impl Parser<'_> {
             }
         }
         if let (None, Some(at)) = (seen[0], seen[1]) {
-            self.fail(at, Msg::KeepWithoutMax, "", "");
+            self.fail_plain(at, Msg::KeepWithoutMax);
             return None;
         }
         let path = file.text.clone();
@@ -747,6 +771,9 @@ impl Parser<'_> {
         self.spec().extra_mut()
     }
 
+    /// One option of the job being read. Out of line on ARM only: see
+    /// [`Parser::global`].
+    #[cfg_attr(target_arch = "arm", inline(never))]
     fn option(&mut self, kw: Kw, pos: Pos, args: &[Word]) {
         let env_file = kw == Kw::Env && args.first().is_some_and(|w| w.is("file"));
         if env_file
@@ -797,7 +824,7 @@ impl Parser<'_> {
         match kw {
             Kw::Name => {
                 if !is_job_name(&arg.text) {
-                    self.bad(arg, Msg::BadName, "");
+                    self.bad_plain(arg, Msg::BadName);
                     return;
                 }
                 if let Some(job) = &mut self.job {
@@ -826,8 +853,8 @@ impl Parser<'_> {
             }
             // As bytes: no char searcher here (issue 18, bytes).
             Kw::Env => match arg.text.bytes().position(|b| b == b'=') {
-                None => self.bad(arg, Msg::EnvNoEquals, ""),
-                Some(0) => self.bad(arg, Msg::EnvBadName, ""),
+                None => self.bad_plain(arg, Msg::EnvNoEquals),
+                Some(0) => self.bad_plain(arg, Msg::EnvBadName),
                 Some(_) => {
                     let text = arg.text.clone();
                     self.spec().env.push(text);
@@ -841,7 +868,7 @@ impl Parser<'_> {
             }
             Kw::Nice => match signed(&arg.text) {
                 Some(n @ -20..=19) => self.extra().nice = Some(n as i32),
-                _ if is_integer(&arg.text) => self.bad(arg, Msg::NiceRange, ""),
+                _ if is_integer(&arg.text) => self.bad_plain(arg, Msg::NiceRange),
                 _ => self.bad(arg, Msg::BadNumber, "a whole number from -20 to 19"),
             },
             Kw::Cpu => match parse_cpu(&arg.text) {
@@ -875,34 +902,39 @@ impl Parser<'_> {
                     _ => spec.once = true,
                 }
             }
-            Kw::Bounce => {
-                if let Some(secs) = self.duration("bounce", "every", pos, args) {
-                    self.extra().bounce_secs = Some(secs);
+            Kw::Bounce | Kw::Kill => {
+                let bounce = kw == Kw::Bounce;
+                if let Some(secs) = self.duration(bounce, pos, args) {
+                    let extra = self.extra();
+                    if bounce {
+                        extra.bounce_secs = Some(secs);
+                    } else {
+                        extra.kill_after_secs = secs;
+                    }
                 }
             }
-            Kw::Kill => {
-                if let Some(secs) = self.duration("kill", "after", pos, args) {
-                    self.extra().kill_after_secs = secs;
+            // One arm for the two blocks (issue 18, bytes).
+            Kw::Ulimit | Kw::Depends => {
+                let ulimit = kw == Kw::Ulimit;
+                match args {
+                    [brace, rest @ ..] if brace.is("{") => {
+                        let kind = if ulimit {
+                            BlockKind::Ulimit
+                        } else {
+                            BlockKind::Depends
+                        };
+                        self.open_block(kind, brace.pos, rest)
+                    }
+                    [] if ulimit => self.fail(
+                        pos,
+                        Msg::MissingArg,
+                        option,
+                        "a limit and a value, like -n 1024",
+                    ),
+                    _ if ulimit => self.ulimit_pairs(args),
+                    _ => self.report(Msg::Expected, pos, args.first(), "{", "depends"),
                 }
             }
-            Kw::Ulimit => match args {
-                [] => self.fail(
-                    pos,
-                    Msg::MissingArg,
-                    option,
-                    "a limit and a value, like -n 1024",
-                ),
-                [brace, rest @ ..] if brace.is("{") => {
-                    self.open_block(BlockKind::Ulimit, brace.pos, rest)
-                }
-                _ => self.ulimit_pairs(args),
-            },
-            Kw::Depends => match args {
-                [brace, rest @ ..] if brace.is("{") => {
-                    self.open_block(BlockKind::Depends, brace.pos, rest)
-                }
-                _ => self.report(Msg::Expected, pos, args.first(), "{", "depends"),
-            },
             Kw::Ready | Kw::After | Kw::Check | Kw::Watchdog => {
                 self.readiness_option(kw, pos, args)
             }
@@ -910,15 +942,15 @@ impl Parser<'_> {
         }
     }
 
-    /// `bounce every T` / `kill after T`: the seconds, or None after an
-    /// error.
-    fn duration(
-        &mut self,
-        option: &'static str,
-        word: &'static str,
-        pos: Pos,
-        args: &[Word],
-    ) -> Option<u64> {
+    /// `bounce every T` (`bounce`) or `kill after T`: the seconds, or
+    /// None after an error. Its words chosen here, not passed at each
+    /// call (issue 18, bytes).
+    fn duration(&mut self, bounce: bool, pos: Pos, args: &[Word]) -> Option<u64> {
+        let (option, word, option_words) = if bounce {
+            ("bounce", "every", "bounce every")
+        } else {
+            ("kill", "after", "kill after")
+        };
         match args.first() {
             Some(w) if w.is(word) => {}
             other => {
@@ -926,8 +958,6 @@ impl Parser<'_> {
                 return None;
             }
         }
-        let bounce = option == "bounce";
-        let option_words = if bounce { "bounce every" } else { "kill after" };
         let Some(arg) = args.get(1) else {
             let expected = "a time like 30s, 5m, 1h or 1d";
             self.fail(pos, Msg::MissingArg, option_words, expected);
@@ -963,7 +993,7 @@ impl Parser<'_> {
             BlockKind::Depends => {
                 for w in entries {
                     if w.is("{") {
-                        self.fail(w.pos, Msg::StrayOpen, "", "");
+                        self.fail_plain(w.pos, Msg::StrayOpen);
                     } else if w.text.is_empty() {
                         self.fail(w.pos, Msg::EmptyArg, "depends", "");
                     } else {
@@ -985,7 +1015,7 @@ impl Parser<'_> {
                 self.fail(block.open, Msg::EmptyBlock, kind.name(), "");
             }
             if let Some(extra) = words.get(i + 1) {
-                self.fail(extra.pos, Msg::TextAfterClose, "", "");
+                self.fail_plain(extra.pos, Msg::TextAfterClose);
             }
         }
     }
@@ -1005,7 +1035,7 @@ impl Parser<'_> {
                 continue;
             };
             let Some(value) = value.first() else {
-                self.bad(flag, Msg::UlimitNoValue, "");
+                self.bad_plain(flag, Msg::UlimitNoValue);
                 continue;
             };
             let limit = if word_index_any_case("infinity\0unlimited\0", &value.text).is_some() {
@@ -1013,11 +1043,11 @@ impl Parser<'_> {
             } else if let Some(n) = number(&value.text) {
                 Some(n)
             } else {
-                self.bad(value, Msg::BadUlimitValue, "");
+                self.bad_plain(value, Msg::BadUlimitValue);
                 continue;
             };
             if resource == Resource::Nofile && limit.is_none() {
-                self.fail(value.pos, Msg::NofileInfinity, "", "");
+                self.fail_plain(value.pos, Msg::NofileInfinity);
                 continue;
             }
             let Some(job) = &mut self.job else { return };

@@ -21,6 +21,13 @@ use crate::config::values::{
 };
 use crate::prelude::*;
 
+/// The times of [`Parser::timed`]: `ready every`, `ready timeout` (in
+/// that order, as in `ready`'s words), `check timeout`, `watchdog`.
+const EVERY_MS: u8 = 0;
+const TIMEOUT_MS: u8 = 1;
+const CHECK_TIMEOUT: u8 = 2;
+const WATCHDOG: u8 = 3;
+
 /// Longest cycle named in full; a longer one ends in `…`.
 const CYCLE_NAMES: usize = 8;
 
@@ -29,17 +36,32 @@ impl Parser<'_> {
         self.spec().readiness.get_or_insert_with(Default::default)
     }
 
+    /// Out of line on ARM only: see [`Parser::global`].
+    #[cfg_attr(target_arch = "arm", inline(never))]
     pub(super) fn readiness_option(&mut self, kw: Kw, pos: Pos, args: &[Word]) {
         match kw {
             Kw::Ready => self.ready(pos, args),
             Kw::After => self.after(pos, args),
             Kw::Check => self.check(pos, args),
-            _ => {
-                if let Some(ms) = self.time_ms("watchdog", pos, args) {
-                    self.readiness().watchdog_ms = Some(ms);
-                }
-            }
+            _ => self.timed("watchdog", pos, args, WATCHDOG),
         }
+    }
+
+    /// The one time of `option`, in milliseconds, stored in the
+    /// readiness time `slot`: one body for the four options that are
+    /// only a time (issue 18, bytes).
+    fn timed(&mut self, option: &'static str, pos: Pos, args: &[Word], slot: u8) {
+        let Some(ms) = self.time_ms(option, pos, args) else {
+            return;
+        };
+        let r = self.readiness();
+        let slot = match slot {
+            EVERY_MS => &mut r.every_ms,
+            TIMEOUT_MS => &mut r.timeout_ms,
+            CHECK_TIMEOUT => &mut r.check_timeout_ms,
+            _ => &mut r.watchdog_ms,
+        };
+        *slot = Some(ms);
     }
 
     /// The sub-keyword after `ready` or `check`, as its place in `words`
@@ -81,17 +103,9 @@ impl Parser<'_> {
                 } else {
                     "ready timeout"
                 };
-                if !self.first_time(option, pos) {
-                    return;
-                }
-                let Some(ms) = self.time_ms(option, pos, rest) else {
-                    return;
-                };
-                let r = self.readiness();
-                if word == EVERY {
-                    r.every_ms = Some(ms);
-                } else {
-                    r.timeout_ms = Some(ms);
+                if self.first_time(option, pos) {
+                    // EVERY_MS or TIMEOUT_MS, as `every` and `timeout`.
+                    self.timed(option, pos, rest, (word - EVERY) as u8);
                 }
             }
             _ => {
@@ -117,7 +131,7 @@ impl Parser<'_> {
                         match signed(&arg.text) {
                             Some(n @ 3..=1023) => ReadyHow::Fd(n as u32),
                             _ => {
-                                self.bad(arg, Msg::BadFd, "");
+                                self.bad_plain(arg, Msg::BadFd);
                                 return;
                             }
                         }
@@ -146,7 +160,7 @@ impl Parser<'_> {
         }
         for w in names {
             if !is_job_name(&w.text) {
-                self.bad(w, Msg::BadName, "");
+                self.bad_plain(w, Msg::BadName);
                 continue;
             }
             let name = Box::from(w.text.as_str());
@@ -186,11 +200,7 @@ impl Parser<'_> {
                 r.check_every_ms = Some(ms);
                 r.check_cmd = cmd;
             }
-            TIMEOUT => {
-                if let Some(ms) = self.time_ms(option, pos, rest) {
-                    self.readiness().check_timeout_ms = Some(ms);
-                }
-            }
+            TIMEOUT => self.timed(option, pos, rest, CHECK_TIMEOUT),
             _ => {
                 let Some(arg) = self.one(option, pos, rest, "a number of failures", "") else {
                     return;

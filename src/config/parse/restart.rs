@@ -22,8 +22,10 @@ use super::{Kw, Parser};
 pub const MAX_GIVE_UP: u32 = 100;
 
 /// In a shape, a value's place is named in capitals (`N`, `TIME`).
+/// The first byte: an upper-case ASCII letter is never part of a longer
+/// char, and a char predicate brought core's char searcher (issue 18).
 fn is_value(word: &str) -> bool {
-    word.starts_with(|c: char| c.is_ascii_uppercase())
+    word.as_bytes().first().is_some_and(u8::is_ascii_uppercase)
 }
 
 /// For each option, by [`Kw`] from `restart` on, then `restart delay`
@@ -187,7 +189,7 @@ impl Parser<'_> {
             Kw::Stop | Kw::Reload => match parse_signal(&arg(1).text) {
                 Some(sig) if kw == Kw::Stop => self.extra().stop_signal = Some(sig),
                 Some(sig) => self.extra().reload_signal = Some(sig),
-                None => self.bad(arg(1), Msg::UnknownSignal, ""),
+                None => self.bad_plain(arg(1), Msg::UnknownSignal),
             },
             Kw::Env => {
                 let text = &arg(1).text;
