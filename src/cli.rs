@@ -156,7 +156,7 @@ impl fmt::Display for UsageError<'_> {
     }
 }
 
-/// Parses the daemon's flags (everything after argv[0]).
+/// Parses the daemon's flags (everything after `argv[0]`).
 #[inline(never)]
 pub fn parse(args: &[String]) -> Result<Command<'_>, UsageError<'_>> {
     let mut opts = Options::default();

@@ -102,9 +102,9 @@ pub const fn prefix<const N: usize>(encoded: &Encoded) -> [u8; N] {
     out
 }
 
-/// The bits of [`Chains`]' hash of three bytes.
+/// The bits of the hash chains' hash of three bytes.
 const HASH_BITS: u32 = 12;
-/// No earlier position (in [`Chains`]).
+/// No earlier position (in the hash chains).
 const NONE: u16 = u16::MAX;
 /// The most earlier positions [`longest_match`] tries: it bounds the
 /// compiler's work on a text with very many repeats, at the cost of a

@@ -325,7 +325,7 @@ impl Launch {
             .flatten()
     }
 
-    /// The launch of a logger: pmtr's own binary with `args` (argv[0]
+    /// The launch of a logger: pmtr's own binary with `args` (`argv[0]`
     /// first), reading its stdin (the pipe passed to [`spawn`]), stderr
     /// left as pmtr's, run with `ids` (see [`Launch::logger_ids`]).
     pub fn logger(args: &[&str], ids: Option<Ids>, env: &Rc<Env>) -> Result<Launch, PrepareError> {
@@ -422,7 +422,7 @@ impl Launch {
 static SELF_EXE: core::sync::atomic::AtomicI32 = core::sync::atomic::AtomicI32::new(-1);
 
 /// Finds pmtr's binary: `/proc/self/exe`, or without /proc (early boot, a
-/// busybox image), argv[0] as given or looked up in `PATH`.
+/// busybox image), `argv[0]` as given or looked up in `PATH`.
 pub fn open_self_exe() -> Result<(), Errno> {
     let open = |p: &str| crate::files::open(p, OFlags::PATH | OFlags::CLOEXEC, Mode::empty());
     let argv0 = crate::rt::start::argv0().unwrap_or("pmtr");

@@ -52,7 +52,7 @@ pub fn parse_env(file: &str, bytes: &[u8]) -> Result<Vec<String>, Vec<Error>> {
     }
 }
 
-/// [`parse_env`] onto the lines and errors of the files before: no
+/// `parse_env` onto the lines and errors of the files before: no
 /// vectors of its own to move over (issue 18, bytes). When there are
 /// errors, the lines are not used.
 fn parse_into(file: &str, bytes: &[u8], lines: &mut Vec<String>, errors: &mut Vec<Error>) {

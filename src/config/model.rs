@@ -478,7 +478,7 @@ impl PartialEq for After {
 
 impl Eq for After {}
 
-/// Default for [`JobSpec::kill_after_secs`] (SPEC §5).
+/// Default for `JobSpec::kill_after_secs` (SPEC §5).
 pub const DEFAULT_KILL_AFTER_SECS: u64 = 10;
 
 /// A signal, as `stop signal`, `reload signal` and `pmtr signal` name it.

@@ -32,7 +32,7 @@ use crate::prelude::*;
 #[cfg(not(test))]
 static ENVP: AtomicPtr<*const c_char> = AtomicPtr::new(core::ptr::null_mut());
 
-/// argv[0], null before `main` or when there is none.
+/// `argv[0]`, null before `main` or when there is none.
 #[cfg(not(test))]
 static ARGV0: AtomicPtr<c_char> = AtomicPtr::new(core::ptr::null_mut());
 
