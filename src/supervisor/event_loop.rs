@@ -485,18 +485,18 @@ impl Supervisor {
         let job = self.jobs.get_mut(slot);
         let rules = job.rules();
         let (state, action) = job::step(job.state, &mut job.history, event, now, &rules);
-        if state != job.state {
+        // Compared once, for the log line and the metrics alike (issue
+        // 18, bytes).
+        if state.differs(&job.state) {
             debug!(
                 "job {}: {} -> {}",
                 job.spec.name,
                 job.state.name(),
                 state.name()
             );
-        }
-        if state != job.state
-            && let Some(m) = &mut self.metrics
-        {
-            m.changed(now);
+            if let Some(m) = &mut self.metrics {
+                m.changed(now);
+            }
         }
         job.state = state;
         match state {
@@ -1168,7 +1168,7 @@ impl control::Loop for Supervisor {
 /// per source (issue 18).
 fn jobs_deadline(j: &super::jobs::Job) -> Option<Instant> {
     let mut next = j.deadline();
-    for out in [&j.stdout, &j.stderr].into_iter().flatten() {
+    for out in [&j.stdout, &j.stderr].iter().copied().flatten() {
         job::earliest(&mut next, out.report_due());
     }
     job::earliest(

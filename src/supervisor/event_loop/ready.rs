@@ -419,11 +419,7 @@ impl Supervisor {
                 notice!("job {name}: no WATCHDOG=1 for {}; restarting it", Time(t))
             }
             Fault::Unhealthy(n) => {
-                let last = job
-                    .health
-                    .as_ref()
-                    .and_then(|h| h.last_check.as_ref())
-                    .map_or("", |c| c.text.as_str());
+                let last = last_check_text(job);
                 notice!("job {name}: {n} checks failed in a row (last: {last}); restarting it")
             }
         }
@@ -443,11 +439,7 @@ impl Supervisor {
                 info!("job {name} is ready (after {})", Time(after))
             }
             Note::CheckFailed(n) => {
-                let last = job
-                    .health
-                    .as_ref()
-                    .and_then(|h| h.last_check.as_ref())
-                    .map_or("", |c| c.text.as_str());
+                let last = last_check_text(job);
                 warn!(
                     "job {name}: check failed ({n} of {}): {last}",
                     job.rules().check_fails
@@ -456,6 +448,15 @@ impl Supervisor {
             Note::Recovered => info!("job {name}: check passed; healthy again"),
         }
     }
+}
+
+/// The text of the job's last check, or nothing: one function for the
+/// fault's and the note's lines (issue 18, bytes).
+fn last_check_text(job: &super::super::jobs::Job) -> &str {
+    job.health
+        .as_ref()
+        .and_then(|h| h.last_check.as_ref())
+        .map_or("", |c| c.text.as_str())
 }
 
 fn what(kind: ProbeKind) -> &'static str {
