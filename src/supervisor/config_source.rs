@@ -97,7 +97,7 @@ impl ConfigSource {
     }
 
     /// Reads the pending inotify events; a completed save makes a read due.
-    #[inline(never)] // cold: see Supervisor::dispatch
+    /// Only passes the call on: inlined (see `Supervisor::dispatch`).
     pub fn on_inotify(&mut self) {
         self.pending |= self.watcher.drain().settled;
     }

@@ -179,8 +179,8 @@ impl Supervisor {
         }
     }
 
-    /// One read of a running probe's output.
-    #[inline(never)] // cold: see Supervisor::dispatch
+    /// One read of a running probe's output. Only passes the call on:
+    /// inlined (see `Supervisor::dispatch`).
     pub(super) fn on_probe_output(&mut self, id: u32) {
         if let Some(slot) = self.jobs.find_by_id(id)
             && let Some(health) = self.jobs.get_mut(slot).health.as_mut()
