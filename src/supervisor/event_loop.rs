@@ -491,12 +491,7 @@ impl Supervisor {
         // Compared once, for the log line and the metrics alike (issue
         // 18, bytes).
         if state.differs(&job.state) {
-            debug!(
-                "job {}: {} -> {}",
-                job.spec.name,
-                job.state.name(),
-                state.name()
-            );
+            debug!("job {}: {} -> {state}", job.spec.name, job.state);
             if let Some(m) = &mut self.metrics {
                 m.changed(now);
             }
