@@ -322,16 +322,20 @@ impl Supervisor {
                 }
             }
             _ => {
-                for j in self.jobs.all() {
-                    job::earliest(&mut next, jobs_deadline(j));
+                for list in self.jobs.lists() {
+                    for j in list {
+                        job::earliest(&mut next, jobs_deadline(j));
+                    }
                 }
             }
         }
         #[cfg(debug_assertions)]
         {
             let mut all = None;
-            for j in self.jobs.all() {
-                job::earliest(&mut all, jobs_deadline(j));
+            for list in self.jobs.lists() {
+                for j in list {
+                    job::earliest(&mut all, jobs_deadline(j));
+                }
             }
             debug_assert!(
                 all.is_none_or(|at| next.is_some_and(|n| n <= at)),
