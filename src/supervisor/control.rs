@@ -78,18 +78,27 @@ pub(super) fn answer(sup: &mut impl Loop, request: &Request, uid: u32, now: Inst
                 let Some(job) = sup.jobs().current().get(i) else {
                     continue;
                 };
-                // One line for every outcome: `{tag}\tNAME\t{text}{more}`.
-                let (ok, text, more): (bool, &str, &dyn core::fmt::Display) = match &outcome {
-                    Outcome::Done(text) => (true, text, &""),
-                    Outcome::Refused(text) => (false, text, &""),
+                // One line for every outcome: `{tag}\tNAME\t{text}{more}`,
+                // its pieces pushed (issue 18, bytes).
+                let (ok, text, more): (bool, &str, &str) = match &outcome {
+                    Outcome::Done(text) => (true, text, ""),
+                    Outcome::Refused(text) => (false, text, ""),
                     Outcome::Sent(name) => (true, "sent SIG", name),
                     Outcome::CantStart => match &job.launch {
-                        Err(reason) => (false, "can't start: ", reason),
-                        Ok(_) => (false, "can't start", &""),
+                        Err(reason) => (false, "can't start: ", &reason.0),
+                        Ok(_) => (false, "can't start", ""),
                     },
                 };
-                let tag = if ok { "ok" } else { "fail" };
-                let _ = writeln!(out, "{tag}\t{}\t{text}{more}", job.spec.name);
+                for piece in [
+                    if ok { "ok\t" } else { "fail\t" },
+                    &job.spec.name,
+                    "\t",
+                    text,
+                    more,
+                    "\n",
+                ] {
+                    out.push_str(piece);
+                }
             }
         }
     }
