@@ -205,10 +205,14 @@ pub enum Ending {
 /// `exit status 1` or `signal 9`, as the log says it (SPEC §4).
 impl core::fmt::Display for Ending {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            Ending::Status(n) => write!(f, "exit status {n}"),
-            Ending::Signal(n) => write!(f, "signal {n}"),
-        }
+        // The word, then the number: no format of two pieces per arm
+        // (issue 18, bytes). Never formatted with a width or fill.
+        let (word, n) = match *self {
+            Ending::Status(n) => ("exit status ", n),
+            Ending::Signal(n) => ("signal ", n),
+        };
+        f.write_str(word)?;
+        core::fmt::Display::fmt(&n, f)
     }
 }
 

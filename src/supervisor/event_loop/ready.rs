@@ -30,10 +30,14 @@ struct Time(Duration);
 
 impl fmt::Display for Time {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0.subsec_millis() {
-            0 => write!(f, "{} sec", self.0.as_secs()),
-            ms => write!(f, "{} ms", self.0.as_secs() * 1000 + u64::from(ms)),
-        }
+        // The number, then the unit: no format of two pieces per arm
+        // (issue 18, bytes). Never formatted with a width or fill.
+        let (n, unit) = match self.0.subsec_millis() {
+            0 => (self.0.as_secs(), " sec"),
+            ms => (self.0.as_secs() * 1000 + u64::from(ms), " ms"),
+        };
+        fmt::Display::fmt(&n, f)?;
+        f.write_str(unit)
     }
 }
 
