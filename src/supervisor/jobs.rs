@@ -168,8 +168,10 @@ impl Job {
 
     /// Logs the counts of dropped output lines that are due at `now`.
     pub fn report_dropped_output(&mut self, now: crate::clock::Instant) {
-        for out in [&mut self.stdout, &mut self.stderr].into_iter().flatten() {
-            if out.report_due().is_some_and(|at| at <= now) {
+        for out in [&mut self.stdout, &mut self.stderr] {
+            if let Some(out) = out
+                && out.report_due().is_some_and(|at| at <= now)
+            {
                 out.lines.report_dropped(&self.spec.name, out.pid);
             }
         }
