@@ -30,7 +30,7 @@ use rustix::process::{Pid, Signal, WaitOptions};
 
 use super::config_source::ConfigSource;
 use super::control;
-use super::helpers::{Helpers, Owner};
+use super::helpers::{Close, Helpers, Owner};
 use super::job::{self, Action, AfterStop, Ending, JobEvent, JobState, Up};
 use super::jobs::{Jobs, NotStartable, Slot, Want};
 use super::metrics::{self, MetricsFile};
@@ -232,7 +232,7 @@ impl Supervisor {
                     m.hurry(now);
                 }
                 self.write_metrics(now);
-                self.helpers.close(&|_| true, now);
+                self.helpers.close(Close::All, now);
                 if !self.helpers.any_running() {
                     break;
                 }
@@ -482,8 +482,7 @@ impl Supervisor {
         // jobs).
         let gone = self.jobs.forget_retired();
         if !gone.is_empty() {
-            let of_gone = |o| matches!(o, Owner::Job { id, .. } if gone.contains(&id));
-            self.helpers.close(&of_gone, now);
+            self.helpers.close(Close::Jobs(&gone), now);
         }
     }
 
@@ -1089,7 +1088,7 @@ impl Supervisor {
             }
         }
         if self.metrics.as_ref().map(|m| &m.path) != metrics.as_ref() {
-            self.helpers.close(&|o| o == Owner::Metrics, now);
+            self.helpers.close(Close::Metrics, now);
             self.metrics = None;
             if let Some(path) = metrics {
                 let args = ["pmtr", "log", echo, "metrics", "-", &path, "0", "0", "0"];
