@@ -97,7 +97,7 @@ impl ConfigSource {
     }
 
     /// Reads the pending inotify events; a completed save makes a read due.
-    #[inline(never)] // cold: see Supervisor::dispatch
+    /// Only passes the call on: inlined (see `Supervisor::dispatch`).
     pub fn on_inotify(&mut self) {
         self.pending |= self.watcher.drain().settled;
     }
@@ -294,9 +294,13 @@ impl ConfigSource {
     pub fn rewatch(&mut self) {
         let mut set = WatchSet::default();
         self.watcher.add_path(&mut set, &self.path, true);
-        for d in self.depends.iter().chain(&self.env_files) {
-            for path in &d.paths {
-                self.watcher.add_path(&mut set, path, false);
+        // Both lists by a slice of the two, not a chain of their iterators
+        // (issue 18, bytes).
+        for list in [&self.depends, &self.env_files].iter() {
+            for d in list.iter() {
+                for path in &d.paths {
+                    self.watcher.add_path(&mut set, path, false);
+                }
             }
         }
         if self.watcher.watch(set) {

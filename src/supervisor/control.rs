@@ -78,18 +78,27 @@ pub(super) fn answer(sup: &mut impl Loop, request: &Request, uid: u32, now: Inst
                 let Some(job) = sup.jobs().current().get(i) else {
                     continue;
                 };
-                // One line for every outcome: `{tag}\tNAME\t{text}{more}`.
-                let (ok, text, more): (bool, &str, &dyn core::fmt::Display) = match &outcome {
-                    Outcome::Done(text) => (true, text, &""),
-                    Outcome::Refused(text) => (false, text, &""),
+                // One line for every outcome: `{tag}\tNAME\t{text}{more}`,
+                // its pieces pushed (issue 18, bytes).
+                let (ok, text, more): (bool, &str, &str) = match &outcome {
+                    Outcome::Done(text) => (true, text, ""),
+                    Outcome::Refused(text) => (false, text, ""),
                     Outcome::Sent(name) => (true, "sent SIG", name),
                     Outcome::CantStart => match &job.launch {
-                        Err(reason) => (false, "can't start: ", reason),
-                        Ok(_) => (false, "can't start", &""),
+                        Err(reason) => (false, "can't start: ", &reason.0),
+                        Ok(_) => (false, "can't start", ""),
                     },
                 };
-                let tag = if ok { "ok" } else { "fail" };
-                let _ = writeln!(out, "{tag}\t{}\t{text}{more}", job.spec.name);
+                for piece in [
+                    if ok { "ok\t" } else { "fail\t" },
+                    &job.spec.name,
+                    "\t",
+                    text,
+                    more,
+                    "\n",
+                ] {
+                    out.push_str(piece);
+                }
             }
         }
     }
@@ -171,24 +180,28 @@ fn control_job(
 /// What a control verb did, from the job's state before and after and
 /// the action its state machine chose.
 fn reply(verb: Verb, old: JobState, new: JobState, action: Action) -> &'static str {
-    match (verb, old, action) {
-        (_, _, Action::CantHappen(_)) => "not done (an internal error; see the log)",
-        (Verb::Stop, JobState::Running { .. }, _) => "stopping",
-        (Verb::Stop, JobState::Stopping { .. } | JobState::Holding { .. }, _) => "stopping",
-        (Verb::Stop, JobState::Waiting { .. }, _) => "stopped (its restart is cancelled)",
-        (Verb::Stop, _, _) => "stopped (it was not running)",
-        (Verb::Start, JobState::Running { .. }, _) => "already running",
-        (Verb::Restart, JobState::Running { .. }, _) => "restarting",
-        (Verb::Start | Verb::Restart, JobState::Stopping { .. } | JobState::Holding { .. }, _) => {
-            "starting once its stop completes"
-        }
-        (Verb::Start | Verb::Restart, _, _) if matches!(new, JobState::Running { .. }) => "started",
-        (Verb::Start | Verb::Restart, _, Action::Spawn) => {
-            "can't start now; retrying (see the log)"
-        }
-        (Verb::Start | Verb::Restart, _, _) => "started",
-        (Verb::Status | Verb::Reload | Verb::Signal | Verb::Metrics, _, _) => "",
-    }
+    // The texts by place in one word list, read once: a pointer and a
+    // length per text at each arm was more code (issue 18, bytes). Past
+    // the list's end is "".
+    const REPLIES: &str = "not done (an internal error; see the log)\0stopping\0\
+        stopped (its restart is cancelled)\0stopped (it was not running)\0already running\0\
+        restarting\0starting once its stop completes\0started\0\
+        can't start now; retrying (see the log)\0";
+    let i = match (verb, old, action) {
+        (_, _, Action::CantHappen(_)) => 0,
+        (Verb::Stop, JobState::Running { .. }, _) => 1,
+        (Verb::Stop, JobState::Stopping { .. } | JobState::Holding { .. }, _) => 1,
+        (Verb::Stop, JobState::Waiting { .. }, _) => 2,
+        (Verb::Stop, _, _) => 3,
+        (Verb::Start, JobState::Running { .. }, _) => 4,
+        (Verb::Restart, JobState::Running { .. }, _) => 5,
+        (Verb::Start | Verb::Restart, JobState::Stopping { .. } | JobState::Holding { .. }, _) => 6,
+        (Verb::Start | Verb::Restart, _, _) if matches!(new, JobState::Running { .. }) => 7,
+        (Verb::Start | Verb::Restart, _, Action::Spawn) => 8,
+        (Verb::Start | Verb::Restart, _, _) => 7,
+        (Verb::Status | Verb::Reload | Verb::Signal | Verb::Metrics, _, _) => 9,
+    };
+    crate::config::nth_word(REPLIES, i)
 }
 
 /// Where a job stands, as `pmtr status` and the metrics name it.
@@ -338,4 +351,95 @@ fn write_status(jobs: &Jobs, i: usize, now: Instant, out: &mut String) {
         }
     }
     out.push('\n');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::supervisor::job::DoneReason;
+
+    /// Every reply, as the operator reads it: the texts come from a word
+    /// list by place (issue 18), so a slip of one index is caught here.
+    #[test]
+    fn each_reply_says_what_happened() {
+        let now = Instant::now();
+        let pid = Pid::from_raw(1234).unwrap();
+        let running = JobState::Running {
+            pid,
+            since: now,
+            up: Up::Starting,
+        };
+        let stopping = JobState::Stopping {
+            pid,
+            since: now,
+            kill_at: None,
+            leader_gone: false,
+            then: AfterStop::Down,
+        };
+        let holding = JobState::Holding {
+            pid,
+            since: now,
+            then: AfterStop::Down,
+        };
+        let waiting = JobState::Waiting { restart_at: now };
+        let done = JobState::Done(DoneReason::Once);
+        let stopped = JobState::Stopped;
+        let (n, sp) = (Action::Nothing, Action::Spawn);
+        let cases = [
+            (
+                Verb::Stop,
+                running,
+                stopped,
+                Action::CantHappen("x"),
+                "not done (an internal error; see the log)",
+            ),
+            (Verb::Stop, running, stopping, n, "stopping"),
+            (Verb::Stop, stopping, stopping, n, "stopping"),
+            (Verb::Stop, holding, holding, n, "stopping"),
+            (
+                Verb::Stop,
+                waiting,
+                stopped,
+                n,
+                "stopped (its restart is cancelled)",
+            ),
+            (Verb::Stop, done, done, n, "stopped (it was not running)"),
+            (Verb::Start, running, running, n, "already running"),
+            (Verb::Restart, running, stopping, n, "restarting"),
+            (
+                Verb::Start,
+                stopping,
+                stopping,
+                n,
+                "starting once its stop completes",
+            ),
+            (
+                Verb::Restart,
+                holding,
+                holding,
+                n,
+                "starting once its stop completes",
+            ),
+            (Verb::Start, stopped, running, sp, "started"),
+            (
+                Verb::Start,
+                stopped,
+                waiting,
+                sp,
+                "can't start now; retrying (see the log)",
+            ),
+            (Verb::Restart, done, stopped, n, "started"),
+            (Verb::Status, running, running, n, ""),
+            (Verb::Reload, running, running, n, ""),
+            (Verb::Signal, running, running, n, ""),
+            (Verb::Metrics, running, running, n, ""),
+        ];
+        for (verb, old, new, action, text) in cases {
+            assert_eq!(
+                reply(verb, old, new, action),
+                text,
+                "{verb:?} {old:?} {action:?}"
+            );
+        }
+    }
 }

@@ -38,6 +38,17 @@ pub const CLOSE_WAIT: Duration = Duration::from_secs(5);
 /// The longest wait before a dying helper is started again.
 const RESTART_MAX: Duration = Duration::from_secs(60);
 
+/// Which helpers [`Helpers::close`] closes: a choice, not a `dyn Fn`
+/// (its three closures and their vtables were more code; issue 18).
+#[derive(Clone, Copy)]
+pub enum Close<'a> {
+    All,
+    /// The metrics writer.
+    Metrics,
+    /// The loggers of these jobs.
+    Jobs(&'a [u32]),
+}
+
 /// Whose helper it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Owner {
@@ -265,12 +276,17 @@ impl Helpers {
         self.due
     }
 
-    /// Closes the pipes of the helpers `owner` picks: each writes what it
+    /// Closes the pipes of the helpers `which` picks: each writes what it
     /// has and exits; those not running are forgotten.
-    pub fn close(&mut self, owner: &dyn Fn(Owner) -> bool, now: Instant) {
+    pub fn close(&mut self, which: Close<'_>, now: Instant) {
         let due = &mut self.due;
         self.list.retain_mut(|h| {
-            if !owner(h.owner) {
+            let picked = match which {
+                Close::All => true,
+                Close::Metrics => h.owner == Owner::Metrics,
+                Close::Jobs(gone) => matches!(h.owner, Owner::Job { id, .. } if gone.contains(&id)),
+            };
+            if !picked {
                 return true;
             }
             h.pipe = None;

@@ -168,8 +168,10 @@ impl Job {
 
     /// Logs the counts of dropped output lines that are due at `now`.
     pub fn report_dropped_output(&mut self, now: crate::clock::Instant) {
-        for out in [&mut self.stdout, &mut self.stderr].into_iter().flatten() {
-            if out.report_due().is_some_and(|at| at <= now) {
+        for out in [&mut self.stdout, &mut self.stderr] {
+            if let Some(out) = out
+                && out.report_due().is_some_and(|at| at <= now)
+            {
                 out.lines.report_dropped(&self.spec.name, out.pid);
             }
         }
@@ -404,8 +406,10 @@ impl Jobs {
         }
     }
 
-    pub fn all(&self) -> impl Iterator<Item = &Job> {
-        self.current.iter().chain(&self.retiring)
+    /// Every job, as its two lists (current ones first): walked list by
+    /// list, not by a chain of their iterators (issue 18, bytes).
+    pub fn lists(&self) -> [&[Job]; 2] {
+        [&self.current, &self.retiring]
     }
 
     pub fn by_name(&self, name: &str) -> Option<usize> {
@@ -450,7 +454,7 @@ impl Jobs {
     }
 
     pub fn any_active(&self) -> bool {
-        self.all().any(Job::active)
+        self.lists().iter().any(|list| list.iter().any(Job::active))
     }
 
     /// A changed job starts only when its old version is gone.

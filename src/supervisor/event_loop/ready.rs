@@ -30,10 +30,14 @@ struct Time(Duration);
 
 impl fmt::Display for Time {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0.subsec_millis() {
-            0 => write!(f, "{} sec", self.0.as_secs()),
-            ms => write!(f, "{} ms", self.0.as_secs() * 1000 + u64::from(ms)),
-        }
+        // The number, then the unit: no format of two pieces per arm
+        // (issue 18, bytes). Never formatted with a width or fill.
+        let (n, unit) = match self.0.subsec_millis() {
+            0 => (self.0.as_secs(), " sec"),
+            ms => (self.0.as_secs() * 1000 + u64::from(ms), " ms"),
+        };
+        fmt::Display::fmt(&n, f)?;
+        f.write_str(unit)
     }
 }
 
@@ -179,8 +183,8 @@ impl Supervisor {
         }
     }
 
-    /// One read of a running probe's output.
-    #[inline(never)] // cold: see Supervisor::dispatch
+    /// One read of a running probe's output. Only passes the call on:
+    /// inlined (see `Supervisor::dispatch`).
     pub(super) fn on_probe_output(&mut self, id: u32) {
         if let Some(slot) = self.jobs.find_by_id(id)
             && let Some(health) = self.jobs.get_mut(slot).health.as_mut()
@@ -419,11 +423,7 @@ impl Supervisor {
                 notice!("job {name}: no WATCHDOG=1 for {}; restarting it", Time(t))
             }
             Fault::Unhealthy(n) => {
-                let last = job
-                    .health
-                    .as_ref()
-                    .and_then(|h| h.last_check.as_ref())
-                    .map_or("", |c| c.text.as_str());
+                let last = last_check_text(job);
                 notice!("job {name}: {n} checks failed in a row (last: {last}); restarting it")
             }
         }
@@ -443,11 +443,7 @@ impl Supervisor {
                 info!("job {name} is ready (after {})", Time(after))
             }
             Note::CheckFailed(n) => {
-                let last = job
-                    .health
-                    .as_ref()
-                    .and_then(|h| h.last_check.as_ref())
-                    .map_or("", |c| c.text.as_str());
+                let last = last_check_text(job);
                 warn!(
                     "job {name}: check failed ({n} of {}): {last}",
                     job.rules().check_fails
@@ -456,6 +452,15 @@ impl Supervisor {
             Note::Recovered => info!("job {name}: check passed; healthy again"),
         }
     }
+}
+
+/// The text of the job's last check, or nothing: one function for the
+/// fault's and the note's lines (issue 18, bytes).
+fn last_check_text(job: &super::super::jobs::Job) -> &str {
+    job.health
+        .as_ref()
+        .and_then(|h| h.last_check.as_ref())
+        .map_or("", |c| c.text.as_str())
 }
 
 fn what(kind: ProbeKind) -> &'static str {
