@@ -770,7 +770,7 @@ impl Supervisor {
         let Some(m) = &mut self.metrics else { return };
         let Some(buf) = m.take_due(now) else { return };
         let jobs = self.jobs.current();
-        metrics::render(buf, jobs, &|_| true, &self.source.counts, now);
+        metrics::render(buf, jobs, None, &self.source.counts, now);
         self.send_metrics();
     }
 

@@ -141,12 +141,13 @@ fn job_metric(row: usize, j: &Job, wall: i64, now: Instant) -> Option<i64> {
 }
 
 /// Appends the Prometheus text exposition format (version 0.0.4) for the
-/// jobs `include` picks (by index) and pmtr itself to `out`. A family
-/// with no sample (no job has exited yet) is left out whole.
+/// jobs `include` lists (by index; `None`: every job) and pmtr itself to
+/// `out`. A family with no sample (no job has exited yet) is left out
+/// whole. A list, not a `&dyn Fn`: no closures and vtables (issue 18).
 pub fn render(
     out: &mut Vec<u8>,
     jobs: &[Job],
-    include: &dyn Fn(usize) -> bool,
+    include: Option<&[usize]>,
     counts: &Counts,
     now: Instant,
 ) {
@@ -156,7 +157,7 @@ pub fn render(
     let picked = || {
         jobs.iter()
             .enumerate()
-            .filter(|(i, _)| include(*i))
+            .filter(|(i, _)| include.is_none_or(|picked| picked.contains(i)))
             .map(|(_, j)| j)
     };
     family(out, families, BUILD_ROW);
@@ -395,7 +396,7 @@ mod tests {
             failures: 1,
             last_good: None,
         };
-        render(&mut out, &[], &|_| true, &counts, Instant::now());
+        render(&mut out, &[], None, &counts, Instant::now());
         let expected = concat!(
             "# HELP pmtr_build_info pmtr's version, in the label.\n",
             "# TYPE pmtr_build_info gauge\n",
