@@ -963,7 +963,11 @@ impl Supervisor {
                 self.reload_env(slot, now);
             }
         }
-        self.source.rewatch();
+        // Not while exiting: `stop_all` removed the watches (a SIGHUP
+        // then still rereads the files, but puts no watch back).
+        if !self.shutting_down {
+            self.source.rewatch();
+        }
         self.trim_due = true;
     }
 

@@ -516,6 +516,11 @@ fn shutdown_drops_the_file_watches_while_jobs_stop() {
     signal(p.pid(), libc::SIGTERM);
     p.expect_log("stopping all jobs", T);
     expect_within(T, "no watch left", || inotify_watches(p.pid()) == 0);
+    // A SIGHUP while exiting rereads the configuration but puts no watch
+    // back.
+    signal(p.pid(), libc::SIGHUP);
+    p.expect_log("rescanning configuration (SIGHUP)", T);
+    assert_eq!(inotify_watches(p.pid()), 0);
     assert!(alive(pid) && alive(p.pid()), "the job still holds pmtr");
     // A second SIGTERM sends SIGKILL: the test ends at once.
     assert_eq!(p.stop(), Some(0));
