@@ -33,12 +33,16 @@ pub enum Control {
     Disable,
 }
 
+/// The verbs' words, in the order of [`Control`] (a list as for
+/// `config::nth_word`): one lookup each way, as for the control socket's
+/// verbs, not a `match` of strings (issue 18, bytes).
+const CONTROLS: &str = "enable\0disable\0";
+
 impl Control {
     pub fn from_word(word: &str) -> Option<Control> {
-        match word {
-            "enable" => Some(Control::Enable),
-            "disable" => Some(Control::Disable),
-            _ => None,
+        match crate::config::word_index(CONTROLS, word)? {
+            0 => Some(Control::Enable),
+            _ => Some(Control::Disable),
         }
     }
 }
@@ -47,10 +51,7 @@ impl Control {
     /// `enable` or `disable`: in pmtr's log line as a `&str`, no
     /// `Display` of its own in the binary (issue 18, bytes).
     pub fn word(self) -> &'static str {
-        match self {
-            Control::Enable => "enable",
-            Control::Disable => "disable",
-        }
+        crate::config::nth_word(CONTROLS, self as usize)
     }
 }
 
