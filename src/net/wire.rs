@@ -407,6 +407,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn control_words_both_ways() {
+        for (control, word) in [(Control::Enable, "enable"), (Control::Disable, "disable")] {
+            assert_eq!(control.word(), word);
+            assert_eq!(Control::from_word(word), Some(control));
+        }
+        for word in ["", "Enable", "enabled", "disable\0", "stop"] {
+            assert_eq!(Control::from_word(word), None, "{word}");
+        }
+    }
+
+    #[test]
     fn control_datagrams_parse() {
         assert_eq!(
             parse_control(b"enable web\n"),
