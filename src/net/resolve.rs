@@ -466,8 +466,8 @@ impl<S> Round<S> {
             // lookup left without a candidate is not sent again (a new
             // one is not kept, one after NXDOMAIN has both answered).
             let [a, aaaa] = &mut lookup.questions;
-            if !a.set(id, &candidate, dns::TYPE_A)
-                || !aaaa.set(id.wrapping_add(1), &candidate, dns::TYPE_AAAA)
+            if !a.set(id, candidate, dns::TYPE_A)
+                || !aaaa.set(id.wrapping_add(1), candidate, dns::TYPE_AAAA)
             {
                 continue;
             }
