@@ -105,7 +105,11 @@ pub fn itoa(mut n: u64) -> heapless::String<20> {
         }
     }
     let digits = buf.get(at..).unwrap_or_default();
-    let _ = out.push_str(core::str::from_utf8(digits).unwrap_or_default());
+    // Not checked again by `from_utf8` (issue 18, bytes).
+    #[allow(unsafe_code)]
+    // SAFETY: every byte is an ASCII digit, written just above.
+    let digits = unsafe { core::str::from_utf8_unchecked(digits) };
+    let _ = out.push_str(digits);
     out
 }
 

@@ -359,10 +359,11 @@ impl JobStatus {
         } else {
             let (kind, n) = exit.split_once(' ')?;
             let n = crate::parse_i32(n)?;
-            let exit = match kind {
-                "status" => Exit::Status(n),
-                "signal" => Exit::Signal(n),
-                _ => return None,
+            // By place in a word list, through the one search (issue 18,
+            // bytes).
+            let exit = match crate::config::word_index("status\0signal\0", kind)? {
+                0 => Exit::Status(n),
+                _ => Exit::Signal(n),
             };
             Some((exit, ago.parse().ok()?))
         };

@@ -12,6 +12,14 @@ pub struct Cells<const N: usize> {
 impl<const N: usize> Cells<N> {
     /// A table whose first row is `header`.
     pub fn new(header: [&str; N]) -> Self {
+        Cells::with_header(&header)
+    }
+
+    /// A table whose first row is `header`, borrowed: a constant list is
+    /// not built on the stack, and a loop over a slice out of line is not
+    /// an array iterator nor unrolled (issue 18, bytes).
+    #[inline(never)]
+    pub fn with_header(header: &[&str]) -> Self {
         let mut cells = Cells {
             text: String::new(),
             ends: Vec::new(),

@@ -450,7 +450,10 @@ impl<S> Round<S> {
         while let Some(i) = lookup.next {
             let search = &self.conf.search;
             lookup.next = (i < search.len()).then_some(i + 1);
-            let mut candidate: heapless::String<256> = heapless::String::new();
+            let mut buf: heapless::String<256> = heapless::String::new();
+            // Through the string's view: the copy every capacity shares,
+            // not one of this capacity's own (issue 18, bytes).
+            let candidate = buf.as_mut_view();
             let _ = candidate.push_str(&lookup.name);
             if let Some(domain) = search.get(i)
                 && (candidate.push('.').is_err() || candidate.push_str(domain).is_err())
@@ -463,8 +466,8 @@ impl<S> Round<S> {
             // lookup left without a candidate is not sent again (a new
             // one is not kept, one after NXDOMAIN has both answered).
             let [a, aaaa] = &mut lookup.questions;
-            if !a.set(id, &candidate, dns::TYPE_A)
-                || !aaaa.set(id.wrapping_add(1), &candidate, dns::TYPE_AAAA)
+            if !a.set(id, candidate, dns::TYPE_A)
+                || !aaaa.set(id.wrapping_add(1), candidate, dns::TYPE_AAAA)
             {
                 continue;
             }

@@ -108,21 +108,22 @@ fn write_hex(f: &mut fmt::Formatter<'_>, n: u16) -> fmt::Result {
 }
 
 fn write_digits(f: &mut fmt::Formatter<'_>, mut n: u32, radix: u32) -> fmt::Result {
-    // u32::MAX has 10 decimal digits.
+    // u32::MAX has 10 decimal digits. Written from the end, then as one
+    // str: no second loop of `write_char` (issue 18, bytes).
     let mut digits = [0u8; 10];
-    let mut len = 0;
+    let mut at = digits.len();
     loop {
-        digits[len] = b"0123456789abcdef"[(n % radix) as usize];
-        len += 1;
+        at -= 1;
+        digits[at] = b"0123456789abcdef"[(n % radix) as usize];
         n /= radix;
         if n == 0 {
             break;
         }
     }
-    for &d in digits[..len].iter().rev() {
-        f.write_char(d.into())?;
-    }
-    Ok(())
+    let digits = digits.get(at..).unwrap_or_default();
+    #[allow(unsafe_code)]
+    // SAFETY: every byte is an ASCII digit, written just above.
+    f.write_str(unsafe { core::str::from_utf8_unchecked(digits) })
 }
 
 #[cfg(test)]

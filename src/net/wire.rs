@@ -33,12 +33,16 @@ pub enum Control {
     Disable,
 }
 
+/// The verbs' words, in the order of [`Control`] (a list as for
+/// `config::nth_word`): one lookup each way, as for the control socket's
+/// verbs, not a `match` of strings (issue 18, bytes).
+const CONTROLS: &str = "enable\0disable\0";
+
 impl Control {
     pub fn from_word(word: &str) -> Option<Control> {
-        match word {
-            "enable" => Some(Control::Enable),
-            "disable" => Some(Control::Disable),
-            _ => None,
+        match crate::config::word_index(CONTROLS, word)? {
+            0 => Some(Control::Enable),
+            _ => Some(Control::Disable),
         }
     }
 }
@@ -47,10 +51,7 @@ impl Control {
     /// `enable` or `disable`: in pmtr's log line as a `&str`, no
     /// `Display` of its own in the binary (issue 18, bytes).
     pub fn word(self) -> &'static str {
-        match self {
-            Control::Enable => "enable",
-            Control::Disable => "disable",
-        }
+        crate::config::nth_word(CONTROLS, self as usize)
     }
 }
 
@@ -404,6 +405,17 @@ pub fn parse_report(datagram: &[u8]) -> Result<Report, BadReport> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_words_both_ways() {
+        for (control, word) in [(Control::Enable, "enable"), (Control::Disable, "disable")] {
+            assert_eq!(control.word(), word);
+            assert_eq!(Control::from_word(word), Some(control));
+        }
+        for word in ["", "Enable", "enabled", "disable\0", "stop"] {
+            assert_eq!(Control::from_word(word), None, "{word}");
+        }
+    }
 
     #[test]
     fn control_datagrams_parse() {

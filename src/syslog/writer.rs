@@ -151,13 +151,15 @@ impl Writer {
                 }
             }
             let mut framed: heapless::Vec<u8, { RECORD_MAX + 1 }> = heapless::Vec::new();
-            let _ = framed.extend_from_slice(bytes);
+            // Through the buffers' view: the copy every capacity shares,
+            // not one of this capacity's own (issue 18, bytes).
+            let _ = framed.as_mut_view().extend_from_slice(bytes);
             let _ = framed.push(0);
             return match send_retrying(sock, &framed, flags) {
                 Ok(n) => {
                     // The kernel took at most all of it.
                     if let Some(rest) = framed.get(n..) {
-                        let _ = self.pending.extend_from_slice(rest);
+                        let _ = self.pending.as_mut_view().extend_from_slice(rest);
                     }
                     Sent::Yes
                 }
