@@ -79,7 +79,7 @@ pub(crate) fn parse_i32(text: &str) -> Option<i32> {
         Some(rest) => (true, rest),
         None => (false, text),
     };
-    let n: i64 = parse_unsigned(digits)?;
+    let n = i64::from(parse_unsigned::<u32>(digits)?);
     i32::try_from(if negative { -n } else { n }).ok()
 }
 
