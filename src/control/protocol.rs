@@ -221,10 +221,12 @@ pub enum Exit {
     Signal(i32),
 }
 
-/// One job in a status answer.
+/// One job in a status answer. `S` is `String` where the line was read
+/// (the client), `&str` where it is written (pmtr borrows its job's texts:
+/// no copies to make and free per job, issue 18).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct JobStatus {
-    pub name: String,
+pub struct JobStatus<S = String> {
+    pub name: S,
     pub state: State,
     /// Running or stopping.
     pub pid: Option<u32>,
@@ -240,11 +242,55 @@ pub struct JobStatus {
     /// runtime stop).
     pub disabled_in_config: bool,
     /// Why it can't start.
-    pub reason: Option<String>,
+    pub reason: Option<S>,
     /// The `KEY=VALUE` fields after the fixed ones, in order, each one
     /// String with its value unescaped (`Vec<String>`, a type the binary
     /// has anyway, not one of pairs: issue 18, bytes). A key has no `=`.
-    pub extra: Vec<String>,
+    pub extra: Vec<S>,
+}
+
+impl<S: AsRef<str>> JobStatus<S> {
+    /// Appends the `job` line's fixed fields: pmtr writes its `extra`
+    /// fields straight after them ([`write_extra`]), then the newline,
+    /// instead of collecting them as strings first (issue 18, bytes).
+    pub fn write_fields(&self, out: &mut String) {
+        fn opt(out: &mut String, v: Option<u64>) {
+            match v {
+                Some(n) => {
+                    let _ = write!(out, "\t{n}");
+                }
+                None => out.push_str("\t-"),
+            }
+        }
+        let _ = write!(out, "job\t{}\t{}", self.name.as_ref(), self.state.keyword());
+        opt(out, self.pid.map(u64::from));
+        opt(out, self.uptime);
+        let _ = write!(out, "\t{}", self.starts);
+        // The two kinds through one format (issue 18, bytes).
+        match self.last_exit {
+            Some((exit, ago)) => {
+                let (kind, n) = match exit {
+                    Exit::Status(n) => ("status", n),
+                    Exit::Signal(n) => ("signal", n),
+                };
+                let _ = write!(out, "\t{kind} {n}\t{ago}");
+            }
+            None => out.push_str("\t-\t-"),
+        }
+        opt(out, self.restart_in);
+        out.push_str(if self.disabled_in_config {
+            "\t1"
+        } else {
+            "\t0"
+        });
+        match &self.reason {
+            Some(r) => {
+                out.push('\t');
+                escape_into(out, r.as_ref());
+            }
+            None => out.push_str("\t-"),
+        }
+    }
 }
 
 impl JobStatus {
@@ -270,48 +316,6 @@ impl JobStatus {
             write_extra(out, key, value);
         }
         out.push('\n');
-    }
-
-    /// Appends the `job` line's fixed fields: pmtr writes its `extra`
-    /// fields straight after them ([`write_extra`]), then the newline,
-    /// instead of collecting them as strings first (issue 18, bytes).
-    pub fn write_fields(&self, out: &mut String) {
-        fn opt(out: &mut String, v: Option<u64>) {
-            match v {
-                Some(n) => {
-                    let _ = write!(out, "\t{n}");
-                }
-                None => out.push_str("\t-"),
-            }
-        }
-        let _ = write!(out, "job\t{}\t{}", self.name, self.state.keyword());
-        opt(out, self.pid.map(u64::from));
-        opt(out, self.uptime);
-        let _ = write!(out, "\t{}", self.starts);
-        // The two kinds through one format (issue 18, bytes).
-        match self.last_exit {
-            Some((exit, ago)) => {
-                let (kind, n) = match exit {
-                    Exit::Status(n) => ("status", n),
-                    Exit::Signal(n) => ("signal", n),
-                };
-                let _ = write!(out, "\t{kind} {n}\t{ago}");
-            }
-            None => out.push_str("\t-\t-"),
-        }
-        opt(out, self.restart_in);
-        out.push_str(if self.disabled_in_config {
-            "\t1"
-        } else {
-            "\t0"
-        });
-        match &self.reason {
-            Some(r) => {
-                out.push('\t');
-                escape_into(out, r);
-            }
-            None => out.push_str("\t-"),
-        }
     }
 
     /// Parses the fields after `job\t`.

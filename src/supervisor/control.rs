@@ -280,7 +280,7 @@ fn write_status(jobs: &Jobs, i: usize, now: Instant, out: &mut String) {
         in_state,
     } = state_of(job, now);
     JobStatus {
-        name: String::from(&*job.spec.name),
+        name: &*job.spec.name,
         state,
         pid: pid.map(|p| p.as_raw_nonzero().get() as u32),
         uptime,
@@ -294,7 +294,7 @@ fn write_status(jobs: &Jobs, i: usize, now: Instant, out: &mut String) {
             (exit, secs(at))
         }),
         disabled_in_config: job.spec.disable,
-        reason: job.launch.as_ref().err().map(|e| e.0.clone()),
+        reason: job.launch.as_ref().err().map(|e| e.0.as_str()),
         extra: Vec::new(),
     }
     .write_fields(out);
