@@ -89,7 +89,7 @@ pub(super) fn answer(sup: &mut impl Loop, request: &Request, uid: u32, now: Inst
                         Ok(_) => (false, "can't start", ""),
                     },
                 };
-                for piece in [
+                for &piece in &[
                     if ok { "ok\t" } else { "fail\t" },
                     &job.spec.name,
                     "\t",

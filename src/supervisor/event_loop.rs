@@ -322,7 +322,7 @@ impl Supervisor {
                 }
             }
             _ => {
-                for list in self.jobs.lists() {
+                for &list in &self.jobs.lists() {
                     for j in list {
                         job::earliest(&mut next, jobs_deadline(j));
                     }
@@ -344,7 +344,7 @@ impl Supervisor {
         }
         self.jobs_due = next;
         if !self.shutting_down {
-            for at in [
+            for &at in &[
                 self.next_report,
                 self.source.deadline(now),
                 self.net.deadline(),

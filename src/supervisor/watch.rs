@@ -140,9 +140,14 @@ impl Watcher {
             file_wds,
         } = set;
         // An old watch (file, then directory) that neither new list
-        // holds goes; one loop for both lists.
-        let old = self.file_wds.iter().map(|w| w.0);
-        for old in old.chain(self.wds.iter().map(|w| w.0)) {
+        // holds goes; one loop for both lists, counted over both, not a
+        // chain of two mapped iterators (issue 18, bytes).
+        let n = self.file_wds.len();
+        for k in 0..n + self.wds.len() {
+            let old = match k.checked_sub(n) {
+                None => self.file_wds[k].0,
+                Some(k) => self.wds[k].0,
+            };
             if !file_wds.iter().any(|(wd, _)| *wd == old) && !wds.iter().any(|(wd, _)| *wd == old) {
                 let _ = inotify::remove_watch(&self.fd, old);
             }
