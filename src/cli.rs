@@ -147,12 +147,22 @@ pub enum UsageError<'a> {
 
 impl fmt::Display for UsageError<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            UsageError::UnknownFlag(flag) => write!(f, "unknown option '{flag}'"),
-            UsageError::UnknownLetter(flag) => write!(f, "unknown option '-{flag}'"),
-            UsageError::MissingArgument(flag) => write!(f, "option '-{flag}' needs an argument"),
-            UsageError::UnexpectedArgument(arg) => write!(f, "unexpected argument '{arg}'"),
-        }
+        // The text before the word from one list, by place; one write for
+        // all four, not four `write!`s (issue 18, bytes).
+        let (i, word) = match *self {
+            UsageError::UnknownFlag(flag) => (0, flag),
+            UsageError::UnknownLetter(flag) => (1, flag),
+            UsageError::MissingArgument(flag) => (2, flag),
+            UsageError::UnexpectedArgument(arg) => (3, arg),
+        };
+        let before = crate::config::nth_word(
+            "unknown option '\0unknown option '-\0option '-\0unexpected argument '\0",
+            i,
+        );
+        let after = if i == 2 { "' needs an argument" } else { "'" };
+        f.write_str(before)?;
+        f.write_str(word)?;
+        f.write_str(after)
     }
 }
 
@@ -307,6 +317,24 @@ mod tests {
             UsageError::UnknownLetter("x").to_string(),
             UsageError::UnknownFlag("-x").to_string()
         );
+    }
+
+    #[test]
+    fn usage_errors_say_what_they_said() {
+        for (e, text) in [
+            (UsageError::UnknownFlag("--nope"), "unknown option '--nope'"),
+            (UsageError::UnknownLetter("x"), "unknown option '-x'"),
+            (
+                UsageError::MissingArgument("c"),
+                "option '-c' needs an argument",
+            ),
+            (
+                UsageError::UnexpectedArgument("x"),
+                "unexpected argument 'x'",
+            ),
+        ] {
+            assert_eq!(e.to_string(), text);
+        }
     }
 
     #[test]

@@ -11,50 +11,39 @@ use rustix::io::Errno;
 
 use crate::prelude::*;
 
-/// Paths shorter than this are made C strings on the stack.
-const SHORT_PATH: usize = 256;
+/// The longest path the kernel takes, its NUL included (`PATH_MAX`).
+const PATH_MAX: usize = 4096;
 
-/// A path as the C string a system call takes. rustix converts a `&str`
-/// path inside each of its functions that takes one, a copy of that code
-/// per function (about 100 bytes each on armv7); pmtr converts here, once,
-/// and hands rustix the `&CStr` (issue 18, bytes). As rustix does, a short
-/// path is copied onto the stack, a long one onto the heap, and one with a
-/// NUL byte inside is `EINVAL`.
-// The short variant is the point: a stack buffer that lives for one call.
-#[allow(clippy::large_enum_variant)]
-pub enum CPath {
-    /// NUL-terminated, then zeroed.
-    Short([u8; SHORT_PATH]),
-    Long(alloc::ffi::CString),
-}
+/// A buffer for a path as the C string a system call takes. rustix
+/// converts a `&str` path inside each of its functions that takes one, a
+/// copy of that code per function (about 100 bytes each on armv7); pmtr
+/// converts here, once, and hands rustix the `&CStr` (issue 18, bytes).
+/// Every path the kernel takes fits on the stack, so none goes to the heap
+/// (issue 18, bytes: no `CString` to make and drop in each call); a longer
+/// one is `ENAMETOOLONG`, as the kernel answers it, and one with a NUL byte
+/// inside is `EINVAL`, as in rustix.
+pub struct CPath([u8; PATH_MAX]);
 
-impl CPath {
-    #[inline(never)]
-    pub fn new(path: &str) -> Result<Self, Errno> {
-        let bytes = path.as_bytes();
-        if bytes.len() >= SHORT_PATH {
-            return alloc::ffi::CString::new(bytes)
-                .map(Self::Long)
-                .map_err(|_| Errno::INVAL);
-        }
-        if bytes.contains(&0) {
-            return Err(Errno::INVAL);
-        }
-        let mut buf = [0; SHORT_PATH];
-        buf[..bytes.len()].copy_from_slice(bytes);
-        Ok(Self::Short(buf))
+impl Default for CPath {
+    fn default() -> Self {
+        Self([0; PATH_MAX])
     }
 }
 
-impl core::ops::Deref for CPath {
-    type Target = CStr;
-
-    fn deref(&self) -> &CStr {
-        match self {
-            // Never `c""`: `new` left at least one zero after the path.
-            Self::Short(buf) => CStr::from_bytes_until_nul(buf).unwrap_or(c""),
-            Self::Long(path) => path,
+impl CPath {
+    /// `path`, NUL-terminated, in this buffer.
+    #[inline(never)]
+    pub fn c_str(&mut self, path: &str) -> Result<&CStr, Errno> {
+        let bytes = path.as_bytes();
+        if bytes.contains(&0) {
+            return Err(Errno::INVAL);
         }
+        if bytes.len() >= PATH_MAX {
+            return Err(Errno::NAMETOOLONG);
+        }
+        self.0[..bytes.len()].copy_from_slice(bytes);
+        self.0[bytes.len()] = 0;
+        CStr::from_bytes_until_nul(&self.0).map_err(|_| Errno::INVAL)
     }
 }
 
@@ -112,48 +101,48 @@ pub fn lstat(path: &str) -> Result<rustix::fs::Stat, Errno> {
 
 /// `fstatat(AT_FDCWD, path, flags)`.
 pub fn statat(path: &str, flags: rustix::fs::AtFlags) -> Result<rustix::fs::Stat, Errno> {
-    rustix::fs::statat(rustix::fs::CWD, &*CPath::new(path)?, flags)
+    rustix::fs::statat(rustix::fs::CWD, CPath::default().c_str(path)?, flags)
 }
 
 /// `open(path, flags, mode)`.
 pub fn open(path: &str, flags: OFlags, mode: Mode) -> Result<rustix::fd::OwnedFd, Errno> {
-    rustix::fs::open(&*CPath::new(path)?, flags, mode)
+    rustix::fs::open(CPath::default().c_str(path)?, flags, mode)
 }
 
 /// `unlink(path)`.
 pub fn unlink(path: &str) -> Result<(), Errno> {
-    rustix::fs::unlink(&*CPath::new(path)?)
+    rustix::fs::unlink(CPath::default().c_str(path)?)
 }
 
 /// `chmod(path, mode)`.
 pub fn chmod(path: &str, mode: u32) -> Result<(), Errno> {
-    rustix::fs::chmod(&*CPath::new(path)?, Mode::from_raw_mode(mode))
+    rustix::fs::chmod(CPath::default().c_str(path)?, Mode::from_raw_mode(mode))
 }
 
 /// Whether `path` exists (`access(path, F_OK)`): `Err` only if it
 /// does not or cannot be looked up.
 pub fn exists(path: &str) -> Result<(), Errno> {
-    rustix::fs::access(&*CPath::new(path)?, rustix::fs::Access::EXISTS)
+    rustix::fs::access(CPath::default().c_str(path)?, rustix::fs::Access::EXISTS)
 }
 
 /// `rename(from, to)`.
 pub fn rename(from: &str, to: &str) -> Result<(), Errno> {
-    rustix::fs::rename(&*CPath::new(from)?, &*CPath::new(to)?)
+    rustix::fs::rename(CPath::default().c_str(from)?, CPath::default().c_str(to)?)
 }
 
 /// `mkdir(path, mode)`.
 pub fn mkdir(path: &str, mode: u32) -> Result<(), Errno> {
-    rustix::fs::mkdir(&*CPath::new(path)?, Mode::from_raw_mode(mode))
+    rustix::fs::mkdir(CPath::default().c_str(path)?, Mode::from_raw_mode(mode))
 }
 
 /// `rmdir(path)`.
 pub fn rmdir(path: &str) -> Result<(), Errno> {
-    rustix::fs::rmdir(&*CPath::new(path)?)
+    rustix::fs::rmdir(CPath::default().c_str(path)?)
 }
 
 /// `chown(path, uid, gid)`.
 pub fn chown(path: &str, uid: rustix::fs::Uid, gid: rustix::fs::Gid) -> Result<(), Errno> {
-    rustix::fs::chown(&*CPath::new(path)?, Some(uid), Some(gid))
+    rustix::fs::chown(CPath::default().c_str(path)?, Some(uid), Some(gid))
 }
 
 /// `inotify_add_watch(fd, path, flags)`.
@@ -162,12 +151,12 @@ pub fn add_watch(
     path: &str,
     flags: rustix::fs::inotify::WatchFlags,
 ) -> Result<i32, Errno> {
-    rustix::fs::inotify::add_watch(fd, &*CPath::new(path)?, flags)
+    rustix::fs::inotify::add_watch(fd, CPath::default().c_str(path)?, flags)
 }
 
 /// A Unix socket address for `path`.
 pub fn unix_addr(path: &str) -> Result<rustix::net::SocketAddrUnix, Errno> {
-    rustix::net::SocketAddrUnix::new(&*CPath::new(path)?)
+    rustix::net::SocketAddrUnix::new(CPath::default().c_str(path)?)
 }
 
 /// Whether `path` names a regular file, and its size (following symlinks).
@@ -228,7 +217,7 @@ const MAX_LINKS: usize = 40;
 /// brings a panic path and `NulError`'s `Debug` (724 bytes on stable
 /// x86_64) into the binary; `readlinkat` trusts the kernel.
 pub fn readlink(path: &str) -> Result<alloc::ffi::CString, Errno> {
-    rustix::fs::readlinkat(rustix::fs::CWD, &*CPath::new(path)?, Vec::new())
+    rustix::fs::readlinkat(rustix::fs::CWD, CPath::default().c_str(path)?, Vec::new())
 }
 
 /// Walks `path` as the kernel resolves it and calls `visit` for every
@@ -388,23 +377,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_path_becomes_the_same_c_string_short_or_long() {
-        for len in [0, 1, SHORT_PATH - 1, SHORT_PATH, SHORT_PATH + 1, 4095] {
+    fn a_path_becomes_the_same_c_string_up_to_path_max() {
+        for len in [0, 1, 255, 256, 257, PATH_MAX - 1] {
             let path = "a/".repeat(len).chars().take(len).collect::<String>();
-            let c = CPath::new(&path).unwrap();
+            let mut buf = CPath::default();
+            let c = buf.c_str(&path).unwrap();
             assert_eq!(c.to_bytes(), path.as_bytes(), "length {len}");
-            assert_eq!(
-                matches!(c, CPath::Short(_)),
-                len < SHORT_PATH,
-                "length {len}"
-            );
         }
     }
 
     #[test]
     fn a_path_with_a_nul_inside_is_einval_as_in_rustix() {
-        for path in ["a\0b", "\0", &("x".repeat(300) + "\0")] {
-            assert_eq!(CPath::new(path).err(), Some(Errno::INVAL));
+        for path in [
+            "a\0b",
+            "\0",
+            &("x".repeat(300) + "\0"),
+            &("x".repeat(5000) + "\0"),
+        ] {
+            assert_eq!(CPath::default().c_str(path).err(), Some(Errno::INVAL));
             assert_eq!(
                 rustix::fs::access(path, rustix::fs::Access::EXISTS),
                 Err(Errno::INVAL)
@@ -413,12 +403,28 @@ mod tests {
     }
 
     #[test]
+    fn a_path_over_path_max_is_enametoolong_as_from_the_kernel() {
+        for len in [PATH_MAX, PATH_MAX + 1, 3 * PATH_MAX] {
+            let path = "a/".repeat(len).chars().take(len).collect::<String>();
+            assert_eq!(
+                CPath::default().c_str(&path).err(),
+                Some(Errno::NAMETOOLONG)
+            );
+            assert_eq!(
+                rustix::fs::access(path.as_str(), rustix::fs::Access::EXISTS),
+                Err(Errno::NAMETOOLONG),
+                "length {len}"
+            );
+        }
+    }
+
+    #[test]
     fn calls_through_a_c_path_reach_the_file() {
         let dir = std::env::temp_dir().join(format!("pmtr-cpath-{}", std::process::id()));
         let dir = dir.to_str().unwrap().to_string();
-        // A long path too: a deep tree of short names, over SHORT_PATH.
+        // A long path too: a deep tree of short names, over 256 bytes.
         let deep = format!("{dir}/{}", ["d"; 150].join("/"));
-        assert!(deep.len() > SHORT_PATH);
+        assert!(deep.len() > 256);
         let mut at = dir.clone();
         mkdir(&at, 0o700).unwrap();
         for _ in 0..150 {

@@ -171,27 +171,28 @@ pub fn run(args: Vec<String>) -> u8 {
 /// `pmtr [flags]`: validate with `-t`, or supervise.
 #[inline(never)]
 fn daemon(args: Vec<String>) -> u8 {
-    let opts = match cli::parse(&args) {
-        Ok(cli::Command::Run(opts)) => opts,
-        // Written as they are, not through print! (issue 18, bytes).
-        Ok(cli::Command::Help) => {
-            cli::write_usage(rt::print::stdout(), cli::Usage::Pmtr);
-            return 0;
+    // The usage text written at one place, for -h and for a usage error
+    // (issue 18, bytes).
+    let (fd, code) = match cli::parse(&args) {
+        Ok(cli::Command::Run(opts)) => {
+            if opts.test {
+                return config::check(opts.config);
+            }
+            return supervisor::run(&opts);
         }
+        // Written as they are, not through print! (issue 18, bytes).
+        Ok(cli::Command::Help) => (rt::print::stdout(), 0),
         Ok(cli::Command::Version) => {
             rt::print::out(concat!("pmtr ", env!("CARGO_PKG_VERSION"), "\n"));
             return 0;
         }
         Err(e) => {
             eprintln!("pmtr: {e}");
-            cli::write_usage(rt::print::stderr(), cli::Usage::Pmtr);
-            return 2;
+            (rt::print::stderr(), 2)
         }
     };
-    if opts.test {
-        return config::check(opts.config);
-    }
-    supervisor::run(&opts)
+    cli::write_usage(fd, cli::Usage::Pmtr);
+    code
 }
 
 #[cfg(test)]

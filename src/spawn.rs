@@ -522,7 +522,9 @@ fn job_env(
 /// The name of a `NAME=VALUE` line (all of it without a `=`): one
 /// function for `job_env` and `Env::with` (issue 18, bytes).
 fn name(kv: &[u8]) -> &[u8] {
-    kv.split(|&b| b == b'=').next().unwrap_or(kv)
+    // By position, not the general `split` iterator (issue 18, bytes).
+    let end = kv.iter().position(|&b| b == b'=').unwrap_or(kv.len());
+    kv.get(..end).unwrap_or(kv)
 }
 
 /// The environments made for the jobs of one configuration read: a job
@@ -640,14 +642,19 @@ impl StartError {
                         _ => "",
                     }
                 }
-                let (what, object) = match e.step {
-                    Step::Stdin => (
-                        "open input ",
-                        spec.extra().input.as_deref().unwrap_or("/dev/null"),
-                    ),
-                    Step::Stdout => ("open output ", file(&spec.out)),
-                    Step::Stderr => ("open error output ", file(&spec.err)),
-                    Step::Chdir => ("change directory to ", spec.dir.as_deref().unwrap_or("/")),
+                // What failed from one list, by the step's place in it
+                // (issue 18, bytes); nice's place is empty, unused.
+                let what = crate::config::nth_word(
+                    "change directory to \0open input \0open output \0\
+                     open error output \0\0set cpu affinity\0set ulimit\0\
+                     set supplementary groups\0set group id\0set user id\0exec \0",
+                    e.step as usize - 1,
+                );
+                let object = match e.step {
+                    Step::Stdin => spec.extra().input.as_deref().unwrap_or("/dev/null"),
+                    Step::Stdout => file(&spec.out),
+                    Step::Stderr => file(&spec.err),
+                    Step::Chdir => spec.dir.as_deref().unwrap_or("/"),
                     Step::Nice => {
                         return write!(
                             f,
@@ -655,12 +662,8 @@ impl StartError {
                             spec.extra().nice.unwrap_or(0)
                         );
                     }
-                    Step::Affinity => ("set cpu affinity", ""),
-                    Step::Rlimit => ("set ulimit", ""),
-                    Step::Groups => ("set supplementary groups", ""),
-                    Step::Gid => ("set group id", ""),
-                    Step::Uid => ("set user id", ""),
-                    Step::Exec => ("exec ", spec.cmd.first().map_or("", |a| a)),
+                    Step::Exec => spec.cmd.first().map_or("", |a| a),
+                    Step::Affinity | Step::Rlimit | Step::Groups | Step::Gid | Step::Uid => "",
                 };
                 write!(f, "can't {what}{object}: {why}")?;
                 if matches!(e.step, Step::Stdin | Step::Stdout | Step::Stderr)
@@ -1263,6 +1266,44 @@ mod tests {
 
     fn env(vars: &[&str]) -> Env {
         CStrings::new(vars.iter().map(|v| v.as_bytes())).unwrap()
+    }
+
+    #[test]
+    fn a_failed_step_is_described_as_before() {
+        let text = "job {\n name t\n cmd /bin/nodee a\n dir /x\n out /o\n err /e\n in /i\n nice 3\n user u\n}\n";
+        let spec = crate::config::parse_bytes("t.conf", text.as_bytes())
+            .unwrap()
+            .jobs
+            .remove(0);
+        let why = sys::strerror(Errno::NOENT);
+        for (step, detail, said) in [
+            (Step::Chdir, 0, "can't change directory to /x"),
+            (Step::Stdin, 0, "can't open input /i"),
+            (Step::Stdout, 0, "can't open output /o"),
+            (Step::Stderr, DETAIL_AS_JOB, "can't open error output /e"),
+            (Step::Nice, 0, "can't set nice 3"),
+            (Step::Affinity, 0, "can't set cpu affinity"),
+            (Step::Rlimit, 0, "can't set ulimit"),
+            (Step::Groups, 0, "can't set supplementary groups"),
+            (Step::Gid, 0, "can't set group id"),
+            (Step::Uid, 0, "can't set user id"),
+            (Step::Exec, 0, "can't exec /bin/nodee"),
+        ] {
+            let e = StartError {
+                step,
+                errno: Errno::NOENT,
+                detail,
+            };
+            let rights = if detail == DETAIL_AS_JOB {
+                " (opened with the rights of user u, who can write a directory on its path)"
+            } else {
+                ""
+            };
+            assert_eq!(
+                e.describe(&spec).to_string(),
+                format!("{said}: {why}{rights}")
+            );
+        }
     }
 
     #[test]
