@@ -20,8 +20,10 @@ pub struct Config {
     pub metrics: Option<String>,
     /// `FILE:LINE:COL: message` for what does not stop the file from
     /// applying but deserves a word (`restart delay 0`): logged at every
-    /// load, printed by `pmtr -t`.
-    pub warnings: Vec<String>,
+    /// load, printed by `pmtr -t`. Kept as errors, displayed where they
+    /// are written: no `to_string` of an error in the binary (issue 18,
+    /// bytes).
+    pub warnings: Vec<super::Error>,
 }
 
 /// One `job { … }` block. Compared by what it means (see

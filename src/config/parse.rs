@@ -736,21 +736,17 @@ impl Parser<'_> {
         expected: &'static str,
         hint: &'static str,
     ) -> Option<&'w Word> {
-        let Some(arg) = args.first() else {
-            self.fail(pos, Msg::MissingArg, option, expected);
-            return None;
-        };
-        if let Some(extra) = args.get(1) {
+        // What is wrong, reported by one call (issue 18, bytes).
+        let (at, msg, b) = match args {
+            [] => (pos, Msg::MissingArg, expected),
             // The words were meant together; judging the first alone
             // would only add a second, misleading error.
-            self.fail(extra.pos, Msg::ExtraArg, option, hint);
-            return None;
-        }
-        if arg.text.is_empty() {
-            self.fail(arg.pos, Msg::EmptyArg, option, "");
-            return None;
-        }
-        Some(arg)
+            [_, extra, ..] => (extra.pos, Msg::ExtraArg, hint),
+            [arg] if arg.text.is_empty() => (arg.pos, Msg::EmptyArg, ""),
+            [arg] => return Some(arg),
+        };
+        self.fail(at, msg, option, b);
+        None
     }
 
     /// The job being read; only called while there is one. Not inlined:

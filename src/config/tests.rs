@@ -1236,7 +1236,8 @@ fn restart_delay_zero_is_allowed_with_a_warning() {
     assert_eq!(cfg.jobs[0].extra().restart_delay.unwrap().secs, 0);
     assert_eq!(cfg.warnings.len(), 1);
     assert!(
-        cfg.warnings[0] == "t.conf:4:3: restart delay 0: a crash loop restarts without pause",
+        cfg.warnings[0].to_string()
+            == "t.conf:4:3: restart delay 0: a crash loop restarts without pause",
         "{:?}",
         cfg.warnings
     );

@@ -15,6 +15,7 @@ use rustix::fs::{FileType, Stat};
 use rustix::io::Errno;
 
 use super::error::{Error, ErrorKind, Msg};
+use super::values::nth_word;
 
 const STICKY: u32 = 0o1000;
 
@@ -58,13 +59,14 @@ fn verdict(file: &str, dir: Option<&str>, uid: u32, mode: u32, euid: u32) -> Res
         if mode & 0o022 == 0 || (is_dir && mode & STICKY != 0) {
             return Ok(());
         }
-        let who = if mode & 0o020 != 0 && mode & 0o002 != 0 {
-            "group and others"
-        } else if mode & 0o020 != 0 {
-            "group"
-        } else {
-            "others"
-        };
+        // By place in a word list: group and others (0), group (1),
+        // others (2); not a text per branch (issue 18, bytes).
+        let group = mode & 0o020 != 0;
+        let others = mode & 0o002 != 0;
+        let who = nth_word(
+            "group and others\0group\0others\0",
+            usize::from(!group) * 2 + usize::from(group && !others),
+        );
         let msg = match dir {
             None => Msg::WritableByOthers,
             Some(_) => Msg::DirWritableByOthers,

@@ -163,7 +163,7 @@ impl Parser<'_> {
                     // every load and in pmtr -t.
                     let warning = ErrorKind::plain(Msg::RestartDelayZero);
                     let warning = Error::at(self.diags.file, pos, warning);
-                    self.config.warnings.push(warning.to_string());
+                    self.config.warnings.push(warning);
                 }
                 self.extra().restart_delay = Some(RestartDelay { secs, max_secs });
             }
