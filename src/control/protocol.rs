@@ -594,6 +594,17 @@ mod tests {
     }
 
     #[test]
+    fn requests_without_words_are_refused_by_why() {
+        assert_eq!(Request::parse(b""), Err("empty request".into()));
+        assert_eq!(Request::parse(b" \t "), Err("empty request".into()));
+        assert_eq!(Request::parse(b"\xff"), Err("request is not UTF-8".into()));
+        assert_eq!(
+            Request::parse(b"status \xc3"),
+            Err("request is not UTF-8".into())
+        );
+    }
+
+    #[test]
     fn control_request_needs_a_name() {
         assert!(Request::parse(b"restart").is_err());
         assert!(Request::parse(b"").is_err());
