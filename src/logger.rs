@@ -199,15 +199,18 @@ impl<'a> Log<'a> {
             let stamp = &stamp[..stamp_len];
             self.now = secs;
             self.open();
+            // Line by line through `position`, not `split_inclusive`'s
+            // iterator (issue 18, bytes).
             let mut start = 0;
-            for line in buf
-                .get(..len)
-                .unwrap_or_default()
-                .split_inclusive(|&b| b == b'\n')
+            while let Some(rest) = buf.get(start..len)
+                && !rest.is_empty()
             {
+                let (line, cut) = match rest.iter().position(|&b| b == b'\n') {
+                    Some(end) => (&rest[..=end], false),
+                    None => (rest, true),
+                };
                 // A line as long as the buffer is cut here; so is the last
                 // one when the pipe ends without a newline.
-                let cut = line.last() != Some(&b'\n');
                 if cut && line.len() < cap && !eof {
                     break;
                 }

@@ -104,10 +104,16 @@ impl Request {
     /// inlined into the loop's handler it cost more (issue 18).
     #[inline(never)]
     pub fn parse(line: &[u8]) -> Result<Request, String> {
-        let text = core::str::from_utf8(line).map_err(|_| "request is not UTF-8".to_string())?;
-        let mut words = crate::Words(text);
+        // Text that is not UTF-8 has no words here: the two fixed
+        // refusals made into a String at one place (issue 18, bytes).
+        let text = core::str::from_utf8(line);
+        let mut words = crate::Words(text.unwrap_or_default());
         let Some(word) = words.next() else {
-            return Err("empty request".into());
+            return Err(String::from(if text.is_ok() {
+                "empty request"
+            } else {
+                "request is not UTF-8"
+            }));
         };
         let Some(verb) = Verb::from_word(word) else {
             return Err(refusal("unknown request '", word, "'"));
@@ -584,6 +590,17 @@ mod tests {
         assert_eq!(
             Request::parse(b"stop"),
             Err("'stop' needs at least one job name".into())
+        );
+    }
+
+    #[test]
+    fn requests_without_words_are_refused_by_why() {
+        assert_eq!(Request::parse(b""), Err("empty request".into()));
+        assert_eq!(Request::parse(b" \t "), Err("empty request".into()));
+        assert_eq!(Request::parse(b"\xff"), Err("request is not UTF-8".into()));
+        assert_eq!(
+            Request::parse(b"status \xc3"),
+            Err("request is not UTF-8".into())
         );
     }
 

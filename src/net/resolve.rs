@@ -238,20 +238,25 @@ impl<'a, I: Io> Resolver<'a, I> {
     /// Reads /etc/hosts and, when a round begins, resolv.conf: both root's
     /// files, read with `O_NONBLOCK` and a size cap.
     pub fn start(&mut self, key: u32, host: &str, now: Instant) {
-        if let Some(ip) = crate::config::parse_ip(host) {
-            self.finished.push((key, Ok(vec![ip])));
-            return;
-        }
         let name = host.strip_suffix('.').unwrap_or(host);
-        if !crate::config::is_host_name(host) {
-            self.finished.push((key, Err(LookupError::BadName)));
-            return;
-        }
-        let ips = from_hosts(self.sources.hosts, name);
-        if !ips.is_empty() {
-            self.finished.push((key, Ok(ips)));
-            return;
-        }
+        // The results known at once pushed at one place (issue 18, bytes).
+        let result = if let Some(ip) = crate::config::parse_ip(host) {
+            Ok(vec![ip])
+        } else if !crate::config::is_host_name(host) {
+            Err(LookupError::BadName)
+        } else {
+            let ips = from_hosts(self.sources.hosts, name);
+            if ips.is_empty() {
+                self.start_dns(key, host, name, now);
+                return;
+            }
+            Ok(ips)
+        };
+        self.finished.push((key, result));
+    }
+
+    /// [`Resolver::start`] for a name the hosts file does not have.
+    fn start_dns(&mut self, key: u32, host: &str, name: &str, now: Instant) {
         let io = &mut self.io;
         let sources = &self.sources;
         let round = self.round.get_or_insert_with(|| Round::open(io, sources));
@@ -548,17 +553,29 @@ fn query_id() -> u16 {
 /// unreadable file counts as empty, as in musl.
 fn from_hosts(path: &str, name: &str) -> Vec<IpAddr> {
     let mut ips = Vec::new();
-    for_each_line(path, HOSTS_MAX, &mut |line| {
-        let mut words = crate::Words(line);
-        let Some(ip) = words.next().and_then(crate::config::parse_ip) else {
-            return;
-        };
-        if ips.len() < MAX_ADDRS && words.any(|word| word.eq_ignore_ascii_case(name)) {
-            ips.push(ip);
-        }
-    });
+    for_each_line(path, HOSTS_MAX, &mut Each::Hosts(name, &mut ips));
     ipv4_first(&mut ips);
     ips
+}
+
+/// A hosts file's line: its address when `name` is among its names.
+fn hosts_line(line: &str, name: &str, ips: &mut Vec<IpAddr>) {
+    let mut words = crate::Words(line);
+    let Some(ip) = words.next().and_then(crate::config::parse_ip) else {
+        return;
+    };
+    if ips.len() < MAX_ADDRS && words.any(|word| word.eq_ignore_ascii_case(name)) {
+        ips.push(ip);
+    }
+}
+
+/// What [`for_each_line`] does with each line: an enum, not a `dyn
+/// FnMut` (issue 18, bytes: no closures behind vtables).
+enum Each<'a> {
+    /// The name looked up, and its addresses so far.
+    Hosts(&'a str, &'a mut Vec<IpAddr>),
+    /// resolv.conf, and its `timeout` and `attempts` so far.
+    Conf(&'a mut Conf, &'a mut u32, &'a mut u32),
 }
 
 /// Moves IPv4 addresses before IPv6 ones, each kept in order: pmtr
@@ -579,14 +596,18 @@ fn ipv4_first(ips: &mut [IpAddr]) {
 /// not UTF-8 reads as empty; one longer than [`LINE_MAX`] is skipped. The
 /// file is opened non-blocking, so a FIFO put there reads as empty instead
 /// of stopping pmtr.
-fn for_each_line(path: &str, max: u64, each: &mut dyn FnMut(&str)) {
+fn for_each_line(path: &str, max: u64, each: &mut Each<'_>) {
     let flags = OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NONBLOCK;
     let Ok(fd) = crate::files::open(path, flags, Mode::empty()) else {
         return;
     };
     let mut give = |line: &[u8]| {
         let line = line.split(|&b| b == b'#').next().unwrap_or_default();
-        each(core::str::from_utf8(line).unwrap_or_default());
+        let line = core::str::from_utf8(line).unwrap_or_default();
+        match each {
+            Each::Hosts(name, ips) => hosts_line(line, name, ips),
+            Each::Conf(conf, timeout, attempts) => conf_line(line, conf, timeout, attempts),
+        }
     };
     let mut buf = [0u8; LINE_MAX];
     let (mut len, mut total, mut skipping) = (0, 0u64, false);
@@ -642,46 +663,11 @@ fn read_conf(path: &str) -> Conf {
         timeout: Duration::ZERO,
         retry: Duration::ZERO,
     };
-    for_each_line(path, RESOLV_CONF_MAX, &mut |line| {
-        let mut words = crate::Words(line);
-        // Keywords by place in one word list: one search, not a string
-        // comparison per keyword (issue 18, bytes).
-        let keyword = words
-            .next()
-            .and_then(|w| crate::config::word_index("nameserver\0search\0domain\0options\0", w));
-        match keyword {
-            Some(0) => {
-                if let Some(ip) = words.next().and_then(crate::config::parse_ip) {
-                    let _ = conf.servers.push(ip);
-                }
-            }
-            Some(1 | 2) => {
-                conf.search.clear();
-                for d in words.filter(|d| crate::config::is_host_name(d)) {
-                    if conf.search.len() == MAX_SEARCH {
-                        break;
-                    }
-                    conf.search
-                        .push(d.strip_suffix('.').unwrap_or(d).to_string());
-                }
-            }
-            Some(_) => {
-                for (key, value) in words.filter_map(|word| word.split_once(':')) {
-                    let Some(n) = crate::parse_unsigned::<u32>(value) else {
-                        continue;
-                    };
-                    match crate::config::word_index("ndots\0timeout\0attempts\0", key) {
-                        Some(0) => conf.ndots = n.min(15) as usize,
-                        // Zero would mean never waiting: clamp to 1.
-                        Some(1) => timeout = n.clamp(1, 30),
-                        Some(_) => attempts = n.clamp(1, 5),
-                        None => {}
-                    }
-                }
-            }
-            _ => {}
-        }
-    });
+    for_each_line(
+        path,
+        RESOLV_CONF_MAX,
+        &mut Each::Conf(&mut conf, &mut timeout, &mut attempts),
+    );
     conf.timeout = Duration::from_secs(timeout.into());
     // What `timeout / attempts` gives, without Duration's division and
     // its panic path (issue 18, bytes).
@@ -690,6 +676,48 @@ fn read_conf(path: &str) -> Conf {
     let attempts = u64::from(attempts.max(1));
     conf.retry = Duration::from_nanos(u64::from(timeout) * 1_000_000_000 / attempts);
     conf
+}
+
+/// One line of resolv.conf into `conf`, `timeout` and `attempts`.
+fn conf_line(line: &str, conf: &mut Conf, timeout: &mut u32, attempts: &mut u32) {
+    let mut words = crate::Words(line);
+    // Keywords by place in one word list: one search, not a string
+    // comparison per keyword (issue 18, bytes).
+    let keyword = words
+        .next()
+        .and_then(|w| crate::config::word_index("nameserver\0search\0domain\0options\0", w));
+    match keyword {
+        Some(0) => {
+            if let Some(ip) = words.next().and_then(crate::config::parse_ip) {
+                let _ = conf.servers.push(ip);
+            }
+        }
+        Some(1 | 2) => {
+            conf.search.clear();
+            for d in words.filter(|d| crate::config::is_host_name(d)) {
+                if conf.search.len() == MAX_SEARCH {
+                    break;
+                }
+                conf.search
+                    .push(d.strip_suffix('.').unwrap_or(d).to_string());
+            }
+        }
+        Some(_) => {
+            for (key, value) in words.filter_map(|word| word.split_once(':')) {
+                let Some(n) = crate::parse_unsigned::<u32>(value) else {
+                    continue;
+                };
+                match crate::config::word_index("ndots\0timeout\0attempts\0", key) {
+                    Some(0) => conf.ndots = n.min(15) as usize,
+                    // Zero would mean never waiting: clamp to 1.
+                    Some(1) => *timeout = n.clamp(1, 30),
+                    Some(_) => *attempts = n.clamp(1, 5),
+                    None => {}
+                }
+            }
+        }
+        _ => {}
+    }
 }
 
 /// Addresses for `host:port`, IPv4 first, waiting as long as the lookup
