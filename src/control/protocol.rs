@@ -380,7 +380,9 @@ impl JobStatus {
         Some(JobStatus {
             name: name.to_string(),
             state: State::from_keyword(state)?,
-            pid: opt(pid)?.map(|p| p as u32),
+            // A pid that does not fit refuses the line, as any bad field
+            // does: `as u32` would show 4294967297 as pid 1.
+            pid: opt(pid)?.map(u32::try_from).transpose().ok()?,
             uptime: opt(uptime)?,
             restart_in: opt(restart_in)?,
             starts: crate::parse_unsigned(starts)?,
@@ -459,6 +461,20 @@ mod tests {
             reason: None,
             extra: Vec::new(),
         }
+    }
+
+    #[test]
+    fn a_pid_too_large_refuses_the_line() {
+        let mut line = String::new();
+        sample().write_fields(&mut line);
+        let fields = line.strip_prefix("job\t").unwrap();
+        assert!(JobStatus::parse_fields(fields).is_some());
+        for pid in ["4294967296", "4294967297", "18446744073709551615"] {
+            let bad = fields.replacen("1301", pid, 1);
+            assert_eq!(JobStatus::parse_fields(&bad), None, "{pid}");
+        }
+        let max = fields.replacen("1301", "4294967295", 1);
+        assert_eq!(JobStatus::parse_fields(&max).unwrap().pid, Some(u32::MAX));
     }
 
     #[test]
