@@ -40,7 +40,7 @@ impl Query {
         q.set(id, name, qtype).then_some(q)
     }
 
-    /// Makes this the query [`Query::new`] would make, in place (no
+    /// Makes this the query `Query::new` (tests only) would make, in place (no
     /// 271-byte query moved, issue 18); false, and blank, when `new`
     /// would give `None`.
     pub fn set(&mut self, id: u16, name: &str, qtype: u16) -> bool {
