@@ -16,9 +16,10 @@
 //!   bits 0–1 and the second byte are the distance less 1.
 //!
 //! [`encode`] chooses the copies with the fewest bytes in all (a shortest
-//! path over the text, not the first long match), so the result does not
-//! depend on a search window's heuristics. A text with a byte of 0x80 or
-//! above (not ASCII) does not compile.
+//! path over the text, not the first long match), given the longest match
+//! at each position (found through hash chains; see [`MAX_TRIES`]). A
+//! text with a byte of 0x80 or above (not ASCII), or longer than
+//! [`MAX_TEXT`], does not compile.
 
 /// The fewest bytes a copy replaces: a copy takes two.
 const MIN_COPY: usize = 3;
@@ -36,10 +37,9 @@ pub struct Packed {
 }
 
 impl Packed {
-    /// Wraps `bytes` made by [`encode`] from a text of `len` bytes; use
-    /// [`packed!`].
+    /// Wraps `bytes` made by [`encode`] from a text of `len` bytes (which
+    /// [`encode`] has checked is at most [`MAX_TEXT`]); use [`packed!`].
     pub const fn new(bytes: &'static [u8], len: usize) -> Packed {
-        assert!(len <= MAX_TEXT, "text longer than packed::MAX_TEXT");
         Packed { bytes, len }
     }
 
