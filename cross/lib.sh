@@ -24,7 +24,13 @@ TARGETS=${PMTR_TARGETS:-"arm-unknown-linux-musleabihf armv7-unknown-linux-muslea
 # Targets whose std rustup ships on stable, so the release flavour can be
 # built here without Docker. The 32-bit ARM std is not downloadable on this
 # kind of machine; `make cross` (Docker) builds those.
-STABLE_LOCAL_TARGETS="x86_64-unknown-linux-musl aarch64-unknown-linux-musl"
+# With PMTR_TARGETS set, only those of them that are in it.
+STABLE_LOCAL_TARGETS=""
+for stable_target in x86_64-unknown-linux-musl aarch64-unknown-linux-musl; do
+    case " $TARGETS " in
+        *" $stable_target "*) STABLE_LOCAL_TARGETS="$STABLE_LOCAL_TARGETS${STABLE_LOCAL_TARGETS:+ }$stable_target" ;;
+    esac
+done
 
 STABLE=${PMTR_STABLE:-stable}
 NIGHTLY=${PMTR_NIGHTLY:-nightly}

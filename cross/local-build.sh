@@ -3,7 +3,8 @@
 # target/dist/. Run cross/setup.sh first (check.sh and sizes.sh do).
 #   sh cross/local-build.sh [release] [min]     (default: both)
 #
-# release: stable, for $STABLE_LOCAL_TARGETS (x86_64 and aarch64 musl).
+# release: stable, for $STABLE_LOCAL_TARGETS (x86_64 and aarch64 musl, or
+#          those of them in PMTR_TARGETS).
 # min:     nightly -Z build-std + immediate abort, for all four targets,
 #          linked by zig (cross/zig-cc-*) against zig's musl, so it needs no
 #          prebuilt std or C toolchain for any target: only rust-src.
@@ -40,6 +41,10 @@ map_rustflags() {
 }
 
 build_release() {
+    if [ -z "$STABLE_LOCAL_TARGETS" ]; then
+        say "release: none of PMTR_TARGETS is built on stable here; skipped"
+        return 0
+    fi
     set --
     for target in $STABLE_LOCAL_TARGETS; do
         set -- "$@" --target "$target"
