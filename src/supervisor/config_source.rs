@@ -12,7 +12,6 @@ use crate::clock::Instant;
 use crate::prelude::*;
 use core::time::Duration;
 
-use rustix::fd::BorrowedFd;
 use rustix::fs::{FileType, Mode, OFlags};
 use rustix::io::Errno;
 
@@ -92,7 +91,7 @@ impl ConfigSource {
     }
 
     /// The inotify descriptor for the loop's epoll set.
-    pub fn fd(&self) -> BorrowedFd<'_> {
+    pub fn fd(&self) -> &rustix::fd::OwnedFd {
         self.watcher.fd()
     }
 

@@ -146,15 +146,17 @@ impl Supervisor {
             epoll::create(epoll::CreateFlags::CLOEXEC).map_err(|e| ("can't create epoll", e))?;
         let signals = sys::signalfd(signals).map_err(|e| ("can't create signalfd", e))?;
         let source = ConfigSource::new(config_path).map_err(|e| ("can't create inotify", e))?;
+        // Every epoll::add of the loop as (BorrowedFd, &OwnedFd): one
+        // instance of rustix's generic function (issue 18, bytes).
         epoll::add(
-            &epoll,
+            epoll.as_fd(),
             &signals,
             epoll::EventData::new_u64(TOKEN_SIGNAL),
             epoll::EventFlags::IN,
         )
         .map_err(|e| ("can't watch signalfd", e))?;
         epoll::add(
-            &epoll,
+            epoll.as_fd(),
             source.fd(),
             epoll::EventData::new_u64(TOKEN_INOTIFY),
             epoll::EventFlags::IN,

@@ -14,7 +14,7 @@
 use crate::prelude::*;
 use core::mem::MaybeUninit;
 
-use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
+use rustix::fd::{AsFd, OwnedFd};
 use rustix::fs::inotify::{self, CreateFlags, ReadFlags, WatchFlags};
 use rustix::fs::{AtFlags, FileType};
 use rustix::io::Errno;
@@ -106,8 +106,10 @@ impl Watcher {
         })
     }
 
-    pub fn fd(&self) -> BorrowedFd<'_> {
-        self.fd.as_fd()
+    /// By reference: the loop adds it to epoll with the
+    /// `(BorrowedFd, &OwnedFd)` instance every such call uses (issue 18).
+    pub fn fd(&self) -> &OwnedFd {
+        &self.fd
     }
 
     /// Adds what makes `path` observable to `set`; `config`: it is the
