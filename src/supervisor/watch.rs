@@ -36,7 +36,7 @@ pub struct Watcher {
     /// Written to since the last completed save (see [`Changes`]); kept
     /// across drains, since the loop drains before pmtr reads.
     in_flux: (bool, bool),
-    buf: Vec<MaybeUninit<u8>>,
+    buf: Box<[MaybeUninit<u8>]>,
 }
 
 type Wds = Vec<(i32, String)>;
@@ -102,7 +102,8 @@ impl Watcher {
             names: Vec::new(),
             file_wds: Vec::new(),
             in_flux: (false, false),
-            buf: vec![MaybeUninit::uninit(); 8192],
+            // Allocated, not filled: no loop over its bytes (issue 18).
+            buf: Box::new_uninit_slice(8192),
         })
     }
 
