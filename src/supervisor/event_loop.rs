@@ -286,7 +286,12 @@ impl Supervisor {
             TOKEN_NOTIFY => self.on_notify(token as u32),
             TOKEN_PROBE => self.on_probe_output(token as u32),
             TOKEN_METRICS => self.send_metrics(),
-            _ => error!("can't happen: unknown epoll token {token:#x}"),
+            // Every token pmtr registers is one of the kinds above (the
+            // constants, or'ed with an index below 2³²): a check that can
+            // never fail, and its line was the only user of core's
+            // `LowerHex` for u64 (issue 18, bytes). Debug builds (the
+            // tests) still stop on one.
+            _ => debug_assert!(false, "can't happen: unknown epoll token {token:#x}"),
         }
     }
 
