@@ -550,13 +550,17 @@ impl Supervisor {
                 wait.as_secs()
             ),
             Action::GiveUp => self.give_up(slot, now),
-            Action::RetrySpawn(wait) => match self.spawn_error.take() {
-                Some(e) => error!(
-                    "can't start job {name}: {e}; retrying in {} sec",
-                    wait.as_secs()
-                ),
-                None => error!("can't start job {name}; retrying in {} sec", wait.as_secs()),
-            },
+            // Only a SpawnFailed brings this action, and `spawn` sets the
+            // error just before it: there is always one (a line without
+            // it could never be written; issue 18, bytes).
+            Action::RetrySpawn(wait) => {
+                let e = self.spawn_error.take();
+                debug_assert!(e.is_some(), "a failed spawn without its error");
+                if let Some(e) = e {
+                    let secs = wait.as_secs();
+                    error!("can't start job {name}: {e}; retrying in {secs} sec");
+                }
+            }
             Action::CantHappen(what) => cant_happen(name, what),
         }
     }
