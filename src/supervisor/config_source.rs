@@ -12,12 +12,11 @@ use crate::clock::Instant;
 use crate::prelude::*;
 use core::time::Duration;
 
-use rustix::fd::BorrowedFd;
 use rustix::fs::{FileType, Mode, OFlags};
 use rustix::io::Errno;
 
 use super::watch::{WatchSet, Watcher};
-use crate::config::{self, Config, JobSpec};
+use crate::config::{self, Config};
 
 /// How soon a configuration file that exists but failed to read is read
 /// again.
@@ -92,7 +91,7 @@ impl ConfigSource {
     }
 
     /// The inotify descriptor for the loop's epoll set.
-    pub fn fd(&self) -> BorrowedFd<'_> {
+    pub fn fd(&self) -> &rustix::fd::OwnedFd {
         self.watcher.fd()
     }
 
@@ -228,17 +227,17 @@ impl ConfigSource {
     }
 
     /// Takes the `depends` files and `env file`s of the jobs now
-    /// configured (id and spec); a job already tracked keeps the content
+    /// configured (a slice, not a generic iterator: issue 18, bytes); a job already tracked keeps the content
     /// last seen, so a change made while the configuration was reloading
     /// still counts. One pass for both lists (issue 18, bytes); out of
     /// line, as inlined into `Supervisor::rescan` it made min x86_64 112
     /// bytes larger.
     #[inline(never)]
-    pub fn track<'a>(&mut self, jobs: impl Iterator<Item = (u32, &'a JobSpec)>) {
+    pub fn track(&mut self, jobs: &[super::jobs::Job]) {
         let mut old_depends = core::mem::take(&mut self.depends);
         let mut old_env_files = core::mem::take(&mut self.env_files);
-        for (job, spec) in jobs {
-            let extra = spec.extra();
+        for j in jobs {
+            let (job, extra) = (j.id, j.spec.extra());
             if !extra.depends.is_empty() {
                 let paths = extra.depends.clone();
                 track(&mut self.depends, &mut old_depends, job, paths, true);

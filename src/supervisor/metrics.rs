@@ -154,12 +154,9 @@ pub fn render(
     let wall = wall_now();
     let mut buf = [0; MAX_TEXT];
     let families = FAMILIES.unpack(&mut buf);
-    let picked = || {
-        jobs.iter()
-            .enumerate()
-            .filter(|(i, _)| include.is_none_or(|picked| picked.contains(i)))
-            .map(|(_, j)| j)
-    };
+    // Whether job `i` is in the page: asked in plain loops over the
+    // jobs, not through an iterator adapter of its own (issue 18, bytes).
+    let picked = |i: usize| include.is_none_or(|picked| picked.contains(&i));
     family(out, families, BUILD_ROW);
     out.extend_from_slice(
         concat!(
@@ -177,13 +174,13 @@ pub fn render(
         Some(counts.failures as i64),
         counts.last_good,
     ];
-    for (row, value) in values.into_iter().enumerate() {
-        if let Some(v) = value {
+    for (row, value) in values.iter().enumerate() {
+        if let Some(v) = *value {
             family(out, families, row);
             sample(out, word(families, row, 0), None, None, v);
         }
     }
-    if picked().next().is_none() {
+    if !(0..jobs.len()).any(picked) {
         return;
     }
     for row in 0..JOB_METRICS {
@@ -191,7 +188,10 @@ pub fn render(
         // job_metric's values; it comes second, after pmtr_job_up.
         if row == 1 {
             family(out, families, STATE_ROW);
-            for j in picked() {
+            for (i, j) in jobs.iter().enumerate() {
+                if !picked(i) {
+                    continue;
+                }
                 let current = state_of(j, now).state;
                 for &state in &State::ALL {
                     let value = i64::from(state == current);
@@ -208,7 +208,10 @@ pub fn render(
         let at = OWN_ROWS + row;
         let name = word(families, at, 0);
         let mut headed = false;
-        for j in picked() {
+        for (i, j) in jobs.iter().enumerate() {
+            if !picked(i) {
+                continue;
+            }
             if let Some(v) = job_metric(row, j, wall, now) {
                 if !headed {
                     family(out, families, at);
@@ -224,7 +227,7 @@ pub fn render(
 /// its words read here, not at each call (issue 18, bytes).
 fn family(out: &mut Vec<u8>, families: &str, row: usize) {
     let name = word(families, row, 0);
-    for part in [
+    for part in &[
         "# HELP ",
         name,
         " ",

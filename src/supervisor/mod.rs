@@ -128,8 +128,8 @@ fn start<'a>(opts: &Options<'a>) -> Result<(Supervisor, Option<PidFile<'a>>), u8
     let pidfile = opts.pidfile.map(PidFile::write);
     let mut supervisor = match Supervisor::new(opts.config, &handled) {
         Ok(s) => s,
-        Err(e) => {
-            error!("{e}; exiting");
+        Err((what, e)) => {
+            log_failed(Severity::Err, &[what], e, "; exiting");
             return Err(1);
         }
     };

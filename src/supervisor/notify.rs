@@ -24,7 +24,7 @@
 
 use crate::prelude::*;
 
-use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
+use rustix::fd::OwnedFd;
 use rustix::fs::Mode;
 use rustix::io::Errno;
 use rustix::net::{self, AddressFamily, RecvFlags, SocketFlags, SocketType};
@@ -131,8 +131,9 @@ fn bind_at(path: &str, owner: Option<(u32, u32)>) -> Result<OwnedFd, Errno> {
 }
 
 impl NotifySocket {
-    pub fn fd(&self) -> BorrowedFd<'_> {
-        self.fd.as_fd()
+    /// By reference, as `Watcher::fd` (one `epoll::add` instance).
+    pub fn fd(&self) -> &OwnedFd {
+        &self.fd
     }
 
     /// Reads one datagram into `buf` without waiting.

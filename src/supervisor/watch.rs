@@ -14,7 +14,7 @@
 use crate::prelude::*;
 use core::mem::MaybeUninit;
 
-use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
+use rustix::fd::{AsFd, OwnedFd};
 use rustix::fs::inotify::{self, CreateFlags, ReadFlags, WatchFlags};
 use rustix::fs::{AtFlags, FileType};
 use rustix::io::Errno;
@@ -36,7 +36,7 @@ pub struct Watcher {
     /// Written to since the last completed save (see [`Changes`]); kept
     /// across drains, since the loop drains before pmtr reads.
     in_flux: (bool, bool),
-    buf: Vec<MaybeUninit<u8>>,
+    buf: Box<[MaybeUninit<u8>]>,
 }
 
 type Wds = Vec<(i32, String)>;
@@ -102,12 +102,15 @@ impl Watcher {
             names: Vec::new(),
             file_wds: Vec::new(),
             in_flux: (false, false),
-            buf: vec![MaybeUninit::uninit(); 8192],
+            // Allocated, not filled: no loop over its bytes (issue 18).
+            buf: Box::new_uninit_slice(8192),
         })
     }
 
-    pub fn fd(&self) -> BorrowedFd<'_> {
-        self.fd.as_fd()
+    /// By reference: the loop adds it to epoll with the
+    /// `(BorrowedFd, &OwnedFd)` instance every such call uses (issue 18).
+    pub fn fd(&self) -> &OwnedFd {
+        &self.fd
     }
 
     /// Adds what makes `path` observable to `set`; `config`: it is the

@@ -97,7 +97,7 @@ impl Supervisor {
                 Ok(health) => {
                     if let Some(sock) = &health.notify {
                         let _ = epoll::add(
-                            &self.epoll,
+                            self.epoll.as_fd(),
                             sock.fd(),
                             epoll::EventData::new_u64(TOKEN_NOTIFY | id),
                             epoll::EventFlags::IN,
@@ -232,8 +232,8 @@ impl Supervisor {
             Ok(started) => {
                 if let Some(fd) = &started.stdout {
                     let _ = epoll::add(
-                        &self.epoll,
-                        fd.as_fd(),
+                        self.epoll.as_fd(),
+                        fd,
                         epoll::EventData::new_u64(TOKEN_PROBE | id),
                         epoll::EventFlags::IN,
                     );
