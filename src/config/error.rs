@@ -85,6 +85,11 @@ macro_rules! messages {
             $($(#[$doc])* $name,)*
         }
 
+        impl Msg {
+            /// Every message, in its order: [`Msg::nth`] reads it.
+            const ALL: &[Msg] = &[$(Msg::$name,)*];
+        }
+
         /// The text of every message in the order of [`Msg`], each ended
         /// by a NUL: one string, not a table of pointers to strings (which
         /// would cost 8 or 16 bytes a message), packed (see
@@ -183,6 +188,13 @@ messages! {
 }
 
 impl Msg {
+    /// The message numbered `i` (`Msg as u8`); `Io` past the last, which
+    /// no caller passes. The parser hands a message over as a number,
+    /// with its fixed texts, in one register (issue 18, bytes).
+    pub(crate) fn nth(i: u8) -> Msg {
+        Msg::ALL.get(usize::from(i)).copied().unwrap_or(Msg::Io)
+    }
+
     /// The text, with its `%` marks, unpacked into `buf`.
     fn text(self, buf: &mut [u8; MAX_TEXT]) -> &str {
         super::values::nth_word(TEXT.unpack(buf), self as usize)

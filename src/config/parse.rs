@@ -80,6 +80,104 @@ const HINTS: &str = "\0; a job name has no spaces\0 (quote an argument that cont
     ; one VAR=VALUE a line (quote a value with spaces: env \"VAR=a b\")\0\
     ; a user name has no spaces\0; write the list without spaces\0";
 
+/// A fixed text of a report (`%a`, `%b` of its message): word `i` of
+/// list `l` of [`LISTS`], in 12 bits (4 for the list, 8 for the word).
+/// The parser passes these, not a pointer and a length for each text: a
+/// message and both its texts go in one register (issue 18, bytes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Text(u16);
+
+impl Text {
+    /// No text.
+    const NONE: Text = Text(0);
+
+    /// Word `i` of `LISTS[list]`; `i` is below 256 (each list is
+    /// checked as it is made).
+    const fn of(list: u16, i: usize) -> Text {
+        Text(list << 8 | i as u16)
+    }
+
+    /// The word of a keyword.
+    const fn kw(kw: Kw) -> Text {
+        Text::of(1, kw as usize)
+    }
+
+    fn get(self) -> &'static str {
+        let list = LISTS.get(usize::from(self.0 >> 8)).copied();
+        nth_word(list.unwrap_or(""), usize::from(self.0 & 0xff))
+    }
+}
+
+/// The lists of [`Text`], by number (see each list for its words).
+static LISTS: [&str; 11] = [
+    "",
+    KEYWORDS,
+    EXPECTED,
+    HINTS,
+    TEXTS,
+    LOG_OPTIONS,
+    ready::TEXTS,
+    ready::OPTIONS,
+    ready::NEEDS,
+    restart::KEYS,
+    restart::TEXTS,
+];
+
+// A list's number fits in 4 bits.
+const _: () = assert!(LISTS.len() <= 16);
+
+/// `msg` and its two fixed texts in one number: the message in the low
+/// 8 bits, then 12 bits each (see [`Text`]).
+const fn said(msg: Msg, a: Text, b: Text) -> u32 {
+    msg as u32 | (a.0 as u32) << 8 | (b.0 as u32) << 20
+}
+
+/// Defines a list of fixed texts as `TEXTS`, with a [`Text`] constant
+/// for each, named as given (for the list `LISTS[$list]`).
+macro_rules! texts {
+    ($list:literal; $($name:ident = $text:literal,)*) => {
+        /// The places of the texts in `TEXTS`.
+        #[allow(non_camel_case_types, clippy::upper_case_acronyms)]
+        enum Place {
+            $($name,)*
+        }
+
+        /// The texts of this module's reports, each ended by a NUL.
+        pub(super) const TEXTS: &str = concat!($($text, "\0",)*);
+
+        // Some are reached by their place from another (`check`'s).
+        $(#[allow(dead_code)]
+        const $name: Text = Text::of($list, Place::$name as usize);)*
+        // The list is one of LISTS, and its places fit in 8 bits.
+        const _: () = assert!($list < $crate::config::parse::LISTS.len() && [$($text,)*].len() < 256);
+    };
+}
+pub(super) use texts;
+
+texts! { 4;
+    ON = "on",
+    TO = "to",
+    LISTEN_ON = "listen on",
+    REPORT_TO = "report to",
+    A_URL = "a URL like udp://127.0.0.1:9999",
+    METRICS_TO = "metrics to",
+    A_FILE_PATH = "an absolute file path",
+    QUOTE_PATH = " (quote a path that contains spaces)",
+    A_SIZE = "a size like 64K, 1M or 1G, at least 4K",
+    A_KEEP = "a number of rotated files to keep, 0 to 100",
+    NICE_NUMBER = "a whole number from -20 to 19",
+    ORDER_NUMBER = "a whole number, negative allowed (lower starts first)",
+    A_LIMIT = "a limit and a value, like -n 1024",
+    EVERY = "every",
+    BOUNCE_EVERY = "bounce every",
+    KILL_AFTER = "kill after",
+    A_TIME = "a time like 30s, 5m, 1h or 1d",
+    TIME_HINT = "; write the time without spaces, like 30s",
+}
+
+/// The words after the file of `out` and `err`.
+const LOG_OPTIONS: &str = "max\0keep\0stamp\0";
+
 /// The `arg` of an option that takes more than one word.
 static NO_WORD: Word = Word {
     text: String::new(),
@@ -256,11 +354,11 @@ enum BlockKind {
 }
 
 impl BlockKind {
-    fn name(self) -> &'static str {
-        match self {
-            BlockKind::Depends => "depends",
-            BlockKind::Ulimit => "ulimit",
-        }
+    fn name(self) -> Text {
+        Text::kw(match self {
+            BlockKind::Depends => Kw::Depends,
+            BlockKind::Ulimit => Kw::Ulimit,
+        })
     }
 }
 
@@ -293,9 +391,19 @@ impl Parser<'_> {
         self.diags.push(pos, kind);
     }
 
+    /// Reports the message and fixed texts of `said` at `word`, which it
+    /// names (`%w`), or at `pos` when the line has no such word.
+    #[inline(never)]
+    fn say(&mut self, pos: Pos, word: Option<&Word>, said: u32) {
+        let a = Text((said >> 8) as u16 & 0xfff).get();
+        let b = Text((said >> 20) as u16).get();
+        self.report_texts(Msg::nth(said as u8), pos, word, a, b);
+    }
+
     /// Reports `msg` at `word`, which it names (`%w`), or at `pos` when
-    /// the line has no such word; `a` and `b` are its fixed texts.
-    fn report(
+    /// the line has no such word; `a` and `b` are its texts, for those
+    /// that are not a [`Text`] (a shape's words, a time's reason).
+    fn report_texts(
         &mut self,
         msg: Msg,
         pos: Pos,
@@ -308,6 +416,26 @@ impl Parser<'_> {
         self.diags.push(at, kind);
     }
 
+    /// Reports `msg` at `word`, which it names (`%w`), or at `pos` when
+    /// the line has no such word; `a` and `b` are its fixed texts.
+    #[inline(always)]
+    fn report(&mut self, msg: Msg, pos: Pos, word: Option<&Word>, a: Text, b: Text) {
+        self.say(pos, word, said(msg, a, b));
+    }
+
+    /// [`Parser::say`] about `word`, at it: one argument fewer at each
+    /// call (issue 18, bytes).
+    #[inline(never)]
+    fn say_about(&mut self, word: &Word, said: u32) {
+        self.say(word.pos, Some(word), said);
+    }
+
+    /// [`Parser::say`] about no word, at `pos`.
+    #[inline(never)]
+    fn say_at(&mut self, pos: Pos, said: u32) {
+        self.say(pos, None, said);
+    }
+
     /// Reports `msg` at `pos`, about something given before at `first`
     /// (`%p`): one call for the five "given twice" errors (issue 18).
     #[inline(never)]
@@ -315,28 +443,28 @@ impl Parser<'_> {
         self.err(pos, ErrorKind::new(msg, word, a, "").first(first));
     }
 
-    /// Reports `msg`, which names only `word`, at it: one call with two
-    /// arguments fewer (issue 18, bytes).
-    #[inline(never)]
+    /// Reports `msg`, which names only `word`, at it.
+    #[inline(always)]
     fn bad_plain(&mut self, word: &Word, msg: Msg) {
-        self.bad(word, msg, "");
+        self.bad(word, msg, Text::NONE);
     }
 
     /// Reports `msg` about `word`, at it.
-    fn bad(&mut self, word: &Word, msg: Msg, a: &'static str) {
-        self.report(msg, word.pos, Some(word), a, "");
+    #[inline(always)]
+    fn bad(&mut self, word: &Word, msg: Msg, a: Text) {
+        self.say_about(word, said(msg, a, Text::NONE));
     }
 
-    /// Reports `msg`, which names nothing, at `pos`: one call with two
-    /// arguments fewer for the ten such reports (issue 18, bytes).
-    #[inline(never)]
+    /// Reports `msg`, which names nothing, at `pos`.
+    #[inline(always)]
     fn fail_plain(&mut self, pos: Pos, msg: Msg) {
-        self.fail(pos, msg, "", "");
+        self.fail(pos, msg, Text::NONE, Text::NONE);
     }
 
     /// Reports `msg`, which names no word of the file, at `pos`.
-    fn fail(&mut self, pos: Pos, msg: Msg, a: &'static str, b: &'static str) {
-        self.report(msg, pos, None, a, b);
+    #[inline(always)]
+    fn fail(&mut self, pos: Pos, msg: Msg, a: Text, b: Text) {
+        self.say_at(pos, said(msg, a, b));
     }
 
     fn line(&mut self, line: &Line) {
@@ -354,7 +482,7 @@ impl Parser<'_> {
                 return;
             }
             let (open, kind) = (block.open, block.kind);
-            self.fail(open, Msg::UnclosedBrace, kind.name(), "");
+            self.fail(open, Msg::UnclosedBrace, kind.name(), Text::NONE);
             self.block = None;
         }
         if self.awaiting_open {
@@ -375,7 +503,7 @@ impl Parser<'_> {
                 j.braced = false;
                 j.open
             });
-            self.fail(at, Msg::ExpectedOpen, "job", "");
+            self.fail(at, Msg::ExpectedOpen, Text::kw(Kw::Job), Text::NONE);
         }
         if first.quoted {
             self.bad_plain(first, Msg::QuotedKeyword);
@@ -397,7 +525,7 @@ impl Parser<'_> {
                 if self.job.is_some() {
                     self.option(option, pos, args);
                 } else {
-                    self.fail(pos, Msg::OptionOutsideJob, option.word(), "");
+                    self.fail(pos, Msg::OptionOutsideJob, Text::kw(option), Text::NONE);
                 }
             }
             None => {
@@ -427,7 +555,8 @@ impl Parser<'_> {
 
     fn finish(&mut self) {
         if let Some(block) = self.block.take() {
-            self.fail(block.open, Msg::UnclosedBrace, block.kind.name(), "");
+            let name = block.kind.name();
+            self.fail(block.open, Msg::UnclosedBrace, name, Text::NONE);
         }
         // The last job, never closed, is reported; it is dropped with the
         // parser, never having joined the file's jobs.
@@ -449,7 +578,7 @@ impl Parser<'_> {
             } else {
                 return;
             };
-            self.fail(open, msg, "job", "");
+            self.fail(open, msg, Text::kw(Kw::Job), Text::NONE);
         }
     }
 
@@ -482,7 +611,8 @@ impl Parser<'_> {
             }
             [other, ..] => {
                 braced = false;
-                self.report(Msg::Expected, pos, Some(other), "{", "job");
+                let (open, job) = (Text::kw(Kw::Open), Text::kw(Kw::Job));
+                self.report(Msg::Expected, pos, Some(other), open, job);
             }
         }
         self.job = Some(Draft {
@@ -522,7 +652,7 @@ impl Parser<'_> {
             damaged || misspelt || seen.iter().any(|(o, _)| *o == option)
         };
         if !written("name", misspelt_name) {
-            self.fail(at, Msg::MissingOption, "name", "");
+            self.fail(at, Msg::MissingOption, Text::kw(Kw::Name), Text::NONE);
         }
         if !written("cmd", misspelt_cmd) {
             let kind = match name_pos {
@@ -580,15 +710,15 @@ impl Parser<'_> {
     /// line cost 144 (min) and 288 (stable) bytes (issue 18).
     #[cfg_attr(target_arch = "arm", inline(never))]
     fn global(&mut self, kw: Kw, pos: Pos, args: &[Word]) {
-        let what = kw.word();
+        let what = Text::kw(kw);
         let listen = kw == Kw::Listen;
-        let preposition = if listen { "on" } else { "to" };
+        let preposition = if listen { ON } else { TO };
         if self.job.is_some() {
-            self.fail(pos, Msg::GlobalInsideJob, what, "");
+            self.fail(pos, Msg::GlobalInsideJob, what, Text::NONE);
             return;
         }
         match args.first() {
-            Some(w) if w.is(preposition) => {}
+            Some(w) if w.is(preposition.get()) => {}
             other => {
                 self.report(Msg::Expected, pos, other, preposition, what);
                 return;
@@ -598,14 +728,13 @@ impl Parser<'_> {
             self.metrics(pos, args.get(1..).unwrap_or_default());
             return;
         }
-        let option = if listen { "listen on" } else { "report to" };
+        let option = if listen { LISTEN_ON } else { REPORT_TO };
         let Some(url) = args.get(1) else {
-            let expected = "a URL like udp://127.0.0.1:9999";
-            self.fail(pos, Msg::MissingArg, option, expected);
+            self.fail(pos, Msg::MissingArg, option, A_URL);
             return;
         };
         if let Some(extra) = args.get(2) {
-            self.fail(extra.pos, Msg::ExtraArg, option, "");
+            self.fail(extra.pos, Msg::ExtraArg, option, Text::NONE);
         }
         // One push for both lists: one call site (issue 18, bytes).
         match parse_url(&url.text, listen) {
@@ -623,13 +752,11 @@ impl Parser<'_> {
 
     /// `metrics to FILE`, once: `rest` is what follows `to`.
     fn metrics(&mut self, pos: Pos, rest: &[Word]) {
-        const OPTION: &str = "metrics to";
-        let hint = " (quote a path that contains spaces)";
-        let Some(path) = self.one(OPTION, pos, rest, "an absolute file path", hint) else {
+        let Some(path) = self.one(METRICS_TO, pos, rest, A_FILE_PATH, QUOTE_PATH) else {
             return;
         };
         if !path.text.starts_with('/') {
-            let kind = ErrorKind::new(Msg::Relative, Some(&path.text), OPTION, "");
+            let kind = ErrorKind::new(Msg::Relative, Some(&path.text), METRICS_TO.get(), "");
             self.err(pos, kind);
             return;
         }
@@ -646,7 +773,6 @@ impl Parser<'_> {
     /// The output is made once all is read: no copy of the name made
     /// only to be dropped after an error (issue 18, bytes).
     fn log_file(&mut self, file: &Word, rest: &[Word]) -> Option<Output> {
-        const OPTIONS: &str = "max\0keep\0stamp\0";
         // A quoted "syslog" is a file of that name.
         if file.is("syslog") {
             let Some(first) = rest.first() else {
@@ -655,18 +781,18 @@ impl Parser<'_> {
             self.fail_plain(first.pos, Msg::LogSyslog);
             return None;
         }
-        // Where each of OPTIONS was given, and the values of max and keep.
+        // Where each of LOG_OPTIONS was given, and the values of max and keep.
         let mut seen: [Option<Pos>; 3] = [None; 3];
         let mut values = [0u64, 1];
         let mut words = rest.iter();
         while let Some(word) = words.next() {
-            let Some(i) = word_index(OPTIONS, &word.text).filter(|_| !word.quoted) else {
+            let Some(i) = word_index(LOG_OPTIONS, &word.text).filter(|_| !word.quoted) else {
                 self.bad_plain(word, Msg::LogWord);
                 return None;
             };
-            let option = nth_word(OPTIONS, i);
+            let option = Text::of(5, i);
             if let Some(first) = seen[i] {
-                self.again(word.pos, Msg::Repeated, None, option, first);
+                self.again(word.pos, Msg::Repeated, None, option.get(), first);
                 return None;
             }
             seen[i] = Some(word.pos);
@@ -674,15 +800,9 @@ impl Parser<'_> {
                 continue;
             }
             let (expected, range) = if i == 0 {
-                (
-                    "a size like 64K, 1M or 1G, at least 4K",
-                    MIN_LOG_SIZE..=u64::MAX,
-                )
+                (A_SIZE, MIN_LOG_SIZE..=u64::MAX)
             } else {
-                (
-                    "a number of rotated files to keep, 0 to 100",
-                    0..=u64::from(MAX_KEEP),
-                )
+                (A_KEEP, 0..=u64::from(MAX_KEEP))
             };
             let Some(value) = words.next() else {
                 self.fail(word.pos, Msg::MissingArg, option, expected);
@@ -730,11 +850,11 @@ impl Parser<'_> {
     /// The one argument of `option`; reports a missing or extra one.
     fn one<'w>(
         &mut self,
-        option: &'static str,
+        option: Text,
         pos: Pos,
         args: &'w [Word],
-        expected: &'static str,
-        hint: &'static str,
+        expected: Text,
+        hint: Text,
     ) -> Option<&'w Word> {
         // What is wrong, reported by one call (issue 18, bytes).
         let (at, msg, b) = match args {
@@ -742,7 +862,7 @@ impl Parser<'_> {
             // The words were meant together; judging the first alone
             // would only add a second, misleading error.
             [_, extra, ..] => (extra.pos, Msg::ExtraArg, hint),
-            [arg] if arg.text.is_empty() => (arg.pos, Msg::EmptyArg, ""),
+            [arg] if arg.text.is_empty() => (arg.pos, Msg::EmptyArg, Text::NONE),
             [arg] => return Some(arg),
         };
         self.fail(at, msg, option, b);
@@ -807,9 +927,9 @@ impl Parser<'_> {
             };
             // `err` expects what `out` does.
             let which = if kw == Kw::Err { i - 1 } else { i };
-            let expected = nth_word(EXPECTED, which);
-            let hint = nth_word(HINTS, usize::from(hint));
-            match self.one(option, pos, words, expected, hint) {
+            let expected = Text::of(2, which);
+            let hint = Text::of(3, usize::from(hint));
+            match self.one(Text::kw(kw), pos, words, expected, hint) {
                 Some(arg) => arg,
                 None => return,
             }
@@ -830,7 +950,7 @@ impl Parser<'_> {
             }
             Kw::Dir => {
                 if !arg.text.starts_with('/') {
-                    self.bad(arg, Msg::Relative, option);
+                    self.bad(arg, Msg::Relative, Text::kw(kw));
                 }
                 self.spec().dir = Some(arg.text.as_str().into());
             }
@@ -865,7 +985,7 @@ impl Parser<'_> {
             Kw::Nice => match signed(&arg.text) {
                 Some(n @ -20..=19) => self.extra().nice = Some(n as i32),
                 _ if is_integer(&arg.text) => self.bad_plain(arg, Msg::NiceRange),
-                _ => self.bad(arg, Msg::BadNumber, "a whole number from -20 to 19"),
+                _ => self.bad(arg, Msg::BadNumber, NICE_NUMBER),
             },
             Kw::Cpu => match parse_cpu(&arg.text) {
                 Ok(cpus) => self.extra().cpu = Some(cpus),
@@ -873,23 +993,19 @@ impl Parser<'_> {
             },
             Kw::Order => match signed(&arg.text).and_then(|n| i32::try_from(n).ok()) {
                 Some(n) => self.spec().order = n,
-                None => self.bad(
-                    arg,
-                    Msg::BadNumber,
-                    "a whole number, negative allowed (lower starts first)",
-                ),
+                None => self.bad(arg, Msg::BadNumber, ORDER_NUMBER),
             },
             Kw::Cmd => {
                 // A relative program is reported, and the file refused:
                 // whether the job keeps the command then makes no odds.
-                if self.program(option, pos, args) {
+                if self.program(Text::kw(kw), pos, args) {
                     // Boxed from the words, not from a Vec of Strings.
                     self.spec().cmd = args.iter().map(|w| Box::from(w.text.as_str())).collect();
                 }
             }
             Kw::Disable | Kw::Wait | Kw::Once => {
                 if let Some(extra) = args.first() {
-                    self.fail(extra.pos, Msg::NoArgs, option, "");
+                    self.fail(extra.pos, Msg::NoArgs, Text::kw(kw), Text::NONE);
                 }
                 let spec = self.spec();
                 match kw {
@@ -921,14 +1037,12 @@ impl Parser<'_> {
                         };
                         self.open_block(kind, brace.pos, rest)
                     }
-                    [] if ulimit => self.fail(
-                        pos,
-                        Msg::MissingArg,
-                        option,
-                        "a limit and a value, like -n 1024",
-                    ),
+                    [] if ulimit => self.fail(pos, Msg::MissingArg, Text::kw(kw), A_LIMIT),
                     _ if ulimit => self.ulimit_pairs(args),
-                    _ => self.report(Msg::Expected, pos, args.first(), "{", "depends"),
+                    _ => {
+                        let (open, depends) = (Text::kw(Kw::Open), Text::kw(Kw::Depends));
+                        self.report(Msg::Expected, pos, args.first(), open, depends);
+                    }
                 }
             }
             Kw::Ready | Kw::After | Kw::Check | Kw::Watchdog => {
@@ -943,25 +1057,23 @@ impl Parser<'_> {
     /// call (issue 18, bytes).
     fn duration(&mut self, bounce: bool, pos: Pos, args: &[Word]) -> Option<u64> {
         let (option, word, option_words) = if bounce {
-            ("bounce", "every", "bounce every")
+            (Text::kw(Kw::Bounce), EVERY, BOUNCE_EVERY)
         } else {
-            ("kill", "after", "kill after")
+            (Text::kw(Kw::Kill), Text::kw(Kw::After), KILL_AFTER)
         };
         match args.first() {
-            Some(w) if w.is(word) => {}
+            Some(w) if w.is(word.get()) => {}
             other => {
                 self.report(Msg::Expected, pos, other, word, option);
                 return None;
             }
         }
         let Some(arg) = args.get(1) else {
-            let expected = "a time like 30s, 5m, 1h or 1d";
-            self.fail(pos, Msg::MissingArg, option_words, expected);
+            self.fail(pos, Msg::MissingArg, option_words, A_TIME);
             return None;
         };
         if let Some(extra) = args.get(2) {
-            let hint = "; write the time without spaces, like 30s";
-            self.fail(extra.pos, Msg::ExtraArg, option_words, hint);
+            self.fail(extra.pos, Msg::ExtraArg, option_words, TIME_HINT);
         }
         // `bounce every 0` is refused ("it must be at least 1 second");
         // `kill after 0` is not.
@@ -991,7 +1103,8 @@ impl Parser<'_> {
                     if w.is("{") {
                         self.fail_plain(w.pos, Msg::StrayOpen);
                     } else if w.text.is_empty() {
-                        self.fail(w.pos, Msg::EmptyArg, "depends", "");
+                        let depends = Text::kw(Kw::Depends);
+                        self.fail(w.pos, Msg::EmptyArg, depends, Text::NONE);
                     } else {
                         let text = w.text.clone();
                         self.extra().depends.push(text);
@@ -1008,7 +1121,7 @@ impl Parser<'_> {
             && let Some(block) = self.block.take()
         {
             if block.entries == 0 {
-                self.fail(block.open, Msg::EmptyBlock, kind.name(), "");
+                self.fail(block.open, Msg::EmptyBlock, kind.name(), Text::NONE);
             }
             if let Some(extra) = words.get(i + 1) {
                 self.fail_plain(extra.pos, Msg::TextAfterClose);

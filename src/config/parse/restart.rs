@@ -14,7 +14,7 @@ use super::super::error::{Error, ErrorKind, Msg};
 use super::super::lex::Word;
 use super::super::model::{EnvFile, GiveUp, Pos, Restart, RestartDelay};
 use super::super::values::{nth_word, number, parse_duration, parse_signal, word_index};
-use super::{Kw, Parser};
+use super::{Kw, Parser, Text, texts};
 
 /// `give up after N`: the most quick exits a job's window remembers. The
 /// window is a ring of N times made when the job is loaded, so N is
@@ -33,7 +33,7 @@ fn is_value(word: &str) -> bool {
 /// keyword (one string, a space between words), and what to write
 /// there. Three lists of words (as for `values::nth_word`), not an array
 /// of tuples and slices of strs: no pointers in .data.rel.ro (issue 18).
-const KEYS: &str = "restart\0give up\0stop signal\0reload signal\0group\0groups\0umask\0\
+pub(super) const KEYS: &str = "restart\0give up\0stop signal\0reload signal\0group\0groups\0umask\0\
     restart delay\0env file\0";
 const SHAPES: &str = "POLICY\0up after N in TIME then exit\0signal SIGNAL\0signal SIGNAL\0\
     GROUP\0GROUPS\0MASK\0delay TIME max TIME\0file PATH\0";
@@ -41,6 +41,12 @@ const USAGES: &str = "always, on-failure, never, or delay TIME [max TIME]\0\
     up after N in TIME [then exit]\0signal SIGNAL\0signal SIGNAL\0a group name or number\0\
     group names or numbers, like a,b,20\0an octal mode like 022\0delay TIME [max TIME]\0\
     file PATH\0";
+
+texts! { 10;
+    POLICIES = "always', 'on-failure', 'never' or 'delay",
+    QUICK_EXITS = "a whole number of quick exits from 1 to 100",
+    OCTAL_MODE = "an octal mode from 000 to 777, like 022",
+}
 
 const _: () = assert!(Kw::Umask as usize - Kw::Restart as usize == 6);
 
@@ -54,16 +60,16 @@ impl Parser<'_> {
             _ if delay => 7,
             _ => kw as usize - Kw::Restart as usize,
         };
-        let key = nth_word(KEYS, row);
+        let key = Text::of(9, row);
         let shape = nth_word(SHAPES, row);
         let usage = nth_word(USAGES, row);
         // `env file` may be repeated; the others are once per job.
-        if kw != Kw::Env && !self.first_time(key, pos) {
+        if kw != Kw::Env && !self.first_time(key.get(), pos) {
             return;
         }
         // Words needed at least (all of a shorter shape).
         let need = if kw == Kw::Give { 5 } else { 2 };
-        if self.shape(kw.word(), key, pos, args, shape, need, usage) {
+        if self.shape(kw.word(), key.get(), pos, args, shape, need, usage) {
             self.restart_values(kw, key, pos, args);
         }
     }
@@ -88,7 +94,7 @@ impl Parser<'_> {
         let n = shape.bytes().filter(|&b| b == b' ').count() + 1;
         let need = need.min(n);
         if let Some(extra) = args.get(n) {
-            self.fail(extra.pos, Msg::ExtraArg, key, "");
+            self.report_texts(Msg::ExtraArg, extra.pos, None, key, "");
             return false;
         }
         // The word before `want`.
@@ -110,14 +116,14 @@ impl Parser<'_> {
             let at = word.or(i.checked_sub(1).and_then(|j| args.get(j)));
             let at = at.map_or(pos, |w| w.pos);
             let found = if msg == Msg::Expected { word } else { None };
-            self.report(msg, at, found, a, b);
+            self.report_texts(msg, at, found, a, b);
             return false;
         }
         true
     }
 
     /// The values of an option whose shape is right.
-    fn restart_values(&mut self, kw: Kw, key: &'static str, pos: Pos, args: &[Word]) {
+    fn restart_values(&mut self, kw: Kw, key: Text, pos: Pos, args: &[Word]) {
         let arg = |i: usize| &args[i];
         match kw {
             Kw::Restart if !arg(0).is("delay") => {
@@ -132,14 +138,11 @@ impl Parser<'_> {
                             _ => Restart::Never,
                         }
                     }
-                    None => self.report(
-                        Msg::Expected,
-                        pos,
-                        Some(arg(0)),
-                        // Inside the message's quotes: 'always', ...
-                        "always', 'on-failure', 'never' or 'delay",
-                        "restart",
-                    ),
+                    // POLICIES is inside the message's quotes: 'always', ...
+                    None => {
+                        let restart = Text::kw(Kw::Restart);
+                        self.report(Msg::Expected, pos, Some(arg(0)), POLICIES, restart);
+                    }
                 }
             }
             Kw::Restart => {
@@ -172,8 +175,7 @@ impl Parser<'_> {
                 let after = match number(&n.text) {
                     Some(after) if (1..=u64::from(MAX_GIVE_UP)).contains(&after) => after as u32,
                     _ => {
-                        let expected = "a whole number of quick exits from 1 to 100";
-                        self.bad(n, Msg::BadNumber, expected);
+                        self.bad(n, Msg::BadNumber, QUICK_EXITS);
                         return;
                     }
                 };
@@ -198,7 +200,7 @@ impl Parser<'_> {
                     None => (false, text.as_str()),
                 };
                 if path.is_empty() {
-                    self.fail(arg(1).pos, Msg::EmptyArg, key, "");
+                    self.fail(arg(1).pos, Msg::EmptyArg, key, Text::NONE);
                     return;
                 }
                 let path = path.to_string();
@@ -211,12 +213,11 @@ impl Parser<'_> {
                     Kw::Umask => match parse_umask(&text) {
                         Some(mask) => spec.umask = Some(mask),
                         None => {
-                            let expected = "an octal mode from 000 to 777, like 022";
-                            self.bad(arg(0), Msg::BadNumber, expected);
+                            self.bad(arg(0), Msg::BadNumber, OCTAL_MODE);
                         }
                     },
                     _ if text.split(',').any(str::is_empty) => {
-                        self.fail(arg(0).pos, Msg::EmptyArg, key, "");
+                        self.fail(arg(0).pos, Msg::EmptyArg, key, Text::NONE);
                     }
                     Kw::Group => spec.group = Some(text),
                     _ => {
@@ -249,8 +250,8 @@ impl Parser<'_> {
         }
     }
 
-    fn bad_time(&mut self, word: &Word, reason: &'static str) {
-        self.bad(word, Msg::BadDuration, reason);
+    pub(super) fn bad_time(&mut self, word: &Word, reason: &'static str) {
+        self.report_texts(Msg::BadDuration, word.pos, Some(word), reason, "");
     }
 }
 
