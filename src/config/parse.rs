@@ -117,7 +117,7 @@ static LISTS: [&str; 11] = [
     TEXTS,
     LOG_OPTIONS,
     ready::TEXTS,
-    ready::OPTIONS,
+    Resource::RLIMIT_NAMES,
     ready::NEEDS,
     restart::KEYS,
     restart::TEXTS,
@@ -341,7 +341,7 @@ struct Draft {
     misspelt_name: bool,
     misspelt_cmd: bool,
     /// Single-valued options already given, with where.
-    seen: Vec<(&'static str, Pos)>,
+    seen: Vec<(Text, Pos)>,
     name_pos: Option<Pos>,
     /// Where each ulimit resource was set, to report repeats.
     ulimit_pos: Vec<(Resource, Pos)>,
@@ -439,8 +439,8 @@ impl Parser<'_> {
     /// Reports `msg` at `pos`, about something given before at `first`
     /// (`%p`): one call for the five "given twice" errors (issue 18).
     #[inline(never)]
-    fn again(&mut self, pos: Pos, msg: Msg, word: Option<&str>, a: &'static str, first: Pos) {
-        self.err(pos, ErrorKind::new(msg, word, a, "").first(first));
+    fn again(&mut self, pos: Pos, msg: Msg, word: Option<&str>, a: Text, first: Pos) {
+        self.err(pos, ErrorKind::new(msg, word, a.get(), "").first(first));
     }
 
     /// Reports `msg`, which names only `word`, at it.
@@ -648,13 +648,13 @@ impl Parser<'_> {
         let at = spec.origin.job;
         // A `name` or `cmd` line that was there but wrong has had its
         // error; "has no name" on top would only mislead.
-        let written = |option: &str, misspelt: bool| {
-            damaged || misspelt || seen.iter().any(|(o, _)| *o == option)
+        let written = |option: Kw, misspelt: bool| {
+            damaged || misspelt || seen.iter().any(|(o, _)| *o == Text::kw(option))
         };
-        if !written("name", misspelt_name) {
+        if !written(Kw::Name, misspelt_name) {
             self.fail(at, Msg::MissingOption, Text::kw(Kw::Name), Text::NONE);
         }
-        if !written("cmd", misspelt_cmd) {
+        if !written(Kw::Cmd, misspelt_cmd) {
             let kind = match name_pos {
                 Some(_) => ErrorKind::new(Msg::MissingOptionOf, Some(&spec.name), "cmd", ""),
                 None => ErrorKind::new(Msg::MissingOption, None, "cmd", ""),
@@ -664,7 +664,8 @@ impl Parser<'_> {
         if let Some(pos) = name_pos {
             match find_name(&self.names, &spec.name) {
                 Ok(&(_, first, _)) => {
-                    self.again(pos, Msg::DuplicateName, Some(&spec.name), "", first);
+                    let name = Some(&*spec.name);
+                    self.again(pos, Msg::DuplicateName, name, Text::NONE, first);
                 }
                 Err(i) => {
                     let index = self.config.jobs.len() as u32;
@@ -761,7 +762,7 @@ impl Parser<'_> {
             return;
         }
         if let Some(first) = self.metrics_at {
-            self.again(pos, Msg::RepeatedMetrics, None, "", first);
+            self.again(pos, Msg::RepeatedMetrics, None, Text::NONE, first);
             return;
         }
         self.metrics_at = Some(pos);
@@ -792,7 +793,7 @@ impl Parser<'_> {
             };
             let option = Text::of(5, i);
             if let Some(first) = seen[i] {
-                self.again(word.pos, Msg::Repeated, None, option.get(), first);
+                self.again(word.pos, Msg::Repeated, None, option, first);
                 return None;
             }
             seen[i] = Some(word.pos);
@@ -835,7 +836,7 @@ impl Parser<'_> {
 
     /// Records a single-valued option; false (and an error) if it was
     /// already given in this job.
-    fn first_time(&mut self, option: &'static str, pos: Pos) -> bool {
+    fn first_time(&mut self, option: Text, pos: Pos) -> bool {
         let Some(job) = &mut self.job else {
             return false;
         };
@@ -901,7 +902,7 @@ impl Parser<'_> {
             self.restart_option(kw, pos, args);
             return;
         }
-        let option = kw.word();
+        let option = Text::kw(kw);
         // `ready`, `after` and `check` lines check their own repeats.
         let repeatable = matches!(
             kw,
@@ -929,7 +930,7 @@ impl Parser<'_> {
             let which = if kw == Kw::Err { i - 1 } else { i };
             let expected = Text::of(2, which);
             let hint = Text::of(3, usize::from(hint));
-            match self.one(Text::kw(kw), pos, words, expected, hint) {
+            match self.one(option, pos, words, expected, hint) {
                 Some(arg) => arg,
                 None => return,
             }
@@ -950,7 +951,7 @@ impl Parser<'_> {
             }
             Kw::Dir => {
                 if !arg.text.starts_with('/') {
-                    self.bad(arg, Msg::Relative, Text::kw(kw));
+                    self.bad(arg, Msg::Relative, option);
                 }
                 self.spec().dir = Some(arg.text.as_str().into());
             }
@@ -998,14 +999,14 @@ impl Parser<'_> {
             Kw::Cmd => {
                 // A relative program is reported, and the file refused:
                 // whether the job keeps the command then makes no odds.
-                if self.program(Text::kw(kw), pos, args) {
+                if self.program(option, pos, args) {
                     // Boxed from the words, not from a Vec of Strings.
                     self.spec().cmd = args.iter().map(|w| Box::from(w.text.as_str())).collect();
                 }
             }
             Kw::Disable | Kw::Wait | Kw::Once => {
                 if let Some(extra) = args.first() {
-                    self.fail(extra.pos, Msg::NoArgs, Text::kw(kw), Text::NONE);
+                    self.fail(extra.pos, Msg::NoArgs, option, Text::NONE);
                 }
                 let spec = self.spec();
                 match kw {
@@ -1037,7 +1038,7 @@ impl Parser<'_> {
                         };
                         self.open_block(kind, brace.pos, rest)
                     }
-                    [] if ulimit => self.fail(pos, Msg::MissingArg, Text::kw(kw), A_LIMIT),
+                    [] if ulimit => self.fail(pos, Msg::MissingArg, option, A_LIMIT),
                     _ if ulimit => self.ulimit_pairs(args),
                     _ => {
                         let (open, depends) = (Text::kw(Kw::Open), Text::kw(Kw::Depends));
@@ -1161,7 +1162,7 @@ impl Parser<'_> {
             }
             let Some(job) = &mut self.job else { return };
             if let Some(&(_, first)) = job.ulimit_pos.iter().find(|(r, _)| *r == resource) {
-                let name = resource.rlimit_name();
+                let name = Text::of(7, resource as usize);
                 self.again(flag.pos, Msg::UlimitRepeated, None, name, first);
                 continue;
             }

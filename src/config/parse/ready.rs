@@ -45,10 +45,6 @@ texts! { 6;
     A_PROGRAM = "the absolute path of a program, then its arguments",
 }
 
-/// The options [`Parser::finish_readiness`] checks, one a rule.
-pub(super) const OPTIONS: &str =
-    "ready\0ready every\0ready timeout\0ready every\0watchdog\0check timeout\0check fails\0";
-
 /// The rules of [`Parser::finish_readiness`], as an option breaks them.
 pub(super) const NEEDS: &str = "does not apply to a 'once' job: it is ready when it exits with status 0\0\
     needs 'ready when CMD': it is how often CMD runs\0\
@@ -130,14 +126,14 @@ impl Parser<'_> {
                 } else {
                     READY_TIMEOUT
                 };
-                if self.first_time(option.get(), pos) {
+                if self.first_time(option, pos) {
                     // EVERY_MS or TIMEOUT_MS, as `every` and `timeout`.
                     self.timed(option, pos, rest, (word - EVERY) as u8);
                 }
             }
             _ => {
                 // One way of telling readiness per job.
-                if !self.first_time("ready", pos) {
+                if !self.first_time(Text::kw(Kw::Ready), pos) {
                     return;
                 }
                 let how = match word {
@@ -210,7 +206,7 @@ impl Parser<'_> {
         };
         // By place in WORDS: CHECK_EVERY, CHECK_TIMEOUT_WORDS, CHECK_FAILS.
         let option = Text(CHECK_EVERY.0 + word as u16);
-        if !self.first_time(option.get(), pos) {
+        if !self.first_time(option, pos) {
             return;
         }
         match word {
@@ -279,12 +275,21 @@ impl Parser<'_> {
 
     /// Options that mean nothing without another, checked once the whole
     /// job is read (options may come in any order).
-    pub(super) fn finish_readiness(&mut self, spec: &JobSpec, seen: &[(&'static str, Pos)]) {
+    pub(super) fn finish_readiness(&mut self, spec: &JobSpec, seen: &[(Text, Pos)]) {
         let Some(r) = &spec.readiness else { return };
-        // The rule broken, for each option it concerns: two lists of
-        // words (OPTIONS and NEEDS) and a byte per row, not an array of
-        // strs built on the stack (issue 18, bytes).
-        // Bytes of a string, not an array by value: no array iterator.
+        // The rule broken, for each option it concerns: the options as
+        // texts, each rule's by its place in NEEDS (a byte per row), not
+        // an array of strs built on the stack (issue 18, bytes). Bytes
+        // of a string, not an array by value: no array iterator.
+        const OPTIONS: &[Text; 7] = &[
+            Text::kw(Kw::Ready),
+            READY_EVERY,
+            READY_TIMEOUT,
+            READY_EVERY,
+            Text::kw(Kw::Watchdog),
+            CHECK_TIMEOUT_WORDS,
+            CHECK_FAILS,
+        ];
         const RULE: &[u8; 7] = b"\0\0\0\x01\x02\x03\x03";
         let (once, no_check) = (spec.once, r.check_every_ms.is_none());
         let when = matches!(r.how, Some(ReadyHow::When(_)));
@@ -294,12 +299,11 @@ impl Parser<'_> {
             | (u32::from(!once && !when) << 3)
             | (u32::from(!notify) << 4)
             | (u32::from(no_check) * 0b110_0000);
-        for (k, &rule) in RULE.iter().enumerate() {
+        for (k, (&option, &rule)) in OPTIONS.iter().zip(RULE).enumerate() {
             if broken >> k & 1 == 0 {
                 continue;
             }
-            let option = Text::of(7, k);
-            if let Some(&(_, pos)) = seen.iter().find(|(o, _)| *o == option.get()) {
+            if let Some(&(_, pos)) = seen.iter().find(|(o, _)| *o == option) {
                 let needs = Text::of(8, usize::from(rule));
                 self.fail(pos, Msg::Needs, option, needs);
             }

@@ -64,7 +64,7 @@ impl Parser<'_> {
         let shape = nth_word(SHAPES, row);
         let usage = nth_word(USAGES, row);
         // `env file` may be repeated; the others are once per job.
-        if kw != Kw::Env && !self.first_time(key.get(), pos) {
+        if kw != Kw::Env && !self.first_time(key, pos) {
             return;
         }
         // Words needed at least (all of a shorter shape).
