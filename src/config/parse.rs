@@ -12,9 +12,9 @@ use super::error::{Error, ErrorKind, Msg};
 use super::lex::{self, Line, Word};
 use super::model::{Config, Extra, JobSpec, LogFile, Output, Pos, Resource, Ulimit};
 use super::values::{
-    MAX_KEEP, MIN_LOG_SIZE, is_digits, is_integer, is_job_name, nth_word, number, parse_cpu,
-    parse_size, parse_url, resource, signed, split_words, suggest, suggest_resource, word_index,
-    word_index_any_case,
+    MAX_KEEP, MIN_LOG_SIZE, TIME_ERRORS, is_digits, is_integer, is_job_name, nth_word, number,
+    parse_cpu, parse_size, parse_url, resource, signed, split_words, suggest, suggest_resource,
+    word_index, word_index_any_case,
 };
 
 mod ready;
@@ -109,7 +109,7 @@ impl Text {
 }
 
 /// The lists of [`Text`], by number (see each list for its words).
-static LISTS: [&str; 11] = [
+static LISTS: [&str; 12] = [
     "",
     KEYWORDS,
     EXPECTED,
@@ -121,6 +121,7 @@ static LISTS: [&str; 11] = [
     ready::NEEDS,
     restart::KEYS,
     restart::TEXTS,
+    TIME_ERRORS,
 ];
 
 // A list's number fits in 4 bits.

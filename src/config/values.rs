@@ -138,13 +138,21 @@ pub(super) fn suggest_resource(text: &str) -> Option<&'static str> {
     suggest(text, names)
 }
 
-/// `N`, `Ns`, `Nm`, `Nh` or `Nd` in seconds (a plain number is seconds).
-pub fn parse_duration(text: &str) -> Result<u64, &'static str> {
+/// Why a time is bad, each ended by a NUL: [`parse_duration`]'s errors
+/// are places in this list (the parser reports them by place: issue 18,
+/// bytes).
+pub(crate) const TIME_ERRORS: &str = "it is empty\0unknown unit\0the number is missing\0\
+    not a whole number\0too large\0too large (at most 3650d)\0";
+
+/// `N`, `Ns`, `Nm`, `Nh` or `Nd` in seconds (a plain number is seconds);
+/// or why not, by its place in [`TIME_ERRORS`].
+pub fn parse_duration(text: &str) -> Result<u64, usize> {
     // The last byte, not the last char: a unit is ASCII, and the last
     // byte of any other char is no unit either (nor a digit), so the
     // answer is the same without decoding the text.
     let (digits, unit) = match text.as_bytes().last() {
-        None => return Err("it is empty"),
+        // It is empty.
+        None => return Err(0),
         Some(b) if b.is_ascii_digit() => (text, 1),
         Some(b) => {
             let unit = match b {
@@ -152,7 +160,8 @@ pub fn parse_duration(text: &str) -> Result<u64, &'static str> {
                 b'm' => 60,
                 b'h' => 3600,
                 b'd' => 86_400,
-                _ => return Err("unknown unit"),
+                // Unknown unit.
+                _ => return Err(1),
             };
             // `get`, not `[..i]`: the same, without str's slicing panic
             // (its code is kilobytes in the stable build: issue 18).
@@ -160,16 +169,20 @@ pub fn parse_duration(text: &str) -> Result<u64, &'static str> {
         }
     };
     if digits.is_empty() {
-        return Err("the number is missing");
+        // The number is missing.
+        return Err(2);
     }
     if !is_digits(digits) {
-        return Err("not a whole number");
+        // Not a whole number.
+        return Err(3);
     }
+    // Too large.
     let secs = number(digits)
         .and_then(|n| n.checked_mul(unit))
-        .ok_or("too large")?;
+        .ok_or(4_usize)?;
     if secs > MAX_DURATION_SECS {
-        return Err("too large (at most 3650d)");
+        // Too large (at most 3650d).
+        return Err(5);
     }
     Ok(secs)
 }
@@ -525,11 +538,12 @@ pub fn is_host_name(name: &str) -> bool {
 
 /// Like [`parse_duration`], in milliseconds, and also `Nms`: the times
 /// of `ready`, `check` and `watchdog` (issue 16) may be below a second.
-pub fn parse_duration_ms(text: &str) -> Result<u64, &'static str> {
+pub fn parse_duration_ms(text: &str) -> Result<u64, usize> {
     match text.strip_suffix("ms") {
         Some(digits) if is_digits(digits) => match number(digits) {
             Some(ms) if ms <= MAX_DURATION_SECS * 1000 => Ok(ms),
-            _ => Err("too large (at most 3650d)"),
+            // Too large (at most 3650d).
+            _ => Err(5),
         },
         _ => parse_duration(text).map(|secs| secs * 1000),
     }

@@ -43,6 +43,7 @@ texts! { 6;
     FAILS_NUMBER = "a whole number from 1 to 1000",
     A_TIME = "a time like 500ms, 30s or 5m",
     A_PROGRAM = "the absolute path of a program, then its arguments",
+    MORE_THAN_0 = "it must be more than 0",
 }
 
 /// The rules of [`Parser::finish_readiness`], as an option breaks them.
@@ -239,9 +240,9 @@ impl Parser<'_> {
     fn time_ms(&mut self, option: Text, pos: Pos, args: &[Word]) -> Option<u64> {
         let arg = self.one(option, pos, args, A_TIME, Text::NONE)?;
         match parse_duration_ms(&arg.text) {
-            Ok(0) => self.bad_time(arg, "it must be more than 0"),
+            Ok(0) => self.bad_time(arg, MORE_THAN_0),
             Ok(ms) => return Some(ms),
-            Err(reason) => self.bad_time(arg, reason),
+            Err(reason) => self.bad_time(arg, Text::of(11, reason)),
         }
         None
     }

@@ -46,6 +46,8 @@ texts! { 10;
     POLICIES = "always', 'on-failure', 'never' or 'delay",
     QUICK_EXITS = "a whole number of quick exits from 1 to 100",
     OCTAL_MODE = "an octal mode from 000 to 777, like 022",
+    AT_LEAST_1S = "it must be at least 1 second",
+    MAX_BELOW_DELAY = "max must not be less than the delay",
 }
 
 const _: () = assert!(Kw::Umask as usize - Kw::Restart as usize == 6);
@@ -153,7 +155,7 @@ impl Parser<'_> {
                     Some(w) => match self.time(w, true) {
                         Some(max) if max >= secs => Some(max),
                         Some(_) => {
-                            self.bad_time(w, "max must not be less than the delay");
+                            self.bad_time(w, MAX_BELOW_DELAY);
                             return;
                         }
                         None => return,
@@ -239,19 +241,19 @@ impl Parser<'_> {
     pub(super) fn time(&mut self, word: &Word, nonzero: bool) -> Option<u64> {
         match parse_duration(&word.text) {
             Ok(0) if nonzero => {
-                self.bad_time(word, "it must be at least 1 second");
+                self.bad_time(word, AT_LEAST_1S);
                 None
             }
             Ok(secs) => Some(secs),
             Err(reason) => {
-                self.bad_time(word, reason);
+                self.bad_time(word, Text::of(11, reason));
                 None
             }
         }
     }
 
-    pub(super) fn bad_time(&mut self, word: &Word, reason: &'static str) {
-        self.report_texts(Msg::BadDuration, word.pos, Some(word), reason, "");
+    pub(super) fn bad_time(&mut self, word: &Word, reason: Text) {
+        self.bad(word, Msg::BadDuration, reason);
     }
 }
 
