@@ -109,7 +109,7 @@ impl Text {
 }
 
 /// The lists of [`Text`], by number (see each list for its words).
-static LISTS: [&str; 12] = [
+static LISTS: [&str; 14] = [
     "",
     KEYWORDS,
     EXPECTED,
@@ -122,6 +122,8 @@ static LISTS: [&str; 12] = [
     restart::KEYS,
     restart::TEXTS,
     TIME_ERRORS,
+    restart::USAGES,
+    restart::SHAPES,
 ];
 
 // A list's number fits in 4 bits.
@@ -212,10 +214,6 @@ impl Kw {
         }
         let i = word_index(KEYWORDS, &word.text)?;
         Kw::ALL.get(i).copied()
-    }
-
-    fn word(self) -> &'static str {
-        nth_word(KEYWORDS, self as usize)
     }
 
     /// An option of a job (not a global keyword, not a brace).
@@ -398,22 +396,8 @@ impl Parser<'_> {
     fn say(&mut self, pos: Pos, word: Option<&Word>, said: u32) {
         let a = Text((said >> 8) as u16 & 0xfff).get();
         let b = Text((said >> 20) as u16).get();
-        self.report_texts(Msg::nth(said as u8), pos, word, a, b);
-    }
-
-    /// Reports `msg` at `word`, which it names (`%w`), or at `pos` when
-    /// the line has no such word; `a` and `b` are its texts, for those
-    /// that are not a [`Text`] (a shape's words, a time's reason).
-    fn report_texts(
-        &mut self,
-        msg: Msg,
-        pos: Pos,
-        word: Option<&Word>,
-        a: &'static str,
-        b: &'static str,
-    ) {
         let at = word.map_or(pos, |w| w.pos);
-        let kind = ErrorKind::new(msg, word.map(|w| w.text.as_str()), a, b);
+        let kind = ErrorKind::new(Msg::nth(said as u8), word.map(|w| w.text.as_str()), a, b);
         self.diags.push(at, kind);
     }
 
@@ -1185,7 +1169,7 @@ mod tests {
         assert_eq!(GLOBALS, "job\0report\0listen\0metrics\0");
         assert!(OPTIONS.starts_with("name\0cmd\0") && OPTIONS.ends_with("\0watchdog\0"));
         assert_eq!(OPTIONS_AND_CLOSE, format!("{OPTIONS}}}\0"));
-        assert_eq!(Kw::Watchdog.word(), "watchdog");
+        assert_eq!(Text::kw(Kw::Watchdog).get(), "watchdog");
         assert_eq!(Kw::ALL.len(), KEYWORDS.split_terminator('\0').count());
     }
 
