@@ -16,6 +16,7 @@ use super::values::{
     parse_cpu, parse_size, parse_url, resource, signed, split_words, suggest, suggest_resource,
     word_index, word_index_any_case,
 };
+use super::{env_file, trust, values};
 
 mod ready;
 mod restart;
@@ -80,21 +81,22 @@ const HINTS: &str = "\0; a job name has no spaces\0 (quote an argument that cont
     ; one VAR=VALUE a line (quote a value with spaces: env \"VAR=a b\")\0\
     ; a user name has no spaces\0; write the list without spaces\0";
 
-/// A fixed text of a report (`%a`, `%b` of its message): word `i` of
-/// list `l` of [`LISTS`], in 12 bits (4 for the list, 8 for the word).
-/// The parser passes these, not a pointer and a length for each text: a
-/// message and both its texts go in one register (issue 18, bytes).
+/// A fixed text of an error (`%a`, `%b` of its message): word `i` of
+/// list `l` of [`LISTS`], in 12 bits (5 for the list, 7 for the word).
+/// Reports pass and errors keep these, not a pointer and a length for
+/// each text: a message and both its texts go in one register (issue
+/// 18, bytes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct Text(u16);
+pub(crate) struct Text(u16);
 
 impl Text {
     /// No text.
-    const NONE: Text = Text(0);
+    pub(crate) const NONE: Text = Text(0);
 
-    /// Word `i` of `LISTS[list]`; `i` is below 256 (each list is
-    /// checked as it is made).
-    const fn of(list: u16, i: usize) -> Text {
-        Text(list << 8 | i as u16)
+    /// Word `i` of `LISTS[list]`; `i` is below 128 (each list is
+    /// checked as it is made, or by a test).
+    pub(crate) const fn of(list: u16, i: usize) -> Text {
+        Text(list << 7 | i as u16)
     }
 
     /// The word of a keyword.
@@ -102,14 +104,23 @@ impl Text {
         Text::of(1, kw as usize)
     }
 
-    fn get(self) -> &'static str {
-        let list = LISTS.get(usize::from(self.0 >> 8)).copied();
-        nth_word(list.unwrap_or(""), usize::from(self.0 & 0xff))
+    pub(crate) fn get(self) -> &'static str {
+        let list = LISTS.get(usize::from(self.0 >> 7)).copied();
+        nth_word(list.unwrap_or(""), usize::from(self.0 & 0x7f))
     }
 }
 
+/// The first [`Text`] that is `word`, for tests.
+#[cfg(test)]
+pub(crate) fn text_of(word: &str) -> Text {
+    (0..LISTS.len() * 128)
+        .map(|i| Text(i as u16))
+        .find(|t| t.get() == word)
+        .expect("a word of LISTS")
+}
+
 /// The lists of [`Text`], by number (see each list for its words).
-static LISTS: [&str; 14] = [
+pub(super) static LISTS: [&str; 17] = [
     "",
     KEYWORDS,
     EXPECTED,
@@ -124,15 +135,24 @@ static LISTS: [&str; 14] = [
     TIME_ERRORS,
     restart::USAGES,
     restart::SHAPES,
+    values::TEXTS,
+    env_file::TEXTS,
+    trust::WHO,
 ];
 
-// A list's number fits in 4 bits.
-const _: () = assert!(LISTS.len() <= 16);
+// A list's number fits in 5 bits.
+const _: () = assert!(LISTS.len() <= 32);
 
 /// `msg` and its two fixed texts in one number: the message in the low
 /// 8 bits, then 12 bits each (see [`Text`]).
-const fn said(msg: Msg, a: Text, b: Text) -> u32 {
+pub(crate) const fn said(msg: Msg, a: Text, b: Text) -> u32 {
     msg as u32 | (a.0 as u32) << 8 | (b.0 as u32) << 20
+}
+
+/// The message and two texts of [`said`].
+pub(crate) fn unsaid(said: u32) -> (Msg, Text, Text) {
+    let a = Text((said >> 8) as u16 & 0xfff);
+    (Msg::nth(said as u8), a, Text((said >> 20) as u16))
 }
 
 /// Defines a list of fixed texts as `TEXTS`, with a [`Text`] constant
@@ -151,8 +171,8 @@ macro_rules! texts {
         // Some are reached by their place from another (`check`'s).
         $(#[allow(dead_code)]
         const $name: Text = Text::of($list, Place::$name as usize);)*
-        // The list is one of LISTS, and its places fit in 8 bits.
-        const _: () = assert!($list < $crate::config::parse::LISTS.len() && [$($text,)*].len() < 256);
+        // The list is one of LISTS, and its places fit in 7 bits.
+        const _: () = assert!($list < $crate::config::parse::LISTS.len() && [$($text,)*].len() < 128);
     };
 }
 pub(super) use texts;
@@ -307,7 +327,7 @@ impl Diags<'_> {
     /// typo of: one call for the three such reports (issue 18, bytes).
     #[inline(never)]
     fn unknown(&mut self, pos: Pos, msg: Msg, word: &str, suggestion: Option<&str>) {
-        let kind = ErrorKind::new(msg, Some(word), "", "").suggest(suggestion);
+        let kind = ErrorKind::new(msg as u32, Some(word)).suggest(suggestion);
         self.push(pos, kind);
     }
 
@@ -394,10 +414,8 @@ impl Parser<'_> {
     /// names (`%w`), or at `pos` when the line has no such word.
     #[inline(never)]
     fn say(&mut self, pos: Pos, word: Option<&Word>, said: u32) {
-        let a = Text((said >> 8) as u16 & 0xfff).get();
-        let b = Text((said >> 20) as u16).get();
         let at = word.map_or(pos, |w| w.pos);
-        let kind = ErrorKind::new(Msg::nth(said as u8), word.map(|w| w.text.as_str()), a, b);
+        let kind = ErrorKind::new(said, word.map(|w| w.text.as_str()));
         self.diags.push(at, kind);
     }
 
@@ -425,7 +443,8 @@ impl Parser<'_> {
     /// (`%p`): one call for the five "given twice" errors (issue 18).
     #[inline(never)]
     fn again(&mut self, pos: Pos, msg: Msg, word: Option<&str>, a: Text, first: Pos) {
-        self.err(pos, ErrorKind::new(msg, word, a.get(), "").first(first));
+        let kind = ErrorKind::new(said(msg, a, Text::NONE), word);
+        self.err(pos, kind.first(first));
     }
 
     /// Reports `msg`, which names only `word`, at it.
@@ -641,8 +660,14 @@ impl Parser<'_> {
         }
         if !written(Kw::Cmd, misspelt_cmd) {
             let kind = match name_pos {
-                Some(_) => ErrorKind::new(Msg::MissingOptionOf, Some(&spec.name), "cmd", ""),
-                None => ErrorKind::new(Msg::MissingOption, None, "cmd", ""),
+                Some(_) => {
+                    let said = said(Msg::MissingOptionOf, Text::kw(Kw::Cmd), Text::NONE);
+                    ErrorKind::new(said, Some(&spec.name))
+                }
+                None => ErrorKind::new(
+                    said(Msg::MissingOption, Text::kw(Kw::Cmd), Text::NONE),
+                    None,
+                ),
             };
             self.err(at, kind);
         }
@@ -742,7 +767,8 @@ impl Parser<'_> {
             return;
         };
         if !path.text.starts_with('/') {
-            let kind = ErrorKind::new(Msg::Relative, Some(&path.text), METRICS_TO.get(), "");
+            let said = said(Msg::Relative, METRICS_TO, Text::NONE);
+            let kind = ErrorKind::new(said, Some(&path.text));
             self.err(pos, kind);
             return;
         }
@@ -1171,6 +1197,20 @@ mod tests {
         assert_eq!(OPTIONS_AND_CLOSE, format!("{OPTIONS}}}\0"));
         assert_eq!(Text::kw(Kw::Watchdog).get(), "watchdog");
         assert_eq!(Kw::ALL.len(), KEYWORDS.split_terminator('\0').count());
+    }
+
+    #[test]
+    fn every_word_of_the_lists_is_a_text() {
+        for (l, list) in LISTS.iter().enumerate() {
+            let n = list.split_terminator('\0').count();
+            assert!(n < 128, "list {l}");
+            for (i, word) in list.split_terminator('\0').enumerate() {
+                assert_eq!(Text::of(l as u16, i).get(), word);
+            }
+        }
+        let (msg, a, b) = unsaid(said(Msg::Expected, Text::kw(Kw::Open), Text::of(16, 2)));
+        assert_eq!((msg, a.get(), b.get()), (Msg::Expected, "{", "others"));
+        assert_eq!(Text::NONE.get(), "");
     }
 
     #[test]

@@ -396,7 +396,7 @@ impl Parser<'_> {
                             text.push_str("… -> ");
                         }
                         text.push_str(name(w));
-                        diags.push(pos, ErrorKind::new(Msg::AfterCycle, Some(&text), "", ""));
+                        diags.push(pos, ErrorKind::new(Msg::AfterCycle as u32, Some(&text)));
                     }
                     _ => {}
                 }
