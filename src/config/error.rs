@@ -235,7 +235,9 @@ impl ErrorKind {
         }
     }
 
-    /// `msg` with its texts `a` and `b` and its word.
+    /// `msg` with its texts `a` and `b` and its word: [`ErrorKind::new`]
+    /// with one number (a constant where they are), not four arguments.
+    #[inline(always)]
     pub(crate) fn with(msg: Msg, word: Option<&str>, a: Text, b: Text) -> Self {
         Self::new(said(msg, a, b), word)
     }

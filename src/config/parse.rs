@@ -441,10 +441,15 @@ impl Parser<'_> {
 
     /// Reports `msg` at `pos`, about something given before at `first`
     /// (`%p`): one call for the five "given twice" errors (issue 18).
-    #[inline(never)]
+    #[inline(always)]
     fn again(&mut self, pos: Pos, msg: Msg, word: Option<&str>, a: Text, first: Pos) {
-        let kind = ErrorKind::new(said(msg, a, Text::NONE), word);
-        self.err(pos, kind.first(first));
+        self.again_said(pos, said(msg, a, Text::NONE), word, first);
+    }
+
+    /// [`Parser::again`] with its message and text as one number.
+    #[inline(never)]
+    fn again_said(&mut self, pos: Pos, said: u32, word: Option<&str>, first: Pos) {
+        self.err(pos, ErrorKind::new(said, word).first(first));
     }
 
     /// Reports `msg`, which names only `word`, at it.
