@@ -98,7 +98,7 @@ fn parse_into(file: &str, bytes: &[u8], lines: &mut Vec<String>, errors: &mut Ve
 }
 
 // What is wrong with an env file or one of its lines.
-texts! { 15;
+texts! { 11;
     NOT_UTF8 = "not valid UTF-8",
     NO_EQUALS = "expected KEY=VALUE",
     BAD_NAME = "a variable name is letters, digits and _, not starting with a digit",

@@ -12,9 +12,9 @@ use super::error::{Error, ErrorKind, Msg};
 use super::lex::{self, Line, Word};
 use super::model::{Config, Extra, JobSpec, LogFile, Output, Pos, Resource, Ulimit};
 use super::values::{
-    MAX_KEEP, MIN_LOG_SIZE, TIME_ERRORS, is_digits, is_integer, is_job_name, nth_word, number,
-    parse_cpu, parse_size, parse_url, resource, signed, split_words, suggest, suggest_resource,
-    word_index, word_index_any_case,
+    MAX_KEEP, MIN_LOG_SIZE, is_digits, is_integer, is_job_name, nth_word, number, parse_cpu,
+    parse_size, parse_url, resource, signed, split_words, suggest, suggest_resource, word_index,
+    word_index_any_case,
 };
 use super::{env_file, trust, values};
 
@@ -120,7 +120,7 @@ pub(crate) fn text_of(word: &str) -> Text {
 }
 
 /// The lists of [`Text`], by number (see each list for its words).
-pub(super) static LISTS: [&str; 17] = [
+pub(super) static LISTS: [&str; 15] = [
     "",
     KEYWORDS,
     EXPECTED,
@@ -129,15 +129,13 @@ pub(super) static LISTS: [&str; 17] = [
     LOG_OPTIONS,
     ready::TEXTS,
     Resource::RLIMIT_NAMES,
-    ready::NEEDS,
+    trust::WHO,
     restart::KEYS,
     restart::TEXTS,
-    TIME_ERRORS,
+    env_file::TEXTS,
     restart::USAGES,
     restart::SHAPES,
     values::TEXTS,
-    env_file::TEXTS,
-    trust::WHO,
 ];
 
 // A list's number fits in 5 bits.
@@ -1213,7 +1211,7 @@ mod tests {
                 assert_eq!(Text::of(l as u16, i).get(), word);
             }
         }
-        let (msg, a, b) = unsaid(said(Msg::Expected, Text::kw(Kw::Open), Text::of(16, 2)));
+        let (msg, a, b) = unsaid(said(Msg::Expected, Text::kw(Kw::Open), Text::of(8, 2)));
         assert_eq!((msg, a.get(), b.get()), (Msg::Expected, "{", "others"));
         assert_eq!(Text::NONE.get(), "");
     }

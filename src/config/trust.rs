@@ -17,7 +17,7 @@ use rustix::io::Errno;
 use super::error::{Error, ErrorKind, Msg};
 use super::parse::Text;
 
-/// Who may write, as the `%b` of a writable file's error (`LISTS[16]`).
+/// Who may write, as the `%b` of a writable file's error (`LISTS[8]`).
 pub(super) const WHO: &str = "group and others\0group\0others\0";
 
 const STICKY: u32 = 0o1000;
@@ -66,7 +66,7 @@ fn verdict(file: &str, dir: Option<&str>, uid: u32, mode: u32, euid: u32) -> Res
         // not a text per branch (issue 18, bytes).
         let group = mode & 0o020 != 0;
         let others = mode & 0o002 != 0;
-        let who = Text::of(16, usize::from(!group) * 2 + usize::from(group && !others));
+        let who = Text::of(8, usize::from(!group) * 2 + usize::from(group && !others));
         let msg = match dir {
             None => Msg::WritableByOthers,
             Some(_) => Msg::DirWritableByOthers,

@@ -139,21 +139,14 @@ pub(super) fn suggest_resource(text: &str) -> Option<&'static str> {
     suggest(text, names)
 }
 
-/// Why a time is bad, each ended by a NUL: [`parse_duration`]'s errors
-/// are places in this list (the parser reports them by place: issue 18,
-/// bytes).
-pub(crate) const TIME_ERRORS: &str = "it is empty\0unknown unit\0the number is missing\0\
-    not a whole number\0too large\0too large (at most 3650d)\0";
-
-/// `N`, `Ns`, `Nm`, `Nh` or `Nd` in seconds (a plain number is seconds);
-/// or why not, by its place in [`TIME_ERRORS`].
-pub fn parse_duration(text: &str) -> Result<u64, usize> {
+/// `N`, `Ns`, `Nm`, `Nh` or `Nd` in seconds (a plain number is seconds),
+/// or why not.
+pub fn parse_duration(text: &str) -> Result<u64, Text> {
     // The last byte, not the last char: a unit is ASCII, and the last
     // byte of any other char is no unit either (nor a digit), so the
     // answer is the same without decoding the text.
     let (digits, unit) = match text.as_bytes().last() {
-        // It is empty.
-        None => return Err(0),
+        None => return Err(IS_EMPTY),
         Some(b) if b.is_ascii_digit() => (text, 1),
         Some(b) => {
             let unit = match b {
@@ -161,8 +154,7 @@ pub fn parse_duration(text: &str) -> Result<u64, usize> {
                 b'm' => 60,
                 b'h' => 3600,
                 b'd' => 86_400,
-                // Unknown unit.
-                _ => return Err(1),
+                _ => return Err(UNKNOWN_UNIT),
             };
             // `get`, not `[..i]`: the same, without str's slicing panic
             // (its code is kilobytes in the stable build: issue 18).
@@ -170,20 +162,16 @@ pub fn parse_duration(text: &str) -> Result<u64, usize> {
         }
     };
     if digits.is_empty() {
-        // The number is missing.
-        return Err(2);
+        return Err(NO_NUMBER);
     }
     if !is_digits(digits) {
-        // Not a whole number.
-        return Err(3);
+        return Err(NOT_WHOLE);
     }
-    // Too large.
     let secs = number(digits)
         .and_then(|n| n.checked_mul(unit))
-        .ok_or(4_usize)?;
+        .ok_or(TOO_LARGE)?;
     if secs > MAX_DURATION_SECS {
-        // Too large (at most 3650d).
-        return Err(5);
+        return Err(OVER_3650D);
     }
     Ok(secs)
 }
@@ -256,7 +244,14 @@ pub fn signal_name(sig: Signal) -> &'static str {
     }
 }
 
+// Why a time, a CPU list or a URL is bad.
 texts! { 14;
+    IS_EMPTY = "it is empty",
+    UNKNOWN_UNIT = "unknown unit",
+    NO_NUMBER = "the number is missing",
+    NOT_WHOLE = "not a whole number",
+    TOO_LARGE = "too large",
+    OVER_3650D = "too large (at most 3650d)",
     NO_HEX_DIGITS = "no hex digits after 0x",
     NOT_HEX = "not a hex number",
     BEYOND_1023 = "the mask has bits beyond CPU 1023",
@@ -556,12 +551,11 @@ pub fn is_host_name(name: &str) -> bool {
 
 /// Like [`parse_duration`], in milliseconds, and also `Nms`: the times
 /// of `ready`, `check` and `watchdog` (issue 16) may be below a second.
-pub fn parse_duration_ms(text: &str) -> Result<u64, usize> {
+pub fn parse_duration_ms(text: &str) -> Result<u64, Text> {
     match text.strip_suffix("ms") {
         Some(digits) if is_digits(digits) => match number(digits) {
             Some(ms) if ms <= MAX_DURATION_SECS * 1000 => Ok(ms),
-            // Too large (at most 3650d).
-            _ => Err(5),
+            _ => Err(OVER_3650D),
         },
         _ => parse_duration(text).map(|secs| secs * 1000),
     }

@@ -44,13 +44,12 @@ texts! { 6;
     A_TIME = "a time like 500ms, 30s or 5m",
     A_PROGRAM = "the absolute path of a program, then its arguments",
     MORE_THAN_0 = "it must be more than 0",
+    // The rules of finish_readiness, in this order.
+    NOT_ONCE = "does not apply to a 'once' job: it is ready when it exits with status 0",
+    NEEDS_WHEN = "needs 'ready when CMD': it is how often CMD runs",
+    NEEDS_NOTIFY = "needs 'ready notify': the job sends WATCHDOG=1 on its notify socket",
+    NEEDS_CHECK = "needs 'check every T CMD'",
 }
-
-/// The rules of [`Parser::finish_readiness`], as an option breaks them.
-pub(super) const NEEDS: &str = "does not apply to a 'once' job: it is ready when it exits with status 0\0\
-    needs 'ready when CMD': it is how often CMD runs\0\
-    needs 'ready notify': the job sends WATCHDOG=1 on its notify socket\0\
-    needs 'check every T CMD'\0";
 
 /// Longest cycle named in full; a longer one ends in `…`.
 const CYCLE_NAMES: usize = 8;
@@ -242,7 +241,7 @@ impl Parser<'_> {
         match parse_duration_ms(&arg.text) {
             Ok(0) => self.bad_time(arg, MORE_THAN_0),
             Ok(ms) => return Some(ms),
-            Err(reason) => self.bad_time(arg, Text::of(11, reason)),
+            Err(reason) => self.bad_time(arg, reason),
         }
         None
     }
@@ -279,7 +278,7 @@ impl Parser<'_> {
     pub(super) fn finish_readiness(&mut self, spec: &JobSpec, seen: &[(Text, Pos)]) {
         let Some(r) = &spec.readiness else { return };
         // The rule broken, for each option it concerns: the options as
-        // texts, each rule's by its place in NEEDS (a byte per row), not
+        // texts, each rule's by its place from NOT_ONCE (a byte per row), not
         // an array of strs built on the stack (issue 18, bytes). Bytes
         // of a string, not an array by value: no array iterator.
         const OPTIONS: &[Text; 7] = &[
@@ -291,7 +290,15 @@ impl Parser<'_> {
             CHECK_TIMEOUT_WORDS,
             CHECK_FAILS,
         ];
-        const RULE: &[u8; 7] = b"\0\0\0\x01\x02\x03\x03";
+        const RULE: &[Text; 7] = &[
+            NOT_ONCE,
+            NOT_ONCE,
+            NOT_ONCE,
+            NEEDS_WHEN,
+            NEEDS_NOTIFY,
+            NEEDS_CHECK,
+            NEEDS_CHECK,
+        ];
         let (once, no_check) = (spec.once, r.check_every_ms.is_none());
         let when = matches!(r.how, Some(ReadyHow::When(_)));
         let notify = matches!(r.how, Some(ReadyHow::Notify));
@@ -305,7 +312,7 @@ impl Parser<'_> {
                 continue;
             }
             if let Some(&(_, pos)) = seen.iter().find(|(o, _)| *o == option) {
-                let needs = Text::of(8, usize::from(rule));
+                let needs = rule;
                 self.fail(pos, Msg::Needs, option, needs);
             }
         }

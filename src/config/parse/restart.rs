@@ -257,7 +257,7 @@ impl Parser<'_> {
             }
             Ok(secs) => Some(secs),
             Err(reason) => {
-                self.bad_time(word, Text::of(11, reason));
+                self.bad_time(word, reason);
                 None
             }
         }
