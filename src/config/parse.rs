@@ -357,11 +357,10 @@ struct Draft {
     /// bytes).
     misspelt_name: bool,
     misspelt_cmd: bool,
-    /// Single-valued options already given, with where.
+    /// Single-valued options already given, with where; and each ulimit
+    /// resource set, by its `RLIMIT_` name (to report repeats).
     seen: Vec<(Text, Pos)>,
     name_pos: Option<Pos>,
-    /// Where each ulimit resource was set, to report repeats.
-    ulimit_pos: Vec<(Resource, Pos)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -631,7 +630,6 @@ impl Parser<'_> {
             misspelt_cmd: false,
             seen: Vec::new(),
             name_pos: None,
-            ulimit_pos: Vec::new(),
         });
         if empty {
             self.finish_job();
@@ -1175,12 +1173,14 @@ impl Parser<'_> {
                 continue;
             }
             let Some(job) = &mut self.job else { return };
-            if let Some(&(_, first)) = job.ulimit_pos.iter().find(|(r, _)| *r == resource) {
-                let name = Text::of(7, resource as usize);
+            // Recorded with the options given once, by its RLIMIT_ name:
+            // one list for both (issue 18, bytes).
+            let name = Text::of(7, resource as usize);
+            if let Some(&(_, first)) = job.seen.iter().find(|(o, _)| *o == name) {
                 self.again(flag.pos, Msg::UlimitRepeated, None, name, first);
                 continue;
             }
-            job.ulimit_pos.push((resource, flag.pos));
+            job.seen.push((name, flag.pos));
             job.spec.extra_mut().ulimits.push(Ulimit {
                 resource,
                 value: limit,
