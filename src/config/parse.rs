@@ -758,7 +758,7 @@ impl Parser<'_> {
                 };
                 list.push(u);
             }
-            Err(kind) => self.err(url.pos, kind),
+            Err(said) => self.say(url.pos, Some(url), said),
         }
     }
 

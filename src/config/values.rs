@@ -7,7 +7,7 @@ use core::net::IpAddr;
 
 use super::error::{ErrorKind, Msg};
 use super::model::{Host, Resource, Signal, UdpUrl};
-use super::parse::{Text, texts};
+use super::parse::{Text, said, texts};
 
 /// `bounce every` and `kill after` stop at ten years, so that adding them
 /// to a clock can never overflow.
@@ -341,9 +341,11 @@ pub fn parse_cpu(text: &str) -> Result<Vec<u32>, ErrorKind> {
 
 /// `udp://HOST:PORT[@IFACE]`; the host is a numeric IPv4 address, an IPv6
 /// address in brackets, or a host name, checked for syntax only: it is
-/// looked up later, by src/net, never while the file is read.
-pub fn parse_url(text: &str, listen: bool) -> Result<UdpUrl, ErrorKind> {
-    let bad = |reason| ErrorKind::with(Msg::BadUrl, Some(text), reason, Text::NONE);
+/// looked up later, by src/net, never while the file is read. An error
+/// is its message and reason as one number (see `parse::said`), reported
+/// about the URL's word: no `ErrorKind` made here (issue 18, bytes).
+pub fn parse_url(text: &str, listen: bool) -> Result<UdpUrl, u32> {
+    let bad = |reason| said(Msg::BadUrl, reason, Text::NONE);
     let Some(rest) = text.strip_prefix("udp://") else {
         return Err(bad(NOT_UDP));
     };
@@ -353,7 +355,7 @@ pub fn parse_url(text: &str, listen: bool) -> Result<UdpUrl, ErrorKind> {
     };
     if let Some(iface) = iface {
         if listen {
-            return Err(ErrorKind::plain(Msg::ListenIface));
+            return Err(Msg::ListenIface as u32);
         }
         // IFNAMSIZ is 16 with the NUL.
         // As bytes, not `contains` with a char array: no char searcher
