@@ -1002,7 +1002,7 @@ impl Parser<'_> {
             },
             Kw::Cpu => match parse_cpu(&arg.text) {
                 Ok(cpus) => self.extra().cpu = Some(cpus),
-                Err(kind) => self.err(arg.pos, kind),
+                Err((said, word)) => self.err(arg.pos, ErrorKind::new(said, Some(word))),
             },
             Kw::Order => match signed(&arg.text).and_then(|n| i32::try_from(n).ok()) {
                 Some(n) => self.spec().order = n,

@@ -5,7 +5,7 @@
 use crate::prelude::*;
 use core::net::IpAddr;
 
-use super::error::{ErrorKind, Msg};
+use super::error::Msg;
 use super::model::{Host, Resource, Signal, UdpUrl};
 use super::parse::{Text, said, texts};
 
@@ -274,9 +274,12 @@ texts! { 14;
 /// range tops out at 1024 CPUs on the boards pmtr is for).
 pub const MAX_CPU: u32 = 1023;
 
-/// `0,2-3` or `0x0d` as sorted CPU numbers without duplicates.
-pub fn parse_cpu(text: &str) -> Result<Vec<u32>, ErrorKind> {
-    let bad = |reason| ErrorKind::with(Msg::BadCpu, Some(text), reason, Text::NONE);
+/// `0,2-3` or `0x0d` as sorted CPU numbers without duplicates. An error
+/// is its message and reason as one number (see `parse::said`) and the
+/// part of `text` it names: the caller makes the `ErrorKind`, at one
+/// place (issue 18, bytes).
+pub fn parse_cpu(text: &str) -> Result<Vec<u32>, (u32, &str)> {
+    let bad = |reason| (said(Msg::BadCpu, reason, Text::NONE), text);
     // Words of 32 bits: no 64-bit shifts on 32-bit targets (issue 18,
     // bytes).
     let mut set = [0u32; (MAX_CPU as usize + 1) / 32];
@@ -301,13 +304,13 @@ pub fn parse_cpu(text: &str) -> Result<Vec<u32>, ErrorKind> {
             }
         }
     } else {
-        let number = |s: &str| -> Result<u32, ErrorKind> {
+        let number = |s| -> Result<u32, (u32, &str)> {
             if !is_digits(s) {
                 return Err(bad(NOT_A_CPU));
             }
             match number(s) {
                 Some(n) if n <= u64::from(MAX_CPU) => Ok(n as u32),
-                _ => Err(ErrorKind::new(Msg::CpuTooBig as u32, Some(s))),
+                _ => Err((Msg::CpuTooBig as u32, s)),
             }
         };
         for item in text.split(',') {
@@ -318,7 +321,7 @@ pub fn parse_cpu(text: &str) -> Result<Vec<u32>, ErrorKind> {
                 Some((a, b)) => {
                     let (a, b) = (number(a)?, number(b)?);
                     if a > b {
-                        return Err(ErrorKind::new(Msg::CpuReversed as u32, Some(item)));
+                        return Err((Msg::CpuReversed as u32, item));
                     }
                     (a..=b).for_each(&mut add);
                 }
