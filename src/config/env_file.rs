@@ -13,6 +13,7 @@ use crate::prelude::*;
 
 use super::error::{Error, ErrorKind, Msg};
 use super::model::{EnvFile, Pos};
+use super::parse::{Text, texts};
 
 /// A file with more bad lines than this is not worth reading further.
 const MAX_ERRORS: usize = 20;
@@ -57,7 +58,7 @@ pub fn parse_env(file: &str, bytes: &[u8]) -> Result<Vec<String>, Vec<Error>> {
 /// errors, the lines are not used.
 fn parse_into(file: &str, bytes: &[u8], lines: &mut Vec<String>, errors: &mut Vec<Error>) {
     let Ok(text) = core::str::from_utf8(bytes) else {
-        let kind = ErrorKind::new(Msg::EnvLine, None, "not valid UTF-8", "");
+        let kind = ErrorKind::with(Msg::EnvLine, None, NOT_UTF8, Text::NONE);
         errors.push(Error::whole(file, kind));
         return;
     };
@@ -86,7 +87,7 @@ fn parse_into(file: &str, bytes: &[u8], lines: &mut Vec<String>, errors: &mut Ve
                 errors.push(Error::at(
                     file,
                     pos,
-                    ErrorKind::new(Msg::EnvLine, None, why, ""),
+                    ErrorKind::with(Msg::EnvLine, None, why, Text::NONE),
                 ));
                 if errors.len() - before == MAX_ERRORS {
                     break;
@@ -94,6 +95,16 @@ fn parse_into(file: &str, bytes: &[u8], lines: &mut Vec<String>, errors: &mut Ve
             }
         }
     }
+}
+
+// What is wrong with an env file or one of its lines.
+texts! { 11;
+    NOT_UTF8 = "not valid UTF-8",
+    NO_EQUALS = "expected KEY=VALUE",
+    BAD_NAME = "a variable name is letters, digits and _, not starting with a digit",
+    UNCLOSED = "unclosed quote: a quoted value must end on its line",
+    TEXT_AFTER = "text after the closing quote",
+    NUL = "a NUL byte cannot be in the environment",
 }
 
 /// A space or a tab.
@@ -113,19 +124,16 @@ fn skip_blanks(text: &str) -> &str {
 
 /// One `KEY=VALUE` (after any `export `) as `KEY=VALUE` with the quotes
 /// removed, or where in it (a byte offset) and what is wrong.
-fn entry(body: &str) -> Result<String, (usize, &'static str)> {
+fn entry(body: &str) -> Result<String, (usize, Text)> {
     let Some((key, value)) = body.split_once('=') else {
-        return Err((0, "expected KEY=VALUE"));
+        return Err((0, NO_EQUALS));
     };
     let name_ok = key
         .bytes()
         .enumerate()
         .all(|(i, b)| b == b'_' || b.is_ascii_alphabetic() || (i > 0 && b.is_ascii_digit()));
     if key.is_empty() || !name_ok {
-        return Err((
-            0,
-            "a variable name is letters, digits and _, not starting with a digit",
-        ));
+        return Err((0, BAD_NAME));
     }
     let at = key.len() + 1;
     // Bytes, not chars: the quotes are ASCII (no decoding, no char
@@ -134,13 +142,13 @@ fn entry(body: &str) -> Result<String, (usize, &'static str)> {
         Some(&quote @ (b'"' | b'\'')) => {
             let inner = value.get(1..).unwrap_or("");
             let Some(end) = inner.bytes().position(|b| b == quote) else {
-                return Err((at, "unclosed quote: a quoted value must end on its line"));
+                return Err((at, UNCLOSED));
             };
             let rest = inner.get(end + 1..).unwrap_or("");
             let text = skip_blanks(rest);
             if !text.is_empty() {
                 let offset = at + 1 + end + 1 + rest.len() - text.len();
-                return Err((offset, "text after the closing quote"));
+                return Err((offset, TEXT_AFTER));
             }
             inner.get(..end).unwrap_or("")
         }
@@ -150,7 +158,7 @@ fn entry(body: &str) -> Result<String, (usize, &'static str)> {
         }
     };
     if value.bytes().any(|b| b == 0) {
-        return Err((at, "a NUL byte cannot be in the environment"));
+        return Err((at, NUL));
     }
     let mut kv = String::with_capacity(key.len() + 1 + value.len());
     kv.push_str(key);

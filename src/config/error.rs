@@ -12,6 +12,7 @@ use crate::prelude::*;
 use core::fmt;
 
 use super::model::Pos;
+use super::parse::{Text, said, unsaid};
 use crate::packed::{MAX_TEXT, Packed, packed};
 
 /// One thing wrong with a configuration file.
@@ -44,7 +45,7 @@ impl Error {
 
     /// `FILE: can't read: <strerror>`.
     pub(crate) fn from_io(path: &str, err: rustix::io::Errno) -> Error {
-        let kind = ErrorKind::new(Msg::Io, None, crate::sys::strerror(err), "");
+        let kind = ErrorKind::plain(Msg::Io).num(err.raw_os_error() as u64);
         Error::whole(path, kind)
     }
 
@@ -85,6 +86,11 @@ macro_rules! messages {
             $($(#[$doc])* $name,)*
         }
 
+        impl Msg {
+            /// Every message, in its order: [`Msg::nth`] reads it.
+            const ALL: &[Msg] = &[$(Msg::$name,)*];
+        }
+
         /// The text of every message in the order of [`Msg`], each ended
         /// by a NUL: one string, not a table of pointers to strings (which
         /// would cost 8 or 16 bytes a message), packed (see
@@ -94,14 +100,14 @@ macro_rules! messages {
 }
 
 // The marks: %w the word of the file the message is about, %a and %b
-// fixed texts the parser passes, %n a number, %x / %X / %o a number as 2
+// fixed texts the parser passes, %e the strerror text of the number, %n
+// a number, %x / %X / %o a number as 2
 // lower-case hex digits, 4 upper-case hex digits, 4 octal digits, %p a
 // position LINE:COL; %F ", found '%w'" when there is a word; %? " (did you
 // mean 'S'?)" when there is a suggestion S, and then the end of the
 // message, or else nothing.
 messages! {
-    /// `%a`: the strerror text.
-    Io = "can't read: %a",
+    Io = "can't read: %e",
     NotRegular = "can't read: not a regular file",
     TooBig = "file is %n bytes, over the 1 MiB limit",
     NotUtf8 = "not valid UTF-8 (byte 0x%x); save the file as UTF-8",
@@ -183,6 +189,13 @@ messages! {
 }
 
 impl Msg {
+    /// The message numbered `i` (`Msg as u8`); `Io` past the last, which
+    /// no caller passes. The parser hands a message over as a number,
+    /// with its fixed texts, in one register (issue 18, bytes).
+    pub(crate) fn nth(i: u8) -> Msg {
+        Msg::ALL.get(usize::from(i)).copied().unwrap_or(Msg::Io)
+    }
+
     /// The text, with its `%` marks, unpacked into `buf`.
     fn text(self, buf: &mut [u8; MAX_TEXT]) -> &str {
         super::values::nth_word(TEXT.unpack(buf), self as usize)
@@ -193,38 +206,45 @@ impl Msg {
 /// that new cases do not break callers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ErrorKind {
-    msg: Msg,
+    /// The message and its fixed texts `%a` and `%b` (see
+    /// [`said`]): one number, not two pointers and lengths (issue 18,
+    /// bytes).
+    said: u32,
     /// `%w`, `%F`: a word of the file; `None` when there is none (after
     /// `expected ... after ...` that means the line ended).
     word: Option<Box<str>>,
     /// `%?`: a suggestion.
     more: Option<Box<str>>,
-    a: &'static str,
-    b: &'static str,
-    /// `%n`, `%x`, `%X`, `%o`; for `%p` a position, the line in the high
-    /// 32 bits.
+    /// `%n`, `%e`, `%x`, `%X`, `%o`; for `%p` a position, the line in the
+    /// high 32 bits.
     n: u64,
 }
 
 impl ErrorKind {
-    /// `msg` with its word and fixed texts (`""` where it has none).
+    /// The message and fixed texts of `said` (see [`said`]; a message
+    /// alone is `Msg as u32`), with its word.
     // Not inlined: the copy of the word was repeated at each of some 40
     // call sites (issue 18).
     #[inline(never)]
-    pub(crate) fn new(msg: Msg, word: Option<&str>, a: &'static str, b: &'static str) -> Self {
+    pub(crate) fn new(said: u32, word: Option<&str>) -> Self {
         ErrorKind {
-            msg,
+            said,
             word: word.map(Box::from),
             more: None,
-            a,
-            b,
             n: 0,
         }
     }
 
+    /// `msg` with its texts `a` and `b` and its word: [`ErrorKind::new`]
+    /// with one number (a constant where they are), not four arguments.
+    #[inline(always)]
+    pub(crate) fn with(msg: Msg, word: Option<&str>, a: Text, b: Text) -> Self {
+        Self::new(said(msg, a, b), word)
+    }
+
     /// `msg`, which names no value.
     pub(crate) fn plain(msg: Msg) -> Self {
-        Self::new(msg, None, "", "")
+        Self::new(msg as u32, None)
     }
 
     /// With the number of `%n`, `%x`, `%X`, `%o`.
@@ -248,8 +268,9 @@ impl ErrorKind {
 impl fmt::Display for ErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let word = self.word.as_deref().unwrap_or("");
+        let (msg, a, b) = unsaid(self.said);
         let mut buf = [0; MAX_TEXT];
-        let mut rest = self.msg.text(&mut buf);
+        let mut rest = msg.text(&mut buf);
         while let Some((text, marked)) = rest.split_once('%') {
             f.write_str(text)?;
             let mark = marked.bytes().next().unwrap_or(0);
@@ -260,8 +281,12 @@ impl fmt::Display for ErrorKind {
             // bytes).
             let (before, text, after) = match mark {
                 b'w' => ("", word, ""),
-                b'a' => ("", self.a, ""),
-                b'b' => ("", self.b, ""),
+                b'a' => ("", a.get(), ""),
+                b'b' => ("", b.get(), ""),
+                b'e' => {
+                    let errno = rustix::io::Errno::from_raw_os_error(n as i32);
+                    ("", crate::sys::strerror(errno), "")
+                }
                 b'F' if self.word.is_some() => (", found '", word, "'"),
                 b'?' => match &self.more {
                     // The end of the message.
@@ -322,13 +347,16 @@ fn digits(f: &mut fmt::Formatter<'_>, n: u32, radix: u32, width: usize, case: u8
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::parse::text_of;
 
     #[test]
     fn every_message_has_its_text() {
         let mut buf = [0; MAX_TEXT];
         let text = TEXT.unpack(&mut buf).to_string();
         assert_eq!(text.split('\0').count(), Msg::RestartDelayZero as usize + 2);
-        assert_eq!(Msg::Io.text(&mut buf), "can't read: %a");
+        assert_eq!(Msg::Io.text(&mut buf), "can't read: %e");
+        let io = Error::from_io("/f", rustix::io::Errno::NOENT).to_string();
+        assert_eq!(io, "/f: can't read: No such file or directory");
         assert_eq!(
             Msg::AfterCycle.text(&mut buf),
             "'after' makes a cycle: %w; none of these jobs could ever start"
@@ -346,13 +374,16 @@ mod tests {
             show(ErrorKind::plain(Msg::ControlChar).num(0x1b)),
             "control character U+001B is not allowed"
         );
-        let kind = ErrorKind::new(Msg::WritableByOthers, Some("/f"), "", "group").num(0o100664);
+        let group = text_of("group");
+        let kind = ErrorKind::with(Msg::WritableByOthers, Some("/f"), Text::NONE, group);
+        let kind = kind.num(0o100664);
         assert!(show(kind).starts_with("writable by group (mode 0664): "));
-        let kind = ErrorKind::new(Msg::Expected, None, "{", "job");
+        let (open, job) = (text_of("{"), text_of("job"));
+        let kind = ErrorKind::with(Msg::Expected, None, open, job);
         assert_eq!(show(kind), "expected '{' after 'job'");
-        let kind = ErrorKind::new(Msg::Expected, Some(""), "{", "job");
+        let kind = ErrorKind::with(Msg::Expected, Some(""), open, job);
         assert_eq!(show(kind), "expected '{' after 'job', found ''");
-        let kind = ErrorKind::new(Msg::UnknownKeyword, Some("jb"), "", "");
+        let kind = ErrorKind::new(Msg::UnknownKeyword as u32, Some("jb"));
         assert_eq!(
             show(kind.clone().suggest(Some("job"))),
             "unknown keyword 'jb' (did you mean 'job'?)"

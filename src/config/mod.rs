@@ -43,44 +43,43 @@ pub const MAX_FILE_BYTES: u64 = 1 << 20;
 /// Errors read `FILE: can't read: <strerror>`, `FILE: file is N bytes,
 /// over the 1 MiB limit`, or the trust messages.
 pub fn read(path: &str) -> Result<Vec<u8>, Error> {
-    // What went wrong, an errno or a message with its number, made an
-    // `Error` at one place below, not at each call (issue 18, bytes).
-    let failed: Result<Errno, (Msg, u64)> = 'failed: {
+    // What went wrong, a message with its number (`Io` with the errno),
+    // made an `Error` at one place below, not at each call (issue 18,
+    // bytes).
+    let io = |e: Errno| (Msg::Io, e.raw_os_error() as u64);
+    let (msg, n) = 'failed: {
         // O_NONBLOCK so that a FIFO put in the file's place cannot hang
         // pmtr in open(2); it changes nothing for a regular file.
         let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC;
         let fd = match crate::files::open(path, flags, Mode::empty()) {
             Ok(fd) => fd,
-            Err(e) => break 'failed Ok(e),
+            Err(e) => break 'failed io(e),
         };
         // fstat on what was opened, not stat on the name: the check and
         // the read concern the same file even if the name is swapped
         // meanwhile.
         let meta = match rustix::fs::fstat(&fd) {
             Ok(meta) => meta,
-            Err(e) => break 'failed Ok(e),
+            Err(e) => break 'failed io(e),
         };
         match FileType::from_raw_mode(meta.st_mode) {
             FileType::RegularFile => {}
-            FileType::Directory => break 'failed Ok(Errno::ISDIR),
-            _ => break 'failed Err((Msg::NotRegular, 0)),
+            FileType::Directory => break 'failed io(Errno::ISDIR),
+            _ => break 'failed (Msg::NotRegular, 0),
         }
         trust::check_opened(path, &meta)?;
         if meta.st_size as u64 > MAX_FILE_BYTES {
-            break 'failed Err((Msg::TooBig, meta.st_size as u64));
+            break 'failed (Msg::TooBig, meta.st_size as u64);
         }
         // The file may grow between fstat and read: never read past the
         // limit.
         match crate::files::read_all(rustix::fd::AsFd::as_fd(&fd), MAX_FILE_BYTES as usize) {
             Ok(bytes) => return Ok(bytes),
-            Err(Errno::FBIG) => Err((Msg::TooBig, MAX_FILE_BYTES + 1)),
-            Err(e) => Ok(e),
+            Err(Errno::FBIG) => (Msg::TooBig, MAX_FILE_BYTES + 1),
+            Err(e) => io(e),
         }
     };
-    Err(match failed {
-        Ok(errno) => Error::from_io(path, errno),
-        Err((msg, n)) => Error::whole(path, ErrorKind::plain(msg).num(n)),
-    })
+    Err(Error::whole(path, ErrorKind::plain(msg).num(n)))
 }
 
 /// Parses the bytes of a file named `file` (used in messages only).

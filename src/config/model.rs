@@ -691,7 +691,9 @@ impl Resource {
         RLIMIT_SIGPENDING\0RLIMIT_MEMLOCK\0RLIMIT_RSS\0RLIMIT_NOFILE\0RLIMIT_MSGQUEUE\0\
         RLIMIT_RTPRIO\0RLIMIT_STACK\0RLIMIT_CPU\0RLIMIT_NPROC\0RLIMIT_AS\0RLIMIT_LOCKS\0";
 
-    /// The `RLIMIT_` name, as in setrlimit(2) and log messages.
+    /// The `RLIMIT_` name, as in setrlimit(2). The parser's repeated
+    /// ulimit error reads it from the list by itself (`parse::Text`).
+    #[cfg(test)]
     pub fn rlimit_name(self) -> &'static str {
         super::values::nth_word(Self::RLIMIT_NAMES, self as usize)
     }

@@ -16,6 +16,7 @@ use super::values::{
     parse_size, parse_url, resource, signed, split_words, suggest, suggest_resource, word_index,
     word_index_any_case,
 };
+use super::{env_file, trust, values};
 
 mod ready;
 mod restart;
@@ -80,6 +81,124 @@ const HINTS: &str = "\0; a job name has no spaces\0 (quote an argument that cont
     ; one VAR=VALUE a line (quote a value with spaces: env \"VAR=a b\")\0\
     ; a user name has no spaces\0; write the list without spaces\0";
 
+/// A fixed text of an error (`%a`, `%b` of its message): word `i` of
+/// list `l` of [`LISTS`], in 12 bits (5 for the list, 7 for the word).
+/// Reports pass and errors keep these, not a pointer and a length for
+/// each text: a message and both its texts go in one register (issue
+/// 18, bytes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Text(u16);
+
+impl Text {
+    /// No text.
+    pub(crate) const NONE: Text = Text(0);
+
+    /// Word `i` of `LISTS[list]`; `i` is below 128 (each list is
+    /// checked as it is made, or by a test).
+    pub(crate) const fn of(list: u16, i: usize) -> Text {
+        Text(list << 7 | i as u16)
+    }
+
+    /// The word of a keyword.
+    const fn kw(kw: Kw) -> Text {
+        Text::of(1, kw as usize)
+    }
+
+    pub(crate) fn get(self) -> &'static str {
+        let list = LISTS.get(usize::from(self.0 >> 7)).copied();
+        nth_word(list.unwrap_or(""), usize::from(self.0 & 0x7f))
+    }
+}
+
+/// The first [`Text`] that is `word`, for tests.
+#[cfg(test)]
+pub(crate) fn text_of(word: &str) -> Text {
+    (0..LISTS.len() * 128)
+        .map(|i| Text(i as u16))
+        .find(|t| t.get() == word)
+        .expect("a word of LISTS")
+}
+
+/// The lists of [`Text`], by number (see each list for its words).
+pub(super) static LISTS: [&str; 15] = [
+    "",
+    KEYWORDS,
+    EXPECTED,
+    HINTS,
+    TEXTS,
+    LOG_OPTIONS,
+    ready::TEXTS,
+    Resource::RLIMIT_NAMES,
+    trust::WHO,
+    restart::KEYS,
+    restart::TEXTS,
+    env_file::TEXTS,
+    restart::USAGES,
+    restart::SHAPES,
+    values::TEXTS,
+];
+
+// A list's number fits in 5 bits.
+const _: () = assert!(LISTS.len() <= 32);
+
+/// `msg` and its two fixed texts in one number: the message in the low
+/// 8 bits, then 12 bits each (see [`Text`]).
+pub(crate) const fn said(msg: Msg, a: Text, b: Text) -> u32 {
+    msg as u32 | (a.0 as u32) << 8 | (b.0 as u32) << 20
+}
+
+/// The message and two texts of [`said`].
+pub(crate) fn unsaid(said: u32) -> (Msg, Text, Text) {
+    let a = Text((said >> 8) as u16 & 0xfff);
+    (Msg::nth(said as u8), a, Text((said >> 20) as u16))
+}
+
+/// Defines a list of fixed texts as `TEXTS`, with a [`Text`] constant
+/// for each, named as given (for the list `LISTS[$list]`).
+macro_rules! texts {
+    ($list:literal; $($name:ident = $text:literal,)*) => {
+        /// The places of the texts in `TEXTS`.
+        #[allow(non_camel_case_types, clippy::upper_case_acronyms)]
+        enum Place {
+            $($name,)*
+        }
+
+        /// The texts of this module's reports, each ended by a NUL.
+        pub(super) const TEXTS: &str = concat!($($text, "\0",)*);
+
+        // Some are reached by their place from another (`check`'s).
+        $(#[allow(dead_code)]
+        const $name: Text = Text::of($list, Place::$name as usize);)*
+        // The list is one of LISTS, and its places fit in 7 bits.
+        const _: () = assert!($list < $crate::config::parse::LISTS.len() && [$($text,)*].len() < 128);
+    };
+}
+pub(super) use texts;
+
+texts! { 4;
+    ON = "on",
+    TO = "to",
+    LISTEN_ON = "listen on",
+    REPORT_TO = "report to",
+    A_URL = "a URL like udp://127.0.0.1:9999",
+    METRICS_TO = "metrics to",
+    A_FILE_PATH = "an absolute file path",
+    QUOTE_PATH = " (quote a path that contains spaces)",
+    A_SIZE = "a size like 64K, 1M or 1G, at least 4K",
+    A_KEEP = "a number of rotated files to keep, 0 to 100",
+    NICE_NUMBER = "a whole number from -20 to 19",
+    ORDER_NUMBER = "a whole number, negative allowed (lower starts first)",
+    A_LIMIT = "a limit and a value, like -n 1024",
+    EVERY = "every",
+    BOUNCE_EVERY = "bounce every",
+    KILL_AFTER = "kill after",
+    A_TIME = "a time like 30s, 5m, 1h or 1d",
+    TIME_HINT = "; write the time without spaces, like 30s",
+}
+
+/// The words after the file of `out` and `err`.
+const LOG_OPTIONS: &str = "max\0keep\0stamp\0";
+
 /// The `arg` of an option that takes more than one word.
 static NO_WORD: Word = Word {
     text: String::new(),
@@ -113,10 +232,6 @@ impl Kw {
         }
         let i = word_index(KEYWORDS, &word.text)?;
         Kw::ALL.get(i).copied()
-    }
-
-    fn word(self) -> &'static str {
-        nth_word(KEYWORDS, self as usize)
     }
 
     /// An option of a job (not a global keyword, not a brace).
@@ -210,7 +325,7 @@ impl Diags<'_> {
     /// typo of: one call for the three such reports (issue 18, bytes).
     #[inline(never)]
     fn unknown(&mut self, pos: Pos, msg: Msg, word: &str, suggestion: Option<&str>) {
-        let kind = ErrorKind::new(msg, Some(word), "", "").suggest(suggestion);
+        let kind = ErrorKind::new(msg as u32, Some(word)).suggest(suggestion);
         self.push(pos, kind);
     }
 
@@ -242,11 +357,10 @@ struct Draft {
     /// bytes).
     misspelt_name: bool,
     misspelt_cmd: bool,
-    /// Single-valued options already given, with where.
-    seen: Vec<(&'static str, Pos)>,
+    /// Single-valued options already given, with where; and each ulimit
+    /// resource set, by its `RLIMIT_` name (to report repeats).
+    seen: Vec<(Text, Pos)>,
     name_pos: Option<Pos>,
-    /// Where each ulimit resource was set, to report repeats.
-    ulimit_pos: Vec<(Resource, Pos)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -256,11 +370,11 @@ enum BlockKind {
 }
 
 impl BlockKind {
-    fn name(self) -> &'static str {
-        match self {
-            BlockKind::Depends => "depends",
-            BlockKind::Ulimit => "ulimit",
-        }
+    fn name(self) -> Text {
+        Text::kw(match self {
+            BlockKind::Depends => Kw::Depends,
+            BlockKind::Ulimit => Kw::Ulimit,
+        })
     }
 }
 
@@ -293,50 +407,70 @@ impl Parser<'_> {
         self.diags.push(pos, kind);
     }
 
+    /// Reports the message and fixed texts of `said` at `word`, which it
+    /// names (`%w`), or at `pos` when the line has no such word.
+    #[inline(never)]
+    fn say(&mut self, pos: Pos, word: Option<&Word>, said: u32) {
+        let at = word.map_or(pos, |w| w.pos);
+        let kind = ErrorKind::new(said, word.map(|w| w.text.as_str()));
+        self.diags.push(at, kind);
+    }
+
     /// Reports `msg` at `word`, which it names (`%w`), or at `pos` when
     /// the line has no such word; `a` and `b` are its fixed texts.
-    fn report(
-        &mut self,
-        msg: Msg,
-        pos: Pos,
-        word: Option<&Word>,
-        a: &'static str,
-        b: &'static str,
-    ) {
-        let at = word.map_or(pos, |w| w.pos);
-        let kind = ErrorKind::new(msg, word.map(|w| w.text.as_str()), a, b);
-        self.diags.push(at, kind);
+    #[inline(always)]
+    fn report(&mut self, msg: Msg, pos: Pos, word: Option<&Word>, a: Text, b: Text) {
+        self.say(pos, word, said(msg, a, b));
+    }
+
+    /// [`Parser::say`] about `word`, at it: one argument fewer at each
+    /// call (issue 18, bytes).
+    #[inline(never)]
+    fn say_about(&mut self, word: &Word, said: u32) {
+        self.say(word.pos, Some(word), said);
+    }
+
+    /// [`Parser::say`] about no word, at `pos`.
+    #[inline(never)]
+    fn say_at(&mut self, pos: Pos, said: u32) {
+        self.say(pos, None, said);
     }
 
     /// Reports `msg` at `pos`, about something given before at `first`
     /// (`%p`): one call for the five "given twice" errors (issue 18).
-    #[inline(never)]
-    fn again(&mut self, pos: Pos, msg: Msg, word: Option<&str>, a: &'static str, first: Pos) {
-        self.err(pos, ErrorKind::new(msg, word, a, "").first(first));
+    #[inline(always)]
+    fn again(&mut self, pos: Pos, msg: Msg, word: Option<&str>, a: Text, first: Pos) {
+        self.again_said(pos, said(msg, a, Text::NONE), word, first);
     }
 
-    /// Reports `msg`, which names only `word`, at it: one call with two
-    /// arguments fewer (issue 18, bytes).
+    /// [`Parser::again`] with its message and text as one number.
     #[inline(never)]
+    fn again_said(&mut self, pos: Pos, said: u32, word: Option<&str>, first: Pos) {
+        self.err(pos, ErrorKind::new(said, word).first(first));
+    }
+
+    /// Reports `msg`, which names only `word`, at it.
+    #[inline(always)]
     fn bad_plain(&mut self, word: &Word, msg: Msg) {
-        self.bad(word, msg, "");
+        self.bad(word, msg, Text::NONE);
     }
 
     /// Reports `msg` about `word`, at it.
-    fn bad(&mut self, word: &Word, msg: Msg, a: &'static str) {
-        self.report(msg, word.pos, Some(word), a, "");
+    #[inline(always)]
+    fn bad(&mut self, word: &Word, msg: Msg, a: Text) {
+        self.say_about(word, said(msg, a, Text::NONE));
     }
 
-    /// Reports `msg`, which names nothing, at `pos`: one call with two
-    /// arguments fewer for the ten such reports (issue 18, bytes).
-    #[inline(never)]
+    /// Reports `msg`, which names nothing, at `pos`.
+    #[inline(always)]
     fn fail_plain(&mut self, pos: Pos, msg: Msg) {
-        self.fail(pos, msg, "", "");
+        self.fail(pos, msg, Text::NONE, Text::NONE);
     }
 
     /// Reports `msg`, which names no word of the file, at `pos`.
-    fn fail(&mut self, pos: Pos, msg: Msg, a: &'static str, b: &'static str) {
-        self.report(msg, pos, None, a, b);
+    #[inline(always)]
+    fn fail(&mut self, pos: Pos, msg: Msg, a: Text, b: Text) {
+        self.say_at(pos, said(msg, a, b));
     }
 
     fn line(&mut self, line: &Line) {
@@ -354,7 +488,7 @@ impl Parser<'_> {
                 return;
             }
             let (open, kind) = (block.open, block.kind);
-            self.fail(open, Msg::UnclosedBrace, kind.name(), "");
+            self.fail(open, Msg::UnclosedBrace, kind.name(), Text::NONE);
             self.block = None;
         }
         if self.awaiting_open {
@@ -375,7 +509,7 @@ impl Parser<'_> {
                 j.braced = false;
                 j.open
             });
-            self.fail(at, Msg::ExpectedOpen, "job", "");
+            self.fail(at, Msg::ExpectedOpen, Text::kw(Kw::Job), Text::NONE);
         }
         if first.quoted {
             self.bad_plain(first, Msg::QuotedKeyword);
@@ -397,7 +531,7 @@ impl Parser<'_> {
                 if self.job.is_some() {
                     self.option(option, pos, args);
                 } else {
-                    self.fail(pos, Msg::OptionOutsideJob, option.word(), "");
+                    self.fail(pos, Msg::OptionOutsideJob, Text::kw(option), Text::NONE);
                 }
             }
             None => {
@@ -427,7 +561,8 @@ impl Parser<'_> {
 
     fn finish(&mut self) {
         if let Some(block) = self.block.take() {
-            self.fail(block.open, Msg::UnclosedBrace, block.kind.name(), "");
+            let name = block.kind.name();
+            self.fail(block.open, Msg::UnclosedBrace, name, Text::NONE);
         }
         // The last job, never closed, is reported; it is dropped with the
         // parser, never having joined the file's jobs.
@@ -449,7 +584,7 @@ impl Parser<'_> {
             } else {
                 return;
             };
-            self.fail(open, msg, "job", "");
+            self.fail(open, msg, Text::kw(Kw::Job), Text::NONE);
         }
     }
 
@@ -482,7 +617,8 @@ impl Parser<'_> {
             }
             [other, ..] => {
                 braced = false;
-                self.report(Msg::Expected, pos, Some(other), "{", "job");
+                let (open, job) = (Text::kw(Kw::Open), Text::kw(Kw::Job));
+                self.report(Msg::Expected, pos, Some(other), open, job);
             }
         }
         self.job = Some(Draft {
@@ -494,7 +630,6 @@ impl Parser<'_> {
             misspelt_cmd: false,
             seen: Vec::new(),
             name_pos: None,
-            ulimit_pos: Vec::new(),
         });
         if empty {
             self.finish_job();
@@ -518,23 +653,30 @@ impl Parser<'_> {
         let at = spec.origin.job;
         // A `name` or `cmd` line that was there but wrong has had its
         // error; "has no name" on top would only mislead.
-        let written = |option: &str, misspelt: bool| {
-            damaged || misspelt || seen.iter().any(|(o, _)| *o == option)
+        let written = |option: Kw, misspelt: bool| {
+            damaged || misspelt || seen.iter().any(|(o, _)| *o == Text::kw(option))
         };
-        if !written("name", misspelt_name) {
-            self.fail(at, Msg::MissingOption, "name", "");
+        if !written(Kw::Name, misspelt_name) {
+            self.fail(at, Msg::MissingOption, Text::kw(Kw::Name), Text::NONE);
         }
-        if !written("cmd", misspelt_cmd) {
+        if !written(Kw::Cmd, misspelt_cmd) {
             let kind = match name_pos {
-                Some(_) => ErrorKind::new(Msg::MissingOptionOf, Some(&spec.name), "cmd", ""),
-                None => ErrorKind::new(Msg::MissingOption, None, "cmd", ""),
+                Some(_) => {
+                    let said = said(Msg::MissingOptionOf, Text::kw(Kw::Cmd), Text::NONE);
+                    ErrorKind::new(said, Some(&spec.name))
+                }
+                None => ErrorKind::new(
+                    said(Msg::MissingOption, Text::kw(Kw::Cmd), Text::NONE),
+                    None,
+                ),
             };
             self.err(at, kind);
         }
         if let Some(pos) = name_pos {
             match find_name(&self.names, &spec.name) {
                 Ok(&(_, first, _)) => {
-                    self.again(pos, Msg::DuplicateName, Some(&spec.name), "", first);
+                    let name = Some(&*spec.name);
+                    self.again(pos, Msg::DuplicateName, name, Text::NONE, first);
                 }
                 Err(i) => {
                     let index = self.config.jobs.len() as u32;
@@ -580,15 +722,15 @@ impl Parser<'_> {
     /// line cost 144 (min) and 288 (stable) bytes (issue 18).
     #[cfg_attr(target_arch = "arm", inline(never))]
     fn global(&mut self, kw: Kw, pos: Pos, args: &[Word]) {
-        let what = kw.word();
+        let what = Text::kw(kw);
         let listen = kw == Kw::Listen;
-        let preposition = if listen { "on" } else { "to" };
+        let preposition = if listen { ON } else { TO };
         if self.job.is_some() {
-            self.fail(pos, Msg::GlobalInsideJob, what, "");
+            self.fail(pos, Msg::GlobalInsideJob, what, Text::NONE);
             return;
         }
         match args.first() {
-            Some(w) if w.is(preposition) => {}
+            Some(w) if w.is(preposition.get()) => {}
             other => {
                 self.report(Msg::Expected, pos, other, preposition, what);
                 return;
@@ -598,14 +740,13 @@ impl Parser<'_> {
             self.metrics(pos, args.get(1..).unwrap_or_default());
             return;
         }
-        let option = if listen { "listen on" } else { "report to" };
+        let option = if listen { LISTEN_ON } else { REPORT_TO };
         let Some(url) = args.get(1) else {
-            let expected = "a URL like udp://127.0.0.1:9999";
-            self.fail(pos, Msg::MissingArg, option, expected);
+            self.fail(pos, Msg::MissingArg, option, A_URL);
             return;
         };
         if let Some(extra) = args.get(2) {
-            self.fail(extra.pos, Msg::ExtraArg, option, "");
+            self.fail(extra.pos, Msg::ExtraArg, option, Text::NONE);
         }
         // One push for both lists: one call site (issue 18, bytes).
         match parse_url(&url.text, listen) {
@@ -617,24 +758,23 @@ impl Parser<'_> {
                 };
                 list.push(u);
             }
-            Err(kind) => self.err(url.pos, kind),
+            Err(said) => self.say(url.pos, Some(url), said),
         }
     }
 
     /// `metrics to FILE`, once: `rest` is what follows `to`.
     fn metrics(&mut self, pos: Pos, rest: &[Word]) {
-        const OPTION: &str = "metrics to";
-        let hint = " (quote a path that contains spaces)";
-        let Some(path) = self.one(OPTION, pos, rest, "an absolute file path", hint) else {
+        let Some(path) = self.one(METRICS_TO, pos, rest, A_FILE_PATH, QUOTE_PATH) else {
             return;
         };
         if !path.text.starts_with('/') {
-            let kind = ErrorKind::new(Msg::Relative, Some(&path.text), OPTION, "");
+            let said = said(Msg::Relative, METRICS_TO, Text::NONE);
+            let kind = ErrorKind::new(said, Some(&path.text));
             self.err(pos, kind);
             return;
         }
         if let Some(first) = self.metrics_at {
-            self.again(pos, Msg::RepeatedMetrics, None, "", first);
+            self.again(pos, Msg::RepeatedMetrics, None, Text::NONE, first);
             return;
         }
         self.metrics_at = Some(pos);
@@ -646,7 +786,6 @@ impl Parser<'_> {
     /// The output is made once all is read: no copy of the name made
     /// only to be dropped after an error (issue 18, bytes).
     fn log_file(&mut self, file: &Word, rest: &[Word]) -> Option<Output> {
-        const OPTIONS: &str = "max\0keep\0stamp\0";
         // A quoted "syslog" is a file of that name.
         if file.is("syslog") {
             let Some(first) = rest.first() else {
@@ -655,16 +794,16 @@ impl Parser<'_> {
             self.fail_plain(first.pos, Msg::LogSyslog);
             return None;
         }
-        // Where each of OPTIONS was given, and the values of max and keep.
+        // Where each of LOG_OPTIONS was given, and the values of max and keep.
         let mut seen: [Option<Pos>; 3] = [None; 3];
         let mut values = [0u64, 1];
         let mut words = rest.iter();
         while let Some(word) = words.next() {
-            let Some(i) = word_index(OPTIONS, &word.text).filter(|_| !word.quoted) else {
+            let Some(i) = word_index(LOG_OPTIONS, &word.text).filter(|_| !word.quoted) else {
                 self.bad_plain(word, Msg::LogWord);
                 return None;
             };
-            let option = nth_word(OPTIONS, i);
+            let option = Text::of(5, i);
             if let Some(first) = seen[i] {
                 self.again(word.pos, Msg::Repeated, None, option, first);
                 return None;
@@ -674,15 +813,9 @@ impl Parser<'_> {
                 continue;
             }
             let (expected, range) = if i == 0 {
-                (
-                    "a size like 64K, 1M or 1G, at least 4K",
-                    MIN_LOG_SIZE..=u64::MAX,
-                )
+                (A_SIZE, MIN_LOG_SIZE..=u64::MAX)
             } else {
-                (
-                    "a number of rotated files to keep, 0 to 100",
-                    0..=u64::from(MAX_KEEP),
-                )
+                (A_KEEP, 0..=u64::from(MAX_KEEP))
             };
             let Some(value) = words.next() else {
                 self.fail(word.pos, Msg::MissingArg, option, expected);
@@ -715,7 +848,7 @@ impl Parser<'_> {
 
     /// Records a single-valued option; false (and an error) if it was
     /// already given in this job.
-    fn first_time(&mut self, option: &'static str, pos: Pos) -> bool {
+    fn first_time(&mut self, option: Text, pos: Pos) -> bool {
         let Some(job) = &mut self.job else {
             return false;
         };
@@ -730,11 +863,11 @@ impl Parser<'_> {
     /// The one argument of `option`; reports a missing or extra one.
     fn one<'w>(
         &mut self,
-        option: &'static str,
+        option: Text,
         pos: Pos,
         args: &'w [Word],
-        expected: &'static str,
-        hint: &'static str,
+        expected: Text,
+        hint: Text,
     ) -> Option<&'w Word> {
         // What is wrong, reported by one call (issue 18, bytes).
         let (at, msg, b) = match args {
@@ -742,7 +875,7 @@ impl Parser<'_> {
             // The words were meant together; judging the first alone
             // would only add a second, misleading error.
             [_, extra, ..] => (extra.pos, Msg::ExtraArg, hint),
-            [arg] if arg.text.is_empty() => (arg.pos, Msg::EmptyArg, ""),
+            [arg] if arg.text.is_empty() => (arg.pos, Msg::EmptyArg, Text::NONE),
             [arg] => return Some(arg),
         };
         self.fail(at, msg, option, b);
@@ -781,7 +914,7 @@ impl Parser<'_> {
             self.restart_option(kw, pos, args);
             return;
         }
-        let option = kw.word();
+        let option = Text::kw(kw);
         // `ready`, `after` and `check` lines check their own repeats.
         let repeatable = matches!(
             kw,
@@ -807,8 +940,8 @@ impl Parser<'_> {
             };
             // `err` expects what `out` does.
             let which = if kw == Kw::Err { i - 1 } else { i };
-            let expected = nth_word(EXPECTED, which);
-            let hint = nth_word(HINTS, usize::from(hint));
+            let expected = Text::of(2, which);
+            let hint = Text::of(3, usize::from(hint));
             match self.one(option, pos, words, expected, hint) {
                 Some(arg) => arg,
                 None => return,
@@ -865,19 +998,15 @@ impl Parser<'_> {
             Kw::Nice => match signed(&arg.text) {
                 Some(n @ -20..=19) => self.extra().nice = Some(n as i32),
                 _ if is_integer(&arg.text) => self.bad_plain(arg, Msg::NiceRange),
-                _ => self.bad(arg, Msg::BadNumber, "a whole number from -20 to 19"),
+                _ => self.bad(arg, Msg::BadNumber, NICE_NUMBER),
             },
             Kw::Cpu => match parse_cpu(&arg.text) {
                 Ok(cpus) => self.extra().cpu = Some(cpus),
-                Err(kind) => self.err(arg.pos, kind),
+                Err((said, word)) => self.err(arg.pos, ErrorKind::new(said, Some(word))),
             },
             Kw::Order => match signed(&arg.text).and_then(|n| i32::try_from(n).ok()) {
                 Some(n) => self.spec().order = n,
-                None => self.bad(
-                    arg,
-                    Msg::BadNumber,
-                    "a whole number, negative allowed (lower starts first)",
-                ),
+                None => self.bad(arg, Msg::BadNumber, ORDER_NUMBER),
             },
             Kw::Cmd => {
                 // A relative program is reported, and the file refused:
@@ -889,7 +1018,7 @@ impl Parser<'_> {
             }
             Kw::Disable | Kw::Wait | Kw::Once => {
                 if let Some(extra) = args.first() {
-                    self.fail(extra.pos, Msg::NoArgs, option, "");
+                    self.fail(extra.pos, Msg::NoArgs, option, Text::NONE);
                 }
                 let spec = self.spec();
                 match kw {
@@ -921,14 +1050,12 @@ impl Parser<'_> {
                         };
                         self.open_block(kind, brace.pos, rest)
                     }
-                    [] if ulimit => self.fail(
-                        pos,
-                        Msg::MissingArg,
-                        option,
-                        "a limit and a value, like -n 1024",
-                    ),
+                    [] if ulimit => self.fail(pos, Msg::MissingArg, option, A_LIMIT),
                     _ if ulimit => self.ulimit_pairs(args),
-                    _ => self.report(Msg::Expected, pos, args.first(), "{", "depends"),
+                    _ => {
+                        let (open, depends) = (Text::kw(Kw::Open), Text::kw(Kw::Depends));
+                        self.report(Msg::Expected, pos, args.first(), open, depends);
+                    }
                 }
             }
             Kw::Ready | Kw::After | Kw::Check | Kw::Watchdog => {
@@ -943,25 +1070,23 @@ impl Parser<'_> {
     /// call (issue 18, bytes).
     fn duration(&mut self, bounce: bool, pos: Pos, args: &[Word]) -> Option<u64> {
         let (option, word, option_words) = if bounce {
-            ("bounce", "every", "bounce every")
+            (Text::kw(Kw::Bounce), EVERY, BOUNCE_EVERY)
         } else {
-            ("kill", "after", "kill after")
+            (Text::kw(Kw::Kill), Text::kw(Kw::After), KILL_AFTER)
         };
         match args.first() {
-            Some(w) if w.is(word) => {}
+            Some(w) if w.is(word.get()) => {}
             other => {
                 self.report(Msg::Expected, pos, other, word, option);
                 return None;
             }
         }
         let Some(arg) = args.get(1) else {
-            let expected = "a time like 30s, 5m, 1h or 1d";
-            self.fail(pos, Msg::MissingArg, option_words, expected);
+            self.fail(pos, Msg::MissingArg, option_words, A_TIME);
             return None;
         };
         if let Some(extra) = args.get(2) {
-            let hint = "; write the time without spaces, like 30s";
-            self.fail(extra.pos, Msg::ExtraArg, option_words, hint);
+            self.fail(extra.pos, Msg::ExtraArg, option_words, TIME_HINT);
         }
         // `bounce every 0` is refused ("it must be at least 1 second");
         // `kill after 0` is not.
@@ -991,7 +1116,8 @@ impl Parser<'_> {
                     if w.is("{") {
                         self.fail_plain(w.pos, Msg::StrayOpen);
                     } else if w.text.is_empty() {
-                        self.fail(w.pos, Msg::EmptyArg, "depends", "");
+                        let depends = Text::kw(Kw::Depends);
+                        self.fail(w.pos, Msg::EmptyArg, depends, Text::NONE);
                     } else {
                         let text = w.text.clone();
                         self.extra().depends.push(text);
@@ -1008,7 +1134,7 @@ impl Parser<'_> {
             && let Some(block) = self.block.take()
         {
             if block.entries == 0 {
-                self.fail(block.open, Msg::EmptyBlock, kind.name(), "");
+                self.fail(block.open, Msg::EmptyBlock, kind.name(), Text::NONE);
             }
             if let Some(extra) = words.get(i + 1) {
                 self.fail_plain(extra.pos, Msg::TextAfterClose);
@@ -1047,12 +1173,14 @@ impl Parser<'_> {
                 continue;
             }
             let Some(job) = &mut self.job else { return };
-            if let Some(&(_, first)) = job.ulimit_pos.iter().find(|(r, _)| *r == resource) {
-                let name = resource.rlimit_name();
+            // Recorded with the options given once, by its RLIMIT_ name:
+            // one list for both (issue 18, bytes).
+            let name = Text::of(7, resource as usize);
+            if let Some(&(_, first)) = job.seen.iter().find(|(o, _)| *o == name) {
                 self.again(flag.pos, Msg::UlimitRepeated, None, name, first);
                 continue;
             }
-            job.ulimit_pos.push((resource, flag.pos));
+            job.seen.push((name, flag.pos));
             job.spec.extra_mut().ulimits.push(Ulimit {
                 resource,
                 value: limit,
@@ -1070,8 +1198,22 @@ mod tests {
         assert_eq!(GLOBALS, "job\0report\0listen\0metrics\0");
         assert!(OPTIONS.starts_with("name\0cmd\0") && OPTIONS.ends_with("\0watchdog\0"));
         assert_eq!(OPTIONS_AND_CLOSE, format!("{OPTIONS}}}\0"));
-        assert_eq!(Kw::Watchdog.word(), "watchdog");
+        assert_eq!(Text::kw(Kw::Watchdog).get(), "watchdog");
         assert_eq!(Kw::ALL.len(), KEYWORDS.split_terminator('\0').count());
+    }
+
+    #[test]
+    fn every_word_of_the_lists_is_a_text() {
+        for (l, list) in LISTS.iter().enumerate() {
+            let n = list.split_terminator('\0').count();
+            assert!(n < 128, "list {l}");
+            for (i, word) in list.split_terminator('\0').enumerate() {
+                assert_eq!(Text::of(l as u16, i).get(), word);
+            }
+        }
+        let (msg, a, b) = unsaid(said(Msg::Expected, Text::kw(Kw::Open), Text::of(8, 2)));
+        assert_eq!((msg, a.get(), b.get()), (Msg::Expected, "{", "others"));
+        assert_eq!(Text::NONE.get(), "");
     }
 
     #[test]

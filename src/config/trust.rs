@@ -15,7 +15,10 @@ use rustix::fs::{FileType, Stat};
 use rustix::io::Errno;
 
 use super::error::{Error, ErrorKind, Msg};
-use super::values::nth_word;
+use super::parse::Text;
+
+/// Who may write, as the `%b` of a writable file's error (`LISTS[8]`).
+pub(super) const WHO: &str = "group and others\0group\0others\0";
 
 const STICKY: u32 = 0o1000;
 
@@ -53,27 +56,24 @@ fn verdict(file: &str, dir: Option<&str>, uid: u32, mode: u32, euid: u32) -> Res
             None => Msg::NotOwnedByRoot,
             Some(_) => Msg::DirNotOwnedByRoot,
         };
-        (msg, "", uid)
+        (msg, Text::NONE, uid)
     } else {
         let is_dir = FileType::from_raw_mode(mode) == FileType::Directory;
         if mode & 0o022 == 0 || (is_dir && mode & STICKY != 0) {
             return Ok(());
         }
-        // By place in a word list: group and others (0), group (1),
-        // others (2); not a text per branch (issue 18, bytes).
+        // By place in WHO: group and others (0), group (1), others (2);
+        // not a text per branch (issue 18, bytes).
         let group = mode & 0o020 != 0;
         let others = mode & 0o002 != 0;
-        let who = nth_word(
-            "group and others\0group\0others\0",
-            usize::from(!group) * 2 + usize::from(group && !others),
-        );
+        let who = Text::of(8, usize::from(!group) * 2 + usize::from(group && !others));
         let msg = match dir {
             None => Msg::WritableByOthers,
             Some(_) => Msg::DirWritableByOthers,
         };
         (msg, who, mode)
     };
-    let kind = ErrorKind::new(msg, what, "", who).num(u64::from(n));
+    let kind = ErrorKind::with(msg, what, Text::NONE, who).num(u64::from(n));
     Err(Error::whole(file, kind))
 }
 

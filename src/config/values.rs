@@ -5,8 +5,9 @@
 use crate::prelude::*;
 use core::net::IpAddr;
 
-use super::error::{ErrorKind, Msg};
+use super::error::Msg;
 use super::model::{Host, Resource, Signal, UdpUrl};
+use super::parse::{Text, said, texts};
 
 /// `bounce every` and `kill after` stop at ten years, so that adding them
 /// to a clock can never overflow.
@@ -138,13 +139,14 @@ pub(super) fn suggest_resource(text: &str) -> Option<&'static str> {
     suggest(text, names)
 }
 
-/// `N`, `Ns`, `Nm`, `Nh` or `Nd` in seconds (a plain number is seconds).
-pub fn parse_duration(text: &str) -> Result<u64, &'static str> {
+/// `N`, `Ns`, `Nm`, `Nh` or `Nd` in seconds (a plain number is seconds),
+/// or why not.
+pub fn parse_duration(text: &str) -> Result<u64, Text> {
     // The last byte, not the last char: a unit is ASCII, and the last
     // byte of any other char is no unit either (nor a digit), so the
     // answer is the same without decoding the text.
     let (digits, unit) = match text.as_bytes().last() {
-        None => return Err("it is empty"),
+        None => return Err(IS_EMPTY),
         Some(b) if b.is_ascii_digit() => (text, 1),
         Some(b) => {
             let unit = match b {
@@ -152,7 +154,7 @@ pub fn parse_duration(text: &str) -> Result<u64, &'static str> {
                 b'm' => 60,
                 b'h' => 3600,
                 b'd' => 86_400,
-                _ => return Err("unknown unit"),
+                _ => return Err(UNKNOWN_UNIT),
             };
             // `get`, not `[..i]`: the same, without str's slicing panic
             // (its code is kilobytes in the stable build: issue 18).
@@ -160,16 +162,16 @@ pub fn parse_duration(text: &str) -> Result<u64, &'static str> {
         }
     };
     if digits.is_empty() {
-        return Err("the number is missing");
+        return Err(NO_NUMBER);
     }
     if !is_digits(digits) {
-        return Err("not a whole number");
+        return Err(NOT_WHOLE);
     }
     let secs = number(digits)
         .and_then(|n| n.checked_mul(unit))
-        .ok_or("too large")?;
+        .ok_or(TOO_LARGE)?;
     if secs > MAX_DURATION_SECS {
-        return Err("too large (at most 3650d)");
+        return Err(OVER_3650D);
     }
     Ok(secs)
 }
@@ -242,27 +244,56 @@ pub fn signal_name(sig: Signal) -> &'static str {
     }
 }
 
+// Why a time, a CPU list or a URL is bad.
+texts! { 14;
+    IS_EMPTY = "it is empty",
+    UNKNOWN_UNIT = "unknown unit",
+    NO_NUMBER = "the number is missing",
+    NOT_WHOLE = "not a whole number",
+    TOO_LARGE = "too large",
+    OVER_3650D = "too large (at most 3650d)",
+    NO_HEX_DIGITS = "no hex digits after 0x",
+    NOT_HEX = "not a hex number",
+    BEYOND_1023 = "the mask has bits beyond CPU 1023",
+    NOT_A_CPU = "not a CPU number",
+    EMPTY_ITEM = "an empty item",
+    NO_CPU = "the mask selects no CPU",
+    NOT_UDP = "it must start with udp://",
+    BAD_IFACE = "bad interface name after '@'",
+    NO_BRACKET = "missing ']' after the IPv6 address",
+    NO_PORT = "missing :PORT",
+    IPV6_BRACKETS = "put an IPv6 address in brackets, like udp://[::1]:9999",
+    NO_HOST = "missing host",
+    BAD_PORT = "the port must be a number from 1 to 65535",
+    BAD_IPV6 = "bad IPv6 address in brackets",
+    BAD_IPV4 = "bad IPv4 address",
+    BAD_HOST = "bad host name",
+}
+
 /// Highest CPU number `cpu` accepts (the kernel's default CONFIG_NR_CPUS
 /// range tops out at 1024 CPUs on the boards pmtr is for).
 pub const MAX_CPU: u32 = 1023;
 
-/// `0,2-3` or `0x0d` as sorted CPU numbers without duplicates.
-pub fn parse_cpu(text: &str) -> Result<Vec<u32>, ErrorKind> {
-    let bad = |reason| ErrorKind::new(Msg::BadCpu, Some(text), reason, "");
+/// `0,2-3` or `0x0d` as sorted CPU numbers without duplicates. An error
+/// is its message and reason as one number (see `parse::said`) and the
+/// part of `text` it names: the caller makes the `ErrorKind`, at one
+/// place (issue 18, bytes).
+pub fn parse_cpu(text: &str) -> Result<Vec<u32>, (u32, &str)> {
+    let bad = |reason| (said(Msg::BadCpu, reason, Text::NONE), text);
     // Words of 32 bits: no 64-bit shifts on 32-bit targets (issue 18,
     // bytes).
     let mut set = [0u32; (MAX_CPU as usize + 1) / 32];
     let mut add = |n: u32| set[n as usize / 32] |= 1 << (n % 32);
     if let Some(hex) = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
         if hex.is_empty() {
-            return Err(bad("no hex digits after 0x"));
+            return Err(bad(NO_HEX_DIGITS));
         }
         if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(bad("not a hex number"));
+            return Err(bad(NOT_HEX));
         }
         let significant = crate::files::trim_leading(hex, b'0');
         if significant.len() > (MAX_CPU as usize + 1) / 4 {
-            return Err(bad("the mask has bits beyond CPU 1023"));
+            return Err(bad(BEYOND_1023));
         }
         for (k, digit) in significant.bytes().rev().enumerate() {
             let v = hex_digit(digit).unwrap_or(0);
@@ -273,24 +304,24 @@ pub fn parse_cpu(text: &str) -> Result<Vec<u32>, ErrorKind> {
             }
         }
     } else {
-        let number = |s: &str| -> Result<u32, ErrorKind> {
+        let number = |s| -> Result<u32, (u32, &str)> {
             if !is_digits(s) {
-                return Err(bad("not a CPU number"));
+                return Err(bad(NOT_A_CPU));
             }
             match number(s) {
                 Some(n) if n <= u64::from(MAX_CPU) => Ok(n as u32),
-                _ => Err(ErrorKind::new(Msg::CpuTooBig, Some(s), "", "")),
+                _ => Err((Msg::CpuTooBig as u32, s)),
             }
         };
         for item in text.split(',') {
             if item.is_empty() {
-                return Err(bad("an empty item"));
+                return Err(bad(EMPTY_ITEM));
             }
             match item.split_once('-') {
                 Some((a, b)) => {
                     let (a, b) = (number(a)?, number(b)?);
                     if a > b {
-                        return Err(ErrorKind::new(Msg::CpuReversed, Some(item), "", ""));
+                        return Err((Msg::CpuReversed as u32, item));
                     }
                     (a..=b).for_each(&mut add);
                 }
@@ -306,18 +337,20 @@ pub fn parse_cpu(text: &str) -> Result<Vec<u32>, ErrorKind> {
         }
     }
     if cpus.is_empty() {
-        return Err(bad("the mask selects no CPU"));
+        return Err(bad(NO_CPU));
     }
     Ok(cpus)
 }
 
 /// `udp://HOST:PORT[@IFACE]`; the host is a numeric IPv4 address, an IPv6
 /// address in brackets, or a host name, checked for syntax only: it is
-/// looked up later, by src/net, never while the file is read.
-pub fn parse_url(text: &str, listen: bool) -> Result<UdpUrl, ErrorKind> {
-    let bad = |reason| ErrorKind::new(Msg::BadUrl, Some(text), reason, "");
+/// looked up later, by src/net, never while the file is read. An error
+/// is its message and reason as one number (see `parse::said`), reported
+/// about the URL's word: no `ErrorKind` made here (issue 18, bytes).
+pub fn parse_url(text: &str, listen: bool) -> Result<UdpUrl, u32> {
+    let bad = |reason| said(Msg::BadUrl, reason, Text::NONE);
     let Some(rest) = text.strip_prefix("udp://") else {
-        return Err(bad("it must start with udp://"));
+        return Err(bad(NOT_UDP));
     };
     let (host_port, iface) = match crate::files::rsplit_at(rest, b'@') {
         Some((hp, iface)) => (hp, Some(iface)),
@@ -325,7 +358,7 @@ pub fn parse_url(text: &str, listen: bool) -> Result<UdpUrl, ErrorKind> {
     };
     if let Some(iface) = iface {
         if listen {
-            return Err(ErrorKind::plain(Msg::ListenIface));
+            return Err(Msg::ListenIface as u32);
         }
         // IFNAMSIZ is 16 with the NUL.
         // As bytes, not `contains` with a char array: no char searcher
@@ -334,34 +367,32 @@ pub fn parse_url(text: &str, listen: bool) -> Result<UdpUrl, ErrorKind> {
             || iface.len() > 15
             || iface.bytes().any(|b| matches!(b, b'/' | b':' | b'@'))
         {
-            return Err(bad("bad interface name after '@'"));
+            return Err(bad(BAD_IFACE));
         }
     }
     let (host, port, bracketed) = if let Some(inner) = host_port.strip_prefix('[') {
         let Some((host, after)) = inner.split_once(']') else {
-            return Err(bad("missing ']' after the IPv6 address"));
+            return Err(bad(NO_BRACKET));
         };
         let Some(port) = after.strip_prefix(':') else {
-            return Err(bad("missing :PORT"));
+            return Err(bad(NO_PORT));
         };
         (host, port, true)
     } else {
         let Some((host, port)) = crate::files::rsplit_at(host_port, b':') else {
-            return Err(bad("missing :PORT"));
+            return Err(bad(NO_PORT));
         };
         if host.contains(':') {
-            return Err(bad(
-                "put an IPv6 address in brackets, like udp://[::1]:9999",
-            ));
+            return Err(bad(IPV6_BRACKETS));
         }
         (host, port, false)
     };
     if host.is_empty() {
-        return Err(bad("missing host"));
+        return Err(bad(NO_HOST));
     }
     let port = match number(port) {
         Some(p @ 1..=65535) => p as u16,
-        _ => return Err(bad("the port must be a number from 1 to 65535")),
+        _ => return Err(bad(BAD_PORT)),
     };
     // Both through `IpAddr`'s parse, which src/net has anyway: not the
     // v4 and v6 ones inlined here besides (issue 18, bytes). Without
@@ -370,17 +401,17 @@ pub fn parse_url(text: &str, listen: bool) -> Result<UdpUrl, ErrorKind> {
     let host = if bracketed {
         match ip {
             Some(ip @ IpAddr::V6(_)) => Host::Ip(ip),
-            _ => return Err(bad("bad IPv6 address in brackets")),
+            _ => return Err(bad(BAD_IPV6)),
         }
     } else if let Some(ip) = ip {
         Host::Ip(ip)
     } else if host.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
         // `10.0.0.256`, `10.1`: a mistyped address, not a name to look up.
-        return Err(bad("bad IPv4 address"));
+        return Err(bad(BAD_IPV4));
     } else if is_host_name(host) {
         Host::Name(host.to_string())
     } else {
-        return Err(bad("bad host name"));
+        return Err(bad(BAD_HOST));
     };
     Ok(UdpUrl {
         text: text.to_string(),
@@ -525,11 +556,11 @@ pub fn is_host_name(name: &str) -> bool {
 
 /// Like [`parse_duration`], in milliseconds, and also `Nms`: the times
 /// of `ready`, `check` and `watchdog` (issue 16) may be below a second.
-pub fn parse_duration_ms(text: &str) -> Result<u64, &'static str> {
+pub fn parse_duration_ms(text: &str) -> Result<u64, Text> {
     match text.strip_suffix("ms") {
         Some(digits) if is_digits(digits) => match number(digits) {
             Some(ms) if ms <= MAX_DURATION_SECS * 1000 => Ok(ms),
-            _ => Err("too large (at most 3650d)"),
+            _ => Err(OVER_3650D),
         },
         _ => parse_duration(text).map(|secs| secs * 1000),
     }

@@ -12,13 +12,11 @@
 //!
 //! Times take `ms` besides `s`, `m`, `h` and `d`.
 
-use super::{Kw, Parser, find_name};
+use super::{Kw, Parser, Text, find_name, texts};
 use crate::config::error::{ErrorKind, Msg};
 use crate::config::lex::Word;
 use crate::config::model::{After, JobSpec, Pos, Readiness, ReadyHow};
-use crate::config::values::{
-    distance, is_job_name, nth_word, parse_duration_ms, signed, word_index,
-};
+use crate::config::values::{distance, is_job_name, parse_duration_ms, signed, word_index};
 use crate::prelude::*;
 
 /// The times of [`Parser::timed`]: `ready every`, `ready timeout` (in
@@ -27,6 +25,31 @@ const EVERY_MS: u8 = 0;
 const TIMEOUT_MS: u8 = 1;
 const CHECK_TIMEOUT: u8 = 2;
 const WATCHDOG: u8 = 3;
+
+texts! { 6;
+    READY_ONE_OF = "'notify', 'fd N', 'when CMD', 'every T' or 'timeout T'",
+    READY_EVERY = "ready every",
+    READY_TIMEOUT = "ready timeout",
+    READY_NOTIFY = "ready notify",
+    READY_FD = "ready fd",
+    A_DESCRIPTOR = "a descriptor number",
+    READY_WHEN = "ready when",
+    JOB_NAMES = "the names of the jobs it starts after",
+    CHECK_ONE_OF = "'every T CMD', 'timeout T' or 'fails N'",
+    CHECK_EVERY = "check every",
+    CHECK_TIMEOUT_WORDS = "check timeout",
+    CHECK_FAILS = "check fails",
+    FAILURES = "a number of failures",
+    FAILS_NUMBER = "a whole number from 1 to 1000",
+    A_TIME = "a time like 500ms, 30s or 5m",
+    A_PROGRAM = "the absolute path of a program, then its arguments",
+    MORE_THAN_0 = "it must be more than 0",
+    // The rules of finish_readiness, in this order.
+    NOT_ONCE = "does not apply to a 'once' job: it is ready when it exits with status 0",
+    NEEDS_WHEN = "needs 'ready when CMD': it is how often CMD runs",
+    NEEDS_NOTIFY = "needs 'ready notify': the job sends WATCHDOG=1 on its notify socket",
+    NEEDS_CHECK = "needs 'check every T CMD'",
+}
 
 /// Longest cycle named in full; a longer one ends in `…`.
 const CYCLE_NAMES: usize = 8;
@@ -43,14 +66,14 @@ impl Parser<'_> {
             Kw::Ready => self.ready(pos, args),
             Kw::After => self.after(pos, args),
             Kw::Check => self.check(pos, args),
-            _ => self.timed("watchdog", pos, args, WATCHDOG),
+            _ => self.timed(Text::kw(Kw::Watchdog), pos, args, WATCHDOG),
         }
     }
 
     /// The one time of `option`, in milliseconds, stored in the
     /// readiness time `slot`: one body for the four options that are
     /// only a time (issue 18, bytes).
-    fn timed(&mut self, option: &'static str, pos: Pos, args: &[Word], slot: u8) {
+    fn timed(&mut self, option: Text, pos: Pos, args: &[Word], slot: u8) {
         let Some(ms) = self.time_ms(option, pos, args) else {
             return;
         };
@@ -70,11 +93,11 @@ impl Parser<'_> {
     /// the ones it may be.
     fn sub<'w>(
         &mut self,
-        option: &'static str,
+        option: Text,
         pos: Pos,
         args: &'w [Word],
         words: &'static str,
-        one_of: &'static str,
+        one_of: Text,
     ) -> Option<(usize, &'w [Word])> {
         if let [first, rest @ ..] = args
             && !first.quoted
@@ -92,16 +115,16 @@ impl Parser<'_> {
         const NOTIFY: usize = 0;
         const FD: usize = 1;
         const EVERY: usize = 3;
-        const ONE_OF: &str = "'notify', 'fd N', 'when CMD', 'every T' or 'timeout T'";
-        let Some((word, rest)) = self.sub("ready", pos, args, WORDS, ONE_OF) else {
+        let ready = Text::kw(Kw::Ready);
+        let Some((word, rest)) = self.sub(ready, pos, args, WORDS, READY_ONE_OF) else {
             return;
         };
         match word {
             EVERY.. => {
                 let option = if word == EVERY {
-                    "ready every"
+                    READY_EVERY
                 } else {
-                    "ready timeout"
+                    READY_TIMEOUT
                 };
                 if self.first_time(option, pos) {
                     // EVERY_MS or TIMEOUT_MS, as `every` and `timeout`.
@@ -110,19 +133,19 @@ impl Parser<'_> {
             }
             _ => {
                 // One way of telling readiness per job.
-                if !self.first_time("ready", pos) {
+                if !self.first_time(Text::kw(Kw::Ready), pos) {
                     return;
                 }
                 let how = match word {
                     NOTIFY => {
                         if let Some(extra) = rest.first() {
-                            self.fail(extra.pos, Msg::NoArgs, "ready notify", "");
+                            self.fail(extra.pos, Msg::NoArgs, READY_NOTIFY, Text::NONE);
                             return;
                         }
                         ReadyHow::Notify
                     }
                     FD => {
-                        let Some(arg) = self.one("ready fd", pos, rest, "a descriptor number", "")
+                        let Some(arg) = self.one(READY_FD, pos, rest, A_DESCRIPTOR, Text::NONE)
                         else {
                             return;
                         };
@@ -136,7 +159,7 @@ impl Parser<'_> {
                             }
                         }
                     }
-                    _ => match self.command("ready when", pos, rest) {
+                    _ => match self.command(READY_WHEN, pos, rest) {
                         Some(cmd) => ReadyHow::When(cmd),
                         None => return,
                     },
@@ -154,8 +177,7 @@ impl Parser<'_> {
             _ => (args, false),
         };
         if names.is_empty() {
-            let expected = "the names of the jobs it starts after";
-            self.fail(pos, Msg::MissingArg, "after", expected);
+            self.fail(pos, Msg::MissingArg, Text::kw(Kw::After), JOB_NAMES);
             return;
         }
         for w in names {
@@ -178,12 +200,12 @@ impl Parser<'_> {
         // Places in WORDS.
         const EVERY: usize = 0;
         const TIMEOUT: usize = 1;
-        const ONE_OF: &str = "'every T CMD', 'timeout T' or 'fails N'";
-        let Some((word, rest)) = self.sub("check", pos, args, WORDS, ONE_OF) else {
+        let check = Text::kw(Kw::Check);
+        let Some((word, rest)) = self.sub(check, pos, args, WORDS, CHECK_ONE_OF) else {
             return;
         };
-        // By place in WORDS.
-        let option = nth_word("check every\0check timeout\0check fails\0", word);
+        // By place in WORDS: CHECK_EVERY, CHECK_TIMEOUT_WORDS, CHECK_FAILS.
+        let option = Text(CHECK_EVERY.0 + word as u16);
         if !self.first_time(option, pos) {
             return;
         }
@@ -202,34 +224,33 @@ impl Parser<'_> {
             }
             TIMEOUT => self.timed(option, pos, rest, CHECK_TIMEOUT),
             _ => {
-                let Some(arg) = self.one(option, pos, rest, "a number of failures", "") else {
+                let Some(arg) = self.one(option, pos, rest, FAILURES, Text::NONE) else {
                     return;
                 };
                 match signed(&arg.text) {
                     Some(n @ 1..=1000) => self.readiness().check_fails = Some(n as u32),
-                    _ => self.bad(arg, Msg::BadNumber, "a whole number from 1 to 1000"),
+                    _ => self.bad(arg, Msg::BadNumber, FAILS_NUMBER),
                 }
             }
         }
     }
 
     /// The one time argument of `option`, in milliseconds, more than 0.
-    fn time_ms(&mut self, option: &'static str, pos: Pos, args: &[Word]) -> Option<u64> {
-        let arg = self.one(option, pos, args, "a time like 500ms, 30s or 5m", "")?;
+    fn time_ms(&mut self, option: Text, pos: Pos, args: &[Word]) -> Option<u64> {
+        let arg = self.one(option, pos, args, A_TIME, Text::NONE)?;
         match parse_duration_ms(&arg.text) {
-            Ok(0) => self.bad(arg, Msg::BadDuration, "it must be more than 0"),
+            Ok(0) => self.bad_time(arg, MORE_THAN_0),
             Ok(ms) => return Some(ms),
-            Err(reason) => self.bad(arg, Msg::BadDuration, reason),
+            Err(reason) => self.bad_time(arg, reason),
         }
         None
     }
 
     /// Whether `args` start with an absolute program path; reports
     /// what is wrong if not.
-    pub(super) fn program(&mut self, option: &'static str, pos: Pos, args: &[Word]) -> bool {
+    pub(super) fn program(&mut self, option: Text, pos: Pos, args: &[Word]) -> bool {
         let Some(program) = args.first() else {
-            let expected = "the absolute path of a program, then its arguments";
-            self.fail(pos, Msg::MissingArg, option, expected);
+            self.fail(pos, Msg::MissingArg, option, A_PROGRAM);
             return false;
         };
         if !program.text.starts_with('/') {
@@ -240,12 +261,7 @@ impl Parser<'_> {
     }
 
     /// A command line: an absolute program path, then its arguments.
-    pub(super) fn command(
-        &mut self,
-        option: &'static str,
-        pos: Pos,
-        args: &[Word],
-    ) -> Option<Vec<String>> {
+    pub(super) fn command(&mut self, option: Text, pos: Pos, args: &[Word]) -> Option<Vec<String>> {
         if !self.program(option, pos, args) {
             return None;
         }
@@ -259,18 +275,30 @@ impl Parser<'_> {
 
     /// Options that mean nothing without another, checked once the whole
     /// job is read (options may come in any order).
-    pub(super) fn finish_readiness(&mut self, spec: &JobSpec, seen: &[(&'static str, Pos)]) {
+    pub(super) fn finish_readiness(&mut self, spec: &JobSpec, seen: &[(Text, Pos)]) {
         let Some(r) = &spec.readiness else { return };
-        // The rule broken, for each option it concerns: a list of words
-        // and a byte per row, not an array of strs built on the stack
-        // (issue 18, bytes).
-        const OPTIONS: &str = "ready\0ready every\0ready timeout\0ready every\0watchdog\0check timeout\0check fails\0";
-        const NEEDS: &str = "does not apply to a 'once' job: it is ready when it exits with status 0\0\
-            needs 'ready when CMD': it is how often CMD runs\0\
-            needs 'ready notify': the job sends WATCHDOG=1 on its notify socket\0\
-            needs 'check every T CMD'\0";
-        // Bytes of a string, not an array by value: no array iterator.
-        const RULE: &[u8; 7] = b"\0\0\0\x01\x02\x03\x03";
+        // The rule broken, for each option it concerns: the options as
+        // texts, each rule's by its place from NOT_ONCE (a byte per row), not
+        // an array of strs built on the stack (issue 18, bytes). Bytes
+        // of a string, not an array by value: no array iterator.
+        const OPTIONS: &[Text; 7] = &[
+            Text::kw(Kw::Ready),
+            READY_EVERY,
+            READY_TIMEOUT,
+            READY_EVERY,
+            Text::kw(Kw::Watchdog),
+            CHECK_TIMEOUT_WORDS,
+            CHECK_FAILS,
+        ];
+        const RULE: &[Text; 7] = &[
+            NOT_ONCE,
+            NOT_ONCE,
+            NOT_ONCE,
+            NEEDS_WHEN,
+            NEEDS_NOTIFY,
+            NEEDS_CHECK,
+            NEEDS_CHECK,
+        ];
         let (once, no_check) = (spec.once, r.check_every_ms.is_none());
         let when = matches!(r.how, Some(ReadyHow::When(_)));
         let notify = matches!(r.how, Some(ReadyHow::Notify));
@@ -279,13 +307,12 @@ impl Parser<'_> {
             | (u32::from(!once && !when) << 3)
             | (u32::from(!notify) << 4)
             | (u32::from(no_check) * 0b110_0000);
-        for (k, &rule) in RULE.iter().enumerate() {
+        for (k, (&option, &rule)) in OPTIONS.iter().zip(RULE).enumerate() {
             if broken >> k & 1 == 0 {
                 continue;
             }
-            let option = nth_word(OPTIONS, k);
             if let Some(&(_, pos)) = seen.iter().find(|(o, _)| *o == option) {
-                let needs = nth_word(NEEDS, usize::from(rule));
+                let needs = rule;
                 self.fail(pos, Msg::Needs, option, needs);
             }
         }
@@ -376,7 +403,7 @@ impl Parser<'_> {
                             text.push_str("… -> ");
                         }
                         text.push_str(name(w));
-                        diags.push(pos, ErrorKind::new(Msg::AfterCycle, Some(&text), "", ""));
+                        diags.push(pos, ErrorKind::new(Msg::AfterCycle as u32, Some(&text)));
                     }
                     _ => {}
                 }

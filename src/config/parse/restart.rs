@@ -13,8 +13,8 @@ use crate::prelude::*;
 use super::super::error::{Error, ErrorKind, Msg};
 use super::super::lex::Word;
 use super::super::model::{EnvFile, GiveUp, Pos, Restart, RestartDelay};
-use super::super::values::{nth_word, number, parse_duration, parse_signal, word_index};
-use super::{Kw, Parser};
+use super::super::values::{number, parse_duration, parse_signal, word_index};
+use super::{Kw, Parser, Text, texts};
 
 /// `give up after N`: the most quick exits a job's window remembers. The
 /// window is a ring of N times made when the job is loaded, so N is
@@ -30,17 +30,34 @@ fn is_value(word: &str) -> bool {
 
 /// For each option, by [`Kw`] from `restart` on, then `restart delay`
 /// and `env file`: the key for "given twice", the words after the
-/// keyword (one string, a space between words), and what to write
-/// there. Three lists of words (as for `values::nth_word`), not an array
-/// of tuples and slices of strs: no pointers in .data.rel.ro (issue 18).
-const KEYS: &str = "restart\0give up\0stop signal\0reload signal\0group\0groups\0umask\0\
+/// keyword, and what to write there. Lists of words (as for
+/// `values::nth_word`), not an array of tuples and slices of strs: no
+/// pointers in .data.rel.ro (issue 18), and each word a [`Text`].
+pub(super) const KEYS: &str = "restart\0give up\0stop signal\0reload signal\0group\0groups\0umask\0\
     restart delay\0env file\0";
-const SHAPES: &str = "POLICY\0up after N in TIME then exit\0signal SIGNAL\0signal SIGNAL\0\
-    GROUP\0GROUPS\0MASK\0delay TIME max TIME\0file PATH\0";
-const USAGES: &str = "always, on-failure, never, or delay TIME [max TIME]\0\
+
+/// The words after the keyword of every option, one row after another
+/// (values named in capitals): `POLICY`; `up after N in TIME then exit`;
+/// `signal SIGNAL` for both `stop` and `reload`; `GROUP`; `GROUPS`;
+/// `MASK`; `delay TIME max TIME`; `file PATH`. Each row's first word is
+/// at [`SHAPE_AT`], and it has [`SHAPE_LEN`] words.
+pub(super) const SHAPES: &str = "POLICY\0up\0after\0N\0in\0TIME\0then\0exit\0signal\0SIGNAL\0\
+    GROUP\0GROUPS\0MASK\0delay\0TIME\0max\0TIME\0file\0PATH\0";
+const SHAPE_AT: &[u8; 9] = &[0, 1, 8, 8, 10, 11, 12, 13, 17];
+const SHAPE_LEN: &[u8; 9] = &[1, 7, 2, 2, 1, 1, 1, 4, 2];
+
+pub(super) const USAGES: &str = "always, on-failure, never, or delay TIME [max TIME]\0\
     up after N in TIME [then exit]\0signal SIGNAL\0signal SIGNAL\0a group name or number\0\
     group names or numbers, like a,b,20\0an octal mode like 022\0delay TIME [max TIME]\0\
     file PATH\0";
+
+texts! { 10;
+    POLICIES = "always', 'on-failure', 'never' or 'delay",
+    QUICK_EXITS = "a whole number of quick exits from 1 to 100",
+    OCTAL_MODE = "an octal mode from 000 to 777, like 022",
+    AT_LEAST_1S = "it must be at least 1 second",
+    MAX_BELOW_DELAY = "max must not be less than the delay",
+}
 
 const _: () = assert!(Kw::Umask as usize - Kw::Restart as usize == 6);
 
@@ -54,52 +71,54 @@ impl Parser<'_> {
             _ if delay => 7,
             _ => kw as usize - Kw::Restart as usize,
         };
-        let key = nth_word(KEYS, row);
-        let shape = nth_word(SHAPES, row);
-        let usage = nth_word(USAGES, row);
+        let key = Text::of(9, row);
+        let usage = Text::of(12, row);
         // `env file` may be repeated; the others are once per job.
         if kw != Kw::Env && !self.first_time(key, pos) {
             return;
         }
         // Words needed at least (all of a shorter shape).
         let need = if kw == Kw::Give { 5 } else { 2 };
-        if self.shape(kw.word(), key, pos, args, shape, need, usage) {
+        if self.shape(Text::kw(kw), key, pos, args, row, need, usage) {
             self.restart_values(kw, key, pos, args);
         }
     }
 
-    /// Checks `args` word by word against `shape` (fixed words, and
-    /// values named in capitals): `need` words at least, then all of the
-    /// rest or none. Reports the first mismatch for `key` (the option's
-    /// name, after its `keyword`); false after one.
+    /// Checks `args` word by word against the shape of `row` (fixed
+    /// words, and values named in capitals): `need` words at least, then
+    /// all of the rest or none. Reports the first mismatch for `key` (the
+    /// option's name, after its `keyword`); false after one.
     #[allow(clippy::too_many_arguments)]
     fn shape(
         &mut self,
-        keyword: &'static str,
-        key: &'static str,
+        keyword: Text,
+        key: Text,
         pos: Pos,
         args: &[Word],
-        shape: &'static str,
+        row: usize,
         need: usize,
-        usage: &'static str,
+        usage: Text,
     ) -> bool {
         let len = args.len();
+        let at = |table: &[u8; 9]| usize::from(table.get(row).copied().unwrap_or(0));
+        let (first, n) = (at(SHAPE_AT), at(SHAPE_LEN));
         // Parts after the first `need` words are optional, as a whole.
-        let n = shape.bytes().filter(|&b| b == b' ').count() + 1;
         let need = need.min(n);
         if let Some(extra) = args.get(n) {
-            self.fail(extra.pos, Msg::ExtraArg, key, "");
+            self.fail(extra.pos, Msg::ExtraArg, key, Text::NONE);
             return false;
         }
         // The word before `want`.
         let mut before = keyword;
-        for (i, want) in shape.split(' ').enumerate() {
+        for i in 0..n {
+            let want = Text::of(13, first + i);
+            let want_word = want.get();
             let word = args.get(i);
-            let value = is_value(want);
+            let value = is_value(want_word);
             let (msg, a, b) = match word {
                 None if i >= need && len <= need => return true,
-                Some(w) if value && w.text.is_empty() => (Msg::EmptyArg, key, ""),
-                Some(w) if value || w.is(want) => {
+                Some(w) if value && w.text.is_empty() => (Msg::EmptyArg, key, Text::NONE),
+                Some(w) if value || w.is(want_word) => {
                     before = want;
                     continue;
                 }
@@ -117,7 +136,7 @@ impl Parser<'_> {
     }
 
     /// The values of an option whose shape is right.
-    fn restart_values(&mut self, kw: Kw, key: &'static str, pos: Pos, args: &[Word]) {
+    fn restart_values(&mut self, kw: Kw, key: Text, pos: Pos, args: &[Word]) {
         let arg = |i: usize| &args[i];
         match kw {
             Kw::Restart if !arg(0).is("delay") => {
@@ -132,14 +151,11 @@ impl Parser<'_> {
                             _ => Restart::Never,
                         }
                     }
-                    None => self.report(
-                        Msg::Expected,
-                        pos,
-                        Some(arg(0)),
-                        // Inside the message's quotes: 'always', ...
-                        "always', 'on-failure', 'never' or 'delay",
-                        "restart",
-                    ),
+                    // POLICIES is inside the message's quotes: 'always', ...
+                    None => {
+                        let restart = Text::kw(Kw::Restart);
+                        self.report(Msg::Expected, pos, Some(arg(0)), POLICIES, restart);
+                    }
                 }
             }
             Kw::Restart => {
@@ -150,7 +166,7 @@ impl Parser<'_> {
                     Some(w) => match self.time(w, true) {
                         Some(max) if max >= secs => Some(max),
                         Some(_) => {
-                            self.bad_time(w, "max must not be less than the delay");
+                            self.bad_time(w, MAX_BELOW_DELAY);
                             return;
                         }
                         None => return,
@@ -172,8 +188,7 @@ impl Parser<'_> {
                 let after = match number(&n.text) {
                     Some(after) if (1..=u64::from(MAX_GIVE_UP)).contains(&after) => after as u32,
                     _ => {
-                        let expected = "a whole number of quick exits from 1 to 100";
-                        self.bad(n, Msg::BadNumber, expected);
+                        self.bad(n, Msg::BadNumber, QUICK_EXITS);
                         return;
                     }
                 };
@@ -198,7 +213,7 @@ impl Parser<'_> {
                     None => (false, text.as_str()),
                 };
                 if path.is_empty() {
-                    self.fail(arg(1).pos, Msg::EmptyArg, key, "");
+                    self.fail(arg(1).pos, Msg::EmptyArg, key, Text::NONE);
                     return;
                 }
                 let path = path.to_string();
@@ -211,12 +226,11 @@ impl Parser<'_> {
                     Kw::Umask => match parse_umask(&text) {
                         Some(mask) => spec.umask = Some(mask),
                         None => {
-                            let expected = "an octal mode from 000 to 777, like 022";
-                            self.bad(arg(0), Msg::BadNumber, expected);
+                            self.bad(arg(0), Msg::BadNumber, OCTAL_MODE);
                         }
                     },
                     _ if text.split(',').any(str::is_empty) => {
-                        self.fail(arg(0).pos, Msg::EmptyArg, key, "");
+                        self.fail(arg(0).pos, Msg::EmptyArg, key, Text::NONE);
                     }
                     Kw::Group => spec.group = Some(text),
                     _ => {
@@ -238,7 +252,7 @@ impl Parser<'_> {
     pub(super) fn time(&mut self, word: &Word, nonzero: bool) -> Option<u64> {
         match parse_duration(&word.text) {
             Ok(0) if nonzero => {
-                self.bad_time(word, "it must be at least 1 second");
+                self.bad_time(word, AT_LEAST_1S);
                 None
             }
             Ok(secs) => Some(secs),
@@ -249,7 +263,7 @@ impl Parser<'_> {
         }
     }
 
-    fn bad_time(&mut self, word: &Word, reason: &'static str) {
+    pub(super) fn bad_time(&mut self, word: &Word, reason: Text) {
         self.bad(word, Msg::BadDuration, reason);
     }
 }
@@ -262,4 +276,34 @@ fn parse_umask(text: &str) -> Option<u32> {
     // At most 4 digits: no overflow.
     let mask = text.bytes().fold(0, |m, b| m * 8 + u32::from(b - b'0'));
     (mask <= 0o777).then_some(mask)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::values::nth_word;
+
+    #[test]
+    fn each_row_of_shapes_reads_its_words() {
+        let row = |r: usize| {
+            let (at, n) = (usize::from(SHAPE_AT[r]), usize::from(SHAPE_LEN[r]));
+            let words: Vec<&str> = (at..at + n).map(|i| nth_word(SHAPES, i)).collect();
+            words.join(" ")
+        };
+        let rows = [
+            "POLICY",
+            "up after N in TIME then exit",
+            "signal SIGNAL",
+            "signal SIGNAL",
+            "GROUP",
+            "GROUPS",
+            "MASK",
+            "delay TIME max TIME",
+            "file PATH",
+        ];
+        for (r, want) in rows.iter().enumerate() {
+            assert_eq!(row(r), *want);
+        }
+        assert_eq!(SHAPES.split_terminator('\0').count(), 19);
+    }
 }
