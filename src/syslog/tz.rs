@@ -574,24 +574,27 @@ fn is_leap(year: i64) -> bool {
 pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
     let y = if month <= 2 { year - 1 } else { year };
     let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let m = i64::from(month);
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
+    // Within an era every value is small and not negative: u32, no
+    // 64-bit division on 32-bit targets (issue 18, bytes).
+    let yoe = (y - era * 400) as u32;
+    let doy = (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + day - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146097 + doe - 719468
+    era * 146097 + i64::from(doe) - 719468
 }
 
 /// The date of a day count since 1970-01-01: (year, month 1..=12, day 1..=31).
 pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719468;
     let era = z.div_euclid(146097);
-    let doe = z - era * 146097;
+    // The day of the era, 0..=146096, and what follows from it in u32: no
+    // 64-bit division on 32-bit targets (issue 18, bytes).
+    let doe = (z - era * 146097) as u32;
     let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
     let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
     let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = i64::from(yoe) + era * 400 + i64::from(month <= 2);
     (year, month, day)
 }
 
@@ -651,6 +654,83 @@ mod tests {
         }
         assert_eq!(civil_from_days(0), (1970, 1, 1));
         assert_eq!(civil_from_days(days_from_civil(2024, 2, 29)), (2024, 2, 29));
+    }
+
+    /// The dates, leap years and switch days as the all-`i64` arithmetic
+    /// gave them before the values within an era went to u32 (issue 18):
+    /// the same far before and after the epoch.
+    #[test]
+    fn u32_arithmetic_matches_the_i64_one() {
+        fn civil_i64(z: i64) -> (i64, u32, u32) {
+            let z = z + 719468;
+            let era = z.div_euclid(146097);
+            let doe = z - era * 146097;
+            let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+            let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+            let mp = (5 * doy + 2) / 153;
+            let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+            let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+            (yoe + era * 400 + i64::from(month <= 2), month, day)
+        }
+        fn days_i64(year: i64, month: u32, day: u32) -> i64 {
+            let y = if month <= 2 { year - 1 } else { year };
+            let era = y.div_euclid(400);
+            let yoe = y - era * 400;
+            let m = i64::from(month);
+            let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
+            era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468
+        }
+        fn leap_i64(year: i64) -> bool {
+            year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+        }
+        fn month_day_i64(year: i64, month: u8, week: u8, weekday: u8) -> i64 {
+            let first = days_i64(year, u32::from(month), 1);
+            let first_wd = (first + 4).rem_euclid(7);
+            let mut day = first
+                + (i64::from(weekday) - first_wd).rem_euclid(7)
+                + 7 * (i64::from(week) - 1);
+            let next_month = if month == 12 {
+                days_i64(year + 1, 1, 1)
+            } else {
+                days_i64(year, u32::from(month) + 1, 1)
+            };
+            while day >= next_month {
+                day -= 7;
+            }
+            day
+        }
+        let far = (-1_000_000_000_000..1_000_000_000_000).step_by(999_999_937);
+        for z in (-300_000..300_000).chain(far) {
+            assert_eq!(civil_from_days(z), civil_i64(z), "{z}");
+        }
+        for year in -2_000..3_000 {
+            assert_eq!(is_leap(year), leap_i64(year), "{year}");
+            for n in [1, 59, 60, 365] {
+                let old = days_i64(year, 1, 1) + i64::from(n) - 1
+                    + i64::from(leap_i64(year) && n - 1 >= 59);
+                assert_eq!(Day::Julian1(n).days(year), old, "{year} J{n}");
+            }
+            for month in 1..=12u8 {
+                for day in [1, 15, 28, 31] {
+                    let (m, d) = (u32::from(month), day);
+                    assert_eq!(days_from_civil(year, m, d), days_i64(year, m, d));
+                }
+                for week in 1..=5 {
+                    for weekday in 0..=6 {
+                        let rule = Day::Month {
+                            month,
+                            week,
+                            weekday,
+                        };
+                        assert_eq!(
+                            rule.days(year),
+                            month_day_i64(year, month, week, weekday),
+                            "{year}-{month} w{week} d{weekday}"
+                        );
+                    }
+                }
+            }
+        }
     }
 
     #[test]
