@@ -202,12 +202,15 @@ impl Net {
             };
             self.listen.push(l);
         }
-        for o in old {
-            if let Some(fd) = o.fd {
-                let _ = epoll::delete(epoll, &fd);
+        // By reference, then dropped (closed) together: no `IntoIter` of
+        // endpoints (issue 18, bytes).
+        for o in &old {
+            if let Some(fd) = &o.fd {
+                let _ = epoll::delete(epoll, fd);
                 info!("no longer listening on {}", o.url.text);
             }
         }
+        drop(old);
         let old_report = core::mem::take(&mut self.report);
         self.report.reserve_exact(report.len());
         for url in report {
