@@ -122,14 +122,23 @@ impl Zone {
     /// read or reserved.
     pub fn from_tzif(data: &[u8]) -> Result<Zone, TzError> {
         let header = Header::read(data, 0)?;
+        // The block read into this zone, not returned with it: no zone
+        // moved through a tuple and a Result (issue 18, bytes).
+        let mut zone = Zone::UTC;
         if header.version == 0 {
-            return Zone::read_block(data, &header, HEADER_LEN, 4).map(|(zone, _)| zone);
+            Zone::read_block(&mut zone, data, &header, HEADER_LEN, 4)?;
+            return Ok(zone);
         }
         let second = HEADER_LEN as u64 + header.block_len(4);
         let second = usize::try_from(second).map_err(|_| TzError::Truncated)?;
         let header2 = Header::read(data, second)?;
-        let (mut zone, end) =
-            Zone::read_block(data, &header2, second.saturating_add(HEADER_LEN), 8)?;
+        let end = Zone::read_block(
+            &mut zone,
+            data,
+            &header2,
+            second.saturating_add(HEADER_LEN),
+            8,
+        )?;
         // The footer: "\n" POSIX-TZ "\n". An empty or unparsable one
         // leaves the last transition's offset in force.
         if let Some(rest) = data.get(end..)
@@ -141,15 +150,17 @@ impl Zone {
         Ok(zone)
     }
 
-    /// Reads the data block at `start`; returns the zone and where the
-    /// block ends. The whole block must be there before anything is
-    /// reserved, so a count is never larger than the file.
+    /// Reads the data block at `start` into `zone` (its transitions and
+    /// initial offset); returns where the block ends. The whole block must
+    /// be there before anything is reserved, so a count is never larger
+    /// than the file.
     fn read_block(
+        zone: &mut Zone,
         data: &[u8],
         h: &Header,
         start: usize,
         time_size: usize,
-    ) -> Result<(Zone, usize), TzError> {
+    ) -> Result<usize, TzError> {
         let mut rest = data.get(start..).ok_or(TzError::Truncated)?;
         let mut block = take(&mut rest, h.block_len(time_size as u64))?;
         let end = data.len() - rest.len();
@@ -176,16 +187,10 @@ impl Zone {
             times.push(t);
             offsets.push(off);
         }
-        let initial = *type_offsets.first().ok_or(TzError::BadType)?;
-        Ok((
-            Zone {
-                times,
-                offsets,
-                initial,
-                rule: None,
-            },
-            end,
-        ))
+        zone.initial = *type_offsets.first().ok_or(TzError::BadType)?;
+        zone.times = times;
+        zone.offsets = offsets;
+        Ok(end)
     }
 
     /// The local time at `t` (seconds since the epoch): the date (year,
