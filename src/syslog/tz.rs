@@ -70,47 +70,52 @@ impl Zone {
 
     /// The zone the environment asks for: `tz` is the value of `TZ`.
     pub fn from_env(tz: Option<&str>) -> Zone {
-        // UTC for every failure in one place: one `unwrap_or`, inlined,
-        // not an out-of-line copy for three calls (issue 18, bytes).
-        Zone::find(tz).unwrap_or(Zone::UTC)
+        // UTC for every failure: each step fills this zone only when it
+        // succeeds, and no zone is moved out through an Option at each
+        // step (issue 18, bytes).
+        let mut zone = Zone::UTC;
+        zone.find(tz);
+        zone
     }
 
-    /// The zone `TZ` names, if it names one that can be read.
-    fn find(tz: Option<&str>) -> Option<Zone> {
+    /// Makes this the zone `TZ` names, if it names one that can be read;
+    /// else leaves it as it is.
+    fn find(&mut self, tz: Option<&str>) {
         let zoneinfo = crate::rt::start::var("TZDIR").unwrap_or(ZONEINFO);
         let Some(tz) = tz else {
-            return Zone::from_file("/etc/localtime");
+            self.read_file("/etc/localtime");
+            return;
         };
         if let Some(name) = tz.strip_prefix(':') {
             // `:NAME` is implementation-defined; like glibc, a file.
-            return Zone::from_named_file(zoneinfo, name);
+            self.read_named_file(zoneinfo, name);
+            return;
         }
         if tz.is_empty() {
-            return None;
+            return;
         }
         // A name such as `Europe/Berlin` or `UTC` is a file; only when there
         // is no such file is it a rule (busybox images often have no
         // zoneinfo but set `TZ=CET-1CEST,...`).
-        if let Some(zone) = Zone::from_named_file(zoneinfo, tz) {
-            return Some(zone);
+        if self.read_named_file(zoneinfo, tz) {
+            return;
         }
-        Rule::parse(tz.as_bytes()).ok().map(|rule| Zone {
-            rule: Some(rule),
-            ..Zone::UTC
-        })
+        if let Ok(rule) = Rule::parse(tz.as_bytes()) {
+            self.rule = Some(rule);
+        }
     }
 
-    fn from_named_file(zoneinfo: &str, name: &str) -> Option<Zone> {
-        if name.is_empty() {
-            return None;
-        }
-        Zone::from_file(&crate::files::join(zoneinfo, name))
+    fn read_named_file(&mut self, zoneinfo: &str, name: &str) -> bool {
+        !name.is_empty() && self.read_file(&crate::files::join(zoneinfo, name))
     }
 
-    /// Reads a TZif file; `None` when it cannot be read or parsed.
-    pub fn from_file(path: &str) -> Option<Zone> {
-        let data = crate::files::read_file(path, TZIF_MAX).ok()?;
-        Zone::from_tzif(&data).ok()
+    /// Reads a TZif file into this zone; false (the zone as it was) when
+    /// it cannot be read or parsed.
+    fn read_file(&mut self, path: &str) -> bool {
+        match crate::files::read_file(path, TZIF_MAX) {
+            Ok(data) => self.read_tzif(&data).is_ok(),
+            Err(_) => false,
+        }
     }
 
     /// Parses TZif data (RFC 8536). For version 2 and later the 64-bit
@@ -120,20 +125,27 @@ impl Zone {
     /// are computed in `u64` (where they cannot overflow, while in a 32-bit
     /// `usize` they did) and checked against the data before anything is
     /// read or reserved.
+    #[cfg(any(test, fuzzing))]
     pub fn from_tzif(data: &[u8]) -> Result<Zone, TzError> {
-        let header = Header::read(data, 0)?;
-        // The block read into this zone, not returned with it: no zone
-        // moved through a tuple and a Result (issue 18, bytes).
         let mut zone = Zone::UTC;
+        zone.read_tzif(data)?;
+        Ok(zone)
+    }
+
+    /// [`Zone::from_tzif`] into this zone (UTC before), which an error
+    /// leaves as it was: read in place, not moved out through a tuple and
+    /// Results (issue 18, bytes).
+    fn read_tzif(&mut self, data: &[u8]) -> Result<(), TzError> {
+        let header = Header::read(data, 0)?;
         if header.version == 0 {
-            Zone::read_block(&mut zone, data, &header, HEADER_LEN, 4)?;
-            return Ok(zone);
+            Zone::read_block(self, data, &header, HEADER_LEN, 4)?;
+            return Ok(());
         }
         let second = HEADER_LEN as u64 + header.block_len(4);
         let second = usize::try_from(second).map_err(|_| TzError::Truncated)?;
         let header2 = Header::read(data, second)?;
         let end = Zone::read_block(
-            &mut zone,
+            self,
             data,
             &header2,
             second.saturating_add(HEADER_LEN),
@@ -145,9 +157,9 @@ impl Zone {
             && let Some(rest) = rest.strip_prefix(b"\n")
             && let Some(nl) = rest.iter().position(|&b| b == b'\n')
         {
-            zone.rule = Rule::parse(&rest[..nl]).ok();
+            self.rule = Rule::parse(&rest[..nl]).ok();
         }
-        Ok(zone)
+        Ok(())
     }
 
     /// Reads the data block at `start` into `zone` (its transitions and
@@ -908,8 +920,12 @@ mod tests {
     /// installs it).
     #[test]
     fn system_zoneinfo_berlin_and_new_york() {
-        let berlin =
-            Zone::from_file("/usr/share/zoneinfo/Europe/Berlin").expect("tzdata installed");
+        let file = |path: &str| {
+            let mut zone = Zone::UTC;
+            assert!(zone.read_file(path), "tzdata installed: {path}");
+            zone
+        };
+        let berlin = file("/usr/share/zoneinfo/Europe/Berlin");
         assert_eq!(berlin.offset_at(utc(2026, 1, 15, 12, 0)), 3600);
         assert_eq!(berlin.offset_at(utc(2026, 7, 15, 12, 0)), 7200);
         assert_eq!(
@@ -917,7 +933,7 @@ mod tests {
             7200,
             "after the table: footer rule"
         );
-        let ny = Zone::from_file("/usr/share/zoneinfo/America/New_York").expect("tzdata installed");
+        let ny = file("/usr/share/zoneinfo/America/New_York");
         assert_eq!(ny.offset_at(utc(2026, 1, 15, 12, 0)), -18000);
         assert_eq!(ny.offset_at(utc(2026, 7, 15, 12, 0)), -14400);
     }
