@@ -144,13 +144,7 @@ impl Zone {
         let second = HEADER_LEN as u64 + header.block_len(4);
         let second = usize::try_from(second).map_err(|_| TzError::Truncated)?;
         let header2 = Header::read(data, second)?;
-        let end = Zone::read_block(
-            self,
-            data,
-            &header2,
-            second.saturating_add(HEADER_LEN),
-            8,
-        )?;
+        let end = Zone::read_block(self, data, &header2, second.saturating_add(HEADER_LEN), 8)?;
         // The footer: "\n" POSIX-TZ "\n". An empty or unparsable one
         // leaves the last transition's offset in force.
         if let Some(rest) = data.get(end..)
@@ -703,9 +697,8 @@ mod tests {
         fn month_day_i64(year: i64, month: u8, week: u8, weekday: u8) -> i64 {
             let first = days_i64(year, u32::from(month), 1);
             let first_wd = (first + 4).rem_euclid(7);
-            let mut day = first
-                + (i64::from(weekday) - first_wd).rem_euclid(7)
-                + 7 * (i64::from(week) - 1);
+            let mut day =
+                first + (i64::from(weekday) - first_wd).rem_euclid(7) + 7 * (i64::from(week) - 1);
             let next_month = if month == 12 {
                 days_i64(year + 1, 1, 1)
             } else {
@@ -723,8 +716,8 @@ mod tests {
         for year in -2_000..3_000 {
             assert_eq!(is_leap(year), leap_i64(year), "{year}");
             for n in [1, 59, 60, 365] {
-                let old = days_i64(year, 1, 1) + i64::from(n) - 1
-                    + i64::from(leap_i64(year) && n - 1 >= 59);
+                let n0 = i64::from(n) - 1;
+                let old = days_i64(year, 1, 1) + n0 + i64::from(leap_i64(year) && n0 >= 59);
                 assert_eq!(Day::Julian1(n).days(year), old, "{year} J{n}");
             }
             for month in 1..=12u8 {
