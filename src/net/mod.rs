@@ -661,9 +661,10 @@ pub fn bind_udp(addr: &SocketAddr) -> Result<OwnedFd, (&'static str, Errno)> {
 }
 
 fn open_listener(epoll: BorrowedFd<'_>, token: epoll::EventData, l: &Endpoint) -> Option<OwnedFd> {
-    let addr = l.addr?;
+    // The address borrowed, not copied for each use (issue 18, bytes).
+    let addr = l.addr.as_ref()?;
     let open = || -> Result<OwnedFd, (&'static str, Errno)> {
-        let fd = bind_udp(&addr)?;
+        let fd = bind_udp(addr)?;
         epoll::add(epoll, &fd, token, epoll::EventFlags::IN).map_err(|e| ("epoll_ctl", e))?;
         Ok(fd)
     };
@@ -692,20 +693,21 @@ fn open_listener(epoll: BorrowedFd<'_>, token: epoll::EventData, l: &Endpoint) -
 
 /// A URL as written, and the address it stands for if it names a host:
 /// `udp://pi.lan:10000 (192.168.0.22:10000)`.
-struct Resolved<'a>(&'a UdpUrl, SocketAddr);
+struct Resolved<'a>(&'a UdpUrl, &'a SocketAddr);
 
 impl fmt::Display for Resolved<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0.text)?;
         match self.0.host {
-            Host::Name(_) => write!(f, " ({})", text::Addr(self.1)),
+            Host::Name(_) => write!(f, " ({})", text::Addr(*self.1)),
             Host::Ip(_) => Ok(()),
         }
     }
 }
 
 fn open_destination(d: &Endpoint) -> Option<OwnedFd> {
-    let addr = d.addr?;
+    // The address borrowed, not copied for each use (issue 18, bytes).
+    let addr = d.addr.as_ref()?;
     let open = || -> Result<OwnedFd, (&'static str, Errno)> {
         let fd = udp_socket(addr.is_ipv6()).map_err(|e| ("socket", e))?;
         if let Some(iface) = &d.url.iface {
