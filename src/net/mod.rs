@@ -378,8 +378,8 @@ impl Net {
             d.addr = address(&d.url, Some(ip));
             d.failing = false;
             d.fd = open_destination(d);
-            if let (Some(_), Some(addr)) = (&d.fd, d.addr) {
-                info!("report to {}: sending to {}", d.url.text, text::Addr(addr));
+            if let (Some(_), Some(addr)) = (&d.fd, &d.addr) {
+                info!("report to {}: sending to {}", d.url.text, text::Addr(*addr));
             }
         }
     }
@@ -569,7 +569,8 @@ impl BadDatagrams {
                 self.summarise(now);
             }
             _ => {
-                warn!("ignored datagram from {from} on {on}: {why}");
+                // The sender as kept, not another copy (issue 18, bytes).
+                warn!("ignored datagram from {} on {on}: {why}", self.last_from);
                 self.quiet_until = Some(now + BAD_LOG_EVERY);
             }
         }
@@ -603,8 +604,8 @@ struct Peer(Option<SocketAddr>);
 
 impl fmt::Display for Peer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0 {
-            Some(addr) => text::Addr(addr).fmt(f),
+        match &self.0 {
+            Some(addr) => text::Addr(*addr).fmt(f),
             None => f.write_str("an unknown address"),
         }
     }
