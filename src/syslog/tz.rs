@@ -136,15 +136,26 @@ impl Zone {
     /// leaves as it was: read in place, not moved out through a tuple and
     /// Results (issue 18, bytes).
     fn read_tzif(&mut self, data: &[u8]) -> Result<(), TzError> {
-        let header = Header::read(data, 0)?;
+        // Both headers read into one, in place: no Result of a header
+        // moved out (issue 18, bytes).
+        let mut header = Header {
+            version: 0,
+            isutcnt: 0,
+            isstdcnt: 0,
+            leapcnt: 0,
+            timecnt: 0,
+            typecnt: 0,
+            charcnt: 0,
+        };
+        header.read(data, 0)?;
         if header.version == 0 {
             Zone::read_block(self, data, &header, HEADER_LEN, 4)?;
             return Ok(());
         }
         let second = HEADER_LEN as u64 + header.block_len(4);
         let second = usize::try_from(second).map_err(|_| TzError::Truncated)?;
-        let header2 = Header::read(data, second)?;
-        let end = Zone::read_block(self, data, &header2, second.saturating_add(HEADER_LEN), 8)?;
+        header.read(data, second)?;
+        let end = Zone::read_block(self, data, &header, second.saturating_add(HEADER_LEN), 8)?;
         // The footer: "\n" POSIX-TZ "\n". An empty or unparsable one
         // leaves the last transition's offset in force.
         if let Some(rest) = data.get(end..)
@@ -248,7 +259,8 @@ struct Header {
 }
 
 impl Header {
-    fn read(data: &[u8], at: usize) -> Result<Header, TzError> {
+    /// Reads the header at `at` into this one.
+    fn read(&mut self, data: &[u8], at: usize) -> Result<(), TzError> {
         let h = data
             .get(at..)
             .and_then(|rest| rest.get(..HEADER_LEN))
@@ -257,7 +269,7 @@ impl Header {
             return Err(TzError::NotTzif);
         }
         let count = |i: usize| be_u32(&h[20 + 4 * i..24 + 4 * i]);
-        Ok(Header {
+        *self = Header {
             version: if h[4] == 0 {
                 0
             } else {
@@ -269,7 +281,8 @@ impl Header {
             timecnt: count(3),
             typecnt: count(4),
             charcnt: count(5),
-        })
+        };
+        Ok(())
     }
 
     /// The length of the data block after this header. Each count is at
