@@ -100,9 +100,7 @@ impl Zone {
         if self.read_named_file(zoneinfo, tz) {
             return;
         }
-        if let Ok(rule) = Rule::parse(tz.as_bytes()) {
-            self.rule = Some(rule);
-        }
+        let _ = Rule::parse_into(&mut self.rule, tz.as_bytes());
     }
 
     fn read_named_file(&mut self, zoneinfo: &str, name: &str) -> bool {
@@ -162,7 +160,8 @@ impl Zone {
             && let Some(rest) = rest.strip_prefix(b"\n")
             && let Some(nl) = rest.iter().position(|&b| b == b'\n')
         {
-            self.rule = Rule::parse(&rest[..nl]).ok();
+            // The zone has no rule yet (UTC before): a bad one leaves none.
+            let _ = Rule::parse_into(&mut self.rule, &rest[..nl]);
         }
         Ok(())
     }
@@ -356,12 +355,23 @@ enum Day {
 
 impl Rule {
     /// Parses a POSIX TZ string (without a leading `:`).
+    #[cfg(any(test, fuzzing))]
     pub fn parse(s: &[u8]) -> Result<Rule, TzError> {
+        let mut rule = None;
+        Rule::parse_into(&mut rule, s)?;
+        rule.ok_or(TzError::BadRule)
+    }
+
+    /// [`Rule::parse`] into `out`, which an error leaves as it was: the
+    /// rule made where the zone keeps it, not moved out through a Result
+    /// (issue 18, bytes).
+    fn parse_into(out: &mut Option<Rule>, s: &[u8]) -> Result<(), TzError> {
         let mut p = Parser { s, at: 0 };
         p.name()?;
         let std = -p.offset(24)?;
         if p.done() {
-            return Ok(Rule { std, dst: None });
+            *out = Some(Rule { std, dst: None });
+            return Ok(());
         }
         p.name()?;
         let offset = if p.peek().is_some_and(|c| c != b',') {
@@ -394,7 +404,7 @@ impl Rule {
         if !p.done() {
             return Err(TzError::BadRule);
         }
-        Ok(Rule {
+        *out = Some(Rule {
             std,
             dst: Some(Dst {
                 offset,
@@ -403,7 +413,8 @@ impl Rule {
                 end,
                 end_time,
             }),
-        })
+        });
+        Ok(())
     }
 
     /// Seconds east of UTC at `t`.
