@@ -411,12 +411,20 @@ pub fn iso8601(out: &mut [u8; STAMP_LEN], secs: i64, nanos: u32, zone: &Zone) {
         off / 60,
         off % 60,
     ];
-    const ENDS: [u8; 9] = [4, 7, 10, 13, 16, 19, 23, 26, 29];
-    for (i, &end) in ENDS.iter().enumerate() {
-        let (mut end, mut n) = (usize::from(end), values[i]);
-        while n > 0 {
+    fill_digits(out, &values, &[4, 7, 10, 13, 16, 19, 23, 26, 29]);
+}
+
+/// Writes each of `values` in decimal into `out`, right-aligned to end
+/// before its place in `ends`, over a template's zeros (or spaces). One
+/// loop for the file stamp and the syslog header (issue 18, bytes).
+pub fn fill_digits(out: &mut [u8], values: &[u32], ends: &[u8]) {
+    for (i, &end) in ends.iter().enumerate() {
+        let (mut end, mut n) = (usize::from(end), values.get(i).copied().unwrap_or(0));
+        while n > 0 && end > 0 {
             end -= 1;
-            out[end] = b'0' + (n % 10) as u8;
+            if let Some(b) = out.get_mut(end) {
+                *b = b'0' + (n % 10) as u8;
+            }
             n /= 10;
         }
     }

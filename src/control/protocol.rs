@@ -260,18 +260,18 @@ impl<S: AsRef<str>> JobStatus<S> {
     /// fields straight after them ([`write_extra`]), then the newline,
     /// instead of collecting them as strings first (issue 18, bytes).
     pub fn write_fields(&self, out: &mut String) {
+        // Numbers by `itoa`, not `write!` (issue 18, bytes).
         fn opt(out: &mut String, v: Option<u64>) {
+            out.push('\t');
             match v {
-                Some(n) => {
-                    let _ = write!(out, "\t{n}");
-                }
-                None => out.push_str("\t-"),
+                Some(n) => out.push_str(&crate::logger::itoa(n)),
+                None => out.push('-'),
             }
         }
         let _ = write!(out, "job\t{}\t{}", self.name.as_ref(), self.state.keyword());
         opt(out, self.pid.map(u64::from));
         opt(out, self.uptime);
-        let _ = write!(out, "\t{}", self.starts);
+        opt(out, Some(self.starts.into()));
         // The two kinds through one format (issue 18, bytes).
         match self.last_exit {
             Some((exit, ago)) => {
@@ -460,6 +460,35 @@ mod tests {
             disabled_in_config: false,
             reason: None,
             extra: Vec::new(),
+        }
+    }
+
+    /// The numbers as `write!` wrote them before they went through
+    /// `itoa` (issue 18): every field, at its edges.
+    #[test]
+    fn job_line_numbers_read_as_display_wrote_them() {
+        let opt = |v: Option<u64>| v.map_or("-".to_string(), |n| n.to_string());
+        for pid in [None, Some(0), Some(1), Some(1301), Some(u32::MAX)] {
+            for uptime in [None, Some(0), Some(59), Some(u64::MAX)] {
+                for starts in [0, 1, 10, u32::MAX] {
+                    let job = JobStatus {
+                        pid,
+                        uptime,
+                        restart_in: uptime.map(|n| n / 2),
+                        starts,
+                        ..sample()
+                    };
+                    let mut line = String::new();
+                    job.write_fields(&mut line);
+                    let want = format!(
+                        "job\tweb\trunning\t{}\t{}\t{starts}\tsignal 9\t75\t{}\t0\t-",
+                        opt(pid.map(u64::from)),
+                        opt(uptime),
+                        opt(uptime.map(|n| n / 2)),
+                    );
+                    assert_eq!(line, want);
+                }
+            }
         }
     }
 

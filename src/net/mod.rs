@@ -202,12 +202,15 @@ impl Net {
             };
             self.listen.push(l);
         }
-        for o in old {
-            if let Some(fd) = o.fd {
-                let _ = epoll::delete(epoll, &fd);
+        // By reference, then dropped (closed) together: no `IntoIter` of
+        // endpoints (issue 18, bytes).
+        for o in &old {
+            if let Some(fd) = &o.fd {
+                let _ = epoll::delete(epoll, fd);
                 info!("no longer listening on {}", o.url.text);
             }
         }
+        drop(old);
         let old_report = core::mem::take(&mut self.report);
         self.report.reserve_exact(report.len());
         for url in report {
@@ -375,8 +378,8 @@ impl Net {
             d.addr = address(&d.url, Some(ip));
             d.failing = false;
             d.fd = open_destination(d);
-            if let (Some(_), Some(addr)) = (&d.fd, d.addr) {
-                info!("report to {}: sending to {}", d.url.text, text::Addr(addr));
+            if let (Some(_), Some(addr)) = (&d.fd, &d.addr) {
+                info!("report to {}: sending to {}", d.url.text, text::Addr(*addr));
             }
         }
     }
@@ -566,7 +569,8 @@ impl BadDatagrams {
                 self.summarise(now);
             }
             _ => {
-                warn!("ignored datagram from {from} on {on}: {why}");
+                // The sender as kept, not another copy (issue 18, bytes).
+                warn!("ignored datagram from {} on {on}: {why}", self.last_from);
                 self.quiet_until = Some(now + BAD_LOG_EVERY);
             }
         }
@@ -600,8 +604,8 @@ struct Peer(Option<SocketAddr>);
 
 impl fmt::Display for Peer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0 {
-            Some(addr) => text::Addr(addr).fmt(f),
+        match &self.0 {
+            Some(addr) => text::Addr(*addr).fmt(f),
             None => f.write_str("an unknown address"),
         }
     }
@@ -658,9 +662,10 @@ pub fn bind_udp(addr: &SocketAddr) -> Result<OwnedFd, (&'static str, Errno)> {
 }
 
 fn open_listener(epoll: BorrowedFd<'_>, token: epoll::EventData, l: &Endpoint) -> Option<OwnedFd> {
-    let addr = l.addr?;
+    // The address borrowed, not copied for each use (issue 18, bytes).
+    let addr = l.addr.as_ref()?;
     let open = || -> Result<OwnedFd, (&'static str, Errno)> {
-        let fd = bind_udp(&addr)?;
+        let fd = bind_udp(addr)?;
         epoll::add(epoll, &fd, token, epoll::EventFlags::IN).map_err(|e| ("epoll_ctl", e))?;
         Ok(fd)
     };
@@ -689,20 +694,21 @@ fn open_listener(epoll: BorrowedFd<'_>, token: epoll::EventData, l: &Endpoint) -
 
 /// A URL as written, and the address it stands for if it names a host:
 /// `udp://pi.lan:10000 (192.168.0.22:10000)`.
-struct Resolved<'a>(&'a UdpUrl, SocketAddr);
+struct Resolved<'a>(&'a UdpUrl, &'a SocketAddr);
 
 impl fmt::Display for Resolved<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0.text)?;
         match self.0.host {
-            Host::Name(_) => write!(f, " ({})", text::Addr(self.1)),
+            Host::Name(_) => write!(f, " ({})", text::Addr(*self.1)),
             Host::Ip(_) => Ok(()),
         }
     }
 }
 
 fn open_destination(d: &Endpoint) -> Option<OwnedFd> {
-    let addr = d.addr?;
+    // The address borrowed, not copied for each use (issue 18, bytes).
+    let addr = d.addr.as_ref()?;
     let open = || -> Result<OwnedFd, (&'static str, Errno)> {
         let fd = udp_socket(addr.is_ipv6()).map_err(|e| ("socket", e))?;
         if let Some(iface) = &d.url.iface {

@@ -250,11 +250,14 @@ fn format_line(line: &mut heapless::Vec<u8, REPORT_MAX>, job: &ReportLine<'_>, m
     // The newline, and the readiness after the command.
     let budget = max.min(REPORT_MAX) - 1 - tail.len();
     for arg in job.cmd {
-        for c in core::iter::once(' ').chain(arg.chars()) {
+        // The space, then the argument's chars: one loop, not a chain of
+        // `once` and `Chars` (issue 18, bytes).
+        let (mut chars, mut c) = (arg.chars(), ' ');
+        loop {
             // A newline in an argument would start a fake job line.
-            let c = if c.is_control() { '?' } else { c };
+            let shown = if c.is_control() { '?' } else { c };
             let mut utf8 = [0; 4];
-            let bytes = c.encode_utf8(&mut utf8).as_bytes();
+            let bytes = shown.encode_utf8(&mut utf8).as_bytes();
             if line.len() + bytes.len() > budget {
                 while line.len() + 3 > budget {
                     line.pop();
@@ -272,6 +275,10 @@ fn format_line(line: &mut heapless::Vec<u8, REPORT_MAX>, job: &ReportLine<'_>, m
                 return;
             }
             let _ = line.extend_from_slice(bytes);
+            let Some(next) = chars.next() else {
+                break;
+            };
+            c = next;
         }
     }
     let _ = line.extend_from_slice(&tail);

@@ -77,33 +77,17 @@ impl Record {
         // with zeros, filled in as bytes: not through `write!` and core's
         // padding (issue 18, bytes). PRI is daemon (24) plus a severity
         // (3 to 7): two digits.
-        let digit = |n: u32| b'0' + (n % 10) as u8;
+        // The numbers over a template's zeros by the log file stamp's
+        // loop (a day under 10 keeps the template's space before it).
         let pri = u32::from(FACILITY_DAEMON | severity as u8);
-        let [m0, m1, m2] = MONTHS[(month as usize).wrapping_sub(1) % 12];
-        let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
-        let day_tens = if day < 10 { b' ' } else { digit(day / 10) };
-        let _ = self.buf.extend_from_slice(&[
-            b'<',
-            digit(pri / 10),
-            digit(pri),
-            b'>',
-            m0,
-            m1,
-            m2,
-            b' ',
-            day_tens,
-            digit(day),
-            b' ',
-            digit(h / 10),
-            digit(h),
-            b':',
-            digit(m / 10),
-            digit(m),
-            b':',
-            digit(s / 10),
-            digit(s),
-            b' ',
-        ]);
+        let mut head = *b"<00>Mmm  0 00:00:00 ";
+        head[4..7].copy_from_slice(&MONTHS[(month as usize).wrapping_sub(1) % 12]);
+        crate::logger::fill_digits(
+            &mut head,
+            &[pri, day, secs / 3600, secs / 60 % 60, secs % 60],
+            &[3, 10, 13, 16, 19],
+        );
+        let _ = self.buf.extend_from_slice(&head);
         self.tag_at = self.buf.len();
         // RFC 3164's TAG is ASCII alphanumeric; job names are freer, so
         // anything that would end the tag early (space, `[`, `:`), is not

@@ -70,47 +70,50 @@ impl Zone {
 
     /// The zone the environment asks for: `tz` is the value of `TZ`.
     pub fn from_env(tz: Option<&str>) -> Zone {
-        // UTC for every failure in one place: one `unwrap_or`, inlined,
-        // not an out-of-line copy for three calls (issue 18, bytes).
-        Zone::find(tz).unwrap_or(Zone::UTC)
+        // UTC for every failure: each step fills this zone only when it
+        // succeeds, and no zone is moved out through an Option at each
+        // step (issue 18, bytes).
+        let mut zone = Zone::UTC;
+        zone.find(tz);
+        zone
     }
 
-    /// The zone `TZ` names, if it names one that can be read.
-    fn find(tz: Option<&str>) -> Option<Zone> {
+    /// Makes this the zone `TZ` names, if it names one that can be read;
+    /// else leaves it as it is.
+    fn find(&mut self, tz: Option<&str>) {
         let zoneinfo = crate::rt::start::var("TZDIR").unwrap_or(ZONEINFO);
         let Some(tz) = tz else {
-            return Zone::from_file("/etc/localtime");
+            self.read_file("/etc/localtime");
+            return;
         };
         if let Some(name) = tz.strip_prefix(':') {
             // `:NAME` is implementation-defined; like glibc, a file.
-            return Zone::from_named_file(zoneinfo, name);
+            self.read_named_file(zoneinfo, name);
+            return;
         }
         if tz.is_empty() {
-            return None;
+            return;
         }
         // A name such as `Europe/Berlin` or `UTC` is a file; only when there
         // is no such file is it a rule (busybox images often have no
         // zoneinfo but set `TZ=CET-1CEST,...`).
-        if let Some(zone) = Zone::from_named_file(zoneinfo, tz) {
-            return Some(zone);
+        if self.read_named_file(zoneinfo, tz) {
+            return;
         }
-        Rule::parse(tz.as_bytes()).ok().map(|rule| Zone {
-            rule: Some(rule),
-            ..Zone::UTC
-        })
+        let _ = Rule::parse_into(&mut self.rule, tz.as_bytes());
     }
 
-    fn from_named_file(zoneinfo: &str, name: &str) -> Option<Zone> {
-        if name.is_empty() {
-            return None;
-        }
-        Zone::from_file(&crate::files::join(zoneinfo, name))
+    fn read_named_file(&mut self, zoneinfo: &str, name: &str) -> bool {
+        !name.is_empty() && self.read_file(&crate::files::join(zoneinfo, name))
     }
 
-    /// Reads a TZif file; `None` when it cannot be read or parsed.
-    pub fn from_file(path: &str) -> Option<Zone> {
-        let data = crate::files::read_file(path, TZIF_MAX).ok()?;
-        Zone::from_tzif(&data).ok()
+    /// Reads a TZif file into this zone; false (the zone as it was) when
+    /// it cannot be read or parsed.
+    fn read_file(&mut self, path: &str) -> bool {
+        match crate::files::read_file(path, TZIF_MAX) {
+            Ok(data) => self.read_tzif(&data).is_ok(),
+            Err(_) => false,
+        }
     }
 
     /// Parses TZif data (RFC 8536). For version 2 and later the 64-bit
@@ -120,36 +123,60 @@ impl Zone {
     /// are computed in `u64` (where they cannot overflow, while in a 32-bit
     /// `usize` they did) and checked against the data before anything is
     /// read or reserved.
+    #[cfg(any(test, fuzzing))]
     pub fn from_tzif(data: &[u8]) -> Result<Zone, TzError> {
-        let header = Header::read(data, 0)?;
+        let mut zone = Zone::UTC;
+        zone.read_tzif(data)?;
+        Ok(zone)
+    }
+
+    /// [`Zone::from_tzif`] into this zone (UTC before), which an error
+    /// leaves as it was: read in place, not moved out through a tuple and
+    /// Results (issue 18, bytes).
+    fn read_tzif(&mut self, data: &[u8]) -> Result<(), TzError> {
+        // Both headers read into one, in place: no Result of a header
+        // moved out (issue 18, bytes).
+        let mut header = Header {
+            version: 0,
+            isutcnt: 0,
+            isstdcnt: 0,
+            leapcnt: 0,
+            timecnt: 0,
+            typecnt: 0,
+            charcnt: 0,
+        };
+        header.read(data, 0)?;
         if header.version == 0 {
-            return Zone::read_block(data, &header, HEADER_LEN, 4).map(|(zone, _)| zone);
+            Zone::read_block(self, data, &header, HEADER_LEN, 4)?;
+            return Ok(());
         }
         let second = HEADER_LEN as u64 + header.block_len(4);
         let second = usize::try_from(second).map_err(|_| TzError::Truncated)?;
-        let header2 = Header::read(data, second)?;
-        let (mut zone, end) =
-            Zone::read_block(data, &header2, second.saturating_add(HEADER_LEN), 8)?;
+        header.read(data, second)?;
+        let end = Zone::read_block(self, data, &header, second.saturating_add(HEADER_LEN), 8)?;
         // The footer: "\n" POSIX-TZ "\n". An empty or unparsable one
         // leaves the last transition's offset in force.
         if let Some(rest) = data.get(end..)
             && let Some(rest) = rest.strip_prefix(b"\n")
             && let Some(nl) = rest.iter().position(|&b| b == b'\n')
         {
-            zone.rule = Rule::parse(&rest[..nl]).ok();
+            // The zone has no rule yet (UTC before): a bad one leaves none.
+            let _ = Rule::parse_into(&mut self.rule, &rest[..nl]);
         }
-        Ok(zone)
+        Ok(())
     }
 
-    /// Reads the data block at `start`; returns the zone and where the
-    /// block ends. The whole block must be there before anything is
-    /// reserved, so a count is never larger than the file.
+    /// Reads the data block at `start` into `zone` (its transitions and
+    /// initial offset); returns where the block ends. The whole block must
+    /// be there before anything is reserved, so a count is never larger
+    /// than the file.
     fn read_block(
+        zone: &mut Zone,
         data: &[u8],
         h: &Header,
         start: usize,
         time_size: usize,
-    ) -> Result<(Zone, usize), TzError> {
+    ) -> Result<usize, TzError> {
         let mut rest = data.get(start..).ok_or(TzError::Truncated)?;
         let mut block = take(&mut rest, h.block_len(time_size as u64))?;
         let end = data.len() - rest.len();
@@ -176,16 +203,10 @@ impl Zone {
             times.push(t);
             offsets.push(off);
         }
-        let initial = *type_offsets.first().ok_or(TzError::BadType)?;
-        Ok((
-            Zone {
-                times,
-                offsets,
-                initial,
-                rule: None,
-            },
-            end,
-        ))
+        zone.initial = *type_offsets.first().ok_or(TzError::BadType)?;
+        zone.times = times;
+        zone.offsets = offsets;
+        Ok(end)
     }
 
     /// The local time at `t` (seconds since the epoch): the date (year,
@@ -237,7 +258,8 @@ struct Header {
 }
 
 impl Header {
-    fn read(data: &[u8], at: usize) -> Result<Header, TzError> {
+    /// Reads the header at `at` into this one.
+    fn read(&mut self, data: &[u8], at: usize) -> Result<(), TzError> {
         let h = data
             .get(at..)
             .and_then(|rest| rest.get(..HEADER_LEN))
@@ -246,7 +268,7 @@ impl Header {
             return Err(TzError::NotTzif);
         }
         let count = |i: usize| be_u32(&h[20 + 4 * i..24 + 4 * i]);
-        Ok(Header {
+        *self = Header {
             version: if h[4] == 0 {
                 0
             } else {
@@ -258,7 +280,8 @@ impl Header {
             timecnt: count(3),
             typecnt: count(4),
             charcnt: count(5),
-        })
+        };
+        Ok(())
     }
 
     /// The length of the data block after this header. Each count is at
@@ -332,12 +355,23 @@ enum Day {
 
 impl Rule {
     /// Parses a POSIX TZ string (without a leading `:`).
+    #[cfg(any(test, fuzzing))]
     pub fn parse(s: &[u8]) -> Result<Rule, TzError> {
+        let mut rule = None;
+        Rule::parse_into(&mut rule, s)?;
+        rule.ok_or(TzError::BadRule)
+    }
+
+    /// [`Rule::parse`] into `out`, which an error leaves as it was: the
+    /// rule made where the zone keeps it, not moved out through a Result
+    /// (issue 18, bytes).
+    fn parse_into(out: &mut Option<Rule>, s: &[u8]) -> Result<(), TzError> {
         let mut p = Parser { s, at: 0 };
         p.name()?;
         let std = -p.offset(24)?;
         if p.done() {
-            return Ok(Rule { std, dst: None });
+            *out = Some(Rule { std, dst: None });
+            return Ok(());
         }
         p.name()?;
         let offset = if p.peek().is_some_and(|c| c != b',') {
@@ -370,7 +404,7 @@ impl Rule {
         if !p.done() {
             return Err(TzError::BadRule);
         }
-        Ok(Rule {
+        *out = Some(Rule {
             std,
             dst: Some(Dst {
                 offset,
@@ -379,7 +413,8 @@ impl Rule {
                 end,
                 end_time,
             }),
-        })
+        });
+        Ok(())
     }
 
     /// Seconds east of UTC at `t`.
@@ -574,24 +609,27 @@ fn is_leap(year: i64) -> bool {
 pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
     let y = if month <= 2 { year - 1 } else { year };
     let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let m = i64::from(month);
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
+    // Within an era every value is small and not negative: u32, no
+    // 64-bit division on 32-bit targets (issue 18, bytes).
+    let yoe = (y - era * 400) as u32;
+    let doy = (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + day - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146097 + doe - 719468
+    era * 146097 + i64::from(doe) - 719468
 }
 
 /// The date of a day count since 1970-01-01: (year, month 1..=12, day 1..=31).
 pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719468;
     let era = z.div_euclid(146097);
-    let doe = z - era * 146097;
+    // The day of the era, 0..=146096, and what follows from it in u32: no
+    // 64-bit division on 32-bit targets (issue 18, bytes).
+    let doe = (z - era * 146097) as u32;
     let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
     let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
     let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = i64::from(yoe) + era * 400 + i64::from(month <= 2);
     (year, month, day)
 }
 
@@ -651,6 +689,82 @@ mod tests {
         }
         assert_eq!(civil_from_days(0), (1970, 1, 1));
         assert_eq!(civil_from_days(days_from_civil(2024, 2, 29)), (2024, 2, 29));
+    }
+
+    /// The dates, leap years and switch days as the all-`i64` arithmetic
+    /// gave them before the values within an era went to u32 (issue 18):
+    /// the same far before and after the epoch.
+    #[test]
+    fn u32_arithmetic_matches_the_i64_one() {
+        fn civil_i64(z: i64) -> (i64, u32, u32) {
+            let z = z + 719468;
+            let era = z.div_euclid(146097);
+            let doe = z - era * 146097;
+            let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+            let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+            let mp = (5 * doy + 2) / 153;
+            let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+            let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+            (yoe + era * 400 + i64::from(month <= 2), month, day)
+        }
+        fn days_i64(year: i64, month: u32, day: u32) -> i64 {
+            let y = if month <= 2 { year - 1 } else { year };
+            let era = y.div_euclid(400);
+            let yoe = y - era * 400;
+            let m = i64::from(month);
+            let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
+            era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468
+        }
+        fn leap_i64(year: i64) -> bool {
+            year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+        }
+        fn month_day_i64(year: i64, month: u8, week: u8, weekday: u8) -> i64 {
+            let first = days_i64(year, u32::from(month), 1);
+            let first_wd = (first + 4).rem_euclid(7);
+            let mut day =
+                first + (i64::from(weekday) - first_wd).rem_euclid(7) + 7 * (i64::from(week) - 1);
+            let next_month = if month == 12 {
+                days_i64(year + 1, 1, 1)
+            } else {
+                days_i64(year, u32::from(month) + 1, 1)
+            };
+            while day >= next_month {
+                day -= 7;
+            }
+            day
+        }
+        let far = (-1_000_000_000_000..1_000_000_000_000).step_by(999_999_937);
+        for z in (-300_000..300_000).chain(far) {
+            assert_eq!(civil_from_days(z), civil_i64(z), "{z}");
+        }
+        for year in -2_000..3_000 {
+            assert_eq!(is_leap(year), leap_i64(year), "{year}");
+            for n in [1, 59, 60, 365] {
+                let n0 = i64::from(n) - 1;
+                let old = days_i64(year, 1, 1) + n0 + i64::from(leap_i64(year) && n0 >= 59);
+                assert_eq!(Day::Julian1(n).days(year), old, "{year} J{n}");
+            }
+            for month in 1..=12u8 {
+                for day in [1, 15, 28, 31] {
+                    let (m, d) = (u32::from(month), day);
+                    assert_eq!(days_from_civil(year, m, d), days_i64(year, m, d));
+                }
+                for week in 1..=5 {
+                    for weekday in 0..=6 {
+                        let rule = Day::Month {
+                            month,
+                            week,
+                            weekday,
+                        };
+                        assert_eq!(
+                            rule.days(year),
+                            month_day_i64(year, month, week, weekday),
+                            "{year}-{month} w{week} d{weekday}"
+                        );
+                    }
+                }
+            }
+        }
     }
 
     #[test]
@@ -823,8 +937,12 @@ mod tests {
     /// installs it).
     #[test]
     fn system_zoneinfo_berlin_and_new_york() {
-        let berlin =
-            Zone::from_file("/usr/share/zoneinfo/Europe/Berlin").expect("tzdata installed");
+        let file = |path: &str| {
+            let mut zone = Zone::UTC;
+            assert!(zone.read_file(path), "tzdata installed: {path}");
+            zone
+        };
+        let berlin = file("/usr/share/zoneinfo/Europe/Berlin");
         assert_eq!(berlin.offset_at(utc(2026, 1, 15, 12, 0)), 3600);
         assert_eq!(berlin.offset_at(utc(2026, 7, 15, 12, 0)), 7200);
         assert_eq!(
@@ -832,7 +950,7 @@ mod tests {
             7200,
             "after the table: footer rule"
         );
-        let ny = Zone::from_file("/usr/share/zoneinfo/America/New_York").expect("tzdata installed");
+        let ny = file("/usr/share/zoneinfo/America/New_York");
         assert_eq!(ny.offset_at(utc(2026, 1, 15, 12, 0)), -18000);
         assert_eq!(ny.offset_at(utc(2026, 7, 15, 12, 0)), -14400);
     }

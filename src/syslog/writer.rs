@@ -196,17 +196,18 @@ impl Writer {
         let Some(addr) = &self.addr else {
             return false;
         };
-        let result = connect_as(addr, SocketType::DGRAM)
-            .map(|fd| (fd, false))
-            .or_else(|e| {
-                if e == Errno::PROTOTYPE {
-                    connect_as(addr, SocketType::STREAM).map(|fd| (fd, true))
-                } else {
-                    Err(e)
-                }
-            });
+        // The kind tried second only after EPROTOTYPE: one match, no
+        // closures (issue 18, bytes).
+        let mut stream = false;
+        let result = match connect_as(addr, SocketType::DGRAM) {
+            Err(Errno::PROTOTYPE) => {
+                stream = true;
+                connect_as(addr, SocketType::STREAM)
+            }
+            result => result,
+        };
         match result {
-            Ok((fd, stream)) => {
+            Ok(fd) => {
                 self.sock = Some(fd);
                 self.stream = stream;
                 self.pending.clear();
