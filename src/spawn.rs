@@ -119,8 +119,16 @@ impl fmt::Display for PrepareError {
     }
 }
 
+/// `text` as a C string; the error names `what` has the NUL byte.
+/// Through [`CStrings::push`], which the argument lists use: not
+/// `CString::new`'s search and copy of its own (issue 18, bytes).
 fn cstring(text: &str, what: &'static str) -> Result<CString, PrepareError> {
-    CString::new(text).map_err(|_| PrepareError::Nul(what))
+    let mut bytes = Vec::new();
+    if !CStrings::push(&mut bytes, text.as_bytes()) {
+        return Err(PrepareError::Nul(what));
+    }
+    // SAFETY: `push` added the one NUL, at the end.
+    Ok(unsafe { CString::from_vec_with_nul_unchecked(bytes) })
 }
 
 /// NUL-terminated strings in one block, and the NULL-terminated array
@@ -163,12 +171,16 @@ impl CStrings {
     #[inline(never)]
     fn point(bytes: Vec<u8>) -> CStrings {
         let bytes = bytes.into_boxed_slice();
-        let count = bytes.iter().filter(|&&b| b == 0).count();
-        let mut ptrs = Vec::with_capacity(count + 1);
-        // Each string up to its NUL; the empty piece after the last NUL
-        // is no string.
-        for string in bytes.split(|&b| b == 0).take(count) {
-            ptrs.push(string.as_ptr().cast::<c_char>());
+        let mut ptrs = Vec::new();
+        // A string starts at the first byte and after each NUL but the
+        // last, which ends the block. One pass, no count first and no
+        // split iterator (issue 18, bytes).
+        let mut starts = true;
+        for (i, &b) in bytes.iter().enumerate() {
+            if starts {
+                ptrs.push(bytes.as_ptr().wrapping_add(i).cast::<c_char>());
+            }
+            starts = b == 0;
         }
         ptrs.push(core::ptr::null());
         // The pointers stay valid: moving the box does not move its bytes.
