@@ -268,7 +268,11 @@ pub fn set_signal_mask(set: &SigSet) -> Result<(), Errno> {
 /// The signals whose disposition in pmtr is not the default (bit
 /// `sig - 1`): found once by [`record_dispositions`], so that a child resets
 /// only those, not all 64.
-static NOT_DEFAULT: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(u64::MAX);
+/// Until then every signal but SIGKILL and SIGSTOP, which no process can
+/// catch or ignore.
+static NOT_DEFAULT: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(
+    !(1 << (libc::SIGKILL - 1) | 1 << (libc::SIGSTOP - 1)),
+);
 
 /// `rt_sigaction(sig, new, old)` as the kernel takes it, for every signal
 /// number including the ones the C library keeps for itself (32-34 in musl
@@ -319,11 +323,16 @@ pub fn record_dispositions() {
 ///  - [Linux](https://man7.org/linux/man-pages/man2/rt_sigaction.2.html)
 #[doc(alias = "sigaction")]
 pub fn reset_signal_dispositions() {
-    let mask = NOT_DEFAULT.load(core::sync::atomic::Ordering::Relaxed);
-    for sig in SIGNALS {
-        if mask & (1 << (sig - 1)) != 0 && sig != libc::SIGKILL && sig != libc::SIGSTOP {
-            kernel_sigaction(sig, Some(&[0; 4]), None);
-        }
+    // The mask's bits from the lowest: the same signals in the same
+    // order as a walk of all 64, without a 64-bit shift per signal (a
+    // library call on 32-bit ARM; issue 18, bytes). SIGKILL's and
+    // SIGSTOP's bits are never set: they cannot be ignored, and the mask
+    // before `record_dispositions` leaves them out.
+    let mut mask = NOT_DEFAULT.load(core::sync::atomic::Ordering::Relaxed);
+    while mask != 0 {
+        let sig = mask.trailing_zeros() as i32 + 1;
+        mask &= mask - 1;
+        kernel_sigaction(sig, Some(&[0; 4]), None);
     }
 }
 
