@@ -537,8 +537,16 @@ pub fn strerror(errno: Errno) -> &'static str {
 /// # References
 ///  - [Linux](https://man7.org/linux/man-pages/man2/dup2.2.html)
 pub fn dup_onto(fd: rustix::fd::BorrowedFd<'_>, target: i32) -> Result<(), Errno> {
-    // SAFETY: dup2 only affects the descriptor table.
-    if unsafe { libc::dup2(rustix::fd::AsRawFd::as_raw_fd(&fd), target) } < 0 {
+    let fd = rustix::fd::AsRawFd::as_raw_fd(&fd);
+    // `dup3(fd, target, 0)`, the system call, which is `dup2` but for
+    // `fd == target` (EINVAL, where `dup2` changes nothing): that case is
+    // `dup2`'s here. Not the C library's `dup2`, a wrapper of its own
+    // with a retry loop for other threads' opens (issue 18, bytes).
+    if fd == target {
+        return Ok(());
+    }
+    // SAFETY: dup3 only affects the descriptor table.
+    if unsafe { libc::syscall(libc::SYS_dup3, fd, target, 0) } < 0 {
         return Err(Errno::from_raw_os_error(last_errno()));
     }
     Ok(())
@@ -774,6 +782,27 @@ fn last_errno() -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `dup_onto` puts a descriptor at the number asked, without
+    /// close-on-exec, and a descriptor onto itself is left as it is.
+    #[test]
+    fn dup_onto_puts_a_descriptor_at_the_number_asked() {
+        use rustix::fd::AsFd;
+        let fd = rustix::fs::open(
+            c"/dev/null",
+            rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC,
+            rustix::fs::Mode::empty(),
+        )
+        .unwrap();
+        let target = 900;
+        dup_onto(fd.as_fd(), target).unwrap();
+        // SAFETY: `target` was just made a copy of `fd`, owned here.
+        let copy = unsafe { OwnedFd::from_raw_fd(target) };
+        assert_eq!(rustix::io::fcntl_getfd(&copy), Ok(rustix::io::FdFlags::empty()));
+        let raw = rustix::fd::AsRawFd::as_raw_fd(&fd);
+        assert_eq!(dup_onto(fd.as_fd(), raw), Ok(()));
+        assert_eq!(rustix::io::fcntl_getfd(&fd), Ok(rustix::io::FdFlags::CLOEXEC));
+    }
 
     /// The vDSO is found (every kernel these tests run on has one), and
     /// its clock, the system call and the C library's agree.
