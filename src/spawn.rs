@@ -643,7 +643,7 @@ impl StartError {
                 } else {
                     sys::strerror(e.errno)
                 };
-                // What failed and on what: one `write!` for (nearly) every
+                // What failed and on what: one `write!` for every
                 // step, not one per step (issue 18, bytes).
                 // A stream that is not a file of the job's is /dev/null,
                 // or a pipe (which only a dup could fail for: no name).
@@ -654,29 +654,36 @@ impl StartError {
                         _ => "",
                     }
                 }
-                // What failed from one list, by the step's place in it
-                // (issue 18, bytes); nice's place is empty, unused.
-                let what = crate::config::nth_word(
-                    "change directory to \0open input \0open output \0\
-                     open error output \0\0set cpu affinity\0set ulimit\0\
-                     set supplementary groups\0set group id\0set user id\0exec \0",
-                    e.step as usize - 1,
-                );
+                // `nice`'s number written by `itoa`, so that every step
+                // is the one `write!` below (issue 18, bytes); a negative
+                // one takes the list's last place, "set nice -".
+                let digits;
+                let mut place = e.step as usize - 1;
                 let object = match e.step {
                     Step::Stdin => spec.extra().input.as_deref().unwrap_or("/dev/null"),
                     Step::Stdout => file(&spec.out),
                     Step::Stderr => file(&spec.err),
                     Step::Chdir => spec.dir.as_deref().unwrap_or("/"),
                     Step::Nice => {
-                        return write!(
-                            f,
-                            "can't set nice {}: {why}",
-                            spec.extra().nice.unwrap_or(0)
-                        );
+                        let nice = spec.extra().nice.unwrap_or(0);
+                        if nice < 0 {
+                            place = 11;
+                        }
+                        digits = crate::logger::itoa(u64::from(nice.unsigned_abs()));
+                        &digits
                     }
                     Step::Exec => spec.cmd.first().map_or("", |a| a),
                     Step::Affinity | Step::Rlimit | Step::Groups | Step::Gid | Step::Uid => "",
                 };
+                // What failed from one list, by the step's place in it
+                // (issue 18, bytes).
+                let what = crate::config::nth_word(
+                    "change directory to \0open input \0open output \0\
+                     open error output \0set nice \0set cpu affinity\0set ulimit\0\
+                     set supplementary groups\0set group id\0set user id\0exec \0\
+                     set nice -\0",
+                    place,
+                );
                 write!(f, "can't {what}{object}: {why}")?;
                 if matches!(e.step, Step::Stdin | Step::Stdout | Step::Stderr)
                     && e.detail & DETAIL_AS_JOB != 0
@@ -1315,6 +1322,20 @@ mod tests {
                 e.describe(&spec).to_string(),
                 format!("{said}: {why}{rights}")
             );
+        }
+        for (nice, said) in [("-5", "can't set nice -5"), ("0", "can't set nice 0")] {
+            let text = format!("job {{\n name t\n cmd /bin/true\n nice {nice}\n}}\n");
+            let spec = crate::config::parse_bytes("t.conf", text.as_bytes())
+                .unwrap()
+                .jobs
+                .remove(0);
+            let e = StartError {
+                step: Step::Nice,
+                errno: Errno::ACCESS,
+                detail: 0,
+            };
+            let why = sys::strerror(Errno::ACCESS);
+            assert_eq!(e.describe(&spec).to_string(), format!("{said}: {why}"));
         }
     }
 
