@@ -270,9 +270,8 @@ pub fn set_signal_mask(set: &SigSet) -> Result<(), Errno> {
 /// only those, not all 64.
 /// Until then every signal but SIGKILL and SIGSTOP, which no process can
 /// catch or ignore.
-static NOT_DEFAULT: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(
-    !(1 << (libc::SIGKILL - 1) | 1 << (libc::SIGSTOP - 1)),
-);
+static NOT_DEFAULT: core::sync::atomic::AtomicU64 =
+    core::sync::atomic::AtomicU64::new(!(1 << (libc::SIGKILL - 1) | 1 << (libc::SIGSTOP - 1)));
 
 /// `rt_sigaction(sig, new, old)` as the kernel takes it, for every signal
 /// number including the ones the C library keeps for itself (32-34 in musl
@@ -670,10 +669,10 @@ unsafe extern "C" fn vdso_clock32(id: libc::clockid_t, ts: *mut Timespec64) -> l
     0
 }
 
-#[cfg(target_pointer_width = "64")]
-use libc::{Elf64_Ehdr as Ehdr, Elf64_Phdr as Phdr, Elf64_Sym as Sym};
 #[cfg(target_pointer_width = "32")]
 use libc::{Elf32_Ehdr as Ehdr, Elf32_Phdr as Phdr, Elf32_Sym as Sym};
+#[cfg(target_pointer_width = "64")]
+use libc::{Elf64_Ehdr as Ehdr, Elf64_Phdr as Phdr, Elf64_Sym as Sym};
 
 /// The address of the vDSO's symbol `name`, or 0: the kernel's ELF image
 /// at `AT_SYSINFO_EHDR`, its dynamic symbols walked up to the count in its
@@ -798,10 +797,16 @@ mod tests {
         dup_onto(fd.as_fd(), target).unwrap();
         // SAFETY: `target` was just made a copy of `fd`, owned here.
         let copy = unsafe { OwnedFd::from_raw_fd(target) };
-        assert_eq!(rustix::io::fcntl_getfd(&copy), Ok(rustix::io::FdFlags::empty()));
+        assert_eq!(
+            rustix::io::fcntl_getfd(&copy),
+            Ok(rustix::io::FdFlags::empty())
+        );
         let raw = rustix::fd::AsRawFd::as_raw_fd(&fd);
         assert_eq!(dup_onto(fd.as_fd(), raw), Ok(()));
-        assert_eq!(rustix::io::fcntl_getfd(&fd), Ok(rustix::io::FdFlags::CLOEXEC));
+        assert_eq!(
+            rustix::io::fcntl_getfd(&fd),
+            Ok(rustix::io::FdFlags::CLOEXEC)
+        );
     }
 
     /// The vDSO is found (every kernel these tests run on has one), and
@@ -833,8 +838,14 @@ mod tests {
             // `time_t` is 32 bits in the libc crate's 32-bit musl.
             #[allow(clippy::useless_conversion)]
             let c = ns((i64::from(c.tv_sec), c.tv_nsec as u32));
-            assert!(ns(before) <= sys && sys <= ns(after), "{before:?} {sys} {after:?}");
-            assert!(ns(before) <= c && c <= ns(after), "{before:?} {c} {after:?}");
+            assert!(
+                ns(before) <= sys && sys <= ns(after),
+                "{before:?} {sys} {after:?}"
+            );
+            assert!(
+                ns(before) <= c && c <= ns(after),
+                "{before:?} {c} {after:?}"
+            );
             assert!(ns(after) - ns(before) < 1_000_000_000);
         }
         assert_eq!(vdso_symbol(c"no_such_symbol"), 0);
