@@ -154,10 +154,19 @@ unsafe fn clone_raw(
 pub fn execve(path: &CStr, argv: &[*const c_char], envp: &[*const c_char]) -> Errno {
     debug_assert!(argv.last().is_some_and(|p| p.is_null()));
     debug_assert!(envp.last().is_some_and(|p| p.is_null()));
+    // The system call, as `execveat_empty` makes it: not the C library's
+    // wrapper, a function of its own (issue 18, bytes).
     // SAFETY: all three point at NUL-terminated data that outlives the call,
     // and both arrays end in a null pointer (checked above in debug builds,
     // guaranteed by `spawn::Launch`, which builds them).
-    unsafe { libc::execve(path.as_ptr(), argv.as_ptr(), envp.as_ptr()) };
+    unsafe {
+        libc::syscall(
+            libc::SYS_execve,
+            path.as_ptr(),
+            argv.as_ptr(),
+            envp.as_ptr(),
+        )
+    };
     Errno::from_raw_os_error(last_errno())
 }
 
