@@ -1121,11 +1121,14 @@ fn child_main(
     let soft = JOB_NOFILE_SOFT.load(Ordering::Relaxed);
     if soft != NOT_RAISED {
         let hard = JOB_NOFILE_HARD.load(Ordering::Relaxed);
+        // NOT_RAISED is RLIM_INFINITY: an infinite hard limit is given
+        // back as it was (rustix passes `Some(n)` as `n`, `None` as
+        // infinity), with no test here.
         let _ = rustix::process::setrlimit(
             RlimitResource::Nofile,
             Rlimit {
                 current: Some(soft),
-                maximum: (hard != NOT_RAISED).then_some(hard),
+                maximum: Some(hard),
             },
         );
     }
@@ -1202,6 +1205,7 @@ fn child_main(
 
 /// Marks [`JOB_NOFILE_SOFT`] as unset (and an infinite hard limit).
 const NOT_RAISED: u64 = u64::MAX;
+const _: () = assert!(NOT_RAISED == libc::RLIM64_INFINITY);
 /// The RLIMIT_NOFILE pmtr started with, given back to every job.
 static JOB_NOFILE_SOFT: AtomicU64 = AtomicU64::new(NOT_RAISED);
 static JOB_NOFILE_HARD: AtomicU64 = AtomicU64::new(NOT_RAISED);
