@@ -695,7 +695,7 @@ fn vdso_symbol(name: &CStr) -> usize {
     // built it (its program headers, dynamic section, hash table, symbol
     // and string tables).
     unsafe {
-        let eh = libc::getauxval(libc::AT_SYSINFO_EHDR) as usize;
+        let eh = crate::rt::start::auxv(libc::AT_SYSINFO_EHDR as usize);
         if eh == 0 {
             return 0;
         }
