@@ -212,6 +212,7 @@ impl CStrings {
     }
 
     /// The first string (`argv[0]`, the path to run).
+    #[cfg(test)]
     fn first(&self) -> Option<&CStr> {
         CStr::from_bytes_until_nul(&self.bytes).ok()
     }
@@ -1194,10 +1195,16 @@ fn child_main(
             &launch.env.ptrs,
         )
     } else {
-        match launch.argv.first() {
-            Some(path) => sys::execve(path, &launch.argv.ptrs, &launch.env.ptrs),
-            // The parser never gives an empty `cmd`; no panic in the child.
-            None => rustix::io::Errno::NOEXEC,
+        // `argv[0]` is the path: its pointer as it is, not a C string
+        // found again in the block (issue 18, bytes). The parser never
+        // gives an empty `cmd`; no panic in the child.
+        match launch.argv.ptrs.first() {
+            // SAFETY: a non-null first pointer is the start of `argv[0]`,
+            // a C string in the launch's block, alive for the call.
+            Some(&path) if !path.is_null() => unsafe {
+                sys::execve(path, &launch.argv.ptrs, &launch.env.ptrs)
+            },
+            _ => rustix::io::Errno::NOEXEC,
         }
     };
     fail(status, Step::Exec, errno)

@@ -149,9 +149,15 @@ unsafe fn clone_raw(
 /// `argv` and `envp` are NULL-terminated arrays of pointers to C strings
 /// that stay alive for the call (built when the configuration was loaded).
 ///
+/// # Safety
+///
+/// `path` must point at a NUL-terminated string that stays alive for the
+/// call (`argv[0]` of a block built at load time: no C string is made
+/// again at each start; issue 18, bytes).
+///
 /// # References
 ///  - [Linux](https://man7.org/linux/man-pages/man2/execve.2.html)
-pub fn execve(path: &CStr, argv: &[*const c_char], envp: &[*const c_char]) -> Errno {
+pub unsafe fn execve(path: *const c_char, argv: &[*const c_char], envp: &[*const c_char]) -> Errno {
     debug_assert!(argv.last().is_some_and(|p| p.is_null()));
     debug_assert!(envp.last().is_some_and(|p| p.is_null()));
     // The system call, as `execveat_empty` makes it: not the C library's
@@ -159,14 +165,7 @@ pub fn execve(path: &CStr, argv: &[*const c_char], envp: &[*const c_char]) -> Er
     // SAFETY: all three point at NUL-terminated data that outlives the call,
     // and both arrays end in a null pointer (checked above in debug builds,
     // guaranteed by `spawn::Launch`, which builds them).
-    unsafe {
-        libc::syscall(
-            libc::SYS_execve,
-            path.as_ptr(),
-            argv.as_ptr(),
-            envp.as_ptr(),
-        )
-    };
+    unsafe { libc::syscall(libc::SYS_execve, path, argv.as_ptr(), envp.as_ptr()) };
     Errno::from_raw_os_error(last_errno())
 }
 
