@@ -206,6 +206,7 @@ impl CStrings {
     }
 
     /// Each string, without its NUL.
+    #[cfg(test)]
     fn iter(&self) -> impl Iterator<Item = &[u8]> {
         let body = self.bytes.split_last().map_or(&[][..], |(_, body)| body);
         body.split(|&b| b == 0).take(self.ptrs.len() - 1)
@@ -1268,7 +1269,14 @@ impl Env {
         // Two loops, not `CStrings::new` over a chain of both: its own
         // copy of the loop for that iterator type (issue 18, bytes).
         let mut bytes = Vec::new();
-        for kv in self.iter() {
+        // Each string up to its NUL, walked here, not by a split iterator
+        // of its own (issue 18, bytes).
+        let mut rest: &[u8] = &self.bytes;
+        while let Some(end) = rest.iter().position(|&b| b == 0) {
+            let Some((kv, after)) = rest.split_at_checked(end) else {
+                break;
+            };
+            rest = after.get(1..).unwrap_or_default();
             let key = name(kv);
             // Strings from C have no NUL inside: `push` is always true.
             if !lines.iter().any(|l| name(l.as_bytes()) == key) {
