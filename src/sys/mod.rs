@@ -479,14 +479,13 @@ pub fn cloexec_from_3() {
         let mut buf = [MaybeUninit::<u8>::uninit(); 512];
         let mut entries = rustix::fs::RawDir::new(&dir, &mut buf);
         while let Some(Ok(entry)) = entries.next() {
-            let name = entry.file_name().to_bytes();
-            if !name.is_empty() && name.iter().all(u8::is_ascii_digit) {
-                let fd = name.iter().fold(0i32, |n, d| {
-                    n.saturating_mul(10).saturating_add(i32::from(d - b'0'))
-                });
-                if fd >= 3 {
-                    cloexec(fd);
-                }
+            // Each entry but `.` and `..` is a descriptor's number: read
+            // by the crate's one number parser (issue 18, bytes).
+            let number = entry.file_name().to_str().ok();
+            if let Some(fd) = number.and_then(crate::parse_unsigned::<u32>)
+                && fd >= 3
+            {
+                cloexec(fd as i32);
             }
         }
         return;
