@@ -204,7 +204,11 @@ pub fn parse(args: &[String]) -> Result<Command<'_>, UsageError<'_>> {
             let Some(flag) = chars.next() else {
                 break;
             };
-            let letter = word.get(..flag.len_utf8()).unwrap_or_default();
+            // The letter is what `next` took off the word: no UTF-8
+            // length to work out for every flag (issue 18, bytes).
+            let letter = word
+                .get(..word.len() - chars.as_str().len())
+                .unwrap_or_default();
             match flag {
                 'F' => opts.foreground = true,
                 't' => opts.test = true,

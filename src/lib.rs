@@ -131,17 +131,15 @@ impl<'a> Iterator for Words<'a> {
     type Item = &'a str;
 
     fn next(&mut self) -> Option<&'a str> {
-        let bytes = self.0.as_bytes();
-        let start = bytes.iter().position(|b| !b.is_ascii_whitespace())?;
-        let end = bytes
-            .iter()
-            .skip(start)
-            .position(u8::is_ascii_whitespace)
-            .map_or(bytes.len(), |n| start + n);
-        // Cut at ASCII bytes: char boundaries.
-        let word = self.0.get(start..end)?;
-        self.0 = self.0.get(end..)?;
-        Some(word)
+        let text = self.0.trim_ascii_start();
+        let end = text
+            .bytes()
+            .position(|b| b.is_ascii_whitespace())
+            .unwrap_or(text.len());
+        // Cut at an ASCII byte or the end: a char boundary.
+        let (word, rest) = text.split_at_checked(end)?;
+        self.0 = rest;
+        (!word.is_empty()).then_some(word)
     }
 }
 

@@ -119,8 +119,16 @@ impl fmt::Display for PrepareError {
     }
 }
 
+/// `text` as a C string; the error names `what` has the NUL byte.
+/// Through [`CStrings::push`], which the argument lists use: not
+/// `CString::new`'s search and copy of its own (issue 18, bytes).
 fn cstring(text: &str, what: &'static str) -> Result<CString, PrepareError> {
-    CString::new(text).map_err(|_| PrepareError::Nul(what))
+    let mut bytes = Vec::new();
+    if !CStrings::push(&mut bytes, text.as_bytes()) {
+        return Err(PrepareError::Nul(what));
+    }
+    // SAFETY: `push` added the one NUL, at the end.
+    Ok(unsafe { CString::from_vec_with_nul_unchecked(bytes) })
 }
 
 /// NUL-terminated strings in one block, and the NULL-terminated array
@@ -163,12 +171,16 @@ impl CStrings {
     #[inline(never)]
     fn point(bytes: Vec<u8>) -> CStrings {
         let bytes = bytes.into_boxed_slice();
-        let count = bytes.iter().filter(|&&b| b == 0).count();
-        let mut ptrs = Vec::with_capacity(count + 1);
-        // Each string up to its NUL; the empty piece after the last NUL
-        // is no string.
-        for string in bytes.split(|&b| b == 0).take(count) {
-            ptrs.push(string.as_ptr().cast::<c_char>());
+        let mut ptrs = Vec::new();
+        // A string starts at the first byte and after each NUL but the
+        // last, which ends the block. One pass, no count first and no
+        // split iterator (issue 18, bytes).
+        let mut starts = true;
+        for (i, &b) in bytes.iter().enumerate() {
+            if starts {
+                ptrs.push(bytes.as_ptr().wrapping_add(i).cast::<c_char>());
+            }
+            starts = b == 0;
         }
         ptrs.push(core::ptr::null());
         // The pointers stay valid: moving the box does not move its bytes.
@@ -194,12 +206,14 @@ impl CStrings {
     }
 
     /// Each string, without its NUL.
+    #[cfg(test)]
     fn iter(&self) -> impl Iterator<Item = &[u8]> {
         let body = self.bytes.split_last().map_or(&[][..], |(_, body)| body);
         body.split(|&b| b == 0).take(self.ptrs.len() - 1)
     }
 
     /// The first string (`argv[0]`, the path to run).
+    #[cfg(test)]
     fn first(&self) -> Option<&CStr> {
         CStr::from_bytes_until_nul(&self.bytes).ok()
     }
@@ -631,7 +645,7 @@ impl StartError {
                 } else {
                     sys::strerror(e.errno)
                 };
-                // What failed and on what: one `write!` for (nearly) every
+                // What failed and on what: one `write!` for every
                 // step, not one per step (issue 18, bytes).
                 // A stream that is not a file of the job's is /dev/null,
                 // or a pipe (which only a dup could fail for: no name).
@@ -642,29 +656,36 @@ impl StartError {
                         _ => "",
                     }
                 }
-                // What failed from one list, by the step's place in it
-                // (issue 18, bytes); nice's place is empty, unused.
-                let what = crate::config::nth_word(
-                    "change directory to \0open input \0open output \0\
-                     open error output \0\0set cpu affinity\0set ulimit\0\
-                     set supplementary groups\0set group id\0set user id\0exec \0",
-                    e.step as usize - 1,
-                );
+                // `nice`'s number written by `itoa`, so that every step
+                // is the one `write!` below (issue 18, bytes); a negative
+                // one takes the list's last place, "set nice -".
+                let digits;
+                let mut place = e.step as usize - 1;
                 let object = match e.step {
                     Step::Stdin => spec.extra().input.as_deref().unwrap_or("/dev/null"),
                     Step::Stdout => file(&spec.out),
                     Step::Stderr => file(&spec.err),
                     Step::Chdir => spec.dir.as_deref().unwrap_or("/"),
                     Step::Nice => {
-                        return write!(
-                            f,
-                            "can't set nice {}: {why}",
-                            spec.extra().nice.unwrap_or(0)
-                        );
+                        let nice = spec.extra().nice.unwrap_or(0);
+                        if nice < 0 {
+                            place = 11;
+                        }
+                        digits = crate::logger::itoa(u64::from(nice.unsigned_abs()));
+                        &digits
                     }
                     Step::Exec => spec.cmd.first().map_or("", |a| a),
                     Step::Affinity | Step::Rlimit | Step::Groups | Step::Gid | Step::Uid => "",
                 };
+                // What failed from one list, by the step's place in it
+                // (issue 18, bytes).
+                let what = crate::config::nth_word(
+                    "change directory to \0open input \0open output \0\
+                     open error output \0set nice \0set cpu affinity\0set ulimit\0\
+                     set supplementary groups\0set group id\0set user id\0exec \0\
+                     set nice -\0",
+                    place,
+                );
                 write!(f, "can't {what}{object}: {why}")?;
                 if matches!(e.step, Step::Stdin | Step::Stdout | Step::Stderr)
                     && e.detail & DETAIL_AS_JOB != 0
@@ -1102,11 +1123,14 @@ fn child_main(
     let soft = JOB_NOFILE_SOFT.load(Ordering::Relaxed);
     if soft != NOT_RAISED {
         let hard = JOB_NOFILE_HARD.load(Ordering::Relaxed);
+        // NOT_RAISED is RLIM_INFINITY: an infinite hard limit is given
+        // back as it was (rustix passes `Some(n)` as `n`, `None` as
+        // infinity), with no test here.
         let _ = rustix::process::setrlimit(
             RlimitResource::Nofile,
             Rlimit {
                 current: Some(soft),
-                maximum: (hard != NOT_RAISED).then_some(hard),
+                maximum: Some(hard),
             },
         );
     }
@@ -1172,10 +1196,16 @@ fn child_main(
             &launch.env.ptrs,
         )
     } else {
-        match launch.argv.first() {
-            Some(path) => sys::execve(path, &launch.argv.ptrs, &launch.env.ptrs),
-            // The parser never gives an empty `cmd`; no panic in the child.
-            None => rustix::io::Errno::NOEXEC,
+        // `argv[0]` is the path: its pointer as it is, not a C string
+        // found again in the block (issue 18, bytes). The parser never
+        // gives an empty `cmd`; no panic in the child.
+        match launch.argv.ptrs.first() {
+            // SAFETY: a non-null first pointer is the start of `argv[0]`,
+            // a C string in the launch's block, alive for the call.
+            Some(&path) if !path.is_null() => unsafe {
+                sys::execve(path, &launch.argv.ptrs, &launch.env.ptrs)
+            },
+            _ => rustix::io::Errno::NOEXEC,
         }
     };
     fail(status, Step::Exec, errno)
@@ -1183,6 +1213,7 @@ fn child_main(
 
 /// Marks [`JOB_NOFILE_SOFT`] as unset (and an infinite hard limit).
 const NOT_RAISED: u64 = u64::MAX;
+const _: () = assert!(NOT_RAISED == libc::RLIM64_INFINITY);
 /// The RLIMIT_NOFILE pmtr started with, given back to every job.
 static JOB_NOFILE_SOFT: AtomicU64 = AtomicU64::new(NOT_RAISED);
 static JOB_NOFILE_HARD: AtomicU64 = AtomicU64::new(NOT_RAISED);
@@ -1238,7 +1269,14 @@ impl Env {
         // Two loops, not `CStrings::new` over a chain of both: its own
         // copy of the loop for that iterator type (issue 18, bytes).
         let mut bytes = Vec::new();
-        for kv in self.iter() {
+        // Each string up to its NUL, walked here, not by a split iterator
+        // of its own (issue 18, bytes).
+        let mut rest: &[u8] = &self.bytes;
+        while let Some(end) = rest.iter().position(|&b| b == 0) {
+            let Some((kv, after)) = rest.split_at_checked(end) else {
+                break;
+            };
+            rest = after.get(1..).unwrap_or_default();
             let key = name(kv);
             // Strings from C have no NUL inside: `push` is always true.
             if !lines.iter().any(|l| name(l.as_bytes()) == key) {
@@ -1303,6 +1341,20 @@ mod tests {
                 e.describe(&spec).to_string(),
                 format!("{said}: {why}{rights}")
             );
+        }
+        for (nice, said) in [("-5", "can't set nice -5"), ("0", "can't set nice 0")] {
+            let text = format!("job {{\n name t\n cmd /bin/true\n nice {nice}\n}}\n");
+            let spec = crate::config::parse_bytes("t.conf", text.as_bytes())
+                .unwrap()
+                .jobs
+                .remove(0);
+            let e = StartError {
+                step: Step::Nice,
+                errno: Errno::ACCESS,
+                detail: 0,
+            };
+            let why = sys::strerror(Errno::ACCESS);
+            assert_eq!(e.describe(&spec).to_string(), format!("{said}: {why}"));
         }
     }
 

@@ -143,6 +143,42 @@ pub fn argv0() -> Option<&'static str> {
     None
 }
 
+/// `getauxval(kind)`—The value of the auxiliary vector's entry `kind`
+/// (`AT_PHDR`, `AT_SYSINFO_EHDR`, ...), 0 if it has none. The kernel puts
+/// the vector right after the environment block's null entry; read here,
+/// not through the C library's `getauxval` (issue 18, bytes: 108 bytes of
+/// armv7, ARM code).
+#[cfg(not(test))]
+pub fn auxv(kind: usize) -> usize {
+    let mut at = ENVP.load(Ordering::Relaxed).cast_const();
+    if at.is_null() {
+        return 0;
+    }
+    // SAFETY: envp is the null-terminated array the kernel built, followed
+    // by the auxiliary vector, pairs of words ended by AT_NULL (0); both
+    // live as long as the process, and pmtr never replaces `environ`.
+    unsafe {
+        while !(*at).is_null() {
+            at = at.add(1);
+        }
+        let mut entry = at.add(1).cast::<usize>();
+        while *entry != 0 {
+            if *entry == kind {
+                return *entry.add(1);
+            }
+            entry = entry.add(2);
+        }
+    }
+    0
+}
+
+/// Test builds run under std's harness: the C library's `getauxval`.
+#[cfg(test)]
+pub fn auxv(kind: usize) -> usize {
+    // SAFETY: getauxval only reads the auxiliary vector.
+    unsafe { libc::getauxval(kind as libc::c_ulong) as usize }
+}
+
 /// `getenv(name)`—The value of an environment variable, if set and UTF-8.
 pub fn var(name: &str) -> Option<&'static str> {
     environ().find_map(|entry| {

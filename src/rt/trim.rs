@@ -108,13 +108,8 @@ fn for_each_read_only_segment(mut f: impl FnMut(usize, usize)) {
     type Phdr = libc::Elf64_Phdr;
     #[cfg(target_pointer_width = "32")]
     type Phdr = libc::Elf32_Phdr;
-    // SAFETY: getauxval only reads the auxiliary vector.
-    let (phdr, phnum) = unsafe {
-        (
-            libc::getauxval(libc::AT_PHDR) as usize,
-            libc::getauxval(libc::AT_PHNUM) as usize,
-        )
-    };
+    let phdr = super::start::auxv(libc::AT_PHDR as usize);
+    let phnum = super::start::auxv(libc::AT_PHNUM as usize);
     if phdr == 0 {
         return;
     }

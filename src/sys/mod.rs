@@ -149,15 +149,23 @@ unsafe fn clone_raw(
 /// `argv` and `envp` are NULL-terminated arrays of pointers to C strings
 /// that stay alive for the call (built when the configuration was loaded).
 ///
+/// # Safety
+///
+/// `path` must point at a NUL-terminated string that stays alive for the
+/// call (`argv[0]` of a block built at load time: no C string is made
+/// again at each start; issue 18, bytes).
+///
 /// # References
 ///  - [Linux](https://man7.org/linux/man-pages/man2/execve.2.html)
-pub fn execve(path: &CStr, argv: &[*const c_char], envp: &[*const c_char]) -> Errno {
+pub unsafe fn execve(path: *const c_char, argv: &[*const c_char], envp: &[*const c_char]) -> Errno {
     debug_assert!(argv.last().is_some_and(|p| p.is_null()));
     debug_assert!(envp.last().is_some_and(|p| p.is_null()));
+    // The system call, as `execveat_empty` makes it: not the C library's
+    // wrapper, a function of its own (issue 18, bytes).
     // SAFETY: all three point at NUL-terminated data that outlives the call,
     // and both arrays end in a null pointer (checked above in debug builds,
     // guaranteed by `spawn::Launch`, which builds them).
-    unsafe { libc::execve(path.as_ptr(), argv.as_ptr(), envp.as_ptr()) };
+    unsafe { libc::syscall(libc::SYS_execve, path, argv.as_ptr(), envp.as_ptr()) };
     Errno::from_raw_os_error(last_errno())
 }
 
@@ -268,7 +276,10 @@ pub fn set_signal_mask(set: &SigSet) -> Result<(), Errno> {
 /// The signals whose disposition in pmtr is not the default (bit
 /// `sig - 1`): found once by [`record_dispositions`], so that a child resets
 /// only those, not all 64.
-static NOT_DEFAULT: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(u64::MAX);
+/// Until then every signal but SIGKILL and SIGSTOP, which no process can
+/// catch or ignore.
+static NOT_DEFAULT: core::sync::atomic::AtomicU64 =
+    core::sync::atomic::AtomicU64::new(!(1 << (libc::SIGKILL - 1) | 1 << (libc::SIGSTOP - 1)));
 
 /// `rt_sigaction(sig, new, old)` as the kernel takes it, for every signal
 /// number including the ones the C library keeps for itself (32-34 in musl
@@ -319,11 +330,16 @@ pub fn record_dispositions() {
 ///  - [Linux](https://man7.org/linux/man-pages/man2/rt_sigaction.2.html)
 #[doc(alias = "sigaction")]
 pub fn reset_signal_dispositions() {
-    let mask = NOT_DEFAULT.load(core::sync::atomic::Ordering::Relaxed);
-    for sig in SIGNALS {
-        if mask & (1 << (sig - 1)) != 0 && sig != libc::SIGKILL && sig != libc::SIGSTOP {
-            kernel_sigaction(sig, Some(&[0; 4]), None);
-        }
+    // The mask's bits from the lowest: the same signals in the same
+    // order as a walk of all 64, without a 64-bit shift per signal (a
+    // library call on 32-bit ARM; issue 18, bytes). SIGKILL's and
+    // SIGSTOP's bits are never set: they cannot be ignored, and the mask
+    // before `record_dispositions` leaves them out.
+    let mut mask = NOT_DEFAULT.load(core::sync::atomic::Ordering::Relaxed);
+    while mask != 0 {
+        let sig = mask.trailing_zeros() as i32 + 1;
+        mask &= mask - 1;
+        kernel_sigaction(sig, Some(&[0; 4]), None);
     }
 }
 
@@ -463,14 +479,13 @@ pub fn cloexec_from_3() {
         let mut buf = [MaybeUninit::<u8>::uninit(); 512];
         let mut entries = rustix::fs::RawDir::new(&dir, &mut buf);
         while let Some(Ok(entry)) = entries.next() {
-            let name = entry.file_name().to_bytes();
-            if !name.is_empty() && name.iter().all(u8::is_ascii_digit) {
-                let fd = name.iter().fold(0i32, |n, d| {
-                    n.saturating_mul(10).saturating_add(i32::from(d - b'0'))
-                });
-                if fd >= 3 {
-                    cloexec(fd);
-                }
+            // Each entry but `.` and `..` is a descriptor's number: read
+            // by the crate's one number parser (issue 18, bytes).
+            let number = entry.file_name().to_str().ok();
+            if let Some(fd) = number.and_then(crate::parse_unsigned::<u32>)
+                && fd >= 3
+            {
+                cloexec(fd as i32);
             }
         }
         return;
@@ -528,8 +543,16 @@ pub fn strerror(errno: Errno) -> &'static str {
 /// # References
 ///  - [Linux](https://man7.org/linux/man-pages/man2/dup2.2.html)
 pub fn dup_onto(fd: rustix::fd::BorrowedFd<'_>, target: i32) -> Result<(), Errno> {
-    // SAFETY: dup2 only affects the descriptor table.
-    if unsafe { libc::dup2(rustix::fd::AsRawFd::as_raw_fd(&fd), target) } < 0 {
+    let fd = rustix::fd::AsRawFd::as_raw_fd(&fd);
+    // `dup3(fd, target, 0)`, the system call, which is `dup2` but for
+    // `fd == target` (EINVAL, where `dup2` changes nothing): that case is
+    // `dup2`'s here. Not the C library's `dup2`, a wrapper of its own
+    // with a retry loop for other threads' opens (issue 18, bytes).
+    if fd == target {
+        return Ok(());
+    }
+    // SAFETY: dup3 only affects the descriptor table.
+    if unsafe { libc::syscall(libc::SYS_dup3, fd, target, 0) } < 0 {
         return Err(Errno::from_raw_os_error(last_errno()));
     }
     Ok(())
@@ -547,16 +570,16 @@ pub enum Clock {
 
 /// `clock_gettime(clock)`—The time on `clock`, as seconds and nanoseconds.
 ///
-/// Through the C library's `clock_gettime`, which reads the kernel's vDSO
-/// (no system call); musl links its vDSO lookup anyway (its `__timedwait`
-/// uses it), so this costs none of rustix's own vDSO parser (issue 18:
-/// 1.5 KB on armv7, 2.2 KB on x86_64). On 32-bit musl the plain symbol is
-/// the 32-bit `time_t` compatibility wrapper, which fails from 2038 on;
-/// this calls the 64-bit one that musl 1.2's headers name it by.
+/// Through the kernel's vDSO (no system call), found by [`vdso_clock`]
+/// at the first read; the system call only where the kernel has no vDSO
+/// clock or it fails. pmtr's own lookup, not the C library's
+/// `clock_gettime`: musl's (its `__vdsosym`, its lookup and 32-bit
+/// wrappers) was 1352 bytes of armv7 and linked for this one caller
+/// (issue 18, bytes); rustix's vDSO parser was larger still.
 ///
 /// # References
 ///  - [Linux](https://man7.org/linux/man-pages/man2/clock_gettime.2.html)
-///  - [musl 1.2 time64](https://musl.libc.org/time64.html)
+///  - [vdso(7)](https://man7.org/linux/man-pages/man7/vdso.7.html)
 #[doc(alias = "clock_gettime")]
 pub fn clock_now(clock: Clock) -> (i64, u32) {
     let id = match clock {
@@ -569,17 +592,184 @@ pub fn clock_now(clock: Clock) -> (i64, u32) {
         #[cfg(target_pointer_width = "32")]
         _pad: 0,
     };
-    // SAFETY: `ts` is a writable struct timespec as the function called
-    // takes it (64-bit seconds); both clocks exist on every Linux, so it
-    // cannot fail and leaves `ts` filled.
-    unsafe { clock_gettime64(id, &mut ts) };
+    let mut f = VDSO_CLOCK.load(Ordering::Relaxed);
+    if f == 0 {
+        f = vdso_clock();
+        VDSO_CLOCK.store(f, Ordering::Relaxed);
+    }
+    // SAFETY: `f` is 1 or the address of the vDSO's function of that
+    // type, found by `vdso_clock`; `ts` is a writable struct of the
+    // kernel's layout. Both clocks exist on every Linux, so the system
+    // call cannot fail and leaves `ts` filled.
+    unsafe {
+        if f == 1 || core::mem::transmute::<usize, VdsoClock>(f)(id, &mut ts) != 0 {
+            clock_syscall(id, &mut ts);
+        }
+    }
     (ts.tv_sec, ts.tv_nsec as u32)
 }
 
-/// musl's `struct timespec` with a 64-bit `time_t`: on 32-bit targets
-/// the nanoseconds are a 32-bit `long` followed by padding (every target
-/// pmtr has is little-endian), 16 bytes everywhere (i686 aligns `i64` to
-/// 4 only, hence the explicit padding).
+use core::sync::atomic::{AtomicUsize, Ordering};
+
+/// The vDSO's `clock_gettime` (its address): 0 until the first clock
+/// read looks it up, 1 if the kernel has none that pmtr may use.
+static VDSO_CLOCK: AtomicUsize = AtomicUsize::new(0);
+
+/// What the vDSO's `clock_gettime` is: the system call's arguments, 0 or
+/// a negated errno.
+type VdsoClock = unsafe extern "C" fn(libc::clockid_t, *mut Timespec64) -> libc::c_int;
+
+/// The vDSO's `clock_gettime` with 64-bit seconds, or 1 for none: the
+/// name the architecture gives it. A 32-bit kernel before 5.5 has only
+/// `__vdso_clock_gettime`, with 32-bit seconds: read through
+/// [`vdso_clock32`]. On 32-bit ARM neither is used unless
+/// `__vdso_clock_gettime` is there: a kernel without a usable timer blanks
+/// that name but, in some versions, not the 64-bit one (musl checks the
+/// same).
+fn vdso_clock() -> usize {
+    #[cfg(target_arch = "aarch64")]
+    let name = c"__kernel_clock_gettime";
+    #[cfg(target_pointer_width = "32")]
+    let name = c"__vdso_clock_gettime64";
+    #[cfg(not(any(target_arch = "aarch64", target_pointer_width = "32")))]
+    let name = c"__vdso_clock_gettime";
+    #[cfg(target_pointer_width = "32")]
+    let old = vdso_symbol(c"__vdso_clock_gettime");
+    #[cfg(target_arch = "arm")]
+    if old == 0 {
+        return 1;
+    }
+    match vdso_symbol(name) {
+        #[cfg(target_pointer_width = "32")]
+        0 if old != 0 => {
+            VDSO_CLOCK32.store(old, Ordering::Relaxed);
+            vdso_clock32 as *const () as usize
+        }
+        0 => 1,
+        f => f,
+    }
+}
+
+/// The vDSO's `clock_gettime` with 32-bit seconds, where it is the only
+/// one (see [`vdso_clock`]).
+#[cfg(target_pointer_width = "32")]
+static VDSO_CLOCK32: AtomicUsize = AtomicUsize::new(0);
+
+/// [`VDSO_CLOCK32`]'s function with 64-bit seconds, as musl wraps it:
+/// a time past 2038, which it cannot give, is a failure (then the system
+/// call).
+#[cfg(target_pointer_width = "32")]
+unsafe extern "C" fn vdso_clock32(id: libc::clockid_t, ts: *mut Timespec64) -> libc::c_int {
+    type Old = unsafe extern "C" fn(libc::clockid_t, *mut libc::c_long) -> libc::c_int;
+    let mut old = [0 as libc::c_long; 2];
+    // SAFETY: set to the vDSO's function of that type before this is
+    // called; `old` is the 32-bit `timespec` it fills; the caller's `ts`
+    // is writable.
+    unsafe {
+        let f = core::mem::transmute::<usize, Old>(VDSO_CLOCK32.load(Ordering::Relaxed));
+        if f(id, old.as_mut_ptr()) != 0 || old[0] < 0 {
+            return -1;
+        }
+        (*ts).tv_sec = i64::from(old[0]);
+        (*ts).tv_nsec = old[1];
+    }
+    0
+}
+
+#[cfg(target_pointer_width = "32")]
+use libc::{Elf32_Ehdr as Ehdr, Elf32_Phdr as Phdr, Elf32_Sym as Sym};
+#[cfg(target_pointer_width = "64")]
+use libc::{Elf64_Ehdr as Ehdr, Elf64_Phdr as Phdr, Elf64_Sym as Sym};
+
+/// The address of the vDSO's symbol `name`, or 0: the kernel's ELF image
+/// at `AT_SYSINFO_EHDR`, its dynamic symbols walked up to the count in its
+/// `DT_HASH` table, as musl's `__vdsosym` walks them (without its version
+/// check: a vDSO has one version of each name). A name the kernel blanked
+/// (ARM without a usable timer) matches nothing.
+fn vdso_symbol(name: &CStr) -> usize {
+    // SAFETY: the auxiliary vector's AT_SYSINFO_EHDR is 0 or the address
+    // of the vDSO, a complete ELF image the kernel mapped for the life of
+    // the process; every offset read below is within it as the kernel
+    // built it (its program headers, dynamic section, hash table, symbol
+    // and string tables).
+    unsafe {
+        let eh = crate::rt::start::auxv(libc::AT_SYSINFO_EHDR as usize);
+        if eh == 0 {
+            return 0;
+        }
+        let ehdr = &*(eh as *const Ehdr);
+        let (mut base, mut dynv) = (None, 0usize);
+        for i in 0..usize::from(ehdr.e_phnum) {
+            let at = eh + ehdr.e_phoff as usize + i * usize::from(ehdr.e_phentsize);
+            let ph = &*(at as *const Phdr);
+            match ph.p_type {
+                libc::PT_LOAD => {
+                    base = Some((eh + ph.p_offset as usize).wrapping_sub(ph.p_vaddr as usize));
+                }
+                libc::PT_DYNAMIC => dynv = eh + ph.p_offset as usize,
+                _ => {}
+            }
+        }
+        let Some(base) = base.filter(|_| dynv != 0) else {
+            return 0;
+        };
+        // DT_HASH, DT_STRTAB, DT_SYMTAB: tags 4, 5, 6.
+        let mut tables = [0usize; 3];
+        let mut entry = dynv as *const usize;
+        while *entry != 0 {
+            if let Some(table) = (*entry).checked_sub(4).and_then(|t| tables.get_mut(t)) {
+                *table = base.wrapping_add(*entry.add(1));
+            }
+            entry = entry.add(2);
+        }
+        let [hash, strings, syms] = tables;
+        if hash == 0 || strings == 0 || syms == 0 {
+            return 0;
+        }
+        // The hash table's second word is the number of symbols.
+        let count = *(hash as *const u32).add(1) as usize;
+        for i in 0..count {
+            let sym = &*(syms as *const Sym).add(i);
+            let text = CStr::from_ptr((strings + sym.st_name as usize) as *const c_char);
+            if sym.st_shndx != 0 && text == name {
+                return base.wrapping_add(sym.st_value as usize);
+            }
+        }
+        0
+    }
+}
+
+/// `clock_gettime` by the system call, for a kernel without a vDSO clock.
+/// On 32-bit targets the 64-bit call (Linux 5.1), else the old one, whose
+/// seconds end in 2038.
+///
+/// # Safety
+///
+/// `ts` must be writable.
+unsafe fn clock_syscall(id: libc::clockid_t, ts: *mut Timespec64) {
+    #[cfg(target_pointer_width = "64")]
+    // SAFETY: the caller's `ts` has the kernel's `timespec` layout.
+    unsafe {
+        libc::syscall(libc::SYS_clock_gettime, id, ts);
+    }
+    #[cfg(target_pointer_width = "32")]
+    // SAFETY: `ts` has the kernel's `__kernel_timespec` layout (two
+    // 64-bit fields, little-endian); `old` its 32-bit `timespec`.
+    unsafe {
+        const SYS_CLOCK_GETTIME64: libc::c_long = 403;
+        if libc::syscall(SYS_CLOCK_GETTIME64, id, ts) != 0 {
+            let mut old = [0 as libc::c_long; 2];
+            libc::syscall(libc::SYS_clock_gettime, id, old.as_mut_ptr());
+            (*ts).tv_sec = i64::from(old[0]);
+            (*ts).tv_nsec = old[1];
+        }
+    }
+}
+
+/// The kernel's `struct __kernel_timespec`: 64-bit seconds; on 32-bit
+/// targets the nanoseconds are a 32-bit `long` followed by padding (every
+/// target pmtr has is little-endian), 16 bytes everywhere (i686 aligns
+/// `i64` to 4 only, hence the explicit padding).
 #[repr(C)]
 struct Timespec64 {
     tv_sec: i64,
@@ -590,20 +780,6 @@ struct Timespec64 {
 
 const _: () = assert!(size_of::<Timespec64>() == 16);
 
-#[cfg(all(target_env = "musl", target_pointer_width = "32"))]
-unsafe extern "C" {
-    #[link_name = "__clock_gettime64"]
-    fn clock_gettime64(clock: libc::clockid_t, ts: *mut Timespec64) -> libc::c_int;
-}
-
-/// On 64-bit targets (and glibc, for tests) `time_t` is 64 bits already.
-#[cfg(not(all(target_env = "musl", target_pointer_width = "32")))]
-unsafe fn clock_gettime64(clock: libc::clockid_t, ts: *mut Timespec64) -> libc::c_int {
-    // SAFETY: the same struct as libc's `timespec` here (two 64-bit
-    // fields); the caller passes a writable one.
-    unsafe { libc::clock_gettime(clock, ts.cast()) }
-}
-
 fn last_errno() -> i32 {
     // SAFETY: errno is the calling thread's, always readable.
     unsafe { *libc::__errno_location() }
@@ -612,6 +788,94 @@ fn last_errno() -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `dup_onto` puts a descriptor at the number asked, without
+    /// close-on-exec, and a descriptor onto itself is left as it is.
+    #[test]
+    fn dup_onto_puts_a_descriptor_at_the_number_asked() {
+        use rustix::fd::AsFd;
+        let fd = rustix::fs::open(
+            c"/dev/null",
+            rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC,
+            rustix::fs::Mode::empty(),
+        )
+        .unwrap();
+        let target = 900;
+        dup_onto(fd.as_fd(), target).unwrap();
+        // SAFETY: `target` was just made a copy of `fd`, owned here.
+        let copy = unsafe { OwnedFd::from_raw_fd(target) };
+        assert_eq!(
+            rustix::io::fcntl_getfd(&copy),
+            Ok(rustix::io::FdFlags::empty())
+        );
+        let raw = rustix::fd::AsRawFd::as_raw_fd(&fd);
+        assert_eq!(dup_onto(fd.as_fd(), raw), Ok(()));
+        assert_eq!(
+            rustix::io::fcntl_getfd(&fd),
+            Ok(rustix::io::FdFlags::CLOEXEC)
+        );
+    }
+
+    /// The vDSO is found (every kernel these tests run on has one), and
+    /// its clock, the system call and the C library's agree.
+    #[test]
+    fn the_vdso_clock_reads_as_the_system_call_and_the_c_library() {
+        assert!(vdso_clock() > 1, "no vDSO clock");
+        for (clock, id) in [
+            (Clock::Realtime, libc::CLOCK_REALTIME),
+            (Clock::Monotonic, libc::CLOCK_MONOTONIC),
+        ] {
+            let mut sys = Timespec64 {
+                tv_sec: 0,
+                tv_nsec: 0,
+                #[cfg(target_pointer_width = "32")]
+                _pad: 0,
+            };
+            let before = clock_now(clock);
+            // SAFETY: `sys` is writable; `c` is the C library's timespec.
+            let c = unsafe {
+                clock_syscall(id, &mut sys);
+                let mut c: libc::timespec = core::mem::zeroed();
+                libc::clock_gettime(id, &mut c);
+                c
+            };
+            let after = clock_now(clock);
+            let ns = |(s, n): (i64, u32)| i128::from(s) * 1_000_000_000 + i128::from(n);
+            let sys = ns((sys.tv_sec, sys.tv_nsec as u32));
+            // `time_t` is 32 bits in the libc crate's 32-bit musl.
+            #[allow(clippy::useless_conversion)]
+            let c = ns((i64::from(c.tv_sec), c.tv_nsec as u32));
+            assert!(
+                ns(before) <= sys && sys <= ns(after),
+                "{before:?} {sys} {after:?}"
+            );
+            assert!(
+                ns(before) <= c && c <= ns(after),
+                "{before:?} {c} {after:?}"
+            );
+            assert!(ns(after) - ns(before) < 1_000_000_000);
+        }
+        assert_eq!(vdso_symbol(c"no_such_symbol"), 0);
+    }
+
+    /// A 32-bit vDSO's old clock, where a kernel has only that one.
+    #[cfg(target_pointer_width = "32")]
+    #[test]
+    fn the_old_vdso_clock_reads_as_the_new_one() {
+        let old = vdso_symbol(c"__vdso_clock_gettime");
+        assert_ne!(old, 0);
+        VDSO_CLOCK32.store(old, Ordering::Relaxed);
+        let mut ts = Timespec64 {
+            tv_sec: 0,
+            tv_nsec: 0,
+            _pad: 0,
+        };
+        let before = clock_now(Clock::Realtime);
+        // SAFETY: `ts` is writable; VDSO_CLOCK32 is the vDSO's function.
+        assert_eq!(unsafe { vdso_clock32(libc::CLOCK_REALTIME, &mut ts) }, 0);
+        let after = clock_now(Clock::Realtime);
+        assert!(before.0 <= ts.tv_sec && ts.tv_sec <= after.0);
+    }
 
     #[test]
     fn strerror_has_no_suffix() {
