@@ -39,6 +39,13 @@ fn log_failed(severity: crate::syslog::Severity, parts: &[&str], e: rustix::io::
     crate::syslog::log(severity, format_args!("{}{next}", Failed(parts, e)));
 }
 
+/// Logs `job NAME` and `text` (its fixed rest) at info: one call for
+/// the supervisor's fixed lines about a job, not a format site each
+/// (issue 18, bytes).
+fn job_info(name: &str, text: &str) {
+    info!("job {name}{text}");
+}
+
 /// The index of the first item from `*at` on (wrapping round) that `hit`
 /// picks; `*at` moves past it. A config load looks up each job of the new
 /// file among the old jobs (and among the loggers) in file order, so each
