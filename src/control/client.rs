@@ -278,48 +278,49 @@ impl AskError<'_> {
 /// it made client::main larger by 152 bytes on armv7 (issue 18).
 #[inline(never)]
 fn ask<'a>(path: &'a str, line: &str) -> Result<String, AskError<'a>> {
-    let connect_err = |errno| AskError {
-        path,
-        errno,
-        read: false,
-    };
-    let addr = crate::files::unix_addr(path).map_err(connect_err)?;
-    let fd = net::socket_with(
-        AddressFamily::UNIX,
-        net::SocketType::STREAM,
-        SocketFlags::CLOEXEC,
-        None,
-    )
-    .map_err(connect_err)?;
-    net::connect(&fd, &addr).map_err(connect_err)?;
-    for which in [net::sockopt::Timeout::Recv, net::sockopt::Timeout::Send] {
-        let _ = net::sockopt::set_socket_timeout(&fd, which, Some(ANSWER_WITHIN));
-    }
-    // A refusal may close the connection before the request is read; the
-    // answer still waits to be read, so a failed write is not the end.
-    let _ = crate::files::write_all(fd.as_fd(), line.as_bytes());
-    let mut answer = Vec::new();
-    loop {
-        // Read straight into `answer`, as `logger::metrics` does: no
-        // buffer on the stack, no copy (issue 18, bytes).
-        answer.reserve(1024);
-        match rustix::io::read(&fd, rustix::buffer::spare_capacity(&mut answer)) {
-            Ok(0) => break,
-            Ok(_) => {}
-            Err(Errno::INTR) => {}
-            // The answer came before pmtr closed a connection it had not
-            // read to the end (a refusal): keep what arrived.
-            Err(Errno::CONNRESET) if !answer.is_empty() => break,
-            Err(err) => {
-                return Err(AskError {
-                    path,
-                    errno: err,
-                    read: true,
-                });
+    // A failed call leaves the block with its errno and whether it was
+    // the read: one place makes the error (issue 18, bytes).
+    let (errno, read) = 'failed: {
+        let addr = match crate::files::unix_addr(path) {
+            Ok(addr) => addr,
+            Err(e) => break 'failed (e, false),
+        };
+        let fd = match net::socket_with(
+            AddressFamily::UNIX,
+            net::SocketType::STREAM,
+            SocketFlags::CLOEXEC,
+            None,
+        ) {
+            Ok(fd) => fd,
+            Err(e) => break 'failed (e, false),
+        };
+        if let Err(e) = net::connect(&fd, &addr) {
+            break 'failed (e, false);
+        }
+        for which in [net::sockopt::Timeout::Recv, net::sockopt::Timeout::Send] {
+            let _ = net::sockopt::set_socket_timeout(&fd, which, Some(ANSWER_WITHIN));
+        }
+        // A refusal may close the connection before the request is read; the
+        // answer still waits to be read, so a failed write is not the end.
+        let _ = crate::files::write_all(fd.as_fd(), line.as_bytes());
+        let mut answer = Vec::new();
+        loop {
+            // Read straight into `answer`, as `logger::metrics` does: no
+            // buffer on the stack, no copy (issue 18, bytes).
+            answer.reserve(1024);
+            match rustix::io::read(&fd, rustix::buffer::spare_capacity(&mut answer)) {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(Errno::INTR) => {}
+                // The answer came before pmtr closed a connection it had not
+                // read to the end (a refusal): keep what arrived.
+                Err(Errno::CONNRESET) if !answer.is_empty() => break,
+                Err(err) => break 'failed (err, true),
             }
         }
-    }
-    Ok(String::from_utf8_lossy(&answer).into_owned())
+        return Ok(String::from_utf8_lossy(&answer).into_owned());
+    };
+    Err(AskError { path, errno, read })
 }
 
 /// pmtr's answer, parsed.

@@ -115,67 +115,80 @@ impl Server {
         epoll: BorrowedFd<'_>,
         token: u64,
     ) -> Result<Server, OpenError<'a>> {
-        let call = |call: &'static str| move |errno| OpenError::Call { call, path, errno };
-        let addr = crate::files::unix_addr(path).map_err(call("socket address"))?;
-        match crate::files::lstat(path) {
-            Err(Errno::NOENT) => {}
-            Err(e) => return Err(call("lstat")(e)),
-            Ok(st) if FileType::from_raw_mode(st.st_mode) != FileType::Socket => {
-                return Err(OpenError::NotASocket(path));
-            }
-            Ok(_) => {
-                // Non-blocking: a live pmtr with a full backlog must not
-                // hold this one up (EAGAIN).
-                let probe = stream_socket(SocketFlags::CLOEXEC | SocketFlags::NONBLOCK)
-                    .map_err(call("socket"))?;
-                match net::connect(&probe, &addr) {
-                    Ok(()) | Err(Errno::AGAIN) => {
-                        return Err(OpenError::InUse(path));
-                    }
-                    // Left by a pmtr that died without cleaning up.
-                    Err(Errno::CONNREFUSED) => match crate::files::unlink(path) {
-                        Ok(()) | Err(Errno::NOENT) => {
-                            info!("replacing stale control socket {}", path)
+        // A failed call leaves the block with its name and errno: one
+        // place makes the error (issue 18, bytes).
+        let (call, errno) = 'failed: {
+            let addr = match crate::files::unix_addr(path) {
+                Ok(addr) => addr,
+                Err(e) => break 'failed ("socket address", e),
+            };
+            match crate::files::lstat(path) {
+                Err(Errno::NOENT) => {}
+                Err(e) => break 'failed ("lstat", e),
+                Ok(st) if FileType::from_raw_mode(st.st_mode) != FileType::Socket => {
+                    return Err(OpenError::NotASocket(path));
+                }
+                Ok(_) => {
+                    // Non-blocking: a live pmtr with a full backlog must not
+                    // hold this one up (EAGAIN).
+                    let probe = match stream_socket(SocketFlags::CLOEXEC | SocketFlags::NONBLOCK) {
+                        Ok(probe) => probe,
+                        Err(e) => break 'failed ("socket", e),
+                    };
+                    match net::connect(&probe, &addr) {
+                        Ok(()) | Err(Errno::AGAIN) => {
+                            return Err(OpenError::InUse(path));
                         }
-                        Err(e) => return Err(call("unlink stale socket")(e)),
-                    },
-                    Err(e) => return Err(call("connect to existing socket")(e)),
+                        // Left by a pmtr that died without cleaning up.
+                        Err(Errno::CONNREFUSED) => match crate::files::unlink(path) {
+                            Ok(()) | Err(Errno::NOENT) => {
+                                info!("replacing stale control socket {}", path)
+                            }
+                            Err(e) => break 'failed ("unlink stale socket", e),
+                        },
+                        Err(e) => break 'failed ("connect to existing socket", e),
+                    }
                 }
             }
-        }
-        let listener =
-            stream_socket(SocketFlags::CLOEXEC | SocketFlags::NONBLOCK).map_err(call("socket"))?;
-        net::bind(&listener, &addr).map_err(call("bind"))?;
-        // Before listen(): until then a connect is refused, so there is no
-        // moment when the umask's mode lets anyone in.
-        let st = crate::files::chmod(path, 0o600)
-            .and_then(|()| crate::files::lstat(path))
-            .and_then(|st| net::listen(&listener, 16).map(|()| st));
-        let st = match st {
-            Ok(st) => st,
-            Err(e) => {
-                let _ = crate::files::unlink(path);
-                return Err(call("chmod/listen")(e));
+            let listener = match stream_socket(SocketFlags::CLOEXEC | SocketFlags::NONBLOCK) {
+                Ok(listener) => listener,
+                Err(e) => break 'failed ("socket", e),
+            };
+            if let Err(e) = net::bind(&listener, &addr) {
+                break 'failed ("bind", e);
             }
+            // Before listen(): until then a connect is refused, so there is no
+            // moment when the umask's mode lets anyone in.
+            let st = crate::files::chmod(path, 0o600)
+                .and_then(|()| crate::files::lstat(path))
+                .and_then(|st| net::listen(&listener, 16).map(|()| st));
+            let st = match st {
+                Ok(st) => st,
+                Err(e) => {
+                    let _ = crate::files::unlink(path);
+                    break 'failed ("chmod/listen", e);
+                }
+            };
+            if let Err(e) = epoll::add(
+                epoll,
+                &listener,
+                epoll::EventData::new_u64(token),
+                epoll::EventFlags::IN,
+            ) {
+                let _ = crate::files::unlink(path);
+                break 'failed ("epoll_ctl", e);
+            }
+            return Ok(Server {
+                listener,
+                path: path.to_string(),
+                inode: (st.st_dev, st.st_ino),
+                clients: Default::default(),
+                next_seq: 0,
+                euid: rustix::process::geteuid(),
+                client_token: 0,
+            });
         };
-        if let Err(e) = epoll::add(
-            epoll,
-            &listener,
-            epoll::EventData::new_u64(token),
-            epoll::EventFlags::IN,
-        ) {
-            let _ = crate::files::unlink(path);
-            return Err(call("epoll_ctl")(e));
-        }
-        Ok(Server {
-            listener,
-            path: path.to_string(),
-            inode: (st.st_dev, st.st_ino),
-            clients: Default::default(),
-            next_seq: 0,
-            euid: rustix::process::geteuid(),
-            client_token: 0,
-        })
+        Err(OpenError::Call { call, path, errno })
     }
 
     pub fn path(&self) -> &str {

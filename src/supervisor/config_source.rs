@@ -30,7 +30,7 @@ pub const EMPTY_SETTLE: Duration = Duration::from_millis(300);
 /// read whole on every save, and one that another program keeps growing
 /// (a log named by mistake) must not cost pmtr more each time.
 pub const MAX_DEPENDS_BYTES: u64 = 1 << 20;
-// The "over 1048576 bytes" of `hash_depends_file` says this number.
+// The "over 1048576 bytes" of `depends_file_hash` says this number.
 const _: () = assert!(MAX_DEPENDS_BYTES == 1_048_576);
 
 /// What the content of a job's `depends` files was when last looked at.
@@ -383,45 +383,63 @@ fn changed(files: &mut [Depends], now: Instant, reread_at: &mut Option<Instant>)
 fn files_hash(paths: &[String], warn: bool) -> u64 {
     let mut h: u64 = 0;
     for p in paths {
-        let file = match hash_depends_file(p) {
-            Ok(hash) => hash | 1,
-            Err(None) => 0,
-            Err(Some(why)) => {
-                if warn {
-                    warn!("depends file {p}: {why}; treating it as unreadable");
-                }
-                2
-            }
-        };
-        h = h.rotate_left(5) ^ file;
+        h = h.rotate_left(5) ^ depends_file_hash(p, warn);
     }
     h
 }
 
-/// The content hash of one `depends` file, read the way nothing a job's
-/// user controls can hang or bloat pmtr (SPEC §10): opened non-blocking
-/// (a FIFO in its place cannot hang the open), a regular file only (not a
-/// FIFO, not /dev/zero), at most [`MAX_DEPENDS_BYTES`], trusted as the
-/// configuration is — checked on every read, not only at load — and hashed
-/// as it streams through a fixed buffer. `Err(None)`: the file is not
-/// there.
-fn hash_depends_file(path: &str) -> Result<u64, Option<String>> {
+/// The content hash of one `depends` file (with its low bit set), read
+/// the way nothing a job's user controls can hang or bloat pmtr (SPEC
+/// §10): opened non-blocking (a FIFO in its place cannot hang the open),
+/// a regular file only (not a FIFO, not /dev/zero), at most
+/// [`MAX_DEPENDS_BYTES`], trusted as the configuration is — checked on
+/// every read, not only at load — and hashed as it streams through a
+/// fixed buffer. 0: the file is not there; 2: pmtr must not or cannot
+/// read it, said here when `warn` (no String made for the reason: issue
+/// 18, bytes).
+fn depends_file_hash(path: &str, warn: bool) -> u64 {
     let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC;
-    let fd = match crate::files::open(path, flags, Mode::empty()) {
-        Ok(fd) => fd,
-        Err(Errno::NOENT | Errno::NOTDIR) => return Err(None),
-        Err(e) => return Err(Some(failed(&["can't open: "], e))),
+    let (what, e) = 'failed: {
+        let fd = match crate::files::open(path, flags, Mode::empty()) {
+            Ok(fd) => fd,
+            Err(Errno::NOENT | Errno::NOTDIR) => return 0,
+            Err(e) => break 'failed ("can't open", e),
+        };
+        let meta = match rustix::fs::fstat(&fd) {
+            Ok(meta) => meta,
+            Err(e) => break 'failed ("fstat", e),
+        };
+        let text = if FileType::from_raw_mode(meta.st_mode) != FileType::RegularFile {
+            "not a regular file"
+        } else {
+            if let Err(e) = config::trust::check_opened(path, &meta) {
+                if warn {
+                    warn!("depends file {path}: {e}; treating it as unreadable");
+                }
+                return 2;
+            }
+            match crate::files::hash_fd(rustix::fd::AsFd::as_fd(&fd), MAX_DEPENDS_BYTES) {
+                Ok(hash) => return hash | 1,
+                // MAX_DEPENDS_BYTES, as text written out: no `format!`.
+                Err(Errno::FBIG) => "over 1048576 bytes",
+                Err(e) => break 'failed ("can't read", e),
+            }
+        };
+        if warn {
+            warn!("depends file {path}: {text}; treating it as unreadable");
+        }
+        return 2;
     };
-    let meta = rustix::fs::fstat(&fd).map_err(|e| Some(failed(&["fstat: "], e)))?;
-    if FileType::from_raw_mode(meta.st_mode) != FileType::RegularFile {
-        return Err(Some("not a regular file".to_string()));
+    if warn {
+        let parts = ["depends file ", path, ": ", what];
+        super::log_failed(
+            crate::syslog::Severity::Warning,
+            &parts,
+            e,
+            "; treating it as unreadable",
+        );
     }
-    config::trust::check_opened(path, &meta).map_err(|e| Some(e.to_string()))?;
-    crate::files::hash_fd(rustix::fd::AsFd::as_fd(&fd), MAX_DEPENDS_BYTES).map_err(|e| match e {
-        // MAX_DEPENDS_BYTES, as text written out: no `format!` (bytes).
-        Errno::FBIG => Some(String::from("over 1048576 bytes")),
-        e => Some(failed(&["can't read: "], e)),
-    })
+    2
 }
 
 /// `parts` and `e`'s text: one function, not one `format!` per call

@@ -66,12 +66,14 @@ pub(super) fn answer(sup: &mut impl Loop, request: &Request, uid: u32, now: Inst
         }
         Verb::Status => {
             let _ = writeln!(out, "pmtr\t{}", rustix::process::getpid().as_raw_nonzero());
-            for i in indices {
+            // By reference: no `vec::IntoIter` of its own (issue 18,
+            // bytes).
+            for &i in &indices {
                 write_status(sup.jobs(), i, now, &mut out);
             }
         }
         _ => {
-            for i in indices {
+            for &i in &indices {
                 let outcome = control_job(sup, i, request, uid, now);
                 // `i` is a current job's (`indices`): `get` spares a
                 // bounds check (issue 18).
@@ -144,18 +146,23 @@ fn control_job(
         _ => None,
     };
     let name = &job.spec.name;
-    if let Some(sig) = signal {
-        let sig_name = crate::config::signal_name(sig);
-        info!(
-            "control socket: {} job {name} with SIG{sig_name} (uid {uid})",
-            verb.word()
-        );
+    // One line for both kinds, ` with SIGNAME` only with a signal: one
+    // format site (issue 18, bytes).
+    let sig_name = signal.map(crate::config::signal_name);
+    let (with, sig_word) = match sig_name {
+        Some(word) => (" with SIG", word),
+        None => ("", ""),
+    };
+    info!(
+        "control socket: {} job {name}{with}{sig_word} (uid {uid})",
+        verb.word()
+    );
+    if let (Some(sig), Some(sig_name)) = (signal, sig_name) {
         return match sup.step_job(slot, JobEvent::Signal(sig), now) {
             Action::Signal(..) => Outcome::Sent(sig_name),
             _ => Outcome::Refused("not running; no signal sent"),
         };
     }
-    info!("control socket: {} job {name} (uid {uid})", verb.word());
     let waits_for_old_version = sup.jobs().replaced_still_stopping(name);
     sup.jobs_mut().get_mut(slot).want = if verb == Verb::Stop {
         Want::Down

@@ -951,10 +951,7 @@ impl Supervisor {
             };
             let job = self.jobs.get(slot);
             if matches!(job.state, JobState::Running { .. }) {
-                info!(
-                    "job {}: a depends file changed; restarting it",
-                    job.spec.name
-                );
+                super::job_info(&job.spec.name, ": a depends file changed; restarting it");
                 self.step_job(slot, JobEvent::Stop(AfterStop::Restart), now);
             }
         }
@@ -994,9 +991,9 @@ impl Supervisor {
         ready::add_env_lines(&mut lines, spec, job.id, notify_dir);
         // Otherwise its next start has the new environment.
         if !launch.replace_env(spec, &self.environ, &lines) {
-            info!("job {}: env file saved; environment unchanged", spec.name);
+            super::job_info(&spec.name, ": env file saved; environment unchanged");
         } else if matches!(job.state, JobState::Running { .. }) {
-            info!("job {}: environment changed; restarting it", spec.name);
+            super::job_info(&spec.name, ": environment changed; restarting it");
             self.step_job(slot, JobEvent::Stop(AfterStop::Restart), now);
         }
     }

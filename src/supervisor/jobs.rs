@@ -532,9 +532,9 @@ impl Jobs {
                 previous => {
                     if let Some(job) = previous {
                         applied.changed += 1;
-                        info!(
-                            "job {} changed; restarting it with its new settings",
-                            job.spec.name
+                        super::job_info(
+                            &job.spec.name,
+                            " changed; restarting it with its new settings",
                         );
                         applied.retired.push(job);
                     } else {
@@ -550,9 +550,9 @@ impl Jobs {
         for job in old {
             let Some(job) = job else { continue };
             applied.removed += 1;
-            info!(
-                "job {} removed from the configuration; stopping it",
-                job.spec.name
+            super::job_info(
+                &job.spec.name,
+                " removed from the configuration; stopping it",
             );
             applied.retired.push(job);
         }

@@ -449,7 +449,7 @@ impl Supervisor {
                     job.rules().check_fails
                 )
             }
-            Note::Recovered => info!("job {name}: check passed; healthy again"),
+            Note::Recovered => super::super::job_info(name, ": check passed; healthy again"),
         }
     }
 }
