@@ -849,11 +849,20 @@ impl Parser<'_> {
     /// Records a single-valued option; false (and an error) if it was
     /// already given in this job.
     fn first_time(&mut self, option: Text, pos: Pos) -> bool {
+        self.once(Msg::Repeated, option, pos)
+    }
+
+    /// Records `option` (an option's Text, or a ulimit's RLIMIT_ name)
+    /// as given at `pos`; false, and `msg` reported, if it was already
+    /// given in this job. One body for options and ulimits (issue 18,
+    /// bytes).
+    #[inline(never)]
+    fn once(&mut self, msg: Msg, option: Text, pos: Pos) -> bool {
         let Some(job) = &mut self.job else {
             return false;
         };
         if let Some(&(_, first)) = job.seen.iter().find(|(o, _)| *o == option) {
-            self.again(pos, Msg::Repeated, None, option, first);
+            self.again(pos, msg, None, option, first);
             return false;
         }
         job.seen.push((option, pos));
@@ -1172,16 +1181,13 @@ impl Parser<'_> {
                 self.fail_plain(value.pos, Msg::NofileInfinity);
                 continue;
             }
-            let Some(job) = &mut self.job else { return };
             // Recorded with the options given once, by its RLIMIT_ name:
             // one list for both (issue 18, bytes).
             let name = Text::of(7, resource as usize);
-            if let Some(&(_, first)) = job.seen.iter().find(|(o, _)| *o == name) {
-                self.again(flag.pos, Msg::UlimitRepeated, None, name, first);
+            if !self.once(Msg::UlimitRepeated, name, flag.pos) {
                 continue;
             }
-            job.seen.push((name, flag.pos));
-            job.spec.extra_mut().ulimits.push(Ulimit {
+            self.extra().ulimits.push(Ulimit {
                 resource,
                 value: limit,
             });
