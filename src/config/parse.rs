@@ -1022,7 +1022,12 @@ impl Parser<'_> {
                 // whether the job keeps the command then makes no odds.
                 if self.program(option, pos, args) {
                     // Boxed from the words, not from a Vec of Strings.
-                    self.spec().cmd = args.iter().map(|w| Box::from(w.text.as_str())).collect();
+                    // A loop, not map().collect(): no adapter code.
+                    let mut cmd = Vec::new();
+                    for w in args {
+                        cmd.push(Box::from(w.text.as_str()));
+                    }
+                    self.spec().cmd = cmd.into_boxed_slice();
                 }
             }
             Kw::Disable | Kw::Wait | Kw::Once => {
