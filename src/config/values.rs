@@ -323,7 +323,14 @@ pub fn parse_cpu(text: &str) -> Result<Vec<u32>, (u32, &str)> {
                     if a > b {
                         return Err((Msg::CpuReversed as u32, item));
                     }
-                    (a..=b).for_each(&mut add);
+                    let mut n = a;
+                    loop {
+                        add(n);
+                        if n == b {
+                            break;
+                        }
+                        n += 1;
+                    }
                 }
                 None => add(number(item)?),
             }
