@@ -295,12 +295,12 @@ pub fn parse_cpu(text: &str) -> Result<Vec<u32>, (u32, &str)> {
         if significant.len() > (MAX_CPU as usize + 1) / 4 {
             return Err(bad(BEYOND_1023));
         }
+        // Digit k (from the right) is CPUs 4k to 4k+3: four bits of word
+        // k / 8, set at once (issue 18, bytes).
         for (k, digit) in significant.bytes().rev().enumerate() {
             let v = hex_digit(digit).unwrap_or(0);
-            for bit in 0..4 {
-                if v & (1 << bit) != 0 {
-                    add((k * 4) as u32 + bit);
-                }
+            if let Some(word) = set.get_mut(k / 8) {
+                *word |= v << (k % 8 * 4);
             }
         }
     } else {
@@ -338,7 +338,7 @@ pub fn parse_cpu(text: &str) -> Result<Vec<u32>, (u32, &str)> {
     }
     // A loop, not filter().collect(): no iterator adapter code for it.
     let mut cpus = Vec::new();
-    for n in 0..=MAX_CPU {
+    for n in 0..MAX_CPU + 1 {
         if set[n as usize / 32] & (1 << (n % 32)) != 0 {
             cpus.push(n);
         }
