@@ -284,11 +284,14 @@ pub fn parse(file: &str, src: &str) -> Result<Config, Vec<Error>> {
     };
     for i in 1..errors.len() {
         // Error i moves down, one neighbour at a time, to its place.
-        for j in (1..=i).rev() {
-            match errors.get_mut(j - 1..=j) {
+        // Exclusive ranges: no inclusive range's checks (issue 18, bytes).
+        let mut j = i;
+        while j > 0 {
+            match errors.get_mut(j - 1..j + 1) {
                 Some(pair) if key(&pair[0]) > key(&pair[1]) => pair.swap(0, 1),
                 _ => break,
             }
+            j -= 1;
         }
     }
     Err(errors)
