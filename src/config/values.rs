@@ -284,7 +284,13 @@ pub fn parse_cpu(text: &str) -> Result<Vec<u32>, (u32, &str)> {
     // bytes).
     let mut set = [0u32; (MAX_CPU as usize + 1) / 32];
     let mut add = |n: u32| set[n as usize / 32] |= 1 << (n % 32);
-    if let Some(hex) = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
+    // The prefix as bytes: one test, not two strip_prefix calls (issue
+    // 18, bytes).
+    let hex = match text.as_bytes() {
+        [b'0', b'x' | b'X', ..] => text.get(2..),
+        _ => None,
+    };
+    if let Some(hex) = hex {
         if hex.is_empty() {
             return Err(bad(NO_HEX_DIGITS));
         }
