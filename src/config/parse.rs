@@ -692,14 +692,17 @@ impl Parser<'_> {
         // Relative `depends` paths are relative to the job's directory,
         // like `out` and `err`; resolve them here so the supervisor and
         // the equality of specs see one absolute path.
-        let extra = spec.extra();
-        if !extra.depends.is_empty() || !extra.env_files.is_empty() {
-            let base = crate::files::trim_slashes(spec.dir.as_deref().unwrap_or("/"));
-            let base = if base.is_empty() { "/" } else { base }.to_string();
-            let extra = spec.extra_mut();
+        // The directory borrowed beside the options: no copy of it
+        // (issue 18, bytes).
+        let (dir, extra) = spec.dir_and_extra();
+        if let Some(extra) = extra
+            && (!extra.depends.is_empty() || !extra.env_files.is_empty())
+        {
+            let base = crate::files::trim_slashes(dir.unwrap_or("/"));
+            let base = if base.is_empty() { "/" } else { base };
             let absolute = |path: &mut String| {
                 if !path.starts_with('/') {
-                    *path = crate::files::join(&base, path);
+                    *path = crate::files::join(base, path);
                 }
             };
             // Two loops, not a chain of iterators: less code.
