@@ -163,6 +163,12 @@ impl JobSpec {
         self.extra.get()
     }
 
+    /// The job's `dir`, and its rarely set options if any was set: both
+    /// at once, borrowed apart (the parser resolves relative paths).
+    pub(crate) fn dir_and_extra(&mut self) -> (Option<&str>, Option<&mut Extra>) {
+        (self.dir.as_deref(), self.extra.0.as_deref_mut())
+    }
+
     /// The job's rarely set options, to set one: made on first use.
     pub fn extra_mut(&mut self) -> &mut Extra {
         self.extra.0.get_or_insert_with(|| Box::new(Extra::NONE))

@@ -284,11 +284,14 @@ pub fn parse(file: &str, src: &str) -> Result<Config, Vec<Error>> {
     };
     for i in 1..errors.len() {
         // Error i moves down, one neighbour at a time, to its place.
-        for j in (1..=i).rev() {
-            match errors.get_mut(j - 1..=j) {
+        // Exclusive ranges: no inclusive range's checks (issue 18, bytes).
+        let mut j = i;
+        while j > 0 {
+            match errors.get_mut(j - 1..j + 1) {
                 Some(pair) if key(&pair[0]) > key(&pair[1]) => pair.swap(0, 1),
                 _ => break,
             }
+            j -= 1;
         }
     }
     Err(errors)
@@ -689,14 +692,17 @@ impl Parser<'_> {
         // Relative `depends` paths are relative to the job's directory,
         // like `out` and `err`; resolve them here so the supervisor and
         // the equality of specs see one absolute path.
-        let extra = spec.extra();
-        if !extra.depends.is_empty() || !extra.env_files.is_empty() {
-            let base = crate::files::trim_slashes(spec.dir.as_deref().unwrap_or("/"));
-            let base = if base.is_empty() { "/" } else { base }.to_string();
-            let extra = spec.extra_mut();
+        // The directory borrowed beside the options: no copy of it
+        // (issue 18, bytes).
+        let (dir, extra) = spec.dir_and_extra();
+        if let Some(extra) = extra
+            && (!extra.depends.is_empty() || !extra.env_files.is_empty())
+        {
+            let base = crate::files::trim_slashes(dir.unwrap_or("/"));
+            let base = if base.is_empty() { "/" } else { base };
             let absolute = |path: &mut String| {
                 if !path.starts_with('/') {
-                    *path = crate::files::join(&base, path);
+                    *path = crate::files::join(base, path);
                 }
             };
             // Two loops, not a chain of iterators: less code.
@@ -849,11 +855,20 @@ impl Parser<'_> {
     /// Records a single-valued option; false (and an error) if it was
     /// already given in this job.
     fn first_time(&mut self, option: Text, pos: Pos) -> bool {
+        self.once(Msg::Repeated, option, pos)
+    }
+
+    /// Records `option` (an option's Text, or a ulimit's RLIMIT_ name)
+    /// as given at `pos`; false, and `msg` reported, if it was already
+    /// given in this job. One body for options and ulimits (issue 18,
+    /// bytes).
+    #[inline(never)]
+    fn once(&mut self, msg: Msg, option: Text, pos: Pos) -> bool {
         let Some(job) = &mut self.job else {
             return false;
         };
         if let Some(&(_, first)) = job.seen.iter().find(|(o, _)| *o == option) {
-            self.again(pos, Msg::Repeated, None, option, first);
+            self.again(pos, msg, None, option, first);
             return false;
         }
         job.seen.push((option, pos));
@@ -1013,7 +1028,12 @@ impl Parser<'_> {
                 // whether the job keeps the command then makes no odds.
                 if self.program(option, pos, args) {
                     // Boxed from the words, not from a Vec of Strings.
-                    self.spec().cmd = args.iter().map(|w| Box::from(w.text.as_str())).collect();
+                    // A loop, not map().collect(): no adapter code.
+                    let mut cmd = Vec::new();
+                    for w in args {
+                        cmd.push(Box::from(w.text.as_str()));
+                    }
+                    self.spec().cmd = cmd.into_boxed_slice();
                 }
             }
             Kw::Disable | Kw::Wait | Kw::Once => {
@@ -1172,16 +1192,13 @@ impl Parser<'_> {
                 self.fail_plain(value.pos, Msg::NofileInfinity);
                 continue;
             }
-            let Some(job) = &mut self.job else { return };
             // Recorded with the options given once, by its RLIMIT_ name:
             // one list for both (issue 18, bytes).
             let name = Text::of(7, resource as usize);
-            if let Some(&(_, first)) = job.seen.iter().find(|(o, _)| *o == name) {
-                self.again(flag.pos, Msg::UlimitRepeated, None, name, first);
+            if !self.once(Msg::UlimitRepeated, name, flag.pos) {
                 continue;
             }
-            job.seen.push((name, flag.pos));
-            job.spec.extra_mut().ulimits.push(Ulimit {
+            self.extra().ulimits.push(Ulimit {
                 resource,
                 value: limit,
             });

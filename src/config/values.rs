@@ -284,7 +284,13 @@ pub fn parse_cpu(text: &str) -> Result<Vec<u32>, (u32, &str)> {
     // bytes).
     let mut set = [0u32; (MAX_CPU as usize + 1) / 32];
     let mut add = |n: u32| set[n as usize / 32] |= 1 << (n % 32);
-    if let Some(hex) = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
+    // The prefix as bytes: one test, not two strip_prefix calls (issue
+    // 18, bytes).
+    let hex = match text.as_bytes() {
+        [b'0', b'x' | b'X', ..] => text.get(2..),
+        _ => None,
+    };
+    if let Some(hex) = hex {
         if hex.is_empty() {
             return Err(bad(NO_HEX_DIGITS));
         }
@@ -295,12 +301,12 @@ pub fn parse_cpu(text: &str) -> Result<Vec<u32>, (u32, &str)> {
         if significant.len() > (MAX_CPU as usize + 1) / 4 {
             return Err(bad(BEYOND_1023));
         }
+        // Digit k (from the right) is CPUs 4k to 4k+3: four bits of word
+        // k / 8, set at once (issue 18, bytes).
         for (k, digit) in significant.bytes().rev().enumerate() {
             let v = hex_digit(digit).unwrap_or(0);
-            for bit in 0..4 {
-                if v & (1 << bit) != 0 {
-                    add((k * 4) as u32 + bit);
-                }
+            if let Some(word) = set.get_mut(k / 8) {
+                *word |= v << (k % 8 * 4);
             }
         }
     } else {
@@ -323,7 +329,14 @@ pub fn parse_cpu(text: &str) -> Result<Vec<u32>, (u32, &str)> {
                     if a > b {
                         return Err((Msg::CpuReversed as u32, item));
                     }
-                    (a..=b).for_each(&mut add);
+                    let mut n = a;
+                    loop {
+                        add(n);
+                        if n == b {
+                            break;
+                        }
+                        n += 1;
+                    }
                 }
                 None => add(number(item)?),
             }
@@ -331,7 +344,7 @@ pub fn parse_cpu(text: &str) -> Result<Vec<u32>, (u32, &str)> {
     }
     // A loop, not filter().collect(): no iterator adapter code for it.
     let mut cpus = Vec::new();
-    for n in 0..=MAX_CPU {
+    for n in 0..MAX_CPU + 1 {
         if set[n as usize / 32] & (1 << (n % 32)) != 0 {
             cpus.push(n);
         }

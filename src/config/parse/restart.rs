@@ -220,10 +220,12 @@ impl Parser<'_> {
                 self.extra().env_files.push(EnvFile { path, optional });
             }
             _ => {
-                let text = arg(0).text.clone();
+                // Borrowed from the word: copied only where it is kept
+                // (issue 18, bytes).
+                let text = arg(0).text.as_str();
                 let spec = self.extra();
                 match kw {
-                    Kw::Umask => match parse_umask(&text) {
+                    Kw::Umask => match parse_umask(text) {
                         Some(mask) => spec.umask = Some(mask),
                         None => {
                             self.bad(arg(0), Msg::BadNumber, OCTAL_MODE);
@@ -232,7 +234,7 @@ impl Parser<'_> {
                     _ if text.split(',').any(str::is_empty) => {
                         self.fail(arg(0).pos, Msg::EmptyArg, key, Text::NONE);
                     }
-                    Kw::Group => spec.group = Some(text),
+                    Kw::Group => spec.group = Some(String::from(text)),
                     _ => {
                         // A loop, not map().collect(): no adapter code.
                         for g in text.split(',') {
