@@ -332,17 +332,38 @@ impl Launch {
     /// The ids the logger of the job's stdout (or `stderr`) runs with: the
     /// job's when its user could redirect the log (SPEC §10, the rule of
     /// [`redirectable`]), else none: pmtr's own, root's.
-    pub fn logger_ids(&self, stderr: bool) -> Option<Ids> {
+    /// Only the ids and groups: a logger, like a probe, needs no name or
+    /// home (issue 18: one copy for both, not a whole `Ids` clone).
+    pub fn logger_ids(&self, stderr: bool) -> Option<Box<Ids>> {
         let stream = if stderr { &self.stderr } else { &self.stdout };
-        matches!(stream, Stream::Pipe(true))
-            .then(|| self.ids().cloned())
-            .flatten()
+        if matches!(stream, Stream::Pipe(true)) {
+            self.child_creds()
+        } else {
+            None
+        }
+    }
+
+    /// The credentials a child of this job's takes: its ids and groups.
+    fn child_creds(&self) -> Option<Box<Ids>> {
+        self.creds.as_ref().map(|c| {
+            Box::new(Ids {
+                uid: c.uid,
+                gid: c.gid,
+                groups: c.groups.clone(),
+                name: String::new(),
+                home: String::new(),
+            })
+        })
     }
 
     /// The launch of a logger: pmtr's own binary with `args` (`argv[0]`
     /// first), reading its stdin (the pipe passed to [`spawn`]), stderr
     /// left as pmtr's, run with `ids` (see [`Launch::logger_ids`]).
-    pub fn logger(args: &[&str], ids: Option<Ids>, env: &Rc<Env>) -> Result<Launch, PrepareError> {
+    pub fn logger(
+        args: &[&str],
+        ids: Option<Box<Ids>>,
+        env: &Rc<Env>,
+    ) -> Result<Launch, PrepareError> {
         Ok(Launch {
             exec_self: true,
             argv: CStrings::from_text(&mut args.iter().copied(), "out")?,
@@ -352,7 +373,7 @@ impl Launch {
             stdout: Stream::Null,
             stderr: Stream::Inherit,
             limits: None,
-            creds: ids.map(Box::new),
+            creds: ids,
             ready_fd: None,
             merged: false,
         })
@@ -392,15 +413,7 @@ impl Launch {
                 })
             }),
             // The child takes only the ids and groups.
-            creds: self.creds.as_ref().map(|c| {
-                Box::new(Ids {
-                    uid: c.uid,
-                    gid: c.gid,
-                    groups: c.groups.clone(),
-                    name: String::new(),
-                    home: String::new(),
-                })
-            }),
+            creds: self.child_creds(),
             ready_fd: None,
             merged: true,
         })
