@@ -1016,12 +1016,8 @@ impl Supervisor {
         let applied = self.jobs.apply(specs, |spec, id| {
             prepare(spec, id, label, &users, environ, notify_dir, &mut envs)
         });
-        for mut job in applied.retired {
-            // Stopped at once: what restarts with it is judged against
-            // the new configuration.
-            job.held = false;
-            let slot = self.jobs.retire(job);
-            self.step_job(slot, JobEvent::Stop(AfterStop::Down), now);
+        for i in applied.retired.clone() {
+            self.step_job(Slot::Retiring(i), JobEvent::Stop(AfterStop::Down), now);
         }
         self.equip();
         self.forget_retired(now);

@@ -251,8 +251,11 @@ pub struct Applied {
     pub changed: usize,
     pub removed: usize,
     pub kept: usize,
-    /// Removed jobs, and the old versions of changed ones: to be stopped.
-    pub retired: Vec<Job>,
+    /// Removed jobs, and the old versions of changed ones, to be stopped:
+    /// their places in the retiring list, where they are put at once,
+    /// not moved there one by one from a list of their own (issue 18,
+    /// bytes).
+    pub retired: core::ops::Range<usize>,
 }
 
 #[derive(Default)]
@@ -466,10 +469,18 @@ impl Jobs {
 
     /// Keeps a removed or replaced job until its processes are gone (see
     /// [`Jobs::forget_retired`]); returns its slot, to stop it.
+    #[cfg(test)]
     pub fn retire(&mut self, job: Job) -> Slot {
         self.touch_all();
         self.retiring.push(job);
         Slot::Retiring(self.retiring.len() - 1)
+    }
+
+    /// A job [`Jobs::apply`] retires: stopped at once by the loop, so
+    /// what restarts with it is judged against the new configuration.
+    fn keep_stopping(&mut self, mut job: Job) {
+        job.held = false;
+        self.retiring.push(job);
     }
 
     /// Forgets retired jobs whose processes are all gone; returns their
@@ -507,7 +518,7 @@ impl Jobs {
             changed: 0,
             removed: 0,
             kept: 0,
-            retired: Vec::new(),
+            retired: self.retiring.len()..0,
         };
         let mut jobs = Vec::with_capacity(specs.len());
         let mut at = 0;
@@ -536,7 +547,7 @@ impl Jobs {
                             &job.spec.name,
                             " changed; restarting it with its new settings",
                         );
-                        applied.retired.push(job);
+                        self.keep_stopping(job);
                     } else {
                         applied.added += 1;
                     }
@@ -547,15 +558,16 @@ impl Jobs {
                 }
             }
         }
-        for job in old {
-            let Some(job) = job else { continue };
+        for job in &mut old {
+            let Some(job) = job.take() else { continue };
             applied.removed += 1;
             super::job_info(
                 &job.spec.name,
                 " removed from the configuration; stopping it",
             );
-            applied.retired.push(job);
+            self.keep_stopping(job);
         }
+        applied.retired.end = self.retiring.len();
         self.current = jobs;
         self.touch_all();
         let order = start_order(&self.current);
