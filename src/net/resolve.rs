@@ -687,9 +687,15 @@ fn read_conf(conf: &mut Conf, path: &str) {
     // What `timeout / attempts` gives, without Duration's division and
     // its panic path (issue 18, bytes).
     // `attempts` is 1 to 5; max(1) tells the compiler, which then drops
-    // the division's zero check and its panic.
-    let attempts = u64::from(attempts.max(1));
-    conf.retry = Duration::from_nanos(u64::from(timeout) * 1_000_000_000 / attempts);
+    // the division's zero check and its panic. Whole seconds, then the
+    // rest's nanoseconds, in u32 (the rest is below 5e9): the same value
+    // with one 64-bit division less on 32-bit targets (issue 18, bytes).
+    let attempts: u32 = attempts.max(1);
+    let timeout: u32 = timeout;
+    conf.retry = Duration::from_nanos(
+        u64::from(timeout / attempts) * 1_000_000_000
+            + u64::from(timeout % attempts * 1_000_000_000 / attempts),
+    );
 }
 
 /// One line of resolv.conf into `conf`, `timeout` and `attempts`.
