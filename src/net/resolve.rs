@@ -259,7 +259,10 @@ impl<'a, I: Io> Resolver<'a, I> {
     fn start_dns(&mut self, key: u32, host: &str, name: &str, now: Instant) {
         let io = &mut self.io;
         let sources = &self.sources;
-        let round = self.round.get_or_insert_with(|| Round::open(io, sources));
+        let round = match &mut self.round {
+            Some(round) => round,
+            None => Round::open(&mut self.round, io, sources),
+        };
         let dots = name.bytes().filter(|&b| b == b'.').count();
         // An absolute name (`host.`) had its dot cut above: no search.
         let search = name.len() == host.len() && dots < round.conf.ndots;
@@ -390,13 +393,19 @@ impl<'a, I: Io> Resolver<'a, I> {
 impl<S> Round<S> {
     /// Reads resolv.conf and connects a socket to each server (127.0.0.1
     /// when none is listed, as in musl).
-    fn open<I: Io<Socket = S>>(io: &mut I, sources: &Sources) -> Round<S> {
-        let conf = read_conf(sources.resolv_conf);
-        let mut round = Round {
+    /// Made in `slot`, its resolv.conf read into its place there: no copy
+    /// of the round or of its configuration (issue 18, bytes).
+    fn open<'r, I: Io<Socket = S>>(
+        slot: &'r mut Option<Round<S>>,
+        io: &mut I,
+        sources: &Sources,
+    ) -> &'r mut Round<S> {
+        let round = slot.insert(Round {
             servers: heapless::Vec::new(),
             last_error: Errno::NETUNREACH,
-            conf,
-        };
+            conf: Conf::default(),
+        });
+        read_conf(&mut round.conf, sources.resolv_conf);
         let localhost = [IpAddr::V4(Ipv4Addr::LOCALHOST)];
         let ips = if round.conf.servers.is_empty() {
             &localhost[..]
@@ -654,28 +663,39 @@ struct Conf {
     retry: Duration,
 }
 
-fn read_conf(path: &str) -> Conf {
+impl Default for Conf {
+    fn default() -> Self {
+        Conf {
+            servers: heapless::Vec::new(),
+            search: Vec::new(),
+            ndots: 1,
+            timeout: Duration::ZERO,
+            retry: Duration::ZERO,
+        }
+    }
+}
+
+/// Reads resolv.conf at `path` into `conf`, a [`Conf::default`].
+fn read_conf(conf: &mut Conf, path: &str) {
     let (mut timeout, mut attempts) = (5, 2);
-    let mut conf = Conf {
-        servers: heapless::Vec::new(),
-        search: Vec::new(),
-        ndots: 1,
-        timeout: Duration::ZERO,
-        retry: Duration::ZERO,
-    };
     for_each_line(
         path,
         RESOLV_CONF_MAX,
-        &mut Each::Conf(&mut conf, &mut timeout, &mut attempts),
+        &mut Each::Conf(conf, &mut timeout, &mut attempts),
     );
     conf.timeout = Duration::from_secs(timeout.into());
     // What `timeout / attempts` gives, without Duration's division and
     // its panic path (issue 18, bytes).
     // `attempts` is 1 to 5; max(1) tells the compiler, which then drops
-    // the division's zero check and its panic.
-    let attempts = u64::from(attempts.max(1));
-    conf.retry = Duration::from_nanos(u64::from(timeout) * 1_000_000_000 / attempts);
-    conf
+    // the division's zero check and its panic. Whole seconds, then the
+    // rest's nanoseconds, in u32 (the rest is below 5e9): the same value
+    // with one 64-bit division less on 32-bit targets (issue 18, bytes).
+    let attempts: u32 = attempts.max(1);
+    let timeout: u32 = timeout;
+    conf.retry = Duration::from_nanos(
+        u64::from(timeout / attempts) * 1_000_000_000
+            + u64::from(timeout % attempts * 1_000_000_000 / attempts),
+    );
 }
 
 /// One line of resolv.conf into `conf`, `timeout` and `attempts`.

@@ -509,7 +509,8 @@ fn refused_server_fails_at_once() {
 #[test]
 fn resolv_conf_options_defaults_and_caps() {
     let files = Files::new("conf-empty", "", "");
-    let conf = read_conf(&files.resolv);
+    let mut conf = Conf::default();
+    read_conf(&mut conf, &files.resolv);
     assert!(conf.servers.is_empty() && conf.search.is_empty());
     assert_eq!(conf.ndots, 1);
     assert_eq!(
@@ -531,7 +532,8 @@ fn resolv_conf_options_defaults_and_caps() {
                 Options ndots:9\n\
                 options ndot:9 Timeout:7 attempt:4\n";
     let files = Files::new("conf", "", text);
-    let conf = read_conf(&files.resolv);
+    let mut conf = Conf::default();
+    read_conf(&mut conf, &files.resolv);
     let servers: Vec<String> = conf.servers.iter().map(ToString::to_string).collect();
     assert_eq!(servers, ["10.0.0.1", "fe80::1", "10.0.0.3"]);
     // The last search line wins; bad domains are dropped, six are kept.
