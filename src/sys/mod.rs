@@ -570,7 +570,7 @@ pub enum Clock {
 
 /// `clock_gettime(clock)`—The time on `clock`, as seconds and nanoseconds.
 ///
-/// Through the kernel's vDSO (no system call), found by [`vdso_clock`]
+/// Through the kernel's vDSO (no system call), found by `vdso_clock`
 /// at the first read; the system call only where the kernel has no vDSO
 /// clock or it fails. pmtr's own lookup, not the C library's
 /// `clock_gettime`: musl's (its `__vdsosym`, its lookup and 32-bit
@@ -622,7 +622,7 @@ type VdsoClock = unsafe extern "C" fn(libc::clockid_t, *mut Timespec64) -> libc:
 /// The vDSO's `clock_gettime` with 64-bit seconds, or 1 for none: the
 /// name the architecture gives it. A 32-bit kernel before 5.5 has only
 /// `__vdso_clock_gettime`, with 32-bit seconds: read through
-/// [`vdso_clock32`]. On 32-bit ARM neither is used unless
+/// `vdso_clock32`. On 32-bit ARM neither is used unless
 /// `__vdso_clock_gettime` is there: a kernel without a usable timer blanks
 /// that name but, in some versions, not the 64-bit one (musl checks the
 /// same).

@@ -130,7 +130,7 @@ impl Zone {
         Ok(zone)
     }
 
-    /// [`Zone::from_tzif`] into this zone (UTC before), which an error
+    /// `Zone::from_tzif` into this zone (UTC before), which an error
     /// leaves as it was: read in place, not moved out through a tuple and
     /// Results (issue 18, bytes).
     fn read_tzif(&mut self, data: &[u8]) -> Result<(), TzError> {
@@ -362,7 +362,7 @@ impl Rule {
         rule.ok_or(TzError::BadRule)
     }
 
-    /// [`Rule::parse`] into `out`, which an error leaves as it was: the
+    /// `Rule::parse` into `out`, which an error leaves as it was: the
     /// rule made where the zone keeps it, not moved out through a Result
     /// (issue 18, bytes).
     fn parse_into(out: &mut Option<Rule>, s: &[u8]) -> Result<(), TzError> {
