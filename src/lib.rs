@@ -60,7 +60,7 @@ pub(crate) fn write_failed(
         f.write_str(part)?;
     }
     f.write_str(": ")?;
-    f.write_str(sys::strerror(e))
+    core::fmt::Display::fmt(&sys::strerror(e), f)
 }
 
 /// `text` as `str::parse` reads an unsigned number (an optional `+`, then

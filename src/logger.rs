@@ -28,6 +28,7 @@ use rustix::fs::{FileType, Mode, OFlags};
 use rustix::io::Errno;
 
 use crate::files::write_all;
+use crate::packed::MAX_TEXT;
 use crate::sys::strerror;
 use crate::syslog::Zone;
 
@@ -269,7 +270,7 @@ impl<'a> Log<'a> {
             Some(Err(e)) => {
                 self.fd = None;
                 self.dropped += lines();
-                self.failed("write", strerror(e));
+                self.failed("write", strerror(e).text(&mut [0; MAX_TEXT]));
             }
             None => self.dropped += lines(),
         }
@@ -323,7 +324,7 @@ impl<'a> Log<'a> {
             }
             // EINVAL here is (also) the check above: say what it means.
             Err(Errno::INVAL) => self.failed("open", "not a regular file or a character device"),
-            Err(e) => self.failed("open", strerror(e)),
+            Err(e) => self.failed("open", strerror(e).text(&mut [0; MAX_TEXT])),
         }
     }
 

@@ -653,10 +653,11 @@ impl StartError {
         impl fmt::Display for D<'_> {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 let (e, spec) = (self.0, self.1);
+                let mut buf = [0; crate::packed::MAX_TEXT];
                 let why = if e.detail & DETAIL_WRONG_TYPE != 0 {
                     "not a regular file or a character device"
                 } else {
-                    sys::strerror(e.errno)
+                    sys::strerror(e.errno).text(&mut buf)
                 };
                 // What failed and on what: one `write!` for every
                 // step, not one per step (issue 18, bytes).

@@ -30,7 +30,7 @@ pub enum LookupError {
     /// The passwd file could not be read.
     Unreadable {
         file: &'static str,
-        reason: &'static str,
+        reason: rustix::io::Errno,
     },
     /// No such user in the passwd file.
     UnknownUser(String),
@@ -44,7 +44,9 @@ pub enum LookupError {
 impl fmt::Display for LookupError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            LookupError::Unreadable { file, reason } => write!(f, "can't read {file}: {reason}"),
+            LookupError::Unreadable { file, reason } => {
+                write!(f, "can't read {file}: {}", crate::sys::strerror(*reason))
+            }
             LookupError::UnknownUser(name) => {
                 write!(f, "unknown user '{name}' (not in /etc/passwd)")
             }
@@ -71,7 +73,7 @@ fn read_text(path: &str) -> Result<String, rustix::io::Errno> {
 /// The user database files, read once per configuration load.
 pub struct Users {
     /// The text, or why it could not be read (strerror's words).
-    passwd: Result<String, &'static str>,
+    passwd: Result<String, rustix::io::Errno>,
     group: String,
 }
 
@@ -83,7 +85,7 @@ impl Users {
 
     pub fn from_files(passwd: &str, group: &str) -> Users {
         Users {
-            passwd: read_text(passwd).map_err(crate::sys::strerror),
+            passwd: read_text(passwd),
             // A missing group file only means no supplementary groups.
             group: read_text(group).unwrap_or_default(),
         }

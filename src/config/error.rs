@@ -271,6 +271,7 @@ impl fmt::Display for ErrorKind {
         let (msg, a, b) = unsaid(self.said);
         let mut buf = [0; MAX_TEXT];
         let mut rest = msg.text(&mut buf);
+        let mut errno_buf = [0; MAX_TEXT];
         while let Some((text, marked)) = rest.split_once('%') {
             f.write_str(text)?;
             let mark = marked.bytes().next().unwrap_or(0);
@@ -285,7 +286,7 @@ impl fmt::Display for ErrorKind {
                 b'b' => ("", b.get(), ""),
                 b'e' => {
                     let errno = rustix::io::Errno::from_raw_os_error(n as i32);
-                    ("", crate::sys::strerror(errno), "")
+                    ("", crate::sys::strerror(errno).text(&mut errno_buf), "")
                 }
                 b'F' if self.word.is_some() => (", found '", word, "'"),
                 b'?' => match &self.more {

@@ -449,6 +449,6 @@ pub(super) fn failed(parts: &[&str], e: Errno) -> String {
     for part in parts {
         why.push_str(part);
     }
-    why.push_str(crate::sys::strerror(e));
+    why.push_str(crate::sys::strerror(e).text(&mut [0; crate::packed::MAX_TEXT]));
     why
 }

@@ -16,6 +16,9 @@ use rustix::fd::{FromRawFd, OwnedFd};
 use rustix::io::Errno;
 use rustix::process::Pid;
 
+mod strerror;
+pub use strerror::Strerror;
+
 /// The signals pmtr handles through its signalfd.
 pub const HANDLED: [i32; 4] = [libc::SIGCHLD, libc::SIGTERM, libc::SIGINT, libc::SIGHUP];
 
@@ -529,12 +532,11 @@ pub fn peer_uid(fd: rustix::fd::BorrowedFd<'_>) -> Result<u32, Errno> {
 }
 
 /// The text for an errno, as `strerror` gives it (`No such file or
-/// directory`), without the `(os error 2)` that `io::Error` appends.
-pub fn strerror(errno: Errno) -> &'static str {
-    // SAFETY: musl and glibc return a pointer to a static string for every
-    // number; pmtr is single-threaded, so the non-reentrant variant is fine.
-    let text = unsafe { CStr::from_ptr(libc::strerror(errno.raw_os_error())) };
-    text.to_str().unwrap_or("unknown error")
+/// directory`), without the `(os error 2)` that `io::Error` appends: a
+/// value to format with `{}` (pmtr's own copy of the texts, [`strerror`]'s
+/// module).
+pub fn strerror(errno: Errno) -> Strerror {
+    Strerror(errno)
 }
 
 /// `dup2(fd, target)`—Puts `fd` at `target` (0, 1 or 2), without
@@ -879,7 +881,10 @@ mod tests {
 
     #[test]
     fn strerror_has_no_suffix() {
-        assert_eq!(strerror(Errno::NOENT), "No such file or directory");
+        assert_eq!(
+            strerror(Errno::NOENT).to_string(),
+            "No such file or directory"
+        );
     }
 
     #[test]
