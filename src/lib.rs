@@ -9,7 +9,7 @@
 //! the supervisor itself.
 
 #![deny(unsafe_code)]
-// Without std (see `sys/start.rs` for why); unit tests run under std's
+// Without std (see `rt/start.rs` for why); unit tests run under std's
 // harness.
 #![cfg_attr(not(test), no_std)]
 
