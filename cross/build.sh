@@ -33,7 +33,11 @@ fi
 build_release() {
     for target in $TARGETS; do
         say "cross: release $target"
-        cross +"$STABLE" build --release --target "$target" --target-dir "$STABLE_TARGET_DIR"
+        set --
+        flags=$(release_rustflags "$target")
+        # shellcheck disable=SC2086 # a list of words
+        [ -z "$flags" ] || set -- --config "target.$target.rustflags=$(toml_array $flags)"
+        cross +"$STABLE" build --release --target "$target" --target-dir "$STABLE_TARGET_DIR" "$@"
         install -D -m 755 "$(cargo_out "$target" release)" "$(dist_path "$target" release)"
     done
 }

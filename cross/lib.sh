@@ -140,8 +140,9 @@ file_arch() {
 # The immediate-abort panic strategy is spelled two ways depending on the
 # nightly: newer ones take `-C panic=immediate-abort` (with
 # -Z unstable-options), older ones a std feature. Sets MIN_PANIC_RUSTFLAGS
-# (rustc flags, maybe none) and MIN_STD_ARGS (cargo arguments).
-# pmtr is no_std (src/sys/start.rs), so only core and alloc are rebuilt,
+# (rustc flags, maybe none) and MIN_STD_ARGS (cargo arguments), and
+# MIN_NO_JUMP_TABLES (see no_jump_tables_flag).
+# pmtr is no_std (src/rt/start.rs), so only core and alloc are rebuilt,
 # with `optimize_for_size` (smaller sort and formatting code, same
 # behaviour).
 min_panic_strategy() {
@@ -158,6 +159,7 @@ min_panic_strategy() {
         MIN_STD_ARGS="-Zbuild-std=core,alloc -Zbuild-std-features=panic_immediate_abort,optimize_for_size"
     fi
     rm -rf "$probe_dir"
+    MIN_NO_JUMP_TABLES=$(no_jump_tables_flag "$NIGHTLY")
 }
 
 # min_rustflags TARGET: the rustflags the min flavour adds for TARGET
@@ -175,16 +177,49 @@ min_panic_strategy() {
 #   for the others too (issue 18, measured: armv6 -5208 bytes, armv7 -1408,
 #   x86_64 -1664). The calls cost a few cycles; pmtr waits, it does not
 #   compute.
+# - no jump tables, but on armv7 (see no_jump_tables_flag).
 min_rustflags() {
     flags="$MIN_PANIC_RUSTFLAGS -Cforce-unwind-tables=no"
     case $1 in
         armv7-unknown-linux-musleabihf) flags="$flags -Ctarget-feature=+thumb-mode" ;;
+        *) flags="$flags $MIN_NO_JUMP_TABLES" ;;
     esac
     case $1 in
         aarch64-*) ;;
         *) flags="$flags -Cllvm-args=-enable-machine-outliner=always" ;;
     esac
     echo "$flags"
+}
+
+# no_jump_tables_flag TOOLCHAIN: how TOOLCHAIN's rustc spells "no jump
+# tables" (`-Cjump-tables=no` since Rust 1.93, `-Zno-jump-tables` on an
+# older nightly), or nothing if it has neither. Jump tables for `match`es
+# cost more than the compares that replace them everywhere but on armv7,
+# whose Thumb-2 TBB/TBH tables are a byte or two per entry (issue 18,
+# measured with each flavour's other flags: min x86_64 -1344 bytes, min
+# armv6 -344, min aarch64 -32, stable x86_64 -1344; min armv7 +528). A
+# switch becomes a few compares and branches instead of one indirect
+# jump: no difference a supervisor can measure.
+no_jump_tables_flag() {
+    probe_dir=$(mktemp -d)
+    for flag in -Cjump-tables=no -Zno-jump-tables; do
+        if printf '' | rustup run "$1" rustc "$flag" --crate-type=lib --crate-name=probe \
+            --emit=metadata -o "$probe_dir/probe.rmeta" - 2>/dev/null; then
+            echo "$flag"
+            break
+        fi
+    done
+    rm -rf "$probe_dir"
+}
+
+# release_rustflags TARGET: the rustflags the release flavour adds for
+# TARGET to those of .cargo/config.toml (which must build on every Rust
+# from the crate's rust-version, so a flag newer than that is added here,
+# after a probe): no jump tables on x86_64.
+release_rustflags() {
+    case $1 in
+        x86_64-*) no_jump_tables_flag "$STABLE" ;;
+    esac
 }
 
 # toml_array WORD...: the words as a TOML array of strings, for --config.

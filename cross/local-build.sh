@@ -48,9 +48,12 @@ build_release() {
     set --
     for target in $STABLE_LOCAL_TARGETS; do
         set -- "$@" --target "$target"
-        # shellcheck disable=SC2046,SC2086 # lists of words
-        if [ -n "${PMTR_RUSTFLAGS:-}${PMTR_LINK_MAP:-}" ]; then
-            set -- "$@" --config "target.$target.rustflags=$(toml_array ${PMTR_RUSTFLAGS:-} $(map_rustflags "$target"))"
+        # One line of words, or empty.
+        # shellcheck disable=SC2046,SC2086,SC2116 # lists of words
+        flags=$(echo $(release_rustflags "$target") ${PMTR_RUSTFLAGS:-} $(map_rustflags "$target"))
+        if [ -n "$flags" ]; then
+            # shellcheck disable=SC2086 # a list of words
+            set -- "$@" --config "target.$target.rustflags=$(toml_array $flags)"
         fi
     done
     [ -z "${PMTR_LINK_MAP:-}" ] || mkdir -p "$PMTR_LINK_MAP"
