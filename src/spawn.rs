@@ -522,28 +522,11 @@ fn job_env(
     for line in env_files {
         lines.push(line.clone());
     }
-    let mut base = lines.len();
+    let base = lines.len();
     for line in &spec.env {
         lines.push(line.clone());
     }
-    // A line of the user's variables or the env files gives way to any
-    // later line of its name; the `env` lines all stay. In place: no
-    // list of references and no iterator chain (issue 18).
-    let mut i = 0;
-    while i < base {
-        // Not None: i < base <= lines.len().
-        let Some((line, later)) = lines.get(i..).and_then(|l| l.split_first()) else {
-            break;
-        };
-        let key = name(line.as_bytes());
-        if later.iter().any(|later| name(later.as_bytes()) == key) {
-            lines.remove(i);
-            base -= 1;
-        } else {
-            i += 1;
-        }
-    }
-    Ok(envs.share(environ.with(&lines)?))
+    Ok(envs.share(environ.with(&lines, base)?))
 }
 
 /// The name of a `NAME=VALUE` line (all of it without a `=`): one
@@ -1278,8 +1261,10 @@ impl Env {
     }
 
     /// This environment with `lines` (`VAR=VALUE`) added; a line replaces
-    /// a variable of the same name.
-    fn with(&self, lines: &[String]) -> Result<Env, PrepareError> {
+    /// a variable of the same name. Each of the first `base` lines (the
+    /// user's variables, the env files') also gives way to any later line
+    /// of its name; the lines after them (`env`) all stay.
+    fn with(&self, lines: &[String], base: usize) -> Result<Env, PrepareError> {
         // Two loops, not `CStrings::new` over a chain of both: its own
         // copy of the loop for that iterator type (issue 18, bytes).
         let mut bytes = Vec::new();
@@ -1297,8 +1282,16 @@ impl Env {
                 CStrings::push(&mut bytes, kv);
             }
         }
-        for line in lines {
-            if !CStrings::push(&mut bytes, line.as_bytes()) {
+        // A line that gives way is skipped as the lines are pushed, not
+        // removed from the list first (issue 18, bytes: no `remove`).
+        let mut rest = lines;
+        let mut i = 0;
+        while let Some((line, later)) = rest.split_first() {
+            rest = later;
+            let key = name(line.as_bytes());
+            let replaced = i < base && later.iter().any(|l| name(l.as_bytes()) == key);
+            i += 1;
+            if !replaced && !CStrings::push(&mut bytes, line.as_bytes()) {
                 return Err(PrepareError::Nul("env"));
             }
         }
@@ -1376,7 +1369,7 @@ mod tests {
     fn job_env_lines_replace_inherited_variables() {
         let base = env(&["PATH=/bin", "LANG=C"]);
         let env = base
-            .with(&["LANG=C.UTF-8".to_string(), "NEW=1".to_string()])
+            .with(&["LANG=C.UTF-8".to_string(), "NEW=1".to_string()], 0)
             .unwrap();
         assert_eq!(strings(&env), ["PATH=/bin", "LANG=C.UTF-8", "NEW=1"]);
         assert_eq!(env.ptrs.len(), 4);
@@ -1540,7 +1533,7 @@ mod tests {
     #[test]
     fn a_name_that_is_a_prefix_is_not_replaced() {
         let base = env(&["PATHX=1"]);
-        let env = base.with(&["PATH=/bin".to_string()]).unwrap();
+        let env = base.with(&["PATH=/bin".to_string()], 0).unwrap();
         assert_eq!(strings(&env), ["PATHX=1", "PATH=/bin"]);
     }
 }
