@@ -198,6 +198,21 @@ impl Supervisor {
         })
     }
 
+    /// Ends the supervisor as pmtr exits: only what would outlive the
+    /// process is undone, in the order the fields' drops undid it (each
+    /// job's notify socket, their directory, then the control socket);
+    /// the descriptors and memory the kernel takes back at the exit are
+    /// not closed and freed one by one first (issue 18, bytes).
+    pub fn exit(mut self) {
+        let jobs = core::mem::take(&mut self.jobs);
+        let notify_dir = core::mem::take(&mut self.notify_dir);
+        let control = self.control.take();
+        core::mem::forget(self);
+        drop(jobs);
+        drop(notify_dir);
+        drop(control);
+    }
+
     /// Loads the configuration, then serves events until every job is down
     /// after SIGTERM/SIGINT (or a `give up ... then exit`); returns pmtr's
     /// exit status.

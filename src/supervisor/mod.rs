@@ -78,6 +78,7 @@ pub fn run(opts: &Options) -> u8 {
     let code = supervisor.run();
     drop(pidfile);
     info!("exiting");
+    supervisor.exit();
     code
 }
 
