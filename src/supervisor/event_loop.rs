@@ -151,20 +151,29 @@ impl Supervisor {
         let source = ConfigSource::new(config_path).map_err(|e| ("can't create inotify", e))?;
         // Every epoll::add of the loop as (BorrowedFd, &OwnedFd): one
         // instance of rustix's generic function (issue 18, bytes).
-        epoll::add(
+        let added = epoll::add(
             epoll.as_fd(),
             &signals,
             epoll::EventData::new_u64(TOKEN_SIGNAL),
             epoll::EventFlags::IN,
         )
-        .map_err(|e| ("can't watch signalfd", e))?;
-        epoll::add(
-            epoll.as_fd(),
-            source.fd(),
-            epoll::EventData::new_u64(TOKEN_INOTIFY),
-            epoll::EventFlags::IN,
-        )
-        .map_err(|e| ("can't watch inotify", e))?;
+        .map_err(|e| ("can't watch signalfd", e))
+        .and_then(|()| {
+            epoll::add(
+                epoll.as_fd(),
+                source.fd(),
+                epoll::EventData::new_u64(TOKEN_INOTIFY),
+                epoll::EventFlags::IN,
+            )
+            .map_err(|e| ("can't watch inotify", e))
+        });
+        if let Err(failed) = added {
+            // pmtr exits: the kernel closes the watcher's descriptor, and
+            // nothing else of it outlives pmtr (no drop glue of its own
+            // for this one path; issue 18, bytes).
+            core::mem::forget(source);
+            return Err(failed);
+        }
         let hostname = rustix::system::uname()
             .nodename()
             .to_string_lossy()
