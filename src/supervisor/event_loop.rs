@@ -213,13 +213,14 @@ impl Supervisor {
     /// the descriptors and memory the kernel takes back at the exit are
     /// not closed and freed one by one first (issue 18, bytes).
     pub fn exit(mut self) {
-        let jobs = core::mem::take(&mut self.jobs);
-        let notify_dir = core::mem::take(&mut self.notify_dir);
-        let control = self.control.take();
+        // The notify sockets are in the jobs' `health`, dropped here in
+        // the jobs' order; nothing else of a job outlives pmtr.
+        for slot in self.jobs.slots() {
+            self.jobs.get_mut(slot).health = None;
+        }
+        self.notify_dir = notify::Dir::default();
+        self.control = None;
         core::mem::forget(self);
-        drop(jobs);
-        drop(notify_dir);
-        drop(control);
     }
 
     /// Loads the configuration, then serves events until every job is down
