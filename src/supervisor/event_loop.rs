@@ -35,6 +35,7 @@ use super::job::{self, Action, AfterStop, Ending, JobEvent, JobState, Up};
 use super::jobs::{Jobs, NotStartable, Slot, Want};
 use super::metrics::{self, MetricsFile};
 use super::notify;
+use super::watch::Watcher;
 use crate::config::{self, Config, JobSpec, Output};
 use crate::net::{Control, Net, ReportLine};
 use crate::spawn::{self, Exec, Launch, SpawnError, StartResult};
@@ -148,7 +149,8 @@ impl Supervisor {
         let epoll =
             epoll::create(epoll::CreateFlags::CLOEXEC).map_err(|e| ("can't create epoll", e))?;
         let signals = sys::signalfd(signals).map_err(|e| ("can't create signalfd", e))?;
-        let source = ConfigSource::new(config_path).map_err(|e| ("can't create inotify", e))?;
+        let watcher = Watcher::new().map_err(|e| ("can't create inotify", e))?;
+        let source = ConfigSource::new(config_path, watcher);
         // Every epoll::add of the loop as (BorrowedFd, &OwnedFd): one
         // instance of rustix's generic function (issue 18, bytes).
         let added = epoll::add(
