@@ -212,9 +212,10 @@ impl Supervisor {
     /// Ends the supervisor as pmtr exits: only what would outlive the
     /// process is undone, in the order the fields' drops undid it (each
     /// job's notify socket, their directory, then the control socket);
-    /// the descriptors and memory the kernel takes back at the exit are
-    /// not closed and freed one by one first (issue 18, bytes).
-    pub fn exit(mut self) {
+    /// the caller then forgets it: the descriptors and memory the kernel
+    /// takes back at the exit are not closed and freed one by one first
+    /// (issue 18, bytes).
+    pub fn exit(&mut self) {
         // The notify sockets are in the jobs' `health`, dropped here in
         // the jobs' order; nothing else of a job outlives pmtr.
         for slot in self.jobs.slots() {
@@ -222,7 +223,6 @@ impl Supervisor {
         }
         self.notify_dir = notify::Dir::default();
         self.control = None;
-        core::mem::forget(self);
     }
 
     /// Loads the configuration, then serves events until every job is down
