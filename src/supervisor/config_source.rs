@@ -70,10 +70,12 @@ pub struct ConfigSource {
 }
 
 impl ConfigSource {
-    pub fn new(path: &str) -> Result<ConfigSource, Errno> {
-        Ok(ConfigSource {
+    /// With its watcher made by the caller: no `Result` of a whole
+    /// `ConfigSource` to move it through (issue 18, bytes).
+    pub fn new(path: &str, watcher: Watcher) -> ConfigSource {
+        ConfigSource {
             path: path.to_string(),
-            watcher: Watcher::new()?,
+            watcher,
             pending: false,
             hash: None,
             last_error: None,
@@ -83,7 +85,7 @@ impl ConfigSource {
             depends: Vec::new(),
             env_files: Vec::new(),
             counts: Default::default(),
-        })
+        }
     }
 
     pub fn path(&self) -> &str {

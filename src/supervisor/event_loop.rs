@@ -35,6 +35,7 @@ use super::job::{self, Action, AfterStop, Ending, JobEvent, JobState, Up};
 use super::jobs::{Jobs, NotStartable, Slot, Want};
 use super::metrics::{self, MetricsFile};
 use super::notify;
+use super::watch::Watcher;
 use crate::config::{self, Config, JobSpec, Output};
 use crate::net::{Control, Net, ReportLine};
 use crate::spawn::{self, Exec, Launch, SpawnError, StartResult};
@@ -148,23 +149,33 @@ impl Supervisor {
         let epoll =
             epoll::create(epoll::CreateFlags::CLOEXEC).map_err(|e| ("can't create epoll", e))?;
         let signals = sys::signalfd(signals).map_err(|e| ("can't create signalfd", e))?;
-        let source = ConfigSource::new(config_path).map_err(|e| ("can't create inotify", e))?;
+        let watcher = Watcher::new().map_err(|e| ("can't create inotify", e))?;
+        let source = ConfigSource::new(config_path, watcher);
         // Every epoll::add of the loop as (BorrowedFd, &OwnedFd): one
         // instance of rustix's generic function (issue 18, bytes).
-        epoll::add(
+        let added = epoll::add(
             epoll.as_fd(),
             &signals,
             epoll::EventData::new_u64(TOKEN_SIGNAL),
             epoll::EventFlags::IN,
         )
-        .map_err(|e| ("can't watch signalfd", e))?;
-        epoll::add(
-            epoll.as_fd(),
-            source.fd(),
-            epoll::EventData::new_u64(TOKEN_INOTIFY),
-            epoll::EventFlags::IN,
-        )
-        .map_err(|e| ("can't watch inotify", e))?;
+        .map_err(|e| ("can't watch signalfd", e))
+        .and_then(|()| {
+            epoll::add(
+                epoll.as_fd(),
+                source.fd(),
+                epoll::EventData::new_u64(TOKEN_INOTIFY),
+                epoll::EventFlags::IN,
+            )
+            .map_err(|e| ("can't watch inotify", e))
+        });
+        if let Err(failed) = added {
+            // pmtr exits: the kernel closes the watcher's descriptor, and
+            // nothing else of it outlives pmtr (no drop glue of its own
+            // for this one path; issue 18, bytes).
+            core::mem::forget(source);
+            return Err(failed);
+        }
         let hostname = rustix::system::uname()
             .nodename()
             .to_string_lossy()
@@ -196,6 +207,22 @@ impl Supervisor {
             settled: false,
             metrics: None,
         })
+    }
+
+    /// Ends the supervisor as pmtr exits: only what would outlive the
+    /// process is undone, in the order the fields' drops undid it (each
+    /// job's notify socket, their directory, then the control socket);
+    /// the caller then forgets it: the descriptors and memory the kernel
+    /// takes back at the exit are not closed and freed one by one first
+    /// (issue 18, bytes).
+    pub fn exit(&mut self) {
+        // The notify sockets are in the jobs' `health`, dropped here in
+        // the jobs' order; nothing else of a job outlives pmtr.
+        for slot in self.jobs.slots() {
+            self.jobs.get_mut(slot).health = None;
+        }
+        self.notify_dir = notify::Dir::default();
+        self.control = None;
     }
 
     /// Loads the configuration, then serves events until every job is down

@@ -209,7 +209,12 @@ impl Health {
         for &b in &buf[..n] {
             if b == b'\n' {
                 if !self.line.is_empty() {
-                    self.last_line = core::mem::take(&mut self.line);
+                    // Copied over, not taken: no whole buffer moved
+                    // through a temporary (issue 18, bytes). Both have
+                    // the same capacity: it fits.
+                    self.last_line.clear();
+                    let _ = self.last_line.extend_from_slice(&self.line);
+                    self.line.clear();
                 }
             } else {
                 let _ = self.line.push(b);

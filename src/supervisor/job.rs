@@ -246,7 +246,10 @@ pub struct QuickExits(Option<Box<Ring>>);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Ring {
-    at: Box<[Instant]>,
+    /// Its length is the ring's size. A `Vec` as `vec!` made it, not
+    /// turned into a boxed slice (a shrink that never happens; issue
+    /// 18, bytes).
+    at: Vec<Instant>,
     /// Where the next one goes: the oldest, once the ring is full. (At
     /// most 100: `give up after N`, N <= 100.)
     next: u32,
@@ -258,7 +261,7 @@ impl QuickExits {
     pub fn new(capacity: usize) -> QuickExits {
         QuickExits((capacity > 0).then(|| {
             Box::new(Ring {
-                at: vec![Instant::now(); capacity].into_boxed_slice(),
+                at: vec![Instant::now(); capacity],
                 next: 0,
                 len: 0,
             })

@@ -71,13 +71,19 @@ fn find_from<T>(items: &[T], at: &mut usize, hit: impl Fn(&T) -> bool) -> Option
 /// Runs pmtr until SIGTERM/SIGINT (or a `give up ... then exit`); returns
 /// the exit code.
 pub fn run(opts: &Options) -> u8 {
-    let (mut supervisor, pidfile) = match start(opts) {
-        Ok(started) => started,
-        Err(code) => return code,
+    // Used where `start` left it, not moved out of its `Result` first
+    // (issue 18, bytes).
+    let mut started = start(opts);
+    let (supervisor, pidfile) = match &mut started {
+        Ok((supervisor, pidfile)) => (supervisor, pidfile),
+        Err(code) => return *code,
     };
     let code = supervisor.run();
-    drop(pidfile);
+    drop(pidfile.take());
     info!("exiting");
+    supervisor.exit();
+    // `exit` undid what outlives pmtr; the kernel takes back the rest.
+    core::mem::forget(started);
     code
 }
 
