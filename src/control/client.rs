@@ -48,23 +48,18 @@ struct Args<'a> {
     signal: Option<rustix::process::Signal>,
 }
 
-enum ParsedArgs<'a> {
-    Run(Args<'a>),
-    Help,
-}
-
 /// A usage error in pieces printed one after the other: no String made
 /// (issue 18, bytes).
 type UsageError<'a> = [&'a str; 3];
 
-fn parse_args(verb: Verb, args: &[String]) -> Result<ParsedArgs<'_>, UsageError<'_>> {
-    let mut out = Args {
-        socket: DEFAULT_SOCKET,
-        json: false,
-        prometheus: false,
-        names: Vec::new(),
-        signal: None,
-    };
+/// Reads `args` into `out`, made with the defaults: filled in place, not
+/// moved out of a Result (issue 18, bytes). `Ok(true)` asks for help.
+#[cfg_attr(not(target_arch = "arm"), inline(never))]
+fn parse_args<'a>(
+    verb: Verb,
+    args: &'a [String],
+    out: &mut Args<'a>,
+) -> Result<bool, UsageError<'a>> {
     let mut args = args.iter();
     let mut only_names = false;
     while let Some(arg) = args.next() {
@@ -76,7 +71,7 @@ fn parse_args(verb: Verb, args: &[String]) -> Result<ParsedArgs<'_>, UsageError<
         // Matched by place in one list (issue 18, bytes).
         match crate::config::word_index("--\0-h\0--help\0--json\0--prometheus\0-s\0", text) {
             Some(0) => only_names = true,
-            Some(1 | 2) => return Ok(ParsedArgs::Help),
+            Some(1 | 2) => return Ok(true),
             Some(3) if verb == Verb::Status => out.json = true,
             Some(4) if verb == Verb::Status => out.prometheus = true,
             Some(5) => match args.next() {
@@ -112,21 +107,22 @@ fn parse_args(verb: Verb, args: &[String]) -> Result<ParsedArgs<'_>, UsageError<
     if verb != Verb::Status && out.names.is_empty() {
         return Err(["'", verb.word(), "' needs at least one job name"]);
     }
-    Ok(ParsedArgs::Run(out))
+    Ok(false)
 }
 
 /// Runs `pmtr VERB ARGS…`; returns the exit code.
 #[inline(never)]
 pub fn main(verb: Verb, args: &[String]) -> u8 {
-    let Args {
-        socket,
-        json: as_json,
-        prometheus,
-        names,
-        signal,
-    } = match parse_args(verb, args) {
-        Ok(ParsedArgs::Run(a)) => a,
-        Ok(ParsedArgs::Help) => {
+    let mut parsed = Args {
+        socket: DEFAULT_SOCKET,
+        json: false,
+        prometheus: false,
+        names: Vec::new(),
+        signal: None,
+    };
+    match parse_args(verb, args, &mut parsed) {
+        Ok(false) => {}
+        Ok(true) => {
             crate::cli::write_usage(stdout(), crate::cli::Usage::Verb);
             return EXIT_OK;
         }
@@ -135,7 +131,14 @@ pub fn main(verb: Verb, args: &[String]) -> u8 {
             crate::cli::write_usage(stderr(), crate::cli::Usage::Verb);
             return EXIT_USAGE;
         }
-    };
+    }
+    let Args {
+        socket,
+        json: as_json,
+        prometheus,
+        names,
+        signal,
+    } = parsed;
     // The request line written here from the borrowed names: no String
     // per name (issue 18, bytes). `Request::line` writes the same.
     let all = names.is_empty();
@@ -741,35 +744,47 @@ mod tests {
         );
     }
 
+    /// `parse_args` from the defaults: the arguments, or `None` for help.
+    fn parse(verb: Verb, args: &[String]) -> Result<Option<Args<'_>>, UsageError<'_>> {
+        let mut out = Args {
+            socket: DEFAULT_SOCKET,
+            json: false,
+            prometheus: false,
+            names: Vec::new(),
+            signal: None,
+        };
+        Ok((!parse_args(verb, args, &mut out)?).then_some(out))
+    }
+
     #[test]
     fn signal_takes_names_then_a_known_signal() {
         let args = |a: &[&str]| -> Vec<String> { a.iter().map(|s| s.to_string()).collect() };
-        match parse_args(Verb::Signal, &args(&["web", "db", "usr1"])) {
-            Ok(ParsedArgs::Run(a)) => {
+        match parse(Verb::Signal, &args(&["web", "db", "usr1"])) {
+            Ok(Some(a)) => {
                 assert_eq!(a.names, ["web", "db"]);
                 assert_eq!(a.signal, Some(rustix::process::Signal::USR1));
             }
             _ => panic!(),
         }
-        assert!(parse_args(Verb::Signal, &args(&["web", "BOGUS"])).is_err());
-        assert!(parse_args(Verb::Signal, &args(&["USR1"])).is_err());
-        assert!(parse_args(Verb::Signal, &args(&[])).is_err());
-        assert!(parse_args(Verb::Reload, &args(&[])).is_err());
+        assert!(parse(Verb::Signal, &args(&["web", "BOGUS"])).is_err());
+        assert!(parse(Verb::Signal, &args(&["USR1"])).is_err());
+        assert!(parse(Verb::Signal, &args(&[])).is_err());
+        assert!(parse(Verb::Reload, &args(&[])).is_err());
     }
 
     #[test]
     fn control_command_needs_names() {
-        assert!(parse_args(Verb::Stop, &[]).is_err());
-        assert!(parse_args(Verb::Status, &[]).is_ok());
-        assert!(parse_args(Verb::Stop, &["--json".into(), "a".into()]).is_err());
+        assert!(parse(Verb::Stop, &[]).is_err());
+        assert!(parse(Verb::Status, &[]).is_ok());
+        assert!(parse(Verb::Stop, &["--json".into(), "a".into()]).is_err());
     }
 
     #[test]
     fn socket_flag_attached_or_separate() {
         for args in [vec!["-s", "/x.sock", "a"], vec!["a", "-s/x.sock"]] {
             let args: Vec<String> = args.into_iter().map(String::from).collect();
-            match parse_args(Verb::Start, &args) {
-                Ok(ParsedArgs::Run(a)) => {
+            match parse(Verb::Start, &args) {
+                Ok(Some(a)) => {
                     assert_eq!(a.socket, String::from("/x.sock"));
                     assert_eq!(a.names, ["a"]);
                 }
