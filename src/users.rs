@@ -93,7 +93,24 @@ impl Users {
 
     /// Resolves `name` (or a numeric uid) to its ids and groups: every group
     /// that lists the user as a member, plus its primary group.
+    #[cfg(test)]
     pub fn lookup(&self, name: &str) -> Result<Ids, LookupError> {
+        let mut ids = Ids {
+            uid: 0,
+            gid: 0,
+            groups: Vec::new(),
+            name: String::new(),
+            home: String::new(),
+        };
+        self.lookup_into(name, &mut ids)?;
+        Ok(ids)
+    }
+
+    /// [`Users::lookup`] into `ids`, made empty by the caller (no
+    /// groups, no name or home) and left so on an error: the record
+    /// filled in place, not moved out through a `Result` (issue 18,
+    /// bytes).
+    fn lookup_into(&self, name: &str, ids: &mut Ids) -> Result<(), LookupError> {
         let passwd = self
             .passwd
             .as_ref()
@@ -142,7 +159,7 @@ impl Users {
         let home = if n < 6 || home.is_empty() { "/" } else { home };
         // Pushed, not `vec![gid]`: no boxed array of its own (issue 18,
         // bytes).
-        let mut groups = Vec::new();
+        let groups = &mut ids.groups;
         groups.push(gid);
         for line in self.group.lines() {
             let mut fields = [""; 4];
@@ -160,13 +177,11 @@ impl Users {
                 groups.push(group_id);
             }
         }
-        Ok(Ids {
-            uid,
-            gid,
-            groups,
-            name: user.to_string(),
-            home: home.to_string(),
-        })
+        ids.uid = uid;
+        ids.gid = gid;
+        ids.name.push_str(user);
+        ids.home.push_str(home);
+        Ok(())
     }
 }
 
@@ -186,29 +201,36 @@ impl Users {
         if user.is_none() && group.is_none() && groups.is_empty() {
             return Ok(None);
         }
-        let mut ids = match user {
-            Some(name) => match (self.lookup(name), number(name)) {
-                (Ok(ids), _) => ids,
-                (Err(_), Some(uid)) if group.is_some() => Ids {
-                    uid,
-                    gid: 0,
-                    groups: Vec::new(),
-                    name: name.to_string(),
-                    home: "/".to_string(),
-                },
-                (Err(_), Some(_)) => return Err(LookupError::NoGroupFor(name.to_string())),
-                (Err(e), None) => return Err(e),
-            },
+        // Made once and filled in place, not moved out of a lookup's
+        // `Result` (issue 18, bytes).
+        let mut ids = Ids {
+            uid: 0,
+            gid: 0,
+            groups: Vec::new(),
+            name: String::new(),
+            home: String::new(),
+        };
+        match user {
+            Some(name) => {
+                if let Err(e) = self.lookup_into(name, &mut ids) {
+                    match number(name) {
+                        Some(uid) if group.is_some() => {
+                            ids.uid = uid;
+                            ids.name = name.to_string();
+                            ids.home = "/".to_string();
+                        }
+                        Some(_) => return Err(LookupError::NoGroupFor(name.to_string())),
+                        None => return Err(e),
+                    }
+                }
+            }
             // Only the groups change: the user, its name and home stay
             // pmtr's (the job's environment keeps pmtr's HOME and USER).
-            None => Ids {
-                uid: rustix::process::geteuid().as_raw(),
-                gid: rustix::process::getegid().as_raw(),
-                groups: Vec::new(),
-                name: String::new(),
-                home: String::new(),
-            },
-        };
+            None => {
+                ids.uid = rustix::process::geteuid().as_raw();
+                ids.gid = rustix::process::getegid().as_raw();
+            }
+        }
         if let Some(name) = group {
             let gid = self.group_id(name)?;
             ids.gid = gid;

@@ -642,23 +642,32 @@ pub fn bind_udp(addr: &SocketAddr) -> Result<OwnedFd, (&'static str, Errno)> {
     let fd = udp_socket(addr.is_ipv6()).map_err(|e| ("socket", e))?;
     // The same steps for both families; only the membership call differs.
     let multicast = addr.ip().is_multicast();
-    if multicast {
-        rustix::net::sockopt::set_socket_reuseaddr(&fd, true)
-            .map_err(|e| ("setsockopt SO_REUSEADDR", e))?;
-    }
-    rustix::net::bind(&fd, &sockaddr(addr)).map_err(|e| ("bind", e))?;
-    match addr.ip() {
-        IpAddr::V4(group) if multicast => {
-            rustix::net::sockopt::set_ip_add_membership(&fd, &group, &Ipv4Addr::UNSPECIFIED)
-                .map_err(|e| ("setsockopt IP_ADD_MEMBERSHIP", e))?
+    // A failed call leaves the block with its name and errno: one error
+    // made, and the socket closed, at one place (issue 18, bytes).
+    let failed = 'failed: {
+        if multicast && let Err(e) = rustix::net::sockopt::set_socket_reuseaddr(&fd, true) {
+            break 'failed ("setsockopt SO_REUSEADDR", e);
         }
-        IpAddr::V6(group) if multicast => {
-            rustix::net::sockopt::set_ipv6_add_membership(&fd, &group, 0)
-                .map_err(|e| ("setsockopt IPV6_ADD_MEMBERSHIP", e))?
+        if let Err(e) = rustix::net::bind(&fd, &sockaddr(addr)) {
+            break 'failed ("bind", e);
         }
-        _ => {}
-    }
-    Ok(fd)
+        let (call, joined) = match addr.ip() {
+            IpAddr::V4(group) if multicast => (
+                "setsockopt IP_ADD_MEMBERSHIP",
+                rustix::net::sockopt::set_ip_add_membership(&fd, &group, &Ipv4Addr::UNSPECIFIED),
+            ),
+            IpAddr::V6(group) if multicast => (
+                "setsockopt IPV6_ADD_MEMBERSHIP",
+                rustix::net::sockopt::set_ipv6_add_membership(&fd, &group, 0),
+            ),
+            _ => return Ok(fd),
+        };
+        match joined {
+            Ok(()) => return Ok(fd),
+            Err(e) => (call, e),
+        }
+    };
+    Err(failed)
 }
 
 fn open_listener(epoll: BorrowedFd<'_>, token: epoll::EventData, l: &Endpoint) -> Option<OwnedFd> {
@@ -709,43 +718,53 @@ impl fmt::Display for Resolved<'_> {
 fn open_destination(d: &Endpoint) -> Option<OwnedFd> {
     // The address borrowed, not copied for each use (issue 18, bytes).
     let addr = d.addr.as_ref()?;
-    let open = || -> Result<OwnedFd, (&'static str, Errno)> {
-        let fd = udp_socket(addr.is_ipv6()).map_err(|e| ("socket", e))?;
-        if let Some(iface) = &d.url.iface {
-            if !addr.ip().is_multicast() {
-                warn!(
-                    "report to {}: @{iface} applies only to multicast destinations; ignored",
-                    Resolved(&d.url, addr)
-                );
-                return Ok(fd);
-            }
-            let index = rustix::net::netdevice::name_to_index(&fd, iface)
-                .map_err(|e| ("interface lookup", e))?;
-            match addr.ip() {
-                IpAddr::V4(group) => rustix::net::sockopt::set_ip_multicast_if_with_ifindex(
+    // A failed call leaves the block with its name and errno: one log
+    // line, and the socket closed, at one place (issue 18, bytes).
+    let (call, e) = 'failed: {
+        let fd = match udp_socket(addr.is_ipv6()) {
+            Ok(fd) => fd,
+            Err(e) => break 'failed ("socket", e),
+        };
+        let Some(iface) = &d.url.iface else {
+            return Some(fd);
+        };
+        if !addr.ip().is_multicast() {
+            warn!(
+                "report to {}: @{iface} applies only to multicast destinations; ignored",
+                Resolved(&d.url, addr)
+            );
+            return Some(fd);
+        }
+        let index = match rustix::net::netdevice::name_to_index(&fd, iface) {
+            Ok(index) => index,
+            Err(e) => break 'failed ("interface lookup", e),
+        };
+        let (call, set) = match addr.ip() {
+            IpAddr::V4(group) => (
+                "setsockopt IP_MULTICAST_IF",
+                rustix::net::sockopt::set_ip_multicast_if_with_ifindex(
                     &fd,
                     &group,
                     &Ipv4Addr::UNSPECIFIED,
                     index,
-                )
-                .map_err(|e| ("setsockopt IP_MULTICAST_IF", e))?,
-                IpAddr::V6(_) => rustix::net::sockopt::set_ipv6_multicast_if(&fd, index)
-                    .map_err(|e| ("setsockopt IPV6_MULTICAST_IF", e))?,
-            }
+                ),
+            ),
+            IpAddr::V6(_) => (
+                "setsockopt IPV6_MULTICAST_IF",
+                rustix::net::sockopt::set_ipv6_multicast_if(&fd, index),
+            ),
+        };
+        match set {
+            Ok(()) => return Some(fd),
+            Err(e) => (call, e),
         }
-        Ok(fd)
     };
-    match open() {
-        Ok(fd) => Some(fd),
-        Err((call, e)) => {
-            error!(
-                "report to {}: {call}: {}; not reporting there",
-                Resolved(&d.url, addr),
-                crate::sys::strerror(e)
-            );
-            None
-        }
-    }
+    error!(
+        "report to {}: {call}: {}; not reporting there",
+        Resolved(&d.url, addr),
+        crate::sys::strerror(e)
+    );
+    None
 }
 
 #[cfg(test)]
