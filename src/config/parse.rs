@@ -147,10 +147,10 @@ pub(crate) const fn said(msg: Msg, a: Text, b: Text) -> u32 {
     msg as u32 | (a.0 as u32) << 8 | (b.0 as u32) << 20
 }
 
-/// The message and two texts of [`said`].
-pub(crate) fn unsaid(said: u32) -> (Msg, Text, Text) {
+/// The message (its number, `Msg as usize`) and two texts of [`said`].
+pub(crate) fn unsaid(said: u32) -> (usize, Text, Text) {
     let a = Text((said >> 8) as u16 & 0xfff);
-    (Msg::nth(said as u8), a, Text((said >> 20) as u16))
+    (usize::from(said as u8), a, Text((said >> 20) as u16))
 }
 
 /// Defines a list of fixed texts as `TEXTS`, with a [`Text`] constant
@@ -333,12 +333,16 @@ impl Diags<'_> {
     }
 
     fn push(&mut self, pos: Pos, kind: ErrorKind) {
-        if self.errors.len() < MAX_ERRORS {
-            self.errors.push(Error::at(self.file, pos, kind));
+        // One push for both: one copy of its code (issue 18, bytes).
+        let (pos, kind) = if self.errors.len() < MAX_ERRORS {
+            (Some(pos), kind)
         } else if self.errors.len() == MAX_ERRORS {
             let kind = ErrorKind::plain(Msg::TooManyErrors).num(MAX_ERRORS as u64);
-            self.errors.push(Error::whole(self.file, kind));
-        }
+            (None, kind)
+        } else {
+            return;
+        };
+        self.errors.push(Error::new(self.file, pos, kind));
     }
 }
 
@@ -1229,7 +1233,10 @@ mod tests {
             }
         }
         let (msg, a, b) = unsaid(said(Msg::Expected, Text::kw(Kw::Open), Text::of(8, 2)));
-        assert_eq!((msg, a.get(), b.get()), (Msg::Expected, "{", "others"));
+        assert_eq!(
+            (msg, a.get(), b.get()),
+            (Msg::Expected as usize, "{", "others")
+        );
         assert_eq!(Text::NONE.get(), "");
     }
 
