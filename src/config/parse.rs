@@ -255,9 +255,14 @@ pub fn parse(file: &str, src: &str) -> Result<Config, Vec<Error>> {
         jobs_seen: 0,
         metrics_at: None,
     };
-    // A plain loop, not an iterator of lines: less code (issue 18).
-    for (i, raw) in src.split('\n').enumerate() {
-        match lex::line(raw, i) {
+    // A plain loop, not an iterator of lines: less code (issue 18). The
+    // lines counted by hand, not enumerate(): with env_file's, no
+    // Enumerate<Split> in the binary (issue 18, bytes).
+    let mut i = 0;
+    for raw in src.split('\n') {
+        let n = i;
+        i += 1;
+        match lex::line(raw, n) {
             Ok(None) => {}
             Ok(Some(line)) => p.line(&line),
             Err((pos, kind)) => {
