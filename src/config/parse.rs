@@ -1138,7 +1138,10 @@ impl Parser<'_> {
         let Some(block) = &self.block else { return };
         let kind = block.kind;
         let close = words.iter().position(|w| w.is("}"));
-        let entries = &words[..close.unwrap_or(words.len())];
+        // Split, not indexed: no bounds check (issue 18, bytes).
+        let (entries, after) = words
+            .split_at_checked(close.unwrap_or(words.len()))
+            .unwrap_or((words, &[]));
         match kind {
             BlockKind::Depends => {
                 for w in entries {
@@ -1159,13 +1162,14 @@ impl Parser<'_> {
             block.entries = block.entries.saturating_add(entries.len());
         }
         // At its `}` the block ends (it was open on entry, and is still).
-        if let Some(i) = close
+        if close.is_some()
             && let Some(block) = self.block.take()
         {
             if block.entries == 0 {
                 self.fail(block.open, Msg::EmptyBlock, kind.name(), Text::NONE);
             }
-            if let Some(extra) = words.get(i + 1) {
+            // After the `}`.
+            if let Some(extra) = after.get(1) {
                 self.fail_plain(extra.pos, Msg::TextAfterClose);
             }
         }
