@@ -66,6 +66,7 @@ fn parse_into(file: &str, bytes: &[u8], lines: &mut Vec<String>, errors: &mut Ve
     let before = errors.len();
     // Lines counted by hand, not enumerate(): see parse::parse.
     let mut n = 0;
+    #[allow(clippy::explicit_counter_loop)]
     for raw in text.split('\n') {
         let i = n;
         n += 1;

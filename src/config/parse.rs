@@ -259,6 +259,7 @@ pub fn parse(file: &str, src: &str) -> Result<Config, Vec<Error>> {
     // lines counted by hand, not enumerate(): with env_file's, no
     // Enumerate<Split> in the binary (issue 18, bytes).
     let mut i = 0;
+    #[allow(clippy::explicit_counter_loop)]
     for raw in src.split('\n') {
         let n = i;
         i += 1;
