@@ -64,7 +64,12 @@ fn parse_into(file: &str, bytes: &[u8], lines: &mut Vec<String>, errors: &mut Ve
     };
     // This file's errors are counted from here.
     let before = errors.len();
-    for (i, raw) in text.split('\n').enumerate() {
+    // Lines counted by hand, not enumerate(): see parse::parse.
+    let mut n = 0;
+    #[allow(clippy::explicit_counter_loop)]
+    for raw in text.split('\n') {
+        let i = n;
+        n += 1;
         let line = raw.strip_suffix('\r').unwrap_or(raw);
         let body = skip_blanks(line);
         if body.is_empty() || body.starts_with('#') {

@@ -27,18 +27,24 @@ pub struct Error {
 }
 
 impl Error {
+    #[inline(always)]
     pub(crate) fn at(file: &str, pos: Pos, kind: ErrorKind) -> Error {
-        Error {
-            file: file.to_string(),
-            pos: Some(pos),
-            kind,
-        }
+        Error::new(file, Some(pos), kind)
     }
 
+    #[inline(always)]
     pub(crate) fn whole(file: &str, kind: ErrorKind) -> Error {
+        Error::new(file, None, kind)
+    }
+
+    /// The one body of [`Error::at`] and [`Error::whole`]: the file's
+    /// copy made at one place, not at each of some ten callers (issue
+    /// 18, bytes).
+    #[inline(never)]
+    pub(crate) fn new(file: &str, pos: Option<Pos>, kind: ErrorKind) -> Error {
         Error {
             file: file.to_string(),
-            pos: None,
+            pos,
             kind,
         }
     }
@@ -84,11 +90,6 @@ macro_rules! messages {
         #[derive(Debug, Clone, Copy, PartialEq, Eq)]
         pub(crate) enum Msg {
             $($(#[$doc])* $name,)*
-        }
-
-        impl Msg {
-            /// Every message, in its order: [`Msg::nth`] reads it.
-            const ALL: &[Msg] = &[$(Msg::$name,)*];
         }
 
         /// The text of every message in the order of [`Msg`], each ended
@@ -189,17 +190,19 @@ messages! {
 }
 
 impl Msg {
-    /// The message numbered `i` (`Msg as u8`); `Io` past the last, which
-    /// no caller passes. The parser hands a message over as a number,
-    /// with its fixed texts, in one register (issue 18, bytes).
-    pub(crate) fn nth(i: u8) -> Msg {
-        Msg::ALL.get(usize::from(i)).copied().unwrap_or(Msg::Io)
-    }
-
     /// The text, with its `%` marks, unpacked into `buf`.
+    #[cfg(test)]
     fn text(self, buf: &mut [u8; MAX_TEXT]) -> &str {
-        super::values::nth_word(TEXT.unpack(buf), self as usize)
+        msg_text(self as usize, buf)
     }
+}
+
+/// The text of message `i` (`Msg as usize`), with its `%` marks,
+/// unpacked into `buf`. By number: the parser hands a message over as
+/// one, with its fixed texts, in one register, and no table of the
+/// messages turns it back into a `Msg` (issue 18, bytes).
+fn msg_text(i: usize, buf: &mut [u8; MAX_TEXT]) -> &str {
+    super::values::nth_word(TEXT.unpack(buf), i)
 }
 
 /// What is wrong: a message and the values its marks name; private so
@@ -270,7 +273,7 @@ impl fmt::Display for ErrorKind {
         let word = self.word.as_deref().unwrap_or("");
         let (msg, a, b) = unsaid(self.said);
         let mut buf = [0; MAX_TEXT];
-        let mut rest = msg.text(&mut buf);
+        let mut rest = msg_text(msg, &mut buf);
         let mut errno_buf = [0; MAX_TEXT];
         while let Some((text, marked)) = rest.split_once('%') {
             f.write_str(text)?;

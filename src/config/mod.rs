@@ -100,8 +100,10 @@ pub fn parse_bytes(file: &str, bytes: &[u8]) -> Result<Config, Vec<Error>> {
                 // Lines and the chars of the last one, in one pass: the
                 // prefix is valid UTF-8, so its chars are its bytes that
                 // do not continue a char.
+                // Split, not indexed: no bounds checks (issue 18, bytes).
+                let (valid, bad) = bytes.split_at_checked(e.valid_up_to()).unwrap_or_default();
                 let (mut line, mut col) = (1u32, 1u32);
-                for &b in &bytes[..e.valid_up_to()] {
+                for &b in valid {
                     if b == b'\n' {
                         (line, col) = (line.saturating_add(1), 1);
                     } else if b & 0xc0 != 0x80 {
@@ -109,7 +111,7 @@ pub fn parse_bytes(file: &str, bytes: &[u8]) -> Result<Config, Vec<Error>> {
                     }
                 }
                 let pos = Pos { line, col };
-                let byte = u64::from(bytes[e.valid_up_to()]);
+                let byte = u64::from(bad.first().copied().unwrap_or(0));
                 Error::at(file, pos, ErrorKind::plain(Msg::NotUtf8).num(byte))
             }
         }

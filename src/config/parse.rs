@@ -147,10 +147,10 @@ pub(crate) const fn said(msg: Msg, a: Text, b: Text) -> u32 {
     msg as u32 | (a.0 as u32) << 8 | (b.0 as u32) << 20
 }
 
-/// The message and two texts of [`said`].
-pub(crate) fn unsaid(said: u32) -> (Msg, Text, Text) {
+/// The message (its number, `Msg as usize`) and two texts of [`said`].
+pub(crate) fn unsaid(said: u32) -> (usize, Text, Text) {
     let a = Text((said >> 8) as u16 & 0xfff);
-    (Msg::nth(said as u8), a, Text((said >> 20) as u16))
+    (usize::from(said as u8), a, Text((said >> 20) as u16))
 }
 
 /// Defines a list of fixed texts as `TEXTS`, with a [`Text`] constant
@@ -255,9 +255,15 @@ pub fn parse(file: &str, src: &str) -> Result<Config, Vec<Error>> {
         jobs_seen: 0,
         metrics_at: None,
     };
-    // A plain loop, not an iterator of lines: less code (issue 18).
-    for (i, raw) in src.split('\n').enumerate() {
-        match lex::line(raw, i) {
+    // A plain loop, not an iterator of lines: less code (issue 18). The
+    // lines counted by hand, not enumerate(): with env_file's, no
+    // Enumerate<Split> in the binary (issue 18, bytes).
+    let mut i = 0;
+    #[allow(clippy::explicit_counter_loop)]
+    for raw in src.split('\n') {
+        let n = i;
+        i += 1;
+        match lex::line(raw, n) {
             Ok(None) => {}
             Ok(Some(line)) => p.line(&line),
             Err((pos, kind)) => {
@@ -333,12 +339,16 @@ impl Diags<'_> {
     }
 
     fn push(&mut self, pos: Pos, kind: ErrorKind) {
-        if self.errors.len() < MAX_ERRORS {
-            self.errors.push(Error::at(self.file, pos, kind));
+        // One push for both: one copy of its code (issue 18, bytes).
+        let (pos, kind) = if self.errors.len() < MAX_ERRORS {
+            (Some(pos), kind)
         } else if self.errors.len() == MAX_ERRORS {
             let kind = ErrorKind::plain(Msg::TooManyErrors).num(MAX_ERRORS as u64);
-            self.errors.push(Error::whole(self.file, kind));
-        }
+            (None, kind)
+        } else {
+            return;
+        };
+        self.errors.push(Error::new(self.file, pos, kind));
     }
 }
 
@@ -1129,7 +1139,10 @@ impl Parser<'_> {
         let Some(block) = &self.block else { return };
         let kind = block.kind;
         let close = words.iter().position(|w| w.is("}"));
-        let entries = &words[..close.unwrap_or(words.len())];
+        // Split, not indexed: no bounds check (issue 18, bytes).
+        let (entries, after) = words
+            .split_at_checked(close.unwrap_or(words.len()))
+            .unwrap_or((words, &[]));
         match kind {
             BlockKind::Depends => {
                 for w in entries {
@@ -1150,13 +1163,14 @@ impl Parser<'_> {
             block.entries = block.entries.saturating_add(entries.len());
         }
         // At its `}` the block ends (it was open on entry, and is still).
-        if let Some(i) = close
+        if close.is_some()
             && let Some(block) = self.block.take()
         {
             if block.entries == 0 {
                 self.fail(block.open, Msg::EmptyBlock, kind.name(), Text::NONE);
             }
-            if let Some(extra) = words.get(i + 1) {
+            // After the `}`.
+            if let Some(extra) = after.get(1) {
                 self.fail_plain(extra.pos, Msg::TextAfterClose);
             }
         }
@@ -1229,7 +1243,10 @@ mod tests {
             }
         }
         let (msg, a, b) = unsaid(said(Msg::Expected, Text::kw(Kw::Open), Text::of(8, 2)));
-        assert_eq!((msg, a.get(), b.get()), (Msg::Expected, "{", "others"));
+        assert_eq!(
+            (msg, a.get(), b.get()),
+            (Msg::Expected as usize, "{", "others")
+        );
         assert_eq!(Text::NONE.get(), "");
     }
 

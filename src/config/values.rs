@@ -24,7 +24,29 @@ pub const MAX_DURATION_SECS: u64 = 3650 * 86_400;
 /// unwraps (issue 18, bytes).
 #[inline(never)]
 pub(crate) fn nth_word(list: &str, i: usize) -> &str {
-    list.split_terminator('\0').nth(i).unwrap_or("")
+    let mut rest = list;
+    let mut n = 0;
+    while let Some(word) = next_word(&mut rest) {
+        if n == i {
+            return word;
+        }
+        n += 1;
+    }
+    ""
+}
+
+/// The first word of `list` (as for [`nth_word`]; the last may lack its
+/// NUL), `list` then left at the next; None at its end. What
+/// `split_terminator('\0')` gave, without its char searcher (issue 18,
+/// bytes).
+#[inline(never)]
+pub(crate) fn next_word<'a>(list: &mut &'a str) -> Option<&'a str> {
+    if list.is_empty() {
+        return None;
+    }
+    let (word, rest) = list.split_once('\0').unwrap_or((list, ""));
+    *list = rest;
+    Some(word)
 }
 
 /// Where `word` is in `list` (as for [`nth_word`]). A word with a NUL in
@@ -45,13 +67,20 @@ pub(crate) fn word_index_any_case(list: &str, word: &str) -> Option<usize> {
 /// Both searches of a list in one loop (issue 18, bytes).
 #[inline(never)]
 fn find_word(list: &str, word: &str, any_case: bool) -> Option<usize> {
-    list.split_terminator('\0').position(|w| {
-        if any_case {
+    let mut rest = list;
+    let mut n = 0;
+    while let Some(w) = next_word(&mut rest) {
+        let same = if any_case {
             w.eq_ignore_ascii_case(word)
         } else {
             w == word
+        };
+        if same {
+            return Some(n);
         }
-    })
+        n += 1;
+    }
+    None
 }
 
 /// `list` (as for [`nth_word`]) cut before its `n`th word, at compile
@@ -130,11 +159,13 @@ pub(super) fn suggest_resource(text: &str) -> Option<&'static str> {
     // The names are upper case, and `distance` ignores ASCII case: no
     // upper-case copy of `text` (issue 18, bytes).
     let names = Resource::RLIMIT_NAMES;
-    if let Some(n) = names.split_terminator('\0').find(|n| {
-        n.get(7..)
+    let mut rest = names;
+    while let Some(n) = next_word(&mut rest) {
+        if n.get(7..)
             .is_some_and(|short| short.eq_ignore_ascii_case(text))
-    }) {
-        return Some(n);
+        {
+            return Some(n);
+        }
     }
     suggest(text, names)
 }
@@ -591,7 +622,8 @@ pub fn suggest(word: &str, candidates: &'static str) -> Option<&'static str> {
     // The first of the closest; a loop, not an iterator chain (less code).
     let mut best = None;
     let mut best_d = limit.min(len.max(1) - 1);
-    for c in candidates.split_terminator('\0') {
+    let mut rest = candidates;
+    while let Some(c) = next_word(&mut rest) {
         // Lengths alone rule most candidates out, cheaply.
         if c.len().abs_diff(len) > limit {
             continue;

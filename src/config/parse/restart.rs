@@ -265,6 +265,7 @@ impl Parser<'_> {
         }
     }
 
+    #[inline(always)]
     pub(super) fn bad_time(&mut self, word: &Word, reason: Text) {
         self.bad(word, Msg::BadDuration, reason);
     }
