@@ -333,9 +333,10 @@ fn fd_exhaustion_is_logged_as_such_and_recovers() {
     // fails with EMFILE: the next start (at the bounce) can't open the
     // job's /dev/null (the child inherits pmtr's limit). No pipe is made
     // before the fork any more: the child reports into pmtr's memory.
+    // EMFILE in the C library's words, which pmtr carries (sys/strerror.rs).
     let (_, hard) = set_nofile(p.pid(), Some(3), None);
     p.expect_log(
-        "job victim: can't open input /dev/null: Too many open files",
+        "job victim: can't open input /dev/null: No file descriptors available",
         T,
     );
     p.expect_log("restarting it in 10 sec", T);
