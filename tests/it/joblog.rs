@@ -47,6 +47,19 @@ pub fn loggers(p: &Pmtr, job: &str) -> Vec<u32> {
         .collect()
 }
 
+/// Waits for job `job`'s one logger and returns its PID. A logger that
+/// pmtr has just started may still be inside its `execve`, where
+/// `/proc/PID/cmdline` reads empty, so [`loggers`] can miss it for a
+/// moment after the job's start is logged.
+fn wait_logger(p: &Pmtr, job: &str) -> Vec<u32> {
+    let mut found = Vec::new();
+    expect_within(T, &format!("job {job}'s logger"), || {
+        found = loggers(p, job);
+        !found.is_empty()
+    });
+    found
+}
+
 /// The last line of a file, without its newline.
 fn last_line(path: &Path) -> String {
     let text = fs::read_to_string(path).unwrap_or_default();
@@ -250,7 +263,7 @@ fn loggers_write_what_is_left_and_exit_with_pmtr() {
     );
     let mut p = Pmtr::start("joblog-exit", &conf);
     p.wait_job("ticker", T);
-    let logger = loggers(&p, "ticker");
+    let logger = wait_logger(&p, "ticker");
     assert_eq!(logger.len(), 1);
     assert_eq!(p.stop(), Some(0), "log:\n{}", p.log());
     assert!(!alive(logger[0]), "the logger outlived pmtr");
@@ -267,7 +280,7 @@ fn a_removed_job_takes_its_logger_and_only_its_own() {
     let p = Pmtr::start("joblog-remove", &(job("kept") + &job("gone")));
     p.wait_job("kept", T);
     p.wait_job("gone", T);
-    let (kept, gone) = (loggers(&p, "kept"), loggers(&p, "gone"));
+    let (kept, gone) = (wait_logger(&p, "kept"), wait_logger(&p, "gone"));
     assert_eq!((kept.len(), gone.len()), (1, 1), "{kept:?} {gone:?}");
     let log = p.dir.join("gone.log");
     expect_within(T, "the job's first lines", || {
