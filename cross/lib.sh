@@ -191,6 +191,22 @@ min_rustflags() {
     echo "$flags"
 }
 
+# min_std_args TARGET: the cargo arguments that rebuild core and alloc
+# for TARGET (after min_panic_strategy). But on armv6, compiler_builtins
+# also gives memcpy, memmove, memset and bcmp (its `mem` feature), in
+# place of those zig links from its compiler-rt, which are written for
+# speed: on x86_64 rep-movsb ones (1414 bytes -> about 430), on armv7 and
+# aarch64 plain word loops (issue 18, measured: min x86_64 -816 bytes,
+# armv7 -252, aarch64 -832; armv6's Thumb-1 ones would be +456). pmtr
+# copies a few hundred bytes at a time at most; a restart moves no large
+# buffer.
+min_std_args() {
+    case $1 in
+        arm-unknown-linux-musleabihf) echo "$MIN_STD_ARGS" ;;
+        *) echo "$MIN_STD_ARGS,compiler-builtins-mem" ;;
+    esac
+}
+
 # no_jump_tables_flag TOOLCHAIN: how TOOLCHAIN's rustc spells "no jump
 # tables" (`-Cjump-tables=no` since Rust 1.93, `-Zno-jump-tables` on an
 # older nightly), or nothing if it has neither. Jump tables for `match`es
