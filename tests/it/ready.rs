@@ -513,6 +513,9 @@ fn ready_jobs_leave_pmtr_idle_with_no_system_calls() {
     let p = Pmtr::start("rdy-idle", &config);
     p.expect_log("job web is ready", T);
     expect_status(&p, "web", "running");
+    // The readiness probe's next run, due when the job became ready,
+    // leaves one wakeup (see wait_idle); after it pmtr must sleep.
+    wait_idle(p.pid(), T);
     let text = strace_window(p.pid(), "rdy-idle-strace", Duration::from_secs(2));
     let completed = completed_calls(&text);
     assert!(completed.is_empty(), "idle pmtr made system calls:\n{text}");

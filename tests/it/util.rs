@@ -405,6 +405,25 @@ pub fn strace_window(pid: u32, dir_name: &str, window: Duration) -> String {
     fs::read_to_string(&trace).unwrap()
 }
 
+/// Waits until `pid` sleeps in `epoll_pwait` (or `epoll_wait`) with no
+/// timeout, as `/proc/PID/syscall` shows it (x86_64 numbers). A deadline
+/// that went away leaves pmtr one wakeup that finds nothing due
+/// (`jobs_due` in src/supervisor/event_loop.rs): a window of system
+/// calls taken before it has passed would count that wakeup.
+pub fn wait_idle(pid: u32, limit: Duration) {
+    expect_within(limit, "pmtr to sleep with no timeout", || {
+        let text = fs::read_to_string(format!("/proc/{pid}/syscall")).unwrap_or_default();
+        let f: Vec<&str> = text.split_whitespace().collect();
+        let forever = |t: &str| t == "0xffffffff" || t == "0xffffffffffffffff";
+        match (f.first(), f.get(4)) {
+            (Some(&("232" | "281")), Some(&t)) => forever(t),
+            // epoll_pwait2: a NULL timespec.
+            (Some(&"441"), Some(&t)) => t == "0x0",
+            _ => false,
+        }
+    });
+}
+
 /// The lines of an strace text for calls that completed.
 pub fn completed_calls(trace: &str) -> Vec<&str> {
     trace.lines().filter(|l| l.contains(") = ")).collect()
