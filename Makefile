@@ -11,7 +11,7 @@ export PREFIX DESTDIR SYSCONFDIR
 TEST_THREADS ?= 8
 
 .PHONY: all build release run test deps fmt-check lint unit unit-i686 fuzz \
-        cross cross-check sizes bloat deb install uninstall bench bench-quick bench-arm clean
+        cross cross-check it-min sizes bloat deb install uninstall bench bench-quick bench-arm clean
 
 all: release
 
@@ -28,7 +28,7 @@ run: release
 
 # Everything CI runs. Installs what it needs on a fresh machine first.
 # bench-quick keeps the benchmark harness itself working (under a minute).
-test: deps fmt-check lint unit unit-i686 fuzz cross-check bench-quick
+test: deps fmt-check lint unit unit-i686 fuzz cross-check it-min bench-quick
 
 deps:
 	sh tests/setup.sh
@@ -66,6 +66,17 @@ cross:
 # Every target built without Docker and smoke-tested under qemu-user.
 cross-check:
 	sh cross/check.sh
+
+# The integration tests again, against the size-optimised static x86_64
+# build that cross-check made (what the packages ship), not the debug
+# build: the nightly core, the immediate-abort panics, compiler_builtins'
+# mem functions, the hot-text order and no jump tables all run the suite.
+# Copied to the name `pmtr`, as installed: busybox start-stop-daemon -n
+# refuses a 15-character name (it cannot tell it from a truncated one).
+it-min:
+	test -x target/dist/pmtr-x86_64-min || PMTR_TARGETS=x86_64-unknown-linux-musl sh cross/local-build.sh min
+	install -D -m 755 target/dist/pmtr-x86_64-min target/it-min/pmtr
+	PMTR_TEST_BIN=$(CURDIR)/target/it-min/pmtr RUST_TEST_THREADS=$(TEST_THREADS) $(CARGO) test --test it
 
 sizes:
 	sh cross/sizes.sh

@@ -21,6 +21,12 @@ use std::time::Duration;
 
 use crate::util::{TempDir, alive, pmtr_bin, ppid, read_pid, signal, wait_pid_file, wait_until};
 
+/// The pmtr that `install.sh` installs here: the one cargo built for the
+/// tests, beside its companions `pmtr-ctl` and `pmtr-rptserver`, whatever
+/// binary the other tests run (`PMTR_TEST_BIN`, see `pmtr_bin`).
+fn built_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_pmtr")
+}
 /// The repository's top directory.
 fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -139,7 +145,7 @@ impl Installer {
             .arg(action)
             .env_clear()
             .env("PATH", path)
-            .env("PMTR_BIN", pmtr_bin())
+            .env("PMTR_BIN", built_bin())
             .env("DESTDIR", &root)
             .stdin(Stdio::null());
         for (k, v) in env {
@@ -217,7 +223,7 @@ fn install_sysv_into_destdir_lays_out_binary_companions_config_and_script() {
 
     assert_eq!(
         fs::read(root.join("usr/bin/pmtr")).unwrap(),
-        fs::read(pmtr_bin()).unwrap()
+        fs::read(built_bin()).unwrap()
     );
     assert_eq!(
         fs::read_to_string(root.join("etc/pmtr.conf")).unwrap(),

@@ -10,9 +10,14 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-/// The binary under test.
+/// The binary under test: the debug build cargo made for the tests, or
+/// the one `PMTR_TEST_BIN` names (an absolute path), which `make it-min`
+/// sets to the size-optimised static build the packages ship.
 pub fn pmtr_bin() -> &'static str {
-    env!("CARGO_BIN_EXE_pmtr")
+    static BIN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    BIN.get_or_init(|| {
+        std::env::var("PMTR_TEST_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_pmtr").to_string())
+    })
 }
 
 /// Polls `cond` every 10 ms until it holds or `limit` passes; returns
