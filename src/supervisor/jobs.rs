@@ -509,7 +509,10 @@ impl Jobs {
         specs: Vec<JobSpec>,
         mut prepare: impl FnMut(&JobSpec, u32) -> Result<Launch, NotStartable>,
     ) -> Applied {
-        let mut old: Vec<Option<Job>> = core::mem::take(&mut self.current)
+        // The new list is built where it stays: no list of its own to
+        // move in and an empty one to drop (issue 18, bytes).
+        let fresh = Vec::with_capacity(specs.len());
+        let mut old: Vec<Option<Job>> = core::mem::replace(&mut self.current, fresh)
             .into_iter()
             .map(Some)
             .collect();
@@ -520,7 +523,6 @@ impl Jobs {
             kept: 0,
             retired: self.retiring.len()..0,
         };
-        let mut jobs = Vec::with_capacity(specs.len());
         let mut at = 0;
         for spec in specs {
             let previous = super::find_from(&old, &mut at, |j| {
@@ -538,7 +540,7 @@ impl Jobs {
                     if job.launch.is_err() {
                         job.launch = prepare(&job.spec, job.id);
                     }
-                    jobs.push(job);
+                    self.current.push(job);
                 }
                 previous => {
                     if let Some(job) = previous {
@@ -554,7 +556,7 @@ impl Jobs {
                     let id = self.next_id.max(1);
                     self.next_id = id.wrapping_add(1);
                     let launch = prepare(&spec, id);
-                    jobs.push(Job::new(id, spec, launch));
+                    self.current.push(Job::new(id, spec, launch));
                 }
             }
         }
@@ -568,7 +570,6 @@ impl Jobs {
             self.keep_stopping(job);
         }
         applied.retired.end = self.retiring.len();
-        self.current = jobs;
         self.touch_all();
         let order = start_order(&self.current);
         self.rank = vec![0; order.len()];
