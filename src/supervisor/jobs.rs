@@ -476,9 +476,13 @@ impl Jobs {
         Slot::Retiring(self.retiring.len() - 1)
     }
 
-    /// A job [`Jobs::apply`] retires: stopped at once by the loop, so
-    /// what restarts with it is judged against the new configuration.
-    fn keep_stopping(&mut self, mut job: Job) {
+    /// A job [`Jobs::apply`] retires, taken from its slot of the old list
+    /// (none there: nothing) and said with `why`: stopped at once by the
+    /// loop, so what restarts with it is judged against the new
+    /// configuration.
+    fn keep_stopping(&mut self, old: &mut Option<Job>, why: &str) {
+        let Some(mut job) = old.take() else { return };
+        super::job_info(&job.spec.name, why);
         job.held = false;
         self.retiring.push(job);
     }
@@ -525,12 +529,17 @@ impl Jobs {
         };
         let mut at = 0;
         for spec in specs {
-            let previous = super::find_from(&old, &mut at, |j| {
+            let found = super::find_from(&old, &mut at, |j| {
                 j.as_ref().is_some_and(|j| j.spec.name == spec.name)
-            })
-            .and_then(|k| old[k].take());
-            match previous {
-                Some(mut job) if job.spec == spec => {
+            });
+            // Looked at in its slot and taken from there only where it
+            // goes: no copy of the whole job to match on (issue 18,
+            // bytes). `find_from` picks only a slot that holds a job.
+            if let Some(k) = found {
+                let slot = &mut old[k];
+                if let Some(job) = slot
+                    && job.spec == spec
+                {
                     applied.kept += 1;
                     // The file changed: the operator's overrides end here
                     // (SPEC §8).
@@ -540,34 +549,26 @@ impl Jobs {
                     if job.launch.is_err() {
                         job.launch = prepare(&job.spec, job.id);
                     }
-                    self.current.push(job);
-                }
-                previous => {
-                    if let Some(job) = previous {
-                        applied.changed += 1;
-                        super::job_info(
-                            &job.spec.name,
-                            " changed; restarting it with its new settings",
-                        );
-                        self.keep_stopping(job);
-                    } else {
-                        applied.added += 1;
+                    if let Some(job) = slot.take() {
+                        self.current.push(job);
                     }
-                    let id = self.next_id.max(1);
-                    self.next_id = id.wrapping_add(1);
-                    let launch = prepare(&spec, id);
-                    self.current.push(Job::new(id, spec, launch));
+                    continue;
                 }
+                applied.changed += 1;
+                self.keep_stopping(slot, " changed; restarting it with its new settings");
+            } else {
+                applied.added += 1;
             }
+            let id = self.next_id.max(1);
+            self.next_id = id.wrapping_add(1);
+            let launch = prepare(&spec, id);
+            self.current.push(Job::new(id, spec, launch));
         }
-        for job in &mut old {
-            let Some(job) = job.take() else { continue };
-            applied.removed += 1;
-            super::job_info(
-                &job.spec.name,
-                " removed from the configuration; stopping it",
-            );
-            self.keep_stopping(job);
+        for slot in &mut old {
+            if slot.is_some() {
+                applied.removed += 1;
+                self.keep_stopping(slot, " removed from the configuration; stopping it");
+            }
         }
         applied.retired.end = self.retiring.len();
         self.touch_all();
