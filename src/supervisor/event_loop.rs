@@ -1193,7 +1193,12 @@ impl control::Loop for Supervisor {
 /// per source (issue 18).
 fn jobs_deadline(j: &super::jobs::Job) -> Option<Instant> {
     let mut next = j.deadline();
-    for out in [&j.stdout, &j.stderr].iter().copied().flatten() {
+    // Each pipe by an `if let`, no iterator over an array of the two
+    // (issue 18, bytes).
+    if let Some(out) = &j.stdout {
+        job::earliest(&mut next, out.report_due());
+    }
+    if let Some(out) = &j.stderr {
         job::earliest(&mut next, out.report_due());
     }
     job::earliest(
