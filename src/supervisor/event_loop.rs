@@ -1113,17 +1113,20 @@ impl Supervisor {
         }
         if self.metrics.as_ref().map(|m| &m.path) != metrics.as_ref() {
             self.helpers.close(Close::Metrics, now);
-            self.metrics = None;
+            // The new one (or none) put in place once: one drop of the
+            // old, which holds only memory (issue 18, bytes).
+            let mut file = None;
             if let Some(path) = metrics {
                 let args = ["pmtr", "log", echo, "metrics", "-", &path, "0", "0", "0"];
                 match Launch::logger(&args, None, &self.environ) {
                     Ok(l) => {
                         self.helpers.add(Owner::Metrics, "metrics writer".into(), l);
-                        self.metrics = Some(MetricsFile::new(path, now));
+                        file = Some(MetricsFile::new(path, now));
                     }
                     Err(e) => error!("metrics to {path}: {e}"),
                 }
             }
+            self.metrics = file;
         }
     }
 
