@@ -1137,7 +1137,9 @@ impl Supervisor {
         match crate::control::Server::open(path, self.epoll.as_fd(), TOKEN_CONTROL) {
             Ok(server) => {
                 debug!("control socket {}", server.path());
-                self.control = Some(server);
+                // In place of `Supervisor::new`'s None: nothing to drop
+                // (issue 18, bytes).
+                core::mem::forget(self.control.replace(server));
             }
             Err(e) => warn!("{e}; pmtr status/stop/start/restart can't reach this pmtr"),
         }
