@@ -481,10 +481,15 @@ impl Jobs {
     /// loop, so what restarts with it is judged against the new
     /// configuration.
     fn keep_stopping(&mut self, old: &mut Option<Job>, why: &str) {
-        let Some(mut job) = old.take() else { return };
-        super::job_info(&job.spec.name, why);
-        job.held = false;
-        self.retiring.push(job);
+        // Changed where it lies, taken only into the push (issue 18,
+        // bytes).
+        if let Some(job) = old {
+            super::job_info(&job.spec.name, why);
+            job.held = false;
+        }
+        if let Some(job) = old.take() {
+            self.retiring.push(job);
+        }
     }
 
     /// Forgets retired jobs whose processes are all gone; returns their
