@@ -1027,15 +1027,13 @@ impl Supervisor {
 
     /// Replaces the job set with `cfg`'s: unchanged jobs are left as they
     /// are, removed and changed ones stopped (SPEC §6).
-    fn apply(&mut self, cfg: Config, now: Instant) {
+    fn apply(&mut self, mut cfg: Config, now: Instant) {
         let users = Users::load();
-        let Config {
-            jobs: specs,
-            report,
-            listen,
-            metrics,
-            ..
-        } = cfg;
+        // The jobs and the metrics path taken out; the rest dropped
+        // whole at the end by Config's own drop, not field by field
+        // (issue 18, bytes).
+        let specs = core::mem::take(&mut cfg.jobs);
+        let metrics = cfg.metrics.take();
         let label = self.source.path();
         let environ = &self.environ;
         let notify_dir = self.notify_dir.path();
@@ -1054,7 +1052,7 @@ impl Supervisor {
         }
         self.source.track(self.jobs.current());
         self.net
-            .configure(self.epoll.as_fd(), TOKEN_NET, &report, &listen, now);
+            .configure(self.epoll.as_fd(), TOKEN_NET, &cfg.report, &cfg.listen, now);
         self.next_report = self.net.reporting().then_some(now);
         info!(
             "configuration loaded: {} jobs ({} added, {} changed, {} removed, {} unchanged)",
