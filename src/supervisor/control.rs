@@ -57,7 +57,9 @@ pub(super) fn answer(sup: &mut impl Loop, request: &Request, uid: u32, now: Inst
         Verb::Metrics => {
             // Rendered as bytes and sent as they are: no String, so no
             // UTF-8 check of the whole text (issue 18, bytes).
-            let mut text = Vec::new();
+            // `out` is empty here: its buffer (none yet) is the page's
+            // (issue 18, bytes).
+            let mut text = out.into_bytes();
             let jobs = sup.jobs().current();
             let include = (!request.names.is_empty()).then_some(&indices[..]);
             super::metrics::render(&mut text, jobs, include, sup.counts(), now);

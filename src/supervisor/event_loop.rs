@@ -1027,15 +1027,13 @@ impl Supervisor {
 
     /// Replaces the job set with `cfg`'s: unchanged jobs are left as they
     /// are, removed and changed ones stopped (SPEC §6).
-    fn apply(&mut self, cfg: Config, now: Instant) {
+    fn apply(&mut self, mut cfg: Config, now: Instant) {
         let users = Users::load();
-        let Config {
-            jobs: specs,
-            report,
-            listen,
-            metrics,
-            ..
-        } = cfg;
+        // The jobs and the metrics path taken out; the rest dropped
+        // whole at the end by Config's own drop, not field by field
+        // (issue 18, bytes).
+        let specs = core::mem::take(&mut cfg.jobs);
+        let metrics = cfg.metrics.take();
         let label = self.source.path();
         let environ = &self.environ;
         let notify_dir = self.notify_dir.path();
@@ -1054,7 +1052,7 @@ impl Supervisor {
         }
         self.source.track(self.jobs.current());
         self.net
-            .configure(self.epoll.as_fd(), TOKEN_NET, &report, &listen, now);
+            .configure(self.epoll.as_fd(), TOKEN_NET, &cfg.report, &cfg.listen, now);
         self.next_report = self.net.reporting().then_some(now);
         info!(
             "configuration loaded: {} jobs ({} added, {} changed, {} removed, {} unchanged)",
@@ -1113,17 +1111,20 @@ impl Supervisor {
         }
         if self.metrics.as_ref().map(|m| &m.path) != metrics.as_ref() {
             self.helpers.close(Close::Metrics, now);
-            self.metrics = None;
+            // The new one (or none) put in place once: one drop of the
+            // old, which holds only memory (issue 18, bytes).
+            let mut file = None;
             if let Some(path) = metrics {
                 let args = ["pmtr", "log", echo, "metrics", "-", &path, "0", "0", "0"];
                 match Launch::logger(&args, None, &self.environ) {
                     Ok(l) => {
                         self.helpers.add(Owner::Metrics, "metrics writer".into(), l);
-                        self.metrics = Some(MetricsFile::new(path, now));
+                        file = Some(MetricsFile::new(path, now));
                     }
                     Err(e) => error!("metrics to {path}: {e}"),
                 }
             }
+            self.metrics = file;
         }
     }
 
@@ -1134,7 +1135,9 @@ impl Supervisor {
         match crate::control::Server::open(path, self.epoll.as_fd(), TOKEN_CONTROL) {
             Ok(server) => {
                 debug!("control socket {}", server.path());
-                self.control = Some(server);
+                // In place of `Supervisor::new`'s None: nothing to drop
+                // (issue 18, bytes).
+                core::mem::forget(self.control.replace(server));
             }
             Err(e) => warn!("{e}; pmtr status/stop/start/restart can't reach this pmtr"),
         }
@@ -1193,7 +1196,12 @@ impl control::Loop for Supervisor {
 /// per source (issue 18).
 fn jobs_deadline(j: &super::jobs::Job) -> Option<Instant> {
     let mut next = j.deadline();
-    for out in [&j.stdout, &j.stderr].iter().copied().flatten() {
+    // Each pipe by an `if let`, no iterator over an array of the two
+    // (issue 18, bytes).
+    if let Some(out) = &j.stdout {
+        job::earliest(&mut next, out.report_due());
+    }
+    if let Some(out) = &j.stderr {
         job::earliest(&mut next, out.report_due());
     }
     job::earliest(

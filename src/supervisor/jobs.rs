@@ -476,11 +476,20 @@ impl Jobs {
         Slot::Retiring(self.retiring.len() - 1)
     }
 
-    /// A job [`Jobs::apply`] retires: stopped at once by the loop, so
-    /// what restarts with it is judged against the new configuration.
-    fn keep_stopping(&mut self, mut job: Job) {
-        job.held = false;
-        self.retiring.push(job);
+    /// A job [`Jobs::apply`] retires, taken from its slot of the old list
+    /// (none there: nothing) and said with `why`: stopped at once by the
+    /// loop, so what restarts with it is judged against the new
+    /// configuration.
+    fn keep_stopping(&mut self, old: &mut Option<Job>, why: &str) {
+        // Changed where it lies, taken only into the push (issue 18,
+        // bytes).
+        if let Some(job) = old {
+            super::job_info(&job.spec.name, why);
+            job.held = false;
+        }
+        if let Some(job) = old.take() {
+            self.retiring.push(job);
+        }
     }
 
     /// Forgets retired jobs whose processes are all gone; returns their
@@ -509,7 +518,10 @@ impl Jobs {
         specs: Vec<JobSpec>,
         mut prepare: impl FnMut(&JobSpec, u32) -> Result<Launch, NotStartable>,
     ) -> Applied {
-        let mut old: Vec<Option<Job>> = core::mem::take(&mut self.current)
+        // The new list is built where it stays: no list of its own to
+        // move in and an empty one to drop (issue 18, bytes).
+        let fresh = Vec::with_capacity(specs.len());
+        let mut old: Vec<Option<Job>> = core::mem::replace(&mut self.current, fresh)
             .into_iter()
             .map(Some)
             .collect();
@@ -520,15 +532,19 @@ impl Jobs {
             kept: 0,
             retired: self.retiring.len()..0,
         };
-        let mut jobs = Vec::with_capacity(specs.len());
         let mut at = 0;
         for spec in specs {
-            let previous = super::find_from(&old, &mut at, |j| {
+            let found = super::find_from(&old, &mut at, |j| {
                 j.as_ref().is_some_and(|j| j.spec.name == spec.name)
-            })
-            .and_then(|k| old[k].take());
-            match previous {
-                Some(mut job) if job.spec == spec => {
+            });
+            // Looked at in its slot and taken from there only where it
+            // goes: no copy of the whole job to match on (issue 18,
+            // bytes). `find_from` picks only a slot that holds a job.
+            if let Some(k) = found {
+                let slot = &mut old[k];
+                if let Some(job) = slot
+                    && job.spec == spec
+                {
                     applied.kept += 1;
                     // The file changed: the operator's overrides end here
                     // (SPEC §8).
@@ -538,37 +554,28 @@ impl Jobs {
                     if job.launch.is_err() {
                         job.launch = prepare(&job.spec, job.id);
                     }
-                    jobs.push(job);
-                }
-                previous => {
-                    if let Some(job) = previous {
-                        applied.changed += 1;
-                        super::job_info(
-                            &job.spec.name,
-                            " changed; restarting it with its new settings",
-                        );
-                        self.keep_stopping(job);
-                    } else {
-                        applied.added += 1;
+                    if let Some(job) = slot.take() {
+                        self.current.push(job);
                     }
-                    let id = self.next_id.max(1);
-                    self.next_id = id.wrapping_add(1);
-                    let launch = prepare(&spec, id);
-                    jobs.push(Job::new(id, spec, launch));
+                    continue;
                 }
+                applied.changed += 1;
+                self.keep_stopping(slot, " changed; restarting it with its new settings");
+            } else {
+                applied.added += 1;
+            }
+            let id = self.next_id.max(1);
+            self.next_id = id.wrapping_add(1);
+            let launch = prepare(&spec, id);
+            self.current.push(Job::new(id, spec, launch));
+        }
+        for slot in &mut old {
+            if slot.is_some() {
+                applied.removed += 1;
+                self.keep_stopping(slot, " removed from the configuration; stopping it");
             }
         }
-        for job in &mut old {
-            let Some(job) = job.take() else { continue };
-            applied.removed += 1;
-            super::job_info(
-                &job.spec.name,
-                " removed from the configuration; stopping it",
-            );
-            self.keep_stopping(job);
-        }
         applied.retired.end = self.retiring.len();
-        self.current = jobs;
         self.touch_all();
         let order = start_order(&self.current);
         self.rank = vec![0; order.len()];
