@@ -225,14 +225,24 @@ pub fn write_all(fd: BorrowedFd<'_>, mut data: &[u8]) -> Result<(), Errno> {
 /// Symlinks followed while walking a path, as the kernel's limit.
 const MAX_LINKS: usize = 40;
 
-/// `readlink(path)`: where a symbolic link points.
+/// `readlink(path)`: where a symbolic link points, if that is UTF-8 (a
+/// target that is not is `EINVAL`).
 ///
-/// Through `readlinkat(AT_FDCWD, ...)`, the same call: rustix's
-/// `readlink` checks its result for NUL bytes with an `unwrap`, which
-/// brings a panic path and `NulError`'s `Debug` (724 bytes on stable
-/// x86_64) into the binary; `readlinkat` trusts the kernel.
-pub fn readlink(path: &str) -> Result<alloc::ffi::CString, Errno> {
-    rustix::fs::readlinkat(rustix::fs::CWD, CPath::default().c_str(path)?, Vec::new())
+/// Through `readlinkat(AT_FDCWD, ...)`, the same call, into a `PATH_MAX`
+/// buffer on the stack: the kernel never makes a link's target longer
+/// than `PATH_MAX - 1` bytes, so one call reads it whole, without
+/// rustix's loop that grows a `Vec` and makes a `CString` (issue 18,
+/// bytes). A target that fills the buffer could have been cut:
+/// `ENAMETOOLONG`.
+pub fn readlink(path: &str) -> Result<String, Errno> {
+    let mut buf = [MaybeUninit::<u8>::uninit(); PATH_MAX];
+    let (target, _) =
+        rustix::fs::readlinkat_raw(rustix::fs::CWD, CPath::default().c_str(path)?, &mut buf[..])?;
+    if target.len() >= PATH_MAX {
+        return Err(Errno::NAMETOOLONG);
+    }
+    let target = core::str::from_utf8(target).map_err(|_| Errno::INVAL)?;
+    Ok(String::from(target))
 }
 
 /// Walks `path` as the kernel resolves it and calls `visit` for every
@@ -302,12 +312,11 @@ pub fn walk_path<E>(
                     return Err(io(Errno::LOOP));
                 }
                 let target = readlink(&next).map_err(&io)?;
-                let target = target.to_str().map_err(|_| io(Errno::INVAL))?;
                 if target.starts_with('/') {
                     done = String::from("/");
                     dir = root;
                 }
-                components(&mut todo, target);
+                components(&mut todo, &target);
             }
             _ if todo.is_empty() => return Ok(()),
             FileType::Directory => {
@@ -545,9 +554,18 @@ mod tests {
             let _ = std::fs::remove_file(&link);
             std::os::unix::fs::symlink(target, &link).unwrap();
             let got = readlink(link.to_str().unwrap()).unwrap();
-            assert_eq!(got.to_str(), Ok(target));
+            assert_eq!(got, target);
         }
         assert_eq!(readlink(dir.to_str().unwrap()), Err(Errno::INVAL));
+        // A target that is not UTF-8: EINVAL, as walk_path said of it.
+        let link = dir.join("l");
+        let _ = std::fs::remove_file(&link);
+        std::os::unix::fs::symlink(
+            <std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(b"\xff"),
+            &link,
+        )
+        .unwrap();
+        assert_eq!(readlink(link.to_str().unwrap()), Err(Errno::INVAL));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
