@@ -153,6 +153,9 @@ impl<'a> Iterator for Words<'a> {
 /// function's frame was 18 KB, every page of it written (stack probes)
 /// and kept for good (issue 18, PSS).
 pub fn run(args: Vec<String>) -> u8 {
+    // Lives until pmtr exits: never dropped, no drop code to run on the
+    // way out (issue 18, bytes).
+    let args = core::mem::ManuallyDrop::new(args);
     let first = args.first().map_or("", String::as_str);
     // The verb found once, here (issue 18, bytes); `metrics` is the
     // wire's word for `status --prometheus`, not a command.
@@ -162,16 +165,16 @@ pub fn run(args: Vec<String>) -> u8 {
         }
         // A helper pmtr starts from its own binary (src/logger.rs).
         _ if first == "log" => logger::main(&args[1..]),
-        _ => daemon(args),
+        _ => daemon(&args),
     }
 }
 
 /// `pmtr [flags]`: validate with `-t`, or supervise.
 #[inline(never)]
-fn daemon(args: Vec<String>) -> u8 {
+fn daemon(args: &[String]) -> u8 {
     // The usage text written at one place, for -h and for a usage error
     // (issue 18, bytes).
-    let (fd, code) = match cli::parse(&args) {
+    let (fd, code) = match cli::parse(args) {
         Ok(cli::Command::Run(opts)) => {
             if opts.test {
                 return config::check(opts.config);
