@@ -537,6 +537,13 @@ fn name(kv: &[u8]) -> &[u8] {
     kv.get(..end).unwrap_or(kv)
 }
 
+/// Whether one of `lines` sets the variable named `key`: one loop for
+/// both of `Env::with`'s tests (issue 18, bytes).
+#[inline(never)]
+fn sets(lines: &[String], key: &[u8]) -> bool {
+    lines.iter().any(|l| name(l.as_bytes()) == key)
+}
+
 /// The environments made for the jobs of one configuration read: a job
 /// whose environment is byte for byte one of these shares it, so the
 /// jobs of one `user` (their HOME, USER and LOGNAME added to pmtr's
@@ -1278,7 +1285,7 @@ impl Env {
             rest = after.get(1..).unwrap_or_default();
             let key = name(kv);
             // Strings from C have no NUL inside: `push` is always true.
-            if !lines.iter().any(|l| name(l.as_bytes()) == key) {
+            if !sets(lines, key) {
                 CStrings::push(&mut bytes, kv);
             }
         }
@@ -1289,7 +1296,7 @@ impl Env {
         while let Some((line, later)) = rest.split_first() {
             rest = later;
             let key = name(line.as_bytes());
-            let replaced = i < base && later.iter().any(|l| name(l.as_bytes()) == key);
+            let replaced = i < base && sets(later, key);
             i += 1;
             if !replaced && !CStrings::push(&mut bytes, line.as_bytes()) {
                 return Err(PrepareError::Nul("env"));
