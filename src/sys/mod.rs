@@ -298,9 +298,6 @@ fn kernel_sigaction(sig: i32, new: Option<&[u64; 4]>, old: Option<&mut [u64; 4]>
     unsafe { libc::syscall(libc::SYS_rt_sigaction, sig, new, old, 8usize) == 0 }
 }
 
-/// Signal numbers the kernel knows (1..=64).
-const SIGNALS: core::ops::RangeInclusive<i32> = 1..=64;
-
 /// `rt_sigaction(sig, NULL, &old)` for every signal—Records which ones
 /// pmtr ignores: those it inherited as ignored (`nohup` ignores SIGHUP)
 /// and SIGPIPE. Only these need resetting in a child: `execve` itself
@@ -309,15 +306,20 @@ const SIGNALS: core::ops::RangeInclusive<i32> = 1..=64;
 /// [`install_noop_handlers`]); until then children reset every signal.
 pub fn record_dispositions() {
     let mut mask = 0u64;
-    for sig in SIGNALS {
+    // Signal `sig`'s bit moved along with it, not a 64-bit shift by
+    // `sig - 1` each time (a library call on 32-bit ARM; issue 18, bytes).
+    let mut bit = 1u64;
+    // Signal numbers the kernel knows (1..=64).
+    for sig in 1..65 {
         let mut old = [0u64; 4];
         // The handler is the first word; on 32-bit targets only its low
         // half (the rest is sa_flags).
         if kernel_sigaction(sig, None, Some(&mut old))
             && old[0] & usize::MAX as u64 == libc::SIG_IGN as u64
         {
-            mask |= 1 << (sig - 1);
+            mask |= bit;
         }
+        bit <<= 1;
     }
     NOT_DEFAULT.store(mask, core::sync::atomic::Ordering::Relaxed);
 }
