@@ -188,7 +188,8 @@ fn daemon(args: &[String]) -> u8 {
             return 0;
         }
         Err(e) => {
-            eprintln!("pmtr: {e}");
+            let [before, word, after] = e.parts();
+            eprintln!("pmtr: {before}{word}{after}");
             (rt::print::stderr(), 2)
         }
     };
