@@ -37,9 +37,29 @@ impl Default for CPath {
 
 impl CPath {
     /// `path`, NUL-terminated, in this buffer.
-    #[inline(never)]
+    ///
+    /// Inlined at each wrapper over [`CPath::fill`], which does the work
+    /// out of line and answers in a register: a `Result<&CStr, Errno>`
+    /// came back through memory, read back at each of the thirteen
+    /// wrappers (issue 18, bytes).
+    #[inline(always)]
     #[allow(unsafe_code)]
     pub fn c_str(&mut self, path: &str) -> Result<&CStr, Errno> {
+        self.fill(path)?;
+        // SAFETY: `fill` wrote the path and its NUL, `path.len() + 1`
+        // bytes, at the buffer's start, with no NUL but the last.
+        unsafe {
+            Ok(CStr::from_bytes_with_nul_unchecked(
+                core::slice::from_raw_parts(self.0.as_ptr().cast::<u8>(), path.len() + 1),
+            ))
+        }
+    }
+
+    /// Copies `path` and a NUL into the buffer: `EINVAL` for a NUL inside,
+    /// `ENAMETOOLONG` if it does not fit.
+    #[inline(never)]
+    #[allow(unsafe_code)]
+    fn fill(&mut self, path: &str) -> Result<(), Errno> {
         let bytes = path.as_bytes();
         if bytes.contains(&0) {
             return Err(Errno::INVAL);
@@ -50,15 +70,12 @@ impl CPath {
         }
         let buf = self.0.as_mut_ptr().cast::<u8>();
         // SAFETY: `len + 1 <= PATH_MAX` bytes are written into the
-        // buffer, which `bytes` (a borrowed `&str`) cannot overlap; they
-        // are then initialised, with no NUL but the last.
+        // buffer, which `bytes` (a borrowed `&str`) cannot overlap.
         unsafe {
             core::ptr::copy_nonoverlapping(bytes.as_ptr(), buf, len);
             buf.add(len).write(0);
-            Ok(CStr::from_bytes_with_nul_unchecked(
-                core::slice::from_raw_parts(buf, len + 1),
-            ))
         }
+        Ok(())
     }
 }
 
