@@ -97,17 +97,42 @@ pub fn content_hash(bytes: &[u8]) -> u64 {
 /// [`content_hash`] of everything `fd` yields up to its end, read through
 /// a fixed buffer: at most `limit` bytes, more is `EFBIG`.
 pub fn hash_fd(fd: BorrowedFd<'_>, limit: u64) -> Result<u64, Errno> {
-    let (mut h, mut len) = (FNV_OFFSET, 0u64);
+    let mut h = FNV_OFFSET;
+    // Counted in usize: a limit past isize::MAX is isize::MAX, so the
+    // count (at most the limit and a chunk) never wraps.
+    let limit = usize::try_from(limit).map_or(isize::MAX as usize, |l| l.min(isize::MAX as usize));
+    read_to_end(fd, limit, Sink::Hash(&mut h))?;
+    Ok(h)
+}
+
+/// Where [`read_to_end`] puts what it reads.
+enum Sink<'a> {
+    /// Hashed into this FNV-1a state.
+    Hash(&'a mut u64),
+    /// Appended.
+    Bytes(&'a mut Vec<u8>),
+}
+
+/// Reads `fd` to its end through a fixed buffer, at most `limit` bytes
+/// (more is `EFBIG`), into `sink`: one read loop for [`hash_fd`] and
+/// [`read_all`], not one each (issue 18, bytes).
+#[inline(never)]
+fn read_to_end(fd: BorrowedFd<'_>, limit: usize, mut sink: Sink<'_>) -> Result<(), Errno> {
+    let mut len = 0usize;
     let mut chunk = [0u8; 4096];
     loop {
         match rustix::io::read(fd, &mut chunk) {
-            Ok(0) => return Ok(h),
+            Ok(0) => return Ok(()),
             Ok(n) => {
-                len += n as u64;
+                len += n;
                 if len > limit {
                     return Err(Errno::FBIG);
                 }
-                h = fnv(h, &chunk[..n]);
+                let got = &chunk[..n];
+                match &mut sink {
+                    Sink::Hash(h) => **h = fnv(**h, got),
+                    Sink::Bytes(data) => data.extend_from_slice(got),
+                }
             }
             Err(Errno::INTR) => {}
             Err(e) => return Err(e),
@@ -207,16 +232,8 @@ pub fn read_file(path: &str, limit: usize) -> Result<Vec<u8>, Errno> {
 /// Reads `fd` to its end, at most `limit` bytes; more is `EFBIG`.
 pub fn read_all(fd: BorrowedFd<'_>, limit: usize) -> Result<Vec<u8>, Errno> {
     let mut data = Vec::new();
-    let mut chunk = [0u8; 4096];
-    loop {
-        match rustix::io::read(fd, &mut chunk) {
-            Ok(0) => return Ok(data),
-            Ok(n) if data.len() + n > limit => return Err(Errno::FBIG),
-            Ok(n) => data.extend_from_slice(&chunk[..n]),
-            Err(Errno::INTR) => {}
-            Err(e) => return Err(e),
-        }
-    }
+    read_to_end(fd, limit, Sink::Bytes(&mut data))?;
+    Ok(data)
 }
 
 /// Creates (or truncates) `path` with `mode` and writes `data` to it.
