@@ -633,6 +633,14 @@ mod tests {
         assert_eq!(read_file(path, 5000).unwrap(), data);
         assert_eq!(read_file(path, 4999), Err(Errno::FBIG));
         assert_eq!(read_file("/nonexistent/x", 10), Err(Errno::NOENT));
+        // The same bytes hashed as read: content_hash of the whole file.
+        let hash = |limit| {
+            let fd = open(path, OFlags::RDONLY, Mode::empty()).unwrap();
+            hash_fd(fd.as_fd(), limit)
+        };
+        assert_eq!(hash(5000), Ok(content_hash(&data)));
+        assert_eq!(hash(4999), Err(Errno::FBIG));
+        assert_eq!(hash(u64::MAX), Ok(content_hash(&data)));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
