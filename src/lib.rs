@@ -110,16 +110,17 @@ pub(crate) fn split_fields<'a>(
 /// is_whitespace` says) at either end. One forward loop, not core's
 /// two-ended `trim_matches` (issue 18: 242 bytes on armv7).
 pub(crate) fn trim(text: &str) -> &str {
-    let (mut at, mut start, mut end) = (0, None, 0);
+    // All whitespace leaves `start` past `end`: no slice, "".
+    let (mut at, mut start, mut end) = (0, text.len(), 0);
     for c in text.chars() {
         let next = at + c.len_utf8();
         if !c.is_whitespace() {
-            start.get_or_insert(at);
+            start = start.min(at);
             end = next;
         }
         at = next;
     }
-    text.get(start.unwrap_or(0)..end).unwrap_or_default()
+    text.get(start..end).unwrap_or_default()
 }
 
 /// The words of a text split at ASCII whitespace, as
