@@ -643,12 +643,6 @@ impl StartError {
         impl fmt::Display for D<'_> {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 let (e, spec) = (self.0, self.1);
-                let mut buf = [0; crate::packed::MAX_TEXT];
-                let why = if e.detail & DETAIL_WRONG_TYPE != 0 {
-                    "not a regular file or a character device"
-                } else {
-                    sys::strerror(e.errno).text(&mut buf)
-                };
                 // What failed and on what: one `write!` for every
                 // step, not one per step (issue 18, bytes).
                 // A stream that is not a file of the job's is /dev/null,
@@ -690,7 +684,17 @@ impl StartError {
                      set nice -\0",
                     place,
                 );
-                write!(f, "can't {what}{object}: {why}")?;
+                // The pieces written one by one, and the errno's text by
+                // strerror's own Display: no buffer to unpack it into
+                // here (issue 18, bytes).
+                for part in ["can't ", what, object, ": "] {
+                    f.write_str(part)?;
+                }
+                if e.detail & DETAIL_WRONG_TYPE != 0 {
+                    f.write_str("not a regular file or a character device")?;
+                } else {
+                    fmt::Display::fmt(&sys::strerror(e.errno), f)?;
+                }
                 if matches!(e.step, Step::Stdin | Step::Stdout | Step::Stderr)
                     && e.detail & DETAIL_AS_JOB != 0
                 {
