@@ -1360,6 +1360,24 @@ mod tests {
                 format!("{said}: {why}{rights}")
             );
         }
+        // A file of the wrong type: a fixed text, not the errno's.
+        for (detail, rights) in [
+            (DETAIL_WRONG_TYPE, ""),
+            (
+                DETAIL_WRONG_TYPE | DETAIL_AS_JOB,
+                " (opened with the rights of user u, who can write a directory on its path)",
+            ),
+        ] {
+            let e = StartError {
+                step: Step::Stdout,
+                errno: Errno::INVAL,
+                detail,
+            };
+            assert_eq!(
+                e.describe(&spec).to_string(),
+                format!("can't open output /o: not a regular file or a character device{rights}")
+            );
+        }
         for (nice, said) in [("-5", "can't set nice -5"), ("0", "can't set nice 0")] {
             let text = format!("job {{\n name t\n cmd /bin/true\n nice {nice}\n}}\n");
             let spec = crate::config::parse_bytes("t.conf", text.as_bytes())
