@@ -37,9 +37,29 @@ impl Default for CPath {
 
 impl CPath {
     /// `path`, NUL-terminated, in this buffer.
-    #[inline(never)]
+    ///
+    /// Inlined at each wrapper over [`CPath::fill`], which does the work
+    /// out of line and answers in a register: a `Result<&CStr, Errno>`
+    /// came back through memory, read back at each of the thirteen
+    /// wrappers (issue 18, bytes).
+    #[inline(always)]
     #[allow(unsafe_code)]
     pub fn c_str(&mut self, path: &str) -> Result<&CStr, Errno> {
+        self.fill(path)?;
+        // SAFETY: `fill` wrote the path and its NUL, `path.len() + 1`
+        // bytes, at the buffer's start, with no NUL but the last.
+        unsafe {
+            Ok(CStr::from_bytes_with_nul_unchecked(
+                core::slice::from_raw_parts(self.0.as_ptr().cast::<u8>(), path.len() + 1),
+            ))
+        }
+    }
+
+    /// Copies `path` and a NUL into the buffer: `EINVAL` for a NUL inside,
+    /// `ENAMETOOLONG` if it does not fit.
+    #[inline(never)]
+    #[allow(unsafe_code)]
+    fn fill(&mut self, path: &str) -> Result<(), Errno> {
         let bytes = path.as_bytes();
         if bytes.contains(&0) {
             return Err(Errno::INVAL);
@@ -50,15 +70,12 @@ impl CPath {
         }
         let buf = self.0.as_mut_ptr().cast::<u8>();
         // SAFETY: `len + 1 <= PATH_MAX` bytes are written into the
-        // buffer, which `bytes` (a borrowed `&str`) cannot overlap; they
-        // are then initialised, with no NUL but the last.
+        // buffer, which `bytes` (a borrowed `&str`) cannot overlap.
         unsafe {
             core::ptr::copy_nonoverlapping(bytes.as_ptr(), buf, len);
             buf.add(len).write(0);
-            Ok(CStr::from_bytes_with_nul_unchecked(
-                core::slice::from_raw_parts(buf, len + 1),
-            ))
         }
+        Ok(())
     }
 }
 
@@ -80,17 +97,42 @@ pub fn content_hash(bytes: &[u8]) -> u64 {
 /// [`content_hash`] of everything `fd` yields up to its end, read through
 /// a fixed buffer: at most `limit` bytes, more is `EFBIG`.
 pub fn hash_fd(fd: BorrowedFd<'_>, limit: u64) -> Result<u64, Errno> {
-    let (mut h, mut len) = (FNV_OFFSET, 0u64);
+    let mut h = FNV_OFFSET;
+    // Counted in usize: a limit past isize::MAX is isize::MAX, so the
+    // count (at most the limit and a chunk) never wraps.
+    let limit = usize::try_from(limit).map_or(isize::MAX as usize, |l| l.min(isize::MAX as usize));
+    read_to_end(fd, limit, Sink::Hash(&mut h))?;
+    Ok(h)
+}
+
+/// Where [`read_to_end`] puts what it reads.
+enum Sink<'a> {
+    /// Hashed into this FNV-1a state.
+    Hash(&'a mut u64),
+    /// Appended.
+    Bytes(&'a mut Vec<u8>),
+}
+
+/// Reads `fd` to its end through a fixed buffer, at most `limit` bytes
+/// (more is `EFBIG`), into `sink`: one read loop for [`hash_fd`] and
+/// [`read_all`], not one each (issue 18, bytes).
+#[inline(never)]
+fn read_to_end(fd: BorrowedFd<'_>, limit: usize, mut sink: Sink<'_>) -> Result<(), Errno> {
+    let mut len = 0usize;
     let mut chunk = [0u8; 4096];
     loop {
         match rustix::io::read(fd, &mut chunk) {
-            Ok(0) => return Ok(h),
+            Ok(0) => return Ok(()),
             Ok(n) => {
-                len += n as u64;
+                len += n;
                 if len > limit {
                     return Err(Errno::FBIG);
                 }
-                h = fnv(h, &chunk[..n]);
+                let got = &chunk[..n];
+                match &mut sink {
+                    Sink::Hash(h) => **h = fnv(**h, got),
+                    Sink::Bytes(data) => data.extend_from_slice(got),
+                }
             }
             Err(Errno::INTR) => {}
             Err(e) => return Err(e),
@@ -190,16 +232,8 @@ pub fn read_file(path: &str, limit: usize) -> Result<Vec<u8>, Errno> {
 /// Reads `fd` to its end, at most `limit` bytes; more is `EFBIG`.
 pub fn read_all(fd: BorrowedFd<'_>, limit: usize) -> Result<Vec<u8>, Errno> {
     let mut data = Vec::new();
-    let mut chunk = [0u8; 4096];
-    loop {
-        match rustix::io::read(fd, &mut chunk) {
-            Ok(0) => return Ok(data),
-            Ok(n) if data.len() + n > limit => return Err(Errno::FBIG),
-            Ok(n) => data.extend_from_slice(&chunk[..n]),
-            Err(Errno::INTR) => {}
-            Err(e) => return Err(e),
-        }
-    }
+    read_to_end(fd, limit, Sink::Bytes(&mut data))?;
+    Ok(data)
 }
 
 /// Creates (or truncates) `path` with `mode` and writes `data` to it.
@@ -225,14 +259,24 @@ pub fn write_all(fd: BorrowedFd<'_>, mut data: &[u8]) -> Result<(), Errno> {
 /// Symlinks followed while walking a path, as the kernel's limit.
 const MAX_LINKS: usize = 40;
 
-/// `readlink(path)`: where a symbolic link points.
+/// `readlink(path)`: where a symbolic link points, if that is UTF-8 (a
+/// target that is not is `EINVAL`).
 ///
-/// Through `readlinkat(AT_FDCWD, ...)`, the same call: rustix's
-/// `readlink` checks its result for NUL bytes with an `unwrap`, which
-/// brings a panic path and `NulError`'s `Debug` (724 bytes on stable
-/// x86_64) into the binary; `readlinkat` trusts the kernel.
-pub fn readlink(path: &str) -> Result<alloc::ffi::CString, Errno> {
-    rustix::fs::readlinkat(rustix::fs::CWD, CPath::default().c_str(path)?, Vec::new())
+/// Through `readlinkat(AT_FDCWD, ...)`, the same call, into a `PATH_MAX`
+/// buffer on the stack: the kernel never makes a link's target longer
+/// than `PATH_MAX - 1` bytes, so one call reads it whole, without
+/// rustix's loop that grows a `Vec` and makes a `CString` (issue 18,
+/// bytes). A target that fills the buffer could have been cut:
+/// `ENAMETOOLONG`.
+pub fn readlink(path: &str) -> Result<String, Errno> {
+    let mut buf = [MaybeUninit::<u8>::uninit(); PATH_MAX];
+    let (target, _) =
+        rustix::fs::readlinkat_raw(rustix::fs::CWD, CPath::default().c_str(path)?, &mut buf[..])?;
+    if target.len() >= PATH_MAX {
+        return Err(Errno::NAMETOOLONG);
+    }
+    let target = core::str::from_utf8(target).map_err(|_| Errno::INVAL)?;
+    Ok(String::from(target))
 }
 
 /// Walks `path` as the kernel resolves it and calls `visit` for every
@@ -302,12 +346,11 @@ pub fn walk_path<E>(
                     return Err(io(Errno::LOOP));
                 }
                 let target = readlink(&next).map_err(&io)?;
-                let target = target.to_str().map_err(|_| io(Errno::INVAL))?;
                 if target.starts_with('/') {
                     done = String::from("/");
                     dir = root;
                 }
-                components(&mut todo, target);
+                components(&mut todo, &target);
             }
             _ if todo.is_empty() => return Ok(()),
             FileType::Directory => {
@@ -367,9 +410,28 @@ pub fn trim_leading(text: &str, byte: u8) -> &str {
 
 /// `text` cut at its last `byte` (an ASCII byte), which goes: like
 /// `rsplit_once` with a char, as bytes (see [`trim_slashes`]).
+///
+/// Inlined, over a search out of line that answers in registers: the
+/// two `&str`s came back through memory, read back at each of the five
+/// callers (issue 18, bytes).
+#[inline(always)]
+#[allow(unsafe_code)]
 pub fn rsplit_at(text: &str, byte: u8) -> Option<(&str, &str)> {
-    let i = text.as_bytes().iter().rposition(|&b| b == byte)?;
-    Some((text.get(..i)?, text.get(i + 1..)?))
+    // Every caller's `byte` is a constant: this test goes at compile time.
+    if !byte.is_ascii() {
+        return None;
+    }
+    let i = rfind(text.as_bytes(), byte)?;
+    // SAFETY: `i < text.len()` is the place of `byte`, an ASCII byte,
+    // which is never inside a multi-byte char: `i` and `i + 1` are char
+    // boundaries of `text`.
+    unsafe { Some((text.get_unchecked(..i), text.get_unchecked(i + 1..))) }
+}
+
+/// Where `bytes` last holds `byte`.
+#[inline(never)]
+fn rfind(bytes: &[u8], byte: u8) -> Option<usize> {
+    bytes.iter().rposition(|&b| b == byte)
 }
 
 /// `dir/name`; just `name` if it is absolute.
@@ -545,9 +607,18 @@ mod tests {
             let _ = std::fs::remove_file(&link);
             std::os::unix::fs::symlink(target, &link).unwrap();
             let got = readlink(link.to_str().unwrap()).unwrap();
-            assert_eq!(got.to_str(), Ok(target));
+            assert_eq!(got, target);
         }
         assert_eq!(readlink(dir.to_str().unwrap()), Err(Errno::INVAL));
+        // A target that is not UTF-8: EINVAL, as walk_path said of it.
+        let link = dir.join("l");
+        let _ = std::fs::remove_file(&link);
+        std::os::unix::fs::symlink(
+            <std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(b"\xff"),
+            &link,
+        )
+        .unwrap();
+        assert_eq!(readlink(link.to_str().unwrap()), Err(Errno::INVAL));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -562,6 +633,14 @@ mod tests {
         assert_eq!(read_file(path, 5000).unwrap(), data);
         assert_eq!(read_file(path, 4999), Err(Errno::FBIG));
         assert_eq!(read_file("/nonexistent/x", 10), Err(Errno::NOENT));
+        // The same bytes hashed as read: content_hash of the whole file.
+        let hash = |limit| {
+            let fd = open(path, OFlags::RDONLY, Mode::empty()).unwrap();
+            hash_fd(fd.as_fd(), limit)
+        };
+        assert_eq!(hash(5000), Ok(content_hash(&data)));
+        assert_eq!(hash(4999), Err(Errno::FBIG));
+        assert_eq!(hash(u64::MAX), Ok(content_hash(&data)));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

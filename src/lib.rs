@@ -110,16 +110,17 @@ pub(crate) fn split_fields<'a>(
 /// is_whitespace` says) at either end. One forward loop, not core's
 /// two-ended `trim_matches` (issue 18: 242 bytes on armv7).
 pub(crate) fn trim(text: &str) -> &str {
-    let (mut at, mut start, mut end) = (0, None, 0);
+    // All whitespace leaves `start` past `end`: no slice, "".
+    let (mut at, mut start, mut end) = (0, text.len(), 0);
     for c in text.chars() {
         let next = at + c.len_utf8();
         if !c.is_whitespace() {
-            start.get_or_insert(at);
+            start = start.min(at);
             end = next;
         }
         at = next;
     }
-    text.get(start.unwrap_or(0)..end).unwrap_or_default()
+    text.get(start..end).unwrap_or_default()
 }
 
 /// The words of a text split at ASCII whitespace, as
@@ -153,6 +154,9 @@ impl<'a> Iterator for Words<'a> {
 /// function's frame was 18 KB, every page of it written (stack probes)
 /// and kept for good (issue 18, PSS).
 pub fn run(args: Vec<String>) -> u8 {
+    // Lives until pmtr exits: never dropped, no drop code to run on the
+    // way out (issue 18, bytes).
+    let args = core::mem::ManuallyDrop::new(args);
     let first = args.first().map_or("", String::as_str);
     // The verb found once, here (issue 18, bytes); `metrics` is the
     // wire's word for `status --prometheus`, not a command.
@@ -162,16 +166,16 @@ pub fn run(args: Vec<String>) -> u8 {
         }
         // A helper pmtr starts from its own binary (src/logger.rs).
         _ if first == "log" => logger::main(&args[1..]),
-        _ => daemon(args),
+        _ => daemon(&args),
     }
 }
 
 /// `pmtr [flags]`: validate with `-t`, or supervise.
 #[inline(never)]
-fn daemon(args: Vec<String>) -> u8 {
+fn daemon(args: &[String]) -> u8 {
     // The usage text written at one place, for -h and for a usage error
     // (issue 18, bytes).
-    let (fd, code) = match cli::parse(&args) {
+    let (fd, code) = match cli::parse(args) {
         Ok(cli::Command::Run(opts)) => {
             if opts.test {
                 return config::check(opts.config);
@@ -185,7 +189,8 @@ fn daemon(args: Vec<String>) -> u8 {
             return 0;
         }
         Err(e) => {
-            eprintln!("pmtr: {e}");
+            let [before, word, after] = e.parts();
+            eprintln!("pmtr: {before}{word}{after}");
             (rt::print::stderr(), 2)
         }
     };

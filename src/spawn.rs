@@ -537,6 +537,13 @@ fn name(kv: &[u8]) -> &[u8] {
     kv.get(..end).unwrap_or(kv)
 }
 
+/// Whether one of `lines` sets the variable named `key`: one loop for
+/// both of `Env::with`'s tests (issue 18, bytes).
+#[inline(never)]
+fn sets(lines: &[String], key: &[u8]) -> bool {
+    lines.iter().any(|l| name(l.as_bytes()) == key)
+}
+
 /// The environments made for the jobs of one configuration read: a job
 /// whose environment is byte for byte one of these shares it, so the
 /// jobs of one `user` (their HOME, USER and LOGNAME added to pmtr's
@@ -636,12 +643,6 @@ impl StartError {
         impl fmt::Display for D<'_> {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 let (e, spec) = (self.0, self.1);
-                let mut buf = [0; crate::packed::MAX_TEXT];
-                let why = if e.detail & DETAIL_WRONG_TYPE != 0 {
-                    "not a regular file or a character device"
-                } else {
-                    sys::strerror(e.errno).text(&mut buf)
-                };
                 // What failed and on what: one `write!` for every
                 // step, not one per step (issue 18, bytes).
                 // A stream that is not a file of the job's is /dev/null,
@@ -683,7 +684,17 @@ impl StartError {
                      set nice -\0",
                     place,
                 );
-                write!(f, "can't {what}{object}: {why}")?;
+                // The pieces written one by one, and the errno's text by
+                // strerror's own Display: no buffer to unpack it into
+                // here (issue 18, bytes).
+                for part in ["can't ", what, object, ": "] {
+                    f.write_str(part)?;
+                }
+                if e.detail & DETAIL_WRONG_TYPE != 0 {
+                    f.write_str("not a regular file or a character device")?;
+                } else {
+                    fmt::Display::fmt(&sys::strerror(e.errno), f)?;
+                }
                 if matches!(e.step, Step::Stdin | Step::Stdout | Step::Stderr)
                     && e.detail & DETAIL_AS_JOB != 0
                 {
@@ -1278,7 +1289,7 @@ impl Env {
             rest = after.get(1..).unwrap_or_default();
             let key = name(kv);
             // Strings from C have no NUL inside: `push` is always true.
-            if !lines.iter().any(|l| name(l.as_bytes()) == key) {
+            if !sets(lines, key) {
                 CStrings::push(&mut bytes, kv);
             }
         }
@@ -1289,7 +1300,7 @@ impl Env {
         while let Some((line, later)) = rest.split_first() {
             rest = later;
             let key = name(line.as_bytes());
-            let replaced = i < base && later.iter().any(|l| name(l.as_bytes()) == key);
+            let replaced = i < base && sets(later, key);
             i += 1;
             if !replaced && !CStrings::push(&mut bytes, line.as_bytes()) {
                 return Err(PrepareError::Nul("env"));
@@ -1347,6 +1358,24 @@ mod tests {
             assert_eq!(
                 e.describe(&spec).to_string(),
                 format!("{said}: {why}{rights}")
+            );
+        }
+        // A file of the wrong type: a fixed text, not the errno's.
+        for (detail, rights) in [
+            (DETAIL_WRONG_TYPE, ""),
+            (
+                DETAIL_WRONG_TYPE | DETAIL_AS_JOB,
+                " (opened with the rights of user u, who can write a directory on its path)",
+            ),
+        ] {
+            let e = StartError {
+                step: Step::Stdout,
+                errno: Errno::INVAL,
+                detail,
+            };
+            assert_eq!(
+                e.describe(&spec).to_string(),
+                format!("can't open output /o: not a regular file or a character device{rights}")
             );
         }
         for (nice, said) in [("-5", "can't set nice -5"), ("0", "can't set nice 0")] {

@@ -78,7 +78,7 @@ fn is_dir(path: &str) -> bool {
 
 /// `readlink(path)`, if it is a symlink with a UTF-8 target.
 fn read_link(path: &str) -> Option<String> {
-    files::readlink(path).ok()?.into_string().ok()
+    files::readlink(path).ok()
 }
 
 fn dir_flags() -> WatchFlags {

@@ -210,38 +210,28 @@ pub fn exit_now(code: i32) -> ! {
     unsafe { libc::_exit(code) }
 }
 
-/// A set of signals.
+/// A set of signals, as the kernel takes it: bit `sig - 1` of 8 bytes
+/// (the C library's `sigset_t` is 128, of which the kernel reads these
+/// 8: none to zero, copy or return beyond them; issue 18, bytes).
 #[derive(Clone, Copy)]
-pub struct SigSet(libc::sigset_t);
+pub struct SigSet(u64);
 
 impl SigSet {
     pub fn empty() -> SigSet {
-        // SAFETY: a sigset_t is an array of integers; all zeros is the
-        // empty set, as `sigemptyset` makes it.
-        SigSet(unsafe { core::mem::zeroed() })
+        SigSet(0)
     }
 
-    /// The set of `signals`, each 1..=64, by setting its bit as
-    /// `sigaddset` does (bit `sig - 1`, counted in `unsigned long` words),
-    /// without linking it (issue 18).
+    /// The set of `signals`, each 1..=64 (others are left out), by
+    /// setting its bit as `sigaddset` does, without linking it (issue 18).
     pub fn of(signals: &[i32]) -> SigSet {
-        const BITS: usize = libc::c_ulong::BITS as usize;
-        let mut set = SigSet::empty();
-        // SAFETY: sigset_t is an array of `unsigned long` in every C
-        // library pmtr builds with; the slice covers exactly it.
-        let words = unsafe {
-            core::slice::from_raw_parts_mut(
-                (&raw mut set.0).cast::<libc::c_ulong>(),
-                size_of::<libc::sigset_t>() / size_of::<libc::c_ulong>(),
-            )
-        };
+        let mut set = 0u64;
         for &sig in signals {
-            let bit = (sig - 1) as usize;
-            if let Some(word) = words.get_mut(bit / BITS) {
-                *word |= 1 << (bit % BITS);
+            let bit = sig.wrapping_sub(1) as u32;
+            if bit < 64 {
+                set |= 1 << bit;
             }
         }
-        set
+        SigSet(set)
     }
 }
 
@@ -253,16 +243,15 @@ impl SigSet {
 #[doc(alias = "sigprocmask")]
 pub fn block_signals(set: &SigSet) -> Result<SigSet, Errno> {
     let mut old = SigSet::empty();
-    sigprocmask(libc::SIG_BLOCK, set, &mut old.0).map(|()| old)
+    sigprocmask(libc::SIG_BLOCK, set, &raw mut old.0).map(|()| old)
 }
 
 /// `rt_sigprocmask(how, set, old)`: the system call itself, as the C
 /// library's `sigprocmask` makes it (issue 18: its wrapper and
-/// `pthread_sigmask`, 144 bytes of armv7). The kernel's signal set is the
-/// first 8 bytes of `sigset_t`; the rest stays zero.
-fn sigprocmask(how: i32, set: &SigSet, old: *mut libc::sigset_t) -> Result<(), Errno> {
-    // SAFETY: `set` is initialised, `old` is null or a writable sigset,
-    // larger than the kernel's 8 bytes.
+/// `pthread_sigmask`, 144 bytes of armv7), with the kernel's 8-byte set.
+fn sigprocmask(how: i32, set: &SigSet, old: *mut u64) -> Result<(), Errno> {
+    // SAFETY: `set` is initialised, `old` is null or a writable set of
+    // the kernel's 8 bytes.
     match unsafe { libc::syscall(libc::SYS_rt_sigprocmask, how, &raw const set.0, old, 8usize) } {
         0 => Ok(()),
         _ => Err(Errno::from_raw_os_error(last_errno())),
@@ -298,9 +287,6 @@ fn kernel_sigaction(sig: i32, new: Option<&[u64; 4]>, old: Option<&mut [u64; 4]>
     unsafe { libc::syscall(libc::SYS_rt_sigaction, sig, new, old, 8usize) == 0 }
 }
 
-/// Signal numbers the kernel knows (1..=64).
-const SIGNALS: core::ops::RangeInclusive<i32> = 1..=64;
-
 /// `rt_sigaction(sig, NULL, &old)` for every signal—Records which ones
 /// pmtr ignores: those it inherited as ignored (`nohup` ignores SIGHUP)
 /// and SIGPIPE. Only these need resetting in a child: `execve` itself
@@ -309,15 +295,20 @@ const SIGNALS: core::ops::RangeInclusive<i32> = 1..=64;
 /// [`install_noop_handlers`]); until then children reset every signal.
 pub fn record_dispositions() {
     let mut mask = 0u64;
-    for sig in SIGNALS {
+    // Signal `sig`'s bit moved along with it, not a 64-bit shift by
+    // `sig - 1` each time (a library call on 32-bit ARM; issue 18, bytes).
+    let mut bit = 1u64;
+    // Signal numbers the kernel knows (1..=64).
+    for sig in 1..65 {
         let mut old = [0u64; 4];
         // The handler is the first word; on 32-bit targets only its low
         // half (the rest is sa_flags).
         if kernel_sigaction(sig, None, Some(&mut old))
             && old[0] & usize::MAX as u64 == libc::SIG_IGN as u64
         {
-            mask |= 1 << (sig - 1);
+            mask |= bit;
         }
+        bit <<= 1;
     }
     NOT_DEFAULT.store(mask, core::sync::atomic::Ordering::Relaxed);
 }
@@ -887,26 +878,40 @@ mod tests {
         );
     }
 
+    /// `set` as the C library's `sigset_t`: its first 8 bytes are the
+    /// kernel's set (every target is little-endian), the rest zero.
+    fn c_set(set: &SigSet) -> libc::sigset_t {
+        // SAFETY: all zeros is the empty set; the 8 bytes copied fit in
+        // the larger sigset_t.
+        unsafe {
+            let mut c: libc::sigset_t = core::mem::zeroed();
+            (&raw mut c).cast::<u64>().write_unaligned(set.0);
+            c
+        }
+    }
+
     #[test]
     fn sigset_of_contains_members() {
-        let set = SigSet::of(&[libc::SIGHUP]);
+        let set = c_set(&SigSet::of(&[libc::SIGHUP]));
         // SAFETY: the set is initialised.
-        assert_eq!(unsafe { libc::sigismember(&set.0, libc::SIGHUP) }, 1);
-        assert_eq!(unsafe { libc::sigismember(&set.0, libc::SIGTERM) }, 0);
+        assert_eq!(unsafe { libc::sigismember(&set, libc::SIGHUP) }, 1);
+        assert_eq!(unsafe { libc::sigismember(&set, libc::SIGTERM) }, 0);
         // Every number the kernel has, alone and together, as the C
-        // library's own sigaddset would set it.
+        // library's own sigaddset would set it; nothing for 0 or 65.
         let all: Vec<i32> = (1..=64).collect();
+        assert_eq!(SigSet::of(&[0, 65, -1]).0, 0);
         for sig in 1..=64 {
-            let mut expect = SigSet::empty();
+            // SAFETY: all zeros is the empty set.
+            let mut expect: libc::sigset_t = unsafe { core::mem::zeroed() };
             // SAFETY: the set is initialised; sig is a valid number. The
             // C library refuses the ones it keeps for itself (32-34).
-            if unsafe { libc::sigaddset(&mut expect.0, sig) } != 0 {
+            if unsafe { libc::sigaddset(&mut expect, sig) } != 0 {
                 continue;
             }
-            // SAFETY: both sets are initialised.
-            let (one, every) = (SigSet::of(&[sig]), SigSet::of(&all));
+            let (one, every) = (c_set(&SigSet::of(&[sig])), c_set(&SigSet::of(&all)));
             for other in 1..=64 {
-                let member = |s: &SigSet| unsafe { libc::sigismember(&s.0, other) };
+                // SAFETY: the sets are initialised.
+                let member = |s: &libc::sigset_t| unsafe { libc::sigismember(s, other) };
                 assert_eq!(member(&one), member(&expect), "{sig} {other}");
                 assert_eq!(member(&every), 1, "{other}");
             }
@@ -936,11 +941,14 @@ mod tests {
     fn a_signalfd_read_gives_the_signal_number() {
         let set = SigSet::of(&[libc::SIGUSR2]);
         let old = block_signals(&set).unwrap();
-        // The mask before a call comes back, in the C library's layout.
+        // The mask before a call comes back, the kernel's 8 bytes.
         let blocked = block_signals(&set).unwrap();
         // SAFETY: both are initialised sigsets.
-        assert_eq!(unsafe { libc::sigismember(&blocked.0, libc::SIGUSR2) }, 1);
-        assert_eq!(unsafe { libc::sigismember(&old.0, libc::SIGUSR2) }, 0);
+        assert_eq!(
+            unsafe { libc::sigismember(&c_set(&blocked), libc::SIGUSR2) },
+            1
+        );
+        assert_eq!(unsafe { libc::sigismember(&c_set(&old), libc::SIGUSR2) }, 0);
         let fd = signalfd(&set).unwrap();
         assert_eq!(read_signal(&fd), None);
         // To this thread: the test harness's other threads don't block it.
