@@ -193,7 +193,7 @@ impl Msg {
     /// The text, with its `%` marks, unpacked into `buf`.
     #[cfg(test)]
     fn text(self, buf: &mut [u8; MAX_TEXT]) -> &str {
-        msg_text(self as usize, buf)
+        super::values::nth_word(TEXT.unpack(buf), self as usize)
     }
 }
 
@@ -274,7 +274,6 @@ impl fmt::Display for ErrorKind {
         let (msg, a, b) = unsaid(self.said);
         let mut buf = [0; MAX_TEXT];
         let mut rest = msg_text(msg, &mut buf);
-        let mut errno_buf = [0; MAX_TEXT];
         while let Some((text, marked)) = rest.split_once('%') {
             f.write_str(text)?;
             let mark = marked.bytes().next().unwrap_or(0);
@@ -287,9 +286,12 @@ impl fmt::Display for ErrorKind {
                 b'w' => ("", word, ""),
                 b'a' => ("", a.get(), ""),
                 b'b' => ("", b.get(), ""),
+                // Through its own Display: no second buffer here (issue
+                // 18, bytes).
                 b'e' => {
                     let errno = rustix::io::Errno::from_raw_os_error(n as i32);
-                    ("", crate::sys::strerror(errno).text(&mut errno_buf), "")
+                    fmt::Display::fmt(&crate::sys::strerror(errno), f)?;
+                    continue;
                 }
                 b'F' if self.word.is_some() => (", found '", word, "'"),
                 b'?' => match &self.more {

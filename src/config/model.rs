@@ -244,7 +244,7 @@ impl Meaning {
                 self.num(3);
                 self.text(&log.path);
                 self.opt(log.max.as_ref());
-                self.opt32(Some(log.keep));
+                self.num(log.keep as usize);
                 self.num(usize::from(log.stamp));
             }
         }
@@ -301,7 +301,7 @@ impl JobSpec {
         m.output(err);
         m.texts(env);
         m.opt_text(user.as_deref());
-        m.opt32(Some(*order as u32));
+        m.num(*order as usize);
         m.num(
             *restart as usize
                 | usize::from(*disable) << 2
@@ -313,7 +313,7 @@ impl JobSpec {
         let cpu = cpu.as_deref();
         m.opt32(cpu.map(|c| c.len() as u32));
         for &c in cpu.unwrap_or_default() {
-            m.opt32(Some(c));
+            m.num(c as usize);
         }
         m.num(ulimits.len());
         for u in ulimits {
@@ -359,7 +359,7 @@ impl JobSpec {
             Some(ReadyHow::Notify) => m.num(1),
             Some(ReadyHow::Fd(n)) => {
                 m.num(2);
-                m.opt32(Some(*n));
+                m.num(*n as usize);
             }
             Some(ReadyHow::When(cmd)) => {
                 m.num(3);
