@@ -212,11 +212,8 @@ impl Helpers {
         }
         match h.state {
             State::Running { since, .. } => {
-                let (restart_at, quick_exits) = after_exit(since, now, h.quick_exits);
-                h.quick_exits = quick_exits;
-                h.state = State::Waiting { restart_at };
-                super::job::earliest(&mut self.due, Some(restart_at));
-                let wait = restart_at.saturating_duration_since(now).as_secs();
+                let wait = h.wait_restart(since, now);
+                super::job::earliest(&mut self.due, h.deadline());
                 // `exit status N` or `signal N`, as `Ending` says it.
                 notice!(
                     "the {} [{}] ended ({ending}); starting it again in {wait} sec",
@@ -362,16 +359,20 @@ impl Helper {
                 };
             }
             Err(e) => {
-                let (restart_at, quick_exits) = after_exit(now, now, self.quick_exits);
-                self.quick_exits = quick_exits;
-                self.state = State::Waiting { restart_at };
-                error!(
-                    "can't start the {}: {e}; retrying in {} sec",
-                    self.label,
-                    restart_at.saturating_duration_since(now).as_secs()
-                );
+                let wait = self.wait_restart(now, now);
+                error!("can't start the {}: {e}; retrying in {wait} sec", self.label);
             }
         }
+    }
+
+    /// Waits out its restart after a run from `since` that ended `now`
+    /// (see [`after_exit`]); returns the wait in seconds, for the log.
+    /// One body for an exit and a failed start (issue 18, bytes).
+    fn wait_restart(&mut self, since: Instant, now: Instant) -> u64 {
+        let (restart_at, quick_exits) = after_exit(since, now, self.quick_exits);
+        self.quick_exits = quick_exits;
+        self.state = State::Waiting { restart_at };
+        restart_at.saturating_duration_since(now).as_secs()
     }
 }
 
