@@ -368,7 +368,10 @@ impl Helper {
             }
             Err(e) => {
                 let wait = self.wait_restart(now, now);
-                error!("can't start the {}: {e}; retrying in {wait} sec", self.label);
+                error!(
+                    "can't start the {}: {e}; retrying in {wait} sec",
+                    self.label
+                );
             }
         }
     }
