@@ -366,7 +366,7 @@ fn changed(files: &mut [Depends], now: Instant, reread_at: &mut Option<Instant>)
         if empty {
             let settled = *d.empty_since.get_or_insert(now) + EMPTY_SETTLE;
             if now < settled {
-                *reread_at = Some(reread_at.map_or(settled, |at| at.min(settled)));
+                super::job::earliest(reread_at, Some(settled));
                 continue;
             }
         }

@@ -727,18 +727,18 @@ impl Supervisor {
         let Some(fd) = &out.fd else { return false };
         let mut buf = [0u8; OUTPUT_READ];
         match rustix::io::read(fd, &mut buf) {
-            Ok(0) => {
-                out.lines.flush(&job.spec.name, out.pid, severity);
-                // Closing the pipe also takes it out of the epoll set.
-                out.fd = None;
-                false
-            }
-            Ok(n) => {
+            Ok(n) if n > 0 => {
                 out.lines.feed(&buf[..n], &job.spec.name, out.pid, severity);
                 true
             }
             Err(Errno::INTR | Errno::AGAIN) => false,
-            Err(_) => {
+            // End of file (its last line said) or an error: the pipe is
+            // closed at one place (issue 18, bytes).
+            read => {
+                if read.is_ok() {
+                    out.lines.flush(&job.spec.name, out.pid, severity);
+                }
+                // Closing the pipe also takes it out of the epoll set.
                 out.fd = None;
                 false
             }

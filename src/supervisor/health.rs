@@ -194,14 +194,12 @@ impl Health {
             return false;
         };
         let mut buf = [0u8; PIPE_READ];
+        // End of file and an error close the pipe at one place (issue
+        // 18, bytes).
         let n = match rustix::io::read(fd, &mut buf) {
-            Ok(0) => {
-                self.probe_out = None;
-                return false;
-            }
-            Ok(n) => n,
+            Ok(n) if n > 0 => n,
             Err(Errno::AGAIN | Errno::INTR) => return false,
-            Err(_) => {
+            Ok(_) | Err(_) => {
                 self.probe_out = None;
                 return false;
             }

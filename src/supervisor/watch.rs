@@ -215,12 +215,16 @@ impl Watcher {
                 self.add(up, files::file_name(ancestor), wds, names);
                 if let Some(target) = read_link(ancestor) {
                     let rest = files::trim_leading(path.strip_prefix(ancestor).unwrap_or(""), b'/');
-                    let resolved = files::join(up, &target);
-                    let resolved = if rest.is_empty() {
-                        resolved
-                    } else {
-                        files::join(&resolved, rest)
-                    };
+                    // The rest appended in place, as `join` would (`rest`
+                    // starts with no `/`): no second String made and the
+                    // first dropped (issue 18, bytes).
+                    let mut resolved = files::join(up, &target);
+                    if !rest.is_empty() {
+                        if matches!(resolved.as_bytes().last(), Some(&b) if b != b'/') {
+                            resolved.push('/');
+                        }
+                        resolved.push_str(rest);
+                    }
                     self.watch_path(&resolved, depth + 1, wds, names);
                 }
             }
