@@ -79,14 +79,16 @@ pub fn main(args: &[String]) -> u8 {
         }
         i += 1;
     }
-    let mut log = Log::new(
+    // Not dropped: the process exits when `run` returns, which closes
+    // the file and frees the memory (issue 18, bytes).
+    let mut log = core::mem::ManuallyDrop::new(Log::new(
         job,
         path,
         names,
         max,
         stamp == "1",
         Zone::from_env(crate::rt::start::var("TZ")),
-    );
+    ));
     log.run(if stream == "err" { "stderr" } else { "output" })
 }
 
@@ -178,8 +180,10 @@ impl<'a> Log<'a> {
             0 => LINE_MAX,
             max => LINE_MAX.min(max as usize - stamp_len - 1),
         };
-        let mut buf = vec![0u8; cap];
-        let mut out = Vec::with_capacity(2 * LINE_MAX);
+        // Not dropped: the process exits when this returns (issue 18,
+        // bytes).
+        let mut buf = core::mem::ManuallyDrop::new(vec![0u8; cap]);
+        let mut out = core::mem::ManuallyDrop::new(Vec::with_capacity(2 * LINE_MAX));
         let mut len = 0;
         loop {
             let n = match rustix::io::read(stdin(), &mut buf[len..]) {
