@@ -23,6 +23,7 @@
 
 use crate::prelude::*;
 
+use core::mem::ManuallyDrop;
 use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
 use rustix::fs::{FileType, Mode, OFlags};
 use rustix::io::Errno;
@@ -79,14 +80,16 @@ pub fn main(args: &[String]) -> u8 {
         }
         i += 1;
     }
-    let mut log = Log::new(
+    // Not dropped: the process exits when `run` returns, which closes
+    // the file and frees the memory (issue 18, bytes).
+    let mut log = ManuallyDrop::new(Log::new(
         job,
         path,
         names,
         max,
         stamp == "1",
         Zone::from_env(crate::rt::start::var("TZ")),
-    );
+    ));
     log.run(if stream == "err" { "stderr" } else { "output" })
 }
 
@@ -178,8 +181,10 @@ impl<'a> Log<'a> {
             0 => LINE_MAX,
             max => LINE_MAX.min(max as usize - stamp_len - 1),
         };
-        let mut buf = vec![0u8; cap];
-        let mut out = Vec::with_capacity(2 * LINE_MAX);
+        // Not dropped: the process exits when this returns (issue 18,
+        // bytes).
+        let mut buf = ManuallyDrop::new(vec![0u8; cap]);
+        let mut out = ManuallyDrop::new(Vec::with_capacity(2 * LINE_MAX));
         let mut len = 0;
         loop {
             let n = match rustix::io::read(stdin(), &mut buf[len..]) {
@@ -441,18 +446,20 @@ pub fn fill_digits(out: &mut [u8], values: &[u32], ends: &[u8]) {
 /// it. Snapshots that queued while a write waited are skipped but the
 /// newest.
 fn metrics(path: &str) -> u8 {
+    // What this makes is not dropped: the process exits when this
+    // returns (issue 18, bytes).
     let dir = crate::files::parent(path);
-    let mut name = String::from(".");
+    let mut name = ManuallyDrop::new(String::from("."));
     name.push_str(crate::files::file_name(path));
     name.push_str(".tmp");
-    let tmp = crate::files::join(dir, &name);
-    let mut data: Vec<u8> = Vec::with_capacity(64 * 1024);
+    let tmp = ManuallyDrop::new(crate::files::join(dir, &name));
+    let mut data: ManuallyDrop<Vec<u8>> = ManuallyDrop::new(Vec::with_capacity(64 * 1024));
     let mut failed: Option<Errno> = None;
     loop {
         // Read straight into `data`: a 16 KB buffer on the stack was 16
         // KB of this process's memory for good (issue 18).
         data.reserve(16 * 1024);
-        match rustix::io::read(stdin(), rustix::buffer::spare_capacity(&mut data)) {
+        match rustix::io::read(stdin(), rustix::buffer::spare_capacity(&mut *data)) {
             Ok(0) => return 0,
             Ok(_) => {}
             Err(Errno::INTR) => continue,

@@ -16,6 +16,7 @@
 
 use crate::prelude::*;
 use core::fmt::Write as _;
+use core::mem::ManuallyDrop;
 use core::time::Duration;
 
 use rustix::fd::AsFd;
@@ -113,13 +114,16 @@ fn parse_args<'a>(
 /// Runs `pmtr VERB ARGS…`; returns the exit code.
 #[inline(never)]
 pub fn main(verb: Verb, args: &[String]) -> u8 {
-    let mut parsed = Args {
+    // What this makes lives until pmtr exits, which is when this
+    // returns: never dropped, no drop code on the way out (issue 18,
+    // bytes).
+    let mut parsed = ManuallyDrop::new(Args {
         socket: DEFAULT_SOCKET,
         json: false,
         prometheus: false,
         names: Vec::new(),
         signal: None,
-    };
+    });
     match parse_args(verb, args, &mut parsed) {
         Ok(false) => {}
         Ok(true) => {
@@ -136,14 +140,16 @@ pub fn main(verb: Verb, args: &[String]) -> u8 {
         socket,
         json: as_json,
         prometheus,
-        names,
+        ref names,
         signal,
-    } = parsed;
+    } = *parsed;
     // The request line written here from the borrowed names: no String
     // per name (issue 18, bytes). `Request::line` writes the same.
     let all = names.is_empty();
-    let mut line = String::from(if prometheus { Verb::Metrics } else { verb }.word());
-    for name in &names {
+    let mut line = ManuallyDrop::new(String::from(
+        if prometheus { Verb::Metrics } else { verb }.word(),
+    ));
+    for name in names {
         line.push(' ');
         line.push_str(name);
     }
@@ -160,7 +166,7 @@ pub fn main(verb: Verb, args: &[String]) -> u8 {
         return EXIT_USAGE;
     }
     let answer = match ask(socket, &line) {
-        Ok(a) => a,
+        Ok(a) => ManuallyDrop::new(a),
         Err(e) => return e.report(),
     };
     // The metrics are printed as pmtr wrote them; anything else (a
@@ -175,11 +181,11 @@ pub fn main(verb: Verb, args: &[String]) -> u8 {
     // Read into a record made here, not moved out of a Result (issue
     // 18, bytes).
     let text = answer;
-    let mut answer = Answer {
+    let mut answer = ManuallyDrop::new(Answer {
         pmtr_pid: None,
         jobs: Vec::new(),
         results: Vec::new(),
-    };
+    });
     match answer.read(&text) {
         Ok(()) => {}
         Err(AnswerError::Unknown(names)) => {
@@ -202,11 +208,11 @@ pub fn main(verb: Verb, args: &[String]) -> u8 {
         }
     }
     if verb == Verb::Status {
-        let text = if as_json {
+        let text = ManuallyDrop::new(if as_json {
             json(&answer, all)
         } else {
             table(&answer.jobs)
-        };
+        });
         out(&text);
         if answer.jobs.iter().any(|j| j.state == State::Failed) {
             // A job that gave up is dead, not merely down (LSB's 1).
