@@ -337,6 +337,9 @@ fn idle_pmtr_with_metrics_and_a_logger_makes_no_syscalls() {
             .contains("pmtr_job_up{job=\"up\"} 1")
     });
     let written = fs::metadata(&file).unwrap().modified().unwrap();
+    // The writer's temporary file and rename in the config's directory
+    // queue inotify events pmtr reads once (see wait_idle).
+    wait_idle(p.pid(), T);
     // The observation window: nothing is due, so nothing may happen.
     let text = strace_window(p.pid(), "metrics-idle-strace", Duration::from_secs(3));
     let completed = completed_calls(&text);

@@ -411,21 +411,29 @@ pub fn strace_window(pid: u32, dir_name: &str, window: Duration) -> String {
 }
 
 /// Waits until `pid` sleeps in `epoll_pwait` (or `epoll_wait`) with no
-/// timeout, as `/proc/PID/syscall` shows it (x86_64 numbers). A deadline
-/// that went away leaves pmtr one wakeup that finds nothing due
-/// (`jobs_due` in src/supervisor/event_loop.rs): a window of system
-/// calls taken before it has passed would count that wakeup.
+/// timeout, as `/proc/PID/syscall` shows it (x86_64 numbers), and is not
+/// woken (`S` in `/proc/PID/stat`: an event already queued makes it
+/// runnable). A deadline that went away leaves pmtr one wakeup that finds
+/// nothing due (`jobs_due` in src/supervisor/event_loop.rs), and an
+/// inotify event from a file pmtr's helpers wrote is read after the file
+/// is there: a window of system calls taken before either has passed
+/// would count it.
 pub fn wait_idle(pid: u32, limit: Duration) {
     expect_within(limit, "pmtr to sleep with no timeout", || {
+        let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let sleeping = stat
+            .rsplit_once(") ")
+            .is_some_and(|(_, rest)| rest.starts_with('S'));
         let text = fs::read_to_string(format!("/proc/{pid}/syscall")).unwrap_or_default();
         let f: Vec<&str> = text.split_whitespace().collect();
         let forever = |t: &str| t == "0xffffffff" || t == "0xffffffffffffffff";
-        match (f.first(), f.get(4)) {
-            (Some(&("232" | "281")), Some(&t)) => forever(t),
-            // epoll_pwait2: a NULL timespec.
-            (Some(&"441"), Some(&t)) => t == "0x0",
-            _ => false,
-        }
+        sleeping
+            && match (f.first(), f.get(4)) {
+                (Some(&("232" | "281")), Some(&t)) => forever(t),
+                // epoll_pwait2: a NULL timespec.
+                (Some(&"441"), Some(&t)) => t == "0x0",
+                _ => false,
+            }
     });
 }
 
