@@ -106,7 +106,7 @@ impl Users {
         Ok(ids)
     }
 
-    /// [`Users::lookup`] into `ids`, made empty by the caller (no
+    /// `Users::lookup` (tests only) into `ids`, made empty by the caller (no
     /// groups, no name or home) and left so on an error: the record
     /// filled in place, not moved out through a `Result` (issue 18,
     /// bytes).

@@ -86,7 +86,7 @@ fn line_col(f: &mut fmt::Formatter<'_>, p: Pos) -> fmt::Result {
 /// texts is the order of the names.
 macro_rules! messages {
     ($($(#[$doc:meta])* $name:ident = $text:literal,)*) => {
-        /// Which message; its text is [`Msg::text`].
+        /// Which message; its text is [`msg_text`]'s.
         #[derive(Debug, Clone, Copy, PartialEq, Eq)]
         pub(crate) enum Msg {
             $($(#[$doc])* $name,)*

@@ -524,7 +524,7 @@ pub fn peer_uid(fd: rustix::fd::BorrowedFd<'_>) -> Result<u32, Errno> {
 
 /// The text for an errno, as `strerror` gives it (`No such file or
 /// directory`), without the `(os error 2)` that `io::Error` appends: a
-/// value to format with `{}` (pmtr's own copy of the texts, [`strerror`]'s
+/// value to format with `{}` (pmtr's own copy of the texts, [`Strerror`]'s
 /// module).
 pub fn strerror(errno: Errno) -> Strerror {
     Strerror(errno)
