@@ -7,7 +7,7 @@ use core::fmt;
 /// Who a job runs as: uid, primary gid and supplementary groups, and the
 /// name and home directory its environment gets (`USER`, `LOGNAME`,
 /// `HOME`, as `su -` sets them).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Ids {
     pub uid: u32,
     pub gid: u32,
@@ -95,13 +95,7 @@ impl Users {
     /// that lists the user as a member, plus its primary group.
     #[cfg(test)]
     pub fn lookup(&self, name: &str) -> Result<Ids, LookupError> {
-        let mut ids = Ids {
-            uid: 0,
-            gid: 0,
-            groups: Vec::new(),
-            name: String::new(),
-            home: String::new(),
-        };
+        let mut ids = Ids::default();
         self.lookup_into(name, &mut ids)?;
         Ok(ids)
     }
