@@ -71,10 +71,12 @@ cross-check:
 # build that cross-check made (what the packages ship), not the debug
 # build: the nightly core, the immediate-abort panics, compiler_builtins'
 # mem functions, the hot-text order and no jump tables all run the suite.
-# Copied to the name `pmtr`, as installed: busybox start-stop-daemon -n
-# refuses a 15-character name (it cannot tell it from a truncated one).
+# Built (or found up to date) here, so a binary left in target/dist by an
+# older checkout is never the one tested; copied to the name `pmtr`, as
+# installed: busybox start-stop-daemon -n refuses a 15-character name (it
+# cannot tell it from a truncated one).
 it-min:
-	test -x target/dist/pmtr-x86_64-min || PMTR_TARGETS=x86_64-unknown-linux-musl sh cross/local-build.sh min
+	PMTR_TARGETS=x86_64-unknown-linux-musl sh cross/local-build.sh min
 	install -D -m 755 target/dist/pmtr-x86_64-min target/it-min/pmtr
 	PMTR_TEST_BIN=$(CURDIR)/target/it-min/pmtr RUST_TEST_THREADS=$(TEST_THREADS) $(CARGO) test --test it
 
