@@ -69,8 +69,8 @@ cross-check:
 
 # The integration tests again, against the size-optimised static x86_64
 # build that cross-check made (what the packages ship), not the debug
-# build: the nightly core, the immediate-abort panics, compiler_builtins'
-# mem functions, the hot-text order and no jump tables all run the suite.
+# build: the nightly core, the immediate-abort panics, pmtr's own byte-loop
+# memory functions, the hot-text order and no jump tables all run the suite.
 # Built (or found up to date) here, so a binary left in target/dist by an
 # older checkout is never the one tested; copied to the name `pmtr`, as
 # installed: busybox start-stop-daemon -n refuses a 15-character name (it

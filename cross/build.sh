@@ -52,7 +52,7 @@ build_min() {
         say "cross: min $target"
         # shellcheck disable=SC2046,SC2086 # lists of words
         cross +"$NIGHTLY" build --release --target "$target" --target-dir "$MIN_TARGET_DIR" \
-            $(min_std_args "$target") --config "target.$target.rustflags=$(toml_array $(min_rustflags "$target"))"
+            $MIN_STD_ARGS --config "target.$target.rustflags=$(toml_array $(min_rustflags "$target"))"
         install -D -m 755 "$(cargo_out "$target" min)" "$(dist_path "$target" min)"
     done
 }

@@ -173,6 +173,11 @@ min_panic_strategy() {
 #   rustc warns that thumb-mode is unstable: this flavour is nightly-only
 #   anyway. (armv6, which has only Thumb-1, gets it from its target spec:
 #   see min_target.)
+# - `--cfg pmtr_byte_mem`: pmtr's own memcpy, memmove, memset, memcmp,
+#   bcmp and strlen, byte loops (src/rt/mem.rs), over the toolchain's
+#   speed-tuned ones: compiler_builtins' word copies, zig's compiler-rt
+#   (issue 18, measured: armv7 -928 bytes, armv6 -584, aarch64 -592,
+#   x86_64 -680). A restart copies a few dozen bytes through them.
 # - LLVM's machine outliner, which turns repeated instruction sequences
 #   into shared calls: on by default only on aarch64 at opt-level z; here
 #   for the others too (issue 18, measured: armv6 -5208 bytes, armv7 -1408,
@@ -180,7 +185,7 @@ min_panic_strategy() {
 #   compute.
 # - no jump tables, but on armv7 (see no_jump_tables_flag).
 min_rustflags() {
-    flags="$MIN_PANIC_RUSTFLAGS -Cforce-unwind-tables=no"
+    flags="$MIN_PANIC_RUSTFLAGS -Cforce-unwind-tables=no --cfg pmtr_byte_mem"
     case $1 in
         armv7-unknown-linux-musleabihf) flags="$flags -Ctarget-feature=+thumb-mode" ;;
         *) flags="$flags $MIN_NO_JUMP_TABLES" ;;
@@ -190,22 +195,6 @@ min_rustflags() {
         *) flags="$flags -Cllvm-args=-enable-machine-outliner=always" ;;
     esac
     echo "$flags"
-}
-
-# min_std_args TARGET: the cargo arguments that rebuild core and alloc
-# for TARGET (after min_panic_strategy). But on armv6, compiler_builtins
-# also gives memcpy, memmove, memset and bcmp (its `mem` feature), in
-# place of those zig links from its compiler-rt, which are written for
-# speed: on x86_64 rep-movsb ones (1414 bytes -> about 430), on armv7 and
-# aarch64 plain word loops (issue 18, measured: min x86_64 -816 bytes,
-# armv7 -252, aarch64 -832; armv6's Thumb-1 ones would be +456). pmtr
-# copies a few hundred bytes at a time at most; a restart moves no large
-# buffer.
-min_std_args() {
-    case $1 in
-        arm-unknown-linux-musleabihf) echo "$MIN_STD_ARGS" ;;
-        *) echo "$MIN_STD_ARGS,compiler-builtins-mem" ;;
-    esac
 }
 
 # no_jump_tables_flag TOOLCHAIN: how TOOLCHAIN's rustc spells "no jump

@@ -89,14 +89,11 @@ min_spec_rustflags() {
     esac
 }
 
-# build_min_group TARGET...: one cargo run for targets whose core and
-# alloc are built alike (min_std_args).
-build_min_group() {
-    std_args=$(min_std_args "$1")
+build_min() {
+    min_panic_strategy
     # For cross/armv6-thumb.json (min_target in cross/lib.sh).
-    targets="$*"
     set -- -Zjson-target-spec
-    for target in $targets; do
+    for target in $TARGETS; do
         name=$(min_target_name "$target")
         # The rustflags are appended to the target's in .cargo/config.toml;
         # zig links with its own crt objects and libc, hence
@@ -109,33 +106,15 @@ build_min_group() {
                 $(min_spec_rustflags "$target") -Clink-self-contained=no \
                 $(min_zig_link_args "$target") ${PMTR_RUSTFLAGS:-})"
     done
-    say "building min (nightly -Z build-std, immediate abort) for $targets"
+    say "building min (nightly -Z build-std, immediate abort) for $TARGETS"
     # cross/zig-cc writes the map: zig takes no -Map, only --print-map.
     if [ -n "${PMTR_LINK_MAP:-}" ]; then
         mkdir -p "$PMTR_LINK_MAP"
         export PMTR_ZIG_MAP_DIR="$PMTR_LINK_MAP"
     fi
-    # shellcheck disable=SC2086 # std_args and PMTR_CARGO_ARGS are lists of words
-    run_cargo "$MIN_TARGET_DIR" cargo +"$NIGHTLY" build --release $std_args --target-dir "$MIN_TARGET_DIR" \
+    # shellcheck disable=SC2086 # MIN_STD_ARGS and PMTR_CARGO_ARGS are lists of words
+    run_cargo "$MIN_TARGET_DIR" cargo +"$NIGHTLY" build --release $MIN_STD_ARGS --target-dir "$MIN_TARGET_DIR" \
         ${PMTR_CARGO_ARGS:-} "$@"
-}
-
-build_min() {
-    min_panic_strategy
-    # The targets in groups of the same min_std_args, one cargo run each.
-    done_targets=""
-    for first in $TARGETS; do
-        case " $done_targets " in *" $first "*) continue ;; esac
-        group=""
-        for target in $TARGETS; do
-            if [ "$(min_std_args "$target")" = "$(min_std_args "$first")" ]; then
-                group="$group $target"
-            fi
-        done
-        done_targets="$done_targets $group"
-        # shellcheck disable=SC2086 # a list of words
-        build_min_group $group
-    done
     for target in $TARGETS; do
         install -D -m 755 "$(cargo_out "$target" min)" "$(dist_path "$target" min)"
     done

@@ -1,8 +1,9 @@
 //! The `no_std` runtime: what std's runtime gave pmtr and the rest of the
 //! crate builds on — the C entry point and process set-up ([`start`]), the
 //! heap ([`heap`]), the one lock ([`lock`]), printing ([`print`]), giving
-//! back start-up pages ([`trim`]) and the prelude. Syscall wrappers live
-//! apart, in `sys/`.
+//! back start-up pages ([`trim`]), the prelude, and in the min builds the
+//! C library's memory functions (`mem`). Syscall wrappers live apart, in
+//! `sys/`.
 
 // The Thumb-1 armv6 build's 64-bit atomics (`cross/armv6-thumb.json`).
 #[cfg(all(
@@ -15,6 +16,10 @@ mod atomic64;
 
 pub mod heap;
 pub mod lock;
+// The min builds' byte-loop memcpy and kin (`cross/lib.sh` sets the cfg);
+// the unit tests call them by their Rust names.
+#[cfg(any(test, all(pmtr_byte_mem, not(fuzzing))))]
+mod mem;
 pub mod prelude;
 #[macro_use]
 pub mod print;
