@@ -173,11 +173,13 @@ min_panic_strategy() {
 #   rustc warns that thumb-mode is unstable: this flavour is nightly-only
 #   anyway. (armv6, which has only Thumb-1, gets it from its target spec:
 #   see min_target.)
-# - `--cfg pmtr_byte_mem`: pmtr's own memcpy, memmove, memset, memcmp,
+# - `--cfg pmtr_small_rt`: pmtr's own memcpy, memmove, memset, memcmp,
 #   bcmp and strlen, byte loops (src/rt/mem.rs), over the toolchain's
 #   speed-tuned ones: compiler_builtins' word copies, zig's compiler-rt
 #   (issue 18, measured: armv7 -928 bytes, armv6 -584, aarch64 -592,
-#   x86_64 -680). A restart copies a few dozen bytes through them.
+#   x86_64 -680; a restart copies a few dozen bytes through them); and on
+#   32-bit ARM its own 64-bit division, a shift-and-subtract loop
+#   (src/rt/div.rs: armv7 -352, armv6 -376).
 # - LLVM's machine outliner, which turns repeated instruction sequences
 #   into shared calls: on by default only on aarch64 at opt-level z; here
 #   for the others too (issue 18, measured: armv6 -5208 bytes, armv7 -1408,
@@ -185,7 +187,7 @@ min_panic_strategy() {
 #   compute.
 # - no jump tables, but on armv7 (see no_jump_tables_flag).
 min_rustflags() {
-    flags="$MIN_PANIC_RUSTFLAGS -Cforce-unwind-tables=no --cfg pmtr_byte_mem"
+    flags="$MIN_PANIC_RUSTFLAGS -Cforce-unwind-tables=no --cfg pmtr_small_rt"
     case $1 in
         armv7-unknown-linux-musleabihf) flags="$flags -Ctarget-feature=+thumb-mode" ;;
         *) flags="$flags $MIN_NO_JUMP_TABLES" ;;

@@ -1,6 +1,6 @@
 //! The C library's memory functions (`memcpy`, `memmove`, `memset`,
 //! `memcmp`, `bcmp`, `strlen`) as byte loops, in the min builds only
-//! (`--cfg pmtr_byte_mem`, set by `cross/lib.sh`; issue 18, bytes).
+//! (`--cfg pmtr_small_rt`, set by `cross/lib.sh`; issue 18, bytes).
 //!
 //! Why: the versions a toolchain brings are written for speed (word
 //! copies, alignment fix-ups, unrolled loops): about 1 KB on armv7, 0.7 KB
