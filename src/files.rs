@@ -275,7 +275,7 @@ pub fn readlink(path: &str) -> Result<String, Errno> {
     if target.len() >= PATH_MAX {
         return Err(Errno::NAMETOOLONG);
     }
-    let target = core::str::from_utf8(target).map_err(|_| Errno::INVAL)?;
+    let target = crate::utf8::str(target).ok_or(Errno::INVAL)?;
     Ok(String::from(target))
 }
 

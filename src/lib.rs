@@ -42,6 +42,7 @@ mod supervisor;
 pub mod sys;
 pub mod tools;
 mod users;
+mod utf8;
 
 use prelude::*;
 use rt::prelude;

@@ -67,7 +67,7 @@ impl fmt::Display for LookupError {
 /// A text file, with any bytes that are not UTF-8 replaced.
 fn read_text(path: &str) -> Result<String, rustix::io::Errno> {
     let bytes = crate::files::read_file(path, 16 << 20)?;
-    Ok(String::from_utf8_lossy(&bytes).into_owned())
+    Ok(crate::utf8::lossy(&bytes))
 }
 
 /// The user database files, read once per configuration load.

@@ -57,7 +57,7 @@ pub fn parse_env(file: &str, bytes: &[u8]) -> Result<Vec<String>, Vec<Error>> {
 /// vectors of its own to move over (issue 18, bytes). When there are
 /// errors, the lines are not used.
 fn parse_into(file: &str, bytes: &[u8], lines: &mut Vec<String>, errors: &mut Vec<Error>) {
-    let Ok(text) = core::str::from_utf8(bytes) else {
+    let Some(text) = crate::utf8::str(bytes) else {
         let kind = ErrorKind::with(Msg::EnvLine, None, NOT_UTF8, Text::NONE);
         errors.push(Error::whole(file, kind));
         return;

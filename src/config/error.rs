@@ -347,7 +347,7 @@ fn digits(f: &mut fmt::Formatter<'_>, n: u32, radix: u32, width: usize, case: u8
         buf[i] = b"0123456789ABCDEF"[(n % radix) as usize] | case;
         n /= radix;
     }
-    f.write_str(core::str::from_utf8(&buf[i..]).unwrap_or(""))
+    f.write_str(crate::utf8::str(&buf[i..]).unwrap_or(""))
 }
 
 #[cfg(test)]

@@ -89,19 +89,21 @@ pub fn parse_bytes(file: &str, bytes: &[u8]) -> Result<Config, Vec<Error>> {
         let kind = ErrorKind::plain(Msg::TooBig).num(bytes.len() as u64);
         Error::whole(file, kind)
     } else {
-        match core::str::from_utf8(bytes) {
-            Ok(text) => {
+        match crate::utf8::str(bytes) {
+            Some(text) => {
                 // Editors on other systems may save a byte-order mark; it
                 // means nothing.
                 let text = text.strip_prefix('\u{feff}').unwrap_or(text);
                 return parse::parse(file, text);
             }
-            Err(e) => {
+            None => {
                 // Lines and the chars of the last one, in one pass: the
                 // prefix is valid UTF-8, so its chars are its bytes that
                 // do not continue a char.
                 // Split, not indexed: no bounds checks (issue 18, bytes).
-                let (valid, bad) = bytes.split_at_checked(e.valid_up_to()).unwrap_or_default();
+                let (valid, bad) = bytes
+                    .split_at_checked(crate::utf8::check(bytes).0)
+                    .unwrap_or_default();
                 let (mut line, mut col) = (1u32, 1u32);
                 for &b in valid {
                     if b == b'\n' {

@@ -335,7 +335,7 @@ fn ask<'a>(path: &'a str, line: &str) -> Result<String, AskError<'a>> {
                 Err(err) => break 'failed (err, true),
             }
         }
-        return Ok(String::from_utf8_lossy(&answer).into_owned());
+        return Ok(crate::utf8::lossy(&answer));
     };
     Err(AskError { path, errno, read })
 }

@@ -106,10 +106,10 @@ impl Request {
     pub fn parse(line: &[u8]) -> Result<Request, String> {
         // Text that is not UTF-8 has no words here: the two fixed
         // refusals made into a String at one place (issue 18, bytes).
-        let text = core::str::from_utf8(line);
+        let text = crate::utf8::str(line);
         let mut words = crate::Words(text.unwrap_or_default());
         let Some(word) = words.next() else {
-            return Err(String::from(if text.is_ok() {
+            return Err(String::from(if text.is_some() {
                 "empty request"
             } else {
                 "request is not UTF-8"

@@ -612,7 +612,7 @@ fn for_each_line(path: &str, max: u64, each: &mut Each<'_>) {
     };
     let mut give = |line: &[u8]| {
         let line = line.split(|&b| b == b'#').next().unwrap_or_default();
-        let line = core::str::from_utf8(line).unwrap_or_default();
+        let line = crate::utf8::str(line).unwrap_or_default();
         match each {
             Each::Hosts(name, ips) => hosts_line(line, name, ips),
             Each::Conf(conf, timeout, attempts) => conf_line(line, conf, timeout, attempts),

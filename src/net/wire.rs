@@ -110,7 +110,7 @@ pub fn parse_control(datagram: &[u8]) -> Result<(Control, &str), BadDatagram<'_>
     if datagram.len() > DATAGRAM_MAX {
         return Err(BadDatagram::Oversized(datagram.len()));
     }
-    let text = core::str::from_utf8(datagram).map_err(|_| BadDatagram::NotText)?;
+    let text = crate::utf8::str(datagram).ok_or(BadDatagram::NotText)?;
     // Control characters (Unicode's Cc) other than ASCII whitespace,
     // found as bytes in text that is UTF-8: C0 and DEL are single bytes,
     // C1 (U+0080 to U+009F) is C2 80 to C2 9F. No `Chars` decoding
@@ -349,7 +349,7 @@ impl fmt::Display for BadReport {
 /// Parses `report HOST\nNAME e|d|f SECONDS PID CMD\n...` (empty lines are
 /// skipped; a missing command is empty).
 pub fn parse_report(datagram: &[u8]) -> Result<Report, BadReport> {
-    let text = core::str::from_utf8(datagram).map_err(|_| BadReport::NotText)?;
+    let text = crate::utf8::str(datagram).ok_or(BadReport::NotText)?;
     let mut lines = text.lines();
     let first = lines.next().unwrap_or("");
     let host = first

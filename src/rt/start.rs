@@ -60,7 +60,7 @@ pub unsafe fn enter(
     for i in 1..argc.max(0) as usize {
         // SAFETY: the C runtime passes argc valid C strings in argv.
         let arg = unsafe { CStr::from_ptr(*argv.add(i)) };
-        args.push(String::from_utf8_lossy(arg.to_bytes()).into_owned());
+        args.push(crate::utf8::lossy(arg.to_bytes()));
     }
     prepare_process();
     let code = program(args);
@@ -135,7 +135,7 @@ pub fn argv0() -> Option<&'static str> {
     let p = ARGV0.load(Ordering::Relaxed);
     // SAFETY: set once from argv, whose strings live as long as the
     // process (see the module's safety note).
-    (!p.is_null()).then(|| unsafe { CStr::from_ptr(p) }.to_str().ok())?
+    (!p.is_null()).then(|| crate::utf8::str(unsafe { CStr::from_ptr(p) }.to_bytes()))?
 }
 
 #[cfg(test)]
@@ -182,7 +182,7 @@ pub fn auxv(kind: usize) -> usize {
 /// `getenv(name)`—The value of an environment variable, if set and UTF-8.
 pub fn var(name: &str) -> Option<&'static str> {
     environ().find_map(|entry| {
-        let entry = entry.to_str().ok()?;
+        let entry = crate::utf8::str(entry.to_bytes())?;
         let value = entry.strip_prefix(name)?.strip_prefix('=')?;
         Some(value)
     })

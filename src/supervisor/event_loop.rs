@@ -176,10 +176,7 @@ impl Supervisor {
             core::mem::forget(source);
             return Err(failed);
         }
-        let hostname = rustix::system::uname()
-            .nodename()
-            .to_string_lossy()
-            .into_owned();
+        let hostname = crate::utf8::lossy(rustix::system::uname().nodename().to_bytes());
         Ok(Supervisor {
             epoll,
             signals,

@@ -41,10 +41,7 @@ pub type Text<const N: usize> = heapless::String<N>;
 /// capacity, through heapless's view of the string (issue 18, bytes).
 pub fn set_text(dst: &mut heapless::string::StringView, bytes: &[u8]) {
     dst.clear();
-    let valid = match core::str::from_utf8(bytes) {
-        Ok(s) => s,
-        Err(e) => core::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or(""),
-    };
+    let valid = crate::utf8::prefix(bytes);
     for c in valid.chars() {
         let c = if c.is_control() { '?' } else { c };
         if dst.push(c).is_err() {

@@ -203,7 +203,7 @@ pub fn notices(datagram: &[u8]) -> impl Iterator<Item = Notice<'_>> {
         if let Some(text) = line.strip_prefix(b"STATUS=") {
             return Some(Notice::Status(text));
         }
-        let word = core::str::from_utf8(line).ok()?;
+        let word = crate::utf8::str(line)?;
         Some(
             match crate::config::word_index("READY=1\0STOPPING=1\0WATCHDOG=1\0", word)? {
                 0 => Notice::Ready,

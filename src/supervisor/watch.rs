@@ -265,7 +265,7 @@ impl Watcher {
                     } else if file.is_none() {
                         match event.file_name() {
                             Some(name) => {
-                                let name = name.to_str().unwrap_or("");
+                                let name = crate::utf8::str(name.to_bytes()).unwrap_or("");
                                 let watched = self.names.iter().any(|n| n == name);
                                 let settled = watched
                                     && !(flags == ReadFlags::CREATE

@@ -186,10 +186,10 @@ fn unit(b: &[u8]) -> (usize, bool) {
         0xF0..=0xF4 => 4,
         _ => return (1, true),
     };
-    match b.get(..len).map(core::str::from_utf8) {
+    match b.get(..len).and_then(crate::utf8::str) {
         // The only control characters past ASCII are C1's, U+0080 to
         // U+009F: C2 80 to C2 9F. Checked as bytes, not decoded.
-        Some(Ok(s)) if !matches!(s.as_bytes(), [0xC2, 0x80..=0x9F]) => (len, false),
+        Some(s) if !matches!(s.as_bytes(), [0xC2, 0x80..=0x9F]) => (len, false),
         _ => (1, true),
     }
 }

@@ -1,0 +1,169 @@
+//! UTF-8 checks without core's tables (issue 18, bytes): [`str`] for
+//! `core::str::from_utf8(..).ok()`, [`check`] for where it stops, and
+//! [`lossy`] for `String::from_utf8_lossy(..).into_owned()`.
+//!
+//! core's validator reads a word at a time over ASCII and classifies
+//! other bytes by a 256-byte table; with `from_utf8_lossy`'s chunk
+//! iterator they made about 1.1 KB of every build. These walk a byte at a
+//! time, with the ranges of RFC 3629 (Unicode 15, table 3-7) written out:
+//! what pmtr checks is a configuration file, a datagram, a line of a
+//! notify message or a record, at most a MiB once per load.
+//!
+//! The answers are core's, byte for byte: the same valid prefix, the same
+//! length of a bad sequence (Unicode's "maximal subpart"), the same
+//! U+FFFD for each in [`lossy`]. The unit tests compare them with core's
+//! over every sequence of up to two bytes and over many longer ones.
+
+use alloc::string::String;
+
+/// Where `bytes` stops being UTF-8: the length of its longest valid
+/// prefix, and the length of the bad sequence there (1 to 3), or `None`
+/// when the bytes end inside a sequence that was good so far, or are all
+/// valid (then the length is `bytes.len()`). As core's
+/// `Utf8Error::valid_up_to` and `error_len`.
+pub fn check(bytes: &[u8]) -> (usize, Option<usize>) {
+    let mut i = 0;
+    while let Some(&first) = bytes.get(i) {
+        // The sequence's length, and the range of its second byte
+        // (narrower than 0x80..=0xbf after E0, ED, F0 and F4: no overlong
+        // forms, no surrogates, nothing above U+10FFFF).
+        let (len, low, high) = match first {
+            0x00..=0x7f => {
+                i += 1;
+                continue;
+            }
+            0xc2..=0xdf => (2, 0x80, 0xbf),
+            0xe0 => (3, 0xa0, 0xbf),
+            0xed => (3, 0x80, 0x9f),
+            0xe1..=0xef => (3, 0x80, 0xbf),
+            0xf0 => (4, 0x90, 0xbf),
+            0xf4 => (4, 0x80, 0x8f),
+            0xf1..=0xf3 => (4, 0x80, 0xbf),
+            _ => return (i, Some(1)),
+        };
+        let mut k = 1;
+        while k < len {
+            let Some(&next) = bytes.get(i + k) else {
+                return (i, None);
+            };
+            let (low, high) = if k == 1 { (low, high) } else { (0x80, 0xbf) };
+            if next < low || next > high {
+                return (i, Some(k));
+            }
+            k += 1;
+        }
+        i += len;
+    }
+    (i, None)
+}
+
+/// `bytes` as text if all of it is UTF-8 (`core::str::from_utf8(bytes).ok()`).
+pub fn str(bytes: &[u8]) -> Option<&str> {
+    if check(bytes).0 < bytes.len() {
+        return None;
+    }
+    #[allow(unsafe_code)]
+    // SAFETY: `check` found all of `bytes` valid UTF-8.
+    Some(unsafe { core::str::from_utf8_unchecked(bytes) })
+}
+
+/// The longest valid prefix of `bytes` as text (what a reader keeps of
+/// text cut short).
+pub fn prefix(bytes: &[u8]) -> &str {
+    let n = check(bytes).0;
+    #[allow(unsafe_code)]
+    // SAFETY: `check` found the first `n` bytes valid UTF-8.
+    unsafe {
+        core::str::from_utf8_unchecked(bytes.get(..n).unwrap_or_default())
+    }
+}
+
+/// `bytes` as text with each bad sequence replaced by U+FFFD
+/// (`String::from_utf8_lossy(bytes).into_owned()`).
+pub fn lossy(mut bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    loop {
+        let (good, bad) = check(bytes);
+        #[allow(unsafe_code)]
+        // SAFETY: `check` found the first `good` bytes valid UTF-8.
+        out.push_str(unsafe {
+            core::str::from_utf8_unchecked(bytes.get(..good).unwrap_or_default())
+        });
+        if good == bytes.len() {
+            return out;
+        }
+        out.push('\u{fffd}');
+        // A sequence cut short by the end is one bad sequence.
+        bytes = bytes
+            .get(good + bad.unwrap_or(bytes.len() - good)..)
+            .unwrap_or_default();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Compares with core for one input.
+    fn same(bytes: &[u8]) {
+        let core = core::str::from_utf8(bytes);
+        let want = match core {
+            Ok(_) => (bytes.len(), None),
+            Err(e) => (e.valid_up_to(), e.error_len()),
+        };
+        assert_eq!(check(bytes), want, "{bytes:x?}");
+        assert_eq!(str(bytes), core.ok(), "{bytes:x?}");
+        assert_eq!(
+            prefix(bytes),
+            core::str::from_utf8(&bytes[..want.0]).unwrap(),
+            "{bytes:x?}"
+        );
+        assert_eq!(lossy(bytes), String::from_utf8_lossy(bytes), "{bytes:x?}");
+    }
+
+    #[test]
+    fn every_sequence_of_up_to_two_bytes() {
+        same(b"");
+        for a in 0..=255u8 {
+            same(&[a]);
+            for b in 0..=255u8 {
+                same(&[a, b]);
+            }
+        }
+    }
+
+    /// Every lead byte from C0 up with every second byte, then the
+    /// boundary values of the third and fourth, and text around them.
+    #[test]
+    fn longer_sequences_at_their_boundaries() {
+        let edges = [
+            0x00, 0x41, 0x7f, 0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbf, 0xc0, 0xc2, 0xe0, 0xf4, 0xff,
+        ];
+        for a in 0xc0..=0xffu8 {
+            for b in 0x70..=0xcfu8 {
+                for c in edges {
+                    same(&[a, b, c]);
+                    for d in edges {
+                        same(&[a, b, c, d]);
+                        same(&[b'x', a, b, c, d, b'y']);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn text_with_bad_bytes() {
+        for text in [
+            &b"job \xe2\x9c\x93 ready"[..],
+            b"caf\xc3\xa9 \xff\xfe end",
+            b"cut short \xf0\x9f\x98",
+            b"\xed\xa0\x80 surrogate",
+            b"\xf4\x90\x80\x80 above U+10FFFF",
+            b"\xc0\xaf overlong",
+            b"plain ASCII only",
+        ] {
+            same(text);
+        }
+    }
+}
