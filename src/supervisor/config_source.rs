@@ -100,7 +100,7 @@ impl ConfigSource {
     /// Reads the pending inotify events; a completed save makes a read due.
     /// Only passes the call on: inlined (see `Supervisor::dispatch`).
     pub fn on_inotify(&mut self) {
-        self.pending |= self.watcher.drain().settled;
+        drain(&mut self.watcher, &mut self.pending);
     }
 
     /// When the file must be read next, if a read is due at all.
@@ -136,8 +136,7 @@ impl ConfigSource {
         // A write that began before or during the read makes it suspect
         // (an in-place save truncates, then writes): its IN_CLOSE_WRITE
         // brings pmtr back for the finished file.
-        let changes = self.watcher.drain();
-        self.pending |= changes.settled;
+        let changes = drain(&mut self.watcher, &mut self.pending);
         if changes.config_in_flux {
             if force {
                 info!(
@@ -273,8 +272,7 @@ impl ConfigSource {
         }
         // As for the configuration: a write under way makes what was read
         // suspect (an empty file mid-save is no change to act on).
-        let changes = self.watcher.drain();
-        self.pending |= changes.settled;
+        let changes = drain(&mut self.watcher, &mut self.pending);
         if changes.depends_in_flux {
             return Vec::new();
         }
@@ -318,6 +316,15 @@ impl ConfigSource {
     pub fn unwatch(&mut self) {
         self.watcher.watch(WatchSet::default());
     }
+}
+
+/// Reads the pending inotify events; a completed save makes a read due
+/// (`pending`). One body for its three callers (issue 18, bytes).
+#[inline(never)]
+fn drain(watcher: &mut Watcher, pending: &mut bool) -> super::watch::Changes {
+    let changes = watcher.drain();
+    *pending |= changes.settled;
+    changes
 }
 
 /// Adds job `job`'s entry to `list`: the one in `old` (taken out of it)
