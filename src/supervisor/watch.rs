@@ -172,7 +172,9 @@ impl Watcher {
 
     fn watch_path(&self, path: &str, depth: usize, wds: &mut Wds, names: &mut Vec<String>) {
         let name = files::file_name(path);
-        if name.is_empty() || name == "." || name == ".." {
+        // "", "." or "..": at most two bytes, all dots; one loop, not a
+        // comparison call per name (issue 18, bytes).
+        if name.len() <= 2 && name.bytes().all(|b| b == b'.') {
             return;
         }
         let parent = files::parent(path);
