@@ -178,17 +178,13 @@ impl ConfigSource {
         match config::parse_bytes(&self.path, &bytes) {
             Ok(cfg) => {
                 self.counts.last_good = Some(super::metrics::wall_now());
-                for w in &cfg.warnings {
-                    warn!("{w}");
-                }
+                log_each(crate::syslog::Severity::Warning, &cfg.warnings);
                 self.have_config = true;
                 Some(cfg)
             }
             Err(errors) => {
                 self.counts.failures += 1;
-                for e in &errors {
-                    error!("{e}");
-                }
+                log_each(crate::syslog::Severity::Err, &errors);
                 let n = errors.len();
                 let s = if n == 1 { "" } else { "s" };
                 // One line, its ending chosen (issue 18, bytes).
@@ -315,6 +311,14 @@ impl ConfigSource {
     /// stop, and the close at exit has nothing left to wait for.
     pub fn unwatch(&mut self) {
         self.watcher.watch(WatchSet::default());
+    }
+}
+
+/// Logs each of `errors` at `severity`: one format site for a read
+/// configuration's warnings and its errors (issue 18, bytes).
+fn log_each(severity: crate::syslog::Severity, errors: &[config::Error]) {
+    for e in errors {
+        crate::syslog::log(severity, format_args!("{e}"));
     }
 }
 
