@@ -41,10 +41,11 @@ pub type Text<const N: usize> = heapless::String<N>;
 /// capacity, through heapless's view of the string (issue 18, bytes).
 pub fn set_text(dst: &mut heapless::string::StringView, bytes: &[u8]) {
     dst.clear();
-    let valid = match core::str::from_utf8(bytes) {
-        Ok(s) => s,
-        Err(e) => core::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or(""),
-    };
+    // The valid UTF-8 before the first byte that is not (all of it when
+    // there is none): the first of core's UTF-8 chunks, whose walk is
+    // there for `from_utf8_lossy` anyway, not two checks and a slice
+    // (issue 18, bytes).
+    let valid = bytes.utf8_chunks().next().map_or("", |c| c.valid());
     for c in valid.chars() {
         let c = if c.is_control() { '?' } else { c };
         if dst.push(c).is_err() {
@@ -307,5 +308,12 @@ mod tests {
         assert_eq!(t.as_str(), "éééé");
         set_text(t.as_mut_view(), b"ab\xffcd");
         assert_eq!(t.as_str(), "ab");
+        // A character cut off at the end goes too; nothing gives nothing.
+        set_text(t.as_mut_view(), b"ab\xe2\x82");
+        assert_eq!(t.as_str(), "ab");
+        set_text(t.as_mut_view(), b"\xffab");
+        assert_eq!(t.as_str(), "");
+        set_text(t.as_mut_view(), b"");
+        assert_eq!(t.as_str(), "");
     }
 }
