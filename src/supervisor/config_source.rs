@@ -100,7 +100,7 @@ impl ConfigSource {
     /// Reads the pending inotify events; a completed save makes a read due.
     /// Only passes the call on: inlined (see `Supervisor::dispatch`).
     pub fn on_inotify(&mut self) {
-        self.pending |= self.watcher.drain().settled;
+        drain(&mut self.watcher, &mut self.pending);
     }
 
     /// When the file must be read next, if a read is due at all.
@@ -136,8 +136,7 @@ impl ConfigSource {
         // A write that began before or during the read makes it suspect
         // (an in-place save truncates, then writes): its IN_CLOSE_WRITE
         // brings pmtr back for the finished file.
-        let changes = self.watcher.drain();
-        self.pending |= changes.settled;
+        let changes = drain(&mut self.watcher, &mut self.pending);
         if changes.config_in_flux {
             if force {
                 info!(
@@ -179,17 +178,13 @@ impl ConfigSource {
         match config::parse_bytes(&self.path, &bytes) {
             Ok(cfg) => {
                 self.counts.last_good = Some(super::metrics::wall_now());
-                for w in &cfg.warnings {
-                    warn!("{w}");
-                }
+                log_each(crate::syslog::Severity::Warning, &cfg.warnings);
                 self.have_config = true;
                 Some(cfg)
             }
             Err(errors) => {
                 self.counts.failures += 1;
-                for e in &errors {
-                    error!("{e}");
-                }
+                log_each(crate::syslog::Severity::Err, &errors);
                 let n = errors.len();
                 let s = if n == 1 { "" } else { "s" };
                 // One line, its ending chosen (issue 18, bytes).
@@ -273,8 +268,7 @@ impl ConfigSource {
         }
         // As for the configuration: a write under way makes what was read
         // suspect (an empty file mid-save is no change to act on).
-        let changes = self.watcher.drain();
-        self.pending |= changes.settled;
+        let changes = drain(&mut self.watcher, &mut self.pending);
         if changes.depends_in_flux {
             return Vec::new();
         }
@@ -318,6 +312,23 @@ impl ConfigSource {
     pub fn unwatch(&mut self) {
         self.watcher.watch(WatchSet::default());
     }
+}
+
+/// Logs each of `errors` at `severity`: one format site for a read
+/// configuration's warnings and its errors (issue 18, bytes).
+fn log_each(severity: crate::syslog::Severity, errors: &[config::Error]) {
+    for e in errors {
+        crate::syslog::log(severity, format_args!("{e}"));
+    }
+}
+
+/// Reads the pending inotify events; a completed save makes a read due
+/// (`pending`). One body for its three callers (issue 18, bytes).
+#[inline(never)]
+fn drain(watcher: &mut Watcher, pending: &mut bool) -> super::watch::Changes {
+    let changes = watcher.drain();
+    *pending |= changes.settled;
+    changes
 }
 
 /// Adds job `job`'s entry to `list`: the one in `old` (taken out of it)

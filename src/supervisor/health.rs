@@ -304,5 +304,12 @@ mod tests {
         assert_eq!(t.as_str(), "éééé");
         set_text(t.as_mut_view(), b"ab\xffcd");
         assert_eq!(t.as_str(), "ab");
+        // A character cut off at the end goes too; nothing gives nothing.
+        set_text(t.as_mut_view(), b"ab\xe2\x82");
+        assert_eq!(t.as_str(), "ab");
+        set_text(t.as_mut_view(), b"\xffab");
+        assert_eq!(t.as_str(), "");
+        set_text(t.as_mut_view(), b"");
+        assert_eq!(t.as_str(), "");
     }
 }

@@ -160,8 +160,17 @@ fn start<'a>(opts: &Options<'a>) -> Result<(Supervisor, Option<PidFile<'a>>), u8
         }
         return Ok((supervisor, pidfile));
     };
-    log_failed(Severity::Err, &[what], e, "; exiting");
+    exiting(what, e);
     Err(1)
+}
+
+/// Logs the failed call that ends pmtr, `WHAT: <strerror>; exiting`.
+/// Out of line and cold: `start` reaches its line from three places, and
+/// LLVM copied the whole call to each (issue 18, bytes).
+#[cold]
+#[inline(never)]
+fn exiting(what: &str, e: rustix::io::Errno) {
+    log_failed(Severity::Err, &[what], e, "; exiting");
 }
 
 /// fork; the parent waits until the child says it runs, then exits 0.

@@ -76,11 +76,6 @@ fn is_dir(path: &str) -> bool {
     file_type(path, true) == Some(FileType::Directory)
 }
 
-/// `readlink(path)`, if it is a symlink with a UTF-8 target.
-fn read_link(path: &str) -> Option<String> {
-    files::readlink(path).ok()
-}
-
 fn dir_flags() -> WatchFlags {
     WatchFlags::CLOSE_WRITE
         | WatchFlags::MOVED_TO
@@ -177,7 +172,9 @@ impl Watcher {
 
     fn watch_path(&self, path: &str, depth: usize, wds: &mut Wds, names: &mut Vec<String>) {
         let name = files::file_name(path);
-        if name.is_empty() || name == "." || name == ".." {
+        // "", "." or "..": at most two bytes, all dots; one loop, not a
+        // comparison call per name (issue 18, bytes).
+        if name.len() <= 2 && name.bytes().all(|b| b == b'.') {
             return;
         }
         let parent = files::parent(path);
@@ -213,7 +210,9 @@ impl Watcher {
             }
             if file_type(ancestor, false) == Some(FileType::Symlink) {
                 self.add(up, files::file_name(ancestor), wds, names);
-                if let Some(target) = read_link(ancestor) {
+                // `readlink`'s `Result` as it is, no `Option` made of it
+                // by a function of its own (issue 18, bytes).
+                if let Ok(target) = files::readlink(ancestor) {
                     let rest = files::trim_leading(path.strip_prefix(ancestor).unwrap_or(""), b'/');
                     // The rest appended in place, as `join` would (`rest`
                     // starts with no `/`): no second String made and the
@@ -230,7 +229,7 @@ impl Watcher {
             }
             ancestor = up;
         }
-        if let Some(target) = read_link(path) {
+        if let Ok(target) = files::readlink(path) {
             self.watch_path(&files::join(parent, &target), depth + 1, wds, names);
         }
     }
