@@ -326,7 +326,11 @@ pub fn walk_path<E>(
         match name.as_str() {
             "." => continue,
             ".." => {
-                done = parent(&done).to_string();
+                // `done` is absolute, and the parent of an absolute path
+                // is its start: cut in place, not copied into a new
+                // `String` (issue 18, bytes).
+                let keep = parent(&done).len();
+                done.truncate(keep);
                 dir = stat(done.as_str()).map_err(&io)?;
                 continue;
             }
@@ -642,5 +646,36 @@ mod tests {
         assert_eq!(hash(4999), Err(Errno::FBIG));
         assert_eq!(hash(u64::MAX), Ok(content_hash(&data)));
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// `..` goes back to the directory above, which is stat'ed again and
+    /// is the next entry's directory; `.` is skipped.
+    #[test]
+    fn walk_path_goes_back_up_at_dot_dot() {
+        let base = std::env::temp_dir().join(format!("pmtr-walk-{}", std::process::id()));
+        std::fs::create_dir_all(base.join("a/b")).unwrap();
+        let real = std::fs::canonicalize(&base).unwrap();
+        let real = real.to_str().unwrap();
+        let ino = |p: &str| stat(p).unwrap().st_ino;
+        let mut seen = Vec::new();
+        let walked = walk_path(
+            &format!("{real}/a/b/../../a/./b"),
+            |path, entry, dir| {
+                assert!(entry.is_some(), "{path}");
+                seen.push((path.to_string(), dir.st_ino));
+                Ok::<(), Errno>(())
+            },
+            |e| e,
+        );
+        assert_eq!(walked, Ok(()));
+        let (a, b) = (format!("{real}/a"), format!("{real}/a/b"));
+        let tail = [
+            (a.clone(), ino(real)),
+            (b.clone(), ino(&a)),
+            (a.clone(), ino(real)),
+            (b.clone(), ino(&a)),
+        ];
+        assert_eq!(seen[seen.len() - 4..], tail);
+        std::fs::remove_dir_all(&base).unwrap();
     }
 }
