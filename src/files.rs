@@ -351,7 +351,9 @@ pub fn walk_path<E>(
                 }
                 let target = readlink(&next).map_err(&io)?;
                 if target.starts_with('/') {
-                    done = String::from("/");
+                    // Back to `/`, the absolute path's first byte: cut
+                    // in place, as at `..` (issue 18, bytes).
+                    done.truncate(1);
                     dir = root;
                 }
                 components(&mut todo, &target);
