@@ -363,20 +363,30 @@ pub fn walk_path<E>(
             }
             _ => {}
         }
-        let next = join(&done, &name);
-        let meta = match lstat(next.as_str()) {
+        // The entry's path: `done`, a `/` as [`join`] puts it (`done`
+        // ends in `/` only when it is `/`: names have none) and the
+        // name, added in place, not a new `String` each (issue 18,
+        // bytes); cut back to the directory where the walk does not go
+        // into the entry.
+        let at = done.len();
+        if at > 1 {
+            done.push('/');
+        }
+        done.push_str(&name);
+        let meta = match lstat(done.as_str()) {
             Ok(meta) => meta,
-            Err(Errno::NOENT) => return visit(&next, None, &dir),
+            Err(Errno::NOENT) => return visit(&done, None, &dir),
             Err(e) => return Err(io(e)),
         };
-        visit(&next, Some(&meta), &dir)?;
+        visit(&done, Some(&meta), &dir)?;
         match FileType::from_raw_mode(meta.st_mode) {
             FileType::Symlink => {
                 links += 1;
                 if links > MAX_LINKS {
                     return Err(io(Errno::LOOP));
                 }
-                let target = readlink(&next).map_err(&io)?;
+                let target = readlink(&done).map_err(&io)?;
+                done.truncate(at);
                 if target.starts_with('/') {
                     // Back to `/`, the absolute path's first byte: cut
                     // in place, as at `..` (issue 18, bytes).
@@ -386,10 +396,7 @@ pub fn walk_path<E>(
                 components(&mut todo, &target);
             }
             _ if todo.is_empty() => return Ok(()),
-            FileType::Directory => {
-                done = next;
-                dir = meta;
-            }
+            FileType::Directory => dir = meta,
             _ => return Err(io(Errno::NOTDIR)),
         }
     }
