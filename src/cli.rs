@@ -123,10 +123,11 @@ impl Default for Options<'_> {
     }
 }
 
-/// What the command line asks for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Command<'a> {
-    Run(Options<'a>),
+/// What the command line asks for; with `Run`, the options [`parse`]
+/// filled in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    Run,
     Help,
     Version,
 }
@@ -165,10 +166,11 @@ impl<'a> UsageError<'a> {
     }
 }
 
-/// Parses the daemon's flags (everything after `argv[0]`).
+/// Parses the daemon's flags (everything after `argv[0]`) into `opts`,
+/// which the caller made (the defaults): filled in place, not returned
+/// inside the `Result` (issue 18, bytes).
 #[inline(never)]
-pub fn parse(args: &[String]) -> Result<Command<'_>, UsageError<'_>> {
-    let mut opts = Options::default();
+pub fn parse<'a>(args: &'a [String], opts: &mut Options<'a>) -> Result<Command, UsageError<'a>> {
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         let text = arg.as_str();
@@ -234,7 +236,7 @@ pub fn parse(args: &[String]) -> Result<Command<'_>, UsageError<'_>> {
             }
         }
     }
-    Ok(Command::Run(opts))
+    Ok(Command::Run)
 }
 
 #[cfg(test)]
@@ -254,18 +256,24 @@ mod tests {
         assert_eq!(all.matches('\0').count(), 2);
     }
 
-    fn run(args: &[&str]) -> Result<Command<'static>, UsageError<'static>> {
-        parse(
-            args.iter()
-                .map(|a| a.to_string())
-                .collect::<Vec<_>>()
-                .leak(),
-        )
+    /// What `parse` answers, and the options it filled in.
+    fn parsed(args: &[&str]) -> (Result<Command, UsageError<'static>>, Options<'static>) {
+        let mut opts = Options::default();
+        let args = args
+            .iter()
+            .map(|a| a.to_string())
+            .collect::<Vec<_>>()
+            .leak();
+        (parse(args, &mut opts), opts)
+    }
+
+    fn run(args: &[&str]) -> Result<Command, UsageError<'static>> {
+        parsed(args).0
     }
 
     fn opts(args: &[&str]) -> Options<'static> {
-        match run(args) {
-            Ok(Command::Run(o)) => o,
+        match parsed(args) {
+            (Ok(Command::Run), o) => o,
             other => panic!("{args:?}: {other:?}"),
         }
     }

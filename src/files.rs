@@ -168,18 +168,18 @@ pub fn open(path: &str, flags: OFlags, mode: Mode) -> Result<rustix::fd::OwnedFd
 
 /// `unlink(path)`.
 pub fn unlink(path: &str) -> Result<(), Errno> {
-    rustix::fs::unlink(CPath::default().c_str(path)?)
+    on_path(path, OnPath::Unlink, 0)
 }
 
 /// `chmod(path, mode)`.
 pub fn chmod(path: &str, mode: u32) -> Result<(), Errno> {
-    rustix::fs::chmod(CPath::default().c_str(path)?, Mode::from_raw_mode(mode))
+    on_path(path, OnPath::Chmod, mode)
 }
 
 /// Whether `path` exists (`access(path, F_OK)`): `Err` only if it
 /// does not or cannot be looked up.
 pub fn exists(path: &str) -> Result<(), Errno> {
-    rustix::fs::access(CPath::default().c_str(path)?, rustix::fs::Access::EXISTS)
+    on_path(path, OnPath::Exists, 0)
 }
 
 /// `rename(from, to)`.
@@ -189,12 +189,39 @@ pub fn rename(from: &str, to: &str) -> Result<(), Errno> {
 
 /// `mkdir(path, mode)`.
 pub fn mkdir(path: &str, mode: u32) -> Result<(), Errno> {
-    rustix::fs::mkdir(CPath::default().c_str(path)?, Mode::from_raw_mode(mode))
+    on_path(path, OnPath::Mkdir, mode)
 }
 
 /// `rmdir(path)`.
 pub fn rmdir(path: &str) -> Result<(), Errno> {
-    rustix::fs::rmdir(CPath::default().c_str(path)?)
+    on_path(path, OnPath::Rmdir, 0)
+}
+
+/// The calls on one path that answer only whether they went through.
+#[derive(Clone, Copy)]
+enum OnPath {
+    Unlink,
+    Chmod,
+    Exists,
+    Mkdir,
+    Rmdir,
+}
+
+/// Makes `call` on `path` (with `mode` for `chmod` and `mkdir`): one
+/// body for the five, the path's C string made at one place, not a 4 KB
+/// frame and a [`CPath::fill`] call in each (issue 18, bytes).
+#[inline(never)]
+fn on_path(path: &str, call: OnPath, mode: u32) -> Result<(), Errno> {
+    let mut buf = CPath::default();
+    let path = buf.c_str(path)?;
+    let mode = Mode::from_raw_mode(mode);
+    match call {
+        OnPath::Unlink => rustix::fs::unlink(path),
+        OnPath::Chmod => rustix::fs::chmod(path, mode),
+        OnPath::Exists => rustix::fs::access(path, rustix::fs::Access::EXISTS),
+        OnPath::Mkdir => rustix::fs::mkdir(path, mode),
+        OnPath::Rmdir => rustix::fs::rmdir(path),
+    }
 }
 
 /// `chown(path, uid, gid)`.
@@ -326,37 +353,50 @@ pub fn walk_path<E>(
         match name.as_str() {
             "." => continue,
             ".." => {
-                done = parent(&done).to_string();
+                // `done` is absolute, and the parent of an absolute path
+                // is its start: cut in place, not copied into a new
+                // `String` (issue 18, bytes).
+                let keep = parent(&done).len();
+                done.truncate(keep);
                 dir = stat(done.as_str()).map_err(&io)?;
                 continue;
             }
             _ => {}
         }
-        let next = join(&done, &name);
-        let meta = match lstat(next.as_str()) {
+        // The entry's path: `done`, a `/` as [`join`] puts it (`done`
+        // ends in `/` only when it is `/`: names have none) and the
+        // name, added in place, not a new `String` each (issue 18,
+        // bytes); cut back to the directory where the walk does not go
+        // into the entry.
+        let at = done.len();
+        if at > 1 {
+            done.push('/');
+        }
+        done.push_str(&name);
+        let meta = match lstat(done.as_str()) {
             Ok(meta) => meta,
-            Err(Errno::NOENT) => return visit(&next, None, &dir),
+            Err(Errno::NOENT) => return visit(&done, None, &dir),
             Err(e) => return Err(io(e)),
         };
-        visit(&next, Some(&meta), &dir)?;
+        visit(&done, Some(&meta), &dir)?;
         match FileType::from_raw_mode(meta.st_mode) {
             FileType::Symlink => {
                 links += 1;
                 if links > MAX_LINKS {
                     return Err(io(Errno::LOOP));
                 }
-                let target = readlink(&next).map_err(&io)?;
+                let target = readlink(&done).map_err(&io)?;
+                done.truncate(at);
                 if target.starts_with('/') {
-                    done = String::from("/");
+                    // Back to `/`, the absolute path's first byte: cut
+                    // in place, as at `..` (issue 18, bytes).
+                    done.truncate(1);
                     dir = root;
                 }
                 components(&mut todo, &target);
             }
             _ if todo.is_empty() => return Ok(()),
-            FileType::Directory => {
-                done = next;
-                dir = meta;
-            }
+            FileType::Directory => dir = meta,
             _ => return Err(io(Errno::NOTDIR)),
         }
     }
@@ -642,5 +682,36 @@ mod tests {
         assert_eq!(hash(4999), Err(Errno::FBIG));
         assert_eq!(hash(u64::MAX), Ok(content_hash(&data)));
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// `..` goes back to the directory above, which is stat'ed again and
+    /// is the next entry's directory; `.` is skipped.
+    #[test]
+    fn walk_path_goes_back_up_at_dot_dot() {
+        let base = std::env::temp_dir().join(format!("pmtr-walk-{}", std::process::id()));
+        std::fs::create_dir_all(base.join("a/b")).unwrap();
+        let real = std::fs::canonicalize(&base).unwrap();
+        let real = real.to_str().unwrap();
+        let ino = |p: &str| stat(p).unwrap().st_ino;
+        let mut seen = Vec::new();
+        let walked = walk_path(
+            &format!("{real}/a/b/../../a/./b"),
+            |path, entry, dir| {
+                assert!(entry.is_some(), "{path}");
+                seen.push((path.to_string(), dir.st_ino));
+                Ok::<(), Errno>(())
+            },
+            |e| e,
+        );
+        assert_eq!(walked, Ok(()));
+        let (a, b) = (format!("{real}/a"), format!("{real}/a/b"));
+        let tail = [
+            (a.clone(), ino(real)),
+            (b.clone(), ino(&a)),
+            (a.clone(), ino(real)),
+            (b.clone(), ino(&a)),
+        ];
+        assert_eq!(seen[seen.len() - 4..], tail);
+        std::fs::remove_dir_all(&base).unwrap();
     }
 }

@@ -176,8 +176,10 @@ pub fn run(args: Vec<String>) -> u8 {
 fn daemon(args: &[String]) -> u8 {
     // The usage text written at one place, for -h and for a usage error
     // (issue 18, bytes).
-    let (fd, code) = match cli::parse(args) {
-        Ok(cli::Command::Run(opts)) => {
+    // The options filled in place by `parse` (issue 18, bytes).
+    let mut opts = cli::Options::default();
+    let (fd, code) = match cli::parse(args, &mut opts) {
+        Ok(cli::Command::Run) => {
             if opts.test {
                 return config::check(opts.config);
             }

@@ -189,20 +189,27 @@ impl CStrings {
     }
 
     /// The strings of the configuration's `words`; the error names `what`
-    /// has the NUL byte. Through `dyn Iterator`: one loop
-    /// for the three kinds of word list (`cmd`, a probe's, a logger's),
-    /// not one each (issue 18, bytes).
-    fn from_text(
-        words: &mut dyn Iterator<Item = &str>,
-        what: &'static str,
-    ) -> Result<CStrings, PrepareError> {
+    /// has the NUL byte. One loop for the three kinds of word list
+    /// (`cmd`, a probe's, a logger's), not one each, and told the kind by
+    /// an enum, not a `dyn Iterator` (issue 18, bytes: no vtable and
+    /// `next` per kind).
+    fn from_text(words: Words<'_>, what: &'static str) -> Result<CStrings, PrepareError> {
         let mut bytes = Vec::new();
-        for word in words {
+        let mut i = 0;
+        loop {
+            let word = match words {
+                Words::Boxed(w) => w.get(i).map(|w| &**w),
+                Words::Owned(w) => w.get(i).map(String::as_str),
+                Words::Borrowed(w) => w.get(i).copied(),
+            };
+            let Some(word) = word else {
+                return Ok(CStrings::point(bytes));
+            };
             if !CStrings::push(&mut bytes, word.as_bytes()) {
                 return Err(PrepareError::Nul(what));
             }
+            i += 1;
         }
-        Ok(CStrings::point(bytes))
     }
 
     /// Each string, without its NUL.
@@ -219,6 +226,15 @@ impl CStrings {
     }
 }
 
+/// A word list [`CStrings::from_text`] makes strings of: a job's `cmd`,
+/// a probe's command, a logger's arguments.
+#[derive(Clone, Copy)]
+enum Words<'a> {
+    Boxed(&'a [Box<str>]),
+    Owned(&'a [String]),
+    Borrowed(&'a [&'a str]),
+}
+
 impl Launch {
     /// Builds the launch data for `spec`. `environ` is pmtr's own
     /// environment; the lines of its `env file`s (`env_files`) override
@@ -232,7 +248,7 @@ impl Launch {
         env_files: &[String],
         envs: &mut Envs,
     ) -> Result<Launch, PrepareError> {
-        let argv = CStrings::from_text(&mut spec.cmd.iter().map(|a| &**a), "cmd")?;
+        let argv = CStrings::from_text(Words::Boxed(&spec.cmd), "cmd")?;
         let ids = users
             .ids(
                 spec.user.as_deref(),
@@ -366,7 +382,7 @@ impl Launch {
     ) -> Result<Launch, PrepareError> {
         Ok(Launch {
             exec_self: true,
-            argv: CStrings::from_text(&mut args.iter().copied(), "out")?,
+            argv: CStrings::from_text(Words::Borrowed(args), "out")?,
             env: Rc::clone(env),
             dir: None,
             stdin: Stream::Pipe(false),
@@ -400,7 +416,7 @@ impl Launch {
     pub fn probe(&self, cmd: &[String]) -> Result<Launch, PrepareError> {
         Ok(Launch {
             exec_self: false,
-            argv: CStrings::from_text(&mut cmd.iter().map(String::as_str), "cmd")?,
+            argv: CStrings::from_text(Words::Owned(cmd), "cmd")?,
             env: Rc::clone(&self.env),
             dir: self.dir.clone(),
             stdin: Stream::Null,
@@ -1454,7 +1470,7 @@ mod tests {
         assert_eq!(none.first(), None);
         assert!(CStrings::new([&b"a\0b"[..]].into_iter()).is_none());
         assert!(matches!(
-            CStrings::from_text(&mut ["ok", "bad\0"].into_iter(), "cmd"),
+            CStrings::from_text(Words::Borrowed(&["ok", "bad\0"]), "cmd"),
             Err(PrepareError::Nul("cmd"))
         ));
     }

@@ -207,9 +207,12 @@ impl Meaning {
         self.0.extend_from_slice(&n.map_or(0, |n| *n).to_ne_bytes());
     }
 
+    /// A flag and the value as a `usize` (a `u32` fits), not widened to
+    /// a `u64` on the stack for [`Meaning::opt`] (issue 18, bytes).
     #[inline(never)]
     fn opt32(&mut self, n: Option<u32>) {
-        self.opt(n.map(u64::from).as_ref());
+        self.num(usize::from(n.is_some()));
+        self.num(n.unwrap_or(0) as usize);
     }
 
     #[inline(never)]
