@@ -186,8 +186,9 @@ impl Net {
         // destination: no list of them built first (issue 18, bytes).
         // Names are interned in the same order as ever, listeners first.
         let mut names = Vec::new();
-        let mut old = core::mem::take(&mut self.listen);
-        self.listen.reserve_exact(listen.len());
+        // Each list made with its exact capacity in place of the old:
+        // no `reserve_exact` of its own (issue 18, bytes).
+        let mut old = core::mem::replace(&mut self.listen, Vec::with_capacity(listen.len()));
         for (i, url) in listen.iter().enumerate() {
             let mut l = place(url, &mut names, &mut old_names, &mut self.last_key, now);
             let token = epoll::EventData::new_u64(token_base | i as u64);
@@ -220,8 +221,7 @@ impl Net {
             }
         }
         drop(old);
-        let old_report = core::mem::take(&mut self.report);
-        self.report.reserve_exact(report.len());
+        let old_report = core::mem::replace(&mut self.report, Vec::with_capacity(report.len()));
         for url in report {
             let mut d = place(url, &mut names, &mut old_names, &mut self.last_key, now);
             d.fd = open_destination(&d);
