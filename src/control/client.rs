@@ -539,12 +539,20 @@ pub fn json_string(out: &mut String, key: &str, text: &str) {
     out.push_str(key);
     out.push('"');
     for c in text.chars() {
+        // A backslash and the letter that stands for the character: one
+        // pair of pushes for the five, not a text each (issue 18, bytes).
+        let short = match c {
+            '"' | '\\' => c,
+            '\n' => 'n',
+            '\r' => 'r',
+            '\t' => 't',
+            _ => '\0',
+        };
         match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
+            _ if short != '\0' => {
+                out.push('\\');
+                out.push(short);
+            }
             c if (c as u32) < 0x20 || c == '\u{7f}' => {
                 // `\u00XX`, the two digits by hand: nothing else uses
                 // u32's LowerHex (issue 18, bytes).
