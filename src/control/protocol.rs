@@ -268,7 +268,11 @@ impl<S: AsRef<str>> JobStatus<S> {
                 None => out.push('-'),
             }
         }
-        let _ = write!(out, "job\t{}\t{}", self.name.as_ref(), self.state.keyword());
+        // Texts pushed, not `write!` (issue 18, bytes).
+        out.push_str("job\t");
+        out.push_str(self.name.as_ref());
+        out.push('\t');
+        out.push_str(self.state.keyword());
         opt(out, self.pid.map(u64::from));
         opt(out, self.uptime);
         opt(out, Some(self.starts.into()));
