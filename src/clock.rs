@@ -35,7 +35,12 @@ impl Instant {
     /// `clock_gettime(CLOCK_MONOTONIC)` (through the vDSO: no system call).
     pub fn now() -> Instant {
         let (secs, nanos) = crate::sys::clock_now(crate::sys::Clock::Monotonic);
-        at(total_nanos(secs as u64, nanos))
+        // Seconds since boot fit in 64 bits of nanoseconds for 584 years:
+        // no saturating multiply, which on 32-bit ARM is a long one, on
+        // every read (issue 18, bytes).
+        at((secs as u64)
+            .wrapping_mul(NANOS_PER_SEC)
+            .wrapping_add(u64::from(nanos)))
     }
 
     /// How long after `earlier` this is; zero if it is not later. Out of

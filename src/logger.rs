@@ -82,14 +82,9 @@ pub fn main(args: &[String]) -> u8 {
     }
     // Not dropped: the process exits when `run` returns, which closes
     // the file and frees the memory (issue 18, bytes).
-    let mut log = ManuallyDrop::new(Log::new(
-        job,
-        path,
-        names,
-        max,
-        stamp == "1",
-        Zone::from_env(crate::rt::start::var("TZ")),
-    ));
+    let mut log = ManuallyDrop::new(Log::new(job, path, names, max, stamp == "1", Zone::UTC));
+    // Read into its place in the log (issue 18, bytes).
+    log.zone.set_from_env(crate::rt::start::var("TZ"));
     log.run(if stream == "err" { "stderr" } else { "output" })
 }
 

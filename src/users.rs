@@ -209,9 +209,12 @@ impl Users {
                 if let Err(e) = self.lookup_into(name, &mut ids) {
                     match number(name) {
                         Some(uid) if group.is_some() => {
+                            // Pushed onto the empty texts the failed
+                            // lookup left: no Strings made and the empty
+                            // ones dropped (issue 18, bytes).
                             ids.uid = uid;
-                            ids.name = name.to_string();
-                            ids.home = "/".to_string();
+                            ids.name.push_str(name);
+                            ids.home.push('/');
                         }
                         Some(_) => return Err(LookupError::NoGroupFor(name.to_string())),
                         None => return Err(e),

@@ -165,9 +165,19 @@ pub fn main(verb: Verb, args: &[String]) -> u8 {
         );
         return EXIT_USAGE;
     }
-    let answer = match ask(socket, &line) {
-        Ok(a) => ManuallyDrop::new(a),
+    let bytes = match ask(socket, &line) {
+        Ok(bytes) => ManuallyDrop::new(bytes),
         Err(e) => return e.report(),
+    };
+    // Borrowed when it is UTF-8, as it is unless pmtr is not pmtr: no
+    // copy made of it (issue 18, bytes); else with U+FFFD for what is not.
+    let lossy;
+    let answer = match crate::utf8::str(&bytes) {
+        Some(text) => text,
+        None => {
+            lossy = ManuallyDrop::new(crate::utf8::lossy(&bytes));
+            lossy.as_str()
+        }
     };
     // The metrics are printed as pmtr wrote them; anything else (a
     // refusal, an unknown name, a cut answer) is read as usual.
@@ -190,7 +200,8 @@ pub fn main(verb: Verb, args: &[String]) -> u8 {
         Ok(()) => {}
         Err(AnswerError::Unknown(names)) => {
             // The names as pmtr sent them, tab-separated, each quoted.
-            let mut list = String::new();
+            // Never dropped: the client exits next (issue 18, bytes).
+            let mut list = ManuallyDrop::new(String::new());
             for n in names.split('\t') {
                 if !list.is_empty() {
                     list.push_str(", ");
@@ -199,7 +210,10 @@ pub fn main(verb: Verb, args: &[String]) -> u8 {
                 list.push_str(n);
                 list.push('\'');
             }
-            eprintln!("pmtr: no job named {list} in the running configuration; nothing done");
+            eprintln!(
+                "pmtr: no job named {} in the running configuration; nothing done",
+                *list
+            );
             return EXIT_FAILED;
         }
         Err(AnswerError::Other([before, text, after], code)) => {
@@ -214,14 +228,19 @@ pub fn main(verb: Verb, args: &[String]) -> u8 {
             table(&answer.jobs)
         });
         out(&text);
-        if answer.jobs.iter().any(|j| j.state == State::Failed) {
-            // A job that gave up is dead, not merely down (LSB's 1).
-            EXIT_FAILED
-        } else if answer.jobs.iter().all(|j| fine(j, all)) {
-            EXIT_OK
-        } else {
-            EXIT_NOT_RUNNING
+        // One walk over the jobs, not an `any` and an `all` (issue 18,
+        // bytes).
+        let mut code = EXIT_OK;
+        for j in &answer.jobs {
+            if j.state == State::Failed {
+                // A job that gave up is dead, not merely down (LSB's 1).
+                return EXIT_FAILED;
+            }
+            if !fine(j, all) {
+                code = EXIT_NOT_RUNNING;
+            }
         }
+        code
     } else {
         // One print for both: done to stdout, failed to stderr after
         // "pmtr: " (issue 18, bytes).
@@ -291,10 +310,11 @@ impl AskError<'_> {
     }
 }
 
-/// Sends `line` and reads the answer to the end. Out of line: inlined,
+/// Sends `line` and reads the answer to the end, its bytes as they
+/// came. Out of line: inlined,
 /// it made client::main larger by 152 bytes on armv7 (issue 18).
 #[inline(never)]
-fn ask<'a>(path: &'a str, line: &str) -> Result<String, AskError<'a>> {
+fn ask<'a>(path: &'a str, line: &str) -> Result<Vec<u8>, AskError<'a>> {
     // A failed call leaves the block with its errno and whether it was
     // the read: one place makes the error (issue 18, bytes).
     let (errno, read) = 'failed: {
@@ -335,7 +355,7 @@ fn ask<'a>(path: &'a str, line: &str) -> Result<String, AskError<'a>> {
                 Err(err) => break 'failed (err, true),
             }
         }
-        return Ok(crate::utf8::lossy(&answer));
+        return Ok(answer);
     };
     Err(AskError { path, errno, read })
 }
@@ -526,12 +546,20 @@ pub fn json_string(out: &mut String, key: &str, text: &str) {
     out.push_str(key);
     out.push('"');
     for c in text.chars() {
+        // A backslash and the letter that stands for the character: one
+        // pair of pushes for the five, not a text each (issue 18, bytes).
+        let short = match c {
+            '"' | '\\' => c,
+            '\n' => 'n',
+            '\r' => 'r',
+            '\t' => 't',
+            _ => '\0',
+        };
         match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
+            _ if short != '\0' => {
+                out.push('\\');
+                out.push(short);
+            }
             c if (c as u32) < 0x20 || c == '\u{7f}' => {
                 // `\u00XX`, the two digits by hand: nothing else uses
                 // u32's LowerHex (issue 18, bytes).
@@ -563,13 +591,16 @@ fn json(answer: &Answer<'_>, all: bool) -> String {
     let mut out = String::new();
     json_opt(&mut out, "{\"pid\":", answer.pmtr_pid.map(u64::from));
     out.push_str(",\"jobs\":[");
+    // One state text for every job, cleared for each, never dropped:
+    // the client exits after this (issue 18, bytes).
+    let mut text = ManuallyDrop::new(String::new());
     for (i, j) in answer.jobs.iter().enumerate() {
         if i > 0 {
             out.push(',');
         }
         json_string(&mut out, "{\"name\":", &j.name);
         json_string(&mut out, ",\"state\":", j.state.keyword());
-        let mut text = String::new();
+        text.clear();
         state_text(&mut text, j);
         json_string(&mut out, ",\"text\":", &text);
         out.push_str(if fine(j, all) {

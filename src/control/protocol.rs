@@ -268,7 +268,11 @@ impl<S: AsRef<str>> JobStatus<S> {
                 None => out.push('-'),
             }
         }
-        let _ = write!(out, "job\t{}\t{}", self.name.as_ref(), self.state.keyword());
+        // Texts pushed, not `write!` (issue 18, bytes).
+        out.push_str("job\t");
+        out.push_str(self.name.as_ref());
+        out.push('\t');
+        out.push_str(self.state.keyword());
         opt(out, self.pid.map(u64::from));
         opt(out, self.uptime);
         opt(out, Some(self.starts.into()));
@@ -415,10 +419,19 @@ fn refusal(before: &str, word: &str, after: &str) -> String {
 /// Appends `text` made safe for one tab-separated field.
 pub fn escape_into(out: &mut String, text: &str) {
     for c in text.chars() {
+        // A backslash and the letter that stands for the character: one
+        // pair of pushes for the three, not a text each (issue 18, bytes).
+        let short = match c {
+            '\\' => '\\',
+            '\t' => 't',
+            '\n' => 'n',
+            _ => '\0',
+        };
         match c {
-            '\\' => out.push_str("\\\\"),
-            '\t' => out.push_str("\\t"),
-            '\n' => out.push_str("\\n"),
+            _ if short != '\0' => {
+                out.push('\\');
+                out.push(short);
+            }
             c if c.is_control() => out.push('?'),
             c => out.push(c),
         }

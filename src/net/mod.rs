@@ -112,9 +112,18 @@ struct Name {
 
 /// A `listen on` or a `report to` line's socket. One type for both: one
 /// copy of the vector and drop code (issue 18, bytes).
+///
+/// Of its URL only what is used after the load: the text, the port and
+/// the interface. Not a copy of the whole URL, whose host name `names`
+/// holds already and whose numeric address is in `addr` (issue 18, bytes).
 struct Endpoint {
-    url: UdpUrl,
-    /// Its host's index in `Net::names`, for a name.
+    /// The URL as written, for log messages.
+    text: String,
+    port: u16,
+    /// `@IFACE` (destinations).
+    iface: Option<String>,
+    /// Its host's index in `Net::names`, for a name; `None` for a
+    /// numeric address.
     name: Option<usize>,
     addr: Option<SocketAddr>,
     /// A listener's is open and registered, a destination's open; `None`
@@ -177,8 +186,9 @@ impl Net {
         // destination: no list of them built first (issue 18, bytes).
         // Names are interned in the same order as ever, listeners first.
         let mut names = Vec::new();
-        let mut old = core::mem::take(&mut self.listen);
-        self.listen.reserve_exact(listen.len());
+        // Each list made with its exact capacity in place of the old:
+        // no `reserve_exact` of its own (issue 18, bytes).
+        let mut old = core::mem::replace(&mut self.listen, Vec::with_capacity(listen.len()));
         for (i, url) in listen.iter().enumerate() {
             let mut l = place(url, &mut names, &mut old_names, &mut self.last_key, now);
             let token = epoll::EventData::new_u64(token_base | i as u64);
@@ -192,7 +202,7 @@ impl Net {
                     Err(e) => {
                         error!(
                             "listen on {}: epoll_ctl: {}; not listening there",
-                            l.url.text,
+                            l.text,
                             crate::sys::strerror(e)
                         );
                         None
@@ -207,12 +217,11 @@ impl Net {
         for o in &old {
             if let Some(fd) = &o.fd {
                 let _ = epoll::delete(epoll, fd);
-                info!("no longer listening on {}", o.url.text);
+                info!("no longer listening on {}", o.text);
             }
         }
         drop(old);
-        let old_report = core::mem::take(&mut self.report);
-        self.report.reserve_exact(report.len());
+        let old_report = core::mem::replace(&mut self.report, Vec::with_capacity(report.len()));
         for url in report {
             let mut d = place(url, &mut names, &mut old_names, &mut self.last_key, now);
             d.fd = open_destination(&d);
@@ -263,8 +272,10 @@ impl Net {
             }
         };
         if self.resolver.has_room() {
-            for name in self.names.iter().filter(|n| !n.resolving) {
-                earlier(name.due);
+            for name in &self.names {
+                if !name.resolving {
+                    earlier(name.due);
+                }
             }
         }
         earlier(self.bad.deadline());
@@ -342,13 +353,22 @@ impl Net {
             );
             return;
         }
-        let listen = self.listen.iter().map(|l| ("listen on", l));
-        let report = self.report.iter().map(|d| ("report to", d));
-        for (what, p) in listen.chain(report).filter(|(_, p)| p.name == Some(n)) {
-            warn!(
-                "{what} {}: can't resolve {}: {e}; not in use until it resolves (trying again every 10 sec)",
-                p.url.text, name.host
-            );
+        // The listeners, then the destinations: two passes of one plain
+        // loop, no chain of mapped iterators (issue 18, bytes).
+        for pass in 0..2 {
+            let (what, list) = if pass == 0 {
+                ("listen on", &self.listen)
+            } else {
+                ("report to", &self.report)
+            };
+            for p in list {
+                if p.name == Some(n) {
+                    warn!(
+                        "{what} {}: can't resolve {}: {e}; not in use until it resolves (trying again every 10 sec)",
+                        p.text, name.host
+                    );
+                }
+            }
         }
     }
 
@@ -361,8 +381,8 @@ impl Net {
         let Some(epoll) = &self.resolver.io.epoll else {
             return;
         };
-        // Through `address`, which the loads use too: one copy of the
-        // socket address's making (issue 18, bytes).
+        // Only a name's endpoints are here: the new address and the
+        // endpoint's port.
         for (i, l) in self.listen.iter_mut().enumerate() {
             if l.name != Some(n) {
                 continue;
@@ -370,16 +390,16 @@ impl Net {
             if let Some(fd) = l.fd.take() {
                 let _ = epoll::delete(epoll, &fd);
             }
-            l.addr = address(&l.url, Some(ip));
+            l.addr = at(Some(ip), l.port);
             let token = epoll::EventData::new_u64(self.token_base | i as u64);
             l.fd = open_listener(epoll.as_fd(), token, l);
         }
         for d in self.report.iter_mut().filter(|d| d.name == Some(n)) {
-            d.addr = address(&d.url, Some(ip));
+            d.addr = at(Some(ip), d.port);
             d.failing = false;
             d.fd = open_destination(d);
             if let (Some(_), Some(addr)) = (&d.fd, &d.addr) {
-                info!("report to {}: sending to {}", d.url.text, text::Addr(*addr));
+                info!("report to {}: sending to {}", d.text, text::Addr(*addr));
             }
         }
     }
@@ -388,7 +408,7 @@ impl Net {
     /// `index`.
     fn receive(&mut self, index: usize, now: Instant, mut command: impl FnMut(Control, &str)) {
         let Some(Endpoint {
-            fd: Some(fd), url, ..
+            fd: Some(fd), text, ..
         }) = self.listen.get(index)
         else {
             return;
@@ -403,11 +423,7 @@ impl Net {
                     Err(Errno::INTR) => continue,
                     Err(Errno::AGAIN) => break,
                     Err(e) => {
-                        error!(
-                            "listen on {}: recvfrom: {}",
-                            url.text,
-                            crate::sys::strerror(e)
-                        );
+                        error!("listen on {}: recvfrom: {}", text, crate::sys::strerror(e));
                         break;
                     }
                 };
@@ -423,13 +439,13 @@ impl Net {
                         "{} {} from {from} on {}",
                         control.word(),
                         crate::trim(names),
-                        url.text
+                        text
                     );
                     for name in crate::Words(names) {
                         command(control, name);
                     }
                 }
-                Err(why) => self.bad.note(now, from, &url.text, why),
+                Err(why) => self.bad.note(now, from, text, why),
             }
         }
     }
@@ -495,26 +511,30 @@ fn place(
     last_key: &mut u32,
     now: Instant,
 ) -> Endpoint {
-    let name = match &url.host {
-        Host::Ip(_) => None,
-        Host::Name(host) => Some(intern(names, old, last_key, host, now)),
+    // The socket address: the numeric host's, or the name's once known.
+    let (name, ip) = match &url.host {
+        Host::Ip(ip) => (None, Some(*ip)),
+        Host::Name(host) => {
+            let n = intern(names, old, last_key, host, now);
+            (Some(n), names.get(n).and_then(|name| name.ip))
+        }
     };
     Endpoint {
-        addr: address(url, name.and_then(|n| names.get(n)?.ip)),
-        url: url.clone(),
+        text: url.text.clone(),
+        port: url.port,
+        iface: url.iface.clone(),
         name,
+        addr: at(ip, url.port),
         fd: None,
         failing: false,
     }
 }
 
-/// A URL's socket address: its numeric host's, or its name's once known.
-fn address(url: &UdpUrl, name_ip: Option<IpAddr>) -> Option<SocketAddr> {
-    match url.host {
-        Host::Ip(ip) => Some(ip),
-        Host::Name(_) => name_ip,
-    }
-    .map(|ip| SocketAddr::new(ip, url.port))
+/// The socket address of `ip`, if known, and `port`: one copy of its
+/// making for the loads and a name's new address (issue 18, bytes).
+#[inline(never)]
+fn at(ip: Option<IpAddr>, port: u16) -> Option<SocketAddr> {
+    ip.map(|ip| SocketAddr::new(ip, port))
 }
 
 fn send_all(report: &mut [Endpoint], dgram: &[u8]) {
@@ -532,14 +552,14 @@ fn send_all(report: &mut [Endpoint], dgram: &[u8]) {
         match sent {
             Ok(_) if d.failing => {
                 d.failing = false;
-                info!("report to {}: sending again", d.url.text);
+                info!("report to {}: sending again", d.text);
             }
             Ok(_) => {}
             Err(e) if !d.failing => {
                 d.failing = true;
                 warn!(
                     "report to {}: sendto: {}; will keep trying every 10 seconds",
-                    d.url.text,
+                    d.text,
                     crate::sys::strerror(e)
                 );
             }
@@ -679,7 +699,7 @@ fn open_listener(epoll: BorrowedFd<'_>, token: epoll::EventData, l: &Endpoint) -
         Ok(fd)
     };
     // For a name, which address it stands for now.
-    let resolved = Resolved(&l.url, addr);
+    let resolved = Resolved(l, addr);
     match open() {
         Ok(fd) => {
             if addr.ip().is_loopback() {
@@ -701,16 +721,16 @@ fn open_listener(epoll: BorrowedFd<'_>, token: epoll::EventData, l: &Endpoint) -
     }
 }
 
-/// A URL as written, and the address it stands for if it names a host:
-/// `udp://pi.lan:10000 (192.168.0.22:10000)`.
-struct Resolved<'a>(&'a UdpUrl, &'a SocketAddr);
+/// An endpoint's URL as written, and the address it stands for if it
+/// names a host: `udp://pi.lan:10000 (192.168.0.22:10000)`.
+struct Resolved<'a>(&'a Endpoint, &'a SocketAddr);
 
 impl fmt::Display for Resolved<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0.text)?;
-        match self.0.host {
-            Host::Name(_) => write!(f, " ({})", text::Addr(*self.1)),
-            Host::Ip(_) => Ok(()),
+        match self.0.name {
+            Some(_) => write!(f, " ({})", text::Addr(*self.1)),
+            None => Ok(()),
         }
     }
 }
@@ -725,13 +745,13 @@ fn open_destination(d: &Endpoint) -> Option<OwnedFd> {
             Ok(fd) => fd,
             Err(e) => break 'failed ("socket", e),
         };
-        let Some(iface) = &d.url.iface else {
+        let Some(iface) = &d.iface else {
             return Some(fd);
         };
         if !addr.ip().is_multicast() {
             warn!(
                 "report to {}: @{iface} applies only to multicast destinations; ignored",
-                Resolved(&d.url, addr)
+                Resolved(d, addr)
             );
             return Some(fd);
         }
@@ -761,7 +781,7 @@ fn open_destination(d: &Endpoint) -> Option<OwnedFd> {
     };
     error!(
         "report to {}: {call}: {}; not reporting there",
-        Resolved(&d.url, addr),
+        Resolved(d, addr),
         crate::sys::strerror(e)
     );
     None

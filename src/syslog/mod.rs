@@ -110,54 +110,52 @@ static WRITER: Lock<Slot<Writer>> = Lock::new(Slot::EMPTY);
 /// time zone (`TZ`, else /etc/localtime). Calling it again re-reads them
 /// (the time zone, after an update of /etc/localtime) and keeps the socket.
 pub fn init(foreground: bool, verbose: u8) {
+    // Everything set in the one writer, made empty the first time: one
+    // place that writes each field, not a whole record made for the
+    // first call and fields set for the others (issue 18, bytes).
+    let mut guard = lock();
+    if guard.as_ref().is_none() {
+        guard.insert(Writer {
+            foreground: false,
+            verbose: 0,
+            addr: None,
+            limit: RECORD_LIMIT,
+            zone: Zone::UTC,
+            sock: None,
+            stream: false,
+            retry_at: None,
+            lost: 0,
+            pending: heapless::Vec::new(),
+            console: None,
+            echo_lost: 0,
+        });
+    }
+    let Some(w) = guard.as_mut() else {
+        return;
+    };
     // Under systemd stderr is the journal, which also reads /dev/log:
     // echoing would log every line twice.
-    let foreground = foreground && !stderr_is_journal();
+    w.foreground = foreground && !stderr_is_journal();
+    w.verbose = verbose;
     let path = crate::rt::start::var("PMTR_LOG_SOCKET").unwrap_or(DEV_LOG);
     // A path that cannot be a socket address (too long) never connects:
     // every record then goes to the fallback, which is what an operator
     // can see and fix.
     let addr = crate::files::unix_addr(path).ok();
-    let limit = crate::rt::start::var("PMTR_LOG_RECORD_MAX")
+    if w.addr != addr {
+        w.sock = None;
+        w.retry_at = None;
+    }
+    w.addr = addr;
+    w.limit = crate::rt::start::var("PMTR_LOG_RECORD_MAX")
         .and_then(|v| crate::parse_unsigned::<usize>(crate::trim(v)))
         .map_or(RECORD_LIMIT, |n| n.clamp(RECORD_MIN, RECORD_MAX));
-    let zone = Zone::from_env(crate::rt::start::var("TZ"));
-    let console = if rustix::process::getpid().is_init() && !stderr_usable() {
+    w.zone.set_from_env(crate::rt::start::var("TZ"));
+    w.console = if rustix::process::getpid().is_init() && !stderr_usable() {
         open_console()
     } else {
         None
     };
-    let mut guard = lock();
-    match guard.as_mut() {
-        Some(w) => {
-            if w.addr != addr {
-                w.sock = None;
-                w.retry_at = None;
-            }
-            w.foreground = foreground;
-            w.verbose = verbose;
-            w.addr = addr;
-            w.limit = limit;
-            w.zone = zone;
-            w.console = console;
-        }
-        None => {
-            guard.insert(Writer {
-                foreground,
-                verbose,
-                addr,
-                limit,
-                zone,
-                sock: None,
-                stream: false,
-                retry_at: None,
-                lost: 0,
-                pending: heapless::Vec::new(),
-                console,
-                echo_lost: 0,
-            });
-        }
-    }
 }
 
 /// Whether lines are echoed to stderr (`-F`): pmtr's helpers are told.

@@ -69,13 +69,22 @@ impl Zone {
     };
 
     /// The zone the environment asks for: `tz` is the value of `TZ`.
+    #[cfg(test)]
     pub fn from_env(tz: Option<&str>) -> Zone {
+        let mut zone = Zone::UTC;
+        zone.set_from_env(tz);
+        zone
+    }
+
+    /// Makes this the zone the environment asks for (`tz` is the value
+    /// of `TZ`), in place: the writer's and a log helper's zone, not one
+    /// made and moved there (issue 18, bytes).
+    pub fn set_from_env(&mut self, tz: Option<&str>) {
         // UTC for every failure: each step fills this zone only when it
         // succeeds, and no zone is moved out through an Option at each
         // step (issue 18, bytes).
-        let mut zone = Zone::UTC;
-        zone.find(tz);
-        zone
+        *self = Zone::UTC;
+        self.find(tz);
     }
 
     /// Makes this the zone `TZ` names, if it names one that can be read;
@@ -186,11 +195,9 @@ impl Zone {
         let raw_times = take(&mut block, u64::from(h.timecnt) * time_size as u64)?;
         let indices = take(&mut block, u64::from(h.timecnt))?;
         let types = take(&mut block, u64::from(h.typecnt) * 6)?;
-        // Each type is utoff (4 bytes), isdst, desigidx.
-        let mut type_offsets = Vec::with_capacity(types.len() / 6);
-        for t in types.chunks_exact(6) {
-            type_offsets.push(be_i32(t));
-        }
+        // Each type is utoff (4 bytes), isdst, desigidx: a type's offset
+        // read where it is, not from a list of them made first (issue
+        // 18, bytes). A type past the last is not there.
         let mut times = Vec::with_capacity(indices.len());
         let mut offsets = Vec::with_capacity(indices.len());
         for (raw, &ty) in raw_times.chunks_exact(time_size).zip(indices) {
@@ -199,11 +206,11 @@ impl Zone {
             } else {
                 i64::from(be_i32(raw))
             };
-            let off = *type_offsets.get(usize::from(ty)).ok_or(TzError::BadType)?;
+            let off = type_offset(types, usize::from(ty)).ok_or(TzError::BadType)?;
             times.push(t);
             offsets.push(off);
         }
-        zone.initial = *type_offsets.first().ok_or(TzError::BadType)?;
+        zone.initial = type_offset(types, 0).ok_or(TzError::BadType)?;
         zone.times = times;
         zone.offsets = offsets;
         Ok(end)
@@ -306,6 +313,13 @@ fn take<'a>(rest: &mut &'a [u8], len: u64) -> Result<&'a [u8], TzError> {
     let (head, tail) = rest.split_at_checked(len).ok_or(TzError::Truncated)?;
     *rest = tail;
     Ok(head)
+}
+
+/// The UTC offset of local time type `ty` in a TZif block's `types`
+/// (6 bytes each, the offset first); `None` past the last type.
+fn type_offset(types: &[u8], ty: usize) -> Option<i32> {
+    let at = types.get(ty * 6..ty * 6 + 4)?;
+    Some(i32::from_be_bytes(at.try_into().ok()?))
 }
 
 fn be_u32(b: &[u8]) -> u32 {
