@@ -196,7 +196,7 @@ pub fn main(verb: Verb, args: &[String]) -> u8 {
         jobs: Vec::new(),
         results: Vec::new(),
     });
-    match answer.read(&text) {
+    match answer.read(text) {
         Ok(()) => {}
         Err(AnswerError::Unknown(names)) => {
             // The names as pmtr sent them, tab-separated, each quoted.
