@@ -340,7 +340,10 @@ pub fn walk_path<E>(
     components(&mut todo, path);
     if !path.starts_with('/') {
         let cwd = rustix::process::getcwd(Vec::new()).map_err(&io)?;
-        components(&mut todo, cwd.to_str().map_err(|_| io(Errno::INVAL))?);
+        components(
+            &mut todo,
+            crate::utf8::str(cwd.to_bytes()).ok_or_else(|| io(Errno::INVAL))?,
+        );
     }
     let root = stat("/").map_err(&io)?;
     visit("/", Some(&root), &root)?;

@@ -475,7 +475,7 @@ pub fn cloexec_from_3() {
         while let Some(Ok(entry)) = entries.next() {
             // Each entry but `.` and `..` is a descriptor's number: read
             // by the crate's one number parser (issue 18, bytes).
-            let number = entry.file_name().to_str().ok();
+            let number = crate::utf8::str(entry.file_name().to_bytes());
             if let Some(fd) = number.and_then(crate::parse_unsigned::<u32>)
                 && fd >= 3
             {
