@@ -108,14 +108,14 @@ pub(crate) fn split_fields<'a>(
 }
 
 /// `text.trim()`: without the whitespace (Unicode's, as `char::
-/// is_whitespace` says) at either end. One forward loop, not core's
+/// is_whitespace` says: [`utf8::is_space`]) at either end. One forward loop, not core's
 /// two-ended `trim_matches` (issue 18: 242 bytes on armv7).
 pub(crate) fn trim(text: &str) -> &str {
     // All whitespace leaves `start` past `end`: no slice, "".
     let (mut at, mut start, mut end) = (0, text.len(), 0);
     for c in text.chars() {
         let next = at + c.len_utf8();
-        if !c.is_whitespace() {
+        if !crate::utf8::is_space(c) {
             start = start.min(at);
             end = next;
         }

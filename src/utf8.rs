@@ -13,6 +13,9 @@
 //! length of a bad sequence (Unicode's "maximal subpart"), the same
 //! U+FFFD for each in [`lossy`]. The unit tests compare them with core's
 //! over every sequence of up to two bytes and over many longer ones.
+//!
+//! [`is_space`] is `char::is_whitespace` without core's 256-byte map of
+//! the Unicode property, for the same reason.
 
 use alloc::string::String;
 
@@ -100,6 +103,25 @@ pub fn lossy(mut bytes: &[u8]) -> String {
     }
 }
 
+/// Whether `c` is whitespace: Unicode's White_Space property, as
+/// `char::is_whitespace` says, its 25 characters written out.
+pub fn is_space(c: char) -> bool {
+    matches!(
+        c,
+        '\t'..='\r'
+            | ' '
+            | '\u{85}'
+            | '\u{a0}'
+            | '\u{1680}'
+            | '\u{2000}'..='\u{200a}'
+            | '\u{2028}'
+            | '\u{2029}'
+            | '\u{202f}'
+            | '\u{205f}'
+            | '\u{3000}'
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -164,6 +186,13 @@ mod tests {
             b"plain ASCII only",
         ] {
             same(text);
+        }
+    }
+
+    #[test]
+    fn is_space_is_char_is_whitespace() {
+        for c in (0..=0x10ffff).filter_map(char::from_u32) {
+            assert_eq!(is_space(c), c.is_whitespace(), "U+{:04X}", u32::from(c));
         }
     }
 }

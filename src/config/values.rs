@@ -570,7 +570,10 @@ fn parse_groups(bytes: &[u8], groups: &mut [u16]) -> Option<(usize, bool)> {
 /// whitespace or control characters. One function for both (issue 18).
 #[inline(never)]
 pub(super) fn is_job_name(text: &str) -> bool {
-    !text.is_empty() && !text.chars().any(|c| c.is_whitespace() || c.is_control())
+    !text.is_empty()
+        && !text
+            .chars()
+            .any(|c| crate::utf8::is_space(c) || c.is_control())
 }
 
 /// Whether `name` is a host name DNS can carry: labels of 1 to 63

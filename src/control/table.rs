@@ -66,7 +66,14 @@ impl<const N: usize> Cells<N> {
                     out.push(' ');
                 }
             } else {
-                let kept = out.get(line..).unwrap_or_default().trim_end().len();
+                // `trim_end`, by pmtr's whitespace test (no Unicode map
+                // of core's: issue 18, bytes).
+                let mut kept = 0;
+                for (at, c) in out.get(line..).unwrap_or_default().char_indices() {
+                    if !crate::utf8::is_space(c) {
+                        kept = at + c.len_utf8();
+                    }
+                }
                 out.truncate(line + kept);
                 out.push('\n');
                 line = out.len();
@@ -144,5 +151,16 @@ mod tests {
             cells.push(cell);
         }
         assert_eq!(cells.aligned(), "A  B\n\né\n");
+    }
+
+    /// Unicode's whitespace at a line's end goes, as `trim_end` cuts it;
+    /// inside a cell it stays.
+    #[test]
+    fn unicode_whitespace_ends_are_cut() {
+        let mut cells = Cells::new(["A", "B"]);
+        for cell in ["x", "ok\u{a0}\u{3000}", "y", "a\u{2003}b"] {
+            cells.push(cell);
+        }
+        assert_eq!(cells.aligned(), "A  B\nx  ok\ny  a\u{2003}b\n");
     }
 }

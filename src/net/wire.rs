@@ -159,7 +159,11 @@ pub fn control_datagram<'a>(
 ) -> Result<String, BadControl<'a>> {
     let mut datagram = control.to_string();
     for name in names {
-        if name.is_empty() || name.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        if name.is_empty()
+            || name
+                .chars()
+                .any(|c| crate::utf8::is_space(c) || c.is_control())
+        {
             return Err(BadControl::BadName(name));
         }
         datagram.push(' ');
@@ -291,7 +295,7 @@ fn format_line(line: &mut heapless::Vec<u8, REPORT_MAX>, job: &ReportLine<'_>, m
 /// parseable whatever it gets.
 fn push_word(out: &mut heapless::VecView<u8>, word: &str, max_chars: usize) {
     for c in word.chars().take(max_chars) {
-        let c = if c.is_whitespace() || c.is_control() {
+        let c = if crate::utf8::is_space(c) || c.is_control() {
             '_'
         } else {
             c
