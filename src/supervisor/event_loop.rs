@@ -78,17 +78,44 @@ const TOKEN_PROBE: u64 = 11 << 32;
 const TOKEN_METRICS: u64 = 12 << 32;
 const KIND_MASK: u64 = !0xffff_ffff;
 
+/// `repr(C)`, the fields in this order: the job table first, then the
+/// flags and descriptors the loop reads most, so that most of the
+/// loop's field accesses take the short forms of an offset (the
+/// table's address is the supervisor's own; Thumb's 16-bit loads,
+/// x86's 8-bit displacements) (issue 18, bytes). Drops never run
+/// (`Supervisor::exit`), and `jobs` still comes before `notify_dir` and
+/// `control` as their drops would need.
+#[repr(C)]
 pub struct Supervisor {
-    epoll: OwnedFd,
-    signals: OwnedFd,
-    source: ConfigSource,
     jobs: Jobs,
-    /// Where `ready notify` sockets go; after `jobs`, so that it is
-    /// removed once their sockets are (fields drop in order).
-    notify_dir: notify::Dir,
+    shutting_down: bool,
+    /// The last reconcile left no job it might act on (`needs_reconcile`):
+    /// the next looks only at the jobs changed since, unless one of them
+    /// needs it (issue 18: a walk of every job at every wakeup).
+    settled: bool,
+    /// Some job holds its stop until its dependents are gone
+    /// (`Holding`): only then does the reconcile look for holds to
+    /// release. Set by `step_job`, cleared by `release_held` when none is
+    /// left (issue 18, as `group_waits`).
+    holding: bool,
+    /// Some job is stopping with its leader gone and its process group
+    /// perhaps not (`Stopping { leader_gone: true }`): only then does a
+    /// reap look for groups that have ended. Set by `step_job`, cleared by
+    /// the reap that finds none left (issue 18: the look at every job was
+    /// the largest part of pmtr's own work per restart among 1000 jobs).
+    group_waits: bool,
     /// A configuration was read: pmtr's file pages are given back before
     /// the loop next sleeps (see `run`).
     trim_due: bool,
+    /// What pmtr exits with: 1 once a `give up ... then exit` job gave up.
+    exit_code: u8,
+    epoll: OwnedFd,
+    signals: OwnedFd,
+    self_pid: Pid,
+    source: ConfigSource,
+    /// Where `ready notify` sockets go; after `jobs`, so that it is
+    /// removed once their sockets are (fields drop in order).
+    notify_dir: notify::Dir,
     /// pmtr's own environment, shared by every job that adds no `env`.
     environ: alloc::rc::Rc<spawn::Env>,
     net: Net,
@@ -103,25 +130,6 @@ pub struct Supervisor {
     /// since it last did (every change goes through `Jobs::get_mut`):
     /// never later than a job's deadline, earlier once one went away.
     jobs_due: Option<Instant>,
-    /// Some job is stopping with its leader gone and its process group
-    /// perhaps not (`Stopping { leader_gone: true }`): only then does a
-    /// reap look for groups that have ended. Set by `step_job`, cleared by
-    /// the reap that finds none left (issue 18: the look at every job was
-    /// the largest part of pmtr's own work per restart among 1000 jobs).
-    group_waits: bool,
-    /// Some job holds its stop until its dependents are gone
-    /// (`Holding`): only then does the reconcile look for holds to
-    /// release. Set by `step_job`, cleared by `release_held` when none is
-    /// left (issue 18, as `group_waits`).
-    holding: bool,
-    /// The last reconcile left no job it might act on (`needs_reconcile`):
-    /// the next looks only at the jobs changed since, unless one of them
-    /// needs it (issue 18: a walk of every job at every wakeup).
-    settled: bool,
-    shutting_down: bool,
-    /// What pmtr exits with: 1 once a `give up ... then exit` job gave up.
-    exit_code: u8,
-    self_pid: Pid,
     hostname: String,
     events: Vec<epoll::Event>,
     /// Why the last spawn failed, for the log line of its retry.
