@@ -24,7 +24,7 @@ use crate::prelude::*;
 use core::time::Duration;
 
 use rustix::event::epoll;
-use rustix::fd::{AsFd, OwnedFd};
+use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
 use rustix::io::Errno;
 use rustix::process::{Pid, Signal, WaitOptions};
 
@@ -161,22 +161,12 @@ impl Supervisor {
         let source = ConfigSource::new(config_path, watcher);
         // Every epoll::add of the loop as (BorrowedFd, &OwnedFd): one
         // instance of rustix's generic function (issue 18, bytes).
-        let added = epoll::add(
-            epoll.as_fd(),
-            &signals,
-            epoll::EventData::new_u64(TOKEN_SIGNAL),
-            epoll::EventFlags::IN,
-        )
-        .map_err(|e| ("can't watch signalfd", e))
-        .and_then(|()| {
-            epoll::add(
-                epoll.as_fd(),
-                source.fd(),
-                epoll::EventData::new_u64(TOKEN_INOTIFY),
-                epoll::EventFlags::IN,
-            )
-            .map_err(|e| ("can't watch inotify", e))
-        });
+        let added = watch(epoll.as_fd(), &signals, TOKEN_SIGNAL)
+            .map_err(|e| ("can't watch signalfd", e))
+            .and_then(|()| {
+                watch(epoll.as_fd(), source.fd(), TOKEN_INOTIFY)
+                    .map_err(|e| ("can't watch inotify", e))
+            });
         if let Err(failed) = added {
             // pmtr exits: the kernel closes the watcher's descriptor, and
             // nothing else of it outlives pmtr (no drop glue of its own
@@ -673,33 +663,25 @@ impl Supervisor {
         info!("started job {} [{raw}]", job.spec.name);
         let id = u64::from(job.id);
         let epoll = self.epoll.as_fd();
-        let watch = |fd: &OwnedFd, kind: u64| {
-            let _ = epoll::add(
-                epoll,
-                fd,
-                epoll::EventData::new_u64(kind | id),
-                epoll::EventFlags::IN,
-            );
-        };
         match started.exec {
             Exec::Running => {}
             Exec::Failed(e) => log_start_error(&job.spec, &e),
             Exec::Unknown(pipe) => {
-                watch(&pipe, TOKEN_STATUS);
+                let _ = watch(epoll, &pipe, TOKEN_STATUS | id);
                 job.status_pipe = Some(pipe);
             }
         }
         if let (Some(fd), Some(out)) = (started.stdout, &mut job.stdout) {
-            watch(&fd, TOKEN_STDOUT);
+            let _ = watch(epoll, &fd, TOKEN_STDOUT | id);
             out.attach(fd, raw, &job.spec.name, Severity::Info);
         }
         if let (Some(fd), Some(out)) = (started.stderr, &mut job.stderr) {
-            watch(&fd, TOKEN_STDERR);
+            let _ = watch(epoll, &fd, TOKEN_STDERR | id);
             out.attach(fd, raw, &job.spec.name, Severity::Err);
         }
         if let Some(health) = &mut job.health {
             if let Some(fd) = &started.ready {
-                watch(fd, TOKEN_READY_FD);
+                let _ = watch(epoll, fd, TOKEN_READY_FD | id);
             }
             health.new_run(started.ready);
         }
@@ -1204,6 +1186,17 @@ impl control::Loop for Supervisor {
     fn counts(&self) -> &metrics::Counts {
         &self.source.counts
     }
+}
+
+/// `epoll_ctl(ADD)` of `fd` for reading, its events tagged `token`: one
+/// call for every add of the loop's (issue 18, bytes).
+fn watch(epoll: BorrowedFd<'_>, fd: &OwnedFd, token: u64) -> rustix::io::Result<()> {
+    epoll::add(
+        epoll,
+        fd,
+        epoll::EventData::new_u64(token),
+        epoll::EventFlags::IN,
+    )
 }
 
 /// The earliest of a job's deadlines: its state's, its probe's and its
