@@ -144,6 +144,10 @@ pub struct Supervisor {
     helpers: Helpers,
     /// `metrics to FILE`, when configured.
     metrics: Option<MetricsFile>,
+    /// The action of the last `step_job`, for the control socket's
+    /// answers (`control::Loop::step_job`): the loop's own calls, which
+    /// never look at it, then pass no place for it (issue 18, bytes).
+    last_action: Action,
 }
 
 impl Supervisor {
@@ -204,6 +208,7 @@ impl Supervisor {
             holding: false,
             settled: false,
             metrics: None,
+            last_action: Action::Nothing,
         })
     }
 
@@ -507,8 +512,9 @@ impl Supervisor {
         }
     }
 
-    /// Feeds `event` to a job's state machine and performs the action.
-    fn step_job(&mut self, slot: Slot, event: JobEvent, now: Instant) -> Action {
+    /// Feeds `event` to a job's state machine and performs the action
+    /// (kept in `last_action`).
+    fn step_job(&mut self, slot: Slot, event: JobEvent, now: Instant) {
         let job = self.jobs.get_mut(slot);
         let rules = job.rules();
         let (state, action) = job::step(job.state, &mut job.history, event, now, &rules);
@@ -529,9 +535,9 @@ impl Supervisor {
             _ => {}
         }
         self.jobs.note_pid(slot);
+        self.last_action = action;
         self.perform(slot, action, now);
         self.sync_probe(slot, now);
-        action
     }
 
     fn perform(&mut self, slot: Slot, action: Action, now: Instant) {
@@ -1180,7 +1186,8 @@ impl control::Loop for Supervisor {
     }
 
     fn step_job(&mut self, slot: Slot, event: JobEvent, now: Instant) -> Action {
-        Supervisor::step_job(self, slot, event, now)
+        Supervisor::step_job(self, slot, event, now);
+        self.last_action
     }
 
     fn counts(&self) -> &metrics::Counts {
