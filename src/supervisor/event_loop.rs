@@ -340,13 +340,13 @@ impl Supervisor {
             Some(touched) if self.jobs_due.is_none_or(|at| at > now) => {
                 next = self.jobs_due;
                 for &slot in &touched {
-                    job::earliest(&mut next, jobs_deadline(self.jobs.get(slot)));
+                    jobs_deadline(self.jobs.get(slot), &mut next);
                 }
             }
             _ => {
                 for &list in &self.jobs.lists() {
                     for j in list {
-                        job::earliest(&mut next, jobs_deadline(j));
+                        jobs_deadline(j, &mut next);
                     }
                 }
             }
@@ -356,7 +356,7 @@ impl Supervisor {
             let mut all = None;
             for list in self.jobs.lists() {
                 for j in list {
-                    job::earliest(&mut all, jobs_deadline(j));
+                    jobs_deadline(j, &mut all);
                 }
             }
             debug_assert!(
@@ -1206,25 +1206,22 @@ fn watch(epoll: BorrowedFd<'_>, fd: &OwnedFd, token: u64) -> rustix::io::Result<
     )
 }
 
-/// The earliest of a job's deadlines: its state's, its probe's and its
-/// outputs' reports of dropped lines. Plain calls into one accumulator:
-/// iterator chains over arrays of `Option<Instant>` inlined a comparison
-/// per source (issue 18).
-fn jobs_deadline(j: &super::jobs::Job) -> Option<Instant> {
-    let mut next = j.deadline();
+/// Brings `next` forward to the earliest of a job's deadlines: its
+/// state's, its probe's and its outputs' reports of dropped lines. Plain
+/// calls into the caller's accumulator, nothing returned to fold into it
+/// (issue 18): iterator chains over arrays of `Option<Instant>` inlined a
+/// comparison per source.
+fn jobs_deadline(j: &super::jobs::Job, next: &mut Option<Instant>) {
+    job::earliest(next, j.deadline());
     // Each pipe by an `if let`, no iterator over an array of the two
     // (issue 18, bytes).
     if let Some(out) = &j.stdout {
-        job::earliest(&mut next, out.report_due());
+        job::earliest(next, out.report_due());
     }
     if let Some(out) = &j.stderr {
-        job::earliest(&mut next, out.report_due());
+        job::earliest(next, out.report_due());
     }
-    job::earliest(
-        &mut next,
-        j.health.as_ref().and_then(|h| h.probe.deadline()),
-    );
-    next
+    job::earliest(next, j.health.as_ref().and_then(|h| h.probe.deadline()));
 }
 
 /// `job web [1234] exited after 3 sec: exit status 1` (SPEC §4), to be
