@@ -1117,17 +1117,19 @@ impl Supervisor {
             self.helpers.close(Close::Metrics, now);
             // The new one (or none) put in place once: one drop of the
             // old, which holds only memory (issue 18, bytes).
-            let mut file = None;
-            if let Some(path) = metrics {
+            let file = metrics.and_then(|path| {
                 let args = ["pmtr", "log", echo, "metrics", "-", &path, "0", "0", "0"];
                 match Launch::logger(&args, None, &self.environ) {
                     Ok(l) => {
                         self.helpers.add(Owner::Metrics, "metrics writer".into(), l);
-                        file = Some(MetricsFile::new(path, now));
+                        Some(MetricsFile::new(path, now))
                     }
-                    Err(e) => error!("metrics to {path}: {e}"),
+                    Err(e) => {
+                        error!("metrics to {path}: {e}");
+                        None
+                    }
                 }
-            }
+            });
             self.metrics = file;
         }
     }
