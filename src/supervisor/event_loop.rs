@@ -968,7 +968,9 @@ impl Supervisor {
         if let (true, Some(m)) = (reloads != self.source.counts.reloads, &mut self.metrics) {
             m.changed(now);
         }
-        for id in self.source.changed_depends(now) {
+        // Both lists walked by reference: no `vec::IntoIter` of their own
+        // (issue 18, bytes).
+        for &id in &self.source.changed_depends(now) {
             let Some(slot) = self.jobs.find_by_id(id) else {
                 continue;
             };
@@ -978,7 +980,7 @@ impl Supervisor {
                 self.step_job(slot, JobEvent::Stop(AfterStop::Restart), now);
             }
         }
-        for id in self.source.changed_env_files(now) {
+        for &id in &self.source.changed_env_files(now) {
             if let Some(slot) = self.jobs.find_by_id(id) {
                 self.reload_env(slot, now);
             }
