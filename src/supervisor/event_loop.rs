@@ -1005,10 +1005,15 @@ impl Supervisor {
         let spec = &job.spec;
         let notify_dir = self.notify_dir.path();
         let Ok(launch) = &mut job.launch else {
-            let users = Users::load();
-            let (path, id) = (self.source.path(), job.id);
-            let envs = &mut spawn::Envs::default();
-            job.launch = prepare(spec, id, path, &users, &self.environ, notify_dir, envs);
+            let users = &Users::load();
+            let mut cx = Prepare {
+                label: self.source.path(),
+                users,
+                environ: &self.environ,
+                notify_dir,
+                envs: spawn::Envs::default(),
+            };
+            job.launch = prepare(spec, job.id, &mut cx);
             // Its notify socket or probes, now that it can start.
             self.equip();
             return;
@@ -1040,13 +1045,16 @@ impl Supervisor {
         // (issue 18, bytes).
         let specs = core::mem::take(&mut cfg.jobs);
         let metrics = cfg.metrics.take();
-        let label = self.source.path();
-        let environ = &self.environ;
-        let notify_dir = self.notify_dir.path();
-        let mut envs = spawn::Envs::default();
-        let applied = self.jobs.apply(specs, |spec, id| {
-            prepare(spec, id, label, &users, environ, notify_dir, &mut envs)
-        });
+        let mut cx = Prepare {
+            label: self.source.path(),
+            users: &users,
+            environ: &self.environ,
+            notify_dir: self.notify_dir.path(),
+            envs: spawn::Envs::default(),
+        };
+        let applied = self
+            .jobs
+            .apply(specs, |spec, id| prepare(spec, id, &mut cx));
         for i in applied.retired.clone() {
             self.step_job(Slot::Retiring(i), JobEvent::Stop(AfterStop::Down), now);
         }
@@ -1254,17 +1262,30 @@ impl ExitLine {
     }
 }
 
+/// What [`prepare`] needs besides the job, the same for every job of a
+/// load: passed as one reference, not six arguments at each call (issue
+/// 18, bytes).
+struct Prepare<'a> {
+    /// The configuration's path, for an error's position.
+    label: &'a str,
+    users: &'a Users,
+    environ: &'a alloc::rc::Rc<spawn::Env>,
+    notify_dir: &'a str,
+    /// The environments made so far, shared by the jobs that make the
+    /// same (`spawn::Envs`).
+    envs: spawn::Envs,
+}
+
 /// Builds a job's launch data; a job that can't be prepared stays down
 /// and the reason is logged with its position.
-fn prepare(
-    spec: &JobSpec,
-    id: u32,
-    label: &str,
-    users: &Users,
-    environ: &alloc::rc::Rc<spawn::Env>,
-    notify_dir: &str,
-    envs: &mut spawn::Envs,
-) -> Result<Launch, NotStartable> {
+fn prepare(spec: &JobSpec, id: u32, cx: &mut Prepare<'_>) -> Result<Launch, NotStartable> {
+    let Prepare {
+        label,
+        users,
+        environ,
+        notify_dir,
+        ref mut envs,
+    } = *cx;
     // A `depends` file that does not exist yet is fine: its appearance
     // counts as a change. One that exists must be trusted as root.
     for dep in &spec.extra().depends {
