@@ -336,10 +336,12 @@ impl Supervisor {
         // at every restart). A deadline that went away leaves `jobs_due`
         // early: one wakeup that finds nothing due, then a full walk.
         let mut next = None;
-        match self.jobs.take_touched() {
+        // The list read where it was returned, not moved out of its
+        // Option first (issue 18, bytes).
+        match &self.jobs.take_touched() {
             Some(touched) if self.jobs_due.is_none_or(|at| at > now) => {
                 next = self.jobs_due;
-                for &slot in &touched {
+                for &slot in touched {
                     jobs_deadline(self.jobs.get(slot), &mut next);
                 }
             }
@@ -911,7 +913,8 @@ impl Supervisor {
             Slot::Job(i) => current[i].needs_reconcile(),
             Slot::Retiring(_) => false,
         };
-        if self.settled && changed.is_some_and(|c| !c.iter().any(needs)) {
+        // By reference, as next_deadline's (issue 18, bytes).
+        if self.settled && changed.as_ref().is_some_and(|c| !c.iter().any(needs)) {
             debug_assert!(!current.iter().any(|j| j.needs_reconcile()));
             return;
         }
