@@ -24,7 +24,7 @@ use crate::prelude::*;
 use core::time::Duration;
 
 use rustix::event::epoll;
-use rustix::fd::{AsFd, OwnedFd};
+use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
 use rustix::io::Errno;
 use rustix::process::{Pid, Signal, WaitOptions};
 
@@ -78,17 +78,44 @@ const TOKEN_PROBE: u64 = 11 << 32;
 const TOKEN_METRICS: u64 = 12 << 32;
 const KIND_MASK: u64 = !0xffff_ffff;
 
+/// `repr(C)`, the fields in this order: the job table first, then the
+/// flags and descriptors the loop reads most, so that most of the
+/// loop's field accesses take the short forms of an offset (the
+/// table's address is the supervisor's own; Thumb's 16-bit loads,
+/// x86's 8-bit displacements) (issue 18, bytes). Drops never run
+/// (`Supervisor::exit`), and `jobs` still comes before `notify_dir` and
+/// `control` as their drops would need.
+#[repr(C)]
 pub struct Supervisor {
-    epoll: OwnedFd,
-    signals: OwnedFd,
-    source: ConfigSource,
     jobs: Jobs,
-    /// Where `ready notify` sockets go; after `jobs`, so that it is
-    /// removed once their sockets are (fields drop in order).
-    notify_dir: notify::Dir,
+    shutting_down: bool,
+    /// The last reconcile left no job it might act on (`needs_reconcile`):
+    /// the next looks only at the jobs changed since, unless one of them
+    /// needs it (issue 18: a walk of every job at every wakeup).
+    settled: bool,
+    /// Some job holds its stop until its dependents are gone
+    /// (`Holding`): only then does the reconcile look for holds to
+    /// release. Set by `step_job`, cleared by `release_held` when none is
+    /// left (issue 18, as `group_waits`).
+    holding: bool,
+    /// Some job is stopping with its leader gone and its process group
+    /// perhaps not (`Stopping { leader_gone: true }`): only then does a
+    /// reap look for groups that have ended. Set by `step_job`, cleared by
+    /// the reap that finds none left (issue 18: the look at every job was
+    /// the largest part of pmtr's own work per restart among 1000 jobs).
+    group_waits: bool,
     /// A configuration was read: pmtr's file pages are given back before
     /// the loop next sleeps (see `run`).
     trim_due: bool,
+    /// What pmtr exits with: 1 once a `give up ... then exit` job gave up.
+    exit_code: u8,
+    epoll: OwnedFd,
+    signals: OwnedFd,
+    self_pid: Pid,
+    source: ConfigSource,
+    /// Where `ready notify` sockets go; after `jobs`, so that it is
+    /// removed once their sockets are (fields drop in order).
+    notify_dir: notify::Dir,
     /// pmtr's own environment, shared by every job that adds no `env`.
     environ: alloc::rc::Rc<spawn::Env>,
     net: Net,
@@ -103,25 +130,6 @@ pub struct Supervisor {
     /// since it last did (every change goes through `Jobs::get_mut`):
     /// never later than a job's deadline, earlier once one went away.
     jobs_due: Option<Instant>,
-    /// Some job is stopping with its leader gone and its process group
-    /// perhaps not (`Stopping { leader_gone: true }`): only then does a
-    /// reap look for groups that have ended. Set by `step_job`, cleared by
-    /// the reap that finds none left (issue 18: the look at every job was
-    /// the largest part of pmtr's own work per restart among 1000 jobs).
-    group_waits: bool,
-    /// Some job holds its stop until its dependents are gone
-    /// (`Holding`): only then does the reconcile look for holds to
-    /// release. Set by `step_job`, cleared by `release_held` when none is
-    /// left (issue 18, as `group_waits`).
-    holding: bool,
-    /// The last reconcile left no job it might act on (`needs_reconcile`):
-    /// the next looks only at the jobs changed since, unless one of them
-    /// needs it (issue 18: a walk of every job at every wakeup).
-    settled: bool,
-    shutting_down: bool,
-    /// What pmtr exits with: 1 once a `give up ... then exit` job gave up.
-    exit_code: u8,
-    self_pid: Pid,
     hostname: String,
     events: Vec<epoll::Event>,
     /// Why the last spawn failed, for the log line of its retry.
@@ -136,6 +144,10 @@ pub struct Supervisor {
     helpers: Helpers,
     /// `metrics to FILE`, when configured.
     metrics: Option<MetricsFile>,
+    /// The action of the last `step_job`, for the control socket's
+    /// answers (`control::Loop::step_job`): the loop's own calls, which
+    /// never look at it, then pass no place for it (issue 18, bytes).
+    last_action: Action,
 }
 
 impl Supervisor {
@@ -153,22 +165,12 @@ impl Supervisor {
         let source = ConfigSource::new(config_path, watcher);
         // Every epoll::add of the loop as (BorrowedFd, &OwnedFd): one
         // instance of rustix's generic function (issue 18, bytes).
-        let added = epoll::add(
-            epoll.as_fd(),
-            &signals,
-            epoll::EventData::new_u64(TOKEN_SIGNAL),
-            epoll::EventFlags::IN,
-        )
-        .map_err(|e| ("can't watch signalfd", e))
-        .and_then(|()| {
-            epoll::add(
-                epoll.as_fd(),
-                source.fd(),
-                epoll::EventData::new_u64(TOKEN_INOTIFY),
-                epoll::EventFlags::IN,
-            )
-            .map_err(|e| ("can't watch inotify", e))
-        });
+        let added = watch(epoll.as_fd(), &signals, TOKEN_SIGNAL)
+            .map_err(|e| ("can't watch signalfd", e))
+            .and_then(|()| {
+                watch(epoll.as_fd(), source.fd(), TOKEN_INOTIFY)
+                    .map_err(|e| ("can't watch inotify", e))
+            });
         if let Err(failed) = added {
             // pmtr exits: the kernel closes the watcher's descriptor, and
             // nothing else of it outlives pmtr (no drop glue of its own
@@ -203,6 +205,7 @@ impl Supervisor {
             holding: false,
             settled: false,
             metrics: None,
+            last_action: Action::Nothing,
         })
     }
 
@@ -330,17 +333,19 @@ impl Supervisor {
         // at every restart). A deadline that went away leaves `jobs_due`
         // early: one wakeup that finds nothing due, then a full walk.
         let mut next = None;
-        match self.jobs.take_touched() {
+        // The list read where it was returned, not moved out of its
+        // Option first (issue 18, bytes).
+        match &self.jobs.take_touched() {
             Some(touched) if self.jobs_due.is_none_or(|at| at > now) => {
                 next = self.jobs_due;
-                for &slot in &touched {
-                    job::earliest(&mut next, jobs_deadline(self.jobs.get(slot)));
+                for &slot in touched {
+                    jobs_deadline(self.jobs.get(slot), &mut next);
                 }
             }
             _ => {
                 for &list in &self.jobs.lists() {
                     for j in list {
-                        job::earliest(&mut next, jobs_deadline(j));
+                        jobs_deadline(j, &mut next);
                     }
                 }
             }
@@ -350,7 +355,7 @@ impl Supervisor {
             let mut all = None;
             for list in self.jobs.lists() {
                 for j in list {
-                    job::earliest(&mut all, jobs_deadline(j));
+                    jobs_deadline(j, &mut all);
                 }
             }
             debug_assert!(
@@ -506,8 +511,9 @@ impl Supervisor {
         }
     }
 
-    /// Feeds `event` to a job's state machine and performs the action.
-    fn step_job(&mut self, slot: Slot, event: JobEvent, now: Instant) -> Action {
+    /// Feeds `event` to a job's state machine and performs the action
+    /// (kept in `last_action`).
+    fn step_job(&mut self, slot: Slot, event: JobEvent, now: Instant) {
         let job = self.jobs.get_mut(slot);
         let rules = job.rules();
         let (state, action) = job::step(job.state, &mut job.history, event, now, &rules);
@@ -528,9 +534,9 @@ impl Supervisor {
             _ => {}
         }
         self.jobs.note_pid(slot);
+        self.last_action = action;
         self.perform(slot, action, now);
         self.sync_probe(slot, now);
-        action
     }
 
     fn perform(&mut self, slot: Slot, action: Action, now: Instant) {
@@ -662,33 +668,25 @@ impl Supervisor {
         info!("started job {} [{raw}]", job.spec.name);
         let id = u64::from(job.id);
         let epoll = self.epoll.as_fd();
-        let watch = |fd: &OwnedFd, kind: u64| {
-            let _ = epoll::add(
-                epoll,
-                fd,
-                epoll::EventData::new_u64(kind | id),
-                epoll::EventFlags::IN,
-            );
-        };
         match started.exec {
             Exec::Running => {}
             Exec::Failed(e) => log_start_error(&job.spec, &e),
             Exec::Unknown(pipe) => {
-                watch(&pipe, TOKEN_STATUS);
+                let _ = watch(epoll, &pipe, TOKEN_STATUS | id);
                 job.status_pipe = Some(pipe);
             }
         }
         if let (Some(fd), Some(out)) = (started.stdout, &mut job.stdout) {
-            watch(&fd, TOKEN_STDOUT);
+            let _ = watch(epoll, &fd, TOKEN_STDOUT | id);
             out.attach(fd, raw, &job.spec.name, Severity::Info);
         }
         if let (Some(fd), Some(out)) = (started.stderr, &mut job.stderr) {
-            watch(&fd, TOKEN_STDERR);
+            let _ = watch(epoll, &fd, TOKEN_STDERR | id);
             out.attach(fd, raw, &job.spec.name, Severity::Err);
         }
         if let Some(health) = &mut job.health {
             if let Some(fd) = &started.ready {
-                watch(fd, TOKEN_READY_FD);
+                let _ = watch(epoll, fd, TOKEN_READY_FD | id);
             }
             health.new_run(started.ready);
         }
@@ -912,7 +910,8 @@ impl Supervisor {
             Slot::Job(i) => current[i].needs_reconcile(),
             Slot::Retiring(_) => false,
         };
-        if self.settled && changed.is_some_and(|c| !c.iter().any(needs)) {
+        // By reference, as next_deadline's (issue 18, bytes).
+        if self.settled && changed.as_ref().is_some_and(|c| !c.iter().any(needs)) {
             debug_assert!(!current.iter().any(|j| j.needs_reconcile()));
             return;
         }
@@ -969,7 +968,9 @@ impl Supervisor {
         if let (true, Some(m)) = (reloads != self.source.counts.reloads, &mut self.metrics) {
             m.changed(now);
         }
-        for id in self.source.changed_depends(now) {
+        // Both lists walked by reference: no `vec::IntoIter` of their own
+        // (issue 18, bytes).
+        for &id in &self.source.changed_depends(now) {
             let Some(slot) = self.jobs.find_by_id(id) else {
                 continue;
             };
@@ -979,7 +980,7 @@ impl Supervisor {
                 self.step_job(slot, JobEvent::Stop(AfterStop::Restart), now);
             }
         }
-        for id in self.source.changed_env_files(now) {
+        for &id in &self.source.changed_env_files(now) {
             if let Some(slot) = self.jobs.find_by_id(id) {
                 self.reload_env(slot, now);
             }
@@ -996,15 +997,23 @@ impl Supervisor {
     /// job if it runs and its environment changed. A file that is now bad
     /// changes nothing (as for the configuration); one that is now good
     /// makes a job it kept from starting startable.
+    // Out of `rescan`, as `apply`: a configuration read's frame holds
+    // less at once (issue 18, bytes; measured with `apply`).
+    #[inline(never)]
     fn reload_env(&mut self, slot: Slot, now: Instant) {
         let job = self.jobs.get_mut(slot);
         let spec = &job.spec;
         let notify_dir = self.notify_dir.path();
         let Ok(launch) = &mut job.launch else {
-            let users = Users::load();
-            let (path, id) = (self.source.path(), job.id);
-            let envs = &mut spawn::Envs::default();
-            job.launch = prepare(spec, id, path, &users, &self.environ, notify_dir, envs);
+            let users = &Users::load();
+            let mut cx = Prepare {
+                label: self.source.path(),
+                users,
+                environ: &self.environ,
+                notify_dir,
+                envs: spawn::Envs::default(),
+            };
+            job.launch = prepare(spec, job.id, &mut cx);
             // Its notify socket or probes, now that it can start.
             self.equip();
             return;
@@ -1024,6 +1033,11 @@ impl Supervisor {
 
     /// Replaces the job set with `cfg`'s: unchanged jobs are left as they
     /// are, removed and changed ones stopped (SPEC §6).
+    // Not inlined into `rescan` (its one caller): there it shared one
+    // frame and one set of registers with the depends and env-file
+    // checks; apart, both are smaller (issue 18, bytes: 4.6 KB of
+    // armv7 apart).
+    #[inline(never)]
     fn apply(&mut self, mut cfg: Config, now: Instant) {
         let users = Users::load();
         // The jobs and the metrics path taken out; the rest dropped
@@ -1031,13 +1045,16 @@ impl Supervisor {
         // (issue 18, bytes).
         let specs = core::mem::take(&mut cfg.jobs);
         let metrics = cfg.metrics.take();
-        let label = self.source.path();
-        let environ = &self.environ;
-        let notify_dir = self.notify_dir.path();
-        let mut envs = spawn::Envs::default();
-        let applied = self.jobs.apply(specs, |spec, id| {
-            prepare(spec, id, label, &users, environ, notify_dir, &mut envs)
-        });
+        let mut cx = Prepare {
+            label: self.source.path(),
+            users: &users,
+            environ: &self.environ,
+            notify_dir: self.notify_dir.path(),
+            envs: spawn::Envs::default(),
+        };
+        let applied = self
+            .jobs
+            .apply(specs, |spec, id| prepare(spec, id, &mut cx));
         for i in applied.retired.clone() {
             self.step_job(Slot::Retiring(i), JobEvent::Stop(AfterStop::Down), now);
         }
@@ -1110,17 +1127,19 @@ impl Supervisor {
             self.helpers.close(Close::Metrics, now);
             // The new one (or none) put in place once: one drop of the
             // old, which holds only memory (issue 18, bytes).
-            let mut file = None;
-            if let Some(path) = metrics {
+            let file = metrics.and_then(|path| {
                 let args = ["pmtr", "log", echo, "metrics", "-", &path, "0", "0", "0"];
                 match Launch::logger(&args, None, &self.environ) {
                     Ok(l) => {
                         self.helpers.add(Owner::Metrics, "metrics writer".into(), l);
-                        file = Some(MetricsFile::new(path, now));
+                        Some(MetricsFile::new(path, now))
                     }
-                    Err(e) => error!("metrics to {path}: {e}"),
+                    Err(e) => {
+                        error!("metrics to {path}: {e}");
+                        None
+                    }
                 }
-            }
+            });
             self.metrics = file;
         }
     }
@@ -1179,7 +1198,8 @@ impl control::Loop for Supervisor {
     }
 
     fn step_job(&mut self, slot: Slot, event: JobEvent, now: Instant) -> Action {
-        Supervisor::step_job(self, slot, event, now)
+        Supervisor::step_job(self, slot, event, now);
+        self.last_action
     }
 
     fn counts(&self) -> &metrics::Counts {
@@ -1187,25 +1207,33 @@ impl control::Loop for Supervisor {
     }
 }
 
-/// The earliest of a job's deadlines: its state's, its probe's and its
-/// outputs' reports of dropped lines. Plain calls into one accumulator:
-/// iterator chains over arrays of `Option<Instant>` inlined a comparison
-/// per source (issue 18).
-fn jobs_deadline(j: &super::jobs::Job) -> Option<Instant> {
-    let mut next = j.deadline();
+/// `epoll_ctl(ADD)` of `fd` for reading, its events tagged `token`: one
+/// call for every add of the loop's (issue 18, bytes).
+fn watch(epoll: BorrowedFd<'_>, fd: &OwnedFd, token: u64) -> rustix::io::Result<()> {
+    epoll::add(
+        epoll,
+        fd,
+        epoll::EventData::new_u64(token),
+        epoll::EventFlags::IN,
+    )
+}
+
+/// Brings `next` forward to the earliest of a job's deadlines: its
+/// state's, its probe's and its outputs' reports of dropped lines. Plain
+/// calls into the caller's accumulator, nothing returned to fold into it
+/// (issue 18): iterator chains over arrays of `Option<Instant>` inlined a
+/// comparison per source.
+fn jobs_deadline(j: &super::jobs::Job, next: &mut Option<Instant>) {
+    job::earliest(next, j.deadline());
     // Each pipe by an `if let`, no iterator over an array of the two
     // (issue 18, bytes).
     if let Some(out) = &j.stdout {
-        job::earliest(&mut next, out.report_due());
+        job::earliest(next, out.report_due());
     }
     if let Some(out) = &j.stderr {
-        job::earliest(&mut next, out.report_due());
+        job::earliest(next, out.report_due());
     }
-    job::earliest(
-        &mut next,
-        j.health.as_ref().and_then(|h| h.probe.deadline()),
-    );
-    next
+    job::earliest(next, j.health.as_ref().and_then(|h| h.probe.deadline()));
 }
 
 /// `job web [1234] exited after 3 sec: exit status 1` (SPEC §4), to be
@@ -1234,17 +1262,30 @@ impl ExitLine {
     }
 }
 
+/// What [`prepare`] needs besides the job, the same for every job of a
+/// load: passed as one reference, not six arguments at each call (issue
+/// 18, bytes).
+struct Prepare<'a> {
+    /// The configuration's path, for an error's position.
+    label: &'a str,
+    users: &'a Users,
+    environ: &'a alloc::rc::Rc<spawn::Env>,
+    notify_dir: &'a str,
+    /// The environments made so far, shared by the jobs that make the
+    /// same (`spawn::Envs`).
+    envs: spawn::Envs,
+}
+
 /// Builds a job's launch data; a job that can't be prepared stays down
 /// and the reason is logged with its position.
-fn prepare(
-    spec: &JobSpec,
-    id: u32,
-    label: &str,
-    users: &Users,
-    environ: &alloc::rc::Rc<spawn::Env>,
-    notify_dir: &str,
-    envs: &mut spawn::Envs,
-) -> Result<Launch, NotStartable> {
+fn prepare(spec: &JobSpec, id: u32, cx: &mut Prepare<'_>) -> Result<Launch, NotStartable> {
+    let Prepare {
+        label,
+        users,
+        environ,
+        notify_dir,
+        ref mut envs,
+    } = *cx;
     // A `depends` file that does not exist yet is fine: its appearance
     // counts as a change. One that exists must be trusted as root.
     for dep in &spec.extra().depends {

@@ -10,7 +10,6 @@ use core::fmt;
 use crate::syslog::Severity;
 use core::time::Duration;
 
-use rustix::event::epoll;
 use rustix::fd::AsFd;
 use rustix::process::{Pid, Signal};
 
@@ -96,12 +95,7 @@ impl Supervisor {
             match built {
                 Ok(health) => {
                     if let Some(sock) = &health.notify {
-                        let _ = epoll::add(
-                            self.epoll.as_fd(),
-                            sock.fd(),
-                            epoll::EventData::new_u64(TOKEN_NOTIFY | id),
-                            epoll::EventFlags::IN,
-                        );
+                        let _ = super::watch(self.epoll.as_fd(), sock.fd(), TOKEN_NOTIFY | id);
                     }
                     job.health = Some(health);
                 }
@@ -231,12 +225,7 @@ impl Supervisor {
         match spawn::spawn(launch, parent, [None; 3]) {
             Ok(started) => {
                 if let Some(fd) = &started.stdout {
-                    let _ = epoll::add(
-                        self.epoll.as_fd(),
-                        fd,
-                        epoll::EventData::new_u64(TOKEN_PROBE | id),
-                        epoll::EventFlags::IN,
-                    );
+                    let _ = super::watch(self.epoll.as_fd(), fd, TOKEN_PROBE | id);
                 }
                 h.probe_started(started.stdout, started.exec);
                 self.probe_event(slot, ProbeEvent::Spawned(started.pid), now);
