@@ -81,16 +81,16 @@ impl OutputPipe {
     }
 }
 
+/// `repr(C)`: what the loop reads at every event first, the spec last
+/// (issue 18, bytes).
+#[repr(C)]
 pub struct Job {
+    pub state: JobState,
     /// Unique for pmtr's lifetime: epoll tokens name jobs by it.
     pub id: u32,
-    pub spec: JobSpec,
     /// Jobs restart with it (`after THIS restart`): its stop waits for
     /// theirs. Set by [`Jobs::apply`]: it depends on the other jobs.
     pub held: bool,
-    pub launch: Result<Launch, NotStartable>,
-    pub state: JobState,
-    pub history: History,
     pub want: Want,
     /// The exec-status pipe of a run whose exec has not been confirmed.
     pub status_pipe: Option<OwnedFd>,
@@ -98,6 +98,9 @@ pub struct Job {
     pub stderr: Option<Box<OutputPipe>>,
     /// `ready`, `check`, `watchdog` (issue 16); `None` without them.
     pub health: Option<Box<Health>>,
+    pub history: History,
+    pub launch: Result<Launch, NotStartable>,
+    pub spec: JobSpec,
 }
 
 impl Job {
