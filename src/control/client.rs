@@ -433,12 +433,16 @@ impl<'a> Answer<'a> {
     }
 }
 
+/// The STATE column's fixed texts, by place (see [`state_text`]).
+const STATE_TEXTS: &str = "stopped by exit 33\0done (exited 0; restart on-failure)\0done (once)\0disabled\0disabled until the config changes\0not startable\0not started yet\0";
+
 /// Appends the STATE column's text for `job`.
 fn state_text(text: &mut String, job: &JobStatus) {
-    let word = match job.state {
-        // Said as on the wire (issue 18, bytes).
+    // A word of the states' list (said as on the wire) or of STATE_TEXTS,
+    // by place: one `nth_word`, no text per arm (issue 18, bytes).
+    let (list, i) = match job.state {
         State::Running | State::Starting | State::Unhealthy | State::Stopping => {
-            job.state.keyword()
+            (super::protocol::STATES, job.state as usize)
         }
         State::Waiting => {
             text.push_str("waiting to restart");
@@ -461,14 +465,12 @@ fn state_text(text: &mut String, job: &JobStatus) {
             }
             return;
         }
-        State::Exit33 => "stopped by exit 33",
-        State::Done if job.extra("restart") == Some("on-failure") => {
-            "done (exited 0; restart on-failure)"
-        }
-        State::Done => "done (once)",
-        State::Disabled if job.disabled_in_config => "disabled",
-        State::Disabled => "disabled until the config changes",
-        State::NotStartable => "not startable",
+        State::Exit33 => (STATE_TEXTS, 0),
+        State::Done if job.extra("restart") == Some("on-failure") => (STATE_TEXTS, 1),
+        State::Done => (STATE_TEXTS, 2),
+        State::Disabled if job.disabled_in_config => (STATE_TEXTS, 3),
+        State::Disabled => (STATE_TEXTS, 4),
+        State::NotStartable => (STATE_TEXTS, 5),
         State::Pending => match job.extra("waits") {
             Some(names) => {
                 text.push_str("waiting for ");
@@ -481,10 +483,10 @@ fn state_text(text: &mut String, job: &JobStatus) {
                 text.truncate(text.len() - 2);
                 return;
             }
-            None => "not started yet",
+            None => (STATE_TEXTS, 6),
         },
     };
-    text.push_str(word);
+    text.push_str(crate::config::nth_word(list, i));
     // Issue 16: how long in this state; for `running`, only when it
     // became ready after it started (else UPTIME says it).
     if matches!(
