@@ -165,10 +165,12 @@ pub fn main(verb: Verb, args: &[String]) -> u8 {
         );
         return EXIT_USAGE;
     }
-    let bytes = match ask(socket, &line) {
-        Ok(bytes) => ManuallyDrop::new(bytes),
-        Err(e) => return e.report(),
-    };
+    // Read into a Vec main makes, not moved out of a Result (issue 18,
+    // bytes).
+    let mut bytes = ManuallyDrop::new(Vec::new());
+    if let Err(e) = ask(socket, &line, &mut bytes) {
+        return e.report();
+    }
     // Borrowed when it is UTF-8, as it is unless pmtr is not pmtr: no
     // copy made of it (issue 18, bytes); else with U+FFFD for what is not.
     let lossy;
@@ -310,11 +312,12 @@ impl AskError<'_> {
     }
 }
 
-/// Sends `line` and reads the answer to the end, its bytes as they
-/// came. Out of line: inlined,
+/// Sends `line` and reads the answer to the end into `answer`, its bytes
+/// as they came: a Vec main makes, not one moved out of a `Result`
+/// (issue 18, bytes). Out of line: inlined,
 /// it made client::main larger by 152 bytes on armv7 (issue 18).
 #[inline(never)]
-fn ask<'a>(path: &'a str, line: &str) -> Result<Vec<u8>, AskError<'a>> {
+fn ask<'a>(path: &'a str, line: &str, answer: &mut Vec<u8>) -> Result<(), AskError<'a>> {
     // A failed call leaves the block with its errno and whether it was
     // the read: one place makes the error (issue 18, bytes).
     let (errno, read) = 'failed: {
@@ -340,12 +343,11 @@ fn ask<'a>(path: &'a str, line: &str) -> Result<Vec<u8>, AskError<'a>> {
         // A refusal may close the connection before the request is read; the
         // answer still waits to be read, so a failed write is not the end.
         let _ = crate::files::write_all(fd.as_fd(), line.as_bytes());
-        let mut answer = Vec::new();
         loop {
             // Read straight into `answer`, as `logger::metrics` does: no
             // buffer on the stack, no copy (issue 18, bytes).
             answer.reserve(1024);
-            match rustix::io::read(&fd, rustix::buffer::spare_capacity(&mut answer)) {
+            match rustix::io::read(&fd, rustix::buffer::spare_capacity(&mut *answer)) {
                 Ok(0) => break,
                 Ok(_) => {}
                 Err(Errno::INTR) => {}
@@ -355,7 +357,7 @@ fn ask<'a>(path: &'a str, line: &str) -> Result<Vec<u8>, AskError<'a>> {
                 Err(err) => break 'failed (err, true),
             }
         }
-        return Ok(answer);
+        return Ok(());
     };
     Err(AskError { path, errno, read })
 }
