@@ -236,7 +236,9 @@ impl Users {
             // `remove`, `retain` and `insert` of its own (issue 18, bytes).
             let old = core::mem::take(&mut ids.groups);
             ids.groups.push(gid);
-            for &g in old.iter().skip(1) {
+            // The old list after its first, as a slice: no Skip adapter
+            // (issue 18, bytes).
+            for &g in old.get(1..).unwrap_or_default() {
                 if g != gid {
                     ids.groups.push(g);
                 }

@@ -165,10 +165,12 @@ pub fn main(verb: Verb, args: &[String]) -> u8 {
         );
         return EXIT_USAGE;
     }
-    let bytes = match ask(socket, &line) {
-        Ok(bytes) => ManuallyDrop::new(bytes),
-        Err(e) => return e.report(),
-    };
+    // Read into a Vec main makes, not moved out of a Result (issue 18,
+    // bytes).
+    let mut bytes = ManuallyDrop::new(Vec::new());
+    if let Err(e) = ask(socket, &line, &mut bytes) {
+        return e.report();
+    }
     // Borrowed when it is UTF-8, as it is unless pmtr is not pmtr: no
     // copy made of it (issue 18, bytes); else with U+FFFD for what is not.
     let lossy;
@@ -310,11 +312,12 @@ impl AskError<'_> {
     }
 }
 
-/// Sends `line` and reads the answer to the end, its bytes as they
-/// came. Out of line: inlined,
+/// Sends `line` and reads the answer to the end into `answer`, its bytes
+/// as they came: a Vec main makes, not one moved out of a `Result`
+/// (issue 18, bytes). Out of line: inlined,
 /// it made client::main larger by 152 bytes on armv7 (issue 18).
 #[inline(never)]
-fn ask<'a>(path: &'a str, line: &str) -> Result<Vec<u8>, AskError<'a>> {
+fn ask<'a>(path: &'a str, line: &str, answer: &mut Vec<u8>) -> Result<(), AskError<'a>> {
     // A failed call leaves the block with its errno and whether it was
     // the read: one place makes the error (issue 18, bytes).
     let (errno, read) = 'failed: {
@@ -340,12 +343,11 @@ fn ask<'a>(path: &'a str, line: &str) -> Result<Vec<u8>, AskError<'a>> {
         // A refusal may close the connection before the request is read; the
         // answer still waits to be read, so a failed write is not the end.
         let _ = crate::files::write_all(fd.as_fd(), line.as_bytes());
-        let mut answer = Vec::new();
         loop {
             // Read straight into `answer`, as `logger::metrics` does: no
             // buffer on the stack, no copy (issue 18, bytes).
             answer.reserve(1024);
-            match rustix::io::read(&fd, rustix::buffer::spare_capacity(&mut answer)) {
+            match rustix::io::read(&fd, rustix::buffer::spare_capacity(&mut *answer)) {
                 Ok(0) => break,
                 Ok(_) => {}
                 Err(Errno::INTR) => {}
@@ -355,7 +357,7 @@ fn ask<'a>(path: &'a str, line: &str) -> Result<Vec<u8>, AskError<'a>> {
                 Err(err) => break 'failed (err, true),
             }
         }
-        return Ok(answer);
+        return Ok(());
     };
     Err(AskError { path, errno, read })
 }
@@ -433,12 +435,16 @@ impl<'a> Answer<'a> {
     }
 }
 
+/// The STATE column's fixed texts, by place (see [`state_text`]).
+const STATE_TEXTS: &str = "stopped by exit 33\0done (exited 0; restart on-failure)\0done (once)\0disabled\0disabled until the config changes\0not startable\0not started yet\0";
+
 /// Appends the STATE column's text for `job`.
 fn state_text(text: &mut String, job: &JobStatus) {
-    let word = match job.state {
-        // Said as on the wire (issue 18, bytes).
+    // A word of the states' list (said as on the wire) or of STATE_TEXTS,
+    // by place: one `nth_word`, no text per arm (issue 18, bytes).
+    let (list, i) = match job.state {
         State::Running | State::Starting | State::Unhealthy | State::Stopping => {
-            job.state.keyword()
+            (super::protocol::STATES, job.state as usize)
         }
         State::Waiting => {
             text.push_str("waiting to restart");
@@ -461,14 +467,12 @@ fn state_text(text: &mut String, job: &JobStatus) {
             }
             return;
         }
-        State::Exit33 => "stopped by exit 33",
-        State::Done if job.extra("restart") == Some("on-failure") => {
-            "done (exited 0; restart on-failure)"
-        }
-        State::Done => "done (once)",
-        State::Disabled if job.disabled_in_config => "disabled",
-        State::Disabled => "disabled until the config changes",
-        State::NotStartable => "not startable",
+        State::Exit33 => (STATE_TEXTS, 0),
+        State::Done if job.extra("restart") == Some("on-failure") => (STATE_TEXTS, 1),
+        State::Done => (STATE_TEXTS, 2),
+        State::Disabled if job.disabled_in_config => (STATE_TEXTS, 3),
+        State::Disabled => (STATE_TEXTS, 4),
+        State::NotStartable => (STATE_TEXTS, 5),
         State::Pending => match job.extra("waits") {
             Some(names) => {
                 text.push_str("waiting for ");
@@ -481,10 +485,10 @@ fn state_text(text: &mut String, job: &JobStatus) {
                 text.truncate(text.len() - 2);
                 return;
             }
-            None => "not started yet",
+            None => (STATE_TEXTS, 6),
         },
     };
-    text.push_str(word);
+    text.push_str(crate::config::nth_word(list, i));
     // Issue 16: how long in this state; for `running`, only when it
     // became ready after it started (else UPTIME says it).
     if matches!(

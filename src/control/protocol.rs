@@ -162,7 +162,7 @@ impl Request {
 }
 
 /// The states' words, in the order of [`State`] (see [`VERBS`]).
-const STATES: &str = "running\0starting\0unhealthy\0stopping\0waiting\0exit33\0done\0disabled\0not-startable\0pending\0failed\0";
+pub(super) const STATES: &str = "running\0starting\0unhealthy\0stopping\0waiting\0exit33\0done\0disabled\0not-startable\0pending\0failed\0";
 
 /// Where a job stands, as `pmtr status` names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

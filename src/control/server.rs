@@ -47,23 +47,20 @@ pub enum OpenError<'a> {
 
 impl fmt::Display for OpenError<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            OpenError::InUse(p) => write!(
-                f,
-                "control socket {} is in use by another process (another pmtr?)",
-                p
-            ),
-            OpenError::NotASocket(p) => write!(
-                f,
-                "control socket {}: a file that is not a socket is in the way",
-                p
-            ),
-            OpenError::Call { call, path, errno } => crate::write_failed(
-                f,
-                &["can't create control socket ", path, ": ", call],
-                *errno,
-            ),
-        }
+        // The two texts about the path share one `write!` (issue 18,
+        // bytes).
+        let (path, rest) = match self {
+            OpenError::InUse(p) => (p, " is in use by another process (another pmtr?)"),
+            OpenError::NotASocket(p) => (p, ": a file that is not a socket is in the way"),
+            OpenError::Call { call, path, errno } => {
+                return crate::write_failed(
+                    f,
+                    &["can't create control socket ", path, ": ", call],
+                    *errno,
+                );
+            }
+        };
+        write!(f, "control socket {path}{rest}")
     }
 }
 

@@ -735,6 +735,49 @@ impl fmt::Display for Resolved<'_> {
     }
 }
 
+/// `ioctl(fd, SIOCGIFINDEX, &ifreq)`: the index of the interface `name`,
+/// as rustix's `netdevice::name_to_index` (ENODEV for a name of 16 bytes
+/// or more, or one with a NUL in it), through `rustix::ioctl` with one
+/// byte loop that checks for the NUL and copies the name: shorter than
+/// rustix's `contains` (a `memchr`) and `copy_from_slice` (issue 18,
+/// bytes).
+///
+/// # References
+///  - [Linux `netdevice`](https://man7.org/linux/man-pages/man7/netdevice.7.html)
+#[allow(unsafe_code)]
+fn interface_index(fd: &OwnedFd, name: &str) -> rustix::io::Result<u32> {
+    /// `struct ifreq`: the name, then a union of which SIOCGIFINDEX uses
+    /// the leading `int`; 24 bytes hold its largest member (`struct
+    /// ifmap` on 64-bit targets), as the kernel copies the whole struct.
+    #[repr(C)]
+    struct IfReq {
+        name: [u8; 16],
+        index: i32,
+        rest: [u8; 20],
+    }
+    let mut req = IfReq {
+        name: [0; 16],
+        index: 0,
+        rest: [0; 20],
+    };
+    let name = name.as_bytes();
+    if name.len() >= req.name.len() {
+        return Err(Errno::NODEV);
+    }
+    for (to, &b) in req.name.iter_mut().zip(name) {
+        if b == 0 {
+            return Err(Errno::NODEV);
+        }
+        *to = b;
+    }
+    // SAFETY: SIOCGIFINDEX reads and writes a `struct ifreq`, which IfReq
+    // lays out (C layout, as large as the kernel's), its name NUL-ended.
+    unsafe {
+        rustix::ioctl::ioctl(fd, rustix::ioctl::Updater::<0x8933, IfReq>::new(&mut req))?;
+    }
+    Ok(req.index as u32)
+}
+
 fn open_destination(d: &Endpoint) -> Option<OwnedFd> {
     // The address borrowed, not copied for each use (issue 18, bytes).
     let addr = d.addr.as_ref()?;
@@ -755,7 +798,7 @@ fn open_destination(d: &Endpoint) -> Option<OwnedFd> {
             );
             return Some(fd);
         }
-        let index = match rustix::net::netdevice::name_to_index(&fd, iface) {
+        let index = match interface_index(&fd, iface) {
             Ok(index) => index,
             Err(e) => break 'failed ("interface lookup", e),
         };

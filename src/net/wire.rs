@@ -74,16 +74,17 @@ pub enum BadDatagram<'a> {
 
 impl fmt::Display for BadDatagram<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // The plain reasons through one `write_str` (issue 18, bytes).
-        f.write_str(match self {
+        // The plain reasons by place in one word list, through one
+        // `write_str` (issue 18, bytes).
+        let i = match self {
             BadDatagram::Oversized(n) => {
                 // The limit written out, not formatted (issue 18, bytes).
                 const _: () = assert!(DATAGRAM_MAX == 1024, "the text says 1024");
                 return write!(f, "{n} bytes, more than 1024");
             }
-            BadDatagram::NotText => "not UTF-8 text",
-            BadDatagram::ControlCharacter => "contains control characters",
-            BadDatagram::Empty => "empty",
+            BadDatagram::NotText => 0,
+            BadDatagram::ControlCharacter => 1,
+            BadDatagram::Empty => 2,
             BadDatagram::UnknownVerb(verb) => {
                 // At most 32 characters of it: the rest is the sender's.
                 // Where the 33rd character starts: counted as the bytes
@@ -99,8 +100,12 @@ impl fmt::Display for BadDatagram<'_> {
                 let shown = verb.get(..end).unwrap_or(verb);
                 return write!(f, "'{shown}' is not enable or disable");
             }
-            BadDatagram::NoJobNames => "names no job",
-        })
+            BadDatagram::NoJobNames => 3,
+        };
+        f.write_str(crate::config::nth_word(
+            "not UTF-8 text\0contains control characters\0empty\0names no job\0",
+            i,
+        ))
     }
 }
 
