@@ -157,7 +157,7 @@ pub fn check(path: &str) -> u8 {
         }
     };
     for e in lines {
-        print_to(stderr(), format_args!("{e}\n"));
+        print_to(stderr(), format_args!("{}\n", *e));
     }
     let s = if n == 1 { "" } else { "s" };
     print_to(fd, format_args!("{path}: {head}{n} {noun}{s}\n"));
