@@ -103,33 +103,26 @@ fn lex_line(text: &str, number: u32) -> Result<Option<Line>, (Pos, ErrorKind)> {
         let start = i;
         let mut word = String::new();
         let quoted = first == '"';
-        if quoted {
-            i += 1;
-            loop {
-                match (chars.get(i), chars.get(i + 1)) {
-                    (None, _) => return Err((at(start), ErrorKind::plain(Msg::UnclosedQuote))),
-                    (Some('"'), _) => {
-                        i += 1;
-                        break;
-                    }
-                    (Some('\\'), Some(&c @ ('"' | '\\'))) => {
-                        word.push(c);
-                        i += 2;
-                    }
-                    (Some(&c), _) => {
-                        word.push(c);
-                        i += 1;
-                    }
+        i += usize::from(quoted);
+        // One loop and one push for quoted and bare words: one copy of
+        // String::push's encoding (issue 18, bytes).
+        loop {
+            let (c, step) = match (quoted, chars.get(i), chars.get(i + 1)) {
+                (true, None, _) => return Err((at(start), ErrorKind::plain(Msg::UnclosedQuote))),
+                (true, Some('"'), _) => {
+                    i += 1;
+                    break;
                 }
-            }
-            if chars.get(i).is_some_and(|&c| !is_blank(c)) {
-                return Err((at(i), ErrorKind::plain(Msg::TextAfterQuote)));
-            }
-        } else {
-            while let Some(&c) = chars.get(i).filter(|&&c| !is_blank(c)) {
-                word.push(c);
-                i += 1;
-            }
+                (true, Some('\\'), Some(&c @ ('"' | '\\'))) => (c, 2),
+                (false, None, _) => break,
+                (false, Some(&c), _) if is_blank(c) => break,
+                (_, Some(&c), _) => (c, 1),
+            };
+            word.push(c);
+            i += step;
+        }
+        if quoted && chars.get(i).is_some_and(|&c| !is_blank(c)) {
+            return Err((at(i), ErrorKind::plain(Msg::TextAfterQuote)));
         }
         words.push(Word {
             text: word,

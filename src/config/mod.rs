@@ -138,17 +138,14 @@ pub fn check(path: &str) -> u8 {
     // Each line through `print_to` with its own newline, not `println!`'s
     // arguments within arguments; one last line for both outcomes (issue
     // 18, bytes).
-    let (fd, head, n, noun, code) = match load(path) {
+    // The warnings or the errors, printed by one loop (issue 18, bytes).
+    let loaded = load(path);
+    let (lines, fd, head, n, noun, code) = match &loaded {
         Ok(config) => {
-            for w in &config.warnings {
-                print_to(stderr(), format_args!("{w}\n"));
-            }
-            (stdout(), "OK, ", config.jobs.len(), "job", 0)
+            let n = config.jobs.len();
+            (&config.warnings, stdout(), "OK, ", n, "job", 0)
         }
         Err(errors) => {
-            for e in &errors {
-                print_to(stderr(), format_args!("{e}\n"));
-            }
             // Past the cap the last line says so; it is not an error more.
             let n = errors.len().min(parse::MAX_ERRORS);
             let head = if errors.len() > n {
@@ -156,10 +153,16 @@ pub fn check(path: &str) -> u8 {
             } else {
                 "parse failed: "
             };
-            (stderr(), head, n, "error", 1)
+            (errors, stderr(), head, n, "error", 1)
         }
     };
+    for e in lines {
+        print_to(stderr(), format_args!("{}\n", *e));
+    }
     let s = if n == 1 { "" } else { "s" };
     print_to(fd, format_args!("{path}: {head}{n} {noun}{s}\n"));
+    // `pmtr -t` exits when this returns: what was read is left to the
+    // kernel, not dropped (issue 18, bytes).
+    core::mem::forget(loaded);
     code
 }

@@ -666,13 +666,16 @@ impl Parser<'_> {
         let at = spec.origin.job;
         // A `name` or `cmd` line that was there but wrong has had its
         // error; "has no name" on top would only mislead.
-        let written = |option: Kw, misspelt: bool| {
-            damaged || misspelt || seen.iter().any(|(o, _)| *o == Text::kw(option))
-        };
-        if !written(Kw::Name, misspelt_name) {
+        // Both looked for in one loop (issue 18, bytes).
+        let (mut name, mut cmd) = (damaged || misspelt_name, damaged || misspelt_cmd);
+        for &(o, _) in &seen {
+            name |= o == Text::kw(Kw::Name);
+            cmd |= o == Text::kw(Kw::Cmd);
+        }
+        if !name {
             self.fail(at, Msg::MissingOption, Text::kw(Kw::Name), Text::NONE);
         }
-        if !written(Kw::Cmd, misspelt_cmd) {
+        if !cmd {
             let kind = match name_pos {
                 Some(_) => {
                     let said = said(Msg::MissingOptionOf, Text::kw(Kw::Cmd), Text::NONE);
@@ -715,12 +718,14 @@ impl Parser<'_> {
                     *path = crate::files::join(base, path);
                 }
             };
-            // Two loops, not a chain of iterators: less code.
-            extra.depends.iter_mut().for_each(absolute);
-            extra
-                .env_files
-                .iter_mut()
-                .for_each(|f| absolute(&mut f.path));
+            // Two plain loops, not a chain of iterators nor for_each:
+            // less code (issue 18, bytes).
+            for path in &mut extra.depends {
+                absolute(path);
+            }
+            for f in &mut extra.env_files {
+                absolute(&mut f.path);
+            }
         }
         if self.jobs_seen <= MAX_JOBS {
             // Kept as long as the job: no room to grow (a `Vec` pushed to

@@ -15,7 +15,7 @@ use rustix::fs::{FileType, Stat};
 use rustix::io::Errno;
 
 use super::error::{Error, ErrorKind, Msg};
-use super::parse::Text;
+use super::parse::{Text, said};
 
 /// Who may write, as the `%b` of a writable file's error (`LISTS[8]`).
 pub(super) const WHO: &str = "group and others\0group\0others\0";
@@ -24,10 +24,43 @@ const STICKY: u32 = 0o1000;
 
 /// [`check_trust`] for a file already opened: `meta` is its `fstat`, so
 /// the file checked is the one read even if the name is swapped meanwhile.
+/// Then every directory `path` passes through (symlinks followed, each
+/// link's own directory included: see [`crate::files::walk_path`]).
+///
+/// What is wrong is a message and its values, the `Error` made once at
+/// the end: no `Result` of a whole `Error` passed up from each check
+/// (issue 18, bytes).
 pub fn check_opened(path: &str, meta: &Stat) -> Result<(), Error> {
-    let euid = rustix::process::geteuid().as_raw();
-    verdict(path, None, meta.st_uid, meta.st_mode, euid)?;
-    check_dirs(path, euid)
+    if rustix::process::geteuid().as_raw() != 0 {
+        return Ok(());
+    }
+    // The messages name the file, or the directory, twice: in what is
+    // wrong and in the command that fixes it.
+    let kind = match verdict(false, meta.st_uid, meta.st_mode) {
+        Some((said, n)) => ErrorKind::new(said, Some(path)).num(n),
+        None => {
+            // The first directory refused; the walk stops at it.
+            let mut refused = None;
+            let walked = walk(path, &mut |entry, meta, _| match meta {
+                Some(meta) if FileType::from_raw_mode(meta.st_mode) == FileType::Directory => {
+                    match verdict(true, meta.st_uid, meta.st_mode) {
+                        Some((said, n)) => {
+                            refused = Some(ErrorKind::new(said, Some(entry)).num(n));
+                            Err(Errno::PERM)
+                        }
+                        None => Ok(()),
+                    }
+                }
+                _ => Ok(()),
+            });
+            match (refused, walked) {
+                (Some(kind), _) => kind,
+                (None, Ok(())) => return Ok(()),
+                (None, Err(e)) => ErrorKind::plain(Msg::Io).num(e.raw_os_error() as u64),
+            }
+        }
+    };
+    Err(Error::whole(path, kind))
 }
 
 /// When pmtr runs as root, refuses `path` (the configuration, a `depends`
@@ -39,65 +72,38 @@ pub fn check_trust(path: &str) -> Result<(), Error> {
     check_opened(path, &meta)
 }
 
-/// The verdict on one file or directory (`dir`: which directory of
-/// `file`'s path) with this owner and mode, for a process whose effective
-/// uid is `euid`.
-fn verdict(file: &str, dir: Option<&str>, uid: u32, mode: u32, euid: u32) -> Result<(), Error> {
-    if euid != 0 {
-        return Ok(());
-    }
-    // The messages name the file, or the directory, twice: in what is
-    // wrong and in the command that fixes it.
-    let what = Some(dir.unwrap_or(file));
+/// The verdict on a file, or a directory of its path (`dir`), with this
+/// owner and mode, for root: None if only root can change it, or else the
+/// message with its fixed texts (as [`ErrorKind::new`] takes them) and the
+/// number it shows.
+fn verdict(dir: bool, uid: u32, mode: u32) -> Option<(u32, u64)> {
     // The message, who may write (`%b`) and the number it shows: one
     // `ErrorKind` made for the four messages (issue 18, bytes).
     let (msg, who, n) = if uid != 0 {
-        let msg = match dir {
-            None => Msg::NotOwnedByRoot,
-            Some(_) => Msg::DirNotOwnedByRoot,
+        let msg = if dir {
+            Msg::DirNotOwnedByRoot
+        } else {
+            Msg::NotOwnedByRoot
         };
         (msg, Text::NONE, uid)
     } else {
         let is_dir = FileType::from_raw_mode(mode) == FileType::Directory;
         if mode & 0o022 == 0 || (is_dir && mode & STICKY != 0) {
-            return Ok(());
+            return None;
         }
-        // By place in WHO: group and others (0), group (1), others (2);
-        // not a text per branch (issue 18, bytes).
         let group = mode & 0o020 != 0;
         let others = mode & 0o002 != 0;
+        // By place in WHO: group and others (0), group (1), others (2);
+        // not a text per branch (issue 18, bytes).
         let who = Text::of(8, usize::from(!group) * 2 + usize::from(group && !others));
-        let msg = match dir {
-            None => Msg::WritableByOthers,
-            Some(_) => Msg::DirWritableByOthers,
+        let msg = if dir {
+            Msg::DirWritableByOthers
+        } else {
+            Msg::WritableByOthers
         };
         (msg, who, mode)
     };
-    let kind = ErrorKind::with(msg, what, Text::NONE, who).num(u64::from(n));
-    Err(Error::whole(file, kind))
-}
-
-/// Checks every directory `path` passes through (symlinks followed, each
-/// link's own directory included: see [`crate::files::walk_path`]).
-fn check_dirs(path: &str, euid: u32) -> Result<(), Error> {
-    if euid != 0 {
-        return Ok(());
-    }
-    // The first directory refused; the walk stops at it.
-    let mut refused = None;
-    let walked = walk(path, &mut |entry, meta, _| match meta {
-        Some(meta) if FileType::from_raw_mode(meta.st_mode) == FileType::Directory => {
-            verdict(path, Some(entry), meta.st_uid, meta.st_mode, euid).map_err(|e| {
-                refused = Some(e);
-                Errno::PERM
-            })
-        }
-        _ => Ok(()),
-    });
-    match (refused, walked) {
-        (Some(e), _) => Err(e),
-        (None, walked) => walked.map_err(|e| Error::from_io(path, e)),
-    }
+    Some((said(msg, Text::NONE, who), u64::from(n)))
 }
 
 /// What a visit of [`walk`] is given: the entry's path, its `lstat`
@@ -116,8 +122,26 @@ pub fn walk(path: &str, visit: &mut Visit<'_>) -> Result<(), Errno> {
 mod tests {
     use super::*;
 
+    /// The error [`check_opened`] makes of the verdict on `file`, or on
+    /// its directory `dir`, for a process whose effective uid is `euid`.
+    fn verdict_of(
+        file: &str,
+        dir: Option<&str>,
+        uid: u32,
+        mode: u32,
+        euid: u32,
+    ) -> Result<(), Error> {
+        match verdict(dir.is_some(), uid, mode) {
+            Some((said, n)) if euid == 0 => {
+                let kind = ErrorKind::new(said, Some(dir.unwrap_or(file))).num(n);
+                Err(Error::whole(file, kind))
+            }
+            _ => Ok(()),
+        }
+    }
+
     fn file(uid: u32, mode: u32, euid: u32) -> Result<(), String> {
-        verdict("/etc/pmtr.conf", None, uid, mode, euid).map_err(|e| e.to_string())
+        verdict_of("/etc/pmtr.conf", None, uid, mode, euid).map_err(|e| e.to_string())
     }
 
     #[test]
@@ -159,7 +183,8 @@ mod tests {
     #[test]
     fn root_refuses_a_directory_on_the_path_another_user_could_change() {
         let v = |uid, mode| {
-            verdict("/srv/cfg/pmtr.conf", Some("/srv/cfg"), uid, mode, 0).map_err(|e| e.to_string())
+            verdict_of("/srv/cfg/pmtr.conf", Some("/srv/cfg"), uid, mode, 0)
+                .map_err(|e| e.to_string())
         };
         assert_eq!(v(0, 0o040755), Ok(()));
         let e = v(1000, 0o040755).unwrap_err();

@@ -330,9 +330,8 @@ impl Parser<'_> {
             ..
         } = self;
         let jobs = &mut config.jobs;
-        if jobs.iter().all(|j| j.readiness.is_none()) {
-            return;
-        }
+        // No shortcut for a file without `after` lines: the walks below
+        // find no names and no edges (issue 18, bytes).
         let count = jobs.len();
         // Each name to its job's index; u32::MAX stays where there is none.
         for job in jobs.iter_mut() {
