@@ -161,6 +161,19 @@ pub fn statat(path: &str, flags: rustix::fs::AtFlags) -> Result<rustix::fs::Stat
     rustix::fs::statat(rustix::fs::CWD, CPath::default().c_str(path)?, flags)
 }
 
+/// `fstatat(AT_FDCWD, path, flags)` into `out`, left as it was on an
+/// error: the 96-byte `Stat` copied out of the `Result` here, once, not
+/// at each of [`walk_path`]'s calls (issue 18, bytes).
+#[inline(never)]
+fn statat_into(
+    path: &str,
+    flags: rustix::fs::AtFlags,
+    out: &mut rustix::fs::Stat,
+) -> Result<(), Errno> {
+    *out = statat(path, flags)?;
+    Ok(())
+}
+
 /// `open(path, flags, mode)`.
 pub fn open(path: &str, flags: OFlags, mode: Mode) -> Result<rustix::fd::OwnedFd, Errno> {
     rustix::fs::open(CPath::default().c_str(path)?, flags, mode)
@@ -342,14 +355,21 @@ pub fn walk_path<E>(
         let cwd = rustix::process::getcwd(Vec::new()).map_err(&io)?;
         components(&mut todo, cwd.to_str().map_err(|_| io(Errno::INVAL))?);
     }
+    // The `lstat`s: `/`'s in 0, the entries' in 1 and 2 in turn, the
+    // directory reached so far one of them (`dir`): an entry that is a
+    // directory becomes it by its number, not a copy of its `Stat`
+    // (issue 18, bytes).
     let root = stat("/").map_err(&io)?;
-    visit("/", Some(&root), &root)?;
-    // The directory reached so far, and its lstat; `..` goes back by
-    // stat'ing the parent again.
+    let mut st = [root; 3];
+    visit("/", Some(&st[0]), &st[0])?;
+    // The directory reached so far; `..` goes back by stat'ing the
+    // parent again.
     let mut done = String::from("/");
-    let mut dir = root;
+    let mut dir = 0;
     let mut links = 0;
     while let Some(name) = todo.pop() {
+        // The slot that is neither `/`'s nor the directory's.
+        let slot = dir % 2 + 1;
         match name.as_str() {
             "." => continue,
             ".." => {
@@ -358,7 +378,9 @@ pub fn walk_path<E>(
                 // `String` (issue 18, bytes).
                 let keep = parent(&done).len();
                 done.truncate(keep);
-                dir = stat(done.as_str()).map_err(&io)?;
+                statat_into(done.as_str(), rustix::fs::AtFlags::empty(), &mut st[slot])
+                    .map_err(&io)?;
+                dir = slot;
                 continue;
             }
             _ => {}
@@ -373,12 +395,17 @@ pub fn walk_path<E>(
             done.push('/');
         }
         done.push_str(&name);
-        let meta = match lstat(done.as_str()) {
-            Ok(meta) => meta,
-            Err(Errno::NOENT) => return visit(&done, None, &dir),
+        match statat_into(
+            done.as_str(),
+            rustix::fs::AtFlags::SYMLINK_NOFOLLOW,
+            &mut st[slot],
+        ) {
+            Ok(()) => {}
+            Err(Errno::NOENT) => return visit(&done, None, &st[dir]),
             Err(e) => return Err(io(e)),
-        };
-        visit(&done, Some(&meta), &dir)?;
+        }
+        let meta = &st[slot];
+        visit(&done, Some(meta), &st[dir])?;
         match FileType::from_raw_mode(meta.st_mode) {
             FileType::Symlink => {
                 links += 1;
@@ -391,12 +418,12 @@ pub fn walk_path<E>(
                     // Back to `/`, the absolute path's first byte: cut
                     // in place, as at `..` (issue 18, bytes).
                     done.truncate(1);
-                    dir = root;
+                    dir = 0;
                 }
                 components(&mut todo, &target);
             }
             _ if todo.is_empty() => return Ok(()),
-            FileType::Directory => dir = meta,
+            FileType::Directory => dir = slot,
             _ => return Err(io(Errno::NOTDIR)),
         }
     }
