@@ -353,7 +353,10 @@ pub fn walk_path<E>(
     components(&mut todo, path);
     if !path.starts_with('/') {
         let cwd = rustix::process::getcwd(Vec::new()).map_err(&io)?;
-        components(&mut todo, cwd.to_str().map_err(|_| io(Errno::INVAL))?);
+        // Checked by the crate's UTF-8 check, not core's `CStr::to_str`
+        // (issue 18, bytes).
+        let cwd = crate::utf8::str(cwd.as_bytes()).ok_or_else(|| io(Errno::INVAL))?;
+        components(&mut todo, cwd);
     }
     // The `lstat`s: `/`'s in 0, the entries' in 1 and 2 in turn, the
     // directory reached so far one of them (`dir`): an entry that is a
