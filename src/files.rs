@@ -161,19 +161,6 @@ pub fn statat(path: &str, flags: rustix::fs::AtFlags) -> Result<rustix::fs::Stat
     rustix::fs::statat(rustix::fs::CWD, CPath::default().c_str(path)?, flags)
 }
 
-/// `fstatat(AT_FDCWD, path, flags)` into `out`, left as it was on an
-/// error: the 96-byte `Stat` copied out of the `Result` here, once, not
-/// at each of [`walk_path`]'s calls (issue 18, bytes).
-#[inline(never)]
-fn statat_into(
-    path: &str,
-    flags: rustix::fs::AtFlags,
-    out: &mut rustix::fs::Stat,
-) -> Result<(), Errno> {
-    *out = statat(path, flags)?;
-    Ok(())
-}
-
 /// `open(path, flags, mode)`.
 pub fn open(path: &str, flags: OFlags, mode: Mode) -> Result<rustix::fd::OwnedFd, Errno> {
     rustix::fs::open(CPath::default().c_str(path)?, flags, mode)
@@ -360,11 +347,14 @@ pub fn walk_path<E>(
     }
     // The `lstat`s: `/`'s in 0, the entries' in 1 and 2 in turn, the
     // directory reached so far one of them (`dir`): an entry that is a
-    // directory becomes it by its number, not a copy of its `Stat`
-    // (issue 18, bytes).
-    let root = stat("/").map_err(&io)?;
-    let mut st = [root; 3];
-    visit("/", Some(&st[0]), &st[0])?;
+    // directory becomes it by its number, not a copy of its `Stat`; each
+    // slot is the `Result` itself, filled by the call, not a `Stat`
+    // copied out of it (issue 18, bytes).
+    let mut st = [stat("/"), Err(Errno::NOENT), Err(Errno::NOENT)];
+    match &st[0] {
+        Ok(root) => visit("/", Some(root), root)?,
+        Err(e) => return Err(io(*e)),
+    }
     // The directory reached so far; `..` goes back by stat'ing the
     // parent again.
     let mut done = String::from("/");
@@ -381,8 +371,10 @@ pub fn walk_path<E>(
                 // `String` (issue 18, bytes).
                 let keep = parent(&done).len();
                 done.truncate(keep);
-                statat_into(done.as_str(), rustix::fs::AtFlags::empty(), &mut st[slot])
-                    .map_err(&io)?;
+                st[slot] = stat(done.as_str());
+                if let Err(e) = st[slot] {
+                    return Err(io(e));
+                }
                 dir = slot;
                 continue;
             }
@@ -398,17 +390,17 @@ pub fn walk_path<E>(
             done.push('/');
         }
         done.push_str(&name);
-        match statat_into(
-            done.as_str(),
-            rustix::fs::AtFlags::SYMLINK_NOFOLLOW,
-            &mut st[slot],
-        ) {
-            Ok(()) => {}
-            Err(Errno::NOENT) => return visit(&done, None, &st[dir]),
-            Err(e) => return Err(io(e)),
-        }
-        let meta = &st[slot];
-        visit(&done, Some(meta), &st[dir])?;
+        st[slot] = lstat(done.as_str());
+        // `dir` is always a slot that was filled.
+        let Ok(in_dir) = &st[dir] else {
+            return Err(io(Errno::NOENT));
+        };
+        let meta = match &st[slot] {
+            Ok(meta) => meta,
+            Err(Errno::NOENT) => return visit(&done, None, in_dir),
+            Err(e) => return Err(io(*e)),
+        };
+        visit(&done, Some(meta), in_dir)?;
         match FileType::from_raw_mode(meta.st_mode) {
             FileType::Symlink => {
                 links += 1;
