@@ -340,19 +340,29 @@ pub fn walk_path<E>(
     components(&mut todo, path);
     if !path.starts_with('/') {
         let cwd = rustix::process::getcwd(Vec::new()).map_err(&io)?;
-        components(
-            &mut todo,
-            crate::utf8::str(cwd.to_bytes()).ok_or_else(|| io(Errno::INVAL))?,
-        );
+        // Checked by the crate's UTF-8 check, not core's `CStr::to_str`
+        // (issue 18, bytes).
+        let cwd = crate::utf8::str(cwd.as_bytes()).ok_or_else(|| io(Errno::INVAL))?;
+        components(&mut todo, cwd);
     }
-    let root = stat("/").map_err(&io)?;
-    visit("/", Some(&root), &root)?;
-    // The directory reached so far, and its lstat; `..` goes back by
-    // stat'ing the parent again.
+    // The `lstat`s: `/`'s in 0, the entries' in 1 and 2 in turn, the
+    // directory reached so far one of them (`dir`): an entry that is a
+    // directory becomes it by its number, not a copy of its `Stat`; each
+    // slot is the `Result` itself, filled by the call, not a `Stat`
+    // copied out of it (issue 18, bytes).
+    let mut st = [stat("/"), Err(Errno::NOENT), Err(Errno::NOENT)];
+    match &st[0] {
+        Ok(root) => visit("/", Some(root), root)?,
+        Err(e) => return Err(io(*e)),
+    }
+    // The directory reached so far; `..` goes back by stat'ing the
+    // parent again.
     let mut done = String::from("/");
-    let mut dir = root;
+    let mut dir = 0;
     let mut links = 0;
     while let Some(name) = todo.pop() {
+        // The slot that is neither `/`'s nor the directory's.
+        let slot = dir % 2 + 1;
         match name.as_str() {
             "." => continue,
             ".." => {
@@ -361,7 +371,11 @@ pub fn walk_path<E>(
                 // `String` (issue 18, bytes).
                 let keep = parent(&done).len();
                 done.truncate(keep);
-                dir = stat(done.as_str()).map_err(&io)?;
+                st[slot] = stat(done.as_str());
+                if let Err(e) = st[slot] {
+                    return Err(io(e));
+                }
+                dir = slot;
                 continue;
             }
             _ => {}
@@ -376,12 +390,17 @@ pub fn walk_path<E>(
             done.push('/');
         }
         done.push_str(&name);
-        let meta = match lstat(done.as_str()) {
-            Ok(meta) => meta,
-            Err(Errno::NOENT) => return visit(&done, None, &dir),
-            Err(e) => return Err(io(e)),
+        st[slot] = lstat(done.as_str());
+        // `dir` is always a slot that was filled.
+        let Ok(in_dir) = &st[dir] else {
+            return Err(io(Errno::NOENT));
         };
-        visit(&done, Some(&meta), &dir)?;
+        let meta = match &st[slot] {
+            Ok(meta) => meta,
+            Err(Errno::NOENT) => return visit(&done, None, in_dir),
+            Err(e) => return Err(io(*e)),
+        };
+        visit(&done, Some(meta), in_dir)?;
         match FileType::from_raw_mode(meta.st_mode) {
             FileType::Symlink => {
                 links += 1;
@@ -394,12 +413,12 @@ pub fn walk_path<E>(
                     // Back to `/`, the absolute path's first byte: cut
                     // in place, as at `..` (issue 18, bytes).
                     done.truncate(1);
-                    dir = root;
+                    dir = 0;
                 }
                 components(&mut todo, &target);
             }
             _ if todo.is_empty() => return Ok(()),
-            FileType::Directory => dir = meta,
+            FileType::Directory => dir = slot,
             _ => return Err(io(Errno::NOTDIR)),
         }
     }

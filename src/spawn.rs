@@ -283,6 +283,16 @@ impl Launch {
             })
         };
         let extra = spec.extra();
+        // A plain loop, not a `map` and `collect` of their own (issue 18,
+        // bytes).
+        let mut rlimits = Vec::new();
+        for u in &extra.ulimits {
+            let limit = Rlimit {
+                current: u.value,
+                maximum: u.value,
+            };
+            rlimits.push((rlimit_resource(u.resource), limit));
+        }
         let cpus = extra.cpu.as_ref().and_then(|list| {
             let online = rustix::thread::sched_getaffinity(None).ok()?;
             let mut set = CpuSet::new();
@@ -302,19 +312,7 @@ impl Launch {
         let limits = Limits {
             nice: extra.nice,
             cpus,
-            rlimits: extra
-                .ulimits
-                .iter()
-                .map(|u| {
-                    (
-                        rlimit_resource(u.resource),
-                        Rlimit {
-                            current: u.value,
-                            maximum: u.value,
-                        },
-                    )
-                })
-                .collect(),
+            rlimits,
             umask: extra.umask.map(Mode::from_raw_mode),
         };
         let limits = (limits.nice.is_some()

@@ -474,7 +474,9 @@ pub fn cloexec_from_3() {
         let mut entries = rustix::fs::RawDir::new(&dir, &mut buf);
         while let Some(Ok(entry)) = entries.next() {
             // Each entry but `.` and `..` is a descriptor's number: read
-            // by the crate's one number parser (issue 18, bytes).
+            // by the crate's one number parser, its UTF-8 checked by the
+            // crate's own check, not core's `CStr::to_str` (issue 18,
+            // bytes).
             let number = crate::utf8::str(entry.file_name().to_bytes());
             if let Some(fd) = number.and_then(crate::parse_unsigned::<u32>)
                 && fd >= 3
