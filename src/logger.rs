@@ -57,7 +57,10 @@ pub fn main(args: &[String]) -> u8 {
     if stream == "metrics" {
         return metrics(path);
     }
-    let (Ok(max), Ok(keep)) = (max.parse::<u64>(), keep.parse::<u64>()) else {
+    let (Some(max), Some(keep)) = (
+        crate::parse_unsigned::<u64>(max),
+        crate::parse_unsigned::<u64>(keep),
+    ) else {
         return 2;
     };
     // FILE, FILE.1 … FILE.KEEP (paths from pmtr's configuration: no NUL).

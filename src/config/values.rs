@@ -120,7 +120,7 @@ pub(super) fn is_digits(text: &str) -> bool {
 pub(super) fn number(text: &str) -> Option<u64> {
     // core's parse would also take a `+`.
     if is_digits(text) {
-        text.parse().ok()
+        crate::parse_unsigned(text)
     } else {
         None
     }

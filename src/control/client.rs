@@ -643,9 +643,9 @@ fn json(answer: &Answer<'_>, all: bool) -> String {
             let (key, value) = kv.split_once('=').unwrap_or_default();
             json_string(&mut out, ",", key);
             out.push(':');
-            match value.parse::<u64>() {
-                Ok(n) => json_opt(&mut out, "", Some(n)),
-                Err(_) => json_string(&mut out, "", value),
+            match crate::parse_unsigned::<u64>(value) {
+                Some(n) => json_opt(&mut out, "", Some(n)),
+                None => json_string(&mut out, "", value),
             }
         }
         out.push('}');

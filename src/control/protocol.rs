@@ -364,7 +364,7 @@ impl JobStatus {
             if s == "-" {
                 Some(None)
             } else {
-                s.parse().ok().map(Some)
+                crate::parse_unsigned(s).map(Some)
             }
         }
         // The two kinds read by one path (issue 18, bytes).
@@ -379,7 +379,7 @@ impl JobStatus {
                 0 => Exit::Status(n),
                 _ => Exit::Signal(n),
             };
-            Some((exit, ago.parse().ok()?))
+            Some((exit, crate::parse_unsigned(ago)?))
         };
         Some(JobStatus {
             name: name.to_string(),

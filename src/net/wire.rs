@@ -381,7 +381,7 @@ pub fn parse_report(datagram: &[u8]) -> Result<Report, BadReport> {
                 let (word, secs) = up.split_once(' ').ok_or(bad)?;
                 (
                     line,
-                    Some((word.to_string(), secs.parse().map_err(|_| bad)?)),
+                    Some((word.to_string(), crate::parse_unsigned(secs).ok_or(bad)?)),
                 )
             }
             None => (line, None),
@@ -397,7 +397,7 @@ pub fn parse_report(datagram: &[u8]) -> Result<Report, BadReport> {
             Some("f") => (true, true),
             _ => return Err(bad),
         };
-        let secs_running = fields.next().and_then(|s| s.parse().ok()).ok_or(bad)?;
+        let secs_running = fields.next().and_then(crate::parse_unsigned).ok_or(bad)?;
         let pid = fields.next().and_then(crate::parse_unsigned).ok_or(bad)?;
         let cmd = fields.next().unwrap_or("").to_string();
         jobs.push((

@@ -325,5 +325,6 @@ pub(super) fn stderr_is_journal() -> bool {
     let Ok(stat) = rustix::fs::fstat(crate::rt::print::stderr()) else {
         return false;
     };
-    dev.parse::<u64>() == Ok(stat.st_dev) && ino.parse::<u64>() == Ok(stat.st_ino)
+    crate::parse_unsigned::<u64>(dev) == Some(stat.st_dev)
+        && crate::parse_unsigned::<u64>(ino) == Some(stat.st_ino)
 }
