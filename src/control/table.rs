@@ -144,23 +144,22 @@ mod tests {
         );
     }
 
+    /// Whitespace at a line's end goes, Unicode's too, as `trim_end` cuts
+    /// it; inside a cell it stays.
     #[test]
     fn blank_ends_are_cut_from_their_line_only() {
-        let mut cells = Cells::new(["A", "B"]);
-        for cell in ["", " ", "é", ""] {
-            cells.push(cell);
+        for (row, want) in [
+            (["", " ", "é", ""], "A  B\n\né\n"),
+            (
+                ["x", "ok\u{a0}\u{3000}", "y", "a\u{2003}b"],
+                "A  B\nx  ok\ny  a\u{2003}b\n",
+            ),
+        ] {
+            let mut cells = Cells::new(["A", "B"]);
+            for cell in row {
+                cells.push(cell);
+            }
+            assert_eq!(cells.aligned(), want);
         }
-        assert_eq!(cells.aligned(), "A  B\n\né\n");
-    }
-
-    /// Unicode's whitespace at a line's end goes, as `trim_end` cuts it;
-    /// inside a cell it stays.
-    #[test]
-    fn unicode_whitespace_ends_are_cut() {
-        let mut cells = Cells::new(["A", "B"]);
-        for cell in ["x", "ok\u{a0}\u{3000}", "y", "a\u{2003}b"] {
-            cells.push(cell);
-        }
-        assert_eq!(cells.aligned(), "A  B\nx  ok\ny  a\u{2003}b\n");
     }
 }
