@@ -1,4 +1,4 @@
-//! UTF-8 checks without core's tables (issue 18, bytes): [`str`] for
+//! UTF-8 checks without core's tables (issue 18, bytes): [`str()`] for
 //! `core::str::from_utf8(..).ok()`, [`check`] for where it stops, and
 //! [`lossy`] for `String::from_utf8_lossy(..).into_owned()`.
 //!
