@@ -61,7 +61,7 @@ impl CPath {
     #[allow(unsafe_code)]
     fn fill(&mut self, path: &str) -> Result<(), Errno> {
         let bytes = path.as_bytes();
-        if bytes.contains(&0) {
+        if crate::has_byte(bytes, 0) {
             return Err(Errno::INVAL);
         }
         let len = bytes.len();

@@ -103,6 +103,78 @@ pub(crate) fn parse_i32(text: &str) -> Option<i32> {
     i32::try_from(if negative { -n } else { n }).ok()
 }
 
+/// `text.split_once(sep)` for an ASCII `sep`, found byte by byte: core's
+/// char searcher (and the `memchr` under it) leaves the binary when no
+/// char pattern is left (issue 18, bytes). An ASCII byte is never inside
+/// a multi-byte char, so the answer is the same.
+#[inline(never)]
+pub(crate) fn split_once(text: &str, sep: u8) -> Option<(&str, &str)> {
+    let i = text.bytes().position(|b| b == sep)?;
+    let (first, rest) = text.split_at_checked(i)?;
+    Some((first, rest.get(1..)?))
+}
+
+/// Whether `bytes` holds `byte`: `bytes.contains(&byte)`, or
+/// `text.contains(char)` for an ASCII char, without core's `memchr`
+/// (see [`split_once`]).
+#[inline(never)]
+// `contains` is what this avoids: it calls core's memchr.
+#[allow(clippy::manual_contains)]
+pub(crate) fn has_byte(bytes: &[u8], byte: u8) -> bool {
+    bytes.iter().any(|&b| b == byte)
+}
+
+/// `text.split(sep)` for an ASCII `sep` (see [`split_once`]): every
+/// piece, empty ones too, and always one after the last `sep`.
+pub(crate) struct Split<'a> {
+    rest: Option<&'a str>,
+    sep: u8,
+}
+
+impl<'a> Split<'a> {
+    pub(crate) fn new(text: &'a str, sep: u8) -> Split<'a> {
+        Split {
+            rest: Some(text),
+            sep,
+        }
+    }
+}
+
+impl<'a> Iterator for Split<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let text = self.rest?;
+        let (piece, rest) = match split_once(text, self.sep) {
+            Some((piece, rest)) => (piece, Some(rest)),
+            None => (text, None),
+        };
+        self.rest = rest;
+        Some(piece)
+    }
+}
+
+/// `text.lines()` (see [`split_once`]): lines ended by `\n` or `\r\n`;
+/// no line after a last `\n`, and a last line's lone `\r` kept.
+pub(crate) struct Lines<'a>(pub &'a str);
+
+impl<'a> Iterator for Lines<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        if self.0.is_empty() {
+            return None;
+        }
+        match split_once(self.0, b'\n') {
+            Some((line, rest)) => {
+                self.0 = rest;
+                Some(line.strip_suffix('\r').unwrap_or(line))
+            }
+            None => Some(core::mem::take(&mut self.0)),
+        }
+    }
+}
+
 /// Cuts the first `out.len()` fields of `text`, separated by `sep` (an
 /// ASCII byte), into `out`; returns how many there were (at most
 /// `out.len()`), and what follows the last one's separator when there is
@@ -116,8 +188,7 @@ pub(crate) fn split_fields<'a>(
     out: &mut [&'a str],
 ) -> (usize, Option<&'a str>) {
     for (n, field) in out.iter_mut().enumerate() {
-        // core's `split_once`, which the binary has anyway.
-        let Some((first, rest)) = text.split_once(char::from(sep)) else {
+        let Some((first, rest)) = split_once(text, sep) else {
             *field = text;
             return (n + 1, None);
         };
@@ -261,6 +332,49 @@ mod parse_tests {
         "\u{663}",
         "7\u{663}",
     ];
+
+    /// The byte-wise split_once, Split and Lines against core's.
+    #[test]
+    fn byte_splits_cut_as_core_does() {
+        for text in [
+            "",
+            ",",
+            "a",
+            "a,b",
+            ",a,",
+            "a,,b,",
+            "é,ü",
+            "x\n",
+            "\n",
+            "a\r\nb",
+            "a\r",
+            "a\n\r\n\n",
+            "\r\n",
+            "k=v=w",
+            "é\r\né",
+        ] {
+            assert_eq!(
+                super::split_once(text, b','),
+                text.split_once(','),
+                "{text:?}"
+            );
+            assert_eq!(
+                super::split_once(text, b'='),
+                text.split_once('='),
+                "{text:?}"
+            );
+            assert_eq!(
+                super::Split::new(text, b',').collect::<Vec<_>>(),
+                text.split(',').collect::<Vec<_>>(),
+                "{text:?}"
+            );
+            assert_eq!(
+                super::Lines(text).collect::<Vec<_>>(),
+                text.lines().collect::<Vec<_>>(),
+                "{text:?}"
+            );
+        }
+    }
 
     #[test]
     fn trim_cuts_as_str_trim_does() {

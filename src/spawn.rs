@@ -159,7 +159,7 @@ impl CStrings {
     /// Appends `word` and its NUL; false if it contains a NUL itself.
     #[inline(never)]
     fn push(bytes: &mut Vec<u8>, word: &[u8]) -> bool {
-        if word.contains(&0) {
+        if crate::has_byte(word, 0) {
             return false;
         }
         bytes.extend_from_slice(word);
@@ -468,11 +468,11 @@ pub fn open_self_exe() -> Result<(), Errno> {
     let open = |p: &str| crate::files::open(p, OFlags::PATH | OFlags::CLOEXEC, Mode::empty());
     let argv0 = crate::rt::start::argv0().unwrap_or("pmtr");
     let fd = open("/proc/self/exe").or_else(|e| {
-        if argv0.contains('/') {
+        if crate::has_byte(argv0.as_bytes(), b'/') {
             return open(argv0);
         }
         let path = crate::rt::start::var("PATH").unwrap_or("/usr/bin:/bin");
-        path.split(':')
+        crate::Split::new(path, b':')
             .find_map(|dir| open(&crate::files::join(dir, argv0)).ok())
             .ok_or(e)
     })?;

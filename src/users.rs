@@ -126,7 +126,7 @@ impl Users {
             if by_uid && wanted.is_none() {
                 break;
             }
-            for line in passwd.lines() {
+            for line in crate::Lines(passwd) {
                 let mut f = [""; 6];
                 let (n, _) = crate::split_fields(line, b':', &mut f);
                 let found = if by_uid {
@@ -155,7 +155,7 @@ impl Users {
         // bytes).
         let groups = &mut ids.groups;
         groups.push(gid);
-        for line in self.group.lines() {
+        for line in crate::Lines(&self.group) {
             let mut fields = [""; 4];
             let (4, _) = crate::split_fields(line, b':', &mut fields) else {
                 continue;
@@ -163,9 +163,7 @@ impl Users {
             let Some(group_id) = crate::parse_unsigned::<u32>(fields[2]) else {
                 continue;
             };
-            if fields[3]
-                .split(',')
-                .any(|member| crate::trim(member) == user)
+            if crate::Split::new(fields[3], b',').any(|member| crate::trim(member) == user)
                 && !groups.contains(&group_id)
             {
                 groups.push(group_id);
@@ -255,8 +253,8 @@ impl Users {
 
     /// A group's id by name in /etc/group, else as a number.
     fn group_id(&self, name: &str) -> Result<u32, LookupError> {
-        let by_name = self.group.lines().find_map(|line| {
-            let mut fields = line.split(':');
+        let by_name = crate::Lines(&self.group).find_map(|line| {
+            let mut fields = crate::Split::new(line, b':');
             (fields.next() == Some(name))
                 .then(|| crate::parse_unsigned(fields.nth(1)?))
                 .flatten()

@@ -67,7 +67,7 @@ fn parse_into(file: &str, bytes: &[u8], lines: &mut Vec<String>, errors: &mut Ve
     // Lines counted by hand, not enumerate(): see parse::parse.
     let mut n = 0;
     #[allow(clippy::explicit_counter_loop)]
-    for raw in text.split('\n') {
+    for raw in crate::Split::new(text, b'\n') {
         let i = n;
         n += 1;
         let line = raw.strip_suffix('\r').unwrap_or(raw);
@@ -130,7 +130,7 @@ fn skip_blanks(text: &str) -> &str {
 /// One `KEY=VALUE` (after any `export `) as `KEY=VALUE` with the quotes
 /// removed, or where in it (a byte offset) and what is wrong.
 fn entry(body: &str) -> Result<String, (usize, Text)> {
-    let Some((key, value)) = body.split_once('=') else {
+    let Some((key, value)) = crate::split_once(body, b'=') else {
         return Err((0, NO_EQUALS));
     };
     let name_ok = key

@@ -274,7 +274,7 @@ impl fmt::Display for ErrorKind {
         let (msg, a, b) = unsaid(self.said);
         let mut buf = [0; MAX_TEXT];
         let mut rest = msg_text(msg, &mut buf);
-        while let Some((text, marked)) = rest.split_once('%') {
+        while let Some((text, marked)) = crate::split_once(rest, b'%') {
             f.write_str(text)?;
             let mark = marked.bytes().next().unwrap_or(0);
             rest = marked.get(1..).unwrap_or("");

@@ -52,7 +52,7 @@ pub struct Line {
 /// in a plain loop, which is less code than this `filter_map`).
 #[cfg(test)]
 pub fn lines(src: &str) -> impl Iterator<Item = Result<Line, (Pos, ErrorKind)>> + '_ {
-    src.split('\n')
+    crate::Split::new(src, b'\n')
         .enumerate()
         .filter_map(|(i, raw)| line(raw, i).transpose())
 }

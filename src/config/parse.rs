@@ -260,7 +260,7 @@ pub fn parse(file: &str, src: &str) -> Result<Config, Vec<Error>> {
     // Enumerate<Split> in the binary (issue 18, bytes).
     let mut i = 0;
     #[allow(clippy::explicit_counter_loop)]
-    for raw in src.split('\n') {
+    for raw in crate::Split::new(src, b'\n') {
         let n = i;
         i += 1;
         match lex::line(raw, n) {

@@ -44,7 +44,7 @@ pub(crate) fn next_word<'a>(list: &mut &'a str) -> Option<&'a str> {
     if list.is_empty() {
         return None;
     }
-    let (word, rest) = list.split_once('\0').unwrap_or((list, ""));
+    let (word, rest) = crate::split_once(list, 0).unwrap_or((list, ""));
     *list = rest;
     Some(word)
 }
@@ -350,11 +350,11 @@ pub fn parse_cpu(text: &str) -> Result<Vec<u32>, (u32, &str)> {
                 _ => Err((Msg::CpuTooBig as u32, s)),
             }
         };
-        for item in text.split(',') {
+        for item in crate::Split::new(text, b',') {
             if item.is_empty() {
                 return Err(bad(EMPTY_ITEM));
             }
-            match item.split_once('-') {
+            match crate::split_once(item, b'-') {
                 Some((a, b)) => {
                     let (a, b) = (number(a)?, number(b)?);
                     if a > b {
@@ -415,7 +415,7 @@ pub fn parse_url(text: &str, listen: bool) -> Result<UdpUrl, u32> {
         }
     }
     let (host, port, bracketed) = if let Some(inner) = host_port.strip_prefix('[') {
-        let Some((host, after)) = inner.split_once(']') else {
+        let Some((host, after)) = crate::split_once(inner, b']') else {
             return Err(bad(NO_BRACKET));
         };
         let Some(port) = after.strip_prefix(':') else {
@@ -426,7 +426,7 @@ pub fn parse_url(text: &str, listen: bool) -> Result<UdpUrl, u32> {
         let Some((host, port)) = crate::files::rsplit_at(host_port, b':') else {
             return Err(bad(NO_PORT));
         };
-        if host.contains(':') {
+        if crate::has_byte(host.as_bytes(), b':') {
             return Err(bad(IPV6_BRACKETS));
         }
         (host, port, false)
@@ -545,7 +545,7 @@ fn parse_groups(bytes: &[u8], groups: &mut [u16]) -> Option<(usize, bool)> {
     while let Some(text) = rest {
         let part;
         (part, rest) = cut(text, b':');
-        if part.contains(&b'.') {
+        if crate::has_byte(part, b'.') {
             // Room for two groups, and nothing after it.
             let [a, b, c, d] = parse_v4(part).filter(|_| rest.is_none())?;
             groups

@@ -185,7 +185,7 @@ pub fn main(verb: Verb, args: &[String]) -> u8 {
     // refusal, an unknown name, a cut answer) is read as usual.
     if prometheus
         && let Some(text) = answer.strip_suffix("end\n")
-        && !text.contains('\t')
+        && !crate::has_byte(text.as_bytes(), b'\t')
     {
         out(text);
         return EXIT_OK;
@@ -204,7 +204,7 @@ pub fn main(verb: Verb, args: &[String]) -> u8 {
             // The names as pmtr sent them, tab-separated, each quoted.
             // Never dropped: the client exits next (issue 18, bytes).
             let mut list = ManuallyDrop::new(String::new());
-            for n in names.split('\t') {
+            for n in crate::Split::new(names, b'\t') {
                 if !list.is_empty() {
                     list.push_str(", ");
                 }
@@ -387,8 +387,8 @@ impl<'a> Answer<'a> {
     fn read(&mut self, text: &'a str) -> Result<(), AnswerError<'a>> {
         let answer = self;
         let mut ended = false;
-        for line in text.lines() {
-            let (kind, rest) = line.split_once('\t').unwrap_or((line, ""));
+        for line in crate::Lines(text) {
+            let (kind, rest) = crate::split_once(line, b'\t').unwrap_or((line, ""));
             let read = match crate::config::word_index(
                 "refused\0error\0unknown\0pmtr\0job\0ok\0fail\0end\0",
                 kind,
@@ -404,7 +404,7 @@ impl<'a> Answer<'a> {
                     .map(|job| answer.jobs.push(job))
                     .is_some(),
                 Some(n @ (5 | 6)) => {
-                    let (name, what) = rest.split_once('\t').unwrap_or((rest, ""));
+                    let (name, what) = crate::split_once(rest, b'\t').unwrap_or((rest, ""));
                     answer.results.push((name, n == 5, what));
                     true
                 }
@@ -478,7 +478,7 @@ fn state_text(text: &mut String, job: &JobStatus) {
                 text.push_str("waiting for ");
                 // Each name and ", ", then the last ", " cut: split
                 // yields at least one name (issue 18, bytes).
-                for name in names.split(',') {
+                for name in crate::Split::new(names, b',') {
                     text.push_str(name);
                     text.push_str(", ");
                 }
@@ -640,7 +640,7 @@ fn json(answer: &Answer<'_>, all: bool) -> String {
         // The KEY=VALUE fields pmtr added (`restart`, `delay_secs`,
         // `quick_exits`, `give_up_after`, …): numbers as numbers.
         for kv in &j.extra {
-            let (key, value) = kv.split_once('=').unwrap_or_default();
+            let (key, value) = crate::split_once(kv, b'=').unwrap_or_default();
             json_string(&mut out, ",", key);
             out.push(':');
             match crate::parse_unsigned::<u64>(value) {

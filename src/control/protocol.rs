@@ -322,7 +322,7 @@ impl JobStatus {
     pub fn write_line(&self, out: &mut String) {
         self.write_fields(out);
         for kv in &self.extra {
-            let (key, value) = kv.split_once('=').unwrap_or_default();
+            let (key, value) = crate::split_once(kv, b'=').unwrap_or_default();
             write_extra(out, key, value);
         }
         out.push('\n');
@@ -352,11 +352,11 @@ impl JobStatus {
         let (mut extra, mut rest) = (Vec::new(), rest);
         while let Some(more) = rest {
             let kv;
-            (kv, rest) = match more.split_once('\t') {
+            (kv, rest) = match crate::split_once(more, b'\t') {
                 Some((kv, next)) => (kv, Some(next)),
                 None => (more, None),
             };
-            let (k, v) = kv.split_once('=')?;
+            let (k, v) = crate::split_once(kv, b'=')?;
             // `KEY=` as it is, then the value unescaped.
             extra.push(unescape(kv.get(..=k.len())?, v));
         }
@@ -371,7 +371,7 @@ impl JobStatus {
         let last_exit = if exit == "-" {
             None
         } else {
-            let (kind, n) = exit.split_once(' ')?;
+            let (kind, n) = crate::split_once(exit, b' ')?;
             let n = crate::parse_i32(n)?;
             // By place in a word list, through the one search (issue 18,
             // bytes).

@@ -51,7 +51,7 @@ impl Query {
         let [id_hi, id_lo] = id.to_be_bytes();
         // Flags: RD. Counts: one question, no records.
         self.push(&[id_hi, id_lo, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0]);
-        for label in name.split('.') {
+        for label in crate::Split::new(name, b'.') {
             if !(1..=63).contains(&label.len()) {
                 self.len = 0;
                 return false;

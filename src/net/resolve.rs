@@ -728,7 +728,7 @@ fn conf_line(line: &str, conf: &mut Conf, timeout: &mut u32, attempts: &mut u32)
             }
         }
         Some(_) => {
-            for (key, value) in words.filter_map(|word| word.split_once(':')) {
+            for (key, value) in words.filter_map(|word| crate::split_once(word, b':')) {
                 let Some(n) = crate::parse_unsigned::<u32>(value) else {
                     continue;
                 };

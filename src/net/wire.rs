@@ -174,7 +174,7 @@ pub fn control_datagram<'a>(
         datagram.push(' ');
         datagram.push_str(name);
     }
-    if !datagram.contains(' ') {
+    if !crate::has_byte(datagram.as_bytes(), b' ') {
         return Err(BadControl::NoJobNames);
     }
     datagram.push('\n');

@@ -244,7 +244,7 @@ impl Health {
             Ok(0) => (false, true),
             Ok(n) => {
                 self.ready_pipe_read += n;
-                let ready = buf[..n].contains(&b'\n');
+                let ready = crate::has_byte(&buf[..n], b'\n');
                 (ready, ready || self.ready_pipe_read >= PIPE_TOTAL_MAX)
             }
             Err(Errno::AGAIN | Errno::INTR) => (false, false),

@@ -319,7 +319,7 @@ pub(super) fn stderr_is_journal() -> bool {
     let Some(stream) = crate::rt::start::var("JOURNAL_STREAM") else {
         return false;
     };
-    let Some((dev, ino)) = stream.split_once(':') else {
+    let Some((dev, ino)) = crate::split_once(stream, b':') else {
         return false;
     };
     let Ok(stat) = rustix::fs::fstat(crate::rt::print::stderr()) else {

@@ -231,13 +231,13 @@ impl Parser<'_> {
                             self.bad(arg(0), Msg::BadNumber, OCTAL_MODE);
                         }
                     },
-                    _ if text.split(',').any(str::is_empty) => {
+                    _ if crate::Split::new(text, b',').any(str::is_empty) => {
                         self.fail(arg(0).pos, Msg::EmptyArg, key, Text::NONE);
                     }
                     Kw::Group => spec.group = Some(String::from(text)),
                     _ => {
                         // A loop, not map().collect(): no adapter code.
-                        for g in text.split(',') {
+                        for g in crate::Split::new(text, b',') {
                             spec.groups.push(String::from(g));
                         }
                     }
