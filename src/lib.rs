@@ -197,9 +197,10 @@ pub(crate) fn split_fields<'a>(
     (out.len(), Some(text))
 }
 
-/// `text.trim()`: without the whitespace (Unicode's, as `char::
-/// is_whitespace` says: [`utf8::is_space`]) at either end. One forward loop, not core's
-/// two-ended `trim_matches` (issue 18: 242 bytes on armv7).
+/// `text.trim()`: without the whitespace (Unicode's, as
+/// `char::is_whitespace` says: [`utf8::is_space`]) at either end. One
+/// forward loop, not core's two-ended `trim_matches` (issue 18: 242 bytes
+/// on armv7).
 pub(crate) fn trim(text: &str) -> &str {
     // All whitespace leaves `start` past `end`: no slice, "".
     let (mut at, mut start, mut end) = (0, text.len(), 0);

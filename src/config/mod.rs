@@ -89,34 +89,29 @@ pub fn parse_bytes(file: &str, bytes: &[u8]) -> Result<Config, Vec<Error>> {
         let kind = ErrorKind::plain(Msg::TooBig).num(bytes.len() as u64);
         Error::whole(file, kind)
     } else {
-        match crate::utf8::str(bytes) {
-            Some(text) => {
-                // Editors on other systems may save a byte-order mark; it
-                // means nothing.
-                let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-                return parse::parse(file, text);
-            }
-            None => {
-                // Lines and the chars of the last one, in one pass: the
-                // prefix is valid UTF-8, so its chars are its bytes that
-                // do not continue a char.
-                // Split, not indexed: no bounds checks (issue 18, bytes).
-                let (valid, bad) = bytes
-                    .split_at_checked(crate::utf8::check(bytes).0)
-                    .unwrap_or_default();
-                let (mut line, mut col) = (1u32, 1u32);
-                for &b in valid {
-                    if b == b'\n' {
-                        (line, col) = (line.saturating_add(1), 1);
-                    } else if b & 0xc0 != 0x80 {
-                        col = col.saturating_add(1);
-                    }
-                }
-                let pos = Pos { line, col };
-                let byte = u64::from(bad.first().copied().unwrap_or(0));
-                Error::at(file, pos, ErrorKind::plain(Msg::NotUtf8).num(byte))
+        // One check: the valid prefix is the whole text, or it ends at
+        // the first bad byte.
+        let text = crate::utf8::prefix(bytes);
+        let Some(bad) = bytes.get(text.len()..).filter(|rest| !rest.is_empty()) else {
+            // Editors on other systems may save a byte-order mark; it
+            // means nothing.
+            let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+            return parse::parse(file, text);
+        };
+        // Lines and the chars of the last one, in one pass: the prefix is
+        // valid UTF-8, so its chars are its bytes that do not continue a
+        // char.
+        let (mut line, mut col) = (1u32, 1u32);
+        for &b in text.as_bytes() {
+            if b == b'\n' {
+                (line, col) = (line.saturating_add(1), 1);
+            } else if b & 0xc0 != 0x80 {
+                col = col.saturating_add(1);
             }
         }
+        let pos = Pos { line, col };
+        let byte = u64::from(bad.first().copied().unwrap_or(0));
+        Error::at(file, pos, ErrorKind::plain(Msg::NotUtf8).num(byte))
     };
     Err(vec![error])
 }
