@@ -6,7 +6,7 @@
 #
 # Builds unstripped copies of pmtr into target/bloat/ (same code as
 # target/dist/: the profile's `strip` only acts at link time; the report
-# checks that .text and .rodata match the stripped binary byte for byte in
+# checks that .text and .rodata match cargo's stripped binary byte for byte in
 # size), each with its linker map, then prints for each:
 #   - the file: its allocated sections and what else is in the file;
 #   - by origin: bytes of code (and named data) per crate and per pmtr
@@ -59,13 +59,15 @@ section_sizes() {
         $2 != "NULL" && NF >= 9 { printf "%s %d %s\n", $1, hexval($5), (NF >= 10) ? $7 : "-" }'
 }
 
-# report LABEL BIN STRIPPED MAP
+# report LABEL BIN STRIPPED MAP SHIPPED
 report() {
-    label=$1 bin=$2 stripped=$3 map=$4
+    label=$1 bin=$2 stripped=$3 map=$4 shipped=$5
     echo
     echo "=================== $label ==================="
     if [ -f "$stripped" ]; then
-        printf 'file: %s bytes stripped (%s)\n' "$(wc -c <"$stripped")" "$stripped"
+        printf 'file: %s bytes stripped (%s)' "$(wc -c <"$stripped")" "$stripped"
+        [ ! -f "$shipped" ] || printf ', %s without its section table (%s)' "$(wc -c <"$shipped")" "$shipped"
+        echo
         a=$(section_sizes "$bin" | awk '$1 == ".text" || $1 == ".rodata" { printf "%s=%s ", $1, $2 }')
         b=$(section_sizes "$stripped" | awk '$1 == ".text" || $1 == ".rodata" { printf "%s=%s ", $1, $2 }')
         # The unstripped build's other profile changes the crates' hashes,
@@ -187,5 +189,12 @@ for name do
     esac
     bin=$BLOAT_DIR/dist/pmtr-$name
     [ -f "$bin" ] || { say "no $bin (built by this script; release is x86_64 and aarch64 only)"; continue; }
-    report "pmtr-$name ($flavour)" "$bin" "$DIST/pmtr-$name" "$MAPS/$flavour-$short.map"
+    # The stripped build to compare with: cargo's copy, whose sections the
+    # one in target/dist no longer lists (install_dist in cross/lib.sh).
+    linked=""
+    for target in arm-unknown-linux-musleabihf armv7-unknown-linux-musleabihf \
+        aarch64-unknown-linux-musl x86_64-unknown-linux-musl; do
+        [ "$(short_name "$target")" = "$short" ] && linked=$(cargo_out "$target" "$flavour")
+    done
+    report "pmtr-$name ($flavour)" "$bin" "$linked" "$MAPS/$flavour-$short.map" "$DIST/pmtr-$name"
 done

@@ -38,7 +38,7 @@ build_release() {
         # shellcheck disable=SC2086 # a list of words
         [ -z "$flags" ] || set -- --config "target.$target.rustflags=$(toml_array $flags)"
         cross +"$STABLE" build --release --target "$target" --target-dir "$STABLE_TARGET_DIR" "$@"
-        install -D -m 755 "$(cargo_out "$target" release)" "$(dist_path "$target" release)"
+        install_dist "$target" release
     done
 }
 
@@ -53,7 +53,7 @@ build_min() {
         # shellcheck disable=SC2046,SC2086 # lists of words
         cross +"$NIGHTLY" build --release --target "$target" --target-dir "$MIN_TARGET_DIR" \
             $MIN_STD_ARGS --config "target.$target.rustflags=$(toml_array $(min_rustflags "$target"))"
-        install -D -m 755 "$(cargo_out "$target" min)" "$(dist_path "$target" min)"
+        install_dist "$target" min
     done
 }
 

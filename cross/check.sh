@@ -57,15 +57,18 @@ verify_files() {
             *interpreter* | *"dynamically linked"*) die "$bin needs an interpreter: $desc" ;;
             *"not stripped"* | *"with debug_info"*) die "$bin is not stripped: $desc" ;;
         esac
+        # Sections are read from cargo's copy: the one in target/dist has
+        # no section table (install_dist in cross/lib.sh).
+        linked=$(cargo_out "$target" "$flavour")
         # Unwind tables are dropped at link (cross/discard-unwind.ld): one
         # left means a build path lost the script (as zig cc drops all
         # but the last `-T`).
         if command -v readelf >/dev/null 2>&1; then
-            tables=$(readelf -SW "$bin" | grep -Eo '\.(eh_frame[a-z_]*|ARM\.ex[a-z]+)' | sort -u | tr '\n' ' ')
+            tables=$(readelf -SW "$linked" | grep -Eo '\.(eh_frame[a-z_]*|ARM\.ex[a-z]+)' | sort -u | tr '\n' ' ')
             [ -z "$tables" ] || die "$bin has unwind tables ($tables): cross/discard-unwind.ld was not applied"
         fi
         if [ "$target" = arm-unknown-linux-musleabihf ] && command -v readelf >/dev/null 2>&1; then
-            arch=$(readelf -A "$bin" | sed -n 's/^ *Tag_CPU_arch: *//p')
+            arch=$(readelf -A "$linked" | sed -n 's/^ *Tag_CPU_arch: *//p')
             [ "$arch" = v6 ] || die "$bin is tagged for CPU arch '$arch', not v6 (Pi Zero/1)"
         fi
         say "file ok: $(basename "$bin"): $desc"

@@ -77,6 +77,40 @@ dist_path() {
     fi
 }
 
+# install_dist TARGET FLAVOUR: copy cargo's binary for TARGET and FLAVOUR
+# to its place in target/dist/ and, when it is stripped, drop its section
+# header table too (`llvm-objcopy --strip-sections`). The kernel loads an
+# executable by its program headers alone; the sections that go are the
+# table (10 or 11 entries of 40 or 64 bytes), their names, the linker's
+# .comment and ARM's build attributes, none of them loaded (issue 18:
+# min armv7 -712 bytes, armv6 -704, aarch64 -812, x86_64 -808, stable
+# x86_64 -1248). The price: readelf -S, objdump -h and debuggers see no
+# sections in the shipped file, so cross/check.sh reads those of cargo's
+# copy, which is the same code; cross/bloat.sh builds its own unstripped
+# one. An unstripped build (PMTR_CARGO_ARGS with strip=false) is copied
+# as it is.
+install_dist() {
+    dist_src=$(cargo_out "$1" "$2")
+    dist_dst=$(dist_path "$1" "$2")
+    install -D -m 755 "$dist_src" "$dist_dst"
+    if ! readelf -SW "$dist_src" | grep -q ' \.symtab '; then
+        "$(objcopy_tool)" --strip-sections "$dist_dst"
+    fi
+}
+
+# objcopy_tool: an llvm-objcopy (GNU objcopy has no --strip-sections):
+# Debian's `llvm` package, or a versioned one.
+objcopy_tool() {
+    if command -v llvm-objcopy >/dev/null 2>&1; then
+        echo llvm-objcopy
+        return 0
+    fi
+    for tool in /usr/bin/llvm-objcopy-*; do
+        [ ! -x "$tool" ] || { echo "$tool"; return 0; }
+    done
+    die "llvm-objcopy not found: run cross/setup.sh (it installs Debian's llvm)"
+}
+
 # min_target TARGET: what the min flavour of cross/local-build.sh passes
 # to cargo as --target. armv6 is built from cross/armv6-thumb.json:
 # arm-unknown-linux-musleabihf in Thumb-1 code (issue 18: 187196 -> 136180

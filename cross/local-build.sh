@@ -62,7 +62,7 @@ build_release() {
     run_cargo "$STABLE_TARGET_DIR" cargo +"$STABLE" build --release --target-dir "$STABLE_TARGET_DIR" \
         ${PMTR_CARGO_ARGS:-} "$@"
     for target in $STABLE_LOCAL_TARGETS; do
-        install -D -m 755 "$(cargo_out "$target" release)" "$(dist_path "$target" release)"
+        install_dist "$target" release
     done
 }
 
@@ -116,7 +116,7 @@ build_min() {
     run_cargo "$MIN_TARGET_DIR" cargo +"$NIGHTLY" build --release $MIN_STD_ARGS --target-dir "$MIN_TARGET_DIR" \
         ${PMTR_CARGO_ARGS:-} "$@"
     for target in $TARGETS; do
-        install -D -m 755 "$(cargo_out "$target" min)" "$(dist_path "$target" min)"
+        install_dist "$target" min
     done
 }
 

@@ -2,7 +2,8 @@
 # Installs what the Docker-free builds and their qemu smoke tests need on a
 # fresh machine of this kind (Debian, root, package registries only). Cheap
 # when everything is already there.
-#   - qemu-user (qemu-arm, qemu-aarch64) and file, from apt;
+#   - qemu-user (qemu-arm, qemu-aarch64), file, binutils and llvm (for
+#     llvm-objcopy), from apt;
 #   - rustup targets x86_64/aarch64-unknown-linux-musl on stable;
 #   - a nightly toolchain with rust-src, for -Z build-std;
 #   - zig (PyPI `ziglang`) in .venv/ at the top of the repo, the linker for
@@ -14,6 +15,9 @@ set -eu
 need_apt=""
 command -v qemu-arm >/dev/null 2>&1 && command -v qemu-aarch64 >/dev/null 2>&1 || need_apt="$need_apt qemu-user"
 command -v file >/dev/null 2>&1 || need_apt="$need_apt file"
+command -v readelf >/dev/null 2>&1 || need_apt="$need_apt binutils"
+# llvm-objcopy --strip-sections, for the binaries in target/dist (install_dist).
+(objcopy_tool) >/dev/null 2>&1 || need_apt="$need_apt llvm"
 # The virtualenv for zig needs venv and ensurepip (Debian splits them out).
 python3 -c 'import venv, ensurepip' 2>/dev/null || need_apt="$need_apt python3 python3-venv"
 if [ -n "$need_apt" ]; then
