@@ -107,14 +107,18 @@ struct Limits {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PrepareError {
     User(crate::users::LookupError),
-    Nul(&'static str),
+    /// A NUL byte in a line of the environment (HOME, USER or LOGNAME
+    /// from /etc/passwd: no word of the configuration has one, see
+    /// [`config_word`]).
+    EnvNul,
 }
 
 impl fmt::Display for PrepareError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             PrepareError::User(e) => e.fmt(f),
-            PrepareError::Nul(what) => write!(f, "{what} contains a NUL byte"),
+            // Its one text, no argument to format (issue 18, bytes).
+            PrepareError::EnvNul => f.write_str("env contains a NUL byte"),
         }
     }
 }
@@ -1328,7 +1332,7 @@ impl Env {
             let replaced = i < base && sets(later, key);
             i += 1;
             if !replaced && !CStrings::push(&mut bytes, line.as_bytes()) {
-                return Err(PrepareError::Nul("env"));
+                return Err(PrepareError::EnvNul);
             }
         }
         Ok(CStrings::point(bytes))
