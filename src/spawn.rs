@@ -388,11 +388,15 @@ impl Launch {
     /// The launch of a logger: pmtr's own binary with `args` (`argv[0]`
     /// first), reading its stdin (the pipe passed to [`spawn`]), stderr
     /// left as pmtr's, run with `ids` (see [`Launch::logger_ids`]).
+    /// It cannot fail (its arguments are words of the configuration, see
+    /// [`config_word`]): its error type has no value, so its callers'
+    /// error arms are known never to run and leave the binary (issue 18,
+    /// bytes).
     pub fn logger(
         args: &[&str],
         ids: Option<Box<Ids>>,
         env: &Rc<Env>,
-    ) -> Result<Launch, PrepareError> {
+    ) -> Result<Launch, core::convert::Infallible> {
         Ok(Launch {
             exec_self: true,
             argv: CStrings::from_text(Words::Borrowed(args)),
