@@ -108,9 +108,10 @@ impl Health {
             Some(ReadyHow::When(cmd)) => Some(job.probe(cmd)),
             _ => None,
         };
-        let check_cmd = match r.check_every_ms {
-            Some(_) => Some(job.probe(&r.check_cmd)),
-            None => None,
+        let check_cmd = if r.check_every_ms.is_some() {
+            Some(job.probe(&r.check_cmd))
+        } else {
+            None
         };
         // Boxed here, where it is made: not moved into its box by the
         // caller (issue 18, bytes).
