@@ -107,28 +107,45 @@ struct Limits {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PrepareError {
     User(crate::users::LookupError),
-    Nul(&'static str),
+    /// A NUL byte in a line of the environment (HOME, USER or LOGNAME
+    /// from /etc/passwd: no word of the configuration has one, see
+    /// [`config_word`]).
+    EnvNul,
 }
 
 impl fmt::Display for PrepareError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             PrepareError::User(e) => e.fmt(f),
-            PrepareError::Nul(what) => write!(f, "{what} contains a NUL byte"),
+            // Its one text, no argument to format (issue 18, bytes).
+            PrepareError::EnvNul => f.write_str("env contains a NUL byte"),
         }
     }
 }
 
-/// `text` as a C string; the error names `what` has the NUL byte.
-/// Through [`CStrings::push`], which the argument lists use: not
-/// `CString::new`'s search and copy of its own (issue 18, bytes).
-fn cstring(text: &str, what: &'static str) -> Result<CString, PrepareError> {
+/// `text`, a word of the configuration, as a C string. Through
+/// [`CStrings::push`], which the argument lists use: not `CString::new`'s
+/// search and copy of its own (issue 18, bytes). No error: see
+/// [`config_word`].
+fn cstring(text: &str) -> CString {
     let mut bytes = Vec::new();
-    if !CStrings::push(&mut bytes, text.as_bytes()) {
-        return Err(PrepareError::Nul(what));
+    if !config_word(CStrings::push(&mut bytes, text.as_bytes())) {
+        bytes.push(0);
     }
-    // SAFETY: `push` added the one NUL, at the end.
-    Ok(unsafe { CString::from_vec_with_nul_unchecked(bytes) })
+    // SAFETY: `push` added the one NUL, at the end; or, had it refused a
+    // NUL inside, `bytes` is that one NUL alone.
+    unsafe { CString::from_vec_with_nul_unchecked(bytes) }
+}
+
+/// `pushed`, as [`CStrings::push`] said it for a word of the
+/// configuration (`cmd`, `dir`, a stream's path, a probe's command, a
+/// logger's arguments): always true, as the configuration's lexer
+/// refuses control characters, NUL among them (`config::lex`), so no
+/// launch fails for one and there is no error to make (issue 18, bytes:
+/// the failed launch's drops and messages leave).
+fn config_word(pushed: bool) -> bool {
+    debug_assert!(pushed, "a NUL byte in a word of the configuration");
+    pushed
 }
 
 /// NUL-terminated strings in one block, and the NULL-terminated array
@@ -188,12 +205,12 @@ impl CStrings {
         CStrings { bytes, ptrs }
     }
 
-    /// The strings of the configuration's `words`; the error names `what`
-    /// has the NUL byte. One loop for the three kinds of word list
+    /// The strings of the configuration's `words` (no error: see
+    /// [`config_word`]). One loop for the three kinds of word list
     /// (`cmd`, a probe's, a logger's), not one each, and told the kind by
     /// an enum, not a `dyn Iterator` (issue 18, bytes: no vtable and
     /// `next` per kind).
-    fn from_text(words: Words<'_>, what: &'static str) -> Result<CStrings, PrepareError> {
+    fn from_text(words: Words<'_>) -> CStrings {
         let mut bytes = Vec::new();
         let mut i = 0;
         loop {
@@ -203,11 +220,9 @@ impl CStrings {
                 Words::Borrowed(w) => w.get(i).copied(),
             };
             let Some(word) = word else {
-                return Ok(CStrings::point(bytes));
+                return CStrings::point(bytes);
             };
-            if !CStrings::push(&mut bytes, word.as_bytes()) {
-                return Err(PrepareError::Nul(what));
-            }
+            config_word(CStrings::push(&mut bytes, word.as_bytes()));
             i += 1;
         }
     }
@@ -248,7 +263,7 @@ impl Launch {
         env_files: &[String],
         envs: &mut Envs,
     ) -> Result<Launch, PrepareError> {
-        let argv = CStrings::from_text(Words::Boxed(&spec.cmd), "cmd")?;
+        let argv = CStrings::from_text(Words::Boxed(&spec.cmd));
         let ids = users
             .ids(
                 spec.user.as_deref(),
@@ -261,18 +276,18 @@ impl Launch {
         let other_user = ids
             .as_ref()
             .filter(|ids| ids.uid != rustix::process::geteuid().as_raw());
-        let file = |path: &str, what| -> Result<Stream, PrepareError> {
+        let file = |path: &str| -> Stream {
             let as_job =
                 other_user.is_some_and(|ids| redirectable(&crate::files::join(dir, path), ids));
-            Ok(Stream::File(Box::new(FileStream {
-                path: cstring(path, what)?,
+            Stream::File(Box::new(FileStream {
+                path: cstring(path),
                 as_job,
-            })))
+            }))
         };
-        let stream = |out: &Output, what| -> Result<Stream, PrepareError> {
-            Ok(match out {
+        let stream = |out: &Output| -> Stream {
+            match out {
                 Output::Null => Stream::Null,
-                Output::File(f) => file(f, what)?,
+                Output::File(f) => file(f),
                 Output::Syslog => Stream::Syslog,
                 // FILE.1 is created anew at each rotation: a directory the
                 // user may write makes it the user's even when sticky.
@@ -280,7 +295,7 @@ impl Launch {
                     let path = crate::files::join(dir, &log.path);
                     redirectable(&path, ids) || redirectable(&(path + ".1"), ids)
                 })),
-            })
+            }
         };
         let extra = spec.extra();
         // A plain loop, not a `map` and `collect` of their own (issue 18,
@@ -324,13 +339,13 @@ impl Launch {
             exec_self: false,
             argv,
             env,
-            dir: spec.dir.as_deref().map(|d| cstring(d, "dir")).transpose()?,
+            dir: spec.dir.as_deref().map(cstring),
             stdin: match &extra.input {
-                Some(path) => file(path, "in")?,
+                Some(path) => file(path),
                 None => Stream::Null,
             },
-            stdout: stream(&spec.out, "out")?,
-            stderr: stream(&spec.err, "err")?,
+            stdout: stream(&spec.out),
+            stderr: stream(&spec.err),
             limits,
             creds: ids.map(Box::new),
             // `ready fd N`: a pipe to pmtr at N. Set here, not by a copy
@@ -373,14 +388,18 @@ impl Launch {
     /// The launch of a logger: pmtr's own binary with `args` (`argv[0]`
     /// first), reading its stdin (the pipe passed to [`spawn`]), stderr
     /// left as pmtr's, run with `ids` (see [`Launch::logger_ids`]).
+    /// It cannot fail (its arguments are words of the configuration, see
+    /// [`config_word`]): its error type has no value, so its callers'
+    /// error arms are known never to run and leave the binary (issue 18,
+    /// bytes).
     pub fn logger(
         args: &[&str],
         ids: Option<Box<Ids>>,
         env: &Rc<Env>,
-    ) -> Result<Launch, PrepareError> {
+    ) -> Result<Launch, core::convert::Infallible> {
         Ok(Launch {
             exec_self: true,
-            argv: CStrings::from_text(Words::Borrowed(args), "out")?,
+            argv: CStrings::from_text(Words::Borrowed(args)),
             env: Rc::clone(env),
             dir: None,
             stdin: Stream::Pipe(false),
@@ -411,10 +430,10 @@ impl Launch {
     /// This job's `ready when` or `check` command `cmd`: as the job's
     /// user, in its dir, with its environment; stdin from /dev/null,
     /// stdout and stderr into one pipe to pmtr; no nice, cpu or ulimit.
-    pub fn probe(&self, cmd: &[String]) -> Result<Launch, PrepareError> {
-        Ok(Launch {
+    pub fn probe(&self, cmd: &[String]) -> Launch {
+        Launch {
             exec_self: false,
-            argv: CStrings::from_text(Words::Owned(cmd), "cmd")?,
+            argv: CStrings::from_text(Words::Owned(cmd)),
             env: Rc::clone(&self.env),
             dir: self.dir.clone(),
             stdin: Stream::Null,
@@ -430,7 +449,7 @@ impl Launch {
             creds: self.child_creds(),
             ready_fd: None,
             merged: true,
-        })
+        }
     }
 
     /// The uid and gid the job runs as, when a `user` is set.
@@ -1317,7 +1336,7 @@ impl Env {
             let replaced = i < base && sets(later, key);
             i += 1;
             if !replaced && !CStrings::push(&mut bytes, line.as_bytes()) {
-                return Err(PrepareError::Nul("env"));
+                return Err(PrepareError::EnvNul);
             }
         }
         Ok(CStrings::point(bytes))
@@ -1467,10 +1486,35 @@ mod tests {
         assert_eq!((none.ptrs.len(), none.iter().count()), (1, 0));
         assert_eq!(none.first(), None);
         assert!(CStrings::new([&b"a\0b"[..]].into_iter()).is_none());
-        assert!(matches!(
-            CStrings::from_text(Words::Borrowed(&["ok", "bad\0"]), "cmd"),
-            Err(PrepareError::Nul("cmd"))
-        ));
+    }
+
+    /// No launch fails for a NUL byte in a word of the configuration
+    /// (see `config_word`): its lexer refuses one in every word, bare or
+    /// quoted, of every option a launch is made of.
+    #[test]
+    fn the_configuration_has_no_nul_for_a_launch() {
+        for line in [
+            "cmd /bin/echo a\0b",
+            "cmd /bin/echo \"a\0b\"",
+            "dir /tmp/a\0b",
+            "in /tmp/a\0b",
+            "out /tmp/a\0b",
+            "err \"/tmp/a\0b\"",
+            "out /tmp/a\0b max 1M",
+            "ready when /bin/test a\0b",
+            "check every 5 s /bin/test a\0b",
+            "env A=a\0b",
+            "user a\0b",
+        ] {
+            let text = format!("job {{\n name t\n cmd /bin/true\n {line}\n}}\n");
+            let errors = crate::config::parse_bytes("t", text.as_bytes()).err();
+            let said = errors.map(|e| e.iter().map(|e| e.to_string()).collect::<Vec<_>>());
+            assert!(
+                said.as_ref()
+                    .is_some_and(|e| e.iter().any(|e| e.contains("control character U+0"))),
+                "{line:?}: {said:?}"
+            );
+        }
     }
 
     /// Jobs of one `user` share one environment (their HOME, USER and

@@ -87,11 +87,6 @@ pub fn needed(spec: &JobSpec) -> bool {
         .is_some_and(|r| r.how.is_some() || r.check_every_ms.is_some())
 }
 
-/// A probe's command, from its job's launch.
-fn probe_launch(job: &Launch, cmd: &[String]) -> Result<Launch, String> {
-    job.probe(cmd).map_err(|e| format!("{}: {e}", cmd[0]))
-}
-
 impl Health {
     /// Builds what `spec` needs; `socket`: its notify socket path (when it
     /// has `ready notify`) and the owner to give it.
@@ -110,12 +105,13 @@ impl Health {
             None => None,
         };
         let ready_cmd = match &r.how {
-            Some(ReadyHow::When(cmd)) => Some(probe_launch(job, cmd)?),
+            Some(ReadyHow::When(cmd)) => Some(job.probe(cmd)),
             _ => None,
         };
-        let check_cmd = match r.check_every_ms {
-            Some(_) => Some(probe_launch(job, &r.check_cmd)?),
-            None => None,
+        let check_cmd = if r.check_every_ms.is_some() {
+            Some(job.probe(&r.check_cmd))
+        } else {
+            None
         };
         // Boxed here, where it is made: not moved into its box by the
         // caller (issue 18, bytes).
