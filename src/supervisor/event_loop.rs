@@ -776,7 +776,8 @@ impl Supervisor {
                 wake.push(i);
             }
         });
-        for i in wake {
+        // By reference: no `vec::IntoIter` of its own (issue 18, bytes).
+        for &i in &wake {
             self.step_job(Slot::Job(i), JobEvent::Wake, now);
         }
         if commands > 0 && self.net.reporting() {
