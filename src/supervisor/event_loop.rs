@@ -544,11 +544,17 @@ impl Supervisor {
         match action {
             Action::Nothing => {}
             Action::Spawn => self.spawn(slot, now),
-            // One line and one call for both: SIGKILL is said at NOTICE,
-            // any other signal at INFO (issue 18, bytes).
-            Action::Signal(pid, _) | Action::Kill(pid) => {
+            // One line and one call for the three: SIGKILL is said at
+            // NOTICE, any other signal at INFO; a fault is logged first,
+            // then its stop signal sent (issue 18, bytes: no call of
+            // perform by itself).
+            Action::Signal(pid, _) | Action::Kill(pid) | Action::Fault(pid, _) => {
                 let (sig, severity) = match action {
                     Action::Signal(_, sig) => (sig, Severity::Info),
+                    Action::Fault(_, fault) => {
+                        self.log_fault(slot, fault);
+                        (self.jobs.get(slot).rules().stop_signal, Severity::Info)
+                    }
                     _ => (Signal::KILL, Severity::Notice),
                 };
                 let sig_name = config::signal_name(sig);
@@ -560,11 +566,6 @@ impl Supervisor {
                     ),
                 );
                 signal_group(pid, sig);
-            }
-            Action::Fault(pid, fault) => {
-                self.log_fault(slot, fault);
-                let sig = self.jobs.get(slot).rules().stop_signal;
-                self.perform(slot, Action::Signal(pid, sig), now);
             }
             Action::StopDependents(why) => {
                 if let Some(fault) = why {
