@@ -535,11 +535,14 @@ impl Supervisor {
         }
         self.jobs.note_pid(slot);
         self.last_action = action;
-        self.perform(slot, action, now);
+        // The step's rules, not worked out again by each arm that reads
+        // them (issue 18, bytes): nothing between changes what they
+        // come from (the spec and `held`).
+        self.perform(slot, action, now, &rules);
         self.sync_probe(slot, now);
     }
 
-    fn perform(&mut self, slot: Slot, action: Action, now: Instant) {
+    fn perform(&mut self, slot: Slot, action: Action, now: Instant, rules: &job::Rules) {
         let name = &self.jobs.get(slot).spec.name;
         match action {
             Action::Nothing => {}
@@ -553,7 +556,7 @@ impl Supervisor {
                     Action::Signal(_, sig) => (sig, Severity::Info),
                     Action::Fault(_, fault) => {
                         self.log_fault(slot, fault);
-                        (self.jobs.get(slot).rules().stop_signal, Severity::Info)
+                        (rules.stop_signal, Severity::Info)
                     }
                     _ => (Signal::KILL, Severity::Notice),
                 };
@@ -574,13 +577,13 @@ impl Supervisor {
                 self.stop_dependents(slot, now);
                 self.release_held(now);
             }
-            Action::Note(note) => self.log_note(slot, note),
+            Action::Note(note) => self.log_note(slot, note, rules),
             Action::WaitBeforeRestart(wait) => notice!(
                 "job {name} ran less than {} sec; restarting it in {} sec",
-                job::quick_run(&self.jobs.get(slot).rules()).as_secs(),
+                job::quick_run(rules).as_secs(),
                 wait.as_secs()
             ),
-            Action::GiveUp => self.give_up(slot, now),
+            Action::GiveUp => self.give_up(slot, now, rules),
             // Only a SpawnFailed brings this action, and `spawn` sets the
             // error just before it: there is always one (a line without
             // it could never be written; issue 18, bytes).
@@ -599,9 +602,9 @@ impl Supervisor {
     /// A job reached `give up after N in T` (issue 15): said once, at ERR,
     /// with its last exit; `then exit` stops every job and makes pmtr exit
     /// 1, so that a container's orchestrator restarts the whole pod.
-    fn give_up(&mut self, slot: Slot, now: Instant) {
+    fn give_up(&mut self, slot: Slot, now: Instant, rules: &job::Rules) {
         let job = self.jobs.get(slot);
-        let Some(rules) = job.rules().give_up else {
+        let Some(rules) = rules.give_up else {
             return;
         };
         // A quick exit gets here: there is a last exit.

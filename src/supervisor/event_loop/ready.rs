@@ -418,7 +418,7 @@ impl Supervisor {
         }
     }
 
-    pub(super) fn log_note(&self, slot: Slot, note: Note) {
+    pub(super) fn log_note(&self, slot: Slot, note: Note, rules: &job::Rules) {
         let job = self.jobs.get(slot);
         let name = &job.spec.name;
         match note {
@@ -435,7 +435,7 @@ impl Supervisor {
                 let last = last_check_text(job);
                 warn!(
                     "job {name}: check failed ({n} of {}): {last}",
-                    job.rules().check_fails
+                    rules.check_fails
                 )
             }
             Note::Recovered => super::super::job_info(name, ": check passed; healthy again"),
