@@ -300,28 +300,37 @@ impl Supervisor {
     /// output read): inlined they add 36 bytes to the loop's code (min
     /// armv7) and spare 104 of their own.
     fn dispatch(&mut self, token: u64) {
-        match token & KIND_MASK {
+        let kind = token & KIND_MASK;
+        match kind {
             TOKEN_SIGNAL => self.on_signals(),
             TOKEN_INOTIFY => self.source.on_inotify(),
-            TOKEN_STATUS => self.on_status_pipe(token as u32),
-            TOKEN_STDOUT | TOKEN_STDERR => {
-                if let Some(slot) = self.jobs.find_by_id(token as u32) {
-                    self.on_output(slot, token & KIND_MASK == TOKEN_STDERR);
-                }
-            }
             TOKEN_NET => self.on_datagram(token as u32),
             TOKEN_CONTROL => self.on_control_accept(),
             TOKEN_CONTROL_CLIENT => self.on_control_client(token as u32 as usize),
-            TOKEN_READY_FD => self.on_ready_fd(token as u32),
-            TOKEN_NOTIFY => self.on_notify(token as u32),
-            TOKEN_PROBE => self.on_probe_output(token as u32),
             TOKEN_METRICS => self.send_metrics(),
-            // Every token pmtr registers is one of the kinds above (the
-            // constants, or'ed with an index below 2³²): a check that can
-            // never fail, and its line was the only user of core's
-            // `LowerHex` for u64 (issue 18, bytes). Debug builds (the
-            // tests) still stop on one.
-            _ => debug_assert!(false, "can't happen: unknown epoll token {token:#x}"),
+            // A job's pipe or socket: its job looked up here, once for
+            // every kind, not by each handler (issue 18, bytes). A job
+            // gone since is nothing to do.
+            _ => {
+                let Some(slot) = self.jobs.find_by_id(token as u32) else {
+                    return;
+                };
+                match kind {
+                    TOKEN_STATUS => self.on_status_pipe(slot),
+                    TOKEN_STDOUT | TOKEN_STDERR => {
+                        self.on_output(slot, kind == TOKEN_STDERR);
+                    }
+                    TOKEN_READY_FD => self.on_ready_fd(slot),
+                    TOKEN_NOTIFY => self.on_notify(slot),
+                    TOKEN_PROBE => self.on_probe_output(slot),
+                    // Every token pmtr registers is one of the kinds above
+                    // (the constants, or'ed with an index below 2³²): a
+                    // check that can never fail, and its line was the only
+                    // user of core's `LowerHex` for u64 (issue 18, bytes).
+                    // Debug builds (the tests) still stop on one.
+                    _ => debug_assert!(false, "can't happen: unknown epoll token {token:#x}"),
+                }
+            }
         }
     }
 
@@ -697,10 +706,7 @@ impl Supervisor {
         self.step_job(slot, JobEvent::Spawned { pid }, now);
     }
 
-    fn on_status_pipe(&mut self, id: u32) {
-        let Some(slot) = self.jobs.find_by_id(id) else {
-            return;
-        };
+    fn on_status_pipe(&mut self, slot: Slot) {
         let job = self.jobs.get_mut(slot);
         let Some(pipe) = &job.status_pipe else { return };
         match spawn::read_start_result(pipe) {

@@ -109,10 +109,7 @@ impl Supervisor {
 
     /// Datagrams on a job's notify socket: at most a few per wakeup.
     #[inline(never)] // cold: see Supervisor::dispatch
-    pub(super) fn on_notify(&mut self, id: u32) {
-        let Some(slot) = self.jobs.find_by_id(id) else {
-            return;
-        };
+    pub(super) fn on_notify(&mut self, slot: Slot) {
         let now = Instant::now();
         let mut buf = [0u8; notify::DATAGRAM_MAX];
         for _ in 0..notify::READS_PER_WAKEUP {
@@ -162,10 +159,7 @@ impl Supervisor {
 
     /// The ready fd: a newline makes the job ready.
     #[inline(never)] // cold: see Supervisor::dispatch
-    pub(super) fn on_ready_fd(&mut self, id: u32) {
-        let Some(slot) = self.jobs.find_by_id(id) else {
-            return;
-        };
+    pub(super) fn on_ready_fd(&mut self, slot: Slot) {
         let said = self
             .jobs
             .get_mut(slot)
@@ -179,10 +173,8 @@ impl Supervisor {
 
     /// One read of a running probe's output. Only passes the call on:
     /// inlined (see `Supervisor::dispatch`).
-    pub(super) fn on_probe_output(&mut self, id: u32) {
-        if let Some(slot) = self.jobs.find_by_id(id)
-            && let Some(health) = self.jobs.get_mut(slot).health.as_mut()
-        {
+    pub(super) fn on_probe_output(&mut self, slot: Slot) {
+        if let Some(health) = self.jobs.get_mut(slot).health.as_mut() {
             health.read_probe();
         }
     }
