@@ -327,12 +327,14 @@ impl Supervisor {
             }
             ProbeAction::Nothing | ProbeAction::Spawn(_) | ProbeAction::Kill(_) => None,
         };
-        if let Some(event) = event {
-            self.step_job(slot, event, now);
-        }
         // The probe is due again (or off): nothing to sync, but the job's
-        // state may have changed the kind it calls for.
-        self.sync_probe(slot, now);
+        // state may have changed the kind it calls for. A step syncs it
+        // at its end: once, not again here (a second sync finds the aim
+        // it set; issue 18, bytes).
+        match event {
+            Some(event) => self.step_job(slot, event, now),
+            None => self.sync_probe(slot, now),
+        }
     }
 
     /// Stops the jobs that restart with the one in `slot` (`after NAME
