@@ -300,28 +300,50 @@ impl Supervisor {
     /// output read): inlined they add 36 bytes to the loop's code (min
     /// armv7) and spare 104 of their own.
     fn dispatch(&mut self, token: u64) {
-        match token & KIND_MASK {
+        let kind = token & KIND_MASK;
+        match kind {
             TOKEN_SIGNAL => self.on_signals(),
             TOKEN_INOTIFY => self.source.on_inotify(),
-            TOKEN_STATUS => self.on_status_pipe(token as u32),
-            TOKEN_STDOUT | TOKEN_STDERR => {
-                if let Some(slot) = self.jobs.find_by_id(token as u32) {
-                    self.on_output(slot, token & KIND_MASK == TOKEN_STDERR);
-                }
-            }
             TOKEN_NET => self.on_datagram(token as u32),
             TOKEN_CONTROL => self.on_control_accept(),
             TOKEN_CONTROL_CLIENT => self.on_control_client(token as u32 as usize),
-            TOKEN_READY_FD => self.on_ready_fd(token as u32),
-            TOKEN_NOTIFY => self.on_notify(token as u32),
-            TOKEN_PROBE => self.on_probe_output(token as u32),
             TOKEN_METRICS => self.send_metrics(),
-            // Every token pmtr registers is one of the kinds above (the
-            // constants, or'ed with an index below 2³²): a check that can
-            // never fail, and its line was the only user of core's
-            // `LowerHex` for u64 (issue 18, bytes). Debug builds (the
-            // tests) still stop on one.
-            _ => debug_assert!(false, "can't happen: unknown epoll token {token:#x}"),
+            // A job's pipe or socket: its job looked up here, once for
+            // every kind, not by each handler (issue 18, bytes). A job
+            // gone since is nothing to do.
+            _ => {
+                // Every token pmtr registers is one of the kinds named here
+                // (the constants, or'ed with an index below 2³²): a check
+                // that can never fail, and its line was the only user of
+                // core's `LowerHex` for u64 (issue 18, bytes). Debug builds
+                // (the tests) still stop on one, whether or not its low
+                // bits name a job.
+                debug_assert!(
+                    matches!(
+                        kind,
+                        TOKEN_STATUS
+                            | TOKEN_STDOUT
+                            | TOKEN_STDERR
+                            | TOKEN_READY_FD
+                            | TOKEN_NOTIFY
+                            | TOKEN_PROBE
+                    ),
+                    "can't happen: unknown epoll token {token:#x}"
+                );
+                let Some(slot) = self.jobs.find_by_id(token as u32) else {
+                    return;
+                };
+                match kind {
+                    TOKEN_STATUS => self.on_status_pipe(slot),
+                    TOKEN_STDOUT | TOKEN_STDERR => {
+                        self.on_output(slot, kind == TOKEN_STDERR);
+                    }
+                    TOKEN_READY_FD => self.on_ready_fd(slot),
+                    TOKEN_NOTIFY => self.on_notify(slot),
+                    TOKEN_PROBE => self.on_probe_output(slot),
+                    _ => {}
+                }
+            }
         }
     }
 
@@ -535,20 +557,29 @@ impl Supervisor {
         }
         self.jobs.note_pid(slot);
         self.last_action = action;
-        self.perform(slot, action, now);
+        // The step's rules, not worked out again by each arm that reads
+        // them (issue 18, bytes): nothing between changes what they
+        // come from (the spec and `held`).
+        self.perform(slot, action, now, &rules);
         self.sync_probe(slot, now);
     }
 
-    fn perform(&mut self, slot: Slot, action: Action, now: Instant) {
+    fn perform(&mut self, slot: Slot, action: Action, now: Instant, rules: &job::Rules) {
         let name = &self.jobs.get(slot).spec.name;
         match action {
             Action::Nothing => {}
             Action::Spawn => self.spawn(slot, now),
-            // One line and one call for both: SIGKILL is said at NOTICE,
-            // any other signal at INFO (issue 18, bytes).
-            Action::Signal(pid, _) | Action::Kill(pid) => {
+            // One line and one call for the three: SIGKILL is said at
+            // NOTICE, any other signal at INFO; a fault is logged first,
+            // then its stop signal sent (issue 18, bytes: no call of
+            // perform by itself).
+            Action::Signal(pid, _) | Action::Kill(pid) | Action::Fault(pid, _) => {
                 let (sig, severity) = match action {
                     Action::Signal(_, sig) => (sig, Severity::Info),
+                    Action::Fault(_, fault) => {
+                        self.log_fault(slot, fault);
+                        (rules.stop_signal, Severity::Info)
+                    }
                     _ => (Signal::KILL, Severity::Notice),
                 };
                 let sig_name = config::signal_name(sig);
@@ -561,11 +592,6 @@ impl Supervisor {
                 );
                 signal_group(pid, sig);
             }
-            Action::Fault(pid, fault) => {
-                self.log_fault(slot, fault);
-                let sig = self.jobs.get(slot).rules().stop_signal;
-                self.perform(slot, Action::Signal(pid, sig), now);
-            }
             Action::StopDependents(why) => {
                 if let Some(fault) = why {
                     self.log_fault(slot, fault);
@@ -573,13 +599,13 @@ impl Supervisor {
                 self.stop_dependents(slot, now);
                 self.release_held(now);
             }
-            Action::Note(note) => self.log_note(slot, note),
+            Action::Note(note) => self.log_note(slot, note, rules),
             Action::WaitBeforeRestart(wait) => notice!(
                 "job {name} ran less than {} sec; restarting it in {} sec",
-                job::quick_run(&self.jobs.get(slot).rules()).as_secs(),
+                job::quick_run(rules).as_secs(),
                 wait.as_secs()
             ),
-            Action::GiveUp => self.give_up(slot, now),
+            Action::GiveUp => self.give_up(slot, now, rules),
             // Only a SpawnFailed brings this action, and `spawn` sets the
             // error just before it: there is always one (a line without
             // it could never be written; issue 18, bytes).
@@ -598,9 +624,9 @@ impl Supervisor {
     /// A job reached `give up after N in T` (issue 15): said once, at ERR,
     /// with its last exit; `then exit` stops every job and makes pmtr exit
     /// 1, so that a container's orchestrator restarts the whole pod.
-    fn give_up(&mut self, slot: Slot, now: Instant) {
+    fn give_up(&mut self, slot: Slot, now: Instant, rules: &job::Rules) {
         let job = self.jobs.get(slot);
-        let Some(rules) = job.rules().give_up else {
+        let Some(rules) = rules.give_up else {
             return;
         };
         // A quick exit gets here: there is a last exit.
@@ -693,10 +719,7 @@ impl Supervisor {
         self.step_job(slot, JobEvent::Spawned { pid }, now);
     }
 
-    fn on_status_pipe(&mut self, id: u32) {
-        let Some(slot) = self.jobs.find_by_id(id) else {
-            return;
-        };
+    fn on_status_pipe(&mut self, slot: Slot) {
         let job = self.jobs.get_mut(slot);
         let Some(pipe) = &job.status_pipe else { return };
         match spawn::read_start_result(pipe) {
@@ -776,7 +799,8 @@ impl Supervisor {
                 wake.push(i);
             }
         });
-        for i in wake {
+        // By reference: no `vec::IntoIter` of its own (issue 18, bytes).
+        for &i in &wake {
             self.step_job(Slot::Job(i), JobEvent::Wake, now);
         }
         if commands > 0 && self.net.reporting() {

@@ -109,10 +109,7 @@ impl Supervisor {
 
     /// Datagrams on a job's notify socket: at most a few per wakeup.
     #[inline(never)] // cold: see Supervisor::dispatch
-    pub(super) fn on_notify(&mut self, id: u32) {
-        let Some(slot) = self.jobs.find_by_id(id) else {
-            return;
-        };
+    pub(super) fn on_notify(&mut self, slot: Slot) {
         let now = Instant::now();
         let mut buf = [0u8; notify::DATAGRAM_MAX];
         for _ in 0..notify::READS_PER_WAKEUP {
@@ -162,10 +159,7 @@ impl Supervisor {
 
     /// The ready fd: a newline makes the job ready.
     #[inline(never)] // cold: see Supervisor::dispatch
-    pub(super) fn on_ready_fd(&mut self, id: u32) {
-        let Some(slot) = self.jobs.find_by_id(id) else {
-            return;
-        };
+    pub(super) fn on_ready_fd(&mut self, slot: Slot) {
         let said = self
             .jobs
             .get_mut(slot)
@@ -179,10 +173,8 @@ impl Supervisor {
 
     /// One read of a running probe's output. Only passes the call on:
     /// inlined (see `Supervisor::dispatch`).
-    pub(super) fn on_probe_output(&mut self, id: u32) {
-        if let Some(slot) = self.jobs.find_by_id(id)
-            && let Some(health) = self.jobs.get_mut(slot).health.as_mut()
-        {
+    pub(super) fn on_probe_output(&mut self, slot: Slot) {
+        if let Some(health) = self.jobs.get_mut(slot).health.as_mut() {
             health.read_probe();
         }
     }
@@ -335,12 +327,14 @@ impl Supervisor {
             }
             ProbeAction::Nothing | ProbeAction::Spawn(_) | ProbeAction::Kill(_) => None,
         };
-        if let Some(event) = event {
-            self.step_job(slot, event, now);
-        }
         // The probe is due again (or off): nothing to sync, but the job's
-        // state may have changed the kind it calls for.
-        self.sync_probe(slot, now);
+        // state may have changed the kind it calls for. A step syncs it
+        // at its end: once, not again here (a second sync finds the aim
+        // it set; issue 18, bytes).
+        match event {
+            Some(event) => self.step_job(slot, event, now),
+            None => self.sync_probe(slot, now),
+        }
     }
 
     /// Stops the jobs that restart with the one in `slot` (`after NAME
@@ -418,7 +412,7 @@ impl Supervisor {
         }
     }
 
-    pub(super) fn log_note(&self, slot: Slot, note: Note) {
+    pub(super) fn log_note(&self, slot: Slot, note: Note, rules: &job::Rules) {
         let job = self.jobs.get(slot);
         let name = &job.spec.name;
         match note {
@@ -435,7 +429,7 @@ impl Supervisor {
                 let last = last_check_text(job);
                 warn!(
                     "job {name}: check failed ({n} of {}): {last}",
-                    job.rules().check_fails
+                    rules.check_fails
                 )
             }
             Note::Recovered => super::super::job_info(name, ": check passed; healthy again"),
