@@ -318,6 +318,15 @@ fn find_name<'a>(
     names.get(i).ok_or(i)
 }
 
+/// Sets an option of the job being read, whose `place` still holds its
+/// default, which owns nothing: each option is set once a job
+/// ([`Parser::first_time`]), so what was there is not dropped and no drop
+/// glue is called at each place (issue 18, bytes).
+#[inline(always)]
+fn put<T>(place: &mut T, value: T) {
+    core::mem::forget(core::mem::replace(place, value));
+}
+
 /// Collects errors, up to [`MAX_ERRORS`].
 struct Diags<'f> {
     file: &'f str,
@@ -799,7 +808,7 @@ impl Parser<'_> {
             return;
         }
         self.metrics_at = Some(pos);
-        self.config.metrics = Some(path.text.clone());
+        put(&mut self.config.metrics, Some(path.text.clone()));
     }
 
     /// The `file` of `out`/`err` (or `syslog`) and what follows it: `max
@@ -987,7 +996,7 @@ impl Parser<'_> {
                     return;
                 }
                 if let Some(job) = &mut self.job {
-                    job.spec.name = Box::from(arg.text.as_str());
+                    put(&mut job.spec.name, Box::from(arg.text.as_str()));
                     job.name_pos = Some(arg.pos);
                 }
             }
@@ -995,20 +1004,20 @@ impl Parser<'_> {
                 if !arg.text.starts_with('/') {
                     self.bad(arg, Msg::Relative, option);
                 }
-                self.spec().dir = Some(arg.text.as_str().into());
+                put(&mut self.spec().dir, Some(arg.text.as_str().into()));
             }
             Kw::Out | Kw::Err => {
                 let Some(out) = self.log_file(arg, args.get(1..).unwrap_or_default()) else {
                     return;
                 };
                 if kw == Kw::Out {
-                    self.spec().out = out;
+                    put(&mut self.spec().out, out);
                 } else {
-                    self.spec().err = out;
+                    put(&mut self.spec().err, out);
                 }
             }
             Kw::In => {
-                self.extra().input = Some(arg.text.clone());
+                put(&mut self.extra().input, Some(arg.text.clone()));
             }
             // As bytes: no char searcher here (issue 18, bytes).
             Kw::Env => match arg.text.bytes().position(|b| b == b'=') {
@@ -1022,7 +1031,7 @@ impl Parser<'_> {
             Kw::User => {
                 let text = Box::from(arg.text.as_str());
                 let spec = self.spec();
-                spec.user = Some(text);
+                put(&mut spec.user, Some(text));
                 spec.origin.user = Some(pos);
             }
             Kw::Nice => match signed(&arg.text) {
@@ -1031,7 +1040,7 @@ impl Parser<'_> {
                 _ => self.bad(arg, Msg::BadNumber, NICE_NUMBER),
             },
             Kw::Cpu => match parse_cpu(&arg.text) {
-                Ok(cpus) => self.extra().cpu = Some(cpus),
+                Ok(cpus) => put(&mut self.extra().cpu, Some(cpus)),
                 Err((said, word)) => self.err(arg.pos, ErrorKind::new(said, Some(word))),
             },
             Kw::Order => match signed(&arg.text).and_then(|n| i32::try_from(n).ok()) {
@@ -1048,7 +1057,7 @@ impl Parser<'_> {
                     for w in args {
                         cmd.push(Box::from(w.text.as_str()));
                     }
-                    self.spec().cmd = cmd.into_boxed_slice();
+                    put(&mut self.spec().cmd, cmd.into_boxed_slice());
                 }
             }
             Kw::Disable | Kw::Wait | Kw::Once => {
