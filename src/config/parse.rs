@@ -643,16 +643,20 @@ impl Parser<'_> {
                 self.report(Msg::Expected, pos, Some(other), open, job);
             }
         }
-        self.job = Some(Draft {
-            spec: JobSpec::new(pos),
-            open,
-            braced,
-            damaged,
-            misspelt_name: false,
-            misspelt_cmd: false,
-            seen: Vec::new(),
-            name_pos: None,
-        });
+        // finish_job has taken the job before: the place holds None.
+        put(
+            &mut self.job,
+            Some(Draft {
+                spec: JobSpec::new(pos),
+                open,
+                braced,
+                damaged,
+                misspelt_name: false,
+                misspelt_cmd: false,
+                seen: Vec::new(),
+                name_pos: None,
+            }),
+        );
         if empty {
             self.finish_job();
         }
@@ -1065,11 +1069,13 @@ impl Parser<'_> {
                     self.fail(extra.pos, Msg::NoArgs, option, Text::NONE);
                 }
                 let spec = self.spec();
-                match kw {
-                    Kw::Disable => spec.disable = true,
-                    Kw::Wait => spec.wait = true,
-                    _ => spec.once = true,
-                }
+                // One store, to the flag chosen (issue 18, bytes).
+                let flag = match kw {
+                    Kw::Disable => &mut spec.disable,
+                    Kw::Wait => &mut spec.wait,
+                    _ => &mut spec.once,
+                };
+                *flag = true;
             }
             Kw::Bounce | Kw::Kill => {
                 let bounce = kw == Kw::Bounce;
