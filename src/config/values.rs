@@ -118,23 +118,27 @@ pub(super) fn is_digits(text: &str) -> bool {
 /// this one function (or [`signed`]), then checked against its range:
 /// one copy of core's `parse` for every width (issue 18).
 pub(super) fn number(text: &str) -> Option<u64> {
-    // core's parse would also take a `+`.
-    if is_digits(text) {
-        crate::parse_unsigned(text)
-    } else {
-        None
+    // core's parse would also take a `+`; at least one digit and no
+    // other byte, parse_unsigned checks (issue 18, bytes).
+    match text.as_bytes() {
+        [b'+', ..] => None,
+        _ => crate::parse_unsigned(text),
     }
 }
 
 /// [`number`] with an optional sign (`+` or `-`), as Rust's `parse`
 /// reads a signed number; `None` beyond the range of i64.
 pub(super) fn signed(text: &str) -> Option<i64> {
-    let (negative, digits) = match text.strip_prefix('-') {
-        Some(digits) => (true, digits),
-        None => (false, text.strip_prefix('+').unwrap_or(text)),
-    };
-    let n = i64::try_from(number(digits)?).ok()?;
-    Some(if negative { -n } else { n })
+    // The sign as a byte, and a `+` left to parse_unsigned, which takes
+    // one (after a `-`, number does not): no strip_prefix calls (issue
+    // 18, bytes).
+    match text.as_bytes() {
+        [b'-', ..] => {
+            let n = i64::try_from(number(text.get(1..)?)?).ok()?;
+            Some(-n)
+        }
+        _ => crate::parse_unsigned(text),
+    }
 }
 
 /// The resource a `ulimit` flag (`-n`) or name (`RLIMIT_NOFILE`, any case)
@@ -854,5 +858,52 @@ mod ip_tests {
             same(&text);
         }
         assert!(valid > 20_000, "{valid}");
+    }
+}
+
+#[cfg(test)]
+mod number_tests {
+    use super::{number, signed};
+
+    /// `number` is core's u64 parse without its `+`; `signed` is core's
+    /// i64 parse, but for i64::MIN (a `-` before a number above
+    /// i64::MAX).
+    #[test]
+    fn numbers_read_as_core_reads_them() {
+        let texts = [
+            "",
+            "+",
+            "-",
+            "0",
+            "7",
+            "+7",
+            "-7",
+            "++7",
+            "+-7",
+            "-+7",
+            "--7",
+            "007",
+            "-0",
+            "1 ",
+            " 1",
+            "1a",
+            "a1",
+            "x",
+            "١",
+            "7١",
+            "18446744073709551615",
+            "18446744073709551616",
+            "9223372036854775807",
+            "-9223372036854775807",
+            "9223372036854775808",
+            "-9223372036854775808",
+            "+9223372036854775807",
+        ];
+        for t in texts {
+            let core_u64 = t.parse::<u64>().ok().filter(|_| !t.starts_with('+'));
+            assert_eq!(number(t), core_u64, "{t:?}");
+            let core_i64 = t.parse::<i64>().ok().filter(|&n| n != i64::MIN);
+            assert_eq!(signed(t), core_i64, "{t:?}");
+        }
     }
 }
