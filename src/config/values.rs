@@ -202,7 +202,8 @@ pub fn parse_duration(text: &str) -> Result<u64, Text> {
     if !is_digits(digits) {
         return Err(NOT_WHOLE);
     }
-    let secs = number(digits)
+    // All digits: parse_unsigned, not number's test of a '+' again.
+    let secs = crate::parse_unsigned::<u64>(digits)
         .and_then(|n| n.checked_mul(unit))
         .ok_or(TOO_LARGE)?;
     if secs > MAX_DURATION_SECS {
@@ -254,7 +255,7 @@ const _: () = {
 /// what `stop signal`, `reload signal` and `pmtr signal` accept.
 pub fn parse_signal(text: &str) -> Option<Signal> {
     let n = if is_digits(text) {
-        number(text)?
+        crate::parse_unsigned::<u64>(text)?
     } else {
         // Any case, without an upper-case copy (issue 18, bytes).
         let name = text
@@ -349,7 +350,7 @@ pub fn parse_cpu(text: &str) -> Result<Vec<u32>, (u32, &str)> {
             if !is_digits(s) {
                 return Err(bad(NOT_A_CPU));
             }
-            match number(s) {
+            match crate::parse_unsigned::<u64>(s) {
                 Some(n) if n <= u64::from(MAX_CPU) => Ok(n as u32),
                 _ => Err((Msg::CpuTooBig as u32, s)),
             }
