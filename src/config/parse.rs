@@ -727,7 +727,7 @@ impl Parser<'_> {
             let base = crate::files::trim_slashes(dir.unwrap_or("/"));
             let base = if base.is_empty() { "/" } else { base };
             let absolute = |path: &mut String| {
-                if !path.starts_with('/') {
+                if path.as_bytes().first() != Some(&b'/') {
                     *path = crate::files::join(base, path);
                 }
             };
@@ -801,7 +801,7 @@ impl Parser<'_> {
         let Some(path) = self.one(METRICS_TO, pos, rest, A_FILE_PATH, QUOTE_PATH) else {
             return;
         };
-        if !path.text.starts_with('/') {
+        if path.text.as_bytes().first() != Some(&b'/') {
             let said = said(Msg::Relative, METRICS_TO, Text::NONE);
             let kind = ErrorKind::new(said, Some(&path.text));
             self.err(pos, kind);
@@ -1005,7 +1005,7 @@ impl Parser<'_> {
                 }
             }
             Kw::Dir => {
-                if !arg.text.starts_with('/') {
+                if arg.text.as_bytes().first() != Some(&b'/') {
                     self.bad(arg, Msg::Relative, option);
                 }
                 put(&mut self.spec().dir, Some(arg.text.as_str().into()));

@@ -253,7 +253,7 @@ impl Parser<'_> {
             self.fail(pos, Msg::MissingArg, option, A_PROGRAM);
             return false;
         };
-        if !program.text.starts_with('/') {
+        if program.text.as_bytes().first() != Some(&b'/') {
             self.bad(program, Msg::Relative, option);
             return false;
         }
