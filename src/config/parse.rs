@@ -318,6 +318,15 @@ fn find_name<'a>(
     names.get(i).ok_or(i)
 }
 
+/// Sets an option of the job being read, whose `place` still holds its
+/// default, which owns nothing: each option is set once a job
+/// ([`Parser::first_time`]), so what was there is not dropped and no drop
+/// glue is called at each place (issue 18, bytes).
+#[inline(always)]
+fn put<T>(place: &mut T, value: T) {
+    core::mem::forget(core::mem::replace(place, value));
+}
+
 /// Collects errors, up to [`MAX_ERRORS`].
 struct Diags<'f> {
     file: &'f str,
@@ -634,16 +643,20 @@ impl Parser<'_> {
                 self.report(Msg::Expected, pos, Some(other), open, job);
             }
         }
-        self.job = Some(Draft {
-            spec: JobSpec::new(pos),
-            open,
-            braced,
-            damaged,
-            misspelt_name: false,
-            misspelt_cmd: false,
-            seen: Vec::new(),
-            name_pos: None,
-        });
+        // finish_job has taken the job before: the place holds None.
+        put(
+            &mut self.job,
+            Some(Draft {
+                spec: JobSpec::new(pos),
+                open,
+                braced,
+                damaged,
+                misspelt_name: false,
+                misspelt_cmd: false,
+                seen: Vec::new(),
+                name_pos: None,
+            }),
+        );
         if empty {
             self.finish_job();
         }
@@ -714,7 +727,7 @@ impl Parser<'_> {
             let base = crate::files::trim_slashes(dir.unwrap_or("/"));
             let base = if base.is_empty() { "/" } else { base };
             let absolute = |path: &mut String| {
-                if !path.starts_with('/') {
+                if path.as_bytes().first() != Some(&b'/') {
                     *path = crate::files::join(base, path);
                 }
             };
@@ -788,7 +801,7 @@ impl Parser<'_> {
         let Some(path) = self.one(METRICS_TO, pos, rest, A_FILE_PATH, QUOTE_PATH) else {
             return;
         };
-        if !path.text.starts_with('/') {
+        if path.text.as_bytes().first() != Some(&b'/') {
             let said = said(Msg::Relative, METRICS_TO, Text::NONE);
             let kind = ErrorKind::new(said, Some(&path.text));
             self.err(pos, kind);
@@ -799,7 +812,7 @@ impl Parser<'_> {
             return;
         }
         self.metrics_at = Some(pos);
-        self.config.metrics = Some(path.text.clone());
+        put(&mut self.config.metrics, Some(path.text.clone()));
     }
 
     /// The `file` of `out`/`err` (or `syslog`) and what follows it: `max
@@ -987,28 +1000,28 @@ impl Parser<'_> {
                     return;
                 }
                 if let Some(job) = &mut self.job {
-                    job.spec.name = Box::from(arg.text.as_str());
+                    put(&mut job.spec.name, Box::from(arg.text.as_str()));
                     job.name_pos = Some(arg.pos);
                 }
             }
             Kw::Dir => {
-                if !arg.text.starts_with('/') {
+                if arg.text.as_bytes().first() != Some(&b'/') {
                     self.bad(arg, Msg::Relative, option);
                 }
-                self.spec().dir = Some(arg.text.as_str().into());
+                put(&mut self.spec().dir, Some(arg.text.as_str().into()));
             }
             Kw::Out | Kw::Err => {
                 let Some(out) = self.log_file(arg, args.get(1..).unwrap_or_default()) else {
                     return;
                 };
                 if kw == Kw::Out {
-                    self.spec().out = out;
+                    put(&mut self.spec().out, out);
                 } else {
-                    self.spec().err = out;
+                    put(&mut self.spec().err, out);
                 }
             }
             Kw::In => {
-                self.extra().input = Some(arg.text.clone());
+                put(&mut self.extra().input, Some(arg.text.clone()));
             }
             // As bytes: no char searcher here (issue 18, bytes).
             Kw::Env => match arg.text.bytes().position(|b| b == b'=') {
@@ -1022,7 +1035,7 @@ impl Parser<'_> {
             Kw::User => {
                 let text = Box::from(arg.text.as_str());
                 let spec = self.spec();
-                spec.user = Some(text);
+                put(&mut spec.user, Some(text));
                 spec.origin.user = Some(pos);
             }
             Kw::Nice => match signed(&arg.text) {
@@ -1031,7 +1044,7 @@ impl Parser<'_> {
                 _ => self.bad(arg, Msg::BadNumber, NICE_NUMBER),
             },
             Kw::Cpu => match parse_cpu(&arg.text) {
-                Ok(cpus) => self.extra().cpu = Some(cpus),
+                Ok(cpus) => put(&mut self.extra().cpu, Some(cpus)),
                 Err((said, word)) => self.err(arg.pos, ErrorKind::new(said, Some(word))),
             },
             Kw::Order => match signed(&arg.text).and_then(|n| i32::try_from(n).ok()) {
@@ -1048,7 +1061,7 @@ impl Parser<'_> {
                     for w in args {
                         cmd.push(Box::from(w.text.as_str()));
                     }
-                    self.spec().cmd = cmd.into_boxed_slice();
+                    put(&mut self.spec().cmd, cmd.into_boxed_slice());
                 }
             }
             Kw::Disable | Kw::Wait | Kw::Once => {
@@ -1056,11 +1069,13 @@ impl Parser<'_> {
                     self.fail(extra.pos, Msg::NoArgs, option, Text::NONE);
                 }
                 let spec = self.spec();
-                match kw {
-                    Kw::Disable => spec.disable = true,
-                    Kw::Wait => spec.wait = true,
-                    _ => spec.once = true,
-                }
+                // One store, to the flag chosen (issue 18, bytes).
+                let flag = match kw {
+                    Kw::Disable => &mut spec.disable,
+                    Kw::Wait => &mut spec.wait,
+                    _ => &mut spec.once,
+                };
+                *flag = true;
             }
             Kw::Bounce | Kw::Kill => {
                 let bounce = kw == Kw::Bounce;

@@ -118,23 +118,27 @@ pub(super) fn is_digits(text: &str) -> bool {
 /// this one function (or [`signed`]), then checked against its range:
 /// one copy of core's `parse` for every width (issue 18).
 pub(super) fn number(text: &str) -> Option<u64> {
-    // core's parse would also take a `+`.
-    if is_digits(text) {
-        crate::parse_unsigned(text)
-    } else {
-        None
+    // core's parse would also take a `+`; at least one digit and no
+    // other byte, parse_unsigned checks (issue 18, bytes).
+    match text.as_bytes() {
+        [b'+', ..] => None,
+        _ => crate::parse_unsigned(text),
     }
 }
 
 /// [`number`] with an optional sign (`+` or `-`), as Rust's `parse`
 /// reads a signed number; `None` beyond the range of i64.
 pub(super) fn signed(text: &str) -> Option<i64> {
-    let (negative, digits) = match text.strip_prefix('-') {
-        Some(digits) => (true, digits),
-        None => (false, text.strip_prefix('+').unwrap_or(text)),
-    };
-    let n = i64::try_from(number(digits)?).ok()?;
-    Some(if negative { -n } else { n })
+    // The sign as a byte, and a `+` left to parse_unsigned, which takes
+    // one (after a `-`, number does not): no strip_prefix calls (issue
+    // 18, bytes).
+    match text.as_bytes() {
+        [b'-', ..] => {
+            let n = i64::try_from(number(text.get(1..)?)?).ok()?;
+            Some(-n)
+        }
+        _ => crate::parse_unsigned(text),
+    }
 }
 
 /// The resource a `ulimit` flag (`-n`) or name (`RLIMIT_NOFILE`, any case)
@@ -198,7 +202,8 @@ pub fn parse_duration(text: &str) -> Result<u64, Text> {
     if !is_digits(digits) {
         return Err(NOT_WHOLE);
     }
-    let secs = number(digits)
+    // All digits: parse_unsigned, not number's test of a '+' again.
+    let secs = crate::parse_unsigned::<u64>(digits)
         .and_then(|n| n.checked_mul(unit))
         .ok_or(TOO_LARGE)?;
     if secs > MAX_DURATION_SECS {
@@ -250,7 +255,7 @@ const _: () = {
 /// what `stop signal`, `reload signal` and `pmtr signal` accept.
 pub fn parse_signal(text: &str) -> Option<Signal> {
     let n = if is_digits(text) {
-        number(text)?
+        crate::parse_unsigned::<u64>(text)?
     } else {
         // Any case, without an upper-case copy (issue 18, bytes).
         let name = text
@@ -345,7 +350,7 @@ pub fn parse_cpu(text: &str) -> Result<Vec<u32>, (u32, &str)> {
             if !is_digits(s) {
                 return Err(bad(NOT_A_CPU));
             }
-            match number(s) {
+            match crate::parse_unsigned::<u64>(s) {
                 Some(n) if n <= u64::from(MAX_CPU) => Ok(n as u32),
                 _ => Err((Msg::CpuTooBig as u32, s)),
             }
@@ -854,5 +859,52 @@ mod ip_tests {
             same(&text);
         }
         assert!(valid > 20_000, "{valid}");
+    }
+}
+
+#[cfg(test)]
+mod number_tests {
+    use super::{number, signed};
+
+    /// `number` is core's u64 parse without its `+`; `signed` is core's
+    /// i64 parse, but for i64::MIN (a `-` before a number above
+    /// i64::MAX).
+    #[test]
+    fn numbers_read_as_core_reads_them() {
+        let texts = [
+            "",
+            "+",
+            "-",
+            "0",
+            "7",
+            "+7",
+            "-7",
+            "++7",
+            "+-7",
+            "-+7",
+            "--7",
+            "007",
+            "-0",
+            "1 ",
+            " 1",
+            "1a",
+            "a1",
+            "x",
+            "١",
+            "7١",
+            "18446744073709551615",
+            "18446744073709551616",
+            "9223372036854775807",
+            "-9223372036854775807",
+            "9223372036854775808",
+            "-9223372036854775808",
+            "+9223372036854775807",
+        ];
+        for t in texts {
+            let core_u64 = t.parse::<u64>().ok().filter(|_| !t.starts_with('+'));
+            assert_eq!(number(t), core_u64, "{t:?}");
+            let core_i64 = t.parse::<i64>().ok().filter(|&n| n != i64::MIN);
+            assert_eq!(signed(t), core_i64, "{t:?}");
+        }
     }
 }

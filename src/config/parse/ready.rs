@@ -12,7 +12,7 @@
 //!
 //! Times take `ms` besides `s`, `m`, `h` and `d`.
 
-use super::{Kw, Parser, Text, find_name, texts};
+use super::{Kw, Parser, Text, find_name, put, texts};
 use crate::config::error::{ErrorKind, Msg};
 use crate::config::lex::Word;
 use crate::config::model::{After, JobSpec, Pos, Readiness, ReadyHow};
@@ -164,7 +164,7 @@ impl Parser<'_> {
                         None => return,
                     },
                 };
-                self.readiness().how = Some(how);
+                put(&mut self.readiness().how, Some(how));
             }
         }
     }
@@ -220,7 +220,7 @@ impl Parser<'_> {
                 };
                 let r = self.readiness();
                 r.check_every_ms = Some(ms);
-                r.check_cmd = cmd;
+                put(&mut r.check_cmd, cmd);
             }
             TIMEOUT => self.timed(option, pos, rest, CHECK_TIMEOUT),
             _ => {
@@ -253,7 +253,7 @@ impl Parser<'_> {
             self.fail(pos, Msg::MissingArg, option, A_PROGRAM);
             return false;
         };
-        if !program.text.starts_with('/') {
+        if program.text.as_bytes().first() != Some(&b'/') {
             self.bad(program, Msg::Relative, option);
             return false;
         }

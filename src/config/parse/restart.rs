@@ -14,7 +14,7 @@ use super::super::error::{Error, ErrorKind, Msg};
 use super::super::lex::Word;
 use super::super::model::{EnvFile, GiveUp, Pos, Restart, RestartDelay};
 use super::super::values::{number, parse_duration, parse_signal, word_index};
-use super::{Kw, Parser, Text, texts};
+use super::{Kw, Parser, Text, put, texts};
 
 /// `give up after N`: the most quick exits a job's window remembers. The
 /// window is a ring of N times made when the job is loaded, so N is
@@ -234,7 +234,7 @@ impl Parser<'_> {
                     _ if crate::Split::new(text, b',').any(str::is_empty) => {
                         self.fail(arg(0).pos, Msg::EmptyArg, key, Text::NONE);
                     }
-                    Kw::Group => spec.group = Some(String::from(text)),
+                    Kw::Group => put(&mut spec.group, Some(String::from(text))),
                     _ => {
                         // A loop, not map().collect(): no adapter code.
                         for g in crate::Split::new(text, b',') {
