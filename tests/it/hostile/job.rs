@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use super::{answers_within_a_second, stays_responsive};
+use super::{answers_promptly, stays_responsive};
 use crate::util::*;
 
 const T: Duration = Duration::from_secs(10);
@@ -146,7 +146,7 @@ fn fifo_with_a_reader_is_refused_as_not_a_file() {
         "can't open output app.log: not a regular file or a character device",
         T,
     );
-    answers_within_a_second(&p);
+    answers_promptly(&p);
 }
 
 /// Item 3: `yes` into syslog. Before the fix the loop read its pipe until
@@ -416,7 +416,7 @@ fn udp_enable_reruns_a_finished_job_no_sooner_than_anti_spin() {
     expect_within(Duration::from_secs(15), "one re-run after the wait", || {
         p.log_count("started job setup") == 2
     });
-    answers_within_a_second(&p);
+    answers_promptly(&p);
     assert_eq!(p.log_count("started job setup"), 2, "{}", p.log());
 }
 

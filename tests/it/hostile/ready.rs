@@ -1,7 +1,7 @@
 //! Hostile readiness input (issue 16): a job flooding its notify socket
 //! or its ready fd, oversized and garbage datagrams, another user sending
 //! to a job's socket, a check that never exits or prints megabytes. pmtr
-//! keeps answering `pmtr status` within a second, its memory stays
+//! keeps answering `pmtr status` (see `ANSWER_LIMIT`), its memory stays
 //! bounded, and nothing but the job's own word makes it ready.
 
 use std::fs;
