@@ -267,15 +267,23 @@ impl<'a> Log<'a> {
         if out.is_empty() {
             return;
         }
-        let lines = || out.iter().filter(|&&b| b == b'\n').count() as u64;
-        match self.fd.as_ref().map(|fd| write_all(fd.as_fd(), out)) {
-            Some(Ok(())) => self.size += out.len() as u64,
-            Some(Err(e)) => {
-                self.fd = None;
-                self.dropped += lines();
-                self.failed("write", strerror(e).text(&mut [0; MAX_TEXT]));
+        // The lines not written counted at one place for both ways
+        // (issue 18, bytes).
+        let failed = match self.fd.as_ref().map(|fd| write_all(fd.as_fd(), out)) {
+            Some(Ok(())) => {
+                self.size += out.len() as u64;
+                out.clear();
+                return;
             }
-            None => self.dropped += lines(),
+            Some(Err(e)) => Some(e),
+            None => None,
+        };
+        for &b in out.iter() {
+            self.dropped += u64::from(b == b'\n');
+        }
+        if let Some(e) = failed {
+            self.fd = None;
+            self.failed("write", strerror(e).text(&mut [0; MAX_TEXT]));
         }
         out.clear();
     }
