@@ -283,7 +283,7 @@ impl<'a> Log<'a> {
         }
         if let Some(e) = failed {
             self.fd = None;
-            self.failed("write", strerror(e).text(&mut [0; MAX_TEXT]));
+            self.failed("write", Err(e));
         }
         out.clear();
     }
@@ -334,14 +334,23 @@ impl<'a> Log<'a> {
                 self.size = if regular { size } else { 0 };
             }
             // EINVAL here is (also) the check above: say what it means.
-            Err(Errno::INVAL) => self.failed("open", "not a regular file or a character device"),
-            Err(e) => self.failed("open", strerror(e).text(&mut [0; MAX_TEXT])),
+            Err(Errno::INVAL) => {
+                self.failed("open", Ok("not a regular file or a character device"))
+            }
+            Err(e) => self.failed("open", Err(e)),
         }
     }
 
-    fn failed(&mut self, call: &str, why: &str) {
+    /// `why`: a fixed reason, or the errno whose text says it: the text
+    /// made here once, not at each caller (issue 18, bytes).
+    fn failed(&mut self, call: &str, why: Result<&str, Errno>) {
         self.retry_at = self.now + RETRY_SECS;
         if !self.failing {
+            let mut text = [0; MAX_TEXT];
+            let why = match why {
+                Ok(why) => why,
+                Err(e) => strerror(e).text(&mut text),
+            };
             error!(
                 "job {}: can't {call} {}: {why}; dropping its lines until it can (they are counted)",
                 self.job, self.path
