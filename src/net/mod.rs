@@ -323,7 +323,7 @@ impl Net {
                     name.warned = false;
                     if name.ip != Some(ip) {
                         name.ip = Some(ip);
-                        self.readdress(n);
+                        self.readdress(n, ip);
                     }
                 }
                 Err(e) => {
@@ -374,10 +374,9 @@ impl Net {
 
     /// Name `n` has a new address: bind its listeners again, point its
     /// destinations at it.
-    fn readdress(&mut self, n: usize) {
-        let Some(ip) = self.names.get(n).and_then(|name| name.ip) else {
-            return;
-        };
+    /// `ip` is the name's new address, passed as its caller has it, not
+    /// read back from the list (issue 18, bytes).
+    fn readdress(&mut self, n: usize, ip: IpAddr) {
         let Some(epoll) = &self.resolver.io.epoll else {
             return;
         };
