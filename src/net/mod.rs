@@ -389,12 +389,12 @@ impl Net {
             if let Some(fd) = l.fd.take() {
                 let _ = epoll::delete(epoll, &fd);
             }
-            l.addr = at(Some(ip), l.port);
+            l.addr = at(Some(&ip), l.port);
             let token = epoll::EventData::new_u64(self.token_base | i as u64);
             l.fd = open_listener(epoll.as_fd(), token, l);
         }
         for d in self.report.iter_mut().filter(|d| d.name == Some(n)) {
-            d.addr = at(Some(ip), d.port);
+            d.addr = at(Some(&ip), d.port);
             d.failing = false;
             d.fd = open_destination(d);
             if let (Some(_), Some(addr)) = (&d.fd, &d.addr) {
@@ -512,10 +512,10 @@ fn place(
 ) -> Endpoint {
     // The socket address: the numeric host's, or the name's once known.
     let (name, ip) = match &url.host {
-        Host::Ip(ip) => (None, Some(*ip)),
+        Host::Ip(ip) => (None, Some(ip)),
         Host::Name(host) => {
             let n = intern(names, old, last_key, host, now);
-            (Some(n), names.get(n).and_then(|name| name.ip))
+            (Some(n), names.get(n).and_then(|name| name.ip.as_ref()))
         }
     };
     Endpoint {
@@ -530,10 +530,12 @@ fn place(
 }
 
 /// The socket address of `ip`, if known, and `port`: one copy of its
-/// making for the loads and a name's new address (issue 18, bytes).
+/// making for the loads and a name's new address (issue 18, bytes). The
+/// address borrowed, not copied onto the stack for the call (issue 18,
+/// bytes).
 #[inline(never)]
-fn at(ip: Option<IpAddr>, port: u16) -> Option<SocketAddr> {
-    ip.map(|ip| SocketAddr::new(ip, port))
+fn at(ip: Option<&IpAddr>, port: u16) -> Option<SocketAddr> {
+    ip.map(|ip| SocketAddr::new(*ip, port))
 }
 
 fn send_all(report: &mut [Endpoint], dgram: &[u8]) {
