@@ -398,7 +398,7 @@ impl Net {
             d.failing = false;
             d.fd = open_destination(d);
             if let (Some(_), Some(addr)) = (&d.fd, &d.addr) {
-                info!("report to {}: sending to {}", d.text, text::Addr(*addr));
+                info!("report to {}: sending to {}", d.text, text::Addr(addr));
             }
         }
     }
@@ -626,7 +626,7 @@ struct Peer(Option<SocketAddr>);
 impl fmt::Display for Peer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.0 {
-            Some(addr) => text::Addr(*addr).fmt(f),
+            Some(addr) => text::Addr(addr).fmt(f),
             None => f.write_str("an unknown address"),
         }
     }
@@ -730,7 +730,7 @@ impl fmt::Display for Resolved<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0.text)?;
         match self.0.name {
-            Some(_) => write!(f, " ({})", text::Addr(*self.1)),
+            Some(_) => write!(f, " ({})", text::Addr(self.1)),
             None => Ok(()),
         }
     }
