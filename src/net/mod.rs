@@ -316,13 +316,18 @@ impl Net {
             name.resolving = false;
             // The resolver gives no empty success; were it to, it is a
             // failure like any other.
-            let first = result.and_then(|ips| ips.first().copied().ok_or(LookupError::NotFound));
+            // The first address borrowed where the result has it: copied
+            // once, into the name, when it is new (issue 18, bytes).
+            let first = match &result {
+                Ok(ips) => ips.first().ok_or(LookupError::NotFound),
+                Err(e) => Err(*e),
+            };
             match first {
                 Ok(ip) => {
                     name.due = Some(now + REFRESH_EVERY);
                     name.warned = false;
-                    if name.ip != Some(ip) {
-                        name.ip = Some(ip);
+                    if name.ip.as_ref() != Some(ip) {
+                        name.ip = Some(*ip);
                         self.readdress(n, ip);
                     }
                 }
@@ -376,7 +381,7 @@ impl Net {
     /// destinations at it.
     /// `ip` is the name's new address, passed as its caller has it, not
     /// read back from the list (issue 18, bytes).
-    fn readdress(&mut self, n: usize, ip: IpAddr) {
+    fn readdress(&mut self, n: usize, ip: &IpAddr) {
         let Some(epoll) = &self.resolver.io.epoll else {
             return;
         };
@@ -389,12 +394,12 @@ impl Net {
             if let Some(fd) = l.fd.take() {
                 let _ = epoll::delete(epoll, &fd);
             }
-            l.addr = at(Some(&ip), l.port);
+            l.addr = at(Some(ip), l.port);
             let token = epoll::EventData::new_u64(self.token_base | i as u64);
             l.fd = open_listener(epoll.as_fd(), token, l);
         }
         for d in self.report.iter_mut().filter(|d| d.name == Some(n)) {
-            d.addr = at(Some(&ip), d.port);
+            d.addr = at(Some(ip), d.port);
             d.failing = false;
             d.fd = open_destination(d);
             if let (Some(_), Some(addr)) = (&d.fd, &d.addr) {
