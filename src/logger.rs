@@ -57,9 +57,12 @@ pub fn main(args: &[String]) -> u8 {
     if stream == "metrics" {
         return metrics(path);
     }
+    // KEEP is at most 100 (the configuration's `keep`, a u32 there):
+    // counted in a u32, no 64-bit count on 32-bit targets (issue 18,
+    // bytes).
     let (Some(max), Some(keep)) = (
         crate::parse_unsigned::<u64>(max),
-        crate::parse_unsigned::<u64>(keep),
+        crate::parse_unsigned::<u32>(keep),
     ) else {
         return 2;
     };
@@ -70,12 +73,12 @@ pub fn main(args: &[String]) -> u8 {
     // Counted by hand, not over `0..=keep`: RangeInclusive's end flag
     // (issue 18, bytes).
     let mut names = Vec::new();
-    let mut i = 0;
+    let mut i = 0u32;
     loop {
         let mut name = path.clone();
         if i > 0 {
             name.push('.');
-            name.push_str(itoa(i).as_str());
+            name.push_str(itoa(i.into()).as_str());
         }
         names.push(name);
         if i == keep {
