@@ -797,7 +797,13 @@ fn open_destination(d: &Endpoint) -> Option<OwnedFd> {
         let Some(iface) = &d.iface else {
             return Some(fd);
         };
-        if !addr.ip().is_multicast() {
+        // Each kind's address tested where it is: no IpAddr made of it
+        // (issue 18, bytes).
+        let multicast = match addr {
+            SocketAddr::V4(a) => a.ip().is_multicast(),
+            SocketAddr::V6(a) => a.ip().is_multicast(),
+        };
+        if !multicast {
             warn!(
                 "report to {}: @{iface} applies only to multicast destinations; ignored",
                 Resolved(d, addr)
