@@ -575,7 +575,11 @@ fn from_hosts(path: &str, name: &str) -> Vec<IpAddr> {
 /// A hosts file's line: its address when `name` is among its names.
 fn hosts_line(line: &str, name: &str, ips: &mut Vec<IpAddr>) {
     let mut words = crate::Words(line);
-    let Some(ip) = words.next().and_then(crate::config::parse_ip) else {
+    // Two lets, no and_then instance of their own (issue 18, bytes).
+    let Some(word) = words.next() else {
+        return;
+    };
+    let Some(ip) = crate::config::parse_ip(word) else {
         return;
     };
     if ips.len() < MAX_ADDRS && words.any(|word| word.eq_ignore_ascii_case(name)) {
@@ -715,7 +719,9 @@ fn conf_line(line: &str, conf: &mut Conf, timeout: &mut u32, attempts: &mut u32)
         .and_then(|w| crate::config::word_index("nameserver\0search\0domain\0options\0", w));
     match keyword {
         Some(0) => {
-            if let Some(ip) = words.next().and_then(crate::config::parse_ip) {
+            if let Some(word) = words.next()
+                && let Some(ip) = crate::config::parse_ip(word)
+            {
                 let _ = conf.servers.push(ip);
             }
         }
