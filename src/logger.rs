@@ -57,9 +57,12 @@ pub fn main(args: &[String]) -> u8 {
     if stream == "metrics" {
         return metrics(path);
     }
+    // KEEP is at most 100 (the configuration's `keep`, a u32 there):
+    // counted in a u32, no 64-bit count on 32-bit targets (issue 18,
+    // bytes).
     let (Some(max), Some(keep)) = (
         crate::parse_unsigned::<u64>(max),
-        crate::parse_unsigned::<u64>(keep),
+        crate::parse_unsigned::<u32>(keep),
     ) else {
         return 2;
     };
@@ -70,12 +73,12 @@ pub fn main(args: &[String]) -> u8 {
     // Counted by hand, not over `0..=keep`: RangeInclusive's end flag
     // (issue 18, bytes).
     let mut names = Vec::new();
-    let mut i = 0;
+    let mut i = 0u32;
     loop {
         let mut name = path.clone();
         if i > 0 {
             name.push('.');
-            name.push_str(itoa(i).as_str());
+            name.push_str(itoa(i.into()).as_str());
         }
         names.push(name);
         if i == keep {
@@ -267,15 +270,23 @@ impl<'a> Log<'a> {
         if out.is_empty() {
             return;
         }
-        let lines = || out.iter().filter(|&&b| b == b'\n').count() as u64;
-        match self.fd.as_ref().map(|fd| write_all(fd.as_fd(), out)) {
-            Some(Ok(())) => self.size += out.len() as u64,
-            Some(Err(e)) => {
-                self.fd = None;
-                self.dropped += lines();
-                self.failed("write", strerror(e).text(&mut [0; MAX_TEXT]));
+        // The lines not written counted at one place for both ways
+        // (issue 18, bytes).
+        let failed = match self.fd.as_ref().map(|fd| write_all(fd.as_fd(), out)) {
+            Some(Ok(())) => {
+                self.size += out.len() as u64;
+                out.clear();
+                return;
             }
-            None => self.dropped += lines(),
+            Some(Err(e)) => Some(e),
+            None => None,
+        };
+        for &b in out.iter() {
+            self.dropped += u64::from(b == b'\n');
+        }
+        if let Some(e) = failed {
+            self.fd = None;
+            self.failed("write", Err(e));
         }
         out.clear();
     }
@@ -326,14 +337,23 @@ impl<'a> Log<'a> {
                 self.size = if regular { size } else { 0 };
             }
             // EINVAL here is (also) the check above: say what it means.
-            Err(Errno::INVAL) => self.failed("open", "not a regular file or a character device"),
-            Err(e) => self.failed("open", strerror(e).text(&mut [0; MAX_TEXT])),
+            Err(Errno::INVAL) => {
+                self.failed("open", Ok("not a regular file or a character device"))
+            }
+            Err(e) => self.failed("open", Err(e)),
         }
     }
 
-    fn failed(&mut self, call: &str, why: &str) {
+    /// `why`: a fixed reason, or the errno whose text says it: the text
+    /// made here once, not at each caller (issue 18, bytes).
+    fn failed(&mut self, call: &str, why: Result<&str, Errno>) {
         self.retry_at = self.now + RETRY_SECS;
         if !self.failing {
+            let mut text = [0; MAX_TEXT];
+            let why = match why {
+                Ok(why) => why,
+                Err(e) => strerror(e).text(&mut text),
+            };
             error!(
                 "job {}: can't {call} {}: {why}; dropping its lines until it can (they are counted)",
                 self.job, self.path

@@ -253,15 +253,18 @@ impl Users {
 
     /// A group's id by name in /etc/group, else as a number.
     fn group_id(&self, name: &str) -> Result<u32, LookupError> {
-        let by_name = crate::Lines(&self.group).find_map(|line| {
+        // A plain loop, no find_map closure and Option chain (issue 18,
+        // bytes): the first line of that name whose id reads.
+        for line in crate::Lines(&self.group) {
             let mut fields = crate::Split::new(line, b':');
-            (fields.next() == Some(name))
-                .then(|| crate::parse_unsigned(fields.nth(1)?))
-                .flatten()
-        });
-        by_name
-            .or_else(|| number(name))
-            .ok_or_else(|| LookupError::UnknownGroup(name.to_string()))
+            if fields.next() == Some(name)
+                && let Some(text) = fields.nth(1)
+                && let Some(gid) = crate::parse_unsigned(text)
+            {
+                return Ok(gid);
+            }
+        }
+        number(name).ok_or_else(|| LookupError::UnknownGroup(name.to_string()))
     }
 }
 

@@ -127,11 +127,14 @@ impl Request {
         let mut signal = None;
         if verb == Verb::Signal {
             // Only signals known by name or number (SPEC §10).
-            let word = names.pop().unwrap_or_default();
+            // Read where it is, then cut off: no String moved out and
+            // dropped (issue 18, bytes).
+            let word = names.last().map_or("", String::as_str);
             signal = Some(
-                crate::config::parse_signal(&word)
-                    .ok_or_else(|| refusal("unknown signal '", &word, "'"))?,
+                crate::config::parse_signal(word)
+                    .ok_or_else(|| refusal("unknown signal '", word, "'"))?,
             );
+            names.truncate(names.len().saturating_sub(1));
         }
         if !matches!(verb, Verb::Status | Verb::Metrics) && names.is_empty() {
             // A verb's word needs no escaping: it stays as it is.

@@ -86,22 +86,21 @@ impl<const N: usize> Cells<N> {
 /// Appends `45s`, `3m07s`, `2h05m`, `4d03h`: short enough for a column,
 /// precise enough to tell a fresh restart from an old one.
 pub fn duration(out: &mut String, secs: u64) {
-    // One path for the three two-unit forms; digits by `itoa`, not
-    // `write!` (issue 18, bytes).
+    // One path for every form, under a minute without the big unit
+    // (`\0`): one push of the small unit's digits for all four; digits by
+    // `itoa`, not `write!` (issue 18, bytes).
     let (big, big_unit, small, small_unit) = match secs {
-        0..60 => {
-            out.push_str(&crate::logger::itoa(secs));
-            out.push('s');
-            return;
-        }
+        0..60 => (0, '\0', secs, 's'),
         60..3600 => (secs / 60, 'm', secs % 60, 's'),
         3600..86400 => (secs / 3600, 'h', secs % 3600 / 60, 'm'),
         _ => (secs / 86400, 'd', secs % 86400 / 3600, 'h'),
     };
-    out.push_str(&crate::logger::itoa(big));
-    out.push(big_unit);
-    if small < 10 {
-        out.push('0');
+    if big_unit != '\0' {
+        out.push_str(&crate::logger::itoa(big));
+        out.push(big_unit);
+        if small < 10 {
+            out.push('0');
+        }
     }
     out.push_str(&crate::logger::itoa(small));
     out.push(small_unit);

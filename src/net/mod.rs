@@ -316,14 +316,19 @@ impl Net {
             name.resolving = false;
             // The resolver gives no empty success; were it to, it is a
             // failure like any other.
-            let first = result.and_then(|ips| ips.first().copied().ok_or(LookupError::NotFound));
+            // The first address borrowed where the result has it: copied
+            // once, into the name, when it is new (issue 18, bytes).
+            let first = match &result {
+                Ok(ips) => ips.first().ok_or(LookupError::NotFound),
+                Err(e) => Err(*e),
+            };
             match first {
                 Ok(ip) => {
                     name.due = Some(now + REFRESH_EVERY);
                     name.warned = false;
-                    if name.ip != Some(ip) {
-                        name.ip = Some(ip);
-                        self.readdress(n);
+                    if name.ip.as_ref() != Some(ip) {
+                        name.ip = Some(*ip);
+                        self.readdress(n, ip);
                     }
                 }
                 Err(e) => {
@@ -374,10 +379,9 @@ impl Net {
 
     /// Name `n` has a new address: bind its listeners again, point its
     /// destinations at it.
-    fn readdress(&mut self, n: usize) {
-        let Some(ip) = self.names.get(n).and_then(|name| name.ip) else {
-            return;
-        };
+    /// `ip` is the name's new address, passed as its caller has it, not
+    /// read back from the list (issue 18, bytes).
+    fn readdress(&mut self, n: usize, ip: &IpAddr) {
         let Some(epoll) = &self.resolver.io.epoll else {
             return;
         };
@@ -399,7 +403,7 @@ impl Net {
             d.failing = false;
             d.fd = open_destination(d);
             if let (Some(_), Some(addr)) = (&d.fd, &d.addr) {
-                info!("report to {}: sending to {}", d.text, text::Addr(*addr));
+                info!("report to {}: sending to {}", d.text, text::Addr(addr));
             }
         }
     }
@@ -513,10 +517,10 @@ fn place(
 ) -> Endpoint {
     // The socket address: the numeric host's, or the name's once known.
     let (name, ip) = match &url.host {
-        Host::Ip(ip) => (None, Some(*ip)),
+        Host::Ip(ip) => (None, Some(ip)),
         Host::Name(host) => {
             let n = intern(names, old, last_key, host, now);
-            (Some(n), names.get(n).and_then(|name| name.ip))
+            (Some(n), names.get(n).and_then(|name| name.ip.as_ref()))
         }
     };
     Endpoint {
@@ -531,10 +535,12 @@ fn place(
 }
 
 /// The socket address of `ip`, if known, and `port`: one copy of its
-/// making for the loads and a name's new address (issue 18, bytes).
+/// making for the loads and a name's new address (issue 18, bytes). The
+/// address borrowed, not copied onto the stack for the call (issue 18,
+/// bytes).
 #[inline(never)]
-fn at(ip: Option<IpAddr>, port: u16) -> Option<SocketAddr> {
-    ip.map(|ip| SocketAddr::new(ip, port))
+fn at(ip: Option<&IpAddr>, port: u16) -> Option<SocketAddr> {
+    ip.map(|ip| SocketAddr::new(*ip, port))
 }
 
 fn send_all(report: &mut [Endpoint], dgram: &[u8]) {
@@ -625,7 +631,7 @@ struct Peer(Option<SocketAddr>);
 impl fmt::Display for Peer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.0 {
-            Some(addr) => text::Addr(*addr).fmt(f),
+            Some(addr) => text::Addr(addr).fmt(f),
             None => f.write_str("an unknown address"),
         }
     }
@@ -729,7 +735,7 @@ impl fmt::Display for Resolved<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0.text)?;
         match self.0.name {
-            Some(_) => write!(f, " ({})", text::Addr(*self.1)),
+            Some(_) => write!(f, " ({})", text::Addr(self.1)),
             None => Ok(()),
         }
     }
@@ -791,7 +797,13 @@ fn open_destination(d: &Endpoint) -> Option<OwnedFd> {
         let Some(iface) = &d.iface else {
             return Some(fd);
         };
-        if !addr.ip().is_multicast() {
+        // Each kind's address tested where it is: no IpAddr made of it
+        // (issue 18, bytes).
+        let multicast = match addr {
+            SocketAddr::V4(a) => a.ip().is_multicast(),
+            SocketAddr::V6(a) => a.ip().is_multicast(),
+        };
+        if !multicast {
             warn!(
                 "report to {}: @{iface} applies only to multicast destinations; ignored",
                 Resolved(d, addr)

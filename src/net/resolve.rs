@@ -66,9 +66,9 @@ pub const MAX_LOOKUPS: usize = 4;
 /// epoll (level-triggered) reports the socket again.
 pub const RECV_PER_WAKEUP: usize = 8;
 /// How much of /etc/hosts is read (ad-blocking lists run to megabytes).
-const HOSTS_MAX: u64 = 16 << 20;
+const HOSTS_MAX: usize = 16 << 20;
 /// How much of resolv.conf is read; real ones are a few hundred bytes.
-const RESOLV_CONF_MAX: u64 = 64 << 10;
+const RESOLV_CONF_MAX: usize = 64 << 10;
 /// Longest hosts or resolv.conf line; longer ones are skipped whole (musl
 /// reads 512-byte lines).
 const LINE_MAX: usize = 4096;
@@ -575,7 +575,11 @@ fn from_hosts(path: &str, name: &str) -> Vec<IpAddr> {
 /// A hosts file's line: its address when `name` is among its names.
 fn hosts_line(line: &str, name: &str, ips: &mut Vec<IpAddr>) {
     let mut words = crate::Words(line);
-    let Some(ip) = words.next().and_then(crate::config::parse_ip) else {
+    // Two lets, no and_then instance of their own (issue 18, bytes).
+    let Some(word) = words.next() else {
+        return;
+    };
+    let Some(ip) = crate::config::parse_ip(word) else {
         return;
     };
     if ips.len() < MAX_ADDRS && words.any(|word| word.eq_ignore_ascii_case(name)) {
@@ -610,7 +614,7 @@ fn ipv4_first(ips: &mut [IpAddr]) {
 /// not UTF-8 reads as empty; one longer than [`LINE_MAX`] is skipped. The
 /// file is opened non-blocking, so a FIFO put there reads as empty instead
 /// of stopping pmtr.
-fn for_each_line(path: &str, max: u64, each: &mut Each<'_>) {
+fn for_each_line(path: &str, max: usize, each: &mut Each<'_>) {
     let flags = OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NONBLOCK;
     let Ok(fd) = crate::files::open(path, flags, Mode::empty()) else {
         return;
@@ -624,7 +628,9 @@ fn for_each_line(path: &str, max: u64, each: &mut Each<'_>) {
         }
     };
     let mut buf = [0u8; LINE_MAX];
-    let (mut len, mut total, mut skipping) = (0, 0u64, false);
+    // Counted in a usize: it stops within a read of `max` (at most 16
+    // MiB), no 64-bit count on 32-bit targets (issue 18, bytes).
+    let (mut len, mut total, mut skipping) = (0, 0usize, false);
     while total < max {
         let n = match rustix::io::read(fd.as_fd(), &mut buf[len..]) {
             Ok(0) => break,
@@ -632,7 +638,7 @@ fn for_each_line(path: &str, max: u64, each: &mut Each<'_>) {
             Err(Errno::INTR) => continue,
             Err(_) => break,
         };
-        total += n as u64;
+        total += n;
         len += n;
         let mut start = 0;
         while let Some(end) = buf[start..len].iter().position(|&b| b == b'\n') {
@@ -713,7 +719,9 @@ fn conf_line(line: &str, conf: &mut Conf, timeout: &mut u32, attempts: &mut u32)
         .and_then(|w| crate::config::word_index("nameserver\0search\0domain\0options\0", w));
     match keyword {
         Some(0) => {
-            if let Some(ip) = words.next().and_then(crate::config::parse_ip) {
+            if let Some(word) = words.next()
+                && let Some(ip) = crate::config::parse_ip(word)
+            {
                 let _ = conf.servers.push(ip);
             }
         }

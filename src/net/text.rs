@@ -7,31 +7,36 @@
 //! precision are not honoured.
 
 use core::fmt::{self, Write};
-use core::net::{IpAddr, Ipv4Addr, SocketAddr};
+use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 /// An IP address as text: `192.0.2.1`, `2001:db8::1`.
 pub struct Ip(pub IpAddr);
 
 /// A socket address as text: `192.0.2.1:10000`, `[2001:db8::1]:10000`,
 /// `[fe80::1%2]:10000` (with the scope id when it is not 0).
-pub struct Addr(pub SocketAddr);
+pub struct Addr<'a>(pub &'a SocketAddr);
 
 impl fmt::Display for Ip {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write_ip(f, self.0)
+        match &self.0 {
+            IpAddr::V4(v4) => write_v4(f, *v4),
+            IpAddr::V6(v6) => write_v6(f, v6),
+        }
     }
 }
 
-impl fmt::Display for Addr {
+impl fmt::Display for Addr<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Each kind's address written where it is: no IpAddr made and
+        // copied for the call (issue 18, bytes).
         let (scope, port) = match self.0 {
             SocketAddr::V4(a) => {
-                write_ip(f, IpAddr::V4(*a.ip()))?;
+                write_v4(f, *a.ip())?;
                 (None, a.port())
             }
             SocketAddr::V6(a) => {
                 f.write_char('[')?;
-                write_ip(f, IpAddr::V6(*a.ip()))?;
+                write_v6(f, a.ip())?;
                 (Some(a.scope_id()), a.port())
             }
         };
@@ -47,11 +52,7 @@ impl fmt::Display for Addr {
     }
 }
 
-fn write_ip(f: &mut fmt::Formatter<'_>, ip: IpAddr) -> fmt::Result {
-    let v6 = match ip {
-        IpAddr::V4(v4) => return write_v4(f, v4),
-        IpAddr::V6(v6) => v6,
-    };
+fn write_v6(f: &mut fmt::Formatter<'_>, v6: &Ipv6Addr) -> fmt::Result {
     if let Some(v4) = v6.to_ipv4_mapped() {
         f.write_str("::ffff:")?;
         return write_v4(f, v4);
@@ -207,7 +208,7 @@ mod tests {
         for ip in ips {
             for port in [0, 1, 80, 10000, 65535] {
                 let addr = SocketAddr::new(ip, port);
-                assert_eq!(Addr(addr).to_string(), addr.to_string());
+                assert_eq!(Addr(&addr).to_string(), addr.to_string());
             }
         }
         for scope in [0, 1, 2, 4_294_967_295] {
@@ -217,7 +218,7 @@ mod tests {
                 7,
                 scope,
             ));
-            assert_eq!(Addr(addr).to_string(), addr.to_string());
+            assert_eq!(Addr(&addr).to_string(), addr.to_string());
         }
     }
 }

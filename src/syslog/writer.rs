@@ -64,12 +64,12 @@ impl Writer {
     /// Sends a formatted record to syslog and, in the foreground or when
     /// syslog is not there, to stderr.
     pub(super) fn deliver(&mut self, rec: &Record, source: Source) {
-        match self.send(rec) {
-            // Without syslog the line must reach a person somehow: stderr,
-            // or as PID 1 without one, the kernel log or console.
-            Sent::NoSocket => self.echo(rec, source, true),
-            Sent::Yes | Sent::Dropped if self.foreground => self.echo(rec, source, false),
-            Sent::Yes | Sent::Dropped => {}
+        // Without syslog the line must reach a person somehow: stderr,
+        // or as PID 1 without one, the kernel log or console. One call
+        // of `echo` for both cases (issue 18, bytes).
+        let fallback = matches!(self.send(rec), Sent::NoSocket);
+        if fallback || self.foreground {
+            self.echo(rec, source, fallback);
         }
     }
 
