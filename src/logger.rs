@@ -39,6 +39,17 @@ use crate::syslog::Zone;
 /// newline cannot grow a file past its `max`.
 pub const LINE_MAX: usize = 16 * 1024;
 
+/// What a line may hold so that with its stamp (`stamp_len` bytes) and
+/// newline it still fits in one file of `max` bytes (0: no limit). `max` is at least 4K, so
+/// this stays positive; worked out in u64, as `max` may be over 4 GiB
+/// where usize has 32 bits.
+fn line_cap(max: u64, stamp_len: usize) -> usize {
+    match max {
+        0 => LINE_MAX,
+        max => (max - stamp_len as u64 - 1).min(LINE_MAX as u64) as usize,
+    }
+}
+
 /// `2025-11-30T16:37:05.123+01:00 `: the length of a `stamp`.
 const STAMP_LEN: usize = 30;
 
@@ -175,13 +186,8 @@ impl<'a> Log<'a> {
     }
 
     fn run(&mut self, stream: &str) -> u8 {
-        // What a line may hold so that with its stamp and newline it still
-        // fits in one file (`max` is at least 4K, so this stays positive).
         let stamp_len = if self.stamp { STAMP_LEN } else { 0 };
-        let cap = match self.max {
-            0 => LINE_MAX,
-            max => LINE_MAX.min(max as usize - stamp_len - 1),
-        };
+        let cap = line_cap(self.max, stamp_len);
         // Not dropped: the process exits when this returns (issue 18,
         // bytes).
         let mut buf = ManuallyDrop::new(vec![0u8; cap]);
@@ -535,6 +541,30 @@ mod tests {
     fn itoa_writes_every_digit() {
         for n in [0, 7, 10, 4_096, 1_234_567_890, u64::MAX] {
             assert_eq!(itoa(n).as_str(), n.to_string());
+        }
+    }
+
+    /// A line fits in one file with its stamp and newline, and never holds
+    /// more than LINE_MAX; a `max` over 4 GiB (more than a 32-bit usize)
+    /// is not cut to its low 32 bits first (it was: `max 4194305K` gave
+    /// lines of 1023 bytes on ARM).
+    #[test]
+    fn line_cap_fits_a_file_for_every_max() {
+        let rows: [(u64, usize, usize); 7] = [
+            (0, STAMP_LEN, LINE_MAX),
+            (4096, 0, 4095),
+            (4096, STAMP_LEN, 4096 - STAMP_LEN - 1),
+            (1 << 20, STAMP_LEN, LINE_MAX),
+            (4 << 30, 0, LINE_MAX),
+            ((4 << 30) + 1024, STAMP_LEN, LINE_MAX),
+            (u64::MAX, STAMP_LEN, LINE_MAX),
+        ];
+        for (max, stamp_len, cap) in rows {
+            assert_eq!(
+                line_cap(max, stamp_len),
+                cap,
+                "max {max}, stamp {stamp_len}"
+            );
         }
     }
 
