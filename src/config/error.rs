@@ -261,9 +261,10 @@ impl ErrorKind {
         self.num(u64::from(p.line) << 32 | u64::from(p.col))
     }
 
-    /// With the suggestion of `%?`.
+    /// With the suggestion of `%?`. [`ErrorKind::new`] has left None in
+    /// its place: nothing to drop there (issue 18, bytes).
     pub(crate) fn suggest(mut self, s: Option<&str>) -> Self {
-        self.more = s.map(Box::from);
+        core::mem::forget(core::mem::replace(&mut self.more, s.map(Box::from)));
         self
     }
 }

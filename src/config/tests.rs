@@ -655,7 +655,12 @@ fn cpu_forms() {
     let mut big = String::from("0x8");
     big.push_str(&"0".repeat(255));
     assert_eq!(job(&format!("cpu {big}")).extra().cpu, Some(vec![1023]));
+    // Leading zeros select nothing, however many.
+    let zeros = format!("0x{}1", "0".repeat(300));
+    assert_eq!(job(&format!("cpu {zeros}")).extra().cpu, Some(vec![0]));
     big.push('0');
+    // A bad digit is reported before the bits beyond CPU 1023.
+    let bad_and_big = format!("0xg{}", &big[2..]);
     let tail = "expected CPU numbers and ranges like 0,2-3 or a hex mask like 0x0d";
     rejects(&[
         (
@@ -690,6 +695,7 @@ fn cpu_forms() {
         ("0xg", "not a hex number"),
         ("0x0", "the mask selects no CPU"),
         (&big, "the mask has bits beyond CPU 1023"),
+        (&bad_and_big, "not a hex number"),
     ] {
         assert_eq!(
             job_error(&format!("cpu {text}")),

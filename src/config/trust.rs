@@ -45,7 +45,11 @@ pub fn check_opened(path: &str, meta: &Stat) -> Result<(), Error> {
                 Some(meta) if FileType::from_raw_mode(meta.st_mode) == FileType::Directory => {
                     match verdict(true, meta.st_uid, meta.st_mode) {
                         Some((said, n)) => {
-                            refused = Some(ErrorKind::new(said, Some(entry)).num(n));
+                            // The walk stops here, at its first refusal:
+                            // `refused` still holds None, nothing to drop
+                            // (issue 18, bytes).
+                            let kind = ErrorKind::new(said, Some(entry)).num(n);
+                            core::mem::forget(refused.replace(kind));
                             Err(Errno::PERM)
                         }
                         None => Ok(()),

@@ -330,20 +330,23 @@ pub fn parse_cpu(text: &str) -> Result<Vec<u32>, (u32, &str)> {
         if hex.is_empty() {
             return Err(bad(NO_HEX_DIGITS));
         }
-        if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(bad(NOT_HEX));
-        }
-        let significant = crate::files::trim_leading(hex, b'0');
-        if significant.len() > (MAX_CPU as usize + 1) / 4 {
-            return Err(bad(BEYOND_1023));
-        }
         // Digit k (from the right) is CPUs 4k to 4k+3: four bits of word
-        // k / 8, set at once (issue 18, bytes).
-        for (k, digit) in significant.bytes().rev().enumerate() {
-            let v = hex_digit(digit).unwrap_or(0);
-            if let Some(word) = set.get_mut(k / 8) {
-                *word |= v << (k % 8 * 4);
+        // k / 8, set at once (issue 18, bytes). One walk checks the
+        // digits and sets them: a digit other than 0 past the last word
+        // is a CPU beyond 1023, reported once every digit is known to be
+        // hex, as when the digits were checked first.
+        let mut beyond = false;
+        for (k, digit) in hex.bytes().rev().enumerate() {
+            let Some(v) = hex_digit(digit) else {
+                return Err(bad(NOT_HEX));
+            };
+            match set.get_mut(k / 8) {
+                Some(word) => *word |= v << (k % 8 * 4),
+                None => beyond |= v != 0,
             }
+        }
+        if beyond {
+            return Err(bad(BEYOND_1023));
         }
     } else {
         let number = |s| -> Result<u32, (u32, &str)> {
@@ -359,22 +362,27 @@ pub fn parse_cpu(text: &str) -> Result<Vec<u32>, (u32, &str)> {
             if item.is_empty() {
                 return Err(bad(EMPTY_ITEM));
             }
-            match crate::split_once(item, b'-') {
-                Some((a, b)) => {
-                    let (a, b) = (number(a)?, number(b)?);
-                    if a > b {
-                        return Err((Msg::CpuReversed as u32, item));
-                    }
-                    let mut n = a;
-                    loop {
-                        add(n);
-                        if n == b {
-                            break;
-                        }
-                        n += 1;
-                    }
+            // A single CPU is the range from it to it: two reads of a
+            // number and one loop of `add` for both (issue 18, bytes).
+            let (a, b) = match crate::split_once(item, b'-') {
+                Some((a, b)) => (a, Some(b)),
+                None => (item, None),
+            };
+            let a = number(a)?;
+            let b = match b {
+                Some(b) => number(b)?,
+                None => a,
+            };
+            if a > b {
+                return Err((Msg::CpuReversed as u32, item));
+            }
+            let mut n = a;
+            loop {
+                add(n);
+                if n == b {
+                    break;
                 }
-                None => add(number(item)?),
+                n += 1;
             }
         }
     }
