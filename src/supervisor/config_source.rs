@@ -318,7 +318,9 @@ impl ConfigSource {
 /// configuration's warnings and its errors (issue 18, bytes).
 fn log_each(severity: crate::syslog::Severity, errors: &[config::Error]) {
     for e in errors {
-        crate::syslog::log(severity, format_args!("{e}"));
+        // The error itself, not its reference: no `&Error` Display
+        // forwarder (issue 18, bytes).
+        crate::syslog::log(severity, format_args!("{}", *e));
     }
 }
 

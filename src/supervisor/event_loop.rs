@@ -1355,7 +1355,7 @@ fn refuse(spec: &JobSpec, why: &str) {
 fn env_file_lines(spec: &JobSpec, what_next: &str) -> Result<Vec<String>, NotStartable> {
     config::read_env_files(&spec.extra().env_files).map_err(|errors| {
         for e in &errors {
-            error!("job {}: {e}", spec.name);
+            error!("job {}: {}", spec.name, *e);
         }
         error!("job {}: bad env file; {what_next}", spec.name);
         // The first error's text (there is one), without taking it out
