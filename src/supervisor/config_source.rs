@@ -200,7 +200,7 @@ impl ConfigSource {
     }
 
     fn read_failed(&mut self, e: config::Error, now: Instant) {
-        let text = e.to_string();
+        let text = format!("{e}");
         if self.last_error.as_deref() != Some(&text) {
             self.counts.reloads += 1;
             self.counts.failures += 1;
