@@ -1360,7 +1360,11 @@ fn env_file_lines(spec: &JobSpec, what_next: &str) -> Result<Vec<String>, NotSta
         error!("job {}: bad env file; {what_next}", spec.name);
         // The first error's text (there is one), without taking it out
         // of the list (issue 18, bytes).
-        NotStartable(errors.first().map_or_else(String::new, |e| format!("{}", *e)))
+        NotStartable(
+            errors
+                .first()
+                .map_or_else(String::new, |e| format!("{}", *e)),
+        )
     })
 }
 
