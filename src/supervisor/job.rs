@@ -714,18 +714,21 @@ pub fn step(
 
         (S::Running { pid, since, up }, E::Tick) => {
             let past = |d: Option<Duration>, from: Instant| d.is_some_and(|d| now >= from + d);
-            match (up, rules.timers.ready_timeout, rules.timers.watchdog) {
+            // The stop and its fault picked first, then one call of
+            // `stop` (issue 18, bytes).
+            let (then, why) = match (up, rules.timers.ready_timeout, rules.timers.watchdog) {
                 (Up::Starting, Some(t), _) if past(Some(t), since) => {
-                    stop(pid, since, AfterStop::Retry, Some(Fault::NotReady(t)))
+                    (AfterStop::Retry, Some(Fault::NotReady(t)))
                 }
                 (Up::Ready { alive_at, .. } | Up::Unhealthy { alive_at, .. }, _, Some(w))
                     if past(Some(w), alive_at) =>
                 {
-                    stop(pid, since, AfterStop::Restart, Some(Fault::Watchdog(w)))
+                    (AfterStop::Restart, Some(Fault::Watchdog(w)))
                 }
-                _ if past(rules.timers.bounce, since) => stop(pid, since, AfterStop::Restart, None),
-                _ => (state, A::Nothing),
-            }
+                _ if past(rules.timers.bounce, since) => (AfterStop::Restart, None),
+                _ => return (state, A::Nothing),
+            };
+            stop(pid, since, then, why)
         }
         (
             S::Stopping {
