@@ -200,7 +200,7 @@ impl ConfigSource {
     }
 
     fn read_failed(&mut self, e: config::Error, now: Instant) {
-        let text = e.to_string();
+        let text = format!("{e}");
         if self.last_error.as_deref() != Some(&text) {
             self.counts.reloads += 1;
             self.counts.failures += 1;
@@ -318,7 +318,9 @@ impl ConfigSource {
 /// configuration's warnings and its errors (issue 18, bytes).
 fn log_each(severity: crate::syslog::Severity, errors: &[config::Error]) {
     for e in errors {
-        crate::syslog::log(severity, format_args!("{e}"));
+        // The error itself, not its reference: no `&Error` Display
+        // forwarder (issue 18, bytes).
+        crate::syslog::log(severity, format_args!("{}", *e));
     }
 }
 

@@ -1318,7 +1318,7 @@ fn prepare(spec: &JobSpec, id: u32, cx: &mut Prepare<'_>) -> Result<Launch, NotS
     for dep in &spec.extra().depends {
         let exists = crate::files::exists(dep).is_ok();
         if let (true, Err(e)) = (exists, config::check_trust(dep)) {
-            let why = e.to_string();
+            let why = format!("{e}");
             refuse(spec, &why);
             return Err(NotStartable(why));
         }
@@ -1355,12 +1355,16 @@ fn refuse(spec: &JobSpec, why: &str) {
 fn env_file_lines(spec: &JobSpec, what_next: &str) -> Result<Vec<String>, NotStartable> {
     config::read_env_files(&spec.extra().env_files).map_err(|errors| {
         for e in &errors {
-            error!("job {}: {e}", spec.name);
+            error!("job {}: {}", spec.name, *e);
         }
         error!("job {}: bad env file; {what_next}", spec.name);
         // The first error's text (there is one), without taking it out
         // of the list (issue 18, bytes).
-        NotStartable(errors.first().map_or_else(String::new, |e| e.to_string()))
+        NotStartable(
+            errors
+                .first()
+                .map_or_else(String::new, |e| format!("{}", *e)),
+        )
     })
 }
 

@@ -338,7 +338,9 @@ impl Helper {
             if nonblocking_write {
                 rustix::fs::fcntl_setfl(&w, rustix::fs::OFlags::NONBLOCK)?;
             }
-            self.pipe = Some((r, w));
+            // In place of the None just tested: nothing to drop (issue
+            // 18, bytes).
+            core::mem::forget(self.pipe.replace((r, w)));
         }
         Ok(())
     }

@@ -483,6 +483,7 @@ fn spawn_retry(failures: u32) -> Duration {
 }
 
 /// The next state and action for `event` at `now`; updates `history`.
+#[inline(never)]
 pub fn step(
     state: JobState,
     history: &mut History,
@@ -519,6 +520,13 @@ pub fn step(
         }
     };
     let running = |pid, since, up| S::Running { pid, since, up };
+    // An explicit start of a job that is stopping: its stop ends in a
+    // restart (a stop that restarts, not a call of `step` by itself;
+    // issue 18, bytes).
+    let event = match (state, event) {
+        (S::Holding { .. } | S::Stopping { .. }, E::StartNow) => E::Stop(AfterStop::Restart),
+        _ => event,
+    };
     match (state, event) {
         (S::Pending | S::Stopped, E::Start | E::StartNow) => (S::Spawning, A::Spawn),
         // Its turn came long ago: the reconcile's Start changes nothing.
@@ -530,9 +538,9 @@ pub fn step(
             | S::Done(_),
             E::Start,
         ) => (state, A::Nothing),
-        (S::Running { .. }, E::StartNow) => (state, A::Nothing),
-        (S::Holding { .. } | S::Stopping { .. }, E::StartNow) => {
-            step(state, history, E::Stop(AfterStop::Restart), now, rules)
+        // (A stopping job's StartNow is its Stop(Restart), made above.)
+        (S::Running { .. } | S::Holding { .. } | S::Stopping { .. }, E::StartNow) => {
+            (state, A::Nothing)
         }
         // An explicit start skips the anti-spin wait and wakes a finished job.
         (S::Waiting { .. } | S::Done(_), E::StartNow) => (S::Spawning, A::Spawn),
@@ -706,18 +714,21 @@ pub fn step(
 
         (S::Running { pid, since, up }, E::Tick) => {
             let past = |d: Option<Duration>, from: Instant| d.is_some_and(|d| now >= from + d);
-            match (up, rules.timers.ready_timeout, rules.timers.watchdog) {
+            // The stop and its fault picked first, then one call of
+            // `stop` (issue 18, bytes).
+            let (then, why) = match (up, rules.timers.ready_timeout, rules.timers.watchdog) {
                 (Up::Starting, Some(t), _) if past(Some(t), since) => {
-                    stop(pid, since, AfterStop::Retry, Some(Fault::NotReady(t)))
+                    (AfterStop::Retry, Some(Fault::NotReady(t)))
                 }
                 (Up::Ready { alive_at, .. } | Up::Unhealthy { alive_at, .. }, _, Some(w))
                     if past(Some(w), alive_at) =>
                 {
-                    stop(pid, since, AfterStop::Restart, Some(Fault::Watchdog(w)))
+                    (AfterStop::Restart, Some(Fault::Watchdog(w)))
                 }
-                _ if past(rules.timers.bounce, since) => stop(pid, since, AfterStop::Restart, None),
-                _ => (state, A::Nothing),
-            }
+                _ if past(rules.timers.bounce, since) => (AfterStop::Restart, None),
+                _ => return (state, A::Nothing),
+            };
+            stop(pid, since, then, why)
         }
         (
             S::Stopping {
