@@ -119,16 +119,17 @@ enum Sink<'a> {
 #[inline(never)]
 fn read_to_end(fd: BorrowedFd<'_>, limit: usize, mut sink: Sink<'_>) -> Result<(), Errno> {
     let mut len = 0usize;
-    let mut chunk = [0u8; 4096];
+    // Not zeroed first (a 4 KiB memset per read of a file): the read
+    // hands back only the bytes it filled (issue 18, bytes).
+    let mut chunk = [core::mem::MaybeUninit::<u8>::uninit(); 4096];
     loop {
         match rustix::io::read(fd, &mut chunk) {
-            Ok(0) => return Ok(()),
-            Ok(n) => {
-                len += n;
+            Ok(([], _)) => return Ok(()),
+            Ok((got, _)) => {
+                len += got.len();
                 if len > limit {
                     return Err(Errno::FBIG);
                 }
-                let got = &chunk[..n];
                 match &mut sink {
                     Sink::Hash(h) => **h = fnv(**h, got),
                     Sink::Bytes(data) => data.extend_from_slice(got),

@@ -186,18 +186,21 @@ impl Health {
         let Some(fd) = &self.probe_out else {
             return false;
         };
-        let mut buf = [0u8; PIPE_READ];
+        // Not zeroed first: the read hands back only the bytes it
+        // filled (issue 18, bytes).
+        let mut buf = [core::mem::MaybeUninit::<u8>::uninit(); PIPE_READ];
         // End of file and an error close the pipe at one place (issue
         // 18, bytes).
-        let n = match rustix::io::read(fd, &mut buf) {
-            Ok(n) if n > 0 => n,
+        let got = match rustix::io::read(fd, &mut buf) {
+            Ok((got, _)) if !got.is_empty() => got,
             Err(Errno::AGAIN | Errno::INTR) => return false,
             Ok(_) | Err(_) => {
                 self.probe_out = None;
                 return false;
             }
         };
-        for &b in &buf[..n] {
+        let n = got.len();
+        for &b in &*got {
             if b == b'\n' {
                 if !self.line.is_empty() {
                     // Copied over, not taken: no whole buffer moved
@@ -235,12 +238,12 @@ impl Health {
     /// after [`PIPE_TOTAL_MAX`] bytes without a newline.
     pub fn read_ready_pipe(&mut self) -> Option<bool> {
         let fd = self.ready_pipe.as_ref()?;
-        let mut buf = [0u8; PIPE_READ];
+        let mut buf = [core::mem::MaybeUninit::<u8>::uninit(); PIPE_READ];
         let (ready, done) = match rustix::io::read(fd, &mut buf) {
-            Ok(0) => (false, true),
-            Ok(n) => {
-                self.ready_pipe_read += n;
-                let ready = crate::has_byte(&buf[..n], b'\n');
+            Ok(([], _)) => (false, true),
+            Ok((got, _)) => {
+                self.ready_pipe_read += got.len();
+                let ready = crate::has_byte(got, b'\n');
                 (ready, ready || self.ready_pipe_read >= PIPE_TOTAL_MAX)
             }
             Err(Errno::AGAIN | Errno::INTR) => (false, false),

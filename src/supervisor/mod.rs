@@ -185,12 +185,13 @@ fn detach() -> Result<rustix::fd::OwnedFd, rustix::io::Errno> {
     match forked {
         Some(_) => {
             drop(w);
-            // The child writes one byte. A buffer of the size the loop's
-            // pipe reads use: rustix's `read` for it is there already, one
-            // for `[u8; 1]` was 56 bytes more (issue 18).
-            let mut byte = [0u8; 1024];
+            // The child writes one byte. A buffer of the type the probe
+            // and ready pipes' reads use (uninitialised, PIPE_READ bytes):
+            // rustix's `read` for it is there already, one for `[u8; 1]`
+            // was 56 bytes more (issue 18).
+            let mut byte = [core::mem::MaybeUninit::<u8>::uninit(); 1024];
             let code = match rustix::io::read(&r, &mut byte) {
-                Ok(1) => 0,
+                Ok((got, _)) if got.len() == 1 => 0,
                 _ => 1,
             };
             sys::exit_now(code)
