@@ -1144,28 +1144,26 @@ impl Supervisor {
                 let mut label = String::from(which);
                 label.push_str("log writer of job ");
                 label.push_str(&spec.name);
-                match Launch::logger(&args, launch.logger_ids(stderr), &self.environ) {
-                    Ok(l) => self.helpers.add(owner, label, l),
-                    Err(e) => error!("job {}: {e}; its output is not logged", spec.name),
-                }
+                let ids = launch.logger_ids(stderr);
+                add_logger(&mut self.helpers, owner, label, &args, ids, &self.environ);
             }
         }
         if self.metrics.as_ref().map(|m| &m.path) != metrics.as_ref() {
             self.helpers.close(Close::Metrics, now);
             // The new one (or none) put in place once: one drop of the
             // old, which holds only memory (issue 18, bytes).
-            let file = metrics.and_then(|path| {
+            let file = metrics.map(|path| {
                 let args = ["pmtr", "log", echo, "metrics", "-", &path, "0", "0", "0"];
-                match Launch::logger(&args, None, &self.environ) {
-                    Ok(l) => {
-                        self.helpers.add(Owner::Metrics, "metrics writer".into(), l);
-                        Some(MetricsFile::new(path, now))
-                    }
-                    Err(e) => {
-                        error!("metrics to {path}: {e}");
-                        None
-                    }
-                }
+                let label = "metrics writer".into();
+                add_logger(
+                    &mut self.helpers,
+                    Owner::Metrics,
+                    label,
+                    &args,
+                    None,
+                    &self.environ,
+                );
+                MetricsFile::new(path, now)
             });
             self.metrics = file;
         }
@@ -1232,6 +1230,23 @@ impl control::Loop for Supervisor {
     fn counts(&self) -> &metrics::Counts {
         &self.source.counts
     }
+}
+
+/// Makes a log writer (`pmtr log ARGS`) and keeps it among the helpers:
+/// one place for a job's and the metrics' (issue 18, bytes). Making one
+/// can't fail ([`Launch::logger`]'s error is `Infallible`): no error line.
+/// Cold: a configuration load only; without it the x86_64 builds grew.
+#[cold]
+fn add_logger(
+    helpers: &mut Helpers,
+    owner: Owner,
+    label: String,
+    args: &[&str; 9],
+    ids: Option<Box<crate::users::Ids>>,
+    environ: &alloc::rc::Rc<spawn::Env>,
+) {
+    let Ok(l) = Launch::logger(args, ids, environ);
+    helpers.add(owner, label, l);
 }
 
 /// `epoll_ctl(ADD)` of `fd` for reading, its events tagged `token`: one
