@@ -192,8 +192,7 @@ for name do
     # The stripped build to compare with: cargo's copy, whose sections the
     # one in target/dist no longer lists (install_dist in cross/lib.sh).
     linked=""
-    for target in arm-unknown-linux-musleabihf armv7-unknown-linux-musleabihf \
-        aarch64-unknown-linux-musl x86_64-unknown-linux-musl; do
+    for target in $ALL_TARGETS; do
         [ "$(short_name "$target")" = "$short" ] && linked=$(cargo_out "$target" "$flavour")
     done
     report "pmtr-$name ($flavour)" "$bin" "$linked" "$MAPS/$flavour-$short.map" "$DIST/pmtr-$name"

@@ -17,9 +17,11 @@
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 
-# Every target pmtr ships for, and the short name used in file names
-# (PMTR_TARGETS: a subset, for measuring one flag on one target).
-TARGETS=${PMTR_TARGETS:-"arm-unknown-linux-musleabihf armv7-unknown-linux-musleabihf aarch64-unknown-linux-musl x86_64-unknown-linux-musl"}
+# Every target pmtr ships for, and the short name used in file names;
+# TARGETS, the ones this run builds (PMTR_TARGETS: a subset, for
+# measuring one flag on one target).
+ALL_TARGETS="arm-unknown-linux-musleabihf armv7-unknown-linux-musleabihf aarch64-unknown-linux-musl x86_64-unknown-linux-musl"
+TARGETS=${PMTR_TARGETS:-$ALL_TARGETS}
 
 # Targets whose std rustup ships on stable, so the release flavour can be
 # built here without Docker. The 32-bit ARM std is not downloadable on this
