@@ -29,7 +29,7 @@ pub const MAX_JOBS: usize = 10_000;
 /// by mistake would otherwise flood the log.
 pub const MAX_ERRORS: usize = 100;
 
-/// Defines [`Kw`] and [`KEYWORDS`] from one list, in one order.
+/// Defines [`Kw`] and its words from one list, in one order.
 macro_rules! keywords {
     ($($name:ident = $text:literal,)*) => {
         /// What a line starts with, found once in [`KEYWORDS`]; the
@@ -44,8 +44,9 @@ macro_rules! keywords {
         }
 
         /// The words of [`Kw`], in its order, each ended by a NUL (see
-        /// `values::nth_word`).
-        const KEYWORDS: &str = concat!($($text, "\0",)*);
+        /// `values::nth_word`); read as [`KEYWORDS`], where [`WORDS`]
+        /// holds them.
+        const KEYWORD_WORDS: &str = concat!($($text, "\0",)*);
     };
 }
 
@@ -82,21 +83,21 @@ const HINTS: &str = "\0; a job name has no spaces\0 (quote an argument that cont
     ; a user name has no spaces\0; write the list without spaces\0";
 
 /// A fixed text of an error (`%a`, `%b` of its message): word `i` of
-/// list `l` of [`LISTS`], in 12 bits (5 for the list, 7 for the word).
-/// Reports pass and errors keep these, not a pointer and a length for
-/// each text: a message and both its texts go in one register (issue
-/// 18, bytes).
+/// list `l` of [`LISTS`], as its place among all their words in
+/// [`WORDS`], in 12 bits. Reports pass and errors keep these, not a
+/// pointer and a length for each text: a message and both its texts go
+/// in one register (issue 18, bytes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Text(u16);
 
 impl Text {
-    /// No text.
+    /// No text: the empty word before every list.
     pub(crate) const NONE: Text = Text(0);
 
-    /// Word `i` of `LISTS[list]`; `i` is below 128 (each list is
-    /// checked as it is made, or by a test).
+    /// Word `i` of `LISTS[list]`; `i` is below the list's length (each
+    /// list is checked as it is made, or by a test).
     pub(crate) const fn of(list: u16, i: usize) -> Text {
-        Text(list << 7 | i as u16)
+        Text(FIRST_WORD[list as usize] + i as u16)
     }
 
     /// The word of a keyword.
@@ -105,30 +106,33 @@ impl Text {
     }
 
     pub(crate) fn get(self) -> &'static str {
-        let list = LISTS.get(usize::from(self.0 >> 7)).copied();
-        nth_word(list.unwrap_or(""), usize::from(self.0 & 0x7f))
+        nth_word(WORDS, usize::from(self.0))
     }
 }
 
 /// The first [`Text`] that is `word`, for tests.
 #[cfg(test)]
 pub(crate) fn text_of(word: &str) -> Text {
-    (0..LISTS.len() * 128)
-        .map(|i| Text(i as u16))
+    (0..4096)
+        .map(Text)
         .find(|t| t.get() == word)
         .expect("a word of LISTS")
 }
 
-/// The lists of [`Text`], by number (see each list for its words).
-pub(super) static LISTS: [&str; 15] = [
-    "",
-    KEYWORDS,
+/// The lists of [`Text`], by number (see each list for its words), each
+/// word ended by a NUL. List 0 is the one empty word, [`Text::NONE`].
+/// Only read at compile time: the program reads them in [`WORDS`], one
+/// string, not through a table of 15 pointers and lengths (issue 18,
+/// bytes).
+pub(super) const LISTS: [&str; 15] = [
+    "\0",
+    KEYWORD_WORDS,
     EXPECTED,
     HINTS,
     TEXTS,
-    LOG_OPTIONS,
+    LOG_WORDS,
     ready::TEXTS,
-    Resource::RLIMIT_NAMES,
+    Resource::RLIMIT_WORDS,
     trust::WHO,
     restart::KEYS,
     restart::TEXTS,
@@ -138,8 +142,75 @@ pub(super) static LISTS: [&str; 15] = [
     values::TEXTS,
 ];
 
-// A list's number fits in 5 bits.
-const _: () = assert!(LISTS.len() <= 32);
+/// The bytes of every list of [`LISTS`], one after another.
+const WORDS_LEN: usize = {
+    let mut n = 0;
+    let mut l = 0;
+    while l < LISTS.len() {
+        n += LISTS[l].len();
+        l += 1;
+    }
+    n
+};
+
+/// For each list of [`LISTS`], the place of its first word among all
+/// their words, and of its first byte in [`WORDS`] (each list ends with
+/// a NUL, checked here).
+const FIRST_WORD: [u16; 15] = list_places().0;
+const FIRST_BYTE: [usize; 15] = list_places().1;
+
+const fn list_places() -> ([u16; 15], [usize; 15]) {
+    let (mut words, mut bytes) = ([0u16; 15], [0usize; 15]);
+    let (mut w, mut b, mut l) = (0, 0, 0);
+    while l < LISTS.len() {
+        (words[l], bytes[l]) = (w, b);
+        let list = LISTS[l].as_bytes();
+        assert!(!list.is_empty() && list[list.len() - 1] == 0);
+        let mut i = 0;
+        while i < list.len() {
+            w += (list[i] == 0) as u16;
+            i += 1;
+        }
+        b += list.len();
+        l += 1;
+    }
+    // A place fits in the 12 bits of `said`.
+    assert!(w <= 1 << 12);
+    (words, bytes)
+}
+
+const WORD_BYTES: [u8; WORDS_LEN] = {
+    let mut all = [0u8; WORDS_LEN];
+    let (mut n, mut l) = (0, 0);
+    while l < LISTS.len() {
+        let list = LISTS[l].as_bytes();
+        let mut i = 0;
+        while i < list.len() {
+            all[n] = list[i];
+            (n, i) = (n + 1, i + 1);
+        }
+        l += 1;
+    }
+    all
+};
+
+/// Every list of [`LISTS`], one after another: [`Text`]s read their
+/// words here by place.
+const WORDS: &str = match core::str::from_utf8(&WORD_BYTES) {
+    Ok(words) => words,
+    Err(_) => panic!("the lists are text"),
+};
+
+/// List `l` of [`LISTS`] where [`WORDS`] holds it, for the lists also
+/// searched by word: not a second copy of their text (issue 18, bytes).
+pub(crate) const fn list(l: usize) -> &'static str {
+    let (_, rest) = WORDS.split_at(FIRST_BYTE[l]);
+    rest.split_at(LISTS[l].len()).0
+}
+
+/// The words of [`Kw`], in its order, each ended by a NUL (see
+/// `values::nth_word`).
+const KEYWORDS: &str = list(1);
 
 /// `msg` and its two fixed texts in one number: the message in the low
 /// 8 bits, then 12 bits each (see [`Text`]).
@@ -169,8 +240,8 @@ macro_rules! texts {
         // Some are reached by their place from another (`check`'s).
         $(#[allow(dead_code)]
         const $name: Text = Text::of($list, Place::$name as usize);)*
-        // The list is one of LISTS, and its places fit in 7 bits.
-        const _: () = assert!($list < $crate::config::parse::LISTS.len() && [$($text,)*].len() < 128);
+        // The list is one of LISTS.
+        const _: () = assert!($list < $crate::config::parse::LISTS.len());
     };
 }
 pub(super) use texts;
@@ -196,8 +267,11 @@ texts! { 4;
     TIME_HINT = "; write the time without spaces, like 30s",
 }
 
-/// The words after the file of `out` and `err`.
-const LOG_OPTIONS: &str = "max\0keep\0stamp\0";
+/// The words after the file of `out` and `err`: [`LOG_OPTIONS`].
+const LOG_WORDS: &str = "max\0keep\0stamp\0";
+
+/// [`LOG_WORDS`] where [`WORDS`] holds them.
+const LOG_OPTIONS: &str = list(5);
 
 /// The `arg` of an option that takes more than one word.
 static NO_WORD: Word = Word {
