@@ -328,6 +328,7 @@ pub fn parse(file: &str, src: &str) -> Result<Config, Vec<Error>> {
         block: None,
         jobs_seen: 0,
         metrics_at: None,
+        seen: Box::new(Seen::NONE),
     };
     // A plain loop, not an iterator of lines: less code (issue 18). The
     // lines counted by hand, not enumerate(): with env_file's, no
@@ -453,10 +454,25 @@ struct Draft {
     /// bytes).
     misspelt_name: bool,
     misspelt_cmd: bool,
-    /// Single-valued options already given, with where; and each ulimit
-    /// resource set, by its `RLIMIT_` name (to report repeats).
-    seen: Vec<(Text, Pos)>,
     name_pos: Option<Pos>,
+}
+
+/// How many [`Text`]s [`Seen`] has a place for. What a job records is
+/// a keyword's, `ready`'s and `check`'s words, an `RLIMIT_` name or
+/// issue 15's keys, all in lists 1 to 9 of [`LISTS`], below it (checked
+/// here, on the last of them and on the `RLIMIT_` names').
+const SEEN: usize = 128;
+const _: () = assert!((restart::LAST_KEY.0 as usize) < SEEN && (FIRST_WORD[8] as usize) <= SEEN);
+
+/// Where each single-valued option was given, and each ulimit resource
+/// set (by its `RLIMIT_` name), by its [`Text`], with the number of the
+/// job (its count from 1, [`Parser::jobs_seen`]): a place for each, not a
+/// list searched and pushed to (issue 18, bytes), and nothing to clear
+/// for the next job.
+struct Seen([(usize, Pos); SEEN]);
+
+impl Seen {
+    const NONE: Seen = Seen([(0, Pos { line: 0, col: 0 }); SEEN]);
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -496,9 +512,19 @@ struct Parser<'f> {
     jobs_seen: usize,
     /// Where `metrics to` was given, to report a second one.
     metrics_at: Option<Pos>,
+    /// The options given in each job. Boxed: 1.5 KB on the stack put
+    /// the parser's other locals out of reach of ARM's short loads and
+    /// stores (issue 18, bytes).
+    seen: Box<Seen>,
 }
 
 impl Parser<'_> {
+    /// Where `option` was given in the job being read, if it was.
+    fn seen(&self, option: Text) -> Option<Pos> {
+        let (job, pos) = self.seen.0.get(usize::from(option.0))?;
+        (*job == self.jobs_seen).then_some(*pos)
+    }
+
     fn err(&mut self, pos: Pos, kind: ErrorKind) {
         self.diags.push(pos, kind);
     }
@@ -731,7 +757,6 @@ impl Parser<'_> {
                 damaged,
                 misspelt_name: false,
                 misspelt_cmd: false,
-                seen: Vec::new(),
                 name_pos: None,
             }),
         );
@@ -749,7 +774,6 @@ impl Parser<'_> {
             mut spec,
             name_pos,
             damaged,
-            seen,
             misspelt_name,
             misspelt_cmd,
             ..
@@ -757,12 +781,8 @@ impl Parser<'_> {
         let at = spec.origin.job;
         // A `name` or `cmd` line that was there but wrong has had its
         // error; "has no name" on top would only mislead.
-        // Both looked for in one loop (issue 18, bytes).
-        let (mut name, mut cmd) = (damaged || misspelt_name, damaged || misspelt_cmd);
-        for &(o, _) in &seen {
-            name |= o == Text::kw(Kw::Name);
-            cmd |= o == Text::kw(Kw::Cmd);
-        }
+        let name = damaged || misspelt_name || self.seen(Text::kw(Kw::Name)).is_some();
+        let cmd = damaged || misspelt_cmd || self.seen(Text::kw(Kw::Cmd)).is_some();
         if !name {
             self.fail(at, Msg::MissingOption, Text::kw(Kw::Name), Text::NONE);
         }
@@ -792,7 +812,7 @@ impl Parser<'_> {
                 }
             }
         }
-        self.finish_readiness(&spec, &seen);
+        self.finish_readiness(&spec);
         // Relative `depends` paths are relative to the job's directory,
         // like `out` and `err`; resolve them here so the supervisor and
         // the equality of specs see one absolute path.
@@ -970,14 +990,16 @@ impl Parser<'_> {
     /// bytes).
     #[inline(never)]
     fn once(&mut self, msg: Msg, option: Text, pos: Pos) -> bool {
-        let Some(job) = &mut self.job else {
+        if self.job.is_none() {
             return false;
-        };
-        if let Some(&(_, first)) = job.seen.iter().find(|(o, _)| *o == option) {
+        }
+        if let Some(first) = self.seen(option) {
             self.again(pos, msg, None, option, first);
             return false;
         }
-        job.seen.push((option, pos));
+        if let Some(place) = self.seen.0.get_mut(usize::from(option.0)) {
+            *place = (self.jobs_seen, pos);
+        }
         true
     }
 

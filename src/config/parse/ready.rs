@@ -275,7 +275,7 @@ impl Parser<'_> {
 
     /// Options that mean nothing without another, checked once the whole
     /// job is read (options may come in any order).
-    pub(super) fn finish_readiness(&mut self, spec: &JobSpec, seen: &[(Text, Pos)]) {
+    pub(super) fn finish_readiness(&mut self, spec: &JobSpec) {
         let Some(r) = &spec.readiness else { return };
         // The rule broken, for each option it concerns: the options as
         // texts, each rule's by its place from NOT_ONCE (a byte per row), not
@@ -311,7 +311,7 @@ impl Parser<'_> {
             if broken >> k & 1 == 0 {
                 continue;
             }
-            if let Some(&(_, pos)) = seen.iter().find(|(o, _)| *o == option) {
+            if let Some(pos) = self.seen(option) {
                 let needs = rule;
                 self.fail(pos, Msg::Needs, option, needs);
             }

@@ -51,6 +51,9 @@ pub(super) const USAGES: &str = "always, on-failure, never, or delay TIME [max T
     group names or numbers, like a,b,20\0an octal mode like 022\0delay TIME [max TIME]\0\
     file PATH\0";
 
+/// The last of [`KEYS`], the highest [`Text`] a job records as given.
+pub(super) const LAST_KEY: Text = Text::of(9, 8);
+
 texts! { 10;
     POLICIES = "always', 'on-failure', 'never' or 'delay",
     QUICK_EXITS = "a whole number of quick exits from 1 to 100",
