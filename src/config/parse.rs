@@ -265,6 +265,7 @@ texts! { 4;
     KILL_AFTER = "kill after",
     A_TIME = "a time like 30s, 5m, 1h or 1d",
     TIME_HINT = "; write the time without spaces, like 30s",
+    SYSLOG = "syslog",
 }
 
 /// The words after the file of `out` and `err`: [`LOG_OPTIONS`].
@@ -732,10 +733,10 @@ impl Parser<'_> {
         let mut empty = false;
         match args {
             [] => self.awaiting_open = true,
-            [brace, rest @ ..] if brace.is("{") => {
+            [brace, rest @ ..] if brace.is_text(Text::kw(Kw::Open)) => {
                 open = brace.pos;
                 // `job { }` is an empty job, closed at once below.
-                empty = matches!(rest, [close] if close.is("}"));
+                empty = matches!(rest, [close] if close.is_text(Text::kw(Kw::Close)));
                 if let Some(extra) = rest.first().filter(|_| !empty) {
                     self.fail_plain(extra.pos, Msg::TextAfterOpen);
                     damaged = true;
@@ -919,7 +920,7 @@ impl Parser<'_> {
     /// only to be dropped after an error (issue 18, bytes).
     fn log_file(&mut self, file: &Word, rest: &[Word]) -> Option<Output> {
         // A quoted "syslog" is a file of that name.
-        if file.is("syslog") {
+        if file.is_text(SYSLOG) {
             let Some(first) = rest.first() else {
                 return Some(Output::Syslog);
             };
@@ -1047,7 +1048,7 @@ impl Parser<'_> {
     /// [`Parser::global`].
     #[cfg_attr(target_arch = "arm", inline(never))]
     fn option(&mut self, kw: Kw, pos: Pos, args: &[Word]) {
-        let env_file = kw == Kw::Env && args.first().is_some_and(|w| w.is("file"));
+        let env_file = kw == Kw::Env && args.first().is_some_and(|w| w.is_text(restart::FILE));
         if env_file
             || matches!(
                 kw,
@@ -1192,7 +1193,7 @@ impl Parser<'_> {
             Kw::Ulimit | Kw::Depends => {
                 let ulimit = kw == Kw::Ulimit;
                 match args {
-                    [brace, rest @ ..] if brace.is("{") => {
+                    [brace, rest @ ..] if brace.is_text(Text::kw(Kw::Open)) => {
                         let kind = if ulimit {
                             BlockKind::Ulimit
                         } else {
@@ -1258,7 +1259,7 @@ impl Parser<'_> {
     fn block_words(&mut self, words: &[Word]) {
         let Some(block) = &self.block else { return };
         let kind = block.kind;
-        let close = words.iter().position(|w| w.is("}"));
+        let close = words.iter().position(|w| w.is_text(Text::kw(Kw::Close)));
         // Split, not indexed: no bounds check (issue 18, bytes).
         let (entries, after) = words
             .split_at_checked(close.unwrap_or(words.len()))
@@ -1266,7 +1267,7 @@ impl Parser<'_> {
         match kind {
             BlockKind::Depends => {
                 for w in entries {
-                    if w.is("{") {
+                    if w.is_text(Text::kw(Kw::Open)) {
                         self.fail_plain(w.pos, Msg::StrayOpen);
                     } else if w.text.is_empty() {
                         let depends = Text::kw(Kw::Depends);

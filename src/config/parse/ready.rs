@@ -173,7 +173,9 @@ impl Parser<'_> {
         // A last bare `restart` is the flag; a job named restart is
         // written "restart", as a file named syslog is `out "syslog"`.
         let (names, restart) = match args.split_last() {
-            Some((last, names)) if last.is("restart") && !names.is_empty() => (names, true),
+            Some((last, names)) if last.is_text(Text::kw(Kw::Restart)) && !names.is_empty() => {
+                (names, true)
+            }
             _ => (args, false),
         };
         if names.is_empty() {
