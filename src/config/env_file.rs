@@ -72,7 +72,8 @@ fn parse_into(file: &str, bytes: &[u8], lines: &mut Vec<String>, errors: &mut Ve
         n += 1;
         let line = raw.strip_suffix('\r').unwrap_or(raw);
         let body = skip_blanks(line);
-        if body.is_empty() || body.starts_with('#') {
+        // The first byte, not a char pattern (issue 18, bytes).
+        if matches!(body.as_bytes().first(), None | Some(b'#')) {
             continue;
         }
         let body = match body.strip_prefix("export") {

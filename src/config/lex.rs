@@ -39,6 +39,13 @@ impl Word {
     pub fn is(&self, w: &str) -> bool {
         !self.quoted && self.text == w
     }
+
+    /// [`Word::is`] the word of `t`: a number at each call, not a text's
+    /// address and length (issue 18, bytes).
+    #[inline(never)]
+    pub(super) fn is_text(&self, t: super::parse::Text) -> bool {
+        self.is(t.get())
+    }
 }
 
 /// A line with at least one word. Blank and comment lines are dropped.

@@ -695,10 +695,14 @@ impl Resource {
     pub const FLAGS: &[u8; 15] = b"cdefilmnqrstuvx";
 
     /// The `RLIMIT_` names in the order of [`Resource::ALL`], each ended
-    /// by a NUL (see `values::nth_word`).
-    pub const RLIMIT_NAMES: &str = "RLIMIT_CORE\0RLIMIT_DATA\0RLIMIT_NICE\0RLIMIT_FSIZE\0\
+    /// by a NUL (see `values::nth_word`), read as [`Resource::RLIMIT_NAMES`].
+    pub(crate) const RLIMIT_WORDS: &str = "RLIMIT_CORE\0RLIMIT_DATA\0RLIMIT_NICE\0RLIMIT_FSIZE\0\
         RLIMIT_SIGPENDING\0RLIMIT_MEMLOCK\0RLIMIT_RSS\0RLIMIT_NOFILE\0RLIMIT_MSGQUEUE\0\
         RLIMIT_RTPRIO\0RLIMIT_STACK\0RLIMIT_CPU\0RLIMIT_NPROC\0RLIMIT_AS\0RLIMIT_LOCKS\0";
+
+    /// [`Resource::RLIMIT_WORDS`] where the parser's one string of words
+    /// holds them: not a second copy (issue 18, bytes).
+    pub const RLIMIT_NAMES: &str = super::parse::list(7);
 
     /// The `RLIMIT_` name, as in setrlimit(2). The parser's repeated
     /// ulimit error reads it from the list by itself (`parse::Text`).

@@ -29,7 +29,7 @@ pub const MAX_JOBS: usize = 10_000;
 /// by mistake would otherwise flood the log.
 pub const MAX_ERRORS: usize = 100;
 
-/// Defines [`Kw`] and [`KEYWORDS`] from one list, in one order.
+/// Defines [`Kw`] and its words from one list, in one order.
 macro_rules! keywords {
     ($($name:ident = $text:literal,)*) => {
         /// What a line starts with, found once in [`KEYWORDS`]; the
@@ -44,8 +44,9 @@ macro_rules! keywords {
         }
 
         /// The words of [`Kw`], in its order, each ended by a NUL (see
-        /// `values::nth_word`).
-        const KEYWORDS: &str = concat!($($text, "\0",)*);
+        /// `values::nth_word`); read as [`KEYWORDS`], where [`WORDS`]
+        /// holds them.
+        const KEYWORD_WORDS: &str = concat!($($text, "\0",)*);
     };
 }
 
@@ -82,21 +83,21 @@ const HINTS: &str = "\0; a job name has no spaces\0 (quote an argument that cont
     ; a user name has no spaces\0; write the list without spaces\0";
 
 /// A fixed text of an error (`%a`, `%b` of its message): word `i` of
-/// list `l` of [`LISTS`], in 12 bits (5 for the list, 7 for the word).
-/// Reports pass and errors keep these, not a pointer and a length for
-/// each text: a message and both its texts go in one register (issue
-/// 18, bytes).
+/// list `l` of [`LISTS`], as its place among all their words in
+/// [`WORDS`], in 12 bits. Reports pass and errors keep these, not a
+/// pointer and a length for each text: a message and both its texts go
+/// in one register (issue 18, bytes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Text(u16);
 
 impl Text {
-    /// No text.
+    /// No text: the empty word before every list.
     pub(crate) const NONE: Text = Text(0);
 
-    /// Word `i` of `LISTS[list]`; `i` is below 128 (each list is
-    /// checked as it is made, or by a test).
+    /// Word `i` of `LISTS[list]`; `i` is below the list's length (each
+    /// list is checked as it is made, or by a test).
     pub(crate) const fn of(list: u16, i: usize) -> Text {
-        Text(list << 7 | i as u16)
+        Text(FIRST_WORD[list as usize] + i as u16)
     }
 
     /// The word of a keyword.
@@ -105,30 +106,33 @@ impl Text {
     }
 
     pub(crate) fn get(self) -> &'static str {
-        let list = LISTS.get(usize::from(self.0 >> 7)).copied();
-        nth_word(list.unwrap_or(""), usize::from(self.0 & 0x7f))
+        nth_word(WORDS, usize::from(self.0))
     }
 }
 
 /// The first [`Text`] that is `word`, for tests.
 #[cfg(test)]
 pub(crate) fn text_of(word: &str) -> Text {
-    (0..LISTS.len() * 128)
-        .map(|i| Text(i as u16))
+    (0..4096)
+        .map(Text)
         .find(|t| t.get() == word)
         .expect("a word of LISTS")
 }
 
-/// The lists of [`Text`], by number (see each list for its words).
-pub(super) static LISTS: [&str; 15] = [
-    "",
-    KEYWORDS,
+/// The lists of [`Text`], by number (see each list for its words), each
+/// word ended by a NUL. List 0 is the one empty word, [`Text::NONE`].
+/// Only read at compile time: the program reads them in [`WORDS`], one
+/// string, not through a table of 15 pointers and lengths (issue 18,
+/// bytes).
+pub(super) const LISTS: [&str; 15] = [
+    "\0",
+    KEYWORD_WORDS,
     EXPECTED,
     HINTS,
     TEXTS,
-    LOG_OPTIONS,
+    LOG_WORDS,
     ready::TEXTS,
-    Resource::RLIMIT_NAMES,
+    Resource::RLIMIT_WORDS,
     trust::WHO,
     restart::KEYS,
     restart::TEXTS,
@@ -138,8 +142,75 @@ pub(super) static LISTS: [&str; 15] = [
     values::TEXTS,
 ];
 
-// A list's number fits in 5 bits.
-const _: () = assert!(LISTS.len() <= 32);
+/// The bytes of every list of [`LISTS`], one after another.
+const WORDS_LEN: usize = {
+    let mut n = 0;
+    let mut l = 0;
+    while l < LISTS.len() {
+        n += LISTS[l].len();
+        l += 1;
+    }
+    n
+};
+
+/// For each list of [`LISTS`], the place of its first word among all
+/// their words, and of its first byte in [`WORDS`] (each list ends with
+/// a NUL, checked here).
+const FIRST_WORD: [u16; 15] = list_places().0;
+const FIRST_BYTE: [usize; 15] = list_places().1;
+
+const fn list_places() -> ([u16; 15], [usize; 15]) {
+    let (mut words, mut bytes) = ([0u16; 15], [0usize; 15]);
+    let (mut w, mut b, mut l) = (0, 0, 0);
+    while l < LISTS.len() {
+        (words[l], bytes[l]) = (w, b);
+        let list = LISTS[l].as_bytes();
+        assert!(!list.is_empty() && list[list.len() - 1] == 0);
+        let mut i = 0;
+        while i < list.len() {
+            w += (list[i] == 0) as u16;
+            i += 1;
+        }
+        b += list.len();
+        l += 1;
+    }
+    // A place fits in the 12 bits of `said`.
+    assert!(w <= 1 << 12);
+    (words, bytes)
+}
+
+const WORD_BYTES: [u8; WORDS_LEN] = {
+    let mut all = [0u8; WORDS_LEN];
+    let (mut n, mut l) = (0, 0);
+    while l < LISTS.len() {
+        let list = LISTS[l].as_bytes();
+        let mut i = 0;
+        while i < list.len() {
+            all[n] = list[i];
+            (n, i) = (n + 1, i + 1);
+        }
+        l += 1;
+    }
+    all
+};
+
+/// Every list of [`LISTS`], one after another: [`Text`]s read their
+/// words here by place.
+const WORDS: &str = match core::str::from_utf8(&WORD_BYTES) {
+    Ok(words) => words,
+    Err(_) => panic!("the lists are text"),
+};
+
+/// List `l` of [`LISTS`] where [`WORDS`] holds it, for the lists also
+/// searched by word: not a second copy of their text (issue 18, bytes).
+pub(crate) const fn list(l: usize) -> &'static str {
+    let (_, rest) = WORDS.split_at(FIRST_BYTE[l]);
+    rest.split_at(LISTS[l].len()).0
+}
+
+/// The words of [`Kw`], in its order, each ended by a NUL (see
+/// `values::nth_word`).
+const KEYWORDS: &str = list(1);
 
 /// `msg` and its two fixed texts in one number: the message in the low
 /// 8 bits, then 12 bits each (see [`Text`]).
@@ -169,8 +240,8 @@ macro_rules! texts {
         // Some are reached by their place from another (`check`'s).
         $(#[allow(dead_code)]
         const $name: Text = Text::of($list, Place::$name as usize);)*
-        // The list is one of LISTS, and its places fit in 7 bits.
-        const _: () = assert!($list < $crate::config::parse::LISTS.len() && [$($text,)*].len() < 128);
+        // The list is one of LISTS.
+        const _: () = assert!($list < $crate::config::parse::LISTS.len());
     };
 }
 pub(super) use texts;
@@ -194,10 +265,14 @@ texts! { 4;
     KILL_AFTER = "kill after",
     A_TIME = "a time like 30s, 5m, 1h or 1d",
     TIME_HINT = "; write the time without spaces, like 30s",
+    SYSLOG = "syslog",
 }
 
-/// The words after the file of `out` and `err`.
-const LOG_OPTIONS: &str = "max\0keep\0stamp\0";
+/// The words after the file of `out` and `err`: [`LOG_OPTIONS`].
+const LOG_WORDS: &str = "max\0keep\0stamp\0";
+
+/// [`LOG_WORDS`] where [`WORDS`] holds them.
+const LOG_OPTIONS: &str = list(5);
 
 /// The `arg` of an option that takes more than one word.
 static NO_WORD: Word = Word {
@@ -254,6 +329,7 @@ pub fn parse(file: &str, src: &str) -> Result<Config, Vec<Error>> {
         block: None,
         jobs_seen: 0,
         metrics_at: None,
+        seen: Box::new(Seen::NONE),
     };
     // A plain loop, not an iterator of lines: less code (issue 18). The
     // lines counted by hand, not enumerate(): with env_file's, no
@@ -379,10 +455,25 @@ struct Draft {
     /// bytes).
     misspelt_name: bool,
     misspelt_cmd: bool,
-    /// Single-valued options already given, with where; and each ulimit
-    /// resource set, by its `RLIMIT_` name (to report repeats).
-    seen: Vec<(Text, Pos)>,
     name_pos: Option<Pos>,
+}
+
+/// How many [`Text`]s [`Seen`] has a place for. What a job records is
+/// a keyword's, `ready`'s and `check`'s words, an `RLIMIT_` name or
+/// issue 15's keys, all in lists 1 to 9 of [`LISTS`], below it (checked
+/// here, on the last of them and on the `RLIMIT_` names').
+const SEEN: usize = 128;
+const _: () = assert!((restart::LAST_KEY.0 as usize) < SEEN && (FIRST_WORD[8] as usize) <= SEEN);
+
+/// Where each single-valued option was given, and each ulimit resource
+/// set (by its `RLIMIT_` name), by its [`Text`], with the number of the
+/// job (its count from 1, [`Parser::jobs_seen`]): a place for each, not a
+/// list searched and pushed to (issue 18, bytes), and nothing to clear
+/// for the next job.
+struct Seen([(usize, Pos); SEEN]);
+
+impl Seen {
+    const NONE: Seen = Seen([(0, Pos { line: 0, col: 0 }); SEEN]);
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -422,9 +513,19 @@ struct Parser<'f> {
     jobs_seen: usize,
     /// Where `metrics to` was given, to report a second one.
     metrics_at: Option<Pos>,
+    /// The options given in each job. Boxed: 1.5 KB on the stack put
+    /// the parser's other locals out of reach of ARM's short loads and
+    /// stores (issue 18, bytes).
+    seen: Box<Seen>,
 }
 
 impl Parser<'_> {
+    /// Where `option` was given in the job being read, if it was.
+    fn seen(&self, option: Text) -> Option<Pos> {
+        let (job, pos) = self.seen.0.get(usize::from(option.0))?;
+        (*job == self.jobs_seen).then_some(*pos)
+    }
+
     fn err(&mut self, pos: Pos, kind: ErrorKind) {
         self.diags.push(pos, kind);
     }
@@ -632,10 +733,10 @@ impl Parser<'_> {
         let mut empty = false;
         match args {
             [] => self.awaiting_open = true,
-            [brace, rest @ ..] if brace.is("{") => {
+            [brace, rest @ ..] if brace.is_text(Text::kw(Kw::Open)) => {
                 open = brace.pos;
                 // `job { }` is an empty job, closed at once below.
-                empty = matches!(rest, [close] if close.is("}"));
+                empty = matches!(rest, [close] if close.is_text(Text::kw(Kw::Close)));
                 if let Some(extra) = rest.first().filter(|_| !empty) {
                     self.fail_plain(extra.pos, Msg::TextAfterOpen);
                     damaged = true;
@@ -657,7 +758,6 @@ impl Parser<'_> {
                 damaged,
                 misspelt_name: false,
                 misspelt_cmd: false,
-                seen: Vec::new(),
                 name_pos: None,
             }),
         );
@@ -675,7 +775,6 @@ impl Parser<'_> {
             mut spec,
             name_pos,
             damaged,
-            seen,
             misspelt_name,
             misspelt_cmd,
             ..
@@ -683,12 +782,8 @@ impl Parser<'_> {
         let at = spec.origin.job;
         // A `name` or `cmd` line that was there but wrong has had its
         // error; "has no name" on top would only mislead.
-        // Both looked for in one loop (issue 18, bytes).
-        let (mut name, mut cmd) = (damaged || misspelt_name, damaged || misspelt_cmd);
-        for &(o, _) in &seen {
-            name |= o == Text::kw(Kw::Name);
-            cmd |= o == Text::kw(Kw::Cmd);
-        }
+        let name = damaged || misspelt_name || self.seen(Text::kw(Kw::Name)).is_some();
+        let cmd = damaged || misspelt_cmd || self.seen(Text::kw(Kw::Cmd)).is_some();
         if !name {
             self.fail(at, Msg::MissingOption, Text::kw(Kw::Name), Text::NONE);
         }
@@ -718,7 +813,7 @@ impl Parser<'_> {
                 }
             }
         }
-        self.finish_readiness(&spec, &seen);
+        self.finish_readiness(&spec);
         // Relative `depends` paths are relative to the job's directory,
         // like `out` and `err`; resolve them here so the supervisor and
         // the equality of specs see one absolute path.
@@ -825,7 +920,7 @@ impl Parser<'_> {
     /// only to be dropped after an error (issue 18, bytes).
     fn log_file(&mut self, file: &Word, rest: &[Word]) -> Option<Output> {
         // A quoted "syslog" is a file of that name.
-        if file.is("syslog") {
+        if file.is_text(SYSLOG) {
             let Some(first) = rest.first() else {
                 return Some(Output::Syslog);
             };
@@ -896,14 +991,16 @@ impl Parser<'_> {
     /// bytes).
     #[inline(never)]
     fn once(&mut self, msg: Msg, option: Text, pos: Pos) -> bool {
-        let Some(job) = &mut self.job else {
+        if self.job.is_none() {
             return false;
-        };
-        if let Some(&(_, first)) = job.seen.iter().find(|(o, _)| *o == option) {
+        }
+        if let Some(first) = self.seen(option) {
             self.again(pos, msg, None, option, first);
             return false;
         }
-        job.seen.push((option, pos));
+        if let Some(place) = self.seen.0.get_mut(usize::from(option.0)) {
+            *place = (self.jobs_seen, pos);
+        }
         true
     }
 
@@ -951,7 +1048,7 @@ impl Parser<'_> {
     /// [`Parser::global`].
     #[cfg_attr(target_arch = "arm", inline(never))]
     fn option(&mut self, kw: Kw, pos: Pos, args: &[Word]) {
-        let env_file = kw == Kw::Env && args.first().is_some_and(|w| w.is("file"));
+        let env_file = kw == Kw::Env && args.first().is_some_and(|w| w.is_text(restart::FILE));
         if env_file
             || matches!(
                 kw,
@@ -1096,7 +1193,7 @@ impl Parser<'_> {
             Kw::Ulimit | Kw::Depends => {
                 let ulimit = kw == Kw::Ulimit;
                 match args {
-                    [brace, rest @ ..] if brace.is("{") => {
+                    [brace, rest @ ..] if brace.is_text(Text::kw(Kw::Open)) => {
                         let kind = if ulimit {
                             BlockKind::Ulimit
                         } else {
@@ -1162,7 +1259,7 @@ impl Parser<'_> {
     fn block_words(&mut self, words: &[Word]) {
         let Some(block) = &self.block else { return };
         let kind = block.kind;
-        let close = words.iter().position(|w| w.is("}"));
+        let close = words.iter().position(|w| w.is_text(Text::kw(Kw::Close)));
         // Split, not indexed: no bounds check (issue 18, bytes).
         let (entries, after) = words
             .split_at_checked(close.unwrap_or(words.len()))
@@ -1170,7 +1267,7 @@ impl Parser<'_> {
         match kind {
             BlockKind::Depends => {
                 for w in entries {
-                    if w.is("{") {
+                    if w.is_text(Text::kw(Kw::Open)) {
                         self.fail_plain(w.pos, Msg::StrayOpen);
                     } else if w.text.is_empty() {
                         let depends = Text::kw(Kw::Depends);

@@ -144,12 +144,11 @@ pub(super) fn signed(text: &str) -> Option<i64> {
 /// The resource a `ulimit` flag (`-n`) or name (`RLIMIT_NOFILE`, any case)
 /// stands for.
 pub(super) fn resource(text: &str) -> Option<Resource> {
-    let i = match text.strip_prefix('-') {
-        Some(flag) => match flag.as_bytes() {
-            &[c] => Resource::FLAGS.iter().position(|&f| f == c)?,
-            _ => return None,
-        },
-        None => word_index_any_case(Resource::RLIMIT_NAMES, text)?,
+    // The dash as a byte, not a char pattern (issue 18, bytes).
+    let i = match text.as_bytes() {
+        &[b'-', c] => Resource::FLAGS.iter().position(|&f| f == c)?,
+        [b'-', ..] => return None,
+        _ => word_index_any_case(Resource::RLIMIT_NAMES, text)?,
     };
     Resource::ALL.get(i).copied()
 }
@@ -157,7 +156,7 @@ pub(super) fn resource(text: &str) -> Option<Resource> {
 /// For an unknown `ulimit` name: `NOFILE` -> `RLIMIT_NOFILE`, typos by
 /// edit distance. Unknown flags get the list of flags instead.
 pub(super) fn suggest_resource(text: &str) -> Option<&'static str> {
-    if text.starts_with('-') {
+    if text.as_bytes().first() == Some(&b'-') {
         return None;
     }
     // The names are upper case, and `distance` ignores ASCII case: no

@@ -173,7 +173,9 @@ impl Parser<'_> {
         // A last bare `restart` is the flag; a job named restart is
         // written "restart", as a file named syslog is `out "syslog"`.
         let (names, restart) = match args.split_last() {
-            Some((last, names)) if last.is("restart") && !names.is_empty() => (names, true),
+            Some((last, names)) if last.is_text(Text::kw(Kw::Restart)) && !names.is_empty() => {
+                (names, true)
+            }
             _ => (args, false),
         };
         if names.is_empty() {
@@ -275,7 +277,7 @@ impl Parser<'_> {
 
     /// Options that mean nothing without another, checked once the whole
     /// job is read (options may come in any order).
-    pub(super) fn finish_readiness(&mut self, spec: &JobSpec, seen: &[(Text, Pos)]) {
+    pub(super) fn finish_readiness(&mut self, spec: &JobSpec) {
         let Some(r) = &spec.readiness else { return };
         // The rule broken, for each option it concerns: the options as
         // texts, each rule's by its place from NOT_ONCE (a byte per row), not
@@ -311,7 +313,7 @@ impl Parser<'_> {
             if broken >> k & 1 == 0 {
                 continue;
             }
-            if let Some(&(_, pos)) = seen.iter().find(|(o, _)| *o == option) {
+            if let Some(pos) = self.seen(option) {
                 let needs = rule;
                 self.fail(pos, Msg::Needs, option, needs);
             }

@@ -43,6 +43,9 @@ pub(super) const KEYS: &str = "restart\0give up\0stop signal\0reload signal\0gro
 /// at [`SHAPE_AT`], and it has [`SHAPE_LEN`] words.
 pub(super) const SHAPES: &str = "POLICY\0up\0after\0N\0in\0TIME\0then\0exit\0signal\0SIGNAL\0\
     GROUP\0GROUPS\0MASK\0delay\0TIME\0max\0TIME\0file\0PATH\0";
+/// `delay` after `restart`, and `file` after `env`, in SHAPES.
+const DELAY: Text = Text::of(13, 13);
+pub(super) const FILE: Text = Text::of(13, 17);
 const SHAPE_AT: &[u8; 9] = &[0, 1, 8, 8, 10, 11, 12, 13, 17];
 const SHAPE_LEN: &[u8; 9] = &[1, 7, 2, 2, 1, 1, 1, 4, 2];
 
@@ -50,6 +53,9 @@ pub(super) const USAGES: &str = "always, on-failure, never, or delay TIME [max T
     up after N in TIME [then exit]\0signal SIGNAL\0signal SIGNAL\0a group name or number\0\
     group names or numbers, like a,b,20\0an octal mode like 022\0delay TIME [max TIME]\0\
     file PATH\0";
+
+/// The last of [`KEYS`], the highest [`Text`] a job records as given.
+pub(super) const LAST_KEY: Text = Text::of(9, 8);
 
 texts! { 10;
     POLICIES = "always', 'on-failure', 'never' or 'delay",
@@ -65,7 +71,7 @@ impl Parser<'_> {
     /// Reads `option`, one of issue 15's (`env` only in its `env file
     /// PATH` form).
     pub(super) fn restart_option(&mut self, kw: Kw, pos: Pos, args: &[Word]) {
-        let delay = kw == Kw::Restart && args.first().is_some_and(|w| w.is("delay"));
+        let delay = kw == Kw::Restart && args.first().is_some_and(|w| w.is_text(DELAY));
         let row = match kw {
             Kw::Env => 8,
             _ if delay => 7,
@@ -139,7 +145,7 @@ impl Parser<'_> {
     fn restart_values(&mut self, kw: Kw, key: Text, pos: Pos, args: &[Word]) {
         let arg = |i: usize| &args[i];
         match kw {
-            Kw::Restart if !arg(0).is("delay") => {
+            Kw::Restart if !arg(0).is_text(DELAY) => {
                 // By place in a word list, not an array of the policies
                 // searched through their words (issue 18, bytes).
                 let policy = word_index("always\0on-failure\0never\0", &arg(0).text);
@@ -308,5 +314,6 @@ mod tests {
             assert_eq!(row(r), *want);
         }
         assert_eq!(SHAPES.split_terminator('\0').count(), 19);
+        assert_eq!((DELAY.get(), FILE.get()), ("delay", "file"));
     }
 }
