@@ -96,7 +96,9 @@ macro_rules! messages {
         /// by a NUL: one string, not a table of pointers to strings (which
         /// would cost 8 or 16 bytes a message), packed (see
         /// [`crate::packed`]).
-        const TEXT: Packed = packed!(concat!($($text, "\0",)*));
+        pub(crate) const MESSAGE_TEXTS: &str = concat!($($text, "\0",)*);
+        /// [`MESSAGE_TEXTS`], packed.
+        const TEXT: Packed = packed!(MESSAGE_TEXTS);
     };
 }
 

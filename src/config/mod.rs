@@ -22,6 +22,7 @@ mod values;
 
 pub use env_file::read_env_files;
 pub use error::Error;
+pub(crate) use error::MESSAGE_TEXTS;
 pub use model::*;
 pub use trust::check_trust;
 pub use values::{is_host_name, parse_ip, parse_signal, signal_name};
