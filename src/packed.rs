@@ -31,7 +31,7 @@
 //! rounds: [`FIRST`] from paths that count a literal as a byte and a
 //! copy as two, then [`CODE`] from the paths [`FIRST`] prices, which are
 //! the paths [`encode`] writes. A text with a byte of 0x80 or above (not
-//! ASCII), longer than [`MAX_TEXT`], or not in [`ALL`] does not compile.
+//! ASCII), longer than [`LONGEST_TEXT`], or not in [`ALL`] does not compile.
 
 /// The fewest bytes a copy replaces.
 const MIN_COPY: usize = 3;
@@ -41,24 +41,31 @@ const MAX_COPY: usize = MIN_COPY + 31;
 const WINDOW: usize = 1024;
 /// The bits of a copy's distance: [`WINDOW`] is 2 to this power.
 const DISTANCE_BITS: u32 = 10;
-/// The longest text [`encode`] takes; [`Packed::unpack`]'s buffer.
+/// The longest text [`encode`] takes.
+const LONGEST_TEXT: usize = 8192;
+/// The buffer most packed texts are unpacked into: the longer config
+/// error text ([`crate::config::ERROR_TEXTS`]) has its own.
 pub const MAX_TEXT: usize = 4096;
 /// Literals 0 to 0x7f, then a copy of each length from [`MIN_COPY`].
 const SYMBOLS: usize = 0x80 + MAX_COPY - MIN_COPY + 1;
 /// The longest code [`Code::build`] makes. A Huffman code `d` bits deep
 /// needs at least the `d + 2`nd Fibonacci number of symbols in all, and
-/// the texts of [`ALL`] have at most 4 × [`MAX_TEXT`] (16384, under the
-/// 22nd, 17711): no code is longer than 20 bits.
-const MAX_BITS: usize = 20;
+/// the texts of [`ALL`] have at most 4 × [`LONGEST_TEXT`] (32768, under
+/// the 24th, 46368): no code is longer than 22 bits.
+const MAX_BITS: usize = 22;
 
 /// Every packed text: the code is built from all of them. A text packed
 /// with [`packed!`] must be one of these, for its symbols to have codes.
 const ALL: [&str; 4] = [
     crate::cli::USAGE_TEXTS,
-    crate::config::MESSAGE_TEXTS,
+    crate::config::ERROR_TEXTS,
     crate::supervisor::METRIC_FAMILY_TEXTS,
     crate::sys::ERRNO_TEXTS,
 ];
+
+// The texts but the config errors' are unpacked into [`MAX_TEXT`] bytes.
+const _: () =
+    assert!(ALL[0].len() <= MAX_TEXT && ALL[2].len() <= MAX_TEXT && ALL[3].len() <= MAX_TEXT);
 
 /// A prefix code over the symbols: each one's length in bits, 0 for a
 /// symbol that has none. The codes themselves are canonical: by length,
@@ -85,26 +92,27 @@ pub struct Packed {
 
 impl Packed {
     /// Wraps `bytes` made by [`encode`] from a text of `len` bytes (which
-    /// [`encode`] has checked is at most [`MAX_TEXT`]); use [`packed!`].
+    /// [`encode`] has checked is at most [`LONGEST_TEXT`]); use [`packed!`].
     pub const fn new(bytes: &'static [u8], len: usize) -> Packed {
         Packed { bytes, len }
     }
 
-    /// The text, unpacked into `buf`.
-    pub fn unpack<'b>(&self, buf: &'b mut [u8; MAX_TEXT]) -> &'b str {
+    /// The length of the text unpacked: what a buffer for it holds.
+    pub const fn unpacked_len(&self) -> usize {
+        self.len
+    }
+
+    /// The text, unpacked into `buf`, which must hold it
+    /// ([`Packed::unpacked_len`]).
+    #[inline]
+    pub fn unpack<'b, const N: usize>(&self, buf: &'b mut [u8; N]) -> &'b str {
         unpack(self.bytes, self.len, &COUNTS, &ORDER, buf)
     }
 }
 
 /// The `len` bytes of text packed into `bytes` in the code of `counts`
 /// and `order` ([`COUNTS`], [`ORDER`]), unpacked into `buf`.
-fn unpack<'b>(
-    bytes: &[u8],
-    len: usize,
-    counts: &[u8],
-    order: &[u8],
-    buf: &'b mut [u8; MAX_TEXT],
-) -> &'b str {
+fn unpack<'b>(bytes: &[u8], len: usize, counts: &[u8], order: &[u8], buf: &'b mut [u8]) -> &'b str {
     let mut bits = Bits { bytes, at: 0 };
     let mut n = 0;
     while n < len {
@@ -195,7 +203,7 @@ pub(crate) use packed;
 /// What [`encode`] makes of a text: room for the packed bytes, and how
 /// many there are. A constant of this type is evaluated once; [`packed!`]
 /// then sizes the packed array from it and copies the bytes out.
-pub type Encoded = ([u8; MAX_TEXT], usize);
+pub type Encoded = ([u8; LONGEST_TEXT], usize);
 
 /// The first `N` bytes of `encoded`: the packed text, when `N` is its
 /// length.
@@ -385,8 +393,8 @@ const fn lightest(weight: &[u32], live: &[bool], nodes: usize) -> usize {
 /// A text's shortest path: at each position, the length of the copy that
 /// starts the rest of it (0 for a literal) and its distance.
 struct Path {
-    step: [u8; MAX_TEXT],
-    back: [u16; MAX_TEXT],
+    step: [u8; LONGEST_TEXT],
+    back: [u16; LONGEST_TEXT],
 }
 
 impl Path {
@@ -421,8 +429,8 @@ const fn cost(price: Option<&Code>, symbol: usize) -> u32 {
 /// the last one before it whose three bytes hash the same.
 const fn path(text: &[u8], price: Option<&Code>) -> Path {
     let n = text.len();
-    assert!(n <= MAX_TEXT, "text longer than packed::MAX_TEXT");
-    let mut prev = [NONE; MAX_TEXT];
+    assert!(n <= LONGEST_TEXT, "text longer than packed::LONGEST_TEXT");
+    let mut prev = [NONE; LONGEST_TEXT];
     let mut head = [NONE; 1 << HASH_BITS];
     let mut i = 0;
     while i + MIN_COPY <= n {
@@ -431,10 +439,10 @@ const fn path(text: &[u8], price: Option<&Code>) -> Path {
         head[h] = i as u16;
         i += 1;
     }
-    let mut bits = [0u32; MAX_TEXT + 1];
+    let mut bits = [0u32; LONGEST_TEXT + 1];
     let mut path = Path {
-        step: [0; MAX_TEXT],
-        back: [0; MAX_TEXT],
+        step: [0; LONGEST_TEXT],
+        back: [0; LONGEST_TEXT],
     };
     let mut i = n;
     while i > 0 {
@@ -470,7 +478,7 @@ const fn encode_in(text: &str, price: Option<&Code>, code: &Code) -> Encoded {
     let text = text.as_bytes();
     let path = path(text, price);
     let codes = code.codes();
-    let mut out = [0u8; MAX_TEXT];
+    let mut out = [0u8; LONGEST_TEXT];
     let mut at = 0;
     let mut i = 0;
     while i < text.len() {
@@ -488,10 +496,10 @@ const fn encode_in(text: &str, price: Option<&Code>, code: &Code) -> Encoded {
 
 /// Writes the low `n` bits of `value` into `out` from bit `at`, high bit
 /// first; returns the bit after them.
-const fn put(out: &mut [u8; MAX_TEXT], mut at: usize, value: u32, n: u32) -> usize {
+const fn put(out: &mut [u8; LONGEST_TEXT], mut at: usize, value: u32, n: u32) -> usize {
     assert!(
-        at + n as usize <= MAX_TEXT * 8,
-        "packed!: packs to more than MAX_TEXT bytes"
+        at + n as usize <= LONGEST_TEXT * 8,
+        "packed!: packs to more than LONGEST_TEXT bytes"
     );
     let mut k = n;
     while k > 0 {
@@ -521,7 +529,7 @@ const fn hash(text: &[u8], i: usize) -> usize {
 /// [`MAX_COPY`] bytes: its length and where it starts (the nearest of
 /// equal ones). A match may run into `i` itself, as the unpacker copies
 /// byte by byte.
-const fn longest_match(text: &[u8], prev: &[u16; MAX_TEXT], i: usize) -> (usize, usize) {
+const fn longest_match(text: &[u8], prev: &[u16; LONGEST_TEXT], i: usize) -> (usize, usize) {
     let n = text.len();
     let mut best = 0;
     let mut from = 0;
@@ -677,7 +685,7 @@ mod tests {
         let mut packed = 0;
         for text in ALL {
             let (all, n) = encode(text);
-            let mut buf = [0; MAX_TEXT];
+            let mut buf = [0; LONGEST_TEXT];
             assert_eq!(
                 unpack(&all[..n], text.len(), &COUNTS, &ORDER, &mut buf),
                 text
