@@ -12,7 +12,7 @@ pub const DEFAULT_CONFIG: &str = "/etc/pmtr.conf";
 pub const DEFAULT_SOCKET: &str = "/run/pmtr.sock";
 
 /// The verbs' lines, in `pmtr -h` and in `pmtr status -h`: written once
-/// here, a macro so that [`USAGES`] can `concat!` them.
+/// here, a macro so that [`USAGE_TEXTS`] can `concat!` them.
 macro_rules! verb_lines {
     () => {
         "\
@@ -32,11 +32,11 @@ pub enum Usage {
     Pmtr = 1,
 }
 
-/// The two usage texts, in the order of [`Usage`], each ended by a NUL,
-/// packed (see [`crate::packed`]). `pmtr VERB -h` comes first, so that
+/// The two usage texts, in the order of [`Usage`], each ended by a NUL.
+/// `pmtr VERB -h` comes first, so that
 /// `pmtr -h`'s copy of the verbs' lines is within reach of the packer's
 /// copies of the first one.
-const USAGES: Packed = packed!(concat!(
+pub(crate) const USAGE_TEXTS: &str = concat!(
     // pmtr VERB -h
     "usage: ",
     verb_lines!(),
@@ -89,7 +89,9 @@ Environment:
   TZ                        time zone of log timestamps (default /etc/localtime)
 ",
     "\0",
-));
+);
+/// [`USAGE_TEXTS`], packed (see [`crate::packed`]).
+const USAGES: Packed = packed!(USAGE_TEXTS);
 
 /// Writes usage text `which` to `fd`.
 pub fn write_usage(fd: rustix::fd::BorrowedFd<'_>, which: Usage) {

@@ -1,36 +1,90 @@
 //! Long texts packed when pmtr is compiled and unpacked when they are
 //! shown (issue 18, bytes): the config error templates, `pmtr -h` and
-//! `pmtr VERB -h`, the metrics families' names and help. They are read
-//! rarely (an error, a help request, a metrics page at most once a
-//! second) and make about 7 KB of the binary, which this cuts to about 4.
+//! `pmtr VERB -h`, the metrics families' names and help, the C library's
+//! error texts. They are read rarely (an error, a help request, a metrics
+//! page at most once a second) and make about 9 KB of text, which this
+//! cuts to about 4.
 //!
 //! The texts stay where they are written, as string literals beside the
 //! code that uses them; [`packed!`] packs one with a `const fn` while the
 //! crate compiles, so what reads the source reads the text, and the
-//! binary holds only the packed bytes.
+//! binary holds only the packed bits.
 //!
-//! The form is LZ77 for ASCII text, two kinds of byte:
-//! - below 0x80: that byte of text;
-//! - 0x80 and above: with the next byte, a copy of 3 to 34 bytes from 1 to
-//!   1024 bytes back: bits 2–6 of the first byte are the length less 3,
-//!   bits 0–1 and the second byte are the distance less 1.
+//! The form is LZ77 with one Huffman code, as in deflate:
+//! - a text is a row of literals (one ASCII byte) and copies (3 to 34
+//!   bytes from 1 to 1024 bytes back);
+//! - each literal and each copy's length is a symbol: the byte itself
+//!   below 0x80, 0x80 and up for a copy of 3 bytes and up; a symbol is
+//!   written in its code, and a copy's distance less one follows in ten
+//!   bits;
+//! - the code is one canonical Huffman code for every packed text
+//!   ([`ALL`]), built while the crate compiles from how often each
+//!   symbol occurs in them. The binary carries it as [`COUNTS`] and
+//!   [`ORDER`], about 130 bytes.
 //!
-//! [`encode`] chooses the copies with the fewest bytes in all (a shortest
-//! path over the text, not the first long match), given the longest match
-//! at each position (found through hash chains; see [`MAX_TRIES`]). A
-//! text with a byte of 0x80 or above (not ASCII), or longer than
-//! [`MAX_TEXT`], does not compile.
+//! Bits fill each byte from its high bit down.
+//!
+//! [`encode`] chooses the literals and copies with the fewest bits in all
+//! (a shortest path over the text, not the first long match), given the
+//! longest match at each position (found through hash chains; see
+//! [`MAX_TRIES`]). The code prices that path, so it is built in two
+//! rounds: [`FIRST`] from paths that count a literal as a byte and a
+//! copy as two, then [`CODE`] from the paths [`FIRST`] prices, which are
+//! the paths [`encode`] writes. A text with a byte of 0x80 or above (not
+//! ASCII), longer than [`LONGEST_TEXT`], or not in [`ALL`] does not compile.
 
-/// The fewest bytes a copy replaces: a copy takes two.
+/// The fewest bytes a copy replaces.
 const MIN_COPY: usize = 3;
-/// The most: five bits of length.
+/// The most: 32 lengths.
 const MAX_COPY: usize = MIN_COPY + 31;
-/// The farthest back a copy reaches: ten bits of distance.
+/// The farthest back a copy reaches.
 const WINDOW: usize = 1024;
-/// The longest text [`encode`] takes; [`Packed::unpack`]'s buffer.
+/// The bits of a copy's distance: [`WINDOW`] is 2 to this power.
+const DISTANCE_BITS: u32 = 10;
+/// The longest text [`encode`] takes.
+const LONGEST_TEXT: usize = 8192;
+/// The buffer most packed texts are unpacked into: the longer config
+/// error text ([`crate::config::ERROR_TEXTS`]) has its own.
 pub const MAX_TEXT: usize = 4096;
+/// Literals 0 to 0x7f, then a copy of each length from [`MIN_COPY`].
+const SYMBOLS: usize = 0x80 + MAX_COPY - MIN_COPY + 1;
+/// The longest code [`Code::build`] makes. A Huffman code `d` bits deep
+/// needs at least the `d + 2`nd Fibonacci number of symbols in all, and
+/// the texts of [`ALL`] have at most 4 × [`LONGEST_TEXT`] (32768, under
+/// the 24th, 46368): no code is longer than 22 bits.
+const MAX_BITS: usize = 22;
 
-/// A text packed by [`packed!`]: its bytes, and its length unpacked.
+/// Every packed text: the code is built from all of them. A text packed
+/// with [`packed!`] must be one of these, for its symbols to have codes.
+const ALL: [&str; 4] = [
+    crate::cli::USAGE_TEXTS,
+    crate::config::ERROR_TEXTS,
+    crate::supervisor::METRIC_FAMILY_TEXTS,
+    crate::sys::ERRNO_TEXTS,
+];
+
+// The texts but the config errors' are unpacked into [`MAX_TEXT`] bytes.
+const _: () =
+    assert!(ALL[0].len() <= MAX_TEXT && ALL[2].len() <= MAX_TEXT && ALL[3].len() <= MAX_TEXT);
+
+/// A prefix code over the symbols: each one's length in bits, 0 for a
+/// symbol that has none. The codes themselves are canonical: by length,
+/// then by symbol ([`Code::codes`]).
+pub struct Code {
+    lens: [u8; SYMBOLS],
+}
+
+/// The code that prices the paths [`CODE`] is built from.
+pub const FIRST: Code = Code::build(&ALL, None);
+/// The code the texts are written in.
+pub const CODE: Code = Code::build(&ALL, Some(&FIRST));
+/// How many symbols have a code of each length, from 1 bit to the
+/// longest: with [`ORDER`], all [`Packed::unpack`] needs of [`CODE`].
+static COUNTS: [u8; CODE.longest()] = CODE.counts();
+/// The symbols that have a code, in the order of their codes.
+static ORDER: [u8; CODE.used()] = CODE.order();
+
+/// A text packed by [`packed!`]: its bits, and its length unpacked.
 pub struct Packed {
     bytes: &'static [u8],
     len: usize,
@@ -38,47 +92,104 @@ pub struct Packed {
 
 impl Packed {
     /// Wraps `bytes` made by [`encode`] from a text of `len` bytes (which
-    /// [`encode`] has checked is at most [`MAX_TEXT`]); use [`packed!`].
+    /// [`encode`] has checked is at most [`LONGEST_TEXT`]); use [`packed!`].
     pub const fn new(bytes: &'static [u8], len: usize) -> Packed {
         Packed { bytes, len }
     }
 
-    /// The text, unpacked into `buf`.
-    pub fn unpack<'b>(&self, buf: &'b mut [u8; MAX_TEXT]) -> &'b str {
-        let mut n = 0;
-        let mut i = 0;
-        while i < self.bytes.len() {
-            let b = self.bytes[i];
-            i += 1;
-            if b < 0x80 {
-                buf[n] = b;
-                n += 1;
-                continue;
-            }
-            let len = usize::from(b >> 2 & 31) + MIN_COPY;
-            let back = (usize::from(b & 3) << 8 | usize::from(self.bytes[i])) + 1;
-            i += 1;
-            // Byte by byte: a copy may overlap what it writes (`abababab`
-            // is `ab` and a copy of 6 from 2 back).
-            for _ in 0..len {
-                buf[n] = buf[n - back];
-                n += 1;
-            }
+    /// The length of the text unpacked: what a buffer for it holds.
+    pub const fn unpacked_len(&self) -> usize {
+        self.len
+    }
+
+    /// The text, unpacked into `buf`, which must hold it
+    /// ([`Packed::unpacked_len`]).
+    #[inline]
+    pub fn unpack<'b, const N: usize>(&self, buf: &'b mut [u8; N]) -> &'b str {
+        unpack(self.bytes, self.len, &COUNTS, &ORDER, buf)
+    }
+}
+
+/// The `len` bytes of text packed into `bytes` in the code of `counts`
+/// and `order` ([`COUNTS`], [`ORDER`]), unpacked into `buf`.
+fn unpack<'b>(bytes: &[u8], len: usize, counts: &[u8], order: &[u8], buf: &'b mut [u8]) -> &'b str {
+    let mut bits = Bits { bytes, at: 0 };
+    let mut n = 0;
+    while n < len {
+        let symbol = bits.symbol(counts, order);
+        if symbol < 0x80 {
+            buf[n] = symbol as u8;
+            n += 1;
+            continue;
         }
-        debug_assert_eq!(n, self.len);
-        let text = &buf[..n];
-        // SAFETY: every byte written above is a literal below 0x80 or a
-        // copy of one written before it: ASCII, whatever `bytes` holds,
-        // so valid UTF-8 (not checked again: issue 18, bytes).
-        #[allow(unsafe_code)]
-        unsafe {
-            core::str::from_utf8_unchecked(text)
+        let back = bits.take(DISTANCE_BITS) + 1;
+        // Byte by byte: a copy may overlap what it writes (`abababab` is
+        // `ab` and a copy of 6 from 2 back).
+        for _ in 0..symbol - 0x80 + MIN_COPY {
+            buf[n] = buf[n - back];
+            n += 1;
         }
+    }
+    let text = &buf[..n];
+    // SAFETY: every byte written above is a symbol below 0x80 or a copy
+    // of one written before it: ASCII, whatever `bytes` holds, so valid
+    // UTF-8 (not checked again: issue 18, bytes).
+    #[allow(unsafe_code)]
+    unsafe {
+        core::str::from_utf8_unchecked(text)
+    }
+}
+
+/// A reader of a packed text's bits.
+struct Bits<'a> {
+    bytes: &'a [u8],
+    /// The next bit, counted from the first byte's high bit.
+    at: usize,
+}
+
+impl Bits<'_> {
+    /// The next bit.
+    fn bit(&mut self) -> usize {
+        let byte = self.bytes[self.at / 8];
+        let bit = byte >> (7 - self.at % 8) & 1;
+        self.at += 1;
+        usize::from(bit)
+    }
+
+    /// The next `n` bits, high bit first.
+    fn take(&mut self, n: u32) -> usize {
+        let mut value = 0;
+        for _ in 0..n {
+            value = value << 1 | self.bit();
+        }
+        value
+    }
+
+    /// The next symbol of the code of `counts` and `order`, read bit by
+    /// bit: the canonical codes of each length start where those one bit
+    /// shorter end, doubled.
+    fn symbol(&mut self, counts: &[u8], order: &[u8]) -> usize {
+        let mut code = 0;
+        let mut first = 0;
+        let mut index = 0;
+        for &count in counts {
+            let count = usize::from(count);
+            code |= self.bit();
+            if code.wrapping_sub(first) < count {
+                return usize::from(order[index + code - first]);
+            }
+            index += count;
+            first = (first + count) << 1;
+            code <<= 1;
+        }
+        // Not a code: [`encode`] writes none such. A NUL keeps the text
+        // ASCII.
+        0
     }
 }
 
 /// A [`Packed`] text from a constant string expression, packed while the
-/// crate compiles.
+/// crate compiles. The text must be one of [`ALL`].
 macro_rules! packed {
     ($text:expr) => {{
         const TEXT: &str = $text;
@@ -92,7 +203,7 @@ pub(crate) use packed;
 /// What [`encode`] makes of a text: room for the packed bytes, and how
 /// many there are. A constant of this type is evaluated once; [`packed!`]
 /// then sizes the packed array from it and copies the bytes out.
-pub type Encoded = ([u8; MAX_TEXT], usize);
+pub type Encoded = ([u8; LONGEST_TEXT], usize);
 
 /// The first `N` bytes of `encoded`: the packed text, when `N` is its
 /// length.
@@ -107,27 +218,219 @@ pub const fn prefix<const N: usize>(encoded: &Encoded) -> [u8; N] {
     out
 }
 
-/// The bits of the hash chains' hash of three bytes.
-const HASH_BITS: u32 = 12;
-/// No earlier position (in the hash chains).
-const NONE: u16 = u16::MAX;
-/// The most earlier positions [`longest_match`] tries: it bounds the
-/// compiler's work on a text with very many repeats, at the cost of a
-/// byte here and there on such a text.
-const MAX_TRIES: usize = 256;
+impl Code {
+    /// The Huffman code of the symbols of `texts`' paths, priced by
+    /// `price` ([`path`]).
+    const fn build(texts: &[&str], price: Option<&Code>) -> Code {
+        let mut freq = [0u32; SYMBOLS];
+        let mut t = 0;
+        while t < texts.len() {
+            let text = texts[t].as_bytes();
+            let path = path(text, price);
+            let mut i = 0;
+            while i < text.len() {
+                let (symbol, len) = path.symbol(text, i);
+                freq[symbol] += 1;
+                i += len;
+            }
+            t += 1;
+        }
+        Code {
+            lens: lengths(&freq),
+        }
+    }
 
-/// `text` packed, in the form the module describes.
-///
-/// Shortest path: `cost[i]` is the fewest bytes that pack `text[i..]`,
-/// filled from the end, each position either one literal byte or a copy
-/// of any length its longest match allows; then the path is walked from
-/// the start. Matches are found through hash chains: each position links
-/// to the last one before it whose three bytes hash the same.
-pub const fn encode(text: &str) -> Encoded {
-    let text = text.as_bytes();
+    /// The longest code's length.
+    const fn longest(&self) -> usize {
+        let mut longest = 0;
+        let mut s = 0;
+        while s < SYMBOLS {
+            if self.lens[s] as usize > longest {
+                longest = self.lens[s] as usize;
+            }
+            s += 1;
+        }
+        longest
+    }
+
+    /// How many symbols have a code.
+    const fn used(&self) -> usize {
+        let mut used = 0;
+        let mut s = 0;
+        while s < SYMBOLS {
+            used += (self.lens[s] > 0) as usize;
+            s += 1;
+        }
+        used
+    }
+
+    /// How many symbols have a code of 1, 2, … `N` bits.
+    const fn counts<const N: usize>(&self) -> [u8; N] {
+        let mut counts = [0u8; N];
+        let mut s = 0;
+        while s < SYMBOLS {
+            if self.lens[s] > 0 {
+                counts[self.lens[s] as usize - 1] += 1;
+            }
+            s += 1;
+        }
+        counts
+    }
+
+    /// The `N` symbols that have a code, by length, then by symbol: the
+    /// order of their canonical codes.
+    const fn order<const N: usize>(&self) -> [u8; N] {
+        let mut order = [0u8; N];
+        let mut o = 0;
+        let mut len = 1;
+        while len <= MAX_BITS {
+            let mut s = 0;
+            while s < SYMBOLS {
+                if self.lens[s] as usize == len {
+                    order[o] = s as u8;
+                    o += 1;
+                }
+                s += 1;
+            }
+            len += 1;
+        }
+        order
+    }
+
+    /// Each symbol's canonical code: those of one length are consecutive,
+    /// in the order of the symbols, and the first of each length is the
+    /// one after the last of the length before, doubled.
+    const fn codes(&self) -> [u32; SYMBOLS] {
+        let mut codes = [0u32; SYMBOLS];
+        let mut next = 0;
+        let mut len = 1;
+        while len <= MAX_BITS {
+            let mut s = 0;
+            while s < SYMBOLS {
+                if self.lens[s] as usize == len {
+                    codes[s] = next;
+                    next += 1;
+                }
+                s += 1;
+            }
+            next <<= 1;
+            len += 1;
+        }
+        codes
+    }
+}
+
+/// The code lengths of a Huffman code for symbols that occur `freq`
+/// times (0: no code): the two lightest trees are joined until one is
+/// left, and a symbol's length is its depth. A lone symbol takes one bit.
+const fn lengths(freq: &[u32; SYMBOLS]) -> [u8; SYMBOLS] {
+    const NODES: usize = 2 * SYMBOLS;
+    let mut weight = [0u32; NODES];
+    let mut parent = [0usize; NODES];
+    let mut live = [false; NODES];
+    let mut trees = 0;
+    let mut s = 0;
+    while s < SYMBOLS {
+        weight[s] = freq[s];
+        live[s] = freq[s] > 0;
+        trees += live[s] as usize;
+        s += 1;
+    }
+    let mut lens = [0u8; SYMBOLS];
+    if trees == 1 {
+        let mut s = 0;
+        while s < SYMBOLS {
+            lens[s] = live[s] as u8;
+            s += 1;
+        }
+        return lens;
+    }
+    let mut nodes = SYMBOLS;
+    while trees > 1 {
+        let a = lightest(&weight, &live, nodes);
+        live[a] = false;
+        let b = lightest(&weight, &live, nodes);
+        live[b] = false;
+        weight[nodes] = weight[a] + weight[b];
+        live[nodes] = true;
+        parent[a] = nodes;
+        parent[b] = nodes;
+        nodes += 1;
+        trees -= 1;
+    }
+    let root = nodes - 1;
+    let mut s = 0;
+    while s < SYMBOLS {
+        if freq[s] > 0 {
+            let mut depth = 0;
+            let mut at = s;
+            while at != root {
+                at = parent[at];
+                depth += 1;
+            }
+            assert!(depth <= MAX_BITS, "packed: a code longer than MAX_BITS");
+            lens[s] = depth as u8;
+        }
+        s += 1;
+    }
+    lens
+}
+
+/// The live node of least weight among the first `nodes` (the first of
+/// equal ones).
+const fn lightest(weight: &[u32], live: &[bool], nodes: usize) -> usize {
+    let mut best = usize::MAX;
+    let mut i = 0;
+    while i < nodes {
+        if live[i] && (best == usize::MAX || weight[i] < weight[best]) {
+            best = i;
+        }
+        i += 1;
+    }
+    best
+}
+
+/// A text's shortest path: at each position, the length of the copy that
+/// starts the rest of it (0 for a literal) and its distance.
+struct Path {
+    step: [u8; LONGEST_TEXT],
+    back: [u16; LONGEST_TEXT],
+}
+
+impl Path {
+    /// The symbol at `i` on the path, and how many bytes of text it
+    /// stands for.
+    const fn symbol(&self, text: &[u8], i: usize) -> (usize, usize) {
+        let len = self.step[i] as usize;
+        if len == 0 {
+            (text[i] as usize, 1)
+        } else {
+            (0x80 + len - MIN_COPY, len)
+        }
+    }
+}
+
+/// What `symbol` costs in bits, its distance included, as `price` has it
+/// (0: it has no code there). With no code yet, a literal is a byte and a
+/// copy two.
+const fn cost(price: Option<&Code>, symbol: usize) -> u32 {
+    let copy = symbol >= 0x80;
+    match price {
+        None => 8 + 8 * copy as u32,
+        Some(code) if code.lens[symbol] == 0 => 0,
+        Some(code) => code.lens[symbol] as u32 + DISTANCE_BITS * copy as u32,
+    }
+}
+
+/// `text`'s path with the fewest bits as `price` counts them: `bits[i]`
+/// is the fewest that pack `text[i..]`, filled from the end, each
+/// position either a literal or a copy of any length its longest match
+/// allows. Matches are found through hash chains: each position links to
+/// the last one before it whose three bytes hash the same.
+const fn path(text: &[u8], price: Option<&Code>) -> Path {
     let n = text.len();
-    assert!(n <= MAX_TEXT, "text longer than packed::MAX_TEXT");
-    let mut prev = [NONE; MAX_TEXT];
+    assert!(n <= LONGEST_TEXT, "text longer than packed::LONGEST_TEXT");
+    let mut prev = [NONE; LONGEST_TEXT];
     let mut head = [NONE; 1 << HASH_BITS];
     let mut i = 0;
     while i + MIN_COPY <= n {
@@ -136,46 +439,85 @@ pub const fn encode(text: &str) -> Encoded {
         head[h] = i as u16;
         i += 1;
     }
-    // Per position: the fewest bytes from here, and the copy that starts
-    // the best path (length 0 for a literal) with its distance.
-    let mut cost = [0u32; MAX_TEXT + 1];
-    let mut step = [0u8; MAX_TEXT];
-    let mut back = [0u16; MAX_TEXT];
+    let mut bits = [0u32; LONGEST_TEXT + 1];
+    let mut path = Path {
+        step: [0; LONGEST_TEXT],
+        back: [0; LONGEST_TEXT],
+    };
     let mut i = n;
     while i > 0 {
         i -= 1;
         assert!(text[i] < 0x80, "packed! takes ASCII text only");
-        cost[i] = cost[i + 1] + 1;
+        let literal = cost(price, text[i] as usize);
+        assert!(literal > 0, "packed!: a byte no text of packed::ALL has");
+        bits[i] = bits[i + 1] + literal;
         let (len, from) = longest_match(text, &prev, i);
         let mut l = MIN_COPY;
         while l <= len {
-            if cost[i + l] + 2 < cost[i] {
-                cost[i] = cost[i + l] + 2;
-                step[i] = l as u8;
-                back[i] = (i - from) as u16;
+            let copy = cost(price, 0x80 + l - MIN_COPY);
+            if copy > 0 && bits[i + l] + copy < bits[i] {
+                bits[i] = bits[i + l] + copy;
+                path.step[i] = l as u8;
+                path.back[i] = (i - from) as u16;
             }
             l += 1;
         }
     }
-    let mut out = [0u8; MAX_TEXT];
-    let mut o = 0;
-    let mut i = 0;
-    while i < n {
-        let l = step[i] as usize;
-        if l == 0 {
-            out[o] = text[i];
-            o += 1;
-            i += 1;
-        } else {
-            let d = back[i] as usize - 1;
-            out[o] = 0x80 | ((l - MIN_COPY) << 2) as u8 | (d >> 8) as u8;
-            out[o + 1] = d as u8;
-            o += 2;
-            i += l;
-        }
-    }
-    (out, o)
+    path
 }
+
+/// `text` packed in [`CODE`], in the form the module describes; `text`
+/// must be one of [`ALL`].
+pub const fn encode(text: &str) -> Encoded {
+    encode_in(text, Some(&FIRST), &CODE)
+}
+
+/// `text` packed in `code`, along the path `price` prices; `code` must
+/// have been built from that path.
+const fn encode_in(text: &str, price: Option<&Code>, code: &Code) -> Encoded {
+    let text = text.as_bytes();
+    let path = path(text, price);
+    let codes = code.codes();
+    let mut out = [0u8; LONGEST_TEXT];
+    let mut at = 0;
+    let mut i = 0;
+    while i < text.len() {
+        let (symbol, len) = path.symbol(text, i);
+        let bits = code.lens[symbol] as u32;
+        assert!(bits > 0, "packed!: the text is not one of packed::ALL");
+        at = put(&mut out, at, codes[symbol], bits);
+        if len > 1 {
+            at = put(&mut out, at, path.back[i] as u32 - 1, DISTANCE_BITS);
+        }
+        i += len;
+    }
+    (out, at.div_ceil(8))
+}
+
+/// Writes the low `n` bits of `value` into `out` from bit `at`, high bit
+/// first; returns the bit after them.
+const fn put(out: &mut [u8; LONGEST_TEXT], mut at: usize, value: u32, n: u32) -> usize {
+    assert!(
+        at + n as usize <= LONGEST_TEXT * 8,
+        "packed!: packs to more than LONGEST_TEXT bytes"
+    );
+    let mut k = n;
+    while k > 0 {
+        k -= 1;
+        out[at / 8] |= ((value >> k & 1) as u8) << (7 - at % 8);
+        at += 1;
+    }
+    at
+}
+
+/// The bits of the hash chains' hash of three bytes.
+const HASH_BITS: u32 = 12;
+/// No earlier position (in the hash chains).
+const NONE: u16 = u16::MAX;
+/// The most earlier positions [`longest_match`] tries: it bounds the
+/// compiler's work on a text with very many repeats, at the cost of a
+/// bit here and there on such a text.
+const MAX_TRIES: usize = 256;
 
 /// The hash of `text[i..i + 3]`, [`HASH_BITS`] bits.
 const fn hash(text: &[u8], i: usize) -> usize {
@@ -187,7 +529,7 @@ const fn hash(text: &[u8], i: usize) -> usize {
 /// [`MAX_COPY`] bytes: its length and where it starts (the nearest of
 /// equal ones). A match may run into `i` itself, as the unpacker copies
 /// byte by byte.
-const fn longest_match(text: &[u8], prev: &[u16; MAX_TEXT], i: usize) -> (usize, usize) {
+const fn longest_match(text: &[u8], prev: &[u16; LONGEST_TEXT], i: usize) -> (usize, usize) {
     let n = text.len();
     let mut best = 0;
     let mut from = 0;
@@ -216,47 +558,69 @@ const fn longest_match(text: &[u8], prev: &[u16; MAX_TEXT], i: usize) -> (usize,
 mod tests {
     use super::*;
 
+    /// `text` packed in a code of its own, unpacked again: the number of
+    /// packed bytes.
     fn roundtrip(text: &str) -> usize {
-        let (all, n) = encode(text);
-        let bytes = all[..n].to_vec();
-        let p = Packed {
-            bytes: Box::leak(bytes.into_boxed_slice()),
-            len: text.len(),
-        };
+        let code = Code::build(&[text], None);
+        let (all, n) = encode_in(text, None, &code);
+        let counts: [u8; MAX_BITS] = code.counts();
+        let order: [u8; SYMBOLS] = code.order();
         let mut buf = [0; MAX_TEXT];
-        assert_eq!(p.unpack(&mut buf), text);
+        assert_eq!(
+            unpack(&all[..n], text.len(), &counts, &order, &mut buf),
+            text
+        );
         n
+    }
+
+    /// `text`'s path as (copy length, distance) pairs, (0, 0) for a
+    /// literal.
+    fn steps(text: &str) -> Vec<(usize, usize)> {
+        let text = text.as_bytes();
+        let path = path(text, None);
+        let mut steps = Vec::new();
+        let mut i = 0;
+        while i < text.len() {
+            let len = path.step[i] as usize;
+            steps.push((len, path.back[i] as usize));
+            i += len.max(1);
+        }
+        steps
     }
 
     #[test]
     fn empty_and_short_texts_stay_literal() {
         assert_eq!(roundtrip(""), 0);
-        assert_eq!(roundtrip("ab"), 2);
-        assert_eq!(roundtrip("abc"), 3);
+        assert_eq!(steps("ab"), [(0, 0); 2]);
+        // Two symbols of one bit each, then a third: 1, 2 and 2 bits.
+        assert_eq!(roundtrip("ab"), 1);
+        assert_eq!(roundtrip("abc"), 1);
+        assert_eq!(steps("aaa"), [(0, 0); 3]);
     }
 
     #[test]
     fn repeats_become_copies_even_overlapping_ones() {
         // "ab" then one copy of 30 from 2 back.
-        assert_eq!(roundtrip(&"ab".repeat(16)), 4);
+        assert_eq!(steps(&"ab".repeat(16)), [(0, 0), (0, 0), (30, 2)]);
         // More than MAX_COPY bytes: several copies.
-        assert_eq!(roundtrip(&"x".repeat(100)), 1 + 2 * 3);
+        assert_eq!(steps(&"x".repeat(100)), [(0, 0), (31, 1), (34, 1), (34, 1)]);
+        roundtrip(&"ab".repeat(16));
+        roundtrip(&"x".repeat(100));
     }
 
     #[test]
     fn copies_reach_exactly_the_window() {
         // The only earlier "WXYZ" is 1024 bytes back: one copy, distance
-        // 1024 (stored as 1023). One byte further and it is out of reach.
+        // 1024 (written as 1023). One byte further and it is out of reach.
         let filler: String = (0..1020u32)
             .map(|i| char::from(b'a' + (i * 7 % 26) as u8))
             .collect();
         let near = format!("WXYZ{filler}WXYZ");
         let far = format!("WXYZ{filler}-WXYZ");
-        for (text, tail) in [(&near, &[0x87, 0xff][..]), (&far, &b"WXYZ"[..])] {
-            let (bytes, len) = encode(text);
-            assert!(bytes[..len].ends_with(tail), "{:?}", &bytes[len - 4..len]);
-            roundtrip(text);
-        }
+        assert_eq!(steps(&near).last(), Some(&(4, 1024)));
+        assert!(steps(&far).ends_with(&[(0, 0); 4]));
+        roundtrip(&near);
+        roundtrip(&far);
     }
 
     #[test]
@@ -280,6 +644,56 @@ mod tests {
                 .collect();
             assert!(roundtrip(&text) <= text.len());
         }
+    }
+
+    #[test]
+    fn huffman_lengths_follow_the_weights() {
+        let mut freq = [0; SYMBOLS];
+        freq[b'a' as usize] = 8;
+        freq[b'b' as usize] = 4;
+        freq[b'c' as usize] = 2;
+        freq[b'd' as usize] = 1;
+        freq[0x80] = 1;
+        let lens = lengths(&freq);
+        let got: Vec<u8> = [b'a', b'b', b'c', b'd', 0x80]
+            .map(|s| lens[s as usize])
+            .to_vec();
+        assert_eq!(got, [1, 2, 3, 4, 4]);
+        assert_eq!(lens.iter().filter(|&&l| l > 0).count(), 5);
+        // A lone symbol still takes a bit.
+        let mut one = [0; SYMBOLS];
+        one[b'z' as usize] = 7;
+        assert_eq!(lengths(&one)[b'z' as usize], 1);
+    }
+
+    #[test]
+    fn the_code_of_all_texts_is_complete_and_unpacks_them() {
+        // Kraft: the codes fill the code space exactly, so the reader
+        // meets no bit pattern that is not a code.
+        let longest = CODE.longest();
+        let space: u64 = CODE
+            .lens
+            .iter()
+            .filter(|&&l| l > 0)
+            .map(|&l| 1 << (longest - l as usize))
+            .sum();
+        assert_eq!(space, 1 << longest);
+        assert_eq!(
+            COUNTS.iter().map(|&c| usize::from(c)).sum::<usize>(),
+            ORDER.len()
+        );
+        let mut packed = 0;
+        for text in ALL {
+            let (all, n) = encode(text);
+            let mut buf = [0; LONGEST_TEXT];
+            assert_eq!(
+                unpack(&all[..n], text.len(), &COUNTS, &ORDER, &mut buf),
+                text
+            );
+            packed += n;
+        }
+        let unpacked: usize = ALL.iter().map(|t| t.len()).sum();
+        assert!(packed * 2 < unpacked, "{packed} of {unpacked}");
     }
 
     #[test]

@@ -12,8 +12,8 @@ use crate::prelude::*;
 use core::fmt;
 
 use super::model::Pos;
-use super::parse::{Text, said, unsaid};
-use crate::packed::{MAX_TEXT, Packed, packed};
+use super::parse::{ERROR_TEXTS, Text, said, unsaid};
+use crate::packed::{Packed, packed};
 
 /// One thing wrong with a configuration file.
 ///
@@ -82,11 +82,11 @@ fn line_col(f: &mut fmt::Formatter<'_>, p: Pos) -> fmt::Result {
     fmt::Display::fmt(&p.col, f)
 }
 
-/// Defines [`Msg`] and [`TEXT`] from one list, so that the order of the
+/// Defines [`Msg`] and [`MESSAGES`] from one list, so that the order of the
 /// texts is the order of the names.
 macro_rules! messages {
     ($($(#[$doc:meta])* $name:ident = $text:literal,)*) => {
-        /// Which message; its text is [`msg_text`]'s.
+        /// Which message; its text is word `Msg as usize` of [`unpack_all`].
         #[derive(Debug, Clone, Copy, PartialEq, Eq)]
         pub(crate) enum Msg {
             $($(#[$doc])* $name,)*
@@ -94,9 +94,9 @@ macro_rules! messages {
 
         /// The text of every message in the order of [`Msg`], each ended
         /// by a NUL: one string, not a table of pointers to strings (which
-        /// would cost 8 or 16 bytes a message), packed (see
-        /// [`crate::packed`]).
-        const TEXT: Packed = packed!(concat!($($text, "\0",)*));
+        /// would cost 8 or 16 bytes a message), packed with the fixed
+        /// texts that only errors write ([`ERROR_TEXTS`]).
+        pub(super) const MESSAGES: &str = concat!($($text, "\0",)*);
     };
 }
 
@@ -192,17 +192,19 @@ messages! {
 impl Msg {
     /// The text, with its `%` marks, unpacked into `buf`.
     #[cfg(test)]
-    fn text(self, buf: &mut [u8; MAX_TEXT]) -> &str {
-        super::values::nth_word(TEXT.unpack(buf), self as usize)
+    fn text(self, buf: &mut [u8; TEXT.unpacked_len()]) -> &str {
+        super::values::nth_word(unpack_all(buf), self as usize)
     }
 }
 
-/// The text of message `i` (`Msg as usize`), with its `%` marks,
-/// unpacked into `buf`. By number: the parser hands a message over as
-/// one, with its fixed texts, in one register, and no table of the
-/// messages turns it back into a `Msg` (issue 18, bytes).
-fn msg_text(i: usize, buf: &mut [u8; MAX_TEXT]) -> &str {
-    super::values::nth_word(TEXT.unpack(buf), i)
+/// The messages and the fixed texts that only errors write
+/// ([`ERROR_TEXTS`]), packed (see [`crate::packed`]).
+const TEXT: Packed = packed!(ERROR_TEXTS);
+
+/// [`TEXT`] unpacked into `buf`: message `i` (`Msg as usize`) is its
+/// word `i`, and a [`Text`] finds itself there ([`Text::text`]).
+pub(super) fn unpack_all(buf: &mut [u8; TEXT.unpacked_len()]) -> &str {
+    TEXT.unpack(buf)
 }
 
 /// What is wrong: a message and the values its marks name; private so
@@ -273,8 +275,9 @@ impl fmt::Display for ErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let word = self.word.as_deref().unwrap_or("");
         let (msg, a, b) = unsaid(self.said);
-        let mut buf = [0; MAX_TEXT];
-        let mut rest = msg_text(msg, &mut buf);
+        let mut buf = [0; TEXT.unpacked_len()];
+        let all = unpack_all(&mut buf);
+        let mut rest = super::values::nth_word(all, msg);
         while let Some((text, marked)) = crate::split_once(rest, b'%') {
             f.write_str(text)?;
             let mark = marked.bytes().next().unwrap_or(0);
@@ -285,8 +288,8 @@ impl fmt::Display for ErrorKind {
             // bytes).
             let (before, text, after) = match mark {
                 b'w' => ("", word, ""),
-                b'a' => ("", a.get(), ""),
-                b'b' => ("", b.get(), ""),
+                b'a' => ("", a.text(all), ""),
+                b'b' => ("", b.text(all), ""),
                 // Through its own Display: no second buffer here (issue
                 // 18, bytes).
                 b'e' => {
@@ -358,9 +361,12 @@ mod tests {
 
     #[test]
     fn every_message_has_its_text() {
-        let mut buf = [0; MAX_TEXT];
-        let text = TEXT.unpack(&mut buf).to_string();
-        assert_eq!(text.split('\0').count(), Msg::RestartDelayZero as usize + 2);
+        let mut buf = [0; TEXT.unpacked_len()];
+        assert_eq!(
+            MESSAGES.split('\0').count(),
+            Msg::RestartDelayZero as usize + 2
+        );
+        assert!(unpack_all(&mut buf).starts_with(MESSAGES));
         assert_eq!(Msg::Io.text(&mut buf), "can't read: %e");
         let io = Error::from_io("/f", rustix::io::Errno::NOENT).to_string();
         assert_eq!(io, "/f: can't read: No such file or directory");

@@ -23,6 +23,7 @@ mod values;
 pub use env_file::read_env_files;
 pub use error::Error;
 pub use model::*;
+pub(crate) use parse::ERROR_TEXTS;
 pub use trust::check_trust;
 pub use values::{is_host_name, parse_ip, parse_signal, signal_name};
 /// NUL-ended word lists (the keywords', the client's options and answers).

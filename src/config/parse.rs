@@ -83,10 +83,12 @@ const HINTS: &str = "\0; a job name has no spaces\0 (quote an argument that cont
     ; a user name has no spaces\0; write the list without spaces\0";
 
 /// A fixed text of an error (`%a`, `%b` of its message): word `i` of
-/// list `l` of [`LISTS`], as its place among all their words in
-/// [`WORDS`], in 12 bits. Reports pass and errors keep these, not a
-/// pointer and a length for each text: a message and both its texts go
-/// in one register (issue 18, bytes).
+/// list `l` of [`LISTS`], as its place among all their words, in 12
+/// bits: first those of the lists the parser matches words against, in
+/// [`WORDS`], then those of the lists only errors write ([`PACKED`]),
+/// which are packed after the messages ([`ERROR_TEXTS`]). Reports pass
+/// and errors keep these, not a pointer and a length for each text: a
+/// message and both its texts go in one register (issue 18, bytes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Text(u16);
 
@@ -105,26 +107,42 @@ impl Text {
         Text::of(1, kw as usize)
     }
 
+    /// The word of a list the parser matches words against (not packed).
     pub(crate) fn get(self) -> &'static str {
+        debug_assert!(
+            usize::from(self.0) < RAW_WORDS,
+            "Text::get of a packed word"
+        );
         nth_word(WORDS, usize::from(self.0))
+    }
+
+    /// The word, `all` being [`ERROR_TEXTS`] unpacked: from there if its
+    /// list is packed, else from [`WORDS`].
+    pub(crate) fn text(self, all: &str) -> &str {
+        match usize::from(self.0).checked_sub(RAW_WORDS) {
+            Some(i) => nth_word(all, MESSAGE_WORDS + i),
+            None => self.get(),
+        }
     }
 }
 
 /// The first [`Text`] that is `word`, for tests.
 #[cfg(test)]
 pub(crate) fn text_of(word: &str) -> Text {
+    let mut buf = [0; ERROR_TEXTS.len()];
+    let all = super::error::unpack_all(&mut buf);
     (0..4096)
         .map(Text)
-        .find(|t| t.get() == word)
+        .find(|t| t.text(all) == word)
         .expect("a word of LISTS")
 }
 
 /// The lists of [`Text`], by number (see each list for its words), each
 /// word ended by a NUL. List 0 is the one empty word, [`Text::NONE`].
-/// Only read at compile time: the program reads them in [`WORDS`], one
-/// string, not through a table of 15 pointers and lengths (issue 18,
-/// bytes).
-pub(super) const LISTS: [&str; 15] = [
+/// Only read at compile time: the program reads them in [`WORDS`] and
+/// [`ERROR_TEXTS`], not through a table of 16 pointers and lengths
+/// (issue 18, bytes).
+pub(super) const LISTS: [&str; 16] = [
     "\0",
     KEYWORD_WORDS,
     EXPECTED,
@@ -140,70 +158,134 @@ pub(super) const LISTS: [&str; 15] = [
     restart::USAGES,
     restart::SHAPES,
     values::TEXTS,
+    MATCHED_WORDS,
 ];
 
-/// The bytes of every list of [`LISTS`], one after another.
-const WORDS_LEN: usize = {
-    let mut n = 0;
-    let mut l = 0;
-    while l < LISTS.len() {
-        n += LISTS[l].len();
-        l += 1;
-    }
-    n
-};
+/// The lists of [`LISTS`] that only errors write, one bit each: packed
+/// after the messages (issue 18, bytes: 2.1 KB of text). The others hold
+/// words the parser matches (keywords, log options, resource names,
+/// restart's words, [`MATCHED_WORDS`]) or `trust`'s three short ones.
+const PACKED: u32 = 1 << 2 | 1 << 3 | 1 << 4 | 1 << 6 | 1 << 10 | 1 << 11 | 1 << 12 | 1 << 14;
+
+/// The words of the messages, before the packed lists' in
+/// [`ERROR_TEXTS`].
+const MESSAGE_WORDS: usize = nuls(super::error::MESSAGES);
+/// The words of the lists not packed, in [`WORDS`].
+const RAW_WORDS: usize = places().2;
+
+/// The lists of [`LISTS`] in the order of their words' places: those
+/// not packed, then the packed ones, `ready`'s first (its words are
+/// recorded in [`Seen`], which has places for the first [`SEEN`]).
+const PLACES: [usize; LISTS.len()] = [0, 1, 5, 7, 8, 9, 13, 15, 6, 2, 3, 4, 10, 11, 12, 14];
 
 /// For each list of [`LISTS`], the place of its first word among all
-/// their words, and of its first byte in [`WORDS`] (each list ends with
-/// a NUL, checked here).
-const FIRST_WORD: [u16; 15] = list_places().0;
-const FIRST_BYTE: [usize; 15] = list_places().1;
+/// their words (see [`PLACES`]), and of its first byte in [`WORDS`] or
+/// in the packed lists.
+const FIRST_WORD: [u16; LISTS.len()] = places().0;
+const FIRST_BYTE: [usize; LISTS.len()] = places().1;
 
-const fn list_places() -> ([u16; 15], [usize; 15]) {
-    let (mut words, mut bytes) = ([0u16; 15], [0usize; 15]);
-    let (mut w, mut b, mut l) = (0, 0, 0);
-    while l < LISTS.len() {
-        (words[l], bytes[l]) = (w, b);
-        let list = LISTS[l].as_bytes();
-        assert!(!list.is_empty() && list[list.len() - 1] == 0);
-        let mut i = 0;
-        while i < list.len() {
-            w += (list[i] == 0) as u16;
-            i += 1;
+/// [`FIRST_WORD`], [`FIRST_BYTE`], and the words and bytes of the lists
+/// not packed.
+const fn places() -> ([u16; LISTS.len()], [usize; LISTS.len()], usize, usize) {
+    let (mut words, mut bytes) = ([0u16; LISTS.len()], [0usize; LISTS.len()]);
+    let (mut w, mut b) = (0, 0);
+    let (mut raw_words, mut raw_bytes) = (0, 0);
+    let mut p = 0;
+    while p < PLACES.len() {
+        let l = PLACES[p];
+        let packed = PACKED & 1 << l != 0;
+        if packed && raw_words == 0 {
+            (raw_words, raw_bytes) = (w, b);
+            b = 0;
         }
-        b += list.len();
-        l += 1;
+        // The lists not packed come first.
+        assert!(packed || raw_words == 0);
+        (words[l], bytes[l]) = (w as u16, b);
+        w += nuls(LISTS[l]);
+        b += LISTS[l].len();
+        p += 1;
     }
     // A place fits in the 12 bits of `said`.
     assert!(w <= 1 << 12);
-    (words, bytes)
+    (words, bytes, raw_words, raw_bytes)
 }
 
-const WORD_BYTES: [u8; WORDS_LEN] = {
-    let mut all = [0u8; WORDS_LEN];
-    let (mut n, mut l) = (0, 0);
-    while l < LISTS.len() {
-        let list = LISTS[l].as_bytes();
+/// The words of a list: each ends in a NUL (checked here), the last one
+/// too, so that one list's words end where the next one's begin.
+const fn nuls(list: &str) -> usize {
+    let list = list.as_bytes();
+    assert!(!list.is_empty() && list[list.len() - 1] == 0);
+    let mut n = 0;
+    let mut i = 0;
+    while i < list.len() {
+        n += (list[i] == 0) as usize;
+        i += 1;
+    }
+    n
+}
+
+/// `first`, then the lists of [`LISTS`] that are packed (`packed`) or
+/// not, one after another in the order of [`PLACES`], in `N` bytes.
+const fn join<const N: usize>(first: &str, packed: bool) -> [u8; N] {
+    let mut all = [0u8; N];
+    let mut n = 0;
+    let mut p = 0;
+    while p <= PLACES.len() {
+        let part = match p {
+            0 => first.as_bytes(),
+            _ if (PACKED & 1 << PLACES[p - 1] != 0) == packed => LISTS[PLACES[p - 1]].as_bytes(),
+            _ => b"",
+        };
         let mut i = 0;
-        while i < list.len() {
-            all[n] = list[i];
+        while i < part.len() {
+            all[n] = part[i];
             (n, i) = (n + 1, i + 1);
         }
-        l += 1;
+        p += 1;
     }
+    assert!(n == N);
     all
+}
+
+/// `bytes` as text (the lists and the messages are).
+const fn text(bytes: &[u8]) -> &str {
+    match core::str::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(_) => panic!("the lists are text"),
+    }
+}
+
+/// The lists not packed, one after another: [`Text`]s read their words
+/// here by place.
+const WORDS: &str = {
+    const BYTES: [u8; places().3] = join("", false);
+    text(&BYTES)
 };
 
-/// Every list of [`LISTS`], one after another: [`Text`]s read their
-/// words here by place.
-const WORDS: &str = match core::str::from_utf8(&WORD_BYTES) {
-    Ok(words) => words,
-    Err(_) => panic!("the lists are text"),
+/// The messages, then the packed lists, one after another: one text,
+/// packed by `config::error`, where a message is its word
+/// `Msg as usize` and a packed [`Text`] finds itself ([`Text::text`]).
+pub(crate) const ERROR_TEXTS: &str = {
+    const LEN: usize = super::error::MESSAGES.len() + {
+        let mut len = 0;
+        let mut l = 0;
+        while l < LISTS.len() {
+            if PACKED & 1 << l != 0 {
+                len += LISTS[l].len();
+            }
+            l += 1;
+        }
+        len
+    };
+    const BYTES: [u8; LEN] = join(super::error::MESSAGES, true);
+    text(&BYTES)
 };
 
 /// List `l` of [`LISTS`] where [`WORDS`] holds it, for the lists also
 /// searched by word: not a second copy of their text (issue 18, bytes).
+/// Not a packed one.
 pub(crate) const fn list(l: usize) -> &'static str {
+    assert!(PACKED & 1 << l == 0);
     let (_, rest) = WORDS.split_at(FIRST_BYTE[l]);
     rest.split_at(LISTS[l].len()).0
 }
@@ -247,8 +329,6 @@ macro_rules! texts {
 pub(super) use texts;
 
 texts! { 4;
-    ON = "on",
-    TO = "to",
     LISTEN_ON = "listen on",
     REPORT_TO = "report to",
     A_URL = "a URL like udp://127.0.0.1:9999",
@@ -260,13 +340,19 @@ texts! { 4;
     NICE_NUMBER = "a whole number from -20 to 19",
     ORDER_NUMBER = "a whole number, negative allowed (lower starts first)",
     A_LIMIT = "a limit and a value, like -n 1024",
-    EVERY = "every",
     BOUNCE_EVERY = "bounce every",
     KILL_AFTER = "kill after",
     A_TIME = "a time like 30s, 5m, 1h or 1d",
     TIME_HINT = "; write the time without spaces, like 30s",
-    SYSLOG = "syslog",
 }
+
+/// The words of list 4 that the parser matches, in a list of their own
+/// that is not packed.
+const MATCHED_WORDS: &str = "on\0to\0every\0syslog\0";
+const ON: Text = Text::of(15, 0);
+const TO: Text = Text::of(15, 1);
+const EVERY: Text = Text::of(15, 2);
+const SYSLOG: Text = Text::of(15, 3);
 
 /// The words after the file of `out` and `err`: [`LOG_OPTIONS`].
 const LOG_WORDS: &str = "max\0keep\0stamp\0";
@@ -460,10 +546,15 @@ struct Draft {
 
 /// How many [`Text`]s [`Seen`] has a place for. What a job records is
 /// a keyword's, `ready`'s and `check`'s words, an `RLIMIT_` name or
-/// issue 15's keys, all in lists 1 to 9 of [`LISTS`], below it (checked
-/// here, on the last of them and on the `RLIMIT_` names').
+/// issue 15's keys, lists 1, 6, 7 and 9 of [`LISTS`], all placed below
+/// it (checked here, on the last of the keys, the `RLIMIT_` names, and
+/// `ready`'s words).
 const SEEN: usize = 128;
-const _: () = assert!((restart::LAST_KEY.0 as usize) < SEEN && (FIRST_WORD[8] as usize) <= SEEN);
+const _: () = assert!(
+    (restart::LAST_KEY.0 as usize) < SEEN
+        && (FIRST_WORD[8] as usize) <= SEEN
+        && FIRST_WORD[6] as usize + nuls(ready::TEXTS) <= SEEN
+);
 
 /// Where each single-valued option was given, and each ulimit resource
 /// set (by its `RLIMIT_` name), by its [`Text`], with the number of the
@@ -1356,13 +1447,29 @@ mod tests {
 
     #[test]
     fn every_word_of_the_lists_is_a_text() {
+        let mut buf = [0; ERROR_TEXTS.len()];
+        let all = crate::config::error::unpack_all(&mut buf);
+        let mut placed: Vec<usize> = PLACES.to_vec();
+        placed.sort_unstable();
+        assert_eq!(placed, (0..LISTS.len()).collect::<Vec<_>>());
         for (l, list) in LISTS.iter().enumerate() {
             let n = list.split_terminator('\0').count();
             assert!(n < 128, "list {l}");
+            let packed = PACKED & 1 << l != 0;
             for (i, word) in list.split_terminator('\0').enumerate() {
-                assert_eq!(Text::of(l as u16, i).get(), word);
+                let text = Text::of(l as u16, i);
+                assert_eq!(text.text(all), word, "list {l}");
+                assert_eq!(usize::from(text.0) >= RAW_WORDS, packed, "list {l}");
+                if !packed {
+                    assert_eq!(text.get(), word);
+                }
             }
         }
+        // What the parser matches is not packed.
+        for text in [ON, TO, EVERY, SYSLOG, restart::DELAY, restart::FILE] {
+            assert!(usize::from(text.0) < RAW_WORDS);
+        }
+        assert!(all.starts_with(crate::config::error::MESSAGES));
         let (msg, a, b) = unsaid(said(Msg::Expected, Text::kw(Kw::Open), Text::of(8, 2)));
         assert_eq!(
             (msg, a.get(), b.get()),

@@ -53,9 +53,8 @@ pub fn wall_now() -> i64 {
 /// by a NUL): pmtr's own ([`OWN_ROWS`] of them), then the per-job ones
 /// of [`JOB_METRICS`], in its order, then `pmtr_build_info` and
 /// `pmtr_job_state`. One list, not an array of `&str`s: a pointer and a
-/// length a word (issue 18, bytes); packed (see [`crate::packed`]),
-/// unpacked once per [`render`].
-const FAMILIES: Packed = packed!(concat!(
+/// length a word (issue 18, bytes).
+pub(crate) const METRIC_FAMILY_TEXTS: &str = concat!(
     "pmtr_jobs_configured\0gauge\0Jobs in the configuration in force.\0",
     "pmtr_config_reloads_total\0counter\0Configurations read with new content, applied or rejected.\0",
     "pmtr_config_reload_failures_total\0counter\0Configurations rejected for errors, or that could not be read.\0",
@@ -70,7 +69,10 @@ const FAMILIES: Packed = packed!(concat!(
     "pmtr_job_start_time_seconds\0gauge\0When the job's last process started, in seconds since the epoch.\0",
     "pmtr_build_info\0gauge\0pmtr's version, in the label.\0",
     "pmtr_job_state\0gauge\01 for the state the job is in (as pmtr status names it), 0 for the others.\0",
-));
+);
+/// [`METRIC_FAMILY_TEXTS`], packed (see [`crate::packed`]), unpacked
+/// once per [`render`].
+const FAMILIES: Packed = packed!(METRIC_FAMILY_TEXTS);
 
 /// The rows of [`FAMILIES`] after the per-job ones: families whose
 /// samples are not a value each (a version label, one sample a state).

@@ -24,6 +24,7 @@ use crate::sys;
 use crate::syslog::Severity;
 
 pub use event_loop::Supervisor;
+pub(crate) use metrics::METRIC_FAMILY_TEXTS;
 
 /// Logs `PARTS: <strerror>NEXT` at `severity`: the message of a call that
 /// failed, and what pmtr does about it. One function, so that each of the

@@ -17,6 +17,7 @@ use rustix::io::Errno;
 use rustix::process::Pid;
 
 mod strerror;
+pub(crate) use strerror::ERRNO_TEXTS;
 pub use strerror::Strerror;
 
 /// The signals pmtr handles through its signalfd.

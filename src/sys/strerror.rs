@@ -15,7 +15,7 @@ use crate::packed::{MAX_TEXT, Packed, packed};
 
 /// One text per errno number from 0, each ending in NUL; empty where the
 /// C library has none (it then gives number 0's).
-const TEXTS: Packed = packed!(concat!(
+pub(crate) const ERRNO_TEXTS: &str = concat!(
     "No error information\0",                     // 0
     "Operation not permitted\0",                  // 1 EPERM
     "No such file or directory\0",                // 2 ENOENT
@@ -148,7 +148,9 @@ const TEXTS: Packed = packed!(concat!(
     "Key was rejected by service\0",              // 129 EKEYREJECTED
     "Previous owner died\0",                      // 130 EOWNERDEAD
     "State not recoverable\0",                    // 131 ENOTRECOVERABLE
-));
+);
+/// [`ERRNO_TEXTS`], packed (see [`crate::packed`]).
+const TEXTS: Packed = packed!(ERRNO_TEXTS);
 
 /// An errno's text, as `strerror` gives it (`No such file or
 /// directory`), to format with `{}`.

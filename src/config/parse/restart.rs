@@ -44,7 +44,7 @@ pub(super) const KEYS: &str = "restart\0give up\0stop signal\0reload signal\0gro
 pub(super) const SHAPES: &str = "POLICY\0up\0after\0N\0in\0TIME\0then\0exit\0signal\0SIGNAL\0\
     GROUP\0GROUPS\0MASK\0delay\0TIME\0max\0TIME\0file\0PATH\0";
 /// `delay` after `restart`, and `file` after `env`, in SHAPES.
-const DELAY: Text = Text::of(13, 13);
+pub(super) const DELAY: Text = Text::of(13, 13);
 pub(super) const FILE: Text = Text::of(13, 17);
 const SHAPE_AT: &[u8; 9] = &[0, 1, 8, 8, 10, 11, 12, 13, 17];
 const SHAPE_LEN: &[u8; 9] = &[1, 7, 2, 2, 1, 1, 1, 4, 2];
