@@ -11,7 +11,7 @@
 //! binary holds only the packed bits.
 //!
 //! The form is LZ77 with one Huffman code, as in deflate:
-//! - a text is a row of literals (one ASCII byte) and copies (3 to 34
+//! - a text is a row of literals (one ASCII byte) and copies (3 to 66
 //!   bytes from 1 to 1024 bytes back);
 //! - each literal and each copy's length is a symbol: the byte itself
 //!   below 0x80, 0x80 and up for a copy of 3 bytes and up; a symbol is
@@ -27,16 +27,17 @@
 //! [`encode`] chooses the literals and copies with the fewest bits in all
 //! (a shortest path over the text, not the first long match), given the
 //! longest match at each position (found through hash chains; see
-//! [`MAX_TRIES`]). The code prices that path, so it is built in two
+//! [`MAX_TRIES`]). The code prices that path, so it is built in three
 //! rounds: [`FIRST`] from paths that count a literal as a byte and a
-//! copy as two, then [`CODE`] from the paths [`FIRST`] prices, which are
-//! the paths [`encode`] writes. A text with a byte of 0x80 or above (not
+//! copy as two, [`PRICES`] from the paths [`FIRST`] prices, then
+//! [`CODE`] from the paths [`PRICES`] prices, which are the paths
+//! [`encode`] writes. A text with a byte of 0x80 or above (not
 //! ASCII), longer than [`LONGEST_TEXT`], or not in [`ALL`] does not compile.
 
 /// The fewest bytes a copy replaces.
 const MIN_COPY: usize = 3;
-/// The most: 32 lengths.
-const MAX_COPY: usize = MIN_COPY + 31;
+/// The most: 64 lengths.
+const MAX_COPY: usize = MIN_COPY + 63;
 /// The farthest back a copy reaches.
 const WINDOW: usize = 1024;
 /// The bits of a copy's distance: [`WINDOW`] is 2 to this power.
@@ -74,10 +75,12 @@ pub struct Code {
     lens: [u8; SYMBOLS],
 }
 
+/// The code that prices the paths [`PRICES`] is built from.
+const FIRST: Code = Code::build(&ALL, None);
 /// The code that prices the paths [`CODE`] is built from.
-pub const FIRST: Code = Code::build(&ALL, None);
+const PRICES: Code = Code::build(&ALL, Some(&FIRST));
 /// The code the texts are written in.
-pub const CODE: Code = Code::build(&ALL, Some(&FIRST));
+const CODE: Code = Code::build(&ALL, Some(&PRICES));
 /// How many symbols have a code of each length, from 1 bit to the
 /// longest: with [`ORDER`], all [`Packed::unpack`] needs of [`CODE`].
 static COUNTS: [u8; CODE.longest()] = CODE.counts();
@@ -469,7 +472,7 @@ const fn path(text: &[u8], price: Option<&Code>) -> Path {
 /// `text` packed in [`CODE`], in the form the module describes; `text`
 /// must be one of [`ALL`].
 pub const fn encode(text: &str) -> Encoded {
-    encode_in(text, Some(&FIRST), &CODE)
+    encode_in(text, Some(&PRICES), &CODE)
 }
 
 /// `text` packed in `code`, along the path `price` prices; `code` must
@@ -603,7 +606,7 @@ mod tests {
         // "ab" then one copy of 30 from 2 back.
         assert_eq!(steps(&"ab".repeat(16)), [(0, 0), (0, 0), (30, 2)]);
         // More than MAX_COPY bytes: several copies.
-        assert_eq!(steps(&"x".repeat(100)), [(0, 0), (31, 1), (34, 1), (34, 1)]);
+        assert_eq!(steps(&"x".repeat(100)), [(0, 0), (33, 1), (66, 1)]);
         roundtrip(&"ab".repeat(16));
         roundtrip(&"x".repeat(100));
     }
