@@ -57,12 +57,16 @@ fn write_v6(f: &mut fmt::Formatter<'_>, v6: &Ipv6Addr) -> fmt::Result {
         f.write_str("::ffff:")?;
         return write_v4(f, v4);
     }
-    let groups = v6.segments();
+    // Group `i` read from the address's bytes where they are: no array of
+    // `segments` made (issue 18, bytes).
+    let bytes = v6.octets();
+    let group = |i: usize| u16::from_be_bytes([bytes[2 * i], bytes[2 * i + 1]]);
+    const GROUPS: usize = 8;
     // The longest run of zero groups: it starts at `zeros_at`, `zeros`
     // long; a later run must be longer to win.
     let (mut zeros_at, mut zeros, mut run) = (0, 0, 0);
-    for (i, &g) in groups.iter().enumerate() {
-        run = if g == 0 { run + 1 } else { 0 };
+    for i in 0..GROUPS {
+        run = if group(i) == 0 { run + 1 } else { 0 };
         if run > zeros {
             zeros = run;
             zeros_at = i + 1 - run;
@@ -70,9 +74,9 @@ fn write_v6(f: &mut fmt::Formatter<'_>, v6: &Ipv6Addr) -> fmt::Result {
     }
     // A single zero group stays `0` (RFC 5952 §4.2.2).
     if zeros < 2 {
-        zeros_at = groups.len();
+        zeros_at = GROUPS;
     }
-    for (i, &g) in groups.iter().enumerate() {
+    for i in 0..GROUPS {
         if i == zeros_at {
             f.write_str("::")?;
         }
@@ -82,7 +86,7 @@ fn write_v6(f: &mut fmt::Formatter<'_>, v6: &Ipv6Addr) -> fmt::Result {
         if i != 0 && i != zeros_at + zeros {
             f.write_char(':')?;
         }
-        write_hex(f, g)?;
+        write_hex(f, group(i))?;
     }
     Ok(())
 }
