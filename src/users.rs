@@ -87,7 +87,12 @@ impl Users {
         Users {
             passwd: read_text(passwd),
             // A missing group file only means no supplementary groups.
-            group: read_text(group).unwrap_or_default(),
+            // Matched, not `unwrap_or_default`: no drop code called for
+            // the Result (issue 18, bytes).
+            group: match read_text(group) {
+                Ok(text) => text,
+                Err(_) => String::new(),
+            },
         }
     }
 

@@ -350,7 +350,9 @@ impl Net {
         // "every 10 sec" written out, not formatted from RETRY_EVERY at
         // run time: one argument less per line (issue 18, bytes).
         const _: () = assert!(RETRY_EVERY.as_secs() == 10, "the text says 10 sec");
-        if let Some(ip) = name.ip {
+        // The address borrowed where the name holds it, not copied
+        // (issue 18, bytes).
+        if let Some(ip) = &name.ip {
             warn!(
                 "can't resolve {} again: {e}; still using {}, trying again every 10 sec",
                 name.host,

@@ -10,15 +10,15 @@ use core::fmt::{self, Write};
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 /// An IP address as text: `192.0.2.1`, `2001:db8::1`.
-pub struct Ip(pub IpAddr);
+pub struct Ip<'a>(pub &'a IpAddr);
 
 /// A socket address as text: `192.0.2.1:10000`, `[2001:db8::1]:10000`,
 /// `[fe80::1%2]:10000` (with the scope id when it is not 0).
 pub struct Addr<'a>(pub &'a SocketAddr);
 
-impl fmt::Display for Ip {
+impl fmt::Display for Ip<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.0 {
+        match self.0 {
             IpAddr::V4(v4) => write_v4(f, *v4),
             IpAddr::V6(v6) => write_v6(f, v6),
         }
@@ -158,7 +158,7 @@ mod tests {
     #[test]
     fn ipv6_as_core_writes_it() {
         for ip in v6_addresses() {
-            assert_eq!(Ip(IpAddr::V6(ip)).to_string(), ip.to_string());
+            assert_eq!(Ip(&IpAddr::V6(ip)).to_string(), ip.to_string());
         }
     }
 
@@ -182,7 +182,7 @@ mod tests {
             "0:0:0:0:0:ffff:0:1",
         ] {
             let ip: Ipv6Addr = text.parse().unwrap();
-            assert_eq!(Ip(IpAddr::V6(ip)).to_string(), ip.to_string(), "{text}");
+            assert_eq!(Ip(&IpAddr::V6(ip)).to_string(), ip.to_string(), "{text}");
         }
     }
 
@@ -193,7 +193,7 @@ mod tests {
             .chain([0, 1, 0x7f00_0001, u32::MAX])
         {
             let ip = IpAddr::from(n.to_be_bytes());
-            assert_eq!(Ip(ip).to_string(), ip.to_string());
+            assert_eq!(Ip(&ip).to_string(), ip.to_string());
         }
     }
 

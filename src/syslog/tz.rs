@@ -203,21 +203,28 @@ impl Zone {
         // Each type is utoff (4 bytes), isdst, desigidx: a type's offset
         // read where it is, not from a list of them made first (issue
         // 18, bytes). A type past the last is not there.
-        let mut times = Vec::with_capacity(indices.len());
-        let mut offsets = Vec::with_capacity(indices.len());
+        // The zone's own lists filled where they are, not lists made here
+        // and moved in, with drop code for them at each error (issue 18,
+        // bytes). They are empty here (set_from_env empties them; UTC's
+        // are), and an error leaves them empty.
+        let initial = type_offset(types, 0).ok_or(TzError::BadType)?;
+        zone.times = Vec::with_capacity(indices.len());
+        zone.offsets = Vec::with_capacity(indices.len());
         for (raw, &ty) in raw_times.chunks_exact(time_size).zip(indices) {
             let t = if time_size == 8 {
                 be_i64(raw)
             } else {
                 i64::from(be_i32(raw))
             };
-            let off = type_offset(types, usize::from(ty)).ok_or(TzError::BadType)?;
-            times.push(t);
-            offsets.push(off);
+            let Some(off) = type_offset(types, usize::from(ty)) else {
+                zone.times.clear();
+                zone.offsets.clear();
+                return Err(TzError::BadType);
+            };
+            zone.times.push(t);
+            zone.offsets.push(off);
         }
-        zone.initial = type_offset(types, 0).ok_or(TzError::BadType)?;
-        zone.times = times;
-        zone.offsets = offsets;
+        zone.initial = initial;
         Ok(end)
     }
 
