@@ -211,11 +211,14 @@ impl Zone {
         zone.times = Vec::with_capacity(indices.len());
         zone.offsets = Vec::with_capacity(indices.len());
         for (raw, &ty) in raw_times.chunks_exact(time_size).zip(indices) {
-            let t = if time_size == 8 {
-                be_i64(raw)
-            } else {
-                i64::from(be_i32(raw))
-            };
+            // Big-endian and signed, of 4 or 8 bytes: one loop for both
+            // sizes, the sign carried in from the first byte (for 8 bytes
+            // it is shifted out again), not a decoder per size (issue 18,
+            // bytes).
+            let mut t = -i64::from(raw.first().is_some_and(|&b| b >= 0x80));
+            for &b in raw {
+                t = t << 8 | i64::from(b);
+            }
             let Some(off) = type_offset(types, usize::from(ty)) else {
                 zone.times.clear();
                 zone.offsets.clear();
@@ -336,14 +339,6 @@ fn type_offset(types: &[u8], ty: usize) -> Option<i32> {
 
 fn be_u32(b: &[u8]) -> u32 {
     u32::from_be_bytes([b[0], b[1], b[2], b[3]])
-}
-
-fn be_i32(b: &[u8]) -> i32 {
-    be_u32(b) as i32
-}
-
-fn be_i64(b: &[u8]) -> i64 {
-    i64::from_be_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
 }
 
 /// A POSIX TZ rule: `std offset [dst [offset] [,start[/time],end[/time]]]`.
@@ -825,6 +820,34 @@ mod tests {
         assert_eq!(zone.offset_at(utc(2026, 3, 29, 1, 0)), 7200);
         assert_eq!(zone.offset_at(utc(2026, 10, 25, 0, 59)), 7200);
         assert_eq!(zone.offset_at(utc(2026, 10, 25, 1, 0)), 3600);
+    }
+
+    /// Transition times read as signed big-endian numbers of 4 bytes
+    /// (v1) and 8 bytes (v2), the sign of each size kept.
+    #[test]
+    fn tzif_times_keep_their_sign_in_both_sizes() {
+        let v1 = [
+            i64::from(i32::MIN),
+            -1,
+            0,
+            1,
+            0x1234_5678,
+            i64::from(i32::MAX),
+        ];
+        let transitions: Vec<(i64, u8)> = v1.iter().map(|&t| (t, 0)).collect();
+        let zone = Zone::from_tzif(&tzif(0, &transitions, &[0], "")).unwrap();
+        assert_eq!(zone.times, v1);
+        let v2 = [
+            i64::MIN,
+            -5_000_000_000,
+            -1,
+            0,
+            0x0123_4567_89ab_cdef,
+            i64::MAX,
+        ];
+        let transitions: Vec<(i64, u8)> = v2.iter().map(|&t| (t, 0)).collect();
+        let zone = Zone::from_tzif(&tzif(b'2', &transitions, &[0], "")).unwrap();
+        assert_eq!(zone.times, v2);
     }
 
     #[test]
