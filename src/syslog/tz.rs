@@ -463,7 +463,11 @@ impl Day {
         match self {
             Day::Julian1(n) => {
                 let n = i64::from(n) - 1;
-                jan1 + n + i64::from(is_leap(year) && n >= 59)
+                // A leap year has 60 days before March 1: no `is_leap`,
+                // whose `% 100` and `% 400` are 64-bit divisions on 32-bit
+                // targets (issue 18, bytes).
+                let leap = days_from_civil(year, 3, 1) - jan1 == 60;
+                jan1 + n + i64::from(leap && n >= 59)
             }
             Day::Julian0(n) => jan1 + i64::from(n),
             Day::Month {
@@ -476,11 +480,10 @@ impl Day {
                 let mut day = first
                     + (i64::from(weekday) - first_wd).rem_euclid(7)
                     + 7 * (i64::from(week) - 1);
-                let next_month = if month == 12 {
-                    days_from_civil(year + 1, 1, 1)
-                } else {
-                    days_from_civil(year, u32::from(month) + 1, 1)
-                };
+                // Month 13 is January of the next year: the formula counts
+                // years from March, so one call for every month (issue 18,
+                // bytes).
+                let next_month = days_from_civil(year, u32::from(month) + 1, 1);
                 while day >= next_month {
                     day -= 7;
                 }
@@ -621,10 +624,6 @@ impl Parser<'_> {
     }
 }
 
-fn is_leap(year: i64) -> bool {
-    year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
-}
-
 /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
 /// `days_from_civil`).
 pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
@@ -759,7 +758,11 @@ mod tests {
             assert_eq!(civil_from_days(z), civil_i64(z), "{z}");
         }
         for year in -2_000..3_000 {
-            assert_eq!(is_leap(year), leap_i64(year), "{year}");
+            assert_eq!(
+                days_from_civil(year, 13, 1),
+                days_i64(year + 1, 1, 1),
+                "{year}"
+            );
             for n in [1, 59, 60, 365] {
                 let n0 = i64::from(n) - 1;
                 let old = days_i64(year, 1, 1) + n0 + i64::from(leap_i64(year) && n0 >= 59);
