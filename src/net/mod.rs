@@ -181,16 +181,24 @@ impl Net {
         self.token_base = token_base;
         self.resolver.io.token = token_base | u64::from(RESOLVER_TOKEN);
 
+        // The new names are interned straight into `names`, emptied
+        // here: no list made aside and moved in over the empty one
+        // (issue 18, bytes).
         let mut old_names = core::mem::take(&mut self.names);
         // Each listener is made and opened in one pass, then each
         // destination: no list of them built first (issue 18, bytes).
         // Names are interned in the same order as ever, listeners first.
-        let mut names = Vec::new();
         // Each list made with its exact capacity in place of the old:
         // no `reserve_exact` of its own (issue 18, bytes).
         let mut old = core::mem::replace(&mut self.listen, Vec::with_capacity(listen.len()));
         for (i, url) in listen.iter().enumerate() {
-            let mut l = place(url, &mut names, &mut old_names, &mut self.last_key, now);
+            let mut l = place(
+                url,
+                &mut self.names,
+                &mut old_names,
+                &mut self.last_key,
+                now,
+            );
             let token = epoll::EventData::new_u64(token_base | i as u64);
             let kept = old
                 .iter()
@@ -223,7 +231,13 @@ impl Net {
         drop(old);
         let old_report = core::mem::replace(&mut self.report, Vec::with_capacity(report.len()));
         for url in report {
-            let mut d = place(url, &mut names, &mut old_names, &mut self.last_key, now);
+            let mut d = place(
+                url,
+                &mut self.names,
+                &mut old_names,
+                &mut self.last_key,
+                now,
+            );
             d.fd = open_destination(&d);
             self.report.push(d);
         }
@@ -231,7 +245,6 @@ impl Net {
         for gone in old_names.iter().filter(|n| n.resolving) {
             self.resolver.cancel(gone.key);
         }
-        self.names = names;
         // Names in /etc/hosts resolve right here.
         self.start_due(now);
         self.take_results(now);
