@@ -261,14 +261,19 @@ impl Server {
             {
                 continue;
             }
-            self.clients[slot] = Some(Box::new(Client {
-                fd,
-                buf: [0; MAX_REQUEST],
-                len: 0,
-                seq: self.next_seq,
-                uid,
-                unsent: Vec::new(),
-            }));
+            // The slot was emptied above: filled, not assigned, so there is
+            // no drop code for what it held (issue 18, bytes).
+            let seq = self.next_seq;
+            self.clients[slot].get_or_insert_with(|| {
+                Box::new(Client {
+                    fd,
+                    buf: [0; MAX_REQUEST],
+                    len: 0,
+                    seq,
+                    uid,
+                    unsent: Vec::new(),
+                })
+            });
             self.next_seq += 1;
         }
     }

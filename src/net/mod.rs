@@ -181,16 +181,24 @@ impl Net {
         self.token_base = token_base;
         self.resolver.io.token = token_base | u64::from(RESOLVER_TOKEN);
 
+        // The new names are interned straight into `names`, emptied
+        // here: no list made aside and moved in over the empty one
+        // (issue 18, bytes).
         let mut old_names = core::mem::take(&mut self.names);
         // Each listener is made and opened in one pass, then each
         // destination: no list of them built first (issue 18, bytes).
         // Names are interned in the same order as ever, listeners first.
-        let mut names = Vec::new();
         // Each list made with its exact capacity in place of the old:
         // no `reserve_exact` of its own (issue 18, bytes).
         let mut old = core::mem::replace(&mut self.listen, Vec::with_capacity(listen.len()));
         for (i, url) in listen.iter().enumerate() {
-            let mut l = place(url, &mut names, &mut old_names, &mut self.last_key, now);
+            let mut l = place(
+                url,
+                &mut self.names,
+                &mut old_names,
+                &mut self.last_key,
+                now,
+            );
             let token = epoll::EventData::new_u64(token_base | i as u64);
             let kept = old
                 .iter()
@@ -223,7 +231,13 @@ impl Net {
         drop(old);
         let old_report = core::mem::replace(&mut self.report, Vec::with_capacity(report.len()));
         for url in report {
-            let mut d = place(url, &mut names, &mut old_names, &mut self.last_key, now);
+            let mut d = place(
+                url,
+                &mut self.names,
+                &mut old_names,
+                &mut self.last_key,
+                now,
+            );
             d.fd = open_destination(&d);
             self.report.push(d);
         }
@@ -231,7 +245,6 @@ impl Net {
         for gone in old_names.iter().filter(|n| n.resolving) {
             self.resolver.cancel(gone.key);
         }
-        self.names = names;
         // Names in /etc/hosts resolve right here.
         self.start_due(now);
         self.take_results(now);
@@ -350,7 +363,9 @@ impl Net {
         // "every 10 sec" written out, not formatted from RETRY_EVERY at
         // run time: one argument less per line (issue 18, bytes).
         const _: () = assert!(RETRY_EVERY.as_secs() == 10, "the text says 10 sec");
-        if let Some(ip) = name.ip {
+        // The address borrowed where the name holds it, not copied
+        // (issue 18, bytes).
+        if let Some(ip) = &name.ip {
             warn!(
                 "can't resolve {} again: {e}; still using {}, trying again every 10 sec",
                 name.host,
@@ -667,7 +682,7 @@ pub fn udp_socket(v6: bool) -> rustix::io::Result<OwnedFd> {
 pub fn bind_udp(addr: &SocketAddr) -> Result<OwnedFd, (&'static str, Errno)> {
     let fd = udp_socket(addr.is_ipv6()).map_err(|e| ("socket", e))?;
     // The same steps for both families; only the membership call differs.
-    let multicast = addr.ip().is_multicast();
+    let multicast = is_multicast(addr);
     // A failed call leaves the block with its name and errno: one error
     // made, and the socket closed, at one place (issue 18, bytes).
     let failed = 'failed: {
@@ -677,14 +692,20 @@ pub fn bind_udp(addr: &SocketAddr) -> Result<OwnedFd, (&'static str, Errno)> {
         if let Err(e) = rustix::net::bind(&fd, &sockaddr(addr)) {
             break 'failed ("bind", e);
         }
-        let (call, joined) = match addr.ip() {
-            IpAddr::V4(group) if multicast => (
+        // The socket address's own kinds matched: no IpAddr made of it
+        // (issue 18, bytes).
+        let (call, joined) = match addr {
+            SocketAddr::V4(group) if multicast => (
                 "setsockopt IP_ADD_MEMBERSHIP",
-                rustix::net::sockopt::set_ip_add_membership(&fd, &group, &Ipv4Addr::UNSPECIFIED),
+                rustix::net::sockopt::set_ip_add_membership(
+                    &fd,
+                    group.ip(),
+                    &Ipv4Addr::UNSPECIFIED,
+                ),
             ),
-            IpAddr::V6(group) if multicast => (
+            SocketAddr::V6(group) if multicast => (
                 "setsockopt IPV6_ADD_MEMBERSHIP",
-                rustix::net::sockopt::set_ipv6_add_membership(&fd, &group, 0),
+                rustix::net::sockopt::set_ipv6_add_membership(&fd, group.ip(), 0),
             ),
             _ => return Ok(fd),
         };
@@ -694,6 +715,17 @@ pub fn bind_udp(addr: &SocketAddr) -> Result<OwnedFd, (&'static str, Errno)> {
         }
     };
     Err(failed)
+}
+
+/// Whether `addr` is a multicast group's: each kind's address tested
+/// where it is, no IpAddr made of it, and an IPv6 group by its first
+/// byte (`ff00::/8`), core's test of the first segment without a call of
+/// `Ipv6Addr::segments` (issue 18, bytes).
+fn is_multicast(addr: &SocketAddr) -> bool {
+    match addr {
+        SocketAddr::V4(a) => a.ip().is_multicast(),
+        SocketAddr::V6(a) => a.ip().octets()[0] == 0xff,
+    }
 }
 
 fn open_listener(epoll: BorrowedFd<'_>, token: epoll::EventData, l: &Endpoint) -> Option<OwnedFd> {
@@ -797,13 +829,7 @@ fn open_destination(d: &Endpoint) -> Option<OwnedFd> {
         let Some(iface) = &d.iface else {
             return Some(fd);
         };
-        // Each kind's address tested where it is: no IpAddr made of it
-        // (issue 18, bytes).
-        let multicast = match addr {
-            SocketAddr::V4(a) => a.ip().is_multicast(),
-            SocketAddr::V6(a) => a.ip().is_multicast(),
-        };
-        if !multicast {
+        if !is_multicast(addr) {
             warn!(
                 "report to {}: @{iface} applies only to multicast destinations; ignored",
                 Resolved(d, addr)
@@ -814,17 +840,17 @@ fn open_destination(d: &Endpoint) -> Option<OwnedFd> {
             Ok(index) => index,
             Err(e) => break 'failed ("interface lookup", e),
         };
-        let (call, set) = match addr.ip() {
-            IpAddr::V4(group) => (
+        let (call, set) = match addr {
+            SocketAddr::V4(group) => (
                 "setsockopt IP_MULTICAST_IF",
                 rustix::net::sockopt::set_ip_multicast_if_with_ifindex(
                     &fd,
-                    &group,
+                    group.ip(),
                     &Ipv4Addr::UNSPECIFIED,
                     index,
                 ),
             ),
-            IpAddr::V6(_) => (
+            SocketAddr::V6(_) => (
                 "setsockopt IPV6_MULTICAST_IF",
                 rustix::net::sockopt::set_ipv6_multicast_if(&fd, index),
             ),

@@ -405,7 +405,9 @@ impl<S> Round<S> {
         io: &mut I,
         sources: &Sources,
     ) -> &'r mut Round<S> {
-        let round = slot.insert(Round {
+        // The slot is empty (no round is open): filled, not assigned, so
+        // no drop code for a round it held (issue 18, bytes).
+        let round = slot.get_or_insert_with(|| Round {
             servers: heapless::Vec::new(),
             last_error: Errno::NETUNREACH,
             conf: Conf::default(),

@@ -304,3 +304,32 @@ fn a_reload_keeps_a_resolved_address_while_looking_it_up_again() {
     assert!(net.listen[0].fd.is_some(), "a failed refresh keeps it too");
     assert_eq!(net.names[0].ip, Some(IpAddr::from([127, 0, 0, 1])));
 }
+
+/// `is_multicast` answers as core's `IpAddr::is_multicast` for both kinds,
+/// around the edges of `224.0.0.0/4` and `ff00::/8`.
+#[test]
+fn multicast_test_matches_core() {
+    for ip in [
+        "0.0.0.0",
+        "127.0.0.1",
+        "223.255.255.255",
+        "224.0.0.0",
+        "239.1.2.3",
+        "239.255.255.255",
+        "240.0.0.0",
+        "255.255.255.255",
+        "::",
+        "::1",
+        "fe80::1",
+        "feff::",
+        "ff00::",
+        "ff02::1",
+        "ffff:ffff::",
+        "00ff::",
+        "::ffff:224.0.0.1",
+    ] {
+        let ip: IpAddr = ip.parse().unwrap();
+        let addr = SocketAddr::new(ip, 9);
+        assert_eq!(is_multicast(&addr), ip.is_multicast(), "{ip}");
+    }
+}

@@ -203,21 +203,31 @@ impl Zone {
         // Each type is utoff (4 bytes), isdst, desigidx: a type's offset
         // read where it is, not from a list of them made first (issue
         // 18, bytes). A type past the last is not there.
-        let mut times = Vec::with_capacity(indices.len());
-        let mut offsets = Vec::with_capacity(indices.len());
+        // The zone's own lists filled where they are, not lists made here
+        // and moved in, with drop code for them at each error (issue 18,
+        // bytes). They are empty here (set_from_env empties them; UTC's
+        // are), and an error leaves them empty.
+        let initial = type_offset(types, 0).ok_or(TzError::BadType)?;
+        zone.times = Vec::with_capacity(indices.len());
+        zone.offsets = Vec::with_capacity(indices.len());
         for (raw, &ty) in raw_times.chunks_exact(time_size).zip(indices) {
-            let t = if time_size == 8 {
-                be_i64(raw)
-            } else {
-                i64::from(be_i32(raw))
+            // Big-endian and signed, of 4 or 8 bytes: one loop for both
+            // sizes, the sign carried in from the first byte (for 8 bytes
+            // it is shifted out again), not a decoder per size (issue 18,
+            // bytes).
+            let mut t = -i64::from(raw.first().is_some_and(|&b| b >= 0x80));
+            for &b in raw {
+                t = t << 8 | i64::from(b);
+            }
+            let Some(off) = type_offset(types, usize::from(ty)) else {
+                zone.times.clear();
+                zone.offsets.clear();
+                return Err(TzError::BadType);
             };
-            let off = type_offset(types, usize::from(ty)).ok_or(TzError::BadType)?;
-            times.push(t);
-            offsets.push(off);
+            zone.times.push(t);
+            zone.offsets.push(off);
         }
-        zone.initial = type_offset(types, 0).ok_or(TzError::BadType)?;
-        zone.times = times;
-        zone.offsets = offsets;
+        zone.initial = initial;
         Ok(end)
     }
 
@@ -329,14 +339,6 @@ fn type_offset(types: &[u8], ty: usize) -> Option<i32> {
 
 fn be_u32(b: &[u8]) -> u32 {
     u32::from_be_bytes([b[0], b[1], b[2], b[3]])
-}
-
-fn be_i32(b: &[u8]) -> i32 {
-    be_u32(b) as i32
-}
-
-fn be_i64(b: &[u8]) -> i64 {
-    i64::from_be_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
 }
 
 /// A POSIX TZ rule: `std offset [dst [offset] [,start[/time],end[/time]]]`.
@@ -461,7 +463,11 @@ impl Day {
         match self {
             Day::Julian1(n) => {
                 let n = i64::from(n) - 1;
-                jan1 + n + i64::from(is_leap(year) && n >= 59)
+                // A leap year has 60 days before March 1: no `is_leap`,
+                // whose `% 100` and `% 400` are 64-bit divisions on 32-bit
+                // targets (issue 18, bytes).
+                let leap = days_from_civil(year, 3, 1) - jan1 == 60;
+                jan1 + n + i64::from(leap && n >= 59)
             }
             Day::Julian0(n) => jan1 + i64::from(n),
             Day::Month {
@@ -474,11 +480,10 @@ impl Day {
                 let mut day = first
                     + (i64::from(weekday) - first_wd).rem_euclid(7)
                     + 7 * (i64::from(week) - 1);
-                let next_month = if month == 12 {
-                    days_from_civil(year + 1, 1, 1)
-                } else {
-                    days_from_civil(year, u32::from(month) + 1, 1)
-                };
+                // Month 13 is January of the next year: the formula counts
+                // years from March, so one call for every month (issue 18,
+                // bytes).
+                let next_month = days_from_civil(year, u32::from(month) + 1, 1);
                 while day >= next_month {
                     day -= 7;
                 }
@@ -619,10 +624,6 @@ impl Parser<'_> {
     }
 }
 
-fn is_leap(year: i64) -> bool {
-    year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
-}
-
 /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
 /// `days_from_civil`).
 pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
@@ -757,7 +758,11 @@ mod tests {
             assert_eq!(civil_from_days(z), civil_i64(z), "{z}");
         }
         for year in -2_000..3_000 {
-            assert_eq!(is_leap(year), leap_i64(year), "{year}");
+            assert_eq!(
+                days_from_civil(year, 13, 1),
+                days_i64(year + 1, 1, 1),
+                "{year}"
+            );
             for n in [1, 59, 60, 365] {
                 let n0 = i64::from(n) - 1;
                 let old = days_i64(year, 1, 1) + n0 + i64::from(leap_i64(year) && n0 >= 59);
@@ -818,6 +823,34 @@ mod tests {
         assert_eq!(zone.offset_at(utc(2026, 3, 29, 1, 0)), 7200);
         assert_eq!(zone.offset_at(utc(2026, 10, 25, 0, 59)), 7200);
         assert_eq!(zone.offset_at(utc(2026, 10, 25, 1, 0)), 3600);
+    }
+
+    /// Transition times read as signed big-endian numbers of 4 bytes
+    /// (v1) and 8 bytes (v2), the sign of each size kept.
+    #[test]
+    fn tzif_times_keep_their_sign_in_both_sizes() {
+        let v1 = [
+            i64::from(i32::MIN),
+            -1,
+            0,
+            1,
+            0x1234_5678,
+            i64::from(i32::MAX),
+        ];
+        let transitions: Vec<(i64, u8)> = v1.iter().map(|&t| (t, 0)).collect();
+        let zone = Zone::from_tzif(&tzif(0, &transitions, &[0], "")).unwrap();
+        assert_eq!(zone.times, v1);
+        let v2 = [
+            i64::MIN,
+            -5_000_000_000,
+            -1,
+            0,
+            0x0123_4567_89ab_cdef,
+            i64::MAX,
+        ];
+        let transitions: Vec<(i64, u8)> = v2.iter().map(|&t| (t, 0)).collect();
+        let zone = Zone::from_tzif(&tzif(b'2', &transitions, &[0], "")).unwrap();
+        assert_eq!(zone.times, v2);
     }
 
     #[test]
