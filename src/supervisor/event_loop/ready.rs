@@ -81,7 +81,6 @@ impl Supervisor {
             // x86_64).
             let Ok(launch) = &job.launch else { continue };
             let owner = launch.owner().filter(|&(uid, _)| uid != euid);
-            let path = socket_path(self.notify_dir.path(), job.id);
             let made = match notify {
                 true => self.notify_dir.make().map_err(|e| {
                     let dir = self.notify_dir.path();
@@ -92,7 +91,12 @@ impl Supervisor {
                 }),
                 false => Ok(()),
             };
-            let socket = notify.then_some((path, owner));
+            // The socket's path made only for a notify socket: no path
+            // to drop for the others (issue 18, bytes).
+            let socket = match notify {
+                true => Some((socket_path(self.notify_dir.path(), job.id), owner)),
+                false => None,
+            };
             let built = made.and_then(|()| Health::new(&job.spec, launch, socket));
             let id = u64::from(job.id);
             let job = self.jobs.get_mut(Slot::Job(i));
