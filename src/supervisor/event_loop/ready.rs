@@ -105,7 +105,12 @@ impl Supervisor {
                     if let Some(sock) = &health.notify {
                         let _ = super::watch(self.epoll.as_fd(), sock.fd(), TOKEN_NOTIFY | id);
                     }
-                    job.health = Some(health);
+                    // In place of the None the loop's first test saw:
+                    // nothing to drop (issue 18, bytes), as
+                    // `open_control` puts the control socket's server.
+                    let none = job.health.replace(health);
+                    debug_assert!(none.is_none());
+                    core::mem::forget(none);
                 }
                 Err(why) => {
                     super::refuse(&job.spec, &why);
