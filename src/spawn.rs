@@ -20,7 +20,7 @@ use alloc::rc::Rc;
 use core::cell::Cell;
 use core::ffi::{CStr, c_char};
 use core::fmt;
-use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
 use rustix::fs::{Mode, OFlags};
@@ -1164,9 +1164,9 @@ fn child_main(
     let soft = JOB_NOFILE_SOFT.load(Ordering::Relaxed);
     if soft != NOT_RAISED {
         let hard = JOB_NOFILE_HARD.load(Ordering::Relaxed);
-        // NOT_RAISED is RLIM_INFINITY: an infinite hard limit is given
-        // back as it was (rustix passes `Some(n)` as `n`, `None` as
-        // infinity), with no test here.
+        // Both finite: `raise_fd_limit` stores them only then, each as
+        // it read it (a `usize` widens back to the same `u64`).
+        let (soft, hard) = (soft as u64, hard as u64);
         let _ = rustix::process::setrlimit(
             RlimitResource::Nofile,
             Rlimit {
@@ -1252,12 +1252,14 @@ fn child_main(
     fail(status, Step::Exec, errno)
 }
 
-/// Marks [`JOB_NOFILE_SOFT`] as unset (and an infinite hard limit).
-const NOT_RAISED: u64 = u64::MAX;
-const _: () = assert!(NOT_RAISED == libc::RLIM64_INFINITY);
-/// The RLIMIT_NOFILE pmtr started with, given back to every job.
-static JOB_NOFILE_SOFT: AtomicU64 = AtomicU64::new(NOT_RAISED);
-static JOB_NOFILE_HARD: AtomicU64 = AtomicU64::new(NOT_RAISED);
+/// Marks [`JOB_NOFILE_SOFT`] as unset.
+const NOT_RAISED: usize = usize::MAX;
+/// The RLIMIT_NOFILE pmtr started with, given back to every job. In
+/// `usize`s, not `u64`s: a descriptor limit is at most the kernel's
+/// `fs.nr_open` (under 2^31), and on 32-bit ARM a 64-bit atomic is an
+/// `ldrexd`/`strexd` loop at each store and load (issue 18, bytes).
+static JOB_NOFILE_SOFT: AtomicUsize = AtomicUsize::new(NOT_RAISED);
+static JOB_NOFILE_HARD: AtomicUsize = AtomicUsize::new(NOT_RAISED);
 
 /// `setrlimit(RLIMIT_NOFILE, hard, hard)`—Raises pmtr's soft descriptor
 /// limit to its hard limit. Every running job with `out syslog` holds a
@@ -1270,6 +1272,11 @@ pub fn raise_fd_limit() -> Result<Option<(u64, u64)>, Errno> {
     let (Some(soft), Some(hard)) = (limit.current, limit.maximum) else {
         return Ok(None);
     };
+    // A limit a `usize` cannot hold (none: see JOB_NOFILE_SOFT) is left
+    // as it is, as an infinite one is.
+    let (Ok(soft_n), Ok(hard_n)) = (usize::try_from(soft), usize::try_from(hard)) else {
+        return Ok(None);
+    };
     if soft >= hard {
         return Ok(None);
     }
@@ -1280,8 +1287,8 @@ pub fn raise_fd_limit() -> Result<Option<(u64, u64)>, Errno> {
             maximum: Some(hard),
         },
     )?;
-    JOB_NOFILE_HARD.store(hard, Ordering::Relaxed);
-    JOB_NOFILE_SOFT.store(soft, Ordering::Relaxed);
+    JOB_NOFILE_HARD.store(hard_n, Ordering::Relaxed);
+    JOB_NOFILE_SOFT.store(soft_n, Ordering::Relaxed);
     Ok(Some((soft, hard)))
 }
 
