@@ -168,17 +168,20 @@ pub fn render(
     );
     // pmtr's own families: their text a constant table, only the values
     // built here, one for each row (issue 18, bytes).
-    let values: [Option<i64>; OWN_ROWS] = [
-        Some(jobs.len() as i64),
-        Some(counts.reloads as i64),
-        Some(counts.failures as i64),
-        counts.last_good,
-    ];
-    for (row, value) in values.iter().enumerate() {
-        if let Some(v) = *value {
-            family(out, families, row);
-            sample(out, word(families, row, 0), None, None, v);
-        }
+    // Each value picked by a `match` on its row, not an array of
+    // `Option`s built first (issue 18, bytes).
+    for row in 0..OWN_ROWS {
+        let v = match row {
+            0 => jobs.len() as i64,
+            1 => counts.reloads as i64,
+            2 => counts.failures as i64,
+            _ => match counts.last_good {
+                Some(v) => v,
+                None => continue,
+            },
+        };
+        family(out, families, row);
+        sample(out, word(families, row, 0), None, None, v);
     }
     if !(0..jobs.len()).any(picked) {
         return;
