@@ -1268,8 +1268,10 @@ static JOB_NOFILE_HARD: AtomicUsize = AtomicUsize::new(NOT_RAISED);
 /// pipe in pmtr and every job being started an exec-status pipe, so 1000
 /// jobs do not fit in the usual soft limit of 1024. Jobs get the limit
 /// pmtr was given back (some programs still use `select`, which breaks on
-/// descriptors over 1023). Returns the (old, new) soft limit when raised.
-pub fn raise_fd_limit() -> Result<Option<(u64, u64)>, Errno> {
+/// descriptors over 1023). Returns the (old, new) soft limit when raised,
+/// as the `usize`s it stored (no 64-bit values to return and format on
+/// 32-bit ARM; issue 18, bytes).
+pub fn raise_fd_limit() -> Result<Option<(usize, usize)>, Errno> {
     let limit = rustix::process::getrlimit(RlimitResource::Nofile);
     let (Some(soft), Some(hard)) = (limit.current, limit.maximum) else {
         return Ok(None);
@@ -1291,7 +1293,7 @@ pub fn raise_fd_limit() -> Result<Option<(u64, u64)>, Errno> {
     )?;
     JOB_NOFILE_HARD.store(hard_n, Ordering::Relaxed);
     JOB_NOFILE_SOFT.store(soft_n, Ordering::Relaxed);
-    Ok(Some((soft, hard)))
+    Ok(Some((soft_n, hard_n)))
 }
 
 /// An environment ready for `execve`: `VAR=VALUE` strings.
