@@ -208,14 +208,17 @@ fn detach() -> Result<ManuallyDrop<rustix::fd::OwnedFd>, rustix::io::Errno> {
         None => {
             drop(ManuallyDrop::into_inner(r));
             rustix::process::setsid()?;
-            let null = rustix::fs::open(
+            // Closed by hand once on 0, 1 and 2; on a failure pmtr exits
+            // (as for the pipe's ends above).
+            let null = ManuallyDrop::new(rustix::fs::open(
                 c"/dev/null",
                 rustix::fs::OFlags::RDWR,
                 rustix::fs::Mode::empty(),
-            )?;
+            )?);
             for target in 0..3 {
                 sys::dup_onto(null.as_fd(), target)?;
             }
+            drop(ManuallyDrop::into_inner(null));
             Ok(w)
         }
     }
