@@ -20,7 +20,7 @@ use alloc::rc::Rc;
 use core::cell::Cell;
 use core::ffi::{CStr, c_char};
 use core::fmt;
-use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
 use rustix::fs::{Mode, OFlags};
@@ -1014,7 +1014,9 @@ pub fn read_start_result(pipe: &OwnedFd) -> StartResult {
 }
 
 /// Reports `step` failing with `errno` to the parent and exits 127, as a
-/// shell does for a command it cannot run.
+/// shell does for a command it cannot run. Inlined: it only passes the
+/// call on (issue 18, bytes).
+#[inline(always)]
 fn fail(status: Report<'_>, step: Step, errno: Errno) -> ! {
     fail_with(status, step, errno, 0)
 }
@@ -1164,9 +1166,9 @@ fn child_main(
     let soft = JOB_NOFILE_SOFT.load(Ordering::Relaxed);
     if soft != NOT_RAISED {
         let hard = JOB_NOFILE_HARD.load(Ordering::Relaxed);
-        // NOT_RAISED is RLIM_INFINITY: an infinite hard limit is given
-        // back as it was (rustix passes `Some(n)` as `n`, `None` as
-        // infinity), with no test here.
+        // Both finite: `raise_fd_limit` stores them only then, each as
+        // it read it (a `usize` widens back to the same `u64`).
+        let (soft, hard) = (soft as u64, hard as u64);
         let _ = rustix::process::setrlimit(
             RlimitResource::Nofile,
             Rlimit {
@@ -1252,22 +1254,31 @@ fn child_main(
     fail(status, Step::Exec, errno)
 }
 
-/// Marks [`JOB_NOFILE_SOFT`] as unset (and an infinite hard limit).
-const NOT_RAISED: u64 = u64::MAX;
-const _: () = assert!(NOT_RAISED == libc::RLIM64_INFINITY);
-/// The RLIMIT_NOFILE pmtr started with, given back to every job.
-static JOB_NOFILE_SOFT: AtomicU64 = AtomicU64::new(NOT_RAISED);
-static JOB_NOFILE_HARD: AtomicU64 = AtomicU64::new(NOT_RAISED);
+/// Marks [`JOB_NOFILE_SOFT`] as unset.
+const NOT_RAISED: usize = usize::MAX;
+/// The RLIMIT_NOFILE pmtr started with, given back to every job. In
+/// `usize`s, not `u64`s: a descriptor limit is at most the kernel's
+/// `fs.nr_open` (under 2^31), and on 32-bit ARM a 64-bit atomic is an
+/// `ldrexd`/`strexd` loop at each store and load (issue 18, bytes).
+static JOB_NOFILE_SOFT: AtomicUsize = AtomicUsize::new(NOT_RAISED);
+static JOB_NOFILE_HARD: AtomicUsize = AtomicUsize::new(NOT_RAISED);
 
 /// `setrlimit(RLIMIT_NOFILE, hard, hard)`—Raises pmtr's soft descriptor
 /// limit to its hard limit. Every running job with `out syslog` holds a
 /// pipe in pmtr and every job being started an exec-status pipe, so 1000
 /// jobs do not fit in the usual soft limit of 1024. Jobs get the limit
 /// pmtr was given back (some programs still use `select`, which breaks on
-/// descriptors over 1023). Returns the (old, new) soft limit when raised.
-pub fn raise_fd_limit() -> Result<Option<(u64, u64)>, Errno> {
+/// descriptors over 1023). Returns the (old, new) soft limit when raised,
+/// as the `usize`s it stored (no 64-bit values to return and format on
+/// 32-bit ARM; issue 18, bytes).
+pub fn raise_fd_limit() -> Result<Option<(usize, usize)>, Errno> {
     let limit = rustix::process::getrlimit(RlimitResource::Nofile);
     let (Some(soft), Some(hard)) = (limit.current, limit.maximum) else {
+        return Ok(None);
+    };
+    // A limit a `usize` cannot hold (none: see JOB_NOFILE_SOFT) is left
+    // as it is, as an infinite one is.
+    let (Ok(soft_n), Ok(hard_n)) = (usize::try_from(soft), usize::try_from(hard)) else {
         return Ok(None);
     };
     if soft >= hard {
@@ -1280,9 +1291,9 @@ pub fn raise_fd_limit() -> Result<Option<(u64, u64)>, Errno> {
             maximum: Some(hard),
         },
     )?;
-    JOB_NOFILE_HARD.store(hard, Ordering::Relaxed);
-    JOB_NOFILE_SOFT.store(soft, Ordering::Relaxed);
-    Ok(Some((soft, hard)))
+    JOB_NOFILE_HARD.store(hard_n, Ordering::Relaxed);
+    JOB_NOFILE_SOFT.store(soft_n, Ordering::Relaxed);
+    Ok(Some((soft_n, hard_n)))
 }
 
 /// An environment ready for `execve`: `VAR=VALUE` strings.

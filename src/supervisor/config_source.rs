@@ -149,7 +149,7 @@ impl ConfigSource {
         let bytes = match read {
             Ok(bytes) => bytes,
             Err(e) => {
-                self.read_failed(e, now);
+                self.read_failed(&e, now);
                 return None;
             }
         };
@@ -199,8 +199,10 @@ impl ConfigSource {
         }
     }
 
-    fn read_failed(&mut self, e: config::Error, now: Instant) {
-        let text = format!("{e}");
+    /// `e` by reference: the caller's, not moved here first (issue 18,
+    /// bytes).
+    fn read_failed(&mut self, e: &config::Error, now: Instant) {
+        let text = format!("{}", *e);
         if self.last_error.as_deref() != Some(&text) {
             self.counts.reloads += 1;
             self.counts.failures += 1;

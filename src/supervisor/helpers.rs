@@ -362,7 +362,10 @@ impl Helper {
                     self.label,
                     started.pid.as_raw_nonzero()
                 );
-                self.status = Some(started.exec);
+                // In place of the None its reap (or its making) left: no
+                // drop of an earlier one (issue 18, bytes).
+                debug_assert!(self.status.is_none());
+                core::mem::forget(self.status.replace(started.exec));
                 self.state = State::Running {
                     pid: started.pid,
                     since: now,

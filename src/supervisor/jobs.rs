@@ -180,7 +180,9 @@ impl Job {
         }
     }
 
-    /// Running or stopping: a process of it may still exist.
+    /// Running or stopping: a process of it may still exist. Inlined: it
+    /// only passes the call on (issue 18, bytes).
+    #[inline(always)]
     pub fn active(&self) -> bool {
         self.pid().is_some()
     }

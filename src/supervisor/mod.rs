@@ -17,6 +17,7 @@ mod metrics;
 mod notify;
 mod watch;
 
+use core::mem::ManuallyDrop;
 use rustix::fd::AsFd;
 
 use crate::cli::Options;
@@ -98,7 +99,8 @@ fn start<'a>(opts: &Options<'a>) -> Result<(Supervisor, Option<PidFile<'a>>), u8
     crate::syslog::init(foreground, opts.verbose);
     // The three failures that end pmtr are said at one call (issue 18,
     // bytes). Declared out here, so that as before the pidfile goes and
-    // the parent hears (the pipe closes) only once the line is said.
+    // the parent hears (the pipe closes, now as pmtr exits) only once the
+    // line is said.
     let (ready, pidfile);
     let (what, e) = 'fatal: {
         // Detach before anything else exists: fork from a single-threaded
@@ -107,6 +109,9 @@ fn start<'a>(opts: &Options<'a>) -> Result<(Supervisor, Option<PidFile<'a>>), u8
             None
         } else {
             match detach() {
+                // Closed by hand once pmtr runs; on a failure below pmtr
+                // exits, which closes it: no close of its own on each way
+                // out (issue 18, bytes).
                 Ok(ready) => Some(ready),
                 Err(e) => break 'fatal ("can't detach", e),
             }
@@ -157,7 +162,7 @@ fn start<'a>(opts: &Options<'a>) -> Result<(Supervisor, Option<PidFile<'a>>), u8
         if let Some(w) = ready {
             // The parent exits 0 once it reads this byte: the daemon runs.
             let _ = rustix::io::write(w.as_fd(), b"1");
-            drop(w);
+            drop(ManuallyDrop::into_inner(w));
         }
         return Ok((supervisor, pidfile));
     };
@@ -177,37 +182,44 @@ fn exiting(what: &str, e: rustix::io::Errno) {
 /// fork; the parent waits until the child says it runs, then exits 0.
 /// The child starts a new session with stdio on /dev/null and returns the
 /// write end of the readiness pipe.
-fn detach() -> Result<rustix::fd::OwnedFd, rustix::io::Errno> {
+fn detach() -> Result<ManuallyDrop<rustix::fd::OwnedFd>, rustix::io::Errno> {
     let (r, w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
+    // Closed by hand where each must be; on a failure pmtr exits, which
+    // closes them: no close of their own on each way out (issue 18,
+    // bytes). The write end is closed by `start` once pmtr runs.
+    let (r, w) = (ManuallyDrop::new(r), ManuallyDrop::new(w));
     // SAFETY: still single-threaded; the child goes on as the daemon and
     // the parent only reads one byte and exits.
     #[allow(unsafe_code)]
     let forked = unsafe { sys::fork() }?;
     match forked {
         Some(_) => {
-            drop(w);
+            drop(ManuallyDrop::into_inner(w));
             // The child writes one byte. A buffer of the type the probe
             // and ready pipes' reads use (uninitialised, PIPE_READ bytes):
             // rustix's `read` for it is there already, one for `[u8; 1]`
             // was 56 bytes more (issue 18).
             let mut byte = [core::mem::MaybeUninit::<u8>::uninit(); 1024];
-            let code = match rustix::io::read(&r, &mut byte) {
+            let code = match rustix::io::read(&*r, &mut byte) {
                 Ok((got, _)) if got.len() == 1 => 0,
                 _ => 1,
             };
             sys::exit_now(code)
         }
         None => {
-            drop(r);
+            drop(ManuallyDrop::into_inner(r));
             rustix::process::setsid()?;
-            let null = rustix::fs::open(
+            // Closed by hand once on 0, 1 and 2; on a failure pmtr exits
+            // (as for the pipe's ends above).
+            let null = ManuallyDrop::new(rustix::fs::open(
                 c"/dev/null",
                 rustix::fs::OFlags::RDWR,
                 rustix::fs::Mode::empty(),
-            )?;
+            )?);
             for target in 0..3 {
                 sys::dup_onto(null.as_fd(), target)?;
             }
+            drop(ManuallyDrop::into_inner(null));
             Ok(w)
         }
     }

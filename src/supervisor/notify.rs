@@ -47,7 +47,10 @@ pub fn dir_for(socket: &str) -> String {
 
 /// The socket path of job `id` in `dir`.
 pub fn path_in(dir: &str, id: u32) -> String {
-    format!("{dir}/{id}")
+    // By `join` and `itoa`, no `fmt::Arguments` (issue 18, bytes): the
+    // same `DIR/ID`, as `dir` is a `Dir::beside`'s, made by `dir_for`
+    // before any job starts: never empty, never ending in `/`.
+    crate::files::join(dir, &crate::logger::itoa(u64::from(id)))
 }
 
 /// Creates `dir` for the sockets, mode 0711 (anyone may reach a socket
@@ -307,6 +310,13 @@ mod tests {
         assert_eq!(dir_for("/run/pmtr.sock"), "/run/pmtr.notify");
         assert_eq!(dir_for("/tmp/ctl"), "/tmp/ctl.notify");
         assert_eq!(path_in("/run/pmtr.notify", 7), "/run/pmtr.notify/7");
+        // DIR/ID for every directory `dir_for` makes, odd sockets too.
+        for socket in ["/run/pmtr.sock", "ctl", "/", "a/", ".sock", "", "a/.sock"] {
+            let dir = dir_for(socket);
+            for id in [0, 1, 42, u32::MAX] {
+                assert_eq!(path_in(&dir, id), format!("{dir}/{id}"));
+            }
+        }
     }
 
     #[test]

@@ -72,6 +72,8 @@ fn file_type(path: &str, follow: bool) -> Option<FileType> {
     Some(FileType::from_raw_mode(meta.st_mode))
 }
 
+/// Inlined: one test over `file_type` (issue 18, bytes).
+#[inline(always)]
 fn is_dir(path: &str) -> bool {
     file_type(path, true) == Some(FileType::Directory)
 }
