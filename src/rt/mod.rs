@@ -5,14 +5,9 @@
 //! C library's memory functions (`mem`) and, on 32-bit ARM, 64-bit
 //! division (`div`). Syscall wrappers live apart, in `sys/`.
 
-// The Thumb-1 armv6 build's 64-bit atomics (`cross/armv6-thumb.json`).
-#[cfg(all(
-    not(test),
-    target_arch = "arm",
-    target_feature = "thumb-mode",
-    not(target_feature = "thumb2")
-))]
-mod atomic64;
+// No 64-bit atomics: the Thumb-1 armv6 build has no instructions for
+// them and would need `__sync_*_8` helpers (`sys::NOT_DEFAULT` is two
+// 32-bit words for that reason).
 
 // The min builds' 64-bit division on 32-bit ARM (`cross/lib.sh` sets the
 // cfg); the unit tests call it by its Rust names on every target.

@@ -266,13 +266,21 @@ pub fn set_signal_mask(set: &SigSet) -> Result<(), Errno> {
     sigprocmask(libc::SIG_SETMASK, set, core::ptr::null_mut())
 }
 
-/// The signals whose disposition in pmtr is not the default (bit
-/// `sig - 1`): found once by [`record_dispositions`], so that a child resets
-/// only those, not all 64.
-/// Until then every signal but SIGKILL and SIGSTOP, which no process can
-/// catch or ignore.
-static NOT_DEFAULT: core::sync::atomic::AtomicU64 =
-    core::sync::atomic::AtomicU64::new(!(1 << (libc::SIGKILL - 1) | 1 << (libc::SIGSTOP - 1)));
+/// The words of [`NOT_DEFAULT`]: one on 64-bit targets, two on 32-bit.
+const WORDS: usize = 64 / usize::BITS as usize;
+
+/// The signals whose disposition in pmtr is not the default, 64 bits in
+/// machine words (signal `sig` is bit `(sig - 1) % usize::BITS` of word
+/// `(sig - 1) / usize::BITS`): found once by [`record_dispositions`], so
+/// that a child resets only those, not all 64. Until then every signal
+/// but SIGKILL and SIGSTOP, which no process can catch or ignore. Words,
+/// not one 64-bit atomic: on 32-bit ARM that is an exclusive-access loop,
+/// or on armv6 a call into the kernel's helper page (issue 18, bytes).
+static NOT_DEFAULT: [AtomicUsize; WORDS] = {
+    let mut words = [const { AtomicUsize::new(usize::MAX) }; WORDS];
+    words[0] = AtomicUsize::new(!(1 << (libc::SIGKILL - 1) | 1 << (libc::SIGSTOP - 1)));
+    words
+};
 
 /// `rt_sigaction(sig, new, old)` as the kernel takes it, for every signal
 /// number including the ones the C library keeps for itself (32-34 in musl
@@ -294,24 +302,31 @@ fn kernel_sigaction(sig: i32, new: Option<&[u64; 4]>, old: Option<&mut [u64; 4]>
 /// resets every caught signal (pmtr's own handlers) to the default, but
 /// keeps ignored ones ignored. Called once dispositions are final (after
 /// [`install_noop_handlers`]); until then children reset every signal.
+// An index loop, not an iterator over NOT_DEFAULT: that one stayed a
+// loop over the one word of 64-bit targets (x86_64 min +88 bytes).
+#[allow(clippy::needless_range_loop)]
 pub fn record_dispositions() {
-    let mut mask = 0u64;
-    // Signal `sig`'s bit moved along with it, not a 64-bit shift by
-    // `sig - 1` each time (a library call on 32-bit ARM; issue 18, bytes).
-    let mut bit = 1u64;
-    // Signal numbers the kernel knows (1..=64).
-    for sig in 1..65 {
-        let mut old = [0u64; 4];
-        // The handler is the first word; on 32-bit targets only its low
-        // half (the rest is sa_flags).
-        if kernel_sigaction(sig, None, Some(&mut old))
-            && old[0] & usize::MAX as u64 == libc::SIG_IGN as u64
-        {
-            mask |= bit;
+    // Signal numbers the kernel knows (1..=64), a word's bits at a time.
+    let mut sig = 1;
+    for w in 0..WORDS {
+        let mut mask = 0;
+        // Signal `sig`'s bit moved along with it, not a shift by its
+        // place each time.
+        let mut bit = 1;
+        while bit != 0 {
+            let mut old = [0u64; 4];
+            // The handler is the first word; on 32-bit targets only its
+            // low half (the rest is sa_flags).
+            if kernel_sigaction(sig, None, Some(&mut old))
+                && old[0] & usize::MAX as u64 == libc::SIG_IGN as u64
+            {
+                mask |= bit;
+            }
+            sig += 1;
+            bit <<= 1;
         }
-        bit <<= 1;
+        NOT_DEFAULT[w].store(mask, Ordering::Relaxed);
     }
-    NOT_DEFAULT.store(mask, core::sync::atomic::Ordering::Relaxed);
 }
 
 /// `rt_sigaction(sig, SIG_DFL)` for every signal pmtr ignores—Gives a
@@ -324,17 +339,21 @@ pub fn record_dispositions() {
 /// # References
 ///  - [Linux](https://man7.org/linux/man-pages/man2/rt_sigaction.2.html)
 #[doc(alias = "sigaction")]
+#[allow(clippy::needless_range_loop)] // As in record_dispositions.
 pub fn reset_signal_dispositions() {
-    // The mask's bits from the lowest: the same signals in the same
-    // order as a walk of all 64, without a 64-bit shift per signal (a
-    // library call on 32-bit ARM; issue 18, bytes). SIGKILL's and
-    // SIGSTOP's bits are never set: they cannot be ignored, and the mask
-    // before `record_dispositions` leaves them out.
-    let mut mask = NOT_DEFAULT.load(core::sync::atomic::Ordering::Relaxed);
-    while mask != 0 {
-        let sig = mask.trailing_zeros() as i32 + 1;
-        mask &= mask - 1;
-        kernel_sigaction(sig, Some(&[0; 4]), None);
+    // The masks' bits from the lowest: the same signals in the same
+    // order as a walk of all 64. SIGKILL's and SIGSTOP's bits are never
+    // set: they cannot be ignored, and the mask before
+    // `record_dispositions` leaves them out.
+    let mut first = 1;
+    for w in 0..WORDS {
+        let mut mask = NOT_DEFAULT[w].load(Ordering::Relaxed);
+        while mask != 0 {
+            let sig = first + mask.trailing_zeros() as i32;
+            mask &= mask - 1;
+            kernel_sigaction(sig, Some(&[0; 4]), None);
+        }
+        first += usize::BITS as i32;
     }
 }
 
@@ -784,6 +803,45 @@ fn last_errno() -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Ignored signals on both sides of 32 (each word of `NOT_DEFAULT` on
+    /// 32-bit targets) are recorded, and a child resets them to the
+    /// default. In a forked child, so that the test process's own
+    /// dispositions are left alone.
+    #[test]
+    fn ignored_signals_in_both_words_are_recorded_and_reset() {
+        const SIGS: [i32; 3] = [libc::SIGUSR1, 33, 40];
+        // SAFETY: the child makes only system calls, then `_exit`s.
+        let child = match unsafe { fork() }.unwrap() {
+            Some(pid) => pid,
+            None => {
+                let ignore = [libc::SIG_IGN as u64, 0, 0, 0];
+                let mut ok = SIGS
+                    .iter()
+                    .all(|&sig| kernel_sigaction(sig, Some(&ignore), None));
+                record_dispositions();
+                for sig in SIGS {
+                    let (w, bit) = (
+                        (sig - 1) as u32 / usize::BITS,
+                        (sig - 1) as u32 % usize::BITS,
+                    );
+                    ok &= NOT_DEFAULT[w as usize].load(Ordering::Relaxed) >> bit & 1 == 1;
+                }
+                reset_signal_dispositions();
+                for sig in SIGS {
+                    let mut old = [1u64; 4];
+                    ok &= kernel_sigaction(sig, None, Some(&mut old))
+                        && old[0] & usize::MAX as u64 == libc::SIG_DFL as u64;
+                }
+                exit_now(if ok { 0 } else { 1 });
+            }
+        };
+        let status = rustix::process::waitpid(Some(child), rustix::process::WaitOptions::empty())
+            .unwrap()
+            .unwrap()
+            .1;
+        assert_eq!(status.exit_status(), Some(0));
+    }
 
     /// `dup_onto` puts a descriptor at the number asked, without
     /// close-on-exec, and a descriptor onto itself is left as it is.
