@@ -298,43 +298,60 @@ impl Launch {
             }
         };
         let extra = spec.extra();
-        // A plain loop, not a `map` and `collect` of their own (issue 18,
-        // bytes).
-        let mut rlimits = Vec::new();
-        for u in &extra.ulimits {
-            let limit = Rlimit {
-                current: u.value,
-                maximum: u.value,
-            };
-            rlimits.push((rlimit_resource(u.resource), limit));
-        }
-        let cpus = extra.cpu.as_ref().and_then(|list| {
-            let online = rustix::thread::sched_getaffinity(None).ok()?;
-            let mut set = CpuSet::new();
-            // Noted as they are set: no count of the set's bits after
-            // (issue 18, bytes).
-            let mut any = false;
-            for &cpu in list {
-                let cpu = cpu as usize;
-                if cpu < CpuSet::MAX_CPU && online.is_set(cpu) {
-                    set.set(cpu);
-                    any = true;
+        // Made in its box, only for a job that sets one of these: the CPU
+        // set (128 bytes) read into its place there, not built on the
+        // stack and copied into an `Option`, a `Limits` and the box
+        // (issue 18, bytes).
+        let limits = if extra.nice.is_some()
+            || extra.cpu.is_some()
+            || !extra.ulimits.is_empty()
+            || extra.umask.is_some()
+        {
+            let mut limits = Box::new(Limits {
+                nice: extra.nice,
+                cpus: None,
+                rlimits: Vec::new(),
+                umask: extra.umask.map(Mode::from_raw_mode),
+            });
+            // A plain loop, not a `map` and `collect` of their own (issue
+            // 18, bytes).
+            for u in &extra.ulimits {
+                let limit = Rlimit {
+                    current: u.value,
+                    maximum: u.value,
+                };
+                limits.rlimits.push((rlimit_resource(u.resource), limit));
+            }
+            if let Some(list) = &extra.cpu
+                && let Ok(online) = rustix::thread::sched_getaffinity(None)
+            {
+                // The CPUs online that are not listed are taken out of
+                // the set of those online, in its place: one set, not a
+                // second one zeroed and filled (issue 18, bytes).
+                let set = limits.cpus.insert(online);
+                // Noted as they are kept: no count of the set's bits
+                // after (issue 18, bytes).
+                let mut any = false;
+                for cpu in 0..CpuSet::MAX_CPU {
+                    if set.is_set(cpu) {
+                        if list.contains(&(cpu as u32)) {
+                            any = true;
+                        } else {
+                            set.unset(cpu);
+                        }
+                    }
+                }
+                // Every listed CPU beyond the machine's: nothing to pin to.
+                // (When `cpu` is all the job sets, its box is then empty:
+                // the child changes nothing for it, as for no box.)
+                if !any {
+                    limits.cpus = None;
                 }
             }
-            // Every listed CPU beyond the machine's: nothing to pin to.
-            any.then_some(set)
-        });
-        let limits = Limits {
-            nice: extra.nice,
-            cpus,
-            rlimits,
-            umask: extra.umask.map(Mode::from_raw_mode),
+            Some(limits)
+        } else {
+            None
         };
-        let limits = (limits.nice.is_some()
-            || limits.cpus.is_some()
-            || !limits.rlimits.is_empty()
-            || limits.umask.is_some())
-        .then(|| Box::new(limits));
         Ok(Launch {
             exec_self: false,
             argv,
