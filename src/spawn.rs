@@ -275,7 +275,8 @@ impl Launch {
             // of the lookup's `Result` once, into their box, not first
             // to the stack until the launch is made (issue 18, bytes).
             .map(Box::new);
-        let env = job_env(spec, environ, env_files, ids.as_deref(), envs)?;
+        let env =
+            job_env(spec, environ, env_files, ids.as_deref(), envs).ok_or(PrepareError::EnvNul)?;
         let dir = spec.dir.as_deref().unwrap_or("/");
         let other_user = ids
             .as_deref()
@@ -438,7 +439,7 @@ impl Launch {
     /// have no NUL bytes, the configuration's and env files' parsers see
     /// to that.)
     pub fn replace_env(&mut self, spec: &JobSpec, environ: &Rc<Env>, env_files: &[String]) -> bool {
-        let Ok(env) = job_env(spec, environ, env_files, self.ids(), &mut Envs::default()) else {
+        let Some(env) = job_env(spec, environ, env_files, self.ids(), &mut Envs::default()) else {
             return false;
         };
         let changed = env.bytes != self.env.bytes;
@@ -548,14 +549,16 @@ fn redirectable(path: &str, ids: &Ids) -> bool {
 /// every supervisor give them; then the lines of the job's env files;
 /// then its `env` lines: a later line replaces a variable of the same
 /// name. (Two `env` lines of one name both reach the job, as they always
-/// did.)
+/// did.) `None`: a line has a NUL byte ([`PrepareError::EnvNul`], its one
+/// error: an `Option` returns in a register, a `Result` with a
+/// `PrepareError` through memory; issue 18, bytes).
 fn job_env(
     spec: &JobSpec,
     environ: &Rc<Env>,
     env_files: &[String],
     ids: Option<&Ids>,
     envs: &mut Envs,
-) -> Result<Rc<Env>, PrepareError> {
+) -> Option<Rc<Env>> {
     let mut lines: Vec<String> = Vec::new();
     if let (Some(ids), Some(_)) = (ids, &spec.user) {
         for &(key, value) in &[
@@ -569,7 +572,7 @@ fn job_env(
         }
     }
     if spec.env.is_empty() && env_files.is_empty() && lines.is_empty() {
-        return Ok(Rc::clone(environ));
+        return Some(Rc::clone(environ));
     }
     // Pushed one by one: `extend_from_slice` for `String`s was code only
     // this function used (issue 18, bytes).
@@ -580,7 +583,7 @@ fn job_env(
     for line in &spec.env {
         lines.push(line.clone());
     }
-    Ok(envs.share(environ.with(&lines, base)?))
+    Some(envs.share(environ.with(&lines, base)?))
 }
 
 /// The name of a `NAME=VALUE` line (all of it without a `=`): one
@@ -1339,8 +1342,9 @@ impl Env {
     /// This environment with `lines` (`VAR=VALUE`) added; a line replaces
     /// a variable of the same name. Each of the first `base` lines (the
     /// user's variables, the env files') also gives way to any later line
-    /// of its name; the lines after them (`env`) all stay.
-    fn with(&self, lines: &[String], base: usize) -> Result<Env, PrepareError> {
+    /// of its name; the lines after them (`env`) all stay. `None`: a
+    /// line has a NUL byte (see [`job_env`]).
+    fn with(&self, lines: &[String], base: usize) -> Option<Env> {
         // Two loops, not `CStrings::new` over a chain of both: its own
         // copy of the loop for that iterator type (issue 18, bytes).
         let mut bytes = Vec::new();
@@ -1368,10 +1372,10 @@ impl Env {
             let replaced = i < base && sets(later, key);
             i += 1;
             if !replaced && !CStrings::push(&mut bytes, line.as_bytes()) {
-                return Err(PrepareError::EnvNul);
+                return None;
             }
         }
-        Ok(CStrings::point(bytes))
+        Some(CStrings::point(bytes))
     }
 }
 
