@@ -1585,6 +1585,40 @@ mod tests {
         assert_eq!(strings(&own).last(), Some(&"A=1"));
     }
 
+    /// A `cpu` list keeps the CPUs it lists that are online, taken out of
+    /// the online set in place; one of only CPUs the machine does not
+    /// have leaves no set (and a box that changes nothing).
+    #[test]
+    fn a_cpu_list_keeps_the_listed_cpus_that_are_online() {
+        let online = rustix::thread::sched_getaffinity(None).unwrap();
+        let base = Rc::new(env(&["PATH=/bin"]));
+        let users = Users::from_files("/nonexistent", "/nonexistent");
+        let cpus = |list: &str| {
+            let text = format!("job {{\n name t\n cmd /bin/true\n cpu {list}\n}}\n");
+            let spec = crate::config::parse_bytes("t", text.as_bytes())
+                .unwrap()
+                .jobs
+                .remove(0);
+            let launch = Launch::prepare(&spec, &users, &base, &[], &mut Envs::default()).unwrap();
+            let limits = launch.limits.expect("a box for a job with cpu");
+            limits.cpus.map(|set| {
+                (0..CpuSet::MAX_CPU)
+                    .filter(|&c| set.is_set(c))
+                    .collect::<Vec<_>>()
+            })
+        };
+        let all: Vec<usize> = (0..CpuSet::MAX_CPU).filter(|&c| online.is_set(c)).collect();
+        assert_eq!(cpus("0-1023"), Some(all.clone()));
+        let first = all[0];
+        match (0..CpuSet::MAX_CPU).find(|&c| !online.is_set(c)) {
+            Some(off) => {
+                assert_eq!(cpus(&format!("{first},{off}")), Some(vec![first]));
+                assert_eq!(cpus(&off.to_string()), None);
+            }
+            None => assert_eq!(cpus(&first.to_string()), Some(vec![first])),
+        }
+    }
+
     /// Where clone shares pmtr's memory (any real kernel), `spawn` knows
     /// on return whether the child exec'd or which step failed: nothing is
     /// left for the event loop to watch. The test process has other
