@@ -270,11 +270,16 @@ impl Launch {
                 spec.extra().group.as_deref(),
                 &spec.extra().groups,
             )
-            .map_err(PrepareError::User)?;
-        let env = job_env(spec, environ, env_files, ids.as_ref(), envs)?;
+            .map_err(PrepareError::User)?
+            // Boxed at once: the ids (44 bytes on 32-bit ARM) copied out
+            // of the lookup's `Result` once, into their box, not first
+            // to the stack until the launch is made (issue 18, bytes).
+            .map(Box::new);
+        let env =
+            job_env(spec, environ, env_files, ids.as_deref(), envs).ok_or(PrepareError::EnvNul)?;
         let dir = spec.dir.as_deref().unwrap_or("/");
         let other_user = ids
-            .as_ref()
+            .as_deref()
             .filter(|ids| ids.uid != rustix::process::geteuid().as_raw());
         let file = |path: &str| -> Stream {
             let as_job =
@@ -298,43 +303,60 @@ impl Launch {
             }
         };
         let extra = spec.extra();
-        // A plain loop, not a `map` and `collect` of their own (issue 18,
-        // bytes).
-        let mut rlimits = Vec::new();
-        for u in &extra.ulimits {
-            let limit = Rlimit {
-                current: u.value,
-                maximum: u.value,
-            };
-            rlimits.push((rlimit_resource(u.resource), limit));
-        }
-        let cpus = extra.cpu.as_ref().and_then(|list| {
-            let online = rustix::thread::sched_getaffinity(None).ok()?;
-            let mut set = CpuSet::new();
-            // Noted as they are set: no count of the set's bits after
-            // (issue 18, bytes).
-            let mut any = false;
-            for &cpu in list {
-                let cpu = cpu as usize;
-                if cpu < CpuSet::MAX_CPU && online.is_set(cpu) {
-                    set.set(cpu);
-                    any = true;
+        // Made in its box, only for a job that sets one of these: the CPU
+        // set (128 bytes) read into its place there, not built on the
+        // stack and copied into an `Option`, a `Limits` and the box
+        // (issue 18, bytes).
+        let limits = if extra.nice.is_some()
+            || extra.cpu.is_some()
+            || !extra.ulimits.is_empty()
+            || extra.umask.is_some()
+        {
+            let mut limits = Box::new(Limits {
+                nice: extra.nice,
+                cpus: None,
+                rlimits: Vec::new(),
+                umask: extra.umask.map(Mode::from_raw_mode),
+            });
+            // A plain loop, not a `map` and `collect` of their own (issue
+            // 18, bytes).
+            for u in &extra.ulimits {
+                let limit = Rlimit {
+                    current: u.value,
+                    maximum: u.value,
+                };
+                limits.rlimits.push((rlimit_resource(u.resource), limit));
+            }
+            if let Some(list) = &extra.cpu
+                && let Ok(online) = rustix::thread::sched_getaffinity(None)
+            {
+                // The CPUs online that are not listed are taken out of
+                // the set of those online, in its place: one set, not a
+                // second one zeroed and filled (issue 18, bytes).
+                let set = limits.cpus.insert(online);
+                // Noted as they are kept: no count of the set's bits
+                // after (issue 18, bytes).
+                let mut any = false;
+                for cpu in 0..CpuSet::MAX_CPU {
+                    if set.is_set(cpu) {
+                        if list.contains(&(cpu as u32)) {
+                            any = true;
+                        } else {
+                            set.unset(cpu);
+                        }
+                    }
+                }
+                // Every listed CPU beyond the machine's: nothing to pin to.
+                // (When `cpu` is all the job sets, its box is then empty:
+                // the child changes nothing for it, as for no box.)
+                if !any {
+                    limits.cpus = None;
                 }
             }
-            // Every listed CPU beyond the machine's: nothing to pin to.
-            any.then_some(set)
-        });
-        let limits = Limits {
-            nice: extra.nice,
-            cpus,
-            rlimits,
-            umask: extra.umask.map(Mode::from_raw_mode),
+            Some(limits)
+        } else {
+            None
         };
-        let limits = (limits.nice.is_some()
-            || limits.cpus.is_some()
-            || !limits.rlimits.is_empty()
-            || limits.umask.is_some())
-        .then(|| Box::new(limits));
         Ok(Launch {
             exec_self: false,
             argv,
@@ -347,7 +369,7 @@ impl Launch {
             stdout: stream(&spec.out),
             stderr: stream(&spec.err),
             limits,
-            creds: ids.map(Box::new),
+            creds: ids,
             // `ready fd N`: a pipe to pmtr at N. Set here, not by a copy
             // of the whole launch made after (issue 18, bytes).
             ready_fd: match spec.readiness.as_deref().and_then(|r| r.how.as_ref()) {
@@ -417,7 +439,7 @@ impl Launch {
     /// have no NUL bytes, the configuration's and env files' parsers see
     /// to that.)
     pub fn replace_env(&mut self, spec: &JobSpec, environ: &Rc<Env>, env_files: &[String]) -> bool {
-        let Ok(env) = job_env(spec, environ, env_files, self.ids(), &mut Envs::default()) else {
+        let Some(env) = job_env(spec, environ, env_files, self.ids(), &mut Envs::default()) else {
             return false;
         };
         let changed = env.bytes != self.env.bytes;
@@ -527,14 +549,16 @@ fn redirectable(path: &str, ids: &Ids) -> bool {
 /// every supervisor give them; then the lines of the job's env files;
 /// then its `env` lines: a later line replaces a variable of the same
 /// name. (Two `env` lines of one name both reach the job, as they always
-/// did.)
+/// did.) `None`: a line has a NUL byte ([`PrepareError::EnvNul`], its one
+/// error: an `Option` returns in a register, a `Result` with a
+/// `PrepareError` through memory; issue 18, bytes).
 fn job_env(
     spec: &JobSpec,
     environ: &Rc<Env>,
     env_files: &[String],
     ids: Option<&Ids>,
     envs: &mut Envs,
-) -> Result<Rc<Env>, PrepareError> {
+) -> Option<Rc<Env>> {
     let mut lines: Vec<String> = Vec::new();
     if let (Some(ids), Some(_)) = (ids, &spec.user) {
         for &(key, value) in &[
@@ -548,7 +572,7 @@ fn job_env(
         }
     }
     if spec.env.is_empty() && env_files.is_empty() && lines.is_empty() {
-        return Ok(Rc::clone(environ));
+        return Some(Rc::clone(environ));
     }
     // Pushed one by one: `extend_from_slice` for `String`s was code only
     // this function used (issue 18, bytes).
@@ -559,7 +583,7 @@ fn job_env(
     for line in &spec.env {
         lines.push(line.clone());
     }
-    Ok(envs.share(environ.with(&lines, base)?))
+    Some(envs.share(environ.with(&lines, base)?))
 }
 
 /// The name of a `NAME=VALUE` line (all of it without a `=`): one
@@ -1318,8 +1342,9 @@ impl Env {
     /// This environment with `lines` (`VAR=VALUE`) added; a line replaces
     /// a variable of the same name. Each of the first `base` lines (the
     /// user's variables, the env files') also gives way to any later line
-    /// of its name; the lines after them (`env`) all stay.
-    fn with(&self, lines: &[String], base: usize) -> Result<Env, PrepareError> {
+    /// of its name; the lines after them (`env`) all stay. `None`: a
+    /// line has a NUL byte (see [`job_env`]).
+    fn with(&self, lines: &[String], base: usize) -> Option<Env> {
         // Two loops, not `CStrings::new` over a chain of both: its own
         // copy of the loop for that iterator type (issue 18, bytes).
         let mut bytes = Vec::new();
@@ -1347,10 +1372,10 @@ impl Env {
             let replaced = i < base && sets(later, key);
             i += 1;
             if !replaced && !CStrings::push(&mut bytes, line.as_bytes()) {
-                return Err(PrepareError::EnvNul);
+                return None;
             }
         }
-        Ok(CStrings::point(bytes))
+        Some(CStrings::point(bytes))
     }
 }
 
@@ -1558,6 +1583,40 @@ mod tests {
         assert!(Rc::ptr_eq(&a, &b));
         assert!(!Rc::ptr_eq(&a, &own));
         assert_eq!(strings(&own).last(), Some(&"A=1"));
+    }
+
+    /// A `cpu` list keeps the CPUs it lists that are online, taken out of
+    /// the online set in place; one of only CPUs the machine does not
+    /// have leaves no set (and a box that changes nothing).
+    #[test]
+    fn a_cpu_list_keeps_the_listed_cpus_that_are_online() {
+        let online = rustix::thread::sched_getaffinity(None).unwrap();
+        let base = Rc::new(env(&["PATH=/bin"]));
+        let users = Users::from_files("/nonexistent", "/nonexistent");
+        let cpus = |list: &str| {
+            let text = format!("job {{\n name t\n cmd /bin/true\n cpu {list}\n}}\n");
+            let spec = crate::config::parse_bytes("t", text.as_bytes())
+                .unwrap()
+                .jobs
+                .remove(0);
+            let launch = Launch::prepare(&spec, &users, &base, &[], &mut Envs::default()).unwrap();
+            let limits = launch.limits.expect("a box for a job with cpu");
+            limits.cpus.map(|set| {
+                (0..CpuSet::MAX_CPU)
+                    .filter(|&c| set.is_set(c))
+                    .collect::<Vec<_>>()
+            })
+        };
+        let all: Vec<usize> = (0..CpuSet::MAX_CPU).filter(|&c| online.is_set(c)).collect();
+        assert_eq!(cpus("0-1023"), Some(all.clone()));
+        let first = all[0];
+        match (0..CpuSet::MAX_CPU).find(|&c| !online.is_set(c)) {
+            Some(off) => {
+                assert_eq!(cpus(&format!("{first},{off}")), Some(vec![first]));
+                assert_eq!(cpus(&off.to_string()), None);
+            }
+            None => assert_eq!(cpus(&first.to_string()), Some(vec![first])),
+        }
     }
 
     /// Where clone shares pmtr's memory (any real kernel), `spawn` knows
