@@ -1053,7 +1053,7 @@ fn open_onto(
         Ok(fd) => fd,
         Err(e) => fail_with(status, step, e, detail),
     };
-    let kind = match rustix::fs::fstat(&fd) {
+    let kind = match crate::files::fstat(rustix::fd::AsFd::as_fd(&fd)) {
         Ok(meta) => FileType::from_raw_mode(meta.st_mode),
         Err(e) => fail_with(status, step, e, detail),
     };
