@@ -264,14 +264,17 @@ impl Launch {
         envs: &mut Envs,
     ) -> Result<Launch, PrepareError> {
         let argv = CStrings::from_text(Words::Boxed(&spec.cmd));
-        let ids = users
+        // Boxed where it stays (issue 18, bytes).
+        let mut ids = None;
+        users
             .ids(
                 spec.user.as_deref(),
                 spec.extra().group.as_deref(),
                 &spec.extra().groups,
+                &mut ids,
             )
             .map_err(PrepareError::User)?;
-        let env = job_env(spec, environ, env_files, ids.as_ref(), envs)?;
+        let env = job_env(spec, environ, env_files, ids.as_deref(), envs)?;
         let dir = spec.dir.as_deref().unwrap_or("/");
         let other_user = ids
             .as_ref()
@@ -347,7 +350,7 @@ impl Launch {
             stdout: stream(&spec.out),
             stderr: stream(&spec.err),
             limits,
-            creds: ids.map(Box::new),
+            creds: ids,
             // `ready fd N`: a pipe to pmtr at N. Set here, not by a copy
             // of the whole launch made after (issue 18, bytes).
             ready_fd: match spec.readiness.as_deref().and_then(|r| r.how.as_ref()) {
