@@ -141,6 +141,18 @@ fn read_to_end(fd: BorrowedFd<'_>, limit: usize, mut sink: Sink<'_>) -> Result<(
     }
 }
 
+/// `fstat(fd)`, as `fstatat(fd, "", AT_EMPTY_PATH)`: the same rustix
+/// call as [`statat`], so that rustix's `fstat` and its fallback are not
+/// in the binary too (issue 18, bytes). The same `statx` call first; the
+/// fallback of a kernel without it is `fstatat64` with `AT_EMPTY_PATH`
+/// (Linux 2.6.39) where `fstat`'s was `fstat64`.
+///
+/// # References
+///  - [Linux](https://man7.org/linux/man-pages/man2/stat.2.html)
+pub fn fstat(fd: rustix::fd::BorrowedFd<'_>) -> Result<rustix::fs::Stat, Errno> {
+    rustix::fs::statat(fd, c"", rustix::fs::AtFlags::EMPTY_PATH)
+}
+
 /// `stat(path)`, as `fstatat(AT_FDCWD, path, 0)`: one rustix call,
 /// [`statat`], for both `stat` and `lstat` (issue 18, bytes: rustix's
 /// `stat` and `lstat` are each a wrapper of their own).

@@ -317,7 +317,7 @@ impl<'a> Log<'a> {
             return;
         };
         let opened = crate::files::open(file, flags, Mode::from_raw_mode(0o644)).and_then(|fd| {
-            let meta = rustix::fs::fstat(&fd)?;
+            let meta = crate::files::fstat(rustix::fd::AsFd::as_fd(&fd))?;
             let kind = FileType::from_raw_mode(meta.st_mode);
             if !matches!(kind, FileType::RegularFile | FileType::CharacterDevice) {
                 return Err(Errno::INVAL);

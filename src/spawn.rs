@@ -264,17 +264,16 @@ impl Launch {
         envs: &mut Envs,
     ) -> Result<Launch, PrepareError> {
         let argv = CStrings::from_text(Words::Boxed(&spec.cmd));
-        let ids = users
+        // Boxed where it stays (issue 18, bytes).
+        let mut ids = None;
+        users
             .ids(
                 spec.user.as_deref(),
                 spec.extra().group.as_deref(),
                 &spec.extra().groups,
+                &mut ids,
             )
-            .map_err(PrepareError::User)?
-            // Boxed at once: the ids (44 bytes on 32-bit ARM) copied out
-            // of the lookup's `Result` once, into their box, not first
-            // to the stack until the launch is made (issue 18, bytes).
-            .map(Box::new);
+            .map_err(PrepareError::User)?;
         let env =
             job_env(spec, environ, env_files, ids.as_deref(), envs).ok_or(PrepareError::EnvNul)?;
         let dir = spec.dir.as_deref().unwrap_or("/");
@@ -1077,7 +1076,7 @@ fn open_onto(
         Ok(fd) => fd,
         Err(e) => fail_with(status, step, e, detail),
     };
-    let kind = match rustix::fs::fstat(&fd) {
+    let kind = match crate::files::fstat(rustix::fd::AsFd::as_fd(&fd)) {
         Ok(meta) => FileType::from_raw_mode(meta.st_mode),
         Err(e) => fail_with(status, step, e, detail),
     };

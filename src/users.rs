@@ -190,28 +190,30 @@ impl Users {
     /// instead of the user's and `groups` added to its supplementary
     /// groups. `user` and `group` may be numbers, which busybox images
     /// often have no entry for (a uid without one needs `group`). Without
-    /// `user`, pmtr's own uid. `None` when the job names none of them.
+    /// `user`, pmtr's own uid. Put in `place`, which must be `None`, and
+    /// left `None` when the job names none of them: made where it stays,
+    /// not moved out through a `Result` and then boxed (issue 18, bytes).
     pub fn ids(
         &self,
         user: Option<&str>,
         group: Option<&str>,
         groups: &[String],
-    ) -> Result<Option<Ids>, LookupError> {
+        place: &mut Option<Box<Ids>>,
+    ) -> Result<(), LookupError> {
+        debug_assert!(place.is_none());
         if user.is_none() && group.is_none() && groups.is_empty() {
-            return Ok(None);
+            return Ok(());
         }
-        // Made once and filled in place, not moved out of a lookup's
-        // `Result` (issue 18, bytes).
-        let mut ids = Ids {
+        let ids = place.insert(Box::new(Ids {
             uid: 0,
             gid: 0,
             groups: Vec::new(),
             name: String::new(),
             home: String::new(),
-        };
+        }));
         match user {
             Some(name) => {
-                if let Err(e) = self.lookup_into(name, &mut ids) {
+                if let Err(e) = self.lookup_into(name, ids) {
                     match number(name) {
                         Some(uid) if group.is_some() => {
                             // Pushed onto the empty texts the failed
@@ -255,7 +257,7 @@ impl Users {
                 ids.groups.push(gid);
             }
         }
-        Ok(Some(ids))
+        Ok(())
     }
 
     /// A group's id by name in /etc/group, else as a number.
@@ -326,12 +328,26 @@ mod tests {
         );
     }
 
+    impl Users {
+        /// `ids` as a value, for the tests.
+        fn ids_of(
+            &self,
+            user: Option<&str>,
+            group: Option<&str>,
+            groups: &[String],
+        ) -> Result<Option<Ids>, LookupError> {
+            let mut place = None;
+            self.ids(user, group, groups, &mut place)?;
+            Ok(place.map(|ids| *ids))
+        }
+    }
+
     #[test]
     fn group_replaces_the_primary_group_and_groups_add() {
         let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        assert_eq!(users().ids(None, None, &[]), Ok(None));
+        assert_eq!(users().ids_of(None, None, &[]), Ok(None));
         assert_eq!(
-            users().ids(
+            users().ids_of(
                 Some("app"),
                 Some("video"),
                 &strings(&["other", "20", "900"])
@@ -346,7 +362,7 @@ mod tests {
         );
         // Numbers need no entry, but a uid without one needs a group.
         assert_eq!(
-            users().ids(Some("4242"), Some("4343"), &[]),
+            users().ids_of(Some("4242"), Some("4343"), &[]),
             Ok(Some(Ids {
                 uid: 4242,
                 gid: 4343,
@@ -356,19 +372,19 @@ mod tests {
             }))
         );
         assert_eq!(
-            users().ids(Some("4242"), None, &[]),
+            users().ids_of(Some("4242"), None, &[]),
             Err(LookupError::NoGroupFor("4242".into()))
         );
         assert_eq!(
-            users().ids(Some("app"), Some("nogroup"), &[]),
+            users().ids_of(Some("app"), Some("nogroup"), &[]),
             Err(LookupError::UnknownGroup("nogroup".into()))
         );
         assert_eq!(
-            users().ids(Some("app"), None, &strings(&["x1"])),
+            users().ids_of(Some("app"), None, &strings(&["x1"])),
             Err(LookupError::UnknownGroup("x1".into()))
         );
         // Without `user`: pmtr's own uid, with the group given.
-        let own = users().ids(None, Some("dialout"), &[]).unwrap().unwrap();
+        let own = users().ids_of(None, Some("dialout"), &[]).unwrap().unwrap();
         assert_eq!(own.uid, rustix::process::geteuid().as_raw());
         assert_eq!((own.gid, own.groups), (20, vec![20]));
     }

@@ -59,7 +59,7 @@ pub fn read(path: &str) -> Result<Vec<u8>, Error> {
         // fstat on what was opened, not stat on the name: the check and
         // the read concern the same file even if the name is swapped
         // meanwhile.
-        let meta = match rustix::fs::fstat(&fd) {
+        let meta = match crate::files::fstat(rustix::fd::AsFd::as_fd(&fd)) {
             Ok(meta) => meta,
             Err(e) => break 'failed io(e),
         };

@@ -106,12 +106,17 @@ pub struct Server {
 impl Server {
     /// Creates the socket at `path` (mode 0600) and registers it in `epoll`
     /// with `token`. A socket file left by a crashed pmtr (nobody answers)
-    /// is replaced; one that answers is left alone.
+    /// is replaced; one that answers is left alone. The server is put in
+    /// `place`, which must be `None`: filled in place, not moved out
+    /// through a `Result`, and no drop of the `None` it replaces (issue
+    /// 18, bytes).
     pub fn open<'a>(
         path: &'a str,
         epoll: BorrowedFd<'_>,
         token: u64,
-    ) -> Result<Server, OpenError<'a>> {
+        place: &mut Option<Server>,
+    ) -> Result<(), OpenError<'a>> {
+        debug_assert!(place.is_none());
         // A failed call leaves the block with its name and errno: one
         // place makes the error (issue 18, bytes).
         let (call, errno) = 'failed: {
@@ -175,7 +180,7 @@ impl Server {
                 let _ = crate::files::unlink(path);
                 break 'failed ("epoll_ctl", e);
             }
-            return Ok(Server {
+            core::mem::forget(place.replace(Server {
                 listener,
                 path: path.to_string(),
                 inode: (st.st_dev, st.st_ino),
@@ -183,13 +188,10 @@ impl Server {
                 next_seq: 0,
                 euid: rustix::process::geteuid(),
                 client_token: 0,
-            });
+            }));
+            return Ok(());
         };
         Err(OpenError::Call { call, path, errno })
-    }
-
-    pub fn path(&self) -> &str {
-        &self.path
     }
 
     /// Accepts waiting connections, up to [`MAX_CLIENTS`] per call. A peer that is neither root nor

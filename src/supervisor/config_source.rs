@@ -422,7 +422,7 @@ fn depends_file_hash(path: &str, warn: bool) -> u64 {
             Err(Errno::NOENT | Errno::NOTDIR) => return 0,
             Err(e) => break 'failed ("can't open", e),
         };
-        let meta = match rustix::fs::fstat(&fd) {
+        let meta = match crate::files::fstat(rustix::fd::AsFd::as_fd(&fd)) {
             Ok(meta) => meta,
             Err(e) => break 'failed ("fstat", e),
         };

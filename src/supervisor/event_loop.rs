@@ -158,9 +158,15 @@ impl Supervisor {
         config_path: &str,
         signals: &sys::SigSet,
     ) -> Result<Supervisor, (&'static str, Errno)> {
-        let epoll =
-            epoll::create(epoll::CreateFlags::CLOEXEC).map_err(|e| ("can't create epoll", e))?;
-        let signals = sys::signalfd(signals).map_err(|e| ("can't create signalfd", e))?;
+        // Held without drops until the supervisor owns them: on a
+        // failure below pmtr exits, which closes them, no close of their
+        // own on each way out (issue 18, bytes).
+        let epoll = core::mem::ManuallyDrop::new(
+            epoll::create(epoll::CreateFlags::CLOEXEC).map_err(|e| ("can't create epoll", e))?,
+        );
+        let signals = core::mem::ManuallyDrop::new(
+            sys::signalfd(signals).map_err(|e| ("can't create signalfd", e))?,
+        );
         let watcher = Watcher::new().map_err(|e| ("can't create inotify", e))?;
         let source = ConfigSource::new(config_path, watcher);
         // Every epoll::add of the loop as (BorrowedFd, &OwnedFd): one
@@ -180,8 +186,8 @@ impl Supervisor {
         }
         let hostname = crate::utf8::lossy(rustix::system::uname().nodename().to_bytes());
         Ok(Supervisor {
-            epoll,
-            signals,
+            epoll: core::mem::ManuallyDrop::into_inner(epoll),
+            signals: core::mem::ManuallyDrop::into_inner(signals),
             source,
             jobs: Jobs::default(),
             notify_dir: notify::Dir::default(),
@@ -1173,13 +1179,15 @@ impl Supervisor {
     /// unreachable for the commands.
     pub fn open_control(&mut self, path: &str) {
         self.notify_dir = notify::Dir::beside(path);
-        match crate::control::Server::open(path, self.epoll.as_fd(), TOKEN_CONTROL) {
-            Ok(server) => {
-                debug!("control socket {}", server.path());
-                // In place of `Supervisor::new`'s None: nothing to drop
-                // (issue 18, bytes).
-                core::mem::forget(self.control.replace(server));
-            }
+        // Put in place of `Supervisor::new`'s None (issue 18, bytes); its
+        // path is `path`.
+        match crate::control::Server::open(
+            path,
+            self.epoll.as_fd(),
+            TOKEN_CONTROL,
+            &mut self.control,
+        ) {
+            Ok(()) => debug!("control socket {}", path),
             Err(e) => warn!("{e}; pmtr status/stop/start/restart can't reach this pmtr"),
         }
     }

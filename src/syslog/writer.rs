@@ -283,7 +283,7 @@ pub(super) fn write_line(fd: rustix::fd::BorrowedFd<'_>, parts: &[&[u8]]) -> boo
 
 /// Whether fd 2 is open and not /dev/null.
 pub(super) fn stderr_usable() -> bool {
-    match rustix::fs::fstat(crate::rt::print::stderr()) {
+    match crate::files::fstat(crate::rt::print::stderr()) {
         Ok(st) => {
             let is_char = rustix::fs::FileType::from_raw_mode(st.st_mode)
                 == rustix::fs::FileType::CharacterDevice;
@@ -322,7 +322,7 @@ pub(super) fn stderr_is_journal() -> bool {
     let Some((dev, ino)) = crate::split_once(stream, b':') else {
         return false;
     };
-    let Ok(stat) = rustix::fs::fstat(crate::rt::print::stderr()) else {
+    let Ok(stat) = crate::files::fstat(crate::rt::print::stderr()) else {
         return false;
     };
     crate::parse_unsigned::<u64>(dev) == Some(stat.st_dev)
