@@ -283,43 +283,45 @@ impl Code {
     /// The `N` symbols that have a code, by length, then by symbol: the
     /// order of their canonical codes.
     const fn order<const N: usize>(&self) -> [u8; N] {
-        let mut order = [0u8; N];
+        let (_, order) = self.canonical();
+        let mut out = [0u8; N];
         let mut o = 0;
-        let mut len = 1;
-        while len <= MAX_BITS {
-            let mut s = 0;
-            while s < SYMBOLS {
-                if self.lens[s] as usize == len {
-                    order[o] = s as u8;
-                    o += 1;
-                }
-                s += 1;
-            }
-            len += 1;
+        while o < N {
+            out[o] = order[o];
+            o += 1;
         }
-        order
+        out
     }
 
     /// Each symbol's canonical code: those of one length are consecutive,
     /// in the order of the symbols, and the first of each length is the
     /// one after the last of the length before, doubled.
     const fn codes(&self) -> [u32; SYMBOLS] {
+        self.canonical().0
+    }
+
+    /// Each symbol's canonical code, and the symbols that have one in the
+    /// order of their codes (the rest of that list is 0).
+    const fn canonical(&self) -> ([u32; SYMBOLS], [u8; SYMBOLS]) {
         let mut codes = [0u32; SYMBOLS];
-        let mut next = 0;
+        let mut order = [0u8; SYMBOLS];
+        let (mut next, mut o) = (0, 0);
         let mut len = 1;
         while len <= MAX_BITS {
             let mut s = 0;
             while s < SYMBOLS {
                 if self.lens[s] as usize == len {
                     codes[s] = next;
+                    order[o] = s as u8;
                     next += 1;
+                    o += 1;
                 }
                 s += 1;
             }
             next <<= 1;
             len += 1;
         }
-        codes
+        (codes, order)
     }
 }
 

@@ -1388,6 +1388,19 @@ mod tests {
             .collect()
     }
 
+    /// The launch of a job `t` with the option lines `lines`, no users and
+    /// `PATH=/bin` as the environment pmtr inherited.
+    fn launch_of(lines: &str) -> Launch {
+        let text = format!("job {{\n name t\n {lines}\n}}\n");
+        let spec = crate::config::parse_bytes("t", text.as_bytes())
+            .unwrap()
+            .jobs
+            .remove(0);
+        let users = Users::from_files("/nonexistent", "/nonexistent");
+        let base = Rc::new(env(&["PATH=/bin"]));
+        Launch::prepare(&spec, &users, &base, &[], &mut Envs::default()).unwrap()
+    }
+
     fn env(vars: &[&str]) -> Env {
         CStrings::new(vars.iter().map(|v| v.as_bytes())).unwrap()
     }
@@ -1590,15 +1603,8 @@ mod tests {
     #[test]
     fn a_cpu_list_keeps_the_listed_cpus_that_are_online() {
         let online = rustix::thread::sched_getaffinity(None).unwrap();
-        let base = Rc::new(env(&["PATH=/bin"]));
-        let users = Users::from_files("/nonexistent", "/nonexistent");
         let cpus = |list: &str| {
-            let text = format!("job {{\n name t\n cmd /bin/true\n cpu {list}\n}}\n");
-            let spec = crate::config::parse_bytes("t", text.as_bytes())
-                .unwrap()
-                .jobs
-                .remove(0);
-            let launch = Launch::prepare(&spec, &users, &base, &[], &mut Envs::default()).unwrap();
+            let launch = launch_of(&format!("cmd /bin/true\n cpu {list}"));
             let limits = launch.limits.expect("a box for a job with cpu");
             limits.cpus.map(|set| {
                 (0..CpuSet::MAX_CPU)
@@ -1624,16 +1630,7 @@ mod tests {
     /// threads, but they neither spawn nor touch the child's stack.
     #[test]
     fn spawn_knows_at_once_whether_the_child_execd() {
-        let base = Rc::new(env(&["PATH=/bin"]));
-        let users = Users::from_files("/nonexistent", "/nonexistent");
-        let launch = |cmd: &str| {
-            let text = format!("job {{\n name t\n cmd {cmd}\n}}\n");
-            let spec = crate::config::parse_bytes("t", text.as_bytes())
-                .unwrap()
-                .jobs
-                .remove(0);
-            Launch::prepare(&spec, &users, &base, &[], &mut Envs::default()).unwrap()
-        };
+        let launch = |cmd: &str| launch_of(&format!("cmd {cmd}"));
         let me = rustix::process::getpid();
         let reap = |pid| {
             let status = rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty());
