@@ -85,7 +85,7 @@ const HINTS: &str = "\0; a job name has no spaces\0 (quote an argument that cont
 /// A fixed text of an error (`%a`, `%b` of its message): word `i` of
 /// list `l` of [`LISTS`], as its place among all their words, in 12
 /// bits: first those of the lists the parser matches words against, in
-/// [`WORDS`], then those of the lists only errors write ([`PACKED`]),
+/// [`WORDS`], then those of the lists only errors write ([`PLACES`]),
 /// which are packed after the messages ([`ERROR_TEXTS`]). Reports pass
 /// and errors keep these, not a pointer and a length for each text: a
 /// message and both its texts go in one register (issue 18, bytes).
@@ -161,11 +161,16 @@ pub(super) const LISTS: [&str; 16] = [
     MATCHED_WORDS,
 ];
 
-/// The lists of [`LISTS`] that only errors write, one bit each: packed
-/// after the messages (issue 18, bytes: 2.1 KB of text). The others hold
-/// words the parser matches (keywords, log options, resource names,
-/// restart's words, [`MATCHED_WORDS`]) or `trust`'s three short ones.
-const PACKED: u32 = 1 << 2 | 1 << 3 | 1 << 4 | 1 << 6 | 1 << 10 | 1 << 11 | 1 << 12 | 1 << 14;
+/// The lists of [`LISTS`] in the order of their words' places. First
+/// the [`RAW_LISTS`] the binary carries as they are ([`WORDS`]): those
+/// whose words the parser matches (keywords, log options, resource
+/// names, restart's words, [`MATCHED_WORDS`]) and `trust`'s three short
+/// ones. Then those only errors write, packed after the messages (issue
+/// 18, bytes: 2.1 KB of text), `ready`'s first (its words are recorded
+/// in [`Seen`], which has places for the first [`SEEN`]).
+const PLACES: [usize; LISTS.len()] = [0, 1, 5, 7, 8, 9, 13, 15, 6, 2, 3, 4, 10, 11, 12, 14];
+/// How many lists of [`PLACES`] are not packed.
+const RAW_LISTS: usize = 8;
 
 /// The words of the messages, before the packed lists' in
 /// [`ERROR_TEXTS`].
@@ -173,10 +178,17 @@ const MESSAGE_WORDS: usize = nuls(super::error::MESSAGES);
 /// The words of the lists not packed, in [`WORDS`].
 const RAW_WORDS: usize = places().2;
 
-/// The lists of [`LISTS`] in the order of their words' places: those
-/// not packed, then the packed ones, `ready`'s first (its words are
-/// recorded in [`Seen`], which has places for the first [`SEEN`]).
-const PLACES: [usize; LISTS.len()] = [0, 1, 5, 7, 8, 9, 13, 15, 6, 2, 3, 4, 10, 11, 12, 14];
+/// Whether list `l` of [`LISTS`] is packed.
+const fn is_packed(l: usize) -> bool {
+    let mut p = RAW_LISTS;
+    while p < PLACES.len() {
+        if PLACES[p] == l {
+            return true;
+        }
+        p += 1;
+    }
+    false
+}
 
 /// For each list of [`LISTS`], the place of its first word among all
 /// their words (see [`PLACES`]), and of its first byte in [`WORDS`] or
@@ -184,22 +196,25 @@ const PLACES: [usize; LISTS.len()] = [0, 1, 5, 7, 8, 9, 13, 15, 6, 2, 3, 4, 10, 
 const FIRST_WORD: [u16; LISTS.len()] = places().0;
 const FIRST_BYTE: [usize; LISTS.len()] = places().1;
 
-/// [`FIRST_WORD`], [`FIRST_BYTE`], and the words and bytes of the lists
-/// not packed.
-const fn places() -> ([u16; LISTS.len()], [usize; LISTS.len()], usize, usize) {
+/// [`FIRST_WORD`], [`FIRST_BYTE`], the words and bytes of the lists
+/// not packed, and the bytes of the packed ones.
+const fn places() -> (
+    [u16; LISTS.len()],
+    [usize; LISTS.len()],
+    usize,
+    usize,
+    usize,
+) {
     let (mut words, mut bytes) = ([0u16; LISTS.len()], [0usize; LISTS.len()]);
     let (mut w, mut b) = (0, 0);
     let (mut raw_words, mut raw_bytes) = (0, 0);
     let mut p = 0;
     while p < PLACES.len() {
-        let l = PLACES[p];
-        let packed = PACKED & 1 << l != 0;
-        if packed && raw_words == 0 {
+        if p == RAW_LISTS {
             (raw_words, raw_bytes) = (w, b);
             b = 0;
         }
-        // The lists not packed come first.
-        assert!(packed || raw_words == 0);
+        let l = PLACES[p];
         (words[l], bytes[l]) = (w as u16, b);
         w += nuls(LISTS[l]);
         b += LISTS[l].len();
@@ -207,7 +222,7 @@ const fn places() -> ([u16; LISTS.len()], [usize; LISTS.len()], usize, usize) {
     }
     // A place fits in the 12 bits of `said`.
     assert!(w <= 1 << 12);
-    (words, bytes, raw_words, raw_bytes)
+    (words, bytes, raw_words, raw_bytes, b)
 }
 
 /// The words of a list: each ends in a NUL (checked here), the last one
@@ -233,7 +248,7 @@ const fn join<const N: usize>(first: &str, packed: bool) -> [u8; N] {
     while p <= PLACES.len() {
         let part = match p {
             0 => first.as_bytes(),
-            _ if (PACKED & 1 << PLACES[p - 1] != 0) == packed => LISTS[PLACES[p - 1]].as_bytes(),
+            _ if (p > RAW_LISTS) == packed => LISTS[PLACES[p - 1]].as_bytes(),
             _ => b"",
         };
         let mut i = 0;
@@ -266,17 +281,7 @@ const WORDS: &str = {
 /// packed by `config::error`, where a message is its word
 /// `Msg as usize` and a packed [`Text`] finds itself ([`Text::text`]).
 pub(crate) const ERROR_TEXTS: &str = {
-    const LEN: usize = super::error::MESSAGES.len() + {
-        let mut len = 0;
-        let mut l = 0;
-        while l < LISTS.len() {
-            if PACKED & 1 << l != 0 {
-                len += LISTS[l].len();
-            }
-            l += 1;
-        }
-        len
-    };
+    const LEN: usize = super::error::MESSAGES.len() + places().4;
     const BYTES: [u8; LEN] = join(super::error::MESSAGES, true);
     text(&BYTES)
 };
@@ -285,7 +290,7 @@ pub(crate) const ERROR_TEXTS: &str = {
 /// searched by word: not a second copy of their text (issue 18, bytes).
 /// Not a packed one.
 pub(crate) const fn list(l: usize) -> &'static str {
-    assert!(PACKED & 1 << l == 0);
+    assert!(!is_packed(l));
     let (_, rest) = WORDS.split_at(FIRST_BYTE[l]);
     rest.split_at(LISTS[l].len()).0
 }
@@ -1455,7 +1460,7 @@ mod tests {
         for (l, list) in LISTS.iter().enumerate() {
             let n = list.split_terminator('\0').count();
             assert!(n < 128, "list {l}");
-            let packed = PACKED & 1 << l != 0;
+            let packed = is_packed(l);
             for (i, word) in list.split_terminator('\0').enumerate() {
                 let text = Text::of(l as u16, i);
                 assert_eq!(text.text(all), word, "list {l}");
