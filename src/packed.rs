@@ -109,19 +109,37 @@ impl Packed {
     /// ([`Packed::unpacked_len`]).
     #[inline]
     pub fn unpack<'b, const N: usize>(&self, buf: &'b mut [u8; N]) -> &'b str {
-        unpack(self.bytes, self.len, &COUNTS, &ORDER, buf)
+        unpack(self.bytes, self.len, &COUNTS, &ORDER, buf, usize::MAX)
+    }
+
+    /// The text's first `words` words (each ended by a NUL), or a little
+    /// more, unpacked into `buf`: a text read for one word near its start
+    /// need not be unpacked to its end.
+    #[inline]
+    pub fn unpack_words<'b, const N: usize>(&self, buf: &'b mut [u8; N], words: usize) -> &'b str {
+        unpack(self.bytes, self.len, &COUNTS, &ORDER, buf, words)
     }
 }
 
 /// The `len` bytes of text packed into `bytes` in the code of `counts`
-/// and `order` ([`COUNTS`], [`ORDER`]), unpacked into `buf`.
-fn unpack<'b>(bytes: &[u8], len: usize, counts: &[u8], order: &[u8], buf: &'b mut [u8]) -> &'b str {
+/// and `order` ([`COUNTS`], [`ORDER`]), unpacked into `buf`; or once
+/// `words` NULs have been written, those and what the last copy brought.
+fn unpack<'b>(
+    bytes: &[u8],
+    len: usize,
+    counts: &[u8],
+    order: &[u8],
+    buf: &'b mut [u8],
+    words: usize,
+) -> &'b str {
     let mut bits = Bits { bytes, at: 0 };
     let mut n = 0;
-    while n < len {
+    let mut nuls = 0;
+    while n < len && nuls < words {
         let symbol = bits.symbol(counts, order);
         if symbol < 0x80 {
             buf[n] = symbol as u8;
+            nuls += usize::from(symbol == 0);
             n += 1;
             continue;
         }
@@ -130,6 +148,7 @@ fn unpack<'b>(bytes: &[u8], len: usize, counts: &[u8], order: &[u8], buf: &'b mu
         // `ab` and a copy of 6 from 2 back).
         for _ in 0..symbol - 0x80 + MIN_COPY {
             buf[n] = buf[n - back];
+            nuls += usize::from(buf[n] == 0);
             n += 1;
         }
     }
@@ -572,7 +591,7 @@ mod tests {
         let order: [u8; SYMBOLS] = code.order();
         let mut buf = [0; MAX_TEXT];
         assert_eq!(
-            unpack(&all[..n], text.len(), &counts, &order, &mut buf),
+            unpack(&all[..n], text.len(), &counts, &order, &mut buf, usize::MAX),
             text
         );
         n
@@ -692,9 +711,16 @@ mod tests {
             let (all, n) = encode(text);
             let mut buf = [0; LONGEST_TEXT];
             assert_eq!(
-                unpack(&all[..n], text.len(), &COUNTS, &ORDER, &mut buf),
+                unpack(&all[..n], text.len(), &COUNTS, &ORDER, &mut buf, usize::MAX),
                 text
             );
+            // Stopped after the first two words: those, whole, and at
+            // most the rest of the copy that ended the second.
+            let two: Vec<&str> = text.split_terminator('\0').take(2).collect();
+            let head = unpack(&all[..n], text.len(), &COUNTS, &ORDER, &mut buf, 2);
+            assert_eq!(head.split_terminator('\0').take(2).collect::<Vec<_>>(), two);
+            let words: usize = two.iter().map(|w| w.len() + 1).sum();
+            assert!(head.len() >= words && head.len() < words + MAX_COPY);
             packed += n;
         }
         let unpacked: usize = ALL.iter().map(|t| t.len()).sum();

@@ -116,6 +116,13 @@ impl Text {
         nth_word(WORDS, usize::from(self.0))
     }
 
+    /// Its word's place in [`ERROR_TEXTS`] if its list is packed, else 0.
+    pub(crate) fn packed_place(self) -> usize {
+        usize::from(self.0)
+            .checked_sub(RAW_WORDS)
+            .map_or(0, |i| MESSAGE_WORDS + i)
+    }
+
     /// The word, `all` being [`ERROR_TEXTS`] unpacked: from there if its
     /// list is packed, else from [`WORDS`].
     pub(crate) fn text(self, all: &str) -> &str {
@@ -166,9 +173,11 @@ pub(super) const LISTS: [&str; 16] = [
 /// whose words the parser matches (keywords, log options, resource
 /// names, restart's words, [`MATCHED_WORDS`]) and `trust`'s three short
 /// ones. Then those only errors write, packed after the messages (issue
-/// 18, bytes: 2.1 KB of text), `ready`'s first (its words are recorded
-/// in [`Seen`], which has places for the first [`SEEN`]).
-const PLACES: [usize; LISTS.len()] = [0, 1, 5, 7, 8, 9, 13, 15, 6, 2, 3, 4, 10, 11, 12, 14];
+/// 18, bytes: 2.1 KB of text): `ready`'s first (its words are recorded
+/// in [`Seen`], which has places for the first [`SEEN`]), then the env
+/// file's (a file a job's user may write: its errors unpack no further
+/// than they must, see `ErrorKind`'s Display).
+const PLACES: [usize; LISTS.len()] = [0, 1, 5, 7, 8, 9, 13, 15, 6, 11, 2, 3, 4, 10, 12, 14];
 /// How many lists of [`PLACES`] are not packed.
 const RAW_LISTS: usize = 8;
 
