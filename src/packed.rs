@@ -19,8 +19,11 @@
 //!   bits;
 //! - the code is one canonical Huffman code for every packed text
 //!   ([`ALL`]), built while the crate compiles from how often each
-//!   symbol occurs in them. The binary carries it as [`COUNTS`] and
-//!   [`ORDER`], about 130 bytes.
+//!   symbol occurs in them. The binary carries it as [`TABLE`]: for each
+//!   code length the largest 16-bit window that starts with a code that
+//!   long or shorter ([`STEPS`]), and the symbols in the order of their
+//!   codes ([`ORDER`]), about 160 bytes. A symbol is read in a few
+//!   comparisons of a window, not bit by bit.
 //!
 //! Bits fill each byte from its high bit down.
 //!
@@ -81,11 +84,21 @@ const FIRST: Code = Code::build(&ALL, None);
 const PRICES: Code = Code::build(&ALL, Some(&FIRST));
 /// The code the texts are written in.
 const CODE: Code = Code::build(&ALL, Some(&PRICES));
-/// How many symbols have a code of each length, from 1 bit to the
-/// longest: with [`ORDER`], all [`Packed::unpack`] needs of [`CODE`].
-static COUNTS: [u8; CODE.longest()] = CODE.counts();
+/// The length of [`CODE`]'s shortest code.
+const SHORTEST: usize = CODE.shortest();
+/// [`Table::steps`] of [`CODE`].
+static STEPS: [(u16, u16); CODE.longest() - SHORTEST + 1] = CODE.steps(SHORTEST);
 /// The symbols that have a code, in the order of their codes.
 static ORDER: [u8; CODE.used()] = CODE.order();
+/// All [`Packed::unpack`] needs of [`CODE`].
+static TABLE: Table<'static> = Table {
+    shortest: SHORTEST,
+    steps: &STEPS,
+    order: &ORDER,
+};
+
+// A symbol is read from a window of 16 bits ([`Bits::peek`]).
+const _: () = assert!(CODE.longest() <= PEEK as usize && DISTANCE_BITS <= PEEK);
 
 /// A text packed by [`packed!`]: its bits, and its length unpacked.
 pub struct Packed {
@@ -109,7 +122,7 @@ impl Packed {
     /// ([`Packed::unpacked_len`]).
     #[inline]
     pub fn unpack<'b, const N: usize>(&self, buf: &'b mut [u8; N]) -> &'b str {
-        unpack(self.bytes, self.len, &COUNTS, &ORDER, buf, usize::MAX)
+        unpack(self.bytes, self.len, &TABLE, buf, usize::MAX)
     }
 
     /// The text's first `words` words (each ended by a NUL), or a little
@@ -117,26 +130,19 @@ impl Packed {
     /// need not be unpacked to its end.
     #[inline]
     pub fn unpack_words<'b, const N: usize>(&self, buf: &'b mut [u8; N], words: usize) -> &'b str {
-        unpack(self.bytes, self.len, &COUNTS, &ORDER, buf, words)
+        unpack(self.bytes, self.len, &TABLE, buf, words)
     }
 }
 
-/// The `len` bytes of text packed into `bytes` in the code of `counts`
-/// and `order` ([`COUNTS`], [`ORDER`]), unpacked into `buf`; or once
-/// `words` NULs have been written, those and what the last copy brought.
-fn unpack<'b>(
-    bytes: &[u8],
-    len: usize,
-    counts: &[u8],
-    order: &[u8],
-    buf: &'b mut [u8],
-    words: usize,
-) -> &'b str {
+/// The `len` bytes of text packed into `bytes` in the code of `table`
+/// ([`TABLE`]), unpacked into `buf`; or once `words` NULs have been
+/// written, those and what the last copy brought.
+fn unpack<'b>(bytes: &[u8], len: usize, table: &Table, buf: &'b mut [u8], words: usize) -> &'b str {
     let mut bits = Bits { bytes, at: 0 };
     let mut n = 0;
     let mut nuls = 0;
     while n < len && nuls < words {
-        let symbol = bits.symbol(counts, order);
+        let symbol = bits.symbol(table);
         if symbol < 0x80 {
             buf[n] = symbol as u8;
             nuls += usize::from(symbol == 0);
@@ -162,6 +168,25 @@ fn unpack<'b>(
     }
 }
 
+/// What reading a symbol needs of a code ([`Code::steps`], [`Code::order`]).
+struct Table<'a> {
+    /// The length of the shortest code.
+    shortest: usize,
+    /// For each length from `shortest` to the longest code's: the
+    /// largest window ([`Bits::peek`]) that starts with a code of that
+    /// length or shorter, and what, added to a code of that length, gives
+    /// its symbol's place in `order`. The codes of one length are
+    /// consecutive and come before the longer ones' (canonical), so a
+    /// window's code is as long as the first length whose largest window
+    /// it does not exceed.
+    steps: &'a [(u16, u16)],
+    /// The symbols that have a code, in the order of their codes.
+    order: &'a [u8],
+}
+
+/// The bits [`Bits::peek`] shows.
+const PEEK: u32 = 16;
+
 /// A reader of a packed text's bits.
 struct Bits<'a> {
     bytes: &'a [u8],
@@ -170,43 +195,42 @@ struct Bits<'a> {
 }
 
 impl Bits<'_> {
-    /// The next bit.
-    fn bit(&mut self) -> usize {
-        let byte = self.bytes[self.at / 8];
-        let bit = byte >> (7 - self.at % 8) & 1;
-        self.at += 1;
-        usize::from(bit)
+    /// The next [`PEEK`] bits, not read yet; past the end, 0s. Out of
+    /// line: a symbol and a distance read it (issue 18, bytes: −32 on
+    /// armv7, for a tenth more time).
+    #[inline(never)]
+    fn peek(&self) -> u32 {
+        let i = self.at / 8;
+        let byte = |k| u32::from(self.bytes.get(i + k).copied().unwrap_or(0));
+        // 24 bits from the byte that holds the next one, which has at most
+        // 7 read bits before it.
+        (byte(0) << 16 | byte(1) << 8 | byte(2)) << (self.at % 8) >> 8 & 0xffff
     }
 
-    /// The next `n` bits, high bit first.
+    /// The next `n` bits (at most [`PEEK`]), high bit first.
     fn take(&mut self, n: u32) -> usize {
-        let mut value = 0;
-        for _ in 0..n {
-            value = value << 1 | self.bit();
-        }
-        value
+        let value = self.peek() >> (PEEK - n);
+        self.at += n as usize;
+        value as usize
     }
 
-    /// The next symbol of the code of `counts` and `order`, read bit by
-    /// bit: the canonical codes of each length start where those one bit
-    /// shorter end, doubled.
-    fn symbol(&mut self, counts: &[u8], order: &[u8]) -> usize {
-        let mut code = 0;
-        let mut first = 0;
-        let mut index = 0;
-        for &count in counts {
-            let count = usize::from(count);
-            code |= self.bit();
-            if code.wrapping_sub(first) < count {
-                return usize::from(order[index + code - first]);
-            }
-            index += count;
-            first = (first + count) << 1;
-            code <<= 1;
+    /// The next symbol of the code of `table`: its length found from the
+    /// window in a few comparisons, not bit by bit (issue 18: an error
+    /// message unpacked 4 times as slowly bit by bit).
+    fn symbol(&mut self, table: &Table) -> usize {
+        let window = self.peek();
+        let last = table.steps.len() - 1;
+        let mut i = 0;
+        while i < last && window > u32::from(table.steps[i].0) {
+            i += 1;
         }
-        // Not a code: [`encode`] writes none such. A NUL keeps the text
-        // ASCII.
-        0
+        let len = table.shortest + i;
+        self.at += len;
+        let code = (window >> (PEEK as usize - len)) as u16;
+        // Past the last code (not a code: [`encode`] writes none such),
+        // a NUL keeps the text ASCII.
+        let place = usize::from(table.steps[i].1.wrapping_add(code));
+        table.order.get(place).map_or(0, |&s| usize::from(s))
     }
 }
 
@@ -273,6 +297,40 @@ impl Code {
             s += 1;
         }
         longest
+    }
+
+    /// The shortest code's length.
+    const fn shortest(&self) -> usize {
+        let mut shortest = MAX_BITS;
+        let mut s = 0;
+        while s < SYMBOLS {
+            if self.lens[s] > 0 && (self.lens[s] as usize) < shortest {
+                shortest = self.lens[s] as usize;
+            }
+            s += 1;
+        }
+        shortest
+    }
+
+    /// [`Table::steps`] for the lengths from `shortest` on, `N` of them
+    /// (at most up to the longest code's, itself at most [`PEEK`]).
+    const fn steps<const N: usize>(&self, shortest: usize) -> [(u16, u16); N] {
+        let counts: [u8; MAX_BITS] = self.counts();
+        let mut steps = [(0, 0); N];
+        // The first code of each length, and its place among the codes.
+        let (mut first, mut place) = (0u32, 0u32);
+        let mut len = 1;
+        while len < shortest + N && len <= PEEK as usize {
+            let count = counts[len - 1] as u32;
+            if len >= shortest {
+                let last = ((first + count) << (PEEK as usize - len)) - 1;
+                steps[len - shortest] = (last as u16, place.wrapping_sub(first) as u16);
+            }
+            place += count;
+            first = (first + count) << 1;
+            len += 1;
+        }
+        steps
     }
 
     /// How many symbols have a code.
@@ -587,11 +645,18 @@ mod tests {
     fn roundtrip(text: &str) -> usize {
         let code = Code::build(&[text], None);
         let (all, n) = encode_in(text, None, &code);
-        let counts: [u8; MAX_BITS] = code.counts();
+        assert!(code.longest() <= PEEK as usize);
+        let shortest = code.shortest();
+        let steps: [(u16, u16); MAX_BITS] = code.steps(shortest);
         let order: [u8; SYMBOLS] = code.order();
+        let table = Table {
+            shortest,
+            steps: &steps[..code.longest().max(shortest) - shortest + 1],
+            order: &order[..code.used()],
+        };
         let mut buf = [0; MAX_TEXT];
         assert_eq!(
-            unpack(&all[..n], text.len(), &counts, &order, &mut buf, usize::MAX),
+            unpack(&all[..n], text.len(), &table, &mut buf, usize::MAX),
             text
         );
         n
@@ -691,6 +756,43 @@ mod tests {
     }
 
     #[test]
+    fn a_symbol_is_found_by_the_largest_window_of_each_length() {
+        // Codes 0, 10, 110, 1110 and 1111 for a, b, c, d and a copy.
+        let mut code = Code { lens: [0; SYMBOLS] };
+        for (s, len) in [(b'a', 1), (b'b', 2), (b'c', 3), (b'd', 4), (0x80, 4)] {
+            code.lens[usize::from(s)] = len;
+        }
+        assert_eq!(code.shortest(), 1);
+        let steps: [(u16, u16); 4] = code.steps(1);
+        let order: [u8; 5] = code.order();
+        assert_eq!(order, [b'a', b'b', b'c', b'd', 0x80]);
+        // The largest window of each length, and place - first code.
+        assert_eq!(
+            steps,
+            [
+                (0x7fff, 0),
+                (0xbfff, 1u16.wrapping_sub(2)),
+                (0xdfff, 2u16.wrapping_sub(6)),
+                (0xffff, 3u16.wrapping_sub(14))
+            ]
+        );
+        let table = Table {
+            shortest: 1,
+            steps: &steps,
+            order: &order,
+        };
+        // 0 10 110 1110 1111 0, then 0s past the end: more a's.
+        let bytes = [0b0101_1011, 0b1011_1100];
+        let mut bits = Bits {
+            bytes: &bytes,
+            at: 0,
+        };
+        let read: Vec<usize> = (0..8).map(|_| bits.symbol(&table)).collect();
+        assert_eq!(read, [97, 98, 99, 100, 0x80, 97, 97, 97]);
+        assert_eq!(bits.at, 1 + 2 + 3 + 4 + 4 + 3);
+    }
+
+    #[test]
     fn the_code_of_all_texts_is_complete_and_unpacks_them() {
         // Kraft: the codes fill the code space exactly, so the reader
         // meets no bit pattern that is not a code.
@@ -702,22 +804,19 @@ mod tests {
             .map(|&l| 1 << (longest - l as usize))
             .sum();
         assert_eq!(space, 1 << longest);
-        assert_eq!(
-            COUNTS.iter().map(|&c| usize::from(c)).sum::<usize>(),
-            ORDER.len()
-        );
+        assert_eq!(STEPS.last().unwrap().0, 0xffff);
         let mut packed = 0;
         for text in ALL {
             let (all, n) = encode(text);
             let mut buf = [0; LONGEST_TEXT];
             assert_eq!(
-                unpack(&all[..n], text.len(), &COUNTS, &ORDER, &mut buf, usize::MAX),
+                unpack(&all[..n], text.len(), &TABLE, &mut buf, usize::MAX),
                 text
             );
             // Stopped after the first two words: those, whole, and at
             // most the rest of the copy that ended the second.
             let two: Vec<&str> = text.split_terminator('\0').take(2).collect();
-            let head = unpack(&all[..n], text.len(), &COUNTS, &ORDER, &mut buf, 2);
+            let head = unpack(&all[..n], text.len(), &TABLE, &mut buf, 2);
             assert_eq!(head.split_terminator('\0').take(2).collect::<Vec<_>>(), two);
             let words: usize = two.iter().map(|w| w.len() + 1).sum();
             assert!(head.len() >= words && head.len() < words + MAX_COPY);
