@@ -294,8 +294,8 @@ impl fmt::Display for ErrorKind {
             // bytes).
             let (before, text, after) = match mark {
                 b'w' => ("", word, ""),
-                b'a' => ("", a.text(all), ""),
-                b'b' => ("", b.text(all), ""),
+                // One read of a fixed text for both (issue 18, bytes).
+                b'a' | b'b' => ("", if mark == b'a' { a } else { b }.text(all), ""),
                 // Through its own Display: no second buffer here (issue
                 // 18, bytes).
                 b'e' => {

@@ -454,13 +454,16 @@ pub fn parse(file: &str, src: &str) -> Result<Config, Vec<Error>> {
     }
     p.finish();
     p.check_after();
-    if p.diags.errors.is_empty() {
+    let mut errors = p.diags.errors;
+    if errors.is_empty() {
+        // Never pushed to, so never allocated: nothing to free (issue 18,
+        // bytes).
+        core::mem::forget(errors);
         return Ok(p.config);
     }
     // In file order; errors about the whole file last. An insertion sort:
     // stable, and there are at most MAX_ERRORS, nearly in order already
     // (and it keeps the general-purpose stable sort out of the binary).
-    let mut errors = p.diags.errors;
     let key = |e: &Error| {
         e.pos()
             .map_or(u64::MAX, |p| u64::from(p.line) << 32 | u64::from(p.col))
