@@ -188,6 +188,16 @@ messages! {
     AfterCycle = "'after' makes a cycle: %w; none of these jobs could ever start",
     /// A warning, not an error: the file still applies.
     RestartDelayZero = "restart delay 0: a crash loop restarts without pause",
+    /// `pmtr -t`'s last line (after `FILE: `): one job or error, or more,
+    /// each plural the message after the singular (`config::check`
+    /// adds 1); past the cap of errors, the message after the plural.
+    CheckedOk = "OK, %n job",
+    #[allow(dead_code)]
+    CheckedOks = "OK, %n jobs",
+    CheckFailed = "parse failed: %n error",
+    CheckFaileds = "parse failed: %n errors",
+    #[allow(dead_code)]
+    CheckFailedOver = "parse failed: over %n errors",
 }
 
 impl Msg {
@@ -294,8 +304,8 @@ impl fmt::Display for ErrorKind {
             // bytes).
             let (before, text, after) = match mark {
                 b'w' => ("", word, ""),
-                b'a' => ("", a.text(all), ""),
-                b'b' => ("", b.text(all), ""),
+                // One read of a fixed text for both (issue 18, bytes).
+                b'a' | b'b' => ("", if mark == b'a' { a } else { b }.text(all), ""),
                 // Through its own Display: no second buffer here (issue
                 // 18, bytes).
                 b'e' => {
@@ -370,7 +380,7 @@ mod tests {
         let mut buf = [0; TEXT.unpacked_len()];
         assert_eq!(
             MESSAGES.split('\0').count(),
-            Msg::RestartDelayZero as usize + 2
+            Msg::CheckFailedOver as usize + 2
         );
         assert!(unpack_all(&mut buf).starts_with(MESSAGES));
         assert_eq!(Msg::Io.text(&mut buf), "can't read: %e");

@@ -136,29 +136,39 @@ pub fn check(path: &str) -> u8 {
     // 18, bytes).
     // The warnings or the errors, printed by one loop (issue 18, bytes).
     let loaded = load(path);
-    let (lines, fd, head, n, noun, code) = match &loaded {
-        Ok(config) => {
-            let n = config.jobs.len();
-            (&config.warnings, stdout(), "OK, ", n, "job", 0)
-        }
+    // The last line is a message of its own, `FILE: message` as an
+    // error's: its words packed with the others', not a format of six
+    // pieces (issue 18, bytes).
+    let (lines, fd, msg, n, code) = match &loaded {
+        Ok(config) => (
+            &config.warnings,
+            stdout(),
+            Msg::CheckedOk,
+            config.jobs.len(),
+            0,
+        ),
         Err(errors) => {
             // Past the cap the last line says so; it is not an error more.
             let n = errors.len().min(parse::MAX_ERRORS);
-            let head = if errors.len() > n {
-                "parse failed: over "
+            // The cap is never 1: its plural, plus 1, is the message
+            // past it.
+            let msg = if errors.len() > n {
+                Msg::CheckFaileds
             } else {
-                "parse failed: "
+                Msg::CheckFailed
             };
-            (errors, stderr(), head, n, "error", 1)
+            (errors, stderr(), msg, n, 1)
         }
     };
     for e in lines {
         print_to(stderr(), format_args!("{}\n", *e));
     }
-    let s = if n == 1 { "" } else { "s" };
-    print_to(fd, format_args!("{path}: {head}{n} {noun}{s}\n"));
+    // The plural is the message after the singular.
+    let msg = msg as u32 + u32::from(n != 1);
+    let last = Error::whole(path, ErrorKind::new(msg, None).num(n as u64));
+    print_to(fd, format_args!("{last}\n"));
     // `pmtr -t` exits when this returns: what was read is left to the
     // kernel, not dropped (issue 18, bytes).
-    core::mem::forget(loaded);
+    core::mem::forget((loaded, last));
     code
 }

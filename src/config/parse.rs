@@ -171,15 +171,16 @@ pub(super) const LISTS: [&str; 16] = [
 /// The lists of [`LISTS`] in the order of their words' places. First
 /// the [`RAW_LISTS`] the binary carries as they are ([`WORDS`]): those
 /// whose words the parser matches (keywords, log options, resource
-/// names, restart's words, [`MATCHED_WORDS`]) and `trust`'s three short
-/// ones. Then those only errors write, packed after the messages (issue
-/// 18, bytes: 2.1 KB of text): `ready`'s first (its words are recorded
-/// in [`Seen`], which has places for the first [`SEEN`]), then the env
-/// file's (a file a job's user may write: its errors unpack no further
-/// than they must, see `ErrorKind`'s Display).
-const PLACES: [usize; LISTS.len()] = [0, 1, 5, 7, 8, 9, 13, 15, 6, 11, 2, 3, 4, 10, 12, 14];
+/// names, restart's shapes, [`MATCHED_WORDS`]). Then those only errors
+/// write, packed after the messages (issue 18, bytes: 2.2 KB of text):
+/// `ready`'s first, then the env file's (a file a job's user may write:
+/// its errors unpack no further than they must, see `ErrorKind`'s
+/// Display), then restart's keys (ready's words and the keys are
+/// recorded in [`Seen`], which has places for the first [`SEEN`]; a
+/// key is never matched, only written), then `trust`'s three.
+const PLACES: [usize; LISTS.len()] = [0, 1, 5, 7, 13, 15, 6, 11, 9, 8, 2, 3, 4, 10, 12, 14];
 /// How many lists of [`PLACES`] are not packed.
-const RAW_LISTS: usize = 8;
+const RAW_LISTS: usize = 6;
 
 /// The words of the messages, before the packed lists' in
 /// [`ERROR_TEXTS`].
@@ -453,13 +454,16 @@ pub fn parse(file: &str, src: &str) -> Result<Config, Vec<Error>> {
     }
     p.finish();
     p.check_after();
-    if p.diags.errors.is_empty() {
+    let mut errors = p.diags.errors;
+    if errors.is_empty() {
+        // Never pushed to, so never allocated: nothing to free (issue 18,
+        // bytes).
+        core::mem::forget(errors);
         return Ok(p.config);
     }
     // In file order; errors about the whole file last. An insertion sort:
     // stable, and there are at most MAX_ERRORS, nearly in order already
     // (and it keeps the general-purpose stable sort out of the binary).
-    let mut errors = p.diags.errors;
     let key = |e: &Error| {
         e.pos()
             .map_or(u64::MAX, |p| u64::from(p.line) << 32 | u64::from(p.col))
@@ -561,13 +565,13 @@ struct Draft {
 /// How many [`Text`]s [`Seen`] has a place for. What a job records is
 /// a keyword's, `ready`'s and `check`'s words, an `RLIMIT_` name or
 /// issue 15's keys, lists 1, 6, 7 and 9 of [`LISTS`], all placed below
-/// it (checked here, on the last of the keys, the `RLIMIT_` names, and
-/// `ready`'s words).
+/// it (checked here, on the `RLIMIT_` names, `ready`'s words and the
+/// last of the keys, the highest).
 const SEEN: usize = 128;
 const _: () = assert!(
-    (restart::LAST_KEY.0 as usize) < SEEN
-        && (FIRST_WORD[8] as usize) <= SEEN
+    FIRST_WORD[7] as usize + nuls(Resource::RLIMIT_WORDS) <= SEEN
         && FIRST_WORD[6] as usize + nuls(ready::TEXTS) <= SEEN
+        && (restart::LAST_KEY.0 as usize) < SEEN
 );
 
 /// Where each single-valued option was given, and each ulimit resource
@@ -1486,7 +1490,7 @@ mod tests {
         assert!(all.starts_with(crate::config::error::MESSAGES));
         let (msg, a, b) = unsaid(said(Msg::Expected, Text::kw(Kw::Open), Text::of(8, 2)));
         assert_eq!(
-            (msg, a.get(), b.get()),
+            (msg, a.get(), b.text(all)),
             (Msg::Expected as usize, "{", "others")
         );
         assert_eq!(Text::NONE.get(), "");

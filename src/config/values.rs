@@ -393,6 +393,9 @@ pub fn parse_cpu(text: &str) -> Result<Vec<u32>, (u32, &str)> {
         }
     }
     if cpus.is_empty() {
+        // Never pushed to, so never allocated: nothing to free (issue 18,
+        // bytes).
+        core::mem::forget(cpus);
         return Err(bad(NO_CPU));
     }
     Ok(cpus)

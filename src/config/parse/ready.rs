@@ -279,27 +279,22 @@ impl Parser<'_> {
     /// job is read (options may come in any order).
     pub(super) fn finish_readiness(&mut self, spec: &JobSpec) {
         let Some(r) = &spec.readiness else { return };
-        // The rule broken, for each option it concerns: the options as
-        // texts, each rule's by its place from NOT_ONCE (a byte per row), not
-        // an array of strs built on the stack (issue 18, bytes). Bytes
-        // of a string, not an array by value: no array iterator.
-        const OPTIONS: &[Text; 7] = &[
-            Text::kw(Kw::Ready),
-            READY_EVERY,
-            READY_TIMEOUT,
-            READY_EVERY,
-            Text::kw(Kw::Watchdog),
-            CHECK_TIMEOUT_WORDS,
-            CHECK_FAILS,
-        ];
-        const RULE: &[Text; 7] = &[
-            NOT_ONCE,
-            NOT_ONCE,
-            NOT_ONCE,
-            NEEDS_WHEN,
-            NEEDS_NOTIFY,
-            NEEDS_CHECK,
-            NEEDS_CHECK,
+        // The rule broken, for each option it concerns: each row the
+        // option's text and the rule's, a byte each (every Text is below
+        // 256, checked here): one table of 14 bytes, not two of Texts
+        // (issue 18, bytes), nor an array of strs built on the stack.
+        const fn byte(t: Text) -> u8 {
+            assert!(t.0 < 256);
+            t.0 as u8
+        }
+        const ROWS: &[[u8; 2]; 7] = &[
+            [byte(Text::kw(Kw::Ready)), byte(NOT_ONCE)],
+            [byte(READY_EVERY), byte(NOT_ONCE)],
+            [byte(READY_TIMEOUT), byte(NOT_ONCE)],
+            [byte(READY_EVERY), byte(NEEDS_WHEN)],
+            [byte(Text::kw(Kw::Watchdog)), byte(NEEDS_NOTIFY)],
+            [byte(CHECK_TIMEOUT_WORDS), byte(NEEDS_CHECK)],
+            [byte(CHECK_FAILS), byte(NEEDS_CHECK)],
         ];
         let (once, no_check) = (spec.once, r.check_every_ms.is_none());
         let when = matches!(r.how, Some(ReadyHow::When(_)));
@@ -309,13 +304,13 @@ impl Parser<'_> {
             | (u32::from(!once && !when) << 3)
             | (u32::from(!notify) << 4)
             | (u32::from(no_check) * 0b110_0000);
-        for (k, (&option, &rule)) in OPTIONS.iter().zip(RULE).enumerate() {
+        for (k, &[option, rule]) in ROWS.iter().enumerate() {
             if broken >> k & 1 == 0 {
                 continue;
             }
+            let option = Text(option.into());
             if let Some(pos) = self.seen(option) {
-                let needs = rule;
-                self.fail(pos, Msg::Needs, option, needs);
+                self.fail(pos, Msg::Needs, option, Text(rule.into()));
             }
         }
     }
