@@ -324,9 +324,12 @@ fn ask<'a>(path: &'a str, line: &str, answer: &mut Vec<u8>) -> Result<(), AskErr
     // A failed call leaves the block with its errno and whether it was
     // the read: one place makes the error (issue 18, bytes).
     let (errno, read) = 'failed: {
-        let addr = match crate::files::unix_addr(path) {
+        // Borrowed where the Result holds it, not moved out (issue 18,
+        // bytes).
+        let addr = crate::files::unix_addr(path);
+        let addr = match &addr {
             Ok(addr) => addr,
-            Err(e) => break 'failed (e, false),
+            Err(e) => break 'failed (*e, false),
         };
         let fd = match net::socket_with(
             AddressFamily::UNIX,
@@ -337,7 +340,7 @@ fn ask<'a>(path: &'a str, line: &str, answer: &mut Vec<u8>) -> Result<(), AskErr
             Ok(fd) => fd,
             Err(e) => break 'failed (e, false),
         };
-        if let Err(e) = net::connect(&fd, &addr) {
+        if let Err(e) = net::connect(&fd, addr) {
             break 'failed (e, false);
         }
         for which in [net::sockopt::Timeout::Recv, net::sockopt::Timeout::Send] {
