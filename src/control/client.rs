@@ -447,9 +447,7 @@ fn state_text(text: &mut String, job: &JobStatus) {
     // one of the texts after them, by place: one `nth_word` of one list,
     // no text or list per arm (issue 18, bytes).
     let i = match job.state {
-        State::Running | State::Starting | State::Unhealthy | State::Stopping => {
-            job.state as usize
-        }
+        State::Running | State::Starting | State::Unhealthy | State::Stopping => job.state as usize,
         State::Waiting => {
             text.push_str("waiting to restart");
             if let Some(n) = job.restart_in {
