@@ -205,7 +205,9 @@ impl<'a> Log<'a> {
             let eof = n == 0;
             len += n;
             let (secs, nanos) = crate::clock::wall();
-            let mut stamp = [0u8; STAMP_LEN];
+            // The template, filled in by `iso8601`: not zeroed first and
+            // then overwritten (issue 18, bytes).
+            let mut stamp = STAMP_TEMPLATE;
             if self.stamp {
                 iso8601(&mut stamp, secs, nanos, &self.zone);
             }
@@ -418,12 +420,16 @@ fn stdin() -> BorrowedFd<'static> {
     }
 }
 
+/// What [`iso8601`] fills in.
+const STAMP_TEMPLATE: [u8; STAMP_LEN] = *b"0000-00-00T00:00:00.000+00:00 ";
+
 /// `2025-11-30T16:37:05.123+01:00 ` (ISO 8601, local time with its UTC
-/// offset, milliseconds) into `out`.
+/// offset, milliseconds) into `out`, which holds [`STAMP_TEMPLATE`]: the
+/// caller's buffer starts as the template (issue 18, bytes).
 pub fn iso8601(out: &mut [u8; STAMP_LEN], secs: i64, nanos: u32, zone: &Zone) {
     let ((year, month, day), s, offset) = zone.local_time(secs);
     let off = offset.unsigned_abs() / 60;
-    *out = *b"0000-00-00T00:00:00.000+00:00 ";
+    debug_assert!(*out == STAMP_TEMPLATE);
     if offset < 0 {
         out[23] = b'-';
     }
@@ -570,14 +576,16 @@ mod tests {
 
     #[test]
     fn stamps_are_iso8601_local_time_with_offset() {
-        let mut out = [0u8; STAMP_LEN];
+        let mut out = STAMP_TEMPLATE;
         // 2025-11-30T16:37:05Z
         iso8601(&mut out, 1_764_520_625, 123_456_789, &Zone::UTC);
         assert_eq!(&out, b"2025-11-30T16:37:05.123+00:00 ");
         let cet = Zone::from_env(Some("CET-1CEST,M3.5.0,M10.5.0/3"));
+        out = STAMP_TEMPLATE;
         iso8601(&mut out, 1_764_520_625, 5_000_000, &cet);
         assert_eq!(&out, b"2025-11-30T17:37:05.005+01:00 ");
         let nyc = Zone::from_env(Some("EST5EDT,M3.2.0,M11.1.0"));
+        out = STAMP_TEMPLATE;
         iso8601(&mut out, 1_751_328_000, 0, &nyc);
         assert_eq!(&out, b"2025-06-30T20:00:00.000-04:00 ");
     }

@@ -23,7 +23,7 @@ use rustix::fd::AsFd;
 use rustix::io::Errno;
 use rustix::net::{self, AddressFamily, SocketFlags};
 
-use super::protocol::{Exit, JobStatus, MAX_REQUEST, State, Verb};
+use super::protocol::{Exit, JobStatus, MAX_REQUEST, STATE_TEXTS, STATES, State, Verb};
 use crate::cli::DEFAULT_SOCKET;
 use crate::control::table::{Cells, duration};
 use crate::rt::print::{out, stderr, stdout};
@@ -324,9 +324,12 @@ fn ask<'a>(path: &'a str, line: &str, answer: &mut Vec<u8>) -> Result<(), AskErr
     // A failed call leaves the block with its errno and whether it was
     // the read: one place makes the error (issue 18, bytes).
     let (errno, read) = 'failed: {
-        let addr = match crate::files::unix_addr(path) {
+        // Borrowed where the Result holds it, not moved out (issue 18,
+        // bytes).
+        let addr = crate::files::unix_addr(path);
+        let addr = match &addr {
             Ok(addr) => addr,
-            Err(e) => break 'failed (e, false),
+            Err(e) => break 'failed (*e, false),
         };
         let fd = match net::socket_with(
             AddressFamily::UNIX,
@@ -337,7 +340,7 @@ fn ask<'a>(path: &'a str, line: &str, answer: &mut Vec<u8>) -> Result<(), AskErr
             Ok(fd) => fd,
             Err(e) => break 'failed (e, false),
         };
-        if let Err(e) = net::connect(&fd, &addr) {
+        if let Err(e) = net::connect(&fd, addr) {
             break 'failed (e, false);
         }
         for which in [net::sockopt::Timeout::Recv, net::sockopt::Timeout::Send] {
@@ -438,17 +441,13 @@ impl<'a> Answer<'a> {
     }
 }
 
-/// The STATE column's fixed texts, by place (see [`state_text`]).
-const STATE_TEXTS: &str = "stopped by exit 33\0done (exited 0; restart on-failure)\0done (once)\0disabled\0disabled until the config changes\0not startable\0not started yet\0";
-
 /// Appends the STATE column's text for `job`.
 fn state_text(text: &mut String, job: &JobStatus) {
-    // A word of the states' list (said as on the wire) or of STATE_TEXTS,
-    // by place: one `nth_word`, no text per arm (issue 18, bytes).
-    let (list, i) = match job.state {
-        State::Running | State::Starting | State::Unhealthy | State::Stopping => {
-            (super::protocol::STATES, job.state as usize)
-        }
+    // A word of the states' list: a state's own (said as on the wire) or
+    // one of the texts after them, by place: one `nth_word` of one list,
+    // no text or list per arm (issue 18, bytes).
+    let i = match job.state {
+        State::Running | State::Starting | State::Unhealthy | State::Stopping => job.state as usize,
         State::Waiting => {
             text.push_str("waiting to restart");
             if let Some(n) = job.restart_in {
@@ -470,12 +469,13 @@ fn state_text(text: &mut String, job: &JobStatus) {
             }
             return;
         }
-        State::Exit33 => (STATE_TEXTS, 0),
-        State::Done if job.extra("restart") == Some("on-failure") => (STATE_TEXTS, 1),
-        State::Done => (STATE_TEXTS, 2),
-        State::Disabled if job.disabled_in_config => (STATE_TEXTS, 3),
-        State::Disabled => (STATE_TEXTS, 4),
-        State::NotStartable => (STATE_TEXTS, 5),
+        State::Exit33 => STATE_TEXTS,
+        State::Done if job.extra("restart") == Some("on-failure") => STATE_TEXTS + 1,
+        State::Done => STATE_TEXTS + 2,
+        // The state's own word.
+        State::Disabled if job.disabled_in_config => State::Disabled as usize,
+        State::Disabled => STATE_TEXTS + 3,
+        State::NotStartable => STATE_TEXTS + 4,
         State::Pending => match job.extra("waits") {
             Some(names) => {
                 text.push_str("waiting for ");
@@ -488,10 +488,10 @@ fn state_text(text: &mut String, job: &JobStatus) {
                 text.truncate(text.len() - 2);
                 return;
             }
-            None => (STATE_TEXTS, 6),
+            None => STATE_TEXTS + 5,
         },
     };
-    text.push_str(crate::config::nth_word(list, i));
+    text.push_str(crate::config::nth_word(STATES, i));
     // Issue 16: how long in this state; for `running`, only when it
     // became ready after it started (else UPTIME says it).
     if matches!(
@@ -508,14 +508,9 @@ fn state_text(text: &mut String, job: &JobStatus) {
 /// One aligned line per job, headed; reasons a job can't start follow.
 fn table(jobs: &[JobStatus]) -> String {
     // Never dropped: the client exits after printing (issue 18, bytes).
-    let mut cells: ManuallyDrop<Cells<6>> = ManuallyDrop::new(Cells::with_header(&[
-        "NAME",
-        "STATE",
-        "PID",
-        "UPTIME",
-        "RESTARTS",
-        "LAST EXIT",
-    ]));
+    let mut cells: ManuallyDrop<Cells<6>> = ManuallyDrop::new(Cells::with_header_line(
+        "NAME\tSTATE\tPID\tUPTIME\tRESTARTS\tLAST EXIT",
+    ));
     for j in jobs {
         cells.push(&j.name);
         state_text(&mut cells.text, j);

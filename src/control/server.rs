@@ -120,9 +120,12 @@ impl Server {
         // A failed call leaves the block with its name and errno: one
         // place makes the error (issue 18, bytes).
         let (call, errno) = 'failed: {
-            let addr = match crate::files::unix_addr(path) {
+            // Borrowed where the Result holds it, not moved out (issue
+            // 18, bytes).
+            let addr = crate::files::unix_addr(path);
+            let addr = match &addr {
                 Ok(addr) => addr,
-                Err(e) => break 'failed ("socket address", e),
+                Err(e) => break 'failed ("socket address", *e),
             };
             match crate::files::lstat(path) {
                 Err(Errno::NOENT) => {}
@@ -137,7 +140,7 @@ impl Server {
                         Ok(probe) => probe,
                         Err(e) => break 'failed ("socket", e),
                     };
-                    match net::connect(&probe, &addr) {
+                    match net::connect(&probe, addr) {
                         Ok(()) | Err(Errno::AGAIN) => {
                             return Err(OpenError::InUse(path));
                         }
@@ -156,7 +159,7 @@ impl Server {
                 Ok(listener) => listener,
                 Err(e) => break 'failed ("socket", e),
             };
-            if let Err(e) = net::bind(&listener, &addr) {
+            if let Err(e) = net::bind(&listener, addr) {
                 break 'failed ("bind", e);
             }
             // Before listen(): until then a connect is refused, so there is no

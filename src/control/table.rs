@@ -30,6 +30,21 @@ impl<const N: usize> Cells<N> {
         cells
     }
 
+    /// A table whose first row is the words of `header`, tab-separated:
+    /// one text, not a list of `N` texts, each a pointer and a length
+    /// (issue 18, bytes).
+    #[inline(never)]
+    pub fn with_header_line(header: &str) -> Self {
+        let mut cells = Cells {
+            text: String::new(),
+            ends: Vec::new(),
+        };
+        for name in crate::Split::new(header, b'\t') {
+            cells.push(name);
+        }
+        cells
+    }
+
     /// Ends the cell written into `text` since the last one ended.
     pub fn end(&mut self) {
         self.ends.push(self.text.len());

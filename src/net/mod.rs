@@ -204,7 +204,10 @@ impl Net {
                 .iter()
                 .position(|o| o.fd.is_some() && o.addr.is_some() && o.addr == l.addr)
                 .map(|at| old.swap_remove(at));
-            l.fd = match kept.and_then(|o| o.fd) {
+            // Put where place's None is, not assigned over it: no drop
+            // code for that None (issue 18, bytes).
+            debug_assert!(l.fd.is_none());
+            let fd = match kept.and_then(|o| o.fd) {
                 Some(fd) => match epoll::modify(epoll, &fd, token, epoll::EventFlags::IN) {
                     Ok(()) => Some(fd),
                     Err(e) => {
@@ -218,6 +221,7 @@ impl Net {
                 },
                 None => open_listener(epoll, token, &l),
             };
+            core::mem::forget(core::mem::replace(&mut l.fd, fd));
             self.listen.push(l);
         }
         // By reference, then dropped (closed) together: no `IntoIter` of
@@ -238,7 +242,10 @@ impl Net {
                 &mut self.last_key,
                 now,
             );
-            d.fd = open_destination(&d);
+            // As a listener's (above).
+            debug_assert!(d.fd.is_none());
+            let fd = open_destination(&d);
+            core::mem::forget(core::mem::replace(&mut d.fd, fd));
             self.report.push(d);
         }
         drop(old_report);

@@ -208,7 +208,12 @@ impl Writer {
         };
         match result {
             Ok(fd) => {
-                self.sock = Some(fd);
+                // Put where the None is, not assigned over it: `send`
+                // connects only without a socket (none yet, or
+                // `send_once` found none or closed it), so there is
+                // nothing to drop (issue 18, bytes).
+                debug_assert!(self.sock.is_none());
+                core::mem::forget(self.sock.replace(fd));
                 self.stream = stream;
                 self.pending.clear();
                 self.retry_at = None;
