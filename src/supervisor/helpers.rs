@@ -119,6 +119,9 @@ pub struct Helpers {
 }
 
 impl Helpers {
+    /// `launch` is a [`Launch::logger`]'s: `Helper::spawn` counts on it
+    /// leaving spawn no pipe of its own to hand back (stdout /dev/null,
+    /// stderr pmtr's, no ready fd).
     pub fn add(&mut self, owner: Owner, label: String, launch: Launch) {
         self.list.push(Helper {
             owner,
