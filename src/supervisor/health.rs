@@ -104,23 +104,14 @@ impl Health {
             })?),
             None => None,
         };
-        let ready_cmd = match &r.how {
-            Some(ReadyHow::When(cmd)) => Some(job.probe(cmd)),
-            _ => None,
-        };
-        let check_cmd = if r.check_every_ms.is_some() {
-            Some(job.probe(&r.check_cmd))
-        } else {
-            None
-        };
         // Boxed here, where it is made: not moved into its box by the
         // caller (issue 18, bytes).
-        Ok(Box::new(Health {
+        let mut health = Box::new(Health {
             notify,
             ready_pipe: None,
             ready_pipe_read: 0,
-            ready_cmd,
-            check_cmd,
+            ready_cmd: None,
+            check_cmd: None,
             probe: Probe::Off,
             probe_rules: ProbeRules {
                 ready_every: Duration::from_millis(r.every_ms()),
@@ -134,7 +125,20 @@ impl Health {
             last_line: heapless::Vec::new(),
             last_check: None,
             status: Text::new(),
-        }))
+        });
+        // The probes' launches made in their places in the box, where the
+        // Nones just put there are (`get_or_insert_with` on a None: no
+        // drop of it): not made on the stack and copied twice, into an
+        // `Option` and then into the box (issue 18, bytes).
+        if let Some(ReadyHow::When(cmd)) = &r.how {
+            health.ready_cmd.get_or_insert_with(|| job.probe(cmd));
+        }
+        if r.check_every_ms.is_some() {
+            health
+                .check_cmd
+                .get_or_insert_with(|| job.probe(&r.check_cmd));
+        }
+        Ok(health)
     }
 
     pub fn has_ready_cmd(&self) -> bool {

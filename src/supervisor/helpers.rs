@@ -119,6 +119,9 @@ pub struct Helpers {
 }
 
 impl Helpers {
+    /// `launch` is a [`Launch::logger`]'s: `Helper::spawn` counts on it
+    /// leaving spawn no pipe of its own to hand back (stdout /dev/null,
+    /// stderr pmtr's, no ready fd).
     pub fn add(&mut self, owner: Owner, label: String, launch: Launch) {
         self.list.push(Helper {
             owner,
@@ -356,20 +359,26 @@ impl Helper {
     fn spawn(&mut self, parent: Pid, now: Instant) {
         let Some((r, _)) = &self.pipe else { return };
         match spawn::spawn(&self.launch, parent, [Some(r.as_fd()), None, None]) {
-            Ok(started) => {
-                debug!(
-                    "started the {} [{}]",
-                    self.label,
-                    started.pid.as_raw_nonzero()
-                );
+            Ok(spawn::Started {
+                pid,
+                exec,
+                stdout,
+                stderr,
+                ready,
+            }) => {
+                // A helper's launch is a `Launch::logger` (see
+                // `add_logger`): stdin the pipe given, stdout /dev/null,
+                // stderr pmtr's, no ready fd, so spawn made no pipe of
+                // its own and there is nothing to close (no close code
+                // for three Nones; issue 18, bytes).
+                debug_assert!(stdout.is_none() && stderr.is_none() && ready.is_none());
+                core::mem::forget((stdout, stderr, ready));
+                debug!("started the {} [{}]", self.label, pid.as_raw_nonzero());
                 // In place of the None its reap (or its making) left: no
                 // drop of an earlier one (issue 18, bytes).
                 debug_assert!(self.status.is_none());
-                core::mem::forget(self.status.replace(started.exec));
-                self.state = State::Running {
-                    pid: started.pid,
-                    since: now,
-                };
+                core::mem::forget(self.status.replace(exec));
+                self.state = State::Running { pid, since: now };
             }
             Err(e) => {
                 let wait = self.wait_restart(now, now);

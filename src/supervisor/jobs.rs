@@ -209,9 +209,9 @@ fn rules(spec: &JobSpec, held: bool) -> Rules {
     let delay = e.restart_delay;
     let r = spec.readiness.as_deref();
     let once = spec.once || spec.restart == Restart::Never;
-    Rules {
+    let mut rules = Rules {
         once,
-        timers: timers(spec),
+        timers: job::Timers::default(),
         kill_after: Duration::from_secs(e.kill_after_secs),
         on_failure: spec.restart == Restart::OnFailure,
         delay: delay.map_or(job::QUICK_EXIT, |d| Duration::from_secs(d.secs)),
@@ -230,7 +230,11 @@ fn rules(spec: &JobSpec, held: bool) -> Rules {
             .map_or(0, |r| r.check_fails()),
         gated: r.is_some_and(|r| !r.after.is_empty()),
         held,
-    }
+    };
+    // Made where they stay, after the rest: as a field of the literal
+    // they were made on the stack and copied in (issue 18, bytes).
+    rules.timers = timers(spec);
+    rules
 }
 
 fn timers(spec: &JobSpec) -> job::Timers {
