@@ -379,7 +379,7 @@ impl Supervisor {
                 "job {} restarts with {}: stopping it",
                 dependent.spec.name, job.spec.name
             );
-            self.step_job(Slot::Job(j), JobEvent::Stop(job::AfterStop::Down), now);
+            self.stop(Slot::Job(j), job::AfterStop::Down, now);
         }
     }
 
