@@ -454,7 +454,7 @@ impl Supervisor {
         self.shutting_down = true;
         self.source.unwatch();
         for slot in self.jobs.slots() {
-            self.step_job(slot, JobEvent::Stop(AfterStop::Down), now);
+            self.stop(slot, AfterStop::Down, now);
         }
     }
 
@@ -570,6 +570,14 @@ impl Supervisor {
         self.sync_probe(slot, now);
     }
 
+    /// `step_job` with `JobEvent::Stop(after)`: one call for the eight
+    /// places that stop a job, each of which built the event in memory
+    /// to pass (issue 18, bytes). Not on the respawn path.
+    #[inline(never)]
+    fn stop(&mut self, slot: Slot, after: AfterStop, now: Instant) {
+        self.step_job(slot, JobEvent::Stop(after), now);
+    }
+
     fn perform(&mut self, slot: Slot, action: Action, now: Instant, rules: &job::Rules) {
         let name = &self.jobs.get(slot).spec.name;
         match action {
@@ -655,10 +663,13 @@ impl Supervisor {
 
     /// Logs the exit `reap` left for after the restart, if any.
     fn log_exit_line(&mut self) {
-        if let Some(line) = self.exit_line.take() {
+        // Read where it is, then cleared: not copied out by `take`
+        // (issue 18, bytes).
+        if let Some(line) = &self.exit_line {
             let name = &self.jobs.get(line.slot).spec.name;
             let (pid, ran, ending) = (line.pid.as_raw_nonzero(), line.ran, line.ending);
             info!("job {name} [{pid}] exited after {ran} sec: {ending}");
+            self.exit_line = None;
         }
     }
 
@@ -666,14 +677,14 @@ impl Supervisor {
     /// machine. Nothing starts once pmtr is exiting.
     fn spawn(&mut self, slot: Slot, now: Instant) {
         if self.shutting_down {
-            self.step_job(slot, JobEvent::Stop(AfterStop::Down), now);
+            self.stop(slot, AfterStop::Down, now);
             return;
         }
         let job = self.jobs.get_mut(slot);
         let Ok(launch) = &job.launch else {
             // Not startable: the reconcile never starts such a job, and
             // an explicit start is refused before it gets here.
-            self.step_job(slot, JobEvent::Stop(AfterStop::Down), now);
+            self.stop(slot, AfterStop::Down, now);
             return;
         };
         if let Some(health) = &job.health {
@@ -973,7 +984,7 @@ impl Supervisor {
             self.settled = false;
             if !job.wanted() || job.launch.is_err() {
                 if job.state.is_up() {
-                    self.step_job(Slot::Job(i), JobEvent::Stop(AfterStop::Down), now);
+                    self.stop(Slot::Job(i), AfterStop::Down, now);
                 }
                 continue;
             }
@@ -1010,7 +1021,7 @@ impl Supervisor {
             let job = self.jobs.get(slot);
             if matches!(job.state, JobState::Running { .. }) {
                 super::job_info(&job.spec.name, ": a depends file changed; restarting it");
-                self.step_job(slot, JobEvent::Stop(AfterStop::Restart), now);
+                self.stop(slot, AfterStop::Restart, now);
             }
         }
         for &id in &self.source.changed_env_files(now) {
@@ -1060,7 +1071,7 @@ impl Supervisor {
             super::job_info(&spec.name, ": env file saved; environment unchanged");
         } else if matches!(job.state, JobState::Running { .. }) {
             super::job_info(&spec.name, ": environment changed; restarting it");
-            self.step_job(slot, JobEvent::Stop(AfterStop::Restart), now);
+            self.stop(slot, AfterStop::Restart, now);
         }
     }
 
@@ -1089,7 +1100,7 @@ impl Supervisor {
             .jobs
             .apply(specs, |spec, id| prepare(spec, id, &mut cx));
         for i in applied.retired.clone() {
-            self.step_job(Slot::Retiring(i), JobEvent::Stop(AfterStop::Down), now);
+            self.stop(Slot::Retiring(i), AfterStop::Down, now);
         }
         self.equip();
         self.forget_retired(now);
@@ -1373,7 +1384,9 @@ fn prepare(spec: &JobSpec, id: u32, cx: &mut Prepare<'_>) -> Result<Launch, NotS
 }
 
 /// Logs `job NAME: WHY; the job will not start`: one call for the trust
-/// check and `equip` (issue 18, bytes).
+/// check and `equip` (issue 18, bytes). Cold: its callers' usual way,
+/// the job prepared and equipped, is laid out straight (and smaller).
+#[cold]
 fn refuse(spec: &JobSpec, why: &str) {
     error!("job {}: {why}; the job will not start", spec.name);
 }

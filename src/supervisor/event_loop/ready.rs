@@ -81,23 +81,28 @@ impl Supervisor {
             // x86_64).
             let Ok(launch) = &job.launch else { continue };
             let owner = launch.owner().filter(|&(uid, _)| uid != euid);
-            let made = match notify {
-                true => self.notify_dir.make().map_err(|e| {
-                    let dir = self.notify_dir.path();
-                    super::super::config_source::failed(
-                        &["can't make the notify directory ", dir, ": "],
+            // The socket's path made only for a notify socket whose
+            // directory is there: no path to drop for the others, nor
+            // after a failure. `Health::new`, called from two arms, is
+            // then a function of its own, not inlined here (issue 18,
+            // bytes: smaller on every build).
+            let built = match notify {
+                true => match self.notify_dir.make() {
+                    Ok(()) => {
+                        let path = socket_path(self.notify_dir.path(), job.id);
+                        Health::new(&job.spec, launch, Some((path, owner)))
+                    }
+                    Err(e) => Err(super::super::config_source::failed(
+                        &[
+                            "can't make the notify directory ",
+                            self.notify_dir.path(),
+                            ": ",
+                        ],
                         e,
-                    )
-                }),
-                false => Ok(()),
+                    )),
+                },
+                false => Health::new(&job.spec, launch, None),
             };
-            // The socket's path made only for a notify socket: no path
-            // to drop for the others (issue 18, bytes).
-            let socket = match notify {
-                true => Some((socket_path(self.notify_dir.path(), job.id), owner)),
-                false => None,
-            };
-            let built = made.and_then(|()| Health::new(&job.spec, launch, socket));
             let id = u64::from(job.id);
             let job = self.jobs.get_mut(Slot::Job(i));
             match built {
@@ -379,7 +384,7 @@ impl Supervisor {
                 "job {} restarts with {}: stopping it",
                 dependent.spec.name, job.spec.name
             );
-            self.step_job(Slot::Job(j), JobEvent::Stop(job::AfterStop::Down), now);
+            self.stop(Slot::Job(j), job::AfterStop::Down, now);
         }
     }
 
