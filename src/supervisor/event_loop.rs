@@ -47,6 +47,13 @@ mod ready;
 
 /// Reports go out this often when `report to` is configured (SPEC §8).
 const REPORT_EVERY: Duration = Duration::from_secs(10);
+/// The longest the loop sleeps in one wait: 24 days, under the 24.8 days
+/// of milliseconds an `int` holds. Past that, rustix waits through
+/// `epoll_pwait2`, which kernels before 5.11 do not have (Raspberry Pi
+/// OS's 5.10 among them): the wait failed and pmtr exited, for a
+/// deadline as far off as `bounce every 30d`. Such a deadline is met
+/// after a wakeup that finds nothing due.
+const MAX_SLEEP: Duration = Duration::from_secs(24 * 24 * 3600);
 
 /// What one wakeup reads at most from one job's output pipe: a busy job
 /// gets this much per turn, like every other source.
@@ -257,14 +264,9 @@ impl Supervisor {
                     break;
                 }
             }
-            let timeout = self.next_deadline(now).map(|at| {
-                let d = at.saturating_duration_since(Instant::now());
-                // Round up so the deadline has passed when we wake.
-                rustix::time::Timespec {
-                    tv_sec: d.as_secs() as _,
-                    tv_nsec: (d.subsec_nanos() + 999_999) as _,
-                }
-            });
+            let timeout = self
+                .next_deadline(now)
+                .map(|at| wait_for(at.saturating_duration_since(Instant::now())));
             if self.trim_due {
                 // The parser's and start-up's pages are cold until the
                 // next read: give them back (issue 18, PSS; rt/trim.rs
@@ -1383,6 +1385,20 @@ fn prepare(spec: &JobSpec, id: u32, cx: &mut Prepare<'_>) -> Result<Launch, NotS
     })
 }
 
+/// How long the loop waits for a deadline `d` away: at most
+/// [`MAX_SLEEP`]. rustix rounds the nanoseconds up to the milliseconds
+/// epoll counts in, so the deadline has passed when the loop wakes (a
+/// rounding of its own made the field 1e9 or more, which the kernel
+/// refuses).
+#[inline]
+fn wait_for(d: Duration) -> rustix::time::Timespec {
+    let d = d.min(MAX_SLEEP);
+    rustix::time::Timespec {
+        tv_sec: d.as_secs() as _,
+        tv_nsec: d.subsec_nanos() as _,
+    }
+}
+
 /// Logs `job NAME: WHY; the job will not start`: one call for the trust
 /// check and `equip` (issue 18, bytes). Cold: its callers' usual way,
 /// the job prepared and equipped, is laid out straight (and smaller).
@@ -1434,5 +1450,35 @@ fn signal_group(pid: Pid, sig: Signal) {
             pid.as_raw_nonzero(),
             sys::strerror(e)
         ),
+    }
+}
+
+#[cfg(test)]
+mod wait_tests {
+    use super::*;
+
+    /// Every wait is one `epoll_pwait` of whole milliseconds an `int`
+    /// holds (no `epoll_pwait2`, which kernels before 5.11 lack), never
+    /// shorter than the deadline it waits for, up to [`MAX_SLEEP`].
+    #[test]
+    fn every_wait_fits_an_int_of_milliseconds_and_wakes_no_earlier() {
+        let day = 24 * 3600;
+        for d in [
+            Duration::ZERO,
+            Duration::from_nanos(1),
+            Duration::from_nanos(999_999_999),
+            Duration::new(9, 999_000_001),
+            Duration::new(30 * day - 1, 999_999_999),
+            Duration::from_secs(24 * day),
+            Duration::from_secs(25 * day),
+            Duration::from_secs(3650 * day),
+            Duration::MAX,
+        ] {
+            let t = wait_for(d);
+            assert!((0..1_000_000_000).contains(&t.tv_nsec), "{d:?}");
+            let ms = t.tv_sec * 1000 + (t.tv_nsec + 999_999) / 1_000_000;
+            assert!(ms <= i64::from(i32::MAX), "{d:?}");
+            assert!(u128::try_from(ms).unwrap() * 1_000_000 >= d.min(MAX_SLEEP).as_nanos());
+        }
     }
 }

@@ -296,6 +296,23 @@ fn bounce_restarts_a_running_job() {
     p.expect_log(&format!("sending SIGTERM to job b [{first}]"), T);
 }
 
+/// A deadline further off than an `int` of milliseconds (24.8 days) made
+/// the wait ask for `epoll_pwait2` with a nanosecond field past 1e9: the
+/// kernel refused it and pmtr exited as soon as it went to sleep.
+#[test]
+fn a_deadline_weeks_away_keeps_the_loop_waiting() {
+    let far = "job {\n name far\n cmd /bin/sleep 1000\n bounce every 30d\n}\n";
+    let p = Pmtr::start("far-deadline", far);
+    let first = p.wait_job("far", T);
+    // The loop still answers: an edit is applied, and the far job is left
+    // alone.
+    p.write_config(&format!("{far}{}", job("next", "/bin/sleep 1001")));
+    p.wait_job("next", T);
+    assert!(alive(p.pid()), "{}", p.log());
+    assert_eq!(p.job_pid("far"), Some(first));
+    assert!(!p.log().contains("epoll_wait failed"), "{}", p.log());
+}
+
 #[test]
 fn depends_content_change_restarts() {
     let d = TempDir::new("depends-files");
