@@ -786,9 +786,11 @@ pub fn lookup_in(host: &str, port: u16, sources: Sources) -> Result<Vec<SocketAd
                 .sockets()
                 .map(|(i, s)| (i, PollFd::new(s, PollFlags::IN)))
                 .unzip();
+            // ppoll counts nanoseconds: nothing to round (a rounding up
+            // made the field 1e9 or more, which the kernel refuses).
             let timeout = rustix::time::Timespec {
                 tv_sec: wait.as_secs() as _,
-                tv_nsec: (wait.subsec_nanos() + 999_999) as _,
+                tv_nsec: wait.subsec_nanos() as _,
             };
             // EINTR just ends the wait early: the clock is read again.
             let _ = rustix::event::poll(&mut fds, Some(&timeout));
