@@ -109,7 +109,10 @@ fn bind_at(path: &str, owner: Option<(u32, u32)>) -> Result<OwnedFd, Errno> {
         SocketFlags::CLOEXEC | SocketFlags::NONBLOCK,
         None,
     )?;
-    let addr = crate::files::unix_addr(path)?;
+    // Borrowed where the Result holds it, not moved out (issue 18,
+    // bytes, as `Server::open`).
+    let addr = crate::files::unix_addr(path);
+    let addr = addr.as_ref().map_err(|&e| e)?;
     match crate::files::unlink(path) {
         Ok(()) | Err(Errno::NOENT) => {}
         Err(e) => return Err(e),
@@ -117,7 +120,7 @@ fn bind_at(path: &str, owner: Option<(u32, u32)>) -> Result<OwnedFd, Errno> {
     // The file is created 0600 (umask), so no other user can send to
     // it in the moment before it is given to the job's user.
     let old = rustix::process::umask(Mode::from_raw_mode(0o177));
-    let bound = net::bind(&fd, &addr);
+    let bound = net::bind(&fd, addr);
     rustix::process::umask(old);
     bound?;
     if let Some((uid, gid)) = owner {

@@ -233,12 +233,24 @@ impl Supervisor {
         let Some(h) = job.health.as_mut() else { return };
         let Some(launch) = h.launch(kind) else { return };
         match spawn::spawn(launch, parent, [None; 3]) {
-            Ok(started) => {
-                if let Some(fd) = &started.stdout {
+            Ok(spawn::Started {
+                pid,
+                exec,
+                stdout,
+                stderr,
+                ready,
+            }) => {
+                // A probe's launch (`Launch::probe`) has its stderr merged
+                // into its stdout and no ready fd: spawn made no pipe for
+                // either, so there is nothing to close (no close code for
+                // two Nones; issue 18, bytes, as `Helper::spawn`).
+                debug_assert!(stderr.is_none() && ready.is_none());
+                core::mem::forget((stderr, ready));
+                if let Some(fd) = &stdout {
                     let _ = super::watch(self.epoll.as_fd(), fd, TOKEN_PROBE | id);
                 }
-                h.probe_started(started.stdout, started.exec);
-                self.probe_event(slot, ProbeEvent::Spawned(started.pid), now);
+                h.probe_started(stdout, exec);
+                self.probe_event(slot, ProbeEvent::Spawned(pid), now);
             }
             Err(e) => {
                 warn!(
