@@ -780,6 +780,27 @@ pub struct Started {
     pub ready: Option<OwnedFd>,
 }
 
+impl Started {
+    /// Its pid, exec status and stdout pipe, for a launch whose stderr
+    /// goes where its stdout does and that has no ready fd (a probe's
+    /// `Launch::probe`, a helper's `Launch::logger`): spawn made no pipe
+    /// for either, so their two `None`s are left, not dropped (no close
+    /// code for them; issue 18, bytes).
+    #[inline]
+    pub fn merged(self) -> (Pid, Exec, Option<OwnedFd>) {
+        let Started {
+            pid,
+            exec,
+            stdout,
+            stderr,
+            ready,
+        } = self;
+        debug_assert!(stderr.is_none() && ready.is_none());
+        core::mem::forget((stderr, ready));
+        (pid, exec, stdout)
+    }
+}
+
 /// Why [`spawn`] could not start a child: the call that failed and its
 /// errno. Both are passing conditions (EMFILE, EAGAIN), so the loop
 /// retries, but the message must name the real call: "fork failed" for a

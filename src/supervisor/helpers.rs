@@ -359,20 +359,15 @@ impl Helper {
     fn spawn(&mut self, parent: Pid, now: Instant) {
         let Some((r, _)) = &self.pipe else { return };
         match spawn::spawn(&self.launch, parent, [Some(r.as_fd()), None, None]) {
-            Ok(spawn::Started {
-                pid,
-                exec,
-                stdout,
-                stderr,
-                ready,
-            }) => {
+            Ok(started) => {
                 // A helper's launch is a `Launch::logger` (see
                 // `add_logger`): stdin the pipe given, stdout /dev/null,
                 // stderr pmtr's, no ready fd, so spawn made no pipe of
                 // its own and there is nothing to close (no close code
                 // for three Nones; issue 18, bytes).
-                debug_assert!(stdout.is_none() && stderr.is_none() && ready.is_none());
-                core::mem::forget((stdout, stderr, ready));
+                let (pid, exec, stdout) = started.merged();
+                debug_assert!(stdout.is_none());
+                core::mem::forget(stdout);
                 debug!("started the {} [{}]", self.label, pid.as_raw_nonzero());
                 // In place of the None its reap (or its making) left: no
                 // drop of an earlier one (issue 18, bytes).

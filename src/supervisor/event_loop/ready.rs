@@ -233,19 +233,10 @@ impl Supervisor {
         let Some(h) = job.health.as_mut() else { return };
         let Some(launch) = h.launch(kind) else { return };
         match spawn::spawn(launch, parent, [None; 3]) {
-            Ok(spawn::Started {
-                pid,
-                exec,
-                stdout,
-                stderr,
-                ready,
-            }) => {
+            Ok(started) => {
                 // A probe's launch (`Launch::probe`) has its stderr merged
-                // into its stdout and no ready fd: spawn made no pipe for
-                // either, so there is nothing to close (no close code for
-                // two Nones; issue 18, bytes, as `Helper::spawn`).
-                debug_assert!(stderr.is_none() && ready.is_none());
-                core::mem::forget((stderr, ready));
+                // into its stdout and no ready fd.
+                let (pid, exec, stdout) = started.merged();
                 if let Some(fd) = &stdout {
                     let _ = super::watch(self.epoll.as_fd(), fd, TOKEN_PROBE | id);
                 }
