@@ -508,9 +508,8 @@ fn state_text(text: &mut String, job: &JobStatus) {
 /// One aligned line per job, headed; reasons a job can't start follow.
 fn table(jobs: &[JobStatus]) -> String {
     // Never dropped: the client exits after printing (issue 18, bytes).
-    let mut cells: ManuallyDrop<Cells<6>> = ManuallyDrop::new(Cells::with_header_line(
-        "NAME\tSTATE\tPID\tUPTIME\tRESTARTS\tLAST EXIT",
-    ));
+    let mut cells: ManuallyDrop<Cells<6>> =
+        ManuallyDrop::new(Cells::new("NAME\tSTATE\tPID\tUPTIME\tRESTARTS\tLAST EXIT"));
     for j in jobs {
         cells.push(&j.name);
         state_text(&mut cells.text, j);

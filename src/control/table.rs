@@ -10,31 +10,12 @@ pub struct Cells<const N: usize> {
 }
 
 impl<const N: usize> Cells<N> {
-    /// A table whose first row is `header`.
-    pub fn new(header: [&str; N]) -> Self {
-        Cells::with_header(&header)
-    }
-
-    /// A table whose first row is `header`, borrowed: a constant list is
-    /// not built on the stack, and a loop over a slice out of line is not
-    /// an array iterator nor unrolled (issue 18, bytes).
+    /// A table whose first row is the `N` words of `header`,
+    /// tab-separated: one text, not a list of `N` texts, each a pointer
+    /// and a length (issue 18, bytes); one loop out of line for every
+    /// table, not an array iterator nor unrolled.
     #[inline(never)]
-    pub fn with_header(header: &[&str]) -> Self {
-        let mut cells = Cells {
-            text: String::new(),
-            ends: Vec::new(),
-        };
-        for name in header {
-            cells.push(name);
-        }
-        cells
-    }
-
-    /// A table whose first row is the words of `header`, tab-separated:
-    /// one text, not a list of `N` texts, each a pointer and a length
-    /// (issue 18, bytes).
-    #[inline(never)]
-    pub fn with_header_line(header: &str) -> Self {
+    pub fn new(header: &str) -> Self {
         let mut cells = Cells {
             text: String::new(),
             ends: Vec::new(),
@@ -42,6 +23,7 @@ impl<const N: usize> Cells<N> {
         for name in crate::Split::new(header, b'\t') {
             cells.push(name);
         }
+        debug_assert_eq!(cells.ends.len(), N, "{header:?}");
         cells
     }
 
@@ -148,7 +130,7 @@ mod tests {
 
     #[test]
     fn columns_align_and_last_is_unpadded() {
-        let mut cells = Cells::new(["NAME", "PID", "CMD"]);
+        let mut cells = Cells::<3>::new("NAME\tPID\tCMD");
         for cell in ["web", "12345", "/bin/sleep 1"] {
             cells.push(cell);
         }
@@ -169,7 +151,7 @@ mod tests {
                 "A  B\nx  ok\ny  a\u{2003}b\n",
             ),
         ] {
-            let mut cells = Cells::new(["A", "B"]);
+            let mut cells = Cells::<2>::new("A\tB");
             for cell in row {
                 cells.push(cell);
             }

@@ -215,9 +215,7 @@ impl Summary {
 
     /// The file's text: a header, then aligned columns.
     fn render(&self, now: Instant) -> String {
-        let mut cells = Cells::new([
-            "HOST", "JOB", "STATE", "RUNNING", "PID", "SEEN", "FROM", "CMD",
-        ]);
+        let mut cells = Cells::<8>::new("HOST\tJOB\tSTATE\tRUNNING\tPID\tSEEN\tFROM\tCMD");
         for ((host, name), (job, seen, from)) in &self.jobs {
             cells.push(host);
             cells.push(name);
