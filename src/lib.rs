@@ -103,6 +103,15 @@ pub(crate) fn parse_i32(text: &str) -> Option<i32> {
     i32::try_from(if negative { -n } else { n }).ok()
 }
 
+/// Puts `value` where `place` holds None, as the caller's state
+/// guarantees (checked in debug builds): the None is not dropped, so the
+/// call site has no drop code for what was there (issue 18, bytes).
+#[inline(always)]
+pub(crate) fn fill<T>(place: &mut Option<T>, value: Option<T>) {
+    debug_assert!(place.is_none());
+    core::mem::forget(core::mem::replace(place, value));
+}
+
 /// `text.split_once(sep)` for an ASCII `sep`, found byte by byte: core's
 /// char searcher (and the `memchr` under it) leaves the binary when no
 /// char pattern is left (issue 18, bytes). An ASCII byte is never inside

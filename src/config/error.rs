@@ -278,7 +278,7 @@ impl ErrorKind {
     /// With the suggestion of `%?`. [`ErrorKind::new`] has left None in
     /// its place: nothing to drop there (issue 18, bytes).
     pub(crate) fn suggest(mut self, s: Option<&str>) -> Self {
-        core::mem::forget(core::mem::replace(&mut self.more, s.map(Box::from)));
+        crate::fill(&mut self.more, s.map(Box::from));
         self
     }
 }

@@ -49,7 +49,7 @@ pub fn check_opened(path: &str, meta: &Stat) -> Result<(), Error> {
                             // `refused` still holds None, nothing to drop
                             // (issue 18, bytes).
                             let kind = ErrorKind::new(said, Some(entry)).num(n);
-                            core::mem::forget(refused.replace(kind));
+                            crate::fill(&mut refused, Some(kind));
                             Err(Errno::PERM)
                         }
                         None => Ok(()),

@@ -183,15 +183,18 @@ impl Server {
                 let _ = crate::files::unlink(path);
                 break 'failed ("epoll_ctl", e);
             }
-            core::mem::forget(place.replace(Server {
-                listener,
-                path: path.to_string(),
-                inode: (st.st_dev, st.st_ino),
-                clients: Default::default(),
-                next_seq: 0,
-                euid: rustix::process::geteuid(),
-                client_token: 0,
-            }));
+            crate::fill(
+                place,
+                Some(Server {
+                    listener,
+                    path: path.to_string(),
+                    inode: (st.st_dev, st.st_ino),
+                    clients: Default::default(),
+                    next_seq: 0,
+                    euid: rustix::process::geteuid(),
+                    client_token: 0,
+                }),
+            );
             return Ok(());
         };
         Err(OpenError::Call { call, path, errno })

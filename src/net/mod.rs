@@ -206,7 +206,6 @@ impl Net {
                 .map(|at| old.swap_remove(at));
             // Put where place's None is, not assigned over it: no drop
             // code for that None (issue 18, bytes).
-            debug_assert!(l.fd.is_none());
             let fd = match kept.and_then(|o| o.fd) {
                 Some(fd) => match epoll::modify(epoll, &fd, token, epoll::EventFlags::IN) {
                     Ok(()) => Some(fd),
@@ -221,7 +220,7 @@ impl Net {
                 },
                 None => open_listener(epoll, token, &l),
             };
-            core::mem::forget(core::mem::replace(&mut l.fd, fd));
+            crate::fill(&mut l.fd, fd);
             self.listen.push(l);
         }
         // By reference, then dropped (closed) together: no `IntoIter` of
@@ -243,9 +242,8 @@ impl Net {
                 now,
             );
             // As a listener's (above).
-            debug_assert!(d.fd.is_none());
             let fd = open_destination(&d);
-            core::mem::forget(core::mem::replace(&mut d.fd, fd));
+            crate::fill(&mut d.fd, fd);
             self.report.push(d);
         }
         drop(old_report);

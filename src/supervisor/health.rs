@@ -179,9 +179,8 @@ impl Health {
         // In place of the Nones the last probe's exit left (the loop
         // closes its output and takes its status then): no drops of
         // earlier ones (issue 18, bytes).
-        debug_assert!(self.probe_out.is_none() && self.probe_status.is_none());
-        core::mem::forget(core::mem::replace(&mut self.probe_out, out));
-        core::mem::forget(self.probe_status.replace(status));
+        crate::fill(&mut self.probe_out, out);
+        crate::fill(&mut self.probe_status, Some(status));
         self.captured = 0;
         self.line.clear();
         self.last_line.clear();

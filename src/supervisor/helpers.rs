@@ -343,7 +343,7 @@ impl Helper {
             }
             // In place of the None just tested: nothing to drop (issue
             // 18, bytes).
-            core::mem::forget(self.pipe.replace((r, w)));
+            crate::fill(&mut self.pipe, Some((r, w)));
         }
         Ok(())
     }
@@ -371,8 +371,7 @@ impl Helper {
                 debug!("started the {} [{}]", self.label, pid.as_raw_nonzero());
                 // In place of the None its reap (or its making) left: no
                 // drop of an earlier one (issue 18, bytes).
-                debug_assert!(self.status.is_none());
-                core::mem::forget(self.status.replace(exec));
+                crate::fill(&mut self.status, Some(exec));
                 self.state = State::Running { pid, since: now };
             }
             Err(e) => {

@@ -212,8 +212,7 @@ impl Writer {
                 // connects only without a socket (none yet, or
                 // `send_once` found none or closed it), so there is
                 // nothing to drop (issue 18, bytes).
-                debug_assert!(self.sock.is_none());
-                core::mem::forget(self.sock.replace(fd));
+                crate::fill(&mut self.sock, Some(fd));
                 self.stream = stream;
                 self.pending.clear();
                 self.retry_at = None;
