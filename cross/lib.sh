@@ -222,6 +222,13 @@ min_panic_strategy() {
 #   x86_64 -1664). The calls cost a few cycles; pmtr waits, it does not
 #   compute.
 # - no jump tables, but on armv7 (see no_jump_tables_flag).
+# - aarch64: no outline atomics. rustc's aarch64 targets call a helper per
+#   atomic operation that picks LSE or exclusive loads at run time, for
+#   threads on many cores; pmtr is one thread, and its few atomic bytes
+#   become inline exclusive-load loops every ARMv8 core runs (issue 18:
+#   -112 bytes). Not for the stable flavour: its prebuilt core is built
+#   with them, and LLVM inlines no function built with other target
+#   features into pmtr's code (measured: +5320).
 min_rustflags() {
     flags="$MIN_PANIC_RUSTFLAGS -Cforce-unwind-tables=no --cfg pmtr_small_rt"
     case $1 in
@@ -229,7 +236,7 @@ min_rustflags() {
         *) flags="$flags $MIN_NO_JUMP_TABLES" ;;
     esac
     case $1 in
-        aarch64-*) ;;
+        aarch64-*) flags="$flags -Ctarget-feature=-outline-atomics" ;;
         *) flags="$flags -Cllvm-args=-enable-machine-outliner=always" ;;
     esac
     echo "$flags"
