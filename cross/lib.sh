@@ -229,8 +229,13 @@ min_panic_strategy() {
 #   -112 bytes). Not for the stable flavour: its prebuilt core is built
 #   with them, and LLVM inlines no function built with other target
 #   features into pmtr's code (measured: +5320).
+# - tail merging down to one instruction (LLVM's branch folder merges
+#   identical block endings of 3 instructions or more by default): an
+#   ending that two paths share is kept once and branched to (issue 18:
+#   armv6 -40 bytes, armv7 -48, aarch64 -64, x86_64 -88).
 min_rustflags() {
     flags="$MIN_PANIC_RUSTFLAGS -Cforce-unwind-tables=no --cfg pmtr_small_rt"
+    flags="$flags -Cllvm-args=-tail-merge-size=1"
     case $1 in
         armv7-unknown-linux-musleabihf) flags="$flags -Ctarget-feature=+thumb-mode" ;;
         *) flags="$flags $MIN_NO_JUMP_TABLES" ;;
