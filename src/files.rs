@@ -141,16 +141,29 @@ fn read_to_end(fd: BorrowedFd<'_>, limit: usize, mut sink: Sink<'_>) -> Result<(
     }
 }
 
+#[cfg(target_arch = "arm")]
+pub use crate::sys::Stat;
+#[cfg(target_arch = "arm")]
+use crate::sys::statat as stat_call;
+/// What the stat calls below give: rustix's `Stat`, but on 32-bit ARM
+/// the kernel's `struct stat64` that `sys::statat` reads straight into
+/// (issue 18, bytes: rustix's `statx` and its conversions leave).
+#[cfg(not(target_arch = "arm"))]
+pub use rustix::fs::Stat;
+#[cfg(not(target_arch = "arm"))]
+use rustix::fs::statat as stat_call;
+
 /// `fstat(fd)`, as `fstatat(fd, "", AT_EMPTY_PATH)`: the same rustix
 /// call as [`statat`], so that rustix's `fstat` and its fallback are not
-/// in the binary too (issue 18, bytes). The same `statx` call first; the
-/// fallback of a kernel without it is `fstatat64` with `AT_EMPTY_PATH`
-/// (Linux 2.6.39) where `fstat`'s was `fstat64`.
+/// in the binary too (issue 18, bytes). On 32-bit targets but ARM the
+/// same `statx` call first; the fallback of a kernel without it is
+/// `fstatat64` with `AT_EMPTY_PATH` (Linux 2.6.39) where `fstat`'s was
+/// `fstat64`. On ARM `fstatat64` only (`sys::statat`).
 ///
 /// # References
 ///  - [Linux](https://man7.org/linux/man-pages/man2/stat.2.html)
-pub fn fstat(fd: rustix::fd::BorrowedFd<'_>) -> Result<rustix::fs::Stat, Errno> {
-    rustix::fs::statat(fd, c"", rustix::fs::AtFlags::EMPTY_PATH)
+pub fn fstat(fd: rustix::fd::BorrowedFd<'_>) -> Result<Stat, Errno> {
+    stat_call(fd, c"", rustix::fs::AtFlags::EMPTY_PATH)
 }
 
 /// `stat(path)`, as `fstatat(AT_FDCWD, path, 0)`: one rustix call,
@@ -159,19 +172,19 @@ pub fn fstat(fd: rustix::fd::BorrowedFd<'_>) -> Result<rustix::fs::Stat, Errno> 
 ///
 /// # References
 ///  - [Linux](https://man7.org/linux/man-pages/man2/stat.2.html)
-pub fn stat(path: &str) -> Result<rustix::fs::Stat, Errno> {
+pub fn stat(path: &str) -> Result<Stat, Errno> {
     statat(path, rustix::fs::AtFlags::empty())
 }
 
 /// `lstat(path)`, as `fstatat(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW)` (see
 /// [`stat`]).
-pub fn lstat(path: &str) -> Result<rustix::fs::Stat, Errno> {
+pub fn lstat(path: &str) -> Result<Stat, Errno> {
     statat(path, rustix::fs::AtFlags::SYMLINK_NOFOLLOW)
 }
 
 /// `fstatat(AT_FDCWD, path, flags)`.
-pub fn statat(path: &str, flags: rustix::fs::AtFlags) -> Result<rustix::fs::Stat, Errno> {
-    rustix::fs::statat(rustix::fs::CWD, CPath::default().c_str(path)?, flags)
+pub fn statat(path: &str, flags: rustix::fs::AtFlags) -> Result<Stat, Errno> {
+    stat_call(rustix::fs::CWD, CPath::default().c_str(path)?, flags)
 }
 
 /// `open(path, flags, mode)`.
@@ -330,7 +343,7 @@ pub fn readlink(path: &str) -> Result<String, Errno> {
 /// configuration time, not for a job's restart.
 pub fn walk_path<E>(
     path: &str,
-    mut visit: impl FnMut(&str, Option<&rustix::fs::Stat>, &rustix::fs::Stat) -> Result<(), E>,
+    mut visit: impl FnMut(&str, Option<&Stat>, &Stat) -> Result<(), E>,
     io: impl Fn(Errno) -> E,
 ) -> Result<(), E> {
     use rustix::fs::FileType;

@@ -11,7 +11,8 @@
 //! Not running as root, every file passes: pmtr runs with no more rights
 //! than whoever can edit its files.
 
-use rustix::fs::{FileType, Stat};
+use crate::files::Stat;
+use rustix::fs::FileType;
 use rustix::io::Errno;
 
 use super::error::{Error, ErrorKind, Msg};

@@ -573,6 +573,83 @@ pub fn dup_onto(fd: rustix::fd::BorrowedFd<'_>, target: i32) -> Result<(), Errno
     Ok(())
 }
 
+/// The kernel's `struct stat64` on 32-bit ARM, which `fstatat64` fills:
+/// pmtr's `Stat` there (`files::Stat`), with the field names and types of
+/// rustix's, read where the kernel put them (no conversion).
+#[cfg(target_arch = "arm")]
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct Stat {
+    pub st_dev: u64,
+    _pad0: u32,
+    _st_ino32: u32,
+    pub st_mode: u32,
+    pub st_nlink: u32,
+    pub st_uid: u32,
+    pub st_gid: u32,
+    pub st_rdev: u64,
+    _pad3: u32,
+    // (4 bytes of alignment: `u64`s are 8-aligned in the EABI, as in
+    // the kernel's C.)
+    pub st_size: i64,
+    pub st_blksize: u32,
+    pub st_blocks: u64,
+    _times: [u32; 6],
+    pub st_ino: u64,
+}
+
+// The layout of linux-raw-sys's `stat64` for arm, which is the kernel's.
+#[cfg(target_arch = "arm")]
+const _: () = {
+    assert!(size_of::<Stat>() == 104);
+    assert!(core::mem::offset_of!(Stat, st_mode) == 16);
+    assert!(core::mem::offset_of!(Stat, st_uid) == 24);
+    assert!(core::mem::offset_of!(Stat, st_rdev) == 32);
+    assert!(core::mem::offset_of!(Stat, st_size) == 48);
+    assert!(core::mem::offset_of!(Stat, st_blocks) == 64);
+    assert!(core::mem::offset_of!(Stat, st_ino) == 96);
+};
+
+/// `fstatat64(dirfd, path, flags)`—The status of the file `path` names
+/// relative to `dirfd` (with `AT_EMPTY_PATH`, of `dirfd` itself), on
+/// 32-bit ARM.
+///
+/// The system call itself, into the kernel's `struct stat64`: rustix's
+/// `statat` tries `statx` first (for times past 2038, which pmtr never
+/// reads), converts its answer field by field with an overflow check
+/// each, and falls back to this same call and a second conversion
+/// (issue 18: 596 bytes of armv7). Every ARM kernel has `fstatat64`
+/// (Linux 2.6.16; `AT_EMPTY_PATH` 2.6.39, as for rustix's fallback).
+///
+/// # References
+///  - [Linux](https://man7.org/linux/man-pages/man2/stat.2.html)
+#[cfg(target_arch = "arm")]
+#[doc(alias = "fstatat64")]
+pub fn statat(
+    dirfd: rustix::fd::BorrowedFd<'_>,
+    path: &CStr,
+    flags: rustix::fs::AtFlags,
+) -> Result<Stat, Errno> {
+    let mut st = MaybeUninit::<Stat>::uninit();
+    // SAFETY: `path` is NUL-ended, and the buffer is one `struct stat64`
+    // (its layout checked above), which the kernel writes whole on
+    // success.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_fstatat64,
+            rustix::fd::AsRawFd::as_raw_fd(&dirfd),
+            path.as_ptr(),
+            st.as_mut_ptr(),
+            flags.bits(),
+        )
+    };
+    if rc != 0 {
+        return Err(Errno::from_raw_os_error(last_errno()));
+    }
+    // SAFETY: filled by the kernel (above); every field is an integer.
+    Ok(unsafe { st.assume_init() })
+}
+
 /// The clocks pmtr reads.
 #[derive(Clone, Copy)]
 pub enum Clock {
