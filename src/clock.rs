@@ -52,6 +52,13 @@ impl Instant {
         Duration::from_nanos(self.0.get().saturating_sub(earlier.0.get()))
     }
 
+    /// How many nanoseconds after `earlier` this is; zero if it is not
+    /// later. No `Duration` made: its seconds are a 64-bit division
+    /// (issue 18, bytes).
+    pub fn nanos_since(self, earlier: Instant) -> u64 {
+        self.0.get().saturating_sub(earlier.0.get())
+    }
+
     /// How long after `earlier` this is; zero if it is not later.
     pub fn duration_since(self, earlier: Instant) -> Duration {
         self.saturating_duration_since(earlier)

@@ -41,15 +41,14 @@ impl Budget {
 
     /// Takes a token for one record at `now`; false when there is none.
     fn take(&mut self, now: Instant) -> bool {
-        // Whole tokens earned since the last fill, counted in milliseconds
-        // (a second's worth at first): `ms * LINES_PER_SEC / 1000`, taken
-        // as seconds and milliseconds apart so that no u128 of
-        // `as_millis` is needed (issue 18, bytes). Cannot overflow: a
-        // Duration from u64 nanoseconds has under 2^35 seconds.
+        // Whole tokens earned since the last fill (a second's worth at
+        // first): one per 10 ms, what `ms * LINES_PER_SEC / 1000` gave
+        // (whole milliseconds, then whole hundredths), worked out from
+        // the nanoseconds in one division, not through a `Duration`'s
+        // seconds and milliseconds (issue 18, bytes).
+        const NANOS_PER_TOKEN: u64 = 1_000_000_000 / LINES_PER_SEC as u64;
         let add = self.filled_at.map_or(u64::from(LINES_PER_SEC), |at| {
-            let since = now.saturating_duration_since(at);
-            since.as_secs() * u64::from(LINES_PER_SEC)
-                + u64::from(since.subsec_millis() * LINES_PER_SEC / 1_000)
+            now.nanos_since(at) / NANOS_PER_TOKEN
         });
         if add > 0 {
             let tokens = u64::from(self.tokens).saturating_add(add);
@@ -222,6 +221,29 @@ pub(super) fn incomplete_utf8_tail(b: &[u8]) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Tokens from nanoseconds in one division are what the seconds and
+    /// whole milliseconds of a `Duration` gave.
+    #[test]
+    fn tokens_by_nanoseconds_are_tokens_by_milliseconds() {
+        let by_ms = |n: u64| {
+            let d = core::time::Duration::from_nanos(n);
+            d.as_secs() * u64::from(LINES_PER_SEC)
+                + u64::from(d.subsec_millis() * LINES_PER_SEC / 1_000)
+        };
+        for n in (0..3_000_000_000u64).step_by(999_983).chain([
+            9_999_999,
+            10_000_000,
+            19_999_999,
+            u64::MAX,
+        ]) {
+            assert_eq!(
+                n / (1_000_000_000 / u64::from(LINES_PER_SEC)),
+                by_ms(n),
+                "{n}"
+            );
+        }
+    }
 
     #[test]
     fn utf8_tail_is_kept_for_next_piece() {
