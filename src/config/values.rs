@@ -71,7 +71,7 @@ fn find_word(list: &str, word: &str, any_case: bool) -> Option<usize> {
     let mut n = 0;
     while let Some(w) = next_word(&mut rest) {
         let same = if any_case {
-            w.eq_ignore_ascii_case(word)
+            crate::utf8::eq_ignore_case(w.as_bytes(), word.as_bytes())
         } else {
             w == word
         };
@@ -165,7 +165,7 @@ pub(super) fn suggest_resource(text: &str) -> Option<&'static str> {
     let mut rest = names;
     while let Some(n) = next_word(&mut rest) {
         if n.get(7..)
-            .is_some_and(|short| short.eq_ignore_ascii_case(text))
+            .is_some_and(|short| crate::utf8::eq_ignore_case(short.as_bytes(), text.as_bytes()))
         {
             return Some(n);
         }
@@ -259,7 +259,7 @@ pub fn parse_signal(text: &str) -> Option<Signal> {
         // Any case, without an upper-case copy (issue 18, bytes).
         let name = text
             .get(..3)
-            .filter(|sig| sig.eq_ignore_ascii_case("SIG"))
+            .filter(|sig| crate::utf8::eq_ignore_case(sig.as_bytes(), b"SIG"))
             .and_then(|_| text.get(3..))
             .unwrap_or(text);
         word_index_any_case(SIGNALS, name)? as u64

@@ -94,7 +94,7 @@ pub fn is_reply_to(reply: &[u8], query: &Query) -> bool {
             head[..2] == q[..2]
                 && flags & 0x80 != 0
                 && head[4..6] == q[4..6]
-                && head[12..].eq_ignore_ascii_case(&q[12..])
+                && crate::utf8::eq_ignore_case(&head[12..], &q[12..])
         }
         _ => false,
     }

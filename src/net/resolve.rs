@@ -584,7 +584,9 @@ fn hosts_line(line: &str, name: &str, ips: &mut Vec<IpAddr>) {
     let Some(ip) = crate::config::parse_ip(word) else {
         return;
     };
-    if ips.len() < MAX_ADDRS && words.any(|word| word.eq_ignore_ascii_case(name)) {
+    if ips.len() < MAX_ADDRS
+        && words.any(|word| crate::utf8::eq_ignore_case(word.as_bytes(), name.as_bytes()))
+    {
         ips.push(ip);
     }
 }
