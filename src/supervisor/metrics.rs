@@ -262,18 +262,15 @@ fn sample(out: &mut Vec<u8>, name: &str, job: Option<&str>, state: Option<&str>,
             }
             out.push(b);
         }
-        out.push(b'"');
+        // The closing quote joined with what follows it: fewer calls
+        // (issue 18, bytes).
         if let Some(state) = state {
-            out.extend_from_slice(b",state=\"");
+            out.extend_from_slice(b"\",state=\"");
             out.extend_from_slice(state.as_bytes());
-            out.push(b'"');
         }
-        out.push(b'}');
+        out.extend_from_slice(b"\"}");
     }
-    out.push(b' ');
-    if value < 0 {
-        out.push(b'-');
-    }
+    out.extend_from_slice(if value < 0 { b" -" } else { b" " });
     out.extend_from_slice(crate::logger::itoa(value.unsigned_abs()).as_bytes());
     out.push(b'\n');
 }
