@@ -909,28 +909,29 @@ pub fn spawn(
     // record stay empty; then the pipe says, now or once watched.
     let known = shared_result(child.record.get());
     drop(status_w);
-    let exec = match (known, status_r) {
+    // What the record or the pipe says, turned into an `Exec` at one
+    // place, not in each arm (issue 18, bytes).
+    let result = match (known, &status_r) {
         (Some(result), _) => {
             CLONE_SHARES_MEMORY.store(true, Ordering::Relaxed);
-            match result {
-                StartResult::Failed(e) => Exec::Failed(e),
-                _ => Exec::Running,
-            }
+            result
         }
-        (None, Some(pipe)) => match read_start_result(&pipe) {
-            StartResult::Running => Exec::Running,
-            StartResult::Failed(e) => Exec::Failed(e),
-            StartResult::Pending => {
-                // The child makes itself a group leader too, but pmtr may
-                // signal the group before a forked child has run that far:
-                // both sides call setpgid, as shells do.
-                let _ = rustix::process::setpgid(Some(pid), Some(pid));
-                Exec::Unknown(pipe)
-            }
-        },
+        (None, Some(pipe)) => read_start_result(pipe),
         // No pipe only once the record was seen to be shared, and clone
         // does not change how it works: not reached.
-        (None, None) => Exec::Running,
+        (None, None) => StartResult::Running,
+    };
+    let exec = match (result, status_r) {
+        (StartResult::Failed(e), _) => Exec::Failed(e),
+        // Only the pipe says `Pending` (the record never does).
+        (StartResult::Pending, Some(pipe)) => {
+            // The child makes itself a group leader too, but pmtr may
+            // signal the group before a forked child has run that far:
+            // both sides call setpgid, as shells do.
+            let _ = rustix::process::setpgid(Some(pid), Some(pid));
+            Exec::Unknown(pipe)
+        }
+        _ => Exec::Running,
     };
     Ok(Started {
         pid,
