@@ -560,13 +560,11 @@ fn job_env(
 ) -> Option<Rc<Env>> {
     let mut lines: Vec<String> = Vec::new();
     if let (Some(ids), Some(_)) = (ids, &spec.user) {
-        for &(key, value) in &[
-            ("HOME=", &ids.home),
-            ("USER=", &ids.name),
-            ("LOGNAME=", &ids.name),
-        ] {
+        // The keys a constant list, the value picked by place: no list
+        // of pairs built on the stack (issue 18, bytes).
+        for (i, &key) in ["HOME=", "USER=", "LOGNAME="].iter().enumerate() {
             let mut line = String::from(key);
-            line.push_str(value);
+            line.push_str(if i == 0 { &ids.home } else { &ids.name });
             lines.push(line);
         }
     }
