@@ -874,7 +874,7 @@ pub fn spawn(
             *pipe = Some(output_pipe()?);
         }
     }
-    let [out_pipe, err_pipe, ready_pipe] = pipes;
+    let [out_pipe, err_pipe, ready_pipe] = &pipes;
     let mut child = ChildArgs {
         launch,
         parent,
@@ -883,7 +883,7 @@ pub fn spawn(
         pipes: [
             given[0],
             out_pipe.as_ref().map(|(_, w)| w.as_fd()).or(given[1]),
-            match (&err_pipe, &out_pipe) {
+            match (err_pipe, out_pipe) {
                 (Some((_, w)), _) => Some(w.as_fd()),
                 (None, Some((_, w))) if launch.merged => Some(w.as_fd()),
                 _ => given[2],
@@ -931,12 +931,22 @@ pub fn spawn(
         }
         _ => Exec::Running,
     };
+    // pmtr keeps the read ends; the write ends are the child's now,
+    // closed by one loop, not by a copy of the close for each pipe
+    // (issue 18, bytes).
+    let mut reads: [Option<OwnedFd>; 3] = [None, None, None];
+    for (read, pipe) in reads.iter_mut().zip(pipes.iter_mut()) {
+        *read = pipe.take().map(|(r, _)| r);
+    }
+    // Every pipe was taken: nothing left to drop.
+    core::mem::forget(pipes);
+    let [stdout, stderr, ready] = reads;
     Ok(Started {
         pid,
         exec,
-        stdout: out_pipe.map(|(r, _)| r),
-        stderr: err_pipe.map(|(r, _)| r),
-        ready: ready_pipe.map(|(r, _)| r),
+        stdout,
+        stderr,
+        ready,
     })
 }
 
