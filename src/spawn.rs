@@ -1102,28 +1102,36 @@ fn open_onto(
     use rustix::fs::FileType;
     let detail = if as_job { DETAIL_AS_JOB } else { 0 };
     let flags = flags | OFlags::CLOEXEC | OFlags::NONBLOCK | OFlags::NOCTTY;
-    let fd = match rustix::fs::open(path, flags, Mode::from_raw_mode(0o644)) {
-        Ok(fd) => fd,
-        Err(e) => fail_with(status, step, e, detail),
+    // Every failure reported by one call at the end (issue 18, bytes).
+    // The descriptor is held without a drop on the way there, as before
+    // when each failure exited at once: the exit closes it.
+    let (e, detail) = 'failed: {
+        let fd = match rustix::fs::open(path, flags, Mode::from_raw_mode(0o644)) {
+            Ok(fd) => core::mem::ManuallyDrop::new(fd),
+            Err(e) => break 'failed (e, detail),
+        };
+        let kind = match crate::files::fstat(fd.as_fd()) {
+            Ok(meta) => FileType::from_raw_mode(meta.st_mode),
+            Err(e) => break 'failed (e, detail),
+        };
+        let allowed = match kind {
+            FileType::RegularFile | FileType::CharacterDevice => true,
+            FileType::Fifo => !as_job,
+            _ => false,
+        };
+        if !allowed {
+            break 'failed (Errno::INVAL, detail | DETAIL_WRONG_TYPE);
+        }
+        let cleared = rustix::fs::fcntl_getfl(&*fd)
+            .and_then(|fl| rustix::fs::fcntl_setfl(&*fd, fl - OFlags::NONBLOCK));
+        if let Err(e) = cleared {
+            break 'failed (e, detail);
+        }
+        dup_onto(fd.as_fd(), target, status, step);
+        drop(core::mem::ManuallyDrop::into_inner(fd));
+        return;
     };
-    let kind = match crate::files::fstat(rustix::fd::AsFd::as_fd(&fd)) {
-        Ok(meta) => FileType::from_raw_mode(meta.st_mode),
-        Err(e) => fail_with(status, step, e, detail),
-    };
-    let allowed = match kind {
-        FileType::RegularFile | FileType::CharacterDevice => true,
-        FileType::Fifo => !as_job,
-        _ => false,
-    };
-    if !allowed {
-        fail_with(status, step, Errno::INVAL, detail | DETAIL_WRONG_TYPE);
-    }
-    let cleared = rustix::fs::fcntl_getfl(&fd)
-        .and_then(|fl| rustix::fs::fcntl_setfl(&fd, fl - OFlags::NONBLOCK));
-    if let Err(e) = cleared {
-        fail_with(status, step, e, detail);
-    }
-    dup_onto(fd.as_fd(), target, status, step);
+    fail_with(status, step, e, detail)
 }
 
 /// Opens the streams whose files are opened with the rights the child
