@@ -560,13 +560,11 @@ fn job_env(
 ) -> Option<Rc<Env>> {
     let mut lines: Vec<String> = Vec::new();
     if let (Some(ids), Some(_)) = (ids, &spec.user) {
-        for &(key, value) in &[
-            ("HOME=", &ids.home),
-            ("USER=", &ids.name),
-            ("LOGNAME=", &ids.name),
-        ] {
+        // The keys a constant list, the value picked by place: no list
+        // of pairs built on the stack (issue 18, bytes).
+        for (i, &key) in ["HOME=", "USER=", "LOGNAME="].iter().enumerate() {
             let mut line = String::from(key);
-            line.push_str(value);
+            line.push_str(if i == 0 { &ids.home } else { &ids.name });
             lines.push(line);
         }
     }
@@ -876,7 +874,7 @@ pub fn spawn(
             *pipe = Some(output_pipe()?);
         }
     }
-    let [out_pipe, err_pipe, ready_pipe] = pipes;
+    let [out_pipe, err_pipe, ready_pipe] = &pipes;
     let mut child = ChildArgs {
         launch,
         parent,
@@ -885,7 +883,7 @@ pub fn spawn(
         pipes: [
             given[0],
             out_pipe.as_ref().map(|(_, w)| w.as_fd()).or(given[1]),
-            match (&err_pipe, &out_pipe) {
+            match (err_pipe, out_pipe) {
                 (Some((_, w)), _) => Some(w.as_fd()),
                 (None, Some((_, w))) if launch.merged => Some(w.as_fd()),
                 _ => given[2],
@@ -909,35 +907,46 @@ pub fn spawn(
     // record stay empty; then the pipe says, now or once watched.
     let known = shared_result(child.record.get());
     drop(status_w);
-    let exec = match (known, status_r) {
+    // What the record or the pipe says, turned into an `Exec` at one
+    // place, not in each arm (issue 18, bytes).
+    let result = match (known, &status_r) {
         (Some(result), _) => {
             CLONE_SHARES_MEMORY.store(true, Ordering::Relaxed);
-            match result {
-                StartResult::Failed(e) => Exec::Failed(e),
-                _ => Exec::Running,
-            }
+            result
         }
-        (None, Some(pipe)) => match read_start_result(&pipe) {
-            StartResult::Running => Exec::Running,
-            StartResult::Failed(e) => Exec::Failed(e),
-            StartResult::Pending => {
-                // The child makes itself a group leader too, but pmtr may
-                // signal the group before a forked child has run that far:
-                // both sides call setpgid, as shells do.
-                let _ = rustix::process::setpgid(Some(pid), Some(pid));
-                Exec::Unknown(pipe)
-            }
-        },
+        (None, Some(pipe)) => read_start_result(pipe),
         // No pipe only once the record was seen to be shared, and clone
         // does not change how it works: not reached.
-        (None, None) => Exec::Running,
+        (None, None) => StartResult::Running,
     };
+    let exec = match (result, status_r) {
+        (StartResult::Failed(e), _) => Exec::Failed(e),
+        // Only the pipe says `Pending` (the record never does).
+        (StartResult::Pending, Some(pipe)) => {
+            // The child makes itself a group leader too, but pmtr may
+            // signal the group before a forked child has run that far:
+            // both sides call setpgid, as shells do.
+            let _ = rustix::process::setpgid(Some(pid), Some(pid));
+            Exec::Unknown(pipe)
+        }
+        _ => Exec::Running,
+    };
+    // pmtr keeps the read ends; the write ends are the child's now,
+    // closed by one loop, not by a copy of the close for each pipe
+    // (issue 18, bytes).
+    let mut reads: [Option<OwnedFd>; 3] = [None, None, None];
+    for (read, pipe) in reads.iter_mut().zip(pipes.iter_mut()) {
+        *read = pipe.take().map(|(r, _)| r);
+    }
+    // Every pipe was taken: nothing left to drop.
+    core::mem::forget(pipes);
+    let [stdout, stderr, ready] = reads;
     Ok(Started {
         pid,
         exec,
-        stdout: out_pipe.map(|(r, _)| r),
-        stderr: err_pipe.map(|(r, _)| r),
-        ready: ready_pipe.map(|(r, _)| r),
+        stdout,
+        stderr,
+        ready,
     })
 }
 
@@ -1093,28 +1102,36 @@ fn open_onto(
     use rustix::fs::FileType;
     let detail = if as_job { DETAIL_AS_JOB } else { 0 };
     let flags = flags | OFlags::CLOEXEC | OFlags::NONBLOCK | OFlags::NOCTTY;
-    let fd = match rustix::fs::open(path, flags, Mode::from_raw_mode(0o644)) {
-        Ok(fd) => fd,
-        Err(e) => fail_with(status, step, e, detail),
+    // Every failure reported by one call at the end (issue 18, bytes).
+    // The descriptor is held without a drop on the way there, as before
+    // when each failure exited at once: the exit closes it.
+    let (e, detail) = 'failed: {
+        let fd = match rustix::fs::open(path, flags, Mode::from_raw_mode(0o644)) {
+            Ok(fd) => core::mem::ManuallyDrop::new(fd),
+            Err(e) => break 'failed (e, detail),
+        };
+        let kind = match crate::files::fstat(fd.as_fd()) {
+            Ok(meta) => FileType::from_raw_mode(meta.st_mode),
+            Err(e) => break 'failed (e, detail),
+        };
+        let allowed = match kind {
+            FileType::RegularFile | FileType::CharacterDevice => true,
+            FileType::Fifo => !as_job,
+            _ => false,
+        };
+        if !allowed {
+            break 'failed (Errno::INVAL, detail | DETAIL_WRONG_TYPE);
+        }
+        let cleared = rustix::fs::fcntl_getfl(&*fd)
+            .and_then(|fl| rustix::fs::fcntl_setfl(&*fd, fl - OFlags::NONBLOCK));
+        if let Err(e) = cleared {
+            break 'failed (e, detail);
+        }
+        dup_onto(fd.as_fd(), target, status, step);
+        drop(core::mem::ManuallyDrop::into_inner(fd));
+        return;
     };
-    let kind = match crate::files::fstat(rustix::fd::AsFd::as_fd(&fd)) {
-        Ok(meta) => FileType::from_raw_mode(meta.st_mode),
-        Err(e) => fail_with(status, step, e, detail),
-    };
-    let allowed = match kind {
-        FileType::RegularFile | FileType::CharacterDevice => true,
-        FileType::Fifo => !as_job,
-        _ => false,
-    };
-    if !allowed {
-        fail_with(status, step, Errno::INVAL, detail | DETAIL_WRONG_TYPE);
-    }
-    let cleared = rustix::fs::fcntl_getfl(&fd)
-        .and_then(|fl| rustix::fs::fcntl_setfl(&fd, fl - OFlags::NONBLOCK));
-    if let Err(e) = cleared {
-        fail_with(status, step, e, detail);
-    }
-    dup_onto(fd.as_fd(), target, status, step);
+    fail_with(status, step, e, detail)
 }
 
 /// Opens the streams whose files are opened with the rights the child

@@ -242,16 +242,17 @@ impl ConfigSource {
         for j in jobs {
             let (job, extra) = (j.id, j.spec.extra());
             if !extra.depends.is_empty() {
-                let paths = extra.depends.clone();
-                track(&mut self.depends, &mut old_depends, job, paths, true);
+                track(
+                    &mut self.depends,
+                    &mut old_depends,
+                    job,
+                    &extra.depends,
+                    &[],
+                );
             }
             if !extra.env_files.is_empty() {
-                // A loop, not `map().collect()` (issue 18, bytes).
-                let mut paths = Vec::new();
-                for f in &extra.env_files {
-                    paths.push(f.path.clone());
-                }
-                track(&mut self.env_files, &mut old_env_files, job, paths, false);
+                let files = &extra.env_files;
+                track(&mut self.env_files, &mut old_env_files, job, &[], files);
             }
         }
     }
@@ -340,19 +341,28 @@ fn drain(watcher: &mut Watcher, pending: &mut bool) -> super::watch::Changes {
 }
 
 /// Adds job `job`'s entry to `list`: the one in `old` (taken out of it)
-/// if the job was tracked, else a new one of `paths`, hashed now (`warn`:
-/// as [`files_hash`]). One body for `depends` and `env file`s (issue 18).
+/// if the job was tracked, else a new one of its paths, hashed now. One
+/// body for `depends` (the paths in `depends`, warned about as
+/// [`files_hash`] says) and `env file`s (in `env_files`); the paths are
+/// copied only for a new entry, in plain loops (issue 18, bytes).
 fn track(
     list: &mut Vec<Depends>,
     old: &mut Vec<Depends>,
     job: u32,
-    paths: Vec<String>,
-    warn: bool,
+    depends: &[String],
+    env_files: &[config::EnvFile],
 ) {
     let entry = match old.iter().position(|d| d.job == job) {
         Some(i) => old.swap_remove(i),
         None => {
-            let hash = files_hash(&paths, warn);
+            let mut paths = Vec::new();
+            for p in depends {
+                paths.push(p.clone());
+            }
+            for f in env_files {
+                paths.push(f.path.clone());
+            }
+            let hash = files_hash(&paths, env_files.is_empty());
             Depends {
                 job,
                 hash,

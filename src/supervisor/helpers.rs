@@ -282,30 +282,35 @@ impl Helpers {
     /// Closes the pipes of the helpers `which` picks: each writes what it
     /// has and exits; those not running are forgotten.
     pub fn close(&mut self, which: Close<'_>, now: Instant) {
-        let due = &mut self.due;
-        self.list.retain_mut(|h| {
+        // A plain loop that swaps a forgotten helper out, as `reaped`
+        // does, not `retain_mut` and its closure: the list's order does
+        // not matter (issue 18, bytes).
+        let mut i = 0;
+        while let Some(h) = self.list.get_mut(i) {
             let picked = match which {
                 Close::All => true,
                 Close::Metrics => h.owner == Owner::Metrics,
                 Close::Jobs(gone) => matches!(h.owner, Owner::Job { id, .. } if gone.contains(&id)),
             };
-            if !picked {
-                return true;
-            }
-            h.pipe = None;
-            match h.state {
-                State::Running { pid, .. } => {
-                    h.state = State::Closing {
-                        pid,
-                        kill_at: Some(now + CLOSE_WAIT),
-                    };
-                    super::job::earliest(due, h.deadline());
-                    true
+            if picked {
+                h.pipe = None;
+                match h.state {
+                    State::Running { pid, .. } => {
+                        h.state = State::Closing {
+                            pid,
+                            kill_at: Some(now + CLOSE_WAIT),
+                        };
+                        super::job::earliest(&mut self.due, h.deadline());
+                    }
+                    State::Closing { .. } => {}
+                    State::Down | State::Waiting { .. } => {
+                        self.list.swap_remove(i);
+                        continue;
+                    }
                 }
-                State::Closing { .. } => true,
-                State::Down | State::Waiting { .. } => false,
             }
-        });
+            i += 1;
+        }
     }
 
     /// A helper still has a process.

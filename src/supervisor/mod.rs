@@ -131,12 +131,7 @@ fn start<'a>(opts: &Options<'a>) -> Result<(Supervisor, Option<PidFile<'a>>), u8
             // process group leave.
             if let Err(e) = rustix::process::set_child_subreaper(Some(rustix::process::getpid())) {
                 let next = "; orphans of jobs go to init";
-                log_failed(
-                    Severity::Warning,
-                    &["can't become child subreaper"],
-                    e,
-                    next,
-                );
+                warn_failed("can't become child subreaper", e, next);
             }
         }
         match crate::spawn::raise_fd_limit() {
@@ -144,14 +139,14 @@ fn start<'a>(opts: &Options<'a>) -> Result<(Supervisor, Option<PidFile<'a>>), u8
             Ok(None) => {}
             Err(e) => {
                 let what = "can't raise the open file limit (setrlimit)";
-                log_failed(Severity::Warning, &[what], e, "; fewer jobs fit");
+                warn_failed(what, e, "; fewer jobs fit");
             }
         }
         // Before anything can replace the binary: the loggers run this file.
         if let Err(e) = crate::spawn::open_self_exe() {
             let what = "can't find pmtr's own binary (no /proc, and not in PATH)";
             let next = "; logs with 'max' or 'stamp' and 'metrics to' can't be written";
-            log_failed(Severity::Warning, &[what], e, next);
+            warn_failed(what, e, next);
         }
         pidfile = opts.pidfile.map(PidFile::write);
         let mut supervisor = match Supervisor::new(opts.config, &handled) {
@@ -168,6 +163,14 @@ fn start<'a>(opts: &Options<'a>) -> Result<(Supervisor, Option<PidFile<'a>>), u8
     };
     exiting(what, e);
     Err(1)
+}
+
+/// Logs `WHAT: <strerror>NEXT` as a warning: start-up's three such
+/// lines by one call each, not a list and a severity set up at each
+/// (issue 18, bytes).
+#[inline(never)]
+fn warn_failed(what: &str, e: rustix::io::Errno, next: &str) {
+    log_failed(Severity::Warning, &[what], e, next);
 }
 
 /// Logs the failed call that ends pmtr, `WHAT: <strerror>; exiting`.
