@@ -97,12 +97,15 @@ pub fn main(args: &[String]) -> u8 {
         }
         i += 1;
     }
-    // Not dropped: the process exits when `run` returns, which closes
-    // the file and frees the memory (issue 18, bytes).
-    let mut log = ManuallyDrop::new(Log::new(job, path, names, max, stamp == "1", Zone::UTC));
+    let mut log = Log::new(job, path, names, max, stamp == "1", Zone::UTC);
     // Read into its place in the log (issue 18, bytes).
     log.zone.set_from_env(crate::rt::start::var("TZ"));
-    log.run(if stream == "err" { "stderr" } else { "output" })
+    let code = log.run(if stream == "err" { "stderr" } else { "output" });
+    // Not dropped: the process exits when `run` returns, which closes
+    // the file and frees the memory. Forgotten here, not made in a
+    // `ManuallyDrop`: that moved the whole log into it (issue 18, bytes).
+    core::mem::forget(log);
+    code
 }
 
 /// `n` in decimal, without `core::fmt`.

@@ -295,18 +295,18 @@ impl AskError<'_> {
         } else {
             ("can't reach pmtr at ", "connect")
         };
-        let (hint, code) = match errno {
-            _ if read => ("", EXIT_FAILED),
-            Errno::ACCESS | Errno::PERM => (
-                " (only root and the user pmtr runs as may use it)",
-                EXIT_DENIED,
-            ),
-            Errno::NOENT | Errno::CONNREFUSED | Errno::NOTDIR => (
-                " (is pmtr running? -s SOCKET picks its socket)",
-                EXIT_FAILED,
-            ),
-            _ => ("", EXIT_FAILED),
+        // The hint by place in one list (issue 18, bytes).
+        let i = match errno {
+            _ if read => 0,
+            Errno::ACCESS | Errno::PERM => 1,
+            Errno::NOENT | Errno::CONNREFUSED | Errno::NOTDIR => 2,
+            _ => 0,
         };
+        let hint = crate::config::nth_word(
+            "\0 (only root and the user pmtr runs as may use it)\0 (is pmtr running? -s SOCKET picks its socket)\0",
+            i,
+        );
+        let code = if i == 1 { EXIT_DENIED } else { EXIT_FAILED };
         eprintln!(
             "pmtr: {head}{path}: {call}: {}{hint}",
             crate::sys::strerror(errno)

@@ -100,8 +100,10 @@ pub struct Request {
 }
 
 impl Request {
-    /// Parses one request line (without its newline). Out of line:
-    /// inlined into the loop's handler it cost more (issue 18).
+    /// Parses one request line (without its newline). A refusal is the
+    /// whole answer line, `error\tTEXT\n`, made here: the server sends it
+    /// as it is, with no `format!` of its own (issue 18, bytes). Out of
+    /// line: inlined into the loop's handler it cost more (issue 18).
     #[inline(never)]
     pub fn parse(line: &[u8]) -> Result<Request, String> {
         // Text that is not UTF-8 has no words here: the two fixed
@@ -110,9 +112,9 @@ impl Request {
         let mut words = crate::Words(text.unwrap_or_default());
         let Some(word) = words.next() else {
             return Err(String::from(if text.is_some() {
-                "empty request"
+                "error\tempty request\n"
             } else {
-                "request is not UTF-8"
+                "error\trequest is not UTF-8\n"
             }));
         };
         let Some(verb) = Verb::from_word(word) else {
@@ -417,12 +419,15 @@ pub fn write_extra(out: &mut String, key: &str, value: &str) {
 }
 
 /// Makes free text safe for one tab-separated field.
-/// `before`, `word` escaped, `after`: a refused request's text, built
-/// without `format!` (issue 18, bytes).
+/// `error\t`, `before`, `word` escaped, `after` and a newline: a
+/// refused request's answer line, built without `format!` (issue 18,
+/// bytes).
 fn refusal(before: &str, word: &str, after: &str) -> String {
-    let mut out = String::from(before);
+    let mut out = String::from("error\t");
+    out.push_str(before);
     escape_into(&mut out, word);
     out.push_str(after);
+    out.push('\n');
     out
 }
 
@@ -635,7 +640,7 @@ mod tests {
         assert_eq!(Request::parse(req.line().trim_end().as_bytes()), Ok(req));
         assert_eq!(
             Request::parse(b"signal web NOPE"),
-            Err("unknown signal 'NOPE'".into())
+            Err("error\tunknown signal 'NOPE'\n".into())
         );
         assert!(Request::parse(b"signal web 0").is_err());
         assert!(Request::parse(b"signal web 64").is_err());
@@ -649,26 +654,32 @@ mod tests {
     fn refusals_quote_the_word_escaped() {
         assert_eq!(
             Request::parse(b"bo\x01g\\us x"),
-            Err("unknown request 'bo?g\\\\us'".into())
+            Err("error\tunknown request 'bo?g\\\\us'\n".into())
         );
         assert_eq!(
             Request::parse(b"signal web S\x7fG"),
-            Err("unknown signal 'S?G'".into())
+            Err("error\tunknown signal 'S?G'\n".into())
         );
         assert_eq!(
             Request::parse(b"stop"),
-            Err("'stop' needs at least one job name".into())
+            Err("error\t'stop' needs at least one job name\n".into())
         );
     }
 
     #[test]
     fn requests_without_words_are_refused_by_why() {
-        assert_eq!(Request::parse(b""), Err("empty request".into()));
-        assert_eq!(Request::parse(b" \t "), Err("empty request".into()));
-        assert_eq!(Request::parse(b"\xff"), Err("request is not UTF-8".into()));
+        assert_eq!(Request::parse(b""), Err("error\tempty request\n".into()));
+        assert_eq!(
+            Request::parse(b" \t "),
+            Err("error\tempty request\n".into())
+        );
+        assert_eq!(
+            Request::parse(b"\xff"),
+            Err("error\trequest is not UTF-8\n".into())
+        );
         assert_eq!(
             Request::parse(b"status \xc3"),
-            Err("request is not UTF-8".into())
+            Err("error\trequest is not UTF-8\n".into())
         );
     }
 

@@ -305,8 +305,8 @@ impl Server {
                 let line = line.strip_suffix(b"\r").unwrap_or(line);
                 return match Request::parse(line) {
                     Ok(req) => Readiness::Request(req, client.uid),
-                    Err(text) => {
-                        self.answer(epoll, slot, format!("error\t{text}\n").as_bytes());
+                    Err(line) => {
+                        self.answer(epoll, slot, line.as_bytes());
                         Readiness::Pending
                     }
                 };
