@@ -46,7 +46,7 @@ pub unsafe fn fork() -> Result<Option<Pid>, Errno> {
     match unsafe { libc::syscall(libc::SYS_clone, libc::SIGCHLD, 0, 0, 0, 0) } {
         -1 => Err(Errno::from_raw_os_error(last_errno())),
         0 => Ok(None),
-        pid => Ok(Pid::from_raw(pid as i32)),
+        pid => Ok(Pid::from_raw(pid as _)),
     }
 }
 
