@@ -14,6 +14,9 @@ pub const LINES_PER_SEC: u32 = 100;
 // (issue 18, bytes).
 const _: () = assert!(LINES_PER_SEC == 100, "the messages say 100");
 
+/// A stream earns one token for a record every this many nanoseconds.
+const NANOS_PER_TOKEN: u64 = 1_000_000_000 / LINES_PER_SEC as u64;
+
 /// Records a stream may log at once after a quiet time: a job's start-up
 /// banner or a stack trace goes through whole.
 pub const LINE_BURST: u32 = 500;
@@ -46,7 +49,6 @@ impl Budget {
         // (whole milliseconds, then whole hundredths), worked out from
         // the nanoseconds in one division, not through a `Duration`'s
         // seconds and milliseconds (issue 18, bytes).
-        const NANOS_PER_TOKEN: u64 = 1_000_000_000 / LINES_PER_SEC as u64;
         let add = self.filled_at.map_or(u64::from(LINES_PER_SEC), |at| {
             now.nanos_since(at) / NANOS_PER_TOKEN
         });
@@ -237,11 +239,7 @@ mod tests {
             19_999_999,
             u64::MAX,
         ]) {
-            assert_eq!(
-                n / (1_000_000_000 / u64::from(LINES_PER_SEC)),
-                by_ms(n),
-                "{n}"
-            );
+            assert_eq!(n / NANOS_PER_TOKEN, by_ms(n), "{n}");
         }
     }
 
