@@ -256,3 +256,99 @@ extern "C" fn __aeabi_unwind_cpp_pr1() -> ! {
 #[cfg(all(not(test), target_env = "musl"))]
 #[link(name = "c")]
 unsafe extern "C" {}
+
+/// The C library's start-up, replaced in the min builds (`--cfg
+/// pmtr_small_rt`, set by `cross/lib.sh`; issue 18, bytes: musl's
+/// `__libc_start_main`, its TLS set-up and, on 32-bit ARM, its run-time
+/// choice of atomics: armv6 -1816 bytes, armv7 -988, aarch64 -1436,
+/// x86_64 -1236).
+/// The C library's `crt1.o` still holds `_start`, which calls
+/// `__libc_start_main(main, argc, argv, ...)`: this one is found first,
+/// so the linker takes nothing of musl's start-up from its archive.
+///
+/// What musl's start-up did that pmtr needs is one thing: a thread
+/// pointer, for `errno`. The few C library functions pmtr calls
+/// (`syscall`, `clone`, `_exit`, `__errno_location`) read nothing else
+/// musl sets up: not the auxiliary vector (pmtr reads it itself,
+/// [`auxv`]), not the page size, `environ` or program name; and pmtr has
+/// no constructors, no `atexit` handlers and no C stdio to flush. What it
+/// did for a set-uid start (fds 0-2 opened on /dev/null), pmtr's
+/// [`enter`] does for every start.
+///
+/// For the four targets pmtr ships; another keeps musl's start-up.
+#[cfg(all(
+    pmtr_small_rt,
+    not(test),
+    not(fuzzing),
+    any(target_arch = "x86_64", target_arch = "aarch64", target_arch = "arm")
+))]
+mod entry {
+    use core::ffi::{c_char, c_int};
+
+    /// Each program's C `main` (`src/main.rs`, `src/bin/`).
+    type Main = unsafe extern "C" fn(c_int, *const *const c_char, *const *const c_char) -> c_int;
+
+    /// What musl's `struct pthread` is to its `errno`: the block the
+    /// thread pointer points into. musl's is 200 bytes on 64-bit targets,
+    /// 120 on 32-bit; `errno` lies within it. Zeroed memory, not in the
+    /// file.
+    static mut THREAD: [usize; 64] = [0; 64];
+
+    /// Sets the thread pointer as musl's `__init_tls` does for a program
+    /// without thread-local variables: on x86_64 at the block, whose first
+    /// word points to itself (musl reads `%fs:0` for its thread); on ARM
+    /// and aarch64 at the block's end (musl's thread lies below it).
+    ///
+    /// # Safety
+    ///
+    /// Called once, before anything reads `errno`.
+    unsafe fn set_thread_pointer() {
+        let block = (&raw mut THREAD).cast::<usize>();
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: the block is static and larger than musl's thread;
+        // arch_prctl(ARCH_SET_FS) only sets this thread's %fs base.
+        unsafe {
+            *block = block as usize;
+            libc::syscall(libc::SYS_arch_prctl, 0x1002, block);
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        // SAFETY: one past the end of the static block, which musl only
+        // reads below.
+        let end = unsafe { block.add(64) };
+        #[cfg(target_arch = "aarch64")]
+        // SAFETY: writes this thread's TPIDR_EL0, which nothing read yet.
+        unsafe {
+            core::arch::asm!("msr tpidr_el0, {}", in(reg) end, options(nostack));
+        }
+        #[cfg(target_arch = "arm")]
+        // SAFETY: ARM Linux's set_tls (0xf0005) sets this thread's
+        // TPIDRURO, which musl reads with `mrc` on ARMv6K and later (the
+        // ARM1176 of a Pi Zero is ARMv6KZ).
+        unsafe {
+            libc::syscall(0xf0005, end);
+        }
+    }
+
+    /// Called by `crt1.o`'s `_start` with `main` and the kernel's
+    /// arguments: sets the thread pointer, runs `main` with the
+    /// environment block that follows `argv`'s null, and ends the process
+    /// with its status. The last three arguments (init and fini functions,
+    /// the dynamic linker's) do not apply to pmtr's static binary.
+    ///
+    /// # Safety
+    ///
+    /// `argv` holds `argc` pointers and a null, followed by `envp`'s.
+    #[unsafe(no_mangle)]
+    unsafe extern "C" fn __libc_start_main(
+        main: Main,
+        argc: c_int,
+        argv: *const *const c_char,
+    ) -> ! {
+        // SAFETY: the kernel's layout, as described above.
+        unsafe {
+            set_thread_pointer();
+            let envp = argv.add(argc as usize + 1);
+            libc::_exit(main(argc, argv, envp))
+        }
+    }
+}
