@@ -257,14 +257,15 @@ extern "C" fn __aeabi_unwind_cpp_pr1() -> ! {
 #[link(name = "c")]
 unsafe extern "C" {}
 
-/// The C library's start-up, replaced in the min builds (`--cfg
-/// pmtr_small_rt`, set by `cross/lib.sh`; issue 18, bytes: musl's
-/// `__libc_start_main`, its TLS set-up and, on 32-bit ARM, its run-time
-/// choice of atomics: armv6 -1816 bytes, armv7 -988, aarch64 -1436,
-/// x86_64 -1236).
-/// The C library's `crt1.o` still holds `_start`, which calls
+/// The C library's start-up, replaced in pmtr's static musl builds
+/// (issue 18, bytes: musl's `__libc_start_main`, its TLS set-up and, on
+/// 32-bit ARM, its run-time choice of atomics; min armv6 -1816 bytes,
+/// armv7 -988, aarch64 -1436, x86_64 -1236; stable x86_64 -1268, aarch64
+/// -1604). The C library's `crt1.o` still holds `_start`, which calls
 /// `__libc_start_main(main, argc, argv, ...)`: this one is found first,
 /// so the linker takes nothing of musl's start-up from its archive.
+/// (Unit tests and fuzz targets run on std's runtime, a glibc host build
+/// on glibc's.)
 ///
 /// What musl's start-up did that pmtr needs is one thing: a thread
 /// pointer, for `errno`. The few C library functions pmtr calls
@@ -277,7 +278,7 @@ unsafe extern "C" {}
 ///
 /// For the four targets pmtr ships; another keeps musl's start-up.
 #[cfg(all(
-    pmtr_small_rt,
+    target_env = "musl",
     not(test),
     not(fuzzing),
     any(target_arch = "x86_64", target_arch = "aarch64", target_arch = "arm")
