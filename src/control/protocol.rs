@@ -349,6 +349,9 @@ impl JobStatus {
         let (10, rest) = crate::split_fields(fields, b'\t', &mut f) else {
             return None;
         };
+        // Named by reference: each field read from the array where it
+        // is used, not the ten copied to other stack slots first (issue
+        // 18, bytes).
         let [
             name,
             state,
@@ -360,7 +363,7 @@ impl JobStatus {
             restart_in,
             in_config,
             reason,
-        ] = f;
+        ] = &f;
         let (mut extra, mut rest) = (Vec::new(), rest);
         while let Some(more) = rest {
             let kv;
@@ -380,7 +383,7 @@ impl JobStatus {
             }
         }
         // The two kinds read by one path (issue 18, bytes).
-        let last_exit = if exit == "-" {
+        let last_exit = if *exit == "-" {
             None
         } else {
             let (kind, n) = crate::split_once(exit, b' ')?;
@@ -403,8 +406,8 @@ impl JobStatus {
             restart_in: opt(restart_in)?,
             starts: crate::parse_unsigned(starts)?,
             last_exit,
-            disabled_in_config: in_config == "1",
-            reason: (reason != "-").then(|| unescape("", reason)),
+            disabled_in_config: *in_config == "1",
+            reason: (*reason != "-").then(|| unescape("", reason)),
             extra,
         })
     }
