@@ -539,7 +539,9 @@ fn table(jobs: &[JobStatus]) -> String {
             None => cells.push("-"),
         }
     }
-    let mut out = cells.aligned();
+    // Not trimmed: a line's last cell (LAST EXIT) is `-`, the header's
+    // word or ends in ` ago`, never blank (issue 18, bytes).
+    let mut out = cells.aligned(false);
     for j in jobs {
         if let Some(reason) = &j.reason {
             let _ = writeln!(out, "{}: can't start: {reason}", j.name);
