@@ -154,7 +154,10 @@ pub fn main(verb: Verb, args: &[String]) -> u8 {
         line.push_str(name);
     }
     if let Some(sig) = signal {
-        let _ = write!(line, " {}", sig.as_raw());
+        // A signal's number is positive: by `itoa`, not `write!` (issue
+        // 18, bytes).
+        line.push(' ');
+        line.push_str(&crate::logger::itoa(sig.as_raw().unsigned_abs().into()));
     }
     line.push('\n');
     if line.len() > MAX_REQUEST {
