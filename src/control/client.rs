@@ -632,7 +632,12 @@ fn json(answer: &Answer<'_>, all: bool) -> String {
                     Exit::Status(n) => ("status", n),
                     Exit::Signal(n) => ("signal", n),
                 };
-                let _ = write!(out, "{{\"{kind}\":{n},\"secs_ago\":{ago}}}");
+                // The key and the age by the calls every field uses;
+                // only the signed number formatted (issue 18, bytes).
+                json_string(&mut out, "{", kind);
+                let _ = write!(out, ":{n}");
+                json_opt(&mut out, ",\"secs_ago\":", Some(ago));
+                out.push('}');
             }
             None => out.push_str("null"),
         }
