@@ -396,8 +396,10 @@ impl JobStatus {
             };
             Some((exit, crate::parse_unsigned(ago)?))
         };
+        // The fields that can refuse the line first, the name's copy
+        // after them: a refusal has only the extra fields to free (issue
+        // 18, bytes).
         Some(JobStatus {
-            name: name.to_string(),
             state: State::from_keyword(state)?,
             // A pid that does not fit refuses the line, as any bad field
             // does: `as u32` would show 4294967297 as pid 1.
@@ -405,6 +407,7 @@ impl JobStatus {
             uptime: opt(uptime)?,
             restart_in: opt(restart_in)?,
             starts: crate::parse_unsigned(starts)?,
+            name: name.to_string(),
             last_exit,
             disabled_in_config: *in_config == "1",
             reason: (*reason != "-").then(|| unescape("", reason)),
