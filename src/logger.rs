@@ -99,7 +99,7 @@ pub fn main(args: &[String]) -> u8 {
     }
     let mut log = Log::new(job, path, names, max, stamp == "1", Zone::UTC);
     // Read into its place in the log (issue 18, bytes).
-    log.zone.set_from_env(crate::rt::start::var("TZ"));
+    log.zone.set_from_tz();
     let code = log.run(if stream == "err" { "stderr" } else { "output" });
     // Not dropped: the process exits when `run` returns, which closes
     // the file and frees the memory. Forgotten here, not made in a
