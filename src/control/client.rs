@@ -157,7 +157,7 @@ pub fn main(verb: Verb, args: &[String]) -> u8 {
         // A signal's number is positive: by `itoa`, not `write!` (issue
         // 18, bytes).
         line.push(' ');
-        line.push_str(&crate::logger::itoa(sig.as_raw().unsigned_abs().into()));
+        crate::logger::push_itoa(&mut line, sig.as_raw().unsigned_abs().into());
     }
     line.push('\n');
     if line.len() > MAX_REQUEST {
@@ -518,7 +518,10 @@ fn table(jobs: &[JobStatus]) -> String {
         state_text(&mut cells.text, j);
         cells.end();
         match j.pid {
-            Some(p) => cells.push(&crate::logger::itoa(p.into())),
+            Some(p) => {
+                crate::logger::push_itoa(&mut cells.text, p.into());
+                cells.end();
+            }
             None => cells.push("-"),
         }
         match j.uptime {
@@ -528,7 +531,8 @@ fn table(jobs: &[JobStatus]) -> String {
             }
             None => cells.push("-"),
         }
-        cells.push(&crate::logger::itoa(j.restarts().into()));
+        crate::logger::push_itoa(&mut cells.text, j.restarts().into());
+        cells.end();
         match j.last_exit {
             Some((exit, ago)) => {
                 let (word, n) = match exit {
@@ -594,7 +598,7 @@ fn json_opt(out: &mut String, key: &str, v: Option<u64>) {
     out.push_str(key);
     match v {
         // itoa, not write! (issue 18, bytes).
-        Some(n) => out.push_str(&crate::logger::itoa(n)),
+        Some(n) => crate::logger::push_itoa(out, n),
         None => out.push_str("null"),
     }
 }

@@ -276,7 +276,7 @@ impl<S: AsRef<str>> JobStatus<S> {
         fn opt(out: &mut String, v: Option<u64>) {
             out.push('\t');
             match v {
-                Some(n) => out.push_str(&crate::logger::itoa(n)),
+                Some(n) => crate::logger::push_itoa(out, n),
                 None => out.push('-'),
             }
         }

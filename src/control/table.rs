@@ -97,13 +97,13 @@ pub fn duration(out: &mut String, secs: u64) {
         _ => (secs / 86400, 'd', secs % 86400 / 3600, 'h'),
     };
     if big_unit != '\0' {
-        out.push_str(&crate::logger::itoa(big));
+        crate::logger::push_itoa(out, big);
         out.push(big_unit);
         if small < 10 {
             out.push('0');
         }
     }
-    out.push_str(&crate::logger::itoa(small));
+    crate::logger::push_itoa(out, small);
     out.push(small_unit);
 }
 
