@@ -551,7 +551,11 @@ fn table(jobs: &[JobStatus]) -> String {
     let mut out = cells.aligned(false);
     for j in jobs {
         if let Some(reason) = &j.reason {
-            let _ = writeln!(out, "{}: can't start: {reason}", j.name);
+            // Pushed, not formatted (issue 18, bytes).
+            out.push_str(&j.name);
+            out.push_str(": can't start: ");
+            out.push_str(reason);
+            out.push('\n');
         }
     }
     out
