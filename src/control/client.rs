@@ -124,6 +124,9 @@ pub fn main(verb: Verb, args: &[String]) -> u8 {
         names: Vec::new(),
         signal: None,
     });
+    // The verb's word looked up once for its three uses (issue 18,
+    // bytes).
+    let word = verb.word();
     match parse_args(verb, args, &mut parsed) {
         Ok(false) => {}
         Ok(true) => {
@@ -131,7 +134,7 @@ pub fn main(verb: Verb, args: &[String]) -> u8 {
             return EXIT_OK;
         }
         Err([a, b, c]) => {
-            eprintln!("pmtr {}: {a}{b}{c}", verb.word());
+            eprintln!("pmtr {word}: {a}{b}{c}");
             crate::cli::write_usage(stderr(), crate::cli::Usage::Verb);
             return EXIT_USAGE;
         }
@@ -146,9 +149,11 @@ pub fn main(verb: Verb, args: &[String]) -> u8 {
     // The request line written here from the borrowed names: no String
     // per name (issue 18, bytes). `Request::line` writes the same.
     let all = names.is_empty();
-    let mut line = ManuallyDrop::new(String::from(
-        if prometheus { Verb::Metrics } else { verb }.word(),
-    ));
+    let mut line = ManuallyDrop::new(String::from(if prometheus {
+        Verb::Metrics.word()
+    } else {
+        word
+    }));
     for name in names {
         line.push(' ');
         line.push_str(name);
@@ -165,8 +170,7 @@ pub fn main(verb: Verb, args: &[String]) -> u8 {
         // 18, bytes).
         const _: () = assert!(MAX_REQUEST == 1024, "the text says 1024");
         eprintln!(
-            "pmtr {}: too many names for one request ({} bytes, at most 1024); split them",
-            verb.word(),
+            "pmtr {word}: too many names for one request ({} bytes, at most 1024); split them",
             line.len()
         );
         return EXIT_USAGE;
