@@ -611,6 +611,13 @@ fn json_opt(out: &mut String, key: &str, v: Option<u64>) {
     }
 }
 
+/// Appends `key`, then `true` or `false`: one text of each for every
+/// key, no bool Display (issue 18, bytes).
+fn json_bool(out: &mut String, key: &str, v: bool) {
+    out.push_str(key);
+    out.push_str(if v { "true" } else { "false" });
+}
+
 /// The status answer as one JSON document (schema in the README).
 fn json(answer: &Answer<'_>, all: bool) -> String {
     let mut out = String::new();
@@ -628,11 +635,7 @@ fn json(answer: &Answer<'_>, all: bool) -> String {
         text.clear();
         state_text(&mut text, j);
         json_string(&mut out, ",\"text\":", &text);
-        out.push_str(if fine(j, all) {
-            ",\"ok\":true"
-        } else {
-            ",\"ok\":false"
-        });
+        json_bool(&mut out, ",\"ok\":", fine(j, all));
         json_opt(&mut out, ",\"pid\":", j.pid.map(u64::from));
         json_opt(&mut out, ",\"uptime_secs\":", j.uptime);
         json_opt(&mut out, ",\"restarts\":", Some(j.restarts().into()));
@@ -653,12 +656,7 @@ fn json(answer: &Answer<'_>, all: bool) -> String {
             }
             None => out.push_str("null"),
         }
-        // No bool Display (issue 18, bytes).
-        out.push_str(if j.disabled_in_config {
-            ",\"disabled_in_config\":true"
-        } else {
-            ",\"disabled_in_config\":false"
-        });
+        json_bool(&mut out, ",\"disabled_in_config\":", j.disabled_in_config);
         match &j.reason {
             Some(r) => json_string(&mut out, ",\"reason\":", r),
             None => out.push_str(",\"reason\":null"),
