@@ -659,7 +659,9 @@ fn json(answer: &Answer<'_>, all: bool) -> String {
         json_bool(&mut out, ",\"disabled_in_config\":", j.disabled_in_config);
         match &j.reason {
             Some(r) => json_string(&mut out, ",\"reason\":", r),
-            None => out.push_str(",\"reason\":null"),
+            // `null` after the key by `json_opt`: no text of its own
+            // (issue 18, bytes).
+            None => json_opt(&mut out, ",\"reason\":", None),
         }
         // The KEY=VALUE fields pmtr added (`restart`, `delay_secs`,
         // `quick_exits`, `give_up_after`, …): numbers as numbers.
