@@ -89,7 +89,7 @@ pub fn main(args: &[String]) -> u8 {
         let mut name = path.clone();
         if i > 0 {
             name.push('.');
-            name.push_str(itoa(i.into()).as_str());
+            push_itoa(&mut name, i.into());
         }
         names.push(name);
         if i == keep {
@@ -99,7 +99,7 @@ pub fn main(args: &[String]) -> u8 {
     }
     let mut log = Log::new(job, path, names, max, stamp == "1", Zone::UTC);
     // Read into its place in the log (issue 18, bytes).
-    log.zone.set_from_env(crate::rt::start::var("TZ"));
+    log.zone.set_from_tz();
     let code = log.run(if stream == "err" { "stderr" } else { "output" });
     // Not dropped: the process exits when `run` returns, which closes
     // the file and frees the memory. Forgotten here, not made in a
@@ -130,6 +130,14 @@ pub fn itoa(mut n: u64) -> heapless::String<20> {
     let digits = unsafe { core::str::from_utf8_unchecked(digits) };
     let _ = out.push_str(digits);
     out
+}
+
+/// Appends `n` in decimal to `out`: [`itoa`] and the push as one call,
+/// not the digits' buffer and their push at every caller (issue 18,
+/// bytes).
+#[inline(never)]
+pub fn push_itoa(out: &mut String, n: u64) {
+    out.push_str(&itoa(n));
 }
 
 /// A job's log files and the writing of its lines.

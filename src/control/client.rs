@@ -124,6 +124,9 @@ pub fn main(verb: Verb, args: &[String]) -> u8 {
         names: Vec::new(),
         signal: None,
     });
+    // The verb's word looked up once for its three uses (issue 18,
+    // bytes).
+    let word = verb.word();
     match parse_args(verb, args, &mut parsed) {
         Ok(false) => {}
         Ok(true) => {
@@ -131,7 +134,7 @@ pub fn main(verb: Verb, args: &[String]) -> u8 {
             return EXIT_OK;
         }
         Err([a, b, c]) => {
-            eprintln!("pmtr {}: {a}{b}{c}", verb.word());
+            eprintln!("pmtr {word}: {a}{b}{c}");
             crate::cli::write_usage(stderr(), crate::cli::Usage::Verb);
             return EXIT_USAGE;
         }
@@ -146,15 +149,20 @@ pub fn main(verb: Verb, args: &[String]) -> u8 {
     // The request line written here from the borrowed names: no String
     // per name (issue 18, bytes). `Request::line` writes the same.
     let all = names.is_empty();
-    let mut line = ManuallyDrop::new(String::from(
-        if prometheus { Verb::Metrics } else { verb }.word(),
-    ));
+    let mut line = ManuallyDrop::new(String::from(if prometheus {
+        Verb::Metrics.word()
+    } else {
+        word
+    }));
     for name in names {
         line.push(' ');
         line.push_str(name);
     }
     if let Some(sig) = signal {
-        let _ = write!(line, " {}", sig.as_raw());
+        // A signal's number is positive: by `itoa`, not `write!` (issue
+        // 18, bytes).
+        line.push(' ');
+        crate::logger::push_itoa(&mut line, sig.as_raw().unsigned_abs().into());
     }
     line.push('\n');
     if line.len() > MAX_REQUEST {
@@ -162,8 +170,7 @@ pub fn main(verb: Verb, args: &[String]) -> u8 {
         // 18, bytes).
         const _: () = assert!(MAX_REQUEST == 1024, "the text says 1024");
         eprintln!(
-            "pmtr {}: too many names for one request ({} bytes, at most 1024); split them",
-            verb.word(),
+            "pmtr {word}: too many names for one request ({} bytes, at most 1024); split them",
             line.len()
         );
         return EXIT_USAGE;
@@ -515,7 +522,10 @@ fn table(jobs: &[JobStatus]) -> String {
         state_text(&mut cells.text, j);
         cells.end();
         match j.pid {
-            Some(p) => cells.push(&crate::logger::itoa(p.into())),
+            Some(p) => {
+                crate::logger::push_itoa(&mut cells.text, p.into());
+                cells.end();
+            }
             None => cells.push("-"),
         }
         match j.uptime {
@@ -525,7 +535,8 @@ fn table(jobs: &[JobStatus]) -> String {
             }
             None => cells.push("-"),
         }
-        cells.push(&crate::logger::itoa(j.restarts().into()));
+        crate::logger::push_itoa(&mut cells.text, j.restarts().into());
+        cells.end();
         match j.last_exit {
             Some((exit, ago)) => {
                 let (word, n) = match exit {
@@ -539,10 +550,16 @@ fn table(jobs: &[JobStatus]) -> String {
             None => cells.push("-"),
         }
     }
-    let mut out = cells.aligned();
+    // Not trimmed: a line's last cell (LAST EXIT) is `-`, the header's
+    // word or ends in ` ago`, never blank (issue 18, bytes).
+    let mut out = cells.aligned(false);
     for j in jobs {
         if let Some(reason) = &j.reason {
-            let _ = writeln!(out, "{}: can't start: {reason}", j.name);
+            // Pushed, not formatted (issue 18, bytes).
+            out.push_str(&j.name);
+            out.push_str(": can't start: ");
+            out.push_str(reason);
+            out.push('\n');
         }
     }
     out
@@ -589,9 +606,16 @@ fn json_opt(out: &mut String, key: &str, v: Option<u64>) {
     out.push_str(key);
     match v {
         // itoa, not write! (issue 18, bytes).
-        Some(n) => out.push_str(&crate::logger::itoa(n)),
+        Some(n) => crate::logger::push_itoa(out, n),
         None => out.push_str("null"),
     }
+}
+
+/// Appends `key`, then `true` or `false`: one text of each for every
+/// key, no bool Display (issue 18, bytes).
+fn json_bool(out: &mut String, key: &str, v: bool) {
+    out.push_str(key);
+    out.push_str(if v { "true" } else { "false" });
 }
 
 /// The status answer as one JSON document (schema in the README).
@@ -611,11 +635,7 @@ fn json(answer: &Answer<'_>, all: bool) -> String {
         text.clear();
         state_text(&mut text, j);
         json_string(&mut out, ",\"text\":", &text);
-        out.push_str(if fine(j, all) {
-            ",\"ok\":true"
-        } else {
-            ",\"ok\":false"
-        });
+        json_bool(&mut out, ",\"ok\":", fine(j, all));
         json_opt(&mut out, ",\"pid\":", j.pid.map(u64::from));
         json_opt(&mut out, ",\"uptime_secs\":", j.uptime);
         json_opt(&mut out, ",\"restarts\":", Some(j.restarts().into()));
@@ -627,19 +647,21 @@ fn json(answer: &Answer<'_>, all: bool) -> String {
                     Exit::Status(n) => ("status", n),
                     Exit::Signal(n) => ("signal", n),
                 };
-                let _ = write!(out, "{{\"{kind}\":{n},\"secs_ago\":{ago}}}");
+                // The key and the age by the calls every field uses;
+                // only the signed number formatted (issue 18, bytes).
+                json_string(&mut out, "{", kind);
+                let _ = write!(out, ":{n}");
+                json_opt(&mut out, ",\"secs_ago\":", Some(ago));
+                out.push('}');
             }
             None => out.push_str("null"),
         }
-        // No bool Display (issue 18, bytes).
-        out.push_str(if j.disabled_in_config {
-            ",\"disabled_in_config\":true"
-        } else {
-            ",\"disabled_in_config\":false"
-        });
+        json_bool(&mut out, ",\"disabled_in_config\":", j.disabled_in_config);
         match &j.reason {
             Some(r) => json_string(&mut out, ",\"reason\":", r),
-            None => out.push_str(",\"reason\":null"),
+            // `null` after the key by `json_opt`: no text of its own
+            // (issue 18, bytes).
+            None => json_opt(&mut out, ",\"reason\":", None),
         }
         // The KEY=VALUE fields pmtr added (`restart`, `delay_secs`,
         // `quick_exits`, `give_up_after`, …): numbers as numbers.

@@ -276,7 +276,7 @@ impl<S: AsRef<str>> JobStatus<S> {
         fn opt(out: &mut String, v: Option<u64>) {
             out.push('\t');
             match v {
-                Some(n) => out.push_str(&crate::logger::itoa(n)),
+                Some(n) => crate::logger::push_itoa(out, n),
                 None => out.push('-'),
             }
         }
@@ -349,6 +349,9 @@ impl JobStatus {
         let (10, rest) = crate::split_fields(fields, b'\t', &mut f) else {
             return None;
         };
+        // Named by reference: each field read from the array where it
+        // is used, not the ten copied to other stack slots first (issue
+        // 18, bytes).
         let [
             name,
             state,
@@ -360,7 +363,7 @@ impl JobStatus {
             restart_in,
             in_config,
             reason,
-        ] = f;
+        ] = &f;
         let (mut extra, mut rest) = (Vec::new(), rest);
         while let Some(more) = rest {
             let kv;
@@ -380,7 +383,7 @@ impl JobStatus {
             }
         }
         // The two kinds read by one path (issue 18, bytes).
-        let last_exit = if exit == "-" {
+        let last_exit = if *exit == "-" {
             None
         } else {
             let (kind, n) = crate::split_once(exit, b' ')?;
@@ -393,8 +396,10 @@ impl JobStatus {
             };
             Some((exit, crate::parse_unsigned(ago)?))
         };
+        // The fields that can refuse the line first, the name's copy
+        // after them: a refusal has only the extra fields to free (issue
+        // 18, bytes).
         Some(JobStatus {
-            name: name.to_string(),
             state: State::from_keyword(state)?,
             // A pid that does not fit refuses the line, as any bad field
             // does: `as u32` would show 4294967297 as pid 1.
@@ -402,9 +407,10 @@ impl JobStatus {
             uptime: opt(uptime)?,
             restart_in: opt(restart_in)?,
             starts: crate::parse_unsigned(starts)?,
+            name: name.to_string(),
             last_exit,
-            disabled_in_config: in_config == "1",
-            reason: (reason != "-").then(|| unescape("", reason)),
+            disabled_in_config: *in_config == "1",
+            reason: (*reason != "-").then(|| unescape("", reason)),
             extra,
         })
     }

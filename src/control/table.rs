@@ -39,9 +39,11 @@ impl<const N: usize> Cells<N> {
     }
 
     /// Lays the cells out in columns two spaces apart, each as wide as its
-    /// widest cell; the last column is not padded and lines carry no
-    /// trailing blanks.
-    pub fn aligned(&self) -> String {
+    /// widest cell; the last column is not padded and, with `trim`, lines
+    /// carry no trailing blanks. Without it, a line ends as its last cell
+    /// does: for a table whose last cells never end blank, the same text
+    /// with no trimming code (issue 18, bytes).
+    pub fn aligned(&self, trim: bool) -> String {
         // `get`, not `[..]`: the ends are char boundaries, and an index
         // brings str's slice panic into the stable build (6 KB).
         let cell = |i: usize| {
@@ -63,15 +65,17 @@ impl<const N: usize> Cells<N> {
                     out.push(' ');
                 }
             } else {
-                // `trim_end`, by pmtr's whitespace test (no Unicode map
-                // of core's: issue 18, bytes).
-                let mut kept = 0;
-                for (at, c) in out.get(line..).unwrap_or_default().char_indices() {
-                    if !crate::utf8::is_space(c) {
-                        kept = at + c.len_utf8();
+                if trim {
+                    // `trim_end`, by pmtr's whitespace test (no Unicode
+                    // map of core's: issue 18, bytes).
+                    let mut kept = 0;
+                    for (at, c) in out.get(line..).unwrap_or_default().char_indices() {
+                        if !crate::utf8::is_space(c) {
+                            kept = at + c.len_utf8();
+                        }
                     }
+                    out.truncate(line + kept);
                 }
-                out.truncate(line + kept);
                 out.push('\n');
                 line = out.len();
             }
@@ -93,13 +97,13 @@ pub fn duration(out: &mut String, secs: u64) {
         _ => (secs / 86400, 'd', secs % 86400 / 3600, 'h'),
     };
     if big_unit != '\0' {
-        out.push_str(&crate::logger::itoa(big));
+        crate::logger::push_itoa(out, big);
         out.push(big_unit);
         if small < 10 {
             out.push('0');
         }
     }
-    out.push_str(&crate::logger::itoa(small));
+    crate::logger::push_itoa(out, small);
     out.push(small_unit);
 }
 
@@ -135,7 +139,7 @@ mod tests {
             cells.push(cell);
         }
         assert_eq!(
-            cells.aligned(),
+            cells.aligned(true),
             "NAME  PID    CMD\nweb   12345  /bin/sleep 1\n"
         );
     }
@@ -155,7 +159,7 @@ mod tests {
             for cell in row {
                 cells.push(cell);
             }
-            assert_eq!(cells.aligned(), want);
+            assert_eq!(cells.aligned(true), want);
         }
     }
 }

@@ -150,7 +150,7 @@ pub fn init(foreground: bool, verbose: u8) {
     w.limit = crate::rt::start::var("PMTR_LOG_RECORD_MAX")
         .and_then(|v| crate::parse_unsigned::<usize>(crate::trim(v)))
         .map_or(RECORD_LIMIT, |n| n.clamp(RECORD_MIN, RECORD_MAX));
-    w.zone.set_from_env(crate::rt::start::var("TZ"));
+    w.zone.set_from_tz();
     w.console = if rustix::process::getpid().is_init() && !stderr_usable() {
         open_console()
     } else {

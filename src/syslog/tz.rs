@@ -76,6 +76,12 @@ impl Zone {
         zone
     }
 
+    /// [`Zone::set_from_env`] with this process's `TZ`: read here, not
+    /// at each caller (issue 18, bytes).
+    pub fn set_from_tz(&mut self) {
+        self.set_from_env(crate::rt::start::var("TZ"));
+    }
+
     /// Makes this the zone the environment asks for (`tz` is the value
     /// of `TZ`), in place: the writer's and a log helper's zone, not one
     /// made and moved there (issue 18, bytes).

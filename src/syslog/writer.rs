@@ -89,22 +89,26 @@ impl Writer {
             Some(console) if fallback => (console.fd.as_fd(), parts),
             _ => (crate::rt::print::stderr(), parts),
         };
-        if self.echo_lost > 0 {
-            // The count as parts of the line, through `itoa`: no
-            // `fmt::Write` for a heapless buffer (issue 18, bytes).
-            let count = crate::logger::itoa(self.echo_lost.into());
-            let notice: [&[u8]; 3] = [
-                b"pmtr: ",
-                count.as_bytes(),
-                b" lines not echoed (output was not taking them)\n",
-            ];
-            if !write_line(fd, &notice) {
-                self.echo_lost = self.echo_lost.saturating_add(1);
-                return;
+        // A line not written, the count's or the record's, counted at
+        // one place (issue 18, bytes).
+        let written = 'written: {
+            if self.echo_lost > 0 {
+                // The count as parts of the line, through `itoa`: no
+                // `fmt::Write` for a heapless buffer (issue 18, bytes).
+                let count = crate::logger::itoa(self.echo_lost.into());
+                let notice: [&[u8]; 3] = [
+                    b"pmtr: ",
+                    count.as_bytes(),
+                    b" lines not echoed (output was not taking them)\n",
+                ];
+                if !write_line(fd, &notice) {
+                    break 'written false;
+                }
+                self.echo_lost = 0;
             }
-            self.echo_lost = 0;
-        }
-        if !write_line(fd, &parts) {
+            write_line(fd, &parts)
+        };
+        if !written {
             self.echo_lost = self.echo_lost.saturating_add(1);
         }
     }

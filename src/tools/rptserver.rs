@@ -256,7 +256,7 @@ impl Summary {
             "# pmtr-rptserver: {} jobs on {hosts} hosts\n",
             self.jobs.len()
         );
-        out.push_str(&cells.aligned());
+        out.push_str(&cells.aligned(true));
         out
     }
 }
