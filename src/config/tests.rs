@@ -1627,6 +1627,22 @@ fn out_log_options_are_checked() {
     ]);
 }
 
+/// Sizes up to the largest that fits in 64 bits, on every width (32-bit
+/// targets shift where 64-bit ones multiply).
+#[test]
+fn sizes_stop_where_64_bits_do() {
+    use super::values::parse_size;
+    assert_eq!(parse_size("4k"), Some(4096));
+    assert_eq!(parse_size("3G"), Some(3 << 30));
+    assert_eq!(parse_size("17179869183G"), Some(17179869183 << 30));
+    assert_eq!(parse_size("17179869184G"), None);
+    assert_eq!(parse_size("18014398509481983K"), Some(u64::MAX >> 10 << 10));
+    assert_eq!(parse_size("18014398509481984k"), None);
+    assert_eq!(parse_size("18446744073709551615"), Some(u64::MAX));
+    assert_eq!(parse_size("18446744073709551616"), None);
+    assert_eq!(parse_size("G"), None);
+}
+
 #[test]
 fn metrics_to_an_absolute_file_once() {
     let c = parse_ok("metrics to /var/lib/prometheus/node-exporter/pmtr.prom\n");

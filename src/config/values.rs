@@ -228,7 +228,18 @@ pub fn parse_size(text: &str) -> Option<u64> {
         b'g' => (head, 1 << 30),
         _ => (text, 1),
     };
-    number(digits)?.checked_mul(unit)
+    let n = number(digits)?;
+    if cfg!(target_pointer_width = "64") {
+        n.checked_mul(unit)
+    } else {
+        let shift = unit.trailing_zeros();
+        // On 32 bits a shift, undone to test its overflow: a checked
+        // 64-bit multiplication is two calls of `__aeabi_lmul` there
+        // (issue 18, bytes: armv6 -32; on x86_64 the shift is 24 bytes
+        // more than one `mul`).
+        let m = n << shift;
+        (m >> shift == n).then_some(m)
+    }
 }
 
 /// Signal names without `SIG`, by number (the place in the list, as for
