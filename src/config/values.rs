@@ -674,11 +674,15 @@ pub(super) fn distance(a: &str, b: &str) -> usize {
     // Rows i-2, i-1 and i of the table (cell j: the distance between
     // a[..i] and b[..j]), the recurrence looks no further back; walked
     // with iterators, which need no bounds checks (issue 18).
-    let mut d = vec![0; 3 * (b.len() + 1)];
-    let mut rows = d.chunks_exact_mut(b.len() + 1);
-    let (Some(mut up2), Some(mut up), Some(mut row)) = (rows.next(), rows.next(), rows.next())
-    else {
+    // Cut in three, not `chunks_exact_mut`: no division by the row's
+    // length (a call on 32-bit ARM; issue 18, bytes).
+    let w = b.len() + 1;
+    let mut d = vec![0; 3 * w];
+    let Some((mut up2, rest)) = d.split_at_mut_checked(w) else {
         return 0; // three rows of b.len() + 1 cells: not reached
+    };
+    let Some((mut up, mut row)) = rest.split_at_mut_checked(w) else {
+        return 0;
     };
     for (j, cell) in up.iter_mut().enumerate() {
         *cell = j;
