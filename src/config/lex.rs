@@ -94,12 +94,16 @@ fn lex_line(text: &str, number: u32) -> Result<Option<Line>, (Pos, ErrorKind)> {
     if matches!(chars.get(i), None | Some('#')) {
         return Ok(None);
     }
-    let mut control = chars.iter().enumerate().skip(i);
-    if let Some((bad, &c)) = control.find(|&(_, &c)| c.is_control() && c != '\t') {
-        return Err((
-            at(bad),
-            ErrorKind::plain(Msg::ControlChar).num(u64::from(c)),
-        ));
+    // A plain loop, not an enumerate().skip() adapter (issue 18, bytes).
+    let mut bad = i;
+    while let Some(&c) = chars.get(bad) {
+        if c.is_control() && c != '\t' {
+            return Err((
+                at(bad),
+                ErrorKind::plain(Msg::ControlChar).num(u64::from(c)),
+            ));
+        }
+        bad += 1;
     }
     let mut words = Vec::new();
     while let Some(&first) = chars.get(i) {
