@@ -503,7 +503,9 @@ pub fn parse_ip(text: &str) -> Option<IpAddr> {
     }
     // Groups before the first `::`, then those after it, at the end.
     let mut groups = [0u16; 8];
-    let gap = bytes.windows(2).position(|w| matches!(w, [b':', b':']));
+    // Found by the first ':' of each pair: no windows() iterator (issue
+    // 18, bytes).
+    let gap = (0..bytes.len()).find(|&i| bytes.get(i..i + 2) == Some(b"::"));
     let (n, v4) = parse_groups(bytes.get(..gap.unwrap_or(bytes.len()))?, &mut groups)?;
     match gap {
         // Without `::` all eight groups; with it, at most seven, and an
