@@ -78,7 +78,10 @@ fn is_blank(c: char) -> bool {
 }
 
 /// Lexes one line (without its line ending). `Ok(None)` for a blank or
-/// comment line.
+/// comment line. Out of line: inlined into the parser's loop (in
+/// `parse_bytes`) it was larger (issue 18, bytes: armv6 -8, x86_64
+/// -24).
+#[inline(never)]
 fn lex_line(text: &str, number: u32) -> Result<Option<Line>, (Pos, ErrorKind)> {
     let at = |col: usize| Pos {
         line: number,
