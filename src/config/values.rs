@@ -222,24 +222,28 @@ pub const MAX_KEEP: u32 = 100;
 pub fn parse_size(text: &str) -> Option<u64> {
     // All but the unit letter (ASCII, so `get` cannot fail where it is).
     let head = text.get(..text.len().saturating_sub(1)).unwrap_or("");
-    let (digits, unit) = match text.as_bytes().last()?.to_ascii_lowercase() {
+    let (digits, unit): (_, u64) = match text.as_bytes().last()?.to_ascii_lowercase() {
         b'k' => (head, 1 << 10),
         b'm' => (head, 1 << 20),
         b'g' => (head, 1 << 30),
         _ => (text, 1),
     };
     let n = number(digits)?;
-    if cfg!(target_pointer_width = "64") {
-        n.checked_mul(unit)
+    // In Thumb-1 a shift: a checked 64-bit multiplication is two calls
+    // of `__aeabi_lmul` there (issue 18, bytes: armv6 -32). Thumb-2
+    // multiplies in line, x86_64 with one `mul`: the shift was 56 bytes
+    // more on armv7, 24 on x86_64.
+    if cfg!(all(target_arch = "arm", not(target_feature = "thumb2"))) {
+        shifted(n, unit.trailing_zeros())
     } else {
-        let shift = unit.trailing_zeros();
-        // On 32 bits a shift, undone to test its overflow: a checked
-        // 64-bit multiplication is two calls of `__aeabi_lmul` there
-        // (issue 18, bytes: armv6 -32; on x86_64 the shift is 24 bytes
-        // more than one `mul`).
-        let m = n << shift;
-        (m >> shift == n).then_some(m)
+        n.checked_mul(unit)
     }
+}
+
+/// `n << shift`, or None when that shifts out a bit: undone to test.
+pub(super) fn shifted(n: u64, shift: u32) -> Option<u64> {
+    let m = n << shift;
+    (m >> shift == n).then_some(m)
 }
 
 /// Signal names without `SIG`, by number (the place in the list, as for
