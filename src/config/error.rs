@@ -336,12 +336,12 @@ impl fmt::Display for ErrorKind {
                 }
                 // A byte, a char, a mode: each fits in 32 bits.
                 b'x' | b'X' | b'o' => {
-                    let (n, radix, width, case) = match mark {
-                        b'x' => (n as u32, 16, 2, 0x20),
-                        b'X' => (n as u32, 16, 4, 0),
-                        _ => (n as u32 & 0o7777, 8, 4, 0),
+                    let (n, bits, width, case) = match mark {
+                        b'x' => (n as u32, 4, 2, 0x20),
+                        b'X' => (n as u32, 4, 4, 0),
+                        _ => (n as u32 & 0o7777, 3, 4, 0),
                     };
-                    digits(f, n, radix, width, case)?;
+                    digits(f, n, bits, width, case)?;
                     continue;
                 }
                 _ => continue,
@@ -354,18 +354,21 @@ impl fmt::Display for ErrorKind {
     }
 }
 
-/// `n` in `radix` (8 or 16), at least `width` digits; `case` 0x20 makes
-/// hex digits lower case. Not core's `{:x}`, `{:X}` and `{:o}`: three
-/// impls only these messages used. 32 bits: no 64-bit division on
-/// 32-bit targets.
-fn digits(f: &mut fmt::Formatter<'_>, n: u32, radix: u32, width: usize, case: u8) -> fmt::Result {
+/// `n` in digits of `bits` bits (3: octal, 4: hex), at least `width`
+/// digits; `case` 0x20 makes hex digits lower case. Not core's `{:x}`,
+/// `{:X}` and `{:o}`: three impls only these messages used. 32 bits: no
+/// 64-bit division on 32-bit targets. Bits, not a radix: a division by
+/// a radix LLVM cannot see is a power of two became a table lookup of
+/// its shift (issue 18, bytes).
+fn digits(f: &mut fmt::Formatter<'_>, n: u32, bits: u32, width: usize, case: u8) -> fmt::Result {
     let mut buf = [0u8; 11];
     let mut i = buf.len();
     let mut n = n;
+    let mask = (1 << bits) - 1;
     while n > 0 || buf.len() - i < width {
         i -= 1;
-        buf[i] = b"0123456789ABCDEF"[(n % radix) as usize] | case;
-        n /= radix;
+        buf[i] = b"0123456789ABCDEF"[(n & mask & 15) as usize] | case;
+        n >>= bits;
     }
     f.write_str(crate::utf8::str(&buf[i..]).unwrap_or(""))
 }

@@ -1627,6 +1627,26 @@ fn out_log_options_are_checked() {
     ]);
 }
 
+/// Sizes up to the largest that fits in 64 bits (Thumb-1 shifts where
+/// other targets multiply: the shift is tested on its own too).
+#[test]
+fn sizes_stop_where_64_bits_do() {
+    use super::values::{parse_size, shifted};
+    assert_eq!(shifted(u64::MAX >> 10, 10), Some(u64::MAX >> 10 << 10));
+    assert_eq!(shifted((u64::MAX >> 10) + 1, 10), None);
+    assert_eq!(shifted(17179869184, 30), None);
+    assert_eq!(shifted(u64::MAX, 0), Some(u64::MAX));
+    assert_eq!(parse_size("4k"), Some(4096));
+    assert_eq!(parse_size("3G"), Some(3 << 30));
+    assert_eq!(parse_size("17179869183G"), Some(17179869183 << 30));
+    assert_eq!(parse_size("17179869184G"), None);
+    assert_eq!(parse_size("18014398509481983K"), Some(u64::MAX >> 10 << 10));
+    assert_eq!(parse_size("18014398509481984k"), None);
+    assert_eq!(parse_size("18446744073709551615"), Some(u64::MAX));
+    assert_eq!(parse_size("18446744073709551616"), None);
+    assert_eq!(parse_size("G"), None);
+}
+
 #[test]
 fn metrics_to_an_absolute_file_once() {
     let c = parse_ok("metrics to /var/lib/prometheus/node-exporter/pmtr.prom\n");

@@ -222,13 +222,28 @@ pub const MAX_KEEP: u32 = 100;
 pub fn parse_size(text: &str) -> Option<u64> {
     // All but the unit letter (ASCII, so `get` cannot fail where it is).
     let head = text.get(..text.len().saturating_sub(1)).unwrap_or("");
-    let (digits, unit) = match text.as_bytes().last()?.to_ascii_lowercase() {
+    let (digits, unit): (_, u64) = match text.as_bytes().last()?.to_ascii_lowercase() {
         b'k' => (head, 1 << 10),
         b'm' => (head, 1 << 20),
         b'g' => (head, 1 << 30),
         _ => (text, 1),
     };
-    number(digits)?.checked_mul(unit)
+    let n = number(digits)?;
+    // In Thumb-1 a shift: a checked 64-bit multiplication is two calls
+    // of `__aeabi_lmul` there (issue 18, bytes: armv6 -32). Thumb-2
+    // multiplies in line, x86_64 with one `mul`: the shift was 56 bytes
+    // more on armv7, 24 on x86_64.
+    if cfg!(all(target_arch = "arm", not(target_feature = "thumb2"))) {
+        shifted(n, unit.trailing_zeros())
+    } else {
+        n.checked_mul(unit)
+    }
+}
+
+/// `n << shift`, or None when that shifts out a bit: undone to test.
+pub(super) fn shifted(n: u64, shift: u32) -> Option<u64> {
+    let m = n << shift;
+    (m >> shift == n).then_some(m)
 }
 
 /// Signal names without `SIG`, by number (the place in the list, as for
@@ -492,7 +507,9 @@ pub fn parse_ip(text: &str) -> Option<IpAddr> {
     }
     // Groups before the first `::`, then those after it, at the end.
     let mut groups = [0u16; 8];
-    let gap = bytes.windows(2).position(|w| matches!(w, [b':', b':']));
+    // Found by the first ':' of each pair: no windows() iterator (issue
+    // 18, bytes).
+    let gap = (0..bytes.len()).find(|&i| bytes.get(i..i + 2) == Some(b"::"));
     let (n, v4) = parse_groups(bytes.get(..gap.unwrap_or(bytes.len()))?, &mut groups)?;
     match gap {
         // Without `::` all eight groups; with it, at most seven, and an
@@ -663,11 +680,15 @@ pub(super) fn distance(a: &str, b: &str) -> usize {
     // Rows i-2, i-1 and i of the table (cell j: the distance between
     // a[..i] and b[..j]), the recurrence looks no further back; walked
     // with iterators, which need no bounds checks (issue 18).
-    let mut d = vec![0; 3 * (b.len() + 1)];
-    let mut rows = d.chunks_exact_mut(b.len() + 1);
-    let (Some(mut up2), Some(mut up), Some(mut row)) = (rows.next(), rows.next(), rows.next())
-    else {
+    // Cut in three, not `chunks_exact_mut`: no division by the row's
+    // length (a call on 32-bit ARM; issue 18, bytes).
+    let w = b.len() + 1;
+    let mut d = vec![0; 3 * w];
+    let Some((mut up2, rest)) = d.split_at_mut_checked(w) else {
         return 0; // three rows of b.len() + 1 cells: not reached
+    };
+    let Some((mut up, mut row)) = rest.split_at_mut_checked(w) else {
+        return 0;
     };
     for (j, cell) in up.iter_mut().enumerate() {
         *cell = j;
