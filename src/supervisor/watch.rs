@@ -33,9 +33,11 @@ pub struct Watcher {
     /// IN_MODIFY watches on the files themselves, and whether each is the
     /// configuration (else a `depends` file): a write under way.
     file_wds: Vec<(i32, bool)>,
-    /// Written to since the last completed save (see [`Changes`]); kept
-    /// across drains, since the loop drains before pmtr reads.
-    in_flux: (bool, bool),
+    /// Written to since the last completed save (see [`Changes`]), the
+    /// `depends` files' first, the configuration's second (by
+    /// `file_wds`' flag); kept across drains, since the loop drains
+    /// before pmtr reads.
+    in_flux: [bool; 2],
     buf: Box<[MaybeUninit<u8>]>,
 }
 
@@ -98,7 +100,7 @@ impl Watcher {
             wds: Vec::new(),
             names: Vec::new(),
             file_wds: Vec::new(),
-            in_flux: (false, false),
+            in_flux: [false; 2],
             // Allocated, not filled: no loop over its bytes (issue 18).
             buf: Box::new_uninit_slice(8192),
         })
@@ -239,10 +241,12 @@ impl Watcher {
     /// Reads every pending event and sorts them.
     pub fn drain(&mut self) -> Changes {
         let mut changes = Changes::default();
-        let (mut config_in_flux, mut depends_in_flux) = self.in_flux;
+        let mut in_flux = self.in_flux;
         // Written to since the last drain, even if the save completed
-        // since: the caller read before this drain, maybe mid-write.
-        let (mut config_written, mut depends_written) = (false, false);
+        // since: the caller read before this drain, maybe mid-write. As
+        // `in_flux`, by the flag of the file's watch: one store each, no
+        // branch on the kind (issue 18, bytes).
+        let mut written = [false; 2];
         let mut reader = inotify::Reader::new(&self.fd, &mut self.buf);
         loop {
             match reader.next() {
@@ -254,11 +258,8 @@ impl Watcher {
                     } else if let (Some(&(_, is_config)), true) =
                         (file, flags.contains(ReadFlags::MODIFY))
                     {
-                        if is_config {
-                            (config_in_flux, config_written) = (true, true);
-                        } else {
-                            (depends_in_flux, depends_written) = (true, true);
-                        }
+                        let k = usize::from(is_config);
+                        (in_flux[k], written[k]) = (true, true);
                     } else if flags.contains(ReadFlags::IGNORED) {
                         // Ours when we removed the watch; a watched
                         // directory that vanished means rewatching.
@@ -274,7 +275,7 @@ impl Watcher {
                                 if settled {
                                     // A save completed; a write after it
                                     // sets these again.
-                                    (config_in_flux, depends_in_flux) = (false, false);
+                                    in_flux = [false; 2];
                                 }
                                 changes.settled |= settled;
                             }
@@ -287,9 +288,9 @@ impl Watcher {
                 Err(_) => break,
             }
         }
-        self.in_flux = (config_in_flux, depends_in_flux);
-        changes.config_in_flux = config_in_flux || config_written;
-        changes.depends_in_flux = depends_in_flux || depends_written;
+        self.in_flux = in_flux;
+        changes.config_in_flux = in_flux[1] || written[1];
+        changes.depends_in_flux = in_flux[0] || written[0];
         changes
     }
 }
