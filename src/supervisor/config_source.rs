@@ -141,7 +141,7 @@ impl ConfigSource {
         // (an in-place save truncates, then writes): its IN_CLOSE_WRITE
         // brings pmtr back for the finished file.
         let changes = drain(&mut self.watcher, &mut self.pending);
-        if changes.config_in_flux {
+        if changes.in_flux[1] {
             if force {
                 info!(
                     "{} is being written; reading it once it is closed",
@@ -265,7 +265,7 @@ impl ConfigSource {
         // As for the configuration: a write under way makes what was read
         // suspect (an empty file mid-save is no change to act on).
         let changes = drain(&mut self.watcher, &mut self.pending);
-        if changes.depends_in_flux {
+        if changes.in_flux[0] {
             return Vec::new();
         }
         changed(files, now, &mut self.reread_at)
