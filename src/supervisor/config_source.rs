@@ -67,9 +67,10 @@ pub struct ConfigSource {
     pub counts: super::metrics::Counts,
     path: String,
     last_error: Option<String>,
-    depends: Vec<Depends>,
-    /// The jobs' `env file`s, watched like `depends` (issue 15).
-    env_files: Vec<Depends>,
+    /// The jobs' `depends` files, then their `env file`s (issue 15),
+    /// watched alike: by `env` as an index, not a branch between two
+    /// fields (issue 18, bytes).
+    files: [Vec<Depends>; 2],
     watcher: Watcher,
 }
 
@@ -86,8 +87,7 @@ impl ConfigSource {
             have_config: false,
             reread_at: None,
             empty_since: None,
-            depends: Vec::new(),
-            env_files: Vec::new(),
+            files: [Vec::new(), Vec::new()],
             counts: Default::default(),
         }
     }
@@ -141,7 +141,7 @@ impl ConfigSource {
         // (an in-place save truncates, then writes): its IN_CLOSE_WRITE
         // brings pmtr back for the finished file.
         let changes = drain(&mut self.watcher, &mut self.pending);
-        if changes.config_in_flux {
+        if changes.in_flux[1] {
             if force {
                 info!(
                     "{} is being written; reading it once it is closed",
@@ -237,22 +237,15 @@ impl ConfigSource {
     /// bytes larger.
     #[inline(never)]
     pub fn track(&mut self, jobs: &[super::jobs::Job]) {
-        let mut old_depends = core::mem::take(&mut self.depends);
-        let mut old_env_files = core::mem::take(&mut self.env_files);
+        let mut old = core::mem::take(&mut self.files);
         for j in jobs {
             let (job, extra) = (j.id, j.spec.extra());
             if !extra.depends.is_empty() {
-                track(
-                    &mut self.depends,
-                    &mut old_depends,
-                    job,
-                    &extra.depends,
-                    &[],
-                );
+                track(&mut self.files[0], &mut old[0], job, &extra.depends, &[]);
             }
             if !extra.env_files.is_empty() {
                 let files = &extra.env_files;
-                track(&mut self.env_files, &mut old_env_files, job, &[], files);
+                track(&mut self.files[1], &mut old[1], job, &[], files);
             }
         }
     }
@@ -265,18 +258,14 @@ impl ConfigSource {
 
     /// The jobs whose `depends` files, or (`env`) `env file`s, changed.
     fn changed(&mut self, env: bool, now: Instant) -> Vec<u32> {
-        let files = if env {
-            &mut self.env_files
-        } else {
-            &mut self.depends
-        };
+        let files = &mut self.files[usize::from(env)];
         for d in files.iter_mut() {
             d.read = files_hash(&d.paths, !env);
         }
         // As for the configuration: a write under way makes what was read
         // suspect (an empty file mid-save is no change to act on).
         let changes = drain(&mut self.watcher, &mut self.pending);
-        if changes.depends_in_flux {
+        if changes.in_flux[0] {
             return Vec::new();
         }
         changed(files, now, &mut self.reread_at)
@@ -298,7 +287,7 @@ impl ConfigSource {
         self.watcher.add_path(&mut set, &self.path, true);
         // Both lists by a slice of the two, not a chain of their iterators
         // (issue 18, bytes).
-        for list in [&self.depends, &self.env_files].iter() {
+        for list in &self.files {
             for d in list.iter() {
                 for path in &d.paths {
                     self.watcher.add_path(&mut set, path, false);

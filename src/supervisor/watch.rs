@@ -33,9 +33,11 @@ pub struct Watcher {
     /// IN_MODIFY watches on the files themselves, and whether each is the
     /// configuration (else a `depends` file): a write under way.
     file_wds: Vec<(i32, bool)>,
-    /// Written to since the last completed save (see [`Changes`]); kept
-    /// across drains, since the loop drains before pmtr reads.
-    in_flux: (bool, bool),
+    /// Written to since the last completed save (see [`Changes`]), the
+    /// `depends` files' first, the configuration's second (by
+    /// `file_wds`' flag); kept across drains, since the loop drains
+    /// before pmtr reads.
+    in_flux: [bool; 2],
     buf: Box<[MaybeUninit<u8>]>,
 }
 
@@ -98,7 +100,7 @@ impl Watcher {
             wds: Vec::new(),
             names: Vec::new(),
             file_wds: Vec::new(),
-            in_flux: (false, false),
+            in_flux: [false; 2],
             // Allocated, not filled: no loop over its bytes (issue 18).
             buf: Box::new_uninit_slice(8192),
         })
@@ -239,10 +241,12 @@ impl Watcher {
     /// Reads every pending event and sorts them.
     pub fn drain(&mut self) -> Changes {
         let mut changes = Changes::default();
-        let (mut config_in_flux, mut depends_in_flux) = self.in_flux;
+        let mut in_flux = self.in_flux;
         // Written to since the last drain, even if the save completed
-        // since: the caller read before this drain, maybe mid-write.
-        let (mut config_written, mut depends_written) = (false, false);
+        // since: the caller read before this drain, maybe mid-write. As
+        // `in_flux`, by the flag of the file's watch: one store each, no
+        // branch on the kind (issue 18, bytes).
+        let mut written = [false; 2];
         let mut reader = inotify::Reader::new(&self.fd, &mut self.buf);
         loop {
             match reader.next() {
@@ -254,11 +258,8 @@ impl Watcher {
                     } else if let (Some(&(_, is_config)), true) =
                         (file, flags.contains(ReadFlags::MODIFY))
                     {
-                        if is_config {
-                            (config_in_flux, config_written) = (true, true);
-                        } else {
-                            (depends_in_flux, depends_written) = (true, true);
-                        }
+                        let k = usize::from(is_config);
+                        (in_flux[k], written[k]) = (true, true);
                     } else if flags.contains(ReadFlags::IGNORED) {
                         // Ours when we removed the watch; a watched
                         // directory that vanished means rewatching.
@@ -274,7 +275,7 @@ impl Watcher {
                                 if settled {
                                     // A save completed; a write after it
                                     // sets these again.
-                                    (config_in_flux, depends_in_flux) = (false, false);
+                                    in_flux = [false; 2];
                                 }
                                 changes.settled |= settled;
                             }
@@ -287,9 +288,8 @@ impl Watcher {
                 Err(_) => break,
             }
         }
-        self.in_flux = (config_in_flux, depends_in_flux);
-        changes.config_in_flux = config_in_flux || config_written;
-        changes.depends_in_flux = depends_in_flux || depends_written;
+        self.in_flux = in_flux;
+        changes.in_flux = [in_flux[0] | written[0], in_flux[1] | written[1]];
         changes
     }
 }
@@ -300,13 +300,13 @@ pub struct Changes {
     /// A save completed (close after write, rename, delete, create of a
     /// directory or symlink, chmod): read again.
     pub settled: bool,
-    /// The configuration was written to since the last drain, or is being
-    /// written: what was read before this drain may be half a save. A
-    /// save that completed since brings `settled`, so the caller reads
-    /// again; else its IN_CLOSE_WRITE is still to come.
-    pub config_in_flux: bool,
-    /// Likewise for a `depends` file.
-    pub depends_in_flux: bool,
+    /// The configuration (index 1) was written to since the last drain,
+    /// or is being written: what was read before this drain may be half
+    /// a save. A save that completed since brings `settled`, so the
+    /// caller reads again; else its IN_CLOSE_WRITE is still to come.
+    /// Index 0: likewise for a `depends` or env file. One array, indexed
+    /// as the watcher's own flags are (issue 18, bytes).
+    pub in_flux: [bool; 2],
 }
 
 #[cfg(test)]
@@ -341,13 +341,10 @@ mod tests {
         std::fs::write(&file, "v2\n").unwrap();
         let changes = w.drain();
         assert!(changes.settled, "the save completed: read again");
-        assert!(
-            changes.depends_in_flux,
-            "but what was read before is suspect"
-        );
+        assert!(changes.in_flux[0], "but what was read before is suspect");
         // Nothing since: a read now is of the finished file.
         let changes = w.drain();
-        assert!(!changes.settled && !changes.depends_in_flux);
+        assert!(!changes.settled && !changes.in_flux[0]);
         std::fs::remove_dir_all(dir).unwrap();
     }
 
@@ -361,12 +358,12 @@ mod tests {
             .unwrap();
         f.write_all(b"v").unwrap();
         let changes = w.drain();
-        assert!(changes.depends_in_flux && !changes.settled);
+        assert!(changes.in_flux[0] && !changes.settled);
         // No event since, but the file is still open for writing.
-        assert!(w.drain().depends_in_flux);
+        assert!(w.drain().in_flux[0]);
         drop(f);
         let changes = w.drain();
-        assert!(changes.settled && !changes.depends_in_flux);
+        assert!(changes.settled && !changes.in_flux[0]);
         std::fs::remove_dir_all(dir).unwrap();
     }
 }
