@@ -102,6 +102,12 @@ const SPLIT_MARK: &[u8] = b"...";
 /// `Option`, so that it is in .bss, not in the file.
 static WRITER: Lock<Slot<Writer>> = Lock::new(Slot::EMPTY);
 
+/// The writer's `foreground`, kept apart for [`foreground`]: read
+/// without taking the lock, which cost two calls of the lock's atomic
+/// helper on armv6 to read one bool (issue 18, bytes). Set only by
+/// [`init`].
+static FOREGROUND: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+
 /// Sets up logging once, before the first message: `foreground` echoes
 /// every line to stderr; `verbose` (count of `-v`) lets debug lines through.
 ///
@@ -136,6 +142,7 @@ pub fn init(foreground: bool, verbose: u8) {
     // Under systemd stderr is the journal, which also reads /dev/log:
     // echoing would log every line twice.
     w.foreground = foreground && !stderr_is_journal();
+    FOREGROUND.store(w.foreground, core::sync::atomic::Ordering::Relaxed);
     w.verbose = verbose;
     let path = crate::rt::start::var("PMTR_LOG_SOCKET").unwrap_or(DEV_LOG);
     // A path that cannot be a socket address (too long) never connects:
@@ -160,7 +167,7 @@ pub fn init(foreground: bool, verbose: u8) {
 
 /// Whether lines are echoed to stderr (`-F`): pmtr's helpers are told.
 pub fn foreground() -> bool {
-    lock().as_ref().is_some_and(|w| w.foreground)
+    FOREGROUND.load(core::sync::atomic::Ordering::Relaxed)
 }
 
 /// Logs one of pmtr's own messages.
