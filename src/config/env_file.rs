@@ -18,10 +18,11 @@ use super::parse::{Text, texts};
 /// A file with more bad lines than this is not worth reading further.
 const MAX_ERRORS: usize = 20;
 
-/// The `KEY=VALUE` lines of `files`, in order; a missing optional file
-/// (`-PATH`) gives none. Every error of every file, or the lines.
-pub fn read_env_files(files: &[EnvFile]) -> Result<Vec<String>, Vec<Error>> {
-    let mut lines = Vec::new();
+/// The `KEY=VALUE` lines of `files`, in order, onto `lines`; a missing
+/// optional file (`-PATH`) gives none. Every error of every file (none:
+/// the lines are good). Filled in place, not returned in a `Result`
+/// (issue 18, bytes).
+pub fn read_env_files(files: &[EnvFile], lines: &mut Vec<String>) -> Vec<Error> {
     let mut errors = Vec::new();
     for file in files {
         let path = file.path.as_str();
@@ -29,15 +30,11 @@ pub fn read_env_files(files: &[EnvFile]) -> Result<Vec<String>, Vec<Error>> {
             continue;
         }
         match super::read(path) {
-            Ok(bytes) => parse_into(path, &bytes, &mut lines, &mut errors),
+            Ok(bytes) => parse_into(path, &bytes, lines, &mut errors),
             Err(e) => errors.push(e),
         }
     }
-    if errors.is_empty() {
-        Ok(lines)
-    } else {
-        Err(errors)
-    }
+    errors
 }
 
 /// The `KEY=VALUE` lines of an env file's content; `file` names it in
@@ -261,12 +258,14 @@ mod tests {
                 optional: true,
             },
         ];
-        assert_eq!(read_env_files(&files), Ok(vec!["A=1".into(), "B=2".into()]));
+        let mut lines = Vec::new();
+        assert_eq!(read_env_files(&files, &mut lines), []);
+        assert_eq!(lines, ["A=1", "B=2"]);
         let required = [EnvFile {
             path: path(&dir.join("missing.env")),
             optional: false,
         }];
-        let e = read_env_files(&required).unwrap_err();
+        let e = read_env_files(&required, &mut Vec::new());
         assert!(
             e[0].to_string()
                 .ends_with("missing.env: can't read: No such file or directory"),

@@ -1428,19 +1428,31 @@ fn refuse(spec: &JobSpec, why: &str) {
 /// is logged by position (never its text: it may hold a secret), then
 /// `what_next`.
 fn env_file_lines(spec: &JobSpec, what_next: &str) -> Result<Vec<String>, NotStartable> {
-    config::read_env_files(&spec.extra().env_files).map_err(|errors| {
-        for e in &errors {
-            error!("job {}: {}", spec.name, *e);
-        }
-        error!("job {}: bad env file; {what_next}", spec.name);
-        // The first error's text (there is one), without taking it out
-        // of the list (issue 18, bytes).
-        NotStartable(
-            errors
-                .first()
-                .map_or_else(String::new, |e| format!("{}", *e)),
-        )
-    })
+    let mut lines = Vec::new();
+    let errors = config::read_env_files(&spec.extra().env_files, &mut lines);
+    if errors.is_empty() {
+        Ok(lines)
+    } else {
+        Err(bad_env_file(spec, what_next, &errors))
+    }
+}
+
+/// The errors of a job's env files logged, then `what_next`; the first
+/// one's text. Cold: the usual way, good files, is laid out straight
+/// (issue 18, bytes; `#[inline(never)]` as well, or neither, was larger).
+#[cold]
+fn bad_env_file(spec: &JobSpec, what_next: &str, errors: &[config::Error]) -> NotStartable {
+    for e in errors {
+        error!("job {}: {}", spec.name, *e);
+    }
+    error!("job {}: bad env file; {what_next}", spec.name);
+    // The first error's text (there is one), without taking it out
+    // of the list (issue 18, bytes).
+    NotStartable(
+        errors
+            .first()
+            .map_or_else(String::new, |e| format!("{}", *e)),
+    )
 }
 
 /// `can't happen: job NAME: WHAT`, an impossible (state, event) pair of
