@@ -266,7 +266,9 @@ fn sample(out: &mut Vec<u8>, name: &str, job: Option<&str>, state: Option<&str>,
         }
         out.extend_from_slice(b"\"}");
     }
-    out.extend_from_slice(if value < 0 { b" -" } else { b" " });
+    // The space, and the minus sign when negative: one copy of a
+    // length picked, not a branch between two (issue 18, bytes).
+    out.extend_from_slice(b" -".get(..1 + usize::from(value < 0)).unwrap_or_default());
     out.extend_from_slice(crate::logger::itoa(value.unsigned_abs()).as_bytes());
     out.push(b'\n');
 }
