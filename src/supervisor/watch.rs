@@ -182,23 +182,25 @@ impl Watcher {
             return;
         }
         let parent = files::parent(path);
-        if is_dir(parent) {
-            self.add(parent, name, wds, names);
-        } else {
-            // Watch the nearest existing ancestor for the next component
-            // to appear; its creation triggers a rescan and a new watch.
-            let mut missing = parent;
-            loop {
-                let up = files::parent(missing);
-                if up == missing {
-                    break;
-                }
-                if is_dir(up) {
-                    self.add(up, files::file_name(missing), wds, names);
-                    break;
-                }
-                missing = up;
+        // The path's own directory watched for its name, or else the
+        // nearest existing ancestor for the next component to appear (its
+        // creation triggers a rescan and a new watch): one loop that
+        // starts at the path, one call of `add` (issue 18, bytes). Not
+        // the path's parent only when that is missing: then all is done.
+        // (`parent` of a path with a name is never the path itself.)
+        let mut missing = path;
+        loop {
+            let up = files::parent(missing);
+            if up == missing {
+                return;
             }
+            if is_dir(up) {
+                self.add(up, files::file_name(missing), wds, names);
+                break;
+            }
+            missing = up;
+        }
+        if missing != path {
             return;
         }
         if depth >= MAX_LINKS {
