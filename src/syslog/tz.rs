@@ -635,10 +635,17 @@ impl Parser<'_> {
 /// and no multiplication to get the remainder back (issue 18, bytes).
 #[inline(never)]
 fn div_rem(a: i64, b: u32) -> (i64, u32) {
-    let b = i64::from(b);
-    let (q, r) = (a / b, a % b);
+    let b64 = i64::from(b);
+    let q = a / b64;
+    // On 32-bit ARM, above -b and below b from the low words alone, as
+    // in `logger::div_rem_u64`: the same value.
+    let r = if cfg!(target_arch = "arm") {
+        i64::from((a as u32).wrapping_sub((q as u32).wrapping_mul(b)) as i32)
+    } else {
+        a % b64
+    };
     if r < 0 {
-        (q - 1, (r + b) as u32)
+        (q - 1, (r + b64) as u32)
     } else {
         (q, r as u32)
     }
