@@ -316,11 +316,14 @@ impl Header {
     /// overflow, whatever the file says.
     fn block_len(&self, time_size: u64) -> u64 {
         let n = u64::from;
-        n(self.timecnt) * time_size
+        // timecnt * time_size + typecnt * 6 + leapcnt * (time_size + 4)
+        // by one multiplication and shifts: on Thumb-1 each 64-bit one is
+        // a helper call (issue 18, bytes).
+        (n(self.timecnt) + n(self.leapcnt)) * time_size
             + n(self.timecnt)
-            + n(self.typecnt) * 6
+            + (n(self.typecnt) + n(self.leapcnt)) * 4
+            + n(self.typecnt) * 2
             + n(self.charcnt)
-            + n(self.leapcnt) * (time_size + 4)
             + n(self.isstdcnt)
             + n(self.isutcnt)
     }
