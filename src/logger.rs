@@ -157,6 +157,14 @@ pub fn push_itoa(out: &mut String, n: u64) {
     out.push_str(&itoa(n));
 }
 
+/// Appends `n` in decimal to a heapless buffer, as much as fits: the
+/// digits and their copy as one call for every such buffer, through the
+/// view all capacities share (issue 18, bytes).
+#[inline(never)]
+pub fn extend_itoa(out: &mut heapless::vec::VecView<u8>, n: u64) {
+    let _ = out.extend_from_slice(itoa(n).as_bytes());
+}
+
 /// A job's log files and the writing of its lines.
 struct Log<'a> {
     job: &'a str,
