@@ -117,8 +117,9 @@ pub fn itoa(mut n: u64) -> heapless::String<20> {
     let mut at = buf.len();
     while at > 0 {
         at -= 1;
-        buf[at] = b'0' + (n % 10) as u8;
-        n /= 10;
+        let (q, digit) = div_rem_u64(n, 10);
+        buf[at] = b'0' + digit as u8;
+        n = q;
         if n == 0 {
             break;
         }
@@ -132,12 +133,36 @@ pub fn itoa(mut n: u64) -> heapless::String<20> {
     out
 }
 
+/// `a / b` and `a % b` for a `b` below 2^31. On 32-bit ARM the remainder
+/// from the low words alone, `a - q * b` by a 32-bit multiplication: LLVM
+/// makes a 64-bit one there (a helper call on Thumb-1) rather than take
+/// the remainder the divide helper gives; the remainder is below `b`, so
+/// its low word is all of it. Elsewhere the plain `%` is the smaller
+/// (issue 18, bytes).
+#[inline(always)]
+pub fn div_rem_u64(a: u64, b: u32) -> (u64, u32) {
+    let q = a / u64::from(b);
+    if cfg!(target_arch = "arm") {
+        (q, (a as u32).wrapping_sub((q as u32).wrapping_mul(b)))
+    } else {
+        (q, (a % u64::from(b)) as u32)
+    }
+}
+
 /// Appends `n` in decimal to `out`: [`itoa`] and the push as one call,
 /// not the digits' buffer and their push at every caller (issue 18,
 /// bytes).
 #[inline(never)]
 pub fn push_itoa(out: &mut String, n: u64) {
     out.push_str(&itoa(n));
+}
+
+/// Appends `n` in decimal to a heapless buffer, as much as fits: the
+/// digits and their copy as one call for every such buffer, through the
+/// view all capacities share (issue 18, bytes).
+#[inline(never)]
+pub fn extend_itoa(out: &mut heapless::vec::VecView<u8>, n: u64) {
+    let _ = out.extend_from_slice(itoa(n).as_bytes());
 }
 
 /// A job's log files and the writing of its lines.

@@ -90,11 +90,17 @@ pub fn duration(out: &mut String, secs: u64) {
     // One path for every form, under a minute without the big unit
     // (`\0`): one push of the small unit's digits for all four; digits by
     // `itoa`, not `write!` (issue 18, bytes).
-    let (big, big_unit, small, small_unit) = match secs {
-        0..60 => (0, '\0', secs, 's'),
-        60..3600 => (secs / 60, 'm', secs % 60, 's'),
-        3600..86400 => (secs / 3600, 'h', secs % 3600 / 60, 'm'),
-        _ => (secs / 86400, 'd', secs % 86400 / 3600, 'h'),
+    // Under a day in `u32`: on 32-bit ARM one 64-bit division (a call
+    // to a helper), not one per unit (issue 18, bytes).
+    let (big, big_unit, small, small_unit) = if secs >= 86400 {
+        (secs / 86400, 'd', (secs % 86400) as u32 / 3600, 'h')
+    } else {
+        let secs = secs as u32;
+        match secs {
+            0..60 => (0, '\0', secs, 's'),
+            60..3600 => (u64::from(secs / 60), 'm', secs % 60, 's'),
+            _ => (u64::from(secs / 3600), 'h', secs % 3600 / 60, 'm'),
+        }
     };
     if big_unit != '\0' {
         crate::logger::push_itoa(out, big);
@@ -103,7 +109,7 @@ pub fn duration(out: &mut String, secs: u64) {
             out.push('0');
         }
     }
-    crate::logger::push_itoa(out, small);
+    crate::logger::push_itoa(out, small.into());
     out.push(small_unit);
 }
 

@@ -236,7 +236,7 @@ pub fn build_report<'a>(
 /// `NAME e|d|f SECONDS PID CMD\n`, the command cut with `...` if the line
 /// would not fit in `max` bytes.
 fn format_line(line: &mut heapless::Vec<u8, REPORT_MAX>, job: &ReportLine<'_>, max: usize) {
-    use crate::logger::itoa;
+    use crate::logger::extend_itoa;
     push_word(line.as_mut_view(), job.name, 100);
     // The numbers through `itoa`, the line as bytes: no `fmt::Write` for
     // a heapless buffer in the binary (issue 18, bytes).
@@ -245,16 +245,16 @@ fn format_line(line: &mut heapless::Vec<u8, REPORT_MAX>, job: &ReportLine<'_>, m
         (false, true) => b'e',
         (false, false) => b'd',
     };
-    let (secs, pid) = (itoa(job.secs_running), itoa(job.pid.into()));
-    for part in &[&[b' ', state, b' '], secs.as_bytes(), b" ", pid.as_bytes()] {
-        let _ = line.extend_from_slice(part);
-    }
+    let _ = line.extend_from_slice(&[b' ', state, b' ']);
+    extend_itoa(line.as_mut_view(), job.secs_running);
+    let _ = line.push(b' ');
+    extend_itoa(line.as_mut_view(), job.pid.into());
     let mut tail: heapless::Vec<u8, 40> = heapless::Vec::new();
     if let Some((word, secs)) = job.up {
-        let secs = itoa(secs);
-        for part in &[b"\t", word.as_bytes(), b" ", secs.as_bytes()] {
+        for part in &[b"\t", word.as_bytes(), b" "] {
             let _ = tail.extend_from_slice(part);
         }
+        extend_itoa(tail.as_mut_view(), secs);
     }
     // The newline, and the readiness after the command.
     let budget = max.min(REPORT_MAX) - 1 - tail.len();

@@ -49,12 +49,16 @@ impl Budget {
         // (whole milliseconds, then whole hundredths), worked out from
         // the nanoseconds in one division, not through a `Duration`'s
         // seconds and milliseconds (issue 18, bytes).
-        let add = self.filled_at.map_or(u64::from(LINES_PER_SEC), |at| {
-            now.nanos_since(at) / NANOS_PER_TOKEN
+        // More than a full bucket's worth fills it as a full one does: the
+        // time capped there, and halved first, fits in u32, so a 32-bit
+        // division (floor(floor(n / 2) / d) is floor(n / 2d)), not a
+        // 64-bit one, a helper call on 32-bit ARM (issue 18, bytes).
+        const HALF: u64 = NANOS_PER_TOKEN / 2;
+        let add = self.filled_at.map_or(LINES_PER_SEC, |at| {
+            ((now.nanos_since(at) >> 1).min(u64::from(LINE_BURST) * HALF) as u32) / HALF as u32
         });
         if add > 0 {
-            let tokens = u64::from(self.tokens).saturating_add(add);
-            self.tokens = tokens.min(u64::from(LINE_BURST)) as u32;
+            self.tokens = (self.tokens + add).min(LINE_BURST);
             self.filled_at = Some(now);
         } else if self.filled_at.is_none() {
             self.filled_at = Some(now);

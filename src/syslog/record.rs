@@ -110,9 +110,7 @@ impl Record {
             let _ = self.buf.push(if keep { b } else { b'_' });
         }
         let _ = self.buf.push(b'[');
-        let _ = self
-            .buf
-            .extend_from_slice(crate::logger::itoa(pid.into()).as_bytes());
+        crate::logger::extend_itoa(self.buf.as_mut_view(), pid.into());
         let _ = self.buf.extend_from_slice(b"]: ");
         self.text_at = self.buf.len();
         self.mark = (self.buf.len(), 0);

@@ -243,9 +243,8 @@ impl Zone {
     /// bytes).
     pub fn local_time(&self, t: i64) -> ((i64, u32, u32), u32, i32) {
         let offset = self.offset_at(t);
-        let local = t + i64::from(offset);
-        let date = civil_from_days(local.div_euclid(86400));
-        (date, local.rem_euclid(86400) as u32, offset)
+        let (days, secs) = div_rem(t + i64::from(offset), 86400);
+        (civil_from_days(days), secs, offset)
     }
 
     /// Seconds east of UTC in force at `t` (seconds since the epoch).
@@ -317,11 +316,14 @@ impl Header {
     /// overflow, whatever the file says.
     fn block_len(&self, time_size: u64) -> u64 {
         let n = u64::from;
-        n(self.timecnt) * time_size
+        // timecnt * time_size + typecnt * 6 + leapcnt * (time_size + 4)
+        // by one multiplication and shifts: on Thumb-1 each 64-bit one is
+        // a helper call (issue 18, bytes).
+        (n(self.timecnt) + n(self.leapcnt)) * time_size
             + n(self.timecnt)
-            + n(self.typecnt) * 6
+            + (n(self.typecnt) + n(self.leapcnt)) * 4
+            + n(self.typecnt) * 2
             + n(self.charcnt)
-            + n(self.leapcnt) * (time_size + 4)
             + n(self.isstdcnt)
             + n(self.isutcnt)
     }
@@ -449,7 +451,7 @@ impl Rule {
         let Some(dst) = &self.dst else {
             return self.std;
         };
-        let (year, _, _) = civil_from_days((t + i64::from(self.std)).div_euclid(86400));
+        let (year, _, _) = civil_from_days(div_rem(t + i64::from(self.std), 86400).0);
         let start = dst.start.days(year) * 86400 + i64::from(dst.start_time) - i64::from(self.std);
         let end = dst.end.days(year) * 86400 + i64::from(dst.end_time) - i64::from(dst.offset);
         let in_dst = if start < end {
@@ -482,10 +484,11 @@ impl Day {
                 weekday,
             } => {
                 let first = days_from_civil(year, u32::from(month), 1);
-                let first_wd = (first + 4).rem_euclid(7); // 1970-01-01 was a Thursday
+                let first_wd = div_rem(first + 4, 7).1; // 1970-01-01 was a Thursday
                 let mut day = first
-                    + (i64::from(weekday) - first_wd).rem_euclid(7)
-                    + 7 * (i64::from(week) - 1);
+                    + i64::from(
+                        (u32::from(weekday) + 7 - first_wd) % 7 + 7 * (u32::from(week) - 1),
+                    );
                 // Month 13 is January of the next year: the formula counts
                 // years from March, so one call for every month (issue 18,
                 // bytes).
@@ -630,14 +633,34 @@ impl Parser<'_> {
     }
 }
 
+/// `a.div_euclid(b)` and `a.rem_euclid(b)` by one division, for `b > 0`:
+/// on 32-bit ARM one call of the 64-bit divide helper, which gives both,
+/// and no multiplication to get the remainder back (issue 18, bytes).
+#[inline(never)]
+fn div_rem(a: i64, b: u32) -> (i64, u32) {
+    let b64 = i64::from(b);
+    let q = a / b64;
+    // On 32-bit ARM, above -b and below b from the low words alone, as
+    // in `logger::div_rem_u64`: the same value.
+    let r = if cfg!(target_arch = "arm") {
+        i64::from((a as u32).wrapping_sub((q as u32).wrapping_mul(b)) as i32)
+    } else {
+        a % b64
+    };
+    if r < 0 {
+        (q - 1, (r + b64) as u32)
+    } else {
+        (q, r as u32)
+    }
+}
+
 /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
 /// `days_from_civil`).
 pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
     let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
     // Within an era every value is small and not negative: u32, no
     // 64-bit division on 32-bit targets (issue 18, bytes).
-    let yoe = (y - era * 400) as u32;
+    let (era, yoe) = div_rem(y, 400);
     let doy = (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + day - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     era * 146097 + i64::from(doe) - 719468
@@ -646,10 +669,9 @@ pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
 /// The date of a day count since 1970-01-01: (year, month 1..=12, day 1..=31).
 pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719468;
-    let era = z.div_euclid(146097);
     // The day of the era, 0..=146096, and what follows from it in u32: no
     // 64-bit division on 32-bit targets (issue 18, bytes).
-    let doe = (z - era * 146097) as u32;
+    let (era, doe) = div_rem(z, 146097);
     let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
     let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
     let mp = (5 * doy + 2) / 153;

@@ -20,28 +20,38 @@ pub(super) enum Source {
 }
 
 /// The process-wide writer state.
+///
+/// On 32-bit ARM in the order written (`repr(C)`): the zone apart from
+/// the pending buffer, so that `init` writes the fields into the static
+/// one by one and leaves the buffer alone, not a writer made on the
+/// stack and copied in (1080 bytes, the buffer's uninitialised bytes
+/// with them); the small fields first. x86_64 keeps Rust's own layout,
+/// which the order of fields of one alignment also moves: this order
+/// keeps theirs, and so the layout (other orders tried were 24 to 40
+/// bytes larger there; issue 18, bytes).
+#[cfg_attr(target_arch = "arm", repr(C))]
 pub(super) struct Writer {
     pub(super) foreground: bool,
     pub(super) verbose: u8,
-    /// The socket path; `None` when it cannot be a socket address.
-    pub(super) addr: Option<SocketAddrUnix>,
-    /// Record length limit.
-    pub(super) limit: usize,
-    pub(super) zone: Zone,
-    pub(super) sock: Option<OwnedFd>,
     /// The socket is a stream: records end with NUL.
     pub(super) stream: bool,
-    /// No connect before this.
-    pub(super) retry_at: Option<Instant>,
+    /// The socket path; `None` when it cannot be a socket address.
+    pub(super) addr: Option<SocketAddrUnix>,
+    pub(super) sock: Option<OwnedFd>,
     /// Records dropped because the socket was full.
     pub(super) lost: u32,
-    /// The unsent end of a record on a stream socket: it must go out
-    /// before anything else or the framing breaks.
-    pub(super) pending: heapless::Vec<u8, { RECORD_MAX + 1 }>,
     /// PID 1 without stderr: /dev/kmsg or /dev/console.
     pub(super) console: Option<Console>,
     /// Lines stderr (or the console) did not take at once.
     pub(super) echo_lost: u32,
+    /// Record length limit.
+    pub(super) limit: usize,
+    pub(super) zone: Zone,
+    /// No connect before this.
+    pub(super) retry_at: Option<Instant>,
+    /// The unsent end of a record on a stream socket: it must go out
+    /// before anything else or the framing breaks.
+    pub(super) pending: heapless::Vec<u8, { RECORD_MAX + 1 }>,
 }
 
 /// Where PID 1 writes when there is neither syslog nor stderr.
