@@ -15,7 +15,7 @@ use core::time::Duration;
 use rustix::fs::{FileType, Mode, OFlags};
 use rustix::io::Errno;
 
-use super::watch::{WatchSet, Watcher};
+use super::watch::{Changes, WatchSet, Watcher};
 use crate::config::{self, Config};
 
 /// How soon a configuration file that exists but failed to read is read
@@ -73,6 +73,11 @@ pub struct ConfigSource {
     files: [Vec<Depends>; 2],
     watcher: Watcher,
 }
+
+/// [`ConfigSource`]'s `files` index of the `depends` files.
+const DEPENDS: usize = 0;
+/// Its index of the `env file`s: `usize::from(env)`.
+const ENV_FILES: usize = 1;
 
 impl ConfigSource {
     /// With its watcher made by the caller: no `Result` of a whole
@@ -141,7 +146,7 @@ impl ConfigSource {
         // (an in-place save truncates, then writes): its IN_CLOSE_WRITE
         // brings pmtr back for the finished file.
         let changes = drain(&mut self.watcher, &mut self.pending);
-        if changes.in_flux[1] {
+        if changes.in_flux[Changes::CONFIG] {
             if force {
                 info!(
                     "{} is being written; reading it once it is closed",
@@ -241,11 +246,23 @@ impl ConfigSource {
         for j in jobs {
             let (job, extra) = (j.id, j.spec.extra());
             if !extra.depends.is_empty() {
-                track(&mut self.files[0], &mut old[0], job, &extra.depends, &[]);
+                track(
+                    &mut self.files[DEPENDS],
+                    &mut old[DEPENDS],
+                    job,
+                    &extra.depends,
+                    &[],
+                );
             }
             if !extra.env_files.is_empty() {
                 let files = &extra.env_files;
-                track(&mut self.files[1], &mut old[1], job, &[], files);
+                track(
+                    &mut self.files[ENV_FILES],
+                    &mut old[ENV_FILES],
+                    job,
+                    &[],
+                    files,
+                );
             }
         }
     }
@@ -265,7 +282,7 @@ impl ConfigSource {
         // As for the configuration: a write under way makes what was read
         // suspect (an empty file mid-save is no change to act on).
         let changes = drain(&mut self.watcher, &mut self.pending);
-        if changes.in_flux[0] {
+        if changes.in_flux[Changes::FILES] {
             return Vec::new();
         }
         changed(files, now, &mut self.reread_at)
@@ -323,7 +340,7 @@ fn log_each(severity: crate::syslog::Severity, errors: &[config::Error]) {
 /// Reads the pending inotify events; a completed save makes a read due
 /// (`pending`). One body for its three callers (issue 18, bytes).
 #[inline(never)]
-fn drain(watcher: &mut Watcher, pending: &mut bool) -> super::watch::Changes {
+fn drain(watcher: &mut Watcher, pending: &mut bool) -> Changes {
     let changes = watcher.drain();
     *pending |= changes.settled;
     changes

@@ -311,6 +311,14 @@ pub struct Changes {
     pub in_flux: [bool; 2],
 }
 
+impl Changes {
+    /// [`Changes::in_flux`]'s index for the `depends` and env files
+    /// (`usize::from(is_config)` of a file's watch).
+    pub const FILES: usize = 0;
+    /// Its index for the configuration.
+    pub const CONFIG: usize = 1;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -343,10 +351,13 @@ mod tests {
         std::fs::write(&file, "v2\n").unwrap();
         let changes = w.drain();
         assert!(changes.settled, "the save completed: read again");
-        assert!(changes.in_flux[0], "but what was read before is suspect");
+        assert!(
+            changes.in_flux[Changes::FILES],
+            "but what was read before is suspect"
+        );
         // Nothing since: a read now is of the finished file.
         let changes = w.drain();
-        assert!(!changes.settled && !changes.in_flux[0]);
+        assert!(!changes.settled && !changes.in_flux[Changes::FILES]);
         std::fs::remove_dir_all(dir).unwrap();
     }
 
@@ -360,12 +371,12 @@ mod tests {
             .unwrap();
         f.write_all(b"v").unwrap();
         let changes = w.drain();
-        assert!(changes.in_flux[0] && !changes.settled);
+        assert!(changes.in_flux[Changes::FILES] && !changes.settled);
         // No event since, but the file is still open for writing.
-        assert!(w.drain().in_flux[0]);
+        assert!(w.drain().in_flux[Changes::FILES]);
         drop(f);
         let changes = w.drain();
-        assert!(changes.settled && !changes.in_flux[0]);
+        assert!(changes.settled && !changes.in_flux[Changes::FILES]);
         std::fs::remove_dir_all(dir).unwrap();
     }
 }
