@@ -1064,9 +1064,10 @@ impl Supervisor {
             self.equip();
             return;
         };
-        let Ok(mut lines) = env_file_lines(spec, "keeping its environment as it was") else {
+        let mut lines = Vec::new();
+        if env_file_lines(spec, "keeping its environment as it was", &mut lines).is_err() {
             return;
-        };
+        }
         ready::add_env_lines(&mut lines, spec, job.id, notify_dir);
         // Otherwise its next start has the new environment.
         if !launch.replace_env(spec, &self.environ, &lines) {
@@ -1382,7 +1383,8 @@ fn prepare(spec: &JobSpec, id: u32, cx: &mut Prepare<'_>) -> Result<Launch, NotS
             return Err(NotStartable(why));
         }
     }
-    let mut env_files = env_file_lines(spec, "the job will not start")?;
+    let mut env_files = Vec::new();
+    env_file_lines(spec, "the job will not start", &mut env_files)?;
     // NOTIFY_SOCKET (issue 16) wins over an env file's, not over `env`.
     ready::add_env_lines(&mut env_files, spec, id, notify_dir);
     Launch::prepare(spec, users, environ, &env_files, envs).map_err(|error| {
@@ -1426,12 +1428,16 @@ fn refuse(spec: &JobSpec, why: &str) {
 
 /// The `KEY=VALUE` lines of a job's `env file`s (issue 15); every bad line
 /// is logged by position (never its text: it may hold a secret), then
-/// `what_next`.
-fn env_file_lines(spec: &JobSpec, what_next: &str) -> Result<Vec<String>, NotStartable> {
-    let mut lines = Vec::new();
-    let errors = config::read_env_files(&spec.extra().env_files, &mut lines);
+/// `what_next`. Filled into the caller's `lines`, not returned through
+/// a `Result` (issue 18, bytes).
+fn env_file_lines(
+    spec: &JobSpec,
+    what_next: &str,
+    lines: &mut Vec<String>,
+) -> Result<(), NotStartable> {
+    let errors = config::read_env_files(&spec.extra().env_files, lines);
     if errors.is_empty() {
-        Ok(lines)
+        Ok(())
     } else {
         Err(bad_env_file(spec, what_next, &errors))
     }
