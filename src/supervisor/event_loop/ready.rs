@@ -55,7 +55,11 @@ pub(super) fn add_env_lines(lines: &mut Vec<String>, spec: &JobSpec, id: u32, no
         debug_assert_eq!(line[14..], notify::path_in(notify_dir, id));
         lines.push(line);
         if let Some(ms) = r.watchdog_ms {
-            lines.push(format!("WATCHDOG_USEC={}", ms * 1000));
+            // The digits by `logger::push_itoa`, there anyway: no
+            // `format!` (issue 18, bytes).
+            let mut line = String::from("WATCHDOG_USEC=");
+            crate::logger::push_itoa(&mut line, ms * 1000);
+            lines.push(line);
         }
     }
 }
