@@ -211,7 +211,7 @@ impl ConfigSource {
     /// `e` by reference: the caller's, not moved here first (issue 18,
     /// bytes).
     fn read_failed(&mut self, e: &config::Error, now: Instant) {
-        let text = format!("{}", *e);
+        let text = error_text(e);
         if self.last_error.as_deref() != Some(&text) {
             self.counts.reloads += 1;
             self.counts.failures += 1;
@@ -477,6 +477,13 @@ fn depends_file_hash(path: &str, warn: bool) -> u64 {
         );
     }
     2
+}
+
+/// `e`'s text: one format of a configuration error for the three places
+/// that keep one (issue 18, bytes).
+#[inline(never)]
+pub(super) fn error_text(e: &config::Error) -> String {
+    format!("{}", *e)
 }
 
 /// `parts` and `e`'s text: one function, not one `format!` per call

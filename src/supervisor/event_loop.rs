@@ -1378,7 +1378,7 @@ fn prepare(spec: &JobSpec, id: u32, cx: &mut Prepare<'_>) -> Result<Launch, NotS
             Err(_) => Ok(()),
         };
         if let Err(e) = trusted {
-            let why = format!("{e}");
+            let why = super::config_source::error_text(&e);
             refuse(spec, &why);
             return Err(NotStartable(why));
         }
@@ -1457,7 +1457,7 @@ fn bad_env_file(spec: &JobSpec, what_next: &str, errors: &[config::Error]) -> No
     NotStartable(
         errors
             .first()
-            .map_or_else(String::new, |e| format!("{}", *e)),
+            .map_or_else(String::new, super::config_source::error_text),
     )
 }
 
