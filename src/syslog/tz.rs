@@ -661,8 +661,13 @@ pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
     // Within an era every value is small and not negative: u32, no
     // 64-bit division on 32-bit targets (issue 18, bytes).
     let (era, yoe) = div_rem(y, 400);
-    let doy = (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    // Neri and Schneider's `(979 * mp + 18) / 32` for `(153 * mp + 2) / 5`
+    // (the day of the year from March, mp 0..=11) and, below 400,
+    // `yoe * 41 / 4096` for `yoe / 100`: a multiplication and a shift,
+    // not a division call on 32-bit ARM (issue 18, bytes). Both checked
+    // for every value in `division_free_forms`.
+    let doy = ((979 * (if month > 2 { month - 3 } else { month + 9 }) + 18) >> 5) + day - 1;
+    let doe = yoe * 365 + yoe / 4 - ((yoe * 41) >> 12) + doy;
     era * 146097 + i64::from(doe) - 719468
 }
 
@@ -740,6 +745,16 @@ mod tests {
 
     fn utc(y: i64, mo: u32, d: u32, h: i64, mi: i64) -> i64 {
         days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60
+    }
+
+    #[test]
+    fn division_free_forms() {
+        for mp in 0..12u32 {
+            assert_eq!((153 * mp + 2) / 5, (979 * mp + 18) >> 5, "{mp}");
+        }
+        for yoe in 0..400u32 {
+            assert_eq!(yoe / 100, (yoe * 41) >> 12, "{yoe}");
+        }
     }
 
     #[test]
