@@ -707,10 +707,11 @@ fn read_conf(conf: &mut Conf, path: &str) {
     // with one 64-bit division less on 32-bit targets (issue 18, bytes).
     let attempts: u32 = attempts.max(1);
     let timeout: u32 = timeout;
-    conf.retry = Duration::from_nanos(
-        u64::from(timeout / attempts) * 1_000_000_000
-            + u64::from(timeout % attempts * 1_000_000_000 / attempts),
-    );
+    // The whole seconds and the nanoseconds (below 1e9, in u32) as two
+    // Durations added: no 64-bit multiplication, and the nanoseconds'
+    // split a 32-bit division on 32-bit ARM (issue 18, bytes).
+    conf.retry = Duration::from_secs(u64::from(timeout / attempts))
+        + Duration::from_nanos(u64::from(timeout % attempts * 1_000_000_000 / attempts));
 }
 
 /// One line of resolv.conf into `conf`, `timeout` and `attempts`.

@@ -661,23 +661,41 @@ pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
     // Within an era every value is small and not negative: u32, no
     // 64-bit division on 32-bit targets (issue 18, bytes).
     let (era, yoe) = div_rem(y, 400);
-    let doy = (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    // Neri and Schneider's `(979 * mp + 18) / 32` for `(153 * mp + 2) / 5`
+    // (the day of the year from March, mp 0..=11) and, below 400,
+    // `yoe * 41 / 4096` for `yoe / 100`: a multiplication and a shift,
+    // not a division call on 32-bit ARM (issue 18, bytes). Both checked
+    // for every value in `division_free_forms`.
+    let doy = ((979 * (if month > 2 { month - 3 } else { month + 9 }) + 18) >> 5) + day - 1;
+    let doe = yoe * 365 + yoe / 4 - ((yoe * 41) >> 12) + doy;
     era * 146097 + i64::from(doe) - 719468
 }
 
 /// The date of a day count since 1970-01-01: (year, month 1..=12, day 1..=31).
+///
+/// Within the era, C. Neri and L. Schneider's Euclidean affine functions
+/// ("Euclidean affine functions and their application to calendar
+/// algorithms", 2022): the century, the year of the century and the day
+/// of the year each by one division with its remainder, the month and
+/// the day from one multiplication, all in u32. Three division calls on
+/// 32-bit ARM where Hinnant's formulas made eight (issue 18, bytes);
+/// the same dates (`u32_arithmetic_matches_the_i64_one`, every day of an
+/// era).
 pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719468;
-    // The day of the era, 0..=146096, and what follows from it in u32: no
-    // 64-bit division on 32-bit targets (issue 18, bytes).
+    // The day of the era (from 1 March of its year 0), 0..=146096.
     let (era, doe) = div_rem(z, 146097);
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = i64::from(yoe) + era * 400 + i64::from(month <= 2);
+    let n1 = 4 * doe + 3;
+    let (century, doc) = (n1 / 146097, n1 % 146097 / 4);
+    let n2 = 4 * doc + 3;
+    let (yoc, doy) = (n2 / 1461, n2 % 1461 / 4);
+    // The month from March (3..=14) in the high half, the day of the
+    // month times 2141 in the low one.
+    let n3 = 2141 * doy + 197913;
+    let (mp, day) = (n3 >> 16, (n3 & 0xFFFF) / 2141 + 1);
+    let jan_feb = doy >= 306;
+    let month = if jan_feb { mp - 12 } else { mp };
+    let year = i64::from(100 * century + yoc) + era * 400 + i64::from(jan_feb);
     (year, month, day)
 }
 
@@ -727,6 +745,16 @@ mod tests {
 
     fn utc(y: i64, mo: u32, d: u32, h: i64, mi: i64) -> i64 {
         days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60
+    }
+
+    #[test]
+    fn division_free_forms() {
+        for mp in 0..12u32 {
+            assert_eq!((153 * mp + 2) / 5, (979 * mp + 18) >> 5, "{mp}");
+        }
+        for yoe in 0..400u32 {
+            assert_eq!(yoe / 100, (yoe * 41) >> 12, "{yoe}");
+        }
     }
 
     #[test]
