@@ -271,9 +271,17 @@ pub fn unix_addr(path: &str) -> Result<rustix::net::SocketAddrUnix, Errno> {
 
 /// Whether `path` names a regular file, and its size (following symlinks).
 pub fn file_size(path: &str) -> Option<u64> {
-    let meta = stat(path).ok()?;
-    (rustix::fs::FileType::from_raw_mode(meta.st_mode) == rustix::fs::FileType::RegularFile)
-        .then_some(meta.st_size as u64)
+    // The `Stat` read where the call put it, not copied out of its
+    // `Result` (issue 18, bytes).
+    match &stat(path) {
+        Ok(meta)
+            if rustix::fs::FileType::from_raw_mode(meta.st_mode)
+                == rustix::fs::FileType::RegularFile =>
+        {
+            Some(meta.st_size as u64)
+        }
+        _ => None,
+    }
 }
 
 /// Reads a whole file of at most `limit` bytes; a longer one is `EFBIG`.

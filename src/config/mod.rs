@@ -59,16 +59,19 @@ pub fn read(path: &str) -> Result<Vec<u8>, Error> {
         // fstat on what was opened, not stat on the name: the check and
         // the read concern the same file even if the name is swapped
         // meanwhile.
-        let meta = match crate::files::fstat(rustix::fd::AsFd::as_fd(&fd)) {
+        // The `Stat` read where the call put it, not copied out of its
+        // `Result` (issue 18, bytes).
+        let stat = crate::files::fstat(rustix::fd::AsFd::as_fd(&fd));
+        let meta = match &stat {
             Ok(meta) => meta,
-            Err(e) => break 'failed io(e),
+            Err(e) => break 'failed io(*e),
         };
         match FileType::from_raw_mode(meta.st_mode) {
             FileType::RegularFile => {}
             FileType::Directory => break 'failed io(Errno::ISDIR),
             _ => break 'failed (Msg::NotRegular, 0),
         }
-        trust::check_opened(path, &meta)?;
+        trust::check_opened(path, meta)?;
         if meta.st_size as u64 > MAX_FILE_BYTES {
             break 'failed (Msg::TooBig, meta.st_size as u64);
         }

@@ -73,8 +73,12 @@ pub fn check_opened(path: &str, meta: &Stat) -> Result<(), Error> {
 /// by someone else or writable by group or others, or likewise a directory
 /// on its path.
 pub fn check_trust(path: &str) -> Result<(), Error> {
-    let meta = crate::files::stat(path).map_err(|e| Error::from_io(path, e))?;
-    check_opened(path, &meta)
+    // The `Stat` read where the call put it, not copied out of its
+    // `Result` (issue 18, bytes).
+    match &crate::files::stat(path) {
+        Ok(meta) => check_opened(path, meta),
+        Err(e) => Err(Error::from_io(path, *e)),
+    }
 }
 
 /// The verdict on a file, or a directory of its path (`dir`), with this
