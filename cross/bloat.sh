@@ -2,7 +2,8 @@
 # `make bloat`: where the bytes of each pmtr binary go, per target and
 # flavour (issue 18: measure before cutting).
 #   sh cross/bloat.sh [--no-build] [--top N] [SHORT|SHORT-min ...]
-#     e.g. sh cross/bloat.sh armv6-min x86_64       (default: all built)
+#     e.g. sh cross/bloat.sh armv6-min x86_64       (default: all built;
+#     with names, only their flavours and targets are built)
 #
 # Builds unstripped copies of pmtr into target/bloat/ (same code as
 # target/dist/: the profile's `strip` only acts at link time; the report
@@ -40,11 +41,30 @@ done
 BLOAT_DIR=$STABLE_TARGET_DIR/bloat
 MAPS=$BLOAT_DIR/maps
 
+# With binaries named, only their flavours and targets are built (one
+# armv6-min alone takes a minute, not the six builds' several).
+flavours="release min"
+build_targets=${PMTR_TARGETS:-}
+if [ $# -gt 0 ]; then
+    flavours="" build_targets=""
+    for name do
+        case $name in
+            *-min) flavour=min short=${name%-min} ;;
+            *) flavour=release short=$name ;;
+        esac
+        case " $flavours " in *" $flavour "*) ;; *) flavours="$flavours $flavour" ;; esac
+        for target in $ALL_TARGETS; do
+            [ "$(short_name "$target")" != "$short" ] && continue
+            case " $build_targets " in *" $target "*) ;; *) build_targets="$build_targets $target" ;; esac
+        done
+    done
+fi
 if [ -n "$build" ]; then
     sh "$TOP/cross/setup.sh"
-    CARGO_TARGET_DIR=$BLOAT_DIR PMTR_LINK_MAP=$MAPS \
+    # shellcheck disable=SC2086 # a list of words
+    CARGO_TARGET_DIR=$BLOAT_DIR PMTR_LINK_MAP=$MAPS PMTR_TARGETS=$build_targets \
         PMTR_CARGO_ARGS="--bin pmtr --config profile.release.strip=false" \
-        sh "$TOP/cross/local-build.sh" release min
+        sh "$TOP/cross/local-build.sh" $flavours
 fi
 
 # section_sizes BIN: "NAME SIZE FLAGS" for each section, sizes in decimal.
