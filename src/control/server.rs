@@ -164,11 +164,14 @@ impl Server {
             }
             // Before listen(): until then a connect is refused, so there is no
             // moment when the umask's mode lets anyone in.
-            let st = crate::files::chmod(path, 0o600)
+            // Only the device and inode carried on, not the whole `Stat`
+            // (issue 18, bytes).
+            let inode = crate::files::chmod(path, 0o600)
                 .and_then(|()| crate::files::lstat(path))
-                .and_then(|st| net::listen(&listener, 16).map(|()| st));
-            let st = match st {
-                Ok(st) => st,
+                .map(|st| (st.st_dev, st.st_ino))
+                .and_then(|inode| net::listen(&listener, 16).map(|()| inode));
+            let inode = match inode {
+                Ok(inode) => inode,
                 Err(e) => {
                     let _ = crate::files::unlink(path);
                     break 'failed ("chmod/listen", e);
@@ -188,7 +191,7 @@ impl Server {
                 Some(Server {
                     listener,
                     path: path.to_string(),
-                    inode: (st.st_dev, st.st_ino),
+                    inode,
                     clients: Default::default(),
                     next_seq: 0,
                     euid: rustix::process::geteuid(),

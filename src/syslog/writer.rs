@@ -340,7 +340,10 @@ pub(super) fn stderr_is_journal() -> bool {
     let Some((dev, ino)) = crate::split_once(stream, b':') else {
         return false;
     };
-    let Ok(stat) = crate::files::fstat(crate::rt::print::stderr()) else {
+    // The `Stat` read where the call put it, not copied out of its
+    // `Result` (issue 18, bytes).
+    let stat = crate::files::fstat(crate::rt::print::stderr());
+    let Ok(stat) = &stat else {
         return false;
     };
     crate::parse_unsigned::<u64>(dev) == Some(stat.st_dev)
