@@ -327,33 +327,34 @@ impl Net {
     /// Puts the addresses of finished lookups to use.
     fn take_results(&mut self, now: Instant) {
         while let Some((key, result)) = self.resolver.finished() {
-            let Some(n) = self.names.iter().position(|n| n.resolving && n.key == key) else {
-                continue;
-            };
-            let name = &mut self.names[n];
-            name.resolving = false;
-            // The resolver gives no empty success; were it to, it is a
-            // failure like any other.
-            // The first address borrowed where the result has it: copied
-            // once, into the name, when it is new (issue 18, bytes).
-            let first = match &result {
-                Ok(ips) => ips.first().ok_or(LookupError::NotFound),
-                Err(e) => Err(*e),
-            };
-            match first {
-                Ok(ip) => {
-                    name.due = Some(now + REFRESH_EVERY);
-                    name.warned = false;
-                    if name.ip.as_ref() != Some(ip) {
-                        name.ip = Some(*ip);
-                        self.readdress(n, ip);
+            // A result for no name (cancelled) dropped where every other
+            // is, at the loop's end: one drop call (issue 18, bytes).
+            if let Some(n) = self.names.iter().position(|n| n.resolving && n.key == key) {
+                let name = &mut self.names[n];
+                name.resolving = false;
+                // The resolver gives no empty success; were it to, it is a
+                // failure like any other.
+                // The first address borrowed where the result has it: copied
+                // once, into the name, when it is new (issue 18, bytes).
+                let first = match &result {
+                    Ok(ips) => ips.first().ok_or(LookupError::NotFound),
+                    Err(e) => Err(*e),
+                };
+                match first {
+                    Ok(ip) => {
+                        name.due = Some(now + REFRESH_EVERY);
+                        name.warned = false;
+                        if name.ip.as_ref() != Some(ip) {
+                            name.ip = Some(*ip);
+                            self.readdress(n, ip);
+                        }
                     }
-                }
-                Err(e) => {
-                    name.due = Some(now + RETRY_EVERY);
-                    if !name.warned {
-                        name.warned = true;
-                        self.log_unresolved(n, e);
+                    Err(e) => {
+                        name.due = Some(now + RETRY_EVERY);
+                        if !name.warned {
+                            name.warned = true;
+                            self.log_unresolved(n, e);
+                        }
                     }
                 }
             }
