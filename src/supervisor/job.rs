@@ -1170,7 +1170,7 @@ impl ProbeRules {
         }
     }
 
-    fn timeout(&self, kind: ProbeKind) -> Duration {
+    pub(crate) fn timeout(&self, kind: ProbeKind) -> Duration {
         match kind {
             ProbeKind::Ready => self.ready_every,
             ProbeKind::Check => self.check_timeout,
