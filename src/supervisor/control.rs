@@ -226,13 +226,10 @@ pub(super) struct Seen {
     in_state: Option<(Instant, Option<u32>)>,
 }
 
-/// Whole seconds from `at` to `now` (zero if `at` is later): one call
-/// that returns them in registers, not a `Duration` through memory at
-/// every caller (issue 18, bytes: min armv6 -24; out of line on x86_64
-/// too, +8 there).
-#[cfg_attr(target_pointer_width = "32", inline(never))]
+/// Whole seconds from `at` to `now` (zero if `at` is later):
+/// [`Instant::secs_since`].
 pub(super) fn secs_since(now: Instant, at: Instant) -> u64 {
-    now.saturating_duration_since(at).as_secs()
+    now.secs_since(at)
 }
 
 /// Where a job stands; allocates nothing (the metrics ask on every

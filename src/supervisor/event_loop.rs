@@ -915,13 +915,11 @@ impl Supervisor {
                 // its running seconds (issue 18, bytes).
                 let (mut secs_running, mut up) = (0, None);
                 if let JobState::Running { since, up: how, .. } = j.state {
-                    secs_running = now.saturating_duration_since(since).as_secs();
+                    secs_running = now.secs_since(since);
                     // What the original format can't say (issue 16).
                     up = match how {
                         Up::Starting => Some(("starting", secs_running)),
-                        Up::Unhealthy { at, .. } => {
-                            Some(("unhealthy", now.saturating_duration_since(at).as_secs()))
-                        }
+                        Up::Unhealthy { at, .. } => Some(("unhealthy", now.secs_since(at))),
                         Up::Ready { .. } | Up::Leaving { .. } => None,
                     };
                 }
@@ -1338,7 +1336,7 @@ impl ExitLine {
             slot,
             pid,
             ending,
-            ran: now.saturating_duration_since(since).as_secs(),
+            ran: now.secs_since(since),
         }
     }
 }

@@ -396,7 +396,7 @@ impl Helper {
         let (restart_at, quick_exits) = after_exit(since, now, self.quick_exits);
         self.quick_exits = quick_exits;
         self.state = State::Waiting { restart_at };
-        restart_at.saturating_duration_since(now).as_secs()
+        restart_at.secs_since(now)
     }
 }
 

@@ -283,7 +283,7 @@ impl QuickExits {
         let Some(r) = &self.0 else { return 0 };
         r.at[..r.len as usize]
             .iter()
-            .filter(|&&at| now.saturating_duration_since(at) <= window)
+            .filter(|&&at| now <= at + window)
             .count() as u32
     }
 
@@ -546,7 +546,7 @@ pub fn step(
         (S::Waiting { .. } | S::Done(_), E::StartNow) => (S::Spawning, A::Spawn),
 
         (S::Done(_), E::Wake) => match history.last_start {
-            Some(at) if now.saturating_duration_since(at) < QUICK_EXIT => (
+            Some(at) if now < at + QUICK_EXIT => (
                 S::Waiting {
                     restart_at: at + QUICK_EXIT,
                 },
@@ -635,7 +635,7 @@ pub fn step(
                 (S::Done(DoneReason::Once), A::Nothing)
             } else if rules.on_failure && ending == Ending::Status(0) {
                 (S::Done(DoneReason::Succeeded), A::Nothing)
-            } else if now.saturating_duration_since(since) >= quick_run(rules) {
+            } else if now >= since + quick_run(rules) {
                 // A long run: the backoff starts over.
                 history.delay = None;
                 restart()
@@ -1170,7 +1170,7 @@ impl ProbeRules {
         }
     }
 
-    fn timeout(&self, kind: ProbeKind) -> Duration {
+    pub(crate) fn timeout(&self, kind: ProbeKind) -> Duration {
         match kind {
             ProbeKind::Ready => self.ready_every,
             ProbeKind::Check => self.check_timeout,

@@ -289,10 +289,7 @@ impl Supervisor {
         let mut text: Text<{ health::LINE_MAX }> = Text::new();
         let _ = match (action, failed) {
             (ProbeAction::TimedOut(kind), _) => {
-                let limit = match kind {
-                    ProbeKind::Ready => h.probe_rules.ready_every,
-                    ProbeKind::Check => h.probe_rules.check_timeout,
-                };
+                let limit = h.probe_rules.timeout(kind);
                 fmt::write(&mut text, format_args!("timed out after {}", Time(limit)))
             }
             (_, Some(e)) => {
