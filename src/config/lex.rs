@@ -97,54 +97,56 @@ fn lex_line(text: &str, number: u32) -> Result<Option<Line>, (Pos, ErrorKind)> {
     if matches!(chars.get(i), None | Some('#')) {
         return Ok(None);
     }
-    // A plain loop, not an enumerate().skip() adapter (issue 18, bytes).
-    let mut bad = i;
-    while let Some(&c) = chars.get(bad) {
-        if c.is_control() && c != '\t' {
-            return Err((
-                at(bad),
-                ErrorKind::plain(Msg::ControlChar).num(u64::from(c)),
-            ));
+    // Each error leaves the block with its column, message and number,
+    // made into an error at one place below (issue 18, bytes).
+    let (col, msg, n) = 'fail: {
+        // A plain loop, not an enumerate().skip() adapter (issue 18, bytes).
+        let mut bad = i;
+        while let Some(&c) = chars.get(bad) {
+            if c.is_control() && c != '\t' {
+                break 'fail (bad, Msg::ControlChar, u64::from(c));
+            }
+            bad += 1;
         }
-        bad += 1;
-    }
-    let mut words = Vec::new();
-    while let Some(&first) = chars.get(i) {
-        if is_blank(first) {
-            i += 1;
-            continue;
+        let mut words = Vec::new();
+        while let Some(&first) = chars.get(i) {
+            if is_blank(first) {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            let mut word = String::new();
+            let quoted = first == '"';
+            i += usize::from(quoted);
+            // One loop and one push for quoted and bare words: one copy of
+            // String::push's encoding (issue 18, bytes).
+            loop {
+                let (c, step) = match (quoted, chars.get(i), chars.get(i + 1)) {
+                    (true, None, _) => break 'fail (start, Msg::UnclosedQuote, 0),
+                    (true, Some('"'), _) => {
+                        i += 1;
+                        break;
+                    }
+                    (true, Some('\\'), Some(&c @ ('"' | '\\'))) => (c, 2),
+                    (false, None, _) => break,
+                    (false, Some(&c), _) if is_blank(c) => break,
+                    (_, Some(&c), _) => (c, 1),
+                };
+                word.push(c);
+                i += step;
+            }
+            if quoted && chars.get(i).is_some_and(|&c| !is_blank(c)) {
+                break 'fail (i, Msg::TextAfterQuote, 0);
+            }
+            words.push(Word {
+                text: word,
+                pos: at(start),
+                quoted,
+            });
         }
-        let start = i;
-        let mut word = String::new();
-        let quoted = first == '"';
-        i += usize::from(quoted);
-        // One loop and one push for quoted and bare words: one copy of
-        // String::push's encoding (issue 18, bytes).
-        loop {
-            let (c, step) = match (quoted, chars.get(i), chars.get(i + 1)) {
-                (true, None, _) => return Err((at(start), ErrorKind::plain(Msg::UnclosedQuote))),
-                (true, Some('"'), _) => {
-                    i += 1;
-                    break;
-                }
-                (true, Some('\\'), Some(&c @ ('"' | '\\'))) => (c, 2),
-                (false, None, _) => break,
-                (false, Some(&c), _) if is_blank(c) => break,
-                (_, Some(&c), _) => (c, 1),
-            };
-            word.push(c);
-            i += step;
-        }
-        if quoted && chars.get(i).is_some_and(|&c| !is_blank(c)) {
-            return Err((at(i), ErrorKind::plain(Msg::TextAfterQuote)));
-        }
-        words.push(Word {
-            text: word,
-            pos: at(start),
-            quoted,
-        });
-    }
-    Ok(Some(Line { words }))
+        return Ok(Some(Line { words }));
+    };
+    Err((at(col), ErrorKind::plain(msg).num(n)))
 }
 
 #[cfg(test)]
