@@ -88,10 +88,10 @@ pub fn read(path: &str) -> Result<Vec<u8>, Error> {
 
 /// Parses the bytes of a file named `file` (used in messages only).
 pub fn parse_bytes(file: &str, bytes: &[u8]) -> Result<Config, Vec<Error>> {
-    // Too big or not UTF-8: the one error, returned at one place.
-    let error = if bytes.len() as u64 > MAX_FILE_BYTES {
-        let kind = ErrorKind::plain(Msg::TooBig).num(bytes.len() as u64);
-        Error::whole(file, kind)
+    // Too big or not UTF-8: the one error, made and returned at one
+    // place from its position, message and number (issue 18, bytes).
+    let (pos, msg, n) = if bytes.len() as u64 > MAX_FILE_BYTES {
+        (None, Msg::TooBig, bytes.len() as u64)
     } else {
         // One check: the valid prefix is the whole text, or it ends at
         // the first bad byte.
@@ -115,9 +115,9 @@ pub fn parse_bytes(file: &str, bytes: &[u8]) -> Result<Config, Vec<Error>> {
         }
         let pos = Pos { line, col };
         let byte = u64::from(bad.first().copied().unwrap_or(0));
-        Error::at(file, pos, ErrorKind::plain(Msg::NotUtf8).num(byte))
+        (Some(pos), Msg::NotUtf8, byte)
     };
-    Err(vec![error])
+    Err(vec![Error::new(file, pos, ErrorKind::plain(msg).num(n))])
 }
 
 /// [`read`], then [`parse_bytes`].
