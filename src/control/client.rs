@@ -540,10 +540,11 @@ fn table(jobs: &[JobStatus]) -> String {
         match j.last_exit {
             Some((exit, ago)) => {
                 let (word, n) = match exit {
-                    Exit::Status(n) => ("exit status", n),
-                    Exit::Signal(n) => ("signal", n),
+                    Exit::Status(n) => ("exit status ", n),
+                    Exit::Signal(n) => ("signal ", n),
                 };
-                let _ = write!(cells.text, "{word} {n}, ");
+                push_i32(&mut cells.text, word, n);
+                cells.text.push_str(", ");
                 duration(&mut cells.text, ago);
                 cells.push(" ago");
             }
@@ -563,6 +564,18 @@ fn table(jobs: &[JobStatus]) -> String {
         }
     }
     out
+}
+
+/// Appends `head`, then `n` in decimal, `-` first if it is negative: by
+/// `itoa`, not `write!`, for the exit's number in the table and in JSON
+/// (issue 18, bytes).
+#[inline(never)]
+fn push_i32(out: &mut String, head: &str, n: i32) {
+    out.push_str(head);
+    if n < 0 {
+        out.push('-');
+    }
+    crate::logger::push_itoa(out, n.unsigned_abs().into());
 }
 
 /// Appends `key` (the text before the value: `,"name":`), then `text`
@@ -650,7 +663,7 @@ fn json(answer: &Answer<'_>, all: bool) -> String {
                 // The key and the age by the calls every field uses;
                 // only the signed number formatted (issue 18, bytes).
                 json_string(&mut out, "{", kind);
-                let _ = write!(out, ":{n}");
+                push_i32(&mut out, ":", n);
                 json_opt(&mut out, ",\"secs_ago\":", Some(ago));
                 out.push('}');
             }
@@ -707,6 +720,15 @@ mod tests {
         s.clear();
         json_string(&mut s, "", "\u{1f}\u{7f}\u{80}");
         assert_eq!(s, "\"\\u001f\\u007f\u{80}\"");
+    }
+
+    #[test]
+    fn signed_numbers_as_write_makes_them() {
+        for n in [0, 7, -1, -255, i32::MAX, i32::MIN] {
+            let mut text = String::new();
+            push_i32(&mut text, "", n);
+            assert_eq!(text, n.to_string());
+        }
     }
 
     #[test]
