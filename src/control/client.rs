@@ -413,9 +413,7 @@ impl<'a> Answer<'a> {
                     answer.pmtr_pid = crate::parse_unsigned(rest);
                     true
                 }
-                Some(4) => JobStatus::parse_fields(rest)
-                    .map(|job| answer.jobs.push(job))
-                    .is_some(),
+                Some(4) => JobStatus::push_parsed(rest, &mut answer.jobs).is_some(),
                 Some(n @ (5 | 6)) => {
                     let (name, what) = crate::split_once(rest, b'\t').unwrap_or((rest, ""));
                     answer.results.push((name, n == 5, what));
