@@ -385,7 +385,9 @@ impl JobStatus {
             // `KEY=` as it is, then the value unescaped.
             extra.push(unescape(kv.get(..=k.len())?, v));
         }
-        fn opt(s: &str) -> Option<Option<u64>> {
+        // The pid read as a u32 by the same parser: one that does not fit
+        // refuses the line (issue 18, bytes).
+        fn opt<T: TryFrom<u64>>(s: &str) -> Option<Option<T>> {
             if s == "-" {
                 Some(None)
             } else {
@@ -413,7 +415,7 @@ impl JobStatus {
             state: State::from_keyword(state)?,
             // A pid that does not fit refuses the line, as any bad field
             // does: `as u32` would show 4294967297 as pid 1.
-            pid: opt(pid)?.map(u32::try_from).transpose().ok()?,
+            pid: opt(pid)?,
             uptime: opt(uptime)?,
             restart_in: opt(restart_in)?,
             starts: crate::parse_unsigned(starts)?,
