@@ -175,8 +175,8 @@ pub fn main(verb: Verb, args: &[String]) -> u8 {
     // Read into a Vec main makes, not moved out of a Result (issue 18,
     // bytes).
     let mut bytes = ManuallyDrop::new(Vec::new());
-    if let Err(e) = ask(socket, &line, &mut bytes) {
-        return e.report();
+    if let Err(code) = ask(socket, &line, &mut bytes) {
+        return code;
     }
     // Borrowed when it is UTF-8, as it is unless pmtr is not pmtr: no
     // copy made of it (issue 18, bytes); else with U+FFFD for what is not.
@@ -323,8 +323,10 @@ impl AskError<'_> {
 /// as they came: a Vec main makes, not one moved out of a `Result`
 /// (issue 18, bytes). Out of line: inlined,
 /// it made client::main larger by 152 bytes on armv7 (issue 18).
+/// A failure is reported here; its exit code is the error: no
+/// `AskError` moved out to `main` (issue 18, bytes).
 #[inline(never)]
-fn ask<'a>(path: &'a str, line: &str, answer: &mut Vec<u8>) -> Result<(), AskError<'a>> {
+fn ask(path: &str, line: &str, answer: &mut Vec<u8>) -> Result<(), u8> {
     // A failed call leaves the block with its errno and whether it was
     // the read: one place makes the error (issue 18, bytes).
     let (errno, read) = 'failed: {
@@ -369,7 +371,7 @@ fn ask<'a>(path: &'a str, line: &str, answer: &mut Vec<u8>) -> Result<(), AskErr
         }
         return Ok(());
     };
-    Err(AskError { path, errno, read })
+    Err(AskError { path, errno, read }.report())
 }
 
 /// pmtr's answer, parsed.
