@@ -149,11 +149,8 @@ pub fn main(verb: Verb, args: &[String]) -> u8 {
     // The request line written here from the borrowed names: no String
     // per name (issue 18, bytes). `Request::line` writes the same.
     let all = names.is_empty();
-    let mut line = ManuallyDrop::new(String::from(if prometheus {
-        Verb::Metrics.word()
-    } else {
-        word
-    }));
+    // `metrics` written out: no lookup (issue 18, bytes).
+    let mut line = ManuallyDrop::new(String::from(if prometheus { "metrics" } else { word }));
     for name in names {
         line.push(' ');
         line.push_str(name);
@@ -178,8 +175,8 @@ pub fn main(verb: Verb, args: &[String]) -> u8 {
     // Read into a Vec main makes, not moved out of a Result (issue 18,
     // bytes).
     let mut bytes = ManuallyDrop::new(Vec::new());
-    if let Err(e) = ask(socket, &line, &mut bytes) {
-        return e.report();
+    if let Err(code) = ask(socket, &line, &mut bytes) {
+        return code;
     }
     // Borrowed when it is UTF-8, as it is unless pmtr is not pmtr: no
     // copy made of it (issue 18, bytes); else with U+FFFD for what is not.
@@ -326,8 +323,10 @@ impl AskError<'_> {
 /// as they came: a Vec main makes, not one moved out of a `Result`
 /// (issue 18, bytes). Out of line: inlined,
 /// it made client::main larger by 152 bytes on armv7 (issue 18).
+/// A failure is reported here; its exit code is the error: no
+/// `AskError` moved out to `main` (issue 18, bytes).
 #[inline(never)]
-fn ask<'a>(path: &'a str, line: &str, answer: &mut Vec<u8>) -> Result<(), AskError<'a>> {
+fn ask(path: &str, line: &str, answer: &mut Vec<u8>) -> Result<(), u8> {
     // A failed call leaves the block with its errno and whether it was
     // the read: one place makes the error (issue 18, bytes).
     let (errno, read) = 'failed: {
@@ -372,7 +371,7 @@ fn ask<'a>(path: &'a str, line: &str, answer: &mut Vec<u8>) -> Result<(), AskErr
         }
         return Ok(());
     };
-    Err(AskError { path, errno, read })
+    Err(AskError { path, errno, read }.report())
 }
 
 /// pmtr's answer, parsed.
@@ -413,9 +412,7 @@ impl<'a> Answer<'a> {
                     answer.pmtr_pid = crate::parse_unsigned(rest);
                     true
                 }
-                Some(4) => JobStatus::parse_fields(rest)
-                    .map(|job| answer.jobs.push(job))
-                    .is_some(),
+                Some(4) => JobStatus::push_parsed(rest, &mut answer.jobs).is_some(),
                 Some(n @ (5 | 6)) => {
                     let (name, what) = crate::split_once(rest, b'\t').unwrap_or((rest, ""));
                     answer.results.push((name, n == 5, what));
@@ -540,10 +537,11 @@ fn table(jobs: &[JobStatus]) -> String {
         match j.last_exit {
             Some((exit, ago)) => {
                 let (word, n) = match exit {
-                    Exit::Status(n) => ("exit status", n),
-                    Exit::Signal(n) => ("signal", n),
+                    Exit::Status(n) => ("exit status ", n),
+                    Exit::Signal(n) => ("signal ", n),
                 };
-                let _ = write!(cells.text, "{word} {n}, ");
+                push_i32(&mut cells.text, word, n);
+                cells.text.push_str(", ");
                 duration(&mut cells.text, ago);
                 cells.push(" ago");
             }
@@ -563,6 +561,18 @@ fn table(jobs: &[JobStatus]) -> String {
         }
     }
     out
+}
+
+/// Appends `head`, then `n` in decimal, `-` first if it is negative: by
+/// `itoa`, not `write!`, for the exit's number in the table and in JSON
+/// (issue 18, bytes).
+#[inline(never)]
+fn push_i32(out: &mut String, head: &str, n: i32) {
+    out.push_str(head);
+    if n < 0 {
+        out.push('-');
+    }
+    crate::logger::push_itoa(out, n.unsigned_abs().into());
 }
 
 /// Appends `key` (the text before the value: `,"name":`), then `text`
@@ -650,7 +660,7 @@ fn json(answer: &Answer<'_>, all: bool) -> String {
                 // The key and the age by the calls every field uses;
                 // only the signed number formatted (issue 18, bytes).
                 json_string(&mut out, "{", kind);
-                let _ = write!(out, ":{n}");
+                push_i32(&mut out, ":", n);
                 json_opt(&mut out, ",\"secs_ago\":", Some(ago));
                 out.push('}');
             }
@@ -707,6 +717,20 @@ mod tests {
         s.clear();
         json_string(&mut s, "", "\u{1f}\u{7f}\u{80}");
         assert_eq!(s, "\"\\u001f\\u007f\u{80}\"");
+    }
+
+    #[test]
+    fn signed_numbers_as_write_makes_them() {
+        for n in [0, 7, -1, -255, i32::MAX, i32::MIN] {
+            let mut text = String::new();
+            push_i32(&mut text, "", n);
+            assert_eq!(text, n.to_string());
+        }
+    }
+
+    #[test]
+    fn metrics_is_the_verbs_word() {
+        assert_eq!(Verb::Metrics.word(), "metrics");
     }
 
     #[test]

@@ -341,8 +341,18 @@ impl JobStatus {
     }
 
     /// Parses the fields after `job\t`.
-    #[inline(never)]
+    #[cfg(any(test, fuzzing))]
     pub fn parse_fields(fields: &str) -> Option<JobStatus> {
+        let mut jobs = Vec::new();
+        Self::push_parsed(fields, &mut jobs)?;
+        jobs.pop()
+    }
+
+    /// Parses the fields after `job\t` and pushes the job onto `jobs`:
+    /// no `Option<JobStatus>` moved out to the caller (issue 18, bytes).
+    /// `None` refuses the line.
+    #[inline(never)]
+    pub fn push_parsed(fields: &str, jobs: &mut Vec<JobStatus>) -> Option<()> {
         // Ten fields into an array, not a Vec (issue 18, bytes); the
         // extra `key=value` fields after them.
         let mut f = [""; 10];
@@ -375,7 +385,9 @@ impl JobStatus {
             // `KEY=` as it is, then the value unescaped.
             extra.push(unescape(kv.get(..=k.len())?, v));
         }
-        fn opt(s: &str) -> Option<Option<u64>> {
+        // The pid read as a u32 by the same parser: one that does not fit
+        // refuses the line (issue 18, bytes).
+        fn opt<T: TryFrom<u64>>(s: &str) -> Option<Option<T>> {
             if s == "-" {
                 Some(None)
             } else {
@@ -399,11 +411,11 @@ impl JobStatus {
         // The fields that can refuse the line first, the name's copy
         // after them: a refusal has only the extra fields to free (issue
         // 18, bytes).
-        Some(JobStatus {
+        jobs.push(JobStatus {
             state: State::from_keyword(state)?,
             // A pid that does not fit refuses the line, as any bad field
             // does: `as u32` would show 4294967297 as pid 1.
-            pid: opt(pid)?.map(u32::try_from).transpose().ok()?,
+            pid: opt(pid)?,
             uptime: opt(uptime)?,
             restart_in: opt(restart_in)?,
             starts: crate::parse_unsigned(starts)?,
@@ -412,7 +424,8 @@ impl JobStatus {
             disabled_in_config: *in_config == "1",
             reason: (*reason != "-").then(|| unescape("", reason)),
             extra,
-        })
+        });
+        Some(())
     }
 }
 
