@@ -261,6 +261,10 @@ impl<'a, I: Io> Resolver<'a, I> {
     }
 
     /// [`Resolver::start`] for a name the hosts file does not have.
+    // Out of line: inlined through `start` into `Net::start_due`, the
+    // ~600-byte `Lookup` it builds, its round and the advance weighed on
+    // that function's registers and stack (issue 18, bytes).
+    #[inline(never)]
     fn start_dns(&mut self, key: u32, host: &str, name: &str, now: Instant) {
         let io = &mut self.io;
         let sources = &self.sources;
