@@ -695,10 +695,6 @@ impl Default for Conf {
 }
 
 /// Reads resolv.conf at `path` into `conf`, a [`Conf::default`].
-// Out of line on 32-bit ARM: inlined into `Net::start_due` it costs
-// Thumb-1's few registers there more than the call (issue 18, bytes;
-// on x86_64 it would grow).
-#[cfg_attr(target_arch = "arm", inline(never))]
 fn read_conf(conf: &mut Conf, path: &str) {
     let (mut timeout, mut attempts) = (5, 2);
     for_each_line(
