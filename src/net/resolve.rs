@@ -313,6 +313,10 @@ impl<'a, I: Io> Resolver<'a, I> {
 
     /// Reads what server `index`'s socket has (at most
     /// [`RECV_PER_WAKEUP`] datagrams) and acts on the replies.
+    // Out of line: inlined into `Supervisor::on_datagram` (through
+    // `Net::on_event`) it weighed on that large function (issue 18,
+    // bytes).
+    #[inline(never)]
     pub fn on_readable(&mut self, index: usize, now: Instant) {
         let Some(round) = &mut self.round else { return };
         let mut buf = [0u8; REPLY_MAX];
