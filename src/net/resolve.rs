@@ -720,13 +720,11 @@ fn read_conf(conf: &mut Conf, path: &str) {
     // with one 64-bit division less on 32-bit targets (issue 18, bytes).
     let attempts: u32 = attempts.max(1);
     let timeout: u32 = timeout;
-    // The whole seconds and the nanoseconds (below 1e9, in u32) as two
-    // Durations added: no 64-bit multiplication, and the nanoseconds'
-    // split a 32-bit division on 32-bit ARM (issue 18, bytes). The
-    // nanoseconds are below 1e9 (the rest is below `attempts`); `min`
-    // says so to the compiler, which then drops `from_nanos`' split, a
-    // division on Thumb-1 (no 64-bit multiply), and the addition's
-    // carry: the same value (issue 18, bytes).
+    // The whole seconds and the nanoseconds as two Durations added: no
+    // 64-bit multiplication (issue 18, bytes). The nanoseconds are below
+    // 1e9 (the rest is below `attempts`); `min` tells the compiler so,
+    // and it drops `from_nanos`' split into seconds (a division call on
+    // Thumb-1) and the addition's carry: the same value.
     conf.retry = Duration::from_secs(u64::from(timeout / attempts))
         + Duration::from_nanos(u64::from(
             (timeout % attempts * 1_000_000_000 / attempts).min(999_999_999),
