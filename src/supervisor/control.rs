@@ -226,16 +226,10 @@ pub(super) struct Seen {
     in_state: Option<(Instant, Option<u32>)>,
 }
 
-/// Whole seconds from `at` to `now` (zero if `at` is later):
-/// [`Instant::secs_since`].
-pub(super) fn secs_since(now: Instant, at: Instant) -> u64 {
-    now.secs_since(at)
-}
-
 /// Where a job stands; allocates nothing (the metrics ask on every
 /// state change).
 pub(super) fn state_of(job: &Job, now: Instant) -> Seen {
-    let secs = |at: Instant| secs_since(now, at);
+    let secs = |at: Instant| now.secs_since(at);
     let (state, pid, uptime, restart_in) = match job.state {
         JobState::Running { pid, since, up } => {
             let (state, at, fails) = match up {
@@ -294,7 +288,7 @@ fn write_status(jobs: &Jobs, i: usize, now: Instant, out: &mut String) {
     let Some(job) = jobs.current().get(i) else {
         return;
     };
-    let secs = |at: Instant| secs_since(now, at);
+    let secs = |at: Instant| now.secs_since(at);
     let Seen {
         state,
         pid,

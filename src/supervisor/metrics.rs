@@ -136,7 +136,7 @@ fn job_metric(row: usize, j: &Job, wall: i64, now: Instant) -> Option<i64> {
             (Ending::Signal(n), _) => i64::from(n),
         },
         // pmtr_job_start_time_seconds
-        _ => wall - super::control::secs_since(now, j.history.last_start?) as i64,
+        _ => wall - now.secs_since(j.history.last_start?) as i64,
     };
     Some(value)
 }
