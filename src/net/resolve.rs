@@ -205,8 +205,10 @@ struct Lookup {
     /// The next candidate: a search domain (an index into the round's
     /// list), the bare name (the list's length), or none left.
     next: Option<usize>,
-    /// A and AAAA for the current candidate.
-    questions: [Query; 2],
+    /// The current candidate's question, as the A or the AAAA one
+    /// ([`Lookup::question`]); the A one has id `id`, the AAAA one `id + 1`.
+    query: Query,
+    id: u16,
     answered: [bool; 2],
     /// The current candidate does not exist.
     nxdomain: bool,
@@ -282,7 +284,8 @@ impl<'a, I: Io> Resolver<'a, I> {
             key,
             name: name.to_string(),
             next: Some(if search { 0 } else { round.conf.search.len() }),
-            questions: [Query::blank(), Query::blank()],
+            query: Query::blank(),
+            id: 0,
             answered: [false; 2],
             nxdomain: false,
             ips: Vec::new(),
@@ -453,18 +456,16 @@ impl<S> Round<S> {
     }
 
     /// Sends `lookup`'s unanswered questions to every server still in use.
-    fn send<I: Io<Socket = S>>(&mut self, io: &mut I, lookup: &Lookup) {
+    fn send<I: Io<Socket = S>>(&mut self, io: &mut I, lookup: &mut Lookup) {
         for index in 0..self.servers.len() {
-            for (query, _) in lookup
-                .questions
-                .iter()
-                .zip(&lookup.answered)
-                .filter(|(_, done)| !**done)
-            {
+            for q in 0..2 {
+                if lookup.answered[q] {
+                    continue;
+                }
                 let Some(socket) = &self.servers[index] else {
                     break;
                 };
-                match io.send(socket, query.as_bytes()) {
+                match io.send(socket, lookup.question(q).as_bytes()) {
                     // A full socket buffer: the resend will do.
                     Ok(()) | Err(Errno::AGAIN | Errno::NOBUFS | Errno::INTR) => {}
                     Err(e) => self.give_up(index, e),
@@ -495,16 +496,15 @@ impl<S> Round<S> {
                 continue;
             }
             let id = query_id();
-            // Made in place. When they cannot be (too long with this
-            // domain) they are left blank, which no reply matches; a
+            // Made in place, as the A question (`question` makes the AAAA
+            // one of it). When it cannot be (too long with this domain)
+            // it is left blank, which no reply matches; a
             // lookup left without a candidate is not sent again (a new
             // one is not kept, one after NXDOMAIN has both answered).
-            let [a, aaaa] = &mut lookup.questions;
-            if !a.set(id, candidate, dns::TYPE_A)
-                || !aaaa.set(id.wrapping_add(1), candidate, dns::TYPE_AAAA)
-            {
+            if !lookup.query.set(id, candidate, dns::TYPE_A) {
                 continue;
             }
+            lookup.id = id;
             lookup.answered = [false; 2];
             lookup.nxdomain = false;
             lookup.ips.clear();
@@ -518,11 +518,20 @@ impl<S> Round<S> {
 }
 
 impl Lookup {
+    /// Question `q` of the current candidate, 0 for A (id `id`) and 1
+    /// for AAAA (id `id + 1`), made in the one buffer: what is sent and
+    /// what a reply must match exactly, as when each had its own.
+    fn question(&mut self, q: usize) -> &Query {
+        let qtype = if q == 0 { dns::TYPE_A } else { dns::TYPE_AAAA };
+        self.query.retarget(self.id.wrapping_add(q as u16), qtype);
+        &self.query
+    }
+
     /// Takes `reply` if it answers one of this lookup's open questions;
     /// an NXDOMAIN marks both answered, with no address.
     fn take_reply(&mut self, reply: &[u8]) -> bool {
         let Some(q) =
-            (0..2).find(|&q| !self.answered[q] && dns::is_reply_to(reply, &self.questions[q]))
+            (0..2).find(|&q| !self.answered[q] && dns::is_reply_to(reply, self.question(q)))
         else {
             return false;
         };

@@ -829,3 +829,61 @@ fn lookups_share_the_round_and_close_it_after_the_last() {
     assert_eq!(r.sockets().count(), 0);
     assert_eq!(r.deadline(), None);
 }
+
+#[test]
+fn a_reply_must_match_the_id_and_type_of_the_question_sent() {
+    // One buffer holds both questions (issue 18): a reply to A must carry
+    // A's id and type, one to AAAA the AAAA's, as when each had its own.
+    let (files, io) = fake("fake-idtype", "nameserver 10.0.0.1\noptions timeout:2\n");
+    let mut r = resolver(&files, io);
+    let t0 = Clock::now();
+    r.start(6, "one.test", t0);
+    let (a, aaaa) = (r.io.sent[0].1.clone(), r.io.sent[1].1.clone());
+    assert_eq!((qtype(&a), qtype(&aaaa)), (A, AAAA));
+    let id = |q: &[u8]| u16::from_be_bytes([q[0], q[1]]);
+    assert_eq!(id(&aaaa), id(&a).wrapping_add(1));
+    let with = |query: &[u8], new_id: u16, new_type: u16| {
+        let mut q = query.to_vec();
+        q[..2].copy_from_slice(&new_id.to_be_bytes());
+        let end = q.len();
+        q[end - 4..end - 2].copy_from_slice(&new_type.to_be_bytes());
+        zone(&q, 0).unwrap()
+    };
+    let (ia, iaaaa) = (id(&a), id(&aaaa));
+    for junk in [
+        // A's id with AAAA's type, and the reverse.
+        with(&a, ia, AAAA),
+        with(&a, iaaaa, A),
+        // Other ids with either type.
+        with(&a, ia.wrapping_sub(1), A),
+        with(&a, iaaaa.wrapping_add(1), AAAA),
+        with(&a, ia ^ 0x100, A),
+    ] {
+        r.io.inbox.push((0, Ok(junk)));
+    }
+    r.on_readable(0, t0);
+    assert_eq!(r.lookups[0].answered, [false; 2], "none of them is a reply");
+    assert!(r.finished().is_none());
+    // The real replies, AAAA first: each is taken.
+    r.io.inbox.push((0, Ok(with(&a, iaaaa, AAAA))));
+    r.on_readable(0, t0);
+    assert_eq!(r.lookups[0].answered, [false, true]);
+    r.io.inbox.push((0, Ok(with(&a, ia, A))));
+    r.on_readable(0, t0);
+    assert_eq!(
+        r.finished(),
+        Some((
+            6,
+            Ok(vec![
+                IpAddr::from([192, 0, 2, 1]),
+                "2001:db8::1".parse().unwrap()
+            ])
+        ))
+    );
+    // A resend after the swaps still asks both questions as first sent.
+    r.start(7, "one.test", t0);
+    let n = r.io.sent.len();
+    let first = r.io.sent[n - 2..].to_vec();
+    r.tick(t0 + Duration::from_secs(1));
+    assert_eq!(r.io.sent[n..], first);
+}
