@@ -37,27 +37,34 @@ impl Query {
     #[cfg(test)]
     pub fn new(id: u16, name: &str, qtype: u16) -> Option<Query> {
         let mut q = Query::blank();
-        q.set(id, name, qtype).then_some(q)
+        q.set(id, name, None, qtype).then_some(q)
     }
 
     /// Makes this the query `Query::new` (tests only) would make, in place (no
     /// 271-byte query moved, issue 18); false, and blank, when `new`
-    /// would give `None`.
-    pub fn set(&mut self, id: u16, name: &str, qtype: u16) -> bool {
+    /// would give `None`. With a `domain`, the name is `name.domain`,
+    /// its labels those of `name`, then those of `domain`: what the
+    /// joined name splits into, without joining it in a buffer first
+    /// (issue 18, bytes).
+    pub fn set(&mut self, id: u16, name: &str, domain: Option<&str>, qtype: u16) -> bool {
         self.len = 0;
-        if name.len() > 253 {
+        if name.len() + domain.map_or(0, |d| 1 + d.len()) > 253 {
             return false;
         }
         let [id_hi, id_lo] = id.to_be_bytes();
         // Flags: RD. Counts: one question, no records.
         self.push(&[id_hi, id_lo, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0]);
-        for label in crate::Split::new(name, b'.') {
-            if !(1..=63).contains(&label.len()) {
-                self.len = 0;
-                return false;
+        let (mut part, mut then) = (Some(name), domain);
+        while let Some(text) = part {
+            for label in crate::Split::new(text, b'.') {
+                if !(1..=63).contains(&label.len()) {
+                    self.len = 0;
+                    return false;
+                }
+                self.push(&[label.len() as u8]);
+                self.push(label.as_bytes());
             }
-            self.push(&[label.len() as u8]);
-            self.push(label.as_bytes());
+            (part, then) = (then, None);
         }
         let [t_hi, t_lo] = qtype.to_be_bytes();
         // Root label, QTYPE, QCLASS IN.
@@ -261,9 +268,34 @@ mod tests {
             assert!(Query::new(1, bad, TYPE_A).is_none(), "{bad:?}");
             // In place, a failure leaves a blank that no reply matches.
             let mut q = Query::new(1, "ok", TYPE_A).unwrap();
-            assert!(!q.set(1, bad, TYPE_A), "{bad:?}");
+            assert!(!q.set(1, bad, None, TYPE_A), "{bad:?}");
             assert!(q.as_bytes().is_empty(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn a_name_and_a_domain_make_the_joined_name() {
+        let joined = |name: &str, domain: &str| {
+            let mut q = Query::blank();
+            let made = q.set(3, name, Some(domain), TYPE_AAAA);
+            let whole = Query::new(3, &format!("{name}.{domain}"), TYPE_AAAA);
+            assert_eq!(made, whole.is_some(), "{name} {domain}");
+            if let Some(whole) = whole {
+                assert_eq!(q.as_bytes(), whole.as_bytes(), "{name} {domain}");
+            } else {
+                assert!(q.as_bytes().is_empty(), "{name} {domain}");
+            }
+        };
+        joined("host", "corp.example");
+        joined("a.b", "c");
+        for bad in ["", ".c", "c.", "c..d", &"x".repeat(64)] {
+            joined("host", bad);
+        }
+        // 253 bytes in all, and one more.
+        let name = ["a".repeat(63), "b".repeat(63), "c".repeat(63)].join(".");
+        joined(&name, &"d".repeat(61));
+        joined(&name, &"d".repeat(62));
+        joined(&name, &"d".repeat(63));
     }
 
     #[test]

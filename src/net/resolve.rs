@@ -485,23 +485,16 @@ impl<S> Round<S> {
         while let Some(i) = lookup.next {
             let search = &self.conf.search;
             lookup.next = (i < search.len()).then_some(i + 1);
-            let mut buf: heapless::String<256> = heapless::String::new();
-            // Through the string's view: the copy every capacity shares,
-            // not one of this capacity's own (issue 18, bytes).
-            let candidate = buf.as_mut_view();
-            let _ = candidate.push_str(&lookup.name);
-            if let Some(domain) = search.get(i)
-                && (candidate.push('.').is_err() || candidate.push_str(domain).is_err())
-            {
-                continue;
-            }
+            // The name, then the domain if any: `Query::set` encodes
+            // their labels as those of `name.domain` (issue 18, bytes).
+            let domain = search.get(i).map(String::as_str);
             let id = query_id();
             // Made in place, as the A question (`question` makes the AAAA
             // one of it). When it cannot be (too long with this domain)
             // it is left blank, which no reply matches; a
             // lookup left without a candidate is not sent again (a new
             // one is not kept, one after NXDOMAIN has both answered).
-            if !lookup.query.set(id, candidate, dns::TYPE_A) {
+            if !lookup.query.set(id, &lookup.name, domain, dns::TYPE_A) {
                 continue;
             }
             lookup.id = id;
