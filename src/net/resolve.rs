@@ -523,11 +523,16 @@ impl Lookup {
     /// Takes `reply` if it answers one of this lookup's open questions;
     /// an NXDOMAIN marks both answered, with no address.
     fn take_reply(&mut self, reply: &[u8]) -> bool {
-        let Some(q) =
-            (0..2).find(|&q| !self.answered[q] && dns::is_reply_to(reply, self.question(q)))
-        else {
-            return false;
-        };
+        // The A question, then the AAAA one: the first still open that
+        // `reply` answers. A plain loop, not `find` and a closure (issue
+        // 18, bytes).
+        let mut q = 0;
+        while self.answered[q] || !dns::is_reply_to(reply, self.question(q)) {
+            if q == 1 {
+                return false;
+            }
+            q = 1;
+        }
         match dns::rcode(reply) {
             Some(dns::RCODE_OK) => {
                 self.answered[q] = true;
