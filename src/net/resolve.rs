@@ -303,7 +303,11 @@ impl<'a, I: Io> Resolver<'a, I> {
 
     /// Stops the lookup for `key`, if one is in flight.
     pub fn cancel(&mut self, key: u32) {
-        self.lookups.retain(|l| l.key != key);
+        // Found and removed, as `settle` does, not `retain`ed (issue 18,
+        // bytes): the lookups' order means nothing.
+        while let Some(i) = self.lookups.iter().position(|l| l.key == key) {
+            drop(self.lookups.swap_remove(i));
+        }
         // Found and removed, not `retain`ed: no retain of its own
         // (issue 18, bytes); the others keep their order.
         while let Some(i) = self.finished.iter().position(|(k, _)| *k == key) {
