@@ -401,7 +401,11 @@ impl<'a, I: Io> Resolver<'a, I> {
     /// Moves ended lookups to `finished`; closes the round after the last.
     fn settle(&mut self, now: Instant) {
         let Some(round) = &self.round else { return };
-        let reachable = round.servers.iter().any(Option::is_some);
+        // A plain loop, no `any` (issue 18, bytes).
+        let mut reachable = false;
+        for server in &round.servers {
+            reachable |= server.is_some();
+        }
         let last_error = round.last_error;
         let mut i = 0;
         while i < self.lookups.len() {
