@@ -236,20 +236,22 @@ impl Meaning {
     }
 
     fn output(&mut self, out: &Output) {
-        match out {
-            Output::Null => self.num(0),
-            Output::File(path) => {
-                self.num(1);
-                self.text(path);
-            }
-            Output::Syslog => self.num(2),
-            Output::Log(log) => {
-                self.num(3);
-                self.text(&log.path);
-                self.opt(log.max.as_ref());
-                self.num(log.keep as usize);
-                self.num(usize::from(log.stamp));
-            }
+        // The variant's number and its path written at one place each
+        // (issue 18, bytes).
+        let (n, path) = match out {
+            Output::Null => (0, None),
+            Output::File(path) => (1, Some(path)),
+            Output::Syslog => (2, None),
+            Output::Log(log) => (3, Some(&log.path)),
+        };
+        self.num(n);
+        if let Some(path) = path {
+            self.text(path);
+        }
+        if let Output::Log(log) = out {
+            self.opt(log.max.as_ref());
+            self.num(log.keep as usize);
+            self.num(usize::from(log.stamp));
         }
     }
 }

@@ -893,21 +893,18 @@ impl Parser<'_> {
         // error; "has no name" on top would only mislead.
         let name = damaged || misspelt_name || self.seen(Text::kw(Kw::Name)).is_some();
         let cmd = damaged || misspelt_cmd || self.seen(Text::kw(Kw::Cmd)).is_some();
-        if !name {
-            self.fail(at, Msg::MissingOption, Text::kw(Kw::Name), Text::NONE);
-        }
-        if !cmd {
-            let kind = match name_pos {
-                Some(_) => {
-                    let said = said(Msg::MissingOptionOf, Text::kw(Kw::Cmd), Text::NONE);
-                    ErrorKind::new(said, Some(&spec.name))
-                }
-                None => ErrorKind::new(
-                    said(Msg::MissingOption, Text::kw(Kw::Cmd), Text::NONE),
-                    None,
-                ),
+        // Each missing option reported by one call, the job named when it
+        // has a name (then only `cmd` can be missing): issue 18, bytes.
+        for (given, option) in [(name, Kw::Name), (cmd, Kw::Cmd)] {
+            if given {
+                continue;
+            }
+            let (msg, word) = match name_pos {
+                Some(_) => (Msg::MissingOptionOf, Some(&*spec.name)),
+                None => (Msg::MissingOption, None),
             };
-            self.err(at, kind);
+            let said = said(msg, Text::kw(option), Text::NONE);
+            self.err(at, ErrorKind::new(said, word));
         }
         if let Some(pos) = name_pos {
             match find_name(&self.names, &spec.name) {
