@@ -440,12 +440,12 @@ impl Supervisor {
         };
         let now = Instant::now();
         if self.shutting_down {
-            notice!("received {name} again; sending SIGKILL to all jobs");
+            notice!("received {} again; sending SIGKILL to all jobs", name);
             for slot in self.jobs.slots() {
                 self.step_job(slot, JobEvent::KillNow, now);
             }
         } else {
-            notice!("received {name}; stopping all jobs");
+            notice!("received {}; stopping all jobs", name);
             self.stop_all(now);
         }
     }
@@ -550,7 +550,7 @@ impl Supervisor {
         // Compared once, for the log line and the metrics alike (issue
         // 18, bytes).
         if state.differs(&job.state) {
-            debug!("job {}: {} -> {state}", job.spec.name, job.state);
+            debug!("job {}: {} -> {}", job.spec.name, job.state, state);
             if let Some(m) = &mut self.metrics {
                 m.changed(now);
             }
@@ -617,9 +617,10 @@ impl Supervisor {
             }
             Action::Note(note) => self.log_note(slot, note, rules),
             Action::WaitBeforeRestart(wait) => notice!(
-                "job {name} ran less than {} sec; restarting it in {} sec",
+                "job {} ran less than {} sec; restarting it in {} sec",
+                name,
                 job::quick_run(rules).as_secs(),
-                wait.as_secs()
+                wait.as_secs(),
             ),
             Action::GiveUp => self.give_up(slot, now, rules),
             // Only a SpawnFailed brings this action, and `spawn` sets the
@@ -630,7 +631,7 @@ impl Supervisor {
                 debug_assert!(e.is_some(), "a failed spawn without its error");
                 if let Some(e) = e {
                     let secs = wait.as_secs();
-                    error!("can't start job {name}: {e}; retrying in {secs} sec");
+                    error!("can't start job {}: {}; retrying in {} sec", name, e, secs);
                 }
             }
             Action::CantHappen(what) => cant_happen(name, what),
@@ -651,12 +652,14 @@ impl Supervisor {
         };
         let (n, secs) = (rules.after, rules.within.as_secs());
         error!(
-            "job {name} failed: {n} quick exits within {secs} sec, the last with {ending}; \
-             not restarting it (pmtr start {name} does)"
+            "job {} failed: {} quick exits within {} sec, the last with {}; \
+             not restarting it (pmtr start {} does)",
+            name, n, secs, ending, name,
         );
         if rules.then_exit && !self.shutting_down {
             error!(
-                "job {name} failed and says 'then exit': stopping all jobs; exiting with status 1"
+                "job {} failed and says 'then exit': stopping all jobs; exiting with status 1",
+                name,
             );
             self.exit_code = 1;
             self.stop_all(now);
@@ -670,7 +673,10 @@ impl Supervisor {
         if let Some(line) = &self.exit_line {
             let name = &self.jobs.get(line.slot).spec.name;
             let (pid, ran, ending) = (line.pid.as_raw_nonzero(), line.ran, line.ending);
-            info!("job {name} [{pid}] exited after {ran} sec: {ending}");
+            info!(
+                "job {} [{}] exited after {} sec: {}",
+                name, pid, ran, ending
+            );
             self.exit_line = None;
         }
     }
@@ -710,7 +716,7 @@ impl Supervisor {
         let raw = pid.as_raw_nonzero().get() as u32;
         self.log_exit_line();
         let job = self.jobs.get_mut(slot);
-        info!("started job {} [{raw}]", job.spec.name);
+        info!("started job {} [{}]", job.spec.name, raw);
         let id = u64::from(job.id);
         let epoll = self.epoll.as_fd();
         match started.exec {
@@ -803,7 +809,7 @@ impl Supervisor {
             // gets a few and a count (SPEC §10).
             let Some(i) = jobs.by_name(name) else {
                 if unknown.allow(now) {
-                    warn!("control: no job named '{name}'");
+                    warn!("control: no job named '{}'", name);
                 }
                 return;
             };
@@ -812,8 +818,9 @@ impl Supervisor {
             let want = if enable { Want::Up } else { Want::Down };
             if job.want != want && changes.allow(now) {
                 info!(
-                    "control: {} job {name}",
-                    if enable { "enabling" } else { "disabling" }
+                    "control: {} job {}",
+                    if enable { "enabling" } else { "disabling" },
+                    name,
                 );
             }
             job.want = want;
@@ -880,10 +887,16 @@ impl Supervisor {
         // Quota::EVERY written into the lines (the assert below ties
         // the two): one argument less to format (issue 18, bytes).
         if let Some(n) = self.control_quota.take_due(now) {
-            warn!("control: {n} more enable/disable lines not logged in the last 10 sec");
+            warn!(
+                "control: {} more enable/disable lines not logged in the last 10 sec",
+                n
+            );
         }
         if let Some(n) = self.unknown_quota.take_due(now) {
-            warn!("control: {n} more unknown job names ignored in the last 10 sec");
+            warn!(
+                "control: {} more unknown job names ignored in the last 10 sec",
+                n
+            );
         }
     }
 
@@ -1217,7 +1230,10 @@ impl Supervisor {
             &mut self.control,
         ) {
             Ok(()) => debug!("control socket {}", path),
-            Err(e) => warn!("{e}; pmtr status/stop/start/restart can't reach this pmtr"),
+            Err(e) => warn!(
+                "{}; pmtr status/stop/start/restart can't reach this pmtr",
+                e
+            ),
         }
     }
 
@@ -1397,7 +1413,7 @@ fn prepare(spec: &JobSpec, id: u32, cx: &mut Prepare<'_>) -> Result<Launch, NotS
             "{label}:{}:{}: job '{}': {error}",
             pos.line, pos.col, spec.name
         );
-        error!("{why}; the job will not start");
+        error!("{}; the job will not start", why);
         NotStartable(why)
     })
 }
@@ -1421,7 +1437,7 @@ fn wait_for(d: Duration) -> rustix::time::Timespec {
 /// the job prepared and equipped, is laid out straight (and smaller).
 #[cold]
 fn refuse(spec: &JobSpec, why: &str) {
-    error!("job {}: {why}; the job will not start", spec.name);
+    error!("job {}: {}; the job will not start", spec.name, why);
 }
 
 /// The `KEY=VALUE` lines of a job's `env file`s (issue 15); every bad line
@@ -1449,7 +1465,7 @@ fn bad_env_file(spec: &JobSpec, what_next: &str, errors: &[config::Error]) -> No
     for e in errors {
         error!("job {}: {}", spec.name, *e);
     }
-    error!("job {}: bad env file; {what_next}", spec.name);
+    error!("job {}: bad env file; {}", spec.name, what_next);
     // The first error's text (there is one), without taking it out
     // of the list (issue 18, bytes).
     NotStartable(
@@ -1463,8 +1479,12 @@ fn bad_env_file(spec: &JobSpec, what_next: &str, errors: &[config::Error]) -> No
 /// a job's or its probe's machine: one call for the three places that
 /// learn one (issue 18, bytes).
 #[cold]
-fn cant_happen(name: &str, what: &str) {
-    error!("can't happen: job {name}: {what}");
+fn cant_happen(name: &str, what: &'static [u8]) {
+    error!(
+        "can't happen: job {}: {}",
+        name,
+        crate::packed::Filled::text(what)
+    );
 }
 
 /// A job's child could not set itself up or exec (one call for the two

@@ -217,9 +217,11 @@ impl Helpers {
                 super::job::earliest(&mut self.due, h.deadline());
                 // `exit status N` or `signal N`, as `Ending` says it.
                 notice!(
-                    "the {} [{}] ended ({ending}); starting it again in {wait} sec",
+                    "the {} [{}] ended ({}); starting it again in {} sec",
                     h.label,
-                    pid.as_raw_nonzero()
+                    pid.as_raw_nonzero(),
+                    ending,
+                    wait,
                 );
             }
             _ => {
@@ -382,8 +384,8 @@ impl Helper {
             Err(e) => {
                 let wait = self.wait_restart(now, now);
                 error!(
-                    "can't start the {}: {e}; retrying in {wait} sec",
-                    self.label
+                    "can't start the {}: {}; retrying in {} sec",
+                    self.label, e, wait,
                 );
             }
         }

@@ -45,7 +45,7 @@ fn log_failed(severity: crate::syslog::Severity, parts: &[&str], e: rustix::io::
 /// the supervisor's fixed lines about a job, not a format site each
 /// (issue 18, bytes).
 fn job_info(name: &str, text: &str) {
-    info!("job {name}{text}");
+    info!("job {}{}", name, text);
 }
 
 /// The index of the first item from `*at` on (wrapping round) that `hit`
@@ -135,7 +135,7 @@ fn start<'a>(opts: &Options<'a>) -> Result<(Supervisor, Option<PidFile<'a>>), u8
             }
         }
         match crate::spawn::raise_fd_limit() {
-            Ok(Some((old, new))) => debug!("raised the open file limit from {old} to {new}"),
+            Ok(Some((old, new))) => debug!("raised the open file limit from {} to {}", old, new),
             Ok(None) => {}
             Err(e) => {
                 let what = "can't raise the open file limit (setrlimit)";
