@@ -269,7 +269,8 @@ macro_rules! msg {
     ($first:expr, $text:literal) => {{
         const ENCODED: $crate::packed::Encoded = $crate::packed::encode_msg($first, $text);
         const BYTES: [u8; ENCODED.1] = $crate::packed::prefix(&ENCODED);
-        &BYTES
+        let bytes: &'static [u8] = &BYTES;
+        bytes
     }};
 }
 pub(crate) use msg;

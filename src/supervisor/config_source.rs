@@ -468,12 +468,11 @@ fn depends_file_hash(path: &str, warn: bool) -> u64 {
         return 2;
     };
     if warn {
-        let parts = ["depends file ", path, ": ", what];
-        super::log_failed(
-            crate::syslog::Severity::Warning,
-            &parts,
-            e,
-            "; treating it as unreadable",
+        warn!(
+            "depends file {}: {}: {}; treating it as unreadable",
+            path,
+            what,
+            crate::sys::strerror(e)
         );
     }
     2

@@ -159,30 +159,34 @@ pub struct Supervisor {
 
 impl Supervisor {
     /// Sets up the loop's descriptors; a failure is the call that failed
-    /// (`can't create epoll`) and its errno, for the caller's one log line:
-    /// no error type with a `Display` of its own (issue 18, bytes).
+    /// (`can't create epoll`, packed by `msg!`) and its errno, for the
+    /// caller's one log line: no error type with a `Display` of its own
+    /// (issue 18, bytes).
     pub fn new(
         config_path: &str,
         signals: &sys::SigSet,
-    ) -> Result<Supervisor, (&'static str, Errno)> {
+    ) -> Result<Supervisor, (&'static [u8], Errno)> {
         // Held without drops until the supervisor owns them: on a
         // failure below pmtr exits, which closes them, no close of their
         // own on each way out (issue 18, bytes).
         let epoll = core::mem::ManuallyDrop::new(
-            epoll::create(epoll::CreateFlags::CLOEXEC).map_err(|e| ("can't create epoll", e))?,
+            epoll::create(epoll::CreateFlags::CLOEXEC)
+                .map_err(|e| (crate::packed::msg!(0, "can't create epoll"), e))?,
         );
         let signals = core::mem::ManuallyDrop::new(
-            sys::signalfd(signals).map_err(|e| ("can't create signalfd", e))?,
+            sys::signalfd(signals)
+                .map_err(|e| (crate::packed::msg!(0, "can't create signalfd"), e))?,
         );
-        let watcher = Watcher::new().map_err(|e| ("can't create inotify", e))?;
+        let watcher =
+            Watcher::new().map_err(|e| (crate::packed::msg!(0, "can't create inotify"), e))?;
         let source = ConfigSource::new(config_path, watcher);
         // Every epoll::add of the loop as (BorrowedFd, &OwnedFd): one
         // instance of rustix's generic function (issue 18, bytes).
         let added = watch(epoll.as_fd(), &signals, TOKEN_SIGNAL)
-            .map_err(|e| ("can't watch signalfd", e))
+            .map_err(|e| (crate::packed::msg!(0, "can't watch signalfd"), e))
             .and_then(|()| {
                 watch(epoll.as_fd(), source.fd(), TOKEN_INOTIFY)
-                    .map_err(|e| ("can't watch inotify", e))
+                    .map_err(|e| (crate::packed::msg!(0, "can't watch inotify"), e))
             });
         if let Err(failed) = added {
             // pmtr exits: the kernel closes the watcher's descriptor, and
@@ -287,7 +291,7 @@ impl Supervisor {
             ) {
                 Ok(_) | Err(Errno::INTR) => {}
                 Err(e) => {
-                    super::log_failed(Severity::Err, &["epoll_wait failed"], e, "; exiting");
+                    error!("epoll_wait failed: {}; exiting", sys::strerror(e));
                     break;
                 }
             }
@@ -470,7 +474,7 @@ impl Supervisor {
                 Ok(None) | Err(Errno::CHILD) => break,
                 Err(Errno::INTR) => continue,
                 Err(e) => {
-                    super::log_failed(Severity::Err, &["waitpid failed"], e, "");
+                    error!("waitpid failed: {}", sys::strerror(e));
                     break;
                 }
             };

@@ -7,7 +7,6 @@
 use crate::prelude::*;
 use core::fmt;
 
-use crate::syslog::Severity;
 use core::time::Duration;
 
 use rustix::fd::AsFd;
@@ -151,8 +150,11 @@ impl Supervisor {
                 }
                 Ok(Recv::Empty) => return,
                 Err(e) => {
-                    let what = ["job ", &job.spec.name, ": notify socket: recv"];
-                    super::super::log_failed(Severity::Err, &what, e, "");
+                    error!(
+                        "job {}: notify socket: recv: {}",
+                        job.spec.name,
+                        crate::sys::strerror(e)
+                    );
                     return;
                 }
             };
