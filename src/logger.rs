@@ -234,7 +234,12 @@ impl<'a> Log<'a> {
                 Ok(n) => n,
                 Err(Errno::INTR) => continue,
                 Err(e) => {
-                    error!("job {}: can't read its {stream}: {}", self.job, strerror(e));
+                    error!(
+                        "job {}: can't read its {}: {}",
+                        self.job,
+                        stream,
+                        strerror(e)
+                    );
                     return 1;
                 }
             };
@@ -274,8 +279,8 @@ impl<'a> Log<'a> {
             if eof {
                 if self.dropped > 0 {
                     warn!(
-                        "job {}: {} lines of its {stream} were dropped",
-                        self.job, self.dropped
+                        "job {}: {} lines of its {} were dropped",
+                        self.job, self.dropped, stream,
                     );
                 }
                 return 0;
@@ -399,8 +404,8 @@ impl<'a> Log<'a> {
                 Err(e) => strerror(e).text(&mut text),
             };
             error!(
-                "job {}: can't {call} {}: {why}; dropping its lines until it can (they are counted)",
-                self.job, self.path
+                "job {}: can't {} {}: {}; dropping its lines until it can (they are counted)",
+                self.job, call, self.path, why,
             );
             self.failing = true;
         }
@@ -538,13 +543,14 @@ fn metrics(path: &str) -> u8 {
             let written = replace(&tmp, path, &data[start + 1..end]);
             match (written, failed) {
                 (Ok(()), Some(_)) => {
-                    notice!("metrics file {path} written again");
+                    notice!("metrics file {} written again", path);
                     failed = None;
                 }
                 (Err(e), last) if last != Some(e) => {
                     error!(
-                        "can't write metrics file {path}: {}; trying again at the next change",
-                        strerror(e)
+                        "can't write metrics file {}: {}; trying again at the next change",
+                        path,
+                        strerror(e),
                     );
                     failed = Some(e);
                 }

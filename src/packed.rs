@@ -5,6 +5,13 @@
 //! page at most once a second) and make about 9 KB of text, which this
 //! cuts to about 4.
 //!
+//! pmtr's own log messages, and the "can't happen" texts of a job's state
+//! machine, are packed one by one where they are written ([`msg!`]): in
+//! the same code, without copies across messages, so that each unpacks
+//! alone, in a buffer of [`MAX_MSG`] bytes on the stack. A message's
+//! `{}` marks its values, which [`Filled`] writes in order through their
+//! `Display` (issue 18: 3 KB of text; the armv6 build is 0.8 KB smaller).
+//!
 //! The texts stay where they are written, as string literals beside the
 //! code that uses them; [`packed!`] packs one with a `const fn` while the
 //! crate compiles, so what reads the source reads the text, and the
@@ -79,11 +86,11 @@ pub struct Code {
 }
 
 /// The code that prices the paths [`PRICES`] is built from.
-const FIRST: Code = Code::build(&ALL, None);
+const FIRST: Code = Code::build_all(None);
 /// The code that prices the paths [`CODE`] is built from.
-const PRICES: Code = Code::build(&ALL, Some(&FIRST));
+const PRICES: Code = Code::build_all(Some(&FIRST));
 /// The code the texts are written in.
-const CODE: Code = Code::build(&ALL, Some(&PRICES));
+const CODE: Code = Code::build_all(Some(&PRICES));
 /// The length of [`CODE`]'s shortest code.
 const SHORTEST: usize = CODE.shortest();
 /// [`Table::steps`] of [`CODE`].
@@ -246,6 +253,141 @@ macro_rules! packed {
 }
 pub(crate) use packed;
 
+/// The longest log message [`msg!`] packs, its NUL included: also the
+/// buffer [`unpack_msg`] unpacks into.
+pub const MAX_MSG: usize = 160;
+/// What a `{}` of a message's text becomes: where its next value goes.
+pub const MARK: u8 = b'%';
+
+/// A log message's text packed where it is written, while the crate
+/// compiles (issue 18, bytes): `{}` marks its values in order (no
+/// names, no format specs). The first byte is `$first` as it is (the
+/// message's severity), the others stand for the text and a NUL in
+/// [`CODE`] (no copies cross messages: each unpacks alone). The text
+/// must use no `%`, `{` or `}` but `{}`.
+macro_rules! msg {
+    ($first:expr, $text:literal) => {{
+        const ENCODED: $crate::packed::Encoded = $crate::packed::encode_msg($first, $text);
+        const BYTES: [u8; ENCODED.1] = $crate::packed::prefix(&ENCODED);
+        let bytes: &'static [u8] = &BYTES;
+        bytes
+    }};
+}
+pub(crate) use msg;
+
+/// The `{}` of a message's text, for its caller's count of values.
+pub const fn marks(text: &str) -> usize {
+    let t = text.as_bytes();
+    let mut n = 0;
+    let mut i = 0;
+    while i + 1 < t.len() {
+        n += (t[i] == b'{' && t[i + 1] == b'}') as usize;
+        i += 1;
+    }
+    n
+}
+
+/// `text` as [`msg!`] packs it after `first`: each `{}` one [`MARK`],
+/// then a NUL.
+pub const fn encode_msg(first: u8, text: &str) -> Encoded {
+    let t = text.as_bytes();
+    let mut buf = [0u8; MAX_MSG];
+    let mut n = 0;
+    let mut i = 0;
+    while i < t.len() {
+        let b = t[i];
+        assert!(b != MARK && b != b'}', "msg!: a `%` or `}}` in a message");
+        if b == b'{' {
+            assert!(
+                i + 1 < t.len() && t[i + 1] == b'}',
+                "msg!: only `{{}}` marks a value"
+            );
+            buf[n] = MARK;
+            i += 1;
+        } else {
+            buf[n] = b;
+        }
+        n += 1;
+        i += 1;
+        assert!(n < MAX_MSG, "msg!: a message longer than packed::MAX_MSG");
+    }
+    let (packed, len) = encode_in(buf.split_at(n + 1).0, Some(&PRICES), &CODE);
+    let mut out = [0u8; LONGEST_TEXT];
+    out[0] = first;
+    let mut i = 0;
+    while i < len {
+        out[i + 1] = packed[i];
+        i += 1;
+    }
+    (out, len + 1)
+}
+
+/// A message packed by [`msg!`], unpacked into `buf`, its NUL left out.
+pub fn unpack_msg<'b>(msg: &[u8], buf: &'b mut [u8; MAX_MSG]) -> &'b str {
+    let text = unpack(msg.get(1..).unwrap_or(&[]), MAX_MSG, &TABLE, buf, 1);
+    text.get(..text.len().saturating_sub(1)).unwrap_or("")
+}
+
+/// A value of a message ([`msg!`]): a reference and its type's `Display::fmt`,
+/// as `format_args!` holds one, not a `&dyn Display` (whose vtables,
+/// one per type, cost more bytes than the calls; issue 18).
+pub struct Arg<'a> {
+    value: &'a Opaque,
+    fmt: fn(&Opaque, &mut core::fmt::Formatter<'_>) -> core::fmt::Result,
+}
+
+/// What an [`Arg`]'s reference points to, its type forgotten.
+pub struct Opaque(());
+
+impl<'a> Arg<'a> {
+    /// `value` to be written by its `Display`.
+    #[allow(unsafe_code)]
+    pub fn new<T: core::fmt::Display>(value: &'a T) -> Arg<'a> {
+        // SAFETY: `T` is sized, so `&T` and `&Opaque` are both one
+        // pointer and ABI-compatible; `fmt` is only ever called with this
+        // `value` (in `Filled::fmt`), so `T::fmt` receives a `&T` that
+        // lives for 'a. `format_args!`'s `Argument` is made the same way.
+        unsafe {
+            Arg {
+                value: &*(value as *const T).cast::<Opaque>(),
+                fmt: core::mem::transmute::<
+                    fn(&T, &mut core::fmt::Formatter<'_>) -> core::fmt::Result,
+                    fn(&Opaque, &mut core::fmt::Formatter<'_>) -> core::fmt::Result,
+                >(<T as core::fmt::Display>::fmt),
+            }
+        }
+    }
+}
+
+/// A message packed by [`msg!`] with its values, written as text.
+pub struct Filled<'a> {
+    pub msg: &'static [u8],
+    pub args: &'a [Arg<'a>],
+}
+
+impl Filled<'static> {
+    /// `msg`, which marks no value.
+    pub const fn text(msg: &'static [u8]) -> Self {
+        Filled { msg, args: &[] }
+    }
+}
+
+impl core::fmt::Display for Filled<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let mut buf = [0; MAX_MSG];
+        let mut rest = unpack_msg(self.msg, &mut buf);
+        let mut args = self.args.iter();
+        while let Some((text, after)) = crate::split_once(rest, MARK) {
+            f.write_str(text)?;
+            if let Some(arg) = args.next() {
+                (arg.fmt)(arg.value, f)?;
+            }
+            rest = after;
+        }
+        f.write_str(rest)
+    }
+}
+
 /// What [`encode`] makes of a text: room for the packed bytes, and how
 /// many there are. A constant of this type is evaluated once; [`packed!`]
 /// then sizes the packed array from it and copies the bytes out.
@@ -267,7 +409,32 @@ pub const fn prefix<const N: usize>(encoded: &Encoded) -> [u8; N] {
 impl Code {
     /// The Huffman code of the symbols of `texts`' paths, priced by
     /// `price` ([`path`]).
+    #[cfg(test)]
     const fn build(texts: &[&str], price: Option<&Code>) -> Code {
+        Code {
+            lens: lengths(&Self::counts_of(texts, price)),
+        }
+    }
+
+    /// [`Code::build`] of [`ALL`], with a code for every printable byte
+    /// however rare: a log message ([`msg!`]) is packed in this code
+    /// without being one of [`ALL`].
+    const fn build_all(price: Option<&Code>) -> Code {
+        let mut freq = Self::counts_of(&ALL, price);
+        let mut b = b' ' as usize;
+        while b < 0x7f {
+            if freq[b] == 0 {
+                freq[b] = 1;
+            }
+            b += 1;
+        }
+        Code {
+            lens: lengths(&freq),
+        }
+    }
+
+    /// How often each symbol occurs on `texts`' paths priced by `price`.
+    const fn counts_of(texts: &[&str], price: Option<&Code>) -> [u32; SYMBOLS] {
         let mut freq = [0u32; SYMBOLS];
         let mut t = 0;
         while t < texts.len() {
@@ -281,9 +448,7 @@ impl Code {
             }
             t += 1;
         }
-        Code {
-            lens: lengths(&freq),
-        }
+        freq
     }
 
     /// The longest code's length.
@@ -551,13 +716,12 @@ const fn path(text: &[u8], price: Option<&Code>) -> Path {
 /// `text` packed in [`CODE`], in the form the module describes; `text`
 /// must be one of [`ALL`].
 pub const fn encode(text: &str) -> Encoded {
-    encode_in(text, Some(&PRICES), &CODE)
+    encode_in(text.as_bytes(), Some(&PRICES), &CODE)
 }
 
 /// `text` packed in `code`, along the path `price` prices; `code` must
 /// have been built from that path.
-const fn encode_in(text: &str, price: Option<&Code>, code: &Code) -> Encoded {
-    let text = text.as_bytes();
+const fn encode_in(text: &[u8], price: Option<&Code>, code: &Code) -> Encoded {
     let path = path(text, price);
     let codes = code.codes();
     let mut out = [0u8; LONGEST_TEXT];
@@ -644,7 +808,7 @@ mod tests {
     /// packed bytes.
     fn roundtrip(text: &str) -> usize {
         let code = Code::build(&[text], None);
-        let (all, n) = encode_in(text, None, &code);
+        let (all, n) = encode_in(text.as_bytes(), None, &code);
         assert!(code.longest() <= PEEK as usize);
         let shortest = code.shortest();
         let steps: [(u16, u16); MAX_BITS] = code.steps(shortest);
@@ -832,5 +996,38 @@ mod tests {
         let mut buf = [0; MAX_TEXT];
         assert_eq!(p.unpack(&mut buf), "the theme of the theme");
         assert!(p.bytes.len() < "the theme of the theme".len());
+    }
+
+    #[test]
+    fn a_message_keeps_its_first_byte_and_marks_its_values() {
+        let m: &[u8] = msg!(4, "job {} [{}]: can't run its {} command");
+        assert_eq!(m[0], 4);
+        assert!(m.len() < "job % [%]: can't run its % command".len());
+        assert_eq!(marks("job {} [{}]: can't run its {} command"), 3);
+        let mut buf = [0; MAX_MSG];
+        assert_eq!(
+            unpack_msg(m, &mut buf),
+            "job % [%]: can't run its % command"
+        );
+    }
+
+    #[test]
+    fn every_printable_byte_but_the_marks_packs_as_a_message() {
+        // Every byte a message may hold, including those no text of ALL
+        // has (CODE gives each a code), and a run long enough for copies.
+        let m: &[u8] = msg!(
+            7,
+            " !\"#$&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz|~ {}{}"
+        );
+        let mut buf = [0; MAX_MSG];
+        assert_eq!(
+            unpack_msg(m, &mut buf),
+            " !\"#$&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz|~ %%"
+        );
+        // A message with no text but its NUL.
+        let empty: &[u8] = msg!(3, "");
+        assert_eq!(unpack_msg(empty, &mut buf), "");
+        // Not a message (no bits): no panic, and no more than the buffer.
+        assert!(unpack_msg(&[], &mut buf).len() < MAX_MSG);
     }
 }

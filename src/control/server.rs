@@ -238,7 +238,7 @@ impl Server {
                         "refused\tpermission denied: uid {uid} may not query or control pmtr (only root and uid {} may)\n",
                         self.euid.as_raw()
                     );
-                    notice!("control socket: refused a request from uid {uid}");
+                    notice!("control socket: refused a request from uid {}", uid);
                     send_all(&fd, text.as_bytes());
                     continue;
                 }

@@ -373,9 +373,10 @@ impl Net {
         // (issue 18, bytes).
         if let Some(ip) = &name.ip {
             warn!(
-                "can't resolve {} again: {e}; still using {}, trying again every 10 sec",
+                "can't resolve {} again: {}; still using {}, trying again every 10 sec",
                 name.host,
-                text::Ip(ip)
+                e,
+                text::Ip(ip),
             );
             return;
         }
@@ -390,8 +391,8 @@ impl Net {
             for p in list {
                 if p.name == Some(n) {
                     warn!(
-                        "{what} {}: can't resolve {}: {e}; not in use until it resolves (trying again every 10 sec)",
-                        p.text, name.host
+                        "{} {}: can't resolve {}: {}; not in use until it resolves (trying again every 10 sec)",
+                        what, p.text, name.host, e,
                     );
                 }
             }
@@ -461,10 +462,11 @@ impl Net {
             match parsed {
                 Ok((control, names)) => {
                     debug!(
-                        "{} {} from {from} on {}",
+                        "{} {} from {} on {}",
                         control.word(),
                         crate::trim(names),
-                        text
+                        from,
+                        text,
                     );
                     for name in crate::Words(names) {
                         command(control, name);
@@ -617,7 +619,10 @@ impl BadDatagrams {
             }
             _ => {
                 // The sender as kept, not another copy (issue 18, bytes).
-                warn!("ignored datagram from {} on {on}: {why}", self.last_from);
+                warn!(
+                    "ignored datagram from {} on {}: {}",
+                    self.last_from, on, why
+                );
                 self.quiet_until = Some(now + BAD_LOG_EVERY);
             }
         }
@@ -747,18 +752,21 @@ fn open_listener(epoll: BorrowedFd<'_>, token: epoll::EventData, l: &Endpoint) -
     match open() {
         Ok(fd) => {
             if addr.ip().is_loopback() {
-                info!("listening on {resolved}");
+                info!("listening on {}", resolved);
             } else {
                 warn!(
-                    "listening on {resolved} without authentication: anyone who can send to it can enable and disable jobs"
+                    "listening on {} without authentication: anyone who can send to it can enable and disable jobs",
+                    resolved,
                 );
             }
             Some(fd)
         }
         Err((call, e)) => {
             error!(
-                "listen on {resolved}: {call}: {}; not listening there",
-                crate::sys::strerror(e)
+                "listen on {}: {}: {}; not listening there",
+                resolved,
+                call,
+                crate::sys::strerror(e),
             );
             None
         }
@@ -837,8 +845,9 @@ fn open_destination(d: &Endpoint) -> Option<OwnedFd> {
         };
         if !is_multicast(addr) {
             warn!(
-                "report to {}: @{iface} applies only to multicast destinations; ignored",
-                Resolved(d, addr)
+                "report to {}: @{} applies only to multicast destinations; ignored",
+                Resolved(d, addr),
+                iface,
             );
             return Some(fd);
         }
@@ -867,9 +876,10 @@ fn open_destination(d: &Endpoint) -> Option<OwnedFd> {
         }
     };
     error!(
-        "report to {}: {call}: {}; not reporting there",
+        "report to {}: {}: {}; not reporting there",
         Resolved(d, addr),
-        crate::sys::strerror(e)
+        call,
+        crate::sys::strerror(e),
     );
     None
 }

@@ -202,7 +202,7 @@ impl ConfigSource {
                 } else {
                     "no job runs until the file is fixed"
                 };
-                error!("{}: {n} error{s}; {next}", self.path);
+                error!("{}: {} error{}; {}", self.path, n, s, next);
                 None
             }
         }
@@ -220,7 +220,7 @@ impl ConfigSource {
             } else {
                 "waiting for a valid configuration"
             };
-            error!("{text}; {next}");
+            error!("{}; {}", text, next);
             self.last_error = Some(text);
         }
         // The next successful read must be applied.
@@ -451,7 +451,7 @@ fn depends_file_hash(path: &str, warn: bool) -> u64 {
         } else {
             if let Err(e) = config::trust::check_opened(path, &meta) {
                 if warn {
-                    warn!("depends file {path}: {e}; treating it as unreadable");
+                    warn!("depends file {}: {}; treating it as unreadable", path, e);
                 }
                 return 2;
             }
@@ -463,17 +463,16 @@ fn depends_file_hash(path: &str, warn: bool) -> u64 {
             }
         };
         if warn {
-            warn!("depends file {path}: {text}; treating it as unreadable");
+            warn!("depends file {}: {}; treating it as unreadable", path, text);
         }
         return 2;
     };
     if warn {
-        let parts = ["depends file ", path, ": ", what];
-        super::log_failed(
-            crate::syslog::Severity::Warning,
-            &parts,
-            e,
-            "; treating it as unreadable",
+        warn!(
+            "depends file {}: {}: {}; treating it as unreadable",
+            path,
+            what,
+            crate::sys::strerror(e)
         );
     }
     2

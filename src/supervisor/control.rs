@@ -156,8 +156,12 @@ fn control_job(
         None => ("", ""),
     };
     info!(
-        "control socket: {} job {name}{with}{sig_word} (uid {uid})",
-        verb.word()
+        "control socket: {} job {}{}{} (uid {})",
+        verb.word(),
+        name,
+        with,
+        sig_word,
+        uid,
     );
     if let (Some(sig), Some(sig_name)) = (signal, sig_name) {
         return match sup.step_job(slot, JobEvent::Signal(sig), now) {
@@ -403,7 +407,7 @@ mod tests {
                 Verb::Stop,
                 running,
                 stopped,
-                Action::CantHappen("x"),
+                Action::CantHappen(crate::packed::msg!(0, "x")),
                 "not done (an internal error; see the log)",
             ),
             (Verb::Stop, running, stopping, n, "stopping"),

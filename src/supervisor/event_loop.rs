@@ -159,30 +159,34 @@ pub struct Supervisor {
 
 impl Supervisor {
     /// Sets up the loop's descriptors; a failure is the call that failed
-    /// (`can't create epoll`) and its errno, for the caller's one log line:
-    /// no error type with a `Display` of its own (issue 18, bytes).
+    /// (`can't create epoll`, packed by `msg!`) and its errno, for the
+    /// caller's one log line: no error type with a `Display` of its own
+    /// (issue 18, bytes).
     pub fn new(
         config_path: &str,
         signals: &sys::SigSet,
-    ) -> Result<Supervisor, (&'static str, Errno)> {
+    ) -> Result<Supervisor, (&'static [u8], Errno)> {
         // Held without drops until the supervisor owns them: on a
         // failure below pmtr exits, which closes them, no close of their
         // own on each way out (issue 18, bytes).
         let epoll = core::mem::ManuallyDrop::new(
-            epoll::create(epoll::CreateFlags::CLOEXEC).map_err(|e| ("can't create epoll", e))?,
+            epoll::create(epoll::CreateFlags::CLOEXEC)
+                .map_err(|e| (crate::packed::msg!(0, "can't create epoll"), e))?,
         );
         let signals = core::mem::ManuallyDrop::new(
-            sys::signalfd(signals).map_err(|e| ("can't create signalfd", e))?,
+            sys::signalfd(signals)
+                .map_err(|e| (crate::packed::msg!(0, "can't create signalfd"), e))?,
         );
-        let watcher = Watcher::new().map_err(|e| ("can't create inotify", e))?;
+        let watcher =
+            Watcher::new().map_err(|e| (crate::packed::msg!(0, "can't create inotify"), e))?;
         let source = ConfigSource::new(config_path, watcher);
         // Every epoll::add of the loop as (BorrowedFd, &OwnedFd): one
         // instance of rustix's generic function (issue 18, bytes).
         let added = watch(epoll.as_fd(), &signals, TOKEN_SIGNAL)
-            .map_err(|e| ("can't watch signalfd", e))
+            .map_err(|e| (crate::packed::msg!(0, "can't watch signalfd"), e))
             .and_then(|()| {
                 watch(epoll.as_fd(), source.fd(), TOKEN_INOTIFY)
-                    .map_err(|e| ("can't watch inotify", e))
+                    .map_err(|e| (crate::packed::msg!(0, "can't watch inotify"), e))
             });
         if let Err(failed) = added {
             // pmtr exits: the kernel closes the watcher's descriptor, and
@@ -287,7 +291,7 @@ impl Supervisor {
             ) {
                 Ok(_) | Err(Errno::INTR) => {}
                 Err(e) => {
-                    super::log_failed(Severity::Err, &["epoll_wait failed"], e, "; exiting");
+                    error!("epoll_wait failed: {}; exiting", sys::strerror(e));
                     break;
                 }
             }
@@ -440,12 +444,12 @@ impl Supervisor {
         };
         let now = Instant::now();
         if self.shutting_down {
-            notice!("received {name} again; sending SIGKILL to all jobs");
+            notice!("received {} again; sending SIGKILL to all jobs", name);
             for slot in self.jobs.slots() {
                 self.step_job(slot, JobEvent::KillNow, now);
             }
         } else {
-            notice!("received {name}; stopping all jobs");
+            notice!("received {}; stopping all jobs", name);
             self.stop_all(now);
         }
     }
@@ -470,7 +474,7 @@ impl Supervisor {
                 Ok(None) | Err(Errno::CHILD) => break,
                 Err(Errno::INTR) => continue,
                 Err(e) => {
-                    super::log_failed(Severity::Err, &["waitpid failed"], e, "");
+                    error!("waitpid failed: {}", sys::strerror(e));
                     break;
                 }
             };
@@ -550,7 +554,7 @@ impl Supervisor {
         // Compared once, for the log line and the metrics alike (issue
         // 18, bytes).
         if state.differs(&job.state) {
-            debug!("job {}: {} -> {state}", job.spec.name, job.state);
+            debug!("job {}: {} -> {}", job.spec.name, job.state, state);
             if let Some(m) = &mut self.metrics {
                 m.changed(now);
             }
@@ -617,9 +621,10 @@ impl Supervisor {
             }
             Action::Note(note) => self.log_note(slot, note, rules),
             Action::WaitBeforeRestart(wait) => notice!(
-                "job {name} ran less than {} sec; restarting it in {} sec",
+                "job {} ran less than {} sec; restarting it in {} sec",
+                name,
                 job::quick_run(rules).as_secs(),
-                wait.as_secs()
+                wait.as_secs(),
             ),
             Action::GiveUp => self.give_up(slot, now, rules),
             // Only a SpawnFailed brings this action, and `spawn` sets the
@@ -630,7 +635,7 @@ impl Supervisor {
                 debug_assert!(e.is_some(), "a failed spawn without its error");
                 if let Some(e) = e {
                     let secs = wait.as_secs();
-                    error!("can't start job {name}: {e}; retrying in {secs} sec");
+                    error!("can't start job {}: {}; retrying in {} sec", name, e, secs);
                 }
             }
             Action::CantHappen(what) => cant_happen(name, what),
@@ -651,12 +656,14 @@ impl Supervisor {
         };
         let (n, secs) = (rules.after, rules.within.as_secs());
         error!(
-            "job {name} failed: {n} quick exits within {secs} sec, the last with {ending}; \
-             not restarting it (pmtr start {name} does)"
+            "job {} failed: {} quick exits within {} sec, the last with {}; \
+             not restarting it (pmtr start {} does)",
+            name, n, secs, ending, name,
         );
         if rules.then_exit && !self.shutting_down {
             error!(
-                "job {name} failed and says 'then exit': stopping all jobs; exiting with status 1"
+                "job {} failed and says 'then exit': stopping all jobs; exiting with status 1",
+                name,
             );
             self.exit_code = 1;
             self.stop_all(now);
@@ -670,7 +677,10 @@ impl Supervisor {
         if let Some(line) = &self.exit_line {
             let name = &self.jobs.get(line.slot).spec.name;
             let (pid, ran, ending) = (line.pid.as_raw_nonzero(), line.ran, line.ending);
-            info!("job {name} [{pid}] exited after {ran} sec: {ending}");
+            info!(
+                "job {} [{}] exited after {} sec: {}",
+                name, pid, ran, ending
+            );
             self.exit_line = None;
         }
     }
@@ -710,7 +720,7 @@ impl Supervisor {
         let raw = pid.as_raw_nonzero().get() as u32;
         self.log_exit_line();
         let job = self.jobs.get_mut(slot);
-        info!("started job {} [{raw}]", job.spec.name);
+        info!("started job {} [{}]", job.spec.name, raw);
         let id = u64::from(job.id);
         let epoll = self.epoll.as_fd();
         match started.exec {
@@ -803,7 +813,7 @@ impl Supervisor {
             // gets a few and a count (SPEC §10).
             let Some(i) = jobs.by_name(name) else {
                 if unknown.allow(now) {
-                    warn!("control: no job named '{name}'");
+                    warn!("control: no job named '{}'", name);
                 }
                 return;
             };
@@ -812,8 +822,9 @@ impl Supervisor {
             let want = if enable { Want::Up } else { Want::Down };
             if job.want != want && changes.allow(now) {
                 info!(
-                    "control: {} job {name}",
-                    if enable { "enabling" } else { "disabling" }
+                    "control: {} job {}",
+                    if enable { "enabling" } else { "disabling" },
+                    name,
                 );
             }
             job.want = want;
@@ -880,10 +891,16 @@ impl Supervisor {
         // Quota::EVERY written into the lines (the assert below ties
         // the two): one argument less to format (issue 18, bytes).
         if let Some(n) = self.control_quota.take_due(now) {
-            warn!("control: {n} more enable/disable lines not logged in the last 10 sec");
+            warn!(
+                "control: {} more enable/disable lines not logged in the last 10 sec",
+                n
+            );
         }
         if let Some(n) = self.unknown_quota.take_due(now) {
-            warn!("control: {n} more unknown job names ignored in the last 10 sec");
+            warn!(
+                "control: {} more unknown job names ignored in the last 10 sec",
+                n
+            );
         }
     }
 
@@ -1217,7 +1234,10 @@ impl Supervisor {
             &mut self.control,
         ) {
             Ok(()) => debug!("control socket {}", path),
-            Err(e) => warn!("{e}; pmtr status/stop/start/restart can't reach this pmtr"),
+            Err(e) => warn!(
+                "{}; pmtr status/stop/start/restart can't reach this pmtr",
+                e
+            ),
         }
     }
 
@@ -1397,7 +1417,7 @@ fn prepare(spec: &JobSpec, id: u32, cx: &mut Prepare<'_>) -> Result<Launch, NotS
             "{label}:{}:{}: job '{}': {error}",
             pos.line, pos.col, spec.name
         );
-        error!("{why}; the job will not start");
+        error!("{}; the job will not start", why);
         NotStartable(why)
     })
 }
@@ -1421,7 +1441,7 @@ fn wait_for(d: Duration) -> rustix::time::Timespec {
 /// the job prepared and equipped, is laid out straight (and smaller).
 #[cold]
 fn refuse(spec: &JobSpec, why: &str) {
-    error!("job {}: {why}; the job will not start", spec.name);
+    error!("job {}: {}; the job will not start", spec.name, why);
 }
 
 /// The `KEY=VALUE` lines of a job's `env file`s (issue 15); every bad line
@@ -1449,7 +1469,7 @@ fn bad_env_file(spec: &JobSpec, what_next: &str, errors: &[config::Error]) -> No
     for e in errors {
         error!("job {}: {}", spec.name, *e);
     }
-    error!("job {}: bad env file; {what_next}", spec.name);
+    error!("job {}: bad env file; {}", spec.name, what_next);
     // The first error's text (there is one), without taking it out
     // of the list (issue 18, bytes).
     NotStartable(
@@ -1463,8 +1483,12 @@ fn bad_env_file(spec: &JobSpec, what_next: &str, errors: &[config::Error]) -> No
 /// a job's or its probe's machine: one call for the three places that
 /// learn one (issue 18, bytes).
 #[cold]
-fn cant_happen(name: &str, what: &str) {
-    error!("can't happen: job {name}: {what}");
+fn cant_happen(name: &str, what: &'static [u8]) {
+    error!(
+        "can't happen: job {}: {}",
+        name,
+        crate::packed::Filled::text(what)
+    );
 }
 
 /// A job's child could not set itself up or exec (one call for the two

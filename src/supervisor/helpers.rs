@@ -29,7 +29,6 @@ use rustix::process::{Pid, Signal};
 
 use super::job::{Ending, QUICK_EXIT};
 use crate::spawn::{self, Launch, SpawnError, StartResult};
-use crate::syslog::Severity;
 
 /// How long a helper has to write what it holds and exit once its pipe
 /// is closed, before SIGKILL.
@@ -191,8 +190,11 @@ impl Helpers {
             .iter_mut()
             .find(|h| h.owner == Owner::Metrics && !matches!(h.state, State::Closing { .. }))?;
         if let Err(e) = h.make_pipe(true) {
-            let what = ["can't start the ", &h.label, ": can't create a pipe"];
-            super::log_failed(Severity::Err, &what, e, "");
+            error!(
+                "can't start the {}: can't create a pipe: {}",
+                h.label,
+                crate::sys::strerror(e)
+            );
             return None;
         }
         if h.state == State::Down {
@@ -208,8 +210,11 @@ impl Helpers {
         };
         let h = &mut self.list[i];
         if let Some(StartResult::Failed(e)) = h.status.take().as_ref().map(spawn::Exec::result) {
-            let what = ["can't run pmtr for the ", &h.label];
-            super::log_failed(Severity::Err, &what, e.errno, "");
+            error!(
+                "can't run pmtr for the {}: {}",
+                h.label,
+                crate::sys::strerror(e.errno)
+            );
         }
         match h.state {
             State::Running { since, .. } => {
@@ -217,9 +222,11 @@ impl Helpers {
                 super::job::earliest(&mut self.due, h.deadline());
                 // `exit status N` or `signal N`, as `Ending` says it.
                 notice!(
-                    "the {} [{}] ended ({ending}); starting it again in {wait} sec",
+                    "the {} [{}] ended ({}); starting it again in {} sec",
                     h.label,
-                    pid.as_raw_nonzero()
+                    pid.as_raw_nonzero(),
+                    ending,
+                    wait,
                 );
             }
             _ => {
@@ -382,8 +389,8 @@ impl Helper {
             Err(e) => {
                 let wait = self.wait_restart(now, now);
                 error!(
-                    "can't start the {}: {e}; retrying in {wait} sec",
-                    self.label
+                    "can't start the {}: {}; retrying in {} sec",
+                    self.label, e, wait,
                 );
             }
         }

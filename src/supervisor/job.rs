@@ -14,6 +14,7 @@
 //! out any new action.
 
 use crate::clock::Instant;
+use crate::packed::msg;
 use crate::prelude::*;
 use core::time::Duration;
 
@@ -385,8 +386,9 @@ pub enum Action {
     StopDependents(Option<Fault>),
     /// Log a change of readiness or health.
     Note(Note),
-    /// The event makes no sense in the state: a bug to log, not to act on.
-    CantHappen(&'static str),
+    /// The event makes no sense in the state: a bug to log, not to act on;
+    /// what happened, packed by [`msg!`] (issue 18, bytes).
+    CantHappen(&'static [u8]),
 }
 
 /// The parts of a job's configuration the state machine needs.
@@ -600,7 +602,7 @@ pub fn step(
             E::Spawned { .. } | E::SpawnFailed,
         ) => (
             state,
-            A::CantHappen("a spawn result for a job that was not spawning"),
+            A::CantHappen(msg!(0, "a spawn result for a job that was not spawning")),
         ),
         // The loop may not spawn after all (pmtr is exiting).
         (S::Spawning, E::Stop(AfterStop::Down)) => (S::Stopped, A::Nothing),
@@ -624,7 +626,7 @@ pub fn step(
             | E::DependentsGone,
         ) => (
             state,
-            A::CantHappen("an event between a spawn and its result"),
+            A::CantHappen(msg!(0, "an event between a spawn and its result")),
         ),
 
         (S::Running { since, .. }, E::Exited(ending)) => {
@@ -681,9 +683,10 @@ pub fn step(
             )
         }
         // The loop finds jobs by the pid of their process.
-        (S::Pending | S::Stopped | S::Waiting { .. } | S::Done(_), E::Exited(_)) => {
-            (state, A::CantHappen("an exit of a job without a process"))
-        }
+        (S::Pending | S::Stopped | S::Waiting { .. } | S::Done(_), E::Exited(_)) => (
+            state,
+            A::CantHappen(msg!(0, "an exit of a job without a process")),
+        ),
 
         (
             S::Stopping {
@@ -706,10 +709,13 @@ pub fn step(
             | S::Running { .. }
             | S::Holding { .. },
             E::GroupGone,
-        ) => (state, A::CantHappen("an empty group while its leader runs")),
+        ) => (
+            state,
+            A::CantHappen(msg!(0, "an empty group while its leader runs")),
+        ),
         (S::Pending | S::Stopped | S::Waiting { .. } | S::Done(_), E::GroupGone) => (
             state,
-            A::CantHappen("a stop ended for a job that was not stopping"),
+            A::CantHappen(msg!(0, "a stop ended for a job that was not stopping")),
         ),
 
         (S::Running { pid, since, up }, E::Tick) => {
@@ -872,12 +878,15 @@ pub fn step(
         ) => (state, A::Nothing),
         (S::Failed, E::Spawned { .. } | E::SpawnFailed) => (
             state,
-            A::CantHappen("a spawn result for a job that was not spawning"),
+            A::CantHappen(msg!(0, "a spawn result for a job that was not spawning")),
         ),
-        (S::Failed, E::Exited(_)) => (state, A::CantHappen("an exit of a job without a process")),
+        (S::Failed, E::Exited(_)) => (
+            state,
+            A::CantHappen(msg!(0, "an exit of a job without a process")),
+        ),
         (S::Failed, E::GroupGone) => (
             state,
-            A::CantHappen("a stop ended for a job that was not stopping"),
+            A::CantHappen(msg!(0, "a stop ended for a job that was not stopping")),
         ),
 
         // Readiness and health (issue 16). What a job says about itself
@@ -1009,7 +1018,7 @@ pub fn step(
             E::CheckPassed | E::CheckFailed,
         ) => (
             state,
-            A::CantHappen("a check result for a job that is not running"),
+            A::CantHappen(msg!(0, "a check result for a job that is not running")),
         ),
 
         (S::Holding { pid, since, then }, E::DependentsGone) => {
@@ -1026,7 +1035,7 @@ pub fn step(
             E::DependentsGone,
         ) => (
             state,
-            A::CantHappen("dependents gone for a job that was not holding"),
+            A::CantHappen(msg!(0, "dependents gone for a job that was not holding")),
         ),
     }
 }
@@ -1150,7 +1159,8 @@ pub enum ProbeAction {
     Failed(ProbeKind),
     /// Killed at its timeout: a failure.
     TimedOut(ProbeKind),
-    CantHappen(&'static str),
+    /// As [`Action::CantHappen`].
+    CantHappen(&'static [u8]),
 }
 
 /// How often each kind runs and how long it may take.
@@ -1266,7 +1276,7 @@ pub fn probe_step(
         (Probe::Due { kind, .. }, E::SpawnFailed) => (due(Some(kind)), A::Nothing),
         (Probe::Off | Probe::Running { .. }, E::Spawned(_) | E::SpawnFailed) => (
             probe,
-            A::CantHappen("a spawn result for a probe that was not due"),
+            A::CantHappen(msg!(0, "a spawn result for a probe that was not due")),
         ),
 
         (
@@ -1285,7 +1295,7 @@ pub fn probe_step(
         }
         (Probe::Off | Probe::Due { .. }, E::Exited { .. }) => (
             probe,
-            A::CantHappen("an exit of a probe that was not running"),
+            A::CantHappen(msg!(0, "an exit of a probe that was not running")),
         ),
     }
 }
@@ -1512,7 +1522,14 @@ mod tests {
         // The group can't be gone while the leader runs.
         let (same, action) = step(state, &mut h, JobEvent::GroupGone, t0, &RULES);
         assert_eq!(same, state);
-        assert!(matches!(action, Action::CantHappen(_)));
+        let Action::CantHappen(what) = action else {
+            panic!("{action:?}")
+        };
+        // What the log says, packed where it is written.
+        assert_eq!(
+            crate::packed::Filled::text(what).to_string(),
+            "an empty group while its leader runs"
+        );
         let (state, _) = step(
             state,
             &mut h,

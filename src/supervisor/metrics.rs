@@ -17,7 +17,6 @@
 use crate::clock::Instant;
 use crate::packed::{MAX_TEXT, Packed, packed};
 use crate::prelude::*;
-use crate::syslog::Severity;
 use core::time::Duration;
 
 use rustix::event::epoll;
@@ -352,8 +351,10 @@ impl MetricsFile {
                 Err(Errno::INTR) => {}
                 Err(Errno::AGAIN) => break,
                 Err(e) => {
-                    let what = "can't hand the metrics to their writer";
-                    super::log_failed(Severity::Err, &[what], e, "");
+                    error!(
+                        "can't hand the metrics to their writer: {}",
+                        crate::sys::strerror(e)
+                    );
                     self.sent = self.buf.len();
                 }
             }

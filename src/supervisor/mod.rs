@@ -21,31 +21,17 @@ use core::mem::ManuallyDrop;
 use rustix::fd::AsFd;
 
 use crate::cli::Options;
+use crate::packed::msg;
 use crate::sys;
-use crate::syslog::Severity;
 
 pub use event_loop::Supervisor;
 pub(crate) use metrics::METRIC_FAMILY_TEXTS;
-
-/// Logs `PARTS: <strerror>NEXT` at `severity`: the message of a call that
-/// failed, and what pmtr does about it. One function, so that each of the
-/// supervisor's such lines is a call, not a format of its own (issue 18).
-#[inline(never)]
-fn log_failed(severity: crate::syslog::Severity, parts: &[&str], e: rustix::io::Errno, next: &str) {
-    struct Failed<'a>(&'a [&'a str], rustix::io::Errno);
-    impl core::fmt::Display for Failed<'_> {
-        fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-            crate::write_failed(f, self.0, self.1)
-        }
-    }
-    crate::syslog::log(severity, format_args!("{}{next}", Failed(parts, e)));
-}
 
 /// Logs `job NAME` and `text` (its fixed rest) at info: one call for
 /// the supervisor's fixed lines about a job, not a format site each
 /// (issue 18, bytes).
 fn job_info(name: &str, text: &str) {
-    info!("job {name}{text}");
+    info!("job {}{}", name, text);
 }
 
 /// The index of the first item from `*at` on (wrapping round) that `hit`
@@ -113,7 +99,7 @@ fn start<'a>(opts: &Options<'a>) -> Result<(Supervisor, Option<PidFile<'a>>), u8
                 // exits, which closes it: no close of its own on each way
                 // out (issue 18, bytes).
                 Ok(ready) => Some(ready),
-                Err(e) => break 'fatal ("can't detach", e),
+                Err(e) => break 'fatal (msg!(0, "can't detach"), e),
             }
         };
 
@@ -121,7 +107,7 @@ fn start<'a>(opts: &Options<'a>) -> Result<(Supervisor, Option<PidFile<'a>>), u8
         // get an empty mask back before exec.
         let handled = sys::SigSet::of(&sys::HANDLED);
         if let Err(e) = sys::block_signals(&handled) {
-            break 'fatal ("can't block signals (sigprocmask)", e);
+            break 'fatal (msg!(0, "can't block signals (sigprocmask)"), e);
         }
         sys::install_noop_handlers(&sys::HANDLED);
         sys::record_dispositions();
@@ -130,23 +116,26 @@ fn start<'a>(opts: &Options<'a>) -> Result<(Supervisor, Option<PidFile<'a>>), u8
             // pmtr instead of init, so pmtr reaps them and sees a job's whole
             // process group leave.
             if let Err(e) = rustix::process::set_child_subreaper(Some(rustix::process::getpid())) {
-                let next = "; orphans of jobs go to init";
-                warn_failed("can't become child subreaper", e, next);
+                warn!(
+                    "can't become child subreaper: {}; orphans of jobs go to init",
+                    sys::strerror(e)
+                );
             }
         }
         match crate::spawn::raise_fd_limit() {
-            Ok(Some((old, new))) => debug!("raised the open file limit from {old} to {new}"),
+            Ok(Some((old, new))) => debug!("raised the open file limit from {} to {}", old, new),
             Ok(None) => {}
-            Err(e) => {
-                let what = "can't raise the open file limit (setrlimit)";
-                warn_failed(what, e, "; fewer jobs fit");
-            }
+            Err(e) => warn!(
+                "can't raise the open file limit (setrlimit): {}; fewer jobs fit",
+                sys::strerror(e)
+            ),
         }
         // Before anything can replace the binary: the loggers run this file.
         if let Err(e) = crate::spawn::open_self_exe() {
-            let what = "can't find pmtr's own binary (no /proc, and not in PATH)";
-            let next = "; logs with 'max' or 'stamp' and 'metrics to' can't be written";
-            warn_failed(what, e, next);
+            warn!(
+                "can't find pmtr's own binary (no /proc, and not in PATH): {}; logs with 'max' or 'stamp' and 'metrics to' can't be written",
+                sys::strerror(e)
+            );
         }
         pidfile = opts.pidfile.map(PidFile::write);
         let mut supervisor = match Supervisor::new(opts.config, &handled) {
@@ -165,21 +154,18 @@ fn start<'a>(opts: &Options<'a>) -> Result<(Supervisor, Option<PidFile<'a>>), u8
     Err(1)
 }
 
-/// Logs `WHAT: <strerror>NEXT` as a warning: start-up's three such
-/// lines by one call each, not a list and a severity set up at each
+/// Logs the failed call that ends pmtr, `WHAT: <strerror>; exiting`,
+/// `what` packed by `msg!`. Out of line and cold: `start` reaches its
+/// line from three places, and LLVM copied the whole call to each
 /// (issue 18, bytes).
-#[inline(never)]
-fn warn_failed(what: &str, e: rustix::io::Errno, next: &str) {
-    log_failed(Severity::Warning, &[what], e, next);
-}
-
-/// Logs the failed call that ends pmtr, `WHAT: <strerror>; exiting`.
-/// Out of line and cold: `start` reaches its line from three places, and
-/// LLVM copied the whole call to each (issue 18, bytes).
 #[cold]
 #[inline(never)]
-fn exiting(what: &str, e: rustix::io::Errno) {
-    log_failed(Severity::Err, &[what], e, "; exiting");
+fn exiting(what: &'static [u8], e: rustix::io::Errno) {
+    error!(
+        "{}: {}; exiting",
+        crate::packed::Filled::text(what),
+        sys::strerror(e)
+    );
 }
 
 /// fork; the parent waits until the child says it runs, then exits 0.
@@ -244,7 +230,7 @@ impl<'a> PidFile<'a> {
         let result = crate::files::write_file(&tmp, line.as_bytes(), 0o644)
             .and_then(|()| crate::files::rename(&tmp, path));
         if let Err(e) = result {
-            log_failed(Severity::Err, &["can't write pidfile ", path], e, "");
+            error!("can't write pidfile {}: {}", path, sys::strerror(e));
             let _ = crate::files::unlink(&tmp);
         }
         PidFile(path)

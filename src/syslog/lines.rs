@@ -84,8 +84,8 @@ impl Budget {
     fn report(&mut self, tag: &str, pid: u32) {
         if self.dropped > 0 {
             warn!(
-                "job {tag} [{pid}]: {} lines of output dropped (more than 100 a second)",
-                self.dropped
+                "job {} [{}]: {} lines of output dropped (more than 100 a second)",
+                tag, pid, self.dropped,
             );
             self.dropped = 0;
         }
@@ -169,7 +169,8 @@ impl JobOutput {
         if !self.budget.take(Instant::now()) {
             if self.budget.dropped == 1 {
                 warn!(
-                    "job {tag} [{pid}]: more than 100 lines of output a second; dropping lines until it slows down"
+                    "job {} [{}]: more than 100 lines of output a second; dropping lines until it slows down",
+                    tag, pid,
                 );
             }
             return;

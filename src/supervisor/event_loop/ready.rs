@@ -7,7 +7,6 @@
 use crate::prelude::*;
 use core::fmt;
 
-use crate::syslog::Severity;
 use core::time::Duration;
 
 use rustix::fd::AsFd;
@@ -144,15 +143,18 @@ impl Supervisor {
                 Ok(Recv::Datagram(len)) => len,
                 Ok(Recv::Oversized(len)) => {
                     debug!(
-                        "job {}: ignored a notify datagram of {len} bytes",
-                        job.spec.name
+                        "job {}: ignored a notify datagram of {} bytes",
+                        job.spec.name, len,
                     );
                     continue;
                 }
                 Ok(Recv::Empty) => return,
                 Err(e) => {
-                    let what = ["job ", &job.spec.name, ": notify socket: recv"];
-                    super::super::log_failed(Severity::Err, &what, e, "");
+                    error!(
+                        "job {}: notify socket: recv: {}",
+                        job.spec.name,
+                        crate::sys::strerror(e)
+                    );
                     return;
                 }
             };
@@ -249,9 +251,10 @@ impl Supervisor {
             }
             Err(e) => {
                 warn!(
-                    "job {}: can't run its {} command: {e}",
+                    "job {}: can't run its {} command: {}",
                     job.spec.name,
-                    what(kind)
+                    what(kind),
+                    e,
                 );
                 self.probe_event(slot, ProbeEvent::SpawnFailed, now);
             }
@@ -325,7 +328,7 @@ impl Supervisor {
         let event = match action {
             ProbeAction::Passed(ProbeKind::Ready) => Some(JobEvent::Ready),
             ProbeAction::Failed(ProbeKind::Ready) | ProbeAction::TimedOut(ProbeKind::Ready) => {
-                debug!("job {name}: not ready yet: {text}");
+                debug!("job {}: not ready yet: {}", name, text);
                 None
             }
             ProbeAction::Passed(ProbeKind::Check)
@@ -423,13 +426,18 @@ impl Supervisor {
         let job = self.jobs.get(slot);
         let name = &job.spec.name;
         match fault {
-            Fault::NotReady(t) => notice!("job {name} not ready after {}; stopping it", Time(t)),
+            Fault::NotReady(t) => notice!("job {} not ready after {}; stopping it", name, Time(t)),
             Fault::Watchdog(t) => {
-                notice!("job {name}: no WATCHDOG=1 for {}; restarting it", Time(t))
+                notice!("job {}: no WATCHDOG=1 for {}; restarting it", name, Time(t))
             }
             Fault::Unhealthy(n) => {
                 let last = last_check_text(job);
-                notice!("job {name}: {n} checks failed in a row (last: {last}); restarting it")
+                notice!(
+                    "job {}: {} checks failed in a row (last: {}); restarting it",
+                    name,
+                    n,
+                    last
+                )
             }
         }
     }
@@ -445,13 +453,13 @@ impl Supervisor {
                     }
                     _ => Duration::ZERO,
                 };
-                info!("job {name} is ready (after {})", Time(after))
+                info!("job {} is ready (after {})", name, Time(after))
             }
             Note::CheckFailed(n) => {
                 let last = last_check_text(job);
                 warn!(
-                    "job {name}: check failed ({n} of {}): {last}",
-                    rules.check_fails
+                    "job {}: check failed ({} of {}): {}",
+                    name, n, rules.check_fails, last,
                 )
             }
             Note::Recovered => super::super::job_info(name, ": check passed; healthy again"),
