@@ -9,6 +9,7 @@
 //! [`EMPTY_SETTLE`] (an in-place save truncates first).
 
 use crate::clock::Instant;
+use crate::packed::{Filled, msg};
 use crate::prelude::*;
 use core::time::Duration;
 
@@ -198,11 +199,14 @@ impl ConfigSource {
                 let s = if n == 1 { "" } else { "s" };
                 // One line, its ending chosen (issue 18, bytes).
                 let next = if self.have_config {
-                    "keeping the running configuration until the next good save"
+                    msg!(
+                        0,
+                        "keeping the running configuration until the next good save"
+                    )
                 } else {
-                    "no job runs until the file is fixed"
+                    msg!(0, "no job runs until the file is fixed")
                 };
-                error!("{}: {} error{}; {}", self.path, n, s, next);
+                error!("{}: {} error{}; {}", self.path, n, s, Filled::text(next));
                 None
             }
         }
@@ -216,11 +220,11 @@ impl ConfigSource {
             self.counts.reloads += 1;
             self.counts.failures += 1;
             let next = if self.have_config {
-                "the running jobs go on as configured"
+                msg!(0, "the running jobs go on as configured")
             } else {
-                "waiting for a valid configuration"
+                msg!(0, "waiting for a valid configuration")
             };
-            error!("{}; {}", text, next);
+            error!("{}; {}", text, Filled::text(next));
             self.last_error = Some(text);
         }
         // The next successful read must be applied.

@@ -1037,7 +1037,10 @@ impl Supervisor {
             };
             let job = self.jobs.get(slot);
             if matches!(job.state, JobState::Running { .. }) {
-                super::job_info(&job.spec.name, ": a depends file changed; restarting it");
+                super::job_info(
+                    &job.spec.name,
+                    super::info_msg!("job {}: a depends file changed; restarting it"),
+                );
                 self.stop(slot, AfterStop::Restart, now);
             }
         }
@@ -1086,9 +1089,15 @@ impl Supervisor {
         ready::add_env_lines(&mut lines, spec, job.id, notify_dir);
         // Otherwise its next start has the new environment.
         if !launch.replace_env(spec, &self.environ, &lines) {
-            super::job_info(&spec.name, ": env file saved; environment unchanged");
+            super::job_info(
+                &spec.name,
+                super::info_msg!("job {}: env file saved; environment unchanged"),
+            );
         } else if matches!(job.state, JobState::Running { .. }) {
-            super::job_info(&spec.name, ": environment changed; restarting it");
+            super::job_info(
+                &spec.name,
+                super::info_msg!("job {}: environment changed; restarting it"),
+            );
             self.stop(slot, AfterStop::Restart, now);
         }
     }

@@ -494,7 +494,7 @@ impl Jobs {
     /// (none there: nothing) and said with `why`: stopped at once by the
     /// loop, so what restarts with it is judged against the new
     /// configuration.
-    fn keep_stopping(&mut self, old: &mut Option<Job>, why: &str) {
+    fn keep_stopping(&mut self, old: &mut Option<Job>, why: &'static [u8]) {
         // Changed where it lies, taken only into the push (issue 18,
         // bytes).
         if let Some(job) = old {
@@ -574,7 +574,10 @@ impl Jobs {
                     continue;
                 }
                 applied.changed += 1;
-                self.keep_stopping(slot, " changed; restarting it with its new settings");
+                self.keep_stopping(
+                    slot,
+                    super::info_msg!("job {} changed; restarting it with its new settings"),
+                );
             } else {
                 applied.added += 1;
             }
@@ -586,7 +589,10 @@ impl Jobs {
         for slot in &mut old {
             if slot.is_some() {
                 applied.removed += 1;
-                self.keep_stopping(slot, " removed from the configuration; stopping it");
+                self.keep_stopping(
+                    slot,
+                    super::info_msg!("job {} removed from the configuration; stopping it"),
+                );
             }
         }
         applied.retired.end = self.retiring.len();

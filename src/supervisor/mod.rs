@@ -27,12 +27,20 @@ use crate::sys;
 pub use event_loop::Supervisor;
 pub(crate) use metrics::METRIC_FAMILY_TEXTS;
 
-/// Logs `job NAME` and `text` (its fixed rest) at info: one call for
-/// the supervisor's fixed lines about a job, not a format site each
-/// (issue 18, bytes).
-fn job_info(name: &str, text: &str) {
-    info!("job {}{}", name, text);
+/// Logs `msg` about the job `name`: one of the supervisor's fixed lines
+/// about a job, packed with its severity by `msg!` (`job {}…`, one mark):
+/// one call, not a format site each (issue 18, bytes).
+fn job_info(name: &str, msg: &'static [u8]) {
+    crate::syslog::log_msg(msg, &[crate::packed::Arg::new(&name)]);
 }
+
+/// A [`job_info`] line at info: the severity, then the text.
+macro_rules! info_msg {
+    ($text:literal) => {
+        $crate::packed::msg!($crate::syslog::Severity::Info as u8, $text)
+    };
+}
+use info_msg;
 
 /// The index of the first item from `*at` on (wrapping round) that `hit`
 /// picks; `*at` moves past it. A config load looks up each job of the new

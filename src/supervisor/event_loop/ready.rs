@@ -462,7 +462,10 @@ impl Supervisor {
                     name, n, rules.check_fails, last,
                 )
             }
-            Note::Recovered => super::super::job_info(name, ": check passed; healthy again"),
+            Note::Recovered => super::super::job_info(
+                name,
+                super::super::info_msg!("job {}: check passed; healthy again"),
+            ),
         }
     }
 }
