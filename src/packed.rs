@@ -275,6 +275,28 @@ macro_rules! msg {
 }
 pub(crate) use msg;
 
+/// A text packed by [`msg!`] with its values: a [`Filled`], to be
+/// written by its `Display` (a `Display` impl's or an error's text,
+/// packed where it is written). The number of values must be the
+/// number of `{}`, checked while the crate compiles.
+macro_rules! fill {
+    // Not a block: the values' temporaries live as long as the
+    // statement that writes the text.
+    ($text:literal $(, $arg:expr)* $(,)?) => {
+        $crate::packed::Filled {
+            msg: {
+                const _: () = assert!(
+                    $crate::packed::marks($text) == <[&str]>::len(&[$(stringify!($arg)),*]),
+                    "a packed text's `{{}}` and its values differ in number"
+                );
+                $crate::packed::msg!(0, $text)
+            },
+            args: &[$($crate::packed::Arg::new(&$arg)),*],
+        }
+    };
+}
+pub(crate) use fill;
+
 /// The `{}` of a message's text, for its caller's count of values.
 pub const fn marks(text: &str) -> usize {
     let t = text.as_bytes();

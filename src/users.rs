@@ -43,23 +43,25 @@ pub enum LookupError {
 
 impl fmt::Display for LookupError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Each text packed where it is written (issue 18, bytes).
+        use crate::packed::fill;
         match self {
             LookupError::Unreadable { file, reason } => {
-                write!(f, "can't read {file}: {}", crate::sys::strerror(*reason))
+                fill!("can't read {}: {}", file, crate::sys::strerror(*reason)).fmt(f)
             }
             LookupError::UnknownUser(name) => {
-                write!(f, "unknown user '{name}' (not in /etc/passwd)")
+                fill!("unknown user '{}' (not in /etc/passwd)", name).fmt(f)
             }
-            LookupError::NoGroupFor(uid) => write!(
-                f,
-                "uid {uid} is not in /etc/passwd, so it has no primary group: add `group GID`"
-            ),
-            LookupError::UnknownGroup(name) => {
-                write!(
-                    f,
-                    "unknown group '{name}' (not in /etc/group, and not a number)"
-                )
-            }
+            LookupError::NoGroupFor(uid) => fill!(
+                "uid {} is not in /etc/passwd, so it has no primary group: add `group GID`",
+                uid
+            )
+            .fmt(f),
+            LookupError::UnknownGroup(name) => fill!(
+                "unknown group '{}' (not in /etc/group, and not a number)",
+                name
+            )
+            .fmt(f),
         }
     }
 }
