@@ -567,7 +567,7 @@ fn table(jobs: &[JobStatus]) -> String {
 /// `itoa`, not `write!`, for the exit's number in the table and in JSON
 /// (issue 18, bytes).
 #[inline(never)]
-fn push_i32(out: &mut String, head: &str, n: i32) {
+pub(crate) fn push_i32(out: &mut String, head: &str, n: i32) {
     out.push_str(head);
     if n < 0 {
         out.push('-');
