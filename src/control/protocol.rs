@@ -302,11 +302,8 @@ impl<S: AsRef<str>> JobStatus<S> {
             None => out.push_str("\t-\t-"),
         }
         opt(out, self.restart_in);
-        out.push_str(if self.disabled_in_config {
-            "\t1"
-        } else {
-            "\t0"
-        });
+        // `1` or `0` by the call every number takes (issue 18, bytes).
+        opt(out, Some(self.disabled_in_config.into()));
         match &self.reason {
             Some(r) => {
                 out.push('\t');
@@ -560,6 +557,22 @@ mod tests {
                     assert_eq!(parsed.map(|j| j.last_exit), Some(Some((exit, ago))));
                 }
             }
+        }
+    }
+
+    /// `disabled_in_config` as `1` or `0`, as the two texts wrote it.
+    #[test]
+    fn disabled_in_config_is_one_or_zero() {
+        for (disabled, want) in [(true, "\t1\t-"), (false, "\t0\t-")] {
+            let job = JobStatus {
+                disabled_in_config: disabled,
+                ..sample()
+            };
+            let mut line = String::new();
+            job.write_fields(&mut line);
+            assert!(line.ends_with(want), "{line:?}");
+            let parsed = JobStatus::parse_fields(line.strip_prefix("job\t").unwrap());
+            assert_eq!(parsed.map(|j| j.disabled_in_config), Some(disabled));
         }
     }
 
