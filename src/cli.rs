@@ -188,15 +188,12 @@ pub fn parse<'a>(args: &'a [String], opts: &mut Options<'a>) -> Result<Command, 
             }
             None => {}
         }
-        let Some(flags) = text
-            .strip_prefix('-')
-            .filter(|f| !f.is_empty() && !f.starts_with('-'))
-        else {
-            return Err(if text.starts_with("--") {
-                UsageError::UnknownFlag(text)
-            } else {
-                UsageError::UnexpectedArgument(text)
-            });
+        // A word of flags is `-` and a letter on: its first two bytes
+        // say which it is, with no char pattern (issue 18, bytes).
+        let flags = match text.as_bytes() {
+            [b'-', b'-', ..] => return Err(UsageError::UnknownFlag(text)),
+            [b'-', _, ..] => text.get(1..).unwrap_or_default(),
+            _ => return Err(UsageError::UnexpectedArgument(text)),
         };
         // Chars, not char_indices: the rest of the word is `as_str`, no
         // slice to check; the letter in an error is the word's own slice,
@@ -326,6 +323,12 @@ mod tests {
         assert_eq!(run(&["-Fx"]), Err(UsageError::UnknownLetter("x")));
         assert_eq!(run(&["-Fé"]), Err(UsageError::UnknownLetter("é")));
         assert_eq!(run(&["--nope"]), Err(UsageError::UnknownFlag("--nope")));
+        assert_eq!(run(&["---"]), Err(UsageError::UnknownFlag("---")));
+        assert_eq!(run(&["-é"]), Err(UsageError::UnknownLetter("é")));
+        // A word that is not flags: `-` alone, empty, plain.
+        for word in ["-", "", "x", "x-"] {
+            assert_eq!(run(&[word]), Err(UsageError::UnexpectedArgument(word)));
+        }
         assert_eq!(
             UsageError::UnknownLetter("x").parts().concat(),
             UsageError::UnknownFlag("-x").parts().concat()

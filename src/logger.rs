@@ -519,11 +519,12 @@ pub fn fill_digits(out: &mut [u8], values: &[u32], ends: &[u8]) {
 fn metrics(path: &str) -> u8 {
     // What this makes is not dropped: the process exits when this
     // returns (issue 18, bytes).
-    let dir = crate::files::parent(path);
-    let mut name = ManuallyDrop::new(String::from("."));
-    name.push_str(crate::files::file_name(path));
-    name.push_str(".tmp");
-    let tmp = ManuallyDrop::new(crate::files::join(dir, &name));
+    // `DIR/.` and then the rest of the name pushed on: `join` makes the
+    // same of any name that starts with `.`, and there is no second
+    // String for the name alone (issue 18, bytes).
+    let mut tmp = ManuallyDrop::new(crate::files::join(crate::files::parent(path), "."));
+    tmp.push_str(crate::files::file_name(path));
+    tmp.push_str(".tmp");
     let mut data: ManuallyDrop<Vec<u8>> = ManuallyDrop::new(Vec::with_capacity(64 * 1024));
     let mut failed: Option<Errno> = None;
     loop {
@@ -630,6 +631,28 @@ mod tests {
         out = STAMP_TEMPLATE;
         iso8601(&mut out, 1_751_328_000, 0, &nyc);
         assert_eq!(&out, b"2025-06-30T20:00:00.000-04:00 ");
+    }
+
+    /// `metrics`' temporary name: `DIR/.` and the rest pushed on is
+    /// what `join` makes of the whole name.
+    #[test]
+    fn metrics_tmp_name_is_joined_as_the_whole_name() {
+        use crate::files::{file_name, join, parent};
+        for path in [
+            "x.prom",
+            "/x.prom",
+            "d/x.prom",
+            "/d/e/x.prom",
+            "//x",
+            "d//x/",
+            "/",
+        ] {
+            let mut tmp = join(parent(path), ".");
+            tmp.push_str(file_name(path));
+            tmp.push_str(".tmp");
+            let name = format!(".{}.tmp", file_name(path));
+            assert_eq!(tmp, join(parent(path), &name), "{path}");
+        }
     }
 
     #[test]

@@ -65,7 +65,9 @@ fn parse_args<'a>(
     let mut only_names = false;
     while let Some(arg) = args.next() {
         let text = arg.as_str();
-        if only_names || !text.starts_with('-') || text == "-" {
+        // `-` and a byte on is a flag: told by the bytes, with no char
+        // pattern (issue 18, bytes).
+        if only_names || !matches!(text.as_bytes(), [b'-', _, ..]) {
             out.names.push(text);
             continue;
         }
@@ -567,7 +569,7 @@ fn table(jobs: &[JobStatus]) -> String {
 /// `itoa`, not `write!`, for the exit's number in the table and in JSON
 /// (issue 18, bytes).
 #[inline(never)]
-fn push_i32(out: &mut String, head: &str, n: i32) {
+pub(crate) fn push_i32(out: &mut String, head: &str, n: i32) {
     out.push_str(head);
     if n < 0 {
         out.push('-');
@@ -868,6 +870,19 @@ mod tests {
         assert!(parse(Verb::Stop, &[]).is_err());
         assert!(parse(Verb::Status, &[]).is_ok());
         assert!(parse(Verb::Stop, &["--json".into(), "a".into()]).is_err());
+    }
+
+    /// `-` alone and words not starting with `-` are names; `-` and
+    /// more is a flag, unless after `--`.
+    #[test]
+    fn a_name_is_a_word_that_is_not_a_flag() {
+        let args = |a: &[&str]| -> Vec<String> { a.iter().map(|s| s.to_string()).collect() };
+        match parse(Verb::Stop, &args(&["-", "a-b", "", "--", "-x"])) {
+            Ok(Some(a)) => assert_eq!(a.names, ["-", "a-b", "", "-x"]),
+            _ => panic!(),
+        }
+        assert!(parse(Verb::Stop, &args(&["a", "-x"])).is_err());
+        assert!(parse(Verb::Stop, &args(&["a", "-é"])).is_err());
     }
 
     #[test]

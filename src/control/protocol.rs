@@ -41,7 +41,6 @@
 //! monotonic time. Formatting for people or JSON happens in the client.
 
 use crate::prelude::*;
-use core::fmt::Write;
 
 use rustix::process::Signal;
 
@@ -159,7 +158,7 @@ impl Request {
             s.push_str(name);
         }
         if let Some(sig) = self.signal {
-            let _ = write!(s, " {}", sig.as_raw());
+            let _ = core::fmt::Write::write_fmt(&mut s, format_args!(" {}", sig.as_raw()));
         }
         s.push('\n');
         s
@@ -292,19 +291,19 @@ impl<S: AsRef<str>> JobStatus<S> {
         match self.last_exit {
             Some((exit, ago)) => {
                 let (kind, n) = match exit {
-                    Exit::Status(n) => ("status", n),
-                    Exit::Signal(n) => ("signal", n),
+                    Exit::Status(n) => ("\tstatus ", n),
+                    Exit::Signal(n) => ("\tsignal ", n),
                 };
-                let _ = write!(out, "\t{kind} {n}\t{ago}");
+                // The number by the client's `push_i32`, the age by
+                // `opt`: no `write!` (issue 18, bytes).
+                super::client::push_i32(out, kind, n);
+                opt(out, Some(ago));
             }
             None => out.push_str("\t-\t-"),
         }
         opt(out, self.restart_in);
-        out.push_str(if self.disabled_in_config {
-            "\t1"
-        } else {
-            "\t0"
-        });
+        // `1` or `0` by the call every number takes (issue 18, bytes).
+        opt(out, Some(self.disabled_in_config.into()));
         match &self.reason {
             Some(r) => {
                 out.push('\t');
@@ -536,6 +535,44 @@ mod tests {
                     assert_eq!(line, want);
                 }
             }
+        }
+    }
+
+    /// The last exit as `write!` wrote it before it went through
+    /// `push_i32` (issue 18): both kinds, negative numbers, every age.
+    #[test]
+    fn last_exit_reads_as_display_wrote_it() {
+        for n in [0, 1, 9, 255, -1, i32::MAX, i32::MIN] {
+            for ago in [0, 75, u64::MAX] {
+                for (exit, kind) in [(Exit::Status(n), "status"), (Exit::Signal(n), "signal")] {
+                    let job = JobStatus {
+                        last_exit: Some((exit, ago)),
+                        ..sample()
+                    };
+                    let mut line = String::new();
+                    job.write_fields(&mut line);
+                    let want = format!("\t{kind} {n}\t{ago}\t");
+                    assert!(line.contains(&want), "{line:?} {want:?}");
+                    let parsed = JobStatus::parse_fields(line.strip_prefix("job\t").unwrap());
+                    assert_eq!(parsed.map(|j| j.last_exit), Some(Some((exit, ago))));
+                }
+            }
+        }
+    }
+
+    /// `disabled_in_config` as `1` or `0`, as the two texts wrote it.
+    #[test]
+    fn disabled_in_config_is_one_or_zero() {
+        for (disabled, want) in [(true, "\t1\t-"), (false, "\t0\t-")] {
+            let job = JobStatus {
+                disabled_in_config: disabled,
+                ..sample()
+            };
+            let mut line = String::new();
+            job.write_fields(&mut line);
+            assert!(line.ends_with(want), "{line:?}");
+            let parsed = JobStatus::parse_fields(line.strip_prefix("job\t").unwrap());
+            assert_eq!(parsed.map(|j| j.disabled_in_config), Some(disabled));
         }
     }
 
