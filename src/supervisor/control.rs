@@ -84,9 +84,10 @@ pub(super) fn answer(sup: &mut impl Loop, request: &Request, uid: u32, now: Inst
                 };
                 // One line for every outcome: `{tag}\tNAME\t{text}{more}`,
                 // its pieces pushed (issue 18, bytes).
-                let (ok, text, more): (bool, &str, &str) = match &outcome {
-                    Outcome::Done(text) => (true, text, ""),
-                    Outcome::Refused(text) => (false, text, ""),
+                let mut buf = [0; REPLIES.len()];
+                let (ok, text, more): (bool, &str, &str) = match outcome {
+                    Outcome::Done(i) => (true, reply_text(&mut buf, i), ""),
+                    Outcome::Refused(i) => (false, reply_text(&mut buf, i), ""),
                     Outcome::Sent(name) => (true, "sent SIG", name),
                     Outcome::CantStart => match &job.launch {
                         Err(reason) => (false, "can't start: ", &reason.0),
@@ -110,10 +111,11 @@ pub(super) fn answer(sup: &mut impl Loop, request: &Request, uid: u32, now: Inst
     out.into_bytes()
 }
 
-/// What a control verb did to one job, for the operator.
+/// What a control verb did to one job, for the operator: a text by its
+/// place in [`REPLIES`].
 enum Outcome {
-    Done(&'static str),
-    Refused(&'static str),
+    Done(usize),
+    Refused(usize),
     /// The signal of `reload` or `signal` went out (its name).
     Sent(&'static str),
     /// Not startable: the reason is the job's.
@@ -132,7 +134,7 @@ fn control_job(
     let verb = request.verb;
     if sup.shutting_down() {
         // Every job is stopping and none may start.
-        return Outcome::Refused("pmtr is exiting");
+        return Outcome::Refused(EXITING);
     }
     let job = &sup.jobs().current()[i];
     if matches!(verb, Verb::Start | Verb::Restart) && job.launch.is_err() {
@@ -166,7 +168,7 @@ fn control_job(
     if let (Some(sig), Some(sig_name)) = (signal, sig_name) {
         return match sup.step_job(slot, JobEvent::Signal(sig), now) {
             Action::Signal(..) => Outcome::Sent(sig_name),
-            _ => Outcome::Refused("not running; no signal sent"),
+            _ => Outcome::Refused(NOT_SIGNALLED),
         };
     }
     let waits_for_old_version = sup.jobs().replaced_still_stopping(name);
@@ -179,28 +181,41 @@ fn control_job(
         Verb::Stop => JobEvent::Stop(AfterStop::Down),
         Verb::Start => JobEvent::StartNow,
         Verb::Restart => JobEvent::Stop(AfterStop::Restart),
-        Verb::Status | Verb::Reload | Verb::Signal | Verb::Metrics => return Outcome::Done(""),
+        Verb::Status | Verb::Reload | Verb::Signal | Verb::Metrics => return Outcome::Done(NONE),
     };
     if event != JobEvent::Stop(AfterStop::Down) && waits_for_old_version {
         // Its old version is still stopping: the reconcile starts it then.
-        return Outcome::Done("starting once its old version has stopped");
+        return Outcome::Done(AFTER_OLD_VERSION);
     }
     let action = sup.step_job(slot, event, now);
     let new = sup.jobs().current()[i].state;
     Outcome::Done(reply(verb, old, new, action))
 }
 
+/// The texts of what a control verb did, by place (as [`Outcome`] has
+/// them), packed (issue 18, bytes); past the last, "".
+const REPLIES: &str = "not done (an internal error; see the log)\0stopping\0\
+    stopped (its restart is cancelled)\0stopped (it was not running)\0already running\0\
+    restarting\0starting once its stop completes\0started\0\
+    can't start now; retrying (see the log)\0starting once its old version has stopped\0\
+    pmtr is exiting\0not running; no signal sent\0";
+/// Places in [`REPLIES`] beside [`reply`]'s.
+const AFTER_OLD_VERSION: usize = 9;
+const EXITING: usize = 10;
+const NOT_SIGNALLED: usize = 11;
+/// No text.
+const NONE: usize = 12;
+
+/// Text `i` of [`REPLIES`], unpacked into `buf`.
+fn reply_text(buf: &mut [u8; REPLIES.len()], i: usize) -> &str {
+    const PACKED: crate::packed::Packed = crate::packed::packed!(REPLIES);
+    crate::config::nth_word(PACKED.unpack_words(buf, i + 1), i)
+}
+
 /// What a control verb did, from the job's state before and after and
-/// the action its state machine chose.
-fn reply(verb: Verb, old: JobState, new: JobState, action: Action) -> &'static str {
-    // The texts by place in one word list, read once: a pointer and a
-    // length per text at each arm was more code (issue 18, bytes). Past
-    // the list's end is "".
-    const REPLIES: &str = "not done (an internal error; see the log)\0stopping\0\
-        stopped (its restart is cancelled)\0stopped (it was not running)\0already running\0\
-        restarting\0starting once its stop completes\0started\0\
-        can't start now; retrying (see the log)\0";
-    let i = match (verb, old, action) {
+/// the action its state machine chose: its place in [`REPLIES`].
+fn reply(verb: Verb, old: JobState, new: JobState, action: Action) -> usize {
+    match (verb, old, action) {
         (_, _, Action::CantHappen(_)) => 0,
         (Verb::Stop, JobState::Running { .. }, _) => 1,
         (Verb::Stop, JobState::Stopping { .. } | JobState::Holding { .. }, _) => 1,
@@ -212,9 +227,8 @@ fn reply(verb: Verb, old: JobState, new: JobState, action: Action) -> &'static s
         (Verb::Start | Verb::Restart, _, _) if matches!(new, JobState::Running { .. }) => 7,
         (Verb::Start | Verb::Restart, _, Action::Spawn) => 8,
         (Verb::Start | Verb::Restart, _, _) => 7,
-        (Verb::Status | Verb::Reload | Verb::Signal | Verb::Metrics, _, _) => 9,
-    };
-    crate::config::nth_word(REPLIES, i)
+        (Verb::Status | Verb::Reload | Verb::Signal | Verb::Metrics, _, _) => NONE,
+    }
 }
 
 /// Where a job stands, as `pmtr status` and the metrics name it.
@@ -451,12 +465,24 @@ mod tests {
             (Verb::Signal, running, running, n, ""),
             (Verb::Metrics, running, running, n, ""),
         ];
+        let mut buf = [0; REPLIES.len()];
         for (verb, old, new, action, text) in cases {
             assert_eq!(
-                reply(verb, old, new, action),
+                reply_text(&mut buf, reply(verb, old, new, action)),
                 text,
                 "{verb:?} {old:?} {action:?}"
             );
+        }
+        for (i, text) in [
+            (
+                AFTER_OLD_VERSION,
+                "starting once its old version has stopped",
+            ),
+            (EXITING, "pmtr is exiting"),
+            (NOT_SIGNALLED, "not running; no signal sent"),
+            (NONE, ""),
+        ] {
+            assert_eq!(reply_text(&mut buf, i), text);
         }
     }
 }
