@@ -42,7 +42,11 @@
 //! copy as two, [`PRICES`] from the paths [`FIRST`] prices, then
 //! [`CODE`] from the paths [`PRICES`] prices, which are the paths
 //! [`encode`] writes. A text with a byte of 0x80 or above (not
-//! ASCII), longer than [`LONGEST_TEXT`], or not in [`ALL`] does not compile.
+//! ASCII), a control byte none of [`ALL`] has, or longer than
+//! [`LONGEST_TEXT`] does not compile. A text that is not one of [`ALL`]
+//! (a message, `control`'s replies) packs too, a little less tightly:
+//! every printable byte has a code, but a copy only of a length [`ALL`]'s
+//! texts use.
 
 /// The fewest bytes a copy replaces.
 const MIN_COPY: usize = 3;
@@ -61,12 +65,13 @@ pub const MAX_TEXT: usize = 4096;
 const SYMBOLS: usize = 0x80 + MAX_COPY - MIN_COPY + 1;
 /// The longest code [`Code::build`] makes. A Huffman code `d` bits deep
 /// needs at least the `d + 2`nd Fibonacci number of symbols in all, and
-/// the texts of [`ALL`] have at most 4 × [`LONGEST_TEXT`] (32768, under
-/// the 24th, 46368): no code is longer than 22 bits.
+/// the texts of [`ALL`] have at most 4 × [`LONGEST_TEXT`] (32768; with
+/// the 95 printable bytes' counts of 1, still under the 24th, 46368): no
+/// code is longer than 22 bits.
 const MAX_BITS: usize = 22;
 
-/// Every packed text: the code is built from all of them. A text packed
-/// with [`packed!`] must be one of these, for its symbols to have codes.
+/// The packed texts the code is built from; other texts pack in it too
+/// (see the module's header).
 const ALL: [&str; 4] = [
     crate::cli::USAGE_TEXTS,
     crate::config::ERROR_TEXTS,
@@ -242,7 +247,7 @@ impl Bits<'_> {
 }
 
 /// A [`Packed`] text from a constant string expression, packed while the
-/// crate compiles. The text must be one of [`ALL`].
+/// crate compiles; best one of [`ALL`].
 macro_rules! packed {
     ($text:expr) => {{
         const TEXT: &str = $text;
@@ -735,8 +740,7 @@ const fn path(text: &[u8], price: Option<&Code>) -> Path {
     path
 }
 
-/// `text` packed in [`CODE`], in the form the module describes; `text`
-/// must be one of [`ALL`].
+/// `text` packed in [`CODE`], in the form the module describes.
 pub const fn encode(text: &str) -> Encoded {
     encode_in(text.as_bytes(), Some(&PRICES), &CODE)
 }
@@ -752,7 +756,7 @@ const fn encode_in(text: &[u8], price: Option<&Code>, code: &Code) -> Encoded {
     while i < text.len() {
         let (symbol, len) = path.symbol(text, i);
         let bits = code.lens[symbol] as u32;
-        assert!(bits > 0, "packed!: the text is not one of packed::ALL");
+        assert!(bits > 0, "packed!: a byte no text of packed::ALL has");
         at = put(&mut out, at, codes[symbol], bits);
         if len > 1 {
             at = put(&mut out, at, path.back[i] as u32 - 1, DISTANCE_BITS);
