@@ -63,7 +63,7 @@ const LONGEST_TEXT: usize = 8192;
 pub const MAX_TEXT: usize = 4096;
 /// Literals 0 to 0x7f, then a copy of each length from [`MIN_COPY`].
 const SYMBOLS: usize = 0x80 + MAX_COPY - MIN_COPY + 1;
-/// The longest code [`Code::build`] makes. A Huffman code `d` bits deep
+/// The longest code [`Code::build_all`] makes. A Huffman code `d` bits deep
 /// needs at least the `d + 2`nd Fibonacci number of symbols in all, and
 /// the texts of [`ALL`] have at most 4 × [`LONGEST_TEXT`] (32768; with
 /// the 95 printable bytes' counts of 1, still under the 24th, 46368): no
@@ -443,9 +443,10 @@ impl Code {
         }
     }
 
-    /// [`Code::build`] of [`ALL`], with a code for every printable byte
-    /// however rare: a log message ([`msg!`]) is packed in this code
-    /// without being one of [`ALL`].
+    /// The Huffman code of the symbols of [`ALL`]'s paths, priced by
+    /// `price` ([`path`]), with a code for every printable byte however
+    /// rare: a log message ([`msg!`]) is packed in this code without
+    /// being one of [`ALL`].
     const fn build_all(price: Option<&Code>) -> Code {
         let mut freq = Self::counts_of(&ALL, price);
         let mut b = b' ' as usize;
