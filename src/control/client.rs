@@ -26,6 +26,7 @@ use rustix::net::{self, AddressFamily, SocketFlags};
 use super::protocol::{Exit, JobStatus, MAX_REQUEST, STATE_TEXTS, STATES, State, Verb};
 use crate::cli::DEFAULT_SOCKET;
 use crate::control::table::{Cells, duration};
+use crate::packed::{Arg, Filled, msg};
 use crate::rt::print::{out, stderr, stdout};
 
 const EXIT_OK: u8 = 0;
@@ -49,9 +50,10 @@ struct Args<'a> {
     signal: Option<rustix::process::Signal>,
 }
 
-/// A usage error in pieces printed one after the other: no String made
-/// (issue 18, bytes).
-type UsageError<'a> = [&'a str; 3];
+/// A usage error: its text packed where it is written ([`msg!`], `{}`
+/// marking the word, if any) and the word from the command line. No
+/// String made, no plain text (issue 18, bytes).
+type UsageError<'a> = (&'static [u8], &'a str);
 
 /// Reads `args` into `out`, made with the defaults: filled in place, not
 /// moved out of a Result (issue 18, bytes). `Ok(true)` asks for help.
@@ -79,36 +81,40 @@ fn parse_args<'a>(
             Some(4) if verb == Verb::Status => out.prometheus = true,
             Some(5) => match args.next() {
                 Some(path) => out.socket = path,
-                None => return Err(["option '-s' needs an argument", "", ""]),
+                None => return Err((msg!(0, "option '-s' needs an argument"), "")),
             },
             _ => match text.strip_prefix("-s") {
                 Some(path) => out.socket = path,
-                None => return Err(["unknown option '", text, "'"]),
+                None => return Err((msg!(0, "unknown option '{}'"), text)),
             },
         }
     }
     if out.json && out.prometheus {
-        return Err(["--json and --prometheus exclude each other", "", ""]);
+        return Err((msg!(0, "--json and --prometheus exclude each other"), ""));
     }
     if verb == Verb::Signal {
         let Some(word) = out.names.pop() else {
-            return Err([
-                "'signal' needs job names and a signal, like: pmtr signal web USR1",
+            return Err((
+                msg!(
+                    0,
+                    "'signal' needs job names and a signal, like: pmtr signal web USR1"
+                ),
                 "",
-                "",
-            ]);
+            ));
         };
         let Some(sig) = crate::config::parse_signal(word) else {
-            return Err([
-                "unknown signal '",
+            return Err((
+                msg!(
+                    0,
+                    "unknown signal '{}': give a name like HUP, USR1 or TERM, or a number from 1 to 31"
+                ),
                 word,
-                "': give a name like HUP, USR1 or TERM, or a number from 1 to 31",
-            ]);
+            ));
         };
         out.signal = Some(sig);
     }
     if verb != Verb::Status && out.names.is_empty() {
-        return Err(["'", verb.word(), "' needs at least one job name"]);
+        return Err((msg!(0, "'{}' needs at least one job name"), verb.word()));
     }
     Ok(false)
 }
@@ -135,8 +141,12 @@ pub fn main(verb: Verb, args: &[String]) -> u8 {
             crate::cli::write_usage(stdout(), crate::cli::Usage::Verb);
             return EXIT_OK;
         }
-        Err([a, b, c]) => {
-            eprintln!("pmtr {word}: {a}{b}{c}");
+        Err((msg, value)) => {
+            let text = Filled {
+                msg,
+                args: &[Arg::new(&value)],
+            };
+            eprintln!("pmtr {word}: {text}");
             crate::cli::write_usage(stderr(), crate::cli::Usage::Verb);
             return EXIT_USAGE;
         }
