@@ -237,8 +237,12 @@ pub fn main(verb: Verb, args: &[String]) -> u8 {
             );
             return EXIT_FAILED;
         }
-        Err(AnswerError::Other([before, text, after], code)) => {
-            eprintln!("pmtr: {before}{text}{after} (socket {socket})");
+        Err(AnswerError::Other((msg, value), code)) => {
+            let text = Filled {
+                msg,
+                args: &[Arg::new(&value)],
+            };
+            eprintln!("pmtr: {text} (socket {socket})");
             return code;
         }
     }
@@ -398,9 +402,10 @@ struct Answer<'a> {
 enum AnswerError<'a> {
     /// The names that are not jobs, tab-separated as pmtr sent them.
     Unknown(&'a str),
-    /// What went wrong in pieces printed one after the other, and the
-    /// exit code: no String made (issue 18, bytes).
-    Other([&'a str; 3], u8),
+    /// What went wrong: a text packed where it is written ([`msg!`]) and
+    /// the one value it marks, and the exit code: no String made, no
+    /// plain text (issue 18, bytes).
+    Other((&'static [u8], &'a str), u8),
 }
 
 impl<'a> Answer<'a> {
@@ -417,8 +422,8 @@ impl<'a> Answer<'a> {
                 "refused\0error\0unknown\0pmtr\0job\0ok\0fail\0end\0",
                 kind,
             ) {
-                Some(0) => return Err(AnswerError::Other(["", rest, ""], EXIT_DENIED)),
-                Some(1) => return Err(AnswerError::Other(["", rest, ""], EXIT_FAILED)),
+                Some(0) => return Err(AnswerError::Other((msg!(0, "{}"), rest), EXIT_DENIED)),
+                Some(1) => return Err(AnswerError::Other((msg!(0, "{}"), rest), EXIT_FAILED)),
                 Some(2) => return Err(AnswerError::Unknown(rest)),
                 Some(3) => {
                     answer.pmtr_pid = crate::parse_unsigned(rest);
@@ -440,18 +445,18 @@ impl<'a> Answer<'a> {
             // not read (issue 18, bytes).
             if !read {
                 return Err(AnswerError::Other(
-                    ["can't read pmtr's answer line '", line, "'"],
+                    (msg!(0, "can't read pmtr's answer line '{}'"), line),
                     EXIT_FAILED,
                 ));
             }
         }
         if !ended {
             let text = if text.is_empty() {
-                "pmtr closed the connection without an answer"
+                msg!(0, "pmtr closed the connection without an answer")
             } else {
-                "pmtr's answer was cut short"
+                msg!(0, "pmtr's answer was cut short")
             };
-            return Err(AnswerError::Other([text, "", ""], EXIT_FAILED));
+            return Err(AnswerError::Other((text, ""), EXIT_FAILED));
         }
         Ok(())
     }
