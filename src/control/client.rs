@@ -310,10 +310,10 @@ impl AskError<'_> {
     /// (issue 18, bytes).
     fn report(&self) -> u8 {
         let AskError { path, errno, read } = *self;
-        let (head, call) = if read {
-            ("no answer from pmtr at ", "read")
+        let head = if read {
+            msg!(0, "no answer from pmtr at {}: read: ")
         } else {
-            ("can't reach pmtr at ", "connect")
+            msg!(0, "can't reach pmtr at {}: connect: ")
         };
         // The hint by place in one list (issue 18, bytes).
         let i = match errno {
@@ -322,14 +322,21 @@ impl AskError<'_> {
             Errno::NOENT | Errno::CONNREFUSED | Errno::NOTDIR => 2,
             _ => 0,
         };
-        let hint = crate::config::nth_word(
-            "\0 (only root and the user pmtr runs as may use it)\0 (is pmtr running? -s SOCKET picks its socket)\0",
-            i,
-        );
+        // Packed where it is written (issue 18, bytes).
+        let hint = match i {
+            0 => msg!(0, ""),
+            1 => msg!(0, " (only root and the user pmtr runs as may use it)"),
+            _ => msg!(0, " (is pmtr running? -s SOCKET picks its socket)"),
+        };
         let code = if i == 1 { EXIT_DENIED } else { EXIT_FAILED };
+        let head = Filled {
+            msg: head,
+            args: &[Arg::new(&path)],
+        };
         eprintln!(
-            "pmtr: {head}{path}: {call}: {}{hint}",
-            crate::sys::strerror(errno)
+            "pmtr: {head}{}{}",
+            crate::sys::strerror(errno),
+            Filled::text(hint)
         );
         code
     }
