@@ -148,23 +148,18 @@ pub enum UsageError<'a> {
 }
 
 impl<'a> UsageError<'a> {
-    /// The message, in three pieces: the text before the word, the word,
-    /// the text after. Written by the daemon's one `eprintln!`, with no
-    /// `Display` of its own (issue 18, bytes); the text before the word
-    /// from one list, by place, not four `write!`s.
-    pub fn parts(&self) -> [&'a str; 3] {
-        let (i, word) = match *self {
-            UsageError::UnknownFlag(flag) => (0, flag),
-            UsageError::UnknownLetter(flag) => (1, flag),
-            UsageError::MissingArgument(flag) => (2, flag),
-            UsageError::UnexpectedArgument(arg) => (3, arg),
-        };
-        let before = crate::config::nth_word(
-            "unknown option '\0unknown option '-\0option '-\0unexpected argument '\0",
-            i,
-        );
-        let after = if i == 2 { "' needs an argument" } else { "'" };
-        [before, word, after]
+    /// The message: a text packed where it is written ([`msg!`]), whose
+    /// `{}` is the word (issue 18, bytes). Written by the daemon's one
+    /// `eprintln!` through [`crate::packed::Filled`], with no `Display`
+    /// of its own.
+    pub fn message(&self) -> (&'static [u8], &'a str) {
+        use crate::packed::msg;
+        match *self {
+            UsageError::UnknownFlag(flag) => (msg!(0, "unknown option '{}'"), flag),
+            UsageError::UnknownLetter(flag) => (msg!(0, "unknown option '-{}'"), flag),
+            UsageError::MissingArgument(flag) => (msg!(0, "option '-{}' needs an argument"), flag),
+            UsageError::UnexpectedArgument(arg) => (msg!(0, "unexpected argument '{}'"), arg),
+        }
     }
 }
 
@@ -330,9 +325,19 @@ mod tests {
             assert_eq!(run(&[word]), Err(UsageError::UnexpectedArgument(word)));
         }
         assert_eq!(
-            UsageError::UnknownLetter("x").parts().concat(),
-            UsageError::UnknownFlag("-x").parts().concat()
+            text(&UsageError::UnknownLetter("x")),
+            text(&UsageError::UnknownFlag("-x"))
         );
+    }
+
+    /// `e`'s message as the daemon writes it.
+    fn text(e: &UsageError<'_>) -> String {
+        let (msg, word) = e.message();
+        crate::packed::Filled {
+            msg,
+            args: &[crate::packed::Arg::new(&word)],
+        }
+        .to_string()
     }
 
     #[test]
@@ -349,7 +354,7 @@ mod tests {
                 "unexpected argument 'x'",
             ),
         ] {
-            assert_eq!(e.parts().concat(), text);
+            assert_eq!(self::text(&e), text);
         }
     }
 

@@ -292,8 +292,12 @@ fn daemon(args: &[String]) -> u8 {
             return 0;
         }
         Err(e) => {
-            let [before, word, after] = e.parts();
-            eprintln!("pmtr: {before}{word}{after}");
+            let (msg, word) = e.message();
+            let text = packed::Filled {
+                msg,
+                args: &[packed::Arg::new(&word)],
+            };
+            eprintln!("pmtr: {text}");
             (rt::print::stderr(), 2)
         }
     };

@@ -26,6 +26,7 @@ use rustix::net::{self, AddressFamily, SocketFlags};
 use super::protocol::{Exit, JobStatus, MAX_REQUEST, STATE_TEXTS, STATES, State, Verb};
 use crate::cli::DEFAULT_SOCKET;
 use crate::control::table::{Cells, duration};
+use crate::packed::{Arg, Filled, msg};
 use crate::rt::print::{out, stderr, stdout};
 
 const EXIT_OK: u8 = 0;
@@ -49,9 +50,10 @@ struct Args<'a> {
     signal: Option<rustix::process::Signal>,
 }
 
-/// A usage error in pieces printed one after the other: no String made
-/// (issue 18, bytes).
-type UsageError<'a> = [&'a str; 3];
+/// A usage error: its text packed where it is written ([`msg!`], `{}`
+/// marking the word, if any) and the word from the command line. No
+/// String made, no plain text (issue 18, bytes).
+type UsageError<'a> = (&'static [u8], &'a str);
 
 /// Reads `args` into `out`, made with the defaults: filled in place, not
 /// moved out of a Result (issue 18, bytes). `Ok(true)` asks for help.
@@ -79,36 +81,40 @@ fn parse_args<'a>(
             Some(4) if verb == Verb::Status => out.prometheus = true,
             Some(5) => match args.next() {
                 Some(path) => out.socket = path,
-                None => return Err(["option '-s' needs an argument", "", ""]),
+                None => return Err((msg!(0, "option '-s' needs an argument"), "")),
             },
             _ => match text.strip_prefix("-s") {
                 Some(path) => out.socket = path,
-                None => return Err(["unknown option '", text, "'"]),
+                None => return Err((msg!(0, "unknown option '{}'"), text)),
             },
         }
     }
     if out.json && out.prometheus {
-        return Err(["--json and --prometheus exclude each other", "", ""]);
+        return Err((msg!(0, "--json and --prometheus exclude each other"), ""));
     }
     if verb == Verb::Signal {
         let Some(word) = out.names.pop() else {
-            return Err([
-                "'signal' needs job names and a signal, like: pmtr signal web USR1",
+            return Err((
+                msg!(
+                    0,
+                    "'signal' needs job names and a signal, like: pmtr signal web USR1"
+                ),
                 "",
-                "",
-            ]);
+            ));
         };
         let Some(sig) = crate::config::parse_signal(word) else {
-            return Err([
-                "unknown signal '",
+            return Err((
+                msg!(
+                    0,
+                    "unknown signal '{}': give a name like HUP, USR1 or TERM, or a number from 1 to 31"
+                ),
                 word,
-                "': give a name like HUP, USR1 or TERM, or a number from 1 to 31",
-            ]);
+            ));
         };
         out.signal = Some(sig);
     }
     if verb != Verb::Status && out.names.is_empty() {
-        return Err(["'", verb.word(), "' needs at least one job name"]);
+        return Err((msg!(0, "'{}' needs at least one job name"), verb.word()));
     }
     Ok(false)
 }
@@ -135,8 +141,12 @@ pub fn main(verb: Verb, args: &[String]) -> u8 {
             crate::cli::write_usage(stdout(), crate::cli::Usage::Verb);
             return EXIT_OK;
         }
-        Err([a, b, c]) => {
-            eprintln!("pmtr {word}: {a}{b}{c}");
+        Err((msg, value)) => {
+            let text = Filled {
+                msg,
+                args: &[Arg::new(&value)],
+            };
+            eprintln!("pmtr {word}: {text}");
             crate::cli::write_usage(stderr(), crate::cli::Usage::Verb);
             return EXIT_USAGE;
         }
@@ -227,8 +237,12 @@ pub fn main(verb: Verb, args: &[String]) -> u8 {
             );
             return EXIT_FAILED;
         }
-        Err(AnswerError::Other([before, text, after], code)) => {
-            eprintln!("pmtr: {before}{text}{after} (socket {socket})");
+        Err(AnswerError::Other((msg, value), code)) => {
+            let text = Filled {
+                msg,
+                args: &[Arg::new(&value)],
+            };
+            eprintln!("pmtr: {text} (socket {socket})");
             return code;
         }
     }
@@ -296,10 +310,10 @@ impl AskError<'_> {
     /// (issue 18, bytes).
     fn report(&self) -> u8 {
         let AskError { path, errno, read } = *self;
-        let (head, call) = if read {
-            ("no answer from pmtr at ", "read")
+        let head = if read {
+            msg!(0, "no answer from pmtr at {}: read: ")
         } else {
-            ("can't reach pmtr at ", "connect")
+            msg!(0, "can't reach pmtr at {}: connect: ")
         };
         // The hint by place in one list (issue 18, bytes).
         let i = match errno {
@@ -308,14 +322,21 @@ impl AskError<'_> {
             Errno::NOENT | Errno::CONNREFUSED | Errno::NOTDIR => 2,
             _ => 0,
         };
-        let hint = crate::config::nth_word(
-            "\0 (only root and the user pmtr runs as may use it)\0 (is pmtr running? -s SOCKET picks its socket)\0",
-            i,
-        );
+        // Packed where it is written (issue 18, bytes).
+        let hint = match i {
+            0 => msg!(0, ""),
+            1 => msg!(0, " (only root and the user pmtr runs as may use it)"),
+            _ => msg!(0, " (is pmtr running? -s SOCKET picks its socket)"),
+        };
         let code = if i == 1 { EXIT_DENIED } else { EXIT_FAILED };
+        let head = Filled {
+            msg: head,
+            args: &[Arg::new(&path)],
+        };
         eprintln!(
-            "pmtr: {head}{path}: {call}: {}{hint}",
-            crate::sys::strerror(errno)
+            "pmtr: {head}{}{}",
+            crate::sys::strerror(errno),
+            Filled::text(hint)
         );
         code
     }
@@ -388,9 +409,10 @@ struct Answer<'a> {
 enum AnswerError<'a> {
     /// The names that are not jobs, tab-separated as pmtr sent them.
     Unknown(&'a str),
-    /// What went wrong in pieces printed one after the other, and the
-    /// exit code: no String made (issue 18, bytes).
-    Other([&'a str; 3], u8),
+    /// What went wrong: a text packed where it is written ([`msg!`]) and
+    /// the one value it marks, and the exit code: no String made, no
+    /// plain text (issue 18, bytes).
+    Other((&'static [u8], &'a str), u8),
 }
 
 impl<'a> Answer<'a> {
@@ -407,8 +429,8 @@ impl<'a> Answer<'a> {
                 "refused\0error\0unknown\0pmtr\0job\0ok\0fail\0end\0",
                 kind,
             ) {
-                Some(0) => return Err(AnswerError::Other(["", rest, ""], EXIT_DENIED)),
-                Some(1) => return Err(AnswerError::Other(["", rest, ""], EXIT_FAILED)),
+                Some(0) => return Err(AnswerError::Other((msg!(0, "{}"), rest), EXIT_DENIED)),
+                Some(1) => return Err(AnswerError::Other((msg!(0, "{}"), rest), EXIT_FAILED)),
                 Some(2) => return Err(AnswerError::Unknown(rest)),
                 Some(3) => {
                     answer.pmtr_pid = crate::parse_unsigned(rest);
@@ -430,18 +452,18 @@ impl<'a> Answer<'a> {
             // not read (issue 18, bytes).
             if !read {
                 return Err(AnswerError::Other(
-                    ["can't read pmtr's answer line '", line, "'"],
+                    (msg!(0, "can't read pmtr's answer line '{}'"), line),
                     EXIT_FAILED,
                 ));
             }
         }
         if !ended {
             let text = if text.is_empty() {
-                "pmtr closed the connection without an answer"
+                msg!(0, "pmtr closed the connection without an answer")
             } else {
-                "pmtr's answer was cut short"
+                msg!(0, "pmtr's answer was cut short")
             };
-            return Err(AnswerError::Other([text, "", ""], EXIT_FAILED));
+            return Err(AnswerError::Other((text, ""), EXIT_FAILED));
         }
         Ok(())
     }

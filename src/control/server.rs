@@ -49,9 +49,22 @@ impl fmt::Display for OpenError<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // The two texts about the path share one `write!` (issue 18,
         // bytes).
-        let (path, rest) = match self {
-            OpenError::InUse(p) => (p, " is in use by another process (another pmtr?)"),
-            OpenError::NotASocket(p) => (p, ": a file that is not a socket is in the way"),
+        // Packed where they are written (issue 18, bytes).
+        let (path, text) = match self {
+            OpenError::InUse(p) => (
+                p,
+                crate::packed::msg!(
+                    0,
+                    "control socket {} is in use by another process (another pmtr?)"
+                ),
+            ),
+            OpenError::NotASocket(p) => (
+                p,
+                crate::packed::msg!(
+                    0,
+                    "control socket {}: a file that is not a socket is in the way"
+                ),
+            ),
             OpenError::Call { call, path, errno } => {
                 return crate::write_failed(
                     f,
@@ -60,7 +73,11 @@ impl fmt::Display for OpenError<'_> {
                 );
             }
         };
-        write!(f, "control socket {path}{rest}")
+        crate::packed::Filled {
+            msg: text,
+            args: &[crate::packed::Arg::new(path)],
+        }
+        .fmt(f)
     }
 }
 
