@@ -731,13 +731,15 @@ impl StartError {
                 };
                 // What failed from one list, by the step's place in it
                 // (issue 18, bytes).
-                let what = crate::config::nth_word(
-                    "change directory to \0open input \0open output \0\
+                // Packed, and unpacked to the step's word (issue 18,
+                // bytes).
+                const STEPS: &str = "change directory to \0open input \0open output \0\
                      open error output \0set nice \0set cpu affinity\0set ulimit\0\
                      set supplementary groups\0set group id\0set user id\0exec \0\
-                     set nice -\0",
-                    place,
-                );
+                     set nice -\0";
+                const PACKED: crate::packed::Packed = crate::packed::packed!(STEPS);
+                let mut buf = [0; STEPS.len()];
+                let what = crate::config::nth_word(PACKED.unpack_words(&mut buf, place + 1), place);
                 // The pieces written one by one, and the errno's text by
                 // strerror's own Display: no buffer to unpack it into
                 // here (issue 18, bytes).
@@ -754,9 +756,12 @@ impl StartError {
                 {
                     // Why root could not have opened it either.
                     let user = spec.user.as_deref().unwrap_or("?");
-                    write!(
+                    fmt::Display::fmt(
+                        &crate::packed::fill!(
+                            " (opened with the rights of user {}, who can write a directory on its path)",
+                            user
+                        ),
                         f,
-                        " (opened with the rights of user {user}, who can write a directory on its path)"
                     )?;
                 }
                 Ok(())
