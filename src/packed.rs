@@ -137,6 +137,13 @@ impl Packed {
         unpack(self.bytes, self.len, &TABLE, buf, usize::MAX)
     }
 
+    /// Word `i` of the text (words ended by a NUL; past the last, ""),
+    /// unpacked into `buf` only as far as it: a list of texts read by
+    /// place (`control`'s replies, a job's start steps).
+    pub fn word<'b, const N: usize>(&self, buf: &'b mut [u8; N], i: usize) -> &'b str {
+        crate::config::nth_word(self.unpack_words(buf, i + 1), i)
+    }
+
     /// The text's first `words` words (each ended by a NUL), or a little
     /// more, unpacked into `buf`: a text read for one word near its start
     /// need not be unpacked to its end.

@@ -739,7 +739,7 @@ impl StartError {
                      set nice -\0";
                 const PACKED: crate::packed::Packed = crate::packed::packed!(STEPS);
                 let mut buf = [0; STEPS.len()];
-                let what = crate::config::nth_word(PACKED.unpack_words(&mut buf, place + 1), place);
+                let what = PACKED.word(&mut buf, place);
                 // The pieces written one by one, and the errno's text by
                 // strerror's own Display: no buffer to unpack it into
                 // here (issue 18, bytes).

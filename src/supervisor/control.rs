@@ -209,7 +209,7 @@ const NONE: usize = 12;
 /// Text `i` of [`REPLIES`], unpacked into `buf`.
 fn reply_text(buf: &mut [u8; REPLIES.len()], i: usize) -> &str {
     const PACKED: crate::packed::Packed = crate::packed::packed!(REPLIES);
-    crate::config::nth_word(PACKED.unpack_words(buf, i + 1), i)
+    PACKED.word(buf, i)
 }
 
 /// What a control verb did, from the job's state before and after and
