@@ -148,7 +148,7 @@ pub enum UsageError<'a> {
 }
 
 impl<'a> UsageError<'a> {
-    /// The message: a text packed where it is written ([`msg!`]), whose
+    /// The message: a text packed where it is written ([`msg!`](crate::packed::msg!)), whose
     /// `{}` is the word (issue 18, bytes). Written by the daemon's one
     /// `eprintln!` through [`crate::packed::Filled`], with no `Display`
     /// of its own.
