@@ -148,10 +148,10 @@ pub enum UsageError<'a> {
 }
 
 impl<'a> UsageError<'a> {
-    /// The message: a text packed where it is written ([`msg!`](crate::packed::msg!)), whose
-    /// `{}` is the word (issue 18, bytes). Written by the daemon's one
-    /// `eprintln!` through [`crate::packed::Filled`], with no `Display`
-    /// of its own.
+    /// The message: a text packed where it is written
+    /// ([`msg!`](crate::packed::msg!)), whose `{}` is the word (issue 18,
+    /// bytes). Written by the daemon's one `eprintln!` through
+    /// [`crate::packed::Filled`], with no `Display` of its own.
     pub fn message(&self) -> (&'static [u8], &'a str) {
         use crate::packed::msg;
         match *self {
