@@ -297,10 +297,7 @@ macro_rules! fill {
     ($text:literal $(, $arg:expr)* $(,)?) => {
         $crate::packed::Filled {
             msg: {
-                const _: () = assert!(
-                    $crate::packed::marks($text) == <[&str]>::len(&[$(stringify!($arg)),*]),
-                    "a packed text's `{{}}` and its values differ in number"
-                );
+                $crate::packed::check_marks!($text $(, $arg)*);
                 $crate::packed::msg!(0, $text)
             },
             args: &[$($crate::packed::Arg::new(&$arg)),*],
@@ -308,6 +305,18 @@ macro_rules! fill {
     };
 }
 pub(crate) use fill;
+
+/// Fails to compile unless `$text` has one `{}` for each value: the
+/// check of [`fill!`] and of `syslog`'s log macros.
+macro_rules! check_marks {
+    ($text:literal $(, $arg:expr)*) => {
+        const _: () = assert!(
+            $crate::packed::marks($text) == <[&str]>::len(&[$(stringify!($arg)),*]),
+            "a packed text's `{{}}` and its values differ in number"
+        );
+    };
+}
+pub(crate) use check_marks;
 
 /// The `{}` of a message's text, for its caller's count of values.
 pub const fn marks(text: &str) -> usize {

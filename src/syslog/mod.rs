@@ -32,10 +32,7 @@
 // `{}` marks its values, which follow in order.
 macro_rules! log_at {
     ($severity:ident, $text:literal $(, $arg:expr)* $(,)?) => {{
-        const _: () = assert!(
-            $crate::packed::marks($text) == <[&str]>::len(&[$(stringify!($arg)),*]),
-            "a log message's `{{}}` and its values differ in number"
-        );
+        $crate::packed::check_marks!($text $(, $arg)*);
         $crate::syslog::log_msg(
             $crate::packed::msg!($crate::syslog::Severity::$severity as u8, $text),
             &[$($crate::packed::Arg::new(&$arg)),*],
