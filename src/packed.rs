@@ -10,7 +10,8 @@
 //! the same code, without copies across messages, so that each unpacks
 //! alone, in a buffer of [`MAX_MSG`] bytes on the stack. A message's
 //! `{}` marks its values, which [`Filled`] writes in order through their
-//! `Display` (issue 18: 3 KB of text; the armv6 build is 0.8 KB smaller).
+//! `Display` (issue 18: 3 KB of text; the armv6 build is 0.8 KB smaller),
+//! a number through [`crate::logger::itoa`] ([`Show`]).
 //!
 //! The texts stay where they are written, as string literals beside the
 //! code that uses them; [`packed!`] packs one with a `const fn` while the
@@ -371,8 +372,9 @@ pub fn unpack_msg<'b>(msg: &[u8], buf: &'b mut [u8; MAX_MSG]) -> &'b str {
     text.get(..text.len().saturating_sub(1)).unwrap_or("")
 }
 
-/// A value of a message ([`msg!`]): a reference and its type's `Display::fmt`,
-/// as `format_args!` holds one, not a `&dyn Display` (whose vtables,
+/// A value of a message ([`msg!`]): a reference and how its type writes
+/// it ([`Show::FMT`], its `Display::fmt` but for numbers), as
+/// `format_args!` holds one, not a `&dyn Display` (whose vtables,
 /// one per type, cost more bytes than the calls; issue 18).
 pub struct Arg<'a> {
     value: &'a Opaque,
@@ -383,23 +385,88 @@ pub struct Arg<'a> {
 pub struct Opaque(());
 
 impl<'a> Arg<'a> {
-    /// `value` to be written by its `Display`.
+    /// `value` to be written by its [`Show::FMT`].
     #[allow(unsafe_code)]
-    pub fn new<T: core::fmt::Display>(value: &'a T) -> Arg<'a> {
+    pub fn new<T: Show>(value: &'a T) -> Arg<'a> {
         // SAFETY: `T` is sized, so `&T` and `&Opaque` are both one
         // pointer and ABI-compatible; `fmt` is only ever called with this
-        // `value` (in `Filled::fmt`), so `T::fmt` receives a `&T` that
+        // `value` (in `Filled::fmt`), so `T::FMT` receives a `&T` that
         // lives for 'a. `format_args!`'s `Argument` is made the same way.
         unsafe {
             Arg {
                 value: &*(value as *const T).cast::<Opaque>(),
-                fmt: core::mem::transmute::<
-                    fn(&T, &mut core::fmt::Formatter<'_>) -> core::fmt::Result,
-                    fn(&Opaque, &mut core::fmt::Formatter<'_>) -> core::fmt::Result,
-                >(<T as core::fmt::Display>::fmt),
+                fmt: core::mem::transmute::<Fmt<T>, Fmt<Opaque>>(T::FMT),
             }
         }
     }
+}
+
+/// A type's way of writing itself into a [`core::fmt::Formatter`].
+type Fmt<T> = fn(&T, &mut core::fmt::Formatter<'_>) -> core::fmt::Result;
+
+/// A type that can be a value of a message ([`Arg`]): written by its
+/// `Display`, but an integer by [`crate::logger::itoa`], so core's integer
+/// formatting (its padding, signs and digit pairs, about 600 bytes on
+/// x86_64) need not be in pmtr (issue 18, bytes). No message pads or
+/// signs a number, so the text is the same.
+pub trait Show: core::fmt::Display {
+    /// How [`Filled`] writes the value.
+    const FMT: Fmt<Self> = <Self as core::fmt::Display>::fmt;
+}
+
+/// `value` written as a message writes it ([`Show::FMT`]): for a
+/// `Display` impl that writes a number into its formatter.
+pub fn show<T: Show + ?Sized>(value: &T, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+    T::FMT(value, f)
+}
+
+/// A number in a `format!` or `write!`, written by [`Show`], not by
+/// core's integer formatting.
+pub struct Int<T>(pub T);
+
+impl<T: Show> core::fmt::Display for Int<T> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        T::FMT(&self.0, f)
+    }
+}
+
+/// `n` in decimal, with a `-` if `negative`.
+pub fn write_int(f: &mut core::fmt::Formatter<'_>, negative: bool, n: u64) -> core::fmt::Result {
+    if negative {
+        f.write_str("-")?;
+    }
+    f.write_str(&crate::logger::itoa(n))
+}
+
+macro_rules! show_unsigned {
+    ($($t:ty),*) => {$(
+        impl Show for $t {
+            const FMT: Fmt<Self> = |n, f| write_int(f, false, *n as u64);
+        }
+    )*};
+}
+show_unsigned!(u8, u16, u32, u64, usize);
+
+macro_rules! show_signed {
+    ($($t:ty),*) => {$(
+        impl Show for $t {
+            const FMT: Fmt<Self> = |n, f| write_int(f, *n < 0, n.unsigned_abs() as u64);
+        }
+    )*};
+}
+show_signed!(i32, i64);
+
+impl Show for core::num::NonZero<i32> {
+    const FMT: Fmt<Self> = |n, f| i32::FMT(&n.get(), f);
+}
+
+impl Show for str {}
+impl Show for char {}
+impl Show for alloc::string::String {}
+impl Show for alloc::boxed::Box<str> {}
+impl<const N: usize> Show for heapless::String<N> {}
+impl<T: Show + ?Sized> Show for &T {
+    const FMT: Fmt<Self> = |v, f| T::FMT(v, f);
 }
 
 /// A message packed by [`msg!`] with its values, written as text.
@@ -430,6 +497,8 @@ impl core::fmt::Display for Filled<'_> {
         f.write_str(rest)
     }
 }
+
+impl crate::packed::Show for Filled<'_> {}
 
 /// What [`encode`] makes of a text: room for the packed bytes, and how
 /// many there are. A constant of this type is evaluated once; [`packed!`]
@@ -846,6 +915,43 @@ const fn longest_match(text: &[u8], prev: &[u16; LONGEST_TEXT], i: usize) -> (us
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every integer a message can hold is written as core writes it,
+    /// its extremes and zero too.
+    #[test]
+    fn numbers_are_written_as_core_writes_them() {
+        fn both<T: Show + core::fmt::Display + Copy>(n: T) {
+            let filled = fill!("n={}.", n);
+            assert_eq!(filled.to_string(), format!("n={n}."));
+            assert_eq!(format!("{}", Int(n)), n.to_string());
+        }
+        for n in [0, 1, 9, 10, 99, 100, u64::MAX - 1, u64::MAX] {
+            both(n);
+        }
+        for n in [0, 7, 10, 4_294_967_295u32] {
+            both(n);
+        }
+        for n in [i32::MIN, -1_000_000, -10, -1, 0, 1, 42, i32::MAX] {
+            both(n);
+            if let Some(nz) = core::num::NonZero::new(n) {
+                both(nz);
+            }
+        }
+        for n in [i64::MIN, -1, i64::MAX] {
+            both(n);
+        }
+        for n in [0usize, usize::MAX] {
+            both(n);
+        }
+        both(255u8);
+        both(65535u16);
+        // A reference to a number, as the log macros take one.
+        both(&&12345u32);
+        assert_eq!(
+            fill!("{} {} {}", "text", 'c', String::from("s")).to_string(),
+            "text c s"
+        );
+    }
 
     /// `text` packed in a code of its own, unpacked again: the number of
     /// packed bytes.

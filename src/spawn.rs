@@ -692,8 +692,9 @@ pub const DETAIL_AS_JOB: u8 = 2;
 impl StartError {
     /// `can't exec /bin/nodee: No such file or directory`, naming the
     /// object of the failed step.
-    pub fn describe<'a>(&'a self, spec: &'a JobSpec) -> impl fmt::Display + 'a {
+    pub fn describe<'a>(&'a self, spec: &'a JobSpec) -> impl crate::packed::Show + 'a {
         struct D<'a>(&'a StartError, &'a JobSpec);
+        impl crate::packed::Show for D<'_> {}
         impl fmt::Display for D<'_> {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 let (e, spec) = (self.0, self.1);
@@ -825,6 +826,8 @@ impl fmt::Display for SpawnError {
         }
     }
 }
+
+impl crate::packed::Show for SpawnError {}
 
 /// Forks and starts `launch`. Returns once the child has exec'd or failed;
 /// only where clone degrades to a plain fork may that be unknown yet, and

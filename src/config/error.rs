@@ -73,13 +73,15 @@ impl fmt::Display for Error {
     }
 }
 
+impl crate::packed::Show for Error {}
+
 impl core::error::Error for Error {}
 
 /// `LINE:COL`.
 fn line_col(f: &mut fmt::Formatter<'_>, p: Pos) -> fmt::Result {
-    fmt::Display::fmt(&p.line, f)?;
+    crate::packed::show(&p.line, f)?;
     f.write_str(":")?;
-    fmt::Display::fmt(&p.col, f)
+    crate::packed::show(&p.col, f)
 }
 
 /// Defines [`Msg`] and [`MESSAGES`] from one list, so that the order of the
@@ -323,7 +325,7 @@ impl fmt::Display for ErrorKind {
                     None => continue,
                 },
                 b'n' => {
-                    fmt::Display::fmt(&n, f)?;
+                    crate::packed::show(&n, f)?;
                     continue;
                 }
                 b'p' => {

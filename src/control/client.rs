@@ -180,7 +180,7 @@ pub fn main(verb: Verb, args: &[String]) -> u8 {
         const _: () = assert!(MAX_REQUEST == 1024, "the text says 1024");
         eprintln!(
             "pmtr {word}: too many names for one request ({} bytes, at most 1024); split them",
-            line.len()
+            crate::packed::Int(line.len())
         );
         return EXIT_USAGE;
     }
@@ -479,7 +479,7 @@ fn state_text(text: &mut String, job: &JobStatus) {
         State::Waiting => {
             text.push_str("waiting to restart");
             if let Some(n) = job.restart_in {
-                _ = write!(text, " in {n} s");
+                _ = write!(text, " in {} s", crate::packed::Int(n));
             }
             // Issue 15: the backoff and the `give up` window, if any.
             if let Some(d) = job.extra("delay_secs") {

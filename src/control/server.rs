@@ -81,6 +81,8 @@ impl fmt::Display for OpenError<'_> {
     }
 }
 
+impl crate::packed::Show for OpenError<'_> {}
+
 /// A connected client and what it has sent so far.
 struct Client {
     fd: OwnedFd,
@@ -252,8 +254,9 @@ impl Server {
                 Ok(uid) if uid == 0 || uid == self.euid.as_raw() => uid,
                 Ok(uid) => {
                     let text = format!(
-                        "refused\tpermission denied: uid {uid} may not query or control pmtr (only root and uid {} may)\n",
-                        self.euid.as_raw()
+                        "refused\tpermission denied: uid {} may not query or control pmtr (only root and uid {} may)\n",
+                        crate::packed::Int(uid),
+                        crate::packed::Int(self.euid.as_raw())
                     );
                     notice!("control socket: refused a request from uid {}", uid);
                     send_all(&fd, text.as_bytes());

@@ -663,6 +663,8 @@ impl fmt::Display for Peer {
     }
 }
 
+impl crate::packed::Show for Peer {}
+
 /// `addr` as the kernel takes it. rustix encodes a `SocketAddr` inline
 /// at every call that takes one, each family with its own system call;
 /// here it is encoded once for `bind`, `connect` and `sendto` (issue 18,
@@ -786,6 +788,8 @@ impl fmt::Display for Resolved<'_> {
         }
     }
 }
+
+impl crate::packed::Show for Resolved<'_> {}
 
 /// `ioctl(fd, SIOCGIFINDEX, &ifreq)`: the index of the interface `name`,
 /// as rustix's `netdevice::name_to_index` (ENODEV for a name of 16 bytes

@@ -130,6 +130,8 @@ impl fmt::Display for LookupError {
     }
 }
 
+impl crate::packed::Show for LookupError {}
+
 /// What a lookup gives: its addresses, IPv4 ones first.
 pub type LookupResult = Result<Vec<IpAddr>, LookupError>;
 

@@ -25,6 +25,8 @@ impl fmt::Display for Ip<'_> {
     }
 }
 
+impl crate::packed::Show for Ip<'_> {}
+
 impl fmt::Display for Addr<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Each kind's address written where it is: no IpAddr made and
@@ -51,6 +53,8 @@ impl fmt::Display for Addr<'_> {
         write_decimal(f, port.into())
     }
 }
+
+impl crate::packed::Show for Addr<'_> {}
 
 fn write_v6(f: &mut fmt::Formatter<'_>, v6: &Ipv6Addr) -> fmt::Result {
     if let Some(v4) = v6.to_ipv4_mapped() {

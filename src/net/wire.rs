@@ -80,7 +80,8 @@ impl fmt::Display for BadDatagram<'_> {
             BadDatagram::Oversized(n) => {
                 // The limit written out, not formatted (issue 18, bytes).
                 const _: () = assert!(DATAGRAM_MAX == 1024, "the text says 1024");
-                return write!(f, "{n} bytes, more than 1024");
+                crate::packed::show(n, f)?;
+                return f.write_str(" bytes, more than 1024");
             }
             BadDatagram::NotText => 0,
             BadDatagram::ControlCharacter => 1,
@@ -108,6 +109,8 @@ impl fmt::Display for BadDatagram<'_> {
         ))
     }
 }
+
+impl crate::packed::Show for BadDatagram<'_> {}
 
 /// Parses `enable NAME...` / `disable NAME...` (whitespace-separated, a
 /// trailing newline is fine) into the verb and the text holding the names.

@@ -67,7 +67,11 @@ pub(super) fn answer(sup: &mut impl Loop, request: &Request, uid: u32, now: Inst
             return text;
         }
         Verb::Status => {
-            let _ = writeln!(out, "pmtr\t{}", rustix::process::getpid().as_raw_nonzero());
+            let _ = writeln!(
+                out,
+                "pmtr\t{}",
+                crate::packed::Int(rustix::process::getpid().as_raw_nonzero())
+            );
             // By reference: no `vec::IntoIter` of its own (issue 18,
             // bytes).
             for &i in &indices {

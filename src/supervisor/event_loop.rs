@@ -607,7 +607,7 @@ impl Supervisor {
                     severity,
                     format_args!(
                         "sending SIG{sig_name} to job {name} [{}]",
-                        pid.as_raw_nonzero()
+                        crate::packed::Int(pid.as_raw_nonzero())
                     ),
                 );
                 signal_group(pid, sig);
@@ -1424,7 +1424,9 @@ fn prepare(spec: &JobSpec, id: u32, cx: &mut Prepare<'_>) -> Result<Launch, NotS
         let pos = at.unwrap_or(spec.origin.job);
         let why = format!(
             "{label}:{}:{}: job '{}': {error}",
-            pos.line, pos.col, spec.name
+            crate::packed::Int(pos.line),
+            crate::packed::Int(pos.col),
+            spec.name
         );
         error!("{}; the job will not start", why);
         NotStartable(why)

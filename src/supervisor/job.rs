@@ -84,6 +84,8 @@ impl core::fmt::Display for JobState {
     }
 }
 
+impl crate::packed::Show for JobState {}
+
 impl JobState {
     /// Whether `self` and `other` differ: the derived `!=`, kept out of
     /// line. `step_job` asks it once per step; inlined there it was 408
@@ -213,9 +215,11 @@ impl core::fmt::Display for Ending {
             Ending::Signal(n) => ("signal ", n),
         };
         f.write_str(word)?;
-        core::fmt::Display::fmt(&n, f)
+        crate::packed::show(&n, f)
     }
 }
+
+impl crate::packed::Show for Ending {}
 
 /// What a job remembers across its runs, since it was (re)configured.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

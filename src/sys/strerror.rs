@@ -175,6 +175,8 @@ impl fmt::Display for Strerror {
     }
 }
 
+impl crate::packed::Show for Strerror {}
+
 #[cfg(test)]
 mod tests {
     use super::*;

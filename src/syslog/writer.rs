@@ -130,7 +130,10 @@ impl Writer {
         if self.lost > 0 {
             let mut notice = Record::new();
             notice.header(Severity::Warning, now_utc(), &self.zone, "pmtr", own_pid());
-            notice.format_text(format_args!("{} messages lost", self.lost), self.limit);
+            notice.format_text(
+                format_args!("{} messages lost", crate::packed::Int(self.lost)),
+                self.limit,
+            );
             if let Sent::Yes = self.send_once(notice.bytes()) {
                 self.lost = 0;
             }

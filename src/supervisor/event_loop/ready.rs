@@ -34,10 +34,12 @@ impl fmt::Display for Time {
             0 => (self.0.as_secs(), " sec"),
             ms => (self.0.as_secs() * 1000 + u64::from(ms), " ms"),
         };
-        fmt::Display::fmt(&n, f)?;
+        crate::packed::show(&n, f)?;
         f.write_str(unit)
     }
 }
+
+impl crate::packed::Show for Time {}
 
 /// Adds to `lines` what `ready notify` adds to a job's environment:
 /// `NOTIFY_SOCKET`, and with `watchdog` the `WATCHDOG_USEC` that sd_notify
@@ -50,7 +52,7 @@ pub(super) fn add_env_lines(lines: &mut Vec<String>, spec: &JobSpec, id: u32, no
     if matches!(r.how, Some(ReadyHow::Notify)) {
         // `notify::path_in`'s path, formatted straight into the line: no
         // String of its own made and dropped (issue 18, bytes).
-        let line = format!("NOTIFY_SOCKET={notify_dir}/{id}");
+        let line = format!("NOTIFY_SOCKET={notify_dir}/{}", crate::packed::Int(id));
         debug_assert_eq!(line[14..], notify::path_in(notify_dir, id));
         lines.push(line);
         if let Some(ms) = r.watchdog_ms {
