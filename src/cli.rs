@@ -190,38 +190,36 @@ pub fn parse<'a>(args: &'a [String], opts: &mut Options<'a>) -> Result<Command, 
             [b'-', _, ..] => text.get(1..).unwrap_or_default(),
             _ => return Err(UsageError::UnexpectedArgument(text)),
         };
-        // Chars, not char_indices: the rest of the word is `as_str`, no
-        // slice to check; the letter in an error is the word's own slice,
-        // not a char, so no char `Display` (issue 18, bytes).
-        let mut chars = flags.chars();
-        loop {
-            let word = chars.as_str();
-            let Some(flag) = chars.next() else {
-                break;
-            };
-            // The letter is what `next` took off the word: no UTF-8
-            // length to work out for every flag (issue 18, bytes).
-            let letter = word
-                .get(..word.len() - chars.as_str().len())
-                .unwrap_or_default();
+        // Letter by letter, as bytes: a letter is its first byte and
+        // those that continue its char, cut from the word as its own
+        // slice (an error names it), with no char decoded (issue 18,
+        // bytes).
+        let mut word = flags;
+        while let Some(&flag) = word.as_bytes().first() {
+            let mut len = 1;
+            while word.as_bytes().get(len).is_some_and(|b| b & 0xc0 == 0x80) {
+                len += 1;
+            }
+            // Cut between chars: never None.
+            let (letter, rest) = word.split_at_checked(len).unwrap_or((word, ""));
+            word = rest;
             match flag {
-                'F' => opts.foreground = true,
-                't' => opts.test = true,
-                'v' => opts.verbose = opts.verbose.saturating_add(1),
-                'h' => return Ok(Command::Help),
-                'V' => return Ok(Command::Version),
-                'c' | 'p' | 's' => {
+                b'F' => opts.foreground = true,
+                b't' => opts.test = true,
+                b'v' => opts.verbose = opts.verbose.saturating_add(1),
+                b'h' => return Ok(Command::Help),
+                b'V' => return Ok(Command::Version),
+                b'c' | b'p' | b's' => {
                     // getopt: the rest of this word is the argument, or else
                     // the next word is.
-                    let rest = chars.as_str();
                     let value = if rest.is_empty() {
                         args.next().ok_or(UsageError::MissingArgument(letter))?
                     } else {
                         rest
                     };
                     match flag {
-                        'c' => opts.config = value,
-                        'p' => opts.pidfile = Some(value),
+                        b'c' => opts.config = value,
+                        b'p' => opts.pidfile = Some(value),
                         _ => opts.socket = value,
                     }
                     break;
