@@ -145,7 +145,7 @@ fn control_job(
     // Issue 15: reload and signal send a signal to the job's process
     // group and change nothing else; the log says who asked.
     let signal = match verb {
-        Verb::Reload => Some(job.rules().reload_signal),
+        Verb::Reload => Some(super::jobs::reload_signal(&job.spec)),
         Verb::Signal => request.signal,
         _ => None,
     };
@@ -349,8 +349,11 @@ fn write_status(jobs: &Jobs, i: usize, now: Instant, out: &mut String) {
     if let (Some(_), Some(delay)) = (job.spec.extra().restart_delay, job.history.delay) {
         write_num(out, "delay_secs", delay.as_secs());
     }
-    if let Some(give_up) = job.rules().give_up {
-        let n = job.history.quick_exits.within(give_up.within, now);
+    // Read from the spec, not from all of the job's rules (issue 18,
+    // bytes).
+    if let Some(give_up) = job.spec.extra().give_up {
+        let within = core::time::Duration::from_secs(give_up.within_secs);
+        let n = job.history.quick_exits.within(within, now);
         write_num(out, "quick_exits", n.into());
         write_num(out, "give_up_after", give_up.after.into());
     }

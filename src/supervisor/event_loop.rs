@@ -926,7 +926,7 @@ impl Supervisor {
             .jobs
             .current()
             .iter()
-            .filter(|j| !j.rules().once)
+            .filter(|j| !super::jobs::once(&j.spec))
             .map(|j| {
                 // The state looked at once: a starting job's seconds are
                 // its running seconds (issue 18, bytes).
