@@ -124,6 +124,9 @@ enum Outcome {
 
 /// Applies stop/start/restart/reload/signal to job `i` for the peer with
 /// `uid`; returns whether it could, and what happens, for the operator.
+/// Out of line on x86_64, as `write_status` (issue 18, bytes: there
+/// -64; armv6 +96, aarch64 +72).
+#[cfg_attr(target_arch = "x86_64", inline(never))]
 fn control_job(
     sup: &mut impl Loop,
     i: usize,
