@@ -423,49 +423,60 @@ impl<'a> Answer<'a> {
     fn read(&mut self, text: &'a str) -> Result<(), AnswerError<'a>> {
         let answer = self;
         let mut ended = false;
-        for line in crate::Lines(text) {
-            let (kind, rest) = crate::split_once(line, b'\t').unwrap_or((line, ""));
-            let read = match crate::config::word_index(
-                "refused\0error\0unknown\0pmtr\0job\0ok\0fail\0end\0",
-                kind,
-            ) {
-                Some(0) => return Err(AnswerError::Other((msg!(0, "{}"), rest), EXIT_DENIED)),
-                Some(1) => return Err(AnswerError::Other((msg!(0, "{}"), rest), EXIT_FAILED)),
-                Some(2) => return Err(AnswerError::Unknown(rest)),
-                Some(3) => {
-                    answer.pmtr_pid = crate::parse_unsigned(rest);
-                    true
+        // Each failure but the unknown names leaves the block with its
+        // text, value and exit code: one `AnswerError::Other` made (issue
+        // 18, bytes).
+        let (msg, value, code) = 'failed: {
+            for line in crate::Lines(text) {
+                let (kind, rest) = crate::split_once(line, b'\t').unwrap_or((line, ""));
+                let read = match crate::config::word_index(
+                    "refused\0error\0unknown\0pmtr\0job\0ok\0fail\0end\0",
+                    kind,
+                ) {
+                    // A refusal (permission) or an error: pmtr's text as
+                    // it is.
+                    Some(n @ (0 | 1)) => {
+                        let code = if n == 0 { EXIT_DENIED } else { EXIT_FAILED };
+                        break 'failed (msg!(0, "{}"), rest, code);
+                    }
+                    Some(2) => return Err(AnswerError::Unknown(rest)),
+                    Some(3) => {
+                        answer.pmtr_pid = crate::parse_unsigned(rest);
+                        true
+                    }
+                    Some(4) => JobStatus::push_parsed(rest, &mut answer.jobs).is_some(),
+                    Some(n @ (5 | 6)) => {
+                        let (name, what) = crate::split_once(rest, b'\t').unwrap_or((rest, ""));
+                        answer.results.push((name, n == 5, what));
+                        true
+                    }
+                    Some(_) => {
+                        ended = true;
+                        true
+                    }
+                    None => false,
+                };
+                // One message for an unknown line and a job line that does
+                // not read (issue 18, bytes).
+                if !read {
+                    break 'failed (
+                        msg!(0, "can't read pmtr's answer line '{}'"),
+                        line,
+                        EXIT_FAILED,
+                    );
                 }
-                Some(4) => JobStatus::push_parsed(rest, &mut answer.jobs).is_some(),
-                Some(n @ (5 | 6)) => {
-                    let (name, what) = crate::split_once(rest, b'\t').unwrap_or((rest, ""));
-                    answer.results.push((name, n == 5, what));
-                    true
-                }
-                Some(_) => {
-                    ended = true;
-                    true
-                }
-                None => false,
-            };
-            // One message for an unknown line and a job line that does
-            // not read (issue 18, bytes).
-            if !read {
-                return Err(AnswerError::Other(
-                    (msg!(0, "can't read pmtr's answer line '{}'"), line),
-                    EXIT_FAILED,
-                ));
             }
-        }
-        if !ended {
+            if ended {
+                return Ok(());
+            }
             let text = if text.is_empty() {
                 msg!(0, "pmtr closed the connection without an answer")
             } else {
                 msg!(0, "pmtr's answer was cut short")
             };
-            return Err(AnswerError::Other((text, ""), EXIT_FAILED));
-        }
-        Ok(())
+            (text, "", EXIT_FAILED)
+        };
+        Err(AnswerError::Other((msg, value), code))
     }
 }
 
