@@ -63,60 +63,65 @@ fn parse_args<'a>(
     args: &'a [String],
     out: &mut Args<'a>,
 ) -> Result<bool, UsageError<'a>> {
-    let mut args = args.iter();
-    let mut only_names = false;
-    while let Some(arg) = args.next() {
-        let text = arg.as_str();
-        // `-` and a byte on is a flag: told by the bytes, with no char
-        // pattern (issue 18, bytes).
-        if only_names || !matches!(text.as_bytes(), [b'-', _, ..]) {
-            out.names.push(text);
-            continue;
+    // Each usage error leaves the block with its text and word: the
+    // error made at one place (issue 18, bytes).
+    let failed = 'usage: {
+        let mut args = args.iter();
+        let mut only_names = false;
+        while let Some(arg) = args.next() {
+            let text = arg.as_str();
+            // `-` and a byte on is a flag: told by the bytes, with no char
+            // pattern (issue 18, bytes).
+            if only_names || !matches!(text.as_bytes(), [b'-', _, ..]) {
+                out.names.push(text);
+                continue;
+            }
+            // Matched by place in one list (issue 18, bytes).
+            match crate::config::word_index("--\0-h\0--help\0--json\0--prometheus\0-s\0", text) {
+                Some(0) => only_names = true,
+                Some(1 | 2) => return Ok(true),
+                Some(3) if verb == Verb::Status => out.json = true,
+                Some(4) if verb == Verb::Status => out.prometheus = true,
+                Some(5) => match args.next() {
+                    Some(path) => out.socket = path,
+                    None => break 'usage (msg!(0, "option '-s' needs an argument"), ""),
+                },
+                _ => match text.strip_prefix("-s") {
+                    Some(path) => out.socket = path,
+                    None => break 'usage (msg!(0, "unknown option '{}'"), text),
+                },
+            }
         }
-        // Matched by place in one list (issue 18, bytes).
-        match crate::config::word_index("--\0-h\0--help\0--json\0--prometheus\0-s\0", text) {
-            Some(0) => only_names = true,
-            Some(1 | 2) => return Ok(true),
-            Some(3) if verb == Verb::Status => out.json = true,
-            Some(4) if verb == Verb::Status => out.prometheus = true,
-            Some(5) => match args.next() {
-                Some(path) => out.socket = path,
-                None => return Err((msg!(0, "option '-s' needs an argument"), "")),
-            },
-            _ => match text.strip_prefix("-s") {
-                Some(path) => out.socket = path,
-                None => return Err((msg!(0, "unknown option '{}'"), text)),
-            },
+        if out.json && out.prometheus {
+            break 'usage (msg!(0, "--json and --prometheus exclude each other"), "");
         }
-    }
-    if out.json && out.prometheus {
-        return Err((msg!(0, "--json and --prometheus exclude each other"), ""));
-    }
-    if verb == Verb::Signal {
-        let Some(word) = out.names.pop() else {
-            return Err((
-                msg!(
-                    0,
-                    "'signal' needs job names and a signal, like: pmtr signal web USR1"
-                ),
-                "",
-            ));
-        };
-        let Some(sig) = crate::config::parse_signal(word) else {
-            return Err((
-                msg!(
-                    0,
-                    "unknown signal '{}': give a name like HUP, USR1 or TERM, or a number from 1 to 31"
-                ),
-                word,
-            ));
-        };
-        out.signal = Some(sig);
-    }
-    if verb != Verb::Status && out.names.is_empty() {
-        return Err((msg!(0, "'{}' needs at least one job name"), verb.word()));
-    }
-    Ok(false)
+        if verb == Verb::Signal {
+            let Some(word) = out.names.pop() else {
+                break 'usage (
+                    msg!(
+                        0,
+                        "'signal' needs job names and a signal, like: pmtr signal web USR1"
+                    ),
+                    "",
+                );
+            };
+            let Some(sig) = crate::config::parse_signal(word) else {
+                break 'usage (
+                    msg!(
+                        0,
+                        "unknown signal '{}': give a name like HUP, USR1 or TERM, or a number from 1 to 31"
+                    ),
+                    word,
+                );
+            };
+            out.signal = Some(sig);
+        }
+        if verb != Verb::Status && out.names.is_empty() {
+            break 'usage (msg!(0, "'{}' needs at least one job name"), verb.word());
+        }
+        return Ok(false);
+    };
+    Err(failed)
 }
 
 /// Runs `pmtr VERB ARGS…`; returns the exit code.
