@@ -63,60 +63,65 @@ fn parse_args<'a>(
     args: &'a [String],
     out: &mut Args<'a>,
 ) -> Result<bool, UsageError<'a>> {
-    let mut args = args.iter();
-    let mut only_names = false;
-    while let Some(arg) = args.next() {
-        let text = arg.as_str();
-        // `-` and a byte on is a flag: told by the bytes, with no char
-        // pattern (issue 18, bytes).
-        if only_names || !matches!(text.as_bytes(), [b'-', _, ..]) {
-            out.names.push(text);
-            continue;
+    // Each usage error leaves the block with its text and word: the
+    // error made at one place (issue 18, bytes).
+    let failed = 'usage: {
+        let mut args = args.iter();
+        let mut only_names = false;
+        while let Some(arg) = args.next() {
+            let text = arg.as_str();
+            // `-` and a byte on is a flag: told by the bytes, with no char
+            // pattern (issue 18, bytes).
+            if only_names || !matches!(text.as_bytes(), [b'-', _, ..]) {
+                out.names.push(text);
+                continue;
+            }
+            // Matched by place in one list (issue 18, bytes).
+            match crate::config::word_index("--\0-h\0--help\0--json\0--prometheus\0-s\0", text) {
+                Some(0) => only_names = true,
+                Some(1 | 2) => return Ok(true),
+                Some(3) if verb == Verb::Status => out.json = true,
+                Some(4) if verb == Verb::Status => out.prometheus = true,
+                Some(5) => match args.next() {
+                    Some(path) => out.socket = path,
+                    None => break 'usage (msg!(0, "option '-s' needs an argument"), ""),
+                },
+                _ => match text.strip_prefix("-s") {
+                    Some(path) => out.socket = path,
+                    None => break 'usage (msg!(0, "unknown option '{}'"), text),
+                },
+            }
         }
-        // Matched by place in one list (issue 18, bytes).
-        match crate::config::word_index("--\0-h\0--help\0--json\0--prometheus\0-s\0", text) {
-            Some(0) => only_names = true,
-            Some(1 | 2) => return Ok(true),
-            Some(3) if verb == Verb::Status => out.json = true,
-            Some(4) if verb == Verb::Status => out.prometheus = true,
-            Some(5) => match args.next() {
-                Some(path) => out.socket = path,
-                None => return Err((msg!(0, "option '-s' needs an argument"), "")),
-            },
-            _ => match text.strip_prefix("-s") {
-                Some(path) => out.socket = path,
-                None => return Err((msg!(0, "unknown option '{}'"), text)),
-            },
+        if out.json && out.prometheus {
+            break 'usage (msg!(0, "--json and --prometheus exclude each other"), "");
         }
-    }
-    if out.json && out.prometheus {
-        return Err((msg!(0, "--json and --prometheus exclude each other"), ""));
-    }
-    if verb == Verb::Signal {
-        let Some(word) = out.names.pop() else {
-            return Err((
-                msg!(
-                    0,
-                    "'signal' needs job names and a signal, like: pmtr signal web USR1"
-                ),
-                "",
-            ));
-        };
-        let Some(sig) = crate::config::parse_signal(word) else {
-            return Err((
-                msg!(
-                    0,
-                    "unknown signal '{}': give a name like HUP, USR1 or TERM, or a number from 1 to 31"
-                ),
-                word,
-            ));
-        };
-        out.signal = Some(sig);
-    }
-    if verb != Verb::Status && out.names.is_empty() {
-        return Err((msg!(0, "'{}' needs at least one job name"), verb.word()));
-    }
-    Ok(false)
+        if verb == Verb::Signal {
+            let Some(word) = out.names.pop() else {
+                break 'usage (
+                    msg!(
+                        0,
+                        "'signal' needs job names and a signal, like: pmtr signal web USR1"
+                    ),
+                    "",
+                );
+            };
+            let Some(sig) = crate::config::parse_signal(word) else {
+                break 'usage (
+                    msg!(
+                        0,
+                        "unknown signal '{}': give a name like HUP, USR1 or TERM, or a number from 1 to 31"
+                    ),
+                    word,
+                );
+            };
+            out.signal = Some(sig);
+        }
+        if verb != Verb::Status && out.names.is_empty() {
+            break 'usage (msg!(0, "'{}' needs at least one job name"), verb.word());
+        }
+        return Ok(false);
+    };
+    Err(failed)
 }
 
 /// Runs `pmtr VERB ARGS…`; returns the exit code.
@@ -423,49 +428,60 @@ impl<'a> Answer<'a> {
     fn read(&mut self, text: &'a str) -> Result<(), AnswerError<'a>> {
         let answer = self;
         let mut ended = false;
-        for line in crate::Lines(text) {
-            let (kind, rest) = crate::split_once(line, b'\t').unwrap_or((line, ""));
-            let read = match crate::config::word_index(
-                "refused\0error\0unknown\0pmtr\0job\0ok\0fail\0end\0",
-                kind,
-            ) {
-                Some(0) => return Err(AnswerError::Other((msg!(0, "{}"), rest), EXIT_DENIED)),
-                Some(1) => return Err(AnswerError::Other((msg!(0, "{}"), rest), EXIT_FAILED)),
-                Some(2) => return Err(AnswerError::Unknown(rest)),
-                Some(3) => {
-                    answer.pmtr_pid = crate::parse_unsigned(rest);
-                    true
+        // Each failure but the unknown names leaves the block with its
+        // text, value and exit code: one `AnswerError::Other` made (issue
+        // 18, bytes).
+        let (msg, value, code) = 'failed: {
+            for line in crate::Lines(text) {
+                let (kind, rest) = crate::split_once(line, b'\t').unwrap_or((line, ""));
+                let read = match crate::config::word_index(
+                    "refused\0error\0unknown\0pmtr\0job\0ok\0fail\0end\0",
+                    kind,
+                ) {
+                    // A refusal (permission) or an error: pmtr's text as
+                    // it is.
+                    Some(n @ (0 | 1)) => {
+                        let code = if n == 0 { EXIT_DENIED } else { EXIT_FAILED };
+                        break 'failed (msg!(0, "{}"), rest, code);
+                    }
+                    Some(2) => return Err(AnswerError::Unknown(rest)),
+                    Some(3) => {
+                        answer.pmtr_pid = crate::parse_unsigned(rest);
+                        true
+                    }
+                    Some(4) => JobStatus::push_parsed(rest, &mut answer.jobs).is_some(),
+                    Some(n @ (5 | 6)) => {
+                        let (name, what) = crate::split_once(rest, b'\t').unwrap_or((rest, ""));
+                        answer.results.push((name, n == 5, what));
+                        true
+                    }
+                    Some(_) => {
+                        ended = true;
+                        true
+                    }
+                    None => false,
+                };
+                // One message for an unknown line and a job line that does
+                // not read (issue 18, bytes).
+                if !read {
+                    break 'failed (
+                        msg!(0, "can't read pmtr's answer line '{}'"),
+                        line,
+                        EXIT_FAILED,
+                    );
                 }
-                Some(4) => JobStatus::push_parsed(rest, &mut answer.jobs).is_some(),
-                Some(n @ (5 | 6)) => {
-                    let (name, what) = crate::split_once(rest, b'\t').unwrap_or((rest, ""));
-                    answer.results.push((name, n == 5, what));
-                    true
-                }
-                Some(_) => {
-                    ended = true;
-                    true
-                }
-                None => false,
-            };
-            // One message for an unknown line and a job line that does
-            // not read (issue 18, bytes).
-            if !read {
-                return Err(AnswerError::Other(
-                    (msg!(0, "can't read pmtr's answer line '{}'"), line),
-                    EXIT_FAILED,
-                ));
             }
-        }
-        if !ended {
+            if ended {
+                return Ok(());
+            }
             let text = if text.is_empty() {
                 msg!(0, "pmtr closed the connection without an answer")
             } else {
                 msg!(0, "pmtr's answer was cut short")
             };
-            return Err(AnswerError::Other((text, ""), EXIT_FAILED));
-        }
-        Ok(())
+            (text, "", EXIT_FAILED)
+        };
+        Err(AnswerError::Other((msg, value), code))
     }
 }
 

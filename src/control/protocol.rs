@@ -116,36 +116,42 @@ impl Request {
                 "error\trequest is not UTF-8\n"
             }));
         };
-        let Some(verb) = Verb::from_word(word) else {
-            return Err(refusal("unknown request '", word, "'"));
-        };
-        // A loop, not `map(String::from).collect()`: that instantiated
-        // collect's machinery for this one use (issue 18, bytes).
+        // Each refusal leaves the block with its three parts: one call
+        // makes the answer line, one drop frees the names (issue 18,
+        // bytes).
         let mut names = Vec::new();
-        for word in words {
-            names.push(String::from(word));
-        }
-        let mut signal = None;
-        if verb == Verb::Signal {
-            // Only signals known by name or number (SPEC §10).
-            // Read where it is, then cut off: no String moved out and
-            // dropped (issue 18, bytes).
-            let word = names.last().map_or("", String::as_str);
-            signal = Some(
-                crate::config::parse_signal(word)
-                    .ok_or_else(|| refusal("unknown signal '", word, "'"))?,
-            );
-            names.truncate(names.len().saturating_sub(1));
-        }
-        if !matches!(verb, Verb::Status | Verb::Metrics) && names.is_empty() {
-            // A verb's word needs no escaping: it stays as it is.
-            return Err(refusal("'", verb.word(), "' needs at least one job name"));
-        }
-        Ok(Request {
-            verb,
-            names,
-            signal,
-        })
+        let (before, word, after) = 'refused: {
+            let Some(verb) = Verb::from_word(word) else {
+                break 'refused ("unknown request '", word, "'");
+            };
+            // A loop, not `map(String::from).collect()`: that instantiated
+            // collect's machinery for this one use (issue 18, bytes).
+            for word in words {
+                names.push(String::from(word));
+            }
+            let mut signal = None;
+            if verb == Verb::Signal {
+                // Only signals known by name or number (SPEC §10).
+                // Read where it is, then cut off: no String moved out and
+                // dropped (issue 18, bytes).
+                let word = names.last().map_or("", String::as_str);
+                let Some(sig) = crate::config::parse_signal(word) else {
+                    break 'refused ("unknown signal '", word, "'");
+                };
+                signal = Some(sig);
+                names.truncate(names.len().saturating_sub(1));
+            }
+            if !matches!(verb, Verb::Status | Verb::Metrics) && names.is_empty() {
+                // A verb's word needs no escaping: it stays as it is.
+                break 'refused ("'", verb.word(), "' needs at least one job name");
+            }
+            return Ok(Request {
+                verb,
+                names,
+                signal,
+            });
+        };
+        Err(refusal(before, word, after))
     }
 
     /// The request line, newline included. The client writes its own
