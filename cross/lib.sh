@@ -44,10 +44,12 @@ DIST=$STABLE_TARGET_DIR/dist
 # Size budgets in bytes (README, "Sizes"): exceeding one fails cross-check,
 # so growth is a decision, not an accident. Each build's budget is its
 # size at the last session's end plus about 1 KB, but never above issue
-# 18's goal once the build has met it (min armv6: the goal itself, 260
+# 18's goal once the build has met it (min armv6: the goal itself, 676
 # bytes over its size); the goal (the original C pmtr's size on that
 # target, 200 KB for stable x86_64) is reported beside it, met or not.
-# Set 2026-12-02 (fifteenth session); the fourteenth session's were
+# Set 2026-12-03 (sixteenth session); the fifteenth session's were
+# 124876 / 120448 / 156928 / 166528 min and 163840 / 174976 stable; the
+# fourteenth session's were
 # 127744 / 122624 / 158720 / 168320 min (armv6 / armv7 / aarch64 /
 # x86_64) and 165376 / 176768 stable (aarch64 / x86_64); the
 # thirteenth's 128512 / 123136 / 158976 / 169472 and 165632 / 177920,
@@ -61,11 +63,11 @@ DIST=$STABLE_TARGET_DIR/dist
 budget_of() {
     case $1-$2 in
         armv6-min) echo "124876 124876" ;;
-        armv7-min) echo "120448 124712" ;;
-        aarch64-min) echo "156928 148480" ;;
-        x86_64-min) echo "166528 136104" ;;
-        aarch64-release) echo "163840 0" ;;
-        x86_64-release) echo "174976 204800" ;;
+        armv7-min) echo "120152 124712" ;;
+        aarch64-min) echo "156128 148480" ;;
+        x86_64-min) echo "165276 136104" ;;
+        aarch64-release) echo "162008 0" ;;
+        x86_64-release) echo "172916 204800" ;;
         *) echo "0 0" ;;
     esac
 }
