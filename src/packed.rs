@@ -946,7 +946,9 @@ mod tests {
         both(255u8);
         both(65535u16);
         // A reference to a number, as the log macros take one.
-        both(&&12345u32);
+        let n = 12345u32;
+        let by_ref: &&u32 = &&n;
+        both(by_ref);
         assert_eq!(
             fill!("{} {} {}", "text", 'c', String::from("s")).to_string(),
             "text c s"
