@@ -202,9 +202,9 @@ impl Meaning {
     }
 
     #[inline(never)]
-    fn opt(&mut self, n: Option<&u64>) {
+    fn opt(&mut self, n: &Option<u64>) {
         self.num(usize::from(n.is_some()));
-        self.0.extend_from_slice(&n.map_or(0, |n| *n).to_ne_bytes());
+        self.0.extend_from_slice(&n.unwrap_or(0).to_ne_bytes());
     }
 
     /// A flag and the value as a `usize` (a `u32` fits), not widened to
@@ -249,7 +249,7 @@ impl Meaning {
             self.text(path);
         }
         if let Output::Log(log) = out {
-            self.opt(log.max.as_ref());
+            self.opt(&log.max);
             self.num(log.keep as usize);
             self.num(usize::from(log.stamp));
         }
@@ -323,15 +323,15 @@ impl JobSpec {
         m.num(ulimits.len());
         for u in ulimits {
             m.num(u.resource as usize);
-            m.opt(u.value.as_ref());
+            m.opt(&u.value);
         }
-        m.opt(bounce_secs.as_ref());
+        m.opt(bounce_secs);
         m.texts(depends);
-        m.opt(Some(kill_after_secs));
-        m.opt(restart_delay.as_ref().map(|d| &d.secs));
-        m.opt(restart_delay.as_ref().and_then(|d| d.max_secs.as_ref()));
+        m.opt(&Some(*kill_after_secs));
+        m.opt(&restart_delay.as_ref().map(|d| d.secs));
+        m.opt(&restart_delay.as_ref().and_then(|d| d.max_secs));
         m.opt32(give_up.map(|g| g.after));
-        m.opt(give_up.as_ref().map(|g| &g.within_secs));
+        m.opt(&give_up.as_ref().map(|g| g.within_secs));
         m.num(give_up.map_or(0, |g| usize::from(g.then_exit)));
         m.opt32(stop_signal.map(|s| s.as_raw() as u32));
         m.opt32(reload_signal.map(|s| s.as_raw() as u32));
@@ -371,8 +371,8 @@ impl JobSpec {
                 m.texts(cmd);
             }
         }
-        m.opt(every_ms.as_ref());
-        m.opt(timeout_ms.as_ref());
+        m.opt(every_ms);
+        m.opt(timeout_ms);
         // An `after` line's name and flag, not its place (see [`After`]).
         m.num(after.len());
         for a in after {
@@ -380,10 +380,10 @@ impl JobSpec {
             m.num(usize::from(a.restart));
         }
         m.texts(check_cmd);
-        m.opt(check_every_ms.as_ref());
-        m.opt(check_timeout_ms.as_ref());
+        m.opt(check_every_ms);
+        m.opt(check_timeout_ms);
         m.opt32(*check_fails);
-        m.opt(watchdog_ms.as_ref());
+        m.opt(watchdog_ms);
         m.0
     }
 }
