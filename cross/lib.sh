@@ -44,7 +44,7 @@ DIST=$STABLE_TARGET_DIR/dist
 # Size budgets in bytes (README, "Sizes"): exceeding one fails cross-check,
 # so growth is a decision, not an accident. Each build's budget is its
 # size at the last session's end plus about 1 KB, but never above issue
-# 18's goal once the build has met it (min armv6: the goal itself, 676
+# 18's goal once the build has met it (min armv6: the goal itself, 660
 # bytes over its size); the goal (the original C pmtr's size on that
 # target, 200 KB for stable x86_64) is reported beside it, met or not.
 # Set 2026-12-03 (sixteenth session); the fifteenth session's were
