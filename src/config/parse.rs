@@ -1222,11 +1222,15 @@ impl Parser<'_> {
                 let Some(out) = self.log_file(arg, args.get(1..).unwrap_or_default()) else {
                     return;
                 };
-                if kw == Kw::Out {
-                    put(&mut self.spec().out, out);
+                // One move of the output, to the place chosen (issue 18,
+                // bytes).
+                let spec = self.spec();
+                let place = if kw == Kw::Out {
+                    &mut spec.out
                 } else {
-                    put(&mut self.spec().err, out);
-                }
+                    &mut spec.err
+                };
+                put(place, out);
             }
             Kw::In => {
                 put(&mut self.extra().input, Some(arg.text.clone()));

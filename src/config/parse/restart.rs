@@ -208,8 +208,16 @@ impl Parser<'_> {
                 }
             }
             Kw::Stop | Kw::Reload => match parse_signal(&arg(1).text) {
-                Some(sig) if kw == Kw::Stop => self.extra().stop_signal = Some(sig),
-                Some(sig) => self.extra().reload_signal = Some(sig),
+                Some(sig) => {
+                    // One store, to the signal chosen (issue 18, bytes).
+                    let extra = self.extra();
+                    let place = if kw == Kw::Stop {
+                        &mut extra.stop_signal
+                    } else {
+                        &mut extra.reload_signal
+                    };
+                    *place = Some(sig);
+                }
                 None => self.bad_plain(arg(1), Msg::UnknownSignal),
             },
             Kw::Env => {
