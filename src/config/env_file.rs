@@ -83,9 +83,8 @@ fn parse_into(file: &str, bytes: &[u8], lines: &mut Vec<String>, errors: &mut Ve
                 // Columns count characters, as in the configuration.
                 let offset = line.len() - body.len() + at;
                 let pos = Pos {
-                    line: u32::try_from(i + 1).unwrap_or(u32::MAX),
-                    col: u32::try_from(line.get(..offset).unwrap_or(line).chars().count() + 1)
-                        .unwrap_or(u32::MAX),
+                    line: Pos::number(i),
+                    col: Pos::number(line.get(..offset).unwrap_or(line).chars().count()),
                 };
                 errors.push(Error::at(
                     file,

@@ -68,7 +68,7 @@ pub fn lines(src: &str) -> impl Iterator<Item = Result<Line, (Pos, ErrorKind)>> 
 /// `None` for a blank or comment line. Lexing line by line, interleaved
 /// with parsing, keeps errors in file order.
 pub fn line(raw: &str, i: usize) -> Result<Option<Line>, (Pos, ErrorKind)> {
-    let number = u32::try_from(i + 1).unwrap_or(u32::MAX);
+    let number = Pos::number(i);
     let text = raw.strip_suffix('\r').unwrap_or(raw);
     lex_line(text, number)
 }
@@ -85,7 +85,7 @@ fn is_blank(c: char) -> bool {
 fn lex_line(text: &str, number: u32) -> Result<Option<Line>, (Pos, ErrorKind)> {
     let at = |col: usize| Pos {
         line: number,
-        col: u32::try_from(col + 1).unwrap_or(u32::MAX),
+        col: Pos::number(col),
     };
     let chars = super::values::char_vec(text);
     // Chars read with `get` and iterators, not indexes: no bounds check

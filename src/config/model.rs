@@ -647,6 +647,16 @@ pub struct Pos {
     pub col: u32,
 }
 
+impl Pos {
+    /// The 1-based number of a line or column counted from 0 as `n`, at
+    /// most `u32::MAX`: a compare, not `u32::try_from` and its `Result`
+    /// (issue 18, bytes).
+    #[inline(always)]
+    pub(crate) fn number(n: usize) -> u32 {
+        (n + 1).min(u32::MAX as usize) as u32
+    }
+}
+
 /// Where a job and its `user` option were written, for messages that only
 /// the supervisor can give (an unknown user is found when the job is
 /// prepared, SPEC §3).
