@@ -375,6 +375,10 @@ const LOG_WORDS: &str = "max\0keep\0stamp\0";
 /// [`LOG_WORDS`] where [`WORDS`] holds them.
 const LOG_OPTIONS: &str = list(5);
 
+/// The values of an `order`, as the `i64` that [`signed`] reads.
+const I32_MIN: i64 = i32::MIN as i64;
+const I32_MAX: i64 = i32::MAX as i64;
+
 /// The `arg` of an option that takes more than one word.
 static NO_WORD: Word = Word {
     text: String::new(),
@@ -1259,9 +1263,11 @@ impl Parser<'_> {
                 Ok(cpus) => put(&mut self.extra().cpu, Some(cpus)),
                 Err((said, word)) => self.err(arg.pos, ErrorKind::new(said, Some(word))),
             },
-            Kw::Order => match signed(&arg.text).and_then(|n| i32::try_from(n).ok()) {
-                Some(n) => self.spec().order = n,
-                None => self.bad(arg, Msg::BadNumber, ORDER_NUMBER),
+            // An i32 by a range, as `nice`'s: no `try_from` and its
+            // `Result` (issue 18, bytes).
+            Kw::Order => match signed(&arg.text) {
+                Some(n @ I32_MIN..=I32_MAX) => self.spec().order = n as i32,
+                _ => self.bad(arg, Msg::BadNumber, ORDER_NUMBER),
             },
             Kw::Cmd => {
                 // A relative program is reported, and the file refused:
