@@ -169,66 +169,74 @@ impl<'a> UsageError<'a> {
 #[inline(never)]
 pub fn parse<'a>(args: &'a [String], opts: &mut Options<'a>) -> Result<Command, UsageError<'a>> {
     let mut args = args.iter();
-    while let Some(arg) = args.next() {
-        let text = arg.as_str();
-        // Matched by place in one list (issue 18, bytes).
-        match crate::config::word_index("--help\0--version\0--\0", text) {
-            Some(0) => return Ok(Command::Help),
-            Some(1) => return Ok(Command::Version),
-            Some(_) => {
-                if let Some(extra) = args.next() {
-                    return Err(UsageError::UnexpectedArgument(extra));
-                }
-                break;
-            }
-            None => {}
-        }
-        // A word of flags is `-` and a letter on: its first two bytes
-        // say which it is, with no char pattern (issue 18, bytes).
-        let flags = match text.as_bytes() {
-            [b'-', b'-', ..] => return Err(UsageError::UnknownFlag(text)),
-            [b'-', _, ..] => text.get(1..).unwrap_or_default(),
-            _ => return Err(UsageError::UnexpectedArgument(text)),
-        };
-        // Letter by letter, as bytes: a letter is its first byte and
-        // those that continue its char, cut from the word as its own
-        // slice (an error names it), with no char decoded (issue 18,
-        // bytes).
-        let mut word = flags;
-        while let Some(&flag) = word.as_bytes().first() {
-            let mut len = 1;
-            while word.as_bytes().get(len).is_some_and(|b| b & 0xc0 == 0x80) {
-                len += 1;
-            }
-            // Cut between chars: never None.
-            let (letter, rest) = word.split_at_checked(len).unwrap_or((word, ""));
-            word = rest;
-            match flag {
-                b'F' => opts.foreground = true,
-                b't' => opts.test = true,
-                b'v' => opts.verbose = opts.verbose.saturating_add(1),
-                b'h' => return Ok(Command::Help),
-                b'V' => return Ok(Command::Version),
-                b'c' | b'p' | b's' => {
-                    // getopt: the rest of this word is the argument, or else
-                    // the next word is.
-                    let value = if rest.is_empty() {
-                        args.next().ok_or(UsageError::MissingArgument(letter))?
-                    } else {
-                        rest
-                    };
-                    match flag {
-                        b'c' => opts.config = value,
-                        b'p' => opts.pidfile = Some(value),
-                        _ => opts.socket = value,
+    // Each refusal leaves the block with its error, made the `Err` at
+    // one place below, not at each (issue 18, bytes).
+    let refused = 'refused: {
+        while let Some(arg) = args.next() {
+            let text = arg.as_str();
+            // Matched by place in one list (issue 18, bytes).
+            match crate::config::word_index("--help\0--version\0--\0", text) {
+                Some(0) => return Ok(Command::Help),
+                Some(1) => return Ok(Command::Version),
+                Some(_) => {
+                    if let Some(extra) = args.next() {
+                        break 'refused UsageError::UnexpectedArgument(extra);
                     }
                     break;
                 }
-                _ => return Err(UsageError::UnknownLetter(letter)),
+                None => {}
+            }
+            // A word of flags is `-` and a letter on: its first two bytes
+            // say which it is, with no char pattern (issue 18, bytes).
+            let flags = match text.as_bytes() {
+                [b'-', b'-', ..] => break 'refused UsageError::UnknownFlag(text),
+                [b'-', _, ..] => text.get(1..).unwrap_or_default(),
+                _ => break 'refused UsageError::UnexpectedArgument(text),
+            };
+            // Letter by letter, as bytes: a letter is its first byte and
+            // those that continue its char, cut from the word as its own
+            // slice (an error names it), with no char decoded (issue 18,
+            // bytes).
+            let mut word = flags;
+            while let Some(&flag) = word.as_bytes().first() {
+                let mut len = 1;
+                while word.as_bytes().get(len).is_some_and(|b| b & 0xc0 == 0x80) {
+                    len += 1;
+                }
+                // Cut between chars: never None.
+                let (letter, rest) = word.split_at_checked(len).unwrap_or((word, ""));
+                word = rest;
+                match flag {
+                    b'F' => opts.foreground = true,
+                    b't' => opts.test = true,
+                    b'v' => opts.verbose = opts.verbose.saturating_add(1),
+                    b'h' => return Ok(Command::Help),
+                    b'V' => return Ok(Command::Version),
+                    b'c' | b'p' | b's' => {
+                        // getopt: the rest of this word is the argument, or else
+                        // the next word is.
+                        let value = if rest.is_empty() {
+                            match args.next() {
+                                Some(next) => next,
+                                None => break 'refused UsageError::MissingArgument(letter),
+                            }
+                        } else {
+                            rest
+                        };
+                        match flag {
+                            b'c' => opts.config = value,
+                            b'p' => opts.pidfile = Some(value),
+                            _ => opts.socket = value,
+                        }
+                        break;
+                    }
+                    _ => break 'refused UsageError::UnknownLetter(letter),
+                }
             }
         }
-    }
-    Ok(Command::Run)
+        return Ok(Command::Run);
+    };
+    Err(refused)
 }
 
 #[cfg(test)]
