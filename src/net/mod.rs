@@ -200,13 +200,17 @@ impl Net {
                 now,
             );
             let token = epoll::EventData::new_u64(token_base | i as u64);
+            // The kept socket taken out of its old endpoint, which stays
+            // in `old` with no socket (so it is neither matched again nor
+            // closed below): no endpoint moved out of the list (issue 18,
+            // bytes).
             let kept = old
-                .iter()
-                .position(|o| o.fd.is_some() && o.addr.is_some() && o.addr == l.addr)
-                .map(|at| old.swap_remove(at));
+                .iter_mut()
+                .find(|o| o.fd.is_some() && o.addr.is_some() && o.addr == l.addr)
+                .and_then(|o| o.fd.take());
             // Put where place's None is, not assigned over it: no drop
             // code for that None (issue 18, bytes).
-            let fd = match kept.and_then(|o| o.fd) {
+            let fd = match kept {
                 Some(fd) => match epoll::modify(epoll, &fd, token, epoll::EventFlags::IN) {
                     Ok(()) => Some(fd),
                     Err(e) => {
