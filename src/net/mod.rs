@@ -192,12 +192,13 @@ impl Net {
         // no `reserve_exact` of its own (issue 18, bytes).
         let mut old = core::mem::replace(&mut self.listen, Vec::with_capacity(listen.len()));
         for (i, url) in listen.iter().enumerate() {
-            let mut l = place(
+            let l = place(
                 url,
                 &mut self.names,
                 &mut old_names,
                 &mut self.last_key,
                 now,
+                &mut self.listen,
             );
             let token = epoll::EventData::new_u64(token_base | i as u64);
             // The kept socket taken out of its old endpoint, which stays
@@ -222,10 +223,9 @@ impl Net {
                         None
                     }
                 },
-                None => open_listener(epoll, token, &l),
+                None => open_listener(epoll, token, l),
             };
             crate::fill(&mut l.fd, fd);
-            self.listen.push(l);
         }
         // By reference, then dropped (closed) together: no `IntoIter` of
         // endpoints (issue 18, bytes).
@@ -238,17 +238,17 @@ impl Net {
         drop(old);
         let old_report = core::mem::replace(&mut self.report, Vec::with_capacity(report.len()));
         for url in report {
-            let mut d = place(
+            let d = place(
                 url,
                 &mut self.names,
                 &mut old_names,
                 &mut self.last_key,
                 now,
+                &mut self.report,
             );
             // As a listener's (above).
-            let fd = open_destination(&d);
+            let fd = open_destination(d);
             crate::fill(&mut d.fd, fd);
-            self.report.push(d);
         }
         drop(old_report);
         for gone in old_names.iter().filter(|n| n.resolving) {
@@ -533,15 +533,18 @@ fn intern(
 
 /// A `report to` or `listen on` URL's endpoint, not open yet: its name
 /// (interned into `names`) and the address it stands for now. One body
-/// for both lists, the endpoint made here too (issue 18, bytes).
+/// for both lists, the endpoint made here too and pushed onto `list`,
+/// where the caller opens it: not moved out to be pushed there (issue
+/// 18, bytes).
 #[inline(never)]
-fn place(
+fn place<'a>(
     url: &UdpUrl,
     names: &mut Vec<Name>,
     old: &mut Vec<Name>,
     last_key: &mut u32,
     now: Instant,
-) -> Endpoint {
+    list: &'a mut Vec<Endpoint>,
+) -> &'a mut Endpoint {
     // The socket address: the numeric host's, or the name's once known.
     let (name, ip) = match &url.host {
         Host::Ip(ip) => (None, Some(ip)),
@@ -550,7 +553,7 @@ fn place(
             (Some(n), names.get(n).and_then(|name| name.ip.as_ref()))
         }
     };
-    Endpoint {
+    list.push(Endpoint {
         text: url.text.clone(),
         port: url.port,
         iface: url.iface.clone(),
@@ -558,7 +561,9 @@ fn place(
         addr: at(ip, url.port),
         fd: None,
         failing: false,
-    }
+    });
+    // Just pushed: never None.
+    list.last_mut().unwrap()
 }
 
 /// The socket address of `ip`, if known, and `port`: one copy of its
