@@ -510,28 +510,29 @@ fn intern(
     if let Some(i) = names.iter().position(|n| n.host == host) {
         return i;
     }
-    let name = match old.iter().position(|n| n.host == host) {
-        Some(i) => {
-            let mut name = old.swap_remove(i);
-            name.warned = false;
-            if !name.resolving {
-                name.due = Some(now);
-            }
-            name
-        }
+    // Moved from `old` straight into `names`, not through the stack,
+    // and made due where it lands, the new name as the old (issue 18,
+    // bytes).
+    match old.iter().position(|n| n.host == host) {
+        Some(i) => names.push(old.swap_remove(i)),
         None => {
             *last_key = last_key.wrapping_add(1);
-            Name {
+            names.push(Name {
                 host: host.to_string(),
                 key: *last_key,
                 resolving: false,
                 ip: None,
-                due: Some(now),
+                due: None,
                 warned: false,
-            }
+            });
         }
-    };
-    names.push(name);
+    }
+    if let Some(name) = names.last_mut() {
+        name.warned = false;
+        if !name.resolving {
+            name.due = Some(now);
+        }
+    }
     names.len() - 1
 }
 
