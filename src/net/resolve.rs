@@ -414,8 +414,11 @@ impl<'a, I: Io> Resolver<'a, I> {
             match self.lookups[i].outcome(now, reachable, last_error) {
                 Outcome::Pending => i += 1,
                 Outcome::Done(result) => {
-                    let lookup = self.lookups.swap_remove(i);
-                    self.finished.push((lookup.key, result));
+                    // The key read where the lookup is, then the lookup
+                    // dropped as it leaves: not moved out first (issue
+                    // 18, bytes).
+                    self.finished.push((self.lookups[i].key, result));
+                    drop(self.lookups.swap_remove(i));
                 }
             }
         }

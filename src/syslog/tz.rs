@@ -44,7 +44,10 @@ pub enum TzError {
     /// A transition names a local time type that does not exist, or
     /// there is no type at all.
     BadType,
-    /// A POSIX TZ string that does not parse.
+    /// A POSIX TZ string that does not parse: [`Rule::parse`]'s, which
+    /// only tests and fuzzing call (pmtr's own reads of a rule pass no
+    /// error kind along).
+    #[cfg(any(test, fuzzing))]
     BadRule,
 }
 
@@ -54,6 +57,7 @@ impl fmt::Display for TzError {
             TzError::NotTzif => "not a TZif file",
             TzError::Truncated => "TZif file is truncated",
             TzError::BadType => "TZif file has a bad local time type",
+            #[cfg(any(test, fuzzing))]
             TzError::BadRule => "not a POSIX TZ rule",
         })
     }
@@ -387,20 +391,23 @@ impl Rule {
     #[cfg(any(test, fuzzing))]
     pub fn parse(s: &[u8]) -> Result<Rule, TzError> {
         let mut rule = None;
-        Rule::parse_into(&mut rule, s)?;
+        Rule::parse_into(&mut rule, s);
         rule.ok_or(TzError::BadRule)
     }
 
-    /// `Rule::parse` into `out`, which an error leaves as it was: the
+    /// `Rule::parse` into `out`, which a bad rule leaves as it was: the
     /// rule made where the zone keeps it, not moved out through a Result
+    /// (issue 18, bytes). `None` for a bad rule: every failure is
+    /// [`TzError::BadRule`], so the parser's steps pass no error kind
+    /// along, and the one caller that wants it (`Rule::parse`) makes it
     /// (issue 18, bytes).
-    fn parse_into(out: &mut Option<Rule>, s: &[u8]) -> Result<(), TzError> {
+    fn parse_into(out: &mut Option<Rule>, s: &[u8]) -> Option<()> {
         let mut p = Parser { s, at: 0 };
         p.name()?;
         let std = -p.offset(24)?;
         if p.done() {
             *out = Some(Rule { std, dst: None });
-            return Ok(());
+            return Some(());
         }
         p.name()?;
         let offset = if p.peek().is_some_and(|c| c != b',') {
@@ -431,7 +438,7 @@ impl Rule {
             (start, start_time, end, end_time)
         };
         if !p.done() {
-            return Err(TzError::BadRule);
+            return None;
         }
         *out = Some(Rule {
             std,
@@ -443,7 +450,7 @@ impl Rule {
                 end_time,
             }),
         });
-        Ok(())
+        Some(())
     }
 
     /// Seconds east of UTC at `t`.
@@ -526,39 +533,27 @@ impl Parser<'_> {
         }
     }
 
-    fn expect(&mut self, c: u8) -> Result<(), TzError> {
-        if self.eat(c) {
-            Ok(())
-        } else {
-            Err(TzError::BadRule)
-        }
+    fn expect(&mut self, c: u8) -> Option<()> {
+        if self.eat(c) { Some(()) } else { None }
     }
 
     /// A zone abbreviation: letters, or anything but `>` inside `<…>`.
-    fn name(&mut self) -> Result<(), TzError> {
+    fn name(&mut self) -> Option<()> {
         let start = self.at;
         if self.eat(b'<') {
             while self.peek().is_some_and(|c| c != b'>') {
                 self.at += 1;
             }
             self.expect(b'>')?;
-            return if self.at - start > 2 {
-                Ok(())
-            } else {
-                Err(TzError::BadRule)
-            };
+            return if self.at - start > 2 { Some(()) } else { None };
         }
         while self.peek().is_some_and(|c| c.is_ascii_alphabetic()) {
             self.at += 1;
         }
-        if self.at - start >= 3 {
-            Ok(())
-        } else {
-            Err(TzError::BadRule)
-        }
+        if self.at - start >= 3 { Some(()) } else { None }
     }
 
-    fn number(&mut self, max: u32) -> Result<u32, TzError> {
+    fn number(&mut self, max: u32) -> Option<u32> {
         let start = self.at;
         let mut n: u32 = 0;
         while let Some(c) = self.peek().filter(u8::is_ascii_digit) {
@@ -566,15 +561,15 @@ impl Parser<'_> {
             self.at += 1;
         }
         if self.at == start || n > max {
-            Err(TzError::BadRule)
+            None
         } else {
-            Ok(n)
+            Some(n)
         }
     }
 
     /// `[+-]hh[:mm[:ss]]` in seconds, as written (positive is west for
     /// zone offsets, later for switch times).
-    fn offset(&mut self, max_hours: u32) -> Result<i32, TzError> {
+    fn offset(&mut self, max_hours: u32) -> Option<i32> {
         let sign = if self.eat(b'-') {
             -1
         } else {
@@ -588,13 +583,13 @@ impl Parser<'_> {
                 secs += self.number(59)?;
             }
         }
-        Ok(sign * secs as i32)
+        Some(sign * secs as i32)
     }
 
     /// `,DAY[/TIME]`: a switch's day and local time of day (2:00 when
     /// not given). One copy for the start and the end (issue 18, bytes).
     #[inline(never)]
-    fn switch(&mut self) -> Result<(Day, i32), TzError> {
+    fn switch(&mut self) -> Option<(Day, i32)> {
         self.expect(b',')?;
         let day = self.day()?;
         let time = if self.eat(b'/') {
@@ -602,16 +597,16 @@ impl Parser<'_> {
         } else {
             7200
         };
-        Ok((day, time))
+        Some((day, time))
     }
 
-    fn day(&mut self) -> Result<Day, TzError> {
+    fn day(&mut self) -> Option<Day> {
         if self.eat(b'J') {
             let n = self.number(365)?;
             return if n >= 1 {
-                Ok(Day::Julian1(n as u16))
+                Some(Day::Julian1(n as u16))
             } else {
-                Err(TzError::BadRule)
+                None
             };
         }
         if self.eat(b'M') {
@@ -621,15 +616,15 @@ impl Parser<'_> {
             self.expect(b'.')?;
             let weekday = self.number(6)?;
             if month == 0 || week == 0 {
-                return Err(TzError::BadRule);
+                return None;
             }
-            return Ok(Day::Month {
+            return Some(Day::Month {
                 month: month as u8,
                 week: week as u8,
                 weekday: weekday as u8,
             });
         }
-        Ok(Day::Julian0(self.number(365)? as u16))
+        Some(Day::Julian0(self.number(365)? as u16))
     }
 }
 
