@@ -196,13 +196,12 @@ impl Net {
         // no `reserve_exact` of its own (issue 18, bytes).
         let mut old = core::mem::replace(&mut self.listen, Vec::with_capacity(listen.len()));
         for (i, url) in listen.iter().enumerate() {
-            let l = place(
+            let mut l = place(
                 url,
                 &mut self.names,
                 &mut old_names,
                 &mut self.last_key,
                 now,
-                &mut self.listen,
             );
             let token = epoll::EventData::new_u64(token_base | i as u64);
             // The kept socket taken out of its old endpoint, which stays
@@ -227,9 +226,10 @@ impl Net {
                         None
                     }
                 },
-                None => open_listener(epoll, token, l),
+                None => open_listener(epoll, token, &l),
             };
             crate::fill(&mut l.fd, fd);
+            self.listen.push(l);
         }
         // By reference, then dropped (closed) together: no `IntoIter` of
         // endpoints (issue 18, bytes).
@@ -242,17 +242,17 @@ impl Net {
         drop(old);
         let old_report = core::mem::replace(&mut self.report, Vec::with_capacity(report.len()));
         for url in report {
-            let d = place(
+            let mut d = place(
                 url,
                 &mut self.names,
                 &mut old_names,
                 &mut self.last_key,
                 now,
-                &mut self.report,
             );
             // As a listener's (above).
-            let fd = open_destination(d);
+            let fd = open_destination(&d);
             crate::fill(&mut d.fd, fd);
+            self.report.push(d);
         }
         drop(old_report);
         for gone in old_names.iter().filter(|n| n.resolving) {
@@ -538,18 +538,15 @@ fn intern(
 
 /// A `report to` or `listen on` URL's endpoint, not open yet: its name
 /// (interned into `names`) and the address it stands for now. One body
-/// for both lists, the endpoint made here too and pushed onto `list`,
-/// where the caller opens it: not moved out to be pushed there (issue
-/// 18, bytes).
+/// for both lists, the endpoint made here too (issue 18, bytes).
 #[inline(never)]
-fn place<'a>(
+fn place(
     url: &UdpUrl,
     names: &mut Vec<Name>,
     old: &mut Vec<Name>,
     last_key: &mut u32,
     now: Instant,
-    list: &'a mut Vec<Endpoint>,
-) -> &'a mut Endpoint {
+) -> Endpoint {
     // The socket address: the numeric host's, or the name's once known.
     let (name, ip) = match &url.host {
         Host::Ip(ip) => (None, Some(ip)),
@@ -558,7 +555,7 @@ fn place<'a>(
             (Some(n), names.get(n).and_then(|name| name.ip.as_ref()))
         }
     };
-    list.push(Endpoint {
+    Endpoint {
         text: url.text.clone(),
         port: url.port,
         iface: url.iface.clone(),
@@ -566,9 +563,7 @@ fn place<'a>(
         addr: at(ip, url.port),
         fd: None,
         failing: false,
-    });
-    // Just pushed: never None.
-    list.last_mut().unwrap()
+    }
 }
 
 /// The socket address of `ip`, if known, and `port`: one copy of its
