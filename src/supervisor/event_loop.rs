@@ -1411,9 +1411,7 @@ fn prepare(spec: &JobSpec, id: u32, cx: &mut Prepare<'_>) -> Result<Launch, NotS
             Err(_) => Ok(()),
         };
         if let Err(e) = trusted {
-            let why = super::config_source::error_text(&e);
-            refuse(spec, &why);
-            return Err(NotStartable(why));
+            return Err(untrusted(spec, &e));
         }
     }
     let mut env_files = Vec::new();
@@ -1463,6 +1461,16 @@ fn wait_for(d: Duration) -> rustix::time::Timespec {
 #[cold]
 fn refuse(spec: &JobSpec, why: &str) {
     error!("job {}: {}; the job will not start", spec.name, why);
+}
+
+/// A `depends` file that can't be trusted: its error logged, with `; the
+/// job will not start`, and its text. Cold, as `bad_env_file`: the
+/// usual way, trusted files, is laid out straight (issue 18, bytes).
+#[cold]
+fn untrusted(spec: &JobSpec, e: &config::Error) -> NotStartable {
+    let why = super::config_source::error_text(e);
+    refuse(spec, &why);
+    NotStartable(why)
 }
 
 /// The `KEY=VALUE` lines of a job's `env file`s (issue 15), then what
