@@ -1085,10 +1085,10 @@ impl Supervisor {
             return;
         };
         let mut lines = Vec::new();
-        if env_file_lines(spec, "keeping its environment as it was", &mut lines).is_err() {
+        let what_next = "keeping its environment as it was";
+        if env_lines(spec, job.id, notify_dir, what_next, &mut lines).is_err() {
             return;
         }
-        ready::add_env_lines(&mut lines, spec, job.id, notify_dir);
         // Otherwise its next start has the new environment.
         if !launch.replace_env(spec, &self.environ, &lines) {
             super::job_info(
@@ -1411,15 +1411,17 @@ fn prepare(spec: &JobSpec, id: u32, cx: &mut Prepare<'_>) -> Result<Launch, NotS
             Err(_) => Ok(()),
         };
         if let Err(e) = trusted {
-            let why = super::config_source::error_text(&e);
-            refuse(spec, &why);
-            return Err(NotStartable(why));
+            return Err(untrusted(spec, &e));
         }
     }
     let mut env_files = Vec::new();
-    env_file_lines(spec, "the job will not start", &mut env_files)?;
-    // NOTIFY_SOCKET (issue 16) wins over an env file's, not over `env`.
-    ready::add_env_lines(&mut env_files, spec, id, notify_dir);
+    env_lines(
+        spec,
+        id,
+        notify_dir,
+        "the job will not start",
+        &mut env_files,
+    )?;
     Launch::prepare(spec, users, environ, &env_files, envs).map_err(|error| {
         let at = match error {
             spawn::PrepareError::User(crate::users::LookupError::UnknownGroup(_)) => {
@@ -1461,21 +1463,36 @@ fn refuse(spec: &JobSpec, why: &str) {
     error!("job {}: {}; the job will not start", spec.name, why);
 }
 
-/// The `KEY=VALUE` lines of a job's `env file`s (issue 15); every bad line
-/// is logged by position (never its text: it may hold a secret), then
-/// `what_next`. Filled into the caller's `lines`, not returned through
-/// a `Result` (issue 18, bytes).
-fn env_file_lines(
+/// A `depends` file that can't be trusted: its error logged, with `; the
+/// job will not start`, and its text. Cold, as `bad_env_file`: the
+/// usual way, trusted files, is laid out straight (issue 18, bytes).
+#[cold]
+fn untrusted(spec: &JobSpec, e: &config::Error) -> NotStartable {
+    let why = super::config_source::error_text(e);
+    refuse(spec, &why);
+    NotStartable(why)
+}
+
+/// The `KEY=VALUE` lines of a job's `env file`s (issue 15), then what
+/// `ready notify` adds (`ready::add_env_lines`): one call for the two
+/// places that make a job's environment (issue 18, bytes). Every bad
+/// line of a file is logged by position (never its text: it may hold a
+/// secret), then `what_next`, and nothing is added. Filled into the
+/// caller's `lines`, not returned through a `Result` (issue 18, bytes).
+fn env_lines(
     spec: &JobSpec,
+    id: u32,
+    notify_dir: &str,
     what_next: &str,
     lines: &mut Vec<String>,
 ) -> Result<(), NotStartable> {
     let errors = config::read_env_files(&spec.extra().env_files, lines);
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(bad_env_file(spec, what_next, &errors))
+    if !errors.is_empty() {
+        return Err(bad_env_file(spec, what_next, &errors));
     }
+    // NOTIFY_SOCKET (issue 16) wins over an env file's, not over `env`.
+    ready::add_env_lines(lines, spec, id, notify_dir);
+    Ok(())
 }
 
 /// The errors of a job's env files logged, then `what_next`; the first

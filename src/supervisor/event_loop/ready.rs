@@ -50,10 +50,10 @@ pub(super) fn add_env_lines(lines: &mut Vec<String>, spec: &JobSpec, id: u32, no
         return;
     };
     if matches!(r.how, Some(ReadyHow::Notify)) {
-        // `notify::path_in`'s path, formatted straight into the line: no
-        // String of its own made and dropped (issue 18, bytes).
-        let line = format!("NOTIFY_SOCKET={notify_dir}/{}", crate::packed::Int(id));
-        debug_assert_eq!(line[14..], notify::path_in(notify_dir, id));
+        // The socket's path as `equip` makes it, by `join` and `itoa`:
+        // no `format!` of its own (issue 18, bytes).
+        let mut line = String::from("NOTIFY_SOCKET=");
+        line.push_str(&socket_path(notify_dir, id));
         lines.push(line);
         if let Some(ms) = r.watchdog_ms {
             // The digits by `logger::push_itoa`, there anyway: no
@@ -488,8 +488,8 @@ fn what(kind: ProbeKind) -> &'static str {
     }
 }
 
-/// `notify::path_in`, kept out of line: inlined into `equip`, its one
-/// caller, it made the x86_64 builds larger (issue 18, bytes).
+/// `notify::path_in`, kept out of line: inlined into `equip`, then its
+/// one caller, it made the x86_64 builds larger (issue 18, bytes).
 #[inline(never)]
 fn socket_path(dir: &str, id: u32) -> String {
     notify::path_in(dir, id)
