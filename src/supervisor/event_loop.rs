@@ -608,7 +608,9 @@ impl Supervisor {
                 crate::syslog::log(
                     severity,
                     format_args!(
-                        "sending SIG{sig_name} to job {name} [{}]",
+                        "sending SIG{} to job {} [{}]",
+                        crate::packed::Str(sig_name),
+                        crate::packed::Str(name),
                         crate::packed::Int(pid.as_raw_nonzero())
                     ),
                 );
@@ -1429,10 +1431,11 @@ fn prepare(spec: &JobSpec, id: u32, cx: &mut Prepare<'_>) -> Result<Launch, NotS
         };
         let pos = at.unwrap_or(spec.origin.job);
         let why = format!(
-            "{label}:{}:{}: job '{}': {error}",
+            "{}:{}:{}: job '{}': {error}",
+            crate::packed::Str(label),
             crate::packed::Int(pos.line),
             crate::packed::Int(pos.col),
-            spec.name
+            crate::packed::Str(&spec.name)
         );
         error!("{}; the job will not start", why);
         NotStartable(why)

@@ -52,7 +52,11 @@ pub(super) fn add_env_lines(lines: &mut Vec<String>, spec: &JobSpec, id: u32, no
     if matches!(r.how, Some(ReadyHow::Notify)) {
         // `notify::path_in`'s path, formatted straight into the line: no
         // String of its own made and dropped (issue 18, bytes).
-        let line = format!("NOTIFY_SOCKET={notify_dir}/{}", crate::packed::Int(id));
+        let line = format!(
+            "NOTIFY_SOCKET={}/{}",
+            crate::packed::Str(notify_dir),
+            crate::packed::Int(id)
+        );
         debug_assert_eq!(line[14..], notify::path_in(notify_dir, id));
         lines.push(line);
         if let Some(ms) = r.watchdog_ms {
@@ -310,7 +314,11 @@ impl Supervisor {
                 let program = cmd.and_then(|c| c.first()).map_or("", |s| s.as_str());
                 fmt::write(
                     &mut text,
-                    format_args!("can't run {program}: {}", crate::sys::strerror(e.errno)),
+                    format_args!(
+                        "can't run {}: {}",
+                        crate::packed::Str(program),
+                        crate::sys::strerror(e.errno)
+                    ),
                 )
             }
             // The line as it is, not through a format; `: {line}` after
