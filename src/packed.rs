@@ -441,6 +441,20 @@ impl core::fmt::Display for Str<'_> {
     }
 }
 
+/// What `format!` makes, written into a `String` that grows as it
+/// goes, not one sized first by core's guess from the format's pieces
+/// (`alloc::fmt::format`, 259 bytes on x86_64; issue 18, bytes). For
+/// the few texts pmtr keeps or sends, none on the respawn path; its
+/// capacity may be up to twice its length (a `shrink_to_fit` was 24
+/// bytes more code).
+#[inline(never)]
+pub fn text(args: core::fmt::Arguments<'_>) -> alloc::string::String {
+    let mut s = alloc::string::String::new();
+    // Writing into a `String` does not fail.
+    let _ = core::fmt::Write::write_fmt(&mut s, args);
+    s
+}
+
 /// `s` as it is.
 #[inline(always)]
 fn write_text(f: &mut core::fmt::Formatter<'_>, s: &str) -> core::fmt::Result {

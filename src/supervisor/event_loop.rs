@@ -1430,13 +1430,13 @@ fn prepare(spec: &JobSpec, id: u32, cx: &mut Prepare<'_>) -> Result<Launch, NotS
             _ => spec.origin.user,
         };
         let pos = at.unwrap_or(spec.origin.job);
-        let why = format!(
+        let why = crate::packed::text(format_args!(
             "{}:{}:{}: job '{}': {error}",
             crate::packed::Str(label),
             crate::packed::Int(pos.line),
             crate::packed::Int(pos.col),
             crate::packed::Str(&spec.name)
-        );
+        ));
         error!("{}; the job will not start", why);
         NotStartable(why)
     })

@@ -52,11 +52,11 @@ pub(super) fn add_env_lines(lines: &mut Vec<String>, spec: &JobSpec, id: u32, no
     if matches!(r.how, Some(ReadyHow::Notify)) {
         // `notify::path_in`'s path, formatted straight into the line: no
         // String of its own made and dropped (issue 18, bytes).
-        let line = format!(
+        let line = crate::packed::text(format_args!(
             "NOTIFY_SOCKET={}/{}",
             crate::packed::Str(notify_dir),
             crate::packed::Int(id)
-        );
+        ));
         debug_assert_eq!(line[14..], notify::path_in(notify_dir, id));
         lines.push(line);
         if let Some(ms) = r.watchdog_ms {
