@@ -430,6 +430,44 @@ impl<T: Show> core::fmt::Display for Int<T> {
     }
 }
 
+/// Text in a `format!` or `write!`, written as it is ([`Show`] for
+/// `str`), not by core's `Display` for `str`, which pads it to a width
+/// no message asks for (issue 18, bytes).
+pub struct Str<'a>(pub &'a str);
+
+impl core::fmt::Display for Str<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write_text(f, self.0)
+    }
+}
+
+/// What `format!` makes, written into a `String` that grows as it
+/// goes, not one sized first by core's guess from the format's pieces
+/// (`alloc::fmt::format`, 259 bytes on x86_64; issue 18, bytes). For
+/// the few texts pmtr keeps or sends, none on the respawn path; its
+/// capacity may be up to twice its length (a `shrink_to_fit` was 24
+/// bytes more code).
+#[inline(never)]
+pub fn text(args: core::fmt::Arguments<'_>) -> alloc::string::String {
+    let mut s = alloc::string::String::new();
+    // Writing into a `String` does not fail.
+    let _ = core::fmt::Write::write_fmt(&mut s, args);
+    s
+}
+
+/// `s` as it is.
+#[inline(always)]
+fn write_text(f: &mut core::fmt::Formatter<'_>, s: &str) -> core::fmt::Result {
+    // What core's `Display` for `str` would honour and this does not:
+    // checked in the debug builds the tests run, so a padded or cut text
+    // fails there.
+    debug_assert!(
+        f.width().is_none() && f.precision().is_none(),
+        "packed::Str writes text without width or precision"
+    );
+    f.write_str(s)
+}
+
 /// `n` in decimal, with a `-` if `negative`.
 pub fn write_int(f: &mut core::fmt::Formatter<'_>, negative: bool, n: u64) -> core::fmt::Result {
     // What core's formatting would honour and this does not: checked in
@@ -466,11 +504,25 @@ impl Show for core::num::NonZero<i32> {
     const FMT: Fmt<Self> = |n, f| i32::FMT(&n.get(), f);
 }
 
-impl Show for str {}
-impl Show for char {}
-impl Show for alloc::string::String {}
-impl Show for alloc::boxed::Box<str> {}
-impl<const N: usize> Show for heapless::String<N> {}
+// Text is written as it is, not through core's `Display` for `str`,
+// which pads to a width: no message asks for one, and without any such
+// `Display` in pmtr `Formatter::pad` (392 bytes on x86_64) is left out
+// (issue 18, bytes). See [`Str`] for a `format!` or `write!`.
+impl Show for str {
+    const FMT: Fmt<Self> = |s, f| write_text(f, s);
+}
+impl Show for char {
+    const FMT: Fmt<Self> = |c, f| core::fmt::Write::write_char(f, *c);
+}
+impl Show for alloc::string::String {
+    const FMT: Fmt<Self> = |s, f| write_text(f, s);
+}
+impl Show for alloc::boxed::Box<str> {
+    const FMT: Fmt<Self> = |s, f| write_text(f, s);
+}
+impl<const N: usize> Show for heapless::String<N> {
+    const FMT: Fmt<Self> = |s, f| write_text(f, s);
+}
 impl<T: Show + ?Sized> Show for &T {
     const FMT: Fmt<Self> = |v, f| T::FMT(v, f);
 }
@@ -958,6 +1010,25 @@ mod tests {
         assert_eq!(
             fill!("{} {} {}", "text", 'c', String::from("s")).to_string(),
             "text c s"
+        );
+    }
+
+    /// Text is written as core's `Display` writes it, in a message and
+    /// through [`Str`], whatever holds it.
+    #[test]
+    fn text_is_written_as_core_writes_it() {
+        let boxed: Box<str> = "boxed".into();
+        let mut fixed: heapless::String<8> = heapless::String::new();
+        fixed.push_str("fixed").unwrap();
+        for text in ["", "a", "é ü \t\n{}", "x".repeat(300).as_str()] {
+            assert_eq!(fill!("<{}>", text).to_string(), format!("<{text}>"));
+            assert_eq!(format!("<{}>", Str(text)), format!("<{text}>"));
+            let owned = String::from(text);
+            assert_eq!(fill!("<{}>", owned).to_string(), format!("<{text}>"));
+        }
+        assert_eq!(
+            fill!("{} {} {}", boxed, fixed, 'é').to_string(),
+            "boxed fixed é"
         );
     }
 

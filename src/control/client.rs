@@ -26,7 +26,7 @@ use rustix::net::{self, AddressFamily, SocketFlags};
 use super::protocol::{Exit, JobStatus, MAX_REQUEST, STATE_TEXTS, STATES, State, Verb};
 use crate::cli::DEFAULT_SOCKET;
 use crate::control::table::{Cells, duration};
-use crate::packed::{Arg, Filled, msg};
+use crate::packed::{Arg, Filled, Str, msg};
 use crate::rt::print::{out, stderr, stdout};
 
 const EXIT_OK: u8 = 0;
@@ -151,7 +151,7 @@ pub fn main(verb: Verb, args: &[String]) -> u8 {
                 msg,
                 args: &[Arg::new(&value)],
             };
-            eprintln!("pmtr {word}: {text}");
+            eprintln!("pmtr {}: {text}", Str(word));
             crate::cli::write_usage(stderr(), crate::cli::Usage::Verb);
             return EXIT_USAGE;
         }
@@ -184,7 +184,8 @@ pub fn main(verb: Verb, args: &[String]) -> u8 {
         // 18, bytes).
         const _: () = assert!(MAX_REQUEST == 1024, "the text says 1024");
         eprintln!(
-            "pmtr {word}: too many names for one request ({} bytes, at most 1024); split them",
+            "pmtr {}: too many names for one request ({} bytes, at most 1024); split them",
+            Str(word),
             crate::packed::Int(line.len())
         );
         return EXIT_USAGE;
@@ -238,7 +239,7 @@ pub fn main(verb: Verb, args: &[String]) -> u8 {
             }
             eprintln!(
                 "pmtr: no job named {} in the running configuration; nothing done",
-                *list
+                Str(&list)
             );
             return EXIT_FAILED;
         }
@@ -247,7 +248,7 @@ pub fn main(verb: Verb, args: &[String]) -> u8 {
                 msg,
                 args: &[Arg::new(&value)],
             };
-            eprintln!("pmtr: {text} (socket {socket})");
+            eprintln!("pmtr: {text} (socket {})", Str(socket));
             return code;
         }
     }
@@ -282,7 +283,10 @@ pub fn main(verb: Verb, args: &[String]) -> u8 {
                 code = EXIT_FAILED;
                 (stderr(), "pmtr: ")
             };
-            crate::rt::print::print_to(fd, format_args!("{head}{name}: {what}\n"));
+            crate::rt::print::print_to(
+                fd,
+                format_args!("{}{}: {}\n", Str(head), Str(name), Str(what)),
+            );
         }
         code
     }
@@ -499,17 +503,17 @@ fn state_text(text: &mut String, job: &JobStatus) {
             }
             // Issue 15: the backoff and the `give up` window, if any.
             if let Some(d) = job.extra("delay_secs") {
-                _ = write!(text, ", delay {d} s");
+                _ = write!(text, ", delay {} s", Str(d));
             }
             if let (Some(n), Some(of)) = (job.extra("quick_exits"), job.extra("give_up_after")) {
-                _ = write!(text, ", {n} of {of} quick exits");
+                _ = write!(text, ", {} of {} quick exits", Str(n), Str(of));
             }
             return;
         }
         State::Failed => {
             text.push_str("failed");
             if let Some(n) = job.extra("give_up_after") {
-                _ = write!(text, ": gave up after {n} quick exits");
+                _ = write!(text, ": gave up after {} quick exits", Str(n));
             }
             return;
         }

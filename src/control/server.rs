@@ -253,11 +253,11 @@ impl Server {
             let uid = match sys::peer_uid(fd.as_fd()) {
                 Ok(uid) if uid == 0 || uid == self.euid.as_raw() => uid,
                 Ok(uid) => {
-                    let text = format!(
+                    let text = crate::packed::text(format_args!(
                         "refused\tpermission denied: uid {} may not query or control pmtr (only root and uid {} may)\n",
                         crate::packed::Int(uid),
                         crate::packed::Int(self.euid.as_raw())
-                    );
+                    ));
                     notice!("control socket: refused a request from uid {}", uid);
                     send_all(&fd, text.as_bytes());
                     continue;

@@ -99,7 +99,11 @@ impl fmt::Display for BadDatagram<'_> {
                     })
                     .unwrap_or(verb.len());
                 let shown = verb.get(..end).unwrap_or(verb);
-                return write!(f, "'{shown}' is not enable or disable");
+                return write!(
+                    f,
+                    "'{}' is not enable or disable",
+                    crate::packed::Str(shown)
+                );
             }
             BadDatagram::NoJobNames => 3,
         };

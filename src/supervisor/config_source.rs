@@ -486,7 +486,7 @@ fn depends_file_hash(path: &str, warn: bool) -> u64 {
 /// that keep one (issue 18, bytes).
 #[inline(never)]
 pub(super) fn error_text(e: &config::Error) -> String {
-    format!("{}", *e)
+    crate::packed::text(format_args!("{}", *e))
 }
 
 /// `parts` and `e`'s text: one function, not one `format!` per call

@@ -608,7 +608,9 @@ impl Supervisor {
                 crate::syslog::log(
                     severity,
                     format_args!(
-                        "sending SIG{sig_name} to job {name} [{}]",
+                        "sending SIG{} to job {} [{}]",
+                        crate::packed::Str(sig_name),
+                        crate::packed::Str(name),
                         crate::packed::Int(pid.as_raw_nonzero())
                     ),
                 );
@@ -1430,12 +1432,13 @@ fn prepare(spec: &JobSpec, id: u32, cx: &mut Prepare<'_>) -> Result<Launch, NotS
             _ => spec.origin.user,
         };
         let pos = at.unwrap_or(spec.origin.job);
-        let why = format!(
-            "{label}:{}:{}: job '{}': {error}",
+        let why = crate::packed::text(format_args!(
+            "{}:{}:{}: job '{}': {error}",
+            crate::packed::Str(label),
             crate::packed::Int(pos.line),
             crate::packed::Int(pos.col),
-            spec.name
-        );
+            crate::packed::Str(&spec.name)
+        ));
         error!("{}; the job will not start", why);
         NotStartable(why)
     })

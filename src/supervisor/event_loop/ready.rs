@@ -50,10 +50,14 @@ pub(super) fn add_env_lines(lines: &mut Vec<String>, spec: &JobSpec, id: u32, no
         return;
     };
     if matches!(r.how, Some(ReadyHow::Notify)) {
-        // The socket's path as `equip` makes it, by `join` and `itoa`:
-        // no `format!` of its own (issue 18, bytes).
-        let mut line = String::from("NOTIFY_SOCKET=");
-        line.push_str(&socket_path(notify_dir, id));
+        // `notify::path_in`'s path, formatted straight into the line: no
+        // String of its own made and dropped (issue 18, bytes).
+        let line = crate::packed::text(format_args!(
+            "NOTIFY_SOCKET={}/{}",
+            crate::packed::Str(notify_dir),
+            crate::packed::Int(id)
+        ));
+        debug_assert_eq!(line[14..], notify::path_in(notify_dir, id));
         lines.push(line);
         if let Some(ms) = r.watchdog_ms {
             // The digits by `logger::push_itoa`, there anyway: no
@@ -310,7 +314,11 @@ impl Supervisor {
                 let program = cmd.and_then(|c| c.first()).map_or("", |s| s.as_str());
                 fmt::write(
                     &mut text,
-                    format_args!("can't run {program}: {}", crate::sys::strerror(e.errno)),
+                    format_args!(
+                        "can't run {}: {}",
+                        crate::packed::Str(program),
+                        crate::sys::strerror(e.errno)
+                    ),
                 )
             }
             // The line as it is, not through a format; `: {line}` after
