@@ -44,10 +44,12 @@ DIST=$STABLE_TARGET_DIR/dist
 # Size budgets in bytes (README, "Sizes"): exceeding one fails cross-check,
 # so growth is a decision, not an accident. Each build's budget is its
 # size at the last session's end plus about 1 KB, but never above issue
-# 18's goal once the build has met it (min armv6: the goal itself, 660
-# bytes over its size); the goal (the original C pmtr's size on that
-# target, 200 KB for stable x86_64) is reported beside it, met or not.
-# Set 2026-12-03 (sixteenth session); the fifteenth session's were
+# 18's goal once the build has met it; the goal (the original C pmtr's
+# size on that target, 200 KB for stable x86_64) is reported beside it,
+# met or not.
+# Set 2026-12-03 (seventeenth session); the sixteenth session's were
+# 124876 / 120152 / 156128 / 165276 min and 162008 / 172916 stable (min
+# armv6's then the goal itself); the fifteenth session's were
 # 124876 / 120448 / 156928 / 166528 min and 163840 / 174976 stable; the
 # fourteenth session's were
 # 127744 / 122624 / 158720 / 168320 min (armv6 / armv7 / aarch64 /
@@ -62,12 +64,12 @@ DIST=$STABLE_TARGET_DIR/dist
 # 174 and 257 KB (2026-11-30, late), and 184 and 288 KB.
 budget_of() {
     case $1-$2 in
-        armv6-min) echo "124876 124876" ;;
-        armv7-min) echo "120152 124712" ;;
-        aarch64-min) echo "156128 148480" ;;
-        x86_64-min) echo "165276 136104" ;;
-        aarch64-release) echo "162008 0" ;;
-        x86_64-release) echo "172916 204800" ;;
+        armv6-min) echo "124456 124876" ;;
+        armv7-min) echo "119440 124712" ;;
+        aarch64-min) echo "154928 148480" ;;
+        x86_64-min) echo "164084 136104" ;;
+        aarch64-release) echo "160240 0" ;;
+        x86_64-release) echo "171308 204800" ;;
         *) echo "0 0" ;;
     esac
 }
