@@ -398,9 +398,9 @@ impl Rule {
     /// `Rule::parse` into `out`, which a bad rule leaves as it was: the
     /// rule made where the zone keeps it, not moved out through a Result
     /// (issue 18, bytes). `None` for a bad rule: every failure is
-    /// [`TzError::BadRule`], so the parser's steps pass no error kind
-    /// along, and the one caller that wants it (`Rule::parse`) makes it
-    /// (issue 18, bytes).
+    /// `TzError::BadRule` (a variant of tests and fuzzing only), so the
+    /// parser's steps pass no error kind along, and the one caller that
+    /// wants it (`Rule::parse`) makes it (issue 18, bytes).
     fn parse_into(out: &mut Option<Rule>, s: &[u8]) -> Option<()> {
         let mut p = Parser { s, at: 0 };
         p.name()?;
