@@ -152,9 +152,16 @@ awk '$2 ~ /4pmtr5spawn(11child_entry|10child_main|12open_streams|9open_onto|8dup
 awk 'NR == FNR { want[$1] = 1; next } ($1 in want) { print $2 }' "$work/child" "$work/functions" >>"$work/hits"
 # Functions out of line only on 32-bit targets (inlined in the x86_64
 # build traced here) that the steady state calls: `Instant::secs_since`
-# (a job's status on every state change). The hash is a placeholder,
-# made `*` below like the others.
-echo '_RNvMNtCs0_4pmtr5clockNtB2_7Instant10secs_since' >>"$work/hits"
+# (a job's status on every state change), `metrics::wall_now` (every log
+# line's time), and the 64-bit division of the min builds' `rt::div`
+# (a log line's date, a duration): each had sat alone in a cold page on
+# armv6. The hash is a placeholder, made `*` below like the others.
+{
+    echo '_RNvMNtCs0_4pmtr5clockNtB2_7Instant10secs_since'
+    echo '_RNvNtNtCs0_4pmtr10supervisor7metrics8wall_now'
+    echo '__udivmoddi4'
+    echo '__divmoddi4'
+} >>"$work/hits"
 
 {
     echo "/*"
@@ -177,6 +184,11 @@ echo '_RNvMNtCs0_4pmtr5clockNtB2_7Instant10secs_since' >>"$work/hits"
     # in Thumb-1): the hot functions call some of them, and by number
     # they cannot be named from one build to the next.
     echo "        *(.text.OUTLINED_FUNCTION_*)"
+    # What 32-bit ARM calls compiler_builtins for (64-bit multiply and
+    # division entry points, 32-bit division, count of leading zeros,
+    # armv6's byte atomics of the locks): about 600 bytes on armv6, each
+    # on a log line's or a restart's way; nothing on 64-bit targets.
+    echo "        *libcompiler_builtins-*.rlib:*(.text .text.*)"
     echo "    }"
     echo "} INSERT BEFORE .text;"
     echo
