@@ -326,3 +326,61 @@ fn multicast_report_leaves_by_the_named_interface() {
         p.log()
     );
 }
+
+/// Lines of `log` that end in `text`: a port is matched whole, not as
+/// the start of a longer one.
+fn lines_ending(log: &str, text: &str) -> Vec<usize> {
+    log.lines()
+        .enumerate()
+        .filter(|(_, line)| line.ends_with(text))
+        .map(|(n, _)| n)
+        .collect()
+}
+
+#[test]
+fn reload_keeps_an_unchanged_listener_and_closes_the_others_in_order() {
+    let [kept, a, c, d] = [(); 4].map(|()| free_port());
+    let url = |port: u16| format!("udp://127.0.0.1:{port}");
+    let p = Pmtr::start(
+        "udp-relisten",
+        &format!(
+            "listen on {}\nlisten on {}\nlisten on {}\n{}",
+            url(kept),
+            url(a),
+            url(c),
+            job("web", "/bin/sleep 1000")
+        ),
+    );
+    let web = p.wait_job("web", T);
+    p.expect_log(&format!("listening on {}\n", url(c)), T);
+
+    p.write_config(&format!(
+        "listen on {}\nlisten on {}\n{}",
+        url(d),
+        url(kept),
+        job("web", "/bin/sleep 1000")
+    ));
+    p.expect_log(&format!("listening on {}\n", url(d)), T);
+    p.expect_log(&format!("no longer listening on {}\n", url(c)), T);
+    let log = p.log();
+    // The kept socket is neither closed nor announced again.
+    assert_eq!(
+        lines_ending(&log, &format!("listening on {}", url(kept))).len(),
+        1,
+        "{log}"
+    );
+    assert!(lines_ending(&log, &format!("no longer listening on {}", url(kept))).is_empty());
+    // The dropped ones are logged in the old file's order.
+    let gone_a = lines_ending(&log, &format!("no longer listening on {}", url(a)));
+    let gone_c = lines_ending(&log, &format!("no longer listening on {}", url(c)));
+    assert_eq!((gone_a.len(), gone_c.len()), (1, 1), "{log}");
+    assert!(gone_a[0] < gone_c[0], "{log}");
+    // Their ports are free again: the sockets are closed, not leaked.
+    UdpSocket::bind(("127.0.0.1", a)).unwrap();
+    UdpSocket::bind(("127.0.0.1", c)).unwrap();
+    // The kept socket still takes commands.
+    assert_eq!(p.job_pid("web"), Some(web));
+    let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
+    tx.send_to(b"disable web\n", ("127.0.0.1", kept)).unwrap();
+    expect_within(T, "the job to stop", || !alive(web));
+}
