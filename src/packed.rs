@@ -450,9 +450,31 @@ impl core::fmt::Display for Str<'_> {
 #[inline(never)]
 pub fn text(args: core::fmt::Arguments<'_>) -> alloc::string::String {
     let mut s = alloc::string::String::new();
-    // Writing into a `String` does not fail.
-    let _ = core::fmt::Write::write_fmt(&mut s, args);
+    append(&mut s, args);
     s
+}
+
+/// What `write!(s, ..)` appends to `s`, through [`Grow`]: every
+/// formatting into a `String` in pmtr goes through here, so that core's
+/// `fmt::Write` for `String` is never made into a `dyn Write`, and its
+/// `write_char` (a `String::push` with the char's encoding inlined, 216
+/// bytes on x86_64) is left out of the binary (issue 18, bytes).
+#[inline(never)]
+pub fn append(s: &mut alloc::string::String, args: core::fmt::Arguments<'_>) {
+    // Writing into a `String` does not fail.
+    let _ = core::fmt::write(&mut Grow(s), args);
+}
+
+/// A `String` as a `fmt::Write` with only `write_str` of its own: a char
+/// goes through the trait's `write_char`, which encodes it and calls
+/// `write_str` (see [`append`]).
+struct Grow<'a>(&'a mut alloc::string::String);
+
+impl core::fmt::Write for Grow<'_> {
+    fn write_str(&mut self, text: &str) -> core::fmt::Result {
+        self.0.push_str(text);
+        Ok(())
+    }
 }
 
 /// `s` as it is.
@@ -1029,6 +1051,24 @@ mod tests {
         assert_eq!(
             fill!("{} {} {}", boxed, fixed, 'é').to_string(),
             "boxed fixed é"
+        );
+    }
+
+    /// `append` and `text` make what `write!` and `format!` make, chars
+    /// (through the trait's `write_char`) and numbers included.
+    #[test]
+    fn append_writes_as_write_does() {
+        let mut s = String::from("start");
+        append(
+            &mut s,
+            format_args!(" {}{}{} {} {}", 'a', 'é', '€', Int(-42), Str("z")),
+        );
+        assert_eq!(s, format!("start {}{}{} {} {}", 'a', 'é', '€', -42, "z"));
+        append(&mut s, format_args!(""));
+        assert!(s.ends_with(" -42 z"));
+        assert_eq!(
+            text(format_args!("{}:{}", Str("x"), '\u{1F600}')),
+            "x:\u{1F600}"
         );
     }
 

@@ -15,7 +15,6 @@
 //! - 4: permission denied (the socket's mode, or pmtr refused the uid).
 
 use crate::prelude::*;
-use core::fmt::Write as _;
 use core::mem::ManuallyDrop;
 use core::time::Duration;
 
@@ -499,21 +498,24 @@ fn state_text(text: &mut String, job: &JobStatus) {
         State::Waiting => {
             text.push_str("waiting to restart");
             if let Some(n) = job.restart_in {
-                _ = write!(text, " in {} s", crate::packed::Int(n));
+                crate::packed::append(text, format_args!(" in {} s", crate::packed::Int(n)));
             }
             // Issue 15: the backoff and the `give up` window, if any.
             if let Some(d) = job.extra("delay_secs") {
-                _ = write!(text, ", delay {} s", Str(d));
+                crate::packed::append(text, format_args!(", delay {} s", Str(d)));
             }
             if let (Some(n), Some(of)) = (job.extra("quick_exits"), job.extra("give_up_after")) {
-                _ = write!(text, ", {} of {} quick exits", Str(n), Str(of));
+                crate::packed::append(
+                    text,
+                    format_args!(", {} of {} quick exits", Str(n), Str(of)),
+                );
             }
             return;
         }
         State::Failed => {
             text.push_str("failed");
             if let Some(n) = job.extra("give_up_after") {
-                _ = write!(text, ": gave up after {} quick exits", Str(n));
+                crate::packed::append(text, format_args!(": gave up after {} quick exits", Str(n)));
             }
             return;
         }

@@ -164,7 +164,7 @@ impl Request {
             s.push_str(name);
         }
         if let Some(sig) = self.signal {
-            let _ = core::fmt::Write::write_fmt(&mut s, format_args!(" {}", sig.as_raw()));
+            crate::packed::append(&mut s, format_args!(" {}", sig.as_raw()));
         }
         s.push('\n');
         s

@@ -5,7 +5,6 @@
 //! says what happened, read off the state before and after and the action.
 
 use crate::prelude::*;
-use core::fmt::Write;
 
 use crate::clock::Instant;
 use rustix::process::Pid;
@@ -67,10 +66,12 @@ pub(super) fn answer(sup: &mut impl Loop, request: &Request, uid: u32, now: Inst
             return text;
         }
         Verb::Status => {
-            let _ = writeln!(
-                out,
-                "pmtr\t{}",
-                crate::packed::Int(rustix::process::getpid().as_raw_nonzero())
+            crate::packed::append(
+                &mut out,
+                format_args!(
+                    "pmtr\t{}\n",
+                    crate::packed::Int(rustix::process::getpid().as_raw_nonzero())
+                ),
             );
             // By reference: no `vec::IntoIter` of its own (issue 18,
             // bytes).
