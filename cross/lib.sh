@@ -252,12 +252,17 @@ min_panic_strategy() {
 #   identical block endings of 3 instructions or more by default): an
 #   ending that two paths share is kept once and branched to (issue 18:
 #   armv6 -40 bytes, armv7 -48, aarch64 -64, x86_64 -88).
+# - but on armv7, the register allocator's size mode for splitting a
+#   value's live range (`-split-spill-mode=size`; LLVM's default is
+#   "speed" even at opt-level z): fewer copies and reloads where a value
+#   is split around a call, at the cost of a few in loops (issue 18,
+#   measured: armv6 -192 bytes, aarch64 -56, x86_64 -88; armv7 +96).
 min_rustflags() {
     flags="$MIN_PANIC_RUSTFLAGS -Cforce-unwind-tables=no --cfg pmtr_small_rt"
     flags="$flags -Cllvm-args=-tail-merge-size=1"
     case $1 in
         armv7-unknown-linux-musleabihf) flags="$flags -Ctarget-feature=+thumb-mode" ;;
-        *) flags="$flags $MIN_NO_JUMP_TABLES" ;;
+        *) flags="$flags $MIN_NO_JUMP_TABLES -Cllvm-args=-split-spill-mode=size" ;;
     esac
     case $1 in
         aarch64-*) flags="$flags -Ctarget-feature=-outline-atomics" ;;
@@ -291,10 +296,12 @@ no_jump_tables_flag() {
 # TARGET to those of .cargo/config.toml (which must build on every Rust
 # from the crate's rust-version, so a flag newer than that is added here,
 # after a probe): no jump tables on x86_64; and, as in the min flavour,
-# tail merging down to one instruction (stable x86_64 -72 bytes).
+# tail merging down to one instruction (stable x86_64 -72 bytes) and, on
+# x86_64, the register allocator's size mode for splitting (stable x86_64
+# -248 bytes; stable aarch64 0).
 release_rustflags() {
     case $1 in
-        x86_64-*) echo "-Cllvm-args=-tail-merge-size=1 $(no_jump_tables_flag "$STABLE")" ;;
+        x86_64-*) echo "-Cllvm-args=-tail-merge-size=1 -Cllvm-args=-split-spill-mode=size $(no_jump_tables_flag "$STABLE")" ;;
         *) echo "-Cllvm-args=-tail-merge-size=1" ;;
     esac
 }
