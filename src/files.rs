@@ -379,24 +379,24 @@ pub fn walk_path<E>(
         let cwd = crate::utf8::str(cwd.as_bytes()).ok_or_else(|| io(Errno::INVAL))?;
         components(&mut todo, cwd);
     }
-    // The `lstat`s: `/`'s in 0, the entries' in 1 and 2 in turn, the
-    // directory reached so far one of them (`dir`): an entry that is a
-    // directory becomes it by its number, not a copy of its `Stat`; each
-    // slot is the `Result` itself, filled by the call, not a `Stat`
-    // copied out of it (issue 18, bytes).
-    let mut st = [stat("/"), Err(Errno::NOENT), Err(Errno::NOENT)];
-    match &st[0] {
-        Ok(root) => visit("/", Some(root), root)?,
+    // The `lstat`s, each `Result` filled by the call where it stays:
+    // `/`'s, the entry's, and the directory reached so far (`cur`; an
+    // `Err` while that is `/`). Not slots of an array chosen at run
+    // time: a call's `Result` reached those through a copy, at each of
+    // three calls; one copy is left, of an entry that is a directory
+    // (issue 18, bytes).
+    let root = stat("/");
+    let root = match &root {
+        Ok(root) => root,
         Err(e) => return Err(io(*e)),
-    }
-    // The directory reached so far; `..` goes back by stat'ing the
-    // parent again.
+    };
+    visit("/", Some(root), root)?;
+    let mut cur = Err(Errno::NOENT);
+    // The path of the directory reached so far; `..` goes back by
+    // stat'ing the parent again.
     let mut done = String::from("/");
-    let mut dir = 0;
     let mut links = 0;
     while let Some(name) = todo.pop() {
-        // The slot that is neither `/`'s nor the directory's.
-        let slot = dir % 2 + 1;
         match name.as_str() {
             "." => continue,
             ".." => {
@@ -405,11 +405,10 @@ pub fn walk_path<E>(
                 // `String` (issue 18, bytes).
                 let keep = parent(&done).len();
                 done.truncate(keep);
-                st[slot] = stat(done.as_str());
-                if let Err(e) = st[slot] {
+                cur = stat(done.as_str());
+                if let Err(e) = cur {
                     return Err(io(e));
                 }
-                dir = slot;
                 continue;
             }
             _ => {}
@@ -424,12 +423,12 @@ pub fn walk_path<E>(
             done.push('/');
         }
         done.push_str(&name);
-        st[slot] = lstat(done.as_str());
-        // `dir` is always a slot that was filled.
-        let Ok(in_dir) = &st[dir] else {
-            return Err(io(Errno::NOENT));
+        let entry = lstat(done.as_str());
+        let in_dir = match &cur {
+            Ok(dir) => dir,
+            Err(_) => root,
         };
-        let meta = match &st[slot] {
+        let meta = match &entry {
             Ok(meta) => meta,
             Err(Errno::NOENT) => return visit(&done, None, in_dir),
             Err(e) => return Err(io(*e)),
@@ -447,12 +446,12 @@ pub fn walk_path<E>(
                     // Back to `/`, the absolute path's first byte: cut
                     // in place, as at `..` (issue 18, bytes).
                     done.truncate(1);
-                    dir = 0;
+                    cur = Err(Errno::NOENT);
                 }
                 components(&mut todo, &target);
             }
             _ if todo.is_empty() => return Ok(()),
-            FileType::Directory => dir = slot,
+            FileType::Directory => cur = entry,
             _ => return Err(io(Errno::NOTDIR)),
         }
     }

@@ -20,11 +20,14 @@
 use alloc::string::String;
 
 /// Where `bytes` stops being UTF-8: the length of its longest valid
-/// prefix, and the length of the bad sequence there (1 to 3), or `None`
-/// when the bytes end inside a sequence that was good so far, or are all
-/// valid (then the length is `bytes.len()`). As core's
-/// `Utf8Error::valid_up_to` and `error_len`.
-pub fn check(bytes: &[u8]) -> (usize, Option<usize>) {
+/// prefix, and the length of the bad sequence there (1 to 3), or of the
+/// bytes left when they end inside a sequence that was good so far (1 to
+/// 3 too), or 0 when all are valid (then the prefix is `bytes.len()`).
+/// As core's `Utf8Error::valid_up_to` and `error_len`, the latter `None`
+/// where this is the bytes left. Two numbers, not an `Option` in a
+/// tuple: returned in two registers on 64-bit, not through memory
+/// (issue 18, bytes).
+pub fn check(bytes: &[u8]) -> (usize, usize) {
     let mut i = 0;
     while let Some(&first) = bytes.get(i) {
         // The sequence's length, and the range of its second byte
@@ -42,22 +45,22 @@ pub fn check(bytes: &[u8]) -> (usize, Option<usize>) {
             0xf0 => (4, 0x90, 0xbf),
             0xf4 => (4, 0x80, 0x8f),
             0xf1..=0xf3 => (4, 0x80, 0xbf),
-            _ => return (i, Some(1)),
+            _ => return (i, 1),
         };
         let mut k = 1;
         while k < len {
             let Some(&next) = bytes.get(i + k) else {
-                return (i, None);
+                return (i, bytes.len() - i);
             };
             let (low, high) = if k == 1 { (low, high) } else { (0x80, 0xbf) };
             if next < low || next > high {
-                return (i, Some(k));
+                return (i, k);
             }
             k += 1;
         }
         i += len;
     }
-    (i, None)
+    (i, 0)
 }
 
 /// `bytes` as text if all of it is UTF-8 (`core::str::from_utf8(bytes).ok()`).
@@ -97,9 +100,7 @@ pub fn lossy(mut bytes: &[u8]) -> String {
         }
         out.push('\u{fffd}');
         // A sequence cut short by the end is one bad sequence.
-        bytes = bytes
-            .get(good + bad.unwrap_or(bytes.len() - good)..)
-            .unwrap_or_default();
+        bytes = bytes.get(good + bad..).unwrap_or_default();
     }
 }
 
@@ -174,8 +175,11 @@ mod tests {
     fn same(bytes: &[u8]) {
         let core = core::str::from_utf8(bytes);
         let want = match core {
-            Ok(_) => (bytes.len(), None),
-            Err(e) => (e.valid_up_to(), e.error_len()),
+            Ok(_) => (bytes.len(), 0),
+            Err(e) => (
+                e.valid_up_to(),
+                e.error_len().unwrap_or(bytes.len() - e.valid_up_to()),
+            ),
         };
         assert_eq!(check(bytes), want, "{bytes:x?}");
         assert_eq!(str(bytes), core.ok(), "{bytes:x?}");

@@ -235,6 +235,13 @@ impl Meaning {
         }
     }
 
+    /// The meaning of `out` alone (see [`Output`]'s `PartialEq`).
+    fn of_output(out: &Output) -> Vec<u8> {
+        let mut m = Meaning(Vec::new());
+        m.output(out);
+        m.0
+    }
+
     fn output(&mut self, out: &Output) {
         // The variant's number and its path written at one place each
         // (issue 18, bytes).
@@ -546,7 +553,7 @@ pub struct EnvFile {
 }
 
 /// Where a stdout/stderr stream goes.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Eq, Default)]
 pub enum Output {
     /// `/dev/null` (the default).
     #[default]
@@ -558,6 +565,18 @@ pub enum Output {
     /// A file with `max`, `keep` or `stamp`: written by a logger process
     /// between the job's pipe and the files.
     Log(Box<LogFile>),
+}
+
+/// Two outputs are the same when their meaning is, as two jobs are
+/// (see [`Meaning::output`]): not a derived comparison of each variant
+/// and of a log file's every field, 180 bytes of min x86_64 (issue 18,
+/// bytes). The supervisor compares outputs when it applies a
+/// configuration (`out` and `err` to one logger, a stream to syslog),
+/// never when it restarts a job: the two small `Vec`s are made there.
+impl PartialEq for Output {
+    fn eq(&self, other: &Output) -> bool {
+        Meaning::of_output(self) == Meaning::of_output(other)
+    }
 }
 
 /// `out FILE [max SIZE [keep N]] [stamp]`.

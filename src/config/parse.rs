@@ -992,16 +992,13 @@ impl Parser<'_> {
             self.fail(extra.pos, Msg::ExtraArg, option, Text::NONE);
         }
         // One push for both lists: one call site (issue 18, bytes).
-        match parse_url(&url.text, listen) {
-            Ok(u) => {
-                let list = if listen {
-                    &mut self.config.listen
-                } else {
-                    &mut self.config.report
-                };
-                list.push(u);
-            }
-            Err(said) => self.say(url.pos, Some(url), said),
+        let list = if listen {
+            &mut self.config.listen
+        } else {
+            &mut self.config.report
+        };
+        if let Err(said) = parse_url(&url.text, listen, list) {
+            self.say(url.pos, Some(url), said);
         }
     }
 

@@ -418,10 +418,12 @@ pub fn parse_cpu(text: &str) -> Result<Vec<u32>, (u32, &str)> {
 
 /// `udp://HOST:PORT[@IFACE]`; the host is a numeric IPv4 address, an IPv6
 /// address in brackets, or a host name, checked for syntax only: it is
-/// looked up later, by src/net, never while the file is read. An error
-/// is its message and reason as one number (see `parse::said`), reported
-/// about the URL's word: no `ErrorKind` made here (issue 18, bytes).
-pub fn parse_url(text: &str, listen: bool) -> Result<UdpUrl, u32> {
+/// looked up later, by src/net, never while the file is read. Pushed
+/// onto `list`: made there, not returned in a `Result` and moved (issue
+/// 18, bytes). An error is its message and reason as one number (see
+/// `parse::said`), reported about the URL's word: no `ErrorKind` made
+/// here (issue 18, bytes).
+pub fn parse_url(text: &str, listen: bool, list: &mut Vec<UdpUrl>) -> Result<(), u32> {
     let bad = |reason| said(Msg::BadUrl, reason, Text::NONE);
     let Some(rest) = text.strip_prefix("udp://") else {
         return Err(bad(NOT_UDP));
@@ -487,12 +489,13 @@ pub fn parse_url(text: &str, listen: bool) -> Result<UdpUrl, u32> {
     } else {
         return Err(bad(BAD_HOST));
     };
-    Ok(UdpUrl {
+    list.push(UdpUrl {
         text: text.to_string(),
         host,
         port,
         iface: iface.map(str::to_string),
-    })
+    });
+    Ok(())
 }
 
 /// `text` as `IpAddr`'s `from_str` reads it: IPv4 as four decimal

@@ -141,15 +141,20 @@ impl Parser<'_> {
         true
     }
 
-    /// The values of an option whose shape is right.
+    /// The values of an option whose shape is right. Its words are read
+    /// by slice patterns, as many as its shape has for sure (one, two
+    /// after `delay`, `signal` and `file`, five for `give up`): one
+    /// length check an option, not a bounds check at each word (issue
+    /// 18, bytes).
     fn restart_values(&mut self, kw: Kw, key: Text, pos: Pos, args: &[Word]) {
-        let arg = |i: usize| &args[i];
-        match kw {
-            Kw::Restart if !arg(0).is_text(DELAY) => {
+        match (kw, args) {
+            // `restart POLICY` has no other word (`restart delay` has
+            // two at least).
+            (Kw::Restart, [policy]) => {
                 // By place in a word list, not an array of the policies
                 // searched through their words (issue 18, bytes).
-                let policy = word_index("always\0on-failure\0never\0", &arg(0).text);
-                match policy.filter(|_| !arg(0).quoted) {
+                let i = word_index("always\0on-failure\0never\0", &policy.text);
+                match i.filter(|_| !policy.quoted) {
                     Some(i) => {
                         self.spec().restart = match i {
                             0 => Restart::Always,
@@ -160,15 +165,16 @@ impl Parser<'_> {
                     // POLICIES is inside the message's quotes: 'always', ...
                     None => {
                         let restart = Text::kw(Kw::Restart);
-                        self.report(Msg::Expected, pos, Some(arg(0)), POLICIES, restart);
+                        self.report(Msg::Expected, pos, Some(policy), POLICIES, restart);
                     }
                 }
             }
-            Kw::Restart => {
-                let Some(secs) = self.time(arg(1), false) else {
+            (Kw::Restart, [_, delay, rest @ ..]) => {
+                let Some(secs) = self.time(delay, false) else {
                     return;
                 };
-                let max_secs = match args.get(3) {
+                // `max TIME`, if given.
+                let max_secs = match rest.get(1) {
                     Some(w) => match self.time(w, true) {
                         Some(max) if max >= secs => Some(max),
                         Some(_) => {
@@ -189,8 +195,7 @@ impl Parser<'_> {
                 }
                 self.extra().restart_delay = Some(RestartDelay { secs, max_secs });
             }
-            Kw::Give => {
-                let n = arg(2);
+            (Kw::Give, [_, _, n, _, within, then_exit @ ..]) => {
                 let after = match number(&n.text) {
                     Some(after) if (1..=u64::from(MAX_GIVE_UP)).contains(&after) => after as u32,
                     _ => {
@@ -198,8 +203,8 @@ impl Parser<'_> {
                         return;
                     }
                 };
-                if let Some(within_secs) = self.time(arg(4), true) {
-                    let then_exit = args.len() > 5;
+                if let Some(within_secs) = self.time(within, true) {
+                    let then_exit = !then_exit.is_empty();
                     self.extra().give_up = Some(GiveUp {
                         after,
                         within_secs,
@@ -207,7 +212,7 @@ impl Parser<'_> {
                     });
                 }
             }
-            Kw::Stop | Kw::Reload => match parse_signal(&arg(1).text) {
+            (Kw::Stop | Kw::Reload, [_, sig, ..]) => match parse_signal(&sig.text) {
                 Some(sig) => {
                     // One store, to the signal chosen (issue 18, bytes).
                     let extra = self.extra();
@@ -218,35 +223,36 @@ impl Parser<'_> {
                     };
                     *place = Some(sig);
                 }
-                None => self.bad_plain(arg(1), Msg::UnknownSignal),
+                None => self.bad_plain(sig, Msg::UnknownSignal),
             },
-            Kw::Env => {
-                let text = &arg(1).text;
+            (Kw::Env, [_, file, ..]) => {
+                let text = &file.text;
                 let (optional, path) = match text.strip_prefix('-') {
                     Some(path) => (true, path),
                     None => (false, text.as_str()),
                 };
                 if path.is_empty() {
-                    self.fail(arg(1).pos, Msg::EmptyArg, key, Text::NONE);
+                    self.fail(file.pos, Msg::EmptyArg, key, Text::NONE);
                     return;
                 }
                 let path = path.to_string();
                 self.extra().env_files.push(EnvFile { path, optional });
             }
-            _ => {
+            // `group`, `groups` and `umask`, of one word.
+            (_, [arg, ..]) => {
                 // Borrowed from the word: copied only where it is kept
                 // (issue 18, bytes).
-                let text = arg(0).text.as_str();
+                let text = arg.text.as_str();
                 let spec = self.extra();
                 match kw {
                     Kw::Umask => match parse_umask(text) {
                         Some(mask) => spec.umask = Some(mask),
                         None => {
-                            self.bad(arg(0), Msg::BadNumber, OCTAL_MODE);
+                            self.bad(arg, Msg::BadNumber, OCTAL_MODE);
                         }
                     },
                     _ if crate::Split::new(text, b',').any(str::is_empty) => {
-                        self.fail(arg(0).pos, Msg::EmptyArg, key, Text::NONE);
+                        self.fail(arg.pos, Msg::EmptyArg, key, Text::NONE);
                     }
                     Kw::Group => put(&mut spec.group, Some(String::from(text))),
                     _ => {
@@ -260,6 +266,8 @@ impl Parser<'_> {
                     self.spec().origin.group.get_or_insert(pos);
                 }
             }
+            // The shape has a word at least.
+            _ => {}
         }
     }
 
