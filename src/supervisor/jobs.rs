@@ -448,7 +448,7 @@ impl Jobs {
     }
 
     pub fn by_name(&self, name: &str) -> Option<usize> {
-        self.current.iter().position(|j| *j.spec.name == *name)
+        named(&self.current, name)
     }
 
     pub fn find_by_pid(&self, pid: Pid) -> Option<Slot> {
@@ -496,7 +496,7 @@ impl Jobs {
 
     /// A changed job starts only when its old version is gone.
     pub fn replaced_still_stopping(&self, name: &str) -> bool {
-        self.retiring.iter().any(|j| *j.spec.name == *name)
+        named(&self.retiring, name).is_some()
     }
 
     /// Keeps a removed or replaced job until its processes are gone (see
@@ -643,6 +643,14 @@ impl Jobs {
         }
         applied
     }
+}
+
+/// The place of the job named `name` in `list`: one search for
+/// [`Jobs::by_name`] and [`Jobs::replaced_still_stopping`], where each
+/// had its own (issue 18, bytes).
+#[inline(never)]
+fn named(list: &[Job], name: &str) -> Option<usize> {
+    list.iter().position(|j| *j.spec.name == *name)
 }
 
 /// A new job made at the end of `list`. Out of [`Jobs::apply`] on 32-bit
