@@ -263,6 +263,10 @@ struct Ring {
 
 impl QuickExits {
     /// A ring for `capacity` quick exits (`give up after N`; 0 without).
+    /// Out of line but on aarch64: not in `Jobs::apply`'s frame (issue
+    /// 18, bytes: min armv6 -8, x86_64 -16; aarch64 +32, so inlined
+    /// there).
+    #[cfg_attr(not(target_arch = "aarch64"), inline(never))]
     pub fn new(capacity: usize) -> QuickExits {
         QuickExits((capacity > 0).then(|| {
             Box::new(Ring {
