@@ -135,7 +135,7 @@ pub fn init(foreground: bool, verbose: u8) {
         guard.insert(Writer {
             foreground: false,
             verbose: 0,
-            addr: None,
+            path: "",
             limit: RECORD_LIMIT,
             zone: Zone::UTC,
             sock: None,
@@ -156,15 +156,14 @@ pub fn init(foreground: bool, verbose: u8) {
     FOREGROUND.store(w.foreground, core::sync::atomic::Ordering::Relaxed);
     w.verbose = verbose;
     let path = crate::rt::start::var("PMTR_LOG_SOCKET").unwrap_or(DEV_LOG);
-    // A path that cannot be a socket address (too long) never connects:
-    // every record then goes to the fallback, which is what an operator
-    // can see and fix.
-    let addr = crate::files::unix_addr(path).ok();
-    if w.addr != addr {
+    // A path that cannot be a socket address (too long) never connects
+    // (`Writer::connect`): every record then goes to the fallback, which
+    // is what an operator can see and fix.
+    if w.path != path {
         w.sock = None;
         w.retry_at = None;
     }
-    w.addr = addr;
+    w.path = path;
     w.limit = crate::rt::start::var("PMTR_LOG_RECORD_MAX")
         .and_then(|v| crate::parse_unsigned::<usize>(crate::trim(v)))
         .map_or(RECORD_LIMIT, |n| n.clamp(RECORD_MIN, RECORD_MAX));

@@ -35,8 +35,12 @@ pub(super) struct Writer {
     pub(super) verbose: u8,
     /// The socket is a stream: records end with NUL.
     pub(super) stream: bool,
-    /// The socket path; `None` when it cannot be a socket address.
-    pub(super) addr: Option<SocketAddrUnix>,
+    /// The socket's path (`PMTR_LOG_SOCKET`, else /dev/log), from the
+    /// environment: its address made at each connect, not a 110-byte
+    /// `Option<SocketAddrUnix>` kept, compared and copied by `init`
+    /// (issue 18, bytes). One that cannot be a socket address (too long)
+    /// never connects.
+    pub(super) path: &'static str,
     pub(super) sock: Option<OwnedFd>,
     /// Records dropped because the socket was full.
     pub(super) lost: u32,
@@ -210,7 +214,7 @@ impl Writer {
         if self.retry_at.is_some_and(|at| now < at) {
             return false;
         }
-        let Some(addr) = &self.addr else {
+        let Ok(addr) = &crate::files::unix_addr(self.path) else {
             return false;
         };
         // The kind tried second only after EPROTOTYPE: one match, no
