@@ -386,9 +386,11 @@ impl JobStatus {
                 Some((kv, next)) => (kv, Some(next)),
                 None => (more, None),
             };
-            let (k, v) = crate::split_once(kv, b'=')?;
-            // `KEY=` as it is, then the value unescaped.
-            extra.push(unescape(kv.get(..=k.len())?, v));
+            // `KEY=` as it is, then the value unescaped: split after the
+            // `=`, not split at it and the key cut again (issue 18, bytes).
+            let at = kv.bytes().position(|b| b == b'=')?;
+            let (k, v) = kv.split_at_checked(at + 1)?;
+            extra.push(unescape(k, v));
         }
         // The pid read as a u32 by the same parser: one that does not fit
         // refuses the line (issue 18, bytes).
