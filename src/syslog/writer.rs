@@ -8,6 +8,7 @@ use rustix::io::Errno;
 use rustix::net::{AddressFamily, SendFlags, SocketAddrUnix, SocketFlags, SocketType};
 
 use crate::clock::Instant;
+use crate::files::Stat;
 
 use super::record::Record;
 use super::{RECORD_MAX, RETRY_AFTER, Severity, Zone};
@@ -306,9 +307,9 @@ pub(super) fn write_line(fd: rustix::fd::BorrowedFd<'_>, parts: &[&[u8]]) -> boo
     true
 }
 
-/// Whether fd 2 is open and not /dev/null.
-pub(super) fn stderr_usable() -> bool {
-    match crate::files::fstat(crate::rt::print::stderr()) {
+/// Whether fd 2 is open and not /dev/null: `stat` is its `fstat`.
+pub(super) fn stderr_usable(stat: &Result<Stat, Errno>) -> bool {
+    match stat {
         Ok(st) => {
             let is_char = rustix::fs::FileType::from_raw_mode(st.st_mode)
                 == rustix::fs::FileType::CharacterDevice;
@@ -338,9 +339,10 @@ pub(super) fn now_utc() -> i64 {
     crate::clock::wall().0
 }
 
-/// True when fd 2 is the journal stream systemd named in `JOURNAL_STREAM`
-/// (`DEVICE:INODE`, see systemd.exec(5)).
-pub(super) fn stderr_is_journal() -> bool {
+/// True when fd 2, whose `fstat` is `stat`, is the journal stream
+/// systemd named in `JOURNAL_STREAM` (`DEVICE:INODE`, see
+/// systemd.exec(5)).
+pub(super) fn stderr_is_journal(stat: &Result<Stat, Errno>) -> bool {
     let Some(stream) = crate::rt::start::var("JOURNAL_STREAM") else {
         return false;
     };
@@ -349,8 +351,7 @@ pub(super) fn stderr_is_journal() -> bool {
     };
     // The `Stat` read where the call put it, not copied out of its
     // `Result` (issue 18, bytes).
-    let stat = crate::files::fstat(crate::rt::print::stderr());
-    let Ok(stat) = &stat else {
+    let Ok(stat) = stat else {
         return false;
     };
     crate::parse_unsigned::<u64>(dev) == Some(stat.st_dev)
