@@ -386,21 +386,23 @@ impl JobStatus {
                 Some((kv, next)) => (kv, Some(next)),
                 None => (more, None),
             };
-            let (k, v) = crate::split_once(kv, b'=')?;
-            // `KEY=` as it is, then the value unescaped.
-            extra.push(unescape(kv.get(..=k.len())?, v));
+            // `KEY=` as it is, then the value unescaped: split after the
+            // `=`, not split at it and the key cut again (issue 18, bytes).
+            let at = kv.bytes().position(|b| b == b'=')?;
+            let (k, v) = kv.split_at_checked(at + 1)?;
+            extra.push(unescape(k, v));
         }
         // The pid read as a u32 by the same parser: one that does not fit
         // refuses the line (issue 18, bytes).
         fn opt<T: TryFrom<u64>>(s: &str) -> Option<Option<T>> {
-            if s == "-" {
+            if is(s, b'-') {
                 Some(None)
             } else {
                 crate::parse_unsigned(s).map(Some)
             }
         }
         // The two kinds read by one path (issue 18, bytes).
-        let last_exit = if *exit == "-" {
+        let last_exit = if is(exit, b'-') {
             None
         } else {
             let (kind, n) = crate::split_once(exit, b' ')?;
@@ -426,12 +428,19 @@ impl JobStatus {
             starts: crate::parse_unsigned(starts)?,
             name: name.to_string(),
             last_exit,
-            disabled_in_config: *in_config == "1",
-            reason: (*reason != "-").then(|| unescape("", reason)),
+            disabled_in_config: is(in_config, b'1'),
+            reason: (!is(reason, b'-')).then(|| unescape("", reason)),
             extra,
         });
         Some(())
     }
+}
+
+/// Whether `field` is the one byte `b` (`-` for none, `1`): the length
+/// and the byte compared in place, no slice comparison called (issue
+/// 18, bytes).
+fn is(field: &str, b: u8) -> bool {
+    field.as_bytes() == [b]
 }
 
 /// Appends a `KEY=VALUE` field of a job line, the value escaped.

@@ -135,7 +135,7 @@ pub fn init(foreground: bool, verbose: u8) {
         guard.insert(Writer {
             foreground: false,
             verbose: 0,
-            addr: None,
+            path: "",
             limit: RECORD_LIMIT,
             zone: Zone::UTC,
             sock: None,
@@ -152,24 +152,26 @@ pub fn init(foreground: bool, verbose: u8) {
     };
     // Under systemd stderr is the journal, which also reads /dev/log:
     // echoing would log every line twice.
-    w.foreground = foreground && !stderr_is_journal();
+    // fd 2's `stat` read once for both questions about it, not by each
+    // (issue 18, bytes).
+    let stderr = crate::files::fstat(crate::rt::print::stderr());
+    w.foreground = foreground && !stderr_is_journal(&stderr);
     FOREGROUND.store(w.foreground, core::sync::atomic::Ordering::Relaxed);
     w.verbose = verbose;
     let path = crate::rt::start::var("PMTR_LOG_SOCKET").unwrap_or(DEV_LOG);
-    // A path that cannot be a socket address (too long) never connects:
-    // every record then goes to the fallback, which is what an operator
-    // can see and fix.
-    let addr = crate::files::unix_addr(path).ok();
-    if w.addr != addr {
+    // A path that cannot be a socket address (too long) never connects
+    // (`Writer::connect`): every record then goes to the fallback, which
+    // is what an operator can see and fix.
+    if w.path != path {
         w.sock = None;
         w.retry_at = None;
     }
-    w.addr = addr;
+    w.path = path;
     w.limit = crate::rt::start::var("PMTR_LOG_RECORD_MAX")
         .and_then(|v| crate::parse_unsigned::<usize>(crate::trim(v)))
         .map_or(RECORD_LIMIT, |n| n.clamp(RECORD_MIN, RECORD_MAX));
     w.zone.set_from_tz();
-    w.console = if rustix::process::getpid().is_init() && !stderr_usable() {
+    w.console = if rustix::process::getpid().is_init() && !stderr_usable(&stderr) {
         open_console()
     } else {
         None

@@ -8,6 +8,7 @@ use rustix::io::Errno;
 use rustix::net::{AddressFamily, SendFlags, SocketAddrUnix, SocketFlags, SocketType};
 
 use crate::clock::Instant;
+use crate::files::Stat;
 
 use super::record::Record;
 use super::{RECORD_MAX, RETRY_AFTER, Severity, Zone};
@@ -35,8 +36,12 @@ pub(super) struct Writer {
     pub(super) verbose: u8,
     /// The socket is a stream: records end with NUL.
     pub(super) stream: bool,
-    /// The socket path; `None` when it cannot be a socket address.
-    pub(super) addr: Option<SocketAddrUnix>,
+    /// The socket's path (`PMTR_LOG_SOCKET`, else /dev/log), from the
+    /// environment: its address made at each connect, not a 110-byte
+    /// `Option<SocketAddrUnix>` kept, compared and copied by `init`
+    /// (issue 18, bytes). One that cannot be a socket address (too long)
+    /// never connects.
+    pub(super) path: &'static str,
     pub(super) sock: Option<OwnedFd>,
     /// Records dropped because the socket was full.
     pub(super) lost: u32,
@@ -210,7 +215,7 @@ impl Writer {
         if self.retry_at.is_some_and(|at| now < at) {
             return false;
         }
-        let Some(addr) = &self.addr else {
+        let Ok(addr) = &crate::files::unix_addr(self.path) else {
             return false;
         };
         // The kind tried second only after EPROTOTYPE: one match, no
@@ -302,9 +307,9 @@ pub(super) fn write_line(fd: rustix::fd::BorrowedFd<'_>, parts: &[&[u8]]) -> boo
     true
 }
 
-/// Whether fd 2 is open and not /dev/null.
-pub(super) fn stderr_usable() -> bool {
-    match crate::files::fstat(crate::rt::print::stderr()) {
+/// Whether fd 2 is open and not /dev/null: `stat` is its `fstat`.
+pub(super) fn stderr_usable(stat: &Result<Stat, Errno>) -> bool {
+    match stat {
         Ok(st) => {
             let is_char = rustix::fs::FileType::from_raw_mode(st.st_mode)
                 == rustix::fs::FileType::CharacterDevice;
@@ -334,9 +339,10 @@ pub(super) fn now_utc() -> i64 {
     crate::clock::wall().0
 }
 
-/// True when fd 2 is the journal stream systemd named in `JOURNAL_STREAM`
-/// (`DEVICE:INODE`, see systemd.exec(5)).
-pub(super) fn stderr_is_journal() -> bool {
+/// True when fd 2, whose `fstat` is `stat`, is the journal stream
+/// systemd named in `JOURNAL_STREAM` (`DEVICE:INODE`, see
+/// systemd.exec(5)).
+pub(super) fn stderr_is_journal(stat: &Result<Stat, Errno>) -> bool {
     let Some(stream) = crate::rt::start::var("JOURNAL_STREAM") else {
         return false;
     };
@@ -345,8 +351,7 @@ pub(super) fn stderr_is_journal() -> bool {
     };
     // The `Stat` read where the call put it, not copied out of its
     // `Result` (issue 18, bytes).
-    let stat = crate::files::fstat(crate::rt::print::stderr());
-    let Ok(stat) = &stat else {
+    let Ok(stat) = stat else {
         return false;
     };
     crate::parse_unsigned::<u64>(dev) == Some(stat.st_dev)
