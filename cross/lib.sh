@@ -252,17 +252,39 @@ min_panic_strategy() {
 #   identical block endings of 3 instructions or more by default): an
 #   ending that two paths share is kept once and branched to (issue 18:
 #   armv6 -40 bytes, armv7 -48, aarch64 -64, x86_64 -88).
+# - no hoisting out of loops or into earlier blocks ($NO_HOISTING, below),
+#   and on x86_64 no loop strength reduction either.
 # - but on armv7, the register allocator's size mode for splitting a
 #   value's live range (`-split-spill-mode=size`; LLVM's default is
 #   "speed" even at opt-level z): fewer copies and reloads where a value
 #   is split around a call, at the cost of a few in loops (issue 18,
 #   measured: armv6 -192 bytes, aarch64 -56, x86_64 -88; armv7 +96).
+# NO_HOISTING: LLVM passes that move code to run less often, at the cost
+# of bytes, left out (both flavours): machine LICM (loop invariants
+# hoisted into a block before the loop, held in registers across it, so
+# more spills; LLVM runs it even at opt-level z), LICM's scalar promotion
+# (a value kept in a register through a loop, loaded before and stored
+# after it) and GVN's partial redundancy elimination (a computation copied
+# into the paths that lacked it). Measured together, issue 18: min armv6
+# -216 bytes, armv7 -1472, aarch64 -1232, x86_64 -2176 (with x86_64's
+# `-disable-lsr`, loop strength reduction, alone -264 there: x86's
+# addressing modes take an index as it is; on aarch64 it was +216);
+# stable x86_64 -2432, stable aarch64 -896. A loop's invariant is then
+# computed in each turn: pmtr's loops are over a config's lines, a
+# datagram's bytes, a job list; the cost is not measurable against a
+# fork and exec (bench/bench.py's respawn rows).
+NO_HOISTING="-Cllvm-args=-disable-machine-licm -Cllvm-args=-disable-licm-promotion -Cllvm-args=-enable-pre=false -Cllvm-args=-enable-load-pre=false"
+
 min_rustflags() {
     flags="$MIN_PANIC_RUSTFLAGS -Cforce-unwind-tables=no --cfg pmtr_small_rt"
     flags="$flags -Cllvm-args=-tail-merge-size=1"
     case $1 in
         armv7-unknown-linux-musleabihf) flags="$flags -Ctarget-feature=+thumb-mode" ;;
         *) flags="$flags $MIN_NO_JUMP_TABLES -Cllvm-args=-split-spill-mode=size" ;;
+    esac
+    flags="$flags $NO_HOISTING"
+    case $1 in
+        x86_64-*) flags="$flags -Cllvm-args=-disable-lsr" ;;
     esac
     case $1 in
         aarch64-*) flags="$flags -Ctarget-feature=-outline-atomics" ;;
@@ -296,13 +318,14 @@ no_jump_tables_flag() {
 # TARGET to those of .cargo/config.toml (which must build on every Rust
 # from the crate's rust-version, so a flag newer than that is added here,
 # after a probe): no jump tables on x86_64; and, as in the min flavour,
-# tail merging down to one instruction (stable x86_64 -72 bytes) and, on
-# x86_64, the register allocator's size mode for splitting (stable x86_64
-# -248 bytes; stable aarch64 0).
+# tail merging down to one instruction (stable x86_64 -72 bytes), no
+# hoisting ($NO_HOISTING) and, on x86_64, no loop strength reduction
+# (stable aarch64 +192, so not there) and the register allocator's size
+# mode for splitting (stable x86_64 -248 bytes; stable aarch64 0).
 release_rustflags() {
     case $1 in
-        x86_64-*) echo "-Cllvm-args=-tail-merge-size=1 -Cllvm-args=-split-spill-mode=size $(no_jump_tables_flag "$STABLE")" ;;
-        *) echo "-Cllvm-args=-tail-merge-size=1" ;;
+        x86_64-*) echo "-Cllvm-args=-tail-merge-size=1 $NO_HOISTING -Cllvm-args=-disable-lsr -Cllvm-args=-split-spill-mode=size $(no_jump_tables_flag "$STABLE")" ;;
+        *) echo "-Cllvm-args=-tail-merge-size=1 $NO_HOISTING" ;;
     esac
 }
 
