@@ -266,7 +266,7 @@ pub fn run(args: Vec<String>) -> u8 {
             control::client::main(verb, &args[1..])
         }
         // A helper pmtr starts from its own binary (src/logger.rs).
-        _ if first == "log" => logger::main(&args[1..]),
+        _ if *first.as_bytes() == *b"log" => logger::main(&args[1..]),
         _ => daemon(&args),
     }
 }

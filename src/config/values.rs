@@ -288,10 +288,10 @@ pub fn parse_signal(text: &str) -> Option<Signal> {
 /// `TERM` for SIGTERM; `?` for a signal without a name.
 pub fn signal_name(sig: Signal) -> &'static str {
     // Past the list and 0 (which no `Signal` is) alike: no name.
-    match nth_word(SIGNALS, sig.as_raw() as usize) {
-        "" => "?",
-        name => name,
-    }
+    // `is_empty`, not a match on `""`: that called `[u8]`'s `eq`
+    // (issue 18, bytes).
+    let name = nth_word(SIGNALS, sig.as_raw() as usize);
+    if name.is_empty() { "?" } else { name }
 }
 
 // Why a time, a CPU list or a URL is bad.
