@@ -116,11 +116,26 @@ pub(crate) fn fill<T>(place: &mut Option<T>, value: Option<T>) {
 /// char searcher (and the `memchr` under it) leaves the binary when no
 /// char pattern is left (issue 18, bytes). An ASCII byte is never inside
 /// a multi-byte char, so the answer is the same.
-#[inline(never)]
+///
+/// Inlined, over a search out of line that answers in registers: the
+/// two `&str`s came back through memory (issue 18, bytes).
+#[inline(always)]
+#[allow(unsafe_code)]
 pub(crate) fn split_once(text: &str, sep: u8) -> Option<(&str, &str)> {
-    let i = text.bytes().position(|b| b == sep)?;
-    let (first, rest) = text.split_at_checked(i)?;
-    Some((first, rest.get(1..)?))
+    if !sep.is_ascii() {
+        return None;
+    }
+    let i = find(text.as_bytes(), sep)?;
+    // SAFETY: `i < text.len()` is the place of `sep`, an ASCII byte,
+    // which is never inside a multi-byte char: `i` and `i + 1` are char
+    // boundaries of `text`.
+    unsafe { Some((text.get_unchecked(..i), text.get_unchecked(i + 1..))) }
+}
+
+/// Where `bytes` first holds `byte`.
+#[inline(never)]
+fn find(bytes: &[u8], byte: u8) -> Option<usize> {
+    bytes.iter().position(|&b| b == byte)
 }
 
 /// Whether `bytes` holds `byte`: `bytes.contains(&byte)`, or
@@ -377,6 +392,8 @@ mod parse_tests {
                 text.split_once('='),
                 "{text:?}"
             );
+            // A byte of a multi-byte char is no ASCII `sep`: no cut.
+            assert_eq!(super::split_once(text, 0xc3), None, "{text:?}");
             assert_eq!(
                 super::Split::new(text, b',').collect::<Vec<_>>(),
                 text.split(',').collect::<Vec<_>>(),
