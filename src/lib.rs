@@ -138,6 +138,17 @@ fn find(bytes: &[u8], byte: u8) -> Option<usize> {
     bytes.iter().position(|&b| b == byte)
 }
 
+/// `text` without one last `byte` (an ASCII byte) if it ends in one:
+/// `text.strip_suffix(char).unwrap_or(text)`, one byte's compare in
+/// place of core's char pattern (issue 18, bytes).
+#[inline(never)]
+pub(crate) fn strip_last(text: &str, byte: u8) -> &str {
+    match text.as_bytes() {
+        [.., last] if *last == byte => text.get(..text.len() - 1).unwrap_or(text),
+        _ => text,
+    }
+}
+
 /// Whether `bytes` holds `byte`: `bytes.contains(&byte)`, or
 /// `text.contains(char)` for an ASCII char, without core's `memchr`
 /// (see [`split_once`]). By [`split_once`]'s search: one loop for both
@@ -191,7 +202,7 @@ impl<'a> Iterator for Lines<'a> {
         match split_once(self.0, b'\n') {
             Some((line, rest)) => {
                 self.0 = rest;
-                Some(line.strip_suffix('\r').unwrap_or(line))
+                Some(strip_last(line, b'\r'))
             }
             None => Some(core::mem::take(&mut self.0)),
         }
@@ -389,6 +400,11 @@ mod parse_tests {
             assert_eq!(
                 super::split_once(text, b'='),
                 text.split_once('='),
+                "{text:?}"
+            );
+            assert_eq!(
+                super::strip_last(text, b'\r'),
+                text.strip_suffix('\r').unwrap_or(text),
                 "{text:?}"
             );
             // A byte of a multi-byte char is no ASCII `sep`: no cut.

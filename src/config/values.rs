@@ -615,7 +615,7 @@ pub(super) fn is_job_name(text: &str) -> bool {
 /// letters, digits, `-` or `_` (service-style hosts exist), separated by
 /// dots, 253 bytes in all, one trailing dot allowed (an absolute name).
 pub fn is_host_name(name: &str) -> bool {
-    let name = name.strip_suffix('.').unwrap_or(name);
+    let name = crate::strip_last(name, b'.');
     if name.len() > 253 {
         return false;
     }
