@@ -397,9 +397,9 @@ pub fn walk_path<E>(
     let mut done = String::from("/");
     let mut links = 0;
     while let Some(name) = todo.pop() {
-        match name.as_str() {
-            "." => continue,
-            ".." => {
+        match name.as_bytes() {
+            [b'.'] => continue,
+            [b'.', b'.'] => {
                 // `done` is absolute, and the parent of an absolute path
                 // is its start: cut in place, not copied into a new
                 // `String` (issue 18, bytes).
@@ -463,8 +463,15 @@ pub fn walk_path<E>(
 pub fn parent(path: &str) -> &str {
     let trimmed = trim_slashes(path);
     match rsplit_at(trimmed, b'/') {
-        Some(("", _)) => "/",
-        Some((dir, _)) => trim_slashes(dir),
+        // `is_empty`, not a match on `""`: that called `[u8]`'s `eq`
+        // (issue 18, bytes).
+        Some((dir, _)) => {
+            if dir.is_empty() {
+                "/"
+            } else {
+                trim_slashes(dir)
+            }
+        }
         None if path.starts_with('/') => "/",
         None => ".",
     }

@@ -116,21 +116,46 @@ pub(crate) fn fill<T>(place: &mut Option<T>, value: Option<T>) {
 /// char searcher (and the `memchr` under it) leaves the binary when no
 /// char pattern is left (issue 18, bytes). An ASCII byte is never inside
 /// a multi-byte char, so the answer is the same.
-#[inline(never)]
+///
+/// Inlined, over a search out of line that answers in registers: the
+/// two `&str`s came back through memory (issue 18, bytes).
+#[inline(always)]
+#[allow(unsafe_code)]
 pub(crate) fn split_once(text: &str, sep: u8) -> Option<(&str, &str)> {
-    let i = text.bytes().position(|b| b == sep)?;
-    let (first, rest) = text.split_at_checked(i)?;
-    Some((first, rest.get(1..)?))
+    if !sep.is_ascii() {
+        return None;
+    }
+    let i = find(text.as_bytes(), sep)?;
+    // SAFETY: `i < text.len()` is the place of `sep`, an ASCII byte,
+    // which is never inside a multi-byte char: `i` and `i + 1` are char
+    // boundaries of `text`.
+    unsafe { Some((text.get_unchecked(..i), text.get_unchecked(i + 1..))) }
+}
+
+/// Where `bytes` first holds `byte`.
+#[inline(never)]
+fn find(bytes: &[u8], byte: u8) -> Option<usize> {
+    bytes.iter().position(|&b| b == byte)
+}
+
+/// `text` without one last `byte` (an ASCII byte) if it ends in one:
+/// `text.strip_suffix(char).unwrap_or(text)`, one byte's compare in
+/// place of core's char pattern (issue 18, bytes).
+#[inline(never)]
+pub(crate) fn strip_last(text: &str, byte: u8) -> &str {
+    match text.as_bytes() {
+        [.., last] if *last == byte => text.get(..text.len() - 1).unwrap_or(text),
+        _ => text,
+    }
 }
 
 /// Whether `bytes` holds `byte`: `bytes.contains(&byte)`, or
 /// `text.contains(char)` for an ASCII char, without core's `memchr`
-/// (see [`split_once`]).
-#[inline(never)]
-// `contains` is what this avoids: it calls core's memchr.
-#[allow(clippy::manual_contains)]
+/// (see [`split_once`]). By [`split_once`]'s search: one loop for both
+/// (issue 18, bytes).
+#[inline(always)]
 pub(crate) fn has_byte(bytes: &[u8], byte: u8) -> bool {
-    bytes.iter().any(|&b| b == byte)
+    find(bytes, byte).is_some()
 }
 
 /// `text.split(sep)` for an ASCII `sep` (see [`split_once`]): every
@@ -177,7 +202,7 @@ impl<'a> Iterator for Lines<'a> {
         match split_once(self.0, b'\n') {
             Some((line, rest)) => {
                 self.0 = rest;
-                Some(line.strip_suffix('\r').unwrap_or(line))
+                Some(strip_last(line, b'\r'))
             }
             None => Some(core::mem::take(&mut self.0)),
         }
@@ -266,7 +291,7 @@ pub fn run(args: Vec<String>) -> u8 {
             control::client::main(verb, &args[1..])
         }
         // A helper pmtr starts from its own binary (src/logger.rs).
-        _ if first == "log" => logger::main(&args[1..]),
+        _ if *first.as_bytes() == *b"log" => logger::main(&args[1..]),
         _ => daemon(&args),
     }
 }
@@ -377,6 +402,13 @@ mod parse_tests {
                 text.split_once('='),
                 "{text:?}"
             );
+            assert_eq!(
+                super::strip_last(text, b'\r'),
+                text.strip_suffix('\r').unwrap_or(text),
+                "{text:?}"
+            );
+            // A byte of a multi-byte char is no ASCII `sep`: no cut.
+            assert_eq!(super::split_once(text, 0xc3), None, "{text:?}");
             assert_eq!(
                 super::Split::new(text, b',').collect::<Vec<_>>(),
                 text.split(',').collect::<Vec<_>>(),

@@ -67,7 +67,7 @@ fn parse_into(file: &str, bytes: &[u8], lines: &mut Vec<String>, errors: &mut Ve
     for raw in crate::Split::new(text, b'\n') {
         let i = n;
         n += 1;
-        let line = raw.strip_suffix('\r').unwrap_or(raw);
+        let line = crate::strip_last(raw, b'\r');
         let body = skip_blanks(line);
         // The first byte, not a char pattern (issue 18, bytes).
         if matches!(body.as_bytes().first(), None | Some(b'#')) {

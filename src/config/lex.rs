@@ -69,7 +69,7 @@ pub fn lines(src: &str) -> impl Iterator<Item = Result<Line, (Pos, ErrorKind)>> 
 /// with parsing, keeps errors in file order.
 pub fn line(raw: &str, i: usize) -> Result<Option<Line>, (Pos, ErrorKind)> {
     let number = Pos::number(i);
-    let text = raw.strip_suffix('\r').unwrap_or(raw);
+    let text = crate::strip_last(raw, b'\r');
     lex_line(text, number)
 }
 

@@ -785,8 +785,8 @@ impl Parser<'_> {
                         suggest(kw, GLOBALS).or_else(|| suggest(kw, OPTIONS))
                     };
                     if let (Some(job), Some(option)) = (&mut self.job, suggestion) {
-                        job.misspelt_name |= option == "name";
-                        job.misspelt_cmd |= option == "cmd";
+                        job.misspelt_name |= *option.as_bytes() == *b"name";
+                        job.misspelt_cmd |= *option.as_bytes() == *b"cmd";
                     }
                     let msg = if in_job {
                         Msg::UnknownOption

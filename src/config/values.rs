@@ -288,10 +288,10 @@ pub fn parse_signal(text: &str) -> Option<Signal> {
 /// `TERM` for SIGTERM; `?` for a signal without a name.
 pub fn signal_name(sig: Signal) -> &'static str {
     // Past the list and 0 (which no `Signal` is) alike: no name.
-    match nth_word(SIGNALS, sig.as_raw() as usize) {
-        "" => "?",
-        name => name,
-    }
+    // `is_empty`, not a match on `""`: that called `[u8]`'s `eq`
+    // (issue 18, bytes).
+    let name = nth_word(SIGNALS, sig.as_raw() as usize);
+    if name.is_empty() { "?" } else { name }
 }
 
 // Why a time, a CPU list or a URL is bad.
@@ -615,7 +615,7 @@ pub(super) fn is_job_name(text: &str) -> bool {
 /// letters, digits, `-` or `_` (service-style hosts exist), separated by
 /// dots, 253 bytes in all, one trailing dot allowed (an absolute name).
 pub fn is_host_name(name: &str) -> bool {
-    let name = name.strip_suffix('.').unwrap_or(name);
+    let name = crate::strip_last(name, b'.');
     if name.len() > 253 {
         return false;
     }

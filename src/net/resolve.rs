@@ -250,7 +250,7 @@ impl<'a, I: Io> Resolver<'a, I> {
     // itself on x86_64 (issue 18, bytes; 0 on 32-bit ARM).
     #[inline(never)]
     pub fn start(&mut self, key: u32, host: &str, now: Instant) {
-        let name = host.strip_suffix('.').unwrap_or(host);
+        let name = crate::strip_last(host, b'.');
         // The results known at once pushed at one place (issue 18, bytes).
         let result = if let Some(ip) = crate::config::parse_ip(host) {
             Ok(vec![ip])
@@ -778,8 +778,7 @@ fn conf_line(line: &str, conf: &mut Conf, timeout: &mut u32, attempts: &mut u32)
                 if conf.search.len() == MAX_SEARCH {
                     break;
                 }
-                conf.search
-                    .push(d.strip_suffix('.').unwrap_or(d).to_string());
+                conf.search.push(crate::strip_last(d, b'.').to_string());
             }
         }
         Some(_) => {
