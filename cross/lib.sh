@@ -47,7 +47,9 @@ DIST=$STABLE_TARGET_DIR/dist
 # 18's goal once the build has met it; the goal (the original C pmtr's
 # size on that target, 200 KB for stable x86_64) is reported beside it,
 # met or not.
-# Set 2026-12-03 (seventeenth session); the sixteenth session's were
+# Set 2026-12-03 (eighteenth session); the seventeenth session's were
+# 124456 / 119440 / 154928 / 164084 min and 160240 / 171308 stable; the
+# sixteenth session's were
 # 124876 / 120152 / 156128 / 165276 min and 162008 / 172916 stable (min
 # armv6's then the goal itself); the fifteenth session's were
 # 124876 / 120448 / 156928 / 166528 min and 163840 / 174976 stable; the
@@ -64,12 +66,12 @@ DIST=$STABLE_TARGET_DIR/dist
 # 174 and 257 KB (2026-11-30, late), and 184 and 288 KB.
 budget_of() {
     case $1-$2 in
-        armv6-min) echo "124456 124876" ;;
-        armv7-min) echo "119440 124712" ;;
-        aarch64-min) echo "154928 148480" ;;
-        x86_64-min) echo "164084 136104" ;;
-        aarch64-release) echo "160240 0" ;;
-        x86_64-release) echo "171308 204800" ;;
+        armv6-min) echo "123112 124876" ;;
+        armv7-min) echo "117424 124712" ;;
+        aarch64-min) echo "152776 148480" ;;
+        x86_64-min) echo "160460 136104" ;;
+        aarch64-release) echo "158880 0" ;;
+        x86_64-release) echo "167580 204800" ;;
         *) echo "0 0" ;;
     esac
 }
