@@ -517,23 +517,8 @@ pub fn trim_leading(text: &str, byte: u8) -> &str {
 /// two `&str`s came back through memory, read back at each of the five
 /// callers (issue 18, bytes).
 #[inline(always)]
-#[allow(unsafe_code)]
 pub fn rsplit_at(text: &str, byte: u8) -> Option<(&str, &str)> {
-    // Every caller's `byte` is a constant: this test goes at compile time.
-    if !byte.is_ascii() {
-        return None;
-    }
-    let i = rfind(text.as_bytes(), byte)?;
-    // SAFETY: `i < text.len()` is the place of `byte`, an ASCII byte,
-    // which is never inside a multi-byte char: `i` and `i + 1` are char
-    // boundaries of `text`.
-    unsafe { Some((text.get_unchecked(..i), text.get_unchecked(i + 1..))) }
-}
-
-/// Where `bytes` last holds `byte`.
-#[inline(never)]
-fn rfind(bytes: &[u8], byte: u8) -> Option<usize> {
-    bytes.iter().rposition(|&b| b == byte)
+    crate::cut_at(text, byte, true)
 }
 
 /// `dir/name`; just `name` if it is absolute.

@@ -120,12 +120,26 @@ pub(crate) fn fill<T>(place: &mut Option<T>, value: Option<T>) {
 /// Inlined, over a search out of line that answers in registers: the
 /// two `&str`s came back through memory (issue 18, bytes).
 #[inline(always)]
-#[allow(unsafe_code)]
 pub(crate) fn split_once(text: &str, sep: u8) -> Option<(&str, &str)> {
+    cut_at(text, sep, false)
+}
+
+/// `text` cut at its first `sep` (its last if `last`), an ASCII byte,
+/// which goes: [`split_once`] and [`files::rsplit_at`], one cut for
+/// both. Inlined with `last` a constant, over a search out of line
+/// that answers in registers.
+#[inline(always)]
+#[allow(unsafe_code)]
+pub(crate) fn cut_at(text: &str, sep: u8, last: bool) -> Option<(&str, &str)> {
+    // Every caller's `sep` is a constant: this test goes at compile time.
     if !sep.is_ascii() {
         return None;
     }
-    let i = find(text.as_bytes(), sep)?;
+    let i = if last {
+        rfind(text.as_bytes(), sep)?
+    } else {
+        find(text.as_bytes(), sep)?
+    };
     // SAFETY: `i < text.len()` is the place of `sep`, an ASCII byte,
     // which is never inside a multi-byte char: `i` and `i + 1` are char
     // boundaries of `text`.
@@ -136,6 +150,12 @@ pub(crate) fn split_once(text: &str, sep: u8) -> Option<(&str, &str)> {
 #[inline(never)]
 fn find(bytes: &[u8], byte: u8) -> Option<usize> {
     bytes.iter().position(|&b| b == byte)
+}
+
+/// Where `bytes` last holds `byte`.
+#[inline(never)]
+fn rfind(bytes: &[u8], byte: u8) -> Option<usize> {
+    bytes.iter().rposition(|&b| b == byte)
 }
 
 /// `text` without one last `byte` (an ASCII byte) if it ends in one:
