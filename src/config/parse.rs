@@ -524,10 +524,18 @@ impl Diags<'_> {
     }
 
     /// `msg` about the unknown `word` at `pos`, with the word it may be a
-    /// typo of: one call for the three such reports (issue 18, bytes).
-    #[inline(never)]
+    /// typo of: [`Diags::say`], as every report naming a word.
+    #[inline(always)]
     fn unknown(&mut self, pos: Pos, msg: Msg, word: &str, suggestion: Option<&str>) {
-        let kind = ErrorKind::new(msg as u32, Some(word)).suggest(suggestion);
+        self.say(pos, Some(word), msg as u32, suggestion);
+    }
+
+    /// Reports the message and fixed texts of `said` at `pos`, naming
+    /// `word` (`%w`) and the `suggestion` (`%?`) if any: one body for
+    /// the parser's reports and the unknown words' (issue 18, bytes).
+    #[inline(never)]
+    fn say(&mut self, pos: Pos, word: Option<&str>, said: u32, suggestion: Option<&str>) {
+        let kind = ErrorKind::new(said, word).suggest(suggestion);
         self.push(pos, kind);
     }
 
@@ -648,8 +656,8 @@ impl Parser<'_> {
     #[inline(never)]
     fn say(&mut self, pos: Pos, word: Option<&Word>, said: u32) {
         let at = word.map_or(pos, |w| w.pos);
-        let kind = ErrorKind::new(said, word.map(|w| w.text.as_str()));
-        self.diags.push(at, kind);
+        self.diags
+            .say(at, word.map(|w| w.text.as_str()), said, None);
     }
 
     /// Reports `msg` at `word`, which it names (`%w`), or at `pos` when
