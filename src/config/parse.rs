@@ -532,7 +532,8 @@ impl Diags<'_> {
 
     /// Reports the message and fixed texts of `said` at `pos`, naming
     /// `word` (`%w`) and the `suggestion` (`%?`) if any: one body for
-    /// the parser's reports and the unknown words' (issue 18, bytes).
+    /// the parser's reports and the unknown words', not an `ErrorKind`
+    /// made and pushed at each (issue 18, bytes).
     #[inline(never)]
     fn say(&mut self, pos: Pos, word: Option<&str>, said: u32, suggestion: Option<&str>) {
         let kind = ErrorKind::new(said, word).suggest(suggestion);
@@ -916,7 +917,7 @@ impl Parser<'_> {
                 None => (Msg::MissingOption, None),
             };
             let said = said(msg, Text::kw(option), Text::NONE);
-            self.err(at, ErrorKind::new(said, word));
+            self.diags.say(at, word, said, None);
         }
         if let Some(pos) = name_pos {
             match find_name(&self.names, &spec.name) {
@@ -1017,8 +1018,7 @@ impl Parser<'_> {
         };
         if path.text.as_bytes().first() != Some(&b'/') {
             let said = said(Msg::Relative, METRICS_TO, Text::NONE);
-            let kind = ErrorKind::new(said, Some(&path.text));
-            self.err(pos, kind);
+            self.diags.say(pos, Some(&path.text), said, None);
             return;
         }
         if let Some(first) = self.metrics_at {
@@ -1266,7 +1266,7 @@ impl Parser<'_> {
             },
             Kw::Cpu => match parse_cpu(&arg.text) {
                 Ok(cpus) => put(&mut self.extra().cpu, Some(cpus)),
-                Err((said, word)) => self.err(arg.pos, ErrorKind::new(said, Some(word))),
+                Err((said, word)) => self.diags.say(arg.pos, Some(word), said, None),
             },
             // An i32 by a range, as `nice`'s: no `try_from` and its
             // `Result` (issue 18, bytes).
