@@ -75,12 +75,17 @@ pub(crate) fn parse_unsigned<T: TryFrom<u64>>(text: &str) -> Option<T> {
 /// in range. One loop, not core's two (issue 18, bytes).
 #[inline(never)]
 fn parse_u64(text: &str) -> Option<u64> {
-    let digits = text.strip_prefix('+').unwrap_or(text);
+    // The sign as a byte, the digits as bytes: no char pattern's call,
+    // and no frame (issue 18, bytes).
+    let digits = match text.as_bytes() {
+        [b'+', digits @ ..] => digits,
+        digits => digits,
+    };
     if digits.is_empty() {
         return None;
     }
     let mut n: u64 = 0;
-    for &b in digits.as_bytes() {
+    for &b in digits {
         let digit = b.wrapping_sub(b'0');
         if digit > 9 {
             return None;

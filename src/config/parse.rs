@@ -524,10 +524,19 @@ impl Diags<'_> {
     }
 
     /// `msg` about the unknown `word` at `pos`, with the word it may be a
-    /// typo of: one call for the three such reports (issue 18, bytes).
-    #[inline(never)]
+    /// typo of: [`Diags::say`], as every report naming a word.
+    #[inline(always)]
     fn unknown(&mut self, pos: Pos, msg: Msg, word: &str, suggestion: Option<&str>) {
-        let kind = ErrorKind::new(msg as u32, Some(word)).suggest(suggestion);
+        self.say(pos, Some(word), msg as u32, suggestion);
+    }
+
+    /// Reports the message and fixed texts of `said` at `pos`, naming
+    /// `word` (`%w`) and the `suggestion` (`%?`) if any: one body for
+    /// the parser's reports and the unknown words', not an `ErrorKind`
+    /// made and pushed at each (issue 18, bytes).
+    #[inline(never)]
+    fn say(&mut self, pos: Pos, word: Option<&str>, said: u32, suggestion: Option<&str>) {
+        let kind = ErrorKind::new(said, word).suggest(suggestion);
         self.push(pos, kind);
     }
 
@@ -648,8 +657,8 @@ impl Parser<'_> {
     #[inline(never)]
     fn say(&mut self, pos: Pos, word: Option<&Word>, said: u32) {
         let at = word.map_or(pos, |w| w.pos);
-        let kind = ErrorKind::new(said, word.map(|w| w.text.as_str()));
-        self.diags.push(at, kind);
+        self.diags
+            .say(at, word.map(|w| w.text.as_str()), said, None);
     }
 
     /// Reports `msg` at `word`, which it names (`%w`), or at `pos` when
@@ -908,7 +917,7 @@ impl Parser<'_> {
                 None => (Msg::MissingOption, None),
             };
             let said = said(msg, Text::kw(option), Text::NONE);
-            self.err(at, ErrorKind::new(said, word));
+            self.diags.say(at, word, said, None);
         }
         if let Some(pos) = name_pos {
             match find_name(&self.names, &spec.name) {
@@ -1009,8 +1018,7 @@ impl Parser<'_> {
         };
         if path.text.as_bytes().first() != Some(&b'/') {
             let said = said(Msg::Relative, METRICS_TO, Text::NONE);
-            let kind = ErrorKind::new(said, Some(&path.text));
-            self.err(pos, kind);
+            self.diags.say(pos, Some(&path.text), said, None);
             return;
         }
         if let Some(first) = self.metrics_at {
@@ -1258,7 +1266,7 @@ impl Parser<'_> {
             },
             Kw::Cpu => match parse_cpu(&arg.text) {
                 Ok(cpus) => put(&mut self.extra().cpu, Some(cpus)),
-                Err((said, word)) => self.err(arg.pos, ErrorKind::new(said, Some(word))),
+                Err((said, word)) => self.diags.say(arg.pos, Some(word), said, None),
             },
             // An i32 by a range, as `nice`'s: no `try_from` and its
             // `Result` (issue 18, bytes).

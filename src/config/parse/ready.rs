@@ -13,7 +13,7 @@
 //! Times take `ms` besides `s`, `m`, `h` and `d`.
 
 use super::{Kw, Parser, Text, find_name, put, texts};
-use crate::config::error::{ErrorKind, Msg};
+use crate::config::error::Msg;
 use crate::config::lex::Word;
 use crate::config::model::{After, JobSpec, Pos, Readiness, ReadyHow};
 use crate::config::values::{distance, is_job_name, parse_duration_ms, signed, word_index};
@@ -399,7 +399,7 @@ impl Parser<'_> {
                             text.push_str("… -> ");
                         }
                         text.push_str(name(w));
-                        diags.push(pos, ErrorKind::new(Msg::AfterCycle as u32, Some(&text)));
+                        diags.say(pos, Some(&text), Msg::AfterCycle as u32, None);
                     }
                     _ => {}
                 }
