@@ -198,13 +198,18 @@ impl Supervisor {
             return Err(failed);
         }
         let hostname = crate::utf8::lossy(rustix::system::uname().nodename().to_bytes());
+        // Made before the record, whose other fields are constants: made
+        // in its literal, the list after it, the job table before it was
+        // built on the stack and copied in (issue 18, bytes).
+        let environ = spawn::Env::inherited();
+        let events = Vec::with_capacity(64);
         Ok(Supervisor {
             epoll: core::mem::ManuallyDrop::into_inner(epoll),
             signals: core::mem::ManuallyDrop::into_inner(signals),
             source,
             jobs: Jobs::default(),
             notify_dir: notify::Dir::default(),
-            environ: spawn::Env::inherited(),
+            environ,
             net: Net::default(),
             control: None,
             next_report: None,
@@ -213,7 +218,7 @@ impl Supervisor {
             exit_code: 0,
             self_pid: rustix::process::getpid(),
             hostname,
-            events: Vec::with_capacity(64),
+            events,
             spawn_error: None,
             exit_line: None,
             control_quota: Quota::new(10),
