@@ -161,9 +161,10 @@ impl Supervisor {
     /// Sets up the loop's descriptors; a failure is the call that failed
     /// (`can't create epoll`, packed by `msg!`) and its errno, for the
     /// caller's one log line: no error type with a `Display` of its own
-    /// (issue 18, bytes). Out of line on 64-bit targets, as
-    /// `open_control` (min x86_64 -72; with it, aarch64 -24).
-    #[cfg_attr(target_pointer_width = "64", inline(never))]
+    /// (issue 18, bytes). Out of line: `start` returns its result as it
+    /// is (on 64-bit targets, as `open_control`, min x86_64 -72 and with
+    /// it aarch64 -24; on 32-bit ARM since `start` does, armv6 -64).
+    #[inline(never)]
     pub fn new(
         config_path: &str,
         signals: &sys::SigSet,
