@@ -201,9 +201,11 @@ impl Supervisor {
         let hostname = crate::utf8::lossy(rustix::system::uname().nodename().to_bytes());
         // Made before the record, whose other fields are constants: made
         // in its literal, the list after it, the job table before it was
-        // built on the stack and copied in (issue 18, bytes).
+        // built on the stack and copied in (issue 18, bytes); the pid too
+        // (aarch64 -8).
         let environ = spawn::Env::inherited();
         let events = Vec::with_capacity(64);
+        let self_pid = rustix::process::getpid();
         Ok(Supervisor {
             epoll: core::mem::ManuallyDrop::into_inner(epoll),
             signals: core::mem::ManuallyDrop::into_inner(signals),
@@ -217,7 +219,7 @@ impl Supervisor {
             shutting_down: false,
             trim_due: false,
             exit_code: 0,
-            self_pid: rustix::process::getpid(),
+            self_pid,
             hostname,
             events,
             spawn_error: None,
