@@ -161,9 +161,10 @@ impl Supervisor {
     /// Sets up the loop's descriptors; a failure is the call that failed
     /// (`can't create epoll`, packed by `msg!`) and its errno, for the
     /// caller's one log line: no error type with a `Display` of its own
-    /// (issue 18, bytes). Out of line on 64-bit targets, as
-    /// `open_control` (min x86_64 -72; with it, aarch64 -24).
-    #[cfg_attr(target_pointer_width = "64", inline(never))]
+    /// (issue 18, bytes). Out of line: `start` returns its result as it
+    /// is (on 64-bit targets, as `open_control`, min x86_64 -72 and with
+    /// it aarch64 -24; on 32-bit ARM since `start` does, armv6 -64).
+    #[inline(never)]
     pub fn new(
         config_path: &str,
         signals: &sys::SigSet,
@@ -198,22 +199,29 @@ impl Supervisor {
             return Err(failed);
         }
         let hostname = crate::utf8::lossy(rustix::system::uname().nodename().to_bytes());
+        // Made before the record, whose other fields are constants: made
+        // in its literal, the list after it, the job table before it was
+        // built on the stack and copied in (issue 18, bytes); the pid too
+        // (aarch64 -8).
+        let environ = spawn::Env::inherited();
+        let events = Vec::with_capacity(64);
+        let self_pid = rustix::process::getpid();
         Ok(Supervisor {
             epoll: core::mem::ManuallyDrop::into_inner(epoll),
             signals: core::mem::ManuallyDrop::into_inner(signals),
             source,
             jobs: Jobs::default(),
             notify_dir: notify::Dir::default(),
-            environ: spawn::Env::inherited(),
+            environ,
             net: Net::default(),
             control: None,
             next_report: None,
             shutting_down: false,
             trim_due: false,
             exit_code: 0,
-            self_pid: rustix::process::getpid(),
+            self_pid,
             hostname,
-            events: Vec::with_capacity(64),
+            events,
             spawn_error: None,
             exit_line: None,
             control_quota: Quota::new(10),

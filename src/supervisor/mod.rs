@@ -69,10 +69,17 @@ fn find_from<T>(items: &[T], at: &mut usize, hit: impl Fn(&T) -> bool) -> Option
 pub fn run(opts: &Options) -> u8 {
     // Used where `start` left it, not moved out of its `Result` first
     // (issue 18, bytes).
-    let mut started = start(opts);
-    let (supervisor, pidfile) = match &mut started {
-        Ok((supervisor, pidfile)) => (supervisor, pidfile),
-        Err(code) => return *code,
+    let mut pidfile = None;
+    let mut started = start(opts, &mut pidfile);
+    let supervisor = match &mut started {
+        Ok(supervisor) => supervisor,
+        Err((what, e)) => {
+            // As before, the pidfile goes (at this return) and the
+            // parent hears (the pipe closes, as pmtr exits) only once the
+            // line is said.
+            exiting(what, *e);
+            return 1;
+        }
     };
     let code = supervisor.run();
     drop(pidfile.take());
@@ -86,17 +93,23 @@ pub fn run(opts: &Options) -> u8 {
 /// Everything before the loop: detach, signals, limits, the supervisor's
 /// descriptors. Its own function, returned from before the loop runs, so
 /// that its frames are not under the loop's for good (see `crate::run`).
+/// The pidfile is put in the caller's `pidfile`; the result is
+/// `Supervisor::new`'s own type, its supervisor returned where it was
+/// made, where one moved out of it into a `Result` of another type was
+/// copied twice (issue 18, bytes). A failure is the call that failed and
+/// its errno, for the caller's one line.
 #[inline(never)]
-fn start<'a>(opts: &Options<'a>) -> Result<(Supervisor, Option<PidFile<'a>>), u8> {
+fn start<'a>(
+    opts: &Options<'a>,
+    pidfile: &mut Option<PidFile<'a>>,
+) -> Result<Supervisor, (&'static [u8], rustix::io::Errno)> {
     let pid1 = rustix::process::getpid().is_init();
     let foreground = opts.foreground || pid1;
     crate::syslog::init(foreground, opts.verbose);
-    // The three failures that end pmtr are said at one call (issue 18,
-    // bytes). Declared out here, so that as before the pidfile goes and
-    // the parent hears (the pipe closes, now as pmtr exits) only once the
-    // line is said.
-    let (ready, pidfile);
-    let (what, e) = 'fatal: {
+    // The failures that end pmtr leave by one way, said at the caller's
+    // one call (issue 18, bytes).
+    let ready;
+    let failed = 'fatal: {
         // Detach before anything else exists: fork from a single-threaded
         // process with no descriptors of interest open.
         ready = if foreground {
@@ -145,27 +158,26 @@ fn start<'a>(opts: &Options<'a>) -> Result<(Supervisor, Option<PidFile<'a>>), u8
                 sys::strerror(e)
             );
         }
-        pidfile = opts.pidfile.map(PidFile::write);
-        let mut supervisor = match Supervisor::new(opts.config, &handled) {
-            Ok(s) => s,
-            Err(failed) => break 'fatal failed,
-        };
-        supervisor.open_control(opts.socket);
-        if let Some(w) = ready {
-            // The parent exits 0 once it reads this byte: the daemon runs.
-            let _ = rustix::io::write(w.as_fd(), b"1");
-            drop(ManuallyDrop::into_inner(w));
+        *pidfile = opts.pidfile.map(PidFile::write);
+        let mut made = Supervisor::new(opts.config, &handled);
+        if let Ok(supervisor) = &mut made {
+            supervisor.open_control(opts.socket);
+            if let Some(w) = ready {
+                // The parent exits 0 once it reads this byte: the daemon
+                // runs.
+                let _ = rustix::io::write(w.as_fd(), b"1");
+                drop(ManuallyDrop::into_inner(w));
+            }
         }
-        return Ok((supervisor, pidfile));
+        return made;
     };
-    exiting(what, e);
-    Err(1)
+    Err(failed)
 }
 
 /// Logs the failed call that ends pmtr, `WHAT: <strerror>; exiting`,
-/// `what` packed by `msg!`. Out of line and cold: `start` reaches its
-/// line from three places, and LLVM copied the whole call to each
-/// (issue 18, bytes).
+/// `what` packed by `msg!`, for any of `start`'s four failures. Out of
+/// line and cold: when `start` said it itself, from three places, LLVM
+/// copied the whole call to each (issue 18, bytes).
 #[cold]
 #[inline(never)]
 fn exiting(what: &'static [u8], e: rustix::io::Errno) {
