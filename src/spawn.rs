@@ -947,7 +947,9 @@ pub fn spawn(
     // (issue 18, bytes).
     let mut reads: [Option<OwnedFd>; 3] = [None, None, None];
     for (read, pipe) in reads.iter_mut().zip(pipes.iter_mut()) {
-        *read = pipe.take().map(|(r, _)| r);
+        // Into a slot that is still empty, as each pipe was: no drop
+        // call (issue 18, bytes).
+        core::mem::forget(core::mem::replace(read, pipe.take().map(|(r, _)| r)));
     }
     // Every pipe was taken: nothing left to drop.
     core::mem::forget(pipes);
