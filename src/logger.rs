@@ -381,7 +381,9 @@ impl<'a> Log<'a> {
                     self.failing = false;
                     self.dropped = 0;
                 }
-                self.fd = Some(fd);
+                // Into the slot, empty as tested at the start: no drop
+                // call (issue 18, bytes).
+                core::mem::forget(self.fd.replace(fd));
                 self.rotates = regular;
                 self.size = if regular { size } else { 0 };
             }

@@ -519,13 +519,15 @@ fn state_text(text: &mut String, job: &JobStatus) {
             }
             return;
         }
-        State::Exit33 => STATE_TEXTS,
-        State::Done if job.extra("restart") == Some("on-failure") => STATE_TEXTS + 1,
-        State::Done => STATE_TEXTS + 2,
+        State::Done if job.extra("restart") == Some("on-failure") => STATE_TEXTS + 5,
         // The state's own word.
         State::Disabled if job.disabled_in_config => State::Disabled as usize,
-        State::Disabled => STATE_TEXTS + 3,
-        State::NotStartable => STATE_TEXTS + 4,
+        // The texts of `exit33` to `pending` are in the states' order:
+        // each one's place is its state's plus one sum, not one per arm
+        // (issue 18, bytes).
+        State::Exit33 | State::Done | State::Disabled | State::NotStartable => {
+            job.state as usize - State::Exit33 as usize + STATE_TEXTS
+        }
         State::Pending => match job.extra("waits") {
             Some(names) => {
                 text.push_str("waiting for ");
@@ -538,7 +540,7 @@ fn state_text(text: &mut String, job: &JobStatus) {
                 text.truncate(text.len() - 2);
                 return;
             }
-            None => STATE_TEXTS + 5,
+            None => State::Pending as usize - State::Exit33 as usize + STATE_TEXTS,
         },
     };
     text.push_str(crate::config::nth_word(STATES, i));
@@ -851,6 +853,17 @@ mod tests {
         let done = with(job(State::Done), &[("restart", "on-failure")]);
         assert_eq!(state_text(&done), "done (exited 0; restart on-failure)");
         assert!(fine(&done, false));
+        // The fixed texts, each by its state's place.
+        assert_eq!(state_text(&job(State::Exit33)), "stopped by exit 33");
+        assert_eq!(state_text(&job(State::Done)), "done (once)");
+        assert_eq!(
+            state_text(&job(State::Disabled)),
+            "disabled until the config changes"
+        );
+        let mut in_config = job(State::Disabled);
+        in_config.disabled_in_config = true;
+        assert_eq!(state_text(&in_config), "disabled");
+        assert_eq!(state_text(&job(State::NotStartable)), "not startable");
     }
 
     #[test]

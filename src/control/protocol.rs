@@ -174,9 +174,11 @@ impl Request {
 /// The states' words, in the order of [`State`] (see [`VERBS`]); after
 /// them, from place [`STATE_TEXTS`] on, the client's fixed texts of the
 /// STATE column: one list and a place for every text `state_text`
-/// writes, no list per arm (issue 18, bytes). `from_keyword` reads
-/// only the states' places: a word of the texts is no state.
-pub(super) const STATES: &str = "running\0starting\0unhealthy\0stopping\0waiting\0exit33\0done\0disabled\0not-startable\0pending\0failed\0stopped by exit 33\0done (exited 0; restart on-failure)\0done (once)\0disabled until the config changes\0not startable\0not started yet\0";
+/// writes, no list per arm (issue 18, bytes); those of `exit33` to
+/// `pending` in the states' order, so that `state_text` finds each by
+/// its state's place. `from_keyword` reads only the states' places: a
+/// word of the texts is no state.
+pub(super) const STATES: &str = "running\0starting\0unhealthy\0stopping\0waiting\0exit33\0done\0disabled\0not-startable\0pending\0failed\0stopped by exit 33\0done (once)\0disabled until the config changes\0not startable\0not started yet\0done (exited 0; restart on-failure)\0";
 
 /// Where the client's STATE texts start in [`STATES`].
 pub(super) const STATE_TEXTS: usize = State::ALL.len();

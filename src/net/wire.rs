@@ -61,15 +61,18 @@ impl fmt::Display for Control {
     }
 }
 
-/// Why a control datagram was dropped.
+/// Why a control datagram was dropped. The plain reasons first, in the
+/// order of their words in `Display`'s list: a reason's place there is
+/// its discriminant, not one picked by a chain of compares (issue 18,
+/// bytes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BadDatagram<'a> {
-    Oversized(usize),
     NotText,
     ControlCharacter,
     Empty,
-    UnknownVerb(&'a str),
     NoJobNames,
+    UnknownVerb(&'a str),
+    Oversized(usize),
 }
 
 impl fmt::Display for BadDatagram<'_> {
