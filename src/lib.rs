@@ -104,8 +104,14 @@ pub(crate) fn parse_i32(text: &str) -> Option<i32> {
         Some(rest) => (true, rest),
         None => (false, text),
     };
-    let n = i64::from(parse_unsigned::<u32>(digits)?);
-    i32::try_from(if negative { -n } else { n }).ok()
+    let n = parse_unsigned::<u32>(digits)?;
+    // In range by 32-bit checks, not an i64 and a `try_from` whose
+    // Result the inlined caller packed and unpacked (issue 18, bytes).
+    if negative {
+        0_i32.checked_sub_unsigned(n)
+    } else {
+        i32::try_from(n).ok()
+    }
 }
 
 /// Puts `value` where `place` holds None, as the caller's state
