@@ -99,8 +99,9 @@ fn parse_u64(text: &str) -> Option<u64> {
 /// digits, in range), through [`parse_unsigned`].
 pub(crate) fn parse_i32(text: &str) -> Option<i32> {
     let (negative, digits) = match text.strip_prefix('-') {
-        // parse::<u64> would take the `+` of `-+1`.
-        Some(rest) if rest.starts_with('+') => return None,
+        // parse::<u64> would take the `+` of `-+1`. The first byte, not
+        // `starts_with` with a char pattern, a call (issue 18, bytes).
+        Some(rest) if rest.as_bytes().first() == Some(&b'+') => return None,
         Some(rest) => (true, rest),
         None => (false, text),
     };
