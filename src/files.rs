@@ -523,7 +523,9 @@ pub fn rsplit_at(text: &str, byte: u8) -> Option<(&str, &str)> {
 
 /// `dir/name`; just `name` if it is absolute.
 pub fn join(dir: &str, name: &str) -> String {
-    if name.starts_with('/') || dir.is_empty() {
+    // The first byte, not `starts_with` with a char pattern, a call
+    // (issue 18, bytes).
+    if name.as_bytes().first() == Some(&b'/') || dir.is_empty() {
         return name.to_string();
     }
     let mut out = String::with_capacity(dir.len() + 1 + name.len());

@@ -98,14 +98,33 @@ fn parse_u64(text: &str) -> Option<u64> {
 /// `text` as `str::parse::<i32>` reads it (an optional `+` or `-`, then
 /// digits, in range), through [`parse_unsigned`].
 pub(crate) fn parse_i32(text: &str) -> Option<i32> {
-    let (negative, digits) = match text.strip_prefix('-') {
-        // parse::<u64> would take the `+` of `-+1`.
-        Some(rest) if rest.starts_with('+') => return None,
+    let (negative, digits) = match strip_ascii(text, b'-') {
+        // parse::<u64> would take the `+` of `-+1`. The first byte, not
+        // `starts_with` with a char pattern, a call (issue 18, bytes).
+        Some(rest) if rest.as_bytes().first() == Some(&b'+') => return None,
         Some(rest) => (true, rest),
         None => (false, text),
     };
-    let n = i64::from(parse_unsigned::<u32>(digits)?);
-    i32::try_from(if negative { -n } else { n }).ok()
+    let n = parse_unsigned::<u32>(digits)?;
+    // In range by 32-bit checks, not an i64 and a `try_from` whose
+    // Result the inlined caller packed and unpacked (issue 18, bytes).
+    if negative {
+        0_i32.checked_sub_unsigned(n)
+    } else {
+        i32::try_from(n).ok()
+    }
+}
+
+/// `text.strip_prefix(b as char)` for an ASCII `b`, by its first byte:
+/// core's char pattern encoded the char and compared slices in a call
+/// of its own (issue 18, bytes). An ASCII byte is a whole char, so the
+/// answer is the same.
+#[inline(never)]
+pub(crate) fn strip_ascii(text: &str, b: u8) -> Option<&str> {
+    match text.as_bytes() {
+        [first, ..] if *first == b => text.get(1..),
+        _ => None,
+    }
 }
 
 /// Puts `value` where `place` holds None, as the caller's state
@@ -357,7 +376,7 @@ fn daemon(args: &[String]) -> u8 {
 
 #[cfg(test)]
 mod parse_tests {
-    use super::{parse_i32, parse_unsigned};
+    use super::{parse_i32, parse_unsigned, strip_ascii};
 
     const TEXTS: &[&str] = &[
         "",
@@ -521,6 +540,15 @@ mod parse_tests {
     fn parse_i32_reads_as_core_parse_does() {
         for text in TEXTS {
             assert_eq!(parse_i32(text), text.parse().ok(), "{text}");
+        }
+    }
+
+    #[test]
+    fn strip_ascii_strips_as_core_does() {
+        for text in TEXTS.iter().copied().chain(["", "=", "=x", "é", ":é"]) {
+            for b in [b'-', b'+', b'=', b':'] {
+                assert_eq!(strip_ascii(text, b), text.strip_prefix(b as char), "{text}");
+            }
         }
     }
 }

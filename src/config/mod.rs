@@ -99,7 +99,7 @@ pub fn parse_bytes(file: &str, bytes: &[u8]) -> Result<Config, Vec<Error>> {
         let Some(bad) = bytes.get(text.len()..).filter(|rest| !rest.is_empty()) else {
             // Editors on other systems may save a byte-order mark; it
             // means nothing.
-            let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+            let text = text.strip_prefix("\u{feff}").unwrap_or(text);
             return parse::parse(file, text);
         };
         // Lines and the chars of the last one, in one pass: the prefix is

@@ -108,6 +108,10 @@ impl Text {
     }
 
     /// The word of a list the parser matches words against (not packed).
+    /// Inlined on x86_64, where its callers are smaller with the list's
+    /// address at each call (-48 bytes); a call elsewhere (aarch64 +8
+    /// inlined) (issue 18, bytes).
+    #[cfg_attr(target_arch = "x86_64", inline(always))]
     pub(crate) fn get(self) -> &'static str {
         debug_assert!(
             usize::from(self.0) < RAW_WORDS,

@@ -446,11 +446,11 @@ pub fn parse_url(text: &str, listen: bool, list: &mut Vec<UdpUrl>) -> Result<(),
             return Err(bad(BAD_IFACE));
         }
     }
-    let (host, port, bracketed) = if let Some(inner) = host_port.strip_prefix('[') {
+    let (host, port, bracketed) = if let Some(inner) = crate::strip_ascii(host_port, b'[') {
         let Some((host, after)) = crate::split_once(inner, b']') else {
             return Err(bad(NO_BRACKET));
         };
-        let Some(port) = after.strip_prefix(':') else {
+        let Some(port) = crate::strip_ascii(after, b':') else {
             return Err(bad(NO_PORT));
         };
         (host, port, true)

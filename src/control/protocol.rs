@@ -327,7 +327,7 @@ impl JobStatus {
     pub fn extra(&self, key: &str) -> Option<&str> {
         self.extra
             .iter()
-            .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='))
+            .find_map(|kv| crate::strip_ascii(kv.strip_prefix(key)?, b'='))
     }
 
     /// Restarts since it was (re)configured: every start after the first.

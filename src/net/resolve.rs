@@ -94,7 +94,9 @@ impl Sources<'static> {
 }
 
 /// Why a name gave no address. `Display` is a short lowercase reason for
-/// messages like `can't resolve HOST: REASON`.
+/// messages like `can't resolve HOST: REASON`. The plain reasons in the
+/// order of their words in `Display`'s list: a reason's place there is
+/// its discriminant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LookupError {
     /// Not in the hosts file, and DNS says no such name (under any search
@@ -114,15 +116,18 @@ pub enum LookupError {
 impl fmt::Display for LookupError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // The plain reasons by place in one word list, through one
-        // `write_str` (issue 18, bytes).
+        // `write_str`. Each place is the variant's discriminant, taken for
+        // every variant: LLVM then reads it, not a chain of compares
+        // (issue 18, bytes).
         let i = match self {
             LookupError::NotFound => 0,
             LookupError::BadName => 1,
             LookupError::NoAnswer => 2,
-            LookupError::Unreachable(e) => {
-                return write!(f, "no DNS server reachable ({})", crate::sys::strerror(*e));
-            }
+            LookupError::Unreachable(_) => 3,
         };
+        if let LookupError::Unreachable(e) = self {
+            return write!(f, "no DNS server reachable ({})", crate::sys::strerror(*e));
+        }
         f.write_str(crate::config::nth_word(
             "name does not resolve\0bad host name\0no DNS server answered\0",
             i,

@@ -183,7 +183,7 @@ pub fn auxv(kind: usize) -> usize {
 pub fn var(name: &str) -> Option<&'static str> {
     environ().find_map(|entry| {
         let entry = crate::utf8::str(entry.to_bytes())?;
-        let value = entry.strip_prefix(name)?.strip_prefix('=')?;
+        let value = crate::strip_ascii(entry.strip_prefix(name)?, b'=')?;
         Some(value)
     })
 }

@@ -131,7 +131,7 @@ impl Zone {
             self.read_file("/etc/localtime");
             return;
         };
-        if let Some(name) = tz.strip_prefix(':') {
+        if let Some(name) = crate::strip_ascii(tz, b':') {
             // `:NAME` is implementation-defined; like glibc, a file.
             self.read_named_file(zoneinfo, name);
             return;

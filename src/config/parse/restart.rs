@@ -227,7 +227,7 @@ impl Parser<'_> {
             },
             (Kw::Env, [_, file, ..]) => {
                 let text = &file.text;
-                let (optional, path) = match text.strip_prefix('-') {
+                let (optional, path) = match crate::strip_ascii(text, b'-') {
                     Some(path) => (true, path),
                     None => (false, text.as_str()),
                 };
