@@ -1035,7 +1035,7 @@ impl Supervisor {
         // The counts change only with a read that counts as a reload:
         // comparing that number is enough (issue 18, bytes).
         let reloads = self.source.counts.reloads;
-        if let Some(cfg) = self.source.read(force, self.jobs.any_active(), now) {
+        if let Ok(cfg) = self.source.read(force, self.jobs.any_active(), now) {
             self.apply(cfg, now);
         }
         if let (true, Some(m)) = (reloads != self.source.counts.reloads, &mut self.metrics) {
