@@ -102,11 +102,6 @@ impl ConfigSource {
         &self.path
     }
 
-    /// The inotify descriptor for the loop's epoll set.
-    pub fn fd(&self) -> &rustix::fd::OwnedFd {
-        self.watcher.fd()
-    }
-
     /// Reads the pending inotify events; a completed save makes a read due.
     /// Only passes the call on: inlined (see `Supervisor::dispatch`).
     pub fn on_inotify(&mut self) {

@@ -182,22 +182,24 @@ impl Supervisor {
         );
         let watcher =
             Watcher::new().map_err(|e| (crate::packed::msg!(0, "can't create inotify"), e))?;
-        let source = ConfigSource::new(config_path, watcher);
         // Every epoll::add of the loop as (BorrowedFd, &OwnedFd): one
         // instance of rustix's generic function (issue 18, bytes).
         let added = watch(epoll.as_fd(), &signals, TOKEN_SIGNAL)
             .map_err(|e| (crate::packed::msg!(0, "can't watch signalfd"), e))
             .and_then(|()| {
-                watch(epoll.as_fd(), source.fd(), TOKEN_INOTIFY)
+                watch(epoll.as_fd(), watcher.fd(), TOKEN_INOTIFY)
                     .map_err(|e| (crate::packed::msg!(0, "can't watch inotify"), e))
             });
         if let Err(failed) = added {
             // pmtr exits: the kernel closes the watcher's descriptor, and
             // nothing else of it outlives pmtr (no drop glue of its own
             // for this one path; issue 18, bytes).
-            core::mem::forget(source);
+            core::mem::forget(watcher);
             return Err(failed);
         }
+        // Made once the watches are in place: no `ConfigSource` on the
+        // ways out above (issue 18, bytes).
+        let source = ConfigSource::new(config_path, watcher);
         let hostname = crate::utf8::lossy(rustix::system::uname().nodename().to_bytes());
         // Made before the record, whose other fields are constants: made
         // in its literal, the list after it, the job table before it was
