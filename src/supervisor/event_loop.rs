@@ -1037,7 +1037,9 @@ impl Supervisor {
         // The counts change only with a read that counts as a reload:
         // comparing that number is enough (issue 18, bytes).
         let reloads = self.source.counts.reloads;
-        if let Ok(cfg) = self.source.read(force, self.jobs.any_active(), now) {
+        // The configuration applied where `read` left it, dropped here
+        // (issue 18, bytes).
+        if let Ok(cfg) = &mut self.source.read(force, self.jobs.any_active(), now) {
             self.apply(cfg, now);
         }
         if let (true, Some(m)) = (reloads != self.source.counts.reloads, &mut self.metrics) {
@@ -1123,10 +1125,10 @@ impl Supervisor {
     // checks; apart, both are smaller (issue 18, bytes: 4.6 KB of
     // armv7 apart).
     #[inline(never)]
-    fn apply(&mut self, mut cfg: Config, now: Instant) {
+    fn apply(&mut self, cfg: &mut Config, now: Instant) {
         let users = Users::load();
         // The jobs and the metrics path taken out; the rest dropped
-        // whole at the end by Config's own drop, not field by field
+        // whole by the caller, Config's own drop, not field by field
         // (issue 18, bytes).
         let specs = core::mem::take(&mut cfg.jobs);
         let metrics = cfg.metrics.take();
