@@ -102,11 +102,6 @@ impl ConfigSource {
         &self.path
     }
 
-    /// The inotify descriptor for the loop's epoll set.
-    pub fn fd(&self) -> &rustix::fd::OwnedFd {
-        self.watcher.fd()
-    }
-
     /// Reads the pending inotify events; a completed save makes a read due.
     /// Only passes the call on: inlined (see `Supervisor::dispatch`).
     pub fn on_inotify(&mut self) {
@@ -132,16 +127,25 @@ impl ConfigSource {
         due
     }
 
-    /// Reads the file; returns the configuration to apply when it parsed
-    /// and its content changed (or always, when `force`d by SIGHUP or at
-    /// startup). Errors are logged, and the running jobs go on.
-    /// `jobs_active`: an empty file then settles before it counts.
+    /// Reads the file; returns the configuration to apply (`Ok`) when it
+    /// parsed and its content changed (or always, when `force`d by SIGHUP
+    /// or at startup). Errors are logged, and the running jobs go on: an
+    /// `Err` is nothing to apply, its list (empty but for a parse's
+    /// errors, already logged) only dropped. `parse_bytes`' own `Result`
+    /// returned as it is, not its `Config` moved into an `Option` (issue
+    /// 18, bytes). `jobs_active`: an empty file then settles before it
+    /// counts.
     ///
     /// Out of line: inlined into `Supervisor::rescan`, the `Config` was
     /// built in one place and copied to another (72 bytes of armv7, 160
     /// of min x86_64).
     #[inline(never)]
-    pub fn read(&mut self, force: bool, jobs_active: bool, now: Instant) -> Option<Config> {
+    pub fn read(
+        &mut self,
+        force: bool,
+        jobs_active: bool,
+        now: Instant,
+    ) -> Result<Config, Vec<config::Error>> {
         let read = config::read(&self.path);
         // A write that began before or during the read makes it suspect
         // (an in-place save truncates, then writes): its IN_CLOSE_WRITE
@@ -154,13 +158,13 @@ impl ConfigSource {
                     self.path
                 );
             }
-            return None;
+            return Err(Vec::new());
         }
         let bytes = match read {
             Ok(bytes) => bytes,
             Err(e) => {
                 self.read_failed(&e, now);
-                return None;
+                return Err(Vec::new());
             }
         };
         self.reread_at = None;
@@ -173,28 +177,28 @@ impl ConfigSource {
             let settled = *self.empty_since.get_or_insert(now) + EMPTY_SETTLE;
             if now < settled {
                 self.reread_at = Some(settled);
-                return None;
+                return Err(Vec::new());
             }
         } else {
             self.empty_since = None;
         }
         let hash = crate::files::content_hash(&bytes);
         if !force && self.hash == Some(hash) {
-            return None;
+            return Err(Vec::new());
         }
         self.hash = Some(hash);
         info!("rescanning configuration {}", self.path);
         self.counts.reloads += 1;
-        match config::parse_bytes(&self.path, &bytes) {
+        let parsed = config::parse_bytes(&self.path, &bytes);
+        match &parsed {
             Ok(cfg) => {
                 self.counts.last_good = Some(super::metrics::wall_now());
                 log_each(crate::syslog::Severity::Warning, &cfg.warnings);
                 self.have_config = true;
-                Some(cfg)
             }
             Err(errors) => {
                 self.counts.failures += 1;
-                log_each(crate::syslog::Severity::Err, &errors);
+                log_each(crate::syslog::Severity::Err, errors);
                 let n = errors.len();
                 let s = if n == 1 { "" } else { "s" };
                 // One line, its ending chosen (issue 18, bytes).
@@ -207,9 +211,9 @@ impl ConfigSource {
                     msg!(0, "no job runs until the file is fixed")
                 };
                 error!("{}: {} error{}; {}", self.path, n, s, Filled::text(next));
-                None
             }
         }
+        parsed
     }
 
     /// `e` by reference: the caller's, not moved here first (issue 18,

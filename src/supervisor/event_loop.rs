@@ -182,22 +182,24 @@ impl Supervisor {
         );
         let watcher =
             Watcher::new().map_err(|e| (crate::packed::msg!(0, "can't create inotify"), e))?;
-        let source = ConfigSource::new(config_path, watcher);
         // Every epoll::add of the loop as (BorrowedFd, &OwnedFd): one
         // instance of rustix's generic function (issue 18, bytes).
         let added = watch(epoll.as_fd(), &signals, TOKEN_SIGNAL)
             .map_err(|e| (crate::packed::msg!(0, "can't watch signalfd"), e))
             .and_then(|()| {
-                watch(epoll.as_fd(), source.fd(), TOKEN_INOTIFY)
+                watch(epoll.as_fd(), watcher.fd(), TOKEN_INOTIFY)
                     .map_err(|e| (crate::packed::msg!(0, "can't watch inotify"), e))
             });
         if let Err(failed) = added {
             // pmtr exits: the kernel closes the watcher's descriptor, and
             // nothing else of it outlives pmtr (no drop glue of its own
             // for this one path; issue 18, bytes).
-            core::mem::forget(source);
+            core::mem::forget(watcher);
             return Err(failed);
         }
+        // Made once the watches are in place: no `ConfigSource` on the
+        // ways out above (issue 18, bytes).
+        let source = ConfigSource::new(config_path, watcher);
         let hostname = crate::utf8::lossy(rustix::system::uname().nodename().to_bytes());
         // Made before the record, whose other fields are constants: made
         // in its literal, the list after it, the job table before it was
@@ -1035,7 +1037,9 @@ impl Supervisor {
         // The counts change only with a read that counts as a reload:
         // comparing that number is enough (issue 18, bytes).
         let reloads = self.source.counts.reloads;
-        if let Some(cfg) = self.source.read(force, self.jobs.any_active(), now) {
+        // The configuration applied where `read` left it, dropped here
+        // (issue 18, bytes).
+        if let Ok(cfg) = &mut self.source.read(force, self.jobs.any_active(), now) {
             self.apply(cfg, now);
         }
         if let (true, Some(m)) = (reloads != self.source.counts.reloads, &mut self.metrics) {
@@ -1121,10 +1125,10 @@ impl Supervisor {
     // checks; apart, both are smaller (issue 18, bytes: 4.6 KB of
     // armv7 apart).
     #[inline(never)]
-    fn apply(&mut self, mut cfg: Config, now: Instant) {
+    fn apply(&mut self, cfg: &mut Config, now: Instant) {
         let users = Users::load();
         // The jobs and the metrics path taken out; the rest dropped
-        // whole at the end by Config's own drop, not field by field
+        // whole by the caller, Config's own drop, not field by field
         // (issue 18, bytes).
         let specs = core::mem::take(&mut cfg.jobs);
         let metrics = cfg.metrics.take();

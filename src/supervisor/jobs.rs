@@ -523,9 +523,7 @@ impl Jobs {
             super::job_info(&job.spec.name, why);
             job.held = false;
         }
-        if let Some(job) = old.take() {
-            self.retiring.push(job);
-        }
+        push_from(&mut self.retiring, old);
     }
 
     /// Forgets retired jobs whose processes are all gone; returns their
@@ -590,9 +588,7 @@ impl Jobs {
                     if job.launch.is_err() {
                         job.launch = prepare(&job.spec, job.id);
                     }
-                    if let Some(job) = slot.take() {
-                        self.current.push(job);
-                    }
+                    push_from(&mut self.current, slot);
                     continue;
                 }
                 applied.changed += 1;
@@ -655,6 +651,16 @@ impl Jobs {
 #[inline(never)]
 fn named(list: &[Job], name: &str) -> Option<usize> {
     list.iter().position(|j| *j.spec.name == *name)
+}
+
+/// The job in `slot` (none there: nothing) moved to the end of `list`:
+/// one body for the kept and the retired jobs of [`Jobs::apply`], each
+/// had its own take and push (issue 18, bytes).
+#[inline(never)]
+fn push_from(list: &mut Vec<Job>, slot: &mut Option<Job>) {
+    if let Some(job) = slot.take() {
+        list.push(job);
+    }
 }
 
 /// A new job made at the end of `list`. Out of [`Jobs::apply`] on 32-bit
