@@ -383,7 +383,7 @@ impl<'a> Log<'a> {
                 }
                 // Into the slot, empty as tested at the start: no drop
                 // call (issue 18, bytes).
-                core::mem::forget(self.fd.replace(fd));
+                crate::fill(&mut self.fd, Some(fd));
                 self.rotates = regular;
                 self.size = if regular { size } else { 0 };
             }

@@ -879,10 +879,9 @@ pub fn spawn(
     let mut pipes: [Option<(OwnedFd, OwnedFd)>; 3] = [None, None, None];
     for (pipe, &wanted) in pipes.iter_mut().zip(&wanted) {
         if wanted {
-            // Into a slot that is still empty (each is visited once):
-            // the `None` it held forgotten, no drop call for it (issue 18,
-            // bytes).
-            core::mem::forget(pipe.replace(output_pipe()?));
+            // Into a slot that is still empty (each is visited once): no
+            // drop call for the `None` it held (issue 18, bytes).
+            crate::fill(pipe, Some(output_pipe()?));
         }
     }
     let [out_pipe, err_pipe, ready_pipe] = &pipes;
@@ -949,7 +948,7 @@ pub fn spawn(
     for (read, pipe) in reads.iter_mut().zip(pipes.iter_mut()) {
         // Into a slot that is still empty, as each pipe was: no drop
         // call (issue 18, bytes).
-        core::mem::forget(core::mem::replace(read, pipe.take().map(|(r, _)| r)));
+        crate::fill(read, pipe.take().map(|(r, _)| r));
     }
     // Every pipe was taken: nothing left to drop.
     core::mem::forget(pipes);
