@@ -469,6 +469,122 @@ fn pidfile_written_and_removed() {
     assert!(!pidfile.exists());
 }
 
+/// pmtr run under an open-files limit of `n` (soft and hard): its exit
+/// status, or None if it got past start-up (said `starting`; then it is
+/// stopped), and its stderr (`pmtr.log`). In the foreground with `-F`;
+/// else detached, the status being the parent's.
+fn run_with_files(dir: &TempDir, n: u64, foreground: bool) -> (Option<i32>, String) {
+    use std::os::unix::process::CommandExt;
+    let log = fs::File::create(dir.join("pmtr.log")).unwrap();
+    let mut cmd = Command::new(pmtr_bin());
+    if foreground {
+        cmd.arg("-F");
+    }
+    cmd.arg("-c")
+        .arg(dir.join("pmtr.conf"))
+        .arg("-s")
+        .arg(dir.join("pmtr.sock"))
+        .arg("-p")
+        .arg(dir.join("pmtr.pid"))
+        .env("PMTR_LOG_SOCKET", dir.join("no-syslog"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log);
+    // SAFETY: between fork and exec only setrlimit, async-signal-safe.
+    unsafe {
+        cmd.pre_exec(move || {
+            let lim = libc::rlimit {
+                rlim_cur: n,
+                rlim_max: n,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().unwrap();
+    let mut status = None;
+    let settled = wait_until(T, || {
+        status = child.try_wait().unwrap();
+        status.is_some() || dir.read("pmtr.log").contains("pmtr: starting")
+    });
+    assert!(settled, "limit {n}: pmtr neither exited nor started");
+    let code = match status {
+        Some(s) => s.code(),
+        None => {
+            // Stopped as an operator would, so that it stops its job.
+            signal(child.id(), libc::SIGTERM);
+            if !wait_until(T, || child.try_wait().unwrap().is_some()) {
+                let _ = child.kill();
+            }
+            let _ = child.wait();
+            None
+        }
+    };
+    // A detached pmtr that got past its start-up: stopped by its PID.
+    if let Some(pid) = read_pid(&dir.join("pmtr.pid"))
+        && code.is_some()
+        && alive(pid)
+    {
+        signal(pid, libc::SIGTERM);
+        wait_until(T, || !alive(pid));
+    }
+    (code, dir.read("pmtr.log"))
+}
+
+/// A failure of the supervisor's own descriptors at start-up (epoll,
+/// signalfd, inotify: here out of open files, after the pidfile was
+/// written) is said in one line ending `; exiting`, pmtr exits 1, the
+/// pidfile goes, and a detached pmtr's parent exits 1 too (it heard no
+/// "running"). No job is started.
+#[test]
+fn a_start_up_failure_is_said_once_removes_the_pidfile_and_exits_one() {
+    let dir = TempDir::new("startfail");
+    dir.write("pmtr.conf", &job("a", "/bin/sleep 1000"));
+    let pidfile = dir.join("pmtr.pid");
+    let mut seen_after_pidfile = 0;
+    // The limits around pmtr's own descriptors: the lowest fail before
+    // the pidfile is written, the highest get past start-up.
+    for n in 4..=8 {
+        let (code, log) = run_with_files(&dir, n, true);
+        let fatal = log.lines().filter(|l| l.ends_with("; exiting")).count();
+        if code == Some(1) {
+            assert_eq!(fatal, 1, "limit {n}: {log}");
+            assert!(!pidfile.exists(), "limit {n}: pidfile left: {log}");
+            assert!(!log.contains("started job"), "limit {n}: {log}");
+            if !log.contains("can't write pidfile")
+                && ["epoll", "signalfd", "inotify"]
+                    .iter()
+                    .any(|w| log.contains(&format!("can't create {w}: ")))
+            {
+                seen_after_pidfile += 1;
+            }
+        } else {
+            assert_eq!(fatal, 0, "limit {n}: {log}");
+        }
+        let _ = fs::remove_file(&pidfile);
+    }
+    assert!(
+        seen_after_pidfile > 0,
+        "no limit made the supervisor's own descriptors fail"
+    );
+    // Detached: the parent exits 1 when the daemon fails to start after
+    // detaching (it then says nothing on the parent's stderr).
+    for n in 4..=8 {
+        let (code, log) = run_with_files(&dir, n, false);
+        if code == Some(1) && !log.contains("; exiting") && !log.contains("detach") {
+            assert!(
+                !pidfile.exists(),
+                "limit {n}, detached: pidfile left: {log}"
+            );
+            return;
+        }
+        let _ = fs::remove_file(&pidfile);
+    }
+    panic!("no limit made a detached pmtr fail after detaching");
+}
+
 #[test]
 fn sigterm_stops_all_jobs_and_exits_zero() {
     let mut p = Pmtr::start(
