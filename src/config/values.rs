@@ -541,11 +541,16 @@ fn cut(bytes: &[u8], sep: u8) -> (&[u8], Option<&[u8]>) {
 /// The value of an ASCII hex digit, either case: as `char::to_digit(16)`
 /// without its radix code (issue 18, bytes).
 fn hex_digit(b: u8) -> Option<u32> {
-    let v = match b {
-        b'0'..=b'9' => b - b'0',
-        b'a'..=b'f' => b - b'a' + 10,
-        b'A'..=b'F' => b - b'A' + 10,
-        _ => return None,
+    let v = if b.is_ascii_digit() {
+        b - b'0'
+    } else {
+        // Either case by one compare: `| 0x20` makes `A`-`F` `a`-`f`,
+        // and no other byte lands there (issue 18, bytes).
+        let letter = (b | 0x20).wrapping_sub(b'a');
+        if letter >= 6 {
+            return None;
+        }
+        letter + 10
     };
     Some(u32::from(v))
 }
