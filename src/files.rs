@@ -372,7 +372,9 @@ pub fn walk_path<E>(
     // What is left to walk, components in reverse order.
     let mut todo = Vec::new();
     components(&mut todo, path);
-    if !path.starts_with('/') {
+    // The first byte, not `starts_with` with a char pattern: these were
+    // the last callers of core's (issue 18, bytes).
+    if path.as_bytes().first() != Some(&b'/') {
         let cwd = rustix::process::getcwd(Vec::new()).map_err(&io)?;
         // Checked by the crate's UTF-8 check, not core's `CStr::to_str`
         // (issue 18, bytes).
@@ -442,7 +444,7 @@ pub fn walk_path<E>(
                 }
                 let target = readlink(&done).map_err(&io)?;
                 done.truncate(at);
-                if target.starts_with('/') {
+                if target.as_bytes().first() == Some(&b'/') {
                     // Back to `/`, the absolute path's first byte: cut
                     // in place, as at `..` (issue 18, bytes).
                     done.truncate(1);
@@ -472,7 +474,7 @@ pub fn parent(path: &str) -> &str {
                 trim_slashes(dir)
             }
         }
-        None if path.starts_with('/') => "/",
+        None if path.as_bytes().first() == Some(&b'/') => "/",
         None => ".",
     }
 }

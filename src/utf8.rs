@@ -30,32 +30,38 @@ use alloc::string::String;
 pub fn check(bytes: &[u8]) -> (usize, usize) {
     let mut i = 0;
     while let Some(&first) = bytes.get(i) {
-        // The sequence's length, and the range of its second byte
-        // (narrower than 0x80..=0xbf after E0, ED, F0 and F4: no overlong
-        // forms, no surrogates, nothing above U+10FFFF).
-        let (len, low, high) = match first {
+        // The sequence's length (2 from C2, 3 from E0, 4 from F0 to F4),
+        // and the range of its next byte: 0x80..=0xbf, but for the second
+        // byte after E0, ED, F0 and F4 (no overlong forms, no surrogates,
+        // nothing above U+10FFFF). The length by two compares and the
+        // range by its four exceptions, not a range and a length for
+        // each of seven arms (issue 18, bytes).
+        let len = match first {
             0x00..=0x7f => {
                 i += 1;
                 continue;
             }
-            0xc2..=0xdf => (2, 0x80, 0xbf),
-            0xe0 => (3, 0xa0, 0xbf),
-            0xed => (3, 0x80, 0x9f),
-            0xe1..=0xef => (3, 0x80, 0xbf),
-            0xf0 => (4, 0x90, 0xbf),
-            0xf4 => (4, 0x80, 0x8f),
-            0xf1..=0xf3 => (4, 0x80, 0xbf),
+            0xc2..=0xf4 => 2 + usize::from(first >= 0xe0) + usize::from(first >= 0xf0),
             _ => return (i, 1),
         };
+        let (mut low, mut high) = (0x80, 0xbf);
+        match first {
+            0xe0 => low = 0xa0,
+            0xed => high = 0x9f,
+            0xf0 => low = 0x90,
+            0xf4 => high = 0x8f,
+            _ => {}
+        }
         let mut k = 1;
         while k < len {
             let Some(&next) = bytes.get(i + k) else {
                 return (i, bytes.len() - i);
             };
-            let (low, high) = if k == 1 { (low, high) } else { (0x80, 0xbf) };
             if next < low || next > high {
                 return (i, k);
             }
+            // The bytes after the second: any continuation byte.
+            (low, high) = (0x80, 0xbf);
             k += 1;
         }
         i += len;

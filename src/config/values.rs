@@ -508,8 +508,10 @@ pub fn parse_ip(text: &str) -> Option<IpAddr> {
     if let Some(v4) = parse_v4(bytes) {
         return Some(IpAddr::V4(v4.into()));
     }
-    // Groups before the first `::`, then those after it, at the end.
-    let mut groups = [0u16; 8];
+    // Groups before the first `::`, then those after it, at the end;
+    // each as its two bytes in network order, where the address keeps
+    // them: no swap of each of eight groups at the end (issue 18, bytes).
+    let mut groups = [[0u8; 2]; 8];
     // Found by the first ':' of each pair: no windows() iterator (issue
     // 18, bytes).
     let gap = (0..bytes.len()).find(|&i| bytes.get(i..i + 2) == Some(b"::"));
@@ -519,13 +521,14 @@ pub fn parse_ip(text: &str) -> Option<IpAddr> {
         // IPv4 part only after it.
         None if n == 8 => {}
         Some(at) if n < 8 && !v4 => {
-            let mut tail = [0u16; 7];
+            let mut tail = [[0u8; 2]; 7];
             let (t, _) = parse_groups(bytes.get(at + 2..)?, tail.get_mut(..7 - n)?)?;
             groups.get_mut(8 - t..)?.copy_from_slice(tail.get(..t)?);
         }
         _ => return None,
     }
-    Some(IpAddr::V6(groups.into()))
+    let octets: [u8; 16] = groups.as_flattened().try_into().ok()?;
+    Some(IpAddr::V6(octets.into()))
 }
 
 /// `bytes` cut at its first `sep`: what is before, and what is after if
@@ -541,11 +544,16 @@ fn cut(bytes: &[u8], sep: u8) -> (&[u8], Option<&[u8]>) {
 /// The value of an ASCII hex digit, either case: as `char::to_digit(16)`
 /// without its radix code (issue 18, bytes).
 fn hex_digit(b: u8) -> Option<u32> {
-    let v = match b {
-        b'0'..=b'9' => b - b'0',
-        b'a'..=b'f' => b - b'a' + 10,
-        b'A'..=b'F' => b - b'A' + 10,
-        _ => return None,
+    let v = if b.is_ascii_digit() {
+        b - b'0'
+    } else {
+        // Either case by one compare: `| 0x20` makes `A`-`F` `a`-`f`,
+        // and no other byte lands there (issue 18, bytes).
+        let letter = (b | 0x20).wrapping_sub(b'a');
+        if letter >= 6 {
+            return None;
+        }
+        letter + 10
     };
     Some(u32::from(v))
 }
@@ -573,9 +581,9 @@ fn parse_v4(bytes: &[u8]) -> Option<[u8; 4]> {
 }
 
 /// Hex groups separated by `:` into `groups` (none for an empty text),
-/// the last may be an IPv4 address (two groups); how many, and whether
-/// that was an IPv4 address.
-fn parse_groups(bytes: &[u8], groups: &mut [u16]) -> Option<(usize, bool)> {
+/// each as its two bytes in network order; the last may be an IPv4
+/// address (two groups). How many, and whether that was an IPv4 address.
+fn parse_groups(bytes: &[u8], groups: &mut [[u8; 2]]) -> Option<(usize, bool)> {
     let (mut n, mut rest) = (0, (!bytes.is_empty()).then_some(bytes));
     while let Some(text) = rest {
         let part;
@@ -583,9 +591,7 @@ fn parse_groups(bytes: &[u8], groups: &mut [u16]) -> Option<(usize, bool)> {
         if crate::has_byte(part, b'.') {
             // Room for two groups, and nothing after it.
             let [a, b, c, d] = parse_v4(part).filter(|_| rest.is_none())?;
-            groups
-                .get_mut(n..n + 2)?
-                .copy_from_slice(&[u16::from_be_bytes([a, b]), u16::from_be_bytes([c, d])]);
+            groups.get_mut(n..n + 2)?.copy_from_slice(&[[a, b], [c, d]]);
             return Some((n + 2, true));
         }
         if part.is_empty() || part.len() > 4 {
@@ -595,7 +601,7 @@ fn parse_groups(bytes: &[u8], groups: &mut [u16]) -> Option<(usize, bool)> {
         for &b in part {
             g = g << 4 | hex_digit(b)? as u16;
         }
-        *groups.get_mut(n)? = g;
+        *groups.get_mut(n)? = g.to_be_bytes();
         n += 1;
     }
     Some((n, false))
