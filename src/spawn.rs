@@ -839,23 +839,13 @@ pub fn spawn(
     given: [Option<BorrowedFd<'_>>; 3],
 ) -> Result<Started, SpawnError> {
     use rustix::pipe::{PipeFlags, pipe_with};
-    // O_NONBLOCK belongs to the open file description, so pipe2's flag
-    // would make the job's stdout non-blocking too: a job writing faster
-    // than pmtr logs would get EAGAIN and lose its output (seq stopped at
-    // 64 KiB). Only pmtr's read end is non-blocking; the job waits.
-    let output_pipe = || -> Result<(OwnedFd, OwnedFd), SpawnError> {
-        let (r, w) = pipe_with(PipeFlags::CLOEXEC).map_err(SpawnError::Pipe)?;
-        rustix::fs::fcntl_setfl(&r, OFlags::NONBLOCK).map_err(SpawnError::Pipe)?;
-        Ok((r, w))
-    };
     // The exec-status pipe, then stdout's, stderr's, and the `ready fd`
     // pipe (the job writes a newline when it is ready; pmtr's end never
     // blocks). Until a child's record has shown that clone shares pmtr's
     // memory, the child reports through the exec-status pipe too (its
     // 8 bytes never fill it, so its write end may block). After that the
     // record is enough: no pipe (an inode and two files) to make and
-    // free at each restart. Made in one loop: one way out on failure, not
-    // one per pipe with its own drops (issue 18, bytes).
+    // free at each restart.
     let wanted = [
         !CLONE_SHARES_MEMORY.load(Ordering::Relaxed),
         launch.wants_stdout_pipe(),
@@ -863,21 +853,36 @@ pub fn spawn(
         launch.ready_fd.is_some(),
     ];
     let mut pipes: [Option<(OwnedFd, OwnedFd)>; 4] = [None, None, None, None];
-    for (pipe, &wanted) in pipes.iter_mut().zip(&wanted) {
-        if wanted {
-            // Into a slot that is still empty (each is visited once): no
-            // drop call for the `None` it held (issue 18, bytes).
-            crate::fill(pipe, Some(output_pipe()?));
+    // Made in one loop, their failures an `Errno` turned into the
+    // `SpawnError` at one place: one way out, not one per pipe or call
+    // with its own drops (issue 18, bytes).
+    let made = (|| -> Result<(), Errno> {
+        for (pipe, &wanted) in pipes.iter_mut().zip(&wanted) {
+            if wanted {
+                // O_NONBLOCK belongs to the open file description, so
+                // pipe2's flag would make the job's stdout non-blocking
+                // too: a job writing faster than pmtr logs would get
+                // EAGAIN and lose its output (seq stopped at 64 KiB).
+                // Only pmtr's read end is non-blocking; the job waits.
+                let (r, w) = pipe_with(PipeFlags::CLOEXEC)?;
+                rustix::fs::fcntl_setfl(&r, OFlags::NONBLOCK)?;
+                // Into a slot that is still empty (each is visited
+                // once): no drop call for the `None` it held (issue 18,
+                // bytes).
+                crate::fill(pipe, Some((r, w)));
+            }
         }
-    }
-    // The child puts the ready pipe at its fd N just before exec: the
-    // status pipe must not be there, or an exec failure would be
-    // reported into the job's ready pipe.
-    if let (Some(n), Some((_, w))) = (launch.ready_fd, &mut pipes[0])
-        && rustix::fd::AsRawFd::as_raw_fd(w) == n
-    {
-        *w = rustix::io::fcntl_dupfd_cloexec(&*w, n + 1).map_err(SpawnError::Pipe)?;
-    }
+        // The child puts the ready pipe at its fd N just before exec: the
+        // status pipe must not be there, or an exec failure would be
+        // reported into the job's ready pipe.
+        if let (Some(n), Some((_, w))) = (launch.ready_fd, &mut pipes[0])
+            && rustix::fd::AsRawFd::as_raw_fd(w) == n
+        {
+            *w = rustix::io::fcntl_dupfd_cloexec(&*w, n + 1)?;
+        }
+        Ok(())
+    })();
+    made.map_err(SpawnError::Pipe)?;
     let [status_pipe, out_pipe, err_pipe, ready_pipe] = &pipes;
     let mut child = ChildArgs {
         launch,
