@@ -110,10 +110,18 @@ pub unsafe fn spawn_shared(
     // `arg`.
     // SAFETY: as above.
     let pid = unsafe { clone_raw(child, top as *mut core::ffi::c_void, flags, arg) };
-    match pid {
-        ..0 => Err(Errno::from_raw_os_error(-pid)),
-        pid => Pid::from_raw(pid).ok_or(Errno::INVAL),
+    if pid > 0
+        && let Some(pid) = Pid::from_raw(pid)
+    {
+        return Ok(pid);
     }
+    // A negated errno, or 0 (the child's return, never the caller's:
+    // EINVAL were it to be). One `Errno` made for both (issue 18, bytes).
+    Err(Errno::from_raw_os_error(if pid < 0 {
+        -pid
+    } else {
+        libc::EINVAL
+    }))
 }
 
 // musl's `clone` wrapper also handles clones without CLONE_VM, and that
