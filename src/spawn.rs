@@ -839,56 +839,55 @@ pub fn spawn(
     given: [Option<BorrowedFd<'_>>; 3],
 ) -> Result<Started, SpawnError> {
     use rustix::pipe::{PipeFlags, pipe_with};
-    // Until a child's record has shown that clone shares pmtr's memory,
-    // the child reports through a pipe too. After that the record is
-    // enough: no pipe (an inode and two files) to make and free at each
-    // restart.
-    let (status_r, status_w) = if CLONE_SHARES_MEMORY.load(Ordering::Relaxed) {
-        (None, None)
-    } else {
-        let (r, mut w) =
-            pipe_with(PipeFlags::CLOEXEC | PipeFlags::NONBLOCK).map_err(SpawnError::Pipe)?;
-        // The child puts the ready pipe at its fd N just before exec: the
-        // status pipe must not be there, or an exec failure would be
-        // reported into the job's ready pipe.
-        if let Some(n) = launch.ready_fd
-            && rustix::fd::AsRawFd::as_raw_fd(&w) == n
-        {
-            w = rustix::io::fcntl_dupfd_cloexec(&w, n + 1).map_err(SpawnError::Pipe)?;
-        }
-        (Some(r), Some(w))
-    };
-    // O_NONBLOCK belongs to the open file description, so pipe2's flag
-    // would make the job's stdout non-blocking too: a job writing faster
-    // than pmtr logs would get EAGAIN and lose its output (seq stopped at
-    // 64 KiB). Only pmtr's read end is non-blocking; the job waits.
-    let output_pipe = || -> Result<(OwnedFd, OwnedFd), SpawnError> {
-        let (r, w) = pipe_with(PipeFlags::CLOEXEC).map_err(SpawnError::Pipe)?;
-        rustix::fs::fcntl_setfl(&r, OFlags::NONBLOCK).map_err(SpawnError::Pipe)?;
-        Ok((r, w))
-    };
-    // stdout's, stderr's, and the `ready fd` pipe (the job writes a
-    // newline when it is ready; pmtr's end never blocks). Made in one
-    // loop: one way out on failure, not one per pipe with its own drops
-    // (issue 18, bytes).
+    // The exec-status pipe, then stdout's, stderr's, and the `ready fd`
+    // pipe (the job writes a newline when it is ready; pmtr's end never
+    // blocks). Until a child's record has shown that clone shares pmtr's
+    // memory, the child reports through the exec-status pipe too (its
+    // 8 bytes never fill it, so its write end may block). After that the
+    // record is enough: no pipe (an inode and two files) to make and
+    // free at each restart.
     let wanted = [
+        !CLONE_SHARES_MEMORY.load(Ordering::Relaxed),
         launch.wants_stdout_pipe(),
         launch.wants_stderr_pipe() && !launch.merged,
         launch.ready_fd.is_some(),
     ];
-    let mut pipes: [Option<(OwnedFd, OwnedFd)>; 3] = [None, None, None];
-    for (pipe, &wanted) in pipes.iter_mut().zip(&wanted) {
-        if wanted {
-            // Into a slot that is still empty (each is visited once): no
-            // drop call for the `None` it held (issue 18, bytes).
-            crate::fill(pipe, Some(output_pipe()?));
+    let mut pipes: [Option<(OwnedFd, OwnedFd)>; 4] = [None, None, None, None];
+    // Made in one loop, their failures an `Errno` turned into the
+    // `SpawnError` at one place: one way out, not one per pipe or call
+    // with its own drops (issue 18, bytes).
+    let made = (|| -> Result<(), Errno> {
+        for (pipe, &wanted) in pipes.iter_mut().zip(&wanted) {
+            if wanted {
+                // O_NONBLOCK belongs to the open file description, so
+                // pipe2's flag would make the job's stdout non-blocking
+                // too: a job writing faster than pmtr logs would get
+                // EAGAIN and lose its output (seq stopped at 64 KiB).
+                // Only pmtr's read end is non-blocking; the job waits.
+                let (r, w) = pipe_with(PipeFlags::CLOEXEC)?;
+                rustix::fs::fcntl_setfl(&r, OFlags::NONBLOCK)?;
+                // Into a slot that is still empty (each is visited
+                // once): no drop call for the `None` it held (issue 18,
+                // bytes).
+                crate::fill(pipe, Some((r, w)));
+            }
         }
-    }
-    let [out_pipe, err_pipe, ready_pipe] = &pipes;
+        // The child puts the ready pipe at its fd N just before exec: the
+        // status pipe must not be there, or an exec failure would be
+        // reported into the job's ready pipe.
+        if let (Some(n), Some((_, w))) = (launch.ready_fd, &mut pipes[0])
+            && rustix::fd::AsRawFd::as_raw_fd(w) == n
+        {
+            *w = rustix::io::fcntl_dupfd_cloexec(&*w, n + 1)?;
+        }
+        Ok(())
+    })();
+    made.map_err(SpawnError::Pipe)?;
+    let [status_pipe, out_pipe, err_pipe, ready_pipe] = &pipes;
     let mut child = ChildArgs {
         launch,
         parent,
-        status: status_w.as_ref().map(AsFd::as_fd),
+        status: status_pipe.as_ref().map(|(_, w)| w.as_fd()),
         record: Cell::new([0; 8]),
         pipes: [
             given[0],
@@ -916,7 +915,19 @@ pub fn spawn(
     // CPU. Only where clone degrades to a plain fork (qemu-user) does the
     // record stay empty; then the pipe says, now or once watched.
     let known = shared_result(child.record.get());
-    drop(status_w);
+    // pmtr keeps the read ends; the write ends are the child's now,
+    // closed by one loop, not by a copy of the close for each pipe
+    // (issue 18, bytes), and before the exec-status pipe is read, for
+    // its EOF.
+    let mut reads: [Option<OwnedFd>; 4] = [None, None, None, None];
+    for (read, pipe) in reads.iter_mut().zip(pipes.iter_mut()) {
+        // Into a slot that is still empty, as each pipe was: no drop
+        // call (issue 18, bytes).
+        crate::fill(read, pipe.take().map(|(r, _)| r));
+    }
+    // Every pipe was taken: nothing left to drop.
+    core::mem::forget(pipes);
+    let [status_r, stdout, stderr, ready] = reads;
     // What the record or the pipe says, turned into an `Exec` at one
     // place, not in each arm (issue 18, bytes).
     let result = match (known, &status_r) {
@@ -941,18 +952,6 @@ pub fn spawn(
         }
         _ => Exec::Running,
     };
-    // pmtr keeps the read ends; the write ends are the child's now,
-    // closed by one loop, not by a copy of the close for each pipe
-    // (issue 18, bytes).
-    let mut reads: [Option<OwnedFd>; 3] = [None, None, None];
-    for (read, pipe) in reads.iter_mut().zip(pipes.iter_mut()) {
-        // Into a slot that is still empty, as each pipe was: no drop
-        // call (issue 18, bytes).
-        crate::fill(read, pipe.take().map(|(r, _)| r));
-    }
-    // Every pipe was taken: nothing left to drop.
-    core::mem::forget(pipes);
-    let [stdout, stderr, ready] = reads;
     Ok(Started {
         pid,
         exec,

@@ -44,7 +44,7 @@ pub unsafe fn fork() -> Result<Option<Pid>, Errno> {
     // and pmtr calls neither ([`abort`] signals by process id).
     // SAFETY: the caller upholds the single-thread and child-side rules.
     match unsafe { libc::syscall(libc::SYS_clone, libc::SIGCHLD, 0, 0, 0, 0) } {
-        -1 => Err(Errno::from_raw_os_error(last_errno())),
+        -1 => Err(last_errno()),
         0 => Ok(None),
         pid => Ok(Pid::from_raw(pid as _)),
     }
@@ -110,10 +110,18 @@ pub unsafe fn spawn_shared(
     // `arg`.
     // SAFETY: as above.
     let pid = unsafe { clone_raw(child, top as *mut core::ffi::c_void, flags, arg) };
-    match pid {
-        ..0 => Err(Errno::from_raw_os_error(-pid)),
-        pid => Pid::from_raw(pid).ok_or(Errno::INVAL),
+    if pid > 0
+        && let Some(pid) = Pid::from_raw(pid)
+    {
+        return Ok(pid);
     }
+    // A negated errno, or 0 (the child's return, never the caller's:
+    // EINVAL were it to be). One `Errno` made for both (issue 18, bytes).
+    Err(Errno::from_raw_os_error(if pid < 0 {
+        -pid
+    } else {
+        libc::EINVAL
+    }))
 }
 
 // musl's `clone` wrapper also handles clones without CLONE_VM, and that
@@ -142,7 +150,7 @@ unsafe fn clone_raw(
 ) -> core::ffi::c_int {
     // SAFETY: the caller's, passed on.
     match unsafe { libc::clone(child, stack, flags, arg) } {
-        -1 => -last_errno(),
+        -1 => -last_errno().raw_os_error(),
         pid => pid,
     }
 }
@@ -170,7 +178,7 @@ pub unsafe fn execve(path: *const c_char, argv: &[*const c_char], envp: &[*const
     // and both arrays end in a null pointer (checked above in debug builds,
     // guaranteed by `spawn::Launch`, which builds them).
     unsafe { libc::syscall(libc::SYS_execve, path, argv.as_ptr(), envp.as_ptr()) };
-    Errno::from_raw_os_error(last_errno())
+    last_errno()
 }
 
 /// `execveat(fd, "", argv, envp, AT_EMPTY_PATH)`—Runs the program `fd`
@@ -201,7 +209,7 @@ pub fn execveat_empty(fd: i32, argv: &[*const c_char], envp: &[*const c_char]) -
             libc::AT_EMPTY_PATH,
         )
     };
-    Errno::from_raw_os_error(last_errno())
+    last_errno()
 }
 
 /// `_exit(code)`—Ends the process at once, without running atexit
@@ -255,7 +263,7 @@ fn sigprocmask(how: i32, set: &SigSet, old: *mut u64) -> Result<(), Errno> {
     // the kernel's 8 bytes.
     match unsafe { libc::syscall(libc::SYS_rt_sigprocmask, how, &raw const set.0, old, 8usize) } {
         0 => Ok(()),
-        _ => Err(Errno::from_raw_os_error(last_errno())),
+        _ => Err(last_errno()),
     }
 }
 
@@ -439,7 +447,7 @@ pub fn signalfd(set: &SigSet) -> Result<OwnedFd, Errno> {
     // SAFETY: `set` is initialised; -1 asks for a new descriptor.
     let fd = unsafe { libc::syscall(libc::SYS_signalfd4, -1, &raw const set.0, 8usize, flags) };
     if fd < 0 {
-        return Err(Errno::from_raw_os_error(last_errno()));
+        return Err(last_errno());
     }
     // SAFETY: the kernel just returned this descriptor to us alone.
     Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
@@ -538,7 +546,7 @@ pub fn peer_uid(fd: rustix::fd::BorrowedFd<'_>) -> Result<u32, Errno> {
         )
     };
     if rc != 0 {
-        return Err(Errno::from_raw_os_error(last_errno()));
+        return Err(last_errno());
     }
     // SAFETY: zeroed, then filled by the kernel.
     Ok(unsafe { cred.assume_init() }.uid)
@@ -568,7 +576,7 @@ pub fn dup_onto(fd: rustix::fd::BorrowedFd<'_>, target: i32) -> Result<(), Errno
     }
     // SAFETY: dup3 only affects the descriptor table.
     if unsafe { libc::syscall(libc::SYS_dup3, fd, target, 0) } < 0 {
-        return Err(Errno::from_raw_os_error(last_errno()));
+        return Err(last_errno());
     }
     Ok(())
 }
@@ -644,7 +652,7 @@ pub fn statat(
         )
     };
     if rc != 0 {
-        return Err(Errno::from_raw_os_error(last_errno()));
+        return Err(last_errno());
     }
     // SAFETY: filled by the kernel (above); every field is an integer.
     Ok(unsafe { st.assume_init() })
@@ -872,9 +880,11 @@ struct Timespec64 {
 
 const _: () = assert!(size_of::<Timespec64>() == 16);
 
-fn last_errno() -> i32 {
+/// The C library's `errno`, as an `Errno`: made here, not at each of
+/// the system calls that fail with it (issue 18, bytes).
+fn last_errno() -> Errno {
     // SAFETY: errno is the calling thread's, always readable.
-    unsafe { *libc::__errno_location() }
+    Errno::from_raw_os_error(unsafe { *libc::__errno_location() })
 }
 
 #[cfg(test)]

@@ -177,7 +177,8 @@ impl JobOutput {
         }
         self.budget.report(tag, pid);
         let mut line = &self.line[..cut];
-        if !unfinished && let Some(stripped) = line.strip_suffix(b"\r") {
+        // By a slice pattern, not core's `strip_suffix` (issue 18, bytes).
+        if !unfinished && let [stripped @ .., b'\r'] = line {
             line = stripped;
         }
         log_job_piece(tag, pid, severity, line, self.continued, unfinished);

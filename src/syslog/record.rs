@@ -134,22 +134,21 @@ impl Record {
         let mut i = 0;
         while i < text.len() {
             let (len, escape) = unit(&text[i..]);
-            let out_len = if escape { 4 } else { len };
-            if self.buf.len() + out_len > limit {
+            // What goes out for the unit, appended by one call for both
+            // kinds (issue 18, bytes).
+            let escaped;
+            let out = if escape {
+                let b = text[i];
+                escaped = [b'#', b'0' + (b >> 6), b'0' + (b >> 3 & 7), b'0' + (b & 7)];
+                &escaped[..]
+            } else {
+                &text[i..i + len]
+            };
+            if self.buf.len() + out.len() > limit {
                 self.full = true;
                 break;
             }
-            if escape {
-                let b = text[i];
-                let _ = self.buf.extend_from_slice(&[
-                    b'#',
-                    b'0' + (b >> 6),
-                    b'0' + (b >> 3 & 7),
-                    b'0' + (b & 7),
-                ]);
-            } else {
-                let _ = self.buf.extend_from_slice(&text[i..i + len]);
-            }
+            let _ = self.buf.extend_from_slice(out);
             i += len;
             self.taken += len;
             if self.buf.len() + SPLIT_MARK.len() <= limit {
