@@ -1234,10 +1234,11 @@ impl Supervisor {
 
     /// Opens the control socket; without it pmtr runs on, only
     /// unreachable for the commands.
-    /// Out of line on 64-bit targets: `start`, its one caller, then
-    /// keeps a smaller frame (issue 18, bytes: min x86_64 -24; with
-    /// `Supervisor::new`, aarch64 -24).
-    #[cfg_attr(target_pointer_width = "64", inline(never))]
+    /// Out of line: its one caller keeps a smaller frame (issue 18,
+    /// bytes: in `start`, min x86_64 -24, with `Supervisor::new` aarch64
+    /// -24; in `supervisor::run`, where `start` leaves the supervisor
+    /// now, armv6 -48 with that change).
+    #[inline(never)]
     pub fn open_control(&mut self, path: &str) {
         let dir = notify::Dir::beside(path);
         // Over `new`'s default, which made no directory and holds no
