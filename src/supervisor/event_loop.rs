@@ -1242,19 +1242,19 @@ impl Supervisor {
     pub fn open_control(&mut self, path: &str) {
         let dir = notify::Dir::beside(path);
         // Over `new`'s default, which made no directory and holds no
-        // memory. On 32-bit targets it is forgotten, not dropped: with
-        // no drop here, a Dir's drop code is inlined into the one place
-        // left that needs it, pmtr's exit (min armv6 -112 bytes; +8 when
-        // dropped as on x86_64). Not on x86_64, where `start`'s frame then
-        // took more long displacements (+176); there the new Dir made
-        // first and then put in place is -64 (measured, issue 18, bytes).
-        #[cfg(target_pointer_width = "32")]
+        // memory. It is forgotten, not dropped: with no drop here, a Dir's
+        // drop code is inlined into the one place left that needs it,
+        // pmtr's exit (min armv6 -112 bytes, +8 when dropped; aarch64
+        // -32). Not on x86_64 (+16 there; once +176, when `start`'s frame
+        // took more long displacements); there the new Dir made first
+        // and then put in place is -64 (measured, issue 18, bytes).
+        #[cfg(not(target_arch = "x86_64"))]
         {
             let unmade = core::mem::replace(&mut self.notify_dir, dir);
             debug_assert!(unmade.path().is_empty());
             core::mem::forget(unmade);
         }
-        #[cfg(not(target_pointer_width = "32"))]
+        #[cfg(target_arch = "x86_64")]
         {
             self.notify_dir = dir;
         }
