@@ -1168,6 +1168,9 @@ impl Supervisor {
     /// Makes the loggers of new and changed jobs (and of kept ones that
     /// could not start before), and the metrics writer when `metrics to`
     /// changed. Jobs being replaced keep theirs until they are gone.
+    /// Out of `apply`, its one caller, on aarch64 (issue 18, bytes: min
+    /// aarch64 -48; x86_64 0).
+    #[cfg_attr(target_arch = "aarch64", inline(never))]
     fn add_helpers(&mut self, metrics: Option<String>, now: Instant) {
         // `pmtr log -F|- STREAM JOB PATH MAX KEEP STAMP` (src/logger.rs).
         let echo = if crate::syslog::foreground() {
@@ -1231,26 +1234,27 @@ impl Supervisor {
 
     /// Opens the control socket; without it pmtr runs on, only
     /// unreachable for the commands.
-    /// Out of line on 64-bit targets: `start`, its one caller, then
-    /// keeps a smaller frame (issue 18, bytes: min x86_64 -24; with
-    /// `Supervisor::new`, aarch64 -24).
-    #[cfg_attr(target_pointer_width = "64", inline(never))]
+    /// Out of line: its one caller keeps a smaller frame (issue 18,
+    /// bytes: in `start`, min x86_64 -24, with `Supervisor::new` aarch64
+    /// -24; in `supervisor::run`, where `start` leaves the supervisor
+    /// now, armv6 -48 with that change).
+    #[inline(never)]
     pub fn open_control(&mut self, path: &str) {
         let dir = notify::Dir::beside(path);
         // Over `new`'s default, which made no directory and holds no
-        // memory. On 32-bit targets it is forgotten, not dropped: with
-        // no drop here, a Dir's drop code is inlined into the one place
-        // left that needs it, pmtr's exit (min armv6 -112 bytes; +8 when
-        // dropped as on x86_64). Not on x86_64, where `start`'s frame then
-        // took more long displacements (+176); there the new Dir made
-        // first and then put in place is -64 (measured, issue 18, bytes).
-        #[cfg(target_pointer_width = "32")]
+        // memory. It is forgotten, not dropped: with no drop here, a Dir's
+        // drop code is inlined into the one place left that needs it,
+        // pmtr's exit (min armv6 -112 bytes, +8 when dropped; aarch64
+        // -32). Not on x86_64 (+16 there; once +176, when `start`'s frame
+        // took more long displacements); there the new Dir made first
+        // and then put in place is -64 (measured, issue 18, bytes).
+        #[cfg(not(target_arch = "x86_64"))]
         {
             let unmade = core::mem::replace(&mut self.notify_dir, dir);
             debug_assert!(unmade.path().is_empty());
             core::mem::forget(unmade);
         }
-        #[cfg(not(target_pointer_width = "32"))]
+        #[cfg(target_arch = "x86_64")]
         {
             self.notify_dir = dir;
         }

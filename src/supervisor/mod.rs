@@ -69,8 +69,8 @@ fn find_from<T>(items: &[T], at: &mut usize, hit: impl Fn(&T) -> bool) -> Option
 pub fn run(opts: &Options) -> u8 {
     // Used where `start` left it, not moved out of its `Result` first
     // (issue 18, bytes).
-    let mut pidfile = None;
-    let mut started = start(opts, &mut pidfile);
+    let (mut pidfile, mut ready) = (None, None);
+    let mut started = start(opts, &mut pidfile, &mut ready);
     let supervisor = match &mut started {
         Ok(supervisor) => supervisor,
         Err((what, e)) => {
@@ -81,6 +81,15 @@ pub fn run(opts: &Options) -> u8 {
             return 1;
         }
     };
+    // The last of the start, here where the supervisor is: `start`
+    // returns `Supervisor::new`'s result as it came, not copied out of
+    // its own frame (issue 18, bytes).
+    supervisor.open_control(opts.socket);
+    if let Some(w) = ready {
+        // The parent exits 0 once it reads this byte: the daemon runs.
+        let _ = rustix::io::write(w.as_fd(), b"1");
+        drop(ManuallyDrop::into_inner(w));
+    }
     let code = supervisor.run();
     drop(pidfile.take());
     info!("exiting");
@@ -93,26 +102,28 @@ pub fn run(opts: &Options) -> u8 {
 /// Everything before the loop: detach, signals, limits, the supervisor's
 /// descriptors. Its own function, returned from before the loop runs, so
 /// that its frames are not under the loop's for good (see `crate::run`).
-/// The pidfile is put in the caller's `pidfile`; the result is
-/// `Supervisor::new`'s own type, its supervisor returned where it was
-/// made, where one moved out of it into a `Result` of another type was
-/// copied twice (issue 18, bytes). A failure is the call that failed and
-/// its errno, for the caller's one line.
+/// The pidfile is put in the caller's `pidfile`, and a detached pmtr's
+/// end of the pipe to its parent in `ready`: the caller opens the control
+/// socket, then tells the parent. The result is `Supervisor::new`'s own,
+/// returned as it came: where one moved out of it into a `Result` of
+/// another type was copied twice, and one kept here to open the socket
+/// was copied once (issue 18, bytes). A failure is the call that failed
+/// and its errno, for the caller's one line.
 #[inline(never)]
 fn start<'a>(
     opts: &Options<'a>,
     pidfile: &mut Option<PidFile<'a>>,
+    ready: &mut Option<ManuallyDrop<rustix::fd::OwnedFd>>,
 ) -> Result<Supervisor, (&'static [u8], rustix::io::Errno)> {
     let pid1 = rustix::process::getpid().is_init();
     let foreground = opts.foreground || pid1;
     crate::syslog::init(foreground, opts.verbose);
     // The failures that end pmtr leave by one way, said at the caller's
     // one call (issue 18, bytes).
-    let ready;
     let failed = 'fatal: {
         // Detach before anything else exists: fork from a single-threaded
         // process with no descriptors of interest open.
-        ready = if foreground {
+        *ready = if foreground {
             None
         } else {
             match detach() {
@@ -159,17 +170,7 @@ fn start<'a>(
             );
         }
         *pidfile = opts.pidfile.map(PidFile::write);
-        let mut made = Supervisor::new(opts.config, &handled);
-        if let Ok(supervisor) = &mut made {
-            supervisor.open_control(opts.socket);
-            if let Some(w) = ready {
-                // The parent exits 0 once it reads this byte: the daemon
-                // runs.
-                let _ = rustix::io::write(w.as_fd(), b"1");
-                drop(ManuallyDrop::into_inner(w));
-            }
-        }
-        return made;
+        return Supervisor::new(opts.config, &handled);
     };
     Err(failed)
 }
@@ -195,7 +196,7 @@ fn detach() -> Result<ManuallyDrop<rustix::fd::OwnedFd>, rustix::io::Errno> {
     let (r, w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
     // Closed by hand where each must be; on a failure pmtr exits, which
     // closes them: no close of their own on each way out (issue 18,
-    // bytes). The write end is closed by `start` once pmtr runs.
+    // bytes). The write end is closed by `run` once pmtr runs.
     let (r, w) = (ManuallyDrop::new(r), ManuallyDrop::new(w));
     // SAFETY: still single-threaded; the child goes on as the daemon and
     // the parent only reads one byte and exits.
