@@ -290,8 +290,9 @@ impl<'a> Log<'a> {
 
     /// Adds one line (with its newline, or `cut` to add one) to `out`,
     /// rotating first when it would not fit in the file. Not inlined
-    /// into its one caller: 112 bytes less on x86_64 min (issue 18).
-    #[inline(never)]
+    /// into its one caller but on aarch64: 112 bytes less on x86_64 min,
+    /// and inlined 104 less on aarch64 min (issue 18).
+    #[cfg_attr(not(target_arch = "aarch64"), inline(never))]
     fn line(&mut self, out: &mut Vec<u8>, stamp: &[u8], text: &[u8], cut: bool) {
         if self.fd.is_none() {
             self.dropped += 1;
