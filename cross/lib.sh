@@ -257,7 +257,7 @@ min_panic_strategy() {
 # - aarch64: instructions scheduled for the Cortex-A72 (Pi 4, Pi 400, CM4;
 #   `-Ztune-cpu`, nightly, as this flavour is). Tuning only: the
 #   instruction set stays plain ARMv8.0-A, which every 64-bit Pi runs (the
-#   Cortex-A53 of the Pi 3 and Zero 2 W too; `pmtr -t` on 2455 configs
+#   Cortex-A53 of the Pi 3 and Zero 2 W too; `pmtr -t` on 2456 configs
 #   under `qemu-aarch64 -cpu cortex-a53` prints the same as without it).
 #   rustc's default aarch64 tuning runs LLVM's post-RA scheduler, which
 #   reorders instructions after register allocation to hide latencies on
