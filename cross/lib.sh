@@ -311,9 +311,9 @@ min_panic_strategy() {
 # (`-x86-br-merging-base-cost=-1`). Measured together, issue 18, with
 # the other flags: min x86_64 -1232 bytes (the copies -1000, the
 # branches -248), stable x86_64 -1200. Not on ARM: min aarch64 +32,
-# armv6 +80, armv7 +72 (with `-max-store-memset=1` too, which took
-# another -208 off min x86_64 but made stable x86_64's LLVM recurse
-# until its stack overflowed: not set). A copy of a few dozen bytes
+# armv6 +80, armv7 +72 (measured with `-max-store-memset=1` too). That
+# one took another 208 bytes off min x86_64, but made stable x86_64's
+# LLVM recurse until its stack overflowed: not set. A copy of a few dozen bytes
 # through pmtr's byte-loop memcpy (src/rt/mem.rs) costs nanoseconds; a
 # restart waits on fork and exec.
 X86_SIZE="-Cllvm-args=-max-store-memcpy=1 -Cllvm-args=-x86-br-merging-base-cost=-1"
