@@ -211,19 +211,13 @@ file_arch() {
 # with `optimize_for_size` (smaller sort and formatting code, same
 # behaviour).
 min_panic_strategy() {
-    # The probe's output goes to a scratch directory, never /dev/null:
-    # rustc writes its output elsewhere and renames it over the -o path,
-    # which replaces /dev/null with a regular file for the whole machine.
-    probe_dir=$(mktemp -d)
-    if printf '' | rustup run "$NIGHTLY" rustc -Zunstable-options -Cpanic=immediate-abort \
-        --crate-type=lib --crate-name=probe --emit=metadata -o "$probe_dir/probe.rmeta" - 2>/dev/null; then
+    if rustc_takes "$NIGHTLY" -Zunstable-options -Cpanic=immediate-abort; then
         MIN_PANIC_RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort"
         MIN_STD_ARGS="-Zbuild-std=core,alloc -Zbuild-std-features=optimize_for_size"
     else
         MIN_PANIC_RUSTFLAGS=""
         MIN_STD_ARGS="-Zbuild-std=core,alloc -Zbuild-std-features=panic_immediate_abort,optimize_for_size"
     fi
-    rm -rf "$probe_dir"
     MIN_NO_JUMP_TABLES=$(no_jump_tables_flag "$NIGHTLY")
     MIN_SIZE_LAYOUT=$(size_layout_flag "$NIGHTLY")
 }
@@ -357,12 +351,9 @@ min_rustflags() {
 # now jump where it fell through: no difference a supervisor waiting on
 # fork and exec can measure (bench/bench.py's respawn rows).
 size_layout_flag() {
-    probe_dir=$(mktemp -d)
-    if printf '' | rustup run "$1" rustc -Cllvm-args=-apply-ext-tsp-for-size --crate-type=lib \
-        --crate-name=probe --emit=metadata -o "$probe_dir/probe.rmeta" - 2>/dev/null; then
+    if rustc_takes "$1" -Cllvm-args=-apply-ext-tsp-for-size; then
         echo "-Cllvm-args=-apply-ext-tsp-for-size"
     fi
-    rm -rf "$probe_dir"
 }
 
 # no_jump_tables_flag TOOLCHAIN: how TOOLCHAIN's rustc spells "no jump
@@ -375,15 +366,29 @@ size_layout_flag() {
 # switch becomes a few compares and branches instead of one indirect
 # jump: no difference a supervisor can measure.
 no_jump_tables_flag() {
-    probe_dir=$(mktemp -d)
     for flag in -Cjump-tables=no -Zno-jump-tables; do
-        if printf '' | rustup run "$1" rustc "$flag" --crate-type=lib --crate-name=probe \
-            --emit=metadata -o "$probe_dir/probe.rmeta" - 2>/dev/null; then
+        if rustc_takes "$1" "$flag"; then
             echo "$flag"
             break
         fi
     done
-    rm -rf "$probe_dir"
+}
+
+# rustc_takes TOOLCHAIN FLAG...: whether TOOLCHAIN's rustc accepts the
+# FLAGs (an empty crate compiled with them; an unknown `-C`, `-Z` or
+# LLVM option fails it). The probe's output goes to a scratch directory,
+# never /dev/null: rustc writes its output elsewhere and renames it over
+# the -o path, which replaces /dev/null with a regular file for the
+# whole machine.
+rustc_takes() {
+    takes_toolchain=$1
+    shift
+    takes_dir=$(mktemp -d)
+    takes_rc=1
+    printf '' | rustup run "$takes_toolchain" rustc "$@" --crate-type=lib --crate-name=probe \
+        --emit=metadata -o "$takes_dir/probe.rmeta" - 2>/dev/null && takes_rc=0
+    rm -rf "$takes_dir"
+    return $takes_rc
 }
 
 # release_rustflags TARGET: the rustflags the release flavour adds for
