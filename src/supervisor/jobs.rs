@@ -707,9 +707,13 @@ mod tests {
     #[cfg(target_pointer_width = "64")]
     fn a_job_record_stays_small() {
         use crate::supervisor::job::{History, JobState};
-        assert!(size_of::<Job>() <= 472, "{}", size_of::<Job>());
+        // 480 and 200, not 472 and 192: `Pos` is aligned to 8 bytes on 64-bit targets
+        // (the parser passes it in one register, min x86_64 -392 bytes of
+        // code), so each `Option<Pos>` of a job's `Origin` takes 16 bytes,
+        // not 12.
+        assert!(size_of::<Job>() <= 480, "{}", size_of::<Job>());
         assert!(size_of::<crate::spawn::Launch>() <= 136);
-        assert!(size_of::<JobSpec>() <= 192);
+        assert!(size_of::<JobSpec>() <= 200);
         assert!(size_of::<History>() <= 64);
         assert!(size_of::<JobState>() <= 40);
     }
