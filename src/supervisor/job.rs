@@ -1215,84 +1215,88 @@ pub fn probe_step(
         },
         None => Probe::Off,
     };
-    match (probe, event) {
-        (Probe::Off, E::Aim(aim)) => (due(aim), A::Nothing),
-        (Probe::Due { kind, .. }, E::Aim(aim)) if aim == Some(kind) => (probe, A::Nothing),
-        (Probe::Due { .. }, E::Aim(aim)) => (due(aim), A::Nothing),
-        (
-            Probe::Running {
-                kind, pid, kill_at, ..
-            },
-            E::Aim(aim),
-        ) => {
-            let running = |kill_at| Probe::Running {
-                kind,
-                pid,
-                kill_at,
-                aim,
-            };
-            match kill_at {
-                // No longer wanted: killed now, its result dropped.
-                Some(_) if aim != Some(kind) => (running(None), A::Kill(pid)),
-                _ => (running(kill_at), A::Nothing),
+    // As in `step`: the pairs that cannot happen at one place.
+    let what = 'cant: {
+        return match (probe, event) {
+            (Probe::Off, E::Aim(aim)) => (due(aim), A::Nothing),
+            (Probe::Due { kind, .. }, E::Aim(aim)) if aim == Some(kind) => (probe, A::Nothing),
+            (Probe::Due { .. }, E::Aim(aim)) => (due(aim), A::Nothing),
+            (
+                Probe::Running {
+                    kind, pid, kill_at, ..
+                },
+                E::Aim(aim),
+            ) => {
+                let running = |kill_at| Probe::Running {
+                    kind,
+                    pid,
+                    kill_at,
+                    aim,
+                };
+                match kill_at {
+                    // No longer wanted: killed now, its result dropped.
+                    Some(_) if aim != Some(kind) => (running(None), A::Kill(pid)),
+                    _ => (running(kill_at), A::Nothing),
+                }
             }
-        }
 
-        (Probe::Due { kind, at }, E::Tick) if now >= at => (probe, A::Spawn(kind)),
-        (
-            Probe::Running {
-                kind,
-                pid,
-                kill_at: Some(at),
-                aim,
-            },
-            E::Tick,
-        ) if now >= at => (
-            Probe::Running {
-                kind,
-                pid,
-                kill_at: None,
-                aim,
-            },
-            A::Kill(pid),
-        ),
-        (Probe::Off | Probe::Due { .. } | Probe::Running { .. }, E::Tick) => (probe, A::Nothing),
+            (Probe::Due { kind, at }, E::Tick) if now >= at => (probe, A::Spawn(kind)),
+            (
+                Probe::Running {
+                    kind,
+                    pid,
+                    kill_at: Some(at),
+                    aim,
+                },
+                E::Tick,
+            ) if now >= at => (
+                Probe::Running {
+                    kind,
+                    pid,
+                    kill_at: None,
+                    aim,
+                },
+                A::Kill(pid),
+            ),
+            (Probe::Off | Probe::Due { .. } | Probe::Running { .. }, E::Tick) => {
+                (probe, A::Nothing)
+            }
 
-        (Probe::Due { kind, .. }, E::Spawned(pid)) => (
-            Probe::Running {
-                kind,
-                pid,
-                kill_at: Some(now + rules.timeout(kind)),
-                aim: Some(kind),
-            },
-            A::Nothing,
-        ),
-        // A passing condition (fork or pipe): tried again next time.
-        (Probe::Due { kind, .. }, E::SpawnFailed) => (due(Some(kind)), A::Nothing),
-        (Probe::Off | Probe::Running { .. }, E::Spawned(_) | E::SpawnFailed) => (
-            probe,
-            A::CantHappen(msg!(0, "a spawn result for a probe that was not due")),
-        ),
+            (Probe::Due { kind, .. }, E::Spawned(pid)) => (
+                Probe::Running {
+                    kind,
+                    pid,
+                    kill_at: Some(now + rules.timeout(kind)),
+                    aim: Some(kind),
+                },
+                A::Nothing,
+            ),
+            // A passing condition (fork or pipe): tried again next time.
+            (Probe::Due { kind, .. }, E::SpawnFailed) => (due(Some(kind)), A::Nothing),
+            (Probe::Off | Probe::Running { .. }, E::Spawned(_) | E::SpawnFailed) => {
+                break 'cant msg!(0, "a spawn result for a probe that was not due");
+            }
 
-        (
-            Probe::Running {
-                kind, kill_at, aim, ..
-            },
-            E::Exited { passed },
-        ) => {
-            let result = match (aim == Some(kind), kill_at, passed) {
-                (false, _, _) => A::Nothing,
-                (true, None, _) => A::TimedOut(kind),
-                (true, Some(_), true) => A::Passed(kind),
-                (true, Some(_), false) => A::Failed(kind),
-            };
-            (due(aim), result)
-        }
-        (Probe::Off | Probe::Due { .. }, E::Exited { .. }) => (
-            probe,
-            A::CantHappen(msg!(0, "an exit of a probe that was not running")),
-        ),
-    }
+            (
+                Probe::Running {
+                    kind, kill_at, aim, ..
+                },
+                E::Exited { passed },
+            ) => {
+                let result = match (aim == Some(kind), kill_at, passed) {
+                    (false, _, _) => A::Nothing,
+                    (true, None, _) => A::TimedOut(kind),
+                    (true, Some(_), true) => A::Passed(kind),
+                    (true, Some(_), false) => A::Failed(kind),
+                };
+                (due(aim), result)
+            }
+            (Probe::Off | Probe::Due { .. }, E::Exited { .. }) => {
+                break 'cant msg!(0, "an exit of a probe that was not running");
+            }
+        };
+    };
+    (probe, A::CantHappen(what))
 }
 
 #[cfg(test)]
