@@ -541,7 +541,7 @@ pub fn step(
     // state as it was, at one place: not a copy of the state and the
     // action's stores in each of their arms (issue 18, bytes).
     let what = 'cant: {
-        return match (state, event) {
+        let next = match (state, event) {
             (S::Pending | S::Stopped, E::Start | E::StartNow) => (S::Spawning, A::Spawn),
             // Its turn came long ago: the reconcile's Start changes nothing.
             (
@@ -1031,6 +1031,7 @@ pub fn step(
                 E::DependentsGone,
             ) => break 'cant msg!(0, "dependents gone for a job that was not holding"),
         };
+        return next;
     };
     (state, A::CantHappen(what))
 }
@@ -1217,7 +1218,7 @@ pub fn probe_step(
     };
     // As in `step`: the pairs that cannot happen at one place.
     let what = 'cant: {
-        return match (probe, event) {
+        let next = match (probe, event) {
             (Probe::Off, E::Aim(aim)) => (due(aim), A::Nothing),
             (Probe::Due { kind, .. }, E::Aim(aim)) if aim == Some(kind) => (probe, A::Nothing),
             (Probe::Due { .. }, E::Aim(aim)) => (due(aim), A::Nothing),
@@ -1295,6 +1296,7 @@ pub fn probe_step(
                 break 'cant msg!(0, "an exit of a probe that was not running");
             }
         };
+        return next;
     };
     (probe, A::CantHappen(what))
 }
