@@ -107,16 +107,10 @@ impl Health {
         let Some(r) = spec.readiness.as_deref() else {
             return Err(String::new());
         };
-        let notify = match socket {
-            Some((path, owner)) => Some(NotifySocket::bind(path, owner).map_err(|(e, path)| {
-                super::config_source::failed(&["can't create notify socket ", &path, ": "], e)
-            })?),
-            None => None,
-        };
         // Boxed here, where it is made: not moved into its box by the
         // caller (issue 18, bytes).
         let mut health = Box::new(Health {
-            notify,
+            notify: None,
             ready_pipe: None,
             ready_pipe_read: 0,
             ready_cmd: None,
@@ -135,6 +129,20 @@ impl Health {
             last_check: None,
             status: Text::new(),
         });
+        // The notify socket put where its None is, not moved through an
+        // `Option` into the box's literal (issue 18, bytes). A failure
+        // drops the box, whose Nones hold nothing.
+        if let Some((path, owner)) = socket {
+            match NotifySocket::bind(path, owner) {
+                Ok(n) => crate::fill(&mut health.notify, Some(n)),
+                Err((e, path)) => {
+                    return Err(super::config_source::failed(
+                        &["can't create notify socket ", &path, ": "],
+                        e,
+                    ));
+                }
+            }
+        }
         // The probes' launches made in their places in the box, where the
         // Nones just put there are (`get_or_insert_with` on a None: no
         // drop of it): not made on the stack and copied twice, into an

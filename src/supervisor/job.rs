@@ -537,515 +537,503 @@ pub fn step(
         (S::Holding { .. } | S::Stopping { .. }, E::StartNow) => E::Stop(AfterStop::Restart),
         _ => event,
     };
-    match (state, event) {
-        (S::Pending | S::Stopped, E::Start | E::StartNow) => (S::Spawning, A::Spawn),
-        // Its turn came long ago: the reconcile's Start changes nothing.
-        (
-            S::Running { .. }
-            | S::Holding { .. }
-            | S::Stopping { .. }
-            | S::Waiting { .. }
-            | S::Done(_),
-            E::Start,
-        ) => (state, A::Nothing),
-        // (A stopping job's StartNow is its Stop(Restart), made above.)
-        (S::Running { .. } | S::Holding { .. } | S::Stopping { .. }, E::StartNow) => {
-            (state, A::Nothing)
-        }
-        // An explicit start skips the anti-spin wait and wakes a finished job.
-        (S::Waiting { .. } | S::Done(_), E::StartNow) => (S::Spawning, A::Spawn),
-
-        (S::Done(_), E::Wake) => match history.last_start {
-            Some(at) if now < at + QUICK_EXIT => (
-                S::Waiting {
-                    restart_at: at + QUICK_EXIT,
-                },
-                A::Nothing,
-            ),
-            _ => restart(),
-        },
-        // Not finished: wanting it is enough (the reconcile starts it).
-        (
-            S::Pending
-            | S::Stopped
-            | S::Running { .. }
-            | S::Holding { .. }
-            | S::Stopping { .. }
-            | S::Waiting { .. },
-            E::Wake,
-        ) => (state, A::Nothing),
-
-        (S::Spawning, E::Spawned { pid }) => {
-            history.starts = history.starts.wrapping_add(1);
-            history.last_start = Some(now);
-            history.spawn_failures = 0;
-            let up = if rules.waits_ready {
-                Up::Starting
-            } else {
-                Up::Ready {
-                    at: now,
-                    alive_at: now,
-                }
-            };
-            (running(pid, now, up), A::Nothing)
-        }
-        (S::Spawning, E::SpawnFailed) => {
-            let retry_in = spawn_retry(history.spawn_failures);
-            history.spawn_failures = history.spawn_failures.saturating_add(1);
+    // The pairs that cannot happen name what happened, and leave the
+    // state as it was, at one place: not a copy of the state and the
+    // action's stores in each of their arms (issue 18, bytes).
+    let what = 'cant: {
+        let next = match (state, event) {
+            (S::Pending | S::Stopped, E::Start | E::StartNow) => (S::Spawning, A::Spawn),
+            // Its turn came long ago: the reconcile's Start changes nothing.
             (
-                S::Waiting {
-                    restart_at: now + retry_in,
-                },
-                A::RetrySpawn(retry_in),
-            )
-        }
-        (
-            S::Pending
-            | S::Stopped
-            | S::Running { .. }
-            | S::Holding { .. }
-            | S::Stopping { .. }
-            | S::Waiting { .. }
-            | S::Done(_),
-            E::Spawned { .. } | E::SpawnFailed,
-        ) => (
-            state,
-            A::CantHappen(msg!(0, "a spawn result for a job that was not spawning")),
-        ),
-        // The loop may not spawn after all (pmtr is exiting).
-        (S::Spawning, E::Stop(AfterStop::Down)) => (S::Stopped, A::Nothing),
-        (
-            S::Spawning,
-            E::Start
-            | E::StartNow
-            | E::Wake
-            | E::Exited(_)
-            | E::GroupGone
-            | E::Tick
-            | E::Stop(AfterStop::Restart | AfterStop::Retry)
-            | E::KillNow
-            | E::ConfigChanged
-            | E::Signal(_)
-            | E::Ready
-            | E::Alive
-            | E::Leaving
-            | E::CheckPassed
-            | E::CheckFailed
-            | E::DependentsGone,
-        ) => (
-            state,
-            A::CantHappen(msg!(0, "an event between a spawn and its result")),
-        ),
-
-        (S::Running { since, .. }, E::Exited(ending)) => {
-            history.last_exit = Some((ending, now));
-            if ending == Ending::Status(DO_NOT_RESTART) {
-                (S::Done(DoneReason::Exit33), A::Nothing)
-            } else if rules.once {
-                (S::Done(DoneReason::Once), A::Nothing)
-            } else if rules.on_failure && ending == Ending::Status(0) {
-                (S::Done(DoneReason::Succeeded), A::Nothing)
-            } else if now >= since + quick_run(rules) {
-                // A long run: the backoff starts over.
-                history.delay = None;
-                restart()
-            } else {
-                after_quick_exit(history, now, rules)
+                S::Running { .. }
+                | S::Holding { .. }
+                | S::Stopping { .. }
+                | S::Waiting { .. }
+                | S::Done(_),
+                E::Start,
+            ) => (state, A::Nothing),
+            // (A stopping job's StartNow is its Stop(Restart), made above.)
+            (S::Running { .. } | S::Holding { .. } | S::Stopping { .. }, E::StartNow) => {
+                (state, A::Nothing)
             }
-        }
-        // It exited while its dependents stop: what is left of its group
-        // is stopped now.
-        (S::Holding { pid, since, then }, E::Exited(ending)) => {
-            history.last_exit = Some((ending, now));
-            (
-                S::Stopping {
-                    pid,
-                    since,
-                    kill_at: Some(now + rules.kill_after),
-                    leader_gone: true,
-                    then,
-                },
-                stop_signal(pid),
-            )
-        }
-        (
-            S::Stopping {
-                pid,
-                since,
-                kill_at,
-                then,
-                ..
+            // An explicit start skips the anti-spin wait and wakes a finished job.
+            (S::Waiting { .. } | S::Done(_), E::StartNow) => (S::Spawning, A::Spawn),
+
+            (S::Done(_), E::Wake) => match history.last_start {
+                Some(at) if now < at + QUICK_EXIT => (
+                    S::Waiting {
+                        restart_at: at + QUICK_EXIT,
+                    },
+                    A::Nothing,
+                ),
+                _ => restart(),
             },
-            E::Exited(ending),
-        ) => {
-            history.last_exit = Some((ending, now));
+            // Not finished: wanting it is enough (the reconcile starts it).
+            (
+                S::Pending
+                | S::Stopped
+                | S::Running { .. }
+                | S::Holding { .. }
+                | S::Stopping { .. }
+                | S::Waiting { .. },
+                E::Wake,
+            ) => (state, A::Nothing),
+
+            (S::Spawning, E::Spawned { pid }) => {
+                history.starts = history.starts.wrapping_add(1);
+                history.last_start = Some(now);
+                history.spawn_failures = 0;
+                let up = if rules.waits_ready {
+                    Up::Starting
+                } else {
+                    Up::Ready {
+                        at: now,
+                        alive_at: now,
+                    }
+                };
+                (running(pid, now, up), A::Nothing)
+            }
+            (S::Spawning, E::SpawnFailed) => {
+                let retry_in = spawn_retry(history.spawn_failures);
+                history.spawn_failures = history.spawn_failures.saturating_add(1);
+                (
+                    S::Waiting {
+                        restart_at: now + retry_in,
+                    },
+                    A::RetrySpawn(retry_in),
+                )
+            }
+            (
+                S::Pending
+                | S::Stopped
+                | S::Running { .. }
+                | S::Holding { .. }
+                | S::Stopping { .. }
+                | S::Waiting { .. }
+                | S::Done(_),
+                E::Spawned { .. } | E::SpawnFailed,
+            ) => break 'cant msg!(0, "a spawn result for a job that was not spawning"),
+            // The loop may not spawn after all (pmtr is exiting).
+            (S::Spawning, E::Stop(AfterStop::Down)) => (S::Stopped, A::Nothing),
+            (
+                S::Spawning,
+                E::Start
+                | E::StartNow
+                | E::Wake
+                | E::Exited(_)
+                | E::GroupGone
+                | E::Tick
+                | E::Stop(AfterStop::Restart | AfterStop::Retry)
+                | E::KillNow
+                | E::ConfigChanged
+                | E::Signal(_)
+                | E::Ready
+                | E::Alive
+                | E::Leaving
+                | E::CheckPassed
+                | E::CheckFailed
+                | E::DependentsGone,
+            ) => break 'cant msg!(0, "an event between a spawn and its result"),
+
+            (S::Running { since, .. }, E::Exited(ending)) => {
+                history.last_exit = Some((ending, now));
+                if ending == Ending::Status(DO_NOT_RESTART) {
+                    (S::Done(DoneReason::Exit33), A::Nothing)
+                } else if rules.once {
+                    (S::Done(DoneReason::Once), A::Nothing)
+                } else if rules.on_failure && ending == Ending::Status(0) {
+                    (S::Done(DoneReason::Succeeded), A::Nothing)
+                } else if now >= since + quick_run(rules) {
+                    // A long run: the backoff starts over.
+                    history.delay = None;
+                    restart()
+                } else {
+                    after_quick_exit(history, now, rules)
+                }
+            }
+            // It exited while its dependents stop: what is left of its group
+            // is stopped now.
+            (S::Holding { pid, since, then }, E::Exited(ending)) => {
+                history.last_exit = Some((ending, now));
+                (
+                    S::Stopping {
+                        pid,
+                        since,
+                        kill_at: Some(now + rules.kill_after),
+                        leader_gone: true,
+                        then,
+                    },
+                    stop_signal(pid),
+                )
+            }
             (
                 S::Stopping {
                     pid,
                     since,
                     kill_at,
+                    then,
+                    ..
+                },
+                E::Exited(ending),
+            ) => {
+                history.last_exit = Some((ending, now));
+                (
+                    S::Stopping {
+                        pid,
+                        since,
+                        kill_at,
+                        leader_gone: true,
+                        then,
+                    },
+                    A::Nothing,
+                )
+            }
+            // The loop finds jobs by the pid of their process.
+            (S::Pending | S::Stopped | S::Waiting { .. } | S::Done(_), E::Exited(_)) => {
+                break 'cant msg!(0, "an exit of a job without a process");
+            }
+
+            (
+                S::Stopping {
                     leader_gone: true,
+                    then,
+                    ..
+                },
+                E::GroupGone,
+            ) => match then {
+                AfterStop::Down => (S::Stopped, A::Nothing),
+                AfterStop::Restart => restart(),
+                // Not ready in time (issue 16): as after a quick exit.
+                AfterStop::Retry => after_quick_exit(history, now, rules),
+            },
+            // The leader still runs, so its group cannot be empty.
+            (
+                S::Stopping {
+                    leader_gone: false, ..
+                }
+                | S::Running { .. }
+                | S::Holding { .. },
+                E::GroupGone,
+            ) => break 'cant msg!(0, "an empty group while its leader runs"),
+            (S::Pending | S::Stopped | S::Waiting { .. } | S::Done(_), E::GroupGone) => {
+                break 'cant msg!(0, "a stop ended for a job that was not stopping");
+            }
+
+            (S::Running { pid, since, up }, E::Tick) => {
+                let past = |d: Option<Duration>, from: Instant| d.is_some_and(|d| now >= from + d);
+                // The stop and its fault picked first, then one call of
+                // `stop` (issue 18, bytes).
+                let (then, why) = match (up, rules.timers.ready_timeout, rules.timers.watchdog) {
+                    (Up::Starting, Some(t), _) if past(Some(t), since) => {
+                        (AfterStop::Retry, Some(Fault::NotReady(t)))
+                    }
+                    (Up::Ready { alive_at, .. } | Up::Unhealthy { alive_at, .. }, _, Some(w))
+                        if past(Some(w), alive_at) =>
+                    {
+                        (AfterStop::Restart, Some(Fault::Watchdog(w)))
+                    }
+                    _ if past(rules.timers.bounce, since) => (AfterStop::Restart, None),
+                    _ => return (state, A::Nothing),
+                };
+                stop(pid, since, then, why)
+            }
+            (
+                S::Stopping {
+                    pid,
+                    since,
+                    kill_at: Some(at),
+                    leader_gone,
+                    then,
+                },
+                E::Tick,
+            ) if now >= at => (
+                S::Stopping {
+                    pid,
+                    since,
+                    kill_at: None,
+                    leader_gone,
+                    then,
+                },
+                A::Kill(pid),
+            ),
+            (S::Stopping { .. }, E::Tick) => (state, A::Nothing),
+            (S::Waiting { restart_at }, E::Tick) if now >= restart_at => restart(),
+            (S::Waiting { .. }, E::Tick) => (state, A::Nothing),
+            (S::Pending | S::Stopped | S::Holding { .. } | S::Done(_), E::Tick) => {
+                (state, A::Nothing)
+            }
+
+            (S::Running { pid, since, .. }, E::Stop(then)) => stop(pid, since, then, None),
+            (S::Holding { pid, since, .. }, E::Stop(then)) => {
+                (S::Holding { pid, since, then }, A::Nothing)
+            }
+            (
+                S::Stopping {
+                    pid,
+                    since,
+                    kill_at,
+                    leader_gone,
+                    ..
+                },
+                E::Stop(then),
+            ) => (
+                S::Stopping {
+                    pid,
+                    since,
+                    kill_at,
+                    leader_gone,
                     then,
                 },
                 A::Nothing,
-            )
-        }
-        // The loop finds jobs by the pid of their process.
-        (S::Pending | S::Stopped | S::Waiting { .. } | S::Done(_), E::Exited(_)) => (
-            state,
-            A::CantHappen(msg!(0, "an exit of a job without a process")),
-        ),
-
-        (
-            S::Stopping {
-                leader_gone: true,
-                then,
-                ..
-            },
-            E::GroupGone,
-        ) => match then {
-            AfterStop::Down => (S::Stopped, A::Nothing),
-            AfterStop::Restart => restart(),
-            // Not ready in time (issue 16): as after a quick exit.
-            AfterStop::Retry => after_quick_exit(history, now, rules),
-        },
-        // The leader still runs, so its group cannot be empty.
-        (
-            S::Stopping {
-                leader_gone: false, ..
+            ),
+            (
+                S::Pending | S::Stopped | S::Waiting { .. } | S::Done(_),
+                E::Stop(AfterStop::Restart | AfterStop::Retry),
+            ) => (S::Spawning, A::Spawn),
+            (S::Pending | S::Stopped | S::Waiting { .. }, E::Stop(AfterStop::Down)) => {
+                (S::Stopped, A::Nothing)
             }
-            | S::Running { .. }
-            | S::Holding { .. },
-            E::GroupGone,
-        ) => (
-            state,
-            A::CantHappen(msg!(0, "an empty group while its leader runs")),
-        ),
-        (S::Pending | S::Stopped | S::Waiting { .. } | S::Done(_), E::GroupGone) => (
-            state,
-            A::CantHappen(msg!(0, "a stop ended for a job that was not stopping")),
-        ),
+            // Finished stays finished: `pmtr status` still says how it ended.
+            (S::Done(_), E::Stop(AfterStop::Down)) => (state, A::Nothing),
 
-        (S::Running { pid, since, up }, E::Tick) => {
-            let past = |d: Option<Duration>, from: Instant| d.is_some_and(|d| now >= from + d);
-            // The stop and its fault picked first, then one call of
-            // `stop` (issue 18, bytes).
-            let (then, why) = match (up, rules.timers.ready_timeout, rules.timers.watchdog) {
-                (Up::Starting, Some(t), _) if past(Some(t), since) => {
-                    (AfterStop::Retry, Some(Fault::NotReady(t)))
-                }
-                (Up::Ready { alive_at, .. } | Up::Unhealthy { alive_at, .. }, _, Some(w))
-                    if past(Some(w), alive_at) =>
-                {
-                    (AfterStop::Restart, Some(Fault::Watchdog(w)))
-                }
-                _ if past(rules.timers.bounce, since) => (AfterStop::Restart, None),
-                _ => return (state, A::Nothing),
-            };
-            stop(pid, since, then, why)
-        }
-        (
-            S::Stopping {
-                pid,
-                since,
-                kill_at: Some(at),
-                leader_gone,
-                then,
-            },
-            E::Tick,
-        ) if now >= at => (
-            S::Stopping {
-                pid,
-                since,
-                kill_at: None,
-                leader_gone,
-                then,
-            },
-            A::Kill(pid),
-        ),
-        (S::Stopping { .. }, E::Tick) => (state, A::Nothing),
-        (S::Waiting { restart_at }, E::Tick) if now >= restart_at => restart(),
-        (S::Waiting { .. }, E::Tick) => (state, A::Nothing),
-        (S::Pending | S::Stopped | S::Holding { .. } | S::Done(_), E::Tick) => (state, A::Nothing),
-
-        (S::Running { pid, since, .. }, E::Stop(then)) => stop(pid, since, then, None),
-        (S::Holding { pid, since, .. }, E::Stop(then)) => {
-            (S::Holding { pid, since, then }, A::Nothing)
-        }
-        (
-            S::Stopping {
-                pid,
-                since,
-                kill_at,
-                leader_gone,
-                ..
-            },
-            E::Stop(then),
-        ) => (
-            S::Stopping {
-                pid,
-                since,
-                kill_at,
-                leader_gone,
-                then,
-            },
-            A::Nothing,
-        ),
-        (
-            S::Pending | S::Stopped | S::Waiting { .. } | S::Done(_),
-            E::Stop(AfterStop::Restart | AfterStop::Retry),
-        ) => (S::Spawning, A::Spawn),
-        (S::Pending | S::Stopped | S::Waiting { .. }, E::Stop(AfterStop::Down)) => {
-            (S::Stopped, A::Nothing)
-        }
-        // Finished stays finished: `pmtr status` still says how it ended.
-        (S::Done(_), E::Stop(AfterStop::Down)) => (state, A::Nothing),
-
-        (
-            S::Stopping {
-                pid,
-                since,
-                kill_at: Some(_),
-                leader_gone,
-                then,
-            },
-            E::KillNow,
-        ) => (
-            S::Stopping {
-                pid,
-                since,
-                kill_at: None,
-                leader_gone,
-                then,
-            },
-            A::Kill(pid),
-        ),
-        // pmtr is exiting for good: its dependents are being killed too.
-        (S::Holding { pid, since, then }, E::KillNow) => (
-            S::Stopping {
-                pid,
-                since,
-                kill_at: None,
-                leader_gone: false,
-                then,
-            },
-            A::Kill(pid),
-        ),
-        // Killed already, or nothing running to kill.
-        (
-            S::Stopping { kill_at: None, .. }
-            | S::Pending
-            | S::Stopped
-            | S::Running { .. }
-            | S::Waiting { .. }
-            | S::Done(_),
-            E::KillNow,
-        ) => (state, A::Nothing),
-
-        (S::Done(DoneReason::Exit33), E::ConfigChanged) => (S::Pending, A::Nothing),
-        (
-            S::Pending
-            | S::Stopped
-            | S::Running { .. }
-            | S::Holding { .. }
-            | S::Stopping { .. }
-            | S::Waiting { .. }
-            | S::Done(DoneReason::Once | DoneReason::Succeeded),
-            E::ConfigChanged,
-        ) => (state, A::Nothing),
-
-        // `pmtr reload|signal` (issue 15): to the group while it has one.
-        (
-            S::Running { pid, .. } | S::Holding { pid, .. } | S::Stopping { pid, .. },
-            E::Signal(sig),
-        ) => (state, A::Signal(pid, sig)),
-        (S::Pending | S::Stopped | S::Waiting { .. } | S::Done(_), E::Signal(_)) => {
-            (state, A::Nothing)
-        }
-
-        // Gave up (issue 15): only an explicit start or restart runs it
-        // again, with a fresh window and delay; a change of the job makes
-        // a new one, and pmtr's restart forgets it.
-        (S::Failed, E::StartNow | E::Stop(AfterStop::Restart | AfterStop::Retry)) => {
-            history.quick_exits.clear();
-            history.delay = None;
-            (S::Spawning, A::Spawn)
-        }
-        (
-            S::Failed,
-            E::Start
-            | E::Wake
-            | E::Tick
-            | E::Stop(AfterStop::Down)
-            | E::KillNow
-            | E::ConfigChanged
-            | E::Signal(_)
-            | E::Ready
-            | E::Alive
-            | E::Leaving,
-        ) => (state, A::Nothing),
-        (S::Failed, E::Spawned { .. } | E::SpawnFailed) => (
-            state,
-            A::CantHappen(msg!(0, "a spawn result for a job that was not spawning")),
-        ),
-        (S::Failed, E::Exited(_)) => (
-            state,
-            A::CantHappen(msg!(0, "an exit of a job without a process")),
-        ),
-        (S::Failed, E::GroupGone) => (
-            state,
-            A::CantHappen(msg!(0, "a stop ended for a job that was not stopping")),
-        ),
-
-        // Readiness and health (issue 16). What a job says about itself
-        // counts only while it runs; anything else is a late message.
-        (
-            S::Running {
-                pid,
-                since,
-                up: Up::Starting,
-            },
-            E::Ready,
-        ) => (
-            running(
-                pid,
-                since,
-                Up::Ready {
-                    at: now,
-                    alive_at: now,
-                },
-            ),
-            A::Note(Note::Ready),
-        ),
-        (
-            S::Running {
-                pid,
-                since,
-                up: Up::Ready { at, .. },
-            },
-            E::Alive,
-        ) => (
-            running(pid, since, Up::Ready { at, alive_at: now }),
-            A::Nothing,
-        ),
-        (
-            S::Running {
-                pid,
-                since,
-                up: Up::Unhealthy { at, fails, .. },
-            },
-            E::Alive,
-        ) => (
-            running(
-                pid,
-                since,
-                Up::Unhealthy {
-                    at,
-                    alive_at: now,
-                    fails,
-                },
-            ),
-            A::Nothing,
-        ),
-        (S::Running { pid, since, up }, E::Leaving) if !matches!(up, Up::Leaving { .. }) => {
-            (running(pid, since, Up::Leaving { at: now }), A::Nothing)
-        }
-        (
-            S::Running {
-                pid,
-                since,
-                up: Up::Unhealthy { alive_at, .. },
-            },
-            E::CheckPassed,
-        ) => (
-            running(pid, since, Up::Ready { at: now, alive_at }),
-            A::Note(Note::Recovered),
-        ),
-        (
-            S::Running {
-                pid,
-                since,
-                up: Up::Ready { alive_at, .. } | Up::Unhealthy { alive_at, .. },
-            },
-            E::CheckFailed,
-        ) => {
-            let (at, fails) = match state {
-                S::Running {
-                    up: Up::Unhealthy { at, fails, .. },
-                    ..
-                } => (at, fails + 1),
-                _ => (now, 1),
-            };
-            if fails >= rules.check_fails {
-                stop(
+            (
+                S::Stopping {
                     pid,
                     since,
-                    AfterStop::Restart,
-                    Some(Fault::Unhealthy(fails)),
-                )
-            } else {
-                (
-                    running(
+                    kill_at: Some(_),
+                    leader_gone,
+                    then,
+                },
+                E::KillNow,
+            ) => (
+                S::Stopping {
+                    pid,
+                    since,
+                    kill_at: None,
+                    leader_gone,
+                    then,
+                },
+                A::Kill(pid),
+            ),
+            // pmtr is exiting for good: its dependents are being killed too.
+            (S::Holding { pid, since, then }, E::KillNow) => (
+                S::Stopping {
+                    pid,
+                    since,
+                    kill_at: None,
+                    leader_gone: false,
+                    then,
+                },
+                A::Kill(pid),
+            ),
+            // Killed already, or nothing running to kill.
+            (
+                S::Stopping { kill_at: None, .. }
+                | S::Pending
+                | S::Stopped
+                | S::Running { .. }
+                | S::Waiting { .. }
+                | S::Done(_),
+                E::KillNow,
+            ) => (state, A::Nothing),
+
+            (S::Done(DoneReason::Exit33), E::ConfigChanged) => (S::Pending, A::Nothing),
+            (
+                S::Pending
+                | S::Stopped
+                | S::Running { .. }
+                | S::Holding { .. }
+                | S::Stopping { .. }
+                | S::Waiting { .. }
+                | S::Done(DoneReason::Once | DoneReason::Succeeded),
+                E::ConfigChanged,
+            ) => (state, A::Nothing),
+
+            // `pmtr reload|signal` (issue 15): to the group while it has one.
+            (
+                S::Running { pid, .. } | S::Holding { pid, .. } | S::Stopping { pid, .. },
+                E::Signal(sig),
+            ) => (state, A::Signal(pid, sig)),
+            (S::Pending | S::Stopped | S::Waiting { .. } | S::Done(_), E::Signal(_)) => {
+                (state, A::Nothing)
+            }
+
+            // Gave up (issue 15): only an explicit start or restart runs it
+            // again, with a fresh window and delay; a change of the job makes
+            // a new one, and pmtr's restart forgets it.
+            (S::Failed, E::StartNow | E::Stop(AfterStop::Restart | AfterStop::Retry)) => {
+                history.quick_exits.clear();
+                history.delay = None;
+                (S::Spawning, A::Spawn)
+            }
+            (
+                S::Failed,
+                E::Start
+                | E::Wake
+                | E::Tick
+                | E::Stop(AfterStop::Down)
+                | E::KillNow
+                | E::ConfigChanged
+                | E::Signal(_)
+                | E::Ready
+                | E::Alive
+                | E::Leaving,
+            ) => (state, A::Nothing),
+            (S::Failed, E::Spawned { .. } | E::SpawnFailed) => {
+                break 'cant msg!(0, "a spawn result for a job that was not spawning");
+            }
+            (S::Failed, E::Exited(_)) => break 'cant msg!(0, "an exit of a job without a process"),
+            (S::Failed, E::GroupGone) => {
+                break 'cant msg!(0, "a stop ended for a job that was not stopping");
+            }
+
+            // Readiness and health (issue 16). What a job says about itself
+            // counts only while it runs; anything else is a late message.
+            (
+                S::Running {
+                    pid,
+                    since,
+                    up: Up::Starting,
+                },
+                E::Ready,
+            ) => (
+                running(
+                    pid,
+                    since,
+                    Up::Ready {
+                        at: now,
+                        alive_at: now,
+                    },
+                ),
+                A::Note(Note::Ready),
+            ),
+            (
+                S::Running {
+                    pid,
+                    since,
+                    up: Up::Ready { at, .. },
+                },
+                E::Alive,
+            ) => (
+                running(pid, since, Up::Ready { at, alive_at: now }),
+                A::Nothing,
+            ),
+            (
+                S::Running {
+                    pid,
+                    since,
+                    up: Up::Unhealthy { at, fails, .. },
+                },
+                E::Alive,
+            ) => (
+                running(
+                    pid,
+                    since,
+                    Up::Unhealthy {
+                        at,
+                        alive_at: now,
+                        fails,
+                    },
+                ),
+                A::Nothing,
+            ),
+            (S::Running { pid, since, up }, E::Leaving) if !matches!(up, Up::Leaving { .. }) => {
+                (running(pid, since, Up::Leaving { at: now }), A::Nothing)
+            }
+            (
+                S::Running {
+                    pid,
+                    since,
+                    up: Up::Unhealthy { alive_at, .. },
+                },
+                E::CheckPassed,
+            ) => (
+                running(pid, since, Up::Ready { at: now, alive_at }),
+                A::Note(Note::Recovered),
+            ),
+            (
+                S::Running {
+                    pid,
+                    since,
+                    up: Up::Ready { alive_at, .. } | Up::Unhealthy { alive_at, .. },
+                },
+                E::CheckFailed,
+            ) => {
+                let (at, fails) = match state {
+                    S::Running {
+                        up: Up::Unhealthy { at, fails, .. },
+                        ..
+                    } => (at, fails + 1),
+                    _ => (now, 1),
+                };
+                if fails >= rules.check_fails {
+                    stop(
                         pid,
                         since,
-                        Up::Unhealthy {
-                            at,
-                            alive_at,
-                            fails,
-                        },
-                    ),
-                    A::Note(Note::CheckFailed(fails)),
-                )
+                        AfterStop::Restart,
+                        Some(Fault::Unhealthy(fails)),
+                    )
+                } else {
+                    (
+                        running(
+                            pid,
+                            since,
+                            Up::Unhealthy {
+                                at,
+                                alive_at,
+                                fails,
+                            },
+                        ),
+                        A::Note(Note::CheckFailed(fails)),
+                    )
+                }
             }
-        }
-        // Said again, or not what counts in this state: a repeated
-        // READY=1, WATCHDOG=1 before readiness, a check result that came
-        // after STOPPING=1.
-        (S::Running { .. }, E::Ready | E::Alive | E::Leaving | E::CheckPassed | E::CheckFailed) => {
-            (state, A::Nothing)
-        }
-        (
-            S::Pending
-            | S::Stopped
-            | S::Holding { .. }
-            | S::Stopping { .. }
-            | S::Waiting { .. }
-            | S::Done(_),
-            E::Ready | E::Alive | E::Leaving,
-        ) => (state, A::Nothing),
-        // Checks run only while the job runs: their results are dropped
-        // once it stops (the probe's own machine sees to that).
-        (
-            S::Pending
-            | S::Stopped
-            | S::Holding { .. }
-            | S::Stopping { .. }
-            | S::Waiting { .. }
-            | S::Done(_)
-            | S::Failed,
-            E::CheckPassed | E::CheckFailed,
-        ) => (
-            state,
-            A::CantHappen(msg!(0, "a check result for a job that is not running")),
-        ),
+            // Said again, or not what counts in this state: a repeated
+            // READY=1, WATCHDOG=1 before readiness, a check result that came
+            // after STOPPING=1.
+            (
+                S::Running { .. },
+                E::Ready | E::Alive | E::Leaving | E::CheckPassed | E::CheckFailed,
+            ) => (state, A::Nothing),
+            (
+                S::Pending
+                | S::Stopped
+                | S::Holding { .. }
+                | S::Stopping { .. }
+                | S::Waiting { .. }
+                | S::Done(_),
+                E::Ready | E::Alive | E::Leaving,
+            ) => (state, A::Nothing),
+            // Checks run only while the job runs: their results are dropped
+            // once it stops (the probe's own machine sees to that).
+            (
+                S::Pending
+                | S::Stopped
+                | S::Holding { .. }
+                | S::Stopping { .. }
+                | S::Waiting { .. }
+                | S::Done(_)
+                | S::Failed,
+                E::CheckPassed | E::CheckFailed,
+            ) => break 'cant msg!(0, "a check result for a job that is not running"),
 
-        (S::Holding { pid, since, then }, E::DependentsGone) => {
-            (stopping(pid, since, then), stop_signal(pid))
-        }
-        (
-            S::Pending
-            | S::Stopped
-            | S::Running { .. }
-            | S::Stopping { .. }
-            | S::Waiting { .. }
-            | S::Done(_)
-            | S::Failed,
-            E::DependentsGone,
-        ) => (
-            state,
-            A::CantHappen(msg!(0, "dependents gone for a job that was not holding")),
-        ),
-    }
+            (S::Holding { pid, since, then }, E::DependentsGone) => {
+                (stopping(pid, since, then), stop_signal(pid))
+            }
+            (
+                S::Pending
+                | S::Stopped
+                | S::Running { .. }
+                | S::Stopping { .. }
+                | S::Waiting { .. }
+                | S::Done(_)
+                | S::Failed,
+                E::DependentsGone,
+            ) => break 'cant msg!(0, "dependents gone for a job that was not holding"),
+        };
+        return next;
+    };
+    (state, A::CantHappen(what))
 }
 
 /// Keeps in `next` the earlier of it and `at`: the one comparison of
@@ -1228,84 +1216,89 @@ pub fn probe_step(
         },
         None => Probe::Off,
     };
-    match (probe, event) {
-        (Probe::Off, E::Aim(aim)) => (due(aim), A::Nothing),
-        (Probe::Due { kind, .. }, E::Aim(aim)) if aim == Some(kind) => (probe, A::Nothing),
-        (Probe::Due { .. }, E::Aim(aim)) => (due(aim), A::Nothing),
-        (
-            Probe::Running {
-                kind, pid, kill_at, ..
-            },
-            E::Aim(aim),
-        ) => {
-            let running = |kill_at| Probe::Running {
-                kind,
-                pid,
-                kill_at,
-                aim,
-            };
-            match kill_at {
-                // No longer wanted: killed now, its result dropped.
-                Some(_) if aim != Some(kind) => (running(None), A::Kill(pid)),
-                _ => (running(kill_at), A::Nothing),
+    // As in `step`: the pairs that cannot happen at one place.
+    let what = 'cant: {
+        let next = match (probe, event) {
+            (Probe::Off, E::Aim(aim)) => (due(aim), A::Nothing),
+            (Probe::Due { kind, .. }, E::Aim(aim)) if aim == Some(kind) => (probe, A::Nothing),
+            (Probe::Due { .. }, E::Aim(aim)) => (due(aim), A::Nothing),
+            (
+                Probe::Running {
+                    kind, pid, kill_at, ..
+                },
+                E::Aim(aim),
+            ) => {
+                let running = |kill_at| Probe::Running {
+                    kind,
+                    pid,
+                    kill_at,
+                    aim,
+                };
+                match kill_at {
+                    // No longer wanted: killed now, its result dropped.
+                    Some(_) if aim != Some(kind) => (running(None), A::Kill(pid)),
+                    _ => (running(kill_at), A::Nothing),
+                }
             }
-        }
 
-        (Probe::Due { kind, at }, E::Tick) if now >= at => (probe, A::Spawn(kind)),
-        (
-            Probe::Running {
-                kind,
-                pid,
-                kill_at: Some(at),
-                aim,
-            },
-            E::Tick,
-        ) if now >= at => (
-            Probe::Running {
-                kind,
-                pid,
-                kill_at: None,
-                aim,
-            },
-            A::Kill(pid),
-        ),
-        (Probe::Off | Probe::Due { .. } | Probe::Running { .. }, E::Tick) => (probe, A::Nothing),
+            (Probe::Due { kind, at }, E::Tick) if now >= at => (probe, A::Spawn(kind)),
+            (
+                Probe::Running {
+                    kind,
+                    pid,
+                    kill_at: Some(at),
+                    aim,
+                },
+                E::Tick,
+            ) if now >= at => (
+                Probe::Running {
+                    kind,
+                    pid,
+                    kill_at: None,
+                    aim,
+                },
+                A::Kill(pid),
+            ),
+            (Probe::Off | Probe::Due { .. } | Probe::Running { .. }, E::Tick) => {
+                (probe, A::Nothing)
+            }
 
-        (Probe::Due { kind, .. }, E::Spawned(pid)) => (
-            Probe::Running {
-                kind,
-                pid,
-                kill_at: Some(now + rules.timeout(kind)),
-                aim: Some(kind),
-            },
-            A::Nothing,
-        ),
-        // A passing condition (fork or pipe): tried again next time.
-        (Probe::Due { kind, .. }, E::SpawnFailed) => (due(Some(kind)), A::Nothing),
-        (Probe::Off | Probe::Running { .. }, E::Spawned(_) | E::SpawnFailed) => (
-            probe,
-            A::CantHappen(msg!(0, "a spawn result for a probe that was not due")),
-        ),
+            (Probe::Due { kind, .. }, E::Spawned(pid)) => (
+                Probe::Running {
+                    kind,
+                    pid,
+                    kill_at: Some(now + rules.timeout(kind)),
+                    aim: Some(kind),
+                },
+                A::Nothing,
+            ),
+            // A passing condition (fork or pipe): tried again next time.
+            (Probe::Due { kind, .. }, E::SpawnFailed) => (due(Some(kind)), A::Nothing),
+            (Probe::Off | Probe::Running { .. }, E::Spawned(_) | E::SpawnFailed) => {
+                break 'cant msg!(0, "a spawn result for a probe that was not due");
+            }
 
-        (
-            Probe::Running {
-                kind, kill_at, aim, ..
-            },
-            E::Exited { passed },
-        ) => {
-            let result = match (aim == Some(kind), kill_at, passed) {
-                (false, _, _) => A::Nothing,
-                (true, None, _) => A::TimedOut(kind),
-                (true, Some(_), true) => A::Passed(kind),
-                (true, Some(_), false) => A::Failed(kind),
-            };
-            (due(aim), result)
-        }
-        (Probe::Off | Probe::Due { .. }, E::Exited { .. }) => (
-            probe,
-            A::CantHappen(msg!(0, "an exit of a probe that was not running")),
-        ),
-    }
+            (
+                Probe::Running {
+                    kind, kill_at, aim, ..
+                },
+                E::Exited { passed },
+            ) => {
+                let result = match (aim == Some(kind), kill_at, passed) {
+                    (false, _, _) => A::Nothing,
+                    (true, None, _) => A::TimedOut(kind),
+                    (true, Some(_), true) => A::Passed(kind),
+                    (true, Some(_), false) => A::Failed(kind),
+                };
+                (due(aim), result)
+            }
+            (Probe::Off | Probe::Due { .. }, E::Exited { .. }) => {
+                break 'cant msg!(0, "an exit of a probe that was not running");
+            }
+        };
+        return next;
+    };
+    (probe, A::CantHappen(what))
 }
 
 #[cfg(test)]
