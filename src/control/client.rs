@@ -440,7 +440,8 @@ impl<'a> Answer<'a> {
         // 18, bytes).
         let (msg, value, code) = 'failed: {
             for line in crate::Lines(text) {
-                let (kind, rest) = crate::split_once(line, b'\t').unwrap_or((line, ""));
+                let mut rest = line;
+                let kind = next_field(&mut rest);
                 let read = match crate::config::word_index(
                     "refused\0error\0unknown\0pmtr\0job\0ok\0fail\0end\0",
                     kind,
@@ -458,8 +459,8 @@ impl<'a> Answer<'a> {
                     }
                     Some(4) => JobStatus::push_parsed(rest, &mut answer.jobs).is_some(),
                     Some(n @ (5 | 6)) => {
-                        let (name, what) = crate::split_once(rest, b'\t').unwrap_or((rest, ""));
-                        answer.results.push((name, n == 5, what));
+                        let name = next_field(&mut rest);
+                        answer.results.push((name, n == 5, rest));
                         true
                     }
                     Some(_) => {
@@ -490,6 +491,16 @@ impl<'a> Answer<'a> {
         };
         Err(AnswerError::Other((msg, value), code))
     }
+}
+
+/// The text before the first tab of `rest`, `rest` then left after it
+/// (empty without one): one cut out of line for both of
+/// [`Answer::read`]'s, answered in registers (issue 18, bytes).
+#[inline(never)]
+fn next_field<'a>(rest: &mut &'a str) -> &'a str {
+    let (field, after) = crate::split_once(rest, b'\t').unwrap_or((rest, ""));
+    *rest = after;
+    field
 }
 
 /// Appends the STATE column's text for `job`.
