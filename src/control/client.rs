@@ -581,35 +581,37 @@ fn table(jobs: &[JobStatus]) -> String {
         cells.push(&j.name);
         state_text(&mut cells.text, j);
         cells.end();
+        // A blank cell is `-`, pushed as a char; each cell ended at one
+        // place after its match (issue 18, bytes).
+        let text = &mut cells.text;
         match j.pid {
-            Some(p) => {
-                crate::logger::push_itoa(&mut cells.text, p.into());
-                cells.end();
-            }
-            None => cells.push("-"),
+            Some(p) => crate::logger::push_itoa(text, p.into()),
+            None => text.push('-'),
         }
+        cells.end();
+        let text = &mut cells.text;
         match j.uptime {
-            Some(secs) => {
-                duration(&mut cells.text, secs);
-                cells.end();
-            }
-            None => cells.push("-"),
+            Some(secs) => duration(text, secs),
+            None => text.push('-'),
         }
+        cells.end();
         crate::logger::push_itoa(&mut cells.text, j.restarts().into());
         cells.end();
+        let text = &mut cells.text;
         match j.last_exit {
             Some((exit, ago)) => {
                 let (word, n) = match exit {
                     Exit::Status(n) => ("exit status ", n),
                     Exit::Signal(n) => ("signal ", n),
                 };
-                push_i32(&mut cells.text, word, n);
-                cells.text.push_str(", ");
-                duration(&mut cells.text, ago);
-                cells.push(" ago");
+                push_i32(text, word, n);
+                text.push_str(", ");
+                duration(text, ago);
+                text.push_str(" ago");
             }
-            None => cells.push("-"),
+            None => text.push('-'),
         }
+        cells.end();
     }
     // Not trimmed: a line's last cell (LAST EXIT) is `-`, the header's
     // word or ends in ` ago`, never blank (issue 18, bytes).
