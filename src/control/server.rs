@@ -374,7 +374,12 @@ impl Server {
                     let data = epoll::EventData::new_u64(token);
                     let _ = epoll::modify(epoll, &client.fd, data, out);
                 }
-                client.unsent = reply[n..].to_vec();
+                // Empty here: `read` takes what was unsent before it
+                // answers again, and reads no request while some is.
+                // Extended, not replaced: no drop of the empty Vec nor a
+                // move of a new one (issue 18, bytes).
+                debug_assert!(client.unsent.is_empty());
+                client.unsent.extend_from_slice(&reply[n..]);
             }
             _ => self.clients[slot] = None,
         }
