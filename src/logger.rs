@@ -64,7 +64,9 @@ pub fn main(args: &[String]) -> u8 {
         eprintln!("pmtr log: a helper pmtr starts itself (src/logger.rs)");
         return 2;
     };
-    crate::syslog::init(echo == "-F", 0);
+    // The short words by their bytes, compared in place, not by a call
+    // to the slice comparison (issue 18, bytes).
+    crate::syslog::init(matches!(echo.as_bytes(), [b'-', b'F']), 0);
     if stream == "metrics" {
         return metrics(path);
     }
@@ -97,7 +99,14 @@ pub fn main(args: &[String]) -> u8 {
         }
         i += 1;
     }
-    let mut log = Log::new(job, path, names, max, stamp == "1", Zone::UTC);
+    let mut log = Log::new(
+        job,
+        path,
+        names,
+        max,
+        matches!(stamp.as_bytes(), [b'1']),
+        Zone::UTC,
+    );
     // Read into its place in the log (issue 18, bytes).
     log.zone.set_from_tz();
     let code = log.run(if stream == "err" { "stderr" } else { "output" });

@@ -224,34 +224,8 @@ pub fn main(verb: Verb, args: &[String]) -> u8 {
         jobs: Vec::new(),
         results: Vec::new(),
     });
-    match answer.read(text) {
-        Ok(()) => {}
-        Err(AnswerError::Unknown(names)) => {
-            // The names as pmtr sent them, tab-separated, each quoted.
-            // Never dropped: the client exits next (issue 18, bytes).
-            let mut list = ManuallyDrop::new(String::new());
-            for n in crate::Split::new(names, b'\t') {
-                if !list.is_empty() {
-                    list.push_str(", ");
-                }
-                list.push('\'');
-                list.push_str(n);
-                list.push('\'');
-            }
-            eprintln!(
-                "pmtr: no job named {} in the running configuration; nothing done",
-                Str(&list)
-            );
-            return EXIT_FAILED;
-        }
-        Err(AnswerError::Other((msg, value), code)) => {
-            let text = Filled {
-                msg,
-                args: &[Arg::new(&value)],
-            };
-            eprintln!("pmtr: {text} (socket {})", Str(socket));
-            return code;
-        }
+    if let Err(code) = answer.read(text, socket) {
+        return code;
     }
     if verb == Verb::Status {
         let text = ManuallyDrop::new(if as_json {
@@ -417,30 +391,24 @@ struct Answer<'a> {
     results: Vec<(&'a str, bool, &'a str)>,
 }
 
-enum AnswerError<'a> {
-    /// The names that are not jobs, tab-separated as pmtr sent them.
-    Unknown(&'a str),
-    /// What went wrong: a text packed where it is written ([`msg!`]) and
-    /// the one value it marks, and the exit code: no String made, no
-    /// plain text (issue 18, bytes).
-    Other((&'static [u8], &'a str), u8),
-}
-
 impl<'a> Answer<'a> {
-    /// Reads `text` into this answer, made empty. Out of line but on
-    /// ARM: inlined into `main`, it is 152 bytes less on 32-bit ARM and
-    /// 176 less on aarch64 min, 192 / 56 bytes more on x86_64 min /
-    /// stable (issue 18, bytes).
+    /// Reads `text` into this answer, made empty. A failure is reported
+    /// here, naming `socket`; its exit code is the error: no error moved
+    /// out to `main` (issue 18, bytes). Out of line but on ARM: inlined
+    /// into `main`, it is 152 bytes less on 32-bit ARM and 176 less on
+    /// aarch64 min, 192 / 56 bytes more on x86_64 min / stable (issue
+    /// 18, bytes).
     #[cfg_attr(not(any(target_arch = "arm", target_arch = "aarch64")), inline(never))]
-    fn read(&mut self, text: &'a str) -> Result<(), AnswerError<'a>> {
+    fn read(&mut self, text: &'a str, socket: &str) -> Result<(), u8> {
         let answer = self;
         let mut ended = false;
         // Each failure but the unknown names leaves the block with its
-        // text, value and exit code: one `AnswerError::Other` made (issue
-        // 18, bytes).
+        // text, value and exit code: one message printed for them all
+        // (issue 18, bytes).
         let (msg, value, code) = 'failed: {
             for line in crate::Lines(text) {
-                let (kind, rest) = crate::split_once(line, b'\t').unwrap_or((line, ""));
+                let mut rest = line;
+                let kind = next_field(&mut rest);
                 let read = match crate::config::word_index(
                     "refused\0error\0unknown\0pmtr\0job\0ok\0fail\0end\0",
                     kind,
@@ -451,15 +419,33 @@ impl<'a> Answer<'a> {
                         let code = if n == 0 { EXIT_DENIED } else { EXIT_FAILED };
                         break 'failed (msg!(0, "{}"), rest, code);
                     }
-                    Some(2) => return Err(AnswerError::Unknown(rest)),
+                    Some(2) => {
+                        // The names as pmtr sent them, tab-separated, each
+                        // quoted. Never dropped: the client exits next
+                        // (issue 18, bytes).
+                        let mut list = ManuallyDrop::new(String::new());
+                        for n in crate::Split::new(rest, b'\t') {
+                            if !list.is_empty() {
+                                list.push_str(", ");
+                            }
+                            list.push('\'');
+                            list.push_str(n);
+                            list.push('\'');
+                        }
+                        eprintln!(
+                            "pmtr: no job named {} in the running configuration; nothing done",
+                            Str(&list)
+                        );
+                        return Err(EXIT_FAILED);
+                    }
                     Some(3) => {
                         answer.pmtr_pid = crate::parse_unsigned(rest);
                         true
                     }
                     Some(4) => JobStatus::push_parsed(rest, &mut answer.jobs).is_some(),
                     Some(n @ (5 | 6)) => {
-                        let (name, what) = crate::split_once(rest, b'\t').unwrap_or((rest, ""));
-                        answer.results.push((name, n == 5, what));
+                        let name = next_field(&mut rest);
+                        answer.results.push((name, n == 5, rest));
                         true
                     }
                     Some(_) => {
@@ -488,8 +474,23 @@ impl<'a> Answer<'a> {
             };
             (text, "", EXIT_FAILED)
         };
-        Err(AnswerError::Other((msg, value), code))
+        let text = Filled {
+            msg,
+            args: &[Arg::new(&value)],
+        };
+        eprintln!("pmtr: {text} (socket {})", Str(socket));
+        Err(code)
     }
+}
+
+/// The text before the first tab of `rest`, `rest` then left after it
+/// (empty without one): one cut out of line for both of
+/// [`Answer::read`]'s, answered in registers (issue 18, bytes).
+#[inline(never)]
+fn next_field<'a>(rest: &mut &'a str) -> &'a str {
+    let (field, after) = crate::split_once(rest, b'\t').unwrap_or((rest, ""));
+    *rest = after;
+    field
 }
 
 /// Appends the STATE column's text for `job`.
@@ -570,35 +571,37 @@ fn table(jobs: &[JobStatus]) -> String {
         cells.push(&j.name);
         state_text(&mut cells.text, j);
         cells.end();
+        // A blank cell is `-`, pushed as a char; each cell ended at one
+        // place after its match (issue 18, bytes).
+        let text = &mut cells.text;
         match j.pid {
-            Some(p) => {
-                crate::logger::push_itoa(&mut cells.text, p.into());
-                cells.end();
-            }
-            None => cells.push("-"),
+            Some(p) => crate::logger::push_itoa(text, p.into()),
+            None => text.push('-'),
         }
+        cells.end();
+        let text = &mut cells.text;
         match j.uptime {
-            Some(secs) => {
-                duration(&mut cells.text, secs);
-                cells.end();
-            }
-            None => cells.push("-"),
+            Some(secs) => duration(text, secs),
+            None => text.push('-'),
         }
+        cells.end();
         crate::logger::push_itoa(&mut cells.text, j.restarts().into());
         cells.end();
+        let text = &mut cells.text;
         match j.last_exit {
             Some((exit, ago)) => {
                 let (word, n) = match exit {
                     Exit::Status(n) => ("exit status ", n),
                     Exit::Signal(n) => ("signal ", n),
                 };
-                push_i32(&mut cells.text, word, n);
-                cells.text.push_str(", ");
-                duration(&mut cells.text, ago);
-                cells.push(" ago");
+                push_i32(text, word, n);
+                text.push_str(", ");
+                duration(text, ago);
+                text.push_str(" ago");
             }
-            None => cells.push("-"),
+            None => text.push('-'),
         }
+        cells.end();
     }
     // Not trimmed: a line's last cell (LAST EXIT) is `-`, the header's
     // word or ends in ` ago`, never blank (issue 18, bytes).

@@ -189,22 +189,28 @@ impl Server {
                 .and_then(|()| crate::files::lstat(path))
                 .map(|st| (st.st_dev, st.st_ino))
                 .and_then(|inode| net::listen(&listener, 16).map(|()| inode));
-            let inode = match inode {
+            // Then into epoll; a failure of either removes the socket
+            // file at one place (issue 18, bytes).
+            let (call, added) = match inode {
+                Ok(inode) => (
+                    "epoll_ctl",
+                    epoll::add(
+                        epoll,
+                        &listener,
+                        epoll::EventData::new_u64(token),
+                        epoll::EventFlags::IN,
+                    )
+                    .map(|()| inode),
+                ),
+                Err(e) => ("chmod/listen", Err(e)),
+            };
+            let inode = match added {
                 Ok(inode) => inode,
                 Err(e) => {
                     let _ = crate::files::unlink(path);
-                    break 'failed ("chmod/listen", e);
+                    break 'failed (call, e);
                 }
             };
-            if let Err(e) = epoll::add(
-                epoll,
-                &listener,
-                epoll::EventData::new_u64(token),
-                epoll::EventFlags::IN,
-            ) {
-                let _ = crate::files::unlink(path);
-                break 'failed ("epoll_ctl", e);
-            }
             crate::fill(
                 place,
                 Some(Server {
@@ -374,7 +380,12 @@ impl Server {
                     let data = epoll::EventData::new_u64(token);
                     let _ = epoll::modify(epoll, &client.fd, data, out);
                 }
-                client.unsent = reply[n..].to_vec();
+                // Empty here: `read` takes what was unsent before it
+                // answers again, and reads no request while some is.
+                // Extended, not replaced: no drop of the empty Vec nor a
+                // move of a new one (issue 18, bytes).
+                debug_assert!(client.unsent.is_empty());
+                client.unsent.extend_from_slice(&reply[n..]);
             }
             _ => self.clients[slot] = None,
         }
