@@ -196,8 +196,9 @@ impl Net {
         // no `reserve_exact` of its own (issue 18, bytes).
         let mut old = core::mem::replace(&mut self.listen, Vec::with_capacity(listen.len()));
         for (i, url) in listen.iter().enumerate() {
-            let mut l = place(
+            let l = place(
                 url,
+                &mut self.listen,
                 &mut self.names,
                 &mut old_names,
                 &mut self.last_key,
@@ -226,10 +227,9 @@ impl Net {
                         None
                     }
                 },
-                None => open_listener(epoll, token, &l),
+                None => open_listener(epoll, token, l),
             };
             crate::fill(&mut l.fd, fd);
-            self.listen.push(l);
         }
         // By reference, then dropped (closed) together: no `IntoIter` of
         // endpoints (issue 18, bytes).
@@ -242,17 +242,17 @@ impl Net {
         drop(old);
         let old_report = core::mem::replace(&mut self.report, Vec::with_capacity(report.len()));
         for url in report {
-            let mut d = place(
+            let d = place(
                 url,
+                &mut self.report,
                 &mut self.names,
                 &mut old_names,
                 &mut self.last_key,
                 now,
             );
             // As a listener's (above).
-            let fd = open_destination(&d);
+            let fd = open_destination(d);
             crate::fill(&mut d.fd, fd);
-            self.report.push(d);
         }
         drop(old_report);
         for gone in old_names.iter().filter(|n| n.resolving) {
@@ -536,17 +536,21 @@ fn intern(
     names.len() - 1
 }
 
-/// A `report to` or `listen on` URL's endpoint, not open yet: its name
-/// (interned into `names`) and the address it stands for now. One body
-/// for both lists, the endpoint made here too (issue 18, bytes).
+/// A `report to` or `listen on` URL's endpoint, not open yet, added to
+/// `list`: its name (interned into `names`) and the address it stands for
+/// now. One body for both lists, the endpoint made here too (issue 18,
+/// bytes). Pushed here and lent back, not returned: the caller opens it
+/// where it lies, with no copy of it on its own stack to push (issue 18,
+/// bytes).
 #[inline(never)]
-fn place(
+fn place<'a>(
     url: &UdpUrl,
+    list: &'a mut Vec<Endpoint>,
     names: &mut Vec<Name>,
     old: &mut Vec<Name>,
     last_key: &mut u32,
     now: Instant,
-) -> Endpoint {
+) -> &'a mut Endpoint {
     // The socket address: the numeric host's, or the name's once known.
     let (name, ip) = match &url.host {
         Host::Ip(ip) => (None, Some(ip)),
@@ -555,7 +559,8 @@ fn place(
             (Some(n), names.get(n).and_then(|name| name.ip.as_ref()))
         }
     };
-    Endpoint {
+    let i = list.len();
+    list.push(Endpoint {
         text: url.text.clone(),
         port: url.port,
         iface: url.iface.clone(),
@@ -563,7 +568,8 @@ fn place(
         addr: at(ip, url.port),
         fd: None,
         failing: false,
-    }
+    });
+    &mut list[i]
 }
 
 /// The socket address of `ip`, if known, and `port`: one copy of its

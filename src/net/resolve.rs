@@ -302,7 +302,9 @@ impl<'a, I: Io> Resolver<'a, I> {
         if round.advance(io, &mut lookup, now) {
             self.lookups.push(lookup);
         } else {
-            // Every candidate too long for DNS.
+            // Every candidate too long for DNS. Dropped here, before
+            // `settle`: one call of it for both arms (issue 18, bytes).
+            drop(lookup);
             self.finished.push((key, Err(LookupError::BadName)));
         }
         self.settle(now);
