@@ -47,7 +47,9 @@ DIST=$STABLE_TARGET_DIR/dist
 # 18's goal once the build has met it; the goal (the original C pmtr's
 # size on that target, 200 KB for stable x86_64) is reported beside it,
 # met or not.
-# Set 2026-12-03 (twentieth session, 19:06); at 18:04 they were
+# Set 2026-12-03 (twenty-first session, 23:47); the twentieth's (19:06)
+# were 121536 / 116728 / 147328 / 155956 min and 156560 / 163372
+# stable; at 18:04 they were
 # 122424 / 116728 / 147768 / 159204 min and 157024 / 166452 stable; the
 # nineteenth session's were
 # 122760 / 117104 / 152080 / 159844 min and 158272 / 167060 stable; the
@@ -72,12 +74,12 @@ DIST=$STABLE_TARGET_DIR/dist
 # 174 and 257 KB (2026-11-30, late), and 184 and 288 KB.
 budget_of() {
     case $1-$2 in
-        armv6-min) echo "121536 124876" ;;
-        armv7-min) echo "116728 124712" ;;
-        aarch64-min) echo "147328 148480" ;;
-        x86_64-min) echo "155956 136104" ;;
-        aarch64-release) echo "156560 0" ;;
-        x86_64-release) echo "163372 204800" ;;
+        armv6-min) echo "121376 124876" ;;
+        armv7-min) echo "116752 124712" ;;
+        aarch64-min) echo "146680 148480" ;;
+        x86_64-min) echo "153540 136104" ;;
+        aarch64-release) echo "155936 0" ;;
+        x86_64-release) echo "160868 204800" ;;
         *) echo "0 0" ;;
     esac
 }
