@@ -886,7 +886,7 @@ impl Supervisor {
     // its one caller, the loop kept the addresses of the fields both use
     // in its frame, spilled, for the whole loop; apart, each is smaller
     // (issue 18, bytes: min x86_64 -80). Only there: min aarch64 +64,
-    // armv6 +72 out of line. It belongs in cross/hot-text.ld with `run`.
+    // armv6 +72 out of line. Listed in cross/hot-text.ld beside `run`.
     #[cfg_attr(target_arch = "x86_64", inline(never))]
     fn tick(&mut self, now: Instant) {
         self.helpers.tick(self.self_pid, now);
