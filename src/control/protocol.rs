@@ -276,50 +276,73 @@ pub struct JobStatus<S = String> {
 }
 
 impl<S: AsRef<str>> JobStatus<S> {
-    /// Appends the `job` line's fixed fields: pmtr writes its `extra`
-    /// fields straight after them ([`write_extra`]), then the newline,
-    /// instead of collecting them as strings first (issue 18, bytes).
+    /// Appends the `job` line's fixed fields, by the pieces pmtr's
+    /// `write_status` writes them with, in the same order (see
+    /// [`write_head`]). pmtr writes its `extra` fields straight after
+    /// them ([`write_extra`]), then the newline, instead of collecting
+    /// them as strings first (issue 18, bytes).
+    #[cfg(test)]
     pub fn write_fields(&self, out: &mut String) {
-        // Numbers by `itoa`, not `write!` (issue 18, bytes).
-        fn opt(out: &mut String, v: Option<u64>) {
+        write_head(out, self.name.as_ref(), self.state);
+        write_opt(out, self.pid.map(u64::from));
+        write_opt(out, self.uptime);
+        write_opt(out, Some(self.starts.into()));
+        write_last_exit(out, self.last_exit);
+        write_opt(out, self.restart_in);
+        write_opt(out, Some(self.disabled_in_config.into()));
+        write_reason(out, self.reason.as_ref().map(AsRef::as_ref));
+    }
+}
+
+/// Appends a `job` line's first fields, `job\tNAME\tSTATE`. The pieces
+/// of a job line are written one after the other as pmtr reads each
+/// off its job (`supervisor::control::write_status`), not first
+/// gathered into a [`JobStatus`] to be read back: its values were
+/// computed ahead and kept in the stack frame (issue 18, bytes). Texts
+/// pushed, not `write!` (issue 18, bytes).
+pub fn write_head(out: &mut String, name: &str, state: State) {
+    out.push_str("job\t");
+    out.push_str(name);
+    out.push('\t');
+    out.push_str(state.keyword());
+}
+
+/// Appends a number field of a `job` line, `-` for none. Numbers by
+/// `itoa`, not `write!` (issue 18, bytes).
+pub fn write_opt(out: &mut String, v: Option<u64>) {
+    out.push('\t');
+    match v {
+        Some(n) => crate::logger::push_itoa(out, n),
+        None => out.push('-'),
+    }
+}
+
+/// Appends a `job` line's last exit and its age, `-` for each without
+/// one. The two kinds through one format (issue 18, bytes).
+pub fn write_last_exit(out: &mut String, last_exit: Option<(Exit, u64)>) {
+    match last_exit {
+        Some((exit, ago)) => {
+            let (kind, n) = match exit {
+                Exit::Status(n) => ("\tstatus ", n),
+                Exit::Signal(n) => ("\tsignal ", n),
+            };
+            // The number by the client's `push_i32`, the age by
+            // `write_opt`: no `write!` (issue 18, bytes).
+            super::client::push_i32(out, kind, n);
+            write_opt(out, Some(ago));
+        }
+        None => out.push_str("\t-\t-"),
+    }
+}
+
+/// Appends a `job` line's reason it can't start, escaped, `-` for none.
+pub fn write_reason(out: &mut String, reason: Option<&str>) {
+    match reason {
+        Some(r) => {
             out.push('\t');
-            match v {
-                Some(n) => crate::logger::push_itoa(out, n),
-                None => out.push('-'),
-            }
+            escape_into(out, r);
         }
-        // Texts pushed, not `write!` (issue 18, bytes).
-        out.push_str("job\t");
-        out.push_str(self.name.as_ref());
-        out.push('\t');
-        out.push_str(self.state.keyword());
-        opt(out, self.pid.map(u64::from));
-        opt(out, self.uptime);
-        opt(out, Some(self.starts.into()));
-        // The two kinds through one format (issue 18, bytes).
-        match self.last_exit {
-            Some((exit, ago)) => {
-                let (kind, n) = match exit {
-                    Exit::Status(n) => ("\tstatus ", n),
-                    Exit::Signal(n) => ("\tsignal ", n),
-                };
-                // The number by the client's `push_i32`, the age by
-                // `opt`: no `write!` (issue 18, bytes).
-                super::client::push_i32(out, kind, n);
-                opt(out, Some(ago));
-            }
-            None => out.push_str("\t-\t-"),
-        }
-        opt(out, self.restart_in);
-        // `1` or `0` by the call every number takes (issue 18, bytes).
-        opt(out, Some(self.disabled_in_config.into()));
-        match &self.reason {
-            Some(r) => {
-                out.push('\t');
-                escape_into(out, r.as_ref());
-            }
-            None => out.push_str("\t-"),
-        }
+        None => out.push_str("\t-"),
     }
 }
 

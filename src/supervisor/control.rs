@@ -11,7 +11,10 @@ use rustix::process::Pid;
 
 use super::job::{Action, AfterStop, DoneReason, Ending, JobEvent, JobState, Up};
 use super::jobs::{Job, Jobs, Slot, Want};
-use crate::control::protocol::{Exit, JobStatus, Request, State, Verb, escape_into, write_extra};
+use crate::control::protocol::{
+    Exit, Request, State, Verb, escape_into, write_extra, write_head, write_last_exit, write_opt,
+    write_reason,
+};
 
 /// What answering a request needs of the loop: its job table, and feeding
 /// an event to a job (the loop performs the action that comes back).
@@ -318,34 +321,36 @@ fn write_status(jobs: &Jobs, i: usize, now: Instant, out: &mut String) {
         return;
     };
     let secs = |at: Instant| now.secs_since(at);
+    // Named by reference: each field read where it is written, not all
+    // copied to other stack slots first (issue 18, bytes).
     let Seen {
         state,
         pid,
         uptime,
         restart_in,
         in_state,
-    } = state_of(job, now);
-    JobStatus {
-        name: &*job.spec.name,
-        state,
-        pid: pid.map(|p| p.as_raw_nonzero().get() as u32),
-        uptime,
-        restart_in,
-        starts: job.history.starts,
-        last_exit: job.history.last_exit.map(|(ending, at)| {
+    } = &state_of(job, now);
+    // Each field written as it is read off the job, not gathered into a
+    // `JobStatus` first (see `protocol::write_head`; issue 18, bytes).
+    write_head(out, &job.spec.name, *state);
+    write_opt(out, pid.map(|p| u64::from(p.as_raw_nonzero().get() as u32)));
+    write_opt(out, *uptime);
+    write_opt(out, Some(job.history.starts.into()));
+    write_last_exit(
+        out,
+        job.history.last_exit.map(|(ending, at)| {
             let exit = match ending {
                 Ending::Status(n) => Exit::Status(n),
                 Ending::Signal(n) => Exit::Signal(n),
             };
             (exit, secs(at))
         }),
-        disabled_in_config: job.spec.disable,
-        reason: job.launch.as_ref().err().map(|e| e.0.as_str()),
-        extra: Vec::new(),
-    }
-    .write_fields(out);
+    );
+    write_opt(out, *restart_in);
+    write_opt(out, Some(job.spec.disable.into()));
+    write_reason(out, job.launch.as_ref().err().map(|e| e.0.as_str()));
     // Issue 16: how long in this state, and failed checks in a row.
-    if let Some((at, fails)) = in_state {
+    if let Some((at, fails)) = *in_state {
         if let Some(fails) = fails {
             write_num(out, "fails", fails.into());
         }
