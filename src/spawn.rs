@@ -572,13 +572,14 @@ fn job_env(
         return Some(Rc::clone(environ));
     }
     // Pushed one by one: `extend_from_slice` for `String`s was code only
-    // this function used (issue 18, bytes).
-    for line in env_files {
-        lines.push(line.clone());
-    }
-    let base = lines.len();
-    for line in &spec.env {
-        lines.push(line.clone());
+    // this function used (issue 18, bytes). The env files' lines, then
+    // the `env` lines, by one loop over both lists: one clone and push,
+    // not one per list (issue 18, bytes).
+    let base = lines.len() + env_files.len();
+    for list in [env_files, &spec.env[..]] {
+        for line in list {
+            lines.push(line.clone());
+        }
     }
     Some(envs.share(environ.with(&lines, base)?))
 }

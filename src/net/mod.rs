@@ -461,7 +461,7 @@ impl Net {
                         break;
                     }
                 };
-            let from = Peer(from.and_then(|a| SocketAddr::try_from(a).ok()));
+            let from = Peer::of(from);
             let parsed = if len > DATAGRAM_MAX {
                 Err(BadDatagram::Oversized(len))
             } else {
@@ -668,6 +668,16 @@ impl BadDatagrams {
 /// The sender of a datagram, for log lines.
 #[derive(Clone, Copy, Default)]
 struct Peer(Option<SocketAddr>);
+
+impl Peer {
+    /// The sender as `recvfrom` gives it. Out of line: inlined into the
+    /// loop's `on_datagram`, the conversion's IPv6 parts went from stack
+    /// slot to stack slot there (issue 18, bytes).
+    #[inline(never)]
+    fn of(from: Option<SocketAddrAny>) -> Peer {
+        Peer(from.and_then(|a| SocketAddr::try_from(a).ok()))
+    }
+}
 
 impl fmt::Display for Peer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

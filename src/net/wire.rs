@@ -234,8 +234,9 @@ pub fn build_report<'a>(
         format_line(&mut line, &job, REPORT_MAX - header.len());
         if dgram.len() + line.len() > REPORT_MAX {
             send(&dgram);
-            dgram.clear();
-            let _ = dgram.extend_from_slice(&header);
+            // Back to the `report` line it starts with: not emptied and
+            // the line copied in again (issue 18, bytes).
+            dgram.truncate(header.len());
         }
         let _ = dgram.extend_from_slice(&line);
     }
@@ -268,7 +269,9 @@ fn format_line(line: &mut heapless::Vec<u8, REPORT_MAX>, job: &ReportLine<'_>, m
     }
     // The newline, and the readiness after the command.
     let budget = max.min(REPORT_MAX) - 1 - tail.len();
-    for arg in job.cmd {
+    // A cut command leaves the loop for the one ending both lines share
+    // (issue 18, bytes).
+    'args: for arg in job.cmd {
         // The space, then the argument's chars: one loop, not a chain of
         // `once` and `Chars` (issue 18, bytes).
         let (mut chars, mut c) = (arg.chars(), ' ');
@@ -289,9 +292,7 @@ fn format_line(line: &mut heapless::Vec<u8, REPORT_MAX>, job: &ReportLine<'_>, m
                     line.pop();
                 }
                 let _ = line.extend_from_slice(b"...");
-                let _ = line.extend_from_slice(&tail);
-                let _ = line.push(b'\n');
-                return;
+                break 'args;
             }
             let _ = line.extend_from_slice(bytes);
             let Some(next) = chars.next() else {
