@@ -492,6 +492,46 @@ fn spawn_retry(failures: u32) -> Duration {
         .min(SPAWN_RETRY_MAX)
 }
 
+/// A job whose stop signal is sent at `now`: SIGKILL follows `kill
+/// after` later.
+fn stopping(pid: Pid, since: Instant, then: AfterStop, now: Instant, rules: &Rules) -> JobState {
+    JobState::Stopping {
+        pid,
+        since,
+        kill_at: Some(now + rules.kill_after),
+        leader_gone: false,
+        then,
+    }
+}
+
+/// Every stop of a running job: signalled now, or held until the jobs
+/// that restart with it are gone (issue 16). A function, not a closure
+/// of `step`'s: its arguments in registers, not read through the
+/// closures' references (issue 18, bytes).
+fn stop(
+    pid: Pid,
+    since: Instant,
+    then: AfterStop,
+    why: Option<Fault>,
+    now: Instant,
+    rules: &Rules,
+) -> (JobState, Action) {
+    match (rules.held, why) {
+        (true, why) => (
+            JobState::Holding { pid, since, then },
+            Action::StopDependents(why),
+        ),
+        (false, Some(fault)) => (
+            stopping(pid, since, then, now, rules),
+            Action::Fault(pid, fault),
+        ),
+        (false, None) => (
+            stopping(pid, since, then, now, rules),
+            Action::Signal(pid, rules.stop_signal),
+        ),
+    }
+}
+
 /// The next state and action for `event` at `now`; updates `history`.
 #[inline(never)]
 pub fn step(
@@ -504,21 +544,9 @@ pub fn step(
     use Action as A;
     use JobEvent as E;
     use JobState as S;
-    let stopping = |pid, since, then| S::Stopping {
-        pid,
-        since,
-        kill_at: Some(now + rules.kill_after),
-        leader_gone: false,
-        then,
-    };
+    let stopping = |pid, since, then| stopping(pid, since, then, now, rules);
     let stop_signal = |pid| A::Signal(pid, rules.stop_signal);
-    // Every stop of a running job: signalled now, or held until the jobs
-    // that restart with it are gone (issue 16).
-    let stop = |pid, since, then, why: Option<Fault>| match (rules.held, why) {
-        (true, why) => (S::Holding { pid, since, then }, A::StopDependents(why)),
-        (false, Some(fault)) => (stopping(pid, since, then), A::Fault(pid, fault)),
-        (false, None) => (stopping(pid, since, then), stop_signal(pid)),
-    };
+    let stop = |pid, since, then, why| stop(pid, since, then, why, now, rules);
     // A start pmtr makes by itself (not the operator's): a job with
     // `after` goes back to the reconcile, which starts it once its
     // dependencies are ready (issue 16).
