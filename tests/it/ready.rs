@@ -20,6 +20,19 @@ fn job(name: &str, body: &str) -> String {
     format!("job {{\n name {name}\n{body}\n}}\n")
 }
 
+/// Like [`Pmtr::start`], with `script` in `job.py` (mode 0644) before
+/// pmtr starts: written after, a loaded machine let pmtr start python
+/// first, which found no file, exited 2 and was started again only 10 s
+/// later (a quick exit), so the test saw a second PID.
+fn start_with_job_py(name: &str, config: &str, script: &str) -> Pmtr {
+    let dir = TempDir::new(name);
+    let py = dir.write("job.py", script);
+    fs::set_permissions(&py, fs::Permissions::from_mode(0o644)).unwrap();
+    let text = config.replace("{dir}", dir.path().to_str().unwrap());
+    let conf = dir.write("pmtr.conf", &text);
+    Pmtr::spawn_in(dir, conf, &[])
+}
+
 fn ctl(p: &Pmtr, args: &[&str]) -> Output {
     Command::new(pmtr_bin())
         .args(args)
@@ -148,7 +161,7 @@ fn ready_notify_with_python_sdnotify_and_watchdog_usec() {
                   n.notify('STATUS=usec ' + os.environ['WATCHDOG_USEC'])\n\
                   n.notify('READY=1')\n\
                   while True:\n    n.notify('WATCHDOG=1'); time.sleep(0.1)\n";
-    let p = Pmtr::start(
+    let p = start_with_job_py(
         "rdy-py",
         &job(
             "py",
@@ -157,8 +170,8 @@ fn ready_notify_with_python_sdnotify_and_watchdog_usec() {
                 py.display()
             ),
         ),
+        script,
     );
-    p.dir.write("job.py", script);
     p.expect_log("job py is ready", T);
     expect_json(
         &p,
@@ -178,15 +191,14 @@ fn ready_notify_raw_socket_and_its_rights() {
                   s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)\n\
                   s.sendto(b'STATUS=raw\\nMAINPID=%d\\nREADY=1' % os.getpid(), os.environ['NOTIFY_SOCKET'])\n\
                   os.execv('/bin/sleep', ['sleep', '1000'])\n";
-    let p = Pmtr::start(
+    let p = start_with_job_py(
         "rdy-raw",
         &job(
             "raw",
             " cmd /usr/bin/python3 {dir}/job.py\n ready notify\n user nobody",
         ),
+        script,
     );
-    p.dir.write("job.py", script);
-    fs::set_permissions(p.dir.join("job.py"), fs::Permissions::from_mode(0o644)).unwrap();
     let pid = p.wait_job("raw", T);
     p.expect_log("job raw is ready", T);
     // MAINPID is read and ignored: pmtr keeps to the process it started.
@@ -271,14 +283,14 @@ fn watchdog_silence_restarts_the_job() {
                   s.sendto(b'READY=1', a)\n\
                   for _ in range(5):\n    time.sleep(0.1); s.sendto(b'WATCHDOG=1', a)\n\
                   time.sleep(1000)\n";
-    let p = Pmtr::start(
+    let p = start_with_job_py(
         "rdy-wd",
         &job(
             "wd",
             " cmd /usr/bin/python3 {dir}/job.py\n ready notify\n watchdog 600ms",
         ),
+        script,
     );
-    p.dir.write("job.py", script);
     let pid = p.wait_job("wd", T);
     p.expect_log("job wd is ready", T);
     p.expect_log("job wd: no WATCHDOG=1 for 600 ms; restarting it", T);
