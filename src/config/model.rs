@@ -6,6 +6,7 @@
 
 use crate::prelude::*;
 use core::net::IpAddr;
+use core::num::NonZeroU32;
 
 /// Everything one `pmtr.conf` says.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -664,15 +665,32 @@ pub enum Host {
 /// Aligned to 8 bytes on 64-bit targets: there a `Pos` is passed and
 /// returned in one register, not as two `u32`s, and its callers in the
 /// parser shed their register shuffling (issue 18, bytes: min x86_64
-/// -392, aarch64 -368). An `Option<Pos>` takes 16 bytes, not 12.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// -392, aarch64 -368). The line is never 0: an `Option<Pos>` takes 8
+/// bytes, as a `Pos` does, and goes in one register too (issue 18,
+/// bytes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[cfg_attr(target_pointer_width = "64", repr(align(8)))]
 pub struct Pos {
-    pub line: u32,
+    pub line: NonZeroU32,
     pub col: u32,
 }
 
 impl Pos {
+    /// Line `line`, column `col`, for tests.
+    #[cfg(test)]
+    pub(crate) fn at(line: u32, col: u32) -> Pos {
+        Pos {
+            line: NonZeroU32::new(line).expect("lines count from 1"),
+            col,
+        }
+    }
+
+    /// [`Pos::number`] for a line: 1 at least, so never 0.
+    #[inline(always)]
+    pub(crate) fn line_number(n: usize) -> NonZeroU32 {
+        NonZeroU32::MIN.saturating_add(n.min(u32::MAX as usize) as u32)
+    }
+
     /// The 1-based number of a line or column counted from 0 as `n`, at
     /// most `u32::MAX`: a compare, not `u32::try_from` and its `Result`
     /// (issue 18, bytes).
@@ -688,7 +706,7 @@ impl Pos {
 ///
 /// It always compares equal: moving a job within the file, or editing a
 /// comment above it, must not restart it.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Origin {
     /// The `job` keyword.
     pub job: Pos,

@@ -386,7 +386,10 @@ const I32_MAX: i64 = i32::MAX as i64;
 /// The `arg` of an option that takes more than one word.
 static NO_WORD: Word = Word {
     text: String::new(),
-    pos: Pos { line: 0, col: 0 },
+    pos: Pos {
+        line: core::num::NonZeroU32::MIN,
+        col: 0,
+    },
     quoted: false,
 };
 
@@ -473,8 +476,9 @@ pub fn parse(file: &str, src: &str) -> Result<Config, Vec<Error>> {
     // stable, and there are at most MAX_ERRORS, nearly in order already
     // (and it keeps the general-purpose stable sort out of the binary).
     let key = |e: &Error| {
-        e.pos()
-            .map_or(u64::MAX, |p| u64::from(p.line) << 32 | u64::from(p.col))
+        e.pos().map_or(u64::MAX, |p| {
+            u64::from(p.line.get()) << 32 | u64::from(p.col)
+        })
     };
     for i in 1..errors.len() {
         // Error i moves down, one neighbour at a time, to its place.
@@ -596,10 +600,12 @@ const _: () = assert!(
 /// job (its count from 1, [`Parser::jobs_seen`]): a place for each, not a
 /// list searched and pushed to (issue 18, bytes), and nothing to clear
 /// for the next job.
-struct Seen([(usize, Pos); SEEN]);
+struct Seen([(usize, Option<Pos>); SEEN]);
 
 impl Seen {
-    const NONE: Seen = Seen([(0, Pos { line: 0, col: 0 }); SEEN]);
+    /// All zero bits, so the box is made by a zeroed allocation, not
+    /// copied from 2 KB of constant (issue 18, bytes).
+    const NONE: Seen = Seen([(0, None); SEEN]);
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -649,7 +655,7 @@ impl Parser<'_> {
     /// Where `option` was given in the job being read, if it was.
     fn seen(&self, option: Text) -> Option<Pos> {
         let (job, pos) = self.seen.0.get(usize::from(option.0))?;
-        (*job == self.jobs_seen).then_some(*pos)
+        if *job == self.jobs_seen { *pos } else { None }
     }
 
     fn err(&mut self, pos: Pos, kind: ErrorKind) {
@@ -1118,7 +1124,7 @@ impl Parser<'_> {
             return false;
         }
         if let Some(place) = self.seen.0.get_mut(usize::from(option.0)) {
-            *place = (self.jobs_seen, pos);
+            *place = (self.jobs_seen, Some(pos));
         }
         true
     }

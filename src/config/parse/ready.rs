@@ -491,9 +491,9 @@ mod tests {
         assert_eq!(
             after.iter().map(|a| (a.pos, a.index)).collect::<Vec<_>>(),
             [
-                (Pos { line: 12, col: 8 }, 0),
-                (Pos { line: 13, col: 8 }, 1),
-                (Pos { line: 13, col: 18 }, 0)
+                (Pos::at(12, 8), 0),
+                (Pos::at(13, 8), 1),
+                (Pos::at(13, 18), 0)
             ]
         );
     }
