@@ -318,7 +318,10 @@ impl Parser<'_> {
     /// Every `after` names a job of the file (each name is resolved to
     /// the job's index, for the supervisor), and the `after` lines make
     /// no cycle (each cycle is reported once, at the `after` word that
-    /// closes it).
+    /// closes it). Out of line: inlined into `parse_bytes`, whose frame
+    /// holds the whole parser, its walk's locals took long stack
+    /// displacements (issue 18, bytes: min x86_64 -24).
+    #[inline(never)]
     pub(super) fn check_after(&mut self) {
         let Parser {
             config,
