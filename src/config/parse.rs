@@ -563,11 +563,15 @@ impl Diags<'_> {
 }
 
 /// A job being read.
+/// In this order (`repr(C)`): the flags and positions first, the
+/// parser's reads of them short displacements, the spec last (see
+/// [`Parser`]).
+#[repr(C)]
 struct Draft {
-    spec: JobSpec,
     /// The `{` (or the `job` keyword when the brace is missing), where an
     /// unclosed job is reported.
     open: Pos,
+    name_pos: Option<Pos>,
     /// False when `{` was missing: the error was given once already, so
     /// a missing `}` is not reported on top.
     braced: bool,
@@ -580,7 +584,7 @@ struct Draft {
     /// bytes).
     misspelt_name: bool,
     misspelt_cmd: bool,
-    name_pos: Option<Pos>,
+    spec: JobSpec,
 }
 
 /// How many [`Text`]s [`Seen`] has a place for. What a job records is
@@ -630,25 +634,32 @@ struct Block {
     entries: usize,
 }
 
+/// In this order (`repr(C)`): the fields read most first, so that their
+/// offsets fit a byte in an instruction, and the job being read (its
+/// own small fields first) before the names and the file's `Config`,
+/// read only when a job ends or the file does. Laid out by the
+/// compiler, the job came first and every other field was 0xf8 bytes
+/// or more away (issue 18, bytes: min x86_64 -112).
+#[repr(C)]
 struct Parser<'f> {
     diags: Diags<'f>,
-    config: Config,
+    /// The options given in each job. Boxed: 1.5 KB on the stack put
+    /// the parser's other locals out of reach of ARM's short loads and
+    /// stores (issue 18, bytes).
+    seen: Box<Seen>,
+    jobs_seen: usize,
+    /// Where `metrics to` was given, to report a second one.
+    metrics_at: Option<Pos>,
+    block: Option<Block>,
+    /// `job` ended its line without `{`: the next line must bring it.
+    awaiting_open: bool,
+    job: Option<Draft>,
     /// Job names seen so far and where, for duplicate reports; sorted by
     /// name for binary search. A sorted Vec rather than a HashMap: no
     /// hasher, random seed or hash table code in the binary.
     /// With each, the job's index in the file's jobs (for `after`).
     names: Vec<(String, Pos, u32)>,
-    job: Option<Draft>,
-    /// `job` ended its line without `{`: the next line must bring it.
-    awaiting_open: bool,
-    block: Option<Block>,
-    jobs_seen: usize,
-    /// Where `metrics to` was given, to report a second one.
-    metrics_at: Option<Pos>,
-    /// The options given in each job. Boxed: 1.5 KB on the stack put
-    /// the parser's other locals out of reach of ARM's short loads and
-    /// stores (issue 18, bytes).
-    seen: Box<Seen>,
+    config: Config,
 }
 
 impl Parser<'_> {
