@@ -29,22 +29,31 @@ pub struct Config {
 
 /// One `job { … }` block. Compared by what it means (see
 /// [`JobSpec::meaning`]).
+///
+/// In this order (`repr(C)`): the lists and the one-pointer fields first,
+/// the flags, then `origin` and the two outputs, so that most fields are
+/// within a byte's displacement of the spec, and within the parser's
+/// (`parse::Parser`), whose test of a job being read is one of `env`'s
+/// words. Laid out by the compiler, `name` to `once` lay from 0x70 on
+/// (issue 18, bytes: min x86_64 -136).
 #[derive(Debug, Clone)]
+#[repr(C)]
 pub struct JobSpec {
+    /// `env` lines as written, each `VAR=VALUE`, in file order.
+    pub env: Vec<String>,
     /// `name`: unique within the file.
     pub name: Box<str>,
     /// `cmd`: argv; `cmd[0]` is an absolute path.
     pub cmd: Box<[Box<str>]>,
     /// `dir`: absolute working directory; `None` means `/`.
     pub dir: Option<Box<str>>,
-    /// `out`: where stdout goes.
-    pub out: Output,
-    /// `err`: where stderr goes.
-    pub err: Output,
-    /// `env` lines as written, each `VAR=VALUE`, in file order.
-    pub env: Vec<String>,
     /// `user`: run as this user; `None` means the user pmtr runs as.
     pub user: Option<Box<str>>,
+    /// The options most jobs never set; see [`JobSpec::extra`].
+    extra: Extras,
+    /// `ready`, `after`, `check` and `watchdog` (issue 16); `None` for the
+    /// many jobs that use none of them, so they cost one pointer.
+    pub readiness: Option<Box<Readiness>>,
     /// `order`: lower starts first; default 0.
     pub order: i32,
     /// `restart always|on-failure|never` (issue 15).
@@ -55,13 +64,12 @@ pub struct JobSpec {
     pub wait: bool,
     /// `once`: never restarted.
     pub once: bool,
-    /// The options most jobs never set; see [`JobSpec::extra`].
-    extra: Extras,
-    /// `ready`, `after`, `check` and `watchdog` (issue 16); `None` for the
-    /// many jobs that use none of them, so they cost one pointer.
-    pub readiness: Option<Box<Readiness>>,
     /// Where the job was written. Always compares equal (see [`Origin`]).
     pub origin: Origin,
+    /// `out`: where stdout goes.
+    pub out: Output,
+    /// `err`: where stderr goes.
+    pub err: Output,
 }
 
 /// The options of a job that most jobs never set: boxed, so that a job

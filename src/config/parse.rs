@@ -648,8 +648,6 @@ struct Parser<'f> {
     /// stores (issue 18, bytes).
     seen: Box<Seen>,
     jobs_seen: usize,
-    /// Where `metrics to` was given, to report a second one.
-    metrics_at: Option<Pos>,
     block: Option<Block>,
     /// `job` ended its line without `{`: the next line must bring it.
     awaiting_open: bool,
@@ -659,6 +657,8 @@ struct Parser<'f> {
     /// hasher, random seed or hash table code in the binary.
     /// With each, the job's index in the file's jobs (for `after`).
     names: Vec<(String, Pos, u32)>,
+    /// Where `metrics to` was given, to report a second one.
+    metrics_at: Option<Pos>,
     config: Config,
 }
 
