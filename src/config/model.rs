@@ -76,45 +76,50 @@ pub struct JobSpec {
 /// without any costs one pointer where they took 260 bytes of every
 /// job's record (issue 18). Read with [`JobSpec::extra`], set with
 /// [`JobSpec::extra_mut`]; [`Extra::NONE`] holds every default.
+///
+/// In this order (`repr(C)`): the lists first, then the small values,
+/// the optional texts last, so that the fields read most are within a
+/// byte's displacement (issue 18, bytes: min x86_64 -16). Issue 15's
+/// options (restart backoff, crash-loop budget, signals, env files and
+/// credentials) each default to what the original pmtr did.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[repr(C)]
 pub struct Extra {
-    /// `in`: stdin file (relative to `dir`); `None` means `/dev/null`.
-    pub input: Option<String>,
-    /// `nice`: -20..=19.
-    pub nice: Option<i32>,
-    /// `cpu`: the CPU numbers the job may run on, sorted, without
-    /// duplicates. Numbers beyond the machine's CPUs are kept here and
-    /// ignored at run time.
-    pub cpu: Option<Vec<u32>>,
+    /// `depends { … }`: files whose content change restarts the job.
+    pub depends: Vec<String>,
+    /// `env file [-]PATH` lines in file order, made absolute (relative to
+    /// `dir`, like `depends`).
+    pub env_files: Vec<EnvFile>,
     /// `ulimit` settings in file order; a later setting of the same
     /// resource is an error, so each resource appears at most once.
     pub ulimits: Vec<Ulimit>,
-    /// `bounce every T`: restart after the job has run this many seconds.
-    pub bounce_secs: Option<u64>,
-    /// `depends { … }`: files whose content change restarts the job.
-    pub depends: Vec<String>,
-    /// `kill after T` (beyond the original): seconds between SIGTERM and
-    /// SIGKILL when stopping the job; default 10.
-    pub kill_after_secs: u64,
-    // Issue 15: restart backoff, crash-loop budget, signals, env files and
-    // credentials. Each default keeps today's behaviour.
-    /// `restart delay T [max T2]`; `None`: the fixed 10 s anti-spin wait.
-    pub restart_delay: Option<RestartDelay>,
-    /// `give up after N in T [then exit]`.
-    pub give_up: Option<GiveUp>,
+    /// `groups`: supplementary groups (names or gids) added to the user's.
+    pub groups: Vec<String>,
+    /// `nice`: -20..=19.
+    pub nice: Option<i32>,
+    /// `umask`: 0..=0o777; `None` keeps pmtr's.
+    pub umask: Option<u32>,
     /// `stop signal SIG`: sent first when stopping the job; `None` is TERM.
     pub stop_signal: Option<Signal>,
     /// `reload signal SIG`: what `pmtr reload` sends; `None` is HUP.
     pub reload_signal: Option<Signal>,
-    /// `env file [-]PATH` lines in file order, made absolute (relative to
-    /// `dir`, like `depends`).
-    pub env_files: Vec<EnvFile>,
+    /// `kill after T` (beyond the original): seconds between SIGTERM and
+    /// SIGKILL when stopping the job; default 10.
+    pub kill_after_secs: u64,
+    /// `bounce every T`: restart after the job has run this many seconds.
+    pub bounce_secs: Option<u64>,
+    /// `give up after N in T [then exit]`.
+    pub give_up: Option<GiveUp>,
+    /// `restart delay T [max T2]`; `None`: the fixed 10 s anti-spin wait.
+    pub restart_delay: Option<RestartDelay>,
+    /// `cpu`: the CPU numbers the job may run on, sorted, without
+    /// duplicates. Numbers beyond the machine's CPUs are kept here and
+    /// ignored at run time.
+    pub cpu: Option<Vec<u32>>,
+    /// `in`: stdin file (relative to `dir`); `None` means `/dev/null`.
+    pub input: Option<String>,
     /// `group`: primary group (name or gid) instead of the user's.
     pub group: Option<String>,
-    /// `groups`: supplementary groups (names or gids) added to the user's.
-    pub groups: Vec<String>,
-    /// `umask`: 0..=0o777; `None` keeps pmtr's.
-    pub umask: Option<u32>,
 }
 
 impl Extra {
