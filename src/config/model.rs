@@ -31,11 +31,11 @@ pub struct Config {
 /// [`JobSpec::meaning`]).
 ///
 /// In this order (`repr(C)`): the lists and the one-pointer fields first,
-/// the flags, then `origin` and the two outputs, so that most fields are
+/// the flags, then the two outputs and `origin`, so that most fields are
 /// within a byte's displacement of the spec, and within the parser's
 /// (`parse::Parser`), whose test of a job being read is one of `env`'s
 /// words. Laid out by the compiler, `name` to `once` lay from 0x70 on
-/// (issue 18, bytes: min x86_64 -136).
+/// (issue 18, bytes: min x86_64 -144).
 #[derive(Debug, Clone)]
 #[repr(C)]
 pub struct JobSpec {
@@ -64,12 +64,12 @@ pub struct JobSpec {
     pub wait: bool,
     /// `once`: never restarted.
     pub once: bool,
-    /// Where the job was written. Always compares equal (see [`Origin`]).
-    pub origin: Origin,
     /// `out`: where stdout goes.
     pub out: Output,
     /// `err`: where stderr goes.
     pub err: Output,
+    /// Where the job was written. Always compares equal (see [`Origin`]).
+    pub origin: Origin,
 }
 
 /// The options of a job that most jobs never set: boxed, so that a job
