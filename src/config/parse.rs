@@ -636,10 +636,10 @@ struct Block {
 
 /// In this order (`repr(C)`): the fields read most first, so that their
 /// offsets fit a byte in an instruction, and the job being read (its
-/// own small fields first) before the names and the file's `Config`,
+/// own small fields first) before the file's `Config` and the names,
 /// read only when a job ends or the file does. Laid out by the
 /// compiler, the job came first and every other field was 0xf8 bytes
-/// or more away (issue 18, bytes: min x86_64 -112).
+/// or more away (issue 18, bytes: min x86_64 -120).
 #[repr(C)]
 struct Parser<'f> {
     diags: Diags<'f>,
@@ -656,10 +656,10 @@ struct Parser<'f> {
     /// name for binary search. A sorted Vec rather than a HashMap: no
     /// hasher, random seed or hash table code in the binary.
     /// With each, the job's index in the file's jobs (for `after`).
+    config: Config,
     names: Vec<(String, Pos, u32)>,
     /// Where `metrics to` was given, to report a second one.
     metrics_at: Option<Pos>,
-    config: Config,
 }
 
 impl Parser<'_> {
