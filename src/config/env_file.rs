@@ -83,7 +83,7 @@ fn parse_into(file: &str, bytes: &[u8], lines: &mut Vec<String>, errors: &mut Ve
                 // Columns count characters, as in the configuration.
                 let offset = line.len() - body.len() + at;
                 let pos = Pos {
-                    line: Pos::number(i),
+                    line: Pos::line_number(i),
                     col: Pos::number(line.get(..offset).unwrap_or(line).chars().count()),
                 };
                 errors.push(Error::at(

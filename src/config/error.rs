@@ -39,32 +39,13 @@ impl Error {
 
     /// An error at `pos`, or about the whole file: the one body of
     /// [`Error::at`] and [`Error::whole`], the file's copy made at one
-    /// place, not at each of some ten callers (issue 18, bytes). On
-    /// 64-bit targets that body is [`Error::made`]; on 32-bit ones, where
-    /// a `Pos` and a flag would take three of ARM's four argument
-    /// registers, it is this (min armv6 and armv7 +32 through `made`).
-    #[cfg_attr(target_pointer_width = "64", inline(always))]
-    #[cfg_attr(not(target_pointer_width = "64"), inline(never))]
-    pub(crate) fn new(file: &str, pos: Option<Pos>, kind: ErrorKind) -> Error {
-        if cfg!(target_pointer_width = "64") {
-            Error::made(file, pos.unwrap_or_default(), pos.is_some(), kind)
-        } else {
-            Error {
-                file: file.to_string(),
-                pos,
-                kind,
-            }
-        }
-    }
-
-    /// [`Error::new`] on 64-bit targets: the position comes as a `Pos`
-    /// and a flag, two registers, where an `Option<Pos>` (16 bytes) went
-    /// through memory (issue 18, bytes: min x86_64 -40, aarch64 -48).
+    /// place, not at each of some ten callers (issue 18, bytes). An
+    /// `Option<Pos>` is 8 bytes, one register on 64-bit targets.
     #[inline(never)]
-    fn made(file: &str, pos: Pos, placed: bool, kind: ErrorKind) -> Error {
+    pub(crate) fn new(file: &str, pos: Option<Pos>, kind: ErrorKind) -> Error {
         Error {
             file: file.to_string(),
-            pos: placed.then_some(pos),
+            pos,
             kind,
         }
     }
@@ -86,7 +67,7 @@ impl fmt::Display for Error {
         f.write_str(&self.file)?;
         if let Some(p) = self.pos {
             f.write_str(":")?;
-            line_col(f, p)?;
+            line_col(f, p.line.get(), p.col)?;
         }
         f.write_str(": ")?;
         self.kind.fmt(f)
@@ -98,10 +79,10 @@ impl crate::packed::Show for Error {}
 impl core::error::Error for Error {}
 
 /// `LINE:COL`.
-fn line_col(f: &mut fmt::Formatter<'_>, p: Pos) -> fmt::Result {
-    crate::packed::show(&p.line, f)?;
+fn line_col(f: &mut fmt::Formatter<'_>, line: u32, col: u32) -> fmt::Result {
+    crate::packed::show(&line, f)?;
     f.write_str(":")?;
-    crate::packed::show(&p.col, f)
+    crate::packed::show(&col, f)
 }
 
 /// Defines [`Msg`] and [`MESSAGES`] from one list, so that the order of the
@@ -294,7 +275,7 @@ impl ErrorKind {
 
     /// With the position of `%p`.
     pub(crate) fn first(self, p: Pos) -> Self {
-        self.num(u64::from(p.line) << 32 | u64::from(p.col))
+        self.num(u64::from(p.line.get()) << 32 | u64::from(p.col))
     }
 
     /// With the suggestion of `%?`. [`ErrorKind::new`] has left None in
@@ -349,11 +330,7 @@ impl fmt::Display for ErrorKind {
                     continue;
                 }
                 b'p' => {
-                    let p = Pos {
-                        line: (n >> 32) as u32,
-                        col: n as u32,
-                    };
-                    line_col(f, p)?;
+                    line_col(f, (n >> 32) as u32, n as u32)?;
                     continue;
                 }
                 // A byte, a char, a mode: each fits in 32 bits.
@@ -443,7 +420,7 @@ mod tests {
             "unknown keyword 'jb' (did you mean 'job'?)"
         );
         assert!(show(kind).starts_with("unknown keyword 'jb': expected 'job {'"));
-        let kind = ErrorKind::plain(Msg::RepeatedMetrics).first(Pos { line: 7, col: 3 });
+        let kind = ErrorKind::plain(Msg::RepeatedMetrics).first(Pos::at(7, 3));
         assert!(show(kind).contains("(first at line 7:3)"));
         let kind = ErrorKind::plain(Msg::TooBig).num(1 << 40);
         assert_eq!(

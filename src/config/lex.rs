@@ -68,7 +68,7 @@ pub fn lines(src: &str) -> impl Iterator<Item = Result<Line, (Pos, ErrorKind)>> 
 /// `None` for a blank or comment line. Lexing line by line, interleaved
 /// with parsing, keeps errors in file order.
 pub fn line(raw: &str, i: usize) -> Result<Option<Line>, (Pos, ErrorKind)> {
-    let number = Pos::number(i);
+    let number = Pos::line_number(i);
     let text = crate::strip_last(raw, b'\r');
     lex_line(text, number)
 }
@@ -82,7 +82,7 @@ fn is_blank(c: char) -> bool {
 /// `parse_bytes`) it was larger (issue 18, bytes: armv6 -8, x86_64
 /// -24).
 #[inline(never)]
-fn lex_line(text: &str, number: u32) -> Result<Option<Line>, (Pos, ErrorKind)> {
+fn lex_line(text: &str, number: core::num::NonZeroU32) -> Result<Option<Line>, (Pos, ErrorKind)> {
     let at = |col: usize| Pos {
         line: number,
         col: Pos::number(col),
@@ -165,10 +165,10 @@ mod tests {
                 Ok(l) => lines.push(
                     l.words
                         .into_iter()
-                        .map(|w| (w.text, w.pos.line, w.pos.col, w.quoted))
+                        .map(|w| (w.text, w.pos.line.get(), w.pos.col, w.quoted))
                         .collect(),
                 ),
-                Err((p, k)) => errors.push((p.line, p.col, k.to_string())),
+                Err((p, k)) => errors.push((p.line.get(), p.col, k.to_string())),
             }
         }
         (lines, errors)

@@ -105,7 +105,7 @@ pub fn parse_bytes(file: &str, bytes: &[u8]) -> Result<Config, Vec<Error>> {
         // Lines and the chars of the last one, in one pass: the prefix is
         // valid UTF-8, so its chars are its bytes that do not continue a
         // char.
-        let (mut line, mut col) = (1u32, 1u32);
+        let (mut line, mut col) = (core::num::NonZeroU32::MIN, 1u32);
         for &b in text.as_bytes() {
             if b == b'\n' {
                 (line, col) = (line.saturating_add(1), 1);

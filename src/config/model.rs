@@ -6,6 +6,7 @@
 
 use crate::prelude::*;
 use core::net::IpAddr;
+use core::num::NonZeroU32;
 
 /// Everything one `pmtr.conf` says.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -28,22 +29,31 @@ pub struct Config {
 
 /// One `job { … }` block. Compared by what it means (see
 /// [`JobSpec::meaning`]).
+///
+/// In this order (`repr(C)`): the lists and the one-pointer fields first,
+/// the flags, then the two outputs and `origin`, so that most fields are
+/// within a byte's displacement of the spec, and within the parser's
+/// (`parse::Parser`), whose test of a job being read is one of `env`'s
+/// words. Laid out by the compiler, `name` to `once` lay from 0x70 on
+/// (issue 18, bytes: min x86_64 -144).
 #[derive(Debug, Clone)]
+#[repr(C)]
 pub struct JobSpec {
+    /// `env` lines as written, each `VAR=VALUE`, in file order.
+    pub env: Vec<String>,
     /// `name`: unique within the file.
     pub name: Box<str>,
     /// `cmd`: argv; `cmd[0]` is an absolute path.
     pub cmd: Box<[Box<str>]>,
     /// `dir`: absolute working directory; `None` means `/`.
     pub dir: Option<Box<str>>,
-    /// `out`: where stdout goes.
-    pub out: Output,
-    /// `err`: where stderr goes.
-    pub err: Output,
-    /// `env` lines as written, each `VAR=VALUE`, in file order.
-    pub env: Vec<String>,
     /// `user`: run as this user; `None` means the user pmtr runs as.
     pub user: Option<Box<str>>,
+    /// The options most jobs never set; see [`JobSpec::extra`].
+    extra: Extras,
+    /// `ready`, `after`, `check` and `watchdog` (issue 16); `None` for the
+    /// many jobs that use none of them, so they cost one pointer.
+    pub readiness: Option<Box<Readiness>>,
     /// `order`: lower starts first; default 0.
     pub order: i32,
     /// `restart always|on-failure|never` (issue 15).
@@ -54,11 +64,10 @@ pub struct JobSpec {
     pub wait: bool,
     /// `once`: never restarted.
     pub once: bool,
-    /// The options most jobs never set; see [`JobSpec::extra`].
-    extra: Extras,
-    /// `ready`, `after`, `check` and `watchdog` (issue 16); `None` for the
-    /// many jobs that use none of them, so they cost one pointer.
-    pub readiness: Option<Box<Readiness>>,
+    /// `out`: where stdout goes.
+    pub out: Output,
+    /// `err`: where stderr goes.
+    pub err: Output,
     /// Where the job was written. Always compares equal (see [`Origin`]).
     pub origin: Origin,
 }
@@ -67,45 +76,50 @@ pub struct JobSpec {
 /// without any costs one pointer where they took 260 bytes of every
 /// job's record (issue 18). Read with [`JobSpec::extra`], set with
 /// [`JobSpec::extra_mut`]; [`Extra::NONE`] holds every default.
+///
+/// In this order (`repr(C)`): the lists first, then the small values,
+/// the optional texts last, so that the fields read most are within a
+/// byte's displacement (issue 18, bytes: min x86_64 -16). Issue 15's
+/// options (restart backoff, crash-loop budget, signals, env files and
+/// credentials) each default to what the original pmtr did.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[repr(C)]
 pub struct Extra {
-    /// `in`: stdin file (relative to `dir`); `None` means `/dev/null`.
-    pub input: Option<String>,
-    /// `nice`: -20..=19.
-    pub nice: Option<i32>,
-    /// `cpu`: the CPU numbers the job may run on, sorted, without
-    /// duplicates. Numbers beyond the machine's CPUs are kept here and
-    /// ignored at run time.
-    pub cpu: Option<Vec<u32>>,
+    /// `depends { … }`: files whose content change restarts the job.
+    pub depends: Vec<String>,
+    /// `env file [-]PATH` lines in file order, made absolute (relative to
+    /// `dir`, like `depends`).
+    pub env_files: Vec<EnvFile>,
     /// `ulimit` settings in file order; a later setting of the same
     /// resource is an error, so each resource appears at most once.
     pub ulimits: Vec<Ulimit>,
-    /// `bounce every T`: restart after the job has run this many seconds.
-    pub bounce_secs: Option<u64>,
-    /// `depends { … }`: files whose content change restarts the job.
-    pub depends: Vec<String>,
-    /// `kill after T` (beyond the original): seconds between SIGTERM and
-    /// SIGKILL when stopping the job; default 10.
-    pub kill_after_secs: u64,
-    // Issue 15: restart backoff, crash-loop budget, signals, env files and
-    // credentials. Each default keeps today's behaviour.
-    /// `restart delay T [max T2]`; `None`: the fixed 10 s anti-spin wait.
-    pub restart_delay: Option<RestartDelay>,
-    /// `give up after N in T [then exit]`.
-    pub give_up: Option<GiveUp>,
+    /// `groups`: supplementary groups (names or gids) added to the user's.
+    pub groups: Vec<String>,
+    /// `nice`: -20..=19.
+    pub nice: Option<i32>,
+    /// `umask`: 0..=0o777; `None` keeps pmtr's.
+    pub umask: Option<u32>,
     /// `stop signal SIG`: sent first when stopping the job; `None` is TERM.
     pub stop_signal: Option<Signal>,
     /// `reload signal SIG`: what `pmtr reload` sends; `None` is HUP.
     pub reload_signal: Option<Signal>,
-    /// `env file [-]PATH` lines in file order, made absolute (relative to
-    /// `dir`, like `depends`).
-    pub env_files: Vec<EnvFile>,
+    /// `kill after T` (beyond the original): seconds between SIGTERM and
+    /// SIGKILL when stopping the job; default 10.
+    pub kill_after_secs: u64,
+    /// `bounce every T`: restart after the job has run this many seconds.
+    pub bounce_secs: Option<u64>,
+    /// `give up after N in T [then exit]`.
+    pub give_up: Option<GiveUp>,
+    /// `restart delay T [max T2]`; `None`: the fixed 10 s anti-spin wait.
+    pub restart_delay: Option<RestartDelay>,
+    /// `cpu`: the CPU numbers the job may run on, sorted, without
+    /// duplicates. Numbers beyond the machine's CPUs are kept here and
+    /// ignored at run time.
+    pub cpu: Option<Vec<u32>>,
+    /// `in`: stdin file (relative to `dir`); `None` means `/dev/null`.
+    pub input: Option<String>,
     /// `group`: primary group (name or gid) instead of the user's.
     pub group: Option<String>,
-    /// `groups`: supplementary groups (names or gids) added to the user's.
-    pub groups: Vec<String>,
-    /// `umask`: 0..=0o777; `None` keeps pmtr's.
-    pub umask: Option<u32>,
 }
 
 impl Extra {
@@ -417,23 +431,27 @@ impl Extras {
 
 /// How a job says it is ready, what it starts after, and how its health
 /// is checked (issue 16). Times are in milliseconds.
+///
+/// In this order (`repr(C)`): the lists first, the times last (issue
+/// 18, bytes: min x86_64 -40).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[repr(C)]
 pub struct Readiness {
-    /// `ready notify`, `ready fd N` or `ready when CMD…`.
-    pub how: Option<ReadyHow>,
-    /// `ready every T`: how often `ready when` runs (default 1 s).
-    pub every_ms: Option<u64>,
-    /// `ready timeout T`: not ready by then, the job is stopped.
-    pub timeout_ms: Option<u64>,
     /// `after NAME… [restart]` lines, in file order.
     pub after: Vec<After>,
     /// `check every T CMD…`: the command; empty without one.
     pub check_cmd: Vec<String>,
+    /// `ready notify`, `ready fd N` or `ready when CMD…`.
+    pub how: Option<ReadyHow>,
+    /// `check fails N`: failures in a row that restart the job.
+    pub check_fails: Option<u32>,
+    /// `ready every T`: how often `ready when` runs (default 1 s).
+    pub every_ms: Option<u64>,
+    /// `ready timeout T`: not ready by then, the job is stopped.
+    pub timeout_ms: Option<u64>,
     pub check_every_ms: Option<u64>,
     /// `check timeout T`; default half of `check every`.
     pub check_timeout_ms: Option<u64>,
-    /// `check fails N`: failures in a row that restart the job.
-    pub check_fails: Option<u32>,
     /// `watchdog T` (with `ready notify`): restarted when no
     /// `WATCHDOG=1` came for this long.
     pub watchdog_ms: Option<u64>,
@@ -664,15 +682,32 @@ pub enum Host {
 /// Aligned to 8 bytes on 64-bit targets: there a `Pos` is passed and
 /// returned in one register, not as two `u32`s, and its callers in the
 /// parser shed their register shuffling (issue 18, bytes: min x86_64
-/// -392, aarch64 -368). An `Option<Pos>` takes 16 bytes, not 12.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// -392, aarch64 -368). The line is never 0: an `Option<Pos>` takes 8
+/// bytes, as a `Pos` does, and goes in one register too (issue 18,
+/// bytes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[cfg_attr(target_pointer_width = "64", repr(align(8)))]
 pub struct Pos {
-    pub line: u32,
+    pub line: NonZeroU32,
     pub col: u32,
 }
 
 impl Pos {
+    /// Line `line`, column `col`, for tests.
+    #[cfg(test)]
+    pub(crate) fn at(line: u32, col: u32) -> Pos {
+        Pos {
+            line: NonZeroU32::new(line).expect("lines count from 1"),
+            col,
+        }
+    }
+
+    /// [`Pos::number`] for a line: 1 at least, so never 0.
+    #[inline(always)]
+    pub(crate) fn line_number(n: usize) -> NonZeroU32 {
+        NonZeroU32::MIN.saturating_add(n.min(u32::MAX as usize) as u32)
+    }
+
     /// The 1-based number of a line or column counted from 0 as `n`, at
     /// most `u32::MAX`: a compare, not `u32::try_from` and its `Result`
     /// (issue 18, bytes).
@@ -688,7 +723,7 @@ impl Pos {
 ///
 /// It always compares equal: moving a job within the file, or editing a
 /// comment above it, must not restart it.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Origin {
     /// The `job` keyword.
     pub job: Pos,

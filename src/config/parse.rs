@@ -386,7 +386,10 @@ const I32_MAX: i64 = i32::MAX as i64;
 /// The `arg` of an option that takes more than one word.
 static NO_WORD: Word = Word {
     text: String::new(),
-    pos: Pos { line: 0, col: 0 },
+    pos: Pos {
+        line: core::num::NonZeroU32::MIN,
+        col: 0,
+    },
     quoted: false,
 };
 
@@ -473,8 +476,9 @@ pub fn parse(file: &str, src: &str) -> Result<Config, Vec<Error>> {
     // stable, and there are at most MAX_ERRORS, nearly in order already
     // (and it keeps the general-purpose stable sort out of the binary).
     let key = |e: &Error| {
-        e.pos()
-            .map_or(u64::MAX, |p| u64::from(p.line) << 32 | u64::from(p.col))
+        e.pos().map_or(u64::MAX, |p| {
+            u64::from(p.line.get()) << 32 | u64::from(p.col)
+        })
     };
     for i in 1..errors.len() {
         // Error i moves down, one neighbour at a time, to its place.
@@ -559,11 +563,15 @@ impl Diags<'_> {
 }
 
 /// A job being read.
+/// In this order (`repr(C)`): the flags and positions first, the
+/// parser's reads of them short displacements, the spec last (see
+/// [`Parser`]).
+#[repr(C)]
 struct Draft {
-    spec: JobSpec,
     /// The `{` (or the `job` keyword when the brace is missing), where an
     /// unclosed job is reported.
     open: Pos,
+    name_pos: Option<Pos>,
     /// False when `{` was missing: the error was given once already, so
     /// a missing `}` is not reported on top.
     braced: bool,
@@ -576,7 +584,7 @@ struct Draft {
     /// bytes).
     misspelt_name: bool,
     misspelt_cmd: bool,
-    name_pos: Option<Pos>,
+    spec: JobSpec,
 }
 
 /// How many [`Text`]s [`Seen`] has a place for. What a job records is
@@ -596,10 +604,12 @@ const _: () = assert!(
 /// job (its count from 1, [`Parser::jobs_seen`]): a place for each, not a
 /// list searched and pushed to (issue 18, bytes), and nothing to clear
 /// for the next job.
-struct Seen([(usize, Pos); SEEN]);
+struct Seen([(usize, Option<Pos>); SEEN]);
 
 impl Seen {
-    const NONE: Seen = Seen([(0, Pos { line: 0, col: 0 }); SEEN]);
+    /// All zero bits, so the box is made by a zeroed allocation, not
+    /// copied from 2 KB of constant (issue 18, bytes).
+    const NONE: Seen = Seen([(0, None); SEEN]);
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -624,32 +634,39 @@ struct Block {
     entries: usize,
 }
 
+/// In this order (`repr(C)`): the fields read most first, so that their
+/// offsets fit a byte in an instruction, and the job being read (its
+/// own small fields first) before the file's `Config` and the names,
+/// read only when a job ends or the file does. Laid out by the
+/// compiler, the job came first and every other field was 0xf8 bytes
+/// or more away (issue 18, bytes: min x86_64 -120).
+#[repr(C)]
 struct Parser<'f> {
     diags: Diags<'f>,
-    config: Config,
-    /// Job names seen so far and where, for duplicate reports; sorted by
-    /// name for binary search. A sorted Vec rather than a HashMap: no
-    /// hasher, random seed or hash table code in the binary.
-    /// With each, the job's index in the file's jobs (for `after`).
-    names: Vec<(String, Pos, u32)>,
-    job: Option<Draft>,
-    /// `job` ended its line without `{`: the next line must bring it.
-    awaiting_open: bool,
-    block: Option<Block>,
-    jobs_seen: usize,
-    /// Where `metrics to` was given, to report a second one.
-    metrics_at: Option<Pos>,
     /// The options given in each job. Boxed: 1.5 KB on the stack put
     /// the parser's other locals out of reach of ARM's short loads and
     /// stores (issue 18, bytes).
     seen: Box<Seen>,
+    jobs_seen: usize,
+    block: Option<Block>,
+    /// `job` ended its line without `{`: the next line must bring it.
+    awaiting_open: bool,
+    job: Option<Draft>,
+    /// Job names seen so far and where, for duplicate reports; sorted by
+    /// name for binary search. A sorted Vec rather than a HashMap: no
+    /// hasher, random seed or hash table code in the binary.
+    /// With each, the job's index in the file's jobs (for `after`).
+    config: Config,
+    names: Vec<(String, Pos, u32)>,
+    /// Where `metrics to` was given, to report a second one.
+    metrics_at: Option<Pos>,
 }
 
 impl Parser<'_> {
     /// Where `option` was given in the job being read, if it was.
     fn seen(&self, option: Text) -> Option<Pos> {
         let (job, pos) = self.seen.0.get(usize::from(option.0))?;
-        (*job == self.jobs_seen).then_some(*pos)
+        if *job == self.jobs_seen { *pos } else { None }
     }
 
     fn err(&mut self, pos: Pos, kind: ErrorKind) {
@@ -1118,7 +1135,7 @@ impl Parser<'_> {
             return false;
         }
         if let Some(place) = self.seen.0.get_mut(usize::from(option.0)) {
-            *place = (self.jobs_seen, pos);
+            *place = (self.jobs_seen, Some(pos));
         }
         true
     }

@@ -75,7 +75,7 @@ fn minimal_job_takes_defaults() {
     assert_eq!(j.order, 0);
     assert_eq!(j.extra().kill_after_secs, DEFAULT_KILL_AFTER_SECS);
     assert!(!j.disable && !j.wait && !j.once);
-    assert_eq!(j.origin.job, Pos { line: 1, col: 1 });
+    assert_eq!(j.origin.job, Pos::at(1, 1));
     assert_eq!(j.origin.user, None);
 }
 
@@ -268,10 +268,10 @@ fn not_utf8_is_reported_at_the_first_bad_byte() {
         "t.conf:2:9: not valid UTF-8 (byte 0xff); save the file as UTF-8"
     );
     let e = parse_bytes("t.conf", b"\xc3\xa9\xc3").unwrap_err();
-    assert_eq!(e[0].pos(), Some(Pos { line: 1, col: 2 }));
+    assert_eq!(e[0].pos(), Some(Pos::at(1, 2)));
     // Columns count chars, not bytes, on the bad byte's line only.
     let e = parse_bytes("t.conf", b"\xc3\xa9\n\n x\xe2\x82\xac\xf0\x9f\x98\x80\xff").unwrap_err();
-    assert_eq!(e[0].pos(), Some(Pos { line: 3, col: 5 }));
+    assert_eq!(e[0].pos(), Some(Pos::at(3, 5)));
 }
 
 #[test]
@@ -430,14 +430,14 @@ fn structure_errors() {
 fn brace_on_next_line_is_accepted() {
     let c = parse_ok("job\n{\n name a\n cmd /x\n}\n");
     assert_eq!(&*c.jobs[0].name, "a");
-    assert_eq!(c.jobs[0].origin.job, Pos { line: 1, col: 1 });
+    assert_eq!(c.jobs[0].origin.job, Pos::at(1, 1));
 }
 
 #[test]
 fn origin_records_job_and_user() {
     let c = parse_ok("\n\n  job {\n name a\n cmd /x\n   user app\n}\n");
-    assert_eq!(c.jobs[0].origin.job, Pos { line: 3, col: 3 });
-    assert_eq!(c.jobs[0].origin.user, Some(Pos { line: 6, col: 4 }));
+    assert_eq!(c.jobs[0].origin.job, Pos::at(3, 3));
+    assert_eq!(c.jobs[0].origin.user, Some(Pos::at(6, 4)));
 }
 
 #[test]
@@ -1429,7 +1429,7 @@ fn group_groups_and_umask_forms() {
     assert_eq!(j.extra().group.as_deref(), Some("100"));
     assert_eq!(j.extra().groups, ["dialout", "44"]);
     assert_eq!(j.extra().umask, Some(0o027));
-    assert_eq!(j.origin.group, Some(Pos { line: 5, col: 1 }));
+    assert_eq!(j.origin.group, Some(Pos::at(5, 1)));
     assert_eq!(job("umask 0").extra().umask, Some(0));
     assert_eq!(job("umask 0777").extra().umask, Some(0o777));
     rejects(&[
@@ -1535,7 +1535,7 @@ fn edit_distance_matches_the_whole_table() {
 #[test]
 fn error_position() {
     let e = parse_bytes("f.conf", b"job {\n x\n}\n").unwrap_err();
-    assert_eq!(e[0].pos(), Some(Pos { line: 1, col: 1 }));
+    assert_eq!(e[0].pos(), Some(Pos::at(1, 1)));
     assert_eq!(
         e[0].to_string(),
         "f.conf:1:1: job has no 'name'; it is required"

@@ -1470,7 +1470,7 @@ fn prepare(spec: &JobSpec, id: u32, cx: &mut Prepare<'_>) -> Result<Launch, NotS
         let why = crate::packed::text(format_args!(
             "{}:{}:{}: job '{}': {error}",
             crate::packed::Str(label),
-            crate::packed::Int(pos.line),
+            crate::packed::Int(pos.line.get()),
             crate::packed::Int(pos.col),
             crate::packed::Str(&spec.name)
         ));
