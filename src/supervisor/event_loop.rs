@@ -1209,25 +1209,8 @@ impl Supervisor {
                 if both && stderr {
                     break;
                 }
-                let path = crate::files::join(spec.dir.as_deref().unwrap_or("/"), &log.path);
-                let max = crate::logger::itoa(log.max.unwrap_or(0));
-                let keep = crate::logger::itoa(u64::from(log.keep));
-                let stream = [["out", "err"][usize::from(stderr)], "out+err"][usize::from(both)];
-                let stamp = ["0", "1"][usize::from(log.stamp)];
-                let args = [
-                    "pmtr", "log", echo, stream, &spec.name, &path, &max, &keep, stamp,
-                ];
-                let owner = Owner::Job {
-                    id: job.id,
-                    stdout: !stderr,
-                    stderr: both || stderr,
-                };
-                let which = ["", "stderr "][usize::from(stderr && !both)];
-                let mut label = String::from(which);
-                label.push_str("log writer of job ");
-                label.push_str(&spec.name);
-                let ids = launch.logger_ids(stderr);
-                add_logger(&mut self.helpers, owner, label, &args, ids, &self.environ);
+                let helpers = &mut self.helpers;
+                add_job_logger(helpers, &self.environ, job, launch, log, stderr, both, echo);
             }
         }
         if self.metrics.as_ref().map(|m| &m.path) != metrics.as_ref() {
@@ -1356,6 +1339,47 @@ fn add_logger(
 ) {
     let Ok(l) = Launch::logger(args, ids, environ);
     helpers.add(owner, label, l);
+}
+
+/// Makes the log writer of a job's `out` or (`stderr`) `err` file, or of
+/// both (`both`). Its own function, cold as `add_logger`: inlined into
+/// `add_helpers`, and that into `Supervisor::apply`, its arguments, path
+/// and label were built in `apply`'s large frame, each store a long one
+/// (issue 18, bytes: min x86_64 -32, armv7 -16). Not on aarch64, where
+/// `add_helpers` is already a function of its own: +64 there.
+#[cold]
+#[cfg_attr(not(target_arch = "aarch64"), inline(never))]
+#[allow(clippy::too_many_arguments)]
+fn add_job_logger(
+    helpers: &mut Helpers,
+    environ: &alloc::rc::Rc<spawn::Env>,
+    job: &super::jobs::Job,
+    launch: &Launch,
+    log: &config::LogFile,
+    stderr: bool,
+    both: bool,
+    echo: &str,
+) {
+    let spec = &job.spec;
+    let path = crate::files::join(spec.dir.as_deref().unwrap_or("/"), &log.path);
+    let max = crate::logger::itoa(log.max.unwrap_or(0));
+    let keep = crate::logger::itoa(u64::from(log.keep));
+    let stream = [["out", "err"][usize::from(stderr)], "out+err"][usize::from(both)];
+    let stamp = ["0", "1"][usize::from(log.stamp)];
+    let args = [
+        "pmtr", "log", echo, stream, &spec.name, &path, &max, &keep, stamp,
+    ];
+    let owner = Owner::Job {
+        id: job.id,
+        stdout: !stderr,
+        stderr: both || stderr,
+    };
+    let which = ["", "stderr "][usize::from(stderr && !both)];
+    let mut label = String::from(which);
+    label.push_str("log writer of job ");
+    label.push_str(&spec.name);
+    let ids = launch.logger_ids(stderr);
+    add_logger(helpers, owner, label, &args, ids, environ);
 }
 
 /// `epoll_ctl(ADD)` of `fd` for reading, its events tagged `token`: one
