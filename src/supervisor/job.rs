@@ -1187,28 +1187,31 @@ pub enum ProbeAction {
     CantHappen(&'static [u8]),
 }
 
-/// How often each kind runs and how long it may take.
+/// How often each kind runs and how long it may take, in milliseconds
+/// as the configuration has them: made into a `Duration` where one is
+/// read, one division for the pick of each kind, not three when the job
+/// is loaded (issue 18, bytes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ProbeRules {
     /// `ready every`: both the interval and the time a run may take.
-    pub ready_every: Duration,
-    pub check_every: Duration,
-    pub check_timeout: Duration,
+    pub ready_every_ms: u64,
+    pub check_every_ms: u64,
+    pub check_timeout_ms: u64,
 }
 
 impl ProbeRules {
     fn every(&self, kind: ProbeKind) -> Duration {
-        match kind {
-            ProbeKind::Ready => self.ready_every,
-            ProbeKind::Check => self.check_every,
-        }
+        Duration::from_millis(match kind {
+            ProbeKind::Ready => self.ready_every_ms,
+            ProbeKind::Check => self.check_every_ms,
+        })
     }
 
     pub(crate) fn timeout(&self, kind: ProbeKind) -> Duration {
-        match kind {
-            ProbeKind::Ready => self.ready_every,
-            ProbeKind::Check => self.check_timeout,
-        }
+        Duration::from_millis(match kind {
+            ProbeKind::Ready => self.ready_every_ms,
+            ProbeKind::Check => self.check_timeout_ms,
+        })
     }
 }
 
@@ -2534,9 +2537,9 @@ mod tests {
     }
 
     const PROBES: ProbeRules = ProbeRules {
-        ready_every: Duration::from_millis(200),
-        check_every: Duration::from_millis(1000),
-        check_timeout: Duration::from_millis(500),
+        ready_every_ms: 200,
+        check_every_ms: 1000,
+        check_timeout_ms: 500,
     };
 
     fn probe_pid() -> Pid {
