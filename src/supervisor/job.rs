@@ -33,7 +33,14 @@ pub const SPAWN_RETRY_MIN: Duration = Duration::from_secs(1);
 pub const SPAWN_RETRY_MAX: Duration = Duration::from_secs(60);
 
 /// Where a job stands.
+///
+/// `repr(u32)`: each variant laid out as a C struct after the tag, so
+/// the three with a process have `pid` and `since` at the same offsets,
+/// read without a match on the variant; the size stays 40 bytes on
+/// 64-bit targets (issue 18, bytes: min x86_64 -272, most of it `step`,
+/// `write_status`, `on_signals` and `Job::pid`, now a load).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u32)]
 pub enum JobState {
     /// Not started since it was configured: its turn has not come (`order`,
     /// `wait`, its old version still stopping) or it is not wanted.
