@@ -324,7 +324,12 @@ impl History {
     }
 }
 
+/// `repr(u8)`: the tag a byte and each variant's fields after it as in
+/// a C struct, so `step`'s tests of the event read it at fixed places
+/// (issue 18, bytes: min x86_64 -128; `step` -239, its callers +8 to
+/// +19 each).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
 pub enum JobEvent {
     /// The job is wanted and its turn has come (the loop's reconcile).
     Start,
