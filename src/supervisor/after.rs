@@ -62,10 +62,6 @@ impl Graph {
         let mut order = Vec::with_capacity(n);
         let mut mark = vec![0u8; n]; // 0 new, 1 on the path, 2 placed
         let mut path: Vec<(usize, usize)> = Vec::new();
-        let graph = Graph {
-            edges,
-            order: Vec::new(),
-        };
         for &start in start_order {
             if mark[start] != 0 {
                 continue;
@@ -74,7 +70,7 @@ impl Graph {
             path.push((start, 0));
             while let Some(top) = path.last_mut() {
                 let (v, next) = *top;
-                match graph.after(v).get(next) {
+                match after(&edges, v).get(next) {
                     Some(e) => {
                         top.1 += 1;
                         let w = e.after as usize;
@@ -91,7 +87,7 @@ impl Graph {
                 }
             }
         }
-        Graph { order, ..graph }
+        Graph { edges, order }
     }
 
     /// The order to start jobs in, or `None`: `start_order` as it is.
@@ -106,12 +102,7 @@ impl Graph {
 
     /// What job `i` starts after.
     pub fn after(&self, i: usize) -> &[Edge] {
-        let i = i as u32;
-        // One binary search, then the job's few edges counted: not a
-        // second search inlined (issue 18, bytes).
-        let rest = &self.edges[self.edges.partition_point(|e| e.job < i)..];
-        let n = rest.iter().take_while(|e| e.job == i).count();
-        &rest[..n]
+        after(&self.edges, i)
     }
 
     /// The jobs that restart with job `i` (`after I restart`).
@@ -121,6 +112,20 @@ impl Graph {
             .filter(move |e| e.restart && e.after as usize == i)
             .map(|e| e.job as usize)
     }
+}
+
+/// What job `i` starts after, of `edges` (sorted by job): for
+/// [`Graph::after`], and for [`Graph::build`] before its graph is made,
+/// so that no graph with an empty order is made and dropped there (issue
+/// 18, bytes).
+#[inline(never)]
+fn after(edges: &[Edge], i: usize) -> &[Edge] {
+    let i = i as u32;
+    // One binary search, then the job's few edges counted: not a
+    // second search inlined (issue 18, bytes).
+    let rest = &edges[edges.partition_point(|e| e.job < i)..];
+    let n = rest.iter().take_while(|e| e.job == i).count();
+    &rest[..n]
 }
 
 #[cfg(test)]

@@ -69,13 +69,14 @@ pub(super) fn answer(sup: &mut impl Loop, request: &Request, uid: u32, now: Inst
             return text;
         }
         Verb::Status => {
-            crate::packed::append(
-                &mut out,
-                format_args!(
-                    "pmtr\t{}\n",
-                    crate::packed::Int(rustix::process::getpid().as_raw_nonzero())
-                ),
-            );
+            // Pushed, not formatted: no `fmt::Arguments` (issue 18,
+            // bytes).
+            out.push_str("pmtr\t");
+            let pid = rustix::process::getpid().as_raw_nonzero().get();
+            crate::logger::push_itoa(&mut out, pid as u64);
+            // As a `str`, the form measured (a `char` push was not).
+            #[allow(clippy::single_char_add_str)]
+            out.push_str("\n");
             // By reference: no `vec::IntoIter` of its own (issue 18,
             // bytes).
             for &i in &indices {

@@ -8,7 +8,6 @@
 //! without these options has none of it, and a restart allocates nothing.
 
 use crate::prelude::*;
-use core::time::Duration;
 
 use rustix::fd::OwnedFd;
 use rustix::io::Errno;
@@ -80,15 +79,6 @@ pub struct Health {
     pub status: Text<STATUS_MAX>,
 }
 
-/// `Duration::from_millis`, one call for `Health::new`'s three on 32-bit
-/// targets, where each inlined copy is a call of the 64-bit division and
-/// one of the multiplication (issue 18, bytes: min armv6 -24; out of line
-/// on x86_64 too, +24 there).
-#[cfg_attr(target_pointer_width = "32", inline(never))]
-fn ms(n: u64) -> Duration {
-    Duration::from_millis(n)
-}
-
 /// Whether `spec` needs a [`Health`].
 pub fn needed(spec: &JobSpec) -> bool {
     spec.readiness
@@ -117,9 +107,9 @@ impl Health {
             check_cmd: None,
             probe: Probe::Off,
             probe_rules: ProbeRules {
-                ready_every: ms(r.every_ms()),
-                check_every: ms(r.check_every_ms.unwrap_or(1000)),
-                check_timeout: ms(r.check_timeout_ms()),
+                ready_every_ms: r.every_ms(),
+                check_every_ms: r.check_every_ms.unwrap_or(1000),
+                check_timeout_ms: r.check_timeout_ms(),
             },
             probe_out: None,
             probe_status: None,

@@ -33,7 +33,14 @@ pub const SPAWN_RETRY_MIN: Duration = Duration::from_secs(1);
 pub const SPAWN_RETRY_MAX: Duration = Duration::from_secs(60);
 
 /// Where a job stands.
+///
+/// `repr(u32)`: each variant laid out as a C struct after the tag, so
+/// the three with a process have `pid` and `since` at the same offsets,
+/// read without a match on the variant; the size stays 40 bytes on
+/// 64-bit targets (issue 18, bytes: min x86_64 -272, most of it `step`,
+/// `write_status`, `on_signals` and `Job::pid`, now a load).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u32)]
 pub enum JobState {
     /// Not started since it was configured: its turn has not come (`order`,
     /// `wait`, its old version still stopping) or it is not wanted.
@@ -317,7 +324,12 @@ impl History {
     }
 }
 
+/// `repr(u8)`: the tag a byte and each variant's fields after it as in
+/// a C struct, so `step`'s tests of the event read it at fixed places
+/// (issue 18, bytes: min x86_64 -128; `step` -239, its callers +8 to
+/// +19 each).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
 pub enum JobEvent {
     /// The job is wanted and its turn has come (the loop's reconcile).
     Start,
@@ -366,8 +378,10 @@ pub enum JobEvent {
     DependentsGone,
 }
 
-/// What the event loop does after a step.
+/// What the event loop does after a step. `repr(u8)`, as [`JobEvent`]
+/// (issue 18, bytes: with the probe machine's three, min x86_64 -32).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
 pub enum Action {
     Nothing,
     /// Spawn the job's process; report the result with
@@ -417,10 +431,11 @@ pub struct Rules {
     /// T, and a run of 10 s is not quick.
     pub delay_max: Option<Duration>,
     pub give_up: Option<GiveUp>,
-    /// Sent first by every stop (SIGTERM unless `stop signal`).
+    /// Sent first by every stop (SIGTERM unless `stop signal`). (What
+    /// `pmtr reload` sends is not a rule of the machine's: the control
+    /// socket reads it from the spec, `jobs::reload_signal`, and no step
+    /// works it out; issue 18, bytes.)
     pub stop_signal: Signal,
-    /// What `pmtr reload` sends (SIGHUP unless `reload signal`).
-    pub reload_signal: Signal,
     // Issue 16.
     /// Not ready when started (a `ready` option, or `once`).
     pub waits_ready: bool,
@@ -1114,7 +1129,12 @@ pub enum ProbeKind {
 /// A job's `ready when` or `check` process: a second, smaller machine
 /// beside the job's. The loop tells it which kind the job's state calls
 /// for ([`probe_aim`]), so a probe never runs while its job does not.
+/// `repr(u8)`, as [`JobEvent`] (issue 18, bytes). 24 bytes, not 16:
+/// `Running`'s fields in their order of declaration (the order that
+/// packs them into 16 was +24 bytes of code), in a box only jobs with
+/// `ready` or `check` have.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
 pub enum Probe {
     /// Nothing to run.
     Off,
@@ -1159,6 +1179,7 @@ impl Probe {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
 pub enum ProbeEvent {
     /// The job's state calls for this kind (or none) now.
     Aim(Option<ProbeKind>),
@@ -1172,6 +1193,7 @@ pub enum ProbeEvent {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
 pub enum ProbeAction {
     Nothing,
     /// Spawn the command; report with `Spawned` or `SpawnFailed`.
@@ -1187,28 +1209,31 @@ pub enum ProbeAction {
     CantHappen(&'static [u8]),
 }
 
-/// How often each kind runs and how long it may take.
+/// How often each kind runs and how long it may take, in milliseconds
+/// as the configuration has them: made into a `Duration` where one is
+/// read, one division for the pick of each kind, not three when the job
+/// is loaded (issue 18, bytes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ProbeRules {
     /// `ready every`: both the interval and the time a run may take.
-    pub ready_every: Duration,
-    pub check_every: Duration,
-    pub check_timeout: Duration,
+    pub ready_every_ms: u64,
+    pub check_every_ms: u64,
+    pub check_timeout_ms: u64,
 }
 
 impl ProbeRules {
     fn every(&self, kind: ProbeKind) -> Duration {
-        match kind {
-            ProbeKind::Ready => self.ready_every,
-            ProbeKind::Check => self.check_every,
-        }
+        Duration::from_millis(match kind {
+            ProbeKind::Ready => self.ready_every_ms,
+            ProbeKind::Check => self.check_every_ms,
+        })
     }
 
     pub(crate) fn timeout(&self, kind: ProbeKind) -> Duration {
-        match kind {
-            ProbeKind::Ready => self.ready_every,
-            ProbeKind::Check => self.check_timeout,
-        }
+        Duration::from_millis(match kind {
+            ProbeKind::Ready => self.ready_every_ms,
+            ProbeKind::Check => self.check_timeout_ms,
+        })
     }
 }
 
@@ -1346,7 +1371,6 @@ mod tests {
         delay_max: None,
         give_up: None,
         stop_signal: Signal::TERM,
-        reload_signal: Signal::HUP,
         waits_ready: false,
         check_fails: 0,
         gated: false,
@@ -2534,9 +2558,9 @@ mod tests {
     }
 
     const PROBES: ProbeRules = ProbeRules {
-        ready_every: Duration::from_millis(200),
-        check_every: Duration::from_millis(1000),
-        check_timeout: Duration::from_millis(500),
+        ready_every_ms: 200,
+        check_every_ms: 1000,
+        check_timeout_ms: 500,
     };
 
     fn probe_pid() -> Pid {

@@ -15,7 +15,7 @@
 //! Rendering reuses one buffer, which grows only with the number of jobs.
 
 use crate::clock::Instant;
-use crate::packed::{MAX_TEXT, Packed, packed};
+use crate::packed::{Packed, packed};
 use crate::prelude::*;
 use core::time::Duration;
 
@@ -152,7 +152,9 @@ pub fn render(
     now: Instant,
 ) {
     let wall = wall_now();
-    let mut buf = [0; MAX_TEXT];
+    // As long as the text, not `MAX_TEXT`: a frame under a page needs
+    // no stack probe (issue 18, bytes).
+    let mut buf = [0; FAMILIES.unpacked_len()];
     let families = FAMILIES.unpack(&mut buf);
     // Whether job `i` is in the page: asked in plain loops over the
     // jobs, not through an iterator adapter of its own (issue 18, bytes).
@@ -417,7 +419,7 @@ mod tests {
             "pmtr_config_reload_failures_total 1\n",
         );
         assert_eq!(String::from_utf8(out).unwrap(), expected);
-        let mut buf = [0; MAX_TEXT];
+        let mut buf = [0; FAMILIES.unpacked_len()];
         let families = FAMILIES.unpack(&mut buf);
         assert_eq!(word(families, STATE_ROW, 0), "pmtr_job_state");
         assert_eq!(
