@@ -141,56 +141,72 @@ pub fn main(verb: Verb, args: &[String]) -> u8 {
     // The verb's word looked up once for its three uses (issue 18,
     // bytes).
     let word = verb.word();
-    match parse_args(verb, args, &mut parsed) {
-        Ok(false) => {}
-        Ok(true) => {
-            crate::cli::write_usage(stdout(), crate::cli::Usage::Verb);
-            return EXIT_OK;
+    // The request line written here from the borrowed names: no String
+    // per name (issue 18, bytes). `Request::line` writes the same.
+    let mut line = ManuallyDrop::new(String::new());
+    // The request's length in digits, for the one usage error that
+    // gives a number.
+    let len;
+    // Each usage error leaves the block with its text, its word and
+    // whether the usage text follows: one message printed for them all
+    // (issue 18, bytes).
+    let failed = 'usage: {
+        match parse_args(verb, args, &mut parsed) {
+            Ok(false) => {}
+            Ok(true) => {
+                crate::cli::write_usage(stdout(), crate::cli::Usage::Verb);
+                return EXIT_OK;
+            }
+            Err((msg, value)) => break 'usage Some((msg, value, true)),
         }
-        Err((msg, value)) => {
-            let text = Filled {
-                msg,
-                args: &[Arg::new(&value)],
-            };
-            eprintln!("pmtr {}: {text}", Str(word));
+        // `metrics` written out: no lookup (issue 18, bytes).
+        line.push_str(if parsed.prometheus { "metrics" } else { word });
+        for name in &parsed.names {
+            line.push(' ');
+            line.push_str(name);
+        }
+        if let Some(sig) = parsed.signal {
+            // A signal's number is positive: by `itoa`, not `write!` (issue
+            // 18, bytes).
+            line.push(' ');
+            crate::logger::push_itoa(&mut line, sig.as_raw().unsigned_abs().into());
+        }
+        line.push('\n');
+        if line.len() > MAX_REQUEST {
+            // The limit written out, not formatted: one value less (issue
+            // 18, bytes).
+            const _: () = assert!(MAX_REQUEST == 1024, "the text says 1024");
+            len = crate::logger::itoa(line.len() as u64);
+            break 'usage Some((
+                msg!(
+                    0,
+                    "too many names for one request ({} bytes, at most 1024); split them"
+                ),
+                len.as_str(),
+                false,
+            ));
+        }
+        None
+    };
+    if let Some((msg, value, usage)) = failed {
+        let text = Filled {
+            msg,
+            args: &[Arg::new(&value)],
+        };
+        eprintln!("pmtr {}: {text}", Str(word));
+        if usage {
             crate::cli::write_usage(stderr(), crate::cli::Usage::Verb);
-            return EXIT_USAGE;
         }
+        return EXIT_USAGE;
     }
     let Args {
         socket,
         json: as_json,
         prometheus,
         ref names,
-        signal,
+        ..
     } = *parsed;
-    // The request line written here from the borrowed names: no String
-    // per name (issue 18, bytes). `Request::line` writes the same.
     let all = names.is_empty();
-    // `metrics` written out: no lookup (issue 18, bytes).
-    let mut line = ManuallyDrop::new(String::from(if prometheus { "metrics" } else { word }));
-    for name in names {
-        line.push(' ');
-        line.push_str(name);
-    }
-    if let Some(sig) = signal {
-        // A signal's number is positive: by `itoa`, not `write!` (issue
-        // 18, bytes).
-        line.push(' ');
-        crate::logger::push_itoa(&mut line, sig.as_raw().unsigned_abs().into());
-    }
-    line.push('\n');
-    if line.len() > MAX_REQUEST {
-        // The limit written out, not formatted: one argument less (issue
-        // 18, bytes).
-        const _: () = assert!(MAX_REQUEST == 1024, "the text says 1024");
-        eprintln!(
-            "pmtr {}: too many names for one request ({} bytes, at most 1024); split them",
-            Str(word),
-            crate::packed::Int(line.len())
-        );
-        return EXIT_USAGE;
-    }
     // Read into a Vec main makes, not moved out of a Result (issue 18,
     // bytes).
     let mut bytes = ManuallyDrop::new(Vec::new());
