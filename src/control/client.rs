@@ -418,9 +418,12 @@ impl<'a> Answer<'a> {
     fn read(&mut self, text: &'a str, socket: &str) -> Result<(), u8> {
         let answer = self;
         let mut ended = false;
-        // Each failure but the unknown names leaves the block with its
-        // text, value and exit code: one message printed for them all
+        // The unknown names, quoted. Never dropped: the client exits next
         // (issue 18, bytes).
+        let mut list = ManuallyDrop::new(String::new());
+        // Each failure leaves the block with its text, value and exit
+        // code: one message printed for them all, the socket's name
+        // within the texts that give it (issue 18, bytes).
         let (msg, value, code) = 'failed: {
             for line in crate::Lines(text) {
                 let mut rest = line;
@@ -433,13 +436,11 @@ impl<'a> Answer<'a> {
                     // it is.
                     Some(n @ (0 | 1)) => {
                         let code = if n == 0 { EXIT_DENIED } else { EXIT_FAILED };
-                        break 'failed (msg!(0, "{}"), rest, code);
+                        break 'failed (msg!(0, "{} (socket {})"), rest, code);
                     }
                     Some(2) => {
                         // The names as pmtr sent them, tab-separated, each
-                        // quoted. Never dropped: the client exits next
-                        // (issue 18, bytes).
-                        let mut list = ManuallyDrop::new(String::new());
+                        // quoted.
                         for n in crate::Split::new(rest, b'\t') {
                             if !list.is_empty() {
                                 list.push_str(", ");
@@ -448,11 +449,14 @@ impl<'a> Answer<'a> {
                             list.push_str(n);
                             list.push('\'');
                         }
-                        eprintln!(
-                            "pmtr: no job named {} in the running configuration; nothing done",
-                            Str(&list)
+                        break 'failed (
+                            msg!(
+                                0,
+                                "no job named {} in the running configuration; nothing done"
+                            ),
+                            list.as_str(),
+                            EXIT_FAILED,
                         );
-                        return Err(EXIT_FAILED);
                     }
                     Some(3) => {
                         answer.pmtr_pid = crate::parse_unsigned(rest);
@@ -474,7 +478,7 @@ impl<'a> Answer<'a> {
                 // not read (issue 18, bytes).
                 if !read {
                     break 'failed (
-                        msg!(0, "can't read pmtr's answer line '{}'"),
+                        msg!(0, "can't read pmtr's answer line '{}' (socket {})"),
                         line,
                         EXIT_FAILED,
                     );
@@ -483,18 +487,24 @@ impl<'a> Answer<'a> {
             if ended {
                 return Ok(());
             }
+            // No value but the socket's name.
             let text = if text.is_empty() {
-                msg!(0, "pmtr closed the connection without an answer")
+                msg!(
+                    0,
+                    "pmtr closed the connection without an answer (socket {})"
+                )
             } else {
-                msg!(0, "pmtr's answer was cut short")
+                msg!(0, "pmtr's answer was cut short (socket {})")
             };
-            (text, "", EXIT_FAILED)
+            (text, socket, EXIT_FAILED)
         };
+        // The socket's name fills the second `{}`, or the first of a
+        // text without a value; the unknown names' text leaves it.
         let text = Filled {
             msg,
-            args: &[Arg::new(&value)],
+            args: &[Arg::new(&value), Arg::new(&socket)],
         };
-        eprintln!("pmtr: {text} (socket {})", Str(socket));
+        eprintln!("pmtr: {text}");
         Err(code)
     }
 }
