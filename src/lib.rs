@@ -344,15 +344,18 @@ pub fn run(args: Vec<String>) -> u8 {
     // Lives until pmtr exits: never dropped, no drop code to run on the
     // way out (issue 18, bytes).
     let args = core::mem::ManuallyDrop::new(args);
-    let first = args.first().map_or("", String::as_str);
+    // The mode's word and what follows it, cut once for both modes that
+    // take the rest, with no bounds check's panic (issue 18, bytes).
+    let (first, rest) = match args.split_first() {
+        Some((first, rest)) => (first.as_str(), rest),
+        None => ("", &[][..]),
+    };
     // The verb found once, here (issue 18, bytes); `metrics` is the
     // wire's word for `status --prometheus`, not a command.
     match control::protocol::Verb::from_word(first) {
-        Some(verb) if verb != control::protocol::Verb::Metrics => {
-            control::client::main(verb, &args[1..])
-        }
+        Some(verb) if verb != control::protocol::Verb::Metrics => control::client::main(verb, rest),
         // A helper pmtr starts from its own binary (src/logger.rs).
-        _ if *first.as_bytes() == *b"log" => logger::main(&args[1..]),
+        _ if *first.as_bytes() == *b"log" => logger::main(rest),
         _ => daemon(&args),
     }
 }
