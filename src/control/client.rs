@@ -440,15 +440,16 @@ impl<'a> Answer<'a> {
                     }
                     Some(2) => {
                         // The names as pmtr sent them, tab-separated, each
-                        // quoted.
+                        // quoted and followed by ", ", then the last ", "
+                        // cut: split yields at least one name (issue 18,
+                        // bytes).
                         for n in crate::Split::new(rest, b'\t') {
-                            if !list.is_empty() {
-                                list.push_str(", ");
-                            }
                             list.push('\'');
                             list.push_str(n);
-                            list.push('\'');
+                            list.push_str("', ");
                         }
+                        let len = list.len() - 2;
+                        list.truncate(len);
                         break 'failed (
                             msg!(
                                 0,
