@@ -134,32 +134,41 @@ pub enum Command {
     Version,
 }
 
-/// A command line pmtr cannot follow; printed before the usage text.
-/// The words are borrowed from the command line: nothing to drop
-/// (issue 18, bytes).
+/// A command line pmtr cannot follow; printed before the usage text:
+/// its message, packed where it is made ([`msg!`](crate::packed::msg!)),
+/// whose `{}` is the word, borrowed from the command line. The text
+/// itself, not a kind that the daemon then matched to its text (issue
+/// 18, bytes).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum UsageError<'a> {
-    UnknownFlag(&'a str),
-    /// An unknown letter in a word of flags (`x` of `-Fx`).
-    UnknownLetter(&'a str),
-    /// The letter of `-c`, `-p` or `-s`.
-    MissingArgument(&'a str),
-    UnexpectedArgument(&'a str),
-}
+pub struct UsageError<'a>(&'static [u8], &'a str);
 
 impl<'a> UsageError<'a> {
-    /// The message: a text packed where it is written
-    /// ([`msg!`](crate::packed::msg!)), whose `{}` is the word (issue 18,
-    /// bytes). Written by the daemon's one `eprintln!` through
-    /// [`crate::packed::Filled`], with no `Display` of its own.
+    pub fn unknown_flag(flag: &'a str) -> Self {
+        UsageError(crate::packed::msg!(0, "unknown option '{}'"), flag)
+    }
+
+    /// An unknown letter in a word of flags (`x` of `-Fx`).
+    pub fn unknown_letter(letter: &'a str) -> Self {
+        UsageError(crate::packed::msg!(0, "unknown option '-{}'"), letter)
+    }
+
+    /// The letter of `-c`, `-p` or `-s`.
+    pub fn missing_argument(letter: &'a str) -> Self {
+        UsageError(
+            crate::packed::msg!(0, "option '-{}' needs an argument"),
+            letter,
+        )
+    }
+
+    pub fn unexpected_argument(arg: &'a str) -> Self {
+        UsageError(crate::packed::msg!(0, "unexpected argument '{}'"), arg)
+    }
+
+    /// The message and its word, written by the daemon's one
+    /// `eprintln!` through [`crate::packed::Filled`], with no `Display`
+    /// of its own.
     pub fn message(&self) -> (&'static [u8], &'a str) {
-        use crate::packed::msg;
-        match *self {
-            UsageError::UnknownFlag(flag) => (msg!(0, "unknown option '{}'"), flag),
-            UsageError::UnknownLetter(flag) => (msg!(0, "unknown option '-{}'"), flag),
-            UsageError::MissingArgument(flag) => (msg!(0, "option '-{}' needs an argument"), flag),
-            UsageError::UnexpectedArgument(arg) => (msg!(0, "unexpected argument '{}'"), arg),
-        }
+        (self.0, self.1)
     }
 }
 
@@ -180,7 +189,7 @@ pub fn parse<'a>(args: &'a [String], opts: &mut Options<'a>) -> Result<Command, 
                 Some(1) => return Ok(Command::Version),
                 Some(_) => {
                     if let Some(extra) = args.next() {
-                        break 'refused UsageError::UnexpectedArgument(extra);
+                        break 'refused UsageError::unexpected_argument(extra);
                     }
                     break;
                 }
@@ -189,9 +198,9 @@ pub fn parse<'a>(args: &'a [String], opts: &mut Options<'a>) -> Result<Command, 
             // A word of flags is `-` and a letter on: its first two bytes
             // say which it is, with no char pattern (issue 18, bytes).
             let flags = match text.as_bytes() {
-                [b'-', b'-', ..] => break 'refused UsageError::UnknownFlag(text),
+                [b'-', b'-', ..] => break 'refused UsageError::unknown_flag(text),
                 [b'-', _, ..] => text.get(1..).unwrap_or_default(),
-                _ => break 'refused UsageError::UnexpectedArgument(text),
+                _ => break 'refused UsageError::unexpected_argument(text),
             };
             // Letter by letter, as bytes: a letter is its first byte and
             // those that continue its char, cut from the word as its own
@@ -218,7 +227,7 @@ pub fn parse<'a>(args: &'a [String], opts: &mut Options<'a>) -> Result<Command, 
                         let value = if rest.is_empty() {
                             match args.next() {
                                 Some(next) => next,
-                                None => break 'refused UsageError::MissingArgument(letter),
+                                None => break 'refused UsageError::missing_argument(letter),
                             }
                         } else {
                             rest
@@ -230,7 +239,7 @@ pub fn parse<'a>(args: &'a [String], opts: &mut Options<'a>) -> Result<Command, 
                         }
                         break;
                     }
-                    _ => break 'refused UsageError::UnknownLetter(letter),
+                    _ => break 'refused UsageError::unknown_letter(letter),
                 }
             }
         }
@@ -302,7 +311,7 @@ mod tests {
     fn socket_flag() {
         assert_eq!(opts(&[]).socket, DEFAULT_SOCKET);
         assert_eq!(opts(&["-Fs/tmp/p.sock"]).socket, "/tmp/p.sock");
-        assert_eq!(run(&["-s"]), Err(UsageError::MissingArgument("s")));
+        assert_eq!(run(&["-s"]), Err(UsageError::missing_argument("s")));
     }
 
     #[test]
@@ -320,19 +329,19 @@ mod tests {
 
     #[test]
     fn unknown_flag() {
-        assert_eq!(run(&["-x"]), Err(UsageError::UnknownLetter("x")));
-        assert_eq!(run(&["-Fx"]), Err(UsageError::UnknownLetter("x")));
-        assert_eq!(run(&["-Fé"]), Err(UsageError::UnknownLetter("é")));
-        assert_eq!(run(&["--nope"]), Err(UsageError::UnknownFlag("--nope")));
-        assert_eq!(run(&["---"]), Err(UsageError::UnknownFlag("---")));
-        assert_eq!(run(&["-é"]), Err(UsageError::UnknownLetter("é")));
+        assert_eq!(run(&["-x"]), Err(UsageError::unknown_letter("x")));
+        assert_eq!(run(&["-Fx"]), Err(UsageError::unknown_letter("x")));
+        assert_eq!(run(&["-Fé"]), Err(UsageError::unknown_letter("é")));
+        assert_eq!(run(&["--nope"]), Err(UsageError::unknown_flag("--nope")));
+        assert_eq!(run(&["---"]), Err(UsageError::unknown_flag("---")));
+        assert_eq!(run(&["-é"]), Err(UsageError::unknown_letter("é")));
         // A word that is not flags: `-` alone, empty, plain.
         for word in ["-", "", "x", "x-"] {
-            assert_eq!(run(&[word]), Err(UsageError::UnexpectedArgument(word)));
+            assert_eq!(run(&[word]), Err(UsageError::unexpected_argument(word)));
         }
         assert_eq!(
-            text(&UsageError::UnknownLetter("x")),
-            text(&UsageError::UnknownFlag("-x"))
+            text(&UsageError::unknown_letter("x")),
+            text(&UsageError::unknown_flag("-x"))
         );
     }
 
@@ -349,14 +358,17 @@ mod tests {
     #[test]
     fn usage_errors_say_what_they_said() {
         for (e, text) in [
-            (UsageError::UnknownFlag("--nope"), "unknown option '--nope'"),
-            (UsageError::UnknownLetter("x"), "unknown option '-x'"),
             (
-                UsageError::MissingArgument("c"),
+                UsageError::unknown_flag("--nope"),
+                "unknown option '--nope'",
+            ),
+            (UsageError::unknown_letter("x"), "unknown option '-x'"),
+            (
+                UsageError::missing_argument("c"),
                 "option '-c' needs an argument",
             ),
             (
-                UsageError::UnexpectedArgument("x"),
+                UsageError::unexpected_argument("x"),
                 "unexpected argument 'x'",
             ),
         ] {
@@ -366,12 +378,12 @@ mod tests {
 
     #[test]
     fn missing_argument() {
-        assert_eq!(run(&["-c"]), Err(UsageError::MissingArgument("c")));
-        assert_eq!(run(&["-Fp"]), Err(UsageError::MissingArgument("p")));
+        assert_eq!(run(&["-c"]), Err(UsageError::missing_argument("c")));
+        assert_eq!(run(&["-Fp"]), Err(UsageError::missing_argument("p")));
     }
 
     #[test]
     fn stray_word() {
-        assert_eq!(run(&["conf"]), Err(UsageError::UnexpectedArgument("conf")));
+        assert_eq!(run(&["conf"]), Err(UsageError::unexpected_argument("conf")));
     }
 }

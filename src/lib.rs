@@ -170,6 +170,23 @@ pub(crate) fn cut_at(text: &str, sep: u8, last: bool) -> Option<(&str, &str)> {
     unsafe { Some((text.get_unchecked(..i), text.get_unchecked(i + 1..))) }
 }
 
+/// `text` cut just after its first `sep` (an ASCII byte), which stays
+/// with the first part: [`split_once`]'s search, with no char boundary
+/// to check at the cut (issue 18, bytes).
+#[inline(always)]
+#[allow(unsafe_code)]
+pub(crate) fn split_after(text: &str, sep: u8) -> Option<(&str, &str)> {
+    // Every caller's `sep` is a constant: this test goes at compile time.
+    if !sep.is_ascii() {
+        return None;
+    }
+    let i = find(text.as_bytes(), sep)? + 1;
+    // SAFETY: `i - 1 < text.len()` is the place of `sep`, an ASCII byte,
+    // which is never inside a multi-byte char: `i` is a char boundary of
+    // `text`.
+    unsafe { Some((text.get_unchecked(..i), text.get_unchecked(i..))) }
+}
+
 /// Where `bytes` first holds `byte`.
 #[inline(never)]
 fn find(bytes: &[u8], byte: u8) -> Option<usize> {
@@ -327,15 +344,18 @@ pub fn run(args: Vec<String>) -> u8 {
     // Lives until pmtr exits: never dropped, no drop code to run on the
     // way out (issue 18, bytes).
     let args = core::mem::ManuallyDrop::new(args);
-    let first = args.first().map_or("", String::as_str);
+    // The mode's word and what follows it, cut once for both modes that
+    // take the rest, with no bounds check's panic (issue 18, bytes).
+    let (first, rest) = match args.split_first() {
+        Some((first, rest)) => (first.as_str(), rest),
+        None => ("", &[][..]),
+    };
     // The verb found once, here (issue 18, bytes); `metrics` is the
     // wire's word for `status --prometheus`, not a command.
     match control::protocol::Verb::from_word(first) {
-        Some(verb) if verb != control::protocol::Verb::Metrics => {
-            control::client::main(verb, &args[1..])
-        }
+        Some(verb) if verb != control::protocol::Verb::Metrics => control::client::main(verb, rest),
         // A helper pmtr starts from its own binary (src/logger.rs).
-        _ if *first.as_bytes() == *b"log" => logger::main(&args[1..]),
+        _ if *first.as_bytes() == *b"log" => logger::main(rest),
         _ => daemon(&args),
     }
 }
@@ -451,8 +471,14 @@ mod parse_tests {
                 text.strip_suffix('\r').unwrap_or(text),
                 "{text:?}"
             );
+            assert_eq!(
+                super::split_after(text, b','),
+                text.find(',').map(|i| text.split_at(i + 1)),
+                "{text:?}"
+            );
             // A byte of a multi-byte char is no ASCII `sep`: no cut.
             assert_eq!(super::split_once(text, 0xc3), None, "{text:?}");
+            assert_eq!(super::split_after(text, 0xc3), None, "{text:?}");
             assert_eq!(
                 super::Split::new(text, b',').collect::<Vec<_>>(),
                 text.split(',').collect::<Vec<_>>(),

@@ -141,56 +141,72 @@ pub fn main(verb: Verb, args: &[String]) -> u8 {
     // The verb's word looked up once for its three uses (issue 18,
     // bytes).
     let word = verb.word();
-    match parse_args(verb, args, &mut parsed) {
-        Ok(false) => {}
-        Ok(true) => {
-            crate::cli::write_usage(stdout(), crate::cli::Usage::Verb);
-            return EXIT_OK;
+    // The request line written here from the borrowed names: no String
+    // per name (issue 18, bytes). `Request::line` writes the same.
+    let mut line = ManuallyDrop::new(String::new());
+    // The request's length in digits, for the one usage error that
+    // gives a number.
+    let len;
+    // Each usage error leaves the block with its text, its word and
+    // whether the usage text follows: one message printed for them all
+    // (issue 18, bytes).
+    let failed = 'usage: {
+        match parse_args(verb, args, &mut parsed) {
+            Ok(false) => {}
+            Ok(true) => {
+                crate::cli::write_usage(stdout(), crate::cli::Usage::Verb);
+                return EXIT_OK;
+            }
+            Err((msg, value)) => break 'usage Some((msg, value, true)),
         }
-        Err((msg, value)) => {
-            let text = Filled {
-                msg,
-                args: &[Arg::new(&value)],
-            };
-            eprintln!("pmtr {}: {text}", Str(word));
+        // `metrics` written out: no lookup (issue 18, bytes).
+        line.push_str(if parsed.prometheus { "metrics" } else { word });
+        for name in &parsed.names {
+            line.push(' ');
+            line.push_str(name);
+        }
+        if let Some(sig) = parsed.signal {
+            // A signal's number is positive: by `itoa`, not `write!` (issue
+            // 18, bytes).
+            line.push(' ');
+            crate::logger::push_itoa(&mut line, sig.as_raw().unsigned_abs().into());
+        }
+        line.push('\n');
+        if line.len() > MAX_REQUEST {
+            // The limit written out, not formatted: one value less (issue
+            // 18, bytes).
+            const _: () = assert!(MAX_REQUEST == 1024, "the text says 1024");
+            len = crate::logger::itoa(line.len() as u64);
+            break 'usage Some((
+                msg!(
+                    0,
+                    "too many names for one request ({} bytes, at most 1024); split them"
+                ),
+                len.as_str(),
+                false,
+            ));
+        }
+        None
+    };
+    if let Some((msg, value, usage)) = failed {
+        let text = Filled {
+            msg,
+            args: &[Arg::new(&value)],
+        };
+        eprintln!("pmtr {}: {text}", Str(word));
+        if usage {
             crate::cli::write_usage(stderr(), crate::cli::Usage::Verb);
-            return EXIT_USAGE;
         }
+        return EXIT_USAGE;
     }
     let Args {
         socket,
         json: as_json,
         prometheus,
         ref names,
-        signal,
+        ..
     } = *parsed;
-    // The request line written here from the borrowed names: no String
-    // per name (issue 18, bytes). `Request::line` writes the same.
     let all = names.is_empty();
-    // `metrics` written out: no lookup (issue 18, bytes).
-    let mut line = ManuallyDrop::new(String::from(if prometheus { "metrics" } else { word }));
-    for name in names {
-        line.push(' ');
-        line.push_str(name);
-    }
-    if let Some(sig) = signal {
-        // A signal's number is positive: by `itoa`, not `write!` (issue
-        // 18, bytes).
-        line.push(' ');
-        crate::logger::push_itoa(&mut line, sig.as_raw().unsigned_abs().into());
-    }
-    line.push('\n');
-    if line.len() > MAX_REQUEST {
-        // The limit written out, not formatted: one argument less (issue
-        // 18, bytes).
-        const _: () = assert!(MAX_REQUEST == 1024, "the text says 1024");
-        eprintln!(
-            "pmtr {}: too many names for one request ({} bytes, at most 1024); split them",
-            Str(word),
-            crate::packed::Int(line.len())
-        );
-        return EXIT_USAGE;
-    }
     // Read into a Vec main makes, not moved out of a Result (issue 18,
     // bytes).
     let mut bytes = ManuallyDrop::new(Vec::new());
@@ -402,9 +418,12 @@ impl<'a> Answer<'a> {
     fn read(&mut self, text: &'a str, socket: &str) -> Result<(), u8> {
         let answer = self;
         let mut ended = false;
-        // Each failure but the unknown names leaves the block with its
-        // text, value and exit code: one message printed for them all
+        // The unknown names, quoted. Never dropped: the client exits next
         // (issue 18, bytes).
+        let mut list = ManuallyDrop::new(String::new());
+        // Each failure leaves the block with its text, value and exit
+        // code: one message printed for them all, the socket's name
+        // within the texts that give it (issue 18, bytes).
         let (msg, value, code) = 'failed: {
             for line in crate::Lines(text) {
                 let mut rest = line;
@@ -417,26 +436,28 @@ impl<'a> Answer<'a> {
                     // it is.
                     Some(n @ (0 | 1)) => {
                         let code = if n == 0 { EXIT_DENIED } else { EXIT_FAILED };
-                        break 'failed (msg!(0, "{}"), rest, code);
+                        break 'failed (msg!(0, "{} (socket {})"), rest, code);
                     }
                     Some(2) => {
                         // The names as pmtr sent them, tab-separated, each
-                        // quoted. Never dropped: the client exits next
-                        // (issue 18, bytes).
-                        let mut list = ManuallyDrop::new(String::new());
+                        // quoted and followed by ", ", then the last ", "
+                        // cut: split yields at least one name (issue 18,
+                        // bytes).
                         for n in crate::Split::new(rest, b'\t') {
-                            if !list.is_empty() {
-                                list.push_str(", ");
-                            }
                             list.push('\'');
                             list.push_str(n);
-                            list.push('\'');
+                            list.push_str("', ");
                         }
-                        eprintln!(
-                            "pmtr: no job named {} in the running configuration; nothing done",
-                            Str(&list)
+                        let len = list.len() - 2;
+                        list.truncate(len);
+                        break 'failed (
+                            msg!(
+                                0,
+                                "no job named {} in the running configuration; nothing done"
+                            ),
+                            list.as_str(),
+                            EXIT_FAILED,
                         );
-                        return Err(EXIT_FAILED);
                     }
                     Some(3) => {
                         answer.pmtr_pid = crate::parse_unsigned(rest);
@@ -458,7 +479,7 @@ impl<'a> Answer<'a> {
                 // not read (issue 18, bytes).
                 if !read {
                     break 'failed (
-                        msg!(0, "can't read pmtr's answer line '{}'"),
+                        msg!(0, "can't read pmtr's answer line '{}' (socket {})"),
                         line,
                         EXIT_FAILED,
                     );
@@ -467,18 +488,24 @@ impl<'a> Answer<'a> {
             if ended {
                 return Ok(());
             }
+            // No value but the socket's name.
             let text = if text.is_empty() {
-                msg!(0, "pmtr closed the connection without an answer")
+                msg!(
+                    0,
+                    "pmtr closed the connection without an answer (socket {})"
+                )
             } else {
-                msg!(0, "pmtr's answer was cut short")
+                msg!(0, "pmtr's answer was cut short (socket {})")
             };
-            (text, "", EXIT_FAILED)
+            (text, socket, EXIT_FAILED)
         };
+        // The socket's name fills the second `{}`, or the first of a
+        // text without a value; the unknown names' text leaves it.
         let text = Filled {
             msg,
-            args: &[Arg::new(&value)],
+            args: &[Arg::new(&value), Arg::new(&socket)],
         };
-        eprintln!("pmtr: {text} (socket {})", Str(socket));
+        eprintln!("pmtr: {text}");
         Err(code)
     }
 }
@@ -684,6 +711,9 @@ fn json_bool(out: &mut String, key: &str, v: bool) {
 }
 
 /// The status answer as one JSON document (schema in the README).
+/// Out of line: inlined into `main`, whose frame holds much else, it
+/// was 64 bytes more on x86_64 min (issue 18).
+#[inline(never)]
 fn json(answer: &Answer<'_>, all: bool) -> String {
     let mut out = String::new();
     json_opt(&mut out, "{\"pid\":", answer.pmtr_pid.map(u64::from));

@@ -420,8 +420,7 @@ impl JobStatus {
             };
             // `KEY=` as it is, then the value unescaped: split after the
             // `=`, not split at it and the key cut again (issue 18, bytes).
-            let at = kv.bytes().position(|b| b == b'=')?;
-            let (k, v) = kv.split_at_checked(at + 1)?;
+            let (k, v) = crate::split_after(kv, b'=')?;
             extra.push(unescape(k, v));
         }
         // The pid read as a u32 by the same parser: one that does not fit
