@@ -447,11 +447,13 @@ impl Net {
         else {
             return;
         };
-        let mut buf = [0u8; DATAGRAM_MAX + 1];
+        // Not zeroed first: rustix hands back the part the kernel filled
+        // (issue 18, bytes: a 1025-byte `rep stos` at every wakeup).
+        let mut buf = [core::mem::MaybeUninit::<u8>::uninit(); DATAGRAM_MAX + 1];
         for _ in 0..DATAGRAMS_PER_WAKEUP {
             // MSG_TRUNC: the length returned is the datagram's, so an
             // oversized one is seen as such and not parsed cut.
-            let (copied, len, from) =
+            let ((copied, _), len, from) =
                 match rustix::net::recvfrom(fd, &mut buf, RecvFlags::TRUNC | RecvFlags::DONTWAIT) {
                     Ok(got) => got,
                     Err(Errno::INTR) => continue,
@@ -465,7 +467,7 @@ impl Net {
             let parsed = if len > DATAGRAM_MAX {
                 Err(BadDatagram::Oversized(len))
             } else {
-                wire::parse_control(&buf[..copied])
+                wire::parse_control(copied)
             };
             match parsed {
                 Ok((control, names)) => {
