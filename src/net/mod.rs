@@ -580,7 +580,16 @@ fn place<'a>(
 /// bytes).
 #[inline(never)]
 fn at(ip: Option<&IpAddr>, port: u16) -> Option<SocketAddr> {
-    ip.map(|ip| SocketAddr::new(*ip, port))
+    // An IPv6 address copied as one 16-byte value, not its last 12 bytes
+    // through a stack slot as `SocketAddr::new` had them (issue 18,
+    // bytes).
+    Some(match *ip? {
+        IpAddr::V4(a) => SocketAddr::V4(core::net::SocketAddrV4::new(a, port)),
+        IpAddr::V6(a) => {
+            let a = core::net::Ipv6Addr::from_bits(a.to_bits());
+            SocketAddr::V6(core::net::SocketAddrV6::new(a, port, 0, 0))
+        }
+    })
 }
 
 fn send_all(report: &mut [Endpoint], dgram: &[u8]) {
