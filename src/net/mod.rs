@@ -686,7 +686,17 @@ impl Peer {
     /// slot to stack slot there (issue 18, bytes).
     #[inline(never)]
     fn of(from: Option<SocketAddrAny>) -> Peer {
-        Peer(from.and_then(|a| SocketAddr::try_from(a).ok()))
+        // An IPv6 address moved as one 128-bit value, as in [`at`]
+        // (issue 18, bytes).
+        Peer(match from.and_then(|a| SocketAddr::try_from(a).ok()) {
+            Some(SocketAddr::V6(a)) => Some(SocketAddr::V6(core::net::SocketAddrV6::new(
+                core::net::Ipv6Addr::from_bits(a.ip().to_bits()),
+                a.port(),
+                a.flowinfo(),
+                a.scope_id(),
+            ))),
+            other => other,
+        })
     }
 }
 
