@@ -49,6 +49,8 @@
 //! every printable byte has a code, but a copy only of a length [`ALL`]'s
 //! texts use.
 
+use core::mem::MaybeUninit;
+
 /// The fewest bytes a copy replaces.
 const MIN_COPY: usize = 3;
 /// The most: 64 lengths.
@@ -134,14 +136,14 @@ impl Packed {
     /// The text, unpacked into `buf`, which must hold it
     /// ([`Packed::unpacked_len`]).
     #[inline]
-    pub fn unpack<'b, const N: usize>(&self, buf: &'b mut [u8; N]) -> &'b str {
-        unpack(self.bytes, self.len, &TABLE, buf, usize::MAX)
+    pub fn unpack<'b, B: Room + ?Sized>(&self, buf: &'b mut B) -> &'b str {
+        unpack(self.bytes, self.len, &TABLE, buf.room(), usize::MAX)
     }
 
     /// Word `i` of the text (words ended by a NUL; past the last, ""),
     /// unpacked into `buf` only as far as it: a list of texts read by
     /// place (`control`'s replies, a job's start steps).
-    pub fn word<'b, const N: usize>(&self, buf: &'b mut [u8; N], i: usize) -> &'b str {
+    pub fn word<'b, B: Room + ?Sized>(&self, buf: &'b mut B, i: usize) -> &'b str {
         crate::config::nth_word(self.unpack_words(buf, i + 1), i)
     }
 
@@ -149,22 +151,67 @@ impl Packed {
     /// more, unpacked into `buf`: a text read for one word near its start
     /// need not be unpacked to its end.
     #[inline]
-    pub fn unpack_words<'b, const N: usize>(&self, buf: &'b mut [u8; N], words: usize) -> &'b str {
-        unpack(self.bytes, self.len, &TABLE, buf, words)
+    pub fn unpack_words<'b, B: Room + ?Sized>(&self, buf: &'b mut B, words: usize) -> &'b str {
+        unpack(self.bytes, self.len, &TABLE, buf.room(), words)
     }
+}
+
+/// A buffer a text is unpacked into: bytes, or bytes not set yet, which
+/// need no zeroing first (issue 18, bytes: a `rep stos` at each buffer).
+pub trait Room {
+    /// The buffer as [`unpack`] writes it.
+    fn room(&mut self) -> &mut [MaybeUninit<u8>];
+}
+
+impl<const N: usize> Room for [MaybeUninit<u8>; N] {
+    #[inline]
+    fn room(&mut self) -> &mut [MaybeUninit<u8>] {
+        self
+    }
+}
+
+impl Room for [MaybeUninit<u8>] {
+    #[inline]
+    fn room(&mut self) -> &mut [MaybeUninit<u8>] {
+        self
+    }
+}
+
+impl<const N: usize> Room for [u8; N] {
+    #[inline]
+    fn room(&mut self) -> &mut [MaybeUninit<u8>] {
+        // SAFETY: `u8` and `MaybeUninit<u8>` have one layout, and
+        // [`unpack`], the one writer, writes only initialised bytes, so
+        // the bytes stay initialised.
+        #[allow(unsafe_code)]
+        unsafe {
+            &mut *(self as *mut [u8] as *mut [MaybeUninit<u8>])
+        }
+    }
+}
+
+/// An unset buffer of `N` bytes to unpack into.
+pub const fn room<const N: usize>() -> [MaybeUninit<u8>; N] {
+    [MaybeUninit::uninit(); N]
 }
 
 /// The `len` bytes of text packed into `bytes` in the code of `table`
 /// ([`TABLE`]), unpacked into `buf`; or once `words` NULs have been
 /// written, those and what the last copy brought.
-fn unpack<'b>(bytes: &[u8], len: usize, table: &Table, buf: &'b mut [u8], words: usize) -> &'b str {
+fn unpack<'b>(
+    bytes: &[u8],
+    len: usize,
+    table: &Table,
+    buf: &'b mut [MaybeUninit<u8>],
+    words: usize,
+) -> &'b str {
     let mut bits = Bits { bytes, at: 0 };
     let mut n = 0;
     let mut nuls = 0;
     while n < len && nuls < words {
         let symbol = bits.symbol(table);
         if symbol < 0x80 {
-            buf[n] = symbol as u8;
+            buf[n] = MaybeUninit::new(symbol as u8);
             nuls += usize::from(symbol == 0);
             n += 1;
             continue;
@@ -173,18 +220,25 @@ fn unpack<'b>(bytes: &[u8], len: usize, table: &Table, buf: &'b mut [u8], words:
         // Byte by byte: a copy may overlap what it writes (`abababab` is
         // `ab` and a copy of 6 from 2 back).
         for _ in 0..symbol - 0x80 + MIN_COPY {
-            buf[n] = buf[n - back];
-            nuls += usize::from(buf[n] == 0);
+            let byte = buf[n - back];
+            buf[n] = byte;
+            // SAFETY: `back` is at least 1, so `n - back` is a place below
+            // `n`, every one of which was written (or the index is out of
+            // bounds, and panics).
+            #[allow(unsafe_code)]
+            let nul = unsafe { byte.assume_init() } == 0;
+            nuls += usize::from(nul);
             n += 1;
         }
     }
     let text = &buf[..n];
-    // SAFETY: every byte written above is a symbol below 0x80 or a copy
-    // of one written before it: ASCII, whatever `bytes` holds, so valid
-    // UTF-8 (not checked again: issue 18, bytes).
+    // SAFETY: every byte of `buf[..n]` was written above, each a symbol
+    // below 0x80 or a copy of one written before it: initialised, and
+    // ASCII, whatever `bytes` holds, so valid UTF-8 (not checked again:
+    // issue 18, bytes).
     #[allow(unsafe_code)]
     unsafe {
-        core::str::from_utf8_unchecked(text)
+        core::str::from_utf8_unchecked(&*(text as *const [MaybeUninit<u8>] as *const [u8]))
     }
 }
 
@@ -367,7 +421,7 @@ pub const fn encode_msg(first: u8, text: &str) -> Encoded {
 }
 
 /// A message packed by [`msg!`], unpacked into `buf`, its NUL left out.
-pub fn unpack_msg<'b>(msg: &[u8], buf: &'b mut [u8; MAX_MSG]) -> &'b str {
+pub fn unpack_msg<'b>(msg: &[u8], buf: &'b mut [MaybeUninit<u8>; MAX_MSG]) -> &'b str {
     let text = unpack(msg.get(1..).unwrap_or(&[]), MAX_MSG, &TABLE, buf, 1);
     text.get(..text.len().saturating_sub(1)).unwrap_or("")
 }
@@ -564,7 +618,8 @@ impl Filled<'static> {
 
 impl core::fmt::Display for Filled<'_> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        let mut buf = [0; MAX_MSG];
+        // Not zeroed first (issue 18, bytes).
+        let mut buf = room();
         let mut rest = unpack_msg(self.msg, &mut buf);
         let mut args = self.args.iter();
         while let Some((text, after)) = crate::split_once(rest, MARK) {
@@ -1088,7 +1143,7 @@ mod tests {
         };
         let mut buf = [0; MAX_TEXT];
         assert_eq!(
-            unpack(&all[..n], text.len(), &table, &mut buf, usize::MAX),
+            unpack(&all[..n], text.len(), &table, buf.room(), usize::MAX),
             text
         );
         n
@@ -1242,13 +1297,13 @@ mod tests {
             let (all, n) = encode(text);
             let mut buf = [0; LONGEST_TEXT];
             assert_eq!(
-                unpack(&all[..n], text.len(), &TABLE, &mut buf, usize::MAX),
+                unpack(&all[..n], text.len(), &TABLE, buf.room(), usize::MAX),
                 text
             );
             // Stopped after the first two words: those, whole, and at
             // most the rest of the copy that ended the second.
             let two: Vec<&str> = text.split_terminator('\0').take(2).collect();
-            let head = unpack(&all[..n], text.len(), &TABLE, &mut buf, 2);
+            let head = unpack(&all[..n], text.len(), &TABLE, buf.room(), 2);
             assert_eq!(head.split_terminator('\0').take(2).collect::<Vec<_>>(), two);
             let words: usize = two.iter().map(|w| w.len() + 1).sum();
             assert!(head.len() >= words && head.len() < words + MAX_COPY);
@@ -1272,7 +1327,7 @@ mod tests {
         assert_eq!(m[0], 4);
         assert!(m.len() < "job % [%]: can't run its % command".len());
         assert_eq!(marks("job {} [{}]: can't run its {} command"), 3);
-        let mut buf = [0; MAX_MSG];
+        let mut buf = room();
         assert_eq!(
             unpack_msg(m, &mut buf),
             "job % [%]: can't run its % command"
@@ -1287,7 +1342,7 @@ mod tests {
             7,
             " !\"#$&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz|~ {}{}"
         );
-        let mut buf = [0; MAX_MSG];
+        let mut buf = room();
         assert_eq!(
             unpack_msg(m, &mut buf),
             " !\"#$&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz|~ %%"

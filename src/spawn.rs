@@ -740,7 +740,8 @@ impl StartError {
                      set supplementary groups\0set group id\0set user id\0exec \0\
                      set nice -\0";
                 const PACKED: crate::packed::Packed = crate::packed::packed!(STEPS);
-                let mut buf = [0; STEPS.len()];
+                // Not zeroed first (issue 18, bytes).
+                let mut buf = crate::packed::room::<{ STEPS.len() }>();
                 let what = PACKED.word(&mut buf, place);
                 // The pieces written one by one, and the errno's text by
                 // strerror's own Display: no buffer to unpack it into

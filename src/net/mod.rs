@@ -447,11 +447,13 @@ impl Net {
         else {
             return;
         };
-        let mut buf = [0u8; DATAGRAM_MAX + 1];
+        // Not zeroed first: rustix hands back the part the kernel filled
+        // (issue 18, bytes: a 1025-byte `rep stos` at every wakeup).
+        let mut buf = [core::mem::MaybeUninit::<u8>::uninit(); DATAGRAM_MAX + 1];
         for _ in 0..DATAGRAMS_PER_WAKEUP {
             // MSG_TRUNC: the length returned is the datagram's, so an
             // oversized one is seen as such and not parsed cut.
-            let (copied, len, from) =
+            let ((copied, _), len, from) =
                 match rustix::net::recvfrom(fd, &mut buf, RecvFlags::TRUNC | RecvFlags::DONTWAIT) {
                     Ok(got) => got,
                     Err(Errno::INTR) => continue,
@@ -465,7 +467,7 @@ impl Net {
             let parsed = if len > DATAGRAM_MAX {
                 Err(BadDatagram::Oversized(len))
             } else {
-                wire::parse_control(&buf[..copied])
+                wire::parse_control(copied)
             };
             match parsed {
                 Ok((control, names)) => {
@@ -578,7 +580,16 @@ fn place<'a>(
 /// bytes).
 #[inline(never)]
 fn at(ip: Option<&IpAddr>, port: u16) -> Option<SocketAddr> {
-    ip.map(|ip| SocketAddr::new(*ip, port))
+    // An IPv6 address copied as one 16-byte value, not its last 12 bytes
+    // through a stack slot as `SocketAddr::new` had them (issue 18,
+    // bytes).
+    Some(match *ip? {
+        IpAddr::V4(a) => SocketAddr::V4(core::net::SocketAddrV4::new(a, port)),
+        IpAddr::V6(a) => {
+            let a = core::net::Ipv6Addr::from_bits(a.to_bits());
+            SocketAddr::V6(core::net::SocketAddrV6::new(a, port, 0, 0))
+        }
+    })
 }
 
 fn send_all(report: &mut [Endpoint], dgram: &[u8]) {
@@ -675,7 +686,17 @@ impl Peer {
     /// slot to stack slot there (issue 18, bytes).
     #[inline(never)]
     fn of(from: Option<SocketAddrAny>) -> Peer {
-        Peer(from.and_then(|a| SocketAddr::try_from(a).ok()))
+        // An IPv6 address moved as one 128-bit value, as in [`at`]
+        // (issue 18, bytes).
+        Peer(match from.and_then(|a| SocketAddr::try_from(a).ok()) {
+            Some(SocketAddr::V6(a)) => Some(SocketAddr::V6(core::net::SocketAddrV6::new(
+                core::net::Ipv6Addr::from_bits(a.ip().to_bits()),
+                a.port(),
+                a.flowinfo(),
+                a.scope_id(),
+            ))),
+            other => other,
+        })
     }
 }
 

@@ -458,11 +458,13 @@ pub fn signalfd(set: &SigSet) -> Result<OwnedFd, Errno> {
 pub fn read_signal(fd: &OwnedFd) -> Option<i32> {
     // One siginfo record, which is what a signalfd read fills; the signal
     // number is its first field (`ssi_signo`, a u32).
+    // Not zeroed first: rustix hands back the part the kernel filled
+    // (issue 18, bytes: eight 16-byte stores in `on_signals`).
     const SIZE: usize = size_of::<libc::signalfd_siginfo>();
-    let mut info = [0u8; SIZE];
+    let mut info = [MaybeUninit::<u8>::uninit(); SIZE];
     match rustix::io::read(fd, &mut info) {
-        Ok(SIZE) => {
-            let signo = [info[0], info[1], info[2], info[3]];
+        Ok((got, _)) if got.len() == SIZE => {
+            let signo = [got[0], got[1], got[2], got[3]];
             Some(u32::from_ne_bytes(signo) as i32)
         }
         _ => None,

@@ -11,7 +11,9 @@ use core::fmt;
 
 use rustix::io::Errno;
 
-use crate::packed::{MAX_TEXT, Packed, packed};
+use core::mem::MaybeUninit;
+
+use crate::packed::{MAX_TEXT, Packed, Room, packed, room};
 
 /// One text per errno number from 0, each ending in NUL; empty where the
 /// C library has none (it then gives number 0's).
@@ -158,8 +160,15 @@ const TEXTS: Packed = packed!(ERRNO_TEXTS);
 pub struct Strerror(pub Errno);
 
 impl Strerror {
-    /// The text, unpacked into `buf`.
-    pub fn text(self, buf: &mut [u8; MAX_TEXT]) -> &str {
+    /// The text, unpacked into `buf` (bytes, or bytes not set yet: see
+    /// [`Room`]).
+    #[inline]
+    pub fn text<B: Room>(self, buf: &mut B) -> &str {
+        self.text_in(buf.room())
+    }
+
+    /// [`Strerror::text`]'s one body for both kinds of buffer.
+    fn text_in(self, buf: &mut [MaybeUninit<u8>]) -> &str {
         let texts = TEXTS.unpack(buf);
         let text = crate::config::nth_word(texts, self.0.raw_os_error() as usize);
         if text.is_empty() {
@@ -171,7 +180,8 @@ impl Strerror {
 
 impl fmt::Display for Strerror {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.text(&mut [0; MAX_TEXT]))
+        // Not zeroed first (issue 18, bytes).
+        f.write_str(self.text(&mut room::<MAX_TEXT>()))
     }
 }
 
