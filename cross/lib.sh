@@ -47,7 +47,8 @@ DIST=$STABLE_TARGET_DIR/dist
 # 18's goal once the build has met it; the goal (the original C pmtr's
 # size on that target, 200 KB for stable x86_64) is reported beside it,
 # met or not.
-# Set 2026-12-04 (twenty-third session, 10:50); the twenty-second's
+# Set 2026-12-04 (twenty-fourth session, 10:50, with the twenty-third
+# session's cuts merged); the twenty-second's
 # (03:18) were 121112 / 116568 / 146360 / 152604 min and 155648 /
 # 160132 stable; the twenty-first's
 # (23:47) were 121376 / 116752 / 146680 / 153540 min and 155936 /
