@@ -410,7 +410,7 @@ impl<'a> Log<'a> {
     fn failed(&mut self, call: &str, why: Result<&str, Errno>) {
         self.retry_at = self.now + RETRY_SECS;
         if !self.failing {
-            let mut text = [0; MAX_TEXT];
+            let mut text = crate::packed::room::<MAX_TEXT>();
             let why = match why {
                 Ok(why) => why,
                 Err(e) => strerror(e).text(&mut text),

@@ -136,14 +136,14 @@ impl Packed {
     /// The text, unpacked into `buf`, which must hold it
     /// ([`Packed::unpacked_len`]).
     #[inline]
-    pub fn unpack<'b, B: Room + ?Sized>(&self, buf: &'b mut B) -> &'b str {
+    pub fn unpack<'b, B: Room>(&self, buf: &'b mut B) -> &'b str {
         unpack(self.bytes, self.len, &TABLE, buf.room(), usize::MAX)
     }
 
     /// Word `i` of the text (words ended by a NUL; past the last, ""),
     /// unpacked into `buf` only as far as it: a list of texts read by
     /// place (`control`'s replies, a job's start steps).
-    pub fn word<'b, B: Room + ?Sized>(&self, buf: &'b mut B, i: usize) -> &'b str {
+    pub fn word<'b, B: Room>(&self, buf: &'b mut B, i: usize) -> &'b str {
         crate::config::nth_word(self.unpack_words(buf, i + 1), i)
     }
 
@@ -151,7 +151,7 @@ impl Packed {
     /// more, unpacked into `buf`: a text read for one word near its start
     /// need not be unpacked to its end.
     #[inline]
-    pub fn unpack_words<'b, B: Room + ?Sized>(&self, buf: &'b mut B, words: usize) -> &'b str {
+    pub fn unpack_words<'b, B: Room>(&self, buf: &'b mut B, words: usize) -> &'b str {
         unpack(self.bytes, self.len, &TABLE, buf.room(), words)
     }
 }
@@ -164,13 +164,6 @@ pub trait Room {
 }
 
 impl<const N: usize> Room for [MaybeUninit<u8>; N] {
-    #[inline]
-    fn room(&mut self) -> &mut [MaybeUninit<u8>] {
-        self
-    }
-}
-
-impl Room for [MaybeUninit<u8>] {
     #[inline]
     fn room(&mut self) -> &mut [MaybeUninit<u8>] {
         self

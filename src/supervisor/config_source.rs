@@ -503,6 +503,6 @@ pub(super) fn failed(parts: &[&str], e: Errno) -> String {
     for part in parts {
         why.push_str(part);
     }
-    why.push_str(crate::sys::strerror(e).text(&mut [0; crate::packed::MAX_TEXT]));
+    why.push_str(crate::sys::strerror(e).text(&mut crate::packed::room()));
     why
 }

@@ -13,7 +13,7 @@ use rustix::io::Errno;
 
 use core::mem::MaybeUninit;
 
-use crate::packed::{MAX_TEXT, Packed, Room, packed, room};
+use crate::packed::{MAX_TEXT, Packed, packed, room};
 
 /// One text per errno number from 0, each ending in NUL; empty where the
 /// C library has none (it then gives number 0's).
@@ -160,15 +160,9 @@ const TEXTS: Packed = packed!(ERRNO_TEXTS);
 pub struct Strerror(pub Errno);
 
 impl Strerror {
-    /// The text, unpacked into `buf` (bytes, or bytes not set yet: see
-    /// [`Room`]).
-    #[inline]
-    pub fn text<B: Room>(self, buf: &mut B) -> &str {
-        self.text_in(buf.room())
-    }
-
-    /// [`Strerror::text`]'s one body for both kinds of buffer.
-    fn text_in(self, buf: &mut [MaybeUninit<u8>]) -> &str {
+    /// The text, unpacked into `buf`, whose type says it holds every
+    /// text; its bytes need not be set first (issue 18, bytes).
+    pub fn text(self, buf: &mut [MaybeUninit<u8>; MAX_TEXT]) -> &str {
         let texts = TEXTS.unpack(buf);
         let text = crate::config::nth_word(texts, self.0.raw_os_error() as usize);
         if text.is_empty() {
