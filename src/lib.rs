@@ -153,7 +153,6 @@ pub(crate) fn split_once(text: &str, sep: u8) -> Option<(&str, &str)> {
 /// both. Inlined with `last` a constant, over a search out of line
 /// that answers in registers.
 #[inline(always)]
-#[allow(unsafe_code)]
 pub(crate) fn cut_at(text: &str, sep: u8, last: bool) -> Option<(&str, &str)> {
     // Every caller's `sep` is a constant: this test goes at compile time.
     if !sep.is_ascii() {
@@ -164,27 +163,36 @@ pub(crate) fn cut_at(text: &str, sep: u8, last: bool) -> Option<(&str, &str)> {
     } else {
         find(text.as_bytes(), sep)?
     };
-    // SAFETY: `i < text.len()` is the place of `sep`, an ASCII byte,
-    // which is never inside a multi-byte char: `i` and `i + 1` are char
-    // boundaries of `text`.
-    unsafe { Some((text.get_unchecked(..i), text.get_unchecked(i + 1..))) }
+    Some(cut(text, i, false))
 }
 
 /// `text` cut just after its first `sep` (an ASCII byte), which stays
 /// with the first part: [`split_once`]'s search, with no char boundary
 /// to check at the cut (issue 18, bytes).
 #[inline(always)]
-#[allow(unsafe_code)]
 pub(crate) fn split_after(text: &str, sep: u8) -> Option<(&str, &str)> {
     // Every caller's `sep` is a constant: this test goes at compile time.
     if !sep.is_ascii() {
         return None;
     }
-    let i = find(text.as_bytes(), sep)? + 1;
-    // SAFETY: `i - 1 < text.len()` is the place of `sep`, an ASCII byte,
-    // which is never inside a multi-byte char: `i` is a char boundary of
-    // `text`.
-    unsafe { Some((text.get_unchecked(..i), text.get_unchecked(i..))) }
+    let i = find(text.as_bytes(), sep)?;
+    Some(cut(text, i, true))
+}
+
+/// `text` around the ASCII byte at `i`, which [`find`] or [`rfind`]
+/// gave: `..i` and `i + 1..`, or with `keep` the byte ending the first
+/// part. The one unchecked cut of the byte searches: the boundaries are
+/// known, so no char boundary is tested again (issue 18, bytes).
+#[inline(always)]
+#[allow(unsafe_code)]
+fn cut(text: &str, i: usize, keep: bool) -> (&str, &str) {
+    debug_assert!(text.as_bytes().get(i).is_some_and(u8::is_ascii));
+    let end = i + usize::from(keep);
+    // SAFETY: `i < text.len()` is the place of an ASCII byte (the
+    // callers found it there), which is never inside a multi-byte char:
+    // `i` and `i + 1` are char boundaries of `text`, and `end` is one of
+    // them.
+    unsafe { (text.get_unchecked(..end), text.get_unchecked(i + 1..)) }
 }
 
 /// Where `bytes` first holds `byte`.
