@@ -290,7 +290,9 @@ impl fmt::Display for ErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let word = self.word.as_deref().unwrap_or("");
         let (msg, a, b) = unsaid(self.said);
-        let mut buf = [0; TEXT.unpacked_len()];
+        // Not zeroed first: `unpack_words` hands back only what it wrote
+        // (issue 18, bytes).
+        let mut buf = crate::packed::room::<{ TEXT.unpacked_len() }>();
         // Only as far as the last word needed: a message is near the
         // start, and most fixed texts are not packed (issue 18: a whole
         // unpack per error made 100 errors 4 times as slow).
