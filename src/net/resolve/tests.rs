@@ -614,7 +614,12 @@ impl Io for FakeIo {
         };
         let bytes = self.inbox.remove(at).1?;
         let n = bytes.len().min(buf.len());
-        Ok(buf[..n].write_copy_of_slice(&bytes[..n]))
+        for (d, &s) in buf.iter_mut().zip(&bytes[..n]) {
+            d.write(s);
+        }
+        // SAFETY: `buf[..n]` was written just above.
+        #[allow(unsafe_code)]
+        Ok(unsafe { &*(&buf[..n] as *const [core::mem::MaybeUninit<u8>] as *const [u8]) })
     }
 }
 
