@@ -95,8 +95,10 @@ const USAGES: Packed = packed!(USAGE_TEXTS);
 
 /// Writes usage text `which` to `fd`.
 pub fn write_usage(fd: rustix::fd::BorrowedFd<'_>, which: Usage) {
-    let mut buf = [0; MAX_TEXT];
-    let text = crate::config::nth_word(USAGES.unpack(&mut buf), which as usize);
+    // Not zeroed first: `word` hands back only what it wrote (issue
+    // 18, bytes).
+    let mut buf = crate::packed::room::<MAX_TEXT>();
+    let text = USAGES.word(&mut buf, which as usize);
     let _ = crate::files::write_all(fd, text.as_bytes());
 }
 

@@ -290,7 +290,9 @@ impl fmt::Display for ErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let word = self.word.as_deref().unwrap_or("");
         let (msg, a, b) = unsaid(self.said);
-        let mut buf = [0; TEXT.unpacked_len()];
+        // Not zeroed first: `unpack_words` hands back only what it wrote
+        // (issue 18, bytes).
+        let mut buf = crate::packed::room::<{ TEXT.unpacked_len() }>();
         // Only as far as the last word needed: a message is near the
         // start, and most fixed texts are not packed (issue 18: a whole
         // unpack per error made 100 errors 4 times as slow).
@@ -360,16 +362,23 @@ impl fmt::Display for ErrorKind {
 /// a radix LLVM cannot see is a power of two became a table lookup of
 /// its shift (issue 18, bytes).
 fn digits(f: &mut fmt::Formatter<'_>, n: u32, bits: u32, width: usize, case: u8) -> fmt::Result {
-    let mut buf = [0u8; 11];
+    // Not zeroed first: only the digits written are read (issue 18,
+    // bytes).
+    let mut buf = [core::mem::MaybeUninit::<u8>::uninit(); 11];
     let mut i = buf.len();
     let mut n = n;
     let mask = (1 << bits) - 1;
     while n > 0 || buf.len() - i < width {
         i -= 1;
-        buf[i] = b"0123456789ABCDEF"[(n & mask & 15) as usize] | case;
+        buf[i].write(b"0123456789ABCDEF"[(n & mask & 15) as usize] | case);
         n >>= bits;
     }
-    f.write_str(crate::utf8::str(&buf[i..]).unwrap_or(""))
+    let digits = &buf[i..];
+    // SAFETY: `buf[i..]` is the digits written above, each as `i` came
+    // down to it; `u8` and `MaybeUninit<u8>` have one layout.
+    #[allow(unsafe_code)]
+    let digits = unsafe { &*(digits as *const [core::mem::MaybeUninit<u8>] as *const [u8]) };
+    f.write_str(crate::utf8::str(digits).unwrap_or(""))
 }
 
 #[cfg(test)]

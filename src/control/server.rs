@@ -12,6 +12,7 @@
 
 use crate::prelude::*;
 use core::fmt;
+use core::mem::MaybeUninit;
 
 use rustix::event::epoll;
 use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
@@ -87,8 +88,10 @@ impl crate::packed::Show for OpenError<'_> {}
 struct Client {
     fd: OwnedFd,
     /// The request so far: `buf[..len]`. Received into in place, with no
-    /// buffer on the stack to copy from (issue 18, bytes).
-    buf: [u8; MAX_REQUEST],
+    /// buffer on the stack to copy from, and not zeroed first (issue 18,
+    /// bytes): `len` grows only by what `recv` wrote, so nothing past
+    /// it, which the client never sent, is ever read.
+    buf: [MaybeUninit<u8>; MAX_REQUEST],
     len: usize,
     /// Accept order, to find the oldest.
     seq: u64,
@@ -305,7 +308,7 @@ impl Server {
             self.clients[slot].get_or_insert_with(|| {
                 Box::new(Client {
                     fd,
-                    buf: [0; MAX_REQUEST],
+                    buf: [MaybeUninit::uninit(); MAX_REQUEST],
                     len: 0,
                     seq,
                     uid,
@@ -329,7 +332,12 @@ impl Server {
             return Readiness::Pending;
         }
         loop {
-            let got = &client.buf[..client.len];
+            // SAFETY: `buf[..len]` is what `recv` wrote below (`len`
+            // grows only by the bytes it hands back as received), so it is
+            // initialised; `u8` and `MaybeUninit<u8>` have one layout.
+            #[allow(unsafe_code)]
+            let got =
+                unsafe { &*(&client.buf[..client.len] as *const [MaybeUninit<u8>] as *const [u8]) };
             if let Some(end) = got.iter().position(|&b| b == b'\n') {
                 let line = &got[..end];
                 let line = line.strip_suffix(b"\r").unwrap_or(line);
@@ -350,11 +358,13 @@ impl Server {
             // At most the room left: the buffer bounds the request.
             let room = &mut client.buf[client.len..];
             match net::recv(&client.fd, room, RecvFlags::DONTWAIT) {
-                Ok((0, _)) => {
+                Ok((([], _), _)) => {
                     self.clients[slot] = None;
                     return Readiness::Pending;
                 }
-                Ok((n, _)) => client.len += n,
+                // The bytes received, not the length the call returned:
+                // only those are known to be written.
+                Ok(((got, _), _)) => client.len += got.len(),
                 Err(Errno::INTR) => continue,
                 Err(Errno::AGAIN) => return Readiness::Pending,
                 Err(_) => {

@@ -41,6 +41,7 @@
 use crate::clock::Instant;
 use crate::prelude::*;
 use core::fmt;
+use core::mem::MaybeUninit;
 use core::net::{IpAddr, Ipv4Addr, SocketAddr};
 use core::time::Duration;
 
@@ -147,8 +148,13 @@ pub trait Io {
     /// watches for input as the resolver's server number `index`.
     fn connect(&mut self, index: usize, server: SocketAddr) -> Result<Self::Socket, Errno>;
     fn send(&mut self, socket: &Self::Socket, query: &[u8]) -> Result<(), Errno>;
-    /// One datagram into `buf` (cut to its length); EAGAIN when none.
-    fn recv(&mut self, socket: &Self::Socket, buf: &mut [u8]) -> Result<usize, Errno>;
+    /// One datagram into `buf` (cut to its length): the bytes written;
+    /// EAGAIN when none. `buf` is not zeroed first (issue 18, bytes).
+    fn recv<'b>(
+        &mut self,
+        socket: &Self::Socket,
+        buf: &'b mut [MaybeUninit<u8>],
+    ) -> Result<&'b [u8], Errno>;
 }
 
 /// Real sockets; with `epoll`, each is added to that epoll set with the
@@ -179,8 +185,12 @@ impl Io for Sockets {
         rustix::net::send(socket, query, flags).map(drop)
     }
 
-    fn recv(&mut self, socket: &OwnedFd, buf: &mut [u8]) -> Result<usize, Errno> {
-        rustix::net::recv(socket, buf, RecvFlags::DONTWAIT).map(|(got, _)| got)
+    fn recv<'b>(
+        &mut self,
+        socket: &OwnedFd,
+        buf: &'b mut [MaybeUninit<u8>],
+    ) -> Result<&'b [u8], Errno> {
+        rustix::net::recv(socket, buf, RecvFlags::DONTWAIT).map(|((got, _), _)| &*got)
     }
 }
 
@@ -339,13 +349,13 @@ impl<'a, I: Io> Resolver<'a, I> {
     #[inline(never)]
     pub fn on_readable(&mut self, index: usize, now: Instant) {
         let Some(round) = &mut self.round else { return };
-        let mut buf = [0u8; REPLY_MAX];
+        let mut buf = [MaybeUninit::uninit(); REPLY_MAX];
         for _ in 0..RECV_PER_WAKEUP {
             let Some(Some(socket)) = round.servers.get(index) else {
                 break;
             };
-            let len = match self.io.recv(socket, &mut buf) {
-                Ok(len) => len,
+            let reply = match self.io.recv(socket, &mut buf) {
+                Ok(reply) => reply,
                 Err(Errno::AGAIN) => break,
                 Err(Errno::INTR) => continue,
                 // ECONNREFUSED (an ICMP error for an earlier query) or
@@ -355,7 +365,6 @@ impl<'a, I: Io> Resolver<'a, I> {
                     break;
                 }
             };
-            let reply = &buf[..len.min(REPLY_MAX)];
             for lookup in &mut self.lookups {
                 if lookup.take_reply(reply) {
                     // No such name: on to the next candidate, if any.

@@ -294,16 +294,20 @@ mod tests {
         let launch = Launch::logger(&["/bin/true"], None, &env).unwrap();
         let mut h = Health::new(&spec, &launch, Some((path.to_string(), None))).unwrap();
         let client = std::os::unix::net::UnixDatagram::unbound().unwrap();
-        let mut buf = [0u8; DATAGRAM_MAX];
-        let recv = |h: &Health, buf: &mut [u8; DATAGRAM_MAX]| h.notify.as_ref().unwrap().recv(buf);
+        let mut buf = [core::mem::MaybeUninit::uninit(); DATAGRAM_MAX];
 
         client.send_to(b"READY=1", path).unwrap();
         h.before_run();
-        assert!(matches!(recv(&h, &mut buf), Ok(Recv::Empty)));
+        let sock = h.notify.as_ref().unwrap();
+        assert!(matches!(sock.recv(&mut buf), Ok(Recv::Empty)));
         // Sent by the new process before the loop took its spawn in.
         client.send_to(b"READY=1", path).unwrap();
         h.new_run(None);
-        assert!(matches!(recv(&h, &mut buf), Ok(Recv::Datagram(7))));
+        let sock = h.notify.as_ref().unwrap();
+        assert!(matches!(
+            sock.recv(&mut buf),
+            Ok(Recv::Datagram(b"READY=1"))
+        ));
         drop(h);
         let _ = std::fs::remove_dir(&dir);
     }

@@ -153,8 +153,9 @@ pub fn render(
 ) {
     let wall = wall_now();
     // As long as the text, not `MAX_TEXT`: a frame under a page needs
-    // no stack probe (issue 18, bytes).
-    let mut buf = [0; FAMILIES.unpacked_len()];
+    // no stack probe; not zeroed first, `unpack` hands back only what
+    // it wrote (issue 18, bytes).
+    let mut buf = crate::packed::room::<{ FAMILIES.unpacked_len() }>();
     let families = FAMILIES.unpack(&mut buf);
     // Whether job `i` is in the page: asked in plain loops over the
     // jobs, not through an iterator adapter of its own (issue 18, bytes).

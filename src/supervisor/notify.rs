@@ -24,6 +24,7 @@
 
 use crate::prelude::*;
 
+use core::mem::MaybeUninit;
 use rustix::fd::OwnedFd;
 use rustix::fs::Mode;
 use rustix::io::Errno;
@@ -77,9 +78,9 @@ pub struct NotifySocket {
 }
 
 /// What one read from a notify socket gave.
-pub enum Recv {
-    /// A datagram of this many bytes, in the buffer.
-    Datagram(usize),
+pub enum Recv<'b> {
+    /// A datagram: the bytes received, in the buffer.
+    Datagram(&'b [u8]),
     /// A datagram longer than the buffer: dropped.
     Oversized(usize),
     /// Nothing (more) to read now.
@@ -142,8 +143,13 @@ impl NotifySocket {
         &self.fd
     }
 
-    /// Reads one datagram into `buf` without waiting.
-    pub fn recv(&self, buf: &mut [u8; DATAGRAM_MAX]) -> Result<Recv, Errno> {
+    /// Reads one datagram into `buf` without waiting. `buf` is not
+    /// zeroed first (issue 18, bytes): a datagram is only the bytes the
+    /// kernel wrote.
+    pub fn recv<'b>(
+        &self,
+        buf: &'b mut [MaybeUninit<u8>; DATAGRAM_MAX],
+    ) -> Result<Recv<'b>, Errno> {
         // MSG_TRUNC: the length returned is the datagram's, so one too
         // long is seen as such rather than parsed cut.
         match net::recv(
@@ -152,7 +158,7 @@ impl NotifySocket {
             RecvFlags::DONTWAIT | RecvFlags::TRUNC,
         ) {
             Ok((_, len)) if len > DATAGRAM_MAX => Ok(Recv::Oversized(len)),
-            Ok((_, len)) => Ok(Recv::Datagram(len)),
+            Ok(((got, _), _)) => Ok(Recv::Datagram(got)),
             Err(Errno::AGAIN | Errno::INTR) => Ok(Recv::Empty),
             Err(e) => Err(e),
         }
@@ -161,7 +167,7 @@ impl NotifySocket {
     /// Drops what an earlier run left queued (a READY=1 sent just before
     /// it died must not make the next run ready), at most a wakeup's worth.
     pub fn drain(&self) {
-        let mut byte = [0u8; 1];
+        let mut byte = [MaybeUninit::uninit(); 1];
         for _ in 0..READS_PER_WAKEUP * 4 {
             if net::recv(
                 &self.fd,
@@ -335,9 +341,11 @@ mod tests {
         let client = std::os::unix::net::UnixDatagram::unbound().unwrap();
         client.send_to(b"READY=1", &path).unwrap();
         client.send_to(&[b'x'; DATAGRAM_MAX + 1], &path).unwrap();
-        let mut buf = [0u8; DATAGRAM_MAX];
-        assert!(matches!(sock.recv(&mut buf), Ok(Recv::Datagram(7))));
-        assert_eq!(&buf[..7], b"READY=1");
+        let mut buf = [MaybeUninit::uninit(); DATAGRAM_MAX];
+        assert!(matches!(
+            sock.recv(&mut buf),
+            Ok(Recv::Datagram(b"READY=1"))
+        ));
         assert!(matches!(sock.recv(&mut buf), Ok(Recv::Oversized(n)) if n == DATAGRAM_MAX + 1));
         assert!(matches!(sock.recv(&mut buf), Ok(Recv::Empty)));
         client.send_to(b"READY=1", &path).unwrap();

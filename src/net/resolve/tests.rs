@@ -603,15 +603,23 @@ impl Io for FakeIo {
         Ok(())
     }
 
-    fn recv(&mut self, socket: &usize, buf: &mut [u8]) -> Result<usize, Errno> {
+    fn recv<'b>(
+        &mut self,
+        socket: &usize,
+        buf: &'b mut [core::mem::MaybeUninit<u8>],
+    ) -> Result<&'b [u8], Errno> {
         self.reads += 1;
         let Some(at) = self.inbox.iter().position(|(s, _)| s == socket) else {
             return Err(Errno::AGAIN);
         };
         let bytes = self.inbox.remove(at).1?;
         let n = bytes.len().min(buf.len());
-        buf[..n].copy_from_slice(&bytes[..n]);
-        Ok(n)
+        for (d, &s) in buf.iter_mut().zip(&bytes[..n]) {
+            d.write(s);
+        }
+        // SAFETY: `buf[..n]` was written just above.
+        #[allow(unsafe_code)]
+        Ok(unsafe { &*(&buf[..n] as *const [core::mem::MaybeUninit<u8>] as *const [u8]) })
     }
 }
 

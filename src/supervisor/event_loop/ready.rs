@@ -138,15 +138,17 @@ impl Supervisor {
     #[inline(never)] // cold: see Supervisor::dispatch
     pub(super) fn on_notify(&mut self, slot: Slot) {
         let now = Instant::now();
-        let mut buf = [0u8; notify::DATAGRAM_MAX];
+        // Not zeroed first: a datagram is only what the kernel wrote
+        // (issue 18, bytes).
+        let mut buf = [core::mem::MaybeUninit::uninit(); notify::DATAGRAM_MAX];
         for _ in 0..notify::READS_PER_WAKEUP {
             let job = self.jobs.get_mut(slot);
             let Some(health) = job.health.as_mut() else {
                 return;
             };
             let Some(sock) = &health.notify else { return };
-            let len = match sock.recv(&mut buf) {
-                Ok(Recv::Datagram(len)) => len,
+            let datagram = match sock.recv(&mut buf) {
+                Ok(Recv::Datagram(datagram)) => datagram,
                 Ok(Recv::Oversized(len)) => {
                     debug!(
                         "job {}: ignored a notify datagram of {} bytes",
@@ -165,7 +167,7 @@ impl Supervisor {
                 }
             };
             let (mut ready, mut alive, mut leaving) = (false, false, false);
-            for notice in notify::notices(&buf[..len]) {
+            for notice in notify::notices(datagram) {
                 match notice {
                     Notice::Ready => ready = true,
                     Notice::Watchdog => alive = true,
