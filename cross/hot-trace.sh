@@ -27,7 +27,11 @@
 #
 # The patterns drop the crate hashes of each Rust symbol, so the list keeps
 # matching after unrelated changes; a pattern that no longer matches
-# anything is ignored by the linker. The names are those of the min
+# anything is ignored by the linker, and cross/hot-check.sh (run by
+# cross/local-build.sh, a failure in `make test`) says which. gdb does
+# not see everything (below): a qemu-user trace of the steady state
+# (`qemu-x86_64 -d exec,nochain`, or qemu-arm for the 32-bit ARM builds)
+# lists every block run, to compare with .text.hot. The names are those of the min
 # flavour (nightly mangles with v0); the stable flavour's legacy names are
 # not matched, so its layout is unchanged. Run it again after a large
 # change to the loop, and compare with `sh cross/pss.sh --respawns 1`.
