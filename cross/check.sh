@@ -8,10 +8,14 @@
 #      x86_64 and aarch64 (cross/local-build.sh)
 #   3. `file`: right machine, statically linked, no interpreter, stripped;
 #      the armv6 build is tagged ARMv6 (not v7)
-#   4. size budgets (cross/lib.sh's budget_of: each build's size at the
+#   4. cross/hot-text.ld: every pattern required on a min target matches
+#      a function of its build (cross/hot-check.sh, from the linker maps
+#      cross/local-build.sh writes): a stale hot list costs no bytes but a
+#      fifth more memory, with no error from the linker
+#   5. size budgets (cross/lib.sh's budget_of: each build's size at the
 #      last session's end plus about 1 KB); issue 18's goal for each build
 #      (the C pmtr's size on its target) is reported, met or missed
-#   5. smoke test of every binary (cross/smoke.sh), all at once: armv6 under
+#   6. smoke test of every binary (cross/smoke.sh), all at once: armv6 under
 #      `qemu-arm -cpu arm1176`, armv7 under `-cpu cortex-a7`, aarch64 under
 #      `qemu-aarch64 -cpu cortex-a53`, x86_64 natively
 set -eu
@@ -104,6 +108,25 @@ check_budgets() {
   size budget exceeded:$over (a budget is raised only as a decision: cross/lib.sh and the README)"
 }
 
+check_hot() {
+    stale="" unchecked=""
+    for target in $TARGETS; do
+        short=$(short_name "$target")
+        hot_rc=0
+        sh "$TOP/cross/hot-check.sh" "$short" "$(min_map_dir)/min-$short.map" "$(cargo_out "$target" min)" ||
+            hot_rc=$?
+        case $hot_rc in
+            0) ;;
+            2) unchecked="$unchecked $short-min" ;;
+            *) stale="$stale $short-min" ;;
+        esac
+    done
+    [ -z "$stale" ] || failures="$failures
+  cross/hot-text.ld matches nothing for some of its functions on:$stale (cross/hot-check.sh, above: trace it again)"
+    [ -z "$unchecked" ] || failures="$failures
+  cross/hot-text.ld not checked, no linker map of the build:$unchecked (cross/local-build.sh min writes it)"
+}
+
 smoke_all() {
     logs=$(mktemp -d "${TMPDIR:-/tmp}/pmtr-cross-check.XXXXXX")
     pids=""
@@ -130,6 +153,7 @@ smoke_all() {
 
 failures=""
 timed verify verify_files
+timed hot check_hot
 timed budgets check_budgets
 timed smoke smoke_all
 

@@ -187,6 +187,21 @@ cargo_out() {
     fi
 }
 
+# min_map_dir: where the min flavour's links write their linker maps
+# (cross/zig-cc, cross/local-build.sh): PMTR_LINK_MAP, or target/min/maps.
+min_map_dir() {
+    echo "${PMTR_LINK_MAP:-$MIN_TARGET_DIR/maps}"
+}
+
+# map_is_of MAP LINKED_BIN: whether lld's MAP is that of the link that made
+# LINKED_BIN (cargo's copy, which keeps its section table): their .text.hot
+# sizes agree. A binary cargo found up to date keeps an older link's map.
+map_is_of() {
+    map_hot=$(awk '$5 == ".text.hot" && NF == 5 { print $3; exit }' "$1")
+    bin_hot=$(readelf -SW "$2" 2>/dev/null | awk '$2 == ".text.hot" { print $6; exit } $3 == ".text.hot" { print $7; exit }')
+    [ -n "$map_hot" ] && [ -n "$bin_hot" ] && [ $((0x$map_hot)) -eq $((0x$bin_hot)) ]
+}
+
 # How to run a binary for TARGET on this x86_64 machine: qemu-user with the
 # oldest CPU of the boards it is meant for, so an instruction that CPU lacks
 # fails here instead of on a Pi Zero.
