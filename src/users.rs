@@ -113,8 +113,9 @@ impl Users {
     /// groups, no name or home) and left so on an error: the record
     /// filled in place, not moved out through a `Result` (issue 18,
     /// bytes). Out of line: `prepare`, which `ids` is inlined into, does
-    /// not carry the passwd search (issue 18, min x86_64 -88).
-    #[inline(never)]
+    /// not carry the passwd search (issue 18, min x86_64 -88; min armv6 +64,
+    /// so not there).
+    #[cfg_attr(target_arch = "x86_64", inline(never))]
     fn lookup_into(&self, name: &str, ids: &mut Ids) -> Result<(), LookupError> {
         let passwd = self
             .passwd

@@ -54,8 +54,9 @@ pub fn parse_env(file: &str, bytes: &[u8]) -> Result<Vec<String>, Vec<Error>> {
 /// vectors of its own to move over (issue 18, bytes). When there are
 /// errors, the lines are not used. Out of line: `env_lines`, which
 /// `read_env_files` is inlined into, is smaller (issue 18, min x86_64
-/// -48; `read_env_files` out of line as well was +32).
-#[inline(never)]
+/// -48; `read_env_files` out of line as well was +32). Not on armv6 (+16
+/// there).
+#[cfg_attr(target_arch = "x86_64", inline(never))]
 fn parse_into(file: &str, bytes: &[u8], lines: &mut Vec<String>, errors: &mut Vec<Error>) {
     let Some(text) = crate::utf8::str(bytes) else {
         let kind = ErrorKind::with(Msg::EnvLine, None, NOT_UTF8, Text::NONE);

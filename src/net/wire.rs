@@ -248,8 +248,8 @@ pub fn build_report<'a>(
 /// `NAME e|d|f SECONDS PID CMD\n`, the command cut with `...` if the line
 /// would not fit in `max` bytes. Out of line: inlined into the
 /// supervisor's `send_report` with the job iterator, it was larger
-/// (issue 18, min x86_64 -88).
-#[inline(never)]
+/// (issue 18, min x86_64 -88; min armv6 +48, so not there).
+#[cfg_attr(target_arch = "x86_64", inline(never))]
 fn format_line(line: &mut heapless::Vec<u8, REPORT_MAX>, job: &ReportLine<'_>, max: usize) {
     use crate::logger::extend_itoa;
     push_word(line.as_mut_view(), job.name, 100);
