@@ -112,7 +112,10 @@ impl Users {
     /// `Users::lookup` (tests only) into `ids`, made empty by the caller (no
     /// groups, no name or home) and left so on an error: the record
     /// filled in place, not moved out through a `Result` (issue 18,
-    /// bytes).
+    /// bytes). Out of line: `prepare`, which `ids` is inlined into, does
+    /// not carry the passwd search (issue 18, min x86_64 -88; min armv6 +64,
+    /// so not there).
+    #[cfg_attr(target_arch = "x86_64", inline(never))]
     fn lookup_into(&self, name: &str, ids: &mut Ids) -> Result<(), LookupError> {
         let passwd = self
             .passwd
@@ -172,10 +175,8 @@ impl Users {
             let Some(group_id) = crate::parse_unsigned::<u32>(fields[2]) else {
                 continue;
             };
-            if crate::Split::new(fields[3], b',').any(|member| crate::trim(member) == user)
-                && !groups.contains(&group_id)
-            {
-                groups.push(group_id);
+            if crate::Split::new(fields[3], b',').any(|member| crate::trim(member) == user) {
+                add_group(groups, group_id);
             }
         }
         ids.uid = uid;
@@ -247,17 +248,13 @@ impl Users {
             ids.groups.push(gid);
             // The old list after its first, as a slice: no Skip adapter
             // (issue 18, bytes).
+            // The old list holds no id twice: only `gid` is skipped.
             for &g in old.get(1..).unwrap_or_default() {
-                if g != gid {
-                    ids.groups.push(g);
-                }
+                add_group(&mut ids.groups, g);
             }
         }
         for name in groups {
-            let gid = self.group_id(name)?;
-            if !ids.groups.contains(&gid) {
-                ids.groups.push(gid);
-            }
+            add_group(&mut ids.groups, self.group_id(name)?);
         }
         Ok(())
     }
@@ -276,6 +273,15 @@ impl Users {
             }
         }
         number(name).ok_or_else(|| LookupError::UnknownGroup(name.to_string()))
+    }
+}
+
+/// `gid` added to `groups` unless already there: one copy for the three
+/// places that add a group (issue 18, bytes).
+#[inline(never)]
+fn add_group(groups: &mut Vec<u32>, gid: u32) {
+    if !groups.contains(&gid) {
+        groups.push(gid);
     }
 }
 
