@@ -34,42 +34,28 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-children() { cat "/proc/$pid/task/$pid/children" 2>/dev/null || true; }
-one_child() { [ -n "$(children)" ]; }
-replaced() { c=$(children); [ -n "$c" ] && [ "$c" != "$1 " ] && [ "$c" != "$1" ]; }
-
-python3 -c '
-import socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(sys.argv[1])
-while True:
-    s.recv(65536)
-' "$work/log.sock" &
-drain=$!
-wait_for 10 test -S "$work/log.sock"
-
-printf 'job {\n  name hot\n  cmd /bin/sleep 100000\n}\n' >"$work/pmtr.conf"
-chmod 600 "$work/pmtr.conf"
+# The log socket, drained, so records are sent as on a device.
+hot_setup "$work"
 PMTR_LOG_SOCKET="$work/log.sock" "$@" -d exec,nochain -D "$work/trace" \
     "$bin" -F -c "$work/pmtr.conf" -s "$work/ctl.sock" >"$work/pmtr.log" 2>&1 &
 pid=$!
-wait_for 30 one_child || { cat "$work/pmtr.log" >&2; die "hot-qemu: the job did not start"; }
+wait_for 30 hot_one_child || { cat "$work/pmtr.log" >&2; die "hot-qemu: the job did not start"; }
 sleep 11
-job=$(children)
+job=$(hot_children)
 job=${job%% *}
 mark=$(wc -c <"$work/trace")
 kill -KILL "$job"
-wait_for 60 replaced "$job" || { cat "$work/pmtr.log" >&2; die "hot-qemu: the job was not restarted"; }
+wait_for 60 hot_replaced "$job" || { cat "$work/pmtr.log" >&2; die "hot-qemu: the job was not restarted"; }
 "$@" "$bin" status -s "$work/ctl.sock" >/dev/null 2>&1 || true
 kill -TERM "$drain"
 wait "$drain" 2>/dev/null || true
 drain=""
-job=$(children)
+job=$(hot_children)
 job=${job%% *}
 kill -KILL "$job"
-wait_for 60 replaced "$job" || { cat "$work/pmtr.log" >&2; die "hot-qemu: the job was not restarted after anti-spin"; }
+wait_for 60 hot_replaced "$job" || { cat "$work/pmtr.log" >&2; die "hot-qemu: the job was not restarted after anti-spin"; }
 sleep 1
-job=$(children)
+job=$(hot_children)
 job=${job%% *}
 kill -KILL "$pid"
 wait "$pid" 2>/dev/null || true

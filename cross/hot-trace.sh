@@ -59,28 +59,13 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-children() { cat "/proc/$pid/task/$pid/children" 2>/dev/null || true; }
-one_child() { [ -n "$(children)" ]; }
-replaced() { c=$(children); [ -n "$c" ] && [ "$c" != "$1 " ] && [ "$c" != "$1" ]; }
-
 # The log socket, drained, so records are sent as on a device.
-python3 -c '
-import socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(sys.argv[1])
-while True:
-    s.recv(65536)
-' "$work/log.sock" &
-drain=$!
-wait_for 10 test -S "$work/log.sock"
-
-printf 'job {\n  name hot\n  cmd /bin/sleep 100000\n}\n' >"$work/pmtr.conf"
-chmod 600 "$work/pmtr.conf"
+hot_setup "$work"
 PMTR_LOG_SOCKET="$work/log.sock" \
     "$bin" -F -c "$work/pmtr.conf" -s "$work/ctl.sock" >"$work/pmtr.log" 2>&1 &
 pid=$!
-wait_for 20 one_child || { cat "$work/pmtr.log" >&2; echo "hot-trace: the job did not start" >&2; exit 1; }
-job=$(children)
+wait_for 20 hot_one_child || { cat "$work/pmtr.log" >&2; echo "hot-trace: the job did not start" >&2; exit 1; }
+job=$(hot_children)
 job=${job%% *}
 echo "hot-trace: pmtr $pid, job $job; waiting until the job is past anti-spin" >&2
 sleep 11
@@ -121,7 +106,7 @@ gdbpid=$!
 wait_for 300 test -e "$work/ready" || { cat "$work/gdb.log" >&2; echo "hot-trace: gdb did not attach" >&2; exit 1; }
 echo "hot-trace: breakpoints set; killing job $job" >&2
 kill -KILL "$job"
-wait_for 60 replaced "$job" || { cat "$work/pmtr.log" >&2; echo "hot-trace: the job was not restarted" >&2; exit 1; }
+wait_for 60 hot_replaced "$job" || { cat "$work/pmtr.log" >&2; echo "hot-trace: the job was not restarted" >&2; exit 1; }
 "$bin" status -s "$work/ctl.sock" >/dev/null 2>&1 || true
 # Then the other steady state: no syslog daemon (the log socket gone, so
 # each record tries to reconnect and goes to stderr), and a job that exits
@@ -130,10 +115,10 @@ kill -TERM "$drain"
 wait "$drain" 2>/dev/null || true
 drain=""
 rm -f "$work/log.sock"
-job=$(children)
+job=$(hot_children)
 job=${job%% *}
 kill -KILL "$job"
-wait_for 60 replaced "$job" || { cat "$work/pmtr.log" >&2; echo "hot-trace: the job was not restarted after anti-spin" >&2; exit 1; }
+wait_for 60 hot_replaced "$job" || { cat "$work/pmtr.log" >&2; echo "hot-trace: the job was not restarted after anti-spin" >&2; exit 1; }
 sleep 1
 # SIGSTOP gives gdb control back without pmtr seeing a signal it acts on
 # (SIGINT would trace the shutdown); gdb does not pass it on.

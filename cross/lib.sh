@@ -472,3 +472,28 @@ wait_for() {
     done
 }
 die() { printf 'cross: FAIL: %s\n' "$*" >&2; exit 1; }
+
+# For cross/hot-trace.sh and cross/hot-qemu.sh, which run pmtr (its PID in
+# $pid) on one job and watch the job restart.
+# hot_children: the PIDs of pmtr's children.
+# shellcheck disable=SC2154 # $pid is the caller's
+hot_children() { cat "/proc/$pid/task/$pid/children" 2>/dev/null || true; }
+hot_one_child() { [ -n "$(hot_children)" ]; }
+# hot_replaced OLD: pmtr's one child is no longer OLD.
+hot_replaced() { c=$(hot_children); [ -n "$c" ] && [ "$c" != "$1 " ] && [ "$c" != "$1" ]; }
+# hot_setup DIR: DIR/log.sock, a datagram socket drained (the drainer's
+# PID in $drain) so log records are sent as to /dev/log on a device, and
+# DIR/pmtr.conf, one job that runs until it is killed.
+hot_setup() {
+    python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+while True:
+    s.recv(65536)
+' "$1/log.sock" &
+    drain=$!
+    wait_for 10 test -S "$1/log.sock"
+    printf 'job {\n  name hot\n  cmd /bin/sleep 100000\n}\n' >"$1/pmtr.conf"
+    chmod 600 "$1/pmtr.conf"
+}
