@@ -301,8 +301,12 @@ impl fmt::Display for ErrorKind {
         let mut rest = super::values::nth_word(all, msg);
         while let Some((text, marked)) = crate::split_once(rest, b'%') {
             f.write_str(text)?;
-            let mark = marked.bytes().next().unwrap_or(0);
-            rest = marked.get(1..).unwrap_or("");
+            // The mark and what follows it in one cut: one boundary check,
+            // not a `get(1..)` LLVM copied into two paths (issue 18, bytes).
+            // No cut (the text ends at `%`): no mark, and nothing after.
+            let (mark, after) = marked.split_at_checked(1).unwrap_or(("", ""));
+            let mark = mark.bytes().next().unwrap_or(0);
+            rest = after;
             let n = self.n;
             // What a mark writes that is text: a word between two fixed
             // texts, written at one place for all of them (issue 18,

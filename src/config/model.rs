@@ -349,11 +349,23 @@ impl JobSpec {
         m.opt(bounce_secs);
         m.texts(depends);
         m.opt(&Some(*kill_after_secs));
-        m.opt(&restart_delay.as_ref().map(|d| d.secs));
-        m.opt(&restart_delay.as_ref().and_then(|d| d.max_secs));
-        m.opt32(give_up.map(|g| g.after));
-        m.opt(&give_up.as_ref().map(|g| g.within_secs));
-        m.num(give_up.map_or(0, |g| usize::from(g.then_exit)));
+        // A set option's flag and its values, an unset one's flag alone:
+        // one test of each, not one a value (issue 18, bytes).
+        match restart_delay {
+            Some(d) => {
+                m.opt(&Some(d.secs));
+                m.opt(&d.max_secs);
+            }
+            None => m.num(0),
+        }
+        match give_up {
+            Some(g) => {
+                m.opt32(Some(g.after));
+                m.opt(&Some(g.within_secs));
+                m.num(usize::from(g.then_exit));
+            }
+            None => m.num(0),
+        }
         m.opt32(stop_signal.map(|s| s.as_raw() as u32));
         m.opt32(reload_signal.map(|s| s.as_raw() as u32));
         m.num(env_files.len());

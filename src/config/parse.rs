@@ -1068,7 +1068,10 @@ impl Parser<'_> {
         let mut values = [0u64, 1];
         let mut words = rest.iter();
         while let Some(word) = words.next() {
-            let Some(i) = word_index(LOG_OPTIONS, &word.text).filter(|_| !word.quoted) else {
+            // Below 3 as LOG_OPTIONS' places are: `seen[i]` needs no
+            // check that panics (issue 18, bytes).
+            let found = word_index(LOG_OPTIONS, &word.text);
+            let Some(i) = found.filter(|&i| !word.quoted && i < 3) else {
                 self.bad_plain(word, Msg::LogWord);
                 return None;
             };
@@ -1352,10 +1355,10 @@ impl Parser<'_> {
                     }
                 }
             }
-            Kw::Ready | Kw::After | Kw::Check | Kw::Watchdog => {
-                self.readiness_option(kw, pos, args)
-            }
-            _ => unreachable!("a keyword that is not an option"),
+            // `ready`, `after`, `check` and `watchdog`, the options left:
+            // the last arm for them, not a check that panics for the
+            // keywords that never come here (issue 18, bytes).
+            _ => self.readiness_option(kw, pos, args),
         }
     }
 
