@@ -617,24 +617,38 @@ impl Envs {
     }
 }
 
+/// The kernel's resource for a `ulimit`'s: read from a table in the
+/// order of the configuration's [`Resource`] (its discriminant), not a
+/// `match`, which LLVM made a chain of fifteen compares (issue 18,
+/// bytes).
 fn rlimit_resource(r: Resource) -> RlimitResource {
-    match r {
-        Resource::Core => RlimitResource::Core,
-        Resource::Data => RlimitResource::Data,
-        Resource::Nice => RlimitResource::Nice,
-        Resource::Fsize => RlimitResource::Fsize,
-        Resource::Sigpending => RlimitResource::Sigpending,
-        Resource::Memlock => RlimitResource::Memlock,
-        Resource::Rss => RlimitResource::Rss,
-        Resource::Nofile => RlimitResource::Nofile,
-        Resource::Msgqueue => RlimitResource::Msgqueue,
-        Resource::Rtprio => RlimitResource::Rtprio,
-        Resource::Stack => RlimitResource::Stack,
-        Resource::Cpu => RlimitResource::Cpu,
-        Resource::Nproc => RlimitResource::Nproc,
-        Resource::As => RlimitResource::As,
-        Resource::Locks => RlimitResource::Locks,
-    }
+    const KERNEL: [RlimitResource; 15] = [
+        RlimitResource::Core,
+        RlimitResource::Data,
+        RlimitResource::Nice,
+        RlimitResource::Fsize,
+        RlimitResource::Sigpending,
+        RlimitResource::Memlock,
+        RlimitResource::Rss,
+        RlimitResource::Nofile,
+        RlimitResource::Msgqueue,
+        RlimitResource::Rtprio,
+        RlimitResource::Stack,
+        RlimitResource::Cpu,
+        RlimitResource::Nproc,
+        RlimitResource::As,
+        RlimitResource::Locks,
+    ];
+    // The table's order is the enum's, checked (each variant's place).
+    const _: () = {
+        let all = Resource::ALL;
+        let mut i = 0;
+        while i < all.len() {
+            assert!(all[i] as usize == i);
+            i += 1;
+        }
+    };
+    KERNEL[r as usize]
 }
 
 /// The step of child setup that failed, sent back with the errno.
@@ -1437,6 +1451,13 @@ mod tests {
         env.iter()
             .map(|s| core::str::from_utf8(s).unwrap())
             .collect()
+    }
+
+    #[test]
+    fn each_ulimit_resource_is_the_kernels_of_its_name() {
+        for r in Resource::ALL {
+            assert_eq!(format!("{:?}", rlimit_resource(r)), format!("{r:?}"));
+        }
     }
 
     /// The launch of a job `t` with the option lines `lines`, no users and
