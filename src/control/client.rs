@@ -61,6 +61,7 @@ type UsageError<'a> = (&'static [u8], &'a str);
 /// x86_64, with `JobStatus::push_parsed` inlined too, -48).
 fn parse_args<'a>(
     verb: Verb,
+    word: &'static str,
     args: &'a [String],
     out: &mut Args<'a>,
 ) -> Result<bool, UsageError<'a>> {
@@ -118,7 +119,9 @@ fn parse_args<'a>(
             out.signal = Some(sig);
         }
         if verb != Verb::Status && out.names.is_empty() {
-            break 'usage (msg!(0, "'{}' needs at least one job name"), verb.word());
+            // The verb's word as `main` looked it up: no second lookup
+            // (issue 18, bytes).
+            break 'usage (msg!(0, "'{}' needs at least one job name"), word);
         }
         return Ok(false);
     };
@@ -151,7 +154,7 @@ pub fn main(verb: Verb, args: &[String]) -> u8 {
     // whether the usage text follows: one message printed for them all
     // (issue 18, bytes).
     let failed = 'usage: {
-        match parse_args(verb, args, &mut parsed) {
+        match parse_args(verb, word, args, &mut parsed) {
             Ok(false) => {}
             Ok(true) => {
                 crate::cli::write_usage(stdout(), crate::cli::Usage::Verb);
@@ -213,23 +216,19 @@ pub fn main(verb: Verb, args: &[String]) -> u8 {
     if let Err(code) = ask(socket, &line, &mut bytes) {
         return code;
     }
-    // Borrowed when it is UTF-8, as it is unless pmtr is not pmtr: no
-    // copy made of it (issue 18, bytes); else with U+FFFD for what is not.
-    let lossy;
-    let answer = match crate::utf8::str(&bytes) {
-        Some(text) => text,
-        None => {
-            lossy = ManuallyDrop::new(crate::utf8::lossy(&bytes));
-            lossy.as_str()
-        }
-    };
+    // As text, U+FFFD for what is not UTF-8 (it is, unless pmtr is not
+    // pmtr): one path, no test for the copy (issue 18, bytes).
+    let lossy = ManuallyDrop::new(crate::utf8::lossy(&bytes));
+    let answer = lossy.as_str();
     // The metrics are printed as pmtr wrote them; anything else (a
     // refusal, an unknown name, a cut answer) is read as usual.
+    // `end` and the newline by a slice pattern, the text written as
+    // bytes: no `strip_suffix` call (issue 18, bytes).
     if prometheus
-        && let Some(text) = answer.strip_suffix("end\n")
-        && !crate::has_byte(text.as_bytes(), b'\t')
+        && let [text @ .., b'e', b'n', b'd', b'\n'] = answer.as_bytes()
+        && !crate::has_byte(text, b'\t')
     {
-        out(text);
+        let _ = crate::files::write_all(stdout(), text);
         return EXIT_OK;
     }
     // Read into a record made here, not moved out of a Result (issue
@@ -361,20 +360,23 @@ fn ask(path: &str, line: &str, answer: &mut Vec<u8>) -> Result<(), u8> {
             Ok(addr) => addr,
             Err(e) => break 'failed (*e, false),
         };
+        // Never closed: the client exits once the answer is read, and
+        // the exit closes it; no `close` on each way out (issue 18,
+        // bytes).
         let fd = match net::socket_with(
             AddressFamily::UNIX,
             net::SocketType::STREAM,
             SocketFlags::CLOEXEC,
             None,
         ) {
-            Ok(fd) => fd,
+            Ok(fd) => ManuallyDrop::new(fd),
             Err(e) => break 'failed (e, false),
         };
-        if let Err(e) = net::connect(&fd, addr) {
+        if let Err(e) = net::connect(&*fd, addr) {
             break 'failed (e, false);
         }
         for which in [net::sockopt::Timeout::Recv, net::sockopt::Timeout::Send] {
-            let _ = net::sockopt::set_socket_timeout(&fd, which, Some(ANSWER_WITHIN));
+            let _ = net::sockopt::set_socket_timeout(&*fd, which, Some(ANSWER_WITHIN));
         }
         // A refusal may close the connection before the request is read; the
         // answer still waits to be read, so a failed write is not the end.
@@ -383,7 +385,7 @@ fn ask(path: &str, line: &str, answer: &mut Vec<u8>) -> Result<(), u8> {
             // Read straight into `answer`, as `logger::metrics` does: no
             // buffer on the stack, no copy (issue 18, bytes).
             answer.reserve(1024);
-            match rustix::io::read(&fd, rustix::buffer::spare_capacity(&mut *answer)) {
+            match rustix::io::read(&*fd, rustix::buffer::spare_capacity(&mut *answer)) {
                 Ok(0) => break,
                 Ok(_) => {}
                 Err(Errno::INTR) => {}
@@ -721,8 +723,10 @@ fn json(answer: &Answer<'_>, all: bool) -> String {
     // One state text for every job, cleared for each, never dropped:
     // the client exits after this (issue 18, bytes).
     let mut text = ManuallyDrop::new(String::new());
-    for (i, j) in answer.jobs.iter().enumerate() {
-        if i > 0 {
+    for j in &answer.jobs {
+        // Every job but the first follows another's `}`: told by the
+        // text's last byte, no count kept (issue 18, bytes).
+        if out.as_bytes().last() != Some(&b'[') {
             out.push(',');
         }
         json_string(&mut out, "{\"name\":", &j.name);
@@ -762,11 +766,12 @@ fn json(answer: &Answer<'_>, all: bool) -> String {
         // `quick_exits`, `give_up_after`, …): numbers as numbers.
         for kv in &j.extra {
             let (key, value) = crate::split_once(kv, b'=').unwrap_or_default();
+            // The `:` as the value's key text: no push of its own (issue
+            // 18, bytes).
             json_string(&mut out, ",", key);
-            out.push(':');
             match crate::parse_unsigned::<u64>(value) {
-                Some(n) => json_opt(&mut out, "", Some(n)),
-                None => json_string(&mut out, "", value),
+                Some(n) => json_opt(&mut out, ":", Some(n)),
+                None => json_string(&mut out, ":", value),
             }
         }
         out.push('}');
@@ -940,7 +945,7 @@ mod tests {
             names: Vec::new(),
             signal: None,
         };
-        Ok((!parse_args(verb, args, &mut out)?).then_some(out))
+        Ok((!parse_args(verb, verb.word(), args, &mut out)?).then_some(out))
     }
 
     #[test]
