@@ -195,6 +195,19 @@ fn cut(text: &str, i: usize, keep: bool) -> (&str, &str) {
     unsafe { (text.get_unchecked(..end), text.get_unchecked(i + 1..)) }
 }
 
+/// `bytes` as the bytes they hold: the one cast from a buffer filled
+/// in place (a `recv`, an unpacked text) to what was written there.
+///
+/// # Safety
+/// Every byte of `bytes` has been written.
+#[inline(always)]
+#[allow(unsafe_code)]
+pub(crate) unsafe fn written(bytes: &[core::mem::MaybeUninit<u8>]) -> &[u8] {
+    // SAFETY: initialised, as the caller promises; `u8` and
+    // `MaybeUninit<u8>` have one layout.
+    unsafe { &*(bytes as *const [core::mem::MaybeUninit<u8>] as *const [u8]) }
+}
+
 /// Where `bytes` first holds `byte`.
 #[inline(never)]
 fn find(bytes: &[u8], byte: u8) -> Option<usize> {

@@ -231,7 +231,7 @@ fn unpack<'b>(
     // issue 18, bytes).
     #[allow(unsafe_code)]
     unsafe {
-        core::str::from_utf8_unchecked(&*(text as *const [MaybeUninit<u8>] as *const [u8]))
+        core::str::from_utf8_unchecked(crate::written(text))
     }
 }
 

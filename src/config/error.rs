@@ -379,9 +379,9 @@ fn digits(f: &mut fmt::Formatter<'_>, n: u32, bits: u32, width: usize, case: u8)
     }
     let digits = &buf[i..];
     // SAFETY: `buf[i..]` is the digits written above, each as `i` came
-    // down to it; `u8` and `MaybeUninit<u8>` have one layout.
+    // down to it.
     #[allow(unsafe_code)]
-    let digits = unsafe { &*(digits as *const [core::mem::MaybeUninit<u8>] as *const [u8]) };
+    let digits = unsafe { crate::written(digits) };
     f.write_str(crate::utf8::str(digits).unwrap_or(""))
 }
 

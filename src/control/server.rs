@@ -334,10 +334,9 @@ impl Server {
         loop {
             // SAFETY: `buf[..len]` is what `recv` wrote below (`len`
             // grows only by the bytes it hands back as received), so it is
-            // initialised; `u8` and `MaybeUninit<u8>` have one layout.
+            // initialised.
             #[allow(unsafe_code)]
-            let got =
-                unsafe { &*(&client.buf[..client.len] as *const [MaybeUninit<u8>] as *const [u8]) };
+            let got = unsafe { crate::written(&client.buf[..client.len]) };
             if let Some(end) = got.iter().position(|&b| b == b'\n') {
                 let line = &got[..end];
                 let line = line.strip_suffix(b"\r").unwrap_or(line);

@@ -105,11 +105,10 @@ impl Query {
     pub fn as_bytes(&self) -> &[u8] {
         let query = &self.bytes[..self.len];
         // SAFETY: `bytes[..len]` was all written by `push` (`len` grows
-        // only past what it wrote); `u8` and `MaybeUninit<u8>` have one
-        // layout.
+        // only past what it wrote).
         #[allow(unsafe_code)]
         unsafe {
-            &*(query as *const [MaybeUninit<u8>] as *const [u8])
+            crate::written(query)
         }
     }
 }

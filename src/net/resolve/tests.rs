@@ -619,7 +619,7 @@ impl Io for FakeIo {
         }
         // SAFETY: `buf[..n]` was written just above.
         #[allow(unsafe_code)]
-        Ok(unsafe { &*(&buf[..n] as *const [core::mem::MaybeUninit<u8>] as *const [u8]) })
+        Ok(unsafe { crate::written(&buf[..n]) })
     }
 }
 
