@@ -6,6 +6,7 @@
 
 use crate::prelude::*;
 use core::fmt;
+use core::mem::MaybeUninit;
 
 use rustix::fd::OwnedFd;
 use rustix::process::Pid;
@@ -516,14 +517,23 @@ impl Jobs {
     /// (none there: nothing) and said with `why`: stopped at once by the
     /// loop, so what restarts with it is judged against the new
     /// configuration.
-    fn keep_stopping(&mut self, old: &mut Option<Job>, why: &'static [u8]) {
+    ///
+    /// # Safety
+    ///
+    /// As [`push_from`]: `old` holds a job, or one it took.
+    #[allow(unsafe_code)]
+    unsafe fn keep_stopping(&mut self, old: &mut MaybeUninit<Job>, why: &'static [u8]) {
         // Changed where it lies, taken only into the push (issue 18,
         // bytes).
-        if let Some(job) = old {
+        // SAFETY: passed on from the caller.
+        if unsafe { left(old) }.is_some() {
+            // SAFETY: a job, not taken.
+            let job = unsafe { old.assume_init_mut() };
             super::job_info(&job.spec.name, why);
             job.held = false;
         }
-        push_from(&mut self.retiring, old);
+        // SAFETY: passed on from the caller.
+        unsafe { push_from(&mut self.retiring, old) };
     }
 
     /// Forgets retired jobs whose processes are all gone; returns their
@@ -550,6 +560,7 @@ impl Jobs {
     /// Out of `Supervisor::apply` on x86_64: a frame of its own (issue
     /// 18, bytes: min x86_64 -24).
     #[cfg_attr(target_arch = "x86_64", inline(never))]
+    #[allow(unsafe_code)]
     pub fn apply(
         &mut self,
         specs: Vec<JobSpec>,
@@ -558,10 +569,15 @@ impl Jobs {
         // The new list is built where it stays: no list of its own to
         // move in and an empty one to drop (issue 18, bytes).
         let fresh = Vec::with_capacity(specs.len());
-        let mut old: Vec<Option<Job>> = core::mem::replace(&mut self.current, fresh)
-            .into_iter()
-            .map(Some)
-            .collect();
+        // The old list's jobs are moved out of it one by one, each slot
+        // marked by an id of 0 once taken (ids start at 1): no list of
+        // `Option`s rebuilt from it, and none of their drop code (issue
+        // 18, bytes). What is left of it at the end is its buffer.
+        let mut old = core::mem::ManuallyDrop::new(core::mem::replace(&mut self.current, fresh));
+        // SAFETY: the parts of a `Vec<Job>` that is not used again;
+        // `MaybeUninit<Job>` has the layout of `Job`.
+        let mut old: Vec<MaybeUninit<Job>> =
+            unsafe { Vec::from_raw_parts(old.as_mut_ptr().cast(), old.len(), old.capacity()) };
         let mut applied = Applied {
             added: 0,
             changed: 0,
@@ -572,16 +588,19 @@ impl Jobs {
         let mut at = 0;
         for spec in specs {
             let found = super::find_from(&old, &mut at, |j| {
-                j.as_ref().is_some_and(|j| j.spec.name == spec.name)
+                // SAFETY: every slot of `old` holds a job or one taken
+                // by `push_from`.
+                unsafe { left(j) }.is_some_and(|j| j.spec.name == spec.name)
             });
             // Looked at in its slot and taken from there only where it
             // goes: no copy of the whole job to match on (issue 18,
             // bytes). `find_from` picks only a slot that holds a job.
             if let Some(k) = found {
                 let slot = &mut old[k];
-                if let Some(job) = slot
-                    && job.spec == spec
-                {
+                // SAFETY: `find_from` picks a slot that holds a job; as
+                // above, for the takes below.
+                let job = unsafe { slot.assume_init_mut() };
+                if job.spec == spec {
                     applied.kept += 1;
                     // The file changed: the operator's overrides end here
                     // (SPEC §8).
@@ -591,14 +610,16 @@ impl Jobs {
                     if job.launch.is_err() {
                         job.launch = prepare(&job.spec, job.id);
                     }
-                    push_from(&mut self.current, slot);
+                    unsafe { push_from(&mut self.current, slot) };
                     continue;
                 }
                 applied.changed += 1;
-                self.keep_stopping(
-                    slot,
-                    super::info_msg!("job {} changed; restarting it with its new settings"),
-                );
+                unsafe {
+                    self.keep_stopping(
+                        slot,
+                        super::info_msg!("job {} changed; restarting it with its new settings"),
+                    )
+                };
             } else {
                 applied.added += 1;
             }
@@ -608,12 +629,15 @@ impl Jobs {
             add_job(&mut self.current, id, spec, launch);
         }
         for slot in &mut old {
-            if slot.is_some() {
+            // SAFETY: as above.
+            if unsafe { left(slot) }.is_some() {
                 applied.removed += 1;
-                self.keep_stopping(
-                    slot,
-                    super::info_msg!("job {} removed from the configuration; stopping it"),
-                );
+                unsafe {
+                    self.keep_stopping(
+                        slot,
+                        super::info_msg!("job {} removed from the configuration; stopping it"),
+                    )
+                };
             }
         }
         applied.retired.end = self.retiring.len();
@@ -659,11 +683,36 @@ fn named(list: &[Job], name: &str) -> Option<usize> {
 /// The job in `slot` (none there: nothing) moved to the end of `list`:
 /// one body for the kept and the retired jobs of [`Jobs::apply`], each
 /// had its own take and push (issue 18, bytes).
+///
+/// # Safety
+///
+/// `slot` holds a job, or one this took (its id 0: ids start at 1).
 #[inline(never)]
-fn push_from(list: &mut Vec<Job>, slot: &mut Option<Job>) {
-    if let Some(job) = slot.take() {
-        list.push(job);
+#[allow(unsafe_code)]
+unsafe fn push_from(list: &mut Vec<Job>, slot: &mut MaybeUninit<Job>) {
+    // SAFETY: as the caller promises.
+    if unsafe { left(slot) }.is_some() {
+        let p = slot.as_mut_ptr();
+        // SAFETY: a job, moved out; its bytes stay, and the id marks it
+        // taken. Only the id is read of it again (`left`).
+        unsafe {
+            list.push(p.read());
+            (*p).id = 0;
+        }
     }
+}
+
+/// The job in `slot`, unless [`push_from`] took it.
+///
+/// # Safety
+///
+/// As [`push_from`].
+#[allow(unsafe_code)]
+unsafe fn left(slot: &MaybeUninit<Job>) -> Option<&Job> {
+    let p = slot.as_ptr();
+    // SAFETY: the id of a job, taken or not, is still there; a slot
+    // whose id is not 0 holds a job.
+    unsafe { ((*p).id != 0).then(|| &*p) }
 }
 
 /// A new job made at the end of `list`. Out of [`Jobs::apply`] on 32-bit
