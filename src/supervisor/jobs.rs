@@ -520,19 +520,16 @@ impl Jobs {
     ///
     /// # Safety
     ///
-    /// As [`push_from`]: `old` holds a job, or one it took.
+    /// `old` holds a job not taken (as [`push_from`]).
     #[allow(unsafe_code)]
     unsafe fn keep_stopping(&mut self, old: &mut MaybeUninit<Job>, why: &'static [u8]) {
         // Changed where it lies, taken only into the push (issue 18,
         // bytes).
-        // SAFETY: passed on from the caller.
-        if unsafe { left(old) }.is_some() {
-            // SAFETY: a job, not taken.
-            let job = unsafe { old.assume_init_mut() };
-            super::job_info(&job.spec.name, why);
-            job.held = false;
-        }
-        // SAFETY: passed on from the caller.
+        // SAFETY: the caller's promise.
+        let job = unsafe { old.assume_init_mut() };
+        super::job_info(&job.spec.name, why);
+        job.held = false;
+        // SAFETY: as above.
         unsafe { push_from(&mut self.retiring, old) };
     }
 
@@ -680,25 +677,23 @@ fn named(list: &[Job], name: &str) -> Option<usize> {
     list.iter().position(|j| *j.spec.name == *name)
 }
 
-/// The job in `slot` (none there: nothing) moved to the end of `list`:
-/// one body for the kept and the retired jobs of [`Jobs::apply`], each
-/// had its own take and push (issue 18, bytes).
+/// The job in `slot` moved to the end of `list`: one body for the kept
+/// and the retired jobs of [`Jobs::apply`], each had its own take and
+/// push (issue 18, bytes).
 ///
 /// # Safety
 ///
-/// `slot` holds a job, or one this took (its id 0: ids start at 1).
+/// `slot` holds a job not taken: by this, which marks it taken by an id
+/// of 0 (ids start at 1).
 #[inline(never)]
 #[allow(unsafe_code)]
 unsafe fn push_from(list: &mut Vec<Job>, slot: &mut MaybeUninit<Job>) {
-    // SAFETY: as the caller promises.
-    if unsafe { left(slot) }.is_some() {
-        let p = slot.as_mut_ptr();
-        // SAFETY: a job, moved out; its bytes stay, and the id marks it
-        // taken. Only the id is read of it again (`left`).
-        unsafe {
-            list.push(p.read());
-            (*p).id = 0;
-        }
+    let p = slot.as_mut_ptr();
+    // SAFETY: a job, moved out; its bytes stay, and the id marks it
+    // taken. Only the id is read of it again (`left`).
+    unsafe {
+        list.push(p.read());
+        (*p).id = 0;
     }
 }
 
@@ -706,7 +701,7 @@ unsafe fn push_from(list: &mut Vec<Job>, slot: &mut MaybeUninit<Job>) {
 ///
 /// # Safety
 ///
-/// As [`push_from`].
+/// `slot` holds a job, or one [`push_from`] took.
 #[allow(unsafe_code)]
 unsafe fn left(slot: &MaybeUninit<Job>) -> Option<&Job> {
     let p = slot.as_ptr();
