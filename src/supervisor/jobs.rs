@@ -582,8 +582,17 @@ impl Jobs {
             kept: 0,
             retired: self.retiring.len()..0,
         };
+        // The specs read out of their buffer one by one, each once: no
+        // iterator's drop of specs left, there are none (issue 18, bytes).
+        let mut specs = core::mem::ManuallyDrop::new(specs);
+        // SAFETY: as for `old`.
+        let specs: Vec<MaybeUninit<JobSpec>> = unsafe {
+            Vec::from_raw_parts(specs.as_mut_ptr().cast(), specs.len(), specs.capacity())
+        };
         let mut at = 0;
-        for spec in specs {
+        for spec in &specs {
+            // SAFETY: each a spec, read once.
+            let spec = unsafe { spec.assume_init_read() };
             let found = super::find_from(&old, &mut at, |j| {
                 // SAFETY: every slot of `old` holds a job or one taken
                 // by `push_from`.
