@@ -586,13 +586,18 @@ impl Jobs {
         // iterator's drop of specs left, there are none (issue 18, bytes).
         let mut specs = core::mem::ManuallyDrop::new(specs);
         // SAFETY: as for `old`.
-        let specs: Vec<MaybeUninit<JobSpec>> = unsafe {
+        let mut specs: Vec<MaybeUninit<JobSpec>> = unsafe {
             Vec::from_raw_parts(specs.as_mut_ptr().cast(), specs.len(), specs.capacity())
         };
         let mut at = 0;
-        for spec in &specs {
-            // SAFETY: each a spec, read once.
-            let spec = unsafe { spec.assume_init_read() };
+        for new in &mut specs {
+            // Looked at where it lies, and read out of it (or dropped)
+            // once, where it goes: no copy of it made first (issue 18,
+            // bytes).
+            let new = new.as_mut_ptr();
+            // SAFETY: each slot a spec, not read out until the end of
+            // this turn.
+            let spec = unsafe { &*new };
             let found = super::find_from(&old, &mut at, |j| {
                 // SAFETY: every slot of `old` holds a job or one taken
                 // by `push_from`.
@@ -606,13 +611,15 @@ impl Jobs {
                 // SAFETY: `find_from` picks a slot that holds a job; as
                 // above, for the takes below.
                 let job = unsafe { slot.assume_init_mut() };
-                if job.spec == spec {
+                if job.spec == *spec {
                     applied.kept += 1;
                     // The file changed: the operator's overrides end here
                     // (SPEC §8).
                     job.want = Want::AsConfigured;
                     // Keep the positions of the new text for messages.
-                    job.spec.origin = spec.origin;
+                    job.spec.origin = spec.origin.clone();
+                    // SAFETY: its last use; the turn's one drop or read.
+                    unsafe { new.drop_in_place() };
                     if job.launch.is_err() {
                         job.launch = prepare(&job.spec, job.id);
                     }
@@ -631,8 +638,9 @@ impl Jobs {
             }
             let id = self.next_id.max(1);
             self.next_id = id.wrapping_add(1);
-            let launch = prepare(&spec, id);
-            add_job(&mut self.current, id, spec, launch);
+            let launch = prepare(spec, id);
+            // SAFETY: as above.
+            add_job(&mut self.current, id, unsafe { new.read() }, launch);
         }
         for slot in &mut old {
             // SAFETY: as above.
