@@ -194,7 +194,10 @@ impl JobSpec {
 /// whether their rarely set options were boxed (see [`Extras`]).
 impl PartialEq for JobSpec {
     fn eq(&self, other: &JobSpec) -> bool {
-        self.meaning() == other.meaning()
+        let (mut a, mut b) = (Meaning(Vec::new()), Meaning(Vec::new()));
+        self.meaning(&mut a);
+        other.meaning(&mut b);
+        a.0 == b.0
     }
 }
 
@@ -281,7 +284,9 @@ impl JobSpec {
     /// What the job means, as bytes that are equal exactly when two jobs
     /// mean the same (see [`Meaning`]). Every field is named here, so a
     /// new one cannot be left out unnoticed.
-    fn meaning(&self) -> Vec<u8> {
+    /// Written onto `m`, the caller's: not built in a frame of its own
+    /// and moved out (issue 18, bytes).
+    fn meaning(&self, m: &mut Meaning) {
         let JobSpec {
             name,
             cmd,
@@ -316,7 +321,6 @@ impl JobSpec {
             groups,
             umask,
         } = self.extra();
-        let mut m = Meaning(Vec::new());
         m.text(name);
         m.num(cmd.len());
         for word in cmd {
@@ -379,7 +383,7 @@ impl JobSpec {
         // Without `ready`, `after`, `check` or `watchdog` the bytes end
         // here; with them, more follow.
         let Some(r) = readiness.as_deref() else {
-            return m.0;
+            return;
         };
         let Readiness {
             how,
@@ -417,7 +421,6 @@ impl JobSpec {
         m.opt(check_timeout_ms);
         m.opt32(*check_fails);
         m.opt(watchdog_ms);
-        m.0
     }
 }
 
