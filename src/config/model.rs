@@ -252,13 +252,6 @@ impl Meaning {
         }
     }
 
-    /// The meaning of `out` alone (see [`Output`]'s `PartialEq`).
-    fn of_output(out: &Output) -> Vec<u8> {
-        let mut m = Meaning(Vec::new());
-        m.output(out);
-        m.0
-    }
-
     fn output(&mut self, out: &Output) {
         // The variant's number and its path written at one place each
         // (issue 18, bytes).
@@ -608,7 +601,10 @@ pub enum Output {
 /// never when it restarts a job: the two small `Vec`s are made there.
 impl PartialEq for Output {
     fn eq(&self, other: &Output) -> bool {
-        Meaning::of_output(self) == Meaning::of_output(other)
+        let (mut a, mut b) = (Meaning(Vec::new()), Meaning(Vec::new()));
+        a.output(self);
+        b.output(other);
+        a.0 == b.0
     }
 }
 
