@@ -159,10 +159,14 @@ impl Parser<'_> {
                             }
                         }
                     }
-                    _ => match self.command(READY_WHEN, pos, rest) {
-                        Some(cmd) => ReadyHow::When(cmd),
-                        None => return,
-                    },
+                    // Put where it is kept: no `ReadyHow` of a command
+                    // made here and moved there (issue 18, bytes).
+                    _ => {
+                        if let Some(cmd) = self.command(READY_WHEN, pos, rest) {
+                            put(&mut self.readiness().how, Some(ReadyHow::When(cmd)));
+                        }
+                        return;
+                    }
                 };
                 put(&mut self.readiness().how, Some(how));
             }
