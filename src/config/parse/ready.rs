@@ -221,12 +221,11 @@ impl Parser<'_> {
                 let Some(ms) = self.time_ms(option, pos, time) else {
                     return;
                 };
-                let Some(cmd) = self.command(option, pos, cmd) else {
-                    return;
-                };
-                let r = self.readiness();
-                r.check_every_ms = Some(ms);
-                put(&mut r.check_cmd, cmd);
+                if let Some(cmd) = self.command(option, pos, cmd) {
+                    let r = self.readiness();
+                    put(&mut r.check_cmd, cmd);
+                    r.check_every_ms = Some(ms);
+                }
             }
             TIMEOUT => self.timed(option, pos, rest, CHECK_TIMEOUT),
             _ => {
