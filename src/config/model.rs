@@ -194,7 +194,10 @@ impl JobSpec {
 /// whether their rarely set options were boxed (see [`Extras`]).
 impl PartialEq for JobSpec {
     fn eq(&self, other: &JobSpec) -> bool {
-        self.meaning() == other.meaning()
+        let (mut a, mut b) = (Meaning(Vec::new()), Meaning(Vec::new()));
+        self.meaning(&mut a);
+        other.meaning(&mut b);
+        a.0 == b.0
     }
 }
 
@@ -249,13 +252,6 @@ impl Meaning {
         }
     }
 
-    /// The meaning of `out` alone (see [`Output`]'s `PartialEq`).
-    fn of_output(out: &Output) -> Vec<u8> {
-        let mut m = Meaning(Vec::new());
-        m.output(out);
-        m.0
-    }
-
     fn output(&mut self, out: &Output) {
         // The variant's number and its path written at one place each
         // (issue 18, bytes).
@@ -281,7 +277,9 @@ impl JobSpec {
     /// What the job means, as bytes that are equal exactly when two jobs
     /// mean the same (see [`Meaning`]). Every field is named here, so a
     /// new one cannot be left out unnoticed.
-    fn meaning(&self) -> Vec<u8> {
+    /// Written onto `m`, the caller's: not built in a frame of its own
+    /// and moved out (issue 18, bytes).
+    fn meaning(&self, m: &mut Meaning) {
         let JobSpec {
             name,
             cmd,
@@ -316,7 +314,6 @@ impl JobSpec {
             groups,
             umask,
         } = self.extra();
-        let mut m = Meaning(Vec::new());
         m.text(name);
         m.num(cmd.len());
         for word in cmd {
@@ -379,7 +376,7 @@ impl JobSpec {
         // Without `ready`, `after`, `check` or `watchdog` the bytes end
         // here; with them, more follow.
         let Some(r) = readiness.as_deref() else {
-            return m.0;
+            return;
         };
         let Readiness {
             how,
@@ -417,7 +414,6 @@ impl JobSpec {
         m.opt(check_timeout_ms);
         m.opt32(*check_fails);
         m.opt(watchdog_ms);
-        m.0
     }
 }
 
@@ -605,7 +601,10 @@ pub enum Output {
 /// never when it restarts a job: the two small `Vec`s are made there.
 impl PartialEq for Output {
     fn eq(&self, other: &Output) -> bool {
-        Meaning::of_output(self) == Meaning::of_output(other)
+        let (mut a, mut b) = (Meaning(Vec::new()), Meaning(Vec::new()));
+        a.output(self);
+        b.output(other);
+        a.0 == b.0
     }
 }
 

@@ -333,7 +333,13 @@ pub fn parse_cpu(text: &str) -> Result<Vec<u32>, (u32, &str)> {
     // Words of 32 bits: no 64-bit shifts on 32-bit targets (issue 18,
     // bytes).
     let mut set = [0u32; (MAX_CPU as usize + 1) / 32];
-    let mut add = |n: u32| set[n as usize / 32] |= 1 << (n % 32);
+    // By `get_mut`: `n` is at most MAX_CPU, but that is not known here,
+    // and an index brought a check that panics (issue 18, bytes).
+    let mut add = |n: u32| {
+        if let Some(word) = set.get_mut(n as usize / 32) {
+            *word |= 1 << (n % 32);
+        }
+    };
     // The prefix as bytes: one test, not two strip_prefix calls (issue
     // 18, bytes).
     let hex = match text.as_bytes() {

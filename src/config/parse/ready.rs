@@ -159,10 +159,14 @@ impl Parser<'_> {
                             }
                         }
                     }
-                    _ => match self.command(READY_WHEN, pos, rest) {
-                        Some(cmd) => ReadyHow::When(cmd),
-                        None => return,
-                    },
+                    // Put where it is kept: no `ReadyHow` of a command
+                    // made here and moved there (issue 18, bytes).
+                    _ => {
+                        if let Some(cmd) = self.command(READY_WHEN, pos, rest) {
+                            put(&mut self.readiness().how, Some(ReadyHow::When(cmd)));
+                        }
+                        return;
+                    }
                 };
                 put(&mut self.readiness().how, Some(how));
             }
@@ -217,12 +221,11 @@ impl Parser<'_> {
                 let Some(ms) = self.time_ms(option, pos, time) else {
                     return;
                 };
-                let Some(cmd) = self.command(option, pos, cmd) else {
-                    return;
-                };
-                let r = self.readiness();
-                r.check_every_ms = Some(ms);
-                put(&mut r.check_cmd, cmd);
+                if let Some(cmd) = self.command(option, pos, cmd) {
+                    let r = self.readiness();
+                    put(&mut r.check_cmd, cmd);
+                    r.check_every_ms = Some(ms);
+                }
             }
             TIMEOUT => self.timed(option, pos, rest, CHECK_TIMEOUT),
             _ => {
