@@ -816,9 +816,17 @@ fn conf_line(line: &str, conf: &mut Conf, timeout: &mut u32, attempts: &mut u32)
                 };
                 match crate::config::word_index("ndots\0timeout\0attempts\0", key) {
                     Some(0) => conf.ndots = n.min(15) as usize,
-                    // Zero would mean never waiting: clamp to 1.
-                    Some(1) => *timeout = n.clamp(1, 30),
-                    Some(_) => *attempts = n.clamp(1, 5),
+                    // Zero would mean never waiting: clamp to 1. One
+                    // clamp for both, its bound and its place picked
+                    // (issue 18, bytes).
+                    Some(k) => {
+                        let (to, max) = if k == 1 {
+                            (&mut *timeout, 30)
+                        } else {
+                            (&mut *attempts, 5)
+                        };
+                        *to = n.clamp(1, max);
+                    }
                     None => {}
                 }
             }
