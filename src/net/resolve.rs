@@ -294,12 +294,15 @@ impl<'a, I: Io> Resolver<'a, I> {
             Some(round) => round,
             None => Round::open(&mut self.round, io, sources),
         };
+        // Copied before the search is weighed: one copy for both of its
+        // outcomes (issue 18, bytes).
+        let owned = name.to_string();
         let dots = name.bytes().filter(|&b| b == b'.').count();
         // An absolute name (`host.`) had its dot cut above: no search.
         let search = name.len() == host.len() && dots < round.conf.ndots;
         let mut lookup = Lookup {
             key,
-            name: name.to_string(),
+            name: owned,
             next: Some(if search { 0 } else { round.conf.search.len() }),
             query: Query::blank(),
             id: 0,
