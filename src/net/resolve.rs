@@ -484,8 +484,14 @@ impl<S> Round<S> {
         } else {
             &round.conf.servers[..]
         };
-        for (index, &ip) in ips.iter().enumerate() {
-            let socket = match io.connect(index, SocketAddr::new(ip, sources.dns_port)) {
+        for (index, ip) in ips.iter().enumerate() {
+            // The address made by `net::at`, as a listener's and a
+            // destination's: no inlined copy of its making (issue 18,
+            // bytes). It is always `Some` for an address.
+            let Some(server) = super::at(Some(ip), sources.dns_port) else {
+                continue;
+            };
+            let socket = match io.connect(index, server) {
                 Ok(socket) => Some(socket),
                 Err(e) => {
                     round.last_error = e;
