@@ -274,6 +274,9 @@ impl<'a, I: Io> Resolver<'a, I> {
         } else {
             let ips = from_hosts(self.sources.hosts, name);
             if ips.is_empty() {
+                // Empty, so never allocated: nothing to free, and no drop
+                // code (issue 18, bytes).
+                core::mem::forget(ips);
                 self.start_dns(key, host, name, now);
                 return;
             }
