@@ -659,11 +659,12 @@ fn hosts_line(line: &str, name: &str, ips: &mut Vec<IpAddr>) {
     let Some(word) = words.next() else {
         return;
     };
-    let Some(ip) = crate::config::parse_ip(word) else {
-        return;
-    };
+    // The address read once the name is found among the line's names:
+    // pushed as it is made, not kept aside across the search (issue 18,
+    // bytes).
     if ips.len() < MAX_ADDRS
         && words.any(|word| crate::utf8::eq_ignore_case(word.as_bytes(), name.as_bytes()))
+        && let Some(ip) = crate::config::parse_ip(word)
     {
         ips.push(ip);
     }
