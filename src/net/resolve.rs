@@ -265,13 +265,15 @@ impl<'a, I: Io> Resolver<'a, I> {
     // itself on x86_64 (issue 18, bytes; 0 on 32-bit ARM).
     #[inline(never)]
     pub fn start(&mut self, key: u32, host: &str, now: Instant) {
-        let name = crate::strip_last(host, b'.');
         // The results known at once pushed at one place (issue 18, bytes).
         let result = if let Some(ip) = crate::config::parse_ip(host) {
             Ok(vec![ip])
         } else if !crate::config::is_host_name(host) {
             Err(LookupError::BadName)
         } else {
+            // The name without its dot made where it is used, not kept
+            // across the tests above (issue 18, bytes).
+            let name = crate::strip_last(host, b'.');
             let ips = from_hosts(self.sources.hosts, name);
             if ips.is_empty() {
                 // Empty, so never allocated: nothing to free, and no drop
