@@ -141,19 +141,18 @@ impl Users {
             for line in crate::Lines(passwd) {
                 let mut f = [""; 6];
                 let (n, _) = crate::split_fields(line, b':', &mut f);
-                let found = if by_uid {
-                    crate::parse_unsigned(f[2]) == wanted
-                } else {
-                    f[0] == name
-                };
+                // The uid read once, for the search by uid and for the
+                // entry found (issue 18, bytes).
+                let uid = crate::parse_unsigned::<u32>(f[2]);
+                let found = if by_uid { uid == wanted } else { f[0] == name };
                 if n >= 4 && found {
-                    entry = Some((f, n));
+                    entry = Some((f, n, uid));
                     break 'search;
                 }
             }
         }
-        let entry = entry.and_then(|(entry, n)| {
-            let uid = crate::parse_unsigned::<u32>(entry[2])?;
+        let entry = entry.and_then(|(entry, n, uid)| {
+            let uid = uid?;
             let gid = crate::parse_unsigned::<u32>(entry[3])?;
             Some((entry, n, uid, gid))
         });

@@ -265,15 +265,20 @@ impl<'a, I: Io> Resolver<'a, I> {
     // itself on x86_64 (issue 18, bytes; 0 on 32-bit ARM).
     #[inline(never)]
     pub fn start(&mut self, key: u32, host: &str, now: Instant) {
-        let name = crate::strip_last(host, b'.');
         // The results known at once pushed at one place (issue 18, bytes).
         let result = if let Some(ip) = crate::config::parse_ip(host) {
             Ok(vec![ip])
         } else if !crate::config::is_host_name(host) {
             Err(LookupError::BadName)
         } else {
+            // The name without its dot made where it is used, not kept
+            // across the tests above (issue 18, bytes).
+            let name = crate::strip_last(host, b'.');
             let ips = from_hosts(self.sources.hosts, name);
             if ips.is_empty() {
+                // Empty, so never allocated: nothing to free, and no drop
+                // code (issue 18, bytes).
+                core::mem::forget(ips);
                 self.start_dns(key, host, name, now);
                 return;
             }
@@ -294,12 +299,15 @@ impl<'a, I: Io> Resolver<'a, I> {
             Some(round) => round,
             None => Round::open(&mut self.round, io, sources),
         };
+        // Copied before the search is weighed: one copy for both of its
+        // outcomes (issue 18, bytes).
+        let owned = name.to_string();
         let dots = name.bytes().filter(|&b| b == b'.').count();
         // An absolute name (`host.`) had its dot cut above: no search.
         let search = name.len() == host.len() && dots < round.conf.ndots;
         let mut lookup = Lookup {
             key,
-            name: name.to_string(),
+            name: owned,
             next: Some(if search { 0 } else { round.conf.search.len() }),
             query: Query::blank(),
             id: 0,
@@ -481,8 +489,14 @@ impl<S> Round<S> {
         } else {
             &round.conf.servers[..]
         };
-        for (index, &ip) in ips.iter().enumerate() {
-            let socket = match io.connect(index, SocketAddr::new(ip, sources.dns_port)) {
+        for (index, ip) in ips.iter().enumerate() {
+            // The address made by `net::at`, as a listener's and a
+            // destination's: no inlined copy of its making (issue 18,
+            // bytes). It is always `Some` for an address.
+            let Some(server) = super::at(Some(ip), sources.dns_port) else {
+                continue;
+            };
+            let socket = match io.connect(index, server) {
                 Ok(socket) => Some(socket),
                 Err(e) => {
                     round.last_error = e;
@@ -647,11 +661,12 @@ fn hosts_line(line: &str, name: &str, ips: &mut Vec<IpAddr>) {
     let Some(word) = words.next() else {
         return;
     };
-    let Some(ip) = crate::config::parse_ip(word) else {
-        return;
-    };
+    // The address read once the name is found among the line's names:
+    // pushed as it is made, not kept aside across the search (issue 18,
+    // bytes).
     if ips.len() < MAX_ADDRS
         && words.any(|word| crate::utf8::eq_ignore_case(word.as_bytes(), name.as_bytes()))
+        && let Some(ip) = crate::config::parse_ip(word)
     {
         ips.push(ip);
     }
@@ -816,9 +831,17 @@ fn conf_line(line: &str, conf: &mut Conf, timeout: &mut u32, attempts: &mut u32)
                 };
                 match crate::config::word_index("ndots\0timeout\0attempts\0", key) {
                     Some(0) => conf.ndots = n.min(15) as usize,
-                    // Zero would mean never waiting: clamp to 1.
-                    Some(1) => *timeout = n.clamp(1, 30),
-                    Some(_) => *attempts = n.clamp(1, 5),
+                    // Zero would mean never waiting: clamp to 1. One
+                    // clamp for both, its bound and its place picked
+                    // (issue 18, bytes).
+                    Some(k) => {
+                        let (to, max) = if k == 1 {
+                            (&mut *timeout, 30)
+                        } else {
+                            (&mut *attempts, 5)
+                        };
+                        *to = n.clamp(1, max);
+                    }
                     None => {}
                 }
             }

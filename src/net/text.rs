@@ -82,14 +82,18 @@ fn write_v6(f: &mut fmt::Formatter<'_>, v6: &Ipv6Addr) -> fmt::Result {
     if zeros < 2 {
         zeros_at = GROUPS;
     }
+    // The run's end computed once; its first group writes `::` and
+    // the rest of it nothing (issue 18, bytes).
+    let end = zeros_at + zeros;
     for i in 0..GROUPS {
         if i == zeros_at {
             f.write_str("::")?;
-        }
-        if (zeros_at..zeros_at + zeros).contains(&i) {
             continue;
         }
-        if i != 0 && i != zeros_at + zeros {
+        if i > zeros_at && i < end {
+            continue;
+        }
+        if i != 0 && i != end {
             f.write_char(':')?;
         }
         write_hex(f, group(i))?;

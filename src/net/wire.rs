@@ -262,7 +262,9 @@ fn format_line(line: &mut heapless::Vec<u8, REPORT_MAX>, job: &ReportLine<'_>, m
     };
     let _ = line.extend_from_slice(&[b' ', state, b' ']);
     extend_itoa(line.as_mut_view(), job.secs_running);
-    let _ = line.push(b' ');
+    // One byte by the out-of-line `extend_from_slice`, not an inlined
+    // `push` (issue 18, bytes).
+    let _ = line.extend_from_slice(b" ");
     extend_itoa(line.as_mut_view(), job.pid.into());
     let mut tail: heapless::Vec<u8, 40> = heapless::Vec::new();
     if let Some((word, secs)) = job.up {
@@ -306,7 +308,7 @@ fn format_line(line: &mut heapless::Vec<u8, REPORT_MAX>, job: &ReportLine<'_>, m
         }
     }
     let _ = line.extend_from_slice(&tail);
-    let _ = line.push(b'\n');
+    let _ = line.extend_from_slice(b"\n");
 }
 
 /// Up to `max_chars` of `word`, whitespace and control characters made
