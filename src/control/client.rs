@@ -86,7 +86,10 @@ fn parse_args<'a>(
                 Some(4) if verb == Verb::Status => out.prometheus = true,
                 Some(5) => match args.next() {
                     Some(path) => out.socket = path,
-                    None => break 'usage (msg!(0, "option '-s' needs an argument"), ""),
+                    // The daemon's text for a flag's missing argument,
+                    // its letter the value: one packed text for both
+                    // (issue 18, bytes).
+                    None => break 'usage (msg!(0, "option '-{}' needs an argument"), "s"),
                 },
                 _ => match text.strip_prefix("-s") {
                     Some(path) => out.socket = path,
