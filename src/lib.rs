@@ -107,12 +107,13 @@ pub(crate) fn parse_i32(text: &str) -> Option<i32> {
     };
     let n = parse_unsigned::<u32>(digits)?;
     // In range by 32-bit checks, not an i64 and a `try_from` whose
-    // Result the inlined caller packed and unpacked (issue 18, bytes).
-    if negative {
-        0_i32.checked_sub_unsigned(n)
-    } else {
-        i32::try_from(n).ok()
+    // Result the inlined caller packed and unpacked (issue 18, bytes);
+    // one bound for both signs, 2^31 with a minus, 2^31 - 1 without:
+    // one path after the parse, not one per sign (issue 18, bytes).
+    if n > i32::MAX as u32 + u32::from(negative) {
+        return None;
     }
+    Some(if negative { n.wrapping_neg() } else { n } as i32)
 }
 
 /// `text.strip_prefix(b as char)` for an ASCII `b`, by its first byte:

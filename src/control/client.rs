@@ -86,7 +86,10 @@ fn parse_args<'a>(
                 Some(4) if verb == Verb::Status => out.prometheus = true,
                 Some(5) => match args.next() {
                     Some(path) => out.socket = path,
-                    None => break 'usage (msg!(0, "option '-s' needs an argument"), ""),
+                    // The daemon's text for a flag's missing argument,
+                    // its letter the value: one packed text for both
+                    // (issue 18, bytes).
+                    None => break 'usage (msg!(0, "option '-{}' needs an argument"), "s"),
                 },
                 _ => match text.strip_prefix("-s") {
                     Some(path) => out.socket = path,
@@ -527,6 +530,9 @@ fn state_text(text: &mut String, job: &JobStatus) {
     // A word of the states' list: a state's own (said as on the wire) or
     // one of the texts after them, by place: one `nth_word` of one list,
     // no text or list per arm (issue 18, bytes).
+    // The `give up` window looked up once for the two states that show
+    // it (issue 18, bytes).
+    let give_up = job.extra("give_up_after");
     let i = match job.state {
         State::Running | State::Starting | State::Unhealthy | State::Stopping => job.state as usize,
         State::Waiting => {
@@ -538,7 +544,7 @@ fn state_text(text: &mut String, job: &JobStatus) {
             if let Some(d) = job.extra("delay_secs") {
                 crate::packed::append(text, format_args!(", delay {} s", Str(d)));
             }
-            if let (Some(n), Some(of)) = (job.extra("quick_exits"), job.extra("give_up_after")) {
+            if let (Some(n), Some(of)) = (job.extra("quick_exits"), give_up) {
                 crate::packed::append(
                     text,
                     format_args!(", {} of {} quick exits", Str(n), Str(of)),
@@ -548,7 +554,7 @@ fn state_text(text: &mut String, job: &JobStatus) {
         }
         State::Failed => {
             text.push_str("failed");
-            if let Some(n) = job.extra("give_up_after") {
+            if let Some(n) = give_up {
                 crate::packed::append(text, format_args!(": gave up after {} quick exits", Str(n)));
             }
             return;
