@@ -169,7 +169,8 @@ fn start<'a>(
                 sys::strerror(e)
             );
         }
-        *pidfile = opts.pidfile.map(PidFile::write);
+        // Put in the caller's None: no drop of it (issue 18, bytes).
+        crate::fill(pidfile, opts.pidfile.map(PidFile::write));
         return Supervisor::new(opts.config, &handled);
     };
     Err(failed)
