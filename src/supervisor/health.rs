@@ -15,7 +15,7 @@ use rustix::io::Errno;
 use super::job::{Probe, ProbeKind, ProbeRules};
 use super::notify::NotifySocket;
 use crate::clock::Instant;
-use crate::config::{JobSpec, ReadyHow};
+use crate::config::{JobSpec, Readiness, ReadyHow};
 use crate::spawn::Launch;
 
 /// Bytes of STATUS= text kept (it is shown, not interpreted).
@@ -79,24 +79,24 @@ pub struct Health {
     pub status: Text<STATUS_MAX>,
 }
 
-/// Whether `spec` needs a [`Health`].
-pub fn needed(spec: &JobSpec) -> bool {
+/// The readiness options of `spec` when it needs a [`Health`]: what
+/// `Health::new` is made from, looked up once (issue 18, bytes).
+pub fn needed(spec: &JobSpec) -> Option<&Readiness> {
     spec.readiness
-        .as_ref()
-        .is_some_and(|r| r.how.is_some() || r.check_every_ms.is_some())
+        .as_deref()
+        .filter(|r| r.how.is_some() || r.check_every_ms.is_some())
 }
 
 impl Health {
-    /// Builds what `spec` needs; `socket`: its notify socket path (when it
-    /// has `ready notify`) and the owner to give it.
+    /// Builds what a job's readiness options `r` need (from [`needed`]:
+    /// no way out of its own for a job without them; issue 18, bytes);
+    /// `socket`: its notify socket path (when it has `ready notify`) and
+    /// the owner to give it.
     pub fn new(
-        spec: &JobSpec,
+        r: &Readiness,
         job: &Launch,
         socket: Option<(String, Option<(u32, u32)>)>,
     ) -> Result<Box<Health>, String> {
-        let Some(r) = spec.readiness.as_deref() else {
-            return Err(String::new());
-        };
         // Boxed here, where it is made: not moved into its box by the
         // caller (issue 18, bytes).
         let mut health = Box::new(Health {
@@ -292,7 +292,12 @@ mod tests {
             .remove(0);
         let env = alloc::rc::Rc::new(crate::spawn::Env::inherited());
         let launch = Launch::logger(&["/bin/true"], None, &env).unwrap();
-        let mut h = Health::new(&spec, &launch, Some((path.to_string(), None))).unwrap();
+        let mut h = Health::new(
+            needed(&spec).unwrap(),
+            &launch,
+            Some((path.to_string(), None)),
+        )
+        .unwrap();
         let client = std::os::unix::net::UnixDatagram::unbound().unwrap();
         let mut buf = [core::mem::MaybeUninit::uninit(); DATAGRAM_MAX];
 

@@ -76,13 +76,13 @@ impl Supervisor {
         let euid = rustix::process::geteuid().as_raw();
         for i in 0..self.jobs.current().len() {
             let job = &self.jobs.current()[i];
-            if job.health.is_some() || job.launch.is_err() || !health::needed(&job.spec) {
+            if job.health.is_some() || job.launch.is_err() {
                 continue;
             }
-            let notify = matches!(
-                job.spec.readiness.as_ref().and_then(|r| r.how.as_ref()),
-                Some(ReadyHow::Notify)
-            );
+            let Some(r) = health::needed(&job.spec) else {
+                continue;
+            };
+            let notify = matches!(r.how, Some(ReadyHow::Notify));
             // The socket belongs to the job's user, so that only it (and
             // root) may send to it. Taken before the socket's path is made
             // and with the one borrow of the job: no path or error to drop
@@ -99,7 +99,7 @@ impl Supervisor {
                 true => match self.notify_dir.make() {
                     Ok(()) => {
                         let path = socket_path(self.notify_dir.path(), job.id);
-                        Health::new(&job.spec, launch, Some((path, owner)))
+                        Health::new(r, launch, Some((path, owner)))
                     }
                     Err(e) => Err(super::super::config_source::failed(
                         &[
@@ -110,7 +110,7 @@ impl Supervisor {
                         e,
                     )),
                 },
-                false => Health::new(&job.spec, launch, None),
+                false => Health::new(r, launch, None),
             };
             let id = u64::from(job.id);
             let job = self.jobs.get_mut(Slot::Job(i));
