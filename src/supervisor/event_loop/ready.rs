@@ -50,13 +50,13 @@ pub(super) fn add_env_lines(lines: &mut Vec<String>, spec: &JobSpec, id: u32, no
         return;
     };
     if matches!(r.how, Some(ReadyHow::Notify)) {
-        // `notify::path_in`'s path, formatted straight into the line: no
-        // String of its own made and dropped (issue 18, bytes).
-        let line = crate::packed::text(format_args!(
-            "NOTIFY_SOCKET={}/{}",
-            crate::packed::Str(notify_dir),
-            crate::packed::Int(id)
-        ));
+        // `notify::path_in`'s path, pushed straight onto the line: no
+        // String of its own made and dropped, and no `fmt::Arguments`,
+        // as `WATCHDOG_USEC` below (issue 18, bytes).
+        let mut line = String::from("NOTIFY_SOCKET=");
+        line.push_str(notify_dir);
+        line.push('/');
+        crate::logger::push_itoa(&mut line, u64::from(id));
         debug_assert_eq!(line[14..], notify::path_in(notify_dir, id));
         lines.push(line);
         if let Some(ms) = r.watchdog_ms {
