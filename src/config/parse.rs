@@ -465,6 +465,10 @@ pub fn parse(file: &str, src: &str) -> Result<Config, Vec<Error>> {
     }
     p.finish();
     p.check_after();
+    // Dropped here, once for both outcomes, not on each way out (issue
+    // 18, bytes).
+    drop(p.job);
+    drop(p.seen);
     let mut errors = p.diags.errors;
     if errors.is_empty() {
         // Never pushed to, so never allocated: nothing to free (issue 18,
