@@ -933,16 +933,23 @@ impl Parser<'_> {
         let cmd = damaged || misspelt_cmd || self.seen(Text::kw(Kw::Cmd)).is_some();
         // Each missing option reported by one call, the job named when it
         // has a name (then only `cmd` can be missing): issue 18, bytes.
-        for (given, option) in [(name, Kw::Name), (cmd, Kw::Cmd)] {
-            if given {
-                continue;
+        // The message chosen once; `cmd`'s text is the one after
+        // `name`'s, so one number stepped from the first to the second,
+        // for each bit of what is missing: no array of pairs on the stack
+        // (issue 18, bytes).
+        const _: () = assert!(Text::kw(Kw::Cmd).0 == Text::kw(Kw::Name).0 + 1);
+        let (msg, word) = match name_pos {
+            Some(_) => (Msg::MissingOptionOf, Some(&*spec.name)),
+            None => (Msg::MissingOption, None),
+        };
+        let mut said = said(msg, Text::kw(Kw::Name), Text::NONE);
+        let mut missing = u8::from(!name) | u8::from(!cmd) << 1;
+        while missing != 0 {
+            if missing & 1 != 0 {
+                self.diags.say(at, word, said, None);
             }
-            let (msg, word) = match name_pos {
-                Some(_) => (Msg::MissingOptionOf, Some(&*spec.name)),
-                None => (Msg::MissingOption, None),
-            };
-            let said = said(msg, Text::kw(option), Text::NONE);
-            self.diags.say(at, word, said, None);
+            said += 1 << 8;
+            missing >>= 1;
         }
         if let Some(pos) = name_pos {
             match find_name(&self.names, &spec.name) {
