@@ -768,14 +768,14 @@ impl Parser<'_> {
         if self.awaiting_open {
             self.awaiting_open = false;
             if kw == Some(Kw::Open) {
+                // The job looked at once, for both (issue 18, bytes).
+                let extra = words.get(1);
                 if let Some(job) = &mut self.job {
                     job.open = first.pos;
+                    job.damaged |= extra.is_some();
                 }
-                if let Some(extra) = words.get(1) {
+                if let Some(extra) = extra {
                     self.fail_plain(extra.pos, Msg::TextAfterOpen);
-                    if let Some(job) = &mut self.job {
-                        job.damaged = true;
-                    }
                 }
                 return;
             }
