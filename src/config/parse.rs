@@ -490,7 +490,7 @@ pub fn parse(file: &str, src: &str) -> Result<Config, Vec<Error>> {
         let mut j = i;
         while j > 0 {
             match errors.get_mut(j - 1..j + 1) {
-                Some(pair) if key(&pair[0]) > key(&pair[1]) => pair.swap(0, 1),
+                Some([a, b]) if key(a) > key(b) => core::mem::swap(a, b),
                 _ => break,
             }
             j -= 1;
