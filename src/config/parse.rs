@@ -465,6 +465,10 @@ pub fn parse(file: &str, src: &str) -> Result<Config, Vec<Error>> {
     }
     p.finish();
     p.check_after();
+    // Dropped here, once for both outcomes, not on each way out (issue
+    // 18, bytes).
+    drop(p.job);
+    drop(p.seen);
     let mut errors = p.diags.errors;
     if errors.is_empty() {
         // Never pushed to, so never allocated: nothing to free (issue 18,
@@ -486,7 +490,7 @@ pub fn parse(file: &str, src: &str) -> Result<Config, Vec<Error>> {
         let mut j = i;
         while j > 0 {
             match errors.get_mut(j - 1..j + 1) {
-                Some(pair) if key(&pair[0]) > key(&pair[1]) => pair.swap(0, 1),
+                Some([a, b]) if key(a) > key(b) => core::mem::swap(a, b),
                 _ => break,
             }
             j -= 1;
@@ -764,14 +768,14 @@ impl Parser<'_> {
         if self.awaiting_open {
             self.awaiting_open = false;
             if kw == Some(Kw::Open) {
+                // The job looked at once, for both (issue 18, bytes).
+                let extra = words.get(1);
                 if let Some(job) = &mut self.job {
                     job.open = first.pos;
+                    job.damaged |= extra.is_some();
                 }
-                if let Some(extra) = words.get(1) {
+                if let Some(extra) = extra {
                     self.fail_plain(extra.pos, Msg::TextAfterOpen);
-                    if let Some(job) = &mut self.job {
-                        job.damaged = true;
-                    }
                 }
                 return;
             }
@@ -929,16 +933,23 @@ impl Parser<'_> {
         let cmd = damaged || misspelt_cmd || self.seen(Text::kw(Kw::Cmd)).is_some();
         // Each missing option reported by one call, the job named when it
         // has a name (then only `cmd` can be missing): issue 18, bytes.
-        for (given, option) in [(name, Kw::Name), (cmd, Kw::Cmd)] {
-            if given {
-                continue;
+        // The message chosen once; `cmd`'s text is the one after
+        // `name`'s, so one number stepped from the first to the second,
+        // for each bit of what is missing: no array of pairs on the stack
+        // (issue 18, bytes).
+        const _: () = assert!(Text::kw(Kw::Cmd).0 == Text::kw(Kw::Name).0 + 1);
+        let (msg, word) = match name_pos {
+            Some(_) => (Msg::MissingOptionOf, Some(&*spec.name)),
+            None => (Msg::MissingOption, None),
+        };
+        let mut said = said(msg, Text::kw(Kw::Name), Text::NONE);
+        let mut missing = u8::from(!name) | u8::from(!cmd) << 1;
+        while missing != 0 {
+            if missing & 1 != 0 {
+                self.diags.say(at, word, said, None);
             }
-            let (msg, word) = match name_pos {
-                Some(_) => (Msg::MissingOptionOf, Some(&*spec.name)),
-                None => (Msg::MissingOption, None),
-            };
-            let said = said(msg, Text::kw(option), Text::NONE);
-            self.diags.say(at, word, said, None);
+            said += 1 << 8;
+            missing >>= 1;
         }
         if let Some(pos) = name_pos {
             match find_name(&self.names, &spec.name) {
