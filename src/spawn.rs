@@ -296,8 +296,13 @@ impl Launch {
                 // FILE.1 is created anew at each rotation: a directory the
                 // user may write makes it the user's even when sticky.
                 Output::Log(log) => Stream::Pipe(other_user.is_some_and(|ids| {
-                    let path = crate::files::join(dir, &log.path);
-                    redirectable(&path, ids) || redirectable(&(path + ".1"), ids)
+                    // ".1" added to the one string, not moved into a new
+                    // one: one drop (issue 18, bytes).
+                    let mut path = crate::files::join(dir, &log.path);
+                    redirectable(&path, ids) || {
+                        path.push_str(".1");
+                        redirectable(&path, ids)
+                    }
                 })),
             }
         };
