@@ -575,14 +575,16 @@ fn job_env(
             lines.push(line);
         }
     }
-    if spec.env.is_empty() && env_files.is_empty() && lines.is_empty() {
+    // The count of lines that give way, tested here for none at all
+    // too (issue 18, bytes).
+    let base = lines.len() + env_files.len();
+    if base == 0 && spec.env.is_empty() {
         return Some(Rc::clone(environ));
     }
     // Pushed one by one: `extend_from_slice` for `String`s was code only
     // this function used (issue 18, bytes). The env files' lines, then
     // the `env` lines, by one loop over both lists: one clone and push,
     // not one per list (issue 18, bytes).
-    let base = lines.len() + env_files.len();
     for list in [env_files, &spec.env[..]] {
         for line in list {
             lines.push(line.clone());
