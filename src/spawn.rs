@@ -274,8 +274,8 @@ impl Launch {
                 &mut ids,
             )
             .map_err(PrepareError::User)?;
-        let env =
-            job_env(spec, environ, env_files, ids.as_deref(), envs).ok_or(PrepareError::EnvNul)?;
+        let env = job_env(spec, environ, env_files, ids.as_deref(), Some(envs))
+            .ok_or(PrepareError::EnvNul)?;
         let dir = spec.dir.as_deref().unwrap_or("/");
         let other_user = ids
             .as_deref()
@@ -296,8 +296,13 @@ impl Launch {
                 // FILE.1 is created anew at each rotation: a directory the
                 // user may write makes it the user's even when sticky.
                 Output::Log(log) => Stream::Pipe(other_user.is_some_and(|ids| {
-                    let path = crate::files::join(dir, &log.path);
-                    redirectable(&path, ids) || redirectable(&(path + ".1"), ids)
+                    // ".1" added to the one string, not moved into a new
+                    // one: one drop (issue 18, bytes).
+                    let mut path = crate::files::join(dir, &log.path);
+                    redirectable(&path, ids) || {
+                        path.push_str(".1");
+                        redirectable(&path, ids)
+                    }
                 })),
             }
         };
@@ -438,7 +443,7 @@ impl Launch {
     /// have no NUL bytes, the configuration's and env files' parsers see
     /// to that.)
     pub fn replace_env(&mut self, spec: &JobSpec, environ: &Rc<Env>, env_files: &[String]) -> bool {
-        let Some(env) = job_env(spec, environ, env_files, self.ids(), &mut Envs::default()) else {
+        let Some(env) = job_env(spec, environ, env_files, self.ids(), None) else {
             return false;
         };
         let changed = env.bytes != self.env.bytes;
@@ -556,7 +561,9 @@ fn job_env(
     environ: &Rc<Env>,
     env_files: &[String],
     ids: Option<&Ids>,
-    envs: &mut Envs,
+    // `None`: not shared (a reload's new environment; no `Envs` made
+    // and dropped for it: issue 18, bytes).
+    envs: Option<&mut Envs>,
 ) -> Option<Rc<Env>> {
     let mut lines: Vec<String> = Vec::new();
     if let (Some(ids), Some(_)) = (ids, &spec.user) {
@@ -568,20 +575,26 @@ fn job_env(
             lines.push(line);
         }
     }
-    if spec.env.is_empty() && env_files.is_empty() && lines.is_empty() {
+    // The count of lines that give way, tested here for none at all
+    // too (issue 18, bytes).
+    let base = lines.len() + env_files.len();
+    if base == 0 && spec.env.is_empty() {
         return Some(Rc::clone(environ));
     }
     // Pushed one by one: `extend_from_slice` for `String`s was code only
     // this function used (issue 18, bytes). The env files' lines, then
     // the `env` lines, by one loop over both lists: one clone and push,
     // not one per list (issue 18, bytes).
-    let base = lines.len() + env_files.len();
     for list in [env_files, &spec.env[..]] {
         for line in list {
             lines.push(line.clone());
         }
     }
-    Some(envs.share(environ.with(&lines, base)?))
+    let env = environ.with(&lines, base)?;
+    Some(match envs {
+        Some(envs) => envs.share(env),
+        None => Rc::new(env),
+    })
 }
 
 /// The name of a `NAME=VALUE` line (all of it without a `=`): one
@@ -1567,7 +1580,7 @@ mod tests {
             .jobs
             .remove(0);
         let files: Vec<String> = ["A=1", "B=file", "C=1", "C=2"].map(String::from).into();
-        let env = job_env(&spec, &base, &files, None, &mut Envs::default()).unwrap();
+        let env = job_env(&spec, &base, &files, None, None).unwrap();
         assert_eq!(strings(&env), ["PATH=/bin", "A=1", "C=2", "B=env"]);
         // Nothing to add: pmtr's own environment, shared.
         let plain = crate::config::parse_bytes("t", b"job {\n name t\n cmd /x\n}\n")
@@ -1575,7 +1588,7 @@ mod tests {
             .jobs
             .remove(0);
         assert!(Rc::ptr_eq(
-            &job_env(&plain, &base, &[], None, &mut Envs::default()).unwrap(),
+            &job_env(&plain, &base, &[], None, None).unwrap(),
             &base
         ));
     }
@@ -1658,7 +1671,8 @@ mod tests {
             home: "/home/pi".into(),
         };
         let mut envs = Envs::default();
-        let mut made = |body: &str| job_env(&spec(body), &base, &[], Some(&pi), &mut envs).unwrap();
+        let mut made =
+            |body: &str| job_env(&spec(body), &base, &[], Some(&pi), Some(&mut envs)).unwrap();
         let (a, b, own) = (made(""), made(""), made(" env A=1\n"));
         assert_eq!(
             strings(&a),
