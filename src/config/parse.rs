@@ -933,11 +933,13 @@ impl Parser<'_> {
         let cmd = damaged || misspelt_cmd || self.seen(Text::kw(Kw::Cmd)).is_some();
         // Each missing option reported by one call, the job named when it
         // has a name (then only `cmd` can be missing): issue 18, bytes.
-        // The message chosen once; `cmd`'s text is the one after
-        // `name`'s, so one number stepped from the first to the second,
-        // for each bit of what is missing: no array of pairs on the stack
-        // (issue 18, bytes).
-        const _: () = assert!(Text::kw(Kw::Cmd).0 == Text::kw(Kw::Name).0 + 1);
+        // The message chosen once, then one number stepped from `name`'s
+        // text to `cmd`'s, for each bit of what is missing: no array of
+        // pairs on the stack (issue 18, bytes). The step is what `said`
+        // makes of the two texts, whatever its layout (the message's
+        // bits are the same in both).
+        const STEP: u32 = said(Msg::MissingOption, Text::kw(Kw::Cmd), Text::NONE)
+            - said(Msg::MissingOption, Text::kw(Kw::Name), Text::NONE);
         let (msg, word) = match name_pos {
             Some(_) => (Msg::MissingOptionOf, Some(&*spec.name)),
             None => (Msg::MissingOption, None),
@@ -948,7 +950,7 @@ impl Parser<'_> {
             if missing & 1 != 0 {
                 self.diags.say(at, word, said, None);
             }
-            said += 1 << 8;
+            said += STEP;
             missing >>= 1;
         }
         if let Some(pos) = name_pos {
