@@ -49,9 +49,10 @@ DIST=$STABLE_TARGET_DIR/dist
 # met or not.
 # Set 2026-12-04 (twenty-sixth session, 18:20, with its seven branches
 # merged); the twenty-fifth's (15:28) were 120176 / 115920 / 145512 /
-# 150348 min and 155056 / 158140 stable; the twenty-fourth's (10:50)
-# were 120552 / 116208 / 145808 / 151188 min and 155264 / 158868
-# stable; the twenty-second's
+# 150348 min and 155056 / 158140 stable (at 14:35, 120360 / 116024 /
+# 145656 / 150684 min and 155040 / 158420 stable); the twenty-fourth's
+# (10:50) were 120552 / 116208 / 145808 / 151188 min and 155264 /
+# 158868 stable; the twenty-second's
 # (03:18) were 121112 / 116568 / 146360 / 152604 min and 155648 /
 # 160132 stable; the twenty-first's
 # (23:47) were 121376 / 116752 / 146680 / 153540 min and 155936 /
