@@ -1621,6 +1621,40 @@ mod tests {
         assert!(CStrings::new([&b"a\0b"[..]].into_iter()).is_none());
     }
 
+    /// A log in a sticky directory the job's user may write (as /tmp
+    /// is), whose file belongs to another: the user cannot replace the
+    /// file, but can plant FILE.1 before a rotation, so the logger runs
+    /// with the job's rights. With FILE.1 there and another's too, it
+    /// stays pmtr's (SPEC section 10: nothing opened with root's rights
+    /// on the user's behalf).
+    #[test]
+    fn a_log_whose_rotated_file_the_user_can_plant_is_written_as_the_user() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("pmtr-sticky-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o1777)).unwrap();
+        let log = dir.join("job.log");
+        std::fs::write(&log, b"").unwrap();
+        // Not the user the test runs as, so the job runs as another.
+        let nobody = if rustix::process::geteuid().as_raw() == 65534 {
+            65533
+        } else {
+            65534
+        };
+        let line = format!(
+            "cmd /bin/true\n user {nobody}\n group {nobody}\n out {} max 1M",
+            log.display()
+        );
+        let as_user = |launch: &Launch| launch.logger_ids(false).is_some();
+        // Only FILE.1 is the user's to make: written as the user.
+        assert!(as_user(&launch_of(&line)));
+        // FILE.1 there too, another's: written as pmtr.
+        std::fs::write(dir.join("job.log.1"), b"").unwrap();
+        assert!(!as_user(&launch_of(&line)));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
     /// No launch fails for a NUL byte in a word of the configuration
     /// (see `config_word`): its lexer refuses one in every word, bare or
     /// quoted, of every option a launch is made of.
