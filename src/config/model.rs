@@ -221,11 +221,26 @@ impl Meaning {
     #[inline(never)]
     fn opt(&mut self, n: &Option<u64>) {
         self.num(usize::from(n.is_some()));
+        // Where a `usize` holds a `u64`, the value is a `num` as the flag
+        // is: `opt` and `opt32` one body there (issue 18, bytes).
+        #[cfg(target_pointer_width = "64")]
+        self.num(n.unwrap_or(0) as usize);
+        #[cfg(not(target_pointer_width = "64"))]
         self.0.extend_from_slice(&n.unwrap_or(0).to_ne_bytes());
+    }
+
+    /// [`Meaning::opt`] of a `u32`, widened: on 64-bit targets the same
+    /// bytes as a flag and a `usize`, by the one body (issue 18, min
+    /// x86_64 bytes).
+    #[cfg(target_pointer_width = "64")]
+    #[inline(always)]
+    fn opt32(&mut self, n: Option<u32>) {
+        self.opt(&n.map(u64::from));
     }
 
     /// A flag and the value as a `usize` (a `u32` fits), not widened to
     /// a `u64` on the stack for [`Meaning::opt`] (issue 18, bytes).
+    #[cfg(not(target_pointer_width = "64"))]
     #[inline(never)]
     fn opt32(&mut self, n: Option<u32>) {
         self.num(usize::from(n.is_some()));
