@@ -507,9 +507,10 @@ fn find_name<'a>(
     names: &'a [(String, Pos, u32)],
     name: &str,
 ) -> Result<&'a (String, Pos, u32), usize> {
-    // Byte by byte, the order of `str`'s `cmp`: that called the C
-    // library's memcmp, which nothing else links (issue 18, bytes).
-    let i = names.binary_search_by(|(n, ..)| n.bytes().cmp(name.bytes()))?;
+    // The order of `str`'s `cmp`, by the bytes' own: their memcmp,
+    // which pmtr links anyway now (`rt::mem`), not a loop over the bytes
+    // (issue 18, bytes).
+    let i = names.binary_search_by(|(n, ..)| n.as_bytes().cmp(name.as_bytes()))?;
     // Found at i: `get` is always Some.
     names.get(i).ok_or(i)
 }
