@@ -36,36 +36,41 @@ pub fn check_opened(path: &str, meta: &Stat) -> Result<(), Error> {
         return Ok(());
     }
     // The messages name the file, or the directory, twice: in what is
-    // wrong and in the command that fixes it.
-    let kind = match verdict(false, meta.st_uid, meta.st_mode) {
-        Some((said, n)) => ErrorKind::new(said, Some(path)).num(n),
-        None => {
-            // The first directory refused; the walk stops at it.
-            let mut refused = None;
-            let walked = walk(path, &mut |entry, meta, _| match meta {
-                Some(meta) if FileType::from_raw_mode(meta.st_mode) == FileType::Directory => {
-                    match verdict(true, meta.st_uid, meta.st_mode) {
-                        Some((said, n)) => {
-                            // The walk stops here, at its first refusal:
-                            // `refused` still holds None, nothing to drop
-                            // (issue 18, bytes).
-                            let kind = ErrorKind::new(said, Some(entry)).num(n);
-                            crate::fill(&mut refused, Some(kind));
-                            Err(Errno::PERM)
-                        }
-                        None => Ok(()),
-                    }
-                }
-                _ => Ok(()),
-            });
-            match (refused, walked) {
-                (Some(kind), _) => kind,
-                (None, Ok(())) => return Ok(()),
-                (None, Err(e)) => ErrorKind::plain(Msg::Io).num(e.raw_os_error() as u64),
+    // wrong and in the command that fixes it. The file's refusal and a
+    // directory's put in one place by one call (issue 18, bytes); the
+    // walk stops at the first directory refused.
+    let mut refused = None;
+    let walked = if refuse(false, meta, path, &mut refused) {
+        Ok(())
+    } else {
+        walk(path, &mut |entry, meta, _| match meta {
+            Some(meta)
+                if FileType::from_raw_mode(meta.st_mode) == FileType::Directory
+                    && refuse(true, meta, entry, &mut refused) =>
+            {
+                Err(Errno::PERM)
             }
-        }
+            _ => Ok(()),
+        })
+    };
+    let kind = match (refused, walked) {
+        (Some(kind), _) => kind,
+        (None, Ok(())) => return Ok(()),
+        (None, Err(e)) => ErrorKind::plain(Msg::Io).num(e.raw_os_error() as u64),
     };
     Err(Error::whole(path, kind))
+}
+
+/// The [`verdict`] on `meta`, the file's (or a directory's, `dir`) named
+/// `name`: true, and the error put in `refused` (still empty: nothing
+/// to drop, issue 18, bytes), if only root may not change it.
+#[inline(never)]
+fn refuse(dir: bool, meta: &Stat, name: &str, refused: &mut Option<ErrorKind>) -> bool {
+    let Some((said, n)) = verdict(dir, meta.st_uid, meta.st_mode) else {
+        return false;
+    };
+    crate::fill(refused, Some(ErrorKind::new(said, Some(name)).num(n)));
+    true
 }
 
 /// When pmtr runs as root, refuses `path` (the configuration, a `depends`
