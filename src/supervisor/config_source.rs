@@ -9,7 +9,7 @@
 //! [`EMPTY_SETTLE`] (an in-place save truncates first).
 
 use crate::clock::Instant;
-use crate::packed::{Filled, msg};
+use crate::packed::{Arg, Filled, msg};
 use crate::prelude::*;
 use core::time::Duration;
 
@@ -457,24 +457,36 @@ fn depends_file_hash(path: &str, warn: bool) -> u64 {
             Ok(meta) => meta,
             Err(e) => break 'failed ("fstat", e),
         };
+        // The trust check's error and the fixed reasons as one message
+        // value, said by one call (issue 18, bytes).
+        let untrusted;
         let text = if FileType::from_raw_mode(meta.st_mode) != FileType::RegularFile {
-            "not a regular file"
+            Arg::new(&"not a regular file")
+        } else if let Err(e) = config::trust::check_opened(path, &meta) {
+            untrusted = e;
+            Arg::new(&untrusted)
         } else {
-            if let Err(e) = config::trust::check_opened(path, &meta) {
-                if warn {
-                    warn!("depends file {}: {}; treating it as unreadable", path, e);
-                }
-                return 2;
-            }
             match crate::files::hash_fd(rustix::fd::AsFd::as_fd(&fd), MAX_DEPENDS_BYTES) {
                 Ok(hash) => return hash | 1,
                 // MAX_DEPENDS_BYTES, as text written out: no `format!`.
-                Err(Errno::FBIG) => "over 1048576 bytes",
+                Err(Errno::FBIG) => Arg::new(&"over 1048576 bytes"),
                 Err(e) => break 'failed ("can't read", e),
             }
         };
         if warn {
-            warn!("depends file {}: {}; treating it as unreadable", path, text);
+            // `warn!` made by hand, its value already an `Arg`.
+            crate::packed::check_marks!(
+                "depends file {}: {}; treating it as unreadable",
+                path,
+                text
+            );
+            crate::syslog::log_msg(
+                msg!(
+                    crate::syslog::Severity::Warning as u8,
+                    "depends file {}: {}; treating it as unreadable"
+                ),
+                &[Arg::new(&path), text],
+            );
         }
         return 2;
     };
