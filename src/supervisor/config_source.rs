@@ -162,8 +162,10 @@ impl ConfigSource {
         }
         let bytes = match read {
             Ok(bytes) => bytes,
-            Err(e) => {
-                self.read_failed(&e, now);
+            // By reference where it lies: bound by value, the error was
+            // copied out of the `Result` first (issue 18, bytes).
+            Err(ref e) => {
+                self.read_failed(e, now);
                 return Err(Vec::new());
             }
         };
