@@ -277,11 +277,15 @@ impl Watcher {
                     } else if file.is_none() {
                         match event.file_name() {
                             Some(name) => {
-                                let name = crate::utf8::str(name.to_bytes()).unwrap_or("");
-                                let watched = self.names.iter().any(|n| n == name);
-                                let settled = watched
-                                    && !(flags == ReadFlags::CREATE
-                                        && created_regular_file(&self.wds, event.wd(), name));
+                                // Compared as bytes, the watched name
+                                // then used as the text: no UTF-8 check
+                                // of the event's (issue 18, bytes).
+                                let name = name.to_bytes();
+                                let watched = self.names.iter().find(|n| n.as_bytes() == name);
+                                let settled = watched.is_some_and(|name| {
+                                    !(flags == ReadFlags::CREATE
+                                        && created_regular_file(&self.wds, event.wd(), name))
+                                });
                                 if settled {
                                     // A save completed; a write after it
                                     // sets these again.
