@@ -449,55 +449,55 @@ fn files_hash(paths: &[String], warn: bool) -> u64 {
 /// 18, bytes).
 fn depends_file_hash(path: &str, warn: bool) -> u64 {
     let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC;
-    let (what, e) = 'failed: {
-        let fd = match crate::files::open(path, flags, Mode::empty()) {
-            Ok(fd) => fd,
-            Err(Errno::NOENT | Errno::NOTDIR) => return 0,
-            Err(e) => break 'failed ("can't open", e),
-        };
-        let meta = match crate::files::fstat(rustix::fd::AsFd::as_fd(&fd)) {
-            Ok(meta) => meta,
-            Err(e) => break 'failed ("fstat", e),
-        };
-        // The trust check's error and the fixed reasons as one message
-        // value, said by one call (issue 18, bytes).
-        let untrusted;
-        let text = if FileType::from_raw_mode(meta.st_mode) != FileType::RegularFile {
-            Arg::new(&"not a regular file")
-        } else if let Err(e) = config::trust::check_opened(path, &meta) {
-            untrusted = e;
-            Arg::new(&untrusted)
-        } else {
+    // What is wrong as one message value, said by one call: the trust
+    // check's error, a fixed reason, or a failed call and its errno
+    // (issue 18, bytes).
+    let (untrusted, failed, args, why);
+    let text = 'said: {
+        let (what, e) = 'failed: {
+            let fd = match crate::files::open(path, flags, Mode::empty()) {
+                Ok(fd) => fd,
+                Err(Errno::NOENT | Errno::NOTDIR) => return 0,
+                Err(e) => break 'failed ("can't open", e),
+            };
+            let meta = match crate::files::fstat(rustix::fd::AsFd::as_fd(&fd)) {
+                Ok(meta) => meta,
+                Err(e) => break 'failed ("fstat", e),
+            };
+            if FileType::from_raw_mode(meta.st_mode) != FileType::RegularFile {
+                break 'said Arg::new(&"not a regular file");
+            }
+            if let Err(e) = config::trust::check_opened(path, &meta) {
+                untrusted = e;
+                break 'said Arg::new(&untrusted);
+            }
             match crate::files::hash_fd(rustix::fd::AsFd::as_fd(&fd), MAX_DEPENDS_BYTES) {
                 Ok(hash) => return hash | 1,
                 // MAX_DEPENDS_BYTES, as text written out: no `format!`.
-                Err(Errno::FBIG) => Arg::new(&"over 1048576 bytes"),
+                Err(Errno::FBIG) => break 'said Arg::new(&"over 1048576 bytes"),
                 Err(e) => break 'failed ("can't read", e),
             }
         };
-        if warn {
-            // `warn!` made by hand, its value already an `Arg`.
-            crate::packed::check_marks!(
-                "depends file {}: {}; treating it as unreadable",
-                path,
-                text
-            );
-            crate::syslog::log_msg(
-                msg!(
-                    crate::syslog::Severity::Warning as u8,
-                    "depends file {}: {}; treating it as unreadable"
-                ),
-                &[Arg::new(&path), text],
-            );
-        }
-        return 2;
+        // `WHAT: <strerror>`, as `fill!` makes it, its values in locals
+        // that outlive this block.
+        failed = (what, crate::sys::strerror(e));
+        crate::packed::check_marks!("{}: {}", failed.0, failed.1);
+        args = [Arg::new(&failed.0), Arg::new(&failed.1)];
+        why = crate::packed::Filled {
+            msg: msg!(0, "{}: {}"),
+            args: &args,
+        };
+        Arg::new(&why)
     };
     if warn {
-        warn!(
-            "depends file {}: {}: {}; treating it as unreadable",
-            path,
-            what,
-            crate::sys::strerror(e)
+        // `warn!` made by hand, its value already an `Arg`.
+        crate::packed::check_marks!("depends file {}: {}; treating it as unreadable", path, text);
+        crate::syslog::log_msg(
+            msg!(
+                crate::syslog::Severity::Warning as u8,
+                "depends file {}: {}; treating it as unreadable"
+            ),
+            &[Arg::new(&path), text],
         );
     }
     2
