@@ -40,7 +40,7 @@ struct Depends {
     paths: Vec<String>,
     hash: u64,
     /// The hash of the last read, until the watcher says whether it
-    /// counts (see [`ConfigSource::changed`]): a field, not a Vec of
+    /// counts (see [`ConfigSource::changed_files`]): a field, not a Vec of
     /// hashes made per check (issue 18, bytes).
     read: u64,
     /// When a file of it was first seen empty (see [`EMPTY_SETTLE`]).
@@ -280,14 +280,11 @@ impl ConfigSource {
         }
     }
 
-    /// The jobs whose `depends` files changed content since last looked
-    /// at (by id).
-    pub fn changed_depends(&mut self, now: Instant) -> Vec<u32> {
-        self.changed(false, now)
-    }
-
-    /// The jobs whose `depends` files, or (`env`) `env file`s, changed.
-    fn changed(&mut self, env: bool, now: Instant) -> Vec<u32> {
+    /// The jobs whose `depends` files, or (`env`) `env file`s, changed
+    /// content since last looked at (by id). A changed `env file`'s job
+    /// has it read again by the loop, and restarts if its environment
+    /// changed. Saves settle as for the configuration.
+    pub fn changed_files(&mut self, env: bool, now: Instant) -> Vec<u32> {
         let files = &mut self.files[usize::from(env)];
         for d in files.iter_mut() {
             d.read = files_hash(&d.paths, !env);
@@ -299,13 +296,6 @@ impl ConfigSource {
             return Vec::new();
         }
         changed(files, now, &mut self.reread_at)
-    }
-
-    /// The jobs whose `env file`s changed content since last looked at:
-    /// the loop reads them again and restarts a job whose environment
-    /// changed. Saves settle as `depends` files do.
-    pub fn changed_env_files(&mut self, now: Instant) -> Vec<u32> {
-        self.changed(true, now)
     }
 
     /// Watches the configuration and every tracked `depends` file. A
