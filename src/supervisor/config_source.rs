@@ -9,7 +9,7 @@
 //! [`EMPTY_SETTLE`] (an in-place save truncates first).
 
 use crate::clock::Instant;
-use crate::packed::{Filled, msg};
+use crate::packed::{Arg, Filled, msg};
 use crate::prelude::*;
 use core::time::Duration;
 
@@ -40,7 +40,7 @@ struct Depends {
     paths: Vec<String>,
     hash: u64,
     /// The hash of the last read, until the watcher says whether it
-    /// counts (see [`ConfigSource::changed`]): a field, not a Vec of
+    /// counts (see [`ConfigSource::changed_files`]): a field, not a Vec of
     /// hashes made per check (issue 18, bytes).
     read: u64,
     /// When a file of it was first seen empty (see [`EMPTY_SETTLE`]).
@@ -162,8 +162,10 @@ impl ConfigSource {
         }
         let bytes = match read {
             Ok(bytes) => bytes,
-            Err(e) => {
-                self.read_failed(&e, now);
+            // By reference where it lies: bound by value, the error was
+            // copied out of the `Result` first (issue 18, bytes).
+            Err(ref e) => {
+                self.read_failed(e, now);
                 return Err(Vec::new());
             }
         };
@@ -278,14 +280,11 @@ impl ConfigSource {
         }
     }
 
-    /// The jobs whose `depends` files changed content since last looked
-    /// at (by id).
-    pub fn changed_depends(&mut self, now: Instant) -> Vec<u32> {
-        self.changed(false, now)
-    }
-
-    /// The jobs whose `depends` files, or (`env`) `env file`s, changed.
-    fn changed(&mut self, env: bool, now: Instant) -> Vec<u32> {
+    /// The jobs whose `depends` files, or (`env`) `env file`s, changed
+    /// content since last looked at (by id). A changed `env file`'s job
+    /// has it read again by the loop, and restarts if its environment
+    /// changed. Saves settle as for the configuration.
+    pub fn changed_files(&mut self, env: bool, now: Instant) -> Vec<u32> {
         let files = &mut self.files[usize::from(env)];
         for d in files.iter_mut() {
             d.read = files_hash(&d.paths, !env);
@@ -297,13 +296,6 @@ impl ConfigSource {
             return Vec::new();
         }
         changed(files, now, &mut self.reread_at)
-    }
-
-    /// The jobs whose `env file`s changed content since last looked at:
-    /// the loop reads them again and restarts a job whose environment
-    /// changed. Saves settle as `depends` files do.
-    pub fn changed_env_files(&mut self, now: Instant) -> Vec<u32> {
-        self.changed(true, now)
     }
 
     /// Watches the configuration and every tracked `depends` file. A
@@ -447,43 +439,55 @@ fn files_hash(paths: &[String], warn: bool) -> u64 {
 /// 18, bytes).
 fn depends_file_hash(path: &str, warn: bool) -> u64 {
     let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC;
-    let (what, e) = 'failed: {
-        let fd = match crate::files::open(path, flags, Mode::empty()) {
-            Ok(fd) => fd,
-            Err(Errno::NOENT | Errno::NOTDIR) => return 0,
-            Err(e) => break 'failed ("can't open", e),
-        };
-        let meta = match crate::files::fstat(rustix::fd::AsFd::as_fd(&fd)) {
-            Ok(meta) => meta,
-            Err(e) => break 'failed ("fstat", e),
-        };
-        let text = if FileType::from_raw_mode(meta.st_mode) != FileType::RegularFile {
-            "not a regular file"
-        } else {
+    // What is wrong as one message value, said by one call: the trust
+    // check's error, a fixed reason, or a failed call and its errno
+    // (issue 18, bytes).
+    let (untrusted, failed, args, why);
+    let text = 'said: {
+        let (what, e) = 'failed: {
+            let fd = match crate::files::open(path, flags, Mode::empty()) {
+                Ok(fd) => fd,
+                Err(Errno::NOENT | Errno::NOTDIR) => return 0,
+                Err(e) => break 'failed ("can't open", e),
+            };
+            let meta = match crate::files::fstat(rustix::fd::AsFd::as_fd(&fd)) {
+                Ok(meta) => meta,
+                Err(e) => break 'failed ("fstat", e),
+            };
+            if FileType::from_raw_mode(meta.st_mode) != FileType::RegularFile {
+                break 'said Arg::new(&"not a regular file");
+            }
             if let Err(e) = config::trust::check_opened(path, &meta) {
-                if warn {
-                    warn!("depends file {}: {}; treating it as unreadable", path, e);
-                }
-                return 2;
+                untrusted = e;
+                break 'said Arg::new(&untrusted);
             }
             match crate::files::hash_fd(rustix::fd::AsFd::as_fd(&fd), MAX_DEPENDS_BYTES) {
                 Ok(hash) => return hash | 1,
                 // MAX_DEPENDS_BYTES, as text written out: no `format!`.
-                Err(Errno::FBIG) => "over 1048576 bytes",
+                Err(Errno::FBIG) => break 'said Arg::new(&"over 1048576 bytes"),
                 Err(e) => break 'failed ("can't read", e),
             }
         };
-        if warn {
-            warn!("depends file {}: {}; treating it as unreadable", path, text);
-        }
-        return 2;
+        // `WHAT: <strerror>`, as `fill!` makes it, its values in locals
+        // that outlive this block.
+        failed = (what, crate::sys::strerror(e));
+        crate::packed::check_marks!("{}: {}", failed.0, failed.1);
+        args = [Arg::new(&failed.0), Arg::new(&failed.1)];
+        why = crate::packed::Filled {
+            msg: msg!(0, "{}: {}"),
+            args: &args,
+        };
+        Arg::new(&why)
     };
     if warn {
-        warn!(
-            "depends file {}: {}: {}; treating it as unreadable",
-            path,
-            what,
-            crate::sys::strerror(e)
+        // `warn!` made by hand, its value already an `Arg`.
+        crate::packed::check_marks!("depends file {}: {}; treating it as unreadable", path, text);
+        crate::syslog::log_msg(
+            msg!(
+                crate::syslog::Severity::Warning as u8,
+                "depends file {}: {}; treating it as unreadable"
+            ),
+            &[Arg::new(&path), text],
         );
     }
     2

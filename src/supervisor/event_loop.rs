@@ -1064,24 +1064,26 @@ impl Supervisor {
         if let (true, Some(m)) = (reloads != self.source.counts.reloads, &mut self.metrics) {
             m.changed(now);
         }
-        // Both lists walked by reference: no `vec::IntoIter` of their own
-        // (issue 18, bytes).
-        for &id in &self.source.changed_depends(now) {
-            let Some(slot) = self.jobs.find_by_id(id) else {
-                continue;
-            };
-            let job = self.jobs.get(slot);
-            if matches!(job.state, JobState::Running { .. }) {
-                super::job_info(
-                    &job.spec.name,
-                    super::info_msg!("job {}: a depends file changed; restarting it"),
-                );
-                self.stop(slot, AfterStop::Restart, now);
-            }
-        }
-        for &id in &self.source.changed_env_files(now) {
-            if let Some(slot) = self.jobs.find_by_id(id) {
-                self.reload_env(slot, now);
+        // The `depends` files, then (`env`) the `env file`s, by one loop
+        // over the two (issue 18, bytes); each list walked by reference:
+        // no `vec::IntoIter` of its own.
+        for env in [false, true] {
+            for &id in &self.source.changed_files(env, now) {
+                let Some(slot) = self.jobs.find_by_id(id) else {
+                    continue;
+                };
+                if env {
+                    self.reload_env(slot, now);
+                    continue;
+                }
+                let job = self.jobs.get(slot);
+                if matches!(job.state, JobState::Running { .. }) {
+                    super::job_info(
+                        &job.spec.name,
+                        super::info_msg!("job {}: a depends file changed; restarting it"),
+                    );
+                    self.stop(slot, AfterStop::Restart, now);
+                }
             }
         }
         // Not while exiting: `stop_all` removed the watches (a SIGHUP

@@ -207,36 +207,44 @@ impl Watcher {
             return;
         }
         // A directory on the way that is a symlink (Kubernetes' `..data`)
-        // is swapped by renaming in its own parent.
+        // is swapped by renaming in its own parent. The ancestors from the
+        // parent up, then (`last`, past the root) the path itself, a link
+        // resolved in its parent: one `readlink`, `join` and recursion for
+        // both, in the order they had as two sequences (issue 18, bytes).
         let mut ancestor = parent;
         loop {
-            let up = files::parent(ancestor);
-            if up == ancestor {
+            let mut up = files::parent(ancestor);
+            let mut link = ancestor;
+            let last = up == ancestor;
+            if last {
+                (up, link) = (parent, path);
+            } else if file_type(ancestor, false) == Some(FileType::Symlink) {
+                self.add(up, files::file_name(ancestor), wds, names);
+            } else {
+                ancestor = up;
+                continue;
+            }
+            // `readlink`'s `Result` as it is, no `Option` made of it by a
+            // function of its own (issue 18, bytes).
+            if let Ok(target) = files::readlink(link) {
+                // Empty for the path itself.
+                let rest = files::trim_leading(path.strip_prefix(link).unwrap_or(""), b'/');
+                // The rest appended in place, as `join` would (`rest`
+                // starts with no `/`): no second String made and the
+                // first dropped (issue 18, bytes).
+                let mut resolved = files::join(up, &target);
+                if !rest.is_empty() {
+                    if matches!(resolved.as_bytes().last(), Some(&b) if b != b'/') {
+                        resolved.push('/');
+                    }
+                    resolved.push_str(rest);
+                }
+                self.watch_path(&resolved, depth + 1, wds, names);
+            }
+            if last {
                 break;
             }
-            if file_type(ancestor, false) == Some(FileType::Symlink) {
-                self.add(up, files::file_name(ancestor), wds, names);
-                // `readlink`'s `Result` as it is, no `Option` made of it
-                // by a function of its own (issue 18, bytes).
-                if let Ok(target) = files::readlink(ancestor) {
-                    let rest = files::trim_leading(path.strip_prefix(ancestor).unwrap_or(""), b'/');
-                    // The rest appended in place, as `join` would (`rest`
-                    // starts with no `/`): no second String made and the
-                    // first dropped (issue 18, bytes).
-                    let mut resolved = files::join(up, &target);
-                    if !rest.is_empty() {
-                        if matches!(resolved.as_bytes().last(), Some(&b) if b != b'/') {
-                            resolved.push('/');
-                        }
-                        resolved.push_str(rest);
-                    }
-                    self.watch_path(&resolved, depth + 1, wds, names);
-                }
-            }
             ancestor = up;
-        }
-        if let Ok(target) = files::readlink(path) {
-            self.watch_path(&files::join(parent, &target), depth + 1, wds, names);
         }
     }
 
@@ -269,11 +277,15 @@ impl Watcher {
                     } else if file.is_none() {
                         match event.file_name() {
                             Some(name) => {
-                                let name = crate::utf8::str(name.to_bytes()).unwrap_or("");
-                                let watched = self.names.iter().any(|n| n == name);
-                                let settled = watched
-                                    && !(flags == ReadFlags::CREATE
-                                        && created_regular_file(&self.wds, event.wd(), name));
+                                // Compared as bytes, the watched name
+                                // then used as the text: no UTF-8 check
+                                // of the event's (issue 18, bytes).
+                                let name = name.to_bytes();
+                                let watched = self.names.iter().find(|n| n.as_bytes() == name);
+                                let settled = watched.is_some_and(|name| {
+                                    !(flags == ReadFlags::CREATE
+                                        && created_regular_file(&self.wds, event.wd(), name))
+                                });
                                 if settled {
                                     // A save completed; a write after it
                                     // sets these again.
