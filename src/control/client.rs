@@ -432,7 +432,7 @@ impl<'a> Answer<'a> {
         let (msg, value, code) = 'failed: {
             for line in crate::Lines(text) {
                 let mut rest = line;
-                let kind = next_field(&mut rest);
+                let kind = next_field(&mut rest, b'\t');
                 let read = match crate::config::word_index(
                     "refused\0error\0unknown\0pmtr\0job\0ok\0fail\0end\0",
                     kind,
@@ -445,16 +445,21 @@ impl<'a> Answer<'a> {
                     }
                     Some(2) => {
                         // The names as pmtr sent them, tab-separated, each
-                        // quoted and followed by ", ", then the last ", "
-                        // cut: split yields at least one name (issue 18,
-                        // bytes).
-                        for n in crate::Split::new(rest, b'\t') {
-                            list.push('\'');
+                        // quoted, `', '` between them: cut by `next_field`,
+                        // the last one the field that took all that was left
+                        // (issue 18, bytes: no `Split` nor a cut of the last
+                        // `, `).
+                        list.push('\'');
+                        loop {
+                            let left = rest.len();
+                            let n = next_field(&mut rest, b'\t');
                             list.push_str(n);
-                            list.push_str("', ");
+                            if n.len() == left {
+                                break;
+                            }
+                            list.push_str("', '");
                         }
-                        let len = list.len() - 2;
-                        list.truncate(len);
+                        list.push('\'');
                         break 'failed (
                             msg!(
                                 0,
@@ -470,7 +475,7 @@ impl<'a> Answer<'a> {
                     }
                     Some(4) => JobStatus::push_parsed(rest, &mut answer.jobs).is_some(),
                     Some(n @ (5 | 6)) => {
-                        let name = next_field(&mut rest);
+                        let name = next_field(&mut rest, b'\t');
                         answer.results.push((name, n == 5, rest));
                         true
                     }
@@ -515,12 +520,13 @@ impl<'a> Answer<'a> {
     }
 }
 
-/// The text before the first tab of `rest`, `rest` then left after it
-/// (empty without one): one cut out of line for both of
-/// [`Answer::read`]'s, answered in registers (issue 18, bytes).
+/// The text before the first `sep` of `rest`, `rest` then left after it
+/// (empty without one): one cut out of line for all of
+/// [`Answer::read`]'s (tabs) and `state_text`'s list of the jobs waited
+/// for (commas), answered in registers (issue 18, bytes).
 #[inline(never)]
-fn next_field<'a>(rest: &mut &'a str) -> &'a str {
-    let (field, after) = crate::split_once(rest, b'\t').unwrap_or((rest, ""));
+fn next_field<'a>(rest: &mut &'a str, sep: u8) -> &'a str {
+    let (field, after) = crate::split_once(rest, sep).unwrap_or((rest, ""));
     *rest = after;
     field
 }
@@ -571,14 +577,18 @@ fn state_text(text: &mut String, job: &JobStatus) {
         State::Pending => match job.extra("waits") {
             Some(names) => {
                 text.push_str("waiting for ");
-                // Each name and ", ", then the last ", " cut: split
-                // yields at least one name (issue 18, bytes).
-                for name in crate::Split::new(names, b',') {
+                // The names, `, ` between them, cut as `Answer::read`
+                // cuts its unknown names (issue 18, bytes).
+                let mut rest = names;
+                loop {
+                    let left = rest.len();
+                    let name = next_field(&mut rest, b',');
                     text.push_str(name);
+                    if name.len() == left {
+                        return;
+                    }
                     text.push_str(", ");
                 }
-                text.truncate(text.len() - 2);
-                return;
             }
             None => State::Pending as usize - State::Exit33 as usize + STATE_TEXTS,
         },
