@@ -225,10 +225,11 @@ pub fn main(verb: Verb, args: &[String]) -> u8 {
     let answer = lossy.as_str();
     // The metrics are printed as pmtr wrote them; anything else (a
     // refusal, an unknown name, a cut answer) is read as usual.
-    // `end` and the newline by a slice pattern, the text written as
-    // bytes: no `strip_suffix` call (issue 18, bytes).
+    // `end` and the newline cut off the bytes, the text written as
+    // bytes: no `str` call; the four bytes compared as one word, not
+    // one by one as a slice pattern does (issue 18, bytes: -24).
     if prometheus
-        && let [text @ .., b'e', b'n', b'd', b'\n'] = answer.as_bytes()
+        && let Some(text) = answer.as_bytes().strip_suffix(b"end\n")
         && !crate::has_byte(text, b'\t')
     {
         let _ = crate::files::write_all(stdout(), text);
