@@ -225,10 +225,11 @@ pub fn main(verb: Verb, args: &[String]) -> u8 {
     let answer = lossy.as_str();
     // The metrics are printed as pmtr wrote them; anything else (a
     // refusal, an unknown name, a cut answer) is read as usual.
-    // `end` and the newline by a slice pattern, the text written as
-    // bytes: no `strip_suffix` call (issue 18, bytes).
+    // `end` and the newline cut off the bytes, the text written as
+    // bytes: no `str` call; the four bytes compared as one word, not
+    // one by one as a slice pattern does (issue 18, bytes: -24).
     if prometheus
-        && let [text @ .., b'e', b'n', b'd', b'\n'] = answer.as_bytes()
+        && let Some(text) = answer.as_bytes().strip_suffix(b"end\n")
         && !crate::has_byte(text, b'\t')
     {
         let _ = crate::files::write_all(stdout(), text);
@@ -432,7 +433,7 @@ impl<'a> Answer<'a> {
         let (msg, value, code) = 'failed: {
             for line in crate::Lines(text) {
                 let mut rest = line;
-                let kind = next_field(&mut rest);
+                let kind = next_field(&mut rest, b'\t');
                 let read = match crate::config::word_index(
                     "refused\0error\0unknown\0pmtr\0job\0ok\0fail\0end\0",
                     kind,
@@ -445,16 +446,21 @@ impl<'a> Answer<'a> {
                     }
                     Some(2) => {
                         // The names as pmtr sent them, tab-separated, each
-                        // quoted and followed by ", ", then the last ", "
-                        // cut: split yields at least one name (issue 18,
-                        // bytes).
-                        for n in crate::Split::new(rest, b'\t') {
-                            list.push('\'');
+                        // quoted, `', '` between them: cut by `next_field`,
+                        // the last one the field that took all that was left
+                        // (issue 18, bytes: no `Split` nor a cut of the last
+                        // `, `).
+                        list.push('\'');
+                        loop {
+                            let left = rest.len();
+                            let n = next_field(&mut rest, b'\t');
                             list.push_str(n);
-                            list.push_str("', ");
+                            if n.len() == left {
+                                break;
+                            }
+                            list.push_str("', '");
                         }
-                        let len = list.len() - 2;
-                        list.truncate(len);
+                        list.push('\'');
                         break 'failed (
                             msg!(
                                 0,
@@ -470,7 +476,7 @@ impl<'a> Answer<'a> {
                     }
                     Some(4) => JobStatus::push_parsed(rest, &mut answer.jobs).is_some(),
                     Some(n @ (5 | 6)) => {
-                        let name = next_field(&mut rest);
+                        let name = next_field(&mut rest, b'\t');
                         answer.results.push((name, n == 5, rest));
                         true
                     }
@@ -515,12 +521,13 @@ impl<'a> Answer<'a> {
     }
 }
 
-/// The text before the first tab of `rest`, `rest` then left after it
-/// (empty without one): one cut out of line for both of
-/// [`Answer::read`]'s, answered in registers (issue 18, bytes).
+/// The text before the first `sep` of `rest`, `rest` then left after it
+/// (empty without one): one cut out of line for all of
+/// [`Answer::read`]'s (tabs) and `state_text`'s list of the jobs waited
+/// for (commas), answered in registers (issue 18, bytes).
 #[inline(never)]
-fn next_field<'a>(rest: &mut &'a str) -> &'a str {
-    let (field, after) = crate::split_once(rest, b'\t').unwrap_or((rest, ""));
+fn next_field<'a>(rest: &mut &'a str, sep: u8) -> &'a str {
+    let (field, after) = crate::split_once(rest, sep).unwrap_or((rest, ""));
     *rest = after;
     field
 }
@@ -571,14 +578,18 @@ fn state_text(text: &mut String, job: &JobStatus) {
         State::Pending => match job.extra("waits") {
             Some(names) => {
                 text.push_str("waiting for ");
-                // Each name and ", ", then the last ", " cut: split
-                // yields at least one name (issue 18, bytes).
-                for name in crate::Split::new(names, b',') {
+                // The names, `, ` between them, cut as `Answer::read`
+                // cuts its unknown names (issue 18, bytes).
+                let mut rest = names;
+                loop {
+                    let left = rest.len();
+                    let name = next_field(&mut rest, b',');
                     text.push_str(name);
+                    if name.len() == left {
+                        return;
+                    }
                     text.push_str(", ");
                 }
-                text.truncate(text.len() - 2);
-                return;
             }
             None => State::Pending as usize - State::Exit33 as usize + STATE_TEXTS,
         },

@@ -34,10 +34,12 @@ const TOO_LONG: &[u8] = b"error\trequest longer than 1024 bytes\n";
 #[derive(Debug)]
 /// The path is borrowed from the caller, not copied (issue 18, bytes).
 pub enum OpenError<'a> {
-    /// Another process answers on the socket (another pmtr, most likely).
-    InUse(&'a str),
-    /// Something that is not a socket is in the way; pmtr won't remove it.
-    NotASocket(&'a str),
+    /// Another process answers on the socket (another pmtr, most
+    /// likely), or something that is not a socket is in the way (pmtr
+    /// won't remove it): the message, packed where it is made, and the
+    /// path that fills its `{}`. The text itself, not a kind matched to
+    /// its text when it is written (issue 18, bytes: -8).
+    Path(&'static [u8], &'a str),
     /// A system call failed.
     Call {
         call: &'static str,
@@ -48,37 +50,18 @@ pub enum OpenError<'a> {
 
 impl fmt::Display for OpenError<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // The two texts about the path share one `write!` (issue 18,
-        // bytes).
-        // Packed where they are written (issue 18, bytes).
-        let (path, text) = match self {
-            OpenError::InUse(p) => (
-                p,
-                crate::packed::msg!(
-                    0,
-                    "control socket {} is in use by another process (another pmtr?)"
-                ),
-            ),
-            OpenError::NotASocket(p) => (
-                p,
-                crate::packed::msg!(
-                    0,
-                    "control socket {}: a file that is not a socket is in the way"
-                ),
-            ),
-            OpenError::Call { call, path, errno } => {
-                return crate::write_failed(
-                    f,
-                    &["can't create control socket ", path, ": ", call],
-                    *errno,
-                );
+        match self {
+            OpenError::Path(msg, path) => crate::packed::Filled {
+                msg,
+                args: &[crate::packed::Arg::new(path)],
             }
-        };
-        crate::packed::Filled {
-            msg: text,
-            args: &[crate::packed::Arg::new(path)],
+            .fmt(f),
+            OpenError::Call { call, path, errno } => crate::write_failed(
+                f,
+                &["can't create control socket ", path, ": ", call],
+                *errno,
+            ),
         }
-        .fmt(f)
     }
 }
 
@@ -153,7 +136,13 @@ impl Server {
                 Err(Errno::NOENT) => {}
                 Err(e) => break 'failed ("lstat", e),
                 Ok(st) if FileType::from_raw_mode(st.st_mode) != FileType::Socket => {
-                    return Err(OpenError::NotASocket(path));
+                    return Err(OpenError::Path(
+                        crate::packed::msg!(
+                            0,
+                            "control socket {}: a file that is not a socket is in the way"
+                        ),
+                        path,
+                    ));
                 }
                 Ok(_) => {
                     // Non-blocking: a live pmtr with a full backlog must not
@@ -164,7 +153,13 @@ impl Server {
                     };
                     match net::connect(&probe, addr) {
                         Ok(()) | Err(Errno::AGAIN) => {
-                            return Err(OpenError::InUse(path));
+                            return Err(OpenError::Path(
+                                crate::packed::msg!(
+                                    0,
+                                    "control socket {} is in use by another process (another pmtr?)"
+                                ),
+                                path,
+                            ));
                         }
                         // Left by a pmtr that died without cleaning up.
                         Err(Errno::CONNREFUSED) => match crate::files::unlink(path) {

@@ -363,12 +363,14 @@ fn write_status(jobs: &Jobs, i: usize, now: Instant, out: &mut String) {
     if job.spec.restart != crate::config::Restart::Always {
         write_extra(out, "restart", job.spec.restart.word());
     }
-    if let (Some(_), Some(delay)) = (job.spec.extra().restart_delay, job.history.delay) {
+    // The rarely set options looked up once for both (issue 18, bytes).
+    let extra = job.spec.extra();
+    if let (Some(_), Some(delay)) = (extra.restart_delay, job.history.delay) {
         write_num(out, "delay_secs", delay.as_secs());
     }
     // Read from the spec, not from all of the job's rules (issue 18,
     // bytes).
-    if let Some(give_up) = job.spec.extra().give_up {
+    if let Some(give_up) = extra.give_up {
         let within = core::time::Duration::from_secs(give_up.within_secs);
         let n = job.history.quick_exits.within(within, now);
         write_num(out, "quick_exits", n.into());

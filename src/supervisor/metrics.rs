@@ -183,10 +183,15 @@ pub fn render(
                 None => continue,
             },
         };
-        family(out, families, row);
-        sample(out, word(families, row, 0), None, None, v);
+        let name = family(out, families, row);
+        sample(out, name, None, None, v);
     }
-    if !(0..jobs.len()).any(picked) {
+    // No job in the page: only without jobs, since `include`, when
+    // given, lists the current jobs a request named, at least one (an
+    // unknown name is answered before the page is rendered). No loop
+    // asking each job (issue 18, bytes).
+    debug_assert!(include.is_none_or(|p| !p.is_empty() && p.iter().all(|&i| i < jobs.len())));
+    if jobs.is_empty() {
         return;
     }
     for row in 0..JOB_METRICS {
@@ -211,17 +216,16 @@ pub fn render(
                 }
             }
         }
-        let at = OWN_ROWS + row;
-        let name = word(families, at, 0);
-        let mut headed = false;
+        // The family's name as its head gave it, empty until then: no
+        // lookup of its own, no flag (issue 18, bytes).
+        let mut name = "";
         for (i, j) in jobs.iter().enumerate() {
             if !picked(i) {
                 continue;
             }
             if let Some(v) = job_metric(row, j, wall, now) {
-                if !headed {
-                    family(out, families, at);
-                    headed = true;
+                if name.is_empty() {
+                    name = family(out, families, OWN_ROWS + row);
                 }
                 sample(out, name, Some(&j.spec.name), None, v);
             }
@@ -230,8 +234,9 @@ pub fn render(
 }
 
 /// `# HELP` and `# TYPE` of the family of row `row` of [`FAMILIES`]:
-/// its words read here, not at each call (issue 18, bytes).
-fn family(out: &mut Vec<u8>, families: &str, row: usize) {
+/// its words read here, not at each call (issue 18, bytes). Returns
+/// its name, for its samples.
+fn family<'f>(out: &mut Vec<u8>, families: &'f str, row: usize) -> &'f str {
     let name = word(families, row, 0);
     // The two lines by one loop over their tags and words, not a list of
     // nine pieces built on the stack (issue 18, bytes).
@@ -242,6 +247,7 @@ fn family(out: &mut Vec<u8>, families: &str, row: usize) {
         out.extend_from_slice(word(families, row, k).as_bytes());
     }
     out.push(b'\n');
+    name
 }
 
 /// `name{job="…",state="…"} value`.
