@@ -58,7 +58,9 @@ impl Record {
         &self.buf[self.text_at..]
     }
 
-    /// Starts the record: `<PRI>Mmm dd hh:mm:ss TAG[PID]: `.
+    /// Starts the record, new from [`Record::new`]: `<PRI>Mmm dd
+    /// hh:mm:ss TAG[PID]: `. Its buffer empty and nothing taken, as `new`
+    /// left them: not set again here (issue 18, bytes).
     pub(super) fn header(
         &mut self,
         severity: Severity,
@@ -71,7 +73,7 @@ impl Record {
             *b"Jan", *b"Feb", *b"Mar", *b"Apr", *b"May", *b"Jun", *b"Jul", *b"Aug", *b"Sep",
             *b"Oct", *b"Nov", *b"Dec",
         ];
-        self.buf.clear();
+        debug_assert!(self.buf.is_empty() && self.taken == 0 && !self.full);
         let ((_, month, day), secs, _) = zone.local_time(now);
         // `<PRI>Mmm dd hh:mm:ss `, the day padded with a space, the rest
         // with zeros, filled in as bytes: not through `write!` and core's
@@ -114,8 +116,6 @@ impl Record {
         let _ = self.buf.extend_from_slice(b"]: ");
         self.text_at = self.buf.len();
         self.mark = (self.buf.len(), 0);
-        self.taken = 0;
-        self.full = false;
     }
 
     /// Appends pmtr's own message, truncated to `limit` with `...` when
@@ -427,8 +427,10 @@ mod tests {
         let mut rec = Record::new();
         rec.header(Severity::Info, 0, &Zone::UTC, &"n".repeat(40), 1);
         assert_eq!(rec.tagged(), format!("{}[1]: ", "n".repeat(32)).as_bytes());
+        let mut rec = Record::new();
         rec.header(Severity::Info, 0, &Zone::UTC, "a b:c[d", 1);
         assert_eq!(rec.tagged(), b"a_b_c_d[1]: ");
+        let mut rec = Record::new();
         rec.header(Severity::Info, NOV_5, &Zone::UTC, "café", 1);
         assert_eq!(rec.tagged(), b"caf_[1]: ");
     }
