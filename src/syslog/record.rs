@@ -10,8 +10,6 @@ use super::{FACILITY_DAEMON, RECORD_MAX, SPLIT_MARK, Severity, TAG_MAX};
 /// One record being formatted.
 pub(super) struct Record {
     pub(super) buf: heapless::Vec<u8, RECORD_MAX>,
-    /// Where `TAG[PID]: ` starts.
-    pub(super) tag_at: usize,
     /// Where the text starts.
     pub(super) text_at: usize,
     /// The longest prefix of the text, in (record bytes, input bytes), that
@@ -27,7 +25,6 @@ impl Record {
     pub(super) fn new() -> Record {
         Record {
             buf: heapless::Vec::new(),
-            tag_at: 0,
             text_at: 0,
             mark: (0, 0),
             taken: 0,
@@ -39,19 +36,18 @@ impl Record {
         &self.buf
     }
 
-    /// `<PRI>`
+    /// `<PRI>`, of a record with its [`Record::header`]: the header's
+    /// first four bytes, its two digits between `<` and `>` (issue 18,
+    /// bytes: not searched for).
     pub(super) fn pri(&self) -> &[u8] {
-        let end = self
-            .buf
-            .iter()
-            .position(|&b| b == b'>')
-            .map_or(0, |i| i + 1);
-        &self.buf[..end]
+        self.buf.get(..4).unwrap_or_default()
     }
 
-    /// `TAG[PID]: text`
+    /// `TAG[PID]: text`, of a record with its [`Record::header`]: after
+    /// the header's template, which is where `TAG` starts (issue 18,
+    /// bytes: no field that says so).
     pub(super) fn tagged(&self) -> &[u8] {
-        &self.buf[self.tag_at..]
+        &self.buf[HEAD.len()..]
     }
 
     pub(super) fn text(&self) -> &[u8] {
@@ -82,7 +78,7 @@ impl Record {
         // The numbers over a template's zeros by the log file stamp's
         // loop (a day under 10 keeps the template's space before it).
         let pri = u32::from(FACILITY_DAEMON | severity as u8);
-        let mut head = *b"<00>Mmm  0 00:00:00 ";
+        let mut head = HEAD;
         head[4..7].copy_from_slice(&MONTHS[(month as usize).wrapping_sub(1) % 12]);
         crate::logger::fill_digits(
             &mut head,
@@ -90,7 +86,6 @@ impl Record {
             &[3, 10, 13, 16, 19],
         );
         let _ = self.buf.extend_from_slice(&head);
-        self.tag_at = self.buf.len();
         // RFC 3164's TAG is ASCII alphanumeric; job names are freer, so
         // anything that would end the tag early (space, `[`, `:`), is not
         // printable or not ASCII (syslog daemons differ on UTF-8 in the
@@ -166,6 +161,10 @@ impl Record {
         self.mark.1
     }
 }
+
+/// What [`Record::header`] fills in: `<PRI>Mmm dd hh:mm:ss `, a record's
+/// start before its `TAG`.
+const HEAD: [u8; 20] = *b"<00>Mmm  0 00:00:00 ";
 
 /// The length of the character at the start of `b` and whether it must
 /// be escaped (a control character or a byte that is not UTF-8).
