@@ -234,15 +234,14 @@ pub(super) fn split_line(
         }
         first = false;
         let taken = rec.push_escaped(rest, limit);
-        let taken = if taken < rest.len() {
+        // A piece of an unfinished line ends at the mark too: when all of
+        // `rest` went in with room left for `...`, the mark is at its end
+        // and holds all it took (`push_escaped` moved it after each
+        // unit), so the cut only adds the `...` (issue 18, bytes: one
+        // way to end a piece, not a test of the room and a push of its
+        // own).
+        let taken = if taken < rest.len() || unfinished {
             rec.cut_at_mark()
-        } else if unfinished {
-            if rec.buf.len() + SPLIT_MARK.len() > limit {
-                rec.cut_at_mark()
-            } else {
-                let _ = rec.buf.extend_from_slice(SPLIT_MARK);
-                taken
-            }
         } else {
             taken
         };
@@ -419,6 +418,58 @@ mod tests {
             joined.extend_from_slice(text.as_bytes());
         }
         assert_eq!(joined, line, "nothing lost or repeated");
+    }
+
+    /// An unfinished line's pieces cut at the mark are what the room test
+    /// and push made before: for every length of text around a limit,
+    /// with and without an earlier piece, plain and escaped.
+    #[test]
+    fn unfinished_pieces_end_as_the_room_test_made_them() {
+        let old = |line: &[u8], continued: bool, limit: usize| {
+            let mut out = Vec::new();
+            let mut rec = Record::new();
+            rec.header(Severity::Err, NOV_5, &Zone::UTC, "web", 7);
+            let text_at = rec.text_at;
+            let mut rest = line;
+            let mut first = true;
+            loop {
+                rec.buf.truncate(text_at);
+                rec.mark = (text_at, 0);
+                rec.taken = 0;
+                rec.full = false;
+                if continued || !first {
+                    let _ = rec.buf.extend_from_slice(SPLIT_MARK);
+                    rec.mark.0 = rec.buf.len();
+                }
+                first = false;
+                let taken = rec.push_escaped(rest, limit);
+                let taken = if taken < rest.len() || rec.buf.len() + SPLIT_MARK.len() > limit {
+                    rec.cut_at_mark()
+                } else {
+                    let _ = rec.buf.extend_from_slice(SPLIT_MARK);
+                    taken
+                };
+                out.push(rec.bytes().to_vec());
+                rest = &rest[taken..];
+                if rest.is_empty() {
+                    return out;
+                }
+            }
+        };
+        for unit in [&b"x"[..], b"\n", "é".as_bytes()] {
+            for n in 0..140 {
+                let line = unit.repeat(n);
+                for continued in [false, true] {
+                    let mut new = Vec::new();
+                    let mut rec = Record::new();
+                    rec.header(Severity::Err, NOV_5, &Zone::UTC, "web", 7);
+                    split_line(&mut rec, &line, continued, true, 128, |r| {
+                        new.push(r.bytes().to_vec())
+                    });
+                    assert_eq!(new, old(&line, continued, 128), "{n} {continued}");
+                }
+            }
+        }
     }
 
     #[test]
