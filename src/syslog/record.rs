@@ -17,8 +17,6 @@ pub(super) struct Record {
     pub(super) mark: (usize, usize),
     /// Input bytes taken so far.
     pub(super) taken: usize,
-    /// Text did not fit.
-    pub(super) full: bool,
 }
 
 impl Record {
@@ -28,7 +26,6 @@ impl Record {
             text_at: 0,
             mark: (0, 0),
             taken: 0,
-            full: false,
         }
     }
 
@@ -69,7 +66,7 @@ impl Record {
             *b"Jan", *b"Feb", *b"Mar", *b"Apr", *b"May", *b"Jun", *b"Jul", *b"Aug", *b"Sep",
             *b"Oct", *b"Nov", *b"Dec",
         ];
-        debug_assert!(self.buf.is_empty() && self.taken == 0 && !self.full);
+        debug_assert!(self.buf.is_empty() && self.taken == 0);
         let ((_, month, day), secs, _) = zone.local_time(now);
         // `<PRI>Mmm dd hh:mm:ss `, the day padded with a space, the rest
         // with zeros, filled in as bytes: not through `write!` and core's
@@ -116,8 +113,11 @@ impl Record {
     /// Appends pmtr's own message, truncated to `limit` with `...` when
     /// it is longer.
     pub(super) fn format_text(&mut self, args: fmt::Arguments<'_>, limit: usize) {
-        let _ = fmt::write(&mut Escaper { rec: self, limit }, args);
-        if self.full {
+        // The text did not fit when a write failed: `Escaper` fails only
+        // then, and pmtr's values' Display only passes its failure on.
+        // Told by the result, not by a flag in the record (issue 18,
+        // bytes).
+        if fmt::write(&mut Escaper { rec: self, limit }, args).is_err() {
             self.cut_at_mark();
         }
     }
@@ -140,7 +140,6 @@ impl Record {
                 &text[i..i + len]
             };
             if self.buf.len() + out.len() > limit {
-                self.full = true;
                 break;
             }
             let _ = self.buf.extend_from_slice(out);
@@ -227,7 +226,6 @@ pub(super) fn split_line(
         rec.buf.truncate(text_at);
         rec.mark = (text_at, 0);
         rec.taken = 0;
-        rec.full = false;
         if continued || !first {
             let _ = rec.buf.extend_from_slice(SPLIT_MARK);
             rec.mark.0 = rec.buf.len();
@@ -436,7 +434,6 @@ mod tests {
                 rec.buf.truncate(text_at);
                 rec.mark = (text_at, 0);
                 rec.taken = 0;
-                rec.full = false;
                 if continued || !first {
                     let _ = rec.buf.extend_from_slice(SPLIT_MARK);
                     rec.mark.0 = rec.buf.len();
