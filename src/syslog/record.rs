@@ -223,11 +223,12 @@ pub(super) fn split_line(
     let mut first = true;
     loop {
         rec.buf.truncate(text_at);
-        rec.mark = (text_at, 0);
         if continued || !first {
             let _ = rec.buf.extend_from_slice(SPLIT_MARK);
-            rec.mark.0 = rec.buf.len();
         }
+        // The mark after the text's start, `...` or not: set once (issue
+        // 18, bytes).
+        rec.mark = (rec.buf.len(), 0);
         first = false;
         let taken = rec.push_escaped(rest, limit);
         // A piece of an unfinished line ends at the mark too: when all of
