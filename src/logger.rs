@@ -443,8 +443,9 @@ impl<'a> Log<'a> {
         }
         match moved {
             Ok(()) | Err(Errno::NOENT) => {
+                // The size is set by the open that gives a file again:
+                // without one it is never read (issue 18, bytes).
                 self.fd = None;
-                self.size = 0;
                 self.retry_at = i64::MIN;
                 self.open();
             }
