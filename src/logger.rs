@@ -375,8 +375,11 @@ impl<'a> Log<'a> {
             if !matches!(kind, FileType::RegularFile | FileType::CharacterDevice) {
                 return Err(Errno::INVAL);
             }
-            let fl = rustix::fs::fcntl_getfl(&fd)?;
-            rustix::fs::fcntl_setfl(&fd, fl - OFlags::NONBLOCK)?;
+            // The flags as opened, less NONBLOCK: F_SETFL changes only
+            // O_APPEND, O_NONBLOCK, O_DIRECT, O_NOATIME and O_ASYNC, and
+            // of those the open set APPEND and NONBLOCK alone. Set, not
+            // read first with F_GETFL (issue 18, bytes).
+            rustix::fs::fcntl_setfl(&fd, OFlags::APPEND)?;
             Ok((fd, kind == FileType::RegularFile, meta.st_size as u64))
         });
         match opened {
@@ -440,8 +443,9 @@ impl<'a> Log<'a> {
         }
         match moved {
             Ok(()) | Err(Errno::NOENT) => {
+                // The size is set by the open that gives a file again:
+                // without one it is never read (issue 18, bytes).
                 self.fd = None;
-                self.size = 0;
                 self.retry_at = i64::MIN;
                 self.open();
             }

@@ -189,8 +189,9 @@ pub fn log(severity: Severity, args: fmt::Arguments<'_>) {
     let Some(w) = guard.as_mut() else {
         // Before init (flag errors): stderr is all there is.
         if severity != Severity::Debug {
+            // No header: the text starts at 0, where `new` puts it (not
+            // set again, issue 18, bytes).
             let mut rec = Record::new();
-            rec.text_at = 0;
             rec.format_text(args, RECORD_LIMIT);
             let _ = write_line(crate::rt::print::stderr(), &[b"pmtr: ", rec.text(), b"\n"]);
         }

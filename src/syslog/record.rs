@@ -10,28 +10,22 @@ use super::{FACILITY_DAEMON, RECORD_MAX, SPLIT_MARK, Severity, TAG_MAX};
 /// One record being formatted.
 pub(super) struct Record {
     pub(super) buf: heapless::Vec<u8, RECORD_MAX>,
-    /// Where `TAG[PID]: ` starts.
-    pub(super) tag_at: usize,
     /// Where the text starts.
     pub(super) text_at: usize,
     /// The longest prefix of the text, in (record bytes, input bytes), that
-    /// still leaves room for [`SPLIT_MARK`].
+    /// still leaves room for [`SPLIT_MARK`]. The input bytes are those of
+    /// the last [`Record::push_escaped`]: a job line's piece is one call
+    /// (`split_line`), and pmtr's own text, written by several, does not
+    /// ask for them (issue 18, bytes: no count of its own in the record).
     pub(super) mark: (usize, usize),
-    /// Input bytes taken so far.
-    pub(super) taken: usize,
-    /// Text did not fit.
-    pub(super) full: bool,
 }
 
 impl Record {
     pub(super) fn new() -> Record {
         Record {
             buf: heapless::Vec::new(),
-            tag_at: 0,
             text_at: 0,
             mark: (0, 0),
-            taken: 0,
-            full: false,
         }
     }
 
@@ -39,26 +33,27 @@ impl Record {
         &self.buf
     }
 
-    /// `<PRI>`
+    /// `<PRI>`, of a record with its [`Record::header`]: the header's
+    /// first four bytes, its two digits between `<` and `>` (issue 18,
+    /// bytes: not searched for).
     pub(super) fn pri(&self) -> &[u8] {
-        let end = self
-            .buf
-            .iter()
-            .position(|&b| b == b'>')
-            .map_or(0, |i| i + 1);
-        &self.buf[..end]
+        self.buf.get(..4).unwrap_or_default()
     }
 
-    /// `TAG[PID]: text`
+    /// `TAG[PID]: text`, of a record with its [`Record::header`]: after
+    /// the header's template, which is where `TAG` starts (issue 18,
+    /// bytes: no field that says so).
     pub(super) fn tagged(&self) -> &[u8] {
-        &self.buf[self.tag_at..]
+        &self.buf[HEAD.len()..]
     }
 
     pub(super) fn text(&self) -> &[u8] {
         &self.buf[self.text_at..]
     }
 
-    /// Starts the record: `<PRI>Mmm dd hh:mm:ss TAG[PID]: `.
+    /// Starts the record, new from [`Record::new`]: `<PRI>Mmm dd
+    /// hh:mm:ss TAG[PID]: `. Its buffer empty, as `new` left it: not
+    /// emptied again here (issue 18, bytes).
     pub(super) fn header(
         &mut self,
         severity: Severity,
@@ -71,7 +66,7 @@ impl Record {
             *b"Jan", *b"Feb", *b"Mar", *b"Apr", *b"May", *b"Jun", *b"Jul", *b"Aug", *b"Sep",
             *b"Oct", *b"Nov", *b"Dec",
         ];
-        self.buf.clear();
+        debug_assert!(self.buf.is_empty());
         let ((_, month, day), secs, _) = zone.local_time(now);
         // `<PRI>Mmm dd hh:mm:ss `, the day padded with a space, the rest
         // with zeros, filled in as bytes: not through `write!` and core's
@@ -80,7 +75,7 @@ impl Record {
         // The numbers over a template's zeros by the log file stamp's
         // loop (a day under 10 keeps the template's space before it).
         let pri = u32::from(FACILITY_DAEMON | severity as u8);
-        let mut head = *b"<00>Mmm  0 00:00:00 ";
+        let mut head = HEAD;
         head[4..7].copy_from_slice(&MONTHS[(month as usize).wrapping_sub(1) % 12]);
         crate::logger::fill_digits(
             &mut head,
@@ -88,7 +83,6 @@ impl Record {
             &[3, 10, 13, 16, 19],
         );
         let _ = self.buf.extend_from_slice(&head);
-        self.tag_at = self.buf.len();
         // RFC 3164's TAG is ASCII alphanumeric; job names are freer, so
         // anything that would end the tag early (space, `[`, `:`), is not
         // printable or not ASCII (syslog daemons differ on UTF-8 in the
@@ -114,15 +108,16 @@ impl Record {
         let _ = self.buf.extend_from_slice(b"]: ");
         self.text_at = self.buf.len();
         self.mark = (self.buf.len(), 0);
-        self.taken = 0;
-        self.full = false;
     }
 
     /// Appends pmtr's own message, truncated to `limit` with `...` when
     /// it is longer.
     pub(super) fn format_text(&mut self, args: fmt::Arguments<'_>, limit: usize) {
-        let _ = fmt::write(&mut Escaper { rec: self, limit }, args);
-        if self.full {
+        // The text did not fit when a write failed: `Escaper` fails only
+        // then, and pmtr's values' Display only passes its failure on.
+        // Told by the result, not by a flag in the record (issue 18,
+        // bytes).
+        if fmt::write(&mut Escaper { rec: self, limit }, args).is_err() {
             self.cut_at_mark();
         }
     }
@@ -145,14 +140,12 @@ impl Record {
                 &text[i..i + len]
             };
             if self.buf.len() + out.len() > limit {
-                self.full = true;
                 break;
             }
             let _ = self.buf.extend_from_slice(out);
             i += len;
-            self.taken += len;
             if self.buf.len() + SPLIT_MARK.len() <= limit {
-                self.mark = (self.buf.len(), self.taken);
+                self.mark = (self.buf.len(), i);
             }
         }
         i
@@ -166,6 +159,10 @@ impl Record {
         self.mark.1
     }
 }
+
+/// What [`Record::header`] fills in: `<PRI>Mmm dd hh:mm:ss `, a record's
+/// start before its `TAG`.
+const HEAD: [u8; 20] = *b"<00>Mmm  0 00:00:00 ";
 
 /// The length of the character at the start of `b` and whether it must
 /// be escaped (a control character or a byte that is not UTF-8).
@@ -226,24 +223,22 @@ pub(super) fn split_line(
     let mut first = true;
     loop {
         rec.buf.truncate(text_at);
-        rec.mark = (text_at, 0);
-        rec.taken = 0;
-        rec.full = false;
         if continued || !first {
             let _ = rec.buf.extend_from_slice(SPLIT_MARK);
-            rec.mark.0 = rec.buf.len();
         }
+        // The mark after the text's start, `...` or not: set once (issue
+        // 18, bytes).
+        rec.mark = (rec.buf.len(), 0);
         first = false;
         let taken = rec.push_escaped(rest, limit);
-        let taken = if taken < rest.len() {
+        // A piece of an unfinished line ends at the mark too: when all of
+        // `rest` went in with room left for `...`, the mark is at its end
+        // and holds all it took (`push_escaped` moved it after each
+        // unit), so the cut only adds the `...` (issue 18, bytes: one
+        // way to end a piece, not a test of the room and a push of its
+        // own).
+        let taken = if taken < rest.len() || unfinished {
             rec.cut_at_mark()
-        } else if unfinished {
-            if rec.buf.len() + SPLIT_MARK.len() > limit {
-                rec.cut_at_mark()
-            } else {
-                let _ = rec.buf.extend_from_slice(SPLIT_MARK);
-                taken
-            }
         } else {
             taken
         };
@@ -422,13 +417,65 @@ mod tests {
         assert_eq!(joined, line, "nothing lost or repeated");
     }
 
+    /// An unfinished line's pieces cut at the mark are what the room test
+    /// and push made before: for every length of text around a limit,
+    /// with and without an earlier piece, plain and escaped.
+    #[test]
+    fn unfinished_pieces_end_as_the_room_test_made_them() {
+        let old = |line: &[u8], continued: bool, limit: usize| {
+            let mut out = Vec::new();
+            let mut rec = Record::new();
+            rec.header(Severity::Err, NOV_5, &Zone::UTC, "web", 7);
+            let text_at = rec.text_at;
+            let mut rest = line;
+            let mut first = true;
+            loop {
+                rec.buf.truncate(text_at);
+                rec.mark = (text_at, 0);
+                if continued || !first {
+                    let _ = rec.buf.extend_from_slice(SPLIT_MARK);
+                    rec.mark.0 = rec.buf.len();
+                }
+                first = false;
+                let taken = rec.push_escaped(rest, limit);
+                let taken = if taken < rest.len() || rec.buf.len() + SPLIT_MARK.len() > limit {
+                    rec.cut_at_mark()
+                } else {
+                    let _ = rec.buf.extend_from_slice(SPLIT_MARK);
+                    taken
+                };
+                out.push(rec.bytes().to_vec());
+                rest = &rest[taken..];
+                if rest.is_empty() {
+                    return out;
+                }
+            }
+        };
+        for unit in [&b"x"[..], b"\n", "é".as_bytes()] {
+            for n in 0..140 {
+                let line = unit.repeat(n);
+                for continued in [false, true] {
+                    let mut new = Vec::new();
+                    let mut rec = Record::new();
+                    rec.header(Severity::Err, NOV_5, &Zone::UTC, "web", 7);
+                    split_line(&mut rec, &line, continued, true, 128, |r| {
+                        new.push(r.bytes().to_vec())
+                    });
+                    assert_eq!(new, old(&line, continued, 128), "{n} {continued}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn tag_is_at_most_32_chars_and_safe() {
         let mut rec = Record::new();
         rec.header(Severity::Info, 0, &Zone::UTC, &"n".repeat(40), 1);
         assert_eq!(rec.tagged(), format!("{}[1]: ", "n".repeat(32)).as_bytes());
+        let mut rec = Record::new();
         rec.header(Severity::Info, 0, &Zone::UTC, "a b:c[d", 1);
         assert_eq!(rec.tagged(), b"a_b_c_d[1]: ");
+        let mut rec = Record::new();
         rec.header(Severity::Info, NOV_5, &Zone::UTC, "café", 1);
         assert_eq!(rec.tagged(), b"caf_[1]: ");
     }
