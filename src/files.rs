@@ -6,7 +6,7 @@
 use core::ffi::CStr;
 use core::mem::MaybeUninit;
 
-use rustix::fd::{AsFd, BorrowedFd};
+use rustix::fd::BorrowedFd;
 use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
 
@@ -287,7 +287,7 @@ pub fn file_size(path: &str) -> Option<u64> {
 /// Reads a whole file of at most `limit` bytes; a longer one is `EFBIG`.
 pub fn read_file(path: &str, limit: usize) -> Result<Vec<u8>, Errno> {
     let fd = open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())?;
-    read_all(fd.as_fd(), limit)
+    read_all(crate::sys::lend(&fd), limit)
 }
 
 /// Reads `fd` to its end, at most `limit` bytes; more is `EFBIG`.
@@ -301,7 +301,7 @@ pub fn read_all(fd: BorrowedFd<'_>, limit: usize) -> Result<Vec<u8>, Errno> {
 pub fn write_file(path: &str, data: &[u8], mode: u32) -> Result<(), Errno> {
     let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::TRUNC | OFlags::CLOEXEC;
     let fd = open(path, flags, Mode::from_raw_mode(mode))?;
-    write_all(fd.as_fd(), data)
+    write_all(crate::sys::lend(&fd), data)
 }
 
 /// Writes all of `data`, retrying after signals and short writes.
@@ -727,7 +727,7 @@ mod tests {
         // The same bytes hashed as read: content_hash of the whole file.
         let hash = |limit| {
             let fd = open(path, OFlags::RDONLY, Mode::empty()).unwrap();
-            hash_fd(fd.as_fd(), limit)
+            hash_fd(crate::sys::lend(&fd), limit)
         };
         assert_eq!(hash(5000), Ok(content_hash(&data)));
         assert_eq!(hash(4999), Err(Errno::FBIG));

@@ -24,7 +24,7 @@
 use crate::prelude::*;
 
 use core::mem::ManuallyDrop;
-use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
+use rustix::fd::{BorrowedFd, OwnedFd};
 use rustix::fs::{FileType, Mode, OFlags};
 use rustix::io::Errno;
 
@@ -331,7 +331,11 @@ impl<'a> Log<'a> {
         }
         // The lines not written counted at one place for both ways
         // (issue 18, bytes).
-        let failed = match self.fd.as_ref().map(|fd| write_all(fd.as_fd(), out)) {
+        let failed = match self
+            .fd
+            .as_ref()
+            .map(|fd| write_all(crate::sys::lend(fd), out))
+        {
             Some(Ok(())) => {
                 self.size += out.len() as u64;
                 out.clear();
@@ -379,7 +383,7 @@ impl<'a> Log<'a> {
             // O_APPEND, O_NONBLOCK, O_DIRECT, O_NOATIME and O_ASYNC, and
             // of those the open set APPEND and NONBLOCK alone. Set, not
             // read first with F_GETFL (issue 18, bytes).
-            rustix::fs::fcntl_setfl(&fd, OFlags::APPEND)?;
+            rustix::fs::fcntl_setfl(crate::sys::lend(&fd), OFlags::APPEND)?;
             Ok((fd, kind == FileType::RegularFile, meta.st_size as u64))
         });
         match opened {
@@ -589,7 +593,7 @@ fn replace(tmp: &str, path: &str, text: &[u8]) -> Result<(), Errno> {
     let _ = crate::files::unlink(tmp);
     let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
     let fd = crate::files::open(tmp, flags, Mode::from_raw_mode(0o644))?;
-    let written = write_all(fd.as_fd(), text);
+    let written = write_all(crate::sys::lend(&fd), text);
     drop(fd);
     written
         .and_then(|()| crate::files::rename(tmp, path))

@@ -22,7 +22,7 @@ use core::ffi::{CStr, c_char};
 use core::fmt;
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
+use rustix::fd::{BorrowedFd, OwnedFd};
 use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
 use rustix::process::{Pid, Resource as RlimitResource, Rlimit};
@@ -894,7 +894,7 @@ pub fn spawn(
                 // EAGAIN and lose its output (seq stopped at 64 KiB).
                 // Only pmtr's read end is non-blocking; the job waits.
                 let (r, w) = pipe_with(PipeFlags::CLOEXEC)?;
-                rustix::fs::fcntl_setfl(&r, OFlags::NONBLOCK)?;
+                rustix::fs::fcntl_setfl(crate::sys::lend(&r), OFlags::NONBLOCK)?;
                 // Into a slot that is still empty (each is visited
                 // once): no drop call for the `None` it held (issue 18,
                 // bytes).
@@ -916,18 +916,21 @@ pub fn spawn(
     let mut child = ChildArgs {
         launch,
         parent,
-        status: status_pipe.as_ref().map(|(_, w)| w.as_fd()),
+        status: status_pipe.as_ref().map(|(_, w)| crate::sys::lend(w)),
         record: Cell::new([0; 8]),
         pipes: [
             given[0],
-            out_pipe.as_ref().map(|(_, w)| w.as_fd()).or(given[1]),
+            out_pipe
+                .as_ref()
+                .map(|(_, w)| crate::sys::lend(w))
+                .or(given[1]),
             match (err_pipe, out_pipe) {
-                (Some((_, w)), _) => Some(w.as_fd()),
-                (None, Some((_, w))) if launch.merged => Some(w.as_fd()),
+                (Some((_, w)), _) => Some(crate::sys::lend(w)),
+                (None, Some((_, w))) if launch.merged => Some(crate::sys::lend(w)),
                 _ => given[2],
             },
         ],
-        ready_pipe: ready_pipe.as_ref().map(|(_, w)| w.as_fd()),
+        ready_pipe: ready_pipe.as_ref().map(|(_, w)| crate::sys::lend(w)),
     };
     // SAFETY: pmtr is single-threaded; `child_entry` runs only
     // `child_main`, which makes async-signal-safe calls, writes nothing
@@ -1097,7 +1100,7 @@ pub enum StartResult {
 
 pub fn read_start_result(pipe: &OwnedFd) -> StartResult {
     let mut buf = [0u8; 8];
-    match rustix::io::read(pipe, &mut buf) {
+    match rustix::io::read(crate::sys::lend(pipe), &mut buf) {
         Ok(0) => StartResult::Running,
         Ok(8) => record_result(buf),
         Ok(_) => StartResult::Running,
@@ -1150,7 +1153,7 @@ fn open_onto(
             Ok(fd) => core::mem::ManuallyDrop::new(fd),
             Err(e) => break 'failed (e, detail),
         };
-        let kind = match crate::files::fstat(fd.as_fd()) {
+        let kind = match crate::files::fstat(crate::sys::lend(&fd)) {
             Ok(meta) => FileType::from_raw_mode(meta.st_mode),
             Err(e) => break 'failed (e, detail),
         };
@@ -1162,12 +1165,14 @@ fn open_onto(
         if !allowed {
             break 'failed (Errno::INVAL, detail | DETAIL_WRONG_TYPE);
         }
-        let cleared = rustix::fs::fcntl_getfl(&*fd)
-            .and_then(|fl| rustix::fs::fcntl_setfl(&*fd, fl - OFlags::NONBLOCK));
-        if let Err(e) = cleared {
+        // The flags it was opened with, but O_NONBLOCK: F_SETFL changes
+        // only the status flags among them (here O_APPEND, if given) and
+        // ignores the access mode and creation flags, so no F_GETFL first
+        // (issue 18, bytes; one system call less).
+        if let Err(e) = rustix::fs::fcntl_setfl(crate::sys::lend(&fd), flags - OFlags::NONBLOCK) {
             break 'failed (e, detail);
         }
-        dup_onto(fd.as_fd(), target, status, step);
+        dup_onto(crate::sys::lend(&fd), target, status, step);
         drop(core::mem::ManuallyDrop::into_inner(fd));
         return;
     };
@@ -1245,7 +1250,7 @@ fn child_main(
                     }
                 }
                 if let Some(fd) = &null {
-                    dup_onto(fd.as_fd(), target, status, step);
+                    dup_onto(crate::sys::lend(fd), target, status, step);
                 }
             }
         }

@@ -18,7 +18,6 @@ use crate::prelude::*;
 use core::mem::ManuallyDrop;
 use core::time::Duration;
 
-use rustix::fd::AsFd;
 use rustix::io::Errno;
 use rustix::net::{self, AddressFamily, SocketFlags};
 
@@ -376,7 +375,7 @@ fn ask(path: &str, line: &str, answer: &mut Vec<u8>) -> Result<(), u8> {
             Ok(fd) => ManuallyDrop::new(fd),
             Err(e) => break 'failed (e, false),
         };
-        if let Err(e) = net::connect(&*fd, addr) {
+        if let Err(e) = net::connect(crate::sys::lend(&fd), addr) {
             break 'failed (e, false);
         }
         for which in [net::sockopt::Timeout::Recv, net::sockopt::Timeout::Send] {
@@ -384,7 +383,7 @@ fn ask(path: &str, line: &str, answer: &mut Vec<u8>) -> Result<(), u8> {
         }
         // A refusal may close the connection before the request is read; the
         // answer still waits to be read, so a failed write is not the end.
-        let _ = crate::files::write_all(fd.as_fd(), line.as_bytes());
+        let _ = crate::files::write_all(crate::sys::lend(&fd), line.as_bytes());
         loop {
             // Read straight into `answer`, as `logger::metrics` does: no
             // buffer on the stack, no copy (issue 18, bytes).

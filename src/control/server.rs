@@ -15,7 +15,7 @@ use core::fmt;
 use core::mem::MaybeUninit;
 
 use rustix::event::epoll;
-use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
+use rustix::fd::{BorrowedFd, OwnedFd};
 use rustix::fs::FileType;
 use rustix::io::Errno;
 use rustix::net::{self, AddressFamily, RecvFlags, SendFlags, SocketFlags};
@@ -151,7 +151,7 @@ impl Server {
                         Ok(probe) => probe,
                         Err(e) => break 'failed ("socket", e),
                     };
-                    match net::connect(&probe, addr) {
+                    match net::connect(crate::sys::lend(&probe), addr) {
                         Ok(()) | Err(Errno::AGAIN) => {
                             return Err(OpenError::Path(
                                 crate::packed::msg!(
@@ -176,7 +176,7 @@ impl Server {
                 Ok(listener) => listener,
                 Err(e) => break 'failed ("socket", e),
             };
-            if let Err(e) = net::bind(&listener, addr) {
+            if let Err(e) = net::bind(crate::sys::lend(&listener), addr) {
                 break 'failed ("bind", e);
             }
             // Before listen(): until then a connect is refused, so there is no
@@ -194,7 +194,7 @@ impl Server {
                     "epoll_ctl",
                     epoll::add(
                         epoll,
-                        &listener,
+                        crate::sys::lend(&listener),
                         epoll::EventData::new_u64(token),
                         epoll::EventFlags::IN,
                     )
@@ -255,7 +255,7 @@ impl Server {
             };
             // By uid alone: a peer outside pmtr's PID namespace has no pid
             // here, and its uid is what the rule is about.
-            let uid = match sys::peer_uid(fd.as_fd()) {
+            let uid = match sys::peer_uid(sys::lend(&fd)) {
                 Ok(uid) if uid == 0 || uid == self.euid.as_raw() => uid,
                 Ok(uid) => {
                     let text = crate::packed::text(format_args!(
@@ -264,7 +264,7 @@ impl Server {
                         crate::packed::Int(self.euid.as_raw())
                     ));
                     notice!("control socket: refused a request from uid {}", uid);
-                    send_all(&fd, text.as_bytes());
+                    send_all(sys::lend(&fd), text.as_bytes());
                     continue;
                 }
                 Err(e) => {
@@ -289,7 +289,7 @@ impl Server {
             self.clients[slot] = None;
             if epoll::add(
                 epoll,
-                &fd,
+                crate::sys::lend(&fd),
                 epoll::EventData::new_u64(token_base | slot as u64),
                 epoll::EventFlags::IN | epoll::EventFlags::RDHUP,
             )
@@ -351,7 +351,7 @@ impl Server {
             }
             // At most the room left: the buffer bounds the request.
             let room = &mut client.buf[client.len..];
-            match net::recv(&client.fd, room, RecvFlags::DONTWAIT) {
+            match net::recv(crate::sys::lend(&client.fd), room, RecvFlags::DONTWAIT) {
                 Ok((([], _), _)) => {
                     self.clients[slot] = None;
                     return Readiness::Pending;
@@ -377,12 +377,12 @@ impl Server {
         let Some(client) = self.clients.get_mut(slot).and_then(Option::as_mut) else {
             return;
         };
-        match send_some(&client.fd, reply) {
+        match send_some(sys::lend(&client.fd), reply) {
             Some(n) if n < reply.len() => {
                 if client.unsent.is_empty() {
                     let out = epoll::EventFlags::OUT | epoll::EventFlags::RDHUP;
                     let data = epoll::EventData::new_u64(token);
-                    let _ = epoll::modify(epoll, &client.fd, data, out);
+                    let _ = epoll::modify(epoll, crate::sys::lend(&client.fd), data, out);
                 }
                 // Empty here: `read` takes what was unsent before it
                 // answers again, and reads no request while some is.
@@ -413,17 +413,17 @@ fn stream_socket(flags: SocketFlags) -> Result<OwnedFd, Errno> {
 /// Sends as much of `data` as the socket takes now. MSG_NOSIGNAL: a client
 /// that hung up must not kill pmtr with SIGPIPE. Returns whether all of it
 /// went.
-fn send_all(fd: impl AsFd, data: &[u8]) -> bool {
+fn send_all(fd: BorrowedFd<'_>, data: &[u8]) -> bool {
     send_some(fd, data) == Some(data.len())
 }
 
 /// Sends what the socket takes now of `data`: how much, or None when the
 /// client is gone.
-fn send_some(fd: impl AsFd, data: &[u8]) -> Option<usize> {
+fn send_some(fd: BorrowedFd<'_>, data: &[u8]) -> Option<usize> {
     let mut sent = 0;
     // `sent` stays within `data`: `get` only spares a bounds check.
     while let Some(rest) = data.get(sent..).filter(|rest| !rest.is_empty()) {
-        match net::send(fd.as_fd(), rest, SendFlags::NOSIGNAL | SendFlags::DONTWAIT) {
+        match net::send(fd, rest, SendFlags::NOSIGNAL | SendFlags::DONTWAIT) {
             Ok(n) => sent += n,
             Err(Errno::INTR) => {}
             Err(Errno::AGAIN) => break,

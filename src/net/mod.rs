@@ -56,7 +56,7 @@ use core::time::Duration;
 
 use resolve::{LookupError, Resolver, Sockets, Sources};
 use rustix::event::epoll;
-use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
+use rustix::fd::{BorrowedFd, OwnedFd};
 use rustix::io::Errno;
 use rustix::net::{AddressFamily, RecvFlags, SendFlags, SocketAddrAny, SocketFlags, SocketType};
 use wire::{BadDatagram, DATAGRAM_MAX};
@@ -216,17 +216,20 @@ impl Net {
             // Put where place's None is, not assigned over it: no drop
             // code for that None (issue 18, bytes).
             let fd = match kept {
-                Some(fd) => match epoll::modify(epoll, &fd, token, epoll::EventFlags::IN) {
-                    Ok(()) => Some(fd),
-                    Err(e) => {
-                        error!(
-                            "listen on {}: epoll_ctl: {}; not listening there",
-                            l.text,
-                            crate::sys::strerror(e)
-                        );
-                        None
+                Some(fd) => {
+                    match epoll::modify(epoll, crate::sys::lend(&fd), token, epoll::EventFlags::IN)
+                    {
+                        Ok(()) => Some(fd),
+                        Err(e) => {
+                            error!(
+                                "listen on {}: epoll_ctl: {}; not listening there",
+                                l.text,
+                                crate::sys::strerror(e)
+                            );
+                            None
+                        }
                     }
-                },
+                }
                 None => open_listener(epoll, token, l),
             };
             crate::fill(&mut l.fd, fd);
@@ -235,7 +238,7 @@ impl Net {
         // endpoints (issue 18, bytes).
         for o in &old {
             if let Some(fd) = &o.fd {
-                let _ = epoll::delete(epoll, fd);
+                let _ = epoll::delete(epoll, crate::sys::lend(fd));
                 info!("no longer listening on {}", o.text);
             }
         }
@@ -422,11 +425,11 @@ impl Net {
                 continue;
             }
             if let Some(fd) = l.fd.take() {
-                let _ = epoll::delete(epoll, &fd);
+                let _ = epoll::delete(epoll, crate::sys::lend(&fd));
             }
             l.addr = at(Some(ip), l.port);
             let token = epoll::EventData::new_u64(self.token_base | i as u64);
-            l.fd = open_listener(epoll.as_fd(), token, l);
+            l.fd = open_listener(crate::sys::lend(epoll), token, l);
         }
         for d in self.report.iter_mut().filter(|d| d.name == Some(n)) {
             d.addr = at(Some(ip), d.port);
@@ -745,10 +748,12 @@ pub fn bind_udp(addr: &SocketAddr) -> Result<OwnedFd, (&'static str, Errno)> {
     // A failed call leaves the block with its name and errno: one error
     // made, and the socket closed, at one place (issue 18, bytes).
     let failed = 'failed: {
-        if multicast && let Err(e) = rustix::net::sockopt::set_socket_reuseaddr(&fd, true) {
+        if multicast
+            && let Err(e) = rustix::net::sockopt::set_socket_reuseaddr(crate::sys::lend(&fd), true)
+        {
             break 'failed ("setsockopt SO_REUSEADDR", e);
         }
-        if let Err(e) = rustix::net::bind(&fd, &sockaddr(addr)) {
+        if let Err(e) = rustix::net::bind(crate::sys::lend(&fd), &sockaddr(addr)) {
             break 'failed ("bind", e);
         }
         // The socket address's own kinds matched: no IpAddr made of it
@@ -792,7 +797,8 @@ fn open_listener(epoll: BorrowedFd<'_>, token: epoll::EventData, l: &Endpoint) -
     let addr = l.addr.as_ref()?;
     let open = || -> Result<OwnedFd, (&'static str, Errno)> {
         let fd = bind_udp(addr)?;
-        epoll::add(epoll, &fd, token, epoll::EventFlags::IN).map_err(|e| ("epoll_ctl", e))?;
+        epoll::add(epoll, crate::sys::lend(&fd), token, epoll::EventFlags::IN)
+            .map_err(|e| ("epoll_ctl", e))?;
         Ok(fd)
     };
     // For a name, which address it stands for now.

@@ -46,7 +46,7 @@ use core::net::{IpAddr, Ipv4Addr, SocketAddr};
 use core::time::Duration;
 
 use rustix::event::epoll;
-use rustix::fd::{AsFd, OwnedFd};
+use rustix::fd::OwnedFd;
 use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
 use rustix::net::{RecvFlags, SendFlags};
@@ -171,18 +171,23 @@ impl Io for Sockets {
     fn connect(&mut self, index: usize, server: SocketAddr) -> Result<OwnedFd, Errno> {
         let fd = super::udp_socket(server.is_ipv6())?;
         // A UDP connect only sets the peer: it never blocks.
-        rustix::net::connect(&fd, &super::sockaddr(&server))?;
+        rustix::net::connect(crate::sys::lend(&fd), &super::sockaddr(&server))?;
         if let Some(epoll) = &self.epoll {
             let data = epoll::EventData::new_u64(self.token | index as u64);
             // `as_fd`: the instance the listeners use (issue 18, bytes).
-            epoll::add(epoll.as_fd(), &fd, data, epoll::EventFlags::IN)?;
+            epoll::add(
+                crate::sys::lend(epoll),
+                crate::sys::lend(&fd),
+                data,
+                epoll::EventFlags::IN,
+            )?;
         }
         Ok(fd)
     }
 
     fn send(&mut self, socket: &OwnedFd, query: &[u8]) -> Result<(), Errno> {
         let flags = SendFlags::DONTWAIT | SendFlags::NOSIGNAL;
-        rustix::net::send(socket, query, flags).map(drop)
+        rustix::net::send(crate::sys::lend(socket), query, flags).map(drop)
     }
 
     fn recv<'b>(
@@ -190,7 +195,8 @@ impl Io for Sockets {
         socket: &OwnedFd,
         buf: &'b mut [MaybeUninit<u8>],
     ) -> Result<&'b [u8], Errno> {
-        rustix::net::recv(socket, buf, RecvFlags::DONTWAIT).map(|((got, _), _)| &*got)
+        rustix::net::recv(crate::sys::lend(socket), buf, RecvFlags::DONTWAIT)
+            .map(|((got, _), _)| &*got)
     }
 }
 
@@ -717,7 +723,7 @@ fn for_each_line(path: &str, max: usize, each: &mut Each<'_>) {
     // MiB), no 64-bit count on 32-bit targets (issue 18, bytes).
     let (mut len, mut total, mut skipping) = (0, 0usize, false);
     while total < max {
-        let n = match rustix::io::read(fd.as_fd(), &mut buf[len..]) {
+        let n = match rustix::io::read(crate::sys::lend(&fd), &mut buf[len..]) {
             Ok(0) => break,
             Ok(n) => n,
             Err(Errno::INTR) => continue,

@@ -2,6 +2,7 @@
 //! datagram summaries, and names that resolve late.
 
 use super::*;
+use rustix::fd::AsFd;
 use std::net::UdpSocket;
 use std::time::Duration;
 

@@ -24,7 +24,7 @@ use crate::prelude::*;
 use core::time::Duration;
 
 use rustix::event::epoll;
-use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
+use rustix::fd::{BorrowedFd, OwnedFd};
 use rustix::io::Errno;
 use rustix::process::{Pid, Signal, WaitOptions};
 
@@ -184,10 +184,10 @@ impl Supervisor {
             Watcher::new().map_err(|e| (crate::packed::msg!(0, "can't create inotify"), e))?;
         // Every epoll::add of the loop as (BorrowedFd, &OwnedFd): one
         // instance of rustix's generic function (issue 18, bytes).
-        let added = watch(epoll.as_fd(), &signals, TOKEN_SIGNAL)
+        let added = watch(crate::sys::lend(&epoll), &signals, TOKEN_SIGNAL)
             .map_err(|e| (crate::packed::msg!(0, "can't watch signalfd"), e))
             .and_then(|()| {
-                watch(epoll.as_fd(), watcher.fd(), TOKEN_INOTIFY)
+                watch(crate::sys::lend(&epoll), watcher.fd(), TOKEN_INOTIFY)
                     .map_err(|e| (crate::packed::msg!(0, "can't watch inotify"), e))
             });
         if let Err(failed) = added {
@@ -749,7 +749,7 @@ impl Supervisor {
         let job = self.jobs.get_mut(slot);
         info!("started job {} [{}]", job.spec.name, raw);
         let id = u64::from(job.id);
-        let epoll = self.epoll.as_fd();
+        let epoll = crate::sys::lend(&self.epoll);
         match started.exec {
             Exec::Running => {}
             Exec::Failed(e) => log_start_error(&job.spec, &e),
@@ -889,7 +889,7 @@ impl Supervisor {
         ) else {
             return;
         };
-        m.send(pipe, self.epoll.as_fd(), TOKEN_METRICS);
+        m.send(pipe, crate::sys::lend(&self.epoll), TOKEN_METRICS);
     }
 
     /// Feeds a tick to every job whose deadline has passed (once one has:
@@ -1173,8 +1173,13 @@ impl Supervisor {
             self.step_job(slot, JobEvent::ConfigChanged, now);
         }
         self.source.track(self.jobs.current());
-        self.net
-            .configure(self.epoll.as_fd(), TOKEN_NET, &cfg.report, &cfg.listen, now);
+        self.net.configure(
+            crate::sys::lend(&self.epoll),
+            TOKEN_NET,
+            &cfg.report,
+            &cfg.listen,
+            now,
+        );
         self.next_report = self.net.reporting().then_some(now);
         info!(
             "configuration loaded: {} jobs ({} added, {} changed, {} removed, {} unchanged)",
@@ -1266,7 +1271,7 @@ impl Supervisor {
         // path is `path`.
         match crate::control::Server::open(
             path,
-            self.epoll.as_fd(),
+            crate::sys::lend(&self.epoll),
             TOKEN_CONTROL,
             &mut self.control,
         ) {
@@ -1280,7 +1285,7 @@ impl Supervisor {
 
     /// Only passes the call on: inlined (see `dispatch`).
     fn on_control_accept(&mut self) {
-        let epoll = self.epoll.as_fd();
+        let epoll = crate::sys::lend(&self.epoll);
         if let Some(server) = &mut self.control {
             server.accept(epoll, TOKEN_CONTROL_CLIENT);
         }
@@ -1291,13 +1296,13 @@ impl Supervisor {
         let Some(server) = &mut self.control else {
             return;
         };
-        let epoll = self.epoll.as_fd();
+        let epoll = crate::sys::lend(&self.epoll);
         let crate::control::Readiness::Request(request, uid) = server.read(epoll, slot) else {
             return;
         };
         let reply = control::answer(self, &request, uid, Instant::now());
         if let Some(server) = &mut self.control {
-            server.answer(self.epoll.as_fd(), slot, &reply);
+            server.answer(crate::sys::lend(&self.epoll), slot, &reply);
         }
     }
 }
@@ -1389,7 +1394,7 @@ fn add_job_logger(
 fn watch(epoll: BorrowedFd<'_>, fd: &OwnedFd, token: u64) -> rustix::io::Result<()> {
     epoll::add(
         epoll,
-        fd,
+        crate::sys::lend(fd),
         epoll::EventData::new_u64(token),
         epoll::EventFlags::IN,
     )

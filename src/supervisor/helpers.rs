@@ -23,7 +23,7 @@ use crate::clock::Instant;
 use crate::prelude::*;
 use core::time::Duration;
 
-use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
+use rustix::fd::{BorrowedFd, OwnedFd};
 use rustix::io::Errno;
 use rustix::process::{Pid, Signal};
 
@@ -172,10 +172,10 @@ impl Helpers {
             let h: &Helper = h;
             if let Some((_, w)) = &h.pipe {
                 if stdout {
-                    fds[1] = Some(w.as_fd());
+                    fds[1] = Some(crate::sys::lend(w));
                 }
                 if stderr {
-                    fds[2] = Some(w.as_fd());
+                    fds[2] = Some(crate::sys::lend(w));
                 }
             }
         }
@@ -200,7 +200,7 @@ impl Helpers {
         if h.state == State::Down {
             h.start(parent, now, &mut self.due);
         }
-        h.pipe.as_ref().map(|(_, w)| w.as_fd())
+        h.pipe.as_ref().map(|(_, w)| crate::sys::lend(w))
     }
 
     /// Takes the exit of `pid` if it is a helper's; returns whether it was.
@@ -351,7 +351,7 @@ impl Helper {
             use rustix::pipe::{PipeFlags, pipe_with};
             let (r, w) = pipe_with(PipeFlags::CLOEXEC)?;
             if nonblocking_write {
-                rustix::fs::fcntl_setfl(&w, rustix::fs::OFlags::NONBLOCK)?;
+                rustix::fs::fcntl_setfl(crate::sys::lend(&w), rustix::fs::OFlags::NONBLOCK)?;
             }
             // In place of the None just tested: nothing to drop (issue
             // 18, bytes).
@@ -370,7 +370,11 @@ impl Helper {
 
     fn spawn(&mut self, parent: Pid, now: Instant) {
         let Some((r, _)) = &self.pipe else { return };
-        match spawn::spawn(&self.launch, parent, [Some(r.as_fd()), None, None]) {
+        match spawn::spawn(
+            &self.launch,
+            parent,
+            [Some(crate::sys::lend(r)), None, None],
+        ) {
             Ok(started) => {
                 // A helper's launch is a `Launch::logger` (see
                 // `add_logger`): stdin the pipe given, stdout /dev/null,

@@ -18,7 +18,6 @@ mod notify;
 mod watch;
 
 use core::mem::ManuallyDrop;
-use rustix::fd::AsFd;
 
 use crate::cli::Options;
 use crate::packed::msg;
@@ -87,7 +86,7 @@ pub fn run(opts: &Options) -> u8 {
     supervisor.open_control(opts.socket);
     if let Some(w) = ready {
         // The parent exits 0 once it reads this byte: the daemon runs.
-        let _ = rustix::io::write(w.as_fd(), b"1");
+        let _ = rustix::io::write(crate::sys::lend(&w), b"1");
         drop(ManuallyDrop::into_inner(w));
     }
     let code = supervisor.run();
@@ -228,7 +227,7 @@ fn detach() -> Result<ManuallyDrop<rustix::fd::OwnedFd>, rustix::io::Errno> {
                 rustix::fs::Mode::empty(),
             )?);
             for target in 0..3 {
-                sys::dup_onto(null.as_fd(), target)?;
+                sys::dup_onto(crate::sys::lend(&null), target)?;
             }
             drop(ManuallyDrop::into_inner(null));
             Ok(w)

@@ -121,7 +121,7 @@ fn bind_at(path: &str, owner: Option<(u32, u32)>) -> Result<OwnedFd, Errno> {
     // The file is created 0600 (umask), so no other user can send to
     // it in the moment before it is given to the job's user.
     let old = rustix::process::umask(Mode::from_raw_mode(0o177));
-    let bound = net::bind(&fd, addr);
+    let bound = net::bind(crate::sys::lend(&fd), addr);
     rustix::process::umask(old);
     bound?;
     if let Some((uid, gid)) = owner {
@@ -153,7 +153,7 @@ impl NotifySocket {
         // MSG_TRUNC: the length returned is the datagram's, so one too
         // long is seen as such rather than parsed cut.
         match net::recv(
-            &self.fd,
+            crate::sys::lend(&self.fd),
             &mut buf[..],
             RecvFlags::DONTWAIT | RecvFlags::TRUNC,
         ) {
@@ -170,7 +170,7 @@ impl NotifySocket {
         let mut byte = [MaybeUninit::uninit(); 1];
         for _ in 0..READS_PER_WAKEUP * 4 {
             if net::recv(
-                &self.fd,
+                crate::sys::lend(&self.fd),
                 &mut byte[..],
                 RecvFlags::DONTWAIT | RecvFlags::TRUNC,
             )

@@ -14,7 +14,7 @@
 use crate::prelude::*;
 use core::mem::MaybeUninit;
 
-use rustix::fd::{AsFd, OwnedFd};
+use rustix::fd::OwnedFd;
 use rustix::fs::inotify::{self, CreateFlags, ReadFlags, WatchFlags};
 use rustix::fs::{AtFlags, FileType};
 use rustix::io::Errno;
@@ -119,7 +119,7 @@ impl Watcher {
     pub fn add_path(&self, set: &mut WatchSet, path: &str, config: bool) {
         self.watch_path(path, 0, &mut set.wds, &mut set.names);
         // Follows symlinks: the file the path leads to now.
-        if let Ok(wd) = files::add_watch(self.fd.as_fd(), path, WatchFlags::MODIFY)
+        if let Ok(wd) = files::add_watch(crate::sys::lend(&self.fd), path, WatchFlags::MODIFY)
             && !set.file_wds.iter().any(|(w, _)| *w == wd)
         {
             set.file_wds.push((wd, config));
@@ -164,7 +164,7 @@ impl Watcher {
     }
 
     fn add(&self, dir: &str, name: &str, wds: &mut Wds, names: &mut Vec<String>) {
-        if let Ok(wd) = files::add_watch(self.fd.as_fd(), dir, dir_flags())
+        if let Ok(wd) = files::add_watch(crate::sys::lend(&self.fd), dir, dir_flags())
             && !wds.iter().any(|(w, _)| *w == wd)
         {
             wds.push((wd, dir.to_string()));

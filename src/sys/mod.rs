@@ -20,6 +20,23 @@ mod strerror;
 pub(crate) use strerror::ERRNO_TEXTS;
 pub use strerror::Strerror;
 
+/// `fd` lent as a [`BorrowedFd`], without the check rustix's no_std
+/// `as_fd` makes at each call that the number is not -1 (issue 18,
+/// bytes: a compare and a trap at some 25 places). An [`OwnedFd`] never
+/// holds -1: rustix's own constructors check it once, when the
+/// descriptor is made.
+///
+/// [`BorrowedFd`]: rustix::fd::BorrowedFd
+#[inline(always)]
+pub fn lend(fd: &OwnedFd) -> rustix::fd::BorrowedFd<'_> {
+    use rustix::fd::AsRawFd;
+    // SAFETY: `BorrowedFd` is `repr(transparent)` over a `RawFd` (rustix
+    // documents it as having a host descriptor's representation), the
+    // number is open and not -1 because `fd` owns it, and the result's
+    // lifetime is `fd`'s borrow, so it cannot outlive the descriptor.
+    unsafe { core::mem::transmute::<rustix::fd::RawFd, rustix::fd::BorrowedFd<'_>>(fd.as_raw_fd()) }
+}
+
 /// The signals pmtr handles through its signalfd.
 pub const HANDLED: [i32; 4] = [libc::SIGCHLD, libc::SIGTERM, libc::SIGINT, libc::SIGHUP];
 

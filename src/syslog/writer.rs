@@ -3,7 +3,7 @@
 //! it is not there: stderr, or as PID 1 without one, /dev/kmsg or
 //! /dev/console.
 
-use rustix::fd::{AsFd, OwnedFd};
+use rustix::fd::OwnedFd;
 use rustix::io::Errno;
 use rustix::net::{AddressFamily, SendFlags, SocketAddrUnix, SocketFlags, SocketType};
 
@@ -98,10 +98,11 @@ impl Writer {
             Source::Job => [b"", rec.tagged(), b"\n"],
         };
         let (fd, parts) = match &self.console {
-            Some(console) if fallback && console.kmsg => {
-                (console.fd.as_fd(), [rec.pri(), rec.tagged(), b"\n"])
-            }
-            Some(console) if fallback => (console.fd.as_fd(), parts),
+            Some(console) if fallback && console.kmsg => (
+                crate::sys::lend(&console.fd),
+                [rec.pri(), rec.tagged(), b"\n"],
+            ),
+            Some(console) if fallback => (crate::sys::lend(&console.fd), parts),
             _ => (crate::rt::print::stderr(), parts),
         };
         // A line not written, the count's or the record's, counted at
@@ -255,13 +256,13 @@ fn connect_as(addr: &SocketAddrUnix, kind: SocketType) -> rustix::io::Result<Own
         SocketFlags::CLOEXEC | SocketFlags::NONBLOCK,
         None,
     )?;
-    rustix::net::connect(&fd, addr)?;
+    rustix::net::connect(crate::sys::lend(&fd), addr)?;
     Ok(fd)
 }
 
 fn send_retrying(fd: &OwnedFd, bytes: &[u8], flags: SendFlags) -> rustix::io::Result<usize> {
     loop {
-        match rustix::net::send(fd, bytes, flags) {
+        match rustix::net::send(crate::sys::lend(fd), bytes, flags) {
             Err(Errno::INTR) => continue,
             other => return other,
         }

@@ -9,7 +9,6 @@ use core::fmt;
 
 use core::time::Duration;
 
-use rustix::fd::AsFd;
 use rustix::process::{Pid, Signal};
 
 use super::super::health::{self, CheckResult, Health, Text};
@@ -117,7 +116,11 @@ impl Supervisor {
             match built {
                 Ok(health) => {
                     if let Some(sock) = &health.notify {
-                        let _ = super::watch(self.epoll.as_fd(), sock.fd(), TOKEN_NOTIFY | id);
+                        let _ = super::watch(
+                            crate::sys::lend(&self.epoll),
+                            sock.fd(),
+                            TOKEN_NOTIFY | id,
+                        );
                     }
                     // In place of the None the loop's first test saw:
                     // nothing to drop (issue 18, bytes), as
@@ -252,7 +255,7 @@ impl Supervisor {
                 // into its stdout and no ready fd.
                 let (pid, exec, stdout) = started.merged();
                 if let Some(fd) = &stdout {
-                    let _ = super::watch(self.epoll.as_fd(), fd, TOKEN_PROBE | id);
+                    let _ = super::watch(crate::sys::lend(&self.epoll), fd, TOKEN_PROBE | id);
                 }
                 h.probe_started(stdout, exec);
                 self.probe_event(slot, ProbeEvent::Spawned(pid), now);
