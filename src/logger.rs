@@ -379,11 +379,11 @@ impl<'a> Log<'a> {
             if !matches!(kind, FileType::RegularFile | FileType::CharacterDevice) {
                 return Err(Errno::INVAL);
             }
-            // The flags as opened, less NONBLOCK: F_SETFL changes only
-            // O_APPEND, O_NONBLOCK, O_DIRECT, O_NOATIME and O_ASYNC, and
-            // of those the open set APPEND and NONBLOCK alone. Set, not
-            // read first with F_GETFL (issue 18, bytes).
-            rustix::fs::fcntl_setfl(crate::sys::lend(&fd), OFlags::APPEND)?;
+            // The flags as opened, less NONBLOCK, as `spawn::open_onto`
+            // clears it: F_SETFL takes only the status flags of them
+            // (here APPEND) and ignores the access mode and creation
+            // flags. Set, not read first with F_GETFL (issue 18, bytes).
+            rustix::fs::fcntl_setfl(crate::sys::lend(&fd), flags - OFlags::NONBLOCK)?;
             Ok((fd, kind == FileType::RegularFile, meta.st_size as u64))
         });
         match opened {

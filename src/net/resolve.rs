@@ -174,7 +174,7 @@ impl Io for Sockets {
         rustix::net::connect(crate::sys::lend(&fd), &super::sockaddr(&server))?;
         if let Some(epoll) = &self.epoll {
             let data = epoll::EventData::new_u64(self.token | index as u64);
-            // `as_fd`: the instance the listeners use (issue 18, bytes).
+            // Both lent: the instance the listeners use (issue 18, bytes).
             epoll::add(
                 crate::sys::lend(epoll),
                 crate::sys::lend(&fd),

@@ -182,8 +182,9 @@ impl Supervisor {
         );
         let watcher =
             Watcher::new().map_err(|e| (crate::packed::msg!(0, "can't create inotify"), e))?;
-        // Every epoll::add of the loop as (BorrowedFd, &OwnedFd): one
-        // instance of rustix's generic function (issue 18, bytes).
+        // Every epoll::add of the loop through `watch`, both descriptors
+        // lent: one instance of rustix's generic function (issue 18,
+        // bytes).
         let added = watch(crate::sys::lend(&epoll), &signals, TOKEN_SIGNAL)
             .map_err(|e| (crate::packed::msg!(0, "can't watch signalfd"), e))
             .and_then(|()| {
