@@ -149,6 +149,31 @@ fn fifo_with_a_reader_is_refused_as_not_a_file() {
     answers_promptly(&p);
 }
 
+/// Item 2's non-blocking open is pmtr's guard, not what the job gets: its
+/// `out` file reaches it blocking, write-only and appending. The spawn
+/// child clears O_NONBLOCK after its checks by setting the open's own
+/// flags less that one (no F_GETFL); without that step the job's stdout
+/// would stay non-blocking.
+#[test]
+fn out_file_reaches_the_job_blocking_and_appending() {
+    let conf = "job {\n name flags\n dir {dir}\n out flags.txt\n cmd /bin/grep ^flags: /proc/self/fdinfo/1\n once\n}\n";
+    let p = Pmtr::start("hostile-out-flags", conf);
+    let out = p.dir.join("flags.txt");
+    let mut line = String::new();
+    expect_within(T, "the job's line with its stdout's flags", || {
+        line = fs::read_to_string(&out).unwrap_or_default();
+        line.starts_with("flags:") && line.ends_with('\n')
+    });
+    let flags = u32::from_str_radix(line["flags:".len()..].trim(), 8).unwrap();
+    assert_eq!(flags & libc::O_NONBLOCK as u32, 0, "{line}");
+    assert_ne!(flags & libc::O_APPEND as u32, 0, "{line}");
+    assert_eq!(
+        flags & libc::O_ACCMODE as u32,
+        libc::O_WRONLY as u32,
+        "{line}"
+    );
+}
+
 /// Item 3: `yes` into syslog. Before the fix the loop read its pipe until
 /// EAGAIN, forever: status timed out, other jobs went unreaped.
 #[test]
