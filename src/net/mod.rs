@@ -418,6 +418,9 @@ impl Net {
         let Some(epoll) = &self.resolver.io.epoll else {
             return;
         };
+        // Lent once: rustix's `-1` check on a `&OwnedFd` left out
+        // (issue 18, bytes).
+        let epoll = crate::sys::lend(epoll);
         // Only a name's endpoints are here: the new address and the
         // endpoint's port.
         for (i, l) in self.listen.iter_mut().enumerate() {
@@ -429,7 +432,7 @@ impl Net {
             }
             l.addr = at(Some(ip), l.port);
             let token = epoll::EventData::new_u64(self.token_base | i as u64);
-            l.fd = open_listener(crate::sys::lend(epoll), token, l);
+            l.fd = open_listener(epoll, token, l);
         }
         for d in self.report.iter_mut().filter(|d| d.name == Some(n)) {
             d.addr = at(Some(ip), d.port);

@@ -314,7 +314,10 @@ pub(super) fn stderr_usable(stat: &Result<Stat, Errno>) -> bool {
         Ok(st) => {
             let is_char = rustix::fs::FileType::from_raw_mode(st.st_mode)
                 == rustix::fs::FileType::CharacterDevice;
-            !(is_char && rustix::fs::major(st.st_rdev) == 1 && rustix::fs::minor(st.st_rdev) == 3)
+            // /dev/null, 1:3, as one device number: `makedev` puts the
+            // major's and the minor's bits where the other's are not, so
+            // this is `major == 1 && minor == 3` (issue 18, bytes).
+            !(is_char && st.st_rdev == rustix::fs::makedev(1, 3))
         }
         Err(_) => false,
     }
