@@ -464,7 +464,8 @@ impl<'a> Log<'a> {
                     self.cant_rotate = true;
                 }
                 if let Some(fd) = &self.fd {
-                    let _ = rustix::fs::ftruncate(fd, 0);
+                    // Lent: no rustix `-1` check (issue 18, bytes).
+                    let _ = rustix::fs::ftruncate(crate::sys::lend(fd), 0);
                 }
                 self.size = 0;
             }

@@ -460,7 +460,8 @@ impl Net {
             // MSG_TRUNC: the length returned is the datagram's, so an
             // oversized one is seen as such and not parsed cut.
             let ((copied, _), len, from) =
-                match rustix::net::recvfrom(fd, &mut buf, RecvFlags::TRUNC | RecvFlags::DONTWAIT) {
+                // Lent: no rustix `-1` check (issue 18, bytes).
+                match rustix::net::recvfrom(crate::sys::lend(fd), &mut buf, RecvFlags::TRUNC | RecvFlags::DONTWAIT) {
                     Ok(got) => got,
                     Err(Errno::INTR) => continue,
                     Err(Errno::AGAIN) => break,
@@ -518,11 +519,19 @@ fn intern(
     if let Some(i) = names.iter().position(|n| n.host == host) {
         return i;
     }
-    // Moved from `old` straight into `names`, not through the stack,
-    // and made due where it lands, the new name as the old (issue 18,
-    // bytes).
-    match old.iter().position(|n| n.host == host) {
-        Some(i) => names.push(old.swap_remove(i)),
+    // Moved from `old` straight into `names`, not through the stack.
+    // An old name made due where it lies in `old`, a new one made due as
+    // it is made: no look back at the name pushed (issue 18, bytes).
+    match old.iter_mut().position(|n| n.host == host) {
+        Some(i) => {
+            if let Some(name) = old.get_mut(i) {
+                name.warned = false;
+                if !name.resolving {
+                    name.due = Some(now);
+                }
+            }
+            names.push(old.swap_remove(i));
+        }
         None => {
             *last_key = last_key.wrapping_add(1);
             names.push(Name {
@@ -530,15 +539,9 @@ fn intern(
                 key: *last_key,
                 resolving: false,
                 ip: None,
-                due: None,
+                due: Some(now),
                 warned: false,
             });
-        }
-    }
-    if let Some(name) = names.last_mut() {
-        name.warned = false;
-        if !name.resolving {
-            name.due = Some(now);
         }
     }
     names.len() - 1
@@ -605,7 +608,9 @@ fn send_all(report: &mut [Endpoint], dgram: &[u8]) {
         };
         let sent = loop {
             let to = sockaddr(addr);
-            match rustix::net::sendto(fd, dgram, SendFlags::DONTWAIT | SendFlags::NOSIGNAL, &to) {
+            // Lent: no rustix `-1` check (issue 18, bytes).
+            let flags = SendFlags::DONTWAIT | SendFlags::NOSIGNAL;
+            match rustix::net::sendto(crate::sys::lend(fd), dgram, flags, &to) {
                 Err(Errno::INTR) => continue,
                 other => break other,
             }
