@@ -44,25 +44,39 @@ pub enum LookupError {
 impl fmt::Display for LookupError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Each text packed where it is written (issue 18, bytes).
-        use crate::packed::fill;
-        match self {
+        use crate::packed::{Arg, Filled, fill};
+        // The three texts of one name: the text picked, then written
+        // with its name by one call (issue 18, bytes).
+        let (msg, name) = match self {
             LookupError::Unreadable { file, reason } => {
-                fill!("can't read {}: {}", file, crate::sys::strerror(*reason)).fmt(f)
+                return fill!("can't read {}: {}", file, crate::sys::strerror(*reason)).fmt(f);
             }
-            LookupError::UnknownUser(name) => {
-                fill!("unknown user '{}' (not in /etc/passwd)", name).fmt(f)
-            }
-            LookupError::NoGroupFor(uid) => fill!(
-                "uid {} is not in /etc/passwd, so it has no primary group: add `group GID`",
-                uid
-            )
-            .fmt(f),
-            LookupError::UnknownGroup(name) => fill!(
-                "unknown group '{}' (not in /etc/group, and not a number)",
-                name
-            )
-            .fmt(f),
+            LookupError::UnknownUser(name) => (
+                fill!("unknown user '{}' (not in /etc/passwd)", name).msg,
+                name,
+            ),
+            LookupError::NoGroupFor(uid) => (
+                fill!(
+                    "uid {} is not in /etc/passwd, so it has no primary group: add `group GID`",
+                    uid
+                )
+                .msg,
+                uid,
+            ),
+            LookupError::UnknownGroup(name) => (
+                fill!(
+                    "unknown group '{}' (not in /etc/group, and not a number)",
+                    name
+                )
+                .msg,
+                name,
+            ),
+        };
+        Filled {
+            msg,
+            args: &[Arg::new(name)],
         }
+        .fmt(f)
     }
 }
 
@@ -403,5 +417,34 @@ mod tests {
             u.lookup("root"),
             Err(LookupError::Unreadable { .. })
         ));
+    }
+
+    /// Each error's text, word for word: what the operator reads.
+    #[test]
+    fn errors_read_as_written() {
+        let texts = [
+            (
+                LookupError::Unreadable {
+                    file: "/etc/passwd",
+                    reason: rustix::io::Errno::ACCESS,
+                },
+                "can't read /etc/passwd: Permission denied",
+            ),
+            (
+                LookupError::UnknownUser("bob".to_string()),
+                "unknown user 'bob' (not in /etc/passwd)",
+            ),
+            (
+                LookupError::NoGroupFor("1234".to_string()),
+                "uid 1234 is not in /etc/passwd, so it has no primary group: add `group GID`",
+            ),
+            (
+                LookupError::UnknownGroup("wheel".to_string()),
+                "unknown group 'wheel' (not in /etc/group, and not a number)",
+            ),
+        ];
+        for (e, text) in texts {
+            assert_eq!(e.to_string(), text);
+        }
     }
 }
