@@ -813,14 +813,25 @@ fn open_listener(epoll: BorrowedFd<'_>, token: epoll::EventData, l: &Endpoint) -
     let resolved = Resolved(l, addr);
     match open() {
         Ok(fd) => {
-            if addr.ip().is_loopback() {
-                info!("listening on {}", resolved);
+            // The line picked, with its severity, and logged by one call
+            // with its one value (issue 18, bytes).
+            use crate::packed::{Arg, msg};
+            use crate::syslog::Severity;
+            // (Each text one `{}`, checked as the log macros check it.)
+            let line = if addr.ip().is_loopback() {
+                crate::packed::check_marks!("listening on {}", resolved);
+                msg!(Severity::Info as u8, "listening on {}")
             } else {
-                warn!(
+                crate::packed::check_marks!(
                     "listening on {} without authentication: anyone who can send to it can enable and disable jobs",
-                    resolved,
+                    resolved
                 );
-            }
+                msg!(
+                    Severity::Warning as u8,
+                    "listening on {} without authentication: anyone who can send to it can enable and disable jobs"
+                )
+            };
+            crate::syslog::log_msg(line, &[Arg::new(&resolved)]);
             Some(fd)
         }
         Err((call, e)) => {
