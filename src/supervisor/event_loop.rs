@@ -841,18 +841,29 @@ impl Supervisor {
             // gets a few and a count (SPEC §10).
             let Some(i) = jobs.by_name(name) else {
                 if unknown.allow(now) {
-                    warn!("control: no job named '{}'", name);
+                    super::job_info(
+                        name,
+                        crate::packed::msg!(
+                            crate::syslog::Severity::Warning as u8,
+                            "control: no job named '{}'"
+                        ),
+                    );
                 }
                 return;
             };
             let enable = control == Control::Enable;
             let job = jobs.get_mut(Slot::Job(i));
             let want = if enable { Want::Up } else { Want::Down };
+            // One line of two fixed texts, not a third value (issue 18,
+            // bytes).
             if job.want != want && changes.allow(now) {
-                info!(
-                    "control: {} job {}",
-                    if enable { "enabling" } else { "disabling" },
+                super::job_info(
                     name,
+                    if enable {
+                        super::info_msg!("control: enabling job {}")
+                    } else {
+                        super::info_msg!("control: disabling job {}")
+                    },
                 );
             }
             job.want = want;
