@@ -261,11 +261,24 @@ impl Supervisor {
                 self.probe_event(slot, ProbeEvent::Spawned(pid), now);
             }
             Err(e) => {
-                warn!(
-                    "job {}: can't run its {} command: {}",
-                    job.spec.name,
-                    what(kind),
-                    e,
+                // One of two fixed texts by the kind, not a third value
+                // (issue 18, bytes).
+                let msg = match kind {
+                    ProbeKind::Ready => crate::packed::msg!(
+                        crate::syslog::Severity::Warning as u8,
+                        "job {}: can't run its ready when command: {}"
+                    ),
+                    ProbeKind::Check => crate::packed::msg!(
+                        crate::syslog::Severity::Warning as u8,
+                        "job {}: can't run its check command: {}"
+                    ),
+                };
+                crate::syslog::log_msg(
+                    msg,
+                    &[
+                        crate::packed::Arg::new(&job.spec.name),
+                        crate::packed::Arg::new(&e),
+                    ],
                 );
                 self.probe_event(slot, ProbeEvent::SpawnFailed, now);
             }
@@ -492,13 +505,6 @@ fn last_check_text(job: &super::super::jobs::Job) -> &str {
         .as_ref()
         .and_then(|h| h.last_check.as_ref())
         .map_or("", |c| c.text.as_str())
-}
-
-fn what(kind: ProbeKind) -> &'static str {
-    match kind {
-        ProbeKind::Ready => "ready when",
-        ProbeKind::Check => "check",
-    }
 }
 
 /// `notify::path_in`, kept out of line: inlined into `equip`, then its
