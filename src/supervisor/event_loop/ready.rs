@@ -453,21 +453,40 @@ impl Supervisor {
     pub(super) fn log_fault(&self, slot: Slot, fault: Fault) {
         let job = self.jobs.get(slot);
         let name = &job.spec.name;
-        match fault {
-            Fault::NotReady(t) => notice!("job {} not ready after {}; stopping it", name, Time(t)),
-            Fault::Watchdog(t) => {
-                notice!("job {}: no WATCHDOG=1 for {}; restarting it", name, Time(t))
-            }
+        // The two faults of a time: one line of two fixed texts, not a
+        // call each (issue 18, bytes).
+        let (msg, t) = match fault {
+            Fault::NotReady(t) => (
+                crate::packed::msg!(
+                    crate::syslog::Severity::Notice as u8,
+                    "job {} not ready after {}; stopping it"
+                ),
+                t,
+            ),
+            Fault::Watchdog(t) => (
+                crate::packed::msg!(
+                    crate::syslog::Severity::Notice as u8,
+                    "job {}: no WATCHDOG=1 for {}; restarting it"
+                ),
+                t,
+            ),
             Fault::Unhealthy(n) => {
                 let last = last_check_text(job);
-                notice!(
+                return notice!(
                     "job {}: {} checks failed in a row (last: {}); restarting it",
                     name,
                     n,
                     last
-                )
+                );
             }
-        }
+        };
+        crate::syslog::log_msg(
+            msg,
+            &[
+                crate::packed::Arg::new(name),
+                crate::packed::Arg::new(&Time(t)),
+            ],
+        );
     }
 
     pub(super) fn log_note(&self, slot: Slot, note: Note, rules: &job::Rules) {
