@@ -461,13 +461,27 @@ impl Supervisor {
             "SIGTERM"
         };
         let now = Instant::now();
-        if self.shutting_down {
-            notice!("received {} again; sending SIGKILL to all jobs", name);
+        let again = self.shutting_down;
+        // One line of two fixed texts, not a call each (issue 18, bytes).
+        super::job_info(
+            name,
+            if again {
+                crate::packed::msg!(
+                    crate::syslog::Severity::Notice as u8,
+                    "received {} again; sending SIGKILL to all jobs"
+                )
+            } else {
+                crate::packed::msg!(
+                    crate::syslog::Severity::Notice as u8,
+                    "received {}; stopping all jobs"
+                )
+            },
+        );
+        if again {
             for slot in self.jobs.slots() {
                 self.step_job(slot, JobEvent::KillNow, now);
             }
         } else {
-            notice!("received {}; stopping all jobs", name);
             self.stop_all(now);
         }
     }
