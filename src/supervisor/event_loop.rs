@@ -1146,7 +1146,10 @@ impl Supervisor {
             return;
         };
         let mut lines = Vec::new();
-        let what_next = "keeping its environment as it was";
+        let what_next = crate::packed::msg!(
+            crate::syslog::Severity::Err as u8,
+            "job {}: bad env file; keeping its environment as it was"
+        );
         if env_lines(spec, job.id, notify_dir, what_next, &mut lines).is_err() {
             return;
         }
@@ -1513,7 +1516,10 @@ fn prepare(spec: &JobSpec, id: u32, cx: &mut Prepare<'_>) -> Result<Launch, NotS
         spec,
         id,
         notify_dir,
-        "the job will not start",
+        crate::packed::msg!(
+            crate::syslog::Severity::Err as u8,
+            "job {}: bad env file; the job will not start"
+        ),
         &mut env_files,
     )?;
     Launch::prepare(spec, users, environ, &env_files, envs).map_err(|error| {
@@ -1572,13 +1578,15 @@ fn untrusted(spec: &JobSpec, e: &config::Error) -> NotStartable {
 /// `ready notify` adds (`ready::add_env_lines`): one call for the two
 /// places that make a job's environment (issue 18, bytes). Every bad
 /// line of a file is logged by position (never its text: it may hold a
-/// secret), then `what_next`, and nothing is added. Filled into the
-/// caller's `lines`, not returned through a `Result` (issue 18, bytes).
+/// secret), then `what_next` (`job NAME: bad env file; …`, packed by
+/// `msg!` with its severity: the whole line, not a value of one; issue
+/// 18, bytes), and nothing is added. Filled into the caller's `lines`,
+/// not returned through a `Result` (issue 18, bytes).
 fn env_lines(
     spec: &JobSpec,
     id: u32,
     notify_dir: &str,
-    what_next: &str,
+    what_next: &'static [u8],
     lines: &mut Vec<String>,
 ) -> Result<(), NotStartable> {
     let errors = config::read_env_files(&spec.extra().env_files, lines);
@@ -1594,11 +1602,15 @@ fn env_lines(
 /// one's text. Cold: the usual way, good files, is laid out straight
 /// (issue 18, bytes; `#[inline(never)]` as well, or neither, was larger).
 #[cold]
-fn bad_env_file(spec: &JobSpec, what_next: &str, errors: &[config::Error]) -> NotStartable {
+fn bad_env_file(
+    spec: &JobSpec,
+    what_next: &'static [u8],
+    errors: &[config::Error],
+) -> NotStartable {
     for e in errors {
         error!("job {}: {}", spec.name, *e);
     }
-    error!("job {}: bad env file; {}", spec.name, what_next);
+    super::job_info(&spec.name, what_next);
     // The first error's text (there is one), without taking it out
     // of the list (issue 18, bytes).
     NotStartable(
