@@ -1227,12 +1227,8 @@ impl Supervisor {
     /// aarch64 -48; x86_64 0).
     #[cfg_attr(target_arch = "aarch64", inline(never))]
     fn add_helpers(&mut self, metrics: Option<String>, now: Instant) {
-        // `pmtr log -F|- STREAM JOB PATH MAX KEEP STAMP` (src/logger.rs).
-        let echo = if crate::syslog::foreground() {
-            "-F"
-        } else {
-            "-"
-        };
+        // `pmtr log -F|- STREAM JOB PATH MAX KEEP STAMP` (src/logger.rs);
+        // `-F|-` put in by `add_logger`.
         let at = &mut 0;
         for job in self.jobs.current() {
             let (Ok(launch), false) = (&job.launch, self.helpers.has_job(job.id, at)) else {
@@ -1246,7 +1242,7 @@ impl Supervisor {
                     break;
                 }
                 let helpers = &mut self.helpers;
-                add_job_logger(helpers, &self.environ, job, launch, log, stderr, both, echo);
+                add_job_logger(helpers, &self.environ, job, launch, log, stderr, both);
             }
         }
         if self.metrics.as_ref().map(|m| &m.path) != metrics.as_ref() {
@@ -1254,13 +1250,13 @@ impl Supervisor {
             // The new one (or none) put in place once: one drop of the
             // old, which holds only memory (issue 18, bytes).
             let file = metrics.map(|path| {
-                let args = ["pmtr", "log", echo, "metrics", "-", &path, "0", "0", "0"];
+                let args = &mut ["pmtr", "log", "", "metrics", "-", &path, "0", "0", "0"];
                 let label = "metrics writer".into();
                 add_logger(
                     &mut self.helpers,
                     Owner::Metrics,
                     label,
-                    &args,
+                    args,
                     None,
                     &self.environ,
                 );
@@ -1369,10 +1365,18 @@ fn add_logger(
     helpers: &mut Helpers,
     owner: Owner,
     label: String,
-    args: &[&str; 9],
+    args: &mut [&str; 9],
     ids: Option<Box<crate::users::Ids>>,
     environ: &alloc::rc::Rc<spawn::Env>,
 ) {
+    // `-F` (echo to stderr) in the foreground, else `-`: chosen here,
+    // once for both callers, which leave its place empty (issue 18,
+    // bytes).
+    args[2] = if crate::syslog::foreground() {
+        "-F"
+    } else {
+        "-"
+    };
     let Ok(l) = Launch::logger(args, ids, environ);
     helpers.add(owner, label, l);
 }
@@ -1385,7 +1389,6 @@ fn add_logger(
 /// `add_helpers` is already a function of its own: +64 there.
 #[cold]
 #[cfg_attr(not(target_arch = "aarch64"), inline(never))]
-#[allow(clippy::too_many_arguments)]
 fn add_job_logger(
     helpers: &mut Helpers,
     environ: &alloc::rc::Rc<spawn::Env>,
@@ -1394,7 +1397,6 @@ fn add_job_logger(
     log: &config::LogFile,
     stderr: bool,
     both: bool,
-    echo: &str,
 ) {
     let spec = &job.spec;
     let path = crate::files::join(spec.dir.as_deref().unwrap_or("/"), &log.path);
@@ -1402,8 +1404,8 @@ fn add_job_logger(
     let keep = crate::logger::itoa(u64::from(log.keep));
     let stream = [["out", "err"][usize::from(stderr)], "out+err"][usize::from(both)];
     let stamp = ["0", "1"][usize::from(log.stamp)];
-    let args = [
-        "pmtr", "log", echo, stream, &spec.name, &path, &max, &keep, stamp,
+    let args = &mut [
+        "pmtr", "log", "", stream, &spec.name, &path, &max, &keep, stamp,
     ];
     let owner = Owner::Job {
         id: job.id,
@@ -1415,7 +1417,7 @@ fn add_job_logger(
     label.push_str("log writer of job ");
     label.push_str(&spec.name);
     let ids = launch.logger_ids(stderr);
-    add_logger(helpers, owner, label, &args, ids, environ);
+    add_logger(helpers, owner, label, args, ids, environ);
 }
 
 /// `epoll_ctl(ADD)` of `fd` for reading, its events tagged `token`: one
