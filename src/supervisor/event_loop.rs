@@ -304,7 +304,13 @@ impl Supervisor {
             ) {
                 Ok(_) | Err(Errno::INTR) => {}
                 Err(e) => {
-                    error!("epoll_wait failed: {}; exiting", sys::strerror(e));
+                    super::log_errno(
+                        crate::packed::msg!(
+                            crate::syslog::Severity::Err as u8,
+                            "epoll_wait failed: {}; exiting"
+                        ),
+                        e,
+                    );
                     break;
                 }
             }
@@ -506,7 +512,13 @@ impl Supervisor {
                 Ok(None) | Err(Errno::CHILD) => break,
                 Err(Errno::INTR) => continue,
                 Err(e) => {
-                    error!("waitpid failed: {}", sys::strerror(e));
+                    super::log_errno(
+                        crate::packed::msg!(
+                            crate::syslog::Severity::Err as u8,
+                            "waitpid failed: {}"
+                        ),
+                        e,
+                    );
                     break;
                 }
             };

@@ -147,7 +147,7 @@ fn start<'a>(
             // pmtr instead of init, so pmtr reaps them and sees a job's whole
             // process group leave.
             if let Err(e) = rustix::process::set_child_subreaper(Some(rustix::process::getpid())) {
-                warn_errno(
+                log_errno(
                     warn_msg!("can't become child subreaper: {}; orphans of jobs go to init"),
                     e,
                 );
@@ -156,14 +156,14 @@ fn start<'a>(
         match crate::spawn::raise_fd_limit() {
             Ok(Some((old, new))) => debug!("raised the open file limit from {} to {}", old, new),
             Ok(None) => {}
-            Err(e) => warn_errno(
+            Err(e) => log_errno(
                 warn_msg!("can't raise the open file limit (setrlimit): {}; fewer jobs fit"),
                 e,
             ),
         }
         // Before anything can replace the binary: the loggers run this file.
         if let Err(e) = crate::spawn::open_self_exe() {
-            warn_errno(
+            log_errno(
                 warn_msg!(
                     "can't find pmtr's own binary (no /proc, and not in PATH): {}; logs with 'max' or 'stamp' and 'metrics to' can't be written"
                 ),
@@ -177,8 +177,8 @@ fn start<'a>(
     Err(failed)
 }
 
-/// A [`warn_errno`] line: the severity, then the text, whose one `{}`
-/// is the errno's text.
+/// A [`log_errno`] line at warning: the severity, then the text, whose
+/// one `{}` is the errno's text.
 macro_rules! warn_msg {
     ($text:literal) => {
         $crate::packed::msg!($crate::syslog::Severity::Warning as u8, $text)
@@ -186,12 +186,13 @@ macro_rules! warn_msg {
 }
 use warn_msg;
 
-/// Logs `msg` (packed by `warn_msg!`) with `e`'s text at its mark: one
-/// call for `start`'s three warnings of a failed call, each of which
-/// built its own argument list (issue 18, bytes).
+/// Logs `msg` (packed by `msg!` with its severity, as `warn_msg!` does)
+/// with `e`'s text at its mark: one call for `start`'s three warnings of
+/// a failed call and the loop's failed `epoll_wait` and `waitpid`, each
+/// of which built its own argument list (issue 18, bytes).
 #[cold]
 #[inline(never)]
-fn warn_errno(msg: &'static [u8], e: rustix::io::Errno) {
+fn log_errno(msg: &'static [u8], e: rustix::io::Errno) {
     crate::syslog::log_msg(msg, &[crate::packed::Arg::new(&sys::strerror(e))]);
 }
 
