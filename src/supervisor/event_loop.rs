@@ -304,7 +304,13 @@ impl Supervisor {
             ) {
                 Ok(_) | Err(Errno::INTR) => {}
                 Err(e) => {
-                    error!("epoll_wait failed: {}; exiting", sys::strerror(e));
+                    super::log_errno(
+                        crate::packed::msg!(
+                            crate::syslog::Severity::Err as u8,
+                            "epoll_wait failed: {}; exiting"
+                        ),
+                        e,
+                    );
                     break;
                 }
             }
@@ -461,13 +467,27 @@ impl Supervisor {
             "SIGTERM"
         };
         let now = Instant::now();
-        if self.shutting_down {
-            notice!("received {} again; sending SIGKILL to all jobs", name);
+        let again = self.shutting_down;
+        // One line of two fixed texts, not a call each (issue 18, bytes).
+        super::job_info(
+            name,
+            if again {
+                crate::packed::msg!(
+                    crate::syslog::Severity::Notice as u8,
+                    "received {} again; sending SIGKILL to all jobs"
+                )
+            } else {
+                crate::packed::msg!(
+                    crate::syslog::Severity::Notice as u8,
+                    "received {}; stopping all jobs"
+                )
+            },
+        );
+        if again {
             for slot in self.jobs.slots() {
                 self.step_job(slot, JobEvent::KillNow, now);
             }
         } else {
-            notice!("received {}; stopping all jobs", name);
             self.stop_all(now);
         }
     }
@@ -492,7 +512,13 @@ impl Supervisor {
                 Ok(None) | Err(Errno::CHILD) => break,
                 Err(Errno::INTR) => continue,
                 Err(e) => {
-                    error!("waitpid failed: {}", sys::strerror(e));
+                    super::log_errno(
+                        crate::packed::msg!(
+                            crate::syslog::Severity::Err as u8,
+                            "waitpid failed: {}"
+                        ),
+                        e,
+                    );
                     break;
                 }
             };
@@ -841,18 +867,29 @@ impl Supervisor {
             // gets a few and a count (SPEC §10).
             let Some(i) = jobs.by_name(name) else {
                 if unknown.allow(now) {
-                    warn!("control: no job named '{}'", name);
+                    super::job_info(
+                        name,
+                        crate::packed::msg!(
+                            crate::syslog::Severity::Warning as u8,
+                            "control: no job named '{}'"
+                        ),
+                    );
                 }
                 return;
             };
             let enable = control == Control::Enable;
             let job = jobs.get_mut(Slot::Job(i));
             let want = if enable { Want::Up } else { Want::Down };
+            // One line of two fixed texts, not a third value (issue 18,
+            // bytes).
             if job.want != want && changes.allow(now) {
-                info!(
-                    "control: {} job {}",
-                    if enable { "enabling" } else { "disabling" },
+                super::job_info(
                     name,
+                    if enable {
+                        super::info_msg!("control: enabling job {}")
+                    } else {
+                        super::info_msg!("control: disabling job {}")
+                    },
                 );
             }
             job.want = want;
@@ -1121,7 +1158,10 @@ impl Supervisor {
             return;
         };
         let mut lines = Vec::new();
-        let what_next = "keeping its environment as it was";
+        let what_next = crate::packed::msg!(
+            crate::syslog::Severity::Err as u8,
+            "job {}: bad env file; keeping its environment as it was"
+        );
         if env_lines(spec, job.id, notify_dir, what_next, &mut lines).is_err() {
             return;
         }
@@ -1199,12 +1239,8 @@ impl Supervisor {
     /// aarch64 -48; x86_64 0).
     #[cfg_attr(target_arch = "aarch64", inline(never))]
     fn add_helpers(&mut self, metrics: Option<String>, now: Instant) {
-        // `pmtr log -F|- STREAM JOB PATH MAX KEEP STAMP` (src/logger.rs).
-        let echo = if crate::syslog::foreground() {
-            "-F"
-        } else {
-            "-"
-        };
+        // `pmtr log -F|- STREAM JOB PATH MAX KEEP STAMP` (src/logger.rs);
+        // `-F|-` put in by `add_logger`.
         let at = &mut 0;
         for job in self.jobs.current() {
             let (Ok(launch), false) = (&job.launch, self.helpers.has_job(job.id, at)) else {
@@ -1218,7 +1254,7 @@ impl Supervisor {
                     break;
                 }
                 let helpers = &mut self.helpers;
-                add_job_logger(helpers, &self.environ, job, launch, log, stderr, both, echo);
+                add_job_logger(helpers, &self.environ, job, launch, log, stderr, both);
             }
         }
         if self.metrics.as_ref().map(|m| &m.path) != metrics.as_ref() {
@@ -1226,13 +1262,13 @@ impl Supervisor {
             // The new one (or none) put in place once: one drop of the
             // old, which holds only memory (issue 18, bytes).
             let file = metrics.map(|path| {
-                let args = ["pmtr", "log", echo, "metrics", "-", &path, "0", "0", "0"];
+                let args = &mut ["pmtr", "log", "", "metrics", "-", &path, "0", "0", "0"];
                 let label = "metrics writer".into();
                 add_logger(
                     &mut self.helpers,
                     Owner::Metrics,
                     label,
-                    &args,
+                    args,
                     None,
                     &self.environ,
                 );
@@ -1341,10 +1377,18 @@ fn add_logger(
     helpers: &mut Helpers,
     owner: Owner,
     label: String,
-    args: &[&str; 9],
+    args: &mut [&str; 9],
     ids: Option<Box<crate::users::Ids>>,
     environ: &alloc::rc::Rc<spawn::Env>,
 ) {
+    // `-F` (echo to stderr) in the foreground, else `-`: chosen here,
+    // once for both callers, which leave its place empty (issue 18,
+    // bytes).
+    args[2] = if crate::syslog::foreground() {
+        "-F"
+    } else {
+        "-"
+    };
     let Ok(l) = Launch::logger(args, ids, environ);
     helpers.add(owner, label, l);
 }
@@ -1357,7 +1401,6 @@ fn add_logger(
 /// `add_helpers` is already a function of its own: +64 there.
 #[cold]
 #[cfg_attr(not(target_arch = "aarch64"), inline(never))]
-#[allow(clippy::too_many_arguments)]
 fn add_job_logger(
     helpers: &mut Helpers,
     environ: &alloc::rc::Rc<spawn::Env>,
@@ -1366,7 +1409,6 @@ fn add_job_logger(
     log: &config::LogFile,
     stderr: bool,
     both: bool,
-    echo: &str,
 ) {
     let spec = &job.spec;
     let path = crate::files::join(spec.dir.as_deref().unwrap_or("/"), &log.path);
@@ -1374,8 +1416,8 @@ fn add_job_logger(
     let keep = crate::logger::itoa(u64::from(log.keep));
     let stream = [["out", "err"][usize::from(stderr)], "out+err"][usize::from(both)];
     let stamp = ["0", "1"][usize::from(log.stamp)];
-    let args = [
-        "pmtr", "log", echo, stream, &spec.name, &path, &max, &keep, stamp,
+    let args = &mut [
+        "pmtr", "log", "", stream, &spec.name, &path, &max, &keep, stamp,
     ];
     let owner = Owner::Job {
         id: job.id,
@@ -1387,7 +1429,7 @@ fn add_job_logger(
     label.push_str("log writer of job ");
     label.push_str(&spec.name);
     let ids = launch.logger_ids(stderr);
-    add_logger(helpers, owner, label, &args, ids, environ);
+    add_logger(helpers, owner, label, args, ids, environ);
 }
 
 /// `epoll_ctl(ADD)` of `fd` for reading, its events tagged `token`: one
@@ -1488,7 +1530,10 @@ fn prepare(spec: &JobSpec, id: u32, cx: &mut Prepare<'_>) -> Result<Launch, NotS
         spec,
         id,
         notify_dir,
-        "the job will not start",
+        crate::packed::msg!(
+            crate::syslog::Severity::Err as u8,
+            "job {}: bad env file; the job will not start"
+        ),
         &mut env_files,
     )?;
     Launch::prepare(spec, users, environ, &env_files, envs).map_err(|error| {
@@ -1547,13 +1592,15 @@ fn untrusted(spec: &JobSpec, e: &config::Error) -> NotStartable {
 /// `ready notify` adds (`ready::add_env_lines`): one call for the two
 /// places that make a job's environment (issue 18, bytes). Every bad
 /// line of a file is logged by position (never its text: it may hold a
-/// secret), then `what_next`, and nothing is added. Filled into the
-/// caller's `lines`, not returned through a `Result` (issue 18, bytes).
+/// secret), then `what_next` (`job NAME: bad env file; …`, packed by
+/// `msg!` with its severity: the whole line, not a value of one; issue
+/// 18, bytes), and nothing is added. Filled into the caller's `lines`,
+/// not returned through a `Result` (issue 18, bytes).
 fn env_lines(
     spec: &JobSpec,
     id: u32,
     notify_dir: &str,
-    what_next: &str,
+    what_next: &'static [u8],
     lines: &mut Vec<String>,
 ) -> Result<(), NotStartable> {
     let errors = config::read_env_files(&spec.extra().env_files, lines);
@@ -1569,11 +1616,15 @@ fn env_lines(
 /// one's text. Cold: the usual way, good files, is laid out straight
 /// (issue 18, bytes; `#[inline(never)]` as well, or neither, was larger).
 #[cold]
-fn bad_env_file(spec: &JobSpec, what_next: &str, errors: &[config::Error]) -> NotStartable {
+fn bad_env_file(
+    spec: &JobSpec,
+    what_next: &'static [u8],
+    errors: &[config::Error],
+) -> NotStartable {
     for e in errors {
         error!("job {}: {}", spec.name, *e);
     }
-    error!("job {}: bad env file; {}", spec.name, what_next);
+    super::job_info(&spec.name, what_next);
     // The first error's text (there is one), without taking it out
     // of the list (issue 18, bytes).
     NotStartable(

@@ -231,7 +231,7 @@ impl Helpers {
             }
             _ => {
                 debug!("the {} [{}] exited", h.label, pid.as_raw_nonzero());
-                self.list.swap_remove(i);
+                forget(&mut self.list, i);
             }
         }
         true
@@ -311,7 +311,7 @@ impl Helpers {
                     }
                     State::Closing { .. } => {}
                     State::Down | State::Waiting { .. } => {
-                        self.list.swap_remove(i);
+                        forget(&mut self.list, i);
                         continue;
                     }
                 }
@@ -409,6 +409,14 @@ impl Helper {
         self.state = State::Waiting { restart_at };
         restart_at.secs_since(now)
     }
+}
+
+/// Helper `i` taken out of `list` (swapped with the last) and dropped:
+/// one function for `reaped` and `close`, each of which had the removed
+/// helper copied out to it and dropped there (issue 18, bytes).
+#[inline(never)]
+fn forget(list: &mut Vec<Helper>, i: usize) {
+    list.swap_remove(i);
 }
 
 #[cfg(test)]

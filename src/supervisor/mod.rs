@@ -147,25 +147,27 @@ fn start<'a>(
             // pmtr instead of init, so pmtr reaps them and sees a job's whole
             // process group leave.
             if let Err(e) = rustix::process::set_child_subreaper(Some(rustix::process::getpid())) {
-                warn!(
-                    "can't become child subreaper: {}; orphans of jobs go to init",
-                    sys::strerror(e)
+                log_errno(
+                    warn_msg!("can't become child subreaper: {}; orphans of jobs go to init"),
+                    e,
                 );
             }
         }
         match crate::spawn::raise_fd_limit() {
             Ok(Some((old, new))) => debug!("raised the open file limit from {} to {}", old, new),
             Ok(None) => {}
-            Err(e) => warn!(
-                "can't raise the open file limit (setrlimit): {}; fewer jobs fit",
-                sys::strerror(e)
+            Err(e) => log_errno(
+                warn_msg!("can't raise the open file limit (setrlimit): {}; fewer jobs fit"),
+                e,
             ),
         }
         // Before anything can replace the binary: the loggers run this file.
         if let Err(e) = crate::spawn::open_self_exe() {
-            warn!(
-                "can't find pmtr's own binary (no /proc, and not in PATH): {}; logs with 'max' or 'stamp' and 'metrics to' can't be written",
-                sys::strerror(e)
+            log_errno(
+                warn_msg!(
+                    "can't find pmtr's own binary (no /proc, and not in PATH): {}; logs with 'max' or 'stamp' and 'metrics to' can't be written"
+                ),
+                e,
             );
         }
         // Put in the caller's None: no drop of it (issue 18, bytes).
@@ -173,6 +175,25 @@ fn start<'a>(
         return Supervisor::new(opts.config, &handled);
     };
     Err(failed)
+}
+
+/// A [`log_errno`] line at warning: the severity, then the text, whose
+/// one `{}` is the errno's text.
+macro_rules! warn_msg {
+    ($text:literal) => {
+        $crate::packed::msg!($crate::syslog::Severity::Warning as u8, $text)
+    };
+}
+use warn_msg;
+
+/// Logs `msg` (packed by `msg!` with its severity, as `warn_msg!` does)
+/// with `e`'s text at its mark: one call for `start`'s three warnings of
+/// a failed call and the loop's failed `epoll_wait` and `waitpid`, each
+/// of which built its own argument list (issue 18, bytes).
+#[cold]
+#[inline(never)]
+fn log_errno(msg: &'static [u8], e: rustix::io::Errno) {
+    crate::syslog::log_msg(msg, &[crate::packed::Arg::new(&sys::strerror(e))]);
 }
 
 /// Logs the failed call that ends pmtr, `WHAT: <strerror>; exiting`,

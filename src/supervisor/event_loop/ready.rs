@@ -261,11 +261,24 @@ impl Supervisor {
                 self.probe_event(slot, ProbeEvent::Spawned(pid), now);
             }
             Err(e) => {
-                warn!(
-                    "job {}: can't run its {} command: {}",
-                    job.spec.name,
-                    what(kind),
-                    e,
+                // One of two fixed texts by the kind, not a third value
+                // (issue 18, bytes).
+                let msg = match kind {
+                    ProbeKind::Ready => crate::packed::msg!(
+                        crate::syslog::Severity::Warning as u8,
+                        "job {}: can't run its ready when command: {}"
+                    ),
+                    ProbeKind::Check => crate::packed::msg!(
+                        crate::syslog::Severity::Warning as u8,
+                        "job {}: can't run its check command: {}"
+                    ),
+                };
+                crate::syslog::log_msg(
+                    msg,
+                    &[
+                        crate::packed::Arg::new(&job.spec.name),
+                        crate::packed::Arg::new(&e),
+                    ],
                 );
                 self.probe_event(slot, ProbeEvent::SpawnFailed, now);
             }
@@ -440,21 +453,40 @@ impl Supervisor {
     pub(super) fn log_fault(&self, slot: Slot, fault: Fault) {
         let job = self.jobs.get(slot);
         let name = &job.spec.name;
-        match fault {
-            Fault::NotReady(t) => notice!("job {} not ready after {}; stopping it", name, Time(t)),
-            Fault::Watchdog(t) => {
-                notice!("job {}: no WATCHDOG=1 for {}; restarting it", name, Time(t))
-            }
+        // The two faults of a time: one line of two fixed texts, not a
+        // call each (issue 18, bytes).
+        let (msg, t) = match fault {
+            Fault::NotReady(t) => (
+                crate::packed::msg!(
+                    crate::syslog::Severity::Notice as u8,
+                    "job {} not ready after {}; stopping it"
+                ),
+                t,
+            ),
+            Fault::Watchdog(t) => (
+                crate::packed::msg!(
+                    crate::syslog::Severity::Notice as u8,
+                    "job {}: no WATCHDOG=1 for {}; restarting it"
+                ),
+                t,
+            ),
             Fault::Unhealthy(n) => {
                 let last = last_check_text(job);
-                notice!(
+                return notice!(
                     "job {}: {} checks failed in a row (last: {}); restarting it",
                     name,
                     n,
                     last
-                )
+                );
             }
-        }
+        };
+        crate::syslog::log_msg(
+            msg,
+            &[
+                crate::packed::Arg::new(name),
+                crate::packed::Arg::new(&Time(t)),
+            ],
+        );
     }
 
     pub(super) fn log_note(&self, slot: Slot, note: Note, rules: &job::Rules) {
@@ -492,13 +524,6 @@ fn last_check_text(job: &super::super::jobs::Job) -> &str {
         .as_ref()
         .and_then(|h| h.last_check.as_ref())
         .map_or("", |c| c.text.as_str())
-}
-
-fn what(kind: ProbeKind) -> &'static str {
-    match kind {
-        ProbeKind::Ready => "ready when",
-        ProbeKind::Check => "check",
-    }
 }
 
 /// `notify::path_in`, kept out of line: inlined into `equip`, then its
