@@ -101,11 +101,13 @@ pub(crate) const fn split_words(list: &'static str, n: usize) -> (&'static str, 
 pub(super) fn is_integer(text: &str) -> bool {
     // The sign as a byte: a pattern of two chars brought core's char
     // searcher for this one test (issue 18, bytes).
+    // After the sign by a slice pattern, as bytes: no `get(1..)` (issue
+    // 18, bytes).
     let digits = match text.as_bytes() {
-        [b'-' | b'+', ..] => text.get(1..).unwrap_or(""),
-        _ => text,
+        [b'-' | b'+', digits @ ..] => digits,
+        digits => digits,
     };
-    is_digits(digits)
+    !digits.is_empty() && digits.iter().all(u8::is_ascii_digit)
 }
 
 /// One decimal digit or more, and nothing else.
