@@ -147,16 +147,17 @@ fn entry(body: &str) -> Result<String, (usize, Text)> {
     let value = match value.as_bytes().first() {
         Some(&quote @ (b'"' | b'\'')) => {
             let inner = value.get(1..).unwrap_or("");
-            let Some(end) = inner.bytes().position(|b| b == quote) else {
+            // The value and what follows its quote by one cut, not a
+            // search and two `get`s (issue 18, bytes).
+            let Some((quoted, rest)) = crate::split_once(inner, quote) else {
                 return Err((at, UNCLOSED));
             };
-            let rest = inner.get(end + 1..).unwrap_or("");
             let text = skip_blanks(rest);
             if !text.is_empty() {
-                let offset = at + 1 + end + 1 + rest.len() - text.len();
+                let offset = at + 1 + quoted.len() + 1 + rest.len() - text.len();
                 return Err((offset, TEXT_AFTER));
             }
-            inner.get(..end).unwrap_or("")
+            quoted
         }
         _ => {
             let blanks = value.bytes().rev().take_while(|&b| is_blank(b)).count();
