@@ -164,7 +164,7 @@ fn entry(body: &str) -> Result<String, (usize, Text)> {
             value.get(..value.len() - blanks).unwrap_or(value)
         }
     };
-    if value.bytes().any(|b| b == 0) {
+    if crate::has_byte(value.as_bytes(), 0) {
         return Err((at, NUL));
     }
     // `KEY=` as it stands in the line, then the value: one copy and one
