@@ -1286,10 +1286,15 @@ impl Parser<'_> {
             // search of its own here (issue 18, bytes).
             Kw::Env => match crate::split_once(&arg.text, b'=') {
                 None => self.bad_plain(arg, Msg::EnvNoEquals),
-                Some((name, _)) if name.is_empty() => self.bad_plain(arg, Msg::EnvBadName),
-                Some(_) => {
-                    let text = arg.text.clone();
-                    self.spec().env.push(text);
+                // `is_empty`, not a match on `""`: that called `[u8]`'s
+                // `eq` (+32).
+                Some((name, _)) => {
+                    if name.is_empty() {
+                        self.bad_plain(arg, Msg::EnvBadName);
+                    } else {
+                        let text = arg.text.clone();
+                        self.spec().env.push(text);
+                    }
                 }
             },
             Kw::User => {
