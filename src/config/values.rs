@@ -131,15 +131,16 @@ pub(super) fn number(text: &str) -> Option<u64> {
 /// [`number`] with an optional sign (`+` or `-`), as Rust's `parse`
 /// reads a signed number; `None` beyond the range of i64.
 pub(super) fn signed(text: &str) -> Option<i64> {
-    // The sign as a byte, and a `+` left to parse_unsigned, which takes
-    // one (after a `-`, number does not): no strip_prefix calls (issue
-    // 18, bytes).
-    match text.as_bytes() {
-        [b'-', ..] => {
-            let n = i64::try_from(number(text.get(1..)?)?).ok()?;
+    // The `-` cut by the crate's `strip_ascii` (a byte compare, not a
+    // slice pattern and a `get(1..)` here: issue 18, bytes), and a `+`
+    // left to parse_unsigned, which takes one (after a `-`, number does
+    // not).
+    match crate::strip_ascii(text, b'-') {
+        Some(digits) => {
+            let n = i64::try_from(number(digits)?).ok()?;
             Some(-n)
         }
-        _ => crate::parse_unsigned(text),
+        None => crate::parse_unsigned(text),
     }
 }
 
