@@ -275,11 +275,12 @@ pub fn parse_signal(text: &str) -> Option<Signal> {
         crate::parse_unsigned::<u64>(text)?
     } else {
         // Any case, without an upper-case copy (issue 18, bytes).
-        let name = text
-            .get(..3)
-            .filter(|sig| crate::utf8::eq_ignore_case(sig.as_bytes(), b"SIG"))
-            .and_then(|_| text.get(3..))
-            .unwrap_or(text);
+        // The prefix read as bytes: one `str` cut, after it (issue 18,
+        // bytes).
+        let name = match text.as_bytes().get(..3) {
+            Some(sig) if crate::utf8::eq_ignore_case(sig, b"SIG") => text.get(3..).unwrap_or(text),
+            _ => text,
+        };
         word_index_any_case(SIGNALS, name)? as u64
     };
     if !(1..SIGNAL_COUNT).contains(&n) {
