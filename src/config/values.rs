@@ -655,7 +655,13 @@ pub fn is_host_name(name: &str) -> bool {
 /// Like [`parse_duration`], in milliseconds, and also `Nms`: the times
 /// of `ready`, `check` and `watchdog` (issue 16) may be below a second.
 pub fn parse_duration_ms(text: &str) -> Result<u64, Text> {
-    match text.strip_suffix("ms") {
+    // The unit as bytes, by a slice pattern: no `&str` pattern's
+    // `strip_suffix` (issue 18, bytes).
+    let digits = match text.as_bytes() {
+        [.., b'm', b's'] => text.get(..text.len() - 2),
+        _ => None,
+    };
+    match digits {
         Some(digits) if is_digits(digits) => match number(digits) {
             Some(ms) if ms <= MAX_DURATION_SECS * 1000 => Ok(ms),
             _ => Err(OVER_3650D),
