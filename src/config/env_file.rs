@@ -131,17 +131,20 @@ fn skip_blanks(text: &str) -> &str {
 /// One `KEY=VALUE` (after any `export `) as `KEY=VALUE` with the quotes
 /// removed, or where in it (a byte offset) and what is wrong.
 fn entry(body: &str) -> Result<String, (usize, Text)> {
-    let Some((key, value)) = crate::split_once(body, b'=') else {
+    // `KEY=` kept whole, as the line made below begins: no second cut
+    // of `body` for it (issue 18, bytes).
+    let Some((head, value)) = crate::split_after(body, b'=') else {
         return Err((0, NO_EQUALS));
     };
+    let key = head.as_bytes().split_last().map_or(&[][..], |(_, key)| key);
     let name_ok = key
-        .bytes()
+        .iter()
         .enumerate()
-        .all(|(i, b)| b == b'_' || b.is_ascii_alphabetic() || (i > 0 && b.is_ascii_digit()));
+        .all(|(i, &b)| b == b'_' || b.is_ascii_alphabetic() || (i > 0 && b.is_ascii_digit()));
     if key.is_empty() || !name_ok {
         return Err((0, BAD_NAME));
     }
-    let at = key.len() + 1;
+    let at = head.len();
     // Bytes, not chars: the quotes are ASCII (no decoding, no char
     // searcher: issue 18).
     let value = match value.as_bytes().first() {
@@ -169,7 +172,7 @@ fn entry(body: &str) -> Result<String, (usize, Text)> {
     }
     // `KEY=` as it stands in the line, then the value: one copy and one
     // append, not a reservation and three (issue 18, bytes).
-    let mut kv = String::from(body.get(..at).unwrap_or(""));
+    let mut kv = String::from(head);
     kv.push_str(value);
     Ok(kv)
 }
