@@ -193,9 +193,10 @@ pub fn parse_duration(text: &str) -> Result<u64, Text> {
                 b'd' => 86_400,
                 _ => return Err(UNKNOWN_UNIT),
             };
-            // `get`, not `[..i]`: the same, without str's slicing panic
-            // (its code is kilobytes in the stable build: issue 18).
-            (text.get(..text.len() - 1).unwrap_or(""), unit)
+            // By the crate's `strip_last`, the unit a byte known to be
+            // there: no `get` here, nor `[..i]` and str's slicing panic
+            // (issue 18, bytes).
+            (crate::strip_last(text, *b), unit)
         }
     };
     if digits.is_empty() {
