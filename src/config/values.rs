@@ -224,13 +224,20 @@ pub const MAX_KEEP: u32 = 100;
 
 /// `4096`, `64K`, `1M`, `1G` (powers of 1024, any case) in bytes.
 pub fn parse_size(text: &str) -> Option<u64> {
-    // All but the unit letter (ASCII, so `get` cannot fail where it is).
-    let head = text.get(..text.len().saturating_sub(1)).unwrap_or("");
-    let (digits, unit): (_, u64) = match text.as_bytes().last()?.to_ascii_lowercase() {
-        b'k' => (head, 1 << 10),
-        b'm' => (head, 1 << 20),
-        b'g' => (head, 1 << 30),
-        _ => (text, 1),
+    // The unit in either case by one `| 0x20` (only `K` and `k` give
+    // `k`, and so on), then cut off by `strip_last`, the one cut of
+    // the three units (issue 18, bytes).
+    let last = *text.as_bytes().last()?;
+    let unit: u64 = match last | 0x20 {
+        b'k' => 1 << 10,
+        b'm' => 1 << 20,
+        b'g' => 1 << 30,
+        _ => 1,
+    };
+    let digits = if unit == 1 {
+        text
+    } else {
+        crate::strip_last(text, last)
     };
     let n = number(digits)?;
     // In Thumb-1 a shift: a checked 64-bit multiplication is two calls
