@@ -149,7 +149,7 @@ fn entry(body: &str) -> Result<String, (usize, Text)> {
     // searcher: issue 18).
     let value = match value.as_bytes().first() {
         Some(&quote @ (b'"' | b'\'')) => {
-            let inner = value.get(1..).unwrap_or("");
+            let inner = crate::strip_ascii(value, quote).unwrap_or("");
             // The value and what follows its quote by one cut, not a
             // search and two `get`s (issue 18, bytes).
             let Some((quoted, rest)) = crate::split_once(inner, quote) else {
