@@ -295,11 +295,19 @@ impl Parser<'_> {
 
 /// `022`, `0027`, `7`: octal, at most 0o777.
 fn parse_umask(text: &str) -> Option<u32> {
-    if text.len() > 4 || !text.bytes().all(|b| (b'0'..=b'7').contains(&b)) {
+    if text.len() > 4 {
         return None;
     }
-    // At most 4 digits: no overflow.
-    let mask = text.bytes().fold(0, |m, b| m * 8 + u32::from(b - b'0'));
+    // The digits checked and added up in one walk (issue 18, bytes). At
+    // most 4 digits: no overflow.
+    let mut mask = 0;
+    for &b in text.as_bytes() {
+        let digit = b.wrapping_sub(b'0');
+        if digit > 7 {
+            return None;
+        }
+        mask = mask * 8 + u32::from(digit);
+    }
     (mask <= 0o777).then_some(mask)
 }
 
