@@ -317,6 +317,23 @@ mod tests {
     use crate::config::values::nth_word;
 
     #[test]
+    fn parse_umask_reads_as_its_two_walks_did() {
+        let before = |text: &str| {
+            if text.len() > 4 || !text.bytes().all(|b| (b'0'..=b'7').contains(&b)) {
+                return None;
+            }
+            let mask = text.bytes().fold(0, |m, b| m * 8 + u32::from(b - b'0'));
+            (mask <= 0o777).then_some(mask)
+        };
+        for text in [
+            "", "0", "7", "8", "022", "0022", "00022", "777", "0777", "1000", "778", "-1", "+7",
+            "0x7", "é", "07é", "7/", ":",
+        ] {
+            assert_eq!(parse_umask(text), before(text), "{text:?}");
+        }
+    }
+
+    #[test]
     fn each_row_of_shapes_reads_its_words() {
         let row = |r: usize| {
             let (at, n) = (usize::from(SHAPE_AT[r]), usize::from(SHAPE_LEN[r]));
