@@ -131,44 +131,48 @@ fn skip_blanks(text: &str) -> &str {
 /// One `KEY=VALUE` (after any `export `) as `KEY=VALUE` with the quotes
 /// removed, or where in it (a byte offset) and what is wrong.
 fn entry(body: &str) -> Result<String, (usize, Text)> {
-    let Some((key, value)) = crate::split_once(body, b'=') else {
+    // `KEY=` kept whole, as the line made below begins: no second cut
+    // of `body` for it (issue 18, bytes).
+    let Some((head, value)) = crate::split_after(body, b'=') else {
         return Err((0, NO_EQUALS));
     };
+    let key = head.as_bytes().split_last().map_or(&[][..], |(_, key)| key);
     let name_ok = key
-        .bytes()
+        .iter()
         .enumerate()
-        .all(|(i, b)| b == b'_' || b.is_ascii_alphabetic() || (i > 0 && b.is_ascii_digit()));
+        .all(|(i, &b)| b == b'_' || b.is_ascii_alphabetic() || (i > 0 && b.is_ascii_digit()));
     if key.is_empty() || !name_ok {
         return Err((0, BAD_NAME));
     }
-    let at = key.len() + 1;
+    let at = head.len();
     // Bytes, not chars: the quotes are ASCII (no decoding, no char
     // searcher: issue 18).
     let value = match value.as_bytes().first() {
         Some(&quote @ (b'"' | b'\'')) => {
-            let inner = value.get(1..).unwrap_or("");
-            let Some(end) = inner.bytes().position(|b| b == quote) else {
+            let inner = crate::strip_ascii(value, quote).unwrap_or("");
+            // The value and what follows its quote by one cut, not a
+            // search and two `get`s (issue 18, bytes).
+            let Some((quoted, rest)) = crate::split_once(inner, quote) else {
                 return Err((at, UNCLOSED));
             };
-            let rest = inner.get(end + 1..).unwrap_or("");
             let text = skip_blanks(rest);
             if !text.is_empty() {
-                let offset = at + 1 + end + 1 + rest.len() - text.len();
+                let offset = at + 1 + quoted.len() + 1 + rest.len() - text.len();
                 return Err((offset, TEXT_AFTER));
             }
-            inner.get(..end).unwrap_or("")
+            quoted
         }
         _ => {
             let blanks = value.bytes().rev().take_while(|&b| is_blank(b)).count();
             value.get(..value.len() - blanks).unwrap_or(value)
         }
     };
-    if value.bytes().any(|b| b == 0) {
+    if crate::has_byte(value.as_bytes(), 0) {
         return Err((at, NUL));
     }
     // `KEY=` as it stands in the line, then the value: one copy and one
     // append, not a reservation and three (issue 18, bytes).
-    let mut kv = String::from(body.get(..at).unwrap_or(""));
+    let mut kv = String::from(head);
     kv.push_str(value);
     Ok(kv)
 }

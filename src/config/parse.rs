@@ -1282,13 +1282,19 @@ impl Parser<'_> {
             Kw::In => {
                 put(&mut self.extra().input, Some(arg.text.clone()));
             }
-            // As bytes: no char searcher here (issue 18, bytes).
-            Kw::Env => match arg.text.bytes().position(|b| b == b'=') {
+            // By the crate's one cut at a byte: no char searcher, nor a
+            // search of its own here (issue 18, bytes).
+            Kw::Env => match crate::split_once(&arg.text, b'=') {
                 None => self.bad_plain(arg, Msg::EnvNoEquals),
-                Some(0) => self.bad_plain(arg, Msg::EnvBadName),
-                Some(_) => {
-                    let text = arg.text.clone();
-                    self.spec().env.push(text);
+                // `is_empty`, not a match on `""`: that called `[u8]`'s
+                // `eq` (+32).
+                Some((name, _)) => {
+                    if name.is_empty() {
+                        self.bad_plain(arg, Msg::EnvBadName);
+                    } else {
+                        let text = arg.text.clone();
+                        self.spec().env.push(text);
+                    }
                 }
             },
             Kw::User => {

@@ -1645,6 +1645,14 @@ fn sizes_stop_where_64_bits_do() {
     assert_eq!(parse_size("18446744073709551615"), Some(u64::MAX));
     assert_eq!(parse_size("18446744073709551616"), None);
     assert_eq!(parse_size("G"), None);
+    // Units in either case, and only those (`| 0x20` takes no other
+    // byte to a unit); a last byte of a longer char is no unit.
+    assert_eq!(parse_size("2m"), Some(2 << 20));
+    assert_eq!(parse_size("2M"), Some(2 << 20));
+    assert_eq!(parse_size("2g"), Some(2 << 30));
+    for text in ["", "2+", "2[", "2-", "2'", "2é", "2K2", "+2k", "k2"] {
+        assert_eq!(parse_size(text), None, "{text:?}");
+    }
 }
 
 #[test]

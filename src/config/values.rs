@@ -101,11 +101,13 @@ pub(crate) const fn split_words(list: &'static str, n: usize) -> (&'static str, 
 pub(super) fn is_integer(text: &str) -> bool {
     // The sign as a byte: a pattern of two chars brought core's char
     // searcher for this one test (issue 18, bytes).
+    // After the sign by a slice pattern, as bytes: no `get(1..)` (issue
+    // 18, bytes).
     let digits = match text.as_bytes() {
-        [b'-' | b'+', ..] => text.get(1..).unwrap_or(""),
-        _ => text,
+        [b'-' | b'+', digits @ ..] => digits,
+        digits => digits,
     };
-    is_digits(digits)
+    !digits.is_empty() && digits.iter().all(u8::is_ascii_digit)
 }
 
 /// One decimal digit or more, and nothing else.
@@ -129,15 +131,16 @@ pub(super) fn number(text: &str) -> Option<u64> {
 /// [`number`] with an optional sign (`+` or `-`), as Rust's `parse`
 /// reads a signed number; `None` beyond the range of i64.
 pub(super) fn signed(text: &str) -> Option<i64> {
-    // The sign as a byte, and a `+` left to parse_unsigned, which takes
-    // one (after a `-`, number does not): no strip_prefix calls (issue
-    // 18, bytes).
-    match text.as_bytes() {
-        [b'-', ..] => {
-            let n = i64::try_from(number(text.get(1..)?)?).ok()?;
+    // The `-` cut by the crate's `strip_ascii` (a byte compare, not a
+    // slice pattern and a `get(1..)` here: issue 18, bytes), and a `+`
+    // left to parse_unsigned, which takes one (after a `-`, number does
+    // not).
+    match crate::strip_ascii(text, b'-') {
+        Some(digits) => {
+            let n = i64::try_from(number(digits)?).ok()?;
             Some(-n)
         }
-        _ => crate::parse_unsigned(text),
+        None => crate::parse_unsigned(text),
     }
 }
 
@@ -190,9 +193,10 @@ pub fn parse_duration(text: &str) -> Result<u64, Text> {
                 b'd' => 86_400,
                 _ => return Err(UNKNOWN_UNIT),
             };
-            // `get`, not `[..i]`: the same, without str's slicing panic
-            // (its code is kilobytes in the stable build: issue 18).
-            (text.get(..text.len() - 1).unwrap_or(""), unit)
+            // By the crate's `strip_last`, the unit a byte known to be
+            // there: no `get` here, nor `[..i]` and str's slicing panic
+            // (issue 18, bytes).
+            (crate::strip_last(text, *b), unit)
         }
     };
     if digits.is_empty() {
@@ -220,13 +224,20 @@ pub const MAX_KEEP: u32 = 100;
 
 /// `4096`, `64K`, `1M`, `1G` (powers of 1024, any case) in bytes.
 pub fn parse_size(text: &str) -> Option<u64> {
-    // All but the unit letter (ASCII, so `get` cannot fail where it is).
-    let head = text.get(..text.len().saturating_sub(1)).unwrap_or("");
-    let (digits, unit): (_, u64) = match text.as_bytes().last()?.to_ascii_lowercase() {
-        b'k' => (head, 1 << 10),
-        b'm' => (head, 1 << 20),
-        b'g' => (head, 1 << 30),
-        _ => (text, 1),
+    // The unit in either case by one `| 0x20` (only `K` and `k` give
+    // `k`, and so on), then cut off by `strip_last`, the one cut of
+    // the three units (issue 18, bytes).
+    let last = *text.as_bytes().last()?;
+    let unit: u64 = match last | 0x20 {
+        b'k' => 1 << 10,
+        b'm' => 1 << 20,
+        b'g' => 1 << 30,
+        _ => 1,
+    };
+    let digits = if unit == 1 {
+        text
+    } else {
+        crate::strip_last(text, last)
     };
     let n = number(digits)?;
     // In Thumb-1 a shift: a checked 64-bit multiplication is two calls
@@ -272,11 +283,12 @@ pub fn parse_signal(text: &str) -> Option<Signal> {
         crate::parse_unsigned::<u64>(text)?
     } else {
         // Any case, without an upper-case copy (issue 18, bytes).
-        let name = text
-            .get(..3)
-            .filter(|sig| crate::utf8::eq_ignore_case(sig.as_bytes(), b"SIG"))
-            .and_then(|_| text.get(3..))
-            .unwrap_or(text);
+        // The prefix read as bytes: one `str` cut, after it (issue 18,
+        // bytes).
+        let name = match text.as_bytes().get(..3) {
+            Some(sig) if crate::utf8::eq_ignore_case(sig, b"SIG") => text.get(3..).unwrap_or(text),
+            _ => text,
+        };
         word_index_any_case(SIGNALS, name)? as u64
     };
     if !(1..SIGNAL_COUNT).contains(&n) {
@@ -651,7 +663,13 @@ pub fn is_host_name(name: &str) -> bool {
 /// Like [`parse_duration`], in milliseconds, and also `Nms`: the times
 /// of `ready`, `check` and `watchdog` (issue 16) may be below a second.
 pub fn parse_duration_ms(text: &str) -> Result<u64, Text> {
-    match text.strip_suffix("ms") {
+    // The unit as bytes, by a slice pattern: no `&str` pattern's
+    // `strip_suffix` (issue 18, bytes).
+    let digits = match text.as_bytes() {
+        [.., b'm', b's'] => text.get(..text.len() - 2),
+        _ => None,
+    };
+    match digits {
         Some(digits) if is_digits(digits) => match number(digits) {
             Some(ms) if ms <= MAX_DURATION_SECS * 1000 => Ok(ms),
             _ => Err(OVER_3650D),

@@ -295,11 +295,19 @@ impl Parser<'_> {
 
 /// `022`, `0027`, `7`: octal, at most 0o777.
 fn parse_umask(text: &str) -> Option<u32> {
-    if text.len() > 4 || !text.bytes().all(|b| (b'0'..=b'7').contains(&b)) {
+    if text.len() > 4 {
         return None;
     }
-    // At most 4 digits: no overflow.
-    let mask = text.bytes().fold(0, |m, b| m * 8 + u32::from(b - b'0'));
+    // The digits checked and added up in one walk (issue 18, bytes). At
+    // most 4 digits: no overflow.
+    let mut mask = 0;
+    for &b in text.as_bytes() {
+        let digit = b.wrapping_sub(b'0');
+        if digit > 7 {
+            return None;
+        }
+        mask = mask * 8 + u32::from(digit);
+    }
     (mask <= 0o777).then_some(mask)
 }
 
@@ -307,6 +315,23 @@ fn parse_umask(text: &str) -> Option<u32> {
 mod tests {
     use super::*;
     use crate::config::values::nth_word;
+
+    #[test]
+    fn parse_umask_reads_as_its_two_walks_did() {
+        let before = |text: &str| {
+            if text.len() > 4 || !text.bytes().all(|b| (b'0'..=b'7').contains(&b)) {
+                return None;
+            }
+            let mask = text.bytes().fold(0, |m, b| m * 8 + u32::from(b - b'0'));
+            (mask <= 0o777).then_some(mask)
+        };
+        for text in [
+            "", "0", "7", "8", "022", "0022", "00022", "777", "0777", "1000", "778", "-1", "+7",
+            "0x7", "é", "07é", "7/", ":",
+        ] {
+            assert_eq!(parse_umask(text), before(text), "{text:?}");
+        }
+    }
 
     #[test]
     fn each_row_of_shapes_reads_its_words() {
