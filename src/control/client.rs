@@ -758,14 +758,15 @@ fn json(answer: &Answer<'_>, all: bool) -> String {
         out.push_str(",\"last_exit\":");
         match j.last_exit {
             Some((exit, ago)) => {
-                let (kind, n) = match exit {
-                    Exit::Status(n) => ("status", n),
-                    Exit::Signal(n) => ("signal", n),
+                // The object's opening and key as the number's head: one
+                // call, the key needs no escape (issue 18, bytes).
+                let (head, n) = match exit {
+                    Exit::Status(n) => ("{\"status\":", n),
+                    Exit::Signal(n) => ("{\"signal\":", n),
                 };
-                // The key and the age by the calls every field uses;
-                // only the signed number formatted (issue 18, bytes).
-                json_string(&mut out, "{", kind);
-                push_i32(&mut out, ":", n);
+                // The age by the call every field uses; only the signed
+                // number formatted (issue 18, bytes).
+                push_i32(&mut out, head, n);
                 json_opt(&mut out, ",\"secs_ago\":", Some(ago));
                 out.push('}');
             }
@@ -950,6 +951,24 @@ mod tests {
                 && text.contains(r#","restart":"on-failure","quick_exits":5}"#),
             "{text}"
         );
+        // The last exit as an object keyed by its kind, as before its
+        // key became the number's head (issue 18).
+        for (exit, want) in [
+            (
+                Exit::Status(-1),
+                r#""last_exit":{"status":-1,"secs_ago":3},"#,
+            ),
+            (Exit::Signal(9), r#""last_exit":{"signal":9,"secs_ago":3},"#),
+        ] {
+            let mut answer = Answer {
+                pmtr_pid: None,
+                jobs: vec![job(State::Waiting)],
+                results: Vec::new(),
+            };
+            answer.jobs[0].last_exit = Some((exit, 3));
+            let text = json(&answer, true);
+            assert!(text.contains(want), "{text}");
+        }
     }
 
     /// `parse_args` from the defaults: the arguments, or `None` for help.
