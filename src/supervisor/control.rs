@@ -95,8 +95,8 @@ pub(super) fn answer(sup: &mut impl Loop, request: &Request, uid: u32, now: Inst
                 // its pieces pushed (issue 18, bytes).
                 let mut buf = [0; REPLIES.len()];
                 let (ok, text, more): (bool, &str, &str) = match outcome {
-                    Outcome::Done(i) => (true, reply_text(&mut buf, i), ""),
-                    Outcome::Refused(i) => (false, reply_text(&mut buf, i), ""),
+                    // One unpacking for both kinds (issue 18, bytes).
+                    Outcome::Said(ok, i) => (ok, reply_text(&mut buf, i), ""),
                     Outcome::Sent(name) => (true, "sent SIG", name),
                     Outcome::CantStart => match &job.launch {
                         Err(reason) => (false, "can't start: ", &reason.0),
@@ -123,8 +123,8 @@ pub(super) fn answer(sup: &mut impl Loop, request: &Request, uid: u32, now: Inst
 /// What a control verb did to one job, for the operator: a text by its
 /// place in [`REPLIES`].
 enum Outcome {
-    Done(usize),
-    Refused(usize),
+    /// Done (`true`) or refused, and the text's place.
+    Said(bool, usize),
     /// The signal of `reload` or `signal` went out (its name).
     Sent(&'static str),
     /// Not startable: the reason is the job's.
@@ -146,7 +146,7 @@ fn control_job(
     let verb = request.verb;
     if sup.shutting_down() {
         // Every job is stopping and none may start.
-        return Outcome::Refused(EXITING);
+        return Outcome::Said(false, EXITING);
     }
     let job = &sup.jobs().current()[i];
     if matches!(verb, Verb::Start | Verb::Restart) && job.launch.is_err() {
@@ -180,7 +180,7 @@ fn control_job(
     if let (Some(sig), Some(sig_name)) = (signal, sig_name) {
         return match sup.step_job(slot, JobEvent::Signal(sig), now) {
             Action::Signal(..) => Outcome::Sent(sig_name),
-            _ => Outcome::Refused(NOT_SIGNALLED),
+            _ => Outcome::Said(false, NOT_SIGNALLED),
         };
     }
     let waits_for_old_version = sup.jobs().replaced_still_stopping(name);
@@ -193,15 +193,17 @@ fn control_job(
         Verb::Stop => JobEvent::Stop(AfterStop::Down),
         Verb::Start => JobEvent::StartNow,
         Verb::Restart => JobEvent::Stop(AfterStop::Restart),
-        Verb::Status | Verb::Reload | Verb::Signal | Verb::Metrics => return Outcome::Done(NONE),
+        Verb::Status | Verb::Reload | Verb::Signal | Verb::Metrics => {
+            return Outcome::Said(true, NONE);
+        }
     };
     if event != JobEvent::Stop(AfterStop::Down) && waits_for_old_version {
         // Its old version is still stopping: the reconcile starts it then.
-        return Outcome::Done(AFTER_OLD_VERSION);
+        return Outcome::Said(true, AFTER_OLD_VERSION);
     }
     let action = sup.step_job(slot, event, now);
     let new = sup.jobs().current()[i].state;
-    Outcome::Done(reply(verb, old, new, action))
+    Outcome::Said(true, reply(verb, old, new, action))
 }
 
 /// The texts of what a control verb did, by place (as [`Outcome`] has
