@@ -54,7 +54,9 @@ pub(super) fn answer(sup: &mut impl Loop, request: &Request, uid: u32, now: Inst
         out.push('\n');
         return out.into_bytes();
     }
-    match request.verb {
+    // Every verb's text as bytes, `end` after it at one place (issue
+    // 18, bytes).
+    let mut text = match request.verb {
         // The same text as the `metrics to` file, then `end`.
         Verb::Metrics => {
             // Rendered as bytes and sent as they are: no String, so no
@@ -65,8 +67,7 @@ pub(super) fn answer(sup: &mut impl Loop, request: &Request, uid: u32, now: Inst
             let jobs = sup.jobs().current();
             let include = (!request.names.is_empty()).then_some(&indices[..]);
             super::metrics::render(&mut text, jobs, include, sup.counts(), now);
-            text.extend_from_slice(b"end\n");
-            return text;
+            text
         }
         Verb::Status => {
             // Pushed, not formatted: no `fmt::Arguments` (issue 18,
@@ -82,6 +83,7 @@ pub(super) fn answer(sup: &mut impl Loop, request: &Request, uid: u32, now: Inst
             for &i in &indices {
                 write_status(sup.jobs(), i, now, &mut out);
             }
+            out.into_bytes()
         }
         _ => {
             for &i in &indices {
@@ -114,10 +116,11 @@ pub(super) fn answer(sup: &mut impl Loop, request: &Request, uid: u32, now: Inst
                     out.push_str(piece);
                 }
             }
+            out.into_bytes()
         }
-    }
-    out.push_str("end\n");
-    out.into_bytes()
+    };
+    text.extend_from_slice(b"end\n");
+    text
 }
 
 /// What a control verb did to one job, for the operator: a text by its
