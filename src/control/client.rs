@@ -41,8 +41,9 @@ const ANSWER_WITHIN: Duration = Duration::from_secs(10);
 /// (issue 18, bytes).
 struct Args<'a> {
     socket: &'a str,
-    json: bool,
-    prometheus: bool,
+    /// `--json` and `--prometheus`, by their flags' places less 3: one
+    /// store for both (issue 18, bytes).
+    flags: [bool; 2],
     names: Vec<&'a str>,
     /// `pmtr signal NAME... SIGNAL`.
     signal: Option<rustix::process::Signal>,
@@ -81,8 +82,11 @@ fn parse_args<'a>(
             match crate::config::word_index("--\0-h\0--help\0--json\0--prometheus\0-s\0", text) {
                 Some(0) => only_names = true,
                 Some(1 | 2) => return Ok(true),
-                Some(3) if verb == Verb::Status => out.json = true,
-                Some(4) if verb == Verb::Status => out.prometheus = true,
+                Some(n @ (3 | 4)) if verb == Verb::Status => {
+                    if let Some(flag) = out.flags.get_mut(n - 3) {
+                        *flag = true;
+                    }
+                }
                 Some(5) => match args.next() {
                     Some(path) => out.socket = path,
                     // The daemon's text for a flag's missing argument,
@@ -96,7 +100,7 @@ fn parse_args<'a>(
                 },
             }
         }
-        if out.json && out.prometheus {
+        if out.flags == [true; 2] {
             break 'usage (msg!(0, "--json and --prometheus exclude each other"), "");
         }
         if verb == Verb::Signal {
@@ -138,8 +142,7 @@ pub fn main(verb: Verb, args: &[String]) -> u8 {
     // bytes).
     let mut parsed = ManuallyDrop::new(Args {
         socket: DEFAULT_SOCKET,
-        json: false,
-        prometheus: false,
+        flags: [false; 2],
         names: Vec::new(),
         signal: None,
     });
@@ -165,7 +168,7 @@ pub fn main(verb: Verb, args: &[String]) -> u8 {
             Err((msg, value)) => break 'usage Some((msg, value, true)),
         }
         // `metrics` written out: no lookup (issue 18, bytes).
-        line.push_str(if parsed.prometheus { "metrics" } else { word });
+        line.push_str(if parsed.flags[1] { "metrics" } else { word });
         for name in &parsed.names {
             line.push(' ');
             line.push_str(name);
@@ -206,8 +209,7 @@ pub fn main(verb: Verb, args: &[String]) -> u8 {
     }
     let Args {
         socket,
-        json: as_json,
-        prometheus,
+        flags: [as_json, prometheus],
         ref names,
         ..
     } = *parsed;
@@ -975,8 +977,7 @@ mod tests {
     fn parse(verb: Verb, args: &[String]) -> Result<Option<Args<'_>>, UsageError<'_>> {
         let mut out = Args {
             socket: DEFAULT_SOCKET,
-            json: false,
-            prometheus: false,
+            flags: [false; 2],
             names: Vec::new(),
             signal: None,
         };
