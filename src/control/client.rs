@@ -618,37 +618,34 @@ fn table(jobs: &[JobStatus]) -> String {
         cells.push(&j.name);
         state_text(&mut cells.text, j);
         cells.end();
-        // A blank cell is `-`, pushed as a char; each cell ended at one
-        // place after its match (issue 18, bytes).
-        let text = &mut cells.text;
-        match j.pid {
-            Some(p) => crate::logger::push_itoa(text, p.into()),
-            None => text.push('-'),
-        }
-        cells.end();
-        let text = &mut cells.text;
-        match j.uptime {
-            Some(secs) => duration(text, secs),
-            None => text.push('-'),
-        }
-        cells.end();
-        crate::logger::push_itoa(&mut cells.text, j.restarts().into());
-        cells.end();
-        let text = &mut cells.text;
-        match j.last_exit {
-            Some((exit, ago)) => {
-                let (word, n) = match exit {
-                    Exit::Status(n) => ("exit status ", n),
-                    Exit::Signal(n) => ("signal ", n),
-                };
-                push_i32(text, word, n);
-                text.push_str(", ");
-                duration(text, ago);
-                text.push_str(" ago");
+        // The four cells after STATE by one loop over their places: a
+        // blank one is `-`, pushed at one place, and each cell ended at
+        // one (issue 18, bytes).
+        for col in 0..4 {
+            let text = &mut cells.text;
+            let shown = match col {
+                0 => j.pid.map(|p| crate::logger::push_itoa(text, p.into())),
+                1 => j.uptime.map(|secs| duration(text, secs)),
+                2 => {
+                    crate::logger::push_itoa(text, j.restarts().into());
+                    Some(())
+                }
+                _ => j.last_exit.map(|(exit, ago)| {
+                    let (word, n) = match exit {
+                        Exit::Status(n) => ("exit status ", n),
+                        Exit::Signal(n) => ("signal ", n),
+                    };
+                    push_i32(text, word, n);
+                    text.push_str(", ");
+                    duration(text, ago);
+                    text.push_str(" ago");
+                }),
+            };
+            if shown.is_none() {
+                text.push('-');
             }
-            None => text.push('-'),
+            cells.end();
         }
-        cells.end();
     }
     // Not trimmed: a line's last cell (LAST EXIT) is `-`, the header's
     // word or ends in ` ago`, never blank (issue 18, bytes).
