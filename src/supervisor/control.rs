@@ -64,9 +64,8 @@ pub(super) fn answer(sup: &mut impl Loop, request: &Request, uid: u32, now: Inst
             // `out` is empty here: its buffer (none yet) is the page's
             // (issue 18, bytes).
             let mut text = out.into_bytes();
-            let jobs = sup.jobs().current();
             let include = (!request.names.is_empty()).then_some(&indices[..]);
-            super::metrics::render(&mut text, jobs, include, sup.counts(), now);
+            super::metrics::render(&mut text, sup.jobs(), include, sup.counts(), now);
             text
         }
         Verb::Status => {

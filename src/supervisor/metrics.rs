@@ -25,7 +25,7 @@ use rustix::io::Errno;
 
 use super::control::state_of;
 use super::job::{Ending, JobState, Up};
-use super::jobs::Job;
+use super::jobs::{Job, Jobs};
 use crate::control::protocol::State;
 
 /// At most one write of the file per this.
@@ -144,13 +144,16 @@ fn job_metric(row: usize, j: &Job, wall: i64, now: Instant) -> Option<i64> {
 /// jobs `include` lists (by index; `None`: every job) and pmtr itself to
 /// `out`. A family with no sample (no job has exited yet) is left out
 /// whole. A list, not a `&dyn Fn`: no closures and vtables (issue 18).
+/// The job table by reference, its list read here: one register, not
+/// two, so `now` is not passed on the stack (issue 18, bytes).
 pub fn render(
     out: &mut Vec<u8>,
-    jobs: &[Job],
+    jobs: &Jobs,
     include: Option<&[usize]>,
     counts: &Counts,
     now: Instant,
 ) {
+    let jobs = jobs.current();
     let wall = wall_now();
     // As long as the text, not `MAX_TEXT`: a frame under a page needs
     // no stack probe; not zeroed first, `unpack` hands back only what
@@ -409,7 +412,7 @@ mod tests {
             failures: 1,
             last_good: None,
         };
-        render(&mut out, &[], None, &counts, Instant::now());
+        render(&mut out, &Jobs::default(), None, &counts, Instant::now());
         let expected = concat!(
             "# HELP pmtr_build_info pmtr's version, in the label.\n",
             "# TYPE pmtr_build_info gauge\n",
