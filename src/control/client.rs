@@ -87,17 +87,25 @@ fn parse_args<'a>(
                         *flag = true;
                     }
                 }
-                Some(5) => match args.next() {
-                    Some(path) => out.socket = path,
-                    // The daemon's text for a flag's missing argument,
-                    // its letter the value: one packed text for both
-                    // (issue 18, bytes).
-                    None => break 'usage (msg!(0, "option '-{}' needs an argument"), "s"),
-                },
-                _ => match text.strip_prefix("-s") {
-                    Some(path) => out.socket = path,
-                    None => break 'usage (msg!(0, "unknown option '{}'"), text),
-                },
+                // `-s PATH` or `-sPATH`: the socket stored at one place
+                // (issue 18, bytes).
+                n => {
+                    let path = if n == Some(5) {
+                        args.next().map(String::as_str)
+                    } else {
+                        text.strip_prefix("-s")
+                    };
+                    match path {
+                        Some(path) => out.socket = path,
+                        // The daemon's text for a flag's missing argument,
+                        // its letter the value: one packed text for both
+                        // (issue 18, bytes).
+                        None if n == Some(5) => {
+                            break 'usage (msg!(0, "option '-{}' needs an argument"), "s");
+                        }
+                        None => break 'usage (msg!(0, "unknown option '{}'"), text),
+                    }
+                }
             }
         }
         if out.flags == [true; 2] {
