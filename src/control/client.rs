@@ -41,8 +41,9 @@ const ANSWER_WITHIN: Duration = Duration::from_secs(10);
 /// (issue 18, bytes).
 struct Args<'a> {
     socket: &'a str,
-    json: bool,
-    prometheus: bool,
+    /// `--json` and `--prometheus`, by their flags' places less 3: one
+    /// store for both (issue 18, bytes).
+    flags: [bool; 2],
     names: Vec<&'a str>,
     /// `pmtr signal NAME... SIGNAL`.
     signal: Option<rustix::process::Signal>,
@@ -81,22 +82,33 @@ fn parse_args<'a>(
             match crate::config::word_index("--\0-h\0--help\0--json\0--prometheus\0-s\0", text) {
                 Some(0) => only_names = true,
                 Some(1 | 2) => return Ok(true),
-                Some(3) if verb == Verb::Status => out.json = true,
-                Some(4) if verb == Verb::Status => out.prometheus = true,
-                Some(5) => match args.next() {
-                    Some(path) => out.socket = path,
-                    // The daemon's text for a flag's missing argument,
-                    // its letter the value: one packed text for both
-                    // (issue 18, bytes).
-                    None => break 'usage (msg!(0, "option '-{}' needs an argument"), "s"),
-                },
-                _ => match text.strip_prefix("-s") {
-                    Some(path) => out.socket = path,
-                    None => break 'usage (msg!(0, "unknown option '{}'"), text),
-                },
+                Some(n @ (3 | 4)) if verb == Verb::Status => {
+                    if let Some(flag) = out.flags.get_mut(n - 3) {
+                        *flag = true;
+                    }
+                }
+                // `-s PATH` or `-sPATH`: the socket stored at one place
+                // (issue 18, bytes).
+                n => {
+                    let path = if n == Some(5) {
+                        args.next().map(String::as_str)
+                    } else {
+                        text.strip_prefix("-s")
+                    };
+                    match path {
+                        Some(path) => out.socket = path,
+                        // The daemon's text for a flag's missing argument,
+                        // its letter the value: one packed text for both
+                        // (issue 18, bytes).
+                        None if n == Some(5) => {
+                            break 'usage (msg!(0, "option '-{}' needs an argument"), "s");
+                        }
+                        None => break 'usage (msg!(0, "unknown option '{}'"), text),
+                    }
+                }
             }
         }
-        if out.json && out.prometheus {
+        if out.flags == [true; 2] {
             break 'usage (msg!(0, "--json and --prometheus exclude each other"), "");
         }
         if verb == Verb::Signal {
@@ -138,8 +150,7 @@ pub fn main(verb: Verb, args: &[String]) -> u8 {
     // bytes).
     let mut parsed = ManuallyDrop::new(Args {
         socket: DEFAULT_SOCKET,
-        json: false,
-        prometheus: false,
+        flags: [false; 2],
         names: Vec::new(),
         signal: None,
     });
@@ -165,7 +176,7 @@ pub fn main(verb: Verb, args: &[String]) -> u8 {
             Err((msg, value)) => break 'usage Some((msg, value, true)),
         }
         // `metrics` written out: no lookup (issue 18, bytes).
-        line.push_str(if parsed.prometheus { "metrics" } else { word });
+        line.push_str(if parsed.flags[1] { "metrics" } else { word });
         for name in &parsed.names {
             line.push(' ');
             line.push_str(name);
@@ -206,8 +217,7 @@ pub fn main(verb: Verb, args: &[String]) -> u8 {
     }
     let Args {
         socket,
-        json: as_json,
-        prometheus,
+        flags: [as_json, prometheus],
         ref names,
         ..
     } = *parsed;
@@ -616,37 +626,34 @@ fn table(jobs: &[JobStatus]) -> String {
         cells.push(&j.name);
         state_text(&mut cells.text, j);
         cells.end();
-        // A blank cell is `-`, pushed as a char; each cell ended at one
-        // place after its match (issue 18, bytes).
-        let text = &mut cells.text;
-        match j.pid {
-            Some(p) => crate::logger::push_itoa(text, p.into()),
-            None => text.push('-'),
-        }
-        cells.end();
-        let text = &mut cells.text;
-        match j.uptime {
-            Some(secs) => duration(text, secs),
-            None => text.push('-'),
-        }
-        cells.end();
-        crate::logger::push_itoa(&mut cells.text, j.restarts().into());
-        cells.end();
-        let text = &mut cells.text;
-        match j.last_exit {
-            Some((exit, ago)) => {
-                let (word, n) = match exit {
-                    Exit::Status(n) => ("exit status ", n),
-                    Exit::Signal(n) => ("signal ", n),
-                };
-                push_i32(text, word, n);
-                text.push_str(", ");
-                duration(text, ago);
-                text.push_str(" ago");
+        // The four cells after STATE by one loop over their places: a
+        // blank one is `-`, pushed at one place, and each cell ended at
+        // one (issue 18, bytes).
+        for col in 0..4 {
+            let text = &mut cells.text;
+            let shown = match col {
+                0 => j.pid.map(|p| crate::logger::push_itoa(text, p.into())),
+                1 => j.uptime.map(|secs| duration(text, secs)),
+                2 => {
+                    crate::logger::push_itoa(text, j.restarts().into());
+                    Some(())
+                }
+                _ => j.last_exit.map(|(exit, ago)| {
+                    let (word, n) = match exit {
+                        Exit::Status(n) => ("exit status ", n),
+                        Exit::Signal(n) => ("signal ", n),
+                    };
+                    push_i32(text, word, n);
+                    text.push_str(", ");
+                    duration(text, ago);
+                    text.push_str(" ago");
+                }),
+            };
+            if shown.is_none() {
+                text.push('-');
             }
-            None => text.push('-'),
+            cells.end();
         }
-        cells.end();
     }
     // Not trimmed: a line's last cell (LAST EXIT) is `-`, the header's
     // word or ends in ` ago`, never blank (issue 18, bytes).
@@ -758,14 +765,15 @@ fn json(answer: &Answer<'_>, all: bool) -> String {
         out.push_str(",\"last_exit\":");
         match j.last_exit {
             Some((exit, ago)) => {
-                let (kind, n) = match exit {
-                    Exit::Status(n) => ("status", n),
-                    Exit::Signal(n) => ("signal", n),
+                // The object's opening and key as the number's head: one
+                // call, the key needs no escape (issue 18, bytes).
+                let (head, n) = match exit {
+                    Exit::Status(n) => ("{\"status\":", n),
+                    Exit::Signal(n) => ("{\"signal\":", n),
                 };
-                // The key and the age by the calls every field uses;
-                // only the signed number formatted (issue 18, bytes).
-                json_string(&mut out, "{", kind);
-                push_i32(&mut out, ":", n);
+                // The age by the call every field uses; only the signed
+                // number formatted (issue 18, bytes).
+                push_i32(&mut out, head, n);
                 json_opt(&mut out, ",\"secs_ago\":", Some(ago));
                 out.push('}');
             }
@@ -950,14 +958,31 @@ mod tests {
                 && text.contains(r#","restart":"on-failure","quick_exits":5}"#),
             "{text}"
         );
+        // The last exit as an object keyed by its kind, as before its
+        // key became the number's head (issue 18).
+        for (exit, want) in [
+            (
+                Exit::Status(-1),
+                r#""last_exit":{"status":-1,"secs_ago":3},"#,
+            ),
+            (Exit::Signal(9), r#""last_exit":{"signal":9,"secs_ago":3},"#),
+        ] {
+            let mut answer = Answer {
+                pmtr_pid: None,
+                jobs: vec![job(State::Waiting)],
+                results: Vec::new(),
+            };
+            answer.jobs[0].last_exit = Some((exit, 3));
+            let text = json(&answer, true);
+            assert!(text.contains(want), "{text}");
+        }
     }
 
     /// `parse_args` from the defaults: the arguments, or `None` for help.
     fn parse(verb: Verb, args: &[String]) -> Result<Option<Args<'_>>, UsageError<'_>> {
         let mut out = Args {
             socket: DEFAULT_SOCKET,
-            json: false,
-            prometheus: false,
+            flags: [false; 2],
             names: Vec::new(),
             signal: None,
         };

@@ -54,7 +54,9 @@ pub(super) fn answer(sup: &mut impl Loop, request: &Request, uid: u32, now: Inst
         out.push('\n');
         return out.into_bytes();
     }
-    match request.verb {
+    // Every verb's text as bytes, `end` after it at one place (issue
+    // 18, bytes).
+    let mut text = match request.verb {
         // The same text as the `metrics to` file, then `end`.
         Verb::Metrics => {
             // Rendered as bytes and sent as they are: no String, so no
@@ -62,11 +64,9 @@ pub(super) fn answer(sup: &mut impl Loop, request: &Request, uid: u32, now: Inst
             // `out` is empty here: its buffer (none yet) is the page's
             // (issue 18, bytes).
             let mut text = out.into_bytes();
-            let jobs = sup.jobs().current();
             let include = (!request.names.is_empty()).then_some(&indices[..]);
-            super::metrics::render(&mut text, jobs, include, sup.counts(), now);
-            text.extend_from_slice(b"end\n");
-            return text;
+            super::metrics::render(&mut text, sup.jobs(), include, sup.counts(), now);
+            text
         }
         Verb::Status => {
             // Pushed, not formatted: no `fmt::Arguments` (issue 18,
@@ -82,6 +82,7 @@ pub(super) fn answer(sup: &mut impl Loop, request: &Request, uid: u32, now: Inst
             for &i in &indices {
                 write_status(sup.jobs(), i, now, &mut out);
             }
+            out.into_bytes()
         }
         _ => {
             for &i in &indices {
@@ -95,8 +96,8 @@ pub(super) fn answer(sup: &mut impl Loop, request: &Request, uid: u32, now: Inst
                 // its pieces pushed (issue 18, bytes).
                 let mut buf = [0; REPLIES.len()];
                 let (ok, text, more): (bool, &str, &str) = match outcome {
-                    Outcome::Done(i) => (true, reply_text(&mut buf, i), ""),
-                    Outcome::Refused(i) => (false, reply_text(&mut buf, i), ""),
+                    // One unpacking for both kinds (issue 18, bytes).
+                    Outcome::Said(ok, i) => (ok, reply_text(&mut buf, i), ""),
                     Outcome::Sent(name) => (true, "sent SIG", name),
                     Outcome::CantStart => match &job.launch {
                         Err(reason) => (false, "can't start: ", &reason.0),
@@ -114,17 +115,18 @@ pub(super) fn answer(sup: &mut impl Loop, request: &Request, uid: u32, now: Inst
                     out.push_str(piece);
                 }
             }
+            out.into_bytes()
         }
-    }
-    out.push_str("end\n");
-    out.into_bytes()
+    };
+    text.extend_from_slice(b"end\n");
+    text
 }
 
 /// What a control verb did to one job, for the operator: a text by its
 /// place in [`REPLIES`].
 enum Outcome {
-    Done(usize),
-    Refused(usize),
+    /// Done (`true`) or refused, and the text's place.
+    Said(bool, usize),
     /// The signal of `reload` or `signal` went out (its name).
     Sent(&'static str),
     /// Not startable: the reason is the job's.
@@ -146,7 +148,7 @@ fn control_job(
     let verb = request.verb;
     if sup.shutting_down() {
         // Every job is stopping and none may start.
-        return Outcome::Refused(EXITING);
+        return Outcome::Said(false, EXITING);
     }
     let job = &sup.jobs().current()[i];
     if matches!(verb, Verb::Start | Verb::Restart) && job.launch.is_err() {
@@ -180,7 +182,7 @@ fn control_job(
     if let (Some(sig), Some(sig_name)) = (signal, sig_name) {
         return match sup.step_job(slot, JobEvent::Signal(sig), now) {
             Action::Signal(..) => Outcome::Sent(sig_name),
-            _ => Outcome::Refused(NOT_SIGNALLED),
+            _ => Outcome::Said(false, NOT_SIGNALLED),
         };
     }
     let waits_for_old_version = sup.jobs().replaced_still_stopping(name);
@@ -193,15 +195,17 @@ fn control_job(
         Verb::Stop => JobEvent::Stop(AfterStop::Down),
         Verb::Start => JobEvent::StartNow,
         Verb::Restart => JobEvent::Stop(AfterStop::Restart),
-        Verb::Status | Verb::Reload | Verb::Signal | Verb::Metrics => return Outcome::Done(NONE),
+        Verb::Status | Verb::Reload | Verb::Signal | Verb::Metrics => {
+            return Outcome::Said(true, NONE);
+        }
     };
     if event != JobEvent::Stop(AfterStop::Down) && waits_for_old_version {
         // Its old version is still stopping: the reconcile starts it then.
-        return Outcome::Done(AFTER_OLD_VERSION);
+        return Outcome::Said(true, AFTER_OLD_VERSION);
     }
     let action = sup.step_job(slot, event, now);
     let new = sup.jobs().current()[i].state;
-    Outcome::Done(reply(verb, old, new, action))
+    Outcome::Said(true, reply(verb, old, new, action))
 }
 
 /// The texts of what a control verb did, by place (as [`Outcome`] has

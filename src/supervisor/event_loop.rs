@@ -912,8 +912,7 @@ impl Supervisor {
     fn write_metrics(&mut self, now: Instant) {
         let Some(m) = &mut self.metrics else { return };
         let Some(buf) = m.take_due(now) else { return };
-        let jobs = self.jobs.current();
-        metrics::render(buf, jobs, None, &self.source.counts, now);
+        metrics::render(buf, &self.jobs, None, &self.source.counts, now);
         self.send_metrics();
     }
 
