@@ -239,8 +239,11 @@ impl Zone {
         // bytes). They are empty here (set_from_env empties them; UTC's
         // are), and an error leaves them empty.
         let initial = type_offset(types, 0).ok_or(failed(TzError::BadType))?;
-        zone.times = Vec::with_capacity(indices.len());
-        zone.offsets = Vec::with_capacity(indices.len());
+        // Reserved in the empty lists, not new ones put over them: no
+        // drop code for the old ones (issue 18, bytes). The exact count
+        // whenever it is 4 or more, as the lists have no room yet.
+        zone.times.reserve(indices.len());
+        zone.offsets.reserve(indices.len());
         for (raw, &ty) in raw_times.chunks_exact(time_size).zip(indices) {
             // Big-endian and signed, of 4 or 8 bytes: one loop for both
             // sizes, the sign carried in from the first byte (for 8 bytes
