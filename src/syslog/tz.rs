@@ -502,14 +502,12 @@ impl Day {
     fn days(self, year: i64) -> i64 {
         let jan1 = days_from_civil(year, 1, 1);
         match self {
-            Day::Julian1(n) => {
-                let n = i64::from(n) - 1;
-                // A leap year has 60 days before March 1: no `is_leap`,
-                // whose `% 100` and `% 400` are 64-bit divisions on 32-bit
-                // targets (issue 18, bytes).
-                let leap = days_from_civil(year, 3, 1) - jan1 == 60;
-                jan1 + n + i64::from(leap && n >= 59)
-            }
+            // February 29 never counted: J60 on is counted from March 1,
+            // so no leap test at all, neither `is_leap` (whose `% 100` and
+            // `% 400` are 64-bit divisions on 32-bit targets) nor a day
+            // count of February (issue 18, bytes).
+            Day::Julian1(n @ 60..) => days_from_civil(year, 3, 1) + i64::from(n - 60),
+            Day::Julian1(n) => jan1 + i64::from(n) - 1,
             Day::Julian0(n) => jan1 + i64::from(n),
             Day::Month {
                 month,
