@@ -191,17 +191,20 @@ impl Zone {
             charcnt: 0,
         };
         header.read(data, 0)?;
-        if header.version == 0 {
-            Zone::read_block(self, data, &header, HEADER_LEN, 4)?;
-            return Ok(());
+        // Version 1's block, or the second header's: one call of
+        // `read_block` for both (issue 18, bytes).
+        let (mut start, mut time_size) = (HEADER_LEN, 4);
+        if header.version != 0 {
+            let second = HEADER_LEN as u64 + header.block_len(4);
+            let second = usize::try_from(second).map_err(|_| failed(TzError::Truncated))?;
+            header.read(data, second)?;
+            (start, time_size) = (second.saturating_add(HEADER_LEN), 8);
         }
-        let second = HEADER_LEN as u64 + header.block_len(4);
-        let second = usize::try_from(second).map_err(|_| failed(TzError::Truncated))?;
-        header.read(data, second)?;
-        let end = Zone::read_block(self, data, &header, second.saturating_add(HEADER_LEN), 8)?;
-        // The footer: "\n" POSIX-TZ "\n". An empty or unparsable one
-        // leaves the last transition's offset in force.
-        if let Some(rest) = data.get(end..)
+        let end = Zone::read_block(self, data, &header, start, time_size)?;
+        // The footer (version 2 on): "\n" POSIX-TZ "\n". An empty or
+        // unparsable one leaves the last transition's offset in force.
+        if time_size == 8
+            && let Some(rest) = data.get(end..)
             && let Some(rest) = rest.strip_prefix(b"\n")
             && let Some(nl) = rest.iter().position(|&b| b == b'\n')
         {
