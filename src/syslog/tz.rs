@@ -191,17 +191,20 @@ impl Zone {
             charcnt: 0,
         };
         header.read(data, 0)?;
-        if header.version == 0 {
-            Zone::read_block(self, data, &header, HEADER_LEN, 4)?;
-            return Ok(());
+        // Version 1's block, or the second header's: one call of
+        // `read_block` for both (issue 18, bytes).
+        let (mut start, mut time_size) = (HEADER_LEN, 4);
+        if header.version != 0 {
+            let second = HEADER_LEN as u64 + header.block_len(4);
+            let second = usize::try_from(second).map_err(|_| failed(TzError::Truncated))?;
+            header.read(data, second)?;
+            (start, time_size) = (second.saturating_add(HEADER_LEN), 8);
         }
-        let second = HEADER_LEN as u64 + header.block_len(4);
-        let second = usize::try_from(second).map_err(|_| failed(TzError::Truncated))?;
-        header.read(data, second)?;
-        let end = Zone::read_block(self, data, &header, second.saturating_add(HEADER_LEN), 8)?;
-        // The footer: "\n" POSIX-TZ "\n". An empty or unparsable one
-        // leaves the last transition's offset in force.
-        if let Some(rest) = data.get(end..)
+        let end = Zone::read_block(self, data, &header, start, time_size)?;
+        // The footer (version 2 on): "\n" POSIX-TZ "\n". An empty or
+        // unparsable one leaves the last transition's offset in force.
+        if time_size == 8
+            && let Some(rest) = data.get(end..)
             && let Some(rest) = rest.strip_prefix(b"\n")
             && let Some(nl) = rest.iter().position(|&b| b == b'\n')
         {
@@ -239,8 +242,11 @@ impl Zone {
         // bytes). They are empty here (set_from_env empties them; UTC's
         // are), and an error leaves them empty.
         let initial = type_offset(types, 0).ok_or(failed(TzError::BadType))?;
-        zone.times = Vec::with_capacity(indices.len());
-        zone.offsets = Vec::with_capacity(indices.len());
+        // Reserved in the empty lists, not new ones put over them: no
+        // drop code for the old ones (issue 18, bytes). The exact count
+        // whenever it is 4 or more, as the lists have no room yet.
+        zone.times.reserve(indices.len());
+        zone.offsets.reserve(indices.len());
         for (raw, &ty) in raw_times.chunks_exact(time_size).zip(indices) {
             // Big-endian and signed, of 4 or 8 bytes: one loop for both
             // sizes, the sign carried in from the first byte (for 8 bytes
@@ -499,14 +505,12 @@ impl Day {
     fn days(self, year: i64) -> i64 {
         let jan1 = days_from_civil(year, 1, 1);
         match self {
-            Day::Julian1(n) => {
-                let n = i64::from(n) - 1;
-                // A leap year has 60 days before March 1: no `is_leap`,
-                // whose `% 100` and `% 400` are 64-bit divisions on 32-bit
-                // targets (issue 18, bytes).
-                let leap = days_from_civil(year, 3, 1) - jan1 == 60;
-                jan1 + n + i64::from(leap && n >= 59)
-            }
+            // February 29 never counted: J60 on is counted from March 1,
+            // so no leap test at all, neither `is_leap` (whose `% 100` and
+            // `% 400` are 64-bit divisions on 32-bit targets) nor a day
+            // count of February (issue 18, bytes).
+            Day::Julian1(n @ 60..) => days_from_civil(year, 3, 1) + i64::from(n - 60),
+            Day::Julian1(n) => jan1 + i64::from(n) - 1,
             Day::Julian0(n) => jan1 + i64::from(n),
             Day::Month {
                 month,
