@@ -9,7 +9,7 @@
 //! [`EMPTY_SETTLE`] (an in-place save truncates first).
 
 use crate::clock::Instant;
-use crate::packed::{Arg, Filled, msg};
+use crate::packed::{Arg, msg};
 use crate::prelude::*;
 use core::time::Duration;
 
@@ -74,6 +74,9 @@ pub struct ConfigSource {
     files: [Vec<Depends>; 2],
     watcher: Watcher,
 }
+
+/// The severity of a packed error line.
+const ERR: u8 = crate::syslog::Severity::Err as u8;
 
 /// [`ConfigSource`]'s `files` index of the `depends` files.
 const DEPENDS: usize = 0;
@@ -153,9 +156,11 @@ impl ConfigSource {
         let changes = drain(&mut self.watcher, &mut self.pending);
         if changes.in_flux[Changes::CONFIG] {
             if force {
-                info!(
-                    "{} is being written; reading it once it is closed",
-                    self.path
+                // By `job_info`'s one call: no argument list built here
+                // (issue 18, bytes).
+                super::job_info(
+                    &self.path,
+                    super::info_msg!("{} is being written; reading it once it is closed"),
                 );
             }
             return Err(Vec::new());
@@ -189,7 +194,7 @@ impl ConfigSource {
             return Err(Vec::new());
         }
         self.hash = Some(hash);
-        info!("rescanning configuration {}", self.path);
+        super::job_info(&self.path, super::info_msg!("rescanning configuration {}"));
         self.counts.reloads += 1;
         // Each arm hands its part back as it is: the whole `Result` kept
         // for a `match` by reference was built in this frame and copied
@@ -206,16 +211,17 @@ impl ConfigSource {
                 log_each(crate::syslog::Severity::Err, &errors);
                 let n = errors.len();
                 let s = if n == 1 { "" } else { "s" };
-                // One line, its ending chosen (issue 18, bytes).
-                let next = if self.have_config {
+                // One line, the whole text chosen and said by one call
+                // (issue 18, bytes).
+                let text = if self.have_config {
                     msg!(
-                        0,
-                        "keeping the running configuration until the next good save"
+                        ERR,
+                        "{}: {} error{}; keeping the running configuration until the next good save"
                     )
                 } else {
-                    msg!(0, "no job runs until the file is fixed")
+                    msg!(ERR, "{}: {} error{}; no job runs until the file is fixed")
                 };
-                error!("{}: {} error{}; {}", self.path, n, s, Filled::text(next));
+                crate::syslog::log_msg(text, &[Arg::new(&self.path), Arg::new(&n), Arg::new(&s)]);
                 Err(errors)
             }
         }
@@ -228,12 +234,14 @@ impl ConfigSource {
         if self.last_error.as_deref() != Some(&text) {
             self.counts.reloads += 1;
             self.counts.failures += 1;
-            let next = if self.have_config {
-                msg!(0, "the running jobs go on as configured")
+            // The whole line chosen, said by `job_info`'s one call
+            // (issue 18, bytes).
+            let line = if self.have_config {
+                msg!(ERR, "{}; the running jobs go on as configured")
             } else {
-                msg!(0, "waiting for a valid configuration")
+                msg!(ERR, "{}; waiting for a valid configuration")
             };
-            error!("{}; {}", text, Filled::text(next));
+            super::job_info(&text, line);
             self.last_error = Some(text);
         }
         // The next successful read must be applied.
