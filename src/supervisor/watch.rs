@@ -228,7 +228,9 @@ impl Watcher {
             // function of its own (issue 18, bytes).
             if let Ok(target) = files::readlink(link) {
                 // Empty for the path itself.
-                let rest = files::trim_leading(path.strip_prefix(link).unwrap_or(""), b'/');
+                // `link` is `path` or one of its ancestors, a prefix of
+                // it: cut by its length, no compare (issue 18, bytes).
+                let rest = files::trim_leading(path.get(link.len()..).unwrap_or(""), b'/');
                 // The rest appended in place, as `join` would (`rest`
                 // starts with no `/`): no second String made and the
                 // first dropped (issue 18, bytes).
