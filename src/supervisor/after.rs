@@ -60,13 +60,16 @@ impl Graph {
         // first. Iterative: a chain may be thousands of jobs long. A
         // cycle (which the parser rejects) would only be cut, not loop.
         let mut order = Vec::with_capacity(n);
-        let mut mark = vec![0u8; n]; // 0 new, 1 on the path, 2 placed
+        // Whether each job was reached (on the path or placed): only
+        // ever tested against 0, so nothing marks it placed (issue 18,
+        // bytes).
+        let mut mark = vec![0u8; n];
         let mut path: Vec<(usize, usize)> = Vec::new();
         for &start in start_order {
-            if mark[start] != 0 {
-                continue;
+            match mark.get_mut(start) {
+                Some(m) if *m == 0 => *m = 1,
+                _ => continue,
             }
-            mark[start] = 1;
             path.push((start, 0));
             while let Some(top) = path.last_mut() {
                 let (v, next) = *top;
@@ -74,13 +77,14 @@ impl Graph {
                     Some(e) => {
                         top.1 += 1;
                         let w = e.after as usize;
-                        if mark[w] == 0 {
-                            mark[w] = 1;
+                        if let Some(m) = mark.get_mut(w)
+                            && *m == 0
+                        {
+                            *m = 1;
                             path.push((w, 0));
                         }
                     }
                     None => {
-                        mark[v] = 2;
                         order.push(v);
                         path.pop();
                     }
