@@ -238,18 +238,25 @@ impl<'a> Log<'a> {
         let mut buf = ManuallyDrop::new(vec![0u8; cap]);
         let mut out = ManuallyDrop::new(Vec::with_capacity(2 * LINE_MAX));
         let mut len = 0;
-        loop {
+        // The two endings' messages, each with its values, written by
+        // one call after the loop (issue 18, bytes).
+        use crate::packed::{Arg, msg};
+        let errno;
+        let dropped;
+        let (msg, args, code) = loop {
             let n = match rustix::io::read(stdin(), &mut buf[len..]) {
                 Ok(n) => n,
                 Err(Errno::INTR) => continue,
                 Err(e) => {
-                    error!(
-                        "job {}: can't read its {}: {}",
-                        self.job,
-                        stream,
-                        strerror(e)
+                    errno = strerror(e);
+                    break (
+                        msg!(
+                            crate::syslog::Severity::Err as u8,
+                            "job {}: can't read its {}: {}"
+                        ),
+                        [Arg::new(&self.job), Arg::new(&stream), Arg::new(&errno)],
+                        1,
                     );
-                    return 1;
                 }
             };
             let eof = n == 0;
@@ -286,15 +293,22 @@ impl<'a> Log<'a> {
             len -= start;
             self.flush(&mut out);
             if eof {
-                if self.dropped > 0 {
-                    warn!(
-                        "job {}: {} lines of its {} were dropped",
-                        self.job, self.dropped, stream,
-                    );
+                if self.dropped == 0 {
+                    return 0;
                 }
-                return 0;
+                dropped = self.dropped;
+                break (
+                    msg!(
+                        crate::syslog::Severity::Warning as u8,
+                        "job {}: {} lines of its {} were dropped"
+                    ),
+                    [Arg::new(&self.job), Arg::new(&dropped), Arg::new(&stream)],
+                    0,
+                );
             }
-        }
+        };
+        crate::syslog::log_msg(msg, &args);
+        code
     }
 
     /// Adds one line (with its newline, or `cut` to add one) to `out`,
