@@ -577,20 +577,35 @@ fn metrics(path: &str) -> u8 {
         };
         if let Some(start) = data[..end].iter().rposition(|&b| b == 1) {
             let written = replace(&tmp, path, &data[start + 1..end]);
-            match (written, failed) {
-                (Ok(()), Some(_)) => {
-                    notice!("metrics file {} written again", path);
-                    failed = None;
-                }
+            // The message picked with its values, logged by one call
+            // (issue 18, bytes).
+            use crate::packed::{Arg, msg};
+            let why;
+            let said = match (written, failed) {
+                (Ok(()), Some(_)) => Some((
+                    msg!(
+                        crate::syslog::Severity::Notice as u8,
+                        "metrics file {} written again"
+                    ),
+                    [Arg::new(&path), Arg::new(&path)],
+                    None,
+                )),
                 (Err(e), last) if last != Some(e) => {
-                    error!(
-                        "can't write metrics file {}: {}; trying again at the next change",
-                        path,
-                        strerror(e),
-                    );
-                    failed = Some(e);
+                    why = strerror(e);
+                    Some((
+                        msg!(
+                            crate::syslog::Severity::Err as u8,
+                            "can't write metrics file {}: {}; trying again at the next change"
+                        ),
+                        [Arg::new(&path), Arg::new(&why)],
+                        Some(e),
+                    ))
                 }
-                _ => {}
+                _ => None,
+            };
+            if let Some((msg, args, now)) = said {
+                crate::syslog::log_msg(msg, &args);
+                failed = now;
             }
         }
         // What follows the NUL moves to the front: `copy_within` as in
