@@ -238,18 +238,25 @@ impl<'a> Log<'a> {
         let mut buf = ManuallyDrop::new(vec![0u8; cap]);
         let mut out = ManuallyDrop::new(Vec::with_capacity(2 * LINE_MAX));
         let mut len = 0;
-        loop {
+        // The two endings' messages, each with its values, written by
+        // one call after the loop (issue 18, bytes).
+        use crate::packed::{Arg, msg};
+        let errno;
+        let dropped;
+        let (msg, args, code) = loop {
             let n = match rustix::io::read(stdin(), &mut buf[len..]) {
                 Ok(n) => n,
                 Err(Errno::INTR) => continue,
                 Err(e) => {
-                    error!(
-                        "job {}: can't read its {}: {}",
-                        self.job,
-                        stream,
-                        strerror(e)
+                    errno = strerror(e);
+                    break (
+                        msg!(
+                            crate::syslog::Severity::Err as u8,
+                            "job {}: can't read its {}: {}"
+                        ),
+                        [Arg::new(&self.job), Arg::new(&stream), Arg::new(&errno)],
+                        1,
                     );
-                    return 1;
                 }
             };
             let eof = n == 0;
@@ -286,15 +293,22 @@ impl<'a> Log<'a> {
             len -= start;
             self.flush(&mut out);
             if eof {
-                if self.dropped > 0 {
-                    warn!(
-                        "job {}: {} lines of its {} were dropped",
-                        self.job, self.dropped, stream,
-                    );
+                if self.dropped == 0 {
+                    return 0;
                 }
-                return 0;
+                dropped = self.dropped;
+                break (
+                    msg!(
+                        crate::syslog::Severity::Warning as u8,
+                        "job {}: {} lines of its {} were dropped"
+                    ),
+                    [Arg::new(&self.job), Arg::new(&dropped), Arg::new(&stream)],
+                    0,
+                );
             }
-        }
+        };
+        crate::syslog::log_msg(msg, &args);
+        code
     }
 
     /// Adds one line (with its newline, or `cut` to add one) to `out`,
@@ -563,20 +577,35 @@ fn metrics(path: &str) -> u8 {
         };
         if let Some(start) = data[..end].iter().rposition(|&b| b == 1) {
             let written = replace(&tmp, path, &data[start + 1..end]);
-            match (written, failed) {
-                (Ok(()), Some(_)) => {
-                    notice!("metrics file {} written again", path);
-                    failed = None;
-                }
+            // The message picked with its values, logged by one call
+            // (issue 18, bytes).
+            use crate::packed::{Arg, msg};
+            let why;
+            let said = match (written, failed) {
+                (Ok(()), Some(_)) => Some((
+                    msg!(
+                        crate::syslog::Severity::Notice as u8,
+                        "metrics file {} written again"
+                    ),
+                    [Arg::new(&path), Arg::new(&path)],
+                    None,
+                )),
                 (Err(e), last) if last != Some(e) => {
-                    error!(
-                        "can't write metrics file {}: {}; trying again at the next change",
-                        path,
-                        strerror(e),
-                    );
-                    failed = Some(e);
+                    why = strerror(e);
+                    Some((
+                        msg!(
+                            crate::syslog::Severity::Err as u8,
+                            "can't write metrics file {}: {}; trying again at the next change"
+                        ),
+                        [Arg::new(&path), Arg::new(&why)],
+                        Some(e),
+                    ))
                 }
-                _ => {}
+                _ => None,
+            };
+            if let Some((msg, args, now)) = said {
+                crate::syslog::log_msg(msg, &args);
+                failed = now;
             }
         }
         // What follows the NUL moves to the front: `copy_within` as in

@@ -770,31 +770,34 @@ impl StartError {
                 // Not zeroed first (issue 18, bytes).
                 let mut buf = crate::packed::room::<{ STEPS.len() }>();
                 let what = PACKED.word(&mut buf, place);
-                // The pieces written one by one, and the errno's text by
-                // strerror's own Display: no buffer to unpack it into
-                // here (issue 18, bytes).
-                for part in ["can't ", what, object, ": "] {
-                    f.write_str(part)?;
-                }
-                if e.detail & DETAIL_WRONG_TYPE != 0 {
-                    f.write_str("not a regular file or a character device")?;
+                // One packed text picked, with or without why root could
+                // not have opened it either, and written with its values
+                // by one call (issue 18, bytes); the errno's text by
+                // strerror's own Display.
+                use crate::packed::{Arg, Filled, msg};
+                let errno;
+                let reason = if e.detail & DETAIL_WRONG_TYPE != 0 {
+                    Arg::new(&"not a regular file or a character device")
                 } else {
-                    fmt::Display::fmt(&sys::strerror(e.errno), f)?;
-                }
-                if matches!(e.step, Step::Stdin | Step::Stdout | Step::Stderr)
+                    errno = sys::strerror(e.errno);
+                    Arg::new(&errno)
+                };
+                let user = spec.user.as_deref().unwrap_or("?");
+                let msg = if matches!(e.step, Step::Stdin | Step::Stdout | Step::Stderr)
                     && e.detail & DETAIL_AS_JOB != 0
                 {
-                    // Why root could not have opened it either.
-                    let user = spec.user.as_deref().unwrap_or("?");
-                    fmt::Display::fmt(
-                        &crate::packed::fill!(
-                            " (opened with the rights of user {}, who can write a directory on its path)",
-                            user
-                        ),
-                        f,
-                    )?;
+                    msg!(
+                        0,
+                        "can't {}{}: {} (opened with the rights of user {}, who can write a directory on its path)"
+                    )
+                } else {
+                    msg!(0, "can't {}{}: {}")
+                };
+                Filled {
+                    msg,
+                    args: &[Arg::new(&what), Arg::new(&object), reason, Arg::new(&user)],
                 }
-                Ok(())
+                .fmt(f)
             }
         }
         D(self, spec)
