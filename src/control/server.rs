@@ -333,8 +333,12 @@ impl Server {
             #[allow(unsafe_code)]
             let got = unsafe { crate::written(&client.buf[..client.len]) };
             if let Some(end) = got.iter().position(|&b| b == b'\n') {
-                let line = &got[..end];
-                let line = line.strip_suffix(b"\r").unwrap_or(line);
+                let mut line = &got[..end];
+                // By a slice pattern, not core's `strip_suffix` (issue 18,
+                // bytes).
+                if let [stripped @ .., b'\r'] = line {
+                    line = stripped;
+                }
                 return match Request::parse(line) {
                     Ok(req) => Readiness::Request(req, client.uid),
                     Err(line) => {

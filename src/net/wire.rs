@@ -78,13 +78,14 @@ pub enum BadDatagram<'a> {
 impl fmt::Display for BadDatagram<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // The plain reasons by place in one word list, through one
-        // `write_str` (issue 18, bytes).
+        // `write_str`, and the text after the count with them (issue 18,
+        // bytes).
         let i = match self {
             BadDatagram::Oversized(n) => {
                 // The limit written out, not formatted (issue 18, bytes).
                 const _: () = assert!(DATAGRAM_MAX == 1024, "the text says 1024");
                 crate::packed::show(n, f)?;
-                return f.write_str(" bytes, more than 1024");
+                4
             }
             BadDatagram::NotText => 0,
             BadDatagram::ControlCharacter => 1,
@@ -111,7 +112,7 @@ impl fmt::Display for BadDatagram<'_> {
             BadDatagram::NoJobNames => 3,
         };
         f.write_str(crate::config::nth_word(
-            "not UTF-8 text\0contains control characters\0empty\0names no job\0",
+            "not UTF-8 text\0contains control characters\0empty\0names no job\0 bytes, more than 1024\0",
             i,
         ))
     }

@@ -80,15 +80,41 @@ impl Budget {
         }
     }
 
-    /// Logs how many records were dropped, once there were any.
-    fn report(&mut self, tag: &str, pid: u32) {
-        if self.dropped > 0 {
-            warn!(
-                "job {} [{}]: {} lines of output dropped (more than 100 a second)",
-                tag, pid, self.dropped,
-            );
-            self.dropped = 0;
+    /// Logs how many records were dropped, once there were any; with
+    /// `starts`, that dropping starts, after the first drop (and the
+    /// count stays). Both warnings through one call, the text chosen
+    /// (issue 18, bytes).
+    fn report(&mut self, tag: &str, pid: u32, starts: bool) {
+        let n = self.dropped;
+        if n == 0 || (starts && n != 1) {
+            return;
         }
+        // The first text has two marks: the count, third, is not written.
+        crate::packed::check_marks!(
+            "job {} [{}]: more than 100 lines of output a second; dropping lines until it slows down",
+            tag,
+            pid
+        );
+        crate::packed::check_marks!(
+            "job {} [{}]: {} lines of output dropped (more than 100 a second)",
+            tag,
+            pid,
+            n
+        );
+        let msg = if starts {
+            crate::packed::msg!(
+                super::Severity::Warning as u8,
+                "job {} [{}]: more than 100 lines of output a second; dropping lines until it slows down"
+            )
+        } else {
+            self.dropped = 0;
+            crate::packed::msg!(
+                super::Severity::Warning as u8,
+                "job {} [{}]: {} lines of output dropped (more than 100 a second)"
+            )
+        };
+        use crate::packed::Arg;
+        super::log_msg(msg, &[Arg::new(&tag), Arg::new(&pid), Arg::new(&n)]);
     }
 }
 
@@ -151,7 +177,7 @@ impl JobOutput {
             self.log_line(tag, pid, severity);
         }
         self.continued = false;
-        self.budget.report(tag, pid);
+        self.budget.report(tag, pid, false);
     }
 
     /// When the count of dropped lines is due in the log, if any were.
@@ -161,21 +187,16 @@ impl JobOutput {
 
     /// Logs the count of dropped lines.
     pub fn report_dropped(&mut self, tag: &str, pid: u32) {
-        self.budget.report(tag, pid);
+        self.budget.report(tag, pid, false);
     }
 
     /// Logs one record of the stream if its budget allows.
     fn emit(&mut self, tag: &str, pid: u32, severity: Severity, cut: usize, unfinished: bool) {
         if !self.budget.take(Instant::now()) {
-            if self.budget.dropped == 1 {
-                warn!(
-                    "job {} [{}]: more than 100 lines of output a second; dropping lines until it slows down",
-                    tag, pid,
-                );
-            }
+            self.budget.report(tag, pid, true);
             return;
         }
-        self.budget.report(tag, pid);
+        self.budget.report(tag, pid, false);
         let mut line = &self.line[..cut];
         // By a slice pattern, not core's `strip_suffix` (issue 18, bytes).
         if !unfinished && let [stripped @ .., b'\r'] = line {
