@@ -240,7 +240,7 @@ impl<'a> Log<'a> {
         let mut len = 0;
         // The two endings' messages, each with its values, written by
         // one call after the loop (issue 18, bytes).
-        use crate::packed::{Arg, msg};
+        use crate::packed::Arg;
         let errno;
         let dropped;
         let (msg, args, code) = loop {
@@ -250,10 +250,7 @@ impl<'a> Log<'a> {
                 Err(e) => {
                     errno = strerror(e);
                     break (
-                        msg!(
-                            crate::syslog::Severity::Err as u8,
-                            "job {}: can't read its {}: {}"
-                        ),
+                        line_at!(Err, "job {}: can't read its {}: {}"),
                         [Arg::new(&self.job), Arg::new(&stream), Arg::new(&errno)],
                         1,
                     );
@@ -298,10 +295,7 @@ impl<'a> Log<'a> {
                 }
                 dropped = self.dropped;
                 break (
-                    msg!(
-                        crate::syslog::Severity::Warning as u8,
-                        "job {}: {} lines of its {} were dropped"
-                    ),
+                    line_at!(Warning, "job {}: {} lines of its {} were dropped"),
                     [Arg::new(&self.job), Arg::new(&dropped), Arg::new(&stream)],
                     0,
                 );
@@ -579,22 +573,19 @@ fn metrics(path: &str) -> u8 {
             let written = replace(&tmp, path, &data[start + 1..end]);
             // The message picked with its values, logged by one call
             // (issue 18, bytes).
-            use crate::packed::{Arg, msg};
+            use crate::packed::Arg;
             let why;
             let said = match (written, failed) {
                 (Ok(()), Some(_)) => Some((
-                    msg!(
-                        crate::syslog::Severity::Notice as u8,
-                        "metrics file {} written again"
-                    ),
+                    line_at!(Notice, "metrics file {} written again"),
                     [Arg::new(&path), Arg::new(&path)],
                     None,
                 )),
                 (Err(e), last) if last != Some(e) => {
                     why = strerror(e);
                     Some((
-                        msg!(
-                            crate::syslog::Severity::Err as u8,
+                        line_at!(
+                            Err,
                             "can't write metrics file {}: {}; trying again at the next change"
                         ),
                         [Arg::new(&path), Arg::new(&why)],

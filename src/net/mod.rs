@@ -815,19 +815,18 @@ fn open_listener(epoll: BorrowedFd<'_>, token: epoll::EventData, l: &Endpoint) -
         Ok(fd) => {
             // The line picked, with its severity, and logged by one call
             // with its one value (issue 18, bytes).
-            use crate::packed::{Arg, msg};
-            use crate::syslog::Severity;
+            use crate::packed::Arg;
             // (Each text one `{}`, checked as the log macros check it.)
             let line = if addr.ip().is_loopback() {
                 crate::packed::check_marks!("listening on {}", resolved);
-                msg!(Severity::Info as u8, "listening on {}")
+                line_at!(Info, "listening on {}")
             } else {
                 crate::packed::check_marks!(
                     "listening on {} without authentication: anyone who can send to it can enable and disable jobs",
                     resolved
                 );
-                msg!(
-                    Severity::Warning as u8,
+                line_at!(
+                    Warning,
                     "listening on {} without authentication: anyone who can send to it can enable and disable jobs"
                 )
             };

@@ -75,9 +75,6 @@ pub struct ConfigSource {
     watcher: Watcher,
 }
 
-/// The severity of a packed error line.
-const ERR: u8 = crate::syslog::Severity::Err as u8;
-
 /// [`ConfigSource`]'s `files` index of the `depends` files.
 const DEPENDS: usize = 0;
 /// Its index of the `env file`s: `usize::from(env)`.
@@ -160,7 +157,7 @@ impl ConfigSource {
                 // (issue 18, bytes).
                 super::job_info(
                     &self.path,
-                    super::info_msg!("{} is being written; reading it once it is closed"),
+                    line_at!(Info, "{} is being written; reading it once it is closed"),
                 );
             }
             return Err(Vec::new());
@@ -194,7 +191,7 @@ impl ConfigSource {
             return Err(Vec::new());
         }
         self.hash = Some(hash);
-        super::job_info(&self.path, super::info_msg!("rescanning configuration {}"));
+        super::job_info(&self.path, line_at!(Info, "rescanning configuration {}"));
         self.counts.reloads += 1;
         // Each arm hands its part back as it is: the whole `Result` kept
         // for a `match` by reference was built in this frame and copied
@@ -214,12 +211,12 @@ impl ConfigSource {
                 // One line, the whole text chosen and said by one call
                 // (issue 18, bytes).
                 let text = if self.have_config {
-                    msg!(
-                        ERR,
+                    line_at!(
+                        Err,
                         "{}: {} error{}; keeping the running configuration until the next good save"
                     )
                 } else {
-                    msg!(ERR, "{}: {} error{}; no job runs until the file is fixed")
+                    line_at!(Err, "{}: {} error{}; no job runs until the file is fixed")
                 };
                 crate::syslog::log_msg(text, &[Arg::new(&self.path), Arg::new(&n), Arg::new(&s)]);
                 Err(errors)
@@ -237,9 +234,9 @@ impl ConfigSource {
             // The whole line chosen, said by `job_info`'s one call
             // (issue 18, bytes).
             let line = if self.have_config {
-                msg!(ERR, "{}; the running jobs go on as configured")
+                line_at!(Err, "{}; the running jobs go on as configured")
             } else {
-                msg!(ERR, "{}; waiting for a valid configuration")
+                line_at!(Err, "{}; waiting for a valid configuration")
             };
             super::job_info(&text, line);
             self.last_error = Some(text);
@@ -491,10 +488,7 @@ fn depends_file_hash(path: &str, warn: bool) -> u64 {
         // `warn!` made by hand, its value already an `Arg`.
         crate::packed::check_marks!("depends file {}: {}; treating it as unreadable", path, text);
         crate::syslog::log_msg(
-            msg!(
-                crate::syslog::Severity::Warning as u8,
-                "depends file {}: {}; treating it as unreadable"
-            ),
+            line_at!(Warning, "depends file {}: {}; treating it as unreadable"),
             &[Arg::new(&path), text],
         );
     }

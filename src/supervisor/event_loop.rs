@@ -304,13 +304,7 @@ impl Supervisor {
             ) {
                 Ok(_) | Err(Errno::INTR) => {}
                 Err(e) => {
-                    super::log_errno(
-                        crate::packed::msg!(
-                            crate::syslog::Severity::Err as u8,
-                            "epoll_wait failed: {}; exiting"
-                        ),
-                        e,
-                    );
+                    super::log_errno(line_at!(Err, "epoll_wait failed: {}; exiting"), e);
                     break;
                 }
             }
@@ -472,15 +466,9 @@ impl Supervisor {
         super::job_info(
             name,
             if again {
-                crate::packed::msg!(
-                    crate::syslog::Severity::Notice as u8,
-                    "received {} again; sending SIGKILL to all jobs"
-                )
+                line_at!(Notice, "received {} again; sending SIGKILL to all jobs")
             } else {
-                crate::packed::msg!(
-                    crate::syslog::Severity::Notice as u8,
-                    "received {}; stopping all jobs"
-                )
+                line_at!(Notice, "received {}; stopping all jobs")
             },
         );
         if again {
@@ -512,13 +500,7 @@ impl Supervisor {
                 Ok(None) | Err(Errno::CHILD) => break,
                 Err(Errno::INTR) => continue,
                 Err(e) => {
-                    super::log_errno(
-                        crate::packed::msg!(
-                            crate::syslog::Severity::Err as u8,
-                            "waitpid failed: {}"
-                        ),
-                        e,
-                    );
+                    super::log_errno(line_at!(Err, "waitpid failed: {}"), e);
                     break;
                 }
             };
@@ -867,13 +849,7 @@ impl Supervisor {
             // gets a few and a count (SPEC §10).
             let Some(i) = jobs.by_name(name) else {
                 if unknown.allow(now) {
-                    super::job_info(
-                        name,
-                        crate::packed::msg!(
-                            crate::syslog::Severity::Warning as u8,
-                            "control: no job named '{}'"
-                        ),
-                    );
+                    super::job_info(name, line_at!(Warning, "control: no job named '{}'"));
                 }
                 return;
             };
@@ -886,9 +862,9 @@ impl Supervisor {
                 super::job_info(
                     name,
                     if enable {
-                        super::info_msg!("control: enabling job {}")
+                        line_at!(Info, "control: enabling job {}")
                     } else {
-                        super::info_msg!("control: disabling job {}")
+                        line_at!(Info, "control: disabling job {}")
                     },
                 );
             }
@@ -1117,7 +1093,7 @@ impl Supervisor {
                 if matches!(job.state, JobState::Running { .. }) {
                     super::job_info(
                         &job.spec.name,
-                        super::info_msg!("job {}: a depends file changed; restarting it"),
+                        line_at!(Info, "job {}: a depends file changed; restarting it"),
                     );
                     self.stop(slot, AfterStop::Restart, now);
                 }
@@ -1157,8 +1133,8 @@ impl Supervisor {
             return;
         };
         let mut lines = Vec::new();
-        let what_next = crate::packed::msg!(
-            crate::syslog::Severity::Err as u8,
+        let what_next = line_at!(
+            Err,
             "job {}: bad env file; keeping its environment as it was"
         );
         if env_lines(spec, job.id, notify_dir, what_next, &mut lines).is_err() {
@@ -1168,12 +1144,12 @@ impl Supervisor {
         if !launch.replace_env(spec, &self.environ, &lines) {
             super::job_info(
                 &spec.name,
-                super::info_msg!("job {}: env file saved; environment unchanged"),
+                line_at!(Info, "job {}: env file saved; environment unchanged"),
             );
         } else if matches!(job.state, JobState::Running { .. }) {
             super::job_info(
                 &spec.name,
-                super::info_msg!("job {}: environment changed; restarting it"),
+                line_at!(Info, "job {}: environment changed; restarting it"),
             );
             self.stop(slot, AfterStop::Restart, now);
         }
@@ -1529,10 +1505,7 @@ fn prepare(spec: &JobSpec, id: u32, cx: &mut Prepare<'_>) -> Result<Launch, NotS
         spec,
         id,
         notify_dir,
-        crate::packed::msg!(
-            crate::syslog::Severity::Err as u8,
-            "job {}: bad env file; the job will not start"
-        ),
+        line_at!(Err, "job {}: bad env file; the job will not start"),
         &mut env_files,
     )?;
     Launch::prepare(spec, users, environ, &env_files, envs).map_err(|error| {

@@ -627,7 +627,7 @@ impl Jobs {
                 unsafe {
                     self.keep_stopping(
                         slot,
-                        super::info_msg!("job {} changed; restarting it with its new settings"),
+                        line_at!(Info, "job {} changed; restarting it with its new settings"),
                     )
                 };
             } else {
@@ -646,7 +646,7 @@ impl Jobs {
                 unsafe {
                     self.keep_stopping(
                         slot,
-                        super::info_msg!("job {} removed from the configuration; stopping it"),
+                        line_at!(Info, "job {} removed from the configuration; stopping it"),
                     )
                 };
             }

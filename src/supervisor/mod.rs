@@ -33,14 +33,6 @@ fn job_info(name: &str, msg: &'static [u8]) {
     crate::syslog::log_msg(msg, &[crate::packed::Arg::new(&name)]);
 }
 
-/// A [`job_info`] line at info: the severity, then the text.
-macro_rules! info_msg {
-    ($text:literal) => {
-        $crate::packed::msg!($crate::syslog::Severity::Info as u8, $text)
-    };
-}
-use info_msg;
-
 /// The index of the first item from `*at` on (wrapping round) that `hit`
 /// picks; `*at` moves past it. A config load looks up each job of the new
 /// file among the old jobs (and among the loggers) in file order, so each
@@ -148,7 +140,10 @@ fn start<'a>(
             // process group leave.
             if let Err(e) = rustix::process::set_child_subreaper(Some(rustix::process::getpid())) {
                 log_errno(
-                    warn_msg!("can't become child subreaper: {}; orphans of jobs go to init"),
+                    line_at!(
+                        Warning,
+                        "can't become child subreaper: {}; orphans of jobs go to init"
+                    ),
                     e,
                 );
             }
@@ -157,14 +152,18 @@ fn start<'a>(
             Ok(Some((old, new))) => debug!("raised the open file limit from {} to {}", old, new),
             Ok(None) => {}
             Err(e) => log_errno(
-                warn_msg!("can't raise the open file limit (setrlimit): {}; fewer jobs fit"),
+                line_at!(
+                    Warning,
+                    "can't raise the open file limit (setrlimit): {}; fewer jobs fit"
+                ),
                 e,
             ),
         }
         // Before anything can replace the binary: the loggers run this file.
         if let Err(e) = crate::spawn::open_self_exe() {
             log_errno(
-                warn_msg!(
+                line_at!(
+                    Warning,
                     "can't find pmtr's own binary (no /proc, and not in PATH): {}; logs with 'max' or 'stamp' and 'metrics to' can't be written"
                 ),
                 e,
@@ -177,16 +176,7 @@ fn start<'a>(
     Err(failed)
 }
 
-/// A [`log_errno`] line at warning: the severity, then the text, whose
-/// one `{}` is the errno's text.
-macro_rules! warn_msg {
-    ($text:literal) => {
-        $crate::packed::msg!($crate::syslog::Severity::Warning as u8, $text)
-    };
-}
-use warn_msg;
-
-/// Logs `msg` (packed by `msg!` with its severity, as `warn_msg!` does)
+/// Logs `msg` (packed with its severity by `line_at!`)
 /// with `e`'s text at its mark: one call for `start`'s three warnings of
 /// a failed call and the loop's failed `epoll_wait` and `waitpid`, each
 /// of which built its own argument list (issue 18, bytes).

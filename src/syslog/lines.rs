@@ -102,14 +102,14 @@ impl Budget {
             n
         );
         let msg = if starts {
-            crate::packed::msg!(
-                super::Severity::Warning as u8,
+            line_at!(
+                Warning,
                 "job {} [{}]: more than 100 lines of output a second; dropping lines until it slows down"
             )
         } else {
             self.dropped = 0;
-            crate::packed::msg!(
-                super::Severity::Warning as u8,
+            line_at!(
+                Warning,
                 "job {} [{}]: {} lines of output dropped (more than 100 a second)"
             )
         };

@@ -33,11 +33,18 @@
 macro_rules! log_at {
     ($severity:ident, $text:literal $(, $arg:expr)* $(,)?) => {{
         $crate::packed::check_marks!($text $(, $arg)*);
-        $crate::syslog::log_msg(
-            $crate::packed::msg!($crate::syslog::Severity::$severity as u8, $text),
-            &[$($crate::packed::Arg::new(&$arg)),*],
-        )
+        $crate::syslog::log_msg(line_at!($severity, $text), &[$($crate::packed::Arg::new(&$arg)),*])
     }};
+}
+/// A line's text packed with its severity, as `log_at!` packs it: for a
+/// line picked among several by a `match` and said by one
+/// `syslog::log_msg` call with its values (issue 18, bytes). Its `{}`
+/// marks are not counted against the values: `check_marks!` does that
+/// where a caller wants it.
+macro_rules! line_at {
+    ($severity:ident, $text:literal) => {
+        $crate::packed::msg!($crate::syslog::Severity::$severity as u8, $text)
+    };
 }
 macro_rules! error {
     ($($arg:tt)*) => { log_at!(Err, $($arg)*) };
@@ -336,10 +343,7 @@ mod msg_tests {
         let name = "web";
         let pid = 4321u32;
         let secs: i64 = -7;
-        let msg = crate::packed::msg!(
-            Severity::Notice as u8,
-            "job {} [{}] exited after {} sec: {}"
-        );
+        let msg = line_at!(Notice, "job {} [{}] exited after {} sec: {}");
         let args = [
             Arg::new(&name),
             Arg::new(&pid),
@@ -356,7 +360,7 @@ mod msg_tests {
         // A value holding `%` (a job's name, a path) is not taken for a
         // mark: only the message's own text is split.
         let name = "100%%{}";
-        let msg = crate::packed::msg!(Severity::Err as u8, "job {}: {}");
+        let msg = line_at!(Err, "job {}: {}");
         let args = [Arg::new(&name), Arg::new(&"50%")];
         assert_eq!(Filled { msg, args: &args }.to_string(), "job 100%%{}: 50%");
     }

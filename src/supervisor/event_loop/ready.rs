@@ -264,14 +264,12 @@ impl Supervisor {
                 // One of two fixed texts by the kind, not a third value
                 // (issue 18, bytes).
                 let msg = match kind {
-                    ProbeKind::Ready => crate::packed::msg!(
-                        crate::syslog::Severity::Warning as u8,
-                        "job {}: can't run its ready when command: {}"
-                    ),
-                    ProbeKind::Check => crate::packed::msg!(
-                        crate::syslog::Severity::Warning as u8,
-                        "job {}: can't run its check command: {}"
-                    ),
+                    ProbeKind::Ready => {
+                        line_at!(Warning, "job {}: can't run its ready when command: {}")
+                    }
+                    ProbeKind::Check => {
+                        line_at!(Warning, "job {}: can't run its check command: {}")
+                    }
                 };
                 crate::syslog::log_msg(
                     msg,
@@ -457,17 +455,11 @@ impl Supervisor {
         // call each (issue 18, bytes).
         let (msg, t) = match fault {
             Fault::NotReady(t) => (
-                crate::packed::msg!(
-                    crate::syslog::Severity::Notice as u8,
-                    "job {} not ready after {}; stopping it"
-                ),
+                line_at!(Notice, "job {} not ready after {}; stopping it"),
                 t,
             ),
             Fault::Watchdog(t) => (
-                crate::packed::msg!(
-                    crate::syslog::Severity::Notice as u8,
-                    "job {}: no WATCHDOG=1 for {}; restarting it"
-                ),
+                line_at!(Notice, "job {}: no WATCHDOG=1 for {}; restarting it"),
                 t,
             ),
             Fault::Unhealthy(n) => {
@@ -509,10 +501,9 @@ impl Supervisor {
                     name, n, rules.check_fails, last,
                 )
             }
-            Note::Recovered => super::super::job_info(
-                name,
-                super::super::info_msg!("job {}: check passed; healthy again"),
-            ),
+            Note::Recovered => {
+                super::super::job_info(name, line_at!(Info, "job {}: check passed; healthy again"))
+            }
         }
     }
 }
