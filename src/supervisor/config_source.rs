@@ -153,9 +153,9 @@ impl ConfigSource {
         let changes = drain(&mut self.watcher, &mut self.pending);
         if changes.in_flux[Changes::CONFIG] {
             if force {
-                // By `job_info`'s one call: no argument list built here
+                // By `log_one`'s one call: no argument list built here
                 // (issue 18, bytes).
-                super::job_info(
+                super::log_one(
                     &self.path,
                     line_at!(Info, "{} is being written; reading it once it is closed"),
                 );
@@ -191,7 +191,7 @@ impl ConfigSource {
             return Err(Vec::new());
         }
         self.hash = Some(hash);
-        super::job_info(&self.path, line_at!(Info, "rescanning configuration {}"));
+        super::log_one(&self.path, line_at!(Info, "rescanning configuration {}"));
         self.counts.reloads += 1;
         // Each arm hands its part back as it is: the whole `Result` kept
         // for a `match` by reference was built in this frame and copied
@@ -231,14 +231,14 @@ impl ConfigSource {
         if self.last_error.as_deref() != Some(&text) {
             self.counts.reloads += 1;
             self.counts.failures += 1;
-            // The whole line chosen, said by `job_info`'s one call
+            // The whole line chosen, said by `log_one`'s one call
             // (issue 18, bytes).
             let line = if self.have_config {
                 line_at!(Err, "{}; the running jobs go on as configured")
             } else {
                 line_at!(Err, "{}; waiting for a valid configuration")
             };
-            super::job_info(&text, line);
+            super::log_one(&text, line);
             self.last_error = Some(text);
         }
         // The next successful read must be applied.

@@ -463,7 +463,7 @@ impl Supervisor {
         let now = Instant::now();
         let again = self.shutting_down;
         // One line of two fixed texts, not a call each (issue 18, bytes).
-        super::job_info(
+        super::log_one(
             name,
             if again {
                 line_at!(Notice, "received {} again; sending SIGKILL to all jobs")
@@ -849,7 +849,7 @@ impl Supervisor {
             // gets a few and a count (SPEC §10).
             let Some(i) = jobs.by_name(name) else {
                 if unknown.allow(now) {
-                    super::job_info(name, line_at!(Warning, "control: no job named '{}'"));
+                    super::log_one(name, line_at!(Warning, "control: no job named '{}'"));
                 }
                 return;
             };
@@ -859,7 +859,7 @@ impl Supervisor {
             // One line of two fixed texts, not a third value (issue 18,
             // bytes).
             if job.want != want && changes.allow(now) {
-                super::job_info(
+                super::log_one(
                     name,
                     if enable {
                         line_at!(Info, "control: enabling job {}")
@@ -1091,7 +1091,7 @@ impl Supervisor {
                 }
                 let job = self.jobs.get(slot);
                 if matches!(job.state, JobState::Running { .. }) {
-                    super::job_info(
+                    super::log_one(
                         &job.spec.name,
                         line_at!(Info, "job {}: a depends file changed; restarting it"),
                     );
@@ -1142,12 +1142,12 @@ impl Supervisor {
         }
         // Otherwise its next start has the new environment.
         if !launch.replace_env(spec, &self.environ, &lines) {
-            super::job_info(
+            super::log_one(
                 &spec.name,
                 line_at!(Info, "job {}: env file saved; environment unchanged"),
             );
         } else if matches!(job.state, JobState::Running { .. }) {
-            super::job_info(
+            super::log_one(
                 &spec.name,
                 line_at!(Info, "job {}: environment changed; restarting it"),
             );
@@ -1596,7 +1596,7 @@ fn bad_env_file(
     for e in errors {
         error!("job {}: {}", spec.name, *e);
     }
-    super::job_info(&spec.name, what_next);
+    super::log_one(&spec.name, what_next);
     // The first error's text (there is one), without taking it out
     // of the list (issue 18, bytes).
     NotStartable(

@@ -527,7 +527,7 @@ impl Jobs {
         // bytes).
         // SAFETY: the caller's promise.
         let job = unsafe { old.assume_init_mut() };
-        super::job_info(&job.spec.name, why);
+        super::log_one(&job.spec.name, why);
         job.held = false;
         // SAFETY: as above.
         unsafe { push_from(&mut self.retiring, old) };

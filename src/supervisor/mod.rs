@@ -26,11 +26,12 @@ use crate::sys;
 pub use event_loop::Supervisor;
 pub(crate) use metrics::METRIC_FAMILY_TEXTS;
 
-/// Logs `msg` about the job `name`: one of the supervisor's fixed lines
-/// about a job, packed with its severity by `msg!` (`job {}…`, one mark):
-/// one call, not a format site each (issue 18, bytes).
-fn job_info(name: &str, msg: &'static [u8]) {
-    crate::syslog::log_msg(msg, &[crate::packed::Arg::new(&name)]);
+/// Logs `msg`, one of the supervisor's fixed lines of one text value (a
+/// job's name, the config file's path, a signal's name), packed with its
+/// severity by `line_at!`, with `value` at its one mark: one call, not a
+/// format site each (issue 18, bytes).
+fn log_one(value: &str, msg: &'static [u8]) {
+    crate::syslog::log_msg(msg, &[crate::packed::Arg::new(&value)]);
 }
 
 /// The index of the first item from `*at` on (wrapping round) that `hit`

@@ -502,7 +502,7 @@ impl Supervisor {
                 )
             }
             Note::Recovered => {
-                super::super::job_info(name, line_at!(Info, "job {}: check passed; healthy again"))
+                super::super::log_one(name, line_at!(Info, "job {}: check passed; healthy again"))
             }
         }
     }
