@@ -81,23 +81,22 @@ fn parse_into(file: &str, bytes: &[u8], lines: &mut Vec<String>, errors: &mut Ve
             Some(rest) if skip_blanks(rest).len() < rest.len() => skip_blanks(rest),
             _ => body,
         };
-        match entry(body) {
-            Ok(kv) => lines.push(kv),
-            Err((at, why)) => {
-                // Columns count characters, as in the configuration.
-                let offset = line.len() - body.len() + at;
-                let pos = Pos {
-                    line: Pos::line_number(i),
-                    col: Pos::number(line.get(..offset).unwrap_or(line).chars().count()),
-                };
-                errors.push(Error::at(
-                    file,
-                    pos,
-                    ErrorKind::with(Msg::EnvLine, None, why, Text::NONE),
-                ));
-                if errors.len() - before == MAX_ERRORS {
-                    break;
-                }
+        // `entry` pushes a good line itself: no `Result` of a `String`
+        // made and taken apart here (issue 18, bytes).
+        if let Err((at, why)) = entry(body, lines) {
+            // Columns count characters, as in the configuration.
+            let offset = line.len() - body.len() + at;
+            let pos = Pos {
+                line: Pos::line_number(i),
+                col: Pos::number(line.get(..offset).unwrap_or(line).chars().count()),
+            };
+            errors.push(Error::at(
+                file,
+                pos,
+                ErrorKind::with(Msg::EnvLine, None, why, Text::NONE),
+            ));
+            if errors.len() - before == MAX_ERRORS {
+                break;
             }
         }
     }
@@ -128,9 +127,10 @@ fn skip_blanks(text: &str) -> &str {
     text.get(blanks..).unwrap_or("")
 }
 
-/// One `KEY=VALUE` (after any `export `) as `KEY=VALUE` with the quotes
-/// removed, or where in it (a byte offset) and what is wrong.
-fn entry(body: &str) -> Result<String, (usize, Text)> {
+/// One `KEY=VALUE` (after any `export `) pushed onto `lines` as
+/// `KEY=VALUE` with the quotes removed, or where in it (a byte offset)
+/// and what is wrong.
+fn entry(body: &str, lines: &mut Vec<String>) -> Result<(), (usize, Text)> {
     // `KEY=` kept whole, as the line made below begins: no second cut
     // of `body` for it (issue 18, bytes).
     let Some((head, value)) = crate::split_after(body, b'=') else {
@@ -174,7 +174,8 @@ fn entry(body: &str) -> Result<String, (usize, Text)> {
     // append, not a reservation and three (issue 18, bytes).
     let mut kv = String::from(head);
     kv.push_str(value);
-    Ok(kv)
+    lines.push(kv);
+    Ok(())
 }
 
 #[cfg(test)]
