@@ -53,12 +53,16 @@ pub fn check_opened(path: &str, meta: &Stat) -> Result<(), Error> {
             _ => Ok(()),
         })
     };
-    let kind = match (refused, walked) {
-        (Some(kind), _) => kind,
-        (None, Ok(())) => return Ok(()),
-        (None, Err(e)) => ErrorKind::plain(Msg::Io).num(e.raw_os_error() as u64),
-    };
-    Err(Error::whole(path, kind))
+    // A failed walk's errno put where a refusal goes, then the one
+    // `ErrorKind` moved once, into its `Error` (issue 18, bytes).
+    if let (None, Err(e)) = (&refused, walked) {
+        let failed = ErrorKind::plain(Msg::Io).num(e.raw_os_error() as u64);
+        crate::fill(&mut refused, Some(failed));
+    }
+    match refused {
+        Some(kind) => Err(Error::whole(path, kind)),
+        None => Ok(()),
+    }
 }
 
 /// The [`verdict`] on `meta`, the file's (or a directory's, `dir`) named
