@@ -54,7 +54,12 @@ impl Graph {
             }
         }
         if edges.is_empty() {
-            return Graph::default();
+            // The empty list returned as it is: not dropped for a
+            // default one (issue 18, bytes).
+            return Graph {
+                edges,
+                order: Vec::new(),
+            };
         }
         // Depth first from each job in start order, the jobs it names
         // first. Iterative: a chain may be thousands of jobs long. A
