@@ -140,10 +140,11 @@ impl Health {
         if let Some(ReadyHow::When(cmd)) = &r.how {
             health.ready_cmd.get_or_insert_with(|| job.probe(cmd));
         }
+        // The check's by `fill`: no test of its None, which the ready
+        // probe's call left LLVM unsure of (issue 18, bytes: -8; the
+        // ready probe's the same either way).
         if r.check_every_ms.is_some() {
-            health
-                .check_cmd
-                .get_or_insert_with(|| job.probe(&r.check_cmd));
+            crate::fill(&mut health.check_cmd, Some(job.probe(&r.check_cmd)));
         }
         Ok(health)
     }
