@@ -199,7 +199,11 @@ impl Watcher {
             }
             missing = up;
         }
-        if missing != path {
+        // `missing` is `path` or, once the loop went up, a parent of it,
+        // always shorter (`parent`'s `.` and `/` too: a path of one byte
+        // that the loop went up from returned there): told apart by
+        // length, no compare (issue 18, bytes).
+        if missing.len() != path.len() {
             return;
         }
         if depth >= MAX_LINKS {
