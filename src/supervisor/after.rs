@@ -54,12 +54,19 @@ impl Graph {
             }
         }
         if edges.is_empty() {
-            return Graph::default();
+            // The empty list returned as it is: not dropped for a
+            // default one (issue 18, bytes).
+            return Graph {
+                edges,
+                order: Vec::new(),
+            };
         }
         // Depth first from each job in start order, the jobs it names
         // first. Iterative: a chain may be thousands of jobs long. A
         // cycle (which the parser rejects) would only be cut, not loop.
-        let mut order = Vec::with_capacity(n);
+        // Grown by its pushes, as `path`: no size asked first (a load's
+        // few reallocations; issue 18, bytes).
+        let mut order = Vec::new();
         // Whether each job was reached (on the path or placed): only
         // ever tested against 0, so nothing marks it placed (issue 18,
         // bytes).

@@ -151,7 +151,7 @@ impl ConfigSource {
         // (an in-place save truncates, then writes): its IN_CLOSE_WRITE
         // brings pmtr back for the finished file.
         let changes = drain(&mut self.watcher, &mut self.pending);
-        if changes.in_flux[Changes::CONFIG] {
+        if changes.in_flux & Changes::CONFIG != 0 {
             if force {
                 // By `log_one`'s one call: no argument list built here
                 // (issue 18, bytes).
@@ -297,7 +297,7 @@ impl ConfigSource {
         // As for the configuration: a write under way makes what was read
         // suspect (an empty file mid-save is no change to act on).
         let changes = drain(&mut self.watcher, &mut self.pending);
-        if changes.in_flux[Changes::FILES] {
+        if changes.in_flux & Changes::FILES != 0 {
             return Vec::new();
         }
         changed(files, now, &mut self.reread_at)

@@ -94,7 +94,9 @@ pub(super) fn answer(sup: &mut impl Loop, request: &Request, uid: u32, now: Inst
                 };
                 // One line for every outcome: `{tag}\tNAME\t{text}{more}`,
                 // its pieces pushed (issue 18, bytes).
-                let mut buf = [0; REPLIES.len()];
+                // Not zeroed first: `word` hands back only what it
+                // wrote (issue 18, bytes).
+                let mut buf = crate::packed::room();
                 let (ok, text, more): (bool, &str, &str) = match outcome {
                     // One unpacking for both kinds (issue 18, bytes).
                     Outcome::Said(ok, i) => (ok, reply_text(&mut buf, i), ""),
@@ -223,7 +225,7 @@ const NOT_SIGNALLED: usize = 11;
 const NONE: usize = 12;
 
 /// Text `i` of [`REPLIES`], unpacked into `buf`.
-fn reply_text(buf: &mut [u8; REPLIES.len()], i: usize) -> &str {
+fn reply_text(buf: &mut [core::mem::MaybeUninit<u8>; REPLIES.len()], i: usize) -> &str {
     const PACKED: crate::packed::Packed = crate::packed::packed!(REPLIES);
     PACKED.word(buf, i)
 }
@@ -491,7 +493,7 @@ mod tests {
             (Verb::Signal, running, running, n, ""),
             (Verb::Metrics, running, running, n, ""),
         ];
-        let mut buf = [0; REPLIES.len()];
+        let mut buf = crate::packed::room();
         for (verb, old, new, action, text) in cases {
             assert_eq!(
                 reply_text(&mut buf, reply(verb, old, new, action)),

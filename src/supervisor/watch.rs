@@ -33,11 +33,10 @@ pub struct Watcher {
     /// IN_MODIFY watches on the files themselves, and whether each is the
     /// configuration (else a `depends` file): a write under way.
     file_wds: Vec<(i32, bool)>,
-    /// Written to since the last completed save (see [`Changes`]), the
-    /// `depends` files' first, the configuration's second (by
-    /// `file_wds`' flag); kept across drains, since the loop drains
-    /// before pmtr reads.
-    in_flux: [bool; 2],
+    /// Written to since the last completed save (see [`Changes`]), as
+    /// [`Changes::in_flux`]'s bits (by `file_wds`' flag); kept across
+    /// drains, since the loop drains before pmtr reads.
+    in_flux: u8,
     buf: Box<[MaybeUninit<u8>]>,
 }
 
@@ -100,7 +99,7 @@ impl Watcher {
             wds: Vec::new(),
             names: Vec::new(),
             file_wds: Vec::new(),
-            in_flux: [false; 2],
+            in_flux: 0,
             // Allocated, not filled: no loop over its bytes (issue 18).
             buf: Box::new_uninit_slice(8192),
         })
@@ -200,7 +199,11 @@ impl Watcher {
             }
             missing = up;
         }
-        if missing != path {
+        // `missing` is `path` or, once the loop went up, a parent of it,
+        // always shorter (`parent`'s `.` and `/` too: a path of one byte
+        // that the loop went up from returned there): told apart by
+        // length, no compare (issue 18, bytes).
+        if missing.len() != path.len() {
             return;
         }
         if depth >= MAX_LINKS {
@@ -256,9 +259,11 @@ impl Watcher {
         let mut in_flux = self.in_flux;
         // Written to since the last drain, even if the save completed
         // since: the caller read before this drain, maybe mid-write. As
-        // `in_flux`, by the flag of the file's watch: one store each, no
-        // branch on the kind (issue 18, bytes).
-        let mut written = [false; 2];
+        // `in_flux`, a bit by the flag of the file's watch: one `or`
+        // each, no branch on the kind; bits, not two arrays of two
+        // flags, which took four registers through the loop (issue 18,
+        // bytes).
+        let mut written = 0;
         let mut reader = inotify::Reader::new(&self.fd, &mut self.buf);
         loop {
             match reader.next() {
@@ -270,8 +275,10 @@ impl Watcher {
                     } else if let (Some(&(_, is_config)), true) =
                         (file, flags.contains(ReadFlags::MODIFY))
                     {
-                        let k = usize::from(is_config);
-                        (in_flux[k], written[k]) = (true, true);
+                        // Changes::FILES or Changes::CONFIG.
+                        let bit = 1 + u8::from(is_config);
+                        in_flux |= bit;
+                        written |= bit;
                     } else if flags.contains(ReadFlags::IGNORED) {
                         // Ours when we removed the watch; a watched
                         // directory that vanished means rewatching.
@@ -291,7 +298,7 @@ impl Watcher {
                                 if settled {
                                     // A save completed; a write after it
                                     // sets these again.
-                                    in_flux = [false; 2];
+                                    in_flux = 0;
                                 }
                                 changes.settled |= settled;
                             }
@@ -305,7 +312,7 @@ impl Watcher {
             }
         }
         self.in_flux = in_flux;
-        changes.in_flux = [in_flux[0] | written[0], in_flux[1] | written[1]];
+        changes.in_flux = in_flux | written;
         changes
     }
 }
@@ -316,21 +323,21 @@ pub struct Changes {
     /// A save completed (close after write, rename, delete, create of a
     /// directory or symlink, chmod): read again.
     pub settled: bool,
-    /// The configuration (index 1) was written to since the last drain,
-    /// or is being written: what was read before this drain may be half
-    /// a save. A save that completed since brings `settled`, so the
-    /// caller reads again; else its IN_CLOSE_WRITE is still to come.
-    /// Index 0: likewise for a `depends` or env file. One array, indexed
-    /// as the watcher's own flags are (issue 18, bytes).
-    pub in_flux: [bool; 2],
+    /// The configuration (bit [`Changes::CONFIG`]) was written to since
+    /// the last drain, or is being written: what was read before this
+    /// drain may be half a save. A save that completed since brings
+    /// `settled`, so the caller reads again; else its IN_CLOSE_WRITE is
+    /// still to come. Bit [`Changes::FILES`]: likewise for a `depends`
+    /// or env file. Bits, as the watcher's own flags (issue 18, bytes).
+    pub in_flux: u8,
 }
 
 impl Changes {
-    /// [`Changes::in_flux`]'s index for the `depends` and env files
-    /// (`usize::from(is_config)` of a file's watch).
-    pub const FILES: usize = 0;
-    /// Its index for the configuration.
-    pub const CONFIG: usize = 1;
+    /// [`Changes::in_flux`]'s bit for the `depends` and env files
+    /// (`1 + u8::from(is_config)` of a file's watch).
+    pub const FILES: u8 = 1;
+    /// Its bit for the configuration.
+    pub const CONFIG: u8 = 2;
 }
 
 #[cfg(test)]
@@ -366,12 +373,12 @@ mod tests {
         let changes = w.drain();
         assert!(changes.settled, "the save completed: read again");
         assert!(
-            changes.in_flux[Changes::FILES],
+            changes.in_flux & Changes::FILES != 0,
             "but what was read before is suspect"
         );
         // Nothing since: a read now is of the finished file.
         let changes = w.drain();
-        assert!(!changes.settled && !changes.in_flux[Changes::FILES]);
+        assert!(!changes.settled && changes.in_flux & Changes::FILES == 0);
         std::fs::remove_dir_all(dir).unwrap();
     }
 
@@ -385,12 +392,12 @@ mod tests {
             .unwrap();
         f.write_all(b"v").unwrap();
         let changes = w.drain();
-        assert!(changes.in_flux[Changes::FILES] && !changes.settled);
+        assert!(changes.in_flux & Changes::FILES != 0 && !changes.settled);
         // No event since, but the file is still open for writing.
-        assert!(w.drain().in_flux[Changes::FILES]);
+        assert!(w.drain().in_flux & Changes::FILES != 0);
         drop(f);
         let changes = w.drain();
-        assert!(changes.settled && !changes.in_flux[Changes::FILES]);
+        assert!(changes.settled && changes.in_flux & Changes::FILES == 0);
         std::fs::remove_dir_all(dir).unwrap();
     }
 }
