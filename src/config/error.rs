@@ -21,7 +21,8 @@ use crate::packed::{Packed, packed};
 /// concerns the whole file (unreadable, too big, unsafe permissions).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Error {
-    file: String,
+    /// Boxed, not a `String`: no capacity kept (issue 18, bytes).
+    file: Box<str>,
     pos: Option<Pos>,
     kind: ErrorKind,
 }
@@ -44,7 +45,7 @@ impl Error {
     #[inline(never)]
     pub(crate) fn new(file: &str, pos: Option<Pos>, kind: ErrorKind) -> Error {
         Error {
-            file: file.to_string(),
+            file: Box::from(file),
             pos,
             kind,
         }
