@@ -121,7 +121,9 @@ messages! {
     UnclosedQuote = "unclosed quote: a quoted argument must end on the same line",
     TextAfterQuote = "text right after a closing quote; put a space after the quote or quote the whole argument",
     TooManyErrors = "too many errors; stopped reporting after %n",
-    TooManyJobs = "too many jobs: at most %n are allowed",
+    /// `MAX_JOBS` written out: one report that names no value, not a
+    /// number passed at its one call (issue 18, bytes); a test checks it.
+    TooManyJobs = "too many jobs: at most 10000 are allowed",
     /// Owner of a file pmtr (as root) would trust; `%w` is the file.
     NotOwnedByRoot = "owned by uid %n, not root: whoever owns it could run commands as root through pmtr; run `chown root %w`",
     /// Owner of `%w`, a directory on such a file's path.
@@ -400,6 +402,9 @@ mod tests {
         );
         assert!(unpack_all(&mut buf).starts_with(MESSAGES));
         assert_eq!(Msg::Io.text(&mut buf), "can't read: %e");
+        let max_jobs = crate::config::parse::MAX_JOBS;
+        let jobs = format!("too many jobs: at most {max_jobs} are allowed");
+        assert_eq!(Msg::TooManyJobs.text(&mut buf), jobs);
         let io = Error::from_io("/f", rustix::io::Errno::NOENT).to_string();
         assert_eq!(io, "/f: can't read: No such file or directory");
         assert_eq!(

@@ -871,7 +871,7 @@ impl Parser<'_> {
         // `parse_bytes` to keep them small (issue 13: no input may panic).
         self.jobs_seen = self.jobs_seen.saturating_add(1);
         if self.jobs_seen == MAX_JOBS + 1 {
-            self.err(pos, ErrorKind::plain(Msg::TooManyJobs).num(MAX_JOBS as u64));
+            self.fail_plain(pos, Msg::TooManyJobs);
         }
         let mut open = pos;
         let mut braced = true;
