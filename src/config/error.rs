@@ -120,7 +120,8 @@ messages! {
     ControlChar = "control character U+%X is not allowed",
     UnclosedQuote = "unclosed quote: a quoted argument must end on the same line",
     TextAfterQuote = "text right after a closing quote; put a space after the quote or quote the whole argument",
-    TooManyErrors = "too many errors; stopped reporting after %n",
+    /// `MAX_ERRORS` written out, as `MAX_JOBS` below.
+    TooManyErrors = "too many errors; stopped reporting after 100",
     /// `MAX_JOBS` written out: one report that names no value, not a
     /// number passed at its one call (issue 18, bytes); a test checks it.
     TooManyJobs = "too many jobs: at most 10000 are allowed",
@@ -405,6 +406,9 @@ mod tests {
         let max_jobs = crate::config::parse::MAX_JOBS;
         let jobs = format!("too many jobs: at most {max_jobs} are allowed");
         assert_eq!(Msg::TooManyJobs.text(&mut buf), jobs);
+        let max_errors = crate::config::parse::MAX_ERRORS;
+        let errors = format!("too many errors; stopped reporting after {max_errors}");
+        assert_eq!(Msg::TooManyErrors.text(&mut buf), errors);
         let io = Error::from_io("/f", rustix::io::Errno::NOENT).to_string();
         assert_eq!(io, "/f: can't read: No such file or directory");
         assert_eq!(

@@ -558,7 +558,7 @@ impl Diags<'_> {
         let (pos, kind) = if self.errors.len() < MAX_ERRORS {
             (Some(pos), kind)
         } else if self.errors.len() == MAX_ERRORS {
-            let kind = ErrorKind::plain(Msg::TooManyErrors).num(MAX_ERRORS as u64);
+            let kind = ErrorKind::plain(Msg::TooManyErrors);
             (None, kind)
         } else {
             return;
