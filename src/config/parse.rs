@@ -7,6 +7,7 @@
 //! error in the file.
 
 use crate::prelude::*;
+use core::cmp::Ordering;
 
 use super::error::{Error, ErrorKind, Msg};
 use super::lex::{self, Line, Word};
@@ -507,12 +508,24 @@ fn find_name<'a>(
     names: &'a [(String, Pos, u32)],
     name: &str,
 ) -> Result<&'a (String, Pos, u32), usize> {
-    // The order of `str`'s `cmp`, by the bytes' own: their memcmp,
-    // which pmtr links anyway now (`rt::mem`), not a loop over the bytes
-    // (issue 18, bytes).
-    let i = names.binary_search_by(|(n, ..)| n.as_bytes().cmp(name.as_bytes()))?;
-    // Found at i: `get` is always Some.
-    names.get(i).ok_or(i)
+    // A plain binary search, not `binary_search_by`, which compares at
+    // two places (its closure then out of line): the names are unique,
+    // so where the search ends is the same (issue 18, bytes).
+    let (mut lo, mut hi) = (0, names.len());
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        // Below `hi`: `get` is always Some.
+        let Some(entry) = names.get(mid) else { break };
+        // The order of `str`'s `cmp`, by the bytes' own: their memcmp,
+        // which pmtr links anyway now (`rt::mem`), not a loop over the
+        // bytes (issue 18, bytes).
+        match entry.0.as_bytes().cmp(name.as_bytes()) {
+            Ordering::Less => lo = mid + 1,
+            Ordering::Greater => hi = mid,
+            Ordering::Equal => return Ok(entry),
+        }
+    }
+    Err(lo)
 }
 
 /// Sets an option of the job being read, whose `place` still holds its
@@ -1551,6 +1564,24 @@ mod tests {
             (Msg::Expected as usize, "{", "others")
         );
         assert_eq!(Text::NONE.get(), "");
+    }
+
+    #[test]
+    fn find_name_finds_as_binary_search_does() {
+        for n in 0..6 {
+            let names: Vec<(String, Pos, u32)> = ["b", "d", "dd", "f", "h", "é"][..n]
+                .iter()
+                .map(|s| (s.to_string(), Pos::at(1, 1), 0))
+                .collect();
+            for name in ["", "a", "b", "c", "d", "dd", "e", "f", "h", "z", "é", "ü"] {
+                let before = names.binary_search_by(|(n, ..)| n.as_str().cmp(name));
+                let found = find_name(&names, name).map(|e| e.0.as_str());
+                match before {
+                    Ok(i) => assert_eq!(found, Ok(names[i].0.as_str())),
+                    Err(i) => assert_eq!(found, Err(i)),
+                }
+            }
+        }
     }
 
     #[test]
