@@ -568,13 +568,15 @@ impl Diags<'_> {
 
     fn push(&mut self, pos: Pos, kind: ErrorKind) {
         // One push for both: one copy of its code (issue 18, bytes).
-        let (pos, kind) = if self.errors.len() < MAX_ERRORS {
-            (Some(pos), kind)
-        } else if self.errors.len() == MAX_ERRORS {
-            let kind = ErrorKind::plain(Msg::TooManyErrors);
-            (None, kind)
-        } else {
-            return;
+        // The error not kept dropped before the one said instead is
+        // made: one way to the push, not two (issue 18, bytes).
+        let (pos, kind) = match self.errors.len().cmp(&MAX_ERRORS) {
+            Ordering::Less => (Some(pos), kind),
+            Ordering::Equal => {
+                drop(kind);
+                (None, ErrorKind::plain(Msg::TooManyErrors))
+            }
+            Ordering::Greater => return,
         };
         self.errors.push(Error::new(self.file, pos, kind));
     }
