@@ -777,9 +777,7 @@ impl Parser<'_> {
                 self.block_words(words);
                 return;
             }
-            let (open, kind) = (block.open, block.kind);
-            self.fail(open, Msg::UnclosedBrace, kind.name(), Text::NONE);
-            self.block = None;
+            self.unclosed_block();
         }
         if self.awaiting_open {
             self.awaiting_open = false;
@@ -850,13 +848,21 @@ impl Parser<'_> {
     }
 
     fn finish(&mut self) {
+        self.unclosed_block();
+        // The last job, never closed, is reported; it is dropped with the
+        // parser, never having joined the file's jobs.
+        self.unclosed();
+    }
+
+    /// Reports the open block, if any, as never closed, and ends it: one
+    /// body for a job option inside it and the end of the file (issue
+    /// 18, bytes).
+    #[inline(never)]
+    fn unclosed_block(&mut self) {
         if let Some(block) = self.block.take() {
             let name = block.kind.name();
             self.fail(block.open, Msg::UnclosedBrace, name, Text::NONE);
         }
-        // The last job, never closed, is reported; it is dropped with the
-        // parser, never having joined the file's jobs.
-        self.unclosed();
     }
 
     /// Reports the job being read, if any, as never closed: its `{`
