@@ -459,7 +459,7 @@ pub fn parse(file: &str, src: &str) -> Result<Config, Vec<Error>> {
                 p.err(pos, kind);
                 // The line may have been this job's `name` or `cmd`.
                 if let Some(job) = &mut p.job {
-                    job.damaged = true;
+                    job.excused = EXCUSED;
                 }
             }
         }
@@ -595,17 +595,19 @@ struct Draft {
     /// False when `{` was missing: the error was given once already, so
     /// a missing `}` is not reported on top.
     braced: bool,
-    /// A line of this job could not be read (and was reported): it may
-    /// have been its `name` or `cmd`, so their absence is not reported.
-    damaged: bool,
-    /// An unknown word in this job was taken for `name` or `cmd` (`cmdd`
-    /// for `cmd`): reported as a typo, not again as missing. Only those
-    /// two are ever missing: two flags, not a Vec of options (issue 18,
-    /// bytes).
-    misspelt_name: bool,
-    misspelt_cmd: bool,
+    /// Whose absence is not reported, bit 0 for `name`, bit 1 for `cmd`
+    /// ([`EXCUSED`] both): a line of this job could not be read (and was
+    /// reported), it may have been either; an unknown word was taken for
+    /// one of them (`cmdd` for `cmd`), reported as a typo, not again as
+    /// missing. Only those two are ever missing: two bits, not a Vec of
+    /// options, in one byte, not three flags (issue 18, bytes).
+    excused: u8,
     spec: JobSpec,
 }
+
+/// [`Draft::excused`] for both `name` and `cmd`: a line of the job could
+/// not be read.
+const EXCUSED: u8 = 0b11;
 
 /// How many [`Text`]s [`Seen`] has a place for. What a job records is
 /// a keyword's, `ready`'s and `check`'s words, an `RLIMIT_` name or
@@ -786,7 +788,9 @@ impl Parser<'_> {
                 let extra = words.get(1);
                 if let Some(job) = &mut self.job {
                     job.open = first.pos;
-                    job.damaged |= extra.is_some();
+                    if extra.is_some() {
+                        job.excused = EXCUSED;
+                    }
                 }
                 if let Some(extra) = extra {
                     self.fail_plain(extra.pos, Msg::TextAfterOpen);
@@ -833,8 +837,8 @@ impl Parser<'_> {
                         suggest(kw, GLOBALS).or_else(|| suggest(kw, OPTIONS))
                     };
                     if let (Some(job), Some(option)) = (&mut self.job, suggestion) {
-                        job.misspelt_name |= *option.as_bytes() == *b"name";
-                        job.misspelt_cmd |= *option.as_bytes() == *b"cmd";
+                        job.excused |= u8::from(*option.as_bytes() == *b"name")
+                            | u8::from(*option.as_bytes() == *b"cmd") << 1;
                     }
                     let msg = if in_job {
                         Msg::UnknownOption
@@ -898,7 +902,7 @@ impl Parser<'_> {
         let mut braced = true;
         // Options written after the `{` are not read: their absence is
         // not reported on top.
-        let mut damaged = false;
+        let mut excused = 0;
         let mut empty = false;
         match args {
             [] => self.awaiting_open = true,
@@ -908,7 +912,7 @@ impl Parser<'_> {
                 empty = matches!(rest, [close] if close.is_text(Text::kw(Kw::Close)));
                 if let Some(extra) = rest.first().filter(|_| !empty) {
                     self.fail_plain(extra.pos, Msg::TextAfterOpen);
-                    damaged = true;
+                    excused = EXCUSED;
                 }
             }
             [other, ..] => {
@@ -924,9 +928,7 @@ impl Parser<'_> {
                 spec: JobSpec::new(pos),
                 open,
                 braced,
-                damaged,
-                misspelt_name: false,
-                misspelt_cmd: false,
+                excused,
                 name_pos: None,
             }),
         );
@@ -943,16 +945,14 @@ impl Parser<'_> {
         let Draft {
             mut spec,
             name_pos,
-            damaged,
-            misspelt_name,
-            misspelt_cmd,
+            excused,
             ..
         } = job;
         let at = spec.origin.job;
         // A `name` or `cmd` line that was there but wrong has had its
         // error; "has no name" on top would only mislead.
-        let name = damaged || misspelt_name || self.seen(Text::kw(Kw::Name)).is_some();
-        let cmd = damaged || misspelt_cmd || self.seen(Text::kw(Kw::Cmd)).is_some();
+        let given = u8::from(self.seen(Text::kw(Kw::Name)).is_some())
+            | u8::from(self.seen(Text::kw(Kw::Cmd)).is_some()) << 1;
         // Each missing option reported by one call, the job named when it
         // has a name (then only `cmd` can be missing): issue 18, bytes.
         // The message chosen once, then one number stepped from `name`'s
@@ -967,7 +967,7 @@ impl Parser<'_> {
             None => (Msg::MissingOption, None),
         };
         let mut said = said(msg, Text::kw(Kw::Name), Text::NONE);
-        let mut missing = u8::from(!name) | u8::from(!cmd) << 1;
+        let mut missing = !(excused | given) & EXCUSED;
         while missing != 0 {
             if missing & 1 != 0 {
                 self.diags.say(at, word, said, None);
