@@ -770,7 +770,7 @@ impl Parser<'_> {
         // The lexer makes no line without words.
         let [first, args @ ..] = words else { return };
         let kw = Kw::of(first);
-        if let Some(block) = &self.block {
+        if self.block.is_some() {
             // A job option (or a new job) while a block is open means its
             // `}` was forgotten: say so at the `{`, then read the line as
             // what it looks like instead of as block entries.
