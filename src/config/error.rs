@@ -21,7 +21,8 @@ use crate::packed::{Packed, packed};
 /// concerns the whole file (unreadable, too big, unsafe permissions).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Error {
-    file: String,
+    /// Boxed, not a `String`: no capacity kept (issue 18, bytes).
+    file: Box<str>,
     pos: Option<Pos>,
     kind: ErrorKind,
 }
@@ -44,7 +45,7 @@ impl Error {
     #[inline(never)]
     pub(crate) fn new(file: &str, pos: Option<Pos>, kind: ErrorKind) -> Error {
         Error {
-            file: file.to_string(),
+            file: Box::from(file),
             pos,
             kind,
         }
@@ -119,8 +120,11 @@ messages! {
     ControlChar = "control character U+%X is not allowed",
     UnclosedQuote = "unclosed quote: a quoted argument must end on the same line",
     TextAfterQuote = "text right after a closing quote; put a space after the quote or quote the whole argument",
-    TooManyErrors = "too many errors; stopped reporting after %n",
-    TooManyJobs = "too many jobs: at most %n are allowed",
+    /// `MAX_ERRORS` written out, as `MAX_JOBS` below.
+    TooManyErrors = "too many errors; stopped reporting after 100",
+    /// `MAX_JOBS` written out: one report that names no value, not a
+    /// number passed at its one call (issue 18, bytes); a test checks it.
+    TooManyJobs = "too many jobs: at most 10000 are allowed",
     /// Owner of a file pmtr (as root) would trust; `%w` is the file.
     NotOwnedByRoot = "owned by uid %n, not root: whoever owns it could run commands as root through pmtr; run `chown root %w`",
     /// Owner of `%w`, a directory on such a file's path.
@@ -399,6 +403,12 @@ mod tests {
         );
         assert!(unpack_all(&mut buf).starts_with(MESSAGES));
         assert_eq!(Msg::Io.text(&mut buf), "can't read: %e");
+        let max_jobs = crate::config::parse::MAX_JOBS;
+        let jobs = format!("too many jobs: at most {max_jobs} are allowed");
+        assert_eq!(Msg::TooManyJobs.text(&mut buf), jobs);
+        let max_errors = crate::config::parse::MAX_ERRORS;
+        let errors = format!("too many errors; stopped reporting after {max_errors}");
+        assert_eq!(Msg::TooManyErrors.text(&mut buf), errors);
         let io = Error::from_io("/f", rustix::io::Errno::NOENT).to_string();
         assert_eq!(io, "/f: can't read: No such file or directory");
         assert_eq!(

@@ -7,6 +7,7 @@
 //! error in the file.
 
 use crate::prelude::*;
+use core::cmp::Ordering;
 
 use super::error::{Error, ErrorKind, Msg};
 use super::lex::{self, Line, Word};
@@ -458,7 +459,7 @@ pub fn parse(file: &str, src: &str) -> Result<Config, Vec<Error>> {
                 p.err(pos, kind);
                 // The line may have been this job's `name` or `cmd`.
                 if let Some(job) = &mut p.job {
-                    job.damaged = true;
+                    job.excused = EXCUSED;
                 }
             }
         }
@@ -507,12 +508,24 @@ fn find_name<'a>(
     names: &'a [(String, Pos, u32)],
     name: &str,
 ) -> Result<&'a (String, Pos, u32), usize> {
-    // The order of `str`'s `cmp`, by the bytes' own: their memcmp,
-    // which pmtr links anyway now (`rt::mem`), not a loop over the bytes
-    // (issue 18, bytes).
-    let i = names.binary_search_by(|(n, ..)| n.as_bytes().cmp(name.as_bytes()))?;
-    // Found at i: `get` is always Some.
-    names.get(i).ok_or(i)
+    // A plain binary search, not `binary_search_by`, which compares at
+    // two places (its closure then out of line): the names are unique,
+    // so where the search ends is the same (issue 18, bytes).
+    let (mut lo, mut hi) = (0, names.len());
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        // Below `hi`: `get` is always Some.
+        let Some(entry) = names.get(mid) else { break };
+        // The order of `str`'s `cmp`, by the bytes' own: their memcmp,
+        // which pmtr links anyway now (`rt::mem`), not a loop over the
+        // bytes (issue 18, bytes).
+        match entry.0.as_bytes().cmp(name.as_bytes()) {
+            Ordering::Less => lo = mid + 1,
+            Ordering::Greater => hi = mid,
+            Ordering::Equal => return Ok(entry),
+        }
+    }
+    Err(lo)
 }
 
 /// Sets an option of the job being read, whose `place` still holds its
@@ -555,13 +568,15 @@ impl Diags<'_> {
 
     fn push(&mut self, pos: Pos, kind: ErrorKind) {
         // One push for both: one copy of its code (issue 18, bytes).
-        let (pos, kind) = if self.errors.len() < MAX_ERRORS {
-            (Some(pos), kind)
-        } else if self.errors.len() == MAX_ERRORS {
-            let kind = ErrorKind::plain(Msg::TooManyErrors).num(MAX_ERRORS as u64);
-            (None, kind)
-        } else {
-            return;
+        // The error not kept dropped before the one said instead is
+        // made: one way to the push, not two (issue 18, bytes).
+        let (pos, kind) = match self.errors.len().cmp(&MAX_ERRORS) {
+            Ordering::Less => (Some(pos), kind),
+            Ordering::Equal => {
+                drop(kind);
+                (None, ErrorKind::plain(Msg::TooManyErrors))
+            }
+            Ordering::Greater => return,
         };
         self.errors.push(Error::new(self.file, pos, kind));
     }
@@ -580,17 +595,19 @@ struct Draft {
     /// False when `{` was missing: the error was given once already, so
     /// a missing `}` is not reported on top.
     braced: bool,
-    /// A line of this job could not be read (and was reported): it may
-    /// have been its `name` or `cmd`, so their absence is not reported.
-    damaged: bool,
-    /// An unknown word in this job was taken for `name` or `cmd` (`cmdd`
-    /// for `cmd`): reported as a typo, not again as missing. Only those
-    /// two are ever missing: two flags, not a Vec of options (issue 18,
-    /// bytes).
-    misspelt_name: bool,
-    misspelt_cmd: bool,
+    /// Whose absence is not reported, bit 0 for `name`, bit 1 for `cmd`
+    /// ([`EXCUSED`] both): a line of this job could not be read (and was
+    /// reported), it may have been either; an unknown word was taken for
+    /// one of them (`cmdd` for `cmd`), reported as a typo, not again as
+    /// missing. Only those two are ever missing: two bits, not a Vec of
+    /// options, in one byte, not three flags (issue 18, bytes).
+    excused: u8,
     spec: JobSpec,
 }
+
+/// [`Draft::excused`] for both `name` and `cmd`: a line of the job could
+/// not be read.
+const EXCUSED: u8 = 0b11;
 
 /// How many [`Text`]s [`Seen`] has a place for. What a job records is
 /// a keyword's, `ready`'s and `check`'s words, an `RLIMIT_` name or
@@ -753,7 +770,7 @@ impl Parser<'_> {
         // The lexer makes no line without words.
         let [first, args @ ..] = words else { return };
         let kw = Kw::of(first);
-        if let Some(block) = &self.block {
+        if self.block.is_some() {
             // A job option (or a new job) while a block is open means its
             // `}` was forgotten: say so at the `{`, then read the line as
             // what it looks like instead of as block entries.
@@ -762,9 +779,7 @@ impl Parser<'_> {
                 self.block_words(words);
                 return;
             }
-            let (open, kind) = (block.open, block.kind);
-            self.fail(open, Msg::UnclosedBrace, kind.name(), Text::NONE);
-            self.block = None;
+            self.unclosed_block();
         }
         if self.awaiting_open {
             self.awaiting_open = false;
@@ -773,7 +788,9 @@ impl Parser<'_> {
                 let extra = words.get(1);
                 if let Some(job) = &mut self.job {
                     job.open = first.pos;
-                    job.damaged |= extra.is_some();
+                    if extra.is_some() {
+                        job.excused = EXCUSED;
+                    }
                 }
                 if let Some(extra) = extra {
                     self.fail_plain(extra.pos, Msg::TextAfterOpen);
@@ -820,8 +837,8 @@ impl Parser<'_> {
                         suggest(kw, GLOBALS).or_else(|| suggest(kw, OPTIONS))
                     };
                     if let (Some(job), Some(option)) = (&mut self.job, suggestion) {
-                        job.misspelt_name |= *option.as_bytes() == *b"name";
-                        job.misspelt_cmd |= *option.as_bytes() == *b"cmd";
+                        job.excused |= u8::from(*option.as_bytes() == *b"name")
+                            | u8::from(*option.as_bytes() == *b"cmd") << 1;
                     }
                     let msg = if in_job {
                         Msg::UnknownOption
@@ -835,13 +852,21 @@ impl Parser<'_> {
     }
 
     fn finish(&mut self) {
+        self.unclosed_block();
+        // The last job, never closed, is reported; it is dropped with the
+        // parser, never having joined the file's jobs.
+        self.unclosed();
+    }
+
+    /// Reports the open block, if any, as never closed, and ends it: one
+    /// body for a job option inside it and the end of the file (issue
+    /// 18, bytes).
+    #[inline(never)]
+    fn unclosed_block(&mut self) {
         if let Some(block) = self.block.take() {
             let name = block.kind.name();
             self.fail(block.open, Msg::UnclosedBrace, name, Text::NONE);
         }
-        // The last job, never closed, is reported; it is dropped with the
-        // parser, never having joined the file's jobs.
-        self.unclosed();
     }
 
     /// Reports the job being read, if any, as never closed: its `{`
@@ -871,13 +896,13 @@ impl Parser<'_> {
         // `parse_bytes` to keep them small (issue 13: no input may panic).
         self.jobs_seen = self.jobs_seen.saturating_add(1);
         if self.jobs_seen == MAX_JOBS + 1 {
-            self.err(pos, ErrorKind::plain(Msg::TooManyJobs).num(MAX_JOBS as u64));
+            self.fail_plain(pos, Msg::TooManyJobs);
         }
         let mut open = pos;
         let mut braced = true;
         // Options written after the `{` are not read: their absence is
         // not reported on top.
-        let mut damaged = false;
+        let mut excused = 0;
         let mut empty = false;
         match args {
             [] => self.awaiting_open = true,
@@ -887,7 +912,7 @@ impl Parser<'_> {
                 empty = matches!(rest, [close] if close.is_text(Text::kw(Kw::Close)));
                 if let Some(extra) = rest.first().filter(|_| !empty) {
                     self.fail_plain(extra.pos, Msg::TextAfterOpen);
-                    damaged = true;
+                    excused = EXCUSED;
                 }
             }
             [other, ..] => {
@@ -903,9 +928,7 @@ impl Parser<'_> {
                 spec: JobSpec::new(pos),
                 open,
                 braced,
-                damaged,
-                misspelt_name: false,
-                misspelt_cmd: false,
+                excused,
                 name_pos: None,
             }),
         );
@@ -922,16 +945,14 @@ impl Parser<'_> {
         let Draft {
             mut spec,
             name_pos,
-            damaged,
-            misspelt_name,
-            misspelt_cmd,
+            excused,
             ..
         } = job;
         let at = spec.origin.job;
         // A `name` or `cmd` line that was there but wrong has had its
         // error; "has no name" on top would only mislead.
-        let name = damaged || misspelt_name || self.seen(Text::kw(Kw::Name)).is_some();
-        let cmd = damaged || misspelt_cmd || self.seen(Text::kw(Kw::Cmd)).is_some();
+        let given = u8::from(self.seen(Text::kw(Kw::Name)).is_some())
+            | u8::from(self.seen(Text::kw(Kw::Cmd)).is_some()) << 1;
         // Each missing option reported by one call, the job named when it
         // has a name (then only `cmd` can be missing): issue 18, bytes.
         // The message chosen once, then one number stepped from `name`'s
@@ -946,7 +967,7 @@ impl Parser<'_> {
             None => (Msg::MissingOption, None),
         };
         let mut said = said(msg, Text::kw(Kw::Name), Text::NONE);
-        let mut missing = u8::from(!name) | u8::from(!cmd) << 1;
+        let mut missing = !(excused | given) & EXCUSED;
         while missing != 0 {
             if missing & 1 != 0 {
                 self.diags.say(at, word, said, None);
@@ -1551,6 +1572,24 @@ mod tests {
             (Msg::Expected as usize, "{", "others")
         );
         assert_eq!(Text::NONE.get(), "");
+    }
+
+    #[test]
+    fn find_name_finds_as_binary_search_does() {
+        for n in 0..6 {
+            let names: Vec<(String, Pos, u32)> = ["b", "d", "dd", "f", "h", "é"][..n]
+                .iter()
+                .map(|s| (s.to_string(), Pos::at(1, 1), 0))
+                .collect();
+            for name in ["", "a", "b", "c", "d", "dd", "e", "f", "h", "z", "é", "ü"] {
+                let before = names.binary_search_by(|(n, ..)| n.as_str().cmp(name));
+                let found = find_name(&names, name).map(|e| e.0.as_str());
+                match before {
+                    Ok(i) => assert_eq!(found, Ok(names[i].0.as_str())),
+                    Err(i) => assert_eq!(found, Err(i)),
+                }
+            }
+        }
     }
 
     #[test]
