@@ -143,6 +143,12 @@ impl Users {
         // into a Vec per line (issue 18, bytes).
         let wanted = crate::parse_unsigned::<u32>(name);
         let mut entry = None;
+        // One array for every line of both files, filled once: a line
+        // sets its first `n` fields, and only those are used (a passwd
+        // entry's fields past its `n` are not read; a group line has all
+        // four), so what an earlier line left past them is never seen
+        // (issue 18, bytes).
+        let mut f = [""; 6];
         // By name; else `user 1000` names a uid, which must still have an
         // entry, for its primary group. Two passes of one loop, no
         // closure (issue 18, bytes).
@@ -153,7 +159,6 @@ impl Users {
                 break;
             }
             for line in crate::Lines(passwd) {
-                let mut f = [""; 6];
                 let (n, _) = crate::split_fields(line, b':', &mut f);
                 // The uid read once, for the search by uid and for the
                 // entry found (issue 18, bytes).
@@ -181,8 +186,8 @@ impl Users {
         let groups = &mut ids.groups;
         groups.push(gid);
         for line in crate::Lines(&self.group) {
-            let mut fields = [""; 4];
-            let (4, _) = crate::split_fields(line, b':', &mut fields) else {
+            let fields = &mut f[..4];
+            let (4, _) = crate::split_fields(line, b':', fields) else {
                 continue;
             };
             let Some(group_id) = crate::parse_unsigned::<u32>(fields[2]) else {
@@ -334,6 +339,31 @@ mod tests {
                 home: "/home/app".into(),
             })
         );
+    }
+
+    #[test]
+    fn short_lines_see_no_fields_of_longer_ones_before_them() {
+        // One fields array serves every line: what a longer line left in
+        // it must not count for a shorter one.
+        let users = Users {
+            passwd: Ok("root:x:0:0:root:/root:/bin/sh\nshort:x:7\nbob:x:8:8\n".into()),
+            group: "wheel:x:10:bob\nstaff:x:20\n".into(),
+        };
+        assert_eq!(
+            users.lookup("bob"),
+            Ok(Ids {
+                uid: 8,
+                gid: 8,
+                groups: vec![8, 10],
+                name: "bob".into(),
+                home: "/".into(),
+            })
+        );
+        assert_eq!(
+            users.lookup("short"),
+            Err(LookupError::UnknownUser("short".into()))
+        );
+        assert_eq!(users.lookup("7"), Err(LookupError::UnknownUser("7".into())));
     }
 
     #[test]
