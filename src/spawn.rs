@@ -461,7 +461,9 @@ impl Launch {
             exec_self: false,
             argv: CStrings::from_text(Words::Owned(cmd)),
             env: Rc::clone(&self.env),
-            dir: self.dir.clone(),
+            // Copied from its bytes by `From<&CStr>`, not by a clone of
+            // the box inlined here (issue 18, bytes).
+            dir: self.dir.as_deref().map(CString::from),
             stdin: Stream::Null,
             stdout: Stream::Syslog,
             stderr: Stream::Syslog,
