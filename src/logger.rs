@@ -185,7 +185,7 @@ struct Log<'a> {
     stamp: bool,
     zone: Zone,
     fd: Option<OwnedFd>,
-    /// Bytes in the open file.
+    /// Bytes in the open file; read only when it `rotates`.
     size: u64,
     /// The open file is a regular file: it is rotated at `max` (a
     /// character device such as /dev/console is not).
@@ -410,7 +410,10 @@ impl<'a> Log<'a> {
                 // call (issue 18, bytes).
                 crate::fill(&mut self.fd, Some(fd));
                 self.rotates = regular;
-                self.size = if regular { size } else { 0 };
+                // Read only where the file rotates (a regular one): a
+                // device's is kept as it is, not tested for (issue 18,
+                // bytes).
+                self.size = size;
             }
             // EINVAL here is (also) the check above: say what it means.
             Err(Errno::INVAL) => {

@@ -461,7 +461,9 @@ impl Launch {
             exec_self: false,
             argv: CStrings::from_text(Words::Owned(cmd)),
             env: Rc::clone(&self.env),
-            dir: self.dir.clone(),
+            // Copied from its bytes by `From<&CStr>`, not by a clone of
+            // the box inlined here (issue 18, bytes).
+            dir: self.dir.as_deref().map(CString::from),
             stdin: Stream::Null,
             stdout: Stream::Syslog,
             stderr: Stream::Syslog,
@@ -590,10 +592,11 @@ fn job_env(
             lines.push(line.clone());
         }
     }
-    let env = environ.with(&lines, base)?;
+    // Boxed once, here, for both ways (issue 18, bytes).
+    let env = Rc::new(environ.with(&lines, base)?);
     Some(match envs {
         Some(envs) => envs.share(env),
-        None => Rc::new(env),
+        None => env,
     })
 }
 
@@ -620,11 +623,11 @@ fn sets(lines: &[String], key: &[u8]) -> bool {
 pub struct Envs(Vec<Rc<Env>>);
 
 impl Envs {
-    fn share(&mut self, env: Env) -> Rc<Env> {
+    /// The one of these that is `env` byte for byte, or `env`, kept.
+    fn share(&mut self, env: Rc<Env>) -> Rc<Env> {
         if let Some(same) = self.0.iter().find(|e| e.bytes == env.bytes) {
             return Rc::clone(same);
         }
-        let env = Rc::new(env);
         self.0.push(Rc::clone(&env));
         env
     }
