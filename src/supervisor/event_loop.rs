@@ -1287,7 +1287,8 @@ impl Supervisor {
             TOKEN_CONTROL,
             &mut self.control,
         ) {
-            Ok(()) => debug!("control socket {}", path),
+            // One value: through `log_one` (issue 18, bytes).
+            Ok(()) => super::log_one(path, line_at!(Debug, "control socket {}")),
             Err(e) => warn!(
                 "{}; pmtr status/stop/start/restart can't reach this pmtr",
                 e
