@@ -1524,7 +1524,8 @@ fn prepare(spec: &JobSpec, id: u32, cx: &mut Prepare<'_>) -> Result<Launch, NotS
             crate::packed::Int(pos.col),
             crate::packed::Str(&spec.name)
         ));
-        error!("{}; the job will not start", why);
+        // One value: through `log_one` (issue 18, bytes).
+        super::log_one(&why, line_at!(Err, "{}; the job will not start"));
         NotStartable(why)
     })
 }
