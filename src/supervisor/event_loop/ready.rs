@@ -402,15 +402,17 @@ impl Supervisor {
             let Some(&e) = self.jobs.graph().edges().get(k) else {
                 break;
             };
+            // The edge's own fields first: the jobs are looked up only
+            // for an edge of `i`'s that restarts (issue 18, bytes).
+            if !e.restart || e.after as usize != i {
+                continue;
+            }
             let j = e.job as usize;
             let current = self.jobs.current();
             let (Some(dependent), Some(job)) = (current.get(j), current.get(i)) else {
                 continue;
             };
-            if !e.restart
-                || e.after as usize != i
-                || !matches!(dependent.state, JobState::Running { .. })
-            {
+            if !matches!(dependent.state, JobState::Running { .. }) {
                 continue;
             }
             info!(
