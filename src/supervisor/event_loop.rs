@@ -611,10 +611,18 @@ impl Supervisor {
     // path: listed in cross/hot-text.ld.
     #[cfg_attr(target_arch = "x86_64", inline(never))]
     fn perform(&mut self, slot: Slot, action: Action, now: Instant, rules: &job::Rules) {
+        // The respawn path's two first: the job's name, which they do not
+        // say, is looked up only for the others (issue 18: a call at every
+        // step).
+        match action {
+            Action::Nothing => return,
+            Action::Spawn => return self.spawn(slot, now),
+            _ => {}
+        }
         let name = &self.jobs.get(slot).spec.name;
         match action {
-            Action::Nothing => {}
-            Action::Spawn => self.spawn(slot, now),
+            // Done above.
+            Action::Nothing | Action::Spawn => {}
             // One line and one call for the three: SIGKILL is said at
             // NOTICE, any other signal at INFO; a fault is logged first,
             // then its stop signal sent (issue 18, bytes: no call of
