@@ -82,13 +82,10 @@ impl Supervisor {
                 continue;
             };
             let notify = matches!(r.how, Some(ReadyHow::Notify));
-            // The socket belongs to the job's user, so that only it (and
-            // root) may send to it. Taken before the socket's path is made
-            // and with the one borrow of the job: no path or error to drop
-            // on the way out (issue 18: 112 bytes of armv7, 512 of min
-            // x86_64).
+            // The launch taken with the one borrow of the job, before the
+            // socket's path is made: no path or error to drop on the way
+            // out (issue 18: 112 bytes of armv7, 512 of min x86_64).
             let Ok(launch) = &job.launch else { continue };
-            let owner = launch.owner().filter(|&(uid, _)| uid != euid);
             // The socket's path made only for a notify socket whose
             // directory is there: no path to drop for the others, nor
             // after a failure. `Health::new`, called from two arms, is
@@ -97,6 +94,11 @@ impl Supervisor {
             let built = match notify {
                 true => match self.notify_dir.make() {
                     Ok(()) => {
+                        // The socket belongs to the job's user, so that
+                        // only it (and root) may send to it: its owner
+                        // looked up here, not for every job (issue 18,
+                        // bytes).
+                        let owner = launch.owner().filter(|&(uid, _)| uid != euid);
                         let path = socket_path(self.notify_dir.path(), job.id);
                         Health::new(r, launch, Some((path, owner)))
                     }
