@@ -72,7 +72,6 @@ impl Supervisor {
     /// Gives each new job with `ready`/`check` what it needs (its notify
     /// socket, its probes); a job for which that fails can't start.
     pub(super) fn equip(&mut self) {
-        let euid = rustix::process::geteuid().as_raw();
         for i in 0..self.jobs.current().len() {
             let job = &self.jobs.current()[i];
             if job.health.is_some() || job.launch.is_err() {
@@ -95,9 +94,10 @@ impl Supervisor {
                 true => match self.notify_dir.make() {
                     Ok(()) => {
                         // The socket belongs to the job's user, so that
-                        // only it (and root) may send to it: its owner
-                        // looked up here, not for every job (issue 18,
-                        // bytes).
+                        // only it (and root) may send to it: its owner,
+                        // and pmtr's euid to compare, looked up here, not
+                        // for every job (issue 18, bytes).
+                        let euid = rustix::process::geteuid().as_raw();
                         let owner = launch.owner().filter(|&(uid, _)| uid != euid);
                         let path = socket_path(self.notify_dir.path(), job.id);
                         Health::new(r, launch, Some((path, owner)))
