@@ -169,38 +169,34 @@ impl Supervisor {
         config_path: &str,
         signals: &sys::SigSet,
     ) -> Result<Supervisor, (&'static [u8], Errno)> {
-        // Held without drops until the supervisor owns them: on a
-        // failure below pmtr exits, which closes them, no close of their
-        // own on each way out (issue 18, bytes).
-        let epoll = core::mem::ManuallyDrop::new(
-            epoll::create(epoll::CreateFlags::CLOEXEC)
-                .map_err(|e| (crate::packed::msg!(0, "can't create epoll"), e))?,
-        );
-        let signals = core::mem::ManuallyDrop::new(
-            sys::signalfd(signals)
-                .map_err(|e| (crate::packed::msg!(0, "can't create signalfd"), e))?,
-        );
-        let watcher =
-            Watcher::new().map_err(|e| (crate::packed::msg!(0, "can't create inotify"), e))?;
-        // Every epoll::add of the loop through `watch`, both descriptors
-        // lent: one instance of rustix's generic function (issue 18,
-        // bytes).
-        let added = watch(crate::sys::lend(&epoll), &signals, TOKEN_SIGNAL)
-            .map_err(|e| (crate::packed::msg!(0, "can't watch signalfd"), e))
-            .and_then(|()| {
-                watch(crate::sys::lend(&epoll), watcher.fd(), TOKEN_INOTIFY)
-                    .map_err(|e| (crate::packed::msg!(0, "can't watch inotify"), e))
-            });
-        if let Err(failed) = added {
-            // pmtr exits: the kernel closes the watcher's descriptor, and
-            // nothing else of it outlives pmtr (no drop glue of its own
-            // for this one path; issue 18, bytes).
-            core::mem::forget(watcher);
-            return Err(failed);
-        }
+        // The call under way, named for its error: set before each, so
+        // that the five ways out are one, not a text and errno stored at
+        // each (issue 18, bytes). The descriptors are held without drops
+        // until the supervisor owns them: on a failure pmtr exits, which
+        // closes them, no close of their own on each way out.
+        let mut doing = crate::packed::msg!(0, "can't create epoll");
+        let made = (|| -> Result<_, Errno> {
+            let epoll = core::mem::ManuallyDrop::new(epoll::create(epoll::CreateFlags::CLOEXEC)?);
+            doing = crate::packed::msg!(0, "can't create signalfd");
+            let signals = core::mem::ManuallyDrop::new(sys::signalfd(signals)?);
+            doing = crate::packed::msg!(0, "can't create inotify");
+            // Not dropped on a way out below: pmtr exits, the kernel
+            // closes its descriptor, and nothing else of it outlives pmtr
+            // (no drop glue of its own for those paths; issue 18, bytes).
+            let watcher = core::mem::ManuallyDrop::new(Watcher::new()?);
+            // Every epoll::add of the loop through `watch`, both
+            // descriptors lent: one instance of rustix's generic function
+            // (issue 18, bytes).
+            doing = crate::packed::msg!(0, "can't watch signalfd");
+            watch(crate::sys::lend(&epoll), &signals, TOKEN_SIGNAL)?;
+            doing = crate::packed::msg!(0, "can't watch inotify");
+            watch(crate::sys::lend(&epoll), watcher.fd(), TOKEN_INOTIFY)?;
+            Ok((epoll, signals, watcher))
+        })();
+        let (epoll, signals, watcher) = made.map_err(|e| (doing, e))?;
         // Made once the watches are in place: no `ConfigSource` on the
         // ways out above (issue 18, bytes).
-        let source = ConfigSource::new(config_path, watcher);
+        let source = ConfigSource::new(config_path, core::mem::ManuallyDrop::into_inner(watcher));
         let hostname = crate::utf8::lossy(rustix::system::uname().nodename().to_bytes());
         // Made before the record, whose other fields are constants: made
         // in its literal, the list after it, the job table before it was
@@ -615,10 +611,18 @@ impl Supervisor {
     // path: listed in cross/hot-text.ld.
     #[cfg_attr(target_arch = "x86_64", inline(never))]
     fn perform(&mut self, slot: Slot, action: Action, now: Instant, rules: &job::Rules) {
+        // The respawn path's two first: the job's name, which they do not
+        // say, is looked up only for the others (issue 18: a call at every
+        // step).
+        match action {
+            Action::Nothing => return,
+            Action::Spawn => return self.spawn(slot, now),
+            _ => {}
+        }
         let name = &self.jobs.get(slot).spec.name;
         match action {
-            Action::Nothing => {}
-            Action::Spawn => self.spawn(slot, now),
+            // Done above.
+            Action::Nothing | Action::Spawn => {}
             // One line and one call for the three: SIGKILL is said at
             // NOTICE, any other signal at INFO; a fault is logged first,
             // then its stop signal sent (issue 18, bytes: no call of
@@ -1287,7 +1291,8 @@ impl Supervisor {
             TOKEN_CONTROL,
             &mut self.control,
         ) {
-            Ok(()) => debug!("control socket {}", path),
+            // One value: through `log_one` (issue 18, bytes).
+            Ok(()) => super::log_one(path, line_at!(Debug, "control socket {}")),
             Err(e) => warn!(
                 "{}; pmtr status/stop/start/restart can't reach this pmtr",
                 e
@@ -1523,7 +1528,8 @@ fn prepare(spec: &JobSpec, id: u32, cx: &mut Prepare<'_>) -> Result<Launch, NotS
             crate::packed::Int(pos.col),
             crate::packed::Str(&spec.name)
         ));
-        error!("{}; the job will not start", why);
+        // One value: through `log_one` (issue 18, bytes).
+        super::log_one(&why, line_at!(Err, "{}; the job will not start"));
         NotStartable(why)
     })
 }

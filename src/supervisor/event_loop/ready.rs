@@ -72,7 +72,6 @@ impl Supervisor {
     /// Gives each new job with `ready`/`check` what it needs (its notify
     /// socket, its probes); a job for which that fails can't start.
     pub(super) fn equip(&mut self) {
-        let euid = rustix::process::geteuid().as_raw();
         for i in 0..self.jobs.current().len() {
             let job = &self.jobs.current()[i];
             if job.health.is_some() || job.launch.is_err() {
@@ -82,13 +81,10 @@ impl Supervisor {
                 continue;
             };
             let notify = matches!(r.how, Some(ReadyHow::Notify));
-            // The socket belongs to the job's user, so that only it (and
-            // root) may send to it. Taken before the socket's path is made
-            // and with the one borrow of the job: no path or error to drop
-            // on the way out (issue 18: 112 bytes of armv7, 512 of min
-            // x86_64).
+            // The launch taken with the one borrow of the job, before the
+            // socket's path is made: no path or error to drop on the way
+            // out (issue 18: 112 bytes of armv7, 512 of min x86_64).
             let Ok(launch) = &job.launch else { continue };
-            let owner = launch.owner().filter(|&(uid, _)| uid != euid);
             // The socket's path made only for a notify socket whose
             // directory is there: no path to drop for the others, nor
             // after a failure. `Health::new`, called from two arms, is
@@ -97,6 +93,12 @@ impl Supervisor {
             let built = match notify {
                 true => match self.notify_dir.make() {
                     Ok(()) => {
+                        // The socket belongs to the job's user, so that
+                        // only it (and root) may send to it: its owner,
+                        // and pmtr's euid to compare, looked up here, not
+                        // for every job (issue 18, bytes).
+                        let euid = rustix::process::geteuid().as_raw();
+                        let owner = launch.owner().filter(|&(uid, _)| uid != euid);
                         let path = socket_path(self.notify_dir.path(), job.id);
                         Health::new(r, launch, Some((path, owner)))
                     }
@@ -402,15 +404,17 @@ impl Supervisor {
             let Some(&e) = self.jobs.graph().edges().get(k) else {
                 break;
             };
+            // The edge's own fields first: the jobs are looked up only
+            // for an edge of `i`'s that restarts (issue 18, bytes).
+            if !e.restart || e.after as usize != i {
+                continue;
+            }
             let j = e.job as usize;
             let current = self.jobs.current();
             let (Some(dependent), Some(job)) = (current.get(j), current.get(i)) else {
                 continue;
             };
-            if !e.restart
-                || e.after as usize != i
-                || !matches!(dependent.state, JobState::Running { .. })
-            {
+            if !matches!(dependent.state, JobState::Running { .. }) {
                 continue;
             }
             info!(
