@@ -536,9 +536,15 @@ impl<'a> Answer<'a> {
 /// for (commas), answered in registers (issue 18, bytes).
 #[inline(never)]
 fn next_field<'a>(rest: &mut &'a str, sep: u8) -> &'a str {
-    let (field, after) = crate::split_once(rest, sep).unwrap_or((rest, ""));
-    *rest = after;
-    field
+    match crate::split_once(rest, sep) {
+        Some((field, after)) => {
+            *rest = after;
+            field
+        }
+        // The last field, all that was left: taken, `rest` left empty
+        // (issue 18, bytes).
+        None => core::mem::take(rest),
+    }
 }
 
 /// Appends the STATE column's text for `job`.
