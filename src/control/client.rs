@@ -532,8 +532,9 @@ impl<'a> Answer<'a> {
 
 /// The text before the first `sep` of `rest`, `rest` then left after it
 /// (empty without one): one cut out of line for all of
-/// [`Answer::read`]'s (tabs) and `state_text`'s list of the jobs waited
-/// for (commas), answered in registers (issue 18, bytes).
+/// [`Answer::read`]'s (tabs), `state_text`'s list of the jobs waited
+/// for (commas) and `json`'s `KEY=VALUE` fields, answered in registers
+/// (issue 18, bytes).
 #[inline(never)]
 fn next_field<'a>(rest: &mut &'a str, sep: u8) -> &'a str {
     match crate::split_once(rest, sep) {
@@ -795,7 +796,10 @@ fn json(answer: &Answer<'_>, all: bool) -> String {
         // The KEY=VALUE fields pmtr added (`restart`, `delay_secs`,
         // `quick_exits`, `give_up_after`, …): numbers as numbers.
         for kv in &j.extra {
-            let (key, value) = crate::split_once(kv, b'=').unwrap_or_default();
+            // Cut by the tabs' cut: every field has its `=` (issue 18,
+            // bytes).
+            let mut value = kv.as_str();
+            let key = next_field(&mut value, b'=');
             // The `:` as the value's key text: no push of its own (issue
             // 18, bytes).
             json_string(&mut out, ",", key);
