@@ -536,7 +536,7 @@ impl<'a> Answer<'a> {
 /// for (commas) and `json`'s `KEY=VALUE` fields, answered in registers
 /// (issue 18, bytes).
 #[inline(never)]
-fn next_field<'a>(rest: &mut &'a str, sep: u8) -> &'a str {
+pub(super) fn next_field<'a>(rest: &mut &'a str, sep: u8) -> &'a str {
     match crate::split_once(rest, sep) {
         Some((field, after)) => {
             *rest = after;

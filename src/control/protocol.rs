@@ -411,17 +411,23 @@ impl JobStatus {
             in_config,
             reason,
         ] = &f;
-        let (mut extra, mut rest) = (Vec::new(), rest);
-        while let Some(more) = rest {
-            let kv;
-            (kv, rest) = match crate::split_once(more, b'\t') {
-                Some((kv, next)) => (kv, Some(next)),
-                None => (more, None),
-            };
-            // `KEY=` as it is, then the value unescaped: split after the
-            // `=`, not split at it and the key cut again (issue 18, bytes).
-            let (k, v) = crate::split_after(kv, b'=')?;
-            extra.push(unescape(k, v));
+        let mut extra = Vec::new();
+        if let Some(mut rest) = rest {
+            loop {
+                // Cut by the client's `next_field`, as its answer's
+                // fields are: the last one took all that was left (issue
+                // 18, bytes).
+                let left = rest.len();
+                let kv = super::client::next_field(&mut rest, b'\t');
+                // `KEY=` as it is, then the value unescaped: split after
+                // the `=`, not split at it and the key cut again (issue
+                // 18, bytes).
+                let (k, v) = crate::split_after(kv, b'=')?;
+                extra.push(unescape(k, v));
+                if kv.len() == left {
+                    break;
+                }
+            }
         }
         // The pid read as a u32 by the same parser: one that does not fit
         // refuses the line (issue 18, bytes).
