@@ -442,7 +442,10 @@ impl JobStatus {
         let last_exit = if is(exit, b'-') {
             None
         } else {
-            let (kind, n) = crate::split_once(exit, b' ')?;
+            // Cut by `next_field`: without a space the number is empty,
+            // which refuses the line (issue 18, bytes).
+            let mut n = *exit;
+            let kind = super::client::next_field(&mut n, b' ');
             let n = crate::parse_i32(n)?;
             // By place in a word list, through the one search (issue 18,
             // bytes).
