@@ -844,6 +844,18 @@ mod tests {
     }
 
     #[test]
+    fn next_field_takes_the_last_field_whole() {
+        let mut rest = "a\tb\t";
+        assert_eq!(next_field(&mut rest, b'\t'), "a");
+        assert_eq!(next_field(&mut rest, b'\t'), "b");
+        assert_eq!(rest, "");
+        assert_eq!(next_field(&mut rest, b'\t'), "");
+        let mut rest = "last";
+        assert_eq!(next_field(&mut rest, b'\t'), "last");
+        assert_eq!(rest, "");
+    }
+
+    #[test]
     fn signed_numbers_as_write_makes_them() {
         for n in [0, 7, -1, -255, i32::MAX, i32::MIN] {
             let mut text = String::new();
@@ -968,6 +980,14 @@ mod tests {
                 && text.contains(r#","restart":"on-failure","quick_exits":5}"#),
             "{text}"
         );
+        // A value's own `=` stays in it: the field is cut at its first.
+        let answer = Answer {
+            pmtr_pid: None,
+            jobs: vec![with(job(State::Running), &[("status_text", "a=b")])],
+            results: Vec::new(),
+        };
+        let text = json(&answer, true);
+        assert!(text.contains(r#","status_text":"a=b"}"#), "{text}");
         // The last exit as an object keyed by its kind, as before its
         // key became the number's head (issue 18).
         for (exit, want) in [

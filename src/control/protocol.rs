@@ -645,6 +645,29 @@ mod tests {
         assert_eq!(JobStatus::parse_fields(&max).unwrap().pid, Some(u32::MAX));
     }
 
+    /// The cuts by the client's `next_field` refuse what `split_once`
+    /// refused: a last exit without its number, an extra field without
+    /// `=` or empty; a value keeps any `=` after the first.
+    #[test]
+    fn malformed_fields_refuse_the_line() {
+        let mut line = String::new();
+        sample().write_fields(&mut line);
+        let fields = line.strip_prefix("job\t").unwrap();
+        for bad in [
+            fields.replacen("signal 9", "signal", 1),
+            fields.replacen("signal 9", "signal ", 1),
+            fields.replacen("signal 9", "kill 9", 1),
+            format!("{fields}\t"),
+            format!("{fields}\tkey"),
+            format!("{fields}\ta=1\t"),
+        ] {
+            assert_eq!(JobStatus::parse_fields(&bad), None, "{bad:?}");
+        }
+        let job = JobStatus::parse_fields(&format!("{fields}\ta=1\tb=x=y")).unwrap();
+        assert_eq!(job.extra, ["a=1", "b=x=y"]);
+        assert_eq!(job.extra("b"), Some("x=y"));
+    }
+
     #[test]
     fn words_are_the_wire_words() {
         let verbs = [
