@@ -532,13 +532,20 @@ impl<'a> Answer<'a> {
 
 /// The text before the first `sep` of `rest`, `rest` then left after it
 /// (empty without one): one cut out of line for all of
-/// [`Answer::read`]'s (tabs) and `state_text`'s list of the jobs waited
-/// for (commas), answered in registers (issue 18, bytes).
+/// [`Answer::read`]'s (tabs), `state_text`'s list of the jobs waited
+/// for (commas) and `json`'s `KEY=VALUE` fields, answered in registers
+/// (issue 18, bytes).
 #[inline(never)]
-fn next_field<'a>(rest: &mut &'a str, sep: u8) -> &'a str {
-    let (field, after) = crate::split_once(rest, sep).unwrap_or((rest, ""));
-    *rest = after;
-    field
+pub(super) fn next_field<'a>(rest: &mut &'a str, sep: u8) -> &'a str {
+    match crate::split_once(rest, sep) {
+        Some((field, after)) => {
+            *rest = after;
+            field
+        }
+        // The last field, all that was left: taken, `rest` left empty
+        // (issue 18, bytes).
+        None => core::mem::take(rest),
+    }
 }
 
 /// Appends the STATE column's text for `job`.
@@ -789,7 +796,10 @@ fn json(answer: &Answer<'_>, all: bool) -> String {
         // The KEY=VALUE fields pmtr added (`restart`, `delay_secs`,
         // `quick_exits`, `give_up_after`, …): numbers as numbers.
         for kv in &j.extra {
-            let (key, value) = crate::split_once(kv, b'=').unwrap_or_default();
+            // Cut by the tabs' cut: every field has its `=` (issue 18,
+            // bytes).
+            let mut value = kv.as_str();
+            let key = next_field(&mut value, b'=');
             // The `:` as the value's key text: no push of its own (issue
             // 18, bytes).
             json_string(&mut out, ",", key);
@@ -831,6 +841,18 @@ mod tests {
         s.clear();
         json_string(&mut s, "", "\u{1f}\u{7f}\u{80}");
         assert_eq!(s, "\"\\u001f\\u007f\u{80}\"");
+    }
+
+    #[test]
+    fn next_field_takes_the_last_field_whole() {
+        let mut rest = "a\tb\t";
+        assert_eq!(next_field(&mut rest, b'\t'), "a");
+        assert_eq!(next_field(&mut rest, b'\t'), "b");
+        assert_eq!(rest, "");
+        assert_eq!(next_field(&mut rest, b'\t'), "");
+        let mut rest = "last";
+        assert_eq!(next_field(&mut rest, b'\t'), "last");
+        assert_eq!(rest, "");
     }
 
     #[test]
@@ -958,6 +980,14 @@ mod tests {
                 && text.contains(r#","restart":"on-failure","quick_exits":5}"#),
             "{text}"
         );
+        // A value's own `=` stays in it: the field is cut at its first.
+        let answer = Answer {
+            pmtr_pid: None,
+            jobs: vec![with(job(State::Running), &[("status_text", "a=b")])],
+            results: Vec::new(),
+        };
+        let text = json(&answer, true);
+        assert!(text.contains(r#","status_text":"a=b"}"#), "{text}");
         // The last exit as an object keyed by its kind, as before its
         // key became the number's head (issue 18).
         for (exit, want) in [

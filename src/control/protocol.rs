@@ -411,17 +411,23 @@ impl JobStatus {
             in_config,
             reason,
         ] = &f;
-        let (mut extra, mut rest) = (Vec::new(), rest);
-        while let Some(more) = rest {
-            let kv;
-            (kv, rest) = match crate::split_once(more, b'\t') {
-                Some((kv, next)) => (kv, Some(next)),
-                None => (more, None),
-            };
-            // `KEY=` as it is, then the value unescaped: split after the
-            // `=`, not split at it and the key cut again (issue 18, bytes).
-            let (k, v) = crate::split_after(kv, b'=')?;
-            extra.push(unescape(k, v));
+        let mut extra = Vec::new();
+        if let Some(mut rest) = rest {
+            loop {
+                // Cut by the client's `next_field`, as its answer's
+                // fields are: the last one took all that was left (issue
+                // 18, bytes).
+                let left = rest.len();
+                let kv = super::client::next_field(&mut rest, b'\t');
+                // `KEY=` as it is, then the value unescaped: split after
+                // the `=`, not split at it and the key cut again (issue
+                // 18, bytes).
+                let (k, v) = crate::split_after(kv, b'=')?;
+                extra.push(unescape(k, v));
+                if kv.len() == left {
+                    break;
+                }
+            }
         }
         // The pid read as a u32 by the same parser: one that does not fit
         // refuses the line (issue 18, bytes).
@@ -436,7 +442,10 @@ impl JobStatus {
         let last_exit = if is(exit, b'-') {
             None
         } else {
-            let (kind, n) = crate::split_once(exit, b' ')?;
+            // Cut by `next_field`: without a space the number is empty,
+            // which refuses the line (issue 18, bytes).
+            let mut n = *exit;
+            let kind = super::client::next_field(&mut n, b' ');
             let n = crate::parse_i32(n)?;
             // By place in a word list, through the one search (issue 18,
             // bytes).
@@ -634,6 +643,29 @@ mod tests {
         }
         let max = fields.replacen("1301", "4294967295", 1);
         assert_eq!(JobStatus::parse_fields(&max).unwrap().pid, Some(u32::MAX));
+    }
+
+    /// The cuts by the client's `next_field` refuse what `split_once`
+    /// refused: a last exit without its number, an extra field without
+    /// `=` or empty; a value keeps any `=` after the first.
+    #[test]
+    fn malformed_fields_refuse_the_line() {
+        let mut line = String::new();
+        sample().write_fields(&mut line);
+        let fields = line.strip_prefix("job\t").unwrap();
+        for bad in [
+            fields.replacen("signal 9", "signal", 1),
+            fields.replacen("signal 9", "signal ", 1),
+            fields.replacen("signal 9", "kill 9", 1),
+            format!("{fields}\t"),
+            format!("{fields}\tkey"),
+            format!("{fields}\ta=1\t"),
+        ] {
+            assert_eq!(JobStatus::parse_fields(&bad), None, "{bad:?}");
+        }
+        let job = JobStatus::parse_fields(&format!("{fields}\ta=1\tb=x=y")).unwrap();
+        assert_eq!(job.extra, ["a=1", "b=x=y"]);
+        assert_eq!(job.extra("b"), Some("x=y"));
     }
 
     #[test]

@@ -238,8 +238,10 @@ impl Server {
         // A bounded number per wakeup: the listener stays readable while
         // more wait, and the loop comes back after the other sources.
         for _ in 0..MAX_CLIENTS {
+            // Lent, not borrowed as `&OwnedFd`: no test for -1 at each
+            // accept (issue 18, bytes).
             let fd = match net::accept_with(
-                &self.listener,
+                sys::lend(&self.listener),
                 SocketFlags::CLOEXEC | SocketFlags::NONBLOCK,
             ) {
                 Ok(fd) => fd,
@@ -281,6 +283,9 @@ impl Server {
                     (slot, least) = (i, key);
                 }
             }
+            // A place in the table already: `%` only tells the compiler
+            // so, with no bounds check (issue 18, bytes).
+            let slot = slot % MAX_CLIENTS;
             if least > 0 {
                 debug!("control socket: closing a client that sent nothing");
             }
