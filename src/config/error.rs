@@ -305,6 +305,7 @@ impl fmt::Display for ErrorKind {
         // it), and the numbers need no compare (issue 18, bytes).
         let numbers = self.said as usize;
         let words = msg.max(numbers >> 8 & 0xfff).max(numbers >> 20) + 1;
+        debug_assert!(words > a.packed_place().max(b.packed_place()));
         let all = TEXT.unpack_words(&mut buf, words);
         let mut rest = super::values::nth_word(all, msg);
         while let Some((text, marked)) = crate::split_once(rest, b'%') {
