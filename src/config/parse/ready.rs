@@ -51,6 +51,9 @@ texts! { 6;
     NEEDS_CHECK = "needs 'check every T CMD'",
 }
 
+// `ready`'s option by place: READY_TIMEOUT right after READY_EVERY.
+const _: () = assert!(READY_TIMEOUT.0 == READY_EVERY.0 + 1);
+
 /// Longest cycle named in full; a longer one ends in `…`.
 const CYCLE_NAMES: usize = 8;
 
@@ -121,11 +124,9 @@ impl Parser<'_> {
         };
         match word {
             EVERY.. => {
-                let option = if word == EVERY {
-                    READY_EVERY
-                } else {
-                    READY_TIMEOUT
-                };
+                // By place in WORDS: READY_EVERY or READY_TIMEOUT, as
+                // `check` picks its option (issue 18, bytes).
+                let option = Text(READY_EVERY.0 + (word - EVERY) as u16);
                 if self.first_time(option, pos) {
                     // EVERY_MS or TIMEOUT_MS, as `every` and `timeout`.
                     self.timed(option, pos, rest, (word - EVERY) as u8);
