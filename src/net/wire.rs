@@ -138,19 +138,16 @@ pub fn parse_control(datagram: &[u8]) -> Result<(Control, &str), BadDatagram<'_>
             return Err(BadDatagram::ControlCharacter);
         }
     }
-    // As bytes: ASCII whitespace is never part of a longer character.
-    let text = text.trim_ascii_start();
-    let verb_end = text
-        .bytes()
-        .position(|b| b.is_ascii_whitespace())
-        .unwrap_or(text.len());
-    // At an ASCII space (or the end): never fails, and unlike split_at
-    // brings no slicing panic into the stable build (issue 18).
-    let (verb, names) = text.split_at_checked(verb_end).unwrap_or((text, ""));
-    let control = match verb {
-        "" => return Err(BadDatagram::Empty),
-        verb => Control::from_word(verb).ok_or(BadDatagram::UnknownVerb(verb))?,
+    // The verb is the first word and the names what follows it, cut as
+    // `Words` cuts (ASCII whitespace, never part of a longer character):
+    // its one out-of-line copy, not a cut of its own here (issue 18,
+    // bytes).
+    let mut words = crate::Words(text);
+    let control = match words.next() {
+        None => return Err(BadDatagram::Empty),
+        Some(verb) => Control::from_word(verb).ok_or(BadDatagram::UnknownVerb(verb))?,
     };
+    let names = words.0;
     if crate::Words(names).next().is_none() {
         return Err(BadDatagram::NoJobNames);
     }
