@@ -266,9 +266,11 @@ fn format_line(line: &mut heapless::Vec<u8, REPORT_MAX>, job: &ReportLine<'_>, m
     extend_itoa(line.as_mut_view(), job.pid.into());
     let mut tail: heapless::Vec<u8, 40> = heapless::Vec::new();
     if let Some((word, secs)) = job.up {
-        for part in &[b"\t", word.as_bytes(), b" "] {
-            let _ = tail.extend_from_slice(part);
-        }
+        // Three calls, no array of the parts on the stack (issue 18,
+        // bytes).
+        let _ = tail.extend_from_slice(b"\t");
+        let _ = tail.extend_from_slice(word.as_bytes());
+        let _ = tail.extend_from_slice(b" ");
         extend_itoa(tail.as_mut_view(), secs);
     }
     // The newline, and the readiness after the command.
