@@ -148,7 +148,8 @@ pub fn parse_control(datagram: &[u8]) -> Result<(Control, &str), BadDatagram<'_>
         Some(verb) => Control::from_word(verb).ok_or(BadDatagram::UnknownVerb(verb))?,
     };
     let names = words.0;
-    if crate::Words(names).next().is_none() {
+    // The same `Words`, now at the names.
+    if words.next().is_none() {
         return Err(BadDatagram::NoJobNames);
     }
     Ok((control, names))
