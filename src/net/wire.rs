@@ -288,9 +288,9 @@ fn format_line(line: &mut heapless::Vec<u8, REPORT_MAX>, job: &ReportLine<'_>, m
             let mut utf8 = [0; 4];
             let bytes = shown.encode_utf8(&mut utf8).as_bytes();
             if line.len() + bytes.len() > budget {
-                while line.len() + 3 > budget {
-                    line.pop();
-                }
+                // Room for the mark: cut in one step, not popped byte by
+                // byte (issue 18, bytes).
+                line.truncate(budget.saturating_sub(3));
                 // Do not leave half a UTF-8 character before the mark.
                 while line.last().is_some_and(|&b| b & 0xC0 == 0x80) {
                     line.pop();
