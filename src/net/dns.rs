@@ -182,13 +182,15 @@ pub fn parse_answers(reply: &[u8], mut found: impl FnMut(IpAddr)) -> bool {
         else {
             return false;
         };
-        match head[..4] {
-            [0, 1, 0, 1] => {
+        // TYPE and CLASS read as one number: one compare for each kind,
+        // not four of bytes (issue 18, bytes).
+        match u32::from_be_bytes([head[0], head[1], head[2], head[3]]) {
+            0x0001_0001 => {
                 if let Ok(v4) = <[u8; 4]>::try_from(data) {
                     found(IpAddr::from(v4));
                 }
             }
-            [0, 28, 0, 1] => {
+            0x001c_0001 => {
                 if let Ok(v6) = <[u8; 16]>::try_from(data) {
                     found(IpAddr::from(v6));
                 }

@@ -925,12 +925,11 @@ fn open_destination(d: &Endpoint) -> Option<OwnedFd> {
             );
             return Some(fd);
         }
-        let index = match interface_index(&fd, iface) {
-            Ok(index) => index,
-            Err(e) => break 'failed ("interface lookup", e),
-        };
-        let (call, set) = match addr {
-            SocketAddr::V4(group) => (
+        // The interface lookup's failure taken as the setting's: the
+        // socket closed at one place for both (issue 18, bytes).
+        let (call, set) = match (interface_index(&fd, iface), addr) {
+            (Err(e), _) => ("interface lookup", Err(e)),
+            (Ok(index), SocketAddr::V4(group)) => (
                 "setsockopt IP_MULTICAST_IF",
                 rustix::net::sockopt::set_ip_multicast_if_with_ifindex(
                     &fd,
@@ -939,7 +938,7 @@ fn open_destination(d: &Endpoint) -> Option<OwnedFd> {
                     index,
                 ),
             ),
-            SocketAddr::V6(_) => (
+            (Ok(index), SocketAddr::V6(_)) => (
                 "setsockopt IPV6_MULTICAST_IF",
                 rustix::net::sockopt::set_ipv6_multicast_if(&fd, index),
             ),

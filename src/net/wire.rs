@@ -138,20 +138,18 @@ pub fn parse_control(datagram: &[u8]) -> Result<(Control, &str), BadDatagram<'_>
             return Err(BadDatagram::ControlCharacter);
         }
     }
-    // As bytes: ASCII whitespace is never part of a longer character.
-    let text = text.trim_ascii_start();
-    let verb_end = text
-        .bytes()
-        .position(|b| b.is_ascii_whitespace())
-        .unwrap_or(text.len());
-    // At an ASCII space (or the end): never fails, and unlike split_at
-    // brings no slicing panic into the stable build (issue 18).
-    let (verb, names) = text.split_at_checked(verb_end).unwrap_or((text, ""));
-    let control = match verb {
-        "" => return Err(BadDatagram::Empty),
-        verb => Control::from_word(verb).ok_or(BadDatagram::UnknownVerb(verb))?,
+    // The verb is the first word and the names what follows it, cut as
+    // `Words` cuts (ASCII whitespace, never part of a longer character):
+    // its one out-of-line copy, not a cut of its own here (issue 18,
+    // bytes).
+    let mut words = crate::Words(text);
+    let control = match words.next() {
+        None => return Err(BadDatagram::Empty),
+        Some(verb) => Control::from_word(verb).ok_or(BadDatagram::UnknownVerb(verb))?,
     };
-    if crate::Words(names).next().is_none() {
+    let names = words.0;
+    // The same `Words`, now at the names.
+    if words.next().is_none() {
         return Err(BadDatagram::NoJobNames);
     }
     Ok((control, names))
@@ -269,9 +267,11 @@ fn format_line(line: &mut heapless::Vec<u8, REPORT_MAX>, job: &ReportLine<'_>, m
     extend_itoa(line.as_mut_view(), job.pid.into());
     let mut tail: heapless::Vec<u8, 40> = heapless::Vec::new();
     if let Some((word, secs)) = job.up {
-        for part in &[b"\t", word.as_bytes(), b" "] {
-            let _ = tail.extend_from_slice(part);
-        }
+        // Three calls, no array of the parts on the stack (issue 18,
+        // bytes).
+        let _ = tail.extend_from_slice(b"\t");
+        let _ = tail.extend_from_slice(word.as_bytes());
+        let _ = tail.extend_from_slice(b" ");
         extend_itoa(tail.as_mut_view(), secs);
     }
     // The newline, and the readiness after the command.
@@ -288,9 +288,9 @@ fn format_line(line: &mut heapless::Vec<u8, REPORT_MAX>, job: &ReportLine<'_>, m
             let mut utf8 = [0; 4];
             let bytes = shown.encode_utf8(&mut utf8).as_bytes();
             if line.len() + bytes.len() > budget {
-                while line.len() + 3 > budget {
-                    line.pop();
-                }
+                // Room for the mark: cut in one step, not popped byte by
+                // byte (issue 18, bytes).
+                line.truncate(budget.saturating_sub(3));
                 // Do not leave half a UTF-8 character before the mark.
                 while line.last().is_some_and(|&b| b & 0xC0 == 0x80) {
                     line.pop();
