@@ -103,7 +103,9 @@ impl Record {
                 b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'/' | b'@' | b'+');
             let _ = self.buf.push(if keep { b } else { b'_' });
         }
-        let _ = self.buf.push(b'[');
+        // By the out-of-line call the header's other texts take, not an
+        // inlined `push` (issue 18, bytes).
+        let _ = self.buf.extend_from_slice(b"[");
         crate::logger::extend_itoa(self.buf.as_mut_view(), pid.into());
         let _ = self.buf.extend_from_slice(b"]: ");
         self.text_at = self.buf.len();

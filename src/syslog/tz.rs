@@ -280,23 +280,21 @@ impl Zone {
 
     /// Seconds east of UTC in force at `t` (seconds since the epoch).
     pub fn offset_at(&self, t: i64) -> i32 {
-        match self.times.first() {
-            None => {
-                return self
-                    .rule
-                    .as_ref()
-                    .map_or(self.initial, |rule| rule.offset_at(t));
-            }
-            Some(&first) if t < first => return self.initial,
-            Some(_) => {}
-        }
-        let i = self.times.partition_point(|&x| x <= t) - 1;
-        if i + 1 == self.times.len()
+        // How many transitions are at or before `t`: after the last one
+        // (or with none at all) the rule applies, if there is one; before
+        // the first, the initial offset (issue 18, bytes: no case of its
+        // own for a zone without transitions).
+        let n = self.times.partition_point(|&x| x <= t);
+        if n == self.times.len()
             && let Some(rule) = &self.rule
         {
             return rule.offset_at(t);
         }
-        self.offsets[i]
+        if n == 0 {
+            self.initial
+        } else {
+            self.offsets[n - 1]
+        }
     }
 }
 
@@ -482,20 +480,25 @@ impl Rule {
         Some(())
     }
 
-    /// Seconds east of UTC at `t`.
+    /// Seconds east of UTC at `t`. Out of line: `Zone::offset_at`'s one
+    /// call would take it in (issue 18, bytes).
+    #[inline(never)]
     pub fn offset_at(&self, t: i64) -> i32 {
         let Some(dst) = &self.dst else {
             return self.std;
         };
         let (year, _, _) = civil_from_days(div_rem(t + i64::from(self.std), 86400).0);
-        let start = dst.start.days(year) * 86400 + i64::from(dst.start_time) - i64::from(self.std);
-        let end = dst.end.days(year) * 86400 + i64::from(dst.end_time) - i64::from(dst.offset);
-        let in_dst = if start < end {
-            start <= t && t < end
-        } else {
-            // Southern hemisphere: daylight saving spans the new year.
-            !(end <= t && t < start)
-        };
+        // Each time of day less its offset in i32 (under 168 hours and
+        // under 25 hours as parsed: no overflow), then widened once
+        // (issue 18, bytes).
+        let start = dst.start.days(year) * 86400 + i64::from(dst.start_time - self.std);
+        let end = dst.end.days(year) * 86400 + i64::from(dst.end_time - dst.offset);
+        // From `start` to `end`; in the southern hemisphere, where
+        // daylight saving spans the new year (`end` not after `start`),
+        // outside `end` to `start`: `t` after the start and before the
+        // end, both or (spanning) either. Counted, not branched (issue
+        // 18, bytes).
+        let in_dst = u8::from(start <= t) + u8::from(t < end) + u8::from(end <= start) >= 2;
         if in_dst { dst.offset } else { self.std }
     }
 }
