@@ -121,6 +121,12 @@ impl Text {
         nth_word(WORDS, usize::from(self.0))
     }
 
+    /// Its number, the word's place among all the lists' words: never
+    /// below [`Text::packed_place`] (a test checks it).
+    pub(crate) fn number(self) -> usize {
+        usize::from(self.0)
+    }
+
     /// Its word's place in [`ERROR_TEXTS`] if its list is packed, else 0.
     pub(crate) fn packed_place(self) -> usize {
         usize::from(self.0)
