@@ -275,7 +275,8 @@ impl Watcher {
                     } else if let (Some(&(_, is_config)), true) =
                         (file, flags.contains(ReadFlags::MODIFY))
                     {
-                        // Changes::FILES or Changes::CONFIG.
+                        // Changes::FILES or Changes::CONFIG, as the
+                        // assertion below `Changes` pins them.
                         let bit = 1 + u8::from(is_config);
                         in_flux |= bit;
                         written |= bit;
@@ -339,6 +340,9 @@ impl Changes {
     /// Its bit for the configuration.
     pub const CONFIG: u8 = 2;
 }
+
+// `Watcher::drain` makes a file's bit as `1 + u8::from(is_config)`.
+const _: () = assert!(Changes::FILES == 1 && Changes::CONFIG == 2);
 
 #[cfg(test)]
 mod tests {
